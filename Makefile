@@ -1,0 +1,130 @@
+# shapesync — one non-recursive GNU Makefile.
+# Targets: all (default), check, check-asan, install, clean, deps, bench.
+# Objects go under $(BUILD) (default build/), programs under $(BUILD)/bin.
+# V=1 shows full commands; SANITIZE=1 builds with ASan+UBSan.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BUILD      ?= build
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS       := libpq sqlite3 jansson libmicrohttpd
+
+WARN   := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+          -Wformat-security -fno-common
+CFLAGS ?= -O2 -g
+ifeq ($(CI),true)
+WARN   += -Werror
+endif
+ifeq ($(SANITIZE),1)
+CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+          -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DSS_VERSION='"$(VERSION)"' $(WARN) \
+              -Ilib -Icmd $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LIBS       := $(PKG_LIBS) -lpthread -lm
+
+ifneq ($(V),1)
+Q  = @
+QCC = @echo "  CC      $@";
+QLD = @echo "  LINK    $@";
+QAR = @echo "  AR      $@";
+else
+Q  =
+QCC =
+QLD =
+QAR =
+endif
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_A     := $(BUILD)/libshapesync.a
+CLI_OBJ   := $(BUILD)/cmd/cli.o
+PROG_SRC  := $(sort $(wildcard cmd/shapesync*.c))
+PROGS     := $(PROG_SRC:cmd/%.c=$(BUILD)/bin/%)
+UNIT_SRC  := $(sort $(wildcard tests/unit/test-*.c))
+UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+DEPS      := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
+             $(UNIT_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
+
+.PHONY: all check check-asan install clean deps bench units
+all: $(PROGS) $(UNITS) $(BENCHES)
+
+$(BUILD)/%.o: %.c | pkgcheck
+	@mkdir -p $(dir $@)
+	$(QCC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	$(QAR)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+.PHONY: pkgcheck
+pkgcheck:
+	@$(PKG_CONFIG) --exists $(PKGS) || { \
+	  echo "error: missing libraries: $$($(PKG_CONFIG) --print-errors --exists $(PKGS) 2>&1 | head -1)"; \
+	  echo "hint: run 'make deps'"; exit 1; }
+
+# The test suite: TAP scripts under tests/, run by prove.
+# T selects scripts, e.g. make check T='tests/t5*.sh'.
+T ?= tests/t[0-9]*.sh
+PROVE ?= prove
+JOBS ?= 2
+check: all
+	$(Q)SS_BUILD=$(abspath $(BUILD)) $(PROVE) -j$(JOBS) --timer $(T)
+
+check-asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check
+
+bench: all
+	$(Q)for b in bench/*.sh; do SS_BUILD=$(abspath $(BUILD)) sh $$b || exit 1; done
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
+	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
+	install -m 0644 completions/shapesync.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/shapesync
+	for p in $(notdir $(PROGS)); do \
+	  ln -sf shapesync $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
+	install -m 0644 completions/_shapesync $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_shapesync
+
+DEB_PKGS := build-essential pkg-config libpq-dev libsqlite3-dev libjansson-dev \
+            libmicrohttpd-dev postgresql-15 curl
+# Node.js is only installed from Debian when no node/npm is on PATH already.
+deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	  command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  fi; \
+	else \
+	  echo "run as root: apt-get install -y $(DEB_PKGS) nodejs npm"; \
+	fi
+
+clean:
+	rm -rf build
+
+-include $(DEPS)

@@ -1,0 +1,156 @@
+/*
+ * cli.c — start-up, message formatting and exit handling shared by the
+ * programs in cmd/. See cli.h.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *ss_progname = "shapesync";
+
+void ss_cli_init(const char *progname)
+{
+	int fd;
+
+	ss_progname = progname;
+	/* A closed 0, 1 or 2 would let the next open() land there and data
+	 * meant for a file would go to stdout (or the reverse). */
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+static void vmsg(const char *level, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: %s: ", ss_progname, level);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void ss_cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("error", fmt, ap);
+	va_end(ap);
+}
+
+void ss_cli_warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("warning", fmt, ap);
+	va_end(ap);
+}
+
+void ss_cli_report(const struct ss_err *err)
+{
+	ss_cli_error("%s", err->msg[0] ? err->msg : "unknown error");
+	if (err->detail[0])
+		fprintf(stderr, "detail: %s\n", err->detail);
+	if (err->hint[0])
+		fprintf(stderr, "hint: %s\n", err->hint);
+}
+
+void ss_cli_die_err(const struct ss_err *err)
+{
+	ss_cli_report(err);
+	exit(err->code > 0 ? err->code : SS_ERR_RUNTIME);
+}
+
+void ss_cli_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("error", fmt, ap);
+	va_end(ap);
+	exit(SS_ERR_RUNTIME);
+}
+
+void ss_cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("error", fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "hint: try '%s --help' for more information\n", ss_progname);
+	exit(SS_ERR_USAGE);
+}
+
+void ss_cli_version(void)
+{
+	printf("%s (shapesync) %s\n", ss_progname, SS_VERSION);
+	ss_cli_close_stdout();
+	exit(0);
+}
+
+void ss_cli_list_options(const struct option *opts)
+{
+	for (; opts->name; opts++)
+		if (strcmp(opts->name, "list-options"))
+			printf("--%s\n", opts->name);
+	ss_cli_close_stdout();
+	exit(0);
+}
+
+void ss_cli_flush_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		ss_cli_die("could not write to standard output: %s",
+			   strerror(errno ? errno : EIO));
+}
+
+void ss_cli_close_stdout(void)
+{
+	int bad = ferror(stdout);
+
+	if (fclose(stdout) != 0 || bad) {
+		/* stdout is gone; stderr still works. */
+		fprintf(stderr, "%s: error: could not write to standard output: %s\n",
+			ss_progname, strerror(errno ? errno : EIO));
+		exit(SS_ERR_RUNTIME);
+	}
+}
+
+long long ss_cli_opt_int(const char *arg, long long min, long long max, const char *opt)
+{
+	struct ss_err err = SS_ERR_INIT;
+	int64_t v;
+
+	if (ss_parse_i64(arg, min, max, &v, opt, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
+	return v;
+}
+
+int64_t ss_cli_opt_duration_ms(const char *arg, const char *opt)
+{
+	struct ss_err err = SS_ERR_INIT;
+	int64_t v;
+
+	if (ss_parse_duration_ms(arg, &v, opt, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
+	return v;
+}
+
+uint64_t ss_cli_opt_size(const char *arg, const char *opt)
+{
+	struct ss_err err = SS_ERR_INIT;
+	uint64_t v;
+
+	if (ss_parse_size(arg, &v, opt, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
+	return v;
+}

@@ -1,0 +1,55 @@
+/*
+ * cli.h — what every shapesync program shares on the command-line side:
+ * start-up, diagnostics in the house format, exit codes, and the hidden
+ * --list-options used by the shell completions. Only cmd/ prints; lib/
+ * returns struct ss_err and these helpers turn it into messages.
+ */
+#ifndef SS_CLI_H
+#define SS_CLI_H
+
+#include <getopt.h>
+#define SS_NORETURN __attribute__((noreturn))
+
+#include "util.h"
+
+/* Program name used as the prefix of every message ("shapesync-db"). */
+extern const char *ss_progname;
+
+/*
+ * Start-up every main() runs first: remember the program name, make sure
+ * fds 0-2 are open (to /dev/null if not), put SIGPIPE back to its default
+ * so a producer dies quietly when its reader goes away.
+ */
+void ss_cli_init(const char *progname);
+
+/* "<prog>: error: <msg>" to stderr. */
+void ss_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "<prog>: warning: <msg>" to stderr. */
+void ss_cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print an ss_err: the error line, then "detail:" and "hint:" lines. */
+void ss_cli_report(const struct ss_err *err);
+/* Report err and exit with its code (1 if unset). */
+SS_NORETURN void ss_cli_die_err(const struct ss_err *err);
+/* Report a runtime error (exit 1). */
+SS_NORETURN void ss_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Report a usage error with a pointer to --help, and exit 2. */
+SS_NORETURN void ss_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "<prog> (shapesync) <version>" and exit 0. */
+SS_NORETURN void ss_cli_version(void);
+/* Print every long option of `opts` as "--name", one per line, and exit 0
+ * (the hidden --list-options the completions call). */
+SS_NORETURN void ss_cli_list_options(const struct option *opts);
+
+/* Flush stdout, and exit 1 with a message if any write to it failed.
+ * Call before exit(0) from a program that wrote to stdout. */
+void ss_cli_close_stdout(void);
+/* Flush stdout; on failure report and exit 1. */
+void ss_cli_flush_stdout(void);
+
+/* Parse an option argument or exit 2 with a clear message. */
+long long ss_cli_opt_int(const char *arg, long long min, long long max, const char *opt);
+int64_t ss_cli_opt_duration_ms(const char *arg, const char *opt);
+uint64_t ss_cli_opt_size(const char *arg, const char *opt);
+
+#endif

@@ -1,0 +1,260 @@
+/*
+ * registry.h — the SQLite shape registry: schema and migrations, a write
+ * buffer that batches mutations on a background thread, and a pool of read
+ * connections that opens lazily and scales to zero.
+ *
+ * What it stores: one row per shape (compact id, handle, canonical
+ * definition, hash, relation oids, snapshot state with the PostgreSQL
+ * snapshot, created and last-read times, route's active mark) and the
+ * pipeline's progress (the durable LSN store recorded).
+ *
+ * Ids. A shape's id is its row id in an AUTOINCREMENT table: never reused,
+ * never changed. Ids are handed out from blocks reserved durably in the
+ * registry (like a PostgreSQL sequence cache), so an add returns its id at
+ * once without waiting for SQLite, and a crash leaves a gap, never a reuse.
+ *
+ * The write buffer. Adds, removes, snapshot updates, touches and active
+ * marks go into an in-memory buffer indexed by handle, id and canonical
+ * definition (hash tables; no scans). Reads in this process see buffered
+ * state at once (read-your-writes; a removed shape reads as absent). A
+ * background thread writes batches in one BEGIN IMMEDIATE transaction every
+ * flush_interval_ms or when flush_batch entries are pending. The buffer
+ * holds at most buffer_capacity shapes with pending writes; when it is full
+ * a writer waits for the flusher (backpressure). Touches never wait: on a
+ * full buffer a touch is dropped and counted. ss_registry_close() flushes.
+ *
+ * Crash guarantee. A crash (kill -9) loses at most the writes still in the
+ * buffer; each flushed batch is atomic, so the registry is consistent after
+ * any crash. Shapes whose add was lost may have left data directories
+ * behind; `shapesync-db check --repair` removes them.
+ *
+ * Other processes see a flush within one flush interval. Several processes
+ * may open one registry (WAL mode); one of them at a time should create
+ * shapes (serve), the others read or make targeted updates.
+ *
+ * Thread safety: every function may be called from any thread.
+ */
+#ifndef SS_REGISTRY_H
+#define SS_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shape.h"
+#include "util.h"
+
+struct ss_registry;
+
+/* The schema version this code migrates to (PRAGMA user_version). */
+#define SS_REGISTRY_SCHEMA_VERSION 1
+
+struct ss_registry_opts {
+	int create;               /* create the file if missing (else error) */
+	int flush_interval_ms;    /* max time a write waits in the buffer: 5 */
+	int flush_batch;          /* entries per transaction: 512 */
+	int buffer_capacity;      /* max pending shapes before writers wait: 16384 */
+	int read_pool_max;        /* read connections at most: 4 */
+	int idle_timeout_ms;      /* close connections idle this long: 30000 */
+	int busy_timeout_ms;      /* wait for a locked database: 5000 */
+	int id_block;             /* ids reserved per durable reservation: 1024 */
+};
+
+/* Fill opts with the defaults above (create = 0). */
+void ss_registry_opts_init(struct ss_registry_opts *opts);
+
+/*
+ * Open (and with opts->create, create) the registry at `path`, or ":memory:"
+ * for a private in-memory registry (one connection, never closed). Checks
+ * that the file is a SQLite database of ours, runs migrations, sets WAL.
+ * opts may be NULL for defaults. Errors: SS_ERR_RUNTIME for I/O, a corrupt
+ * or foreign file, or a schema newer than this code; SS_ERR_INPUT when the
+ * file does not exist and create is 0.
+ * On success *out is *new*: free with ss_registry_close().
+ */
+int ss_registry_open(const char *path, const struct ss_registry_opts *opts,
+		     struct ss_registry **out, struct ss_err *err);
+
+/* Flush the buffer, stop the flusher, close every connection. NULL is a
+ * no-op. Returns -1 (with err) if the final flush failed; the registry is
+ * freed either way. */
+int ss_registry_close(struct ss_registry *reg, struct ss_err *err);
+
+/* Block until every write buffered before the call is committed. */
+int ss_registry_flush(struct ss_registry *reg, struct ss_err *err);
+
+/* The path the registry was opened with (borrowed). */
+const char *ss_registry_path(const struct ss_registry *reg);
+
+enum ss_snapshot_state {
+	SS_SNAPSHOT_PENDING = 0,  /* registered, no snapshot yet */
+	SS_SNAPSHOT_STARTED = 1,  /* pg snapshot recorded, rows being written */
+	SS_SNAPSHOT_COMPLETE = 2, /* snapshot-end written */
+};
+
+/* A PostgreSQL snapshot as pg_current_snapshot() reports it. */
+struct ss_pg_snapshot {
+	uint64_t xmin, xmax;
+	uint64_t *xip;            /* nxip in-progress xids, ascending */
+	size_t nxip;
+};
+
+/* One registered shape. Strings and arrays are owned by the record:
+ * release with ss_shape_rec_release(). */
+struct ss_shape_rec {
+	int64_t id;
+	char *handle;
+	char *definition;         /* canonical JSON (see shape.h) */
+	uint32_t hash;
+	char *schema_name, *table_name;
+	uint32_t *oids;           /* relation oids, 0 if not known yet */
+	size_t noids;
+	int snapshot_state;       /* enum ss_snapshot_state */
+	struct ss_pg_snapshot snapshot;
+	int64_t created_us;       /* Unix microseconds */
+	int64_t last_read_us;     /* 0: never read */
+	uint64_t active_lsn;      /* route's mark; meaningful if active */
+	int active;
+};
+
+void ss_shape_rec_init(struct ss_shape_rec *rec);
+void ss_shape_rec_release(struct ss_shape_rec *rec);
+/* Deep copy src into dst (dst is overwritten, not released first). */
+void ss_shape_rec_copy(struct ss_shape_rec *dst, const struct ss_shape_rec *src);
+
+/*
+ * Get or create the shape for `def`. If a live shape has the same canonical
+ * definition (buffered or in SQLite) it is returned with *created = 0;
+ * otherwise a new one is minted (id from the reserved block, handle
+ * "<hash>-<now us>", made unique) with *created = 1. Concurrent callers
+ * with the same definition get the same shape. oids may be NULL/0.
+ * May wait while the buffer is full. out is filled (*new*, release it).
+ */
+int ss_registry_add(struct ss_registry *reg, const struct ss_shape *def,
+		    const uint32_t *oids, size_t noids,
+		    struct ss_shape_rec *out, int *created, struct ss_err *err);
+
+/* Look a shape up. Return 1 and fill out (*new*) if found, 0 if not (or
+ * removed), -1 on error. */
+int ss_registry_get_by_id(struct ss_registry *reg, int64_t id,
+			  struct ss_shape_rec *out, struct ss_err *err);
+int ss_registry_get_by_handle(struct ss_registry *reg, const char *handle,
+			      struct ss_shape_rec *out, struct ss_err *err);
+int ss_registry_get_by_definition(struct ss_registry *reg, const struct ss_shape *def,
+				  struct ss_shape_rec *out, struct ss_err *err);
+
+/* Remove a shape. Return 1 if it was there, 0 if not, -1 on error. */
+int ss_registry_remove(struct ss_registry *reg, int64_t id, struct ss_err *err);
+
+/* Record snapshot progress. snap may be NULL to leave it unchanged.
+ * Return 1 if the shape exists, 0 if not, -1 on error. */
+int ss_registry_set_snapshot(struct ss_registry *reg, int64_t id, int state,
+			     const struct ss_pg_snapshot *snap, struct ss_err *err);
+
+/* Set the relation oids (e.g. once serve has looked the table up). */
+int ss_registry_set_oids(struct ss_registry *reg, int64_t id,
+			 const uint32_t *oids, size_t noids, struct ss_err *err);
+
+/* Last-read touch: never blocks, never writes synchronously. A touch that
+ * finds the buffer full is dropped and counted in the stats. */
+void ss_registry_touch(struct ss_registry *reg, int64_t id);
+
+/* Route's active mark (DESIGN.md step 2): the shape is being routed from
+ * stream position `lsn` on. Buffered like other writes; call
+ * ss_registry_flush() to publish it at once. */
+int ss_registry_mark_active(struct ss_registry *reg, int64_t id, uint64_t lsn,
+			    struct ss_err *err);
+
+/*
+ * Iterate over every live shape in id order, streaming from SQLite (the
+ * buffer is flushed first). cb returns 0 to go on, non-zero to stop (that
+ * value is returned). `rec` is borrowed for the duration of the call.
+ */
+typedef int (*ss_registry_cb)(const struct ss_shape_rec *rec, void *ctx);
+int ss_registry_foreach(struct ss_registry *reg, ss_registry_cb cb, void *ctx,
+			struct ss_err *err);
+
+/* Number of live shapes, buffered adds and removes included. */
+int ss_registry_count(struct ss_registry *reg, int64_t *count, struct ss_err *err);
+
+/*
+ * The change log, for incremental refresh (idmap, route): every committed
+ * add and remove gets a sequence number. ss_registry_changes() calls
+ * cb(seq, id, handle, added) for each change with seq > since, in order,
+ * and sets *last to the newest seq seen. If changes older than `since` were
+ * trimmed away it returns 1 without calling cb: the caller must reload in
+ * full. Only committed changes are reported (call ss_registry_flush in a
+ * process that also writes). ss_registry_data_version() returns a number
+ * that changes whenever another connection commits, so a poller can skip
+ * the query when nothing happened.
+ */
+typedef int (*ss_registry_change_cb)(uint64_t seq, int64_t id, const char *handle,
+				     int added, void *ctx);
+int ss_registry_changes(struct ss_registry *reg, uint64_t since,
+			ss_registry_change_cb cb, void *ctx, uint64_t *last,
+			struct ss_err *err);
+int ss_registry_data_version(struct ss_registry *reg, int64_t *version,
+			     struct ss_err *err);
+
+/* Durable LSN: the highest LSN store has made durable. Written
+ * synchronously (not buffered): replicate acknowledges from it. */
+int ss_registry_set_durable_lsn(struct ss_registry *reg, uint64_t lsn, struct ss_err *err);
+int ss_registry_get_durable_lsn(struct ss_registry *reg, uint64_t *lsn, struct ss_err *err);
+
+struct ss_registry_stats {
+	int64_t shapes;             /* live shapes */
+	int64_t pending_writes;     /* shapes with buffered writes */
+	int64_t buffer_capacity;
+	int64_t read_connections;   /* open read connections */
+	int64_t write_connection;   /* 1 if the write connection is open */
+	int64_t flushes;            /* committed batches */
+	int64_t flushed_ops;        /* writes committed by the flusher */
+	int64_t flush_errors;
+	int64_t writer_waits;       /* writers that waited for a full buffer */
+	int64_t touches_dropped;
+	int64_t conflicts;          /* adds lost to another process's same definition */
+	int64_t next_id;            /* next id this process would hand out */
+	int64_t db_bytes, wal_bytes;
+	int schema_version;
+};
+int ss_registry_stats(struct ss_registry *reg, struct ss_registry_stats *st, struct ss_err *err);
+
+/*
+ * Check the registry: SQLite's integrity_check, then our invariants
+ * (relation rows without a shape, ids past the reservation, change log
+ * gaps, snapshot fields out of range). Each finding is passed to cb as a
+ * one-line message; with repair, what can be fixed is fixed in one
+ * transaction and `repaired` is set for those findings. Returns the number
+ * of findings, or -1 on error (e.g. the file is corrupt: SS_ERR_RUNTIME).
+ */
+typedef void (*ss_registry_finding_cb)(const char *msg, int repaired, void *ctx);
+int ss_registry_check(struct ss_registry *reg, int repair,
+		      ss_registry_finding_cb cb, void *ctx, struct ss_err *err);
+
+/* VACUUM and PRAGMA optimize. */
+int ss_registry_vacuum(struct ss_registry *reg, struct ss_err *err);
+
+/*
+ * Export and import. A record's NDJSON form is one JSON object:
+ *   {"id":1,"handle":"..","definition":{...},"hash":123,"oids":[16384],
+ *    "snapshot_state":"complete","xmin":"..","xmax":"..","xip":[".."],
+ *    "created":"<us>","last_read":"<us>"|null,"active_lsn":"0/0"|null}
+ * ss_shape_rec_to_json appends one (no newline). Import is a transaction:
+ * begin, add each line, then commit (all) or abort (nothing). A bad line
+ * gives SS_ERR_INPUT with the reason; ids, handles and definitions must not
+ * collide with existing shapes or each other.
+ */
+void ss_shape_rec_to_json(const struct ss_shape_rec *rec, struct ss_buf *out);
+struct ss_registry_import;
+int ss_registry_import_begin(struct ss_registry *reg, struct ss_registry_import **imp,
+			     struct ss_err *err);
+int ss_registry_import_line(struct ss_registry_import *imp, const char *json,
+			    struct ss_err *err);
+/* Commit, or with abort != 0 roll back; frees imp either way. */
+int ss_registry_import_end(struct ss_registry_import *imp, int abort,
+			   int64_t *imported, struct ss_err *err);
+
+/* Names for snapshot states ("pending", "started", "complete") and back. */
+const char *ss_snapshot_state_name(int state);
+int ss_snapshot_state_parse(const char *name);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * util.c — error reports, checked allocation, ss_buf, number parsing and
+ * clocks shared by every module and program.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+char ss_buf_empty[1];
+
+void ss_err_clear(struct ss_err *err)
+{
+	if (!err)
+		return;
+	err->code = 0;
+	err->msg[0] = err->detail[0] = err->hint[0] = '\0';
+}
+
+int ss_err_set(struct ss_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	err->code = code;
+	err->detail[0] = err->hint[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void ss_err_detail(struct ss_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+	va_end(ap);
+}
+
+void ss_err_hint(struct ss_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
+	va_end(ap);
+}
+
+void ss_err_prefix(struct ss_err *err, const char *fmt, ...)
+{
+	char pre[256], old[sizeof(err->msg)];
+	va_list ap;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	/* Explicit precisions: the prefix is short, the message keeps the rest. */
+	snprintf(err->msg, sizeof(err->msg), "%.200s: %.300s", pre, old);
+}
+
+static void oom(size_t n)
+{
+	fprintf(stderr, "fatal: out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+void *ss_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom(n);
+	return p;
+}
+
+void *ss_xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (!p)
+		oom(nmemb * size);
+	return p;
+}
+
+void *ss_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		oom(n);
+	return q;
+}
+
+char *ss_xstrdup(const char *s)
+{
+	return ss_xstrndup(s, strlen(s));
+}
+
+char *ss_xstrndup(const char *s, size_t n)
+{
+	char *p = ss_xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void ss_grow(void **p, size_t *alloc, size_t n, size_t elem_size)
+{
+	size_t na;
+
+	if (n <= *alloc)
+		return;
+	na = *alloc ? *alloc : 8;
+	while (na < n) {
+		if (na > SIZE_MAX / 2 / elem_size)
+			oom(SIZE_MAX);
+		na *= 2;
+	}
+	*p = ss_xrealloc(*p, na * elem_size);
+	*alloc = na;
+}
+
+void ss_buf_init(struct ss_buf *b)
+{
+	b->buf = ss_buf_empty;
+	b->len = b->alloc = 0;
+}
+
+void ss_buf_release(struct ss_buf *b)
+{
+	if (b->alloc)
+		free(b->buf);
+	ss_buf_init(b);
+}
+
+void ss_buf_grow(struct ss_buf *b, size_t extra)
+{
+	size_t need;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		oom(SIZE_MAX);
+	need = b->len + extra + 1;
+	if (need <= b->alloc)
+		return;
+	if (!b->alloc) {
+		b->buf = NULL;
+	}
+	{
+		size_t na = b->alloc ? b->alloc : 64;
+
+		while (na < need)
+			na = na < SIZE_MAX / 2 ? na * 2 : need;
+		b->buf = ss_xrealloc(b->buf, na);
+		if (!b->alloc)
+			b->buf[0] = '\0';
+		b->alloc = na;
+	}
+}
+
+void ss_buf_add(struct ss_buf *b, const void *data, size_t len)
+{
+	ss_buf_grow(b, len);
+	memcpy(b->buf + b->len, data, len);
+	b->len += len;
+	b->buf[b->len] = '\0';
+}
+
+void ss_buf_adds(struct ss_buf *b, const char *s)
+{
+	ss_buf_add(b, s, strlen(s));
+}
+
+void ss_buf_addc(struct ss_buf *b, char c)
+{
+	ss_buf_grow(b, 1);
+	b->buf[b->len++] = c;
+	b->buf[b->len] = '\0';
+}
+
+void ss_buf_vaddf(struct ss_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	ss_buf_grow(b, 64);
+	va_copy(cp, ap);
+	n = vsnprintf(b->buf + b->len, b->alloc - b->len, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return;
+	if ((size_t)n >= b->alloc - b->len) {
+		ss_buf_grow(b, (size_t)n);
+		vsnprintf(b->buf + b->len, b->alloc - b->len, fmt, ap);
+	}
+	b->len += (size_t)n;
+}
+
+void ss_buf_addf(struct ss_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ss_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+void ss_buf_add_json_string(struct ss_buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+
+	ss_buf_grow(b, len + 2);
+	ss_buf_addc(b, '"');
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7];
+		const char *e = NULL;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		ss_buf_add(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			esc[6] = '\0';
+			e = esc;
+		}
+		ss_buf_adds(b, e);
+	}
+	ss_buf_add(b, s + run, len - run);
+	ss_buf_addc(b, '"');
+}
+
+void ss_buf_reset(struct ss_buf *b)
+{
+	ss_buf_setlen(b, 0);
+}
+
+void ss_buf_setlen(struct ss_buf *b, size_t len)
+{
+	if (!b->alloc)
+		return;
+	if (len > b->len)
+		len = b->len;
+	b->len = len;
+	b->buf[len] = '\0';
+}
+
+char *ss_buf_detach(struct ss_buf *b, size_t *len)
+{
+	char *p;
+
+	if (len)
+		*len = b->len;
+	if (!b->alloc)
+		return ss_xstrdup("");
+	p = b->buf;
+	ss_buf_init(b);
+	return p;
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int ss_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
+		 const char *what, struct ss_err *err)
+{
+	const char *d = s && *s == '-' ? s + 1 : s;
+	long long v;
+	char *end;
+
+	if (!s || !all_digits(d))
+		return ss_err_set(err, SS_ERR_INPUT, "invalid %s '%s': not an integer",
+				  what, s ? s : "");
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE || v < min || v > max)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "invalid %s '%s': must be between %" PRId64 " and %" PRId64,
+				  what, s, min, max);
+	*out = v;
+	return 0;
+}
+
+int ss_parse_u64(const char *s, uint64_t max, uint64_t *out, const char *what,
+		 struct ss_err *err)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !all_digits(s))
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "invalid %s '%s': not a non-negative integer",
+				  what, s ? s : "");
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE || v > max)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "invalid %s '%s': must be at most %" PRIu64,
+				  what, s, max);
+	*out = v;
+	return 0;
+}
+
+/* Split "<digits><suffix>" and look the suffix up in a table. */
+static int parse_scaled(const char *s, const char *const *names,
+			const uint64_t *mult, uint64_t *out, const char *what,
+			const char *unit_hint, struct ss_err *err)
+{
+	size_t n = 0, i;
+	unsigned long long v;
+
+	while (s && s[n] >= '0' && s[n] <= '9')
+		n++;
+	if (!s || n == 0 || n > 19)
+		goto bad;
+	errno = 0;
+	v = strtoull(s, NULL, 10);
+	if (errno == ERANGE)
+		goto bad;
+	for (i = 0; names[i]; i++) {
+		if (!strcmp(s + n, names[i])) {
+			if (mult[i] && v > UINT64_MAX / mult[i])
+				goto bad;
+			*out = v * mult[i];
+			return 0;
+		}
+	}
+bad:
+	return ss_err_set(err, SS_ERR_INPUT, "invalid %s '%s': expected %s",
+			  what, s ? s : "", unit_hint);
+}
+
+int ss_parse_duration_ms(const char *s, int64_t *out_ms, const char *what,
+			 struct ss_err *err)
+{
+	static const char *const names[] = { "", "ms", "s", "m", "h", NULL };
+	static const uint64_t mult[] = { 1, 1, 1000, 60000, 3600000 };
+	uint64_t v;
+
+	if (parse_scaled(s, names, mult, &v, what,
+			 "a duration such as 250ms, 5s, 2m or 1h", err) < 0)
+		return -1;
+	if (v > INT64_MAX / 1000)
+		return ss_err_set(err, SS_ERR_INPUT, "invalid %s '%s': too large", what, s);
+	*out_ms = (int64_t)v;
+	return 0;
+}
+
+int ss_parse_size(const char *s, uint64_t *out, const char *what,
+		  struct ss_err *err)
+{
+	static const char *const names[] = {
+		"", "b", "k", "K", "KiB", "kB", "m", "M", "MiB", "MB",
+		"g", "G", "GiB", "GB", NULL };
+	static const uint64_t mult[] = {
+		1, 1, 1 << 10, 1 << 10, 1 << 10, 1 << 10,
+		1 << 20, 1 << 20, 1 << 20, 1 << 20,
+		1 << 30, 1 << 30, 1 << 30, 1 << 30 };
+
+	return parse_scaled(s, names, mult, out, what,
+			    "a size such as 4096, 64KiB or 10MiB", err);
+}
+
+int64_t ss_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t ss_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void ss_format_time_us(int64_t us, char *out, size_t outsz)
+{
+	time_t secs = (time_t)(us / 1000000);
+	long frac = (long)(us % 1000000);
+	struct tm tm;
+
+	if (frac < 0) {
+		frac += 1000000;
+		secs -= 1;
+	}
+	if (!gmtime_r(&secs, &tm)) {
+		snprintf(out, outsz, "%" PRId64, us);
+		return;
+	}
+	snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, frac);
+}
+
+uint64_t ss_hash64(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}

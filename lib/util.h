@@ -1,0 +1,132 @@
+/*
+ * util.h — the small things every module needs: error reports, allocation
+ * that aborts on out-of-memory, a growable byte buffer, checked number
+ * parsing and clocks. Nothing here prints or exits except ss_xmalloc and
+ * friends on out-of-memory, the one documented exception.
+ */
+#ifndef SS_UTIL_H
+#define SS_UTIL_H
+
+/* System headers that banned.h would break if they came after it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*
+ * Error codes double as the exit status a program should use (STYLE.md):
+ * SS_ERR_RUNTIME (1) for I/O, network, PostgreSQL, SQLite failures a
+ * supervisor may retry; SS_ERR_USAGE (2) for bad options or arguments;
+ * SS_ERR_INPUT (3) for bad input data, where a retry will not help.
+ */
+enum ss_err_code {
+	SS_OK = 0,
+	SS_ERR_RUNTIME = 1,
+	SS_ERR_USAGE = 2,
+	SS_ERR_INPUT = 3,
+};
+
+/*
+ * A caller-supplied error report. Library functions that fail return -1 and
+ * fill one of these; the caller decides how to log it and which exit code
+ * to use. `msg` is lowercase with no trailing period; `detail` and `hint`
+ * are optional (empty when unset).
+ */
+struct ss_err {
+	int code;
+	char msg[512];
+	char detail[512];
+	char hint[256];
+};
+
+#define SS_ERR_INIT { 0, "", "", "" }
+
+/* Clear an error report. */
+void ss_err_clear(struct ss_err *err);
+/* Set code and message (printf-style); clears detail and hint. NULL err is
+ * allowed and ignored. Always returns -1 so callers can `return ss_err_set(..)`. */
+int ss_err_set(struct ss_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Set the optional detail / hint lines of an error already set. */
+void ss_err_detail(struct ss_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ss_err_hint(struct ss_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prefix the message of an error already set with "<prefix>: ". */
+void ss_err_prefix(struct ss_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Allocation: never returns NULL; on out-of-memory prints one line to
+ * stderr and aborts (the one exception to "the library never prints"). */
+void *ss_xmalloc(size_t n);
+void *ss_xcalloc(size_t nmemb, size_t size);
+void *ss_xrealloc(void *p, size_t n);
+char *ss_xstrdup(const char *s);
+char *ss_xstrndup(const char *s, size_t n);
+/* Grow *p (of *alloc elements of elem_size) to hold at least n elements. */
+void ss_grow(void **p, size_t *alloc, size_t n, size_t elem_size);
+#define SS_GROW(p, alloc, n) ss_grow((void **)&(p), &(alloc), (n), sizeof(*(p)))
+
+/*
+ * A growable, always NUL-terminated byte buffer (the one buffer type for
+ * strings, paths and SQL). Transparent value type: SS_BUF_INIT or
+ * ss_buf_init(), then ss_buf_release() frees the storage. `buf` is never
+ * NULL after init (it points at a static "" until the first append).
+ */
+struct ss_buf {
+	char *buf;
+	size_t len;
+	size_t alloc;
+};
+
+extern char ss_buf_empty[];
+#define SS_BUF_INIT { ss_buf_empty, 0, 0 }
+
+void ss_buf_init(struct ss_buf *b);
+void ss_buf_release(struct ss_buf *b);
+/* Make room for `extra` more bytes (plus the NUL). */
+void ss_buf_grow(struct ss_buf *b, size_t extra);
+void ss_buf_add(struct ss_buf *b, const void *data, size_t len);
+void ss_buf_adds(struct ss_buf *b, const char *s);
+void ss_buf_addc(struct ss_buf *b, char c);
+void ss_buf_addf(struct ss_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ss_buf_vaddf(struct ss_buf *b, const char *fmt, va_list ap);
+/* Append `s` as a JSON string literal, quotes included. */
+void ss_buf_add_json_string(struct ss_buf *b, const char *s, size_t len);
+void ss_buf_reset(struct ss_buf *b);
+void ss_buf_setlen(struct ss_buf *b, size_t len);
+/* Take the storage: *new* string the caller frees with free(); b is reset. */
+char *ss_buf_detach(struct ss_buf *b, size_t *len);
+
+/*
+ * Parse a whole decimal string into *out, checking [min, max]. No leading
+ * '+', no spaces, no trailing junk. Return 0, or -1 with err (code
+ * SS_ERR_INPUT) naming `what`.
+ */
+int ss_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
+		 const char *what, struct ss_err *err);
+int ss_parse_u64(const char *s, uint64_t max, uint64_t *out,
+		 const char *what, struct ss_err *err);
+/* Parse a duration like "250ms", "5s", "2m", or bare milliseconds. */
+int ss_parse_duration_ms(const char *s, int64_t *out_ms, const char *what,
+			 struct ss_err *err);
+/* Parse a size like "10MiB", "64k", "4096". */
+int ss_parse_size(const char *s, uint64_t *out, const char *what,
+		  struct ss_err *err);
+
+/* Wall clock in microseconds since the Unix epoch. */
+int64_t ss_now_us(void);
+/* Monotonic clock in microseconds. */
+int64_t ss_mono_us(void);
+/* Format a Unix-microseconds time as ISO 8601 UTC ("2026-11-21T07:38:00.123456Z"). */
+void ss_format_time_us(int64_t us, char *out, size_t outsz);
+
+/* 64-bit FNV-1a over a byte string; stable across runs and machines. */
+uint64_t ss_hash64(const void *data, size_t len);
+
+#include "banned.h"
+#endif

@@ -1,0 +1,126 @@
+# tests/lib.sh — the shell test library, sourced by every tests/tNNNN-*.sh.
+#
+# Each script gets a fresh temporary directory ($TEST_DIR, also the cwd),
+# the freshly built programs first on PATH, and TAP output for prove:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   test_expect_success 'what it checks' '
+#       shapesync-db --registry r.db init &&
+#       test_must_fail 2 shapesync-db --bogus
+#   '
+#   test_done
+#
+# A test body runs in a subshell with `set -e` semantics left to the body:
+# chain steps with && so the first failing step fails the test.
+
+set -u
+
+TEST_NAME=$(basename "$0" .sh)
+TEST_SRC=$(cd "$(dirname "$0")" && pwd)
+SS_ROOT=$(cd "$TEST_SRC/.." && pwd)
+SS_BUILD=${SS_BUILD:-$SS_ROOT/build}
+PATH="$SS_BUILD/bin:$PATH"
+export PATH SS_ROOT SS_BUILD TEST_SRC
+
+# Keep the caller's environment from leaking into the programs under test.
+unset DATABASE_URL SHAPESYNC_REGISTRY SHAPESYNC_DATA_DIR PGHOST PGPORT \
+      PGDATABASE PGUSER PGPASSWORD 2>/dev/null || true
+
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ss-$TEST_NAME.XXXXXX")
+chmod 755 "$TEST_DIR"
+export TEST_DIR
+cd "$TEST_DIR" || exit 1
+
+test_count=0
+test_failed=0
+_cleanup_hooks=""
+
+# Register a command to run when the script exits (servers, clusters).
+test_at_exit() {
+	_cleanup_hooks="$1
+$_cleanup_hooks"
+}
+
+_test_exit() {
+	status=$?
+	if [ -n "$_cleanup_hooks" ]; then
+		eval "$_cleanup_hooks" >/dev/null 2>&1 || true
+	fi
+	if [ "${SS_KEEP_TEST_DIR:-}" = "" ] && [ "$test_failed" = 0 ]; then
+		cd / && rm -rf "$TEST_DIR"
+	else
+		echo "# test dir kept: $TEST_DIR"
+	fi
+	exit $status
+}
+trap _test_exit EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "# $*"; }
+
+# test_expect_success DESCRIPTION BODY
+test_expect_success() {
+	test_count=$((test_count + 1))
+	_out="$TEST_DIR/.out.$test_count"
+	if (eval "$2") >"$_out" 2>&1; then
+		echo "ok $test_count - $1"
+	else
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $1"
+		sed 's/^/#   /' "$_out" | tail -n 40
+	fi
+	rm -f "$_out"
+}
+
+# test_skip DESCRIPTION REASON
+test_skip() {
+	test_count=$((test_count + 1))
+	echo "ok $test_count - $1 # SKIP $2"
+}
+
+# test_must_fail STATUS CMD...: CMD must exit with exactly STATUS (never by
+# a signal). Its stderr is kept in $TEST_DIR/.stderr for test_stderr_has.
+test_must_fail() {
+	_want=$1
+	shift
+	_st=0
+	"$@" 2>"$TEST_DIR/.stderr" || _st=$?
+	if [ "$_st" != "$_want" ]; then
+		echo "expected exit $_want, got $_st from: $*" >&2
+		cat "$TEST_DIR/.stderr" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_stderr_has PATTERN: the last test_must_fail's stderr matches (grep -E).
+test_stderr_has() {
+	if ! grep -E -q -- "$1" "$TEST_DIR/.stderr"; then
+		echo "stderr does not match '$1':" >&2
+		cat "$TEST_DIR/.stderr" >&2
+		return 1
+	fi
+}
+
+# test_cmp EXPECTED ACTUAL: files are identical (shows a diff otherwise).
+test_cmp() {
+	diff -u "$1" "$2"
+}
+
+# test_eq EXPECTED ACTUAL: two strings are equal.
+test_eq() {
+	if [ "$1" != "$2" ]; then
+		echo "expected: '$1'" >&2
+		echo "  actual: '$2'" >&2
+		return 1
+	fi
+}
+
+test_done() {
+	echo "1..$test_count"
+	if [ "$test_failed" != 0 ]; then
+		echo "# failed $test_failed of $test_count"
+		exit 1
+	fi
+	exit 0
+}
