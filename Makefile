@@ -105,7 +105,7 @@ install: $(PROGS)
 	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
 	install -m 0644 completions/shapesync.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/shapesync
-	for p in $(notdir $(PROGS)); do \
+	for p in $(filter-out shapesync,$(notdir $(PROGS))); do \
 	  ln -sf shapesync $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 	install -m 0644 completions/_shapesync $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_shapesync
 
