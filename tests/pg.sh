@@ -19,8 +19,10 @@
 #                            appended to postgresql.conf. Makes the database
 #                            shapesync_test and makes this cluster current.
 #   pg_use DIR               make the cluster in DIR current again.
-#   pg_psql [SQL...]         run each SQL argument (or stdin when none) on
-#                            the current cluster: -X -q -At, stop on error.
+#   pg_psql [SQL...]         run each SQL argument as one statement (or the
+#                            script on stdin when none) on the current
+#                            cluster: psql -X -q -At, autocommit, stopping
+#                            at the first error (psql's exit status 3).
 #   pg_stop                  stop the current cluster (fast shutdown).
 #   pg_restart               start it again (after pg_stop or pg_kill9; a
 #                            running cluster is stopped first).
@@ -190,8 +192,9 @@ pg_psql() {
 	if [ $# = 0 ]; then
 		psql -X -q -v ON_ERROR_STOP=1 -At
 	else
+		# The ';' on a line of its own survives a trailing -- comment.
 		for _sql in "$@"; do
-			printf '%s;\n' "$_sql"
+			printf '%s\n;\n' "$_sql"
 		done | psql -X -q -v ON_ERROR_STOP=1 -At
 	fi
 }
