@@ -42,8 +42,9 @@
 # server side (initdb, pg_ctl, the data directory) belongs to the `postgres`
 # user; clients connect as database user postgres through the socket.
 # Every cluster listens on a Unix socket in its own directory only, so
-# clusters of concurrent scripts cannot meet; their ports still differ
-# (hashed from the directory) so a port seen in a log names one cluster.
+# clusters of concurrent scripts cannot meet. Ports are hashed from that
+# directory, so concurrent scripts rarely share one (harmless if they do),
+# and the clusters of one script never do.
 
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 _pg_clusters="$TEST_DIR/.pg-clusters"
