@@ -517,7 +517,7 @@ int ss_shape_from_canonical(struct ss_shape *s, const char *json,
 		return -1;
 	}
 	if (!json_is_object(o)) {
-		ss_err_set(err, SS_ERR_INPUT, "a canonical shape must be an object");
+		ss_err_set(err, SS_ERR_INPUT, "must be an object");
 		goto out;
 	}
 	/* All seven keys and nothing else: with duplicates rejected, seven
@@ -544,11 +544,11 @@ int ss_shape_from_canonical(struct ss_shape *s, const char *json,
 		goto out;
 	}
 	ret = shape_from_json(s, o, err);
-	if (ret < 0)
-		ss_err_prefix(err, "invalid canonical shape");
 out:
-	if (ret < 0)
+	if (ret < 0) {
+		ss_err_prefix(err, "invalid canonical shape");
 		ss_shape_release(s);
+	}
 	json_decref(o);
 	return ret;
 }

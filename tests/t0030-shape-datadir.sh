@@ -7,4 +7,8 @@ test_expect_success 'shape: identifiers, columns, canonical form, handles' '
 	"$SS_BUILD/tests/test-shape"
 '
 
+test_expect_success 'datadir: paths, init, walk, trash and empty_trash' '
+	TMPDIR="$TEST_DIR" "$SS_BUILD/tests/test-datadir"
+'
+
 test_done
