@@ -53,7 +53,7 @@ void ss_shape_release(struct ss_shape *s);
  * "Invalid unquoted identifier contains special characters: a-b".
  * Details: "letter" is an ASCII letter or any non-ASCII character; only
  * ASCII is downcased (PostgreSQL in UTF-8); the 63 counts bytes; an
- * unterminated quote fails as an unquoted identifier ("foo".bar" -> special
+ * unterminated quote fails as an unquoted identifier ("foo"."bar -> special
  * characters: "bar); inside quotes any odd run of '"' is "Invalid
  * identifier with unescaped quote: ..."; text that is not valid UTF-8 is
  * "Invalid identifier, not valid UTF-8". NULL text is treated as "". On
@@ -104,7 +104,9 @@ int ss_shape_from_canonical(struct ss_shape *s, const char *json, struct ss_err 
  * past U+10FFFF)? Returns 1 or 0. */
 int ss_shape_utf8_valid(const char *text, size_t len);
 
-/* Stable 32-bit hash of a canonical form (the first part of a handle). */
+/* Stable 32-bit hash of a canonical form (the first part of a handle):
+ * ss_hash64 folded as hi ^ lo. Pinned by tests/unit/test-shape.c; changing
+ * it changes every handle minted from now on. */
 uint32_t ss_shape_hash_canonical(const char *canonical, size_t len);
 
 /* Write "<hash>-<us>" into out (at least SS_HANDLE_MAX bytes); a negative
