@@ -1073,6 +1073,13 @@ static int cmd_check(int argc, char **argv)
 	if (ss_registry_check(ctx.reg, ctx.repair, registry_finding, &ctx,
 			      &err) < 0)
 		ss_cli_die_err(&err);
+	/* A damaged registry would make healthy data look orphaned (and
+	 * --repair would trash it): compare only with a sound registry. */
+	if (ctx.found > ctx.repaired) {
+		ss_cli_warning("the registry has problems; the data dir was "
+			       "not compared with it");
+		goto done;
+	}
 	r = ss_datadir_foreach_shape(data_dir, check_entry, &ctx, &err);
 	if (r != 0)
 		ss_cli_die_err(ctx.err.code ? &ctx.err : &err);
@@ -1090,6 +1097,7 @@ static int cmd_check(int argc, char **argv)
 			path.buf);
 		free(ctx.handles[i]);
 	}
+done:
 	free(ctx.handles);
 	free(ctx.ids);
 	ss_buf_release(&path);

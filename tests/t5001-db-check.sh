@@ -181,4 +181,30 @@ test_expect_success 'pending shapes need no data directory' '
 	test_eq "ok: registry consistent" "$(cat out)"
 '
 
+# Registry invariants come from lib/registry; sqlite3 breaks one.
+test_expect_success 'registry problems first; data dir compared after' '
+	if command -v sqlite3 >/dev/null; then
+		sqlite3 var/registry.db \
+			"INSERT INTO shape_relations VALUES (99999, 5)" &&
+		mkdir -p var/data/shapes/55/55/5555-5 &&
+		cat >expect <<-EOF &&
+		relation row for a missing shape: shape 99999 oid 5
+		1 problem found
+		EOF
+		test_must_fail 3 shapesync-db check >out &&
+		test_cmp expect out &&
+		test_stderr_has "^shapesync-db: warning: the registry has problems; the data dir was not compared with it$" &&
+		test -d var/data/shapes/55/55/5555-5 &&
+		cat >expect <<-EOF &&
+		relation row for a missing shape: shape 99999 oid 5 (repaired)
+		orphan data directory: ./var/data/shapes/55/55/5555-5 (repaired)
+		2 problems found, 2 repaired
+		EOF
+		shapesync-db check --repair >out &&
+		test_cmp expect out &&
+		shapesync-db check >out &&
+		test_eq "ok: registry consistent" "$(cat out)"
+	fi
+'
+
 test_done
