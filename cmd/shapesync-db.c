@@ -116,24 +116,36 @@ static const char *opt_name(const struct option *opts, int val)
 	return "?";
 }
 
+/* Does argv element arg ("--name[=value]", maybe abbreviated) name the
+ * long option of value val? */
+static int names_long(const char *arg, const struct option *opts, int val)
+{
+	const char *name = opt_name(opts, val);
+	size_t n;
+
+	if (strncmp(arg, "--", 2))
+		return 0;
+	n = strcspn(arg + 2, "=");
+	return n > 0 && !strncmp(arg + 2, name, n);
+}
+
 /* getopt_long's '?' and ':' as house-style usage errors (opterr is 0). */
 static void bad_option(char **argv, const struct option *opts, int c)
 {
 	const char *arg = argv[optind - 1];
-	int is_long = !strncmp(arg, "--", 2);
 
 	if (c == ':') {
-		if (is_long)
+		if (names_long(arg, opts, optopt))
 			cmd_usage_error("option '--%s' requires a value",
 					opt_name(opts, optopt));
 		cmd_usage_error("option '-%c' requires a value", optopt);
 	}
 	/* glibc sets optopt to the option's value when a long option that
 	 * takes no value was given one ("--json=1"). */
-	if (is_long && optopt != 0)
+	if (optopt != 0 && names_long(arg, opts, optopt))
 		cmd_usage_error("option '--%s' takes no value",
 				opt_name(opts, optopt));
-	if (!is_long && optopt > 0 && optopt < 256)
+	if (optopt > 0 && optopt < 256)
 		cmd_usage_error("unknown option '-%c'", optopt);
 	cmd_usage_error("unknown option '%s'", arg);
 }
@@ -294,12 +306,14 @@ static void require_data_dir(void)
 {
 	struct ss_buf b = SS_BUF_INIT;
 	struct stat st;
+	int r;
 
 	ss_buf_addf(&b, "%s/shapes", data_dir);
-	if (stat(b.buf, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	r = stat(b.buf, &st);
+	if (r < 0 || !S_ISDIR(st.st_mode)) {
 		ss_cli_error("'%s' is not a shapesync data dir", data_dir);
 		fprintf(stderr, "detail: '%s': %s\n", b.buf,
-			errno ? strerror(errno) : "not a directory");
+			strerror(r < 0 ? errno : ENOTDIR));
 		fprintf(stderr, "hint: check --dir and $SHAPESYNC_DATA_DIR, or "
 			"run 'shapesync-db init'\n");
 		exit(SS_ERR_RUNTIME);
@@ -369,17 +383,23 @@ static void pad(struct ss_buf *b, size_t start, size_t width)
 		ss_buf_addc(b, ' ');
 }
 
-/* The definition of a record, parsed; dies on a definition we cannot read. */
-static void rec_shape(const struct ss_shape_rec *rec, struct ss_shape *s)
+/* Set when a record could not be shown in full: exit 1 at the end. */
+static int damaged;
+
+/* The definition of a record, parsed. A stored definition we cannot read
+ * means a damaged registry: warn, let the caller show what it can. */
+static int rec_shape(const struct ss_shape_rec *rec, struct ss_shape *s)
 {
 	struct ss_err err = SS_ERR_INIT;
 
 	ss_shape_init(s);
-	if (ss_shape_from_canonical(s, rec->definition, &err) < 0) {
-		ss_err_prefix(&err, "shape %" PRId64 " has an unreadable "
-			      "definition", rec->id);
-		ss_cli_die_err(&err);
-	}
+	if (ss_shape_from_canonical(s, rec->definition, &err) == 0)
+		return 0;
+	ss_cli_warning("shape %" PRId64 " has an unreadable definition: %s",
+		       rec->id, err.msg);
+	damaged = 1;
+	ss_shape_init(s);
+	return -1;
 }
 
 /* ---- init ----------------------------------------------------------- */
@@ -460,7 +480,8 @@ static int ls_one(const struct ss_shape_rec *rec, void *vctx)
 		ss_shape_rec_to_json(rec, b);
 		ss_buf_addc(b, '\n');
 	} else {
-		rec_shape(rec, &s);
+		int bad = rec_shape(rec, &s) < 0;
+
 		ss_buf_addf(b, "%*" PRId64 " ", ctx->id_width, rec->id);
 		start = b->len;
 		add_clean(b, rec->handle);
@@ -479,7 +500,9 @@ static int ls_one(const struct ss_shape_rec *rec, void *vctx)
 		add_time(b, rec->last_read_us, 1);
 		pad(b, start, TIME_WIDTH);
 		ss_buf_addc(b, ' ');
-		if (s.where)
+		if (bad)
+			ss_buf_addc(b, '?');
+		else if (s.where)
 			add_clean(b, s.where);
 		else
 			ss_buf_addc(b, '-');
@@ -513,7 +536,7 @@ static int list_shapes(int json)
 	ss_buf_release(&ctx.line);
 	close_registry(reg);
 	ss_cli_close_stdout();
-	return 0;
+	return damaged ? SS_ERR_RUNTIME : 0;
 }
 
 static int cmd_ls(int argc, char **argv)
@@ -554,17 +577,17 @@ static void show_rec(struct ss_buf *b, const struct ss_shape_rec *rec)
 {
 	struct ss_shape s;
 	size_t i;
+	int bad = rec_shape(rec, &s) < 0;
 
-	rec_shape(rec, &s);
 	ss_buf_addf(b, "id: %" PRId64 "\nhandle: ", rec->id);
 	add_clean(b, rec->handle);
 	ss_buf_adds(b, "\ntable: ");
 	add_table_name(b, rec);
 	ss_buf_adds(b, "\nwhere: ");
-	add_clean(b, s.where ? s.where : "-");
+	add_clean(b, bad ? "?" : s.where ? s.where : "-");
 	ss_buf_adds(b, "\nparams: ");
 	if (!s.nparams)
-		ss_buf_addc(b, '-');
+		ss_buf_addc(b, bad ? '?' : '-');
 	for (i = 0; i < s.nparams; i++) {
 		struct ss_buf q = SS_BUF_INIT;
 
@@ -575,15 +598,15 @@ static void show_rec(struct ss_buf *b, const struct ss_shape_rec *rec)
 	}
 	ss_buf_adds(b, "\ncolumns: ");
 	if (!s.ncolumns)
-		ss_buf_addc(b, '*');
+		ss_buf_addc(b, bad ? '?' : '*');
 	for (i = 0; i < s.ncolumns; i++) {
 		ss_buf_adds(b, i ? ", " : "");
 		add_ident(b, s.columns[i]);
 	}
 	ss_buf_addf(b, "\nreplica: %s\nlog: %s\nhash: %" PRIu32 "\noids: ",
-		    s.replica == SS_REPLICA_FULL ? "full" : "default",
-		    s.log_mode == SS_LOG_CHANGES_ONLY ? "changes_only" : "full",
-		    rec->hash);
+		    bad ? "?" : s.replica == SS_REPLICA_FULL ? "full" : "default",
+		    bad ? "?" : s.log_mode == SS_LOG_CHANGES_ONLY ?
+		    "changes_only" : "full", rec->hash);
 	if (!rec->noids)
 		ss_buf_addc(b, '-');
 	for (i = 0; i < rec->noids; i++)
@@ -651,7 +674,7 @@ static int cmd_show(int argc, char **argv)
 	ss_shape_rec_release(&rec);
 	close_registry(reg);
 	ss_cli_close_stdout();
-	return 0;
+	return damaged ? SS_ERR_RUNTIME : 0;
 }
 
 /* ---- add ------------------------------------------------------------ */
@@ -1022,8 +1045,15 @@ static int check_shape(const struct ss_shape_rec *rec, void *vctx)
 {
 	struct check_ctx *ctx = vctx;
 	struct ss_buf path = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape s;
 	struct stat st;
 
+	ss_shape_init(&s);
+	if (ss_shape_from_canonical(&s, rec->definition, &err) < 0)
+		finding(ctx, 0, "shape %" PRId64 " (%s) has an unreadable "
+			"definition: %s", rec->id, rec->handle, err.msg);
+	ss_shape_release(&s);
 	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
 		return 0;
 	ss_datadir_shape_path(&path, data_dir, rec->handle);
