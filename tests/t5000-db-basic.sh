@@ -352,6 +352,19 @@ test_expect_success 'locations from the environment and from options' '
 	test -f deep/er/reg.db && test -d deep/er/data/trash
 '
 
+test_expect_success 'ls: the table column is at most 40 wide' '
+	long=abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz &&
+	shapesync-db --registry w.db --dir w init &&
+	shapesync-db --registry w.db add --table short >/dev/null &&
+	shapesync-db --registry w.db add --table "\"Big\"" >/dev/null &&
+	shapesync-db --registry w.db add --table $long >/dev/null &&
+	shapesync-db --registry w.db ls >out &&
+	sed -n 1p out | grep -q "^ID HANDLE  *TABLE                                    SNAPSHOT " &&
+	sed -n 2p out | grep -q "^ 1 [0-9-]*  *public.short                             pending " &&
+	sed -n 3p out | grep -q "^ 2 [0-9-]*  *public.\"Big\"                             pending " &&
+	sed -n 4p out | grep -q "^ 3 [0-9-]*  *public.$long pending "
+'
+
 test_expect_success 'reachable as "shapesync db"' '
 	shapesync db --registry env.db ls --json >out &&
 	test_eq 1 "$(wc -l <out)" &&
