@@ -992,7 +992,8 @@ int ss_frame_write(FILE *out, const char *name, json_t *frame,
 		return -1;
 	}
 	errno = 0;
-	if (json_dump_callback(frame, dump_cb, &ctx, JSON_COMPACT) < 0 ||
+	if (json_dump_callback(frame, dump_cb, &ctx,
+			       JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 ||
 	    putc('\n', out) == EOF || ferror(out)) {
 		int e = ctx.err ? ctx.err : errno ? errno : EIO;
 
