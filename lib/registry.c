@@ -1981,6 +1981,13 @@ static int64_t file_size(const char *path, const char *suffix)
 int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struct ss_err *err)
 {
 	memset(st, 0, sizeof(*st));
+	/* Connection gauges first: counting shapes opens a connection. */
+	pthread_mutex_lock(&r->plock);
+	st->read_connections = r->nopen;
+	pthread_mutex_unlock(&r->plock);
+	pthread_mutex_lock(&r->wlock);
+	st->write_connection = r->wdb != NULL;
+	pthread_mutex_unlock(&r->wlock);
 	if (ss_registry_count(r, &st->shapes, err) < 0)
 		return -1;
 	pthread_mutex_lock(&r->mu);
@@ -1993,12 +2000,6 @@ int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struc
 	st->touches_dropped = r->n_touch_dropped;
 	st->conflicts = r->n_conflicts;
 	pthread_mutex_unlock(&r->mu);
-	pthread_mutex_lock(&r->plock);
-	st->read_connections = r->nopen;
-	pthread_mutex_unlock(&r->plock);
-	pthread_mutex_lock(&r->wlock);
-	st->write_connection = r->wdb != NULL;
-	pthread_mutex_unlock(&r->wlock);
 	pthread_mutex_lock(&r->idlock);
 	st->next_id = r->next_id;
 	pthread_mutex_unlock(&r->idlock);

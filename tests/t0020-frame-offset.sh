@@ -10,4 +10,8 @@ test_expect_success 'offset: tests/data/offset.test' '
 	"$SS_BUILD/tests/test-offset" "$TEST_SRC/data/offset.test"
 '
 
+test_expect_success 'frame: tests/data/frames.test, limits, writer, fuzz' '
+	"$SS_BUILD/tests/test-frame" "$TEST_SRC/data/frames.test"
+'
+
 test_done

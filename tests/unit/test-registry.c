@@ -419,6 +419,45 @@ static void test_memory(void)
 	close_reg(r);
 }
 
+/* Read connections open lazily and close after the idle timeout; the
+ * write connection too (scale to zero). */
+static void test_scale_to_zero(void)
+{
+	struct ss_registry_opts o;
+	struct ss_registry *r;
+	struct ss_registry_stats st;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	int64_t id;
+	int i;
+
+	ss_registry_opts_init(&o);
+	o.idle_timeout_ms = 200;
+	r = open_reg("idle.db", &o);
+	CHECK(ss_registry_stats(r, &st, &err) == 0);
+	CHECK(st.read_connections == 0); /* none opened yet: lazy */
+	CHECK(st.write_connection == 1); /* opened to migrate */
+	id = add(r, "t", NULL, NULL, NULL);
+	CHECK(ss_registry_flush(r, &err) == 0);
+	/* The flusher reaps once a second; a stats call itself uses a read
+	 * connection, so poll slowly enough for it to go idle again. */
+	for (i = 0; i < 5; i++) {
+		usleep(1500 * 1000);
+		CHECK(ss_registry_stats(r, &st, &err) == 0);
+		if (st.read_connections == 0 && st.write_connection == 0)
+			break;
+	}
+	CHECK(i < 5);
+	/* And they come back on demand. */
+	ss_shape_rec_init(&rec);
+	CHECK(ss_registry_get_by_id(r, id, &rec, &err) == 1);
+	ss_shape_rec_release(&rec);
+	CHECK(ss_registry_stats(r, &st, &err) == 0 && st.read_connections >= 1);
+	CHECK(add(r, "t", "x = 1", NULL, NULL) > id);
+	CHECK(ss_registry_flush(r, &err) == 0);
+	close_reg(r);
+}
+
 static void test_bad_files(void)
 {
 	struct ss_registry_opts o;
@@ -518,6 +557,7 @@ int main(void)
 	test_idmap();
 	test_idmap_churn();
 	test_memory();
+	test_scale_to_zero();
 	test_bad_files();
 	test_import();
 	if (!unit_failures) {
