@@ -192,6 +192,50 @@ const char *ss_frame_reader_line(const struct ss_frame_reader *r, size_t *len);
  * stdio readers: always 0 (unknown). */
 int ss_frame_reader_buffered(const struct ss_frame_reader *r);
 
+/* ---- Stream order ----------------------------------------------------- */
+
+/*
+ * The order rules of shapesync-frames(5) STREAM ORDER, checked one frame
+ * at a time: begin ... commit pairs that do not nest; change and truncate
+ * frames only inside a transaction, with its xid and lsn and strictly
+ * increasing pos (gaps allowed: route drops changes); progress only
+ * between transactions and never backwards; commit LSNs strictly
+ * increasing and never before the last progress position; relation and
+ * invalidate frames anywhere. Transparent value type: SS_FRAME_SEQ_INIT
+ * or ss_frame_seq_init(); nothing to release. `in_txn` tells whether the
+ * stream stopped inside a transaction (a producer died; the partial
+ * transaction must be discarded).
+ */
+struct ss_frame_seq {
+	int in_txn;        /* between a begin and its commit */
+	uint64_t xid;      /* the open transaction's */
+	ss_lsn lsn;        /* the open transaction's commit LSN */
+	int have_pos;      /* a change/truncate was seen in it */
+	uint64_t pos;      /* ... and the last one's pos */
+	int have_commit;
+	ss_lsn last_commit; /* the last commit's lsn */
+	ss_lsn progress;   /* the highest progress lsn, 0 if none */
+};
+
+#define SS_FRAME_SEQ_INIT { 0, 0, 0, 0, 0, 0, 0, 0 }
+
+void ss_frame_seq_init(struct ss_frame_seq *seq);
+/*
+ * Check that f may come next and advance the state. Returns 0, or -1 with
+ * SS_ERR_INPUT (the state unchanged), e.g. "change frame outside a
+ * transaction", "change frame: pos 3 does not follow 5".
+ */
+int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
+		       struct ss_err *err);
+
+/* Make ss_frame_read also check the stream order with an internal
+ * ss_frame_seq (off by default). An order error is reported like a bad
+ * line ("<stdin>:7: commit frame outside a transaction") and the frame is
+ * not returned. */
+void ss_frame_reader_check_order(struct ss_frame_reader *r, int on);
+/* The reader's order state (for in_txn at EOF); NULL if not checking. */
+const struct ss_frame_seq *ss_frame_reader_seq(const struct ss_frame_reader *r);
+
 /* ---- Writing ---------------------------------------------------------- */
 
 /*
