@@ -101,6 +101,7 @@ struct ss_frame {
 
 #define SS_FRAME_INIT { .type = SS_FRAME_NONE }
 
+/* Make f empty (type SS_FRAME_NONE, no storage); same as SS_FRAME_INIT. */
 void ss_frame_init(struct ss_frame *f);
 /* Drop the JSON reference and the arrays; f is then empty and reusable. */
 void ss_frame_release(struct ss_frame *f);
@@ -143,7 +144,7 @@ struct ss_frame_reader;
 /*
  * A reader over a stdio stream (*new*, free with ss_frame_reader_free;
  * the stream is borrowed and not closed). `name` is copied and used in
- * error messages: "<stdin>", or a path. Reads with getc_unlocked; a
+ * error messages: "<stdin>", or a path (NULL means "<input>"). Reads with getc_unlocked; a
  * stream may buffer data that poll(2) on its descriptor cannot see, so
  * event loops should use ss_frame_reader_new_fd instead.
  */

@@ -39,6 +39,11 @@ static void quote_text(char *out, size_t outsz, const char *s, size_t len)
 	out[o] = '\0';
 }
 
+void ss_offset_init(struct ss_offset *o)
+{
+	*o = ss_offset_first;
+}
+
 struct ss_offset ss_offset_make(uint64_t tx, uint64_t op)
 {
 	struct ss_offset o = { tx, op, SS_OFFSET_NORMAL };

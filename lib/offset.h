@@ -45,6 +45,10 @@ struct ss_offset {
 
 #define SS_OFFSET_INIT { 0, 0, SS_OFFSET_NORMAL }
 
+/* Set *o to first (0_0), like SS_OFFSET_INIT. An offset owns nothing, so
+ * there is no _release. */
+void ss_offset_init(struct ss_offset *o);
+
 /* The special values of reference 1.5: before_all "-1", first "0_0",
  * last_before_real "0_inf" (the end of the snapshot part), last
  * "18446744073709551615_inf". */
