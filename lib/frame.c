@@ -458,7 +458,8 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 
 		if (!json_is_object(col))
 			return ferr(err, f,
-				    "field 'columns'[%zu] must be an object", i);
+				    "field 'columns'[%zu] must be an object",
+				    i);
 		for (k = 0; column_keys[k]; k++)
 			if (!json_object_get(col, column_keys[k]))
 				return ferr(err, f,
@@ -1053,8 +1054,8 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 		return 0;
 	case SS_FRAME_PROGRESS:
 		if (seq->in_txn)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "progress frame inside a transaction");
+			return ss_err_set(err, SS_ERR_INPUT, "progress frame "
+					  "inside a transaction");
 		if (f->lsn < seq->progress)
 			return ferr(err, f,
 				    "lsn %s goes back (last %s)",

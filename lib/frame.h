@@ -73,7 +73,8 @@ struct ss_frame {
 	enum ss_frame_op op;   /* change */
 	json_t *new_row;       /* change insert/update: {"col": "text"|null} */
 	json_t *old_row;       /* change update/delete: same shape */
-	int has_shapes;        /* "shapes" present (change truncate invalidate) */
+	int has_shapes;        /* "shapes" present (change truncate
+				  invalidate) */
 	const int64_t *shapes; /* ... strictly ascending compact shape ids */
 	size_t nshapes;
 	/* change with shapes: shape_ops[i] is the operation for shapes[i]
@@ -144,9 +145,10 @@ struct ss_frame_reader;
 /*
  * A reader over a stdio stream (*new*, free with ss_frame_reader_free;
  * the stream is borrowed and not closed). `name` is copied and used in
- * error messages: "<stdin>", or a path (NULL means "<input>"). Reads with getc_unlocked; a
- * stream may buffer data that poll(2) on its descriptor cannot see, so
- * event loops should use ss_frame_reader_new_fd instead.
+ * error messages: "<stdin>", or a path (NULL means "<input>"). Reads
+ * with getc_unlocked; a stream may buffer data that poll(2) on its
+ * descriptor cannot see, so event loops should use ss_frame_reader_new_fd
+ * instead.
  */
 struct ss_frame_reader *ss_frame_reader_new(FILE *in, const char *name);
 

@@ -17,7 +17,7 @@
 enum ss_offset_kind {
 	SS_OFFSET_NORMAL = 0,     /* {tx, op}; the zero value is first, 0_0 */
 	SS_OFFSET_BEFORE_ALL = 1, /* Electric's {-1, 0}, text "-1"; tx=op=0 */
-	SS_OFFSET_NOW = 2,        /* text "now", request offsets only; tx=op=0 */
+	SS_OFFSET_NOW = 2,        /* "now", request offsets only; tx=op=0 */
 };
 
 /* op == SS_OFFSET_INF means :infinity ("<tx>_inf"). A numeric op is at
