@@ -825,10 +825,20 @@ int ss_frame_reader_buffered(const struct ss_frame_reader *r)
 	return r->in == NULL && r->rpos < r->rlen;
 }
 
+/* Empty the line buffer, giving back storage a long line left behind. */
+static void clear_line(struct ss_frame_reader *r)
+{
+	if (r->line.alloc > LINE_KEEP) {
+		ss_buf_release(&r->line);
+		ss_buf_init(&r->line);
+	}
+	ss_buf_reset(&r->line);
+}
+
 static int too_long(struct ss_frame_reader *r, struct ss_err *err)
 {
 	r->skipping = 1;
-	ss_buf_reset(&r->line);
+	clear_line(r);
 	return ss_err_set(err, SS_ERR_INPUT,
 			  "%s:%" PRIu64 ": line too long (more than %zu bytes)",
 			  r->name, r->lineno, r->max_line);
@@ -839,7 +849,7 @@ static int at_eof(struct ss_frame_reader *r, struct ss_err *err)
 	int partial = r->in_line && !r->skipping;
 
 	r->in_line = r->skipping = 0;
-	ss_buf_reset(&r->line);
+	clear_line(r);
 	if (partial)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "%s:%" PRIu64 ": incomplete line at end of "
@@ -950,11 +960,7 @@ int ss_frame_read(struct ss_frame_reader *r, struct ss_frame *f,
 	reset(f);
 	if (r->line_ready) {
 		r->line_ready = 0;
-		if (r->line.alloc > LINE_KEEP) {
-			ss_buf_release(&r->line);
-			ss_buf_init(&r->line);
-		}
-		ss_buf_reset(&r->line);
+		clear_line(r);
 	}
 	rc = r->in ? read_line_stdio(r, err) : read_line_fd(r, err);
 	if (rc != 1)
