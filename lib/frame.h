@@ -278,7 +278,9 @@ json_t *ss_frame_new_invalidate(const int64_t *shapes, size_t nshapes,
 json_t *ss_frame_new_progress(ss_lsn lsn);
 
 /* route: set (replace) the "shapes" array of a change or truncate frame.
- * ids must be strictly ascending for the frame to validate. */
+ * ids must be strictly ascending for the frame to validate; "moves" is
+ * left alone (every id it names must stay in "shapes"). Safe on the json
+ * of a decoded struct ss_frame: its decoded fields stay valid. */
 void ss_frame_set_shapes(json_t *frame, const int64_t *ids, size_t n);
 /* route: record that shape `id` sees this update as `op` (insert or
  * delete), in the "moves" object (created on first use). */
