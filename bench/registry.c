@@ -334,7 +334,7 @@ static int churn(const char *path)
 		if (i % 3 == 0) {
 			struct ss_pg_snapshot snap = { 5, 9, NULL, 0 };
 
-			ss_registry_set_snapshot(r, rec.id, SS_SNAPSHOT_COMPLETE, &snap, &err);
+			ss_registry_set_snapshot(r, rec.id, SS_SNAPSHOT_STARTED, &snap, &err);
 		}
 		if (i % 7 == 0 && ss_registry_remove(r, rec.id - 3, &err) < 0)
 			die("remove", &err);
