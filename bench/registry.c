@@ -12,7 +12,9 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "idmap.h"
@@ -329,6 +331,10 @@ static int churn(const char *path)
 	long base = (long)getpid() * 1000000L, i;
 	int ready = 0;
 
+	/* Never outlive the test that started us. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return 1;
 	ss_registry_opts_init(&o);
 	o.buffer_capacity = 2048;
 	o.flush_batch = 2048;

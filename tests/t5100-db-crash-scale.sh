@@ -17,6 +17,8 @@ fi
 
 test_expect_success 'kill -9 while the write buffer is full, 10 times' '
 	shapesync-db --registry crash.db --dir data init &&
+	pid= &&
+	trap "[ -n \"\$pid\" ] && kill -9 \$pid 2>/dev/null" EXIT &&
 	i=0 &&
 	while [ $i -lt 10 ]; do
 		"$BENCH" churn crash.db >churn.$i.out 2>churn.$i.err &
