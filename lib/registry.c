@@ -1928,6 +1928,8 @@ int ss_registry_load_handles(struct ss_registry *r, ss_registry_change_cb cb, vo
 		if (trimmed > *last)
 			*last = trimmed;
 	}
+	if (!cb)
+		goto out; /* only the log position was asked for */
 	if (sqlite3_prepare_v2(db, "SELECT id, handle FROM shapes ORDER BY id", -1, &st,
 			       NULL) != SQLITE_OK) {
 		ret = sql_fail(err, db, "could not read", r->path);
