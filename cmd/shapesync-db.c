@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "datadir.h"
 #include "log.h"
+#include "lsn.h"
 #include "offset.h"
 #include "registry.h"
 #include "shape.h"
@@ -951,6 +952,12 @@ static int cmd_stats(int argc, char **argv)
 	stat_str(&b, json, "data_dir", data_dir);
 	stat_int(&b, json, "shapes", st.shapes);
 	stat_int(&b, json, "schema_version", st.schema_version);
+	{
+		char lsn[SS_LSN_STRMAX];
+
+		ss_lsn_format(st.durable_lsn, lsn);
+		stat_str(&b, json, "durable_lsn", lsn);
+	}
 	stat_int(&b, json, "db_bytes", st.db_bytes);
 	stat_int(&b, json, "wal_bytes", st.wal_bytes);
 	stat_int(&b, json, "next_id", st.next_id);

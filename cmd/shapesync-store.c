@@ -169,8 +169,11 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	ss_registry_opts_init(&ro);
-	if (ss_registry_open(registry, &ro, &reg, &err) < 0)
+	if (ss_registry_open(registry, &ro, &reg, &err) < 0) {
+		/* A missing registry is a setup problem, not bad input. */
+		err.code = SS_ERR_RUNTIME;
 		ss_cli_die_err(&err);
+	}
 	if (ss_store_open(reg, &so, &st, &err) < 0)
 		fail(NULL, reg, &err);
 	/* Non-blocking stdin: poll() tells when to read, and housekeeping

@@ -224,6 +224,7 @@ struct ss_registry_stats {
 	int64_t next_id;            /* next id this process would hand out */
 	int64_t db_bytes, wal_bytes;
 	int schema_version;
+	uint64_t durable_lsn;       /* as ss_registry_get_durable_lsn */
 };
 int ss_registry_stats(struct ss_registry *reg, struct ss_registry_stats *st, struct ss_err *err);
 

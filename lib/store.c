@@ -6,6 +6,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -346,13 +347,18 @@ static int adopt_spill(struct ss_store *s, struct shp *h, struct ss_err *err)
 	struct ss_buf p = SS_BUF_INIT;
 	char line[128];
 	FILE *f;
+	int fd;
 
 	ss_buf_addf(&p, "%s/pending", h->dir);
-	f = fopen(p.buf, "a+e");
+	/* No O_CREAT: only a file that is there is adopted. */
+	fd = open(p.buf, O_RDWR | O_APPEND | O_CLOEXEC);
+	f = fd >= 0 ? fdopen(fd, "a+") : NULL;
 	if (!f) {
 		int rc = errno == ENOENT ? 0 : ss_err_set(err, SS_ERR_RUNTIME,
 							  "could not open '%s': %s", p.buf,
 							  strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		ss_buf_release(&p);
 		return rc;
 	}
