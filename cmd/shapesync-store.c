@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -163,6 +164,22 @@ int main(int argc, char **argv)
 	if (so.sync_every_commit && so.no_sync)
 		ss_cli_usage_error("--sync-every-commit and --no-sync contradict each other");
 
+	/* Each open shape log holds 4 descriptors: raise the soft limit to
+	 * the hard one and keep --max-open within it. */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			if (rl.rlim_cur < rl.rlim_max) {
+				rl.rlim_cur = rl.rlim_max;
+				setrlimit(RLIMIT_NOFILE, &rl);
+				getrlimit(RLIMIT_NOFILE, &rl);
+			}
+			if (rl.rlim_cur != RLIM_INFINITY &&
+			    (rlim_t)so.max_open * 4 + 64 > rl.rlim_cur)
+				so.max_open = rl.rlim_cur > 128 ? (int)((rl.rlim_cur - 64) / 4) : 16;
+		}
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
