@@ -61,6 +61,11 @@ $(BUILD)/%.o: %.c | pkgcheck
 	@mkdir -p $(dir $@)
 	$(QCC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# Objects reached only through the pattern rules below are "intermediate"
+# to make, which would delete them after every build (and print the `rm`
+# after the test summary). Keep them.
+.SECONDARY:
+
 $(LIB_A): $(LIB_OBJ)
 	$(QAR)rm -f $@ && $(AR) rcs $@ $^
 
@@ -105,23 +110,39 @@ install: $(PROGS)
 	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man1/; done; true
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
 	install -m 0644 completions/shapesync.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/shapesync
-	for p in $(notdir $(PROGS)); do \
+	for p in $(filter-out shapesync,$(notdir $(PROGS))); do \
 	  ln -sf shapesync $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 	install -m 0644 completions/_shapesync $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_shapesync
 
+# Debian packages for building and testing: perl for prove, zsh for the
+# completion tests, postgresql-15 for the throwaway test clusters.
 DEB_PKGS := build-essential pkg-config libpq-dev libsqlite3-dev libjansson-dev \
-            libmicrohttpd-dev postgresql-15 curl
-# Node.js is only installed from Debian when no node/npm is on PATH already.
+            libmicrohttpd-dev postgresql-15 perl zsh curl
+# Installs what is missing when run as root. Otherwise prints the command to
+# run as root and fails if anything is missing, so `make deps && make check`
+# stops with that hint instead of a build error. Node.js is only installed
+# from Debian when no npm is on PATH already.
 deps:
-	@if [ "$$(id -u)" = 0 ]; then \
-	  missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
-	  command -v npm >/dev/null || missing="$$missing nodejs npm"; \
-	  if [ -n "$$missing" ]; then \
-	    echo "installing:" $$missing; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	@missing=$$(for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	missing=$$(echo $$missing); \
+	if [ -z "$$missing" ]; then \
+	  echo "deps: all installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing $$missing"; \
+	  log=$$(mktemp) || exit 1; \
+	  if { apt-get update && DEBIAN_FRONTEND=noninteractive \
+	       apt-get install -y -o Dpkg::Use-Pty=0 $$missing; } </dev/null >$$log 2>&1; then \
+	    rm -f $$log; \
+	  else \
+	    tail -n 40 $$log; rm -f $$log; echo "deps: error: apt-get failed"; exit 1; \
 	  fi; \
 	else \
-	  echo "run as root: apt-get install -y $(DEB_PKGS) nodejs npm"; \
+	  echo "deps: missing: $$missing"; \
+	  echo "deps: run as root: apt-get update && apt-get install -y $$missing"; \
+	  exit 1; \
 	fi
 
 clean:

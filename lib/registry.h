@@ -57,6 +57,8 @@ struct ss_registry_opts {
 	int idle_timeout_ms;      /* close connections idle this long: 30000 */
 	int busy_timeout_ms;      /* wait for a locked database: 5000 */
 	int id_block;             /* ids reserved per durable reservation: 1024 */
+	int synchronous_full;     /* PRAGMA synchronous=FULL (1, default) or NORMAL (0) */
+	int changes_keep;         /* change-log rows kept before trimming: 100000 */
 };
 
 /* Fill opts with the defaults above (create = 0). */
@@ -194,6 +196,12 @@ int ss_registry_changes(struct ss_registry *reg, uint64_t since,
 			struct ss_err *err);
 int ss_registry_data_version(struct ss_registry *reg, int64_t *version,
 			     struct ss_err *err);
+
+/* Full load for id maps: in one read transaction, call cb(0, id, handle, 1,
+ * ctx) for every live committed shape in id order and set *last to the
+ * change-log position the listing corresponds to. */
+int ss_registry_load_handles(struct ss_registry *reg, ss_registry_change_cb cb,
+			     void *ctx, uint64_t *last, struct ss_err *err);
 
 /* Durable LSN: the highest LSN store has made durable. Written
  * synchronously (not buffered): replicate acknowledges from it. */

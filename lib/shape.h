@@ -51,6 +51,13 @@ void ss_shape_release(struct ss_shape *s);
  * unescape "" to "; at most 63 bytes; schema defaults to "public".
  * Errors (SS_ERR_INPUT) use Electric's wording, e.g.
  * "Invalid unquoted identifier contains special characters: a-b".
+ * Details: "letter" is an ASCII letter or any non-ASCII character; only
+ * ASCII is downcased (PostgreSQL in UTF-8); the 63 counts bytes; an
+ * unterminated quote fails as an unquoted identifier ("foo"."bar -> special
+ * characters: "bar); inside quotes any odd run of '"' is "Invalid
+ * identifier with unescaped quote: ..."; text that is not valid UTF-8 is
+ * "Invalid identifier, not valid UTF-8". NULL text is treated as "". On
+ * success s->schema and s->table are replaced; on error s is unchanged.
  */
 int ss_shape_parse_table(struct ss_shape *s, const char *text, struct ss_err *err);
 
@@ -58,35 +65,61 @@ int ss_shape_parse_table(struct ss_shape *s, const char *text, struct ss_err *er
  * Parse the `columns` parameter: comma-separated identifiers, unquoted
  * downcased, quoted kept ("" -> "). An empty item is
  * "Invalid zero-length delimited identifier". The result is sorted and
- * deduplicated into s->columns.
+ * deduplicated into s->columns. A comma splits iff an even number of '"'
+ * follows it (Electric's regex), which only matters for unbalanced quotes.
+ * Each item follows the identifier rules of ss_shape_parse_table. On error
+ * s is unchanged.
  */
 int ss_shape_parse_columns(struct ss_shape *s, const char *text, struct ss_err *err);
 
-/* Set the where text (trimmed; NULL or blank clears it). */
+/* Set the where text (trimmed of ASCII whitespace; NULL or blank clears
+ * it). The text is copied. The where text and params must be valid UTF-8
+ * (check hostile input with ss_shape_utf8_valid) or the canonical form is
+ * not valid JSON. */
 void ss_shape_set_where(struct ss_shape *s, const char *where);
-/* Append a parameter value ($1, $2, ... in call order). */
+/* Append a parameter value ($1, $2, ... in call order); copied, NULL is "". */
 void ss_shape_add_param(struct ss_shape *s, const char *value);
-/* "default" | "full"; else SS_ERR_INPUT "is invalid". */
+/* "default" | "full"; else SS_ERR_INPUT "is invalid". NULL (parameter
+ * absent) sets the default. */
 int ss_shape_parse_replica(struct ss_shape *s, const char *text, struct ss_err *err);
-/* "full" | "changes_only"; else SS_ERR_INPUT "is invalid". */
+/* "full" | "changes_only"; else SS_ERR_INPUT "is invalid". NULL (parameter
+ * absent) sets the default. */
 int ss_shape_parse_log_mode(struct ss_shape *s, const char *text, struct ss_err *err);
 
-/* Append the canonical JSON form to out. */
+/* Append the canonical JSON form to out. A NULL schema or table (a shape
+ * never parsed) is written as null, which from_canonical rejects. */
 void ss_shape_canonical(const struct ss_shape *s, struct ss_buf *out);
-/* Parse a canonical form back (as stored in the registry or an export).
- * s must be initialised; on error it is left released. */
+/*
+ * Parse a canonical form back (as stored in the registry or an export).
+ * s must be initialised; on error it is left released. Strict: an object
+ * with exactly the seven keys (no duplicates, no others), the right types,
+ * no NUL in strings, schema/table/columns 1..63 bytes, columns sorted,
+ * unique and non-empty (else null), where null or trimmed and non-empty,
+ * so that canonical(from_canonical(x)) == x for every canonical x. Key
+ * order and whitespace are not checked. Errors are SS_ERR_INPUT.
+ */
 int ss_shape_from_canonical(struct ss_shape *s, const char *json, struct ss_err *err);
 
-/* Stable 32-bit hash of a canonical form (the first part of a handle). */
+/* Is text[0..len) valid UTF-8 (no overlong forms, surrogates, or values
+ * past U+10FFFF)? Returns 1 or 0. */
+int ss_shape_utf8_valid(const char *text, size_t len);
+
+/* Stable 32-bit hash of a canonical form (the first part of a handle):
+ * ss_hash64 folded as hi ^ lo. Pinned by tests/unit/test-shape.c; changing
+ * it changes every handle minted from now on. */
 uint32_t ss_shape_hash_canonical(const char *canonical, size_t len);
 
-/* Write "<hash>-<us>" into out (at least SS_HANDLE_MAX bytes). */
+/* Write "<hash>-<us>" into out (at least SS_HANDLE_MAX bytes); a negative
+ * us is written as 0. */
 void ss_shape_format_handle(uint32_t hash, int64_t us, char *out, size_t outsz);
-/* Is `text` a well-formed handle ("<digits>-<digits>", not too long)? On
- * success and if hash is non-NULL, store its hash part there. */
+/* Is `text` a well-formed handle? Exactly "<1..10 digits>-<1..20 digits>",
+ * no leading zeros (each handle has one spelling), hash <= UINT32_MAX,
+ * nothing else. Safe on hostile input (HTTP, file names). Returns 1 or 0;
+ * on 1 and if hash is non-NULL, stores its hash part there. */
 int ss_shape_handle_valid(const char *text, uint32_t *hash);
 
-/* Quote an identifier for display the way PostgreSQL does ("a""b"). */
+/* Quote an identifier for display the way PostgreSQL does ("a""b"); it is
+ * always quoted, which is always correct. */
 void ss_shape_quote_ident(struct ss_buf *out, const char *ident);
 
 #endif

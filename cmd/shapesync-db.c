@@ -1,0 +1,1392 @@
+/*
+ * shapesync-db — the operator's tool over the shape registry and the data
+ * dir: create them, list, show, add and remove shapes, counters, check and
+ * repair, vacuum, export and import. One command per invocation, like git.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "cli.h"
+#include "datadir.h"
+#include "registry.h"
+#include "shape.h"
+
+#define DEFAULT_REGISTRY "./var/registry.db"
+#define DEFAULT_DATA_DIR "./var/data"
+
+enum {
+	OPT_LIST_OPTIONS = 256,
+	OPT_LIST_COMMANDS,
+	OPT_REGISTRY,
+	OPT_DIR,
+	OPT_JSON,
+	OPT_REPAIR,
+	OPT_TABLE,
+	OPT_WHERE,
+	OPT_PARAMS,
+	OPT_COLUMNS,
+	OPT_REPLICA,
+	OPT_LOG,
+};
+
+static const char *registry_path;
+static const char *data_dir;
+
+/* The command being run, for its usage errors and --help. */
+static const struct command *cur;
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const struct option *opts;
+	const char *help;
+};
+
+/* ---- option parsing ------------------------------------------------- */
+
+static void usage(void)
+{
+	printf("Usage: shapesync-db [--registry PATH] [--dir DATADIR] <command> "
+	       "[options]\n"
+	       "       shapesync-db <command> --help\n"
+	       "       shapesync-db --help | --version\n"
+	       "\n"
+	       "Maintains the shape registry and the data dir of a shapesync "
+	       "pipeline.\n"
+	       "\n"
+	       "Commands:\n"
+	       "  init                  create the registry and the data dir\n"
+	       "  ls [--json]           list every shape in id order\n"
+	       "  show [--json] SHAPE   show one shape (SHAPE: id or handle)\n"
+	       "  add --table T [...]   register a shape, print '<id> <handle>'\n"
+	       "  rm SHAPE...           remove shapes, move their data to trash\n"
+	       "  stats [--json]        registry and data dir counters\n"
+	       "  check [--repair]      check the registry and the data dir\n"
+	       "  vacuum                compact the registry, empty the trash\n"
+	       "  export                write every shape as NDJSON to stdout\n"
+	       "  import [FILE]         add shapes from NDJSON (default: stdin)\n"
+	       "\n"
+	       "Locations:\n"
+	       "  --registry PATH       registry file (default: "
+	       "$SHAPESYNC_REGISTRY,\n"
+	       "                        else " DEFAULT_REGISTRY ")\n"
+	       "  --dir DATADIR         data dir (default: $SHAPESYNC_DATA_DIR,\n"
+	       "                        else " DEFAULT_DATA_DIR ")\n"
+	       "\n"
+	       "Other:\n"
+	       "  -h, --help            show this help and exit\n"
+	       "  -V, --version         show the version and exit\n"
+	       "  --list-commands       print the command names, one per line\n"
+	       "\n"
+	       "See 'shapesync-db <command> --help' and shapesync-db(1).\n");
+}
+
+static void cmd_usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+static void cmd_usage_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ss_cli_error("%s", msg);
+	if (cur)
+		fprintf(stderr, "hint: try 'shapesync-db %s --help' for more "
+			"information\n", cur->name);
+	else
+		fprintf(stderr, "hint: try 'shapesync-db --help' for more "
+			"information\n");
+	exit(SS_ERR_USAGE);
+}
+
+static const char *opt_name(const struct option *opts, int val)
+{
+	for (; opts->name; opts++)
+		if (opts->val == val)
+			return opts->name;
+	return "?";
+}
+
+/* getopt_long's '?' and ':' as house-style usage errors (opterr is 0). */
+static void bad_option(char **argv, const struct option *opts, int c)
+{
+	const char *arg = argv[optind - 1];
+	int is_long = !strncmp(arg, "--", 2);
+
+	if (c == ':') {
+		if (is_long)
+			cmd_usage_error("option '--%s' requires a value",
+					opt_name(opts, optopt));
+		cmd_usage_error("option '-%c' requires a value", optopt);
+	}
+	/* glibc sets optopt to the option's value when a long option that
+	 * takes no value was given one ("--json=1"). */
+	if (is_long && optopt != 0)
+		cmd_usage_error("option '--%s' takes no value",
+				opt_name(opts, optopt));
+	if (!is_long && optopt > 0 && optopt < 256)
+		cmd_usage_error("unknown option '-%c'", optopt);
+	cmd_usage_error("unknown option '%s'", arg);
+}
+
+/*
+ * The next option of the current command: handles -h/--help and the hidden
+ * --list-options itself, turns getopt errors into usage errors, returns
+ * the others (-1 at the end).
+ */
+static int next_opt(int argc, char **argv)
+{
+	int c = getopt_long(argc, argv, ":h", cur->opts, NULL);
+
+	switch (c) {
+	case 'h':
+		fputs(cur->help, stdout);
+		ss_cli_close_stdout();
+		exit(0);
+	case OPT_LIST_OPTIONS:
+		ss_cli_list_options(cur->opts);
+	case '?':
+	case ':':
+		bad_option(argv, cur->opts, c);
+	}
+	return c;
+}
+
+static void no_more_args(int argc, char **argv)
+{
+	if (optind < argc)
+		cmd_usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+/* "1" .. "9223372036854775807" is an id, anything else must be a handle. */
+struct shape_ref {
+	const char *arg;
+	int64_t id;             /* 0: by handle */
+};
+
+static void parse_shape_ref(const char *arg, struct shape_ref *ref)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	ref->arg = arg;
+	ref->id = 0;
+	if (*arg && strspn(arg, "0123456789") == strlen(arg)) {
+		if (ss_parse_i64(arg, 0, INT64_MAX, &ref->id, "shape id",
+				 &err) < 0)
+			cmd_usage_error("invalid shape id '%s': %s", arg,
+					err.msg);
+		if (ref->id == 0)
+			ref->id = -1; /* well-formed, never exists */
+		return;
+	}
+	if (!ss_shape_handle_valid(arg, NULL)) {
+		ss_cli_error("invalid shape '%s'", arg);
+		fprintf(stderr, "hint: name a shape by its id (digits) or its "
+			"handle (<hash>-<microseconds>)\n");
+		exit(SS_ERR_USAGE);
+	}
+}
+
+/* ---- registry and data dir ------------------------------------------ */
+
+static struct ss_registry *open_registry(int create)
+{
+	struct ss_registry_opts opts;
+	struct ss_registry *reg = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	struct stat st;
+
+	if (!create && strcmp(registry_path, ":memory:") &&
+	    stat(registry_path, &st) < 0 && errno == ENOENT) {
+		ss_cli_error("registry '%s' does not exist", registry_path);
+		fprintf(stderr, "hint: run 'shapesync-db init' first, or check "
+			"--registry and $SHAPESYNC_REGISTRY\n");
+		exit(SS_ERR_RUNTIME);
+	}
+	ss_registry_opts_init(&opts);
+	opts.create = create;
+	/* A one-shot process adds at most one shape: reserving a block of
+	 * ids would leave a gap of unused ids behind at every run. */
+	opts.id_block = 1;
+	if (ss_registry_open(registry_path, &opts, &reg, &err) < 0) {
+		/* A missing file is the operator's setup, not bad data. */
+		if (err.code == SS_ERR_INPUT)
+			err.code = SS_ERR_RUNTIME;
+		ss_cli_die_err(&err);
+	}
+	return reg;
+}
+
+static void close_registry(struct ss_registry *reg)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	if (ss_registry_close(reg, &err) < 0)
+		ss_cli_die_err(&err);
+}
+
+static void flush_registry(struct ss_registry *reg)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	if (ss_registry_flush(reg, &err) < 0)
+		ss_cli_die_err(&err);
+}
+
+/* Look a shape up by id or handle: 1 found (rec filled), 0 not found. */
+static int lookup(struct ss_registry *reg, const struct shape_ref *ref,
+		  struct ss_shape_rec *rec)
+{
+	struct ss_err err = SS_ERR_INIT;
+	int r;
+
+	if (ref->id < 0)
+		return 0;
+	if (ref->id > 0)
+		r = ss_registry_get_by_id(reg, ref->id, rec, &err);
+	else
+		r = ss_registry_get_by_handle(reg, ref->arg, rec, &err);
+	if (r < 0)
+		ss_cli_die_err(&err);
+	return r;
+}
+
+/* mkdir -p of the directory part of `path` (for init). */
+static void make_parents(const char *path)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	char *p;
+
+	ss_buf_adds(&b, path);
+	p = strrchr(b.buf, '/');
+	if (!p || p == b.buf) {
+		ss_buf_release(&b);
+		return;
+	}
+	*p = '\0';
+	for (p = b.buf + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(b.buf, 0755) < 0 && errno != EEXIST)
+				ss_cli_die("could not create directory '%s': %s",
+					   b.buf, strerror(errno));
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	ss_buf_release(&b);
+}
+
+/* Refuse to compare the registry with a data dir that is not one. */
+static void require_data_dir(void)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct stat st;
+
+	ss_buf_addf(&b, "%s/shapes", data_dir);
+	if (stat(b.buf, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		ss_cli_error("'%s' is not a shapesync data dir", data_dir);
+		fprintf(stderr, "detail: '%s': %s\n", b.buf,
+			errno ? strerror(errno) : "not a directory");
+		fprintf(stderr, "hint: check --dir and $SHAPESYNC_DATA_DIR, or "
+			"run 'shapesync-db init'\n");
+		exit(SS_ERR_RUNTIME);
+	}
+	ss_buf_release(&b);
+}
+
+/* ---- output helpers ------------------------------------------------- */
+
+static void out_buf(const struct ss_buf *b)
+{
+	if (fwrite(b->buf, 1, b->len, stdout) != b->len)
+		ss_cli_flush_stdout();
+}
+
+/* Human output is one line per item: control characters become spaces. */
+static void add_clean(struct ss_buf *b, const char *s)
+{
+	for (; *s; s++)
+		ss_buf_addc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+}
+
+static void add_time(struct ss_buf *b, int64_t us, int seconds_only)
+{
+	char t[64], *dot;
+
+	if (us <= 0) {
+		ss_buf_adds(b, "-");
+		return;
+	}
+	ss_format_time_us(us, t, sizeof(t));
+	if (seconds_only && (dot = strchr(t, '.')))
+		snprintf(dot, sizeof(t) - (size_t)(dot - t), "Z");
+	ss_buf_adds(b, t);
+}
+
+/* An identifier for people: bare when PostgreSQL would read it back as
+ * is, else quoted (keywords are not checked: display only). */
+static void add_ident(struct ss_buf *b, const char *ident)
+{
+	struct ss_buf q = SS_BUF_INIT;
+	const char *p;
+	int bare = (*ident >= 'a' && *ident <= 'z') || *ident == '_';
+
+	for (p = ident; bare && *p; p++)
+		bare = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		       *p == '_' || *p == '$';
+	if (bare) {
+		ss_buf_adds(b, ident);
+		return;
+	}
+	ss_shape_quote_ident(&q, ident);
+	add_clean(b, q.buf);
+	ss_buf_release(&q);
+}
+
+static void add_table_name(struct ss_buf *b, const struct ss_shape_rec *rec)
+{
+	add_ident(b, rec->schema_name ? rec->schema_name : "");
+	ss_buf_addc(b, '.');
+	add_ident(b, rec->table_name ? rec->table_name : "");
+}
+
+static void pad(struct ss_buf *b, size_t start, size_t width)
+{
+	while (b->len - start < width)
+		ss_buf_addc(b, ' ');
+}
+
+/* The definition of a record, parsed; dies on a definition we cannot read. */
+static void rec_shape(const struct ss_shape_rec *rec, struct ss_shape *s)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	ss_shape_init(s);
+	if (ss_shape_from_canonical(s, rec->definition, &err) < 0) {
+		ss_err_prefix(&err, "shape %" PRId64 " has an unreadable "
+			      "definition", rec->id);
+		ss_cli_die_err(&err);
+	}
+}
+
+/* ---- init ----------------------------------------------------------- */
+
+static const struct option init_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int cmd_init(int argc, char **argv)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_registry *reg;
+
+	while (next_opt(argc, argv) != -1)
+		;
+	no_more_args(argc, argv);
+	if (strcmp(registry_path, ":memory:"))
+		make_parents(registry_path);
+	reg = open_registry(1);
+	close_registry(reg);
+	if (ss_datadir_init(data_dir, &err) < 0)
+		ss_cli_die_err(&err);
+	return 0;
+}
+
+/* ---- ls, export ----------------------------------------------------- */
+
+static const struct option ls_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Handles minted until the year 2286: 10 digits, '-', 16 digits. */
+#define HANDLE_WIDTH 27
+#define TABLE_WIDTH_MAX 40
+#define TIME_WIDTH 20
+
+struct ls_ctx {
+	int json;
+	int id_width, table_width;
+	struct ss_buf line;
+};
+
+/* First pass of the table: the widths of the variable columns, so that
+ * the second pass can print as it goes (two streams, no buffering). */
+static int ls_measure(const struct ss_shape_rec *rec, void *vctx)
+{
+	struct ls_ctx *ctx = vctx;
+	struct ss_buf *b = &ctx->line;
+	int64_t n;
+	int w = 1;
+
+	for (n = rec->id; n >= 10; n /= 10)
+		w++;
+	if (w > ctx->id_width)
+		ctx->id_width = w;
+	ss_buf_reset(b);
+	add_table_name(b, rec);
+	if ((int)b->len > ctx->table_width)
+		ctx->table_width = b->len > TABLE_WIDTH_MAX ? TABLE_WIDTH_MAX
+							     : (int)b->len;
+	return 0;
+}
+
+static int ls_one(const struct ss_shape_rec *rec, void *vctx)
+{
+	struct ls_ctx *ctx = vctx;
+	struct ss_buf *b = &ctx->line;
+	struct ss_shape s;
+	size_t start;
+
+	ss_buf_reset(b);
+	if (ctx->json) {
+		ss_shape_rec_to_json(rec, b);
+		ss_buf_addc(b, '\n');
+	} else {
+		rec_shape(rec, &s);
+		ss_buf_addf(b, "%*" PRId64 " ", ctx->id_width, rec->id);
+		start = b->len;
+		add_clean(b, rec->handle);
+		pad(b, start, HANDLE_WIDTH);
+		ss_buf_addc(b, ' ');
+		start = b->len;
+		add_table_name(b, rec);
+		pad(b, start, (size_t)ctx->table_width);
+		ss_buf_addf(b, " %-8s ",
+			    ss_snapshot_state_name(rec->snapshot_state));
+		start = b->len;
+		add_time(b, rec->created_us, 1);
+		pad(b, start, TIME_WIDTH);
+		ss_buf_addc(b, ' ');
+		start = b->len;
+		add_time(b, rec->last_read_us, 1);
+		pad(b, start, TIME_WIDTH);
+		ss_buf_addc(b, ' ');
+		if (s.where)
+			add_clean(b, s.where);
+		else
+			ss_buf_addc(b, '-');
+		ss_buf_addc(b, '\n');
+		ss_shape_release(&s);
+	}
+	if (fwrite(b->buf, 1, b->len, stdout) != b->len)
+		return 1; /* reported by ss_cli_close_stdout */
+	return 0;
+}
+
+static int list_shapes(int json)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ls_ctx ctx = { json, 2, 5, SS_BUF_INIT };
+	struct ss_registry *reg;
+
+	reg = open_registry(0);
+	if (!json) {
+		if (ss_registry_foreach(reg, ls_measure, &ctx, &err) < 0)
+			ss_cli_die_err(&err);
+		ss_buf_reset(&ctx.line);
+		ss_buf_addf(&ctx.line, "%*s %-*s %-*s %-8s %-*s %-*s WHERE\n",
+			    ctx.id_width, "ID", HANDLE_WIDTH, "HANDLE",
+			    ctx.table_width, "TABLE", "SNAPSHOT", TIME_WIDTH,
+			    "CREATED", TIME_WIDTH, "LAST_READ");
+		out_buf(&ctx.line);
+	}
+	if (ss_registry_foreach(reg, ls_one, &ctx, &err) < 0)
+		ss_cli_die_err(&err);
+	ss_buf_release(&ctx.line);
+	close_registry(reg);
+	ss_cli_close_stdout();
+	return 0;
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+	int c, json = 0;
+
+	while ((c = next_opt(argc, argv)) != -1)
+		if (c == OPT_JSON)
+			json = 1;
+	no_more_args(argc, argv);
+	return list_shapes(json);
+}
+
+static const struct option export_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int cmd_export(int argc, char **argv)
+{
+	while (next_opt(argc, argv) != -1)
+		;
+	no_more_args(argc, argv);
+	return list_shapes(1);
+}
+
+/* ---- show ----------------------------------------------------------- */
+
+static const struct option show_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void show_rec(struct ss_buf *b, const struct ss_shape_rec *rec)
+{
+	struct ss_shape s;
+	size_t i;
+
+	rec_shape(rec, &s);
+	ss_buf_addf(b, "id: %" PRId64 "\nhandle: ", rec->id);
+	add_clean(b, rec->handle);
+	ss_buf_adds(b, "\ntable: ");
+	add_table_name(b, rec);
+	ss_buf_adds(b, "\nwhere: ");
+	add_clean(b, s.where ? s.where : "-");
+	ss_buf_adds(b, "\nparams: ");
+	if (!s.nparams)
+		ss_buf_addc(b, '-');
+	for (i = 0; i < s.nparams; i++) {
+		struct ss_buf q = SS_BUF_INIT;
+
+		ss_buf_add_json_string(&q, s.params[i], strlen(s.params[i]));
+		ss_buf_adds(b, i ? ", " : "");
+		ss_buf_add(b, q.buf, q.len);
+		ss_buf_release(&q);
+	}
+	ss_buf_adds(b, "\ncolumns: ");
+	if (!s.ncolumns)
+		ss_buf_addc(b, '*');
+	for (i = 0; i < s.ncolumns; i++) {
+		ss_buf_adds(b, i ? ", " : "");
+		add_ident(b, s.columns[i]);
+	}
+	ss_buf_addf(b, "\nreplica: %s\nlog: %s\nhash: %" PRIu32 "\noids: ",
+		    s.replica == SS_REPLICA_FULL ? "full" : "default",
+		    s.log_mode == SS_LOG_CHANGES_ONLY ? "changes_only" : "full",
+		    rec->hash);
+	if (!rec->noids)
+		ss_buf_addc(b, '-');
+	for (i = 0; i < rec->noids; i++)
+		ss_buf_addf(b, "%s%" PRIu32, i ? " " : "", rec->oids[i]);
+	ss_buf_addf(b, "\nsnapshot: %s\npg_snapshot: ",
+		    ss_snapshot_state_name(rec->snapshot_state));
+	if (rec->snapshot_state == SS_SNAPSHOT_PENDING) {
+		ss_buf_addc(b, '-');
+	} else {
+		/* PostgreSQL's pg_snapshot text form: xmin:xmax:xip,... */
+		ss_buf_addf(b, "%" PRIu64 ":%" PRIu64 ":", rec->snapshot.xmin,
+			    rec->snapshot.xmax);
+		for (i = 0; i < rec->snapshot.nxip; i++)
+			ss_buf_addf(b, "%s%" PRIu64, i ? "," : "",
+				    rec->snapshot.xip[i]);
+	}
+	ss_buf_adds(b, "\ncreated: ");
+	add_time(b, rec->created_us, 0);
+	ss_buf_adds(b, "\nlast_read: ");
+	add_time(b, rec->last_read_us, 0);
+	ss_buf_adds(b, "\nactive_lsn: ");
+	if (rec->active)
+		ss_buf_addf(b, "%" PRIX32 "/%" PRIX32,
+			    (uint32_t)(rec->active_lsn >> 32),
+			    (uint32_t)rec->active_lsn);
+	else
+		ss_buf_addc(b, '-');
+	ss_buf_adds(b, "\ndefinition: ");
+	add_clean(b, rec->definition);
+	ss_buf_addc(b, '\n');
+	ss_shape_release(&s);
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	struct ss_shape_rec rec;
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_registry *reg;
+	struct shape_ref ref;
+	int c, json = 0;
+
+	while ((c = next_opt(argc, argv)) != -1)
+		if (c == OPT_JSON)
+			json = 1;
+	if (optind >= argc)
+		cmd_usage_error("no shape given");
+	parse_shape_ref(argv[optind++], &ref);
+	no_more_args(argc, argv);
+
+	reg = open_registry(0);
+	ss_shape_rec_init(&rec);
+	if (!lookup(reg, &ref, &rec)) {
+		close_registry(reg);
+		ss_cli_error("no shape '%s'", ref.arg);
+		exit(SS_ERR_INPUT);
+	}
+	if (json) {
+		ss_shape_rec_to_json(&rec, &b);
+		ss_buf_addc(&b, '\n');
+	} else {
+		show_rec(&b, &rec);
+	}
+	out_buf(&b);
+	ss_buf_release(&b);
+	ss_shape_rec_release(&rec);
+	close_registry(reg);
+	ss_cli_close_stdout();
+	return 0;
+}
+
+/* ---- add ------------------------------------------------------------ */
+
+static const struct option add_options[] = {
+	{ "table", required_argument, NULL, OPT_TABLE },
+	{ "where", required_argument, NULL, OPT_WHERE },
+	{ "params", required_argument, NULL, OPT_PARAMS },
+	{ "columns", required_argument, NULL, OPT_COLUMNS },
+	{ "replica", required_argument, NULL, OPT_REPLICA },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void once(const char **seen, int c, const char *arg)
+{
+	if (*seen)
+		cmd_usage_error("option '--%s' given twice",
+				opt_name(add_options, c));
+	*seen = arg;
+}
+
+/* The canonical form is JSON: where and params must be UTF-8. */
+static const char *utf8_arg(int c, const char *arg)
+{
+	if (!ss_shape_utf8_valid(arg, strlen(arg)))
+		cmd_usage_error("invalid --%s: not valid UTF-8",
+				opt_name(add_options, c));
+	return arg;
+}
+
+static void opt_check(int r, int c, const char *arg, struct ss_err *err)
+{
+	if (r < 0)
+		cmd_usage_error("invalid --%s '%s': %s",
+				opt_name(add_options, c), arg, err->msg);
+}
+
+static int cmd_add(int argc, char **argv)
+{
+	const char *table = NULL, *where = NULL, *columns = NULL;
+	const char *replica = NULL, *log = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	struct ss_registry *reg;
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_shape s;
+	int c, created;
+
+	ss_shape_init(&s);
+	while ((c = next_opt(argc, argv)) != -1) {
+		switch (c) {
+		case OPT_TABLE:
+			once(&table, c, optarg);
+			opt_check(ss_shape_parse_table(&s, optarg, &err), c,
+				  optarg, &err);
+			break;
+		case OPT_WHERE:
+			once(&where, c, optarg);
+			ss_shape_set_where(&s, utf8_arg(c, optarg));
+			break;
+		case OPT_PARAMS:
+			ss_shape_add_param(&s, utf8_arg(c, optarg));
+			break;
+		case OPT_COLUMNS:
+			once(&columns, c, optarg);
+			opt_check(ss_shape_parse_columns(&s, optarg, &err), c,
+				  optarg, &err);
+			break;
+		case OPT_REPLICA:
+			once(&replica, c, optarg);
+			opt_check(ss_shape_parse_replica(&s, optarg, &err), c,
+				  optarg, &err);
+			break;
+		case OPT_LOG:
+			once(&log, c, optarg);
+			opt_check(ss_shape_parse_log_mode(&s, optarg, &err), c,
+				  optarg, &err);
+			break;
+		}
+	}
+	no_more_args(argc, argv);
+	if (!table)
+		cmd_usage_error("option '--table' is required");
+
+	reg = open_registry(0);
+	ss_shape_rec_init(&rec);
+	if (ss_registry_add(reg, &s, NULL, 0, &rec, &created, &err) < 0)
+		ss_cli_die_err(&err);
+	close_registry(reg);
+	ss_buf_addf(&b, "%" PRId64 " %s\n", rec.id, rec.handle);
+	out_buf(&b);
+	ss_buf_release(&b);
+	ss_shape_rec_release(&rec);
+	ss_shape_release(&s);
+	ss_cli_close_stdout();
+	return 0;
+}
+
+/* ---- rm ------------------------------------------------------------- */
+
+static const struct option rm_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int cmd_rm(int argc, char **argv)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec *recs;
+	struct ss_registry *reg;
+	struct shape_ref *refs;
+	struct ss_buf path = SS_BUF_INIT;
+	int i, j, n, missing = 0;
+
+	while (next_opt(argc, argv) != -1)
+		;
+	n = argc - optind;
+	if (n <= 0)
+		cmd_usage_error("no shape given");
+	refs = ss_xcalloc((size_t)n, sizeof(*refs));
+	recs = ss_xcalloc((size_t)n, sizeof(*recs));
+	for (i = 0; i < n; i++)
+		parse_shape_ref(argv[optind + i], &refs[i]);
+
+	/* All or nothing: every shape must exist before one is removed. */
+	reg = open_registry(0);
+	for (i = 0; i < n; i++) {
+		ss_shape_rec_init(&recs[i]);
+		if (!lookup(reg, &refs[i], &recs[i])) {
+			ss_cli_error("no shape '%s'", refs[i].arg);
+			missing++;
+		}
+	}
+	if (missing) {
+		close_registry(reg);
+		fprintf(stderr, "detail: nothing was removed\n");
+		exit(SS_ERR_INPUT);
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i; j++)
+			if (recs[j].id == recs[i].id)
+				break;
+		if (j == i && ss_registry_remove(reg, recs[i].id, &err) < 0)
+			ss_cli_die_err(&err);
+	}
+	/* Trash only what the registry no longer names. */
+	flush_registry(reg);
+	for (i = 0; i < n; i++) {
+		ss_buf_reset(&path);
+		ss_datadir_shape_path(&path, data_dir, recs[i].handle);
+		if (ss_datadir_trash(data_dir, path.buf, &err) < 0) {
+			ss_cli_report(&err);
+			fprintf(stderr, "hint: the shapes are removed; "
+				"'shapesync-db check --repair' moves what is "
+				"left of their data to trash\n");
+			exit(SS_ERR_RUNTIME);
+		}
+	}
+	close_registry(reg);
+	for (i = 0; i < n; i++)
+		ss_shape_rec_release(&recs[i]);
+	free(recs);
+	free(refs);
+	ss_buf_release(&path);
+	return 0;
+}
+
+/* ---- stats ---------------------------------------------------------- */
+
+static const struct option stats_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct dir_counts {
+	int64_t shape_dirs, stray_entries;
+};
+
+static int count_entry(const char *name, const char *path, int is_handle,
+		       void *vctx)
+{
+	struct dir_counts *dc = vctx;
+
+	(void)name;
+	(void)path;
+	if (is_handle)
+		dc->shape_dirs++;
+	else
+		dc->stray_entries++;
+	return 0;
+}
+
+/* Top-level entries of <dir>/trash; 0 if there is none. */
+static int64_t count_trash(void)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct dirent *de;
+	int64_t n = 0;
+	DIR *d;
+
+	ss_buf_addf(&b, "%s/trash", data_dir);
+	d = opendir(b.buf);
+	if (!d) {
+		if (errno != ENOENT)
+			ss_cli_die("could not read directory '%s': %s", b.buf,
+				   strerror(errno));
+		ss_buf_release(&b);
+		return 0;
+	}
+	while ((errno = 0, de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	if (errno)
+		ss_cli_die("could not read directory '%s': %s", b.buf,
+			   strerror(errno));
+	closedir(d);
+	ss_buf_release(&b);
+	return n;
+}
+
+static void stat_str(struct ss_buf *b, int json, const char *k, const char *v)
+{
+	if (json) {
+		ss_buf_addc(b, b->len ? ',' : '{');
+		ss_buf_add_json_string(b, k, strlen(k));
+		ss_buf_addc(b, ':');
+		ss_buf_add_json_string(b, v, strlen(v));
+	} else {
+		ss_buf_addf(b, "%s: ", k);
+		add_clean(b, v);
+		ss_buf_addc(b, '\n');
+	}
+}
+
+static void stat_int(struct ss_buf *b, int json, const char *k, int64_t v)
+{
+	if (json)
+		ss_buf_addf(b, "%c\"%s\":%" PRId64, b->len ? ',' : '{', k, v);
+	else
+		ss_buf_addf(b, "%s: %" PRId64 "\n", k, v);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_registry_stats st;
+	struct dir_counts dc = { 0, 0 };
+	struct ss_registry *reg;
+	struct ss_buf b = SS_BUF_INIT;
+	int c, json = 0;
+
+	while ((c = next_opt(argc, argv)) != -1)
+		if (c == OPT_JSON)
+			json = 1;
+	no_more_args(argc, argv);
+
+	reg = open_registry(0);
+	memset(&st, 0, sizeof(st));
+	if (ss_registry_stats(reg, &st, &err) < 0)
+		ss_cli_die_err(&err);
+	if (ss_datadir_foreach_shape(data_dir, count_entry, &dc, &err) < 0)
+		ss_cli_die_err(&err);
+	stat_str(&b, json, "registry", registry_path);
+	stat_str(&b, json, "data_dir", data_dir);
+	stat_int(&b, json, "shapes", st.shapes);
+	stat_int(&b, json, "schema_version", st.schema_version);
+	stat_int(&b, json, "db_bytes", st.db_bytes);
+	stat_int(&b, json, "wal_bytes", st.wal_bytes);
+	stat_int(&b, json, "next_id", st.next_id);
+	stat_int(&b, json, "pending_writes", st.pending_writes);
+	stat_int(&b, json, "buffer_capacity", st.buffer_capacity);
+	stat_int(&b, json, "read_connections", st.read_connections);
+	stat_int(&b, json, "write_connection", st.write_connection);
+	stat_int(&b, json, "flushes", st.flushes);
+	stat_int(&b, json, "flushed_ops", st.flushed_ops);
+	stat_int(&b, json, "flush_errors", st.flush_errors);
+	stat_int(&b, json, "writer_waits", st.writer_waits);
+	stat_int(&b, json, "touches_dropped", st.touches_dropped);
+	stat_int(&b, json, "conflicts", st.conflicts);
+	stat_int(&b, json, "shape_dirs", dc.shape_dirs);
+	stat_int(&b, json, "stray_entries", dc.stray_entries);
+	stat_int(&b, json, "trash_entries", count_trash());
+	if (json)
+		ss_buf_adds(&b, "}\n");
+	out_buf(&b);
+	ss_buf_release(&b);
+	close_registry(reg);
+	ss_cli_close_stdout();
+	return 0;
+}
+
+/* ---- check ---------------------------------------------------------- */
+
+static const struct option check_options[] = {
+	{ "repair", no_argument, NULL, OPT_REPAIR },
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct check_ctx {
+	struct ss_registry *reg;
+	int repair;
+	int64_t found, repaired;
+	struct ss_err err;
+	/* complete shapes without a directory, removed after the walk */
+	int64_t *ids;
+	char **handles;
+	size_t nids, alloc_ids, alloc_handles;
+};
+
+static void finding(struct check_ctx *ctx, int repaired, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void finding(struct check_ctx *ctx, int repaired, const char *fmt, ...)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	ss_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	ss_buf_adds(&b, repaired ? " (repaired)\n" : "\n");
+	out_buf(&b);
+	ss_buf_release(&b);
+	ctx->found++;
+	ctx->repaired += !!repaired;
+}
+
+static void registry_finding(const char *msg, int repaired, void *vctx)
+{
+	finding(vctx, repaired, "%s", msg);
+}
+
+static int check_entry(const char *name, const char *path, int is_handle,
+		       void *vctx)
+{
+	struct check_ctx *ctx = vctx;
+	struct ss_shape_rec rec;
+	int r;
+
+	if (is_handle) {
+		ss_shape_rec_init(&rec);
+		r = ss_registry_get_by_handle(ctx->reg, name, &rec, &ctx->err);
+		if (r < 0)
+			return -1;
+		ss_shape_rec_release(&rec);
+		if (r == 1)
+			return 0;
+	}
+	/* Trashing the entry just returned is safe during the walk: the
+	 * rest of the directory is still listed (POSIX readdir). */
+	if (ctx->repair && ss_datadir_trash(data_dir, path, &ctx->err) < 0)
+		return -1;
+	finding(ctx, ctx->repair, "%s: %s",
+		is_handle ? "orphan data directory" :
+			    "stray entry in data directory", path);
+	return 0;
+}
+
+static int check_shape(const struct ss_shape_rec *rec, void *vctx)
+{
+	struct check_ctx *ctx = vctx;
+	struct ss_buf path = SS_BUF_INIT;
+	struct stat st;
+
+	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
+		return 0;
+	ss_datadir_shape_path(&path, data_dir, rec->handle);
+	errno = 0;
+	if (stat(path.buf, &st) == 0 && S_ISDIR(st.st_mode)) {
+		ss_buf_release(&path);
+		return 0;
+	}
+	/* A file where the directory should be counts as missing. */
+	if (errno != ENOENT && errno != ENOTDIR && errno != 0) {
+		ss_err_set(&ctx->err, SS_ERR_RUNTIME,
+			   "could not stat '%s': %s", path.buf, strerror(errno));
+		ss_buf_release(&path);
+		return -1;
+	}
+	if (ctx->repair) {
+		/* Removing while the registry streams could wait on the
+		 * flusher under the reader; do it after the walk. */
+		SS_GROW(ctx->ids, ctx->alloc_ids, ctx->nids + 1);
+		SS_GROW(ctx->handles, ctx->alloc_handles, ctx->nids + 1);
+		ctx->ids[ctx->nids] = rec->id;
+		ctx->handles[ctx->nids++] = ss_xstrdup(rec->handle);
+	} else {
+		finding(ctx, 0, "missing data directory of complete shape %"
+			PRId64 " (%s): %s", rec->id, rec->handle, path.buf);
+	}
+	ss_buf_release(&path);
+	return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct check_ctx ctx;
+	struct ss_buf path = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	int c, r;
+	size_t i;
+
+	memset(&ctx, 0, sizeof(ctx));
+	while ((c = next_opt(argc, argv)) != -1)
+		if (c == OPT_REPAIR)
+			ctx.repair = 1;
+	no_more_args(argc, argv);
+
+	ctx.reg = open_registry(0);
+	require_data_dir();
+	if (ss_registry_check(ctx.reg, ctx.repair, registry_finding, &ctx,
+			      &err) < 0)
+		ss_cli_die_err(&err);
+	/* A damaged registry would make healthy data look orphaned (and
+	 * --repair would trash it): compare only with a sound registry. */
+	if (ctx.found > ctx.repaired) {
+		ss_cli_warning("the registry has problems; the data dir was "
+			       "not compared with it");
+		goto done;
+	}
+	r = ss_datadir_foreach_shape(data_dir, check_entry, &ctx, &err);
+	if (r != 0)
+		ss_cli_die_err(ctx.err.code ? &ctx.err : &err);
+	if (ss_registry_foreach(ctx.reg, check_shape, &ctx, &err) != 0)
+		ss_cli_die_err(ctx.err.code ? &ctx.err : &err);
+	for (i = 0; i < ctx.nids; i++)
+		if (ss_registry_remove(ctx.reg, ctx.ids[i], &err) < 0)
+			ss_cli_die_err(&err);
+	flush_registry(ctx.reg);
+	for (i = 0; i < ctx.nids; i++) {
+		ss_buf_reset(&path);
+		ss_datadir_shape_path(&path, data_dir, ctx.handles[i]);
+		finding(&ctx, 1, "missing data directory of complete shape %"
+			PRId64 " (%s): %s", ctx.ids[i], ctx.handles[i],
+			path.buf);
+		free(ctx.handles[i]);
+	}
+done:
+	free(ctx.handles);
+	free(ctx.ids);
+	ss_buf_release(&path);
+	close_registry(ctx.reg);
+
+	if (!ctx.found)
+		printf("ok: registry consistent\n");
+	else if (ctx.repair)
+		printf("%" PRId64 " problem%s found, %" PRId64 " repaired\n",
+		       ctx.found, ctx.found == 1 ? "" : "s", ctx.repaired);
+	else
+		printf("%" PRId64 " problem%s found\n", ctx.found,
+		       ctx.found == 1 ? "" : "s");
+	ss_cli_close_stdout();
+	return ctx.found > ctx.repaired ? SS_ERR_INPUT : 0;
+}
+
+/* ---- vacuum --------------------------------------------------------- */
+
+static const struct option vacuum_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int cmd_vacuum(int argc, char **argv)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_registry_stats before, after;
+	struct ss_registry *reg;
+	long removed = 0;
+
+	while (next_opt(argc, argv) != -1)
+		;
+	no_more_args(argc, argv);
+
+	reg = open_registry(0);
+	if (ss_registry_stats(reg, &before, &err) < 0 ||
+	    ss_registry_vacuum(reg, &err) < 0 ||
+	    ss_registry_stats(reg, &after, &err) < 0)
+		ss_cli_die_err(&err);
+	close_registry(reg);
+	if (ss_datadir_empty_trash(data_dir, &removed, &err) < 0)
+		ss_cli_die_err(&err);
+	printf("db_bytes_before: %" PRId64 "\n"
+	       "db_bytes_after: %" PRId64 "\n"
+	       "trash_entries_removed: %ld\n",
+	       before.db_bytes, after.db_bytes, removed);
+	ss_cli_close_stdout();
+	return 0;
+}
+
+/* ---- import --------------------------------------------------------- */
+
+static const struct option import_options[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static int blank(const char *s, size_t n)
+{
+	return strspn(s, " \t\r\n") == n;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	struct ss_err err = SS_ERR_INIT, err2 = SS_ERR_INIT;
+	struct ss_registry_import *imp;
+	struct ss_registry *reg;
+	const char *file = NULL, *name = "<stdin>";
+	char *line = NULL;
+	size_t cap = 0;
+	int64_t lineno = 0, imported = 0;
+	ssize_t n;
+	FILE *in = stdin;
+
+	while (next_opt(argc, argv) != -1)
+		;
+	if (optind < argc)
+		file = argv[optind++];
+	no_more_args(argc, argv);
+
+	if (file && strcmp(file, "-")) {
+		name = file;
+		in = fopen(file, "r");
+		if (!in)
+			ss_cli_die("could not open '%s': %s", file,
+				   strerror(errno));
+	}
+	reg = open_registry(0);
+	if (ss_registry_import_begin(reg, &imp, &err) < 0)
+		ss_cli_die_err(&err);
+	while ((errno = 0, n = getline(&line, &cap, in)) >= 0) {
+		lineno++;
+		if (blank(line, (size_t)n))
+			continue;
+		if (strlen(line) != (size_t)n) {
+			ss_err_set(&err, SS_ERR_INPUT, "NUL byte in line");
+		} else {
+			if (line[n - 1] == '\n')
+				line[n - 1] = '\0';
+			if (ss_registry_import_line(imp, line, &err) == 0)
+				continue;
+		}
+		ss_registry_import_end(imp, 1, &imported, &err2);
+		ss_err_prefix(&err, "%s:%" PRId64, name, lineno);
+		if (!err.detail[0])
+			ss_err_detail(&err, "nothing was imported");
+		ss_cli_die_err(&err);
+	}
+	if (ferror(in)) {
+		ss_registry_import_end(imp, 1, &imported, &err2);
+		ss_cli_die("could not read '%s': %s", name, strerror(errno));
+	}
+	free(line);
+	if (ss_registry_import_end(imp, 0, &imported, &err) < 0)
+		ss_cli_die_err(&err);
+	close_registry(reg);
+	if (in != stdin)
+		fclose(in);
+	return 0;
+}
+
+/* ---- main ----------------------------------------------------------- */
+
+static const struct command commands[] = {
+	{ "init", cmd_init, init_options,
+	  "Usage: shapesync-db [globals] init\n"
+	  "\n"
+	  "Creates the registry and the data dir if they are missing.\n"
+	  "Running it again changes nothing.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "ls", cmd_ls, ls_options,
+	  "Usage: shapesync-db [globals] ls [--json]\n"
+	  "\n"
+	  "Lists every shape in id order: a table with a header, or NDJSON.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --json                one JSON object per shape (default: a table)\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "show", cmd_show, show_options,
+	  "Usage: shapesync-db [globals] show [--json] SHAPE\n"
+	  "\n"
+	  "Shows one shape. SHAPE is its id (digits) or its handle.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --json                one JSON object (default: key: value lines)\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "add", cmd_add, add_options,
+	  "Usage: shapesync-db [globals] add --table TABLE [options]\n"
+	  "\n"
+	  "Registers a shape, or finds the one with the same definition, and\n"
+	  "prints '<id> <handle>'.\n"
+	  "\n"
+	  "Shape:\n"
+	  "  --table TABLE         [schema.]table (required; schema: public)\n"
+	  "  --where SQL           row filter (default: none, every row)\n"
+	  "  --params VALUE        value of the next $n in --where; repeat for\n"
+	  "                        $1, $2, ... in order (default: none)\n"
+	  "  --columns LIST        comma-separated columns (default: all)\n"
+	  "  --replica MODE        default | full (default: default)\n"
+	  "  --log MODE            full | changes_only (default: full)\n"
+	  "\n"
+	  "Other:\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "rm", cmd_rm, rm_options,
+	  "Usage: shapesync-db [globals] rm SHAPE...\n"
+	  "\n"
+	  "Removes shapes (ids or handles) and moves their data to the trash.\n"
+	  "All or nothing: if one is missing, none is removed.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "stats", cmd_stats, stats_options,
+	  "Usage: shapesync-db [globals] stats [--json]\n"
+	  "\n"
+	  "Prints the registry counters and the data dir counts.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --json                one JSON object (default: key: value lines)\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "check", cmd_check, check_options,
+	  "Usage: shapesync-db [globals] check [--repair]\n"
+	  "\n"
+	  "Checks the registry (integrity, invariants) and compares it with\n"
+	  "the data dir: orphan and stray entries, complete shapes without\n"
+	  "data. Prints one line per problem, then a summary. Exit status 3\n"
+	  "if problems remain.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --repair              fix what can be fixed (default: report only)\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "vacuum", cmd_vacuum, vacuum_options,
+	  "Usage: shapesync-db [globals] vacuum\n"
+	  "\n"
+	  "Compacts the registry and deletes the data dir's trash.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "export", cmd_export, export_options,
+	  "Usage: shapesync-db [globals] export\n"
+	  "\n"
+	  "Writes every shape as one JSON object per line to stdout.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "import", cmd_import, import_options,
+	  "Usage: shapesync-db [globals] import [FILE]\n"
+	  "\n"
+	  "Adds the shapes of an export (NDJSON; default: stdin, also '-').\n"
+	  "All or nothing: a bad line imports nothing. Blank lines are\n"
+	  "skipped.\n"
+	  "\n"
+	  "Options:\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static const struct option global_options[] = {
+	{ "registry", required_argument, NULL, OPT_REGISTRY },
+	{ "dir", required_argument, NULL, OPT_DIR },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *cmd;
+	int c;
+
+	ss_cli_init("shapesync-db");
+	registry_path = env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
+	data_dir = env_or("SHAPESYNC_DATA_DIR", DEFAULT_DATA_DIR);
+	opterr = 0;
+	/* "+": the first non-option is the command; the rest is its own. */
+	while ((c = getopt_long(argc, argv, "+:hV", global_options,
+				NULL)) != -1) {
+		switch (c) {
+		case OPT_REGISTRY:
+			if (!*optarg)
+				cmd_usage_error("option '--registry' needs a "
+						"path");
+			registry_path = optarg;
+			break;
+		case OPT_DIR:
+			if (!*optarg)
+				cmd_usage_error("option '--dir' needs a path");
+			data_dir = optarg;
+			break;
+		case 'h':
+			usage();
+			ss_cli_close_stdout();
+			return 0;
+		case 'V':
+			ss_cli_version();
+		case OPT_LIST_OPTIONS:
+			ss_cli_list_options(global_options);
+		case OPT_LIST_COMMANDS:
+			for (cmd = commands; cmd->name; cmd++)
+				printf("%s\n", cmd->name);
+			ss_cli_close_stdout();
+			return 0;
+		default:
+			bad_option(argv, global_options, c);
+		}
+	}
+	if (optind >= argc)
+		cmd_usage_error("no command given");
+	for (cmd = commands; cmd->name; cmd++)
+		if (!strcmp(cmd->name, argv[optind]))
+			break;
+	if (!cmd->name)
+		cmd_usage_error("unknown command '%s'", argv[optind]);
+	cur = cmd;
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* glibc: start over on the command's own argv */
+	return cmd->run(argc, argv);
+}

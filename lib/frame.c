@@ -1,0 +1,1175 @@
+/*
+ * frame.c — NDJSON frames: a bounded line reader (stdio or fd), strict
+ * schema validation into struct ss_frame, the checked writer and the
+ * builders. The schema lives in one table per frame type below; keep it
+ * in step with man/shapesync-frames.5.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <unistd.h>
+
+#include "frame.h"
+
+/* ---- Small helpers ---------------------------------------------------- */
+
+/* Copy untrusted text into an error message (see lsn.c), at most `max`
+ * input bytes. */
+static void quote_text(char *out, size_t outsz, const char *s, size_t len,
+		       size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; i < len && i < max && o + 5 < outsz; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (i < len && o + 4 < outsz) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* jansson returns NULL only on out-of-memory: treat it like ss_xmalloc. */
+static json_t *need(json_t *j)
+{
+	if (!j) {
+		fprintf(stderr, "fatal: out of memory building a frame\n");
+		abort();
+	}
+	return j;
+}
+
+static void set(json_t *obj, const char *key, json_t *value)
+{
+	if (json_object_set_new(obj, key, need(value)) < 0)
+		need(NULL);
+}
+
+static void append(json_t *arr, json_t *value)
+{
+	if (json_array_append_new(arr, need(value)) < 0)
+		need(NULL);
+}
+
+static const char *const type_names[] = {
+	[SS_FRAME_BEGIN] = "begin",       [SS_FRAME_RELATION] = "relation",
+	[SS_FRAME_CHANGE] = "change",     [SS_FRAME_TRUNCATE] = "truncate",
+	[SS_FRAME_COMMIT] = "commit",     [SS_FRAME_INVALIDATE] = "invalidate",
+	[SS_FRAME_PROGRESS] = "progress",
+};
+
+static const char *const op_names[] = {
+	[SS_FRAME_OP_INSERT] = "insert",
+	[SS_FRAME_OP_UPDATE] = "update",
+	[SS_FRAME_OP_DELETE] = "delete",
+};
+
+const char *ss_frame_type_name(enum ss_frame_type type)
+{
+	if ((unsigned)type >= sizeof(type_names) / sizeof(type_names[0]))
+		return NULL;
+	return type_names[type];
+}
+
+const char *ss_frame_op_name(enum ss_frame_op op)
+{
+	if ((unsigned)op >= sizeof(op_names) / sizeof(op_names[0]))
+		return NULL;
+	return op_names[op];
+}
+
+static enum ss_frame_op op_from_name(const char *s)
+{
+	int i;
+
+	for (i = SS_FRAME_OP_INSERT; i <= SS_FRAME_OP_DELETE; i++)
+		if (!strcmp(s, op_names[i]))
+			return (enum ss_frame_op)i;
+	return SS_FRAME_OP_NONE;
+}
+
+/* ---- Timestamps ------------------------------------------------------- */
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int ss_frame_parse_ts(const char *s, int64_t *out_us, struct ss_err *err)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, se, us, leap;
+	char q[300];
+
+	if (!s || strlen(s) != 27 || s[4] != '-' || s[7] != '-' ||
+	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' ||
+	    s[26] != 'Z' || digits(s, 4, &y) || digits(s + 5, 2, &mo) ||
+	    digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
+	    digits(s + 14, 2, &mi) || digits(s + 17, 2, &se) ||
+	    digits(s + 20, 6, &us))
+		goto bad;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || se > 59)
+		goto bad;
+	*out_us = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+		    se) * 1000000) + us;
+	return 0;
+bad:
+	quote_text(q, sizeof(q), s ? s : "", s ? strlen(s) : 0, 64);
+	return ss_err_set(err, SS_ERR_INPUT, "invalid timestamp '%s'", q);
+}
+
+/* ---- The schema ------------------------------------------------------- */
+
+/* What a field holds and where it goes in struct ss_frame. */
+enum slot {
+	S_XID, S_LSN, S_END_LSN, S_TS, S_POS, S_OID, S_OP, S_NEW, S_OLD,
+	S_SHAPES, S_MOVES, S_OIDS, S_SCHEMA, S_TABLE, S_RI, S_COLUMNS,
+	S_REASON,
+};
+
+enum need { OPTIONAL = 0, REQUIRED = 1, BY_OP = 2 };
+
+struct field {
+	const char *name;
+	enum slot slot;
+	enum need need;
+};
+
+#define END_FIELDS { NULL, 0, 0 }
+
+/* Fields per type, in the documented (and written) order. */
+static const struct field begin_fields[] = {
+	{ "xid", S_XID, REQUIRED }, { "lsn", S_LSN, REQUIRED },
+	{ "ts", S_TS, REQUIRED }, END_FIELDS,
+};
+static const struct field relation_fields[] = {
+	{ "oid", S_OID, REQUIRED }, { "schema", S_SCHEMA, REQUIRED },
+	{ "table", S_TABLE, REQUIRED },
+	{ "replica_identity", S_RI, REQUIRED },
+	{ "columns", S_COLUMNS, REQUIRED }, END_FIELDS,
+};
+static const struct field change_fields[] = {
+	{ "op", S_OP, REQUIRED },         { "oid", S_OID, REQUIRED },
+	{ "xid", S_XID, REQUIRED },       { "lsn", S_LSN, REQUIRED },
+	{ "pos", S_POS, REQUIRED },       { "new", S_NEW, BY_OP },
+	{ "old", S_OLD, BY_OP },          { "shapes", S_SHAPES, OPTIONAL },
+	{ "moves", S_MOVES, OPTIONAL },   END_FIELDS,
+};
+static const struct field truncate_fields[] = {
+	{ "xid", S_XID, REQUIRED }, { "lsn", S_LSN, REQUIRED },
+	{ "pos", S_POS, REQUIRED }, { "oids", S_OIDS, REQUIRED },
+	{ "shapes", S_SHAPES, OPTIONAL }, END_FIELDS,
+};
+static const struct field commit_fields[] = {
+	{ "xid", S_XID, REQUIRED }, { "lsn", S_LSN, REQUIRED },
+	{ "end_lsn", S_END_LSN, REQUIRED }, { "ts", S_TS, REQUIRED },
+	END_FIELDS,
+};
+static const struct field invalidate_fields[] = {
+	{ "shapes", S_SHAPES, REQUIRED }, { "oid", S_OID, REQUIRED },
+	{ "reason", S_REASON, REQUIRED }, END_FIELDS,
+};
+static const struct field progress_fields[] = {
+	{ "lsn", S_LSN, REQUIRED }, END_FIELDS,
+};
+
+static const struct field *const schema[] = {
+	[SS_FRAME_BEGIN] = begin_fields,
+	[SS_FRAME_RELATION] = relation_fields,
+	[SS_FRAME_CHANGE] = change_fields,
+	[SS_FRAME_TRUNCATE] = truncate_fields,
+	[SS_FRAME_COMMIT] = commit_fields,
+	[SS_FRAME_INVALIDATE] = invalidate_fields,
+	[SS_FRAME_PROGRESS] = progress_fields,
+};
+
+/* Set an SS_ERR_INPUT "<type> frame: <message>". */
+static int ferr(struct ss_err *err, const struct ss_frame *f,
+		const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ferr(struct ss_err *err, const struct ss_frame *f,
+		const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return ss_err_set(err, SS_ERR_INPUT, "%s frame: %s",
+			  ss_frame_type_name(f->type), msg);
+}
+
+void ss_frame_init(struct ss_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+}
+
+void ss_frame_release(struct ss_frame *f)
+{
+	json_decref(f->json);
+	free(f->shapes_buf_);
+	free(f->ops_buf_);
+	free(f->oids_buf_);
+	free(f->cols_buf_);
+	ss_frame_init(f);
+}
+
+/* Keep the arrays' storage, clear everything else. */
+static void reset(struct ss_frame *f)
+{
+	struct ss_frame keep = *f;
+
+	json_decref(f->json);
+	memset(f, 0, sizeof(*f));
+	f->shapes_buf_ = keep.shapes_buf_;
+	f->shapes_alloc_ = keep.shapes_alloc_;
+	f->ops_buf_ = keep.ops_buf_;
+	f->ops_alloc_ = keep.ops_alloc_;
+	f->oids_buf_ = keep.oids_buf_;
+	f->oids_alloc_ = keep.oids_alloc_;
+	f->cols_buf_ = keep.cols_buf_;
+	f->cols_alloc_ = keep.cols_alloc_;
+}
+
+static int get_int(json_t *v, json_int_t min, json_int_t max, json_int_t *out)
+{
+	if (!json_is_integer(v))
+		return -1;
+	*out = json_integer_value(v);
+	return *out < min || *out > max ? -1 : 0;
+}
+
+static int get_lsn(struct ss_frame *f, const char *name, json_t *v,
+		   ss_lsn *out, struct ss_err *err)
+{
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	char q[300];
+
+	if (!json_is_string(v))
+		return ferr(err, f, "field '%s' must be a string", name);
+	/* Frames always use PostgreSQL's "X/Y" form, never the decimal one. */
+	if (!memchr(s, '/', len) || ss_lsn_parse_n(s, len, out, NULL) < 0) {
+		quote_text(q, sizeof(q), s, len, 64);
+		return ferr(err, f, "field '%s': invalid LSN '%s'", name, q);
+	}
+	return 0;
+}
+
+static int get_oid(json_t *v, uint32_t *out)
+{
+	json_int_t i;
+
+	if (get_int(v, 1, UINT32_MAX, &i))
+		return -1;
+	*out = (uint32_t)i;
+	return 0;
+}
+
+/* A row: an object whose values are strings (PostgreSQL text) or null. */
+static int check_row(struct ss_frame *f, const char *name, json_t *v,
+		     struct ss_err *err)
+{
+	const char *col;
+	json_t *val;
+	char q[300];
+
+	if (!json_is_object(v))
+		return ferr(err, f, "field '%s' must be an object", name);
+	json_object_foreach(v, col, val) {
+		if (!json_is_string(val) && !json_is_null(val)) {
+			quote_text(q, sizeof(q), col, strlen(col), 64);
+			return ferr(err, f,
+				    "field '%s': column '%s' must be a string "
+				    "or null", name, q);
+		}
+	}
+	return 0;
+}
+
+static int check_shapes(struct ss_frame *f, json_t *v, struct ss_err *err)
+{
+	size_t i, n;
+
+	if (!json_is_array(v))
+		return ferr(err, f, "field 'shapes' must be an array");
+	n = json_array_size(v);
+	SS_GROW(f->shapes_buf_, f->shapes_alloc_, n + 1);
+	for (i = 0; i < n; i++) {
+		json_int_t id;
+
+		if (get_int(json_array_get(v, i), 0, INT64_MAX, &id))
+			return ferr(err, f,
+				    "field 'shapes'[%zu] must be a "
+				    "non-negative integer", i);
+		if (i > 0 && id <= f->shapes_buf_[i - 1])
+			return ferr(err, f,
+				    "field 'shapes' must be strictly ascending "
+				    "(%" PRId64 " after %" PRId64 ")",
+				    (int64_t)id, f->shapes_buf_[i - 1]);
+		f->shapes_buf_[i] = id;
+	}
+	f->has_shapes = 1;
+	f->shapes = f->shapes_buf_;
+	f->nshapes = n;
+	return 0;
+}
+
+static ssize_t find_shape(const struct ss_frame *f, int64_t id)
+{
+	size_t lo = 0, hi = f->nshapes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->shapes[mid] == id)
+			return (ssize_t)mid;
+		if (f->shapes[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* A canonical decimal id: digits, no leading zero, fits int64. */
+static int parse_id(const char *s, int64_t *out)
+{
+	uint64_t v = 0;
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 19 || (s[0] == '0' && n > 1))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > INT64_MAX)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* "moves": {"<id>": "insert"|"delete"} over ids listed in "shapes". */
+static int check_moves(struct ss_frame *f, json_t *v, struct ss_err *err)
+{
+	const char *key, *s;
+	json_t *val;
+	char q[300];
+
+	if (f->op != SS_FRAME_OP_UPDATE)
+		return ferr(err, f,
+			    "field 'moves' is only allowed with op 'update'");
+	if (!f->has_shapes)
+		return ferr(err, f, "field 'moves' requires field 'shapes'");
+	if (!json_is_object(v))
+		return ferr(err, f, "field 'moves' must be an object");
+	json_object_foreach(v, key, val) {
+		int64_t id;
+		ssize_t at;
+		enum ss_frame_op op;
+
+		quote_text(q, sizeof(q), key, strlen(key), 64);
+		if (parse_id(key, &id) || (at = find_shape(f, id)) < 0)
+			return ferr(err, f,
+				    "field 'moves': '%s' is not an id in "
+				    "'shapes'", q);
+		s = json_string_value(val);
+		op = s ? op_from_name(s) : SS_FRAME_OP_NONE;
+		if (op != SS_FRAME_OP_INSERT && op != SS_FRAME_OP_DELETE)
+			return ferr(err, f,
+				    "field 'moves': value for '%s' must be "
+				    "\"insert\" or \"delete\"", q);
+		f->ops_buf_[at] = op;
+	}
+	return 0;
+}
+
+static int check_oids(struct ss_frame *f, json_t *v, struct ss_err *err)
+{
+	size_t i, n;
+
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return ferr(err, f, "field 'oids' must be a non-empty array");
+	n = json_array_size(v);
+	SS_GROW(f->oids_buf_, f->oids_alloc_, n);
+	for (i = 0; i < n; i++)
+		if (get_oid(json_array_get(v, i), &f->oids_buf_[i]))
+			return ferr(err, f,
+				    "field 'oids'[%zu] must be an integer "
+				    "between 1 and 4294967295", i);
+	f->oids = f->oids_buf_;
+	f->noids = n;
+	return 0;
+}
+
+static const char *const column_keys[] = { "name", "type", "type_oid",
+					   "typmod", "pk", NULL };
+
+static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
+{
+	size_t i, n;
+
+	if (!json_is_array(v))
+		return ferr(err, f, "field 'columns' must be an array");
+	n = json_array_size(v);
+	SS_GROW(f->cols_buf_, f->cols_alloc_, n + 1);
+	for (i = 0; i < n; i++) {
+		struct ss_frame_column *c = &f->cols_buf_[i];
+		json_t *col = json_array_get(v, i), *x;
+		json_int_t num;
+		const char *key;
+		int k;
+
+		if (!json_is_object(col))
+			return ferr(err, f,
+				    "field 'columns'[%zu] must be an object", i);
+		for (k = 0; column_keys[k]; k++)
+			if (!json_object_get(col, column_keys[k]))
+				return ferr(err, f,
+					    "field 'columns'[%zu]: missing "
+					    "field '%s'", i, column_keys[k]);
+		json_object_foreach(col, key, x) {
+			char q[300];
+
+			for (k = 0; column_keys[k]; k++)
+				if (!strcmp(key, column_keys[k]))
+					break;
+			if (!column_keys[k]) {
+				quote_text(q, sizeof(q), key, strlen(key), 64);
+				return ferr(err, f,
+					    "field 'columns'[%zu]: unknown "
+					    "field '%s'", i, q);
+			}
+		}
+		c->name = json_string_value(json_object_get(col, "name"));
+		c->type = json_string_value(json_object_get(col, "type"));
+		if (!c->name || !c->type || !*c->name || !*c->type)
+			return ferr(err, f,
+				    "field 'columns'[%zu]: 'name' and 'type' "
+				    "must be non-empty strings", i);
+		if (get_oid(json_object_get(col, "type_oid"), &c->type_oid))
+			return ferr(err, f,
+				    "field 'columns'[%zu]: 'type_oid' must be "
+				    "an integer between 1 and 4294967295", i);
+		if (get_int(json_object_get(col, "typmod"), INT32_MIN,
+			    INT32_MAX, &num))
+			return ferr(err, f,
+				    "field 'columns'[%zu]: 'typmod' must be a "
+				    "32-bit integer", i);
+		c->typmod = (int32_t)num;
+		x = json_object_get(col, "pk");
+		if (!json_is_boolean(x))
+			return ferr(err, f,
+				    "field 'columns'[%zu]: 'pk' must be true "
+				    "or false", i);
+		c->pk = json_is_true(x);
+	}
+	f->columns = f->cols_buf_;
+	f->ncolumns = n;
+	return 0;
+}
+
+/* Whether op carries a "new" / "old" row. */
+static int op_has_new(enum ss_frame_op op)
+{
+	return op == SS_FRAME_OP_INSERT || op == SS_FRAME_OP_UPDATE;
+}
+
+static int op_has_old(enum ss_frame_op op)
+{
+	return op == SS_FRAME_OP_UPDATE || op == SS_FRAME_OP_DELETE;
+}
+
+static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
+		       struct ss_err *err)
+{
+	json_int_t num;
+	const char *s;
+
+	switch (fd->slot) {
+	case S_XID:
+	case S_POS:
+		if (get_int(v, 0, INT64_MAX, &num))
+			return ferr(err, f,
+				    "field '%s' must be a non-negative integer",
+				    fd->name);
+		if (fd->slot == S_XID)
+			f->xid = (uint64_t)num;
+		else
+			f->pos = (uint64_t)num;
+		return 0;
+	case S_LSN:
+		return get_lsn(f, fd->name, v, &f->lsn, err);
+	case S_END_LSN:
+		if (get_lsn(f, fd->name, v, &f->end_lsn, err))
+			return -1;
+		if (f->end_lsn < f->lsn)
+			return ferr(err, f, "field 'end_lsn' is before 'lsn'");
+		return 0;
+	case S_TS:
+		if (!json_is_string(v))
+			return ferr(err, f, "field 'ts' must be a string");
+		if (ss_frame_parse_ts(json_string_value(v), &f->ts_us, err)) {
+			ss_err_prefix(err, "%s frame: field 'ts'",
+				      ss_frame_type_name(f->type));
+			return -1;
+		}
+		f->ts = json_string_value(v);
+		return 0;
+	case S_OID:
+		if (get_oid(v, &f->oid))
+			return ferr(err, f,
+				    "field 'oid' must be an integer between 1 "
+				    "and 4294967295");
+		return 0;
+	case S_OP:
+		s = json_string_value(v);
+		f->op = s ? op_from_name(s) : SS_FRAME_OP_NONE;
+		if (f->op == SS_FRAME_OP_NONE)
+			return ferr(err, f,
+				    "field 'op' must be \"insert\", \"update\" "
+				    "or \"delete\"");
+		return 0;
+	case S_NEW:
+		if (!op_has_new(f->op))
+			return ferr(err, f,
+				    "field 'new' is not allowed with op '%s'",
+				    ss_frame_op_name(f->op));
+		if (check_row(f, "new", v, err))
+			return -1;
+		f->new_row = v;
+		return 0;
+	case S_OLD:
+		if (!op_has_old(f->op))
+			return ferr(err, f,
+				    "field 'old' is not allowed with op '%s'",
+				    ss_frame_op_name(f->op));
+		if (check_row(f, "old", v, err))
+			return -1;
+		f->old_row = v;
+		return 0;
+	case S_SHAPES:
+		return check_shapes(f, v, err);
+	case S_MOVES:
+		/* Checked after the loop, once the per-shape array exists. */
+		return 0;
+	case S_OIDS:
+		return check_oids(f, v, err);
+	case S_SCHEMA:
+	case S_TABLE:
+	case S_REASON:
+		s = json_string_value(v);
+		if (!s || (fd->slot != S_REASON && !*s))
+			return ferr(err, f, "field '%s' must be a %sstring",
+				    fd->name,
+				    fd->slot != S_REASON ? "non-empty " : "");
+		if (fd->slot == S_SCHEMA)
+			f->schema = s;
+		else if (fd->slot == S_TABLE)
+			f->table = s;
+		else
+			f->reason = s;
+		return 0;
+	case S_RI:
+		s = json_string_value(v);
+		if (!s || strlen(s) != 1 || !strchr("dnfi", s[0]))
+			return ferr(err, f,
+				    "field 'replica_identity' must be \"d\", "
+				    "\"n\", \"f\" or \"i\"");
+		f->replica_identity = s[0];
+		return 0;
+	case S_COLUMNS:
+		return check_columns(f, v, err);
+	}
+	return ferr(err, f, "internal error: unhandled field '%s'", fd->name);
+}
+
+/* Validate json into f (already reset); borrows json, takes no ref. */
+static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
+{
+	const struct field *fields, *fd;
+	json_t *v;
+	const char *key, *tname;
+	char q[300];
+	int t;
+
+	if (!json_is_object(json))
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "frame must be a JSON object");
+	v = json_object_get(json, "type");
+	if (!v)
+		return ss_err_set(err, SS_ERR_INPUT, "missing field 'type'");
+	tname = json_string_value(v);
+	if (!tname)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "field 'type' must be a string");
+	for (t = SS_FRAME_BEGIN; t <= SS_FRAME_PROGRESS; t++)
+		if (!strcmp(tname, type_names[t]))
+			break;
+	if (t > SS_FRAME_PROGRESS) {
+		quote_text(q, sizeof(q), tname, json_string_length(v), 64);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "unknown frame type '%s'", q);
+	}
+	f->type = (enum ss_frame_type)t;
+	fields = schema[t];
+	for (fd = fields; fd->name; fd++) {
+		v = json_object_get(json, fd->name);
+		if (!v) {
+			if (fd->need == REQUIRED ||
+			    (fd->need == BY_OP &&
+			     (fd->slot == S_NEW ? op_has_new(f->op)
+						: op_has_old(f->op))))
+				return ferr(err, f, "missing field '%s'",
+					    fd->name);
+			continue;
+		}
+		if (check_field(f, fd, v, err))
+			return -1;
+	}
+	/* The per-shape operations: op everywhere, then moves applied. */
+	if (f->type == SS_FRAME_CHANGE) {
+		size_t i;
+
+		if (f->has_shapes) {
+			SS_GROW(f->ops_buf_, f->ops_alloc_, f->nshapes + 1);
+			for (i = 0; i < f->nshapes; i++)
+				f->ops_buf_[i] = f->op;
+			f->shape_ops = f->ops_buf_;
+		}
+		v = json_object_get(json, "moves");
+		if (v && check_moves(f, v, err))
+			return -1;
+	}
+	json_object_foreach(json, key, v) {
+		if (!strcmp(key, "type"))
+			continue;
+		for (fd = fields; fd->name; fd++)
+			if (!strcmp(key, fd->name))
+				break;
+		if (!fd->name) {
+			quote_text(q, sizeof(q), key, strlen(key), 64);
+			return ferr(err, f, "unknown field '%s'", q);
+		}
+	}
+	return 0;
+}
+
+static int decode_into(struct ss_frame *f, json_t *json, struct ss_err *err)
+{
+	reset(f);
+	if (decode(f, json, err) < 0) {
+		reset(f);
+		return -1;
+	}
+	f->json = json_incref(json);
+	return 0;
+}
+
+int ss_frame_decode(struct ss_frame *f, json_t *json, struct ss_err *err)
+{
+	return decode_into(f, json, err);
+}
+
+int ss_frame_validate(json_t *json, struct ss_err *err)
+{
+	struct ss_frame f = SS_FRAME_INIT;
+	int rc = decode(&f, json, err);
+
+	f.json = NULL;
+	ss_frame_release(&f);
+	return rc;
+}
+
+int ss_frame_parse(struct ss_frame *f, const char *line, size_t len,
+		   struct ss_err *err)
+{
+	json_error_t jerr;
+	json_t *json;
+	char q[400];
+	size_t i;
+	int rc;
+
+	reset(f);
+	for (i = 0; i < len; i++)
+		if (!strchr(" \t\r", line[i]))
+			break;
+	if (i == len)
+		return ss_err_set(err, SS_ERR_INPUT, "empty line");
+	json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json) {
+		quote_text(q, sizeof(q), jerr.text, strlen(jerr.text), 160);
+		return ss_err_set(err, SS_ERR_INPUT, "invalid JSON: %s", q);
+	}
+	rc = decode_into(f, json, err);
+	json_decref(json);
+	return rc;
+}
+
+/* ---- Reading ---------------------------------------------------------- */
+
+#define RBUF_SIZE 65536
+/* Give back line storage above this size once a long line is done. */
+#define LINE_KEEP (4u << 20)
+
+struct ss_frame_reader {
+	FILE *in;         /* stdio mode, or NULL */
+	int fd;           /* fd mode */
+	char *name;
+	size_t max_line;
+	uint64_t lineno;
+	int in_line;      /* bytes of line `lineno` have been read */
+	int skipping;     /* discarding the rest of a too-long line */
+	int line_ready;   /* `line` holds the line last returned */
+	struct ss_buf line;
+	char *rbuf;       /* fd mode buffer */
+	size_t rpos, rlen;
+};
+
+static struct ss_frame_reader *reader_new(const char *name)
+{
+	struct ss_frame_reader *r = ss_xcalloc(1, sizeof(*r));
+
+	r->name = ss_xstrdup(name ? name : "<input>");
+	r->max_line = SS_FRAME_MAX_LINE_DEFAULT;
+	r->fd = -1;
+	ss_buf_init(&r->line);
+	return r;
+}
+
+struct ss_frame_reader *ss_frame_reader_new(FILE *in, const char *name)
+{
+	struct ss_frame_reader *r = reader_new(name);
+
+	r->in = in;
+	return r;
+}
+
+struct ss_frame_reader *ss_frame_reader_new_fd(int fd, const char *name)
+{
+	struct ss_frame_reader *r = reader_new(name);
+
+	r->fd = fd;
+	r->rbuf = ss_xmalloc(RBUF_SIZE);
+	return r;
+}
+
+void ss_frame_reader_free(struct ss_frame_reader *r)
+{
+	if (!r)
+		return;
+	ss_buf_release(&r->line);
+	free(r->rbuf);
+	free(r->name);
+	free(r);
+}
+
+void ss_frame_reader_set_max_line(struct ss_frame_reader *r, size_t max)
+{
+	r->max_line = max ? max : SS_FRAME_MAX_LINE_DEFAULT;
+}
+
+uint64_t ss_frame_reader_lineno(const struct ss_frame_reader *r)
+{
+	return r->lineno;
+}
+
+const char *ss_frame_reader_line(const struct ss_frame_reader *r, size_t *len)
+{
+	if (len)
+		*len = r->line_ready ? r->line.len : 0;
+	return r->line_ready ? r->line.buf : "";
+}
+
+int ss_frame_reader_buffered(const struct ss_frame_reader *r)
+{
+	return r->in == NULL && r->rpos < r->rlen;
+}
+
+static int too_long(struct ss_frame_reader *r, struct ss_err *err)
+{
+	r->skipping = 1;
+	ss_buf_reset(&r->line);
+	return ss_err_set(err, SS_ERR_INPUT,
+			  "%s:%" PRIu64 ": line too long (more than %zu bytes)",
+			  r->name, r->lineno, r->max_line);
+}
+
+static int at_eof(struct ss_frame_reader *r, struct ss_err *err)
+{
+	int partial = r->in_line && !r->skipping;
+
+	r->in_line = r->skipping = 0;
+	ss_buf_reset(&r->line);
+	if (partial)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "%s:%" PRIu64 ": incomplete line at end of "
+				  "input", r->name, r->lineno);
+	return SS_FRAME_EOF;
+}
+
+static int read_error(struct ss_frame_reader *r, int e, struct ss_err *err)
+{
+	if (e == EINTR || e == EAGAIN || e == EWOULDBLOCK)
+		return SS_FRAME_AGAIN;
+	return ss_err_set(err, SS_ERR_RUNTIME, "could not read '%s': %s",
+			  r->name, strerror(e));
+}
+
+/* stdio mode: getc_unlocked reads only what the stream has, so a live
+ * pipe is never waited on for more than one line. */
+static int read_line_stdio(struct ss_frame_reader *r, struct ss_err *err)
+{
+	for (;;) {
+		int c = getc_unlocked(r->in);
+
+		if (c == EOF) {
+			if (ferror(r->in)) {
+				int e = errno;
+
+				clearerr(r->in);
+				return read_error(r, e, err);
+			}
+			return at_eof(r, err);
+		}
+		if (!r->in_line) {
+			r->in_line = 1;
+			r->lineno++;
+		}
+		if (c == '\n') {
+			if (r->skipping) {
+				r->skipping = r->in_line = 0;
+				continue;
+			}
+			r->in_line = 0;
+			return 1;
+		}
+		if (r->skipping)
+			continue;
+		if (r->line.len >= r->max_line)
+			return too_long(r, err);
+		if (r->line.alloc - r->line.len < 2)
+			ss_buf_grow(&r->line, 4096);
+		r->line.buf[r->line.len++] = (char)c;
+		r->line.buf[r->line.len] = '\0';
+	}
+}
+
+static int read_line_fd(struct ss_frame_reader *r, struct ss_err *err)
+{
+	for (;;) {
+		const char *p, *nl;
+		size_t seg;
+
+		if (r->rpos == r->rlen) {
+			ssize_t n = read(r->fd, r->rbuf, RBUF_SIZE);
+
+			if (n < 0)
+				return read_error(r, errno, err);
+			if (n == 0)
+				return at_eof(r, err);
+			r->rpos = 0;
+			r->rlen = (size_t)n;
+		}
+		if (!r->in_line) {
+			r->in_line = 1;
+			r->lineno++;
+		}
+		p = r->rbuf + r->rpos;
+		nl = memchr(p, '\n', r->rlen - r->rpos);
+		seg = nl ? (size_t)(nl - p) : r->rlen - r->rpos;
+		if (!r->skipping && r->line.len + seg > r->max_line) {
+			/* Drop what we have and the rest of this line. */
+			too_long(r, err);
+			r->rpos += seg;
+			if (nl) {
+				r->rpos++;
+				r->skipping = r->in_line = 0;
+			}
+			return -1;
+		}
+		if (!r->skipping)
+			ss_buf_add(&r->line, p, seg);
+		r->rpos += seg;
+		if (nl) {
+			r->rpos++;
+			if (r->skipping) {
+				r->skipping = r->in_line = 0;
+				continue;
+			}
+			r->in_line = 0;
+			return 1;
+		}
+	}
+}
+
+int ss_frame_read(struct ss_frame_reader *r, struct ss_frame *f,
+		  struct ss_err *err)
+{
+	int rc;
+
+	reset(f);
+	if (r->line_ready) {
+		r->line_ready = 0;
+		if (r->line.alloc > LINE_KEEP) {
+			ss_buf_release(&r->line);
+			ss_buf_init(&r->line);
+		}
+		ss_buf_reset(&r->line);
+	}
+	rc = r->in ? read_line_stdio(r, err) : read_line_fd(r, err);
+	if (rc != 1)
+		return rc;
+	r->line_ready = 1;
+	if (ss_frame_parse(f, r->line.buf, r->line.len, err) < 0) {
+		ss_err_prefix(err, "%s:%" PRIu64, r->name, r->lineno);
+		return -1;
+	}
+	return SS_FRAME_OK;
+}
+
+/* ---- Writing ---------------------------------------------------------- */
+
+struct dump_ctx {
+	FILE *out;
+	int err;
+};
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+	struct dump_ctx *ctx = data;
+
+	if (size && fwrite(buf, 1, size, ctx->out) != size) {
+		ctx->err = errno ? errno : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int ss_frame_write(FILE *out, const char *name, json_t *frame,
+		   struct ss_err *err)
+{
+	struct dump_ctx ctx = { out, 0 };
+
+	if (ss_frame_validate(frame, err) < 0) {
+		ss_err_prefix(err, "invalid frame");
+		return -1;
+	}
+	errno = 0;
+	if (json_dump_callback(frame, dump_cb, &ctx,
+			       JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 ||
+	    putc('\n', out) == EOF || ferror(out)) {
+		int e = ctx.err ? ctx.err : errno ? errno : EIO;
+
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not write to '%s': %s",
+				  name ? name : "<output>", strerror(e));
+	}
+	return 0;
+}
+
+/* ---- Builders --------------------------------------------------------- */
+
+/* A string member; NULL or invalid UTF-8 becomes null, which the schema
+ * then rejects with a clear message at write time. */
+static json_t *str(const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+
+	return j ? j : json_null();
+}
+
+static json_t *new_frame(enum ss_frame_type type)
+{
+	json_t *o = need(json_object());
+
+	set(o, "type", json_string(type_names[type]));
+	return o;
+}
+
+static json_t *lsn_string(ss_lsn lsn)
+{
+	char buf[SS_LSN_STRMAX];
+
+	return json_string(ss_lsn_format(lsn, buf));
+}
+
+static json_t *ts_string(int64_t ts_us)
+{
+	char buf[64];
+
+	ss_format_time_us(ts_us, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+json_t *ss_frame_new_begin(uint64_t xid, ss_lsn lsn, int64_t ts_us)
+{
+	json_t *o = new_frame(SS_FRAME_BEGIN);
+
+	set(o, "xid", json_integer((json_int_t)xid));
+	set(o, "lsn", lsn_string(lsn));
+	set(o, "ts", ts_string(ts_us));
+	return o;
+}
+
+json_t *ss_frame_new_commit(uint64_t xid, ss_lsn lsn, ss_lsn end_lsn,
+			    int64_t ts_us)
+{
+	json_t *o = new_frame(SS_FRAME_COMMIT);
+
+	set(o, "xid", json_integer((json_int_t)xid));
+	set(o, "lsn", lsn_string(lsn));
+	set(o, "end_lsn", lsn_string(end_lsn));
+	set(o, "ts", ts_string(ts_us));
+	return o;
+}
+
+json_t *ss_frame_new_change(enum ss_frame_op op, uint32_t oid, uint64_t xid,
+			    ss_lsn lsn, uint64_t pos, json_t *new_row,
+			    json_t *old_row)
+{
+	json_t *o = new_frame(SS_FRAME_CHANGE);
+	const char *name = ss_frame_op_name(op);
+
+	set(o, "op", name ? json_string(name) : json_null());
+	set(o, "oid", json_integer(oid));
+	set(o, "xid", json_integer((json_int_t)xid));
+	set(o, "lsn", lsn_string(lsn));
+	set(o, "pos", json_integer((json_int_t)pos));
+	if (new_row)
+		set(o, "new", new_row);
+	if (old_row)
+		set(o, "old", old_row);
+	return o;
+}
+
+json_t *ss_frame_new_truncate(uint64_t xid, ss_lsn lsn, uint64_t pos,
+			      const uint32_t *oids, size_t noids)
+{
+	json_t *o = new_frame(SS_FRAME_TRUNCATE), *a = need(json_array());
+	size_t i;
+
+	set(o, "xid", json_integer((json_int_t)xid));
+	set(o, "lsn", lsn_string(lsn));
+	set(o, "pos", json_integer((json_int_t)pos));
+	for (i = 0; i < noids; i++)
+		append(a, json_integer(oids[i]));
+	set(o, "oids", a);
+	return o;
+}
+
+json_t *ss_frame_new_relation(uint32_t oid, const char *schema,
+			      const char *table, char replica_identity)
+{
+	json_t *o = new_frame(SS_FRAME_RELATION);
+	char ri[2] = { replica_identity, '\0' };
+
+	set(o, "oid", json_integer(oid));
+	set(o, "schema", str(schema));
+	set(o, "table", str(table));
+	set(o, "replica_identity", json_string(ri));
+	set(o, "columns", json_array());
+	return o;
+}
+
+void ss_frame_add_column(json_t *relation, const char *name, const char *type,
+			 uint32_t type_oid, int32_t typmod, int pk)
+{
+	json_t *cols = json_object_get(relation, "columns");
+	json_t *c = need(json_object());
+
+	if (!json_is_array(cols)) {
+		cols = need(json_array());
+		set(relation, "columns", cols);
+	}
+	set(c, "name", str(name));
+	set(c, "type", str(type));
+	set(c, "type_oid", json_integer(type_oid));
+	set(c, "typmod", json_integer(typmod));
+	set(c, "pk", json_boolean(pk));
+	append(cols, c);
+}
+
+static json_t *id_array(const int64_t *ids, size_t n)
+{
+	json_t *a = need(json_array());
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		append(a, json_integer(ids[i]));
+	return a;
+}
+
+json_t *ss_frame_new_invalidate(const int64_t *shapes, size_t nshapes,
+				uint32_t oid, const char *reason)
+{
+	json_t *o = new_frame(SS_FRAME_INVALIDATE);
+
+	set(o, "shapes", id_array(shapes, nshapes));
+	set(o, "oid", json_integer(oid));
+	set(o, "reason", str(reason));
+	return o;
+}
+
+json_t *ss_frame_new_progress(ss_lsn lsn)
+{
+	json_t *o = new_frame(SS_FRAME_PROGRESS);
+
+	set(o, "lsn", lsn_string(lsn));
+	return o;
+}
+
+void ss_frame_set_shapes(json_t *frame, const int64_t *ids, size_t n)
+{
+	set(frame, "shapes", id_array(ids, n));
+}
+
+void ss_frame_set_move(json_t *frame, int64_t id, enum ss_frame_op op)
+{
+	json_t *moves = json_object_get(frame, "moves");
+	const char *name = ss_frame_op_name(op);
+	char key[24];
+
+	if (!json_is_object(moves)) {
+		moves = need(json_object());
+		set(frame, "moves", moves);
+	}
+	snprintf(key, sizeof(key), "%" PRId64, id);
+	set(moves, key, name ? json_string(name) : json_null());
+}

@@ -1,0 +1,246 @@
+/*
+ * frame.h — the frame contract between stages: one compact JSON object per
+ * line ("NDJSON"), with a "type" and a fixed set of fields per type
+ * (man/shapesync-frames.5 is the reference). A reader that checks every
+ * line strictly and hands out typed fields, a writer with checked writes,
+ * and builders for each frame type.
+ */
+#ifndef SS_FRAME_H
+#define SS_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "lsn.h"
+#include "util.h"
+
+enum ss_frame_type {
+	SS_FRAME_NONE = 0, /* an empty or released struct ss_frame */
+	SS_FRAME_BEGIN,
+	SS_FRAME_RELATION,
+	SS_FRAME_CHANGE,
+	SS_FRAME_TRUNCATE,
+	SS_FRAME_COMMIT,
+	SS_FRAME_INVALIDATE,
+	SS_FRAME_PROGRESS,
+};
+
+enum ss_frame_op {
+	SS_FRAME_OP_NONE = 0,
+	SS_FRAME_OP_INSERT,
+	SS_FRAME_OP_UPDATE,
+	SS_FRAME_OP_DELETE,
+};
+
+/* The wire names: "begin", ..., and "insert", "update", "delete". NULL
+ * for values outside the enums (and for NONE). */
+const char *ss_frame_type_name(enum ss_frame_type type);
+const char *ss_frame_op_name(enum ss_frame_op op);
+
+/* One column of a relation frame. Strings borrowed like the frame's. */
+struct ss_frame_column {
+	const char *name;
+	const char *type;  /* pg_type.typname, e.g. "int4", "_text" */
+	uint32_t type_oid;
+	int32_t typmod;    /* -1 when the type has none */
+	int pk;            /* 1 if part of the replica identity key */
+};
+
+/*
+ * A decoded, validated frame. Transparent: read the fields that belong to
+ * `type` (the others are zero/NULL). Every pointer is *borrowed*: valid
+ * until the struct is decoded into again or released. The struct holds a
+ * reference to `json`, so a caller that wants to keep or modify the
+ * object (route adds "shapes") may json_incref it.
+ *
+ * Initialise with SS_FRAME_INIT or ss_frame_init(); free with
+ * ss_frame_release() (which leaves it reusable and empty).
+ */
+struct ss_frame {
+	enum ss_frame_type type;
+	json_t *json;          /* the whole frame object */
+	uint64_t xid;          /* begin change truncate commit (<= INT64_MAX) */
+	ss_lsn lsn;            /* begin change truncate commit: commit LSN;
+				  progress: replicate's position */
+	ss_lsn end_lsn;        /* commit: end of the commit record */
+	const char *ts;        /* begin commit: "2026-11-21T07:38:00.123456Z" */
+	int64_t ts_us;         /* ... the same as Unix microseconds */
+	uint64_t pos;          /* change truncate: 0-based, within the txn */
+	uint32_t oid;          /* relation change invalidate: relation oid */
+	enum ss_frame_op op;   /* change */
+	json_t *new_row;       /* change insert/update: {"col": "text"|null} */
+	json_t *old_row;       /* change update/delete: same shape */
+	int has_shapes;        /* "shapes" present (change truncate invalidate) */
+	const int64_t *shapes; /* ... strictly ascending compact shape ids */
+	size_t nshapes;
+	/* change with shapes: shape_ops[i] is the operation for shapes[i]
+	 * ("moves" applied: an update may be an insert or delete there). */
+	const enum ss_frame_op *shape_ops;
+	const uint32_t *oids;  /* truncate: the truncated relations (>= 1) */
+	size_t noids;
+	const char *schema;    /* relation */
+	const char *table;     /* relation */
+	char replica_identity; /* relation: 'd', 'n', 'f' or 'i' */
+	const struct ss_frame_column *columns; /* relation, in attnum order */
+	size_t ncolumns;
+	const char *reason;    /* invalidate */
+
+	/* Private storage behind the arrays above. */
+	int64_t *shapes_buf_;
+	size_t shapes_alloc_;
+	enum ss_frame_op *ops_buf_;
+	size_t ops_alloc_;
+	uint32_t *oids_buf_;
+	size_t oids_alloc_;
+	struct ss_frame_column *cols_buf_;
+	size_t cols_alloc_;
+};
+
+#define SS_FRAME_INIT { .type = SS_FRAME_NONE }
+
+void ss_frame_init(struct ss_frame *f);
+/* Drop the JSON reference and the arrays; f is then empty and reusable. */
+void ss_frame_release(struct ss_frame *f);
+
+/*
+ * Validate `json` against the frame schema and fill *f (released first).
+ * Takes its own reference to json (the caller keeps theirs). Returns 0,
+ * or -1 with err (SS_ERR_INPUT) and f left empty. Messages name the frame
+ * and field without a position, e.g. "change frame: missing field 'xid'",
+ * "unknown frame type 'foo'", "change frame: unknown field 'shape'".
+ * Unknown fields are errors (a misspelt field must not pass silently).
+ */
+int ss_frame_decode(struct ss_frame *f, json_t *json, struct ss_err *err);
+
+/*
+ * Parse one line (`len` bytes, no trailing newline needed; whitespace
+ * around the object tolerated) and decode it. Duplicate keys are
+ * rejected. Errors as ss_frame_decode plus "empty line" and
+ * "invalid JSON: <jansson's message>".
+ */
+int ss_frame_parse(struct ss_frame *f, const char *line, size_t len,
+		   struct ss_err *err);
+
+/* Validate without keeping anything: 0, or -1 with err as decode. */
+int ss_frame_validate(json_t *json, struct ss_err *err);
+
+/* ---- Reading ---------------------------------------------------------- */
+
+struct ss_frame_reader;
+
+#define SS_FRAME_MAX_LINE_DEFAULT ((size_t)256 << 20) /* 256 MiB */
+
+/* Results of ss_frame_read besides -1 (error). */
+#define SS_FRAME_EOF 0   /* clean end of input (after a newline) */
+#define SS_FRAME_OK 1    /* *f holds the next frame */
+#define SS_FRAME_AGAIN 2 /* interrupted (EINTR) or, for a non-blocking fd,
+			    no complete line yet (EAGAIN): call again later;
+			    a partial line is kept */
+
+/*
+ * A reader over a stdio stream (*new*, free with ss_frame_reader_free;
+ * the stream is borrowed and not closed). `name` is copied and used in
+ * error messages: "<stdin>", or a path. Reads with getc_unlocked; a
+ * stream may buffer data that poll(2) on its descriptor cannot see, so
+ * event loops should use ss_frame_reader_new_fd instead.
+ */
+struct ss_frame_reader *ss_frame_reader_new(FILE *in, const char *name);
+
+/*
+ * A reader over a file descriptor with its own 64 KiB buffer (*new*; the
+ * fd is borrowed and not closed). Works with blocking and non-blocking
+ * descriptors; see ss_frame_reader_buffered for poll loops.
+ */
+struct ss_frame_reader *ss_frame_reader_new_fd(int fd, const char *name);
+
+/* Free a reader; NULL is a no-op. */
+void ss_frame_reader_free(struct ss_frame_reader *r);
+
+/* Set the longest accepted line in bytes, newline excluded (default
+ * SS_FRAME_MAX_LINE_DEFAULT; 0 restores the default). A longer line is an
+ * error and is skipped, never buffered whole. */
+void ss_frame_reader_set_max_line(struct ss_frame_reader *r, size_t max);
+
+/*
+ * Read the next line and decode it into *f. Returns SS_FRAME_OK,
+ * SS_FRAME_EOF, SS_FRAME_AGAIN, or -1 with err:
+ *   SS_ERR_INPUT "<name>:<line>: <decode/parse message>" for a bad line
+ *     (the line is consumed; reading again continues with the next one),
+ *     "<name>:<line>: line too long (more than N bytes)" and
+ *     "<name>:<line>: incomplete line at end of input" (no final newline:
+ *     a producer died mid-write);
+ *   SS_ERR_RUNTIME "could not read '<name>': <strerror>" for I/O errors.
+ * A blank line is an error ("empty line"): frames are never blank.
+ * Line numbers start at 1. On any result but SS_FRAME_OK, *f is empty.
+ */
+int ss_frame_read(struct ss_frame_reader *r, struct ss_frame *f,
+		  struct ss_err *err);
+
+/* The number of the line last read (or being read), 0 before the first. */
+uint64_t ss_frame_reader_lineno(const struct ss_frame_reader *r);
+
+/* The raw bytes of the line last returned by ss_frame_read (also after a
+ * decode error), without the newline, NUL-terminated; *borrowed* until
+ * the next read. Useful to pass a frame through unchanged. */
+const char *ss_frame_reader_line(const struct ss_frame_reader *r, size_t *len);
+
+/* fd readers: 1 if input is buffered, i.e. ss_frame_read may make
+ * progress without the fd becoming readable; poll only when this is 0.
+ * stdio readers: always 0 (unknown). */
+int ss_frame_reader_buffered(const struct ss_frame_reader *r);
+
+/* ---- Writing ---------------------------------------------------------- */
+
+/*
+ * Validate `frame` (as ss_frame_validate) and write it as one line of
+ * compact JSON, keys in insertion order, non-ASCII as UTF-8, ending with
+ * a single '\n'. `name` (e.g. "<stdout>") is used in error messages.
+ * Does not flush. Returns 0, or -1 with err: SS_ERR_INPUT "invalid frame:
+ * ..." when the frame breaks the schema (nothing is written), or
+ * SS_ERR_RUNTIME "could not write to '<name>': <strerror>".
+ */
+int ss_frame_write(FILE *out, const char *name, json_t *frame,
+		   struct ss_err *err);
+
+/*
+ * Builders: each returns a *new* frame object (json_decref) with the
+ * fields in the documented order; they abort on out-of-memory like
+ * ss_xmalloc. Arguments are not validated here; ss_frame_write does.
+ * `ts_us` is Unix microseconds.
+ */
+json_t *ss_frame_new_begin(uint64_t xid, ss_lsn lsn, int64_t ts_us);
+json_t *ss_frame_new_commit(uint64_t xid, ss_lsn lsn, ss_lsn end_lsn,
+			    int64_t ts_us);
+/* new_row / old_row: objects of column -> string or null; *steals* both
+ * references; pass NULL for the one the op does not carry. */
+json_t *ss_frame_new_change(enum ss_frame_op op, uint32_t oid, uint64_t xid,
+			    ss_lsn lsn, uint64_t pos, json_t *new_row,
+			    json_t *old_row);
+json_t *ss_frame_new_truncate(uint64_t xid, ss_lsn lsn, uint64_t pos,
+			      const uint32_t *oids, size_t noids);
+/* A relation with no columns; add them with ss_frame_add_column. */
+json_t *ss_frame_new_relation(uint32_t oid, const char *schema,
+			      const char *table, char replica_identity);
+void ss_frame_add_column(json_t *relation, const char *name, const char *type,
+			 uint32_t type_oid, int32_t typmod, int pk);
+json_t *ss_frame_new_invalidate(const int64_t *shapes, size_t nshapes,
+				uint32_t oid, const char *reason);
+json_t *ss_frame_new_progress(ss_lsn lsn);
+
+/* route: set (replace) the "shapes" array of a change or truncate frame.
+ * ids must be strictly ascending for the frame to validate. */
+void ss_frame_set_shapes(json_t *frame, const int64_t *ids, size_t n);
+/* route: record that shape `id` sees this update as `op` (insert or
+ * delete), in the "moves" object (created on first use). */
+void ss_frame_set_move(json_t *frame, int64_t id, enum ss_frame_op op);
+
+/* Parse the "ts" text: ISO 8601 UTC with exactly six fractional digits,
+ * "YYYY-MM-DDTHH:MM:SS.ffffffZ" (what ss_format_time_us writes), years
+ * 0001-9999. Returns 0 and Unix microseconds, or -1 with SS_ERR_INPUT
+ * "invalid timestamp '<text>'". */
+int ss_frame_parse_ts(const char *s, int64_t *out_us, struct ss_err *err);
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * offset.c — Electric log offsets: strict parsing of the text forms, the
+ * canonical formatting, the total order and the memcmp-ordered 16-byte
+ * encoding described in offset.h.
+ */
+#include <inttypes.h>
+
+#include "offset.h"
+
+const struct ss_offset ss_offset_before_all = { 0, 0, SS_OFFSET_BEFORE_ALL };
+const struct ss_offset ss_offset_first = { 0, 0, SS_OFFSET_NORMAL };
+const struct ss_offset ss_offset_last_before_real = { 0, SS_OFFSET_INF,
+						      SS_OFFSET_NORMAL };
+const struct ss_offset ss_offset_last = { UINT64_MAX, SS_OFFSET_INF,
+					  SS_OFFSET_NORMAL };
+
+/* Copy untrusted text into an error message (see lsn.c). */
+static void quote_text(char *out, size_t outsz, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; i < len && i < 64 && o + 5 < outsz; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (i < len && o + 4 < outsz) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+struct ss_offset ss_offset_make(uint64_t tx, uint64_t op)
+{
+	struct ss_offset o = { tx, op, SS_OFFSET_NORMAL };
+
+	return o;
+}
+
+int ss_offset_for_change(uint64_t lsn, uint64_t pos, struct ss_offset *out,
+			 struct ss_err *err)
+{
+	if (pos > (SS_OFFSET_OP_MAX - 1) / 2)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "change position %" PRIu64 " is out of range",
+				  pos);
+	*out = ss_offset_make(lsn, 2 * pos);
+	return 0;
+}
+
+/* Digits only, at least one, value <= max. */
+static int parse_dec(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		d = (unsigned)(s[i] - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int bad_offset(const char *s, size_t len, unsigned flags,
+		      struct ss_err *err)
+{
+	char q[300];
+
+	quote_text(q, sizeof(q), s, len);
+	ss_err_set(err, SS_ERR_INPUT, "invalid offset '%s'", q);
+	ss_err_detail(err, "expected -1%s, <tx>_<op> or <tx>_inf with decimal "
+		      "<tx> and <op>", (flags & SS_OFFSET_ALLOW_NOW) ? ", now" : "");
+	return -1;
+}
+
+int ss_offset_parse_n(const char *s, size_t len, unsigned flags,
+		      struct ss_offset *out, struct ss_err *err)
+{
+	const char *us;
+	size_t n1;
+	uint64_t tx, op, one;
+
+	if (!s)
+		return bad_offset("", 0, flags, err);
+	if (len == 2 && !memcmp(s, "-1", 2)) {
+		*out = ss_offset_before_all;
+		return 0;
+	}
+	if (len == 3 && !memcmp(s, "now", 3) && (flags & SS_OFFSET_ALLOW_NOW)) {
+		out->tx = out->op = 0;
+		out->kind = SS_OFFSET_NOW;
+		return 0;
+	}
+	us = memchr(s, '_', len);
+	if (!us)
+		return bad_offset(s, len, flags, err);
+	n1 = (size_t)(us - s);
+	/* The op part: "inf" or digits (a second '_' fails the digit check). */
+	if (len - n1 - 1 == 3 && !memcmp(us + 1, "inf", 3))
+		op = SS_OFFSET_INF;
+	else if (parse_dec(us + 1, len - n1 - 1, SS_OFFSET_OP_MAX, &op))
+		return bad_offset(s, len, flags, err);
+	if (n1 > 0 && s[0] == '-') {
+		/* Electric's new/2 allows tx -1 only with op 0: before_all. */
+		if (parse_dec(s + 1, n1 - 1, UINT64_MAX, &one) || one != 1 ||
+		    op != 0)
+			return bad_offset(s, len, flags, err);
+		*out = ss_offset_before_all;
+		return 0;
+	}
+	if (parse_dec(s, n1, UINT64_MAX, &tx))
+		return bad_offset(s, len, flags, err);
+	*out = ss_offset_make(tx, op);
+	return 0;
+}
+
+int ss_offset_parse(const char *s, unsigned flags, struct ss_offset *out,
+		    struct ss_err *err)
+{
+	return ss_offset_parse_n(s, s ? strlen(s) : 0, flags, out, err);
+}
+
+char *ss_offset_format(const struct ss_offset *o, char out[SS_OFFSET_STRMAX])
+{
+	if (o->kind == SS_OFFSET_BEFORE_ALL)
+		snprintf(out, SS_OFFSET_STRMAX, "-1");
+	else if (o->kind == SS_OFFSET_NOW)
+		snprintf(out, SS_OFFSET_STRMAX, "now");
+	else if (o->op == SS_OFFSET_INF)
+		snprintf(out, SS_OFFSET_STRMAX, "%" PRIu64 "_inf", o->tx);
+	else
+		snprintf(out, SS_OFFSET_STRMAX, "%" PRIu64 "_%" PRIu64, o->tx,
+			 o->op);
+	return out;
+}
+
+/* Rank of the kind in the order: before_all < normal < now. */
+static int kind_rank(const struct ss_offset *o)
+{
+	switch (o->kind) {
+	case SS_OFFSET_BEFORE_ALL:
+		return 0;
+	case SS_OFFSET_NOW:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+int ss_offset_compare(const struct ss_offset *a, const struct ss_offset *b)
+{
+	int ra = kind_rank(a), rb = kind_rank(b);
+
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	if (ra != 1)
+		return 0;
+	if (a->tx != b->tx)
+		return a->tx < b->tx ? -1 : 1;
+	/* SS_OFFSET_INF is UINT64_MAX, so plain integer order puts it last. */
+	if (a->op != b->op)
+		return a->op < b->op ? -1 : 1;
+	return 0;
+}
+
+int ss_offset_is_virtual(const struct ss_offset *o)
+{
+	return o->kind == SS_OFFSET_NORMAL && o->tx == 0;
+}
+
+int ss_offset_is_real(const struct ss_offset *o)
+{
+	return o->kind == SS_OFFSET_NORMAL && o->tx > 0;
+}
+
+int ss_offset_is_inf(const struct ss_offset *o)
+{
+	return o->kind == SS_OFFSET_NORMAL && o->op == SS_OFFSET_INF;
+}
+
+int ss_offset_is_valid(const struct ss_offset *o)
+{
+	switch (o->kind) {
+	case SS_OFFSET_NORMAL:
+		return o->op <= SS_OFFSET_OP_MAX || o->op == SS_OFFSET_INF;
+	case SS_OFFSET_BEFORE_ALL:
+	case SS_OFFSET_NOW:
+		return o->tx == 0 && o->op == 0;
+	default:
+		return 0;
+	}
+}
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+int ss_offset_encode(const struct ss_offset *o,
+		     unsigned char out[SS_OFFSET_BYTES], struct ss_err *err)
+{
+	if (!ss_offset_is_valid(o) || o->kind == SS_OFFSET_NOW)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "offset cannot be encoded: %s",
+				  o->kind == SS_OFFSET_NOW ? "'now' is not a log position"
+							   : "invalid value");
+	if (o->kind == SS_OFFSET_BEFORE_ALL) {
+		memset(out, 0, SS_OFFSET_BYTES);
+		return 0;
+	}
+	put_be64(out, o->tx);
+	put_be64(out + 8, o->op == SS_OFFSET_INF ? UINT64_MAX : o->op + 1);
+	return 0;
+}
+
+int ss_offset_decode(const unsigned char in[SS_OFFSET_BYTES],
+		     struct ss_offset *out, struct ss_err *err)
+{
+	uint64_t tx = get_be64(in), op = get_be64(in + 8);
+
+	if (op == 0) {
+		if (tx != 0)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "invalid encoded offset: op field 0 "
+					  "with tx %" PRIu64, tx);
+		*out = ss_offset_before_all;
+		return 0;
+	}
+	*out = ss_offset_make(tx, op == UINT64_MAX ? SS_OFFSET_INF : op - 1);
+	return 0;
+}

@@ -1,0 +1,17 @@
+#!/bin/sh
+# lib/lsn, lib/offset and lib/frame: the C unit programs and their tables.
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success 'lsn: parse and format' '
+	"$SS_BUILD/tests/test-lsn"
+'
+
+test_expect_success 'offset: tests/data/offset.test' '
+	"$SS_BUILD/tests/test-offset" "$TEST_SRC/data/offset.test"
+'
+
+test_expect_success 'frame: tests/data/frames.test, limits, writer, fuzz' '
+	"$SS_BUILD/tests/test-frame" "$TEST_SRC/data/frames.test"
+'
+
+test_done

@@ -1,0 +1,571 @@
+/*
+ * test-registry.c — unit tests for lib/registry and lib/idmap against real
+ * SQLite files in a temporary directory: read-your-writes, get-or-create,
+ * removal, id stability and non-reuse across a crash, concurrency,
+ * backpressure, the change log, overlays, corrupt files and import.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "idmap.h"
+#include "registry.h"
+#include "unit.h"
+
+static char dir[256];
+
+static void path_of(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s/%s", dir, name);
+}
+
+static struct ss_registry *open_reg(const char *name, struct ss_registry_opts *o)
+{
+	struct ss_registry_opts d;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_registry *r = NULL;
+	char p[512];
+
+	if (!o) {
+		ss_registry_opts_init(&d);
+		o = &d;
+	}
+	o->create = 1;
+	path_of(p, sizeof(p), name);
+	if (strcmp(name, ":memory:") == 0)
+		snprintf(p, sizeof(p), ":memory:");
+	if (ss_registry_open(p, o, &r, &err) < 0)
+		FAILF("open %s: %s", p, err.msg);
+	return r;
+}
+
+static void def_for(struct ss_shape *s, const char *table, const char *where)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	ss_shape_init(s);
+	if (ss_shape_parse_table(s, table, &err) < 0)
+		FAILF("parse table: %s", err.msg);
+	ss_shape_set_where(s, where);
+}
+
+static int64_t add(struct ss_registry *r, const char *table, const char *where,
+		   int *created, char *handle_out)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape s;
+	struct ss_shape_rec rec;
+	int c;
+	int64_t id;
+
+	def_for(&s, table, where);
+	ss_shape_rec_init(&rec);
+	if (ss_registry_add(r, &s, NULL, 0, &rec, &c, &err) < 0)
+		FAILF("add: %s", err.msg);
+	if (created)
+		*created = c;
+	if (handle_out)
+		snprintf(handle_out, SS_HANDLE_MAX, "%s", rec.handle);
+	id = rec.id;
+	ss_shape_rec_release(&rec);
+	ss_shape_release(&s);
+	return id;
+}
+
+static void close_reg(struct ss_registry *r)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	if (ss_registry_close(r, &err) < 0)
+		FAILF("close: %s", err.msg);
+}
+
+static void test_basic(void)
+{
+	struct ss_registry *r = open_reg("basic.db", NULL);
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	char h1[SS_HANDLE_MAX], h2[SS_HANDLE_MAX];
+	int created;
+	int64_t id1, id2, id3, n;
+
+	id1 = add(r, "items", "a = 1", &created, h1);
+	CHECK(created == 1);
+	CHECK(id1 >= 1);
+	/* Read-your-writes before any flush. */
+	ss_shape_rec_init(&rec);
+	CHECK(ss_registry_get_by_handle(r, h1, &rec, &err) == 1);
+	CHECK(rec.id == id1);
+	CHECK_STR(rec.table_name, "items");
+	CHECK_STR(rec.schema_name, "public");
+	CHECK(rec.snapshot_state == SS_SNAPSHOT_PENDING);
+	ss_shape_rec_release(&rec);
+	CHECK(ss_registry_get_by_id(r, id1, &rec, &err) == 1);
+	CHECK_STR(rec.handle, h1);
+	ss_shape_rec_release(&rec);
+
+	/* Get-or-create: same definition, same shape. */
+	id2 = add(r, "public.items", "a = 1", &created, h2);
+	CHECK(created == 0);
+	CHECK(id2 == id1);
+	CHECK_STR(h2, h1);
+	id2 = add(r, "items", "a = 2", &created, h2);
+	CHECK(created == 1);
+	CHECK(id2 > id1);
+	CHECK(strcmp(h1, h2) != 0);
+
+	CHECK(ss_registry_flush(r, &err) == 0);
+	CHECK(ss_registry_count(r, &n, &err) == 0 && n == 2);
+	/* After the flush the entry has left the buffer: SQLite answers. */
+	CHECK(ss_registry_get_by_handle(r, h1, &rec, &err) == 1 && rec.id == id1);
+	ss_shape_rec_release(&rec);
+
+	/* Remove: gone at once, also while the delete is still buffered. */
+	CHECK(ss_registry_remove(r, id1, &err) == 1);
+	CHECK(ss_registry_get_by_handle(r, h1, &rec, &err) == 0);
+	CHECK(ss_registry_get_by_id(r, id1, &rec, &err) == 0);
+	CHECK(ss_registry_remove(r, id1, &err) == 0);
+	CHECK(ss_registry_count(r, &n, &err) == 0 && n == 1);
+	/* The definition can be registered again: a new id and handle. */
+	id3 = add(r, "items", "a = 1", &created, h2);
+	CHECK(created == 1);
+	CHECK(id3 > id2);
+	CHECK(strcmp(h1, h2) != 0);
+	close_reg(r);
+
+	/* Everything survived close and reopen. */
+	r = open_reg("basic.db", NULL);
+	CHECK(ss_registry_get_by_id(r, id1, &rec, &err) == 0);
+	CHECK(ss_registry_get_by_id(r, id3, &rec, &err) == 1);
+	CHECK_STR(rec.handle, h2);
+	ss_shape_rec_release(&rec);
+	CHECK(ss_registry_count(r, &n, &err) == 0 && n == 2);
+	/* A new process never hands out an id at or below one used before. */
+	CHECK(add(r, "items", "a = 3", NULL, NULL) > id3);
+	close_reg(r);
+}
+
+static void test_overlay(void)
+{
+	struct ss_registry_opts o;
+	struct ss_registry *r;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	uint64_t xip[] = { 105, 107 };
+	struct ss_pg_snapshot snap = { 100, 110, xip, 2 };
+	uint32_t oids[] = { 16384 };
+	int64_t id;
+
+	ss_registry_opts_init(&o);
+	o.flush_interval_ms = 60000; /* keep writes in the buffer */
+	r = open_reg("overlay.db", &o);
+	id = add(r, "t", NULL, NULL, NULL);
+	CHECK(ss_registry_flush(r, &err) == 0);
+	CHECK(ss_registry_set_snapshot(r, id, SS_SNAPSHOT_STARTED, &snap, &err) == 1);
+	CHECK(ss_registry_set_oids(r, id, oids, 1, &err) == 1);
+	CHECK(ss_registry_mark_active(r, id, 0x16B3748, &err) == 1);
+	ss_registry_touch(r, id);
+	/* Buffered, not flushed: reads overlay them on the SQLite row. */
+	ss_shape_rec_init(&rec);
+	CHECK(ss_registry_get_by_id(r, id, &rec, &err) == 1);
+	CHECK(rec.snapshot_state == SS_SNAPSHOT_STARTED);
+	CHECK(rec.snapshot.xmin == 100 && rec.snapshot.xmax == 110);
+	CHECK(rec.snapshot.nxip == 2 && rec.snapshot.xip[1] == 107);
+	CHECK(rec.noids == 1 && rec.oids[0] == 16384);
+	CHECK(rec.active && rec.active_lsn == 0x16B3748);
+	CHECK(rec.last_read_us > 0);
+	ss_shape_rec_release(&rec);
+	CHECK(ss_registry_set_snapshot(r, id, SS_SNAPSHOT_COMPLETE, NULL, &err) == 1);
+	CHECK(ss_registry_set_snapshot(r, 99999, SS_SNAPSHOT_COMPLETE, NULL, &err) == 0);
+	CHECK(ss_registry_mark_active(r, 99999, 1, &err) == 0);
+	close_reg(r);
+
+	r = open_reg("overlay.db", NULL);
+	CHECK(ss_registry_get_by_id(r, id, &rec, &err) == 1);
+	CHECK(rec.snapshot_state == SS_SNAPSHOT_COMPLETE);
+	CHECK(rec.snapshot.xmin == 100 && rec.snapshot.xmax == 110 && rec.snapshot.nxip == 2);
+	CHECK(rec.noids == 1 && rec.oids[0] == 16384);
+	CHECK(rec.active && rec.active_lsn == 0x16B3748);
+	CHECK(rec.last_read_us > 0);
+	ss_shape_rec_release(&rec);
+	close_reg(r);
+}
+
+/* A child process registers shapes and dies without closing; the ids it
+ * handed out (flushed or not) are never given out again. */
+static void test_crash_no_reuse(void)
+{
+	struct ss_registry *r;
+	struct ss_err err = SS_ERR_INIT;
+	int fds[2], status;
+	int64_t child_max = 0, v, n, id;
+	pid_t pid;
+
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	if (pid == 0) {
+		struct ss_registry_opts o;
+		int i;
+
+		close(fds[0]);
+		ss_registry_opts_init(&o);
+		o.flush_interval_ms = 60000;
+		r = open_reg("crash.db", &o);
+		for (i = 0; i < 10; i++) {
+			char where[32];
+
+			snprintf(where, sizeof(where), "a = %d", i);
+			id = add(r, "t", where, NULL, NULL);
+			if (i == 4 && ss_registry_flush(r, &err) < 0)
+				_exit(2);
+			if (write(fds[1], &id, sizeof(id)) != sizeof(id))
+				_exit(2);
+		}
+		_exit(0); /* no close: the buffered half is lost */
+	}
+	close(fds[1]);
+	while (read(fds[0], &v, sizeof(v)) == sizeof(v))
+		if (v > child_max)
+			child_max = v;
+	close(fds[0]);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(child_max >= 10);
+	r = open_reg("crash.db", NULL);
+	CHECK(ss_registry_count(r, &n, &err) == 0);
+	CHECK(n == 5); /* the flushed five survived, the rest were lost */
+	CHECK(ss_registry_check(r, 0, NULL, NULL, &err) == 0);
+	id = add(r, "t", "a = 100", NULL, NULL);
+	CHECK(id > child_max);
+	/* A lost add's definition can be registered again. */
+	id = add(r, "t", "a = 9", NULL, NULL);
+	CHECK(id > child_max);
+	close_reg(r);
+}
+
+struct thr {
+	struct ss_registry *r;
+	int n, k;
+	int64_t *ids;
+};
+
+static void *adder(void *p)
+{
+	struct thr *t = p;
+	int i;
+
+	for (i = 0; i < t->n; i++) {
+		char where[64];
+
+		/* Every 4th shape is shared by all threads. */
+		if (i % 4 == 0)
+			snprintf(where, sizeof(where), "shared = %d", i);
+		else
+			snprintf(where, sizeof(where), "t%d = %d", t->k, i);
+		t->ids[i] = add(t->r, "t", where, NULL, NULL);
+	}
+	return NULL;
+}
+
+static void test_concurrency(int capacity, const char *name)
+{
+	enum { T = 64, N = 64 };
+	struct ss_registry_opts o;
+	struct ss_registry *r;
+	struct ss_registry_stats st;
+	struct ss_err err = SS_ERR_INIT;
+	pthread_t th[T];
+	struct thr t[T];
+	int64_t n;
+	int i, j;
+
+	ss_registry_opts_init(&o);
+	o.buffer_capacity = capacity;
+	o.flush_batch = capacity < 64 ? capacity : 64;
+	r = open_reg(name, &o);
+	for (i = 0; i < T; i++) {
+		t[i].r = r;
+		t[i].n = N;
+		t[i].k = i;
+		t[i].ids = ss_xcalloc(N, sizeof(int64_t));
+		CHECK(pthread_create(&th[i], NULL, adder, &t[i]) == 0);
+	}
+	for (i = 0; i < T; i++)
+		pthread_join(th[i], NULL);
+	/* Shared definitions got one id across all threads. */
+	for (j = 0; j < N; j += 4)
+		for (i = 1; i < T; i++)
+			CHECK(t[i].ids[j] == t[0].ids[j]);
+	CHECK(ss_registry_flush(r, &err) == 0);
+	CHECK(ss_registry_count(r, &n, &err) == 0);
+	CHECK(n == T * (N - N / 4) + N / 4);
+	CHECK(ss_registry_stats(r, &st, &err) == 0);
+	CHECK(st.pending_writes == 0);
+	if (capacity < 64)
+		CHECK(st.writer_waits > 0);
+	close_reg(r);
+	r = open_reg(name, NULL);
+	CHECK(ss_registry_count(r, &n, &err) == 0 && n == T * (N - N / 4) + N / 4);
+	close_reg(r);
+	for (i = 0; i < T; i++)
+		free(t[i].ids);
+}
+
+static void test_idmap(void)
+{
+	struct ss_registry_opts o;
+	struct ss_registry *w, *rd;
+	struct ss_idmap *m = ss_idmap_new();
+	struct ss_err err = SS_ERR_INIT;
+	char h[20][SS_HANDLE_MAX];
+	int64_t ids[20];
+	size_t changed;
+	int i;
+
+	ss_registry_opts_init(&o);
+	o.changes_keep = 4;
+	w = open_reg("idmap.db", &o);
+	rd = open_reg("idmap.db", NULL); /* another connection set: "route" */
+	for (i = 0; i < 5; i++) {
+		char where[32];
+
+		snprintf(where, sizeof(where), "x = %d", i);
+		ids[i] = add(w, "t", where, NULL, h[i]);
+	}
+	CHECK(ss_registry_flush(w, &err) == 0);
+	CHECK(ss_idmap_refresh(m, rd, &changed, &err) == 0);
+	CHECK(ss_idmap_count(m) == 5);
+	for (i = 0; i < 5; i++) {
+		CHECK(ss_idmap_id(m, h[i]) == ids[i]);
+		CHECK_STR(ss_idmap_handle(m, ids[i]), h[i]);
+	}
+	/* Nothing changed: refresh is a no-op. */
+	CHECK(ss_idmap_refresh(m, rd, &changed, &err) == 0 && changed == 0);
+	/* Incremental: one removal and one add. */
+	CHECK(ss_registry_remove(w, ids[2], &err) == 1);
+	ids[5] = add(w, "t", "x = 5", NULL, h[5]);
+	CHECK(ss_registry_flush(w, &err) == 0);
+	CHECK(ss_idmap_refresh(m, rd, &changed, &err) == 0);
+	CHECK(changed == 2);
+	CHECK(ss_idmap_id(m, h[2]) == -1);
+	CHECK(ss_idmap_handle(m, ids[2]) == NULL);
+	for (i = 0; i < 6; i++)
+		if (i != 2)
+			CHECK(ss_idmap_id(m, h[i]) == ids[i]);
+	/* Many changes: the log is trimmed past us and we reload; ids stay. */
+	for (i = 6; i < 20; i++) {
+		char where[32];
+
+		snprintf(where, sizeof(where), "x = %d", i);
+		ids[i] = add(w, "t", where, NULL, h[i]);
+		CHECK(ss_registry_flush(w, &err) == 0);
+	}
+	CHECK(ss_idmap_refresh(m, rd, &changed, &err) == 0);
+	CHECK(ss_idmap_count(m) == 19);
+	for (i = 0; i < 20; i++)
+		if (i != 2)
+			CHECK(ss_idmap_id(m, h[i]) == ids[i]);
+	/* The map refuses to rebind an id or a handle. */
+	CHECK(ss_idmap_put(m, ids[0], "1-1", &err) < 0);
+	CHECK(ss_idmap_put(m, 999, h[0], &err) < 0);
+	CHECK(ss_idmap_put(m, ids[0], h[0], &err) == 0);
+	ss_idmap_free(m);
+	close_reg(rd);
+	close_reg(w);
+}
+
+/* The idmap on its own: many ids, removals with backward shifts. */
+static void test_idmap_churn(void)
+{
+	struct ss_idmap *m = ss_idmap_new();
+	struct ss_err err = SS_ERR_INIT;
+	char h[32];
+	int i;
+
+	for (i = 1; i <= 20000; i++) {
+		snprintf(h, sizeof(h), "%u-%d", (unsigned)(i * 2654435761u), i);
+		CHECK(ss_idmap_put(m, i, h, &err) == 0);
+	}
+	for (i = 1; i <= 20000; i += 3)
+		CHECK(ss_idmap_remove(m, i) == 1);
+	for (i = 1; i <= 20000; i++) {
+		snprintf(h, sizeof(h), "%u-%d", (unsigned)(i * 2654435761u), i);
+		if (i % 3 == 1) {
+			CHECK(ss_idmap_id(m, h) == -1);
+			CHECK(ss_idmap_handle(m, i) == NULL);
+		} else {
+			CHECK(ss_idmap_id(m, h) == i);
+			CHECK_STR(ss_idmap_handle(m, i), h);
+		}
+	}
+	CHECK(ss_idmap_count(m) == 20000 - 6667);
+	ss_idmap_free(m);
+}
+
+static void test_memory(void)
+{
+	struct ss_registry *r = open_reg(":memory:", NULL);
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	char hd[SS_HANDLE_MAX];
+	int64_t id, n;
+
+	id = add(r, "t", NULL, NULL, hd);
+	CHECK(ss_registry_flush(r, &err) == 0);
+	ss_shape_rec_init(&rec);
+	CHECK(ss_registry_get_by_handle(r, hd, &rec, &err) == 1 && rec.id == id);
+	ss_shape_rec_release(&rec);
+	CHECK(ss_registry_count(r, &n, &err) == 0 && n == 1);
+	close_reg(r);
+}
+
+/* Read connections open lazily and close after the idle timeout; the
+ * write connection too (scale to zero). */
+static void test_scale_to_zero(void)
+{
+	struct ss_registry_opts o;
+	struct ss_registry *r;
+	struct ss_registry_stats st;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	int64_t id;
+	int i;
+
+	ss_registry_opts_init(&o);
+	o.idle_timeout_ms = 200;
+	r = open_reg("idle.db", &o);
+	CHECK(ss_registry_stats(r, &st, &err) == 0);
+	CHECK(st.read_connections == 0); /* none opened yet: lazy */
+	CHECK(st.write_connection == 1); /* opened to migrate */
+	id = add(r, "t", NULL, NULL, NULL);
+	CHECK(ss_registry_flush(r, &err) == 0);
+	/* The flusher reaps once a second; a stats call itself uses a read
+	 * connection, so poll slowly enough for it to go idle again. */
+	for (i = 0; i < 5; i++) {
+		usleep(1500 * 1000);
+		CHECK(ss_registry_stats(r, &st, &err) == 0);
+		if (st.read_connections == 0 && st.write_connection == 0)
+			break;
+	}
+	CHECK(i < 5);
+	/* And they come back on demand. */
+	ss_shape_rec_init(&rec);
+	CHECK(ss_registry_get_by_id(r, id, &rec, &err) == 1);
+	ss_shape_rec_release(&rec);
+	CHECK(ss_registry_stats(r, &st, &err) == 0 && st.read_connections >= 1);
+	CHECK(add(r, "t", "x = 1", NULL, NULL) > id);
+	CHECK(ss_registry_flush(r, &err) == 0);
+	close_reg(r);
+}
+
+static void test_bad_files(void)
+{
+	struct ss_registry_opts o;
+	struct ss_registry *r = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	char p[512];
+	FILE *f;
+
+	ss_registry_opts_init(&o);
+	path_of(p, sizeof(p), "missing.db");
+	CHECK(ss_registry_open(p, &o, &r, &err) < 0);
+	CHECK(err.code == SS_ERR_INPUT);
+	CHECK(strstr(err.msg, "No such file") != NULL);
+
+	path_of(p, sizeof(p), "garbage.db");
+	f = fopen(p, "w");
+	fputs("this is not a database, just some text that is long enough\n", f);
+	for (int i = 0; i < 200; i++)
+		fputs("garbage garbage garbage garbage garbage garbage\n", f);
+	fclose(f);
+	CHECK(ss_registry_open(p, &o, &r, &err) < 0);
+	CHECK(err.code == SS_ERR_RUNTIME);
+	CHECK(strstr(err.msg, "not a database") != NULL);
+
+	/* A SQLite database of somebody else's. */
+	{
+		char cmd[700];
+
+		path_of(p, sizeof(p), "foreign.db");
+		snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'CREATE TABLE x(a)' 2>/dev/null", p);
+		if (system(cmd) == 0) {
+			CHECK(ss_registry_open(p, &o, &r, &err) < 0);
+			CHECK(strstr(err.msg, "not a shapesync registry") != NULL);
+		}
+	}
+}
+
+static void test_import(void)
+{
+	struct ss_registry *r = open_reg("import.db", NULL);
+	struct ss_registry_import *imp;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	struct ss_buf line = SS_BUF_INIT;
+	int64_t n;
+	const char *good =
+		"{\"id\":7,\"handle\":\"123-456\",\"definition\":{\"schema\":\"public\","
+		"\"table\":\"t\",\"where\":null,\"params\":[],\"columns\":null,"
+		"\"replica\":\"default\",\"log\":\"full\"},\"oids\":[5],"
+		"\"snapshot_state\":\"complete\",\"xmin\":\"10\",\"xmax\":\"12\","
+		"\"xip\":[\"11\"],\"created\":\"1700000000000000\",\"last_read\":null,"
+		"\"active_lsn\":\"0/10\"}";
+
+	CHECK(ss_registry_import_begin(r, &imp, &err) == 0);
+	CHECK(ss_registry_import_line(imp, good, &err) == 0);
+	if (err.msg[0])
+		fprintf(stderr, "import: %s\n", err.msg);
+	/* A duplicate of the same line conflicts. */
+	CHECK(ss_registry_import_line(imp, good, &err) < 0 && err.code == SS_ERR_INPUT);
+	CHECK(ss_registry_import_end(imp, 1, &n, &err) == 0 && n == 0);
+	CHECK(ss_registry_count(r, &n, &err) == 0 && n == 0);
+
+	CHECK(ss_registry_import_begin(r, &imp, &err) == 0);
+	CHECK(ss_registry_import_line(imp, good, &err) == 0);
+	CHECK(ss_registry_import_line(imp, "{\"id\":1}", &err) < 0);
+	CHECK(ss_registry_import_line(imp, "[1]", &err) < 0);
+	CHECK(ss_registry_import_line(imp, "{", &err) < 0);
+	CHECK(strstr(err.msg, "invalid JSON") != NULL);
+	CHECK(ss_registry_import_end(imp, 0, &n, &err) == 0 && n == 1);
+	ss_shape_rec_init(&rec);
+	CHECK(ss_registry_get_by_handle(r, "123-456", &rec, &err) == 1);
+	CHECK(rec.id == 7 && rec.snapshot_state == SS_SNAPSHOT_COMPLETE);
+	CHECK(rec.active && rec.active_lsn == 16);
+	ss_shape_rec_to_json(&rec, &line);
+	ss_shape_rec_release(&rec);
+	/* The export form of what we imported has the same fields. */
+	CHECK(strstr(line.buf, "\"id\":7,\"handle\":\"123-456\"") == line.buf + 1);
+	CHECK(strstr(line.buf, "\"xip\":[\"11\"]") != NULL);
+	/* New ids go past imported ones. */
+	CHECK(add(r, "t", "b = 1", NULL, NULL) > 7);
+	ss_buf_release(&line);
+	close_reg(r);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/ss-unit-registry.XXXXXX";
+
+	if (!mkdtemp(tmpl))
+		FAILF("mkdtemp: %s", strerror(errno));
+	snprintf(dir, sizeof(dir), "%s", tmpl);
+	test_basic();
+	test_overlay();
+	test_crash_no_reuse();
+	test_concurrency(16384, "conc.db");
+	test_concurrency(8, "conc-small.db");
+	test_idmap();
+	test_idmap_churn();
+	test_memory();
+	test_scale_to_zero();
+	test_bad_files();
+	test_import();
+	if (!unit_failures) {
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	}
+	return unit_report();
+}
