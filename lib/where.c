@@ -154,8 +154,8 @@ static struct ss_where_node *to_text(struct actx *c, struct ss_where_node *n)
  * (float4 with anything else goes to float8); text types meet at text;
  * date < timestamp < timestamptz. Returns -1 if they cannot meet.
  */
-static int meet(const struct wtype *l, const struct wtype *r,
-		struct wtype *out)
+static int meet_mode(const struct wtype *l, const struct wtype *r,
+		     struct wtype *out, int sel)
 {
 	if (is_unknown(l) && is_unknown(r)) {
 		*out = T_TEXT;
@@ -182,7 +182,9 @@ static int meet(const struct wtype *l, const struct wtype *r,
 	if (wt_is_numeric(l->base) && wt_is_numeric(r->base)) {
 		enum wt w = l->base > r->base ? l->base : r->base;
 
-		if (w == WT_FLOAT4)
+		/* Operators: float4 with anything else is float8; a common
+		 * type (select_common_type) is just the wider one. */
+		if (w == WT_FLOAT4 && !sel)
 			w = WT_FLOAT8;
 		out->base = w;
 		return 0;
@@ -200,8 +202,21 @@ static int meet(const struct wtype *l, const struct wtype *r,
 			out->base = a > b ? a : b;
 			return 0;
 		}
+		/* time casts implicitly to interval (for operators; the
+		 * two are different categories for a common type) */
+		if (!sel && ((a == WT_TIME && b == WT_INTERVAL) ||
+			     (a == WT_INTERVAL && b == WT_TIME))) {
+			out->base = WT_INTERVAL;
+			return 0;
+		}
 	}
 	return -1;
+}
+
+static int meet(const struct wtype *l, const struct wtype *r,
+		struct wtype *out)
+{
+	return meet_mode(l, r, out, 0);
 }
 
 static struct ss_where_node *analyze_bool_arg(struct actx *c,
@@ -456,10 +471,13 @@ static int common_type(struct actx *c, struct ss_where_node **args,
 	t.array = 0;
 	t.typmod = -1;
 	t.ename = NULL;
+	/* Like select_common_type: unknown inputs do not vote. */
 	for (i = 0; i < nargs; i++) {
 		struct wtype m;
 
-		if (meet(&t, &args[i]->type, &m) < 0) {
+		if (is_unknown(&args[i]->type))
+			continue;
+		if (meet_mode(&t, &args[i]->type, &m, 1) < 0) {
 			struct ss_buf a = SS_BUF_INIT, b = SS_BUF_INIT;
 
 			wtype_sqlname(&t, &a);
@@ -470,15 +488,24 @@ static int common_type(struct actx *c, struct ss_where_node **args,
 			ss_buf_release(&b);
 			return -1;
 		}
-		if (!is_unknown(&args[i]->type) || i == 0)
-			t = m;
-		if (is_unknown(&args[i]->type) && is_unknown(&t))
-			t.base = WT_UNKNOWN;
+		t = m;
 	}
 	if (is_unknown(&t))
 		t = T_TEXT;
 	t.typmod = -1;
 	*out = t;
+	return 0;
+}
+
+static int has_column(const struct ss_where_node *n)
+{
+	size_t i;
+
+	if (n->kind == SS_WHERE_COLUMN)
+		return 1;
+	for (i = 0; i < n->nargs; i++)
+		if (has_column(n->args[i]))
+			return 1;
 	return 0;
 }
 
@@ -633,23 +660,72 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 		n->type = T_BOOL;
 		return n;
 	case SS_WHERE_IN: {
+		/*
+		 * Like transformAExprIn: items without column references
+		 * (if there are two or more) meet the left side at one
+		 * common type and become "= ANY (array)"; every other item
+		 * is its own "lhs = item" with operator resolution. Each
+		 * item is coerced to its comparison type; the left side
+		 * keeps its type and is cast per item at evaluation.
+		 */
 		struct wtype ct;
+		size_t nconst = 0;
+		struct ss_where_node **group;
 
 		for (i = 0; i < n->nargs; i++) {
 			n->args[i] = analyze(c, n->args[i]);
 			if (!n->args[i])
 				return NULL;
+			if (i > 0 && !has_column(n->args[i]))
+				nconst++;
 		}
-		if (common_type(c, n->args, n->nargs, "IN", &ct) < 0)
-			return NULL;
-		if (ct.base == WT_ENUM && 0)
-			return NULL;
-		for (i = 0; i < n->nargs; i++) {
-			n->args[i] = coerce(c, n->args[i], &ct, 0);
-			if (!n->args[i])
+		n->flags &= ~NF_INGROUP;
+		if (nconst > 1) {
+			size_t k = 1;
+			struct ss_where_node lcopy = *n->args[0];
+
+			group = arena_alloc(c->a, (nconst + 1) * sizeof(*group));
+			group[0] = n->args[0];
+			for (i = 1; i < n->nargs; i++)
+				if (!has_column(n->args[i]))
+					group[k++] = n->args[i];
+			if (common_type(c, group, k, "IN", &ct) < 0)
+				return NULL;
+			for (i = 1; i < n->nargs; i++) {
+				if (has_column(n->args[i]))
+					continue;
+				n->args[i] = coerce(c, n->args[i], &ct, 0);
+				if (!n->args[i])
+					return NULL;
+				n->args[i]->flags |= NF_INGROUP;
+			}
+			/* The array's elements are then compared with the
+			 * left side through the operator for (lhs, ct). */
+			if (is_unknown(&lcopy.type)) {
+				if (!coerce(c, &lcopy, &ct, 0))
+					return NULL;
+				n->otype = ct;
+			} else if (meet(&lcopy.type, &ct, &n->otype) < 0) {
+				return op_missing(c, n->loc,
+						  (n->flags & NF_NOT) ? "<>" : "=",
+						  &lcopy.type, &ct),
+				       NULL;
+			}
+			n->otype.typmod = -1;
+			n->flags |= NF_INGROUP;
+		}
+		for (i = 1; i < n->nargs; i++) {
+			/* each comparison gets its own copy of an unknown
+			 * left side, as PostgreSQL copies lexpr */
+			struct ss_where_node lcopy = *n->args[0];
+			struct ss_where_node *l = &lcopy;
+
+			if ((n->flags & NF_INGROUP) && !has_column(n->args[i]))
+				continue;
+			if (analyze_cmp(c, n, &l, &n->args[i],
+					(n->flags & NF_NOT) ? "<>" : "=", &ct) < 0)
 				return NULL;
 		}
-		n->otype = ct;
 		n->type = T_BOOL;
 		return n;
 	}
@@ -723,25 +799,15 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 		{
 			/* x BETWEEN a AND b is x >= a AND x <= b, each
 			 * comparison resolved on its own. */
-			struct ss_where_node *x1 = n->args[0], *x2 = n->args[0];
+			struct ss_where_node c1 = *n->args[0], c2 = *n->args[0];
+			struct ss_where_node *x1 = &c1, *x2 = &c2;
 
+			/* copies: an unknown x resolves separately in each */
 			if (analyze_cmp(c, n, &x1, &n->args[1], ">=",
 					&n->otype) < 0 ||
 			    analyze_cmp(c, n, &x2, &n->args[2], "<=",
 					&n->otype2) < 0)
 				return NULL;
-			if (is_unknown(&n->args[0]->type)) {
-				/* an unknown x: give it the first type */
-				n->args[0] = coerce(c, n->args[0], &n->otype, 0);
-				if (!n->args[0])
-					return NULL;
-				if (!wtype_eq(&n->otype, &n->otype2) &&
-				    wcast_kind(&n->otype, &n->otype2) < 2) {
-					op_missing(c, n->loc, "<=", &n->otype,
-						   &n->otype2);
-					return NULL;
-				}
-			}
 		}
 		n->type = T_BOOL;
 		return n;
@@ -1289,36 +1355,73 @@ static int eval_col(struct ectx *e, const struct ss_where_node *n,
 	return 0;
 }
 
-static int eval_between(struct ectx *e, const struct ss_where_node *n,
-			struct wval *out)
+/* One comparison of BETWEEN: x (cast to type t) op bound, 3-valued. */
+static int between_cmp(struct ectx *e, const struct ss_where_node *n,
+		       const struct wval *x, const struct ss_where_node *bn,
+		       const struct wtype *t, int ge, int *res)
 {
-	struct wval x, lo, hi, x1, x2;
-	int r1, r2, r3, r4, res;
-	const struct wtype *xt = &n->args[0]->type;
+	struct wval xb, bv;
 
-	if (eval(e, n->args[0], &x) < 0 || eval(e, n->args[1], &lo) < 0 ||
-	    eval(e, n->args[2], &hi) < 0)
+	if (eval(e, bn, &bv) < 0)
 		return -1;
-	if (x.isnull) {
-		set_tv(out, -1);
+	if (x->isnull || bv.isnull) {
+		*res = -1;
 		return 0;
 	}
-	if (wval_cast(e->a, xt, &n->otype, &x, &x1, e->err) < 0 ||
-	    wval_cast(e->a, xt, &n->otype2, &x, &x2, e->err) < 0)
+	if (wval_cast(e->a, &n->args[0]->type, t, x, &xb, e->err) < 0)
 		return -1;
-	/* r1: x >= lo, r2: x <= hi, r3: x >= hi, r4: x <= lo */
-	r1 = lo.isnull ? -1 : wval_cmp(&n->otype, &x1, &lo) >= 0;
-	r2 = hi.isnull ? -1 : wval_cmp(&n->otype2, &x2, &hi) <= 0;
-	r3 = hi.isnull ? -1 : wval_cmp(&n->otype2, &x2, &hi) >= 0;
-	r4 = lo.isnull ? -1 : wval_cmp(&n->otype, &x1, &lo) <= 0;
+	*res = ge ? wval_cmp(t, &xb, &bv) >= 0 : wval_cmp(t, &xb, &bv) <= 0;
+	return 0;
+}
+
 #define AND3(a, b) ((a) == 0 || (b) == 0 ? 0 : ((a) < 0 || (b) < 0 ? -1 : 1))
 #define OR3(a, b) ((a) == 1 || (b) == 1 ? 1 : ((a) < 0 || (b) < 0 ? -1 : 0))
 #define NOT3(a) ((a) < 0 ? -1 : !(a))
-	res = AND3(r1, r2);
-	if (n->flags & NF_SYMMETRIC)
-		res = OR3(res, AND3(r3, r4));
-	if (n->flags & NF_NOT)
-		res = NOT3(res);
+
+/*
+ * PostgreSQL rewrites x BETWEEN a AND b into x >= a AND x <= b (and
+ * NOT BETWEEN into x < a OR x > b, SYMMETRIC into an OR of both orders),
+ * so a bound is only evaluated when the AND/OR has not already decided.
+ */
+static int eval_between(struct ectx *e, const struct ss_where_node *n,
+			struct wval *out)
+{
+	struct wval x;
+	int neg = (n->flags & NF_NOT) != 0, r1, r2, res;
+	const struct ss_where_node *lo = n->args[1], *hi = n->args[2];
+
+	if (eval(e, n->args[0], &x) < 0)
+		return -1;
+	/* first conjunct: x >= lo (NOT: x < lo) */
+	if (between_cmp(e, n, &x, lo, &n->otype, 1, &r1) < 0)
+		return -1;
+	if (neg ? NOT3(r1) == 1 : r1 == 0) {
+		res = neg ? 1 : 0;
+	} else {
+		if (between_cmp(e, n, &x, hi, &n->otype2, 0, &r2) < 0)
+			return -1;
+		res = neg ? OR3(NOT3(r1), NOT3(r2)) : AND3(r1, r2);
+	}
+	if (n->flags & NF_SYMMETRIC) {
+		int r3, r4, res2;
+
+		/* second disjunct: x >= hi AND x <= lo (or its negation) */
+		if (!neg && res == 1)
+			goto done;
+		if (neg && res == 0)
+			goto done;
+		if (between_cmp(e, n, &x, hi, &n->otype2, 1, &r3) < 0)
+			return -1;
+		if (neg ? NOT3(r3) == 1 : r3 == 0) {
+			res2 = neg ? 1 : 0;
+		} else {
+			if (between_cmp(e, n, &x, lo, &n->otype, 0, &r4) < 0)
+				return -1;
+			res2 = neg ? OR3(NOT3(r3), NOT3(r4)) : AND3(r3, r4);
+		}
+		res = neg ? AND3(res, res2) : OR3(res, res2);
+	}
+done:
 	set_tv(out, res);
 	return 0;
 }
@@ -1392,15 +1495,27 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 		return 0;
 	case SS_WHERE_IN: {
 		int seen_null = 0, found = 0;
+		const struct wtype *lt = &n->args[0]->type;
 
 		if (eval(e, n->args[0], &a) < 0)
 			return -1;
 		for (i = 1; i < n->nargs && !found; i++) {
-			if (eval(e, n->args[i], &b) < 0)
+			const struct ss_where_node *item = n->args[i];
+			struct wtype ct = (item->flags & NF_INGROUP) ? n->otype
+								  : item->type;
+			struct wval ac, bc;
+
+			if (eval(e, item, &b) < 0)
 				return -1;
-			if (a.isnull || b.isnull)
+			if (a.isnull || b.isnull) {
 				seen_null = 1;
-			else if (wval_cmp(&n->otype, &a, &b) == 0)
+				continue;
+			}
+			ct.typmod = -1;
+			if (wval_cast(e->a, lt, &ct, &a, &ac, e->err) < 0 ||
+			    wval_cast(e->a, &item->type, &ct, &b, &bc, e->err) < 0)
+				return -1;
+			if (wval_cmp(&ct, &ac, &bc) == 0)
 				found = 1;
 		}
 		r = found ? 1 : seen_null ? -1 : 0;
@@ -1639,6 +1754,7 @@ static struct ss_where_node *mk_constnode(struct arena *a,
 	c->type = like->type;
 	c->val = *v;
 	c->analyzed = 1;
+	c->flags = like->flags & NF_INGROUP; /* its role in an IN list */
 	return c;
 }
 
@@ -1751,6 +1867,18 @@ static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
 			return NULL;
 		if (!is_const(n->args[i]))
 			all_const = 0;
+	}
+	if (n->kind == SS_WHERE_IN && !(n->flags & NF_INGROUP)) {
+		/* An OR (AND for NOT IN) of strict comparisons: each one with
+		 * a NULL constant side folds to NULL without evaluating the
+		 * other side; if they all do, so does the whole. */
+		int all_null = is_null_const(n->args[0]);
+
+		for (i = 1; i < n->nargs && !all_null; i++)
+			if (!is_null_const(n->args[i]))
+				break;
+		if (all_null || i == n->nargs)
+			return mk_bool(a, n, -1);
 	}
 	if (strict(n)) {
 		for (i = 0; i < n->nargs; i++) {

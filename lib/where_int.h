@@ -174,7 +174,8 @@ enum nflag {
 	NF_NOT = 1,       /* NOT IN, NOT BETWEEN, NOT LIKE, IS NOT ... */
 	NF_SYMMETRIC = 2, /* BETWEEN SYMMETRIC */
 	NF_IMPLICIT = 4,  /* cast inserted by the type checker */
-	NF_CASTSYNTAX = 8 /* CAST(x AS t) rather than x::t */
+	NF_CASTSYNTAX = 8, /* CAST(x AS t) rather than x::t */
+	NF_INGROUP = 16    /* IN: items compared as one = ANY (array) */
 };
 
 /* Test codes for N_TEST (SS_WHERE_TEST). */

@@ -2688,15 +2688,16 @@ int wval_cast(struct arena *a, const struct wtype *from,
 			char buf[64];
 			struct num *n;
 
-			if (isnan(v->u.f)) {
-				out->u.n = num_special(a, NUM_NAN);
-				return 0;
-			}
-			if (isinf(v->u.f)) {
-				out->u.n = num_special(
-					a, v->u.f > 0 ? NUM_PINF : NUM_NINF);
-				return 0;
-			}
+			if (isnan(v->u.f))
+				return num_apply_typmod(a, num_special(a, NUM_NAN),
+							to->typmod, &out->u.n,
+							err);
+			if (isinf(v->u.f))
+				return num_apply_typmod(
+					a,
+					num_special(a, v->u.f > 0 ? NUM_PINF
+								  : NUM_NINF),
+					to->typmod, &out->u.n, err);
 			snprintf(buf, sizeof(buf), "%.*g",
 				 f == WT_FLOAT4 ? FLT_DIG : DBL_DIG, v->u.f);
 			if (num_in(a, buf, strlen(buf), &n, err) < 0)
