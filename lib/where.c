@@ -347,16 +347,22 @@ static struct ss_where_node *analyze_op(struct actx *c,
 				u->array = 0;
 				u->typmod = -1;
 			} else {
+				/* date + unknown has several candidates
+				 * (int4, interval, time); anything else has
+				 * none left */
 				struct ss_buf kb = SS_BUF_INIT;
+				const char *what = k->base == WT_DATE
+							   ? "is not unique"
+							   : "does not exist";
 
 				wtype_sqlname(k, &kb);
 				if (is_unknown(&lt))
 					aerr(c, n->loc,
-					     "operator is not unique: unknown %s %s",
+					     "operator %s: unknown %s %s", what,
 					     n->op, kb.buf);
 				else
 					aerr(c, n->loc,
-					     "operator is not unique: %s %s unknown",
+					     "operator %s: %s %s unknown", what,
 					     kb.buf, n->op);
 				ss_buf_release(&kb);
 				return NULL;

@@ -1848,7 +1848,10 @@ void where_render(const struct ss_where_node *n, struct ss_buf *out)
 			} else {
 				render_str(n->text, n->textlen, out);
 			}
-			if (n->type.base != WT_NULL) {
+			/* a parameter keeps the type its context gave it;
+			 * one no context typed stays an untyped literal */
+			if (n->type.base != WT_NULL &&
+			    !(n->type.base == WT_UNKNOWN && !n->type.array)) {
 				ss_buf_adds(out, "::");
 				wtype_canon(&n->type, out);
 			}

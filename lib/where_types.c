@@ -922,29 +922,22 @@ static int int_in(enum wt t, const char *s, size_t len, int64_t *out,
 		goto bad;
 	lim = t == WT_INT2 ? 32767u : t == WT_INT4 ? 2147483647u : INT64_MAX;
 	lim += neg;
+	/* Like pg_strtoint*: overflow is reported as soon as a digit
+	 * overflows, before any trailing junk is looked at. */
 	while (p < end && isdigit((unsigned char)*p)) {
-		if (v > (UINT64_MAX - 9) / 10)
-			goto oor;
 		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > lim)
+			goto oor;
 		p++;
 	}
 	while (p < end && isspace((unsigned char)*p))
 		p++;
 	if (p != end)
 		goto bad;
-	if (v > lim)
-		goto oor;
 	*out = neg ? (v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v)
 		   : (int64_t)v;
 	return 0;
 oor:
-	/* PostgreSQL checks the trailing junk before the range. */
-	while (p < end && isdigit((unsigned char)*p))
-		p++;
-	while (p < end && isspace((unsigned char)*p))
-		p++;
-	if (p != end)
-		goto bad;
 	return ss_err_set(err, SS_ERR_INPUT,
 			  "value \"%.*s\" is out of range for type %s",
 			  (int)len, s, tn);
