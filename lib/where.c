@@ -824,7 +824,19 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			aerr(c, n->tloc, "unsupported type %s", n->type.ename);
 			return NULL;
 		}
-		a = analyze(c, n->args[0]);
+		a = n->args[0];
+		if (a->kind == SS_WHERE_ARRAY && a->nargs == 0) {
+			/* ARRAY[]::t[] takes its type from the cast */
+			if (!n->type.array) {
+				aerr(c, n->loc,
+				     "cannot determine type of empty array");
+				return NULL;
+			}
+			a->type = n->type;
+			a->analyzed = 1;
+			return n;
+		}
+		a = analyze(c, a);
 		if (!a)
 			return NULL;
 		if (a->kind == SS_WHERE_CONST && is_unknown(&a->type)) {

@@ -941,7 +941,7 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 	if (in_list(aggregates, sizeof(aggregates) / sizeof(aggregates[0]),
 		    name->val) ||
 	    is_kw(peek(ps), "distinct") || is_op(peek(ps), "*")) {
-		unsupported(ps, name->loc, "aggregate functions");
+		unsupported(ps, name->loc, "aggregate function");
 		return NULL;
 	}
 	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
@@ -960,7 +960,7 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 	if (p_list(ps, n, TK_RPAREN) < 0)
 		return NULL;
 	if (is_kw(peek(ps), "over") || is_kw(peek(ps), "filter")) {
-		unsupported(ps, peek(ps)->loc, "window functions");
+		unsupported(ps, peek(ps)->loc, "window function");
 		return NULL;
 	}
 	if (n->nargs == 0 && i != FN_CONCAT) {
@@ -1019,14 +1019,14 @@ static struct ss_where_node *p_primary(struct parser *ps)
 		next(ps);
 		if (is_kw(peek(ps), "select") || is_kw(peek(ps), "with") ||
 		    is_kw(peek(ps), "values")) {
-			unsupported(ps, t->loc, "subqueries");
+			unsupported(ps, t->loc, "subquery");
 			return NULL;
 		}
 		n = p_expr(ps);
 		if (!n)
 			return NULL;
 		if (peek(ps)->t == TK_COMMA) {
-			unsupported(ps, t->loc, "row expressions");
+			unsupported(ps, t->loc, "row expression");
 			return NULL;
 		}
 		if (expect(ps, TK_RPAREN) < 0)
@@ -1055,7 +1055,7 @@ static struct ss_where_node *p_primary(struct parser *ps)
 	if (is_kw(t, "array")) {
 		next(ps);
 		if (peek(ps)->t == TK_LPAREN) {
-			unsupported(ps, t->loc, "subqueries");
+			unsupported(ps, t->loc, "subquery");
 			return NULL;
 		}
 		return p_array(ps, t->loc);
@@ -1080,15 +1080,15 @@ static struct ss_where_node *p_primary(struct parser *ps)
 		return n;
 	}
 	if (is_kw(t, "case")) {
-		unsupported(ps, t->loc, "CASE expressions");
+		unsupported(ps, t->loc, "CASE expression");
 		return NULL;
 	}
 	if (is_kw(t, "exists")) {
-		unsupported(ps, t->loc, "subqueries");
+		unsupported(ps, t->loc, "subquery");
 		return NULL;
 	}
 	if (is_kw(t, "row") && peekn(ps, 1)->t == TK_LPAREN) {
-		unsupported(ps, t->loc, "row expressions");
+		unsupported(ps, t->loc, "row expression");
 		return NULL;
 	}
 	if (!strncmp(t->val, "current_", 8) || is_kw(t, "localtime") ||
@@ -1175,27 +1175,33 @@ column:
 
 static struct ss_where_node *p_postfix(struct parser *ps)
 {
+	/* Subscripts follow only a column or a parenthesised expression
+	 * (PostgreSQL's indirection); casts follow anything. */
+	int indirect = peek(ps)->t == TK_LPAREN;
 	struct ss_where_node *n = p_primary(ps);
 
+	if (n && n->kind == SS_WHERE_COLUMN)
+		indirect = 1;
 	while (n) {
 		struct tok *t = peek(ps);
 
 		if (t->t == TK_DCOLON) {
 			next(ps);
 			n = mk_cast(ps, t->loc, n);
-		} else if (t->t == TK_LBRACK) {
+			indirect = 0;
+		} else if (t->t == TK_LBRACK && indirect) {
 			struct ss_where_node *idx;
 
 			next(ps);
 			if (peek(ps)->t == TK_COLON) {
-				unsupported(ps, t->loc, "array slices");
+				unsupported(ps, t->loc, "array slice");
 				return NULL;
 			}
 			idx = p_expr(ps);
 			if (!idx)
 				return NULL;
 			if (peek(ps)->t == TK_COLON) {
-				unsupported(ps, t->loc, "array slices");
+				unsupported(ps, t->loc, "array slice");
 				return NULL;
 			}
 			if (expect(ps, TK_RBRACK) < 0)
@@ -1341,7 +1347,7 @@ static struct ss_where_node *p_sublink(struct parser *ps,
 	if (expect(ps, TK_LPAREN) < 0)
 		return NULL;
 	if (is_kw(peek(ps), "select") || is_kw(peek(ps), "values")) {
-		unsupported(ps, k->loc, "subqueries");
+		unsupported(ps, k->loc, "subquery");
 		return NULL;
 	}
 	r = p_expr(ps);
@@ -1463,7 +1469,7 @@ static struct ss_where_node *p_like(struct parser *ps)
 		next(ps);
 		if (is_kw(peek(ps), "select") || is_kw(peek(ps), "values") ||
 		    is_kw(peek(ps), "with")) {
-			unsupported(ps, t->loc, "subqueries");
+			unsupported(ps, t->loc, "subquery");
 			return NULL;
 		}
 		if (peek(ps)->t == TK_RPAREN) {
@@ -1765,10 +1771,6 @@ static int atomic(const struct ss_where_node *n)
 	n = skip_implicit(n);
 	switch (n->kind) {
 	case SS_WHERE_CONST:
-		/* a negative number would glue to a preceding operator */
-		if ((n->lit == LIT_INT || n->lit == LIT_NUM) &&
-		    n->text[0] == '-')
-			return 0;
 		return 1;
 	case SS_WHERE_COLUMN:
 	case SS_WHERE_FUNC:

@@ -66,8 +66,14 @@ static size_t split_row(char *s, char **vals, size_t max)
 	size_t n = 0;
 	char *p = s;
 
-	if (*trim(s) == '\0')
-		return 0;
+	{
+		const char *q = s;
+
+		while (*q == ' ')
+			q++;
+		if (*q == '\0')
+			return 0;
+	}
 	for (;;) {
 		char *sep = strstr(p, " | ");
 
@@ -84,6 +90,12 @@ static size_t split_row(char *s, char **vals, size_t max)
 
 				while (e > v && e[-1] == ' ')
 					*--e = '\0';
+			}
+			/* "..." keeps spaces: "ab   " */
+			if (strlen(v) >= 2 && v[0] == '"' &&
+			    v[strlen(v) - 1] == '"') {
+				v[strlen(v) - 1] = '\0';
+				v++;
 			}
 			vals[n++] = strcmp(v, "\\N") == 0 ? NULL : v;
 		}
@@ -194,10 +206,6 @@ static int run_file(const char *file)
 			    !strcmp(type + strlen(type) - 5, " enum")) {
 				type[strlen(type) - 5] = '\0';
 				is_enum = 1;
-			}
-			if (!def && t->ncols == 0 && !t->where) {
-				fail(file, lineno, "col before where");
-				continue;
 			}
 			t->colbuf[t->ncols * 2] = ss_xstrdup(name);
 			t->colbuf[t->ncols * 2 + 1] = ss_xstrdup(type);
