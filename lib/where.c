@@ -1816,6 +1816,90 @@ static int strict(const struct ss_where_node *n)
 	}
 }
 
+/*
+ * Whether PostgreSQL would fold this node when its inputs are constant:
+ * only immutable functions are evaluated at plan time. The date/time
+ * input and output functions, the timestamptz conversions and arithmetic
+ * (they read the TimeZone setting), array and enum I/O and concat() are
+ * stable, so a constant use of them is left for each row (which matters
+ * when it fails and an AND/OR would have skipped it).
+ */
+static int stable_io(enum wt t)
+{
+	return t == WT_DATE || t == WT_TIME || t == WT_TIMESTAMP ||
+	       t == WT_TIMESTAMPTZ || t == WT_INTERVAL || t == WT_ENUM;
+}
+
+static int foldable(const struct ss_where_node *n)
+{
+	if (n->kind == SS_WHERE_FUNC)
+		return n->opc != FN_CONCAT;
+	if (n->kind == SS_WHERE_CAST) {
+		const struct wtype *f = &n->args[0]->type, *t = &n->type;
+
+		if (is_unknown(f))
+			return 1;
+		if (wt_is_text(t->base) && !t->array &&
+		    (f->array || stable_io(f->base)) &&
+		    !(f->base == WT_TIME && !f->array))
+			return 0;
+		if (wt_is_text(f->base) && !f->array &&
+		    (t->array || stable_io(t->base)))
+			return 0;
+		if ((f->base == WT_TIMESTAMPTZ) != (t->base == WT_TIMESTAMPTZ) &&
+		    (f->base == WT_TIMESTAMPTZ || f->base == WT_DATE ||
+		     f->base == WT_TIMESTAMP))
+			return 0;
+		return 1;
+	}
+	if (n->kind == SS_WHERE_OP && n->nargs == 2 &&
+	    (n->opc == NOP_ADD || n->opc == NOP_SUB) &&
+	    n->type.base == WT_TIMESTAMPTZ)
+		return 0;
+	return 1;
+}
+
+/* IN with a constant left side: a constant item that already decides it
+ * (equal for IN, so true; equal for NOT IN, so false) decides the whole,
+ * as PostgreSQL folds "c = ANY (const array)" and OR/AND of comparisons. */
+static struct ss_where_node *fold_in(struct arena *a, struct ss_where_node *n,
+				     struct ss_err *err)
+{
+	struct ss_where_node tmp = *n;
+	struct ss_where_node **args;
+	size_t i, k = 1;
+	int group_const = 1;
+	struct ectx e;
+	struct wval v;
+
+	if (!is_const(n->args[0]))
+		return n;
+	for (i = 1; i < n->nargs; i++)
+		if ((n->args[i]->flags & NF_INGROUP) && !is_const(n->args[i]))
+			group_const = 0;
+	args = arena_alloc(a, n->nargs * sizeof(*args));
+	args[0] = n->args[0];
+	for (i = 1; i < n->nargs; i++) {
+		if (!is_const(n->args[i]))
+			continue;
+		if ((n->args[i]->flags & NF_INGROUP) && !group_const)
+			continue;
+		args[k++] = n->args[i];
+	}
+	if (k == 1)
+		return n;
+	tmp.args = args;
+	tmp.nargs = k;
+	memset(&e, 0, sizeof(e));
+	e.a = a;
+	e.err = err;
+	if (eval(&e, &tmp, &v) < 0)
+		return NULL;
+	if (!v.isnull && v.u.b == !(n->flags & NF_NOT))
+		return mk_bool(a, n, v.u.b);
+	return n;
+}
+
 static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
 				  struct ss_err *err)
 {
@@ -1898,6 +1982,8 @@ static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
 		if (all_null || i == n->nargs)
 			return mk_bool(a, n, -1);
 	}
+	if (n->kind == SS_WHERE_IN && !all_const)
+		return fold_in(a, n, err);
 	if (strict(n)) {
 		for (i = 0; i < n->nargs; i++) {
 			if (is_null_const(n->args[i])) {
@@ -1909,7 +1995,7 @@ static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
 			}
 		}
 	}
-	if (all_const) {
+	if (all_const && foldable(n)) {
 		struct ectx e;
 		struct wval v;
 

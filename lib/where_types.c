@@ -2518,15 +2518,18 @@ int wcast_kind(const struct wtype *from, const struct wtype *to)
 	if (from->array || to->array) {
 		struct wtype fe = *from, te = *to;
 
-		if (from->array != to->array)
-			return (f == WT_UNKNOWN && !from->array) ||
-				       (wt_is_text(t) && !to->array) ||
-				       (wt_is_text(f) && !from->array &&
-					0)
-				   ? (wt_is_text(t) ? 1 : 2)
-				   : 0;
-		fe.array = te.array = 0;
-		return wcast_kind(&fe, &te);
+		if (from->array && to->array) {
+			fe.array = te.array = 0;
+			return wcast_kind(&fe, &te);
+		}
+		if (!from->array && (f == WT_UNKNOWN || f == WT_NULL))
+			return 2;
+		/* text <-> array go through the text form */
+		if (!from->array && wt_is_text(f))
+			return 1;
+		if (from->array && wt_is_text(t))
+			return 1;
+		return 0;
 	}
 	if (wtype_eq(from, to))
 		return 2;

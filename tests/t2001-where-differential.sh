@@ -8,7 +8,7 @@
 . "$TEST_SRC/pg.sh"
 
 SEED=${WHERE_DIFF_SEED:-20261121}
-NCASES=${WHERE_DIFF_CASES:-1500}
+NCASES=${WHERE_DIFF_CASES:-3000}
 NROWS=12
 GEN="$SS_BUILD/tests/test-where-gen"
 
@@ -74,11 +74,13 @@ test_expect_success 'load the rows into PostgreSQL and read them back as text' '
 	test $(wc -l <rows.out) = $NROWS
 '
 
-# PostgreSQL has no "unknown"-typed parameters for EXECUTE, so $1 and $2
+# PostgreSQL has no "unknown"-typed parameters for EXECUTE, so $1..$4
 # become the untyped literals that lib/where is given as parameters, and
 # backslashes are doubled for COPY.
 test_expect_success 'evaluate every pair in PostgreSQL' '
 	sed -e "s/\\\$1/'"'"'5'"'"'/g" -e "s/\\\$2/'"'"'abc'"'"'/g" \
+		-e "s/\\\$3/'"'"'2024-01-15 10:00:00+02'"'"'/g" \
+		-e "s/\\\$4/'"'"'{1,5}'"'"'/g" \
 		-e "s/\\\\/\\\\\\\\/g" cases.txt |
 		awk "{ printf \"%d\\t%s\\n\", NR, \$0 }" >cases.pg &&
 	psql_in -c "CREATE TABLE cases (id int, expr text)" &&

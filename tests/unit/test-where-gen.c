@@ -344,7 +344,7 @@ static const char *const like_pats[] = {"'a%'", "'%b'", "'a_b'", "'a\\_b'", "'a\
 
 static void g_bool(int depth)
 {
-	int k = depth <= 0 ? pick(6) : pick(28);
+	int k = depth <= 0 ? pick(6) : pick(36);
 
 	switch (k) {
 	case 0:
@@ -518,6 +518,57 @@ static void g_bool(int depth)
 		emit(PICK(cmp_ops));
 		emit(PICK(lit_iv));
 		break;
+	case 28:
+	case 29: {
+		/* the text output of every type, compared exactly */
+		static const char *const x[] = {"d", "ts", "tz", "iv", "f4", "f8", "n", "u", "ai", "at", "b", "tm", "c", "m", "i8", "(f8 * 1000)", "(f4 / 3)", "(n / 7)", "(n * n)", "(ts - '2000-01-01'::timestamp)", "(tz + iv)", "(d + tm)", "(iv + iv)", "(-iv)", "(ai[1])", "(f8 / 3)", "(i4 * 1.5)", "(n % 0.7)", "(tz::date)", "(tz::time)", "(f4::float8)", "(n::float4)", "(f8::numeric)", "(f4::numeric)"};
+		static const char *const v[] = {"'2024-01-15'", "'2024-01-15 10:20:30.5'", "'2024-01-15 04:50:30+00'", "'1 day'", "'-1 days +02:00:00'", "'1.5'", "'NaN'", "'-0'", "'{1,2,3}'", "'{a,b}'", "'true'", "'12:30:00'", "'ab   '", "'ok'", "'1e+308'", "'0.1'", "'123.456'", "'Infinity'", "'1 year 2 mons'", "'0.33333334'", "t", "'2000-02-29 BC'", "'[0:1]={5,6}'", "'{\"x y\",NULL}'"};
+
+		emit(PICK(x));
+		emit("::text");
+		emit(PICK(cmp_ops));
+		emit(PICK(v));
+		break;
+	}
+	case 30: {
+		/* time zones: literals at several offsets */
+		static const char *const z[] = {"'2024-01-15 10:20:30+05:30'", "'2024-01-15 05:00:00-03'", "'2024-06-01 00:00:00-08'", "'2024-01-15T04:50:30Z'", "'2000-01-01 00:00:00+14'", "'1999-12-31 23:59:59.999-01'", "'2024-01-15 10:20:30.5 +0530'", "'2024-01-15 10:20:30 UTC'", "$3"};
+
+		emit(PICK(((const char *const[]){"tz", "ts", "d", "tz - interval '5 hours'", "ts::timestamptz", "tz::timestamp", "COALESCE(tz, ts)"})));
+		emit(PICK(cmp_ops));
+		emit(PICK(z));
+		if (pick(3) == 0)
+			emit("::timestamptz");
+		break;
+	}
+	case 31: {
+		/* arrays */
+		static const char *const a[] = {"i4 = ANY (ai)", "i8 = ANY (ai)", "i2 <> ALL (ai)", "t = ANY (at)", "v = ANY (at)", "ai @> ARRAY[i4]", "ai = ARRAY[1, 2, 3]", "ai[1] + 1 > 2", "at[2] LIKE 'b%'", "ARRAY[i4, NULL] = ARRAY[i4, NULL]", "ai <@ $4", "$1 = ANY (ai)", "ai && $4", "(ai)[1] IS NULL", "ARRAY[ai[1], ai[2]] = '{1,2}'", "ai::text[] @> '{1}'", "at::int4[] = '{1}'", "ARRAY[[i4, i4], [1, 2]] = '{{1,1},{1,2}}'", "ai = '{{1,2},{3,4}}'", "f8 = ANY (ARRAY[1.5, 2])", "n > ALL (ai)", "ai IS DISTINCT FROM '{}'", "at = '{}'", "ai >= '{3}'", "ARRAY[t, 'z'] <@ at", "ARRAY[f4] = ARRAY[f8]"};
+
+		emit(PICK(a));
+		break;
+	}
+	case 32: {
+		/* text to other types */
+		static const char *const c[] = {"t::numeric > 1", "t::date > '2000-01-01'", "t::interval > '1 day'", "t::uuid IS NOT NULL", "t::int4[] = '{1}'", "t::float8 > 0", "t::bool", "t::timestamptz > '2000-01-01'", "t::time < '12:00'", "v::int2 = 1", "c::numeric = 1"};
+
+		emit(PICK(c));
+		break;
+	}
+	case 33: {
+		/* unicode and case */
+		static const char *const u[] = {"lower(t) = 'h\xc3\xa9llo'", "upper(t) = 'H\xc3\xa9LLO'", "t ILIKE 'H\xc3\x89%'", "t > '\xc3\xa9'", "t LIKE '\xe6\x97\xa5_'", "t || '\xe2\x82\xac' = 'abc\xe2\x82\xac'", "t::varchar(2) = '\xe6\x97\xa5\xe6\x9c\xac'", "t::char(1) = 'h'"};
+
+		emit(PICK(u));
+		break;
+	}
+	case 34: {
+		/* parameters in more contexts */
+		static const char *const q[] = {"ts > $3", "tz = $3", "d < $3", "$2 = t", "$2 || t = 'abcabc'", "n + $1 > 6", "f4 * $1 > 0", "$1::int8 = i8", "ai @> $4", "$4 = ai", "concat($2, i4) = 'abc1'", "$1 IN (i2, i4)", "$1 BETWEEN i2 AND i4", "COALESCE($1, i4) = 5", "$2 LIKE t"};
+
+		emit(PICK(q));
+		break;
+	}
 	default:
 		emit("(");
 		g_num(depth - 1);
@@ -588,7 +639,8 @@ static int eval_all(const char *casesf, const char *rowsf)
 	size_t nrows = 0, i;
 	char line[65536];
 	int cid = 0;
-	static const char *const params[] = {"5", "abc"};
+	static const char *const params[] = {"5", "abc", "2024-01-15 10:00:00+02",
+					     "{1,5}"};
 
 	if (!cf || !rf) {
 		perror("open");
@@ -621,7 +673,7 @@ static int eval_all(const char *casesf, const char *rowsf)
 
 		line[strcspn(line, "\n")] = '\0';
 		cid++;
-		ok = ss_where_compile(line, cols, NCOLS, params, 2, &w, &err) == 0;
+		ok = ss_where_compile(line, cols, NCOLS, params, 4, &w, &err) == 0;
 		for (i = 0; i < nrows; i++) {
 			int r;
 
