@@ -355,8 +355,9 @@ static int num_in(struct arena *a, const char *s, size_t len,
 			return num_err_syntax(err, s, len);
 		while (q < end && isdigit((unsigned char)*q)) {
 			exp = exp * 10 + (*q - '0');
-			if (exp > NUM_MAX_PRECISION)
-				return num_err_syntax(err, s, len);
+			if (exp >= INT32_MAX / 2)
+				return ss_err_set(err, SS_ERR_INPUT,
+						  "value overflows numeric format");
 			q++;
 		}
 		if (eneg)
@@ -368,6 +369,14 @@ static int num_in(struct arena *a, const char *s, size_t len,
 	{
 		long scale = (long)nfrac - exp;
 		size_t extra = scale < 0 ? (size_t)(-scale) : 0;
+
+		/* PostgreSQL's storage limits: 131072 digits before the
+		 * point, a display scale of at most 16383 */
+		if ((long)(nint + nfrac + extra) - (scale > 0 ? scale : 0) >
+			    131072 ||
+		    scale > 16383)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "value overflows numeric format");
 		size_t k = 0, i;
 		struct num *n = num_new(a, nint + nfrac + extra);
 
@@ -379,10 +388,6 @@ static int num_in(struct arena *a, const char *s, size_t len,
 		n->scale = scale < 0 ? 0 : (int)scale;
 		n->neg = neg;
 		num_strip(n);
-		if (n->scale > NUM_MAX_DISPLAY_SCALE * 16 ||
-		    n->nd > NUM_MAX_DIGITS)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "value overflows numeric format");
 		*out = n;
 	}
 	return 0;
@@ -982,12 +987,7 @@ static int float_in(enum wt t, const char *s, size_t len, double *out,
 			*out = neg ? -INFINITY : INFINITY;
 			return 0;
 		}
-		/* strtod would take hex and other spellings PostgreSQL
-		 * rejects. */
-		for (; *q; q++)
-			if (!isdigit((unsigned char)*q) && *q != '.' &&
-			    *q != 'e' && *q != 'E' && *q != '+' && *q != '-')
-				goto bad;
+		/* like float8in, whatever strtod() takes (hex too) */
 	}
 	errno = 0;
 	if (t == WT_FLOAT4) {
@@ -1177,34 +1177,65 @@ static int rd_int(const char **pp, const char *end, int maxd, int *out)
 }
 
 /* Read "hh:mm[:ss[.ffffff]]" (hours may exceed 24 only when allow_big). */
+/* Fractional seconds ".ddd" as microseconds, rounded like PostgreSQL's
+ * rint(frac * 1e6) on the strtod() value. */
+static int64_t rd_frac(const char **pp, const char *end)
+{
+	char buf[40];
+	size_t n = 1;
+	const char *p = *pp;
+
+	buf[0] = '0';
+	while (p < end && (isdigit((unsigned char)*p) || (*p == '.' && n == 1))) {
+		if (n < sizeof(buf) - 1)
+			buf[n++] = *p;
+		p++;
+	}
+	buf[n] = '\0';
+	*pp = p;
+	return (int64_t)rint(strtod(buf, NULL) * 1000000.0);
+}
+
+/* Read "h:mm[:ss[.ffffff]]" (1 or 2 digit fields), or "hhmm[ss[.f]]". */
 static int rd_time(const char **pp, const char *end, int64_t *us, int *oor)
 {
 	const char *p = *pp;
-	int h, m, s = 0;
+	int h, m, s = 0, n;
 	int64_t frac = 0;
 
-	if (rd_int(&p, end, 2, &h) < 0 || p >= end || *p != ':')
+	n = rd_int(&p, end, 6, &h);
+	if (n < 0)
+		return -1;
+	if (n == 4 || n == 6) {
+		/* concatenated ISO time */
+		if (p < end && *p == ':')
+			return -1;
+		if (n == 6) {
+			s = h % 100;
+			h /= 100;
+		}
+		m = h % 100;
+		h /= 100;
+		if (p < end && *p == '.' && n == 6)
+			frac = rd_frac(&p, end);
+		goto check;
+	}
+	if (n > 2 || p >= end || *p != ':')
 		return -1;
 	p++;
-	if (rd_int(&p, end, 2, &m) != 2)
+	if (rd_int(&p, end, 2, &m) < 0)
 		return -1;
 	if (p < end && *p == ':') {
 		p++;
-		if (rd_int(&p, end, 2, &s) != 2)
+		if (rd_int(&p, end, 2, &s) < 0)
 			return -1;
-		if (p < end && *p == '.') {
-			int nd = 0;
-			double f = 0, scale = 0.1;
-
-			p++;
-			while (p < end && isdigit((unsigned char)*p)) {
-				f += (*p - '0') * scale;
-				scale /= 10;
-				p++, nd++;
-			}
-			frac = (int64_t)rint(f * 1000000.0);
-		}
+		if (p < end && *p == '.')
+			frac = rd_frac(&p, end);
+	} else if (p < end && *p == '.') {
+		/* "mm:ss.f" is not a time of day form we accept */
+		return -1;
 	}
+check:
 	if (m > 59 || s > 60 || h > 24 ||
 	    (h == 24 && (m > 0 || s > 0 || frac > 0)))
 		*oor = 1;
@@ -1213,21 +1244,48 @@ static int rd_time(const char **pp, const char *end, int64_t *us, int *oor)
 	return 0;
 }
 
+/* Time zone abbreviations with a fixed offset, from PostgreSQL's
+ * "Default" set (full zone names such as Europe/Paris are not known). */
+static const struct {
+	const char *name;
+	int secs;
+} tz_abbrevs[] = {
+	{"utc", 0},          {"gmt", 0},          {"z", 0},
+	{"ut", 0},           {"zulu", 0},         {"wet", 0},
+	{"west", 3600},      {"bst", 3600},       {"cet", 3600},
+	{"cest", 7200},      {"met", 3600},       {"mest", 7200},
+	{"eet", 7200},       {"eest", 10800},     {"msk", 10800},
+	{"ist", 7200},       {"jst", 32400},      {"kst", 32400},
+	{"hkt", 28800},      {"awst", 28800},     {"acst", 34200},
+	{"aest", 36000},     {"aedt", 39600},     {"nzst", 43200},
+	{"nzdt", 46800},     {"ast", -14400},     {"adt", -10800},
+	{"est", -18000},     {"edt", -14400},     {"cst", -21600},
+	{"cdt", -18000},     {"mst", -25200},     {"mdt", -21600},
+	{"pst", -28800},     {"pdt", -25200},     {"akst", -32400},
+	{"akdt", -28800},    {"hst", -36000},     {"nst", -12600},
+	{"ndt", -9000},
+};
+
 static int rd_tz(const char **pp, const char *end, int *tz)
 {
 	const char *p = *pp;
 	int sign, h, m = 0, s = 0, n;
 
-	if (p < end && (*p == 'Z' || *p == 'z')) {
-		*tz = 0;
-		*pp = p + 1;
-		return 0;
-	}
-	if (end - p >= 3 && (strncasecmp(p, "UTC", 3) == 0 ||
-			     strncasecmp(p, "GMT", 3) == 0)) {
-		*tz = 0;
-		*pp = p + 3;
-		return 0;
+	if (p < end && isalpha((unsigned char)*p)) {
+		const char *q = p;
+		size_t i, n;
+
+		while (q < end && isalpha((unsigned char)*q))
+			q++;
+		n = (size_t)(q - p);
+		for (i = 0; i < sizeof(tz_abbrevs) / sizeof(tz_abbrevs[0]); i++)
+			if (strlen(tz_abbrevs[i].name) == n &&
+			    strncasecmp(p, tz_abbrevs[i].name, n) == 0) {
+				*tz = tz_abbrevs[i].secs;
+				*pp = q;
+				return 0;
+			}
+		return -1;
 	}
 	if (p >= end || (*p != '+' && *p != '-'))
 		return -1;
@@ -1264,6 +1322,80 @@ static int rd_tz(const char **pp, const char *end, int *tz)
  * "2024-01-15 10:20:30+05:30", "0044-03-15 BC", "10:20", "infinity".
  * Returns 0, -1 syntax error, -2 field out of range.
  */
+static int month_word(const char *p, size_t n)
+{
+	static const char *const months[] = {
+		"january", "february", "march", "april", "may", "june", "july",
+		"august", "september", "october", "november", "december"};
+	int i;
+
+	if (n == 4 && strncasecmp(p, "sept", 4) == 0)
+		return 9;
+	for (i = 0; i < 12; i++)
+		if (n >= 3 && n <= strlen(months[i]) &&
+		    strncasecmp(p, months[i], n) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* A date written with a month name: "January 15, 2024", "15 Jan 2024",
+ * "2024-Jan-15". Sets *q past it; 0, or -1 when this is not one. */
+static int rd_text_date(const char **pp, const char *end, int *y, int *m,
+			int *dd)
+{
+	const char *p = *pp;
+	int nums[2], ndig[2], nn = 0, mon = 0, i;
+	const char *last = p;
+
+	while (p < end && nn + (mon != 0) < 3) {
+		while (p < end && (*p == ' ' || *p == ',' || *p == '-' ||
+				   *p == '/' || *p == '.'))
+			p++;
+		if (p < end && isalpha((unsigned char)*p)) {
+			const char *w = p;
+
+			while (p < end && isalpha((unsigned char)*p))
+				p++;
+			if (mon || !(mon = month_word(w, (size_t)(p - w))))
+				return -1;
+		} else if (p < end && isdigit((unsigned char)*p)) {
+			const char *w = p;
+
+			if (nn == 2)
+				return -1;
+			ndig[nn] = rd_int(&p, end, 9, &nums[nn]);
+			if (p < end && *p == ':') {
+				p = w; /* a time: the date has ended */
+				break;
+			}
+			nn++;
+		} else {
+			break;
+		}
+		last = p;
+	}
+	if (!mon || nn != 2)
+		return -1;
+	/* the year is the number with more than two digits, or the
+	 * second one (DMY) */
+	i = (ndig[0] > 2 || nums[0] > 31) ? 0 : 1;
+	*y = nums[i];
+	*dd = nums[1 - i];
+	if (ndig[i] <= 2)
+		*y += *y < 70 ? 2000 : 1900;
+	*m = mon;
+	*pp = last;
+	return 0;
+}
+
+/*
+ * Parse the spellings PostgreSQL prints and people write:
+ * "2024-01-15", "2024-01-15 10:20:30.5", "2024-01-15T10:20:30Z",
+ * "2024-01-15 10:20:30+05:30", "0044-03-15 BC", "10:20", "infinity",
+ * "15/01/2024" (DateStyle DMY), "20240115", "January 15, 2024",
+ * "2024-01-15 10:00 PST". Returns 0, -1 syntax error, -2 field out of
+ * range.
+ */
 static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 {
 	const char *p = s, *end = s + len;
@@ -1290,14 +1422,26 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 		d->special = 2;
 		return 0;
 	}
+	if (!want_date && end - p == 8 && strncasecmp(p, "allballs", 8) == 0) {
+		d->has_time = 1;
+		return 0;
+	}
 	if (want_date) {
 		const char *q = p;
 		int y, m, dd, n;
 
 		n = rd_int(&q, end, 9, &y);
-		if (n < 0)
-			return -1;
-		if (q < end && (*q == '-' || *q == '/' || *q == '.')) {
+		if (n < 0 || (q < end && isalpha((unsigned char)*q) &&
+			      !(n == 8 && (*q == 'T' || *q == 't')))) {
+			q = p;
+			if (rd_text_date(&q, end, &y, &m, &dd) < 0)
+				return -1;
+		} else if (q < end && (*q == '-' || *q == '/' || *q == '.') &&
+			   q + 1 < end && isalpha((unsigned char)q[1])) {
+			q = p;
+			if (rd_text_date(&q, end, &y, &m, &dd) < 0)
+				return -1;
+		} else if (q < end && (*q == '-' || *q == '/' || *q == '.')) {
 			char sep = *q;
 			int nlast;
 
@@ -1318,12 +1462,32 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 				if (nlast <= 2)
 					y += y < 70 ? 2000 : 1900;
 			}
-		} else if (n == 8) {
+		} else if (n >= 8 && !(q < end && isdigit((unsigned char)*q))) {
+			/* yyyymmdd */
 			dd = y % 100;
 			m = (y / 100) % 100;
 			y /= 10000;
+		} else if (n == 9 && q < end && isdigit((unsigned char)*q)) {
+			/* a longer run of digits: the year is all but the
+			 * last four (yyyyyymmdd) */
+			int64_t v = y;
+			int k = 9;
+
+			while (q < end && isdigit((unsigned char)*q) && k < 12) {
+				v = v * 10 + (*q++ - '0');
+				k++;
+			}
+			if (q < end && isdigit((unsigned char)*q))
+				return -1;
+			dd = (int)(v % 100);
+			m = (int)((v / 100) % 100);
+			if (v / 10000 > 5874897)
+				return -2;
+			y = (int)(v / 10000);
 		} else {
-			return -1;
+			q = p;
+			if (rd_text_date(&q, end, &y, &m, &dd) < 0)
+				return -1;
 		}
 		if (y == 0)
 			oor = 1;
@@ -1337,6 +1501,9 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 			p++;
 		while (p < end && *p == ' ')
 			p++;
+	} else if (p + 1 < end && (*p == 'T' || *p == 't') &&
+		   isdigit((unsigned char)p[1])) {
+		p++; /* ISO 8601 "T10:20" */
 	}
 	if (p < end && isdigit((unsigned char)*p)) {
 		if (rd_time(&p, end, &d->time_us, &oor) < 0)
@@ -1345,7 +1512,9 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 		while (p < end && *p == ' ')
 			p++;
 	}
-	if (p < end && *p != 'B' && *p != 'b' && *p != 'A' && *p != 'a') {
+	if (p < end && !(d->has_date && end - p == 2 &&
+			 (strncasecmp(p, "BC", 2) == 0 ||
+			  strncasecmp(p, "AD", 2) == 0))) {
 		int r = rd_tz(&p, end, &d->tz_sec);
 
 		if (r == -2)
@@ -1434,7 +1603,7 @@ static int ts_in(int with_tz, const char *s, size_t len, int64_t *out,
 	struct dt d;
 	int r = dt_parse(s, len, 1, &d);
 	const char *tn = with_tz ? "timestamp with time zone"
-				 : "timestamp without time zone";
+				 : "timestamp";
 
 	if (r == 0 && d.special) {
 		*out = d.special == 1 ? TS_NOEND
@@ -1468,7 +1637,7 @@ static int time_in(const char *s, size_t len, int64_t *out,
 	if (r == 0 && (d.special || !d.has_time))
 		r = -1;
 	if (r < 0)
-		return dt_err(r, "time without time zone", s, len, err);
+		return dt_err(r, "time", s, len, err);
 	*out = d.time_us;
 	return 0;
 }
@@ -1561,8 +1730,83 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 {
 	const char *p = s, *end = s + len;
 	double month = 0, day = 0, us = 0;
-	int any = 0;
+	int any = 0, first = 1;
 
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	if (end - p >= 2 && (*p == 'P' || *p == 'p') &&
+	    (isdigit((unsigned char)p[1]) || p[1] == 'T' || p[1] == 't' ||
+	     p[1] == '-' || p[1] == '.')) {
+		/* ISO 8601 duration: P1Y2M3W4DT5H6M7.5S */
+		int in_time = 0;
+
+		p++;
+		while (p < end && !isspace((unsigned char)*p)) {
+			char nb[64], *ep;
+			size_t nl = 0;
+			double v;
+
+			if (*p == 'T' || *p == 't') {
+				if (in_time)
+					goto bad;
+				in_time = 1;
+				p++;
+				continue;
+			}
+			while (p < end && nl < sizeof(nb) - 1 &&
+			       (isdigit((unsigned char)*p) || *p == '.' ||
+				*p == '-' || *p == '+'))
+				nb[nl++] = *p++;
+			nb[nl] = '\0';
+			if (nl == 0 || p >= end)
+				goto bad;
+			v = strtod(nb, &ep);
+			if (*ep)
+				goto bad;
+			switch (toupper((unsigned char)*p)) {
+			case 'Y':
+				if (in_time)
+					goto bad;
+				month += v * 12;
+				break;
+			case 'M':
+				if (in_time)
+					us += v * 60e6;
+				else
+					month += v;
+				break;
+			case 'W':
+				if (in_time)
+					goto bad;
+				day += v * 7;
+				break;
+			case 'D':
+				if (in_time)
+					goto bad;
+				day += v;
+				break;
+			case 'H':
+				if (!in_time)
+					goto bad;
+				us += v * 3600e6;
+				break;
+			case 'S':
+				if (!in_time)
+					goto bad;
+				us += v * 1e6;
+				break;
+			default:
+				goto bad;
+			}
+			p++;
+			any = 1;
+		}
+		while (p < end && isspace((unsigned char)*p))
+			p++;
+		if (p != end)
+			goto bad;
+		p = end;
+	}
 	while (p < end) {
 		const char *numstart;
 		int neg = 0;
@@ -1574,10 +1818,12 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			p++;
 		if (p == end)
 			break;
-		if (*p == '@') {
+		if (*p == '@' && first) {
 			p++;
+			first = 0;
 			continue;
 		}
+		first = 0;
 		if (end - p >= 3 && strncasecmp(p, "ago", 3) == 0 &&
 		    (end - p == 3 || isspace((unsigned char)p[3]))) {
 			month = -month;

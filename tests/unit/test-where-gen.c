@@ -344,7 +344,7 @@ static const char *const like_pats[] = {"'a%'", "'%b'", "'a_b'", "'a\\_b'", "'a\
 
 static void g_bool(int depth)
 {
-	int k = depth <= 0 ? pick(6) : pick(36);
+	int k = depth <= 0 ? pick(6) : pick(40);
 
 	switch (k) {
 	case 0:
@@ -567,6 +567,60 @@ static void g_bool(int depth)
 		static const char *const q[] = {"ts > $3", "tz = $3", "d < $3", "$2 = t", "$2 || t = 'abcabc'", "n + $1 > 6", "f4 * $1 > 0", "$1::int8 = i8", "ai @> $4", "$4 = ai", "concat($2, i4) = 'abc1'", "$1 IN (i2, i4)", "$1 BETWEEN i2 AND i4", "COALESCE($1, i4) = 5", "$2 LIKE t"};
 
 		emit(PICK(q));
+		break;
+	}
+	case 36:
+	case 37: {
+		/* input syntax of each type, through a text value so that
+		 * the conversion happens per row */
+		static const struct {
+			const char *type, *col;
+			const char *lits[14];
+		} in[] = {
+			{"int4", "i4", {" 12 ", "+5", "-0", "0x10", "1_000", "1.0", "2147483648", "-2147483648", "", "007", "1e3", " -7", "--1", "4 2"}},
+			{"int2", "i2", {"32767", "32768", "-32769", " 1", "1 ", "+-1", "٣", "12a", NULL}},
+			{"int8", "i8", {"9223372036854775807", "9223372036854775808", "-9223372036854775808", "+0", NULL}},
+			{"numeric", "n", {"  1.5  ", "+1.5", "1e5", ".5", "5.", "-.5e-3", "nan", "-inf", "1e1001", "1e-1001", "1.2.3", "e5", "Infinity", "1E+2"}},
+			{"float8", "f8", {"1e309", "-1e-400", "1e-310", "nan", "-Infinity", "inf", " 3.5 ", "0x1p3", "1,5", "4e", "+.5", "1e+308", "-0.0", "NaN "}},
+			{"float4", "f4", {"3.5e38", "1e-46", "1e-40", "0.1", "16777217", "-inf", NULL}},
+			{"bool", "b", {"TRUE", " yes ", "n", "of", "o", "1", "10", "tr", "f ", "Off", "y", "", NULL}},
+			{"uuid", "u", {"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "A0EEBC999C0B4EF8BB6D6BB9BD380A11", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}", "a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11", "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", NULL}},
+			{"date", "d", {"2024-1-5", "20240115", "15-01-2024", "15/01/24", "2024-02-29", "2023-02-29", "0001-01-01 BC", "epoch", "2024-01-15 10:00", "2024-01-15T10:00:00Z", "January 15, 2024", "15 Jan 2024", "5874897-12-31", "-infinity"}},
+			{"timestamp", "ts", {"2024-01-15 10:20:30.1234567", "2024-01-15 10:20:30.9999995", "2024-01-15 24:00:00", "2024-01-15 23:60:00", "2024-01-15 10:20", "2024-01-15T10:20:30+05", "2024-01-15 10:20:30 +05:30", "epoch", "2024-01-15 10:20:30 BC", "294277-01-01", "2024-01-15 10:20:30 PST", "2024-01-15 1:2:3", NULL}},
+			{"timestamptz", "tz", {"2024-01-15 10:20:30-0330", "2024-01-15 10:20:30+14:00", "2024-01-15 10:20:30+15", "2024-01-15 10:20:30+05:30:15", "2024-01-15 10:20:30 UTC", "2024-01-15 10:20:30 GMT", "2024-01-15 10:20:30Z", "2024-01-15 10:20:30 +00", "2024-01-15", "infinity", "2024-01-15 10:20:30 Europe/Paris", "2024-01-15 10:20:30+5", NULL}},
+			{"time", "tm", {"10:20", "10:20:30.5", "24:00", "24:00:01", "1:2:3", "10:60", "10:20:30+05", "T10:20", "102030", "10.20", "allballs", NULL}},
+			{"interval", "iv", {"1 day 2 hours", "P1D", "1:30", "-1 day -02:00", "1 year -1 month", "1.5 hours", "100 ms", "3 mons 2 days", "@ 1 minute ago", "1 week", "1 day 24:00:00", "10", "-1.5 days", "PT1H30M"}},
+			{"int4[]", "ai", {" { 1 , 2 } ", "{1,NULL}", "{\"1\",2}", "{{1},{2}}", "[2:3]={1,2}", "{1,2", "{null,NULL}", "{ }", "{\"NULL\"}", "{1,,2}", "{{1,2},{3}}", "1,2", "[1:2]={1}", "{+1,-2}"}},
+			{"text[]", "at", {"{a,b}", "{\"a,b\",c}", "{ a b , c }", "{\\\\}", "{\"\"}", "{NULL,\"NULL\"}", "{a\\,b}", "{\"a\\\"b\"}", "{{a},{b}}", NULL}},
+		};
+		int w = pick((int)(sizeof(in) / sizeof(in[0])));
+		int nl = 0;
+
+		while (nl < 14 && in[w].lits[nl])
+			nl++;
+		emit("(");
+		emit(pick(2) ? "t || '" : "'");
+		/* the text itself, quotes doubled */
+		{
+			const char *l = in[w].lits[pick(nl)];
+
+			for (; *l; l++) {
+				if (*l == '\'')
+					emit("'");
+				ss_buf_addc(&out, *l);
+			}
+		}
+		emit("')::");
+		emit(in[w].type);
+		emit(pick(2) ? " = " : " IS NOT DISTINCT FROM ");
+		emit(in[w].col);
+		break;
+	}
+	case 38: {
+		/* literals of each type compared directly (parse-time input) */
+		static const char *const l[] = {"'2024-01-15 10:20:30.1234567'::timestamp = ts", "iv = '1 day 2 hours'", "iv > 'P1D'", "iv < '1:30'", "d = '20240115'", "d > 'January 15, 2024'", "u = 'a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11'", "n = ' 1.5 '", "f8 = ' 1e-310 '", "ai = ' { 1 , 2 , 3 } '", "at @> '{\"x y\"}'", "tm = 'allballs'", "tz = '2024-01-15 10:20:30 Europe/Paris'", "b = ' yes '", "i4 = ' 42 '"};
+
+		emit(PICK(l));
 		break;
 	}
 	default:
