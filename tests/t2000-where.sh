@@ -1,5 +1,6 @@
 #!/bin/sh
-# lib/where: the table-driven cases of tests/data/where.test, and a fuzz
+# lib/where: the table-driven cases of tests/data/where.test, the node
+# view and key API, and a fuzz
 # run of the parser and evaluator (no crash, every error has a message,
 # canonical text is stable).
 . "$(dirname "$0")/lib.sh"
@@ -12,6 +13,10 @@ test_expect_success 'a failing case is reported and fails the run' '
 	printf "where a = 1\ncol a int4\nrow 1 => false\n" >bad.test &&
 	test_must_fail 1 "$SS_BUILD/tests/test-where" bad.test &&
 	test_stderr_has "expected false, got true"
+'
+
+test_expect_success 'node view, columns used, equality keys' '
+	"$SS_BUILD/tests/test-where-api"
 '
 
 test_expect_success 'random and mutated clauses never crash' '
