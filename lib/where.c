@@ -2139,11 +2139,15 @@ void ss_where_free(struct ss_where *w)
 int ss_where_eval(const struct ss_where *w, const char *const *values,
 		  int *result, struct ss_err *err)
 {
-	struct arena a = {NULL};
+	/* Most rows need only a little scratch space: keep it on the stack
+	 * (the arena moves to the heap if it needs more). */
+	max_align_t stack[512];
+	struct arena a;
 	struct ectx e;
 	struct wval v;
 	int rc = 0;
 
+	arena_init_buf(&a, stack, sizeof(stack));
 	memset(&e, 0, sizeof(e));
 	e.a = &a;
 	e.w = w;

@@ -21,7 +21,11 @@ struct arena_block {
 };
 struct arena {
 	struct arena_block *head;
+	struct arena_block *borrowed; /* caller's block: never freed */
 };
+/* Start an arena on a caller-owned buffer of `size` bytes (a stack buffer
+ * for one evaluation), so most evaluations never call malloc. */
+void arena_init_buf(struct arena *a, void *buf, size_t size);
 void *arena_alloc(struct arena *a, size_t n);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 void arena_free(struct arena *a);

@@ -45,15 +45,28 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
 	return p;
 }
 
+void arena_init_buf(struct arena *a, void *buf, size_t size)
+{
+	struct arena_block *b = buf;
+
+	b->next = NULL;
+	b->used = 0;
+	b->size = (size - sizeof(*b)) / sizeof(max_align_t);
+	a->head = b;
+	a->borrowed = b;
+}
+
 void arena_free(struct arena *a)
 {
 	struct arena_block *b = a->head, *next;
 
 	for (; b; b = next) {
 		next = b->next;
-		free(b);
+		if (b != a->borrowed)
+			free(b);
 	}
 	a->head = NULL;
+	a->borrowed = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -3445,7 +3458,7 @@ int ss_where_value_key(const char *type, const char *text, struct ss_buf *key,
 {
 	struct wtype t;
 	struct wval v;
-	struct arena a = {NULL};
+	struct arena a = {NULL, NULL};
 	int rc = 0;
 
 	if (wtype_lookup(type, &t) < 0)
