@@ -41,9 +41,9 @@ struct ectx {
 	int depth;
 };
 
-static const struct wtype T_BOOL = {WT_BOOL, 0, -1, NULL};
-static const struct wtype T_TEXT = {WT_TEXT, 0, -1, NULL};
-static const struct wtype T_INT4 = {WT_INT4, 0, -1, NULL};
+static const struct wtype T_BOOL = {WT_BOOL, 0, -1, NULL, NULL, 0};
+static const struct wtype T_TEXT = {WT_TEXT, 0, -1, NULL, NULL, 0};
+static const struct wtype T_INT4 = {WT_INT4, 0, -1, NULL, NULL, 0};
 
 static int is_unknown(const struct wtype *t)
 {
@@ -247,7 +247,7 @@ static int analyze_cmp(struct actx *c, struct ss_where_node *n,
 {
 	if (meet(&(*l)->type, &(*r)->type, ot) < 0)
 		return op_missing(c, n->loc, opname, &(*l)->type, &(*r)->type);
-	if (ot->base == WT_ENUM && strcmp(opname, "=") &&
+	if (ot->base == WT_ENUM && !ot->labels && strcmp(opname, "=") &&
 	    strcmp(opname, "<>") && !ot->array)
 		return aerr(c, n->loc,
 			    "ordering operators on enum type %s are not "
@@ -515,17 +515,16 @@ static int has_column(const struct ss_where_node *n)
 	return 0;
 }
 
-static int lookup_enum(struct actx *c, const char *name)
+/* The type of an enum column named `name`, or NULL. */
+static const struct wtype *lookup_enum(struct actx *c, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < c->ncols; i++)
-		if (c->cols[i].is_enum && c->cols[i].type &&
-		    (strcmp(c->cols[i].type, name) == 0 ||
-		     (c->cols[i].type[0] == '_' &&
-		      strcmp(c->cols[i].type + 1, name) == 0)))
-			return 1;
-	return 0;
+		if (c->colok[i] && c->coltypes[i].base == WT_ENUM &&
+		    strcmp(c->coltypes[i].ename, name) == 0)
+			return &c->coltypes[i];
+	return NULL;
 }
 
 static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
@@ -774,7 +773,7 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			op_missing(c, n->loc, n->op, &l->type, &et);
 			return NULL;
 		}
-		if (ct.base == WT_ENUM && n->opc != NOP_EQ &&
+		if (ct.base == WT_ENUM && !ct.labels && n->opc != NOP_EQ &&
 		    n->opc != NOP_NE) {
 			aerr(c, n->loc,
 			     "ordering operators on enum type %s are not "
@@ -820,9 +819,16 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 	case SS_WHERE_CAST: {
 		struct ss_where_node *a;
 
-		if (n->type.base == WT_ENUM && !lookup_enum(c, n->type.ename)) {
-			aerr(c, n->tloc, "unsupported type %s", n->type.ename);
-			return NULL;
+		if (n->type.base == WT_ENUM) {
+			const struct wtype *et = lookup_enum(c, n->type.ename);
+
+			if (!et) {
+				aerr(c, n->tloc, "unsupported type %s",
+				     n->type.ename);
+				return NULL;
+			}
+			n->type.labels = et->labels;
+			n->type.nlabels = et->nlabels;
 		}
 		a = n->args[0];
 		if (a->kind == SS_WHERE_ARRAY && a->nargs == 0) {
@@ -917,7 +923,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 		default:
 			if (common_type(c, n->args, n->nargs, n->op, &ct) < 0)
 				return NULL;
-			if (ct.base == WT_ENUM && n->opc != FN_COALESCE) {
+			if (ct.base == WT_ENUM && !ct.labels &&
+			    n->opc != FN_COALESCE) {
 				aerr(c, n->loc,
 				     "ordering operators on enum type %s are "
 				     "not supported",
@@ -2053,12 +2060,25 @@ static int column_type(struct arena *a, const struct ss_where_column *col,
 			t->array = 1;
 			s++;
 		}
+		if (strrchr(s, '.'))
+			s = strrchr(s, '.') + 1;
 		n = strlen(s);
 		if (n > 2 && strcmp(s + n - 2, "[]") == 0) {
 			t->array = 1;
 			n -= 2;
 		}
 		t->ename = arena_strndup(a, s, n);
+		if (col->enum_labels && col->n_enum_labels) {
+			char **l = arena_alloc(a, col->n_enum_labels *
+							  sizeof(*l));
+			size_t i;
+
+			for (i = 0; i < col->n_enum_labels; i++)
+				l[i] = arena_strndup(a, col->enum_labels[i],
+						     strlen(col->enum_labels[i]));
+			t->labels = (const char *const *)l;
+			t->nlabels = col->n_enum_labels;
+		}
 		return 0;
 	}
 	return -1;

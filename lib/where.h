@@ -24,15 +24,24 @@
  * folded to lowercase first). `type` is a PostgreSQL type name: the
  * internal names ("int4", "text", "timestamptz", ...), the SQL spellings
  * ("integer", "character varying", "timestamp with time zone", ...), and
- * arrays as "_int4" or "int4[]". A type that is not a built-in one is an
- * enum type if `is_enum` is set (enum values compare with = and <> only),
- * otherwise referencing the column is an "unsupported type" error.
+ * arrays as "_int4" or "int4[]"; modifiers such as "varchar(10)" are
+ * ignored. A type that is not a built-in one is an enum type if `is_enum`
+ * is set (a schema prefix "public.mood" is dropped; casts name the enum
+ * as "mood"), otherwise referencing the column is an "unsupported type"
+ * error.
  * Both strings are borrowed for the duration of ss_where_compile only.
  */
 struct ss_where_column {
 	const char *name;
 	const char *type;
 	int is_enum;
+	/* Optional, for enum columns: the labels in their sort order
+	 * (pg_enum.enumsortorder). With them, enum values are checked
+	 * against the labels ("invalid input value for enum ...") and
+	 * < <= > >= BETWEEN GREATEST LEAST work; without them only
+	 * = <> IN and IS [NOT] DISTINCT FROM do. Borrowed during compile. */
+	const char *const *enum_labels;
+	size_t n_enum_labels;
 };
 
 /* A compiled clause. Opaque; immutable after compile, so one compiled

@@ -60,6 +60,8 @@ struct wtype {
 	int array;
 	int32_t typmod;
 	const char *ename; /* enum type name, for WT_ENUM */
+	const char *const *labels; /* enum labels in sort order, or NULL */
+	size_t nlabels;
 };
 
 struct num; /* arbitrary-precision decimal, where_types.c */

@@ -2614,9 +2614,23 @@ int wval_in(struct arena *a, const struct wtype *t, const char *s,
 			return -1;
 		return num_apply_typmod(a, n, t->typmod, &out->u.n, err);
 	}
+	case WT_ENUM:
+		if (t->labels) {
+			size_t i;
+
+			for (i = 0; i < t->nlabels; i++)
+				if (strlen(t->labels[i]) == len &&
+				    memcmp(t->labels[i], s, len) == 0)
+					break;
+			if (i == t->nlabels)
+				return ss_err_set(err, SS_ERR_INPUT,
+						  "invalid input value for enum "
+						  "%s: \"%.*s\"",
+						  t->ename, (int)len, s);
+		}
+		/* FALLTHROUGH */
 	case WT_UNKNOWN:
 	case WT_TEXT:
-	case WT_ENUM:
 	case WT_VARCHAR:
 		if (t->typmod >= 0 && utf8_chars(s, len) > (size_t)t->typmod)
 			len = utf8_prefix(s, len, (size_t)t->typmod);
@@ -2749,10 +2763,27 @@ int wval_cmp(const struct wtype *t, const struct wval *x,
 	case WT_BPCHAR:
 		return bytes_cmp(x->u.s.p, bp_len(x->u.s.p, x->u.s.len),
 				 y->u.s.p, bp_len(y->u.s.p, y->u.s.len));
+	case WT_ENUM:
+		if (t->labels) {
+			/* by sort order: the position of each label */
+			size_t i, ix = t->nlabels, iy = t->nlabels;
+
+			for (i = 0; i < t->nlabels; i++) {
+				size_t l = strlen(t->labels[i]);
+
+				if (l == x->u.s.len &&
+				    memcmp(t->labels[i], x->u.s.p, l) == 0)
+					ix = i;
+				if (l == y->u.s.len &&
+				    memcmp(t->labels[i], y->u.s.p, l) == 0)
+					iy = i;
+			}
+			return ix < iy ? -1 : ix > iy;
+		}
+		return bytes_cmp(x->u.s.p, x->u.s.len, y->u.s.p, y->u.s.len);
 	case WT_UNKNOWN:
 	case WT_TEXT:
 	case WT_VARCHAR:
-	case WT_ENUM:
 		return bytes_cmp(x->u.s.p, x->u.s.len, y->u.s.p, y->u.s.len);
 	case WT_UUID: {
 		int c = memcmp(x->u.uuid, y->u.uuid, 16);
@@ -3054,13 +3085,13 @@ int wval_cast(struct arena *a, const struct wtype *from,
 /* ------------------------------------------------------------------ */
 /* Arithmetic */
 
-static const struct wtype T_INT4 = {WT_INT4, 0, -1, NULL};
-static const struct wtype T_INTERVAL = {WT_INTERVAL, 0, -1, NULL};
-static const struct wtype T_TIMESTAMP = {WT_TIMESTAMP, 0, -1, NULL};
+static const struct wtype T_INT4 = {WT_INT4, 0, -1, NULL, NULL, 0};
+static const struct wtype T_INTERVAL = {WT_INTERVAL, 0, -1, NULL, NULL, 0};
+static const struct wtype T_TIMESTAMP = {WT_TIMESTAMP, 0, -1, NULL, NULL, 0};
 
 static struct wtype mk(enum wt b)
 {
-	struct wtype t = {b, 0, -1, NULL};
+	struct wtype t = {b, 0, -1, NULL, NULL, 0};
 
 	return t;
 }

@@ -19,11 +19,11 @@ static int failures;
 	} while (0)
 
 static const struct ss_where_column cols[] = {
-	{"id", "int4", 0},
-	{"name", "text", 0},
-	{"tags", "_text", 0},
-	{"price", "numeric", 0},
-	{"big", "int8", 0},
+	{.name = "id", .type = "int4", .is_enum = 0},
+	{.name = "name", .type = "text", .is_enum = 0},
+	{.name = "tags", .type = "_text", .is_enum = 0},
+	{.name = "price", .type = "numeric", .is_enum = 0},
+	{.name = "big", .type = "int8", .is_enum = 0},
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 

@@ -10,13 +10,13 @@
 #include "where.h"
 
 static const struct ss_where_column cols[] = {
-	{"a", "int4", 0},      {"b", "int8", 0},       {"s", "int2", 0},
-	{"t", "text", 0},      {"c", "bpchar", 0},     {"f", "float8", 0},
-	{"r", "float4", 0},    {"n", "numeric", 0},    {"x", "bool", 0},
-	{"u", "uuid", 0},      {"d", "date", 0},       {"ts", "timestamp", 0},
-	{"tz", "timestamptz", 0}, {"tm", "time", 0},   {"iv", "interval", 0},
-	{"m", "mood", 1},      {"ai", "_int4", 0},     {"at", "_text", 0},
-	{"j", "jsonb", 0},
+	{.name = "a", .type = "int4", .is_enum = 0},      {.name = "b", .type = "int8", .is_enum = 0},       {.name = "s", .type = "int2", .is_enum = 0},
+	{.name = "t", .type = "text", .is_enum = 0},      {.name = "c", .type = "bpchar", .is_enum = 0},     {.name = "f", .type = "float8", .is_enum = 0},
+	{.name = "r", .type = "float4", .is_enum = 0},    {.name = "n", .type = "numeric", .is_enum = 0},    {.name = "x", .type = "bool", .is_enum = 0},
+	{.name = "u", .type = "uuid", .is_enum = 0},      {.name = "d", .type = "date", .is_enum = 0},       {.name = "ts", .type = "timestamp", .is_enum = 0},
+	{.name = "tz", .type = "timestamptz", .is_enum = 0}, {.name = "tm", .type = "time", .is_enum = 0},   {.name = "iv", .type = "interval", .is_enum = 0},
+	{.name = "m", .type = "mood", .is_enum = 1},      {.name = "ai", .type = "_int4", .is_enum = 0},     {.name = "at", .type = "_text", .is_enum = 0},
+	{.name = "j", .type = "jsonb", .is_enum = 0},
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 

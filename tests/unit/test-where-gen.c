@@ -14,14 +14,16 @@
 #include "util.h"
 #include "where.h"
 
+static const char *const mood_labels[] = {"sad", "ok", "happy"};
+
 static const struct ss_where_column cols[] = {
-	{"id", "int4", 0},      {"i2", "int2", 0},    {"i4", "int4", 0},
-	{"i8", "int8", 0},      {"f4", "float4", 0},  {"f8", "float8", 0},
-	{"n", "numeric", 0},    {"t", "text", 0},     {"v", "varchar", 0},
-	{"c", "bpchar", 0},     {"b", "bool", 0},     {"u", "uuid", 0},
-	{"d", "date", 0},       {"tm", "time", 0},    {"ts", "timestamp", 0},
-	{"tz", "timestamptz", 0}, {"iv", "interval", 0}, {"m", "mood", 1},
-	{"ai", "_int4", 0},     {"at", "_text", 0},
+	{.name = "id", .type = "int4", .is_enum = 0},      {.name = "i2", .type = "int2", .is_enum = 0},    {.name = "i4", .type = "int4", .is_enum = 0},
+	{.name = "i8", .type = "int8", .is_enum = 0},      {.name = "f4", .type = "float4", .is_enum = 0},  {.name = "f8", .type = "float8", .is_enum = 0},
+	{.name = "n", .type = "numeric", .is_enum = 0},    {.name = "t", .type = "text", .is_enum = 0},     {.name = "v", .type = "varchar", .is_enum = 0},
+	{.name = "c", .type = "bpchar", .is_enum = 0},     {.name = "b", .type = "bool", .is_enum = 0},     {.name = "u", .type = "uuid", .is_enum = 0},
+	{.name = "d", .type = "date", .is_enum = 0},       {.name = "tm", .type = "time", .is_enum = 0},    {.name = "ts", .type = "timestamp", .is_enum = 0},
+	{.name = "tz", .type = "timestamptz", .is_enum = 0}, {.name = "iv", .type = "interval", .is_enum = 0}, {.name = "m", .type = "mood", .is_enum = 1, .enum_labels = mood_labels, .n_enum_labels = 3},
+	{.name = "ai", .type = "_int4", .is_enum = 0},     {.name = "at", .type = "_text", .is_enum = 0},
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
@@ -487,7 +489,7 @@ static void g_bool(int depth)
 		break;
 	}
 	case 20: {
-		static const char *const m[] = {"m = 'happy'", "m <> 'sad'", "m IN ('ok', 'sad')", "m::text < 'p'", "m IS DISTINCT FROM 'ok'", "m = 'ok'::mood", "m = ANY ('{ok,happy}')"};
+		static const char *const m[] = {"m = 'happy'", "m <> 'sad'", "m IN ('ok', 'sad')", "m::text < 'p'", "m IS DISTINCT FROM 'ok'", "m = 'ok'::mood", "m = ANY ('{ok,happy}')", "m < 'ok'", "m >= 'ok'::mood", "m BETWEEN 'sad' AND 'ok'", "GREATEST(m, 'ok') = 'happy'", "LEAST(m, 'happy') < 'ok'", "m = 'angry'", "m::text::mood > 'sad'", "m > ALL ('{sad,ok}')", "ARRAY[m] < '{ok}'", "t::mood = m"};
 
 		emit(PICK(m));
 		break;

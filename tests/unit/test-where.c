@@ -23,6 +23,8 @@ struct tcase {
 	size_t ncols;
 	char *params[MAXPARAMS];
 	size_t nparams;
+	char *labelbuf[MAXCOLS];
+	const char *labels[MAXCOLS][8];
 };
 
 static int failures, ncases, nchecks;
@@ -173,6 +175,8 @@ static int run_file(const char *file)
 			free(tc.colbuf[i]);                                  \
 		for (i = 0; i < tc.nparams; i++)                             \
 			free(tc.params[i]);                                  \
+		for (i = 0; i < MAXCOLS; i++)                                \
+			free(tc.labelbuf[i]);                                \
 		memset(&tc, 0, sizeof(tc));                                  \
 		compiled = 0;                                                \
 		ss_err_clear(&cerr);                                         \
@@ -206,6 +210,19 @@ static int run_file(const char *file)
 			    !strcmp(type + strlen(type) - 5, " enum")) {
 				type[strlen(type) - 5] = '\0';
 				is_enum = 1;
+			} else if (strstr(type, " enum ")) {
+				/* "mood enum sad ok happy": labels in order */
+				char *l = strstr(type, " enum ") + 6, *save = NULL;
+				size_t nl = 0;
+
+				type[strstr(type, " enum ") - type] = '\0';
+				is_enum = 1;
+				t->labelbuf[t->ncols] = ss_xstrdup(l);
+				for (l = strtok_r(t->labelbuf[t->ncols], " ", &save);
+				     l && nl < 8; l = strtok_r(NULL, " ", &save))
+					t->labels[t->ncols][nl++] = l;
+				t->cols[t->ncols].enum_labels = t->labels[t->ncols];
+				t->cols[t->ncols].n_enum_labels = nl;
 			}
 			t->colbuf[t->ncols * 2] = ss_xstrdup(name);
 			t->colbuf[t->ncols * 2 + 1] = ss_xstrdup(type);
