@@ -51,7 +51,7 @@ static int is_unknown(const struct wtype *t)
 }
 
 static int aerr(struct actx *c, int loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int aerr(struct actx *c, int loc, const char *fmt, ...)
 {
@@ -61,8 +61,7 @@ static int aerr(struct actx *c, int loc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	return ss_err_set(c->err, SS_ERR_INPUT, "At location %d: %s", loc,
-			  buf);
+	return ss_err_set(c->err, SS_ERR_INPUT, "At location %d: %s", loc, buf);
 }
 
 static int op_missing(struct actx *c, int loc, const char *op,
@@ -73,8 +72,8 @@ static int op_missing(struct actx *c, int loc, const char *op,
 	if (l)
 		wtype_sqlname(l, &a);
 	wtype_sqlname(r, &b);
-	aerr(c, loc, "operator does not exist: %s%s%s %s", a.buf,
-	     l ? " " : "", op, b.buf);
+	aerr(c, loc, "operator does not exist: %s%s%s %s", a.buf, l ? " " : "",
+	     op, b.buf);
 	ss_buf_release(&a);
 	ss_buf_release(&b);
 	return -1;
@@ -195,8 +194,10 @@ static int meet_mode(const struct wtype *l, const struct wtype *r,
 	}
 	{
 		enum wt a = l->base, b = r->base;
-		int da = a == WT_DATE || a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ;
-		int db = b == WT_DATE || b == WT_TIMESTAMP || b == WT_TIMESTAMPTZ;
+		int da =
+		    a == WT_DATE || a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ;
+		int db =
+		    b == WT_DATE || b == WT_TIMESTAMP || b == WT_TIMESTAMPTZ;
 
 		if (da && db) {
 			out->base = a > b ? a : b;
@@ -213,15 +214,13 @@ static int meet_mode(const struct wtype *l, const struct wtype *r,
 	return -1;
 }
 
-static int meet(const struct wtype *l, const struct wtype *r,
-		struct wtype *out)
+static int meet(const struct wtype *l, const struct wtype *r, struct wtype *out)
 {
 	return meet_mode(l, r, out, 0);
 }
 
-static struct ss_where_node *analyze_bool_arg(struct actx *c,
-					      struct ss_where_node *n,
-					      const char *what)
+static struct ss_where_node *
+analyze_bool_arg(struct actx *c, struct ss_where_node *n, const char *what)
 {
 	n = analyze(c, n);
 	if (!n)
@@ -232,8 +231,9 @@ static struct ss_where_node *analyze_bool_arg(struct actx *c,
 		struct ss_buf b = SS_BUF_INIT;
 
 		wtype_sqlname(&n->type, &b);
-		aerr(c, n->loc, "argument of %s must be type boolean, not type %s",
-		     what, b.buf);
+		aerr(c, n->loc,
+		     "argument of %s must be type boolean, not type %s", what,
+		     b.buf);
 		ss_buf_release(&b);
 		return NULL;
 	}
@@ -267,8 +267,7 @@ static int is_cmp_op(int opc)
 	return opc >= NOP_EQ && opc <= NOP_GE;
 }
 
-static struct ss_where_node *analyze_op(struct actx *c,
-					struct ss_where_node *n)
+static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 {
 	size_t i;
 
@@ -291,8 +290,8 @@ static struct ss_where_node *analyze_op(struct actx *c,
 			     n->op);
 			return NULL;
 		}
-		if (warith_resolve(OP_NEG, &a->type, &a->type, &lc, &rc,
-				   &res) < 0 ||
+		if (warith_resolve(OP_NEG, &a->type, &a->type, &lc, &rc, &res) <
+			0 ||
 		    (n->opc == NOP_ADD && a->type.base == WT_INTERVAL)) {
 			op_missing(c, n->loc, n->op, NULL, &a->type);
 			return NULL;
@@ -314,9 +313,8 @@ static struct ss_where_node *analyze_op(struct actx *c,
 	case NOP_DIV:
 	case NOP_MOD: {
 		static const enum wop map[] = {
-			[NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB,
-			[NOP_MUL] = OP_MUL, [NOP_DIV] = OP_DIV,
-			[NOP_MOD] = OP_MOD,
+		    [NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB, [NOP_MUL] = OP_MUL,
+		    [NOP_DIV] = OP_DIV, [NOP_MOD] = OP_MOD,
 		};
 		enum wop op = map[n->opc];
 		struct wtype lt = n->args[0]->type, rt = n->args[1]->type;
@@ -352,8 +350,8 @@ static struct ss_where_node *analyze_op(struct actx *c,
 				 * none left */
 				struct ss_buf kb = SS_BUF_INIT;
 				const char *what = k->base == WT_DATE
-							   ? "is not unique"
-							   : "does not exist";
+						       ? "is not unique"
+						       : "does not exist";
 
 				wtype_sqlname(k, &kb);
 				if (is_unknown(&lt))
@@ -384,8 +382,10 @@ static struct ss_where_node *analyze_op(struct actx *c,
 	}
 	case NOP_CONCAT: {
 		struct wtype lt = n->args[0]->type, rt = n->args[1]->type;
-		int ltext = is_unknown(&lt) || (wt_is_text(lt.base) && !lt.array);
-		int rtext = is_unknown(&rt) || (wt_is_text(rt.base) && !rt.array);
+		int ltext =
+		    is_unknown(&lt) || (wt_is_text(lt.base) && !lt.array);
+		int rtext =
+		    is_unknown(&rt) || (wt_is_text(rt.base) && !rt.array);
 
 		if (lt.array || rt.array) {
 			aerr(c, n->loc,
@@ -450,7 +450,8 @@ static struct ss_where_node *analyze_op(struct actx *c,
 		for (i = 1; i < n->nargs; i++) {
 			struct wtype t = n->args[i]->type;
 
-			if (!is_unknown(&t) && !(wt_is_text(t.base) && !t.array)) {
+			if (!is_unknown(&t) &&
+			    !(wt_is_text(t.base) && !t.array)) {
 				op_missing(c, n->loc, n->op, &lt, &t);
 				return NULL;
 			}
@@ -488,8 +489,9 @@ static int common_type(struct actx *c, struct ss_where_node **args,
 
 			wtype_sqlname(&t, &a);
 			wtype_sqlname(&args[i]->type, &b);
-			aerr(c, args[i]->loc, "%s types %s and %s cannot be matched",
-			     what, a.buf, b.buf);
+			aerr(c, args[i]->loc,
+			     "%s types %s and %s cannot be matched", what,
+			     a.buf, b.buf);
 			ss_buf_release(&a);
 			ss_buf_release(&b);
 			return -1;
@@ -541,12 +543,13 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			int64_t v;
 			struct ss_err e2 = SS_ERR_INIT;
 
-			if (ss_parse_i64(n->text, INT64_MIN, INT64_MAX, &v, "int",
-					 &e2) == 0 &&
+			if (ss_parse_i64(n->text, INT64_MIN, INT64_MAX, &v,
+					 "int", &e2) == 0 &&
 			    (n->text[0] != '0' || 1)) {
-				n->type.base = (v >= INT32_MIN && v <= INT32_MAX)
-						       ? WT_INT4
-						       : WT_INT8;
+				n->type.base =
+				    (v >= INT32_MIN && v <= INT32_MAX)
+					? WT_INT4
+					: WT_INT8;
 				n->val.u.i = v;
 				return n;
 			}
@@ -555,8 +558,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 		/* FALLTHROUGH */
 		case LIT_NUM:
 			n->type.base = WT_NUMERIC;
-			if (wval_in(c->a, &n->type, n->text, n->textlen, &n->val,
-				    c->err) < 0)
+			if (wval_in(c->a, &n->type, n->text, n->textlen,
+				    &n->val, c->err) < 0)
 				return NULL;
 			return n;
 		case LIT_STR:
@@ -618,8 +621,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 	case SS_WHERE_OR:
 		for (i = 0; i < n->nargs; i++) {
 			n->args[i] = analyze_bool_arg(
-				c, n->args[i],
-				n->kind == SS_WHERE_AND ? "AND" : "OR");
+			    c, n->args[i],
+			    n->kind == SS_WHERE_AND ? "AND" : "OR");
 			if (!n->args[i])
 				return NULL;
 		}
@@ -640,7 +643,7 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 				return NULL;
 		} else {
 			static const char *const what[] = {
-				"", "IS TRUE", "IS FALSE", "IS UNKNOWN"};
+			    "", "IS TRUE", "IS FALSE", "IS UNKNOWN"};
 			char w[32];
 
 			snprintf(w, sizeof(w), "%s", what[n->opc]);
@@ -689,7 +692,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			size_t k = 1;
 			struct ss_where_node lcopy = *n->args[0];
 
-			group = arena_alloc(c->a, (nconst + 1) * sizeof(*group));
+			group =
+			    arena_alloc(c->a, (nconst + 1) * sizeof(*group));
 			group[0] = n->args[0];
 			for (i = 1; i < n->nargs; i++)
 				if (!has_column(n->args[i]))
@@ -712,7 +716,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 				n->otype = ct;
 			} else if (meet(&lcopy.type, &ct, &n->otype) < 0) {
 				return op_missing(c, n->loc,
-						  (n->flags & NF_NOT) ? "<>" : "=",
+						  (n->flags & NF_NOT) ? "<>"
+								      : "=",
 						  &lcopy.type, &ct),
 				       NULL;
 			}
@@ -728,7 +733,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			if ((n->flags & NF_INGROUP) && !has_column(n->args[i]))
 				continue;
 			if (analyze_cmp(c, n, &l, &n->args[i],
-					(n->flags & NF_NOT) ? "<>" : "=", &ct) < 0)
+					(n->flags & NF_NOT) ? "<>" : "=",
+					&ct) < 0)
 				return NULL;
 		}
 		n->type = T_BOOL;
@@ -754,7 +760,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			return NULL;
 		}
 		if (is_unknown(&r->type)) {
-			struct wtype at = is_unknown(&l->type) ? T_TEXT : l->type;
+			struct wtype at =
+			    is_unknown(&l->type) ? T_TEXT : l->type;
 
 			at.array = 1;
 			at.typmod = -1;
@@ -808,10 +815,10 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			struct ss_where_node *x1 = &c1, *x2 = &c2;
 
 			/* copies: an unknown x resolves separately in each */
-			if (analyze_cmp(c, n, &x1, &n->args[1], ">=",
-					&n->otype) < 0 ||
-			    analyze_cmp(c, n, &x2, &n->args[2], "<=",
-					&n->otype2) < 0)
+			if (analyze_cmp(c, n, &x1, &n->args[1],
+					">=", &n->otype) < 0 ||
+			    analyze_cmp(c, n, &x2, &n->args[2],
+					"<=", &n->otype2) < 0)
 				return NULL;
 		}
 		n->type = T_BOOL;
@@ -891,7 +898,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			struct wtype t = n->args[0]->type;
 
 			if (n->nargs != 1 ||
-			    !(is_unknown(&t) || (wt_is_text(t.base) && !t.array))) {
+			    !(is_unknown(&t) ||
+			      (wt_is_text(t.base) && !t.array))) {
 				struct ss_buf b = SS_BUF_INIT;
 
 				for (i = 0; i < n->nargs; i++) {
@@ -899,8 +907,9 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 						ss_buf_adds(&b, ", ");
 					wtype_sqlname(&n->args[i]->type, &b);
 				}
-				aerr(c, n->loc, "function %s(%s) does not exist",
-				     n->op, b.buf);
+				aerr(c, n->loc,
+				     "function %s(%s) does not exist", n->op,
+				     b.buf);
 				ss_buf_release(&b);
 				return NULL;
 			}
@@ -913,8 +922,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 		case FN_CONCAT:
 			for (i = 0; i < n->nargs; i++)
 				if (is_unknown(&n->args[i]->type)) {
-					n->args[i] = coerce(c, n->args[i],
-							    &T_TEXT, 0);
+					n->args[i] =
+					    coerce(c, n->args[i], &T_TEXT, 0);
 					if (!n->args[i])
 						return NULL;
 				}
@@ -986,12 +995,13 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			return NULL;
 		if (!is_unknown(&ix->type) &&
 		    !(wt_is_int(ix->type.base) && !ix->type.array)) {
-			aerr(c, ix->loc, "array subscript must have type integer");
+			aerr(c, ix->loc,
+			     "array subscript must have type integer");
 			return NULL;
 		}
 		if (ix->type.base == WT_INT8 || ix->type.base == WT_INT2) {
 			struct ss_where_node *cn =
-				where_node(c->a, SS_WHERE_CAST, ix->loc, 1);
+			    where_node(c->a, SS_WHERE_CAST, ix->loc, 1);
 
 			cn->args[0] = ix;
 			cn->type = T_INT4;
@@ -1059,11 +1069,11 @@ static int cmp_result(int opc, int c)
 static int like_match(const char *t, size_t tlen, const char *p, size_t plen,
 		      struct ss_err *err, int *failed)
 {
-#define NEXTCHAR(s, l)                                                       \
-	do {                                                                 \
-		(s)++, (l)--;                                                \
-		while ((l) > 0 && ((unsigned char)*(s) & 0xc0) == 0x80)      \
-			(s)++, (l)--;                                        \
+#define NEXTCHAR(s, l)                                                         \
+	do {                                                                   \
+		(s)++, (l)--;                                                  \
+		while ((l) > 0 && ((unsigned char)*(s)&0xc0) == 0x80)          \
+			(s)++, (l)--;                                          \
 	} while (0)
 	if (plen == 1 && *p == '%')
 		return 1;
@@ -1164,7 +1174,8 @@ static int like_escape(const struct wval *pat, const struct wval *esc,
 		clen++;
 	if (clen != elen) {
 		ss_err_set(err, SS_ERR_INPUT, "invalid escape string");
-		ss_err_hint(err, "Escape string must be empty or one character.");
+		ss_err_hint(err,
+			    "Escape string must be empty or one character.");
 		return -1;
 	}
 	i = 0;
@@ -1321,10 +1332,10 @@ static int eval_array(struct ectx *e, const struct ss_where_node *n,
 					       s->lbs[d] == first->lbs[d];
 				if (!same)
 					return ss_err_set(
-						e->err, SS_ERR_INPUT,
-						"multidimensional arrays must "
-						"have array expressions with "
-						"matching dimensions");
+					    e->err, SS_ERR_INPUT,
+					    "multidimensional arrays must "
+					    "have array expressions with "
+					    "matching dimensions");
 			}
 			total += subs[i].u.a->n;
 		}
@@ -1341,7 +1352,8 @@ static int eval_array(struct ectx *e, const struct ss_where_node *n,
 			r->dims[d + 1] = first->dims[d];
 			r->lbs[d + 1] = first->lbs[d];
 		}
-		r->e = arena_alloc(e->a, (total ? total : 1) * sizeof(struct wval));
+		r->e = arena_alloc(e->a,
+				   (total ? total : 1) * sizeof(struct wval));
 		for (i = 0; i < n->nargs; i++) {
 			if (subs[i].isnull)
 				continue;
@@ -1451,8 +1463,7 @@ done:
 	return 0;
 }
 
-static int eval(struct ectx *e, const struct ss_where_node *n,
-		struct wval *out)
+static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 {
 	struct wval a, b;
 	size_t i;
@@ -1526,8 +1537,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 			return -1;
 		for (i = 1; i < n->nargs && !found; i++) {
 			const struct ss_where_node *item = n->args[i];
-			struct wtype ct = (item->flags & NF_INGROUP) ? n->otype
-								  : item->type;
+			struct wtype ct =
+			    (item->flags & NF_INGROUP) ? n->otype : item->type;
 			struct wval ac, bc;
 
 			if (eval(e, item, &b) < 0)
@@ -1538,7 +1549,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 			}
 			ct.typmod = -1;
 			if (wval_cast(e->a, lt, &ct, &a, &ac, e->err) < 0 ||
-			    wval_cast(e->a, &item->type, &ct, &b, &bc, e->err) < 0)
+			    wval_cast(e->a, &item->type, &ct, &b, &bc, e->err) <
+				0)
 				return -1;
 			if (wval_cmp(&ct, &ac, &bc) == 0)
 				found = 1;
@@ -1622,8 +1634,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 			return 0;
 		}
 		if (is_cmp_op(n->opc)) {
-			set_tv(out, cmp_result(n->opc,
-					       wval_cmp(&n->otype, &a, &b)));
+			set_tv(out,
+			       cmp_result(n->opc, wval_cmp(&n->otype, &a, &b)));
 			return 0;
 		}
 		switch (n->opc) {
@@ -1633,9 +1645,9 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 		case NOP_DIV:
 		case NOP_MOD: {
 			static const enum wop map[] = {
-				[NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB,
-				[NOP_MUL] = OP_MUL, [NOP_DIV] = OP_DIV,
-				[NOP_MOD] = OP_MOD,
+			    [NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB,
+			    [NOP_MUL] = OP_MUL, [NOP_DIV] = OP_DIV,
+			    [NOP_MOD] = OP_MOD,
 			};
 
 			return wval_arith(e->a, map[n->opc], &n->args[0]->type,
@@ -1731,8 +1743,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 					continue;
 				if (!have ||
 				    (n->opc == FN_GREATEST
-					     ? wval_cmp(&n->type, &a, out) > 0
-					     : wval_cmp(&n->type, &a, out) < 0))
+					 ? wval_cmp(&n->type, &a, out) > 0
+					 : wval_cmp(&n->type, &a, out) < 0))
 					*out = a;
 				have = 1;
 			}
@@ -1853,7 +1865,8 @@ static int foldable(const struct ss_where_node *n)
 		if (wt_is_text(f->base) && !f->array &&
 		    (t->array || stable_io(t->base)))
 			return 0;
-		if ((f->base == WT_TIMESTAMPTZ) != (t->base == WT_TIMESTAMPTZ) &&
+		if ((f->base == WT_TIMESTAMPTZ) !=
+			(t->base == WT_TIMESTAMPTZ) &&
 		    (f->base == WT_TIMESTAMPTZ || f->base == WT_DATE ||
 		     f->base == WT_TIMESTAMP))
 			return 0;
@@ -2069,13 +2082,14 @@ static int column_type(struct arena *a, const struct ss_where_column *col,
 		}
 		t->ename = arena_strndup(a, s, n);
 		if (col->enum_labels && col->n_enum_labels) {
-			char **l = arena_alloc(a, col->n_enum_labels *
-							  sizeof(*l));
+			char **l =
+			    arena_alloc(a, col->n_enum_labels * sizeof(*l));
 			size_t i;
 
 			for (i = 0; i < col->n_enum_labels; i++)
-				l[i] = arena_strndup(a, col->enum_labels[i],
-						     strlen(col->enum_labels[i]));
+				l[i] =
+				    arena_strndup(a, col->enum_labels[i],
+						  strlen(col->enum_labels[i]));
 			t->labels = (const char *const *)l;
 			t->nlabels = col->n_enum_labels;
 		}
@@ -2104,11 +2118,13 @@ int ss_where_compile(const char *text, const struct ss_where_column *cols,
 	c.nparams = nparams;
 	c.err = err;
 	w->ncols = ncols;
-	w->coltypes = arena_alloc(&w->arena, (ncols ? ncols : 1) * sizeof(struct wtype));
+	w->coltypes =
+	    arena_alloc(&w->arena, (ncols ? ncols : 1) * sizeof(struct wtype));
 	c.coltypes = w->coltypes;
 	c.colok = arena_alloc(&w->arena, (ncols ? ncols : 1) * sizeof(int));
 	for (i = 0; i < ncols; i++)
-		c.colok[i] = column_type(&w->arena, &cols[i], &w->coltypes[i]) == 0;
+		c.colok[i] =
+		    column_type(&w->arena, &cols[i], &w->coltypes[i]) == 0;
 	if (!text)
 		text = "";
 	if (where_parse(&w->arena, text, &root, err) < 0)
@@ -2122,7 +2138,8 @@ int ss_where_compile(const char *text, const struct ss_where_column *cols,
 			goto fail;
 	}
 	if (root->type.base != WT_BOOL || root->type.array) {
-		ss_err_set(err, SS_ERR_INPUT, "WHERE clause must return a boolean");
+		ss_err_set(err, SS_ERR_INPUT,
+			   "WHERE clause must return a boolean");
 		goto fail;
 	}
 	where_render(root, &canon);
@@ -2230,28 +2247,46 @@ const struct ss_where_node *ss_where_node_arg(const struct ss_where_node *n,
 const char *ss_where_node_type(const struct ss_where_node *n)
 {
 	static const char *const names[] = {
-		[WT_UNKNOWN] = "unknown",   [WT_NULL] = "unknown",
-		[WT_BOOL] = "bool",         [WT_INT2] = "int2",
-		[WT_INT4] = "int4",         [WT_INT8] = "int8",
-		[WT_NUMERIC] = "numeric",   [WT_FLOAT4] = "float4",
-		[WT_FLOAT8] = "float8",     [WT_TEXT] = "text",
-		[WT_VARCHAR] = "varchar",   [WT_BPCHAR] = "bpchar",
-		[WT_UUID] = "uuid",         [WT_DATE] = "date",
-		[WT_TIME] = "time",         [WT_TIMESTAMP] = "timestamp",
-		[WT_TIMESTAMPTZ] = "timestamptz",
-		[WT_INTERVAL] = "interval", [WT_ENUM] = "enum",
+	    [WT_UNKNOWN] = "unknown",
+	    [WT_NULL] = "unknown",
+	    [WT_BOOL] = "bool",
+	    [WT_INT2] = "int2",
+	    [WT_INT4] = "int4",
+	    [WT_INT8] = "int8",
+	    [WT_NUMERIC] = "numeric",
+	    [WT_FLOAT4] = "float4",
+	    [WT_FLOAT8] = "float8",
+	    [WT_TEXT] = "text",
+	    [WT_VARCHAR] = "varchar",
+	    [WT_BPCHAR] = "bpchar",
+	    [WT_UUID] = "uuid",
+	    [WT_DATE] = "date",
+	    [WT_TIME] = "time",
+	    [WT_TIMESTAMP] = "timestamp",
+	    [WT_TIMESTAMPTZ] = "timestamptz",
+	    [WT_INTERVAL] = "interval",
+	    [WT_ENUM] = "enum",
 	};
 	static const char *const anames[] = {
-		[WT_UNKNOWN] = "unknown[]",     [WT_NULL] = "unknown[]",
-		[WT_BOOL] = "bool[]",           [WT_INT2] = "int2[]",
-		[WT_INT4] = "int4[]",           [WT_INT8] = "int8[]",
-		[WT_NUMERIC] = "numeric[]",     [WT_FLOAT4] = "float4[]",
-		[WT_FLOAT8] = "float8[]",       [WT_TEXT] = "text[]",
-		[WT_VARCHAR] = "varchar[]",     [WT_BPCHAR] = "bpchar[]",
-		[WT_UUID] = "uuid[]",           [WT_DATE] = "date[]",
-		[WT_TIME] = "time[]",           [WT_TIMESTAMP] = "timestamp[]",
-		[WT_TIMESTAMPTZ] = "timestamptz[]",
-		[WT_INTERVAL] = "interval[]",   [WT_ENUM] = "enum[]",
+	    [WT_UNKNOWN] = "unknown[]",
+	    [WT_NULL] = "unknown[]",
+	    [WT_BOOL] = "bool[]",
+	    [WT_INT2] = "int2[]",
+	    [WT_INT4] = "int4[]",
+	    [WT_INT8] = "int8[]",
+	    [WT_NUMERIC] = "numeric[]",
+	    [WT_FLOAT4] = "float4[]",
+	    [WT_FLOAT8] = "float8[]",
+	    [WT_TEXT] = "text[]",
+	    [WT_VARCHAR] = "varchar[]",
+	    [WT_BPCHAR] = "bpchar[]",
+	    [WT_UUID] = "uuid[]",
+	    [WT_DATE] = "date[]",
+	    [WT_TIME] = "time[]",
+	    [WT_TIMESTAMP] = "timestamp[]",
+	    [WT_TIMESTAMPTZ] = "timestamptz[]",
+	    [WT_INTERVAL] = "interval[]",
+	    [WT_ENUM] = "enum[]",
 	};
 
 	if (n->type.base == WT_ENUM && !n->type.array)

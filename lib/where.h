@@ -110,29 +110,29 @@ size_t ss_where_columns_used(const struct ss_where *w, const size_t **idx);
 struct ss_where_node;
 
 enum ss_where_kind {
-	SS_WHERE_CONST,   /* a constant (possibly NULL) */
-	SS_WHERE_COLUMN,  /* a column reference */
-	SS_WHERE_AND,     /* n-ary AND, n >= 2 */
-	SS_WHERE_OR,      /* n-ary OR, n >= 2 */
-	SS_WHERE_NOT,     /* 1 arg */
-	SS_WHERE_OP,      /* binary or unary operator; op: "=", "<>", "<", "<=",
-			     ">", ">=", "+", "-", "*", "/", "%", "||", "@>",
-			     "<@", "&&", "~~", "~~*", "!~~", "!~~*" */
-	SS_WHERE_TEST,    /* 1 arg; op: "IS NULL", "IS NOT NULL", "IS TRUE",
-			     "IS NOT TRUE", "IS FALSE", "IS NOT FALSE",
-			     "IS UNKNOWN", "IS NOT UNKNOWN" */
-	SS_WHERE_DISTINCT, /* 2 args; op "IS DISTINCT FROM" or
-			      "IS NOT DISTINCT FROM" */
-	SS_WHERE_IN,      /* arg 0 IN (args 1..n); op "IN" or "NOT IN" */
-	SS_WHERE_ANY,     /* arg0 op ANY (arg1); op is the comparison */
-	SS_WHERE_ALL,     /* arg0 op ALL (arg1) */
-	SS_WHERE_BETWEEN, /* arg0 BETWEEN arg1 AND arg2; op "BETWEEN",
-			     "NOT BETWEEN", "BETWEEN SYMMETRIC",
-			     "NOT BETWEEN SYMMETRIC" */
-	SS_WHERE_CAST,    /* 1 arg, to ss_where_node_type() */
-	SS_WHERE_FUNC,    /* op: "lower", "upper", "concat", "coalesce",
-			     "greatest", "least" */
-	SS_WHERE_ARRAY,   /* ARRAY[args...] */
+	SS_WHERE_CONST,	 /* a constant (possibly NULL) */
+	SS_WHERE_COLUMN, /* a column reference */
+	SS_WHERE_AND,	 /* n-ary AND, n >= 2 */
+	SS_WHERE_OR,	 /* n-ary OR, n >= 2 */
+	SS_WHERE_NOT,	 /* 1 arg */
+	SS_WHERE_OP,	 /* binary or unary operator; op: "=", "<>", "<", "<=",
+			    ">", ">=", "+", "-", "*", "/", "%", "||", "@>",
+			    "<@", "&&", "~~", "~~*", "!~~", "!~~*" */
+	SS_WHERE_TEST,	 /* 1 arg; op: "IS NULL", "IS NOT NULL", "IS TRUE",
+			    "IS NOT TRUE", "IS FALSE", "IS NOT FALSE",
+			    "IS UNKNOWN", "IS NOT UNKNOWN" */
+	SS_WHERE_DISTINCT,  /* 2 args; op "IS DISTINCT FROM" or
+			       "IS NOT DISTINCT FROM" */
+	SS_WHERE_IN,	    /* arg 0 IN (args 1..n); op "IN" or "NOT IN" */
+	SS_WHERE_ANY,	    /* arg0 op ANY (arg1); op is the comparison */
+	SS_WHERE_ALL,	    /* arg0 op ALL (arg1) */
+	SS_WHERE_BETWEEN,   /* arg0 BETWEEN arg1 AND arg2; op "BETWEEN",
+			       "NOT BETWEEN", "BETWEEN SYMMETRIC",
+			       "NOT BETWEEN SYMMETRIC" */
+	SS_WHERE_CAST,	    /* 1 arg, to ss_where_node_type() */
+	SS_WHERE_FUNC,	    /* op: "lower", "upper", "concat", "coalesce",
+			       "greatest", "least" */
+	SS_WHERE_ARRAY,	    /* ARRAY[args...] */
 	SS_WHERE_SUBSCRIPT, /* arg0[arg1] */
 };
 

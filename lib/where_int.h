@@ -33,7 +33,7 @@ void arena_free(struct arena *a);
 /* Base types; the order of the numeric ones is their promotion order. */
 enum wt {
 	WT_UNKNOWN = 0, /* an untyped string literal or parameter */
-	WT_NULL,        /* the bare NULL keyword: coerces to anything */
+	WT_NULL,	/* the bare NULL keyword: coerces to anything */
 	WT_BOOL,
 	WT_INT2,
 	WT_INT4,
@@ -59,7 +59,7 @@ struct wtype {
 	enum wt base;
 	int array;
 	int32_t typmod;
-	const char *ename; /* enum type name, for WT_ENUM */
+	const char *ename;	   /* enum type name, for WT_ENUM */
 	const char *const *labels; /* enum labels in sort order, or NULL */
 	size_t nlabels;
 };
@@ -108,8 +108,8 @@ struct warr {
 #define USECS_PER_DAY INT64_C(86400000000)
 
 /* Type helpers (where_types.c). */
-int wt_is_numeric(enum wt t);  /* int2..float8 */
-int wt_is_text(enum wt t);     /* text, varchar, bpchar */
+int wt_is_numeric(enum wt t); /* int2..float8 */
+int wt_is_text(enum wt t);    /* text, varchar, bpchar */
 int wt_is_int(enum wt t);
 /* SQL name used in PostgreSQL messages ("integer", "text", ...). */
 void wtype_sqlname(const struct wtype *t, struct ss_buf *out);
@@ -123,16 +123,14 @@ int wtype_lookup(const char *name, struct wtype *t);
  * Value operations. Each returns 0, or -1 with err filled in with the
  * PostgreSQL message. Results are allocated in arena `a`.
  */
-int wval_in(struct arena *a, const struct wtype *t, const char *s,
-	    size_t len, struct wval *out, struct ss_err *err);
+int wval_in(struct arena *a, const struct wtype *t, const char *s, size_t len,
+	    struct wval *out, struct ss_err *err);
 void wval_out(const struct wtype *t, const struct wval *v, struct ss_buf *out);
 /* Compare two non-null values of type t (same type): <0, 0, >0. */
-int wval_cmp(const struct wtype *t, const struct wval *x,
-	     const struct wval *y);
+int wval_cmp(const struct wtype *t, const struct wval *x, const struct wval *y);
 /* Cast non-null v from type `from` to type `to`. */
-int wval_cast(struct arena *a, const struct wtype *from,
-	      const struct wtype *to, const struct wval *v, struct wval *out,
-	      struct ss_err *err);
+int wval_cast(struct arena *a, const struct wtype *from, const struct wtype *to,
+	      const struct wval *v, struct wval *out, struct ss_err *err);
 /* Is there a cast from -> to, and is it implicit? 0 none, 1 explicit
  * only, 2 implicit. */
 int wcast_kind(const struct wtype *from, const struct wtype *to);
@@ -177,11 +175,11 @@ enum lit {
 };
 
 enum nflag {
-	NF_NOT = 1,       /* NOT IN, NOT BETWEEN, NOT LIKE, IS NOT ... */
-	NF_SYMMETRIC = 2, /* BETWEEN SYMMETRIC */
-	NF_IMPLICIT = 4,  /* cast inserted by the type checker */
+	NF_NOT = 1,	   /* NOT IN, NOT BETWEEN, NOT LIKE, IS NOT ... */
+	NF_SYMMETRIC = 2,  /* BETWEEN SYMMETRIC */
+	NF_IMPLICIT = 4,   /* cast inserted by the type checker */
 	NF_CASTSYNTAX = 8, /* CAST(x AS t) rather than x::t */
-	NF_INGROUP = 16    /* IN: items compared as one = ANY (array) */
+	NF_INGROUP = 16	   /* IN: items compared as one = ANY (array) */
 };
 
 /* Test codes for N_TEST (SS_WHERE_TEST). */
@@ -223,30 +221,30 @@ enum nfunc {
 
 struct ss_where_node {
 	enum ss_where_kind kind;
-	int loc;         /* byte offset in the clause text */
-	int opc;         /* enum nop / ntest / nfunc */
-	int flags;       /* enum nflag */
-	const char *op;  /* public name (static storage) */
+	int loc;	/* byte offset in the clause text */
+	int opc;	/* enum nop / ntest / nfunc */
+	int flags;	/* enum nflag */
+	const char *op; /* public name (static storage) */
 	struct ss_where_node **args;
 	size_t nargs;
 	/* Leaves and names from the parser. */
 	enum lit lit;
 	const char *text; /* literal text / column name / function name */
 	size_t textlen;
-	long col;         /* column index, or -1 */
+	long col; /* column index, or -1 */
 	int paramno;
-	int tloc;         /* location of a cast's type name */
+	int tloc; /* location of a cast's type name */
 	/* From the type checker. */
-	struct wtype type;  /* result type; the target type for a cast */
-	struct wtype otype; /* operand type of comparisons, ANY, IN, ... */
+	struct wtype type;   /* result type; the target type for a cast */
+	struct wtype otype;  /* operand type of comparisons, ANY, IN, ... */
 	struct wtype otype2; /* BETWEEN: operand type for the upper bound */
-	struct wval val;    /* SS_WHERE_CONST value */
+	struct wval val;     /* SS_WHERE_CONST value */
 	int analyzed;
 };
 
 /* Parse `text` into a tree in arena a; 0, or -1 with err. */
-int where_parse(struct arena *a, const char *text,
-		struct ss_where_node **out, struct ss_err *err);
+int where_parse(struct arena *a, const char *text, struct ss_where_node **out,
+		struct ss_err *err);
 /* Canonical rendering of an analysed, unfolded tree. */
 void where_render(const struct ss_where_node *n, struct ss_buf *out);
 /* Make a node. */

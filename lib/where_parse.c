@@ -32,7 +32,7 @@ enum tk {
 struct tok {
 	enum tk t;
 	int loc;
-	size_t srclen;   /* length of the token in the source */
+	size_t srclen;	 /* length of the token in the source */
 	const char *val; /* unescaped value, NUL-terminated (arena) */
 	size_t vlen;
 };
@@ -105,8 +105,7 @@ static void utf8_put(struct ss_buf *b, unsigned long cp)
 
 /* Scan a string literal starting at the opening quote s[i]; `esc` for
  * E'' strings with backslash escapes. */
-static int lex_string(struct parser *ps, size_t *i, int esc,
-		      struct ss_buf *b)
+static int lex_string(struct parser *ps, size_t *i, int esc, struct ss_buf *b)
 {
 	const char *s = ps->src;
 	int start = (int)*i;
@@ -148,13 +147,15 @@ static int lex_string(struct parser *ps, size_t *i, int esc,
 			case 'x': {
 				int v = 0, k;
 
-				for (k = 0; k < 2 && isxdigit((unsigned char)s[j]);
+				for (k = 0;
+				     k < 2 && isxdigit((unsigned char)s[j]);
 				     k++, j++)
 					v = v * 16 +
 					    (isdigit((unsigned char)s[j])
-						     ? s[j] - '0'
-						     : (tolower((unsigned char)s[j]) -
-							'a' + 10));
+						 ? s[j] - '0'
+						 : (tolower(
+							(unsigned char)s[j]) -
+						    'a' + 10));
 				if (k == 0)
 					ss_buf_addc(b, 'x');
 				else
@@ -169,20 +170,26 @@ static int lex_string(struct parser *ps, size_t *i, int esc,
 				for (k = 0; k < n; k++) {
 					if (!isxdigit((unsigned char)s[j + k]))
 						return lex_error(
-							ps, (int)j,
-							"invalid Unicode escape");
-					cp = cp * 16 +
-					     (unsigned long)(isdigit((unsigned char)s[j + k])
-						      ? s[j + k] - '0'
-						      : (tolower((unsigned char)s[j + k]) -
-							 'a' + 10));
+						    ps, (int)j,
+						    "invalid Unicode escape");
+					cp =
+					    cp * 16 +
+					    (unsigned long)(isdigit(
+								(unsigned char)
+								    s[j + k])
+								? s[j + k] - '0'
+								: (tolower(
+								       (unsigned char)
+									   s[j +
+									     k]) -
+								   'a' + 10));
 				}
 				j += (size_t)n;
 				if (cp == 0 || cp > 0x10ffff ||
 				    (cp >= 0xd800 && cp <= 0xdfff))
 					return lex_error(
-						ps, (int)j,
-						"invalid Unicode escape value");
+					    ps, (int)j,
+					    "invalid Unicode escape value");
 				utf8_put(b, cp);
 				break;
 			}
@@ -196,10 +203,10 @@ static int lex_string(struct parser *ps, size_t *i, int esc,
 						v = v * 8 + (s[j] - '0');
 					if ((v & 0xff) == 0)
 						return lex_error(
-							ps, start,
-							"invalid byte sequence "
-							"for encoding \"UTF8\": "
-							"0x00");
+						    ps, start,
+						    "invalid byte sequence "
+						    "for encoding \"UTF8\": "
+						    "0x00");
 					ss_buf_addc(b, (char)v);
 				} else {
 					ss_buf_addc(b, c);
@@ -284,8 +291,8 @@ static int lex(struct parser *ps)
 				if (!s[j]) {
 					ss_buf_release(&b);
 					return lex_error(
-						ps, loc,
-						"unterminated quoted identifier");
+					    ps, loc,
+					    "unterminated quoted identifier");
 				}
 				if (s[j] == '"') {
 					if (s[j + 1] == '"') {
@@ -300,12 +307,14 @@ static int lex(struct parser *ps)
 			}
 			if (b.len == 0) {
 				ss_buf_release(&b);
-				return lex_error(ps, loc,
-						 "zero-length delimited identifier");
+				return lex_error(
+				    ps, loc,
+				    "zero-length delimited identifier");
 			}
 			if (b.len > 63)
 				ss_buf_setlen(&b, 63);
-			add_tok(ps, &alloc, TK_QIDENT, loc, j - i, b.buf, b.len);
+			add_tok(ps, &alloc, TK_QIDENT, loc, j - i, b.buf,
+				b.len);
 			i = j;
 			continue;
 		}
@@ -313,7 +322,8 @@ static int lex(struct parser *ps)
 			size_t j = i;
 
 			while (s[j] && is_ident_cont((unsigned char)s[j])) {
-				ss_buf_addc(&b, (char)tolower((unsigned char)s[j]));
+				ss_buf_addc(&b,
+					    (char)tolower((unsigned char)s[j]));
 				j++;
 			}
 			if (b.len > 63)
@@ -322,7 +332,8 @@ static int lex(struct parser *ps)
 			i = j;
 			continue;
 		}
-		if (isdigit(c) || (c == '.' && isdigit((unsigned char)s[i + 1]))) {
+		if (isdigit(c) ||
+		    (c == '.' && isdigit((unsigned char)s[i + 1]))) {
 			size_t j = i;
 			int isnum = 0;
 
@@ -357,10 +368,11 @@ static int lex(struct parser *ps)
 
 			if (!isdigit((unsigned char)s[j])) {
 				ss_buf_release(&b);
-				return ss_err_set(ps->err, SS_ERR_INPUT,
-						  "At location %d: syntax error "
-						  "at or near \"$\"",
-						  loc);
+				return ss_err_set(
+				    ps->err, SS_ERR_INPUT,
+				    "At location %d: syntax error "
+				    "at or near \"$\"",
+				    loc);
 			}
 			while (isdigit((unsigned char)s[j]))
 				j++;
@@ -374,11 +386,13 @@ static int lex(struct parser *ps)
 			int special = 0;
 
 			while (is_op_char((unsigned char)s[j])) {
-				if (j > i && ((s[j] == '-' && s[j + 1] == '-') ||
-					      (s[j] == '/' && s[j + 1] == '*')))
+				if (j > i &&
+				    ((s[j] == '-' && s[j + 1] == '-') ||
+				     (s[j] == '/' && s[j + 1] == '*')))
 					break;
-				if (j == i && ((s[j] == '-' && s[j + 1] == '-') ||
-					       (s[j] == '/' && s[j + 1] == '*')))
+				if (j == i &&
+				    ((s[j] == '-' && s[j + 1] == '-') ||
+				     (s[j] == '/' && s[j + 1] == '*')))
 					break;
 				j++;
 			}
@@ -389,8 +403,8 @@ static int lex(struct parser *ps)
 				if (strchr("~!@#%^&|`?", s[i + k]))
 					special = 1;
 			if (n > 1 && !special)
-				while (n > 1 &&
-				       (s[i + n - 1] == '+' || s[i + n - 1] == '-'))
+				while (n > 1 && (s[i + n - 1] == '+' ||
+						 s[i + n - 1] == '-'))
 					n--;
 			if (n == 2 && s[i] == '!' && s[i + 1] == '=')
 				add_tok(ps, &alloc, TK_OP, loc, 2, "<>", 2);
@@ -438,13 +452,15 @@ static int lex(struct parser *ps)
 				 * syntax error at them. */
 				size_t n = 1;
 
-				while ((((unsigned char)s[i + n]) & 0xc0) == 0x80)
+				while ((((unsigned char)s[i + n]) & 0xc0) ==
+				       0x80)
 					n++;
 				ss_buf_release(&b);
-				return ss_err_set(ps->err, SS_ERR_INPUT,
-						  "At location %d: syntax error "
-						  "at or near \"%.*s\"",
-						  loc, (int)n, s + i);
+				return ss_err_set(
+				    ps->err, SS_ERR_INPUT,
+				    "At location %d: syntax error "
+				    "at or near \"%.*s\"",
+				    loc, (int)n, s + i);
 			}
 			}
 			add_tok(ps, &alloc, t, loc, 1, s + i, 1);
@@ -462,36 +478,122 @@ static int lex(struct parser *ps)
 /* Words that cannot be a bare column reference (PostgreSQL's reserved and
  * type_func_name keywords), so "a and b" reads as an AND. */
 static const char *const reserved[] = {
-	"all", "analyse", "analyze", "and", "any", "array", "as", "asc",
-	"asymmetric", "authorization", "binary", "both", "case", "cast",
-	"check", "collate", "collation", "column", "concurrently",
-	"constraint", "create", "cross", "current_catalog", "current_date",
-	"current_role", "current_schema", "current_time", "current_timestamp",
-	"current_user", "default", "deferrable", "desc", "distinct", "do",
-	"else", "end", "except", "false", "fetch", "for", "foreign", "freeze",
-	"from", "full", "grant", "group", "having", "ilike", "in", "initially",
-	"inner", "intersect", "into", "is", "isnull", "join", "lateral",
-	"leading", "left", "like", "limit", "localtime", "localtimestamp",
-	"natural", "not", "notnull", "null", "offset", "on", "only", "or",
-	"order", "outer", "overlaps", "placing", "primary", "references",
-	"returning", "right", "select", "session_user", "similar", "some",
-	"symmetric", "table", "tablesample", "then", "to", "trailing", "true",
-	"union", "unique", "user", "using", "variadic", "verbose", "when",
-	"where", "window", "with",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
 };
 
 /* Column-name keywords: usable as column names but quoted on output to be
  * safe, and special before '(' or a string. */
 static const char *const colname_kw[] = {
-	"between", "bigint", "bit", "boolean", "char", "character",
-	"coalesce", "dec", "decimal", "exists", "extract", "float",
-	"greatest", "grouping", "inout", "int", "integer", "interval",
-	"least", "national", "nchar", "none", "normalize", "nullif",
-	"numeric", "out", "overlay", "position", "precision", "real", "row",
-	"setof", "smallint", "substring", "time", "timestamp", "treat",
-	"trim", "values", "varchar", "xmlattributes", "xmlconcat",
-	"xmlelement", "xmlexists", "xmlforest", "xmlnamespaces", "xmlparse",
-	"xmlpi", "xmlroot", "xmlserialize", "xmltable",
+    "between",	     "bigint",	  "bit",	"boolean",   "char",
+    "character",     "coalesce",  "dec",	"decimal",   "exists",
+    "extract",	     "float",	  "greatest",	"grouping",  "inout",
+    "int",	     "integer",	  "interval",	"least",     "national",
+    "nchar",	     "none",	  "normalize",	"nullif",    "numeric",
+    "out",	     "overlay",	  "position",	"precision", "real",
+    "row",	     "setof",	  "smallint",	"substring", "time",
+    "timestamp",     "treat",	  "trim",	"values",    "varchar",
+    "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", "xmlforest",
+    "xmlnamespaces", "xmlparse",  "xmlpi",	"xmlroot",   "xmlserialize",
+    "xmltable",
 };
 
 static int in_list(const char *const *list, size_t n, const char *w)
@@ -561,9 +663,9 @@ static int is_op(const struct tok *t, const char *op)
 static int syntax_error(struct parser *ps, const struct tok *t)
 {
 	if (t->t == TK_EOF)
-		return ss_err_set(ps->err, SS_ERR_INPUT,
-				  "At location %d: syntax error at end of input",
-				  t->loc);
+		return ss_err_set(
+		    ps->err, SS_ERR_INPUT,
+		    "At location %d: syntax error at end of input", t->loc);
 	if (t->t == TK_SEMI)
 		return ss_err_set(ps->err, SS_ERR_INPUT,
 				  "At location %d: unescaped \";\" causing "
@@ -623,7 +725,7 @@ static void add_arg(struct parser *ps, struct ss_where_node *n,
 		    struct ss_where_node *arg)
 {
 	struct ss_where_node **na =
-		arena_alloc(ps->a, (n->nargs + 1) * sizeof(*na));
+	    arena_alloc(ps->a, (n->nargs + 1) * sizeof(*na));
 
 	if (n->nargs)
 		memcpy(na, n->args, n->nargs * sizeof(*na));
@@ -636,16 +738,16 @@ static const struct {
 	int opc;
 	const char *name;
 } binops[] = {
-	{"=", NOP_EQ, "="},           {"<>", NOP_NE, "<>"},
-	{"<", NOP_LT, "<"},           {"<=", NOP_LE, "<="},
-	{">", NOP_GT, ">"},           {">=", NOP_GE, ">="},
-	{"+", NOP_ADD, "+"},          {"-", NOP_SUB, "-"},
-	{"*", NOP_MUL, "*"},          {"/", NOP_DIV, "/"},
-	{"%", NOP_MOD, "%"},          {"||", NOP_CONCAT, "||"},
-	{"@>", NOP_CONTAINS, "@>"},   {"<@", NOP_CONTAINED, "<@"},
-	{"&&", NOP_OVERLAP, "&&"},    {"~~", NOP_LIKE, "~~"},
-	{"~~*", NOP_ILIKE, "~~*"},    {"!~~", NOP_NLIKE, "!~~"},
-	{"!~~*", NOP_NILIKE, "!~~*"},
+    {"=", NOP_EQ, "="},		  {"<>", NOP_NE, "<>"},
+    {"<", NOP_LT, "<"},		  {"<=", NOP_LE, "<="},
+    {">", NOP_GT, ">"},		  {">=", NOP_GE, ">="},
+    {"+", NOP_ADD, "+"},	  {"-", NOP_SUB, "-"},
+    {"*", NOP_MUL, "*"},	  {"/", NOP_DIV, "/"},
+    {"%", NOP_MOD, "%"},	  {"||", NOP_CONCAT, "||"},
+    {"@>", NOP_CONTAINS, "@>"},	  {"<@", NOP_CONTAINED, "<@"},
+    {"&&", NOP_OVERLAP, "&&"},	  {"~~", NOP_LIKE, "~~"},
+    {"~~*", NOP_ILIKE, "~~*"},	  {"!~~", NOP_NLIKE, "!~~"},
+    {"!~~*", NOP_NILIKE, "!~~*"},
 };
 
 static struct ss_where_node *mk_op(struct parser *ps, const struct tok *t,
@@ -733,8 +835,8 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 			int64_t v;
 
 			if (m->t != TK_INT || nmods >= 2 ||
-			    ss_parse_i64(m->val, 0, 100000, &v, "typmod", NULL) <
-				    0) {
+			    ss_parse_i64(m->val, 0, 100000, &v, "typmod",
+					 NULL) < 0) {
 				syntax_error(ps, m);
 				goto fail;
 			}
@@ -749,8 +851,8 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 			break;
 		}
 	}
-	if (!quoted && (!strcmp(name.buf, "time") ||
-			!strcmp(name.buf, "timestamp"))) {
+	if (!quoted &&
+	    (!strcmp(name.buf, "time") || !strcmp(name.buf, "timestamp"))) {
 		if (is_kw(peek(ps), "with") || is_kw(peek(ps), "without")) {
 			int with = is_kw(peek(ps), "with");
 
@@ -915,9 +1017,9 @@ static struct ss_where_node *p_array(struct parser *ps, int loc)
 }
 
 static const char *const aggregates[] = {
-	"count", "sum", "avg", "min", "max", "array_agg", "string_agg",
-	"bool_and", "bool_or", "every", "json_agg", "jsonb_agg",
-	"stddev", "variance", "bit_and", "bit_or",
+    "count",	  "sum",      "avg",	 "min",	   "max",      "array_agg",
+    "string_agg", "bool_and", "bool_or", "every",  "json_agg", "jsonb_agg",
+    "stddev",	  "variance", "bit_and", "bit_or",
 };
 
 static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
@@ -927,12 +1029,12 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 		int fn;
 		const char *canon;
 	} fns[] = {
-		{"lower", FN_LOWER, "lower"},
-		{"upper", FN_UPPER, "upper"},
-		{"concat", FN_CONCAT, "concat"},
-		{"coalesce", FN_COALESCE, "COALESCE"},
-		{"greatest", FN_GREATEST, "GREATEST"},
-		{"least", FN_LEAST, "LEAST"},
+	    {"lower", FN_LOWER, "lower"},
+	    {"upper", FN_UPPER, "upper"},
+	    {"concat", FN_CONCAT, "concat"},
+	    {"coalesce", FN_COALESCE, "COALESCE"},
+	    {"greatest", FN_GREATEST, "GREATEST"},
+	    {"least", FN_LEAST, "LEAST"},
 	};
 	struct ss_where_node *n;
 	size_t i;
@@ -976,11 +1078,12 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 static int type_word(const char *w)
 {
 	static const char *const words[] = {
-		"bool", "boolean", "int2", "int4", "int8", "int", "integer",
-		"smallint", "bigint", "numeric", "decimal", "float4", "float8",
-		"float", "real", "double", "text", "varchar", "char",
-		"character", "bpchar", "uuid", "date", "time", "timestamp",
-		"timestamptz", "interval",
+	    "bool",	   "boolean",  "int2",	   "int4",   "int8",
+	    "int",	   "integer",  "smallint", "bigint", "numeric",
+	    "decimal",	   "float4",   "float8",   "float",  "real",
+	    "double",	   "text",     "varchar",  "char",   "character",
+	    "bpchar",	   "uuid",     "date",	   "time",   "timestamp",
+	    "timestamptz", "interval",
 	};
 
 	return in_list(words, sizeof(words) / sizeof(words[0]), w);
@@ -1246,7 +1349,7 @@ static struct ss_where_node *p_unary(struct parser *ps)
 		/* Like PostgreSQL's doNegate: -<number> is a constant. */
 		if (is_numeric_lit(e)) {
 			struct ss_where_node *c =
-				where_node(ps->a, SS_WHERE_CONST, t->loc, 0);
+			    where_node(ps->a, SS_WHERE_CONST, t->loc, 0);
 			char *s;
 
 			c->lit = e->lit;
@@ -1278,7 +1381,8 @@ static struct ss_where_node *p_unary(struct parser *ps)
 		struct ss_where_node *e = p_postfix(ps);
 
 		ps->depth--;
-		if (e && (is_kw(peek(ps), "at") || is_kw(peek(ps), "collate"))) {
+		if (e &&
+		    (is_kw(peek(ps), "at") || is_kw(peek(ps), "collate"))) {
 			unsupported(ps, peek(ps)->loc,
 				    is_kw(peek(ps), "at") ? "AT TIME ZONE"
 							  : "COLLATE");
@@ -1335,9 +1439,8 @@ static struct ss_where_node *p_add(struct parser *ps)
 }
 
 /* `op ANY|SOME|ALL (expr)` after a binary operator token. */
-static struct ss_where_node *p_sublink(struct parser *ps,
-				       struct ss_where_node *l,
-				       const struct tok *op)
+static struct ss_where_node *
+p_sublink(struct parser *ps, struct ss_where_node *l, const struct tok *op)
 {
 	struct tok *k = peek(ps);
 	int all = is_kw(k, "all");
@@ -1430,8 +1533,8 @@ static struct ss_where_node *p_like(struct parser *ps)
 		}
 		l = n;
 	} else if (is_kw(t, "between")) {
-		struct ss_where_node *n = where_node(ps->a, SS_WHERE_BETWEEN,
-						     t->loc, 3);
+		struct ss_where_node *n =
+		    where_node(ps->a, SS_WHERE_BETWEEN, t->loc, 3);
 
 		next(ps);
 		if (accept_kw(ps, "symmetric"))
@@ -1457,8 +1560,8 @@ static struct ss_where_node *p_like(struct parser *ps)
 						       : "BETWEEN");
 		l = n;
 	} else if (is_kw(t, "in")) {
-		struct ss_where_node *n = where_node(ps->a, SS_WHERE_IN,
-						     t->loc, 1);
+		struct ss_where_node *n =
+		    where_node(ps->a, SS_WHERE_IN, t->loc, 1);
 
 		next(ps);
 		n->args[0] = l;
@@ -1568,8 +1671,8 @@ static struct ss_where_node *p_is(struct parser *ps)
 				return NULL;
 			if (neg)
 				n->flags |= NF_NOT;
-			n->op = neg ? "IS NOT DISTINCT FROM"
-				    : "IS DISTINCT FROM";
+			n->op =
+			    neg ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM";
 			l = n;
 			continue;
 		}
@@ -1593,10 +1696,10 @@ static struct ss_where_node *p_is(struct parser *ps)
 		next(ps);
 		{
 			static const char *const names[4][2] = {
-				{"IS NULL", "IS NOT NULL"},
-				{"IS TRUE", "IS NOT TRUE"},
-				{"IS FALSE", "IS NOT FALSE"},
-				{"IS UNKNOWN", "IS NOT UNKNOWN"},
+			    {"IS NULL", "IS NOT NULL"},
+			    {"IS TRUE", "IS NOT TRUE"},
+			    {"IS FALSE", "IS NOT FALSE"},
+			    {"IS UNKNOWN", "IS NOT UNKNOWN"},
 			};
 			n->op = names[n->opc][neg];
 		}
@@ -1883,8 +1986,8 @@ void where_render(const struct ss_where_node *n, struct ss_buf *out)
 		for (i = 0; i < n->nargs; i++) {
 			if (i)
 				ss_buf_adds(out, n->kind == SS_WHERE_AND
-							 ? " AND "
-							 : " OR ");
+						     ? " AND "
+						     : " OR ");
 			render_sub(n->args[i], out);
 		}
 		break;

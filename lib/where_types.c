@@ -75,62 +75,62 @@ void arena_free(struct arena *a)
 static const struct {
 	const char *canon, *sql;
 } type_names[] = {
-	[WT_UNKNOWN] = {"unknown", "unknown"},
-	[WT_NULL] = {"unknown", "unknown"},
-	[WT_BOOL] = {"bool", "boolean"},
-	[WT_INT2] = {"int2", "smallint"},
-	[WT_INT4] = {"int4", "integer"},
-	[WT_INT8] = {"int8", "bigint"},
-	[WT_NUMERIC] = {"numeric", "numeric"},
-	[WT_FLOAT4] = {"float4", "real"},
-	[WT_FLOAT8] = {"float8", "double precision"},
-	[WT_TEXT] = {"text", "text"},
-	[WT_VARCHAR] = {"varchar", "character varying"},
-	[WT_BPCHAR] = {"bpchar", "character"},
-	[WT_UUID] = {"uuid", "uuid"},
-	[WT_DATE] = {"date", "date"},
-	[WT_TIME] = {"time", "time without time zone"},
-	[WT_TIMESTAMP] = {"timestamp", "timestamp without time zone"},
-	[WT_TIMESTAMPTZ] = {"timestamptz", "timestamp with time zone"},
-	[WT_INTERVAL] = {"interval", "interval"},
-	[WT_ENUM] = {"enum", "enum"},
+    [WT_UNKNOWN] = {"unknown", "unknown"},
+    [WT_NULL] = {"unknown", "unknown"},
+    [WT_BOOL] = {"bool", "boolean"},
+    [WT_INT2] = {"int2", "smallint"},
+    [WT_INT4] = {"int4", "integer"},
+    [WT_INT8] = {"int8", "bigint"},
+    [WT_NUMERIC] = {"numeric", "numeric"},
+    [WT_FLOAT4] = {"float4", "real"},
+    [WT_FLOAT8] = {"float8", "double precision"},
+    [WT_TEXT] = {"text", "text"},
+    [WT_VARCHAR] = {"varchar", "character varying"},
+    [WT_BPCHAR] = {"bpchar", "character"},
+    [WT_UUID] = {"uuid", "uuid"},
+    [WT_DATE] = {"date", "date"},
+    [WT_TIME] = {"time", "time without time zone"},
+    [WT_TIMESTAMP] = {"timestamp", "timestamp without time zone"},
+    [WT_TIMESTAMPTZ] = {"timestamptz", "timestamp with time zone"},
+    [WT_INTERVAL] = {"interval", "interval"},
+    [WT_ENUM] = {"enum", "enum"},
 };
 
 static const struct {
 	const char *name;
 	enum wt t;
 } type_aliases[] = {
-	{"bool", WT_BOOL},
-	{"boolean", WT_BOOL},
-	{"int2", WT_INT2},
-	{"smallint", WT_INT2},
-	{"int4", WT_INT4},
-	{"int", WT_INT4},
-	{"integer", WT_INT4},
-	{"int8", WT_INT8},
-	{"bigint", WT_INT8},
-	{"numeric", WT_NUMERIC},
-	{"decimal", WT_NUMERIC},
-	{"float4", WT_FLOAT4},
-	{"real", WT_FLOAT4},
-	{"float8", WT_FLOAT8},
-	{"float", WT_FLOAT8},
-	{"double precision", WT_FLOAT8},
-	{"text", WT_TEXT},
-	{"varchar", WT_VARCHAR},
-	{"character varying", WT_VARCHAR},
-	{"bpchar", WT_BPCHAR},
-	{"char", WT_BPCHAR},
-	{"character", WT_BPCHAR},
-	{"uuid", WT_UUID},
-	{"date", WT_DATE},
-	{"time", WT_TIME},
-	{"time without time zone", WT_TIME},
-	{"timestamp", WT_TIMESTAMP},
-	{"timestamp without time zone", WT_TIMESTAMP},
-	{"timestamptz", WT_TIMESTAMPTZ},
-	{"timestamp with time zone", WT_TIMESTAMPTZ},
-	{"interval", WT_INTERVAL},
+    {"bool", WT_BOOL},
+    {"boolean", WT_BOOL},
+    {"int2", WT_INT2},
+    {"smallint", WT_INT2},
+    {"int4", WT_INT4},
+    {"int", WT_INT4},
+    {"integer", WT_INT4},
+    {"int8", WT_INT8},
+    {"bigint", WT_INT8},
+    {"numeric", WT_NUMERIC},
+    {"decimal", WT_NUMERIC},
+    {"float4", WT_FLOAT4},
+    {"real", WT_FLOAT4},
+    {"float8", WT_FLOAT8},
+    {"float", WT_FLOAT8},
+    {"double precision", WT_FLOAT8},
+    {"text", WT_TEXT},
+    {"varchar", WT_VARCHAR},
+    {"character varying", WT_VARCHAR},
+    {"bpchar", WT_BPCHAR},
+    {"char", WT_BPCHAR},
+    {"character", WT_BPCHAR},
+    {"uuid", WT_UUID},
+    {"date", WT_DATE},
+    {"time", WT_TIME},
+    {"time without time zone", WT_TIME},
+    {"timestamp", WT_TIMESTAMP},
+    {"timestamp without time zone", WT_TIMESTAMP},
+    {"timestamptz", WT_TIMESTAMPTZ},
+    {"timestamp with time zone", WT_TIMESTAMPTZ},
+    {"interval", WT_INTERVAL},
 };
 
 int wt_is_int(enum wt t)
@@ -308,8 +308,8 @@ static int num_err_syntax(struct ss_err *err, const char *s, size_t len)
 			  (int)len, s);
 }
 
-static int num_in(struct arena *a, const char *s, size_t len,
-		  struct num **out, struct ss_err *err)
+static int num_in(struct arena *a, const char *s, size_t len, struct num **out,
+		  struct ss_err *err)
 {
 	const char *p = s, *end = s + len;
 	int neg = 0;
@@ -369,8 +369,9 @@ static int num_in(struct arena *a, const char *s, size_t len,
 		while (q < end && isdigit((unsigned char)*q)) {
 			exp = exp * 10 + (*q - '0');
 			if (exp >= INT32_MAX / 2)
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "value overflows numeric format");
+				return ss_err_set(
+				    err, SS_ERR_INPUT,
+				    "value overflows numeric format");
 			q++;
 		}
 		if (eneg)
@@ -386,7 +387,7 @@ static int num_in(struct arena *a, const char *s, size_t len,
 		/* PostgreSQL's storage limits: 131072 digits before the
 		 * point, a display scale of at most 16383 */
 		if ((long)(nint + nfrac + extra) - (scale > 0 ? scale : 0) >
-			    131072 ||
+			131072 ||
 		    scale > 16383)
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "value overflows numeric format");
@@ -475,8 +476,8 @@ static int num_magcmp(const struct num *x, const struct num *y)
 static int num_cmp(const struct num *x, const struct num *y)
 {
 	/* NaN sorts above everything and equals itself; then +-Infinity. */
-	static const int rank[] = {[NUM_FINITE] = 1, [NUM_NAN] = 3,
-				   [NUM_PINF] = 2, [NUM_NINF] = 0};
+	static const int rank[] = {
+	    [NUM_FINITE] = 1, [NUM_NAN] = 3, [NUM_PINF] = 2, [NUM_NINF] = 0};
 
 	if (x->special || y->special) {
 		int rx = rank[x->special], ry = rank[y->special];
@@ -674,8 +675,9 @@ static void num_nbase(const struct num *x, int *weight, int *first)
 	p = top - 1;
 	w = p >= 0 ? p / 4 : -((-p + 3) / 4);
 	*weight = (int)w;
-	*first = num_digit(x, w * 4 + 3) * 1000 + num_digit(x, w * 4 + 2) * 100 +
-		 num_digit(x, w * 4 + 1) * 10 + num_digit(x, w * 4);
+	*first = num_digit(x, w * 4 + 3) * 1000 +
+		 num_digit(x, w * 4 + 2) * 100 + num_digit(x, w * 4 + 1) * 10 +
+		 num_digit(x, w * 4);
 }
 
 static int num_div(struct arena *a, const struct num *x, const struct num *y,
@@ -701,8 +703,8 @@ static int num_div(struct arena *a, const struct num *x, const struct num *y,
 				return ss_err_set(err, SS_ERR_INPUT,
 						  "division by zero");
 			*out = num_special(a, (x->special == NUM_PINF) != y->neg
-						      ? NUM_PINF
-						      : NUM_NINF);
+						  ? NUM_PINF
+						  : NUM_NINF);
 			return 0;
 		}
 		*out = num_new(a, 0);
@@ -917,7 +919,7 @@ static int int_range(enum wt t, int64_t v)
 static int int_oor(enum wt t, struct ss_err *err)
 {
 	return ss_err_set(err, SS_ERR_INPUT, "%s out of range",
-			  t == WT_INT2 ? "smallint"
+			  t == WT_INT2	 ? "smallint"
 			  : t == WT_INT4 ? "integer"
 					 : "bigint");
 }
@@ -1052,7 +1054,8 @@ static void float_out(double v, int is4, struct ss_buf *out)
 	}
 	for (prec = 1; prec <= maxp; prec++) {
 		snprintf(buf, sizeof(buf), "%.*e", prec - 1, v);
-		if (is4 ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v)
+		if (is4 ? strtof(buf, NULL) == (float)v
+			: strtod(buf, NULL) == v)
 			break;
 	}
 	/* buf: [-]d.ddde[+-]xx */
@@ -1147,8 +1150,8 @@ static void j2date(int jd, int *year, int *month, int *day)
 	quad = julian / 1461;
 	julian -= quad * 1461;
 	y = (int)(julian * 4 / 1461);
-	julian = ((y != 0) ? ((julian + 305) % 365) : ((julian + 306) % 366)) +
-		 123;
+	julian =
+	    ((y != 0) ? ((julian + 305) % 365) : ((julian + 306) % 366)) + 123;
 	y += (int)quad * 4;
 	*year = y - 4800;
 	quad = julian * 2141 / 65536;
@@ -1158,7 +1161,8 @@ static void j2date(int jd, int *year, int *month, int *day)
 
 static int days_in_month(int y, int m)
 {
-	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int dm[] = {31, 28, 31, 30, 31, 30,
+				 31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : dm[m - 1];
@@ -1169,8 +1173,8 @@ struct dt {
 	int has_date, has_time, has_tz;
 	int year, mon, mday; /* year astronomical (1 BC = 0) */
 	int64_t time_us;     /* since midnight */
-	int tz_sec;          /* offset east of UTC */
-	int special;         /* 1 +infinity, -1 -infinity, 2 epoch */
+	int tz_sec;	     /* offset east of UTC */
+	int special;	     /* 1 +infinity, -1 -infinity, 2 epoch */
 };
 
 static int rd_int(const char **pp, const char *end, int maxd, int *out)
@@ -1199,7 +1203,8 @@ static int64_t rd_frac(const char **pp, const char *end)
 	const char *p = *pp;
 
 	buf[0] = '0';
-	while (p < end && (isdigit((unsigned char)*p) || (*p == '.' && n == 1))) {
+	while (p < end &&
+	       (isdigit((unsigned char)*p) || (*p == '.' && n == 1))) {
 		if (n < sizeof(buf) - 1)
 			buf[n++] = *p;
 		p++;
@@ -1263,20 +1268,16 @@ static const struct {
 	const char *name;
 	int secs;
 } tz_abbrevs[] = {
-	{"utc", 0},          {"gmt", 0},          {"z", 0},
-	{"ut", 0},           {"zulu", 0},         {"wet", 0},
-	{"west", 3600},      {"bst", 3600},       {"cet", 3600},
-	{"cest", 7200},      {"met", 3600},       {"mest", 7200},
-	{"eet", 7200},       {"eest", 10800},     {"msk", 10800},
-	{"ist", 7200},       {"jst", 32400},      {"kst", 32400},
-	{"hkt", 28800},      {"awst", 28800},     {"acst", 34200},
-	{"aest", 36000},     {"aedt", 39600},     {"nzst", 43200},
-	{"nzdt", 46800},     {"ast", -14400},     {"adt", -10800},
-	{"est", -18000},     {"edt", -14400},     {"cst", -21600},
-	{"cdt", -18000},     {"mst", -25200},     {"mdt", -21600},
-	{"pst", -28800},     {"pdt", -25200},     {"akst", -32400},
-	{"akdt", -28800},    {"hst", -36000},     {"nst", -12600},
-	{"ndt", -9000},
+    {"utc", 0},	      {"gmt", 0},      {"z", 0},	{"ut", 0},
+    {"zulu", 0},      {"wet", 0},      {"west", 3600},	{"bst", 3600},
+    {"cet", 3600},    {"cest", 7200},  {"met", 3600},	{"mest", 7200},
+    {"eet", 7200},    {"eest", 10800}, {"msk", 10800},	{"ist", 7200},
+    {"jst", 32400},   {"kst", 32400},  {"hkt", 28800},	{"awst", 28800},
+    {"acst", 34200},  {"aest", 36000}, {"aedt", 39600}, {"nzst", 43200},
+    {"nzdt", 46800},  {"ast", -14400}, {"adt", -10800}, {"est", -18000},
+    {"edt", -14400},  {"cst", -21600}, {"cdt", -18000}, {"mst", -25200},
+    {"mdt", -21600},  {"pst", -28800}, {"pdt", -25200}, {"akst", -32400},
+    {"akdt", -28800}, {"hst", -36000}, {"nst", -12600}, {"ndt", -9000},
 };
 
 static int rd_tz(const char **pp, const char *end, int *tz)
@@ -1337,9 +1338,10 @@ static int rd_tz(const char **pp, const char *end, int *tz)
  */
 static int month_word(const char *p, size_t n)
 {
-	static const char *const months[] = {
-		"january", "february", "march", "april", "may", "june", "july",
-		"august", "september", "october", "november", "december"};
+	static const char *const months[] = {"january", "february", "march",
+					     "april",	"may",	    "june",
+					     "july",	"august",   "september",
+					     "october", "november", "december"};
 	int i;
 
 	if (n == 4 && strncasecmp(p, "sept", 4) == 0)
@@ -1459,8 +1461,7 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 			int nlast;
 
 			q++;
-			if (rd_int(&q, end, 2, &m) < 0 || q >= end ||
-			    *q != sep)
+			if (rd_int(&q, end, 2, &m) < 0 || q >= end || *q != sep)
 				return -1;
 			q++;
 			nlast = rd_int(&q, end, 9, &dd);
@@ -1486,7 +1487,8 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 			int64_t v = y;
 			int k = 9;
 
-			while (q < end && isdigit((unsigned char)*q) && k < 12) {
+			while (q < end && isdigit((unsigned char)*q) &&
+			       k < 12) {
 				v = v * 10 + (*q++ - '0');
 				k++;
 			}
@@ -1525,9 +1527,9 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 		while (p < end && *p == ' ')
 			p++;
 	}
-	if (p < end && !(d->has_date && end - p == 2 &&
-			 (strncasecmp(p, "BC", 2) == 0 ||
-			  strncasecmp(p, "AD", 2) == 0))) {
+	if (p < end &&
+	    !(d->has_date && end - p == 2 &&
+	      (strncasecmp(p, "BC", 2) == 0 || strncasecmp(p, "AD", 2) == 0))) {
 		int r = rd_tz(&p, end, &d->tz_sec);
 
 		if (r == -2)
@@ -1547,9 +1549,8 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 	}
 	if (p != end)
 		return -1;
-	if (d->has_date &&
-	    (d->mon < 1 || d->mon > 12 || d->mday < 1 ||
-	     d->mday > days_in_month(d->year, d->mon)))
+	if (d->has_date && (d->mon < 1 || d->mon > 12 || d->mday < 1 ||
+			    d->mday > days_in_month(d->year, d->mon)))
 		oor = 1;
 	return oor ? -2 : 0;
 }
@@ -1558,23 +1559,23 @@ static int dt_err(int r, const char *tn, const char *s, size_t len,
 		  struct ss_err *err)
 {
 	if (r == -2)
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "date/time field value out of range: \"%.*s\"",
-				  (int)len, s);
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "date/time field value out of range: \"%.*s\"", (int)len,
+		    s);
 	return ss_err_set(err, SS_ERR_INPUT,
 			  "invalid input syntax for type %s: \"%.*s\"", tn,
 			  (int)len, s);
 }
 
-static int date_in(const char *s, size_t len, int64_t *out,
-		   struct ss_err *err)
+static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 {
 	struct dt d;
 	int r = dt_parse(s, len, 1, &d);
 	int jd;
 
 	if (r == 0 && d.special) {
-		*out = d.special == 1 ? DATE_NOEND
+		*out = d.special == 1	 ? DATE_NOEND
 		       : d.special == -1 ? DATE_NOBEGIN
 					 : 0;
 		return 0;
@@ -1615,11 +1616,10 @@ static int ts_in(int with_tz, const char *s, size_t len, int64_t *out,
 {
 	struct dt d;
 	int r = dt_parse(s, len, 1, &d);
-	const char *tn = with_tz ? "timestamp with time zone"
-				 : "timestamp";
+	const char *tn = with_tz ? "timestamp with time zone" : "timestamp";
 
 	if (r == 0 && d.special) {
-		*out = d.special == 1 ? TS_NOEND
+		*out = d.special == 1	 ? TS_NOEND
 		       : d.special == -1 ? TS_NOBEGIN
 					 : 0 - INT64_C(946684800000000);
 		return 0;
@@ -1635,8 +1635,7 @@ static int ts_in(int with_tz, const char *s, size_t len, int64_t *out,
 	return 0;
 }
 
-static int time_in(const char *s, size_t len, int64_t *out,
-		   struct ss_err *err)
+static int time_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 {
 	struct dt d;
 	int r = dt_parse(s, len, 0, &d);
@@ -1850,10 +1849,9 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			neg = *p == '-';
 			p++;
 		}
-		if (p >= end ||
-		    !(isdigit((unsigned char)*p) ||
-		      (*p == '.' && p + 1 < end &&
-		       isdigit((unsigned char)p[1]))))
+		if (p >= end || !(isdigit((unsigned char)*p) ||
+				  (*p == '.' && p + 1 < end &&
+				   isdigit((unsigned char)p[1]))))
 			goto bad;
 		{
 			const char *q = p;
@@ -1882,7 +1880,8 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 
 						r++;
 						while (r < end &&
-						       isdigit((unsigned char)*r)) {
+						       isdigit(
+							   (unsigned char)*r)) {
 							f += (*r - '0') * sc;
 							sc /= 10;
 							r++;
@@ -1924,8 +1923,8 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			goto bad;
 		any = 1;
 #define U(name) (strcmp(unit, name) == 0)
-		if (ul == 0 || U("s") || U("sec") || U("secs") ||
-		    U("second") || U("seconds"))
+		if (ul == 0 || U("s") || U("sec") || U("secs") || U("second") ||
+		    U("seconds"))
 			us += v * 1e6;
 		else if (U("us") || U("usec") || U("usecs") ||
 			 U("microsecond") || U("microseconds"))
@@ -1943,8 +1942,7 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			day += v;
 		else if (U("w") || U("week") || U("weeks"))
 			day += v * 7;
-		else if (U("mon") || U("mons") || U("month") ||
-			 U("months"))
+		else if (U("mon") || U("mons") || U("month") || U("months"))
 			month += v;
 		else if (U("y") || U("yr") || U("yrs") || U("year") ||
 			 U("years"))
@@ -1953,8 +1951,7 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			month += v * 120;
 		else if (U("century") || U("centuries"))
 			month += v * 1200;
-		else if (U("millennium") || U("millennia") ||
-			 U("millenniums"))
+		else if (U("millennium") || U("millennia") || U("millenniums"))
 			month += v * 12000;
 		else
 			goto bad;
@@ -2053,7 +2050,7 @@ static int ts_add_iv(int64_t t, const struct interval *iv, int sign,
 		if (d > days_in_month(y, m))
 			d = days_in_month(y, m);
 		t = (int64_t)(date2j(y, m, d) - POSTGRES_EPOCH_JDATE) *
-			    USECS_PER_DAY +
+			USECS_PER_DAY +
 		    tod;
 	}
 	if (iv->day) {
@@ -2490,8 +2487,8 @@ static void arr_out_elem(const struct wtype *et, const struct wval *v,
 	for (i = 0; i < b.len && !quote; i++) {
 		char c = b.buf[i];
 
-		if (c == '{' || c == '}' || c == ',' || c == '"' ||
-		    c == '\\' || isspace((unsigned char)c))
+		if (c == '{' || c == '}' || c == ',' || c == '"' || c == '\\' ||
+		    isspace((unsigned char)c))
 			quote = 1;
 	}
 	if (!quote) {
@@ -2586,8 +2583,8 @@ static int array_cmp(const struct wtype *et, const struct warr *x,
 /* ------------------------------------------------------------------ */
 /* Generic value entry points */
 
-int wval_in(struct arena *a, const struct wtype *t, const char *s,
-	    size_t len, struct wval *out, struct ss_err *err)
+int wval_in(struct arena *a, const struct wtype *t, const char *s, size_t len,
+	    struct wval *out, struct ss_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (t->array) {
@@ -2623,10 +2620,11 @@ int wval_in(struct arena *a, const struct wtype *t, const char *s,
 				    memcmp(t->labels[i], s, len) == 0)
 					break;
 			if (i == t->nlabels)
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "invalid input value for enum "
-						  "%s: \"%.*s\"",
-						  t->ename, (int)len, s);
+				return ss_err_set(
+				    err, SS_ERR_INPUT,
+				    "invalid input value for enum "
+				    "%s: \"%.*s\"",
+				    t->ename, (int)len, s);
 		}
 		/* FALLTHROUGH */
 	case WT_UNKNOWN:
@@ -2735,8 +2733,7 @@ void wval_out(const struct wtype *t, const struct wval *v, struct ss_buf *out)
 	}
 }
 
-int wval_cmp(const struct wtype *t, const struct wval *x,
-	     const struct wval *y)
+int wval_cmp(const struct wtype *t, const struct wval *x, const struct wval *y)
 {
 	if (t->array) {
 		struct wtype et = *t;
@@ -2791,7 +2788,8 @@ int wval_cmp(const struct wtype *t, const struct wval *x,
 		return c < 0 ? -1 : c > 0;
 	}
 	case WT_INTERVAL: {
-		__int128 a = interval_span(&x->u.iv), b = interval_span(&y->u.iv);
+		__int128 a = interval_span(&x->u.iv),
+			 b = interval_span(&y->u.iv);
 
 		return a < b ? -1 : a > b;
 	}
@@ -2849,8 +2847,7 @@ int wcast_kind(const struct wtype *from, const struct wtype *to)
 	return 0;
 }
 
-static int float_to_int(double d, enum wt t, int64_t *out,
-			struct ss_err *err)
+static int float_to_int(double d, enum wt t, int64_t *out, struct ss_err *err)
 {
 	d = rint(d);
 	if (isnan(d) || d < -9223372036854775808.0 ||
@@ -2860,18 +2857,17 @@ static int float_to_int(double d, enum wt t, int64_t *out,
 	return 0;
 }
 
-int wval_cast(struct arena *a, const struct wtype *from,
-	      const struct wtype *to, const struct wval *v, struct wval *out,
-	      struct ss_err *err)
+int wval_cast(struct arena *a, const struct wtype *from, const struct wtype *to,
+	      const struct wval *v, struct wval *out, struct ss_err *err)
 {
 	enum wt f = from->base, t = to->base;
 
 	*out = *v;
 	if (v->isnull)
 		return 0;
-	if (f == WT_UNKNOWN || (wt_is_text(f) && !from->array &&
-				(to->array || !wt_is_text(t)) &&
-				t != WT_ENUM) ||
+	if (f == WT_UNKNOWN ||
+	    (wt_is_text(f) && !from->array && (to->array || !wt_is_text(t)) &&
+	     t != WT_ENUM) ||
 	    (f == WT_ENUM && !wt_is_text(t))) {
 		/* I/O conversion from the text form. */
 		return wval_in(a, to, v->u.s.p, v->u.s.len, out, err);
@@ -2924,9 +2920,8 @@ int wval_cast(struct arena *a, const struct wtype *from,
 			}
 			if (t == WT_NUMERIC) {
 				num_from_int(a, v->u.i, &out->u.n);
-				return num_apply_typmod(a, out->u.n,
-							to->typmod, &out->u.n,
-							err);
+				return num_apply_typmod(a, out->u.n, to->typmod,
+							&out->u.n, err);
 			}
 			out->u.f = t == WT_FLOAT4 ? (double)(float)v->u.i
 						  : (double)v->u.i;
@@ -2936,14 +2931,14 @@ int wval_cast(struct arena *a, const struct wtype *from,
 			if (wt_is_int(t)) {
 				if (v->u.n->special == NUM_NAN)
 					return ss_err_set(
-						err, SS_ERR_INPUT,
-						"cannot convert NaN to %s",
-						type_names[t].sql);
+					    err, SS_ERR_INPUT,
+					    "cannot convert NaN to %s",
+					    type_names[t].sql);
 				if (v->u.n->special)
 					return ss_err_set(
-						err, SS_ERR_INPUT,
-						"cannot convert infinity to %s",
-						type_names[t].sql);
+					    err, SS_ERR_INPUT,
+					    "cannot convert infinity to %s",
+					    type_names[t].sql);
 				if (num_to_i64(a, v->u.n, &out->u.i) < 0 ||
 				    !int_range(t, out->u.i))
 					return int_oor(t, err);
@@ -2958,12 +2953,13 @@ int wval_cast(struct arena *a, const struct wtype *from,
 
 				if (isinf(ff) && !isinf(out->u.f))
 					return ss_err_set(
-						err, SS_ERR_INPUT,
-						"value out of range: overflow");
+					    err, SS_ERR_INPUT,
+					    "value out of range: overflow");
 				out->u.f = ff;
 			} else if (isinf(out->u.f) && !v->u.n->special) {
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "value out of range: overflow");
+				return ss_err_set(
+				    err, SS_ERR_INPUT,
+				    "value out of range: overflow");
 			}
 			return 0;
 		}
@@ -2975,15 +2971,15 @@ int wval_cast(struct arena *a, const struct wtype *from,
 			struct num *n;
 
 			if (isnan(v->u.f))
-				return num_apply_typmod(a, num_special(a, NUM_NAN),
-							to->typmod, &out->u.n,
-							err);
+				return num_apply_typmod(
+				    a, num_special(a, NUM_NAN), to->typmod,
+				    &out->u.n, err);
 			if (isinf(v->u.f))
 				return num_apply_typmod(
-					a,
-					num_special(a, v->u.f > 0 ? NUM_PINF
-								  : NUM_NINF),
-					to->typmod, &out->u.n, err);
+				    a,
+				    num_special(a, v->u.f > 0 ? NUM_PINF
+							      : NUM_NINF),
+				    to->typmod, &out->u.n, err);
 			snprintf(buf, sizeof(buf), "%.*g",
 				 f == WT_FLOAT4 ? FLT_DIG : DBL_DIG, v->u.f);
 			if (num_in(a, buf, strlen(buf), &n, err) < 0)
@@ -2995,12 +2991,13 @@ int wval_cast(struct arena *a, const struct wtype *from,
 			float ff = (float)v->u.f;
 
 			if (isinf(ff) && !isinf(v->u.f))
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "value out of range: overflow");
+				return ss_err_set(
+				    err, SS_ERR_INPUT,
+				    "value out of range: overflow");
 			if (ff == 0 && v->u.f != 0)
 				return ss_err_set(
-					err, SS_ERR_INPUT,
-					"value out of range: underflow");
+				    err, SS_ERR_INPUT,
+				    "value out of range: underflow");
 			out->u.f = ff;
 		}
 		return 0;
@@ -3186,18 +3183,21 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 			*res = mk(a);
 			return 0;
 		}
-		if ((a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ || a == WT_TIME) &&
+		if ((a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ ||
+		     a == WT_TIME) &&
 		    a == b) {
 			*res = T_INTERVAL;
 			return 0;
 		}
 		if ((a == WT_TIMESTAMP && b == WT_TIMESTAMPTZ) ||
 		    (a == WT_TIMESTAMPTZ && b == WT_TIMESTAMP) ||
-		    (a == WT_DATE && (b == WT_TIMESTAMP || b == WT_TIMESTAMPTZ)) ||
-		    (b == WT_DATE && (a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ))) {
+		    (a == WT_DATE &&
+		     (b == WT_TIMESTAMP || b == WT_TIMESTAMPTZ)) ||
+		    (b == WT_DATE &&
+		     (a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ))) {
 			enum wt w = (a == WT_TIMESTAMPTZ || b == WT_TIMESTAMPTZ)
-					    ? WT_TIMESTAMPTZ
-					    : WT_TIMESTAMP;
+					? WT_TIMESTAMPTZ
+					: WT_TIMESTAMP;
 
 			*lc = *rc = mk(w);
 			*res = T_INTERVAL;
@@ -3213,8 +3213,8 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 	}
 }
 
-static int i_arith(enum wop op, enum wt t, int64_t x, int64_t y,
-		   int64_t *out, struct ss_err *err)
+static int i_arith(enum wop op, enum wt t, int64_t x, int64_t y, int64_t *out,
+		   struct ss_err *err)
 {
 	int64_t r;
 
@@ -3441,12 +3441,12 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 					  "timestamp out of range");
 		return 0;
 	}
-	if (x == WT_INTERVAL && (y == WT_TIMESTAMP || y == WT_TIMESTAMPTZ ||
-				 y == WT_TIME))
+	if (x == WT_INTERVAL &&
+	    (y == WT_TIMESTAMP || y == WT_TIMESTAMPTZ || y == WT_TIME))
 		return wval_arith(a, op, rtp, r, lt, l, rt, out, err);
 	if (x == WT_TIME && y == WT_INTERVAL) {
-		int64_t t = l->u.i +
-			    (op == OP_ADD ? 1 : -1) * (r->u.iv.us % USECS_PER_DAY);
+		int64_t t = l->u.i + (op == OP_ADD ? 1 : -1) *
+					 (r->u.iv.us % USECS_PER_DAY);
 
 		t %= USECS_PER_DAY;
 		if (t < 0)
@@ -3463,8 +3463,9 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 
 		if (l->u.i == TS_NOBEGIN || l->u.i == TS_NOEND ||
 		    r->u.i == TS_NOBEGIN || r->u.i == TS_NOEND)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "cannot subtract infinite timestamps");
+			return ss_err_set(
+			    err, SS_ERR_INPUT,
+			    "cannot subtract infinite timestamps");
 		if (__builtin_sub_overflow(l->u.i, r->u.i, &d))
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "interval out of range");
