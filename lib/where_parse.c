@@ -37,6 +37,16 @@ struct tok {
 	size_t vlen;
 };
 
+/*
+ * Deepest tree accepted: the type checker, folder, renderer and evaluator
+ * recurse over it. The parser's own nesting counter (parentheses, NOT,
+ * unary operators) may go to twice that, which is what the canonical text
+ * of the deepest tree needs ("NOT (NOT (...))"), and bounds the parser's
+ * stack use.
+ */
+#define MAX_DEPTH 500
+#define MAX_NEST (2 * MAX_DEPTH + 10)
+
 struct parser {
 	struct arena *a;
 	const char *src;
@@ -990,6 +1000,13 @@ static struct ss_where_node *p_array(struct parser *ps, int loc)
 {
 	struct ss_where_node *n = where_node(ps->a, SS_WHERE_ARRAY, loc, 0);
 
+	if (ps->depth > MAX_NEST) {
+		ss_err_set(ps->err, SS_ERR_INPUT,
+			   "At location %d: expression is too deeply nested",
+			   loc);
+		return NULL;
+	}
+
 	if (expect(ps, TK_LBRACK) < 0)
 		return NULL;
 	if (peek(ps)->t == TK_RBRACK) {
@@ -999,9 +1016,11 @@ static struct ss_where_node *p_array(struct parser *ps, int loc)
 	for (;;) {
 		struct ss_where_node *e;
 
-		if (peek(ps)->t == TK_LBRACK)
+		if (peek(ps)->t == TK_LBRACK) {
+			ps->depth++;
 			e = p_array(ps, peek(ps)->loc);
-		else
+			ps->depth--;
+		} else
 			e = p_expr(ps);
 		if (!e)
 			return NULL;
@@ -1330,7 +1349,8 @@ static struct ss_where_node *p_unary(struct parser *ps)
 {
 	struct tok *t = peek(ps);
 
-	if (++ps->depth > 1000) {
+	/* only a unary operator nests here; plain operands do not count */
+	if (t->t == TK_OP && ++ps->depth > MAX_NEST) {
 		ss_err_set(ps->err, SS_ERR_INPUT,
 			   "At location %d: expression is too deeply nested",
 			   t->loc);
@@ -1380,7 +1400,8 @@ static struct ss_where_node *p_unary(struct parser *ps)
 	{
 		struct ss_where_node *e = p_postfix(ps);
 
-		ps->depth--;
+		if (t->t == TK_OP)
+			ps->depth--;
 		if (e &&
 		    (is_kw(peek(ps), "at") || is_kw(peek(ps), "collate"))) {
 			unsupported(ps, peek(ps)->loc,
@@ -1718,7 +1739,7 @@ static struct ss_where_node *p_not(struct parser *ps)
 		struct ss_where_node *e;
 
 		next(ps);
-		if (++ps->depth > 1000) {
+		if (++ps->depth > MAX_NEST) {
 			ss_err_set(ps->err, SS_ERR_INPUT,
 				   "At location %d: expression is too deeply "
 				   "nested",
@@ -1773,7 +1794,7 @@ static struct ss_where_node *p_expr(struct parser *ps)
 {
 	struct ss_where_node *n;
 
-	if (++ps->depth > 1000) {
+	if (++ps->depth > MAX_NEST) {
 		ss_err_set(ps->err, SS_ERR_INPUT,
 			   "At location %d: expression is too deeply nested",
 			   peek(ps)->loc);
@@ -1782,6 +1803,39 @@ static struct ss_where_node *p_expr(struct parser *ps)
 	n = p_or(ps);
 	ps->depth--;
 	return n;
+}
+
+/*
+ * The depth of the tree, found without recursion. Left-deep chains such as
+ * 1+1+1+... or a::t::t... are built by loops, not by nested calls, so the
+ * parser's own nesting limit does not bound them; the recursive passes
+ * after parsing (type check, folding, evaluation) need this bound.
+ */
+static size_t tree_depth(const struct ss_where_node *root, size_t limit)
+{
+	struct frame {
+		const struct ss_where_node *n;
+		size_t depth;
+	} *stack = NULL;
+	size_t alloc = 0, sp = 0, max = 0;
+
+	SS_GROW(stack, alloc, 1);
+	stack[sp++] = (struct frame){root, 1};
+	while (sp > 0) {
+		struct frame f = stack[--sp];
+		size_t i;
+
+		if (f.depth > max)
+			max = f.depth;
+		if (max > limit)
+			break;
+		for (i = 0; i < f.n->nargs; i++) {
+			SS_GROW(stack, alloc, sp + 1);
+			stack[sp++] = (struct frame){f.n->args[i], f.depth + 1};
+		}
+	}
+	free(stack);
+	return max;
 }
 
 int where_parse(struct arena *a, const char *text, struct ss_where_node **out,
@@ -1807,6 +1861,11 @@ int where_parse(struct arena *a, const char *text, struct ss_where_node **out,
 		goto done;
 	if (peek(&ps)->t != TK_EOF) {
 		syntax_error(&ps, peek(&ps));
+		goto done;
+	}
+	if (tree_depth(n, MAX_DEPTH) > MAX_DEPTH) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "At location 0: expression is too deeply nested");
 		goto done;
 	}
 	*out = n;
