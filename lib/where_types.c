@@ -865,23 +865,6 @@ static int num_to_i64(struct arena *a, const struct num *x, int64_t *out)
 	return 0;
 }
 
-static double num_to_double(const struct num *x)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	double d;
-
-	if (x->special == NUM_NAN)
-		return NAN;
-	if (x->special == NUM_PINF)
-		return INFINITY;
-	if (x->special == NUM_NINF)
-		return -INFINITY;
-	num_out(x, &b);
-	d = strtod(b.buf, NULL);
-	ss_buf_release(&b);
-	return d;
-}
-
 /* Apply a numeric(p,s) typmod: round to s, overflow when too many
  * integer digits. */
 static int num_apply_typmod(struct arena *a, struct num *x, int32_t typmod,
@@ -1575,9 +1558,10 @@ static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 	int jd;
 
 	if (r == 0 && d.special) {
+		/* epoch is 1970-01-01, 10957 days before 2000-01-01 */
 		*out = d.special == 1	 ? DATE_NOEND
 		       : d.special == -1 ? DATE_NOBEGIN
-					 : 0;
+					 : -10957;
 		return 0;
 	}
 	if (r == 0 && !d.has_date)
@@ -2947,19 +2931,19 @@ int wval_cast(struct arena *a, const struct wtype *from, const struct wtype *to,
 			if (t == WT_NUMERIC)
 				return num_apply_typmod(a, v->u.n, to->typmod,
 							&out->u.n, err);
-			out->u.f = num_to_double(v->u.n);
-			if (t == WT_FLOAT4) {
-				float ff = (float)out->u.f;
+			{
+				/* numeric_float8/4 go through the text form and
+				 * float8in/float4in, errors included */
+				struct ss_buf b = SS_BUF_INIT;
+				int rc;
 
-				if (isinf(ff) && !isinf(out->u.f))
-					return ss_err_set(
-					    err, SS_ERR_INPUT,
-					    "value out of range: overflow");
-				out->u.f = ff;
-			} else if (isinf(out->u.f) && !v->u.n->special) {
-				return ss_err_set(
-				    err, SS_ERR_INPUT,
-				    "value out of range: overflow");
+				num_out(v->u.n, &b);
+				rc = float_in(t, b.buf, b.len, &out->u.f, err);
+				ss_buf_release(&b);
+				if (rc < 0)
+					return -1;
+				if (t == WT_FLOAT4)
+					out->u.f = (float)out->u.f;
 			}
 			return 0;
 		}
