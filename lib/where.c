@@ -919,6 +919,12 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			n->type = T_TEXT;
 			return n;
 		}
+		case FN_LIKE:
+		case FN_ILIKE:
+			aerr(c, n->loc,
+			     "function %s with %zu arguments does not exist",
+			     n->op, n->nargs);
+			return NULL;
 		case FN_CONCAT:
 			for (i = 0; i < n->nargs; i++)
 				if (is_unknown(&n->args[i]->type)) {

@@ -217,6 +217,8 @@ enum nfunc {
 	FN_COALESCE,
 	FN_GREATEST,
 	FN_LEAST,
+	FN_LIKE,  /* like(a, b): parsed into a ~~ b */
+	FN_ILIKE, /* ilike(a, b): a ~~* b */
 };
 
 struct ss_where_node {

@@ -1054,6 +1054,7 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 	    {"coalesce", FN_COALESCE, "COALESCE"},
 	    {"greatest", FN_GREATEST, "GREATEST"},
 	    {"least", FN_LEAST, "LEAST"},
+	    {"like", FN_LIKE, "like"},
 	};
 	struct ss_where_node *n;
 	size_t i;
@@ -1084,11 +1085,22 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 		unsupported(ps, peek(ps)->loc, "window function");
 		return NULL;
 	}
-	if (n->nargs == 0 && i != FN_CONCAT) {
+	if (n->nargs == 0 && (n->opc == FN_COALESCE || n->opc == FN_GREATEST ||
+			      n->opc == FN_LEAST)) {
+		/* these three are grammar in PostgreSQL, not functions */
 		ss_err_set(ps->err, SS_ERR_INPUT,
 			   "At location %d: syntax error at or near \")\"",
 			   ps->toks[ps->pos - 1].loc);
 		return NULL;
+	}
+	if ((n->opc == FN_LIKE || n->opc == FN_ILIKE) && n->nargs == 2) {
+		/* like(a, b) is a ~~ b */
+		struct ss_where_node *o =
+		    mk2(ps, SS_WHERE_OP, n->loc, n->args[0], n->args[1]);
+
+		o->opc = n->opc == FN_LIKE ? NOP_LIKE : NOP_ILIKE;
+		o->op = n->opc == FN_LIKE ? "~~" : "~~*";
+		return o;
 	}
 	return n;
 }
@@ -1242,7 +1254,10 @@ static struct ss_where_node *p_primary(struct parser *ps)
 		ps->err = saved_err;
 		ps->pos = save;
 	}
-	if (peekn(ps, 1)->t == TK_LPAREN && !is_reserved(t->val)) {
+	/* like is a keyword that also names a function (PostgreSQL has
+	 * like(text, text) but no ilike()) */
+	if (peekn(ps, 1)->t == TK_LPAREN &&
+	    (!is_reserved(t->val) || is_kw(t, "like"))) {
 		next(ps);
 		return p_func(ps, t);
 	}
