@@ -336,6 +336,12 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 			if (warith_resolve(op, k, k, &lc, &rc, &res) == 0) {
 				*u = *k;
 				u->typmod = -1;
+			} else if (k->base == WT_INTERVAL &&
+				   (op == OP_MUL || op == OP_DIV)) {
+				/* interval * unknown: the factor is float8 */
+				u->base = WT_FLOAT8;
+				u->array = 0;
+				u->typmod = -1;
 			} else if ((k->base == WT_TIMESTAMP ||
 				    k->base == WT_TIMESTAMPTZ ||
 				    (k->base == WT_TIME && op == OP_SUB &&

@@ -3106,6 +3106,20 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 		*lc = *rc = *res = mk(w);
 		return 0;
 	}
+	/* interval * number, number * interval, interval / number */
+	if (op == OP_MUL || op == OP_DIV) {
+		if (a == WT_INTERVAL && wt_is_numeric(b)) {
+			*rc = mk(WT_FLOAT8);
+			*res = T_INTERVAL;
+			return 0;
+		}
+		if (op == OP_MUL && b == WT_INTERVAL && wt_is_numeric(a)) {
+			*lc = mk(WT_FLOAT8);
+			*res = T_INTERVAL;
+			return 0;
+		}
+		return -1;
+	}
 	switch (op) {
 	case OP_ADD:
 		if (a == WT_DATE && wt_is_int(b) && b != WT_INT8) {
@@ -3293,6 +3307,42 @@ under:
 	return ss_err_set(err, SS_ERR_INPUT, "value out of range: underflow");
 }
 
+/*
+ * interval * factor (or / factor) as interval_mul / interval_div do it:
+ * whole months and days scale directly, their fractions cascade down to
+ * days and seconds (30-day months, 24-hour days), rounded to microseconds.
+ */
+static int iv_scale(const struct interval *x, double factor, int divide,
+		    struct interval *out, struct ss_err *err)
+{
+#define TSROUND(j) (rint((double)(j)*1000000.0) / 1000000.0)
+	double m = divide ? x->month / factor : x->month * factor;
+	double d = divide ? x->day / factor : x->day * factor;
+	double month_rem, sec_rem, t;
+
+	if (divide && factor == 0.0)
+		return ss_err_set(err, SS_ERR_INPUT, "division by zero");
+	if (isnan(m) || m > INT32_MAX || m < INT32_MIN || isnan(d) ||
+	    d > INT32_MAX || d < INT32_MIN)
+		return ss_err_set(err, SS_ERR_INPUT, "interval out of range");
+	out->month = (int32_t)m;
+	out->day = (int32_t)d;
+	month_rem = TSROUND((m - out->month) * 30);
+	sec_rem = TSROUND((d - out->day + month_rem - (int)month_rem) * 86400);
+	if (fabs(sec_rem) >= 86400) {
+		out->day += (int)(sec_rem / 86400);
+		sec_rem -= (int)(sec_rem / 86400) * 86400;
+	}
+	out->day += (int32_t)month_rem;
+	t = rint((divide ? x->us / factor : x->us * factor) + sec_rem * 1e6);
+	if (isnan(t) || t < -9223372036854775808.0 ||
+	    t >= 9223372036854775808.0)
+		return ss_err_set(err, SS_ERR_INPUT, "interval out of range");
+	out->us = (int64_t)t;
+	return 0;
+#undef TSROUND
+}
+
 static int iv_arith(int sign, const struct interval *x,
 		    const struct interval *y, struct interval *out,
 		    struct ss_err *err)
@@ -3375,6 +3425,11 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 			return -1;
 		}
 	}
+	if (x == WT_INTERVAL && (op == OP_MUL || op == OP_DIV))
+		return iv_scale(&l->u.iv, r->u.f, op == OP_DIV, &out->u.iv,
+				err);
+	if (y == WT_INTERVAL && op == OP_MUL)
+		return iv_scale(&r->u.iv, l->u.f, 0, &out->u.iv, err);
 	/* date and time arithmetic */
 	if (x == WT_DATE && y == WT_INT4) {
 		int64_t d = l->u.i;

@@ -687,7 +687,29 @@ static void g_bool(int depth)
 		    "ai @> '{a}'", "(i4 = 1", "i4 IN ()", "iv + 1 = iv"})));
 		break;
 	case 26:
-		emit("iv");
+		if (pick(2)) {
+			emit("iv");
+		} else {
+			/* interval scaling: fractions cascade down */
+			emit("(");
+			emit(PICK(((const char *const[]){
+			    "iv", "'1 mon 1 day'::interval",
+			    "'1 year 2 mons 3 days 04:05:06.789'::interval",
+			    "'-1 day +02:00'::interval",
+			    "(ts - '2000-01-01'::timestamp)"})));
+			emit(PICK(((const char *const[]){" * ", " / ", " * ",
+							 " / "})));
+			emit(PICK(((const char *const[]){
+			    "2", "0.5", "1.5", "3", "0.3333", "-2.5", "0", "f8",
+			    "i2", "f4", "'1.5'", "n", "1e10", "7"})));
+			emit(")");
+			if (pick(2)) {
+				emit("::text");
+				emit(PICK(cmp_ops));
+				emit("t");
+				break;
+			}
+		}
 		emit(PICK(cmp_ops));
 		emit(PICK(lit_iv));
 		break;
