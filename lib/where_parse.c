@@ -876,7 +876,6 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 			else if (with)
 				ss_buf_adds(&name, "tz");
 		}
-		has_mods = 0; /* precision is not kept */
 	}
 	if (quoted || wtype_lookup(name.buf, t) < 0) {
 		t->base = WT_ENUM;
@@ -893,6 +892,15 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 				goto fail;
 			}
 			t->typmod = mods[0];
+		} else if (t->base == WT_TIME || t->base == WT_TIMESTAMP ||
+			   t->base == WT_TIMESTAMPTZ ||
+			   t->base == WT_INTERVAL) {
+			/* fractional-second precision; above 6 means 6 */
+			if (nmods != 1) {
+				syntax_error(ps, peek(ps));
+				goto fail;
+			}
+			t->typmod = mods[0] > 6 ? 6 : mods[0];
 		} else if (t->base == WT_NUMERIC) {
 			int p = mods[0], s = nmods > 1 ? mods[1] : 0;
 

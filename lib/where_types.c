@@ -2567,6 +2567,9 @@ static int array_cmp(const struct wtype *et, const struct warr *x,
 /* ------------------------------------------------------------------ */
 /* Generic value entry points */
 
+static int adjust_precision(const struct wtype *t, struct wval *v,
+			    struct ss_err *err);
+
 int wval_in(struct arena *a, const struct wtype *t, const char *s, size_t len,
 	    struct wval *out, struct ss_err *err)
 {
@@ -2645,12 +2648,18 @@ int wval_in(struct arena *a, const struct wtype *t, const char *s, size_t len,
 	case WT_DATE:
 		return date_in(s, len, &out->u.i, err);
 	case WT_TIME:
-		return time_in(s, len, &out->u.i, err);
+		if (time_in(s, len, &out->u.i, err) < 0)
+			return -1;
+		return adjust_precision(t, out, err);
 	case WT_TIMESTAMP:
 	case WT_TIMESTAMPTZ:
-		return ts_in(t->base == WT_TIMESTAMPTZ, s, len, &out->u.i, err);
+		if (ts_in(t->base == WT_TIMESTAMPTZ, s, len, &out->u.i, err) < 0)
+			return -1;
+		return adjust_precision(t, out, err);
 	case WT_INTERVAL:
-		return interval_in(s, len, &out->u.iv, err);
+		if (interval_in(s, len, &out->u.iv, err) < 0)
+			return -1;
+		return adjust_precision(t, out, err);
 	case WT_NULL:
 		out->isnull = 1;
 		return 0;
@@ -2841,7 +2850,60 @@ static int float_to_int(double d, enum wt t, int64_t *out, struct ss_err *err)
 	return 0;
 }
 
+/* Round microseconds to `prec` fractional digits, half away from zero
+ * (AdjustTimeForTypmod / AdjustTimestampForTypmod). */
+static int64_t round_us(int64_t us, int prec)
+{
+	static const int64_t scales[] = {1000000, 100000, 10000, 1000,
+					 100,     10,     1};
+	int64_t sc = scales[prec], off = sc / 2;
+
+	if (us >= 0)
+		return ((us + off) / sc) * sc;
+	return -((((-us) + off) / sc) * sc);
+}
+
+/* Apply a time/timestamp/interval precision typmod to a value. */
+static int adjust_precision(const struct wtype *t, struct wval *v,
+			    struct ss_err *err)
+{
+	if (t->typmod < 0 || t->typmod > 6 || t->array || v->isnull)
+		return 0;
+	switch (t->base) {
+	case WT_TIME:
+		v->u.i = round_us(v->u.i, t->typmod);
+		return 0;
+	case WT_TIMESTAMP:
+	case WT_TIMESTAMPTZ:
+		if (v->u.i == TS_NOBEGIN || v->u.i == TS_NOEND)
+			return 0;
+		v->u.i = round_us(v->u.i, t->typmod);
+		if (v->u.i < MIN_TIMESTAMP || v->u.i >= END_TIMESTAMP)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "timestamp out of range");
+		return 0;
+	case WT_INTERVAL:
+		v->u.iv.us = round_us(v->u.iv.us, t->typmod);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int cast_value(struct arena *a, const struct wtype *from,
+		      const struct wtype *to, const struct wval *v,
+		      struct wval *out, struct ss_err *err);
+
 int wval_cast(struct arena *a, const struct wtype *from, const struct wtype *to,
+	      const struct wval *v, struct wval *out, struct ss_err *err)
+{
+	if (cast_value(a, from, to, v, out, err) < 0)
+		return -1;
+	return adjust_precision(to, out, err);
+}
+
+static int cast_value(struct arena *a, const struct wtype *from,
+		      const struct wtype *to,
 	      const struct wval *v, struct wval *out, struct ss_err *err)
 {
 	enum wt f = from->base, t = to->base;
