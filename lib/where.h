@@ -35,8 +35,11 @@
  * IntervalStyle 'postgres', extra_float_digits=1; text ordering is byte
  * order (the "C" collation, as Electric's is) and lower()/upper()/ILIKE
  * fold ASCII letters only (as PostgreSQL does under the C collation). Time
- * zones in literals are numeric offsets or common abbreviations (UTC, Z,
- * PST, CET, ...); full zone names (Europe/Paris) are an input error.
+ * zones in literals are numeric offsets, common abbreviations (UTC, Z,
+ * PST, CET, ...) or zone names from the system database
+ * /usr/share/zoneinfo (Europe/Paris, case-insensitive), which Debian's
+ * PostgreSQL uses too; a named zone with daylight saving rules is an error
+ * for local times after 2037, where the database has no transitions.
  */
 #ifndef SS_WHERE_H
 #define SS_WHERE_H

@@ -5,6 +5,7 @@
  * messages. Numeric is an exact decimal (digits + scale).
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -1158,6 +1159,8 @@ struct dt {
 	int64_t time_us;     /* since midnight */
 	int tz_sec;	     /* offset east of UTC */
 	int special;	     /* 1 +infinity, -1 -infinity, 2 epoch */
+	const char *zone;    /* a zone name such as Europe/Paris, or NULL */
+	size_t zonelen;
 };
 
 static int rd_int(const char **pp, const char *end, int maxd, int *out)
@@ -1263,7 +1266,9 @@ static const struct {
     {"akdt", -28800}, {"hst", -36000}, {"nst", -12600}, {"ndt", -9000},
 };
 
-static int rd_tz(const char **pp, const char *end, int *tz)
+/* Read a numeric offset, an abbreviation, or a zone name (the name is
+ * only located here: d->zone; ts_in looks it up). */
+static int rd_tz(const char **pp, const char *end, int *tz, struct dt *d)
 {
 	const char *p = *pp;
 	int sign, h, m = 0, s = 0, n;
@@ -1277,12 +1282,21 @@ static int rd_tz(const char **pp, const char *end, int *tz)
 		n = (size_t)(q - p);
 		for (i = 0; i < sizeof(tz_abbrevs) / sizeof(tz_abbrevs[0]); i++)
 			if (strlen(tz_abbrevs[i].name) == n &&
-			    strncasecmp(p, tz_abbrevs[i].name, n) == 0) {
+			    strncasecmp(p, tz_abbrevs[i].name, n) == 0 &&
+			    (q == end || !(isalnum((unsigned char)*q) ||
+					   *q == '/' || *q == '_'))) {
 				*tz = tz_abbrevs[i].secs;
 				*pp = q;
 				return 0;
 			}
-		return -1;
+		while (q < end && (isalnum((unsigned char)*q) || *q == '/' ||
+				   *q == '_' || *q == '+' || *q == '-'))
+			q++;
+		d->zone = p;
+		d->zonelen = (size_t)(q - p);
+		*tz = 0;
+		*pp = q;
+		return 0;
 	}
 	if (p >= end || (*p != '+' && *p != '-'))
 		return -1;
@@ -1513,7 +1527,7 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 	if (p < end &&
 	    !(d->has_date && end - p == 2 &&
 	      (strncasecmp(p, "BC", 2) == 0 || strncasecmp(p, "AD", 2) == 0))) {
-		int r = rd_tz(&p, end, &d->tz_sec);
+		int r = rd_tz(&p, end, &d->tz_sec, d);
 
 		if (r == -2)
 			oor = 1;
@@ -1551,6 +1565,9 @@ static int dt_err(int r, const char *tn, const char *s, size_t len,
 			  (int)len, s);
 }
 
+static int dt_zone(const struct dt *d, int with_tz, int32_t *off,
+		   struct ss_err *err);
+
 static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 {
 	struct dt d;
@@ -1568,6 +1585,12 @@ static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 		r = -1;
 	if (r < 0)
 		return dt_err(r, "date", s, len, err);
+	if (d.zone) {
+		int32_t off; /* a zone is checked, then ignored */
+
+		if (dt_zone(&d, 0, &off, err) < 0)
+			return -1;
+	}
 	if (d.year < -4713 || (d.year == -4713 && d.mon < 11) ||
 	    d.year > 5874897)
 		return ss_err_set(err, SS_ERR_INPUT,
@@ -1575,6 +1598,228 @@ static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 	jd = date2j(d.year, d.mon, d.mday);
 	*out = jd - POSTGRES_EPOCH_JDATE;
 	return 0;
+}
+
+/*
+ * Zone names (Europe/Paris) come from the system time zone database, as
+ * Debian's PostgreSQL uses it (--with-system-tzdata=/usr/share/zoneinfo).
+ * Only the transitions in the file are used: for later times a zone with
+ * daylight saving rules is an error rather than a guess.
+ */
+#define TZDIR "/usr/share/zoneinfo"
+
+struct tzdb {
+	size_t ntrans, ntypes;
+	int64_t *trans;
+	unsigned char *idx;
+	int32_t *utoff;
+	int has_rule_after; /* the footer has DST rules */
+};
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static int tz_name_ok(const char *z, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 64 || !isalpha((unsigned char)z[0]))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!(isalnum((unsigned char)z[i]) || z[i] == '/' ||
+		      z[i] == '_' || z[i] == '+' || z[i] == '-'))
+			return 0;
+		if (z[i] == '/' && (i + 1 == n || z[i + 1] == '/'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Zone names match case-insensitively, as in PostgreSQL: find the file
+ * one path component at a time. */
+static int tz_find_ci(char *path, size_t size, const char *z, size_t n)
+{
+	size_t plen, i = 0;
+
+	plen = (size_t)snprintf(path, size, "%s", TZDIR);
+	while (i < n) {
+		size_t j = i;
+		DIR *dir;
+		struct dirent *de;
+		int found = 0;
+
+		while (j < n && z[j] != '/')
+			j++;
+		dir = opendir(path);
+		if (!dir)
+			return -1;
+		while ((de = readdir(dir)) != NULL) {
+			if (strlen(de->d_name) == j - i &&
+			    strncasecmp(de->d_name, z + i, j - i) == 0 &&
+			    de->d_name[0] != '.') {
+				plen +=
+				    (size_t)snprintf(path + plen, size - plen,
+						     "/%s", de->d_name);
+				found = 1;
+				break;
+			}
+		}
+		closedir(dir);
+		if (!found || plen >= size)
+			return -1;
+		i = j + 1;
+	}
+	return 0;
+}
+
+static int tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
+{
+	char path[128];
+	unsigned char *buf;
+	size_t len, i, off, v1;
+	FILE *f;
+	uint32_t cnt[6];
+
+	memset(tz, 0, sizeof(*tz));
+	if (!tz_name_ok(z, n))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%.*s", TZDIR, (int)n, z);
+	f = fopen(path, "rb");
+	if (!f && tz_find_ci(path, sizeof(path), z, n) == 0)
+		f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	buf = arena_alloc(a, 1 << 18);
+	len = fread(buf, 1, 1 << 18, f);
+	fclose(f);
+	if (len < 44 || memcmp(buf, "TZif", 4) != 0)
+		return -1;
+	for (i = 0; i < 6; i++)
+		cnt[i] = be32(buf + 20 + 4 * i);
+	off = 44;
+	if (buf[4] >= '2') {
+		/* skip the 32-bit block for the 64-bit one */
+		v1 = (size_t)cnt[3] * 5 + (size_t)cnt[4] * 6 + cnt[5] +
+		     (size_t)cnt[2] * 8 + cnt[1] + cnt[0];
+		off += v1;
+		if (off + 44 > len || memcmp(buf + off, "TZif", 4) != 0)
+			return -1;
+		for (i = 0; i < 6; i++)
+			cnt[i] = be32(buf + off + 20 + 4 * i);
+		off += 44;
+	}
+	{
+		size_t w = buf[4] >= '2' ? 8 : 4;
+		size_t need = (size_t)cnt[3] * (w + 1) + (size_t)cnt[4] * 6;
+
+		if (cnt[4] == 0 || cnt[4] > 256 || off + need > len)
+			return -1;
+		tz->ntrans = cnt[3];
+		tz->ntypes = cnt[4];
+		tz->trans = arena_alloc(a, (tz->ntrans + 1) * sizeof(int64_t));
+		tz->idx = arena_alloc(a, tz->ntrans + 1);
+		tz->utoff = arena_alloc(a, tz->ntypes * sizeof(int32_t));
+		for (i = 0; i < tz->ntrans; i++) {
+			const unsigned char *q = buf + off + i * w;
+
+			tz->trans[i] = w == 8
+					   ? (int64_t)((uint64_t)be32(q) << 32 |
+						       be32(q + 4))
+					   : (int64_t)(int32_t)be32(q);
+		}
+		off += tz->ntrans * w;
+		for (i = 0; i < tz->ntrans; i++) {
+			tz->idx[i] = buf[off + i];
+			if (tz->idx[i] >= tz->ntypes)
+				return -1;
+		}
+		off += tz->ntrans;
+		for (i = 0; i < tz->ntypes; i++)
+			tz->utoff[i] = (int32_t)be32(buf + off + i * 6);
+		off += tz->ntypes * 6;
+	}
+	/* footer: "\n<POSIX TZ>\n"; a ',' means DST rules */
+	if (buf[4] >= '2') {
+		off += (size_t)cnt[5] + (size_t)cnt[2] * 12 + cnt[1] + cnt[0];
+		for (i = off; i < len; i++)
+			if (buf[i] == ',')
+				tz->has_rule_after = 1;
+	}
+	return 0;
+}
+
+/*
+ * The UTC offset for a local time (seconds since 1970 read as UTC), as
+ * PostgreSQL's DetermineTimeZoneOffset does it: look at the transition
+ * following a point a day earlier; a time in a spring-forward gap takes the
+ * offset from before, a time repeated by a fall-back the one after.
+ * Returns 0, or -1 when the time is beyond what the file describes.
+ */
+static int tz_local_offset(const struct tzdb *tz, int64_t local, int32_t *off)
+{
+	int64_t prev = local - 86400, before_t, after_t, boundary;
+	int32_t before, after;
+	size_t i;
+
+	if (tz->ntrans == 0 || prev >= tz->trans[tz->ntrans - 1]) {
+		if (tz->ntrans > 0 && tz->has_rule_after)
+			return -1;
+		*off = tz->utoff[tz->ntrans ? tz->idx[tz->ntrans - 1] : 0];
+		return 0;
+	}
+	for (i = 0; i < tz->ntrans && tz->trans[i] <= prev; i++)
+		;
+	before = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
+	boundary = tz->trans[i];
+	after = tz->utoff[tz->idx[i]];
+	before_t = local - before;
+	after_t = local - after;
+	if (before_t < boundary && after_t < boundary)
+		*off = before;
+	else if (before_t > boundary && after_t >= boundary)
+		*off = after;
+	else
+		*off = before_t > after_t ? before : after;
+	return 0;
+}
+
+/* Resolve d->zone into d->tz_sec for the date and time in d. */
+static int dt_zone(const struct dt *d, int with_tz, int32_t *off,
+		   struct ss_err *err)
+{
+	struct arena a = {NULL, NULL};
+	struct tzdb tz;
+	int rc = 0;
+
+	*off = 0;
+	if (tz_load(&a, d->zone, d->zonelen, &tz) < 0) {
+		char low[80];
+		size_t i, n = d->zonelen < sizeof(low) - 1 ? d->zonelen
+							   : sizeof(low) - 1;
+
+		/* PostgreSQL reports the name folded to lower case */
+		for (i = 0; i < n; i++)
+			low[i] = (char)tolower((unsigned char)d->zone[i]);
+		low[n] = '\0';
+		rc = ss_err_set(err, SS_ERR_INPUT,
+				"time zone \"%s\" not recognized", low);
+	} else if (with_tz && d->has_date) {
+		int64_t local =
+		    (int64_t)(date2j(d->year, d->mon, d->mday) - 2440588) *
+			86400 +
+		    d->time_us / 1000000;
+
+		if (tz_local_offset(&tz, local, off) < 0)
+			rc = ss_err_set(err, SS_ERR_INPUT,
+					"time zone \"%.*s\" is only supported "
+					"up to 2037",
+					(int)d->zonelen, d->zone);
+	}
+	arena_free(&a);
+	return rc;
 }
 
 static int ts_from_dt(const struct dt *d, int with_tz, int64_t *out)
@@ -1612,6 +1857,13 @@ static int ts_in(int with_tz, const char *s, size_t len, int64_t *out,
 		r = -1;
 	if (r < 0)
 		return dt_err(r, tn, s, len, err);
+	if (d.zone) {
+		int32_t off;
+
+		if (dt_zone(&d, with_tz, &off, err) < 0)
+			return -1;
+		d.tz_sec = off;
+	}
 	if (ts_from_dt(&d, with_tz, out) < 0)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "timestamp out of range: \"%.*s\"", (int)len,
@@ -1631,6 +1883,9 @@ static int time_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 			r = -1;
 	}
 	if (r == 0 && (d.special || !d.has_time))
+		r = -1;
+	/* a zone name needs a date to mean anything: not for time */
+	if (r == 0 && d.zone)
 		r = -1;
 	if (r < 0)
 		return dt_err(r, "time", s, len, err);
@@ -2653,7 +2908,8 @@ int wval_in(struct arena *a, const struct wtype *t, const char *s, size_t len,
 		return adjust_precision(t, out, err);
 	case WT_TIMESTAMP:
 	case WT_TIMESTAMPTZ:
-		if (ts_in(t->base == WT_TIMESTAMPTZ, s, len, &out->u.i, err) < 0)
+		if (ts_in(t->base == WT_TIMESTAMPTZ, s, len, &out->u.i, err) <
+		    0)
 			return -1;
 		return adjust_precision(t, out, err);
 	case WT_INTERVAL:
@@ -2855,7 +3111,7 @@ static int float_to_int(double d, enum wt t, int64_t *out, struct ss_err *err)
 static int64_t round_us(int64_t us, int prec)
 {
 	static const int64_t scales[] = {1000000, 100000, 10000, 1000,
-					 100,     10,     1};
+					 100,	  10,	  1};
 	int64_t sc = scales[prec], off = sc / 2;
 
 	if (us >= 0)
@@ -2903,8 +3159,8 @@ int wval_cast(struct arena *a, const struct wtype *from, const struct wtype *to,
 }
 
 static int cast_value(struct arena *a, const struct wtype *from,
-		      const struct wtype *to,
-	      const struct wval *v, struct wval *out, struct ss_err *err)
+		      const struct wtype *to, const struct wval *v,
+		      struct wval *out, struct ss_err *err)
 {
 	enum wt f = from->base, t = to->base;
 

@@ -792,7 +792,21 @@ static void g_bool(int depth)
 						"'1999-12-31 23:59:59.999-01'",
 						"'2024-01-15 10:20:30.5 +0530'",
 						"'2024-01-15 10:20:30 UTC'",
-						"$3"};
+						"$3",
+						"'2024-01-15 10:20:30 Europe/Paris'",
+						"'2024-07-15 10:20:30 Europe/Paris'",
+						"'2024-03-31 02:30:00 Europe/Paris'",
+						"'2024-10-27 02:30:00 Europe/Paris'",
+						"'2024-03-10 02:30 America/New_York'",
+						"'2024-11-03 01:30 America/New_York'",
+						"'2024-01-15 10:00 Asia/Kolkata'",
+						"'2024-04-07 02:30 Australia/Lord_Howe'",
+						"'2024-01-15 10:00 Etc/GMT+5'",
+						"'1900-01-01 00:00 Europe/Paris'",
+						"'2024-01-15 10:00 europe/paris'",
+						"'2024-01-15 10:00 Foo/Bar'",
+						"'2024-01-15 10:00 EST5EDT'",
+						"'2000-01-01 00:00 Pacific/Kiritimati'"};
 
 		emit(PICK(((const char *const[]){
 		    "tz", "ts", "d", "tz - interval '5 hours'",
