@@ -901,7 +901,7 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 		switch (n->opc) {
 		case FN_LOWER:
 		case FN_UPPER: {
-			struct wtype t = n->args[0]->type;
+			struct wtype t = n->nargs ? n->args[0]->type : T_TEXT;
 
 			if (n->nargs != 1 ||
 			    !(is_unknown(&t) ||

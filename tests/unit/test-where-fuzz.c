@@ -194,6 +194,15 @@ static const char *const frags[] = {
     "TIME",
     "ZONE",
     "COLLATE",
+    "lower()",
+    "like()",
+    "like(t)",
+    "concat()",
+    "upper(t, t)",
+    "COALESCE()",
+    "GREATEST(1)",
+    "ARRAY[]",
+    "ai[]",
     "ISNULL",
     "NOTNULL",
     "é",
@@ -423,8 +432,8 @@ int main(int argc, char **argv)
 			ss_buf_adds(&b, chains[i][2]);
 			bad += one(b.buf, -10 - i);
 		}
-		/* just under the limit still compiles, evaluates, and its canonical
-		 * text (one parenthesis per term) compiles again */
+		/* just under the limit still compiles, evaluates, and its
+		 * canonical text (one parenthesis per term) compiles again */
 		ss_buf_reset(&b);
 		ss_buf_adds(&b, "a");
 		for (i = 0; i < 450; i++)
