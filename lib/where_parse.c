@@ -1717,6 +1717,12 @@ static struct ss_where_node *p_is(struct parser *ps)
 				n->flags |= NF_NOT;
 			n->op =
 			    neg ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM";
+			/* IS DISTINCT FROM does not chain with another IS */
+			if (is_kw(peek(ps), "is") || is_kw(peek(ps), "isnull") ||
+			    is_kw(peek(ps), "notnull")) {
+				syntax_error(ps, peek(ps));
+				return NULL;
+			}
 			l = n;
 			continue;
 		}
