@@ -457,7 +457,7 @@ static const char *const like_pats[] = {
 
 static void g_bool(int depth)
 {
-	int k = depth <= 0 ? pick(6) : pick(40);
+	int k = depth <= 0 ? pick(6) : pick(43);
 
 	switch (k) {
 	case 0:
@@ -784,29 +784,30 @@ static void g_bool(int depth)
 	}
 	case 30: {
 		/* time zones: literals at several offsets */
-		static const char *const z[] = {"'2024-01-15 10:20:30+05:30'",
-						"'2024-01-15 05:00:00-03'",
-						"'2024-06-01 00:00:00-08'",
-						"'2024-01-15T04:50:30Z'",
-						"'2000-01-01 00:00:00+14'",
-						"'1999-12-31 23:59:59.999-01'",
-						"'2024-01-15 10:20:30.5 +0530'",
-						"'2024-01-15 10:20:30 UTC'",
-						"$3",
-						"'2024-01-15 10:20:30 Europe/Paris'",
-						"'2024-07-15 10:20:30 Europe/Paris'",
-						"'2024-03-31 02:30:00 Europe/Paris'",
-						"'2024-10-27 02:30:00 Europe/Paris'",
-						"'2024-03-10 02:30 America/New_York'",
-						"'2024-11-03 01:30 America/New_York'",
-						"'2024-01-15 10:00 Asia/Kolkata'",
-						"'2024-04-07 02:30 Australia/Lord_Howe'",
-						"'2024-01-15 10:00 Etc/GMT+5'",
-						"'1900-01-01 00:00 Europe/Paris'",
-						"'2024-01-15 10:00 europe/paris'",
-						"'2024-01-15 10:00 Foo/Bar'",
-						"'2024-01-15 10:00 EST5EDT'",
-						"'2000-01-01 00:00 Pacific/Kiritimati'"};
+		static const char *const z[] = {
+		    "'2024-01-15 10:20:30+05:30'",
+		    "'2024-01-15 05:00:00-03'",
+		    "'2024-06-01 00:00:00-08'",
+		    "'2024-01-15T04:50:30Z'",
+		    "'2000-01-01 00:00:00+14'",
+		    "'1999-12-31 23:59:59.999-01'",
+		    "'2024-01-15 10:20:30.5 +0530'",
+		    "'2024-01-15 10:20:30 UTC'",
+		    "$3",
+		    "'2024-01-15 10:20:30 Europe/Paris'",
+		    "'2024-07-15 10:20:30 Europe/Paris'",
+		    "'2024-03-31 02:30:00 Europe/Paris'",
+		    "'2024-10-27 02:30:00 Europe/Paris'",
+		    "'2024-03-10 02:30 America/New_York'",
+		    "'2024-11-03 01:30 America/New_York'",
+		    "'2024-01-15 10:00 Asia/Kolkata'",
+		    "'2024-04-07 02:30 Australia/Lord_Howe'",
+		    "'2024-01-15 10:00 Etc/GMT+5'",
+		    "'1900-01-01 00:00 Europe/Paris'",
+		    "'2024-01-15 10:00 europe/paris'",
+		    "'2024-01-15 10:00 Foo/Bar'",
+		    "'2024-01-15 10:00 EST5EDT'",
+		    "'2000-01-01 00:00 Pacific/Kiritimati'"};
 
 		emit(PICK(((const char *const[]){
 		    "tz", "ts", "d", "tz - interval '5 hours'",
@@ -1017,6 +1018,65 @@ static void g_bool(int depth)
 		emit(in[w].type);
 		emit(pick(2) ? " = " : " IS NOT DISTINCT FROM ");
 		emit(in[w].col);
+		break;
+	}
+	case 40:
+	case 41:
+	case 42: {
+		/* operator precedence: unparenthesised mixes */
+		static const char *const num[] = {"i4",	 "i2",	"3",  "-2",
+						  "i8",	 "f8",	"n",  "2.5",
+						  "-i4", "+i2", "'4'"};
+		static const char *const aop[] = {" + ", " - ", " * ",
+						  " / ", " % ", " + "};
+		static const char *const bop[] = {" AND ", " OR ", " AND NOT ",
+						  " OR NOT "};
+		static const char *const tail[] = {"",
+						   "",
+						   "",
+						   " IS TRUE",
+						   " IS NOT NULL",
+						   " IS FALSE",
+						   " = true",
+						   " IS UNKNOWN",
+						   " IS NULL IS NULL"};
+		int nb = 1 + pick(3), i, j;
+
+		if (pick(4) == 0)
+			emit("NOT ");
+		for (i = 0; i < nb; i++) {
+			int na = 1 + pick(3);
+
+			if (i)
+				emit(PICK(bop));
+			if (pick(6) == 0) {
+				emit("b");
+			} else {
+				for (j = 0; j < na; j++) {
+					if (j)
+						emit(PICK(aop));
+					emit(PICK(num));
+				}
+				emit(PICK(((const char *const[]){
+				    " = ", " < ", " >= ", " <> ",
+				    " BETWEEN 1 AND ", " IN (1, ",
+				    " IS DISTINCT FROM ",
+				    " NOT BETWEEN -1 AND "})));
+				for (j = 0; j < na; j++) {
+					if (j)
+						emit(PICK(aop));
+					emit(PICK(num));
+				}
+				if (out.len > 5 &&
+				    strstr(out.buf + (out.len > 40
+							  ? out.len - 40
+							  : 0),
+					   "IN (1, ") &&
+				    out.buf[out.len - 1] != ')')
+					emit(")");
+			}
+			emit(PICK(tail));
+		}
 		break;
 	}
 	case 38: {
