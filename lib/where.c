@@ -311,16 +311,20 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 	case NOP_SUB:
 	case NOP_MUL:
 	case NOP_DIV:
-	case NOP_MOD: {
+	case NOP_MOD:
+	case NOP_POW: {
 		static const enum wop map[] = {
 		    [NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB, [NOP_MUL] = OP_MUL,
-		    [NOP_DIV] = OP_DIV, [NOP_MOD] = OP_MOD,
+		    [NOP_DIV] = OP_DIV, [NOP_MOD] = OP_MOD, [NOP_POW] = OP_POW,
 		};
 		enum wop op = map[n->opc];
 		struct wtype lt = n->args[0]->type, rt = n->args[1]->type;
 		struct wtype lc, rc, res;
 
-		if (is_unknown(&lt) && is_unknown(&rt)) {
+		if (is_unknown(&lt) && is_unknown(&rt) && op == OP_POW) {
+			/* only numeric candidates: float8 is preferred */
+			lt.base = rt.base = WT_FLOAT8;
+		} else if (is_unknown(&lt) && is_unknown(&rt)) {
 			aerr(c, n->loc,
 			     "operator is not unique: unknown %s unknown",
 			     n->op);
@@ -375,6 +379,13 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 		if (warith_resolve(op, &lt, &rt, &lc, &rc, &res) < 0) {
 			op_missing(c, n->loc, n->op, &n->args[0]->type,
 				   &n->args[1]->type);
+			return NULL;
+		}
+		if (op == OP_POW && res.base == WT_NUMERIC) {
+			/* numeric_power needs arbitrary-precision exp/ln */
+			aerr(c, n->loc,
+			     "operator ^ on numeric is not supported in this "
+			     "context");
 			return NULL;
 		}
 		n->args[0] = coerce(c, n->args[0], &lc, 0);
@@ -1655,11 +1666,12 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 		case NOP_SUB:
 		case NOP_MUL:
 		case NOP_DIV:
-		case NOP_MOD: {
+		case NOP_MOD:
+		case NOP_POW: {
 			static const enum wop map[] = {
 			    [NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB,
 			    [NOP_MUL] = OP_MUL, [NOP_DIV] = OP_DIV,
-			    [NOP_MOD] = OP_MOD,
+			    [NOP_MOD] = OP_MOD, [NOP_POW] = OP_POW,
 			};
 
 			return wval_arith(e->a, map[n->opc], &n->args[0]->type,
@@ -1891,44 +1903,199 @@ static int foldable(const struct ss_where_node *n)
 	return 1;
 }
 
-/* IN with a constant left side: a constant item that already decides it
- * (equal for IN, so true; equal for NOT IN, so false) decides the whole,
- * as PostgreSQL folds "c = ANY (const array)" and OR/AND of comparisons. */
-static struct ss_where_node *fold_in(struct arena *a, struct ss_where_node *n,
-				     struct ss_err *err)
+static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
+				  struct ss_err *err);
+
+/* Evaluate lhs IN (items...) for constant arguments; 1 when that already
+ * decides the whole IN (an equal item: true for IN, false for NOT IN). */
+static int in_decides(struct arena *a, const struct ss_where_node *n,
+		      struct ss_where_node **items, size_t nitems, int *res,
+		      struct ss_err *err)
 {
 	struct ss_where_node tmp = *n;
-	struct ss_where_node **args;
-	size_t i, k = 1;
-	int group_const = 1;
 	struct ectx e;
 	struct wval v;
 
-	if (!is_const(n->args[0]))
-		return n;
-	for (i = 1; i < n->nargs; i++)
-		if ((n->args[i]->flags & NF_INGROUP) && !is_const(n->args[i]))
-			group_const = 0;
-	args = arena_alloc(a, n->nargs * sizeof(*args));
-	args[0] = n->args[0];
-	for (i = 1; i < n->nargs; i++) {
-		if (!is_const(n->args[i]))
-			continue;
-		if ((n->args[i]->flags & NF_INGROUP) && !group_const)
-			continue;
-		args[k++] = n->args[i];
-	}
-	if (k == 1)
-		return n;
-	tmp.args = args;
-	tmp.nargs = k;
+	tmp.args = items;
+	tmp.nargs = nitems;
 	memset(&e, 0, sizeof(e));
 	e.a = a;
 	e.err = err;
 	if (eval(&e, &tmp, &v) < 0)
+		return -1;
+	*res = v.isnull ? -1 : v.u.b;
+	return !v.isnull && v.u.b == !(n->flags & NF_NOT);
+}
+
+/*
+ * IN at plan time, in the order PostgreSQL simplifies its rewrite: the
+ * "= ANY (array)" of the constant items first, then each "lhs = item" of
+ * the OR (AND for NOT IN). An item that decides the whole makes it a
+ * constant, and the items after it are never folded (so cannot fail).
+ */
+static struct ss_where_node *fold_in(struct arena *a, struct ss_where_node *n,
+				     struct ss_err *err)
+{
+	struct ss_where_node **items =
+	    arena_alloc(a, n->nargs * sizeof(*items));
+	size_t i, k;
+	int res, all_const, all_null;
+
+	if (!(n->args[0] = fold(a, n->args[0], err)))
 		return NULL;
-	if (!v.isnull && v.u.b == !(n->flags & NF_NOT))
-		return mk_bool(a, n, v.u.b);
+	items[0] = n->args[0];
+	if (n->flags & NF_INGROUP) {
+		int group_const = 1;
+
+		for (i = 1, k = 1; i < n->nargs; i++) {
+			if (!(n->args[i]->flags & NF_INGROUP))
+				continue;
+			if (!(n->args[i] = fold(a, n->args[i], err)))
+				return NULL;
+			if (!is_const(n->args[i]))
+				group_const = 0;
+			items[k++] = n->args[i];
+		}
+		if (group_const && is_const(n->args[0])) {
+			int d = in_decides(a, n, items, k, &res, err);
+
+			if (d < 0)
+				return NULL;
+			if (d)
+				return mk_bool(a, n, res);
+		}
+	}
+	for (i = 1; i < n->nargs; i++) {
+		if (n->args[i]->flags & NF_INGROUP)
+			continue;
+		if (!(n->args[i] = fold(a, n->args[i], err)))
+			return NULL;
+		if (is_const(n->args[0]) && is_const(n->args[i])) {
+			int d;
+
+			items[1] = n->args[i];
+			d = in_decides(a, n, items, 2, &res, err);
+			if (d < 0)
+				return NULL;
+			if (d)
+				return mk_bool(a, n, res);
+		}
+	}
+	all_const = 1;
+	for (i = 0; i < n->nargs; i++)
+		if (!is_const(n->args[i]))
+			all_const = 0;
+	if (all_const) {
+		if (in_decides(a, n, n->args, n->nargs, &res, err) < 0)
+			return NULL;
+		return mk_bool(a, n, res);
+	}
+	if (!(n->flags & NF_INGROUP)) {
+		/* every comparison has a NULL constant side: all NULL */
+		all_null = is_null_const(n->args[0]);
+		for (i = 1; i < n->nargs && !all_null; i++)
+			if (!is_null_const(n->args[i]))
+				break;
+		if (all_null || i == n->nargs)
+			return mk_bool(a, n, -1);
+	}
+	return n;
+}
+
+/*
+ * BETWEEN at plan time: PostgreSQL has already rewritten it into ANDs and
+ * ORs of comparisons, and folds every comparison whose sides are constant
+ * (or NULL), then the AND/OR around them. So "0.5 BETWEEN 1 AND col" is
+ * false however col turns out. Four-valued here: 1, 0, -1 (NULL) and
+ * 2 (not constant).
+ */
+#define AND4(x, y)                                                             \
+	((x) == 0 || (y) == 0	? 0                                            \
+	 : (x) == 2 || (y) == 2 ? 2                                            \
+	 : (x) < 0 || (y) < 0	? -1                                           \
+				: 1)
+#define OR4(x, y)                                                              \
+	((x) == 1 || (y) == 1	? 1                                            \
+	 : (x) == 2 || (y) == 2 ? 2                                            \
+	 : (x) < 0 || (y) < 0	? -1                                           \
+				: 0)
+#define NOT4(x) ((x) == 2 ? 2 : (x) < 0 ? -1 : !(x))
+
+static int fold_cmp(struct ectx *e, const struct ss_where_node *n,
+		    const struct ss_where_node *bound, const struct wtype *t,
+		    int ge, int neg, int *res)
+{
+	const struct ss_where_node *x = n->args[0];
+
+	if (is_null_const(x) || is_null_const(bound)) {
+		*res = -1;
+		return 0;
+	}
+	if (!is_const(x) || !is_const(bound)) {
+		*res = 2;
+		return 0;
+	}
+	if (between_cmp(e, n, &x->val, bound, t, ge, res) < 0)
+		return -1;
+	if (neg)
+		*res = NOT4(*res);
+	return 0;
+}
+
+/*
+ * One conjunct pair x >= lo AND x <= hi (negated: x < lo OR x > hi). Like
+ * PostgreSQL's simplification of the rewritten AND/OR, a bound is only
+ * folded once the comparison before it has not already decided the pair,
+ * so "-2.5 NOT BETWEEN -1 AND <something failing>" folds to true.
+ */
+static int fold_pair(struct ectx *e, struct ss_where_node *n, size_t lo,
+		     const struct wtype *lt, size_t hi, const struct wtype *ht,
+		     int neg, int *res)
+{
+	int r1, r2;
+
+	if (!(n->args[lo] = fold(e->a, n->args[lo], e->err)))
+		return -1;
+	if (fold_cmp(e, n, n->args[lo], lt, 1, neg, &r1) < 0)
+		return -1;
+	if (neg ? r1 == 1 : r1 == 0) {
+		*res = r1;
+		return 1; /* decided; hi may be left unfolded */
+	}
+	if (!(n->args[hi] = fold(e->a, n->args[hi], e->err)))
+		return -1;
+	if (fold_cmp(e, n, n->args[hi], ht, 0, neg, &r2) < 0)
+		return -1;
+	*res = neg ? OR4(r1, r2) : AND4(r1, r2);
+	return 0;
+}
+
+static struct ss_where_node *
+fold_between(struct arena *a, struct ss_where_node *n, struct ss_err *err)
+{
+	int neg = (n->flags & NF_NOT) != 0, r, r2, rc;
+	struct ectx e;
+
+	memset(&e, 0, sizeof(e));
+	e.a = a;
+	e.err = err;
+	if (!(n->args[0] = fold(a, n->args[0], err)))
+		return NULL;
+	rc = fold_pair(&e, n, 1, &n->otype, 2, &n->otype2, neg, &r);
+	if (rc < 0)
+		return NULL;
+	if (n->flags & NF_SYMMETRIC) {
+		if (neg ? r == 0 : r == 1)
+			return mk_bool(a, n, r);
+		if (fold_pair(&e, n, 2, &n->otype2, 1, &n->otype, neg, &r2) < 0)
+			return NULL;
+		r = neg ? AND4(r, r2) : OR4(r, r2);
+	}
+	if (r != 2)
+		return mk_bool(a, n, r);
+	/* kept for evaluation: every bound must be folded by now */
+	if (!(n->args[2] = fold(a, n->args[2], err)))
+		return NULL;
 	return n;
 }
 
@@ -1971,6 +2138,10 @@ static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
 		n->nargs = k;
 		return n;
 	}
+	if (n->kind == SS_WHERE_BETWEEN)
+		return fold_between(a, n, err);
+	if (n->kind == SS_WHERE_IN)
+		return fold_in(a, n, err);
 	if (n->kind == SS_WHERE_FUNC && n->opc == FN_COALESCE) {
 		for (i = 0, k = 0; i < n->nargs; i++) {
 			struct ss_where_node *f = fold(a, n->args[i], err);
@@ -2002,20 +2173,6 @@ static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
 		if (!is_const(n->args[i]))
 			all_const = 0;
 	}
-	if (n->kind == SS_WHERE_IN && !(n->flags & NF_INGROUP)) {
-		/* An OR (AND for NOT IN) of strict comparisons: each one with
-		 * a NULL constant side folds to NULL without evaluating the
-		 * other side; if they all do, so does the whole. */
-		int all_null = is_null_const(n->args[0]);
-
-		for (i = 1; i < n->nargs && !all_null; i++)
-			if (!is_null_const(n->args[i]))
-				break;
-		if (all_null || i == n->nargs)
-			return mk_bool(a, n, -1);
-	}
-	if (n->kind == SS_WHERE_IN && !all_const)
-		return fold_in(a, n, err);
 	if (strict(n)) {
 		for (i = 0; i < n->nargs; i++) {
 			if (is_null_const(n->args[i])) {

@@ -143,6 +143,7 @@ enum wop {
 	OP_DIV,
 	OP_MOD,
 	OP_NEG,
+	OP_POW,
 };
 /* Binary arithmetic on non-null values; result type rt. lt/rtp are the
  * operand types. */
@@ -207,6 +208,7 @@ enum nop {
 	NOP_ILIKE,
 	NOP_NLIKE,
 	NOP_NILIKE,
+	NOP_POW,
 	NOP_OTHER, /* parsed but not supported: error at type check */
 };
 

@@ -748,16 +748,16 @@ static const struct {
 	int opc;
 	const char *name;
 } binops[] = {
-    {"=", NOP_EQ, "="},		  {"<>", NOP_NE, "<>"},
-    {"<", NOP_LT, "<"},		  {"<=", NOP_LE, "<="},
-    {">", NOP_GT, ">"},		  {">=", NOP_GE, ">="},
-    {"+", NOP_ADD, "+"},	  {"-", NOP_SUB, "-"},
-    {"*", NOP_MUL, "*"},	  {"/", NOP_DIV, "/"},
-    {"%", NOP_MOD, "%"},	  {"||", NOP_CONCAT, "||"},
-    {"@>", NOP_CONTAINS, "@>"},	  {"<@", NOP_CONTAINED, "<@"},
-    {"&&", NOP_OVERLAP, "&&"},	  {"~~", NOP_LIKE, "~~"},
-    {"~~*", NOP_ILIKE, "~~*"},	  {"!~~", NOP_NLIKE, "!~~"},
-    {"!~~*", NOP_NILIKE, "!~~*"},
+    {"=", NOP_EQ, "="},		 {"<>", NOP_NE, "<>"},
+    {"<", NOP_LT, "<"},		 {"<=", NOP_LE, "<="},
+    {">", NOP_GT, ">"},		 {">=", NOP_GE, ">="},
+    {"+", NOP_ADD, "+"},	 {"-", NOP_SUB, "-"},
+    {"*", NOP_MUL, "*"},	 {"/", NOP_DIV, "/"},
+    {"%", NOP_MOD, "%"},	 {"^", NOP_POW, "^"},
+    {"||", NOP_CONCAT, "||"},	 {"@>", NOP_CONTAINS, "@>"},
+    {"<@", NOP_CONTAINED, "<@"}, {"&&", NOP_OVERLAP, "&&"},
+    {"~~", NOP_LIKE, "~~"},	 {"~~*", NOP_ILIKE, "~~*"},
+    {"!~~", NOP_NLIKE, "!~~"},	 {"!~~*", NOP_NILIKE, "!~~*"},
 };
 
 static struct ss_where_node *mk_op(struct parser *ps, const struct tok *t,
@@ -1718,7 +1718,8 @@ static struct ss_where_node *p_is(struct parser *ps)
 			n->op =
 			    neg ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM";
 			/* IS DISTINCT FROM does not chain with another IS */
-			if (is_kw(peek(ps), "is") || is_kw(peek(ps), "isnull") ||
+			if (is_kw(peek(ps), "is") ||
+			    is_kw(peek(ps), "isnull") ||
 			    is_kw(peek(ps), "notnull")) {
 				syntax_error(ps, peek(ps));
 				return NULL;

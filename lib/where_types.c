@@ -3412,6 +3412,18 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 		}
 		return -1;
 	}
+	if (op == OP_POW) {
+		/* float8 ^ float8, or numeric ^ numeric when a numeric meets
+		 * integers or another numeric (PostgreSQL's candidates) */
+		if (!wt_is_numeric(a) || !wt_is_numeric(b))
+			return -1;
+		if ((a == WT_NUMERIC || b == WT_NUMERIC) && a != WT_FLOAT4 &&
+		    a != WT_FLOAT8 && b != WT_FLOAT4 && b != WT_FLOAT8)
+			*lc = *rc = *res = mk(WT_NUMERIC);
+		else
+			*lc = *rc = *res = mk(WT_FLOAT8);
+		return 0;
+	}
 	if (wt_is_numeric(a) && wt_is_numeric(b)) {
 		enum wt w = a > b ? a : b;
 
@@ -3661,6 +3673,63 @@ static int iv_scale(const struct interval *x, double factor, int divide,
 #undef TSROUND
 }
 
+/* float8 ^ float8 with dpow's special cases and errors. */
+static int f_pow(double x, double y, double *out, struct ss_err *err)
+{
+	double r;
+
+	if (isnan(x)) {
+		*out = (isnan(y) || y != 0.0) ? NAN : 1.0;
+		return 0;
+	}
+	if (isnan(y)) {
+		*out = x != 1.0 ? NAN : 1.0;
+		return 0;
+	}
+	if (x == 0 && y < 0)
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "zero raised to a negative power is undefined");
+	if (x < 0 && floor(y) != y)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "a negative number raised to a non-integer "
+				  "power yields a complex result");
+	if (isinf(y)) {
+		double ax = fabs(x);
+
+		if (ax == 1.0)
+			r = 1.0;
+		else if (y > 0.0)
+			r = ax > 1.0 ? y : 0.0;
+		else
+			r = ax > 1.0 ? 0.0 : -y;
+	} else if (isinf(x)) {
+		if (y == 0.0)
+			r = 1.0;
+		else if (x > 0.0)
+			r = y > 0.0 ? x : 0.0;
+		else {
+			double half = y / 2;
+			int odd = floor(half) != half;
+
+			if (y > 0.0)
+				r = odd ? x : -x;
+			else
+				r = odd ? -0.0 : 0.0;
+		}
+	} else {
+		r = pow(x, y);
+		if (isinf(r))
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "value out of range: overflow");
+		if (r == 0.0 && x != 0.0)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "value out of range: underflow");
+	}
+	*out = r;
+	return 0;
+}
+
 static int iv_arith(int sign, const struct interval *x,
 		    const struct interval *y, struct interval *out,
 		    struct ss_err *err)
@@ -3721,6 +3790,8 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 	}
 	if (wt_is_int(rt->base) && wt_is_int(x) && wt_is_int(y))
 		return i_arith(op, rt->base, l->u.i, r->u.i, &out->u.i, err);
+	if (op == OP_POW)
+		return f_pow(l->u.f, r->u.f, &out->u.f, err);
 	if ((rt->base == WT_FLOAT4 || rt->base == WT_FLOAT8) &&
 	    wt_is_numeric(x))
 		return f_arith(op, rt->base, l->u.f, r->u.f, &out->u.f, err);

@@ -1024,11 +1024,22 @@ static void g_bool(int depth)
 	case 41:
 	case 42: {
 		/* operator precedence: unparenthesised mixes */
-		static const char *const num[] = {"i4",	 "i2",	"3",  "-2",
-						  "i8",	 "f8",	"n",  "2.5",
-						  "-i4", "+i2", "'4'"};
+		/* no numeric: ^ on numeric is not supported */
+		static const char *const num[] = {"i4",
+						  "i2",
+						  "3",
+						  "-2",
+						  "i8",
+						  "f8",
+						  "f4",
+						  "2.5::float8",
+						  "-i4",
+						  "+i2",
+						  "'4'",
+						  "0.5::float8",
+						  "'-Infinity'::float8"};
 		static const char *const aop[] = {" + ", " - ", " * ",
-						  " / ", " % ", " + "};
+						  " / ", " % ", " ^ "};
 		static const char *const bop[] = {" AND ", " OR ", " AND NOT ",
 						  " OR NOT "};
 		static const char *const tail[] = {"",
