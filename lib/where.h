@@ -13,13 +13,15 @@
  *     UNKNOWN, ISNULL, NOTNULL; IS [NOT] DISTINCT FROM; [NOT] IN (list);
  *     [NOT] BETWEEN [SYMMETRIC]; [NOT] LIKE / ILIKE [ESCAPE e] and ~~ ~~*
  *     !~~ !~~*; op ANY|SOME|ALL (array) for the comparisons;
- *   - + - * / % and unary - +, with "integer out of range", "division by
- *     zero", float overflow/underflow as PostgreSQL reports them; text ||;
- *     date/timestamp/timestamptz/time/interval + and - (date +- int,
- *     date - date, timestamp +- interval, timestamp - timestamp, ...);
- *   - lower upper concat COALESCE GREATEST LEAST;
+ *   - + - * / % and unary - +, ^ (float8), with "integer out of range",
+ *     "division by zero", float overflow/underflow as PostgreSQL reports
+ *     them; text ||; date/timestamp/timestamptz/time/interval + and -
+ *     (date +- int, date - date, timestamp +- interval, timestamp -
+ *     timestamp, ...), interval * and / by a number;
+ *   - lower upper concat like COALESCE GREATEST LEAST;
  *   - x::type and CAST(x AS type) between the supported types, with
- *     varchar(n) / char(n) / numeric(p,s) modifiers;
+ *     varchar(n) / char(n) / numeric(p,s) / time(p) / timestamp(p) /
+ *     interval(p) modifiers;
  *   - ARRAY[...] (nested too), '{...}' array literals, a[i], @> <@ &&;
  *   - types bool int2 int4 int8 float4 float8 numeric (exact decimal) text
  *     varchar bpchar uuid date time timestamp timestamptz interval, enums,
@@ -28,7 +30,7 @@
  * "At location N: <thing> is not supported in this context" for
  * subqueries, CASE, row expressions, aggregates, window functions, other
  * functions, slices, AT TIME ZONE, COLLATE, SIMILAR TO and operators
- * outside the list (^, |/, bit operators, interval * number, array ||).
+ * outside the list (^ on numeric, |/, @, bit operators, array ||).
  *
  * Assumptions shared with the rest of shapesync: row values arrive as
  * PostgreSQL text output under DateStyle 'ISO, DMY', TimeZone 'UTC',
@@ -159,8 +161,8 @@ enum ss_where_kind {
 	SS_WHERE_OR,
 	SS_WHERE_NOT,
 	/* An operator with 2 arguments (3 for LIKE ... ESCAPE), or 1 for
-	 * unary "-" and "+". op is one of = <> < <= > >= + - * / % || @> <@
-	 * && ~~ ~~* !~~ !~~* (LIKE, ILIKE, NOT LIKE, NOT ILIKE). For the
+	 * unary "-" and "+". op is one of = <> < <= > >= + - * / % ^ || @>
+	 * <@ && ~~ ~~* !~~ !~~* (LIKE, ILIKE, NOT LIKE, NOT ILIKE). For the
 	 * comparisons both arguments have the same type (the type checker
 	 * casts one side when the types differ). */
 	SS_WHERE_OP,
