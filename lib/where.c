@@ -6,6 +6,7 @@
  * three-valued logic.
  */
 #include <ctype.h>
+#include <math.h>
 
 #include "where_int.h"
 
@@ -281,6 +282,37 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 		     n->op);
 		return NULL;
 	}
+	if (n->nargs == 1 && n->opc >= NOP_BNOT && n->opc <= NOP_CBRT) {
+		struct ss_where_node *a = n->args[0];
+		enum wt b = a->type.array ? WT_UNKNOWN : a->type.base;
+		static const struct wtype T_FLOAT8 = {WT_FLOAT8, 0,    -1,
+						      NULL,	 NULL, 0};
+
+		if (n->opc == NOP_SQRT || n->opc == NOP_CBRT) {
+			/* float8 only: numbers and unknown cast to it */
+			if (!is_unknown(&a->type) && !wt_is_numeric(b)) {
+				op_missing(c, n->loc, n->op, NULL, &a->type);
+				return NULL;
+			}
+			n->args[0] = coerce(c, a, &T_FLOAT8, 0);
+			if (!n->args[0])
+				return NULL;
+			n->type = T_FLOAT8;
+			return n;
+		}
+		if (is_unknown(&a->type)) {
+			aerr(c, n->loc, "operator is not unique: %s unknown",
+			     n->op);
+			return NULL;
+		}
+		if (n->opc == NOP_BNOT ? !wt_is_int(b) : !wt_is_numeric(b)) {
+			op_missing(c, n->loc, n->op, NULL, &a->type);
+			return NULL;
+		}
+		n->type = a->type;
+		n->type.typmod = -1;
+		return n;
+	}
 	if (n->nargs == 1) {
 		struct ss_where_node *a = n->args[0];
 		struct wtype lc, rc, res;
@@ -395,6 +427,33 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 		if (!n->args[1])
 			return NULL;
 		n->type = res;
+		return n;
+	}
+	case NOP_BAND:
+	case NOP_BOR:
+	case NOP_BXOR: {
+		/* integers only, the wider of the two */
+		struct wtype lt = n->args[0]->type, rt = n->args[1]->type;
+		struct wtype ot;
+
+		if (is_unknown(&lt) && is_unknown(&rt)) {
+			aerr(c, n->loc,
+			     "operator is not unique: unknown %s unknown",
+			     n->op);
+			return NULL;
+		}
+		if (meet(&lt, &rt, &ot) < 0 || ot.array ||
+		    !wt_is_int(ot.base)) {
+			op_missing(c, n->loc, n->op, &lt, &rt);
+			return NULL;
+		}
+		n->args[0] = coerce(c, n->args[0], &ot, 0);
+		if (!n->args[0])
+			return NULL;
+		n->args[1] = coerce(c, n->args[1], &ot, 0);
+		if (!n->args[1])
+			return NULL;
+		n->type = ot;
 		return n;
 	}
 	case NOP_CONCAT: {
@@ -1486,6 +1545,40 @@ done:
 	return 0;
 }
 
+/* ~ @ |/ ||/ on a non-null value. */
+static int eval_prefix(struct ectx *e, const struct ss_where_node *n,
+		       const struct wval *a, struct wval *out)
+{
+	enum wt t = n->type.base;
+
+	switch (n->opc) {
+	case NOP_BNOT:
+		out->u.i = ~a->u.i;
+		return 0;
+	case NOP_ABS:
+		if ((wt_is_int(t) && a->u.i < 0) ||
+		    (t == WT_NUMERIC && num_is_negative(a->u.n)))
+			return wval_arith(e->a, OP_NEG, &n->type, a, NULL, NULL,
+					  &n->type, out, e->err);
+		if (t == WT_FLOAT4 || t == WT_FLOAT8)
+			out->u.f = fabs(a->u.f);
+		else
+			*out = *a;
+		return 0;
+	case NOP_SQRT:
+		if (a->u.f < 0)
+			return ss_err_set(e->err, SS_ERR_INPUT,
+					  "cannot take square root of a "
+					  "negative number");
+		out->u.f = sqrt(a->u.f);
+		return 0;
+	case NOP_CBRT:
+		out->u.f = cbrt(a->u.f);
+		return 0;
+	}
+	return ss_err_set(e->err, SS_ERR_INPUT, "unsupported operator");
+}
+
 static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 {
 	struct wval a, b;
@@ -1647,6 +1740,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 				*out = a;
 				return 0;
 			}
+			if (n->opc >= NOP_BNOT && n->opc <= NOP_CBRT)
+				return eval_prefix(e, n, &a, out);
 			return wval_arith(e->a, OP_NEG, &n->args[0]->type, &a,
 					  NULL, NULL, &n->type, out, e->err);
 		}
@@ -1678,6 +1773,15 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 					  &a, &n->args[1]->type, &b, &n->type,
 					  out, e->err);
 		}
+		case NOP_BAND:
+			out->u.i = a.u.i & b.u.i;
+			return 0;
+		case NOP_BOR:
+			out->u.i = a.u.i | b.u.i;
+			return 0;
+		case NOP_BXOR:
+			out->u.i = a.u.i ^ b.u.i;
+			return 0;
 		case NOP_CONCAT: {
 			char *p = arena_alloc(e->a, a.u.s.len + b.u.s.len + 1);
 

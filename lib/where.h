@@ -13,7 +13,8 @@
  *     UNKNOWN, ISNULL, NOTNULL; IS [NOT] DISTINCT FROM; [NOT] IN (list);
  *     [NOT] BETWEEN [SYMMETRIC]; [NOT] LIKE / ILIKE [ESCAPE e] and ~~ ~~*
  *     !~~ !~~*; op ANY|SOME|ALL (array) for the comparisons;
- *   - + - * / % and unary - +, ^ (float8), with "integer out of range",
+ *   - + - * / % and unary - +, ^ (float8), @ |/ ||/, integer & | # ~,
+ *     with "integer out of range",
  *     "division by zero", float overflow/underflow as PostgreSQL reports
  *     them; text ||; date/timestamp/timestamptz/time/interval + and -
  *     (date +- int, date - date, timestamp +- interval, timestamp -
@@ -25,12 +26,12 @@
  *   - ARRAY[...] (nested too), '{...}' array literals, a[i], @> <@ &&;
  *   - types bool int2 int4 int8 float4 float8 numeric (exact decimal) text
  *     varchar bpchar uuid date time timestamp timestamptz interval, enums,
- *     and one-level arrays of these.
+ *     and arrays of these (multi-dimensional too).
  * Anything else is rejected when compiling, never evaluated wrongly:
  * "At location N: <thing> is not supported in this context" for
  * subqueries, CASE, row expressions, aggregates, window functions, other
  * functions, slices, AT TIME ZONE, COLLATE, SIMILAR TO and operators
- * outside the list (^ on numeric, |/, @, bit operators, array ||).
+ * outside the list (^ on numeric, << >>, regular expressions, array ||).
  *
  * Assumptions shared with the rest of shapesync: row values arrive as
  * PostgreSQL text output under DateStyle 'ISO, DMY', TimeZone 'UTC',
@@ -161,8 +162,9 @@ enum ss_where_kind {
 	SS_WHERE_OR,
 	SS_WHERE_NOT,
 	/* An operator with 2 arguments (3 for LIKE ... ESCAPE), or 1 for
-	 * unary "-" and "+". op is one of = <> < <= > >= + - * / % ^ || @>
-	 * <@ && ~~ ~~* !~~ !~~* (LIKE, ILIKE, NOT LIKE, NOT ILIKE). For the
+	 * unary "-" "+" "~" "@" "|/" "||/". op is one of = <> < <= > >= + - *
+	 * / % ^ & | # || @> <@ && ~~ ~~* !~~ !~~* (LIKE, ILIKE, NOT LIKE,
+	 * NOT ILIKE). For the
 	 * comparisons both arguments have the same type (the type checker
 	 * casts one side when the types differ). */
 	SS_WHERE_OP,

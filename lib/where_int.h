@@ -159,6 +159,8 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 
 /* Numeric helpers. */
 int num_from_int(struct arena *a, int64_t i, struct num **out);
+/* 1 if n is below zero (-Infinity included), else 0. */
+int num_is_negative(const struct num *n);
 
 /* ------------------------------------------------------------------ */
 /* Syntax tree. The parser builds it, the type checker (where.c) fills in
@@ -209,6 +211,13 @@ enum nop {
 	NOP_NLIKE,
 	NOP_NILIKE,
 	NOP_POW,
+	NOP_BAND,  /* & */
+	NOP_BOR,   /* | */
+	NOP_BXOR,  /* # */
+	NOP_BNOT,  /* prefix ~ */
+	NOP_ABS,   /* prefix @ */
+	NOP_SQRT,  /* prefix |/ */
+	NOP_CBRT,  /* prefix ||/ */
 	NOP_OTHER, /* parsed but not supported: error at type check */
 };
 

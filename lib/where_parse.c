@@ -748,16 +748,18 @@ static const struct {
 	int opc;
 	const char *name;
 } binops[] = {
-    {"=", NOP_EQ, "="},		 {"<>", NOP_NE, "<>"},
-    {"<", NOP_LT, "<"},		 {"<=", NOP_LE, "<="},
-    {">", NOP_GT, ">"},		 {">=", NOP_GE, ">="},
-    {"+", NOP_ADD, "+"},	 {"-", NOP_SUB, "-"},
-    {"*", NOP_MUL, "*"},	 {"/", NOP_DIV, "/"},
-    {"%", NOP_MOD, "%"},	 {"^", NOP_POW, "^"},
-    {"||", NOP_CONCAT, "||"},	 {"@>", NOP_CONTAINS, "@>"},
-    {"<@", NOP_CONTAINED, "<@"}, {"&&", NOP_OVERLAP, "&&"},
-    {"~~", NOP_LIKE, "~~"},	 {"~~*", NOP_ILIKE, "~~*"},
-    {"!~~", NOP_NLIKE, "!~~"},	 {"!~~*", NOP_NILIKE, "!~~*"},
+    {"=", NOP_EQ, "="},		  {"<>", NOP_NE, "<>"},
+    {"<", NOP_LT, "<"},		  {"<=", NOP_LE, "<="},
+    {">", NOP_GT, ">"},		  {">=", NOP_GE, ">="},
+    {"+", NOP_ADD, "+"},	  {"-", NOP_SUB, "-"},
+    {"*", NOP_MUL, "*"},	  {"/", NOP_DIV, "/"},
+    {"%", NOP_MOD, "%"},	  {"^", NOP_POW, "^"},
+    {"&", NOP_BAND, "&"},	  {"|", NOP_BOR, "|"},
+    {"#", NOP_BXOR, "#"},	  {"||", NOP_CONCAT, "||"},
+    {"@>", NOP_CONTAINS, "@>"},	  {"<@", NOP_CONTAINED, "<@"},
+    {"&&", NOP_OVERLAP, "&&"},	  {"~~", NOP_LIKE, "~~"},
+    {"~~*", NOP_ILIKE, "~~*"},	  {"!~~", NOP_NLIKE, "!~~"},
+    {"!~~*", NOP_NILIKE, "!~~*"},
 };
 
 static struct ss_where_node *mk_op(struct parser *ps, const struct tok *t,
@@ -778,6 +780,25 @@ static struct ss_where_node *mk_op(struct parser *ps, const struct tok *t,
 	if (!r && n->opc == NOP_SUB) {
 		n->opc = NOP_NEG;
 		n->op = "-";
+	} else if (!r) {
+		static const struct {
+			const char *tok;
+			int opc;
+		} prefix[] = {{"~", NOP_BNOT},
+			      {"@", NOP_ABS},
+			      {"|/", NOP_SQRT},
+			      {"||/", NOP_CBRT}};
+
+		if (n->opc != NOP_ADD)
+			n->opc = NOP_OTHER;
+		for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+			if (strcmp(prefix[i].tok, t->val) == 0) {
+				n->opc = prefix[i].opc;
+				n->op = prefix[i].tok;
+			}
+	} else if (n->opc == NOP_BNOT || n->opc == NOP_ABS ||
+		   n->opc == NOP_SQRT || n->opc == NOP_CBRT) {
+		n->opc = NOP_OTHER;
 	}
 	return n;
 }
@@ -795,6 +816,7 @@ static int is_cmp_tok(const struct tok *t)
 
 static struct ss_where_node *p_expr(struct parser *ps);
 static struct ss_where_node *p_op(struct parser *ps);
+static struct ss_where_node *p_add(struct parser *ps);
 
 /*
  * typename: PostgreSQL spellings of the supported types plus enum names,
@@ -1412,11 +1434,12 @@ static struct ss_where_node *p_unary(struct parser *ps)
 	}
 	if (t->t == TK_OP && !is_cmp_tok(t) && strcmp(t->val, "*") &&
 	    strcmp(t->val, "/") && strcmp(t->val, "%")) {
-		/* prefix operators such as @ or |/ */
+		/* prefix operators such as @ or |/ bind like the other
+		 * operators: their operand takes in + - * / ^ */
 		struct ss_where_node *e;
 
 		next(ps);
-		e = p_unary(ps);
+		e = p_add(ps);
 		ps->depth--;
 		return e ? mk_op(ps, t, e, NULL) : NULL;
 	}

@@ -302,6 +302,11 @@ int num_from_int(struct arena *a, int64_t i, struct num **out)
 	return 0;
 }
 
+int num_is_negative(const struct num *n)
+{
+	return n->special == NUM_NINF || (!n->special && n->neg && n->nd > 0);
+}
+
 static int num_err_syntax(struct ss_err *err, const char *s, size_t len)
 {
 	return ss_err_set(err, SS_ERR_INPUT,

@@ -1037,9 +1037,14 @@ static void g_bool(int depth)
 						  "+i2",
 						  "'4'",
 						  "0.5::float8",
-						  "'-Infinity'::float8"};
+						  "'-Infinity'::float8",
+						  "@ i4",
+						  "|/ f8",
+						  "~ i2",
+						  "@ -2"};
 		static const char *const aop[] = {" + ", " - ", " * ",
-						  " / ", " % ", " ^ "};
+						  " / ", " % ", " ^ ",
+						  " & ", " | ", " # "};
 		static const char *const bop[] = {" AND ", " OR ", " AND NOT ",
 						  " OR NOT "};
 		static const char *const tail[] = {"",
