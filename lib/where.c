@@ -620,8 +620,7 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			struct ss_err e2 = SS_ERR_INIT;
 
 			if (ss_parse_i64(n->text, INT64_MIN, INT64_MAX, &v,
-					 "int", &e2) == 0 &&
-			    (n->text[0] != '0' || 1)) {
+					 "int", &e2) == 0) {
 				n->type.base =
 				    (v >= INT32_MIN && v <= INT32_MAX)
 					? WT_INT4
@@ -629,8 +628,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 				n->val.u.i = v;
 				return n;
 			}
+			/* too big for int8: a numeric */
 		}
-			/* fall through: too big for int8 */
 		/* FALLTHROUGH */
 		case LIT_NUM:
 			n->type.base = WT_NUMERIC;

@@ -2104,7 +2104,6 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 				q++;
 			if (q < end && *q == ':') {
 				int64_t t;
-				int oor = 0;
 				int h, m, sec = 0;
 				const char *r = p;
 
@@ -2133,7 +2132,6 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 						t += (int64_t)rint(f * 1e6);
 					}
 				}
-				(void)oor;
 				if (m > 59 || sec > 59)
 					goto oorange;
 				us += neg ? -(double)t : (double)t;
@@ -3911,7 +3909,6 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 	if (x == WT_INTERVAL && y == WT_INTERVAL)
 		return iv_arith(op == OP_ADD ? 1 : -1, &l->u.iv, &r->u.iv,
 				&out->u.iv, err);
-	(void)T_INT4;
 	return ss_err_set(err, SS_ERR_INPUT, "unsupported arithmetic");
 }
 
