@@ -2322,6 +2322,9 @@ static int column_type(struct arena *a, const struct ss_where_column *col,
 	const char *s = col->type ? col->type : "";
 	size_t n = 0, i;
 
+	/* built-in types may come schema-qualified */
+	if (strncasecmp(s, "pg_catalog.", 11) == 0)
+		s += 11;
 	for (i = 0; s[i] && n < sizeof(buf) - 1; i++) {
 		if (s[i] == '(') {
 			while (s[i] && s[i] != ')')
