@@ -994,6 +994,63 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			n->type = T_TEXT;
 			return n;
 		}
+		case FN_TIMEZONE: {
+			static const struct wtype T_TSTZ = {
+			    WT_TIMESTAMPTZ, 0, -1, NULL, NULL, 0};
+			struct ss_where_node *z, *v;
+			enum wt vb;
+
+			if (n->nargs != 2) {
+				aerr(c, n->loc,
+				     "function timezone with %zu arguments "
+				     "does not exist",
+				     n->nargs);
+				return NULL;
+			}
+			z = n->args[0];
+			v = n->args[1];
+			if (is_unknown(&z->type))
+				z = coerce(c, z, &T_TEXT, 0);
+			else if (!z->type.array && wt_is_text(z->type.base))
+				z = to_text(c, z);
+			else if (z->type.array || z->type.base != WT_INTERVAL) {
+				struct ss_buf b = SS_BUF_INIT;
+
+				wtype_sqlname(&z->type, &b);
+				aerr(
+				    c, n->loc,
+				    "function timezone(%s, ...) does not exist",
+				    b.buf);
+				ss_buf_release(&b);
+				return NULL;
+			}
+			if (!z)
+				return NULL;
+			/* unknown and date take timestamptz, the preferred
+			 * type of the category */
+			vb = v->type.array ? WT_UNKNOWN : v->type.base;
+			if (is_unknown(&v->type) || vb == WT_DATE)
+				v = coerce(c, v, &T_TSTZ, 0);
+			else if (vb != WT_TIMESTAMP && vb != WT_TIMESTAMPTZ) {
+				struct ss_buf b = SS_BUF_INIT;
+
+				wtype_sqlname(&v->type, &b);
+				aerr(c, n->loc,
+				     "function timezone(..., %s) is not "
+				     "supported in this context",
+				     b.buf);
+				ss_buf_release(&b);
+				return NULL;
+			}
+			if (!v)
+				return NULL;
+			n->args[0] = z;
+			n->args[1] = v;
+			n->type = T_TSTZ;
+			if (v->type.base == WT_TIMESTAMPTZ)
+				n->type.base = WT_TIMESTAMP;
+			return n;
+		}
 		case FN_LIKE:
 		case FN_ILIKE:
 			aerr(c, n->loc,
@@ -1849,6 +1906,18 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 			ss_buf_release(&sb);
 			return 0;
 		}
+		case FN_TIMEZONE:
+			if (eval(e, n->args[0], &a) < 0 ||
+			    eval(e, n->args[1], &b) < 0)
+				return -1;
+			if (a.isnull || b.isnull) {
+				out->isnull = 1;
+				return 0;
+			}
+			return wval_timezone(
+			    &a, n->args[0]->type.base == WT_INTERVAL, b.u.i,
+			    n->args[1]->type.base == WT_TIMESTAMP, &out->u.i,
+			    e->err);
 		case FN_COALESCE:
 			for (i = 0; i < n->nargs; i++) {
 				if (eval(e, n->args[i], &a) < 0)
@@ -1956,7 +2025,8 @@ static int strict(const struct ss_where_node *n)
 	case SS_WHERE_SUBSCRIPT:
 		return 1;
 	case SS_WHERE_FUNC:
-		return n->opc == FN_LOWER || n->opc == FN_UPPER;
+		return n->opc == FN_LOWER || n->opc == FN_UPPER ||
+		       n->opc == FN_TIMEZONE;
 	default:
 		return 0;
 	}

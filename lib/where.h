@@ -19,7 +19,8 @@
  *     them; text ||; date/timestamp/timestamptz/time/interval + and -
  *     (date +- int, date - date, timestamp +- interval, timestamp -
  *     timestamp, ...), interval * and / by a number;
- *   - lower upper concat like COALESCE GREATEST LEAST;
+ *   - lower upper concat like COALESCE GREATEST LEAST, timezone() and
+ *     x AT TIME ZONE z for timestamp/timestamptz;
  *   - x::type and CAST(x AS type) between the supported types, with
  *     varchar(n) / char(n) / numeric(p,s) / time(p) / timestamp(p) /
  *     interval(p) modifiers;
@@ -30,7 +31,7 @@
  * Anything else is rejected when compiling, never evaluated wrongly:
  * "At location N: <thing> is not supported in this context" for
  * subqueries, CASE, row expressions, aggregates, window functions, other
- * functions, slices, AT TIME ZONE, COLLATE, SIMILAR TO and operators
+ * functions, slices, COLLATE, SIMILAR TO and operators
  * outside the list (^ on numeric, << >>, regular expressions, array ||).
  *
  * Assumptions shared with the rest of shapesync: row values arrive as
@@ -188,8 +189,8 @@ enum ss_where_kind {
 	/* 1 argument converted to ss_where_node_type(); implicit ones were
 	 * inserted by the type checker (ss_where_node_implicit()). */
 	SS_WHERE_CAST,
-	/* op is "lower", "upper", "concat", "COALESCE", "GREATEST" or
-	 * "LEAST". */
+	/* op is "lower", "upper", "concat", "COALESCE", "GREATEST",
+	 * "LEAST" or "timezone" (also x AT TIME ZONE z: arguments z, x). */
 	SS_WHERE_FUNC,
 	/* ARRAY[arguments...]. */
 	SS_WHERE_ARRAY,

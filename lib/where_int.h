@@ -157,6 +157,15 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 		   struct wtype *lc, struct wtype *rc, struct wtype *res);
 
+/*
+ * timezone(zone, value) / value AT TIME ZONE zone: a timestamptz (to_tz 0)
+ * becomes the local timestamp in the zone, a timestamp (to_tz 1) is read
+ * as local time there. The zone is an abbreviation or a zone name
+ * (text), or a fixed offset (interval, when zone_is_iv).
+ */
+int wval_timezone(const struct wval *zone, int zone_is_iv, int64_t ts,
+		  int to_tz, int64_t *out, struct ss_err *err);
+
 /* Numeric helpers. */
 int num_from_int(struct arena *a, int64_t i, struct num **out);
 /* 1 if n is below zero (-Infinity included), else 0. */
@@ -228,8 +237,9 @@ enum nfunc {
 	FN_COALESCE,
 	FN_GREATEST,
 	FN_LEAST,
-	FN_LIKE,  /* like(a, b): parsed into a ~~ b */
-	FN_ILIKE, /* ilike(a, b): a ~~* b */
+	FN_TIMEZONE, /* timezone(zone, ts) and ts AT TIME ZONE zone */
+	FN_LIKE,     /* like(a, b): parsed into a ~~ b */
+	FN_ILIKE,    /* ilike(a, b): a ~~* b */
 };
 
 struct ss_where_node {

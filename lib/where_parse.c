@@ -1085,6 +1085,7 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 	    {"greatest", FN_GREATEST, "GREATEST"},
 	    {"least", FN_LEAST, "LEAST"},
 	    {"like", FN_LIKE, "like"},
+	    {"timezone", FN_TIMEZONE, "timezone"},
 	};
 	struct ss_where_node *n;
 	size_t i;
@@ -1448,24 +1449,48 @@ static struct ss_where_node *p_unary(struct parser *ps)
 
 		if (t->t == TK_OP)
 			ps->depth--;
-		if (e &&
-		    (is_kw(peek(ps), "at") || is_kw(peek(ps), "collate"))) {
-			unsupported(ps, peek(ps)->loc,
-				    is_kw(peek(ps), "at") ? "AT TIME ZONE"
-							  : "COLLATE");
+		if (e && is_kw(peek(ps), "collate")) {
+			unsupported(ps, peek(ps)->loc, "COLLATE");
 			return NULL;
 		}
 		return e;
 	}
 }
 
-static struct ss_where_node *p_pow(struct parser *ps)
+/* x AT TIME ZONE z: between ^ and the unary operators; it is the
+ * function timezone(z, x). */
+static struct ss_where_node *p_at(struct parser *ps)
 {
 	struct ss_where_node *l = p_unary(ps);
 
+	while (l && is_kw(peek(ps), "at")) {
+		struct tok *t = next(ps);
+		struct ss_where_node *r, *n;
+
+		if (!accept_kw(ps, "time") || !accept_kw(ps, "zone")) {
+			syntax_error(ps, peek(ps));
+			return NULL;
+		}
+		r = p_unary(ps);
+		if (!r)
+			return NULL;
+		n = where_node(ps->a, SS_WHERE_FUNC, t->loc, 2);
+		n->opc = FN_TIMEZONE;
+		n->op = "timezone";
+		n->args[0] = r;
+		n->args[1] = l;
+		l = n;
+	}
+	return l;
+}
+
+static struct ss_where_node *p_pow(struct parser *ps)
+{
+	struct ss_where_node *l = p_at(ps);
+
 	while (l && is_op(peek(ps), "^")) {
 		struct tok *t = next(ps);
-		struct ss_where_node *r = p_unary(ps);
+		struct ss_where_node *r = p_at(ps);
 
 		if (!r)
 			return NULL;

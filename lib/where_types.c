@@ -1791,6 +1791,83 @@ static int tz_local_offset(const struct tzdb *tz, int64_t local, int32_t *off)
 	return 0;
 }
 
+/* The UTC offset in effect at a UTC instant; -1 beyond the file. */
+static int tz_utc_offset(const struct tzdb *tz, int64_t utc, int32_t *off)
+{
+	size_t i;
+
+	if (tz->ntrans > 0 && utc >= tz->trans[tz->ntrans - 1] &&
+	    tz->has_rule_after)
+		return -1;
+	for (i = 0; i < tz->ntrans && tz->trans[i] <= utc; i++)
+		;
+	*off = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
+	return 0;
+}
+
+int wval_timezone(const struct wval *zone, int zone_is_iv, int64_t ts,
+		  int to_tz, int64_t *out, struct ss_err *err)
+{
+	struct arena a = {NULL, NULL};
+	struct tzdb tz;
+	int32_t off = 0;
+	int64_t secs, frac;
+	size_t i;
+	int rc = 0;
+
+	if (ts == TS_NOBEGIN || ts == TS_NOEND) {
+		*out = ts;
+		return 0;
+	}
+	if (zone_is_iv) {
+		if (zone->u.iv.month || zone->u.iv.day)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "interval time zone must not include "
+					  "months or days");
+		/* an interval is an offset east of UTC */
+		*out = to_tz ? ts - zone->u.iv.us : ts + zone->u.iv.us;
+		return 0;
+	}
+	/* abbreviations first, then the zone database, as PostgreSQL */
+	for (i = 0; i < sizeof(tz_abbrevs) / sizeof(tz_abbrevs[0]); i++)
+		if (strlen(tz_abbrevs[i].name) == zone->u.s.len &&
+		    strncasecmp(zone->u.s.p, tz_abbrevs[i].name,
+				zone->u.s.len) == 0) {
+			off = tz_abbrevs[i].secs;
+			*out = to_tz ? ts - (int64_t)off * 1000000
+				     : ts + (int64_t)off * 1000000;
+			return 0;
+		}
+	if (tz_load(&a, zone->u.s.p, zone->u.s.len, &tz) < 0) {
+		arena_free(&a);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "time zone \"%.*s\" not recognized",
+				  (int)zone->u.s.len, zone->u.s.p);
+	}
+	/* whole seconds since 1970 for the zone rules */
+	secs = ts / 1000000;
+	frac = ts % 1000000;
+	if (frac < 0) {
+		frac += 1000000;
+		secs--;
+	}
+	secs += INT64_C(946684800);
+	if (to_tz ? tz_local_offset(&tz, secs, &off) < 0
+		  : tz_utc_offset(&tz, secs, &off) < 0)
+		rc = ss_err_set(err, SS_ERR_INPUT,
+				"time zone \"%.*s\" is only supported up to "
+				"2037",
+				(int)zone->u.s.len, zone->u.s.p);
+	arena_free(&a);
+	if (rc < 0)
+		return -1;
+	*out =
+	    to_tz ? ts - (int64_t)off * 1000000 : ts + (int64_t)off * 1000000;
+	if (*out < MIN_TIMESTAMP || *out >= END_TIMESTAMP)
+		return ss_err_set(err, SS_ERR_INPUT, "timestamp out of range");
+	return 0;
+}
+
 /* Resolve d->zone into d->tz_sec for the date and time in d. */
 static int dt_zone(const struct dt *d, int with_tz, int32_t *off,
 		   struct ss_err *err)

@@ -457,7 +457,7 @@ static const char *const like_pats[] = {
 
 static void g_bool(int depth)
 {
-	int k = depth <= 0 ? pick(6) : pick(43);
+	int k = depth <= 0 ? pick(6) : pick(44);
 
 	switch (k) {
 	case 0:
@@ -1018,6 +1018,44 @@ static void g_bool(int depth)
 		emit(in[w].type);
 		emit(pick(2) ? " = " : " IS NOT DISTINCT FROM ");
 		emit(in[w].col);
+		break;
+	}
+	case 43: {
+		/* AT TIME ZONE / timezone() both ways, DST edges included */
+		static const char *const zones[] = {"'Europe/Paris'",
+						    "'America/New_York'",
+						    "'Asia/Kolkata'",
+						    "'UTC'",
+						    "'PST'",
+						    "'Australia/Lord_Howe'",
+						    "'europe/paris'",
+						    "'Foo/Bar'",
+						    "interval '05:30'",
+						    "interval '-08:00'",
+						    "'Pacific/Apia'",
+						    "'Etc/GMT-14'"};
+
+		if (pick(3) == 0) {
+			emit("timezone(");
+			emit(PICK(zones));
+			emit(pick(2) ? ", tz)" : ", ts)");
+		} else {
+			emit(PICK(((const char *const[]){
+			    "tz", "ts", "d", "'2024-03-31 02:30'::timestamp",
+			    "'2024-10-27 02:30'::timestamp",
+			    "'2024-11-03 01:30'::timestamp",
+			    "'2024-03-10 07:30+00'::timestamptz"})));
+			emit(" AT TIME ZONE ");
+			emit(PICK(zones));
+			if (pick(3) == 0)
+				emit(" + interval '1 hour'");
+		}
+		emit(PICK(cmp_ops));
+		emit(PICK(((const char *const[]){
+		    "ts", "tz", "'2024-01-15 10:00'", "'2024-03-31 01:30'",
+		    "'2000-01-01'"})));
+		if (pick(2))
+			emit("::timestamp");
 		break;
 	}
 	case 40:
