@@ -464,10 +464,47 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 		    is_unknown(&rt) || (wt_is_text(rt.base) && !rt.array);
 
 		if (lt.array || rt.array) {
-			aerr(c, n->loc,
-			     "array concatenation is not supported in this "
-			     "context");
-			return NULL;
+			/* array_cat / array_append / array_prepend over the
+			 * common element type; an unknown side is an array */
+			struct wtype le = lt, re = rt, et, at;
+
+			le.array = re.array = 0;
+			if (meet_mode(&le, &re, &et, 1) < 0) {
+				op_missing(c, n->loc, "||", &lt, &rt);
+				return NULL;
+			}
+			et.typmod = -1;
+			at = et;
+			at.array = 1;
+			if (lt.array && (rt.array || is_unknown(&rt))) {
+				n->flags |= NF_ARRCAT;
+				n->args[0] = coerce(c, n->args[0], &at, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &at, 0);
+			} else if (rt.array && is_unknown(&lt)) {
+				n->flags |= NF_ARRCAT;
+				n->args[0] = coerce(c, n->args[0], &at, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &at, 0);
+			} else if (lt.array) {
+				n->flags |= NF_APPEND;
+				n->args[0] = coerce(c, n->args[0], &at, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &et, 0);
+			} else {
+				n->flags |= NF_PREPEND;
+				n->args[0] = coerce(c, n->args[0], &et, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &at, 0);
+			}
+			if (!n->args[0] || !n->args[1])
+				return NULL;
+			n->type = at;
+			return n;
 		}
 		if (!ltext && !rtext) {
 			op_missing(c, n->loc, "||", &lt, &rt);
@@ -1505,6 +1542,95 @@ static int eval_array(struct ectx *e, const struct ss_where_node *n,
 	}
 }
 
+/*
+ * Array ||, as array_cat / array_append / array_prepend: not strict (a
+ * NULL array is an empty one), element lists joined along the first
+ * dimension, whose other dimensions and bounds must agree.
+ */
+static int eval_array_concat(struct ectx *e, const struct ss_where_node *n,
+			     struct wval *out)
+{
+	struct wval a, b;
+	const struct warr *x, *y;
+	struct warr *r;
+	int d;
+
+	if (eval(e, n->args[0], &a) < 0 || eval(e, n->args[1], &b) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (n->flags & (NF_APPEND | NF_PREPEND)) {
+		const struct wval *arr = (n->flags & NF_APPEND) ? &a : &b;
+		const struct wval *el = (n->flags & NF_APPEND) ? &b : &a;
+		const struct warr *s = arr->isnull ? NULL : arr->u.a;
+
+		if (s && s->ndim > 1)
+			return ss_err_set(e->err, SS_ERR_INPUT,
+					  "argument must be empty or "
+					  "one-dimensional array");
+		r = arena_alloc(e->a, sizeof(*r));
+		r->ndim = 1;
+		r->lbs[0] = s && s->ndim == 1 ? s->lbs[0] : 1;
+		r->n = (s ? s->n : 0) + 1;
+		r->dims[0] = (int)r->n;
+		r->e = arena_alloc(e->a, r->n * sizeof(struct wval));
+		if (n->flags & NF_APPEND) {
+			if (s)
+				memcpy(r->e, s->e, s->n * sizeof(struct wval));
+			r->e[r->n - 1] = *el;
+		} else {
+			r->e[0] = *el;
+			if (s)
+				memcpy(r->e + 1, s->e,
+				       s->n * sizeof(struct wval));
+		}
+		out->u.a = r;
+		return 0;
+	}
+	if (a.isnull || b.isnull) {
+		*out = a.isnull ? b : a;
+		return 0;
+	}
+	x = a.u.a;
+	y = b.u.a;
+	if (x->ndim == 0 || x->n == 0) {
+		*out = b;
+		return 0;
+	}
+	if (y->ndim == 0 || y->n == 0) {
+		*out = a;
+		return 0;
+	}
+	r = arena_alloc(e->a, sizeof(*r));
+	if (x->ndim == y->ndim) {
+		*r = *x;
+		r->dims[0] = x->dims[0] + y->dims[0];
+		for (d = 1; d < x->ndim; d++)
+			if (x->dims[d] != y->dims[d] || x->lbs[d] != y->lbs[d])
+				goto incompatible;
+	} else if (x->ndim == y->ndim - 1 || x->ndim == y->ndim + 1) {
+		const struct warr *hi = x->ndim > y->ndim ? x : y;
+		const struct warr *lo = x->ndim > y->ndim ? y : x;
+
+		*r = *hi;
+		r->dims[0] += 1;
+		for (d = 0; d < lo->ndim; d++)
+			if (lo->dims[d] != hi->dims[d + 1] ||
+			    lo->lbs[d] != hi->lbs[d + 1])
+				goto incompatible;
+	} else {
+		goto incompatible;
+	}
+	r->n = x->n + y->n;
+	r->e = arena_alloc(e->a, r->n * sizeof(struct wval));
+	memcpy(r->e, x->e, x->n * sizeof(struct wval));
+	memcpy(r->e + x->n, y->e, y->n * sizeof(struct wval));
+	out->u.a = r;
+	return 0;
+incompatible:
+	return ss_err_set(e->err, SS_ERR_INPUT,
+			  "cannot concatenate incompatible arrays");
+}
+
 static int eval_col(struct ectx *e, const struct ss_where_node *n,
 		    struct wval *out)
 {
@@ -1785,6 +1911,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 	case SS_WHERE_OP:
 		if (n->opc >= NOP_LIKE && n->opc <= NOP_NILIKE)
 			return eval_like(e, n, out);
+		if (n->flags & (NF_ARRCAT | NF_APPEND | NF_PREPEND))
+			return eval_array_concat(e, n, out);
 		if (eval(e, n->args[0], &a) < 0)
 			return -1;
 		if (n->nargs == 1) {
@@ -2021,6 +2149,8 @@ static int strict(const struct ss_where_node *n)
 {
 	switch (n->kind) {
 	case SS_WHERE_OP:
+		/* array_cat, array_append, array_prepend take NULLs */
+		return !(n->flags & (NF_ARRCAT | NF_APPEND | NF_PREPEND));
 	case SS_WHERE_CAST:
 	case SS_WHERE_SUBSCRIPT:
 		return 1;

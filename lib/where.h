@@ -24,7 +24,8 @@
  *   - x::type and CAST(x AS type) between the supported types, with
  *     varchar(n) / char(n) / numeric(p,s) / time(p) / timestamp(p) /
  *     interval(p) modifiers;
- *   - ARRAY[...] (nested too), '{...}' array literals, a[i], @> <@ &&;
+ *   - ARRAY[...] (nested too), '{...}' array literals, a[i], @> <@ &&,
+ *     array || array / element;
  *   - types bool int2 int4 int8 float4 float8 numeric (exact decimal) text
  *     varchar bpchar uuid date time timestamp timestamptz interval, enums,
  *     and arrays of these (multi-dimensional too).
@@ -32,7 +33,7 @@
  * "At location N: <thing> is not supported in this context" for
  * subqueries, CASE, row expressions, aggregates, window functions, other
  * functions, slices, COLLATE, SIMILAR TO and operators
- * outside the list (^ on numeric, << >>, regular expressions, array ||).
+ * outside the list (^ on numeric, << >>, regular expressions).
  *
  * Assumptions shared with the rest of shapesync: row values arrive as
  * PostgreSQL text output under DateStyle 'ISO, DMY', TimeZone 'UTC',
@@ -165,7 +166,8 @@ enum ss_where_kind {
 	/* An operator with 2 arguments (3 for LIKE ... ESCAPE), or 1 for
 	 * unary "-" "+" "~" "@" "|/" "||/". op is one of = <> < <= > >= + - *
 	 * / % ^ & | # || @> <@ && ~~ ~~* !~~ !~~* (LIKE, ILIKE, NOT LIKE,
-	 * NOT ILIKE). For the
+	 * NOT ILIKE); || of arrays is array_cat / array_append /
+	 * array_prepend (not strict: NULL arrays are empty). For the
 	 * comparisons both arguments have the same type (the type checker
 	 * casts one side when the types differ). */
 	SS_WHERE_OP,

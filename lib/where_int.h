@@ -191,7 +191,10 @@ enum nflag {
 	NF_SYMMETRIC = 2,  /* BETWEEN SYMMETRIC */
 	NF_IMPLICIT = 4,   /* cast inserted by the type checker */
 	NF_CASTSYNTAX = 8, /* CAST(x AS t) rather than x::t */
-	NF_INGROUP = 16	   /* IN: items compared as one = ANY (array) */
+	NF_INGROUP = 16,   /* IN: items compared as one = ANY (array) */
+	NF_ARRCAT = 32,	   /* ||: array || array (array_cat) */
+	NF_APPEND = 64,	   /* ||: array || element (array_append) */
+	NF_PREPEND = 128   /* ||: element || array (array_prepend) */
 };
 
 /* Test codes for N_TEST (SS_WHERE_TEST). */

@@ -457,7 +457,7 @@ static const char *const like_pats[] = {
 
 static void g_bool(int depth)
 {
-	int k = depth <= 0 ? pick(6) : pick(44);
+	int k = depth <= 0 ? pick(6) : pick(45);
 
 	switch (k) {
 	case 0:
@@ -1018,6 +1018,33 @@ static void g_bool(int depth)
 		emit(in[w].type);
 		emit(pick(2) ? " = " : " IS NOT DISTINCT FROM ");
 		emit(in[w].col);
+		break;
+	}
+	case 44: {
+		/* array || (array_cat / append / prepend), NULLs included */
+		static const char *const l[] = {
+		    "ai",	    "at",	   "ARRAY[i4]",
+		    "NULL::int[]",  "'{}'::int[]", "'[3:4]={1,2}'::int[]",
+		    "ARRAY[[1, 2]]"};
+		static const char *const r[] = {
+		    "ai",	 "i4", "i2", "NULL::int",     "'{7}'",
+		    "ARRAY[i8]", "at", "t",  "ARRAY[[3, 4]]", "i4 || ai"};
+		const char *x = PICK(l), *y = PICK(r);
+
+		emit("(");
+		if (pick(3) == 0) {
+			emit(y);
+			emit(" || ");
+			emit(x);
+		} else {
+			emit(x);
+			emit(" || ");
+			emit(y);
+		}
+		emit(")");
+		emit(PICK(((const char *const[]){
+		    "::text = t", "::text < '{2}'", " @> '{1}'", " IS NULL",
+		    " = ai", "[1] = 1", "::text = '{1,2,3,1}'"})));
 		break;
 	}
 	case 43: {
