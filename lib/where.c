@@ -580,6 +580,79 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 	return NULL;
 }
 
+/*
+ * array_cat(a, b), array_append(a, e), array_prepend(e, a) and
+ * array_ndims(a): the polymorphic "anycompatible" resolution (an unknown
+ * array side takes the other side's array type, an unknown element the
+ * element type), then the same evaluation as the || operator.
+ */
+static struct ss_where_node *analyze_array_func(struct actx *c,
+						struct ss_where_node *n)
+{
+	static const struct wtype T_INT4_ = {WT_INT4, 0, -1, NULL, NULL, 0};
+	int ai = n->opc == FN_ARRAY_PREPEND ? 1 : 0; /* the array argument */
+	size_t want = n->opc == FN_ARRAY_NDIMS ? 1 : 2;
+	struct wtype et, at, ot;
+	int have = 0;
+	size_t i;
+
+	if (n->nargs != want) {
+		aerr(c, n->loc, "function %s with %zu arguments does not exist",
+		     n->op, n->nargs);
+		return NULL;
+	}
+	for (i = 0; i < n->nargs; i++) {
+		struct wtype t = n->args[i]->type;
+		int is_arr_pos = n->opc == FN_ARRAY_CAT || (int)i == ai;
+
+		if (is_unknown(&t))
+			continue;
+		if (is_arr_pos && !t.array) {
+			struct ss_buf b = SS_BUF_INIT;
+
+			wtype_sqlname(&t, &b);
+			aerr(c, n->loc, "function %s(%s) does not exist", n->op,
+			     b.buf);
+			ss_buf_release(&b);
+			return NULL;
+		}
+		t.array = 0;
+		t.typmod = -1;
+		if (have && meet_mode(&et, &t, &ot, 1) < 0) {
+			aerr(c, n->loc,
+			     "function %s arguments have incompatible types",
+			     n->op);
+			return NULL;
+		}
+		et = have ? ot : t;
+		have = 1;
+	}
+	if (!have && n->opc == FN_ARRAY_NDIMS) {
+		/* anyarray, unlike anycompatible, cannot start from unknown */
+		aerr(c, n->loc,
+		     "could not determine polymorphic type because input has "
+		     "type unknown");
+		return NULL;
+	}
+	if (!have)
+		et = T_TEXT; /* anycompatible over unknowns only: text */
+	at = et;
+	at.array = 1;
+	for (i = 0; i < n->nargs; i++) {
+		int is_arr_pos = n->opc == FN_ARRAY_CAT || (int)i == ai;
+
+		n->args[i] = coerce(c, n->args[i], is_arr_pos ? &at : &et, 0);
+		if (!n->args[i])
+			return NULL;
+	}
+	n->flags |= n->opc == FN_ARRAY_CAT	 ? NF_ARRCAT
+		    : n->opc == FN_ARRAY_APPEND	 ? NF_APPEND
+		    : n->opc == FN_ARRAY_PREPEND ? NF_PREPEND
+						 : 0;
+	n->type = n->opc == FN_ARRAY_NDIMS ? T_INT4_ : at;
+	return n;
+}
+
 /* Common type of a list (IN lists, COALESCE, ARRAY[...]). */
 static int common_type(struct actx *c, struct ss_where_node **args,
 		       size_t nargs, const char *what, struct wtype *out)
@@ -1029,6 +1102,33 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			if (!n->args[0])
 				return NULL;
 			n->type = T_TEXT;
+			return n;
+		}
+		case FN_ARRAY_CAT:
+		case FN_ARRAY_APPEND:
+		case FN_ARRAY_PREPEND:
+		case FN_ARRAY_NDIMS:
+			return analyze_array_func(c, n);
+		case FN_JUSTIFY_DAYS:
+		case FN_JUSTIFY_HOURS:
+		case FN_JUSTIFY_INTERVAL: {
+			static const struct wtype T_IV = {WT_INTERVAL, 0,    -1,
+							  NULL,	       NULL, 0};
+
+			if (n->nargs != 1 ||
+			    !(is_unknown(&n->args[0]->type) ||
+			      (n->args[0]->type.base == WT_INTERVAL &&
+			       !n->args[0]->type.array))) {
+				aerr(c, n->loc,
+				     "function %s with these arguments does "
+				     "not exist",
+				     n->op);
+				return NULL;
+			}
+			n->args[0] = coerce(c, n->args[0], &T_IV, 0);
+			if (!n->args[0])
+				return NULL;
+			n->type = T_IV;
 			return n;
 		}
 		case FN_TIMEZONE: {
@@ -2034,6 +2134,30 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 			ss_buf_release(&sb);
 			return 0;
 		}
+		case FN_ARRAY_CAT:
+		case FN_ARRAY_APPEND:
+		case FN_ARRAY_PREPEND:
+			return eval_array_concat(e, n, out);
+		case FN_ARRAY_NDIMS:
+			if (eval(e, n->args[0], &a) < 0)
+				return -1;
+			if (a.isnull || a.u.a->ndim == 0 || a.u.a->n == 0)
+				out->isnull = 1;
+			else
+				out->u.i = a.u.a->ndim;
+			return 0;
+		case FN_JUSTIFY_DAYS:
+		case FN_JUSTIFY_HOURS:
+		case FN_JUSTIFY_INTERVAL:
+			if (eval(e, n->args[0], &a) < 0)
+				return -1;
+			if (a.isnull) {
+				out->isnull = 1;
+				return 0;
+			}
+			return interval_justify(
+			    &a.u.iv, n->opc != FN_JUSTIFY_HOURS,
+			    n->opc != FN_JUSTIFY_DAYS, &out->u.iv, e->err);
 		case FN_TIMEZONE:
 			if (eval(e, n->args[0], &a) < 0 ||
 			    eval(e, n->args[1], &b) < 0)
@@ -2156,7 +2280,10 @@ static int strict(const struct ss_where_node *n)
 		return 1;
 	case SS_WHERE_FUNC:
 		return n->opc == FN_LOWER || n->opc == FN_UPPER ||
-		       n->opc == FN_TIMEZONE;
+		       n->opc == FN_TIMEZONE || n->opc == FN_ARRAY_NDIMS ||
+		       n->opc == FN_JUSTIFY_DAYS ||
+		       n->opc == FN_JUSTIFY_HOURS ||
+		       n->opc == FN_JUSTIFY_INTERVAL;
 	default:
 		return 0;
 	}

@@ -20,7 +20,9 @@
  *     (date +- int, date - date, timestamp +- interval, timestamp -
  *     timestamp, ...), interval * and / by a number;
  *   - lower upper concat like COALESCE GREATEST LEAST, timezone() and
- *     x AT TIME ZONE z for timestamp/timestamptz;
+ *     x AT TIME ZONE z for timestamp/timestamptz, justify_days
+ *     justify_hours justify_interval, array_cat array_append
+ *     array_prepend array_ndims;
  *   - x::type and CAST(x AS type) between the supported types, with
  *     varchar(n) / char(n) / numeric(p,s) / time(p) / timestamp(p) /
  *     interval(p) modifiers;
@@ -191,8 +193,10 @@ enum ss_where_kind {
 	/* 1 argument converted to ss_where_node_type(); implicit ones were
 	 * inserted by the type checker (ss_where_node_implicit()). */
 	SS_WHERE_CAST,
-	/* op is "lower", "upper", "concat", "COALESCE", "GREATEST",
-	 * "LEAST" or "timezone" (also x AT TIME ZONE z: arguments z, x). */
+	/* op is the function name: "lower", "upper", "concat", "COALESCE",
+	 * "GREATEST", "LEAST", "timezone" (also x AT TIME ZONE z: arguments
+	 * z, x), "justify_days", "justify_hours", "justify_interval",
+	 * "array_cat", "array_append", "array_prepend", "array_ndims". */
 	SS_WHERE_FUNC,
 	/* ARRAY[arguments...]. */
 	SS_WHERE_ARRAY,

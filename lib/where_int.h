@@ -166,6 +166,10 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 int wval_timezone(const struct wval *zone, int zone_is_iv, int64_t ts,
 		  int to_tz, int64_t *out, struct ss_err *err);
 
+/* justify_days (days), justify_hours (hours) or both (justify_interval). */
+int interval_justify(const struct interval *in, int days, int hours,
+		     struct interval *out, struct ss_err *err);
+
 /* Numeric helpers. */
 int num_from_int(struct arena *a, int64_t i, struct num **out);
 /* 1 if n is below zero (-Infinity included), else 0. */
@@ -241,8 +245,15 @@ enum nfunc {
 	FN_GREATEST,
 	FN_LEAST,
 	FN_TIMEZONE, /* timezone(zone, ts) and ts AT TIME ZONE zone */
-	FN_LIKE,     /* like(a, b): parsed into a ~~ b */
-	FN_ILIKE,    /* ilike(a, b): a ~~* b */
+	FN_ARRAY_CAT,
+	FN_ARRAY_APPEND,
+	FN_ARRAY_PREPEND,
+	FN_ARRAY_NDIMS,
+	FN_JUSTIFY_DAYS,
+	FN_JUSTIFY_HOURS,
+	FN_JUSTIFY_INTERVAL,
+	FN_LIKE,  /* like(a, b): parsed into a ~~ b */
+	FN_ILIKE, /* ilike(a, b): a ~~* b */
 };
 
 struct ss_where_node {

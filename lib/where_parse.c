@@ -1086,6 +1086,13 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 	    {"least", FN_LEAST, "LEAST"},
 	    {"like", FN_LIKE, "like"},
 	    {"timezone", FN_TIMEZONE, "timezone"},
+	    {"array_cat", FN_ARRAY_CAT, "array_cat"},
+	    {"array_append", FN_ARRAY_APPEND, "array_append"},
+	    {"array_prepend", FN_ARRAY_PREPEND, "array_prepend"},
+	    {"array_ndims", FN_ARRAY_NDIMS, "array_ndims"},
+	    {"justify_days", FN_JUSTIFY_DAYS, "justify_days"},
+	    {"justify_hours", FN_JUSTIFY_HOURS, "justify_hours"},
+	    {"justify_interval", FN_JUSTIFY_INTERVAL, "justify_interval"},
 	};
 	struct ss_where_node *n;
 	size_t i;

@@ -3753,6 +3753,53 @@ static int iv_scale(const struct interval *x, double factor, int divide,
 #undef TSROUND
 }
 
+int interval_justify(const struct interval *in, int days, int hours,
+		     struct interval *out, struct ss_err *err)
+{
+	int64_t t = in->us, d = in->day, m = in->month;
+
+	if (hours) {
+		d += t / USECS_PER_DAY;
+		t %= USECS_PER_DAY;
+	}
+	if (days) {
+		m += d / 30;
+		d %= 30;
+	}
+	if (days && hours) {
+		if (m > 0 && (d < 0 || (d == 0 && t < 0))) {
+			d += 30;
+			m--;
+		} else if (m < 0 && (d > 0 || (d == 0 && t > 0))) {
+			d -= 30;
+			m++;
+		}
+	} else if (days) {
+		if (m > 0 && d < 0) {
+			d += 30;
+			m--;
+		} else if (m < 0 && d > 0) {
+			d -= 30;
+			m++;
+		}
+	}
+	if (hours) {
+		if (d > 0 && t < 0) {
+			t += USECS_PER_DAY;
+			d--;
+		} else if (d < 0 && t > 0) {
+			t -= USECS_PER_DAY;
+			d++;
+		}
+	}
+	if (d > INT32_MAX || d < INT32_MIN || m > INT32_MAX || m < INT32_MIN)
+		return ss_err_set(err, SS_ERR_INPUT, "interval out of range");
+	out->month = (int32_t)m;
+	out->day = (int32_t)d;
+	out->us = t;
+	return 0;
+}
+
 /* float8 ^ float8 with dpow's special cases and errors. */
 static int f_pow(double x, double y, double *out, struct ss_err *err)
 {

@@ -457,7 +457,7 @@ static const char *const like_pats[] = {
 
 static void g_bool(int depth)
 {
-	int k = depth <= 0 ? pick(6) : pick(45);
+	int k = depth <= 0 ? pick(6) : pick(46);
 
 	switch (k) {
 	case 0:
@@ -1018,6 +1018,26 @@ static void g_bool(int depth)
 		emit(in[w].type);
 		emit(pick(2) ? " = " : " IS NOT DISTINCT FROM ");
 		emit(in[w].col);
+		break;
+	}
+	case 45: {
+		static const char *const f[] = {
+		    "array_cat(ai, '{9}') = ai || 9",
+		    "array_append(at, t) @> ARRAY[t]",
+		    "array_prepend(i4, ai)[1] = i4",
+		    "array_ndims(ai) = 1",
+		    "array_ndims(ai) IS NULL",
+		    "array_append(ai, NULL) IS NOT NULL",
+		    "array_cat(NULL, ai) = ai",
+		    "array_cat('{1}', '{2}')::text = '{1,2}'",
+		    "justify_days(iv) = iv",
+		    "justify_hours(iv)::text < '1 day'",
+		    "justify_interval(iv * 1.5)::text = '1 mon 1 day'",
+		    "justify_interval(ts - '1999-01-01'::timestamp) > '1 year'",
+		    "array_append(ai, 2.5) @> '{2.5}'",
+		    "array_prepend(1, ai) <@ ai"};
+
+		emit(PICK(f));
 		break;
 	}
 	case 44: {
