@@ -3233,6 +3233,12 @@ static int cast_value(struct arena *a, const struct wtype *from,
 int wval_cast(struct arena *a, const struct wtype *from, const struct wtype *to,
 	      const struct wval *v, struct wval *out, struct ss_err *err)
 {
+	/* the same type with no modifier to apply: nothing to do (this is
+	 * the common case for IN lists and BETWEEN bounds) */
+	if (to->typmod < 0 && wtype_eq(from, to)) {
+		*out = *v;
+		return 0;
+	}
 	if (cast_value(a, from, to, v, out, err) < 0)
 		return -1;
 	return adjust_precision(to, out, err);
