@@ -2209,10 +2209,14 @@ void where_render(const struct ss_where_node *n, struct ss_buf *out)
 		    a->kind == SS_WHERE_ARRAY) {
 			if (a->kind == SS_WHERE_CONST &&
 			    (a->lit == LIT_INT || a->lit == LIT_NUM) &&
-			    a->text[0] == '-')
-				render_sub(a, out);
-			else
+			    a->text[0] == '-') {
+				/* -1::t would read as -(1::t) */
+				ss_buf_addc(out, '(');
 				where_render(a, out);
+				ss_buf_addc(out, ')');
+			} else {
+				where_render(a, out);
+			}
 		} else {
 			ss_buf_addc(out, '(');
 			where_render(a, out);

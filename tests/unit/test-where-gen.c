@@ -1273,7 +1273,7 @@ static int eval_all(const char *casesf, const char *rowsf)
 	char *rowbufs[4096];
 	size_t nrows = 0, i;
 	char line[65536];
-	int cid = 0;
+	int cid = 0, bad_canon = 0;
 	static const char *const params[] = {"5", "abc",
 					     "2024-01-15 10:00:00+02", "{1,5}"};
 
@@ -1310,6 +1310,25 @@ static int eval_all(const char *casesf, const char *rowsf)
 		cid++;
 		ok = ss_where_compile(line, cols, NCOLS, params, 4, &w, &err) ==
 		     0;
+		if (ok) {
+			/* the canonical text must compile to itself */
+			struct ss_where *w2 = NULL;
+			struct ss_err e2 = SS_ERR_INIT;
+			const char *c1 = ss_where_canonical_text(w);
+
+			if (ss_where_compile(c1, cols, NCOLS, NULL, 0, &w2,
+					     &e2) < 0 ||
+			    strcmp(c1, ss_where_canonical_text(w2)) != 0) {
+				fprintf(stderr,
+					"case %d: canonical '%s' not stable: "
+					"%s\n",
+					cid, c1,
+					w2 ? ss_where_canonical_text(w2)
+					   : e2.msg);
+				bad_canon++;
+			}
+			ss_where_free(w2);
+		}
 		for (i = 0; i < nrows; i++) {
 			int r;
 
@@ -1340,7 +1359,7 @@ static int eval_all(const char *casesf, const char *rowsf)
 		free(rowbufs[i]);
 	fclose(cf);
 	fclose(rf);
-	return 0;
+	return bad_canon ? 1 : 0;
 }
 
 static uint64_t seed_arg(const char *s)
