@@ -45,8 +45,8 @@
  * zones in literals are numeric offsets, common abbreviations (UTC, Z,
  * PST, CET, ...) or zone names from the system database
  * /usr/share/zoneinfo (Europe/Paris, case-insensitive), which Debian's
- * PostgreSQL uses too; a named zone with daylight saving rules is an error
- * for local times after 2037, where the database has no transitions.
+ * PostgreSQL uses too, with the zone's POSIX rule after its last listed
+ * transition.
  */
 #ifndef SS_WHERE_H
 #define SS_WHERE_H

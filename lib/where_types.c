@@ -1613,13 +1613,176 @@ static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
  */
 #define TZDIR "/usr/share/zoneinfo"
 
+/* One POSIX TZ rule date: Mm.w.d, Jn or n, and the local time of day. */
+struct tzrule_date {
+	char kind; /* 'M', 'J' or 'n' */
+	int m, w, d;
+	int32_t secs;
+};
+
 struct tzdb {
 	size_t ntrans, ntypes;
 	int64_t *trans;
 	unsigned char *idx;
 	int32_t *utoff;
 	int has_rule_after; /* the footer has DST rules */
+	/* the footer's rules, for times after the last transition */
+	int32_t std_off, dst_off; /* east of UTC */
+	struct tzrule_date start, end;
 };
+
+/* POSIX TZ string pieces: a name, an offset (west positive), a date. */
+static const char *tzs_name(const char *p)
+{
+	if (*p == '<') {
+		while (*p && *p != '>')
+			p++;
+		return *p ? p + 1 : NULL;
+	}
+	if (!isalpha((unsigned char)*p))
+		return NULL;
+	while (isalpha((unsigned char)*p))
+		p++;
+	return p;
+}
+
+static const char *tzs_time(const char *p, int32_t *secs)
+{
+	int sign = 1, h = 0, m = 0, s = 0;
+
+	if (*p == '+' || *p == '-')
+		sign = *p++ == '-' ? -1 : 1;
+	if (!isdigit((unsigned char)*p))
+		return NULL;
+	while (isdigit((unsigned char)*p))
+		h = h * 10 + (*p++ - '0');
+	if (*p == ':') {
+		p++;
+		while (isdigit((unsigned char)*p))
+			m = m * 10 + (*p++ - '0');
+		if (*p == ':') {
+			p++;
+			while (isdigit((unsigned char)*p))
+				s = s * 10 + (*p++ - '0');
+		}
+	}
+	*secs = sign * (h * 3600 + m * 60 + s);
+	return p;
+}
+
+static const char *tzs_date(const char *p, struct tzrule_date *r)
+{
+	r->secs = 7200;
+	if (*p == 'M') {
+		r->kind = 'M';
+		if (sscanf(p + 1, "%d.%d.%d", &r->m, &r->w, &r->d) != 3 ||
+		    r->m < 1 || r->m > 12 || r->w < 1 || r->w > 5 || r->d < 0 ||
+		    r->d > 6)
+			return NULL;
+		p++;
+		while (isdigit((unsigned char)*p) || *p == '.')
+			p++;
+	} else {
+		r->kind = *p == 'J' ? 'J' : 'n';
+		if (*p == 'J')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		r->d = 0;
+		while (isdigit((unsigned char)*p))
+			r->d = r->d * 10 + (*p++ - '0');
+	}
+	if (*p == '/')
+		p = tzs_time(p + 1, &r->secs);
+	return p;
+}
+
+/* Parse the footer; 0 when it has DST rules we understand. */
+static int tz_parse_rule(const char *p, struct tzdb *tz)
+{
+	int32_t o;
+
+	if (!(p = tzs_name(p)) || !(p = tzs_time(p, &o)))
+		return -1;
+	tz->std_off = -o;
+	if (!*p)
+		return -1; /* no DST */
+	if (!(p = tzs_name(p)))
+		return -1;
+	tz->dst_off = tz->std_off + 3600;
+	if (*p != ',') {
+		if (!(p = tzs_time(p, &o)))
+			return -1;
+		tz->dst_off = -o;
+	}
+	if (*p++ != ',' || !(p = tzs_date(p, &tz->start)) || *p++ != ',' ||
+	    !(p = tzs_date(p, &tz->end)) || *p)
+		return -1;
+	return 0;
+}
+
+/* The UTC instant of a rule date in `year`, its time read at offset. */
+static int64_t tz_rule_instant(const struct tzrule_date *r, int year,
+			       int32_t off)
+{
+	int64_t jd;
+
+	if (r->kind == 'M') {
+		int first = date2j(year, r->m, 1);
+		int dow = (first + 1) % 7; /* 0 = Sunday */
+		int day = 1 + (r->d - dow + 7) % 7 + (r->w - 1) * 7;
+
+		while (day > days_in_month(year, r->m))
+			day -= 7;
+		jd = first + day - 1;
+	} else if (r->kind == 'J') {
+		/* 1..365, February 29 never counted */
+		jd = date2j(year, 1, 1) + r->d - 1;
+		if (r->d >= 60 && days_in_month(year, 2) == 29)
+			jd++;
+	} else {
+		jd = date2j(year, 1, 1) + r->d;
+	}
+	return (jd - 2440588) * 86400 + r->secs - off;
+}
+
+static int tz_year_of(int64_t utc)
+{
+	int y, m, d;
+	int64_t days = utc / 86400 - (utc % 86400 < 0);
+
+	j2date((int)(days + 2440588), &y, &m, &d);
+	return y;
+}
+
+/* Offset at a UTC instant under the footer's rules. */
+static int32_t tz_rule_offset(const struct tzdb *tz, int64_t utc)
+{
+	int y = tz_year_of(utc);
+	int64_t s = tz_rule_instant(&tz->start, y, tz->std_off);
+	int64_t e = tz_rule_instant(&tz->end, y, tz->dst_off);
+	int dst = s < e ? (utc >= s && utc < e) : !(utc >= e && utc < s);
+
+	return dst ? tz->dst_off : tz->std_off;
+}
+
+/* The first rule transition after a UTC instant. */
+static int64_t tz_rule_next(const struct tzdb *tz, int64_t utc)
+{
+	int y = tz_year_of(utc), k;
+	int64_t best = INT64_MAX;
+
+	for (k = -1; k <= 1; k++) {
+		int64_t s = tz_rule_instant(&tz->start, y + k, tz->std_off);
+		int64_t e = tz_rule_instant(&tz->end, y + k, tz->dst_off);
+
+		if (s > utc && s < best)
+			best = s;
+		if (e > utc && e < best)
+			best = e;
+	}
+	return best;
+}
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -1746,12 +1909,26 @@ static int tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
 			tz->utoff[i] = (int32_t)be32(buf + off + i * 6);
 		off += tz->ntypes * 6;
 	}
-	/* footer: "\n<POSIX TZ>\n"; a ',' means DST rules */
+	/* footer: "\n<POSIX TZ>\n"; a ',' means DST rules, which take
+	 * over after the last transition */
 	if (buf[4] >= '2') {
+		char footer[128];
+		size_t n = 0;
+
 		off += (size_t)cnt[5] + (size_t)cnt[2] * 12 + cnt[1] + cnt[0];
 		for (i = off; i < len; i++)
 			if (buf[i] == ',')
 				tz->has_rule_after = 1;
+		if (off < len && buf[off] == '\n') {
+			for (i = off + 1; i < len && buf[i] != '\n' &&
+					  n < sizeof(footer) - 1;
+			     i++)
+				footer[n++] = (char)buf[i];
+			footer[n] = '\0';
+			if (tz->has_rule_after &&
+			    tz_parse_rule(footer, tz) == 0)
+				tz->has_rule_after = 2; /* understood */
+		}
 	}
 	return 0;
 }
@@ -1770,16 +1947,24 @@ static int tz_local_offset(const struct tzdb *tz, int64_t local, int32_t *off)
 	size_t i;
 
 	if (tz->ntrans == 0 || prev >= tz->trans[tz->ntrans - 1]) {
-		if (tz->ntrans > 0 && tz->has_rule_after)
+		if (tz->ntrans > 0 && tz->has_rule_after == 1)
 			return -1;
-		*off = tz->utoff[tz->ntrans ? tz->idx[tz->ntrans - 1] : 0];
-		return 0;
+		if (tz->ntrans == 0 || !tz->has_rule_after) {
+			*off =
+			    tz->utoff[tz->ntrans ? tz->idx[tz->ntrans - 1] : 0];
+			return 0;
+		}
+		/* past the file: the footer's rules give the boundary */
+		before = tz_rule_offset(tz, prev);
+		boundary = tz_rule_next(tz, prev);
+		after = tz_rule_offset(tz, boundary);
+	} else {
+		for (i = 0; i < tz->ntrans && tz->trans[i] <= prev; i++)
+			;
+		before = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
+		boundary = tz->trans[i];
+		after = tz->utoff[tz->idx[i]];
 	}
-	for (i = 0; i < tz->ntrans && tz->trans[i] <= prev; i++)
-		;
-	before = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
-	boundary = tz->trans[i];
-	after = tz->utoff[tz->idx[i]];
 	before_t = local - before;
 	after_t = local - after;
 	if (before_t < boundary && after_t < boundary)
@@ -1797,8 +1982,12 @@ static int tz_utc_offset(const struct tzdb *tz, int64_t utc, int32_t *off)
 	size_t i;
 
 	if (tz->ntrans > 0 && utc >= tz->trans[tz->ntrans - 1] &&
-	    tz->has_rule_after)
-		return -1;
+	    tz->has_rule_after) {
+		if (tz->has_rule_after == 1)
+			return -1;
+		*off = tz_rule_offset(tz, utc);
+		return 0;
+	}
 	for (i = 0; i < tz->ntrans && tz->trans[i] <= utc; i++)
 		;
 	*off = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
