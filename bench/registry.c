@@ -12,7 +12,9 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "idmap.h"
@@ -263,7 +265,7 @@ static int idmap(const char *path)
 	size_t n, i, probes = 1000000;
 	int64_t t0, maxid = 0;
 	const char **handles;
-	volatile int64_t sink = 0;
+	volatile uint64_t sink = 0;
 
 	t0 = ss_mono_us();
 	if (ss_idmap_refresh(m, r, NULL, &err) < 0)
@@ -291,14 +293,14 @@ static int idmap(const char *path)
 		t0 = ss_mono_us();
 		for (i = 0; i < probes; i++) {
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			sink += ss_idmap_id(m, handles[x % n]);
+			sink += (uint64_t)ss_idmap_id(m, handles[x % n]);
 		}
 		printf("idmap: handle->id %.0f ns/lookup\n",
 		       (double)(ss_mono_us() - t0) * 1000.0 / (double)probes);
 		t0 = ss_mono_us();
 		for (i = 0; i < probes; i++) {
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			sink += (intptr_t)ss_idmap_handle(m, (int64_t)(x % (n + 1)));
+			sink += (uintptr_t)ss_idmap_handle(m, (int64_t)(x % (n + 1)));
 		}
 		printf("idmap: id->handle %.0f ns/lookup\n",
 		       (double)(ss_mono_us() - t0) * 1000.0 / (double)probes);
@@ -311,40 +313,61 @@ static int idmap(const char *path)
 
 /* --------------------------------------------------------------- churn */
 
+/*
+ * Keep the write buffer full until killed: a working set of 5000 shapes
+ * per run, then forever remove one, re-add its definition (a new id),
+ * record a snapshot and touch. The flush batch equals the capacity and the
+ * interval is long, so writers fill the buffer and wait on it. Prints
+ * "ready" once the buffer has been full.
+ */
 static int churn(const char *path)
 {
+	enum { SET = 5000 };
 	struct ss_registry_opts o;
 	struct ss_registry *r;
+	struct ss_registry_stats st;
 	struct ss_err err = SS_ERR_INIT;
-	long i;
+	int64_t *ids = ss_xcalloc(SET, sizeof(*ids));
+	long base = (long)getpid() * 1000000L, i;
+	int ready = 0;
 
+	/* Never outlive the test that started us. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return 1;
 	ss_registry_opts_init(&o);
-	o.buffer_capacity = 4096;
-	o.flush_interval_ms = 20;
+	o.buffer_capacity = 2048;
+	o.flush_batch = 2048;
+	o.flush_interval_ms = 250;
 	r = open_reg(path, &o);
 	for (i = 0;; i++) {
 		struct ss_shape s;
 		struct ss_shape_rec rec;
+		struct ss_pg_snapshot snap = { 5, 9, NULL, 0 };
+		long slot = i % SET;
 		int created;
 
-		make_def(&s, (long)getpid() * 100000000L + i);
+		if (i >= SET && ss_registry_remove(r, ids[slot], &err) < 0)
+			die("remove", &err);
+		make_def(&s, base + slot);
 		ss_shape_rec_init(&rec);
 		if (ss_registry_add(r, &s, NULL, 0, &rec, &created, &err) < 0)
 			die("add", &err);
-		if (i % 3 == 0) {
-			struct ss_pg_snapshot snap = { 5, 9, NULL, 0 };
-
-			ss_registry_set_snapshot(r, rec.id, SS_SNAPSHOT_COMPLETE, &snap, &err);
-		}
-		if (i % 7 == 0 && ss_registry_remove(r, rec.id - 3, &err) < 0)
-			die("remove", &err);
+		ids[slot] = rec.id;
+		if (i % 3 == 0)
+			ss_registry_set_snapshot(r, rec.id, SS_SNAPSHOT_STARTED, &snap, &err);
 		if (i % 5 == 0)
-			ss_registry_touch(r, rec.id);
+			ss_registry_touch(r, ids[(slot + 7) % SET]);
 		ss_shape_rec_release(&rec);
 		ss_shape_release(&s);
-		if (i == 20000) {
-			printf("ready\n");
-			fflush(stdout);
+		if (!ready && i % 256 == 0 && i > SET) {
+			if (ss_registry_stats(r, &st, &err) < 0)
+				die("stats", &err);
+			if (st.writer_waits > 0) {
+				printf("ready\n");
+				fflush(stdout);
+				ready = 1;
+			}
 		}
 	}
 	return 0;

@@ -100,7 +100,7 @@ void ss_cli_version(void)
 void ss_cli_list_options(const struct option *opts)
 {
 	for (; opts->name; opts++)
-		if (strcmp(opts->name, "list-options"))
+		if (strncmp(opts->name, "list-", 5))
 			printf("--%s\n", opts->name);
 	ss_cli_close_stdout();
 	exit(0);

@@ -38,7 +38,8 @@ SS_NORETURN void ss_cli_usage_error(const char *fmt, ...) __attribute__((format(
 /* Print "<prog> (shapesync) <version>" and exit 0. */
 SS_NORETURN void ss_cli_version(void);
 /* Print every long option of `opts` as "--name", one per line, and exit 0
- * (the hidden --list-options the completions call). */
+ * (the hidden --list-options the completions call). The hidden --list-*
+ * options themselves are left out. */
 SS_NORETURN void ss_cli_list_options(const struct option *opts);
 
 /* Flush stdout, and exit 1 with a message if any write to it failed.

@@ -14,6 +14,9 @@
 
 #include "cli.h"
 #include "datadir.h"
+#include "log.h"
+#include "lsn.h"
+#include "offset.h"
 #include "registry.h"
 #include "shape.h"
 
@@ -33,6 +36,8 @@ enum {
 	OPT_COLUMNS,
 	OPT_REPLICA,
 	OPT_LOG,
+	OPT_AFTER,
+	OPT_CHUNKS,
 };
 
 static const char *registry_path;
@@ -116,24 +121,36 @@ static const char *opt_name(const struct option *opts, int val)
 	return "?";
 }
 
+/* Does argv element arg ("--name[=value]", maybe abbreviated) name the
+ * long option of value val? */
+static int names_long(const char *arg, const struct option *opts, int val)
+{
+	const char *name = opt_name(opts, val);
+	size_t n;
+
+	if (strncmp(arg, "--", 2))
+		return 0;
+	n = strcspn(arg + 2, "=");
+	return n > 0 && !strncmp(arg + 2, name, n);
+}
+
 /* getopt_long's '?' and ':' as house-style usage errors (opterr is 0). */
 static void bad_option(char **argv, const struct option *opts, int c)
 {
 	const char *arg = argv[optind - 1];
-	int is_long = !strncmp(arg, "--", 2);
 
 	if (c == ':') {
-		if (is_long)
+		if (names_long(arg, opts, optopt))
 			cmd_usage_error("option '--%s' requires a value",
 					opt_name(opts, optopt));
 		cmd_usage_error("option '-%c' requires a value", optopt);
 	}
 	/* glibc sets optopt to the option's value when a long option that
 	 * takes no value was given one ("--json=1"). */
-	if (is_long && optopt != 0)
+	if (optopt != 0 && names_long(arg, opts, optopt))
 		cmd_usage_error("option '--%s' takes no value",
 				opt_name(opts, optopt));
-	if (!is_long && optopt > 0 && optopt < 256)
+	if (optopt > 0 && optopt < 256)
 		cmd_usage_error("unknown option '-%c'", optopt);
 	cmd_usage_error("unknown option '%s'", arg);
 }
@@ -294,12 +311,14 @@ static void require_data_dir(void)
 {
 	struct ss_buf b = SS_BUF_INIT;
 	struct stat st;
+	int r;
 
 	ss_buf_addf(&b, "%s/shapes", data_dir);
-	if (stat(b.buf, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	r = stat(b.buf, &st);
+	if (r < 0 || !S_ISDIR(st.st_mode)) {
 		ss_cli_error("'%s' is not a shapesync data dir", data_dir);
 		fprintf(stderr, "detail: '%s': %s\n", b.buf,
-			errno ? strerror(errno) : "not a directory");
+			strerror(r < 0 ? errno : ENOTDIR));
 		fprintf(stderr, "hint: check --dir and $SHAPESYNC_DATA_DIR, or "
 			"run 'shapesync-db init'\n");
 		exit(SS_ERR_RUNTIME);
@@ -369,17 +388,23 @@ static void pad(struct ss_buf *b, size_t start, size_t width)
 		ss_buf_addc(b, ' ');
 }
 
-/* The definition of a record, parsed; dies on a definition we cannot read. */
-static void rec_shape(const struct ss_shape_rec *rec, struct ss_shape *s)
+/* Set when a record could not be shown in full: exit 1 at the end. */
+static int damaged;
+
+/* The definition of a record, parsed. A stored definition we cannot read
+ * means a damaged registry: warn, let the caller show what it can. */
+static int rec_shape(const struct ss_shape_rec *rec, struct ss_shape *s)
 {
 	struct ss_err err = SS_ERR_INIT;
 
 	ss_shape_init(s);
-	if (ss_shape_from_canonical(s, rec->definition, &err) < 0) {
-		ss_err_prefix(&err, "shape %" PRId64 " has an unreadable "
-			      "definition", rec->id);
-		ss_cli_die_err(&err);
-	}
+	if (ss_shape_from_canonical(s, rec->definition, &err) == 0)
+		return 0;
+	ss_cli_warning("shape %" PRId64 " has an unreadable definition: %s",
+		       rec->id, err.msg);
+	damaged = 1;
+	ss_shape_init(s);
+	return -1;
 }
 
 /* ---- init ----------------------------------------------------------- */
@@ -460,7 +485,8 @@ static int ls_one(const struct ss_shape_rec *rec, void *vctx)
 		ss_shape_rec_to_json(rec, b);
 		ss_buf_addc(b, '\n');
 	} else {
-		rec_shape(rec, &s);
+		int bad = rec_shape(rec, &s) < 0;
+
 		ss_buf_addf(b, "%*" PRId64 " ", ctx->id_width, rec->id);
 		start = b->len;
 		add_clean(b, rec->handle);
@@ -479,7 +505,9 @@ static int ls_one(const struct ss_shape_rec *rec, void *vctx)
 		add_time(b, rec->last_read_us, 1);
 		pad(b, start, TIME_WIDTH);
 		ss_buf_addc(b, ' ');
-		if (s.where)
+		if (bad)
+			ss_buf_addc(b, '?');
+		else if (s.where)
 			add_clean(b, s.where);
 		else
 			ss_buf_addc(b, '-');
@@ -513,7 +541,7 @@ static int list_shapes(int json)
 	ss_buf_release(&ctx.line);
 	close_registry(reg);
 	ss_cli_close_stdout();
-	return 0;
+	return damaged ? SS_ERR_RUNTIME : 0;
 }
 
 static int cmd_ls(int argc, char **argv)
@@ -554,17 +582,17 @@ static void show_rec(struct ss_buf *b, const struct ss_shape_rec *rec)
 {
 	struct ss_shape s;
 	size_t i;
+	int bad = rec_shape(rec, &s) < 0;
 
-	rec_shape(rec, &s);
 	ss_buf_addf(b, "id: %" PRId64 "\nhandle: ", rec->id);
 	add_clean(b, rec->handle);
 	ss_buf_adds(b, "\ntable: ");
 	add_table_name(b, rec);
 	ss_buf_adds(b, "\nwhere: ");
-	add_clean(b, s.where ? s.where : "-");
+	add_clean(b, bad ? "?" : s.where ? s.where : "-");
 	ss_buf_adds(b, "\nparams: ");
 	if (!s.nparams)
-		ss_buf_addc(b, '-');
+		ss_buf_addc(b, bad ? '?' : '-');
 	for (i = 0; i < s.nparams; i++) {
 		struct ss_buf q = SS_BUF_INIT;
 
@@ -575,15 +603,15 @@ static void show_rec(struct ss_buf *b, const struct ss_shape_rec *rec)
 	}
 	ss_buf_adds(b, "\ncolumns: ");
 	if (!s.ncolumns)
-		ss_buf_addc(b, '*');
+		ss_buf_addc(b, bad ? '?' : '*');
 	for (i = 0; i < s.ncolumns; i++) {
 		ss_buf_adds(b, i ? ", " : "");
 		add_ident(b, s.columns[i]);
 	}
 	ss_buf_addf(b, "\nreplica: %s\nlog: %s\nhash: %" PRIu32 "\noids: ",
-		    s.replica == SS_REPLICA_FULL ? "full" : "default",
-		    s.log_mode == SS_LOG_CHANGES_ONLY ? "changes_only" : "full",
-		    rec->hash);
+		    bad ? "?" : s.replica == SS_REPLICA_FULL ? "full" : "default",
+		    bad ? "?" : s.log_mode == SS_LOG_CHANGES_ONLY ?
+		    "changes_only" : "full", rec->hash);
 	if (!rec->noids)
 		ss_buf_addc(b, '-');
 	for (i = 0; i < rec->noids; i++)
@@ -651,7 +679,7 @@ static int cmd_show(int argc, char **argv)
 	ss_shape_rec_release(&rec);
 	close_registry(reg);
 	ss_cli_close_stdout();
-	return 0;
+	return damaged ? SS_ERR_RUNTIME : 0;
 }
 
 /* ---- add ------------------------------------------------------------ */
@@ -924,6 +952,12 @@ static int cmd_stats(int argc, char **argv)
 	stat_str(&b, json, "data_dir", data_dir);
 	stat_int(&b, json, "shapes", st.shapes);
 	stat_int(&b, json, "schema_version", st.schema_version);
+	{
+		char lsn[SS_LSN_STRMAX];
+
+		ss_lsn_format(st.durable_lsn, lsn);
+		stat_str(&b, json, "durable_lsn", lsn);
+	}
 	stat_int(&b, json, "db_bytes", st.db_bytes);
 	stat_int(&b, json, "wal_bytes", st.wal_bytes);
 	stat_int(&b, json, "next_id", st.next_id);
@@ -1022,8 +1056,15 @@ static int check_shape(const struct ss_shape_rec *rec, void *vctx)
 {
 	struct check_ctx *ctx = vctx;
 	struct ss_buf path = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape s;
 	struct stat st;
 
+	ss_shape_init(&s);
+	if (ss_shape_from_canonical(&s, rec->definition, &err) < 0)
+		finding(ctx, 0, "shape %" PRId64 " (%s) has an unreadable "
+			"definition: %s", rec->id, rec->handle, err.msg);
+	ss_shape_release(&s);
 	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
 		return 0;
 	ss_datadir_shape_path(&path, data_dir, rec->handle);
@@ -1222,6 +1263,93 @@ static int cmd_import(int argc, char **argv)
 	return 0;
 }
 
+/* ---- log ------------------------------------------------------------ */
+
+static const struct option log_options[] = {
+	{ "after", required_argument, NULL, OPT_AFTER },
+	{ "chunks", no_argument, NULL, OPT_CHUNKS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Print a shape's committed log entries as "<offset> <json>" lines, or
+ * with --chunks the offsets where its closed chunks end. */
+static int cmd_log(int argc, char **argv)
+{
+	struct ss_offset after = ss_offset_before_all, off;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf path = SS_BUF_INIT, b = SS_BUF_INIT;
+	struct ss_log_reader *lr;
+	struct ss_log_head head;
+	struct ss_shape_rec rec;
+	struct ss_registry *reg;
+	struct shape_ref ref;
+	int c, chunks = 0;
+	uint64_t i;
+
+	while ((c = next_opt(argc, argv)) != -1) {
+		if (c == OPT_AFTER && ss_offset_parse(optarg, 0, &after, &err) < 0)
+			cmd_usage_error("invalid --after '%s': %s", optarg, err.msg);
+		if (c == OPT_CHUNKS)
+			chunks = 1;
+	}
+	if (optind >= argc)
+		cmd_usage_error("no shape given");
+	parse_shape_ref(argv[optind++], &ref);
+	no_more_args(argc, argv);
+
+	reg = open_registry(0);
+	ss_shape_rec_init(&rec);
+	if (!lookup(reg, &ref, &rec)) {
+		close_registry(reg);
+		ss_cli_error("no shape '%s'", ref.arg);
+		exit(SS_ERR_INPUT);
+	}
+	ss_datadir_shape_path(&path, data_dir, rec.handle);
+	if (ss_log_reader_open(path.buf, &lr, &err) < 0)
+		ss_cli_die_err(&err);
+	ss_log_reader_head(lr, &head);
+	if (chunks) {
+		for (;;) {
+			char text[SS_OFFSET_STRMAX];
+			int closed;
+
+			if (ss_log_reader_chunk_end(lr, &after, &off, &closed, &err) < 0)
+				ss_cli_die_err(&err);
+			if (!closed)
+				break;
+			printf("%s\n", ss_offset_format(&off, text));
+			after = off;
+		}
+	} else {
+		if (ss_log_reader_find(lr, &after, &i, &err) < 0)
+			ss_cli_die_err(&err);
+		for (; i < head.entries; i++) {
+			char text[SS_OFFSET_STRMAX];
+			uint64_t pos, len;
+
+			if (ss_log_reader_entry(lr, i, &off, &pos, &len, &err) < 0)
+				ss_cli_die_err(&err);
+			ss_buf_reset(&b);
+			ss_buf_grow(&b, len);
+			if (ss_log_reader_pread(lr, b.buf, len, pos, &err) < 0)
+				ss_cli_die_err(&err);
+			/* Print the message without its leading ',': one line. */
+			printf("%s ", ss_offset_format(&off, text));
+			if (len < 2 || fwrite(b.buf + 1, 1, len - 1, stdout) != len - 1)
+				ss_cli_flush_stdout();
+		}
+	}
+	ss_log_reader_close(lr);
+	ss_buf_release(&b);
+	ss_buf_release(&path);
+	ss_shape_rec_release(&rec);
+	close_registry(reg);
+	ss_cli_close_stdout();
+	return 0;
+}
+
 /* ---- main ----------------------------------------------------------- */
 
 static const struct command commands[] = {
@@ -1265,6 +1393,17 @@ static const struct command commands[] = {
 	  "  --log MODE            full | changes_only (default: full)\n"
 	  "\n"
 	  "Other:\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "log", cmd_log, log_options,
+	  "Usage: shapesync-db [globals] log [--after OFFSET] [--chunks] SHAPE\n"
+	  "\n"
+	  "Prints a shape's committed log entries, one per line as\n"
+	  "'<offset> <message>', or with --chunks the offset where each closed\n"
+	  "chunk ends.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --after OFFSET        only entries after OFFSET (default: -1, all)\n"
+	  "  --chunks              print chunk ends instead of entries\n"
 	  "  -h, --help            show this help and exit\n" },
 	{ "rm", cmd_rm, rm_options,
 	  "Usage: shapesync-db [globals] rm SHAPE...\n"

@@ -458,7 +458,8 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 
 		if (!json_is_object(col))
 			return ferr(err, f,
-				    "field 'columns'[%zu] must be an object", i);
+				    "field 'columns'[%zu] must be an object",
+				    i);
 		for (k = 0; column_keys[k]; k++)
 			if (!json_object_get(col, column_keys[k]))
 				return ferr(err, f,
@@ -760,6 +761,8 @@ struct ss_frame_reader {
 	struct ss_buf line;
 	char *rbuf;       /* fd mode buffer */
 	size_t rpos, rlen;
+	int check_order;
+	struct ss_frame_seq seq;
 };
 
 static struct ss_frame_reader *reader_new(const char *name)
@@ -822,10 +825,20 @@ int ss_frame_reader_buffered(const struct ss_frame_reader *r)
 	return r->in == NULL && r->rpos < r->rlen;
 }
 
+/* Empty the line buffer, giving back storage a long line left behind. */
+static void clear_line(struct ss_frame_reader *r)
+{
+	if (r->line.alloc > LINE_KEEP) {
+		ss_buf_release(&r->line);
+		ss_buf_init(&r->line);
+	}
+	ss_buf_reset(&r->line);
+}
+
 static int too_long(struct ss_frame_reader *r, struct ss_err *err)
 {
 	r->skipping = 1;
-	ss_buf_reset(&r->line);
+	clear_line(r);
 	return ss_err_set(err, SS_ERR_INPUT,
 			  "%s:%" PRIu64 ": line too long (more than %zu bytes)",
 			  r->name, r->lineno, r->max_line);
@@ -836,7 +849,7 @@ static int at_eof(struct ss_frame_reader *r, struct ss_err *err)
 	int partial = r->in_line && !r->skipping;
 
 	r->in_line = r->skipping = 0;
-	ss_buf_reset(&r->line);
+	clear_line(r);
 	if (partial)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "%s:%" PRIu64 ": incomplete line at end of "
@@ -947,21 +960,121 @@ int ss_frame_read(struct ss_frame_reader *r, struct ss_frame *f,
 	reset(f);
 	if (r->line_ready) {
 		r->line_ready = 0;
-		if (r->line.alloc > LINE_KEEP) {
-			ss_buf_release(&r->line);
-			ss_buf_init(&r->line);
-		}
-		ss_buf_reset(&r->line);
+		clear_line(r);
 	}
 	rc = r->in ? read_line_stdio(r, err) : read_line_fd(r, err);
 	if (rc != 1)
 		return rc;
 	r->line_ready = 1;
-	if (ss_frame_parse(f, r->line.buf, r->line.len, err) < 0) {
+	if (ss_frame_parse(f, r->line.buf, r->line.len, err) < 0 ||
+	    (r->check_order && ss_frame_seq_check(&r->seq, f, err) < 0)) {
+		reset(f);
 		ss_err_prefix(err, "%s:%" PRIu64, r->name, r->lineno);
 		return -1;
 	}
 	return SS_FRAME_OK;
+}
+
+void ss_frame_reader_check_order(struct ss_frame_reader *r, int on)
+{
+	r->check_order = on;
+}
+
+const struct ss_frame_seq *ss_frame_reader_seq(const struct ss_frame_reader *r)
+{
+	return r->check_order ? &r->seq : NULL;
+}
+
+/* ---- Stream order ----------------------------------------------------- */
+
+void ss_frame_seq_init(struct ss_frame_seq *seq)
+{
+	memset(seq, 0, sizeof(*seq));
+}
+
+/* The frame belongs to the open transaction: same xid and commit LSN. */
+static int in_open_txn(const struct ss_frame_seq *seq,
+		       const struct ss_frame *f, struct ss_err *err)
+{
+	char a[SS_LSN_STRMAX], b[SS_LSN_STRMAX];
+
+	if (!seq->in_txn)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "%s frame outside a transaction",
+				  ss_frame_type_name(f->type));
+	if (f->xid != seq->xid)
+		return ferr(err, f,
+			    "xid %" PRIu64 " does not match the open "
+			    "transaction (xid %" PRIu64 ")", f->xid, seq->xid);
+	if (f->lsn != seq->lsn)
+		return ferr(err, f,
+			    "lsn %s does not match the open transaction "
+			    "(lsn %s)", ss_lsn_format(f->lsn, a),
+			    ss_lsn_format(seq->lsn, b));
+	return 0;
+}
+
+int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
+		       struct ss_err *err)
+{
+	char a[SS_LSN_STRMAX], b[SS_LSN_STRMAX];
+
+	switch (f->type) {
+	case SS_FRAME_BEGIN:
+		if (seq->in_txn)
+			return ferr(err, f,
+				    "transaction xid %" PRIu64 " is still open",
+				    seq->xid);
+		if (seq->have_commit && f->lsn <= seq->last_commit)
+			return ferr(err, f,
+				    "lsn %s is not after the previous commit "
+				    "(%s)", ss_lsn_format(f->lsn, a),
+				    ss_lsn_format(seq->last_commit, b));
+		if (f->lsn < seq->progress)
+			return ferr(err, f,
+				    "lsn %s is before the last progress "
+				    "position (%s)", ss_lsn_format(f->lsn, a),
+				    ss_lsn_format(seq->progress, b));
+		seq->in_txn = 1;
+		seq->xid = f->xid;
+		seq->lsn = f->lsn;
+		seq->have_pos = 0;
+		return 0;
+	case SS_FRAME_CHANGE:
+	case SS_FRAME_TRUNCATE:
+		if (in_open_txn(seq, f, err))
+			return -1;
+		if (seq->have_pos && f->pos <= seq->pos)
+			return ferr(err, f,
+				    "pos %" PRIu64 " does not follow %" PRIu64,
+				    f->pos, seq->pos);
+		seq->have_pos = 1;
+		seq->pos = f->pos;
+		return 0;
+	case SS_FRAME_COMMIT:
+		if (in_open_txn(seq, f, err))
+			return -1;
+		seq->in_txn = 0;
+		seq->have_commit = 1;
+		seq->last_commit = f->lsn;
+		return 0;
+	case SS_FRAME_PROGRESS:
+		if (seq->in_txn)
+			return ss_err_set(err, SS_ERR_INPUT, "progress frame "
+					  "inside a transaction");
+		if (f->lsn < seq->progress)
+			return ferr(err, f,
+				    "lsn %s goes back (last %s)",
+				    ss_lsn_format(f->lsn, a),
+				    ss_lsn_format(seq->progress, b));
+		seq->progress = f->lsn;
+		return 0;
+	case SS_FRAME_RELATION:
+	case SS_FRAME_INVALIDATE:
+		return 0;
+	default:
+		return ss_err_set(err, SS_ERR_INPUT, "not a frame");
+	}
 }
 
 /* ---- Writing ---------------------------------------------------------- */

@@ -73,7 +73,8 @@ struct ss_frame {
 	enum ss_frame_op op;   /* change */
 	json_t *new_row;       /* change insert/update: {"col": "text"|null} */
 	json_t *old_row;       /* change update/delete: same shape */
-	int has_shapes;        /* "shapes" present (change truncate invalidate) */
+	int has_shapes;        /* "shapes" present (change truncate
+				  invalidate) */
 	const int64_t *shapes; /* ... strictly ascending compact shape ids */
 	size_t nshapes;
 	/* change with shapes: shape_ops[i] is the operation for shapes[i]
@@ -101,6 +102,7 @@ struct ss_frame {
 
 #define SS_FRAME_INIT { .type = SS_FRAME_NONE }
 
+/* Make f empty (type SS_FRAME_NONE, no storage); same as SS_FRAME_INIT. */
 void ss_frame_init(struct ss_frame *f);
 /* Drop the JSON reference and the arrays; f is then empty and reusable. */
 void ss_frame_release(struct ss_frame *f);
@@ -143,9 +145,10 @@ struct ss_frame_reader;
 /*
  * A reader over a stdio stream (*new*, free with ss_frame_reader_free;
  * the stream is borrowed and not closed). `name` is copied and used in
- * error messages: "<stdin>", or a path. Reads with getc_unlocked; a
- * stream may buffer data that poll(2) on its descriptor cannot see, so
- * event loops should use ss_frame_reader_new_fd instead.
+ * error messages: "<stdin>", or a path (NULL means "<input>"). Reads
+ * with getc_unlocked; a stream may buffer data that poll(2) on its
+ * descriptor cannot see, so event loops should use ss_frame_reader_new_fd
+ * instead.
  */
 struct ss_frame_reader *ss_frame_reader_new(FILE *in, const char *name);
 
@@ -192,6 +195,50 @@ const char *ss_frame_reader_line(const struct ss_frame_reader *r, size_t *len);
  * stdio readers: always 0 (unknown). */
 int ss_frame_reader_buffered(const struct ss_frame_reader *r);
 
+/* ---- Stream order ----------------------------------------------------- */
+
+/*
+ * The order rules of shapesync-frames(5) STREAM ORDER, checked one frame
+ * at a time: begin ... commit pairs that do not nest; change and truncate
+ * frames only inside a transaction, with its xid and lsn and strictly
+ * increasing pos (gaps allowed: route drops changes); progress only
+ * between transactions and never backwards; commit LSNs strictly
+ * increasing and never before the last progress position; relation and
+ * invalidate frames anywhere. Transparent value type: SS_FRAME_SEQ_INIT
+ * or ss_frame_seq_init(); nothing to release. `in_txn` tells whether the
+ * stream stopped inside a transaction (a producer died; the partial
+ * transaction must be discarded).
+ */
+struct ss_frame_seq {
+	int in_txn;        /* between a begin and its commit */
+	uint64_t xid;      /* the open transaction's */
+	ss_lsn lsn;        /* the open transaction's commit LSN */
+	int have_pos;      /* a change/truncate was seen in it */
+	uint64_t pos;      /* ... and the last one's pos */
+	int have_commit;
+	ss_lsn last_commit; /* the last commit's lsn */
+	ss_lsn progress;   /* the highest progress lsn, 0 if none */
+};
+
+#define SS_FRAME_SEQ_INIT { 0, 0, 0, 0, 0, 0, 0, 0 }
+
+void ss_frame_seq_init(struct ss_frame_seq *seq);
+/*
+ * Check that f may come next and advance the state. Returns 0, or -1 with
+ * SS_ERR_INPUT (the state unchanged), e.g. "change frame outside a
+ * transaction", "change frame: pos 3 does not follow 5".
+ */
+int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
+		       struct ss_err *err);
+
+/* Make ss_frame_read also check the stream order with an internal
+ * ss_frame_seq (off by default). An order error is reported like a bad
+ * line ("<stdin>:7: commit frame outside a transaction") and the frame is
+ * not returned. */
+void ss_frame_reader_check_order(struct ss_frame_reader *r, int on);
+/* The reader's order state (for in_txn at EOF); NULL if not checking. */
+const struct ss_frame_seq *ss_frame_reader_seq(const struct ss_frame_reader *r);
+
 /* ---- Writing ---------------------------------------------------------- */
 
 /*
@@ -231,7 +278,9 @@ json_t *ss_frame_new_invalidate(const int64_t *shapes, size_t nshapes,
 json_t *ss_frame_new_progress(ss_lsn lsn);
 
 /* route: set (replace) the "shapes" array of a change or truncate frame.
- * ids must be strictly ascending for the frame to validate. */
+ * ids must be strictly ascending for the frame to validate; "moves" is
+ * left alone (every id it names must stay in "shapes"). Safe on the json
+ * of a decoded struct ss_frame: its decoded fields stay valid. */
 void ss_frame_set_shapes(json_t *frame, const int64_t *ids, size_t n);
 /* route: record that shape `id` sees this update as `op` (insert or
  * delete), in the "moves" object (created on first use). */

@@ -39,6 +39,11 @@ static void quote_text(char *out, size_t outsz, const char *s, size_t len)
 	out[o] = '\0';
 }
 
+void ss_offset_init(struct ss_offset *o)
+{
+	*o = ss_offset_first;
+}
+
 struct ss_offset ss_offset_make(uint64_t tx, uint64_t op)
 {
 	struct ss_offset o = { tx, op, SS_OFFSET_NORMAL };
@@ -86,8 +91,10 @@ static int bad_offset(const char *s, size_t len, unsigned flags,
 
 	quote_text(q, sizeof(q), s, len);
 	ss_err_set(err, SS_ERR_INPUT, "invalid offset '%s'", q);
-	ss_err_detail(err, "expected -1%s, <tx>_<op> or <tx>_inf with decimal "
-		      "<tx> and <op>", (flags & SS_OFFSET_ALLOW_NOW) ? ", now" : "");
+	ss_err_detail(err,
+		      "expected -1%s, <tx>_<op> or <tx>_inf with decimal "
+		      "<tx> and <op>",
+		      (flags & SS_OFFSET_ALLOW_NOW) ? ", now" : "");
 	return -1;
 }
 
@@ -232,11 +239,12 @@ static uint64_t get_be64(const unsigned char *p)
 int ss_offset_encode(const struct ss_offset *o,
 		     unsigned char out[SS_OFFSET_BYTES], struct ss_err *err)
 {
-	if (!ss_offset_is_valid(o) || o->kind == SS_OFFSET_NOW)
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "offset cannot be encoded: %s",
-				  o->kind == SS_OFFSET_NOW ? "'now' is not a log position"
-							   : "invalid value");
+	if (o->kind == SS_OFFSET_NOW)
+		return ss_err_set(err, SS_ERR_INPUT, "offset cannot be "
+				  "encoded: 'now' is not a log position");
+	if (!ss_offset_is_valid(o))
+		return ss_err_set(err, SS_ERR_INPUT, "offset cannot be "
+				  "encoded: invalid value");
 	if (o->kind == SS_OFFSET_BEFORE_ALL) {
 		memset(out, 0, SS_OFFSET_BYTES);
 		return 0;

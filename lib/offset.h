@@ -17,7 +17,7 @@
 enum ss_offset_kind {
 	SS_OFFSET_NORMAL = 0,     /* {tx, op}; the zero value is first, 0_0 */
 	SS_OFFSET_BEFORE_ALL = 1, /* Electric's {-1, 0}, text "-1"; tx=op=0 */
-	SS_OFFSET_NOW = 2,        /* text "now", request offsets only; tx=op=0 */
+	SS_OFFSET_NOW = 2,        /* "now", request offsets only; tx=op=0 */
 };
 
 /* op == SS_OFFSET_INF means :infinity ("<tx>_inf"). A numeric op is at
@@ -44,6 +44,10 @@ struct ss_offset {
 };
 
 #define SS_OFFSET_INIT { 0, 0, SS_OFFSET_NORMAL }
+
+/* Set *o to first (0_0), like SS_OFFSET_INIT. An offset owns nothing, so
+ * there is no _release. */
+void ss_offset_init(struct ss_offset *o);
 
 /* The special values of reference 1.5: before_all "-1", first "0_0",
  * last_before_real "0_inf" (the end of the snapshot part), last

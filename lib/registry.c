@@ -562,6 +562,11 @@ static int migrate(struct ss_registry *r, sqlite3 *db, struct ss_err *err)
 				  "registry '%s' has schema version %" PRId64
 				  ", newer than this shapesync understands (%zu)",
 				  r->path, version, target);
+	/* Before anything writes (journal_mode does): an empty file is not
+	 * turned into a registry unless asked to create one. */
+	if (version == 0 && objects == 0 && !r->o.create && !r->memory)
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "'%s' is an empty file, not a shapesync registry", r->path);
 	if (!r->memory && exec(db, "PRAGMA journal_mode=WAL", err, r->path) < 0)
 		return -1;
 	if (version == (int64_t)target)
@@ -919,6 +924,29 @@ out:
 	ss_buf_release(&sql);
 	wconn_put(r);
 	return -1;
+}
+
+/*
+ * On a clean close, hand back the ids of our block that were never used,
+ * if no one reserved after us; a crash leaves them as a gap instead. Ids
+ * handed out are never returned: they are in SQLite or lost with a crash
+ * of this process... or still in the buffer, which close has flushed.
+ */
+static void release_ids(struct ss_registry *r)
+{
+	struct ss_err err = SS_ERR_INIT;
+	char sql[200];
+	sqlite3 *db;
+
+	if (r->next_id > r->id_hi || r->qhead)
+		return;
+	db = wconn_get(r, &err);
+	if (!db)
+		return;
+	snprintf(sql, sizeof(sql), "UPDATE progress SET value = %" PRId64
+		 " WHERE key = 'id_reserved' AND value = %" PRId64, r->next_id - 1, r->id_hi);
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	wconn_put(r);
 }
 
 static int take_id(struct ss_registry *r, int64_t *id, struct ss_err *err)
@@ -1716,6 +1744,7 @@ int ss_registry_close(struct ss_registry *r, struct ss_err *err)
 					r->last_error[0] ? r->last_error : "unknown error");
 		}
 	}
+	release_ids(r);
 	while (r->qhead) {
 		struct entry *e = r->qhead;
 
@@ -1899,6 +1928,8 @@ int ss_registry_load_handles(struct ss_registry *r, ss_registry_change_cb cb, vo
 		if (trimmed > *last)
 			*last = trimmed;
 	}
+	if (!cb)
+		goto out; /* only the log position was asked for */
 	if (sqlite3_prepare_v2(db, "SELECT id, handle FROM shapes ORDER BY id", -1, &st,
 			       NULL) != SQLITE_OK) {
 		ret = sql_fail(err, db, "could not read", r->path);
@@ -1988,7 +2019,8 @@ int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struc
 	pthread_mutex_lock(&r->wlock);
 	st->write_connection = r->wdb != NULL;
 	pthread_mutex_unlock(&r->wlock);
-	if (ss_registry_count(r, &st->shapes, err) < 0)
+	if (ss_registry_count(r, &st->shapes, err) < 0 ||
+	    ss_registry_get_durable_lsn(r, &st->durable_lsn, err) < 0)
 		return -1;
 	pthread_mutex_lock(&r->mu);
 	st->pending_writes = r->count;
@@ -2211,6 +2243,7 @@ struct ss_registry_import {
 	struct stmts s;
 	struct ss_buf tmp;
 	int64_t n, max_id;
+	int64_t reserved;         /* id_reserved when the import began */
 };
 
 int ss_registry_import_begin(struct ss_registry *r, struct ss_registry_import **out,
@@ -2234,6 +2267,7 @@ int ss_registry_import_begin(struct ss_registry *r, struct ss_registry_import **
 	}
 	if (exec(db, "BEGIN IMMEDIATE", err, r->path) < 0)
 		goto fail;
+	imp->reserved = query_int(db, "SELECT value FROM progress WHERE key = 'id_reserved'", 0);
 	*out = imp;
 	return 0;
 fail:
@@ -2413,6 +2447,16 @@ int ss_registry_import_line(struct ss_registry_import *imp, const char *line,
 
 	ss_shape_rec_init(&rec);
 	if (parse_import(line, &rec, err) < 0) {
+		ss_shape_rec_release(&rec);
+		return -1;
+	}
+	/* Ids at or below the reservation may be held, unused yet, by a
+	 * running process: taking one would make that process's next add
+	 * collide. Only ids above every reservation are free to import. */
+	if (rec.id <= imp->reserved) {
+		ss_err_set(err, SS_ERR_INPUT, "shape id %" PRId64 " is not above the ids already"
+			   " reserved in this registry (%" PRId64 ")", rec.id, imp->reserved);
+		ss_err_hint(err, "import into a new registry to keep the exported ids");
 		ss_shape_rec_release(&rec);
 		return -1;
 	}

@@ -19,8 +19,10 @@
 #                            appended to postgresql.conf. Makes the database
 #                            shapesync_test and makes this cluster current.
 #   pg_use DIR               make the cluster in DIR current again.
-#   pg_psql [SQL...]         run each SQL argument (or stdin when none) on
-#                            the current cluster: -X -q -At, stop on error.
+#   pg_psql [SQL...]         run each SQL argument as one statement (or the
+#                            script on stdin when none) on the current
+#                            cluster: psql -X -q -At, autocommit, stopping
+#                            at the first error (psql's exit status 3).
 #   pg_stop                  stop the current cluster (fast shutdown).
 #   pg_restart               start it again (after pg_stop or pg_kill9; a
 #                            running cluster is stopped first).
@@ -40,8 +42,9 @@
 # server side (initdb, pg_ctl, the data directory) belongs to the `postgres`
 # user; clients connect as database user postgres through the socket.
 # Every cluster listens on a Unix socket in its own directory only, so
-# clusters of concurrent scripts cannot meet; their ports still differ
-# (hashed from the directory) so a port seen in a log names one cluster.
+# clusters of concurrent scripts cannot meet. Ports are hashed from that
+# directory, so concurrent scripts rarely share one (harmless if they do),
+# and the clusters of one script never do.
 
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 _pg_clusters="$TEST_DIR/.pg-clusters"
@@ -190,8 +193,9 @@ pg_psql() {
 	if [ $# = 0 ]; then
 		psql -X -q -v ON_ERROR_STOP=1 -At
 	else
+		# The ';' on a line of its own survives a trailing -- comment.
 		for _sql in "$@"; do
-			printf '%s;\n' "$_sql"
+			printf '%s\n;\n' "$_sql"
 		done | psql -X -q -v ON_ERROR_STOP=1 -At
 	fi
 }

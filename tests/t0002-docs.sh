@@ -29,7 +29,8 @@ test_expect_success '.ci/run is an executable bash script' '
 
 test_expect_success '.ci/run runs the README test command verbatim' '
 	fenced_block 2 "$readme" >test.cmd &&
-	grep -A 1 "must be the README.s test command" "$ci" | tail -n 1 >ci.cmd &&
+	sed -n "/must be the README.s test command/,/^[[:space:]]*[^[:space:]#]/p" "$ci" |
+		tail -n 1 | sed "s/^[[:space:]]*//" >ci.cmd &&
 	test_cmp test.cmd ci.cmd
 '
 

@@ -69,7 +69,7 @@ test_expect_success 'pg_kill9 crashes it, pg_restart recovers committed data' '
 	test_must_fail 2 psql -X -At -c "SELECT 1" &&
 	pg_restart &&
 	test "$(pg_pid)" != "$old" &&
-	test_eq 3 "$(pg_psql "SELECT count(*) FROM items")" &&
+	test_eq 3 "$(pg_psql "SELECT count(*) FROM items -- a comment")" &&
 	test_eq ss_slot "$(pg_psql "SELECT slot_name FROM pg_replication_slots")"
 '
 

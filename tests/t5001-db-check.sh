@@ -207,4 +207,24 @@ test_expect_success 'registry problems first; data dir compared after' '
 	fi
 '
 
+test_expect_success 'an unreadable stored definition: shown as ?, exit 1' '
+	if command -v sqlite3 >/dev/null; then
+		shapesync-db --registry u.db --dir var/data init &&
+		shapesync-db --registry u.db add --table a >/dev/null &&
+		shapesync-db --registry u.db add --table b --where x >add &&
+		h=$(cut -d" " -f2 add) &&
+		sqlite3 u.db "UPDATE shapes SET definition = '\''{}'\'' WHERE id = 2" &&
+		test_must_fail 1 shapesync-db --registry u.db ls >out &&
+		test_stderr_has "^shapesync-db: warning: shape 2 has an unreadable definition: " &&
+		test_eq 3 "$(wc -l <out)" &&
+		grep -q " ?$" out &&
+		test_must_fail 1 shapesync-db --registry u.db show 2 >out &&
+		grep -q "^where: ?$" out &&
+		grep -q "^definition: {}$" out &&
+		test_must_fail 3 shapesync-db --registry u.db check >out &&
+		grep -q "^shape 2 ($h) has an unreadable definition: " out &&
+		test_eq "1 problem found" "$(tail -n 1 out)"
+	fi
+'
+
 test_done

@@ -129,7 +129,7 @@ static char *write_to_string(json_t *frame, struct ss_err *err, int *rc)
 /* Run one block: feed `input` through a stdio reader and through an fd
  * reader, and compare both with the expected lines. */
 static void run_block(const char *path, int ln, const struct ss_buf *input,
-		      const struct ss_buf *expect, int use_fd)
+		      const struct ss_buf *expect, int use_fd, int order)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_frame f = SS_FRAME_INIT;
@@ -142,6 +142,7 @@ static void run_block(const char *path, int ln, const struct ss_buf *input,
 	rewind(in);
 	r = use_fd ? ss_frame_reader_new_fd(fileno(in), "<stdin>")
 		   : ss_frame_reader_new(in, "<stdin>");
+	ss_frame_reader_check_order(r, order);
 	while ((rc = ss_frame_read(r, &f, &err)) != SS_FRAME_EOF) {
 		size_t llen;
 		const char *line = ss_frame_reader_line(r, &llen);
@@ -169,6 +170,8 @@ static void run_block(const char *path, int ln, const struct ss_buf *input,
 			break;
 		}
 	}
+	if (order && ss_frame_reader_seq(r)->in_txn)
+		ss_buf_adds(&got, "(in transaction at end)\n");
 	if (strcmp(got.buf, expect->buf))
 		FAIL("%s:%d: (%s reader)\nexpected:\n%sgot:\n%s", path, ln,
 		     use_fd ? "fd" : "stdio", expect->buf, got.buf);
@@ -184,7 +187,7 @@ static int run_table(const char *path)
 	char *line = NULL;
 	size_t alloc = 0;
 	ssize_t n;
-	int ln = 0, start = 0, state = 0, blocks = 0;
+	int ln = 0, start = 0, state = 0, blocks = 0, order = 0;
 	FILE *in = fopen(path, "r");
 
 	if (!in) {
@@ -198,8 +201,10 @@ static int run_table(const char *path)
 			ln++;
 		if (n < 0 || (n == 1 && line[0] == '\n')) {
 			if (state == 2) {
-				run_block(path, start, &input, &expect, 0);
-				run_block(path, start, &input, &expect, 1);
+				run_block(path, start, &input, &expect, 0,
+					  order);
+				run_block(path, start, &input, &expect, 1,
+					  order);
 				blocks++;
 			} else if (state == 1) {
 				FAIL("%s:%d: block without '=>'", path, start);
@@ -217,8 +222,11 @@ static int run_table(const char *path)
 			state = 1;
 			start = ln;
 		}
-		if (state == 1 && !strcmp(line, "=>\n"))
+		if (state == 1 && (!strcmp(line, "=>\n") ||
+				   !strcmp(line, "=> order\n"))) {
 			state = 2;
+			order = line[2] == ' ';
+		}
 		else if (state == 1)
 			ss_buf_add(&input, line, (size_t)n);
 		else

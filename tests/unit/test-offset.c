@@ -272,6 +272,10 @@ static void check_api(void)
 	    ss_offset_compare(&ss_offset_first, &ss_offset_last_before_real) >= 0 ||
 	    ss_offset_compare(&ss_offset_last_before_real, &ss_offset_last) >= 0)
 		FAIL(0, "special constants out of order");
+	o = ss_offset_make(9, 9);
+	ss_offset_init(&o);
+	if (o.kind != SS_OFFSET_NORMAL || o.tx != 0 || o.op != 0)
+		FAIL(0, "ss_offset_init is not 0_0");
 	o = ss_offset_make(0, 3);
 	if (!ss_offset_is_virtual(&o) || ss_offset_is_real(&o) ||
 	    ss_offset_is_inf(&o))

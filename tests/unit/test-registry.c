@@ -458,6 +458,20 @@ static void test_scale_to_zero(void)
 	close_reg(r);
 }
 
+/* A clean close gives its unused ids back: no gap per restart. */
+static void test_no_gap_on_close(void)
+{
+	struct ss_registry *r = open_reg("gap.db", NULL);
+	int64_t a, b;
+
+	a = add(r, "t", "a = 1", NULL, NULL);
+	close_reg(r);
+	r = open_reg("gap.db", NULL);
+	b = add(r, "t", "a = 2", NULL, NULL);
+	CHECK(b == a + 1);
+	close_reg(r);
+}
+
 static void test_bad_files(void)
 {
 	struct ss_registry_opts o;
@@ -471,6 +485,21 @@ static void test_bad_files(void)
 	CHECK(ss_registry_open(p, &o, &r, &err) < 0);
 	CHECK(err.code == SS_ERR_INPUT);
 	CHECK(strstr(err.msg, "No such file") != NULL);
+
+	/* An empty file is not silently turned into a registry. */
+	path_of(p, sizeof(p), "empty.db");
+	f = fopen(p, "w");
+	fclose(f);
+	o.create = 0;
+	CHECK(ss_registry_open(p, &o, &r, &err) < 0);
+	CHECK(strstr(err.msg, "empty file") != NULL);
+	{
+		FILE *g = fopen(p, "r");
+
+		CHECK(g && fgetc(g) == EOF);
+		if (g)
+			fclose(g);
+	}
 
 	path_of(p, sizeof(p), "garbage.db");
 	f = fopen(p, "w");
@@ -502,7 +531,11 @@ static void test_import(void)
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_shape_rec rec;
 	struct ss_buf line = SS_BUF_INIT;
-	int64_t n;
+	int64_t n, id;
+	const char *good2 =
+		"{\"id\":9,\"handle\":\"123-999\",\"definition\":{\"schema\":\"public\","
+		"\"table\":\"u\",\"where\":null,\"params\":[],\"columns\":null,"
+		"\"replica\":\"default\",\"log\":\"full\"},\"created\":\"1\"}";
 	const char *good =
 		"{\"id\":7,\"handle\":\"123-456\",\"definition\":{\"schema\":\"public\","
 		"\"table\":\"t\",\"where\":null,\"params\":[],\"columns\":null,"
@@ -537,7 +570,14 @@ static void test_import(void)
 	CHECK(strstr(line.buf, "\"id\":7,\"handle\":\"123-456\"") == line.buf + 1);
 	CHECK(strstr(line.buf, "\"xip\":[\"11\"]") != NULL);
 	/* New ids go past imported ones. */
-	CHECK(add(r, "t", "b = 1", NULL, NULL) > 7);
+	id = add(r, "t", "b = 1", NULL, NULL);
+	CHECK(id > 7);
+	/* Ids at or below the reservation may belong to a running process:
+	 * an import may not take them. */
+	CHECK(ss_registry_import_begin(r, &imp, &err) == 0);
+	CHECK(ss_registry_import_line(imp, good2, &err) < 0);
+	CHECK(strstr(err.msg, "not above the ids already reserved") != NULL);
+	CHECK(ss_registry_import_end(imp, 1, &n, &err) == 0);
 	ss_buf_release(&line);
 	close_reg(r);
 }
@@ -558,6 +598,7 @@ int main(void)
 	test_idmap_churn();
 	test_memory();
 	test_scale_to_zero();
+	test_no_gap_on_close();
 	test_bad_files();
 	test_import();
 	if (!unit_failures) {
