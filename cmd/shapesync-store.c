@@ -76,13 +76,6 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static const char *env_or(const char *name, const char *dflt)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : dflt;
-}
-
 /* Report an error; exit with its code after a clean close. */
 static void fail(struct ss_store *st, struct ss_registry *reg, const struct ss_err *err)
 {
@@ -96,8 +89,8 @@ static void fail(struct ss_store *st, struct ss_registry *reg, const struct ss_e
 
 int main(int argc, char **argv)
 {
-	const char *registry = env_or("SHAPESYNC_REGISTRY", "./var/registry.db");
-	const char *chunk_env = env_or("ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", NULL);
+	const char *registry = ss_cli_env_or("SHAPESYNC_REGISTRY", "./var/registry.db");
+	const char *chunk_env = ss_cli_env_or("ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", NULL);
 	struct ss_store_opts so;
 	struct ss_registry_opts ro;
 	struct ss_registry *reg = NULL;
@@ -111,7 +104,7 @@ int main(int argc, char **argv)
 
 	ss_cli_init("shapesync-store");
 	ss_store_opts_init(&so);
-	so.dir = env_or("SHAPESYNC_DATA_DIR", "./var/data");
+	so.dir = ss_cli_env_or("SHAPESYNC_DATA_DIR", "./var/data");
 	if (chunk_env)
 		so.chunk_bytes = ss_cli_opt_size(chunk_env, "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD");
 	while ((c = getopt_long(argc, argv, "hV", options, NULL)) != -1) {

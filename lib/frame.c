@@ -12,33 +12,6 @@
 
 /* ---- Small helpers ---------------------------------------------------- */
 
-/* Copy untrusted text into an error message (see lsn.c), at most `max`
- * input bytes. */
-static void quote_text(char *out, size_t outsz, const char *s, size_t len,
-		       size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	for (i = 0; i < len && i < max && o + 5 < outsz; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	if (i < len && o + 4 < outsz) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 /* jansson returns NULL only on out-of-memory: treat it like ss_xmalloc. */
 static json_t *need(json_t *j)
 {
@@ -148,7 +121,7 @@ int ss_frame_parse_ts(const char *s, int64_t *out_us, struct ss_err *err)
 		    se) * 1000000) + us;
 	return 0;
 bad:
-	quote_text(q, sizeof(q), s ? s : "", s ? strlen(s) : 0, 64);
+	ss_quote_text(q, sizeof(q), s ? s : "", s ? strlen(s) : 0, 64);
 	return ss_err_set(err, SS_ERR_INPUT, "invalid timestamp '%s'", q);
 }
 
@@ -284,7 +257,7 @@ static int get_lsn(struct ss_frame *f, const char *name, json_t *v,
 		return ferr(err, f, "field '%s' must be a string", name);
 	/* Frames always use PostgreSQL's "X/Y" form, never the decimal one. */
 	if (!memchr(s, '/', len) || ss_lsn_parse_n(s, len, out, NULL) < 0) {
-		quote_text(q, sizeof(q), s, len, 64);
+		ss_quote_text(q, sizeof(q), s, len, 64);
 		return ferr(err, f, "field '%s': invalid LSN '%s'", name, q);
 	}
 	return 0;
@@ -312,7 +285,7 @@ static int check_row(struct ss_frame *f, const char *name, json_t *v,
 		return ferr(err, f, "field '%s' must be an object", name);
 	json_object_foreach(v, col, val) {
 		if (!json_is_string(val) && !json_is_null(val)) {
-			quote_text(q, sizeof(q), col, strlen(col), 64);
+			ss_quote_text(q, sizeof(q), col, strlen(col), 64);
 			return ferr(err, f,
 				    "field '%s': column '%s' must be a string "
 				    "or null", name, q);
@@ -404,7 +377,7 @@ static int check_moves(struct ss_frame *f, json_t *v, struct ss_err *err)
 		ssize_t at;
 		enum ss_frame_op op;
 
-		quote_text(q, sizeof(q), key, strlen(key), 64);
+		ss_quote_text(q, sizeof(q), key, strlen(key), 64);
 		if (parse_id(key, &id) || (at = find_shape(f, id)) < 0)
 			return ferr(err, f,
 				    "field 'moves': '%s' is not an id in "
@@ -472,7 +445,7 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 				if (!strcmp(key, column_keys[k]))
 					break;
 			if (!column_keys[k]) {
-				quote_text(q, sizeof(q), key, strlen(key), 64);
+				ss_quote_text(q, sizeof(q), key, strlen(key), 64);
 				return ferr(err, f,
 					    "field 'columns'[%zu]: unknown "
 					    "field '%s'", i, q);
@@ -644,7 +617,7 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 		if (!strcmp(tname, type_names[t]))
 			break;
 	if (t > SS_FRAME_PROGRESS) {
-		quote_text(q, sizeof(q), tname, json_string_length(v), 64);
+		ss_quote_text(q, sizeof(q), tname, json_string_length(v), 64);
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "unknown frame type '%s'", q);
 	}
@@ -685,7 +658,7 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 			if (!strcmp(key, fd->name))
 				break;
 		if (!fd->name) {
-			quote_text(q, sizeof(q), key, strlen(key), 64);
+			ss_quote_text(q, sizeof(q), key, strlen(key), 64);
 			return ferr(err, f, "unknown field '%s'", q);
 		}
 	}
@@ -735,7 +708,7 @@ int ss_frame_parse(struct ss_frame *f, const char *line, size_t len,
 		return ss_err_set(err, SS_ERR_INPUT, "empty line");
 	json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json) {
-		quote_text(q, sizeof(q), jerr.text, strlen(jerr.text), 160);
+		ss_quote_text(q, sizeof(q), jerr.text, strlen(jerr.text), 160);
 		return ss_err_set(err, SS_ERR_INPUT, "invalid JSON: %s", q);
 	}
 	rc = decode_into(f, json, err);
