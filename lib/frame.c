@@ -413,6 +413,8 @@ static int check_oids(struct ss_frame *f, json_t *v, struct ss_err *err)
 
 static const char *const column_keys[] = { "name", "type", "type_oid",
 					   "typmod", "pk", NULL };
+/* Optional column fields, written after the required ones. */
+static const char *const column_optional[] = { "key_index", NULL };
 
 static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 {
@@ -444,6 +446,8 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 			for (k = 0; column_keys[k]; k++)
 				if (!strcmp(key, column_keys[k]))
 					break;
+			if (!column_keys[k] && !strcmp(key, column_optional[0]))
+				continue;
 			if (!column_keys[k]) {
 				ss_quote_text(q, sizeof(q), key, strlen(key), 64);
 				return ferr(err, f,
@@ -473,6 +477,37 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 				    "field 'columns'[%zu]: 'pk' must be true "
 				    "or false", i);
 		c->pk = json_is_true(x);
+		c->key_index = -1;
+		x = json_object_get(col, "key_index");
+		if (x) {
+			if (get_int(x, 0, (json_int_t)n - 1, &num) || !c->pk)
+				return ferr(err, f,
+					    "field 'columns'[%zu]: 'key_index' must be a "
+					    "position in the primary key, on a pk column", i);
+			c->key_index = (int)num;
+		}
+	}
+	/* Given key positions must name each position once. */
+	{
+		size_t npk = 0, nidx = 0, j;
+
+		for (i = 0; i < n; i++) {
+			npk += (size_t)f->cols_buf_[i].pk;
+			nidx += f->cols_buf_[i].key_index >= 0;
+		}
+		if (nidx && nidx != npk)
+			return ferr(err, f, "'key_index' must be given for every pk column or none");
+		for (i = 0; nidx && i < n; i++) {
+			if (f->cols_buf_[i].key_index < 0)
+				continue;
+			if ((size_t)f->cols_buf_[i].key_index >= npk)
+				return ferr(err, f, "'key_index' %d is beyond the %zu pk columns",
+					    f->cols_buf_[i].key_index, npk);
+			for (j = 0; j < i; j++)
+				if (f->cols_buf_[j].key_index == f->cols_buf_[i].key_index)
+					return ferr(err, f, "'key_index' %d is given twice",
+						    f->cols_buf_[i].key_index);
+		}
 	}
 	f->columns = f->cols_buf_;
 	f->ncolumns = n;
@@ -1192,6 +1227,15 @@ json_t *ss_frame_new_relation(uint32_t oid, const char *schema,
 	set(o, "replica_identity", json_string(ri));
 	set(o, "columns", json_array());
 	return o;
+}
+
+void ss_frame_set_key_index(json_t *relation, int key_index)
+{
+	json_t *cols = json_object_get(relation, "columns");
+	size_t n = json_array_size(cols);
+
+	if (n)
+		set(json_array_get(cols, n - 1), "key_index", json_integer(key_index));
 }
 
 void ss_frame_add_column(json_t *relation, const char *name, const char *type,

@@ -232,6 +232,11 @@ static void relation(struct ss_store *s, const struct ss_frame *f)
 		if (f->columns[i].pk)
 			r->pk[r->npk++] = i;
 	}
+	/* Key order is the primary key's when the frame gives it (a key
+	 * declared as (b, a) builds keys b first, as the snapshot does). */
+	for (i = 0; i < r->ncols; i++)
+		if (f->columns[i].key_index >= 0 && (size_t)f->columns[i].key_index < r->npk)
+			r->pk[f->columns[i].key_index] = i;
 	/* No primary key: every column is the key, in attnum order. */
 	if (!r->npk)
 		for (i = 0; i < r->ncols; i++)
