@@ -2,12 +2,17 @@
  * test-tool.c — small helpers the shell tests call (git's test-tool):
  *   test-tool durable-lsn REGISTRY [LSN]   print, or set, the durable LSN
  *                                          (what store records)
+ *   test-tool maxrss FILE CMD [ARG...]     run CMD, write its peak RSS in KiB
+ *                                          to FILE, exit with its status
  *   test-tool frames-check [FILE]          read frames with the stream
  *                                          order checks on; print the count;
  *                                          ending inside a transaction fails
  * Exit 0, 1 on runtime errors, 2 on usage, 3 on bad frames.
  */
 #include <inttypes.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "frame.h"
 #include "lsn.h"
@@ -87,12 +92,52 @@ static int frames_check(int argc, char **argv)
 	return 0;
 }
 
+static int maxrss(int argc, char **argv)
+{
+	struct rusage ru;
+	FILE *out;
+	pid_t pid;
+	int status;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: test-tool maxrss FILE CMD [ARG...]\n");
+		return 2;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (pid == 0) {
+		execvp(argv[3], argv + 3);
+		perror(argv[3]);
+		_exit(127);
+	}
+	if (wait4(pid, &status, 0, &ru) < 0) {
+		perror("wait4");
+		return 1;
+	}
+	if (!(out = fopen(argv[2], "w"))) {
+		perror(argv[2]);
+		return 1;
+	}
+	fprintf(out, "%ld\n", ru.ru_maxrss);
+	if (fclose(out) != 0) {
+		perror(argv[2]);
+		return 1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status)
+				 : 128 + WTERMSIG(status);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "maxrss"))
+		return maxrss(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "durable-lsn"))
 		return durable_lsn(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "frames-check"))
 		return frames_check(argc, argv);
-	fprintf(stderr, "usage: test-tool durable-lsn | frames-check ...\n");
+	fprintf(stderr, "usage: test-tool durable-lsn | maxrss | frames-check ...\n");
 	return 2;
 }
