@@ -291,6 +291,9 @@ struct state {
 	struct ss_pgo_cache *cache;
 	struct ss_pg *admin, *repl;
 	struct ss_pgo_msg msg;
+	struct ss_frame_col *newc, *oldc; /* change rows, reused */
+	size_t newc_alloc, oldc_alloc;
+	struct ss_buf line;               /* the change frame being built */
 
 	/* Tables to publish: --table, or the registry's. */
 	struct table *tables;
@@ -614,57 +617,47 @@ static int bad_data(struct ss_err *err, const struct ss_pgo_relation *rel,
 	return -1;
 }
 
-/* A row object from a tuple; unchanged TOAST values come from `fill`
- * (the old row), and with key_from_new only key columns are kept. */
-static json_t *row(const struct ss_pgo_relation *rel,
-		   const struct ss_pgo_tuple *t, const struct ss_pgo_tuple *fill,
-		   int keys_only, struct ss_err *err)
+/* A row from a tuple into cols (grown as needed); unchanged TOAST values
+ * come from `fill` (the old row), and with keys_only only key columns
+ * keep their values. */
+static int row(const struct ss_pgo_relation *rel,
+	       const struct ss_pgo_tuple *t, const struct ss_pgo_tuple *fill,
+	       int keys_only, struct ss_frame_col **cols, size_t *alloc,
+	       struct ss_err *err)
 {
-	json_t *o = json_object();
 	size_t i;
 
-	if (!o)
-		abort();
-	if (t->ncols != rel->ncols) {
-		json_decref(o);
-		ss_err_set(err, SS_ERR_INPUT,
-			   "table \"%s\".\"%s\": a row of %zu columns for a "
-			   "relation of %zu", rel->schema, rel->table,
-			   t->ncols, rel->ncols);
-		return NULL;
-	}
+	if (t->ncols != rel->ncols)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "table \"%s\".\"%s\": a row of %zu columns "
+				  "for a relation of %zu", rel->schema,
+				  rel->table, t->ncols, rel->ncols);
+	SS_GROW(*cols, *alloc, t->ncols);
 	for (i = 0; i < t->ncols; i++) {
 		const struct ss_pgo_value *v = &t->vals[i];
-		json_t *j;
+		struct ss_frame_col *c = &(*cols)[i];
 
 		if (v->kind == SS_PGO_UNCHANGED && fill &&
 		    fill->ncols == t->ncols &&
 		    fill->vals[i].kind != SS_PGO_UNCHANGED)
 			v = &fill->vals[i];
-		if (keys_only && !rel->cols[i].key)
-			j = json_null();
-		else if (v->kind == SS_PGO_NULL)
-			j = json_null();
-		else if (v->kind == SS_PGO_TEXT)
-			j = json_stringn(v->data, v->len);
-		else {
-			json_decref(o);
+		c->name = rel->cols[i].name;
+		c->data = NULL;
+		c->len = 0;
+		if ((keys_only && !rel->cols[i].key) || v->kind == SS_PGO_NULL)
+			continue;
+		if (v->kind != SS_PGO_TEXT) {
 			bad_data(err, rel, "no value for unchanged TOAST "
 				 "column '%s'", rel->cols[i].name);
 			ss_err_hint(err, "tables in shapes need REPLICA "
 				    "IDENTITY FULL");
-			return NULL;
+			return -1;
 		}
-		if (!j) {
-			json_decref(o);
-			bad_data(err, rel, "column '%s' is not valid UTF-8",
-				 rel->cols[i].name);
-			return NULL;
-		}
-		if (json_object_set_new_nocheck(o, rel->cols[i].name, j) < 0)
-			abort();
+		/* A zero-length value still needs a non-NULL pointer. */
+		c->data = v->len ? v->data : "";
+		c->len = v->len;
 	}
-	return o;
+	return 0;
 }
 
 static int change(struct state *st, const struct ss_pgo_msg *m,
@@ -672,8 +665,9 @@ static int change(struct state *st, const struct ss_pgo_msg *m,
 {
 	const struct ss_pgo_relation *rel;
 	const struct ss_pgo_tuple *old = m->old_kind ? &m->old_tuple : NULL;
-	json_t *n = NULL, *o = NULL;
 	enum ss_frame_op op;
+	size_t nnew = 0, nold = 0;
+	int rc;
 
 	if (!st->in_txn)
 		return ss_err_set(err, SS_ERR_INPUT,
@@ -688,30 +682,41 @@ static int change(struct state *st, const struct ss_pgo_msg *m,
 	switch (m->type) {
 	case 'I':
 		op = SS_FRAME_OP_INSERT;
-		if (!(n = row(rel, &m->new_tuple, NULL, 0, err)))
-			return -1;
+		rc = row(rel, &m->new_tuple, NULL, 0, &st->newc,
+			 &st->newc_alloc, err);
+		nnew = rel->ncols;
 		break;
 	case 'U':
 		op = SS_FRAME_OP_UPDATE;
-		if (!(n = row(rel, &m->new_tuple, old, 0, err)))
-			return -1;
 		/* Without an old tuple the key did not change: the key
 		 * columns of the new row are the old ones. */
-		o = old ? row(rel, old, NULL, m->old_kind == 'K', err)
-			: row(rel, &m->new_tuple, old, 1, err);
-		if (!o) {
-			json_decref(n);
-			return -1;
-		}
+		rc = row(rel, &m->new_tuple, old, 0, &st->newc,
+			 &st->newc_alloc, err);
+		if (rc == 0)
+			rc = old ? row(rel, old, NULL, m->old_kind == 'K',
+				       &st->oldc, &st->oldc_alloc, err)
+				 : row(rel, &m->new_tuple, NULL, 1, &st->oldc,
+				       &st->oldc_alloc, err);
+		nnew = nold = rel->ncols;
 		break;
 	default:
 		op = SS_FRAME_OP_DELETE;
-		if (!(o = row(rel, old, NULL, m->old_kind == 'K', err)))
-			return -1;
+		rc = row(rel, old, NULL, m->old_kind == 'K', &st->oldc,
+			 &st->oldc_alloc, err);
+		nold = rel->ncols;
 		break;
 	}
-	return emit(ss_frame_new_change(op, rel->oid, st->xid, st->txn_lsn,
-					st->pos - 1, n, o), err);
+	if (rc < 0)
+		return -1;
+	if (ss_frame_write_change(stdout, "<stdout>", op, rel->oid, st->xid,
+				  st->txn_lsn, st->pos - 1, st->newc, nnew,
+				  st->oldc, nold, &st->line, err) < 0) {
+		if (err->code == SS_ERR_INPUT)
+			ss_err_prefix(err, "table \"%s\".\"%s\"", rel->schema,
+				      rel->table);
+		return -1;
+	}
+	return 0;
 }
 
 /* One pgoutput message. */
@@ -1031,7 +1036,7 @@ static void open_registry(struct state *st)
 
 int main(int argc, char **argv)
 {
-	static struct state st;
+	static struct state st = { .line = SS_BUF_INIT };
 	struct sigaction sa;
 	struct ss_err err = SS_ERR_INIT;
 	int64_t backoff_s = 1;
@@ -1082,6 +1087,9 @@ int main(int argc, char **argv)
 			backoff_s *= 2;
 	}
 	ss_pgo_msg_release(&st.msg);
+	ss_buf_release(&st.line);
+	free(st.newc);
+	free(st.oldc);
 	ss_pgo_cache_free(st.cache);
 	if (st.reg && ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);
