@@ -306,9 +306,12 @@ struct state {
 
 	ss_lsn durable;              /* the registry's durable LSN */
 	ss_lsn emitted;              /* everything before is written out */
+	ss_lsn written;              /* the last commit end or progress
+					written, 0 if none yet */
 	ss_lsn received;             /* the server's position we saw */
 	ss_lsn slot_confirmed;       /* the slot's at connect time */
 	ss_lsn sent_flush;           /* last flush position reported */
+	ss_lsn max_flush;            /* the highest ever reported */
 	int started;                 /* emitted was initialised */
 	uint64_t xid_ref;
 
@@ -454,6 +457,8 @@ static ss_lsn ack_target(const struct state *st)
 		a = st->emitted;
 	if (a < st->slot_confirmed)
 		a = st->slot_confirmed;
+	if (a < st->max_flush)
+		a = st->max_flush;
 	return a;
 }
 
@@ -465,6 +470,8 @@ static int send_status(struct state *st, int reply, struct ss_err *err)
 	if (ss_pg_send_status(st->repl, write, flush, reply, err) < 0)
 		return -1;
 	st->sent_flush = flush;
+	if (flush > st->max_flush)
+		st->max_flush = flush;
 	st->want_status = 0;
 	st->next_status = ss_mono_us() + st->status_us;
 	return 0;
@@ -782,6 +789,7 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 		st->in_txn = 0;
 		if (m->end_lsn > st->emitted)
 			st->emitted = m->end_lsn;
+		st->written = m->end_lsn;
 		if (m->end_lsn > st->received)
 			st->received = m->end_lsn;
 		if (opt.have_endpos && m->end_lsn >= opt.endpos)
@@ -821,23 +829,24 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 }
 
 /* A keepalive: between transactions, everything before wal_end has been
- * sent to us, so once what we wrote is durable we may move past it. */
+ * sent to us, so once what we wrote is durable (or before we wrote
+ * anything) we may move past it. */
 static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k,
 			    struct ss_err *err)
 {
 	if (k->reply)
-		st->want_status = 2;
+		st->want_status = 1;
 	if (st->in_txn || st->skip_txn)
 		return 0;
 	if (k->wal_end > st->received)
 		st->received = k->wal_end;
 	if (k->wal_end > st->emitted &&
-	    (opt.ack_received || st->durable >= st->emitted)) {
+	    (opt.ack_received || st->durable >= st->written)) {
 		if (emit(ss_frame_new_progress(k->wal_end), err) < 0)
 			return -1;
 		ss_cli_flush_stdout();
-		st->emitted = k->wal_end;
-		st->want_status = st->want_status ? st->want_status : 1;
+		st->emitted = st->written = k->wal_end;
+		st->want_status = 1;
 	}
 	if (opt.have_endpos && k->wal_end >= opt.endpos)
 		st->done = 1;
@@ -868,7 +877,7 @@ static int stream(struct state *st, struct ss_err *err)
 			struct ss_err ignore = SS_ERR_INIT;
 
 			send_status(st, 0, &ignore);
-			ss_pg_copy_end(st->repl);
+			ss_pg_copy_end(st->repl, 1000);
 			return 0;
 		}
 		if (now >= st->next_poll) {

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 
 #include "pg.h"
 #include "pgoutput.h"
@@ -634,16 +635,31 @@ int ss_pg_consume(struct ss_pg *repl, struct ss_err *err)
 	return 0;
 }
 
-void ss_pg_copy_end(struct ss_pg *repl)
+void ss_pg_copy_end(struct ss_pg *repl, int timeout_ms)
 {
+	int64_t deadline = ss_mono_us() + (int64_t)timeout_ms * 1000;
 	PGresult *r;
 	char *buf;
 
 	if (PQputCopyEnd(repl->conn, NULL) <= 0 || PQflush(repl->conn) != 0)
 		return;
-	/* The server may still send a few messages before CopyDone. */
-	while (PQgetCopyData(repl->conn, &buf, 0) > 0)
-		PQfreemem(buf);
+	/* The walsender finishes the transaction it is sending before its
+	 * CopyDone: read on, discarding, but not past the deadline. */
+	for (;;) {
+		int n = PQgetCopyData(repl->conn, &buf, 1);
+		int64_t left = deadline - ss_mono_us();
+		struct pollfd pfd = { PQsocket(repl->conn), POLLIN, 0 };
+
+		if (n > 0) {
+			PQfreemem(buf);
+			continue;
+		}
+		if (n < 0)
+			break;
+		if (left <= 0 || poll(&pfd, 1, (int)(left / 1000) + 1) <= 0 ||
+		    PQconsumeInput(repl->conn) == 0)
+			return; /* closing the connection ends it anyway */
+	}
 	while ((r = PQgetResult(repl->conn)))
 		PQclear(r);
 }

@@ -178,7 +178,11 @@ int ss_pg_copy_read(struct ss_pg *repl, char **buf, size_t *len,
 int ss_pg_consume(struct ss_pg *repl, struct ss_err *err);
 /* The socket to poll. */
 int ss_pg_socket(struct ss_pg *pg);
-/* End the copy (orderly stop): PQputCopyEnd and drain the results. */
-void ss_pg_copy_end(struct ss_pg *repl);
+/* End the copy (orderly stop): PQputCopyEnd, then read and discard
+ * until the server ends it too, for at most timeout_ms (the walsender
+ * first finishes the transaction it is sending; closing the connection
+ * after the timeout ends the stream just as well, with a server log
+ * line). */
+void ss_pg_copy_end(struct ss_pg *repl, int timeout_ms);
 
 #endif

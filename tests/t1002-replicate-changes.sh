@@ -165,6 +165,17 @@ test_expect_success '--ack=received acknowledges what was written' '
 	test_eq 0 "$(grep -c "\"type\":\"change\"" after)"
 '
 
+test_expect_success 'nothing written yet: WAL that held nothing gives progress' '
+	test_eq 0/0 "$("$tool" durable-lsn reg.db)" &&
+	pg_psql "INSERT INTO other VALUES (3)" &&
+	end=$(pg_psql "SELECT pg_current_wal_lsn()") &&
+	shapesync-replicate --registry reg.db --table a --table b \
+		--endpos "$end" >progress &&
+	test_eq 1 "$(wc -l <progress)" &&
+	p=$(jq -r "select(.type == \"progress\") | .lsn" progress) &&
+	test_eq t "$(pg_psql "SELECT '\''$p'\''::pg_lsn >= '\''$end'\''::pg_lsn")"
+'
+
 test_expect_success 'option errors come before any connection' '
 	test_must_fail 2 shapesync-replicate --slot Bad-Name --db "host=/nonexistent" &&
 	test_stderr_has "invalid slot name" &&
