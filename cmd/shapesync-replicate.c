@@ -857,7 +857,8 @@ static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k,
 
 static void sleep_ms(int64_t ms)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+	struct timespec ts = { (time_t)(ms / 1000),
+			       (long)(ms % 1000) * 1000000 };
 
 	nanosleep(&ts, NULL);
 }
@@ -898,7 +899,8 @@ static int stream(struct state *st, struct ss_err *err)
 			pfd.fd = ss_pg_socket(st->repl);
 			pfd.events = POLLIN;
 			pfd.revents = 0;
-			r = poll(&pfd, 1, wait > 0 ? (int)(wait / 1000) + 1 : 0);
+			r = poll(&pfd, 1,
+				 wait > 0 ? (int)(wait / 1000) + 1 : 0);
 			if (r < 0 && errno != EINTR) {
 				ss_err_set(err, SS_ERR_RUNTIME,
 					   "could not wait for the server: %s",
@@ -1036,7 +1038,8 @@ static void open_registry(struct state *st)
 			ss_cli_error("registry '%s' does not exist",
 				     opt.registry);
 			fprintf(stderr, "hint: run 'shapesync-db init' first, "
-				"or check --registry and $SHAPESYNC_REGISTRY\n");
+				"or check --registry and "
+				"$SHAPESYNC_REGISTRY\n");
 			exit(SS_ERR_RUNTIME);
 		}
 		ss_cli_die_err(&err);

@@ -1166,7 +1166,8 @@ static int add_json_text(struct ss_buf *b, const char *text, size_t len,
 					goto bad;
 				cp = cp << 6 | (p[i + k] & 0x3f);
 			}
-			if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+			if ((n == 2 && cp < 0x800) ||
+			    (n == 3 && cp < 0x10000) ||
 			    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 				goto bad;
 			i += n + 1;
@@ -1204,7 +1205,8 @@ bad:
 }
 
 static int add_row(struct ss_buf *b, const char *key,
-		   const struct ss_frame_col *cols, size_t n, struct ss_err *err)
+		   const struct ss_frame_col *cols, size_t n,
+		   struct ss_err *err)
 {
 	size_t i;
 	int why = 0;

@@ -131,6 +131,12 @@ int ss_pg_socket(struct ss_pg *pg)
 	return PQsocket(pg->conn);
 }
 
+/* A field of an error result; NULL for no result or no such field. */
+static const char *field(const PGresult *r, int code)
+{
+	return r ? PQresultErrorField(r, code) : NULL;
+}
+
 int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 	       int nparams, const char *const *params, PGresult **res,
 	       char sqlstate[6], struct ss_err *err)
@@ -149,13 +155,12 @@ int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 		r = PQexec(pg->conn, sql);
 	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-				    : NULL;
+		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
 
 		if (msg) {
-			const char *d = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
-			const char *h = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
-			const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			const char *d = field(r, PG_DIAG_MESSAGE_DETAIL);
+			const char *h = field(r, PG_DIAG_MESSAGE_HINT);
+			const char *s = field(r, PG_DIAG_SQLSTATE);
 
 			ss_err_set(err, SS_ERR_RUNTIME, "%s: %s", what, msg);
 			if (d)
@@ -337,8 +342,9 @@ int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 	*exists = 0;
 	*confirmed = 0;
 	if (ss_pg_exec(pg, "could not look up the replication slot",
-		       "SELECT plugin, slot_type, database = current_database(), "
-		       "confirmed_flush_lsn FROM pg_replication_slots "
+		       "SELECT plugin, slot_type, database = "
+		       "current_database(), confirmed_flush_lsn "
+		       "FROM pg_replication_slots "
 		       "WHERE slot_name = $1", 1, params, &r, NULL, err) < 0)
 		return -1;
 	if (PQntuples(r) == 0) {
@@ -481,8 +487,7 @@ int ss_pg_start_replication(struct ss_pg *repl, const char *slot,
 	ss_buf_addc(&sql, ')');
 	r = PQexec(repl->conn, sql.buf);
 	if (!r || PQresultStatus(r) != PGRES_COPY_BOTH) {
-		const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-				    : NULL;
+		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
 
 		if (msg)
 			ss_err_set(err, SS_ERR_RUNTIME,
@@ -536,7 +541,8 @@ int ss_pg_copymsg_parse(const char *buf, size_t len, struct ss_pg_copymsg *m,
 			break;
 		m->data_start = get64(p + 1);
 		m->wal_end = get64(p + 9);
-		m->send_time_us = (int64_t)get64(p + 17) + SS_PG_EPOCH_OFFSET_US;
+		m->send_time_us = (int64_t)get64(p + 17) +
+				  SS_PG_EPOCH_OFFSET_US;
 		m->data = buf + 25;
 		m->len = len - 25;
 		return 0;
@@ -607,7 +613,7 @@ int ss_pg_copy_read(struct ss_pg *repl, char **buf, size_t *len,
 	/* -1: the server ended the copy; its result says why. */
 	r = PQgetResult(repl->conn);
 	if (r && PQresultStatus(r) != PGRES_COMMAND_OK) {
-		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
 
 		if (msg)
 			ss_err_set(err, SS_ERR_RUNTIME,
