@@ -170,6 +170,17 @@ static void add_table(struct table **tables, size_t *n, size_t *alloc,
 	(*n)++;
 }
 
+static void free_tables(struct table *tables, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(tables[i].schema);
+		free(tables[i].name);
+	}
+	free(tables);
+}
+
 static void parse_options(int argc, char **argv)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -1102,6 +1113,9 @@ int main(int argc, char **argv)
 	ss_buf_release(&st.line);
 	free(st.newc);
 	free(st.oldc);
+	free(st.added);
+	free_tables(st.tables, st.ntables);
+	free_tables(opt.tables, opt.ntables);
 	ss_pgo_cache_free(st.cache);
 	if (st.reg && ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);

@@ -1204,6 +1204,18 @@ bad:
 	return -1;
 }
 
+static void add_u64(struct ss_buf *b, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+
+	do {
+		d[sizeof(d) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ss_buf_add(b, d + sizeof(d) - n, n);
+}
+
 static int add_row(struct ss_buf *b, const char *key,
 		   const struct ss_frame_col *cols, size_t n,
 		   struct ss_err *err)
@@ -1211,7 +1223,9 @@ static int add_row(struct ss_buf *b, const char *key,
 	size_t i;
 	int why = 0;
 
-	ss_buf_addf(b, ",\"%s\":{", key);
+	ss_buf_add(b, ",\"", 2);
+	ss_buf_adds(b, key);
+	ss_buf_add(b, "\":{", 3);
 	for (i = 0; i < n; i++) {
 		if (i)
 			ss_buf_addc(b, ',');
@@ -1244,10 +1258,18 @@ int ss_frame_write_change(FILE *out, const char *name, enum ss_frame_op op,
 	if (!opname)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "invalid frame: change frame: bad op");
+	/* By hand rather than with printf: this runs once per change. */
 	ss_buf_reset(b);
-	ss_buf_addf(b, "{\"type\":\"change\",\"op\":\"%s\",\"oid\":%" PRIu32
-		    ",\"xid\":%" PRIu64 ",\"lsn\":\"%s\",\"pos\":%" PRIu64,
-		    opname, oid, xid, ss_lsn_format(lsn, l), pos);
+	ss_buf_adds(b, "{\"type\":\"change\",\"op\":\"");
+	ss_buf_adds(b, opname);
+	ss_buf_adds(b, "\",\"oid\":");
+	add_u64(b, oid);
+	ss_buf_adds(b, ",\"xid\":");
+	add_u64(b, xid);
+	ss_buf_adds(b, ",\"lsn\":\"");
+	ss_buf_adds(b, ss_lsn_format(lsn, l));
+	ss_buf_adds(b, "\",\"pos\":");
+	add_u64(b, pos);
 	if (op != SS_FRAME_OP_DELETE && add_row(b, "new", newc, nnew, err) < 0)
 		return -1;
 	if (op != SS_FRAME_OP_INSERT && add_row(b, "old", oldc, nold, err) < 0)
