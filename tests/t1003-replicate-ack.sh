@@ -228,6 +228,24 @@ test_expect_success 'SIGINT stops it in order too, exit 0' '
 	test_eq "" "$(cat f4.err)"
 '
 
+test_expect_success 'a server restart: it reconnects with backoff and goes on' '
+	start f5 --slot resume --table items --ack=received &&
+	wait_for 5 slot_active resume &&
+	pg_psql "INSERT INTO items VALUES (60000, '\''before'\'')" &&
+	wait_for 10 commits_ge f5 1 &&
+	pg_stop &&
+	sleep 2 &&
+	pg_restart &&
+	pg_psql "INSERT INTO items VALUES (60001, '\''after'\'')" &&
+	wait_for 30 commits_ge f5 2 &&
+	grep -q "reconnecting in" f5.err &&
+	stop f5 TERM &&
+	test_eq 0 "$(cat f5.status)" &&
+	"$tool" frames-check f5 >/dev/null &&
+	jq -r "select(.type == \"change\") | .new.id" f5 | tr "\n" " " >got &&
+	test_eq "60000 60001 " "$(cat got)"
+'
+
 test_expect_success 'no walsender ever timed out; only the killed one reconnected' '
 	! grep "replication timeout" "$PG_LOG" &&
 	! grep -h "reconnecting" f1.err f2.err
