@@ -840,10 +840,9 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 }
 
 /* A keepalive: between transactions, everything before wal_end has been
- * sent to us, so once what we wrote is durable (or before we wrote
- * anything) we may move past it. */
-static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k,
-			    struct ss_err *err)
+ * sent to us (the server decodes in order), so that is how far the
+ * stream has been read. */
+static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k)
 {
 	if (k->reply)
 		st->want_status = 1;
@@ -851,16 +850,28 @@ static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k,
 		return 0;
 	if (k->wal_end > st->received)
 		st->received = k->wal_end;
-	if (k->wal_end > st->emitted &&
-	    (opt.ack_received || st->durable >= st->written)) {
-		if (emit(ss_frame_new_progress(k->wal_end), err) < 0)
-			return -1;
-		ss_cli_flush_stdout();
-		st->emitted = st->written = k->wal_end;
-		st->want_status = 1;
-	}
 	if (opt.have_endpos && k->wal_end >= opt.endpos)
 		st->done = 1;
+	return 0;
+}
+
+/*
+ * Between transactions, once what was written out is durable (or before
+ * anything was), a progress frame moves the stream past WAL that held
+ * nothing for us, so that store can record it and the slot can be
+ * acknowledged past it. Called on the 100 ms tick and before stopping,
+ * not per keepalive, which a busy server sends back to back.
+ */
+static int progress(struct state *st, struct ss_err *err)
+{
+	if (st->in_txn || st->skip_txn || st->received <= st->emitted ||
+	    (!opt.ack_received && st->durable < st->written))
+		return 0;
+	if (emit(ss_frame_new_progress(st->received), err) < 0)
+		return -1;
+	ss_cli_flush_stdout();
+	st->emitted = st->written = st->received;
+	st->want_status = 1;
 	return 0;
 }
 
@@ -888,12 +899,14 @@ static int stream(struct state *st, struct ss_err *err)
 			/* Best effort: the slot is safe either way. */
 			struct ss_err ignore = SS_ERR_INIT;
 
+			if (progress(st, err) < 0)
+				return -1;
 			send_status(st, 0, &ignore);
 			ss_pg_copy_end(st->repl, 1000);
 			return 0;
 		}
 		if (now >= st->next_poll) {
-			if (poll_registry(st, err) < 0)
+			if (poll_registry(st, err) < 0 || progress(st, err) < 0)
 				return -1;
 			st->next_poll = now + POLL_US;
 		}
@@ -925,7 +938,7 @@ static int stream(struct state *st, struct ss_err *err)
 		if (ss_pg_copymsg_parse(buf, len, &cm, err) < 0)
 			r = -1;
 		else if (cm.kind == 'k')
-			r = handle_keepalive(st, &cm, err);
+			r = handle_keepalive(st, &cm);
 		else
 			r = handle_xlog(st, cm.data, cm.len, err);
 		PQfreemem(buf);
