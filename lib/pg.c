@@ -72,10 +72,10 @@ int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 		keys[n] = "dbname";
 		vals[n++] = conninfo;
 	}
-	if (flags & SS_PG_REPLICATION) {
-		keys[n] = "replication";
-		vals[n++] = "database";
-	}
+	/* Always said, so that a "replication" in the user's string does
+	 * not turn the ordinary connection into a walsender. */
+	keys[n] = "replication";
+	vals[n++] = flags & SS_PG_REPLICATION ? "database" : "false";
 	user = user_options(conninfo);
 	if (user)
 		ss_buf_adds(&options, user);

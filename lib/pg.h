@@ -41,7 +41,7 @@ struct ss_pg;
 /*
  * Connect. `conninfo` is a libpq connection string or URI; NULL or ""
  * means libpq's defaults (PG* variables). Settings of ours override the
- * same keywords in conninfo; the display settings are appended to the
+ * same keywords in conninfo (replication is "database" or "false"); the display settings are appended to the
  * user's `options` (from conninfo, else $PGOPTIONS). client_encoding is
  * always UTF8 (frames are UTF-8). `appname` becomes the
  * fallback_application_name. On success *out is *new* (free with
