@@ -201,10 +201,11 @@ test_expect_success 'the connection comes from --db, DATABASE_URL or PG*' '
 	test_eq "\"103\"" "$(jq -c "select(.type == \"change\") | .new.id" f4)"
 '
 
-test_expect_success 'user options in the connection string are kept' '
+test_expect_success 'options and replication in the connection string are fine' '
 	pg_psql "INSERT INTO types (id, c_date) VALUES (104, '\''2026-01-02'\'')" &&
 	end=$(pg_psql "SELECT pg_current_wal_lsn()") &&
-	shapesync-replicate --db "$DATABASE_URL&options=-c%20work_mem%3D5MB" \
+	shapesync-replicate \
+		--db "$DATABASE_URL&options=-c%20work_mem%3D5MB&replication=database" \
 		--table types --ack=received --endpos "$end" >f5 &&
 	test_eq "\"2026-01-02\"" "$(jq -c "select(.type == \"change\") | .new.c_date" f5)"
 '
