@@ -421,7 +421,10 @@ static void route_change(const struct ss_frame *f, const char *line,
 	if (m.errors) {
 		st.eval_errors += m.errors;
 		ss_cli_warning("change at pos %" PRIu64 " of xid %" PRIu64
-			       ": %s", f->pos, f->xid, m.last_error);
+			       ": %zu shape%s could not be evaluated (counted "
+			       "as no match); last: %s", f->pos, f->xid,
+			       m.errors, m.errors == 1 ? "" : "s",
+			       m.last_error);
 	}
 	if (!m.n) {
 		st.dropped++;
