@@ -98,7 +98,16 @@ static struct {
 	int verbose;
 	uint64_t changes_in, changes_out, moves, dropped, eval_errors;
 	uint64_t marks;
+	int64_t first_cpu_us, first_wall_us; /* at the first change (-v) */
 } st;
+
+static int64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* ---- output ----------------------------------------------------------- */
 
@@ -181,17 +190,72 @@ static void write_tagged(const struct ss_frame *f, const char *line,
 
 /* ---- shapes from the registry ------------------------------------------ */
 
+/* The ids in st.pending, as an open-addressing set (0 is never an id):
+ * a full load adds every shape, so a scan per add would be quadratic. */
+static struct {
+	int64_t *v;
+	size_t size, n;
+} pset;
+
+static size_t pset_slot(int64_t id)
+{
+	return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 20) &
+	       (pset.size - 1);
+}
+
+static int pset_has(int64_t id)
+{
+	size_t i;
+
+	if (!pset.n)
+		return 0;
+	for (i = pset_slot(id); pset.v[i]; i = (i + 1) & (pset.size - 1))
+		if (pset.v[i] == id)
+			return 1;
+	return 0;
+}
+
+static void pset_put(int64_t id)
+{
+	size_t i;
+
+	if ((pset.n + 1) * 2 > pset.size) {
+		int64_t *old = pset.v;
+		size_t oldsize = pset.size;
+
+		pset.size = oldsize ? oldsize * 2 : 64;
+		pset.v = ss_xcalloc(pset.size, sizeof(*pset.v));
+		pset.n = 0;
+		for (i = 0; i < oldsize; i++)
+			if (old[i])
+				pset_put(old[i]);
+		free(old);
+	}
+	for (i = pset_slot(id); pset.v[i]; i = (i + 1) & (pset.size - 1))
+		;
+	pset.v[i] = id;
+	pset.n++;
+}
+
+/* Rebuild the set from st.pending (after removals and activation). */
+static void pset_rebuild(void)
+{
+	size_t i;
+
+	if (pset.size)
+		memset(pset.v, 0, pset.size * sizeof(*pset.v));
+	pset.n = 0;
+	for (i = 0; i < st.npending; i++)
+		pset_put(st.pending[i].id);
+}
+
 static void pending_add(int64_t id, const char *definition, int was_active)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct pending *p;
-	size_t i;
 
-	if (ss_router_has(st.router, id))
+	if (ss_router_has(st.router, id) || pset_has(id))
 		return;
-	for (i = 0; i < st.npending; i++)
-		if (st.pending[i].id == id)
-			return;
 	SS_GROW(st.pending, st.pending_alloc, st.npending + 1);
 	p = &st.pending[st.npending];
 	ss_shape_init(&p->def);
@@ -205,6 +269,7 @@ static void pending_add(int64_t id, const char *definition, int was_active)
 	p->id = id;
 	p->was_active = was_active;
 	st.npending++;
+	pset_put(id);
 }
 
 static void pending_remove(int64_t id)
@@ -215,6 +280,7 @@ static void pending_remove(int64_t id)
 		if (st.pending[i].id == id) {
 			ss_shape_release(&st.pending[i].def);
 			st.pending[i] = st.pending[--st.npending];
+			pset_rebuild();
 			return;
 		}
 }
@@ -250,6 +316,7 @@ static void activate_pending(void)
 			       (uint32_t)(st.position >> 32),
 			       (uint32_t)st.position);
 	st.npending = 0;
+	pset_rebuild();
 	if (marked) {
 		/* serve, another process, waits for the mark: publish it. */
 		if (ss_registry_flush(st.reg, &err) < 0)
@@ -392,32 +459,17 @@ static void row_values(json_t *row, const size_t *idx,
 	}
 }
 
-static void route_change(const struct ss_frame *f, const char *line,
-			 size_t len)
+static void route_values(const struct ss_frame *f, const char *line,
+			 size_t len, const char *const *newv,
+			 const char *const *oldv)
 {
 	static struct ss_route_match m;
-	const size_t *idx;
-	const char *const *names;
-	size_t n, ncols;
 
-	st.changes_in++;
-	if (!ss_router_table_routed(st.router, f->oid)) {
-		st.dropped++;
-		return;
+	if (!st.changes_in++ && st.verbose) {
+		st.first_cpu_us = thread_cpu_us();
+		st.first_wall_us = ss_mono_us();
 	}
-	n = ss_router_columns(st.router, f->oid, &idx, &names, &ncols);
-	if (ncols > vals_alloc) {
-		vals_new = ss_xrealloc(vals_new, ncols * sizeof(*vals_new));
-		vals_old = ss_xrealloc(vals_old, ncols * sizeof(*vals_old));
-		vals_alloc = ncols;
-	}
-	if (f->new_row)
-		row_values(f->new_row, idx, names, n, vals_new);
-	if (f->old_row)
-		row_values(f->old_row, idx, names, n, vals_old);
-	ss_router_match(st.router, f->oid, f->op,
-			f->new_row ? (const char *const *)vals_new : NULL,
-			f->old_row ? (const char *const *)vals_old : NULL, &m);
+	ss_router_match(st.router, f->oid, f->op, newv, oldv, &m);
 	if (m.errors) {
 		st.eval_errors += m.errors;
 		ss_cli_warning("change at pos %" PRIu64 " of xid %" PRIu64
@@ -433,6 +485,36 @@ static void route_change(const struct ss_frame *f, const char *line,
 	st.changes_out++;
 	st.moves += m.moves;
 	write_tagged(f, line, len, &m);
+}
+
+static void route_change(const struct ss_frame *f, const char *line,
+			 size_t len)
+{
+	const size_t *idx;
+	const char *const *names;
+	size_t n, ncols;
+
+	if (!ss_router_table_routed(st.router, f->oid)) {
+		if (!st.changes_in++ && st.verbose) {
+			st.first_cpu_us = thread_cpu_us();
+			st.first_wall_us = ss_mono_us();
+		}
+		st.dropped++;
+		return;
+	}
+	n = ss_router_columns(st.router, f->oid, &idx, &names, &ncols);
+	if (ncols > vals_alloc) {
+		vals_new = ss_xrealloc(vals_new, ncols * sizeof(*vals_new));
+		vals_old = ss_xrealloc(vals_old, ncols * sizeof(*vals_old));
+		vals_alloc = ncols;
+	}
+	if (f->new_row)
+		row_values(f->new_row, idx, names, n, vals_new);
+	if (f->old_row)
+		row_values(f->old_row, idx, names, n, vals_old);
+	route_values(f, line, len,
+		     f->new_row ? (const char *const *)vals_new : NULL,
+		     f->old_row ? (const char *const *)vals_old : NULL);
 }
 
 static void route_truncate(const struct ss_frame *f, const char *line,
@@ -484,6 +566,140 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 	}
 }
 
+/* ---- input ------------------------------------------------------------- */
+
+/*
+ * Lines from standard input. Route reads raw lines itself (rather than
+ * with ss_frame_reader, which decodes every line into JSON) so that change
+ * frames can take the fast path of ss_router_scan_change; every other
+ * line is decoded by ss_frame_parse, and the stream order is checked for
+ * all of them with ss_frame_seq_check, so input is as strictly checked as
+ * by the frame reader.
+ */
+static struct {
+	char *buf;
+	size_t cap, start, end, scanned;
+	uint64_t lineno;
+	size_t max;
+	int eof;
+} in;
+
+#define LINE_OK 1
+#define LINE_EOF 0
+#define LINE_AGAIN 2
+
+/* 1 if a whole line is buffered (then reading needs no poll). */
+static int in_buffered(void)
+{
+	return memchr(in.buf + in.scanned, '\n', in.end - in.scanned) != NULL;
+}
+
+static int next_line(const char **line, size_t *len, struct ss_err *err)
+{
+	for (;;) {
+		char *nl = memchr(in.buf + in.scanned, '\n',
+				  in.end - in.scanned);
+		ssize_t n;
+
+		if (nl) {
+			*line = in.buf + in.start;
+			*len = (size_t)(nl - *line);
+			in.start = in.scanned = (size_t)(nl - in.buf) + 1;
+			in.lineno++;
+			if (*len > in.max)
+				return ss_err_set(err, SS_ERR_INPUT,
+						  "<stdin>:%" PRIu64 ": line too "
+						  "long (more than %zu bytes)",
+						  in.lineno, in.max);
+			return LINE_OK;
+		}
+		in.scanned = in.end;
+		if (in.end - in.start > in.max)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "<stdin>:%" PRIu64 ": line too long "
+					  "(more than %zu bytes)", in.lineno + 1,
+					  in.max);
+		if (in.eof) {
+			if (in.end > in.start) {
+				in.start = in.end;
+				return ss_err_set(err, SS_ERR_INPUT,
+						  "<stdin>:%" PRIu64 ": incomplete "
+						  "line at end of input",
+						  in.lineno + 1);
+			}
+			return LINE_EOF;
+		}
+		if (in.start > 0) {
+			memmove(in.buf, in.buf + in.start, in.end - in.start);
+			in.end -= in.start;
+			in.scanned -= in.start;
+			in.start = 0;
+		}
+		if (in.end == in.cap) {
+			in.cap = in.cap ? in.cap * 2 : 1 << 18;
+			in.buf = ss_xrealloc(in.buf, in.cap);
+		}
+		n = read(0, in.buf + in.end, in.cap - in.end);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return LINE_AGAIN;
+			return ss_err_set(err, SS_ERR_RUNTIME, "could not read "
+					  "'<stdin>': %s", strerror(errno));
+		}
+		if (n == 0)
+			in.eof = 1;
+		in.end += (size_t)n;
+	}
+}
+
+static struct ss_frame_seq seq = SS_FRAME_SEQ_INIT;
+
+static void input_error(struct ss_err *err)
+{
+	char msg[sizeof(err->msg)];
+
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	ss_err_set(err, SS_ERR_INPUT, "<stdin>:%" PRIu64 ": %.480s",
+		   in.lineno, msg);
+	ss_cli_die_err(err);
+}
+
+static void process_line(const char *line, size_t len)
+{
+	static struct ss_frame f = SS_FRAME_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_route_scan sc;
+
+	/* Whitespace around the object is tolerated, never written. */
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
+		       line[len - 1] == '\r'))
+		len--;
+	while (len && (*line == ' ' || *line == '\t' || *line == '\r')) {
+		line++;
+		len--;
+	}
+	if (ss_router_scan_change(st.router, line, len, &sc)) {
+		struct ss_frame fast = SS_FRAME_INIT;
+
+		fast.type = SS_FRAME_CHANGE;
+		fast.op = sc.op;
+		fast.oid = sc.oid;
+		fast.xid = sc.xid;
+		fast.lsn = sc.lsn;
+		fast.pos = sc.pos;
+		if (ss_frame_seq_check(&seq, &fast, &err) < 0)
+			input_error(&err);
+		route_values(&fast, line, len, sc.newv, sc.oldv);
+		return;
+	}
+	if (ss_frame_parse(&f, line, len, &err) < 0 ||
+	    ss_frame_seq_check(&seq, &f, &err) < 0)
+		input_error(&err);
+	handle(&f, line, len);
+	ss_frame_release(&f);
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static struct ss_registry *open_registry(const char *path)
@@ -514,8 +730,7 @@ int main(int argc, char **argv)
 	const char *registry_path = getenv("SHAPESYNC_REGISTRY");
 	int64_t poll_ms = DEFAULT_POLL_MS, next_poll;
 	uint64_t max_line = 0;
-	struct ss_frame_reader *rd;
-	struct ss_frame f = SS_FRAME_INIT;
+	static char outbuf[1 << 20];
 	struct ss_err err = SS_ERR_INIT;
 	struct sigaction sa;
 	struct stat sb;
@@ -592,15 +807,15 @@ int main(int argc, char **argv)
 		if (fl >= 0)
 			fcntl(0, F_SETFL, fl | O_NONBLOCK);
 	}
-	rd = ss_frame_reader_new_fd(0, "<stdin>");
-	ss_frame_reader_check_order(rd, 1);
-	if (max_line)
-		ss_frame_reader_set_max_line(rd, (size_t)max_line);
-	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
+	in.max = max_line ? (size_t)max_line : SS_FRAME_MAX_LINE_DEFAULT;
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
 	next_poll = ss_mono_us() + poll_ms * 1000;
 	while (!stop) {
-		if (!ss_frame_reader_buffered(rd)) {
+		const char *line = NULL;
+		size_t len = 0;
+
+		if (!in_buffered()) {
 			struct pollfd pfd = { 0, POLLIN, 0 };
 			int64_t now = ss_mono_us(), wait_ms;
 
@@ -608,41 +823,55 @@ int main(int argc, char **argv)
 				refresh();
 				next_poll = now + poll_ms * 1000;
 			}
-			ss_cli_flush_stdout();
-			wait_ms = (next_poll - now + 999) / 1000;
-			if (wait_ms < 1)
-				wait_ms = 1;
-			rc = poll(&pfd, 1, (int)wait_ms);
-			if (rc < 0 && errno != EINTR)
-				ss_cli_die("could not poll standard input: %s",
-					   strerror(errno));
-			if (rc <= 0)
-				continue;
+			if (!in.eof) {
+				ss_cli_flush_stdout();
+				wait_ms = (next_poll - now + 999) / 1000;
+				if (wait_ms < 1)
+					wait_ms = 1;
+				rc = poll(&pfd, 1, (int)wait_ms);
+				if (rc < 0 && errno != EINTR)
+					ss_cli_die("could not poll standard "
+						   "input: %s", strerror(errno));
+				if (rc <= 0)
+					continue;
+			}
 		} else if ((++tick & 63) == 0 && ss_mono_us() >= next_poll) {
 			refresh();
 			next_poll = ss_mono_us() + poll_ms * 1000;
 		}
-		rc = ss_frame_read(rd, &f, &err);
-		if (rc == SS_FRAME_AGAIN)
+		rc = next_line(&line, &len, &err);
+		if (rc == LINE_AGAIN)
 			continue;
-		if (rc == SS_FRAME_EOF)
+		if (rc == LINE_EOF)
 			break;
 		if (rc < 0)
 			ss_cli_die_err(&err);
-		{
-			size_t len;
-			const char *line = ss_frame_reader_line(rd, &len);
-
-			handle(&f, line, len);
-		}
-		ss_frame_release(&f);
+		process_line(line, len);
 	}
-	ss_frame_release(&f);
 	if (st.in_txn && !stop)
 		ss_cli_warning("input ended inside a transaction");
-	ss_frame_reader_free(rd);
 	if (fl >= 0)
 		fcntl(0, F_SETFL, fl);
+	free(in.buf);
+	if (st.verbose) {
+		struct ss_router_stats rs;
+
+		ss_router_stats(st.router, &rs);
+		ss_cli_warning("shapes: %zu known, %zu routed (%zu by equality, "
+			       "%zu by containment, %zu by range, %zu "
+			       "evaluated per row), %zu invalid", rs.shapes,
+			       rs.compiled, rs.eq_indexed, rs.contain_indexed,
+			       rs.range_indexed, rs.unindexed, rs.invalid);
+	}
+	if (st.verbose && st.changes_in) {
+		double cpu = (double)(thread_cpu_us() - st.first_cpu_us) / 1e6;
+		double wall = (double)(ss_mono_us() - st.first_wall_us) / 1e6;
+
+		ss_cli_warning("from the first change on: %.3f s CPU (%.0f "
+			       "changes/s), %.3f s wall", cpu,
+			       cpu > 0 ? (double)st.changes_in / cpu : 0.0,
+			       wall);
+	}
 	if (st.verbose)
 		ss_cli_warning("%" PRIu64 " changes in, %" PRIu64 " out, %" PRIu64
 			       " moves, %" PRIu64 " dropped, %" PRIu64
@@ -653,6 +882,7 @@ int main(int argc, char **argv)
 	for (c = 0; (size_t)c < st.npending; c++)
 		ss_shape_release(&st.pending[c].def);
 	free(st.pending);
+	free(pset.v);
 	free(vals_new);
 	free(vals_old);
 	if (ss_registry_close(st.reg, &err) < 0)

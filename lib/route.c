@@ -23,18 +23,37 @@ enum shape_kind {
 	K_RANGE,   /* numeric range */
 };
 
+/*
+ * A numeric range conjunct, decided without lib/where: with x, lo and hi
+ * the values rounded to doubles (rounding is monotonic, NaN above all as
+ * in PostgreSQL), x < lo or x > hi means false and lo < x < hi means true
+ * whether the bounds are strict or not; only a tie needs the evaluator.
+ */
+struct rcheck {
+	long col;
+	double lo, hi;
+	int has_lo, has_hi;
+};
+
 struct group;
 struct eqidx;
 struct rangeidx;
 
 struct rshape {
+	/* What matching reads first, in one cache line. */
 	int64_t id;
+	uint64_t gen;           /* match in progress */
+	int mask;               /* 1: old row matched, 2: new row matched */
+	int exact;              /* an index hit is a match: no evaluation */
+	int use_checks;
+	struct ss_where *w;
+	struct rcheck *checks;  /* with use_checks: the whole clause as ranges */
+	size_t nchecks;
+	struct rcheck check0;   /* checks points here when there is one */
 	struct ss_shape def;
 	struct group *g;
 	enum shape_state state;
 	enum shape_kind kind;
-	int exact;              /* an index hit is a match: no evaluation */
-	struct ss_where *w;
 	struct eqidx *ei;       /* K_EQ, K_CONTAIN */
 	char **keys;            /* ... the keys it is filed under */
 	size_t *klens;
@@ -43,8 +62,6 @@ struct rshape {
 	double lo, hi;          /* ... conservative bounds, inclusive */
 	size_t lpos;            /* position in its index's or the others list */
 	size_t gpos;            /* position in g->shapes */
-	uint64_t gen;           /* match in progress */
-	int mask;               /* 1: old row matched, 2: new row matched */
 };
 
 struct eqidx {
@@ -95,14 +112,20 @@ struct group {
 	size_t nused, used_alloc;
 };
 
-/* One equality-index slot: (uid, key) -> shapes. */
+/* One equality-index entry: (uid, key) -> shapes. */
 struct eqent {
 	uint64_t h;
 	uint32_t uid;
 	size_t klen;
-	struct rshape **v;
+	struct rshape **v;      /* inl, or an array once more than two */
 	size_t n, alloc;
+	struct rshape *inl[2];
 	char key[];
+};
+
+struct eqslot {
+	uint64_t h;
+	struct eqent *e;
 };
 
 struct ss_router {
@@ -115,8 +138,14 @@ struct ss_router {
 	struct rshape **byid;
 	size_t byid_size, nshapes;
 	/* equality entries: open addressing on h */
-	struct eqent **eq;
+	struct eqslot *eq;
 	size_t eq_size, eq_n;
+	/* types ss_where_value_key knows (1) or not (0), by name */
+	struct {
+		char name[64];
+		int ok;
+	} keyable_cache[16];
+	size_t nkeyable;
 	uint32_t next_uid;
 	/* match scratch */
 	uint64_t gen;
@@ -125,7 +154,9 @@ struct ss_router {
 	int64_t *ids;
 	enum ss_frame_op *ops;
 	size_t out_alloc;
-	struct ss_buf key, tmp;
+	struct ss_buf key, tmp, scratch;
+	const char **newv, **oldv;
+	size_t vals_alloc;
 	struct ss_route_match *cur;
 	enum ss_frame_op cur_op;
 };
@@ -215,9 +246,17 @@ static uint64_t eq_hash(uint32_t uid, const char *key, size_t len)
 		h ^= (unsigned char)key[i];
 		h *= 0x100000001B3ull;
 	}
-	return h ^ (h >> 29);
+	/* FNV leaves the low bits (the slot) poorly mixed for keys that
+	 * differ in their last bytes: finish with murmur3's fmix64. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
 }
 
+/* Slots hold the hash next to the pointer, so a probe touches one cache
+ * line; entries hold up to two shapes inline (most keys have one). */
 static struct eqent *eq_find(const struct ss_router *r, uint32_t uid,
 			     const char *key, size_t len, uint64_t h,
 			     size_t *slot)
@@ -229,42 +268,52 @@ static struct eqent *eq_find(const struct ss_router *r, uint32_t uid,
 		return NULL;
 	}
 	for (i = (size_t)h & (r->eq_size - 1);; i = (i + 1) & (r->eq_size - 1)) {
-		struct eqent *e = r->eq[i];
+		const struct eqslot *sl = &r->eq[i];
 
-		if (!e) {
-			*slot = i;
-			return NULL;
+		if (sl->h != h) {
+			if (!sl->e) {
+				*slot = i;
+				return NULL;
+			}
+			continue;
 		}
-		if (e->h == h && e->uid == uid && e->klen == len &&
-		    !memcmp(e->key, key, len)) {
+		if (sl->e && sl->e->uid == uid && sl->e->klen == len &&
+		    !memcmp(sl->e->key, key, len)) {
 			*slot = i;
-			return e;
+			return sl->e;
 		}
 	}
 }
 
+static void eqent_free(struct eqent *e)
+{
+	if (e->v != e->inl)
+		free(e->v);
+	free(e);
+}
+
 static void eq_rehash(struct ss_router *r, size_t size)
 {
-	struct eqent **old = r->eq;
+	struct eqslot *old = r->eq;
 	size_t oldsize = r->eq_size, i, j;
 
 	r->eq = ss_xcalloc(size, sizeof(*r->eq));
 	r->eq_size = size;
 	r->eq_n = 0;
 	for (i = 0; i < oldsize; i++) {
-		struct eqent *e = old[i];
+		struct eqent *e = old[i].e;
 
 		if (!e)
 			continue;
 		if (!e->n) { /* emptied by removals: drop it now */
-			free(e->v);
-			free(e);
+			eqent_free(e);
 			continue;
 		}
-		for (j = (size_t)e->h & (size - 1); r->eq[j];
+		for (j = (size_t)e->h & (size - 1); r->eq[j].e;
 		     j = (j + 1) & (size - 1))
 			;
-		r->eq[j] = e;
+		r->eq[j].e = e;
+		r->eq[j].h = e->h;
 		r->eq_n++;
 	}
 	free(old);
@@ -285,14 +334,25 @@ static void eq_add(struct ss_router *r, uint32_t uid, const char *key,
 		e->h = h;
 		e->uid = uid;
 		e->klen = len;
+		e->v = e->inl;
+		e->alloc = 2;
 		memcpy(e->key, key, len);
-		r->eq[slot] = e;
+		r->eq[slot].e = e;
+		r->eq[slot].h = h;
 		r->eq_n++;
 	}
 	for (i = 0; i < e->n; i++)
 		if (e->v[i] == s)
 			return;
-	SS_GROW(e->v, e->alloc, e->n + 1);
+	if (e->n == e->alloc) {
+		struct rshape **v = ss_xmalloc(2 * e->alloc * sizeof(*v));
+
+		memcpy(v, e->v, e->n * sizeof(*v));
+		if (e->v != e->inl)
+			free(e->v);
+		e->v = v;
+		e->alloc *= 2;
+	}
 	e->v[e->n++] = s;
 }
 
@@ -609,7 +669,9 @@ static void keylist_add_text(const char *text, size_t len, void *ctx)
 	(void)len;
 	if (kl->bad || (kl->limit && kl->n >= kl->limit))
 		return;
-	if (kl->raw) {
+	if (kl->raw || !strcmp(kl->type, "text") || !strcmp(kl->type, "varchar")) {
+		/* Enum labels, text and varchar are equal iff the bytes are
+		 * (match_eq keys row values the same way). */
 		keylist_add_key(kl, text, strlen(text));
 		return;
 	}
@@ -640,7 +702,12 @@ struct plan {
 	int raw;
 	struct keylist kl;      /* K_EQ, K_CONTAIN */
 	double lo, hi;          /* K_RANGE */
+	int has_lo, has_hi;
 	int exact;
+	struct rcheck *checks;  /* use_checks: the clause is these ranges
+				   (and the exact index hit) */
+	size_t nchecks, checks_alloc;
+	int use_checks;
 };
 
 /* Is a type one ss_where_value_key knows? (Enums are not.) */
@@ -649,17 +716,29 @@ static int keyable(struct ss_router *r, const char *type)
 	struct ss_err err = SS_ERR_INIT;
 	static const char *const samples[] = {"1", "t", "a", "{}", NULL};
 	size_t i;
+	int ok = 1;
+
+	for (i = 0; i < r->nkeyable; i++)
+		if (!strcmp(r->keyable_cache[i].name, type))
+			return r->keyable_cache[i].ok;
 
 	/* A type the key function rejects for every sample is unsupported;
 	 * the samples cover numbers, bool, text and arrays. */
 	for (i = 0; samples[i]; i++) {
 		ss_buf_reset(&r->tmp);
 		if (ss_where_value_key(type, samples[i], &r->tmp, &err) == 0)
-			return 1;
-		if (strstr(err.msg, "unsupported type"))
-			return 0;
+			break;
+		if (strstr(err.msg, "unsupported type")) {
+			ok = 0;
+			break;
+		}
 	}
-	return 1;
+	if (r->nkeyable < 16 && strlen(type) < sizeof(r->keyable_cache[0].name)) {
+		snprintf(r->keyable_cache[r->nkeyable].name,
+			 sizeof(r->keyable_cache[0].name), "%s", type);
+		r->keyable_cache[r->nkeyable++].ok = ok;
+	}
+	return ok;
 }
 
 /* Set p->type (and p->raw for enums) for comparisons of type `t`. */
@@ -836,6 +915,8 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 			return 0;
 		p->lo = greater ? x : -INFINITY;
 		p->hi = greater ? INFINITY : x;
+		p->has_lo = greater;
+		p->has_hi = !greater;
 	} else if (k == SS_WHERE_BETWEEN &&
 		   (!strcmp(op, "BETWEEN") || !strcmp(op, "BETWEEN SYMMETRIC"))) {
 		a = ss_where_node_arg(n, 0);
@@ -854,6 +935,7 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 		}
 		p->lo = x;
 		p->hi = y;
+		p->has_lo = p->has_hi = 1;
 	} else {
 		return 0;
 	}
@@ -863,36 +945,83 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 	return 1;
 }
 
-/* Choose how to index a compiled clause: the root, or one conjunct of a
- * root AND (equality first, then containment, then ranges). */
+static void add_check(struct plan *p, const struct plan *rp)
+{
+	struct rcheck c;
+
+	c.col = rp->col;
+	c.lo = rp->lo;
+	c.hi = rp->hi;
+	c.has_lo = rp->has_lo;
+	c.has_hi = rp->has_hi;
+	SS_GROW(p->checks, p->checks_alloc, p->nchecks + 1);
+	p->checks[p->nchecks++] = c;
+}
+
+/*
+ * Choose how to index a compiled clause: the root, or one conjunct of a
+ * root AND (equality first, then containment, then ranges). When the
+ * rest of the clause is numeric ranges (and the indexed part is an exact
+ * equality or a range itself), the shape is decided by range checks
+ * instead of the evaluator.
+ */
 static void analyse(struct ss_router *r, struct group *g,
 		    const struct ss_where *w, struct plan *p)
 {
 	const struct ss_where_node *root = ss_where_root(w), *n;
-	size_t i, nargs;
-	int pass;
+	size_t i, nargs, chosen = 0;
+	int pass, found = 0, exact_hit = 0;
+	struct plan rp;
 
 	memset(p, 0, sizeof(*p));
 	p->kind = K_EVAL;
 	if (ss_where_node_kind(root) != SS_WHERE_AND) {
-		if (try_eq(r, g, root, p) || try_contain(r, g, root, p) ||
-		    try_range(r, root, p))
+		if (try_eq(r, g, root, p) || try_contain(r, g, root, p))
 			return;
+		if (try_range(r, root, p)) {
+			add_check(p, p);
+			p->use_checks = 1;
+			return;
+		}
 		p->kind = K_EVAL;
 		return;
 	}
 	nargs = ss_where_node_nargs(root);
-	for (pass = 0; pass < 3; pass++)
-		for (i = 0; i < nargs; i++) {
+	for (pass = 0; pass < 3 && !found; pass++)
+		for (i = 0; i < nargs && !found; i++) {
 			n = ss_where_node_arg(root, i);
 			if ((pass == 0 && try_eq(r, g, n, p)) ||
 			    (pass == 1 && try_contain(r, g, n, p)) ||
 			    (pass == 2 && try_range(r, n, p))) {
-				p->exact = 0; /* the other conjuncts decide */
-				return;
+				found = 1;
+				chosen = i;
 			}
 		}
-	p->kind = K_EVAL;
+	if (!found) {
+		p->kind = K_EVAL;
+		return;
+	}
+	exact_hit = p->kind == K_EQ && p->exact;
+	if (p->kind == K_RANGE) {
+		add_check(p, p);
+		exact_hit = 1;
+	}
+	p->exact = 0; /* the other conjuncts decide */
+	p->use_checks = exact_hit;
+	for (i = 0; i < nargs && p->use_checks; i++) {
+		if (i == chosen)
+			continue;
+		memset(&rp, 0, sizeof(rp));
+		if (try_range(r, ss_where_node_arg(root, i), &rp))
+			add_check(p, &rp);
+		else
+			p->use_checks = 0;
+	}
+	if (!p->use_checks) {
+		free(p->checks);
+		p->checks = NULL;
+		p->nchecks = p->checks_alloc = 0;
+	}
 }
 
 /* ---- filing shapes into indexes --------------------------------------- */
@@ -940,6 +1069,16 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 
 	s->kind = p->kind;
 	s->exact = p->exact;
+	s->nchecks = p->nchecks;
+	s->use_checks = p->use_checks;
+	if (p->nchecks == 1) {
+		s->check0 = p->checks[0];
+		s->checks = &s->check0;
+		free(p->checks);
+	} else {
+		s->checks = p->checks;
+	}
+	p->checks = NULL;
 	switch (p->kind) {
 	case K_EQ:
 	case K_CONTAIN:
@@ -1007,6 +1146,11 @@ static void unfile_shape(struct ss_router *r, struct rshape *s)
 	}
 	ss_where_free(s->w);
 	s->w = NULL;
+	if (s->checks != &s->check0)
+		free(s->checks);
+	s->checks = NULL;
+	s->nchecks = 0;
+	s->use_checks = 0;
 	s->kind = K_NONE;
 	s->state = ST_PENDING;
 	g->nlive--;
@@ -1088,6 +1232,7 @@ struct ss_router *ss_router_new(ss_router_invalidate_cb cb, void *ctx)
 	r->cbctx = ctx;
 	ss_buf_init(&r->key);
 	ss_buf_init(&r->tmp);
+	ss_buf_init(&r->scratch);
 	return r;
 }
 
@@ -1110,10 +1255,8 @@ void ss_router_free(struct ss_router *r)
 		}
 	free(r->byid);
 	for (i = 0; i < r->eq_size; i++)
-		if (r->eq[i]) {
-			free(r->eq[i]->v);
-			free(r->eq[i]);
-		}
+		if (r->eq[i].e)
+			eqent_free(r->eq[i].e);
 	free(r->eq);
 	for (i = 0; i < r->ngroups; i++)
 		group_free(r->groups[i]);
@@ -1123,6 +1266,9 @@ void ss_router_free(struct ss_router *r)
 	free(r->ops);
 	ss_buf_release(&r->key);
 	ss_buf_release(&r->tmp);
+	ss_buf_release(&r->scratch);
+	free(r->newv);
+	free(r->oldv);
 	free(r);
 }
 
@@ -1470,16 +1616,12 @@ static void hit(struct ss_router *r, struct rshape *s, int bit)
 	s->mask |= bit;
 }
 
-static void eval(struct ss_router *r, struct rshape *s,
-		 const char *const *vals, int bit)
+static void eval_full(struct ss_router *r, struct rshape *s,
+		      const char *const *vals, int bit)
 {
 	struct ss_err err = SS_ERR_INIT;
 	int res;
 
-	if (s->exact || !s->w) {
-		hit(r, s, bit);
-		return;
-	}
 	if (ss_where_eval(s->w, vals, &res, &err) < 0) {
 		r->cur->errors++;
 		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
@@ -1490,6 +1632,41 @@ static void eval(struct ss_router *r, struct rshape *s,
 		hit(r, s, bit);
 }
 
+static void eval(struct ss_router *r, struct rshape *s,
+		 const char *const *vals, int bit)
+{
+	if (s->exact || !s->w) {
+		hit(r, s, bit);
+		return;
+	}
+	if (s->use_checks) {
+		size_t i;
+		int tie = 0;
+
+		for (i = 0; i < s->nchecks; i++) {
+			const struct rcheck *c = &s->checks[i];
+			const char *v = vals[c->col];
+			double x;
+
+			if (!v)
+				return; /* NULL compared: the AND is not true */
+			if (text_double(v, &x) < 0) {
+				tie = 1; /* let the evaluator report it */
+				break;
+			}
+			if ((c->has_lo && x < c->lo) || (c->has_hi && x > c->hi))
+				return;
+			if ((c->has_lo && x == c->lo) || (c->has_hi && x == c->hi))
+				tie = 1;
+		}
+		if (!tie) {
+			hit(r, s, bit);
+			return;
+		}
+	}
+	eval_full(r, s, vals, bit);
+}
+
 static void eval_all(struct ss_router *r, struct rshape **v, size_t n,
 		     const char *const *vals, int bit)
 {
@@ -1497,11 +1674,10 @@ static void eval_all(struct ss_router *r, struct rshape **v, size_t n,
 
 	for (i = 0; i < n; i++) {
 		/* The index could not narrow these down: evaluate in full. */
-		int ex = v[i]->exact;
-
-		v[i]->exact = 0;
-		eval(r, v[i], vals, bit);
-		v[i]->exact = ex;
+		if (v[i]->w)
+			eval_full(r, v[i], vals, bit);
+		else
+			hit(r, v[i], bit);
 	}
 }
 
@@ -1565,7 +1741,9 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 		keylist_free(&kl);
 		return;
 	}
-	if (e->raw || (is_int_type(e->type) && canonical_int(v))) {
+	/* text and varchar compare byte for byte: the text is the key. */
+	if (e->raw || (is_int_type(e->type) && canonical_int(v)) ||
+	    !strcmp(e->type, "text") || !strcmp(e->type, "varchar")) {
 		eq_lookup(r, e, v, strlen(v), vals, bit);
 		return;
 	}
@@ -1810,4 +1988,204 @@ const char *ss_router_shape_kind(const struct ss_router *r, int64_t id)
 	default:
 		return "eval";
 	}
+}
+
+const struct ss_frame_column *ss_router_relation_columns(
+	const struct ss_router *r, uint32_t oid, size_t *ncols)
+{
+	struct group *g = group_by_oid(r, oid);
+
+	*ncols = g ? g->ncols : 0;
+	return g ? g->cols : NULL;
+}
+
+/* ---- the change-frame fast path ---------------------------------------- */
+
+struct scan {
+	const char *p, *end;
+};
+
+static int lit(struct scan *s, const char *text, size_t n)
+{
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, text, n))
+		return 0;
+	s->p += n;
+	return 1;
+}
+#define LIT(s, text) lit(s, text, sizeof(text) - 1)
+
+/* A JSON integer without sign, leading zeros or more than 18 digits. */
+static int uint_(struct scan *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	int n = 0;
+
+	if (s->p < s->end && *s->p == '0') {
+		s->p++;
+		*out = 0;
+		return s->p >= s->end || *s->p < '0' || *s->p > '9';
+	}
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && n < 19) {
+		v = v * 10 + (uint64_t)(*s->p++ - '0');
+		n++;
+	}
+	if (n == 0 || n > 18 || v > max)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/* A string with no escapes and no control characters, valid UTF-8:
+ * sets *start and *len to its contents. */
+static int str_(struct scan *s, const char **start, size_t *len)
+{
+	const char *p;
+	int high = 0;
+
+	if (s->p >= s->end || *s->p != '"')
+		return 0;
+	p = ++s->p;
+	while (p < s->end && *p != '"') {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == '\\')
+			return 0;
+		high |= c >= 0x80;
+		p++;
+	}
+	if (p >= s->end)
+		return 0;
+	if (high && !ss_shape_utf8_valid(s->p, (size_t)(p - s->p)))
+		return 0;
+	*start = s->p;
+	*len = (size_t)(p - s->p);
+	s->p = p + 1;
+	return 1;
+}
+
+struct span {
+	const char *p;
+	size_t len;
+	int null;
+};
+
+static int row_(struct scan *s, const struct ss_frame_column *cols,
+		size_t ncols, const size_t *idx, size_t nidx, struct span *out)
+{
+	size_t i, k = 0;
+
+	if (!LIT(s, "{"))
+		return 0;
+	for (i = 0; i < ncols; i++) {
+		const char *key;
+		size_t klen;
+		struct span v = { NULL, 0, 0 };
+
+		if (i && !LIT(s, ","))
+			return 0;
+		if (!str_(s, &key, &klen) || strlen(cols[i].name) != klen ||
+		    memcmp(key, cols[i].name, klen) || !LIT(s, ":"))
+			return 0;
+		if (LIT(s, "null"))
+			v.null = 1;
+		else if (!str_(s, &v.p, &v.len))
+			return 0;
+		if (k < nidx && idx[k] == i)
+			out[k++] = v;
+	}
+	return LIT(s, "}");
+}
+
+static void put_values(struct ss_buf *scratch, const struct span *sp,
+		       size_t *off, size_t nidx)
+{
+	size_t k;
+
+	for (k = 0; k < nidx; k++) {
+		if (sp[k].null) {
+			off[k] = SIZE_MAX;
+			continue;
+		}
+		off[k] = scratch->len;
+		ss_buf_add(scratch, sp[k].p, sp[k].len);
+		ss_buf_addc(scratch, '\0');
+	}
+}
+
+int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
+			  struct ss_route_scan *out)
+{
+	struct scan s = { line, line + len };
+	struct span spn[64], spo[64];
+	size_t offn[64], offo[64], k, nidx, ncols;
+	const size_t *idx;
+	const char *const *names;
+	const struct ss_frame_column *cols;
+	uint64_t v;
+	const char *lsn;
+	size_t lsnlen;
+	struct ss_err err = SS_ERR_INIT;
+	int has_new, has_old;
+
+	if (!LIT(&s, "{\"type\":\"change\",\"op\":\""))
+		return 0;
+	if (LIT(&s, "insert\""))
+		out->op = SS_FRAME_OP_INSERT;
+	else if (LIT(&s, "update\""))
+		out->op = SS_FRAME_OP_UPDATE;
+	else if (LIT(&s, "delete\""))
+		out->op = SS_FRAME_OP_DELETE;
+	else
+		return 0;
+	if (!LIT(&s, ",\"oid\":") || !uint_(&s, UINT32_MAX, &v) || v == 0)
+		return 0;
+	out->oid = (uint32_t)v;
+	cols = ss_router_relation_columns(r, out->oid, &ncols);
+	nidx = ss_router_columns(r, out->oid, &idx, &names, &ncols);
+	if (!cols || nidx > 64)
+		return 0;
+	if (!LIT(&s, ",\"xid\":") || !uint_(&s, INT64_MAX, &out->xid) ||
+	    !LIT(&s, ",\"lsn\":") || !str_(&s, &lsn, &lsnlen) ||
+	    memchr(lsn, '/', lsnlen) == NULL ||
+	    ss_lsn_parse_n(lsn, lsnlen, &out->lsn, &err) < 0 ||
+	    !LIT(&s, ",\"pos\":") || !uint_(&s, INT64_MAX, &out->pos))
+		return 0;
+	has_new = out->op != SS_FRAME_OP_DELETE;
+	has_old = out->op != SS_FRAME_OP_INSERT;
+	if (has_new &&
+	    (!LIT(&s, ",\"new\":") || !row_(&s, cols, ncols, idx, nidx, spn)))
+		return 0;
+	if (has_old &&
+	    (!LIT(&s, ",\"old\":") || !row_(&s, cols, ncols, idx, nidx, spo)))
+		return 0;
+	if (!LIT(&s, "}"))
+		return 0;
+	while (s.p < s.end && (*s.p == ' ' || *s.p == '\t' || *s.p == '\r'))
+		s.p++;
+	if (s.p != s.end)
+		return 0;
+	/* Copy the values only now: the scratch buffer may move. */
+	if (ncols > r->vals_alloc) {
+		r->newv = ss_xrealloc(r->newv, ncols * sizeof(*r->newv));
+		r->oldv = ss_xrealloc(r->oldv, ncols * sizeof(*r->oldv));
+		r->vals_alloc = ncols;
+	}
+	ss_buf_reset(&r->scratch);
+	if (has_new)
+		put_values(&r->scratch, spn, offn, nidx);
+	if (has_old)
+		put_values(&r->scratch, spo, offo, nidx);
+	for (k = 0; k < nidx; k++) {
+		if (has_new)
+			r->newv[idx[k]] = offn[k] == SIZE_MAX
+						  ? NULL
+						  : r->scratch.buf + offn[k];
+		if (has_old)
+			r->oldv[idx[k]] = offo[k] == SIZE_MAX
+						  ? NULL
+						  : r->scratch.buf + offo[k];
+	}
+	out->newv = has_new ? (const char *const *)r->newv : NULL;
+	out->oldv = has_old ? (const char *const *)r->oldv : NULL;
+	return 1;
 }

@@ -84,6 +84,10 @@ int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
 size_t ss_router_columns(const struct ss_router *r, uint32_t oid,
 			 const size_t **idx, const char *const **names,
 			 size_t *ncols);
+/* The columns of the last relation frame for `oid` (*borrowed*, valid
+ * until the next relation frame), or NULL if none came. */
+const struct ss_frame_column *ss_router_relation_columns(
+	const struct ss_router *r, uint32_t oid, size_t *ncols);
 /* 1 if table `oid` has a shape that can match (cheap pre-check). */
 int ss_router_table_routed(const struct ss_router *r, uint32_t oid);
 
@@ -114,6 +118,30 @@ void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
  * (ops are SS_FRAME_OP_NONE). */
 void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
 			size_t noids, struct ss_route_match *out);
+
+/*
+ * The fast path for reading change frames. A line written exactly as
+ * writers write it (shapesync-frames(5): compact, keys in order, no
+ * "shapes" yet), for a table whose relation frame came, whose row objects
+ * name the relation's columns in order with strings that need no
+ * unescaping, is decoded here without building any JSON: returns 1 and
+ * fills *out, with newv / oldv pointing at arrays of the relation's
+ * column count that hold the columns ss_router_columns lists (NULL entry:
+ * SQL NULL), owned by the router until the next scan. Returns 0 for every
+ * other line, valid or not: the caller then parses it with
+ * ss_frame_parse, which is strict. A line this accepts is one
+ * ss_frame_parse accepts, with the same fields.
+ */
+struct ss_route_scan {
+	enum ss_frame_op op;
+	uint32_t oid;
+	uint64_t xid, pos;
+	ss_lsn lsn;
+	const char *const *newv; /* NULL for a delete */
+	const char *const *oldv; /* NULL for an insert */
+};
+int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
+			  struct ss_route_scan *out);
 
 struct ss_router_stats {
 	size_t shapes;       /* known */
