@@ -70,6 +70,8 @@ struct eqidx {
 	char *type;             /* type the values are keyed as */
 	int raw;                /* enum: the text is the key */
 	int contain;            /* look up every element of the row's array */
+	int quick;              /* 1: the text is the key (enum, text,
+				   varchar); 2: canonical integers are */
 	struct rshape **members;
 	size_t n, alloc;
 };
@@ -154,9 +156,7 @@ struct ss_router {
 	int64_t *ids;
 	enum ss_frame_op *ops;
 	size_t out_alloc;
-	struct ss_buf key, tmp, scratch;
-	const char **newv, **oldv;
-	size_t vals_alloc;
+	struct ss_buf key, tmp;
 	struct ss_route_match *cur;
 	enum ss_frame_op cur_op;
 };
@@ -1044,6 +1044,9 @@ static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
 	e->type = ss_xstrdup(type);
 	e->raw = raw;
 	e->contain = contain;
+	e->quick = raw || !strcmp(type, "text") || !strcmp(type, "varchar")
+			   ? 1
+			   : is_int_type(type) ? 2 : 0;
 	VEC_PUSH(g->eqs, g->neqs, g->eqs_alloc, e);
 	return e;
 }
@@ -1232,7 +1235,6 @@ struct ss_router *ss_router_new(ss_router_invalidate_cb cb, void *ctx)
 	r->cbctx = ctx;
 	ss_buf_init(&r->key);
 	ss_buf_init(&r->tmp);
-	ss_buf_init(&r->scratch);
 	return r;
 }
 
@@ -1266,9 +1268,6 @@ void ss_router_free(struct ss_router *r)
 	free(r->ops);
 	ss_buf_release(&r->key);
 	ss_buf_release(&r->tmp);
-	ss_buf_release(&r->scratch);
-	free(r->newv);
-	free(r->oldv);
 	free(r);
 }
 
@@ -1708,6 +1707,8 @@ static int canonical_int(const char *s)
 	return p - s <= 18;
 }
 
+static int quick_key(const struct eqidx *e, const char *v);
+
 struct elemctx {
 	struct ss_router *r;
 	struct eqidx *e;
@@ -1742,8 +1743,7 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 		return;
 	}
 	/* text and varchar compare byte for byte: the text is the key. */
-	if (e->raw || (is_int_type(e->type) && canonical_int(v)) ||
-	    !strcmp(e->type, "text") || !strcmp(e->type, "varchar")) {
+	if (quick_key(e, v)) {
 		eq_lookup(r, e, v, strlen(v), vals, bit);
 		return;
 	}
@@ -2165,27 +2165,104 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 	if (s.p != s.end)
 		return 0;
 	/* Copy the values only now: the scratch buffer may move. */
-	if (ncols > r->vals_alloc) {
-		r->newv = ss_xrealloc(r->newv, ncols * sizeof(*r->newv));
-		r->oldv = ss_xrealloc(r->oldv, ncols * sizeof(*r->oldv));
-		r->vals_alloc = ncols;
+	if (ncols > out->vals_alloc_) {
+		out->newv_ = ss_xrealloc(out->newv_, ncols * sizeof(char *));
+		out->oldv_ = ss_xrealloc(out->oldv_, ncols * sizeof(char *));
+		out->vals_alloc_ = ncols;
 	}
-	ss_buf_reset(&r->scratch);
+	ss_buf_reset(&out->scratch_);
 	if (has_new)
-		put_values(&r->scratch, spn, offn, nidx);
+		put_values(&out->scratch_, spn, offn, nidx);
 	if (has_old)
-		put_values(&r->scratch, spo, offo, nidx);
+		put_values(&out->scratch_, spo, offo, nidx);
 	for (k = 0; k < nidx; k++) {
 		if (has_new)
-			r->newv[idx[k]] = offn[k] == SIZE_MAX
-						  ? NULL
-						  : r->scratch.buf + offn[k];
+			out->newv_[idx[k]] = offn[k] == SIZE_MAX
+						     ? NULL
+						     : out->scratch_.buf + offn[k];
 		if (has_old)
-			r->oldv[idx[k]] = offo[k] == SIZE_MAX
-						  ? NULL
-						  : r->scratch.buf + offo[k];
+			out->oldv_[idx[k]] = offo[k] == SIZE_MAX
+						     ? NULL
+						     : out->scratch_.buf + offo[k];
 	}
-	out->newv = has_new ? (const char *const *)r->newv : NULL;
-	out->oldv = has_old ? (const char *const *)r->oldv : NULL;
+	out->newv = has_new ? (const char *const *)out->newv_ : NULL;
+	out->oldv = has_old ? (const char *const *)out->oldv_ : NULL;
+	out->nph_ = 0;
 	return 1;
+}
+
+void ss_route_scan_release(struct ss_route_scan *sc)
+{
+	ss_buf_release(&sc->scratch_);
+	free(sc->newv_);
+	free(sc->oldv_);
+	memset(sc, 0, sizeof(*sc));
+	ss_buf_init(&sc->scratch_);
+}
+
+/* The key a row value is looked up under when that needs no key function
+ * (see match_eq); 0 if it does. */
+static int quick_key(const struct eqidx *e, const char *v)
+{
+	return e->quick == 1 || (e->quick == 2 && canonical_int(v));
+}
+
+void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
+			int stage)
+{
+	struct group *g;
+	size_t i, row;
+
+	switch (stage) {
+	case 0:
+		sc->nph_ = 0;
+		g = group_by_oid(r, sc->oid);
+		if (!g || !g->nlive || !r->eq_size)
+			return;
+		for (i = 0; i < g->neqs; i++) {
+			struct eqidx *e = g->eqs[i];
+
+			if (e->contain || !e->n)
+				continue;
+			for (row = 0; row < 2; row++) {
+				const char *const *vals = row ? sc->oldv : sc->newv;
+				const char *v;
+				uint64_t h;
+
+				if (!vals || !(v = vals[e->col]) ||
+				    !quick_key(e, v) || sc->nph_ >= 4)
+					continue;
+				h = eq_hash(e->uid, v, strlen(v));
+				sc->ph_[sc->nph_++] = h;
+				__builtin_prefetch(&r->eq[h & (r->eq_size - 1)]);
+			}
+		}
+		return;
+	case 1:
+		for (i = 0; i < sc->nph_; i++) {
+			uint64_t h = sc->ph_[i];
+			size_t j = (size_t)h & (r->eq_size - 1);
+
+			sc->pe_[i] = NULL;
+			for (; r->eq[j].e; j = (j + 1) & (r->eq_size - 1))
+				if (r->eq[j].h == h) {
+					sc->pe_[i] = r->eq[j].e;
+					__builtin_prefetch(r->eq[j].e);
+					break;
+				}
+		}
+		return;
+	default:
+		for (i = 0; i < sc->nph_; i++) {
+			const struct eqent *e = sc->pe_[i];
+			size_t k;
+
+			/* Matching reads up to two cache lines of a shape. */
+			for (k = 0; e && k < e->n && k < 2; k++) {
+				__builtin_prefetch(e->v[k]);
+				__builtin_prefetch((const char *)e->v[k] + 64);
+			}
+		}
+		return;
+	}
 }
