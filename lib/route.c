@@ -118,11 +118,11 @@ struct group {
 struct eqent {
 	uint64_t h;
 	uint32_t uid;
-	size_t klen;
+	uint32_t klen;
+	uint32_t n, alloc;
 	struct rshape **v;      /* inl, or an array once more than two */
-	size_t n, alloc;
 	struct rshape *inl[2];
-	char key[];
+	char key[];             /* at byte 48: short keys share the line */
 };
 
 struct eqslot {
@@ -333,7 +333,7 @@ static void eq_add(struct ss_router *r, uint32_t uid, const char *key,
 		e = ss_xcalloc(1, sizeof(*e) + len + 1);
 		e->h = h;
 		e->uid = uid;
-		e->klen = len;
+		e->klen = (uint32_t)len;
 		e->v = e->inl;
 		e->alloc = 2;
 		memcpy(e->key, key, len);
@@ -2248,6 +2248,7 @@ void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 				if (r->eq[j].h == h) {
 					sc->pe_[i] = r->eq[j].e;
 					__builtin_prefetch(r->eq[j].e);
+					__builtin_prefetch((const char *)r->eq[j].e + 64);
 					break;
 				}
 		}
