@@ -6,6 +6,7 @@
  * three-valued logic.
  */
 #include <ctype.h>
+#include <math.h>
 
 #include "where_int.h"
 
@@ -41,9 +42,9 @@ struct ectx {
 	int depth;
 };
 
-static const struct wtype T_BOOL = {WT_BOOL, 0, -1, NULL};
-static const struct wtype T_TEXT = {WT_TEXT, 0, -1, NULL};
-static const struct wtype T_INT4 = {WT_INT4, 0, -1, NULL};
+static const struct wtype T_BOOL = {WT_BOOL, 0, -1, NULL, NULL, 0};
+static const struct wtype T_TEXT = {WT_TEXT, 0, -1, NULL, NULL, 0};
+static const struct wtype T_INT4 = {WT_INT4, 0, -1, NULL, NULL, 0};
 
 static int is_unknown(const struct wtype *t)
 {
@@ -51,7 +52,7 @@ static int is_unknown(const struct wtype *t)
 }
 
 static int aerr(struct actx *c, int loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int aerr(struct actx *c, int loc, const char *fmt, ...)
 {
@@ -61,8 +62,7 @@ static int aerr(struct actx *c, int loc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	return ss_err_set(c->err, SS_ERR_INPUT, "At location %d: %s", loc,
-			  buf);
+	return ss_err_set(c->err, SS_ERR_INPUT, "At location %d: %s", loc, buf);
 }
 
 static int op_missing(struct actx *c, int loc, const char *op,
@@ -73,8 +73,8 @@ static int op_missing(struct actx *c, int loc, const char *op,
 	if (l)
 		wtype_sqlname(l, &a);
 	wtype_sqlname(r, &b);
-	aerr(c, loc, "operator does not exist: %s%s%s %s", a.buf,
-	     l ? " " : "", op, b.buf);
+	aerr(c, loc, "operator does not exist: %s%s%s %s", a.buf, l ? " " : "",
+	     op, b.buf);
 	ss_buf_release(&a);
 	ss_buf_release(&b);
 	return -1;
@@ -195,8 +195,10 @@ static int meet_mode(const struct wtype *l, const struct wtype *r,
 	}
 	{
 		enum wt a = l->base, b = r->base;
-		int da = a == WT_DATE || a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ;
-		int db = b == WT_DATE || b == WT_TIMESTAMP || b == WT_TIMESTAMPTZ;
+		int da =
+		    a == WT_DATE || a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ;
+		int db =
+		    b == WT_DATE || b == WT_TIMESTAMP || b == WT_TIMESTAMPTZ;
 
 		if (da && db) {
 			out->base = a > b ? a : b;
@@ -213,15 +215,13 @@ static int meet_mode(const struct wtype *l, const struct wtype *r,
 	return -1;
 }
 
-static int meet(const struct wtype *l, const struct wtype *r,
-		struct wtype *out)
+static int meet(const struct wtype *l, const struct wtype *r, struct wtype *out)
 {
 	return meet_mode(l, r, out, 0);
 }
 
-static struct ss_where_node *analyze_bool_arg(struct actx *c,
-					      struct ss_where_node *n,
-					      const char *what)
+static struct ss_where_node *
+analyze_bool_arg(struct actx *c, struct ss_where_node *n, const char *what)
 {
 	n = analyze(c, n);
 	if (!n)
@@ -232,8 +232,9 @@ static struct ss_where_node *analyze_bool_arg(struct actx *c,
 		struct ss_buf b = SS_BUF_INIT;
 
 		wtype_sqlname(&n->type, &b);
-		aerr(c, n->loc, "argument of %s must be type boolean, not type %s",
-		     what, b.buf);
+		aerr(c, n->loc,
+		     "argument of %s must be type boolean, not type %s", what,
+		     b.buf);
 		ss_buf_release(&b);
 		return NULL;
 	}
@@ -247,7 +248,7 @@ static int analyze_cmp(struct actx *c, struct ss_where_node *n,
 {
 	if (meet(&(*l)->type, &(*r)->type, ot) < 0)
 		return op_missing(c, n->loc, opname, &(*l)->type, &(*r)->type);
-	if (ot->base == WT_ENUM && strcmp(opname, "=") &&
+	if (ot->base == WT_ENUM && !ot->labels && strcmp(opname, "=") &&
 	    strcmp(opname, "<>") && !ot->array)
 		return aerr(c, n->loc,
 			    "ordering operators on enum type %s are not "
@@ -267,8 +268,7 @@ static int is_cmp_op(int opc)
 	return opc >= NOP_EQ && opc <= NOP_GE;
 }
 
-static struct ss_where_node *analyze_op(struct actx *c,
-					struct ss_where_node *n)
+static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 {
 	size_t i;
 
@@ -282,6 +282,37 @@ static struct ss_where_node *analyze_op(struct actx *c,
 		     n->op);
 		return NULL;
 	}
+	if (n->nargs == 1 && n->opc >= NOP_BNOT && n->opc <= NOP_CBRT) {
+		struct ss_where_node *a = n->args[0];
+		enum wt b = a->type.array ? WT_UNKNOWN : a->type.base;
+		static const struct wtype T_FLOAT8 = {WT_FLOAT8, 0,    -1,
+						      NULL,	 NULL, 0};
+
+		if (n->opc == NOP_SQRT || n->opc == NOP_CBRT) {
+			/* float8 only: numbers and unknown cast to it */
+			if (!is_unknown(&a->type) && !wt_is_numeric(b)) {
+				op_missing(c, n->loc, n->op, NULL, &a->type);
+				return NULL;
+			}
+			n->args[0] = coerce(c, a, &T_FLOAT8, 0);
+			if (!n->args[0])
+				return NULL;
+			n->type = T_FLOAT8;
+			return n;
+		}
+		if (is_unknown(&a->type)) {
+			aerr(c, n->loc, "operator is not unique: %s unknown",
+			     n->op);
+			return NULL;
+		}
+		if (n->opc == NOP_BNOT ? !wt_is_int(b) : !wt_is_numeric(b)) {
+			op_missing(c, n->loc, n->op, NULL, &a->type);
+			return NULL;
+		}
+		n->type = a->type;
+		n->type.typmod = -1;
+		return n;
+	}
 	if (n->nargs == 1) {
 		struct ss_where_node *a = n->args[0];
 		struct wtype lc, rc, res;
@@ -291,8 +322,8 @@ static struct ss_where_node *analyze_op(struct actx *c,
 			     n->op);
 			return NULL;
 		}
-		if (warith_resolve(OP_NEG, &a->type, &a->type, &lc, &rc,
-				   &res) < 0 ||
+		if (warith_resolve(OP_NEG, &a->type, &a->type, &lc, &rc, &res) <
+			0 ||
 		    (n->opc == NOP_ADD && a->type.base == WT_INTERVAL)) {
 			op_missing(c, n->loc, n->op, NULL, &a->type);
 			return NULL;
@@ -312,17 +343,20 @@ static struct ss_where_node *analyze_op(struct actx *c,
 	case NOP_SUB:
 	case NOP_MUL:
 	case NOP_DIV:
-	case NOP_MOD: {
+	case NOP_MOD:
+	case NOP_POW: {
 		static const enum wop map[] = {
-			[NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB,
-			[NOP_MUL] = OP_MUL, [NOP_DIV] = OP_DIV,
-			[NOP_MOD] = OP_MOD,
+		    [NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB, [NOP_MUL] = OP_MUL,
+		    [NOP_DIV] = OP_DIV, [NOP_MOD] = OP_MOD, [NOP_POW] = OP_POW,
 		};
 		enum wop op = map[n->opc];
 		struct wtype lt = n->args[0]->type, rt = n->args[1]->type;
 		struct wtype lc, rc, res;
 
-		if (is_unknown(&lt) && is_unknown(&rt)) {
+		if (is_unknown(&lt) && is_unknown(&rt) && op == OP_POW) {
+			/* only numeric candidates: float8 is preferred */
+			lt.base = rt.base = WT_FLOAT8;
+		} else if (is_unknown(&lt) && is_unknown(&rt)) {
 			aerr(c, n->loc,
 			     "operator is not unique: unknown %s unknown",
 			     n->op);
@@ -338,6 +372,12 @@ static struct ss_where_node *analyze_op(struct actx *c,
 			if (warith_resolve(op, k, k, &lc, &rc, &res) == 0) {
 				*u = *k;
 				u->typmod = -1;
+			} else if (k->base == WT_INTERVAL &&
+				   (op == OP_MUL || op == OP_DIV)) {
+				/* interval * unknown: the factor is float8 */
+				u->base = WT_FLOAT8;
+				u->array = 0;
+				u->typmod = -1;
 			} else if ((k->base == WT_TIMESTAMP ||
 				    k->base == WT_TIMESTAMPTZ ||
 				    (k->base == WT_TIME && op == OP_SUB &&
@@ -352,8 +392,8 @@ static struct ss_where_node *analyze_op(struct actx *c,
 				 * none left */
 				struct ss_buf kb = SS_BUF_INIT;
 				const char *what = k->base == WT_DATE
-							   ? "is not unique"
-							   : "does not exist";
+						       ? "is not unique"
+						       : "does not exist";
 
 				wtype_sqlname(k, &kb);
 				if (is_unknown(&lt))
@@ -373,6 +413,13 @@ static struct ss_where_node *analyze_op(struct actx *c,
 				   &n->args[1]->type);
 			return NULL;
 		}
+		if (op == OP_POW && res.base == WT_NUMERIC) {
+			/* numeric_power needs arbitrary-precision exp/ln */
+			aerr(c, n->loc,
+			     "operator ^ on numeric is not supported in this "
+			     "context");
+			return NULL;
+		}
 		n->args[0] = coerce(c, n->args[0], &lc, 0);
 		if (!n->args[0])
 			return NULL;
@@ -382,16 +429,82 @@ static struct ss_where_node *analyze_op(struct actx *c,
 		n->type = res;
 		return n;
 	}
+	case NOP_BAND:
+	case NOP_BOR:
+	case NOP_BXOR: {
+		/* integers only, the wider of the two */
+		struct wtype lt = n->args[0]->type, rt = n->args[1]->type;
+		struct wtype ot;
+
+		if (is_unknown(&lt) && is_unknown(&rt)) {
+			aerr(c, n->loc,
+			     "operator is not unique: unknown %s unknown",
+			     n->op);
+			return NULL;
+		}
+		if (meet(&lt, &rt, &ot) < 0 || ot.array ||
+		    !wt_is_int(ot.base)) {
+			op_missing(c, n->loc, n->op, &lt, &rt);
+			return NULL;
+		}
+		n->args[0] = coerce(c, n->args[0], &ot, 0);
+		if (!n->args[0])
+			return NULL;
+		n->args[1] = coerce(c, n->args[1], &ot, 0);
+		if (!n->args[1])
+			return NULL;
+		n->type = ot;
+		return n;
+	}
 	case NOP_CONCAT: {
 		struct wtype lt = n->args[0]->type, rt = n->args[1]->type;
-		int ltext = is_unknown(&lt) || (wt_is_text(lt.base) && !lt.array);
-		int rtext = is_unknown(&rt) || (wt_is_text(rt.base) && !rt.array);
+		int ltext =
+		    is_unknown(&lt) || (wt_is_text(lt.base) && !lt.array);
+		int rtext =
+		    is_unknown(&rt) || (wt_is_text(rt.base) && !rt.array);
 
 		if (lt.array || rt.array) {
-			aerr(c, n->loc,
-			     "array concatenation is not supported in this "
-			     "context");
-			return NULL;
+			/* array_cat / array_append / array_prepend over the
+			 * common element type; an unknown side is an array */
+			struct wtype le = lt, re = rt, et, at;
+
+			le.array = re.array = 0;
+			if (meet_mode(&le, &re, &et, 1) < 0) {
+				op_missing(c, n->loc, "||", &lt, &rt);
+				return NULL;
+			}
+			et.typmod = -1;
+			at = et;
+			at.array = 1;
+			if (lt.array && (rt.array || is_unknown(&rt))) {
+				n->flags |= NF_ARRCAT;
+				n->args[0] = coerce(c, n->args[0], &at, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &at, 0);
+			} else if (rt.array && is_unknown(&lt)) {
+				n->flags |= NF_ARRCAT;
+				n->args[0] = coerce(c, n->args[0], &at, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &at, 0);
+			} else if (lt.array) {
+				n->flags |= NF_APPEND;
+				n->args[0] = coerce(c, n->args[0], &at, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &et, 0);
+			} else {
+				n->flags |= NF_PREPEND;
+				n->args[0] = coerce(c, n->args[0], &et, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &at, 0);
+			}
+			if (!n->args[0] || !n->args[1])
+				return NULL;
+			n->type = at;
+			return n;
 		}
 		if (!ltext && !rtext) {
 			op_missing(c, n->loc, "||", &lt, &rt);
@@ -450,7 +563,8 @@ static struct ss_where_node *analyze_op(struct actx *c,
 		for (i = 1; i < n->nargs; i++) {
 			struct wtype t = n->args[i]->type;
 
-			if (!is_unknown(&t) && !(wt_is_text(t.base) && !t.array)) {
+			if (!is_unknown(&t) &&
+			    !(wt_is_text(t.base) && !t.array)) {
 				op_missing(c, n->loc, n->op, &lt, &t);
 				return NULL;
 			}
@@ -464,6 +578,79 @@ static struct ss_where_node *analyze_op(struct actx *c,
 	}
 	aerr(c, n->loc, "operator %s is not supported in this context", n->op);
 	return NULL;
+}
+
+/*
+ * array_cat(a, b), array_append(a, e), array_prepend(e, a) and
+ * array_ndims(a): the polymorphic "anycompatible" resolution (an unknown
+ * array side takes the other side's array type, an unknown element the
+ * element type), then the same evaluation as the || operator.
+ */
+static struct ss_where_node *analyze_array_func(struct actx *c,
+						struct ss_where_node *n)
+{
+	static const struct wtype T_INT4_ = {WT_INT4, 0, -1, NULL, NULL, 0};
+	int ai = n->opc == FN_ARRAY_PREPEND ? 1 : 0; /* the array argument */
+	size_t want = n->opc == FN_ARRAY_NDIMS ? 1 : 2;
+	struct wtype et, at, ot;
+	int have = 0;
+	size_t i;
+
+	if (n->nargs != want) {
+		aerr(c, n->loc, "function %s with %zu arguments does not exist",
+		     n->op, n->nargs);
+		return NULL;
+	}
+	for (i = 0; i < n->nargs; i++) {
+		struct wtype t = n->args[i]->type;
+		int is_arr_pos = n->opc == FN_ARRAY_CAT || (int)i == ai;
+
+		if (is_unknown(&t))
+			continue;
+		if (is_arr_pos && !t.array) {
+			struct ss_buf b = SS_BUF_INIT;
+
+			wtype_sqlname(&t, &b);
+			aerr(c, n->loc, "function %s(%s) does not exist", n->op,
+			     b.buf);
+			ss_buf_release(&b);
+			return NULL;
+		}
+		t.array = 0;
+		t.typmod = -1;
+		if (have && meet_mode(&et, &t, &ot, 1) < 0) {
+			aerr(c, n->loc,
+			     "function %s arguments have incompatible types",
+			     n->op);
+			return NULL;
+		}
+		et = have ? ot : t;
+		have = 1;
+	}
+	if (!have && n->opc == FN_ARRAY_NDIMS) {
+		/* anyarray, unlike anycompatible, cannot start from unknown */
+		aerr(c, n->loc,
+		     "could not determine polymorphic type because input has "
+		     "type unknown");
+		return NULL;
+	}
+	if (!have)
+		et = T_TEXT; /* anycompatible over unknowns only: text */
+	at = et;
+	at.array = 1;
+	for (i = 0; i < n->nargs; i++) {
+		int is_arr_pos = n->opc == FN_ARRAY_CAT || (int)i == ai;
+
+		n->args[i] = coerce(c, n->args[i], is_arr_pos ? &at : &et, 0);
+		if (!n->args[i])
+			return NULL;
+	}
+	n->flags |= n->opc == FN_ARRAY_CAT	 ? NF_ARRCAT
+		    : n->opc == FN_ARRAY_APPEND	 ? NF_APPEND
+		    : n->opc == FN_ARRAY_PREPEND ? NF_PREPEND
+						 : 0;
+	n->type = n->opc == FN_ARRAY_NDIMS ? T_INT4_ : at;
+	return n;
 }
 
 /* Common type of a list (IN lists, COALESCE, ARRAY[...]). */
@@ -488,8 +675,9 @@ static int common_type(struct actx *c, struct ss_where_node **args,
 
 			wtype_sqlname(&t, &a);
 			wtype_sqlname(&args[i]->type, &b);
-			aerr(c, args[i]->loc, "%s types %s and %s cannot be matched",
-			     what, a.buf, b.buf);
+			aerr(c, args[i]->loc,
+			     "%s types %s and %s cannot be matched", what,
+			     a.buf, b.buf);
 			ss_buf_release(&a);
 			ss_buf_release(&b);
 			return -1;
@@ -515,17 +703,16 @@ static int has_column(const struct ss_where_node *n)
 	return 0;
 }
 
-static int lookup_enum(struct actx *c, const char *name)
+/* The type of an enum column named `name`, or NULL. */
+static const struct wtype *lookup_enum(struct actx *c, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < c->ncols; i++)
-		if (c->cols[i].is_enum && c->cols[i].type &&
-		    (strcmp(c->cols[i].type, name) == 0 ||
-		     (c->cols[i].type[0] == '_' &&
-		      strcmp(c->cols[i].type + 1, name) == 0)))
-			return 1;
-	return 0;
+		if (c->colok[i] && c->coltypes[i].base == WT_ENUM &&
+		    strcmp(c->coltypes[i].ename, name) == 0)
+			return &c->coltypes[i];
+	return NULL;
 }
 
 static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
@@ -542,22 +729,22 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			int64_t v;
 			struct ss_err e2 = SS_ERR_INIT;
 
-			if (ss_parse_i64(n->text, INT64_MIN, INT64_MAX, &v, "int",
-					 &e2) == 0 &&
-			    (n->text[0] != '0' || 1)) {
-				n->type.base = (v >= INT32_MIN && v <= INT32_MAX)
-						       ? WT_INT4
-						       : WT_INT8;
+			if (ss_parse_i64(n->text, INT64_MIN, INT64_MAX, &v,
+					 "int", &e2) == 0) {
+				n->type.base =
+				    (v >= INT32_MIN && v <= INT32_MAX)
+					? WT_INT4
+					: WT_INT8;
 				n->val.u.i = v;
 				return n;
 			}
+			/* too big for int8: a numeric */
 		}
-			/* fall through: too big for int8 */
 		/* FALLTHROUGH */
 		case LIT_NUM:
 			n->type.base = WT_NUMERIC;
-			if (wval_in(c->a, &n->type, n->text, n->textlen, &n->val,
-				    c->err) < 0)
+			if (wval_in(c->a, &n->type, n->text, n->textlen,
+				    &n->val, c->err) < 0)
 				return NULL;
 			return n;
 		case LIT_STR:
@@ -619,8 +806,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 	case SS_WHERE_OR:
 		for (i = 0; i < n->nargs; i++) {
 			n->args[i] = analyze_bool_arg(
-				c, n->args[i],
-				n->kind == SS_WHERE_AND ? "AND" : "OR");
+			    c, n->args[i],
+			    n->kind == SS_WHERE_AND ? "AND" : "OR");
 			if (!n->args[i])
 				return NULL;
 		}
@@ -641,7 +828,7 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 				return NULL;
 		} else {
 			static const char *const what[] = {
-				"", "IS TRUE", "IS FALSE", "IS UNKNOWN"};
+			    "", "IS TRUE", "IS FALSE", "IS UNKNOWN"};
 			char w[32];
 
 			snprintf(w, sizeof(w), "%s", what[n->opc]);
@@ -690,7 +877,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			size_t k = 1;
 			struct ss_where_node lcopy = *n->args[0];
 
-			group = arena_alloc(c->a, (nconst + 1) * sizeof(*group));
+			group =
+			    arena_alloc(c->a, (nconst + 1) * sizeof(*group));
 			group[0] = n->args[0];
 			for (i = 1; i < n->nargs; i++)
 				if (!has_column(n->args[i]))
@@ -713,7 +901,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 				n->otype = ct;
 			} else if (meet(&lcopy.type, &ct, &n->otype) < 0) {
 				return op_missing(c, n->loc,
-						  (n->flags & NF_NOT) ? "<>" : "=",
+						  (n->flags & NF_NOT) ? "<>"
+								      : "=",
 						  &lcopy.type, &ct),
 				       NULL;
 			}
@@ -729,7 +918,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			if ((n->flags & NF_INGROUP) && !has_column(n->args[i]))
 				continue;
 			if (analyze_cmp(c, n, &l, &n->args[i],
-					(n->flags & NF_NOT) ? "<>" : "=", &ct) < 0)
+					(n->flags & NF_NOT) ? "<>" : "=",
+					&ct) < 0)
 				return NULL;
 		}
 		n->type = T_BOOL;
@@ -755,7 +945,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			return NULL;
 		}
 		if (is_unknown(&r->type)) {
-			struct wtype at = is_unknown(&l->type) ? T_TEXT : l->type;
+			struct wtype at =
+			    is_unknown(&l->type) ? T_TEXT : l->type;
 
 			at.array = 1;
 			at.typmod = -1;
@@ -774,7 +965,7 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			op_missing(c, n->loc, n->op, &l->type, &et);
 			return NULL;
 		}
-		if (ct.base == WT_ENUM && n->opc != NOP_EQ &&
+		if (ct.base == WT_ENUM && !ct.labels && n->opc != NOP_EQ &&
 		    n->opc != NOP_NE) {
 			aerr(c, n->loc,
 			     "ordering operators on enum type %s are not "
@@ -809,10 +1000,10 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			struct ss_where_node *x1 = &c1, *x2 = &c2;
 
 			/* copies: an unknown x resolves separately in each */
-			if (analyze_cmp(c, n, &x1, &n->args[1], ">=",
-					&n->otype) < 0 ||
-			    analyze_cmp(c, n, &x2, &n->args[2], "<=",
-					&n->otype2) < 0)
+			if (analyze_cmp(c, n, &x1, &n->args[1],
+					">=", &n->otype) < 0 ||
+			    analyze_cmp(c, n, &x2, &n->args[2],
+					"<=", &n->otype2) < 0)
 				return NULL;
 		}
 		n->type = T_BOOL;
@@ -820,9 +1011,16 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 	case SS_WHERE_CAST: {
 		struct ss_where_node *a;
 
-		if (n->type.base == WT_ENUM && !lookup_enum(c, n->type.ename)) {
-			aerr(c, n->tloc, "unsupported type %s", n->type.ename);
-			return NULL;
+		if (n->type.base == WT_ENUM) {
+			const struct wtype *et = lookup_enum(c, n->type.ename);
+
+			if (!et) {
+				aerr(c, n->tloc, "unsupported type %s",
+				     n->type.ename);
+				return NULL;
+			}
+			n->type.labels = et->labels;
+			n->type.nlabels = et->nlabels;
 		}
 		a = n->args[0];
 		if (a->kind == SS_WHERE_ARRAY && a->nargs == 0) {
@@ -882,10 +1080,11 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 		switch (n->opc) {
 		case FN_LOWER:
 		case FN_UPPER: {
-			struct wtype t = n->args[0]->type;
+			struct wtype t = n->nargs ? n->args[0]->type : T_TEXT;
 
 			if (n->nargs != 1 ||
-			    !(is_unknown(&t) || (wt_is_text(t.base) && !t.array))) {
+			    !(is_unknown(&t) ||
+			      (wt_is_text(t.base) && !t.array))) {
 				struct ss_buf b = SS_BUF_INIT;
 
 				for (i = 0; i < n->nargs; i++) {
@@ -893,8 +1092,9 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 						ss_buf_adds(&b, ", ");
 					wtype_sqlname(&n->args[i]->type, &b);
 				}
-				aerr(c, n->loc, "function %s(%s) does not exist",
-				     n->op, b.buf);
+				aerr(c, n->loc,
+				     "function %s(%s) does not exist", n->op,
+				     b.buf);
 				ss_buf_release(&b);
 				return NULL;
 			}
@@ -904,11 +1104,101 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			n->type = T_TEXT;
 			return n;
 		}
+		case FN_ARRAY_CAT:
+		case FN_ARRAY_APPEND:
+		case FN_ARRAY_PREPEND:
+		case FN_ARRAY_NDIMS:
+			return analyze_array_func(c, n);
+		case FN_JUSTIFY_DAYS:
+		case FN_JUSTIFY_HOURS:
+		case FN_JUSTIFY_INTERVAL: {
+			static const struct wtype T_IV = {WT_INTERVAL, 0,    -1,
+							  NULL,	       NULL, 0};
+
+			if (n->nargs != 1 ||
+			    !(is_unknown(&n->args[0]->type) ||
+			      (n->args[0]->type.base == WT_INTERVAL &&
+			       !n->args[0]->type.array))) {
+				aerr(c, n->loc,
+				     "function %s with these arguments does "
+				     "not exist",
+				     n->op);
+				return NULL;
+			}
+			n->args[0] = coerce(c, n->args[0], &T_IV, 0);
+			if (!n->args[0])
+				return NULL;
+			n->type = T_IV;
+			return n;
+		}
+		case FN_TIMEZONE: {
+			static const struct wtype T_TSTZ = {
+			    WT_TIMESTAMPTZ, 0, -1, NULL, NULL, 0};
+			struct ss_where_node *z, *v;
+			enum wt vb;
+
+			if (n->nargs != 2) {
+				aerr(c, n->loc,
+				     "function timezone with %zu arguments "
+				     "does not exist",
+				     n->nargs);
+				return NULL;
+			}
+			z = n->args[0];
+			v = n->args[1];
+			if (is_unknown(&z->type))
+				z = coerce(c, z, &T_TEXT, 0);
+			else if (!z->type.array && wt_is_text(z->type.base))
+				z = to_text(c, z);
+			else if (z->type.array || z->type.base != WT_INTERVAL) {
+				struct ss_buf b = SS_BUF_INIT;
+
+				wtype_sqlname(&z->type, &b);
+				aerr(
+				    c, n->loc,
+				    "function timezone(%s, ...) does not exist",
+				    b.buf);
+				ss_buf_release(&b);
+				return NULL;
+			}
+			if (!z)
+				return NULL;
+			/* unknown and date take timestamptz, the preferred
+			 * type of the category */
+			vb = v->type.array ? WT_UNKNOWN : v->type.base;
+			if (is_unknown(&v->type) || vb == WT_DATE)
+				v = coerce(c, v, &T_TSTZ, 0);
+			else if (vb != WT_TIMESTAMP && vb != WT_TIMESTAMPTZ) {
+				struct ss_buf b = SS_BUF_INIT;
+
+				wtype_sqlname(&v->type, &b);
+				aerr(c, n->loc,
+				     "function timezone(..., %s) is not "
+				     "supported in this context",
+				     b.buf);
+				ss_buf_release(&b);
+				return NULL;
+			}
+			if (!v)
+				return NULL;
+			n->args[0] = z;
+			n->args[1] = v;
+			n->type = T_TSTZ;
+			if (v->type.base == WT_TIMESTAMPTZ)
+				n->type.base = WT_TIMESTAMP;
+			return n;
+		}
+		case FN_LIKE:
+		case FN_ILIKE:
+			aerr(c, n->loc,
+			     "function %s with %zu arguments does not exist",
+			     n->op, n->nargs);
+			return NULL;
 		case FN_CONCAT:
 			for (i = 0; i < n->nargs; i++)
 				if (is_unknown(&n->args[i]->type)) {
-					n->args[i] = coerce(c, n->args[i],
-							    &T_TEXT, 0);
+					n->args[i] =
+					    coerce(c, n->args[i], &T_TEXT, 0);
 					if (!n->args[i])
 						return NULL;
 				}
@@ -917,7 +1207,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 		default:
 			if (common_type(c, n->args, n->nargs, n->op, &ct) < 0)
 				return NULL;
-			if (ct.base == WT_ENUM && n->opc != FN_COALESCE) {
+			if (ct.base == WT_ENUM && !ct.labels &&
+			    n->opc != FN_COALESCE) {
 				aerr(c, n->loc,
 				     "ordering operators on enum type %s are "
 				     "not supported",
@@ -979,12 +1270,13 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			return NULL;
 		if (!is_unknown(&ix->type) &&
 		    !(wt_is_int(ix->type.base) && !ix->type.array)) {
-			aerr(c, ix->loc, "array subscript must have type integer");
+			aerr(c, ix->loc,
+			     "array subscript must have type integer");
 			return NULL;
 		}
 		if (ix->type.base == WT_INT8 || ix->type.base == WT_INT2) {
 			struct ss_where_node *cn =
-				where_node(c->a, SS_WHERE_CAST, ix->loc, 1);
+			    where_node(c->a, SS_WHERE_CAST, ix->loc, 1);
 
 			cn->args[0] = ix;
 			cn->type = T_INT4;
@@ -1052,11 +1344,11 @@ static int cmp_result(int opc, int c)
 static int like_match(const char *t, size_t tlen, const char *p, size_t plen,
 		      struct ss_err *err, int *failed)
 {
-#define NEXTCHAR(s, l)                                                       \
-	do {                                                                 \
-		(s)++, (l)--;                                                \
-		while ((l) > 0 && ((unsigned char)*(s) & 0xc0) == 0x80)      \
-			(s)++, (l)--;                                        \
+#define NEXTCHAR(s, l)                                                         \
+	do {                                                                   \
+		(s)++, (l)--;                                                  \
+		while ((l) > 0 && ((unsigned char)*(s)&0xc0) == 0x80)          \
+			(s)++, (l)--;                                          \
 	} while (0)
 	if (plen == 1 && *p == '%')
 		return 1;
@@ -1157,7 +1449,8 @@ static int like_escape(const struct wval *pat, const struct wval *esc,
 		clen++;
 	if (clen != elen) {
 		ss_err_set(err, SS_ERR_INPUT, "invalid escape string");
-		ss_err_hint(err, "Escape string must be empty or one character.");
+		ss_err_hint(err,
+			    "Escape string must be empty or one character.");
 		return -1;
 	}
 	i = 0;
@@ -1314,10 +1607,10 @@ static int eval_array(struct ectx *e, const struct ss_where_node *n,
 					       s->lbs[d] == first->lbs[d];
 				if (!same)
 					return ss_err_set(
-						e->err, SS_ERR_INPUT,
-						"multidimensional arrays must "
-						"have array expressions with "
-						"matching dimensions");
+					    e->err, SS_ERR_INPUT,
+					    "multidimensional arrays must "
+					    "have array expressions with "
+					    "matching dimensions");
 			}
 			total += subs[i].u.a->n;
 		}
@@ -1334,7 +1627,8 @@ static int eval_array(struct ectx *e, const struct ss_where_node *n,
 			r->dims[d + 1] = first->dims[d];
 			r->lbs[d + 1] = first->lbs[d];
 		}
-		r->e = arena_alloc(e->a, (total ? total : 1) * sizeof(struct wval));
+		r->e = arena_alloc(e->a,
+				   (total ? total : 1) * sizeof(struct wval));
 		for (i = 0; i < n->nargs; i++) {
 			if (subs[i].isnull)
 				continue;
@@ -1346,6 +1640,95 @@ static int eval_array(struct ectx *e, const struct ss_where_node *n,
 		r->n = k;
 		return 0;
 	}
+}
+
+/*
+ * Array ||, as array_cat / array_append / array_prepend: not strict (a
+ * NULL array is an empty one), element lists joined along the first
+ * dimension, whose other dimensions and bounds must agree.
+ */
+static int eval_array_concat(struct ectx *e, const struct ss_where_node *n,
+			     struct wval *out)
+{
+	struct wval a, b;
+	const struct warr *x, *y;
+	struct warr *r;
+	int d;
+
+	if (eval(e, n->args[0], &a) < 0 || eval(e, n->args[1], &b) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (n->flags & (NF_APPEND | NF_PREPEND)) {
+		const struct wval *arr = (n->flags & NF_APPEND) ? &a : &b;
+		const struct wval *el = (n->flags & NF_APPEND) ? &b : &a;
+		const struct warr *s = arr->isnull ? NULL : arr->u.a;
+
+		if (s && s->ndim > 1)
+			return ss_err_set(e->err, SS_ERR_INPUT,
+					  "argument must be empty or "
+					  "one-dimensional array");
+		r = arena_alloc(e->a, sizeof(*r));
+		r->ndim = 1;
+		r->lbs[0] = s && s->ndim == 1 ? s->lbs[0] : 1;
+		r->n = (s ? s->n : 0) + 1;
+		r->dims[0] = (int)r->n;
+		r->e = arena_alloc(e->a, r->n * sizeof(struct wval));
+		if (n->flags & NF_APPEND) {
+			if (s)
+				memcpy(r->e, s->e, s->n * sizeof(struct wval));
+			r->e[r->n - 1] = *el;
+		} else {
+			r->e[0] = *el;
+			if (s)
+				memcpy(r->e + 1, s->e,
+				       s->n * sizeof(struct wval));
+		}
+		out->u.a = r;
+		return 0;
+	}
+	if (a.isnull || b.isnull) {
+		*out = a.isnull ? b : a;
+		return 0;
+	}
+	x = a.u.a;
+	y = b.u.a;
+	if (x->ndim == 0 || x->n == 0) {
+		*out = b;
+		return 0;
+	}
+	if (y->ndim == 0 || y->n == 0) {
+		*out = a;
+		return 0;
+	}
+	r = arena_alloc(e->a, sizeof(*r));
+	if (x->ndim == y->ndim) {
+		*r = *x;
+		r->dims[0] = x->dims[0] + y->dims[0];
+		for (d = 1; d < x->ndim; d++)
+			if (x->dims[d] != y->dims[d] || x->lbs[d] != y->lbs[d])
+				goto incompatible;
+	} else if (x->ndim == y->ndim - 1 || x->ndim == y->ndim + 1) {
+		const struct warr *hi = x->ndim > y->ndim ? x : y;
+		const struct warr *lo = x->ndim > y->ndim ? y : x;
+
+		*r = *hi;
+		r->dims[0] += 1;
+		for (d = 0; d < lo->ndim; d++)
+			if (lo->dims[d] != hi->dims[d + 1] ||
+			    lo->lbs[d] != hi->lbs[d + 1])
+				goto incompatible;
+	} else {
+		goto incompatible;
+	}
+	r->n = x->n + y->n;
+	r->e = arena_alloc(e->a, r->n * sizeof(struct wval));
+	memcpy(r->e, x->e, x->n * sizeof(struct wval));
+	memcpy(r->e + x->n, y->e, y->n * sizeof(struct wval));
+	out->u.a = r;
+	return 0;
+incompatible:
+	return ss_err_set(e->err, SS_ERR_INPUT,
+			  "cannot concatenate incompatible arrays");
 }
 
 static int eval_col(struct ectx *e, const struct ss_where_node *n,
@@ -1444,8 +1827,41 @@ done:
 	return 0;
 }
 
-static int eval(struct ectx *e, const struct ss_where_node *n,
-		struct wval *out)
+/* ~ @ |/ ||/ on a non-null value. */
+static int eval_prefix(struct ectx *e, const struct ss_where_node *n,
+		       const struct wval *a, struct wval *out)
+{
+	enum wt t = n->type.base;
+
+	switch (n->opc) {
+	case NOP_BNOT:
+		out->u.i = ~a->u.i;
+		return 0;
+	case NOP_ABS:
+		if ((wt_is_int(t) && a->u.i < 0) ||
+		    (t == WT_NUMERIC && num_is_negative(a->u.n)))
+			return wval_arith(e->a, OP_NEG, &n->type, a, NULL, NULL,
+					  &n->type, out, e->err);
+		if (t == WT_FLOAT4 || t == WT_FLOAT8)
+			out->u.f = fabs(a->u.f);
+		else
+			*out = *a;
+		return 0;
+	case NOP_SQRT:
+		if (a->u.f < 0)
+			return ss_err_set(e->err, SS_ERR_INPUT,
+					  "cannot take square root of a "
+					  "negative number");
+		out->u.f = sqrt(a->u.f);
+		return 0;
+	case NOP_CBRT:
+		out->u.f = cbrt(a->u.f);
+		return 0;
+	}
+	return ss_err_set(e->err, SS_ERR_INPUT, "unsupported operator");
+}
+
+static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 {
 	struct wval a, b;
 	size_t i;
@@ -1519,8 +1935,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 			return -1;
 		for (i = 1; i < n->nargs && !found; i++) {
 			const struct ss_where_node *item = n->args[i];
-			struct wtype ct = (item->flags & NF_INGROUP) ? n->otype
-								  : item->type;
+			struct wtype ct =
+			    (item->flags & NF_INGROUP) ? n->otype : item->type;
 			struct wval ac, bc;
 
 			if (eval(e, item, &b) < 0)
@@ -1531,7 +1947,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 			}
 			ct.typmod = -1;
 			if (wval_cast(e->a, lt, &ct, &a, &ac, e->err) < 0 ||
-			    wval_cast(e->a, &item->type, &ct, &b, &bc, e->err) < 0)
+			    wval_cast(e->a, &item->type, &ct, &b, &bc, e->err) <
+				0)
 				return -1;
 			if (wval_cmp(&ct, &ac, &bc) == 0)
 				found = 1;
@@ -1594,6 +2011,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 	case SS_WHERE_OP:
 		if (n->opc >= NOP_LIKE && n->opc <= NOP_NILIKE)
 			return eval_like(e, n, out);
+		if (n->flags & (NF_ARRCAT | NF_APPEND | NF_PREPEND))
+			return eval_array_concat(e, n, out);
 		if (eval(e, n->args[0], &a) < 0)
 			return -1;
 		if (n->nargs == 1) {
@@ -1605,6 +2024,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 				*out = a;
 				return 0;
 			}
+			if (n->opc >= NOP_BNOT && n->opc <= NOP_CBRT)
+				return eval_prefix(e, n, &a, out);
 			return wval_arith(e->a, OP_NEG, &n->args[0]->type, &a,
 					  NULL, NULL, &n->type, out, e->err);
 		}
@@ -1615,8 +2036,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 			return 0;
 		}
 		if (is_cmp_op(n->opc)) {
-			set_tv(out, cmp_result(n->opc,
-					       wval_cmp(&n->otype, &a, &b)));
+			set_tv(out,
+			       cmp_result(n->opc, wval_cmp(&n->otype, &a, &b)));
 			return 0;
 		}
 		switch (n->opc) {
@@ -1624,17 +2045,27 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 		case NOP_SUB:
 		case NOP_MUL:
 		case NOP_DIV:
-		case NOP_MOD: {
+		case NOP_MOD:
+		case NOP_POW: {
 			static const enum wop map[] = {
-				[NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB,
-				[NOP_MUL] = OP_MUL, [NOP_DIV] = OP_DIV,
-				[NOP_MOD] = OP_MOD,
+			    [NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB,
+			    [NOP_MUL] = OP_MUL, [NOP_DIV] = OP_DIV,
+			    [NOP_MOD] = OP_MOD, [NOP_POW] = OP_POW,
 			};
 
 			return wval_arith(e->a, map[n->opc], &n->args[0]->type,
 					  &a, &n->args[1]->type, &b, &n->type,
 					  out, e->err);
 		}
+		case NOP_BAND:
+			out->u.i = a.u.i & b.u.i;
+			return 0;
+		case NOP_BOR:
+			out->u.i = a.u.i | b.u.i;
+			return 0;
+		case NOP_BXOR:
+			out->u.i = a.u.i ^ b.u.i;
+			return 0;
 		case NOP_CONCAT: {
 			char *p = arena_alloc(e->a, a.u.s.len + b.u.s.len + 1);
 
@@ -1703,6 +2134,42 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 			ss_buf_release(&sb);
 			return 0;
 		}
+		case FN_ARRAY_CAT:
+		case FN_ARRAY_APPEND:
+		case FN_ARRAY_PREPEND:
+			return eval_array_concat(e, n, out);
+		case FN_ARRAY_NDIMS:
+			if (eval(e, n->args[0], &a) < 0)
+				return -1;
+			if (a.isnull || a.u.a->ndim == 0 || a.u.a->n == 0)
+				out->isnull = 1;
+			else
+				out->u.i = a.u.a->ndim;
+			return 0;
+		case FN_JUSTIFY_DAYS:
+		case FN_JUSTIFY_HOURS:
+		case FN_JUSTIFY_INTERVAL:
+			if (eval(e, n->args[0], &a) < 0)
+				return -1;
+			if (a.isnull) {
+				out->isnull = 1;
+				return 0;
+			}
+			return interval_justify(
+			    &a.u.iv, n->opc != FN_JUSTIFY_HOURS,
+			    n->opc != FN_JUSTIFY_DAYS, &out->u.iv, e->err);
+		case FN_TIMEZONE:
+			if (eval(e, n->args[0], &a) < 0 ||
+			    eval(e, n->args[1], &b) < 0)
+				return -1;
+			if (a.isnull || b.isnull) {
+				out->isnull = 1;
+				return 0;
+			}
+			return wval_timezone(
+			    &a, n->args[0]->type.base == WT_INTERVAL, b.u.i,
+			    n->args[1]->type.base == WT_TIMESTAMP, &out->u.i,
+			    e->err);
 		case FN_COALESCE:
 			for (i = 0; i < n->nargs; i++) {
 				if (eval(e, n->args[i], &a) < 0)
@@ -1724,8 +2191,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n,
 					continue;
 				if (!have ||
 				    (n->opc == FN_GREATEST
-					     ? wval_cmp(&n->type, &a, out) > 0
-					     : wval_cmp(&n->type, &a, out) < 0))
+					 ? wval_cmp(&n->type, &a, out) > 0
+					 : wval_cmp(&n->type, &a, out) < 0))
 					*out = a;
 				have = 1;
 			}
@@ -1806,11 +2273,17 @@ static int strict(const struct ss_where_node *n)
 {
 	switch (n->kind) {
 	case SS_WHERE_OP:
+		/* array_cat, array_append, array_prepend take NULLs */
+		return !(n->flags & (NF_ARRCAT | NF_APPEND | NF_PREPEND));
 	case SS_WHERE_CAST:
 	case SS_WHERE_SUBSCRIPT:
 		return 1;
 	case SS_WHERE_FUNC:
-		return n->opc == FN_LOWER || n->opc == FN_UPPER;
+		return n->opc == FN_LOWER || n->opc == FN_UPPER ||
+		       n->opc == FN_TIMEZONE || n->opc == FN_ARRAY_NDIMS ||
+		       n->opc == FN_JUSTIFY_DAYS ||
+		       n->opc == FN_JUSTIFY_HOURS ||
+		       n->opc == FN_JUSTIFY_INTERVAL;
 	default:
 		return 0;
 	}
@@ -1846,7 +2319,8 @@ static int foldable(const struct ss_where_node *n)
 		if (wt_is_text(f->base) && !f->array &&
 		    (t->array || stable_io(t->base)))
 			return 0;
-		if ((f->base == WT_TIMESTAMPTZ) != (t->base == WT_TIMESTAMPTZ) &&
+		if ((f->base == WT_TIMESTAMPTZ) !=
+			(t->base == WT_TIMESTAMPTZ) &&
 		    (f->base == WT_TIMESTAMPTZ || f->base == WT_DATE ||
 		     f->base == WT_TIMESTAMP))
 			return 0;
@@ -1859,44 +2333,199 @@ static int foldable(const struct ss_where_node *n)
 	return 1;
 }
 
-/* IN with a constant left side: a constant item that already decides it
- * (equal for IN, so true; equal for NOT IN, so false) decides the whole,
- * as PostgreSQL folds "c = ANY (const array)" and OR/AND of comparisons. */
-static struct ss_where_node *fold_in(struct arena *a, struct ss_where_node *n,
-				     struct ss_err *err)
+static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
+				  struct ss_err *err);
+
+/* Evaluate lhs IN (items...) for constant arguments; 1 when that already
+ * decides the whole IN (an equal item: true for IN, false for NOT IN). */
+static int in_decides(struct arena *a, const struct ss_where_node *n,
+		      struct ss_where_node **items, size_t nitems, int *res,
+		      struct ss_err *err)
 {
 	struct ss_where_node tmp = *n;
-	struct ss_where_node **args;
-	size_t i, k = 1;
-	int group_const = 1;
 	struct ectx e;
 	struct wval v;
 
-	if (!is_const(n->args[0]))
-		return n;
-	for (i = 1; i < n->nargs; i++)
-		if ((n->args[i]->flags & NF_INGROUP) && !is_const(n->args[i]))
-			group_const = 0;
-	args = arena_alloc(a, n->nargs * sizeof(*args));
-	args[0] = n->args[0];
-	for (i = 1; i < n->nargs; i++) {
-		if (!is_const(n->args[i]))
-			continue;
-		if ((n->args[i]->flags & NF_INGROUP) && !group_const)
-			continue;
-		args[k++] = n->args[i];
-	}
-	if (k == 1)
-		return n;
-	tmp.args = args;
-	tmp.nargs = k;
+	tmp.args = items;
+	tmp.nargs = nitems;
 	memset(&e, 0, sizeof(e));
 	e.a = a;
 	e.err = err;
 	if (eval(&e, &tmp, &v) < 0)
+		return -1;
+	*res = v.isnull ? -1 : v.u.b;
+	return !v.isnull && v.u.b == !(n->flags & NF_NOT);
+}
+
+/*
+ * IN at plan time, in the order PostgreSQL simplifies its rewrite: the
+ * "= ANY (array)" of the constant items first, then each "lhs = item" of
+ * the OR (AND for NOT IN). An item that decides the whole makes it a
+ * constant, and the items after it are never folded (so cannot fail).
+ */
+static struct ss_where_node *fold_in(struct arena *a, struct ss_where_node *n,
+				     struct ss_err *err)
+{
+	struct ss_where_node **items =
+	    arena_alloc(a, n->nargs * sizeof(*items));
+	size_t i, k;
+	int res, all_const, all_null;
+
+	if (!(n->args[0] = fold(a, n->args[0], err)))
 		return NULL;
-	if (!v.isnull && v.u.b == !(n->flags & NF_NOT))
-		return mk_bool(a, n, v.u.b);
+	items[0] = n->args[0];
+	if (n->flags & NF_INGROUP) {
+		int group_const = 1;
+
+		for (i = 1, k = 1; i < n->nargs; i++) {
+			if (!(n->args[i]->flags & NF_INGROUP))
+				continue;
+			if (!(n->args[i] = fold(a, n->args[i], err)))
+				return NULL;
+			if (!is_const(n->args[i]))
+				group_const = 0;
+			items[k++] = n->args[i];
+		}
+		if (group_const && is_const(n->args[0])) {
+			int d = in_decides(a, n, items, k, &res, err);
+
+			if (d < 0)
+				return NULL;
+			if (d)
+				return mk_bool(a, n, res);
+		}
+	}
+	for (i = 1; i < n->nargs; i++) {
+		if (n->args[i]->flags & NF_INGROUP)
+			continue;
+		if (!(n->args[i] = fold(a, n->args[i], err)))
+			return NULL;
+		if (is_const(n->args[0]) && is_const(n->args[i])) {
+			int d;
+
+			items[1] = n->args[i];
+			d = in_decides(a, n, items, 2, &res, err);
+			if (d < 0)
+				return NULL;
+			if (d)
+				return mk_bool(a, n, res);
+		}
+	}
+	all_const = 1;
+	for (i = 0; i < n->nargs; i++)
+		if (!is_const(n->args[i]))
+			all_const = 0;
+	if (all_const) {
+		if (in_decides(a, n, n->args, n->nargs, &res, err) < 0)
+			return NULL;
+		return mk_bool(a, n, res);
+	}
+	if (!(n->flags & NF_INGROUP)) {
+		/* every comparison has a NULL constant side: all NULL */
+		all_null = is_null_const(n->args[0]);
+		for (i = 1; i < n->nargs && !all_null; i++)
+			if (!is_null_const(n->args[i]))
+				break;
+		if (all_null || i == n->nargs)
+			return mk_bool(a, n, -1);
+	}
+	return n;
+}
+
+/*
+ * BETWEEN at plan time: PostgreSQL has already rewritten it into ANDs and
+ * ORs of comparisons, and folds every comparison whose sides are constant
+ * (or NULL), then the AND/OR around them. So "0.5 BETWEEN 1 AND col" is
+ * false however col turns out. Four-valued here: 1, 0, -1 (NULL) and
+ * 2 (not constant).
+ */
+#define AND4(x, y)                                                             \
+	((x) == 0 || (y) == 0	? 0                                            \
+	 : (x) == 2 || (y) == 2 ? 2                                            \
+	 : (x) < 0 || (y) < 0	? -1                                           \
+				: 1)
+#define OR4(x, y)                                                              \
+	((x) == 1 || (y) == 1	? 1                                            \
+	 : (x) == 2 || (y) == 2 ? 2                                            \
+	 : (x) < 0 || (y) < 0	? -1                                           \
+				: 0)
+#define NOT4(x) ((x) == 2 ? 2 : (x) < 0 ? -1 : !(x))
+
+static int fold_cmp(struct ectx *e, const struct ss_where_node *n,
+		    const struct ss_where_node *bound, const struct wtype *t,
+		    int ge, int neg, int *res)
+{
+	const struct ss_where_node *x = n->args[0];
+
+	if (is_null_const(x) || is_null_const(bound)) {
+		*res = -1;
+		return 0;
+	}
+	if (!is_const(x) || !is_const(bound)) {
+		*res = 2;
+		return 0;
+	}
+	if (between_cmp(e, n, &x->val, bound, t, ge, res) < 0)
+		return -1;
+	if (neg)
+		*res = NOT4(*res);
+	return 0;
+}
+
+/*
+ * One conjunct pair x >= lo AND x <= hi (negated: x < lo OR x > hi). Like
+ * PostgreSQL's simplification of the rewritten AND/OR, a bound is only
+ * folded once the comparison before it has not already decided the pair,
+ * so "-2.5 NOT BETWEEN -1 AND <something failing>" folds to true.
+ */
+static int fold_pair(struct ectx *e, struct ss_where_node *n, size_t lo,
+		     const struct wtype *lt, size_t hi, const struct wtype *ht,
+		     int neg, int *res)
+{
+	int r1, r2;
+
+	if (!(n->args[lo] = fold(e->a, n->args[lo], e->err)))
+		return -1;
+	if (fold_cmp(e, n, n->args[lo], lt, 1, neg, &r1) < 0)
+		return -1;
+	if (neg ? r1 == 1 : r1 == 0) {
+		*res = r1;
+		return 1; /* decided; hi may be left unfolded */
+	}
+	if (!(n->args[hi] = fold(e->a, n->args[hi], e->err)))
+		return -1;
+	if (fold_cmp(e, n, n->args[hi], ht, 0, neg, &r2) < 0)
+		return -1;
+	*res = neg ? OR4(r1, r2) : AND4(r1, r2);
+	return 0;
+}
+
+static struct ss_where_node *
+fold_between(struct arena *a, struct ss_where_node *n, struct ss_err *err)
+{
+	int neg = (n->flags & NF_NOT) != 0, r, r2, rc;
+	struct ectx e;
+
+	memset(&e, 0, sizeof(e));
+	e.a = a;
+	e.err = err;
+	if (!(n->args[0] = fold(a, n->args[0], err)))
+		return NULL;
+	rc = fold_pair(&e, n, 1, &n->otype, 2, &n->otype2, neg, &r);
+	if (rc < 0)
+		return NULL;
+	if (n->flags & NF_SYMMETRIC) {
+		if (neg ? r == 0 : r == 1)
+			return mk_bool(a, n, r);
+		if (fold_pair(&e, n, 2, &n->otype2, 1, &n->otype, neg, &r2) < 0)
+			return NULL;
+		r = neg ? AND4(r, r2) : OR4(r, r2);
+	}
+	if (r != 2)
+		return mk_bool(a, n, r);
+	/* kept for evaluation: every bound must be folded by now */
+	if (!(n->args[2] = fold(a, n->args[2], err)))
+		return NULL;
 	return n;
 }
 
@@ -1939,6 +2568,10 @@ static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
 		n->nargs = k;
 		return n;
 	}
+	if (n->kind == SS_WHERE_BETWEEN)
+		return fold_between(a, n, err);
+	if (n->kind == SS_WHERE_IN)
+		return fold_in(a, n, err);
 	if (n->kind == SS_WHERE_FUNC && n->opc == FN_COALESCE) {
 		for (i = 0, k = 0; i < n->nargs; i++) {
 			struct ss_where_node *f = fold(a, n->args[i], err);
@@ -1970,20 +2603,6 @@ static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
 		if (!is_const(n->args[i]))
 			all_const = 0;
 	}
-	if (n->kind == SS_WHERE_IN && !(n->flags & NF_INGROUP)) {
-		/* An OR (AND for NOT IN) of strict comparisons: each one with
-		 * a NULL constant side folds to NULL without evaluating the
-		 * other side; if they all do, so does the whole. */
-		int all_null = is_null_const(n->args[0]);
-
-		for (i = 1; i < n->nargs && !all_null; i++)
-			if (!is_null_const(n->args[i]))
-				break;
-		if (all_null || i == n->nargs)
-			return mk_bool(a, n, -1);
-	}
-	if (n->kind == SS_WHERE_IN && !all_const)
-		return fold_in(a, n, err);
 	if (strict(n)) {
 		for (i = 0; i < n->nargs; i++) {
 			if (is_null_const(n->args[i])) {
@@ -2030,6 +2649,9 @@ static int column_type(struct arena *a, const struct ss_where_column *col,
 	const char *s = col->type ? col->type : "";
 	size_t n = 0, i;
 
+	/* built-in types may come schema-qualified */
+	if (strncasecmp(s, "pg_catalog.", 11) == 0)
+		s += 11;
 	for (i = 0; s[i] && n < sizeof(buf) - 1; i++) {
 		if (s[i] == '(') {
 			while (s[i] && s[i] != ')')
@@ -2053,12 +2675,26 @@ static int column_type(struct arena *a, const struct ss_where_column *col,
 			t->array = 1;
 			s++;
 		}
+		if (strrchr(s, '.'))
+			s = strrchr(s, '.') + 1;
 		n = strlen(s);
 		if (n > 2 && strcmp(s + n - 2, "[]") == 0) {
 			t->array = 1;
 			n -= 2;
 		}
 		t->ename = arena_strndup(a, s, n);
+		if (col->enum_labels && col->n_enum_labels) {
+			char **l =
+			    arena_alloc(a, col->n_enum_labels * sizeof(*l));
+			size_t i;
+
+			for (i = 0; i < col->n_enum_labels; i++)
+				l[i] =
+				    arena_strndup(a, col->enum_labels[i],
+						  strlen(col->enum_labels[i]));
+			t->labels = (const char *const *)l;
+			t->nlabels = col->n_enum_labels;
+		}
 		return 0;
 	}
 	return -1;
@@ -2084,11 +2720,13 @@ int ss_where_compile(const char *text, const struct ss_where_column *cols,
 	c.nparams = nparams;
 	c.err = err;
 	w->ncols = ncols;
-	w->coltypes = arena_alloc(&w->arena, (ncols ? ncols : 1) * sizeof(struct wtype));
+	w->coltypes =
+	    arena_alloc(&w->arena, (ncols ? ncols : 1) * sizeof(struct wtype));
 	c.coltypes = w->coltypes;
 	c.colok = arena_alloc(&w->arena, (ncols ? ncols : 1) * sizeof(int));
 	for (i = 0; i < ncols; i++)
-		c.colok[i] = column_type(&w->arena, &cols[i], &w->coltypes[i]) == 0;
+		c.colok[i] =
+		    column_type(&w->arena, &cols[i], &w->coltypes[i]) == 0;
 	if (!text)
 		text = "";
 	if (where_parse(&w->arena, text, &root, err) < 0)
@@ -2102,7 +2740,8 @@ int ss_where_compile(const char *text, const struct ss_where_column *cols,
 			goto fail;
 	}
 	if (root->type.base != WT_BOOL || root->type.array) {
-		ss_err_set(err, SS_ERR_INPUT, "WHERE clause must return a boolean");
+		ss_err_set(err, SS_ERR_INPUT,
+			   "WHERE clause must return a boolean");
 		goto fail;
 	}
 	where_render(root, &canon);
@@ -2139,11 +2778,15 @@ void ss_where_free(struct ss_where *w)
 int ss_where_eval(const struct ss_where *w, const char *const *values,
 		  int *result, struct ss_err *err)
 {
-	struct arena a = {NULL};
+	/* Most rows need only a little scratch space: keep it on the stack
+	 * (the arena moves to the heap if it needs more). */
+	max_align_t stack[512];
+	struct arena a;
 	struct ectx e;
 	struct wval v;
 	int rc = 0;
 
+	arena_init_buf(&a, stack, sizeof(stack));
 	memset(&e, 0, sizeof(e));
 	e.a = &a;
 	e.w = w;
@@ -2206,28 +2849,46 @@ const struct ss_where_node *ss_where_node_arg(const struct ss_where_node *n,
 const char *ss_where_node_type(const struct ss_where_node *n)
 {
 	static const char *const names[] = {
-		[WT_UNKNOWN] = "unknown",   [WT_NULL] = "unknown",
-		[WT_BOOL] = "bool",         [WT_INT2] = "int2",
-		[WT_INT4] = "int4",         [WT_INT8] = "int8",
-		[WT_NUMERIC] = "numeric",   [WT_FLOAT4] = "float4",
-		[WT_FLOAT8] = "float8",     [WT_TEXT] = "text",
-		[WT_VARCHAR] = "varchar",   [WT_BPCHAR] = "bpchar",
-		[WT_UUID] = "uuid",         [WT_DATE] = "date",
-		[WT_TIME] = "time",         [WT_TIMESTAMP] = "timestamp",
-		[WT_TIMESTAMPTZ] = "timestamptz",
-		[WT_INTERVAL] = "interval", [WT_ENUM] = "enum",
+	    [WT_UNKNOWN] = "unknown",
+	    [WT_NULL] = "unknown",
+	    [WT_BOOL] = "bool",
+	    [WT_INT2] = "int2",
+	    [WT_INT4] = "int4",
+	    [WT_INT8] = "int8",
+	    [WT_NUMERIC] = "numeric",
+	    [WT_FLOAT4] = "float4",
+	    [WT_FLOAT8] = "float8",
+	    [WT_TEXT] = "text",
+	    [WT_VARCHAR] = "varchar",
+	    [WT_BPCHAR] = "bpchar",
+	    [WT_UUID] = "uuid",
+	    [WT_DATE] = "date",
+	    [WT_TIME] = "time",
+	    [WT_TIMESTAMP] = "timestamp",
+	    [WT_TIMESTAMPTZ] = "timestamptz",
+	    [WT_INTERVAL] = "interval",
+	    [WT_ENUM] = "enum",
 	};
 	static const char *const anames[] = {
-		[WT_UNKNOWN] = "unknown[]",     [WT_NULL] = "unknown[]",
-		[WT_BOOL] = "bool[]",           [WT_INT2] = "int2[]",
-		[WT_INT4] = "int4[]",           [WT_INT8] = "int8[]",
-		[WT_NUMERIC] = "numeric[]",     [WT_FLOAT4] = "float4[]",
-		[WT_FLOAT8] = "float8[]",       [WT_TEXT] = "text[]",
-		[WT_VARCHAR] = "varchar[]",     [WT_BPCHAR] = "bpchar[]",
-		[WT_UUID] = "uuid[]",           [WT_DATE] = "date[]",
-		[WT_TIME] = "time[]",           [WT_TIMESTAMP] = "timestamp[]",
-		[WT_TIMESTAMPTZ] = "timestamptz[]",
-		[WT_INTERVAL] = "interval[]",   [WT_ENUM] = "enum[]",
+	    [WT_UNKNOWN] = "unknown[]",
+	    [WT_NULL] = "unknown[]",
+	    [WT_BOOL] = "bool[]",
+	    [WT_INT2] = "int2[]",
+	    [WT_INT4] = "int4[]",
+	    [WT_INT8] = "int8[]",
+	    [WT_NUMERIC] = "numeric[]",
+	    [WT_FLOAT4] = "float4[]",
+	    [WT_FLOAT8] = "float8[]",
+	    [WT_TEXT] = "text[]",
+	    [WT_VARCHAR] = "varchar[]",
+	    [WT_BPCHAR] = "bpchar[]",
+	    [WT_UUID] = "uuid[]",
+	    [WT_DATE] = "date[]",
+	    [WT_TIME] = "time[]",
+	    [WT_TIMESTAMP] = "timestamp[]",
+	    [WT_TIMESTAMPTZ] = "timestamptz[]",
+	    [WT_INTERVAL] = "interval[]",
+	    [WT_ENUM] = "enum[]",
 	};
 
 	if (n->type.base == WT_ENUM && !n->type.array)

@@ -1,15 +1,52 @@
 /*
  * where.h — the shape `where` clause: a parser, type checker, constant
  * folder and evaluator for the SQL subset ElectricSQL supports, with
- * PostgreSQL semantics (three-valued logic, implicit casts, error wording),
- * plus a canonical rendering and a read-only view of the compiled tree that
- * route uses to find indexable conjuncts.
+ * PostgreSQL 15 semantics (three-valued logic, unknown-literal typing,
+ * implicit casts, plan-time folding, error wording), plus a canonical
+ * rendering and a read-only view of the compiled tree that route uses to
+ * find indexable conjuncts.
+ *
+ * The subset:
+ *   - constants (integers, decimals, 'strings', E'escapes', TRUE, FALSE,
+ *     NULL, typed literals like date '2024-01-01'), columns, $n parameters;
+ *   - AND OR NOT; = <> != < <= > >=; IS [NOT] NULL / TRUE / FALSE /
+ *     UNKNOWN, ISNULL, NOTNULL; IS [NOT] DISTINCT FROM; [NOT] IN (list);
+ *     [NOT] BETWEEN [SYMMETRIC]; [NOT] LIKE / ILIKE [ESCAPE e] and ~~ ~~*
+ *     !~~ !~~*; op ANY|SOME|ALL (array) for the comparisons;
+ *   - + - * / % and unary - +, ^ (float8), @ |/ ||/, integer & | # ~,
+ *     with "integer out of range",
+ *     "division by zero", float overflow/underflow as PostgreSQL reports
+ *     them; text ||; date/timestamp/timestamptz/time/interval + and -
+ *     (date +- int, date - date, timestamp +- interval, timestamp -
+ *     timestamp, ...), interval * and / by a number;
+ *   - lower upper concat like COALESCE GREATEST LEAST, timezone() and
+ *     x AT TIME ZONE z for timestamp/timestamptz, justify_days
+ *     justify_hours justify_interval, array_cat array_append
+ *     array_prepend array_ndims;
+ *   - x::type and CAST(x AS type) between the supported types, with
+ *     varchar(n) / char(n) / numeric(p,s) / time(p) / timestamp(p) /
+ *     interval(p) modifiers;
+ *   - ARRAY[...] (nested too), '{...}' array literals, a[i], @> <@ &&,
+ *     array || array / element;
+ *   - types bool int2 int4 int8 float4 float8 numeric (exact decimal) text
+ *     varchar bpchar uuid date time timestamp timestamptz interval, enums,
+ *     and arrays of these (multi-dimensional too).
+ * Anything else is rejected when compiling, never evaluated wrongly:
+ * "At location N: <thing> is not supported in this context" for
+ * subqueries, CASE, row expressions, aggregates, window functions, other
+ * functions, slices, COLLATE, SIMILAR TO and operators
+ * outside the list (^ on numeric, << >>, regular expressions).
  *
  * Assumptions shared with the rest of shapesync: row values arrive as
  * PostgreSQL text output under DateStyle 'ISO, DMY', TimeZone 'UTC',
  * IntervalStyle 'postgres', extra_float_digits=1; text ordering is byte
- * order (the "C" collation, as Electric does) and lower()/upper()/ILIKE
- * fold ASCII letters only.
+ * order (the "C" collation, as Electric's is) and lower()/upper()/ILIKE
+ * fold ASCII letters only (as PostgreSQL does under the C collation). Time
+ * zones in literals are numeric offsets, common abbreviations (UTC, Z,
+ * PST, CET, ...) or zone names from the system database
+ * /usr/share/zoneinfo (Europe/Paris, case-insensitive), which Debian's
+ * PostgreSQL uses too; a named zone with daylight saving rules is an error
+ * for local times after 2037, where the database has no transitions.
  */
 #ifndef SS_WHERE_H
 #define SS_WHERE_H
@@ -24,15 +61,26 @@
  * folded to lowercase first). `type` is a PostgreSQL type name: the
  * internal names ("int4", "text", "timestamptz", ...), the SQL spellings
  * ("integer", "character varying", "timestamp with time zone", ...), and
- * arrays as "_int4" or "int4[]". A type that is not a built-in one is an
- * enum type if `is_enum` is set (enum values compare with = and <> only),
- * otherwise referencing the column is an "unsupported type" error.
+ * arrays as "_int4" or "int4[]"; modifiers such as "varchar(10)" are
+ * ignored. A type that is not a built-in one is an enum type if `is_enum`
+ * is set (a schema prefix "public.mood" is dropped; casts name the enum
+ * as "mood"), otherwise referencing the column is an "unsupported type"
+ * error.
  * Both strings are borrowed for the duration of ss_where_compile only.
+ * Initialise with designated initializers ({.name = "id", .type = "int4"}):
+ * the struct may grow.
  */
 struct ss_where_column {
 	const char *name;
 	const char *type;
 	int is_enum;
+	/* Optional, for enum columns: the labels in their sort order
+	 * (pg_enum.enumsortorder). With them, enum values are checked
+	 * against the labels ("invalid input value for enum ...") and
+	 * < <= > >= BETWEEN GREATEST LEAST work; without them only
+	 * = <> IN and IS [NOT] DISTINCT FROM do. Borrowed during compile. */
+	const char *const *enum_labels;
+	size_t n_enum_labels;
 };
 
 /* A compiled clause. Opaque; immutable after compile, so one compiled
@@ -45,7 +93,8 @@ struct ss_where;
  * like PostgreSQL "unknown" literals; a NULL entry is SQL NULL).
  *
  * Return 0 and set *out to a *new* clause (free with ss_where_free), or -1
- * with err (code SS_ERR_INPUT) worded like Electric / PostgreSQL:
+ * with *out NULL and err (code SS_ERR_INPUT) worded like Electric and
+ * PostgreSQL:
  *   "At location 6: unknown reference foo",
  *   "At location 3: syntax error at or near \"=\"",
  *   "WHERE clause must return a boolean",
@@ -76,9 +125,13 @@ int ss_where_eval(const struct ss_where *w, const char *const *values,
 /*
  * Append the canonical text of the clause to `out`: keywords upper case,
  * single spaces, every operand that is not atomic in parentheses,
- * identifiers quoted only when needed, parameters replaced by typed
- * literals ('5'::int4). Clauses that differ only in spelling render
- * identically, and the canonical text compiles to the same canonical text.
+ * identifiers quoted only when needed, type names in their internal
+ * spelling (int4, timestamptz, varchar(3)), parameters replaced by typed
+ * literals ('5'::int4). It is rendered from the clause as written (before
+ * folding; implicit casts are not shown), so "a=1", "(a = 1)" and
+ * "A  =  1" all give "a = 1", while "a = 1 + 1" stays "a = (1 + 1)". The
+ * canonical text compiles to the same canonical text. It is shapesync's
+ * own form, not byte-for-byte what Electric prints through libpg_query.
  */
 void ss_where_canonical(const struct ss_where *w, struct ss_buf *out);
 /* The same text, *borrowed* from w (valid until ss_where_free). */
@@ -96,35 +149,59 @@ size_t ss_where_columns_used(const struct ss_where *w, const size_t **idx);
  * Read-only view of the folded, type-checked tree. Nodes are *borrowed*
  * from the clause and live until ss_where_free. Implicit casts that the
  * type checker inserted appear as SS_WHERE_CAST nodes with
- * ss_where_node_implicit() true.
+ * ss_where_node_implicit() true. Constant subtrees are already folded, so
+ * "id = 2 + 3" shows as OP "=" over COLUMN id and CONST 5 (int4); route
+ * can index an OP "=" whose arguments are a COLUMN and a CONST of the same
+ * type, IN lists of constants, ranges and @> with a constant array.
  */
 struct ss_where_node;
 
 enum ss_where_kind {
-	SS_WHERE_CONST,   /* a constant (possibly NULL) */
-	SS_WHERE_COLUMN,  /* a column reference */
-	SS_WHERE_AND,     /* n-ary AND, n >= 2 */
-	SS_WHERE_OR,      /* n-ary OR, n >= 2 */
-	SS_WHERE_NOT,     /* 1 arg */
-	SS_WHERE_OP,      /* binary or unary operator; op: "=", "<>", "<", "<=",
-			     ">", ">=", "+", "-", "*", "/", "%", "||", "@>",
-			     "<@", "&&", "~~", "~~*", "!~~", "!~~*" */
-	SS_WHERE_TEST,    /* 1 arg; op: "IS NULL", "IS NOT NULL", "IS TRUE",
-			     "IS NOT TRUE", "IS FALSE", "IS NOT FALSE",
-			     "IS UNKNOWN", "IS NOT UNKNOWN" */
-	SS_WHERE_DISTINCT, /* 2 args; op "IS DISTINCT FROM" or
-			      "IS NOT DISTINCT FROM" */
-	SS_WHERE_IN,      /* arg 0 IN (args 1..n); op "IN" or "NOT IN" */
-	SS_WHERE_ANY,     /* arg0 op ANY (arg1); op is the comparison */
-	SS_WHERE_ALL,     /* arg0 op ALL (arg1) */
-	SS_WHERE_BETWEEN, /* arg0 BETWEEN arg1 AND arg2; op "BETWEEN",
-			     "NOT BETWEEN", "BETWEEN SYMMETRIC",
-			     "NOT BETWEEN SYMMETRIC" */
-	SS_WHERE_CAST,    /* 1 arg, to ss_where_node_type() */
-	SS_WHERE_FUNC,    /* op: "lower", "upper", "concat", "coalesce",
-			     "greatest", "least" */
-	SS_WHERE_ARRAY,   /* ARRAY[args...] */
-	SS_WHERE_SUBSCRIPT, /* arg0[arg1] */
+	/* A constant, possibly NULL: ss_where_node_const(). */
+	SS_WHERE_CONST,
+	/* A column reference: ss_where_node_column(). */
+	SS_WHERE_COLUMN,
+	/* n-ary AND / OR (n >= 2), and NOT (1 argument). */
+	SS_WHERE_AND,
+	SS_WHERE_OR,
+	SS_WHERE_NOT,
+	/* An operator with 2 arguments (3 for LIKE ... ESCAPE), or 1 for
+	 * unary "-" "+" "~" "@" "|/" "||/". op is one of = <> < <= > >= + - *
+	 * / % ^ & | # || @> <@ && ~~ ~~* !~~ !~~* (LIKE, ILIKE, NOT LIKE,
+	 * NOT ILIKE); || of arrays is array_cat / array_append /
+	 * array_prepend (not strict: NULL arrays are empty). For the
+	 * comparisons both arguments have the same type (the type checker
+	 * casts one side when the types differ). */
+	SS_WHERE_OP,
+	/* 1 argument; op is "IS NULL", "IS NOT NULL", "IS TRUE",
+	 * "IS NOT TRUE", "IS FALSE", "IS NOT FALSE", "IS UNKNOWN" or
+	 * "IS NOT UNKNOWN". */
+	SS_WHERE_TEST,
+	/* 2 arguments; op is "IS DISTINCT FROM" or "IS NOT DISTINCT FROM". */
+	SS_WHERE_DISTINCT,
+	/* Argument 0 IN (arguments 1..n); op "IN" or "NOT IN". Items are
+	 * cast to the type they are compared at; argument 0 keeps its own
+	 * type (PostgreSQL resolves each comparison separately). */
+	SS_WHERE_IN,
+	/* Argument 0 op ANY / ALL (argument 1, an array); op is the
+	 * comparison. */
+	SS_WHERE_ANY,
+	SS_WHERE_ALL,
+	/* Argument 0 BETWEEN argument 1 AND argument 2; op "BETWEEN",
+	 * "NOT BETWEEN", "BETWEEN SYMMETRIC" or "NOT BETWEEN SYMMETRIC". */
+	SS_WHERE_BETWEEN,
+	/* 1 argument converted to ss_where_node_type(); implicit ones were
+	 * inserted by the type checker (ss_where_node_implicit()). */
+	SS_WHERE_CAST,
+	/* op is the function name: "lower", "upper", "concat", "COALESCE",
+	 * "GREATEST", "LEAST", "timezone" (also x AT TIME ZONE z: arguments
+	 * z, x), "justify_days", "justify_hours", "justify_interval",
+	 * "array_cat", "array_append", "array_prepend", "array_ndims". */
+	SS_WHERE_FUNC,
+	/* ARRAY[arguments...]. */
+	SS_WHERE_ARRAY,
+	/* Argument 0 (an array) subscripted by argument 1 (int4). */
+	SS_WHERE_SUBSCRIPT,
 };
 
 /* The root of the folded tree; never NULL (a folded clause is a CONST). */

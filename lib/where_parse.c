@@ -32,10 +32,20 @@ enum tk {
 struct tok {
 	enum tk t;
 	int loc;
-	size_t srclen;   /* length of the token in the source */
+	size_t srclen;	 /* length of the token in the source */
 	const char *val; /* unescaped value, NUL-terminated (arena) */
 	size_t vlen;
 };
+
+/*
+ * Deepest tree accepted: the type checker, folder, renderer and evaluator
+ * recurse over it. The parser's own nesting counter (parentheses, NOT,
+ * unary operators) may go to twice that, which is what the canonical text
+ * of the deepest tree needs ("NOT (NOT (...))"), and bounds the parser's
+ * stack use.
+ */
+#define MAX_DEPTH 500
+#define MAX_NEST (2 * MAX_DEPTH + 10)
 
 struct parser {
 	struct arena *a;
@@ -105,8 +115,7 @@ static void utf8_put(struct ss_buf *b, unsigned long cp)
 
 /* Scan a string literal starting at the opening quote s[i]; `esc` for
  * E'' strings with backslash escapes. */
-static int lex_string(struct parser *ps, size_t *i, int esc,
-		      struct ss_buf *b)
+static int lex_string(struct parser *ps, size_t *i, int esc, struct ss_buf *b)
 {
 	const char *s = ps->src;
 	int start = (int)*i;
@@ -148,13 +157,15 @@ static int lex_string(struct parser *ps, size_t *i, int esc,
 			case 'x': {
 				int v = 0, k;
 
-				for (k = 0; k < 2 && isxdigit((unsigned char)s[j]);
+				for (k = 0;
+				     k < 2 && isxdigit((unsigned char)s[j]);
 				     k++, j++)
 					v = v * 16 +
 					    (isdigit((unsigned char)s[j])
-						     ? s[j] - '0'
-						     : (tolower((unsigned char)s[j]) -
-							'a' + 10));
+						 ? s[j] - '0'
+						 : (tolower(
+							(unsigned char)s[j]) -
+						    'a' + 10));
 				if (k == 0)
 					ss_buf_addc(b, 'x');
 				else
@@ -169,20 +180,26 @@ static int lex_string(struct parser *ps, size_t *i, int esc,
 				for (k = 0; k < n; k++) {
 					if (!isxdigit((unsigned char)s[j + k]))
 						return lex_error(
-							ps, (int)j,
-							"invalid Unicode escape");
-					cp = cp * 16 +
-					     (unsigned long)(isdigit((unsigned char)s[j + k])
-						      ? s[j + k] - '0'
-						      : (tolower((unsigned char)s[j + k]) -
-							 'a' + 10));
+						    ps, (int)j,
+						    "invalid Unicode escape");
+					cp =
+					    cp * 16 +
+					    (unsigned long)(isdigit(
+								(unsigned char)
+								    s[j + k])
+								? s[j + k] - '0'
+								: (tolower(
+								       (unsigned char)
+									   s[j +
+									     k]) -
+								   'a' + 10));
 				}
 				j += (size_t)n;
 				if (cp == 0 || cp > 0x10ffff ||
 				    (cp >= 0xd800 && cp <= 0xdfff))
 					return lex_error(
-						ps, (int)j,
-						"invalid Unicode escape value");
+					    ps, (int)j,
+					    "invalid Unicode escape value");
 				utf8_put(b, cp);
 				break;
 			}
@@ -196,10 +213,10 @@ static int lex_string(struct parser *ps, size_t *i, int esc,
 						v = v * 8 + (s[j] - '0');
 					if ((v & 0xff) == 0)
 						return lex_error(
-							ps, start,
-							"invalid byte sequence "
-							"for encoding \"UTF8\": "
-							"0x00");
+						    ps, start,
+						    "invalid byte sequence "
+						    "for encoding \"UTF8\": "
+						    "0x00");
 					ss_buf_addc(b, (char)v);
 				} else {
 					ss_buf_addc(b, c);
@@ -284,8 +301,8 @@ static int lex(struct parser *ps)
 				if (!s[j]) {
 					ss_buf_release(&b);
 					return lex_error(
-						ps, loc,
-						"unterminated quoted identifier");
+					    ps, loc,
+					    "unterminated quoted identifier");
 				}
 				if (s[j] == '"') {
 					if (s[j + 1] == '"') {
@@ -300,12 +317,14 @@ static int lex(struct parser *ps)
 			}
 			if (b.len == 0) {
 				ss_buf_release(&b);
-				return lex_error(ps, loc,
-						 "zero-length delimited identifier");
+				return lex_error(
+				    ps, loc,
+				    "zero-length delimited identifier");
 			}
 			if (b.len > 63)
 				ss_buf_setlen(&b, 63);
-			add_tok(ps, &alloc, TK_QIDENT, loc, j - i, b.buf, b.len);
+			add_tok(ps, &alloc, TK_QIDENT, loc, j - i, b.buf,
+				b.len);
 			i = j;
 			continue;
 		}
@@ -313,7 +332,8 @@ static int lex(struct parser *ps)
 			size_t j = i;
 
 			while (s[j] && is_ident_cont((unsigned char)s[j])) {
-				ss_buf_addc(&b, (char)tolower((unsigned char)s[j]));
+				ss_buf_addc(&b,
+					    (char)tolower((unsigned char)s[j]));
 				j++;
 			}
 			if (b.len > 63)
@@ -322,7 +342,8 @@ static int lex(struct parser *ps)
 			i = j;
 			continue;
 		}
-		if (isdigit(c) || (c == '.' && isdigit((unsigned char)s[i + 1]))) {
+		if (isdigit(c) ||
+		    (c == '.' && isdigit((unsigned char)s[i + 1]))) {
 			size_t j = i;
 			int isnum = 0;
 
@@ -357,10 +378,11 @@ static int lex(struct parser *ps)
 
 			if (!isdigit((unsigned char)s[j])) {
 				ss_buf_release(&b);
-				return ss_err_set(ps->err, SS_ERR_INPUT,
-						  "At location %d: syntax error "
-						  "at or near \"$\"",
-						  loc);
+				return ss_err_set(
+				    ps->err, SS_ERR_INPUT,
+				    "At location %d: syntax error "
+				    "at or near \"$\"",
+				    loc);
 			}
 			while (isdigit((unsigned char)s[j]))
 				j++;
@@ -374,11 +396,13 @@ static int lex(struct parser *ps)
 			int special = 0;
 
 			while (is_op_char((unsigned char)s[j])) {
-				if (j > i && ((s[j] == '-' && s[j + 1] == '-') ||
-					      (s[j] == '/' && s[j + 1] == '*')))
+				if (j > i &&
+				    ((s[j] == '-' && s[j + 1] == '-') ||
+				     (s[j] == '/' && s[j + 1] == '*')))
 					break;
-				if (j == i && ((s[j] == '-' && s[j + 1] == '-') ||
-					       (s[j] == '/' && s[j + 1] == '*')))
+				if (j == i &&
+				    ((s[j] == '-' && s[j + 1] == '-') ||
+				     (s[j] == '/' && s[j + 1] == '*')))
 					break;
 				j++;
 			}
@@ -389,8 +413,8 @@ static int lex(struct parser *ps)
 				if (strchr("~!@#%^&|`?", s[i + k]))
 					special = 1;
 			if (n > 1 && !special)
-				while (n > 1 &&
-				       (s[i + n - 1] == '+' || s[i + n - 1] == '-'))
+				while (n > 1 && (s[i + n - 1] == '+' ||
+						 s[i + n - 1] == '-'))
 					n--;
 			if (n == 2 && s[i] == '!' && s[i + 1] == '=')
 				add_tok(ps, &alloc, TK_OP, loc, 2, "<>", 2);
@@ -438,13 +462,15 @@ static int lex(struct parser *ps)
 				 * syntax error at them. */
 				size_t n = 1;
 
-				while ((((unsigned char)s[i + n]) & 0xc0) == 0x80)
+				while ((((unsigned char)s[i + n]) & 0xc0) ==
+				       0x80)
 					n++;
 				ss_buf_release(&b);
-				return ss_err_set(ps->err, SS_ERR_INPUT,
-						  "At location %d: syntax error "
-						  "at or near \"%.*s\"",
-						  loc, (int)n, s + i);
+				return ss_err_set(
+				    ps->err, SS_ERR_INPUT,
+				    "At location %d: syntax error "
+				    "at or near \"%.*s\"",
+				    loc, (int)n, s + i);
 			}
 			}
 			add_tok(ps, &alloc, t, loc, 1, s + i, 1);
@@ -462,36 +488,122 @@ static int lex(struct parser *ps)
 /* Words that cannot be a bare column reference (PostgreSQL's reserved and
  * type_func_name keywords), so "a and b" reads as an AND. */
 static const char *const reserved[] = {
-	"all", "analyse", "analyze", "and", "any", "array", "as", "asc",
-	"asymmetric", "authorization", "binary", "both", "case", "cast",
-	"check", "collate", "collation", "column", "concurrently",
-	"constraint", "create", "cross", "current_catalog", "current_date",
-	"current_role", "current_schema", "current_time", "current_timestamp",
-	"current_user", "default", "deferrable", "desc", "distinct", "do",
-	"else", "end", "except", "false", "fetch", "for", "foreign", "freeze",
-	"from", "full", "grant", "group", "having", "ilike", "in", "initially",
-	"inner", "intersect", "into", "is", "isnull", "join", "lateral",
-	"leading", "left", "like", "limit", "localtime", "localtimestamp",
-	"natural", "not", "notnull", "null", "offset", "on", "only", "or",
-	"order", "outer", "overlaps", "placing", "primary", "references",
-	"returning", "right", "select", "session_user", "similar", "some",
-	"symmetric", "table", "tablesample", "then", "to", "trailing", "true",
-	"union", "unique", "user", "using", "variadic", "verbose", "when",
-	"where", "window", "with",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
 };
 
 /* Column-name keywords: usable as column names but quoted on output to be
  * safe, and special before '(' or a string. */
 static const char *const colname_kw[] = {
-	"between", "bigint", "bit", "boolean", "char", "character",
-	"coalesce", "dec", "decimal", "exists", "extract", "float",
-	"greatest", "grouping", "inout", "int", "integer", "interval",
-	"least", "national", "nchar", "none", "normalize", "nullif",
-	"numeric", "out", "overlay", "position", "precision", "real", "row",
-	"setof", "smallint", "substring", "time", "timestamp", "treat",
-	"trim", "values", "varchar", "xmlattributes", "xmlconcat",
-	"xmlelement", "xmlexists", "xmlforest", "xmlnamespaces", "xmlparse",
-	"xmlpi", "xmlroot", "xmlserialize", "xmltable",
+    "between",	     "bigint",	  "bit",	"boolean",   "char",
+    "character",     "coalesce",  "dec",	"decimal",   "exists",
+    "extract",	     "float",	  "greatest",	"grouping",  "inout",
+    "int",	     "integer",	  "interval",	"least",     "national",
+    "nchar",	     "none",	  "normalize",	"nullif",    "numeric",
+    "out",	     "overlay",	  "position",	"precision", "real",
+    "row",	     "setof",	  "smallint",	"substring", "time",
+    "timestamp",     "treat",	  "trim",	"values",    "varchar",
+    "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", "xmlforest",
+    "xmlnamespaces", "xmlparse",  "xmlpi",	"xmlroot",   "xmlserialize",
+    "xmltable",
 };
 
 static int in_list(const char *const *list, size_t n, const char *w)
@@ -561,9 +673,9 @@ static int is_op(const struct tok *t, const char *op)
 static int syntax_error(struct parser *ps, const struct tok *t)
 {
 	if (t->t == TK_EOF)
-		return ss_err_set(ps->err, SS_ERR_INPUT,
-				  "At location %d: syntax error at end of input",
-				  t->loc);
+		return ss_err_set(
+		    ps->err, SS_ERR_INPUT,
+		    "At location %d: syntax error at end of input", t->loc);
 	if (t->t == TK_SEMI)
 		return ss_err_set(ps->err, SS_ERR_INPUT,
 				  "At location %d: unescaped \";\" causing "
@@ -623,7 +735,7 @@ static void add_arg(struct parser *ps, struct ss_where_node *n,
 		    struct ss_where_node *arg)
 {
 	struct ss_where_node **na =
-		arena_alloc(ps->a, (n->nargs + 1) * sizeof(*na));
+	    arena_alloc(ps->a, (n->nargs + 1) * sizeof(*na));
 
 	if (n->nargs)
 		memcpy(na, n->args, n->nargs * sizeof(*na));
@@ -636,16 +748,18 @@ static const struct {
 	int opc;
 	const char *name;
 } binops[] = {
-	{"=", NOP_EQ, "="},           {"<>", NOP_NE, "<>"},
-	{"<", NOP_LT, "<"},           {"<=", NOP_LE, "<="},
-	{">", NOP_GT, ">"},           {">=", NOP_GE, ">="},
-	{"+", NOP_ADD, "+"},          {"-", NOP_SUB, "-"},
-	{"*", NOP_MUL, "*"},          {"/", NOP_DIV, "/"},
-	{"%", NOP_MOD, "%"},          {"||", NOP_CONCAT, "||"},
-	{"@>", NOP_CONTAINS, "@>"},   {"<@", NOP_CONTAINED, "<@"},
-	{"&&", NOP_OVERLAP, "&&"},    {"~~", NOP_LIKE, "~~"},
-	{"~~*", NOP_ILIKE, "~~*"},    {"!~~", NOP_NLIKE, "!~~"},
-	{"!~~*", NOP_NILIKE, "!~~*"},
+    {"=", NOP_EQ, "="},		  {"<>", NOP_NE, "<>"},
+    {"<", NOP_LT, "<"},		  {"<=", NOP_LE, "<="},
+    {">", NOP_GT, ">"},		  {">=", NOP_GE, ">="},
+    {"+", NOP_ADD, "+"},	  {"-", NOP_SUB, "-"},
+    {"*", NOP_MUL, "*"},	  {"/", NOP_DIV, "/"},
+    {"%", NOP_MOD, "%"},	  {"^", NOP_POW, "^"},
+    {"&", NOP_BAND, "&"},	  {"|", NOP_BOR, "|"},
+    {"#", NOP_BXOR, "#"},	  {"||", NOP_CONCAT, "||"},
+    {"@>", NOP_CONTAINS, "@>"},	  {"<@", NOP_CONTAINED, "<@"},
+    {"&&", NOP_OVERLAP, "&&"},	  {"~~", NOP_LIKE, "~~"},
+    {"~~*", NOP_ILIKE, "~~*"},	  {"!~~", NOP_NLIKE, "!~~"},
+    {"!~~*", NOP_NILIKE, "!~~*"},
 };
 
 static struct ss_where_node *mk_op(struct parser *ps, const struct tok *t,
@@ -666,6 +780,25 @@ static struct ss_where_node *mk_op(struct parser *ps, const struct tok *t,
 	if (!r && n->opc == NOP_SUB) {
 		n->opc = NOP_NEG;
 		n->op = "-";
+	} else if (!r) {
+		static const struct {
+			const char *tok;
+			int opc;
+		} prefix[] = {{"~", NOP_BNOT},
+			      {"@", NOP_ABS},
+			      {"|/", NOP_SQRT},
+			      {"||/", NOP_CBRT}};
+
+		if (n->opc != NOP_ADD)
+			n->opc = NOP_OTHER;
+		for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+			if (strcmp(prefix[i].tok, t->val) == 0) {
+				n->opc = prefix[i].opc;
+				n->op = prefix[i].tok;
+			}
+	} else if (n->opc == NOP_BNOT || n->opc == NOP_ABS ||
+		   n->opc == NOP_SQRT || n->opc == NOP_CBRT) {
+		n->opc = NOP_OTHER;
 	}
 	return n;
 }
@@ -683,6 +816,7 @@ static int is_cmp_tok(const struct tok *t)
 
 static struct ss_where_node *p_expr(struct parser *ps);
 static struct ss_where_node *p_op(struct parser *ps);
+static struct ss_where_node *p_add(struct parser *ps);
 
 /*
  * typename: PostgreSQL spellings of the supported types plus enum names,
@@ -733,8 +867,8 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 			int64_t v;
 
 			if (m->t != TK_INT || nmods >= 2 ||
-			    ss_parse_i64(m->val, 0, 100000, &v, "typmod", NULL) <
-				    0) {
+			    ss_parse_i64(m->val, 0, 100000, &v, "typmod",
+					 NULL) < 0) {
 				syntax_error(ps, m);
 				goto fail;
 			}
@@ -749,8 +883,8 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 			break;
 		}
 	}
-	if (!quoted && (!strcmp(name.buf, "time") ||
-			!strcmp(name.buf, "timestamp"))) {
+	if (!quoted &&
+	    (!strcmp(name.buf, "time") || !strcmp(name.buf, "timestamp"))) {
 		if (is_kw(peek(ps), "with") || is_kw(peek(ps), "without")) {
 			int with = is_kw(peek(ps), "with");
 
@@ -764,7 +898,6 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 			else if (with)
 				ss_buf_adds(&name, "tz");
 		}
-		has_mods = 0; /* precision is not kept */
 	}
 	if (quoted || wtype_lookup(name.buf, t) < 0) {
 		t->base = WT_ENUM;
@@ -781,6 +914,15 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 				goto fail;
 			}
 			t->typmod = mods[0];
+		} else if (t->base == WT_TIME || t->base == WT_TIMESTAMP ||
+			   t->base == WT_TIMESTAMPTZ ||
+			   t->base == WT_INTERVAL) {
+			/* fractional-second precision; above 6 means 6 */
+			if (nmods != 1) {
+				syntax_error(ps, peek(ps));
+				goto fail;
+			}
+			t->typmod = mods[0] > 6 ? 6 : mods[0];
 		} else if (t->base == WT_NUMERIC) {
 			int p = mods[0], s = nmods > 1 ? mods[1] : 0;
 
@@ -888,6 +1030,13 @@ static struct ss_where_node *p_array(struct parser *ps, int loc)
 {
 	struct ss_where_node *n = where_node(ps->a, SS_WHERE_ARRAY, loc, 0);
 
+	if (ps->depth > MAX_NEST) {
+		ss_err_set(ps->err, SS_ERR_INPUT,
+			   "At location %d: expression is too deeply nested",
+			   loc);
+		return NULL;
+	}
+
 	if (expect(ps, TK_LBRACK) < 0)
 		return NULL;
 	if (peek(ps)->t == TK_RBRACK) {
@@ -897,9 +1046,11 @@ static struct ss_where_node *p_array(struct parser *ps, int loc)
 	for (;;) {
 		struct ss_where_node *e;
 
-		if (peek(ps)->t == TK_LBRACK)
+		if (peek(ps)->t == TK_LBRACK) {
+			ps->depth++;
 			e = p_array(ps, peek(ps)->loc);
-		else
+			ps->depth--;
+		} else
 			e = p_expr(ps);
 		if (!e)
 			return NULL;
@@ -915,9 +1066,9 @@ static struct ss_where_node *p_array(struct parser *ps, int loc)
 }
 
 static const char *const aggregates[] = {
-	"count", "sum", "avg", "min", "max", "array_agg", "string_agg",
-	"bool_and", "bool_or", "every", "json_agg", "jsonb_agg",
-	"stddev", "variance", "bit_and", "bit_or",
+    "count",	  "sum",      "avg",	 "min",	   "max",      "array_agg",
+    "string_agg", "bool_and", "bool_or", "every",  "json_agg", "jsonb_agg",
+    "stddev",	  "variance", "bit_and", "bit_or",
 };
 
 static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
@@ -927,12 +1078,21 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 		int fn;
 		const char *canon;
 	} fns[] = {
-		{"lower", FN_LOWER, "lower"},
-		{"upper", FN_UPPER, "upper"},
-		{"concat", FN_CONCAT, "concat"},
-		{"coalesce", FN_COALESCE, "COALESCE"},
-		{"greatest", FN_GREATEST, "GREATEST"},
-		{"least", FN_LEAST, "LEAST"},
+	    {"lower", FN_LOWER, "lower"},
+	    {"upper", FN_UPPER, "upper"},
+	    {"concat", FN_CONCAT, "concat"},
+	    {"coalesce", FN_COALESCE, "COALESCE"},
+	    {"greatest", FN_GREATEST, "GREATEST"},
+	    {"least", FN_LEAST, "LEAST"},
+	    {"like", FN_LIKE, "like"},
+	    {"timezone", FN_TIMEZONE, "timezone"},
+	    {"array_cat", FN_ARRAY_CAT, "array_cat"},
+	    {"array_append", FN_ARRAY_APPEND, "array_append"},
+	    {"array_prepend", FN_ARRAY_PREPEND, "array_prepend"},
+	    {"array_ndims", FN_ARRAY_NDIMS, "array_ndims"},
+	    {"justify_days", FN_JUSTIFY_DAYS, "justify_days"},
+	    {"justify_hours", FN_JUSTIFY_HOURS, "justify_hours"},
+	    {"justify_interval", FN_JUSTIFY_INTERVAL, "justify_interval"},
 	};
 	struct ss_where_node *n;
 	size_t i;
@@ -963,11 +1123,22 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 		unsupported(ps, peek(ps)->loc, "window function");
 		return NULL;
 	}
-	if (n->nargs == 0 && i != FN_CONCAT) {
+	if (n->nargs == 0 && (n->opc == FN_COALESCE || n->opc == FN_GREATEST ||
+			      n->opc == FN_LEAST)) {
+		/* these three are grammar in PostgreSQL, not functions */
 		ss_err_set(ps->err, SS_ERR_INPUT,
 			   "At location %d: syntax error at or near \")\"",
 			   ps->toks[ps->pos - 1].loc);
 		return NULL;
+	}
+	if ((n->opc == FN_LIKE || n->opc == FN_ILIKE) && n->nargs == 2) {
+		/* like(a, b) is a ~~ b */
+		struct ss_where_node *o =
+		    mk2(ps, SS_WHERE_OP, n->loc, n->args[0], n->args[1]);
+
+		o->opc = n->opc == FN_LIKE ? NOP_LIKE : NOP_ILIKE;
+		o->op = n->opc == FN_LIKE ? "~~" : "~~*";
+		return o;
 	}
 	return n;
 }
@@ -976,11 +1147,12 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 static int type_word(const char *w)
 {
 	static const char *const words[] = {
-		"bool", "boolean", "int2", "int4", "int8", "int", "integer",
-		"smallint", "bigint", "numeric", "decimal", "float4", "float8",
-		"float", "real", "double", "text", "varchar", "char",
-		"character", "bpchar", "uuid", "date", "time", "timestamp",
-		"timestamptz", "interval",
+	    "bool",	   "boolean",  "int2",	   "int4",   "int8",
+	    "int",	   "integer",  "smallint", "bigint", "numeric",
+	    "decimal",	   "float4",   "float8",   "float",  "real",
+	    "double",	   "text",     "varchar",  "char",   "character",
+	    "bpchar",	   "uuid",     "date",	   "time",   "timestamp",
+	    "timestamptz", "interval",
 	};
 
 	return in_list(words, sizeof(words) / sizeof(words[0]), w);
@@ -1120,7 +1292,10 @@ static struct ss_where_node *p_primary(struct parser *ps)
 		ps->err = saved_err;
 		ps->pos = save;
 	}
-	if (peekn(ps, 1)->t == TK_LPAREN && !is_reserved(t->val)) {
+	/* like is a keyword that also names a function (PostgreSQL has
+	 * like(text, text) but no ilike()) */
+	if (peekn(ps, 1)->t == TK_LPAREN &&
+	    (!is_reserved(t->val) || is_kw(t, "like"))) {
 		next(ps);
 		return p_func(ps, t);
 	}
@@ -1227,7 +1402,8 @@ static struct ss_where_node *p_unary(struct parser *ps)
 {
 	struct tok *t = peek(ps);
 
-	if (++ps->depth > 1000) {
+	/* only a unary operator nests here; plain operands do not count */
+	if (t->t == TK_OP && ++ps->depth > MAX_NEST) {
 		ss_err_set(ps->err, SS_ERR_INPUT,
 			   "At location %d: expression is too deeply nested",
 			   t->loc);
@@ -1246,7 +1422,7 @@ static struct ss_where_node *p_unary(struct parser *ps)
 		/* Like PostgreSQL's doNegate: -<number> is a constant. */
 		if (is_numeric_lit(e)) {
 			struct ss_where_node *c =
-				where_node(ps->a, SS_WHERE_CONST, t->loc, 0);
+			    where_node(ps->a, SS_WHERE_CONST, t->loc, 0);
 			char *s;
 
 			c->lit = e->lit;
@@ -1266,35 +1442,62 @@ static struct ss_where_node *p_unary(struct parser *ps)
 	}
 	if (t->t == TK_OP && !is_cmp_tok(t) && strcmp(t->val, "*") &&
 	    strcmp(t->val, "/") && strcmp(t->val, "%")) {
-		/* prefix operators such as @ or |/ */
+		/* prefix operators such as @ or |/ bind like the other
+		 * operators: their operand takes in + - * / ^ */
 		struct ss_where_node *e;
 
 		next(ps);
-		e = p_unary(ps);
+		e = p_add(ps);
 		ps->depth--;
 		return e ? mk_op(ps, t, e, NULL) : NULL;
 	}
 	{
 		struct ss_where_node *e = p_postfix(ps);
 
-		ps->depth--;
-		if (e && (is_kw(peek(ps), "at") || is_kw(peek(ps), "collate"))) {
-			unsupported(ps, peek(ps)->loc,
-				    is_kw(peek(ps), "at") ? "AT TIME ZONE"
-							  : "COLLATE");
+		if (t->t == TK_OP)
+			ps->depth--;
+		if (e && is_kw(peek(ps), "collate")) {
+			unsupported(ps, peek(ps)->loc, "COLLATE");
 			return NULL;
 		}
 		return e;
 	}
 }
 
-static struct ss_where_node *p_pow(struct parser *ps)
+/* x AT TIME ZONE z: between ^ and the unary operators; it is the
+ * function timezone(z, x). */
+static struct ss_where_node *p_at(struct parser *ps)
 {
 	struct ss_where_node *l = p_unary(ps);
 
+	while (l && is_kw(peek(ps), "at")) {
+		struct tok *t = next(ps);
+		struct ss_where_node *r, *n;
+
+		if (!accept_kw(ps, "time") || !accept_kw(ps, "zone")) {
+			syntax_error(ps, peek(ps));
+			return NULL;
+		}
+		r = p_unary(ps);
+		if (!r)
+			return NULL;
+		n = where_node(ps->a, SS_WHERE_FUNC, t->loc, 2);
+		n->opc = FN_TIMEZONE;
+		n->op = "timezone";
+		n->args[0] = r;
+		n->args[1] = l;
+		l = n;
+	}
+	return l;
+}
+
+static struct ss_where_node *p_pow(struct parser *ps)
+{
+	struct ss_where_node *l = p_at(ps);
+
 	while (l && is_op(peek(ps), "^")) {
 		struct tok *t = next(ps);
-		struct ss_where_node *r = p_unary(ps);
+		struct ss_where_node *r = p_at(ps);
 
 		if (!r)
 			return NULL;
@@ -1335,9 +1538,8 @@ static struct ss_where_node *p_add(struct parser *ps)
 }
 
 /* `op ANY|SOME|ALL (expr)` after a binary operator token. */
-static struct ss_where_node *p_sublink(struct parser *ps,
-				       struct ss_where_node *l,
-				       const struct tok *op)
+static struct ss_where_node *
+p_sublink(struct parser *ps, struct ss_where_node *l, const struct tok *op)
 {
 	struct tok *k = peek(ps);
 	int all = is_kw(k, "all");
@@ -1430,8 +1632,8 @@ static struct ss_where_node *p_like(struct parser *ps)
 		}
 		l = n;
 	} else if (is_kw(t, "between")) {
-		struct ss_where_node *n = where_node(ps->a, SS_WHERE_BETWEEN,
-						     t->loc, 3);
+		struct ss_where_node *n =
+		    where_node(ps->a, SS_WHERE_BETWEEN, t->loc, 3);
 
 		next(ps);
 		if (accept_kw(ps, "symmetric"))
@@ -1457,8 +1659,8 @@ static struct ss_where_node *p_like(struct parser *ps)
 						       : "BETWEEN");
 		l = n;
 	} else if (is_kw(t, "in")) {
-		struct ss_where_node *n = where_node(ps->a, SS_WHERE_IN,
-						     t->loc, 1);
+		struct ss_where_node *n =
+		    where_node(ps->a, SS_WHERE_IN, t->loc, 1);
 
 		next(ps);
 		n->args[0] = l;
@@ -1568,8 +1770,15 @@ static struct ss_where_node *p_is(struct parser *ps)
 				return NULL;
 			if (neg)
 				n->flags |= NF_NOT;
-			n->op = neg ? "IS NOT DISTINCT FROM"
-				    : "IS DISTINCT FROM";
+			n->op =
+			    neg ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM";
+			/* IS DISTINCT FROM does not chain with another IS */
+			if (is_kw(peek(ps), "is") ||
+			    is_kw(peek(ps), "isnull") ||
+			    is_kw(peek(ps), "notnull")) {
+				syntax_error(ps, peek(ps));
+				return NULL;
+			}
 			l = n;
 			continue;
 		}
@@ -1593,10 +1802,10 @@ static struct ss_where_node *p_is(struct parser *ps)
 		next(ps);
 		{
 			static const char *const names[4][2] = {
-				{"IS NULL", "IS NOT NULL"},
-				{"IS TRUE", "IS NOT TRUE"},
-				{"IS FALSE", "IS NOT FALSE"},
-				{"IS UNKNOWN", "IS NOT UNKNOWN"},
+			    {"IS NULL", "IS NOT NULL"},
+			    {"IS TRUE", "IS NOT TRUE"},
+			    {"IS FALSE", "IS NOT FALSE"},
+			    {"IS UNKNOWN", "IS NOT UNKNOWN"},
 			};
 			n->op = names[n->opc][neg];
 		}
@@ -1615,7 +1824,7 @@ static struct ss_where_node *p_not(struct parser *ps)
 		struct ss_where_node *e;
 
 		next(ps);
-		if (++ps->depth > 1000) {
+		if (++ps->depth > MAX_NEST) {
 			ss_err_set(ps->err, SS_ERR_INPUT,
 				   "At location %d: expression is too deeply "
 				   "nested",
@@ -1670,7 +1879,7 @@ static struct ss_where_node *p_expr(struct parser *ps)
 {
 	struct ss_where_node *n;
 
-	if (++ps->depth > 1000) {
+	if (++ps->depth > MAX_NEST) {
 		ss_err_set(ps->err, SS_ERR_INPUT,
 			   "At location %d: expression is too deeply nested",
 			   peek(ps)->loc);
@@ -1679,6 +1888,39 @@ static struct ss_where_node *p_expr(struct parser *ps)
 	n = p_or(ps);
 	ps->depth--;
 	return n;
+}
+
+/*
+ * The depth of the tree, found without recursion. Left-deep chains such as
+ * 1+1+1+... or a::t::t... are built by loops, not by nested calls, so the
+ * parser's own nesting limit does not bound them; the recursive passes
+ * after parsing (type check, folding, evaluation) need this bound.
+ */
+static size_t tree_depth(const struct ss_where_node *root, size_t limit)
+{
+	struct frame {
+		const struct ss_where_node *n;
+		size_t depth;
+	} *stack = NULL;
+	size_t alloc = 0, sp = 0, max = 0;
+
+	SS_GROW(stack, alloc, 1);
+	stack[sp++] = (struct frame){root, 1};
+	while (sp > 0) {
+		struct frame f = stack[--sp];
+		size_t i;
+
+		if (f.depth > max)
+			max = f.depth;
+		if (max > limit)
+			break;
+		for (i = 0; i < f.n->nargs; i++) {
+			SS_GROW(stack, alloc, sp + 1);
+			stack[sp++] = (struct frame){f.n->args[i], f.depth + 1};
+		}
+	}
+	free(stack);
+	return max;
 }
 
 int where_parse(struct arena *a, const char *text, struct ss_where_node **out,
@@ -1704,6 +1946,11 @@ int where_parse(struct arena *a, const char *text, struct ss_where_node **out,
 		goto done;
 	if (peek(&ps)->t != TK_EOF) {
 		syntax_error(&ps, peek(&ps));
+		goto done;
+	}
+	if (tree_depth(n, MAX_DEPTH) > MAX_DEPTH) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "At location 0: expression is too deeply nested");
 		goto done;
 	}
 	*out = n;
@@ -1883,8 +2130,8 @@ void where_render(const struct ss_where_node *n, struct ss_buf *out)
 		for (i = 0; i < n->nargs; i++) {
 			if (i)
 				ss_buf_adds(out, n->kind == SS_WHERE_AND
-							 ? " AND "
-							 : " OR ");
+						     ? " AND "
+						     : " OR ");
 			render_sub(n->args[i], out);
 		}
 		break;
@@ -1962,10 +2209,14 @@ void where_render(const struct ss_where_node *n, struct ss_buf *out)
 		    a->kind == SS_WHERE_ARRAY) {
 			if (a->kind == SS_WHERE_CONST &&
 			    (a->lit == LIT_INT || a->lit == LIT_NUM) &&
-			    a->text[0] == '-')
-				render_sub(a, out);
-			else
+			    a->text[0] == '-') {
+				/* -1::t would read as -(1::t) */
+				ss_buf_addc(out, '(');
 				where_render(a, out);
+				ss_buf_addc(out, ')');
+			} else {
+				where_render(a, out);
+			}
 		} else {
 			ss_buf_addc(out, '(');
 			where_render(a, out);

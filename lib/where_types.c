@@ -5,6 +5,7 @@
  * messages. Numeric is an exact decimal (digits + scale).
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -45,15 +46,28 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
 	return p;
 }
 
+void arena_init_buf(struct arena *a, void *buf, size_t size)
+{
+	struct arena_block *b = buf;
+
+	b->next = NULL;
+	b->used = 0;
+	b->size = (size - sizeof(*b)) / sizeof(max_align_t);
+	a->head = b;
+	a->borrowed = b;
+}
+
 void arena_free(struct arena *a)
 {
 	struct arena_block *b = a->head, *next;
 
 	for (; b; b = next) {
 		next = b->next;
-		free(b);
+		if (b != a->borrowed)
+			free(b);
 	}
 	a->head = NULL;
+	a->borrowed = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -62,62 +76,62 @@ void arena_free(struct arena *a)
 static const struct {
 	const char *canon, *sql;
 } type_names[] = {
-	[WT_UNKNOWN] = {"unknown", "unknown"},
-	[WT_NULL] = {"unknown", "unknown"},
-	[WT_BOOL] = {"bool", "boolean"},
-	[WT_INT2] = {"int2", "smallint"},
-	[WT_INT4] = {"int4", "integer"},
-	[WT_INT8] = {"int8", "bigint"},
-	[WT_NUMERIC] = {"numeric", "numeric"},
-	[WT_FLOAT4] = {"float4", "real"},
-	[WT_FLOAT8] = {"float8", "double precision"},
-	[WT_TEXT] = {"text", "text"},
-	[WT_VARCHAR] = {"varchar", "character varying"},
-	[WT_BPCHAR] = {"bpchar", "character"},
-	[WT_UUID] = {"uuid", "uuid"},
-	[WT_DATE] = {"date", "date"},
-	[WT_TIME] = {"time", "time without time zone"},
-	[WT_TIMESTAMP] = {"timestamp", "timestamp without time zone"},
-	[WT_TIMESTAMPTZ] = {"timestamptz", "timestamp with time zone"},
-	[WT_INTERVAL] = {"interval", "interval"},
-	[WT_ENUM] = {"enum", "enum"},
+    [WT_UNKNOWN] = {"unknown", "unknown"},
+    [WT_NULL] = {"unknown", "unknown"},
+    [WT_BOOL] = {"bool", "boolean"},
+    [WT_INT2] = {"int2", "smallint"},
+    [WT_INT4] = {"int4", "integer"},
+    [WT_INT8] = {"int8", "bigint"},
+    [WT_NUMERIC] = {"numeric", "numeric"},
+    [WT_FLOAT4] = {"float4", "real"},
+    [WT_FLOAT8] = {"float8", "double precision"},
+    [WT_TEXT] = {"text", "text"},
+    [WT_VARCHAR] = {"varchar", "character varying"},
+    [WT_BPCHAR] = {"bpchar", "character"},
+    [WT_UUID] = {"uuid", "uuid"},
+    [WT_DATE] = {"date", "date"},
+    [WT_TIME] = {"time", "time without time zone"},
+    [WT_TIMESTAMP] = {"timestamp", "timestamp without time zone"},
+    [WT_TIMESTAMPTZ] = {"timestamptz", "timestamp with time zone"},
+    [WT_INTERVAL] = {"interval", "interval"},
+    [WT_ENUM] = {"enum", "enum"},
 };
 
 static const struct {
 	const char *name;
 	enum wt t;
 } type_aliases[] = {
-	{"bool", WT_BOOL},
-	{"boolean", WT_BOOL},
-	{"int2", WT_INT2},
-	{"smallint", WT_INT2},
-	{"int4", WT_INT4},
-	{"int", WT_INT4},
-	{"integer", WT_INT4},
-	{"int8", WT_INT8},
-	{"bigint", WT_INT8},
-	{"numeric", WT_NUMERIC},
-	{"decimal", WT_NUMERIC},
-	{"float4", WT_FLOAT4},
-	{"real", WT_FLOAT4},
-	{"float8", WT_FLOAT8},
-	{"float", WT_FLOAT8},
-	{"double precision", WT_FLOAT8},
-	{"text", WT_TEXT},
-	{"varchar", WT_VARCHAR},
-	{"character varying", WT_VARCHAR},
-	{"bpchar", WT_BPCHAR},
-	{"char", WT_BPCHAR},
-	{"character", WT_BPCHAR},
-	{"uuid", WT_UUID},
-	{"date", WT_DATE},
-	{"time", WT_TIME},
-	{"time without time zone", WT_TIME},
-	{"timestamp", WT_TIMESTAMP},
-	{"timestamp without time zone", WT_TIMESTAMP},
-	{"timestamptz", WT_TIMESTAMPTZ},
-	{"timestamp with time zone", WT_TIMESTAMPTZ},
-	{"interval", WT_INTERVAL},
+    {"bool", WT_BOOL},
+    {"boolean", WT_BOOL},
+    {"int2", WT_INT2},
+    {"smallint", WT_INT2},
+    {"int4", WT_INT4},
+    {"int", WT_INT4},
+    {"integer", WT_INT4},
+    {"int8", WT_INT8},
+    {"bigint", WT_INT8},
+    {"numeric", WT_NUMERIC},
+    {"decimal", WT_NUMERIC},
+    {"float4", WT_FLOAT4},
+    {"real", WT_FLOAT4},
+    {"float8", WT_FLOAT8},
+    {"float", WT_FLOAT8},
+    {"double precision", WT_FLOAT8},
+    {"text", WT_TEXT},
+    {"varchar", WT_VARCHAR},
+    {"character varying", WT_VARCHAR},
+    {"bpchar", WT_BPCHAR},
+    {"char", WT_BPCHAR},
+    {"character", WT_BPCHAR},
+    {"uuid", WT_UUID},
+    {"date", WT_DATE},
+    {"time", WT_TIME},
+    {"time without time zone", WT_TIME},
+    {"timestamp", WT_TIMESTAMP},
+    {"timestamp without time zone", WT_TIMESTAMP},
+    {"timestamptz", WT_TIMESTAMPTZ},
+    {"timestamp with time zone", WT_TIMESTAMPTZ},
+    {"interval", WT_INTERVAL},
 };
 
 int wt_is_int(enum wt t)
@@ -288,6 +302,11 @@ int num_from_int(struct arena *a, int64_t i, struct num **out)
 	return 0;
 }
 
+int num_is_negative(const struct num *n)
+{
+	return n->special == NUM_NINF || (!n->special && n->neg && n->nd > 0);
+}
+
 static int num_err_syntax(struct ss_err *err, const char *s, size_t len)
 {
 	return ss_err_set(err, SS_ERR_INPUT,
@@ -295,8 +314,8 @@ static int num_err_syntax(struct ss_err *err, const char *s, size_t len)
 			  (int)len, s);
 }
 
-static int num_in(struct arena *a, const char *s, size_t len,
-		  struct num **out, struct ss_err *err)
+static int num_in(struct arena *a, const char *s, size_t len, struct num **out,
+		  struct ss_err *err)
 {
 	const char *p = s, *end = s + len;
 	int neg = 0;
@@ -356,8 +375,9 @@ static int num_in(struct arena *a, const char *s, size_t len,
 		while (q < end && isdigit((unsigned char)*q)) {
 			exp = exp * 10 + (*q - '0');
 			if (exp >= INT32_MAX / 2)
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "value overflows numeric format");
+				return ss_err_set(
+				    err, SS_ERR_INPUT,
+				    "value overflows numeric format");
 			q++;
 		}
 		if (eneg)
@@ -373,7 +393,7 @@ static int num_in(struct arena *a, const char *s, size_t len,
 		/* PostgreSQL's storage limits: 131072 digits before the
 		 * point, a display scale of at most 16383 */
 		if ((long)(nint + nfrac + extra) - (scale > 0 ? scale : 0) >
-			    131072 ||
+			131072 ||
 		    scale > 16383)
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "value overflows numeric format");
@@ -462,8 +482,8 @@ static int num_magcmp(const struct num *x, const struct num *y)
 static int num_cmp(const struct num *x, const struct num *y)
 {
 	/* NaN sorts above everything and equals itself; then +-Infinity. */
-	static const int rank[] = {[NUM_FINITE] = 1, [NUM_NAN] = 3,
-				   [NUM_PINF] = 2, [NUM_NINF] = 0};
+	static const int rank[] = {
+	    [NUM_FINITE] = 1, [NUM_NAN] = 3, [NUM_PINF] = 2, [NUM_NINF] = 0};
 
 	if (x->special || y->special) {
 		int rx = rank[x->special], ry = rank[y->special];
@@ -661,8 +681,9 @@ static void num_nbase(const struct num *x, int *weight, int *first)
 	p = top - 1;
 	w = p >= 0 ? p / 4 : -((-p + 3) / 4);
 	*weight = (int)w;
-	*first = num_digit(x, w * 4 + 3) * 1000 + num_digit(x, w * 4 + 2) * 100 +
-		 num_digit(x, w * 4 + 1) * 10 + num_digit(x, w * 4);
+	*first = num_digit(x, w * 4 + 3) * 1000 +
+		 num_digit(x, w * 4 + 2) * 100 + num_digit(x, w * 4 + 1) * 10 +
+		 num_digit(x, w * 4);
 }
 
 static int num_div(struct arena *a, const struct num *x, const struct num *y,
@@ -688,8 +709,8 @@ static int num_div(struct arena *a, const struct num *x, const struct num *y,
 				return ss_err_set(err, SS_ERR_INPUT,
 						  "division by zero");
 			*out = num_special(a, (x->special == NUM_PINF) != y->neg
-						      ? NUM_PINF
-						      : NUM_NINF);
+						  ? NUM_PINF
+						  : NUM_NINF);
 			return 0;
 		}
 		*out = num_new(a, 0);
@@ -850,23 +871,6 @@ static int num_to_i64(struct arena *a, const struct num *x, int64_t *out)
 	return 0;
 }
 
-static double num_to_double(const struct num *x)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	double d;
-
-	if (x->special == NUM_NAN)
-		return NAN;
-	if (x->special == NUM_PINF)
-		return INFINITY;
-	if (x->special == NUM_NINF)
-		return -INFINITY;
-	num_out(x, &b);
-	d = strtod(b.buf, NULL);
-	ss_buf_release(&b);
-	return d;
-}
-
 /* Apply a numeric(p,s) typmod: round to s, overflow when too many
  * integer digits. */
 static int num_apply_typmod(struct arena *a, struct num *x, int32_t typmod,
@@ -904,7 +908,7 @@ static int int_range(enum wt t, int64_t v)
 static int int_oor(enum wt t, struct ss_err *err)
 {
 	return ss_err_set(err, SS_ERR_INPUT, "%s out of range",
-			  t == WT_INT2 ? "smallint"
+			  t == WT_INT2	 ? "smallint"
 			  : t == WT_INT4 ? "integer"
 					 : "bigint");
 }
@@ -1039,7 +1043,8 @@ static void float_out(double v, int is4, struct ss_buf *out)
 	}
 	for (prec = 1; prec <= maxp; prec++) {
 		snprintf(buf, sizeof(buf), "%.*e", prec - 1, v);
-		if (is4 ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v)
+		if (is4 ? strtof(buf, NULL) == (float)v
+			: strtod(buf, NULL) == v)
 			break;
 	}
 	/* buf: [-]d.ddde[+-]xx */
@@ -1134,8 +1139,8 @@ static void j2date(int jd, int *year, int *month, int *day)
 	quad = julian / 1461;
 	julian -= quad * 1461;
 	y = (int)(julian * 4 / 1461);
-	julian = ((y != 0) ? ((julian + 305) % 365) : ((julian + 306) % 366)) +
-		 123;
+	julian =
+	    ((y != 0) ? ((julian + 305) % 365) : ((julian + 306) % 366)) + 123;
 	y += (int)quad * 4;
 	*year = y - 4800;
 	quad = julian * 2141 / 65536;
@@ -1145,7 +1150,8 @@ static void j2date(int jd, int *year, int *month, int *day)
 
 static int days_in_month(int y, int m)
 {
-	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int dm[] = {31, 28, 31, 30, 31, 30,
+				 31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : dm[m - 1];
@@ -1156,8 +1162,10 @@ struct dt {
 	int has_date, has_time, has_tz;
 	int year, mon, mday; /* year astronomical (1 BC = 0) */
 	int64_t time_us;     /* since midnight */
-	int tz_sec;          /* offset east of UTC */
-	int special;         /* 1 +infinity, -1 -infinity, 2 epoch */
+	int tz_sec;	     /* offset east of UTC */
+	int special;	     /* 1 +infinity, -1 -infinity, 2 epoch */
+	const char *zone;    /* a zone name such as Europe/Paris, or NULL */
+	size_t zonelen;
 };
 
 static int rd_int(const char **pp, const char *end, int maxd, int *out)
@@ -1186,7 +1194,8 @@ static int64_t rd_frac(const char **pp, const char *end)
 	const char *p = *pp;
 
 	buf[0] = '0';
-	while (p < end && (isdigit((unsigned char)*p) || (*p == '.' && n == 1))) {
+	while (p < end &&
+	       (isdigit((unsigned char)*p) || (*p == '.' && n == 1))) {
 		if (n < sizeof(buf) - 1)
 			buf[n++] = *p;
 		p++;
@@ -1250,23 +1259,21 @@ static const struct {
 	const char *name;
 	int secs;
 } tz_abbrevs[] = {
-	{"utc", 0},          {"gmt", 0},          {"z", 0},
-	{"ut", 0},           {"zulu", 0},         {"wet", 0},
-	{"west", 3600},      {"bst", 3600},       {"cet", 3600},
-	{"cest", 7200},      {"met", 3600},       {"mest", 7200},
-	{"eet", 7200},       {"eest", 10800},     {"msk", 10800},
-	{"ist", 7200},       {"jst", 32400},      {"kst", 32400},
-	{"hkt", 28800},      {"awst", 28800},     {"acst", 34200},
-	{"aest", 36000},     {"aedt", 39600},     {"nzst", 43200},
-	{"nzdt", 46800},     {"ast", -14400},     {"adt", -10800},
-	{"est", -18000},     {"edt", -14400},     {"cst", -21600},
-	{"cdt", -18000},     {"mst", -25200},     {"mdt", -21600},
-	{"pst", -28800},     {"pdt", -25200},     {"akst", -32400},
-	{"akdt", -28800},    {"hst", -36000},     {"nst", -12600},
-	{"ndt", -9000},
+    {"utc", 0},	      {"gmt", 0},      {"z", 0},	{"ut", 0},
+    {"zulu", 0},      {"wet", 0},      {"west", 3600},	{"bst", 3600},
+    {"cet", 3600},    {"cest", 7200},  {"met", 3600},	{"mest", 7200},
+    {"eet", 7200},    {"eest", 10800}, {"msk", 10800},	{"ist", 7200},
+    {"jst", 32400},   {"kst", 32400},  {"hkt", 28800},	{"awst", 28800},
+    {"acst", 34200},  {"aest", 36000}, {"aedt", 39600}, {"nzst", 43200},
+    {"nzdt", 46800},  {"ast", -14400}, {"adt", -10800}, {"est", -18000},
+    {"edt", -14400},  {"cst", -21600}, {"cdt", -18000}, {"mst", -25200},
+    {"mdt", -21600},  {"pst", -28800}, {"pdt", -25200}, {"akst", -32400},
+    {"akdt", -28800}, {"hst", -36000}, {"nst", -12600}, {"ndt", -9000},
 };
 
-static int rd_tz(const char **pp, const char *end, int *tz)
+/* Read a numeric offset, an abbreviation, or a zone name (the name is
+ * only located here: d->zone; ts_in looks it up). */
+static int rd_tz(const char **pp, const char *end, int *tz, struct dt *d)
 {
 	const char *p = *pp;
 	int sign, h, m = 0, s = 0, n;
@@ -1280,12 +1287,21 @@ static int rd_tz(const char **pp, const char *end, int *tz)
 		n = (size_t)(q - p);
 		for (i = 0; i < sizeof(tz_abbrevs) / sizeof(tz_abbrevs[0]); i++)
 			if (strlen(tz_abbrevs[i].name) == n &&
-			    strncasecmp(p, tz_abbrevs[i].name, n) == 0) {
+			    strncasecmp(p, tz_abbrevs[i].name, n) == 0 &&
+			    (q == end || !(isalnum((unsigned char)*q) ||
+					   *q == '/' || *q == '_'))) {
 				*tz = tz_abbrevs[i].secs;
 				*pp = q;
 				return 0;
 			}
-		return -1;
+		while (q < end && (isalnum((unsigned char)*q) || *q == '/' ||
+				   *q == '_' || *q == '+' || *q == '-'))
+			q++;
+		d->zone = p;
+		d->zonelen = (size_t)(q - p);
+		*tz = 0;
+		*pp = q;
+		return 0;
 	}
 	if (p >= end || (*p != '+' && *p != '-'))
 		return -1;
@@ -1324,9 +1340,10 @@ static int rd_tz(const char **pp, const char *end, int *tz)
  */
 static int month_word(const char *p, size_t n)
 {
-	static const char *const months[] = {
-		"january", "february", "march", "april", "may", "june", "july",
-		"august", "september", "october", "november", "december"};
+	static const char *const months[] = {"january", "february", "march",
+					     "april",	"may",	    "june",
+					     "july",	"august",   "september",
+					     "october", "november", "december"};
 	int i;
 
 	if (n == 4 && strncasecmp(p, "sept", 4) == 0)
@@ -1446,8 +1463,7 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 			int nlast;
 
 			q++;
-			if (rd_int(&q, end, 2, &m) < 0 || q >= end ||
-			    *q != sep)
+			if (rd_int(&q, end, 2, &m) < 0 || q >= end || *q != sep)
 				return -1;
 			q++;
 			nlast = rd_int(&q, end, 9, &dd);
@@ -1473,7 +1489,8 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 			int64_t v = y;
 			int k = 9;
 
-			while (q < end && isdigit((unsigned char)*q) && k < 12) {
+			while (q < end && isdigit((unsigned char)*q) &&
+			       k < 12) {
 				v = v * 10 + (*q++ - '0');
 				k++;
 			}
@@ -1512,10 +1529,10 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 		while (p < end && *p == ' ')
 			p++;
 	}
-	if (p < end && !(d->has_date && end - p == 2 &&
-			 (strncasecmp(p, "BC", 2) == 0 ||
-			  strncasecmp(p, "AD", 2) == 0))) {
-		int r = rd_tz(&p, end, &d->tz_sec);
+	if (p < end &&
+	    !(d->has_date && end - p == 2 &&
+	      (strncasecmp(p, "BC", 2) == 0 || strncasecmp(p, "AD", 2) == 0))) {
+		int r = rd_tz(&p, end, &d->tz_sec, d);
 
 		if (r == -2)
 			oor = 1;
@@ -1534,9 +1551,8 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 	}
 	if (p != end)
 		return -1;
-	if (d->has_date &&
-	    (d->mon < 1 || d->mon > 12 || d->mday < 1 ||
-	     d->mday > days_in_month(d->year, d->mon)))
+	if (d->has_date && (d->mon < 1 || d->mon > 12 || d->mday < 1 ||
+			    d->mday > days_in_month(d->year, d->mon)))
 		oor = 1;
 	return oor ? -2 : 0;
 }
@@ -1545,31 +1561,41 @@ static int dt_err(int r, const char *tn, const char *s, size_t len,
 		  struct ss_err *err)
 {
 	if (r == -2)
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "date/time field value out of range: \"%.*s\"",
-				  (int)len, s);
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "date/time field value out of range: \"%.*s\"", (int)len,
+		    s);
 	return ss_err_set(err, SS_ERR_INPUT,
 			  "invalid input syntax for type %s: \"%.*s\"", tn,
 			  (int)len, s);
 }
 
-static int date_in(const char *s, size_t len, int64_t *out,
-		   struct ss_err *err)
+static int dt_zone(const struct dt *d, int with_tz, int32_t *off,
+		   struct ss_err *err);
+
+static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 {
 	struct dt d;
 	int r = dt_parse(s, len, 1, &d);
 	int jd;
 
 	if (r == 0 && d.special) {
-		*out = d.special == 1 ? DATE_NOEND
+		/* epoch is 1970-01-01, 10957 days before 2000-01-01 */
+		*out = d.special == 1	 ? DATE_NOEND
 		       : d.special == -1 ? DATE_NOBEGIN
-					 : 0;
+					 : -10957;
 		return 0;
 	}
 	if (r == 0 && !d.has_date)
 		r = -1;
 	if (r < 0)
 		return dt_err(r, "date", s, len, err);
+	if (d.zone) {
+		int32_t off; /* a zone is checked, then ignored */
+
+		if (dt_zone(&d, 0, &off, err) < 0)
+			return -1;
+	}
 	if (d.year < -4713 || (d.year == -4713 && d.mon < 11) ||
 	    d.year > 5874897)
 		return ss_err_set(err, SS_ERR_INPUT,
@@ -1577,6 +1603,305 @@ static int date_in(const char *s, size_t len, int64_t *out,
 	jd = date2j(d.year, d.mon, d.mday);
 	*out = jd - POSTGRES_EPOCH_JDATE;
 	return 0;
+}
+
+/*
+ * Zone names (Europe/Paris) come from the system time zone database, as
+ * Debian's PostgreSQL uses it (--with-system-tzdata=/usr/share/zoneinfo).
+ * Only the transitions in the file are used: for later times a zone with
+ * daylight saving rules is an error rather than a guess.
+ */
+#define TZDIR "/usr/share/zoneinfo"
+
+struct tzdb {
+	size_t ntrans, ntypes;
+	int64_t *trans;
+	unsigned char *idx;
+	int32_t *utoff;
+	int has_rule_after; /* the footer has DST rules */
+};
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static int tz_name_ok(const char *z, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 64 || !isalpha((unsigned char)z[0]))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!(isalnum((unsigned char)z[i]) || z[i] == '/' ||
+		      z[i] == '_' || z[i] == '+' || z[i] == '-'))
+			return 0;
+		if (z[i] == '/' && (i + 1 == n || z[i + 1] == '/'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Zone names match case-insensitively, as in PostgreSQL: find the file
+ * one path component at a time. */
+static int tz_find_ci(char *path, size_t size, const char *z, size_t n)
+{
+	size_t plen, i = 0;
+
+	plen = (size_t)snprintf(path, size, "%s", TZDIR);
+	while (i < n) {
+		size_t j = i;
+		DIR *dir;
+		struct dirent *de;
+		int found = 0;
+
+		while (j < n && z[j] != '/')
+			j++;
+		dir = opendir(path);
+		if (!dir)
+			return -1;
+		while ((de = readdir(dir)) != NULL) {
+			if (strlen(de->d_name) == j - i &&
+			    strncasecmp(de->d_name, z + i, j - i) == 0 &&
+			    de->d_name[0] != '.') {
+				plen +=
+				    (size_t)snprintf(path + plen, size - plen,
+						     "/%s", de->d_name);
+				found = 1;
+				break;
+			}
+		}
+		closedir(dir);
+		if (!found || plen >= size)
+			return -1;
+		i = j + 1;
+	}
+	return 0;
+}
+
+static int tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
+{
+	char path[128];
+	unsigned char *buf;
+	size_t len, i, off, v1;
+	FILE *f;
+	uint32_t cnt[6];
+
+	memset(tz, 0, sizeof(*tz));
+	if (!tz_name_ok(z, n))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%.*s", TZDIR, (int)n, z);
+	f = fopen(path, "rb");
+	if (!f && tz_find_ci(path, sizeof(path), z, n) == 0)
+		f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	buf = arena_alloc(a, 1 << 18);
+	len = fread(buf, 1, 1 << 18, f);
+	fclose(f);
+	if (len < 44 || memcmp(buf, "TZif", 4) != 0)
+		return -1;
+	for (i = 0; i < 6; i++)
+		cnt[i] = be32(buf + 20 + 4 * i);
+	off = 44;
+	if (buf[4] >= '2') {
+		/* skip the 32-bit block for the 64-bit one */
+		v1 = (size_t)cnt[3] * 5 + (size_t)cnt[4] * 6 + cnt[5] +
+		     (size_t)cnt[2] * 8 + cnt[1] + cnt[0];
+		off += v1;
+		if (off + 44 > len || memcmp(buf + off, "TZif", 4) != 0)
+			return -1;
+		for (i = 0; i < 6; i++)
+			cnt[i] = be32(buf + off + 20 + 4 * i);
+		off += 44;
+	}
+	{
+		size_t w = buf[4] >= '2' ? 8 : 4;
+		size_t need = (size_t)cnt[3] * (w + 1) + (size_t)cnt[4] * 6;
+
+		if (cnt[4] == 0 || cnt[4] > 256 || off + need > len)
+			return -1;
+		tz->ntrans = cnt[3];
+		tz->ntypes = cnt[4];
+		tz->trans = arena_alloc(a, (tz->ntrans + 1) * sizeof(int64_t));
+		tz->idx = arena_alloc(a, tz->ntrans + 1);
+		tz->utoff = arena_alloc(a, tz->ntypes * sizeof(int32_t));
+		for (i = 0; i < tz->ntrans; i++) {
+			const unsigned char *q = buf + off + i * w;
+
+			tz->trans[i] = w == 8
+					   ? (int64_t)((uint64_t)be32(q) << 32 |
+						       be32(q + 4))
+					   : (int64_t)(int32_t)be32(q);
+		}
+		off += tz->ntrans * w;
+		for (i = 0; i < tz->ntrans; i++) {
+			tz->idx[i] = buf[off + i];
+			if (tz->idx[i] >= tz->ntypes)
+				return -1;
+		}
+		off += tz->ntrans;
+		for (i = 0; i < tz->ntypes; i++)
+			tz->utoff[i] = (int32_t)be32(buf + off + i * 6);
+		off += tz->ntypes * 6;
+	}
+	/* footer: "\n<POSIX TZ>\n"; a ',' means DST rules */
+	if (buf[4] >= '2') {
+		off += (size_t)cnt[5] + (size_t)cnt[2] * 12 + cnt[1] + cnt[0];
+		for (i = off; i < len; i++)
+			if (buf[i] == ',')
+				tz->has_rule_after = 1;
+	}
+	return 0;
+}
+
+/*
+ * The UTC offset for a local time (seconds since 1970 read as UTC), as
+ * PostgreSQL's DetermineTimeZoneOffset does it: look at the transition
+ * following a point a day earlier; a time in a spring-forward gap takes the
+ * offset from before, a time repeated by a fall-back the one after.
+ * Returns 0, or -1 when the time is beyond what the file describes.
+ */
+static int tz_local_offset(const struct tzdb *tz, int64_t local, int32_t *off)
+{
+	int64_t prev = local - 86400, before_t, after_t, boundary;
+	int32_t before, after;
+	size_t i;
+
+	if (tz->ntrans == 0 || prev >= tz->trans[tz->ntrans - 1]) {
+		if (tz->ntrans > 0 && tz->has_rule_after)
+			return -1;
+		*off = tz->utoff[tz->ntrans ? tz->idx[tz->ntrans - 1] : 0];
+		return 0;
+	}
+	for (i = 0; i < tz->ntrans && tz->trans[i] <= prev; i++)
+		;
+	before = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
+	boundary = tz->trans[i];
+	after = tz->utoff[tz->idx[i]];
+	before_t = local - before;
+	after_t = local - after;
+	if (before_t < boundary && after_t < boundary)
+		*off = before;
+	else if (before_t > boundary && after_t >= boundary)
+		*off = after;
+	else
+		*off = before_t > after_t ? before : after;
+	return 0;
+}
+
+/* The UTC offset in effect at a UTC instant; -1 beyond the file. */
+static int tz_utc_offset(const struct tzdb *tz, int64_t utc, int32_t *off)
+{
+	size_t i;
+
+	if (tz->ntrans > 0 && utc >= tz->trans[tz->ntrans - 1] &&
+	    tz->has_rule_after)
+		return -1;
+	for (i = 0; i < tz->ntrans && tz->trans[i] <= utc; i++)
+		;
+	*off = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
+	return 0;
+}
+
+int wval_timezone(const struct wval *zone, int zone_is_iv, int64_t ts,
+		  int to_tz, int64_t *out, struct ss_err *err)
+{
+	struct arena a = {NULL, NULL};
+	struct tzdb tz;
+	int32_t off = 0;
+	int64_t secs, frac;
+	size_t i;
+	int rc = 0;
+
+	if (ts == TS_NOBEGIN || ts == TS_NOEND) {
+		*out = ts;
+		return 0;
+	}
+	if (zone_is_iv) {
+		if (zone->u.iv.month || zone->u.iv.day)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "interval time zone must not include "
+					  "months or days");
+		/* an interval is an offset east of UTC */
+		*out = to_tz ? ts - zone->u.iv.us : ts + zone->u.iv.us;
+		return 0;
+	}
+	/* abbreviations first, then the zone database, as PostgreSQL */
+	for (i = 0; i < sizeof(tz_abbrevs) / sizeof(tz_abbrevs[0]); i++)
+		if (strlen(tz_abbrevs[i].name) == zone->u.s.len &&
+		    strncasecmp(zone->u.s.p, tz_abbrevs[i].name,
+				zone->u.s.len) == 0) {
+			off = tz_abbrevs[i].secs;
+			*out = to_tz ? ts - (int64_t)off * 1000000
+				     : ts + (int64_t)off * 1000000;
+			return 0;
+		}
+	if (tz_load(&a, zone->u.s.p, zone->u.s.len, &tz) < 0) {
+		arena_free(&a);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "time zone \"%.*s\" not recognized",
+				  (int)zone->u.s.len, zone->u.s.p);
+	}
+	/* whole seconds since 1970 for the zone rules */
+	secs = ts / 1000000;
+	frac = ts % 1000000;
+	if (frac < 0) {
+		frac += 1000000;
+		secs--;
+	}
+	secs += INT64_C(946684800);
+	if (to_tz ? tz_local_offset(&tz, secs, &off) < 0
+		  : tz_utc_offset(&tz, secs, &off) < 0)
+		rc = ss_err_set(err, SS_ERR_INPUT,
+				"time zone \"%.*s\" is only supported up to "
+				"2037",
+				(int)zone->u.s.len, zone->u.s.p);
+	arena_free(&a);
+	if (rc < 0)
+		return -1;
+	*out =
+	    to_tz ? ts - (int64_t)off * 1000000 : ts + (int64_t)off * 1000000;
+	if (*out < MIN_TIMESTAMP || *out >= END_TIMESTAMP)
+		return ss_err_set(err, SS_ERR_INPUT, "timestamp out of range");
+	return 0;
+}
+
+/* Resolve d->zone into d->tz_sec for the date and time in d. */
+static int dt_zone(const struct dt *d, int with_tz, int32_t *off,
+		   struct ss_err *err)
+{
+	struct arena a = {NULL, NULL};
+	struct tzdb tz;
+	int rc = 0;
+
+	*off = 0;
+	if (tz_load(&a, d->zone, d->zonelen, &tz) < 0) {
+		char low[80];
+		size_t i, n = d->zonelen < sizeof(low) - 1 ? d->zonelen
+							   : sizeof(low) - 1;
+
+		/* PostgreSQL reports the name folded to lower case */
+		for (i = 0; i < n; i++)
+			low[i] = (char)tolower((unsigned char)d->zone[i]);
+		low[n] = '\0';
+		rc = ss_err_set(err, SS_ERR_INPUT,
+				"time zone \"%s\" not recognized", low);
+	} else if (with_tz && d->has_date) {
+		int64_t local =
+		    (int64_t)(date2j(d->year, d->mon, d->mday) - 2440588) *
+			86400 +
+		    d->time_us / 1000000;
+
+		if (tz_local_offset(&tz, local, off) < 0)
+			rc = ss_err_set(err, SS_ERR_INPUT,
+					"time zone \"%.*s\" is only supported "
+					"up to 2037",
+					(int)d->zonelen, d->zone);
+	}
+	arena_free(&a);
+	return rc;
 }
 
 static int ts_from_dt(const struct dt *d, int with_tz, int64_t *out)
@@ -1602,11 +1927,10 @@ static int ts_in(int with_tz, const char *s, size_t len, int64_t *out,
 {
 	struct dt d;
 	int r = dt_parse(s, len, 1, &d);
-	const char *tn = with_tz ? "timestamp with time zone"
-				 : "timestamp";
+	const char *tn = with_tz ? "timestamp with time zone" : "timestamp";
 
 	if (r == 0 && d.special) {
-		*out = d.special == 1 ? TS_NOEND
+		*out = d.special == 1	 ? TS_NOEND
 		       : d.special == -1 ? TS_NOBEGIN
 					 : 0 - INT64_C(946684800000000);
 		return 0;
@@ -1615,6 +1939,13 @@ static int ts_in(int with_tz, const char *s, size_t len, int64_t *out,
 		r = -1;
 	if (r < 0)
 		return dt_err(r, tn, s, len, err);
+	if (d.zone) {
+		int32_t off;
+
+		if (dt_zone(&d, with_tz, &off, err) < 0)
+			return -1;
+		d.tz_sec = off;
+	}
 	if (ts_from_dt(&d, with_tz, out) < 0)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "timestamp out of range: \"%.*s\"", (int)len,
@@ -1622,8 +1953,7 @@ static int ts_in(int with_tz, const char *s, size_t len, int64_t *out,
 	return 0;
 }
 
-static int time_in(const char *s, size_t len, int64_t *out,
-		   struct ss_err *err)
+static int time_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 {
 	struct dt d;
 	int r = dt_parse(s, len, 0, &d);
@@ -1635,6 +1965,9 @@ static int time_in(const char *s, size_t len, int64_t *out,
 			r = -1;
 	}
 	if (r == 0 && (d.special || !d.has_time))
+		r = -1;
+	/* a zone name needs a date to mean anything: not for time */
+	if (r == 0 && d.zone)
 		r = -1;
 	if (r < 0)
 		return dt_err(r, "time", s, len, err);
@@ -1837,10 +2170,9 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			neg = *p == '-';
 			p++;
 		}
-		if (p >= end ||
-		    !(isdigit((unsigned char)*p) ||
-		      (*p == '.' && p + 1 < end &&
-		       isdigit((unsigned char)p[1]))))
+		if (p >= end || !(isdigit((unsigned char)*p) ||
+				  (*p == '.' && p + 1 < end &&
+				   isdigit((unsigned char)p[1]))))
 			goto bad;
 		{
 			const char *q = p;
@@ -1849,7 +2181,6 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 				q++;
 			if (q < end && *q == ':') {
 				int64_t t;
-				int oor = 0;
 				int h, m, sec = 0;
 				const char *r = p;
 
@@ -1869,7 +2200,8 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 
 						r++;
 						while (r < end &&
-						       isdigit((unsigned char)*r)) {
+						       isdigit(
+							   (unsigned char)*r)) {
 							f += (*r - '0') * sc;
 							sc /= 10;
 							r++;
@@ -1877,7 +2209,6 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 						t += (int64_t)rint(f * 1e6);
 					}
 				}
-				(void)oor;
 				if (m > 59 || sec > 59)
 					goto oorange;
 				us += neg ? -(double)t : (double)t;
@@ -1911,8 +2242,8 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			goto bad;
 		any = 1;
 #define U(name) (strcmp(unit, name) == 0)
-		if (ul == 0 || U("s") || U("sec") || U("secs") ||
-		    U("second") || U("seconds"))
+		if (ul == 0 || U("s") || U("sec") || U("secs") || U("second") ||
+		    U("seconds"))
 			us += v * 1e6;
 		else if (U("us") || U("usec") || U("usecs") ||
 			 U("microsecond") || U("microseconds"))
@@ -1930,8 +2261,7 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			day += v;
 		else if (U("w") || U("week") || U("weeks"))
 			day += v * 7;
-		else if (U("mon") || U("mons") || U("month") ||
-			 U("months"))
+		else if (U("mon") || U("mons") || U("month") || U("months"))
 			month += v;
 		else if (U("y") || U("yr") || U("yrs") || U("year") ||
 			 U("years"))
@@ -1940,8 +2270,7 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			month += v * 120;
 		else if (U("century") || U("centuries"))
 			month += v * 1200;
-		else if (U("millennium") || U("millennia") ||
-			 U("millenniums"))
+		else if (U("millennium") || U("millennia") || U("millenniums"))
 			month += v * 12000;
 		else
 			goto bad;
@@ -2040,7 +2369,7 @@ static int ts_add_iv(int64_t t, const struct interval *iv, int sign,
 		if (d > days_in_month(y, m))
 			d = days_in_month(y, m);
 		t = (int64_t)(date2j(y, m, d) - POSTGRES_EPOCH_JDATE) *
-			    USECS_PER_DAY +
+			USECS_PER_DAY +
 		    tod;
 	}
 	if (iv->day) {
@@ -2477,8 +2806,8 @@ static void arr_out_elem(const struct wtype *et, const struct wval *v,
 	for (i = 0; i < b.len && !quote; i++) {
 		char c = b.buf[i];
 
-		if (c == '{' || c == '}' || c == ',' || c == '"' ||
-		    c == '\\' || isspace((unsigned char)c))
+		if (c == '{' || c == '}' || c == ',' || c == '"' || c == '\\' ||
+		    isspace((unsigned char)c))
 			quote = 1;
 	}
 	if (!quote) {
@@ -2573,8 +2902,11 @@ static int array_cmp(const struct wtype *et, const struct warr *x,
 /* ------------------------------------------------------------------ */
 /* Generic value entry points */
 
-int wval_in(struct arena *a, const struct wtype *t, const char *s,
-	    size_t len, struct wval *out, struct ss_err *err)
+static int adjust_precision(const struct wtype *t, struct wval *v,
+			    struct ss_err *err);
+
+int wval_in(struct arena *a, const struct wtype *t, const char *s, size_t len,
+	    struct wval *out, struct ss_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (t->array) {
@@ -2601,9 +2933,24 @@ int wval_in(struct arena *a, const struct wtype *t, const char *s,
 			return -1;
 		return num_apply_typmod(a, n, t->typmod, &out->u.n, err);
 	}
+	case WT_ENUM:
+		if (t->labels) {
+			size_t i;
+
+			for (i = 0; i < t->nlabels; i++)
+				if (strlen(t->labels[i]) == len &&
+				    memcmp(t->labels[i], s, len) == 0)
+					break;
+			if (i == t->nlabels)
+				return ss_err_set(
+				    err, SS_ERR_INPUT,
+				    "invalid input value for enum "
+				    "%s: \"%.*s\"",
+				    t->ename, (int)len, s);
+		}
+		/* FALLTHROUGH */
 	case WT_UNKNOWN:
 	case WT_TEXT:
-	case WT_ENUM:
 	case WT_VARCHAR:
 		if (t->typmod >= 0 && utf8_chars(s, len) > (size_t)t->typmod)
 			len = utf8_prefix(s, len, (size_t)t->typmod);
@@ -2636,12 +2983,19 @@ int wval_in(struct arena *a, const struct wtype *t, const char *s,
 	case WT_DATE:
 		return date_in(s, len, &out->u.i, err);
 	case WT_TIME:
-		return time_in(s, len, &out->u.i, err);
+		if (time_in(s, len, &out->u.i, err) < 0)
+			return -1;
+		return adjust_precision(t, out, err);
 	case WT_TIMESTAMP:
 	case WT_TIMESTAMPTZ:
-		return ts_in(t->base == WT_TIMESTAMPTZ, s, len, &out->u.i, err);
+		if (ts_in(t->base == WT_TIMESTAMPTZ, s, len, &out->u.i, err) <
+		    0)
+			return -1;
+		return adjust_precision(t, out, err);
 	case WT_INTERVAL:
-		return interval_in(s, len, &out->u.iv, err);
+		if (interval_in(s, len, &out->u.iv, err) < 0)
+			return -1;
+		return adjust_precision(t, out, err);
 	case WT_NULL:
 		out->isnull = 1;
 		return 0;
@@ -2708,8 +3062,7 @@ void wval_out(const struct wtype *t, const struct wval *v, struct ss_buf *out)
 	}
 }
 
-int wval_cmp(const struct wtype *t, const struct wval *x,
-	     const struct wval *y)
+int wval_cmp(const struct wtype *t, const struct wval *x, const struct wval *y)
 {
 	if (t->array) {
 		struct wtype et = *t;
@@ -2736,10 +3089,27 @@ int wval_cmp(const struct wtype *t, const struct wval *x,
 	case WT_BPCHAR:
 		return bytes_cmp(x->u.s.p, bp_len(x->u.s.p, x->u.s.len),
 				 y->u.s.p, bp_len(y->u.s.p, y->u.s.len));
+	case WT_ENUM:
+		if (t->labels) {
+			/* by sort order: the position of each label */
+			size_t i, ix = t->nlabels, iy = t->nlabels;
+
+			for (i = 0; i < t->nlabels; i++) {
+				size_t l = strlen(t->labels[i]);
+
+				if (l == x->u.s.len &&
+				    memcmp(t->labels[i], x->u.s.p, l) == 0)
+					ix = i;
+				if (l == y->u.s.len &&
+				    memcmp(t->labels[i], y->u.s.p, l) == 0)
+					iy = i;
+			}
+			return ix < iy ? -1 : ix > iy;
+		}
+		return bytes_cmp(x->u.s.p, x->u.s.len, y->u.s.p, y->u.s.len);
 	case WT_UNKNOWN:
 	case WT_TEXT:
 	case WT_VARCHAR:
-	case WT_ENUM:
 		return bytes_cmp(x->u.s.p, x->u.s.len, y->u.s.p, y->u.s.len);
 	case WT_UUID: {
 		int c = memcmp(x->u.uuid, y->u.uuid, 16);
@@ -2747,7 +3117,8 @@ int wval_cmp(const struct wtype *t, const struct wval *x,
 		return c < 0 ? -1 : c > 0;
 	}
 	case WT_INTERVAL: {
-		__int128 a = interval_span(&x->u.iv), b = interval_span(&y->u.iv);
+		__int128 a = interval_span(&x->u.iv),
+			 b = interval_span(&y->u.iv);
 
 		return a < b ? -1 : a > b;
 	}
@@ -2805,8 +3176,7 @@ int wcast_kind(const struct wtype *from, const struct wtype *to)
 	return 0;
 }
 
-static int float_to_int(double d, enum wt t, int64_t *out,
-			struct ss_err *err)
+static int float_to_int(double d, enum wt t, int64_t *out, struct ss_err *err)
 {
 	d = rint(d);
 	if (isnan(d) || d < -9223372036854775808.0 ||
@@ -2816,18 +3186,76 @@ static int float_to_int(double d, enum wt t, int64_t *out,
 	return 0;
 }
 
-int wval_cast(struct arena *a, const struct wtype *from,
-	      const struct wtype *to, const struct wval *v, struct wval *out,
-	      struct ss_err *err)
+/* Round microseconds to `prec` fractional digits, half away from zero
+ * (AdjustTimeForTypmod / AdjustTimestampForTypmod). */
+static int64_t round_us(int64_t us, int prec)
+{
+	static const int64_t scales[] = {1000000, 100000, 10000, 1000,
+					 100,	  10,	  1};
+	int64_t sc = scales[prec], off = sc / 2;
+
+	if (us >= 0)
+		return ((us + off) / sc) * sc;
+	return -((((-us) + off) / sc) * sc);
+}
+
+/* Apply a time/timestamp/interval precision typmod to a value. */
+static int adjust_precision(const struct wtype *t, struct wval *v,
+			    struct ss_err *err)
+{
+	if (t->typmod < 0 || t->typmod > 6 || t->array || v->isnull)
+		return 0;
+	switch (t->base) {
+	case WT_TIME:
+		v->u.i = round_us(v->u.i, t->typmod);
+		return 0;
+	case WT_TIMESTAMP:
+	case WT_TIMESTAMPTZ:
+		if (v->u.i == TS_NOBEGIN || v->u.i == TS_NOEND)
+			return 0;
+		v->u.i = round_us(v->u.i, t->typmod);
+		if (v->u.i < MIN_TIMESTAMP || v->u.i >= END_TIMESTAMP)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "timestamp out of range");
+		return 0;
+	case WT_INTERVAL:
+		v->u.iv.us = round_us(v->u.iv.us, t->typmod);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int cast_value(struct arena *a, const struct wtype *from,
+		      const struct wtype *to, const struct wval *v,
+		      struct wval *out, struct ss_err *err);
+
+int wval_cast(struct arena *a, const struct wtype *from, const struct wtype *to,
+	      const struct wval *v, struct wval *out, struct ss_err *err)
+{
+	/* the same type with no modifier to apply: nothing to do (this is
+	 * the common case for IN lists and BETWEEN bounds) */
+	if (to->typmod < 0 && wtype_eq(from, to)) {
+		*out = *v;
+		return 0;
+	}
+	if (cast_value(a, from, to, v, out, err) < 0)
+		return -1;
+	return adjust_precision(to, out, err);
+}
+
+static int cast_value(struct arena *a, const struct wtype *from,
+		      const struct wtype *to, const struct wval *v,
+		      struct wval *out, struct ss_err *err)
 {
 	enum wt f = from->base, t = to->base;
 
 	*out = *v;
 	if (v->isnull)
 		return 0;
-	if (f == WT_UNKNOWN || (wt_is_text(f) && !from->array &&
-				(to->array || !wt_is_text(t)) &&
-				t != WT_ENUM) ||
+	if (f == WT_UNKNOWN ||
+	    (wt_is_text(f) && !from->array && (to->array || !wt_is_text(t)) &&
+	     t != WT_ENUM) ||
 	    (f == WT_ENUM && !wt_is_text(t))) {
 		/* I/O conversion from the text form. */
 		return wval_in(a, to, v->u.s.p, v->u.s.len, out, err);
@@ -2880,9 +3308,8 @@ int wval_cast(struct arena *a, const struct wtype *from,
 			}
 			if (t == WT_NUMERIC) {
 				num_from_int(a, v->u.i, &out->u.n);
-				return num_apply_typmod(a, out->u.n,
-							to->typmod, &out->u.n,
-							err);
+				return num_apply_typmod(a, out->u.n, to->typmod,
+							&out->u.n, err);
 			}
 			out->u.f = t == WT_FLOAT4 ? (double)(float)v->u.i
 						  : (double)v->u.i;
@@ -2892,14 +3319,14 @@ int wval_cast(struct arena *a, const struct wtype *from,
 			if (wt_is_int(t)) {
 				if (v->u.n->special == NUM_NAN)
 					return ss_err_set(
-						err, SS_ERR_INPUT,
-						"cannot convert NaN to %s",
-						type_names[t].sql);
+					    err, SS_ERR_INPUT,
+					    "cannot convert NaN to %s",
+					    type_names[t].sql);
 				if (v->u.n->special)
 					return ss_err_set(
-						err, SS_ERR_INPUT,
-						"cannot convert infinity to %s",
-						type_names[t].sql);
+					    err, SS_ERR_INPUT,
+					    "cannot convert infinity to %s",
+					    type_names[t].sql);
 				if (num_to_i64(a, v->u.n, &out->u.i) < 0 ||
 				    !int_range(t, out->u.i))
 					return int_oor(t, err);
@@ -2908,18 +3335,19 @@ int wval_cast(struct arena *a, const struct wtype *from,
 			if (t == WT_NUMERIC)
 				return num_apply_typmod(a, v->u.n, to->typmod,
 							&out->u.n, err);
-			out->u.f = num_to_double(v->u.n);
-			if (t == WT_FLOAT4) {
-				float ff = (float)out->u.f;
+			{
+				/* numeric_float8/4 go through the text form and
+				 * float8in/float4in, errors included */
+				struct ss_buf b = SS_BUF_INIT;
+				int rc;
 
-				if (isinf(ff) && !isinf(out->u.f))
-					return ss_err_set(
-						err, SS_ERR_INPUT,
-						"value out of range: overflow");
-				out->u.f = ff;
-			} else if (isinf(out->u.f) && !v->u.n->special) {
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "value out of range: overflow");
+				num_out(v->u.n, &b);
+				rc = float_in(t, b.buf, b.len, &out->u.f, err);
+				ss_buf_release(&b);
+				if (rc < 0)
+					return -1;
+				if (t == WT_FLOAT4)
+					out->u.f = (float)out->u.f;
 			}
 			return 0;
 		}
@@ -2931,15 +3359,15 @@ int wval_cast(struct arena *a, const struct wtype *from,
 			struct num *n;
 
 			if (isnan(v->u.f))
-				return num_apply_typmod(a, num_special(a, NUM_NAN),
-							to->typmod, &out->u.n,
-							err);
+				return num_apply_typmod(
+				    a, num_special(a, NUM_NAN), to->typmod,
+				    &out->u.n, err);
 			if (isinf(v->u.f))
 				return num_apply_typmod(
-					a,
-					num_special(a, v->u.f > 0 ? NUM_PINF
-								  : NUM_NINF),
-					to->typmod, &out->u.n, err);
+				    a,
+				    num_special(a, v->u.f > 0 ? NUM_PINF
+							      : NUM_NINF),
+				    to->typmod, &out->u.n, err);
 			snprintf(buf, sizeof(buf), "%.*g",
 				 f == WT_FLOAT4 ? FLT_DIG : DBL_DIG, v->u.f);
 			if (num_in(a, buf, strlen(buf), &n, err) < 0)
@@ -2951,12 +3379,13 @@ int wval_cast(struct arena *a, const struct wtype *from,
 			float ff = (float)v->u.f;
 
 			if (isinf(ff) && !isinf(v->u.f))
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "value out of range: overflow");
+				return ss_err_set(
+				    err, SS_ERR_INPUT,
+				    "value out of range: overflow");
 			if (ff == 0 && v->u.f != 0)
 				return ss_err_set(
-					err, SS_ERR_INPUT,
-					"value out of range: underflow");
+				    err, SS_ERR_INPUT,
+				    "value out of range: underflow");
 			out->u.f = ff;
 		}
 		return 0;
@@ -3041,13 +3470,13 @@ int wval_cast(struct arena *a, const struct wtype *from,
 /* ------------------------------------------------------------------ */
 /* Arithmetic */
 
-static const struct wtype T_INT4 = {WT_INT4, 0, -1, NULL};
-static const struct wtype T_INTERVAL = {WT_INTERVAL, 0, -1, NULL};
-static const struct wtype T_TIMESTAMP = {WT_TIMESTAMP, 0, -1, NULL};
+static const struct wtype T_INT4 = {WT_INT4, 0, -1, NULL, NULL, 0};
+static const struct wtype T_INTERVAL = {WT_INTERVAL, 0, -1, NULL, NULL, 0};
+static const struct wtype T_TIMESTAMP = {WT_TIMESTAMP, 0, -1, NULL, NULL, 0};
 
 static struct wtype mk(enum wt b)
 {
-	struct wtype t = {b, 0, -1, NULL};
+	struct wtype t = {b, 0, -1, NULL, NULL, 0};
 
 	return t;
 }
@@ -3069,6 +3498,18 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 		}
 		return -1;
 	}
+	if (op == OP_POW) {
+		/* float8 ^ float8, or numeric ^ numeric when a numeric meets
+		 * integers or another numeric (PostgreSQL's candidates) */
+		if (!wt_is_numeric(a) || !wt_is_numeric(b))
+			return -1;
+		if ((a == WT_NUMERIC || b == WT_NUMERIC) && a != WT_FLOAT4 &&
+		    a != WT_FLOAT8 && b != WT_FLOAT4 && b != WT_FLOAT8)
+			*lc = *rc = *res = mk(WT_NUMERIC);
+		else
+			*lc = *rc = *res = mk(WT_FLOAT8);
+		return 0;
+	}
 	if (wt_is_numeric(a) && wt_is_numeric(b)) {
 		enum wt w = a > b ? a : b;
 
@@ -3080,6 +3521,20 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 			return -1;
 		*lc = *rc = *res = mk(w);
 		return 0;
+	}
+	/* interval * number, number * interval, interval / number */
+	if (op == OP_MUL || op == OP_DIV) {
+		if (a == WT_INTERVAL && wt_is_numeric(b)) {
+			*rc = mk(WT_FLOAT8);
+			*res = T_INTERVAL;
+			return 0;
+		}
+		if (op == OP_MUL && b == WT_INTERVAL && wt_is_numeric(a)) {
+			*lc = mk(WT_FLOAT8);
+			*res = T_INTERVAL;
+			return 0;
+		}
+		return -1;
 	}
 	switch (op) {
 	case OP_ADD:
@@ -3142,18 +3597,21 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 			*res = mk(a);
 			return 0;
 		}
-		if ((a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ || a == WT_TIME) &&
+		if ((a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ ||
+		     a == WT_TIME) &&
 		    a == b) {
 			*res = T_INTERVAL;
 			return 0;
 		}
 		if ((a == WT_TIMESTAMP && b == WT_TIMESTAMPTZ) ||
 		    (a == WT_TIMESTAMPTZ && b == WT_TIMESTAMP) ||
-		    (a == WT_DATE && (b == WT_TIMESTAMP || b == WT_TIMESTAMPTZ)) ||
-		    (b == WT_DATE && (a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ))) {
+		    (a == WT_DATE &&
+		     (b == WT_TIMESTAMP || b == WT_TIMESTAMPTZ)) ||
+		    (b == WT_DATE &&
+		     (a == WT_TIMESTAMP || a == WT_TIMESTAMPTZ))) {
 			enum wt w = (a == WT_TIMESTAMPTZ || b == WT_TIMESTAMPTZ)
-					    ? WT_TIMESTAMPTZ
-					    : WT_TIMESTAMP;
+					? WT_TIMESTAMPTZ
+					: WT_TIMESTAMP;
 
 			*lc = *rc = mk(w);
 			*res = T_INTERVAL;
@@ -3169,8 +3627,8 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 	}
 }
 
-static int i_arith(enum wop op, enum wt t, int64_t x, int64_t y,
-		   int64_t *out, struct ss_err *err)
+static int i_arith(enum wop op, enum wt t, int64_t x, int64_t y, int64_t *out,
+		   struct ss_err *err)
 {
 	int64_t r;
 
@@ -3265,6 +3723,146 @@ under:
 	return ss_err_set(err, SS_ERR_INPUT, "value out of range: underflow");
 }
 
+/*
+ * interval * factor (or / factor) as interval_mul / interval_div do it:
+ * whole months and days scale directly, their fractions cascade down to
+ * days and seconds (30-day months, 24-hour days), rounded to microseconds.
+ */
+static int iv_scale(const struct interval *x, double factor, int divide,
+		    struct interval *out, struct ss_err *err)
+{
+#define TSROUND(j) (rint((double)(j)*1000000.0) / 1000000.0)
+	double m = divide ? x->month / factor : x->month * factor;
+	double d = divide ? x->day / factor : x->day * factor;
+	double month_rem, sec_rem, t;
+
+	if (divide && factor == 0.0)
+		return ss_err_set(err, SS_ERR_INPUT, "division by zero");
+	if (isnan(m) || m > INT32_MAX || m < INT32_MIN || isnan(d) ||
+	    d > INT32_MAX || d < INT32_MIN)
+		return ss_err_set(err, SS_ERR_INPUT, "interval out of range");
+	out->month = (int32_t)m;
+	out->day = (int32_t)d;
+	month_rem = TSROUND((m - out->month) * 30);
+	sec_rem = TSROUND((d - out->day + month_rem - (int)month_rem) * 86400);
+	if (fabs(sec_rem) >= 86400) {
+		out->day += (int)(sec_rem / 86400);
+		sec_rem -= (int)(sec_rem / 86400) * 86400;
+	}
+	out->day += (int32_t)month_rem;
+	t = rint((divide ? x->us / factor : x->us * factor) + sec_rem * 1e6);
+	if (isnan(t) || t < -9223372036854775808.0 ||
+	    t >= 9223372036854775808.0)
+		return ss_err_set(err, SS_ERR_INPUT, "interval out of range");
+	out->us = (int64_t)t;
+	return 0;
+#undef TSROUND
+}
+
+int interval_justify(const struct interval *in, int days, int hours,
+		     struct interval *out, struct ss_err *err)
+{
+	int64_t t = in->us, d = in->day, m = in->month;
+
+	if (hours) {
+		d += t / USECS_PER_DAY;
+		t %= USECS_PER_DAY;
+	}
+	if (days) {
+		m += d / 30;
+		d %= 30;
+	}
+	if (days && hours) {
+		if (m > 0 && (d < 0 || (d == 0 && t < 0))) {
+			d += 30;
+			m--;
+		} else if (m < 0 && (d > 0 || (d == 0 && t > 0))) {
+			d -= 30;
+			m++;
+		}
+	} else if (days) {
+		if (m > 0 && d < 0) {
+			d += 30;
+			m--;
+		} else if (m < 0 && d > 0) {
+			d -= 30;
+			m++;
+		}
+	}
+	if (hours) {
+		if (d > 0 && t < 0) {
+			t += USECS_PER_DAY;
+			d--;
+		} else if (d < 0 && t > 0) {
+			t -= USECS_PER_DAY;
+			d++;
+		}
+	}
+	if (d > INT32_MAX || d < INT32_MIN || m > INT32_MAX || m < INT32_MIN)
+		return ss_err_set(err, SS_ERR_INPUT, "interval out of range");
+	out->month = (int32_t)m;
+	out->day = (int32_t)d;
+	out->us = t;
+	return 0;
+}
+
+/* float8 ^ float8 with dpow's special cases and errors. */
+static int f_pow(double x, double y, double *out, struct ss_err *err)
+{
+	double r;
+
+	if (isnan(x)) {
+		*out = (isnan(y) || y != 0.0) ? NAN : 1.0;
+		return 0;
+	}
+	if (isnan(y)) {
+		*out = x != 1.0 ? NAN : 1.0;
+		return 0;
+	}
+	if (x == 0 && y < 0)
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "zero raised to a negative power is undefined");
+	if (x < 0 && floor(y) != y)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "a negative number raised to a non-integer "
+				  "power yields a complex result");
+	if (isinf(y)) {
+		double ax = fabs(x);
+
+		if (ax == 1.0)
+			r = 1.0;
+		else if (y > 0.0)
+			r = ax > 1.0 ? y : 0.0;
+		else
+			r = ax > 1.0 ? 0.0 : -y;
+	} else if (isinf(x)) {
+		if (y == 0.0)
+			r = 1.0;
+		else if (x > 0.0)
+			r = y > 0.0 ? x : 0.0;
+		else {
+			double half = y / 2;
+			int odd = floor(half) != half;
+
+			if (y > 0.0)
+				r = odd ? x : -x;
+			else
+				r = odd ? -0.0 : 0.0;
+		}
+	} else {
+		r = pow(x, y);
+		if (isinf(r))
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "value out of range: overflow");
+		if (r == 0.0 && x != 0.0)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "value out of range: underflow");
+	}
+	*out = r;
+	return 0;
+}
+
 static int iv_arith(int sign, const struct interval *x,
 		    const struct interval *y, struct interval *out,
 		    struct ss_err *err)
@@ -3325,6 +3923,8 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 	}
 	if (wt_is_int(rt->base) && wt_is_int(x) && wt_is_int(y))
 		return i_arith(op, rt->base, l->u.i, r->u.i, &out->u.i, err);
+	if (op == OP_POW)
+		return f_pow(l->u.f, r->u.f, &out->u.f, err);
 	if ((rt->base == WT_FLOAT4 || rt->base == WT_FLOAT8) &&
 	    wt_is_numeric(x))
 		return f_arith(op, rt->base, l->u.f, r->u.f, &out->u.f, err);
@@ -3347,6 +3947,11 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 			return -1;
 		}
 	}
+	if (x == WT_INTERVAL && (op == OP_MUL || op == OP_DIV))
+		return iv_scale(&l->u.iv, r->u.f, op == OP_DIV, &out->u.iv,
+				err);
+	if (y == WT_INTERVAL && op == OP_MUL)
+		return iv_scale(&r->u.iv, l->u.f, 0, &out->u.iv, err);
 	/* date and time arithmetic */
 	if (x == WT_DATE && y == WT_INT4) {
 		int64_t d = l->u.i;
@@ -3397,12 +4002,12 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 					  "timestamp out of range");
 		return 0;
 	}
-	if (x == WT_INTERVAL && (y == WT_TIMESTAMP || y == WT_TIMESTAMPTZ ||
-				 y == WT_TIME))
+	if (x == WT_INTERVAL &&
+	    (y == WT_TIMESTAMP || y == WT_TIMESTAMPTZ || y == WT_TIME))
 		return wval_arith(a, op, rtp, r, lt, l, rt, out, err);
 	if (x == WT_TIME && y == WT_INTERVAL) {
-		int64_t t = l->u.i +
-			    (op == OP_ADD ? 1 : -1) * (r->u.iv.us % USECS_PER_DAY);
+		int64_t t = l->u.i + (op == OP_ADD ? 1 : -1) *
+					 (r->u.iv.us % USECS_PER_DAY);
 
 		t %= USECS_PER_DAY;
 		if (t < 0)
@@ -3419,8 +4024,9 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 
 		if (l->u.i == TS_NOBEGIN || l->u.i == TS_NOEND ||
 		    r->u.i == TS_NOBEGIN || r->u.i == TS_NOEND)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "cannot subtract infinite timestamps");
+			return ss_err_set(
+			    err, SS_ERR_INPUT,
+			    "cannot subtract infinite timestamps");
 		if (__builtin_sub_overflow(l->u.i, r->u.i, &d))
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "interval out of range");
@@ -3433,7 +4039,6 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 	if (x == WT_INTERVAL && y == WT_INTERVAL)
 		return iv_arith(op == OP_ADD ? 1 : -1, &l->u.iv, &r->u.iv,
 				&out->u.iv, err);
-	(void)T_INT4;
 	return ss_err_set(err, SS_ERR_INPUT, "unsupported arithmetic");
 }
 
@@ -3445,7 +4050,7 @@ int ss_where_value_key(const char *type, const char *text, struct ss_buf *key,
 {
 	struct wtype t;
 	struct wval v;
-	struct arena a = {NULL};
+	struct arena a = {NULL, NULL};
 	int rc = 0;
 
 	if (wtype_lookup(type, &t) < 0)

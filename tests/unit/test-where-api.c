@@ -9,21 +9,21 @@
 
 static int failures;
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
 			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                            \
-			failures++;                                          \
-		}                                                            \
+				__LINE__, #cond);                              \
+			failures++;                                            \
+		}                                                              \
 	} while (0)
 
 static const struct ss_where_column cols[] = {
-	{"id", "int4", 0},
-	{"name", "text", 0},
-	{"tags", "_text", 0},
-	{"price", "numeric", 0},
-	{"big", "int8", 0},
+    {.name = "id", .type = "int4", .is_enum = 0},
+    {.name = "name", .type = "text", .is_enum = 0},
+    {.name = "tags", .type = "_text", .is_enum = 0},
+    {.name = "price", .type = "numeric", .is_enum = 0},
+    {.name = "big", .type = "int8", .is_enum = 0},
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
@@ -64,7 +64,8 @@ static void test_equality_conjunct(void)
 	CHECK(strcmp(ss_where_node_op(eq), "=") == 0);
 	CHECK(ss_where_node_column(ss_where_node_arg(eq, 0)) == 0);
 	CHECK(ss_where_node_kind(ss_where_node_arg(eq, 1)) == SS_WHERE_CONST);
-	CHECK(strcmp(ss_where_node_type(ss_where_node_arg(eq, 1)), "int4") == 0);
+	CHECK(strcmp(ss_where_node_type(ss_where_node_arg(eq, 1)), "int4") ==
+	      0);
 	CHECK(const_is(ss_where_node_arg(eq, 1), "5"));
 	CHECK(ss_where_node_arg(eq, 2) == NULL);
 	CHECK(strcmp(ss_where_node_op(ss_where_node_arg(r, 1)), "~~") == 0);
@@ -106,7 +107,8 @@ static void test_in_and_arrays(void)
 	CHECK(const_is(ss_where_node_arg(in, 3), "3"));
 	c = ss_where_node_arg(r, 1);
 	CHECK(strcmp(ss_where_node_op(c), "@>") == 0);
-	CHECK(strcmp(ss_where_node_type(ss_where_node_arg(c, 1)), "text[]") == 0);
+	CHECK(strcmp(ss_where_node_type(ss_where_node_arg(c, 1)), "text[]") ==
+	      0);
 	CHECK(const_is(ss_where_node_arg(c, 1), "{a,b}"));
 	ss_where_free(w);
 }
@@ -131,8 +133,8 @@ static void test_folding(void)
 	{
 		struct ss_buf b = SS_BUF_INIT;
 
-		CHECK(ss_where_node_const(ss_where_node_arg(ss_where_root(w), 1),
-					  &b) == 1);
+		CHECK(ss_where_node_const(
+			  ss_where_node_arg(ss_where_root(w), 1), &b) == 1);
 		CHECK(ss_where_node_const(ss_where_root(w), &b) == -1);
 		ss_buf_release(&b);
 	}
@@ -156,7 +158,8 @@ static void test_eval_and_canonical(void)
 	CHECK(ss_where_eval(w, row, &r, &err) == 0 && r == -1);
 	row[4] = "ten";
 	CHECK(ss_where_eval(w, row, &r, &err) == -1);
-	CHECK(strcmp(err.msg, "invalid input syntax for type bigint: \"ten\"") == 0);
+	CHECK(strcmp(err.msg,
+		     "invalid input syntax for type bigint: \"ten\"") == 0);
 	CHECK(err.code == SS_ERR_INPUT);
 	ss_where_canonical(w, &b);
 	CHECK(strcmp(b.buf, "(name = 'x') AND (big > 10)") == 0);
@@ -164,12 +167,38 @@ static void test_eval_and_canonical(void)
 	ss_where_free(w);
 }
 
+static void test_column_types(void)
+{
+	static const struct ss_where_column c2[] = {
+	    {.name = "a", .type = "character varying(255)"},
+	    {.name = "b", .type = "timestamp(3) with time zone"},
+	    {.name = "c", .type = "pg_catalog.int4"},
+	    {.name = "d", .type = "NUMERIC(10,2)"},
+	    {.name = "e", .type = "double precision[]"},
+	    {.name = "f", .type = "_varchar"},
+	    {.name = "g", .type = "public.mood", .is_enum = 1},
+	    {.name = "h", .type = "bit(3)"},
+	};
+	struct ss_where *w = NULL;
+	struct ss_err err = SS_ERR_INIT;
+
+	CHECK(ss_where_compile("a = 'x' AND b > '2024-01-01' AND c = 1 AND "
+			       "d = 1.5 AND e @> '{1.5}' AND f @> '{x}' AND "
+			       "g = 'ok'::mood",
+			       c2, 8, NULL, 0, &w, &err) == 0);
+	ss_where_free(w);
+	w = NULL;
+	CHECK(ss_where_compile("h IS NULL", c2, 8, NULL, 0, &w, &err) == -1);
+	CHECK(strcmp(err.msg, "At location 0: unsupported type bit(3)") == 0);
+}
+
 static void test_errors(void)
 {
 	struct ss_where *w = (struct ss_where *)&w;
 	struct ss_err err = SS_ERR_INIT;
 
-	CHECK(ss_where_compile("nope = 1", cols, NCOLS, NULL, 0, &w, &err) == -1);
+	CHECK(ss_where_compile("nope = 1", cols, NCOLS, NULL, 0, &w, &err) ==
+	      -1);
 	CHECK(w == NULL);
 	CHECK(err.code == SS_ERR_INPUT);
 	CHECK(strcmp(err.msg, "At location 0: unknown reference nope") == 0);
@@ -182,13 +211,13 @@ static void test_value_key(void)
 	struct ss_buf a = SS_BUF_INIT, b = SS_BUF_INIT;
 	struct ss_err err = SS_ERR_INIT;
 
-#define SAMEKEY(type, x, y)                                                  \
-	do {                                                                 \
-		ss_buf_reset(&a);                                            \
-		ss_buf_reset(&b);                                            \
-		CHECK(ss_where_value_key(type, x, &a, &err) == 0);           \
-		CHECK(ss_where_value_key(type, y, &b, &err) == 0);           \
-		CHECK(strcmp(a.buf, b.buf) == 0);                            \
+#define SAMEKEY(type, x, y)                                                    \
+	do {                                                                   \
+		ss_buf_reset(&a);                                              \
+		ss_buf_reset(&b);                                              \
+		CHECK(ss_where_value_key(type, x, &a, &err) == 0);             \
+		CHECK(ss_where_value_key(type, y, &b, &err) == 0);             \
+		CHECK(strcmp(a.buf, b.buf) == 0);                              \
 	} while (0)
 	SAMEKEY("numeric", "1.50", "1.5");
 	SAMEKEY("numeric", "0.000", "0");
@@ -197,7 +226,8 @@ static void test_value_key(void)
 	SAMEKEY("uuid", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
 		"a0eebc999c0b4ef8bb6d6bb9bd380a11");
 	SAMEKEY("int4", " 5", "5");
-	SAMEKEY("timestamptz", "2024-01-15 10:00:00+02", "2024-01-15 08:00:00+00");
+	SAMEKEY("timestamptz", "2024-01-15 10:00:00+02",
+		"2024-01-15 08:00:00+00");
 	ss_buf_reset(&a);
 	ss_buf_reset(&b);
 	CHECK(ss_where_value_key("numeric", "1.5", &a, &err) == 0);
@@ -217,6 +247,7 @@ int main(void)
 	test_folding();
 	test_eval_and_canonical();
 	test_errors();
+	test_column_types();
 	test_value_key();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);

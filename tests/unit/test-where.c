@@ -23,12 +23,14 @@ struct tcase {
 	size_t ncols;
 	char *params[MAXPARAMS];
 	size_t nparams;
+	char *labelbuf[MAXCOLS];
+	const char *labels[MAXCOLS][8];
 };
 
 static int failures, ncases, nchecks;
 
 static void fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void fail(const char *file, int line, const char *fmt, ...)
 {
@@ -155,27 +157,29 @@ static int run_file(const char *file)
 	memset(&tc, 0, sizeof(tc));
 	memset(&defcols, 0, sizeof(defcols));
 
-#define END_CASE()                                                           \
-	do {                                                                 \
-		if (tc.where && compiled == 0) {                             \
-			w = compile_case(&tc, &cerr);                        \
-			compiled = w ? 1 : -1;                               \
-		}                                                            \
-		if (tc.where && compiled < 0)                                \
-			fail(file, tc.line, "'%s' does not compile: %s",     \
-			     tc.where, cerr.msg);                            \
-		if (w)                                                       \
-			check_roundtrip(file, &tc, w);                       \
-		ss_where_free(w);                                            \
-		w = NULL;                                                    \
-		free(tc.where);                                              \
-		for (i = 0; i < tc.ncols * 2; i++)                           \
-			free(tc.colbuf[i]);                                  \
-		for (i = 0; i < tc.nparams; i++)                             \
-			free(tc.params[i]);                                  \
-		memset(&tc, 0, sizeof(tc));                                  \
-		compiled = 0;                                                \
-		ss_err_clear(&cerr);                                         \
+#define END_CASE()                                                             \
+	do {                                                                   \
+		if (tc.where && compiled == 0) {                               \
+			w = compile_case(&tc, &cerr);                          \
+			compiled = w ? 1 : -1;                                 \
+		}                                                              \
+		if (tc.where && compiled < 0)                                  \
+			fail(file, tc.line, "'%s' does not compile: %s",       \
+			     tc.where, cerr.msg);                              \
+		if (w)                                                         \
+			check_roundtrip(file, &tc, w);                         \
+		ss_where_free(w);                                              \
+		w = NULL;                                                      \
+		free(tc.where);                                                \
+		for (i = 0; i < tc.ncols * 2; i++)                             \
+			free(tc.colbuf[i]);                                    \
+		for (i = 0; i < tc.nparams; i++)                               \
+			free(tc.params[i]);                                    \
+		for (i = 0; i < MAXCOLS; i++)                                  \
+			free(tc.labelbuf[i]);                                  \
+		memset(&tc, 0, sizeof(tc));                                    \
+		compiled = 0;                                                  \
+		ss_err_clear(&cerr);                                           \
 	} while (0)
 
 	while (fgets(line, sizeof(line), f)) {
@@ -206,6 +210,23 @@ static int run_file(const char *file)
 			    !strcmp(type + strlen(type) - 5, " enum")) {
 				type[strlen(type) - 5] = '\0';
 				is_enum = 1;
+			} else if (strstr(type, " enum ")) {
+				/* "mood enum sad ok happy": labels in order */
+				char *l = strstr(type, " enum ") + 6,
+				     *save = NULL;
+				size_t nl = 0;
+
+				type[strstr(type, " enum ") - type] = '\0';
+				is_enum = 1;
+				t->labelbuf[t->ncols] = ss_xstrdup(l);
+				for (l = strtok_r(t->labelbuf[t->ncols], " ",
+						  &save);
+				     l && nl < 8;
+				     l = strtok_r(NULL, " ", &save))
+					t->labels[t->ncols][nl++] = l;
+				t->cols[t->ncols].enum_labels =
+				    t->labels[t->ncols];
+				t->cols[t->ncols].n_enum_labels = nl;
 			}
 			t->colbuf[t->ncols * 2] = ss_xstrdup(name);
 			t->colbuf[t->ncols * 2 + 1] = ss_xstrdup(type);
@@ -236,7 +257,7 @@ static int run_file(const char *file)
 		if (!strncmp(s, "param ", 6) || !strcmp(s, "nullparam")) {
 			if (tc.nparams < MAXPARAMS)
 				tc.params[tc.nparams++] =
-					s[0] == 'n' ? NULL : ss_xstrdup(s + 6);
+				    s[0] == 'n' ? NULL : ss_xstrdup(s + 6);
 			continue;
 		}
 		/* first use of the case: fill default columns, compile */
@@ -244,13 +265,13 @@ static int run_file(const char *file)
 			if (tc.ncols == 0)
 				for (i = 0; i < defcols.ncols; i++) {
 					tc.colbuf[i * 2] =
-						ss_xstrdup(defcols.cols[i].name);
+					    ss_xstrdup(defcols.cols[i].name);
 					tc.colbuf[i * 2 + 1] =
-						ss_xstrdup(defcols.cols[i].type);
+					    ss_xstrdup(defcols.cols[i].type);
 					tc.cols[i].name = tc.colbuf[i * 2];
 					tc.cols[i].type = tc.colbuf[i * 2 + 1];
 					tc.cols[i].is_enum =
-						defcols.cols[i].is_enum;
+					    defcols.cols[i].is_enum;
 					tc.ncols++;
 				}
 			w = compile_case(&tc, &cerr);
@@ -308,9 +329,10 @@ static int run_file(const char *file)
 			if (ss_where_eval(w, vv, &r, &err) < 0) {
 				if (strncmp(want, "error ", 6) != 0 ||
 				    strcmp(want + 6, err.msg) != 0)
-					fail(file, lineno,
-					     "'%s': expected %s, got error '%s'",
-					     tc.where, want, err.msg);
+					fail(
+					    file, lineno,
+					    "'%s': expected %s, got error '%s'",
+					    tc.where, want, err.msg);
 			} else if (strcmp(want, res_name(r)) != 0) {
 				fail(file, lineno, "'%s': expected %s, got %s",
 				     tc.where, want, res_name(r));
@@ -362,7 +384,8 @@ static int explore(int argc, char **argv)
 	}
 	if (!expr)
 		return 2;
-	if (ss_where_compile(expr, cols, ncols, params, nparams, &w, &err) < 0) {
+	if (ss_where_compile(expr, cols, ncols, params, nparams, &w, &err) <
+	    0) {
 		printf("error: %s\n", err.msg);
 		return 1;
 	}
@@ -401,8 +424,9 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "-e"))
 		return explore(argc, argv);
 	if (argc != 2) {
-		fprintf(stderr, "usage: test-where FILE | -e EXPR [-c NAME:TYPE]... "
-				"[-p PARAM]... [-r ROW]...\n");
+		fprintf(stderr,
+			"usage: test-where FILE | -e EXPR [-c NAME:TYPE]... "
+			"[-p PARAM]... [-r ROW]...\n");
 		return 2;
 	}
 	return run_file(argv[1]);
