@@ -388,11 +388,12 @@ static void full_load(void)
 				     &err) < 0 ||
 	    ss_registry_foreach(st.reg, load_one, &seen, &err) < 0)
 		ss_cli_die_err(&err);
-	qsort(seen.v, seen.n, sizeof(*seen.v), cmp_change_id);
+	if (seen.n > 1)
+		qsort(seen.v, seen.n, sizeof(*seen.v), cmp_change_id);
 	n = ss_router_ids(st.router, &ids);
 	for (i = 0; i < n; i++) {
 		key.id = ids[i];
-		if (!bsearch(&key, seen.v, seen.n, sizeof(*seen.v),
+		if (!seen.n || !bsearch(&key, seen.v, seen.n, sizeof(*seen.v),
 			     cmp_change_id))
 			ss_router_remove(st.router, ids[i]);
 	}
@@ -851,6 +852,8 @@ int main(int argc, char **argv)
 	}
 	for (c = 0; c < BATCH; c++)
 		ss_buf_init(&batch.sc[c].scratch_);
+	in.cap = 1 << 18;
+	in.buf = ss_xmalloc(in.cap);
 	in.max = max_line ? (size_t)max_line : SS_FRAME_MAX_LINE_DEFAULT;
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 

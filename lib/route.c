@@ -373,6 +373,14 @@ static void eq_del(struct ss_router *r, uint32_t uid, const char *key,
 		}
 }
 
+/* qsort, but fine with a NULL base when there is nothing to sort. */
+static void sort_(void *base, size_t n, size_t size,
+		  int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /* ---- small vectors ---------------------------------------------------- */
 
 #define VEC_PUSH(arr, n, alloc, x)                                            \
@@ -1217,7 +1225,7 @@ static void invalidate(struct ss_router *r, struct group *g,
 		unfile_shape(r, v[i]);
 		v[i]->state = ST_INVALID;
 	}
-	qsort(v, n, sizeof(*v), cmp_shape_id);
+	sort_(v, n, sizeof(*v), cmp_shape_id);
 	for (i = 0; i < n; i++)
 		ids[i] = v[i]->id;
 	if (r->cb)
@@ -1354,7 +1362,7 @@ size_t ss_router_ids(const struct ss_router *r, int64_t **ids)
 	for (i = 0; i < r->byid_size; i++)
 		if (r->byid[i] && r->byid[i] != TOMB)
 			(*ids)[n++] = r->byid[i]->id;
-	qsort(*ids, n, sizeof(**ids), cmp_i64);
+	sort_(*ids, n, sizeof(**ids), cmp_i64);
 	return n;
 }
 
@@ -1556,14 +1564,14 @@ static void update_used(struct group *g)
 		if (g->nused > 4 * g->ncols + 64) {
 			size_t k = 0;
 
-			qsort(g->used, g->nused, sizeof(size_t), cmp_size);
+			sort_(g->used, g->nused, sizeof(size_t), cmp_size);
 			for (j = 0; j < g->nused; j++)
 				if (!k || g->used[k - 1] != g->used[j])
 					g->used[k++] = g->used[j];
 			g->nused = k;
 		}
 	}
-	qsort(g->used, g->nused, sizeof(size_t), cmp_size);
+	sort_(g->used, g->nused, sizeof(size_t), cmp_size);
 	n = 0;
 	for (j = 0; j < g->nused; j++)
 		if (!n || g->used[n - 1] != g->used[j])
@@ -1778,7 +1786,7 @@ static void range_build(struct rangeidx *ri)
 		ri->e[i].hi = ri->members[i]->hi;
 		ri->e[i].s = ri->members[i];
 	}
-	qsort(ri->e, ri->ne, sizeof(*ri->e), cmp_rentry);
+	sort_(ri->e, ri->ne, sizeof(*ri->e), cmp_rentry);
 	for (ri->size = 1; ri->size < ri->ne; ri->size *= 2)
 		;
 	ri->maxhi = ss_xmalloc(2 * ri->size * sizeof(double));
@@ -1881,7 +1889,7 @@ void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
 		match_row(r, g, newv, 2);
 	if (!r->nhits)
 		return;
-	qsort(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
+	sort_(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
 	out_reserve(r, r->nhits);
 	for (i = 0; i < r->nhits; i++) {
 		struct rshape *s = r->hits[i];
@@ -1920,7 +1928,7 @@ void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
 			if (g->shapes[j]->state == ST_LIVE)
 				hit(r, g->shapes[j], 3);
 	}
-	qsort(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
+	sort_(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
 	out_reserve(r, r->nhits);
 	for (i = 0; i < r->nhits; i++) {
 		r->ids[i] = r->hits[i]->id;
