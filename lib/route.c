@@ -46,10 +46,14 @@ struct rshape {
 	int mask;               /* 1: old row matched, 2: new row matched */
 	int exact;              /* an index hit is a match: no evaluation */
 	int use_checks;
-	struct ss_where *w;
+	struct ss_where *w;     /* NULL when freed after compile (see lazy) */
 	struct rcheck *checks;  /* with use_checks: the whole clause as ranges */
 	size_t nchecks;
 	struct rcheck check0;   /* checks points here when there is one */
+	int nowhere;            /* no where clause: every row */
+	int lazy;               /* w freed; compile again when needed */
+	size_t *used;           /* columns the clause reads */
+	size_t nused;
 	struct ss_shape def;
 	struct group *g;
 	enum shape_state state;
@@ -1157,6 +1161,10 @@ static void unfile_shape(struct ss_router *r, struct rshape *s)
 	}
 	ss_where_free(s->w);
 	s->w = NULL;
+	s->lazy = 0;
+	free(s->used);
+	s->used = NULL;
+	s->nused = 0;
 	if (s->checks != &s->check0)
 		free(s->checks);
 	s->checks = NULL;
@@ -1181,6 +1189,7 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 
 	if (s->state != ST_PENDING || !g->have_rel)
 		return;
+	s->nowhere = !s->def.where;
 	if (!s->def.where) {
 		memset(&p, 0, sizeof(p));
 		p.kind = K_ALL;
@@ -1199,9 +1208,25 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 			return;
 		}
 		analyse(r, g, s->w, &p);
+		{
+			const size_t *u;
+
+			s->nused = ss_where_columns_used(s->w, &u);
+			s->used = ss_xmalloc((s->nused ? s->nused : 1) *
+					     sizeof(*s->used));
+			memcpy(s->used, u, s->nused * sizeof(*u));
+		}
 	}
 	s->state = ST_LIVE;
 	file_shape(r, s, &p);
+	/* A compiled clause holds kilobytes; a shape that its index and
+	 * range checks decide needs it only for ties and values the index
+	 * cannot key, so it is compiled again then. */
+	if (s->w && (s->exact || s->use_checks)) {
+		ss_where_free(s->w);
+		s->w = NULL;
+		s->lazy = 1;
+	}
 }
 
 static int cmp_shape_id(const void *a, const void *b)
@@ -1430,8 +1455,9 @@ static int affected(const struct group *g, const struct rshape *s,
 		    !col_same(&rel->columns[i],
 			      find_col(g->cols, g->ncols, rel->columns[i].name)))
 			return 1;
-	if (s->w) {
-		n = ss_where_columns_used(s->w, &used);
+	used = s->used;
+	n = s->nused;
+	{
 		for (i = 0; i < n; i++) {
 			const struct ss_frame_column *o = &g->cols[used[i]];
 
@@ -1553,9 +1579,10 @@ static void update_used(struct group *g)
 	for (i = 0; i < g->nshapes; i++) {
 		struct rshape *s = g->shapes[i];
 
-		if (s->state != ST_LIVE || !s->w)
+		if (s->state != ST_LIVE || !s->nused)
 			continue;
-		n = ss_where_columns_used(s->w, &u);
+		n = s->nused;
+		u = s->used;
 		for (j = 0; j < n; j++) {
 			SS_GROW(g->used, g->used_alloc, g->nused + 1);
 			g->used[g->nused++] = u[j];
@@ -1629,6 +1656,15 @@ static void eval_full(struct ss_router *r, struct rshape *s,
 	struct ss_err err = SS_ERR_INIT;
 	int res;
 
+	if (!s->w && s->lazy &&
+	    ss_where_compile(s->def.where, s->g->wcols, s->g->ncols,
+			     (const char *const *)s->def.params,
+			     s->def.nparams, &s->w, &err) < 0) {
+		r->cur->errors++;
+		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
+			 "shape %" PRId64 ": %.200s", s->id, err.msg);
+		return;
+	}
 	if (ss_where_eval(s->w, vals, &res, &err) < 0) {
 		r->cur->errors++;
 		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
@@ -1642,7 +1678,7 @@ static void eval_full(struct ss_router *r, struct rshape *s,
 static void eval(struct ss_router *r, struct rshape *s,
 		 const char *const *vals, int bit)
 {
-	if (s->exact || !s->w) {
+	if (s->exact || s->nowhere) {
 		hit(r, s, bit);
 		return;
 	}
@@ -1681,10 +1717,10 @@ static void eval_all(struct ss_router *r, struct rshape **v, size_t n,
 
 	for (i = 0; i < n; i++) {
 		/* The index could not narrow these down: evaluate in full. */
-		if (v[i]->w)
-			eval_full(r, v[i], vals, bit);
-		else
+		if (v[i]->nowhere)
 			hit(r, v[i], bit);
+		else
+			eval_full(r, v[i], vals, bit);
 	}
 }
 
