@@ -30,27 +30,31 @@ enum shape_kind {
  * whether the bounds are strict or not; only a tie needs the evaluator.
  */
 struct rcheck {
-	long col;
 	double lo, hi;
-	int has_lo, has_hi;
+	int32_t col;
+	unsigned char has_lo, has_hi;
 };
 
 struct group;
 struct eqidx;
 struct rangeidx;
 
+struct rshape;
+
 struct rshape {
-	/* What matching reads first, in one cache line. */
+	/* What matching reads, in the first 64 bytes (the struct is
+	 * allocated on a cache-line boundary). */
 	int64_t id;
 	uint64_t gen;           /* match in progress */
-	int mask;               /* 1: old row matched, 2: new row matched */
-	int exact;              /* an index hit is a match: no evaluation */
-	int use_checks;
-	struct ss_where *w;     /* NULL when freed after compile (see lazy) */
 	struct rcheck *checks;  /* with use_checks: the whole clause as ranges */
-	size_t nchecks;
 	struct rcheck check0;   /* checks points here when there is one */
-	int nowhere;            /* no where clause: every row */
+	struct ss_where *w;     /* NULL when freed after compile (see lazy) */
+	uint32_t nchecks;
+	unsigned char mask;     /* 1: old row matched, 2: new row matched */
+	unsigned char exact;    /* an index hit is a match: no evaluation */
+	unsigned char use_checks;
+	unsigned char nowhere;  /* no where clause: every row */
+	/* The rest. */
 	int lazy;               /* w freed; compile again when needed */
 	size_t *used;           /* columns the clause reads */
 	size_t nused;
@@ -67,6 +71,8 @@ struct rshape {
 	size_t lpos;            /* position in its index's or the others list */
 	size_t gpos;            /* position in g->shapes */
 };
+_Static_assert(offsetof(struct rshape, lazy) == 64,
+	       "the fields matching reads fill the first cache line");
 
 struct eqidx {
 	uint32_t uid;           /* part of every hash key of this index */
@@ -961,7 +967,7 @@ static void add_check(struct plan *p, const struct plan *rp)
 {
 	struct rcheck c;
 
-	c.col = rp->col;
+	c.col = (int32_t)rp->col;
 	c.lo = rp->lo;
 	c.hi = rp->hi;
 	c.has_lo = rp->has_lo;
@@ -1083,9 +1089,9 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 	size_t i;
 
 	s->kind = p->kind;
-	s->exact = p->exact;
-	s->nchecks = p->nchecks;
-	s->use_checks = p->use_checks;
+	s->exact = (unsigned char)p->exact;
+	s->nchecks = (uint32_t)p->nchecks;
+	s->use_checks = (unsigned char)p->use_checks;
 	if (p->nchecks == 1) {
 		s->check0 = p->checks[0];
 		s->checks = &s->check0;
@@ -1189,7 +1195,7 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 
 	if (s->state != ST_PENDING || !g->have_rel)
 		return;
-	s->nowhere = !s->def.where;
+	s->nowhere = s->def.where == NULL;
 	if (!s->def.where) {
 		memset(&p, 0, sizeof(p));
 		p.kind = K_ALL;
@@ -1337,7 +1343,11 @@ int ss_router_add(struct ss_router *r, int64_t id, const struct ss_shape *def,
 	if (byid_get(r, id))
 		return ss_err_set(err, SS_ERR_INPUT, "shape %" PRId64
 				  " is already routed", id);
-	s = ss_xcalloc(1, sizeof(*s));
+	/* On a cache line of its own: matching reads the first 64 bytes. */
+	s = aligned_alloc(64, (sizeof(*s) + 63) & ~(size_t)63);
+	if (!s)
+		s = ss_xmalloc(sizeof(*s)); /* ss_xmalloc aborts on OOM */
+	memset(s, 0, sizeof(*s));
 	s->id = id;
 	copy_def(&s->def, def);
 	g = group_by_name(r, s->def.schema, s->def.table, 1);
@@ -1647,7 +1657,7 @@ static void hit(struct ss_router *r, struct rshape *s, int bit)
 		SS_GROW(r->hits, r->hits_alloc, r->nhits + 1);
 		r->hits[r->nhits++] = s;
 	}
-	s->mask |= bit;
+	s->mask |= (unsigned char)bit;
 }
 
 static void eval_full(struct ss_router *r, struct rshape *s,
@@ -2302,11 +2312,9 @@ void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 			const struct eqent *e = sc->pe_[i];
 			size_t k;
 
-			/* Matching reads up to two cache lines of a shape. */
-			for (k = 0; e && k < e->n && k < 2; k++) {
+			/* Matching reads the first cache line of a shape. */
+			for (k = 0; e && k < e->n && k < 2; k++)
 				__builtin_prefetch(e->v[k]);
-				__builtin_prefetch((const char *)e->v[k] + 64);
-			}
 		}
 		return;
 	}
