@@ -14,11 +14,11 @@
  *     [NOT] BETWEEN [SYMMETRIC]; [NOT] LIKE / ILIKE [ESCAPE e] and ~~ ~~*
  *     !~~ !~~*; op ANY|SOME|ALL (array) for the comparisons;
  *   - + - * / % and unary - +, ^ (float8), @ |/ ||/, integer & | # ~,
- *     with "integer out of range",
- *     "division by zero", float overflow/underflow as PostgreSQL reports
- *     them; text ||; date/timestamp/timestamptz/time/interval + and -
- *     (date +- int, date - date, timestamp +- interval, timestamp -
- *     timestamp, ...), interval * and / by a number;
+ *     with "integer out of range", "division by zero", float overflow and
+ *     underflow as PostgreSQL reports them; text ||; date/timestamp/
+ *     timestamptz/time/interval + and - (date +- int, date - date,
+ *     timestamp +- interval, timestamp - timestamp, ...), interval * and /
+ *     by a number;
  *   - lower upper concat like COALESCE GREATEST LEAST, timezone() and
  *     x AT TIME ZONE z for timestamp/timestamptz, justify_days
  *     justify_hours justify_interval, array_cat array_append
@@ -34,8 +34,8 @@
  * Anything else is rejected when compiling, never evaluated wrongly:
  * "At location N: <thing> is not supported in this context" for
  * subqueries, CASE, row expressions, aggregates, window functions, other
- * functions, slices, COLLATE, SIMILAR TO and operators
- * outside the list (^ on numeric, << >>, regular expressions).
+ * functions, slices, COLLATE, SIMILAR TO, and operators outside the list
+ * (^ on numeric, << >>, regular expressions).
  *
  * Assumptions shared with the rest of shapesync: row values arrive as
  * PostgreSQL text output under DateStyle 'ISO, DMY', TimeZone 'UTC',
@@ -45,8 +45,8 @@
  * zones in literals are numeric offsets, common abbreviations (UTC, Z,
  * PST, CET, ...) or zone names from the system database
  * /usr/share/zoneinfo (Europe/Paris, case-insensitive), which Debian's
- * PostgreSQL uses too; a named zone with daylight saving rules is an error
- * for local times after 2037, where the database has no transitions.
+ * PostgreSQL uses too, with the zone's POSIX rule after its last listed
+ * transition.
  */
 #ifndef SS_WHERE_H
 #define SS_WHERE_H

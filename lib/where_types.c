@@ -572,12 +572,29 @@ static struct num *num_add(struct arena *a, const struct num *x,
 	return r;
 }
 
+/* Decimal digits (most significant first) to base-10^9 limbs (least
+ * significant first); returns the number of limbs. */
+static size_t to_limbs(const unsigned char *d, size_t nd, uint32_t *out)
+{
+	size_t n = 0, end = nd;
+
+	while (end > 0) {
+		size_t start = end >= 9 ? end - 9 : 0, k;
+		uint32_t v = 0;
+
+		for (k = start; k < end; k++)
+			v = v * 10 + d[k];
+		out[n++] = v;
+		end = start;
+	}
+	return n;
+}
+
 static struct num *num_mul(struct arena *a, const struct num *x,
 			   const struct num *y)
 {
 	struct num *r;
 	size_t i, j, nd;
-	int *acc;
 
 	if (x->special || y->special) {
 		if (x->special == NUM_NAN || y->special == NUM_NAN)
@@ -597,16 +614,42 @@ static struct num *num_mul(struct arena *a, const struct num *x,
 		r->nd = 0;
 		return r;
 	}
-	acc = arena_alloc(a, nd * sizeof(int));
-	for (i = 0; i < x->nd; i++)
-		for (j = 0; j < y->nd; j++)
-			acc[i + j + 1] += x->d[i] * y->d[j];
-	for (i = nd; i-- > 1;) {
-		acc[i - 1] += acc[i] / 10;
-		acc[i] %= 10;
+	{
+		/* schoolbook over base-10^9 limbs: 81 times fewer steps than
+		 * over decimal digits, which matters for the 100000-digit
+		 * values PostgreSQL allows */
+		size_t nx = (x->nd + 8) / 9, ny = (y->nd + 8) / 9, k;
+		uint32_t *lx = arena_alloc(a, nx * sizeof(*lx));
+		uint32_t *ly = arena_alloc(a, ny * sizeof(*ly));
+		uint64_t *acc = arena_alloc(a, (nx + ny) * sizeof(*acc));
+
+		nx = to_limbs(x->d, x->nd, lx);
+		ny = to_limbs(y->d, y->nd, ly);
+		for (i = 0; i < nx; i++) {
+			uint64_t carry = 0;
+
+			for (j = 0; j < ny; j++) {
+				uint64_t cur = acc[i + j] +
+					       (uint64_t)lx[i] * ly[j] + carry;
+
+				acc[i + j] = cur % 1000000000u;
+				carry = cur / 1000000000u;
+			}
+			acc[i + ny] += carry;
+		}
+		/* back to decimal digits, right-aligned in r->d */
+		memset(r->d, 0, nd);
+		k = nd;
+		for (i = 0; i < nx + ny && k > 0; i++) {
+			uint64_t v = acc[i];
+			int t;
+
+			for (t = 0; t < 9 && k > 0; t++) {
+				r->d[--k] = (unsigned char)(v % 10);
+				v /= 10;
+			}
+		}
 	}
-	for (i = 0; i < nd; i++)
-		r->d[i] = (unsigned char)acc[i];
 	r->neg = x->neg != y->neg;
 	num_strip(r);
 	return r;
@@ -649,7 +692,18 @@ static void dig_div(struct arena *a, unsigned char *n, size_t nn,
 	size_t i;
 
 	memset(rem, 0, ndv + 1);
-	for (i = 0; i < nn; i++) {
+	/* The first ndv - 1 digits cannot reach the divisor: load them at
+	 * once rather than shifting them in one by one (dividing two long
+	 * numbers of similar length is then cheap). */
+	i = 0;
+	if (ndv > 1) {
+		size_t pre = ndv - 1 < nn ? ndv - 1 : nn;
+
+		memcpy(rem + (ndv + 1 - pre), n, pre);
+		memset(q, 0, pre);
+		i = pre;
+	}
+	for (; i < nn; i++) {
 		int c = 0;
 
 		memmove(rem, rem + 1, ndv);
@@ -1613,13 +1667,176 @@ static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
  */
 #define TZDIR "/usr/share/zoneinfo"
 
+/* One POSIX TZ rule date: Mm.w.d, Jn or n, and the local time of day. */
+struct tzrule_date {
+	char kind; /* 'M', 'J' or 'n' */
+	int m, w, d;
+	int32_t secs;
+};
+
 struct tzdb {
 	size_t ntrans, ntypes;
 	int64_t *trans;
 	unsigned char *idx;
 	int32_t *utoff;
 	int has_rule_after; /* the footer has DST rules */
+	/* the footer's rules, for times after the last transition */
+	int32_t std_off, dst_off; /* east of UTC */
+	struct tzrule_date start, end;
 };
+
+/* POSIX TZ string pieces: a name, an offset (west positive), a date. */
+static const char *tzs_name(const char *p)
+{
+	if (*p == '<') {
+		while (*p && *p != '>')
+			p++;
+		return *p ? p + 1 : NULL;
+	}
+	if (!isalpha((unsigned char)*p))
+		return NULL;
+	while (isalpha((unsigned char)*p))
+		p++;
+	return p;
+}
+
+static const char *tzs_time(const char *p, int32_t *secs)
+{
+	int sign = 1, h = 0, m = 0, s = 0;
+
+	if (*p == '+' || *p == '-')
+		sign = *p++ == '-' ? -1 : 1;
+	if (!isdigit((unsigned char)*p))
+		return NULL;
+	while (isdigit((unsigned char)*p))
+		h = h * 10 + (*p++ - '0');
+	if (*p == ':') {
+		p++;
+		while (isdigit((unsigned char)*p))
+			m = m * 10 + (*p++ - '0');
+		if (*p == ':') {
+			p++;
+			while (isdigit((unsigned char)*p))
+				s = s * 10 + (*p++ - '0');
+		}
+	}
+	*secs = sign * (h * 3600 + m * 60 + s);
+	return p;
+}
+
+static const char *tzs_date(const char *p, struct tzrule_date *r)
+{
+	r->secs = 7200;
+	if (*p == 'M') {
+		r->kind = 'M';
+		if (sscanf(p + 1, "%d.%d.%d", &r->m, &r->w, &r->d) != 3 ||
+		    r->m < 1 || r->m > 12 || r->w < 1 || r->w > 5 || r->d < 0 ||
+		    r->d > 6)
+			return NULL;
+		p++;
+		while (isdigit((unsigned char)*p) || *p == '.')
+			p++;
+	} else {
+		r->kind = *p == 'J' ? 'J' : 'n';
+		if (*p == 'J')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		r->d = 0;
+		while (isdigit((unsigned char)*p))
+			r->d = r->d * 10 + (*p++ - '0');
+	}
+	if (*p == '/')
+		p = tzs_time(p + 1, &r->secs);
+	return p;
+}
+
+/* Parse the footer; 0 when it has DST rules we understand. */
+static int tz_parse_rule(const char *p, struct tzdb *tz)
+{
+	int32_t o;
+
+	if (!(p = tzs_name(p)) || !(p = tzs_time(p, &o)))
+		return -1;
+	tz->std_off = -o;
+	if (!*p)
+		return -1; /* no DST */
+	if (!(p = tzs_name(p)))
+		return -1;
+	tz->dst_off = tz->std_off + 3600;
+	if (*p != ',') {
+		if (!(p = tzs_time(p, &o)))
+			return -1;
+		tz->dst_off = -o;
+	}
+	if (*p++ != ',' || !(p = tzs_date(p, &tz->start)) || *p++ != ',' ||
+	    !(p = tzs_date(p, &tz->end)) || *p)
+		return -1;
+	return 0;
+}
+
+/* The UTC instant of a rule date in `year`, its time read at offset. */
+static int64_t tz_rule_instant(const struct tzrule_date *r, int year,
+			       int32_t off)
+{
+	int64_t jd;
+
+	if (r->kind == 'M') {
+		int first = date2j(year, r->m, 1);
+		int dow = (first + 1) % 7; /* 0 = Sunday */
+		int day = 1 + (r->d - dow + 7) % 7 + (r->w - 1) * 7;
+
+		while (day > days_in_month(year, r->m))
+			day -= 7;
+		jd = first + day - 1;
+	} else if (r->kind == 'J') {
+		/* 1..365, February 29 never counted */
+		jd = date2j(year, 1, 1) + r->d - 1;
+		if (r->d >= 60 && days_in_month(year, 2) == 29)
+			jd++;
+	} else {
+		jd = date2j(year, 1, 1) + r->d;
+	}
+	return (jd - 2440588) * 86400 + r->secs - off;
+}
+
+static int tz_year_of(int64_t utc)
+{
+	int y, m, d;
+	int64_t days = utc / 86400 - (utc % 86400 < 0);
+
+	j2date((int)(days + 2440588), &y, &m, &d);
+	return y;
+}
+
+/* Offset at a UTC instant under the footer's rules. */
+static int32_t tz_rule_offset(const struct tzdb *tz, int64_t utc)
+{
+	int y = tz_year_of(utc);
+	int64_t s = tz_rule_instant(&tz->start, y, tz->std_off);
+	int64_t e = tz_rule_instant(&tz->end, y, tz->dst_off);
+	int dst = s < e ? (utc >= s && utc < e) : !(utc >= e && utc < s);
+
+	return dst ? tz->dst_off : tz->std_off;
+}
+
+/* The first rule transition after a UTC instant. */
+static int64_t tz_rule_next(const struct tzdb *tz, int64_t utc)
+{
+	int y = tz_year_of(utc), k;
+	int64_t best = INT64_MAX;
+
+	for (k = -1; k <= 1; k++) {
+		int64_t s = tz_rule_instant(&tz->start, y + k, tz->std_off);
+		int64_t e = tz_rule_instant(&tz->end, y + k, tz->dst_off);
+
+		if (s > utc && s < best)
+			best = s;
+		if (e > utc && e < best)
+			best = e;
+	}
+	return best;
+}
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -1746,12 +1963,26 @@ static int tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
 			tz->utoff[i] = (int32_t)be32(buf + off + i * 6);
 		off += tz->ntypes * 6;
 	}
-	/* footer: "\n<POSIX TZ>\n"; a ',' means DST rules */
+	/* footer: "\n<POSIX TZ>\n"; a ',' means DST rules, which take
+	 * over after the last transition */
 	if (buf[4] >= '2') {
+		char footer[128];
+		size_t n = 0;
+
 		off += (size_t)cnt[5] + (size_t)cnt[2] * 12 + cnt[1] + cnt[0];
 		for (i = off; i < len; i++)
 			if (buf[i] == ',')
 				tz->has_rule_after = 1;
+		if (off < len && buf[off] == '\n') {
+			for (i = off + 1; i < len && buf[i] != '\n' &&
+					  n < sizeof(footer) - 1;
+			     i++)
+				footer[n++] = (char)buf[i];
+			footer[n] = '\0';
+			if (tz->has_rule_after &&
+			    tz_parse_rule(footer, tz) == 0)
+				tz->has_rule_after = 2; /* understood */
+		}
 	}
 	return 0;
 }
@@ -1770,16 +2001,24 @@ static int tz_local_offset(const struct tzdb *tz, int64_t local, int32_t *off)
 	size_t i;
 
 	if (tz->ntrans == 0 || prev >= tz->trans[tz->ntrans - 1]) {
-		if (tz->ntrans > 0 && tz->has_rule_after)
+		if (tz->ntrans > 0 && tz->has_rule_after == 1)
 			return -1;
-		*off = tz->utoff[tz->ntrans ? tz->idx[tz->ntrans - 1] : 0];
-		return 0;
+		if (tz->ntrans == 0 || !tz->has_rule_after) {
+			*off =
+			    tz->utoff[tz->ntrans ? tz->idx[tz->ntrans - 1] : 0];
+			return 0;
+		}
+		/* past the file: the footer's rules give the boundary */
+		before = tz_rule_offset(tz, prev);
+		boundary = tz_rule_next(tz, prev);
+		after = tz_rule_offset(tz, boundary);
+	} else {
+		for (i = 0; i < tz->ntrans && tz->trans[i] <= prev; i++)
+			;
+		before = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
+		boundary = tz->trans[i];
+		after = tz->utoff[tz->idx[i]];
 	}
-	for (i = 0; i < tz->ntrans && tz->trans[i] <= prev; i++)
-		;
-	before = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
-	boundary = tz->trans[i];
-	after = tz->utoff[tz->idx[i]];
 	before_t = local - before;
 	after_t = local - after;
 	if (before_t < boundary && after_t < boundary)
@@ -1797,8 +2036,12 @@ static int tz_utc_offset(const struct tzdb *tz, int64_t utc, int32_t *off)
 	size_t i;
 
 	if (tz->ntrans > 0 && utc >= tz->trans[tz->ntrans - 1] &&
-	    tz->has_rule_after)
-		return -1;
+	    tz->has_rule_after) {
+		if (tz->has_rule_after == 1)
+			return -1;
+		*off = tz_rule_offset(tz, utc);
+		return 0;
+	}
 	for (i = 0; i < tz->ntrans && tz->trans[i] <= utc; i++)
 		;
 	*off = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];

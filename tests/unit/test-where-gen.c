@@ -807,7 +807,11 @@ static void g_bool(int depth)
 		    "'2024-01-15 10:00 europe/paris'",
 		    "'2024-01-15 10:00 Foo/Bar'",
 		    "'2024-01-15 10:00 EST5EDT'",
-		    "'2000-01-01 00:00 Pacific/Kiritimati'"};
+		    "'2000-01-01 00:00 Pacific/Kiritimati'",
+		    "'2040-03-25 02:30 Europe/Paris'",
+		    "'2050-11-06 01:30 America/New_York'",
+		    "'2045-04-02 01:45 Australia/Lord_Howe'",
+		    "'2100-07-01 00:00 America/Sao_Paulo'"};
 
 		emit(PICK(((const char *const[]){
 		    "tz", "ts", "d", "tz - interval '5 hours'",
