@@ -991,8 +991,6 @@ static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
 	} else {
 		have_offset = 1;
 	}
-	if (!a.table || !*a.table)
-		add_err(&c, "table", "can't be blank");
 	if (a.params_plain && !a.params_given)
 		add_err(&c, "params", "is invalid");
 	r->live = is_true_param(a.live);
@@ -1025,6 +1023,10 @@ static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
 	}
 	if (c.n)
 		goto invalid;
+	if (!a.table || !*a.table) {
+		add_err(&c, "table", "can't be blank");
+		goto invalid;
+	}
 
 	/* The shape itself: table, columns, where (Shape.new). */
 	if (ss_shape_parse_table(&r->def, a.table, &err) < 0) {
@@ -1090,6 +1092,17 @@ static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
 		free(cols);
 		free(pv);
 		if (i < 0) {
+			/* Electric's wording for a missing parameter value. */
+			char *np = strstr(err.msg, "there is no parameter $");
+
+			if (np) {
+				char num[16];
+
+				snprintf(num, sizeof(num), "%.10s", np + 23);
+				num[strspn(num, "0123456789")] = '\0';
+				snprintf(np, sizeof(err.msg) - (size_t)(np - err.msg),
+					 "parameter $%s was not provided", num);
+			}
 			add_err(&c, "where", "%s", err.msg);
 			goto invalid;
 		}

@@ -2,11 +2,13 @@
 # lib.sh and pg.sh, at the top level of the script).
 #
 #   serve_start [OPTION...]  init the registry and data dir if missing and
-#                            start shapesync-serve on a free port with
-#                            --insecure; sets SERVE_PID and SERVE_URL
+#                            start shapesync-serve on a free port (with
+#                            --insecure unless --secret is given); sets SERVE_PID and SERVE_URL
 #                            (http://127.0.0.1:PORT). Its stderr goes to
 #                            $TEST_DIR/serve.log. Stopped at exit.
-#   serve_stop               SIGTERM and wait.
+#   serve_stop               SIGTERM and wait (at the top level of the
+#                            script: the server is its child); the exit
+#                            status also goes to $TEST_DIR/serve.exit.
 #   get PATH-AND-QUERY [CURL-ARG...]
 #                            GET $SERVE_URL/...: headers to ./h, body to ./b,
 #                            prints the status code.
@@ -20,8 +22,12 @@ serve_start() {
 	[ -f "$SS_REGISTRY" ] || shapesync-db --registry "$SS_REGISTRY" \
 		--dir "$SS_DATA" init >/dev/null || return 1
 	: >"$TEST_DIR/serve.log"
+	case " $* " in
+	*" --secret "*) _sec= ;;
+	*) _sec=--insecure ;;
+	esac
 	shapesync-serve --registry "$SS_REGISTRY" --dir "$SS_DATA" --port 0 \
-		--insecure "$@" 2>>"$TEST_DIR/serve.log" &
+		$_sec "$@" 2>>"$TEST_DIR/serve.log" &
 	SERVE_PID=$!
 	_i=0
 	while ! grep -q 'listening on' "$TEST_DIR/serve.log"; do
@@ -42,6 +48,7 @@ serve_stop() {
 	kill -TERM "$SERVE_PID" 2>/dev/null
 	wait "$SERVE_PID" 2>/dev/null
 	_st=$?
+	echo $_st >"$TEST_DIR/serve.exit"
 	SERVE_PID=
 	return $_st
 }
@@ -50,7 +57,9 @@ test_at_exit 'serve_stop'
 get() {
 	_path=$1
 	shift
-	curl -s -o b -D h -w '%{http_code}' "$@" "$SERVE_URL$_path"
+	rm -f b h
+	curl -g -s -o b -D h -w '%{http_code}' "$@" "$SERVE_URL$_path"
+	[ -f b ] || : >b
 }
 
 hdr() {
