@@ -1488,7 +1488,9 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 	MHD_add_response_header(resp, "electric-offset", endoff);
 	MHD_add_response_header(resp, "electric-has-data", an->has_data ? "true" : "false");
 	if (an->up_to_date)
-		MHD_add_response_header(resp, "electric-up-to-date", "");
+		/* MHD refuses an empty value; a lone space reads as empty
+		 * to every HTTP parser (leading and trailing OWS is dropped). */
+		MHD_add_response_header(resp, "electric-up-to-date", " ");
 	if (!r->live && status == 200)
 		add_schema_header(r, resp);
 	if (r->live) {
@@ -1842,8 +1844,10 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 				ss_buf_adds(&s->out, ": keep-alive\n\n");
 				continue;
 			}
+			/* From the entry's leading ',' so that every line
+			 * reads ",<json>". */
 			s->fd = p.fd;
-			s->pos = p.pos;
+			s->pos = p.pos - 1;
 			s->end = p.pos + p.len;
 			if (p.fd < 0)
 				s->pos = s->end = 0;

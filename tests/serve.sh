@@ -65,6 +65,7 @@ get() {
 hdr() {
 	tr -d '\r' <h | awk -v n="$1" 'BEGIN { IGNORECASE = 1 }
 		{ i = index($0, ":"); k = tolower(substr($0, 1, i - 1)) }
-		k == n { v = substr($0, i + 1); sub(/^ /, "", v); print v; f = 1 }
+		k == n { v = substr($0, i + 1); sub(/^[ \t]+/, "", v)
+			 sub(/[ \t]+$/, "", v); print v; f = 1 }
 		END { exit !f }'
 }
