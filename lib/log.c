@@ -6,6 +6,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -599,6 +600,29 @@ int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
 		*end = r->head.bytes;
 	}
 	*count = j - i;
+	return 0;
+}
+
+int ss_log_reader_find(struct ss_log_reader *r, const struct ss_offset *after,
+		       uint64_t *index, struct ss_err *err)
+{
+	return search(r, r->idx_fd, "index", r->head.entries, after, index, err);
+}
+
+int ss_log_reader_entry(struct ss_log_reader *r, uint64_t i, struct ss_offset *off,
+			uint64_t *pos, uint64_t *len, struct ss_err *err)
+{
+	struct ss_offset next;
+	uint64_t end;
+
+	if (i >= r->head.entries)
+		return ss_err_set(err, SS_ERR_INPUT, "log '%s' has no entry %" PRIu64, r->dir, i);
+	if (read_rec(r, r->idx_fd, "index", i, off, pos, err) < 0)
+		return -1;
+	end = r->head.bytes;
+	if (i + 1 < r->head.entries && read_rec(r, r->idx_fd, "index", i + 1, &next, &end, err) < 0)
+		return -1;
+	*len = end - *pos;
 	return 0;
 }
 

@@ -147,6 +147,16 @@ int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
 			const struct ss_offset *upto, uint64_t *start, uint64_t *end,
 			uint64_t *count, struct ss_err *err);
 
+/* The index of the first committed entry with offset > after (entries
+ * count if none). */
+int ss_log_reader_find(struct ss_log_reader *r, const struct ss_offset *after,
+		       uint64_t *index, struct ss_err *err);
+
+/* Committed entry i (< head.entries): its offset, the byte position of its
+ * ',' and its length in bytes (comma and newline included). */
+int ss_log_reader_entry(struct ss_log_reader *r, uint64_t i, struct ss_offset *off,
+			uint64_t *pos, uint64_t *len, struct ss_err *err);
+
 /* The log file's descriptor, for sendfile(2) of a range (*borrowed*: valid
  * until close); -1 while the log file does not exist yet. */
 int ss_log_reader_fd(const struct ss_log_reader *r);

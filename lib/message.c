@@ -64,3 +64,64 @@ void ss_message_snapshot_end(struct ss_buf *out, uint64_t xmin, uint64_t xmax,
 		ss_buf_addf(out, "%s\"%" PRIu64 "\"", i ? "," : "", xip[i]);
 	ss_buf_adds(out, "]}}");
 }
+
+static void row(struct ss_buf *out, const struct ss_message_rel *rel,
+		const char *const *vals, const unsigned char *include)
+{
+	size_t i;
+	int first = 1;
+
+	ss_buf_addc(out, '{');
+	for (i = 0; i < rel->ncols; i++) {
+		if (!rel->selected[i] || (include && !include[i]))
+			continue;
+		if (!first)
+			ss_buf_addc(out, ',');
+		first = 0;
+		ss_buf_add_json_string(out, rel->names[i], strlen(rel->names[i]));
+		ss_buf_addc(out, ':');
+		if (vals[i])
+			ss_buf_add_json_string(out, vals[i], strlen(vals[i]));
+		else
+			ss_buf_adds(out, "null");
+	}
+	ss_buf_addc(out, '}');
+}
+
+size_t ss_message_change(struct ss_buf *out, const struct ss_message_rel *rel,
+		       const char *key, const struct ss_message_hdr *hdr,
+		       const char *const *vals, const unsigned char *include,
+		       const char *const *old_vals, const unsigned char *old_include)
+{
+	size_t last_at;
+
+	ss_buf_adds(out, "{\"key\":");
+	ss_buf_add_json_string(out, key, strlen(key));
+	ss_buf_adds(out, ",\"value\":");
+	row(out, rel, vals, include);
+	ss_buf_addf(out, ",\"headers\":{\"operation\":\"%s\",\"relation\":[", hdr->operation);
+	ss_buf_add_json_string(out, rel->schema, strlen(rel->schema));
+	ss_buf_addc(out, ',');
+	ss_buf_add_json_string(out, rel->table, strlen(rel->table));
+	ss_buf_addc(out, ']');
+	if (hdr->key_change_to) {
+		ss_buf_adds(out, ",\"key_change_to\":");
+		ss_buf_add_json_string(out, hdr->key_change_to, strlen(hdr->key_change_to));
+	}
+	if (hdr->key_change_from) {
+		ss_buf_adds(out, ",\"key_change_from\":");
+		ss_buf_add_json_string(out, hdr->key_change_from, strlen(hdr->key_change_from));
+	}
+	ss_buf_addf(out, ",\"lsn\":\"%" PRIu64 "\",\"op_position\":%" PRIu64
+		    ",\"txids\":[%" PRIu64 "]", hdr->lsn, hdr->op_position, hdr->txid);
+	last_at = out->len;
+	if (hdr->last)
+		ss_buf_adds(out, ",\"last\":true");
+	ss_buf_addc(out, '}');
+	if (old_vals) {
+		ss_buf_adds(out, ",\"old_value\":");
+		row(out, rel, old_vals, old_include);
+	}
+	ss_buf_addc(out, '}');
+	return last_at;
+}
