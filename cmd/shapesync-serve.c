@@ -25,7 +25,7 @@
 #include "lsn.h"
 #include "message.h"
 #include "offset.h"
-#include "pg.h"
+#include "pgq.h"
 #include "registry.h"
 #include "shape.h"
 #include "snapshot.h"
@@ -60,7 +60,7 @@ static struct {
 /* ------------------------------------------------------------------ state */
 
 static struct ss_registry *reg;
-static struct ss_pg_pool *pool;
+static struct ss_pgq_pool *pool;
 static volatile sig_atomic_t stop_signal;
 static atomic_int stopping;
 static int wake_fd = -1;      /* eventfd: wakes the waker thread */
@@ -171,7 +171,7 @@ static void add_json_text(struct ss_buf *b, const char *s)
  * shapes anyway, so a second of staleness is harmless. */
 struct tcache {
 	char *key;
-	struct ss_pg_table t;
+	struct ss_pgq_table t;
 	int found;
 	int64_t at;
 	struct tcache *next;
@@ -180,7 +180,7 @@ static pthread_mutex_t tmu = PTHREAD_MUTEX_INITIALIZER;
 static struct tcache *tcache_head;
 static size_t tcache_n;
 
-static void table_copy(struct ss_pg_table *dst, const struct ss_pg_table *src)
+static void table_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src)
 {
 	size_t i;
 
@@ -206,14 +206,14 @@ static void tcache_clear(void)
 	while ((e = tcache_head)) {
 		tcache_head = e->next;
 		free(e->key);
-		ss_pg_table_release(&e->t);
+		ss_pgq_table_release(&e->t);
 		free(e);
 	}
 	tcache_n = 0;
 }
 
 /* 1 found (t filled, *new*), 0 no such table, -1 PostgreSQL failed. */
-static int describe_table(const char *schema, const char *name, struct ss_pg_table *t,
+static int describe_table(const char *schema, const char *name, struct ss_pgq_table *t,
 			  struct ss_err *err)
 {
 	struct ss_buf key = SS_BUF_INIT;
@@ -237,13 +237,13 @@ static int describe_table(const char *schema, const char *name, struct ss_pg_tab
 		}
 	pthread_mutex_unlock(&tmu);
 
-	conn = ss_pg_get(pool, err);
+	conn = ss_pgq_get(pool, err);
 	if (!conn) {
 		ss_buf_release(&key);
 		return -1;
 	}
-	r = ss_pg_describe(conn, schema, name, t, err);
-	ss_pg_put(pool, conn);
+	r = ss_pgq_describe(conn, schema, name, t, err);
+	ss_pgq_put(pool, conn);
 	if (r < 0) {
 		ss_buf_release(&key);
 		return -1;
@@ -302,7 +302,7 @@ struct req {
 	/* the request */
 	struct ss_shape def;
 	struct ss_buf canon;
-	struct ss_pg_table table;
+	struct ss_pgq_table table;
 	size_t *sel;
 	size_t nsel;
 	struct ss_offset off;
@@ -907,7 +907,7 @@ static enum MHD_Result arg_iter(void *cls, enum MHD_ValueKind kind, const char *
  * every column that PostgreSQL replicates. */
 static int select_columns(struct req *r, struct collect *c)
 {
-	const struct ss_pg_table *t = &r->table;
+	const struct ss_pgq_table *t = &r->table;
 	char *want = ss_xcalloc(t->ncols + 1, 1);
 	struct ss_buf missing = SS_BUF_INIT, bad = SS_BUF_INIT;
 	size_t i;
@@ -918,7 +918,7 @@ static int select_columns(struct req *r, struct collect *c)
 			want[i] = !t->cols[i].generated;
 	} else {
 		for (i = 0; i < r->def.ncolumns; i++) {
-			long k = ss_pg_table_column(t, r->def.columns[i]);
+			long k = ss_pgq_table_column(t, r->def.columns[i]);
 
 			if (k < 0) {
 				if (bad.len)
@@ -1128,7 +1128,7 @@ invalid:
 struct creation {
 	struct sshape *sh;
 	struct ss_shape def;
-	struct ss_pg_table table;
+	struct ss_pgq_table table;
 	size_t *sel;
 	size_t nsel;
 	char *dir;
@@ -1187,16 +1187,16 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 {
 	struct ss_shape_rec rec;
 	struct ss_buf end = SS_BUF_INIT;
-	struct ss_pg_snapshot_cb cb = { on_snapshot, on_row, cr };
+	struct ss_pgq_snapshot_cb cb = { on_snapshot, on_row, cr };
 	int64_t deadline;
 	uint64_t chunks;
 	void *conn;
 	int rc;
 
-	conn = ss_pg_get(pool, err);
+	conn = ss_pgq_get(pool, err);
 	if (!conn)
 		return -1;
-	rc = ss_pg_ensure_published(conn, cfg.publication, &cr->table, err);
+	rc = ss_pgq_ensure_published(conn, cfg.publication, &cr->table, err);
 	if (rc < 0)
 		goto out;
 	if ((rc = ss_registry_flush(reg, err)) < 0)
@@ -1226,7 +1226,7 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 	rc = ss_snapshot_begin(cr->dir, cfg.chunk_bytes, &cr->w, err);
 	if (rc < 0)
 		goto out;
-	rc = ss_pg_snapshot(conn, &cr->table, cr->sel, cr->nsel, cr->def.where,
+	rc = ss_pgq_snapshot(conn, &cr->table, cr->sel, cr->nsel, cr->def.where,
 			    cr->def.log_mode == SS_LOG_FULL, &cb, err);
 	if (rc < 0)
 		goto out;
@@ -1244,7 +1244,7 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 out:
 	ss_snapshot_abort(cr->w);
 	cr->w = NULL;
-	ss_pg_put(pool, conn);
+	ss_pgq_put(pool, conn);
 	ss_buf_release(&end);
 	return rc < 0 ? -1 : 0;
 }
@@ -1274,7 +1274,7 @@ static void *creation_main(void *arg)
 	sh_put_locked(cr->sh);
 	pthread_mutex_unlock(&wmu);
 	ss_shape_release(&cr->def);
-	ss_pg_table_release(&cr->table);
+	ss_pgq_table_release(&cr->table);
 	free(cr->sel);
 	free(cr->dir);
 	free(cr->snap.xip);
@@ -1439,7 +1439,7 @@ static void add_schema_header(struct req *r, struct MHD_Response *resp)
 {
 	struct ss_buf s = SS_BUF_INIT;
 
-	ss_pg_schema_json(&r->table, r->sel, r->nsel, &s);
+	ss_pgq_schema_json(&r->table, r->sel, r->nsel, &s);
 	MHD_add_response_header(resp, "electric-schema", s.buf);
 	ss_buf_release(&s);
 }
@@ -2311,7 +2311,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	ss_buf_release(&r->canon);
 	ss_buf_release(&r->dir);
 	ss_shape_release(&r->def);
-	ss_pg_table_release(&r->table);
+	ss_pgq_table_release(&r->table);
 	free(r->sel);
 	free(r->handle);
 	free(r->cursor);
@@ -2762,7 +2762,7 @@ int main(int argc, char **argv)
 	if (ss_datadir_init(cfg.data_dir, &err) < 0)
 		ss_cli_die_err(&err);
 	remove_stale_shapes();
-	pool = ss_pg_pool_new(cfg.database_url, cfg.pool_size, 5);
+	pool = ss_pgq_pool_new(cfg.database_url, cfg.pool_size, 5);
 
 	ino_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -2845,7 +2845,7 @@ int main(int argc, char **argv)
 			break;
 		usleep(50000);
 	}
-	ss_pg_pool_close(pool);
+	ss_pgq_pool_close(pool);
 	pthread_mutex_lock(&tmu);
 	tcache_clear();
 	pthread_mutex_unlock(&tmu);

@@ -1,736 +1,649 @@
 /*
- * pg.c — serve's side of PostgreSQL: a connection pool, catalog lookups,
- * the publication, and the initial snapshot query that makes PostgreSQL
- * render each row as an Electric change message (reference 1.7).
+ * pg.c — libpq connections, checked queries, publications, slots and the
+ * streaming replication copy messages for shapesync. See pg.h.
  */
-#include "pg.h"
-
 #include <errno.h>
 #include <inttypes.h>
-#include <libpq-fe.h>
-#include <pthread.h>
 
-#include "lsn.h"
-#include "message.h"
+#include "pg.h"
+#include "pgoutput.h"
 
-/* Electric's @display_settings (reference 1.7), for every connection. */
-static const char *const display_sets[] = {
-	"SET bytea_output = 'hex'",
-	"SET DateStyle = 'ISO, DMY'",
-	"SET TimeZone = 'UTC'",
-	"SET extra_float_digits = 1",
-	"SET IntervalStyle = 'iso_8601'",
-	NULL,
+struct ss_pg {
+	PGconn *conn;
 };
 
-/* ------------------------------------------------------------- pool */
-
-struct ss_pg_pool {
-	char *conninfo;
-	int max, out, connect_timeout_s;
-	PGconn **idle;
-	size_t nidle;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-};
-
-struct ss_pg_pool *ss_pg_pool_new(const char *conninfo, int max, int connect_timeout_s)
+/* libpq messages end with a newline and may span lines: the first line
+ * is the message, the rest detail. */
+static void set_libpq_error(struct ss_err *err, const char *prefix,
+			    const char *msg)
 {
-	struct ss_pg_pool *p = ss_xcalloc(1, sizeof(*p));
+	size_t n;
+	const char *nl;
 
-	p->conninfo = ss_xstrdup(conninfo);
-	p->max = max > 0 ? max : 1;
-	p->connect_timeout_s = connect_timeout_s;
-	p->idle = ss_xcalloc((size_t)p->max, sizeof(*p->idle));
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	return p;
-}
+	if (!msg || !*msg)
+		msg = "unknown error";
+	n = strcspn(msg, "\n");
+	ss_err_set(err, SS_ERR_RUNTIME, "%s: %.*s", prefix, (int)n, msg);
+	nl = msg + n;
+	while (*nl == '\n')
+		nl++;
+	if (*nl) {
+		size_t m = strlen(nl);
 
-void ss_pg_pool_close(struct ss_pg_pool *p)
-{
-	size_t i;
-
-	if (!p)
-		return;
-	for (i = 0; i < p->nidle; i++)
-		PQfinish(p->idle[i]);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
-	free(p->idle);
-	free(p->conninfo);
-	free(p);
-}
-
-/* The first line of a libpq message, without its newline. */
-static void pq_msg(char *out, size_t outsz, const char *msg)
-{
-	size_t n = strcspn(msg ? msg : "", "\n");
-
-	if (n >= outsz)
-		n = outsz - 1;
-	memcpy(out, msg ? msg : "", n);
-	out[n] = '\0';
-}
-
-static int exec_ok(PGconn *c, const char *sql, struct ss_err *err)
-{
-	PGresult *r = PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
-	char m[400];
-
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		PQclear(r);
-		return 0;
+		while (m > 0 && nl[m - 1] == '\n')
+			m--;
+		ss_err_detail(err, "%.*s", (int)m, nl);
 	}
-	pq_msg(m, sizeof(m), PQresultErrorMessage(r));
-	PQclear(r);
-	return ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s", m);
 }
 
-static PGconn *pg_connect(struct ss_pg_pool *p, struct ss_err *err)
+/* The user's own `options`, from conninfo or else $PGOPTIONS. *new*. */
+static char *user_options(const char *conninfo)
 {
-	const char *keys[] = { "dbname", "connect_timeout", "application_name",
-			       "client_encoding", NULL };
-	char timeout[16];
-	const char *vals[5];
-	PGconn *c;
-	char m[400];
-	int i;
+	PQconninfoOption *opts, *o;
+	char *res = NULL;
+	const char *env;
 
-	snprintf(timeout, sizeof(timeout), "%d", p->connect_timeout_s);
-	vals[0] = p->conninfo;
-	vals[1] = timeout;
-	vals[2] = "shapesync-serve";
-	vals[3] = "UTF8";
-	vals[4] = NULL;
-	c = PQconnectdbParams(keys, vals, 1);
-	if (!c || PQstatus(c) != CONNECTION_OK) {
-		pq_msg(m, sizeof(m), c ? PQerrorMessage(c) : "out of memory");
-		PQfinish(c);
+	if (conninfo && *conninfo) {
+		opts = PQconninfoParse(conninfo, NULL);
+		for (o = opts; o && o->keyword; o++)
+			if (!strcmp(o->keyword, "options") && o->val &&
+			    *o->val)
+				res = ss_xstrdup(o->val);
+		PQconninfoFree(opts);
+		if (res)
+			return res;
+	}
+	env = getenv("PGOPTIONS");
+	return env && *env ? ss_xstrdup(env) : NULL;
+}
+
+int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
+	       struct ss_pg **out, struct ss_err *err)
+{
+	const char *keys[8], *vals[8];
+	struct ss_buf options = SS_BUF_INIT;
+	char *user;
+	int n = 0;
+	PGconn *conn;
+
+	*out = NULL;
+	if (conninfo && *conninfo) {
+		keys[n] = "dbname";
+		vals[n++] = conninfo;
+	}
+	if (flags & SS_PG_REPLICATION) {
+		keys[n] = "replication";
+		vals[n++] = "database";
+	}
+	user = user_options(conninfo);
+	if (user)
+		ss_buf_adds(&options, user);
+	if (flags & SS_PG_DISPLAY) {
+		if (options.len)
+			ss_buf_addc(&options, ' ');
+		ss_buf_adds(&options, SS_PG_DISPLAY_SETTINGS);
+	}
+	if (options.len) {
+		keys[n] = "options";
+		vals[n++] = options.buf;
+	}
+	keys[n] = "client_encoding";
+	vals[n++] = "UTF8";
+	keys[n] = "fallback_application_name";
+	vals[n++] = appname ? appname : "shapesync";
+	keys[n] = NULL;
+	vals[n] = NULL;
+
+	conn = PQconnectdbParams(keys, vals, 1);
+	free(user);
+	ss_buf_release(&options);
+	if (!conn)
 		return ss_err_set(err, SS_ERR_RUNTIME,
-				  "could not connect to PostgreSQL: %s", m), NULL;
+				  "could not connect to PostgreSQL: out of "
+				  "memory");
+	if (PQstatus(conn) != CONNECTION_OK) {
+		set_libpq_error(err, "could not connect to PostgreSQL",
+				PQerrorMessage(conn));
+		PQfinish(conn);
+		return -1;
 	}
-	for (i = 0; display_sets[i]; i++)
-		if (exec_ok(c, display_sets[i], err) < 0) {
-			PQfinish(c);
-			return NULL;
-		}
-	return c;
+	*out = ss_xcalloc(1, sizeof(**out));
+	(*out)->conn = conn;
+	return 0;
 }
 
-void *ss_pg_get(struct ss_pg_pool *p, struct ss_err *err)
+void ss_pg_close(struct ss_pg *pg)
 {
-	PGconn *c = NULL;
-
-	pthread_mutex_lock(&p->mu);
-	while (!p->nidle && p->out >= p->max)
-		pthread_cond_wait(&p->cv, &p->mu);
-	if (p->nidle)
-		c = p->idle[--p->nidle];
-	p->out++;
-	pthread_mutex_unlock(&p->mu);
-	if (c && PQstatus(c) == CONNECTION_OK)
-		return c;
-	PQfinish(c);
-	c = pg_connect(p, err);
-	if (!c) {
-		pthread_mutex_lock(&p->mu);
-		p->out--;
-		pthread_cond_signal(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-	}
-	return c;
-}
-
-void ss_pg_put(struct ss_pg_pool *p, void *conn)
-{
-	PGconn *c = conn;
-
-	if (c && (PQstatus(c) != CONNECTION_OK ||
-		  PQtransactionStatus(c) != PQTRANS_IDLE)) {
-		PQfinish(c);
-		c = NULL;
-	}
-	pthread_mutex_lock(&p->mu);
-	p->out--;
-	if (c)
-		p->idle[p->nidle++] = c;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* ------------------------------------------------------------- catalog */
-
-void ss_pg_table_release(struct ss_pg_table *t)
-{
-	size_t i;
-
-	if (!t)
+	if (!pg)
 		return;
-	for (i = 0; i < t->ncols; i++) {
-		free(t->cols[i].name);
-		free(t->cols[i].type);
-		free(t->cols[i].elem_type);
-	}
-	free(t->cols);
-	free(t->pk);
-	free(t->schema);
-	free(t->name);
-	memset(t, 0, sizeof(*t));
+	PQfinish(pg->conn);
+	free(pg);
 }
 
-static const char describe_rel_sql[] =
-	"SELECT c.oid, c.relkind, c.relreplident FROM pg_catalog.pg_class c"
-	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	" WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
-
-static const char describe_cols_sql[] =
-	"SELECT a.attname, t.typname, et.typname, a.attndims, a.atttypmod,"
-	" a.attnotnull, t.typtype, a.attgenerated <> '',"
-	" (SELECT k.n FROM pg_catalog.pg_index i,"
-	"   unnest(i.indkey) WITH ORDINALITY k(att, n)"
-	"   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum)"
-	" FROM pg_catalog.pg_attribute a"
-	" JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
-	" LEFT JOIN pg_catalog.pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'"
-	" WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped"
-	" ORDER BY a.attnum";
-
-static int query_fail(PGresult *r, struct ss_err *err)
+PGconn *ss_pg_conn(struct ss_pg *pg)
 {
-	char m[400];
-
-	pq_msg(m, sizeof(m), PQresultErrorMessage(r));
-	PQclear(r);
-	return ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s", m);
+	return pg->conn;
 }
 
-int ss_pg_describe(void *conn, const char *schema, const char *name,
-		   struct ss_pg_table *t, struct ss_err *err)
+int ss_pg_socket(struct ss_pg *pg)
 {
-	PGconn *c = conn;
-	const char *params[2] = { schema, name };
-	char oidtxt[16];
+	return PQsocket(pg->conn);
+}
+
+int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
+	       int nparams, const char *const *params, PGresult **res,
+	       char sqlstate[6], struct ss_err *err)
+{
 	PGresult *r;
-	int i, n, npk = 0;
+	ExecStatusType st;
 
-	memset(t, 0, sizeof(*t));
-	r = PQexecParams(c, describe_rel_sql, 2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return query_fail(r, err);
+	if (res)
+		*res = NULL;
+	if (sqlstate)
+		sqlstate[0] = '\0';
+	if (params)
+		r = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL,
+				 NULL, 0);
+	else
+		r = PQexec(pg->conn, sql);
+	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+				    : NULL;
+
+		if (msg) {
+			const char *d = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+			const char *h = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+			const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+			ss_err_set(err, SS_ERR_RUNTIME, "%s: %s", what, msg);
+			if (d)
+				ss_err_detail(err, "%s", d);
+			if (h)
+				ss_err_hint(err, "%s", h);
+			if (sqlstate && s)
+				snprintf(sqlstate, 6, "%s", s);
+		} else {
+			set_libpq_error(err, what, PQerrorMessage(pg->conn));
+		}
+		PQclear(r);
+		return -1;
+	}
+	if (res)
+		*res = r;
+	else
+		PQclear(r);
+	return 0;
+}
+
+void ss_pg_add_ident(struct ss_pg *pg, struct ss_buf *b, const char *ident)
+{
+	char *q = PQescapeIdentifier(pg->conn, ident, strlen(ident));
+
+	if (q) {
+		ss_buf_adds(b, q);
+		PQfreemem(q);
+		return;
+	}
+	/* Only an encoding error gets here; quote by hand (always valid
+	 * for UTF-8, the client encoding we set). */
+	ss_buf_addc(b, '"');
+	for (; *ident; ident++) {
+		if (*ident == '"')
+			ss_buf_addc(b, '"');
+		ss_buf_addc(b, *ident);
+	}
+	ss_buf_addc(b, '"');
+}
+
+void ss_pg_add_qualified(struct ss_pg *pg, struct ss_buf *b,
+			 const char *schema, const char *table)
+{
+	ss_pg_add_ident(pg, b, schema);
+	ss_buf_addc(b, '.');
+	ss_pg_add_ident(pg, b, table);
+}
+
+int ss_pg_slot_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 1 && n <= 63 &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+int ss_pg_try_lock(struct ss_pg *pg, const char *key, int *got,
+		   struct ss_err *err)
+{
+	const char *params[1] = { key };
+	PGresult *r;
+
+	if (ss_pg_exec(pg, "could not take the advisory lock",
+		       "SELECT pg_try_advisory_lock(hashtext($1))", 1, params,
+		       &r, NULL, err) < 0)
+		return -1;
+	*got = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	return 0;
+}
+
+int ss_pg_publication_create(struct ss_pg *pg, const char *pub, int *created,
+			     struct ss_err *err)
+{
+	const char *params[1] = { pub };
+	struct ss_buf sql = SS_BUF_INIT;
+	char state[6];
+	PGresult *r;
+	int exists, rc;
+
+	*created = 0;
+	if (ss_pg_exec(pg, "could not look up the publication",
+		       "SELECT 1 FROM pg_publication WHERE pubname = $1", 1,
+		       params, &r, NULL, err) < 0)
+		return -1;
+	exists = PQntuples(r) > 0;
+	PQclear(r);
+	if (exists)
+		return 0;
+	ss_buf_adds(&sql, "CREATE PUBLICATION ");
+	ss_pg_add_ident(pg, &sql, pub);
+	rc = ss_pg_exec(pg, "could not create the publication", sql.buf, 0,
+			NULL, NULL, state, err);
+	ss_buf_release(&sql);
+	if (rc < 0 && !strcmp(state, "42710"))
+		return 0; /* created by someone else meanwhile */
+	if (rc < 0)
+		return -1;
+	*created = 1;
+	return 0;
+}
+
+int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
+				const char *schema, const char *table,
+				int *changed, struct ss_err *err)
+{
+	const char *params[3] = { pub, schema, table };
+	struct ss_buf sql = SS_BUF_INIT;
+	PGresult *r;
+	int in_pub, full, rc = 0;
+
+	if (changed)
+		*changed = 0;
+	if (ss_pg_exec(pg, "could not look up a table",
+		       "SELECT c.relreplident = 'f', EXISTS (SELECT 1 FROM "
+		       "pg_publication_rel pr JOIN pg_publication p ON p.oid "
+		       "= pr.prpubid WHERE p.pubname = $1 AND pr.prrelid = "
+		       "c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+		       "c.relnamespace WHERE n.nspname = $2 AND c.relname = $3 "
+		       "AND c.relkind IN ('r', 'p')",
+		       3, params, &r, NULL, err) < 0)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		ss_buf_adds(&sql, "table ");
+		ss_pg_add_qualified(pg, &sql, schema, table);
+		ss_err_set(err, SS_ERR_INPUT, "%s does not exist", sql.buf);
+		ss_buf_release(&sql);
+		return -1;
+	}
+	full = !strcmp(PQgetvalue(r, 0, 0), "t");
+	in_pub = !strcmp(PQgetvalue(r, 0, 1), "t");
+	PQclear(r);
+	if (in_pub && full)
+		return 0;
+	/* A table locked by a long transaction must not stall the stream
+	 * for long: give up after 5 s and let the caller retry. */
+	if (ss_pg_exec(pg, "could not set lock_timeout",
+		       "SET lock_timeout = '5s'", 0, NULL, NULL, NULL, err) < 0)
+		return -1;
+	if (!in_pub) {
+		char state[6];
+
+		ss_buf_adds(&sql, "ALTER PUBLICATION ");
+		ss_pg_add_ident(pg, &sql, pub);
+		ss_buf_adds(&sql, " ADD TABLE ");
+		ss_pg_add_qualified(pg, &sql, schema, table);
+		rc = ss_pg_exec(pg, "could not add a table to the publication",
+				sql.buf, 0, NULL, NULL, state, err);
+		if (rc < 0 && !strcmp(state, "42710"))
+			rc = 0; /* added meanwhile */
+		ss_buf_reset(&sql);
+	}
+	if (rc == 0 && !full) {
+		ss_buf_adds(&sql, "ALTER TABLE ");
+		ss_pg_add_qualified(pg, &sql, schema, table);
+		ss_buf_adds(&sql, " REPLICA IDENTITY FULL");
+		rc = ss_pg_exec(pg, "could not set REPLICA IDENTITY FULL",
+				sql.buf, 0, NULL, NULL, NULL, err);
+	}
+	ss_buf_release(&sql);
+	if (rc == 0 && changed)
+		*changed = 1;
+	if (ss_pg_exec(pg, "could not reset lock_timeout",
+		       "RESET lock_timeout", 0, NULL, NULL, NULL,
+		       rc < 0 ? NULL : err) < 0 && rc == 0)
+		return -1;
+	return rc;
+}
+
+int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
+		    ss_lsn *confirmed, struct ss_err *err)
+{
+	const char *params[1] = { slot };
+	PGresult *r;
+	const char *plugin, *type, *same_db, *lsn;
+
+	*exists = 0;
+	*confirmed = 0;
+	if (ss_pg_exec(pg, "could not look up the replication slot",
+		       "SELECT plugin, slot_type, database = current_database(), "
+		       "confirmed_flush_lsn FROM pg_replication_slots "
+		       "WHERE slot_name = $1", 1, params, &r, NULL, err) < 0)
+		return -1;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
 		return 0;
 	}
-	t->oid = (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
-	t->relkind = PQgetvalue(r, 0, 1)[0];
-	t->replident = PQgetvalue(r, 0, 2)[0];
-	PQclear(r);
-	t->schema = ss_xstrdup(schema);
-	t->name = ss_xstrdup(name);
-
-	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, t->oid);
-	params[0] = oidtxt;
-	r = PQexecParams(c, describe_cols_sql, 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		ss_pg_table_release(t);
-		return query_fail(r, err);
+	plugin = PQgetvalue(r, 0, 0);
+	type = PQgetvalue(r, 0, 1);
+	same_db = PQgetvalue(r, 0, 2);
+	lsn = PQgetvalue(r, 0, 3);
+	if (strcmp(type, "logical") || strcmp(plugin, "pgoutput") ||
+	    strcmp(same_db, "t")) {
+		ss_err_set(err, SS_ERR_RUNTIME,
+			   "replication slot '%s' is not a pgoutput slot of "
+			   "this database", slot);
+		ss_err_detail(err, "it is a %s slot with plugin '%s'", type,
+			      plugin);
+		ss_err_hint(err, "choose another name with --slot");
+		PQclear(r);
+		return -1;
 	}
-	n = PQntuples(r);
-	t->cols = ss_xcalloc((size_t)n + 1, sizeof(*t->cols));
-	t->ncols = (size_t)n;
-	for (i = 0; i < n; i++) {
-		struct ss_pg_column *col = &t->cols[i];
-
-		col->name = ss_xstrdup(PQgetvalue(r, i, 0));
-		col->type = ss_xstrdup(PQgetvalue(r, i, 1));
-		if (!PQgetisnull(r, i, 2)) {
-			int d = (int)strtol(PQgetvalue(r, i, 3), NULL, 10);
-
-			col->elem_type = ss_xstrdup(PQgetvalue(r, i, 2));
-			col->dims = d > 0 ? d : 1;
-		}
-		col->typmod = (int)strtol(PQgetvalue(r, i, 4), NULL, 10);
-		col->not_null = PQgetvalue(r, i, 5)[0] == 't';
-		col->is_enum = PQgetvalue(r, i, 6)[0] == 'e';
-		col->generated = PQgetvalue(r, i, 7)[0] == 't';
-		col->is_bpchar = !strcmp(col->type, "bpchar");
-		col->pk_index = PQgetisnull(r, i, 8) ? -1 :
-			(int)strtol(PQgetvalue(r, i, 8), NULL, 10) - 1;
-		if (col->pk_index >= 0)
-			npk++;
+	*exists = 1;
+	if (!PQgetisnull(r, 0, 3) && ss_lsn_parse(lsn, confirmed, err) < 0) {
+		PQclear(r);
+		return -1;
 	}
 	PQclear(r);
-	if (npk > 0) {
-		t->pk = ss_xcalloc((size_t)npk, sizeof(*t->pk));
-		for (i = 0; i < n; i++)
-			if (t->cols[i].pk_index >= 0 && t->cols[i].pk_index < npk)
-				t->pk[t->cols[i].pk_index] = (size_t)i;
-		t->npk = (size_t)npk;
-	} else {
-		/* No primary key: every column is the key (reference 1.7). */
-		t->pk = ss_xcalloc((size_t)n + 1, sizeof(*t->pk));
-		for (i = 0; i < n; i++)
-			t->pk[i] = (size_t)i;
-		t->npk = (size_t)n;
-	}
-	return 1;
+	return 0;
 }
 
-long ss_pg_table_column(const struct ss_pg_table *t, const char *name)
+int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int *created,
+		      ss_lsn *consistent, struct ss_err *err)
 {
-	size_t i;
+	struct ss_buf sql = SS_BUF_INIT;
+	char state[6];
+	PGresult *r;
+	int rc;
 
-	for (i = 0; i < t->ncols; i++)
-		if (!strcmp(t->cols[i].name, name))
-			return (long)i;
+	*created = 0;
+	ss_buf_adds(&sql, "CREATE_REPLICATION_SLOT ");
+	ss_pg_add_ident(repl, &sql, slot);
+	ss_buf_adds(&sql, " LOGICAL pgoutput NOEXPORT_SNAPSHOT");
+	rc = ss_pg_exec(repl, "could not create the replication slot", sql.buf,
+			0, NULL, &r, state, err);
+	ss_buf_release(&sql);
+	if (rc < 0)
+		return !strcmp(state, "42710") ? 0 : -1;
+	*created = 1;
+	if (consistent) {
+		*consistent = 0;
+		if (PQntuples(r) == 1 && PQnfields(r) >= 2 &&
+		    ss_lsn_parse(PQgetvalue(r, 0, 1), consistent, err) < 0) {
+			PQclear(r);
+			return -1;
+		}
+	}
+	PQclear(r);
+	return 0;
+}
+
+int ss_pg_slot_drop(struct ss_pg *pg, const char *slot, struct ss_err *err)
+{
+	const char *params[1] = { slot };
+	char state[6];
+
+	if (ss_pg_exec(pg, "could not drop the replication slot",
+		       "SELECT pg_drop_replication_slot($1)", 1, params, NULL,
+		       state, err) == 0)
+		return 0;
+	if (!strcmp(state, "42704"))
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "replication slot '%s' does not exist", slot);
 	return -1;
 }
 
-/* Interval typmod: range bits in the high 16 bits (PostgreSQL's
- * INTERVAL_MASK), precision in the low 16 (0xFFFF: none). */
-static const char *interval_fields(int range)
-{
-	static const struct { int mask; const char *name; } f[] = {
-		{ 1 << 2, "YEAR" }, { 1 << 1, "MONTH" }, { 1 << 3, "DAY" },
-		{ 1 << 10, "HOUR" }, { 1 << 11, "MINUTE" }, { 1 << 12, "SECOND" },
-		{ (1 << 2) | (1 << 1), "YEAR TO MONTH" },
-		{ (1 << 3) | (1 << 10), "DAY TO HOUR" },
-		{ (1 << 3) | (1 << 10) | (1 << 11), "DAY TO MINUTE" },
-		{ (1 << 3) | (1 << 10) | (1 << 11) | (1 << 12), "DAY TO SECOND" },
-		{ (1 << 10) | (1 << 11), "HOUR TO MINUTE" },
-		{ (1 << 10) | (1 << 11) | (1 << 12), "HOUR TO SECOND" },
-		{ (1 << 11) | (1 << 12), "MINUTE TO SECOND" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (f[i].mask == range)
-			return f[i].name;
-	return NULL;
-}
-
-struct schema_item {
-	const char *name;
-	size_t col;
-};
-
-static int cmp_item(const void *a, const void *b)
-{
-	return strcmp(((const struct schema_item *)a)->name,
-		      ((const struct schema_item *)b)->name);
-}
-
-/* One column's schema object; keys in byte order like Jason's maps. */
-static void column_schema(const struct ss_pg_table *t, const struct ss_pg_column *c,
-			  struct ss_buf *out)
-{
-	const char *type = c->elem_type ? c->elem_type : c->type;
-	int tm = c->typmod, is_pk = 0;
-	size_t i;
-
-	for (i = 0; i < t->npk; i++)
-		if (&t->cols[t->pk[i]] == c)
-			is_pk = 1;
-	ss_buf_addc(out, '{');
-	if (c->dims)
-		ss_buf_addf(out, "\"dims\":%d,", c->dims);
-	if (tm >= 0) {
-		if (!strcmp(type, "interval")) {
-			const char *f = interval_fields((tm >> 16) & 0x7FFF);
-
-			if (f)
-				ss_buf_addf(out, "\"fields\":\"%s\",", f);
-		} else if (!strcmp(type, "bpchar") || !strcmp(type, "bit") ||
-			   !strcmp(type, "varbit")) {
-			ss_buf_addf(out, "\"length\":%d,",
-				    !strcmp(type, "bpchar") ? tm - 4 : tm);
-		} else if (!strcmp(type, "varchar")) {
-			ss_buf_addf(out, "\"max_length\":%d,", tm - 4);
-		}
-	}
-	if (c->not_null || (is_pk && c->pk_index >= 0))
-		ss_buf_adds(out, "\"not_null\":true,");
-	if (c->pk_index >= 0)
-		ss_buf_addf(out, "\"pk_index\":%d,", c->pk_index);
-	if (tm >= 0) {
-		if (!strcmp(type, "numeric")) {
-			ss_buf_addf(out, "\"precision\":%d,\"scale\":%d,",
-				    ((tm - 4) >> 16) & 0xFFFF, (tm - 4) & 0xFFFF);
-		} else if (!strcmp(type, "interval")) {
-			if ((tm & 0xFFFF) != 0xFFFF)
-				ss_buf_addf(out, "\"precision\":%d,", tm & 0xFFFF);
-		} else if (!strcmp(type, "time") || !strcmp(type, "timetz") ||
-			   !strcmp(type, "timestamp") || !strcmp(type, "timestamptz")) {
-			ss_buf_addf(out, "\"precision\":%d,", tm);
-		}
-	}
-	ss_buf_adds(out, "\"type\":");
-	ss_buf_add_json_string(out, type, strlen(type));
-	ss_buf_addc(out, '}');
-}
-
-void ss_pg_schema_json(const struct ss_pg_table *t, const size_t *sel, size_t nsel,
-		       struct ss_buf *out)
-{
-	struct schema_item *items = ss_xcalloc(nsel + 1, sizeof(*items));
-	size_t i;
-
-	for (i = 0; i < nsel; i++) {
-		items[i].name = t->cols[sel[i]].name;
-		items[i].col = sel[i];
-	}
-	qsort(items, nsel, sizeof(*items), cmp_item);
-	ss_buf_addc(out, '{');
-	for (i = 0; i < nsel; i++) {
-		if (i)
-			ss_buf_addc(out, ',');
-		ss_buf_add_json_string(out, items[i].name, strlen(items[i].name));
-		ss_buf_addc(out, ':');
-		column_schema(t, &t->cols[items[i].col], out);
-	}
-	ss_buf_addc(out, '}');
-	free(items);
-}
-
-/* ------------------------------------------------------------- publication */
-
-/* Append "schema"."table" quoted by libpq. */
-static int add_qualified(PGconn *c, struct ss_buf *b, const char *schema,
-			 const char *name, struct ss_err *err)
-{
-	char *s = PQescapeIdentifier(c, schema, strlen(schema));
-	char *n = PQescapeIdentifier(c, name, strlen(name));
-
-	if (!s || !n) {
-		PQfreemem(s);
-		PQfreemem(n);
-		return ss_err_set(err, SS_ERR_RUNTIME, "postgresql: could not "
-				  "quote a name: %s", PQerrorMessage(c));
-	}
-	ss_buf_addf(b, "%s.%s", s, n);
-	PQfreemem(s);
-	PQfreemem(n);
-	return 0;
-}
-
-/* Run sql; SQLSTATE `ok_state` (e.g. duplicate_object) counts as done. */
-static int exec_tolerant(PGconn *c, const char *sql, const char *ok_state,
-			 struct ss_err *err)
-{
-	PGresult *r = PQexec(c, sql);
-	const char *state;
-
-	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-		PQclear(r);
-		return 0;
-	}
-	state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-	if (ok_state && state && !strcmp(state, ok_state)) {
-		PQclear(r);
-		return 0;
-	}
-	return query_fail(r, err);
-}
-
-int ss_pg_ensure_published(void *conn, const char *pub, const struct ss_pg_table *t,
-			   struct ss_err *err)
-{
-	PGconn *c = conn;
-	struct ss_buf sql = SS_BUF_INIT;
-	char oidtxt[16];
-	const char *params[2];
-	char *qpub = PQescapeIdentifier(c, pub, strlen(pub));
-	PGresult *r;
-	int has_pub, has_rel, full, rc = -1;
-
-	if (!qpub)
-		return ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s",
-				  PQerrorMessage(c));
-	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, t->oid);
-	params[0] = pub;
-	params[1] = oidtxt;
-	r = PQexecParams(c,
-		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1),"
-		" EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel pr"
-		"  JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
-		"  WHERE p.pubname = $1 AND pr.prrelid = $2::oid)"
-		"  OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication"
-		"  WHERE pubname = $1 AND puballtables),"
-		" (SELECT relreplident = 'f' FROM pg_catalog.pg_class WHERE oid = $2::oid)",
-		2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		PQfreemem(qpub);
-		return query_fail(r, err);
-	}
-	has_pub = PQgetvalue(r, 0, 0)[0] == 't';
-	has_rel = PQgetvalue(r, 0, 1)[0] == 't';
-	full = PQgetvalue(r, 0, 2)[0] == 't';
-	PQclear(r);
-
-	if (!has_pub) {
-		ss_buf_addf(&sql, "CREATE PUBLICATION %s", qpub);
-		/* 42710 duplicate_object: someone else made it meanwhile. */
-		if (exec_tolerant(c, sql.buf, "42710", err) < 0)
-			goto out;
-	}
-	/* The publication change comes before ALTER TABLE, as in Electric,
-	 * to avoid deadlocks with the replication connection. */
-	if (!has_rel) {
-		ss_buf_reset(&sql);
-		ss_buf_addf(&sql, "ALTER PUBLICATION %s ADD TABLE ", qpub);
-		if (add_qualified(c, &sql, t->schema, t->name, err) < 0)
-			goto out;
-		if (exec_tolerant(c, sql.buf, "42710", err) < 0)
-			goto out;
-	}
-	if (!full) {
-		ss_buf_reset(&sql);
-		ss_buf_adds(&sql, "ALTER TABLE ");
-		if (add_qualified(c, &sql, t->schema, t->name, err) < 0)
-			goto out;
-		ss_buf_adds(&sql, " REPLICA IDENTITY FULL");
-		if (exec_tolerant(c, sql.buf, NULL, err) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	PQfreemem(qpub);
-	ss_buf_release(&sql);
-	return rc;
-}
-
-/* ------------------------------------------------------------- snapshot */
-
-int ss_pg_parse_snapshot(const char *text, struct ss_pg_snapshot *snap,
-			 struct ss_err *err)
-{
-	const char *p = text;
-	char *end;
-	size_t alloc = 0;
-
-	memset(snap, 0, sizeof(*snap));
-	errno = 0;
-	snap->xmin = strtoull(p, &end, 10);
-	if (end == p || *end != ':')
-		goto bad;
-	p = end + 1;
-	snap->xmax = strtoull(p, &end, 10);
-	if (end == p || *end != ':' || errno)
-		goto bad;
-	p = end + 1;
-	while (*p) {
-		uint64_t x = strtoull(p, &end, 10);
-
-		if (end == p || (*end && *end != ',') || errno)
-			goto bad;
-		SS_GROW(snap->xip, alloc, snap->nxip + 1);
-		snap->xip[snap->nxip++] = x;
-		p = *end ? end + 1 : end;
-	}
-	return 0;
-bad:
-	free(snap->xip);
-	memset(snap, 0, sizeof(*snap));
-	return ss_err_set(err, SS_ERR_RUNTIME, "unexpected pg_current_snapshot() '%.100s'",
-			  text);
-}
-
-int ss_pg_current_lsn(void *conn, uint64_t *lsn, struct ss_err *err)
-{
-	PGresult *r = PQexec(conn, "SELECT pg_current_wal_lsn()");
-	int rc;
-
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		return query_fail(r, err);
-	rc = ss_lsn_parse(PQgetvalue(r, 0, 0), lsn, err);
-	PQclear(r);
-	return rc;
-}
-
-/* Append an SQL string literal holding `s`. */
-static int add_literal(PGconn *c, struct ss_buf *b, const char *s, size_t len,
-		       struct ss_err *err)
-{
-	char *q = PQescapeLiteral(c, s, len);
-
-	if (!q)
-		return ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s", PQerrorMessage(c));
-	ss_buf_adds(b, q);
-	PQfreemem(q);
-	return 0;
-}
-
-/* The text of a column as its output function writes it: bpchar keeps its
- * padding (a ::text cast would trim it), NULL stays NULL. */
-static int add_text_expr(PGconn *c, struct ss_buf *b, const struct ss_pg_column *col,
-			 struct ss_err *err)
-{
-	char *q = PQescapeIdentifier(c, col->name, strlen(col->name));
-
-	if (!q)
-		return ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s", PQerrorMessage(c));
-	if (col->is_bpchar)
-		ss_buf_addf(b, "(CASE WHEN %s IS NULL THEN NULL ELSE concat(%s, '') END)",
-			    q, q);
-	else
-		ss_buf_addf(b, "(%s)::text", q);
-	PQfreemem(q);
-	return 0;
-}
-
-/*
- * The snapshot query: one text column per row holding
- * {"key":..,"value":{..},"headers":{"operation":"insert","relation":[..]}}
- * with the key built exactly as ss_message_key builds it.
- */
-static int build_query(PGconn *c, const struct ss_pg_table *t, const size_t *sel,
-		       size_t nsel, const char *where, struct ss_buf *sql,
-		       struct ss_err *err)
-{
-	struct ss_buf tmp = SS_BUF_INIT;
-	size_t i;
-	int rc = -1;
-
-	ss_buf_adds(sql, "SELECT '{\"key\":' || to_json(");
-	ss_message_key(&tmp, t->schema, t->name, NULL, 0);
-	if (add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
-		goto out;
-	for (i = 0; i < t->npk; i++) {
-		ss_buf_adds(sql, " || '/' || coalesce('\"' || replace(");
-		if (add_text_expr(c, sql, &t->cols[t->pk[i]], err) < 0)
-			goto out;
-		ss_buf_adds(sql, ", '/', '//') || '\"', '_')");
-	}
-	ss_buf_adds(sql, ")::text || ',\"value\":{'");
-	for (i = 0; i < nsel; i++) {
-		const struct ss_pg_column *col = &t->cols[sel[i]];
-
-		ss_buf_reset(&tmp);
-		if (i)
-			ss_buf_addc(&tmp, ',');
-		ss_buf_add_json_string(&tmp, col->name, strlen(col->name));
-		ss_buf_addc(&tmp, ':');
-		ss_buf_adds(sql, " || ");
-		if (add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
-			goto out;
-		ss_buf_adds(sql, " || coalesce(to_json(");
-		if (add_text_expr(c, sql, col, err) < 0)
-			goto out;
-		ss_buf_adds(sql, ")::text, 'null')");
-	}
-	ss_buf_reset(&tmp);
-	ss_buf_adds(&tmp, "},\"headers\":{\"operation\":\"insert\",\"relation\":[");
-	ss_buf_add_json_string(&tmp, t->schema, strlen(t->schema));
-	ss_buf_addc(&tmp, ',');
-	ss_buf_add_json_string(&tmp, t->name, strlen(t->name));
-	ss_buf_adds(&tmp, "]}}");
-	ss_buf_adds(sql, " || ");
-	if (add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
-		goto out;
-	ss_buf_adds(sql, " FROM ONLY ");
-	if (t->relkind == 'p') {
-		/* ONLY would hide every row of a partitioned table. */
-		ss_buf_setlen(sql, sql->len - 5);
-	}
-	if (add_qualified(c, sql, t->schema, t->name, err) < 0)
-		goto out;
-	if (where) {
-		ss_buf_adds(sql, " WHERE (");
-		ss_buf_adds(sql, where);
-		ss_buf_adds(sql, ")");
-	}
-	rc = 0;
-out:
-	ss_buf_release(&tmp);
-	return rc;
-}
-
-/* Drain the results of a failed or abandoned query. */
-static void drain(PGconn *c)
+static int query_u64(struct ss_pg *pg, const char *what, const char *sql,
+		     uint64_t *out, struct ss_err *err)
 {
 	PGresult *r;
+	int rc = 0;
 
-	while ((r = PQgetResult(c)))
-		PQclear(r);
-}
-
-int ss_pg_snapshot(void *conn, const struct ss_pg_table *t, const size_t *sel,
-		   size_t nsel, const char *where, int rows,
-		   const struct ss_pg_snapshot_cb *cb, struct ss_err *err)
-{
-	PGconn *c = conn;
-	struct ss_buf sql = SS_BUF_INIT;
-	struct ss_pg_snapshot snap = { 0, 0, NULL, 0 };
-	PGresult *r;
-	int i, rc = -1;
-
-	if (exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) < 0)
+	if (ss_pg_exec(pg, what, sql, 0, NULL, &r, NULL, err) < 0)
 		return -1;
-	for (i = 0; display_sets[i]; i++)
-		if (exec_ok(c, display_sets[i], err) < 0)
-			goto out;
-	r = PQexec(c, "SELECT pg_current_snapshot()::text");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		query_fail(r, err);
-		goto out;
-	}
-	i = ss_pg_parse_snapshot(PQgetvalue(r, 0, 0), &snap, err);
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0) ||
+	    ss_parse_u64(PQgetvalue(r, 0, 0), UINT64_MAX, out, what, err) < 0)
+		rc = ss_err_set(err, SS_ERR_RUNTIME, "%s: unexpected result",
+				what);
 	PQclear(r);
-	if (i < 0)
-		goto out;
-	if (cb->snapshot(cb->ctx, &snap, err))
-		goto out;
-	if (rows) {
-		if (build_query(c, t, sel, nsel, where, &sql, err) < 0)
-			goto out;
-		if (!PQsendQueryParams(c, sql.buf, 0, NULL, NULL, NULL, NULL, 0) ||
-		    !PQsetSingleRowMode(c)) {
-			ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s",
-				   PQerrorMessage(c));
-			drain(c);
-			goto out;
-		}
-		while ((r = PQgetResult(c))) {
-			ExecStatusType st = PQresultStatus(r);
-
-			if (st == PGRES_SINGLE_TUPLE) {
-				int stop = cb->row(cb->ctx, PQgetvalue(r, 0, 0),
-						   (size_t)PQgetlength(r, 0, 0), err);
-
-				PQclear(r);
-				if (stop) {
-					/* Abandon the rest: cancel, then drain. */
-					PGcancel *cn = PQgetCancel(c);
-					char eb[256];
-
-					if (cn) {
-						PQcancel(cn, eb, sizeof(eb));
-						PQfreeCancel(cn);
-					}
-					drain(c);
-					goto out;
-				}
-			} else if (st == PGRES_TUPLES_OK) {
-				PQclear(r);
-			} else {
-				query_fail(r, err);
-				drain(c);
-				goto out;
-			}
-		}
-	}
-	if (exec_ok(c, "COMMIT", err) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0 && PQtransactionStatus(c) != PQTRANS_IDLE) {
-		PGresult *rb = PQexec(c, "ROLLBACK");
-
-		PQclear(rb);
-	}
-	free(snap.xip);
-	ss_buf_release(&sql);
 	return rc;
+}
+
+int ss_pg_next_xid(struct ss_pg *pg, uint64_t *out, struct ss_err *err)
+{
+	return query_u64(pg, "could not read the next transaction id",
+			 "SELECT pg_snapshot_xmax(pg_current_snapshot())",
+			 out, err);
+}
+
+int ss_pg_wal_sender_timeout(struct ss_pg *pg, int64_t *ms,
+			     struct ss_err *err)
+{
+	uint64_t v;
+
+	if (query_u64(pg, "could not read wal_sender_timeout",
+		      "SELECT setting FROM pg_settings "
+		      "WHERE name = 'wal_sender_timeout'", &v, err) < 0)
+		return -1;
+	*ms = v > INT64_MAX ? INT64_MAX : (int64_t)v;
+	return 0;
+}
+
+/* A string literal of the replication command grammar: only '' is an
+ * escape there (no E'' strings, backslashes are plain). */
+static void add_repl_literal(struct ss_buf *b, const char *s)
+{
+	ss_buf_addc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			ss_buf_addc(b, '\'');
+		ss_buf_addc(b, *s);
+	}
+	ss_buf_addc(b, '\'');
+}
+
+int ss_pg_start_replication(struct ss_pg *repl, const char *slot,
+			    const char *pub, ss_lsn start, struct ss_err *err)
+{
+	struct ss_buf sql = SS_BUF_INIT, names = SS_BUF_INIT;
+	char lsn[SS_LSN_STRMAX];
+	PGresult *r;
+	int rc = 0;
+
+	/* publication_names is a list of identifiers inside a literal. */
+	ss_pg_add_ident(repl, &names, pub);
+	ss_buf_adds(&sql, "START_REPLICATION SLOT ");
+	ss_pg_add_ident(repl, &sql, slot);
+	ss_buf_addf(&sql, " LOGICAL %s (proto_version '1', publication_names ",
+		    ss_lsn_format(start, lsn));
+	add_repl_literal(&sql, names.buf);
+	ss_buf_addc(&sql, ')');
+	r = PQexec(repl->conn, sql.buf);
+	if (!r || PQresultStatus(r) != PGRES_COPY_BOTH) {
+		const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+				    : NULL;
+
+		if (msg)
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "could not start replication: %s", msg);
+		else
+			set_libpq_error(err, "could not start replication",
+					PQerrorMessage(repl->conn));
+		rc = -1;
+	}
+	PQclear(r);
+	ss_buf_release(&sql);
+	ss_buf_release(&names);
+	return rc;
+}
+
+/* ---- The streaming protocol ------------------------------------------ */
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void put64(char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+int ss_pg_copymsg_parse(const char *buf, size_t len, struct ss_pg_copymsg *m,
+			struct ss_err *err)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+
+	memset(m, 0, sizeof(*m));
+	if (len < 1)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "empty replication message");
+	m->kind = buf[0];
+	switch (m->kind) {
+	case 'w':
+		if (len < 25)
+			break;
+		m->data_start = get64(p + 1);
+		m->wal_end = get64(p + 9);
+		m->send_time_us = (int64_t)get64(p + 17) + SS_PG_EPOCH_OFFSET_US;
+		m->data = buf + 25;
+		m->len = len - 25;
+		return 0;
+	case 'k':
+		if (len < 18)
+			break;
+		m->wal_end = get64(p + 1);
+		m->send_time_us = (int64_t)get64(p + 9) + SS_PG_EPOCH_OFFSET_US;
+		m->reply = p[17] != 0;
+		return 0;
+	default:
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "unknown replication message type 0x%02x",
+				  p[0]);
+	}
+	return ss_err_set(err, SS_ERR_INPUT,
+			  "replication message '%c' too short (%zu bytes)",
+			  m->kind, len);
+}
+
+size_t ss_pg_status_build(char out[34], ss_lsn written, ss_lsn flushed,
+			  ss_lsn applied, int64_t now_us, int reply)
+{
+	out[0] = 'r';
+	put64(out + 1, written);
+	put64(out + 9, flushed);
+	put64(out + 17, applied);
+	put64(out + 25, (uint64_t)(now_us - SS_PG_EPOCH_OFFSET_US));
+	out[33] = reply ? 1 : 0;
+	return 34;
+}
+
+int ss_pg_send_status(struct ss_pg *repl, ss_lsn written, ss_lsn flushed,
+		      int reply, struct ss_err *err)
+{
+	char msg[34];
+	size_t n = ss_pg_status_build(msg, written, flushed, flushed,
+				      ss_now_us(), reply);
+
+	if (PQputCopyData(repl->conn, msg, (int)n) <= 0 ||
+	    PQflush(repl->conn) != 0) {
+		set_libpq_error(err, "could not send a status update",
+				PQerrorMessage(repl->conn));
+		return -1;
+	}
+	return 0;
+}
+
+int ss_pg_copy_read(struct ss_pg *repl, char **buf, size_t *len,
+		    struct ss_err *err)
+{
+	char *b = NULL;
+	int n = PQgetCopyData(repl->conn, &b, 1);
+	PGresult *r;
+
+	if (n > 0) {
+		*buf = b;
+		*len = (size_t)n;
+		return 1;
+	}
+	if (n == 0)
+		return 0;
+	if (n == -2) {
+		set_libpq_error(err, "replication stream failed",
+				PQerrorMessage(repl->conn));
+		return -1;
+	}
+	/* -1: the server ended the copy; its result says why. */
+	r = PQgetResult(repl->conn);
+	if (r && PQresultStatus(r) != PGRES_COMMAND_OK) {
+		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+
+		if (msg)
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "replication stream ended: %s", msg);
+		else
+			set_libpq_error(err, "replication stream ended",
+					PQerrorMessage(repl->conn));
+	} else {
+		ss_err_set(err, SS_ERR_RUNTIME,
+			   "replication stream ended by the server");
+	}
+	PQclear(r);
+	while ((r = PQgetResult(repl->conn)))
+		PQclear(r);
+	return -1;
+}
+
+int ss_pg_consume(struct ss_pg *repl, struct ss_err *err)
+{
+	if (PQconsumeInput(repl->conn) == 0) {
+		set_libpq_error(err, "replication connection failed",
+				PQerrorMessage(repl->conn));
+		return -1;
+	}
+	return 0;
+}
+
+void ss_pg_copy_end(struct ss_pg *repl)
+{
+	PGresult *r;
+	char *buf;
+
+	if (PQputCopyEnd(repl->conn, NULL) <= 0 || PQflush(repl->conn) != 0)
+		return;
+	/* The server may still send a few messages before CopyDone. */
+	while (PQgetCopyData(repl->conn, &buf, 0) > 0)
+		PQfreemem(buf);
+	while ((r = PQgetResult(repl->conn)))
+		PQclear(r);
 }
