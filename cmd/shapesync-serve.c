@@ -1872,7 +1872,7 @@ static void sse_free(void *cls)
 static enum MHD_Result start_sse(struct req *r)
 {
 	struct MHD_Response *resp;
-	char cursor[32];
+	char cursor[32], offtxt[SS_OFFSET_STRMAX];
 
 	r->ss = ss_xcalloc(1, sizeof(*r->ss));
 	r->ss->off = r->off;
@@ -1886,6 +1886,10 @@ static enum MHD_Result start_sse(struct req *r)
 	MHD_add_response_header(resp, "content-type", "text/event-stream");
 	MHD_add_response_header(resp, "connection", "keep-alive");
 	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
+	/* The client requires an offset; the stream starts at the request's
+	 * and moves on with each up-to-date message. */
+	MHD_add_response_header(resp, "electric-offset",
+				ss_offset_format(&r->off, offtxt));
 	next_cursor(r->cursor, cursor);
 	MHD_add_response_header(resp, "electric-cursor", cursor);
 	{
