@@ -1125,6 +1125,176 @@ int ss_frame_write(FILE *out, const char *name, json_t *frame,
 	return 0;
 }
 
+/* ---- The direct change writer --------------------------------------- */
+
+/*
+ * Append `s` as a JSON string the way jansson dumps it (JSON_COMPACT, no
+ * JSON_ENSURE_ASCII): '"' and '\\' escaped, \b \f \n \r \t by name, other
+ * control characters as \u00XX in upper case, everything else as is.
+ * Returns 0, or -1 for invalid UTF-8 (1) or a NUL (2) in *why.
+ */
+static int add_json_text(struct ss_buf *b, const char *text, size_t len,
+			 int *why)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0, run = 0;
+
+	ss_buf_grow(b, len + 2);
+	b->buf[b->len++] = '"';
+	while (i < len) {
+		unsigned char c = p[i];
+		const char *e;
+		char esc[7];
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t n, k;
+			uint32_t cp;
+
+			if (c >= 0xc2 && c <= 0xdf) {
+				n = 1;
+				cp = c & 0x1f;
+			} else if (c >= 0xe0 && c <= 0xef) {
+				n = 2;
+				cp = c & 0x0f;
+			} else if (c >= 0xf0 && c <= 0xf4) {
+				n = 3;
+				cp = c & 0x07;
+			} else {
+				goto bad;
+			}
+			if (len - i <= n)
+				goto bad;
+			for (k = 1; k <= n; k++) {
+				if ((p[i + k] & 0xc0) != 0x80)
+					goto bad;
+				cp = cp << 6 | (p[i + k] & 0x3f);
+			}
+			if ((n == 2 && cp < 0x800) ||
+			    (n == 3 && cp < 0x10000) ||
+			    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+				goto bad;
+			i += n + 1;
+			continue;
+		}
+		if (c == 0) {
+			*why = 2;
+			return -1;
+		}
+		ss_buf_add(b, text + run, i - run);
+		switch (c) {
+		case '"': e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			esc[6] = '\0';
+			e = esc;
+		}
+		ss_buf_adds(b, e);
+		run = ++i;
+	}
+	ss_buf_add(b, text + run, len - run);
+	ss_buf_addc(b, '"');
+	return 0;
+bad:
+	*why = 1;
+	return -1;
+}
+
+static void add_u64(struct ss_buf *b, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+
+	do {
+		d[sizeof(d) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ss_buf_add(b, d + sizeof(d) - n, n);
+}
+
+static int add_row(struct ss_buf *b, const char *key,
+		   const struct ss_frame_col *cols, size_t n,
+		   struct ss_err *err)
+{
+	size_t i;
+	int why = 0;
+
+	ss_buf_add(b, ",\"", 2);
+	ss_buf_adds(b, key);
+	ss_buf_add(b, "\":{", 3);
+	for (i = 0; i < n; i++) {
+		if (i)
+			ss_buf_addc(b, ',');
+		if (add_json_text(b, cols[i].name, strlen(cols[i].name),
+				  &why) < 0)
+			goto bad;
+		ss_buf_addc(b, ':');
+		if (!cols[i].data)
+			ss_buf_add(b, "null", 4);
+		else if (add_json_text(b, cols[i].data, cols[i].len, &why) < 0)
+			goto bad;
+	}
+	ss_buf_addc(b, '}');
+	return 0;
+bad:
+	return ss_err_set(err, SS_ERR_INPUT, "change frame: column '%.100s' %s",
+			  cols[i].name, why == 2 ? "contains NUL"
+						 : "is not valid UTF-8");
+}
+
+int ss_frame_write_change(FILE *out, const char *name, enum ss_frame_op op,
+			  uint32_t oid, uint64_t xid, ss_lsn lsn, uint64_t pos,
+			  const struct ss_frame_col *newc, size_t nnew,
+			  const struct ss_frame_col *oldc, size_t nold,
+			  struct ss_buf *b, struct ss_err *err)
+{
+	char l[SS_LSN_STRMAX];
+	const char *opname = ss_frame_op_name(op);
+
+	if (!opname)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "invalid frame: change frame: bad op");
+	/* By hand rather than with printf: this runs once per change. */
+	ss_buf_reset(b);
+	ss_buf_adds(b, "{\"type\":\"change\",\"op\":\"");
+	ss_buf_adds(b, opname);
+	ss_buf_adds(b, "\",\"oid\":");
+	add_u64(b, oid);
+	ss_buf_adds(b, ",\"xid\":");
+	add_u64(b, xid);
+	ss_buf_adds(b, ",\"lsn\":\"");
+	ss_buf_adds(b, ss_lsn_format(lsn, l));
+	ss_buf_adds(b, "\",\"pos\":");
+	add_u64(b, pos);
+	if (op != SS_FRAME_OP_DELETE && add_row(b, "new", newc, nnew, err) < 0)
+		return -1;
+	if (op != SS_FRAME_OP_INSERT && add_row(b, "old", oldc, nold, err) < 0)
+		return -1;
+	ss_buf_add(b, "}\n", 2);
+	errno = 0;
+	if (fwrite(b->buf, 1, b->len, out) != b->len || ferror(out))
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not write to '%s': %s",
+				  name ? name : "<output>",
+				  strerror(errno ? errno : EIO));
+	/* One huge value must not keep its memory for the rest of the run. */
+	if (b->alloc > ((size_t)1 << 20))
+		ss_buf_release(b);
+	return 0;
+}
+
 /* ---- Builders --------------------------------------------------------- */
 
 /* A string member; NULL or invalid UTF-8 becomes null, which the schema
