@@ -1073,6 +1073,7 @@ static void open_registry(struct state *st)
 int main(int argc, char **argv)
 {
 	static struct state st = { .line = SS_BUF_INIT };
+	static char outbuf[1 << 16];
 	struct sigaction sa;
 	struct ss_err err = SS_ERR_INIT;
 	int64_t backoff_s = 1;
@@ -1097,8 +1098,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < opt.ntables; i++)
 		add_table(&st.tables, &st.ntables, &st.tables_alloc,
 			  opt.tables[i].schema, opt.tables[i].name);
-	/* Frames go out in large writes; commits flush. */
-	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	/* Frames go out in large writes; commits flush. (glibc ignores the
+	 * size when it is to allocate the buffer itself.) */
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
 	for (;;) {
 		int rc;
