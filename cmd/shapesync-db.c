@@ -14,6 +14,9 @@
 
 #include "cli.h"
 #include "datadir.h"
+#include "log.h"
+#include "lsn.h"
+#include "offset.h"
 #include "registry.h"
 #include "shape.h"
 
@@ -33,6 +36,8 @@ enum {
 	OPT_COLUMNS,
 	OPT_REPLICA,
 	OPT_LOG,
+	OPT_AFTER,
+	OPT_CHUNKS,
 };
 
 static const char *registry_path;
@@ -947,6 +952,12 @@ static int cmd_stats(int argc, char **argv)
 	stat_str(&b, json, "data_dir", data_dir);
 	stat_int(&b, json, "shapes", st.shapes);
 	stat_int(&b, json, "schema_version", st.schema_version);
+	{
+		char lsn[SS_LSN_STRMAX];
+
+		ss_lsn_format(st.durable_lsn, lsn);
+		stat_str(&b, json, "durable_lsn", lsn);
+	}
 	stat_int(&b, json, "db_bytes", st.db_bytes);
 	stat_int(&b, json, "wal_bytes", st.wal_bytes);
 	stat_int(&b, json, "next_id", st.next_id);
@@ -1252,6 +1263,93 @@ static int cmd_import(int argc, char **argv)
 	return 0;
 }
 
+/* ---- log ------------------------------------------------------------ */
+
+static const struct option log_options[] = {
+	{ "after", required_argument, NULL, OPT_AFTER },
+	{ "chunks", no_argument, NULL, OPT_CHUNKS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Print a shape's committed log entries as "<offset> <json>" lines, or
+ * with --chunks the offsets where its closed chunks end. */
+static int cmd_log(int argc, char **argv)
+{
+	struct ss_offset after = ss_offset_before_all, off;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf path = SS_BUF_INIT, b = SS_BUF_INIT;
+	struct ss_log_reader *lr;
+	struct ss_log_head head;
+	struct ss_shape_rec rec;
+	struct ss_registry *reg;
+	struct shape_ref ref;
+	int c, chunks = 0;
+	uint64_t i;
+
+	while ((c = next_opt(argc, argv)) != -1) {
+		if (c == OPT_AFTER && ss_offset_parse(optarg, 0, &after, &err) < 0)
+			cmd_usage_error("invalid --after '%s': %s", optarg, err.msg);
+		if (c == OPT_CHUNKS)
+			chunks = 1;
+	}
+	if (optind >= argc)
+		cmd_usage_error("no shape given");
+	parse_shape_ref(argv[optind++], &ref);
+	no_more_args(argc, argv);
+
+	reg = open_registry(0);
+	ss_shape_rec_init(&rec);
+	if (!lookup(reg, &ref, &rec)) {
+		close_registry(reg);
+		ss_cli_error("no shape '%s'", ref.arg);
+		exit(SS_ERR_INPUT);
+	}
+	ss_datadir_shape_path(&path, data_dir, rec.handle);
+	if (ss_log_reader_open(path.buf, &lr, &err) < 0)
+		ss_cli_die_err(&err);
+	ss_log_reader_head(lr, &head);
+	if (chunks) {
+		for (;;) {
+			char text[SS_OFFSET_STRMAX];
+			int closed;
+
+			if (ss_log_reader_chunk_end(lr, &after, &off, &closed, &err) < 0)
+				ss_cli_die_err(&err);
+			if (!closed)
+				break;
+			printf("%s\n", ss_offset_format(&off, text));
+			after = off;
+		}
+	} else {
+		if (ss_log_reader_find(lr, &after, &i, &err) < 0)
+			ss_cli_die_err(&err);
+		for (; i < head.entries; i++) {
+			char text[SS_OFFSET_STRMAX];
+			uint64_t pos, len;
+
+			if (ss_log_reader_entry(lr, i, &off, &pos, &len, &err) < 0)
+				ss_cli_die_err(&err);
+			ss_buf_reset(&b);
+			ss_buf_grow(&b, len);
+			if (ss_log_reader_pread(lr, b.buf, len, pos, &err) < 0)
+				ss_cli_die_err(&err);
+			/* Print the message without its leading ',': one line. */
+			printf("%s ", ss_offset_format(&off, text));
+			if (len < 2 || fwrite(b.buf + 1, 1, len - 1, stdout) != len - 1)
+				ss_cli_flush_stdout();
+		}
+	}
+	ss_log_reader_close(lr);
+	ss_buf_release(&b);
+	ss_buf_release(&path);
+	ss_shape_rec_release(&rec);
+	close_registry(reg);
+	ss_cli_close_stdout();
+	return 0;
+}
+
 /* ---- main ----------------------------------------------------------- */
 
 static const struct command commands[] = {
@@ -1295,6 +1393,17 @@ static const struct command commands[] = {
 	  "  --log MODE            full | changes_only (default: full)\n"
 	  "\n"
 	  "Other:\n"
+	  "  -h, --help            show this help and exit\n" },
+	{ "log", cmd_log, log_options,
+	  "Usage: shapesync-db [globals] log [--after OFFSET] [--chunks] SHAPE\n"
+	  "\n"
+	  "Prints a shape's committed log entries, one per line as\n"
+	  "'<offset> <message>', or with --chunks the offset where each closed\n"
+	  "chunk ends.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --after OFFSET        only entries after OFFSET (default: -1, all)\n"
+	  "  --chunks              print chunk ends instead of entries\n"
 	  "  -h, --help            show this help and exit\n" },
 	{ "rm", cmd_rm, rm_options,
 	  "Usage: shapesync-db [globals] rm SHAPE...\n"
@@ -1359,21 +1468,14 @@ static const struct option global_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
 	int c;
 
 	ss_cli_init("shapesync-db");
-	registry_path = env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
-	data_dir = env_or("SHAPESYNC_DATA_DIR", DEFAULT_DATA_DIR);
+	registry_path = ss_cli_env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
+	data_dir = ss_cli_env_or("SHAPESYNC_DATA_DIR", DEFAULT_DATA_DIR);
 	opterr = 0;
 	/* "+": the first non-option is the command; the rest is its own. */
 	while ((c = getopt_long(argc, argv, "+:hV", global_options,

@@ -566,8 +566,9 @@ static int load_types(struct state *st, struct ss_err *err)
 	return 0;
 }
 
-/* The primary key's columns (*new* result, PQclear), looked up now:
- * under REPLICA IDENTITY FULL pgoutput flags every column as key. */
+/* The primary key's columns and their positions in it (*new* result,
+ * PQclear), looked up now: under REPLICA IDENTITY FULL pgoutput flags
+ * every column as key. */
 static PGresult *primary_key(struct state *st, uint32_t oid,
 			     struct ss_err *err)
 {
@@ -577,7 +578,9 @@ static PGresult *primary_key(struct state *st, uint32_t oid,
 
 	snprintf(buf, sizeof(buf), "%" PRIu32, oid);
 	if (ss_pg_exec(st->admin, "could not look up a primary key",
-		       "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+		       "SELECT a.attname, array_position(i.indkey::int2[], "
+		       "a.attnum) - array_lower(i.indkey::int2[], 1) "
+		       "FROM pg_index i JOIN pg_attribute a "
 		       "ON a.attrelid = i.indrelid AND a.attnum = ANY "
 		       "(i.indkey) WHERE i.indrelid = $1::oid AND "
 		       "i.indisprimary", 1, params, &r, NULL, err) < 0)
@@ -585,14 +588,18 @@ static PGresult *primary_key(struct state *st, uint32_t oid,
 	return r;
 }
 
-static int in_result(PGresult *r, const char *name)
+/* The column's position in the primary key, or -1. */
+static int key_index(PGresult *r, const char *name)
 {
+	int64_t v;
 	int i;
 
 	for (i = 0; i < PQntuples(r); i++)
-		if (!strcmp(PQgetvalue(r, i, 0), name))
-			return 1;
-	return 0;
+		if (!strcmp(PQgetvalue(r, i, 0), name) &&
+		    ss_parse_i64(PQgetvalue(r, i, 1), 0, 31, &v, "key index",
+				 NULL) == 0)
+			return (int)v;
+	return -1;
 }
 
 static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
@@ -601,7 +608,7 @@ static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
 	json_t *f;
 	PGresult *pk = primary_key(st, rel->oid, err);
 	size_t i;
-	int has_pk;
+	int has_pk, k;
 
 	if (!pk)
 		return -1;
@@ -617,8 +624,12 @@ static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
 			PQclear(pk);
 			return -1;
 		}
+		/* Without a primary key, the whole row is the key. */
+		k = has_pk ? key_index(pk, c->name) : -1;
 		ss_frame_add_column(f, c->name, t, c->type_oid, c->typmod,
-				    has_pk ? in_result(pk, c->name) : c->key);
+				    has_pk ? k >= 0 : 1);
+		if (k >= 0)
+			ss_frame_set_key_index(f, k);
 	}
 	PQclear(pk);
 	return emit(f, err);

@@ -46,7 +46,11 @@ struct ss_frame_column {
 	const char *type;  /* pg_type.typname, e.g. "int4", "_text" */
 	uint32_t type_oid;
 	int32_t typmod;    /* -1 when the type has none */
-	int pk;            /* 1 if part of the replica identity key */
+	int pk;            /* 1 if part of the primary key (or, for a table
+			      without one, of the replica identity) */
+	int key_index;     /* position in the primary key (0-based), from the
+			      optional "key_index"; -1 when not given (then
+			      the key is the pk columns in attnum order) */
 };
 
 /*
@@ -303,6 +307,9 @@ json_t *ss_frame_new_relation(uint32_t oid, const char *schema,
 			      const char *table, char replica_identity);
 void ss_frame_add_column(json_t *relation, const char *name, const char *type,
 			 uint32_t type_oid, int32_t typmod, int pk);
+/* Give the last column added its position in the primary key ("key_index"),
+ * for keys whose order differs from the column order. */
+void ss_frame_set_key_index(json_t *relation, int key_index);
 json_t *ss_frame_new_invalidate(const int64_t *shapes, size_t nshapes,
 				uint32_t oid, const char *reason);
 json_t *ss_frame_new_progress(ss_lsn lsn);

@@ -1928,6 +1928,8 @@ int ss_registry_load_handles(struct ss_registry *r, ss_registry_change_cb cb, vo
 		if (trimmed > *last)
 			*last = trimmed;
 	}
+	if (!cb)
+		goto out; /* only the log position was asked for */
 	if (sqlite3_prepare_v2(db, "SELECT id, handle FROM shapes ORDER BY id", -1, &st,
 			       NULL) != SQLITE_OK) {
 		ret = sql_fail(err, db, "could not read", r->path);
@@ -2017,7 +2019,8 @@ int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struc
 	pthread_mutex_lock(&r->wlock);
 	st->write_connection = r->wdb != NULL;
 	pthread_mutex_unlock(&r->wlock);
-	if (ss_registry_count(r, &st->shapes, err) < 0)
+	if (ss_registry_count(r, &st->shapes, err) < 0 ||
+	    ss_registry_get_durable_lsn(r, &st->durable_lsn, err) < 0)
 		return -1;
 	pthread_mutex_lock(&r->mu);
 	st->pending_writes = r->count;

@@ -199,7 +199,8 @@ int ss_registry_data_version(struct ss_registry *reg, int64_t *version,
 
 /* Full load for id maps: in one read transaction, call cb(0, id, handle, 1,
  * ctx) for every live committed shape in id order and set *last to the
- * change-log position the listing corresponds to. */
+ * change-log position the listing corresponds to. cb may be NULL to ask
+ * for the position only. */
 int ss_registry_load_handles(struct ss_registry *reg, ss_registry_change_cb cb,
 			     void *ctx, uint64_t *last, struct ss_err *err);
 
@@ -223,6 +224,7 @@ struct ss_registry_stats {
 	int64_t next_id;            /* next id this process would hand out */
 	int64_t db_bytes, wal_bytes;
 	int schema_version;
+	uint64_t durable_lsn;       /* as ss_registry_get_durable_lsn */
 };
 int ss_registry_stats(struct ss_registry *reg, struct ss_registry_stats *st, struct ss_err *err);
 

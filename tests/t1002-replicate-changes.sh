@@ -98,8 +98,8 @@ test_expect_success 'a multi-table transaction numbers its changes' '
 	EOF
 	test_cmp expect got &&
 	jq -r "select(.type == \"relation\" and .table == \"b\") | .columns[] |
-		\"\(.name) \(.pk)\"" frames >got &&
-	printf "k true\nn true\n" >expect &&
+		\"\(.name) \(.pk) \(.key_index)\"" frames >got &&
+	printf "k true 1\nn true 0\n" >expect &&
 	test_cmp expect got
 '
 

@@ -71,6 +71,10 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 				    f->columns[i].type, f->columns[i].type_oid,
 				    f->columns[i].typmod,
 				    f->columns[i].pk ? ":pk" : "");
+		for (i = 0; i < f->ncolumns; i++)
+			if (f->columns[i].key_index >= 0)
+				ss_buf_addf(b, " key%d=%s", f->columns[i].key_index,
+					    f->columns[i].name);
 		break;
 	case SS_FRAME_CHANGE:
 		ss_buf_addf(b, " op=%s oid=%" PRIu32 " xid=%" PRIu64

@@ -1,0 +1,646 @@
+/*
+ * log.c — the per-shape log: append with index and chunk records, commit
+ * through a two-slot head, recovery by truncation, and binary-searched
+ * reads for serve. See log.h and shapesync-datadir(5).
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define REC 24          /* index and chunk record size */
+#define SLOT 80         /* one head slot; the head file holds two */
+static const char MAGIC[8] = { 'S', 'S', 'L', 'O', 'G', 'v', '0', '1' };
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)(v & 0xff);
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* ---------------------------------------------------------------- files */
+
+static int sys_fail(struct ss_err *err, const char *what, const char *dir, const char *file)
+{
+	return ss_err_set(err, SS_ERR_RUNTIME, "could not %s '%s/%s': %s", what, dir, file,
+			  strerror(errno));
+}
+
+static int open_file(const char *dir, const char *name, int flags, int *fd,
+		     struct ss_err *err)
+{
+	struct ss_buf p = SS_BUF_INIT;
+
+	ss_buf_addf(&p, "%s/%s", dir, name);
+	*fd = open(p.buf, flags | O_CLOEXEC, 0644);
+	ss_buf_release(&p);
+	if (*fd < 0) {
+		if (errno == ENOENT && !(flags & O_CREAT))
+			return 0;
+		return sys_fail(err, "open", dir, name);
+	}
+	return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t pos)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)pos);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		pos += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int pread_all(int fd, void *buf, size_t len, uint64_t pos)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)pos);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO; /* shorter than head says */
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		pos += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* mkdir -p from the leaf up: a new shape directory under existing
+ * fan-out directories costs one call, under a new fan-out two or three. */
+static int mkdir_p(const char *dir, struct ss_err *err)
+{
+	char *parent, *slash;
+	int rc;
+
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		goto fail;
+	parent = ss_xstrdup(dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent) {
+		free(parent);
+		goto fail;
+	}
+	*slash = '\0';
+	rc = mkdir_p(parent, err);
+	free(parent);
+	if (rc < 0)
+		return -1;
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return 0;
+fail:
+	return ss_err_set(err, SS_ERR_RUNTIME, "could not create directory '%s': %s", dir,
+			  strerror(errno));
+}
+
+/* ----------------------------------------------------------------- head */
+
+static void head_encode(unsigned char *b, const struct ss_log_head *h, uint64_t seq)
+{
+	memset(b, 0, SLOT);
+	memcpy(b, MAGIC, 8);
+	put64(b + 8, seq);
+	put64(b + 16, h->bytes);
+	put64(b + 24, h->entries);
+	put64(b + 32, h->chunks);
+	ss_offset_encode(&h->last, b + 40, NULL);
+	put64(b + 56, h->last_tx);
+	put64(b + 64, h->flags);
+	put64(b + 72, ss_hash64(b, 72));
+}
+
+static int head_decode(const unsigned char *b, struct ss_log_head *h, uint64_t *seq)
+{
+	if (memcmp(b, MAGIC, 8) || get64(b + 72) != ss_hash64(b, 72))
+		return -1;
+	*seq = get64(b + 8);
+	h->bytes = get64(b + 16);
+	h->entries = get64(b + 24);
+	h->chunks = get64(b + 32);
+	if (ss_offset_decode(b + 40, &h->last, NULL) < 0)
+		return -1;
+	h->last_tx = get64(b + 56);
+	h->flags = (uint32_t)get64(b + 64);
+	return 0;
+}
+
+static void head_empty(struct ss_log_head *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->last = ss_offset_before_all;
+}
+
+/*
+ * Read the newest valid slot. An empty (new) head file is an empty log.
+ * 1 if a head was found, 0 for an empty file, -1 if the file holds no
+ * valid slot (damaged).
+ */
+static int head_read(int fd, struct ss_log_head *h, uint64_t *seq)
+{
+	unsigned char b[2 * SLOT];
+	struct ss_log_head a[2];
+	uint64_t s[2];
+	int ok[2], i;
+	ssize_t n;
+
+	head_empty(h);
+	*seq = 0;
+	if (fd < 0)
+		return 0;
+	do
+		n = pread(fd, b, sizeof(b), 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n == 0 ? 0 : -1;
+	for (i = 0; i < 2; i++)
+		ok[i] = n >= (i + 1) * SLOT && head_decode(b + i * SLOT, &a[i], &s[i]) == 0;
+	if (!ok[0] && !ok[1])
+		return -1;
+	i = ok[0] && (!ok[1] || s[0] > s[1]) ? 0 : 1;
+	*h = a[i];
+	*seq = s[i];
+	return 1;
+}
+
+/* --------------------------------------------------------------- writer */
+
+struct ss_log_writer {
+	char *dir;
+	int log_fd, idx_fd, chk_fd, head_fd;
+	struct ss_log_opts o;
+	struct ss_log_head head;      /* committed */
+	uint64_t seq;                 /* of the last head slot written */
+	uint64_t bytes, entries, chunks;
+	struct ss_offset last;        /* last appended */
+	uint64_t chunk_start;         /* byte where the open chunk starts */
+	uint32_t flags;
+};
+
+void ss_log_opts_init(struct ss_log_opts *o)
+{
+	o->chunk_bytes = SS_LOG_CHUNK_BYTES_DEFAULT;
+}
+
+static int chunk_start_of(struct ss_log_writer *w, struct ss_err *err)
+{
+	unsigned char rec[REC];
+
+	w->chunk_start = 0;
+	if (!w->chunks)
+		return 0;
+	if (pread_all(w->chk_fd, rec, REC, (w->chunks - 1) * REC) < 0)
+		return sys_fail(err, "read", w->dir, "chunks");
+	w->chunk_start = get64(rec + 16);
+	return 0;
+}
+
+void ss_log_writer_close(struct ss_log_writer *w)
+{
+	if (!w)
+		return;
+	if (w->log_fd >= 0)
+		close(w->log_fd);
+	if (w->idx_fd >= 0)
+		close(w->idx_fd);
+	if (w->chk_fd >= 0)
+		close(w->chk_fd);
+	if (w->head_fd >= 0)
+		close(w->head_fd);
+	free(w->dir);
+	free(w);
+}
+
+int ss_log_writer_open(const char *dir, const struct ss_log_opts *opts,
+		       struct ss_log_writer **out, struct ss_err *err)
+{
+	struct ss_log_writer *w = ss_xcalloc(1, sizeof(*w));
+	struct stat st[3];
+	int rc;
+
+	w->log_fd = w->idx_fd = w->chk_fd = w->head_fd = -1;
+	w->dir = ss_xstrdup(dir);
+	if (opts)
+		w->o = *opts;
+	else
+		ss_log_opts_init(&w->o);
+	if (!w->o.chunk_bytes)
+		w->o.chunk_bytes = SS_LOG_CHUNK_BYTES_DEFAULT;
+	if (mkdir_p(dir, err) < 0 ||
+	    open_file(dir, "log", O_RDWR | O_CREAT, &w->log_fd, err) < 0 ||
+	    open_file(dir, "index", O_RDWR | O_CREAT, &w->idx_fd, err) < 0 ||
+	    open_file(dir, "chunks", O_RDWR | O_CREAT, &w->chk_fd, err) < 0 ||
+	    open_file(dir, "head", O_RDWR | O_CREAT, &w->head_fd, err) < 0)
+		goto fail;
+	rc = head_read(w->head_fd, &w->head, &w->seq);
+	if (rc < 0) {
+		ss_err_set(err, SS_ERR_INPUT, "log '%s' is damaged: no valid head record", dir);
+		goto fail;
+	}
+	if (fstat(w->log_fd, &st[0]) < 0 || fstat(w->idx_fd, &st[1]) < 0 ||
+	    fstat(w->chk_fd, &st[2]) < 0) {
+		sys_fail(err, "stat", dir, "log");
+		goto fail;
+	}
+	/* Only a lost OS write (power failure before an fsync) can leave the
+	 * files shorter than a head that was published for readers. */
+	if ((uint64_t)st[0].st_size < w->head.bytes ||
+	    (uint64_t)st[1].st_size < w->head.entries * REC ||
+	    (uint64_t)st[2].st_size < w->head.chunks * REC) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "log '%s' is damaged: its files are shorter than its head records", dir);
+		goto fail;
+	}
+	/* Recovery: whatever lies past the committed head was never
+	 * published; cut it off. */
+	if (((uint64_t)st[0].st_size > w->head.bytes &&
+	     ftruncate(w->log_fd, (off_t)w->head.bytes) < 0) ||
+	    ((uint64_t)st[1].st_size > w->head.entries * REC &&
+	     ftruncate(w->idx_fd, (off_t)(w->head.entries * REC)) < 0) ||
+	    ((uint64_t)st[2].st_size > w->head.chunks * REC &&
+	     ftruncate(w->chk_fd, (off_t)(w->head.chunks * REC)) < 0)) {
+		sys_fail(err, "truncate", dir, "log");
+		goto fail;
+	}
+	w->bytes = w->head.bytes;
+	w->entries = w->head.entries;
+	w->chunks = w->head.chunks;
+	w->last = w->head.last;
+	w->flags = w->head.flags;
+	if (chunk_start_of(w, err) < 0)
+		goto fail;
+	*out = w;
+	return 0;
+fail:
+	ss_log_writer_close(w);
+	return -1;
+}
+
+void ss_log_writer_head(const struct ss_log_writer *w, struct ss_log_head *h)
+{
+	*h = w->head;
+}
+
+int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off, const char *json,
+		  size_t len, struct ss_err *err)
+{
+	unsigned char rec[REC];
+	struct iovec iov[3];
+	char comma = ',', nl = '\n';
+	uint64_t pos = w->bytes;
+	size_t left;
+	int i;
+
+	if (off->kind != SS_OFFSET_NORMAL || ss_offset_compare(off, &w->last) <= 0) {
+		char a[SS_OFFSET_STRMAX], b[SS_OFFSET_STRMAX];
+
+		ss_offset_format(off, a);
+		ss_offset_format(&w->last, b);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "log '%s': offset %s does not follow %s", w->dir, a, b);
+	}
+	iov[0].iov_base = &comma;
+	iov[0].iov_len = 1;
+	iov[1].iov_base = (void *)json;
+	iov[1].iov_len = len;
+	iov[2].iov_base = &nl;
+	iov[2].iov_len = 1;
+	left = len + 2;
+	i = 0;
+	while (left) {
+		ssize_t n = pwritev(w->log_fd, iov + i, 3 - i, (off_t)pos);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return sys_fail(err, "write", w->dir, "log");
+		}
+		pos += (uint64_t)n;
+		left -= (size_t)n;
+		/* Short write: advance the iovecs. */
+		while (n > 0 && i < 3) {
+			if ((size_t)n >= iov[i].iov_len) {
+				n -= (ssize_t)iov[i].iov_len;
+				i++;
+			} else {
+				iov[i].iov_base = (char *)iov[i].iov_base + n;
+				iov[i].iov_len -= (size_t)n;
+				n = 0;
+			}
+		}
+	}
+	put64(rec, off->tx);
+	put64(rec + 8, off->op);
+	put64(rec + 16, w->bytes);
+	if (pwrite_all(w->idx_fd, rec, REC, w->entries * REC) < 0)
+		return sys_fail(err, "write", w->dir, "index");
+	w->bytes = pos;
+	w->entries++;
+	w->last = *off;
+	if (w->bytes - w->chunk_start >= w->o.chunk_bytes) {
+		put64(rec + 16, w->bytes);
+		if (pwrite_all(w->chk_fd, rec, REC, w->chunks * REC) < 0)
+			return sys_fail(err, "write", w->dir, "chunks");
+		w->chunks++;
+		w->chunk_start = w->bytes;
+	}
+	return 0;
+}
+
+static int write_head(struct ss_log_writer *w, const struct ss_log_head *h, struct ss_err *err)
+{
+	unsigned char b[SLOT];
+	uint64_t seq = w->seq + 1;
+
+	head_encode(b, h, seq);
+	/* Alternate slots: a torn write can only damage the slot being
+	 * written, never the last good one. */
+	if (pwrite_all(w->head_fd, b, SLOT, (seq % 2) * SLOT) < 0)
+		return sys_fail(err, "write", w->dir, "head");
+	w->seq = seq;
+	return 0;
+}
+
+int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err)
+{
+	struct ss_log_head h;
+
+	h.bytes = w->bytes;
+	h.entries = w->entries;
+	h.chunks = w->chunks;
+	h.last = w->last;
+	h.last_tx = tx;
+	h.flags = w->flags;
+	if (write_head(w, &h, err) < 0)
+		return -1;
+	w->head = h;
+	return 0;
+}
+
+int ss_log_rollback(struct ss_log_writer *w, struct ss_err *err)
+{
+	w->bytes = w->head.bytes;
+	w->entries = w->head.entries;
+	w->chunks = w->head.chunks;
+	w->last = w->head.last;
+	return chunk_start_of(w, err);
+}
+
+void ss_log_set_flags(struct ss_log_writer *w, uint32_t flags)
+{
+	w->flags = flags;
+}
+
+int ss_log_sync(struct ss_log_writer *w, struct ss_err *err)
+{
+	if (fdatasync(w->log_fd) < 0)
+		return sys_fail(err, "sync", w->dir, "log");
+	if (fdatasync(w->idx_fd) < 0)
+		return sys_fail(err, "sync", w->dir, "index");
+	if (fdatasync(w->chk_fd) < 0)
+		return sys_fail(err, "sync", w->dir, "chunks");
+	if (fdatasync(w->head_fd) < 0)
+		return sys_fail(err, "sync", w->dir, "head");
+	return 0;
+}
+
+uint64_t ss_log_pending_bytes(const struct ss_log_writer *w)
+{
+	return w->bytes - w->head.bytes;
+}
+
+/* --------------------------------------------------------------- reader */
+
+struct ss_log_reader {
+	char *dir;
+	int log_fd, idx_fd, chk_fd, head_fd;
+	struct ss_log_head head;
+	uint64_t seq;
+};
+
+void ss_log_reader_close(struct ss_log_reader *r)
+{
+	if (!r)
+		return;
+	if (r->log_fd >= 0)
+		close(r->log_fd);
+	if (r->idx_fd >= 0)
+		close(r->idx_fd);
+	if (r->chk_fd >= 0)
+		close(r->chk_fd);
+	if (r->head_fd >= 0)
+		close(r->head_fd);
+	free(r->dir);
+	free(r);
+}
+
+static int reader_open_files(struct ss_log_reader *r, struct ss_err *err)
+{
+	/* The head is opened last by the writer's order of creation, and is
+	 * what makes anything visible: open the data files first. */
+	if (r->log_fd < 0 && open_file(r->dir, "log", O_RDONLY, &r->log_fd, err) < 0)
+		return -1;
+	if (r->idx_fd < 0 && open_file(r->dir, "index", O_RDONLY, &r->idx_fd, err) < 0)
+		return -1;
+	if (r->chk_fd < 0 && open_file(r->dir, "chunks", O_RDONLY, &r->chk_fd, err) < 0)
+		return -1;
+	if (r->head_fd < 0 && r->log_fd >= 0 && r->idx_fd >= 0 && r->chk_fd >= 0 &&
+	    open_file(r->dir, "head", O_RDONLY, &r->head_fd, err) < 0)
+		return -1;
+	return 0;
+}
+
+int ss_log_reader_open(const char *dir, struct ss_log_reader **out, struct ss_err *err)
+{
+	struct ss_log_reader *r = ss_xcalloc(1, sizeof(*r));
+
+	r->log_fd = r->idx_fd = r->chk_fd = r->head_fd = -1;
+	r->dir = ss_xstrdup(dir);
+	head_empty(&r->head);
+	if (ss_log_reader_refresh(r, NULL, err) < 0) {
+		ss_log_reader_close(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+int ss_log_reader_refresh(struct ss_log_reader *r, int *changed, struct ss_err *err)
+{
+	struct ss_log_head h;
+	uint64_t seq;
+	int rc;
+
+	if (changed)
+		*changed = 0;
+	if (reader_open_files(r, err) < 0)
+		return -1;
+	rc = head_read(r->head_fd, &h, &seq);
+	if (rc < 0)
+		return ss_err_set(err, SS_ERR_RUNTIME, "log '%s' is damaged: no valid head record",
+				  r->dir);
+	if (rc == 0)
+		return 0;
+	if (changed)
+		*changed = seq != r->seq;
+	r->head = h;
+	r->seq = seq;
+	return 0;
+}
+
+void ss_log_reader_head(const struct ss_log_reader *r, struct ss_log_head *h)
+{
+	*h = r->head;
+}
+
+static int read_rec(struct ss_log_reader *r, int fd, const char *name, uint64_t i,
+		    struct ss_offset *off, uint64_t *pos, struct ss_err *err)
+{
+	unsigned char rec[REC];
+
+	if (pread_all(fd, rec, REC, i * REC) < 0)
+		return sys_fail(err, "read", r->dir, name);
+	*off = ss_offset_make(get64(rec), get64(rec + 8));
+	*pos = get64(rec + 16);
+	return 0;
+}
+
+/* First record index in [0, n) whose offset is > `key`, or n. */
+static int search(struct ss_log_reader *r, int fd, const char *name, uint64_t n,
+		  const struct ss_offset *key, uint64_t *out, struct ss_err *err)
+{
+	uint64_t lo = 0, hi = n, pos;
+	struct ss_offset off;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (read_rec(r, fd, name, mid, &off, &pos, err) < 0)
+			return -1;
+		if (ss_offset_compare(&off, key) > 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*out = lo;
+	return 0;
+}
+
+int ss_log_reader_chunk_end(struct ss_log_reader *r, const struct ss_offset *after,
+			    struct ss_offset *end, int *closed, struct ss_err *err)
+{
+	uint64_t i, pos;
+
+	*end = r->head.last;
+	*closed = 0;
+	if (!r->head.chunks || ss_offset_compare(after, &r->head.last) >= 0)
+		return 0;
+	if (search(r, r->chk_fd, "chunks", r->head.chunks, after, &i, err) < 0)
+		return -1;
+	if (i < r->head.chunks) {
+		if (read_rec(r, r->chk_fd, "chunks", i, end, &pos, err) < 0)
+			return -1;
+		*closed = 1;
+	}
+	return 0;
+}
+
+int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
+			const struct ss_offset *upto, uint64_t *start, uint64_t *end,
+			uint64_t *count, struct ss_err *err)
+{
+	uint64_t i, j, pos;
+	struct ss_offset off;
+
+	*start = *end = r->head.bytes;
+	*count = 0;
+	if (!r->head.entries || ss_offset_compare(upto, after) <= 0)
+		return 0;
+	if (search(r, r->idx_fd, "index", r->head.entries, after, &i, err) < 0 ||
+	    search(r, r->idx_fd, "index", r->head.entries, upto, &j, err) < 0)
+		return -1;
+	if (i >= j)
+		return 0;
+	if (read_rec(r, r->idx_fd, "index", i, &off, start, err) < 0)
+		return -1;
+	if (j < r->head.entries) {
+		if (read_rec(r, r->idx_fd, "index", j, &off, &pos, err) < 0)
+			return -1;
+		*end = pos;
+	} else {
+		*end = r->head.bytes;
+	}
+	*count = j - i;
+	return 0;
+}
+
+int ss_log_reader_find(struct ss_log_reader *r, const struct ss_offset *after,
+		       uint64_t *index, struct ss_err *err)
+{
+	return search(r, r->idx_fd, "index", r->head.entries, after, index, err);
+}
+
+int ss_log_reader_entry(struct ss_log_reader *r, uint64_t i, struct ss_offset *off,
+			uint64_t *pos, uint64_t *len, struct ss_err *err)
+{
+	struct ss_offset next;
+	uint64_t end;
+
+	if (i >= r->head.entries)
+		return ss_err_set(err, SS_ERR_INPUT, "log '%s' has no entry %" PRIu64, r->dir, i);
+	if (read_rec(r, r->idx_fd, "index", i, off, pos, err) < 0)
+		return -1;
+	end = r->head.bytes;
+	if (i + 1 < r->head.entries && read_rec(r, r->idx_fd, "index", i + 1, &next, &end, err) < 0)
+		return -1;
+	*len = end - *pos;
+	return 0;
+}
+
+int ss_log_reader_fd(const struct ss_log_reader *r)
+{
+	return r->log_fd;
+}
+
+int ss_log_reader_pread(struct ss_log_reader *r, void *buf, size_t len, uint64_t pos,
+			struct ss_err *err)
+{
+	if (r->log_fd < 0 || pread_all(r->log_fd, buf, len, pos) < 0)
+		return sys_fail(err, "read", r->dir, "log");
+	return 0;
+}

@@ -1,0 +1,169 @@
+/*
+ * log.h — the per-shape log on disk: an append-only file of wire-ready
+ * JSON entries, an index from offset to byte position, chunk boundaries,
+ * and a head record that says how much of it is committed. store writes
+ * it, serve reads it, db checks and compacts it. shapesync-datadir(5)
+ * describes the files byte by byte.
+ *
+ * A shape directory holds:
+ *   log      entries, each ",<json>\n"; the body of a response for the
+ *            entries in bytes [a, b) is "[" + log[a+1, b) + "]": a byte
+ *            range and two brackets, no re-encoding.
+ *   index    one 24-byte record per entry: offset tx, offset op, byte
+ *            position of the entry's ',' in log (all big-endian uint64).
+ *   chunks   one 24-byte record per closed chunk: the offset of its last
+ *            entry and the byte position where it ends.
+ *   head     64 bytes: committed bytes, entries, chunks, the last
+ *            committed offset, flags, checksum. Rewritten (pwrite) at
+ *            every commit: readers see a transaction only once its head
+ *            is written. Everything past head is an uncommitted tail that
+ *            recovery truncates.
+ *
+ * Offsets are Electric's (lib/offset.h): tx = the commit LSN, op = 2 * the
+ * change's position in its transaction (+1 for the insert half of a key
+ * change). They strictly increase through a log.
+ */
+#ifndef SS_LOG_H
+#define SS_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "offset.h"
+#include "util.h"
+
+/* Default chunk size: a chunk closes after the entry that makes it reach
+ * this many bytes (Electric: 10 MiB). */
+#define SS_LOG_CHUNK_BYTES_DEFAULT ((uint64_t)10 << 20)
+
+/* head flags */
+#define SS_LOG_FILTER_DONE 1u /* snapshot filtering is over (xid >= xmax seen) */
+
+/* The committed state of a log, as its head records it. */
+struct ss_log_head {
+	uint64_t bytes;          /* committed length of log */
+	uint64_t entries;        /* committed index records */
+	uint64_t chunks;         /* committed chunk records */
+	struct ss_offset last;   /* last committed entry's offset, or
+				    ss_offset_before_all when empty; a commit
+				    that wrote nothing keeps the previous */
+	uint64_t last_tx;        /* commit LSN of the last transaction
+				    committed for this shape, even if it wrote
+				    no entry (idempotent restarts) */
+	uint32_t flags;          /* SS_LOG_FILTER_DONE ... */
+};
+
+/* ------------------------------------------------------------- writer */
+
+struct ss_log_writer;
+
+struct ss_log_opts {
+	uint64_t chunk_bytes;    /* SS_LOG_CHUNK_BYTES_DEFAULT */
+};
+void ss_log_opts_init(struct ss_log_opts *o);
+
+/*
+ * Open the log in `dir` for appending, creating the directory and files
+ * if needed. Recovery: the files are cut back to what head says is
+ * committed (an uncommitted tail from a crash disappears). *out is *new*;
+ * free with ss_log_writer_close(). Errors: SS_ERR_RUNTIME (I/O), or
+ * SS_ERR_INPUT when the files are damaged beyond the head (a head whose
+ * checksum fails, or files shorter than head says).
+ */
+int ss_log_writer_open(const char *dir, const struct ss_log_opts *opts,
+		       struct ss_log_writer **out, struct ss_err *err);
+
+/* Close; NULL is a no-op. Uncommitted entries are not kept. */
+void ss_log_writer_close(struct ss_log_writer *w);
+
+/* The committed state (what readers see). */
+void ss_log_writer_head(const struct ss_log_writer *w, struct ss_log_head *h);
+
+/*
+ * Append one entry with offset `off` (must be greater than every entry so
+ * far, committed or not) and JSON text `json` (len bytes, one line, no
+ * newline). Written at once (not buffered beyond the OS page cache), so
+ * memory does not grow with a transaction. Closes the chunk when it
+ * reaches chunk_bytes. Not visible to readers before ss_log_commit.
+ */
+int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
+		  const char *json, size_t len, struct ss_err *err);
+
+/*
+ * Commit: publish everything appended so far by rewriting head (no fsync:
+ * see ss_log_sync). `tx` is the commit LSN of the transaction; it becomes
+ * head.last_tx even if nothing was appended.
+ */
+int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err);
+
+/* Drop what was appended since the last commit. */
+int ss_log_rollback(struct ss_log_writer *w, struct ss_err *err);
+
+/* Set head flags (written with the next commit). */
+void ss_log_set_flags(struct ss_log_writer *w, uint32_t flags);
+
+/* Make the committed state durable: fdatasync log, index, chunks, then
+ * head, in that order, so a durable head never points past durable data. */
+int ss_log_sync(struct ss_log_writer *w, struct ss_err *err);
+
+/* Bytes appended but not committed (for tests and stats). */
+uint64_t ss_log_pending_bytes(const struct ss_log_writer *w);
+
+/* ------------------------------------------------------------- reader */
+
+struct ss_log_reader;
+
+/*
+ * Open the log in `dir` read-only. A directory without log files is an
+ * empty log (store has not written yet). *out is *new*; free with
+ * ss_log_reader_close().
+ */
+int ss_log_reader_open(const char *dir, struct ss_log_reader **out,
+		       struct ss_err *err);
+void ss_log_reader_close(struct ss_log_reader *r);
+
+/* Re-read head (cheap: one pread). *changed (may be NULL) is set when the
+ * committed state moved. Opens files that appeared since open. */
+int ss_log_reader_refresh(struct ss_log_reader *r, int *changed, struct ss_err *err);
+void ss_log_reader_head(const struct ss_log_reader *r, struct ss_log_head *h);
+
+/*
+ * The end of the chunk that holds the first committed entry after
+ * `after`: the offset of the closed chunk's last entry (*closed = 1), or,
+ * if that entry is in the open chunk, the last committed offset
+ * (*closed = 0). If there is no entry after `after`, the last committed
+ * offset (*closed = 0). Binary search over the chunk records.
+ */
+int ss_log_reader_chunk_end(struct ss_log_reader *r, const struct ss_offset *after,
+			    struct ss_offset *end, int *closed, struct ss_err *err);
+
+/*
+ * The committed entries with after < offset <= upto, as a byte range
+ * [*start, *end) of the log file (start at the first entry's ','), and
+ * their number. An empty range has *start == *end. Binary search over the
+ * index.
+ */
+int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
+			const struct ss_offset *upto, uint64_t *start, uint64_t *end,
+			uint64_t *count, struct ss_err *err);
+
+/* The index of the first committed entry with offset > after (entries
+ * count if none). */
+int ss_log_reader_find(struct ss_log_reader *r, const struct ss_offset *after,
+		       uint64_t *index, struct ss_err *err);
+
+/* Committed entry i (< head.entries): its offset, the byte position of its
+ * ',' and its length in bytes (comma and newline included). */
+int ss_log_reader_entry(struct ss_log_reader *r, uint64_t i, struct ss_offset *off,
+			uint64_t *pos, uint64_t *len, struct ss_err *err);
+
+/* The log file's descriptor, for sendfile(2) of a range (*borrowed*: valid
+ * until close); -1 while the log file does not exist yet. */
+int ss_log_reader_fd(const struct ss_log_reader *r);
+
+/* Read `len` bytes at `pos` of the log into buf (for tests and callers
+ * that cannot sendfile). */
+int ss_log_reader_pread(struct ss_log_reader *r, void *buf, size_t len, uint64_t pos,
+			struct ss_err *err);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * message.c — Electric's wire messages: keys and control messages, built
+ * as the reference describes them byte for byte.
+ */
+#include "message.h"
+
+#include <inttypes.h>
+
+static void quoted_name(struct ss_buf *out, const char *name)
+{
+	ss_buf_addc(out, '"');
+	for (; *name; name++) {
+		if (*name == '"')
+			ss_buf_addc(out, '"');
+		ss_buf_addc(out, *name);
+	}
+	ss_buf_addc(out, '"');
+}
+
+void ss_message_key(struct ss_buf *out, const char *schema, const char *table,
+		    const char *const *pk_values, size_t npk)
+{
+	size_t i;
+
+	quoted_name(out, schema);
+	ss_buf_addc(out, '.');
+	quoted_name(out, table);
+	for (i = 0; i < npk; i++) {
+		const char *v = pk_values[i];
+
+		if (!v) {
+			ss_buf_adds(out, "/_");
+			continue;
+		}
+		ss_buf_adds(out, "/\"");
+		for (; *v; v++) {
+			if (*v == '/')
+				ss_buf_addc(out, '/');
+			ss_buf_addc(out, *v);
+		}
+		ss_buf_addc(out, '"');
+	}
+}
+
+void ss_message_up_to_date(struct ss_buf *out, uint64_t lsn)
+{
+	ss_buf_addf(out, "{\"headers\":{\"control\":\"up-to-date\","
+		    "\"global_last_seen_lsn\":\"%" PRIu64 "\"}}", lsn);
+}
+
+void ss_message_must_refetch(struct ss_buf *out)
+{
+	ss_buf_adds(out, "{\"headers\":{\"control\":\"must-refetch\"}}");
+}
+
+void ss_message_snapshot_end(struct ss_buf *out, uint64_t xmin, uint64_t xmax,
+			     const uint64_t *xip, size_t nxip)
+{
+	size_t i;
+
+	ss_buf_addf(out, "{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"%" PRIu64
+		    "\",\"xmax\":\"%" PRIu64 "\",\"xip_list\":[", xmin, xmax);
+	for (i = 0; i < nxip; i++)
+		ss_buf_addf(out, "%s\"%" PRIu64 "\"", i ? "," : "", xip[i]);
+	ss_buf_adds(out, "]}}");
+}
+
+static void row(struct ss_buf *out, const struct ss_message_rel *rel,
+		const char *const *vals, const unsigned char *include)
+{
+	size_t i;
+	int first = 1;
+
+	ss_buf_addc(out, '{');
+	for (i = 0; i < rel->ncols; i++) {
+		if (!rel->selected[i] || (include && !include[i]))
+			continue;
+		if (!first)
+			ss_buf_addc(out, ',');
+		first = 0;
+		ss_buf_add_json_string(out, rel->names[i], strlen(rel->names[i]));
+		ss_buf_addc(out, ':');
+		if (vals[i])
+			ss_buf_add_json_string(out, vals[i], strlen(vals[i]));
+		else
+			ss_buf_adds(out, "null");
+	}
+	ss_buf_addc(out, '}');
+}
+
+size_t ss_message_change(struct ss_buf *out, const struct ss_message_rel *rel,
+		       const char *key, const struct ss_message_hdr *hdr,
+		       const char *const *vals, const unsigned char *include,
+		       const char *const *old_vals, const unsigned char *old_include)
+{
+	size_t last_at;
+
+	ss_buf_adds(out, "{\"key\":");
+	ss_buf_add_json_string(out, key, strlen(key));
+	ss_buf_adds(out, ",\"value\":");
+	row(out, rel, vals, include);
+	ss_buf_addf(out, ",\"headers\":{\"operation\":\"%s\",\"relation\":[", hdr->operation);
+	ss_buf_add_json_string(out, rel->schema, strlen(rel->schema));
+	ss_buf_addc(out, ',');
+	ss_buf_add_json_string(out, rel->table, strlen(rel->table));
+	ss_buf_addc(out, ']');
+	if (hdr->key_change_to) {
+		ss_buf_adds(out, ",\"key_change_to\":");
+		ss_buf_add_json_string(out, hdr->key_change_to, strlen(hdr->key_change_to));
+	}
+	if (hdr->key_change_from) {
+		ss_buf_adds(out, ",\"key_change_from\":");
+		ss_buf_add_json_string(out, hdr->key_change_from, strlen(hdr->key_change_from));
+	}
+	ss_buf_addf(out, ",\"lsn\":\"%" PRIu64 "\",\"op_position\":%" PRIu64
+		    ",\"txids\":[%" PRIu64 "]", hdr->lsn, hdr->op_position, hdr->txid);
+	last_at = out->len;
+	if (hdr->last)
+		ss_buf_adds(out, ",\"last\":true");
+	ss_buf_addc(out, '}');
+	if (old_vals) {
+		ss_buf_adds(out, ",\"old_value\":");
+		row(out, rel, old_vals, old_include);
+	}
+	ss_buf_addc(out, '}');
+	return last_at;
+}

@@ -1,0 +1,77 @@
+/*
+ * message.h — Electric's wire messages, built byte for byte: change
+ * messages (key, value, headers, old_value), keys, and the control
+ * messages (up-to-date, must-refetch, snapshot-end). store builds change
+ * messages from frames; serve builds control messages; the snapshot's rows
+ * are rendered by PostgreSQL in the same format (see the SQL in serve).
+ */
+#ifndef SS_MESSAGE_H
+#define SS_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/*
+ * A row key: "<schema>"."<table>" then, for each primary-key column in key
+ * order, "/" and the value in double quotes with every "/" doubled, or
+ * "/_" for NULL (reference 1.7). Schema and table are written with
+ * PostgreSQL's quote_ident rules for the quoted form ("" doubles "), as
+ * the snapshot SQL does. Appends to out (raw text, not JSON-escaped).
+ */
+void ss_message_key(struct ss_buf *out, const char *schema, const char *table,
+		    const char *const *pk_values, size_t npk);
+
+/*
+ * A relation as change messages need it: columns in attnum order, which
+ * of them are selected by the shape, and the primary key as column
+ * indexes in key order (a table without a primary key uses every column,
+ * in attnum order). All pointers are borrowed.
+ */
+struct ss_message_rel {
+	const char *schema, *table;
+	size_t ncols;
+	const char *const *names;
+	const unsigned char *selected;   /* ncols flags */
+	const size_t *pk;                /* npk column indexes */
+	size_t npk;
+};
+
+/* Per-message header fields. */
+struct ss_message_hdr {
+	const char *operation;     /* "insert" | "update" | "delete" */
+	uint64_t lsn;              /* transaction's commit LSN */
+	uint64_t op_position;
+	uint64_t txid;
+	int last;
+	const char *key_change_to;     /* delete half of a key change, or NULL */
+	const char *key_change_from;   /* insert half, or NULL */
+};
+
+/*
+ * Append a change message:
+ *   {"key":..,"value":{..},"headers":{"operation":..,"relation":[s,t],
+ *    ["key_change_to"|"key_change_from":..,]"lsn":"N","op_position":N,
+ *    "txids":[N][,"last":true]}[,"old_value":{..}]}
+ * `value` and `old_value` list the selected columns whose `include` flag
+ * is set (NULL include: every selected column), with values as JSON
+ * strings or null; old_value is omitted when old_vals is NULL. Values are
+ * arrays of ncols text-or-NULL pointers in attnum order.
+ * Returns the position in out where ',"last":true' goes (just before the
+ * headers' closing brace), for a caller that learns only later whether
+ * this message is the transaction's last.
+ */
+size_t ss_message_change(struct ss_buf *out, const struct ss_message_rel *rel,
+		       const char *key, const struct ss_message_hdr *hdr,
+		       const char *const *vals, const unsigned char *include,
+		       const char *const *old_vals, const unsigned char *old_include);
+
+/* The control messages, as compact JSON. */
+void ss_message_up_to_date(struct ss_buf *out, uint64_t global_last_seen_lsn);
+void ss_message_must_refetch(struct ss_buf *out);
+/* {"headers":{"control":"snapshot-end","xmin":"..","xmax":"..","xip_list":[..]}} */
+void ss_message_snapshot_end(struct ss_buf *out, uint64_t xmin, uint64_t xmax,
+			     const uint64_t *xip, size_t nxip);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * snapshot.c — snapshot chunk files: written through a temporary name,
+ * fsync'd and renamed, so a chunk file exists only when complete; then a
+ * done marker with the chunk count. See snapshot.h.
+ */
+#include "snapshot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct ss_snapshot_writer {
+	char *dir;
+	uint64_t chunk_bytes;
+	uint64_t n;          /* chunk being written */
+	uint64_t bytes;      /* bytes in it */
+	FILE *f;
+	struct ss_buf tmp, final;
+};
+
+void ss_snapshot_chunk_path(struct ss_buf *out, const char *dir, uint64_t n)
+{
+	ss_buf_addf(out, "%s/snapshot.%" PRIu64, dir, n);
+}
+
+static int fail(struct ss_err *err, const char *what, const char *path)
+{
+	return ss_err_set(err, SS_ERR_RUNTIME, "could not %s '%s': %s", what, path,
+			  strerror(errno));
+}
+
+static int sync_dir(const char *dir, struct ss_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0) {
+		fail(err, "sync directory", dir);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int open_chunk(struct ss_snapshot_writer *w, struct ss_err *err)
+{
+	ss_buf_reset(&w->final);
+	ss_snapshot_chunk_path(&w->final, w->dir, w->n);
+	ss_buf_reset(&w->tmp);
+	ss_buf_addf(&w->tmp, "%s.tmp", w->final.buf);
+	w->f = fopen(w->tmp.buf, "we");
+	if (!w->f)
+		return fail(err, "create", w->tmp.buf);
+	setvbuf(w->f, NULL, _IOFBF, 64 * 1024);
+	w->bytes = 0;
+	return 0;
+}
+
+/* Flush, fsync and rename the chunk being written into place. */
+static int close_chunk(struct ss_snapshot_writer *w, struct ss_err *err)
+{
+	FILE *f = w->f;
+
+	w->f = NULL;
+	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) < 0) {
+		fail(err, "write", w->tmp.buf);
+		fclose(f);
+		return -1;
+	}
+	if (fclose(f) != 0)
+		return fail(err, "write", w->tmp.buf);
+	if (rename(w->tmp.buf, w->final.buf) < 0)
+		return fail(err, "rename", w->tmp.buf);
+	w->n++;
+	return 0;
+}
+
+/* Remove snapshot.* files a previous attempt left. */
+static void remove_old(const char *dir)
+{
+	struct ss_buf p = SS_BUF_INIT;
+	uint64_t n;
+
+	ss_buf_addf(&p, "%s/snapshot.done", dir);
+	unlink(p.buf);
+	for (n = 0;; n++) {
+		int gone;
+
+		ss_buf_reset(&p);
+		ss_snapshot_chunk_path(&p, dir, n);
+		gone = unlink(p.buf) < 0;
+		ss_buf_adds(&p, ".tmp");
+		if (unlink(p.buf) < 0 && gone)
+			break;
+	}
+	ss_buf_release(&p);
+}
+
+int ss_snapshot_begin(const char *dir, uint64_t chunk_bytes,
+		      struct ss_snapshot_writer **out, struct ss_err *err)
+{
+	struct ss_snapshot_writer *w;
+	struct ss_buf p = SS_BUF_INIT;
+	char *s;
+
+	/* mkdir -p */
+	ss_buf_adds(&p, dir);
+	for (s = p.buf + 1; *s; s++) {
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(p.buf, 0755) < 0 && errno != EEXIST) {
+				fail(err, "create directory", p.buf);
+				ss_buf_release(&p);
+				return -1;
+			}
+			*s = '/';
+		}
+	}
+	if (mkdir(p.buf, 0755) < 0 && errno != EEXIST) {
+		fail(err, "create directory", p.buf);
+		ss_buf_release(&p);
+		return -1;
+	}
+	ss_buf_release(&p);
+	remove_old(dir);
+	w = ss_xcalloc(1, sizeof(*w));
+	w->dir = ss_xstrdup(dir);
+	w->chunk_bytes = chunk_bytes ? chunk_bytes : ((uint64_t)10 << 20);
+	ss_buf_init(&w->tmp);
+	ss_buf_init(&w->final);
+	if (open_chunk(w, err) < 0) {
+		ss_snapshot_abort(w);
+		return -1;
+	}
+	*out = w;
+	return 0;
+}
+
+static int put(struct ss_snapshot_writer *w, const char *json, size_t len, struct ss_err *err)
+{
+	if (!w->f && open_chunk(w, err) < 0)
+		return -1;
+	if (putc(',', w->f) == EOF || fwrite(json, 1, len, w->f) != len ||
+	    putc('\n', w->f) == EOF)
+		return fail(err, "write", w->tmp.buf);
+	w->bytes += len + 1;
+	return 0;
+}
+
+int ss_snapshot_add(struct ss_snapshot_writer *w, const char *json, size_t len,
+		    struct ss_err *err)
+{
+	if (put(w, json, len, err) < 0)
+		return -1;
+	/* Electric's chunker: each row counts len + 1, and a boundary follows
+	 * the row that makes the chunk reach the threshold. */
+	if (w->bytes >= w->chunk_bytes)
+		return close_chunk(w, err);
+	return 0;
+}
+
+int ss_snapshot_finish(struct ss_snapshot_writer *w, const char *end_json, size_t len,
+		       uint64_t *chunks, struct ss_err *err)
+{
+	struct ss_buf p = SS_BUF_INIT;
+	FILE *f;
+	int rc = -1;
+
+	if (put(w, end_json, len, err) < 0 || close_chunk(w, err) < 0)
+		goto out;
+	ss_buf_addf(&p, "%s/snapshot.done.tmp", w->dir);
+	f = fopen(p.buf, "we");
+	if (!f) {
+		fail(err, "create", p.buf);
+		goto out;
+	}
+	fprintf(f, "%" PRIu64 "\n", w->n);
+	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) < 0) {
+		fail(err, "write", p.buf);
+		fclose(f);
+		goto out;
+	}
+	fclose(f);
+	{
+		struct ss_buf d = SS_BUF_INIT;
+
+		ss_buf_addf(&d, "%s/snapshot.done", w->dir);
+		if (rename(p.buf, d.buf) < 0) {
+			fail(err, "rename", p.buf);
+			ss_buf_release(&d);
+			goto out;
+		}
+		ss_buf_release(&d);
+	}
+	if (sync_dir(w->dir, err) < 0)
+		goto out;
+	*chunks = w->n;
+	rc = 0;
+out:
+	ss_buf_release(&p);
+	if (rc < 0) {
+		ss_snapshot_abort(w);
+		return -1;
+	}
+	ss_buf_release(&w->tmp);
+	ss_buf_release(&w->final);
+	free(w->dir);
+	free(w);
+	return 0;
+}
+
+void ss_snapshot_abort(struct ss_snapshot_writer *w)
+{
+	if (!w)
+		return;
+	if (w->f) {
+		fclose(w->f);
+		unlink(w->tmp.buf);
+	}
+	remove_old(w->dir);
+	ss_buf_release(&w->tmp);
+	ss_buf_release(&w->final);
+	free(w->dir);
+	free(w);
+}
+
+int ss_snapshot_state(const char *dir, uint64_t *ready, int *done, struct ss_err *err)
+{
+	struct ss_buf p = SS_BUF_INIT;
+	struct stat st;
+	uint64_t n = 0;
+	FILE *f;
+
+	*done = 0;
+	ss_buf_addf(&p, "%s/snapshot.done", dir);
+	f = fopen(p.buf, "re");
+	if (f) {
+		char line[32];
+
+		if (fgets(line, sizeof(line), f)) {
+			char *end;
+
+			errno = 0;
+			n = strtoull(line, &end, 10);
+			if (!errno && end != line && (*end == '\n' || !*end))
+				*done = 1;
+		}
+		fclose(f);
+		if (!*done) {
+			ss_buf_release(&p);
+			return ss_err_set(err, SS_ERR_RUNTIME, "snapshot of '%s' is damaged:"
+					  " bad snapshot.done", dir);
+		}
+		*ready = n;
+		ss_buf_release(&p);
+		return 0;
+	}
+	for (;; n++) {
+		ss_buf_reset(&p);
+		ss_snapshot_chunk_path(&p, dir, n);
+		if (stat(p.buf, &st) < 0)
+			break;
+	}
+	ss_buf_release(&p);
+	*ready = n;
+	return 0;
+}

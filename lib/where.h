@@ -1,0 +1,241 @@
+/*
+ * where.h — the shape `where` clause: a parser, type checker, constant
+ * folder and evaluator for the SQL subset ElectricSQL supports, with
+ * PostgreSQL 15 semantics (three-valued logic, unknown-literal typing,
+ * implicit casts, plan-time folding, error wording), plus a canonical
+ * rendering and a read-only view of the compiled tree that route uses to
+ * find indexable conjuncts.
+ *
+ * The subset:
+ *   - constants (integers, decimals, 'strings', E'escapes', TRUE, FALSE,
+ *     NULL, typed literals like date '2024-01-01'), columns, $n parameters;
+ *   - AND OR NOT; = <> != < <= > >=; IS [NOT] NULL / TRUE / FALSE /
+ *     UNKNOWN, ISNULL, NOTNULL; IS [NOT] DISTINCT FROM; [NOT] IN (list);
+ *     [NOT] BETWEEN [SYMMETRIC]; [NOT] LIKE / ILIKE [ESCAPE e] and ~~ ~~*
+ *     !~~ !~~*; op ANY|SOME|ALL (array) for the comparisons;
+ *   - + - * / % and unary - +, ^ (float8), @ |/ ||/, integer & | # ~,
+ *     with "integer out of range", "division by zero", float overflow and
+ *     underflow as PostgreSQL reports them; text ||; date/timestamp/
+ *     timestamptz/time/interval + and - (date +- int, date - date,
+ *     timestamp +- interval, timestamp - timestamp, ...), interval * and /
+ *     by a number;
+ *   - lower upper concat like COALESCE GREATEST LEAST, timezone() and
+ *     x AT TIME ZONE z for timestamp/timestamptz, justify_days
+ *     justify_hours justify_interval, array_cat array_append
+ *     array_prepend array_ndims;
+ *   - x::type and CAST(x AS type) between the supported types, with
+ *     varchar(n) / char(n) / numeric(p,s) / time(p) / timestamp(p) /
+ *     interval(p) modifiers;
+ *   - ARRAY[...] (nested too), '{...}' array literals, a[i], @> <@ &&,
+ *     array || array / element;
+ *   - types bool int2 int4 int8 float4 float8 numeric (exact decimal) text
+ *     varchar bpchar uuid date time timestamp timestamptz interval, enums,
+ *     and arrays of these (multi-dimensional too).
+ * Anything else is rejected when compiling, never evaluated wrongly:
+ * "At location N: <thing> is not supported in this context" for
+ * subqueries, CASE, row expressions, aggregates, window functions, other
+ * functions, slices, COLLATE, SIMILAR TO, and operators outside the list
+ * (^ on numeric, << >>, regular expressions).
+ *
+ * Assumptions shared with the rest of shapesync: row values arrive as
+ * PostgreSQL text output under DateStyle 'ISO, DMY', TimeZone 'UTC',
+ * IntervalStyle 'postgres', extra_float_digits=1; text ordering is byte
+ * order (the "C" collation, as Electric's is) and lower()/upper()/ILIKE
+ * fold ASCII letters only (as PostgreSQL does under the C collation). Time
+ * zones in literals are numeric offsets, common abbreviations (UTC, Z,
+ * PST, CET, ...) or zone names from the system database
+ * /usr/share/zoneinfo (Europe/Paris, case-insensitive), which Debian's
+ * PostgreSQL uses too, with the zone's POSIX rule after its last listed
+ * transition.
+ */
+#ifndef SS_WHERE_H
+#define SS_WHERE_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+/*
+ * A column the clause may reference. `name` is the column name as stored
+ * in PostgreSQL (case-sensitive; unquoted references in the clause are
+ * folded to lowercase first). `type` is a PostgreSQL type name: the
+ * internal names ("int4", "text", "timestamptz", ...), the SQL spellings
+ * ("integer", "character varying", "timestamp with time zone", ...), and
+ * arrays as "_int4" or "int4[]"; modifiers such as "varchar(10)" are
+ * ignored. A type that is not a built-in one is an enum type if `is_enum`
+ * is set (a schema prefix "public.mood" is dropped; casts name the enum
+ * as "mood"), otherwise referencing the column is an "unsupported type"
+ * error.
+ * Both strings are borrowed for the duration of ss_where_compile only.
+ * Initialise with designated initializers ({.name = "id", .type = "int4"}):
+ * the struct may grow.
+ */
+struct ss_where_column {
+	const char *name;
+	const char *type;
+	int is_enum;
+	/* Optional, for enum columns: the labels in their sort order
+	 * (pg_enum.enumsortorder). With them, enum values are checked
+	 * against the labels ("invalid input value for enum ...") and
+	 * < <= > >= BETWEEN GREATEST LEAST work; without them only
+	 * = <> IN and IS [NOT] DISTINCT FROM do. Borrowed during compile. */
+	const char *const *enum_labels;
+	size_t n_enum_labels;
+};
+
+/* A compiled clause. Opaque; immutable after compile, so one compiled
+ * clause may be evaluated from several threads at once. */
+struct ss_where;
+
+/*
+ * Compile `text` against the table's columns `cols[0..ncols)` with the
+ * parameter values `params[0..nparams)` for $1..$n (text, typed by context
+ * like PostgreSQL "unknown" literals; a NULL entry is SQL NULL).
+ *
+ * Return 0 and set *out to a *new* clause (free with ss_where_free), or -1
+ * with *out NULL and err (code SS_ERR_INPUT) worded like Electric and
+ * PostgreSQL:
+ *   "At location 6: unknown reference foo",
+ *   "At location 3: syntax error at or near \"=\"",
+ *   "WHERE clause must return a boolean",
+ *   "At location 8: unsupported type foo",
+ *   "At location 0: function now is not supported in this context",
+ *   or a runtime error ("division by zero") met while folding constants.
+ * Locations are 0-based byte offsets into `text`.
+ */
+int ss_where_compile(const char *text, const struct ss_where_column *cols,
+		     size_t ncols, const char *const *params, size_t nparams,
+		     struct ss_where **out, struct ss_err *err);
+
+/* Free a clause; NULL is a no-op. */
+void ss_where_free(struct ss_where *w);
+
+/*
+ * Evaluate the clause for one row. `values[i]` is the text of column i (in
+ * the order given to compile) or NULL for SQL NULL; only referenced columns
+ * are read, so the others may be anything. Set *result to 1 (true),
+ * 0 (false) or -1 (null) and return 0; a row is in the shape iff the
+ * result is 1. Return -1 with err (SS_ERR_INPUT) on a PostgreSQL runtime
+ * error such as "division by zero", "integer out of range" or a value that
+ * does not parse as its column type.
+ */
+int ss_where_eval(const struct ss_where *w, const char *const *values,
+		  int *result, struct ss_err *err);
+
+/*
+ * Append the canonical text of the clause to `out`: keywords upper case,
+ * single spaces, every operand that is not atomic in parentheses,
+ * identifiers quoted only when needed, type names in their internal
+ * spelling (int4, timestamptz, varchar(3)), parameters replaced by typed
+ * literals ('5'::int4). It is rendered from the clause as written (before
+ * folding; implicit casts are not shown), so "a=1", "(a = 1)" and
+ * "A  =  1" all give "a = 1", while "a = 1 + 1" stays "a = (1 + 1)". The
+ * canonical text compiles to the same canonical text. It is shapesync's
+ * own form, not byte-for-byte what Electric prints through libpg_query.
+ */
+void ss_where_canonical(const struct ss_where *w, struct ss_buf *out);
+/* The same text, *borrowed* from w (valid until ss_where_free). */
+const char *ss_where_canonical_text(const struct ss_where *w);
+
+/*
+ * The columns the clause reads: sets *idx to a *borrowed* array of column
+ * indexes (into the cols given to compile), ascending and unique, and
+ * returns how many there are. Constant folding can drop references (as in
+ * `a = 1 OR true`), so this lists the columns of the folded clause.
+ */
+size_t ss_where_columns_used(const struct ss_where *w, const size_t **idx);
+
+/*
+ * Read-only view of the folded, type-checked tree. Nodes are *borrowed*
+ * from the clause and live until ss_where_free. Implicit casts that the
+ * type checker inserted appear as SS_WHERE_CAST nodes with
+ * ss_where_node_implicit() true. Constant subtrees are already folded, so
+ * "id = 2 + 3" shows as OP "=" over COLUMN id and CONST 5 (int4); route
+ * can index an OP "=" whose arguments are a COLUMN and a CONST of the same
+ * type, IN lists of constants, ranges and @> with a constant array.
+ */
+struct ss_where_node;
+
+enum ss_where_kind {
+	/* A constant, possibly NULL: ss_where_node_const(). */
+	SS_WHERE_CONST,
+	/* A column reference: ss_where_node_column(). */
+	SS_WHERE_COLUMN,
+	/* n-ary AND / OR (n >= 2), and NOT (1 argument). */
+	SS_WHERE_AND,
+	SS_WHERE_OR,
+	SS_WHERE_NOT,
+	/* An operator with 2 arguments (3 for LIKE ... ESCAPE), or 1 for
+	 * unary "-" "+" "~" "@" "|/" "||/". op is one of = <> < <= > >= + - *
+	 * / % ^ & | # || @> <@ && ~~ ~~* !~~ !~~* (LIKE, ILIKE, NOT LIKE,
+	 * NOT ILIKE); || of arrays is array_cat / array_append /
+	 * array_prepend (not strict: NULL arrays are empty). For the
+	 * comparisons both arguments have the same type (the type checker
+	 * casts one side when the types differ). */
+	SS_WHERE_OP,
+	/* 1 argument; op is "IS NULL", "IS NOT NULL", "IS TRUE",
+	 * "IS NOT TRUE", "IS FALSE", "IS NOT FALSE", "IS UNKNOWN" or
+	 * "IS NOT UNKNOWN". */
+	SS_WHERE_TEST,
+	/* 2 arguments; op is "IS DISTINCT FROM" or "IS NOT DISTINCT FROM". */
+	SS_WHERE_DISTINCT,
+	/* Argument 0 IN (arguments 1..n); op "IN" or "NOT IN". Items are
+	 * cast to the type they are compared at; argument 0 keeps its own
+	 * type (PostgreSQL resolves each comparison separately). */
+	SS_WHERE_IN,
+	/* Argument 0 op ANY / ALL (argument 1, an array); op is the
+	 * comparison. */
+	SS_WHERE_ANY,
+	SS_WHERE_ALL,
+	/* Argument 0 BETWEEN argument 1 AND argument 2; op "BETWEEN",
+	 * "NOT BETWEEN", "BETWEEN SYMMETRIC" or "NOT BETWEEN SYMMETRIC". */
+	SS_WHERE_BETWEEN,
+	/* 1 argument converted to ss_where_node_type(); implicit ones were
+	 * inserted by the type checker (ss_where_node_implicit()). */
+	SS_WHERE_CAST,
+	/* op is the function name: "lower", "upper", "concat", "COALESCE",
+	 * "GREATEST", "LEAST", "timezone" (also x AT TIME ZONE z: arguments
+	 * z, x), "justify_days", "justify_hours", "justify_interval",
+	 * "array_cat", "array_append", "array_prepend", "array_ndims". */
+	SS_WHERE_FUNC,
+	/* ARRAY[arguments...]. */
+	SS_WHERE_ARRAY,
+	/* Argument 0 (an array) subscripted by argument 1 (int4). */
+	SS_WHERE_SUBSCRIPT,
+};
+
+/* The root of the folded tree; never NULL (a folded clause is a CONST). */
+const struct ss_where_node *ss_where_root(const struct ss_where *w);
+enum ss_where_kind ss_where_node_kind(const struct ss_where_node *n);
+/* Operator, test or function name (see the kinds above), or "" if none. */
+const char *ss_where_node_op(const struct ss_where_node *n);
+size_t ss_where_node_nargs(const struct ss_where_node *n);
+/* Argument i (0-based), or NULL when i is out of range. */
+const struct ss_where_node *ss_where_node_arg(const struct ss_where_node *n,
+					      size_t i);
+/* The node's result type, canonical spelling ("int4", "text", "int4[]",
+ * an enum's name, "unknown" for a NULL of no particular type). */
+const char *ss_where_node_type(const struct ss_where_node *n);
+/* Column index of a SS_WHERE_COLUMN node, else -1. */
+long ss_where_node_column(const struct ss_where_node *n);
+/* 1 if the node is a cast the type checker inserted, else 0. */
+int ss_where_node_implicit(const struct ss_where_node *n);
+/*
+ * For a SS_WHERE_CONST node: return 1 if it is NULL; else append the
+ * value's PostgreSQL text output (the same text a column of that type would
+ * carry) to `out` and return 0. Return -1 for a node of another kind.
+ */
+int ss_where_node_const(const struct ss_where_node *n, struct ss_buf *out);
+
+/*
+ * Equality key of a value: append to `key` a string such that two values
+ * of type `type` are equal under PostgreSQL `=` iff their keys are equal
+ * (numeric 1.50 and 1.5 give one key, bpchar ignores trailing spaces,
+ * float -0 equals 0, NaN equals NaN, uuid case is folded). For hash
+ * indexes in route. Return 0, or -1 with err when `text` is not a valid
+ * value of the type or the type is not supported.
+ */
+int ss_where_value_key(const char *type, const char *text, struct ss_buf *key,
+		       struct ss_err *err);
+
+#endif

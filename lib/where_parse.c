@@ -1,0 +1,2264 @@
+/*
+ * where_parse.c — the syntax side of lib/where: a lexer following
+ * PostgreSQL's scanner rules, a recursive-descent parser with PostgreSQL's
+ * operator precedence for the supported subset, and the canonical renderer.
+ * Things outside the subset are recognised well enough to be rejected with
+ * a clear "... is not supported in this context" message.
+ */
+#include <ctype.h>
+
+#include "where_int.h"
+
+enum tk {
+	TK_EOF,
+	TK_IDENT,  /* unquoted identifier or keyword; val is lowercased */
+	TK_QIDENT, /* "quoted identifier" */
+	TK_INT,
+	TK_NUM,
+	TK_STR,
+	TK_PARAM,
+	TK_OP,
+	TK_LPAREN,
+	TK_RPAREN,
+	TK_LBRACK,
+	TK_RBRACK,
+	TK_COMMA,
+	TK_DCOLON,
+	TK_COLON,
+	TK_DOT,
+	TK_SEMI,
+};
+
+struct tok {
+	enum tk t;
+	int loc;
+	size_t srclen;	 /* length of the token in the source */
+	const char *val; /* unescaped value, NUL-terminated (arena) */
+	size_t vlen;
+};
+
+/*
+ * Deepest tree accepted: the type checker, folder, renderer and evaluator
+ * recurse over it. The parser's own nesting counter (parentheses, NOT,
+ * unary operators) may go to twice that, which is what the canonical text
+ * of the deepest tree needs ("NOT (NOT (...))"), and bounds the parser's
+ * stack use.
+ */
+#define MAX_DEPTH 500
+#define MAX_NEST (2 * MAX_DEPTH + 10)
+
+struct parser {
+	struct arena *a;
+	const char *src;
+	struct tok *toks;
+	size_t ntok, pos;
+	struct ss_err *err;
+	int depth;
+};
+
+/* ------------------------------------------------------------------ */
+/* Lexer */
+
+static int is_ident_start(int c)
+{
+	return isalpha(c) || c == '_' || c >= 0x80;
+}
+
+static int is_ident_cont(int c)
+{
+	return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
+}
+
+static int is_op_char(int c)
+{
+	return c && strchr("+-*/<>=~!@#%^&|`?", c) != NULL;
+}
+
+static int lex_error(struct parser *ps, int loc, const char *what)
+{
+	return ss_err_set(ps->err, SS_ERR_INPUT, "At location %d: %s", loc,
+			  what);
+}
+
+static void add_tok(struct parser *ps, size_t *alloc, enum tk t, int loc,
+		    size_t srclen, const char *val, size_t vlen)
+{
+	struct tok *k;
+
+	SS_GROW(ps->toks, *alloc, ps->ntok + 1);
+	k = &ps->toks[ps->ntok++];
+	k->t = t;
+	k->loc = loc;
+	k->srclen = srclen;
+	k->val = arena_strndup(ps->a, val, vlen);
+	k->vlen = vlen;
+}
+
+static void utf8_put(struct ss_buf *b, unsigned long cp)
+{
+	if (cp < 0x80) {
+		ss_buf_addc(b, (char)cp);
+	} else if (cp < 0x800) {
+		ss_buf_addc(b, (char)(0xc0 | (cp >> 6)));
+		ss_buf_addc(b, (char)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		ss_buf_addc(b, (char)(0xe0 | (cp >> 12)));
+		ss_buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		ss_buf_addc(b, (char)(0x80 | (cp & 0x3f)));
+	} else {
+		ss_buf_addc(b, (char)(0xf0 | (cp >> 18)));
+		ss_buf_addc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
+		ss_buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+		ss_buf_addc(b, (char)(0x80 | (cp & 0x3f)));
+	}
+}
+
+/* Scan a string literal starting at the opening quote s[i]; `esc` for
+ * E'' strings with backslash escapes. */
+static int lex_string(struct parser *ps, size_t *i, int esc, struct ss_buf *b)
+{
+	const char *s = ps->src;
+	int start = (int)*i;
+	size_t j = *i + 1;
+
+	for (;;) {
+		if (!s[j])
+			return lex_error(ps, start,
+					 "unterminated quoted string");
+		if (s[j] == '\'') {
+			if (s[j + 1] == '\'') {
+				ss_buf_addc(b, '\'');
+				j += 2;
+				continue;
+			}
+			j++;
+			break;
+		}
+		if (esc && s[j] == '\\' && s[j + 1]) {
+			char c = s[j + 1];
+
+			j += 2;
+			switch (c) {
+			case 'b':
+				ss_buf_addc(b, '\b');
+				break;
+			case 'f':
+				ss_buf_addc(b, '\f');
+				break;
+			case 'n':
+				ss_buf_addc(b, '\n');
+				break;
+			case 'r':
+				ss_buf_addc(b, '\r');
+				break;
+			case 't':
+				ss_buf_addc(b, '\t');
+				break;
+			case 'x': {
+				int v = 0, k;
+
+				for (k = 0;
+				     k < 2 && isxdigit((unsigned char)s[j]);
+				     k++, j++)
+					v = v * 16 +
+					    (isdigit((unsigned char)s[j])
+						 ? s[j] - '0'
+						 : (tolower(
+							(unsigned char)s[j]) -
+						    'a' + 10));
+				if (k == 0)
+					ss_buf_addc(b, 'x');
+				else
+					ss_buf_addc(b, (char)v);
+				break;
+			}
+			case 'u':
+			case 'U': {
+				int n = c == 'u' ? 4 : 8, k;
+				unsigned long cp = 0;
+
+				for (k = 0; k < n; k++) {
+					if (!isxdigit((unsigned char)s[j + k]))
+						return lex_error(
+						    ps, (int)j,
+						    "invalid Unicode escape");
+					cp =
+					    cp * 16 +
+					    (unsigned long)(isdigit(
+								(unsigned char)
+								    s[j + k])
+								? s[j + k] - '0'
+								: (tolower(
+								       (unsigned char)
+									   s[j +
+									     k]) -
+								   'a' + 10));
+				}
+				j += (size_t)n;
+				if (cp == 0 || cp > 0x10ffff ||
+				    (cp >= 0xd800 && cp <= 0xdfff))
+					return lex_error(
+					    ps, (int)j,
+					    "invalid Unicode escape value");
+				utf8_put(b, cp);
+				break;
+			}
+			default:
+				if (c >= '0' && c <= '7') {
+					int v = c - '0', k;
+
+					for (k = 0; k < 2 && s[j] >= '0' &&
+						    s[j] <= '7';
+					     k++, j++)
+						v = v * 8 + (s[j] - '0');
+					if ((v & 0xff) == 0)
+						return lex_error(
+						    ps, start,
+						    "invalid byte sequence "
+						    "for encoding \"UTF8\": "
+						    "0x00");
+					ss_buf_addc(b, (char)v);
+				} else {
+					ss_buf_addc(b, c);
+				}
+			}
+			continue;
+		}
+		ss_buf_addc(b, s[j]);
+		j++;
+	}
+	*i = j;
+	return 0;
+}
+
+static int lex(struct parser *ps)
+{
+	const char *s = ps->src;
+	size_t i = 0, alloc = 0;
+	struct ss_buf b = SS_BUF_INIT;
+
+	for (;;) {
+		unsigned char c = (unsigned char)s[i];
+		int loc = (int)i;
+
+		if (!c)
+			break;
+		if (isspace(c)) {
+			i++;
+			continue;
+		}
+		if (c == '-' && s[i + 1] == '-') {
+			while (s[i] && s[i] != '\n')
+				i++;
+			continue;
+		}
+		if (c == '/' && s[i + 1] == '*') {
+			int nest = 1;
+
+			i += 2;
+			while (s[i] && nest) {
+				if (s[i] == '*' && s[i + 1] == '/') {
+					nest--;
+					i += 2;
+				} else if (s[i] == '/' && s[i + 1] == '*') {
+					nest++;
+					i += 2;
+				} else {
+					i++;
+				}
+			}
+			if (nest) {
+				ss_buf_release(&b);
+				return lex_error(ps, loc,
+						 "unterminated /* comment");
+			}
+			continue;
+		}
+		ss_buf_reset(&b);
+		if ((c == 'e' || c == 'E') && s[i + 1] == '\'') {
+			i++;
+			if (lex_string(ps, &i, 1, &b) < 0) {
+				ss_buf_release(&b);
+				return -1;
+			}
+			add_tok(ps, &alloc, TK_STR, loc, i - (size_t)loc, b.buf,
+				b.len);
+			continue;
+		}
+		if (c == '\'') {
+			if (lex_string(ps, &i, 0, &b) < 0) {
+				ss_buf_release(&b);
+				return -1;
+			}
+			add_tok(ps, &alloc, TK_STR, loc, i - (size_t)loc, b.buf,
+				b.len);
+			continue;
+		}
+		if (c == '"') {
+			size_t j = i + 1;
+
+			for (;;) {
+				if (!s[j]) {
+					ss_buf_release(&b);
+					return lex_error(
+					    ps, loc,
+					    "unterminated quoted identifier");
+				}
+				if (s[j] == '"') {
+					if (s[j + 1] == '"') {
+						ss_buf_addc(&b, '"');
+						j += 2;
+						continue;
+					}
+					j++;
+					break;
+				}
+				ss_buf_addc(&b, s[j++]);
+			}
+			if (b.len == 0) {
+				ss_buf_release(&b);
+				return lex_error(
+				    ps, loc,
+				    "zero-length delimited identifier");
+			}
+			if (b.len > 63)
+				ss_buf_setlen(&b, 63);
+			add_tok(ps, &alloc, TK_QIDENT, loc, j - i, b.buf,
+				b.len);
+			i = j;
+			continue;
+		}
+		if (is_ident_start(c)) {
+			size_t j = i;
+
+			while (s[j] && is_ident_cont((unsigned char)s[j])) {
+				ss_buf_addc(&b,
+					    (char)tolower((unsigned char)s[j]));
+				j++;
+			}
+			if (b.len > 63)
+				ss_buf_setlen(&b, 63);
+			add_tok(ps, &alloc, TK_IDENT, loc, j - i, b.buf, b.len);
+			i = j;
+			continue;
+		}
+		if (isdigit(c) ||
+		    (c == '.' && isdigit((unsigned char)s[i + 1]))) {
+			size_t j = i;
+			int isnum = 0;
+
+			while (isdigit((unsigned char)s[j]))
+				j++;
+			if (s[j] == '.' && s[j + 1] != '.') {
+				isnum = 1;
+				j++;
+				while (isdigit((unsigned char)s[j]))
+					j++;
+			}
+			if ((s[j] == 'e' || s[j] == 'E') &&
+			    (isdigit((unsigned char)s[j + 1]) ||
+			     ((s[j + 1] == '+' || s[j + 1] == '-') &&
+			      isdigit((unsigned char)s[j + 2])))) {
+				isnum = 1;
+				j += 2;
+				while (isdigit((unsigned char)s[j]))
+					j++;
+			}
+			if (is_ident_start((unsigned char)s[j])) {
+				/* PostgreSQL 15 reports junk after a number
+				 * at the junk. */
+			}
+			add_tok(ps, &alloc, isnum ? TK_NUM : TK_INT, loc, j - i,
+				s + i, j - i);
+			i = j;
+			continue;
+		}
+		if (c == '$') {
+			size_t j = i + 1;
+
+			if (!isdigit((unsigned char)s[j])) {
+				ss_buf_release(&b);
+				return ss_err_set(
+				    ps->err, SS_ERR_INPUT,
+				    "At location %d: syntax error "
+				    "at or near \"$\"",
+				    loc);
+			}
+			while (isdigit((unsigned char)s[j]))
+				j++;
+			add_tok(ps, &alloc, TK_PARAM, loc, j - i, s + i + 1,
+				j - i - 1);
+			i = j;
+			continue;
+		}
+		if (is_op_char(c)) {
+			size_t j = i, n, k;
+			int special = 0;
+
+			while (is_op_char((unsigned char)s[j])) {
+				if (j > i &&
+				    ((s[j] == '-' && s[j + 1] == '-') ||
+				     (s[j] == '/' && s[j + 1] == '*')))
+					break;
+				if (j == i &&
+				    ((s[j] == '-' && s[j + 1] == '-') ||
+				     (s[j] == '/' && s[j + 1] == '*')))
+					break;
+				j++;
+			}
+			n = j - i;
+			/* A multi-char operator may end in + or - only if it
+			 * has one of ~!@#%^&|`? in it (so a=-1 is a = -1). */
+			for (k = 0; k < n; k++)
+				if (strchr("~!@#%^&|`?", s[i + k]))
+					special = 1;
+			if (n > 1 && !special)
+				while (n > 1 && (s[i + n - 1] == '+' ||
+						 s[i + n - 1] == '-'))
+					n--;
+			if (n == 2 && s[i] == '!' && s[i + 1] == '=')
+				add_tok(ps, &alloc, TK_OP, loc, 2, "<>", 2);
+			else
+				add_tok(ps, &alloc, TK_OP, loc, n, s + i, n);
+			i += n;
+			continue;
+		}
+		{
+			enum tk t;
+
+			switch (c) {
+			case '(':
+				t = TK_LPAREN;
+				break;
+			case ')':
+				t = TK_RPAREN;
+				break;
+			case '[':
+				t = TK_LBRACK;
+				break;
+			case ']':
+				t = TK_RBRACK;
+				break;
+			case ',':
+				t = TK_COMMA;
+				break;
+			case ';':
+				t = TK_SEMI;
+				break;
+			case '.':
+				t = TK_DOT;
+				break;
+			case ':':
+				if (s[i + 1] == ':') {
+					add_tok(ps, &alloc, TK_DCOLON, loc, 2,
+						"::", 2);
+					i += 2;
+					continue;
+				}
+				t = TK_COLON;
+				break;
+			default: {
+				/* PostgreSQL reports stray characters as a
+				 * syntax error at them. */
+				size_t n = 1;
+
+				while ((((unsigned char)s[i + n]) & 0xc0) ==
+				       0x80)
+					n++;
+				ss_buf_release(&b);
+				return ss_err_set(
+				    ps->err, SS_ERR_INPUT,
+				    "At location %d: syntax error "
+				    "at or near \"%.*s\"",
+				    loc, (int)n, s + i);
+			}
+			}
+			add_tok(ps, &alloc, t, loc, 1, s + i, 1);
+			i++;
+		}
+	}
+	ss_buf_release(&b);
+	add_tok(ps, &alloc, TK_EOF, (int)i, 0, "", 0);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Keywords */
+
+/* Words that cannot be a bare column reference (PostgreSQL's reserved and
+ * type_func_name keywords), so "a and b" reads as an AND. */
+static const char *const reserved[] = {
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+};
+
+/* Column-name keywords: usable as column names but quoted on output to be
+ * safe, and special before '(' or a string. */
+static const char *const colname_kw[] = {
+    "between",	     "bigint",	  "bit",	"boolean",   "char",
+    "character",     "coalesce",  "dec",	"decimal",   "exists",
+    "extract",	     "float",	  "greatest",	"grouping",  "inout",
+    "int",	     "integer",	  "interval",	"least",     "national",
+    "nchar",	     "none",	  "normalize",	"nullif",    "numeric",
+    "out",	     "overlay",	  "position",	"precision", "real",
+    "row",	     "setof",	  "smallint",	"substring", "time",
+    "timestamp",     "treat",	  "trim",	"values",    "varchar",
+    "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", "xmlforest",
+    "xmlnamespaces", "xmlparse",  "xmlpi",	"xmlroot",   "xmlserialize",
+    "xmltable",
+};
+
+static int in_list(const char *const *list, size_t n, const char *w)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], w) == 0)
+			return 1;
+	return 0;
+}
+
+static int is_reserved(const char *w)
+{
+	return in_list(reserved, sizeof(reserved) / sizeof(reserved[0]), w);
+}
+
+static int is_colname_kw(const char *w)
+{
+	return in_list(colname_kw, sizeof(colname_kw) / sizeof(colname_kw[0]),
+		       w);
+}
+
+/* ------------------------------------------------------------------ */
+/* Parser helpers */
+
+static struct tok *peek(struct parser *ps)
+{
+	return &ps->toks[ps->pos];
+}
+
+static struct tok *peekn(struct parser *ps, size_t n)
+{
+	size_t i = ps->pos + n;
+
+	return &ps->toks[i < ps->ntok ? i : ps->ntok - 1];
+}
+
+static struct tok *next(struct parser *ps)
+{
+	struct tok *t = &ps->toks[ps->pos];
+
+	if (t->t != TK_EOF)
+		ps->pos++;
+	return t;
+}
+
+static int is_kw(const struct tok *t, const char *kw)
+{
+	return t->t == TK_IDENT && strcmp(t->val, kw) == 0;
+}
+
+static int accept_kw(struct parser *ps, const char *kw)
+{
+	if (is_kw(peek(ps), kw)) {
+		next(ps);
+		return 1;
+	}
+	return 0;
+}
+
+static int is_op(const struct tok *t, const char *op)
+{
+	return t->t == TK_OP && strcmp(t->val, op) == 0;
+}
+
+static int syntax_error(struct parser *ps, const struct tok *t)
+{
+	if (t->t == TK_EOF)
+		return ss_err_set(
+		    ps->err, SS_ERR_INPUT,
+		    "At location %d: syntax error at end of input", t->loc);
+	if (t->t == TK_SEMI)
+		return ss_err_set(ps->err, SS_ERR_INPUT,
+				  "At location %d: unescaped \";\" causing "
+				  "statement split",
+				  t->loc);
+	return ss_err_set(ps->err, SS_ERR_INPUT,
+			  "At location %d: syntax error at or near \"%.*s\"",
+			  t->loc, (int)t->srclen, ps->src + t->loc);
+}
+
+static int unsupported(struct parser *ps, int loc, const char *what)
+{
+	return ss_err_set(ps->err, SS_ERR_INPUT,
+			  "At location %d: %s is not supported in this context",
+			  loc, what);
+}
+
+static int expect(struct parser *ps, enum tk t)
+{
+	if (peek(ps)->t != t)
+		return syntax_error(ps, peek(ps));
+	next(ps);
+	return 0;
+}
+
+struct ss_where_node *where_node(struct arena *a, enum ss_where_kind kind,
+				 int loc, size_t nargs)
+{
+	struct ss_where_node *n = arena_alloc(a, sizeof(*n));
+
+	n->kind = kind;
+	n->loc = loc;
+	n->op = "";
+	n->col = -1;
+	n->type.typmod = -1;
+	n->otype.typmod = -1;
+	n->nargs = nargs;
+	if (nargs)
+		n->args = arena_alloc(a, nargs * sizeof(*n->args));
+	return n;
+}
+
+static struct ss_where_node *mk2(struct parser *ps, enum ss_where_kind kind,
+				 int loc, struct ss_where_node *l,
+				 struct ss_where_node *r)
+{
+	struct ss_where_node *n = where_node(ps->a, kind, loc, r ? 2 : 1);
+
+	n->args[0] = l;
+	if (r)
+		n->args[1] = r;
+	return n;
+}
+
+/* Append to a node's argument list. */
+static void add_arg(struct parser *ps, struct ss_where_node *n,
+		    struct ss_where_node *arg)
+{
+	struct ss_where_node **na =
+	    arena_alloc(ps->a, (n->nargs + 1) * sizeof(*na));
+
+	if (n->nargs)
+		memcpy(na, n->args, n->nargs * sizeof(*na));
+	na[n->nargs++] = arg;
+	n->args = na;
+}
+
+static const struct {
+	const char *tok;
+	int opc;
+	const char *name;
+} binops[] = {
+    {"=", NOP_EQ, "="},		  {"<>", NOP_NE, "<>"},
+    {"<", NOP_LT, "<"},		  {"<=", NOP_LE, "<="},
+    {">", NOP_GT, ">"},		  {">=", NOP_GE, ">="},
+    {"+", NOP_ADD, "+"},	  {"-", NOP_SUB, "-"},
+    {"*", NOP_MUL, "*"},	  {"/", NOP_DIV, "/"},
+    {"%", NOP_MOD, "%"},	  {"^", NOP_POW, "^"},
+    {"&", NOP_BAND, "&"},	  {"|", NOP_BOR, "|"},
+    {"#", NOP_BXOR, "#"},	  {"||", NOP_CONCAT, "||"},
+    {"@>", NOP_CONTAINS, "@>"},	  {"<@", NOP_CONTAINED, "<@"},
+    {"&&", NOP_OVERLAP, "&&"},	  {"~~", NOP_LIKE, "~~"},
+    {"~~*", NOP_ILIKE, "~~*"},	  {"!~~", NOP_NLIKE, "!~~"},
+    {"!~~*", NOP_NILIKE, "!~~*"},
+};
+
+static struct ss_where_node *mk_op(struct parser *ps, const struct tok *t,
+				   struct ss_where_node *l,
+				   struct ss_where_node *r)
+{
+	struct ss_where_node *n = mk2(ps, SS_WHERE_OP, t->loc, l, r);
+	size_t i;
+
+	n->opc = NOP_OTHER;
+	n->op = t->val;
+	for (i = 0; i < sizeof(binops) / sizeof(binops[0]); i++) {
+		if (strcmp(binops[i].tok, t->val) == 0) {
+			n->opc = binops[i].opc;
+			n->op = binops[i].name;
+		}
+	}
+	if (!r && n->opc == NOP_SUB) {
+		n->opc = NOP_NEG;
+		n->op = "-";
+	} else if (!r) {
+		static const struct {
+			const char *tok;
+			int opc;
+		} prefix[] = {{"~", NOP_BNOT},
+			      {"@", NOP_ABS},
+			      {"|/", NOP_SQRT},
+			      {"||/", NOP_CBRT}};
+
+		if (n->opc != NOP_ADD)
+			n->opc = NOP_OTHER;
+		for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+			if (strcmp(prefix[i].tok, t->val) == 0) {
+				n->opc = prefix[i].opc;
+				n->op = prefix[i].tok;
+			}
+	} else if (n->opc == NOP_BNOT || n->opc == NOP_ABS ||
+		   n->opc == NOP_SQRT || n->opc == NOP_CBRT) {
+		n->opc = NOP_OTHER;
+	}
+	return n;
+}
+
+static int is_cmp_tok(const struct tok *t)
+{
+	return t->t == TK_OP &&
+	       (!strcmp(t->val, "=") || !strcmp(t->val, "<>") ||
+		!strcmp(t->val, "<") || !strcmp(t->val, "<=") ||
+		!strcmp(t->val, ">") || !strcmp(t->val, ">="));
+}
+
+/* ------------------------------------------------------------------ */
+/* Grammar */
+
+static struct ss_where_node *p_expr(struct parser *ps);
+static struct ss_where_node *p_op(struct parser *ps);
+static struct ss_where_node *p_add(struct parser *ps);
+
+/*
+ * typename: PostgreSQL spellings of the supported types plus enum names,
+ * with optional modifiers and array brackets. Sets *t (base WT_ENUM with
+ * ename for names that are not built in; the type checker decides).
+ */
+static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
+{
+	struct tok *k = peek(ps);
+	struct ss_buf name = SS_BUF_INIT;
+	int mods[2], nmods = 0, has_mods = 0, quoted = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->typmod = -1;
+	*tloc = k->loc;
+	if (k->t == TK_QIDENT) {
+		quoted = 1;
+		ss_buf_adds(&name, k->val);
+		next(ps);
+	} else if (k->t == TK_IDENT && !is_reserved(k->val)) {
+		ss_buf_adds(&name, k->val);
+		next(ps);
+		if (!strcmp(name.buf, "double") && accept_kw(ps, "precision")) {
+			ss_buf_adds(&name, " precision");
+		} else if ((!strcmp(name.buf, "character") ||
+			    !strcmp(name.buf, "char")) &&
+			   accept_kw(ps, "varying")) {
+			ss_buf_reset(&name);
+			ss_buf_adds(&name, "varchar");
+		}
+	} else {
+		syntax_error(ps, k);
+		return -1;
+	}
+	/* schema-qualified: keep the last part */
+	while (peek(ps)->t == TK_DOT &&
+	       (peekn(ps, 1)->t == TK_IDENT || peekn(ps, 1)->t == TK_QIDENT)) {
+		next(ps);
+		ss_buf_reset(&name);
+		quoted = peek(ps)->t == TK_QIDENT;
+		ss_buf_adds(&name, next(ps)->val);
+	}
+	if (peek(ps)->t == TK_LPAREN) {
+		next(ps);
+		has_mods = 1;
+		for (;;) {
+			struct tok *m = peek(ps);
+			int64_t v;
+
+			if (m->t != TK_INT || nmods >= 2 ||
+			    ss_parse_i64(m->val, 0, 100000, &v, "typmod",
+					 NULL) < 0) {
+				syntax_error(ps, m);
+				goto fail;
+			}
+			mods[nmods++] = (int)v;
+			next(ps);
+			if (peek(ps)->t == TK_COMMA) {
+				next(ps);
+				continue;
+			}
+			if (expect(ps, TK_RPAREN) < 0)
+				goto fail;
+			break;
+		}
+	}
+	if (!quoted &&
+	    (!strcmp(name.buf, "time") || !strcmp(name.buf, "timestamp"))) {
+		if (is_kw(peek(ps), "with") || is_kw(peek(ps), "without")) {
+			int with = is_kw(peek(ps), "with");
+
+			next(ps);
+			if (!accept_kw(ps, "time") || !accept_kw(ps, "zone")) {
+				syntax_error(ps, peek(ps));
+				goto fail;
+			}
+			if (with && !strcmp(name.buf, "timestamp"))
+				ss_buf_adds(&name, "tz");
+			else if (with)
+				ss_buf_adds(&name, "tz");
+		}
+	}
+	if (quoted || wtype_lookup(name.buf, t) < 0) {
+		t->base = WT_ENUM;
+		t->ename = arena_strndup(ps->a, name.buf, name.len);
+		t->typmod = -1;
+	}
+	if (has_mods && !t->array) {
+		if (t->base == WT_VARCHAR || t->base == WT_BPCHAR) {
+			if (nmods != 1 || mods[0] < 1) {
+				ss_err_set(ps->err, SS_ERR_INPUT,
+					   "At location %d: length for type %s "
+					   "must be at least 1",
+					   *tloc, name.buf);
+				goto fail;
+			}
+			t->typmod = mods[0];
+		} else if (t->base == WT_TIME || t->base == WT_TIMESTAMP ||
+			   t->base == WT_TIMESTAMPTZ ||
+			   t->base == WT_INTERVAL) {
+			/* fractional-second precision; above 6 means 6 */
+			if (nmods != 1) {
+				syntax_error(ps, peek(ps));
+				goto fail;
+			}
+			t->typmod = mods[0] > 6 ? 6 : mods[0];
+		} else if (t->base == WT_NUMERIC) {
+			int p = mods[0], s = nmods > 1 ? mods[1] : 0;
+
+			if (p < 1 || p > 1000 || s > p) {
+				ss_err_set(ps->err, SS_ERR_INPUT,
+					   "At location %d: NUMERIC precision "
+					   "%d must be between 1 and 1000",
+					   *tloc, p);
+				goto fail;
+			}
+			t->typmod = (p << 16) | s;
+		} else if (!quoted && !strcmp(name.buf, "float") &&
+			   nmods == 1) {
+			if (mods[0] < 1 || mods[0] > 53) {
+				ss_err_set(ps->err, SS_ERR_INPUT,
+					   "At location %d: precision for type "
+					   "float must be between 1 and 53",
+					   *tloc);
+				goto fail;
+			}
+			t->base = mods[0] <= 24 ? WT_FLOAT4 : WT_FLOAT8;
+		}
+	} else if (!quoted && !has_mods &&
+		   (!strcmp(name.buf, "char") ||
+		    !strcmp(name.buf, "character"))) {
+		t->typmod = 1; /* char means char(1) */
+	}
+	/* array decorations */
+	for (;;) {
+		if (peek(ps)->t == TK_LBRACK) {
+			next(ps);
+			if (peek(ps)->t == TK_INT)
+				next(ps);
+			if (expect(ps, TK_RBRACK) < 0)
+				goto fail;
+			t->array = 1;
+			continue;
+		}
+		if (is_kw(peek(ps), "array")) {
+			next(ps);
+			if (peek(ps)->t == TK_LBRACK) {
+				next(ps);
+				if (peek(ps)->t == TK_INT)
+					next(ps);
+				if (expect(ps, TK_RBRACK) < 0)
+					goto fail;
+			}
+			t->array = 1;
+			continue;
+		}
+		break;
+	}
+	ss_buf_release(&name);
+	return 0;
+fail:
+	ss_buf_release(&name);
+	return -1;
+}
+
+static struct ss_where_node *mk_cast(struct parser *ps, int loc,
+				     struct ss_where_node *arg)
+{
+	struct ss_where_node *n = where_node(ps->a, SS_WHERE_CAST, loc, 1);
+
+	n->args[0] = arg;
+	if (p_typename(ps, &n->type, &n->tloc) < 0)
+		return NULL;
+	return n;
+}
+
+static struct ss_where_node *mk_const(struct parser *ps, const struct tok *t,
+				      enum lit lit)
+{
+	struct ss_where_node *n = where_node(ps->a, SS_WHERE_CONST, t->loc, 0);
+
+	n->lit = lit;
+	n->text = t->val;
+	n->textlen = t->vlen;
+	return n;
+}
+
+/* A list of expressions up to `close`, after the opening token. */
+static int p_list(struct parser *ps, struct ss_where_node *n, enum tk close)
+{
+	if (peek(ps)->t == close) {
+		next(ps);
+		return 0;
+	}
+	for (;;) {
+		struct ss_where_node *e = p_expr(ps);
+
+		if (!e)
+			return -1;
+		add_arg(ps, n, e);
+		if (peek(ps)->t == TK_COMMA) {
+			next(ps);
+			continue;
+		}
+		return expect(ps, close);
+	}
+}
+
+/* ARRAY[...] contents; nested [..] are sub-arrays. */
+static struct ss_where_node *p_array(struct parser *ps, int loc)
+{
+	struct ss_where_node *n = where_node(ps->a, SS_WHERE_ARRAY, loc, 0);
+
+	if (ps->depth > MAX_NEST) {
+		ss_err_set(ps->err, SS_ERR_INPUT,
+			   "At location %d: expression is too deeply nested",
+			   loc);
+		return NULL;
+	}
+
+	if (expect(ps, TK_LBRACK) < 0)
+		return NULL;
+	if (peek(ps)->t == TK_RBRACK) {
+		next(ps);
+		return n;
+	}
+	for (;;) {
+		struct ss_where_node *e;
+
+		if (peek(ps)->t == TK_LBRACK) {
+			ps->depth++;
+			e = p_array(ps, peek(ps)->loc);
+			ps->depth--;
+		} else
+			e = p_expr(ps);
+		if (!e)
+			return NULL;
+		add_arg(ps, n, e);
+		if (peek(ps)->t == TK_COMMA) {
+			next(ps);
+			continue;
+		}
+		if (expect(ps, TK_RBRACK) < 0)
+			return NULL;
+		return n;
+	}
+}
+
+static const char *const aggregates[] = {
+    "count",	  "sum",      "avg",	 "min",	   "max",      "array_agg",
+    "string_agg", "bool_and", "bool_or", "every",  "json_agg", "jsonb_agg",
+    "stddev",	  "variance", "bit_and", "bit_or",
+};
+
+static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
+{
+	static const struct {
+		const char *name;
+		int fn;
+		const char *canon;
+	} fns[] = {
+	    {"lower", FN_LOWER, "lower"},
+	    {"upper", FN_UPPER, "upper"},
+	    {"concat", FN_CONCAT, "concat"},
+	    {"coalesce", FN_COALESCE, "COALESCE"},
+	    {"greatest", FN_GREATEST, "GREATEST"},
+	    {"least", FN_LEAST, "LEAST"},
+	    {"like", FN_LIKE, "like"},
+	    {"timezone", FN_TIMEZONE, "timezone"},
+	    {"array_cat", FN_ARRAY_CAT, "array_cat"},
+	    {"array_append", FN_ARRAY_APPEND, "array_append"},
+	    {"array_prepend", FN_ARRAY_PREPEND, "array_prepend"},
+	    {"array_ndims", FN_ARRAY_NDIMS, "array_ndims"},
+	    {"justify_days", FN_JUSTIFY_DAYS, "justify_days"},
+	    {"justify_hours", FN_JUSTIFY_HOURS, "justify_hours"},
+	    {"justify_interval", FN_JUSTIFY_INTERVAL, "justify_interval"},
+	};
+	struct ss_where_node *n;
+	size_t i;
+
+	next(ps); /* '(' */
+	if (in_list(aggregates, sizeof(aggregates) / sizeof(aggregates[0]),
+		    name->val) ||
+	    is_kw(peek(ps), "distinct") || is_op(peek(ps), "*")) {
+		unsupported(ps, name->loc, "aggregate function");
+		return NULL;
+	}
+	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+		if (name->t == TK_IDENT && !strcmp(fns[i].name, name->val))
+			break;
+	if (i == sizeof(fns) / sizeof(fns[0])) {
+		ss_err_set(ps->err, SS_ERR_INPUT,
+			   "At location %d: function %s is not supported in "
+			   "this context",
+			   name->loc, name->val);
+		return NULL;
+	}
+	n = where_node(ps->a, SS_WHERE_FUNC, name->loc, 0);
+	n->opc = fns[i].fn;
+	n->op = fns[i].canon;
+	if (p_list(ps, n, TK_RPAREN) < 0)
+		return NULL;
+	if (is_kw(peek(ps), "over") || is_kw(peek(ps), "filter")) {
+		unsupported(ps, peek(ps)->loc, "window function");
+		return NULL;
+	}
+	if (n->nargs == 0 && (n->opc == FN_COALESCE || n->opc == FN_GREATEST ||
+			      n->opc == FN_LEAST)) {
+		/* these three are grammar in PostgreSQL, not functions */
+		ss_err_set(ps->err, SS_ERR_INPUT,
+			   "At location %d: syntax error at or near \")\"",
+			   ps->toks[ps->pos - 1].loc);
+		return NULL;
+	}
+	if ((n->opc == FN_LIKE || n->opc == FN_ILIKE) && n->nargs == 2) {
+		/* like(a, b) is a ~~ b */
+		struct ss_where_node *o =
+		    mk2(ps, SS_WHERE_OP, n->loc, n->args[0], n->args[1]);
+
+		o->opc = n->opc == FN_LIKE ? NOP_LIKE : NOP_ILIKE;
+		o->op = n->opc == FN_LIKE ? "~~" : "~~*";
+		return o;
+	}
+	return n;
+}
+
+/* Words that start a typed literal like date '2024-01-01'. */
+static int type_word(const char *w)
+{
+	static const char *const words[] = {
+	    "bool",	   "boolean",  "int2",	   "int4",   "int8",
+	    "int",	   "integer",  "smallint", "bigint", "numeric",
+	    "decimal",	   "float4",   "float8",   "float",  "real",
+	    "double",	   "text",     "varchar",  "char",   "character",
+	    "bpchar",	   "uuid",     "date",	   "time",   "timestamp",
+	    "timestamptz", "interval",
+	};
+
+	return in_list(words, sizeof(words) / sizeof(words[0]), w);
+}
+
+static struct ss_where_node *p_primary(struct parser *ps)
+{
+	struct tok *t = peek(ps);
+	struct ss_where_node *n;
+
+	switch (t->t) {
+	case TK_INT:
+		next(ps);
+		return mk_const(ps, t, LIT_INT);
+	case TK_NUM:
+		next(ps);
+		return mk_const(ps, t, LIT_NUM);
+	case TK_STR:
+		next(ps);
+		return mk_const(ps, t, LIT_STR);
+	case TK_PARAM: {
+		int64_t no;
+
+		next(ps);
+		n = mk_const(ps, t, LIT_PARAM);
+		if (ss_parse_i64(t->val, 1, 65535, &no, "param", NULL) < 0) {
+			ss_err_set(ps->err, SS_ERR_INPUT,
+				   "At location %d: there is no parameter $%s",
+				   t->loc, t->val);
+			return NULL;
+		}
+		n->paramno = (int)no;
+		return n;
+	}
+	case TK_LPAREN:
+		next(ps);
+		if (is_kw(peek(ps), "select") || is_kw(peek(ps), "with") ||
+		    is_kw(peek(ps), "values")) {
+			unsupported(ps, t->loc, "subquery");
+			return NULL;
+		}
+		n = p_expr(ps);
+		if (!n)
+			return NULL;
+		if (peek(ps)->t == TK_COMMA) {
+			unsupported(ps, t->loc, "row expression");
+			return NULL;
+		}
+		if (expect(ps, TK_RPAREN) < 0)
+			return NULL;
+		return n;
+	case TK_QIDENT:
+		next(ps);
+		if (peek(ps)->t == TK_LPAREN)
+			return p_func(ps, t);
+		goto column;
+	case TK_IDENT:
+		break;
+	default:
+		syntax_error(ps, t);
+		return NULL;
+	}
+	/* identifiers and keywords */
+	if (is_kw(t, "true") || is_kw(t, "false")) {
+		next(ps);
+		return mk_const(ps, t, LIT_BOOL);
+	}
+	if (is_kw(t, "null")) {
+		next(ps);
+		return mk_const(ps, t, LIT_NULL);
+	}
+	if (is_kw(t, "array")) {
+		next(ps);
+		if (peek(ps)->t == TK_LPAREN) {
+			unsupported(ps, t->loc, "subquery");
+			return NULL;
+		}
+		return p_array(ps, t->loc);
+	}
+	if (is_kw(t, "cast")) {
+		struct ss_where_node *e;
+
+		next(ps);
+		if (expect(ps, TK_LPAREN) < 0)
+			return NULL;
+		e = p_expr(ps);
+		if (!e)
+			return NULL;
+		if (!accept_kw(ps, "as")) {
+			syntax_error(ps, peek(ps));
+			return NULL;
+		}
+		n = mk_cast(ps, t->loc, e);
+		if (!n || expect(ps, TK_RPAREN) < 0)
+			return NULL;
+		n->flags |= NF_CASTSYNTAX;
+		return n;
+	}
+	if (is_kw(t, "case")) {
+		unsupported(ps, t->loc, "CASE expression");
+		return NULL;
+	}
+	if (is_kw(t, "exists")) {
+		unsupported(ps, t->loc, "subquery");
+		return NULL;
+	}
+	if (is_kw(t, "row") && peekn(ps, 1)->t == TK_LPAREN) {
+		unsupported(ps, t->loc, "row expression");
+		return NULL;
+	}
+	if (!strncmp(t->val, "current_", 8) || is_kw(t, "localtime") ||
+	    is_kw(t, "localtimestamp") || is_kw(t, "session_user") ||
+	    is_kw(t, "user")) {
+		if (is_reserved(t->val)) {
+			unsupported(ps, t->loc, t->val);
+			return NULL;
+		}
+	}
+	/* typed literal: type 'string' */
+	if (type_word(t->val)) {
+		size_t save = ps->pos;
+		struct wtype ty;
+		int tloc;
+		struct ss_err *saved_err = ps->err;
+
+		ps->err = NULL;
+		if (p_typename(ps, &ty, &tloc) == 0 && peek(ps)->t == TK_STR) {
+			struct tok *s = next(ps);
+
+			ps->err = saved_err;
+			n = where_node(ps->a, SS_WHERE_CAST, t->loc, 1);
+			n->type = ty;
+			n->tloc = tloc;
+			n->args[0] = mk_const(ps, s, LIT_STR);
+			return n;
+		}
+		ps->err = saved_err;
+		ps->pos = save;
+	}
+	/* like is a keyword that also names a function (PostgreSQL has
+	 * like(text, text) but no ilike()) */
+	if (peekn(ps, 1)->t == TK_LPAREN &&
+	    (!is_reserved(t->val) || is_kw(t, "like"))) {
+		next(ps);
+		return p_func(ps, t);
+	}
+	if (is_reserved(t->val)) {
+		syntax_error(ps, t);
+		return NULL;
+	}
+	next(ps);
+column:
+	n = where_node(ps->a, SS_WHERE_COLUMN, t->loc, 0);
+	n->text = t->val;
+	n->textlen = t->vlen;
+	if (peek(ps)->t == TK_DOT) {
+		/* qualified names: t.col, or t.col(...) */
+		struct ss_buf q = SS_BUF_INIT;
+
+		ss_buf_adds(&q, t->val);
+		while (peek(ps)->t == TK_DOT) {
+			struct tok *f;
+
+			next(ps);
+			f = peek(ps);
+			if (f->t != TK_IDENT && f->t != TK_QIDENT) {
+				if (is_op(f, "*")) {
+					ss_buf_release(&q);
+					unsupported(ps, f->loc, "*");
+					return NULL;
+				}
+				ss_buf_release(&q);
+				syntax_error(ps, f);
+				return NULL;
+			}
+			next(ps);
+			ss_buf_addc(&q, '.');
+			ss_buf_adds(&q, f->val);
+		}
+		if (peek(ps)->t == TK_LPAREN) {
+			ss_err_set(ps->err, SS_ERR_INPUT,
+				   "At location %d: function %s is not "
+				   "supported in this context",
+				   t->loc, q.buf);
+			ss_buf_release(&q);
+			return NULL;
+		}
+		n->text = arena_strndup(ps->a, q.buf, q.len);
+		n->textlen = q.len;
+		n->flags |= NF_NOT; /* marks "qualified": never matches */
+		ss_buf_release(&q);
+	}
+	return n;
+}
+
+static struct ss_where_node *p_postfix(struct parser *ps)
+{
+	/* Subscripts follow only a column or a parenthesised expression
+	 * (PostgreSQL's indirection); casts follow anything. */
+	int indirect = peek(ps)->t == TK_LPAREN;
+	struct ss_where_node *n = p_primary(ps);
+
+	if (n && n->kind == SS_WHERE_COLUMN)
+		indirect = 1;
+	while (n) {
+		struct tok *t = peek(ps);
+
+		if (t->t == TK_DCOLON) {
+			next(ps);
+			n = mk_cast(ps, t->loc, n);
+			indirect = 0;
+		} else if (t->t == TK_LBRACK && indirect) {
+			struct ss_where_node *idx;
+
+			next(ps);
+			if (peek(ps)->t == TK_COLON) {
+				unsupported(ps, t->loc, "array slice");
+				return NULL;
+			}
+			idx = p_expr(ps);
+			if (!idx)
+				return NULL;
+			if (peek(ps)->t == TK_COLON) {
+				unsupported(ps, t->loc, "array slice");
+				return NULL;
+			}
+			if (expect(ps, TK_RBRACK) < 0)
+				return NULL;
+			n = mk2(ps, SS_WHERE_SUBSCRIPT, t->loc, n, idx);
+		} else if (t->t == TK_DOT) {
+			unsupported(ps, t->loc, "field selection");
+			return NULL;
+		} else {
+			break;
+		}
+	}
+	return n;
+}
+
+static int is_numeric_lit(const struct ss_where_node *n)
+{
+	return n->kind == SS_WHERE_CONST &&
+	       (n->lit == LIT_INT || n->lit == LIT_NUM);
+}
+
+static struct ss_where_node *p_unary(struct parser *ps)
+{
+	struct tok *t = peek(ps);
+
+	/* only a unary operator nests here; plain operands do not count */
+	if (t->t == TK_OP && ++ps->depth > MAX_NEST) {
+		ss_err_set(ps->err, SS_ERR_INPUT,
+			   "At location %d: expression is too deeply nested",
+			   t->loc);
+		return NULL;
+	}
+	if (is_op(t, "-") || is_op(t, "+")) {
+		struct ss_where_node *e;
+
+		next(ps);
+		e = p_unary(ps);
+		ps->depth--;
+		if (!e)
+			return NULL;
+		if (is_op(t, "+"))
+			return mk_op(ps, t, e, NULL);
+		/* Like PostgreSQL's doNegate: -<number> is a constant. */
+		if (is_numeric_lit(e)) {
+			struct ss_where_node *c =
+			    where_node(ps->a, SS_WHERE_CONST, t->loc, 0);
+			char *s;
+
+			c->lit = e->lit;
+			if (e->text[0] == '-') {
+				c->text = e->text + 1;
+				c->textlen = e->textlen - 1;
+			} else {
+				s = arena_alloc(ps->a, e->textlen + 2);
+				s[0] = '-';
+				memcpy(s + 1, e->text, e->textlen);
+				c->text = s;
+				c->textlen = e->textlen + 1;
+			}
+			return c;
+		}
+		return mk_op(ps, t, e, NULL);
+	}
+	if (t->t == TK_OP && !is_cmp_tok(t) && strcmp(t->val, "*") &&
+	    strcmp(t->val, "/") && strcmp(t->val, "%")) {
+		/* prefix operators such as @ or |/ bind like the other
+		 * operators: their operand takes in + - * / ^ */
+		struct ss_where_node *e;
+
+		next(ps);
+		e = p_add(ps);
+		ps->depth--;
+		return e ? mk_op(ps, t, e, NULL) : NULL;
+	}
+	{
+		struct ss_where_node *e = p_postfix(ps);
+
+		if (t->t == TK_OP)
+			ps->depth--;
+		if (e && is_kw(peek(ps), "collate")) {
+			unsupported(ps, peek(ps)->loc, "COLLATE");
+			return NULL;
+		}
+		return e;
+	}
+}
+
+/* x AT TIME ZONE z: between ^ and the unary operators; it is the
+ * function timezone(z, x). */
+static struct ss_where_node *p_at(struct parser *ps)
+{
+	struct ss_where_node *l = p_unary(ps);
+
+	while (l && is_kw(peek(ps), "at")) {
+		struct tok *t = next(ps);
+		struct ss_where_node *r, *n;
+
+		if (!accept_kw(ps, "time") || !accept_kw(ps, "zone")) {
+			syntax_error(ps, peek(ps));
+			return NULL;
+		}
+		r = p_unary(ps);
+		if (!r)
+			return NULL;
+		n = where_node(ps->a, SS_WHERE_FUNC, t->loc, 2);
+		n->opc = FN_TIMEZONE;
+		n->op = "timezone";
+		n->args[0] = r;
+		n->args[1] = l;
+		l = n;
+	}
+	return l;
+}
+
+static struct ss_where_node *p_pow(struct parser *ps)
+{
+	struct ss_where_node *l = p_at(ps);
+
+	while (l && is_op(peek(ps), "^")) {
+		struct tok *t = next(ps);
+		struct ss_where_node *r = p_at(ps);
+
+		if (!r)
+			return NULL;
+		l = mk_op(ps, t, l, r);
+	}
+	return l;
+}
+
+static struct ss_where_node *p_mul(struct parser *ps)
+{
+	struct ss_where_node *l = p_pow(ps);
+
+	while (l && (is_op(peek(ps), "*") || is_op(peek(ps), "/") ||
+		     is_op(peek(ps), "%"))) {
+		struct tok *t = next(ps);
+		struct ss_where_node *r = p_pow(ps);
+
+		if (!r)
+			return NULL;
+		l = mk_op(ps, t, l, r);
+	}
+	return l;
+}
+
+static struct ss_where_node *p_add(struct parser *ps)
+{
+	struct ss_where_node *l = p_mul(ps);
+
+	while (l && (is_op(peek(ps), "+") || is_op(peek(ps), "-"))) {
+		struct tok *t = next(ps);
+		struct ss_where_node *r = p_mul(ps);
+
+		if (!r)
+			return NULL;
+		l = mk_op(ps, t, l, r);
+	}
+	return l;
+}
+
+/* `op ANY|SOME|ALL (expr)` after a binary operator token. */
+static struct ss_where_node *
+p_sublink(struct parser *ps, struct ss_where_node *l, const struct tok *op)
+{
+	struct tok *k = peek(ps);
+	int all = is_kw(k, "all");
+	struct ss_where_node *n, *r;
+
+	next(ps);
+	if (expect(ps, TK_LPAREN) < 0)
+		return NULL;
+	if (is_kw(peek(ps), "select") || is_kw(peek(ps), "values")) {
+		unsupported(ps, k->loc, "subquery");
+		return NULL;
+	}
+	r = p_expr(ps);
+	if (!r || expect(ps, TK_RPAREN) < 0)
+		return NULL;
+	n = mk_op(ps, op, l, r);
+	n->kind = all ? SS_WHERE_ALL : SS_WHERE_ANY;
+	return n;
+}
+
+static int at_sublink(struct parser *ps)
+{
+	struct tok *k = peek(ps);
+
+	return (is_kw(k, "any") || is_kw(k, "some") || is_kw(k, "all")) &&
+	       peekn(ps, 1)->t == TK_LPAREN;
+}
+
+/* Other operators (||, @>, <@, &&, ~~, ...), left-associative. */
+static struct ss_where_node *p_op(struct parser *ps)
+{
+	struct ss_where_node *l = p_add(ps);
+
+	while (l && peek(ps)->t == TK_OP && !is_cmp_tok(peek(ps))) {
+		struct tok *t = next(ps);
+		struct ss_where_node *r;
+
+		if (at_sublink(ps)) {
+			l = p_sublink(ps, l, t);
+			continue;
+		}
+		r = p_add(ps);
+		if (!r)
+			return NULL;
+		l = mk_op(ps, t, l, r);
+	}
+	return l;
+}
+
+/* [NOT] LIKE / ILIKE / BETWEEN / IN / SIMILAR after an operand. */
+static struct ss_where_node *p_like(struct parser *ps)
+{
+	struct ss_where_node *l = p_op(ps);
+	struct tok *t;
+	int neg = 0;
+
+	if (!l)
+		return NULL;
+	t = peek(ps);
+	if (is_kw(t, "not") &&
+	    (is_kw(peekn(ps, 1), "like") || is_kw(peekn(ps, 1), "ilike") ||
+	     is_kw(peekn(ps, 1), "between") || is_kw(peekn(ps, 1), "in") ||
+	     is_kw(peekn(ps, 1), "similar"))) {
+		neg = 1;
+		next(ps);
+		t = peek(ps);
+	}
+	if (is_kw(t, "like") || is_kw(t, "ilike")) {
+		struct ss_where_node *r, *n;
+		int il = is_kw(t, "ilike");
+
+		next(ps);
+		if (at_sublink(ps)) {
+			unsupported(ps, t->loc, "LIKE ANY/ALL");
+			return NULL;
+		}
+		r = p_op(ps);
+		if (!r)
+			return NULL;
+		n = mk2(ps, SS_WHERE_OP, t->loc, l, r);
+		n->opc = il ? (neg ? NOP_NILIKE : NOP_ILIKE)
+			    : (neg ? NOP_NLIKE : NOP_LIKE);
+		n->op = il ? (neg ? "!~~*" : "~~*") : (neg ? "!~~" : "~~");
+		if (accept_kw(ps, "escape")) {
+			struct ss_where_node *e = p_op(ps);
+
+			if (!e)
+				return NULL;
+			add_arg(ps, n, e);
+		}
+		l = n;
+	} else if (is_kw(t, "between")) {
+		struct ss_where_node *n =
+		    where_node(ps->a, SS_WHERE_BETWEEN, t->loc, 3);
+
+		next(ps);
+		if (accept_kw(ps, "symmetric"))
+			n->flags |= NF_SYMMETRIC;
+		else
+			accept_kw(ps, "asymmetric");
+		n->args[0] = l;
+		n->args[1] = p_op(ps);
+		if (!n->args[1])
+			return NULL;
+		if (!accept_kw(ps, "and")) {
+			syntax_error(ps, peek(ps));
+			return NULL;
+		}
+		n->args[2] = p_op(ps);
+		if (!n->args[2])
+			return NULL;
+		if (neg)
+			n->flags |= NF_NOT;
+		n->op = neg ? (n->flags & NF_SYMMETRIC ? "NOT BETWEEN SYMMETRIC"
+						       : "NOT BETWEEN")
+			    : (n->flags & NF_SYMMETRIC ? "BETWEEN SYMMETRIC"
+						       : "BETWEEN");
+		l = n;
+	} else if (is_kw(t, "in")) {
+		struct ss_where_node *n =
+		    where_node(ps->a, SS_WHERE_IN, t->loc, 1);
+
+		next(ps);
+		n->args[0] = l;
+		if (peek(ps)->t != TK_LPAREN) {
+			syntax_error(ps, peek(ps));
+			return NULL;
+		}
+		next(ps);
+		if (is_kw(peek(ps), "select") || is_kw(peek(ps), "values") ||
+		    is_kw(peek(ps), "with")) {
+			unsupported(ps, t->loc, "subquery");
+			return NULL;
+		}
+		if (peek(ps)->t == TK_RPAREN) {
+			syntax_error(ps, peek(ps));
+			return NULL;
+		}
+		if (p_list(ps, n, TK_RPAREN) < 0)
+			return NULL;
+		if (neg)
+			n->flags |= NF_NOT;
+		n->op = neg ? "NOT IN" : "IN";
+		l = n;
+	} else if (is_kw(t, "similar")) {
+		unsupported(ps, t->loc, "SIMILAR TO");
+		return NULL;
+	} else {
+		return l;
+	}
+	t = peek(ps);
+	/* these operators do not associate */
+	if (is_kw(t, "like") || is_kw(t, "ilike") || is_kw(t, "between") ||
+	    is_kw(t, "in") ||
+	    (is_kw(t, "not") &&
+	     (is_kw(peekn(ps, 1), "like") || is_kw(peekn(ps, 1), "ilike") ||
+	      is_kw(peekn(ps, 1), "between") || is_kw(peekn(ps, 1), "in")))) {
+		syntax_error(ps, t);
+		return NULL;
+	}
+	return l;
+}
+
+static struct ss_where_node *p_cmp(struct parser *ps)
+{
+	struct ss_where_node *l = p_like(ps);
+	struct tok *t;
+
+	if (!l)
+		return NULL;
+	t = peek(ps);
+	if (is_cmp_tok(t)) {
+		struct ss_where_node *r;
+
+		next(ps);
+		if (at_sublink(ps)) {
+			l = p_sublink(ps, l, t);
+		} else {
+			r = p_like(ps);
+			if (!r)
+				return NULL;
+			l = mk_op(ps, t, l, r);
+		}
+		if (l && is_cmp_tok(peek(ps))) {
+			syntax_error(ps, peek(ps));
+			return NULL;
+		}
+	}
+	return l;
+}
+
+static struct ss_where_node *p_is(struct parser *ps)
+{
+	struct ss_where_node *l = p_cmp(ps);
+	int done = 0;
+
+	while (l && !done) {
+		struct tok *t = peek(ps);
+		struct ss_where_node *n;
+		int neg = 0;
+
+		if (is_kw(t, "isnull") || is_kw(t, "notnull")) {
+			next(ps);
+			n = mk2(ps, SS_WHERE_TEST, t->loc, l, NULL);
+			n->opc = TEST_NULL;
+			if (is_kw(t, "notnull"))
+				n->flags |= NF_NOT;
+			n->op = is_kw(t, "notnull") ? "IS NOT NULL" : "IS NULL";
+			l = n;
+			continue;
+		}
+		if (!is_kw(t, "is"))
+			break;
+		next(ps);
+		if (accept_kw(ps, "not"))
+			neg = 1;
+		t = peek(ps);
+		if (is_kw(t, "distinct")) {
+			next(ps);
+			if (!accept_kw(ps, "from")) {
+				syntax_error(ps, peek(ps));
+				return NULL;
+			}
+			n = where_node(ps->a, SS_WHERE_DISTINCT, t->loc, 2);
+			n->args[0] = l;
+			n->args[1] = p_cmp(ps);
+			if (!n->args[1])
+				return NULL;
+			if (neg)
+				n->flags |= NF_NOT;
+			n->op =
+			    neg ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM";
+			/* IS DISTINCT FROM does not chain with another IS */
+			if (is_kw(peek(ps), "is") ||
+			    is_kw(peek(ps), "isnull") ||
+			    is_kw(peek(ps), "notnull")) {
+				syntax_error(ps, peek(ps));
+				return NULL;
+			}
+			l = n;
+			continue;
+		}
+		n = mk2(ps, SS_WHERE_TEST, t->loc, l, NULL);
+		if (is_kw(t, "null"))
+			n->opc = TEST_NULL;
+		else if (is_kw(t, "true"))
+			n->opc = TEST_TRUE;
+		else if (is_kw(t, "false"))
+			n->opc = TEST_FALSE;
+		else if (is_kw(t, "unknown"))
+			n->opc = TEST_UNKNOWN;
+		else if (is_kw(t, "json") || is_kw(t, "document") ||
+			 is_kw(t, "normalized") || is_kw(t, "of")) {
+			unsupported(ps, t->loc, "this IS test");
+			return NULL;
+		} else {
+			syntax_error(ps, t);
+			return NULL;
+		}
+		next(ps);
+		{
+			static const char *const names[4][2] = {
+			    {"IS NULL", "IS NOT NULL"},
+			    {"IS TRUE", "IS NOT TRUE"},
+			    {"IS FALSE", "IS NOT FALSE"},
+			    {"IS UNKNOWN", "IS NOT UNKNOWN"},
+			};
+			n->op = names[n->opc][neg];
+		}
+		if (neg)
+			n->flags |= NF_NOT;
+		l = n;
+	}
+	return l;
+}
+
+static struct ss_where_node *p_not(struct parser *ps)
+{
+	struct tok *t = peek(ps);
+
+	if (is_kw(t, "not")) {
+		struct ss_where_node *e;
+
+		next(ps);
+		if (++ps->depth > MAX_NEST) {
+			ss_err_set(ps->err, SS_ERR_INPUT,
+				   "At location %d: expression is too deeply "
+				   "nested",
+				   t->loc);
+			return NULL;
+		}
+		e = p_not(ps);
+		ps->depth--;
+		return e ? mk2(ps, SS_WHERE_NOT, t->loc, e, NULL) : NULL;
+	}
+	return p_is(ps);
+}
+
+static struct ss_where_node *p_and(struct parser *ps)
+{
+	struct ss_where_node *l = p_not(ps);
+
+	while (l && is_kw(peek(ps), "and")) {
+		struct tok *t = next(ps);
+		struct ss_where_node *r = p_not(ps);
+
+		if (!r)
+			return NULL;
+		/* left-nested ANDs flatten, like makeAndExpr */
+		if (l->kind == SS_WHERE_AND && !(l->flags & NF_CASTSYNTAX))
+			add_arg(ps, l, r);
+		else
+			l = mk2(ps, SS_WHERE_AND, t->loc, l, r);
+	}
+	return l;
+}
+
+static struct ss_where_node *p_or(struct parser *ps)
+{
+	struct ss_where_node *l = p_and(ps);
+
+	while (l && is_kw(peek(ps), "or")) {
+		struct tok *t = next(ps);
+		struct ss_where_node *r = p_and(ps);
+
+		if (!r)
+			return NULL;
+		if (l->kind == SS_WHERE_OR)
+			add_arg(ps, l, r);
+		else
+			l = mk2(ps, SS_WHERE_OR, t->loc, l, r);
+	}
+	return l;
+}
+
+static struct ss_where_node *p_expr(struct parser *ps)
+{
+	struct ss_where_node *n;
+
+	if (++ps->depth > MAX_NEST) {
+		ss_err_set(ps->err, SS_ERR_INPUT,
+			   "At location %d: expression is too deeply nested",
+			   peek(ps)->loc);
+		return NULL;
+	}
+	n = p_or(ps);
+	ps->depth--;
+	return n;
+}
+
+/*
+ * The depth of the tree, found without recursion. Left-deep chains such as
+ * 1+1+1+... or a::t::t... are built by loops, not by nested calls, so the
+ * parser's own nesting limit does not bound them; the recursive passes
+ * after parsing (type check, folding, evaluation) need this bound.
+ */
+static size_t tree_depth(const struct ss_where_node *root, size_t limit)
+{
+	struct frame {
+		const struct ss_where_node *n;
+		size_t depth;
+	} *stack = NULL;
+	size_t alloc = 0, sp = 0, max = 0;
+
+	SS_GROW(stack, alloc, 1);
+	stack[sp++] = (struct frame){root, 1};
+	while (sp > 0) {
+		struct frame f = stack[--sp];
+		size_t i;
+
+		if (f.depth > max)
+			max = f.depth;
+		if (max > limit)
+			break;
+		for (i = 0; i < f.n->nargs; i++) {
+			SS_GROW(stack, alloc, sp + 1);
+			stack[sp++] = (struct frame){f.n->args[i], f.depth + 1};
+		}
+	}
+	free(stack);
+	return max;
+}
+
+int where_parse(struct arena *a, const char *text, struct ss_where_node **out,
+		struct ss_err *err)
+{
+	struct parser ps;
+	struct ss_where_node *n = NULL;
+	int rc = -1;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.a = a;
+	ps.src = text;
+	ps.err = err;
+	if (lex(&ps) < 0)
+		goto done;
+	if (peek(&ps)->t == TK_EOF) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "At location 0: syntax error at end of input");
+		goto done;
+	}
+	n = p_expr(&ps);
+	if (!n)
+		goto done;
+	if (peek(&ps)->t != TK_EOF) {
+		syntax_error(&ps, peek(&ps));
+		goto done;
+	}
+	if (tree_depth(n, MAX_DEPTH) > MAX_DEPTH) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "At location 0: expression is too deeply nested");
+		goto done;
+	}
+	*out = n;
+	rc = 0;
+done:
+	free(ps.toks);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Canonical rendering */
+
+static void render_ident(const char *s, size_t len, struct ss_buf *out)
+{
+	size_t i;
+	int plain = len > 0 && ((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_');
+	char tmp[64];
+
+	for (i = 0; i < len && plain; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_' ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '$'))
+			plain = 0;
+	if (plain && len < sizeof(tmp)) {
+		memcpy(tmp, s, len);
+		tmp[len] = '\0';
+		if (is_reserved(tmp) || is_colname_kw(tmp) ||
+		    !strcmp(tmp, "unknown") || !strcmp(tmp, "escape"))
+			plain = 0;
+	}
+	if (plain) {
+		ss_buf_add(out, s, len);
+		return;
+	}
+	ss_buf_addc(out, '"');
+	for (i = 0; i < len; i++) {
+		if (s[i] == '"')
+			ss_buf_addc(out, '"');
+		ss_buf_addc(out, s[i]);
+	}
+	ss_buf_addc(out, '"');
+}
+
+static void render_str(const char *s, size_t len, struct ss_buf *out)
+{
+	size_t i;
+
+	ss_buf_addc(out, '\'');
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\'')
+			ss_buf_addc(out, '\'');
+		ss_buf_addc(out, s[i]);
+	}
+	ss_buf_addc(out, '\'');
+}
+
+static const struct ss_where_node *skip_implicit(const struct ss_where_node *n)
+{
+	while (n->kind == SS_WHERE_CAST && (n->flags & NF_IMPLICIT))
+		n = n->args[0];
+	return n;
+}
+
+static int atomic(const struct ss_where_node *n)
+{
+	n = skip_implicit(n);
+	switch (n->kind) {
+	case SS_WHERE_CONST:
+		return 1;
+	case SS_WHERE_COLUMN:
+	case SS_WHERE_FUNC:
+	case SS_WHERE_ARRAY:
+	case SS_WHERE_SUBSCRIPT:
+		return 1;
+	case SS_WHERE_CAST:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void render_sub(const struct ss_where_node *n, struct ss_buf *out)
+{
+	if (atomic(n)) {
+		where_render(n, out);
+	} else {
+		ss_buf_addc(out, '(');
+		where_render(n, out);
+		ss_buf_addc(out, ')');
+	}
+}
+
+static const char *like_name(int opc)
+{
+	switch (opc) {
+	case NOP_LIKE:
+		return "LIKE";
+	case NOP_ILIKE:
+		return "ILIKE";
+	case NOP_NLIKE:
+		return "NOT LIKE";
+	case NOP_NILIKE:
+		return "NOT ILIKE";
+	}
+	return NULL;
+}
+
+void where_render(const struct ss_where_node *n, struct ss_buf *out)
+{
+	size_t i;
+
+	n = skip_implicit(n);
+	switch (n->kind) {
+	case SS_WHERE_CONST:
+		switch (n->lit) {
+		case LIT_INT: {
+			/* drop leading zeros: 007 is 7 */
+			const char *p = n->text;
+			size_t len = n->textlen;
+
+			if (*p == '-') {
+				ss_buf_addc(out, '-');
+				p++, len--;
+			}
+			while (len > 1 && *p == '0')
+				p++, len--;
+			ss_buf_add(out, p, len);
+			break;
+		}
+		case LIT_NUM:
+			ss_buf_add(out, n->text, n->textlen);
+			break;
+		case LIT_STR:
+			render_str(n->text, n->textlen, out);
+			break;
+		case LIT_BOOL:
+			ss_buf_adds(out, n->text[0] == 't' ? "true" : "false");
+			break;
+		case LIT_NULL:
+			ss_buf_adds(out, "NULL");
+			break;
+		case LIT_PARAM:
+			if (!n->text) {
+				ss_buf_adds(out, "NULL");
+			} else {
+				render_str(n->text, n->textlen, out);
+			}
+			/* a parameter keeps the type its context gave it;
+			 * one no context typed stays an untyped literal */
+			if (n->type.base != WT_NULL &&
+			    !(n->type.base == WT_UNKNOWN && !n->type.array)) {
+				ss_buf_adds(out, "::");
+				wtype_canon(&n->type, out);
+			}
+			break;
+		case LIT_NONE: {
+			/* a folded constant: its text and type */
+			struct ss_buf b = SS_BUF_INIT;
+
+			if (n->val.isnull) {
+				ss_buf_adds(out, "NULL");
+			} else {
+				wval_out(&n->type, &n->val, &b);
+				render_str(b.buf, b.len, out);
+			}
+			ss_buf_adds(out, "::");
+			wtype_canon(&n->type, out);
+			ss_buf_release(&b);
+			break;
+		}
+		}
+		break;
+	case SS_WHERE_COLUMN:
+		render_ident(n->text, n->textlen, out);
+		break;
+	case SS_WHERE_AND:
+	case SS_WHERE_OR:
+		for (i = 0; i < n->nargs; i++) {
+			if (i)
+				ss_buf_adds(out, n->kind == SS_WHERE_AND
+						     ? " AND "
+						     : " OR ");
+			render_sub(n->args[i], out);
+		}
+		break;
+	case SS_WHERE_NOT:
+		ss_buf_adds(out, "NOT ");
+		render_sub(n->args[0], out);
+		break;
+	case SS_WHERE_OP:
+		if (n->nargs == 1) {
+			ss_buf_adds(out, n->op);
+			if (!atomic(n->args[0]) ||
+			    skip_implicit(n->args[0])->kind == SS_WHERE_CONST)
+				ss_buf_addc(out, '(');
+			where_render(n->args[0], out);
+			if (!atomic(n->args[0]) ||
+			    skip_implicit(n->args[0])->kind == SS_WHERE_CONST)
+				ss_buf_addc(out, ')');
+			break;
+		}
+		render_sub(n->args[0], out);
+		ss_buf_addc(out, ' ');
+		ss_buf_adds(out, like_name(n->opc) ? like_name(n->opc) : n->op);
+		ss_buf_addc(out, ' ');
+		render_sub(n->args[1], out);
+		if (n->nargs == 3) {
+			ss_buf_adds(out, " ESCAPE ");
+			render_sub(n->args[2], out);
+		}
+		break;
+	case SS_WHERE_TEST:
+		render_sub(n->args[0], out);
+		ss_buf_addc(out, ' ');
+		ss_buf_adds(out, n->op);
+		break;
+	case SS_WHERE_DISTINCT:
+		render_sub(n->args[0], out);
+		ss_buf_addc(out, ' ');
+		ss_buf_adds(out, n->op);
+		ss_buf_addc(out, ' ');
+		render_sub(n->args[1], out);
+		break;
+	case SS_WHERE_IN:
+		render_sub(n->args[0], out);
+		ss_buf_adds(out, (n->flags & NF_NOT) ? " NOT IN (" : " IN (");
+		for (i = 1; i < n->nargs; i++) {
+			if (i > 1)
+				ss_buf_adds(out, ", ");
+			where_render(n->args[i], out);
+		}
+		ss_buf_addc(out, ')');
+		break;
+	case SS_WHERE_ANY:
+	case SS_WHERE_ALL:
+		render_sub(n->args[0], out);
+		ss_buf_addc(out, ' ');
+		ss_buf_adds(out, like_name(n->opc) ? like_name(n->opc) : n->op);
+		ss_buf_adds(out, n->kind == SS_WHERE_ANY ? " ANY (" : " ALL (");
+		where_render(n->args[1], out);
+		ss_buf_addc(out, ')');
+		break;
+	case SS_WHERE_BETWEEN:
+		render_sub(n->args[0], out);
+		ss_buf_addc(out, ' ');
+		ss_buf_adds(out, n->op);
+		ss_buf_addc(out, ' ');
+		render_sub(n->args[1], out);
+		ss_buf_adds(out, " AND ");
+		render_sub(n->args[2], out);
+		break;
+	case SS_WHERE_CAST: {
+		const struct ss_where_node *a = skip_implicit(n->args[0]);
+
+		if (a->kind == SS_WHERE_CONST || a->kind == SS_WHERE_COLUMN ||
+		    a->kind == SS_WHERE_FUNC || a->kind == SS_WHERE_CAST ||
+		    a->kind == SS_WHERE_ARRAY) {
+			if (a->kind == SS_WHERE_CONST &&
+			    (a->lit == LIT_INT || a->lit == LIT_NUM) &&
+			    a->text[0] == '-') {
+				/* -1::t would read as -(1::t) */
+				ss_buf_addc(out, '(');
+				where_render(a, out);
+				ss_buf_addc(out, ')');
+			} else {
+				where_render(a, out);
+			}
+		} else {
+			ss_buf_addc(out, '(');
+			where_render(a, out);
+			ss_buf_addc(out, ')');
+		}
+		ss_buf_adds(out, "::");
+		wtype_canon(&n->type, out);
+		break;
+	}
+	case SS_WHERE_FUNC:
+		ss_buf_adds(out, n->op);
+		ss_buf_addc(out, '(');
+		for (i = 0; i < n->nargs; i++) {
+			if (i)
+				ss_buf_adds(out, ", ");
+			where_render(n->args[i], out);
+		}
+		ss_buf_addc(out, ')');
+		break;
+	case SS_WHERE_ARRAY:
+		ss_buf_adds(out, "ARRAY[");
+		for (i = 0; i < n->nargs; i++) {
+			if (i)
+				ss_buf_adds(out, ", ");
+			where_render(n->args[i], out);
+		}
+		ss_buf_addc(out, ']');
+		break;
+	case SS_WHERE_SUBSCRIPT: {
+		const struct ss_where_node *a = skip_implicit(n->args[0]);
+
+		if (a->kind == SS_WHERE_COLUMN)
+			where_render(a, out);
+		else {
+			ss_buf_addc(out, '(');
+			where_render(a, out);
+			ss_buf_addc(out, ')');
+		}
+		ss_buf_addc(out, '[');
+		where_render(n->args[1], out);
+		ss_buf_addc(out, ']');
+		break;
+	}
+	}
+}

@@ -1,0 +1,292 @@
+/*
+ * test-log.c — unit tests for lib/log (append, commit visibility, chunks,
+ * ranges, recovery of uncommitted tails, damaged heads), lib/snapshot
+ * (chunk files, done marker) and lib/message (keys, control messages).
+ */
+#include <fcntl.h>
+#include <jansson.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "message.h"
+#include "snapshot.h"
+#include "unit.h"
+
+static char dir[256];
+
+static struct ss_offset off(uint64_t tx, uint64_t op)
+{
+	return ss_offset_make(tx, op);
+}
+
+static void append(struct ss_log_writer *w, uint64_t tx, uint64_t op, const char *json)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_offset o = off(tx, op);
+
+	if (ss_log_append(w, &o, json, strlen(json), &err) < 0)
+		FAILF("append: %s", err.msg);
+}
+
+/* The response body for (after, upto]: "[" + bytes[start+1, end) + "]". */
+static char *body(struct ss_log_reader *r, struct ss_offset after, struct ss_offset upto,
+		  uint64_t *count)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf b = SS_BUF_INIT;
+	uint64_t s, e;
+
+	if (ss_log_reader_range(r, &after, &upto, &s, &e, count, &err) < 0)
+		FAILF("range: %s", err.msg);
+	ss_buf_addc(&b, '[');
+	if (e > s) {
+		char *tmp = ss_xmalloc(e - s);
+
+		if (ss_log_reader_pread(r, tmp, e - s, s, &err) < 0)
+			FAILF("pread: %s", err.msg);
+		CHECK(tmp[0] == ',');
+		ss_buf_add(&b, tmp + 1, e - s - 1);
+		free(tmp);
+	}
+	ss_buf_addc(&b, ']');
+	return ss_buf_detach(&b, NULL);
+}
+
+static void test_log(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_log_opts o;
+	struct ss_log_writer *w;
+	struct ss_log_reader *r;
+	struct ss_log_head h;
+	struct ss_offset end, bad = off(100, 0);
+	char d[300], *b;
+	uint64_t count;
+	int closed, changed;
+	json_t *j;
+
+	snprintf(d, sizeof(d), "%s/shape1", dir);
+	ss_log_opts_init(&o);
+	o.chunk_bytes = 30; /* entries here are 9 bytes: a chunk holds 4 */
+	CHECK(ss_log_writer_open(d, &o, &w, &err) == 0);
+	CHECK(ss_log_reader_open(d, &r, &err) == 0);
+	ss_log_reader_head(r, &h);
+	CHECK(h.entries == 0 && h.last.kind == SS_OFFSET_BEFORE_ALL);
+
+	append(w, 100, 0, "{\"a\":1}");
+	append(w, 100, 2, "{\"a\":2}");
+	/* Not visible before commit. */
+	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 && !changed);
+	ss_log_reader_head(r, &h);
+	CHECK(h.entries == 0);
+	CHECK(ss_log_commit(w, 100, &err) == 0);
+	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 && changed);
+	ss_log_reader_head(r, &h);
+	CHECK(h.entries == 2 && h.last_tx == 100);
+	CHECK(h.last.tx == 100 && h.last.op == 2);
+	b = body(r, ss_offset_before_all, h.last, &count);
+	CHECK_STR(b, "[{\"a\":1}\n,{\"a\":2}\n]");
+	CHECK(count == 2);
+	j = json_loads(b, 0, NULL);
+	CHECK(j && json_array_size(j) == 2);
+	json_decref(j);
+	free(b);
+	/* Offsets must grow. */
+	CHECK(ss_log_append(w, &bad, "{}", 2, &err) < 0 && err.code == SS_ERR_INPUT);
+
+	append(w, 200, 0, "{\"b\":1}");
+	append(w, 200, 1, "{\"b\":2}");
+	append(w, 200, 4, "{\"b\":3}");
+	CHECK(ss_log_commit(w, 200, &err) == 0);
+	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0);
+	ss_log_reader_head(r, &h);
+	CHECK(h.entries == 5);
+	CHECK(h.chunks >= 1);
+	/* Range in the middle. */
+	b = body(r, off(100, 2), off(200, 1), &count);
+	CHECK_STR(b, "[{\"b\":1}\n,{\"b\":2}\n]");
+	free(b);
+	b = body(r, off(200, 4), off(300, 0), &count);
+	CHECK_STR(b, "[]");
+	CHECK(count == 0);
+	free(b);
+	/* The first chunk closes after entry 4 (4 x 9 = 36 >= 30 bytes). */
+	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed, &err) == 0);
+	CHECK(closed == 1 && end.tx == 200 && end.op == 1);
+	CHECK(ss_log_reader_chunk_end(r, &end, &end, &closed, &err) == 0);
+	CHECK(closed == 0 && end.tx == 200 && end.op == 4);
+
+	/* Uncommitted tail: written, then the writer "crashes". */
+	append(w, 300, 0, "{\"c\":1}");
+	CHECK(ss_log_pending_bytes(w) == 9);
+	ss_log_writer_close(w);
+	CHECK(ss_log_writer_open(d, &o, &w, &err) == 0);
+	ss_log_writer_head(w, &h);
+	CHECK(h.entries == 5 && h.last.tx == 200 && h.last.op == 4);
+	CHECK(ss_log_pending_bytes(w) == 0);
+	/* The same transaction can be written again after recovery. */
+	append(w, 300, 0, "{\"c\":1}");
+	CHECK(ss_log_commit(w, 300, &err) == 0);
+	CHECK(ss_log_sync(w, &err) == 0);
+	/* Rollback drops what was appended since the last commit. */
+	append(w, 400, 0, "{\"d\":1}");
+	CHECK(ss_log_rollback(w, &err) == 0);
+	append(w, 400, 0, "{\"d\":2}");
+	CHECK(ss_log_commit(w, 400, &err) == 0);
+	CHECK(ss_log_reader_refresh(r, NULL, &err) == 0);
+	b = body(r, off(200, 4), off(400, 0), &count);
+	CHECK_STR(b, "[{\"c\":1}\n,{\"d\":2}\n]");
+	free(b);
+	/* A commit with no entries still records the transaction. */
+	CHECK(ss_log_commit(w, 500, &err) == 0);
+	ss_log_writer_head(w, &h);
+	CHECK(h.last_tx == 500 && h.last.tx == 400);
+	ss_log_writer_close(w);
+	ss_log_reader_close(r);
+
+	/* A torn head write damages only one slot: the other still reads. */
+	{
+		char p[400];
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/head", d);
+		fd = open(p, O_WRONLY);
+		CHECK(fd >= 0);
+		/* The last commit (seq 7, say) went to one slot; clobber it. */
+		CHECK(ss_log_writer_open(d, &o, &w, &err) == 0);
+		ss_log_writer_head(w, &h);
+		CHECK(h.last_tx == 500);
+		ss_log_writer_close(w);
+		{
+			char junk[80];
+			int slot;
+
+			memset(junk, 'x', sizeof(junk));
+			/* seq counts commits: 5 so far in this file -> slot 1 */
+			slot = 1;
+			CHECK(pwrite(fd, junk, sizeof(junk), slot * 80) == 80);
+		}
+		close(fd);
+		CHECK(ss_log_writer_open(d, &o, &w, &err) == 0);
+		ss_log_writer_head(w, &h);
+		/* The previous commit (tx 400) is what survives. */
+		CHECK(h.last_tx == 400 && h.last.tx == 400);
+		ss_log_writer_close(w);
+		fd = open(p, O_WRONLY);
+		{
+			char junk[160];
+
+			memset(junk, 'y', sizeof(junk));
+			CHECK(pwrite(fd, junk, sizeof(junk), 0) == 160);
+		}
+		close(fd);
+		CHECK(ss_log_writer_open(d, &o, &w, &err) < 0);
+		CHECK(err.code == SS_ERR_INPUT && strstr(err.msg, "damaged"));
+	}
+
+	/* A reader of a shape store has not written yet sees an empty log. */
+	snprintf(d, sizeof(d), "%s/nothing", dir);
+	CHECK(ss_log_reader_open(d, &r, &err) == 0);
+	ss_log_reader_head(r, &h);
+	CHECK(h.entries == 0 && h.bytes == 0);
+	CHECK(ss_log_reader_fd(r) == -1);
+	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed, &err) == 0);
+	CHECK(end.kind == SS_OFFSET_BEFORE_ALL && !closed);
+	ss_log_reader_close(r);
+}
+
+static void test_snapshot(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_snapshot_writer *w;
+	struct ss_buf end = SS_BUF_INIT, p = SS_BUF_INIT;
+	uint64_t ready, chunks, xip[] = { 7 };
+	char d[300];
+	int done, i;
+	FILE *f;
+	char line[200];
+
+	snprintf(d, sizeof(d), "%s/snap", dir);
+	CHECK(ss_snapshot_begin(d, 30, &w, &err) == 0);
+	for (i = 0; i < 5; i++) {
+		char row[32];
+
+		snprintf(row, sizeof(row), "{\"row\":%d}", i);
+		CHECK(ss_snapshot_add(w, row, strlen(row), &err) == 0);
+	}
+	/* Each row counts 9 + 1 bytes: chunk 0 closes after row 2 (30). */
+	CHECK(ss_snapshot_state(d, &ready, &done, &err) == 0);
+	CHECK(ready == 1 && !done);
+	ss_message_snapshot_end(&end, 5, 9, xip, 1);
+	CHECK(ss_snapshot_finish(w, end.buf, end.len, &chunks, &err) == 0);
+	CHECK(chunks == 2);
+	CHECK(ss_snapshot_state(d, &ready, &done, &err) == 0);
+	CHECK(ready == 2 && done);
+	/* Chunk 1: rows 3 and 4, then snapshot-end. */
+	ss_snapshot_chunk_path(&p, d, 1);
+	f = fopen(p.buf, "r");
+	CHECK(f != NULL);
+	CHECK(f && fgets(line, sizeof(line), f) && !strcmp(line, ",{\"row\":3}\n"));
+	CHECK(f && fgets(line, sizeof(line), f) && !strcmp(line, ",{\"row\":4}\n"));
+	CHECK(f && fgets(line, sizeof(line), f) &&
+	      !strcmp(line, ",{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"5\","
+		      "\"xmax\":\"9\",\"xip_list\":[\"7\"]}}\n"));
+	if (f)
+		fclose(f);
+	/* Starting again removes the old files. */
+	CHECK(ss_snapshot_begin(d, 1000, &w, &err) == 0);
+	CHECK(ss_snapshot_state(d, &ready, &done, &err) == 0);
+	CHECK(ready == 0 && !done);
+	ss_snapshot_abort(w);
+	ss_buf_release(&end);
+	ss_buf_release(&p);
+}
+
+static void test_message(void)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	const char *one[] = { "1" };
+	const char *two[] = { "a", "b/c" };
+	const char *nul[] = { NULL, "x" };
+
+	ss_message_key(&b, "public", "items", one, 1);
+	CHECK_STR(b.buf, "\"public\".\"items\"/\"1\"");
+	ss_buf_reset(&b);
+	ss_message_key(&b, "public", "t", two, 2);
+	CHECK_STR(b.buf, "\"public\".\"t\"/\"a\"/\"b//c\"");
+	ss_buf_reset(&b);
+	ss_message_key(&b, "my\"s", "t", nul, 2);
+	CHECK_STR(b.buf, "\"my\"\"s\".\"t\"/_/\"x\"");
+	ss_buf_reset(&b);
+	ss_message_up_to_date(&b, 12345);
+	CHECK_STR(b.buf, "{\"headers\":{\"control\":\"up-to-date\","
+		  "\"global_last_seen_lsn\":\"12345\"}}");
+	ss_buf_reset(&b);
+	ss_message_must_refetch(&b);
+	CHECK_STR(b.buf, "{\"headers\":{\"control\":\"must-refetch\"}}");
+	ss_buf_reset(&b);
+	ss_message_snapshot_end(&b, 1, 2, NULL, 0);
+	CHECK_STR(b.buf, "{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"1\","
+		  "\"xmax\":\"2\",\"xip_list\":[]}}");
+	ss_buf_release(&b);
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/ss-unit-log.XXXXXX";
+
+	if (!mkdtemp(tmpl))
+		FAILF("mkdtemp: %s", strerror(errno));
+	snprintf(dir, sizeof(dir), "%s", tmpl);
+	test_log();
+	test_snapshot();
+	test_message();
+	if (!unit_failures) {
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", dir);
+	}
+	return unit_report();
+}

@@ -1,0 +1,258 @@
+/*
+ * test-where-api.c — the parts of lib/where's interface that where.test
+ * does not reach: the read-only node view route uses to find indexable
+ * conjuncts, the list of columns read, equality keys, and ownership
+ * (free(NULL), a clause shared by threads is immutable).
+ */
+#include "util.h"
+#include "where.h"
+
+static int failures;
+
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+				__LINE__, #cond);                              \
+			failures++;                                            \
+		}                                                              \
+	} while (0)
+
+static const struct ss_where_column cols[] = {
+    {.name = "id", .type = "int4", .is_enum = 0},
+    {.name = "name", .type = "text", .is_enum = 0},
+    {.name = "tags", .type = "_text", .is_enum = 0},
+    {.name = "price", .type = "numeric", .is_enum = 0},
+    {.name = "big", .type = "int8", .is_enum = 0},
+};
+#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+
+static struct ss_where *compile(const char *text)
+{
+	struct ss_where *w = NULL;
+	struct ss_err err = SS_ERR_INIT;
+
+	if (ss_where_compile(text, cols, NCOLS, NULL, 0, &w, &err) < 0) {
+		fprintf(stderr, "compile '%s': %s\n", text, err.msg);
+		failures++;
+	}
+	return w;
+}
+
+static int const_is(const struct ss_where_node *n, const char *text)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	int ok = ss_where_node_const(n, &b) == 0 && strcmp(b.buf, text) == 0;
+
+	ss_buf_release(&b);
+	return ok;
+}
+
+static void test_equality_conjunct(void)
+{
+	struct ss_where *w = compile("id = 5 AND name LIKE 'a%'");
+	const struct ss_where_node *r, *eq;
+	const size_t *used;
+
+	if (!w)
+		return;
+	r = ss_where_root(w);
+	CHECK(ss_where_node_kind(r) == SS_WHERE_AND);
+	CHECK(ss_where_node_nargs(r) == 2);
+	eq = ss_where_node_arg(r, 0);
+	CHECK(ss_where_node_kind(eq) == SS_WHERE_OP);
+	CHECK(strcmp(ss_where_node_op(eq), "=") == 0);
+	CHECK(ss_where_node_column(ss_where_node_arg(eq, 0)) == 0);
+	CHECK(ss_where_node_kind(ss_where_node_arg(eq, 1)) == SS_WHERE_CONST);
+	CHECK(strcmp(ss_where_node_type(ss_where_node_arg(eq, 1)), "int4") ==
+	      0);
+	CHECK(const_is(ss_where_node_arg(eq, 1), "5"));
+	CHECK(ss_where_node_arg(eq, 2) == NULL);
+	CHECK(strcmp(ss_where_node_op(ss_where_node_arg(r, 1)), "~~") == 0);
+	CHECK(ss_where_columns_used(w, &used) == 2);
+	CHECK(used[0] == 0 && used[1] == 1);
+	ss_where_free(w);
+}
+
+static void test_implicit_cast(void)
+{
+	/* int4 column against an int8 constant: the column is cast */
+	struct ss_where *w = compile("id = 3000000000");
+	const struct ss_where_node *eq, *l;
+
+	if (!w)
+		return;
+	eq = ss_where_root(w);
+	l = ss_where_node_arg(eq, 0);
+	CHECK(ss_where_node_kind(l) == SS_WHERE_CAST);
+	CHECK(ss_where_node_implicit(l));
+	CHECK(strcmp(ss_where_node_type(l), "int8") == 0);
+	CHECK(ss_where_node_column(ss_where_node_arg(l, 0)) == 0);
+	ss_where_free(w);
+}
+
+static void test_in_and_arrays(void)
+{
+	struct ss_where *w = compile("id IN (1, 2, 3) OR tags @> '{a,b}'");
+	const struct ss_where_node *r, *in, *c;
+
+	if (!w)
+		return;
+	r = ss_where_root(w);
+	CHECK(ss_where_node_kind(r) == SS_WHERE_OR);
+	in = ss_where_node_arg(r, 0);
+	CHECK(ss_where_node_kind(in) == SS_WHERE_IN);
+	CHECK(strcmp(ss_where_node_op(in), "IN") == 0);
+	CHECK(ss_where_node_nargs(in) == 4);
+	CHECK(const_is(ss_where_node_arg(in, 3), "3"));
+	c = ss_where_node_arg(r, 1);
+	CHECK(strcmp(ss_where_node_op(c), "@>") == 0);
+	CHECK(strcmp(ss_where_node_type(ss_where_node_arg(c, 1)), "text[]") ==
+	      0);
+	CHECK(const_is(ss_where_node_arg(c, 1), "{a,b}"));
+	ss_where_free(w);
+}
+
+static void test_folding(void)
+{
+	struct ss_where *w = compile("id = 1 OR 1 = 1");
+	const size_t *used;
+
+	if (!w)
+		return;
+	CHECK(ss_where_node_kind(ss_where_root(w)) == SS_WHERE_CONST);
+	CHECK(ss_where_columns_used(w, &used) == 0);
+	CHECK(strcmp(ss_where_canonical_text(w), "(id = 1) OR (1 = 1)") == 0);
+	ss_where_free(w);
+
+	w = compile("price > 1 AND NULL");
+	if (!w)
+		return;
+	/* AND(price > 1, NULL) stays; NULL is a typed constant */
+	CHECK(ss_where_node_kind(ss_where_root(w)) == SS_WHERE_AND);
+	{
+		struct ss_buf b = SS_BUF_INIT;
+
+		CHECK(ss_where_node_const(
+			  ss_where_node_arg(ss_where_root(w), 1), &b) == 1);
+		CHECK(ss_where_node_const(ss_where_root(w), &b) == -1);
+		ss_buf_release(&b);
+	}
+	ss_where_free(w);
+}
+
+static void test_eval_and_canonical(void)
+{
+	struct ss_where *w = compile("name = 'x' AND big > 10");
+	const char *row[NCOLS] = {NULL, "x", NULL, NULL, "11"};
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf b = SS_BUF_INIT;
+	int r = 7;
+
+	if (!w)
+		return;
+	CHECK(ss_where_eval(w, row, &r, &err) == 0 && r == 1);
+	row[4] = "10";
+	CHECK(ss_where_eval(w, row, &r, &err) == 0 && r == 0);
+	row[4] = NULL;
+	CHECK(ss_where_eval(w, row, &r, &err) == 0 && r == -1);
+	row[4] = "ten";
+	CHECK(ss_where_eval(w, row, &r, &err) == -1);
+	CHECK(strcmp(err.msg,
+		     "invalid input syntax for type bigint: \"ten\"") == 0);
+	CHECK(err.code == SS_ERR_INPUT);
+	ss_where_canonical(w, &b);
+	CHECK(strcmp(b.buf, "(name = 'x') AND (big > 10)") == 0);
+	ss_buf_release(&b);
+	ss_where_free(w);
+}
+
+static void test_column_types(void)
+{
+	static const struct ss_where_column c2[] = {
+	    {.name = "a", .type = "character varying(255)"},
+	    {.name = "b", .type = "timestamp(3) with time zone"},
+	    {.name = "c", .type = "pg_catalog.int4"},
+	    {.name = "d", .type = "NUMERIC(10,2)"},
+	    {.name = "e", .type = "double precision[]"},
+	    {.name = "f", .type = "_varchar"},
+	    {.name = "g", .type = "public.mood", .is_enum = 1},
+	    {.name = "h", .type = "bit(3)"},
+	};
+	struct ss_where *w = NULL;
+	struct ss_err err = SS_ERR_INIT;
+
+	CHECK(ss_where_compile("a = 'x' AND b > '2024-01-01' AND c = 1 AND "
+			       "d = 1.5 AND e @> '{1.5}' AND f @> '{x}' AND "
+			       "g = 'ok'::mood",
+			       c2, 8, NULL, 0, &w, &err) == 0);
+	ss_where_free(w);
+	w = NULL;
+	CHECK(ss_where_compile("h IS NULL", c2, 8, NULL, 0, &w, &err) == -1);
+	CHECK(strcmp(err.msg, "At location 0: unsupported type bit(3)") == 0);
+}
+
+static void test_errors(void)
+{
+	struct ss_where *w = (struct ss_where *)&w;
+	struct ss_err err = SS_ERR_INIT;
+
+	CHECK(ss_where_compile("nope = 1", cols, NCOLS, NULL, 0, &w, &err) ==
+	      -1);
+	CHECK(w == NULL);
+	CHECK(err.code == SS_ERR_INPUT);
+	CHECK(strcmp(err.msg, "At location 0: unknown reference nope") == 0);
+	CHECK(ss_where_compile(NULL, cols, NCOLS, NULL, 0, &w, &err) == -1);
+	ss_where_free(NULL);
+}
+
+static void test_value_key(void)
+{
+	struct ss_buf a = SS_BUF_INIT, b = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+
+#define SAMEKEY(type, x, y)                                                    \
+	do {                                                                   \
+		ss_buf_reset(&a);                                              \
+		ss_buf_reset(&b);                                              \
+		CHECK(ss_where_value_key(type, x, &a, &err) == 0);             \
+		CHECK(ss_where_value_key(type, y, &b, &err) == 0);             \
+		CHECK(strcmp(a.buf, b.buf) == 0);                              \
+	} while (0)
+	SAMEKEY("numeric", "1.50", "1.5");
+	SAMEKEY("numeric", "0.000", "0");
+	SAMEKEY("float8", "-0", "0");
+	SAMEKEY("bpchar", "ab   ", "ab");
+	SAMEKEY("uuid", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+		"a0eebc999c0b4ef8bb6d6bb9bd380a11");
+	SAMEKEY("int4", " 5", "5");
+	SAMEKEY("timestamptz", "2024-01-15 10:00:00+02",
+		"2024-01-15 08:00:00+00");
+	ss_buf_reset(&a);
+	ss_buf_reset(&b);
+	CHECK(ss_where_value_key("numeric", "1.5", &a, &err) == 0);
+	CHECK(ss_where_value_key("numeric", "1.51", &b, &err) == 0);
+	CHECK(strcmp(a.buf, b.buf) != 0);
+	CHECK(ss_where_value_key("int4", "x", &a, &err) == -1);
+	CHECK(ss_where_value_key("jsonb", "{}", &a, &err) == -1);
+	ss_buf_release(&a);
+	ss_buf_release(&b);
+}
+
+int main(void)
+{
+	test_equality_conjunct();
+	test_implicit_cast();
+	test_in_and_arrays();
+	test_folding();
+	test_eval_and_canonical();
+	test_errors();
+	test_column_types();
+	test_value_key();
+	if (failures) {
+		fprintf(stderr, "%d checks failed\n", failures);
+		return 1;
+	}
+	printf("all checks passed\n");
+	return 0;
+}
