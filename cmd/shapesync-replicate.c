@@ -338,16 +338,21 @@ struct state {
 	int64_t status_us, next_status, next_poll;
 	int want_status;
 	int done;                    /* endpos reached */
+	int streamed;                /* this session reached streaming */
 	int fatal;                   /* do not reconnect */
 };
 
 /* ---- output ------------------------------------------------------------ */
 
-static int emit(json_t *frame, struct ss_err *err)
+/* Write a frame. Standard output failing is not something reconnecting
+ * can fix: the error is fatal. */
+static int emit(struct state *st, json_t *frame, struct ss_err *err)
 {
 	int rc = ss_frame_write(stdout, "<stdout>", frame, err);
 
 	json_decref(frame);
+	if (rc < 0)
+		st->fatal = 1;
 	return rc;
 }
 
@@ -632,7 +637,7 @@ static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
 			ss_frame_set_key_index(f, k);
 	}
 	PQclear(pk);
-	return emit(f, err);
+	return emit(st, f, err);
 }
 
 static int bad_data(struct ss_err *err, const struct ss_pgo_relation *rel,
@@ -740,6 +745,7 @@ static int change(struct state *st, const struct ss_pgo_msg *m,
 	if (ss_frame_write_change(stdout, "<stdout>", op, rel->oid, st->xid,
 				  st->txn_lsn, st->pos - 1, st->newc, nnew,
 				  st->oldc, nold, &st->line, err) < 0) {
+		st->fatal = 1;
 		if (err->code == SS_ERR_INPUT)
 			ss_err_prefix(err, "table \"%s\".\"%s\"", rel->schema,
 				      rel->table);
@@ -793,7 +799,7 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 		st->xid = xid;
 		st->txn_lsn = m->final_lsn;
 		st->pos = st->skip_below = 0;
-		return emit(ss_frame_new_begin(xid, m->final_lsn, m->ts_us),
+		return emit(st, ss_frame_new_begin(xid, m->final_lsn, m->ts_us),
 			    err);
 	case 'C':
 		if (st->skip_txn) {
@@ -804,7 +810,7 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "pgoutput: commit outside a "
 					  "transaction");
-		if (emit(ss_frame_new_commit(st->xid, st->txn_lsn, m->end_lsn,
+		if (emit(st, ss_frame_new_commit(st->xid, st->txn_lsn, m->end_lsn,
 					     m->ts_us), err) < 0)
 			return -1;
 		ss_cli_flush_stdout();
@@ -839,7 +845,7 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 					  "transaction");
 		if (st->pos++ < st->skip_below)
 			return 0;
-		return emit(ss_frame_new_truncate(st->xid, st->txn_lsn,
+		return emit(st, ss_frame_new_truncate(st->xid, st->txn_lsn,
 						  st->pos - 1, m->relids,
 						  m->nrelids), err);
 	default:
@@ -878,7 +884,7 @@ static int progress(struct state *st, struct ss_err *err)
 	if (st->in_txn || st->skip_txn || st->received <= st->emitted ||
 	    (!opt.ack_received && st->durable < st->written))
 		return 0;
-	if (emit(ss_frame_new_progress(st->received), err) < 0)
+	if (emit(st, ss_frame_new_progress(st->received), err) < 0)
 		return -1;
 	ss_cli_flush_stdout();
 	st->emitted = st->written = st->received;
@@ -1056,6 +1062,7 @@ static int session(struct state *st, struct ss_err *err)
 	if (ss_pg_start_replication(st->repl, opt.slot, opt.pub, st->emitted,
 				    err) < 0)
 		return -1;
+	st->streamed = 1;
 	st->next_poll = ss_mono_us() + POLL_US;
 	st->want_status = 1;
 	return stream(st, err);
@@ -1117,6 +1124,7 @@ int main(int argc, char **argv)
 		int rc;
 
 		ss_err_clear(&err);
+		st.streamed = 0;
 		rc = session(&st, &err);
 		disconnect(&st);
 		if (rc == 0 || stop_requested)
@@ -1125,8 +1133,8 @@ int main(int argc, char **argv)
 		    opt.drop_slot)
 			ss_cli_die_err(&err);
 		ss_cli_report(&err);
-		if (st.emitted > st.slot_confirmed)
-			backoff_s = 1; /* it streamed: start over */
+		if (st.streamed)
+			backoff_s = 1; /* it worked for a while: start over */
 		ss_cli_warning("reconnecting in %" PRId64 " s", backoff_s);
 		for (i = 0; i < (size_t)backoff_s * 10 && !stop_requested; i++)
 			sleep_ms(100);

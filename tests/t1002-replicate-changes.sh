@@ -176,6 +176,15 @@ test_expect_success 'nothing written yet: WAL that held nothing gives progress' 
 	test_eq t "$(pg_psql "SELECT '\''$p'\''::pg_lsn >= '\''$end'\''::pg_lsn")"
 '
 
+test_expect_success 'standard output failing is exit 1, never a retry' '
+	pg_psql "INSERT INTO a VALUES (6, '\''full'\'')" &&
+	end=$(pg_psql "SELECT pg_current_wal_lsn()") &&
+	test_must_fail 1 shapesync-replicate --registry reg.db --table a \
+		--endpos "$end" >/dev/full &&
+	test_stderr_has "could not write to (standard output|.<stdout>.)" &&
+	! grep -q reconnecting "$TEST_DIR/.stderr"
+'
+
 test_expect_success 'option errors come before any connection' '
 	test_must_fail 2 shapesync-replicate --slot Bad-Name --db "host=/nonexistent" &&
 	test_stderr_has "invalid slot name" &&
