@@ -810,8 +810,9 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "pgoutput: commit outside a "
 					  "transaction");
-		if (emit(st, ss_frame_new_commit(st->xid, st->txn_lsn, m->end_lsn,
-					     m->ts_us), err) < 0)
+		if (emit(st, ss_frame_new_commit(st->xid, st->txn_lsn,
+						 m->end_lsn, m->ts_us),
+			 err) < 0)
 			return -1;
 		ss_cli_flush_stdout();
 		st->in_txn = 0;
