@@ -1,0 +1,946 @@
+/*
+ * shapesync-route — reads frames on stdin and writes them on stdout with
+ * the ids of the shapes each change belongs to (lib/route does the
+ * matching). Keeps its shapes in step with the registry while it runs and
+ * records the active mark of DESIGN.md step 2, only between transactions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "frame.h"
+#include "lsn.h"
+#include "registry.h"
+#include "route.h"
+#include "shape.h"
+
+#define DEFAULT_REGISTRY "./var/registry.db"
+#define DEFAULT_POLL_MS 2
+
+enum {
+	OPT_LIST_OPTIONS = 256,
+	OPT_REGISTRY,
+	OPT_POLL_INTERVAL,
+	OPT_MAX_LINE,
+};
+
+static const struct option options[] = {
+	{ "registry", required_argument, NULL, OPT_REGISTRY },
+	{ "poll-interval", required_argument, NULL, OPT_POLL_INTERVAL },
+	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void usage(void)
+{
+	printf("Usage: shapesync-route [--registry PATH] [options] < frames > frames\n"
+	       "       shapesync-route --help | --version\n"
+	       "\n"
+	       "Tags each change frame with the ids of the shapes it belongs to\n"
+	       "(\"shapes\", and \"moves\" where an update moves a row into or out of\n"
+	       "a shape), drops changes that belong to no shape, and keeps its\n"
+	       "shapes in step with the registry while it runs.\n"
+	       "\n"
+	       "Registry:\n"
+	       "  --registry PATH       registry file (default: $SHAPESYNC_REGISTRY,\n"
+	       "                        else " DEFAULT_REGISTRY ")\n"
+	       "  --poll-interval TIME  look for new and removed shapes this often\n"
+	       "                        (default: 2ms; e.g. 5ms, 1s)\n"
+	       "\n"
+	       "Input:\n"
+	       "  --max-line SIZE       longest input line accepted (default: 256MiB)\n"
+	       "\n"
+	       "Other:\n"
+	       "  -v, --verbose         report shapes loaded and a summary on stderr\n"
+	       "  -h, --help            show this help and exit\n"
+	       "  -V, --version         show the version and exit\n"
+	       "\n"
+	       "See shapesync-route(1) and shapesync-frames(5).\n");
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* A shape seen in the registry but not yet routed: it becomes active only
+ * between transactions. */
+struct pending {
+	int64_t id;
+	struct ss_shape def;
+	int was_active;         /* the registry already has its mark */
+};
+
+static struct {
+	struct ss_registry *reg;
+	struct ss_router *router;
+	uint64_t seq;           /* registry change log position */
+	int64_t data_version;
+	struct pending *pending;
+	size_t npending, pending_alloc;
+	int in_txn;
+	ss_lsn position;        /* last commit passed through, or progress */
+	int verbose;
+	uint64_t changes_in, changes_out, moves, dropped, eval_errors;
+	uint64_t marks;
+	int64_t first_cpu_us, first_wall_us; /* at the first change (-v) */
+} st;
+
+static int64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+static void write_frame(json_t *frame)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	if (ss_frame_write(stdout, "<stdout>", frame, &err) < 0)
+		ss_cli_die_err(&err);
+}
+
+static void write_raw(const char *line, size_t len)
+{
+	if (fwrite(line, 1, len, stdout) != len || putc('\n', stdout) == EOF)
+		ss_cli_die("could not write to standard output: %s",
+			   strerror(errno));
+}
+
+static void on_invalidate(uint32_t oid, const int64_t *ids, size_t n,
+			  const char *reason, void *ctx)
+{
+	json_t *f;
+
+	(void)ctx;
+	ss_cli_warning("invalidating %zu shape%s: %s", n, n == 1 ? "" : "s",
+		       reason);
+	f = ss_frame_new_invalidate(ids, n, oid ? oid : 1, reason);
+	write_frame(f);
+	json_decref(f);
+}
+
+/*
+ * Write a change or truncate frame with "shapes" (and "moves"). The usual
+ * input has neither, and then the line is copied with the new members
+ * spliced in before its closing brace: no JSON is built or serialised.
+ */
+static void write_tagged(const struct ss_frame *f, const char *line,
+			 size_t len, const struct ss_route_match *m)
+{
+	static struct ss_buf b = SS_BUF_INIT;
+	size_t i, end = len;
+
+	if (f->has_shapes || (f->json && json_object_get(f->json, "moves"))) {
+		json_t *j = json_deep_copy(f->json);
+
+		json_object_del(j, "moves");
+		ss_frame_set_shapes(j, m->ids, m->n);
+		for (i = 0; i < m->n; i++)
+			if (m->ops[i] != f->op && f->type == SS_FRAME_CHANGE)
+				ss_frame_set_move(j, m->ids[i], m->ops[i]);
+		write_frame(j);
+		json_decref(j);
+		return;
+	}
+	while (end > 0 && line[end - 1] != '}')
+		end--;
+	ss_buf_reset(&b);
+	ss_buf_add(&b, line, end - 1);
+	ss_buf_adds(&b, ",\"shapes\":[");
+	for (i = 0; i < m->n; i++)
+		ss_buf_addf(&b, i ? ",%" PRId64 : "%" PRId64, m->ids[i]);
+	ss_buf_addc(&b, ']');
+	if (m->moves) {
+		int first = 1;
+
+		ss_buf_adds(&b, ",\"moves\":{");
+		for (i = 0; i < m->n; i++) {
+			if (m->ops[i] == f->op)
+				continue;
+			ss_buf_addf(&b, "%s\"%" PRId64 "\":\"%s\"",
+				    first ? "" : ",", m->ids[i],
+				    ss_frame_op_name(m->ops[i]));
+			first = 0;
+		}
+		ss_buf_addc(&b, '}');
+	}
+	ss_buf_addc(&b, '}');
+	write_raw(b.buf, b.len);
+}
+
+/* ---- shapes from the registry ------------------------------------------ */
+
+/* The ids in st.pending, as an open-addressing set (0 is never an id):
+ * a full load adds every shape, so a scan per add would be quadratic. */
+static struct {
+	int64_t *v;
+	size_t size, n;
+} pset;
+
+static size_t pset_slot(int64_t id)
+{
+	return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 20) &
+	       (pset.size - 1);
+}
+
+static int pset_has(int64_t id)
+{
+	size_t i;
+
+	if (!pset.n)
+		return 0;
+	for (i = pset_slot(id); pset.v[i]; i = (i + 1) & (pset.size - 1))
+		if (pset.v[i] == id)
+			return 1;
+	return 0;
+}
+
+static void pset_put(int64_t id)
+{
+	size_t i;
+
+	if ((pset.n + 1) * 2 > pset.size) {
+		int64_t *old = pset.v;
+		size_t oldsize = pset.size;
+
+		pset.size = oldsize ? oldsize * 2 : 64;
+		pset.v = ss_xcalloc(pset.size, sizeof(*pset.v));
+		pset.n = 0;
+		for (i = 0; i < oldsize; i++)
+			if (old[i])
+				pset_put(old[i]);
+		free(old);
+	}
+	for (i = pset_slot(id); pset.v[i]; i = (i + 1) & (pset.size - 1))
+		;
+	pset.v[i] = id;
+	pset.n++;
+}
+
+/* Rebuild the set from st.pending (after removals and activation). */
+static void pset_rebuild(void)
+{
+	size_t i;
+
+	if (pset.size)
+		memset(pset.v, 0, pset.size * sizeof(*pset.v));
+	pset.n = 0;
+	for (i = 0; i < st.npending; i++)
+		pset_put(st.pending[i].id);
+}
+
+static void pending_add(int64_t id, const char *definition, int was_active)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct pending *p;
+
+	if (ss_router_has(st.router, id) || pset_has(id))
+		return;
+	SS_GROW(st.pending, st.pending_alloc, st.npending + 1);
+	p = &st.pending[st.npending];
+	ss_shape_init(&p->def);
+	if (ss_shape_from_canonical(&p->def, definition, &err) < 0) {
+		/* A registry row we cannot read is not ours to fix; skip it
+		 * loudly rather than stop the pipeline. */
+		ss_cli_warning("shape %" PRId64 ": bad definition in the "
+			       "registry: %s", id, err.msg);
+		return;
+	}
+	p->id = id;
+	p->was_active = was_active;
+	st.npending++;
+	pset_put(id);
+}
+
+static void pending_remove(int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < st.npending; i++)
+		if (st.pending[i].id == id) {
+			ss_shape_release(&st.pending[i].def);
+			st.pending[i] = st.pending[--st.npending];
+			pset_rebuild();
+			return;
+		}
+}
+
+/*
+ * Route the pending shapes from now on and publish their marks: position
+ * is the last commit passed through (or progress), so every transaction
+ * after it will be tagged. Called only between transactions.
+ */
+static void activate_pending(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	size_t i, marked = 0;
+
+	if (!st.npending || st.in_txn)
+		return;
+	for (i = 0; i < st.npending; i++) {
+		struct pending *p = &st.pending[i];
+
+		if (ss_router_add(st.router, p->id, &p->def, &err) < 0)
+			ss_cli_die_err(&err);
+		if (!p->was_active) {
+			if (ss_registry_mark_active(st.reg, p->id, st.position,
+						    &err) < 0)
+				ss_cli_die_err(&err);
+			marked++;
+		}
+		ss_shape_release(&p->def);
+	}
+	if (st.verbose)
+		ss_cli_warning("activated %zu shape%s at %" PRIX32 "/%" PRIX32,
+			       st.npending, st.npending == 1 ? "" : "s",
+			       (uint32_t)(st.position >> 32),
+			       (uint32_t)st.position);
+	st.npending = 0;
+	pset_rebuild();
+	if (marked) {
+		/* serve, another process, waits for the mark: publish it. */
+		if (ss_registry_flush(st.reg, &err) < 0)
+			ss_cli_die_err(&err);
+		st.marks += marked;
+	}
+}
+
+struct change {
+	int64_t id;
+	int added;
+};
+
+struct changes {
+	struct change *v;
+	size_t n, alloc;
+};
+
+static int collect_change(uint64_t seq, int64_t id, const char *handle,
+			  int added, void *ctx)
+{
+	struct changes *c = ctx;
+
+	(void)seq;
+	(void)handle;
+	SS_GROW(c->v, c->alloc, c->n + 1);
+	c->v[c->n].id = id;
+	c->v[c->n++].added = added;
+	return 0;
+}
+
+static int load_one(const struct ss_shape_rec *rec, void *ctx)
+{
+	struct changes *seen = ctx;
+
+	if (seen)
+		collect_change(0, rec->id, NULL, 1, seen);
+	pending_add(rec->id, rec->definition, rec->active);
+	return 0;
+}
+
+static int cmp_change_id(const void *a, const void *b)
+{
+	int64_t x = ((const struct change *)a)->id;
+	int64_t y = ((const struct change *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static int noop_handle(uint64_t seq, int64_t id, const char *handle,
+		       int added, void *ctx)
+{
+	(void)seq, (void)id, (void)handle, (void)added, (void)ctx;
+	return 0;
+}
+
+/* Load every shape: the change-log position first, so that anything
+ * committed after it is seen again (adds are idempotent). Shapes routed
+ * but no longer listed were removed while the change log was trimmed. */
+static void full_load(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct changes seen = { NULL, 0, 0 };
+	struct change key;
+	int64_t *ids;
+	size_t n, i;
+
+	if (ss_registry_load_handles(st.reg, noop_handle, NULL, &st.seq,
+				     &err) < 0 ||
+	    ss_registry_foreach(st.reg, load_one, &seen, &err) < 0)
+		ss_cli_die_err(&err);
+	if (seen.n > 1)
+		qsort(seen.v, seen.n, sizeof(*seen.v), cmp_change_id);
+	n = ss_router_ids(st.router, &ids);
+	for (i = 0; i < n; i++) {
+		key.id = ids[i];
+		if (!seen.n || !bsearch(&key, seen.v, seen.n, sizeof(*seen.v),
+			     cmp_change_id))
+			ss_router_remove(st.router, ids[i]);
+	}
+	free(ids);
+	free(seen.v);
+}
+
+static void refresh(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct changes c = { NULL, 0, 0 };
+	struct ss_shape_rec rec;
+	int64_t v;
+	size_t i;
+	int rc;
+
+	if (ss_registry_data_version(st.reg, &v, &err) < 0)
+		ss_cli_die_err(&err);
+	if (v != st.data_version) {
+		st.data_version = v;
+		rc = ss_registry_changes(st.reg, st.seq, collect_change, &c,
+					 &st.seq, &err);
+		if (rc < 0)
+			ss_cli_die_err(&err);
+		if (rc == 1) {
+			full_load();
+		} else {
+			for (i = 0; i < c.n; i++) {
+				if (!c.v[i].added) {
+					ss_router_remove(st.router, c.v[i].id);
+					pending_remove(c.v[i].id);
+					continue;
+				}
+				ss_shape_rec_init(&rec);
+				rc = ss_registry_get_by_id(st.reg, c.v[i].id,
+							   &rec, &err);
+				if (rc < 0)
+					ss_cli_die_err(&err);
+				if (rc == 1)
+					pending_add(rec.id, rec.definition,
+						    rec.active);
+				ss_shape_rec_release(&rec);
+			}
+		}
+		free(c.v);
+	}
+	activate_pending();
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+static const char **vals_new, **vals_old;
+static size_t vals_alloc;
+
+static void row_values(json_t *row, const size_t *idx,
+		       const char *const *names, size_t n, const char **out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_t *v = json_object_get(row, names[i]);
+
+		out[idx[i]] = json_is_string(v) ? json_string_value(v) : NULL;
+	}
+}
+
+static void route_values(const struct ss_frame *f, const char *line,
+			 size_t len, const char *const *newv,
+			 const char *const *oldv)
+{
+	static struct ss_route_match m;
+
+	if (!st.changes_in++ && st.verbose) {
+		st.first_cpu_us = thread_cpu_us();
+		st.first_wall_us = ss_mono_us();
+	}
+	ss_router_match(st.router, f->oid, f->op, newv, oldv, &m);
+	if (m.errors) {
+		st.eval_errors += m.errors;
+		ss_cli_warning("change at pos %" PRIu64 " of xid %" PRIu64
+			       ": %zu shape%s could not be evaluated (counted "
+			       "as no match); last: %s", f->pos, f->xid,
+			       m.errors, m.errors == 1 ? "" : "s",
+			       m.last_error);
+	}
+	if (!m.n) {
+		st.dropped++;
+		return;
+	}
+	st.changes_out++;
+	st.moves += m.moves;
+	write_tagged(f, line, len, &m);
+}
+
+static void route_change(const struct ss_frame *f, const char *line,
+			 size_t len)
+{
+	const size_t *idx;
+	const char *const *names;
+	size_t n, ncols;
+
+	if (!ss_router_table_routed(st.router, f->oid)) {
+		if (!st.changes_in++ && st.verbose) {
+			st.first_cpu_us = thread_cpu_us();
+			st.first_wall_us = ss_mono_us();
+		}
+		st.dropped++;
+		return;
+	}
+	n = ss_router_columns(st.router, f->oid, &idx, &names, &ncols);
+	if (ncols > vals_alloc) {
+		vals_new = ss_xrealloc(vals_new, ncols * sizeof(*vals_new));
+		vals_old = ss_xrealloc(vals_old, ncols * sizeof(*vals_old));
+		vals_alloc = ncols;
+	}
+	if (f->new_row)
+		row_values(f->new_row, idx, names, n, vals_new);
+	if (f->old_row)
+		row_values(f->old_row, idx, names, n, vals_old);
+	route_values(f, line, len,
+		     f->new_row ? (const char *const *)vals_new : NULL,
+		     f->old_row ? (const char *const *)vals_old : NULL);
+}
+
+static void route_truncate(const struct ss_frame *f, const char *line,
+			   size_t len)
+{
+	struct ss_route_match m;
+
+	ss_router_truncate(st.router, f->oids, f->noids, &m);
+	if (m.n)
+		write_tagged(f, line, len, &m);
+}
+
+static void handle(const struct ss_frame *f, const char *line, size_t len)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	switch (f->type) {
+	case SS_FRAME_BEGIN:
+		st.in_txn = 1;
+		write_raw(line, len);
+		break;
+	case SS_FRAME_COMMIT:
+		write_raw(line, len);
+		st.in_txn = 0;
+		if (f->lsn > st.position)
+			st.position = f->lsn;
+		ss_cli_flush_stdout();
+		activate_pending();
+		break;
+	case SS_FRAME_PROGRESS:
+		if (f->lsn > st.position)
+			st.position = f->lsn;
+		write_raw(line, len);
+		break;
+	case SS_FRAME_RELATION:
+		if (ss_router_relation(st.router, f, &err) < 0)
+			ss_cli_die_err(&err);
+		write_raw(line, len);
+		break;
+	case SS_FRAME_CHANGE:
+		route_change(f, line, len);
+		break;
+	case SS_FRAME_TRUNCATE:
+		route_truncate(f, line, len);
+		break;
+	default:
+		write_raw(line, len);
+		break;
+	}
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+/*
+ * Lines from standard input. Route reads raw lines itself (rather than
+ * with ss_frame_reader, which decodes every line into JSON) so that change
+ * frames can take the fast path of ss_router_scan_change; every other
+ * line is decoded by ss_frame_parse, and the stream order is checked for
+ * all of them with ss_frame_seq_check, so input is as strictly checked as
+ * by the frame reader.
+ */
+static struct {
+	char *buf;
+	size_t cap, start, end, scanned;
+	uint64_t lineno;
+	size_t max;
+	int eof;
+} in;
+
+#define LINE_OK 1
+#define LINE_EOF 0
+#define LINE_AGAIN 2
+
+/* 1 if a whole line is buffered (then reading needs no poll). */
+static int in_buffered(void)
+{
+	return memchr(in.buf + in.scanned, '\n', in.end - in.scanned) != NULL;
+}
+
+static int next_line(const char **line, size_t *len, struct ss_err *err)
+{
+	for (;;) {
+		char *nl = memchr(in.buf + in.scanned, '\n',
+				  in.end - in.scanned);
+		ssize_t n;
+
+		if (nl) {
+			*line = in.buf + in.start;
+			*len = (size_t)(nl - *line);
+			in.start = in.scanned = (size_t)(nl - in.buf) + 1;
+			in.lineno++;
+			if (*len > in.max)
+				return ss_err_set(err, SS_ERR_INPUT,
+						  "<stdin>:%" PRIu64 ": line too "
+						  "long (more than %zu bytes)",
+						  in.lineno, in.max);
+			return LINE_OK;
+		}
+		in.scanned = in.end;
+		if (in.end - in.start > in.max)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "<stdin>:%" PRIu64 ": line too long "
+					  "(more than %zu bytes)", in.lineno + 1,
+					  in.max);
+		if (in.eof) {
+			if (in.end > in.start) {
+				in.start = in.end;
+				return ss_err_set(err, SS_ERR_INPUT,
+						  "<stdin>:%" PRIu64 ": incomplete "
+						  "line at end of input",
+						  in.lineno + 1);
+			}
+			return LINE_EOF;
+		}
+		if (in.start > 0) {
+			memmove(in.buf, in.buf + in.start, in.end - in.start);
+			in.end -= in.start;
+			in.scanned -= in.start;
+			in.start = 0;
+		}
+		if (in.end == in.cap) {
+			in.cap = in.cap ? in.cap * 2 : 1 << 18;
+			in.buf = ss_xrealloc(in.buf, in.cap);
+		}
+		n = read(0, in.buf + in.end, in.cap - in.end);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return LINE_AGAIN;
+			return ss_err_set(err, SS_ERR_RUNTIME, "could not read "
+					  "'<stdin>': %s", strerror(errno));
+		}
+		if (n == 0)
+			in.eof = 1;
+		in.end += (size_t)n;
+	}
+}
+
+static struct ss_frame_seq seq = SS_FRAME_SEQ_INIT;
+
+static void input_error(struct ss_err *err, uint64_t lineno)
+{
+	char msg[sizeof(err->msg)];
+
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	ss_err_set(err, SS_ERR_INPUT, "<stdin>:%" PRIu64 ": %.480s", lineno,
+		   msg);
+	ss_cli_die_err(err);
+}
+
+/*
+ * Change frames that took the fast path wait here, up to BATCH of them
+ * and only while their lines stay in the input buffer, so that the
+ * router can prefetch the index memory of all of them before matching
+ * them in order. Any other frame, and every registry refresh, first
+ * flushes the batch.
+ */
+#define BATCH 32
+
+static struct {
+	struct ss_route_scan sc[BATCH];
+	const char *line[BATCH];
+	size_t len[BATCH];
+	uint64_t lineno[BATCH];
+	size_t n;
+} batch;
+
+static void flush_batch(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	size_t i;
+
+	/* Stage 0 ran at scan time; the prefetches of each stage have the
+	 * whole batch's time to land before the next stage reads them. */
+	for (i = 0; i < batch.n; i++)
+		ss_router_prefetch(st.router, &batch.sc[i], 1);
+	for (i = 0; i < batch.n; i++)
+		ss_router_prefetch(st.router, &batch.sc[i], 2);
+	for (i = 0; i < batch.n; i++) {
+		struct ss_route_scan *sc = &batch.sc[i];
+		struct ss_frame fast = SS_FRAME_INIT;
+
+		fast.type = SS_FRAME_CHANGE;
+		fast.op = sc->op;
+		fast.oid = sc->oid;
+		fast.xid = sc->xid;
+		fast.lsn = sc->lsn;
+		fast.pos = sc->pos;
+		if (ss_frame_seq_check(&seq, &fast, &err) < 0)
+			input_error(&err, batch.lineno[i]);
+		route_values(&fast, batch.line[i], batch.len[i], sc->newv,
+			     sc->oldv);
+	}
+	batch.n = 0;
+}
+
+static void process_line(const char *line, size_t len)
+{
+	static struct ss_frame f = SS_FRAME_INIT;
+	struct ss_err err = SS_ERR_INIT;
+
+	/* Whitespace around the object is tolerated, never written. */
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
+		       line[len - 1] == '\r'))
+		len--;
+	while (len && (*line == ' ' || *line == '\t' || *line == '\r')) {
+		line++;
+		len--;
+	}
+	if (ss_router_scan_change(st.router, line, len, &batch.sc[batch.n])) {
+		ss_router_prefetch(st.router, &batch.sc[batch.n], 0);
+		batch.line[batch.n] = line;
+		batch.len[batch.n] = len;
+		batch.lineno[batch.n] = in.lineno;
+		/* The next read may move the buffer the lines are in. */
+		if (++batch.n == BATCH || !in_buffered())
+			flush_batch();
+		return;
+	}
+	flush_batch();
+	if (ss_frame_parse(&f, line, len, &err) < 0 ||
+	    ss_frame_seq_check(&seq, &f, &err) < 0)
+		input_error(&err, in.lineno);
+	handle(&f, line, len);
+	ss_frame_release(&f);
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static struct ss_registry *open_registry(const char *path)
+{
+	struct ss_registry_opts opts;
+	struct ss_registry *reg = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	struct stat sb;
+
+	if (strcmp(path, ":memory:") && stat(path, &sb) < 0 && errno == ENOENT) {
+		ss_cli_error("registry '%s' does not exist", path);
+		fprintf(stderr, "hint: run 'shapesync-db init' first, or check "
+			"--registry and $SHAPESYNC_REGISTRY\n");
+		exit(SS_ERR_RUNTIME);
+	}
+	ss_registry_opts_init(&opts);
+	opts.id_block = 1; /* route never adds shapes */
+	if (ss_registry_open(path, &opts, &reg, &err) < 0) {
+		if (err.code == SS_ERR_INPUT)
+			err.code = SS_ERR_RUNTIME;
+		ss_cli_die_err(&err);
+	}
+	return reg;
+}
+
+int main(int argc, char **argv)
+{
+	const char *registry_path = getenv("SHAPESYNC_REGISTRY");
+	int64_t poll_ms = DEFAULT_POLL_MS, next_poll;
+	uint64_t max_line = 0;
+	static char outbuf[1 << 20];
+	struct ss_err err = SS_ERR_INIT;
+	struct sigaction sa;
+	struct stat sb;
+	int c, rc, fl = -1;
+	unsigned tick = 0;
+
+	ss_cli_init("shapesync-route");
+	if (!registry_path || !*registry_path)
+		registry_path = DEFAULT_REGISTRY;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":vhV", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_REGISTRY:
+			if (!*optarg)
+				ss_cli_usage_error("option '--registry' needs a "
+						   "path");
+			registry_path = optarg;
+			break;
+		case OPT_POLL_INTERVAL:
+			poll_ms = ss_cli_opt_duration_ms(optarg,
+							 "--poll-interval");
+			if (poll_ms < 1 || poll_ms > 60000)
+				ss_cli_usage_error("--poll-interval must be "
+						   "between 1ms and 60s");
+			break;
+		case OPT_MAX_LINE:
+			max_line = ss_cli_opt_size(optarg, "--max-line");
+			if (max_line < 1024)
+				ss_cli_usage_error("--max-line must be at least "
+						   "1024 bytes");
+			break;
+		case 'v':
+			st.verbose = 1;
+			break;
+		case 'h':
+			usage();
+			ss_cli_close_stdout();
+			return 0;
+		case 'V':
+			ss_cli_version();
+		case OPT_LIST_OPTIONS:
+			ss_cli_list_options(options);
+		case ':':
+			ss_cli_usage_error("option '%s' requires a value",
+					   argv[optind - 1]);
+		default:
+			ss_cli_usage_error("unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		ss_cli_usage_error("unexpected argument '%s'", argv[optind]);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll and read return */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	st.reg = open_registry(registry_path);
+	st.router = ss_router_new(on_invalidate, NULL);
+	st.data_version = -1;
+	full_load();
+	if (ss_registry_data_version(st.reg, &st.data_version, &err) < 0)
+		ss_cli_die_err(&err);
+	activate_pending();
+	if (st.verbose)
+		ss_cli_warning("routing %zu shapes from '%s'",
+			       ss_router_count(st.router), registry_path);
+
+	/* A pipe or socket is read without blocking, so that a half-written
+	 * line never keeps route from polling the registry. */
+	if (fstat(0, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) {
+		fl = fcntl(0, F_GETFL);
+		if (fl >= 0)
+			fcntl(0, F_SETFL, fl | O_NONBLOCK);
+	}
+	for (c = 0; c < BATCH; c++)
+		ss_buf_init(&batch.sc[c].scratch_);
+	in.cap = 1 << 18;
+	in.buf = ss_xmalloc(in.cap);
+	in.max = max_line ? (size_t)max_line : SS_FRAME_MAX_LINE_DEFAULT;
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+
+	next_poll = ss_mono_us() + poll_ms * 1000;
+	while (!stop) {
+		const char *line = NULL;
+		size_t len = 0;
+
+		if (!in_buffered()) {
+			struct pollfd pfd = { 0, POLLIN, 0 };
+			int64_t now = ss_mono_us(), wait_ms;
+
+			if (now >= next_poll) {
+				flush_batch();
+				refresh();
+				next_poll = now + poll_ms * 1000;
+			}
+			if (!in.eof) {
+				ss_cli_flush_stdout();
+				wait_ms = (next_poll - now + 999) / 1000;
+				if (wait_ms < 1)
+					wait_ms = 1;
+				rc = poll(&pfd, 1, (int)wait_ms);
+				if (rc < 0 && errno != EINTR)
+					ss_cli_die("could not poll standard "
+						   "input: %s", strerror(errno));
+				if (rc <= 0)
+					continue;
+			}
+		} else if ((++tick & 63) == 0 && ss_mono_us() >= next_poll) {
+			flush_batch();
+			refresh();
+			next_poll = ss_mono_us() + poll_ms * 1000;
+		}
+		rc = next_line(&line, &len, &err);
+		if (rc == LINE_AGAIN)
+			continue;
+		if (rc == LINE_EOF)
+			break;
+		if (rc < 0) {
+			flush_batch();
+			ss_cli_die_err(&err);
+		}
+		process_line(line, len);
+	}
+	flush_batch();
+	if (st.in_txn && !stop)
+		ss_cli_warning("input ended inside a transaction");
+	if (fl >= 0)
+		fcntl(0, F_SETFL, fl);
+	free(in.buf);
+	for (c = 0; c < BATCH; c++)
+		ss_route_scan_release(&batch.sc[c]);
+	if (st.verbose) {
+		struct ss_router_stats rs;
+
+		ss_router_stats(st.router, &rs);
+		ss_cli_warning("shapes: %zu known, %zu routed (%zu by equality, "
+			       "%zu by containment, %zu by range, %zu "
+			       "evaluated per row), %zu invalid", rs.shapes,
+			       rs.compiled, rs.eq_indexed, rs.contain_indexed,
+			       rs.range_indexed, rs.unindexed, rs.invalid);
+	}
+	if (st.verbose && st.changes_in) {
+		double cpu = (double)(thread_cpu_us() - st.first_cpu_us) / 1e6;
+		double wall = (double)(ss_mono_us() - st.first_wall_us) / 1e6;
+
+		ss_cli_warning("from the first change on: %.3f s CPU (%.0f "
+			       "changes/s), %.3f s wall", cpu,
+			       cpu > 0 ? (double)st.changes_in / cpu : 0.0,
+			       wall);
+	}
+	if (st.verbose)
+		ss_cli_warning("%" PRIu64 " changes in, %" PRIu64 " out, %" PRIu64
+			       " moves, %" PRIu64 " dropped, %" PRIu64
+			       " evaluation errors, %" PRIu64 " marks",
+			       st.changes_in, st.changes_out, st.moves,
+			       st.dropped, st.eval_errors, st.marks);
+	ss_router_free(st.router);
+	for (c = 0; (size_t)c < st.npending; c++)
+		ss_shape_release(&st.pending[c].def);
+	free(st.pending);
+	free(pset.v);
+	free(vals_new);
+	free(vals_old);
+	if (ss_registry_close(st.reg, &err) < 0)
+		ss_cli_die_err(&err);
+	ss_cli_close_stdout();
+	return 0;
+}

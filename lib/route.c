@@ -1,0 +1,2321 @@
+/*
+ * route.c — the router: per-table shape lists, the equality, containment
+ * and range indexes over the shapes' where clauses, and the matching of
+ * rows against them. See route.h for the contract and the index design.
+ */
+#include "route.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <strings.h>
+
+#include "where.h"
+
+enum shape_state { ST_PENDING, ST_LIVE, ST_INVALID };
+
+/* How a live shape is found. */
+enum shape_kind {
+	K_NONE,    /* not compiled */
+	K_ALL,     /* no where clause: every row */
+	K_EVAL,    /* evaluated for every row of the table */
+	K_EQ,      /* equality / IN hash index */
+	K_CONTAIN, /* array containment, by one element */
+	K_RANGE,   /* numeric range */
+};
+
+/*
+ * A numeric range conjunct, decided without lib/where: with x, lo and hi
+ * the values rounded to doubles (rounding is monotonic, NaN above all as
+ * in PostgreSQL), x < lo or x > hi means false and lo < x < hi means true
+ * whether the bounds are strict or not; only a tie needs the evaluator.
+ */
+struct rcheck {
+	double lo, hi;
+	int32_t col;
+	unsigned char has_lo, has_hi;
+};
+
+struct group;
+struct eqidx;
+struct rangeidx;
+
+struct rshape;
+
+struct rshape {
+	/* What matching reads, in the first 64 bytes (the struct is
+	 * allocated on a cache-line boundary). */
+	int64_t id;
+	uint64_t gen;           /* match in progress */
+	struct rcheck *checks;  /* with use_checks: the whole clause as ranges */
+	struct rcheck check0;   /* checks points here when there is one */
+	struct ss_where *w;     /* NULL when freed after compile (see lazy) */
+	uint32_t nchecks;
+	unsigned char mask;     /* 1: old row matched, 2: new row matched */
+	unsigned char exact;    /* an index hit is a match: no evaluation */
+	unsigned char use_checks;
+	unsigned char nowhere;  /* no where clause: every row */
+	/* The rest. */
+	int lazy;               /* w freed; compile again when needed */
+	size_t *used;           /* columns the clause reads */
+	size_t nused;
+	struct ss_shape def;
+	struct group *g;
+	enum shape_state state;
+	enum shape_kind kind;
+	struct eqidx *ei;       /* K_EQ, K_CONTAIN */
+	char **keys;            /* ... the keys it is filed under */
+	size_t *klens;
+	size_t nkeys;
+	struct rangeidx *ri;    /* K_RANGE */
+	double lo, hi;          /* ... conservative bounds, inclusive */
+	size_t lpos;            /* position in its index's or the others list */
+	size_t gpos;            /* position in g->shapes */
+};
+_Static_assert(offsetof(struct rshape, lazy) == 64,
+	       "the fields matching reads fill the first cache line");
+
+struct eqidx {
+	uint32_t uid;           /* part of every hash key of this index */
+	long col;
+	char *type;             /* type the values are keyed as */
+	int raw;                /* enum: the text is the key */
+	int contain;            /* look up every element of the row's array */
+	int quick;              /* 1: the text is the key (enum, text,
+				   varchar); 2: canonical integers are */
+	struct rshape **members;
+	size_t n, alloc;
+};
+
+struct rentry {
+	double lo, hi;
+	struct rshape *s;
+};
+
+struct rangeidx {
+	long col;
+	struct rshape **members;
+	size_t n, alloc;
+	int dirty;
+	struct rentry *e;       /* members sorted by lo */
+	size_t ne;
+	double *maxhi;          /* segment tree over e: max hi, 2 * size */
+	size_t size;
+};
+
+struct group {
+	char *schema, *table;
+	int have_rel;
+	uint32_t oid;
+	struct ss_frame_column *cols; /* deep copy of the relation's */
+	size_t ncols;
+	struct ss_where_column *wcols;
+	struct rshape **shapes; /* every shape on this table */
+	size_t nshapes, shapes_alloc;
+	struct eqidx **eqs;
+	size_t neqs, eqs_alloc;
+	struct rangeidx **ranges;
+	size_t nranges, ranges_alloc;
+	struct rshape **others; /* K_ALL and K_EVAL */
+	size_t nothers, others_alloc;
+	size_t nlive;
+	int used_dirty;
+	size_t *used;
+	const char **usednames;
+	size_t nused, used_alloc;
+};
+
+/* One equality-index entry: (uid, key) -> shapes. */
+struct eqent {
+	uint64_t h;
+	uint32_t uid;
+	uint32_t klen;
+	uint32_t n, alloc;
+	struct rshape **v;      /* inl, or an array once more than two */
+	struct rshape *inl[2];
+	char key[];             /* at byte 48: short keys share the line */
+};
+
+struct eqslot {
+	uint64_t h;
+	struct eqent *e;
+};
+
+struct ss_router {
+	ss_router_invalidate_cb cb;
+	void *cbctx;
+	struct group **groups;
+	size_t ngroups, groups_alloc;
+	struct group *last;     /* oid lookup cache */
+	/* shapes by id: open addressing */
+	struct rshape **byid;
+	size_t byid_size, nshapes;
+	/* equality entries: open addressing on h */
+	struct eqslot *eq;
+	size_t eq_size, eq_n;
+	/* types ss_where_value_key knows (1) or not (0), by name */
+	struct {
+		char name[64];
+		int ok;
+	} keyable_cache[16];
+	size_t nkeyable;
+	uint32_t next_uid;
+	/* match scratch */
+	uint64_t gen;
+	struct rshape **hits;
+	size_t nhits, hits_alloc;
+	int64_t *ids;
+	enum ss_frame_op *ops;
+	size_t out_alloc;
+	struct ss_buf key, tmp;
+	struct ss_route_match *cur;
+	enum ss_frame_op cur_op;
+};
+
+static const char tombstone_[1];
+#define TOMB ((struct rshape *)(void *)tombstone_)
+
+/* ---- shapes by id ----------------------------------------------------- */
+
+static size_t id_slot(int64_t id, size_t size)
+{
+	uint64_t x = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(x >> 17) & (size - 1);
+}
+
+static struct rshape *byid_get(const struct ss_router *r, int64_t id)
+{
+	size_t i;
+
+	if (!r->byid_size)
+		return NULL;
+	for (i = id_slot(id, r->byid_size);; i = (i + 1) & (r->byid_size - 1)) {
+		struct rshape *s = r->byid[i];
+
+		if (!s)
+			return NULL;
+		if (s != TOMB && s->id == id)
+			return s;
+	}
+}
+
+static void byid_put(struct ss_router *r, struct rshape *s);
+
+static void byid_grow(struct ss_router *r)
+{
+	struct rshape **old = r->byid;
+	size_t oldsize = r->byid_size, i;
+
+	r->byid_size = oldsize ? oldsize * 2 : 64;
+	r->byid = ss_xcalloc(r->byid_size, sizeof(*r->byid));
+	r->nshapes = 0;
+	for (i = 0; i < oldsize; i++)
+		if (old[i] && old[i] != TOMB)
+			byid_put(r, old[i]);
+	free(old);
+}
+
+static void byid_put(struct ss_router *r, struct rshape *s)
+{
+	size_t i;
+
+	/* Tombstones count as used so that probes always end. */
+	if ((r->nshapes + 1) * 2 > r->byid_size)
+		byid_grow(r);
+	for (i = id_slot(s->id, r->byid_size); r->byid[i] && r->byid[i] != TOMB;
+	     i = (i + 1) & (r->byid_size - 1))
+		;
+	r->byid[i] = s;
+	r->nshapes++;
+}
+
+static void byid_del(struct ss_router *r, int64_t id)
+{
+	size_t i;
+
+	for (i = id_slot(id, r->byid_size);; i = (i + 1) & (r->byid_size - 1)) {
+		struct rshape *s = r->byid[i];
+
+		if (!s)
+			return;
+		if (s != TOMB && s->id == id) {
+			r->byid[i] = TOMB;
+			return;
+		}
+	}
+}
+
+/* ---- the equality hash table ------------------------------------------ */
+
+static uint64_t eq_hash(uint32_t uid, const char *key, size_t len)
+{
+	uint64_t h = 1469598103934665603ull ^ ((uint64_t)uid * 0x100000001B3ull);
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 0x100000001B3ull;
+	}
+	/* FNV leaves the low bits (the slot) poorly mixed for keys that
+	 * differ in their last bytes: finish with murmur3's fmix64. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
+}
+
+/* Slots hold the hash next to the pointer, so a probe touches one cache
+ * line; entries hold up to two shapes inline (most keys have one). */
+static struct eqent *eq_find(const struct ss_router *r, uint32_t uid,
+			     const char *key, size_t len, uint64_t h,
+			     size_t *slot)
+{
+	size_t i;
+
+	if (!r->eq_size) {
+		*slot = 0;
+		return NULL;
+	}
+	for (i = (size_t)h & (r->eq_size - 1);; i = (i + 1) & (r->eq_size - 1)) {
+		const struct eqslot *sl = &r->eq[i];
+
+		if (sl->h != h) {
+			if (!sl->e) {
+				*slot = i;
+				return NULL;
+			}
+			continue;
+		}
+		if (sl->e && sl->e->uid == uid && sl->e->klen == len &&
+		    !memcmp(sl->e->key, key, len)) {
+			*slot = i;
+			return sl->e;
+		}
+	}
+}
+
+static void eqent_free(struct eqent *e)
+{
+	if (e->v != e->inl)
+		free(e->v);
+	free(e);
+}
+
+static void eq_rehash(struct ss_router *r, size_t size)
+{
+	struct eqslot *old = r->eq;
+	size_t oldsize = r->eq_size, i, j;
+
+	r->eq = ss_xcalloc(size, sizeof(*r->eq));
+	r->eq_size = size;
+	r->eq_n = 0;
+	for (i = 0; i < oldsize; i++) {
+		struct eqent *e = old[i].e;
+
+		if (!e)
+			continue;
+		if (!e->n) { /* emptied by removals: drop it now */
+			eqent_free(e);
+			continue;
+		}
+		for (j = (size_t)e->h & (size - 1); r->eq[j].e;
+		     j = (j + 1) & (size - 1))
+			;
+		r->eq[j].e = e;
+		r->eq[j].h = e->h;
+		r->eq_n++;
+	}
+	free(old);
+}
+
+static void eq_add(struct ss_router *r, uint32_t uid, const char *key,
+		   size_t len, struct rshape *s)
+{
+	uint64_t h = eq_hash(uid, key, len);
+	struct eqent *e;
+	size_t slot, i;
+
+	if ((r->eq_n + 1) * 2 > r->eq_size)
+		eq_rehash(r, r->eq_size ? r->eq_size * 2 : 256);
+	e = eq_find(r, uid, key, len, h, &slot);
+	if (!e) {
+		e = ss_xcalloc(1, sizeof(*e) + len + 1);
+		e->h = h;
+		e->uid = uid;
+		e->klen = (uint32_t)len;
+		e->v = e->inl;
+		e->alloc = 2;
+		memcpy(e->key, key, len);
+		r->eq[slot].e = e;
+		r->eq[slot].h = h;
+		r->eq_n++;
+	}
+	for (i = 0; i < e->n; i++)
+		if (e->v[i] == s)
+			return;
+	if (e->n == e->alloc) {
+		struct rshape **v = ss_xmalloc(2 * e->alloc * sizeof(*v));
+
+		memcpy(v, e->v, e->n * sizeof(*v));
+		if (e->v != e->inl)
+			free(e->v);
+		e->v = v;
+		e->alloc *= 2;
+	}
+	e->v[e->n++] = s;
+}
+
+/* Empty entries stay in the table (deleting from linear probing would
+ * need tombstones too) until the next rehash drops them. */
+static void eq_del(struct ss_router *r, uint32_t uid, const char *key,
+		   size_t len, struct rshape *s)
+{
+	size_t slot, i;
+	struct eqent *e = eq_find(r, uid, key, len, eq_hash(uid, key, len), &slot);
+
+	if (!e)
+		return;
+	for (i = 0; i < e->n; i++)
+		if (e->v[i] == s) {
+			e->v[i] = e->v[--e->n];
+			return;
+		}
+}
+
+/* qsort, but fine with a NULL base when there is nothing to sort. */
+static void sort_(void *base, size_t n, size_t size,
+		  int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+/* ---- small vectors ---------------------------------------------------- */
+
+#define VEC_PUSH(arr, n, alloc, x)                                            \
+	do {                                                                  \
+		SS_GROW(arr, alloc, (n) + 1);                                  \
+		(arr)[(n)++] = (x);                                           \
+	} while (0)
+
+static void list_add(struct rshape ***arr, size_t *n, size_t *alloc,
+		     struct rshape *s)
+{
+	ss_grow((void **)arr, alloc, *n + 1, sizeof(**arr));
+	s->lpos = *n;
+	(*arr)[(*n)++] = s;
+}
+
+static void list_del(struct rshape **arr, size_t *n, struct rshape *s)
+{
+	struct rshape *last = arr[--*n];
+
+	arr[s->lpos] = last;
+	last->lpos = s->lpos;
+}
+
+/* ---- groups (tables) -------------------------------------------------- */
+
+static struct group *group_by_name(struct ss_router *r, const char *schema,
+				   const char *table, int create)
+{
+	struct group *g;
+	size_t i;
+
+	for (i = 0; i < r->ngroups; i++)
+		if (!strcmp(r->groups[i]->schema, schema) &&
+		    !strcmp(r->groups[i]->table, table))
+			return r->groups[i];
+	if (!create)
+		return NULL;
+	g = ss_xcalloc(1, sizeof(*g));
+	g->schema = ss_xstrdup(schema);
+	g->table = ss_xstrdup(table);
+	VEC_PUSH(r->groups, r->ngroups, r->groups_alloc, g);
+	return g;
+}
+
+static struct group *group_by_oid(const struct ss_router *r, uint32_t oid)
+{
+	size_t i;
+
+	if (r->last && r->last->have_rel && r->last->oid == oid)
+		return r->last;
+	for (i = 0; i < r->ngroups; i++)
+		if (r->groups[i]->have_rel && r->groups[i]->oid == oid) {
+			((struct ss_router *)r)->last = r->groups[i];
+			return r->groups[i];
+		}
+	return NULL;
+}
+
+static void group_free_cols(struct group *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->ncols; i++) {
+		free((char *)g->cols[i].name);
+		free((char *)g->cols[i].type);
+	}
+	free(g->cols);
+	free(g->wcols);
+	g->cols = NULL;
+	g->wcols = NULL;
+	g->ncols = 0;
+}
+
+static void group_free(struct group *g)
+{
+	size_t i;
+
+	group_free_cols(g);
+	for (i = 0; i < g->neqs; i++) {
+		free(g->eqs[i]->type);
+		free(g->eqs[i]->members);
+		free(g->eqs[i]);
+	}
+	for (i = 0; i < g->nranges; i++) {
+		free(g->ranges[i]->members);
+		free(g->ranges[i]->e);
+		free(g->ranges[i]->maxhi);
+		free(g->ranges[i]);
+	}
+	free(g->eqs);
+	free(g->ranges);
+	free(g->others);
+	free(g->shapes);
+	free(g->used);
+	free(g->usednames);
+	free(g->schema);
+	free(g->table);
+	free(g);
+}
+
+/* ---- where analysis --------------------------------------------------- */
+
+static int is_int_type(const char *t)
+{
+	return !strcmp(t, "int2") || !strcmp(t, "int4") || !strcmp(t, "int8");
+}
+
+/* Numeric types whose text output read by strtod rounds monotonically
+ * from the value compared (float4 is left out: its text is the float4
+ * value, but comparisons may happen on the float8 it widens to). */
+static int is_range_type(const char *t)
+{
+	return is_int_type(t) || !strcmp(t, "numeric") || !strcmp(t, "float8");
+}
+
+/*
+ * The column under an operand that compares the column's own text as
+ * type `cmp`: the column itself, or an implicit cast that keeps the text
+ * meaning the same value (integers widened to a wider integer or numeric,
+ * varchar to text). Returns the column index or -1.
+ */
+static long eq_column(const struct ss_where_node *n, const char *cmp)
+{
+	const struct ss_where_node *c;
+	const char *from;
+
+	if (ss_where_node_kind(n) == SS_WHERE_COLUMN)
+		return strcmp(ss_where_node_type(n), cmp) ? -1
+							  : ss_where_node_column(n);
+	if (!ss_where_node_implicit(n))
+		return -1;
+	c = ss_where_node_arg(n, 0);
+	if (ss_where_node_kind(c) != SS_WHERE_COLUMN)
+		return -1;
+	from = ss_where_node_type(c);
+	if (is_int_type(from) && (is_int_type(cmp) || !strcmp(cmp, "numeric")))
+		return ss_where_node_column(c);
+	if (!strcmp(from, "varchar") && !strcmp(cmp, "text"))
+		return ss_where_node_column(c);
+	return -1;
+}
+
+/* Same for ranges: numeric columns under numeric comparisons. */
+static long range_column(const struct ss_where_node *n)
+{
+	const struct ss_where_node *c = n;
+
+	if (ss_where_node_implicit(n))
+		c = ss_where_node_arg(n, 0);
+	if (ss_where_node_kind(c) != SS_WHERE_COLUMN)
+		return -1;
+	if (!is_range_type(ss_where_node_type(c)) ||
+	    !is_range_type(ss_where_node_type(n)))
+		return -1;
+	return ss_where_node_column(c);
+}
+
+static int is_const(const struct ss_where_node *n)
+{
+	return ss_where_node_kind(n) == SS_WHERE_CONST;
+}
+
+/* A value as a double that orders like the value: NaN (above every
+ * number in PostgreSQL) becomes +inf. Returns -1 if not a number. */
+static int text_double(const char *s, double *out)
+{
+	char *end;
+	double d;
+
+	if (!*s)
+		return -1;
+	d = strtod(s, &end);
+	if (*end)
+		return -1;
+	*out = isnan(d) ? INFINITY : d;
+	return 0;
+}
+
+static int const_double(const struct ss_where_node *n, struct ss_buf *tmp,
+			double *out)
+{
+	ss_buf_reset(tmp);
+	if (ss_where_node_const(n, tmp) != 0)
+		return -1;
+	return text_double(tmp->buf, out);
+}
+
+/*
+ * Parse PostgreSQL array text output into its elements (nested arrays
+ * flattened, NULL elements skipped): calls add(elem, len, ctx) for each
+ * with the text unescaped into `tmp`. Returns 0, -1 if the text is not an
+ * array literal this parser understands.
+ */
+static int array_elements(const char *s, struct ss_buf *tmp,
+			  void (*add)(const char *, size_t, void *), void *ctx)
+{
+	int depth = 0;
+
+	if (*s == '[') { /* dimension decoration "[1:2]={...}" */
+		s = strchr(s, '=');
+		if (!s)
+			return -1;
+		s++;
+	}
+	if (*s != '{')
+		return -1;
+	for (;;) {
+		while (*s == ' ')
+			s++;
+		if (*s == '{') {
+			depth++;
+			s++;
+			continue;
+		}
+		if (*s == '}') {
+			depth--;
+			s++;
+			if (depth == 0)
+				return *s ? -1 : 0;
+			if (*s == ',')
+				s++;
+			continue;
+		}
+		if (!*s || depth == 0)
+			return -1;
+		ss_buf_reset(tmp);
+		if (*s == '"') {
+			s++;
+			while (*s && *s != '"') {
+				if (*s == '\\' && s[1])
+					s++;
+				ss_buf_addc(tmp, *s++);
+			}
+			if (*s != '"')
+				return -1;
+			s++;
+			add(tmp->buf, tmp->len, ctx);
+		} else {
+			int quoted = 0;
+
+			while (*s && *s != ',' && *s != '}') {
+				if (*s == '\\' && s[1]) {
+					s++;
+					quoted = 1;
+				}
+				ss_buf_addc(tmp, *s++);
+			}
+			while (tmp->len && tmp->buf[tmp->len - 1] == ' ')
+				ss_buf_setlen(tmp, tmp->len - 1);
+			if (quoted || tmp->len != 4 ||
+			    strncasecmp(tmp->buf, "NULL", 4))
+				add(tmp->buf, tmp->len, ctx);
+		}
+		while (*s == ' ')
+			s++;
+		if (*s == ',')
+			s++;
+		else if (*s != '}')
+			return -1;
+	}
+}
+
+/* A key list being built for a shape. */
+struct keylist {
+	char **keys;
+	size_t *lens;
+	size_t n, alloc, lalloc;
+	const char *type;
+	int raw;
+	int bad;
+	struct ss_buf *key;
+	size_t limit;           /* stop after this many (0: no limit) */
+};
+
+static void keylist_add_key(struct keylist *kl, const char *k, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < kl->n; i++)
+		if (kl->lens[i] == len && !memcmp(kl->keys[i], k, len))
+			return;
+	SS_GROW(kl->keys, kl->alloc, kl->n + 1);
+	SS_GROW(kl->lens, kl->lalloc, kl->n + 1);
+	kl->keys[kl->n] = ss_xstrndup(k, len);
+	kl->lens[kl->n++] = len;
+}
+
+static void keylist_add_text(const char *text, size_t len, void *ctx)
+{
+	struct keylist *kl = ctx;
+	struct ss_err err = SS_ERR_INIT;
+
+	(void)len;
+	if (kl->bad || (kl->limit && kl->n >= kl->limit))
+		return;
+	if (kl->raw || !strcmp(kl->type, "text") || !strcmp(kl->type, "varchar")) {
+		/* Enum labels, text and varchar are equal iff the bytes are
+		 * (match_eq keys row values the same way). */
+		keylist_add_key(kl, text, strlen(text));
+		return;
+	}
+	ss_buf_reset(kl->key);
+	if (ss_where_value_key(kl->type, text, kl->key, &err) < 0) {
+		kl->bad = 1;
+		return;
+	}
+	keylist_add_key(kl, kl->key->buf, kl->key->len);
+}
+
+static void keylist_free(struct keylist *kl)
+{
+	size_t i;
+
+	for (i = 0; i < kl->n; i++)
+		free(kl->keys[i]);
+	free(kl->keys);
+	free(kl->lens);
+	memset(kl, 0, sizeof(*kl));
+}
+
+/* What analysis found for one conjunct. */
+struct plan {
+	enum shape_kind kind;
+	long col;
+	char type[64];
+	int raw;
+	struct keylist kl;      /* K_EQ, K_CONTAIN */
+	double lo, hi;          /* K_RANGE */
+	int has_lo, has_hi;
+	int exact;
+	struct rcheck *checks;  /* use_checks: the clause is these ranges
+				   (and the exact index hit) */
+	size_t nchecks, checks_alloc;
+	int use_checks;
+};
+
+/* Is a type one ss_where_value_key knows? (Enums are not.) */
+static int keyable(struct ss_router *r, const char *type)
+{
+	struct ss_err err = SS_ERR_INIT;
+	static const char *const samples[] = {"1", "t", "a", "{}", NULL};
+	size_t i;
+	int ok = 1;
+
+	for (i = 0; i < r->nkeyable; i++)
+		if (!strcmp(r->keyable_cache[i].name, type))
+			return r->keyable_cache[i].ok;
+
+	/* A type the key function rejects for every sample is unsupported;
+	 * the samples cover numbers, bool, text and arrays. */
+	for (i = 0; samples[i]; i++) {
+		ss_buf_reset(&r->tmp);
+		if (ss_where_value_key(type, samples[i], &r->tmp, &err) == 0)
+			break;
+		if (strstr(err.msg, "unsupported type")) {
+			ok = 0;
+			break;
+		}
+	}
+	if (r->nkeyable < 16 && strlen(type) < sizeof(r->keyable_cache[0].name)) {
+		snprintf(r->keyable_cache[r->nkeyable].name,
+			 sizeof(r->keyable_cache[0].name), "%s", type);
+		r->keyable_cache[r->nkeyable++].ok = ok;
+	}
+	return ok;
+}
+
+/* Set p->type (and p->raw for enums) for comparisons of type `t`. */
+static int plan_type(struct ss_router *r, struct group *g, long col,
+		     const char *t, struct plan *p)
+{
+	if (strlen(t) >= sizeof(p->type))
+		return -1;
+	snprintf(p->type, sizeof(p->type), "%s", t);
+	p->raw = 0;
+	if (!keyable(r, t)) {
+		/* Enum labels compare equal iff the text is equal. */
+		if (col < 0 || (size_t)col >= g->ncols || !g->wcols[col].is_enum)
+			return -1;
+		p->raw = 1;
+	}
+	return 0;
+}
+
+static int try_eq(struct ss_router *r, struct group *g,
+		  const struct ss_where_node *n, struct plan *p)
+{
+	enum ss_where_kind k = ss_where_node_kind(n);
+	const struct ss_where_node *a, *b;
+	size_t i, nargs = ss_where_node_nargs(n);
+	const char *t;
+	long col;
+
+	memset(&p->kl, 0, sizeof(p->kl));
+	if (k == SS_WHERE_OP && !strcmp(ss_where_node_op(n), "=") && nargs == 2) {
+		a = ss_where_node_arg(n, 0);
+		b = ss_where_node_arg(n, 1);
+		if (is_const(a)) {
+			const struct ss_where_node *x = a;
+
+			a = b;
+			b = x;
+		}
+		if (!is_const(b))
+			return 0;
+		t = ss_where_node_type(b);
+		col = eq_column(a, t);
+		if (col < 0 || plan_type(r, g, col, t, p) < 0)
+			return 0;
+		p->kl.type = p->type;
+		p->kl.raw = p->raw;
+		p->kl.key = &r->key;
+		ss_buf_reset(&r->tmp);
+		if (ss_where_node_const(b, &r->tmp) != 0)
+			return 0; /* = NULL: never true, leave it to eval */
+		keylist_add_text(r->tmp.buf, r->tmp.len, &p->kl);
+	} else if (k == SS_WHERE_IN && !strcmp(ss_where_node_op(n), "IN") &&
+		   nargs >= 2) {
+		a = ss_where_node_arg(n, 0);
+		b = ss_where_node_arg(n, 1);
+		if (!is_const(b))
+			return 0;
+		t = ss_where_node_type(b);
+		col = eq_column(a, t);
+		if (col < 0 || plan_type(r, g, col, t, p) < 0)
+			return 0;
+		p->kl.type = p->type;
+		p->kl.raw = p->raw;
+		p->kl.key = &r->key;
+		for (i = 1; i < nargs; i++) {
+			b = ss_where_node_arg(n, i);
+			if (!is_const(b) || strcmp(ss_where_node_type(b), t)) {
+				keylist_free(&p->kl);
+				return 0;
+			}
+			ss_buf_reset(&r->tmp);
+			/* A NULL in the list never makes IN true. */
+			if (ss_where_node_const(b, &r->tmp) == 0)
+				keylist_add_text(r->tmp.buf, r->tmp.len, &p->kl);
+		}
+	} else {
+		return 0;
+	}
+	if (p->kl.bad || p->kl.n == 0) {
+		keylist_free(&p->kl);
+		return 0;
+	}
+	p->kind = K_EQ;
+	p->col = col;
+	p->exact = ss_where_node_kind(a) == SS_WHERE_COLUMN ||
+		   ss_where_node_implicit(a);
+	return 1;
+}
+
+static int try_contain(struct ss_router *r, struct group *g,
+		       const struct ss_where_node *n, struct plan *p)
+{
+	const struct ss_where_node *a, *b;
+	const char *op = ss_where_node_op(n), *t;
+	char elem[64];
+	size_t tl;
+
+	memset(&p->kl, 0, sizeof(p->kl));
+	if (ss_where_node_kind(n) != SS_WHERE_OP || ss_where_node_nargs(n) != 2)
+		return 0;
+	a = ss_where_node_arg(n, 0);
+	b = ss_where_node_arg(n, 1);
+	if (!strcmp(op, "<@")) {
+		const struct ss_where_node *x = a;
+
+		a = b;
+		b = x;
+	} else if (strcmp(op, "@>")) {
+		return 0;
+	}
+	if (ss_where_node_kind(a) != SS_WHERE_COLUMN || !is_const(b))
+		return 0;
+	t = ss_where_node_type(a);
+	tl = strlen(t);
+	if (strcmp(t, ss_where_node_type(b)) || tl < 3 || tl >= sizeof(elem) ||
+	    strcmp(t + tl - 2, "[]"))
+		return 0;
+	memcpy(elem, t, tl - 2);
+	elem[tl - 2] = '\0';
+	if (plan_type(r, g, ss_where_node_column(a), elem, p) < 0)
+		return 0;
+	p->kl.type = p->type;
+	p->kl.raw = p->raw;
+	p->kl.key = &r->key;
+	p->kl.limit = 1; /* one element is enough to find the shape */
+	ss_buf_reset(&r->tmp);
+	if (ss_where_node_const(b, &r->tmp) != 0) {
+		return 0;
+	} else {
+		struct ss_buf text = SS_BUF_INIT, scratch = SS_BUF_INIT;
+		int rc;
+
+		ss_buf_add(&text, r->tmp.buf, r->tmp.len);
+		rc = array_elements(text.buf, &scratch, keylist_add_text, &p->kl);
+		ss_buf_release(&text);
+		ss_buf_release(&scratch);
+		if (rc < 0 || p->kl.bad || p->kl.n == 0) {
+			/* '{}' is contained in every array: not indexable */
+			keylist_free(&p->kl);
+			return 0;
+		}
+	}
+	p->kind = K_CONTAIN;
+	p->col = ss_where_node_column(a);
+	p->exact = 0;
+	return 1;
+}
+
+static int try_range(struct ss_router *r, const struct ss_where_node *n,
+		     struct plan *p)
+{
+	const struct ss_where_node *a, *b, *c;
+	const char *op = ss_where_node_op(n);
+	enum ss_where_kind k = ss_where_node_kind(n);
+	double x, y;
+	long col;
+
+	if (k == SS_WHERE_OP && ss_where_node_nargs(n) == 2 &&
+	    (!strcmp(op, "<") || !strcmp(op, "<=") || !strcmp(op, ">") ||
+	     !strcmp(op, ">="))) {
+		int greater = op[0] == '>';
+
+		a = ss_where_node_arg(n, 0);
+		b = ss_where_node_arg(n, 1);
+		if (is_const(a)) { /* c < col is col > c */
+			const struct ss_where_node *t = a;
+
+			a = b;
+			b = t;
+			greater = !greater;
+		}
+		if (!is_const(b) || (col = range_column(a)) < 0 ||
+		    const_double(b, &r->tmp, &x) < 0)
+			return 0;
+		p->lo = greater ? x : -INFINITY;
+		p->hi = greater ? INFINITY : x;
+		p->has_lo = greater;
+		p->has_hi = !greater;
+	} else if (k == SS_WHERE_BETWEEN &&
+		   (!strcmp(op, "BETWEEN") || !strcmp(op, "BETWEEN SYMMETRIC"))) {
+		a = ss_where_node_arg(n, 0);
+		b = ss_where_node_arg(n, 1);
+		c = ss_where_node_arg(n, 2);
+		if (!b || !c || !is_const(b) || !is_const(c) ||
+		    (col = range_column(a)) < 0 ||
+		    const_double(b, &r->tmp, &x) < 0 ||
+		    const_double(c, &r->tmp, &y) < 0)
+			return 0;
+		if (op[7] == ' ' && y < x) {
+			double t = x;
+
+			x = y;
+			y = t;
+		}
+		p->lo = x;
+		p->hi = y;
+		p->has_lo = p->has_hi = 1;
+	} else {
+		return 0;
+	}
+	p->kind = K_RANGE;
+	p->col = col;
+	p->exact = 0;
+	return 1;
+}
+
+static void add_check(struct plan *p, const struct plan *rp)
+{
+	struct rcheck c;
+
+	c.col = (int32_t)rp->col;
+	c.lo = rp->lo;
+	c.hi = rp->hi;
+	c.has_lo = rp->has_lo;
+	c.has_hi = rp->has_hi;
+	SS_GROW(p->checks, p->checks_alloc, p->nchecks + 1);
+	p->checks[p->nchecks++] = c;
+}
+
+/*
+ * Choose how to index a compiled clause: the root, or one conjunct of a
+ * root AND (equality first, then containment, then ranges). When the
+ * rest of the clause is numeric ranges (and the indexed part is an exact
+ * equality or a range itself), the shape is decided by range checks
+ * instead of the evaluator.
+ */
+static void analyse(struct ss_router *r, struct group *g,
+		    const struct ss_where *w, struct plan *p)
+{
+	const struct ss_where_node *root = ss_where_root(w), *n;
+	size_t i, nargs, chosen = 0;
+	int pass, found = 0, exact_hit = 0;
+	struct plan rp;
+
+	memset(p, 0, sizeof(*p));
+	p->kind = K_EVAL;
+	if (ss_where_node_kind(root) != SS_WHERE_AND) {
+		if (try_eq(r, g, root, p) || try_contain(r, g, root, p))
+			return;
+		if (try_range(r, root, p)) {
+			add_check(p, p);
+			p->use_checks = 1;
+			return;
+		}
+		p->kind = K_EVAL;
+		return;
+	}
+	nargs = ss_where_node_nargs(root);
+	for (pass = 0; pass < 3 && !found; pass++)
+		for (i = 0; i < nargs && !found; i++) {
+			n = ss_where_node_arg(root, i);
+			if ((pass == 0 && try_eq(r, g, n, p)) ||
+			    (pass == 1 && try_contain(r, g, n, p)) ||
+			    (pass == 2 && try_range(r, n, p))) {
+				found = 1;
+				chosen = i;
+			}
+		}
+	if (!found) {
+		p->kind = K_EVAL;
+		return;
+	}
+	exact_hit = p->kind == K_EQ && p->exact;
+	if (p->kind == K_RANGE) {
+		add_check(p, p);
+		exact_hit = 1;
+	}
+	p->exact = 0; /* the other conjuncts decide */
+	p->use_checks = exact_hit;
+	for (i = 0; i < nargs && p->use_checks; i++) {
+		if (i == chosen)
+			continue;
+		memset(&rp, 0, sizeof(rp));
+		if (try_range(r, ss_where_node_arg(root, i), &rp))
+			add_check(p, &rp);
+		else
+			p->use_checks = 0;
+	}
+	if (!p->use_checks) {
+		free(p->checks);
+		p->checks = NULL;
+		p->nchecks = p->checks_alloc = 0;
+	}
+}
+
+/* ---- filing shapes into indexes --------------------------------------- */
+
+static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
+			       const char *type, int raw, int contain)
+{
+	struct eqidx *e;
+	size_t i;
+
+	for (i = 0; i < g->neqs; i++) {
+		e = g->eqs[i];
+		if (e->col == col && e->raw == raw && e->contain == contain &&
+		    !strcmp(e->type, type))
+			return e;
+	}
+	e = ss_xcalloc(1, sizeof(*e));
+	e->uid = ++r->next_uid;
+	e->col = col;
+	e->type = ss_xstrdup(type);
+	e->raw = raw;
+	e->contain = contain;
+	e->quick = raw || !strcmp(type, "text") || !strcmp(type, "varchar")
+			   ? 1
+			   : is_int_type(type) ? 2 : 0;
+	VEC_PUSH(g->eqs, g->neqs, g->eqs_alloc, e);
+	return e;
+}
+
+static struct rangeidx *get_rangeidx(struct group *g, long col)
+{
+	struct rangeidx *ri;
+	size_t i;
+
+	for (i = 0; i < g->nranges; i++)
+		if (g->ranges[i]->col == col)
+			return g->ranges[i];
+	ri = ss_xcalloc(1, sizeof(*ri));
+	ri->col = col;
+	VEC_PUSH(g->ranges, g->nranges, g->ranges_alloc, ri);
+	return ri;
+}
+
+static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
+{
+	struct group *g = s->g;
+	size_t i;
+
+	s->kind = p->kind;
+	s->exact = (unsigned char)p->exact;
+	s->nchecks = (uint32_t)p->nchecks;
+	s->use_checks = (unsigned char)p->use_checks;
+	if (p->nchecks == 1) {
+		s->check0 = p->checks[0];
+		s->checks = &s->check0;
+		free(p->checks);
+	} else {
+		s->checks = p->checks;
+	}
+	p->checks = NULL;
+	switch (p->kind) {
+	case K_EQ:
+	case K_CONTAIN:
+		s->ei = get_eqidx(r, g, p->col, p->type, p->raw,
+				  p->kind == K_CONTAIN);
+		s->keys = p->kl.keys;
+		s->klens = p->kl.lens;
+		s->nkeys = p->kl.n;
+		p->kl.keys = NULL;
+		p->kl.lens = NULL;
+		p->kl.n = 0;
+		for (i = 0; i < s->nkeys; i++)
+			eq_add(r, s->ei->uid, s->keys[i], s->klens[i], s);
+		list_add(&s->ei->members, &s->ei->n, &s->ei->alloc, s);
+		break;
+	case K_RANGE:
+		s->ri = get_rangeidx(g, p->col);
+		s->lo = p->lo;
+		s->hi = p->hi;
+		list_add(&s->ri->members, &s->ri->n, &s->ri->alloc, s);
+		s->ri->dirty = 1;
+		break;
+	default:
+		list_add(&g->others, &g->nothers, &g->others_alloc, s);
+		break;
+	}
+	keylist_free(&p->kl);
+	g->nlive++;
+	g->used_dirty = 1;
+}
+
+static void unfile_shape(struct ss_router *r, struct rshape *s)
+{
+	struct group *g = s->g;
+	size_t i;
+
+	if (s->state != ST_LIVE)
+		return;
+	switch (s->kind) {
+	case K_EQ:
+	case K_CONTAIN:
+		for (i = 0; i < s->nkeys; i++) {
+			eq_del(r, s->ei->uid, s->keys[i], s->klens[i], s);
+			free(s->keys[i]);
+		}
+		free(s->keys);
+		free(s->klens);
+		s->keys = NULL;
+		s->klens = NULL;
+		s->nkeys = 0;
+		list_del(s->ei->members, &s->ei->n, s);
+		s->ei = NULL;
+		break;
+	case K_RANGE:
+		list_del(s->ri->members, &s->ri->n, s);
+		s->ri->dirty = 1;
+		s->ri = NULL;
+		break;
+	case K_ALL:
+	case K_EVAL:
+		list_del(g->others, &g->nothers, s);
+		break;
+	default:
+		break;
+	}
+	ss_where_free(s->w);
+	s->w = NULL;
+	s->lazy = 0;
+	free(s->used);
+	s->used = NULL;
+	s->nused = 0;
+	if (s->checks != &s->check0)
+		free(s->checks);
+	s->checks = NULL;
+	s->nchecks = 0;
+	s->use_checks = 0;
+	s->kind = K_NONE;
+	s->state = ST_PENDING;
+	g->nlive--;
+	g->used_dirty = 1;
+}
+
+static void invalidate(struct ss_router *r, struct group *g,
+		       struct rshape **v, size_t n, const char *reason);
+
+/* Compile s against its group's columns and file it; a failure
+ * invalidates it. */
+static void compile_shape(struct ss_router *r, struct rshape *s)
+{
+	struct group *g = s->g;
+	struct ss_err err = SS_ERR_INIT;
+	struct plan p;
+
+	if (s->state != ST_PENDING || !g->have_rel)
+		return;
+	s->nowhere = s->def.where == NULL;
+	if (!s->def.where) {
+		memset(&p, 0, sizeof(p));
+		p.kind = K_ALL;
+		p.exact = 1;
+	} else {
+		if (ss_where_compile(s->def.where, g->wcols, g->ncols,
+				     (const char *const *)s->def.params,
+				     s->def.nparams, &s->w, &err) < 0) {
+			char reason[700];
+
+			snprintf(reason, sizeof(reason),
+				 "where clause of shape %" PRId64
+				 " does not compile against %s.%s: %s",
+				 s->id, g->schema, g->table, err.msg);
+			invalidate(r, g, &s, 1, reason);
+			return;
+		}
+		analyse(r, g, s->w, &p);
+		{
+			const size_t *u;
+
+			s->nused = ss_where_columns_used(s->w, &u);
+			s->used = ss_xmalloc((s->nused ? s->nused : 1) *
+					     sizeof(*s->used));
+			memcpy(s->used, u, s->nused * sizeof(*u));
+		}
+	}
+	s->state = ST_LIVE;
+	file_shape(r, s, &p);
+	/* A compiled clause holds kilobytes; a shape that its index and
+	 * range checks decide needs it only for ties and values the index
+	 * cannot key, so it is compiled again then. */
+	if (s->w && (s->exact || s->use_checks)) {
+		ss_where_free(s->w);
+		s->w = NULL;
+		s->lazy = 1;
+	}
+}
+
+static int cmp_shape_id(const void *a, const void *b)
+{
+	int64_t x = (*(struct rshape *const *)a)->id;
+	int64_t y = (*(struct rshape *const *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static void invalidate(struct ss_router *r, struct group *g,
+		       struct rshape **v, size_t n, const char *reason)
+{
+	int64_t *ids;
+	size_t i;
+
+	if (!n)
+		return;
+	ids = ss_xmalloc(n * sizeof(*ids));
+	for (i = 0; i < n; i++) {
+		unfile_shape(r, v[i]);
+		v[i]->state = ST_INVALID;
+	}
+	sort_(v, n, sizeof(*v), cmp_shape_id);
+	for (i = 0; i < n; i++)
+		ids[i] = v[i]->id;
+	if (r->cb)
+		r->cb(g->oid, ids, n, reason, r->cbctx);
+	free(ids);
+}
+
+/* ---- public: shapes ---------------------------------------------------- */
+
+struct ss_router *ss_router_new(ss_router_invalidate_cb cb, void *ctx)
+{
+	struct ss_router *r = ss_xcalloc(1, sizeof(*r));
+
+	r->cb = cb;
+	r->cbctx = ctx;
+	ss_buf_init(&r->key);
+	ss_buf_init(&r->tmp);
+	return r;
+}
+
+static void shape_free(struct rshape *s)
+{
+	ss_shape_release(&s->def);
+	free(s);
+}
+
+void ss_router_free(struct ss_router *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->byid_size; i++)
+		if (r->byid[i] && r->byid[i] != TOMB) {
+			unfile_shape(r, r->byid[i]);
+			shape_free(r->byid[i]);
+		}
+	free(r->byid);
+	for (i = 0; i < r->eq_size; i++)
+		if (r->eq[i].e)
+			eqent_free(r->eq[i].e);
+	free(r->eq);
+	for (i = 0; i < r->ngroups; i++)
+		group_free(r->groups[i]);
+	free(r->groups);
+	free(r->hits);
+	free(r->ids);
+	free(r->ops);
+	ss_buf_release(&r->key);
+	ss_buf_release(&r->tmp);
+	free(r);
+}
+
+static void copy_def(struct ss_shape *dst, const struct ss_shape *src)
+{
+	size_t i;
+
+	ss_shape_init(dst);
+	dst->schema = ss_xstrdup(src->schema ? src->schema : "public");
+	dst->table = ss_xstrdup(src->table ? src->table : "");
+	dst->where = src->where ? ss_xstrdup(src->where) : NULL;
+	if (src->nparams) {
+		dst->params = ss_xcalloc(src->nparams, sizeof(char *));
+		for (i = 0; i < src->nparams; i++)
+			dst->params[i] = ss_xstrdup(src->params[i]);
+		dst->nparams = src->nparams;
+	}
+	if (src->ncolumns) {
+		dst->columns = ss_xcalloc(src->ncolumns, sizeof(char *));
+		for (i = 0; i < src->ncolumns; i++)
+			dst->columns[i] = ss_xstrdup(src->columns[i]);
+		dst->ncolumns = src->ncolumns;
+	}
+	dst->replica = src->replica;
+	dst->log_mode = src->log_mode;
+}
+
+int ss_router_add(struct ss_router *r, int64_t id, const struct ss_shape *def,
+		  struct ss_err *err)
+{
+	struct rshape *s;
+	struct group *g;
+
+	if (byid_get(r, id))
+		return ss_err_set(err, SS_ERR_INPUT, "shape %" PRId64
+				  " is already routed", id);
+	/* On a cache line of its own: matching reads the first 64 bytes. */
+	s = aligned_alloc(64, (sizeof(*s) + 63) & ~(size_t)63);
+	if (!s)
+		s = ss_xmalloc(sizeof(*s)); /* ss_xmalloc aborts on OOM */
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	copy_def(&s->def, def);
+	g = group_by_name(r, s->def.schema, s->def.table, 1);
+	s->g = g;
+	s->state = ST_PENDING;
+	s->gpos = g->nshapes;
+	VEC_PUSH(g->shapes, g->nshapes, g->shapes_alloc, s);
+	byid_put(r, s);
+	compile_shape(r, s);
+	return 0;
+}
+
+int ss_router_remove(struct ss_router *r, int64_t id)
+{
+	struct rshape *s = byid_get(r, id), *last;
+	struct group *g;
+
+	if (!s)
+		return 0;
+	g = s->g;
+	unfile_shape(r, s);
+	last = g->shapes[--g->nshapes];
+	g->shapes[s->gpos] = last;
+	last->gpos = s->gpos;
+	byid_del(r, id);
+	shape_free(s);
+	return 1;
+}
+
+int ss_router_has(const struct ss_router *r, int64_t id)
+{
+	return byid_get(r, id) != NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t ss_router_ids(const struct ss_router *r, int64_t **ids)
+{
+	size_t i, n = 0;
+
+	*ids = ss_xmalloc((r->byid_size ? r->byid_size : 1) * sizeof(**ids));
+	for (i = 0; i < r->byid_size; i++)
+		if (r->byid[i] && r->byid[i] != TOMB)
+			(*ids)[n++] = r->byid[i]->id;
+	sort_(*ids, n, sizeof(**ids), cmp_i64);
+	return n;
+}
+
+size_t ss_router_count(const struct ss_router *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->ngroups; i++)
+		n += r->groups[i]->nshapes;
+	return n;
+}
+
+/* ---- public: relations ------------------------------------------------ */
+
+static const struct ss_frame_column *find_col(const struct ss_frame_column *c,
+					      size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(c[i].name, name))
+			return &c[i];
+	return NULL;
+}
+
+static int col_same(const struct ss_frame_column *a,
+		    const struct ss_frame_column *b)
+{
+	return b && !strcmp(a->type, b->type) && a->type_oid == b->type_oid &&
+	       a->typmod == b->typmod && a->pk == b->pk;
+}
+
+/* Does the change from the group's columns to rel's affect shape s? */
+static int affected(const struct group *g, const struct rshape *s,
+		    const struct ss_frame *rel)
+{
+	const size_t *used;
+	size_t i, n;
+
+	if (!s->def.ncolumns) {
+		if (g->ncols != rel->ncolumns)
+			return 1;
+		for (i = 0; i < g->ncols; i++)
+			if (strcmp(g->cols[i].name, rel->columns[i].name) ||
+			    !col_same(&g->cols[i], &rel->columns[i]))
+				return 1;
+		return 0;
+	}
+	for (i = 0; i < s->def.ncolumns; i++) {
+		const struct ss_frame_column *o =
+			find_col(g->cols, g->ncols, s->def.columns[i]);
+
+		if (o && !col_same(o, find_col(rel->columns, rel->ncolumns,
+					       o->name)))
+			return 1;
+	}
+	for (i = 0; i < g->ncols; i++)
+		if (g->cols[i].pk &&
+		    !col_same(&g->cols[i], find_col(rel->columns,
+						    rel->ncolumns,
+						    g->cols[i].name)))
+			return 1;
+	for (i = 0; i < rel->ncolumns; i++)
+		if (rel->columns[i].pk &&
+		    !col_same(&rel->columns[i],
+			      find_col(g->cols, g->ncols, rel->columns[i].name)))
+			return 1;
+	used = s->used;
+	n = s->nused;
+	{
+		for (i = 0; i < n; i++) {
+			const struct ss_frame_column *o = &g->cols[used[i]];
+
+			if (!col_same(o, find_col(rel->columns, rel->ncolumns,
+						  o->name)))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static int same_relation(const struct group *g, const struct ss_frame *rel)
+{
+	size_t i;
+
+	if (g->oid != rel->oid || g->ncols != rel->ncolumns)
+		return 0;
+	for (i = 0; i < g->ncols; i++)
+		if (strcmp(g->cols[i].name, rel->columns[i].name) ||
+		    !col_same(&g->cols[i], &rel->columns[i]))
+			return 0;
+	return 1;
+}
+
+static void set_columns(struct group *g, const struct ss_frame *rel)
+{
+	size_t i;
+
+	group_free_cols(g);
+	g->ncols = rel->ncolumns;
+	g->cols = ss_xcalloc(g->ncols ? g->ncols : 1, sizeof(*g->cols));
+	g->wcols = ss_xcalloc(g->ncols ? g->ncols : 1, sizeof(*g->wcols));
+	for (i = 0; i < g->ncols; i++) {
+		g->cols[i] = rel->columns[i];
+		g->cols[i].name = ss_xstrdup(rel->columns[i].name);
+		g->cols[i].type = ss_xstrdup(rel->columns[i].type);
+		g->wcols[i].name = g->cols[i].name;
+		g->wcols[i].type = g->cols[i].type;
+		/* Types that are not built in (oid >= FirstNormalObjectId)
+		 * and that lib/where does not know are enums or domains;
+		 * lib/where treats them as enums. */
+		g->wcols[i].is_enum = rel->columns[i].type_oid >= 16384;
+	}
+	g->oid = rel->oid;
+	g->have_rel = 1;
+	g->used_dirty = 1;
+}
+
+/* Uncompile every live shape of g, then compile the pending ones. */
+static void recompile(struct ss_router *r, struct group *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nshapes; i++)
+		unfile_shape(r, g->shapes[i]);
+	for (i = 0; i < g->nshapes; i++)
+		compile_shape(r, g->shapes[i]);
+}
+
+int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
+		       struct ss_err *err)
+{
+	struct group *old = group_by_oid(r, rel->oid);
+	struct group *g = group_by_name(r, rel->schema, rel->table, 1);
+	struct rshape **v = NULL;
+	size_t nv = 0, valloc = 0, i;
+	char reason[600];
+
+	(void)err;
+	r->last = NULL;
+	if (old && old != g) {
+		/* Renamed: the shapes on the old name lose their table. */
+		snprintf(reason, sizeof(reason), "relation %s.%s was renamed to %s.%s",
+			 old->schema, old->table, rel->schema, rel->table);
+		for (i = 0; i < old->nshapes; i++)
+			if (old->shapes[i]->state != ST_INVALID)
+				VEC_PUSH(v, nv, valloc, old->shapes[i]);
+		invalidate(r, old, v, nv, reason);
+		nv = 0;
+		old->have_rel = 0;
+		group_free_cols(old);
+	}
+	if (g->have_rel && same_relation(g, rel))
+		return free(v), 0;
+	if (g->have_rel) {
+		snprintf(reason, sizeof(reason), "relation %s.%s changed",
+			 g->schema, g->table);
+		for (i = 0; i < g->nshapes; i++) {
+			struct rshape *s = g->shapes[i];
+
+			if (s->state == ST_INVALID)
+				continue;
+			if (g->oid != rel->oid || affected(g, s, rel))
+				VEC_PUSH(v, nv, valloc, s);
+		}
+		invalidate(r, g, v, nv, reason);
+	}
+	free(v);
+	for (i = 0; i < g->nshapes; i++)
+		unfile_shape(r, g->shapes[i]);
+	set_columns(g, rel);
+	recompile(r, g);
+	return 0;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void update_used(struct group *g)
+{
+	size_t i, j, n;
+	const size_t *u;
+
+	g->nused = 0;
+	for (i = 0; i < g->nshapes; i++) {
+		struct rshape *s = g->shapes[i];
+
+		if (s->state != ST_LIVE || !s->nused)
+			continue;
+		n = s->nused;
+		u = s->used;
+		for (j = 0; j < n; j++) {
+			SS_GROW(g->used, g->used_alloc, g->nused + 1);
+			g->used[g->nused++] = u[j];
+		}
+		/* Dedupe now and then so the array stays small. */
+		if (g->nused > 4 * g->ncols + 64) {
+			size_t k = 0;
+
+			sort_(g->used, g->nused, sizeof(size_t), cmp_size);
+			for (j = 0; j < g->nused; j++)
+				if (!k || g->used[k - 1] != g->used[j])
+					g->used[k++] = g->used[j];
+			g->nused = k;
+		}
+	}
+	sort_(g->used, g->nused, sizeof(size_t), cmp_size);
+	n = 0;
+	for (j = 0; j < g->nused; j++)
+		if (!n || g->used[n - 1] != g->used[j])
+			g->used[n++] = g->used[j];
+	g->nused = n;
+	free(g->usednames);
+	g->usednames = ss_xcalloc(n ? n : 1, sizeof(char *));
+	for (j = 0; j < n; j++)
+		g->usednames[j] = g->cols[g->used[j]].name;
+	g->used_dirty = 0;
+}
+
+size_t ss_router_columns(const struct ss_router *r, uint32_t oid,
+			 const size_t **idx, const char *const **names,
+			 size_t *ncols)
+{
+	struct group *g = group_by_oid(r, oid);
+
+	*idx = NULL;
+	*names = NULL;
+	*ncols = 0;
+	if (!g)
+		return 0;
+	if (g->used_dirty)
+		update_used(g);
+	*idx = g->used;
+	*names = g->usednames;
+	*ncols = g->ncols;
+	return g->nused;
+}
+
+int ss_router_table_routed(const struct ss_router *r, uint32_t oid)
+{
+	struct group *g = group_by_oid(r, oid);
+
+	return g && g->nlive > 0;
+}
+
+/* ---- matching ---------------------------------------------------------- */
+
+static void hit(struct ss_router *r, struct rshape *s, int bit)
+{
+	if (s->gen != r->gen) {
+		s->gen = r->gen;
+		s->mask = 0;
+		SS_GROW(r->hits, r->hits_alloc, r->nhits + 1);
+		r->hits[r->nhits++] = s;
+	}
+	s->mask |= (unsigned char)bit;
+}
+
+static void eval_full(struct ss_router *r, struct rshape *s,
+		      const char *const *vals, int bit)
+{
+	struct ss_err err = SS_ERR_INIT;
+	int res;
+
+	if (!s->w && s->lazy &&
+	    ss_where_compile(s->def.where, s->g->wcols, s->g->ncols,
+			     (const char *const *)s->def.params,
+			     s->def.nparams, &s->w, &err) < 0) {
+		r->cur->errors++;
+		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
+			 "shape %" PRId64 ": %.200s", s->id, err.msg);
+		return;
+	}
+	if (ss_where_eval(s->w, vals, &res, &err) < 0) {
+		r->cur->errors++;
+		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
+			 "shape %" PRId64 ": %.200s", s->id, err.msg);
+		return;
+	}
+	if (res == 1)
+		hit(r, s, bit);
+}
+
+static void eval(struct ss_router *r, struct rshape *s,
+		 const char *const *vals, int bit)
+{
+	if (s->exact || s->nowhere) {
+		hit(r, s, bit);
+		return;
+	}
+	if (s->use_checks) {
+		size_t i;
+		int tie = 0;
+
+		for (i = 0; i < s->nchecks; i++) {
+			const struct rcheck *c = &s->checks[i];
+			const char *v = vals[c->col];
+			double x;
+
+			if (!v)
+				return; /* NULL compared: the AND is not true */
+			if (text_double(v, &x) < 0) {
+				tie = 1; /* let the evaluator report it */
+				break;
+			}
+			if ((c->has_lo && x < c->lo) || (c->has_hi && x > c->hi))
+				return;
+			if ((c->has_lo && x == c->lo) || (c->has_hi && x == c->hi))
+				tie = 1;
+		}
+		if (!tie) {
+			hit(r, s, bit);
+			return;
+		}
+	}
+	eval_full(r, s, vals, bit);
+}
+
+static void eval_all(struct ss_router *r, struct rshape **v, size_t n,
+		     const char *const *vals, int bit)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		/* The index could not narrow these down: evaluate in full. */
+		if (v[i]->nowhere)
+			hit(r, v[i], bit);
+		else
+			eval_full(r, v[i], vals, bit);
+	}
+}
+
+static void eq_lookup(struct ss_router *r, struct eqidx *e, const char *key,
+		      size_t len, const char *const *vals, int bit)
+{
+	size_t slot, i;
+	struct eqent *ent = eq_find(r, e->uid, key, len,
+				    eq_hash(e->uid, key, len), &slot);
+
+	if (!ent)
+		return;
+	for (i = 0; i < ent->n; i++)
+		eval(r, ent->v[i], vals, bit);
+}
+
+/* Is s the canonical text of an integer (what PostgreSQL prints)? Then
+ * it is its own equality key and the key function can be skipped. */
+static int canonical_int(const char *s)
+{
+	const char *p = s + (*s == '-');
+
+	if (!*p || (*p == '0' && p[1]) || (*s == '-' && *p == '0'))
+		return 0;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return p - s <= 18;
+}
+
+static int quick_key(const struct eqidx *e, const char *v);
+
+struct elemctx {
+	struct ss_router *r;
+	struct eqidx *e;
+	struct keylist kl;
+};
+
+static void match_eq(struct ss_router *r, struct eqidx *e,
+		     const char *const *vals, int bit)
+{
+	const char *v = vals[e->col];
+	struct ss_err err = SS_ERR_INIT;
+
+	if (!v || !e->n)
+		return; /* NULL = x and NULL @> x are never true */
+	if (e->contain) {
+		struct keylist kl;
+		size_t i;
+
+		memset(&kl, 0, sizeof(kl));
+		kl.type = e->type;
+		kl.raw = e->raw;
+		kl.key = &r->key;
+		if (array_elements(v, &r->tmp, keylist_add_text, &kl) < 0 ||
+		    kl.bad) {
+			eval_all(r, e->members, e->n, vals, bit);
+		} else {
+			for (i = 0; i < kl.n; i++)
+				eq_lookup(r, e, kl.keys[i], kl.lens[i], vals,
+					  bit);
+		}
+		keylist_free(&kl);
+		return;
+	}
+	/* text and varchar compare byte for byte: the text is the key. */
+	if (quick_key(e, v)) {
+		eq_lookup(r, e, v, strlen(v), vals, bit);
+		return;
+	}
+	ss_buf_reset(&r->key);
+	if (ss_where_value_key(e->type, v, &r->key, &err) < 0) {
+		/* Not a value of the type: let each shape's clause decide
+		 * (it reports the error), never drop silently. */
+		eval_all(r, e->members, e->n, vals, bit);
+		return;
+	}
+	eq_lookup(r, e, r->key.buf, r->key.len, vals, bit);
+}
+
+static int cmp_rentry(const void *a, const void *b)
+{
+	double x = ((const struct rentry *)a)->lo;
+	double y = ((const struct rentry *)b)->lo;
+
+	return x < y ? -1 : x > y;
+}
+
+static void range_build(struct rangeidx *ri)
+{
+	size_t i;
+
+	free(ri->e);
+	free(ri->maxhi);
+	ri->ne = ri->n;
+	ri->e = ss_xmalloc((ri->ne ? ri->ne : 1) * sizeof(*ri->e));
+	for (i = 0; i < ri->n; i++) {
+		ri->e[i].lo = ri->members[i]->lo;
+		ri->e[i].hi = ri->members[i]->hi;
+		ri->e[i].s = ri->members[i];
+	}
+	sort_(ri->e, ri->ne, sizeof(*ri->e), cmp_rentry);
+	for (ri->size = 1; ri->size < ri->ne; ri->size *= 2)
+		;
+	ri->maxhi = ss_xmalloc(2 * ri->size * sizeof(double));
+	for (i = 0; i < ri->size; i++)
+		ri->maxhi[ri->size + i] = i < ri->ne ? ri->e[i].hi : -INFINITY;
+	for (i = ri->size - 1; i >= 1; i--)
+		ri->maxhi[i] = fmax(ri->maxhi[2 * i], ri->maxhi[2 * i + 1]);
+	ri->dirty = 0;
+}
+
+/* Report every entry in [0, end) of subtree `node` whose hi >= x. */
+static void range_walk(struct ss_router *r, struct rangeidx *ri, size_t node,
+		       size_t nlo, size_t nhi, size_t end, double x,
+		       const char *const *vals, int bit)
+{
+	if (nlo >= end || ri->maxhi[node] < x)
+		return;
+	if (node >= ri->size) {
+		eval(r, ri->e[node - ri->size].s, vals, bit);
+		return;
+	}
+	range_walk(r, ri, 2 * node, nlo, (nlo + nhi) / 2, end, x, vals, bit);
+	range_walk(r, ri, 2 * node + 1, (nlo + nhi) / 2, nhi, end, x, vals, bit);
+}
+
+static void match_range(struct ss_router *r, struct rangeidx *ri,
+			const char *const *vals, int bit)
+{
+	const char *v = vals[ri->col];
+	size_t lo = 0, hi;
+	double x;
+
+	if (!v || !ri->n)
+		return; /* NULL compares as NULL: never true */
+	if (text_double(v, &x) < 0) {
+		eval_all(r, ri->members, ri->n, vals, bit);
+		return;
+	}
+	if (ri->dirty)
+		range_build(ri);
+	/* The entries with lo <= x are a prefix; walk it for hi >= x. */
+	hi = ri->ne;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (ri->e[mid].lo <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	range_walk(r, ri, 1, 0, ri->size, lo, x, vals, bit);
+}
+
+static void match_row(struct ss_router *r, struct group *g,
+		      const char *const *vals, int bit)
+{
+	size_t i;
+
+	for (i = 0; i < g->neqs; i++)
+		match_eq(r, g->eqs[i], vals, bit);
+	for (i = 0; i < g->nranges; i++)
+		match_range(r, g->ranges[i], vals, bit);
+	for (i = 0; i < g->nothers; i++)
+		eval(r, g->others[i], vals, bit);
+}
+
+static void out_reserve(struct ss_router *r, size_t n)
+{
+	if (n > r->out_alloc) {
+		size_t a = r->out_alloc;
+
+		SS_GROW(r->ids, a, n);
+		r->ops = ss_xrealloc(r->ops, a * sizeof(*r->ops));
+		r->out_alloc = a;
+	}
+}
+
+void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
+		     const char *const *newv, const char *const *oldv,
+		     struct ss_route_match *out)
+{
+	struct group *g = group_by_oid(r, oid);
+	size_t i, n = 0;
+
+	out->n = 0;
+	out->moves = 0;
+	out->errors = 0;
+	out->last_error[0] = '\0';
+	out->ids = r->ids;
+	out->ops = r->ops;
+	if (!g || !g->nlive)
+		return;
+	r->gen++;
+	r->nhits = 0;
+	r->cur = out;
+	r->cur_op = op;
+	if (oldv && op != SS_FRAME_OP_INSERT)
+		match_row(r, g, oldv, 1);
+	if (newv && op != SS_FRAME_OP_DELETE)
+		match_row(r, g, newv, 2);
+	if (!r->nhits)
+		return;
+	sort_(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
+	out_reserve(r, r->nhits);
+	for (i = 0; i < r->nhits; i++) {
+		struct rshape *s = r->hits[i];
+		enum ss_frame_op o = op;
+
+		if (op == SS_FRAME_OP_UPDATE) {
+			if (s->mask == 1)
+				o = SS_FRAME_OP_DELETE;
+			else if (s->mask == 2)
+				o = SS_FRAME_OP_INSERT;
+		}
+		if (o != op)
+			out->moves++;
+		r->ids[n] = s->id;
+		r->ops[n++] = o;
+	}
+	out->ids = r->ids;
+	out->ops = r->ops;
+	out->n = n;
+}
+
+void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
+			size_t noids, struct ss_route_match *out)
+{
+	size_t i, j;
+
+	r->gen++;
+	r->nhits = 0;
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < noids; i++) {
+		struct group *g = group_by_oid(r, oids[i]);
+
+		if (!g)
+			continue;
+		for (j = 0; j < g->nshapes; j++)
+			if (g->shapes[j]->state == ST_LIVE)
+				hit(r, g->shapes[j], 3);
+	}
+	sort_(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
+	out_reserve(r, r->nhits);
+	for (i = 0; i < r->nhits; i++) {
+		r->ids[i] = r->hits[i]->id;
+		r->ops[i] = SS_FRAME_OP_NONE;
+	}
+	out->ids = r->ids;
+	out->ops = r->ops;
+	out->n = r->nhits;
+}
+
+/* ---- introspection ----------------------------------------------------- */
+
+void ss_router_stats(const struct ss_router *r, struct ss_router_stats *st)
+{
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < r->byid_size; i++) {
+		struct rshape *s = r->byid[i];
+
+		if (!s || s == TOMB)
+			continue;
+		st->shapes++;
+		if (s->state == ST_INVALID)
+			st->invalid++;
+		if (s->state != ST_LIVE)
+			continue;
+		st->compiled++;
+		switch (s->kind) {
+		case K_EQ:
+			st->eq_indexed++;
+			break;
+		case K_CONTAIN:
+			st->contain_indexed++;
+			break;
+		case K_RANGE:
+			st->range_indexed++;
+			break;
+		default:
+			st->unindexed++;
+			break;
+		}
+	}
+}
+
+const char *ss_router_shape_kind(const struct ss_router *r, int64_t id)
+{
+	const struct rshape *s = byid_get(r, id);
+
+	if (!s)
+		return NULL;
+	if (s->state == ST_INVALID)
+		return "invalid";
+	if (s->state == ST_PENDING)
+		return "pending";
+	switch (s->kind) {
+	case K_ALL:
+		return "all";
+	case K_EQ:
+		return s->exact ? "eq" : "eq+eval";
+	case K_CONTAIN:
+		return "contain";
+	case K_RANGE:
+		return "range";
+	default:
+		return "eval";
+	}
+}
+
+const struct ss_frame_column *ss_router_relation_columns(
+	const struct ss_router *r, uint32_t oid, size_t *ncols)
+{
+	struct group *g = group_by_oid(r, oid);
+
+	*ncols = g ? g->ncols : 0;
+	return g ? g->cols : NULL;
+}
+
+/* ---- the change-frame fast path ---------------------------------------- */
+
+struct scan {
+	const char *p, *end;
+};
+
+static int lit(struct scan *s, const char *text, size_t n)
+{
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, text, n))
+		return 0;
+	s->p += n;
+	return 1;
+}
+#define LIT(s, text) lit(s, text, sizeof(text) - 1)
+
+/* A JSON integer without sign, leading zeros or more than 18 digits. */
+static int uint_(struct scan *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	int n = 0;
+
+	if (s->p < s->end && *s->p == '0') {
+		s->p++;
+		*out = 0;
+		return s->p >= s->end || *s->p < '0' || *s->p > '9';
+	}
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && n < 19) {
+		v = v * 10 + (uint64_t)(*s->p++ - '0');
+		n++;
+	}
+	if (n == 0 || n > 18 || v > max)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/* A string with no escapes and no control characters, valid UTF-8:
+ * sets *start and *len to its contents. */
+static int str_(struct scan *s, const char **start, size_t *len)
+{
+	const char *p;
+	int high = 0;
+
+	if (s->p >= s->end || *s->p != '"')
+		return 0;
+	p = ++s->p;
+	while (p < s->end && *p != '"') {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == '\\')
+			return 0;
+		high |= c >= 0x80;
+		p++;
+	}
+	if (p >= s->end)
+		return 0;
+	if (high && !ss_shape_utf8_valid(s->p, (size_t)(p - s->p)))
+		return 0;
+	*start = s->p;
+	*len = (size_t)(p - s->p);
+	s->p = p + 1;
+	return 1;
+}
+
+struct span {
+	const char *p;
+	size_t len;
+	int null;
+};
+
+static int row_(struct scan *s, const struct ss_frame_column *cols,
+		size_t ncols, const size_t *idx, size_t nidx, struct span *out)
+{
+	size_t i, k = 0;
+
+	if (!LIT(s, "{"))
+		return 0;
+	for (i = 0; i < ncols; i++) {
+		const char *key;
+		size_t klen;
+		struct span v = { NULL, 0, 0 };
+
+		if (i && !LIT(s, ","))
+			return 0;
+		if (!str_(s, &key, &klen) || strlen(cols[i].name) != klen ||
+		    memcmp(key, cols[i].name, klen) || !LIT(s, ":"))
+			return 0;
+		if (LIT(s, "null"))
+			v.null = 1;
+		else if (!str_(s, &v.p, &v.len))
+			return 0;
+		if (k < nidx && idx[k] == i)
+			out[k++] = v;
+	}
+	return LIT(s, "}");
+}
+
+static void put_values(struct ss_buf *scratch, const struct span *sp,
+		       size_t *off, size_t nidx)
+{
+	size_t k;
+
+	for (k = 0; k < nidx; k++) {
+		if (sp[k].null) {
+			off[k] = SIZE_MAX;
+			continue;
+		}
+		off[k] = scratch->len;
+		ss_buf_add(scratch, sp[k].p, sp[k].len);
+		ss_buf_addc(scratch, '\0');
+	}
+}
+
+int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
+			  struct ss_route_scan *out)
+{
+	struct scan s = { line, line + len };
+	struct span spn[64], spo[64];
+	size_t offn[64], offo[64], k, nidx, ncols;
+	const size_t *idx;
+	const char *const *names;
+	const struct ss_frame_column *cols;
+	uint64_t v;
+	const char *lsn;
+	size_t lsnlen;
+	struct ss_err err = SS_ERR_INIT;
+	int has_new, has_old;
+
+	if (!LIT(&s, "{\"type\":\"change\",\"op\":\""))
+		return 0;
+	if (LIT(&s, "insert\""))
+		out->op = SS_FRAME_OP_INSERT;
+	else if (LIT(&s, "update\""))
+		out->op = SS_FRAME_OP_UPDATE;
+	else if (LIT(&s, "delete\""))
+		out->op = SS_FRAME_OP_DELETE;
+	else
+		return 0;
+	if (!LIT(&s, ",\"oid\":") || !uint_(&s, UINT32_MAX, &v) || v == 0)
+		return 0;
+	out->oid = (uint32_t)v;
+	cols = ss_router_relation_columns(r, out->oid, &ncols);
+	nidx = ss_router_columns(r, out->oid, &idx, &names, &ncols);
+	if (!cols || nidx > 64)
+		return 0;
+	if (!LIT(&s, ",\"xid\":") || !uint_(&s, INT64_MAX, &out->xid) ||
+	    !LIT(&s, ",\"lsn\":") || !str_(&s, &lsn, &lsnlen) ||
+	    memchr(lsn, '/', lsnlen) == NULL ||
+	    ss_lsn_parse_n(lsn, lsnlen, &out->lsn, &err) < 0 ||
+	    !LIT(&s, ",\"pos\":") || !uint_(&s, INT64_MAX, &out->pos))
+		return 0;
+	has_new = out->op != SS_FRAME_OP_DELETE;
+	has_old = out->op != SS_FRAME_OP_INSERT;
+	if (has_new &&
+	    (!LIT(&s, ",\"new\":") || !row_(&s, cols, ncols, idx, nidx, spn)))
+		return 0;
+	if (has_old &&
+	    (!LIT(&s, ",\"old\":") || !row_(&s, cols, ncols, idx, nidx, spo)))
+		return 0;
+	if (!LIT(&s, "}"))
+		return 0;
+	while (s.p < s.end && (*s.p == ' ' || *s.p == '\t' || *s.p == '\r'))
+		s.p++;
+	if (s.p != s.end)
+		return 0;
+	/* Copy the values only now: the scratch buffer may move. */
+	if (ncols > out->vals_alloc_) {
+		out->newv_ = ss_xrealloc(out->newv_, ncols * sizeof(char *));
+		out->oldv_ = ss_xrealloc(out->oldv_, ncols * sizeof(char *));
+		out->vals_alloc_ = ncols;
+	}
+	ss_buf_reset(&out->scratch_);
+	if (has_new)
+		put_values(&out->scratch_, spn, offn, nidx);
+	if (has_old)
+		put_values(&out->scratch_, spo, offo, nidx);
+	for (k = 0; k < nidx; k++) {
+		if (has_new)
+			out->newv_[idx[k]] = offn[k] == SIZE_MAX
+						     ? NULL
+						     : out->scratch_.buf + offn[k];
+		if (has_old)
+			out->oldv_[idx[k]] = offo[k] == SIZE_MAX
+						     ? NULL
+						     : out->scratch_.buf + offo[k];
+	}
+	out->newv = has_new ? (const char *const *)out->newv_ : NULL;
+	out->oldv = has_old ? (const char *const *)out->oldv_ : NULL;
+	out->nph_ = 0;
+	return 1;
+}
+
+void ss_route_scan_release(struct ss_route_scan *sc)
+{
+	ss_buf_release(&sc->scratch_);
+	free(sc->newv_);
+	free(sc->oldv_);
+	memset(sc, 0, sizeof(*sc));
+	ss_buf_init(&sc->scratch_);
+}
+
+/* The key a row value is looked up under when that needs no key function
+ * (see match_eq); 0 if it does. */
+static int quick_key(const struct eqidx *e, const char *v)
+{
+	return e->quick == 1 || (e->quick == 2 && canonical_int(v));
+}
+
+void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
+			int stage)
+{
+	struct group *g;
+	size_t i, row;
+
+	switch (stage) {
+	case 0:
+		sc->nph_ = 0;
+		g = group_by_oid(r, sc->oid);
+		if (!g || !g->nlive || !r->eq_size)
+			return;
+		for (i = 0; i < g->neqs; i++) {
+			struct eqidx *e = g->eqs[i];
+
+			if (e->contain || !e->n)
+				continue;
+			for (row = 0; row < 2; row++) {
+				const char *const *vals = row ? sc->oldv : sc->newv;
+				const char *v;
+				uint64_t h;
+
+				if (!vals || !(v = vals[e->col]) ||
+				    !quick_key(e, v) || sc->nph_ >= 4)
+					continue;
+				h = eq_hash(e->uid, v, strlen(v));
+				sc->ph_[sc->nph_++] = h;
+				__builtin_prefetch(&r->eq[h & (r->eq_size - 1)]);
+			}
+		}
+		return;
+	case 1:
+		for (i = 0; i < sc->nph_; i++) {
+			uint64_t h = sc->ph_[i];
+			size_t j = (size_t)h & (r->eq_size - 1);
+
+			sc->pe_[i] = NULL;
+			for (; r->eq[j].e; j = (j + 1) & (r->eq_size - 1))
+				if (r->eq[j].h == h) {
+					sc->pe_[i] = r->eq[j].e;
+					__builtin_prefetch(r->eq[j].e);
+					__builtin_prefetch((const char *)r->eq[j].e + 64);
+					break;
+				}
+		}
+		return;
+	default:
+		for (i = 0; i < sc->nph_; i++) {
+			const struct eqent *e = sc->pe_[i];
+			size_t k;
+
+			/* Matching reads the first cache line of a shape. */
+			for (k = 0; e && k < e->n && k < 2; k++)
+				__builtin_prefetch(e->v[k]);
+		}
+		return;
+	}
+}

@@ -1,0 +1,186 @@
+/*
+ * route.h — the router: the shapes of each table, compiled against the
+ * table's columns, with indexes that find the shapes a row belongs to
+ * without looking at every shape. shapesync-route feeds it shapes from
+ * the registry and rows from change frames; it says which shapes each
+ * change belongs to and, for updates, which of them see a move.
+ *
+ * Indexes (per table): `col = c` and `col IN (c, ...)` in one hash table
+ * keyed by (index, equality key of the value, as ss_where_value_key makes
+ * it); `col @> '{...}'` (and `'{...}' <@ col`) by one element of the
+ * constant in the same hash table, looked up with every element of the
+ * row's array; ranges (`col > c`, `>=`, `<`, `<=`, BETWEEN) of numeric
+ * columns in a sorted array with a max-tree, so a value finds the ranges
+ * that hold it in O(log n + matches). An indexable clause may be one
+ * conjunct of an AND; the shapes an index finds are then evaluated in
+ * full. Every other clause is evaluated for every row of its table.
+ *
+ * Not thread-safe: one owner thread.
+ */
+#ifndef SS_ROUTE_H
+#define SS_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "shape.h"
+#include "util.h"
+
+struct ss_router;
+
+/*
+ * Called when shapes can no longer be routed: their table's schema
+ * changed, or their where clause does not compile against the table's
+ * columns. `ids` ascending, `reason` one line; both borrowed for the call.
+ * The shapes stay known to the router (ss_router_has) but are never
+ * matched again until removed and added back.
+ */
+typedef void (*ss_router_invalidate_cb)(uint32_t oid, const int64_t *ids,
+					size_t n, const char *reason,
+					void *ctx);
+
+/* A new, empty router (*new*, free with ss_router_free; NULL is a no-op).
+ * cb may be NULL. */
+struct ss_router *ss_router_new(ss_router_invalidate_cb cb, void *ctx);
+void ss_router_free(struct ss_router *r);
+
+/*
+ * Add shape `id` with definition `def` (copied). If the table's relation
+ * is known the where clause is compiled now (a failure invalidates the
+ * shape through the callback), else when the relation arrives. Returns 0,
+ * or -1 with SS_ERR_INPUT if the id is already there.
+ */
+int ss_router_add(struct ss_router *r, int64_t id, const struct ss_shape *def,
+		  struct ss_err *err);
+/* Remove a shape; returns 1 if it was there, else 0. */
+int ss_router_remove(struct ss_router *r, int64_t id);
+/* 1 if the shape was added and not removed (invalidated ones included). */
+int ss_router_has(const struct ss_router *r, int64_t id);
+/* Every known shape id, ascending: sets *ids to a *new* array (free()). */
+size_t ss_router_ids(const struct ss_router *r, int64_t **ids);
+/* Number of shapes known. */
+size_t ss_router_count(const struct ss_router *r);
+
+/*
+ * A relation frame. The first one for an oid makes its columns known and
+ * compiles the table's shapes. A later one that differs invalidates the
+ * shapes it affects (all of the table's shapes when the table was
+ * renamed; else those that select all columns, or select, filter on or
+ * key by a column that was dropped, renamed or changed type, typmod or
+ * key flag) and recompiles the others. Returns 0.
+ */
+int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
+		       struct ss_err *err);
+
+/*
+ * The columns of table `oid` that some shape reads: sets *idx to a
+ * *borrowed* array of column positions (relation order), ascending, and
+ * *names to the matching *borrowed* column names; returns how many (0
+ * when the table is unknown or has no shapes that read a column). Valid
+ * until the next call that changes the router. *ncols is the relation's
+ * column count (size the value arrays of ss_router_match with it).
+ */
+size_t ss_router_columns(const struct ss_router *r, uint32_t oid,
+			 const size_t **idx, const char *const **names,
+			 size_t *ncols);
+/* The columns of the last relation frame for `oid` (*borrowed*, valid
+ * until the next relation frame), or NULL if none came. */
+const struct ss_frame_column *ss_router_relation_columns(
+	const struct ss_router *r, uint32_t oid, size_t *ncols);
+/* 1 if table `oid` has a shape that can match (cheap pre-check). */
+int ss_router_table_routed(const struct ss_router *r, uint32_t oid);
+
+/* The result of a match: ids ascending, ops[i] the operation shape
+ * ids[i] sees. Owned by the router, valid until the next match. */
+struct ss_route_match {
+	const int64_t *ids;
+	const enum ss_frame_op *ops;
+	size_t n;
+	size_t moves;   /* entries whose op differs from the change's */
+	size_t errors;  /* shapes whose evaluation failed (counted as no match;
+			   see last_error) */
+	char last_error[256];
+};
+
+/*
+ * Match a change to table `oid`: `newv` / `oldv` are the new and old rows
+ * as arrays of ncols values in relation order (NULL entry: SQL NULL;
+ * only the positions ss_router_columns lists are read), NULL for the row
+ * the op does not carry. Insert matches the new row, delete the old one,
+ * update both: in both -> update, new only -> insert, old only -> delete.
+ */
+void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
+		     const char *const *newv, const char *const *oldv,
+		     struct ss_route_match *out);
+
+/* A truncate of `oids`: every routed shape on those tables, ascending
+ * (ops are SS_FRAME_OP_NONE). */
+void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
+			size_t noids, struct ss_route_match *out);
+
+/*
+ * The fast path for reading change frames. A line written exactly as
+ * writers write it (shapesync-frames(5): compact, keys in order, no
+ * "shapes" yet), for a table whose relation frame came, whose row objects
+ * name the relation's columns in order with strings that need no
+ * unescaping, is decoded here without building any JSON: returns 1 and
+ * fills *out, with newv / oldv pointing at arrays of the relation's
+ * column count that hold the columns ss_router_columns lists (NULL entry:
+ * SQL NULL), stored in *out (see below). Returns 0 for every
+ * other line, valid or not: the caller then parses it with
+ * ss_frame_parse, which is strict. A line this accepts is one
+ * ss_frame_parse accepts, with the same fields.
+ */
+struct ss_route_scan {
+	enum ss_frame_op op;
+	uint32_t oid;
+	uint64_t xid, pos;
+	ss_lsn lsn;
+	const char *const *newv; /* NULL for a delete */
+	const char *const *oldv; /* NULL for an insert */
+
+	/* Private: the values' storage, and prefetch state. */
+	struct ss_buf scratch_;
+	const char **newv_, **oldv_;
+	size_t vals_alloc_;
+	uint64_t ph_[4];
+	const void *pe_[4];
+	size_t nph_;
+};
+#define SS_ROUTE_SCAN_INIT { .scratch_ = SS_BUF_INIT }
+/* Free a scan's storage; it is then empty and reusable. */
+void ss_route_scan_release(struct ss_route_scan *sc);
+/*
+ * Scan one line into *out (initialised with SS_ROUTE_SCAN_INIT; the values
+ * it points at live in *out until it is scanned into again or released).
+ */
+int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
+			  struct ss_route_scan *out);
+
+/*
+ * Memory prefetch for a batch of scanned changes, to hide the cache misses
+ * of large indexes: call with stage 0 on every change of the batch (hashes
+ * the keys, prefetches hash slots), then 1 on every change (prefetches the
+ * entries), then 2 (prefetches the first shape), then match them in order.
+ * Only a hint: matching is the same without it.
+ */
+void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
+			int stage);
+
+struct ss_router_stats {
+	size_t shapes;       /* known */
+	size_t compiled;     /* compiled and routed */
+	size_t eq_indexed;   /* by = or IN */
+	size_t contain_indexed;
+	size_t range_indexed;
+	size_t unindexed;    /* evaluated for every row */
+	size_t invalid;
+};
+void ss_router_stats(const struct ss_router *r, struct ss_router_stats *st);
+
+/* How shape `id` is routed: "eq", "eq+eval", "contain", "range", "all",
+ * "eval", "invalid", "pending" (relation unknown) or NULL if unknown. */
+const char *ss_router_shape_kind(const struct ss_router *r, int64_t id);
+
+#endif
