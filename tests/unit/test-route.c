@@ -29,18 +29,18 @@ static const char *pick(const char *const *v, size_t n)
 #define PICK(a) pick(a, sizeof(a) / sizeof(a[0]))
 
 static const struct ss_frame_column cols[] = {
-	{ "id", "int4", 23, -1, 1 },
-	{ "n", "int4", 23, -1, 0 },
-	{ "b", "int8", 20, -1, 0 },
-	{ "amt", "numeric", 1700, -1, 0 },
-	{ "f", "float8", 701, -1, 0 },
-	{ "s", "text", 25, -1, 0 },
-	{ "v", "varchar", 1043, 84, 0 },
-	{ "c", "bpchar", 1042, 8, 0 },
-	{ "u", "uuid", 2950, -1, 0 },
-	{ "tags", "_int4", 1007, -1, 0 },
-	{ "tt", "_text", 1009, -1, 0 },
-	{ "st", "mood", 16390, -1, 0 },
+	{ "id", "int4", 23, -1, 1, -1 },
+	{ "n", "int4", 23, -1, 0, -1 },
+	{ "b", "int8", 20, -1, 0, -1 },
+	{ "amt", "numeric", 1700, -1, 0, -1 },
+	{ "f", "float8", 701, -1, 0, -1 },
+	{ "s", "text", 25, -1, 0, -1 },
+	{ "v", "varchar", 1043, 84, 0, -1 },
+	{ "c", "bpchar", 1042, 8, 0, -1 },
+	{ "u", "uuid", 2950, -1, 0, -1 },
+	{ "tags", "_int4", 1007, -1, 0, -1 },
+	{ "tt", "_text", 1009, -1, 0, -1 },
+	{ "st", "mood", 16390, -1, 0, -1 },
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 

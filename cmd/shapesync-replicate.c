@@ -1,0 +1,1137 @@
+/*
+ * shapesync-replicate — streams a PostgreSQL logical replication slot
+ * (pgoutput, protocol version 1) to stdout as change frames, keeps the
+ * publication in step with the tables of registered shapes, and
+ * acknowledges the slot only up to what store has made durable.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "frame.h"
+#include "pg.h"
+#include "pgoutput.h"
+#include "registry.h"
+#include "shape.h"
+
+#define APPNAME "shapesync-replicate"
+#define DEFAULT_REGISTRY "./var/registry.db"
+#define DEFAULT_NAME "shapesync"
+#define POLL_US 100000              /* registry and ack check interval */
+#define RETRY_PUBLISH_US 5000000    /* retry a table that failed */
+#define BACKOFF_MAX_S 30
+
+enum {
+	OPT_LIST_OPTIONS = 256,
+	OPT_REGISTRY,
+	OPT_CREATE_SLOT,
+	OPT_DROP_SLOT,
+	OPT_START,
+	OPT_ENDPOS,
+	OPT_ACK,
+	OPT_NO_LOOP,
+	OPT_PUBLICATION,
+};
+
+static const struct option options[] = {
+	{ "db", required_argument, NULL, 'd' },
+	{ "slot", required_argument, NULL, 'S' },
+	{ "publication", required_argument, NULL, OPT_PUBLICATION },
+	{ "registry", required_argument, NULL, OPT_REGISTRY },
+	{ "table", required_argument, NULL, 't' },
+	{ "create-slot", no_argument, NULL, OPT_CREATE_SLOT },
+	{ "drop-slot", no_argument, NULL, OPT_DROP_SLOT },
+	{ "start", required_argument, NULL, OPT_START },
+	{ "endpos", required_argument, NULL, OPT_ENDPOS },
+	{ "ack", required_argument, NULL, OPT_ACK },
+	{ "status-interval", required_argument, NULL, 's' },
+	{ "no-loop", no_argument, NULL, OPT_NO_LOOP },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void usage(void)
+{
+	printf("Usage: shapesync-replicate [OPTION]...\n"
+	       "\n"
+	       "Streams a PostgreSQL logical replication slot (pgoutput) to "
+	       "stdout as\n"
+	       "NDJSON frames (shapesync-frames(5)), and acknowledges the "
+	       "slot only up\n"
+	       "to the LSN that store has made durable.\n"
+	       "\n"
+	       "Connection:\n"
+	       "  -d, --db CONNSTR          connection string or URI "
+	       "(default:\n"
+	       "                            $DATABASE_URL, else libpq's PG* "
+	       "variables)\n"
+	       "  -S, --slot NAME           replication slot (default: "
+	       DEFAULT_NAME ")\n"
+	       "      --publication NAME    publication (default: "
+	       DEFAULT_NAME ")\n"
+	       "\n"
+	       "Tables:\n"
+	       "      --registry PATH       shape registry: tables to publish "
+	       "and the\n"
+	       "                            durable LSN (default: "
+	       "$SHAPESYNC_REGISTRY,\n"
+	       "                            else " DEFAULT_REGISTRY ")\n"
+	       "  -t, --table TABLE         publish [schema.]TABLE instead of "
+	       "the\n"
+	       "                            registry's tables (repeatable; "
+	       "default: none)\n"
+	       "\n"
+	       "Slot actions (then exit):\n"
+	       "      --create-slot         create the publication and the "
+	       "slot\n"
+	       "      --drop-slot           drop the slot\n"
+	       "\n"
+	       "Streaming:\n"
+	       "      --start LSN           start there if the slot is behind "
+	       "it\n"
+	       "                            (default: where the slot stands)\n"
+	       "      --endpos LSN          stop before the first transaction "
+	       "that commits\n"
+	       "                            at or after LSN (default: never "
+	       "stop)\n"
+	       "      --ack=MODE            registry: acknowledge the durable "
+	       "LSN;\n"
+	       "                            received: what was written out "
+	       "(default:\n"
+	       "                            registry)\n"
+	       "  -s, --status-interval SECS  status updates at least this "
+	       "often\n"
+	       "                            (default: 10, at most "
+	       "wal_sender_timeout/3)\n"
+	       "      --no-loop             exit when the connection is lost "
+	       "(default:\n"
+	       "                            reconnect with backoff)\n"
+	       "\n"
+	       "Other:\n"
+	       "  -h, --help                show this help and exit\n"
+	       "  -V, --version             show the version and exit\n"
+	       "\n"
+	       "See shapesync-replicate(1).\n");
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+struct table {
+	char *schema, *name;
+	int done;                   /* in the publication, identity full */
+	int warned;
+	int64_t retry_us;           /* when to try again after a failure */
+};
+
+static struct {
+	const char *conninfo;
+	const char *slot, *pub;
+	const char *registry;
+	int registry_given;
+	struct table *tables;
+	size_t ntables, tables_alloc;
+	int create_slot, drop_slot, no_loop, ack_received;
+	ss_lsn start, endpos;
+	int have_endpos;
+	int64_t status_ms;
+} opt;
+
+static ss_lsn opt_lsn(const char *arg, const char *name)
+{
+	struct ss_err err = SS_ERR_INIT;
+	ss_lsn v;
+
+	if (ss_lsn_parse(arg, &v, &err) < 0)
+		ss_cli_usage_error("option '--%s': %s", name, err.msg);
+	return v;
+}
+
+static void add_table(struct table **tables, size_t *n, size_t *alloc,
+		      const char *schema, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (!strcmp((*tables)[i].schema, schema) &&
+		    !strcmp((*tables)[i].name, name))
+			return;
+	ss_grow((void **)tables, alloc, *n + 1, sizeof(**tables));
+	memset(&(*tables)[*n], 0, sizeof(**tables));
+	(*tables)[*n].schema = ss_xstrdup(schema);
+	(*tables)[*n].name = ss_xstrdup(name);
+	(*n)++;
+}
+
+static void free_tables(struct table *tables, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(tables[i].schema);
+		free(tables[i].name);
+	}
+	free(tables);
+}
+
+static void parse_options(int argc, char **argv)
+{
+	struct ss_err err = SS_ERR_INIT;
+	const char *env;
+	int c;
+
+	env = getenv("DATABASE_URL");
+	opt.conninfo = env && *env ? env : NULL;
+	opt.slot = opt.pub = DEFAULT_NAME;
+	env = getenv("SHAPESYNC_REGISTRY");
+	opt.registry = env && *env ? env : DEFAULT_REGISTRY;
+	opt.status_ms = 10000;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:S:t:s:hV", options,
+				NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			opt.conninfo = optarg;
+			break;
+		case 'S':
+			opt.slot = optarg;
+			break;
+		case OPT_PUBLICATION:
+			opt.pub = optarg;
+			break;
+		case OPT_REGISTRY:
+			if (!*optarg)
+				ss_cli_usage_error("option '--registry' needs "
+						   "a path");
+			opt.registry = optarg;
+			opt.registry_given = 1;
+			break;
+		case 't': {
+			struct ss_shape s;
+
+			ss_shape_init(&s);
+			if (ss_shape_parse_table(&s, optarg, &err) < 0)
+				ss_cli_usage_error("invalid table '%s': %s",
+						   optarg, err.msg);
+			add_table(&opt.tables, &opt.ntables,
+				  &opt.tables_alloc, s.schema, s.table);
+			ss_shape_release(&s);
+			break;
+		}
+		case OPT_CREATE_SLOT:
+			opt.create_slot = 1;
+			break;
+		case OPT_DROP_SLOT:
+			opt.drop_slot = 1;
+			break;
+		case OPT_START:
+			opt.start = opt_lsn(optarg, "start");
+			break;
+		case OPT_ENDPOS:
+			opt.endpos = opt_lsn(optarg, "endpos");
+			opt.have_endpos = 1;
+			break;
+		case OPT_ACK:
+			if (!strcmp(optarg, "registry"))
+				opt.ack_received = 0;
+			else if (!strcmp(optarg, "received"))
+				opt.ack_received = 1;
+			else
+				ss_cli_usage_error("option '--ack' must be "
+						   "'registry' or 'received', "
+						   "not '%s'", optarg);
+			break;
+		case 's':
+			opt.status_ms = ss_cli_opt_int(optarg, 1, 3600,
+						       "--status-interval") *
+					1000;
+			break;
+		case OPT_NO_LOOP:
+			opt.no_loop = 1;
+			break;
+		case 'h':
+			usage();
+			ss_cli_close_stdout();
+			exit(0);
+		case 'V':
+			ss_cli_version();
+		case OPT_LIST_OPTIONS:
+			ss_cli_list_options(options);
+		case ':':
+			ss_cli_usage_error("option '%s' requires a value",
+					   argv[optind - 1]);
+		default:
+			ss_cli_usage_error("unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		ss_cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (!ss_pg_slot_name_valid(opt.slot))
+		ss_cli_usage_error("invalid slot name '%s'", opt.slot);
+	if (!*opt.pub || strlen(opt.pub) > SS_IDENT_MAX ||
+	    !ss_shape_utf8_valid(opt.pub, strlen(opt.pub)))
+		ss_cli_usage_error("invalid publication name '%s'", opt.pub);
+	if (opt.create_slot && opt.drop_slot)
+		ss_cli_usage_error("--create-slot and --drop-slot exclude each "
+				   "other");
+	if (opt.have_endpos && opt.start && opt.endpos < opt.start)
+		ss_cli_usage_error("--endpos is before --start");
+}
+
+/* ---- state ------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct state {
+	struct ss_registry *reg;     /* NULL: no registry */
+	struct ss_pgo_cache *cache;
+	struct ss_pg *admin, *repl;
+	struct ss_pgo_msg msg;
+	struct ss_frame_col *newc, *oldc; /* change rows, reused */
+	size_t newc_alloc, oldc_alloc;
+	struct ss_buf line;               /* the change frame being built */
+
+	/* Tables to publish: --table, or the registry's. */
+	struct table *tables;
+	size_t ntables, tables_alloc;
+	int reg_loaded;
+	uint64_t reg_seq;
+	int64_t reg_version;
+	int64_t *added;              /* ids from the change log */
+	size_t nadded, added_alloc;
+
+	ss_lsn durable;              /* the registry's durable LSN */
+	ss_lsn emitted;              /* everything before is written out */
+	ss_lsn written;              /* the last commit end or progress
+					written, 0 if none yet */
+	ss_lsn received;             /* the server's position we saw */
+	ss_lsn slot_confirmed;       /* the slot's at connect time */
+	ss_lsn sent_flush;           /* last flush position reported */
+	ss_lsn max_flush;            /* the highest ever reported */
+	int started;                 /* emitted was initialised */
+	uint64_t xid_ref;
+
+	/* The open transaction, as written out. */
+	int in_txn;
+	uint64_t xid;
+	ss_lsn txn_lsn;
+	uint64_t pos;                /* next change's pos */
+	uint64_t skip_below;         /* resumed: pos already written */
+	int resuming;                /* reconnected inside in_txn */
+	int skip_txn;                /* a transaction already written */
+
+	int64_t status_us, next_status, next_poll;
+	int want_status;
+	int done;                    /* endpos reached */
+	int fatal;                   /* do not reconnect */
+};
+
+/* ---- output ------------------------------------------------------------ */
+
+static int emit(json_t *frame, struct ss_err *err)
+{
+	int rc = ss_frame_write(stdout, "<stdout>", frame, err);
+
+	json_decref(frame);
+	return rc;
+}
+
+/* ---- registry and publication -------------------------------------- */
+
+static int on_shape(const struct ss_shape_rec *rec, void *ctx)
+{
+	struct state *st = ctx;
+
+	if (rec->schema_name && rec->table_name)
+		add_table(&st->tables, &st->ntables, &st->tables_alloc,
+			  rec->schema_name, rec->table_name);
+	return 0;
+}
+
+static int on_handle(uint64_t seq, int64_t id, const char *handle,
+		     int added, void *ctx)
+{
+	(void)seq, (void)id, (void)handle, (void)added, (void)ctx;
+	return 0;
+}
+
+static int on_change(uint64_t seq, int64_t id, const char *handle,
+		     int added, void *ctx)
+{
+	struct state *st = ctx;
+
+	(void)seq, (void)handle;
+	if (added) {
+		SS_GROW(st->added, st->added_alloc, st->nadded + 1);
+		st->added[st->nadded++] = id;
+	}
+	return 0;
+}
+
+/* Pick up the tables of shapes registered since the last look. */
+static int registry_tables(struct state *st, struct ss_err *err)
+{
+	uint64_t last = 0;
+	size_t i;
+	int r;
+
+	if (st->reg_loaded) {
+		st->nadded = 0;
+		r = ss_registry_changes(st->reg, st->reg_seq, on_change, st,
+					&last, err);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			st->reg_seq = last;
+			for (i = 0; i < st->nadded; i++) {
+				struct ss_shape_rec rec;
+
+				ss_shape_rec_init(&rec);
+				r = ss_registry_get_by_id(st->reg, st->added[i],
+							  &rec, err);
+				if (r < 0)
+					return -1;
+				if (r > 0)
+					on_shape(&rec, st);
+				ss_shape_rec_release(&rec);
+			}
+			return 0;
+		}
+		/* The change log was trimmed past us: load in full. */
+	}
+	/* The position first, then the listing: a shape added in between
+	 * is seen twice, never missed. */
+	if (ss_registry_load_handles(st->reg, on_handle, NULL, &last,
+				     err) < 0 ||
+	    ss_registry_foreach(st->reg, on_shape, st, err) < 0)
+		return -1;
+	st->reg_seq = last;
+	st->reg_loaded = 1;
+	return 0;
+}
+
+/* Add pending tables to the publication. Failures other than a lost
+ * connection are warnings: the table is retried later. */
+static int publish_tables(struct state *st, struct ss_err *err)
+{
+	int64_t now = ss_mono_us();
+	size_t i;
+
+	for (i = 0; i < st->ntables; i++) {
+		struct table *t = &st->tables[i];
+		struct ss_err e = SS_ERR_INIT;
+
+		if (t->done || now < t->retry_us)
+			continue;
+		if (ss_pg_publication_add_table(st->admin, opt.pub, t->schema,
+						t->name, NULL, &e) == 0) {
+			t->done = 1;
+			continue;
+		}
+		if (PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK) {
+			*err = e;
+			return -1;
+		}
+		if (!t->warned) {
+			ss_cli_warning("could not publish table \"%s\".\"%s\": "
+				       "%s", t->schema, t->name, e.msg);
+			t->warned = 1;
+		}
+		t->retry_us = now + RETRY_PUBLISH_US;
+	}
+	return 0;
+}
+
+/* What the slot may be acknowledged up to: the durable LSN (or, with
+ * --ack=received, what was written out), never past what was written
+ * out, never behind where the slot already stands. */
+static ss_lsn ack_target(const struct state *st)
+{
+	ss_lsn a = opt.ack_received ? st->emitted : st->durable;
+
+	if (a > st->emitted)
+		a = st->emitted;
+	if (a < st->slot_confirmed)
+		a = st->slot_confirmed;
+	if (a < st->max_flush)
+		a = st->max_flush;
+	return a;
+}
+
+static int send_status(struct state *st, int reply, struct ss_err *err)
+{
+	ss_lsn flush = ack_target(st);
+	ss_lsn write = st->received > flush ? st->received : flush;
+
+	if (ss_pg_send_status(st->repl, write, flush, reply, err) < 0)
+		return -1;
+	st->sent_flush = flush;
+	if (flush > st->max_flush)
+		st->max_flush = flush;
+	st->want_status = 0;
+	st->next_status = ss_mono_us() + st->status_us;
+	return 0;
+}
+
+/* The 100 ms tick: registry changes (durable LSN, new shapes). */
+static int poll_registry(struct state *st, struct ss_err *err)
+{
+	int64_t version;
+
+	if (st->reg) {
+		if (ss_registry_data_version(st->reg, &version, err) < 0)
+			goto fatal;
+		if (version != st->reg_version) {
+			uint64_t d;
+
+			st->reg_version = version;
+			if (ss_registry_get_durable_lsn(st->reg, &d, err) < 0)
+				goto fatal;
+			st->durable = d;
+			if (!opt.ntables && registry_tables(st, err) < 0)
+				goto fatal;
+		}
+	}
+	if (publish_tables(st, err) < 0)
+		return -1;
+	if (ack_target(st) != st->sent_flush)
+		st->want_status = 1;
+	return 0;
+fatal:
+	st->fatal = 1;
+	return -1;
+}
+
+/* ---- decoding ------------------------------------------------------- */
+
+static const char *type_name(struct state *st, uint32_t oid,
+			     struct ss_err *err)
+{
+	const char *name = ss_pgo_cache_type(st->cache, oid);
+	char buf[16];
+	const char *params[1] = { buf };
+	PGresult *r;
+
+	if (name)
+		return name;
+	/* pgoutput names only non-built-in types; built-ins were loaded at
+	 * connect time, so this is a type created since. */
+	snprintf(buf, sizeof(buf), "%" PRIu32, oid);
+	if (ss_pg_exec(st->admin, "could not look up a type",
+		       "SELECT typname FROM pg_type WHERE oid = $1::oid", 1,
+		       params, &r, NULL, err) < 0)
+		return NULL;
+	if (PQntuples(r) == 1)
+		ss_pgo_cache_put_type(st->cache, oid, PQgetvalue(r, 0, 0));
+	else
+		ss_pgo_cache_put_type(st->cache, oid, buf);
+	PQclear(r);
+	return ss_pgo_cache_type(st->cache, oid);
+}
+
+static int load_types(struct state *st, struct ss_err *err)
+{
+	PGresult *r;
+	int i, n;
+	uint64_t oid;
+
+	if (ss_pgo_cache_ntypes(st->cache) > 0)
+		return 0;
+	if (ss_pg_exec(st->admin, "could not load the built-in types",
+		       "SELECT oid, typname FROM pg_type WHERE oid < 16384",
+		       0, NULL, &r, NULL, err) < 0)
+		return -1;
+	n = PQntuples(r);
+	for (i = 0; i < n; i++)
+		if (ss_parse_u64(PQgetvalue(r, i, 0), UINT32_MAX, &oid,
+				 "type oid", NULL) == 0)
+			ss_pgo_cache_put_type(st->cache, (uint32_t)oid,
+					      PQgetvalue(r, i, 1));
+	PQclear(r);
+	return 0;
+}
+
+/* The primary key's columns (*new* result, PQclear), looked up now:
+ * under REPLICA IDENTITY FULL pgoutput flags every column as key. */
+static PGresult *primary_key(struct state *st, uint32_t oid,
+			     struct ss_err *err)
+{
+	char buf[16];
+	const char *params[1] = { buf };
+	PGresult *r;
+
+	snprintf(buf, sizeof(buf), "%" PRIu32, oid);
+	if (ss_pg_exec(st->admin, "could not look up a primary key",
+		       "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+		       "ON a.attrelid = i.indrelid AND a.attnum = ANY "
+		       "(i.indkey) WHERE i.indrelid = $1::oid AND "
+		       "i.indisprimary", 1, params, &r, NULL, err) < 0)
+		return NULL;
+	return r;
+}
+
+static int in_result(PGresult *r, const char *name)
+{
+	int i;
+
+	for (i = 0; i < PQntuples(r); i++)
+		if (!strcmp(PQgetvalue(r, i, 0), name))
+			return 1;
+	return 0;
+}
+
+static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
+			  struct ss_err *err)
+{
+	json_t *f;
+	PGresult *pk = primary_key(st, rel->oid, err);
+	size_t i;
+	int has_pk;
+
+	if (!pk)
+		return -1;
+	has_pk = PQntuples(pk) > 0;
+	f = ss_frame_new_relation(rel->oid, rel->schema, rel->table,
+				  rel->replident);
+	for (i = 0; i < rel->ncols; i++) {
+		const struct ss_pgo_column *c = &rel->cols[i];
+		const char *t = type_name(st, c->type_oid, err);
+
+		if (!t) {
+			json_decref(f);
+			PQclear(pk);
+			return -1;
+		}
+		ss_frame_add_column(f, c->name, t, c->type_oid, c->typmod,
+				    has_pk ? in_result(pk, c->name) : c->key);
+	}
+	PQclear(pk);
+	return emit(f, err);
+}
+
+static int bad_data(struct ss_err *err, const struct ss_pgo_relation *rel,
+		    const char *fmt, const char *col)
+{
+	ss_err_set(err, SS_ERR_INPUT, "table \"%s\".\"%s\": ", rel->schema,
+		   rel->table);
+	/* The format is ours and takes exactly one string. */
+	snprintf(err->msg + strlen(err->msg),
+		 sizeof(err->msg) - strlen(err->msg), fmt, col);
+	return -1;
+}
+
+/* A row from a tuple into cols (grown as needed); unchanged TOAST values
+ * come from `fill` (the old row), and with keys_only only key columns
+ * keep their values. */
+static int row(const struct ss_pgo_relation *rel,
+	       const struct ss_pgo_tuple *t, const struct ss_pgo_tuple *fill,
+	       int keys_only, struct ss_frame_col **cols, size_t *alloc,
+	       struct ss_err *err)
+{
+	size_t i;
+
+	if (t->ncols != rel->ncols)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "table \"%s\".\"%s\": a row of %zu columns "
+				  "for a relation of %zu", rel->schema,
+				  rel->table, t->ncols, rel->ncols);
+	SS_GROW(*cols, *alloc, t->ncols);
+	for (i = 0; i < t->ncols; i++) {
+		const struct ss_pgo_value *v = &t->vals[i];
+		struct ss_frame_col *c = &(*cols)[i];
+
+		if (v->kind == SS_PGO_UNCHANGED && fill &&
+		    fill->ncols == t->ncols &&
+		    fill->vals[i].kind != SS_PGO_UNCHANGED)
+			v = &fill->vals[i];
+		c->name = rel->cols[i].name;
+		c->data = NULL;
+		c->len = 0;
+		if ((keys_only && !rel->cols[i].key) || v->kind == SS_PGO_NULL)
+			continue;
+		if (v->kind != SS_PGO_TEXT) {
+			bad_data(err, rel, "no value for unchanged TOAST "
+				 "column '%s'", rel->cols[i].name);
+			ss_err_hint(err, "tables in shapes need REPLICA "
+				    "IDENTITY FULL");
+			return -1;
+		}
+		/* A zero-length value still needs a non-NULL pointer. */
+		c->data = v->len ? v->data : "";
+		c->len = v->len;
+	}
+	return 0;
+}
+
+static int change(struct state *st, const struct ss_pgo_msg *m,
+		  struct ss_err *err)
+{
+	const struct ss_pgo_relation *rel;
+	const struct ss_pgo_tuple *old = m->old_kind ? &m->old_tuple : NULL;
+	enum ss_frame_op op;
+	size_t nnew = 0, nold = 0;
+	int rc;
+
+	if (!st->in_txn)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "pgoutput: a change outside a transaction");
+	if (st->pos++ < st->skip_below)
+		return 0;
+	rel = ss_pgo_cache_relation(st->cache, m->relid);
+	if (!rel)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "pgoutput: a change of relation %" PRIu32
+				  " before its relation message", m->relid);
+	switch (m->type) {
+	case 'I':
+		op = SS_FRAME_OP_INSERT;
+		rc = row(rel, &m->new_tuple, NULL, 0, &st->newc,
+			 &st->newc_alloc, err);
+		nnew = rel->ncols;
+		break;
+	case 'U':
+		op = SS_FRAME_OP_UPDATE;
+		/* Without an old tuple the key did not change: the key
+		 * columns of the new row are the old ones. */
+		rc = row(rel, &m->new_tuple, old, 0, &st->newc,
+			 &st->newc_alloc, err);
+		if (rc == 0)
+			rc = old ? row(rel, old, NULL, m->old_kind == 'K',
+				       &st->oldc, &st->oldc_alloc, err)
+				 : row(rel, &m->new_tuple, NULL, 1, &st->oldc,
+				       &st->oldc_alloc, err);
+		nnew = nold = rel->ncols;
+		break;
+	default:
+		op = SS_FRAME_OP_DELETE;
+		rc = row(rel, old, NULL, m->old_kind == 'K', &st->oldc,
+			 &st->oldc_alloc, err);
+		nold = rel->ncols;
+		break;
+	}
+	if (rc < 0)
+		return -1;
+	if (ss_frame_write_change(stdout, "<stdout>", op, rel->oid, st->xid,
+				  st->txn_lsn, st->pos - 1, st->newc, nnew,
+				  st->oldc, nold, &st->line, err) < 0) {
+		if (err->code == SS_ERR_INPUT)
+			ss_err_prefix(err, "table \"%s\".\"%s\"", rel->schema,
+				      rel->table);
+		return -1;
+	}
+	return 0;
+}
+
+/* One pgoutput message. */
+static int handle_xlog(struct state *st, const char *data, size_t len,
+		       struct ss_err *err)
+{
+	struct ss_pgo_msg *m = &st->msg;
+	uint64_t xid;
+
+	if (ss_pgo_decode(m, data, len, err) < 0)
+		return -1;
+	switch (m->type) {
+	case 'B':
+		if (opt.have_endpos && m->final_lsn >= opt.endpos) {
+			st->done = 1;
+			return 0;
+		}
+		xid = ss_pgo_xid_extend(&st->xid_ref, m->xid);
+		if (st->resuming) {
+			char a[SS_LSN_STRMAX], b[SS_LSN_STRMAX];
+
+			st->resuming = 0;
+			if (m->final_lsn != st->txn_lsn || xid != st->xid) {
+				st->fatal = 1;
+				return ss_err_set(err, SS_ERR_RUNTIME,
+					"after reconnecting, the server sent "
+					"transaction %" PRIu64 " at %s instead "
+					"of %" PRIu64 " at %s",
+					xid, ss_lsn_format(m->final_lsn, a),
+					st->xid, ss_lsn_format(st->txn_lsn, b));
+			}
+			st->skip_below = st->pos;
+			st->pos = 0;
+			return 0;
+		}
+		if (st->in_txn)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "pgoutput: begin inside a "
+					  "transaction");
+		if (m->final_lsn < st->emitted) {
+			st->skip_txn = 1; /* written before a reconnect */
+			return 0;
+		}
+		st->in_txn = 1;
+		st->xid = xid;
+		st->txn_lsn = m->final_lsn;
+		st->pos = st->skip_below = 0;
+		return emit(ss_frame_new_begin(xid, m->final_lsn, m->ts_us),
+			    err);
+	case 'C':
+		if (st->skip_txn) {
+			st->skip_txn = 0;
+			return 0;
+		}
+		if (!st->in_txn)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "pgoutput: commit outside a "
+					  "transaction");
+		if (emit(ss_frame_new_commit(st->xid, st->txn_lsn, m->end_lsn,
+					     m->ts_us), err) < 0)
+			return -1;
+		ss_cli_flush_stdout();
+		st->in_txn = 0;
+		if (m->end_lsn > st->emitted)
+			st->emitted = m->end_lsn;
+		st->written = m->end_lsn;
+		if (m->end_lsn > st->received)
+			st->received = m->end_lsn;
+		if (opt.have_endpos && m->end_lsn >= opt.endpos)
+			st->done = 1;
+		return 0;
+	case 'R':
+		if (ss_pgo_cache_put_relation(st->cache, &m->rel))
+			return relation_frame(st, &m->rel, err);
+		return 0;
+	case 'Y':
+		ss_pgo_cache_put_type(st->cache, m->type_oid, m->type_name);
+		return 0;
+	case 'I':
+	case 'U':
+	case 'D':
+		if (st->skip_txn)
+			return 0;
+		return change(st, m, err);
+	case 'T':
+		if (st->skip_txn)
+			return 0;
+		if (!st->in_txn)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "pgoutput: truncate outside a "
+					  "transaction");
+		if (st->pos++ < st->skip_below)
+			return 0;
+		return emit(ss_frame_new_truncate(st->xid, st->txn_lsn,
+						  st->pos - 1, m->relids,
+						  m->nrelids), err);
+	default:
+		/* Origin: the origin of a replicated transaction, which
+		 * changes nothing for shapes. Logical messages are not
+		 * requested. */
+		return 0;
+	}
+}
+
+/* A keepalive: between transactions, everything before wal_end has been
+ * sent to us (the server decodes in order), so that is how far the
+ * stream has been read. */
+static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k)
+{
+	if (k->reply)
+		st->want_status = 1;
+	if (st->in_txn || st->skip_txn)
+		return 0;
+	if (k->wal_end > st->received)
+		st->received = k->wal_end;
+	if (opt.have_endpos && k->wal_end >= opt.endpos)
+		st->done = 1;
+	return 0;
+}
+
+/*
+ * Between transactions, once what was written out is durable (or before
+ * anything was), a progress frame moves the stream past WAL that held
+ * nothing for us, so that store can record it and the slot can be
+ * acknowledged past it. Called on the 100 ms tick and before stopping,
+ * not per keepalive, which a busy server sends back to back.
+ */
+static int progress(struct state *st, struct ss_err *err)
+{
+	if (st->in_txn || st->skip_txn || st->received <= st->emitted ||
+	    (!opt.ack_received && st->durable < st->written))
+		return 0;
+	if (emit(ss_frame_new_progress(st->received), err) < 0)
+		return -1;
+	ss_cli_flush_stdout();
+	st->emitted = st->written = st->received;
+	st->want_status = 1;
+	return 0;
+}
+
+/* ---- the session ---------------------------------------------------- */
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000),
+			       (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+static int stream(struct state *st, struct ss_err *err)
+{
+	for (;;) {
+		int64_t now = ss_mono_us(), wait;
+		struct ss_pg_copymsg cm;
+		struct pollfd pfd;
+		char *buf;
+		size_t len;
+		int r;
+
+		if (stop_requested || st->done) {
+			/* Best effort: the slot is safe either way. */
+			struct ss_err ignore = SS_ERR_INIT;
+
+			if (progress(st, err) < 0)
+				return -1;
+			send_status(st, 0, &ignore);
+			ss_pg_copy_end(st->repl, 1000);
+			return 0;
+		}
+		if (now >= st->next_poll) {
+			if (poll_registry(st, err) < 0 || progress(st, err) < 0)
+				return -1;
+			st->next_poll = now + POLL_US;
+		}
+		if (st->want_status || now >= st->next_status)
+			if (send_status(st, 0, err) < 0)
+				return -1;
+		r = ss_pg_copy_read(st->repl, &buf, &len, err);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			ss_cli_flush_stdout();
+			wait = (st->next_poll < st->next_status ?
+				st->next_poll : st->next_status) - now;
+			pfd.fd = ss_pg_socket(st->repl);
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			r = poll(&pfd, 1,
+				 wait > 0 ? (int)(wait / 1000) + 1 : 0);
+			if (r < 0 && errno != EINTR) {
+				ss_err_set(err, SS_ERR_RUNTIME,
+					   "could not wait for the server: %s",
+					   strerror(errno));
+				return -1;
+			}
+			if (r > 0 && ss_pg_consume(st->repl, err) < 0)
+				return -1;
+			continue;
+		}
+		if (ss_pg_copymsg_parse(buf, len, &cm, err) < 0)
+			r = -1;
+		else if (cm.kind == 'k')
+			r = handle_keepalive(st, &cm);
+		else
+			r = handle_xlog(st, cm.data, cm.len, err);
+		PQfreemem(buf);
+		if (r < 0) {
+			if (err->code != SS_ERR_RUNTIME)
+				st->fatal = 1;
+			return -1;
+		}
+	}
+}
+
+static void disconnect(struct state *st)
+{
+	ss_pg_close(st->repl);
+	ss_pg_close(st->admin);
+	st->repl = st->admin = NULL;
+	/* A transaction cut short is sent again from its begin: skip what
+	 * was already written of it. */
+	if (st->in_txn)
+		st->resuming = 1;
+	st->skip_txn = 0;
+}
+
+/* Connect, set up, stream. Returns 0 when done (an action, endpos or a
+ * stop), -1 with err otherwise (st->fatal: do not retry). */
+static int session(struct state *st, struct ss_err *err)
+{
+	char key[128];
+	int got, created, exists, pub_created;
+	ss_lsn confirmed;
+	int64_t timeout_ms;
+
+	if (ss_pg_open(opt.conninfo, 0, APPNAME, &st->admin, err) < 0)
+		return -1;
+	snprintf(key, sizeof(key), "shapesync-replicate slot %s", opt.slot);
+	if (ss_pg_try_lock(st->admin, key, &got, err) < 0)
+		return -1;
+	if (!got) {
+		st->fatal = 1;
+		ss_err_set(err, SS_ERR_RUNTIME,
+			   "another shapesync-replicate is using slot '%s'",
+			   opt.slot);
+		ss_err_hint(err, "run one instance per slot, or choose "
+			    "another with --slot");
+		return -1;
+	}
+	if (opt.drop_slot) {
+		if (ss_pg_slot_drop(st->admin, opt.slot, err) < 0) {
+			st->fatal = 1;
+			return -1;
+		}
+		return 0;
+	}
+	/* The publication must exist before the slot's start: pgoutput
+	 * looks it up as of the WAL it decodes. */
+	if (ss_pg_publication_create(st->admin, opt.pub, &pub_created,
+				     err) < 0 ||
+	    ss_pg_slot_info(st->admin, opt.slot, &exists, &confirmed,
+			    err) < 0)
+		return -1;
+	if (exists && pub_created) {
+		st->fatal = 1;
+		ss_err_set(err, SS_ERR_RUNTIME,
+			   "publication '%s' was created after slot '%s'",
+			   opt.pub, opt.slot);
+		ss_err_detail(err, "pgoutput cannot decode the slot's WAL from "
+			      "before the publication existed");
+		ss_err_hint(err, "drop the slot with --drop-slot (shapes must "
+			    "then be created anew)");
+		return -1;
+	}
+	if (ss_pg_open(opt.conninfo, SS_PG_REPLICATION | SS_PG_DISPLAY,
+		       APPNAME, &st->repl, err) < 0)
+		return -1;
+	if (!exists) {
+		if (ss_pg_slot_create(st->repl, opt.slot, &created,
+				      &confirmed, err) < 0)
+			return -1;
+		if (!created && ss_pg_slot_info(st->admin, opt.slot, &exists,
+						&confirmed, err) < 0)
+			return -1;
+	}
+	/* Tables first: pgoutput decides what to send as of the WAL it
+	 * decodes, so a table joins the stream when it joins the
+	 * publication. */
+	st->reg_version = -1; /* read the registry at once */
+	if (poll_registry(st, err) < 0)
+		return -1;
+	if (opt.create_slot)
+		return 0;
+
+	if (ss_pg_wal_sender_timeout(st->admin, &timeout_ms, err) < 0 ||
+	    ss_pg_next_xid(st->admin, &st->xid_ref, err) < 0 ||
+	    load_types(st, err) < 0)
+		return -1;
+	st->status_us = opt.status_ms * 1000;
+	if (timeout_ms > 0 && timeout_ms * 1000 / 3 < st->status_us)
+		st->status_us = timeout_ms * 1000 / 3;
+	st->slot_confirmed = confirmed;
+	if (!st->started) {
+		st->emitted = confirmed > opt.start ? confirmed : opt.start;
+		st->started = 1;
+	}
+	if (ss_pg_start_replication(st->repl, opt.slot, opt.pub, st->emitted,
+				    err) < 0)
+		return -1;
+	st->next_poll = ss_mono_us() + POLL_US;
+	st->want_status = 1;
+	return stream(st, err);
+}
+
+static void open_registry(struct state *st)
+{
+	struct ss_registry_opts ro;
+	struct ss_err err = SS_ERR_INIT;
+
+	ss_registry_opts_init(&ro);
+	ro.id_block = 1;
+	if (ss_registry_open(opt.registry, &ro, &st->reg, &err) < 0) {
+		if (err.code == SS_ERR_INPUT) {
+			ss_cli_error("registry '%s' does not exist",
+				     opt.registry);
+			fprintf(stderr, "hint: run 'shapesync-db init' first, "
+				"or check --registry and "
+				"$SHAPESYNC_REGISTRY\n");
+			exit(SS_ERR_RUNTIME);
+		}
+		ss_cli_die_err(&err);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct state st = { .line = SS_BUF_INIT };
+	struct sigaction sa;
+	struct ss_err err = SS_ERR_INIT;
+	int64_t backoff_s = 1;
+	size_t i;
+
+	ss_cli_init(APPNAME);
+	parse_options(argc, argv);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	/* The registry gives the durable LSN and, without --table, the
+	 * tables; dropping the slot needs neither. */
+	if (!opt.drop_slot &&
+	    (!opt.ack_received || !opt.ntables || opt.registry_given))
+		open_registry(&st);
+	st.cache = ss_pgo_cache_new();
+	for (i = 0; i < opt.ntables; i++)
+		add_table(&st.tables, &st.ntables, &st.tables_alloc,
+			  opt.tables[i].schema, opt.tables[i].name);
+	/* Frames go out in large writes; commits flush. */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+
+	for (;;) {
+		int rc;
+
+		ss_err_clear(&err);
+		rc = session(&st, &err);
+		disconnect(&st);
+		if (rc == 0 || stop_requested)
+			break;
+		if (st.fatal || opt.no_loop || opt.create_slot ||
+		    opt.drop_slot)
+			ss_cli_die_err(&err);
+		ss_cli_report(&err);
+		if (st.emitted > st.slot_confirmed)
+			backoff_s = 1; /* it streamed: start over */
+		ss_cli_warning("reconnecting in %" PRId64 " s", backoff_s);
+		for (i = 0; i < (size_t)backoff_s * 10 && !stop_requested; i++)
+			sleep_ms(100);
+		if (stop_requested)
+			break;
+		if (backoff_s < BACKOFF_MAX_S)
+			backoff_s *= 2;
+	}
+	ss_pgo_msg_release(&st.msg);
+	ss_buf_release(&st.line);
+	free(st.newc);
+	free(st.oldc);
+	free(st.added);
+	free_tables(st.tables, st.ntables);
+	free_tables(opt.tables, opt.ntables);
+	ss_pgo_cache_free(st.cache);
+	if (st.reg && ss_registry_close(st.reg, &err) < 0)
+		ss_cli_die_err(&err);
+	ss_cli_close_stdout();
+	return 0;
+}

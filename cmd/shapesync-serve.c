@@ -1,0 +1,2862 @@
+/*
+ * shapesync-serve — the HTTP Shape API (ElectricSQL's /v1/shape) on
+ * libmicrohttpd: validates requests, creates shapes (registry, publication,
+ * route's active mark, the initial snapshot), serves snapshot chunks and log
+ * ranges without re-encoding, and holds live requests until store commits.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "datadir.h"
+#include "log.h"
+#include "lsn.h"
+#include "message.h"
+#include "offset.h"
+#include "pgq.h"
+#include "registry.h"
+#include "shape.h"
+#include "snapshot.h"
+#include "where.h"
+
+#define DEFAULT_REGISTRY "./var/registry.db"
+#define DEFAULT_DATA_DIR "./var/data"
+#define SERVER_HEADER "ElectricSQL/1.7.12 shapesync/" SS_VERSION
+#define EXPOSE_HEADERS "electric-cursor,electric-handle,electric-has-data," \
+	"electric-offset,electric-schema,electric-up-to-date," \
+	"electric-internal-known-error,retry-after"
+/* 2024-10-09T00:00:00Z, the epoch of Electric's cursors. */
+#define CURSOR_EPOCH 1728432000LL
+/* Bytes of a file copied per call of a body reader. */
+#define BLOCK_SIZE (256 * 1024)
+#define TABLE_CACHE_US 1000000
+
+/* ------------------------------------------------------------------ config */
+
+static struct {
+	const char *database_url, *registry, *data_dir, *publication, *bind;
+	const char *secret;
+	int insecure, port, metrics_port, threads, pool_size;
+	int64_t long_poll_ms, sse_timeout_ms, keepalive_ms, active_timeout_ms;
+	int64_t create_timeout_ms, conn_timeout_s;
+	int64_t cache_max_age, cache_stale_age;
+	uint64_t chunk_bytes, max_body, max_header;
+	int64_t max_shapes, max_initial, max_existing, max_connections;
+	int integration, no_active_wait;
+} cfg;
+
+/* ------------------------------------------------------------------ state */
+
+static struct ss_registry *reg;
+static struct ss_pgq_pool *pool;
+static volatile sig_atomic_t stop_signal;
+static atomic_int stopping;
+static int wake_fd = -1;      /* eventfd: wakes the waker thread */
+static int ino_fd = -1;       /* inotify */
+
+/* Counters for /metrics. */
+static atomic_llong m_requests[6]; /* 2xx 304 4xx 409 5xx other */
+static atomic_llong m_live_waiting, m_shapes_created, m_evicted;
+static atomic_llong m_adm_initial, m_adm_existing, m_adm_rejected;
+static atomic_llong m_bytes_sent;
+
+/* A request waiting for something: creation progress, a commit, a timeout. */
+struct waiter {
+	struct req *req;
+	struct sshape *sh;
+	int64_t deadline_us;
+	size_t heap_idx;
+	struct waiter *prev, *next;   /* on sh->waiters */
+	int active;
+};
+
+/*
+ * What this process knows about a shape beyond the registry: its creation
+ * (in progress here or failed), the waiting requests, and the inotify
+ * watch on its directory that wakes them. Found by handle; lives while
+ * referenced.
+ */
+struct sshape {
+	char handle[SS_HANDLE_MAX];
+	int64_t id;
+	int refs;
+	int creating, failed, fail_status;
+	char fail_msg[300];
+	uint64_t chunks_ready;
+	int done;
+	uint64_t seq;             /* bumped on every event */
+	int wd, watchers;
+	struct waiter *waiters;
+	struct sshape *next, *wd_next;
+};
+
+#define SH_BUCKETS 4096
+static pthread_mutex_t wmu = PTHREAD_MUTEX_INITIALIZER;
+static struct sshape *sh_table[SH_BUCKETS];
+static struct sshape *wd_table[SH_BUCKETS];
+static struct waiter **heap;
+static size_t heap_n, heap_alloc;
+static size_t n_waiters;
+
+/* ------------------------------------------------------------------ helpers */
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static int env_bool(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
+}
+
+static unsigned hash_str(const char *s)
+{
+	return (unsigned)ss_hash64(s, strlen(s));
+}
+
+static void wake_waker(void)
+{
+	uint64_t one = 1;
+	ssize_t n = write(wake_fd, &one, sizeof(one));
+
+	(void)n;
+}
+
+/* Replace bytes that are not UTF-8 with '?' so that text echoed into a
+ * JSON body is always valid JSON. */
+static void add_json_text(struct ss_buf *b, const char *s)
+{
+	struct ss_buf clean = SS_BUF_INIT;
+	size_t i, n = strlen(s);
+
+	for (i = 0; i < n; i++) {
+		size_t len = 1;
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x80) {
+			len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+			if (i + len > n || !ss_shape_utf8_valid(s + i, len)) {
+				ss_buf_addc(&clean, '?');
+				continue;
+			}
+		}
+		ss_buf_add(&clean, s + i, len);
+		i += len - 1;
+	}
+	ss_buf_add_json_string(b, clean.buf, clean.len);
+	ss_buf_release(&clean);
+}
+
+/* ------------------------------------------------------------------ tables */
+
+/* A short-lived cache of catalog lookups: each request needs the table's
+ * columns and types to check the shape; a change of schema invalidates
+ * shapes anyway, so a second of staleness is harmless. */
+struct tcache {
+	char *key;
+	struct ss_pgq_table t;
+	int found;
+	int64_t at;
+	struct tcache *next;
+};
+static pthread_mutex_t tmu = PTHREAD_MUTEX_INITIALIZER;
+static struct tcache *tcache_head;
+static size_t tcache_n;
+
+static void table_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->schema = ss_xstrdup(src->schema);
+	dst->name = ss_xstrdup(src->name);
+	dst->cols = ss_xcalloc(src->ncols + 1, sizeof(*dst->cols));
+	for (i = 0; i < src->ncols; i++) {
+		dst->cols[i] = src->cols[i];
+		dst->cols[i].name = ss_xstrdup(src->cols[i].name);
+		dst->cols[i].type = ss_xstrdup(src->cols[i].type);
+		dst->cols[i].elem_type = src->cols[i].elem_type ?
+			ss_xstrdup(src->cols[i].elem_type) : NULL;
+	}
+	dst->pk = ss_xcalloc(src->npk + 1, sizeof(*dst->pk));
+	memcpy(dst->pk, src->pk, src->npk * sizeof(*dst->pk));
+}
+
+static void tcache_clear(void)
+{
+	struct tcache *e;
+
+	while ((e = tcache_head)) {
+		tcache_head = e->next;
+		free(e->key);
+		ss_pgq_table_release(&e->t);
+		free(e);
+	}
+	tcache_n = 0;
+}
+
+/* 1 found (t filled, *new*), 0 no such table, -1 PostgreSQL failed. */
+static int describe_table(const char *schema, const char *name, struct ss_pgq_table *t,
+			  struct ss_err *err)
+{
+	struct ss_buf key = SS_BUF_INIT;
+	struct tcache *e;
+	int64_t now = ss_mono_us();
+	void *conn;
+	int r;
+
+	ss_buf_adds(&key, schema);
+	ss_buf_addc(&key, '\x1f');
+	ss_buf_adds(&key, name);
+	pthread_mutex_lock(&tmu);
+	for (e = tcache_head; e; e = e->next)
+		if (!strcmp(e->key, key.buf) && now - e->at < TABLE_CACHE_US) {
+			r = e->found;
+			if (r)
+				table_copy(t, &e->t);
+			pthread_mutex_unlock(&tmu);
+			ss_buf_release(&key);
+			return r;
+		}
+	pthread_mutex_unlock(&tmu);
+
+	conn = ss_pgq_get(pool, err);
+	if (!conn) {
+		ss_buf_release(&key);
+		return -1;
+	}
+	r = ss_pgq_describe(conn, schema, name, t, err);
+	ss_pgq_put(pool, conn);
+	if (r < 0) {
+		ss_buf_release(&key);
+		return -1;
+	}
+	e = ss_xcalloc(1, sizeof(*e));
+	e->key = ss_buf_detach(&key, NULL);
+	e->found = r;
+	e->at = now;
+	if (r)
+		table_copy(&e->t, t);
+	pthread_mutex_lock(&tmu);
+	if (tcache_n >= 256)
+		tcache_clear();
+	e->next = tcache_head;
+	tcache_head = e;
+	tcache_n++;
+	pthread_mutex_unlock(&tmu);
+	return r;
+}
+
+/* ------------------------------------------------------------------ requests */
+
+enum { M_GET, M_HEAD, M_POST, M_DELETE, M_OPTIONS, M_OTHER };
+enum { R_ROOT, R_SHAPE, R_HEALTH, R_METRICS, R_NONE };
+enum { ADM_NONE, ADM_INITIAL, ADM_EXISTING };
+
+/* Error collected for one parameter. */
+struct field_err {
+	char field[32];
+	char msg[600];
+};
+
+/* SSE stream state. */
+struct sse {
+	struct ss_offset off;          /* last offset sent */
+	int64_t end_us, last_out_us;
+	struct ss_buf out;             /* bytes waiting to be sent */
+	size_t out_pos;
+	int fd;                        /* log range being sent */
+	uint64_t pos, end;
+	struct ss_buf carry;           /* partial line */
+	int send_utd;
+	struct ss_offset utd_off;
+	int finished;
+};
+
+struct req {
+	struct MHD_Connection *conn;
+	int method, route;
+	struct ss_buf body;
+	int body_too_large;
+	int admitted;
+	int prepared;                  /* validation done */
+	int64_t start_us;
+
+	/* the request */
+	struct ss_shape def;
+	struct ss_buf canon;
+	struct ss_pgq_table table;
+	size_t *sel;
+	size_t nsel;
+	struct ss_offset off;
+	char *handle;                  /* request's handle or NULL */
+	int live, sse;
+	char *cursor;
+
+	/* the shape it resolved to */
+	int64_t id;
+	char shape_handle[SS_HANDLE_MAX];
+	struct ss_buf dir;
+	struct sshape *sh;             /* referenced while set */
+	int watching;
+	uint64_t seen_seq;
+	int64_t deadline_us;           /* of the current wait, 0: none */
+	int oob;                       /* waiting while out of bounds */
+	struct waiter w;
+	int suspended;
+
+	struct sse *ss;
+};
+
+/* ------------------------------------------------------------------ shapes */
+
+/* Find or make the sshape of a handle; the caller holds wmu. +1 ref. */
+static struct sshape *sh_get_locked(const char *handle, int64_t id)
+{
+	unsigned b = hash_str(handle) % SH_BUCKETS;
+	struct sshape *s;
+
+	for (s = sh_table[b]; s; s = s->next)
+		if (!strcmp(s->handle, handle)) {
+			s->refs++;
+			return s;
+		}
+	s = ss_xcalloc(1, sizeof(*s));
+	snprintf(s->handle, sizeof(s->handle), "%s", handle);
+	s->id = id;
+	s->refs = 1;
+	s->wd = -1;
+	s->next = sh_table[b];
+	sh_table[b] = s;
+	return s;
+}
+
+static struct sshape *sh_find_locked(const char *handle)
+{
+	struct sshape *s;
+
+	for (s = sh_table[hash_str(handle) % SH_BUCKETS]; s; s = s->next)
+		if (!strcmp(s->handle, handle))
+			return s;
+	return NULL;
+}
+
+static void wd_unlink_locked(struct sshape *s)
+{
+	struct sshape **pp;
+
+	if (s->wd < 0)
+		return;
+	for (pp = &wd_table[(unsigned)s->wd % SH_BUCKETS]; *pp; pp = &(*pp)->wd_next)
+		if (*pp == s) {
+			*pp = s->wd_next;
+			break;
+		}
+	s->wd_next = NULL;
+}
+
+static void sh_put_locked(struct sshape *s)
+{
+	struct sshape **pp;
+
+	if (--s->refs > 0)
+		return;
+	if (s->wd >= 0) {
+		inotify_rm_watch(ino_fd, s->wd);
+		wd_unlink_locked(s);
+	}
+	for (pp = &sh_table[hash_str(s->handle) % SH_BUCKETS]; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	free(s);
+}
+
+static void sh_put(struct sshape *s)
+{
+	pthread_mutex_lock(&wmu);
+	sh_put_locked(s);
+	pthread_mutex_unlock(&wmu);
+}
+
+/* Watch the shape's directory (store rewrites `head` in it at every
+ * commit; snapshot chunks are renamed into it; trashing moves it). */
+static void watch_locked(struct sshape *s, const char *dir)
+{
+	s->watchers++;
+	if (s->wd >= 0)
+		return;
+	s->wd = inotify_add_watch(ino_fd, dir, IN_MODIFY | IN_CLOSE_WRITE |
+				  IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF |
+				  IN_MOVE_SELF | IN_ONLYDIR);
+	if (s->wd >= 0) {
+		s->wd_next = wd_table[(unsigned)s->wd % SH_BUCKETS];
+		wd_table[(unsigned)s->wd % SH_BUCKETS] = s;
+	}
+}
+
+static void unwatch_locked(struct sshape *s)
+{
+	if (--s->watchers > 0 || s->wd < 0)
+		return;
+	inotify_rm_watch(ino_fd, s->wd);
+	wd_unlink_locked(s);
+	s->wd = -1;
+}
+
+/* ---- the deadline heap ---- */
+
+static void heap_swap(size_t a, size_t b)
+{
+	struct waiter *t = heap[a];
+
+	heap[a] = heap[b];
+	heap[b] = t;
+	heap[a]->heap_idx = a;
+	heap[b]->heap_idx = b;
+}
+
+static void heap_up(size_t i)
+{
+	while (i > 0 && heap[(i - 1) / 2]->deadline_us > heap[i]->deadline_us) {
+		heap_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_down(size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < heap_n && heap[l]->deadline_us < heap[m]->deadline_us)
+			m = l;
+		if (r < heap_n && heap[r]->deadline_us < heap[m]->deadline_us)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(i, m);
+		i = m;
+	}
+}
+
+static void heap_del(struct waiter *w)
+{
+	size_t i = w->heap_idx;
+
+	heap_n--;
+	if (i != heap_n) {
+		heap[i] = heap[heap_n];
+		heap[i]->heap_idx = i;
+		heap_up(i);
+		heap_down(heap[i]->heap_idx);
+	}
+}
+
+/* Resume a waiting request; the caller holds wmu. */
+static void waiter_fire_locked(struct waiter *w)
+{
+	struct req *r = w->req;
+
+	if (!w->active)
+		return;
+	w->active = 0;
+	heap_del(w);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		w->sh->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	n_waiters--;
+	atomic_fetch_sub(&m_live_waiting, 1);
+	r->suspended = 0;
+	MHD_resume_connection(r->conn);
+}
+
+static void sh_event_locked(struct sshape *s)
+{
+	s->seq++;
+	while (s->waiters)
+		waiter_fire_locked(s->waiters);
+}
+
+/* Wake everything waiting on a handle (removal, creation progress). */
+static void sh_event(const char *handle)
+{
+	struct sshape *s;
+
+	pthread_mutex_lock(&wmu);
+	s = sh_find_locked(handle);
+	if (s)
+		sh_event_locked(s);
+	pthread_mutex_unlock(&wmu);
+}
+
+/*
+ * Suspend the request until an event on its shape or the deadline. Returns
+ * 0 when suspended, 1 when an event already happened since the request
+ * looked (seq moved): the caller must look again at once.
+ */
+static int wait_on_shape(struct req *r, int64_t deadline_us)
+{
+	struct waiter *w = &r->w;
+
+	pthread_mutex_lock(&wmu);
+	if (r->sh->seq != r->seen_seq || atomic_load(&stopping)) {
+		pthread_mutex_unlock(&wmu);
+		return 1;
+	}
+	w->req = r;
+	w->sh = r->sh;
+	w->deadline_us = deadline_us;
+	w->active = 1;
+	w->prev = NULL;
+	w->next = r->sh->waiters;
+	if (w->next)
+		w->next->prev = w;
+	r->sh->waiters = w;
+	SS_GROW(heap, heap_alloc, heap_n + 1);
+	heap[heap_n] = w;
+	w->heap_idx = heap_n++;
+	heap_up(w->heap_idx);
+	n_waiters++;
+	atomic_fetch_add(&m_live_waiting, 1);
+	r->suspended = 1;
+	MHD_suspend_connection(r->conn);
+	pthread_mutex_unlock(&wmu);
+	wake_waker();
+	return 0;
+}
+
+/* The waker: inotify events and deadlines resume suspended requests. */
+static void *waker_main(void *arg)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	(void)arg;
+	while (!atomic_load(&stopping)) {
+		struct pollfd pfd[2] = { { ino_fd, POLLIN, 0 }, { wake_fd, POLLIN, 0 } };
+		int timeout = 1000;
+		int64_t now = ss_mono_us();
+
+		pthread_mutex_lock(&wmu);
+		while (heap_n && heap[0]->deadline_us <= now)
+			waiter_fire_locked(heap[0]);
+		if (heap_n) {
+			int64_t d = (heap[0]->deadline_us - now) / 1000 + 1;
+
+			timeout = d < timeout ? (int)d : timeout;
+		}
+		pthread_mutex_unlock(&wmu);
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents & POLLIN) {
+			uint64_t v;
+			ssize_t n = read(wake_fd, &v, sizeof(v));
+
+			(void)n;
+		}
+		if (pfd[0].revents & POLLIN) {
+			ssize_t n = read(ino_fd, buf, sizeof(buf)), off = 0;
+
+			pthread_mutex_lock(&wmu);
+			while (n > 0 && off < n) {
+				const struct inotify_event *ev = (const void *)(buf + off);
+				struct sshape *s;
+
+				for (s = wd_table[(unsigned)ev->wd % SH_BUCKETS]; s; s = s->wd_next)
+					if (s->wd == ev->wd)
+						break;
+				if (s) {
+					sh_event_locked(s);
+					if (ev->mask & IN_IGNORED) {
+						wd_unlink_locked(s);
+						s->wd = -1;
+					}
+				}
+				off += (ssize_t)sizeof(*ev) + ev->len;
+			}
+			pthread_mutex_unlock(&wmu);
+		}
+	}
+	/* Shutting down: every waiting request answers now. */
+	pthread_mutex_lock(&wmu);
+	while (heap_n)
+		waiter_fire_locked(heap[0]);
+	pthread_mutex_unlock(&wmu);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ responses */
+
+static void count_status(unsigned status)
+{
+	int i = status == 304 ? 1 : status == 409 ? 3 : status >= 500 ? 4 :
+		status >= 400 ? 2 : status >= 200 && status < 300 ? 0 : 5;
+
+	atomic_fetch_add(&m_requests[i], 1);
+}
+
+static void add_common_headers(struct req *r, struct MHD_Response *resp)
+{
+	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							 "origin");
+
+	MHD_add_response_header(resp, "electric-server", SERVER_HEADER);
+	MHD_add_response_header(resp, "access-control-allow-origin",
+				origin ? origin : "*");
+	MHD_add_response_header(resp, "access-control-allow-methods",
+				r->route == R_SHAPE ? "GET, POST, HEAD, DELETE, OPTIONS" :
+				"GET, HEAD");
+	MHD_add_response_header(resp, "access-control-expose-headers", EXPOSE_HEADERS);
+}
+
+static enum MHD_Result queue(struct req *r, unsigned status, struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	add_common_headers(r, resp);
+	ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	count_status(status);
+	return ret;
+}
+
+static struct MHD_Response *buf_response(const char *data, size_t len)
+{
+	return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+}
+
+/* A JSON error body with Electric's cache headers for errors. */
+static enum MHD_Result send_json(struct req *r, unsigned status, const char *json,
+				 const char *retry_after, int known)
+{
+	struct MHD_Response *resp = buf_response(json, strlen(json));
+
+	MHD_add_response_header(resp, "content-type", "application/json");
+	if (status == 409) {
+		MHD_add_response_header(resp, "cache-control", r->shape_handle[0] ?
+					"public, max-age=60, must-revalidate" :
+					"public, max-age=1, must-revalidate");
+	} else if (status >= 400) {
+		MHD_add_response_header(resp, "cache-control", "no-store");
+		MHD_add_response_header(resp, "surrogate-control", "no-store");
+	}
+	if (retry_after)
+		MHD_add_response_header(resp, "retry-after", retry_after);
+	if (known)
+		MHD_add_response_header(resp, "electric-internal-known-error", "true");
+	return queue(r, status, resp);
+}
+
+static enum MHD_Result send_message(struct req *r, unsigned status, const char *msg,
+				    const char *retry_after, int known)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	enum MHD_Result ret;
+
+	ss_buf_adds(&b, "{\"message\":");
+	add_json_text(&b, msg);
+	ss_buf_addc(&b, '}');
+	ret = send_json(r, status, b.buf, retry_after, known);
+	ss_buf_release(&b);
+	return ret;
+}
+
+static int cmp_field(const void *a, const void *b)
+{
+	return strcmp(((const struct field_err *)a)->field,
+		      ((const struct field_err *)b)->field);
+}
+
+/* 400 {"message":"Invalid request","errors":{field:[msg,..],..}} with the
+ * fields in byte order (Jason's map order). */
+static enum MHD_Result send_invalid(struct req *r, struct field_err *e, size_t n)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	enum MHD_Result ret;
+	size_t i;
+
+	qsort(e, n, sizeof(*e), cmp_field);
+	ss_buf_adds(&b, "{\"message\":\"Invalid request\",\"errors\":{");
+	for (i = 0; i < n; i++) {
+		if (i && !strcmp(e[i].field, e[i - 1].field)) {
+			ss_buf_setlen(&b, b.len - 1);
+			ss_buf_addc(&b, ',');
+		} else {
+			if (i)
+				ss_buf_addc(&b, ',');
+			add_json_text(&b, e[i].field);
+			ss_buf_adds(&b, ":[");
+		}
+		add_json_text(&b, e[i].msg);
+		ss_buf_addc(&b, ']');
+	}
+	ss_buf_adds(&b, "}}");
+	ret = send_json(r, 400, b.buf, NULL, 0);
+	ss_buf_release(&b);
+	return ret;
+}
+
+static enum MHD_Result send_text(struct req *r, unsigned status, const char *text,
+				 const char *ctype)
+{
+	struct MHD_Response *resp = buf_response(text, strlen(text));
+
+	MHD_add_response_header(resp, "content-type", ctype);
+	return queue(r, status, resp);
+}
+
+/* 409 must-refetch, with the current handle of the definition if known. */
+static enum MHD_Result send_must_refetch(struct req *r, const char *new_handle)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct MHD_Response *resp;
+
+	ss_buf_addc(&b, '[');
+	ss_message_must_refetch(&b);
+	ss_buf_addc(&b, ']');
+	resp = buf_response(b.buf, b.len);
+	ss_buf_release(&b);
+	MHD_add_response_header(resp, "content-type", "application/json");
+	if (new_handle && *new_handle) {
+		MHD_add_response_header(resp, "electric-handle", new_handle);
+		MHD_add_response_header(resp, "cache-control",
+					"public, max-age=60, must-revalidate");
+	} else {
+		MHD_add_response_header(resp, "cache-control",
+					"public, max-age=1, must-revalidate");
+	}
+	return queue(r, 409, resp);
+}
+
+/* The body of a data response: "[" + a byte range of a file + suffix. */
+struct body {
+	int fd;
+	uint64_t fpos, flen;     /* the file part */
+	char *pre, *suf;
+	size_t prelen, suflen;
+};
+
+static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct body *b = cls;
+	size_t n = 0;
+
+	while (n < max) {
+		uint64_t p = pos + n;
+
+		if (p < b->prelen) {
+			size_t k = b->prelen - (size_t)p;
+
+			k = k < max - n ? k : max - n;
+			memcpy(buf + n, b->pre + p, k);
+			n += k;
+		} else if (p < b->prelen + b->flen) {
+			uint64_t fp = p - b->prelen;
+			size_t k = (size_t)(b->flen - fp < max - n ? b->flen - fp : max - n);
+			ssize_t got = pread(b->fd, buf + n, k, (off_t)(b->fpos + fp));
+
+			if (got <= 0)
+				return n ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
+			n += (size_t)got;
+		} else if (p < b->prelen + b->flen + b->suflen) {
+			size_t sp = (size_t)(p - b->prelen - b->flen);
+			size_t k = b->suflen - sp < max - n ? b->suflen - sp : max - n;
+
+			memcpy(buf + n, b->suf + sp, k);
+			n += k;
+		} else {
+			break;
+		}
+	}
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	atomic_fetch_add(&m_bytes_sent, (long long)n);
+	return (ssize_t)n;
+}
+
+static void body_free(void *cls)
+{
+	struct body *b = cls;
+
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b->pre);
+	free(b->suf);
+	free(b);
+}
+
+/* ------------------------------------------------------------------ params */
+
+static int is_true_param(const char *v)
+{
+	/* ServeShapePlug: present and not "false" means true. */
+	return v && strcmp(v, "false") != 0;
+}
+
+struct collect {
+	struct field_err *e;
+	size_t n, alloc;
+};
+
+static void add_err(struct collect *c, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void add_err(struct collect *c, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	SS_GROW(c->e, c->alloc, c->n + 1);
+	snprintf(c->e[c->n].field, sizeof(c->e[c->n].field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(c->e[c->n].msg, sizeof(c->e[c->n].msg), fmt, ap);
+	va_end(ap);
+	c->n++;
+}
+
+/* The query arguments we read, last one wins (Plug). */
+struct qargs {
+	const char *table, *offset, *handle, *live, *live_sse, *exp_sse, *cursor;
+	const char *where, *columns, *replica, *log, *secret, *api_secret;
+	const char *params_plain;
+	const char *pv[101];          /* params[1..100] */
+	int params_bad_key, params_max;
+	int params_given;
+};
+
+static enum MHD_Result arg_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
+{
+	struct qargs *a = cls;
+
+	(void)kind;
+	if (!value)
+		value = "";
+	if (!strcmp(key, "table"))
+		a->table = value;
+	else if (!strcmp(key, "offset"))
+		a->offset = value;
+	else if (!strcmp(key, "handle"))
+		a->handle = value;
+	else if (!strcmp(key, "live"))
+		a->live = value;
+	else if (!strcmp(key, "live_sse"))
+		a->live_sse = value;
+	else if (!strcmp(key, "experimental_live_sse"))
+		a->exp_sse = value;
+	else if (!strcmp(key, "cursor"))
+		a->cursor = value;
+	else if (!strcmp(key, "where"))
+		a->where = value;
+	else if (!strcmp(key, "columns"))
+		a->columns = value;
+	else if (!strcmp(key, "replica"))
+		a->replica = value;
+	else if (!strcmp(key, "log"))
+		a->log = value;
+	else if (!strcmp(key, "secret"))
+		a->secret = value;
+	else if (!strcmp(key, "api_secret"))
+		a->api_secret = value;
+	else if (!strcmp(key, "params"))
+		a->params_plain = value;
+	else if (!strncmp(key, "params[", 7)) {
+		const char *p = key + 7;
+		size_t n = strspn(p, "0123456789");
+		long v;
+
+		a->params_given = 1;
+		if (n == 0 || n > 3 || strcmp(p + n, "]") || *p == '0') {
+			a->params_bad_key = 1;
+			return MHD_YES;
+		}
+		v = strtol(p, NULL, 10);
+		if (v < 1 || v > 100) {
+			a->params_bad_key = 1;
+			return MHD_YES;
+		}
+		a->pv[v] = value;
+		if (v > a->params_max)
+			a->params_max = (int)v;
+	}
+	return MHD_YES;
+}
+
+/* Selected columns: the requested ones plus the key, in table order, or
+ * every column that PostgreSQL replicates. */
+static int select_columns(struct req *r, struct collect *c)
+{
+	const struct ss_pgq_table *t = &r->table;
+	char *want = ss_xcalloc(t->ncols + 1, 1);
+	struct ss_buf missing = SS_BUF_INIT, bad = SS_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (!r->def.columns) {
+		for (i = 0; i < t->ncols; i++)
+			want[i] = !t->cols[i].generated;
+	} else {
+		for (i = 0; i < r->def.ncolumns; i++) {
+			long k = ss_pgq_table_column(t, r->def.columns[i]);
+
+			if (k < 0) {
+				if (bad.len)
+					ss_buf_adds(&bad, ", ");
+				ss_buf_adds(&bad, r->def.columns[i]);
+				continue;
+			}
+			want[k] = 1;
+		}
+		if (bad.len) {
+			add_err(c, "columns", "The following columns could not be found: %s",
+				bad.buf);
+			rc = -1;
+		}
+		for (i = 0; !rc && i < t->npk; i++)
+			if (!want[t->pk[i]]) {
+				if (missing.len)
+					ss_buf_adds(&missing, ", ");
+				ss_buf_adds(&missing, t->cols[t->pk[i]].name);
+			}
+		if (missing.len) {
+			add_err(c, "columns", "The list of columns must include all primary "
+				"key columns, missing: %s", missing.buf);
+			rc = -1;
+		}
+	}
+	r->sel = ss_xcalloc(t->ncols + 1, sizeof(*r->sel));
+	r->nsel = 0;
+	for (i = 0; i < t->ncols; i++)
+		if (want[i])
+			r->sel[r->nsel++] = i;
+	free(want);
+	ss_buf_release(&missing);
+	ss_buf_release(&bad);
+	return rc;
+}
+
+/*
+ * Validate the request (reference 1.4) into r. Returns 0 when valid, or
+ * -1 after queueing the error response (*ret).
+ */
+static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
+{
+	struct qargs a;
+	struct collect c = { NULL, 0, 0 };
+	struct ss_err err = SS_ERR_INIT;
+	const char *sse;
+	int i, have_offset = 0;
+
+	memset(&a, 0, sizeof(a));
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_iter, &a);
+	if (cfg.secret) {
+		const char *s = a.secret ? a.secret : a.api_secret;
+
+		if (!s || strcmp(s, cfg.secret)) {
+			*ret = send_json(r, 401, "{\"message\":\"Unauthorized - Invalid API "
+					 "secret\"}", NULL, 0);
+			return -1;
+		}
+	}
+	ss_shape_init(&r->def);
+	if (ss_shape_parse_replica(&r->def, a.replica, &err) < 0)
+		add_err(&c, "replica", "is invalid");
+	if (ss_shape_parse_log_mode(&r->def, a.log, &err) < 0)
+		add_err(&c, "log", "is invalid");
+	if (!a.offset || !*a.offset) {
+		add_err(&c, "offset", "can't be blank");
+	} else if (ss_offset_parse(a.offset, SS_OFFSET_ALLOW_NOW, &r->off, &err) < 0) {
+		add_err(&c, "offset", "has invalid format");
+	} else {
+		have_offset = 1;
+	}
+	if (a.params_plain && !a.params_given)
+		add_err(&c, "params", "is invalid");
+	r->live = is_true_param(a.live);
+	sse = a.live_sse ? a.live_sse : NULL;
+	r->sse = sse ? is_true_param(sse) : (a.exp_sse && !strcmp(a.exp_sse, "true"));
+	if (have_offset) {
+		int special = r->off.kind != SS_OFFSET_NORMAL;
+
+		if (special) {
+			a.handle = NULL; /* dropped with -1 and now */
+		} else if (!a.handle || !*a.handle) {
+			add_err(&c, "handle", "can't be blank when offset != -1");
+		}
+		if (r->live && r->off.kind == SS_OFFSET_BEFORE_ALL)
+			add_err(&c, "live", "can't be true when offset == -1");
+		if (r->live && r->off.kind == SS_OFFSET_NOW)
+			add_err(&c, "live", "can't be true when offset is 'now'");
+	}
+	if (r->sse && !r->live)
+		add_err(&c, "live_sse", "can't be true unless live is also true");
+	if (a.params_bad_key) {
+		add_err(&c, "params", "Parameters can only use numbers as keys");
+	} else {
+		for (i = 1; i <= a.params_max; i++)
+			if (!a.pv[i]) {
+				add_err(&c, "params", "Parameters must be numbered sequentially, "
+					"starting from 1");
+				break;
+			}
+	}
+	if (c.n)
+		goto invalid;
+	if (!a.table || !*a.table) {
+		add_err(&c, "table", "can't be blank");
+		goto invalid;
+	}
+
+	/* The shape itself: table, columns, where (Shape.new). */
+	if (ss_shape_parse_table(&r->def, a.table, &err) < 0) {
+		add_err(&c, "table", "%s", err.msg);
+		goto invalid;
+	}
+	if (a.columns && ss_shape_parse_columns(&r->def, a.columns, &err) < 0) {
+		add_err(&c, "columns", "%s", err.msg);
+		goto invalid;
+	}
+	if (a.columns && !r->def.columns) {
+		add_err(&c, "columns", "Invalid zero-length delimited identifier");
+		goto invalid;
+	}
+	i = describe_table(r->def.schema, r->def.table, &r->table, &err);
+	if (i < 0) {
+		*ret = send_message(r, 503, "Cannot connect to the database to verify the "
+				    "shape. Please try again later.", "1", 0);
+		free(c.e);
+		return -1;
+	}
+	if (i == 0) {
+		struct ss_buf q = SS_BUF_INIT;
+
+		ss_shape_quote_ident(&q, r->def.schema);
+		ss_buf_addc(&q, '.');
+		ss_shape_quote_ident(&q, r->def.table);
+		add_err(&c, "table", "Table %s does not exist. If the table name contains "
+			"capitals or special characters you must quote it.", q.buf);
+		ss_buf_release(&q);
+		goto invalid;
+	}
+	if (select_columns(r, &c) < 0)
+		goto invalid;
+	if (a.where && *a.where) {
+		struct ss_where_column *cols;
+		struct ss_where *w = NULL;
+		const char **pv = ss_xcalloc((size_t)a.params_max + 1, sizeof(*pv));
+		size_t k;
+
+		if (!ss_shape_utf8_valid(a.where, strlen(a.where))) {
+			free(pv);
+			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
+			goto invalid;
+		}
+		for (i = 1; i <= a.params_max; i++) {
+			if (!ss_shape_utf8_valid(a.pv[i], strlen(a.pv[i]))) {
+				free(pv);
+				add_err(&c, "params", "invalid byte sequence for encoding "
+					"\"UTF8\"");
+				goto invalid;
+			}
+			pv[i - 1] = a.pv[i];
+		}
+		cols = ss_xcalloc(r->table.ncols + 1, sizeof(*cols));
+		for (k = 0; k < r->table.ncols; k++) {
+			cols[k].name = r->table.cols[k].name;
+			cols[k].type = r->table.cols[k].type;
+			cols[k].is_enum = r->table.cols[k].is_enum;
+		}
+		i = ss_where_compile(a.where, cols, r->table.ncols, pv,
+				     (size_t)a.params_max, &w, &err);
+		free(cols);
+		free(pv);
+		if (i < 0) {
+			/* Electric's wording for a missing parameter value. */
+			char *np = strstr(err.msg, "there is no parameter $");
+
+			if (np) {
+				char num[16];
+
+				snprintf(num, sizeof(num), "%.10s", np + 23);
+				num[strspn(num, "0123456789")] = '\0';
+				snprintf(np, sizeof(err.msg) - (size_t)(np - err.msg),
+					 "parameter $%s was not provided", num);
+			}
+			add_err(&c, "where", "%s", err.msg);
+			goto invalid;
+		}
+		/* Identity is the canonical text with the parameters
+		 * substituted, as Electric's comparable (reference 2.1). */
+		ss_shape_set_where(&r->def, ss_where_canonical_text(w));
+		ss_where_free(w);
+	}
+	ss_shape_canonical(&r->def, &r->canon);
+	r->handle = a.handle ? ss_xstrdup(a.handle) : NULL;
+	r->cursor = a.cursor ? ss_xstrdup(a.cursor) : NULL;
+	r->prepared = 1;
+	free(c.e);
+	return 0;
+invalid:
+	*ret = send_invalid(r, c.e, c.n);
+	free(c.e);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ creation */
+
+struct creation {
+	struct sshape *sh;
+	struct ss_shape def;
+	struct ss_pgq_table table;
+	size_t *sel;
+	size_t nsel;
+	char *dir;
+	struct ss_snapshot_writer *w;
+	uint64_t chunk_fill;
+	int64_t id;
+	struct ss_pg_snapshot snap;
+};
+
+static void creation_progress(struct sshape *s, uint64_t ready, int done)
+{
+	pthread_mutex_lock(&wmu);
+	s->chunks_ready = ready;
+	s->done = done;
+	sh_event_locked(s);
+	pthread_mutex_unlock(&wmu);
+}
+
+static int on_snapshot(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err)
+{
+	struct creation *cr = ctx;
+
+	/* Recorded and flushed before any row is read: store filters the
+	 * transactions the snapshot holds (DESIGN.md step 4). */
+	if (ss_registry_set_snapshot(reg, cr->id, SS_SNAPSHOT_STARTED, snap, err) < 0 ||
+	    ss_registry_flush(reg, err) < 0)
+		return -1;
+	cr->snap.xmin = snap->xmin;
+	cr->snap.xmax = snap->xmax;
+	cr->snap.nxip = snap->nxip;
+	cr->snap.xip = ss_xcalloc(snap->nxip + 1, sizeof(uint64_t));
+	memcpy(cr->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
+	return 0;
+}
+
+static int on_row(void *ctx, const char *json, size_t len, struct ss_err *err)
+{
+	struct creation *cr = ctx;
+
+	if (atomic_load(&stopping))
+		return ss_err_set(err, SS_ERR_RUNTIME, "shutting down");
+	if (ss_snapshot_add(cr->w, json, len, err) < 0)
+		return -1;
+	/* Mirror the writer's chunking rule so waiting readers of a chunk
+	 * are woken as soon as it is complete. */
+	cr->chunk_fill += len + 1;
+	if (cr->chunk_fill >= cfg.chunk_bytes) {
+		cr->chunk_fill = 0;
+		creation_progress(cr->sh, cr->sh->chunks_ready + 1, 0);
+	}
+	return 0;
+}
+
+/* DESIGN.md "Creating a shape": publication, route's mark, snapshot. */
+static int create_shape(struct creation *cr, struct ss_err *err)
+{
+	struct ss_shape_rec rec;
+	struct ss_buf end = SS_BUF_INIT;
+	struct ss_pgq_snapshot_cb cb = { on_snapshot, on_row, cr };
+	int64_t deadline;
+	uint64_t chunks;
+	void *conn;
+	int rc;
+
+	conn = ss_pgq_get(pool, err);
+	if (!conn)
+		return -1;
+	rc = ss_pgq_ensure_published(conn, cfg.publication, &cr->table, err);
+	if (rc < 0)
+		goto out;
+	if ((rc = ss_registry_flush(reg, err)) < 0)
+		goto out;
+	deadline = ss_mono_us() + cfg.active_timeout_ms * 1000;
+	while (!cfg.no_active_wait) {
+		ss_shape_rec_init(&rec);
+		rc = ss_registry_get_by_id(reg, cr->id, &rec, err);
+		if (rc < 0)
+			goto out;
+		if (rc == 0) {
+			rc = ss_err_set(err, SS_ERR_RUNTIME, "shape removed while created");
+			goto out;
+		}
+		rc = rec.active;
+		ss_shape_rec_release(&rec);
+		if (rc)
+			break;
+		if (ss_mono_us() > deadline || atomic_load(&stopping)) {
+			rc = ss_err_set(err, SS_ERR_RUNTIME, "route did not pick the "
+					"shape up in time");
+			ss_err_hint(err, "is shapesync-route running on this registry?");
+			goto out;
+		}
+		usleep(3000);
+	}
+	rc = ss_snapshot_begin(cr->dir, cfg.chunk_bytes, &cr->w, err);
+	if (rc < 0)
+		goto out;
+	rc = ss_pgq_snapshot(conn, &cr->table, cr->sel, cr->nsel, cr->def.where,
+			    cr->def.log_mode == SS_LOG_FULL, &cb, err);
+	if (rc < 0)
+		goto out;
+	ss_message_snapshot_end(&end, cr->snap.xmin, cr->snap.xmax, cr->snap.xip,
+				cr->snap.nxip);
+	rc = ss_snapshot_finish(cr->w, end.buf, end.len, &chunks, err);
+	cr->w = NULL;
+	if (rc < 0)
+		goto out;
+	rc = ss_registry_set_snapshot(reg, cr->id, SS_SNAPSHOT_COMPLETE, NULL, err);
+	if (rc > 0)
+		rc = 0;
+	if (rc == 0)
+		creation_progress(cr->sh, chunks, 1);
+out:
+	ss_snapshot_abort(cr->w);
+	cr->w = NULL;
+	ss_pgq_put(pool, conn);
+	ss_buf_release(&end);
+	return rc < 0 ? -1 : 0;
+}
+
+static void *creation_main(void *arg)
+{
+	struct creation *cr = arg;
+	struct ss_err err = SS_ERR_INIT;
+
+	if (create_shape(cr, &err) < 0) {
+		struct ss_err e2 = SS_ERR_INIT;
+
+		ss_cli_warning("could not create shape %s: %s", cr->sh->handle, err.msg);
+		ss_registry_remove(reg, cr->id, &e2);
+		ss_registry_flush(reg, &e2);
+		ss_datadir_trash(cfg.data_dir, cr->dir, &e2);
+		pthread_mutex_lock(&wmu);
+		cr->sh->failed = 1;
+		snprintf(cr->sh->fail_msg, sizeof(cr->sh->fail_msg), "%.200s", err.msg);
+		pthread_mutex_unlock(&wmu);
+	} else {
+		atomic_fetch_add(&m_shapes_created, 1);
+	}
+	pthread_mutex_lock(&wmu);
+	cr->sh->creating = 0;
+	sh_event_locked(cr->sh);
+	sh_put_locked(cr->sh);
+	pthread_mutex_unlock(&wmu);
+	ss_shape_release(&cr->def);
+	ss_pgq_table_release(&cr->table);
+	free(cr->sel);
+	free(cr->dir);
+	free(cr->snap.xip);
+	free(cr);
+	return NULL;
+}
+
+/* Serialises get-or-create with the in-process creation table, so that a
+ * request that finds a pending shape also finds its creation. */
+static pthread_mutex_t create_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Get or create the shape of r's definition. Fills r->id, r->shape_handle,
+ * r->dir and r->sh. Returns 1 ok, 0 the shape is broken (a creation that
+ * died with an earlier process: removed, try again), -1 error (err).
+ */
+static int get_or_create(struct req *r, struct ss_err *err)
+{
+	struct ss_shape_rec rec;
+	int created = 0, rc;
+	pthread_t th;
+	pthread_attr_t attr;
+
+	ss_shape_rec_init(&rec);
+	pthread_mutex_lock(&create_mu);
+	rc = ss_registry_add(reg, &r->def, &r->table.oid, 1, &rec, &created, err);
+	if (rc < 0) {
+		pthread_mutex_unlock(&create_mu);
+		return -1;
+	}
+	r->id = rec.id;
+	snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
+	ss_buf_reset(&r->dir);
+	ss_datadir_shape_path(&r->dir, cfg.data_dir, rec.handle);
+	pthread_mutex_lock(&wmu);
+	r->sh = sh_get_locked(rec.handle, rec.id);
+	if (created) {
+		struct creation *cr = ss_xcalloc(1, sizeof(*cr));
+		size_t i;
+
+		r->sh->creating = 1;
+		r->sh->refs++;
+		cr->sh = r->sh;
+		cr->id = rec.id;
+		ss_shape_init(&cr->def);
+		ss_shape_set_where(&cr->def, r->def.where);
+		cr->def.log_mode = r->def.log_mode;
+		table_copy(&cr->table, &r->table);
+		cr->sel = ss_xcalloc(r->nsel + 1, sizeof(*cr->sel));
+		for (i = 0; i < r->nsel; i++)
+			cr->sel[i] = r->sel[i];
+		cr->nsel = r->nsel;
+		cr->dir = ss_xstrdup(r->dir.buf);
+		pthread_mutex_unlock(&wmu);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&th, &attr, creation_main, cr) != 0) {
+			pthread_attr_destroy(&attr);
+			pthread_mutex_unlock(&create_mu);
+			ss_shape_rec_release(&rec);
+			ss_cli_die("could not start a thread: %s", strerror(errno));
+		}
+		pthread_attr_destroy(&attr);
+		pthread_mutex_unlock(&create_mu);
+		ss_shape_rec_release(&rec);
+		return 1;
+	}
+	rc = 1;
+	if (rec.snapshot_state != SS_SNAPSHOT_COMPLETE && !r->sh->creating &&
+	    !r->sh->failed) {
+		/* Pending in the registry but no creation here: it died
+		 * with an earlier serve. Remove it; the client retries. */
+		rc = 0;
+	}
+	pthread_mutex_unlock(&wmu);
+	pthread_mutex_unlock(&create_mu);
+	if (rc == 0) {
+		ss_registry_remove(reg, rec.id, err);
+		ss_datadir_trash(cfg.data_dir, r->dir.buf, err);
+	}
+	ss_shape_rec_release(&rec);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ serving */
+
+static uint64_t durable_lsn(void)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t cached;
+	static int64_t at;
+	struct ss_err err = SS_ERR_INIT;
+	uint64_t v;
+	int64_t now = ss_mono_us();
+
+	pthread_mutex_lock(&mu);
+	if (now - at > 100000) {
+		if (ss_registry_get_durable_lsn(reg, &v, &err) == 0)
+			cached = v;
+		at = now;
+	}
+	v = cached;
+	pthread_mutex_unlock(&mu);
+	return v;
+}
+
+static void next_cursor(const char *prev, char out[32])
+{
+	int64_t t = cfg.long_poll_ms / 1000, next, p = 0;
+	struct ss_err err = SS_ERR_INIT;
+
+	if (t <= 0) {
+		snprintf(out, 32, "0");
+		return;
+	}
+	next = (ss_now_us() / 1000000 - CURSOR_EPOCH + t - 1) / t * t;
+	if (prev && ss_parse_i64(prev, 0, INT64_MAX / 2, &p, "cursor", &err) < 0)
+		p = 0;
+	if (next <= p)
+		next = p + 1 + (int64_t)(ss_mono_us() % 3600);
+	snprintf(out, 32, "%" PRId64, next);
+}
+
+/* Does If-None-Match hold this etag (comma list, quotes stripped)? */
+static int etag_matches(struct req *r, const char *etag)
+{
+	const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						      "if-none-match");
+	size_t elen = strlen(etag);
+
+	while (inm && *inm) {
+		size_t n;
+
+		while (*inm == ' ' || *inm == ',')
+			inm++;
+		n = strcspn(inm, ",");
+		{
+			const char *s = inm, *e = inm + n;
+
+			while (e > s && e[-1] == ' ')
+				e--;
+			if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+				s++;
+				e--;
+			}
+			if ((size_t)(e - s) == elen && !memcmp(s, etag, elen))
+				return 1;
+		}
+		inm += n;
+	}
+	return 0;
+}
+
+/* What a data response carries besides its body. */
+struct answer {
+	struct ss_offset end;      /* electric-offset */
+	int up_to_date, has_data, unique_etag;
+	uint64_t lsn;              /* for up-to-date */
+};
+
+static void add_schema_header(struct req *r, struct MHD_Response *resp)
+{
+	struct ss_buf s = SS_BUF_INIT;
+
+	ss_pgq_schema_json(&r->table, r->sel, r->nsel, &s);
+	MHD_add_response_header(resp, "electric-schema", s.buf);
+	ss_buf_release(&s);
+}
+
+/* Send "[" + file[fpos, fpos+flen) + (up-to-date) + "]" with headers. */
+static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t flen,
+				 const struct answer *an)
+{
+	struct body *b = ss_xcalloc(1, sizeof(*b));
+	struct ss_buf suf = SS_BUF_INIT, etag = SS_BUF_INIT;
+	struct MHD_Response *resp;
+	char reqoff[SS_OFFSET_STRMAX], endoff[SS_OFFSET_STRMAX], cursor[32];
+	char cc[128];
+	unsigned status = 200;
+
+	ss_offset_format(&r->off, reqoff);
+	ss_offset_format(&an->end, endoff);
+	ss_buf_addf(&etag, "%s:%s:%s", r->shape_handle, reqoff, endoff);
+	if (an->unique_etag)
+		ss_buf_addf(&etag, ":%" PRId64, ss_mono_us());
+	if (!an->unique_etag && etag_matches(r, etag.buf)) {
+		if (fd >= 0)
+			close(fd);
+		free(b);
+		resp = buf_response("", 0);
+		status = 304;
+	} else {
+		if (an->up_to_date) {
+			if (flen)
+				ss_buf_addc(&suf, ',');
+			ss_message_up_to_date(&suf, an->lsn);
+		}
+		ss_buf_addc(&suf, ']');
+		b->fd = fd;
+		b->fpos = fpos;
+		b->flen = flen;
+		b->pre = ss_xstrdup("[");
+		b->prelen = 1;
+		b->suflen = suf.len;
+		b->suf = ss_buf_detach(&suf, NULL);
+		resp = MHD_create_response_from_callback(1 + flen + b->suflen, BLOCK_SIZE,
+							 body_read, b, body_free);
+	}
+	MHD_add_response_header(resp, "content-type", "application/json");
+	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
+	MHD_add_response_header(resp, "electric-offset", endoff);
+	MHD_add_response_header(resp, "electric-has-data", an->has_data ? "true" : "false");
+	if (an->up_to_date)
+		/* MHD refuses an empty value; a lone space reads as empty
+		 * to every HTTP parser (leading and trailing OWS is dropped). */
+		MHD_add_response_header(resp, "electric-up-to-date", " ");
+	if (!r->live && status == 200)
+		add_schema_header(r, resp);
+	if (r->live) {
+		next_cursor(r->cursor, cursor);
+		MHD_add_response_header(resp, "electric-cursor", cursor);
+	}
+	snprintf(endoff, sizeof(endoff), "\"%s\"", "");
+	{
+		struct ss_buf q = SS_BUF_INIT;
+
+		ss_buf_addf(&q, "\"%s\"", etag.buf);
+		MHD_add_response_header(resp, "etag", q.buf);
+		ss_buf_release(&q);
+	}
+	if (r->method == M_POST)
+		snprintf(cc, sizeof(cc), "no-cache");
+	else if (r->off.kind == SS_OFFSET_BEFORE_ALL)
+		snprintf(cc, sizeof(cc), "public, max-age=604800, s-maxage=3600, "
+			 "stale-while-revalidate=2629746");
+	else if (r->live)
+		snprintf(cc, sizeof(cc), "public, max-age=5, stale-while-revalidate=5");
+	else
+		snprintf(cc, sizeof(cc), "public, max-age=%" PRId64
+			 ", stale-while-revalidate=%" PRId64,
+			 cfg.cache_max_age, cfg.cache_stale_age);
+	MHD_add_response_header(resp, "cache-control", cc);
+	ss_buf_release(&suf);
+	ss_buf_release(&etag);
+	ss_registry_touch(reg, r->id);
+	return queue(r, status, resp);
+}
+
+/* Open snapshot chunk n; fills fd and the range after its leading ','. */
+static int open_chunk(const char *dir, uint64_t n, int *fd, uint64_t *pos, uint64_t *len)
+{
+	struct ss_buf p = SS_BUF_INIT;
+	struct stat st;
+
+	ss_snapshot_chunk_path(&p, dir, n);
+	*fd = open(p.buf, O_RDONLY | O_CLOEXEC);
+	ss_buf_release(&p);
+	if (*fd < 0)
+		return -1;
+	if (fstat(*fd, &st) < 0 || st.st_size < 1) {
+		close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	*pos = 1;
+	*len = (uint64_t)st.st_size - 1;
+	return 0;
+}
+
+/* Result of looking at a shape for a request. */
+enum { LOOK_SENT, LOOK_WAIT, LOOK_AGAIN };
+
+/*
+ * Where the shape is: snapshot progress (from the creation in this process
+ * or the files), the log head. Returns 1 ok, 0 gone (removed), -1 failed
+ * creation (r->sh->fail_msg).
+ */
+struct where_at {
+	uint64_t ready;
+	int done;
+	struct ss_log_head head;
+	struct ss_offset last;     /* the shape's latest offset */
+	struct ss_log_reader *lr;
+};
+
+static int locate(struct req *r, struct where_at *at, struct ss_err *err)
+{
+	int creating, failed;
+
+	memset(at, 0, sizeof(*at));
+	pthread_mutex_lock(&wmu);
+	creating = r->sh->creating;
+	failed = r->sh->failed;
+	at->ready = r->sh->chunks_ready;
+	at->done = r->sh->done;
+	r->seen_seq = r->sh->seq;
+	pthread_mutex_unlock(&wmu);
+	if (failed)
+		return -1;
+	if (!creating) {
+		struct ss_shape_rec rec;
+		int found;
+
+		ss_shape_rec_init(&rec);
+		found = ss_registry_get_by_id(reg, r->id, &rec, err);
+		ss_shape_rec_release(&rec);
+		if (found <= 0)
+			return 0;
+		if (ss_snapshot_state(r->dir.buf, &at->ready, &at->done, err) < 0)
+			return 0;
+		if (!at->done)
+			return 0;
+	}
+	if (!at->done)
+		return 1;
+	if (ss_log_reader_open(r->dir.buf, &at->lr, err) < 0)
+		return 0;
+	ss_log_reader_head(at->lr, &at->head);
+	if (at->head.entries)
+		at->last = at->head.last;
+	else
+		at->last = ss_offset_make(0, at->ready ? at->ready - 1 : 0);
+	return 1;
+}
+
+
+/* What to answer a request with, decided by plan(). */
+enum { P_DATA, P_WAIT, P_AGAIN, P_REFETCH, P_FAILED, P_OOB, P_SNAP_TIMEOUT, P_ERROR };
+
+struct plan {
+	int fd;
+	uint64_t pos, len;
+	struct answer an;
+	int timed_out;            /* a live wait ended without data */
+};
+
+/*
+ * Decide the answer for r->off on r's shape (reference 1.8 step 3-6).
+ * P_WAIT means the connection is suspended until an event or
+ * r->deadline_us; P_AGAIN means look again at once.
+ */
+static int plan(struct req *r, struct plan *p)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct where_at at;
+	struct ss_offset o = r->off;
+	int st, rc;
+	int64_t now = ss_mono_us();
+
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	st = locate(r, &at, &err);
+	if (st == 0) {
+		ss_log_reader_close(at.lr);
+		return P_REFETCH;
+	}
+	if (st < 0)
+		return P_FAILED;
+	if (o.kind == SS_OFFSET_BEFORE_ALL || (!at.done && o.kind == SS_OFFSET_NORMAL &&
+	    ss_offset_is_virtual(&o) && !ss_offset_is_inf(&o))) {
+		uint64_t want = o.kind == SS_OFFSET_BEFORE_ALL ? 0 : o.op + 1;
+
+		if (want >= at.ready && !at.done)
+			goto wait_snapshot;
+	}
+	if (!at.done && o.kind != SS_OFFSET_BEFORE_ALL &&
+	    !(ss_offset_is_virtual(&o) && !ss_offset_is_inf(&o)))
+		goto wait_snapshot;
+
+	if (o.kind == SS_OFFSET_BEFORE_ALL ||
+	    (ss_offset_is_virtual(&o) && !ss_offset_is_inf(&o) && o.op + 1 < at.ready)) {
+		uint64_t n = o.kind == SS_OFFSET_BEFORE_ALL ? 0 : o.op + 1;
+
+		if (open_chunk(r->dir.buf, n, &p->fd, &p->pos, &p->len) < 0) {
+			ss_log_reader_close(at.lr);
+			return P_REFETCH;
+		}
+		p->an.end = ss_offset_make(0, n);
+		p->an.has_data = 1;
+		p->an.up_to_date = o.kind != SS_OFFSET_BEFORE_ALL && at.done &&
+			ss_offset_compare(&p->an.end, &at.last) >= 0;
+		p->an.lsn = r->live ? 0 : durable_lsn();
+		ss_log_reader_close(at.lr);
+		return P_DATA;
+	}
+	if (o.kind == SS_OFFSET_NOW) {
+		p->an.end = at.last;
+		p->an.up_to_date = 1;
+		p->an.unique_etag = 1;
+		p->an.lsn = durable_lsn();
+		if (at.last.tx > p->an.lsn)
+			p->an.lsn = at.last.tx;
+		ss_log_reader_close(at.lr);
+		return P_DATA;
+	}
+	/* Past the snapshot: a virtual offset at or past its last chunk is
+	 * its end. */
+	if (ss_offset_is_virtual(&o) && at.ready)
+		o = ss_offset_make(0, at.ready - 1);
+	if (ss_offset_compare(&o, &at.last) > 0) {
+		/* Out of bounds (reference 1.8.6): wait half a long-poll for
+		 * the shape to get there, then 400. */
+		if (!r->oob) {
+			r->oob = 1;
+			r->deadline_us = now + cfg.long_poll_ms * 500;
+		}
+		if (now >= r->deadline_us) {
+			ss_log_reader_close(at.lr);
+			return P_OOB;
+		}
+		goto wait_data;
+	}
+	if (ss_offset_compare(&o, &at.last) == 0) {
+		if (r->live && !(r->deadline_us && now >= r->deadline_us)) {
+			if (!r->deadline_us)
+				r->deadline_us = now + cfg.long_poll_ms * 1000;
+			goto wait_data;
+		}
+		p->timed_out = r->live;
+		p->an.end = at.last;
+		p->an.up_to_date = 1;
+		p->an.unique_etag = r->live;
+		p->an.lsn = r->live ? at.last.tx : durable_lsn();
+		if (p->an.lsn < at.last.tx)
+			p->an.lsn = at.last.tx;
+		ss_log_reader_close(at.lr);
+		return P_DATA;
+	}
+	{
+		int closed = 0;
+		uint64_t start = 0, end = 0, count = 0;
+
+		if (ss_log_reader_chunk_end(at.lr, &o, &p->an.end, &closed, &err) < 0 ||
+		    ss_log_reader_range(at.lr, &o, &p->an.end, &start, &end, &count,
+					&err) < 0) {
+			ss_cli_warning("could not read the log of shape %s: %s",
+				       r->shape_handle, err.msg);
+			ss_log_reader_close(at.lr);
+			return P_ERROR;
+		}
+		if (ss_offset_compare(&p->an.end, &o) <= 0)
+			p->an.end = at.last;
+		p->an.up_to_date = ss_offset_compare(&p->an.end, &at.last) >= 0;
+		p->an.has_data = count > 0;
+		p->an.lsn = r->live ? p->an.end.tx : durable_lsn();
+		if (p->an.lsn < p->an.end.tx)
+			p->an.lsn = p->an.end.tx;
+		if (count) {
+			p->fd = dup(ss_log_reader_fd(at.lr));
+			p->pos = start + 1;
+			p->len = end - start - 1;
+		}
+		ss_log_reader_close(at.lr);
+		return P_DATA;
+	}
+wait_snapshot:
+	ss_log_reader_close(at.lr);
+	if (!r->deadline_us)
+		r->deadline_us = now + cfg.create_timeout_ms * 1000;
+	if (now >= r->deadline_us)
+		return P_SNAP_TIMEOUT;
+	return wait_on_shape(r, r->deadline_us) ? P_AGAIN : P_WAIT;
+wait_data:
+	ss_log_reader_close(at.lr);
+	if (!r->watching) {
+		pthread_mutex_lock(&wmu);
+		watch_locked(r->sh, r->dir.buf);
+		pthread_mutex_unlock(&wmu);
+		r->watching = 1;
+		return P_AGAIN; /* look once more now that the watch is on */
+	}
+	rc = wait_on_shape(r, r->deadline_us);
+	return rc ? P_AGAIN : P_WAIT;
+}
+
+/* ------------------------------------------------------------------ SSE */
+
+static void sse_emit(struct sse *s, const char *json, size_t len)
+{
+	ss_buf_adds(&s->out, "data: ");
+	ss_buf_add(&s->out, json, len);
+	ss_buf_adds(&s->out, "\n\n");
+}
+
+/* Turn up to one block of the log range into "data:" events. */
+static void sse_fill_from_range(struct sse *s)
+{
+	char *buf = ss_xmalloc(65536);
+	uint64_t want = s->end - s->pos < 65536 ? s->end - s->pos : 65536;
+	ssize_t got = pread(s->fd, buf, (size_t)want, (off_t)s->pos);
+	size_t i, start = 0;
+
+	if (got <= 0) {
+		s->pos = s->end;
+		free(buf);
+		return;
+	}
+	s->pos += (uint64_t)got;
+	for (i = 0; i < (size_t)got; i++) {
+		if (buf[i] != '\n')
+			continue;
+		ss_buf_add(&s->carry, buf + start, i - start);
+		/* entries are ",<json>" */
+		if (s->carry.len > 1)
+			sse_emit(s, s->carry.buf + 1, s->carry.len - 1);
+		ss_buf_reset(&s->carry);
+		start = i + 1;
+	}
+	ss_buf_add(&s->carry, buf + start, (size_t)got - start);
+	free(buf);
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct req *r = cls;
+	struct sse *s = r->ss;
+	struct plan p;
+	int64_t now;
+
+	(void)pos;
+	for (;;) {
+		if (s->out_pos < s->out.len) {
+			size_t n = s->out.len - s->out_pos;
+
+			n = n < max ? n : max;
+			memcpy(buf, s->out.buf + s->out_pos, n);
+			s->out_pos += n;
+			s->last_out_us = ss_mono_us();
+			atomic_fetch_add(&m_bytes_sent, (long long)n);
+			return (ssize_t)n;
+		}
+		ss_buf_reset(&s->out);
+		s->out_pos = 0;
+		if (s->fd >= 0) {
+			if (s->pos < s->end) {
+				sse_fill_from_range(s);
+				continue;
+			}
+			close(s->fd);
+			s->fd = -1;
+		}
+		if (s->send_utd) {
+			struct ss_buf m = SS_BUF_INIT;
+
+			ss_message_up_to_date(&m, s->utd_off.tx);
+			sse_emit(s, m.buf, m.len);
+			ss_buf_release(&m);
+			s->send_utd = 0;
+			continue;
+		}
+		now = ss_mono_us();
+		if (s->finished || atomic_load(&stopping) || now >= s->end_us)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		r->off = s->off;
+		r->deadline_us = s->last_out_us + cfg.keepalive_ms * 1000;
+		if (r->deadline_us > s->end_us)
+			r->deadline_us = s->end_us;
+		switch (plan(r, &p)) {
+		case P_WAIT:
+			return 0;   /* suspended until an event or the deadline */
+		case P_AGAIN:
+			continue;
+		case P_DATA:
+			if (p.timed_out) {
+				if (now >= s->end_us)
+					return MHD_CONTENT_READER_END_OF_STREAM;
+				ss_buf_adds(&s->out, ": keep-alive\n\n");
+				continue;
+			}
+			/* From the entry's leading ',' so that every line
+			 * reads ",<json>". */
+			s->fd = p.fd;
+			s->pos = p.pos - 1;
+			s->end = p.pos + p.len;
+			if (p.fd < 0)
+				s->pos = s->end = 0;
+			ss_buf_reset(&s->carry);
+			s->off = p.an.end;
+			s->send_utd = p.an.up_to_date;
+			s->utd_off = p.an.end;
+			ss_registry_touch(reg, r->id);
+			continue;
+		default:
+			/* Rotation or removal: the stream just ends. */
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		}
+	}
+}
+
+static void sse_free(void *cls)
+{
+	(void)cls;  /* the request owns the state; freed on completion */
+}
+
+static enum MHD_Result start_sse(struct req *r)
+{
+	struct MHD_Response *resp;
+	char cursor[32], offtxt[SS_OFFSET_STRMAX];
+
+	r->ss = ss_xcalloc(1, sizeof(*r->ss));
+	r->ss->off = r->off;
+	r->ss->fd = -1;
+	r->ss->last_out_us = ss_mono_us();
+	r->ss->end_us = r->ss->last_out_us + cfg.sse_timeout_ms * 1000;
+	ss_buf_init(&r->ss->out);
+	ss_buf_init(&r->ss->carry);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, sse_read,
+						 r, sse_free);
+	MHD_add_response_header(resp, "content-type", "text/event-stream");
+	MHD_add_response_header(resp, "connection", "keep-alive");
+	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
+	/* The client requires an offset; the stream starts at the request's
+	 * and moves on with each up-to-date message. */
+	MHD_add_response_header(resp, "electric-offset",
+				ss_offset_format(&r->off, offtxt));
+	next_cursor(r->cursor, cursor);
+	MHD_add_response_header(resp, "electric-cursor", cursor);
+	{
+		char cc[64];
+
+		snprintf(cc, sizeof(cc), "public, max-age=%" PRId64,
+			 cfg.sse_timeout_ms / 1000 - 1 > 1 ? cfg.sse_timeout_ms / 1000 - 1 : 1);
+		MHD_add_response_header(resp, "cache-control", cc);
+	}
+	r->deadline_us = 0;
+	return queue(r, 200, resp);
+}
+
+/* ------------------------------------------------------------------ /v1/shape */
+
+static int admit(struct req *r, enum MHD_Result *ret)
+{
+	int initial = r->handle == NULL;
+	atomic_llong *ctr = initial ? &m_adm_initial : &m_adm_existing;
+	int64_t limit = initial ? cfg.max_initial : cfg.max_existing;
+	char msg[160], retry[8];
+
+	if (atomic_fetch_add(ctr, 1) + 1 > limit) {
+		atomic_fetch_sub(ctr, 1);
+		atomic_fetch_add(&m_adm_rejected, 1);
+		snprintf(msg, sizeof(msg), "{\"code\":\"concurrent_request_limit_exceeded\","
+			 "\"message\":\"Concurrent %s request limit exceeded (limit: %" PRId64
+			 "), please retry\"}", initial ? "initial" : "existing", limit);
+		snprintf(retry, sizeof(retry), "%d", 5 + 1 + (int)(ss_mono_us() % 5));
+		*ret = send_json(r, 503, msg, retry, 1);
+		return -1;
+	}
+	r->admitted = initial ? ADM_INITIAL : ADM_EXISTING;
+	return 0;
+}
+
+/* Find the shape for the request (reference 1.8 step 2). Returns 1 when
+ * r's shape is set, 0 when a response was queued. */
+static int resolve(struct req *r, enum MHD_Result *ret)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	int rc;
+
+	if (r->handle) {
+		ss_shape_rec_init(&rec);
+		rc = ss_shape_handle_valid(r->handle, NULL) ?
+			ss_registry_get_by_handle(reg, r->handle, &rec, &err) : 0;
+		if (rc < 0)
+			goto fail;
+		if (rc == 1 && !strcmp(rec.definition, r->canon.buf)) {
+			r->id = rec.id;
+			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
+			ss_buf_reset(&r->dir);
+			ss_datadir_shape_path(&r->dir, cfg.data_dir, rec.handle);
+			pthread_mutex_lock(&wmu);
+			r->sh = sh_get_locked(rec.handle, rec.id);
+			pthread_mutex_unlock(&wmu);
+			ss_shape_rec_release(&rec);
+			return 1;
+		}
+		ss_shape_rec_release(&rec);
+		/* Handle unknown or of another definition: 409 with the
+		 * definition's current shape, created if need be. */
+		rc = get_or_create(r, &err);
+		if (rc < 0)
+			goto fail;
+		*ret = send_must_refetch(r, rc ? r->shape_handle : NULL);
+		return 0;
+	}
+	rc = get_or_create(r, &err);
+	if (rc < 0)
+		goto fail;
+	if (rc == 0) {
+		if (r->sh) {
+			sh_put(r->sh);
+			r->sh = NULL;
+		}
+		rc = get_or_create(r, &err);
+		if (rc <= 0)
+			goto fail;
+	}
+	return 1;
+fail:
+	ss_cli_warning("could not get or create a shape: %s", err.msg);
+	*ret = send_message(r, 503, "Failed to create shape, please retry", "1", 0);
+	return 0;
+}
+
+static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
+{
+	switch (kind) {
+	case P_DATA:
+		return send_data(r, p->fd, p->pos, p->len, &p->an);
+	case P_REFETCH: {
+		struct ss_shape_rec rec;
+		struct ss_err err = SS_ERR_INIT;
+		int found;
+
+		/* The current handle of the definition, if one exists. */
+		ss_shape_rec_init(&rec);
+		found = ss_registry_get_by_definition(reg, &r->def, &rec, &err);
+		r->shape_handle[0] = '\0';
+		if (found == 1)
+			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
+		ss_shape_rec_release(&rec);
+		return send_must_refetch(r, r->shape_handle);
+	}
+	case P_FAILED:
+		return send_message(r, 503, "Failed to create shape, please retry", "1", 0);
+	case P_OOB: {
+		struct field_err fe = { "offset", "out of bounds for this shape" };
+
+		return send_invalid(r, &fe, 1);
+	}
+	case P_SNAP_TIMEOUT:
+		return send_message(r, 503, "Snapshot query took too long, please retry",
+				    "10", 1);
+	default:
+		return send_message(r, 500, "Unable to retrieve shape log", NULL, 0);
+	}
+}
+
+static enum MHD_Result handle_shape(struct req *r)
+{
+	enum MHD_Result ret = MHD_YES;
+	struct plan p;
+	int kind;
+
+	if (atomic_load(&stopping))
+		return send_message(r, 503, "Server is shutting down", "5", 1);
+	if (!r->prepared) {
+		if (prepare_shape_request(r, &ret) < 0)
+			return ret;
+		if (admit(r, &ret) < 0)
+			return ret;
+		if (!resolve(r, &ret))
+			return ret;
+		if (r->sse)
+			return start_sse(r);
+	}
+	for (;;) {
+		kind = plan(r, &p);
+		if (kind == P_WAIT)
+			return MHD_YES;
+		if (kind != P_AGAIN)
+			return answer_plan(r, kind, &p);
+	}
+}
+
+/* DELETE /v1/shape (reference 1.11). */
+static enum MHD_Result handle_delete(struct req *r)
+{
+	struct qargs a;
+	struct ss_shape_rec rec, byh;
+	struct ss_err err = SS_ERR_INIT;
+	enum MHD_Result ret = MHD_YES;
+	struct ss_buf dir = SS_BUF_INIT;
+	int found = 0;
+
+	if (!cfg.integration)
+		return send_json(r, 405, "{\"message\":\"DELETE not allowed\"}", NULL, 0);
+	memset(&a, 0, sizeof(a));
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_iter, &a);
+	if (cfg.secret) {
+		const char *s = a.secret ? a.secret : a.api_secret;
+
+		if (!s || strcmp(s, cfg.secret))
+			return send_json(r, 401, "{\"message\":\"Unauthorized - Invalid API "
+					 "secret\"}", NULL, 0);
+	}
+	ss_shape_rec_init(&rec);
+	ss_shape_rec_init(&byh);
+	if (a.table && *a.table) {
+		/* Validate the definition like a GET with offset -1. */
+		struct MHD_Connection *c = r->conn;
+
+		(void)c;
+		if (!r->prepared) {
+			MHD_set_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "offset", "-1");
+			if (prepare_shape_request(r, &ret) < 0)
+				return ret;
+		}
+		found = ss_registry_get_by_definition(reg, &r->def, &rec, &err);
+		if (found == 1 && a.handle && strcmp(a.handle, rec.handle)) {
+			ss_shape_rec_release(&rec);
+			return send_message(r, 400, "The specified shape definition and handle "
+					    "do not match. Please ensure the shape definition "
+					    "is correct or omit the shape handle from the "
+					    "request to obtain a new one.", NULL, 0);
+		}
+	} else if (a.handle && *a.handle) {
+		found = ss_shape_handle_valid(a.handle, NULL) ?
+			ss_registry_get_by_handle(reg, a.handle, &rec, &err) : 0;
+	} else {
+		struct field_err fe = { "handle", "can't be blank when shape definition is "
+					"missing" };
+
+		return send_invalid(r, &fe, 1);
+	}
+	if (found < 0)
+		return send_message(r, 503, "Database is unreachable", "10", 0);
+	if (found == 0)
+		return send_message(r, 404, "No existing shape found", NULL, 0);
+	ss_registry_remove(reg, rec.id, &err);
+	ss_registry_flush(reg, &err);
+	ss_datadir_shape_path(&dir, cfg.data_dir, rec.handle);
+	if (ss_datadir_trash(cfg.data_dir, dir.buf, &err) < 0)
+		ss_cli_warning("%s", err.msg);
+	sh_event(rec.handle);
+	ss_buf_release(&dir);
+	ss_shape_rec_release(&rec);
+	return send_text(r, 202, "", "application/json");
+}
+
+static enum MHD_Result handle_options(struct req *r)
+{
+	struct MHD_Response *resp = buf_response("", 0);
+	struct ss_buf allow = SS_BUF_INIT;
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						    "access-control-request-headers");
+
+	/* Compared whole, as Electric does: a comma list matches nothing. */
+	if (h && (!strcasecmp(h, "if-none-match") || !strcasecmp(h, "traceparent")))
+		ss_buf_adds(&allow, h);
+	if (h)
+		MHD_add_response_header(resp, "access-control-allow-headers", allow.buf);
+	MHD_add_response_header(resp, "access-control-max-age", "86400");
+	MHD_add_response_header(resp, "connection", "keep-alive");
+	ss_buf_release(&allow);
+	return queue(r, 204, resp);
+}
+
+static enum MHD_Result handle_metrics(struct req *r)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_registry_stats st;
+	struct ss_err err = SS_ERR_INIT;
+	static const char *const cls[] = { "2xx", "304", "4xx", "409", "5xx", "other" };
+	enum MHD_Result ret;
+	int i;
+
+	memset(&st, 0, sizeof(st));
+	ss_registry_stats(reg, &st, &err);
+	ss_buf_adds(&b, "# TYPE electric_shapes_total_shapes_count gauge\n");
+	ss_buf_addf(&b, "electric_shapes_total_shapes_count %" PRId64 "\n", st.shapes);
+	ss_buf_adds(&b, "# TYPE electric_plug_serve_shape_requests_count counter\n");
+	for (i = 0; i < 6; i++)
+		ss_buf_addf(&b, "electric_plug_serve_shape_requests_count{status=\"%s\"} %lld\n",
+			    cls[i], (long long)atomic_load(&m_requests[i]));
+	ss_buf_adds(&b, "# TYPE electric_admission_control_acquire_current gauge\n");
+	ss_buf_addf(&b, "electric_admission_control_acquire_current{kind=\"initial\"} %lld\n",
+		    (long long)atomic_load(&m_adm_initial));
+	ss_buf_addf(&b, "electric_admission_control_acquire_current{kind=\"existing\"} %lld\n",
+		    (long long)atomic_load(&m_adm_existing));
+	ss_buf_adds(&b, "# TYPE electric_admission_control_reject_count counter\n");
+	ss_buf_addf(&b, "electric_admission_control_reject_count %lld\n",
+		    (long long)atomic_load(&m_adm_rejected));
+	ss_buf_adds(&b, "# TYPE shapesync_serve_waiting_requests gauge\n");
+	ss_buf_addf(&b, "shapesync_serve_waiting_requests %lld\n",
+		    (long long)atomic_load(&m_live_waiting));
+	ss_buf_adds(&b, "# TYPE shapesync_serve_shapes_created counter\n");
+	ss_buf_addf(&b, "shapesync_serve_shapes_created %lld\n",
+		    (long long)atomic_load(&m_shapes_created));
+	ss_buf_adds(&b, "# TYPE shapesync_serve_shapes_evicted counter\n");
+	ss_buf_addf(&b, "shapesync_serve_shapes_evicted %lld\n",
+		    (long long)atomic_load(&m_evicted));
+	ss_buf_adds(&b, "# TYPE shapesync_serve_body_bytes counter\n");
+	ss_buf_addf(&b, "shapesync_serve_body_bytes %lld\n",
+		    (long long)atomic_load(&m_bytes_sent));
+	ss_buf_adds(&b, "# TYPE shapesync_registry_pending_writes gauge\n");
+	ss_buf_addf(&b, "shapesync_registry_pending_writes %" PRId64 "\n", st.pending_writes);
+	ss_buf_adds(&b, "# TYPE shapesync_registry_touches_dropped counter\n");
+	ss_buf_addf(&b, "shapesync_registry_touches_dropped %" PRId64 "\n",
+		    st.touches_dropped);
+	ret = send_text(r, 200, b.buf, "text/plain; version=0.0.4");
+	ss_buf_release(&b);
+	return ret;
+}
+
+/* Electric normalises the path before routing: /v1//shape and /v1/shape/
+ * are /v1/shape (MHD has already percent-decoded it). */
+static int route_of(const char *url)
+{
+	char norm[64];
+	size_t n = 0;
+	const char *p;
+
+	for (p = url; *p && n < sizeof(norm) - 1; p++) {
+		if (*p == '/' && n && norm[n - 1] == '/')
+			continue;
+		norm[n++] = *p;
+	}
+	if (*p)
+		return R_NONE;
+	if (n > 1 && norm[n - 1] == '/')
+		n--;
+	norm[n] = '\0';
+	if (!strcmp(norm, "/"))
+		return R_ROOT;
+	if (!strcmp(norm, "/v1/shape"))
+		return R_SHAPE;
+	if (!strcmp(norm, "/v1/health"))
+		return R_HEALTH;
+	if (!strcmp(norm, "/metrics"))
+		return R_METRICS;
+	return R_NONE;
+}
+
+static int method_of(const char *m)
+{
+	return !strcmp(m, "GET") ? M_GET : !strcmp(m, "HEAD") ? M_HEAD :
+	       !strcmp(m, "POST") ? M_POST : !strcmp(m, "DELETE") ? M_DELETE :
+	       !strcmp(m, "OPTIONS") ? M_OPTIONS : M_OTHER;
+}
+
+static enum MHD_Result dispatch(struct req *r)
+{
+	int m = r->method;
+
+	switch (r->route) {
+	case R_ROOT:
+		if (m == M_GET || m == M_HEAD)
+			return send_text(r, 200, "", "text/plain");
+		break;
+	case R_HEALTH:
+		if (m == M_GET || m == M_HEAD) {
+			struct MHD_Response *resp = buf_response("{\"status\":\"active\"}", 19);
+
+			MHD_add_response_header(resp, "content-type", "application/json");
+			MHD_add_response_header(resp, "cache-control",
+						"no-cache, no-store, must-revalidate");
+			return queue(r, 200, resp);
+		}
+		break;
+	case R_METRICS:
+		if ((m == M_GET || m == M_HEAD) && cfg.metrics_port == 0)
+			return handle_metrics(r);
+		break;
+	case R_SHAPE:
+		if (m == M_OPTIONS)
+			return handle_options(r);
+		if (m == M_DELETE)
+			return handle_delete(r);
+		if (m == M_GET || m == M_HEAD)
+			return handle_shape(r);
+		if (m == M_POST) {
+			if (r->body_too_large)
+				return send_json(r, 413, "{\"error\":\"Request body too large\"}",
+						 NULL, 0);
+			/* Subset snapshots are not supported: a POST serves the
+			 * shape like a GET (its subset fields are ignored). */
+			return handle_shape(r);
+		}
+		break;
+	}
+	return send_text(r, 404, "Not found", "text/plain");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct req *r = *con_cls;
+
+	(void)cls;
+	(void)version;
+	if (!r) {
+		r = ss_xcalloc(1, sizeof(*r));
+		r->conn = conn;
+		r->method = method_of(method);
+		r->route = route_of(url);
+		r->start_us = ss_mono_us();
+		ss_buf_init(&r->body);
+		ss_buf_init(&r->canon);
+		ss_buf_init(&r->dir);
+		ss_shape_init(&r->def);
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (r->body.len + *upload_size > cfg.max_body)
+			r->body_too_large = 1;
+		else
+			ss_buf_add(&r->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (!r)
+		return;
+	pthread_mutex_lock(&wmu);
+	if (r->w.active)
+		waiter_fire_locked(&r->w);
+	if (r->sh) {
+		if (r->watching)
+			unwatch_locked(r->sh);
+		sh_put_locked(r->sh);
+	}
+	pthread_mutex_unlock(&wmu);
+	if (r->admitted == ADM_INITIAL)
+		atomic_fetch_sub(&m_adm_initial, 1);
+	else if (r->admitted == ADM_EXISTING)
+		atomic_fetch_sub(&m_adm_existing, 1);
+	if (r->ss) {
+		if (r->ss->fd >= 0)
+			close(r->ss->fd);
+		ss_buf_release(&r->ss->out);
+		ss_buf_release(&r->ss->carry);
+		free(r->ss);
+	}
+	ss_buf_release(&r->body);
+	ss_buf_release(&r->canon);
+	ss_buf_release(&r->dir);
+	ss_shape_release(&r->def);
+	ss_pgq_table_release(&r->table);
+	free(r->sel);
+	free(r->handle);
+	free(r->cursor);
+	free(r);
+	*con_cls = NULL;
+}
+
+/* The metrics port, when separate, serves only /metrics. */
+static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct req r;
+	enum MHD_Result ret;
+
+	(void)cls;
+	(void)version;
+	(void)upload;
+	(void)upload_size;
+	if (!*con_cls) {
+		*con_cls = conn;
+		return MHD_YES;
+	}
+	memset(&r, 0, sizeof(r));
+	r.conn = conn;
+	r.method = method_of(method);
+	r.route = route_of(url);
+	if (r.route == R_METRICS && (r.method == M_GET || r.method == M_HEAD))
+		ret = handle_metrics(&r);
+	else
+		ret = send_text(&r, 404, "Not found", "text/plain");
+	return ret;
+}
+
+/* ------------------------------------------------------------------ eviction */
+
+struct lru {
+	int64_t *ids, *times;
+	char (*handles)[SS_HANDLE_MAX];
+	size_t n, k;
+};
+
+/* Keep the k least recently read shapes (a bounded max-heap on time). */
+static int lru_cb(const struct ss_shape_rec *rec, void *ctx)
+{
+	struct lru *l = ctx;
+	int64_t t = rec->last_read_us ? rec->last_read_us : rec->created_us;
+	size_t i, worst = 0;
+
+	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
+		return 0;   /* being created: too new to evict */
+	if (l->n < l->k) {
+		i = l->n++;
+	} else {
+		for (i = 1; i < l->n; i++)
+			if (l->times[i] > l->times[worst])
+				worst = i;
+		if (t >= l->times[worst])
+			return 0;
+		i = worst;
+	}
+	l->ids[i] = rec->id;
+	l->times[i] = t;
+	snprintf(l->handles[i], SS_HANDLE_MAX, "%s", rec->handle);
+	return 0;
+}
+
+static void evict_once(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct lru l;
+	int64_t count = 0;
+	size_t i;
+
+	if (ss_registry_count(reg, &count, &err) < 0 || count <= cfg.max_shapes)
+		return;
+	memset(&l, 0, sizeof(l));
+	l.k = (size_t)(count - cfg.max_shapes);
+	if (l.k > 10000)
+		l.k = 10000;
+	l.ids = ss_xcalloc(l.k, sizeof(*l.ids));
+	l.times = ss_xcalloc(l.k, sizeof(*l.times));
+	l.handles = ss_xcalloc(l.k, sizeof(*l.handles));
+	if (ss_registry_foreach(reg, lru_cb, &l, &err) < 0)
+		ss_cli_warning("eviction: %s", err.msg);
+	for (i = 0; i < l.n; i++) {
+		struct ss_buf dir = SS_BUF_INIT;
+
+		if (ss_registry_remove(reg, l.ids[i], &err) == 1) {
+			atomic_fetch_add(&m_evicted, 1);
+			ss_datadir_shape_path(&dir, cfg.data_dir, l.handles[i]);
+			ss_datadir_trash(cfg.data_dir, dir.buf, &err);
+			sh_event(l.handles[i]);
+		}
+		ss_buf_release(&dir);
+	}
+	ss_registry_flush(reg, &err);
+	free(l.ids);
+	free(l.times);
+	free(l.handles);
+}
+
+static void *evict_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stopping)) {
+		int i;
+
+		evict_once();
+		for (i = 0; i < 10 && !atomic_load(&stopping); i++)
+			usleep(100000);
+	}
+	return NULL;
+}
+
+/* Shapes whose creation died with an earlier serve can never finish. */
+static int stale_cb(const struct ss_shape_rec *rec, void *ctx)
+{
+	struct ss_buf *ids = ctx;
+
+	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
+		ss_buf_addf(ids, "%" PRId64 " %s\n", rec->id, rec->handle);
+	return 0;
+}
+
+static void remove_stale_shapes(void)
+{
+	struct ss_buf ids = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	char *line, *save = NULL;
+
+	if (ss_registry_foreach(reg, stale_cb, &ids, &err) < 0)
+		ss_cli_die_err(&err);
+	for (line = strtok_r(ids.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int64_t id = strtoll(line, NULL, 10);
+		const char *h = strchr(line, ' ');
+		struct ss_buf dir = SS_BUF_INIT;
+
+		if (!h)
+			continue;
+		ss_registry_remove(reg, id, &err);
+		ss_datadir_shape_path(&dir, cfg.data_dir, h + 1);
+		ss_datadir_trash(cfg.data_dir, dir.buf, &err);
+		ss_buf_release(&dir);
+	}
+	if (ss_registry_flush(reg, &err) < 0)
+		ss_cli_die_err(&err);
+	ss_buf_release(&ids);
+}
+
+/* ------------------------------------------------------------------ main */
+
+enum {
+	OPT_LIST_OPTIONS = 256, OPT_REGISTRY, OPT_DIR, OPT_DATABASE_URL, OPT_PORT,
+	OPT_BIND, OPT_SECRET, OPT_INSECURE, OPT_PUBLICATION, OPT_LONG_POLL,
+	OPT_SSE_TIMEOUT, OPT_KEEPALIVE, OPT_MAX_AGE, OPT_STALE_AGE, OPT_CHUNK,
+	OPT_MAX_SHAPES, OPT_MAX_INITIAL, OPT_MAX_EXISTING, OPT_MAX_CONN, OPT_THREADS,
+	OPT_POOL, OPT_METRICS_PORT, OPT_ACTIVE_TIMEOUT, OPT_NO_ACTIVE_WAIT,
+	OPT_INTEGRATION, OPT_CONN_TIMEOUT, OPT_MAX_BODY, OPT_MAX_HEADER,
+	OPT_CREATE_TIMEOUT,
+};
+
+static const struct option options[] = {
+	{ "registry", required_argument, NULL, OPT_REGISTRY },
+	{ "dir", required_argument, NULL, OPT_DIR },
+	{ "database-url", required_argument, NULL, OPT_DATABASE_URL },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "bind", required_argument, NULL, OPT_BIND },
+	{ "secret", required_argument, NULL, OPT_SECRET },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "publication", required_argument, NULL, OPT_PUBLICATION },
+	{ "long-poll-timeout", required_argument, NULL, OPT_LONG_POLL },
+	{ "sse-timeout", required_argument, NULL, OPT_SSE_TIMEOUT },
+	{ "keepalive-interval", required_argument, NULL, OPT_KEEPALIVE },
+	{ "cache-max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ "cache-stale-age", required_argument, NULL, OPT_STALE_AGE },
+	{ "chunk-bytes", required_argument, NULL, OPT_CHUNK },
+	{ "max-shapes", required_argument, NULL, OPT_MAX_SHAPES },
+	{ "max-initial-requests", required_argument, NULL, OPT_MAX_INITIAL },
+	{ "max-existing-requests", required_argument, NULL, OPT_MAX_EXISTING },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "db-pool-size", required_argument, NULL, OPT_POOL },
+	{ "metrics-port", required_argument, NULL, OPT_METRICS_PORT },
+	{ "active-timeout", required_argument, NULL, OPT_ACTIVE_TIMEOUT },
+	{ "no-active-wait", no_argument, NULL, OPT_NO_ACTIVE_WAIT },
+	{ "snapshot-timeout", required_argument, NULL, OPT_CREATE_TIMEOUT },
+	{ "enable-delete", no_argument, NULL, OPT_INTEGRATION },
+	{ "idle-timeout", required_argument, NULL, OPT_CONN_TIMEOUT },
+	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "max-header", required_argument, NULL, OPT_MAX_HEADER },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(void)
+{
+	printf(
+"Usage: shapesync-serve [options]\n"
+"\n"
+"Serves the ElectricSQL HTTP Shape API (/v1/shape) from a shapesync data dir.\n"
+"\n"
+"Connections:\n"
+"  --database-url URL         PostgreSQL (default: $DATABASE_URL)\n"
+"  --registry PATH            registry (default: $SHAPESYNC_REGISTRY, else\n"
+"                             " DEFAULT_REGISTRY ")\n"
+"  --dir DATADIR              data dir (default: $SHAPESYNC_DATA_DIR, else\n"
+"                             $ELECTRIC_STORAGE_DIR, else " DEFAULT_DATA_DIR ")\n"
+"  --publication NAME         publication for shape tables (shapesync)\n"
+"\n"
+"HTTP:\n"
+"  --port N                   port ($ELECTRIC_PORT, else 3000)\n"
+"  --bind ADDR                IPv4 address to listen on (127.0.0.1)\n"
+"  --metrics-port N           serve /metrics on its own port (0: on --port)\n"
+"  --secret S                 API secret ($ELECTRIC_SECRET)\n"
+"  --insecure                 no secret ($ELECTRIC_INSECURE=true)\n"
+"  --enable-delete            allow DELETE /v1/shape\n"
+"                             ($ELECTRIC_ENABLE_INTEGRATION_TESTING=true)\n"
+"  --threads N                HTTP threads (number of CPUs)\n"
+"  --max-connections N        open connections at most (20000)\n"
+"  --max-initial-requests N   concurrent requests without handle (300)\n"
+"  --max-existing-requests N  concurrent requests with a handle (10000)\n"
+"  --idle-timeout SECS        close idle connections after this (60)\n"
+"  --max-header SIZE          request line and headers at most (32KiB)\n"
+"  --max-body SIZE            POST body at most (64KiB)\n"
+"\n"
+"Shapes:\n"
+"  --long-poll-timeout MS     live request wait ($ELECTRIC_LONG_POLL_TIMEOUT,\n"
+"                             20000)\n"
+"  --sse-timeout MS           SSE stream length (60000)\n"
+"  --keepalive-interval MS    SSE keep-alive after silence (21000)\n"
+"  --cache-max-age SECS       max-age ($ELECTRIC_CACHE_MAX_AGE, 60)\n"
+"  --cache-stale-age SECS     stale-while-revalidate\n"
+"                             ($ELECTRIC_CACHE_STALE_AGE, 300)\n"
+"  --chunk-bytes SIZE         snapshot chunk size\n"
+"                             ($ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD, 10MiB)\n"
+"  --max-shapes N             evict least recently read shapes above N\n"
+"                             ($ELECTRIC_MAX_SHAPES, 0: never)\n"
+"  --db-pool-size N           PostgreSQL connections at most (8)\n"
+"  --active-timeout MS        wait for route's mark of a new shape (10000)\n"
+"  --no-active-wait           do not wait for route (tests without route)\n"
+"  --snapshot-timeout MS      wait for a snapshot chunk at most (60000)\n"
+"\n"
+"Other:\n"
+"  -h, --help                 show this help and exit\n"
+"  -V, --version              show the version and exit\n"
+"\n"
+"See shapesync-serve(1).\n");
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_signal = 1;
+}
+
+static int64_t env_int(const char *name, int64_t def, int64_t min, int64_t max)
+{
+	const char *v = getenv(name);
+	struct ss_err err = SS_ERR_INIT;
+	int64_t out;
+
+	if (!v || !*v)
+		return def;
+	if (ss_parse_i64(v, min, max, &out, name, &err) < 0)
+		ss_cli_usage_error("invalid $%s '%s': %s", name, v, err.msg);
+	return out;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	ss_cli_warning("http: %s", msg);
+}
+
+int main(int argc, char **argv)
+{
+	struct ss_registry_opts ro;
+	struct ss_err err = SS_ERR_INIT;
+	struct sockaddr_in addr, maddr;
+	struct MHD_Daemon *d, *md = NULL;
+	pthread_t waker, evictor;
+	struct sigaction sa;
+	const char *secret_env;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int c, have_evictor = 0;
+
+	ss_cli_init("shapesync-serve");
+	cfg.database_url = env_or("DATABASE_URL", NULL);
+	cfg.registry = env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
+	cfg.data_dir = env_or("SHAPESYNC_DATA_DIR", env_or("ELECTRIC_STORAGE_DIR",
+							   DEFAULT_DATA_DIR));
+	cfg.publication = "shapesync";
+	cfg.bind = "127.0.0.1";
+	cfg.port = (int)env_int("ELECTRIC_PORT", 3000, 0, 65535);
+	secret_env = env_or("ELECTRIC_SECRET", NULL);
+	cfg.secret = secret_env;
+	cfg.insecure = env_bool("ELECTRIC_INSECURE");
+	cfg.long_poll_ms = env_int("ELECTRIC_LONG_POLL_TIMEOUT", 20000, 0, 3600000);
+	cfg.sse_timeout_ms = 60000;
+	cfg.keepalive_ms = 21000;
+	cfg.cache_max_age = env_int("ELECTRIC_CACHE_MAX_AGE", 60, 0, INT32_MAX);
+	cfg.cache_stale_age = env_int("ELECTRIC_CACHE_STALE_AGE", 300, 0, INT32_MAX);
+	cfg.chunk_bytes = (uint64_t)env_int("ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD",
+					    (int64_t)SS_LOG_CHUNK_BYTES_DEFAULT, 1,
+					    INT64_MAX);
+	cfg.max_shapes = env_int("ELECTRIC_MAX_SHAPES", 0, 0, INT64_MAX);
+	cfg.integration = env_bool("ELECTRIC_ENABLE_INTEGRATION_TESTING");
+	cfg.max_initial = 300;
+	cfg.max_existing = 10000;
+	cfg.max_connections = 20000;
+	cfg.threads = ncpu > 0 ? (int)ncpu : 2;
+	cfg.pool_size = 8;
+	cfg.active_timeout_ms = 10000;
+	cfg.create_timeout_ms = 60000;
+	cfg.conn_timeout_s = 60;
+	cfg.max_body = 64 * 1024;
+	cfg.max_header = 32 * 1024;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_REGISTRY: cfg.registry = optarg; break;
+		case OPT_DIR: cfg.data_dir = optarg; break;
+		case OPT_DATABASE_URL: cfg.database_url = optarg; break;
+		case OPT_PORT:
+			cfg.port = (int)ss_cli_opt_int(optarg, 0, 65535, "--port");
+			break;
+		case OPT_BIND: cfg.bind = optarg; break;
+		case OPT_SECRET: cfg.secret = optarg; break;
+		case OPT_INSECURE: cfg.insecure = 1; break;
+		case OPT_PUBLICATION: cfg.publication = optarg; break;
+		case OPT_LONG_POLL:
+			cfg.long_poll_ms = ss_cli_opt_duration_ms(optarg, "--long-poll-timeout");
+			break;
+		case OPT_SSE_TIMEOUT:
+			cfg.sse_timeout_ms = ss_cli_opt_duration_ms(optarg, "--sse-timeout");
+			break;
+		case OPT_KEEPALIVE:
+			cfg.keepalive_ms = ss_cli_opt_duration_ms(optarg, "--keepalive-interval");
+			break;
+		case OPT_MAX_AGE:
+			cfg.cache_max_age = ss_cli_opt_int(optarg, 0, INT32_MAX, "--cache-max-age");
+			break;
+		case OPT_STALE_AGE:
+			cfg.cache_stale_age = ss_cli_opt_int(optarg, 0, INT32_MAX,
+							     "--cache-stale-age");
+			break;
+		case OPT_CHUNK:
+			cfg.chunk_bytes = ss_cli_opt_size(optarg, "--chunk-bytes");
+			break;
+		case OPT_MAX_SHAPES:
+			cfg.max_shapes = ss_cli_opt_int(optarg, 0, INT64_MAX, "--max-shapes");
+			break;
+		case OPT_MAX_INITIAL:
+			cfg.max_initial = ss_cli_opt_int(optarg, 1, INT32_MAX,
+							 "--max-initial-requests");
+			break;
+		case OPT_MAX_EXISTING:
+			cfg.max_existing = ss_cli_opt_int(optarg, 1, INT32_MAX,
+							  "--max-existing-requests");
+			break;
+		case OPT_MAX_CONN:
+			cfg.max_connections = ss_cli_opt_int(optarg, 1, 1000000,
+							     "--max-connections");
+			break;
+		case OPT_THREADS:
+			cfg.threads = (int)ss_cli_opt_int(optarg, 1, 1024, "--threads");
+			break;
+		case OPT_POOL:
+			cfg.pool_size = (int)ss_cli_opt_int(optarg, 1, 1000, "--db-pool-size");
+			break;
+		case OPT_METRICS_PORT:
+			cfg.metrics_port = (int)ss_cli_opt_int(optarg, 0, 65535,
+							       "--metrics-port");
+			break;
+		case OPT_ACTIVE_TIMEOUT:
+			cfg.active_timeout_ms = ss_cli_opt_duration_ms(optarg, "--active-timeout");
+			break;
+		case OPT_NO_ACTIVE_WAIT: cfg.no_active_wait = 1; break;
+		case OPT_CREATE_TIMEOUT:
+			cfg.create_timeout_ms = ss_cli_opt_duration_ms(optarg,
+								       "--snapshot-timeout");
+			break;
+		case OPT_INTEGRATION: cfg.integration = 1; break;
+		case OPT_CONN_TIMEOUT:
+			cfg.conn_timeout_s = ss_cli_opt_int(optarg, 1, 86400, "--idle-timeout");
+			break;
+		case OPT_MAX_BODY:
+			cfg.max_body = ss_cli_opt_size(optarg, "--max-body");
+			break;
+		case OPT_MAX_HEADER:
+			cfg.max_header = ss_cli_opt_size(optarg, "--max-header");
+			if (cfg.max_header < 4096 || cfg.max_header > 16 << 20)
+				ss_cli_usage_error("option '--max-header' must be between "
+						   "4KiB and 16MiB");
+			break;
+		case 'h':
+			usage();
+			ss_cli_close_stdout();
+			return 0;
+		case 'V':
+			ss_cli_version();
+		case OPT_LIST_OPTIONS:
+			ss_cli_list_options(options);
+		case ':':
+			ss_cli_usage_error("option '%s' requires a value", argv[optind - 1]);
+		default:
+			ss_cli_usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		ss_cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg.secret && !*cfg.secret)
+		cfg.secret = NULL;
+	if (cfg.secret && cfg.insecure)
+		ss_cli_usage_error("both a secret and --insecure given");
+	if (!cfg.secret && !cfg.insecure)
+		ss_cli_usage_error("no API secret: give --secret (or $ELECTRIC_SECRET), "
+				   "or --insecure (or $ELECTRIC_INSECURE=true)");
+	if (!cfg.database_url || !*cfg.database_url)
+		ss_cli_usage_error("no database: give --database-url or $DATABASE_URL");
+	if (!*cfg.registry || !*cfg.data_dir || !*cfg.publication)
+		ss_cli_usage_error("--registry, --dir and --publication need a value");
+	if (cfg.long_poll_ms < 0 || cfg.sse_timeout_ms < 1000 || cfg.keepalive_ms < 100)
+		ss_cli_usage_error("timeouts out of range");
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)cfg.port);
+	if (inet_pton(AF_INET, cfg.bind, &addr.sin_addr) != 1)
+		ss_cli_usage_error("invalid --bind address '%s'", cfg.bind);
+
+	ss_registry_opts_init(&ro);
+	if (ss_registry_open(cfg.registry, &ro, &reg, &err) < 0) {
+		if (err.code == SS_ERR_INPUT)
+			err.code = SS_ERR_RUNTIME;
+		ss_cli_die_err(&err);
+	}
+	if (ss_datadir_init(cfg.data_dir, &err) < 0)
+		ss_cli_die_err(&err);
+	remove_stale_shapes();
+	pool = ss_pgq_pool_new(cfg.database_url, cfg.pool_size, 5);
+
+	ino_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ino_fd < 0 || wake_fd < 0)
+		ss_cli_die("could not set up inotify: %s", strerror(errno));
+	if (pthread_create(&waker, NULL, waker_main, NULL) != 0)
+		ss_cli_die("could not start a thread: %s", strerror(errno));
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			     MHD_USE_ERROR_LOG,
+			     (uint16_t)cfg.port, NULL, NULL, on_request, NULL,
+			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.threads,
+			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.conn_timeout_s,
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg.max_header,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+			     MHD_OPTION_END);
+	if (!d)
+		ss_cli_die("could not listen on %s:%d: %s", cfg.bind, cfg.port,
+			   strerror(errno));
+	if (cfg.metrics_port) {
+		maddr = addr;
+		maddr.sin_port = htons((uint16_t)cfg.metrics_port);
+		md = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+				      (uint16_t)cfg.metrics_port, NULL, NULL, on_metrics, NULL,
+				      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&maddr,
+				      MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				      MHD_OPTION_END);
+		if (!md)
+			ss_cli_die("could not listen on %s:%d: %s", cfg.bind,
+				   cfg.metrics_port, strerror(errno));
+	}
+	if (cfg.max_shapes > 0) {
+		if (pthread_create(&evictor, NULL, evict_main, NULL) != 0)
+			ss_cli_die("could not start a thread: %s", strerror(errno));
+		have_evictor = 1;
+	}
+	{
+		const union MHD_DaemonInfo *info =
+			MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+
+		fprintf(stderr, "shapesync-serve: listening on http://%s:%u\n", cfg.bind,
+			info ? (unsigned)info->port : (unsigned)cfg.port);
+	}
+
+	while (!stop_signal)
+		pause();
+
+	/* Orderly stop: wake every waiting request, let them answer, then
+	 * stop the daemon (it must not hold suspended connections). */
+	atomic_store(&stopping, 1);
+	wake_waker();
+	pthread_join(waker, NULL);
+	if (have_evictor)
+		pthread_join(evictor, NULL);
+	usleep(200000);
+	MHD_stop_daemon(d);
+	if (md)
+		MHD_stop_daemon(md);
+	/* Creations in flight see `stopping` and abort. */
+	for (c = 0; c < 100; c++) {
+		int busy = 0, i;
+		struct sshape *s;
+
+		pthread_mutex_lock(&wmu);
+		for (i = 0; i < SH_BUCKETS && !busy; i++)
+			for (s = sh_table[i]; s; s = s->next)
+				if (s->creating)
+					busy = 1;
+		pthread_mutex_unlock(&wmu);
+		if (!busy)
+			break;
+		usleep(50000);
+	}
+	ss_pgq_pool_close(pool);
+	pthread_mutex_lock(&tmu);
+	tcache_clear();
+	pthread_mutex_unlock(&tmu);
+	if (ss_registry_close(reg, &err) < 0)
+		ss_cli_die_err(&err);
+	close(ino_fd);
+	close(wake_fd);
+	free(heap);
+	return 0;
+}

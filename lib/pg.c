@@ -1,0 +1,671 @@
+/*
+ * pg.c — libpq connections, checked queries, publications, slots and the
+ * streaming replication copy messages for shapesync. See pg.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+
+#include "pg.h"
+#include "pgoutput.h"
+
+struct ss_pg {
+	PGconn *conn;
+};
+
+/* libpq messages end with a newline and may span lines: the first line
+ * is the message, the rest detail. */
+static void set_libpq_error(struct ss_err *err, const char *prefix,
+			    const char *msg)
+{
+	size_t n;
+	const char *nl;
+
+	if (!msg || !*msg)
+		msg = "unknown error";
+	n = strcspn(msg, "\n");
+	ss_err_set(err, SS_ERR_RUNTIME, "%s: %.*s", prefix, (int)n, msg);
+	nl = msg + n;
+	while (*nl == '\n')
+		nl++;
+	if (*nl) {
+		size_t m = strlen(nl);
+
+		while (m > 0 && nl[m - 1] == '\n')
+			m--;
+		ss_err_detail(err, "%.*s", (int)m, nl);
+	}
+}
+
+/* The user's own `options`, from conninfo or else $PGOPTIONS. *new*. */
+static char *user_options(const char *conninfo)
+{
+	PQconninfoOption *opts, *o;
+	char *res = NULL;
+	const char *env;
+
+	if (conninfo && *conninfo) {
+		opts = PQconninfoParse(conninfo, NULL);
+		for (o = opts; o && o->keyword; o++)
+			if (!strcmp(o->keyword, "options") && o->val &&
+			    *o->val)
+				res = ss_xstrdup(o->val);
+		PQconninfoFree(opts);
+		if (res)
+			return res;
+	}
+	env = getenv("PGOPTIONS");
+	return env && *env ? ss_xstrdup(env) : NULL;
+}
+
+int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
+	       struct ss_pg **out, struct ss_err *err)
+{
+	const char *keys[8], *vals[8];
+	struct ss_buf options = SS_BUF_INIT;
+	char *user;
+	int n = 0;
+	PGconn *conn;
+
+	*out = NULL;
+	if (conninfo && *conninfo) {
+		keys[n] = "dbname";
+		vals[n++] = conninfo;
+	}
+	/* Always said, so that a "replication" in the user's string does
+	 * not turn the ordinary connection into a walsender. */
+	keys[n] = "replication";
+	vals[n++] = flags & SS_PG_REPLICATION ? "database" : "false";
+	user = user_options(conninfo);
+	if (user)
+		ss_buf_adds(&options, user);
+	if (flags & SS_PG_DISPLAY) {
+		if (options.len)
+			ss_buf_addc(&options, ' ');
+		ss_buf_adds(&options, SS_PG_DISPLAY_SETTINGS);
+	}
+	if (options.len) {
+		keys[n] = "options";
+		vals[n++] = options.buf;
+	}
+	keys[n] = "client_encoding";
+	vals[n++] = "UTF8";
+	keys[n] = "fallback_application_name";
+	vals[n++] = appname ? appname : "shapesync";
+	keys[n] = NULL;
+	vals[n] = NULL;
+
+	conn = PQconnectdbParams(keys, vals, 1);
+	free(user);
+	ss_buf_release(&options);
+	if (!conn)
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not connect to PostgreSQL: out of "
+				  "memory");
+	if (PQstatus(conn) != CONNECTION_OK) {
+		set_libpq_error(err, "could not connect to PostgreSQL",
+				PQerrorMessage(conn));
+		PQfinish(conn);
+		return -1;
+	}
+	*out = ss_xcalloc(1, sizeof(**out));
+	(*out)->conn = conn;
+	return 0;
+}
+
+void ss_pg_close(struct ss_pg *pg)
+{
+	if (!pg)
+		return;
+	PQfinish(pg->conn);
+	free(pg);
+}
+
+PGconn *ss_pg_conn(struct ss_pg *pg)
+{
+	return pg->conn;
+}
+
+int ss_pg_socket(struct ss_pg *pg)
+{
+	return PQsocket(pg->conn);
+}
+
+/* A field of an error result; NULL for no result or no such field. */
+static const char *field(const PGresult *r, int code)
+{
+	return r ? PQresultErrorField(r, code) : NULL;
+}
+
+int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
+	       int nparams, const char *const *params, PGresult **res,
+	       char sqlstate[6], struct ss_err *err)
+{
+	PGresult *r;
+	ExecStatusType st;
+
+	if (res)
+		*res = NULL;
+	if (sqlstate)
+		sqlstate[0] = '\0';
+	if (params)
+		r = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL,
+				 NULL, 0);
+	else
+		r = PQexec(pg->conn, sql);
+	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
+
+		if (msg) {
+			const char *d = field(r, PG_DIAG_MESSAGE_DETAIL);
+			const char *h = field(r, PG_DIAG_MESSAGE_HINT);
+			const char *s = field(r, PG_DIAG_SQLSTATE);
+
+			ss_err_set(err, SS_ERR_RUNTIME, "%s: %s", what, msg);
+			if (d)
+				ss_err_detail(err, "%s", d);
+			if (h)
+				ss_err_hint(err, "%s", h);
+			if (sqlstate && s)
+				snprintf(sqlstate, 6, "%s", s);
+		} else {
+			set_libpq_error(err, what, PQerrorMessage(pg->conn));
+		}
+		PQclear(r);
+		return -1;
+	}
+	if (res)
+		*res = r;
+	else
+		PQclear(r);
+	return 0;
+}
+
+void ss_pg_add_ident(struct ss_pg *pg, struct ss_buf *b, const char *ident)
+{
+	char *q = PQescapeIdentifier(pg->conn, ident, strlen(ident));
+
+	if (q) {
+		ss_buf_adds(b, q);
+		PQfreemem(q);
+		return;
+	}
+	/* Only an encoding error gets here; quote by hand (always valid
+	 * for UTF-8, the client encoding we set). */
+	ss_buf_addc(b, '"');
+	for (; *ident; ident++) {
+		if (*ident == '"')
+			ss_buf_addc(b, '"');
+		ss_buf_addc(b, *ident);
+	}
+	ss_buf_addc(b, '"');
+}
+
+void ss_pg_add_qualified(struct ss_pg *pg, struct ss_buf *b,
+			 const char *schema, const char *table)
+{
+	ss_pg_add_ident(pg, b, schema);
+	ss_buf_addc(b, '.');
+	ss_pg_add_ident(pg, b, table);
+}
+
+int ss_pg_slot_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 1 && n <= 63 &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+int ss_pg_try_lock(struct ss_pg *pg, const char *key, int *got,
+		   struct ss_err *err)
+{
+	const char *params[1] = { key };
+	PGresult *r;
+
+	if (ss_pg_exec(pg, "could not take the advisory lock",
+		       "SELECT pg_try_advisory_lock(hashtext($1))", 1, params,
+		       &r, NULL, err) < 0)
+		return -1;
+	*got = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+	PQclear(r);
+	return 0;
+}
+
+int ss_pg_publication_create(struct ss_pg *pg, const char *pub, int *created,
+			     struct ss_err *err)
+{
+	const char *params[1] = { pub };
+	struct ss_buf sql = SS_BUF_INIT;
+	char state[6];
+	PGresult *r;
+	int exists, rc;
+
+	*created = 0;
+	if (ss_pg_exec(pg, "could not look up the publication",
+		       "SELECT 1 FROM pg_publication WHERE pubname = $1", 1,
+		       params, &r, NULL, err) < 0)
+		return -1;
+	exists = PQntuples(r) > 0;
+	PQclear(r);
+	if (exists)
+		return 0;
+	ss_buf_adds(&sql, "CREATE PUBLICATION ");
+	ss_pg_add_ident(pg, &sql, pub);
+	rc = ss_pg_exec(pg, "could not create the publication", sql.buf, 0,
+			NULL, NULL, state, err);
+	ss_buf_release(&sql);
+	if (rc < 0 && !strcmp(state, "42710"))
+		return 0; /* created by someone else meanwhile */
+	if (rc < 0)
+		return -1;
+	*created = 1;
+	return 0;
+}
+
+int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
+				const char *schema, const char *table,
+				int *changed, struct ss_err *err)
+{
+	const char *params[3] = { pub, schema, table };
+	struct ss_buf sql = SS_BUF_INIT;
+	PGresult *r;
+	int in_pub, full, rc = 0;
+
+	if (changed)
+		*changed = 0;
+	if (ss_pg_exec(pg, "could not look up a table",
+		       "SELECT c.relreplident = 'f', EXISTS (SELECT 1 FROM "
+		       "pg_publication_rel pr JOIN pg_publication p ON p.oid "
+		       "= pr.prpubid WHERE p.pubname = $1 AND pr.prrelid = "
+		       "c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+		       "c.relnamespace WHERE n.nspname = $2 AND c.relname = $3 "
+		       "AND c.relkind IN ('r', 'p')",
+		       3, params, &r, NULL, err) < 0)
+		return -1;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		ss_buf_adds(&sql, "table ");
+		ss_pg_add_qualified(pg, &sql, schema, table);
+		ss_err_set(err, SS_ERR_INPUT, "%s does not exist", sql.buf);
+		ss_buf_release(&sql);
+		return -1;
+	}
+	full = !strcmp(PQgetvalue(r, 0, 0), "t");
+	in_pub = !strcmp(PQgetvalue(r, 0, 1), "t");
+	PQclear(r);
+	if (in_pub && full)
+		return 0;
+	/* A table locked by a long transaction must not stall the stream
+	 * for long: give up after 5 s and let the caller retry. */
+	if (ss_pg_exec(pg, "could not set lock_timeout",
+		       "SET lock_timeout = '5s'", 0, NULL, NULL, NULL, err) < 0)
+		return -1;
+	if (!in_pub) {
+		char state[6];
+
+		ss_buf_adds(&sql, "ALTER PUBLICATION ");
+		ss_pg_add_ident(pg, &sql, pub);
+		ss_buf_adds(&sql, " ADD TABLE ");
+		ss_pg_add_qualified(pg, &sql, schema, table);
+		rc = ss_pg_exec(pg, "could not add a table to the publication",
+				sql.buf, 0, NULL, NULL, state, err);
+		if (rc < 0 && !strcmp(state, "42710"))
+			rc = 0; /* added meanwhile */
+		ss_buf_reset(&sql);
+	}
+	if (rc == 0 && !full) {
+		ss_buf_adds(&sql, "ALTER TABLE ");
+		ss_pg_add_qualified(pg, &sql, schema, table);
+		ss_buf_adds(&sql, " REPLICA IDENTITY FULL");
+		rc = ss_pg_exec(pg, "could not set REPLICA IDENTITY FULL",
+				sql.buf, 0, NULL, NULL, NULL, err);
+	}
+	ss_buf_release(&sql);
+	if (rc == 0 && changed)
+		*changed = 1;
+	if (ss_pg_exec(pg, "could not reset lock_timeout",
+		       "RESET lock_timeout", 0, NULL, NULL, NULL,
+		       rc < 0 ? NULL : err) < 0 && rc == 0)
+		return -1;
+	return rc;
+}
+
+int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
+		    ss_lsn *confirmed, struct ss_err *err)
+{
+	const char *params[1] = { slot };
+	PGresult *r;
+	const char *plugin, *type, *same_db, *lsn;
+
+	*exists = 0;
+	*confirmed = 0;
+	if (ss_pg_exec(pg, "could not look up the replication slot",
+		       "SELECT plugin, slot_type, database = "
+		       "current_database(), confirmed_flush_lsn "
+		       "FROM pg_replication_slots "
+		       "WHERE slot_name = $1", 1, params, &r, NULL, err) < 0)
+		return -1;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return 0;
+	}
+	plugin = PQgetvalue(r, 0, 0);
+	type = PQgetvalue(r, 0, 1);
+	same_db = PQgetvalue(r, 0, 2);
+	lsn = PQgetvalue(r, 0, 3);
+	if (strcmp(type, "logical") || strcmp(plugin, "pgoutput") ||
+	    strcmp(same_db, "t")) {
+		ss_err_set(err, SS_ERR_RUNTIME,
+			   "replication slot '%s' is not a pgoutput slot of "
+			   "this database", slot);
+		ss_err_detail(err, "it is a %s slot with plugin '%s'", type,
+			      plugin);
+		ss_err_hint(err, "choose another name with --slot");
+		PQclear(r);
+		return -1;
+	}
+	*exists = 1;
+	if (!PQgetisnull(r, 0, 3) && ss_lsn_parse(lsn, confirmed, err) < 0) {
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int *created,
+		      ss_lsn *consistent, struct ss_err *err)
+{
+	struct ss_buf sql = SS_BUF_INIT;
+	char state[6];
+	PGresult *r;
+	int rc;
+
+	*created = 0;
+	ss_buf_adds(&sql, "CREATE_REPLICATION_SLOT ");
+	ss_pg_add_ident(repl, &sql, slot);
+	ss_buf_adds(&sql, " LOGICAL pgoutput NOEXPORT_SNAPSHOT");
+	rc = ss_pg_exec(repl, "could not create the replication slot", sql.buf,
+			0, NULL, &r, state, err);
+	ss_buf_release(&sql);
+	if (rc < 0)
+		return !strcmp(state, "42710") ? 0 : -1;
+	*created = 1;
+	if (consistent) {
+		*consistent = 0;
+		if (PQntuples(r) == 1 && PQnfields(r) >= 2 &&
+		    ss_lsn_parse(PQgetvalue(r, 0, 1), consistent, err) < 0) {
+			PQclear(r);
+			return -1;
+		}
+	}
+	PQclear(r);
+	return 0;
+}
+
+int ss_pg_slot_drop(struct ss_pg *pg, const char *slot, struct ss_err *err)
+{
+	const char *params[1] = { slot };
+	char state[6];
+
+	if (ss_pg_exec(pg, "could not drop the replication slot",
+		       "SELECT pg_drop_replication_slot($1)", 1, params, NULL,
+		       state, err) == 0)
+		return 0;
+	if (!strcmp(state, "42704"))
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "replication slot '%s' does not exist", slot);
+	return -1;
+}
+
+static int query_u64(struct ss_pg *pg, const char *what, const char *sql,
+		     uint64_t *out, struct ss_err *err)
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (ss_pg_exec(pg, what, sql, 0, NULL, &r, NULL, err) < 0)
+		return -1;
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0) ||
+	    ss_parse_u64(PQgetvalue(r, 0, 0), UINT64_MAX, out, what, err) < 0)
+		rc = ss_err_set(err, SS_ERR_RUNTIME, "%s: unexpected result",
+				what);
+	PQclear(r);
+	return rc;
+}
+
+int ss_pg_next_xid(struct ss_pg *pg, uint64_t *out, struct ss_err *err)
+{
+	return query_u64(pg, "could not read the next transaction id",
+			 "SELECT pg_snapshot_xmax(pg_current_snapshot())",
+			 out, err);
+}
+
+int ss_pg_wal_sender_timeout(struct ss_pg *pg, int64_t *ms,
+			     struct ss_err *err)
+{
+	uint64_t v;
+
+	if (query_u64(pg, "could not read wal_sender_timeout",
+		      "SELECT setting FROM pg_settings "
+		      "WHERE name = 'wal_sender_timeout'", &v, err) < 0)
+		return -1;
+	*ms = v > INT64_MAX ? INT64_MAX : (int64_t)v;
+	return 0;
+}
+
+/* A string literal of the replication command grammar: only '' is an
+ * escape there (no E'' strings, backslashes are plain). */
+static void add_repl_literal(struct ss_buf *b, const char *s)
+{
+	ss_buf_addc(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			ss_buf_addc(b, '\'');
+		ss_buf_addc(b, *s);
+	}
+	ss_buf_addc(b, '\'');
+}
+
+int ss_pg_start_replication(struct ss_pg *repl, const char *slot,
+			    const char *pub, ss_lsn start, struct ss_err *err)
+{
+	struct ss_buf sql = SS_BUF_INIT, names = SS_BUF_INIT;
+	char lsn[SS_LSN_STRMAX];
+	PGresult *r;
+	int rc = 0;
+
+	/* publication_names is a list of identifiers inside a literal. */
+	ss_pg_add_ident(repl, &names, pub);
+	ss_buf_adds(&sql, "START_REPLICATION SLOT ");
+	ss_pg_add_ident(repl, &sql, slot);
+	ss_buf_addf(&sql, " LOGICAL %s (proto_version '1', publication_names ",
+		    ss_lsn_format(start, lsn));
+	add_repl_literal(&sql, names.buf);
+	ss_buf_addc(&sql, ')');
+	r = PQexec(repl->conn, sql.buf);
+	if (!r || PQresultStatus(r) != PGRES_COPY_BOTH) {
+		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
+
+		if (msg)
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "could not start replication: %s", msg);
+		else
+			set_libpq_error(err, "could not start replication",
+					PQerrorMessage(repl->conn));
+		rc = -1;
+	}
+	PQclear(r);
+	ss_buf_release(&sql);
+	ss_buf_release(&names);
+	return rc;
+}
+
+/* ---- The streaming protocol ------------------------------------------ */
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void put64(char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+int ss_pg_copymsg_parse(const char *buf, size_t len, struct ss_pg_copymsg *m,
+			struct ss_err *err)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+
+	memset(m, 0, sizeof(*m));
+	if (len < 1)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "empty replication message");
+	m->kind = buf[0];
+	switch (m->kind) {
+	case 'w':
+		if (len < 25)
+			break;
+		m->data_start = get64(p + 1);
+		m->wal_end = get64(p + 9);
+		m->send_time_us = (int64_t)get64(p + 17) +
+				  SS_PG_EPOCH_OFFSET_US;
+		m->data = buf + 25;
+		m->len = len - 25;
+		return 0;
+	case 'k':
+		if (len < 18)
+			break;
+		m->wal_end = get64(p + 1);
+		m->send_time_us = (int64_t)get64(p + 9) + SS_PG_EPOCH_OFFSET_US;
+		m->reply = p[17] != 0;
+		return 0;
+	default:
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "unknown replication message type 0x%02x",
+				  p[0]);
+	}
+	return ss_err_set(err, SS_ERR_INPUT,
+			  "replication message '%c' too short (%zu bytes)",
+			  m->kind, len);
+}
+
+size_t ss_pg_status_build(char out[34], ss_lsn written, ss_lsn flushed,
+			  ss_lsn applied, int64_t now_us, int reply)
+{
+	out[0] = 'r';
+	put64(out + 1, written);
+	put64(out + 9, flushed);
+	put64(out + 17, applied);
+	put64(out + 25, (uint64_t)(now_us - SS_PG_EPOCH_OFFSET_US));
+	out[33] = reply ? 1 : 0;
+	return 34;
+}
+
+int ss_pg_send_status(struct ss_pg *repl, ss_lsn written, ss_lsn flushed,
+		      int reply, struct ss_err *err)
+{
+	char msg[34];
+	size_t n = ss_pg_status_build(msg, written, flushed, flushed,
+				      ss_now_us(), reply);
+
+	if (PQputCopyData(repl->conn, msg, (int)n) <= 0 ||
+	    PQflush(repl->conn) != 0) {
+		set_libpq_error(err, "could not send a status update",
+				PQerrorMessage(repl->conn));
+		return -1;
+	}
+	return 0;
+}
+
+int ss_pg_copy_read(struct ss_pg *repl, char **buf, size_t *len,
+		    struct ss_err *err)
+{
+	char *b = NULL;
+	int n = PQgetCopyData(repl->conn, &b, 1);
+	PGresult *r;
+
+	if (n > 0) {
+		*buf = b;
+		*len = (size_t)n;
+		return 1;
+	}
+	if (n == 0)
+		return 0;
+	if (n == -2) {
+		set_libpq_error(err, "replication stream failed",
+				PQerrorMessage(repl->conn));
+		return -1;
+	}
+	/* -1: the server ended the copy; its result says why. */
+	r = PQgetResult(repl->conn);
+	if (r && PQresultStatus(r) != PGRES_COMMAND_OK) {
+		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
+
+		if (msg)
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "replication stream ended: %s", msg);
+		else
+			set_libpq_error(err, "replication stream ended",
+					PQerrorMessage(repl->conn));
+	} else {
+		ss_err_set(err, SS_ERR_RUNTIME,
+			   "replication stream ended by the server");
+	}
+	PQclear(r);
+	while ((r = PQgetResult(repl->conn)))
+		PQclear(r);
+	return -1;
+}
+
+int ss_pg_consume(struct ss_pg *repl, struct ss_err *err)
+{
+	if (PQconsumeInput(repl->conn) == 0) {
+		set_libpq_error(err, "replication connection failed",
+				PQerrorMessage(repl->conn));
+		return -1;
+	}
+	return 0;
+}
+
+void ss_pg_copy_end(struct ss_pg *repl, int timeout_ms)
+{
+	int64_t deadline = ss_mono_us() + (int64_t)timeout_ms * 1000;
+	PGresult *r;
+	char *buf;
+
+	if (PQputCopyEnd(repl->conn, NULL) <= 0 || PQflush(repl->conn) != 0)
+		return;
+	/* The walsender finishes the transaction it is sending before its
+	 * CopyDone: read on, discarding, but not past the deadline. */
+	for (;;) {
+		int n = PQgetCopyData(repl->conn, &buf, 1);
+		int64_t left = deadline - ss_mono_us();
+		struct pollfd pfd = { PQsocket(repl->conn), POLLIN, 0 };
+
+		if (n > 0) {
+			PQfreemem(buf);
+			continue;
+		}
+		if (n < 0)
+			break;
+		if (left <= 0 || poll(&pfd, 1, (int)(left / 1000) + 1) <= 0 ||
+		    PQconsumeInput(repl->conn) == 0)
+			return; /* closing the connection ends it anyway */
+	}
+	while ((r = PQgetResult(repl->conn)))
+		PQclear(r);
+}

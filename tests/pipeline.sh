@@ -1,0 +1,42 @@
+# tests/pipeline.sh — the whole pipeline for end-to-end tests: source it
+# after lib.sh, pg.sh and serve.sh, start a cluster with pg_start, then
+#
+#   pipeline_start [SERVE-OPTION...]
+#       init the registry and data dir, create the slot, start
+#       shapesync-replicate | shapesync-route | shapesync-store in the
+#       background (stderr to $TEST_DIR/pipeline.log) and shapesync-serve
+#       (serve_start). Everything is stopped when the script exits.
+#   pipeline_stop
+#       stop serve, then the pipeline.
+
+pipeline_start() {
+	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" init >/dev/null &&
+	shapesync-replicate --registry "$SS_REGISTRY" --create-slot \
+		2>>"$TEST_DIR/pipeline.log" || return 1
+	( shapesync-replicate --registry "$SS_REGISTRY" |
+	  shapesync-route --registry "$SS_REGISTRY" |
+	  shapesync-store --registry "$SS_REGISTRY" --dir "$SS_DATA" \
+		--sync-interval 2ms ) 2>>"$TEST_DIR/pipeline.log" &
+	PIPELINE_PID=$!
+	serve_start "$@"
+}
+
+# The pipeline's processes are the subshell's children: stop them by name
+# within this test's own process tree only.
+_pipeline_kids() {
+	for _stat in /proc/[0-9]*/stat; do
+		sed -n 's/^\([0-9]*\) (.*) [A-Za-z] \([0-9]*\) .*/\1 \2/p' \
+			"$_stat" 2>/dev/null
+	done | awk -v p="$1" '$2 == p { print $1 }'
+}
+
+pipeline_stop() {
+	serve_stop
+	[ -n "${PIPELINE_PID:-}" ] || return 0
+	for _k in $(_pipeline_kids "$PIPELINE_PID"); do
+		kill -TERM "$_k" 2>/dev/null
+	done
+	wait "$PIPELINE_PID" 2>/dev/null
+	PIPELINE_PID=
+}
+test_at_exit 'pipeline_stop'
