@@ -1546,7 +1546,8 @@ static int col_same(const struct ss_frame_column *a,
 		    const struct ss_frame_column *b)
 {
 	return b && !strcmp(a->type, b->type) && a->type_oid == b->type_oid &&
-	       a->typmod == b->typmod && a->pk == b->pk;
+	       a->typmod == b->typmod && a->pk == b->pk &&
+	       a->key_index == b->key_index;
 }
 
 /* Does the change from the group's columns to rel's affect shape s? */
