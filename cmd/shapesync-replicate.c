@@ -338,16 +338,21 @@ struct state {
 	int64_t status_us, next_status, next_poll;
 	int want_status;
 	int done;                    /* endpos reached */
+	int streamed;                /* this session reached streaming */
 	int fatal;                   /* do not reconnect */
 };
 
 /* ---- output ------------------------------------------------------------ */
 
-static int emit(json_t *frame, struct ss_err *err)
+/* Write a frame. Standard output failing is not something reconnecting
+ * can fix: the error is fatal. */
+static int emit(struct state *st, json_t *frame, struct ss_err *err)
 {
 	int rc = ss_frame_write(stdout, "<stdout>", frame, err);
 
 	json_decref(frame);
+	if (rc < 0)
+		st->fatal = 1;
 	return rc;
 }
 
@@ -566,8 +571,9 @@ static int load_types(struct state *st, struct ss_err *err)
 	return 0;
 }
 
-/* The primary key's columns (*new* result, PQclear), looked up now:
- * under REPLICA IDENTITY FULL pgoutput flags every column as key. */
+/* The primary key's columns and their positions in it (*new* result,
+ * PQclear), looked up now: under REPLICA IDENTITY FULL pgoutput flags
+ * every column as key. */
 static PGresult *primary_key(struct state *st, uint32_t oid,
 			     struct ss_err *err)
 {
@@ -577,7 +583,9 @@ static PGresult *primary_key(struct state *st, uint32_t oid,
 
 	snprintf(buf, sizeof(buf), "%" PRIu32, oid);
 	if (ss_pg_exec(st->admin, "could not look up a primary key",
-		       "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+		       "SELECT a.attname, array_position(i.indkey::int2[], "
+		       "a.attnum) - array_lower(i.indkey::int2[], 1) "
+		       "FROM pg_index i JOIN pg_attribute a "
 		       "ON a.attrelid = i.indrelid AND a.attnum = ANY "
 		       "(i.indkey) WHERE i.indrelid = $1::oid AND "
 		       "i.indisprimary", 1, params, &r, NULL, err) < 0)
@@ -585,14 +593,18 @@ static PGresult *primary_key(struct state *st, uint32_t oid,
 	return r;
 }
 
-static int in_result(PGresult *r, const char *name)
+/* The column's position in the primary key, or -1. */
+static int key_index(PGresult *r, const char *name)
 {
+	int64_t v;
 	int i;
 
 	for (i = 0; i < PQntuples(r); i++)
-		if (!strcmp(PQgetvalue(r, i, 0), name))
-			return 1;
-	return 0;
+		if (!strcmp(PQgetvalue(r, i, 0), name) &&
+		    ss_parse_i64(PQgetvalue(r, i, 1), 0, 31, &v, "key index",
+				 NULL) == 0)
+			return (int)v;
+	return -1;
 }
 
 static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
@@ -601,7 +613,7 @@ static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
 	json_t *f;
 	PGresult *pk = primary_key(st, rel->oid, err);
 	size_t i;
-	int has_pk;
+	int has_pk, k;
 
 	if (!pk)
 		return -1;
@@ -617,11 +629,15 @@ static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
 			PQclear(pk);
 			return -1;
 		}
+		/* Without a primary key, the whole row is the key. */
+		k = has_pk ? key_index(pk, c->name) : -1;
 		ss_frame_add_column(f, c->name, t, c->type_oid, c->typmod,
-				    has_pk ? in_result(pk, c->name) : c->key);
+				    has_pk ? k >= 0 : 1);
+		if (k >= 0)
+			ss_frame_set_key_index(f, k);
 	}
 	PQclear(pk);
-	return emit(f, err);
+	return emit(st, f, err);
 }
 
 static int bad_data(struct ss_err *err, const struct ss_pgo_relation *rel,
@@ -729,6 +745,7 @@ static int change(struct state *st, const struct ss_pgo_msg *m,
 	if (ss_frame_write_change(stdout, "<stdout>", op, rel->oid, st->xid,
 				  st->txn_lsn, st->pos - 1, st->newc, nnew,
 				  st->oldc, nold, &st->line, err) < 0) {
+		st->fatal = 1;
 		if (err->code == SS_ERR_INPUT)
 			ss_err_prefix(err, "table \"%s\".\"%s\"", rel->schema,
 				      rel->table);
@@ -782,7 +799,7 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 		st->xid = xid;
 		st->txn_lsn = m->final_lsn;
 		st->pos = st->skip_below = 0;
-		return emit(ss_frame_new_begin(xid, m->final_lsn, m->ts_us),
+		return emit(st, ss_frame_new_begin(xid, m->final_lsn, m->ts_us),
 			    err);
 	case 'C':
 		if (st->skip_txn) {
@@ -793,8 +810,9 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "pgoutput: commit outside a "
 					  "transaction");
-		if (emit(ss_frame_new_commit(st->xid, st->txn_lsn, m->end_lsn,
-					     m->ts_us), err) < 0)
+		if (emit(st, ss_frame_new_commit(st->xid, st->txn_lsn,
+						 m->end_lsn, m->ts_us),
+			 err) < 0)
 			return -1;
 		ss_cli_flush_stdout();
 		st->in_txn = 0;
@@ -828,7 +846,7 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 					  "transaction");
 		if (st->pos++ < st->skip_below)
 			return 0;
-		return emit(ss_frame_new_truncate(st->xid, st->txn_lsn,
+		return emit(st, ss_frame_new_truncate(st->xid, st->txn_lsn,
 						  st->pos - 1, m->relids,
 						  m->nrelids), err);
 	default:
@@ -867,7 +885,7 @@ static int progress(struct state *st, struct ss_err *err)
 	if (st->in_txn || st->skip_txn || st->received <= st->emitted ||
 	    (!opt.ack_received && st->durable < st->written))
 		return 0;
-	if (emit(ss_frame_new_progress(st->received), err) < 0)
+	if (emit(st, ss_frame_new_progress(st->received), err) < 0)
 		return -1;
 	ss_cli_flush_stdout();
 	st->emitted = st->written = st->received;
@@ -1045,6 +1063,7 @@ static int session(struct state *st, struct ss_err *err)
 	if (ss_pg_start_replication(st->repl, opt.slot, opt.pub, st->emitted,
 				    err) < 0)
 		return -1;
+	st->streamed = 1;
 	st->next_poll = ss_mono_us() + POLL_US;
 	st->want_status = 1;
 	return stream(st, err);
@@ -1073,6 +1092,7 @@ static void open_registry(struct state *st)
 int main(int argc, char **argv)
 {
 	static struct state st = { .line = SS_BUF_INIT };
+	static char outbuf[1 << 16];
 	struct sigaction sa;
 	struct ss_err err = SS_ERR_INIT;
 	int64_t backoff_s = 1;
@@ -1097,13 +1117,15 @@ int main(int argc, char **argv)
 	for (i = 0; i < opt.ntables; i++)
 		add_table(&st.tables, &st.ntables, &st.tables_alloc,
 			  opt.tables[i].schema, opt.tables[i].name);
-	/* Frames go out in large writes; commits flush. */
-	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	/* Frames go out in large writes; commits flush. (glibc ignores the
+	 * size when it is to allocate the buffer itself.) */
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
 	for (;;) {
 		int rc;
 
 		ss_err_clear(&err);
+		st.streamed = 0;
 		rc = session(&st, &err);
 		disconnect(&st);
 		if (rc == 0 || stop_requested)
@@ -1112,8 +1134,8 @@ int main(int argc, char **argv)
 		    opt.drop_slot)
 			ss_cli_die_err(&err);
 		ss_cli_report(&err);
-		if (st.emitted > st.slot_confirmed)
-			backoff_s = 1; /* it streamed: start over */
+		if (st.streamed)
+			backoff_s = 1; /* it worked for a while: start over */
 		ss_cli_warning("reconnecting in %" PRId64 " s", backoff_s);
 		for (i = 0; i < (size_t)backoff_s * 10 && !stop_requested; i++)
 			sleep_ms(100);
