@@ -6,6 +6,8 @@
 #include "route.h"
 
 #include <inttypes.h>
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <strings.h>
 
@@ -33,6 +35,7 @@ struct rcheck {
 	double lo, hi;
 	int32_t col;
 	unsigned char has_lo, has_hi;
+	unsigned char nk;       /* the column's enum numkind */
 };
 
 struct group;
@@ -81,7 +84,11 @@ struct eqidx {
 	int raw;                /* enum: the text is the key */
 	int contain;            /* look up every element of the row's array */
 	int quick;              /* 1: the text is the key (enum, text,
-				   varchar); 2: canonical integers are */
+				   varchar); 2: canonical integers in the
+				   column's range are */
+	int colnk;              /* the column's enum numkind */
+	char *coltype;          /* the column's type when values are cast
+				   to `type` (NULL: the same) */
 	struct rshape **members;
 	size_t n, alloc;
 };
@@ -93,6 +100,7 @@ struct rentry {
 
 struct rangeidx {
 	long col;
+	int nk;                 /* the column's enum numkind */
 	struct rshape **members;
 	size_t n, alloc;
 	int dirty;
@@ -472,6 +480,7 @@ static void group_free(struct group *g)
 	group_free_cols(g);
 	for (i = 0; i < g->neqs; i++) {
 		free(g->eqs[i]->type);
+		free(g->eqs[i]->coltype);
 		free(g->eqs[i]->members);
 		free(g->eqs[i]);
 	}
@@ -534,8 +543,22 @@ static long eq_column(const struct ss_where_node *n, const char *cmp)
 	return -1;
 }
 
-/* Same for ranges: numeric columns under numeric comparisons. */
-static long range_column(const struct ss_where_node *n)
+/* How a numeric column's text reads (row_double). */
+enum numkind { NK_NONE, NK_INT2, NK_INT4, NK_INT8, NK_NUMERIC, NK_FLOAT8 };
+
+static int num_kind(const char *t)
+{
+	return !strcmp(t, "int2")      ? NK_INT2
+	       : !strcmp(t, "int4")    ? NK_INT4
+	       : !strcmp(t, "int8")    ? NK_INT8
+	       : !strcmp(t, "numeric") ? NK_NUMERIC
+	       : !strcmp(t, "float8")  ? NK_FLOAT8
+				       : NK_NONE;
+}
+
+/* Same for ranges: numeric columns under numeric comparisons; *nk is the
+ * column's kind. */
+static long range_column(const struct ss_where_node *n, int *nk)
 {
 	const struct ss_where_node *c = n;
 
@@ -546,6 +569,7 @@ static long range_column(const struct ss_where_node *n)
 	if (!is_range_type(ss_where_node_type(c)) ||
 	    !is_range_type(ss_where_node_type(n)))
 		return -1;
+	*nk = num_kind(ss_where_node_type(c));
 	return ss_where_node_column(c);
 }
 
@@ -567,6 +591,86 @@ static int text_double(const char *s, double *out)
 	if (*end)
 		return -1;
 	*out = isnan(d) ? INFINITY : d;
+	return 0;
+}
+
+/*
+ * A row value of a column of kind nk as a double, only when it is in the
+ * form PostgreSQL prints that type and surely a valid value of it (so that
+ * a decision made on the double is the one PostgreSQL would make):
+ * integers as [-]digits in the type's range; numeric and float8 as
+ * [-]digits[.digits][e[+-]digits], "NaN", "Infinity" or "-Infinity",
+ * with no overflow or underflow in the conversion. Anything else returns
+ * -1 and the caller lets lib/where decide (and report).
+ */
+static int row_double(const char *s, int nk, double *out)
+{
+	const char *p = s;
+	char *end;
+	double d;
+	int digits = 0, nonzero = 0;
+
+	if (nk == NK_NUMERIC || nk == NK_FLOAT8) {
+		if (!strcmp(s, "NaN") || !strcmp(s, "Infinity")) {
+			*out = INFINITY;
+			return 0;
+		}
+		if (!strcmp(s, "-Infinity")) {
+			*out = -INFINITY;
+			return 0;
+		}
+	}
+	if (*p == '-')
+		p++;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		digits++;
+		nonzero |= *p != '0';
+	}
+	if (nk == NK_INT2 || nk == NK_INT4 || nk == NK_INT8) {
+		int64_t v = 0, max = nk == NK_INT2   ? 32767
+				     : nk == NK_INT4 ? 2147483647
+						     : INT64_MAX;
+
+		if (*p || !digits || digits > 19)
+			return -1;
+		for (p = s + (*s == '-'); *p; p++) {
+			if (v > (INT64_MAX - (*p - '0')) / 10)
+				return -1;
+			v = v * 10 + (*p - '0');
+		}
+		/* -max-1 is valid too, but rare: the evaluator decides. */
+		if (v > max)
+			return -1;
+		*out = (double)(*s == '-' ? -v : v);
+		return 0;
+	}
+	if (nk != NK_NUMERIC && nk != NK_FLOAT8)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			digits++;
+			nonzero |= *p != '0';
+		}
+	}
+	if (!digits)
+		return -1;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p)
+		return -1;
+	errno = 0;
+	d = strtod(s, &end);
+	if (*end || errno || isinf(d) || (nonzero && d == 0) ||
+	    (d != 0 && fabs(d) < DBL_MIN))
+		return -1;
+	*out = d;
 	return 0;
 }
 
@@ -721,6 +825,8 @@ struct plan {
 	struct keylist kl;      /* K_EQ, K_CONTAIN */
 	double lo, hi;          /* K_RANGE */
 	int has_lo, has_hi;
+	int numkind;            /* the range column's enum numkind */
+	char coltype[64];       /* K_EQ: the column's own type */
 	int exact;
 	struct rcheck *checks;  /* use_checks: the clause is these ranges
 				   (and the exact index hit) */
@@ -841,6 +947,10 @@ static int try_eq(struct ss_router *r, struct group *g,
 	}
 	p->kind = K_EQ;
 	p->col = col;
+	snprintf(p->coltype, sizeof(p->coltype), "%s",
+		 ss_where_node_type(ss_where_node_kind(a) == SS_WHERE_COLUMN
+					    ? a
+					    : ss_where_node_arg(a, 0)));
 	p->exact = ss_where_node_kind(a) == SS_WHERE_COLUMN ||
 		   ss_where_node_implicit(a);
 	return 1;
@@ -913,6 +1023,7 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 	enum ss_where_kind k = ss_where_node_kind(n);
 	double x, y;
 	long col;
+	int nk = NK_NONE;
 
 	if (k == SS_WHERE_OP && ss_where_node_nargs(n) == 2 &&
 	    (!strcmp(op, "<") || !strcmp(op, "<=") || !strcmp(op, ">") ||
@@ -928,7 +1039,7 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 			b = t;
 			greater = !greater;
 		}
-		if (!is_const(b) || (col = range_column(a)) < 0 ||
+		if (!is_const(b) || (col = range_column(a, &nk)) < 0 ||
 		    const_double(b, &r->tmp, &x) < 0)
 			return 0;
 		p->lo = greater ? x : -INFINITY;
@@ -941,7 +1052,7 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 		b = ss_where_node_arg(n, 1);
 		c = ss_where_node_arg(n, 2);
 		if (!b || !c || !is_const(b) || !is_const(c) ||
-		    (col = range_column(a)) < 0 ||
+		    (col = range_column(a, &nk)) < 0 ||
 		    const_double(b, &r->tmp, &x) < 0 ||
 		    const_double(c, &r->tmp, &y) < 0)
 			return 0;
@@ -959,6 +1070,7 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 	}
 	p->kind = K_RANGE;
 	p->col = col;
+	p->numkind = nk;
 	p->exact = 0;
 	return 1;
 }
@@ -968,6 +1080,7 @@ static void add_check(struct plan *p, const struct plan *rp)
 	struct rcheck c;
 
 	c.col = (int32_t)rp->col;
+	c.nk = (unsigned char)rp->numkind;
 	c.lo = rp->lo;
 	c.hi = rp->hi;
 	c.has_lo = rp->has_lo;
@@ -1045,7 +1158,8 @@ static void analyse(struct ss_router *r, struct group *g,
 /* ---- filing shapes into indexes --------------------------------------- */
 
 static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
-			       const char *type, int raw, int contain)
+			       const char *type, int raw, int contain,
+			       const char *coltype)
 {
 	struct eqidx *e;
 	size_t i;
@@ -1062,6 +1176,10 @@ static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
 	e->type = ss_xstrdup(type);
 	e->raw = raw;
 	e->contain = contain;
+	e->colnk = num_kind(coltype && *coltype ? coltype : type);
+	e->coltype = coltype && *coltype && strcmp(coltype, type)
+			     ? ss_xstrdup(coltype)
+			     : NULL;
 	e->quick = raw || !strcmp(type, "text") || !strcmp(type, "varchar")
 			   ? 1
 			   : is_int_type(type) ? 2 : 0;
@@ -1069,7 +1187,7 @@ static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
 	return e;
 }
 
-static struct rangeidx *get_rangeidx(struct group *g, long col)
+static struct rangeidx *get_rangeidx(struct group *g, long col, int nk)
 {
 	struct rangeidx *ri;
 	size_t i;
@@ -1079,6 +1197,7 @@ static struct rangeidx *get_rangeidx(struct group *g, long col)
 			return g->ranges[i];
 	ri = ss_xcalloc(1, sizeof(*ri));
 	ri->col = col;
+	ri->nk = nk;
 	VEC_PUSH(g->ranges, g->nranges, g->ranges_alloc, ri);
 	return ri;
 }
@@ -1104,7 +1223,7 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 	case K_EQ:
 	case K_CONTAIN:
 		s->ei = get_eqidx(r, g, p->col, p->type, p->raw,
-				  p->kind == K_CONTAIN);
+				  p->kind == K_CONTAIN, p->coltype);
 		s->keys = p->kl.keys;
 		s->klens = p->kl.lens;
 		s->nkeys = p->kl.n;
@@ -1116,7 +1235,7 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 		list_add(&s->ei->members, &s->ei->n, &s->ei->alloc, s);
 		break;
 	case K_RANGE:
-		s->ri = get_rangeidx(g, p->col);
+		s->ri = get_rangeidx(g, p->col, p->numkind);
 		s->lo = p->lo;
 		s->hi = p->hi;
 		list_add(&s->ri->members, &s->ri->n, &s->ri->alloc, s);
@@ -1427,7 +1546,8 @@ static int col_same(const struct ss_frame_column *a,
 		    const struct ss_frame_column *b)
 {
 	return b && !strcmp(a->type, b->type) && a->type_oid == b->type_oid &&
-	       a->typmod == b->typmod && a->pk == b->pk;
+	       a->typmod == b->typmod && a->pk == b->pk &&
+	       a->key_index == b->key_index;
 }
 
 /* Does the change from the group's columns to rel's affect shape s? */
@@ -1703,8 +1823,8 @@ static void eval(struct ss_router *r, struct rshape *s,
 
 			if (!v)
 				return; /* NULL compared: the AND is not true */
-			if (text_double(v, &x) < 0) {
-				tie = 1; /* let the evaluator report it */
+			if (row_double(v, c->nk, &x) < 0) {
+				tie = 1; /* let the evaluator decide */
 				break;
 			}
 			if ((c->has_lo && x < c->lo) || (c->has_hi && x > c->hi))
@@ -1802,7 +1922,12 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 		return;
 	}
 	ss_buf_reset(&r->key);
-	if (ss_where_value_key(e->type, v, &r->key, &err) < 0) {
+	/* A value cast from the column's type must be a value of that type
+	 * first (int4 '1.0' is an error, not numeric 1). */
+	if ((e->coltype && (ss_where_value_key(e->coltype, v, &r->key,
+					       &err) < 0 ||
+			    (ss_buf_reset(&r->key), 0))) ||
+	    ss_where_value_key(e->type, v, &r->key, &err) < 0) {
 		/* Not a value of the type: let each shape's clause decide
 		 * (it reports the error), never drop silently. */
 		eval_all(r, e->members, e->n, vals, bit);
@@ -1867,7 +1992,7 @@ static void match_range(struct ss_router *r, struct rangeidx *ri,
 
 	if (!v || !ri->n)
 		return; /* NULL compares as NULL: never true */
-	if (text_double(v, &x) < 0) {
+	if (row_double(v, ri->nk, &x) < 0) {
 		eval_all(r, ri->members, ri->n, vals, bit);
 		return;
 	}
@@ -2258,7 +2383,13 @@ void ss_route_scan_release(struct ss_route_scan *sc)
  * (see match_eq); 0 if it does. */
 static int quick_key(const struct eqidx *e, const char *v)
 {
-	return e->quick == 1 || (e->quick == 2 && canonical_int(v));
+	double d;
+
+	/* An integer in the column type's range, with no leading zeros
+	 * (row_double checks the range). */
+	return e->quick == 1 ||
+	       (e->quick == 2 && canonical_int(v) &&
+		row_double(v, e->colnk, &d) == 0);
 }
 
 void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,

@@ -67,8 +67,8 @@ size_t ss_router_count(const struct ss_router *r);
  * compiles the table's shapes. A later one that differs invalidates the
  * shapes it affects (all of the table's shapes when the table was
  * renamed; else those that select all columns, or select, filter on or
- * key by a column that was dropped, renamed or changed type, typmod or
- * key flag) and recompiles the others. Returns 0.
+ * key by a column that was dropped, renamed or changed type, typmod,
+ * key flag or key_index) and recompiles the others. Returns 0.
  */
 int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
 		       struct ss_err *err);

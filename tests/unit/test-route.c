@@ -47,15 +47,20 @@ static const struct ss_frame_column cols[] = {
 /* Row values per column, NULL included; some are not canonical or not
  * valid at all, to reach the key fallbacks. */
 static const char *const v_int[] = { NULL, "-1", "0", "1", "2", "3", "01",
-				     "-0", "2147483647", "x" };
+				     "-0", "2147483647", "x", "0x10",
+				     "Infinity", "NaN", "99999999999", " 5",
+				     "2 ", "+3", "1.0", "1e1" };
 static const char *const v_big[] = { NULL, "1", "2", "3000000000",
 				     "-3000000000", "002" };
 static const char *const v_num[] = { NULL, "1", "1.0", "1.50", "1.5", "-0",
 				     "0", "2.25", "NaN", "1e2", "100",
-				     "99.999", "abc" };
+				     "99.999", "abc", "1e400", "Infinity",
+				     "-Infinity", "inf", " 1", "0x10", ".5",
+				     "5." };
 static const char *const v_flt[] = { NULL, "0", "-0", "1.5", "1.50", "2",
 				     "NaN", "Infinity", "-Infinity",
-				     "1e308", "-2.5" };
+				     "1e308", "-2.5", "1e400", "inf", "-inf",
+				     "nan", " 2", "0x10", "1e-400" };
 static const char *const v_txt[] = { NULL, "", "a", "ab", "abc", "b",
 				     "A", "ab ", "\xc3\xa9" };
 static const char *const v_chr[] = { NULL, "ab", "ab  ", "a", "b" };
