@@ -1160,7 +1160,8 @@ static int on_snapshot(void *ctx, const struct ss_pg_snapshot *snap, struct ss_e
 	cr->snap.xmax = snap->xmax;
 	cr->snap.nxip = snap->nxip;
 	cr->snap.xip = ss_xcalloc(snap->nxip + 1, sizeof(uint64_t));
-	memcpy(cr->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
+	if (snap->nxip) /* xip is NULL when nothing was in progress */
+		memcpy(cr->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
 	return 0;
 }
 
