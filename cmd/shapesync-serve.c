@@ -42,6 +42,7 @@
 /* Bytes of a file copied per call of a body reader. */
 #define BLOCK_SIZE (256 * 1024)
 #define TABLE_CACHE_US 1000000
+#define ALIVE_US 100000
 
 /* ------------------------------------------------------------------ config */
 
@@ -97,6 +98,18 @@ struct sshape {
 	uint64_t chunks_ready;
 	int done;
 	uint64_t seq;             /* bumped on every event */
+	/* What locate() learned, so that a thousand requests woken by one
+	 * commit do not all ask SQLite and stat the snapshot: the snapshot
+	 * once complete does not change, and the registry is asked again
+	 * after ALIVE_US or when the directory moves (removal). */
+	int snap_done;
+	uint64_t snap_chunks;
+	int64_t alive_us;
+	/* One log reader shared by the shape's requests (lr_mu), reopened
+	 * when the directory moved (lr_stale). */
+	pthread_mutex_t lr_mu;
+	struct ss_log_reader *lr;
+	int lr_stale;
 	int wd, watchers;
 	struct waiter *waiters;
 	struct sshape *next, *wd_next;
@@ -343,6 +356,7 @@ static struct sshape *sh_get_locked(const char *handle, int64_t id)
 	s->id = id;
 	s->refs = 1;
 	s->wd = -1;
+	pthread_mutex_init(&s->lr_mu, NULL);
 	s->next = sh_table[b];
 	sh_table[b] = s;
 	return s;
@@ -387,6 +401,8 @@ static void sh_put_locked(struct sshape *s)
 			*pp = s->next;
 			break;
 		}
+	ss_log_reader_close(s->lr);
+	pthread_mutex_destroy(&s->lr_mu);
 	free(s);
 }
 
@@ -507,8 +523,12 @@ static void sh_event(const char *handle)
 
 	pthread_mutex_lock(&wmu);
 	s = sh_find_locked(handle);
-	if (s)
+	if (s) {
+		s->alive_us = 0;
+		s->snap_done = 0;
+		s->lr_stale = 1;
 		sh_event_locked(s);
+	}
 	pthread_mutex_unlock(&wmu);
 }
 
@@ -588,6 +608,12 @@ static void *waker_main(void *arg)
 					if (s->wd == ev->wd)
 						break;
 				if (s) {
+					if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF |
+							IN_IGNORED)) {
+						s->alive_us = 0;
+						s->snap_done = 0;
+						s->lr_stale = 1;
+					}
 					sh_event_locked(s);
 					if (ev->mask & IN_IGNORED) {
 						wd_unlink_locked(s);
@@ -1454,6 +1480,7 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 	char reqoff[SS_OFFSET_STRMAX], endoff[SS_OFFSET_STRMAX], cursor[32];
 	char cc[128];
 	unsigned status = 200;
+	uint64_t total;
 
 	ss_offset_format(&r->off, reqoff);
 	ss_offset_format(&an->end, endoff);
@@ -1480,7 +1507,12 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 		b->prelen = 1;
 		b->suflen = suf.len;
 		b->suf = ss_buf_detach(&suf, NULL);
-		resp = MHD_create_response_from_callback(1 + flen + b->suflen, BLOCK_SIZE,
+		/* MHD allocates a buffer of block size for each response:
+		 * no bigger than the body, so that a thousand small live
+		 * answers do not each map 256 KiB. */
+		total = 1 + flen + b->suflen;
+		resp = MHD_create_response_from_callback(total, total < BLOCK_SIZE ?
+							 (size_t)total : BLOCK_SIZE,
 							 body_read, b, body_free);
 	}
 	MHD_add_response_header(resp, "content-type", "application/json");
@@ -1557,12 +1589,21 @@ struct where_at {
 	int done;
 	struct ss_log_head head;
 	struct ss_offset last;     /* the shape's latest offset */
-	struct ss_log_reader *lr;
+	struct ss_log_reader *lr;  /* the shape's shared reader, locked */
+	struct sshape *locked;     /* whose lr_mu we hold */
 };
+
+static void at_release(struct where_at *at)
+{
+	if (at->locked)
+		pthread_mutex_unlock(&at->locked->lr_mu);
+	at->locked = NULL;
+	at->lr = NULL;
+}
 
 static int locate(struct req *r, struct where_at *at, struct ss_err *err)
 {
-	int creating, failed;
+	int creating, failed, stale;
 
 	memset(at, 0, sizeof(*at));
 	pthread_mutex_lock(&wmu);
@@ -1576,22 +1617,62 @@ static int locate(struct req *r, struct where_at *at, struct ss_err *err)
 		return -1;
 	if (!creating) {
 		struct ss_shape_rec rec;
-		int found;
+		int64_t now = ss_mono_us(), alive;
+		int found, known_done;
 
-		ss_shape_rec_init(&rec);
-		found = ss_registry_get_by_id(reg, r->id, &rec, err);
-		ss_shape_rec_release(&rec);
-		if (found <= 0)
-			return 0;
-		if (ss_snapshot_state(r->dir.buf, &at->ready, &at->done, err) < 0)
-			return 0;
-		if (!at->done)
-			return 0;
+		pthread_mutex_lock(&wmu);
+		alive = r->sh->alive_us;
+		known_done = r->sh->snap_done;
+		if (known_done)
+			at->ready = r->sh->snap_chunks;
+		pthread_mutex_unlock(&wmu);
+		if (now - alive > ALIVE_US || !alive) {
+			ss_shape_rec_init(&rec);
+			found = ss_registry_get_by_id(reg, r->id, &rec, err);
+			ss_shape_rec_release(&rec);
+			if (found <= 0)
+				return 0;
+		}
+		if (known_done) {
+			at->done = 1;
+		} else {
+			if (ss_snapshot_state(r->dir.buf, &at->ready, &at->done, err) < 0)
+				return 0;
+			if (!at->done)
+				return 0;
+		}
+		pthread_mutex_lock(&wmu);
+		if (r->sh->seq == r->seen_seq) {
+			/* Nothing moved while we looked: cache it. */
+			if (now - alive > ALIVE_US || !alive)
+				r->sh->alive_us = now;
+			r->sh->snap_done = 1;
+			r->sh->snap_chunks = at->ready;
+		}
+		pthread_mutex_unlock(&wmu);
 	}
 	if (!at->done)
 		return 1;
-	if (ss_log_reader_open(r->dir.buf, &at->lr, err) < 0)
+	pthread_mutex_lock(&wmu);
+	stale = r->sh->lr_stale;
+	r->sh->lr_stale = 0;
+	pthread_mutex_unlock(&wmu);
+	pthread_mutex_lock(&r->sh->lr_mu);
+	at->locked = r->sh;
+	if (stale || !r->sh->lr) {
+		ss_log_reader_close(r->sh->lr);
+		r->sh->lr = NULL;
+		if (ss_log_reader_open(r->dir.buf, &r->sh->lr, err) < 0) {
+			at_release(at);
+			return 0;
+		}
+	} else if (ss_log_reader_refresh(r->sh->lr, NULL, err) < 0) {
+		ss_log_reader_close(r->sh->lr);
+		r->sh->lr = NULL;
+		at_release(at);
 		return 0;
+	}
+	at->lr = r->sh->lr;
 	ss_log_reader_head(at->lr, &at->head);
 	if (at->head.entries)
 		at->last = at->head.last;
@@ -1628,7 +1709,7 @@ static int plan(struct req *r, struct plan *p)
 	p->fd = -1;
 	st = locate(r, &at, &err);
 	if (st == 0) {
-		ss_log_reader_close(at.lr);
+		at_release(&at);
 		return P_REFETCH;
 	}
 	if (st < 0)
@@ -1649,7 +1730,7 @@ static int plan(struct req *r, struct plan *p)
 		uint64_t n = o.kind == SS_OFFSET_BEFORE_ALL ? 0 : o.op + 1;
 
 		if (open_chunk(r->dir.buf, n, &p->fd, &p->pos, &p->len) < 0) {
-			ss_log_reader_close(at.lr);
+			at_release(&at);
 			return P_REFETCH;
 		}
 		p->an.end = ss_offset_make(0, n);
@@ -1657,7 +1738,7 @@ static int plan(struct req *r, struct plan *p)
 		p->an.up_to_date = o.kind != SS_OFFSET_BEFORE_ALL && at.done &&
 			ss_offset_compare(&p->an.end, &at.last) >= 0;
 		p->an.lsn = r->live ? 0 : durable_lsn();
-		ss_log_reader_close(at.lr);
+		at_release(&at);
 		return P_DATA;
 	}
 	if (o.kind == SS_OFFSET_NOW) {
@@ -1667,7 +1748,7 @@ static int plan(struct req *r, struct plan *p)
 		p->an.lsn = durable_lsn();
 		if (at.last.tx > p->an.lsn)
 			p->an.lsn = at.last.tx;
-		ss_log_reader_close(at.lr);
+		at_release(&at);
 		return P_DATA;
 	}
 	/* Past the snapshot: a virtual offset at or past its last chunk is
@@ -1682,7 +1763,7 @@ static int plan(struct req *r, struct plan *p)
 			r->deadline_us = now + cfg.long_poll_ms * 500;
 		}
 		if (now >= r->deadline_us) {
-			ss_log_reader_close(at.lr);
+			at_release(&at);
 			return P_OOB;
 		}
 		goto wait_data;
@@ -1700,7 +1781,7 @@ static int plan(struct req *r, struct plan *p)
 		p->an.lsn = r->live ? at.last.tx : durable_lsn();
 		if (p->an.lsn < at.last.tx)
 			p->an.lsn = at.last.tx;
-		ss_log_reader_close(at.lr);
+		at_release(&at);
 		return P_DATA;
 	}
 	{
@@ -1712,7 +1793,7 @@ static int plan(struct req *r, struct plan *p)
 					&err) < 0) {
 			ss_cli_warning("could not read the log of shape %s: %s",
 				       r->shape_handle, err.msg);
-			ss_log_reader_close(at.lr);
+			at_release(&at);
 			return P_ERROR;
 		}
 		if (ss_offset_compare(&p->an.end, &o) <= 0)
@@ -1727,18 +1808,18 @@ static int plan(struct req *r, struct plan *p)
 			p->pos = start + 1;
 			p->len = end - start - 1;
 		}
-		ss_log_reader_close(at.lr);
+		at_release(&at);
 		return P_DATA;
 	}
 wait_snapshot:
-	ss_log_reader_close(at.lr);
+	at_release(&at);
 	if (!r->deadline_us)
 		r->deadline_us = now + cfg.create_timeout_ms * 1000;
 	if (now >= r->deadline_us)
 		return P_SNAP_TIMEOUT;
 	return wait_on_shape(r, r->deadline_us) ? P_AGAIN : P_WAIT;
 wait_data:
-	ss_log_reader_close(at.lr);
+	at_release(&at);
 	if (!r->watching) {
 		pthread_mutex_lock(&wmu);
 		watch_locked(r->sh, r->dir.buf);
@@ -1881,7 +1962,7 @@ static enum MHD_Result start_sse(struct req *r)
 	r->ss->end_us = r->ss->last_out_us + cfg.sse_timeout_ms * 1000;
 	ss_buf_init(&r->ss->out);
 	ss_buf_init(&r->ss->carry);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, sse_read,
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read,
 						 r, sse_free);
 	MHD_add_response_header(resp, "content-type", "text/event-stream");
 	MHD_add_response_header(resp, "connection", "keep-alive");
