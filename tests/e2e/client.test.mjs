@@ -7,7 +7,7 @@
 // PGDATABASE, PGUSER for psql.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { ShapeStream, Shape, isChangeMessage } from '@electric-sql/client'
 
 const BASE = process.env.SERVE_URL
@@ -52,6 +52,33 @@ async function converge(shape, expected, label = 'rows') {
 // Every stream can be stopped at the end: an open long-poll or SSE request
 // would keep node running.
 const controllers = []
+// Apply a stream's messages strictly: an insert of a key already there,
+// or an update or delete of a key that is not, is an error (a change lost
+// or delivered twice), which a map-based materialiser would hide.
+function strict(s) {
+  const rows = new Map()
+  const errors = []
+  s.subscribe((msgs) => {
+    for (const m of msgs) {
+      if (m.headers && m.headers.control === 'must-refetch') rows.clear()
+      if (!isChangeMessage(m)) continue
+      const k = m.key
+      const op = m.headers.operation
+      if (op === 'insert') {
+        if (rows.has(k)) errors.push(`insert of present ${k}`)
+        rows.set(k, { ...m.value })
+      } else if (op === 'update') {
+        if (!rows.has(k)) errors.push(`update of absent ${k}`)
+        else rows.set(k, { ...rows.get(k), ...m.value })
+      } else {
+        if (!rows.has(k)) errors.push(`delete of absent ${k}`)
+        rows.delete(k)
+      }
+    }
+  })
+  return { get currentRows() { return [...rows.values()] }, errors }
+}
+
 function stream(params, extra = {}) {
   const ac = new AbortController()
   controllers.push(ac)
@@ -242,6 +269,34 @@ test('offset=now skips the existing rows', async () => {
   await waitFor('the new row', () => got.some((m) => m.value.id === 1000))
   assert.ok(got.every((m) => m.value.id === 1000))
   s.unsubscribeAll()
+})
+
+test('writes while shapes are created: nothing lost, nothing twice', async () => {
+  sql(`CREATE TABLE busy (id int PRIMARY KEY, v int)`)
+  sql(`INSERT INTO busy SELECT g, 0 FROM generate_series(1, 2000) g`)
+  // Transactions of inserts, updates and deletes commit every few ms
+  // while the shapes are registered and snapshotted.
+  const writer = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `
+    DO $$ BEGIN FOR i IN 1..300 LOOP
+      INSERT INTO busy VALUES (10000 + i, i);
+      UPDATE busy SET v = v + 1 WHERE id % 50 = i % 50;
+      DELETE FROM busy WHERE id = i * 3;
+      COMMIT;
+      PERFORM pg_sleep(0.003);
+    END LOOP; END $$`], { stdio: 'inherit' })
+  const done = new Promise((res, rej) => writer.on('exit', (c) => (c ? rej(new Error(`psql ${c}`)) : res())))
+  const shapes = []
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 60))
+    const s = stream({ table: 'busy', where: `v >= ${i % 3}`, replica: i < 3 ? 'default' : 'full' })
+    shapes.push([s, strict(s), i % 3])
+  }
+  await done
+  for (const [, view, k] of shapes) {
+    await converge(view, select(`SELECT * FROM busy WHERE v >= ${k}`), `busy rows v >= ${k}`)
+    assert.deepEqual(view.errors, [])
+  }
+  for (const [s] of shapes) s.unsubscribeAll()
 })
 
 test('many concurrent live clients on one shape', async () => {
