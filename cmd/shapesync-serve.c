@@ -19,6 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <strings.h>
+
 #include "cli.h"
 #include "datadir.h"
 #include "log.h"
@@ -336,6 +339,10 @@ struct req {
 	int suspended;
 
 	struct sse *ss;
+
+	/* subset snapshot (reference 1.9) */
+	int subset;
+	char *sub_where, *sub_order, *sub_params_json, *sub_limit, *sub_offset;
 };
 
 /* ------------------------------------------------------------------ shapes */
@@ -866,6 +873,7 @@ struct qargs {
 	const char *table, *offset, *handle, *live, *live_sse, *exp_sse, *cursor;
 	const char *where, *columns, *replica, *log, *secret, *api_secret;
 	const char *params_plain;
+	const char *sub_where, *sub_params, *sub_limit, *sub_offset, *sub_order;
 	const char *pv[101];          /* params[1..100] */
 	int params_bad_key, params_max;
 	int params_given;
@@ -907,6 +915,16 @@ static enum MHD_Result arg_iter(void *cls, enum MHD_ValueKind kind, const char *
 		a->api_secret = value;
 	else if (!strcmp(key, "params"))
 		a->params_plain = value;
+	else if (!strcmp(key, "subset__where"))
+		a->sub_where = value;
+	else if (!strcmp(key, "subset__params"))
+		a->sub_params = value;
+	else if (!strcmp(key, "subset__limit"))
+		a->sub_limit = value;
+	else if (!strcmp(key, "subset__offset"))
+		a->sub_offset = value;
+	else if (!strcmp(key, "subset__order_by"))
+		a->sub_order = value;
 	else if (!strncmp(key, "params[", 7)) {
 		const char *p = key + 7;
 		size_t n = strspn(p, "0123456789");
@@ -1138,6 +1156,14 @@ static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
 		ss_where_free(w);
 	}
 	ss_shape_canonical(&r->def, &r->canon);
+	if (a.sub_where || a.sub_params || a.sub_limit || a.sub_offset || a.sub_order) {
+		r->subset = 1;
+		r->sub_where = a.sub_where ? ss_xstrdup(a.sub_where) : NULL;
+		r->sub_order = a.sub_order ? ss_xstrdup(a.sub_order) : NULL;
+		r->sub_params_json = a.sub_params ? ss_xstrdup(a.sub_params) : NULL;
+		r->sub_limit = a.sub_limit ? ss_xstrdup(a.sub_limit) : NULL;
+		r->sub_offset = a.sub_offset ? ss_xstrdup(a.sub_offset) : NULL;
+	}
 	r->handle = a.handle ? ss_xstrdup(a.handle) : NULL;
 	r->cursor = a.cursor ? ss_xstrdup(a.cursor) : NULL;
 	r->prepared = 1;
@@ -2094,6 +2120,340 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 	}
 }
 
+
+/* ------------------------------------------------------------------ subsets */
+
+/* The POST body's subset fields (reference 1.9): top-level keys or a nested
+ * "subset" object. Returns 0, or -1 after queueing the error. */
+static int subset_from_body(struct req *r, enum MHD_Result *ret)
+{
+	static const char *const keys[] = { "where", "order_by", "limit", "offset",
+					    "params", NULL };
+	json_error_t je;
+	json_t *root, *o, *v;
+	int i;
+
+	if (!r->body.len)
+		return 0;
+	root = json_loadb(r->body.buf, r->body.len, 0, &je);
+	if (!root) {
+		struct ss_buf b = SS_BUF_INIT;
+
+		ss_buf_adds(&b, "{\"error\":\"Invalid JSON in request body\",\"details\":");
+		add_json_text(&b, je.text);
+		ss_buf_addc(&b, '}');
+		*ret = send_json(r, 400, b.buf, NULL, 0);
+		ss_buf_release(&b);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		*ret = send_json(r, 400, "{\"error\":\"Request body must be a JSON object\"}",
+				 NULL, 0);
+		return -1;
+	}
+	o = json_object_get(root, "subset");
+	if (!json_is_object(o))
+		o = root;
+	for (i = 0; keys[i]; i++) {
+		char **dst = i == 0 ? &r->sub_where : i == 1 ? &r->sub_order :
+			     i == 2 ? &r->sub_limit : i == 3 ? &r->sub_offset :
+			     &r->sub_params_json;
+
+		v = json_object_get(o, keys[i]);
+		if (!v || json_is_null(v))
+			continue;
+		free(*dst);
+		if (json_is_string(v))
+			*dst = ss_xstrdup(json_string_value(v));
+		else
+			*dst = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		r->subset = 1;
+	}
+	json_decref(root);
+	return 0;
+}
+
+/* Check "col [ASC|DESC] [NULLS FIRST|LAST], ..." against the table and
+ * write it back with every name quoted. 0, or -1 with msg. */
+static int parse_order_by(const struct ss_pgq_table *t, const char *text,
+			  struct ss_buf *out, char *msg, size_t msgsz)
+{
+	const char *p = text;
+
+	for (;;) {
+		struct ss_buf name = SS_BUF_INIT;
+		int k;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p == '"') {
+			for (p++; *p; p++) {
+				if (*p == '"' && p[1] == '"')
+					p++;
+				else if (*p == '"')
+					break;
+				ss_buf_addc(&name, *p);
+			}
+			if (*p != '"') {
+				snprintf(msg, msgsz, "unterminated quoted identifier");
+				ss_buf_release(&name);
+				return -1;
+			}
+			p++;
+		} else {
+			while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			       (*p >= '0' && *p <= '9') || *p == '_' || *p == '$') {
+				ss_buf_addc(&name, *p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+				p++;
+			}
+		}
+		if (!name.len || ss_pgq_table_column(t, name.buf) < 0) {
+			snprintf(msg, msgsz, "%s%.200s", name.len ? "unknown reference " :
+				 "syntax error at or near ", name.len ? name.buf : p);
+			ss_buf_release(&name);
+			return -1;
+		}
+		if (out->len)
+			ss_buf_adds(out, ", ");
+		ss_shape_quote_ident(out, name.buf);
+		ss_buf_release(&name);
+		for (k = 0; k < 3; k++) {
+			static const char *const words[] = { "asc", "desc", "nulls" };
+			size_t i, n;
+
+			while (*p == ' ' || *p == '\t' || *p == '\n')
+				p++;
+			for (i = 0; i < 3; i++) {
+				n = strlen(words[i]);
+				if (!strncasecmp(p, words[i], n) &&
+				    !((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z')))
+					break;
+			}
+			if (i == 3)
+				break;
+			n = strlen(words[i]);
+			p += n;
+			if (i < 2) {
+				ss_buf_adds(out, i ? " DESC" : " ASC");
+				continue;
+			}
+			while (*p == ' ')
+				p++;
+			if (!strncasecmp(p, "first", 5)) {
+				ss_buf_adds(out, " NULLS FIRST");
+				p += 5;
+			} else if (!strncasecmp(p, "last", 4)) {
+				ss_buf_adds(out, " NULLS LAST");
+				p += 4;
+			} else {
+				snprintf(msg, msgsz, "syntax error at or near \"%.100s\"", p);
+				return -1;
+			}
+		}
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			return 0;
+		if (*p != ',') {
+			snprintf(msg, msgsz, "syntax error at or near \"%.100s\"", p);
+			return -1;
+		}
+		p++;
+	}
+}
+
+struct subset_out {
+	struct ss_buf body;
+	size_t rows;
+	struct ss_pg_snapshot snap;
+};
+
+static int subset_snap(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err)
+{
+	struct subset_out *o = ctx;
+
+	(void)err;
+	o->snap.xmin = snap->xmin;
+	o->snap.xmax = snap->xmax;
+	o->snap.nxip = snap->nxip;
+	o->snap.xip = ss_xcalloc(snap->nxip + 1, sizeof(uint64_t));
+	memcpy(o->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
+	return 0;
+}
+
+static int subset_row(void *ctx, const char *json, size_t len, struct ss_err *err)
+{
+	struct subset_out *o = ctx;
+
+	(void)err;
+	if (o->rows++)
+		ss_buf_addc(&o->body, ',');
+	ss_buf_add(&o->body, json, len);
+	return 0;
+}
+
+/* A subset snapshot: {"metadata":{..},"data":[rows]}. */
+static enum MHD_Result handle_subset(struct req *r)
+{
+	struct collect c = { NULL, 0, 0 };
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf order = SS_BUF_INIT, tail = SS_BUF_INIT, hdrs = SS_BUF_INIT;
+	struct ss_buf meta = SS_BUF_INIT;
+	struct subset_out o;
+	struct ss_where *w = NULL;
+	struct ss_pgq_subset q;
+	struct MHD_Response *resp;
+	const char **pv = NULL;
+	size_t npv = 0, i;
+	int64_t limit = -1, offset = -1;
+	uint64_t lsn = 0;
+	uint32_t mark = (uint32_t)(ss_hash64(&r, sizeof(r)) ^ (uint64_t)ss_now_us()) & 0x7FFFFFFF;
+	char msg[400], offtxt[SS_OFFSET_STRMAX];
+	json_t *params = NULL;
+	enum MHD_Result ret;
+	void *conn;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	ss_buf_init(&o.body);
+	if (r->sub_params_json) {
+		json_error_t je;
+
+		params = json_loads(r->sub_params_json, JSON_DECODE_ANY, &je);
+		if (!params)
+			add_err(&c, "params", "params must be valid JSON");
+		else if (!json_is_object(params))
+			add_err(&c, "params", "params must be a JSON object");
+		else {
+			npv = json_object_size(params);
+			pv = ss_xcalloc(npv + 1, sizeof(*pv));
+			for (i = 0; i < npv; i++) {
+				char key[24];
+				json_t *v;
+
+				snprintf(key, sizeof(key), "%zu", i + 1);
+				v = json_object_get(params, key);
+				if (!v) {
+					add_err(&c, "params", "Parameters must be numbered "
+						"sequentially, starting from 1");
+					break;
+				}
+				pv[i] = json_is_string(v) ? json_string_value(v) :
+					json_is_null(v) ? NULL : "";
+				if (!json_is_string(v) && !json_is_null(v)) {
+					/* numbers and booleans as their JSON text */
+					char *t = json_dumps(v, JSON_ENCODE_ANY);
+
+					json_object_set_new(params, key, json_string(t ? t : ""));
+					free(t);
+					pv[i] = json_string_value(json_object_get(params, key));
+				}
+			}
+		}
+	}
+	if (r->sub_limit && (ss_parse_i64(r->sub_limit, 1, INT64_MAX, &limit, "limit",
+					  &err) < 0))
+		add_err(&c, "limit", "must be greater than 0");
+	if (r->sub_offset && (ss_parse_i64(r->sub_offset, 0, INT64_MAX, &offset,
+					   "offset", &err) < 0))
+		add_err(&c, "offset", "must be greater than or equal to 0");
+	if ((r->sub_limit || r->sub_offset) && !r->sub_order)
+		add_err(&c, "order_by", "order_by is required when limit or offset is present");
+	if (r->sub_order && parse_order_by(&r->table, r->sub_order, &order, msg,
+					   sizeof(msg)) < 0)
+		add_err(&c, "order_by", "%s", msg);
+	if (!c.n && r->sub_where && *r->sub_where) {
+		struct ss_where_column *cols = ss_xcalloc(r->table.ncols + 1, sizeof(*cols));
+
+		for (i = 0; i < r->table.ncols; i++) {
+			cols[i].name = r->table.cols[i].name;
+			cols[i].type = r->table.cols[i].type;
+			cols[i].is_enum = r->table.cols[i].is_enum;
+		}
+		if (!ss_shape_utf8_valid(r->sub_where, strlen(r->sub_where)))
+			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
+		else if (ss_where_compile(r->sub_where, cols, r->table.ncols, pv, npv, &w,
+					  &err) < 0)
+			add_err(&c, "where", "%s", err.msg);
+		free(cols);
+	}
+	if (c.n) {
+		struct ss_buf b = SS_BUF_INIT;
+
+		qsort(c.e, c.n, sizeof(*c.e), cmp_field);
+		ss_buf_adds(&b, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{");
+		for (i = 0; i < c.n; i++) {
+			if (i)
+				ss_buf_addc(&b, ',');
+			add_json_text(&b, c.e[i].field);
+			ss_buf_addc(&b, ':');
+			add_json_text(&b, c.e[i].msg);
+		}
+		ss_buf_adds(&b, "}}}");
+		ret = send_json(r, 400, b.buf, NULL, 0);
+		ss_buf_release(&b);
+		goto out;
+	}
+	if (order.len)
+		ss_buf_addf(&tail, " ORDER BY %s", order.buf);
+	if (limit >= 0)
+		ss_buf_addf(&tail, " LIMIT %" PRId64, limit);
+	if (offset >= 0)
+		ss_buf_addf(&tail, " OFFSET %" PRId64, offset);
+	ss_buf_addf(&hdrs, ",\"snapshot_mark\":%" PRIu32, mark);
+	q.where = w ? ss_where_canonical_text(w) : NULL;
+	q.tail = tail.len ? tail.buf : NULL;
+	q.headers = hdrs.buf;
+	q.lsn = &lsn;
+	ss_buf_adds(&o.body, "\"data\":[");
+	conn = ss_pgq_get(pool, &err);
+	rc = -1;
+	if (conn) {
+		struct ss_pgq_snapshot_cb cb = { subset_snap, subset_row, &o };
+
+		rc = ss_pgq_subset(conn, &r->table, r->sel, r->nsel, r->def.where, &q,
+				   1, &cb, &err);
+		ss_pgq_put(pool, conn);
+	}
+	if (rc < 0) {
+		ss_cli_warning("subset snapshot of %s failed: %s", r->shape_handle, err.msg);
+		ret = send_message(r, 503, "Unable to take the subset snapshot, please retry",
+				   "1", 1);
+		goto out;
+	}
+	ss_buf_addf(&meta, "{\"metadata\":{\"xmin\":\"%" PRIu64 "\",\"xmax\":\"%" PRIu64
+		    "\",\"xip_list\":[", o.snap.xmin, o.snap.xmax);
+	for (i = 0; i < o.snap.nxip; i++)
+		ss_buf_addf(&meta, "%s\"%" PRIu64 "\"", i ? "," : "", o.snap.xip[i]);
+	ss_buf_addf(&meta, "],\"database_lsn\":\"%" PRIu64 "\",\"snapshot_mark\":%" PRIu32
+		    "},", lsn, mark);
+	ss_buf_add(&meta, o.body.buf, o.body.len);
+	ss_buf_adds(&meta, "]}");
+	resp = buf_response(meta.buf, meta.len);
+	MHD_add_response_header(resp, "content-type", "application/json");
+	MHD_add_response_header(resp, "cache-control", "no-cache");
+	MHD_add_response_header(resp, "electric-snapshot", "true");
+	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
+	/* The request's own offset: the client's place in the log stays. */
+	MHD_add_response_header(resp, "electric-offset", ss_offset_format(&r->off, offtxt));
+	add_schema_header(r, resp);
+	ss_registry_touch(reg, r->id);
+	ret = queue(r, 200, resp);
+out:
+	ss_where_free(w);
+	json_decref(params);
+	free(pv);
+	free(c.e);
+	free(o.snap.xip);
+	ss_buf_release(&o.body);
+	ss_buf_release(&order);
+	ss_buf_release(&tail);
+	ss_buf_release(&hdrs);
+	ss_buf_release(&meta);
+	return ret;
+}
+
 static enum MHD_Result handle_shape(struct req *r)
 {
 	enum MHD_Result ret = MHD_YES;
@@ -2105,10 +2465,14 @@ static enum MHD_Result handle_shape(struct req *r)
 	if (!r->prepared) {
 		if (prepare_shape_request(r, &ret) < 0)
 			return ret;
+		if (r->method == M_POST && subset_from_body(r, &ret) < 0)
+			return ret;
 		if (admit(r, &ret) < 0)
 			return ret;
 		if (!resolve(r, &ret))
 			return ret;
+		if (r->subset)
+			return handle_subset(r);
 		if (r->sse)
 			return start_sse(r);
 	}
@@ -2321,8 +2685,7 @@ static enum MHD_Result dispatch(struct req *r)
 			if (r->body_too_large)
 				return send_json(r, 413, "{\"error\":\"Request body too large\"}",
 						 NULL, 0);
-			/* Subset snapshots are not supported: a POST serves the
-			 * shape like a GET (its subset fields are ignored). */
+			/* A POST carries subset fields in its body. */
 			return handle_shape(r);
 		}
 		break;
@@ -2400,6 +2763,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->sel);
 	free(r->handle);
 	free(r->cursor);
+	free(r->sub_where);
+	free(r->sub_order);
+	free(r->sub_params_json);
+	free(r->sub_limit);
+	free(r->sub_offset);
 	free(r);
 	*con_cls = NULL;
 }

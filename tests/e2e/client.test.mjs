@@ -299,6 +299,24 @@ test('writes while shapes are created: nothing lost, nothing twice', async () =>
   for (const [s] of shapes) s.unsubscribeAll()
 })
 
+test('subset snapshots on a changes_only shape, by GET and by POST', async () => {
+  for (const method of ['GET', 'POST']) {
+    const s = stream({ table: 'items', where: 'n > 0' }, { log: 'changes_only', subsetMethod: method })
+    const shape = new Shape(s)
+    await shape.rows
+    assert.equal(shape.currentRows.length, 0, 'changes_only starts empty')
+    await shape.requestSnapshot({ where: 'n < $1', params: { 1: '20' }, orderBy: 'id DESC', limit: 3 })
+    const want = select('SELECT * FROM items WHERE n > 0 AND n < 20 ORDER BY id DESC LIMIT 3')
+    assert.equal(want.length, 3)
+    await converge(shape, sorted(want), `${method} subset rows`)
+    // A later change to a loaded row reaches the client.
+    sql(`UPDATE items SET title = 'subset ${method}' WHERE id = ${want[0].id}`)
+    await waitFor('update of a subset row', () =>
+      shape.currentRows.some((r) => r.title === `subset ${method}`))
+    shape.unsubscribeAll()
+  }
+})
+
 test('many concurrent live clients on one shape', async () => {
   sql(`CREATE TABLE many (id int PRIMARY KEY, v int)`)
   sql(`INSERT INTO many SELECT g, g FROM generate_series(1, 100) g`)
