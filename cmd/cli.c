@@ -154,3 +154,10 @@ uint64_t ss_cli_opt_size(const char *arg, const char *opt)
 		ss_cli_usage_error("%s", err.msg);
 	return v;
 }
+
+const char *ss_cli_env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : dflt;
+}

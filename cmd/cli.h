@@ -48,6 +48,10 @@ void ss_cli_close_stdout(void);
 /* Flush stdout; on failure report and exit 1. */
 void ss_cli_flush_stdout(void);
 
+/* The value of environment variable `name` if set and non-empty, else
+ * dflt (borrowed). */
+const char *ss_cli_env_or(const char *name, const char *dflt);
+
 /* Parse an option argument or exit 2 with a clear message. */
 long long ss_cli_opt_int(const char *arg, long long min, long long max, const char *opt);
 int64_t ss_cli_opt_duration_ms(const char *arg, const char *opt);

@@ -1468,21 +1468,14 @@ static const struct option global_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
 	int c;
 
 	ss_cli_init("shapesync-db");
-	registry_path = env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
-	data_dir = env_or("SHAPESYNC_DATA_DIR", DEFAULT_DATA_DIR);
+	registry_path = ss_cli_env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
+	data_dir = ss_cli_env_or("SHAPESYNC_DATA_DIR", DEFAULT_DATA_DIR);
 	opterr = 0;
 	/* "+": the first non-option is the command; the rest is its own. */
 	while ((c = getopt_long(argc, argv, "+:hV", global_options,

@@ -170,6 +170,17 @@ static void add_table(struct table **tables, size_t *n, size_t *alloc,
 	(*n)++;
 }
 
+static void free_tables(struct table *tables, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(tables[i].schema);
+		free(tables[i].name);
+	}
+	free(tables);
+}
+
 static void parse_options(int argc, char **argv)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -291,6 +302,9 @@ struct state {
 	struct ss_pgo_cache *cache;
 	struct ss_pg *admin, *repl;
 	struct ss_pgo_msg msg;
+	struct ss_frame_col *newc, *oldc; /* change rows, reused */
+	size_t newc_alloc, oldc_alloc;
+	struct ss_buf line;               /* the change frame being built */
 
 	/* Tables to publish: --table, or the registry's. */
 	struct table *tables;
@@ -303,9 +317,12 @@ struct state {
 
 	ss_lsn durable;              /* the registry's durable LSN */
 	ss_lsn emitted;              /* everything before is written out */
+	ss_lsn written;              /* the last commit end or progress
+					written, 0 if none yet */
 	ss_lsn received;             /* the server's position we saw */
 	ss_lsn slot_confirmed;       /* the slot's at connect time */
 	ss_lsn sent_flush;           /* last flush position reported */
+	ss_lsn max_flush;            /* the highest ever reported */
 	int started;                 /* emitted was initialised */
 	uint64_t xid_ref;
 
@@ -321,16 +338,21 @@ struct state {
 	int64_t status_us, next_status, next_poll;
 	int want_status;
 	int done;                    /* endpos reached */
+	int streamed;                /* this session reached streaming */
 	int fatal;                   /* do not reconnect */
 };
 
 /* ---- output ------------------------------------------------------------ */
 
-static int emit(json_t *frame, struct ss_err *err)
+/* Write a frame. Standard output failing is not something reconnecting
+ * can fix: the error is fatal. */
+static int emit(struct state *st, json_t *frame, struct ss_err *err)
 {
 	int rc = ss_frame_write(stdout, "<stdout>", frame, err);
 
 	json_decref(frame);
+	if (rc < 0)
+		st->fatal = 1;
 	return rc;
 }
 
@@ -451,6 +473,8 @@ static ss_lsn ack_target(const struct state *st)
 		a = st->emitted;
 	if (a < st->slot_confirmed)
 		a = st->slot_confirmed;
+	if (a < st->max_flush)
+		a = st->max_flush;
 	return a;
 }
 
@@ -462,6 +486,8 @@ static int send_status(struct state *st, int reply, struct ss_err *err)
 	if (ss_pg_send_status(st->repl, write, flush, reply, err) < 0)
 		return -1;
 	st->sent_flush = flush;
+	if (flush > st->max_flush)
+		st->max_flush = flush;
 	st->want_status = 0;
 	st->next_status = ss_mono_us() + st->status_us;
 	return 0;
@@ -545,8 +571,9 @@ static int load_types(struct state *st, struct ss_err *err)
 	return 0;
 }
 
-/* The primary key's columns (*new* result, PQclear), looked up now:
- * under REPLICA IDENTITY FULL pgoutput flags every column as key. */
+/* The primary key's columns and their positions in it (*new* result,
+ * PQclear), looked up now: under REPLICA IDENTITY FULL pgoutput flags
+ * every column as key. */
 static PGresult *primary_key(struct state *st, uint32_t oid,
 			     struct ss_err *err)
 {
@@ -556,7 +583,9 @@ static PGresult *primary_key(struct state *st, uint32_t oid,
 
 	snprintf(buf, sizeof(buf), "%" PRIu32, oid);
 	if (ss_pg_exec(st->admin, "could not look up a primary key",
-		       "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+		       "SELECT a.attname, array_position(i.indkey::int2[], "
+		       "a.attnum) - array_lower(i.indkey::int2[], 1) "
+		       "FROM pg_index i JOIN pg_attribute a "
 		       "ON a.attrelid = i.indrelid AND a.attnum = ANY "
 		       "(i.indkey) WHERE i.indrelid = $1::oid AND "
 		       "i.indisprimary", 1, params, &r, NULL, err) < 0)
@@ -564,14 +593,18 @@ static PGresult *primary_key(struct state *st, uint32_t oid,
 	return r;
 }
 
-static int in_result(PGresult *r, const char *name)
+/* The column's position in the primary key, or -1. */
+static int key_index(PGresult *r, const char *name)
 {
+	int64_t v;
 	int i;
 
 	for (i = 0; i < PQntuples(r); i++)
-		if (!strcmp(PQgetvalue(r, i, 0), name))
-			return 1;
-	return 0;
+		if (!strcmp(PQgetvalue(r, i, 0), name) &&
+		    ss_parse_i64(PQgetvalue(r, i, 1), 0, 31, &v, "key index",
+				 NULL) == 0)
+			return (int)v;
+	return -1;
 }
 
 static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
@@ -580,7 +613,7 @@ static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
 	json_t *f;
 	PGresult *pk = primary_key(st, rel->oid, err);
 	size_t i;
-	int has_pk;
+	int has_pk, k;
 
 	if (!pk)
 		return -1;
@@ -596,11 +629,15 @@ static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
 			PQclear(pk);
 			return -1;
 		}
+		/* Without a primary key, the whole row is the key. */
+		k = has_pk ? key_index(pk, c->name) : -1;
 		ss_frame_add_column(f, c->name, t, c->type_oid, c->typmod,
-				    has_pk ? in_result(pk, c->name) : c->key);
+				    has_pk ? k >= 0 : 1);
+		if (k >= 0)
+			ss_frame_set_key_index(f, k);
 	}
 	PQclear(pk);
-	return emit(f, err);
+	return emit(st, f, err);
 }
 
 static int bad_data(struct ss_err *err, const struct ss_pgo_relation *rel,
@@ -614,57 +651,47 @@ static int bad_data(struct ss_err *err, const struct ss_pgo_relation *rel,
 	return -1;
 }
 
-/* A row object from a tuple; unchanged TOAST values come from `fill`
- * (the old row), and with key_from_new only key columns are kept. */
-static json_t *row(const struct ss_pgo_relation *rel,
-		   const struct ss_pgo_tuple *t, const struct ss_pgo_tuple *fill,
-		   int keys_only, struct ss_err *err)
+/* A row from a tuple into cols (grown as needed); unchanged TOAST values
+ * come from `fill` (the old row), and with keys_only only key columns
+ * keep their values. */
+static int row(const struct ss_pgo_relation *rel,
+	       const struct ss_pgo_tuple *t, const struct ss_pgo_tuple *fill,
+	       int keys_only, struct ss_frame_col **cols, size_t *alloc,
+	       struct ss_err *err)
 {
-	json_t *o = json_object();
 	size_t i;
 
-	if (!o)
-		abort();
-	if (t->ncols != rel->ncols) {
-		json_decref(o);
-		ss_err_set(err, SS_ERR_INPUT,
-			   "table \"%s\".\"%s\": a row of %zu columns for a "
-			   "relation of %zu", rel->schema, rel->table,
-			   t->ncols, rel->ncols);
-		return NULL;
-	}
+	if (t->ncols != rel->ncols)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "table \"%s\".\"%s\": a row of %zu columns "
+				  "for a relation of %zu", rel->schema,
+				  rel->table, t->ncols, rel->ncols);
+	SS_GROW(*cols, *alloc, t->ncols);
 	for (i = 0; i < t->ncols; i++) {
 		const struct ss_pgo_value *v = &t->vals[i];
-		json_t *j;
+		struct ss_frame_col *c = &(*cols)[i];
 
 		if (v->kind == SS_PGO_UNCHANGED && fill &&
 		    fill->ncols == t->ncols &&
 		    fill->vals[i].kind != SS_PGO_UNCHANGED)
 			v = &fill->vals[i];
-		if (keys_only && !rel->cols[i].key)
-			j = json_null();
-		else if (v->kind == SS_PGO_NULL)
-			j = json_null();
-		else if (v->kind == SS_PGO_TEXT)
-			j = json_stringn(v->data, v->len);
-		else {
-			json_decref(o);
+		c->name = rel->cols[i].name;
+		c->data = NULL;
+		c->len = 0;
+		if ((keys_only && !rel->cols[i].key) || v->kind == SS_PGO_NULL)
+			continue;
+		if (v->kind != SS_PGO_TEXT) {
 			bad_data(err, rel, "no value for unchanged TOAST "
 				 "column '%s'", rel->cols[i].name);
 			ss_err_hint(err, "tables in shapes need REPLICA "
 				    "IDENTITY FULL");
-			return NULL;
+			return -1;
 		}
-		if (!j) {
-			json_decref(o);
-			bad_data(err, rel, "column '%s' is not valid UTF-8",
-				 rel->cols[i].name);
-			return NULL;
-		}
-		if (json_object_set_new_nocheck(o, rel->cols[i].name, j) < 0)
-			abort();
+		/* A zero-length value still needs a non-NULL pointer. */
+		c->data = v->len ? v->data : "";
+		c->len = v->len;
 	}
-	return o;
+	return 0;
 }
 
 static int change(struct state *st, const struct ss_pgo_msg *m,
@@ -672,8 +699,9 @@ static int change(struct state *st, const struct ss_pgo_msg *m,
 {
 	const struct ss_pgo_relation *rel;
 	const struct ss_pgo_tuple *old = m->old_kind ? &m->old_tuple : NULL;
-	json_t *n = NULL, *o = NULL;
 	enum ss_frame_op op;
+	size_t nnew = 0, nold = 0;
+	int rc;
 
 	if (!st->in_txn)
 		return ss_err_set(err, SS_ERR_INPUT,
@@ -688,30 +716,42 @@ static int change(struct state *st, const struct ss_pgo_msg *m,
 	switch (m->type) {
 	case 'I':
 		op = SS_FRAME_OP_INSERT;
-		if (!(n = row(rel, &m->new_tuple, NULL, 0, err)))
-			return -1;
+		rc = row(rel, &m->new_tuple, NULL, 0, &st->newc,
+			 &st->newc_alloc, err);
+		nnew = rel->ncols;
 		break;
 	case 'U':
 		op = SS_FRAME_OP_UPDATE;
-		if (!(n = row(rel, &m->new_tuple, old, 0, err)))
-			return -1;
 		/* Without an old tuple the key did not change: the key
 		 * columns of the new row are the old ones. */
-		o = old ? row(rel, old, NULL, m->old_kind == 'K', err)
-			: row(rel, &m->new_tuple, old, 1, err);
-		if (!o) {
-			json_decref(n);
-			return -1;
-		}
+		rc = row(rel, &m->new_tuple, old, 0, &st->newc,
+			 &st->newc_alloc, err);
+		if (rc == 0)
+			rc = old ? row(rel, old, NULL, m->old_kind == 'K',
+				       &st->oldc, &st->oldc_alloc, err)
+				 : row(rel, &m->new_tuple, NULL, 1, &st->oldc,
+				       &st->oldc_alloc, err);
+		nnew = nold = rel->ncols;
 		break;
 	default:
 		op = SS_FRAME_OP_DELETE;
-		if (!(o = row(rel, old, NULL, m->old_kind == 'K', err)))
-			return -1;
+		rc = row(rel, old, NULL, m->old_kind == 'K', &st->oldc,
+			 &st->oldc_alloc, err);
+		nold = rel->ncols;
 		break;
 	}
-	return emit(ss_frame_new_change(op, rel->oid, st->xid, st->txn_lsn,
-					st->pos - 1, n, o), err);
+	if (rc < 0)
+		return -1;
+	if (ss_frame_write_change(stdout, "<stdout>", op, rel->oid, st->xid,
+				  st->txn_lsn, st->pos - 1, st->newc, nnew,
+				  st->oldc, nold, &st->line, err) < 0) {
+		st->fatal = 1;
+		if (err->code == SS_ERR_INPUT)
+			ss_err_prefix(err, "table \"%s\".\"%s\"", rel->schema,
+				      rel->table);
+		return -1;
+	}
+	return 0;
 }
 
 /* One pgoutput message. */
@@ -759,7 +799,7 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 		st->xid = xid;
 		st->txn_lsn = m->final_lsn;
 		st->pos = st->skip_below = 0;
-		return emit(ss_frame_new_begin(xid, m->final_lsn, m->ts_us),
+		return emit(st, ss_frame_new_begin(xid, m->final_lsn, m->ts_us),
 			    err);
 	case 'C':
 		if (st->skip_txn) {
@@ -770,13 +810,15 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "pgoutput: commit outside a "
 					  "transaction");
-		if (emit(ss_frame_new_commit(st->xid, st->txn_lsn, m->end_lsn,
-					     m->ts_us), err) < 0)
+		if (emit(st, ss_frame_new_commit(st->xid, st->txn_lsn,
+						 m->end_lsn, m->ts_us),
+			 err) < 0)
 			return -1;
 		ss_cli_flush_stdout();
 		st->in_txn = 0;
 		if (m->end_lsn > st->emitted)
 			st->emitted = m->end_lsn;
+		st->written = m->end_lsn;
 		if (m->end_lsn > st->received)
 			st->received = m->end_lsn;
 		if (opt.have_endpos && m->end_lsn >= opt.endpos)
@@ -804,7 +846,7 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 					  "transaction");
 		if (st->pos++ < st->skip_below)
 			return 0;
-		return emit(ss_frame_new_truncate(st->xid, st->txn_lsn,
+		return emit(st, ss_frame_new_truncate(st->xid, st->txn_lsn,
 						  st->pos - 1, m->relids,
 						  m->nrelids), err);
 	default:
@@ -816,26 +858,38 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 }
 
 /* A keepalive: between transactions, everything before wal_end has been
- * sent to us, so once what we wrote is durable we may move past it. */
-static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k,
-			    struct ss_err *err)
+ * sent to us (the server decodes in order), so that is how far the
+ * stream has been read. */
+static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k)
 {
 	if (k->reply)
-		st->want_status = 2;
+		st->want_status = 1;
 	if (st->in_txn || st->skip_txn)
 		return 0;
 	if (k->wal_end > st->received)
 		st->received = k->wal_end;
-	if (k->wal_end > st->emitted &&
-	    (opt.ack_received || st->durable >= st->emitted)) {
-		if (emit(ss_frame_new_progress(k->wal_end), err) < 0)
-			return -1;
-		ss_cli_flush_stdout();
-		st->emitted = k->wal_end;
-		st->want_status = st->want_status ? st->want_status : 1;
-	}
 	if (opt.have_endpos && k->wal_end >= opt.endpos)
 		st->done = 1;
+	return 0;
+}
+
+/*
+ * Between transactions, once what was written out is durable (or before
+ * anything was), a progress frame moves the stream past WAL that held
+ * nothing for us, so that store can record it and the slot can be
+ * acknowledged past it. Called on the 100 ms tick and before stopping,
+ * not per keepalive, which a busy server sends back to back.
+ */
+static int progress(struct state *st, struct ss_err *err)
+{
+	if (st->in_txn || st->skip_txn || st->received <= st->emitted ||
+	    (!opt.ack_received && st->durable < st->written))
+		return 0;
+	if (emit(st, ss_frame_new_progress(st->received), err) < 0)
+		return -1;
+	ss_cli_flush_stdout();
+	st->emitted = st->written = st->received;
+	st->want_status = 1;
 	return 0;
 }
 
@@ -843,7 +897,8 @@ static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k,
 
 static void sleep_ms(int64_t ms)
 {
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+	struct timespec ts = { (time_t)(ms / 1000),
+			       (long)(ms % 1000) * 1000000 };
 
 	nanosleep(&ts, NULL);
 }
@@ -862,12 +917,14 @@ static int stream(struct state *st, struct ss_err *err)
 			/* Best effort: the slot is safe either way. */
 			struct ss_err ignore = SS_ERR_INIT;
 
+			if (progress(st, err) < 0)
+				return -1;
 			send_status(st, 0, &ignore);
-			ss_pg_copy_end(st->repl);
+			ss_pg_copy_end(st->repl, 1000);
 			return 0;
 		}
 		if (now >= st->next_poll) {
-			if (poll_registry(st, err) < 0)
+			if (poll_registry(st, err) < 0 || progress(st, err) < 0)
 				return -1;
 			st->next_poll = now + POLL_US;
 		}
@@ -884,7 +941,8 @@ static int stream(struct state *st, struct ss_err *err)
 			pfd.fd = ss_pg_socket(st->repl);
 			pfd.events = POLLIN;
 			pfd.revents = 0;
-			r = poll(&pfd, 1, wait > 0 ? (int)(wait / 1000) + 1 : 0);
+			r = poll(&pfd, 1,
+				 wait > 0 ? (int)(wait / 1000) + 1 : 0);
 			if (r < 0 && errno != EINTR) {
 				ss_err_set(err, SS_ERR_RUNTIME,
 					   "could not wait for the server: %s",
@@ -898,7 +956,7 @@ static int stream(struct state *st, struct ss_err *err)
 		if (ss_pg_copymsg_parse(buf, len, &cm, err) < 0)
 			r = -1;
 		else if (cm.kind == 'k')
-			r = handle_keepalive(st, &cm, err);
+			r = handle_keepalive(st, &cm);
 		else
 			r = handle_xlog(st, cm.data, cm.len, err);
 		PQfreemem(buf);
@@ -1005,6 +1063,7 @@ static int session(struct state *st, struct ss_err *err)
 	if (ss_pg_start_replication(st->repl, opt.slot, opt.pub, st->emitted,
 				    err) < 0)
 		return -1;
+	st->streamed = 1;
 	st->next_poll = ss_mono_us() + POLL_US;
 	st->want_status = 1;
 	return stream(st, err);
@@ -1022,7 +1081,8 @@ static void open_registry(struct state *st)
 			ss_cli_error("registry '%s' does not exist",
 				     opt.registry);
 			fprintf(stderr, "hint: run 'shapesync-db init' first, "
-				"or check --registry and $SHAPESYNC_REGISTRY\n");
+				"or check --registry and "
+				"$SHAPESYNC_REGISTRY\n");
 			exit(SS_ERR_RUNTIME);
 		}
 		ss_cli_die_err(&err);
@@ -1031,7 +1091,8 @@ static void open_registry(struct state *st)
 
 int main(int argc, char **argv)
 {
-	static struct state st;
+	static struct state st = { .line = SS_BUF_INIT };
+	static char outbuf[1 << 16];
 	struct sigaction sa;
 	struct ss_err err = SS_ERR_INIT;
 	int64_t backoff_s = 1;
@@ -1056,13 +1117,15 @@ int main(int argc, char **argv)
 	for (i = 0; i < opt.ntables; i++)
 		add_table(&st.tables, &st.ntables, &st.tables_alloc,
 			  opt.tables[i].schema, opt.tables[i].name);
-	/* Frames go out in large writes; commits flush. */
-	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	/* Frames go out in large writes; commits flush. (glibc ignores the
+	 * size when it is to allocate the buffer itself.) */
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
 	for (;;) {
 		int rc;
 
 		ss_err_clear(&err);
+		st.streamed = 0;
 		rc = session(&st, &err);
 		disconnect(&st);
 		if (rc == 0 || stop_requested)
@@ -1071,8 +1134,8 @@ int main(int argc, char **argv)
 		    opt.drop_slot)
 			ss_cli_die_err(&err);
 		ss_cli_report(&err);
-		if (st.emitted > st.slot_confirmed)
-			backoff_s = 1; /* it streamed: start over */
+		if (st.streamed)
+			backoff_s = 1; /* it worked for a while: start over */
 		ss_cli_warning("reconnecting in %" PRId64 " s", backoff_s);
 		for (i = 0; i < (size_t)backoff_s * 10 && !stop_requested; i++)
 			sleep_ms(100);
@@ -1082,6 +1145,12 @@ int main(int argc, char **argv)
 			backoff_s *= 2;
 	}
 	ss_pgo_msg_release(&st.msg);
+	ss_buf_release(&st.line);
+	free(st.newc);
+	free(st.oldc);
+	free(st.added);
+	free_tables(st.tables, st.ntables);
+	free_tables(opt.tables, opt.ntables);
 	ss_pgo_cache_free(st.cache);
 	if (st.reg && ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);

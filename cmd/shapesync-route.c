@@ -388,11 +388,12 @@ static void full_load(void)
 				     &err) < 0 ||
 	    ss_registry_foreach(st.reg, load_one, &seen, &err) < 0)
 		ss_cli_die_err(&err);
-	qsort(seen.v, seen.n, sizeof(*seen.v), cmp_change_id);
+	if (seen.n > 1)
+		qsort(seen.v, seen.n, sizeof(*seen.v), cmp_change_id);
 	n = ss_router_ids(st.router, &ids);
 	for (i = 0; i < n; i++) {
 		key.id = ids[i];
-		if (!bsearch(&key, seen.v, seen.n, sizeof(*seen.v),
+		if (!seen.n || !bsearch(&key, seen.v, seen.n, sizeof(*seen.v),
 			     cmp_change_id))
 			ss_router_remove(st.router, ids[i]);
 	}
@@ -655,21 +656,66 @@ static int next_line(const char **line, size_t *len, struct ss_err *err)
 
 static struct ss_frame_seq seq = SS_FRAME_SEQ_INIT;
 
-static void input_error(struct ss_err *err)
+static void input_error(struct ss_err *err, uint64_t lineno)
 {
 	char msg[sizeof(err->msg)];
 
 	snprintf(msg, sizeof(msg), "%s", err->msg);
-	ss_err_set(err, SS_ERR_INPUT, "<stdin>:%" PRIu64 ": %.480s",
-		   in.lineno, msg);
+	ss_err_set(err, SS_ERR_INPUT, "<stdin>:%" PRIu64 ": %.480s", lineno,
+		   msg);
 	ss_cli_die_err(err);
+}
+
+/*
+ * Change frames that took the fast path wait here, up to BATCH of them
+ * and only while their lines stay in the input buffer, so that the
+ * router can prefetch the index memory of all of them before matching
+ * them in order. Any other frame, and every registry refresh, first
+ * flushes the batch.
+ */
+#define BATCH 32
+
+static struct {
+	struct ss_route_scan sc[BATCH];
+	const char *line[BATCH];
+	size_t len[BATCH];
+	uint64_t lineno[BATCH];
+	size_t n;
+} batch;
+
+static void flush_batch(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	size_t i;
+
+	/* Stage 0 ran at scan time; the prefetches of each stage have the
+	 * whole batch's time to land before the next stage reads them. */
+	for (i = 0; i < batch.n; i++)
+		ss_router_prefetch(st.router, &batch.sc[i], 1);
+	for (i = 0; i < batch.n; i++)
+		ss_router_prefetch(st.router, &batch.sc[i], 2);
+	for (i = 0; i < batch.n; i++) {
+		struct ss_route_scan *sc = &batch.sc[i];
+		struct ss_frame fast = SS_FRAME_INIT;
+
+		fast.type = SS_FRAME_CHANGE;
+		fast.op = sc->op;
+		fast.oid = sc->oid;
+		fast.xid = sc->xid;
+		fast.lsn = sc->lsn;
+		fast.pos = sc->pos;
+		if (ss_frame_seq_check(&seq, &fast, &err) < 0)
+			input_error(&err, batch.lineno[i]);
+		route_values(&fast, batch.line[i], batch.len[i], sc->newv,
+			     sc->oldv);
+	}
+	batch.n = 0;
 }
 
 static void process_line(const char *line, size_t len)
 {
 	static struct ss_frame f = SS_FRAME_INIT;
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_route_scan sc;
 
 	/* Whitespace around the object is tolerated, never written. */
 	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
@@ -679,23 +725,20 @@ static void process_line(const char *line, size_t len)
 		line++;
 		len--;
 	}
-	if (ss_router_scan_change(st.router, line, len, &sc)) {
-		struct ss_frame fast = SS_FRAME_INIT;
-
-		fast.type = SS_FRAME_CHANGE;
-		fast.op = sc.op;
-		fast.oid = sc.oid;
-		fast.xid = sc.xid;
-		fast.lsn = sc.lsn;
-		fast.pos = sc.pos;
-		if (ss_frame_seq_check(&seq, &fast, &err) < 0)
-			input_error(&err);
-		route_values(&fast, line, len, sc.newv, sc.oldv);
+	if (ss_router_scan_change(st.router, line, len, &batch.sc[batch.n])) {
+		ss_router_prefetch(st.router, &batch.sc[batch.n], 0);
+		batch.line[batch.n] = line;
+		batch.len[batch.n] = len;
+		batch.lineno[batch.n] = in.lineno;
+		/* The next read may move the buffer the lines are in. */
+		if (++batch.n == BATCH || !in_buffered())
+			flush_batch();
 		return;
 	}
+	flush_batch();
 	if (ss_frame_parse(&f, line, len, &err) < 0 ||
 	    ss_frame_seq_check(&seq, &f, &err) < 0)
-		input_error(&err);
+		input_error(&err, in.lineno);
 	handle(&f, line, len);
 	ss_frame_release(&f);
 }
@@ -807,6 +850,10 @@ int main(int argc, char **argv)
 		if (fl >= 0)
 			fcntl(0, F_SETFL, fl | O_NONBLOCK);
 	}
+	for (c = 0; c < BATCH; c++)
+		ss_buf_init(&batch.sc[c].scratch_);
+	in.cap = 1 << 18;
+	in.buf = ss_xmalloc(in.cap);
 	in.max = max_line ? (size_t)max_line : SS_FRAME_MAX_LINE_DEFAULT;
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
@@ -820,6 +867,7 @@ int main(int argc, char **argv)
 			int64_t now = ss_mono_us(), wait_ms;
 
 			if (now >= next_poll) {
+				flush_batch();
 				refresh();
 				next_poll = now + poll_ms * 1000;
 			}
@@ -836,6 +884,7 @@ int main(int argc, char **argv)
 					continue;
 			}
 		} else if ((++tick & 63) == 0 && ss_mono_us() >= next_poll) {
+			flush_batch();
 			refresh();
 			next_poll = ss_mono_us() + poll_ms * 1000;
 		}
@@ -844,15 +893,20 @@ int main(int argc, char **argv)
 			continue;
 		if (rc == LINE_EOF)
 			break;
-		if (rc < 0)
+		if (rc < 0) {
+			flush_batch();
 			ss_cli_die_err(&err);
+		}
 		process_line(line, len);
 	}
+	flush_batch();
 	if (st.in_txn && !stop)
 		ss_cli_warning("input ended inside a transaction");
 	if (fl >= 0)
 		fcntl(0, F_SETFL, fl);
 	free(in.buf);
+	for (c = 0; c < BATCH; c++)
+		ss_route_scan_release(&batch.sc[c]);
 	if (st.verbose) {
 		struct ss_router_stats rs;
 

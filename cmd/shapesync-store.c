@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -75,13 +76,6 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static const char *env_or(const char *name, const char *dflt)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : dflt;
-}
-
 /* Report an error; exit with its code after a clean close. */
 static void fail(struct ss_store *st, struct ss_registry *reg, const struct ss_err *err)
 {
@@ -95,8 +89,8 @@ static void fail(struct ss_store *st, struct ss_registry *reg, const struct ss_e
 
 int main(int argc, char **argv)
 {
-	const char *registry = env_or("SHAPESYNC_REGISTRY", "./var/registry.db");
-	const char *chunk_env = env_or("ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", NULL);
+	const char *registry = ss_cli_env_or("SHAPESYNC_REGISTRY", "./var/registry.db");
+	const char *chunk_env = ss_cli_env_or("ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", NULL);
 	struct ss_store_opts so;
 	struct ss_registry_opts ro;
 	struct ss_registry *reg = NULL;
@@ -110,7 +104,7 @@ int main(int argc, char **argv)
 
 	ss_cli_init("shapesync-store");
 	ss_store_opts_init(&so);
-	so.dir = env_or("SHAPESYNC_DATA_DIR", "./var/data");
+	so.dir = ss_cli_env_or("SHAPESYNC_DATA_DIR", "./var/data");
 	if (chunk_env)
 		so.chunk_bytes = ss_cli_opt_size(chunk_env, "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD");
 	while ((c = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
@@ -163,6 +157,22 @@ int main(int argc, char **argv)
 	if (so.sync_every_commit && so.no_sync)
 		ss_cli_usage_error("--sync-every-commit and --no-sync contradict each other");
 
+	/* Each open shape log holds 4 descriptors: raise the soft limit to
+	 * the hard one and keep --max-open within it. */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			if (rl.rlim_cur < rl.rlim_max) {
+				rl.rlim_cur = rl.rlim_max;
+				setrlimit(RLIMIT_NOFILE, &rl);
+				getrlimit(RLIMIT_NOFILE, &rl);
+			}
+			if (rl.rlim_cur != RLIM_INFINITY &&
+			    (rlim_t)so.max_open * 4 + 64 > rl.rlim_cur)
+				so.max_open = rl.rlim_cur > 128 ? (int)((rl.rlim_cur - 64) / 4) : 16;
+		}
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

@@ -12,33 +12,6 @@
 
 /* ---- Small helpers ---------------------------------------------------- */
 
-/* Copy untrusted text into an error message (see lsn.c), at most `max`
- * input bytes. */
-static void quote_text(char *out, size_t outsz, const char *s, size_t len,
-		       size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	for (i = 0; i < len && i < max && o + 5 < outsz; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	if (i < len && o + 4 < outsz) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 /* jansson returns NULL only on out-of-memory: treat it like ss_xmalloc. */
 static json_t *need(json_t *j)
 {
@@ -148,7 +121,7 @@ int ss_frame_parse_ts(const char *s, int64_t *out_us, struct ss_err *err)
 		    se) * 1000000) + us;
 	return 0;
 bad:
-	quote_text(q, sizeof(q), s ? s : "", s ? strlen(s) : 0, 64);
+	ss_quote_text(q, sizeof(q), s ? s : "", s ? strlen(s) : 0, 64);
 	return ss_err_set(err, SS_ERR_INPUT, "invalid timestamp '%s'", q);
 }
 
@@ -284,7 +257,7 @@ static int get_lsn(struct ss_frame *f, const char *name, json_t *v,
 		return ferr(err, f, "field '%s' must be a string", name);
 	/* Frames always use PostgreSQL's "X/Y" form, never the decimal one. */
 	if (!memchr(s, '/', len) || ss_lsn_parse_n(s, len, out, NULL) < 0) {
-		quote_text(q, sizeof(q), s, len, 64);
+		ss_quote_text(q, sizeof(q), s, len, 64);
 		return ferr(err, f, "field '%s': invalid LSN '%s'", name, q);
 	}
 	return 0;
@@ -312,7 +285,7 @@ static int check_row(struct ss_frame *f, const char *name, json_t *v,
 		return ferr(err, f, "field '%s' must be an object", name);
 	json_object_foreach(v, col, val) {
 		if (!json_is_string(val) && !json_is_null(val)) {
-			quote_text(q, sizeof(q), col, strlen(col), 64);
+			ss_quote_text(q, sizeof(q), col, strlen(col), 64);
 			return ferr(err, f,
 				    "field '%s': column '%s' must be a string "
 				    "or null", name, q);
@@ -404,7 +377,7 @@ static int check_moves(struct ss_frame *f, json_t *v, struct ss_err *err)
 		ssize_t at;
 		enum ss_frame_op op;
 
-		quote_text(q, sizeof(q), key, strlen(key), 64);
+		ss_quote_text(q, sizeof(q), key, strlen(key), 64);
 		if (parse_id(key, &id) || (at = find_shape(f, id)) < 0)
 			return ferr(err, f,
 				    "field 'moves': '%s' is not an id in "
@@ -440,6 +413,8 @@ static int check_oids(struct ss_frame *f, json_t *v, struct ss_err *err)
 
 static const char *const column_keys[] = { "name", "type", "type_oid",
 					   "typmod", "pk", NULL };
+/* Optional column fields, written after the required ones. */
+static const char *const column_optional[] = { "key_index", NULL };
 
 static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 {
@@ -471,8 +446,10 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 			for (k = 0; column_keys[k]; k++)
 				if (!strcmp(key, column_keys[k]))
 					break;
+			if (!column_keys[k] && !strcmp(key, column_optional[0]))
+				continue;
 			if (!column_keys[k]) {
-				quote_text(q, sizeof(q), key, strlen(key), 64);
+				ss_quote_text(q, sizeof(q), key, strlen(key), 64);
 				return ferr(err, f,
 					    "field 'columns'[%zu]: unknown "
 					    "field '%s'", i, q);
@@ -500,6 +477,37 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 				    "field 'columns'[%zu]: 'pk' must be true "
 				    "or false", i);
 		c->pk = json_is_true(x);
+		c->key_index = -1;
+		x = json_object_get(col, "key_index");
+		if (x) {
+			if (get_int(x, 0, (json_int_t)n - 1, &num) || !c->pk)
+				return ferr(err, f,
+					    "field 'columns'[%zu]: 'key_index' must be a "
+					    "position in the primary key, on a pk column", i);
+			c->key_index = (int)num;
+		}
+	}
+	/* Given key positions must name each position once. */
+	{
+		size_t npk = 0, nidx = 0, j;
+
+		for (i = 0; i < n; i++) {
+			npk += (size_t)f->cols_buf_[i].pk;
+			nidx += f->cols_buf_[i].key_index >= 0;
+		}
+		if (nidx && nidx != npk)
+			return ferr(err, f, "'key_index' must be given for every pk column or none");
+		for (i = 0; nidx && i < n; i++) {
+			if (f->cols_buf_[i].key_index < 0)
+				continue;
+			if ((size_t)f->cols_buf_[i].key_index >= npk)
+				return ferr(err, f, "'key_index' %d is beyond the %zu pk columns",
+					    f->cols_buf_[i].key_index, npk);
+			for (j = 0; j < i; j++)
+				if (f->cols_buf_[j].key_index == f->cols_buf_[i].key_index)
+					return ferr(err, f, "'key_index' %d is given twice",
+						    f->cols_buf_[i].key_index);
+		}
 	}
 	f->columns = f->cols_buf_;
 	f->ncolumns = n;
@@ -644,7 +652,7 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 		if (!strcmp(tname, type_names[t]))
 			break;
 	if (t > SS_FRAME_PROGRESS) {
-		quote_text(q, sizeof(q), tname, json_string_length(v), 64);
+		ss_quote_text(q, sizeof(q), tname, json_string_length(v), 64);
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "unknown frame type '%s'", q);
 	}
@@ -685,7 +693,7 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 			if (!strcmp(key, fd->name))
 				break;
 		if (!fd->name) {
-			quote_text(q, sizeof(q), key, strlen(key), 64);
+			ss_quote_text(q, sizeof(q), key, strlen(key), 64);
 			return ferr(err, f, "unknown field '%s'", q);
 		}
 	}
@@ -735,7 +743,7 @@ int ss_frame_parse(struct ss_frame *f, const char *line, size_t len,
 		return ss_err_set(err, SS_ERR_INPUT, "empty line");
 	json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json) {
-		quote_text(q, sizeof(q), jerr.text, strlen(jerr.text), 160);
+		ss_quote_text(q, sizeof(q), jerr.text, strlen(jerr.text), 160);
 		return ss_err_set(err, SS_ERR_INPUT, "invalid JSON: %s", q);
 	}
 	rc = decode_into(f, json, err);
@@ -1117,6 +1125,176 @@ int ss_frame_write(FILE *out, const char *name, json_t *frame,
 	return 0;
 }
 
+/* ---- The direct change writer --------------------------------------- */
+
+/*
+ * Append `s` as a JSON string the way jansson dumps it (JSON_COMPACT, no
+ * JSON_ENSURE_ASCII): '"' and '\\' escaped, \b \f \n \r \t by name, other
+ * control characters as \u00XX in upper case, everything else as is.
+ * Returns 0, or -1 for invalid UTF-8 (1) or a NUL (2) in *why.
+ */
+static int add_json_text(struct ss_buf *b, const char *text, size_t len,
+			 int *why)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0, run = 0;
+
+	ss_buf_grow(b, len + 2);
+	b->buf[b->len++] = '"';
+	while (i < len) {
+		unsigned char c = p[i];
+		const char *e;
+		char esc[7];
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t n, k;
+			uint32_t cp;
+
+			if (c >= 0xc2 && c <= 0xdf) {
+				n = 1;
+				cp = c & 0x1f;
+			} else if (c >= 0xe0 && c <= 0xef) {
+				n = 2;
+				cp = c & 0x0f;
+			} else if (c >= 0xf0 && c <= 0xf4) {
+				n = 3;
+				cp = c & 0x07;
+			} else {
+				goto bad;
+			}
+			if (len - i <= n)
+				goto bad;
+			for (k = 1; k <= n; k++) {
+				if ((p[i + k] & 0xc0) != 0x80)
+					goto bad;
+				cp = cp << 6 | (p[i + k] & 0x3f);
+			}
+			if ((n == 2 && cp < 0x800) ||
+			    (n == 3 && cp < 0x10000) ||
+			    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+				goto bad;
+			i += n + 1;
+			continue;
+		}
+		if (c == 0) {
+			*why = 2;
+			return -1;
+		}
+		ss_buf_add(b, text + run, i - run);
+		switch (c) {
+		case '"': e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			esc[6] = '\0';
+			e = esc;
+		}
+		ss_buf_adds(b, e);
+		run = ++i;
+	}
+	ss_buf_add(b, text + run, len - run);
+	ss_buf_addc(b, '"');
+	return 0;
+bad:
+	*why = 1;
+	return -1;
+}
+
+static void add_u64(struct ss_buf *b, uint64_t v)
+{
+	char d[20];
+	size_t n = 0;
+
+	do {
+		d[sizeof(d) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ss_buf_add(b, d + sizeof(d) - n, n);
+}
+
+static int add_row(struct ss_buf *b, const char *key,
+		   const struct ss_frame_col *cols, size_t n,
+		   struct ss_err *err)
+{
+	size_t i;
+	int why = 0;
+
+	ss_buf_add(b, ",\"", 2);
+	ss_buf_adds(b, key);
+	ss_buf_add(b, "\":{", 3);
+	for (i = 0; i < n; i++) {
+		if (i)
+			ss_buf_addc(b, ',');
+		if (add_json_text(b, cols[i].name, strlen(cols[i].name),
+				  &why) < 0)
+			goto bad;
+		ss_buf_addc(b, ':');
+		if (!cols[i].data)
+			ss_buf_add(b, "null", 4);
+		else if (add_json_text(b, cols[i].data, cols[i].len, &why) < 0)
+			goto bad;
+	}
+	ss_buf_addc(b, '}');
+	return 0;
+bad:
+	return ss_err_set(err, SS_ERR_INPUT, "change frame: column '%.100s' %s",
+			  cols[i].name, why == 2 ? "contains NUL"
+						 : "is not valid UTF-8");
+}
+
+int ss_frame_write_change(FILE *out, const char *name, enum ss_frame_op op,
+			  uint32_t oid, uint64_t xid, ss_lsn lsn, uint64_t pos,
+			  const struct ss_frame_col *newc, size_t nnew,
+			  const struct ss_frame_col *oldc, size_t nold,
+			  struct ss_buf *b, struct ss_err *err)
+{
+	char l[SS_LSN_STRMAX];
+	const char *opname = ss_frame_op_name(op);
+
+	if (!opname)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "invalid frame: change frame: bad op");
+	/* By hand rather than with printf: this runs once per change. */
+	ss_buf_reset(b);
+	ss_buf_adds(b, "{\"type\":\"change\",\"op\":\"");
+	ss_buf_adds(b, opname);
+	ss_buf_adds(b, "\",\"oid\":");
+	add_u64(b, oid);
+	ss_buf_adds(b, ",\"xid\":");
+	add_u64(b, xid);
+	ss_buf_adds(b, ",\"lsn\":\"");
+	ss_buf_adds(b, ss_lsn_format(lsn, l));
+	ss_buf_adds(b, "\",\"pos\":");
+	add_u64(b, pos);
+	if (op != SS_FRAME_OP_DELETE && add_row(b, "new", newc, nnew, err) < 0)
+		return -1;
+	if (op != SS_FRAME_OP_INSERT && add_row(b, "old", oldc, nold, err) < 0)
+		return -1;
+	ss_buf_add(b, "}\n", 2);
+	errno = 0;
+	if (fwrite(b->buf, 1, b->len, out) != b->len || ferror(out))
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not write to '%s': %s",
+				  name ? name : "<output>",
+				  strerror(errno ? errno : EIO));
+	/* One huge value must not keep its memory for the rest of the run. */
+	if (b->alloc > ((size_t)1 << 20))
+		ss_buf_release(b);
+	return 0;
+}
+
 /* ---- Builders --------------------------------------------------------- */
 
 /* A string member; NULL or invalid UTF-8 becomes null, which the schema
@@ -1219,6 +1397,15 @@ json_t *ss_frame_new_relation(uint32_t oid, const char *schema,
 	set(o, "replica_identity", json_string(ri));
 	set(o, "columns", json_array());
 	return o;
+}
+
+void ss_frame_set_key_index(json_t *relation, int key_index)
+{
+	json_t *cols = json_object_get(relation, "columns");
+	size_t n = json_array_size(cols);
+
+	if (n)
+		set(json_array_get(cols, n - 1), "key_index", json_integer(key_index));
 }
 
 void ss_frame_add_column(json_t *relation, const char *name, const char *type,

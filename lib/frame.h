@@ -46,7 +46,11 @@ struct ss_frame_column {
 	const char *type;  /* pg_type.typname, e.g. "int4", "_text" */
 	uint32_t type_oid;
 	int32_t typmod;    /* -1 when the type has none */
-	int pk;            /* 1 if part of the replica identity key */
+	int pk;            /* 1 if part of the primary key (or, for a table
+			      without one, of the replica identity) */
+	int key_index;     /* position in the primary key (0-based), from the
+			      optional "key_index"; -1 when not given (then
+			      the key is the pk columns in attnum order) */
 };
 
 /*
@@ -266,6 +270,36 @@ json_t *ss_frame_new_commit(uint64_t xid, ss_lsn lsn, ss_lsn end_lsn,
 json_t *ss_frame_new_change(enum ss_frame_op op, uint32_t oid, uint64_t xid,
 			    ss_lsn lsn, uint64_t pos, json_t *new_row,
 			    json_t *old_row);
+/*
+ * One column of a row for ss_frame_write_change: `name` (NUL-terminated),
+ * and `len` bytes of text at `data`, or data == NULL for SQL NULL.
+ * Everything is *borrowed* for the call.
+ */
+struct ss_frame_col {
+	const char *name;
+	const char *data;
+	size_t len;
+};
+
+/*
+ * Write a change frame straight from column values, without building a
+ * JSON object: byte for byte what ss_frame_write writes for the frame
+ * ss_frame_new_change builds from the same values (replicate's hot path;
+ * tests/unit/test-frame.c compares the two). `newc`/`oldc` are the rows
+ * (NULL and 0 for the one the op does not carry); names must be
+ * non-empty and distinct within a row (not checked: they come from one
+ * relation). `scratch` is a buffer the caller keeps between calls (the
+ * line is built there, then written with one fwrite). Does not flush.
+ * Returns 0, or -1 with err: SS_ERR_INPUT "change frame: column '<name>'
+ * is not valid UTF-8" (or "contains NUL") with nothing written, or
+ * SS_ERR_RUNTIME "could not write to '<name>': <strerror>".
+ */
+int ss_frame_write_change(FILE *out, const char *name, enum ss_frame_op op,
+			  uint32_t oid, uint64_t xid, ss_lsn lsn, uint64_t pos,
+			  const struct ss_frame_col *newc, size_t nnew,
+			  const struct ss_frame_col *oldc, size_t nold,
+			  struct ss_buf *scratch, struct ss_err *err);
+
 json_t *ss_frame_new_truncate(uint64_t xid, ss_lsn lsn, uint64_t pos,
 			      const uint32_t *oids, size_t noids);
 /* A relation with no columns; add them with ss_frame_add_column. */
@@ -273,6 +307,9 @@ json_t *ss_frame_new_relation(uint32_t oid, const char *schema,
 			      const char *table, char replica_identity);
 void ss_frame_add_column(json_t *relation, const char *name, const char *type,
 			 uint32_t type_oid, int32_t typmod, int pk);
+/* Give the last column added its position in the primary key ("key_index"),
+ * for keys whose order differs from the column order. */
+void ss_frame_set_key_index(json_t *relation, int key_index);
 json_t *ss_frame_new_invalidate(const int64_t *shapes, size_t nshapes,
 				uint32_t oid, const char *reason);
 json_t *ss_frame_new_progress(ss_lsn lsn);

@@ -100,30 +100,33 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t pos)
 	return 0;
 }
 
+/* mkdir -p from the leaf up: a new shape directory under existing
+ * fan-out directories costs one call, under a new fan-out two or three. */
 static int mkdir_p(const char *dir, struct ss_err *err)
 {
-	char *p = ss_xstrdup(dir), *s;
+	char *parent, *slash;
+	int rc;
 
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			ss_err_set(err, SS_ERR_RUNTIME, "could not create directory '%s': %s", p,
-				   strerror(errno));
-			free(p);
-			return -1;
-		}
-		*s = '/';
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		goto fail;
+	parent = ss_xstrdup(dir);
+	slash = strrchr(parent, '/');
+	if (!slash || slash == parent) {
+		free(parent);
+		goto fail;
 	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-		ss_err_set(err, SS_ERR_RUNTIME, "could not create directory '%s': %s", p,
-			   strerror(errno));
-		free(p);
+	*slash = '\0';
+	rc = mkdir_p(parent, err);
+	free(parent);
+	if (rc < 0)
 		return -1;
-	}
-	free(p);
-	return 0;
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return 0;
+fail:
+	return ss_err_set(err, SS_ERR_RUNTIME, "could not create directory '%s': %s", dir,
+			  strerror(errno));
 }
 
 /* ----------------------------------------------------------------- head */
@@ -285,9 +288,12 @@ int ss_log_writer_open(const char *dir, const struct ss_log_opts *opts,
 	}
 	/* Recovery: whatever lies past the committed head was never
 	 * published; cut it off. */
-	if (ftruncate(w->log_fd, (off_t)w->head.bytes) < 0 ||
-	    ftruncate(w->idx_fd, (off_t)(w->head.entries * REC)) < 0 ||
-	    ftruncate(w->chk_fd, (off_t)(w->head.chunks * REC)) < 0) {
+	if (((uint64_t)st[0].st_size > w->head.bytes &&
+	     ftruncate(w->log_fd, (off_t)w->head.bytes) < 0) ||
+	    ((uint64_t)st[1].st_size > w->head.entries * REC &&
+	     ftruncate(w->idx_fd, (off_t)(w->head.entries * REC)) < 0) ||
+	    ((uint64_t)st[2].st_size > w->head.chunks * REC &&
+	     ftruncate(w->chk_fd, (off_t)(w->head.chunks * REC)) < 0)) {
 		sys_fail(err, "truncate", dir, "log");
 		goto fail;
 	}

@@ -7,33 +7,6 @@
 
 #include "lsn.h"
 
-/* Copy untrusted text into an error message: control and non-ASCII bytes
- * become \xNN, and long input is cut with "..." so a hostile value cannot
- * flood a log line. */
-static void quote_text(char *out, size_t outsz, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	for (i = 0; i < len && i < 64 && o + 5 < outsz; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	if (i < len && o + 4 < outsz) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -106,7 +79,7 @@ int ss_lsn_parse_n(const char *s, size_t len, ss_lsn *out, struct ss_err *err)
 		*out = v;
 		return 0;
 	}
-	quote_text(q, sizeof(q), s, len);
+	ss_quote_text(q, sizeof(q), s, len, 64);
 	return ss_err_set(err, SS_ERR_INPUT, "invalid LSN '%s'", q);
 }
 

@@ -14,31 +14,6 @@ const struct ss_offset ss_offset_last_before_real = { 0, SS_OFFSET_INF,
 const struct ss_offset ss_offset_last = { UINT64_MAX, SS_OFFSET_INF,
 					  SS_OFFSET_NORMAL };
 
-/* Copy untrusted text into an error message (see lsn.c). */
-static void quote_text(char *out, size_t outsz, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	for (i = 0; i < len && i < 64 && o + 5 < outsz; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f) {
-			out[o++] = (char)c;
-		} else {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	if (i < len && o + 4 < outsz) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 void ss_offset_init(struct ss_offset *o)
 {
 	*o = ss_offset_first;
@@ -89,7 +64,7 @@ static int bad_offset(const char *s, size_t len, unsigned flags,
 {
 	char q[300];
 
-	quote_text(q, sizeof(q), s, len);
+	ss_quote_text(q, sizeof(q), s, len, 64);
 	ss_err_set(err, SS_ERR_INPUT, "invalid offset '%s'", q);
 	ss_err_detail(err,
 		      "expected -1%s, <tx>_<op> or <tx>_inf with decimal "

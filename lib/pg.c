@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 
 #include "pg.h"
 #include "pgoutput.h"
@@ -71,10 +72,10 @@ int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 		keys[n] = "dbname";
 		vals[n++] = conninfo;
 	}
-	if (flags & SS_PG_REPLICATION) {
-		keys[n] = "replication";
-		vals[n++] = "database";
-	}
+	/* Always said, so that a "replication" in the user's string does
+	 * not turn the ordinary connection into a walsender. */
+	keys[n] = "replication";
+	vals[n++] = flags & SS_PG_REPLICATION ? "database" : "false";
 	user = user_options(conninfo);
 	if (user)
 		ss_buf_adds(&options, user);
@@ -130,6 +131,12 @@ int ss_pg_socket(struct ss_pg *pg)
 	return PQsocket(pg->conn);
 }
 
+/* A field of an error result; NULL for no result or no such field. */
+static const char *field(const PGresult *r, int code)
+{
+	return r ? PQresultErrorField(r, code) : NULL;
+}
+
 int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 	       int nparams, const char *const *params, PGresult **res,
 	       char sqlstate[6], struct ss_err *err)
@@ -148,13 +155,12 @@ int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 		r = PQexec(pg->conn, sql);
 	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-				    : NULL;
+		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
 
 		if (msg) {
-			const char *d = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
-			const char *h = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
-			const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+			const char *d = field(r, PG_DIAG_MESSAGE_DETAIL);
+			const char *h = field(r, PG_DIAG_MESSAGE_HINT);
+			const char *s = field(r, PG_DIAG_SQLSTATE);
 
 			ss_err_set(err, SS_ERR_RUNTIME, "%s: %s", what, msg);
 			if (d)
@@ -336,8 +342,9 @@ int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 	*exists = 0;
 	*confirmed = 0;
 	if (ss_pg_exec(pg, "could not look up the replication slot",
-		       "SELECT plugin, slot_type, database = current_database(), "
-		       "confirmed_flush_lsn FROM pg_replication_slots "
+		       "SELECT plugin, slot_type, database = "
+		       "current_database(), confirmed_flush_lsn "
+		       "FROM pg_replication_slots "
 		       "WHERE slot_name = $1", 1, params, &r, NULL, err) < 0)
 		return -1;
 	if (PQntuples(r) == 0) {
@@ -480,8 +487,7 @@ int ss_pg_start_replication(struct ss_pg *repl, const char *slot,
 	ss_buf_addc(&sql, ')');
 	r = PQexec(repl->conn, sql.buf);
 	if (!r || PQresultStatus(r) != PGRES_COPY_BOTH) {
-		const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-				    : NULL;
+		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
 
 		if (msg)
 			ss_err_set(err, SS_ERR_RUNTIME,
@@ -535,7 +541,8 @@ int ss_pg_copymsg_parse(const char *buf, size_t len, struct ss_pg_copymsg *m,
 			break;
 		m->data_start = get64(p + 1);
 		m->wal_end = get64(p + 9);
-		m->send_time_us = (int64_t)get64(p + 17) + SS_PG_EPOCH_OFFSET_US;
+		m->send_time_us = (int64_t)get64(p + 17) +
+				  SS_PG_EPOCH_OFFSET_US;
 		m->data = buf + 25;
 		m->len = len - 25;
 		return 0;
@@ -606,7 +613,7 @@ int ss_pg_copy_read(struct ss_pg *repl, char **buf, size_t *len,
 	/* -1: the server ended the copy; its result says why. */
 	r = PQgetResult(repl->conn);
 	if (r && PQresultStatus(r) != PGRES_COMMAND_OK) {
-		const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
 
 		if (msg)
 			ss_err_set(err, SS_ERR_RUNTIME,
@@ -634,16 +641,31 @@ int ss_pg_consume(struct ss_pg *repl, struct ss_err *err)
 	return 0;
 }
 
-void ss_pg_copy_end(struct ss_pg *repl)
+void ss_pg_copy_end(struct ss_pg *repl, int timeout_ms)
 {
+	int64_t deadline = ss_mono_us() + (int64_t)timeout_ms * 1000;
 	PGresult *r;
 	char *buf;
 
 	if (PQputCopyEnd(repl->conn, NULL) <= 0 || PQflush(repl->conn) != 0)
 		return;
-	/* The server may still send a few messages before CopyDone. */
-	while (PQgetCopyData(repl->conn, &buf, 0) > 0)
-		PQfreemem(buf);
+	/* The walsender finishes the transaction it is sending before its
+	 * CopyDone: read on, discarding, but not past the deadline. */
+	for (;;) {
+		int n = PQgetCopyData(repl->conn, &buf, 1);
+		int64_t left = deadline - ss_mono_us();
+		struct pollfd pfd = { PQsocket(repl->conn), POLLIN, 0 };
+
+		if (n > 0) {
+			PQfreemem(buf);
+			continue;
+		}
+		if (n < 0)
+			break;
+		if (left <= 0 || poll(&pfd, 1, (int)(left / 1000) + 1) <= 0 ||
+		    PQconsumeInput(repl->conn) == 0)
+			return; /* closing the connection ends it anyway */
+	}
 	while ((r = PQgetResult(repl->conn)))
 		PQclear(r);
 }

@@ -41,7 +41,7 @@ struct ss_pg;
 /*
  * Connect. `conninfo` is a libpq connection string or URI; NULL or ""
  * means libpq's defaults (PG* variables). Settings of ours override the
- * same keywords in conninfo; the display settings are appended to the
+ * same keywords in conninfo (replication is "database" or "false"); the display settings are appended to the
  * user's `options` (from conninfo, else $PGOPTIONS). client_encoding is
  * always UTF8 (frames are UTF-8). `appname` becomes the
  * fallback_application_name. On success *out is *new* (free with
@@ -178,7 +178,11 @@ int ss_pg_copy_read(struct ss_pg *repl, char **buf, size_t *len,
 int ss_pg_consume(struct ss_pg *repl, struct ss_err *err);
 /* The socket to poll. */
 int ss_pg_socket(struct ss_pg *pg);
-/* End the copy (orderly stop): PQputCopyEnd and drain the results. */
-void ss_pg_copy_end(struct ss_pg *repl);
+/* End the copy (orderly stop): PQputCopyEnd, then read and discard
+ * until the server ends it too, for at most timeout_ms (the walsender
+ * first finishes the transaction it is sending; closing the connection
+ * after the timeout ends the stream just as well, with a server log
+ * line). */
+void ss_pg_copy_end(struct ss_pg *repl, int timeout_ms);
 
 #endif

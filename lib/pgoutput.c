@@ -447,8 +447,8 @@ int ss_pgo_cache_put_relation(struct ss_pgo_cache *c,
 	return 1;
 }
 
-const struct ss_pgo_relation *ss_pgo_cache_relation(const struct ss_pgo_cache *c,
-						    uint32_t oid)
+const struct ss_pgo_relation *
+ss_pgo_cache_relation(const struct ss_pgo_cache *c, uint32_t oid)
 {
 	return oid ? oidmap_get(&c->rels, oid) : NULL;
 }

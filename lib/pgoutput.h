@@ -127,8 +127,8 @@ int ss_pgo_cache_put_relation(struct ss_pgo_cache *c,
 			      const struct ss_pgo_relation *rel);
 /* The cached relation for oid (*borrowed* until it is replaced or the
  * cache freed), or NULL. */
-const struct ss_pgo_relation *ss_pgo_cache_relation(const struct ss_pgo_cache *c,
-						    uint32_t oid);
+const struct ss_pgo_relation *
+ss_pgo_cache_relation(const struct ss_pgo_cache *c, uint32_t oid);
 
 /* Remember a type's name (copied). */
 void ss_pgo_cache_put_type(struct ss_pgo_cache *c, uint32_t oid,

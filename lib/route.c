@@ -6,6 +6,8 @@
 #include "route.h"
 
 #include <inttypes.h>
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <strings.h>
 
@@ -30,26 +32,35 @@ enum shape_kind {
  * whether the bounds are strict or not; only a tie needs the evaluator.
  */
 struct rcheck {
-	long col;
 	double lo, hi;
-	int has_lo, has_hi;
+	int32_t col;
+	unsigned char has_lo, has_hi;
+	unsigned char nk;       /* the column's enum numkind */
 };
 
 struct group;
 struct eqidx;
 struct rangeidx;
 
+struct rshape;
+
 struct rshape {
-	/* What matching reads first, in one cache line. */
+	/* What matching reads, in the first 64 bytes (the struct is
+	 * allocated on a cache-line boundary). */
 	int64_t id;
 	uint64_t gen;           /* match in progress */
-	int mask;               /* 1: old row matched, 2: new row matched */
-	int exact;              /* an index hit is a match: no evaluation */
-	int use_checks;
-	struct ss_where *w;
 	struct rcheck *checks;  /* with use_checks: the whole clause as ranges */
-	size_t nchecks;
 	struct rcheck check0;   /* checks points here when there is one */
+	struct ss_where *w;     /* NULL when freed after compile (see lazy) */
+	uint32_t nchecks;
+	unsigned char mask;     /* 1: old row matched, 2: new row matched */
+	unsigned char exact;    /* an index hit is a match: no evaluation */
+	unsigned char use_checks;
+	unsigned char nowhere;  /* no where clause: every row */
+	/* The rest. */
+	int lazy;               /* w freed; compile again when needed */
+	size_t *used;           /* columns the clause reads */
+	size_t nused;
 	struct ss_shape def;
 	struct group *g;
 	enum shape_state state;
@@ -63,6 +74,8 @@ struct rshape {
 	size_t lpos;            /* position in its index's or the others list */
 	size_t gpos;            /* position in g->shapes */
 };
+_Static_assert(offsetof(struct rshape, lazy) == 64,
+	       "the fields matching reads fill the first cache line");
 
 struct eqidx {
 	uint32_t uid;           /* part of every hash key of this index */
@@ -70,6 +83,12 @@ struct eqidx {
 	char *type;             /* type the values are keyed as */
 	int raw;                /* enum: the text is the key */
 	int contain;            /* look up every element of the row's array */
+	int quick;              /* 1: the text is the key (enum, text,
+				   varchar); 2: canonical integers in the
+				   column's range are */
+	int colnk;              /* the column's enum numkind */
+	char *coltype;          /* the column's type when values are cast
+				   to `type` (NULL: the same) */
 	struct rshape **members;
 	size_t n, alloc;
 };
@@ -81,6 +100,7 @@ struct rentry {
 
 struct rangeidx {
 	long col;
+	int nk;                 /* the column's enum numkind */
 	struct rshape **members;
 	size_t n, alloc;
 	int dirty;
@@ -116,11 +136,11 @@ struct group {
 struct eqent {
 	uint64_t h;
 	uint32_t uid;
-	size_t klen;
+	uint32_t klen;
+	uint32_t n, alloc;
 	struct rshape **v;      /* inl, or an array once more than two */
-	size_t n, alloc;
 	struct rshape *inl[2];
-	char key[];
+	char key[];             /* at byte 48: short keys share the line */
 };
 
 struct eqslot {
@@ -154,9 +174,7 @@ struct ss_router {
 	int64_t *ids;
 	enum ss_frame_op *ops;
 	size_t out_alloc;
-	struct ss_buf key, tmp, scratch;
-	const char **newv, **oldv;
-	size_t vals_alloc;
+	struct ss_buf key, tmp;
 	struct ss_route_match *cur;
 	enum ss_frame_op cur_op;
 };
@@ -333,7 +351,7 @@ static void eq_add(struct ss_router *r, uint32_t uid, const char *key,
 		e = ss_xcalloc(1, sizeof(*e) + len + 1);
 		e->h = h;
 		e->uid = uid;
-		e->klen = len;
+		e->klen = (uint32_t)len;
 		e->v = e->inl;
 		e->alloc = 2;
 		memcpy(e->key, key, len);
@@ -371,6 +389,14 @@ static void eq_del(struct ss_router *r, uint32_t uid, const char *key,
 			e->v[i] = e->v[--e->n];
 			return;
 		}
+}
+
+/* qsort, but fine with a NULL base when there is nothing to sort. */
+static void sort_(void *base, size_t n, size_t size,
+		  int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
 }
 
 /* ---- small vectors ---------------------------------------------------- */
@@ -454,6 +480,7 @@ static void group_free(struct group *g)
 	group_free_cols(g);
 	for (i = 0; i < g->neqs; i++) {
 		free(g->eqs[i]->type);
+		free(g->eqs[i]->coltype);
 		free(g->eqs[i]->members);
 		free(g->eqs[i]);
 	}
@@ -516,8 +543,22 @@ static long eq_column(const struct ss_where_node *n, const char *cmp)
 	return -1;
 }
 
-/* Same for ranges: numeric columns under numeric comparisons. */
-static long range_column(const struct ss_where_node *n)
+/* How a numeric column's text reads (row_double). */
+enum numkind { NK_NONE, NK_INT2, NK_INT4, NK_INT8, NK_NUMERIC, NK_FLOAT8 };
+
+static int num_kind(const char *t)
+{
+	return !strcmp(t, "int2")      ? NK_INT2
+	       : !strcmp(t, "int4")    ? NK_INT4
+	       : !strcmp(t, "int8")    ? NK_INT8
+	       : !strcmp(t, "numeric") ? NK_NUMERIC
+	       : !strcmp(t, "float8")  ? NK_FLOAT8
+				       : NK_NONE;
+}
+
+/* Same for ranges: numeric columns under numeric comparisons; *nk is the
+ * column's kind. */
+static long range_column(const struct ss_where_node *n, int *nk)
 {
 	const struct ss_where_node *c = n;
 
@@ -528,6 +569,7 @@ static long range_column(const struct ss_where_node *n)
 	if (!is_range_type(ss_where_node_type(c)) ||
 	    !is_range_type(ss_where_node_type(n)))
 		return -1;
+	*nk = num_kind(ss_where_node_type(c));
 	return ss_where_node_column(c);
 }
 
@@ -549,6 +591,86 @@ static int text_double(const char *s, double *out)
 	if (*end)
 		return -1;
 	*out = isnan(d) ? INFINITY : d;
+	return 0;
+}
+
+/*
+ * A row value of a column of kind nk as a double, only when it is in the
+ * form PostgreSQL prints that type and surely a valid value of it (so that
+ * a decision made on the double is the one PostgreSQL would make):
+ * integers as [-]digits in the type's range; numeric and float8 as
+ * [-]digits[.digits][e[+-]digits], "NaN", "Infinity" or "-Infinity",
+ * with no overflow or underflow in the conversion. Anything else returns
+ * -1 and the caller lets lib/where decide (and report).
+ */
+static int row_double(const char *s, int nk, double *out)
+{
+	const char *p = s;
+	char *end;
+	double d;
+	int digits = 0, nonzero = 0;
+
+	if (nk == NK_NUMERIC || nk == NK_FLOAT8) {
+		if (!strcmp(s, "NaN") || !strcmp(s, "Infinity")) {
+			*out = INFINITY;
+			return 0;
+		}
+		if (!strcmp(s, "-Infinity")) {
+			*out = -INFINITY;
+			return 0;
+		}
+	}
+	if (*p == '-')
+		p++;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		digits++;
+		nonzero |= *p != '0';
+	}
+	if (nk == NK_INT2 || nk == NK_INT4 || nk == NK_INT8) {
+		int64_t v = 0, max = nk == NK_INT2   ? 32767
+				     : nk == NK_INT4 ? 2147483647
+						     : INT64_MAX;
+
+		if (*p || !digits || digits > 19)
+			return -1;
+		for (p = s + (*s == '-'); *p; p++) {
+			if (v > (INT64_MAX - (*p - '0')) / 10)
+				return -1;
+			v = v * 10 + (*p - '0');
+		}
+		/* -max-1 is valid too, but rare: the evaluator decides. */
+		if (v > max)
+			return -1;
+		*out = (double)(*s == '-' ? -v : v);
+		return 0;
+	}
+	if (nk != NK_NUMERIC && nk != NK_FLOAT8)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			digits++;
+			nonzero |= *p != '0';
+		}
+	}
+	if (!digits)
+		return -1;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p)
+		return -1;
+	errno = 0;
+	d = strtod(s, &end);
+	if (*end || errno || isinf(d) || (nonzero && d == 0) ||
+	    (d != 0 && fabs(d) < DBL_MIN))
+		return -1;
+	*out = d;
 	return 0;
 }
 
@@ -703,6 +825,8 @@ struct plan {
 	struct keylist kl;      /* K_EQ, K_CONTAIN */
 	double lo, hi;          /* K_RANGE */
 	int has_lo, has_hi;
+	int numkind;            /* the range column's enum numkind */
+	char coltype[64];       /* K_EQ: the column's own type */
 	int exact;
 	struct rcheck *checks;  /* use_checks: the clause is these ranges
 				   (and the exact index hit) */
@@ -823,6 +947,10 @@ static int try_eq(struct ss_router *r, struct group *g,
 	}
 	p->kind = K_EQ;
 	p->col = col;
+	snprintf(p->coltype, sizeof(p->coltype), "%s",
+		 ss_where_node_type(ss_where_node_kind(a) == SS_WHERE_COLUMN
+					    ? a
+					    : ss_where_node_arg(a, 0)));
 	p->exact = ss_where_node_kind(a) == SS_WHERE_COLUMN ||
 		   ss_where_node_implicit(a);
 	return 1;
@@ -895,6 +1023,7 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 	enum ss_where_kind k = ss_where_node_kind(n);
 	double x, y;
 	long col;
+	int nk = NK_NONE;
 
 	if (k == SS_WHERE_OP && ss_where_node_nargs(n) == 2 &&
 	    (!strcmp(op, "<") || !strcmp(op, "<=") || !strcmp(op, ">") ||
@@ -910,7 +1039,7 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 			b = t;
 			greater = !greater;
 		}
-		if (!is_const(b) || (col = range_column(a)) < 0 ||
+		if (!is_const(b) || (col = range_column(a, &nk)) < 0 ||
 		    const_double(b, &r->tmp, &x) < 0)
 			return 0;
 		p->lo = greater ? x : -INFINITY;
@@ -923,7 +1052,7 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 		b = ss_where_node_arg(n, 1);
 		c = ss_where_node_arg(n, 2);
 		if (!b || !c || !is_const(b) || !is_const(c) ||
-		    (col = range_column(a)) < 0 ||
+		    (col = range_column(a, &nk)) < 0 ||
 		    const_double(b, &r->tmp, &x) < 0 ||
 		    const_double(c, &r->tmp, &y) < 0)
 			return 0;
@@ -941,6 +1070,7 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 	}
 	p->kind = K_RANGE;
 	p->col = col;
+	p->numkind = nk;
 	p->exact = 0;
 	return 1;
 }
@@ -949,7 +1079,8 @@ static void add_check(struct plan *p, const struct plan *rp)
 {
 	struct rcheck c;
 
-	c.col = rp->col;
+	c.col = (int32_t)rp->col;
+	c.nk = (unsigned char)rp->numkind;
 	c.lo = rp->lo;
 	c.hi = rp->hi;
 	c.has_lo = rp->has_lo;
@@ -1027,7 +1158,8 @@ static void analyse(struct ss_router *r, struct group *g,
 /* ---- filing shapes into indexes --------------------------------------- */
 
 static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
-			       const char *type, int raw, int contain)
+			       const char *type, int raw, int contain,
+			       const char *coltype)
 {
 	struct eqidx *e;
 	size_t i;
@@ -1044,11 +1176,18 @@ static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
 	e->type = ss_xstrdup(type);
 	e->raw = raw;
 	e->contain = contain;
+	e->colnk = num_kind(coltype && *coltype ? coltype : type);
+	e->coltype = coltype && *coltype && strcmp(coltype, type)
+			     ? ss_xstrdup(coltype)
+			     : NULL;
+	e->quick = raw || !strcmp(type, "text") || !strcmp(type, "varchar")
+			   ? 1
+			   : is_int_type(type) ? 2 : 0;
 	VEC_PUSH(g->eqs, g->neqs, g->eqs_alloc, e);
 	return e;
 }
 
-static struct rangeidx *get_rangeidx(struct group *g, long col)
+static struct rangeidx *get_rangeidx(struct group *g, long col, int nk)
 {
 	struct rangeidx *ri;
 	size_t i;
@@ -1058,6 +1197,7 @@ static struct rangeidx *get_rangeidx(struct group *g, long col)
 			return g->ranges[i];
 	ri = ss_xcalloc(1, sizeof(*ri));
 	ri->col = col;
+	ri->nk = nk;
 	VEC_PUSH(g->ranges, g->nranges, g->ranges_alloc, ri);
 	return ri;
 }
@@ -1068,9 +1208,9 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 	size_t i;
 
 	s->kind = p->kind;
-	s->exact = p->exact;
-	s->nchecks = p->nchecks;
-	s->use_checks = p->use_checks;
+	s->exact = (unsigned char)p->exact;
+	s->nchecks = (uint32_t)p->nchecks;
+	s->use_checks = (unsigned char)p->use_checks;
 	if (p->nchecks == 1) {
 		s->check0 = p->checks[0];
 		s->checks = &s->check0;
@@ -1083,7 +1223,7 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 	case K_EQ:
 	case K_CONTAIN:
 		s->ei = get_eqidx(r, g, p->col, p->type, p->raw,
-				  p->kind == K_CONTAIN);
+				  p->kind == K_CONTAIN, p->coltype);
 		s->keys = p->kl.keys;
 		s->klens = p->kl.lens;
 		s->nkeys = p->kl.n;
@@ -1095,7 +1235,7 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 		list_add(&s->ei->members, &s->ei->n, &s->ei->alloc, s);
 		break;
 	case K_RANGE:
-		s->ri = get_rangeidx(g, p->col);
+		s->ri = get_rangeidx(g, p->col, p->numkind);
 		s->lo = p->lo;
 		s->hi = p->hi;
 		list_add(&s->ri->members, &s->ri->n, &s->ri->alloc, s);
@@ -1146,6 +1286,10 @@ static void unfile_shape(struct ss_router *r, struct rshape *s)
 	}
 	ss_where_free(s->w);
 	s->w = NULL;
+	s->lazy = 0;
+	free(s->used);
+	s->used = NULL;
+	s->nused = 0;
 	if (s->checks != &s->check0)
 		free(s->checks);
 	s->checks = NULL;
@@ -1170,6 +1314,7 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 
 	if (s->state != ST_PENDING || !g->have_rel)
 		return;
+	s->nowhere = s->def.where == NULL;
 	if (!s->def.where) {
 		memset(&p, 0, sizeof(p));
 		p.kind = K_ALL;
@@ -1188,9 +1333,25 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 			return;
 		}
 		analyse(r, g, s->w, &p);
+		{
+			const size_t *u;
+
+			s->nused = ss_where_columns_used(s->w, &u);
+			s->used = ss_xmalloc((s->nused ? s->nused : 1) *
+					     sizeof(*s->used));
+			memcpy(s->used, u, s->nused * sizeof(*u));
+		}
 	}
 	s->state = ST_LIVE;
 	file_shape(r, s, &p);
+	/* A compiled clause holds kilobytes; a shape that its index and
+	 * range checks decide needs it only for ties and values the index
+	 * cannot key, so it is compiled again then. */
+	if (s->w && (s->exact || s->use_checks)) {
+		ss_where_free(s->w);
+		s->w = NULL;
+		s->lazy = 1;
+	}
 }
 
 static int cmp_shape_id(const void *a, const void *b)
@@ -1214,7 +1375,7 @@ static void invalidate(struct ss_router *r, struct group *g,
 		unfile_shape(r, v[i]);
 		v[i]->state = ST_INVALID;
 	}
-	qsort(v, n, sizeof(*v), cmp_shape_id);
+	sort_(v, n, sizeof(*v), cmp_shape_id);
 	for (i = 0; i < n; i++)
 		ids[i] = v[i]->id;
 	if (r->cb)
@@ -1232,7 +1393,6 @@ struct ss_router *ss_router_new(ss_router_invalidate_cb cb, void *ctx)
 	r->cbctx = ctx;
 	ss_buf_init(&r->key);
 	ss_buf_init(&r->tmp);
-	ss_buf_init(&r->scratch);
 	return r;
 }
 
@@ -1266,9 +1426,6 @@ void ss_router_free(struct ss_router *r)
 	free(r->ops);
 	ss_buf_release(&r->key);
 	ss_buf_release(&r->tmp);
-	ss_buf_release(&r->scratch);
-	free(r->newv);
-	free(r->oldv);
 	free(r);
 }
 
@@ -1305,7 +1462,11 @@ int ss_router_add(struct ss_router *r, int64_t id, const struct ss_shape *def,
 	if (byid_get(r, id))
 		return ss_err_set(err, SS_ERR_INPUT, "shape %" PRId64
 				  " is already routed", id);
-	s = ss_xcalloc(1, sizeof(*s));
+	/* On a cache line of its own: matching reads the first 64 bytes. */
+	s = aligned_alloc(64, (sizeof(*s) + 63) & ~(size_t)63);
+	if (!s)
+		s = ss_xmalloc(sizeof(*s)); /* ss_xmalloc aborts on OOM */
+	memset(s, 0, sizeof(*s));
 	s->id = id;
 	copy_def(&s->def, def);
 	g = group_by_name(r, s->def.schema, s->def.table, 1);
@@ -1355,7 +1516,7 @@ size_t ss_router_ids(const struct ss_router *r, int64_t **ids)
 	for (i = 0; i < r->byid_size; i++)
 		if (r->byid[i] && r->byid[i] != TOMB)
 			(*ids)[n++] = r->byid[i]->id;
-	qsort(*ids, n, sizeof(**ids), cmp_i64);
+	sort_(*ids, n, sizeof(**ids), cmp_i64);
 	return n;
 }
 
@@ -1385,7 +1546,8 @@ static int col_same(const struct ss_frame_column *a,
 		    const struct ss_frame_column *b)
 {
 	return b && !strcmp(a->type, b->type) && a->type_oid == b->type_oid &&
-	       a->typmod == b->typmod && a->pk == b->pk;
+	       a->typmod == b->typmod && a->pk == b->pk &&
+	       a->key_index == b->key_index;
 }
 
 /* Does the change from the group's columns to rel's affect shape s? */
@@ -1423,8 +1585,9 @@ static int affected(const struct group *g, const struct rshape *s,
 		    !col_same(&rel->columns[i],
 			      find_col(g->cols, g->ncols, rel->columns[i].name)))
 			return 1;
-	if (s->w) {
-		n = ss_where_columns_used(s->w, &used);
+	used = s->used;
+	n = s->nused;
+	{
 		for (i = 0; i < n; i++) {
 			const struct ss_frame_column *o = &g->cols[used[i]];
 
@@ -1546,9 +1709,10 @@ static void update_used(struct group *g)
 	for (i = 0; i < g->nshapes; i++) {
 		struct rshape *s = g->shapes[i];
 
-		if (s->state != ST_LIVE || !s->w)
+		if (s->state != ST_LIVE || !s->nused)
 			continue;
-		n = ss_where_columns_used(s->w, &u);
+		n = s->nused;
+		u = s->used;
 		for (j = 0; j < n; j++) {
 			SS_GROW(g->used, g->used_alloc, g->nused + 1);
 			g->used[g->nused++] = u[j];
@@ -1557,14 +1721,14 @@ static void update_used(struct group *g)
 		if (g->nused > 4 * g->ncols + 64) {
 			size_t k = 0;
 
-			qsort(g->used, g->nused, sizeof(size_t), cmp_size);
+			sort_(g->used, g->nused, sizeof(size_t), cmp_size);
 			for (j = 0; j < g->nused; j++)
 				if (!k || g->used[k - 1] != g->used[j])
 					g->used[k++] = g->used[j];
 			g->nused = k;
 		}
 	}
-	qsort(g->used, g->nused, sizeof(size_t), cmp_size);
+	sort_(g->used, g->nused, sizeof(size_t), cmp_size);
 	n = 0;
 	for (j = 0; j < g->nused; j++)
 		if (!n || g->used[n - 1] != g->used[j])
@@ -1613,7 +1777,7 @@ static void hit(struct ss_router *r, struct rshape *s, int bit)
 		SS_GROW(r->hits, r->hits_alloc, r->nhits + 1);
 		r->hits[r->nhits++] = s;
 	}
-	s->mask |= bit;
+	s->mask |= (unsigned char)bit;
 }
 
 static void eval_full(struct ss_router *r, struct rshape *s,
@@ -1622,6 +1786,15 @@ static void eval_full(struct ss_router *r, struct rshape *s,
 	struct ss_err err = SS_ERR_INIT;
 	int res;
 
+	if (!s->w && s->lazy &&
+	    ss_where_compile(s->def.where, s->g->wcols, s->g->ncols,
+			     (const char *const *)s->def.params,
+			     s->def.nparams, &s->w, &err) < 0) {
+		r->cur->errors++;
+		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
+			 "shape %" PRId64 ": %.200s", s->id, err.msg);
+		return;
+	}
 	if (ss_where_eval(s->w, vals, &res, &err) < 0) {
 		r->cur->errors++;
 		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
@@ -1635,7 +1808,7 @@ static void eval_full(struct ss_router *r, struct rshape *s,
 static void eval(struct ss_router *r, struct rshape *s,
 		 const char *const *vals, int bit)
 {
-	if (s->exact || !s->w) {
+	if (s->exact || s->nowhere) {
 		hit(r, s, bit);
 		return;
 	}
@@ -1650,8 +1823,8 @@ static void eval(struct ss_router *r, struct rshape *s,
 
 			if (!v)
 				return; /* NULL compared: the AND is not true */
-			if (text_double(v, &x) < 0) {
-				tie = 1; /* let the evaluator report it */
+			if (row_double(v, c->nk, &x) < 0) {
+				tie = 1; /* let the evaluator decide */
 				break;
 			}
 			if ((c->has_lo && x < c->lo) || (c->has_hi && x > c->hi))
@@ -1674,10 +1847,10 @@ static void eval_all(struct ss_router *r, struct rshape **v, size_t n,
 
 	for (i = 0; i < n; i++) {
 		/* The index could not narrow these down: evaluate in full. */
-		if (v[i]->w)
-			eval_full(r, v[i], vals, bit);
-		else
+		if (v[i]->nowhere)
 			hit(r, v[i], bit);
+		else
+			eval_full(r, v[i], vals, bit);
 	}
 }
 
@@ -1707,6 +1880,8 @@ static int canonical_int(const char *s)
 			return 0;
 	return p - s <= 18;
 }
+
+static int quick_key(const struct eqidx *e, const char *v);
 
 struct elemctx {
 	struct ss_router *r;
@@ -1742,13 +1917,17 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 		return;
 	}
 	/* text and varchar compare byte for byte: the text is the key. */
-	if (e->raw || (is_int_type(e->type) && canonical_int(v)) ||
-	    !strcmp(e->type, "text") || !strcmp(e->type, "varchar")) {
+	if (quick_key(e, v)) {
 		eq_lookup(r, e, v, strlen(v), vals, bit);
 		return;
 	}
 	ss_buf_reset(&r->key);
-	if (ss_where_value_key(e->type, v, &r->key, &err) < 0) {
+	/* A value cast from the column's type must be a value of that type
+	 * first (int4 '1.0' is an error, not numeric 1). */
+	if ((e->coltype && (ss_where_value_key(e->coltype, v, &r->key,
+					       &err) < 0 ||
+			    (ss_buf_reset(&r->key), 0))) ||
+	    ss_where_value_key(e->type, v, &r->key, &err) < 0) {
 		/* Not a value of the type: let each shape's clause decide
 		 * (it reports the error), never drop silently. */
 		eval_all(r, e->members, e->n, vals, bit);
@@ -1778,7 +1957,7 @@ static void range_build(struct rangeidx *ri)
 		ri->e[i].hi = ri->members[i]->hi;
 		ri->e[i].s = ri->members[i];
 	}
-	qsort(ri->e, ri->ne, sizeof(*ri->e), cmp_rentry);
+	sort_(ri->e, ri->ne, sizeof(*ri->e), cmp_rentry);
 	for (ri->size = 1; ri->size < ri->ne; ri->size *= 2)
 		;
 	ri->maxhi = ss_xmalloc(2 * ri->size * sizeof(double));
@@ -1813,7 +1992,7 @@ static void match_range(struct ss_router *r, struct rangeidx *ri,
 
 	if (!v || !ri->n)
 		return; /* NULL compares as NULL: never true */
-	if (text_double(v, &x) < 0) {
+	if (row_double(v, ri->nk, &x) < 0) {
 		eval_all(r, ri->members, ri->n, vals, bit);
 		return;
 	}
@@ -1881,7 +2060,7 @@ void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
 		match_row(r, g, newv, 2);
 	if (!r->nhits)
 		return;
-	qsort(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
+	sort_(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
 	out_reserve(r, r->nhits);
 	for (i = 0; i < r->nhits; i++) {
 		struct rshape *s = r->hits[i];
@@ -1920,7 +2099,7 @@ void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
 			if (g->shapes[j]->state == ST_LIVE)
 				hit(r, g->shapes[j], 3);
 	}
-	qsort(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
+	sort_(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
 	out_reserve(r, r->nhits);
 	for (i = 0; i < r->nhits; i++) {
 		r->ids[i] = r->hits[i]->id;
@@ -2165,27 +2344,109 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 	if (s.p != s.end)
 		return 0;
 	/* Copy the values only now: the scratch buffer may move. */
-	if (ncols > r->vals_alloc) {
-		r->newv = ss_xrealloc(r->newv, ncols * sizeof(*r->newv));
-		r->oldv = ss_xrealloc(r->oldv, ncols * sizeof(*r->oldv));
-		r->vals_alloc = ncols;
+	if (ncols > out->vals_alloc_) {
+		out->newv_ = ss_xrealloc(out->newv_, ncols * sizeof(char *));
+		out->oldv_ = ss_xrealloc(out->oldv_, ncols * sizeof(char *));
+		out->vals_alloc_ = ncols;
 	}
-	ss_buf_reset(&r->scratch);
+	ss_buf_reset(&out->scratch_);
 	if (has_new)
-		put_values(&r->scratch, spn, offn, nidx);
+		put_values(&out->scratch_, spn, offn, nidx);
 	if (has_old)
-		put_values(&r->scratch, spo, offo, nidx);
+		put_values(&out->scratch_, spo, offo, nidx);
 	for (k = 0; k < nidx; k++) {
 		if (has_new)
-			r->newv[idx[k]] = offn[k] == SIZE_MAX
-						  ? NULL
-						  : r->scratch.buf + offn[k];
+			out->newv_[idx[k]] = offn[k] == SIZE_MAX
+						     ? NULL
+						     : out->scratch_.buf + offn[k];
 		if (has_old)
-			r->oldv[idx[k]] = offo[k] == SIZE_MAX
-						  ? NULL
-						  : r->scratch.buf + offo[k];
+			out->oldv_[idx[k]] = offo[k] == SIZE_MAX
+						     ? NULL
+						     : out->scratch_.buf + offo[k];
 	}
-	out->newv = has_new ? (const char *const *)r->newv : NULL;
-	out->oldv = has_old ? (const char *const *)r->oldv : NULL;
+	out->newv = has_new ? (const char *const *)out->newv_ : NULL;
+	out->oldv = has_old ? (const char *const *)out->oldv_ : NULL;
+	out->nph_ = 0;
 	return 1;
+}
+
+void ss_route_scan_release(struct ss_route_scan *sc)
+{
+	ss_buf_release(&sc->scratch_);
+	free(sc->newv_);
+	free(sc->oldv_);
+	memset(sc, 0, sizeof(*sc));
+	ss_buf_init(&sc->scratch_);
+}
+
+/* The key a row value is looked up under when that needs no key function
+ * (see match_eq); 0 if it does. */
+static int quick_key(const struct eqidx *e, const char *v)
+{
+	double d;
+
+	/* An integer in the column type's range, with no leading zeros
+	 * (row_double checks the range). */
+	return e->quick == 1 ||
+	       (e->quick == 2 && canonical_int(v) &&
+		row_double(v, e->colnk, &d) == 0);
+}
+
+void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
+			int stage)
+{
+	struct group *g;
+	size_t i, row;
+
+	switch (stage) {
+	case 0:
+		sc->nph_ = 0;
+		g = group_by_oid(r, sc->oid);
+		if (!g || !g->nlive || !r->eq_size)
+			return;
+		for (i = 0; i < g->neqs; i++) {
+			struct eqidx *e = g->eqs[i];
+
+			if (e->contain || !e->n)
+				continue;
+			for (row = 0; row < 2; row++) {
+				const char *const *vals = row ? sc->oldv : sc->newv;
+				const char *v;
+				uint64_t h;
+
+				if (!vals || !(v = vals[e->col]) ||
+				    !quick_key(e, v) || sc->nph_ >= 4)
+					continue;
+				h = eq_hash(e->uid, v, strlen(v));
+				sc->ph_[sc->nph_++] = h;
+				__builtin_prefetch(&r->eq[h & (r->eq_size - 1)]);
+			}
+		}
+		return;
+	case 1:
+		for (i = 0; i < sc->nph_; i++) {
+			uint64_t h = sc->ph_[i];
+			size_t j = (size_t)h & (r->eq_size - 1);
+
+			sc->pe_[i] = NULL;
+			for (; r->eq[j].e; j = (j + 1) & (r->eq_size - 1))
+				if (r->eq[j].h == h) {
+					sc->pe_[i] = r->eq[j].e;
+					__builtin_prefetch(r->eq[j].e);
+					__builtin_prefetch((const char *)r->eq[j].e + 64);
+					break;
+				}
+		}
+		return;
+	default:
+		for (i = 0; i < sc->nph_; i++) {
+			const struct eqent *e = sc->pe_[i];
+			size_t k;
+
+			/* Matching reads the first cache line of a shape. */
+			for (k = 0; e && k < e->n && k < 2; k++)
+				__builtin_prefetch(e->v[k]);
+		}
+		return;
+	}
 }

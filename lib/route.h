@@ -67,8 +67,8 @@ size_t ss_router_count(const struct ss_router *r);
  * compiles the table's shapes. A later one that differs invalidates the
  * shapes it affects (all of the table's shapes when the table was
  * renamed; else those that select all columns, or select, filter on or
- * key by a column that was dropped, renamed or changed type, typmod or
- * key flag) and recompiles the others. Returns 0.
+ * key by a column that was dropped, renamed or changed type, typmod,
+ * key flag or key_index) and recompiles the others. Returns 0.
  */
 int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
 		       struct ss_err *err);
@@ -127,7 +127,7 @@ void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
  * unescaping, is decoded here without building any JSON: returns 1 and
  * fills *out, with newv / oldv pointing at arrays of the relation's
  * column count that hold the columns ss_router_columns lists (NULL entry:
- * SQL NULL), owned by the router until the next scan. Returns 0 for every
+ * SQL NULL), stored in *out (see below). Returns 0 for every
  * other line, valid or not: the caller then parses it with
  * ss_frame_parse, which is strict. A line this accepts is one
  * ss_frame_parse accepts, with the same fields.
@@ -139,9 +139,34 @@ struct ss_route_scan {
 	ss_lsn lsn;
 	const char *const *newv; /* NULL for a delete */
 	const char *const *oldv; /* NULL for an insert */
+
+	/* Private: the values' storage, and prefetch state. */
+	struct ss_buf scratch_;
+	const char **newv_, **oldv_;
+	size_t vals_alloc_;
+	uint64_t ph_[4];
+	const void *pe_[4];
+	size_t nph_;
 };
+#define SS_ROUTE_SCAN_INIT { .scratch_ = SS_BUF_INIT }
+/* Free a scan's storage; it is then empty and reusable. */
+void ss_route_scan_release(struct ss_route_scan *sc);
+/*
+ * Scan one line into *out (initialised with SS_ROUTE_SCAN_INIT; the values
+ * it points at live in *out until it is scanned into again or released).
+ */
 int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 			  struct ss_route_scan *out);
+
+/*
+ * Memory prefetch for a batch of scanned changes, to hide the cache misses
+ * of large indexes: call with stage 0 on every change of the batch (hashes
+ * the keys, prefetches hash slots), then 1 on every change (prefetches the
+ * entries), then 2 (prefetches the first shape), then match them in order.
+ * Only a hint: matching is the same without it.
+ */
+void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
+			int stage);
 
 struct ss_router_stats {
 	size_t shapes;       /* known */

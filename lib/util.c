@@ -429,6 +429,30 @@ void ss_format_time_us(int64_t us, char *out, size_t outsz)
 		 tm.tm_min, tm.tm_sec, frac);
 }
 
+void ss_quote_text(char *out, size_t outsz, const char *s, size_t len, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; i < len && i < max && o + 5 < outsz; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (i < len && o + 4 < outsz) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
 uint64_t ss_hash64(const void *data, size_t len)
 {
 	const unsigned char *p = data;

@@ -125,6 +125,14 @@ int64_t ss_mono_us(void);
 /* Format a Unix-microseconds time as ISO 8601 UTC ("2026-11-21T07:38:00.123456Z"). */
 void ss_format_time_us(int64_t us, char *out, size_t outsz);
 
+/*
+ * Copy untrusted text into an error message: control and non-ASCII bytes
+ * become \xNN, and input past `max` bytes is cut with "...", so a hostile
+ * value can neither flood nor garble a log line. Always NUL-terminates
+ * out (outsz >= 1).
+ */
+void ss_quote_text(char *out, size_t outsz, const char *s, size_t len, size_t max);
+
 /* 64-bit FNV-1a over a byte string; stable across runs and machines. */
 uint64_t ss_hash64(const void *data, size_t len);
 

@@ -6,6 +6,7 @@
  * three-valued logic.
  */
 #include <ctype.h>
+#include <math.h>
 
 #include "where_int.h"
 
@@ -281,6 +282,37 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 		     n->op);
 		return NULL;
 	}
+	if (n->nargs == 1 && n->opc >= NOP_BNOT && n->opc <= NOP_CBRT) {
+		struct ss_where_node *a = n->args[0];
+		enum wt b = a->type.array ? WT_UNKNOWN : a->type.base;
+		static const struct wtype T_FLOAT8 = {WT_FLOAT8, 0,    -1,
+						      NULL,	 NULL, 0};
+
+		if (n->opc == NOP_SQRT || n->opc == NOP_CBRT) {
+			/* float8 only: numbers and unknown cast to it */
+			if (!is_unknown(&a->type) && !wt_is_numeric(b)) {
+				op_missing(c, n->loc, n->op, NULL, &a->type);
+				return NULL;
+			}
+			n->args[0] = coerce(c, a, &T_FLOAT8, 0);
+			if (!n->args[0])
+				return NULL;
+			n->type = T_FLOAT8;
+			return n;
+		}
+		if (is_unknown(&a->type)) {
+			aerr(c, n->loc, "operator is not unique: %s unknown",
+			     n->op);
+			return NULL;
+		}
+		if (n->opc == NOP_BNOT ? !wt_is_int(b) : !wt_is_numeric(b)) {
+			op_missing(c, n->loc, n->op, NULL, &a->type);
+			return NULL;
+		}
+		n->type = a->type;
+		n->type.typmod = -1;
+		return n;
+	}
 	if (n->nargs == 1) {
 		struct ss_where_node *a = n->args[0];
 		struct wtype lc, rc, res;
@@ -311,16 +343,20 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 	case NOP_SUB:
 	case NOP_MUL:
 	case NOP_DIV:
-	case NOP_MOD: {
+	case NOP_MOD:
+	case NOP_POW: {
 		static const enum wop map[] = {
 		    [NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB, [NOP_MUL] = OP_MUL,
-		    [NOP_DIV] = OP_DIV, [NOP_MOD] = OP_MOD,
+		    [NOP_DIV] = OP_DIV, [NOP_MOD] = OP_MOD, [NOP_POW] = OP_POW,
 		};
 		enum wop op = map[n->opc];
 		struct wtype lt = n->args[0]->type, rt = n->args[1]->type;
 		struct wtype lc, rc, res;
 
-		if (is_unknown(&lt) && is_unknown(&rt)) {
+		if (is_unknown(&lt) && is_unknown(&rt) && op == OP_POW) {
+			/* only numeric candidates: float8 is preferred */
+			lt.base = rt.base = WT_FLOAT8;
+		} else if (is_unknown(&lt) && is_unknown(&rt)) {
 			aerr(c, n->loc,
 			     "operator is not unique: unknown %s unknown",
 			     n->op);
@@ -335,6 +371,12 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 
 			if (warith_resolve(op, k, k, &lc, &rc, &res) == 0) {
 				*u = *k;
+				u->typmod = -1;
+			} else if (k->base == WT_INTERVAL &&
+				   (op == OP_MUL || op == OP_DIV)) {
+				/* interval * unknown: the factor is float8 */
+				u->base = WT_FLOAT8;
+				u->array = 0;
 				u->typmod = -1;
 			} else if ((k->base == WT_TIMESTAMP ||
 				    k->base == WT_TIMESTAMPTZ ||
@@ -371,6 +413,13 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 				   &n->args[1]->type);
 			return NULL;
 		}
+		if (op == OP_POW && res.base == WT_NUMERIC) {
+			/* numeric_power needs arbitrary-precision exp/ln */
+			aerr(c, n->loc,
+			     "operator ^ on numeric is not supported in this "
+			     "context");
+			return NULL;
+		}
 		n->args[0] = coerce(c, n->args[0], &lc, 0);
 		if (!n->args[0])
 			return NULL;
@@ -378,6 +427,33 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 		if (!n->args[1])
 			return NULL;
 		n->type = res;
+		return n;
+	}
+	case NOP_BAND:
+	case NOP_BOR:
+	case NOP_BXOR: {
+		/* integers only, the wider of the two */
+		struct wtype lt = n->args[0]->type, rt = n->args[1]->type;
+		struct wtype ot;
+
+		if (is_unknown(&lt) && is_unknown(&rt)) {
+			aerr(c, n->loc,
+			     "operator is not unique: unknown %s unknown",
+			     n->op);
+			return NULL;
+		}
+		if (meet(&lt, &rt, &ot) < 0 || ot.array ||
+		    !wt_is_int(ot.base)) {
+			op_missing(c, n->loc, n->op, &lt, &rt);
+			return NULL;
+		}
+		n->args[0] = coerce(c, n->args[0], &ot, 0);
+		if (!n->args[0])
+			return NULL;
+		n->args[1] = coerce(c, n->args[1], &ot, 0);
+		if (!n->args[1])
+			return NULL;
+		n->type = ot;
 		return n;
 	}
 	case NOP_CONCAT: {
@@ -388,10 +464,47 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 		    is_unknown(&rt) || (wt_is_text(rt.base) && !rt.array);
 
 		if (lt.array || rt.array) {
-			aerr(c, n->loc,
-			     "array concatenation is not supported in this "
-			     "context");
-			return NULL;
+			/* array_cat / array_append / array_prepend over the
+			 * common element type; an unknown side is an array */
+			struct wtype le = lt, re = rt, et, at;
+
+			le.array = re.array = 0;
+			if (meet_mode(&le, &re, &et, 1) < 0) {
+				op_missing(c, n->loc, "||", &lt, &rt);
+				return NULL;
+			}
+			et.typmod = -1;
+			at = et;
+			at.array = 1;
+			if (lt.array && (rt.array || is_unknown(&rt))) {
+				n->flags |= NF_ARRCAT;
+				n->args[0] = coerce(c, n->args[0], &at, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &at, 0);
+			} else if (rt.array && is_unknown(&lt)) {
+				n->flags |= NF_ARRCAT;
+				n->args[0] = coerce(c, n->args[0], &at, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &at, 0);
+			} else if (lt.array) {
+				n->flags |= NF_APPEND;
+				n->args[0] = coerce(c, n->args[0], &at, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &et, 0);
+			} else {
+				n->flags |= NF_PREPEND;
+				n->args[0] = coerce(c, n->args[0], &et, 0);
+				if (n->args[0])
+					n->args[1] =
+					    coerce(c, n->args[1], &at, 0);
+			}
+			if (!n->args[0] || !n->args[1])
+				return NULL;
+			n->type = at;
+			return n;
 		}
 		if (!ltext && !rtext) {
 			op_missing(c, n->loc, "||", &lt, &rt);
@@ -465,6 +578,79 @@ static struct ss_where_node *analyze_op(struct actx *c, struct ss_where_node *n)
 	}
 	aerr(c, n->loc, "operator %s is not supported in this context", n->op);
 	return NULL;
+}
+
+/*
+ * array_cat(a, b), array_append(a, e), array_prepend(e, a) and
+ * array_ndims(a): the polymorphic "anycompatible" resolution (an unknown
+ * array side takes the other side's array type, an unknown element the
+ * element type), then the same evaluation as the || operator.
+ */
+static struct ss_where_node *analyze_array_func(struct actx *c,
+						struct ss_where_node *n)
+{
+	static const struct wtype T_INT4_ = {WT_INT4, 0, -1, NULL, NULL, 0};
+	int ai = n->opc == FN_ARRAY_PREPEND ? 1 : 0; /* the array argument */
+	size_t want = n->opc == FN_ARRAY_NDIMS ? 1 : 2;
+	struct wtype et, at, ot;
+	int have = 0;
+	size_t i;
+
+	if (n->nargs != want) {
+		aerr(c, n->loc, "function %s with %zu arguments does not exist",
+		     n->op, n->nargs);
+		return NULL;
+	}
+	for (i = 0; i < n->nargs; i++) {
+		struct wtype t = n->args[i]->type;
+		int is_arr_pos = n->opc == FN_ARRAY_CAT || (int)i == ai;
+
+		if (is_unknown(&t))
+			continue;
+		if (is_arr_pos && !t.array) {
+			struct ss_buf b = SS_BUF_INIT;
+
+			wtype_sqlname(&t, &b);
+			aerr(c, n->loc, "function %s(%s) does not exist", n->op,
+			     b.buf);
+			ss_buf_release(&b);
+			return NULL;
+		}
+		t.array = 0;
+		t.typmod = -1;
+		if (have && meet_mode(&et, &t, &ot, 1) < 0) {
+			aerr(c, n->loc,
+			     "function %s arguments have incompatible types",
+			     n->op);
+			return NULL;
+		}
+		et = have ? ot : t;
+		have = 1;
+	}
+	if (!have && n->opc == FN_ARRAY_NDIMS) {
+		/* anyarray, unlike anycompatible, cannot start from unknown */
+		aerr(c, n->loc,
+		     "could not determine polymorphic type because input has "
+		     "type unknown");
+		return NULL;
+	}
+	if (!have)
+		et = T_TEXT; /* anycompatible over unknowns only: text */
+	at = et;
+	at.array = 1;
+	for (i = 0; i < n->nargs; i++) {
+		int is_arr_pos = n->opc == FN_ARRAY_CAT || (int)i == ai;
+
+		n->args[i] = coerce(c, n->args[i], is_arr_pos ? &at : &et, 0);
+		if (!n->args[i])
+			return NULL;
+	}
+	n->flags |= n->opc == FN_ARRAY_CAT	 ? NF_ARRCAT
+		    : n->opc == FN_ARRAY_APPEND	 ? NF_APPEND
+		    : n->opc == FN_ARRAY_PREPEND ? NF_PREPEND
+						 : 0;
+	n->type = n->opc == FN_ARRAY_NDIMS ? T_INT4_ : at;
+	return n;
 }
 
 /* Common type of a list (IN lists, COALESCE, ARRAY[...]). */
@@ -544,8 +730,7 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			struct ss_err e2 = SS_ERR_INIT;
 
 			if (ss_parse_i64(n->text, INT64_MIN, INT64_MAX, &v,
-					 "int", &e2) == 0 &&
-			    (n->text[0] != '0' || 1)) {
+					 "int", &e2) == 0) {
 				n->type.base =
 				    (v >= INT32_MIN && v <= INT32_MAX)
 					? WT_INT4
@@ -553,8 +738,8 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 				n->val.u.i = v;
 				return n;
 			}
+			/* too big for int8: a numeric */
 		}
-			/* fall through: too big for int8 */
 		/* FALLTHROUGH */
 		case LIT_NUM:
 			n->type.base = WT_NUMERIC;
@@ -895,7 +1080,7 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 		switch (n->opc) {
 		case FN_LOWER:
 		case FN_UPPER: {
-			struct wtype t = n->args[0]->type;
+			struct wtype t = n->nargs ? n->args[0]->type : T_TEXT;
 
 			if (n->nargs != 1 ||
 			    !(is_unknown(&t) ||
@@ -919,6 +1104,96 @@ static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
 			n->type = T_TEXT;
 			return n;
 		}
+		case FN_ARRAY_CAT:
+		case FN_ARRAY_APPEND:
+		case FN_ARRAY_PREPEND:
+		case FN_ARRAY_NDIMS:
+			return analyze_array_func(c, n);
+		case FN_JUSTIFY_DAYS:
+		case FN_JUSTIFY_HOURS:
+		case FN_JUSTIFY_INTERVAL: {
+			static const struct wtype T_IV = {WT_INTERVAL, 0,    -1,
+							  NULL,	       NULL, 0};
+
+			if (n->nargs != 1 ||
+			    !(is_unknown(&n->args[0]->type) ||
+			      (n->args[0]->type.base == WT_INTERVAL &&
+			       !n->args[0]->type.array))) {
+				aerr(c, n->loc,
+				     "function %s with these arguments does "
+				     "not exist",
+				     n->op);
+				return NULL;
+			}
+			n->args[0] = coerce(c, n->args[0], &T_IV, 0);
+			if (!n->args[0])
+				return NULL;
+			n->type = T_IV;
+			return n;
+		}
+		case FN_TIMEZONE: {
+			static const struct wtype T_TSTZ = {
+			    WT_TIMESTAMPTZ, 0, -1, NULL, NULL, 0};
+			struct ss_where_node *z, *v;
+			enum wt vb;
+
+			if (n->nargs != 2) {
+				aerr(c, n->loc,
+				     "function timezone with %zu arguments "
+				     "does not exist",
+				     n->nargs);
+				return NULL;
+			}
+			z = n->args[0];
+			v = n->args[1];
+			if (is_unknown(&z->type))
+				z = coerce(c, z, &T_TEXT, 0);
+			else if (!z->type.array && wt_is_text(z->type.base))
+				z = to_text(c, z);
+			else if (z->type.array || z->type.base != WT_INTERVAL) {
+				struct ss_buf b = SS_BUF_INIT;
+
+				wtype_sqlname(&z->type, &b);
+				aerr(
+				    c, n->loc,
+				    "function timezone(%s, ...) does not exist",
+				    b.buf);
+				ss_buf_release(&b);
+				return NULL;
+			}
+			if (!z)
+				return NULL;
+			/* unknown and date take timestamptz, the preferred
+			 * type of the category */
+			vb = v->type.array ? WT_UNKNOWN : v->type.base;
+			if (is_unknown(&v->type) || vb == WT_DATE)
+				v = coerce(c, v, &T_TSTZ, 0);
+			else if (vb != WT_TIMESTAMP && vb != WT_TIMESTAMPTZ) {
+				struct ss_buf b = SS_BUF_INIT;
+
+				wtype_sqlname(&v->type, &b);
+				aerr(c, n->loc,
+				     "function timezone(..., %s) is not "
+				     "supported in this context",
+				     b.buf);
+				ss_buf_release(&b);
+				return NULL;
+			}
+			if (!v)
+				return NULL;
+			n->args[0] = z;
+			n->args[1] = v;
+			n->type = T_TSTZ;
+			if (v->type.base == WT_TIMESTAMPTZ)
+				n->type.base = WT_TIMESTAMP;
+			return n;
+		}
+		case FN_LIKE:
+		case FN_ILIKE:
+			aerr(c, n->loc,
+			     "function %s with %zu arguments does not exist",
+			     n->op, n->nargs);
+			return NULL;
 		case FN_CONCAT:
 			for (i = 0; i < n->nargs; i++)
 				if (is_unknown(&n->args[i]->type)) {
@@ -1367,6 +1642,95 @@ static int eval_array(struct ectx *e, const struct ss_where_node *n,
 	}
 }
 
+/*
+ * Array ||, as array_cat / array_append / array_prepend: not strict (a
+ * NULL array is an empty one), element lists joined along the first
+ * dimension, whose other dimensions and bounds must agree.
+ */
+static int eval_array_concat(struct ectx *e, const struct ss_where_node *n,
+			     struct wval *out)
+{
+	struct wval a, b;
+	const struct warr *x, *y;
+	struct warr *r;
+	int d;
+
+	if (eval(e, n->args[0], &a) < 0 || eval(e, n->args[1], &b) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (n->flags & (NF_APPEND | NF_PREPEND)) {
+		const struct wval *arr = (n->flags & NF_APPEND) ? &a : &b;
+		const struct wval *el = (n->flags & NF_APPEND) ? &b : &a;
+		const struct warr *s = arr->isnull ? NULL : arr->u.a;
+
+		if (s && s->ndim > 1)
+			return ss_err_set(e->err, SS_ERR_INPUT,
+					  "argument must be empty or "
+					  "one-dimensional array");
+		r = arena_alloc(e->a, sizeof(*r));
+		r->ndim = 1;
+		r->lbs[0] = s && s->ndim == 1 ? s->lbs[0] : 1;
+		r->n = (s ? s->n : 0) + 1;
+		r->dims[0] = (int)r->n;
+		r->e = arena_alloc(e->a, r->n * sizeof(struct wval));
+		if (n->flags & NF_APPEND) {
+			if (s)
+				memcpy(r->e, s->e, s->n * sizeof(struct wval));
+			r->e[r->n - 1] = *el;
+		} else {
+			r->e[0] = *el;
+			if (s)
+				memcpy(r->e + 1, s->e,
+				       s->n * sizeof(struct wval));
+		}
+		out->u.a = r;
+		return 0;
+	}
+	if (a.isnull || b.isnull) {
+		*out = a.isnull ? b : a;
+		return 0;
+	}
+	x = a.u.a;
+	y = b.u.a;
+	if (x->ndim == 0 || x->n == 0) {
+		*out = b;
+		return 0;
+	}
+	if (y->ndim == 0 || y->n == 0) {
+		*out = a;
+		return 0;
+	}
+	r = arena_alloc(e->a, sizeof(*r));
+	if (x->ndim == y->ndim) {
+		*r = *x;
+		r->dims[0] = x->dims[0] + y->dims[0];
+		for (d = 1; d < x->ndim; d++)
+			if (x->dims[d] != y->dims[d] || x->lbs[d] != y->lbs[d])
+				goto incompatible;
+	} else if (x->ndim == y->ndim - 1 || x->ndim == y->ndim + 1) {
+		const struct warr *hi = x->ndim > y->ndim ? x : y;
+		const struct warr *lo = x->ndim > y->ndim ? y : x;
+
+		*r = *hi;
+		r->dims[0] += 1;
+		for (d = 0; d < lo->ndim; d++)
+			if (lo->dims[d] != hi->dims[d + 1] ||
+			    lo->lbs[d] != hi->lbs[d + 1])
+				goto incompatible;
+	} else {
+		goto incompatible;
+	}
+	r->n = x->n + y->n;
+	r->e = arena_alloc(e->a, r->n * sizeof(struct wval));
+	memcpy(r->e, x->e, x->n * sizeof(struct wval));
+	memcpy(r->e + x->n, y->e, y->n * sizeof(struct wval));
+	out->u.a = r;
+	return 0;
+incompatible:
+	return ss_err_set(e->err, SS_ERR_INPUT,
+			  "cannot concatenate incompatible arrays");
+}
+
 static int eval_col(struct ectx *e, const struct ss_where_node *n,
 		    struct wval *out)
 {
@@ -1461,6 +1825,40 @@ static int eval_between(struct ectx *e, const struct ss_where_node *n,
 done:
 	set_tv(out, res);
 	return 0;
+}
+
+/* ~ @ |/ ||/ on a non-null value. */
+static int eval_prefix(struct ectx *e, const struct ss_where_node *n,
+		       const struct wval *a, struct wval *out)
+{
+	enum wt t = n->type.base;
+
+	switch (n->opc) {
+	case NOP_BNOT:
+		out->u.i = ~a->u.i;
+		return 0;
+	case NOP_ABS:
+		if ((wt_is_int(t) && a->u.i < 0) ||
+		    (t == WT_NUMERIC && num_is_negative(a->u.n)))
+			return wval_arith(e->a, OP_NEG, &n->type, a, NULL, NULL,
+					  &n->type, out, e->err);
+		if (t == WT_FLOAT4 || t == WT_FLOAT8)
+			out->u.f = fabs(a->u.f);
+		else
+			*out = *a;
+		return 0;
+	case NOP_SQRT:
+		if (a->u.f < 0)
+			return ss_err_set(e->err, SS_ERR_INPUT,
+					  "cannot take square root of a "
+					  "negative number");
+		out->u.f = sqrt(a->u.f);
+		return 0;
+	case NOP_CBRT:
+		out->u.f = cbrt(a->u.f);
+		return 0;
+	}
+	return ss_err_set(e->err, SS_ERR_INPUT, "unsupported operator");
 }
 
 static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
@@ -1613,6 +2011,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 	case SS_WHERE_OP:
 		if (n->opc >= NOP_LIKE && n->opc <= NOP_NILIKE)
 			return eval_like(e, n, out);
+		if (n->flags & (NF_ARRCAT | NF_APPEND | NF_PREPEND))
+			return eval_array_concat(e, n, out);
 		if (eval(e, n->args[0], &a) < 0)
 			return -1;
 		if (n->nargs == 1) {
@@ -1624,6 +2024,8 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 				*out = a;
 				return 0;
 			}
+			if (n->opc >= NOP_BNOT && n->opc <= NOP_CBRT)
+				return eval_prefix(e, n, &a, out);
 			return wval_arith(e->a, OP_NEG, &n->args[0]->type, &a,
 					  NULL, NULL, &n->type, out, e->err);
 		}
@@ -1643,17 +2045,27 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 		case NOP_SUB:
 		case NOP_MUL:
 		case NOP_DIV:
-		case NOP_MOD: {
+		case NOP_MOD:
+		case NOP_POW: {
 			static const enum wop map[] = {
 			    [NOP_ADD] = OP_ADD, [NOP_SUB] = OP_SUB,
 			    [NOP_MUL] = OP_MUL, [NOP_DIV] = OP_DIV,
-			    [NOP_MOD] = OP_MOD,
+			    [NOP_MOD] = OP_MOD, [NOP_POW] = OP_POW,
 			};
 
 			return wval_arith(e->a, map[n->opc], &n->args[0]->type,
 					  &a, &n->args[1]->type, &b, &n->type,
 					  out, e->err);
 		}
+		case NOP_BAND:
+			out->u.i = a.u.i & b.u.i;
+			return 0;
+		case NOP_BOR:
+			out->u.i = a.u.i | b.u.i;
+			return 0;
+		case NOP_BXOR:
+			out->u.i = a.u.i ^ b.u.i;
+			return 0;
 		case NOP_CONCAT: {
 			char *p = arena_alloc(e->a, a.u.s.len + b.u.s.len + 1);
 
@@ -1722,6 +2134,42 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 			ss_buf_release(&sb);
 			return 0;
 		}
+		case FN_ARRAY_CAT:
+		case FN_ARRAY_APPEND:
+		case FN_ARRAY_PREPEND:
+			return eval_array_concat(e, n, out);
+		case FN_ARRAY_NDIMS:
+			if (eval(e, n->args[0], &a) < 0)
+				return -1;
+			if (a.isnull || a.u.a->ndim == 0 || a.u.a->n == 0)
+				out->isnull = 1;
+			else
+				out->u.i = a.u.a->ndim;
+			return 0;
+		case FN_JUSTIFY_DAYS:
+		case FN_JUSTIFY_HOURS:
+		case FN_JUSTIFY_INTERVAL:
+			if (eval(e, n->args[0], &a) < 0)
+				return -1;
+			if (a.isnull) {
+				out->isnull = 1;
+				return 0;
+			}
+			return interval_justify(
+			    &a.u.iv, n->opc != FN_JUSTIFY_HOURS,
+			    n->opc != FN_JUSTIFY_DAYS, &out->u.iv, e->err);
+		case FN_TIMEZONE:
+			if (eval(e, n->args[0], &a) < 0 ||
+			    eval(e, n->args[1], &b) < 0)
+				return -1;
+			if (a.isnull || b.isnull) {
+				out->isnull = 1;
+				return 0;
+			}
+			return wval_timezone(
+			    &a, n->args[0]->type.base == WT_INTERVAL, b.u.i,
+			    n->args[1]->type.base == WT_TIMESTAMP, &out->u.i,
+			    e->err);
 		case FN_COALESCE:
 			for (i = 0; i < n->nargs; i++) {
 				if (eval(e, n->args[i], &a) < 0)
@@ -1825,11 +2273,17 @@ static int strict(const struct ss_where_node *n)
 {
 	switch (n->kind) {
 	case SS_WHERE_OP:
+		/* array_cat, array_append, array_prepend take NULLs */
+		return !(n->flags & (NF_ARRCAT | NF_APPEND | NF_PREPEND));
 	case SS_WHERE_CAST:
 	case SS_WHERE_SUBSCRIPT:
 		return 1;
 	case SS_WHERE_FUNC:
-		return n->opc == FN_LOWER || n->opc == FN_UPPER;
+		return n->opc == FN_LOWER || n->opc == FN_UPPER ||
+		       n->opc == FN_TIMEZONE || n->opc == FN_ARRAY_NDIMS ||
+		       n->opc == FN_JUSTIFY_DAYS ||
+		       n->opc == FN_JUSTIFY_HOURS ||
+		       n->opc == FN_JUSTIFY_INTERVAL;
 	default:
 		return 0;
 	}
@@ -1879,44 +2333,199 @@ static int foldable(const struct ss_where_node *n)
 	return 1;
 }
 
-/* IN with a constant left side: a constant item that already decides it
- * (equal for IN, so true; equal for NOT IN, so false) decides the whole,
- * as PostgreSQL folds "c = ANY (const array)" and OR/AND of comparisons. */
-static struct ss_where_node *fold_in(struct arena *a, struct ss_where_node *n,
-				     struct ss_err *err)
+static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
+				  struct ss_err *err);
+
+/* Evaluate lhs IN (items...) for constant arguments; 1 when that already
+ * decides the whole IN (an equal item: true for IN, false for NOT IN). */
+static int in_decides(struct arena *a, const struct ss_where_node *n,
+		      struct ss_where_node **items, size_t nitems, int *res,
+		      struct ss_err *err)
 {
 	struct ss_where_node tmp = *n;
-	struct ss_where_node **args;
-	size_t i, k = 1;
-	int group_const = 1;
 	struct ectx e;
 	struct wval v;
 
-	if (!is_const(n->args[0]))
-		return n;
-	for (i = 1; i < n->nargs; i++)
-		if ((n->args[i]->flags & NF_INGROUP) && !is_const(n->args[i]))
-			group_const = 0;
-	args = arena_alloc(a, n->nargs * sizeof(*args));
-	args[0] = n->args[0];
-	for (i = 1; i < n->nargs; i++) {
-		if (!is_const(n->args[i]))
-			continue;
-		if ((n->args[i]->flags & NF_INGROUP) && !group_const)
-			continue;
-		args[k++] = n->args[i];
-	}
-	if (k == 1)
-		return n;
-	tmp.args = args;
-	tmp.nargs = k;
+	tmp.args = items;
+	tmp.nargs = nitems;
 	memset(&e, 0, sizeof(e));
 	e.a = a;
 	e.err = err;
 	if (eval(&e, &tmp, &v) < 0)
+		return -1;
+	*res = v.isnull ? -1 : v.u.b;
+	return !v.isnull && v.u.b == !(n->flags & NF_NOT);
+}
+
+/*
+ * IN at plan time, in the order PostgreSQL simplifies its rewrite: the
+ * "= ANY (array)" of the constant items first, then each "lhs = item" of
+ * the OR (AND for NOT IN). An item that decides the whole makes it a
+ * constant, and the items after it are never folded (so cannot fail).
+ */
+static struct ss_where_node *fold_in(struct arena *a, struct ss_where_node *n,
+				     struct ss_err *err)
+{
+	struct ss_where_node **items =
+	    arena_alloc(a, n->nargs * sizeof(*items));
+	size_t i, k;
+	int res, all_const, all_null;
+
+	if (!(n->args[0] = fold(a, n->args[0], err)))
 		return NULL;
-	if (!v.isnull && v.u.b == !(n->flags & NF_NOT))
-		return mk_bool(a, n, v.u.b);
+	items[0] = n->args[0];
+	if (n->flags & NF_INGROUP) {
+		int group_const = 1;
+
+		for (i = 1, k = 1; i < n->nargs; i++) {
+			if (!(n->args[i]->flags & NF_INGROUP))
+				continue;
+			if (!(n->args[i] = fold(a, n->args[i], err)))
+				return NULL;
+			if (!is_const(n->args[i]))
+				group_const = 0;
+			items[k++] = n->args[i];
+		}
+		if (group_const && is_const(n->args[0])) {
+			int d = in_decides(a, n, items, k, &res, err);
+
+			if (d < 0)
+				return NULL;
+			if (d)
+				return mk_bool(a, n, res);
+		}
+	}
+	for (i = 1; i < n->nargs; i++) {
+		if (n->args[i]->flags & NF_INGROUP)
+			continue;
+		if (!(n->args[i] = fold(a, n->args[i], err)))
+			return NULL;
+		if (is_const(n->args[0]) && is_const(n->args[i])) {
+			int d;
+
+			items[1] = n->args[i];
+			d = in_decides(a, n, items, 2, &res, err);
+			if (d < 0)
+				return NULL;
+			if (d)
+				return mk_bool(a, n, res);
+		}
+	}
+	all_const = 1;
+	for (i = 0; i < n->nargs; i++)
+		if (!is_const(n->args[i]))
+			all_const = 0;
+	if (all_const) {
+		if (in_decides(a, n, n->args, n->nargs, &res, err) < 0)
+			return NULL;
+		return mk_bool(a, n, res);
+	}
+	if (!(n->flags & NF_INGROUP)) {
+		/* every comparison has a NULL constant side: all NULL */
+		all_null = is_null_const(n->args[0]);
+		for (i = 1; i < n->nargs && !all_null; i++)
+			if (!is_null_const(n->args[i]))
+				break;
+		if (all_null || i == n->nargs)
+			return mk_bool(a, n, -1);
+	}
+	return n;
+}
+
+/*
+ * BETWEEN at plan time: PostgreSQL has already rewritten it into ANDs and
+ * ORs of comparisons, and folds every comparison whose sides are constant
+ * (or NULL), then the AND/OR around them. So "0.5 BETWEEN 1 AND col" is
+ * false however col turns out. Four-valued here: 1, 0, -1 (NULL) and
+ * 2 (not constant).
+ */
+#define AND4(x, y)                                                             \
+	((x) == 0 || (y) == 0	? 0                                            \
+	 : (x) == 2 || (y) == 2 ? 2                                            \
+	 : (x) < 0 || (y) < 0	? -1                                           \
+				: 1)
+#define OR4(x, y)                                                              \
+	((x) == 1 || (y) == 1	? 1                                            \
+	 : (x) == 2 || (y) == 2 ? 2                                            \
+	 : (x) < 0 || (y) < 0	? -1                                           \
+				: 0)
+#define NOT4(x) ((x) == 2 ? 2 : (x) < 0 ? -1 : !(x))
+
+static int fold_cmp(struct ectx *e, const struct ss_where_node *n,
+		    const struct ss_where_node *bound, const struct wtype *t,
+		    int ge, int neg, int *res)
+{
+	const struct ss_where_node *x = n->args[0];
+
+	if (is_null_const(x) || is_null_const(bound)) {
+		*res = -1;
+		return 0;
+	}
+	if (!is_const(x) || !is_const(bound)) {
+		*res = 2;
+		return 0;
+	}
+	if (between_cmp(e, n, &x->val, bound, t, ge, res) < 0)
+		return -1;
+	if (neg)
+		*res = NOT4(*res);
+	return 0;
+}
+
+/*
+ * One conjunct pair x >= lo AND x <= hi (negated: x < lo OR x > hi). Like
+ * PostgreSQL's simplification of the rewritten AND/OR, a bound is only
+ * folded once the comparison before it has not already decided the pair,
+ * so "-2.5 NOT BETWEEN -1 AND <something failing>" folds to true.
+ */
+static int fold_pair(struct ectx *e, struct ss_where_node *n, size_t lo,
+		     const struct wtype *lt, size_t hi, const struct wtype *ht,
+		     int neg, int *res)
+{
+	int r1, r2;
+
+	if (!(n->args[lo] = fold(e->a, n->args[lo], e->err)))
+		return -1;
+	if (fold_cmp(e, n, n->args[lo], lt, 1, neg, &r1) < 0)
+		return -1;
+	if (neg ? r1 == 1 : r1 == 0) {
+		*res = r1;
+		return 1; /* decided; hi may be left unfolded */
+	}
+	if (!(n->args[hi] = fold(e->a, n->args[hi], e->err)))
+		return -1;
+	if (fold_cmp(e, n, n->args[hi], ht, 0, neg, &r2) < 0)
+		return -1;
+	*res = neg ? OR4(r1, r2) : AND4(r1, r2);
+	return 0;
+}
+
+static struct ss_where_node *
+fold_between(struct arena *a, struct ss_where_node *n, struct ss_err *err)
+{
+	int neg = (n->flags & NF_NOT) != 0, r, r2, rc;
+	struct ectx e;
+
+	memset(&e, 0, sizeof(e));
+	e.a = a;
+	e.err = err;
+	if (!(n->args[0] = fold(a, n->args[0], err)))
+		return NULL;
+	rc = fold_pair(&e, n, 1, &n->otype, 2, &n->otype2, neg, &r);
+	if (rc < 0)
+		return NULL;
+	if (n->flags & NF_SYMMETRIC) {
+		if (neg ? r == 0 : r == 1)
+			return mk_bool(a, n, r);
+		if (fold_pair(&e, n, 2, &n->otype2, 1, &n->otype, neg, &r2) < 0)
+			return NULL;
+		r = neg ? AND4(r, r2) : OR4(r, r2);
+	}
+	if (r != 2)
+		return mk_bool(a, n, r);
+	/* kept for evaluation: every bound must be folded by now */
+	if (!(n->args[2] = fold(a, n->args[2], err)))
+		return NULL;
 	return n;
 }
 
@@ -1959,6 +2568,10 @@ static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
 		n->nargs = k;
 		return n;
 	}
+	if (n->kind == SS_WHERE_BETWEEN)
+		return fold_between(a, n, err);
+	if (n->kind == SS_WHERE_IN)
+		return fold_in(a, n, err);
 	if (n->kind == SS_WHERE_FUNC && n->opc == FN_COALESCE) {
 		for (i = 0, k = 0; i < n->nargs; i++) {
 			struct ss_where_node *f = fold(a, n->args[i], err);
@@ -1990,20 +2603,6 @@ static struct ss_where_node *fold(struct arena *a, struct ss_where_node *n,
 		if (!is_const(n->args[i]))
 			all_const = 0;
 	}
-	if (n->kind == SS_WHERE_IN && !(n->flags & NF_INGROUP)) {
-		/* An OR (AND for NOT IN) of strict comparisons: each one with
-		 * a NULL constant side folds to NULL without evaluating the
-		 * other side; if they all do, so does the whole. */
-		int all_null = is_null_const(n->args[0]);
-
-		for (i = 1; i < n->nargs && !all_null; i++)
-			if (!is_null_const(n->args[i]))
-				break;
-		if (all_null || i == n->nargs)
-			return mk_bool(a, n, -1);
-	}
-	if (n->kind == SS_WHERE_IN && !all_const)
-		return fold_in(a, n, err);
 	if (strict(n)) {
 		for (i = 0; i < n->nargs; i++) {
 			if (is_null_const(n->args[i])) {
@@ -2050,6 +2649,9 @@ static int column_type(struct arena *a, const struct ss_where_column *col,
 	const char *s = col->type ? col->type : "";
 	size_t n = 0, i;
 
+	/* built-in types may come schema-qualified */
+	if (strncasecmp(s, "pg_catalog.", 11) == 0)
+		s += 11;
 	for (i = 0; s[i] && n < sizeof(buf) - 1; i++) {
 		if (s[i] == '(') {
 			while (s[i] && s[i] != ')')

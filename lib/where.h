@@ -13,30 +13,40 @@
  *     UNKNOWN, ISNULL, NOTNULL; IS [NOT] DISTINCT FROM; [NOT] IN (list);
  *     [NOT] BETWEEN [SYMMETRIC]; [NOT] LIKE / ILIKE [ESCAPE e] and ~~ ~~*
  *     !~~ !~~*; op ANY|SOME|ALL (array) for the comparisons;
- *   - + - * / % and unary - +, with "integer out of range", "division by
- *     zero", float overflow/underflow as PostgreSQL reports them; text ||;
- *     date/timestamp/timestamptz/time/interval + and - (date +- int,
- *     date - date, timestamp +- interval, timestamp - timestamp, ...);
- *   - lower upper concat COALESCE GREATEST LEAST;
+ *   - + - * / % and unary - +, ^ (float8), @ |/ ||/, integer & | # ~,
+ *     with "integer out of range", "division by zero", float overflow and
+ *     underflow as PostgreSQL reports them; text ||; date/timestamp/
+ *     timestamptz/time/interval + and - (date +- int, date - date,
+ *     timestamp +- interval, timestamp - timestamp, ...), interval * and /
+ *     by a number;
+ *   - lower upper concat like COALESCE GREATEST LEAST, timezone() and
+ *     x AT TIME ZONE z for timestamp/timestamptz, justify_days
+ *     justify_hours justify_interval, array_cat array_append
+ *     array_prepend array_ndims;
  *   - x::type and CAST(x AS type) between the supported types, with
- *     varchar(n) / char(n) / numeric(p,s) modifiers;
- *   - ARRAY[...] (nested too), '{...}' array literals, a[i], @> <@ &&;
+ *     varchar(n) / char(n) / numeric(p,s) / time(p) / timestamp(p) /
+ *     interval(p) modifiers;
+ *   - ARRAY[...] (nested too), '{...}' array literals, a[i], @> <@ &&,
+ *     array || array / element;
  *   - types bool int2 int4 int8 float4 float8 numeric (exact decimal) text
  *     varchar bpchar uuid date time timestamp timestamptz interval, enums,
- *     and one-level arrays of these.
+ *     and arrays of these (multi-dimensional too).
  * Anything else is rejected when compiling, never evaluated wrongly:
  * "At location N: <thing> is not supported in this context" for
  * subqueries, CASE, row expressions, aggregates, window functions, other
- * functions, slices, AT TIME ZONE, COLLATE, SIMILAR TO and operators
- * outside the list (^, |/, bit operators, interval * number, array ||).
+ * functions, slices, COLLATE, SIMILAR TO, and operators outside the list
+ * (^ on numeric, << >>, regular expressions).
  *
  * Assumptions shared with the rest of shapesync: row values arrive as
  * PostgreSQL text output under DateStyle 'ISO, DMY', TimeZone 'UTC',
  * IntervalStyle 'postgres', extra_float_digits=1; text ordering is byte
  * order (the "C" collation, as Electric's is) and lower()/upper()/ILIKE
  * fold ASCII letters only (as PostgreSQL does under the C collation). Time
- * zones in literals are numeric offsets or common abbreviations (UTC, Z,
- * PST, CET, ...); full zone names (Europe/Paris) are an input error.
+ * zones in literals are numeric offsets, common abbreviations (UTC, Z,
+ * PST, CET, ...) or zone names from the system database
+ * /usr/share/zoneinfo (Europe/Paris, case-insensitive), which Debian's
+ * PostgreSQL uses too, with the zone's POSIX rule after its last listed
+ * transition.
  */
 #ifndef SS_WHERE_H
 #define SS_WHERE_H
@@ -156,8 +166,10 @@ enum ss_where_kind {
 	SS_WHERE_OR,
 	SS_WHERE_NOT,
 	/* An operator with 2 arguments (3 for LIKE ... ESCAPE), or 1 for
-	 * unary "-" and "+". op is one of = <> < <= > >= + - * / % || @> <@
-	 * && ~~ ~~* !~~ !~~* (LIKE, ILIKE, NOT LIKE, NOT ILIKE). For the
+	 * unary "-" "+" "~" "@" "|/" "||/". op is one of = <> < <= > >= + - *
+	 * / % ^ & | # || @> <@ && ~~ ~~* !~~ !~~* (LIKE, ILIKE, NOT LIKE,
+	 * NOT ILIKE); || of arrays is array_cat / array_append /
+	 * array_prepend (not strict: NULL arrays are empty). For the
 	 * comparisons both arguments have the same type (the type checker
 	 * casts one side when the types differ). */
 	SS_WHERE_OP,
@@ -181,8 +193,10 @@ enum ss_where_kind {
 	/* 1 argument converted to ss_where_node_type(); implicit ones were
 	 * inserted by the type checker (ss_where_node_implicit()). */
 	SS_WHERE_CAST,
-	/* op is "lower", "upper", "concat", "COALESCE", "GREATEST" or
-	 * "LEAST". */
+	/* op is the function name: "lower", "upper", "concat", "COALESCE",
+	 * "GREATEST", "LEAST", "timezone" (also x AT TIME ZONE z: arguments
+	 * z, x), "justify_days", "justify_hours", "justify_interval",
+	 * "array_cat", "array_append", "array_prepend", "array_ndims". */
 	SS_WHERE_FUNC,
 	/* ARRAY[arguments...]. */
 	SS_WHERE_ARRAY,

@@ -143,6 +143,7 @@ enum wop {
 	OP_DIV,
 	OP_MOD,
 	OP_NEG,
+	OP_POW,
 };
 /* Binary arithmetic on non-null values; result type rt. lt/rtp are the
  * operand types. */
@@ -156,8 +157,23 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 		   struct wtype *lc, struct wtype *rc, struct wtype *res);
 
+/*
+ * timezone(zone, value) / value AT TIME ZONE zone: a timestamptz (to_tz 0)
+ * becomes the local timestamp in the zone, a timestamp (to_tz 1) is read
+ * as local time there. The zone is an abbreviation or a zone name
+ * (text), or a fixed offset (interval, when zone_is_iv).
+ */
+int wval_timezone(const struct wval *zone, int zone_is_iv, int64_t ts,
+		  int to_tz, int64_t *out, struct ss_err *err);
+
+/* justify_days (days), justify_hours (hours) or both (justify_interval). */
+int interval_justify(const struct interval *in, int days, int hours,
+		     struct interval *out, struct ss_err *err);
+
 /* Numeric helpers. */
 int num_from_int(struct arena *a, int64_t i, struct num **out);
+/* 1 if n is below zero (-Infinity included), else 0. */
+int num_is_negative(const struct num *n);
 
 /* ------------------------------------------------------------------ */
 /* Syntax tree. The parser builds it, the type checker (where.c) fills in
@@ -179,7 +195,10 @@ enum nflag {
 	NF_SYMMETRIC = 2,  /* BETWEEN SYMMETRIC */
 	NF_IMPLICIT = 4,   /* cast inserted by the type checker */
 	NF_CASTSYNTAX = 8, /* CAST(x AS t) rather than x::t */
-	NF_INGROUP = 16	   /* IN: items compared as one = ANY (array) */
+	NF_INGROUP = 16,   /* IN: items compared as one = ANY (array) */
+	NF_ARRCAT = 32,	   /* ||: array || array (array_cat) */
+	NF_APPEND = 64,	   /* ||: array || element (array_append) */
+	NF_PREPEND = 128   /* ||: element || array (array_prepend) */
 };
 
 /* Test codes for N_TEST (SS_WHERE_TEST). */
@@ -207,6 +226,14 @@ enum nop {
 	NOP_ILIKE,
 	NOP_NLIKE,
 	NOP_NILIKE,
+	NOP_POW,
+	NOP_BAND,  /* & */
+	NOP_BOR,   /* | */
+	NOP_BXOR,  /* # */
+	NOP_BNOT,  /* prefix ~ */
+	NOP_ABS,   /* prefix @ */
+	NOP_SQRT,  /* prefix |/ */
+	NOP_CBRT,  /* prefix ||/ */
 	NOP_OTHER, /* parsed but not supported: error at type check */
 };
 
@@ -217,6 +244,16 @@ enum nfunc {
 	FN_COALESCE,
 	FN_GREATEST,
 	FN_LEAST,
+	FN_TIMEZONE, /* timezone(zone, ts) and ts AT TIME ZONE zone */
+	FN_ARRAY_CAT,
+	FN_ARRAY_APPEND,
+	FN_ARRAY_PREPEND,
+	FN_ARRAY_NDIMS,
+	FN_JUSTIFY_DAYS,
+	FN_JUSTIFY_HOURS,
+	FN_JUSTIFY_INTERVAL,
+	FN_LIKE,  /* like(a, b): parsed into a ~~ b */
+	FN_ILIKE, /* ilike(a, b): a ~~* b */
 };
 
 struct ss_where_node {

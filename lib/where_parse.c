@@ -37,6 +37,16 @@ struct tok {
 	size_t vlen;
 };
 
+/*
+ * Deepest tree accepted: the type checker, folder, renderer and evaluator
+ * recurse over it. The parser's own nesting counter (parentheses, NOT,
+ * unary operators) may go to twice that, which is what the canonical text
+ * of the deepest tree needs ("NOT (NOT (...))"), and bounds the parser's
+ * stack use.
+ */
+#define MAX_DEPTH 500
+#define MAX_NEST (2 * MAX_DEPTH + 10)
+
 struct parser {
 	struct arena *a;
 	const char *src;
@@ -743,7 +753,9 @@ static const struct {
     {">", NOP_GT, ">"},		  {">=", NOP_GE, ">="},
     {"+", NOP_ADD, "+"},	  {"-", NOP_SUB, "-"},
     {"*", NOP_MUL, "*"},	  {"/", NOP_DIV, "/"},
-    {"%", NOP_MOD, "%"},	  {"||", NOP_CONCAT, "||"},
+    {"%", NOP_MOD, "%"},	  {"^", NOP_POW, "^"},
+    {"&", NOP_BAND, "&"},	  {"|", NOP_BOR, "|"},
+    {"#", NOP_BXOR, "#"},	  {"||", NOP_CONCAT, "||"},
     {"@>", NOP_CONTAINS, "@>"},	  {"<@", NOP_CONTAINED, "<@"},
     {"&&", NOP_OVERLAP, "&&"},	  {"~~", NOP_LIKE, "~~"},
     {"~~*", NOP_ILIKE, "~~*"},	  {"!~~", NOP_NLIKE, "!~~"},
@@ -768,6 +780,25 @@ static struct ss_where_node *mk_op(struct parser *ps, const struct tok *t,
 	if (!r && n->opc == NOP_SUB) {
 		n->opc = NOP_NEG;
 		n->op = "-";
+	} else if (!r) {
+		static const struct {
+			const char *tok;
+			int opc;
+		} prefix[] = {{"~", NOP_BNOT},
+			      {"@", NOP_ABS},
+			      {"|/", NOP_SQRT},
+			      {"||/", NOP_CBRT}};
+
+		if (n->opc != NOP_ADD)
+			n->opc = NOP_OTHER;
+		for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+			if (strcmp(prefix[i].tok, t->val) == 0) {
+				n->opc = prefix[i].opc;
+				n->op = prefix[i].tok;
+			}
+	} else if (n->opc == NOP_BNOT || n->opc == NOP_ABS ||
+		   n->opc == NOP_SQRT || n->opc == NOP_CBRT) {
+		n->opc = NOP_OTHER;
 	}
 	return n;
 }
@@ -785,6 +816,7 @@ static int is_cmp_tok(const struct tok *t)
 
 static struct ss_where_node *p_expr(struct parser *ps);
 static struct ss_where_node *p_op(struct parser *ps);
+static struct ss_where_node *p_add(struct parser *ps);
 
 /*
  * typename: PostgreSQL spellings of the supported types plus enum names,
@@ -866,7 +898,6 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 			else if (with)
 				ss_buf_adds(&name, "tz");
 		}
-		has_mods = 0; /* precision is not kept */
 	}
 	if (quoted || wtype_lookup(name.buf, t) < 0) {
 		t->base = WT_ENUM;
@@ -883,6 +914,15 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 				goto fail;
 			}
 			t->typmod = mods[0];
+		} else if (t->base == WT_TIME || t->base == WT_TIMESTAMP ||
+			   t->base == WT_TIMESTAMPTZ ||
+			   t->base == WT_INTERVAL) {
+			/* fractional-second precision; above 6 means 6 */
+			if (nmods != 1) {
+				syntax_error(ps, peek(ps));
+				goto fail;
+			}
+			t->typmod = mods[0] > 6 ? 6 : mods[0];
 		} else if (t->base == WT_NUMERIC) {
 			int p = mods[0], s = nmods > 1 ? mods[1] : 0;
 
@@ -990,6 +1030,13 @@ static struct ss_where_node *p_array(struct parser *ps, int loc)
 {
 	struct ss_where_node *n = where_node(ps->a, SS_WHERE_ARRAY, loc, 0);
 
+	if (ps->depth > MAX_NEST) {
+		ss_err_set(ps->err, SS_ERR_INPUT,
+			   "At location %d: expression is too deeply nested",
+			   loc);
+		return NULL;
+	}
+
 	if (expect(ps, TK_LBRACK) < 0)
 		return NULL;
 	if (peek(ps)->t == TK_RBRACK) {
@@ -999,9 +1046,11 @@ static struct ss_where_node *p_array(struct parser *ps, int loc)
 	for (;;) {
 		struct ss_where_node *e;
 
-		if (peek(ps)->t == TK_LBRACK)
+		if (peek(ps)->t == TK_LBRACK) {
+			ps->depth++;
 			e = p_array(ps, peek(ps)->loc);
-		else
+			ps->depth--;
+		} else
 			e = p_expr(ps);
 		if (!e)
 			return NULL;
@@ -1035,6 +1084,15 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 	    {"coalesce", FN_COALESCE, "COALESCE"},
 	    {"greatest", FN_GREATEST, "GREATEST"},
 	    {"least", FN_LEAST, "LEAST"},
+	    {"like", FN_LIKE, "like"},
+	    {"timezone", FN_TIMEZONE, "timezone"},
+	    {"array_cat", FN_ARRAY_CAT, "array_cat"},
+	    {"array_append", FN_ARRAY_APPEND, "array_append"},
+	    {"array_prepend", FN_ARRAY_PREPEND, "array_prepend"},
+	    {"array_ndims", FN_ARRAY_NDIMS, "array_ndims"},
+	    {"justify_days", FN_JUSTIFY_DAYS, "justify_days"},
+	    {"justify_hours", FN_JUSTIFY_HOURS, "justify_hours"},
+	    {"justify_interval", FN_JUSTIFY_INTERVAL, "justify_interval"},
 	};
 	struct ss_where_node *n;
 	size_t i;
@@ -1065,11 +1123,22 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 		unsupported(ps, peek(ps)->loc, "window function");
 		return NULL;
 	}
-	if (n->nargs == 0 && i != FN_CONCAT) {
+	if (n->nargs == 0 && (n->opc == FN_COALESCE || n->opc == FN_GREATEST ||
+			      n->opc == FN_LEAST)) {
+		/* these three are grammar in PostgreSQL, not functions */
 		ss_err_set(ps->err, SS_ERR_INPUT,
 			   "At location %d: syntax error at or near \")\"",
 			   ps->toks[ps->pos - 1].loc);
 		return NULL;
+	}
+	if ((n->opc == FN_LIKE || n->opc == FN_ILIKE) && n->nargs == 2) {
+		/* like(a, b) is a ~~ b */
+		struct ss_where_node *o =
+		    mk2(ps, SS_WHERE_OP, n->loc, n->args[0], n->args[1]);
+
+		o->opc = n->opc == FN_LIKE ? NOP_LIKE : NOP_ILIKE;
+		o->op = n->opc == FN_LIKE ? "~~" : "~~*";
+		return o;
 	}
 	return n;
 }
@@ -1223,7 +1292,10 @@ static struct ss_where_node *p_primary(struct parser *ps)
 		ps->err = saved_err;
 		ps->pos = save;
 	}
-	if (peekn(ps, 1)->t == TK_LPAREN && !is_reserved(t->val)) {
+	/* like is a keyword that also names a function (PostgreSQL has
+	 * like(text, text) but no ilike()) */
+	if (peekn(ps, 1)->t == TK_LPAREN &&
+	    (!is_reserved(t->val) || is_kw(t, "like"))) {
 		next(ps);
 		return p_func(ps, t);
 	}
@@ -1330,7 +1402,8 @@ static struct ss_where_node *p_unary(struct parser *ps)
 {
 	struct tok *t = peek(ps);
 
-	if (++ps->depth > 1000) {
+	/* only a unary operator nests here; plain operands do not count */
+	if (t->t == TK_OP && ++ps->depth > MAX_NEST) {
 		ss_err_set(ps->err, SS_ERR_INPUT,
 			   "At location %d: expression is too deeply nested",
 			   t->loc);
@@ -1369,36 +1442,62 @@ static struct ss_where_node *p_unary(struct parser *ps)
 	}
 	if (t->t == TK_OP && !is_cmp_tok(t) && strcmp(t->val, "*") &&
 	    strcmp(t->val, "/") && strcmp(t->val, "%")) {
-		/* prefix operators such as @ or |/ */
+		/* prefix operators such as @ or |/ bind like the other
+		 * operators: their operand takes in + - * / ^ */
 		struct ss_where_node *e;
 
 		next(ps);
-		e = p_unary(ps);
+		e = p_add(ps);
 		ps->depth--;
 		return e ? mk_op(ps, t, e, NULL) : NULL;
 	}
 	{
 		struct ss_where_node *e = p_postfix(ps);
 
-		ps->depth--;
-		if (e &&
-		    (is_kw(peek(ps), "at") || is_kw(peek(ps), "collate"))) {
-			unsupported(ps, peek(ps)->loc,
-				    is_kw(peek(ps), "at") ? "AT TIME ZONE"
-							  : "COLLATE");
+		if (t->t == TK_OP)
+			ps->depth--;
+		if (e && is_kw(peek(ps), "collate")) {
+			unsupported(ps, peek(ps)->loc, "COLLATE");
 			return NULL;
 		}
 		return e;
 	}
 }
 
-static struct ss_where_node *p_pow(struct parser *ps)
+/* x AT TIME ZONE z: between ^ and the unary operators; it is the
+ * function timezone(z, x). */
+static struct ss_where_node *p_at(struct parser *ps)
 {
 	struct ss_where_node *l = p_unary(ps);
 
+	while (l && is_kw(peek(ps), "at")) {
+		struct tok *t = next(ps);
+		struct ss_where_node *r, *n;
+
+		if (!accept_kw(ps, "time") || !accept_kw(ps, "zone")) {
+			syntax_error(ps, peek(ps));
+			return NULL;
+		}
+		r = p_unary(ps);
+		if (!r)
+			return NULL;
+		n = where_node(ps->a, SS_WHERE_FUNC, t->loc, 2);
+		n->opc = FN_TIMEZONE;
+		n->op = "timezone";
+		n->args[0] = r;
+		n->args[1] = l;
+		l = n;
+	}
+	return l;
+}
+
+static struct ss_where_node *p_pow(struct parser *ps)
+{
+	struct ss_where_node *l = p_at(ps);
+
 	while (l && is_op(peek(ps), "^")) {
 		struct tok *t = next(ps);
-		struct ss_where_node *r = p_unary(ps);
+		struct ss_where_node *r = p_at(ps);
 
 		if (!r)
 			return NULL;
@@ -1673,6 +1772,13 @@ static struct ss_where_node *p_is(struct parser *ps)
 				n->flags |= NF_NOT;
 			n->op =
 			    neg ? "IS NOT DISTINCT FROM" : "IS DISTINCT FROM";
+			/* IS DISTINCT FROM does not chain with another IS */
+			if (is_kw(peek(ps), "is") ||
+			    is_kw(peek(ps), "isnull") ||
+			    is_kw(peek(ps), "notnull")) {
+				syntax_error(ps, peek(ps));
+				return NULL;
+			}
 			l = n;
 			continue;
 		}
@@ -1718,7 +1824,7 @@ static struct ss_where_node *p_not(struct parser *ps)
 		struct ss_where_node *e;
 
 		next(ps);
-		if (++ps->depth > 1000) {
+		if (++ps->depth > MAX_NEST) {
 			ss_err_set(ps->err, SS_ERR_INPUT,
 				   "At location %d: expression is too deeply "
 				   "nested",
@@ -1773,7 +1879,7 @@ static struct ss_where_node *p_expr(struct parser *ps)
 {
 	struct ss_where_node *n;
 
-	if (++ps->depth > 1000) {
+	if (++ps->depth > MAX_NEST) {
 		ss_err_set(ps->err, SS_ERR_INPUT,
 			   "At location %d: expression is too deeply nested",
 			   peek(ps)->loc);
@@ -1782,6 +1888,39 @@ static struct ss_where_node *p_expr(struct parser *ps)
 	n = p_or(ps);
 	ps->depth--;
 	return n;
+}
+
+/*
+ * The depth of the tree, found without recursion. Left-deep chains such as
+ * 1+1+1+... or a::t::t... are built by loops, not by nested calls, so the
+ * parser's own nesting limit does not bound them; the recursive passes
+ * after parsing (type check, folding, evaluation) need this bound.
+ */
+static size_t tree_depth(const struct ss_where_node *root, size_t limit)
+{
+	struct frame {
+		const struct ss_where_node *n;
+		size_t depth;
+	} *stack = NULL;
+	size_t alloc = 0, sp = 0, max = 0;
+
+	SS_GROW(stack, alloc, 1);
+	stack[sp++] = (struct frame){root, 1};
+	while (sp > 0) {
+		struct frame f = stack[--sp];
+		size_t i;
+
+		if (f.depth > max)
+			max = f.depth;
+		if (max > limit)
+			break;
+		for (i = 0; i < f.n->nargs; i++) {
+			SS_GROW(stack, alloc, sp + 1);
+			stack[sp++] = (struct frame){f.n->args[i], f.depth + 1};
+		}
+	}
+	free(stack);
+	return max;
 }
 
 int where_parse(struct arena *a, const char *text, struct ss_where_node **out,
@@ -1807,6 +1946,11 @@ int where_parse(struct arena *a, const char *text, struct ss_where_node **out,
 		goto done;
 	if (peek(&ps)->t != TK_EOF) {
 		syntax_error(&ps, peek(&ps));
+		goto done;
+	}
+	if (tree_depth(n, MAX_DEPTH) > MAX_DEPTH) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "At location 0: expression is too deeply nested");
 		goto done;
 	}
 	*out = n;
@@ -2065,10 +2209,14 @@ void where_render(const struct ss_where_node *n, struct ss_buf *out)
 		    a->kind == SS_WHERE_ARRAY) {
 			if (a->kind == SS_WHERE_CONST &&
 			    (a->lit == LIT_INT || a->lit == LIT_NUM) &&
-			    a->text[0] == '-')
-				render_sub(a, out);
-			else
+			    a->text[0] == '-') {
+				/* -1::t would read as -(1::t) */
+				ss_buf_addc(out, '(');
 				where_render(a, out);
+				ss_buf_addc(out, ')');
+			} else {
+				where_render(a, out);
+			}
 		} else {
 			ss_buf_addc(out, '(');
 			where_render(a, out);

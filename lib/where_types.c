@@ -5,6 +5,7 @@
  * messages. Numeric is an exact decimal (digits + scale).
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -301,6 +302,11 @@ int num_from_int(struct arena *a, int64_t i, struct num **out)
 	return 0;
 }
 
+int num_is_negative(const struct num *n)
+{
+	return n->special == NUM_NINF || (!n->special && n->neg && n->nd > 0);
+}
+
 static int num_err_syntax(struct ss_err *err, const char *s, size_t len)
 {
 	return ss_err_set(err, SS_ERR_INPUT,
@@ -566,12 +572,29 @@ static struct num *num_add(struct arena *a, const struct num *x,
 	return r;
 }
 
+/* Decimal digits (most significant first) to base-10^9 limbs (least
+ * significant first); returns the number of limbs. */
+static size_t to_limbs(const unsigned char *d, size_t nd, uint32_t *out)
+{
+	size_t n = 0, end = nd;
+
+	while (end > 0) {
+		size_t start = end >= 9 ? end - 9 : 0, k;
+		uint32_t v = 0;
+
+		for (k = start; k < end; k++)
+			v = v * 10 + d[k];
+		out[n++] = v;
+		end = start;
+	}
+	return n;
+}
+
 static struct num *num_mul(struct arena *a, const struct num *x,
 			   const struct num *y)
 {
 	struct num *r;
 	size_t i, j, nd;
-	int *acc;
 
 	if (x->special || y->special) {
 		if (x->special == NUM_NAN || y->special == NUM_NAN)
@@ -591,16 +614,42 @@ static struct num *num_mul(struct arena *a, const struct num *x,
 		r->nd = 0;
 		return r;
 	}
-	acc = arena_alloc(a, nd * sizeof(int));
-	for (i = 0; i < x->nd; i++)
-		for (j = 0; j < y->nd; j++)
-			acc[i + j + 1] += x->d[i] * y->d[j];
-	for (i = nd; i-- > 1;) {
-		acc[i - 1] += acc[i] / 10;
-		acc[i] %= 10;
+	{
+		/* schoolbook over base-10^9 limbs: 81 times fewer steps than
+		 * over decimal digits, which matters for the 100000-digit
+		 * values PostgreSQL allows */
+		size_t nx = (x->nd + 8) / 9, ny = (y->nd + 8) / 9, k;
+		uint32_t *lx = arena_alloc(a, nx * sizeof(*lx));
+		uint32_t *ly = arena_alloc(a, ny * sizeof(*ly));
+		uint64_t *acc = arena_alloc(a, (nx + ny) * sizeof(*acc));
+
+		nx = to_limbs(x->d, x->nd, lx);
+		ny = to_limbs(y->d, y->nd, ly);
+		for (i = 0; i < nx; i++) {
+			uint64_t carry = 0;
+
+			for (j = 0; j < ny; j++) {
+				uint64_t cur = acc[i + j] +
+					       (uint64_t)lx[i] * ly[j] + carry;
+
+				acc[i + j] = cur % 1000000000u;
+				carry = cur / 1000000000u;
+			}
+			acc[i + ny] += carry;
+		}
+		/* back to decimal digits, right-aligned in r->d */
+		memset(r->d, 0, nd);
+		k = nd;
+		for (i = 0; i < nx + ny && k > 0; i++) {
+			uint64_t v = acc[i];
+			int t;
+
+			for (t = 0; t < 9 && k > 0; t++) {
+				r->d[--k] = (unsigned char)(v % 10);
+				v /= 10;
+			}
+		}
 	}
-	for (i = 0; i < nd; i++)
-		r->d[i] = (unsigned char)acc[i];
 	r->neg = x->neg != y->neg;
 	num_strip(r);
 	return r;
@@ -643,7 +692,18 @@ static void dig_div(struct arena *a, unsigned char *n, size_t nn,
 	size_t i;
 
 	memset(rem, 0, ndv + 1);
-	for (i = 0; i < nn; i++) {
+	/* The first ndv - 1 digits cannot reach the divisor: load them at
+	 * once rather than shifting them in one by one (dividing two long
+	 * numbers of similar length is then cheap). */
+	i = 0;
+	if (ndv > 1) {
+		size_t pre = ndv - 1 < nn ? ndv - 1 : nn;
+
+		memcpy(rem + (ndv + 1 - pre), n, pre);
+		memset(q, 0, pre);
+		i = pre;
+	}
+	for (; i < nn; i++) {
 		int c = 0;
 
 		memmove(rem, rem + 1, ndv);
@@ -863,23 +923,6 @@ static int num_to_i64(struct arena *a, const struct num *x, int64_t *out)
 		*out = (int64_t)v;
 	}
 	return 0;
-}
-
-static double num_to_double(const struct num *x)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	double d;
-
-	if (x->special == NUM_NAN)
-		return NAN;
-	if (x->special == NUM_PINF)
-		return INFINITY;
-	if (x->special == NUM_NINF)
-		return -INFINITY;
-	num_out(x, &b);
-	d = strtod(b.buf, NULL);
-	ss_buf_release(&b);
-	return d;
 }
 
 /* Apply a numeric(p,s) typmod: round to s, overflow when too many
@@ -1175,6 +1218,8 @@ struct dt {
 	int64_t time_us;     /* since midnight */
 	int tz_sec;	     /* offset east of UTC */
 	int special;	     /* 1 +infinity, -1 -infinity, 2 epoch */
+	const char *zone;    /* a zone name such as Europe/Paris, or NULL */
+	size_t zonelen;
 };
 
 static int rd_int(const char **pp, const char *end, int maxd, int *out)
@@ -1280,7 +1325,9 @@ static const struct {
     {"akdt", -28800}, {"hst", -36000}, {"nst", -12600}, {"ndt", -9000},
 };
 
-static int rd_tz(const char **pp, const char *end, int *tz)
+/* Read a numeric offset, an abbreviation, or a zone name (the name is
+ * only located here: d->zone; ts_in looks it up). */
+static int rd_tz(const char **pp, const char *end, int *tz, struct dt *d)
 {
 	const char *p = *pp;
 	int sign, h, m = 0, s = 0, n;
@@ -1294,12 +1341,21 @@ static int rd_tz(const char **pp, const char *end, int *tz)
 		n = (size_t)(q - p);
 		for (i = 0; i < sizeof(tz_abbrevs) / sizeof(tz_abbrevs[0]); i++)
 			if (strlen(tz_abbrevs[i].name) == n &&
-			    strncasecmp(p, tz_abbrevs[i].name, n) == 0) {
+			    strncasecmp(p, tz_abbrevs[i].name, n) == 0 &&
+			    (q == end || !(isalnum((unsigned char)*q) ||
+					   *q == '/' || *q == '_'))) {
 				*tz = tz_abbrevs[i].secs;
 				*pp = q;
 				return 0;
 			}
-		return -1;
+		while (q < end && (isalnum((unsigned char)*q) || *q == '/' ||
+				   *q == '_' || *q == '+' || *q == '-'))
+			q++;
+		d->zone = p;
+		d->zonelen = (size_t)(q - p);
+		*tz = 0;
+		*pp = q;
+		return 0;
 	}
 	if (p >= end || (*p != '+' && *p != '-'))
 		return -1;
@@ -1530,7 +1586,7 @@ static int dt_parse(const char *s, size_t len, int want_date, struct dt *d)
 	if (p < end &&
 	    !(d->has_date && end - p == 2 &&
 	      (strncasecmp(p, "BC", 2) == 0 || strncasecmp(p, "AD", 2) == 0))) {
-		int r = rd_tz(&p, end, &d->tz_sec);
+		int r = rd_tz(&p, end, &d->tz_sec, d);
 
 		if (r == -2)
 			oor = 1;
@@ -1568,6 +1624,9 @@ static int dt_err(int r, const char *tn, const char *s, size_t len,
 			  (int)len, s);
 }
 
+static int dt_zone(const struct dt *d, int with_tz, int32_t *off,
+		   struct ss_err *err);
+
 static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 {
 	struct dt d;
@@ -1575,15 +1634,22 @@ static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 	int jd;
 
 	if (r == 0 && d.special) {
+		/* epoch is 1970-01-01, 10957 days before 2000-01-01 */
 		*out = d.special == 1	 ? DATE_NOEND
 		       : d.special == -1 ? DATE_NOBEGIN
-					 : 0;
+					 : -10957;
 		return 0;
 	}
 	if (r == 0 && !d.has_date)
 		r = -1;
 	if (r < 0)
 		return dt_err(r, "date", s, len, err);
+	if (d.zone) {
+		int32_t off; /* a zone is checked, then ignored */
+
+		if (dt_zone(&d, 0, &off, err) < 0)
+			return -1;
+	}
 	if (d.year < -4713 || (d.year == -4713 && d.mon < 11) ||
 	    d.year > 5874897)
 		return ss_err_set(err, SS_ERR_INPUT,
@@ -1591,6 +1657,494 @@ static int date_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 	jd = date2j(d.year, d.mon, d.mday);
 	*out = jd - POSTGRES_EPOCH_JDATE;
 	return 0;
+}
+
+/*
+ * Zone names (Europe/Paris) come from the system time zone database, as
+ * Debian's PostgreSQL uses it (--with-system-tzdata=/usr/share/zoneinfo).
+ * Only the transitions in the file are used: for later times a zone with
+ * daylight saving rules is an error rather than a guess.
+ */
+#define TZDIR "/usr/share/zoneinfo"
+
+/* One POSIX TZ rule date: Mm.w.d, Jn or n, and the local time of day. */
+struct tzrule_date {
+	char kind; /* 'M', 'J' or 'n' */
+	int m, w, d;
+	int32_t secs;
+};
+
+struct tzdb {
+	size_t ntrans, ntypes;
+	int64_t *trans;
+	unsigned char *idx;
+	int32_t *utoff;
+	int has_rule_after; /* the footer has DST rules */
+	/* the footer's rules, for times after the last transition */
+	int32_t std_off, dst_off; /* east of UTC */
+	struct tzrule_date start, end;
+};
+
+/* POSIX TZ string pieces: a name, an offset (west positive), a date. */
+static const char *tzs_name(const char *p)
+{
+	if (*p == '<') {
+		while (*p && *p != '>')
+			p++;
+		return *p ? p + 1 : NULL;
+	}
+	if (!isalpha((unsigned char)*p))
+		return NULL;
+	while (isalpha((unsigned char)*p))
+		p++;
+	return p;
+}
+
+static const char *tzs_time(const char *p, int32_t *secs)
+{
+	int sign = 1, h = 0, m = 0, s = 0;
+
+	if (*p == '+' || *p == '-')
+		sign = *p++ == '-' ? -1 : 1;
+	if (!isdigit((unsigned char)*p))
+		return NULL;
+	while (isdigit((unsigned char)*p))
+		h = h * 10 + (*p++ - '0');
+	if (*p == ':') {
+		p++;
+		while (isdigit((unsigned char)*p))
+			m = m * 10 + (*p++ - '0');
+		if (*p == ':') {
+			p++;
+			while (isdigit((unsigned char)*p))
+				s = s * 10 + (*p++ - '0');
+		}
+	}
+	*secs = sign * (h * 3600 + m * 60 + s);
+	return p;
+}
+
+static const char *tzs_date(const char *p, struct tzrule_date *r)
+{
+	r->secs = 7200;
+	if (*p == 'M') {
+		r->kind = 'M';
+		if (sscanf(p + 1, "%d.%d.%d", &r->m, &r->w, &r->d) != 3 ||
+		    r->m < 1 || r->m > 12 || r->w < 1 || r->w > 5 || r->d < 0 ||
+		    r->d > 6)
+			return NULL;
+		p++;
+		while (isdigit((unsigned char)*p) || *p == '.')
+			p++;
+	} else {
+		r->kind = *p == 'J' ? 'J' : 'n';
+		if (*p == 'J')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		r->d = 0;
+		while (isdigit((unsigned char)*p))
+			r->d = r->d * 10 + (*p++ - '0');
+	}
+	if (*p == '/')
+		p = tzs_time(p + 1, &r->secs);
+	return p;
+}
+
+/* Parse the footer; 0 when it has DST rules we understand. */
+static int tz_parse_rule(const char *p, struct tzdb *tz)
+{
+	int32_t o;
+
+	if (!(p = tzs_name(p)) || !(p = tzs_time(p, &o)))
+		return -1;
+	tz->std_off = -o;
+	if (!*p)
+		return -1; /* no DST */
+	if (!(p = tzs_name(p)))
+		return -1;
+	tz->dst_off = tz->std_off + 3600;
+	if (*p != ',') {
+		if (!(p = tzs_time(p, &o)))
+			return -1;
+		tz->dst_off = -o;
+	}
+	if (*p++ != ',' || !(p = tzs_date(p, &tz->start)) || *p++ != ',' ||
+	    !(p = tzs_date(p, &tz->end)) || *p)
+		return -1;
+	return 0;
+}
+
+/* The UTC instant of a rule date in `year`, its time read at offset. */
+static int64_t tz_rule_instant(const struct tzrule_date *r, int year,
+			       int32_t off)
+{
+	int64_t jd;
+
+	if (r->kind == 'M') {
+		int first = date2j(year, r->m, 1);
+		int dow = (first + 1) % 7; /* 0 = Sunday */
+		int day = 1 + (r->d - dow + 7) % 7 + (r->w - 1) * 7;
+
+		while (day > days_in_month(year, r->m))
+			day -= 7;
+		jd = first + day - 1;
+	} else if (r->kind == 'J') {
+		/* 1..365, February 29 never counted */
+		jd = date2j(year, 1, 1) + r->d - 1;
+		if (r->d >= 60 && days_in_month(year, 2) == 29)
+			jd++;
+	} else {
+		jd = date2j(year, 1, 1) + r->d;
+	}
+	return (jd - 2440588) * 86400 + r->secs - off;
+}
+
+static int tz_year_of(int64_t utc)
+{
+	int y, m, d;
+	int64_t days = utc / 86400 - (utc % 86400 < 0);
+
+	j2date((int)(days + 2440588), &y, &m, &d);
+	return y;
+}
+
+/* Offset at a UTC instant under the footer's rules. */
+static int32_t tz_rule_offset(const struct tzdb *tz, int64_t utc)
+{
+	int y = tz_year_of(utc);
+	int64_t s = tz_rule_instant(&tz->start, y, tz->std_off);
+	int64_t e = tz_rule_instant(&tz->end, y, tz->dst_off);
+	int dst = s < e ? (utc >= s && utc < e) : !(utc >= e && utc < s);
+
+	return dst ? tz->dst_off : tz->std_off;
+}
+
+/* The first rule transition after a UTC instant. */
+static int64_t tz_rule_next(const struct tzdb *tz, int64_t utc)
+{
+	int y = tz_year_of(utc), k;
+	int64_t best = INT64_MAX;
+
+	for (k = -1; k <= 1; k++) {
+		int64_t s = tz_rule_instant(&tz->start, y + k, tz->std_off);
+		int64_t e = tz_rule_instant(&tz->end, y + k, tz->dst_off);
+
+		if (s > utc && s < best)
+			best = s;
+		if (e > utc && e < best)
+			best = e;
+	}
+	return best;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static int tz_name_ok(const char *z, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 64 || !isalpha((unsigned char)z[0]))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!(isalnum((unsigned char)z[i]) || z[i] == '/' ||
+		      z[i] == '_' || z[i] == '+' || z[i] == '-'))
+			return 0;
+		if (z[i] == '/' && (i + 1 == n || z[i + 1] == '/'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Zone names match case-insensitively, as in PostgreSQL: find the file
+ * one path component at a time. */
+static int tz_find_ci(char *path, size_t size, const char *z, size_t n)
+{
+	size_t plen, i = 0;
+
+	plen = (size_t)snprintf(path, size, "%s", TZDIR);
+	while (i < n) {
+		size_t j = i;
+		DIR *dir;
+		struct dirent *de;
+		int found = 0;
+
+		while (j < n && z[j] != '/')
+			j++;
+		dir = opendir(path);
+		if (!dir)
+			return -1;
+		while ((de = readdir(dir)) != NULL) {
+			if (strlen(de->d_name) == j - i &&
+			    strncasecmp(de->d_name, z + i, j - i) == 0 &&
+			    de->d_name[0] != '.') {
+				plen +=
+				    (size_t)snprintf(path + plen, size - plen,
+						     "/%s", de->d_name);
+				found = 1;
+				break;
+			}
+		}
+		closedir(dir);
+		if (!found || plen >= size)
+			return -1;
+		i = j + 1;
+	}
+	return 0;
+}
+
+static int tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
+{
+	char path[128];
+	unsigned char *buf;
+	size_t len, i, off, v1;
+	FILE *f;
+	uint32_t cnt[6];
+
+	memset(tz, 0, sizeof(*tz));
+	if (!tz_name_ok(z, n))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%.*s", TZDIR, (int)n, z);
+	f = fopen(path, "rb");
+	if (!f && tz_find_ci(path, sizeof(path), z, n) == 0)
+		f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	buf = arena_alloc(a, 1 << 18);
+	len = fread(buf, 1, 1 << 18, f);
+	fclose(f);
+	if (len < 44 || memcmp(buf, "TZif", 4) != 0)
+		return -1;
+	for (i = 0; i < 6; i++)
+		cnt[i] = be32(buf + 20 + 4 * i);
+	off = 44;
+	if (buf[4] >= '2') {
+		/* skip the 32-bit block for the 64-bit one */
+		v1 = (size_t)cnt[3] * 5 + (size_t)cnt[4] * 6 + cnt[5] +
+		     (size_t)cnt[2] * 8 + cnt[1] + cnt[0];
+		off += v1;
+		if (off + 44 > len || memcmp(buf + off, "TZif", 4) != 0)
+			return -1;
+		for (i = 0; i < 6; i++)
+			cnt[i] = be32(buf + off + 20 + 4 * i);
+		off += 44;
+	}
+	{
+		size_t w = buf[4] >= '2' ? 8 : 4;
+		size_t need = (size_t)cnt[3] * (w + 1) + (size_t)cnt[4] * 6;
+
+		if (cnt[4] == 0 || cnt[4] > 256 || off + need > len)
+			return -1;
+		tz->ntrans = cnt[3];
+		tz->ntypes = cnt[4];
+		tz->trans = arena_alloc(a, (tz->ntrans + 1) * sizeof(int64_t));
+		tz->idx = arena_alloc(a, tz->ntrans + 1);
+		tz->utoff = arena_alloc(a, tz->ntypes * sizeof(int32_t));
+		for (i = 0; i < tz->ntrans; i++) {
+			const unsigned char *q = buf + off + i * w;
+
+			tz->trans[i] = w == 8
+					   ? (int64_t)((uint64_t)be32(q) << 32 |
+						       be32(q + 4))
+					   : (int64_t)(int32_t)be32(q);
+		}
+		off += tz->ntrans * w;
+		for (i = 0; i < tz->ntrans; i++) {
+			tz->idx[i] = buf[off + i];
+			if (tz->idx[i] >= tz->ntypes)
+				return -1;
+		}
+		off += tz->ntrans;
+		for (i = 0; i < tz->ntypes; i++)
+			tz->utoff[i] = (int32_t)be32(buf + off + i * 6);
+		off += tz->ntypes * 6;
+	}
+	/* footer: "\n<POSIX TZ>\n"; a ',' means DST rules, which take
+	 * over after the last transition */
+	if (buf[4] >= '2') {
+		char footer[128];
+		size_t n = 0;
+
+		off += (size_t)cnt[5] + (size_t)cnt[2] * 12 + cnt[1] + cnt[0];
+		for (i = off; i < len; i++)
+			if (buf[i] == ',')
+				tz->has_rule_after = 1;
+		if (off < len && buf[off] == '\n') {
+			for (i = off + 1; i < len && buf[i] != '\n' &&
+					  n < sizeof(footer) - 1;
+			     i++)
+				footer[n++] = (char)buf[i];
+			footer[n] = '\0';
+			if (tz->has_rule_after &&
+			    tz_parse_rule(footer, tz) == 0)
+				tz->has_rule_after = 2; /* understood */
+		}
+	}
+	return 0;
+}
+
+/*
+ * The UTC offset for a local time (seconds since 1970 read as UTC), as
+ * PostgreSQL's DetermineTimeZoneOffset does it: look at the transition
+ * following a point a day earlier; a time in a spring-forward gap takes the
+ * offset from before, a time repeated by a fall-back the one after.
+ * Returns 0, or -1 when the time is beyond what the file describes.
+ */
+static int tz_local_offset(const struct tzdb *tz, int64_t local, int32_t *off)
+{
+	int64_t prev = local - 86400, before_t, after_t, boundary;
+	int32_t before, after;
+	size_t i;
+
+	if (tz->ntrans == 0 || prev >= tz->trans[tz->ntrans - 1]) {
+		if (tz->ntrans > 0 && tz->has_rule_after == 1)
+			return -1;
+		if (tz->ntrans == 0 || !tz->has_rule_after) {
+			*off =
+			    tz->utoff[tz->ntrans ? tz->idx[tz->ntrans - 1] : 0];
+			return 0;
+		}
+		/* past the file: the footer's rules give the boundary */
+		before = tz_rule_offset(tz, prev);
+		boundary = tz_rule_next(tz, prev);
+		after = tz_rule_offset(tz, boundary);
+	} else {
+		for (i = 0; i < tz->ntrans && tz->trans[i] <= prev; i++)
+			;
+		before = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
+		boundary = tz->trans[i];
+		after = tz->utoff[tz->idx[i]];
+	}
+	before_t = local - before;
+	after_t = local - after;
+	if (before_t < boundary && after_t < boundary)
+		*off = before;
+	else if (before_t > boundary && after_t >= boundary)
+		*off = after;
+	else
+		*off = before_t > after_t ? before : after;
+	return 0;
+}
+
+/* The UTC offset in effect at a UTC instant; -1 beyond the file. */
+static int tz_utc_offset(const struct tzdb *tz, int64_t utc, int32_t *off)
+{
+	size_t i;
+
+	if (tz->ntrans > 0 && utc >= tz->trans[tz->ntrans - 1] &&
+	    tz->has_rule_after) {
+		if (tz->has_rule_after == 1)
+			return -1;
+		*off = tz_rule_offset(tz, utc);
+		return 0;
+	}
+	for (i = 0; i < tz->ntrans && tz->trans[i] <= utc; i++)
+		;
+	*off = tz->utoff[i == 0 ? 0 : tz->idx[i - 1]];
+	return 0;
+}
+
+int wval_timezone(const struct wval *zone, int zone_is_iv, int64_t ts,
+		  int to_tz, int64_t *out, struct ss_err *err)
+{
+	struct arena a = {NULL, NULL};
+	struct tzdb tz;
+	int32_t off = 0;
+	int64_t secs, frac;
+	size_t i;
+	int rc = 0;
+
+	if (ts == TS_NOBEGIN || ts == TS_NOEND) {
+		*out = ts;
+		return 0;
+	}
+	if (zone_is_iv) {
+		if (zone->u.iv.month || zone->u.iv.day)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "interval time zone must not include "
+					  "months or days");
+		/* an interval is an offset east of UTC */
+		*out = to_tz ? ts - zone->u.iv.us : ts + zone->u.iv.us;
+		return 0;
+	}
+	/* abbreviations first, then the zone database, as PostgreSQL */
+	for (i = 0; i < sizeof(tz_abbrevs) / sizeof(tz_abbrevs[0]); i++)
+		if (strlen(tz_abbrevs[i].name) == zone->u.s.len &&
+		    strncasecmp(zone->u.s.p, tz_abbrevs[i].name,
+				zone->u.s.len) == 0) {
+			off = tz_abbrevs[i].secs;
+			*out = to_tz ? ts - (int64_t)off * 1000000
+				     : ts + (int64_t)off * 1000000;
+			return 0;
+		}
+	if (tz_load(&a, zone->u.s.p, zone->u.s.len, &tz) < 0) {
+		arena_free(&a);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "time zone \"%.*s\" not recognized",
+				  (int)zone->u.s.len, zone->u.s.p);
+	}
+	/* whole seconds since 1970 for the zone rules */
+	secs = ts / 1000000;
+	frac = ts % 1000000;
+	if (frac < 0) {
+		frac += 1000000;
+		secs--;
+	}
+	secs += INT64_C(946684800);
+	if (to_tz ? tz_local_offset(&tz, secs, &off) < 0
+		  : tz_utc_offset(&tz, secs, &off) < 0)
+		rc = ss_err_set(err, SS_ERR_INPUT,
+				"time zone \"%.*s\" is only supported up to "
+				"2037",
+				(int)zone->u.s.len, zone->u.s.p);
+	arena_free(&a);
+	if (rc < 0)
+		return -1;
+	*out =
+	    to_tz ? ts - (int64_t)off * 1000000 : ts + (int64_t)off * 1000000;
+	if (*out < MIN_TIMESTAMP || *out >= END_TIMESTAMP)
+		return ss_err_set(err, SS_ERR_INPUT, "timestamp out of range");
+	return 0;
+}
+
+/* Resolve d->zone into d->tz_sec for the date and time in d. */
+static int dt_zone(const struct dt *d, int with_tz, int32_t *off,
+		   struct ss_err *err)
+{
+	struct arena a = {NULL, NULL};
+	struct tzdb tz;
+	int rc = 0;
+
+	*off = 0;
+	if (tz_load(&a, d->zone, d->zonelen, &tz) < 0) {
+		char low[80];
+		size_t i, n = d->zonelen < sizeof(low) - 1 ? d->zonelen
+							   : sizeof(low) - 1;
+
+		/* PostgreSQL reports the name folded to lower case */
+		for (i = 0; i < n; i++)
+			low[i] = (char)tolower((unsigned char)d->zone[i]);
+		low[n] = '\0';
+		rc = ss_err_set(err, SS_ERR_INPUT,
+				"time zone \"%s\" not recognized", low);
+	} else if (with_tz && d->has_date) {
+		int64_t local =
+		    (int64_t)(date2j(d->year, d->mon, d->mday) - 2440588) *
+			86400 +
+		    d->time_us / 1000000;
+
+		if (tz_local_offset(&tz, local, off) < 0)
+			rc = ss_err_set(err, SS_ERR_INPUT,
+					"time zone \"%.*s\" is only supported "
+					"up to 2037",
+					(int)d->zonelen, d->zone);
+	}
+	arena_free(&a);
+	return rc;
 }
 
 static int ts_from_dt(const struct dt *d, int with_tz, int64_t *out)
@@ -1628,6 +2182,13 @@ static int ts_in(int with_tz, const char *s, size_t len, int64_t *out,
 		r = -1;
 	if (r < 0)
 		return dt_err(r, tn, s, len, err);
+	if (d.zone) {
+		int32_t off;
+
+		if (dt_zone(&d, with_tz, &off, err) < 0)
+			return -1;
+		d.tz_sec = off;
+	}
 	if (ts_from_dt(&d, with_tz, out) < 0)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "timestamp out of range: \"%.*s\"", (int)len,
@@ -1647,6 +2208,9 @@ static int time_in(const char *s, size_t len, int64_t *out, struct ss_err *err)
 			r = -1;
 	}
 	if (r == 0 && (d.special || !d.has_time))
+		r = -1;
+	/* a zone name needs a date to mean anything: not for time */
+	if (r == 0 && d.zone)
 		r = -1;
 	if (r < 0)
 		return dt_err(r, "time", s, len, err);
@@ -1860,7 +2424,6 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 				q++;
 			if (q < end && *q == ':') {
 				int64_t t;
-				int oor = 0;
 				int h, m, sec = 0;
 				const char *r = p;
 
@@ -1889,7 +2452,6 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 						t += (int64_t)rint(f * 1e6);
 					}
 				}
-				(void)oor;
 				if (m > 59 || sec > 59)
 					goto oorange;
 				us += neg ? -(double)t : (double)t;
@@ -2583,6 +3145,9 @@ static int array_cmp(const struct wtype *et, const struct warr *x,
 /* ------------------------------------------------------------------ */
 /* Generic value entry points */
 
+static int adjust_precision(const struct wtype *t, struct wval *v,
+			    struct ss_err *err);
+
 int wval_in(struct arena *a, const struct wtype *t, const char *s, size_t len,
 	    struct wval *out, struct ss_err *err)
 {
@@ -2661,12 +3226,19 @@ int wval_in(struct arena *a, const struct wtype *t, const char *s, size_t len,
 	case WT_DATE:
 		return date_in(s, len, &out->u.i, err);
 	case WT_TIME:
-		return time_in(s, len, &out->u.i, err);
+		if (time_in(s, len, &out->u.i, err) < 0)
+			return -1;
+		return adjust_precision(t, out, err);
 	case WT_TIMESTAMP:
 	case WT_TIMESTAMPTZ:
-		return ts_in(t->base == WT_TIMESTAMPTZ, s, len, &out->u.i, err);
+		if (ts_in(t->base == WT_TIMESTAMPTZ, s, len, &out->u.i, err) <
+		    0)
+			return -1;
+		return adjust_precision(t, out, err);
 	case WT_INTERVAL:
-		return interval_in(s, len, &out->u.iv, err);
+		if (interval_in(s, len, &out->u.iv, err) < 0)
+			return -1;
+		return adjust_precision(t, out, err);
 	case WT_NULL:
 		out->isnull = 1;
 		return 0;
@@ -2857,8 +3429,67 @@ static int float_to_int(double d, enum wt t, int64_t *out, struct ss_err *err)
 	return 0;
 }
 
+/* Round microseconds to `prec` fractional digits, half away from zero
+ * (AdjustTimeForTypmod / AdjustTimestampForTypmod). */
+static int64_t round_us(int64_t us, int prec)
+{
+	static const int64_t scales[] = {1000000, 100000, 10000, 1000,
+					 100,	  10,	  1};
+	int64_t sc = scales[prec], off = sc / 2;
+
+	if (us >= 0)
+		return ((us + off) / sc) * sc;
+	return -((((-us) + off) / sc) * sc);
+}
+
+/* Apply a time/timestamp/interval precision typmod to a value. */
+static int adjust_precision(const struct wtype *t, struct wval *v,
+			    struct ss_err *err)
+{
+	if (t->typmod < 0 || t->typmod > 6 || t->array || v->isnull)
+		return 0;
+	switch (t->base) {
+	case WT_TIME:
+		v->u.i = round_us(v->u.i, t->typmod);
+		return 0;
+	case WT_TIMESTAMP:
+	case WT_TIMESTAMPTZ:
+		if (v->u.i == TS_NOBEGIN || v->u.i == TS_NOEND)
+			return 0;
+		v->u.i = round_us(v->u.i, t->typmod);
+		if (v->u.i < MIN_TIMESTAMP || v->u.i >= END_TIMESTAMP)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "timestamp out of range");
+		return 0;
+	case WT_INTERVAL:
+		v->u.iv.us = round_us(v->u.iv.us, t->typmod);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int cast_value(struct arena *a, const struct wtype *from,
+		      const struct wtype *to, const struct wval *v,
+		      struct wval *out, struct ss_err *err);
+
 int wval_cast(struct arena *a, const struct wtype *from, const struct wtype *to,
 	      const struct wval *v, struct wval *out, struct ss_err *err)
+{
+	/* the same type with no modifier to apply: nothing to do (this is
+	 * the common case for IN lists and BETWEEN bounds) */
+	if (to->typmod < 0 && wtype_eq(from, to)) {
+		*out = *v;
+		return 0;
+	}
+	if (cast_value(a, from, to, v, out, err) < 0)
+		return -1;
+	return adjust_precision(to, out, err);
+}
+
+static int cast_value(struct arena *a, const struct wtype *from,
+		      const struct wtype *to, const struct wval *v,
+		      struct wval *out, struct ss_err *err)
 {
 	enum wt f = from->base, t = to->base;
 
@@ -2947,19 +3578,19 @@ int wval_cast(struct arena *a, const struct wtype *from, const struct wtype *to,
 			if (t == WT_NUMERIC)
 				return num_apply_typmod(a, v->u.n, to->typmod,
 							&out->u.n, err);
-			out->u.f = num_to_double(v->u.n);
-			if (t == WT_FLOAT4) {
-				float ff = (float)out->u.f;
+			{
+				/* numeric_float8/4 go through the text form and
+				 * float8in/float4in, errors included */
+				struct ss_buf b = SS_BUF_INIT;
+				int rc;
 
-				if (isinf(ff) && !isinf(out->u.f))
-					return ss_err_set(
-					    err, SS_ERR_INPUT,
-					    "value out of range: overflow");
-				out->u.f = ff;
-			} else if (isinf(out->u.f) && !v->u.n->special) {
-				return ss_err_set(
-				    err, SS_ERR_INPUT,
-				    "value out of range: overflow");
+				num_out(v->u.n, &b);
+				rc = float_in(t, b.buf, b.len, &out->u.f, err);
+				ss_buf_release(&b);
+				if (rc < 0)
+					return -1;
+				if (t == WT_FLOAT4)
+					out->u.f = (float)out->u.f;
 			}
 			return 0;
 		}
@@ -3110,6 +3741,18 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 		}
 		return -1;
 	}
+	if (op == OP_POW) {
+		/* float8 ^ float8, or numeric ^ numeric when a numeric meets
+		 * integers or another numeric (PostgreSQL's candidates) */
+		if (!wt_is_numeric(a) || !wt_is_numeric(b))
+			return -1;
+		if ((a == WT_NUMERIC || b == WT_NUMERIC) && a != WT_FLOAT4 &&
+		    a != WT_FLOAT8 && b != WT_FLOAT4 && b != WT_FLOAT8)
+			*lc = *rc = *res = mk(WT_NUMERIC);
+		else
+			*lc = *rc = *res = mk(WT_FLOAT8);
+		return 0;
+	}
 	if (wt_is_numeric(a) && wt_is_numeric(b)) {
 		enum wt w = a > b ? a : b;
 
@@ -3121,6 +3764,20 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
 			return -1;
 		*lc = *rc = *res = mk(w);
 		return 0;
+	}
+	/* interval * number, number * interval, interval / number */
+	if (op == OP_MUL || op == OP_DIV) {
+		if (a == WT_INTERVAL && wt_is_numeric(b)) {
+			*rc = mk(WT_FLOAT8);
+			*res = T_INTERVAL;
+			return 0;
+		}
+		if (op == OP_MUL && b == WT_INTERVAL && wt_is_numeric(a)) {
+			*lc = mk(WT_FLOAT8);
+			*res = T_INTERVAL;
+			return 0;
+		}
+		return -1;
 	}
 	switch (op) {
 	case OP_ADD:
@@ -3309,6 +3966,146 @@ under:
 	return ss_err_set(err, SS_ERR_INPUT, "value out of range: underflow");
 }
 
+/*
+ * interval * factor (or / factor) as interval_mul / interval_div do it:
+ * whole months and days scale directly, their fractions cascade down to
+ * days and seconds (30-day months, 24-hour days), rounded to microseconds.
+ */
+static int iv_scale(const struct interval *x, double factor, int divide,
+		    struct interval *out, struct ss_err *err)
+{
+#define TSROUND(j) (rint((double)(j)*1000000.0) / 1000000.0)
+	double m = divide ? x->month / factor : x->month * factor;
+	double d = divide ? x->day / factor : x->day * factor;
+	double month_rem, sec_rem, t;
+
+	if (divide && factor == 0.0)
+		return ss_err_set(err, SS_ERR_INPUT, "division by zero");
+	if (isnan(m) || m > INT32_MAX || m < INT32_MIN || isnan(d) ||
+	    d > INT32_MAX || d < INT32_MIN)
+		return ss_err_set(err, SS_ERR_INPUT, "interval out of range");
+	out->month = (int32_t)m;
+	out->day = (int32_t)d;
+	month_rem = TSROUND((m - out->month) * 30);
+	sec_rem = TSROUND((d - out->day + month_rem - (int)month_rem) * 86400);
+	if (fabs(sec_rem) >= 86400) {
+		out->day += (int)(sec_rem / 86400);
+		sec_rem -= (int)(sec_rem / 86400) * 86400;
+	}
+	out->day += (int32_t)month_rem;
+	t = rint((divide ? x->us / factor : x->us * factor) + sec_rem * 1e6);
+	if (isnan(t) || t < -9223372036854775808.0 ||
+	    t >= 9223372036854775808.0)
+		return ss_err_set(err, SS_ERR_INPUT, "interval out of range");
+	out->us = (int64_t)t;
+	return 0;
+#undef TSROUND
+}
+
+int interval_justify(const struct interval *in, int days, int hours,
+		     struct interval *out, struct ss_err *err)
+{
+	int64_t t = in->us, d = in->day, m = in->month;
+
+	if (hours) {
+		d += t / USECS_PER_DAY;
+		t %= USECS_PER_DAY;
+	}
+	if (days) {
+		m += d / 30;
+		d %= 30;
+	}
+	if (days && hours) {
+		if (m > 0 && (d < 0 || (d == 0 && t < 0))) {
+			d += 30;
+			m--;
+		} else if (m < 0 && (d > 0 || (d == 0 && t > 0))) {
+			d -= 30;
+			m++;
+		}
+	} else if (days) {
+		if (m > 0 && d < 0) {
+			d += 30;
+			m--;
+		} else if (m < 0 && d > 0) {
+			d -= 30;
+			m++;
+		}
+	}
+	if (hours) {
+		if (d > 0 && t < 0) {
+			t += USECS_PER_DAY;
+			d--;
+		} else if (d < 0 && t > 0) {
+			t -= USECS_PER_DAY;
+			d++;
+		}
+	}
+	if (d > INT32_MAX || d < INT32_MIN || m > INT32_MAX || m < INT32_MIN)
+		return ss_err_set(err, SS_ERR_INPUT, "interval out of range");
+	out->month = (int32_t)m;
+	out->day = (int32_t)d;
+	out->us = t;
+	return 0;
+}
+
+/* float8 ^ float8 with dpow's special cases and errors. */
+static int f_pow(double x, double y, double *out, struct ss_err *err)
+{
+	double r;
+
+	if (isnan(x)) {
+		*out = (isnan(y) || y != 0.0) ? NAN : 1.0;
+		return 0;
+	}
+	if (isnan(y)) {
+		*out = x != 1.0 ? NAN : 1.0;
+		return 0;
+	}
+	if (x == 0 && y < 0)
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "zero raised to a negative power is undefined");
+	if (x < 0 && floor(y) != y)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "a negative number raised to a non-integer "
+				  "power yields a complex result");
+	if (isinf(y)) {
+		double ax = fabs(x);
+
+		if (ax == 1.0)
+			r = 1.0;
+		else if (y > 0.0)
+			r = ax > 1.0 ? y : 0.0;
+		else
+			r = ax > 1.0 ? 0.0 : -y;
+	} else if (isinf(x)) {
+		if (y == 0.0)
+			r = 1.0;
+		else if (x > 0.0)
+			r = y > 0.0 ? x : 0.0;
+		else {
+			double half = y / 2;
+			int odd = floor(half) != half;
+
+			if (y > 0.0)
+				r = odd ? x : -x;
+			else
+				r = odd ? -0.0 : 0.0;
+		}
+	} else {
+		r = pow(x, y);
+		if (isinf(r))
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "value out of range: overflow");
+		if (r == 0.0 && x != 0.0)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "value out of range: underflow");
+	}
+	*out = r;
+	return 0;
+}
+
 static int iv_arith(int sign, const struct interval *x,
 		    const struct interval *y, struct interval *out,
 		    struct ss_err *err)
@@ -3369,6 +4166,8 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 	}
 	if (wt_is_int(rt->base) && wt_is_int(x) && wt_is_int(y))
 		return i_arith(op, rt->base, l->u.i, r->u.i, &out->u.i, err);
+	if (op == OP_POW)
+		return f_pow(l->u.f, r->u.f, &out->u.f, err);
 	if ((rt->base == WT_FLOAT4 || rt->base == WT_FLOAT8) &&
 	    wt_is_numeric(x))
 		return f_arith(op, rt->base, l->u.f, r->u.f, &out->u.f, err);
@@ -3391,6 +4190,11 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 			return -1;
 		}
 	}
+	if (x == WT_INTERVAL && (op == OP_MUL || op == OP_DIV))
+		return iv_scale(&l->u.iv, r->u.f, op == OP_DIV, &out->u.iv,
+				err);
+	if (y == WT_INTERVAL && op == OP_MUL)
+		return iv_scale(&r->u.iv, l->u.f, 0, &out->u.iv, err);
 	/* date and time arithmetic */
 	if (x == WT_DATE && y == WT_INT4) {
 		int64_t d = l->u.i;
@@ -3478,7 +4282,6 @@ int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
 	if (x == WT_INTERVAL && y == WT_INTERVAL)
 		return iv_arith(op == OP_ADD ? 1 : -1, &l->u.iv, &r->u.iv,
 				&out->u.iv, err);
-	(void)T_INT4;
 	return ss_err_set(err, SS_ERR_INPUT, "unsupported arithmetic");
 }
 

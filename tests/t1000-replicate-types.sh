@@ -20,13 +20,18 @@ c_varchar c_char c_bytea c_bool c_date c_time c_timetz c_timestamp
 c_timestamptz c_interval c_uuid c_json c_jsonb c_int_2d c_text_arr c_mood
 c_mood_arr c_posint c_label c_inet c_money"
 
-# expected WHERE: the rows as psql renders them, one sorted JSON object
-# per row: {"id": "1", "<col>": "<output text>" or null, ...}.
+# expected WHERE [COLS]: the rows as psql renders them, one sorted JSON
+# object per row: {"id": "1", "<col>": "<output text>" or null, ...};
+# with COLS, just those columns, as col::text.
 expected() {
 	_sel="'id', format('%s', id)"
-	for _c in $cols; do
-		_sel="$_sel, '$_c', CASE WHEN $_c IS NOT NULL THEN
-			format('%s', $_c) END"
+	for _c in ${2:-$cols}; do
+		if [ -n "${2:-}" ]; then
+			_sel="$_sel, '$_c', $_c::text"
+		else
+			_sel="$_sel, '$_c', CASE WHEN $_c IS NOT NULL THEN
+				format('%s', $_c) END"
+		fi
 	done
 	printf '%s\n' "$settings" \
 		"SELECT json_build_object($_sel) FROM types $1 ORDER BY id;" |
@@ -104,6 +109,23 @@ test_expect_success 'inserted values are the text psql prints' '
 	test_cmp expect actual
 '
 
+test_expect_success 'col::text agrees, but for the casts of bool, char(n), inet' '
+	textcols=$(echo $cols | tr " " "\n" |
+		grep -v -x -e c_bool -e c_char -e c_inet | tr "\n" " ") &&
+	expected "" "$textcols" >expect &&
+	jq -c "select(.type == \"change\") | .new |
+		del(.big, .c_bool, .c_char, .c_inet)" frames |
+		jq -c -S . >actual &&
+	test_cmp expect actual &&
+	test_eq true "$(pg_psql "SELECT c_bool::text FROM types WHERE id = 1")" &&
+	test_eq "::1/128" "$(pg_psql "SELECT c_inet::text FROM types WHERE id = 2")" &&
+	jq -c "select(.type == \"change\") | .new | [.c_bool, .c_char, .c_inet]" \
+		frames | head -n 2 >got &&
+	printf "%s\n" "[\"t\",\"a  \",\"192.168.0.1/24\"]" \
+		"[\"f\",\"ab \",\"::1\"]" >expect &&
+	test_cmp expect got
+'
+
 test_expect_success 'the relation frame names every type' '
 	jq -r "select(.type == \"relation\") | .columns[] |
 		\"\(.name) \(.type) \(.pk)\"" frames >rel &&
@@ -179,10 +201,11 @@ test_expect_success 'the connection comes from --db, DATABASE_URL or PG*' '
 	test_eq "\"103\"" "$(jq -c "select(.type == \"change\") | .new.id" f4)"
 '
 
-test_expect_success 'user options in the connection string are kept' '
+test_expect_success 'options and replication in the connection string are fine' '
 	pg_psql "INSERT INTO types (id, c_date) VALUES (104, '\''2026-01-02'\'')" &&
 	end=$(pg_psql "SELECT pg_current_wal_lsn()") &&
-	shapesync-replicate --db "$DATABASE_URL&options=-c%20work_mem%3D5MB" \
+	shapesync-replicate \
+		--db "$DATABASE_URL&options=-c%20work_mem%3D5MB&replication=database" \
 		--table types --ack=received --endpos "$end" >f5 &&
 	test_eq "\"2026-01-02\"" "$(jq -c "select(.type == \"change\") | .new.c_date" f5)"
 '

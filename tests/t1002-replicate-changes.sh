@@ -98,8 +98,8 @@ test_expect_success 'a multi-table transaction numbers its changes' '
 	EOF
 	test_cmp expect got &&
 	jq -r "select(.type == \"relation\" and .table == \"b\") | .columns[] |
-		\"\(.name) \(.pk)\"" frames >got &&
-	printf "k true\nn true\n" >expect &&
+		\"\(.name) \(.pk) \(.key_index)\"" frames >got &&
+	printf "k true 1\nn true 0\n" >expect &&
 	test_cmp expect got
 '
 
@@ -163,6 +163,26 @@ test_expect_success '--ack=received acknowledges what was written' '
 	shapesync-replicate --table a --table b --ack=received \
 		--endpos "$(cat endpos)" >after &&
 	test_eq 0 "$(grep -c "\"type\":\"change\"" after)"
+'
+
+test_expect_success 'nothing written yet: WAL that held nothing gives progress' '
+	test_eq 0/0 "$("$tool" durable-lsn reg.db)" &&
+	pg_psql "INSERT INTO other VALUES (3)" &&
+	end=$(pg_psql "SELECT pg_current_wal_lsn()") &&
+	shapesync-replicate --registry reg.db --table a --table b \
+		--endpos "$end" >progress &&
+	test_eq 1 "$(wc -l <progress)" &&
+	p=$(jq -r "select(.type == \"progress\") | .lsn" progress) &&
+	test_eq t "$(pg_psql "SELECT '\''$p'\''::pg_lsn >= '\''$end'\''::pg_lsn")"
+'
+
+test_expect_success 'standard output failing is exit 1, never a retry' '
+	pg_psql "INSERT INTO a VALUES (6, '\''full'\'')" &&
+	end=$(pg_psql "SELECT pg_current_wal_lsn()") &&
+	test_must_fail 1 shapesync-replicate --registry reg.db --table a \
+		--endpos "$end" >/dev/full &&
+	test_stderr_has "could not write to (standard output|.<stdout>.)" &&
+	! grep -q reconnecting "$TEST_DIR/.stderr"
 '
 
 test_expect_success 'option errors come before any connection' '

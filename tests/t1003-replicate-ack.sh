@@ -3,12 +3,13 @@
 # publication, one instance per slot, the slot's confirmed_flush_lsn
 # follows the registry's durable LSN and never passes it, kill -9 and
 # restart lose nothing, progress frames move the slot past WAL that held
-# nothing, SIGTERM stops cleanly, and a connection lost mid-transaction
-# is resumed without a break in the stream.
+# nothing, SIGTERM and SIGINT stop cleanly, a connection lost
+# mid-transaction is resumed without a break in the stream, and status
+# updates keep a 2 s wal_sender_timeout from ever firing.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
 
-pg_start
+pg_start 'wal_sender_timeout = 2s'
 tool=$SS_BUILD/tests/test-tool
 test_at_exit 'for f in "$TEST_DIR"/*.pid; do kill -9 $(cat "$f"); done'
 
@@ -98,7 +99,7 @@ test_expect_success 'setup: a registry with a shape on items, the slot' '
 '
 
 test_expect_success 'running: registered tables join the publication' '
-	start f1 --registry reg.db --status-interval 1 &&
+	start f1 --registry reg.db &&
 	pg_psql "SELECT relreplident FROM pg_class WHERE relname = '\''items'\''" >ri &&
 	test_eq f "$(cat ri)" &&
 	test_eq items "$(pg_psql "SELECT string_agg(tablename, '\'' '\'')
@@ -217,6 +218,37 @@ test_expect_success 'a connection lost mid-transaction is resumed in place' '
 	test_eq 50000 "$(grep -c "\"type\":\"change\"" f3)" &&
 	jq -r "select(.type == \"change\") | .pos" f3 | tail -n 1 >last &&
 	test_eq 49999 "$(cat last)"
+'
+
+test_expect_success 'SIGINT stops it in order too, exit 0' '
+	start f4 --slot resume --table items --ack=received &&
+	wait_for 5 slot_active resume &&
+	stop f4 INT &&
+	test_eq 0 "$(cat f4.status)" &&
+	test_eq "" "$(cat f4.err)"
+'
+
+test_expect_success 'a server restart: it reconnects with backoff and goes on' '
+	start f5 --slot resume --table items --ack=received &&
+	wait_for 5 slot_active resume &&
+	pg_psql "INSERT INTO items VALUES (60000, '\''before'\'')" &&
+	wait_for 10 commits_ge f5 1 &&
+	pg_stop &&
+	sleep 2 &&
+	pg_restart &&
+	pg_psql "INSERT INTO items VALUES (60001, '\''after'\'')" &&
+	wait_for 30 commits_ge f5 2 &&
+	grep -q "reconnecting in" f5.err &&
+	stop f5 TERM &&
+	test_eq 0 "$(cat f5.status)" &&
+	"$tool" frames-check f5 >/dev/null &&
+	jq -r "select(.type == \"change\") | .new.id" f5 | tr "\n" " " >got &&
+	test_eq "60000 60001 " "$(cat got)"
+'
+
+test_expect_success 'no walsender ever timed out; only the killed one reconnected' '
+	! grep "replication timeout" "$PG_LOG" &&
+	! grep -h "reconnecting" f1.err f2.err
 '
 
 test_done

@@ -9,13 +9,21 @@
 pg_start 'max_wal_size = 4GB' 'checkpoint_timeout = 30min'
 tool=$SS_BUILD/tests/test-tool
 rows=${SS_BIGTXN_ROWS:-1000000}
+# Under AddressSanitizer (make check-asan) memory is shadowed and freed
+# blocks are quarantined, so RSS says nothing about the code: stream a
+# smaller transaction for ASan's sake and leave the bound to plain builds.
+asan=
+if ldd "$SS_BUILD/bin/shapesync-replicate" 2>/dev/null | grep -q libasan; then
+	asan=1
+	rows=${SS_BIGTXN_ROWS:-100000}
+fi
 
 test_expect_success 'setup: a table and a slot' '
 	pg_psql "CREATE TABLE big (id int PRIMARY KEY, pad text)" &&
 	shapesync-replicate --table big --ack=received --create-slot
 '
 
-test_expect_success "one transaction of $rows rows, about 1 GB of WAL" '
+test_expect_success "one transaction of $rows rows, $((rows / 1000)) MiB of WAL or more" '
 	start=$(pg_psql "SELECT pg_current_wal_lsn()") &&
 	pg_psql "INSERT INTO big SELECT i, repeat('\''x'\'', 1000)
 		FROM generate_series(1, $rows) i" &&
@@ -28,7 +36,9 @@ test_expect_success "one transaction of $rows rows, about 1 GB of WAL" '
 
 # The frames (another GB) are not kept: awk keeps the first three lines,
 # the last two and the count.
-test_expect_success 'streamed whole in under 32 MiB of peak RSS' '
+what='streamed whole in under 32 MiB of peak RSS'
+[ -n "$asan" ] && what='streamed whole (ASan build: RSS bound not checked)'
+test_expect_success "$what" '
 	{
 		"$tool" maxrss rss shapesync-replicate --table big \
 			--ack=received --endpos "$(cat endpos)" 2>err
@@ -37,8 +47,10 @@ test_expect_success 'streamed whole in under 32 MiB of peak RSS' '
 		END { print prev; print last; print n }" >summary &&
 	test_eq 0 "$(cat status)" &&
 	say "peak RSS of shapesync-replicate: $(cat rss) KiB" &&
-	test "$(cat rss)" -lt 32768 &&
-	cp rss "$TEST_DIR/.rss"
+	if [ -z "$asan" ]; then
+		test "$(cat rss)" -lt 32768 &&
+		cp rss "$TEST_DIR/.rss"
+	fi
 '
 
 test_expect_success 'every change arrived, in one transaction, in order' '

@@ -43,6 +43,21 @@ for case in moves values schema; do
 	'
 done
 
+test_expect_success 'CRLF and spaces around frames: same output, never written' '
+	sed "s/^/ /; s/\$/ \r/" "$data/moves.in" >crlf.in &&
+	shapesync-route --registry moves.db <crlf.in >crlf.out &&
+	test_cmp "$data/moves.out" crlf.out
+'
+
+test_expect_success 'escaped strings take the strict path and route the same' '
+	sed "s/\"apple\"/\"app\\\\u006ce\"/g" "$data/moves.in" >esc.in &&
+	grep -q "app.u006ce" esc.in &&
+	shapesync-route --registry moves.db <esc.in >esc.out &&
+	sed "s/.*\"shapes\"/\"shapes\"/" "$data/moves.out" >want &&
+	sed "s/.*\"shapes\"/\"shapes\"/" esc.out >got &&
+	test_cmp want got
+'
+
 test_expect_success 'a change to a table without shapes is dropped, begin and commit stay' '
 	shapesync-db --registry empty.db init &&
 	shapesync-route --registry empty.db <"$data/moves.in" >out &&

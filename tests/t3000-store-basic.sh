@@ -120,4 +120,21 @@ test_expect_success 'chunks close at --chunk-bytes, offsets keep increasing' '
 	while read o; do grep -q "^$o " log || return 1; done <chunks
 '
 
+test_expect_success 'a composite key in key_index order, not column order' '
+	mkdir k && cd k &&
+	shapesync-db --registry r.db --dir d init &&
+	echo "{\"id\":1,\"handle\":\"1-1\",\"definition\":{\"schema\":\"public\",\"table\":\"t\",\"where\":null,\"params\":[],\"columns\":null,\"replica\":\"default\",\"log\":\"full\"},\"snapshot_state\":\"complete\",\"xmin\":\"1\",\"xmax\":\"1\",\"xip\":[],\"created\":\"1\"}" |
+	shapesync-db --registry r.db import &&
+	cat >in <<-\EOF &&
+	{"type":"relation","oid":7,"schema":"public","table":"t","replica_identity":"f","columns":[{"name":"a","type":"int4","type_oid":23,"typmod":-1,"pk":true,"key_index":1},{"name":"b","type":"text","type_oid":25,"typmod":-1,"pk":true,"key_index":0},{"name":"c","type":"text","type_oid":25,"typmod":-1,"pk":false}]}
+	{"type":"begin","xid":5,"lsn":"0/100","ts":"2026-11-21T07:38:00.000000Z"}
+	{"type":"change","op":"delete","oid":7,"xid":5,"lsn":"0/100","pos":0,"old":{"a":"1","b":"x","c":"y"},"shapes":[1]}
+	{"type":"commit","xid":5,"lsn":"0/100","end_lsn":"0/110","ts":"2026-11-21T07:38:00.000000Z"}
+	EOF
+	shapesync-store --registry r.db --dir d <in &&
+	shapesync-db --registry r.db --dir d log 1 >log &&
+	echo "256_0 {\"key\":\"\\\"public\\\".\\\"t\\\"/\\\"x\\\"/\\\"1\\\"\",\"value\":{\"a\":\"1\",\"b\":\"x\"},\"headers\":{\"operation\":\"delete\",\"relation\":[\"public\",\"t\"],\"lsn\":\"256\",\"op_position\":0,\"txids\":[5],\"last\":true}}" >expect &&
+	test_cmp expect log
+'
+
 test_done

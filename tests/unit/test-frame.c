@@ -71,6 +71,10 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 				    f->columns[i].type, f->columns[i].type_oid,
 				    f->columns[i].typmod,
 				    f->columns[i].pk ? ":pk" : "");
+		for (i = 0; i < f->ncolumns; i++)
+			if (f->columns[i].key_index >= 0)
+				ss_buf_addf(b, " key%d=%s", f->columns[i].key_index,
+					    f->columns[i].name);
 		break;
 	case SS_FRAME_CHANGE:
 		ss_buf_addf(b, " op=%s oid=%" PRIu32 " xid=%" PRIu64
@@ -667,6 +671,102 @@ static void test_fuzz(void)
 	}
 }
 
+/* ss_frame_write_change writes byte for byte what ss_frame_write writes
+ * for the built frame, over values that need every kind of escape, and
+ * refuses invalid UTF-8 and NUL before writing anything. */
+static void test_write_change(void)
+{
+	static const char *const vals[] = {
+		"", "plain", "quote\" back\\slash /", "\b\f\n\r\t",
+		"\x01\x1f\x7f", "h\xc3\xa9llo \xe2\x98\x83 \xf0\x9f\x98\x80",
+		"\xef\xbf\xbf", "\xe2\x80\xa8", "{\"a\": [1, 2]}", "NULL",
+	};
+	static const char *const bad[] = {
+		"\xc3", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff",
+		"\xe2\x98", "a\x80",
+	};
+	size_t nv = sizeof(vals) / sizeof(vals[0]), i, k;
+	struct ss_buf scratch = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+
+	for (k = 0; k < 3; k++) {
+		enum ss_frame_op op = k == 0 ? SS_FRAME_OP_INSERT :
+				      k == 1 ? SS_FRAME_OP_UPDATE :
+					       SS_FRAME_OP_DELETE;
+		struct ss_frame_col cols[16], old[16];
+		json_t *n = json_object(), *o = json_object(), *frame;
+		char *want, *got = NULL, name[16][8];
+		size_t glen = 0;
+		FILE *m;
+		int rc;
+
+		for (i = 0; i < nv + 1; i++) {
+			snprintf(name[i], sizeof(name[i]), i == 3 ? "c\"%zu" :
+				 "c%zu", i);
+			cols[i].name = old[i].name = name[i];
+			cols[i].data = i < nv ? vals[i] : NULL;
+			cols[i].len = i < nv ? strlen(vals[i]) : 0;
+			old[i].data = i < nv ? vals[nv - 1 - i] : NULL;
+			old[i].len = i < nv ? strlen(vals[nv - 1 - i]) : 0;
+			json_object_set_new(n, name[i], cols[i].data ?
+					    json_string(cols[i].data) :
+					    json_null());
+			json_object_set_new(o, name[i], old[i].data ?
+					    json_string(old[i].data) :
+					    json_null());
+		}
+		frame = ss_frame_new_change(op, 16384, 21474837214ULL,
+					    0x16B3748, 7 + k,
+					    op == SS_FRAME_OP_DELETE ? NULL : n,
+					    op == SS_FRAME_OP_INSERT ? NULL : o);
+		if (op == SS_FRAME_OP_DELETE)
+			json_decref(n);
+		if (op == SS_FRAME_OP_INSERT)
+			json_decref(o);
+		want = write_to_string(frame, &err, &rc);
+		if (rc < 0)
+			FAIL("write_change %zu: reference failed: %s", k,
+			     err.msg);
+		m = open_memstream(&got, &glen);
+		if (ss_frame_write_change(m, "<mem>", op, 16384,
+					  21474837214ULL, 0x16B3748, 7 + k,
+					  cols, nv + 1, old, nv + 1, &scratch,
+					  &err) < 0)
+			FAIL("write_change %zu: %s", k, err.msg);
+		fclose(m);
+		if (rc == 0 && strcmp(want, got))
+			FAIL("write_change %zu:\nexpected: %sgot:      %s", k,
+			     want, got);
+		free(want);
+		free(got);
+		json_decref(frame);
+	}
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]) + 1; i++) {
+		struct ss_frame_col c = { "col", i ? bad[i - 1] : "a\0b",
+					  i ? strlen(bad[i - 1]) : 3 };
+		char *got = NULL;
+		size_t glen = 0;
+		FILE *m = open_memstream(&got, &glen);
+
+		if (ss_frame_write_change(m, "<mem>", SS_FRAME_OP_INSERT, 1, 1,
+					  1, 0, &c, 1, NULL, 0, &scratch,
+					  &err) == 0 ||
+		    err.code != SS_ERR_INPUT ||
+		    strcmp(err.msg, i ? "change frame: column 'col' is not "
+					"valid UTF-8"
+				      : "change frame: column 'col' contains "
+					"NUL"))
+			FAIL("write_change bad value %zu: '%s'", i, err.msg);
+		fclose(m);
+		if (glen)
+			FAIL("write_change bad value %zu: wrote %zu bytes", i,
+			     glen);
+		free(got);
+	}
+	ss_buf_release(&scratch);
+}
+
 int main(int argc, char **argv)
 {
 	int blocks;
@@ -683,6 +783,7 @@ int main(int argc, char **argv)
 	test_nonblocking();
 	test_builders();
 	test_write_errors();
+	test_write_change();
 	test_ts();
 	test_fuzz();
 	if (failures) {

@@ -109,6 +109,7 @@ static void test_log(void)
 	b = body(r, off(200, 4), off(300, 0), &count);
 	CHECK_STR(b, "[]");
 	CHECK(count == 0);
+	free(b);
 	/* The first chunk closes after entry 4 (4 x 9 = 36 >= 30 bytes). */
 	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed, &err) == 0);
 	CHECK(closed == 1 && end.tx == 200 && end.op == 1);

@@ -322,13 +322,16 @@ static void test_xids(void)
 	CHECK(ss_pgo_xid_extend(&ref, 1005) == (5ULL << 32 | 1005));
 	/* Across wraparound: epoch 5 ends, epoch 6 begins. */
 	ref = 5ULL << 32 | 0xFFFFFF00u;
-	CHECK(ss_pgo_xid_extend(&ref, 0xFFFFFFF0u) == (5ULL << 32 | 0xFFFFFFF0u));
+	CHECK(ss_pgo_xid_extend(&ref, 0xFFFFFFF0u) ==
+	      (5ULL << 32 | 0xFFFFFFF0u));
 	CHECK(ss_pgo_xid_extend(&ref, 3) == (6ULL << 32 | 3));
-	CHECK(ss_pgo_xid_extend(&ref, 0xFFFFFFFEu) == (5ULL << 32 | 0xFFFFFFFEu));
+	CHECK(ss_pgo_xid_extend(&ref, 0xFFFFFFFEu) ==
+	      (5ULL << 32 | 0xFFFFFFFEu));
 	CHECK(ss_pgo_xid_extend(&ref, 10) == (6ULL << 32 | 10));
 	/* A backlog up to 2^31 old. */
 	ref = 6ULL << 32 | 100;
-	CHECK(ss_pgo_xid_extend(&ref, 0x80000065u) == (5ULL << 32 | 0x80000065u));
+	CHECK(ss_pgo_xid_extend(&ref, 0x80000065u) ==
+	      (5ULL << 32 | 0x80000065u));
 	/* Epoch 0 never goes below zero. */
 	ref = 100;
 	CHECK(ss_pgo_xid_extend(&ref, 0xFFFFFF00u) == 0xFFFFFF00u);
@@ -379,8 +382,8 @@ static void test_copy_messages(void)
 	CHECK(!ss_pg_slot_name_valid(""));
 	CHECK(!ss_pg_slot_name_valid("Upper"));
 	CHECK(!ss_pg_slot_name_valid("a-b"));
-	CHECK(!ss_pg_slot_name_valid(
-		"a234567890123456789012345678901234567890123456789012345678901234"));
+	CHECK(!ss_pg_slot_name_valid("a234567890123456789012345678901"
+				     "234567890123456789012345678901234"));
 }
 
 int main(void)

@@ -33,7 +33,8 @@ static int durable_lsn(int argc, char **argv)
 	int rc = 0;
 
 	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: test-tool durable-lsn REGISTRY [LSN]\n");
+		fprintf(stderr,
+			"usage: test-tool durable-lsn REGISTRY [LSN]\n");
 		return 2;
 	}
 	if (argc == 4 && ss_lsn_parse(argv[3], &lsn, &err) < 0)
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
 		return durable_lsn(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "frames-check"))
 		return frames_check(argc, argv);
-	fprintf(stderr, "usage: test-tool durable-lsn | maxrss | frames-check ...\n");
+	fprintf(stderr, "usage: test-tool durable-lsn | maxrss | "
+		"frames-check ...\n");
 	return 2;
 }

@@ -167,6 +167,31 @@ static void test_eval_and_canonical(void)
 	ss_where_free(w);
 }
 
+static void test_column_types(void)
+{
+	static const struct ss_where_column c2[] = {
+	    {.name = "a", .type = "character varying(255)"},
+	    {.name = "b", .type = "timestamp(3) with time zone"},
+	    {.name = "c", .type = "pg_catalog.int4"},
+	    {.name = "d", .type = "NUMERIC(10,2)"},
+	    {.name = "e", .type = "double precision[]"},
+	    {.name = "f", .type = "_varchar"},
+	    {.name = "g", .type = "public.mood", .is_enum = 1},
+	    {.name = "h", .type = "bit(3)"},
+	};
+	struct ss_where *w = NULL;
+	struct ss_err err = SS_ERR_INIT;
+
+	CHECK(ss_where_compile("a = 'x' AND b > '2024-01-01' AND c = 1 AND "
+			       "d = 1.5 AND e @> '{1.5}' AND f @> '{x}' AND "
+			       "g = 'ok'::mood",
+			       c2, 8, NULL, 0, &w, &err) == 0);
+	ss_where_free(w);
+	w = NULL;
+	CHECK(ss_where_compile("h IS NULL", c2, 8, NULL, 0, &w, &err) == -1);
+	CHECK(strcmp(err.msg, "At location 0: unsupported type bit(3)") == 0);
+}
+
 static void test_errors(void)
 {
 	struct ss_where *w = (struct ss_where *)&w;
@@ -222,6 +247,7 @@ int main(void)
 	test_folding();
 	test_eval_and_canonical();
 	test_errors();
+	test_column_types();
 	test_value_key();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);

@@ -194,6 +194,33 @@ static const char *const frags[] = {
     "TIME",
     "ZONE",
     "COLLATE",
+    "timezone('Europe/Paris', ts)",
+    "'Europe/Paris'",
+    "'Foo/Bar'",
+    "'2040-03-25 02:30 Europe/Paris'",
+    "array_cat(ai, ai)",
+    "array_append(ai, 1)",
+    "array_prepend(1, ai)",
+    "array_ndims(ai)",
+    "justify_interval(iv)",
+    "justify_days",
+    "@",
+    "|/",
+    "#",
+    "&",
+    "|",
+    "~",
+    "^",
+    "interval '05:30'",
+    "lower()",
+    "like()",
+    "like(t)",
+    "concat()",
+    "upper(t, t)",
+    "COALESCE()",
+    "GREATEST(1)",
+    "ARRAY[]",
+    "ai[]",
     "ISNULL",
     "NOTNULL",
     "é",
@@ -403,6 +430,58 @@ int main(int argc, char **argv)
 		ss_buf_adds(&b, "- ");
 	ss_buf_adds(&b, "1 = 1");
 	bad += one(b.buf, -3);
+	/* left-deep chains built by loops, and nested array brackets */
+	{
+		static const char *const chains[][3] = {
+		    {"1", "+1", " = 1"},	   {"a", "::int4", " = 1"},
+		    {"a IS NULL", " IS NULL", ""}, {"ai", "[1]", " = 1"},
+		    {"t", " || 'x'", " = 'x'"},	   {"ARRAY", "[", ""},
+		    {"ARRAY", "[1,", "]"},
+		};
+
+		for (i = 0; i < (long)(sizeof(chains) / sizeof(chains[0]));
+		     i++) {
+			long k;
+
+			ss_buf_reset(&b);
+			ss_buf_adds(&b, chains[i][0]);
+			for (k = 0; k < 100000; k++)
+				ss_buf_adds(&b, chains[i][1]);
+			ss_buf_adds(&b, chains[i][2]);
+			bad += one(b.buf, -10 - i);
+		}
+		/* just under the limit still compiles, evaluates, and its
+		 * canonical text (one parenthesis per term) compiles again */
+		ss_buf_reset(&b);
+		ss_buf_adds(&b, "a");
+		for (i = 0; i < 450; i++)
+			ss_buf_adds(&b, " + 1");
+		ss_buf_adds(&b, " > 0");
+		{
+			long before = ncompiled;
+
+			bad += one(b.buf, -20);
+			if (ncompiled != before + 1) {
+				fprintf(stderr,
+					"a 450-term sum did not compile\n");
+				bad++;
+			}
+		}
+	}
+	/* the deepest NOT chain: its canonical text doubles the nesting */
+	{
+		long before = ncompiled;
+
+		ss_buf_reset(&b);
+		for (i = 0; i < 498; i++)
+			ss_buf_adds(&b, "NOT ");
+		ss_buf_adds(&b, "x");
+		bad += one(b.buf, -21);
+		if (ncompiled != before + 1) {
+			fprintf(stderr, "498 NOTs did not compile\n");
+			bad++;
+		}
+	}
 	ss_buf_release(&b);
 	printf("%ld iterations, %ld compiled, %d failures\n", iters, ncompiled,
 	       bad);

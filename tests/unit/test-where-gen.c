@@ -457,7 +457,7 @@ static const char *const like_pats[] = {
 
 static void g_bool(int depth)
 {
-	int k = depth <= 0 ? pick(6) : pick(40);
+	int k = depth <= 0 ? pick(6) : pick(46);
 
 	switch (k) {
 	case 0:
@@ -687,7 +687,29 @@ static void g_bool(int depth)
 		    "ai @> '{a}'", "(i4 = 1", "i4 IN ()", "iv + 1 = iv"})));
 		break;
 	case 26:
-		emit("iv");
+		if (pick(2)) {
+			emit("iv");
+		} else {
+			/* interval scaling: fractions cascade down */
+			emit("(");
+			emit(PICK(((const char *const[]){
+			    "iv", "'1 mon 1 day'::interval",
+			    "'1 year 2 mons 3 days 04:05:06.789'::interval",
+			    "'-1 day +02:00'::interval",
+			    "(ts - '2000-01-01'::timestamp)"})));
+			emit(PICK(((const char *const[]){" * ", " / ", " * ",
+							 " / "})));
+			emit(PICK(((const char *const[]){
+			    "2", "0.5", "1.5", "3", "0.3333", "-2.5", "0", "f8",
+			    "i2", "f4", "'1.5'", "n", "1e10", "7"})));
+			emit(")");
+			if (pick(2)) {
+				emit("::text");
+				emit(PICK(cmp_ops));
+				emit("t");
+				break;
+			}
+		}
 		emit(PICK(cmp_ops));
 		emit(PICK(lit_iv));
 		break;
@@ -762,15 +784,34 @@ static void g_bool(int depth)
 	}
 	case 30: {
 		/* time zones: literals at several offsets */
-		static const char *const z[] = {"'2024-01-15 10:20:30+05:30'",
-						"'2024-01-15 05:00:00-03'",
-						"'2024-06-01 00:00:00-08'",
-						"'2024-01-15T04:50:30Z'",
-						"'2000-01-01 00:00:00+14'",
-						"'1999-12-31 23:59:59.999-01'",
-						"'2024-01-15 10:20:30.5 +0530'",
-						"'2024-01-15 10:20:30 UTC'",
-						"$3"};
+		static const char *const z[] = {
+		    "'2024-01-15 10:20:30+05:30'",
+		    "'2024-01-15 05:00:00-03'",
+		    "'2024-06-01 00:00:00-08'",
+		    "'2024-01-15T04:50:30Z'",
+		    "'2000-01-01 00:00:00+14'",
+		    "'1999-12-31 23:59:59.999-01'",
+		    "'2024-01-15 10:20:30.5 +0530'",
+		    "'2024-01-15 10:20:30 UTC'",
+		    "$3",
+		    "'2024-01-15 10:20:30 Europe/Paris'",
+		    "'2024-07-15 10:20:30 Europe/Paris'",
+		    "'2024-03-31 02:30:00 Europe/Paris'",
+		    "'2024-10-27 02:30:00 Europe/Paris'",
+		    "'2024-03-10 02:30 America/New_York'",
+		    "'2024-11-03 01:30 America/New_York'",
+		    "'2024-01-15 10:00 Asia/Kolkata'",
+		    "'2024-04-07 02:30 Australia/Lord_Howe'",
+		    "'2024-01-15 10:00 Etc/GMT+5'",
+		    "'1900-01-01 00:00 Europe/Paris'",
+		    "'2024-01-15 10:00 europe/paris'",
+		    "'2024-01-15 10:00 Foo/Bar'",
+		    "'2024-01-15 10:00 EST5EDT'",
+		    "'2000-01-01 00:00 Pacific/Kiritimati'",
+		    "'2040-03-25 02:30 Europe/Paris'",
+		    "'2050-11-06 01:30 America/New_York'",
+		    "'2045-04-02 01:45 Australia/Lord_Howe'",
+		    "'2100-07-01 00:00 America/Sao_Paulo'"};
 
 		emit(PICK(((const char *const[]){
 		    "tz", "ts", "d", "tz - interval '5 hours'",
@@ -983,6 +1024,166 @@ static void g_bool(int depth)
 		emit(in[w].col);
 		break;
 	}
+	case 45: {
+		static const char *const f[] = {
+		    "array_cat(ai, '{9}') = ai || 9",
+		    "array_append(at, t) @> ARRAY[t]",
+		    "array_prepend(i4, ai)[1] = i4",
+		    "array_ndims(ai) = 1",
+		    "array_ndims(ai) IS NULL",
+		    "array_append(ai, NULL) IS NOT NULL",
+		    "array_cat(NULL, ai) = ai",
+		    "array_cat('{1}', '{2}')::text = '{1,2}'",
+		    "justify_days(iv) = iv",
+		    "justify_hours(iv)::text < '1 day'",
+		    "justify_interval(iv * 1.5)::text = '1 mon 1 day'",
+		    "justify_interval(ts - '1999-01-01'::timestamp) > '1 year'",
+		    "array_append(ai, 2.5) @> '{2.5}'",
+		    "array_prepend(1, ai) <@ ai"};
+
+		emit(PICK(f));
+		break;
+	}
+	case 44: {
+		/* array || (array_cat / append / prepend), NULLs included */
+		static const char *const l[] = {
+		    "ai",	    "at",	   "ARRAY[i4]",
+		    "NULL::int[]",  "'{}'::int[]", "'[3:4]={1,2}'::int[]",
+		    "ARRAY[[1, 2]]"};
+		static const char *const r[] = {
+		    "ai",	 "i4", "i2", "NULL::int",     "'{7}'",
+		    "ARRAY[i8]", "at", "t",  "ARRAY[[3, 4]]", "i4 || ai"};
+		const char *x = PICK(l), *y = PICK(r);
+
+		emit("(");
+		if (pick(3) == 0) {
+			emit(y);
+			emit(" || ");
+			emit(x);
+		} else {
+			emit(x);
+			emit(" || ");
+			emit(y);
+		}
+		emit(")");
+		emit(PICK(((const char *const[]){
+		    "::text = t", "::text < '{2}'", " @> '{1}'", " IS NULL",
+		    " = ai", "[1] = 1", "::text = '{1,2,3,1}'"})));
+		break;
+	}
+	case 43: {
+		/* AT TIME ZONE / timezone() both ways, DST edges included */
+		static const char *const zones[] = {"'Europe/Paris'",
+						    "'America/New_York'",
+						    "'Asia/Kolkata'",
+						    "'UTC'",
+						    "'PST'",
+						    "'Australia/Lord_Howe'",
+						    "'europe/paris'",
+						    "'Foo/Bar'",
+						    "interval '05:30'",
+						    "interval '-08:00'",
+						    "'Pacific/Apia'",
+						    "'Etc/GMT-14'"};
+
+		if (pick(3) == 0) {
+			emit("timezone(");
+			emit(PICK(zones));
+			emit(pick(2) ? ", tz)" : ", ts)");
+		} else {
+			emit(PICK(((const char *const[]){
+			    "tz", "ts", "d", "'2024-03-31 02:30'::timestamp",
+			    "'2024-10-27 02:30'::timestamp",
+			    "'2024-11-03 01:30'::timestamp",
+			    "'2024-03-10 07:30+00'::timestamptz"})));
+			emit(" AT TIME ZONE ");
+			emit(PICK(zones));
+			if (pick(3) == 0)
+				emit(" + interval '1 hour'");
+		}
+		emit(PICK(cmp_ops));
+		emit(PICK(((const char *const[]){
+		    "ts", "tz", "'2024-01-15 10:00'", "'2024-03-31 01:30'",
+		    "'2000-01-01'"})));
+		if (pick(2))
+			emit("::timestamp");
+		break;
+	}
+	case 40:
+	case 41:
+	case 42: {
+		/* operator precedence: unparenthesised mixes */
+		/* no numeric: ^ on numeric is not supported */
+		static const char *const num[] = {"i4",
+						  "i2",
+						  "3",
+						  "-2",
+						  "i8",
+						  "f8",
+						  "f4",
+						  "2.5::float8",
+						  "-i4",
+						  "+i2",
+						  "'4'",
+						  "0.5::float8",
+						  "'-Infinity'::float8",
+						  "@ i4",
+						  "|/ f8",
+						  "~ i2",
+						  "@ -2"};
+		static const char *const aop[] = {" + ", " - ", " * ",
+						  " / ", " % ", " ^ ",
+						  " & ", " | ", " # "};
+		static const char *const bop[] = {" AND ", " OR ", " AND NOT ",
+						  " OR NOT "};
+		static const char *const tail[] = {"",
+						   "",
+						   "",
+						   " IS TRUE",
+						   " IS NOT NULL",
+						   " IS FALSE",
+						   " = true",
+						   " IS UNKNOWN",
+						   " IS NULL IS NULL"};
+		int nb = 1 + pick(3), i, j;
+
+		if (pick(4) == 0)
+			emit("NOT ");
+		for (i = 0; i < nb; i++) {
+			int na = 1 + pick(3);
+
+			if (i)
+				emit(PICK(bop));
+			if (pick(6) == 0) {
+				emit("b");
+			} else {
+				for (j = 0; j < na; j++) {
+					if (j)
+						emit(PICK(aop));
+					emit(PICK(num));
+				}
+				emit(PICK(((const char *const[]){
+				    " = ", " < ", " >= ", " <> ",
+				    " BETWEEN 1 AND ", " IN (1, ",
+				    " IS DISTINCT FROM ",
+				    " NOT BETWEEN -1 AND "})));
+				for (j = 0; j < na; j++) {
+					if (j)
+						emit(PICK(aop));
+					emit(PICK(num));
+				}
+				if (out.len > 5 &&
+				    strstr(out.buf + (out.len > 40
+							  ? out.len - 40
+							  : 0),
+					   "IN (1, ") &&
+				    out.buf[out.len - 1] != ')')
+					emit(")");
+			}
+			emit(PICK(tail));
+		}
+		break;
+	}
 	case 38: {
 		/* literals of each type compared directly (parse-time input) */
 		static const char *const l[] = {
@@ -1076,7 +1277,7 @@ static int eval_all(const char *casesf, const char *rowsf)
 	char *rowbufs[4096];
 	size_t nrows = 0, i;
 	char line[65536];
-	int cid = 0;
+	int cid = 0, bad_canon = 0;
 	static const char *const params[] = {"5", "abc",
 					     "2024-01-15 10:00:00+02", "{1,5}"};
 
@@ -1113,6 +1314,25 @@ static int eval_all(const char *casesf, const char *rowsf)
 		cid++;
 		ok = ss_where_compile(line, cols, NCOLS, params, 4, &w, &err) ==
 		     0;
+		if (ok) {
+			/* the canonical text must compile to itself */
+			struct ss_where *w2 = NULL;
+			struct ss_err e2 = SS_ERR_INIT;
+			const char *c1 = ss_where_canonical_text(w);
+
+			if (ss_where_compile(c1, cols, NCOLS, NULL, 0, &w2,
+					     &e2) < 0 ||
+			    strcmp(c1, ss_where_canonical_text(w2)) != 0) {
+				fprintf(stderr,
+					"case %d: canonical '%s' not stable: "
+					"%s\n",
+					cid, c1,
+					w2 ? ss_where_canonical_text(w2)
+					   : e2.msg);
+				bad_canon++;
+			}
+			ss_where_free(w2);
+		}
 		for (i = 0; i < nrows; i++) {
 			int r;
 
@@ -1143,7 +1363,7 @@ static int eval_all(const char *casesf, const char *rowsf)
 		free(rowbufs[i]);
 	fclose(cf);
 	fclose(rf);
-	return 0;
+	return bad_canon ? 1 : 0;
 }
 
 static uint64_t seed_arg(const char *s)
