@@ -212,7 +212,8 @@ static void table_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src)
 			ss_xstrdup(src->cols[i].elem_type) : NULL;
 	}
 	dst->pk = ss_xcalloc(src->npk + 1, sizeof(*dst->pk));
-	memcpy(dst->pk, src->pk, src->npk * sizeof(*dst->pk));
+	if (src->npk)
+		memcpy(dst->pk, src->pk, src->npk * sizeof(*dst->pk));
 }
 
 static void tcache_clear(void)
@@ -1212,7 +1213,8 @@ static int on_snapshot(void *ctx, const struct ss_pg_snapshot *snap, struct ss_e
 	cr->snap.xmax = snap->xmax;
 	cr->snap.nxip = snap->nxip;
 	cr->snap.xip = ss_xcalloc(snap->nxip + 1, sizeof(uint64_t));
-	memcpy(cr->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
+	if (snap->nxip)
+		memcpy(cr->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
 	return 0;
 }
 
@@ -2278,7 +2280,8 @@ static int subset_snap(void *ctx, const struct ss_pg_snapshot *snap, struct ss_e
 	o->snap.xmax = snap->xmax;
 	o->snap.nxip = snap->nxip;
 	o->snap.xip = ss_xcalloc(snap->nxip + 1, sizeof(uint64_t));
-	memcpy(o->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
+	if (snap->nxip)
+		memcpy(o->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
 	return 0;
 }
 
