@@ -126,9 +126,15 @@ test('initial sync of common types, parsed through electric-schema', async () =>
   assert.deepEqual(r.ta, ['x y', null, 'z'])
   for (const [k, v] of Object.entries(rows[1])) if (k !== 'id') assert.equal(v, null, k)
   // Live changes of every type come through the same parser.
-  sql(`UPDATE types SET i8 = -5, b = false, ia = '{}', jb = '[1]' WHERE id = 1`)
+  sql(`UPDATE types SET i8 = -5, b = false, ia = '{}', jb = '[1]',
+    tstz = '2024-03-04 05:06:07+02', iv = '3 days 4 minutes', ch = 'x' WHERE id = 1`)
   await waitFor('typed update', () => {
     const u = shape.currentRows.find((x) => x.id === 1)
+    // Live values are rendered with the same display settings as the
+    // snapshot's (replicate sets them on its connection).
+    assert.equal(u.tstz, '2024-03-04 03:06:07+00')
+    assert.equal(u.iv, 'P3DT4M')
+    assert.equal(u.ch, 'x   ')
     assert.equal(u.i8, -5n)
     assert.equal(u.b, false)
     assert.deepEqual(u.ia, [])
