@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -3209,6 +3210,15 @@ int main(int argc, char **argv)
 	if (inet_pton(AF_INET, cfg.bind, &addr.sin_addr) != 1)
 		ss_cli_usage_error("invalid --bind address '%s'", cfg.bind);
 
+	{
+		/* Every connection is a descriptor: take the hard limit. */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	ss_registry_opts_init(&ro);
 	if (ss_registry_open(cfg.registry, &ro, &reg, &err) < 0) {
 		if (err.code == SS_ERR_INPUT)
