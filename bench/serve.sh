@@ -5,11 +5,11 @@
 # both on loopback). Prints both rates and their ratio. Usage: make bench,
 # or
 #   SS_BUILD=build sh bench/serve.sh
-# Knobs: MB (shape size, 100), CLIENTS (8), ROUNDS (3, best kept).
+# Knobs: MB (shape size, 100), CLIENTS (8), ROUNDS (5, best kept).
 set -u
 MB=${MB:-100}
 CLIENTS=${CLIENTS:-8}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 SS_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SS_BUILD=$(cd "${SS_BUILD:-$SS_ROOT/build}" && pwd)
 export SS_BUILD
@@ -93,23 +93,23 @@ for f in serve.cfg nginx.cfg; do
 	sed -i 's/^\(url = .*\)$/\1\noutput = "\/dev\/null"/' "$f"
 done
 
-# run CONFIG: MiB/s over every response byte, best of ROUNDS.
-run() {
-	best=0
-	r=0
-	while [ $r -lt "$ROUNDS" ]; do
-		s=$(date +%s%N)
-		got=$(curl -s -Z --parallel-max "$CLIENTS" --parallel-immediate -K "$1" \
-			-w '%{size_download}\n' 2>/dev/null | awk '{ n += $1 } END { print n }')
-		e=$(date +%s%N)
-		rate=$(( got / 1048576 * 1000000000 / (e - s) ))
-		[ "$rate" -gt "$best" ] && best=$rate
-		r=$((r + 1))
-	done
-	echo "$best $got"
+# once CONFIG: one round; prints "MiB/s bytes".
+once() {
+	s=$(date +%s%N)
+	got=$(curl -s -Z --parallel-max "$CLIENTS" --parallel-immediate -K "$1" \
+		-w '%{size_download}\n' 2>/dev/null | awk '{ n += $1 } END { print n }')
+	e=$(date +%s%N)
+	echo "$(( got * 1000000000 / 1048576 / (e - s) )) $got"
 }
-set -- $(run serve.cfg); serve_rate=$1 serve_bytes=$2
-set -- $(run nginx.cfg); nginx_rate=$1 nginx_bytes=$2
+# Rounds alternate between the two sides so that a noisy moment on the
+# machine hits both; the best round of each is kept.
+serve_rate=0 nginx_rate=0
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	set -- $(once serve.cfg); [ "$1" -gt $serve_rate ] && serve_rate=$1; serve_bytes=$2
+	set -- $(once nginx.cfg); [ "$1" -gt $nginx_rate ] && nginx_rate=$1; nginx_bytes=$2
+	r=$((r + 1))
+done
 echo "clients: $CLIENTS, each syncing $N chunks ($((serve_bytes / CLIENTS / 1048576)) MiB)"
 echo "shapesync-serve: $serve_rate MiB/s ($serve_bytes bytes)"
 echo "nginx:           $nginx_rate MiB/s ($nginx_bytes bytes)"

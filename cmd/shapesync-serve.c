@@ -16,8 +16,12 @@
 #include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "datadir.h"
@@ -42,6 +46,7 @@
 /* Bytes of a file copied per call of a body reader. */
 #define BLOCK_SIZE (256 * 1024)
 #define TABLE_CACHE_US 1000000
+#define ALIVE_US 100000
 
 /* ------------------------------------------------------------------ config */
 
@@ -97,6 +102,18 @@ struct sshape {
 	uint64_t chunks_ready;
 	int done;
 	uint64_t seq;             /* bumped on every event */
+	/* What locate() learned, so that a thousand requests woken by one
+	 * commit do not all ask SQLite and stat the snapshot: the snapshot
+	 * once complete does not change, and the registry is asked again
+	 * after ALIVE_US or when the directory moves (removal). */
+	int snap_done;
+	uint64_t snap_chunks;
+	int64_t alive_us;
+	/* One log reader shared by the shape's requests (lr_mu), reopened
+	 * when the directory moved (lr_stale). */
+	pthread_mutex_t lr_mu;
+	struct ss_log_reader *lr;
+	int lr_stale;
 	int wd, watchers;
 	struct waiter *waiters;
 	struct sshape *next, *wd_next;
@@ -196,7 +213,8 @@ static void table_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src)
 			ss_xstrdup(src->cols[i].elem_type) : NULL;
 	}
 	dst->pk = ss_xcalloc(src->npk + 1, sizeof(*dst->pk));
-	memcpy(dst->pk, src->pk, src->npk * sizeof(*dst->pk));
+	if (src->npk)
+		memcpy(dst->pk, src->pk, src->npk * sizeof(*dst->pk));
 }
 
 static void tcache_clear(void)
@@ -323,6 +341,10 @@ struct req {
 	int suspended;
 
 	struct sse *ss;
+
+	/* subset snapshot (reference 1.9) */
+	int subset;
+	char *sub_where, *sub_order, *sub_params_json, *sub_limit, *sub_offset;
 };
 
 /* ------------------------------------------------------------------ shapes */
@@ -343,6 +365,7 @@ static struct sshape *sh_get_locked(const char *handle, int64_t id)
 	s->id = id;
 	s->refs = 1;
 	s->wd = -1;
+	pthread_mutex_init(&s->lr_mu, NULL);
 	s->next = sh_table[b];
 	sh_table[b] = s;
 	return s;
@@ -387,6 +410,8 @@ static void sh_put_locked(struct sshape *s)
 			*pp = s->next;
 			break;
 		}
+	ss_log_reader_close(s->lr);
+	pthread_mutex_destroy(&s->lr_mu);
 	free(s);
 }
 
@@ -507,8 +532,12 @@ static void sh_event(const char *handle)
 
 	pthread_mutex_lock(&wmu);
 	s = sh_find_locked(handle);
-	if (s)
+	if (s) {
+		s->alive_us = 0;
+		s->snap_done = 0;
+		s->lr_stale = 1;
 		sh_event_locked(s);
+	}
 	pthread_mutex_unlock(&wmu);
 }
 
@@ -588,6 +617,12 @@ static void *waker_main(void *arg)
 					if (s->wd == ev->wd)
 						break;
 				if (s) {
+					if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF |
+							IN_IGNORED)) {
+						s->alive_us = 0;
+						s->snap_done = 0;
+						s->lr_stale = 1;
+					}
 					sh_event_locked(s);
 					if (ev->mask & IN_IGNORED) {
 						wd_unlink_locked(s);
@@ -840,6 +875,7 @@ struct qargs {
 	const char *table, *offset, *handle, *live, *live_sse, *exp_sse, *cursor;
 	const char *where, *columns, *replica, *log, *secret, *api_secret;
 	const char *params_plain;
+	const char *sub_where, *sub_params, *sub_limit, *sub_offset, *sub_order;
 	const char *pv[101];          /* params[1..100] */
 	int params_bad_key, params_max;
 	int params_given;
@@ -881,6 +917,16 @@ static enum MHD_Result arg_iter(void *cls, enum MHD_ValueKind kind, const char *
 		a->api_secret = value;
 	else if (!strcmp(key, "params"))
 		a->params_plain = value;
+	else if (!strcmp(key, "subset__where"))
+		a->sub_where = value;
+	else if (!strcmp(key, "subset__params"))
+		a->sub_params = value;
+	else if (!strcmp(key, "subset__limit"))
+		a->sub_limit = value;
+	else if (!strcmp(key, "subset__offset"))
+		a->sub_offset = value;
+	else if (!strcmp(key, "subset__order_by"))
+		a->sub_order = value;
 	else if (!strncmp(key, "params[", 7)) {
 		const char *p = key + 7;
 		size_t n = strspn(p, "0123456789");
@@ -1112,6 +1158,14 @@ static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
 		ss_where_free(w);
 	}
 	ss_shape_canonical(&r->def, &r->canon);
+	if (a.sub_where || a.sub_params || a.sub_limit || a.sub_offset || a.sub_order) {
+		r->subset = 1;
+		r->sub_where = a.sub_where ? ss_xstrdup(a.sub_where) : NULL;
+		r->sub_order = a.sub_order ? ss_xstrdup(a.sub_order) : NULL;
+		r->sub_params_json = a.sub_params ? ss_xstrdup(a.sub_params) : NULL;
+		r->sub_limit = a.sub_limit ? ss_xstrdup(a.sub_limit) : NULL;
+		r->sub_offset = a.sub_offset ? ss_xstrdup(a.sub_offset) : NULL;
+	}
 	r->handle = a.handle ? ss_xstrdup(a.handle) : NULL;
 	r->cursor = a.cursor ? ss_xstrdup(a.cursor) : NULL;
 	r->prepared = 1;
@@ -1455,6 +1509,7 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 	char reqoff[SS_OFFSET_STRMAX], endoff[SS_OFFSET_STRMAX], cursor[32];
 	char cc[128];
 	unsigned status = 200;
+	uint64_t total;
 
 	ss_offset_format(&r->off, reqoff);
 	ss_offset_format(&an->end, endoff);
@@ -1481,7 +1536,12 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 		b->prelen = 1;
 		b->suflen = suf.len;
 		b->suf = ss_buf_detach(&suf, NULL);
-		resp = MHD_create_response_from_callback(1 + flen + b->suflen, BLOCK_SIZE,
+		/* MHD allocates a buffer of block size for each response:
+		 * no bigger than the body, so that a thousand small live
+		 * answers do not each map 256 KiB. */
+		total = 1 + flen + b->suflen;
+		resp = MHD_create_response_from_callback(total, total < BLOCK_SIZE ?
+							 (size_t)total : BLOCK_SIZE,
 							 body_read, b, body_free);
 	}
 	MHD_add_response_header(resp, "content-type", "application/json");
@@ -1558,12 +1618,21 @@ struct where_at {
 	int done;
 	struct ss_log_head head;
 	struct ss_offset last;     /* the shape's latest offset */
-	struct ss_log_reader *lr;
+	struct ss_log_reader *lr;  /* the shape's shared reader, locked */
+	struct sshape *locked;     /* whose lr_mu we hold */
 };
+
+static void at_release(struct where_at *at)
+{
+	if (at->locked)
+		pthread_mutex_unlock(&at->locked->lr_mu);
+	at->locked = NULL;
+	at->lr = NULL;
+}
 
 static int locate(struct req *r, struct where_at *at, struct ss_err *err)
 {
-	int creating, failed;
+	int creating, failed, stale;
 
 	memset(at, 0, sizeof(*at));
 	pthread_mutex_lock(&wmu);
@@ -1577,22 +1646,62 @@ static int locate(struct req *r, struct where_at *at, struct ss_err *err)
 		return -1;
 	if (!creating) {
 		struct ss_shape_rec rec;
-		int found;
+		int64_t now = ss_mono_us(), alive;
+		int found, known_done;
 
-		ss_shape_rec_init(&rec);
-		found = ss_registry_get_by_id(reg, r->id, &rec, err);
-		ss_shape_rec_release(&rec);
-		if (found <= 0)
-			return 0;
-		if (ss_snapshot_state(r->dir.buf, &at->ready, &at->done, err) < 0)
-			return 0;
-		if (!at->done)
-			return 0;
+		pthread_mutex_lock(&wmu);
+		alive = r->sh->alive_us;
+		known_done = r->sh->snap_done;
+		if (known_done)
+			at->ready = r->sh->snap_chunks;
+		pthread_mutex_unlock(&wmu);
+		if (now - alive > ALIVE_US || !alive) {
+			ss_shape_rec_init(&rec);
+			found = ss_registry_get_by_id(reg, r->id, &rec, err);
+			ss_shape_rec_release(&rec);
+			if (found <= 0)
+				return 0;
+		}
+		if (known_done) {
+			at->done = 1;
+		} else {
+			if (ss_snapshot_state(r->dir.buf, &at->ready, &at->done, err) < 0)
+				return 0;
+			if (!at->done)
+				return 0;
+		}
+		pthread_mutex_lock(&wmu);
+		if (r->sh->seq == r->seen_seq) {
+			/* Nothing moved while we looked: cache it. */
+			if (now - alive > ALIVE_US || !alive)
+				r->sh->alive_us = now;
+			r->sh->snap_done = 1;
+			r->sh->snap_chunks = at->ready;
+		}
+		pthread_mutex_unlock(&wmu);
 	}
 	if (!at->done)
 		return 1;
-	if (ss_log_reader_open(r->dir.buf, &at->lr, err) < 0)
+	pthread_mutex_lock(&wmu);
+	stale = r->sh->lr_stale;
+	r->sh->lr_stale = 0;
+	pthread_mutex_unlock(&wmu);
+	pthread_mutex_lock(&r->sh->lr_mu);
+	at->locked = r->sh;
+	if (stale || !r->sh->lr) {
+		ss_log_reader_close(r->sh->lr);
+		r->sh->lr = NULL;
+		if (ss_log_reader_open(r->dir.buf, &r->sh->lr, err) < 0) {
+			at_release(at);
+			return 0;
+		}
+	} else if (ss_log_reader_refresh(r->sh->lr, NULL, err) < 0) {
+		ss_log_reader_close(r->sh->lr);
+		r->sh->lr = NULL;
+		at_release(at);
 		return 0;
+	}
+	at->lr = r->sh->lr;
 	ss_log_reader_head(at->lr, &at->head);
 	if (at->head.entries)
 		at->last = at->head.last;
@@ -1629,7 +1738,7 @@ static int plan(struct req *r, struct plan *p)
 	p->fd = -1;
 	st = locate(r, &at, &err);
 	if (st == 0) {
-		ss_log_reader_close(at.lr);
+		at_release(&at);
 		return P_REFETCH;
 	}
 	if (st < 0)
@@ -1650,7 +1759,7 @@ static int plan(struct req *r, struct plan *p)
 		uint64_t n = o.kind == SS_OFFSET_BEFORE_ALL ? 0 : o.op + 1;
 
 		if (open_chunk(r->dir.buf, n, &p->fd, &p->pos, &p->len) < 0) {
-			ss_log_reader_close(at.lr);
+			at_release(&at);
 			return P_REFETCH;
 		}
 		p->an.end = ss_offset_make(0, n);
@@ -1658,7 +1767,7 @@ static int plan(struct req *r, struct plan *p)
 		p->an.up_to_date = o.kind != SS_OFFSET_BEFORE_ALL && at.done &&
 			ss_offset_compare(&p->an.end, &at.last) >= 0;
 		p->an.lsn = r->live ? 0 : durable_lsn();
-		ss_log_reader_close(at.lr);
+		at_release(&at);
 		return P_DATA;
 	}
 	if (o.kind == SS_OFFSET_NOW) {
@@ -1668,7 +1777,7 @@ static int plan(struct req *r, struct plan *p)
 		p->an.lsn = durable_lsn();
 		if (at.last.tx > p->an.lsn)
 			p->an.lsn = at.last.tx;
-		ss_log_reader_close(at.lr);
+		at_release(&at);
 		return P_DATA;
 	}
 	/* Past the snapshot: a virtual offset at or past its last chunk is
@@ -1683,7 +1792,7 @@ static int plan(struct req *r, struct plan *p)
 			r->deadline_us = now + cfg.long_poll_ms * 500;
 		}
 		if (now >= r->deadline_us) {
-			ss_log_reader_close(at.lr);
+			at_release(&at);
 			return P_OOB;
 		}
 		goto wait_data;
@@ -1701,7 +1810,7 @@ static int plan(struct req *r, struct plan *p)
 		p->an.lsn = r->live ? at.last.tx : durable_lsn();
 		if (p->an.lsn < at.last.tx)
 			p->an.lsn = at.last.tx;
-		ss_log_reader_close(at.lr);
+		at_release(&at);
 		return P_DATA;
 	}
 	{
@@ -1713,7 +1822,7 @@ static int plan(struct req *r, struct plan *p)
 					&err) < 0) {
 			ss_cli_warning("could not read the log of shape %s: %s",
 				       r->shape_handle, err.msg);
-			ss_log_reader_close(at.lr);
+			at_release(&at);
 			return P_ERROR;
 		}
 		if (ss_offset_compare(&p->an.end, &o) <= 0)
@@ -1728,18 +1837,18 @@ static int plan(struct req *r, struct plan *p)
 			p->pos = start + 1;
 			p->len = end - start - 1;
 		}
-		ss_log_reader_close(at.lr);
+		at_release(&at);
 		return P_DATA;
 	}
 wait_snapshot:
-	ss_log_reader_close(at.lr);
+	at_release(&at);
 	if (!r->deadline_us)
 		r->deadline_us = now + cfg.create_timeout_ms * 1000;
 	if (now >= r->deadline_us)
 		return P_SNAP_TIMEOUT;
 	return wait_on_shape(r, r->deadline_us) ? P_AGAIN : P_WAIT;
 wait_data:
-	ss_log_reader_close(at.lr);
+	at_release(&at);
 	if (!r->watching) {
 		pthread_mutex_lock(&wmu);
 		watch_locked(r->sh, r->dir.buf);
@@ -1882,7 +1991,7 @@ static enum MHD_Result start_sse(struct req *r)
 	r->ss->end_us = r->ss->last_out_us + cfg.sse_timeout_ms * 1000;
 	ss_buf_init(&r->ss->out);
 	ss_buf_init(&r->ss->carry);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, sse_read,
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read,
 						 r, sse_free);
 	MHD_add_response_header(resp, "content-type", "text/event-stream");
 	MHD_add_response_header(resp, "connection", "keep-alive");
@@ -2014,6 +2123,341 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 	}
 }
 
+
+/* ------------------------------------------------------------------ subsets */
+
+/* The POST body's subset fields (reference 1.9): top-level keys or a nested
+ * "subset" object. Returns 0, or -1 after queueing the error. */
+static int subset_from_body(struct req *r, enum MHD_Result *ret)
+{
+	static const char *const keys[] = { "where", "order_by", "limit", "offset",
+					    "params", NULL };
+	json_error_t je;
+	json_t *root, *o, *v;
+	int i;
+
+	if (!r->body.len)
+		return 0;
+	root = json_loadb(r->body.buf, r->body.len, 0, &je);
+	if (!root) {
+		struct ss_buf b = SS_BUF_INIT;
+
+		ss_buf_adds(&b, "{\"error\":\"Invalid JSON in request body\",\"details\":");
+		add_json_text(&b, je.text);
+		ss_buf_addc(&b, '}');
+		*ret = send_json(r, 400, b.buf, NULL, 0);
+		ss_buf_release(&b);
+		return -1;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		*ret = send_json(r, 400, "{\"error\":\"Request body must be a JSON object\"}",
+				 NULL, 0);
+		return -1;
+	}
+	o = json_object_get(root, "subset");
+	if (!json_is_object(o))
+		o = root;
+	for (i = 0; keys[i]; i++) {
+		char **dst = i == 0 ? &r->sub_where : i == 1 ? &r->sub_order :
+			     i == 2 ? &r->sub_limit : i == 3 ? &r->sub_offset :
+			     &r->sub_params_json;
+
+		v = json_object_get(o, keys[i]);
+		if (!v || json_is_null(v))
+			continue;
+		free(*dst);
+		if (json_is_string(v))
+			*dst = ss_xstrdup(json_string_value(v));
+		else
+			*dst = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		r->subset = 1;
+	}
+	json_decref(root);
+	return 0;
+}
+
+/* Check "col [ASC|DESC] [NULLS FIRST|LAST], ..." against the table and
+ * write it back with every name quoted. 0, or -1 with msg. */
+static int parse_order_by(const struct ss_pgq_table *t, const char *text,
+			  struct ss_buf *out, char *msg, size_t msgsz)
+{
+	const char *p = text;
+
+	for (;;) {
+		struct ss_buf name = SS_BUF_INIT;
+		int k;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p == '"') {
+			for (p++; *p; p++) {
+				if (*p == '"' && p[1] == '"')
+					p++;
+				else if (*p == '"')
+					break;
+				ss_buf_addc(&name, *p);
+			}
+			if (*p != '"') {
+				snprintf(msg, msgsz, "unterminated quoted identifier");
+				ss_buf_release(&name);
+				return -1;
+			}
+			p++;
+		} else {
+			while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			       (*p >= '0' && *p <= '9') || *p == '_' || *p == '$') {
+				ss_buf_addc(&name, *p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+				p++;
+			}
+		}
+		if (!name.len || ss_pgq_table_column(t, name.buf) < 0) {
+			snprintf(msg, msgsz, "%s%.200s", name.len ? "unknown reference " :
+				 "syntax error at or near ", name.len ? name.buf : p);
+			ss_buf_release(&name);
+			return -1;
+		}
+		if (out->len)
+			ss_buf_adds(out, ", ");
+		ss_shape_quote_ident(out, name.buf);
+		ss_buf_release(&name);
+		for (k = 0; k < 3; k++) {
+			static const char *const words[] = { "asc", "desc", "nulls" };
+			size_t i, n;
+
+			while (*p == ' ' || *p == '\t' || *p == '\n')
+				p++;
+			for (i = 0; i < 3; i++) {
+				n = strlen(words[i]);
+				if (!strncasecmp(p, words[i], n) &&
+				    !((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z')))
+					break;
+			}
+			if (i == 3)
+				break;
+			n = strlen(words[i]);
+			p += n;
+			if (i < 2) {
+				ss_buf_adds(out, i ? " DESC" : " ASC");
+				continue;
+			}
+			while (*p == ' ')
+				p++;
+			if (!strncasecmp(p, "first", 5)) {
+				ss_buf_adds(out, " NULLS FIRST");
+				p += 5;
+			} else if (!strncasecmp(p, "last", 4)) {
+				ss_buf_adds(out, " NULLS LAST");
+				p += 4;
+			} else {
+				snprintf(msg, msgsz, "syntax error at or near \"%.100s\"", p);
+				return -1;
+			}
+		}
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			return 0;
+		if (*p != ',') {
+			snprintf(msg, msgsz, "syntax error at or near \"%.100s\"", p);
+			return -1;
+		}
+		p++;
+	}
+}
+
+struct subset_out {
+	struct ss_buf body;
+	size_t rows;
+	struct ss_pg_snapshot snap;
+};
+
+static int subset_snap(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err)
+{
+	struct subset_out *o = ctx;
+
+	(void)err;
+	o->snap.xmin = snap->xmin;
+	o->snap.xmax = snap->xmax;
+	o->snap.nxip = snap->nxip;
+	o->snap.xip = ss_xcalloc(snap->nxip + 1, sizeof(uint64_t));
+	if (snap->nxip)
+		memcpy(o->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
+	return 0;
+}
+
+static int subset_row(void *ctx, const char *json, size_t len, struct ss_err *err)
+{
+	struct subset_out *o = ctx;
+
+	(void)err;
+	if (o->rows++)
+		ss_buf_addc(&o->body, ',');
+	ss_buf_add(&o->body, json, len);
+	return 0;
+}
+
+/* A subset snapshot: {"metadata":{..},"data":[rows]}. */
+static enum MHD_Result handle_subset(struct req *r)
+{
+	struct collect c = { NULL, 0, 0 };
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf order = SS_BUF_INIT, tail = SS_BUF_INIT, hdrs = SS_BUF_INIT;
+	struct ss_buf meta = SS_BUF_INIT;
+	struct subset_out o;
+	struct ss_where *w = NULL;
+	struct ss_pgq_subset q;
+	struct MHD_Response *resp;
+	const char **pv = NULL;
+	size_t npv = 0, i;
+	int64_t limit = -1, offset = -1;
+	uint64_t lsn = 0;
+	uint32_t mark = (uint32_t)(ss_hash64(&r, sizeof(r)) ^ (uint64_t)ss_now_us()) & 0x7FFFFFFF;
+	char msg[400], offtxt[SS_OFFSET_STRMAX];
+	json_t *params = NULL;
+	enum MHD_Result ret;
+	void *conn;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	ss_buf_init(&o.body);
+	if (r->sub_params_json) {
+		json_error_t je;
+
+		params = json_loads(r->sub_params_json, JSON_DECODE_ANY, &je);
+		if (!params)
+			add_err(&c, "params", "params must be valid JSON");
+		else if (!json_is_object(params))
+			add_err(&c, "params", "params must be a JSON object");
+		else {
+			npv = json_object_size(params);
+			pv = ss_xcalloc(npv + 1, sizeof(*pv));
+			for (i = 0; i < npv; i++) {
+				char key[24];
+				json_t *v;
+
+				snprintf(key, sizeof(key), "%zu", i + 1);
+				v = json_object_get(params, key);
+				if (!v) {
+					add_err(&c, "params", "Parameters must be numbered "
+						"sequentially, starting from 1");
+					break;
+				}
+				pv[i] = json_is_string(v) ? json_string_value(v) :
+					json_is_null(v) ? NULL : "";
+				if (!json_is_string(v) && !json_is_null(v)) {
+					/* numbers and booleans as their JSON text */
+					char *t = json_dumps(v, JSON_ENCODE_ANY);
+
+					json_object_set_new(params, key, json_string(t ? t : ""));
+					free(t);
+					pv[i] = json_string_value(json_object_get(params, key));
+				}
+			}
+		}
+	}
+	if (r->sub_limit && (ss_parse_i64(r->sub_limit, 1, INT64_MAX, &limit, "limit",
+					  &err) < 0))
+		add_err(&c, "limit", "must be greater than 0");
+	if (r->sub_offset && (ss_parse_i64(r->sub_offset, 0, INT64_MAX, &offset,
+					   "offset", &err) < 0))
+		add_err(&c, "offset", "must be greater than or equal to 0");
+	if ((r->sub_limit || r->sub_offset) && !r->sub_order)
+		add_err(&c, "order_by", "order_by is required when limit or offset is present");
+	if (r->sub_order && parse_order_by(&r->table, r->sub_order, &order, msg,
+					   sizeof(msg)) < 0)
+		add_err(&c, "order_by", "%s", msg);
+	if (!c.n && r->sub_where && *r->sub_where) {
+		struct ss_where_column *cols = ss_xcalloc(r->table.ncols + 1, sizeof(*cols));
+
+		for (i = 0; i < r->table.ncols; i++) {
+			cols[i].name = r->table.cols[i].name;
+			cols[i].type = r->table.cols[i].type;
+			cols[i].is_enum = r->table.cols[i].is_enum;
+		}
+		if (!ss_shape_utf8_valid(r->sub_where, strlen(r->sub_where)))
+			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
+		else if (ss_where_compile(r->sub_where, cols, r->table.ncols, pv, npv, &w,
+					  &err) < 0)
+			add_err(&c, "where", "%s", err.msg);
+		free(cols);
+	}
+	if (c.n) {
+		struct ss_buf b = SS_BUF_INIT;
+
+		qsort(c.e, c.n, sizeof(*c.e), cmp_field);
+		ss_buf_adds(&b, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{");
+		for (i = 0; i < c.n; i++) {
+			if (i)
+				ss_buf_addc(&b, ',');
+			add_json_text(&b, c.e[i].field);
+			ss_buf_addc(&b, ':');
+			add_json_text(&b, c.e[i].msg);
+		}
+		ss_buf_adds(&b, "}}}");
+		ret = send_json(r, 400, b.buf, NULL, 0);
+		ss_buf_release(&b);
+		goto out;
+	}
+	if (order.len)
+		ss_buf_addf(&tail, " ORDER BY %s", order.buf);
+	if (limit >= 0)
+		ss_buf_addf(&tail, " LIMIT %" PRId64, limit);
+	if (offset >= 0)
+		ss_buf_addf(&tail, " OFFSET %" PRId64, offset);
+	ss_buf_addf(&hdrs, ",\"snapshot_mark\":%" PRIu32, mark);
+	q.where = w ? ss_where_canonical_text(w) : NULL;
+	q.tail = tail.len ? tail.buf : NULL;
+	q.headers = hdrs.buf;
+	q.lsn = &lsn;
+	ss_buf_adds(&o.body, "\"data\":[");
+	conn = ss_pgq_get(pool, &err);
+	rc = -1;
+	if (conn) {
+		struct ss_pgq_snapshot_cb cb = { subset_snap, subset_row, &o };
+
+		rc = ss_pgq_subset(conn, &r->table, r->sel, r->nsel, r->def.where, &q,
+				   1, &cb, &err);
+		ss_pgq_put(pool, conn);
+	}
+	if (rc < 0) {
+		ss_cli_warning("subset snapshot of %s failed: %s", r->shape_handle, err.msg);
+		ret = send_message(r, 503, "Unable to take the subset snapshot, please retry",
+				   "1", 1);
+		goto out;
+	}
+	ss_buf_addf(&meta, "{\"metadata\":{\"xmin\":\"%" PRIu64 "\",\"xmax\":\"%" PRIu64
+		    "\",\"xip_list\":[", o.snap.xmin, o.snap.xmax);
+	for (i = 0; i < o.snap.nxip; i++)
+		ss_buf_addf(&meta, "%s\"%" PRIu64 "\"", i ? "," : "", o.snap.xip[i]);
+	ss_buf_addf(&meta, "],\"database_lsn\":\"%" PRIu64 "\",\"snapshot_mark\":%" PRIu32
+		    "},", lsn, mark);
+	ss_buf_add(&meta, o.body.buf, o.body.len);
+	ss_buf_adds(&meta, "]}");
+	resp = buf_response(meta.buf, meta.len);
+	MHD_add_response_header(resp, "content-type", "application/json");
+	MHD_add_response_header(resp, "cache-control", "no-cache");
+	MHD_add_response_header(resp, "electric-snapshot", "true");
+	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
+	/* The request's own offset: the client's place in the log stays. */
+	MHD_add_response_header(resp, "electric-offset", ss_offset_format(&r->off, offtxt));
+	add_schema_header(r, resp);
+	ss_registry_touch(reg, r->id);
+	ret = queue(r, 200, resp);
+out:
+	ss_where_free(w);
+	json_decref(params);
+	free(pv);
+	free(c.e);
+	free(o.snap.xip);
+	ss_buf_release(&o.body);
+	ss_buf_release(&order);
+	ss_buf_release(&tail);
+	ss_buf_release(&hdrs);
+	ss_buf_release(&meta);
+	return ret;
+}
+
 static enum MHD_Result handle_shape(struct req *r)
 {
 	enum MHD_Result ret = MHD_YES;
@@ -2025,10 +2469,14 @@ static enum MHD_Result handle_shape(struct req *r)
 	if (!r->prepared) {
 		if (prepare_shape_request(r, &ret) < 0)
 			return ret;
+		if (r->method == M_POST && subset_from_body(r, &ret) < 0)
+			return ret;
 		if (admit(r, &ret) < 0)
 			return ret;
 		if (!resolve(r, &ret))
 			return ret;
+		if (r->subset)
+			return handle_subset(r);
 		if (r->sse)
 			return start_sse(r);
 	}
@@ -2241,8 +2689,7 @@ static enum MHD_Result dispatch(struct req *r)
 			if (r->body_too_large)
 				return send_json(r, 413, "{\"error\":\"Request body too large\"}",
 						 NULL, 0);
-			/* Subset snapshots are not supported: a POST serves the
-			 * shape like a GET (its subset fields are ignored). */
+			/* A POST carries subset fields in its body. */
 			return handle_shape(r);
 		}
 		break;
@@ -2320,6 +2767,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->sel);
 	free(r->handle);
 	free(r->cursor);
+	free(r->sub_where);
+	free(r->sub_order);
+	free(r->sub_params_json);
+	free(r->sub_limit);
+	free(r->sub_offset);
 	free(r);
 	*con_cls = NULL;
 }
@@ -2758,6 +3210,15 @@ int main(int argc, char **argv)
 	if (inet_pton(AF_INET, cfg.bind, &addr.sin_addr) != 1)
 		ss_cli_usage_error("invalid --bind address '%s'", cfg.bind);
 
+	{
+		/* Every connection is a descriptor: take the hard limit. */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	ss_registry_opts_init(&ro);
 	if (ss_registry_open(cfg.registry, &ro, &reg, &err) < 0) {
 		if (err.code == SS_ERR_INPUT)

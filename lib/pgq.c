@@ -586,8 +586,9 @@ static int add_text_expr(PGconn *c, struct ss_buf *b, const struct ss_pgq_column
  * with the key built exactly as ss_message_key builds it.
  */
 static int build_query(PGconn *c, const struct ss_pgq_table *t, const size_t *sel,
-		       size_t nsel, const char *where, struct ss_buf *sql,
-		       struct ss_err *err)
+		       size_t nsel, const char *where, const char *where2,
+		       const char *extra_headers, const char *tail,
+		       struct ss_buf *sql, struct ss_err *err)
 {
 	struct ss_buf tmp = SS_BUF_INIT;
 	size_t i;
@@ -625,7 +626,10 @@ static int build_query(PGconn *c, const struct ss_pgq_table *t, const size_t *se
 	ss_buf_add_json_string(&tmp, t->schema, strlen(t->schema));
 	ss_buf_addc(&tmp, ',');
 	ss_buf_add_json_string(&tmp, t->name, strlen(t->name));
-	ss_buf_adds(&tmp, "]}}");
+	ss_buf_adds(&tmp, "]");
+	if (extra_headers)
+		ss_buf_adds(&tmp, extra_headers);
+	ss_buf_adds(&tmp, "}}");
 	ss_buf_adds(sql, " || ");
 	if (add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
 		goto out;
@@ -641,6 +645,13 @@ static int build_query(PGconn *c, const struct ss_pgq_table *t, const size_t *se
 		ss_buf_adds(sql, where);
 		ss_buf_adds(sql, ")");
 	}
+	if (where2) {
+		ss_buf_adds(sql, where ? " AND (" : " WHERE (");
+		ss_buf_adds(sql, where2);
+		ss_buf_adds(sql, ")");
+	}
+	if (tail)
+		ss_buf_adds(sql, tail);
 	rc = 0;
 out:
 	ss_buf_release(&tmp);
@@ -660,6 +671,13 @@ int ss_pgq_snapshot(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		   size_t nsel, const char *where, int rows,
 		   const struct ss_pgq_snapshot_cb *cb, struct ss_err *err)
 {
+	return ss_pgq_subset(conn, t, sel, nsel, where, NULL, rows, cb, err);
+}
+
+int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
+		  size_t nsel, const char *where, const struct ss_pgq_subset *q,
+		  int rows, const struct ss_pgq_snapshot_cb *cb, struct ss_err *err)
+{
 	PGconn *c = conn;
 	struct ss_buf sql = SS_BUF_INIT;
 	struct ss_pg_snapshot snap = { 0, 0, NULL, 0 };
@@ -671,19 +689,22 @@ int ss_pgq_snapshot(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 	for (i = 0; display_sets[i]; i++)
 		if (exec_ok(c, display_sets[i], err) < 0)
 			goto out;
-	r = PQexec(c, "SELECT pg_current_snapshot()::text");
+	r = PQexec(c, "SELECT pg_current_snapshot()::text, pg_current_wal_lsn()");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		query_fail(r, err);
 		goto out;
 	}
 	i = ss_pgq_parse_snapshot(PQgetvalue(r, 0, 0), &snap, err);
+	if (i == 0 && q && q->lsn)
+		i = ss_lsn_parse(PQgetvalue(r, 0, 1), q->lsn, err);
 	PQclear(r);
 	if (i < 0)
 		goto out;
 	if (cb->snapshot(cb->ctx, &snap, err))
 		goto out;
 	if (rows) {
-		if (build_query(c, t, sel, nsel, where, &sql, err) < 0)
+		if (build_query(c, t, sel, nsel, where, q ? q->where : NULL,
+				q ? q->headers : NULL, q ? q->tail : NULL, &sql, err) < 0)
 			goto out;
 		if (!PQsendQueryParams(c, sql.buf, 0, NULL, NULL, NULL, NULL, 0) ||
 		    !PQsetSingleRowMode(c)) {

@@ -125,6 +125,22 @@ int ss_pgq_snapshot(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		   size_t nsel, const char *where, int rows,
 		   const struct ss_pgq_snapshot_cb *cb, struct ss_err *err);
 
+/*
+ * A subset snapshot (reference 1.9): the shape's rows that also satisfy
+ * `where` (canonical SQL or NULL), in the order and window of `tail`
+ * (" ORDER BY ... LIMIT n OFFSET m", built from checked input, or NULL),
+ * each row's headers extended with `headers` (",\"snapshot_mark\":N").
+ * *lsn gets pg_current_wal_lsn() of the transaction when lsn is set.
+ * Same transaction and callbacks as ss_pgq_snapshot.
+ */
+struct ss_pgq_subset {
+	const char *where, *tail, *headers;
+	uint64_t *lsn;
+};
+int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
+		  size_t nsel, const char *where, const struct ss_pgq_subset *q,
+		  int rows, const struct ss_pgq_snapshot_cb *cb, struct ss_err *err);
+
 /* Parse pg_current_snapshot()'s text "xmin:xmax:xip,xip". *new* xip
  * array in snap (free(snap->xip)). */
 int ss_pgq_parse_snapshot(const char *text, struct ss_pg_snapshot *snap,

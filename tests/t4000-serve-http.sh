@@ -175,6 +175,34 @@ test_expect_success 'validation errors: Electric bodies, exactly' '
 	invalid "table=items&offset=-1&where=id=\$1" where "At location 3: parameter \$1 was not provided"
 '
 
+test_expect_success 'subset snapshots: metadata, rows with a mark, errors' '
+	test_eq 200 "$(get "/v1/shape?table=items&offset=-1&subset__where=id<\$1&subset__params={\"1\":\"4\"}&subset__order_by=id%20desc&subset__limit=2")" &&
+	test_eq no-cache "$(hdr cache-control)" && test_eq true "$(hdr electric-snapshot)" &&
+	test -n "$(hdr electric-schema)" && test -n "$(hdr electric-handle)" &&
+	node -e "
+		const b = JSON.parse(require(\"fs\").readFileSync(\"b\", \"utf8\"));
+		const m = b.metadata;
+		if (typeof m.xmin !== \"string\" || !Array.isArray(m.xip_list) ||
+		    typeof m.database_lsn !== \"string\" || typeof m.snapshot_mark !== \"number\")
+			throw new Error(JSON.stringify(m));
+		if (b.data.map(r => r.value.id).join() !== \"3,2\") throw new Error(JSON.stringify(b.data));
+		if (b.data[0].headers.snapshot_mark !== m.snapshot_mark) throw new Error(\"mark\");
+	" &&
+	test_eq 200 "$(get "/v1/shape?table=items&offset=-1" -X POST -H "content-type: application/json" -d "{\"subset\":{\"where\":\"id = 5\"}}")" &&
+	grep -q "\"id\":\"5\"" b && ! grep -q "\"id\":\"4\"" b &&
+	test_eq 400 "$(get "/v1/shape?table=items&offset=-1&subset__limit=2")" &&
+	test_eq "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"order_by\":\"order_by is required when limit or offset is present\"}}}" "$(cat b)" &&
+	test_eq 400 "$(get "/v1/shape?table=items&offset=-1&subset__where=nope=1")" &&
+	test_eq "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"where\":\"At location 0: unknown reference nope\"}}}" "$(cat b)" &&
+	test_eq 400 "$(get "/v1/shape?table=items&offset=-1&subset__params=x")" &&
+	grep -q "params must be valid JSON" b &&
+	test_eq 400 "$(get "/v1/shape?table=items&offset=-1&subset__order_by=id;drop")" &&
+	test_eq 400 "$(get "/v1/shape?table=items&offset=-1" -X POST -d "[1]")" &&
+	test_eq "{\"error\":\"Request body must be a JSON object\"}" "$(cat b)" &&
+	test_eq 400 "$(get "/v1/shape?table=items&offset=-1" -X POST -d "{x")" &&
+	grep -q "Invalid JSON in request body" b
+'
+
 test_expect_success 'several errors are reported together, fields in order' '
 	test_eq 400 "$(get "/v1/shape?table=items&offset=x&replica=y")" &&
 	test_eq "{\"message\":\"Invalid request\",\"errors\":{\"offset\":[\"has invalid format\"],\"replica\":[\"is invalid\"]}}" "$(cat b)"

@@ -22,7 +22,7 @@ pg_start
 pipeline_start --enable-delete --long-poll-timeout 3000 --sse-timeout 4000
 
 test_expect_success 'the official client follows shapes through the pipeline' '
-	node --test --test-force-exit --test-reporter=spec "$E2E/client.test.mjs" >node.out 2>&1 || {
+	node --test --test-force-exit --test-timeout=120000 --test-reporter=spec "$E2E/client.test.mjs" >node.out 2>&1 || {
 		cat node.out; echo "--- pipeline.log"; tail -n 30 pipeline.log
 		echo "--- serve.log"; tail -n 30 serve.log; false
 	}

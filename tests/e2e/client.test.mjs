@@ -7,7 +7,7 @@
 // PGDATABASE, PGUSER for psql.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { ShapeStream, Shape, isChangeMessage } from '@electric-sql/client'
 
 const BASE = process.env.SERVE_URL
@@ -52,6 +52,33 @@ async function converge(shape, expected, label = 'rows') {
 // Every stream can be stopped at the end: an open long-poll or SSE request
 // would keep node running.
 const controllers = []
+// Apply a stream's messages strictly: an insert of a key already there,
+// or an update or delete of a key that is not, is an error (a change lost
+// or delivered twice), which a map-based materialiser would hide.
+function strict(s) {
+  const rows = new Map()
+  const errors = []
+  s.subscribe((msgs) => {
+    for (const m of msgs) {
+      if (m.headers && m.headers.control === 'must-refetch') rows.clear()
+      if (!isChangeMessage(m)) continue
+      const k = m.key
+      const op = m.headers.operation
+      if (op === 'insert') {
+        if (rows.has(k)) errors.push(`insert of present ${k}`)
+        rows.set(k, { ...m.value })
+      } else if (op === 'update') {
+        if (!rows.has(k)) errors.push(`update of absent ${k}`)
+        else rows.set(k, { ...rows.get(k), ...m.value })
+      } else {
+        if (!rows.has(k)) errors.push(`delete of absent ${k}`)
+        rows.delete(k)
+      }
+    }
+  })
+  return { get currentRows() { return [...rows.values()] }, errors }
+}
+
 function stream(params, extra = {}) {
   const ac = new AbortController()
   controllers.push(ac)
@@ -99,9 +126,15 @@ test('initial sync of common types, parsed through electric-schema', async () =>
   assert.deepEqual(r.ta, ['x y', null, 'z'])
   for (const [k, v] of Object.entries(rows[1])) if (k !== 'id') assert.equal(v, null, k)
   // Live changes of every type come through the same parser.
-  sql(`UPDATE types SET i8 = -5, b = false, ia = '{}', jb = '[1]' WHERE id = 1`)
+  sql(`UPDATE types SET i8 = -5, b = false, ia = '{}', jb = '[1]',
+    tstz = '2024-03-04 05:06:07+02', iv = '3 days 4 minutes', ch = 'x' WHERE id = 1`)
   await waitFor('typed update', () => {
     const u = shape.currentRows.find((x) => x.id === 1)
+    // Live values are rendered with the same display settings as the
+    // snapshot's (replicate sets them on its connection).
+    assert.equal(u.tstz, '2024-03-04 03:06:07+00')
+    assert.equal(u.iv, 'P3DT4M')
+    assert.equal(u.ch, 'x   ')
     assert.equal(u.i8, -5n)
     assert.equal(u.b, false)
     assert.deepEqual(u.ia, [])
@@ -242,6 +275,52 @@ test('offset=now skips the existing rows', async () => {
   await waitFor('the new row', () => got.some((m) => m.value.id === 1000))
   assert.ok(got.every((m) => m.value.id === 1000))
   s.unsubscribeAll()
+})
+
+test('writes while shapes are created: nothing lost, nothing twice', async () => {
+  sql(`CREATE TABLE busy (id int PRIMARY KEY, v int)`)
+  sql(`INSERT INTO busy SELECT g, 0 FROM generate_series(1, 2000) g`)
+  // Transactions of inserts, updates and deletes commit every few ms
+  // while the shapes are registered and snapshotted.
+  const writer = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `
+    DO $$ BEGIN FOR i IN 1..300 LOOP
+      INSERT INTO busy VALUES (10000 + i, i);
+      UPDATE busy SET v = v + 1 WHERE id % 50 = i % 50;
+      DELETE FROM busy WHERE id = i * 3;
+      COMMIT;
+      PERFORM pg_sleep(0.003);
+    END LOOP; END $$`], { stdio: 'inherit' })
+  const done = new Promise((res, rej) => writer.on('exit', (c) => (c ? rej(new Error(`psql ${c}`)) : res())))
+  const shapes = []
+  for (let i = 0; i < 6; i++) {
+    await new Promise((r) => setTimeout(r, 60))
+    const s = stream({ table: 'busy', where: `v >= ${i % 3}`, replica: i < 3 ? 'default' : 'full' })
+    shapes.push([s, strict(s), i % 3])
+  }
+  await done
+  for (const [, view, k] of shapes) {
+    await converge(view, select(`SELECT * FROM busy WHERE v >= ${k}`), `busy rows v >= ${k}`)
+    assert.deepEqual(view.errors, [])
+  }
+  for (const [s] of shapes) s.unsubscribeAll()
+})
+
+test('subset snapshots on a changes_only shape, by GET and by POST', async () => {
+  for (const method of ['GET', 'POST']) {
+    const s = stream({ table: 'items', where: 'n > 0' }, { log: 'changes_only', subsetMethod: method })
+    const shape = new Shape(s)
+    await shape.rows
+    assert.equal(shape.currentRows.length, 0, 'changes_only starts empty')
+    await shape.requestSnapshot({ where: 'n < $1', params: { 1: '20' }, orderBy: 'id DESC', limit: 3 })
+    const want = select('SELECT * FROM items WHERE n > 0 AND n < 20 ORDER BY id DESC LIMIT 3')
+    assert.equal(want.length, 3)
+    await converge(shape, sorted(want), `${method} subset rows`)
+    // A later change to a loaded row reaches the client.
+    sql(`UPDATE items SET title = 'subset ${method}' WHERE id = ${want[0].id}`)
+    await waitFor('update of a subset row', () =>
+      shape.currentRows.some((r) => r.title === `subset ${method}`))
+    shape.unsubscribeAll()
+  }
 })
 
 test('many concurrent live clients on one shape', async () => {
