@@ -562,8 +562,10 @@ static int add_literal(PGconn *c, struct ss_buf *b, const char *s, size_t len,
 	return 0;
 }
 
-/* The text of a column as its output function writes it: bpchar keeps its
- * padding (a ::text cast would trim it), NULL stays NULL. */
+/* The text of a column as its output function writes it, which is what
+ * pgoutput sends and so what the log holds: a ::text cast differs for
+ * some types (bool gives "true" where the output function gives "t",
+ * inet adds "/128", bpchar loses its padding). NULL stays NULL. */
 static int add_text_expr(PGconn *c, struct ss_buf *b, const struct ss_pgq_column *col,
 			 struct ss_err *err)
 {
@@ -571,11 +573,7 @@ static int add_text_expr(PGconn *c, struct ss_buf *b, const struct ss_pgq_column
 
 	if (!q)
 		return ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s", PQerrorMessage(c));
-	if (col->is_bpchar)
-		ss_buf_addf(b, "(CASE WHEN %s IS NULL THEN NULL ELSE concat(%s, '') END)",
-			    q, q);
-	else
-		ss_buf_addf(b, "(%s)::text", q);
+	ss_buf_addf(b, "(CASE WHEN %s IS NULL THEN NULL ELSE concat(%s, '') END)", q, q);
 	PQfreemem(q);
 	return 0;
 }

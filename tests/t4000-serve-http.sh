@@ -261,6 +261,14 @@ test_expect_success 'metrics in Prometheus text' '
 	grep -q "^electric_shapes_total_shapes_count [1-9]" b
 '
 
+test_expect_success 'snapshot values are the output function text, as in the log' '
+	pg_psql "CREATE TABLE texts (id int PRIMARY KEY, b bool, ip inet, c char(3))" \
+		"INSERT INTO texts VALUES (1, true, '"'"'::1'"'"', '"'"'a'"'"'), (2, false, '"'"'10.0.0.0/8'"'"', NULL)" &&
+	test_eq 200 "$(get "/v1/shape?table=texts&offset=-1")" &&
+	grep -q "\"value\":{\"id\":\"1\",\"b\":\"t\",\"ip\":\"::1\",\"c\":\"a  \"}" b &&
+	grep -q "\"value\":{\"id\":\"2\",\"b\":\"f\",\"ip\":\"10.0.0.0/8\",\"c\":null}" b
+'
+
 serve_stop
 test_expect_success 'stop on SIGTERM with exit 0' '
 	test_eq 0 "$(cat serve.exit)"
