@@ -6,6 +6,10 @@
 set -eu
 B=${SS_BUILD:-build}
 TXNS=${TXNS:-2000}
+# Spread over 10,000 shapes, each shape gets TXNS_MANY * PER / 10000
+# entries: enough that creating its files on first touch does not decide
+# the result.
+TXNS_MANY=${TXNS_MANY:-20000}
 PER=${PER:-10}
 VALUE=${VALUE:-100}
 tmp=$(mktemp -d /tmp/ss-bench-store.XXXXXX)
@@ -25,13 +29,15 @@ run() {
 	t0=$(now)
 	shapesync-store --registry "$d/r.db" --dir "$d/data" "$@" <"$tmp/in.$shapes"
 	t1=$(now)
-	n=$((TXNS * PER))
+	n=$(($(grep -c '"type":"change"' "$tmp/in.$shapes")))
 	echo $(( n * 1000000000 / (t1 - t0) ))
 }
 
-echo "store: $TXNS transactions x $PER inserts of ~${VALUE}-byte rows"
+echo "store: transactions of $PER inserts of ~${VALUE}-byte rows ($TXNS into 1 shape, $TXNS_MANY over 10000)"
 for shapes in 1 10000; do
-	"$B/bench/store" gen $shapes $TXNS $PER $VALUE >"$tmp/in.$shapes"
+	t=$TXNS
+	[ $shapes = 1 ] || t=$TXNS_MANY
+	"$B/bench/store" gen $shapes $t $PER $VALUE >"$tmp/in.$shapes"
 	g=$(run group.$shapes $shapes)
 	s=$(run sync.$shapes $shapes --sync-every-commit)
 	printf "  %6d shape(s): group commit %9d entries/s   fsync per txn %7d entries/s   ratio %5.1fx\n" \
