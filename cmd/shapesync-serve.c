@@ -129,13 +129,6 @@ static size_t n_waiters;
 
 /* ------------------------------------------------------------------ helpers */
 
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return v && *v ? v : def;
-}
-
 static int env_bool(const char *name)
 {
 	const char *v = getenv(name);
@@ -3066,14 +3059,14 @@ int main(int argc, char **argv)
 	int c, have_evictor = 0;
 
 	ss_cli_init("shapesync-serve");
-	cfg.database_url = env_or("DATABASE_URL", NULL);
-	cfg.registry = env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
-	cfg.data_dir = env_or("SHAPESYNC_DATA_DIR", env_or("ELECTRIC_STORAGE_DIR",
+	cfg.database_url = ss_cli_env_or("DATABASE_URL", NULL);
+	cfg.registry = ss_cli_env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
+	cfg.data_dir = ss_cli_env_or("SHAPESYNC_DATA_DIR", ss_cli_env_or("ELECTRIC_STORAGE_DIR",
 							   DEFAULT_DATA_DIR));
 	cfg.publication = "shapesync";
 	cfg.bind = "127.0.0.1";
 	cfg.port = (int)env_int("ELECTRIC_PORT", 3000, 0, 65535);
-	secret_env = env_or("ELECTRIC_SECRET", NULL);
+	secret_env = ss_cli_env_or("ELECTRIC_SECRET", NULL);
 	cfg.secret = secret_env;
 	cfg.insecure = env_bool("ELECTRIC_INSECURE");
 	cfg.long_poll_ms = env_int("ELECTRIC_LONG_POLL_TIMEOUT", 20000, 0, 3600000);
