@@ -2928,6 +2928,7 @@ static const struct option options[] = {
 	{ "registry", required_argument, NULL, OPT_REGISTRY },
 	{ "dir", required_argument, NULL, OPT_DIR },
 	{ "database-url", required_argument, NULL, OPT_DATABASE_URL },
+	{ "db", required_argument, NULL, OPT_DATABASE_URL },
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "bind", required_argument, NULL, OPT_BIND },
 	{ "secret", required_argument, NULL, OPT_SECRET },
@@ -2968,6 +2969,7 @@ static void usage(void)
 "\n"
 "Connections:\n"
 "  --database-url URL         PostgreSQL (default: $DATABASE_URL)\n"
+"  --db URL                   the same, as shapesync-replicate spells it\n"
 "  --registry PATH            registry (default: $SHAPESYNC_REGISTRY, else\n"
 "                             " DEFAULT_REGISTRY ")\n"
 "  --dir DATADIR              data dir (default: $SHAPESYNC_DATA_DIR, else\n"

@@ -39,7 +39,9 @@
  *
  * Assumptions shared with the rest of shapesync: row values arrive as
  * PostgreSQL text output under DateStyle 'ISO, DMY', TimeZone 'UTC',
- * IntervalStyle 'postgres', extra_float_digits=1; text ordering is byte
+ * IntervalStyle 'iso_8601' (what replicate and serve set; interval input
+ * in the 'postgres' style is accepted too), extra_float_digits=1; text
+ * ordering is byte
  * order (the "C" collation, as Electric's is) and lower()/upper()/ILIKE
  * fold ASCII letters only (as PostgreSQL does under the C collation). Time
  * zones in literals are numeric offsets, common abbreviations (UTC, Z,
