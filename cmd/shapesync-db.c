@@ -645,29 +645,40 @@ static void show_rec(struct ss_buf *b, const struct ss_shape_rec *rec)
 	ss_shape_release(&s);
 }
 
+/*
+ * The last argument names one shape: check the arguments, open the
+ * registry and read the shape into rec, or exit 3 if there is none.
+ */
+static struct ss_registry *open_one_shape(int argc, char **argv, struct ss_shape_rec *rec)
+{
+	struct ss_registry *reg;
+	struct shape_ref ref;
+
+	if (optind >= argc)
+		cmd_usage_error("no shape given");
+	parse_shape_ref(argv[optind++], &ref);
+	no_more_args(argc, argv);
+	reg = open_registry(0);
+	ss_shape_rec_init(rec);
+	if (!lookup(reg, &ref, rec)) {
+		close_registry(reg);
+		ss_cli_error("no shape '%s'", ref.arg);
+		exit(SS_ERR_INPUT);
+	}
+	return reg;
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	struct ss_shape_rec rec;
 	struct ss_buf b = SS_BUF_INIT;
 	struct ss_registry *reg;
-	struct shape_ref ref;
 	int c, json = 0;
 
 	while ((c = next_opt(argc, argv)) != -1)
 		if (c == OPT_JSON)
 			json = 1;
-	if (optind >= argc)
-		cmd_usage_error("no shape given");
-	parse_shape_ref(argv[optind++], &ref);
-	no_more_args(argc, argv);
-
-	reg = open_registry(0);
-	ss_shape_rec_init(&rec);
-	if (!lookup(reg, &ref, &rec)) {
-		close_registry(reg);
-		ss_cli_error("no shape '%s'", ref.arg);
-		exit(SS_ERR_INPUT);
-	}
+	reg = open_one_shape(argc, argv, &rec);
 	if (json) {
 		ss_shape_rec_to_json(&rec, &b);
 		ss_buf_addc(&b, '\n');
@@ -1284,7 +1295,6 @@ static int cmd_log(int argc, char **argv)
 	struct ss_log_head head;
 	struct ss_shape_rec rec;
 	struct ss_registry *reg;
-	struct shape_ref ref;
 	int c, chunks = 0;
 	uint64_t i;
 
@@ -1294,18 +1304,7 @@ static int cmd_log(int argc, char **argv)
 		if (c == OPT_CHUNKS)
 			chunks = 1;
 	}
-	if (optind >= argc)
-		cmd_usage_error("no shape given");
-	parse_shape_ref(argv[optind++], &ref);
-	no_more_args(argc, argv);
-
-	reg = open_registry(0);
-	ss_shape_rec_init(&rec);
-	if (!lookup(reg, &ref, &rec)) {
-		close_registry(reg);
-		ss_cli_error("no shape '%s'", ref.arg);
-		exit(SS_ERR_INPUT);
-	}
+	reg = open_one_shape(argc, argv, &rec);
 	ss_datadir_shape_path(&path, data_dir, rec.handle);
 	if (ss_log_reader_open(path.buf, &lr, &err) < 0)
 		ss_cli_die_err(&err);
