@@ -37,27 +37,6 @@ static int parse_half(const char *s, size_t n, uint32_t *out)
 	return 0;
 }
 
-static int parse_dec(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (n == 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		d = (unsigned)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 int ss_lsn_parse_n(const char *s, size_t len, ss_lsn *out, struct ss_err *err)
 {
 	const char *slash = s ? memchr(s, '/', len) : NULL;
@@ -75,7 +54,7 @@ int ss_lsn_parse_n(const char *s, size_t len, ss_lsn *out, struct ss_err *err)
 			*out = ((uint64_t)hi << 32) | lo;
 			return 0;
 		}
-	} else if (parse_dec(s, len, &v) == 0) {
+	} else if (ss_parse_dec_n(s, len, UINT64_MAX, &v) == 0) {
 		*out = v;
 		return 0;
 	}

@@ -37,28 +37,6 @@ int ss_offset_for_change(uint64_t lsn, uint64_t pos, struct ss_offset *out,
 	return 0;
 }
 
-/* Digits only, at least one, value <= max. */
-static int parse_dec(const char *s, size_t n, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (n == 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		d = (unsigned)(s[i] - '0');
-		if (v > (max - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 static int bad_offset(const char *s, size_t len, unsigned flags,
 		      struct ss_err *err)
 {
@@ -98,17 +76,17 @@ int ss_offset_parse_n(const char *s, size_t len, unsigned flags,
 	/* The op part: "inf" or digits (a second '_' fails the digit check). */
 	if (len - n1 - 1 == 3 && !memcmp(us + 1, "inf", 3))
 		op = SS_OFFSET_INF;
-	else if (parse_dec(us + 1, len - n1 - 1, SS_OFFSET_OP_MAX, &op))
+	else if (ss_parse_dec_n(us + 1, len - n1 - 1, SS_OFFSET_OP_MAX, &op))
 		return bad_offset(s, len, flags, err);
 	if (n1 > 0 && s[0] == '-') {
 		/* Electric's new/2 allows tx -1 only with op 0: before_all. */
-		if (parse_dec(s + 1, n1 - 1, UINT64_MAX, &one) || one != 1 ||
+		if (ss_parse_dec_n(s + 1, n1 - 1, UINT64_MAX, &one) || one != 1 ||
 		    op != 0)
 			return bad_offset(s, len, flags, err);
 		*out = ss_offset_before_all;
 		return 0;
 	}
-	if (parse_dec(s, n1, UINT64_MAX, &tx))
+	if (ss_parse_dec_n(s, n1, UINT64_MAX, &tx))
 		return bad_offset(s, len, flags, err);
 	*out = ss_offset_make(tx, op);
 	return 0;

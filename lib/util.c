@@ -334,6 +334,27 @@ int ss_parse_u64(const char *s, uint64_t max, uint64_t *out, const char *what,
 	return 0;
 }
 
+int ss_parse_dec_n(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		d = (unsigned)(s[i] - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
 /* Split "<digits><suffix>" and look the suffix up in a table. */
 static int parse_scaled(const char *s, const char *const *names,
 			const uint64_t *mult, uint64_t *out, const char *what,

@@ -111,6 +111,10 @@ int ss_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
 		 const char *what, struct ss_err *err);
 int ss_parse_u64(const char *s, uint64_t max, uint64_t *out,
 		 const char *what, struct ss_err *err);
+/* Parse exactly n bytes of decimal digits (at least one, no sign, no
+ * spaces) into *out, at most max. Returns 0, or -1 without a message:
+ * for callers that build their own error (LSNs, offsets). */
+int ss_parse_dec_n(const char *s, size_t n, uint64_t max, uint64_t *out);
 /* Parse a duration like "250ms", "5s", "2m", or bare milliseconds. */
 int ss_parse_duration_ms(const char *s, int64_t *out_ms, const char *what,
 			 struct ss_err *err);
