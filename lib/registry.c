@@ -1859,13 +1859,44 @@ int ss_registry_data_version(struct ss_registry *r, int64_t *version, struct ss_
 	return 0;
 }
 
+/*
+ * Run a query whose rows are (seq, id, handle, added) and pass each to cb;
+ * ?1, if the query has it, is bound to `since`. With last non-NULL, it
+ * follows the seq of each row passed. Returns cb's non-zero value, 0, or
+ * -1 on a SQLite error.
+ */
+static int stream_changes(struct ss_registry *r, sqlite3 *db, const char *sql, uint64_t since,
+			  ss_registry_change_cb cb, void *ctx, uint64_t *last, struct ss_err *err)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(err, db, "could not read", r->path);
+	if (sqlite3_bind_parameter_count(st))
+		sqlite3_bind_int64(st, 1, (int64_t)since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+
+		ret = cb(seq, sqlite3_column_int64(st, 1), col_text(st, 2),
+			 sqlite3_column_int(st, 3), ctx);
+		if (last)
+			*last = seq;
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = sql_fail(err, db, "could not read", r->path);
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int ss_registry_changes(struct ss_registry *r, uint64_t since, ss_registry_change_cb cb,
 			void *ctx, uint64_t *last, struct ss_err *err)
 {
 	struct rconn *c = rconn_get(r, err);
 	sqlite3 *db;
-	sqlite3_stmt *st = NULL;
-	int rc, ret = 0;
+	int ret = 0;
 
 	if (!c)
 		return -1;
@@ -1880,25 +1911,9 @@ int ss_registry_changes(struct ss_registry *r, uint64_t since, ss_registry_chang
 		ret = 1;
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT seq, shape_id, handle, added FROM shape_changes"
-			       " WHERE seq > ?1 ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-		ret = sql_fail(err, db, "could not read", r->path);
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (int64_t)since);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
-
-		ret = cb(seq, sqlite3_column_int64(st, 1), col_text(st, 2),
-			 sqlite3_column_int(st, 3), ctx);
-		*last = seq;
-		if (ret)
-			goto out;
-	}
-	if (rc != SQLITE_DONE)
-		ret = sql_fail(err, db, "could not read", r->path);
+	ret = stream_changes(r, db, "SELECT seq, shape_id, handle, added FROM shape_changes"
+			     " WHERE seq > ?1 ORDER BY seq", since, cb, ctx, last, err);
 out:
-	sqlite3_finalize(st);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	rconn_put(r, c);
 	return ret;
@@ -1909,8 +1924,7 @@ int ss_registry_load_handles(struct ss_registry *r, ss_registry_change_cb cb, vo
 {
 	struct rconn *c = rconn_get(r, err);
 	sqlite3 *db;
-	sqlite3_stmt *st = NULL;
-	int rc, ret = 0;
+	int ret = 0;
 
 	if (!c)
 		return -1;
@@ -1930,20 +1944,10 @@ int ss_registry_load_handles(struct ss_registry *r, ss_registry_change_cb cb, vo
 	}
 	if (!cb)
 		goto out; /* only the log position was asked for */
-	if (sqlite3_prepare_v2(db, "SELECT id, handle FROM shapes ORDER BY id", -1, &st,
-			       NULL) != SQLITE_OK) {
-		ret = sql_fail(err, db, "could not read", r->path);
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ret = cb(0, sqlite3_column_int64(st, 0), col_text(st, 1), 1, ctx);
-		if (ret)
-			goto out;
-	}
-	if (rc != SQLITE_DONE)
-		ret = sql_fail(err, db, "could not read", r->path);
+	/* Every live shape, as "added" rows with no log position. */
+	ret = stream_changes(r, db, "SELECT 0, id, handle, 1 FROM shapes ORDER BY id", 0, cb,
+			     ctx, NULL, err);
 out:
-	sqlite3_finalize(st);
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	rconn_put(r, c);
 	return ret;
