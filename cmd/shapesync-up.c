@@ -136,6 +136,13 @@ static void arg(struct argv_b *a, const char *s)
 	a->v[a->n] = NULL;
 }
 
+/* An option and its value. */
+static void arg2(struct argv_b *a, const char *name, const char *value)
+{
+	arg(a, name);
+	arg(a, value);
+}
+
 static void arg_program(struct argv_b *a, const char *name)
 {
 	char path[PATH_MAX];
@@ -464,66 +471,46 @@ int main(int argc, char **argv)
 		struct argv_b init = { 0 };
 
 		arg_program(&init, "shapesync-db");
-		arg(&init, "--registry");
-		arg(&init, registry.buf);
-		arg(&init, "--dir");
-		arg(&init, data.buf);
+		arg2(&init, "--registry", registry.buf);
+		arg2(&init, "--dir", data.buf);
 		arg(&init, "init");
 		run_step(init.v, "creating the registry");
 		ss_argv_free(init.v);
 	}
+	snprintf(port, sizeof(port), "%d", opt.port);
+	memset(a, 0, sizeof(a));
+	arg_program(&a[STAGE_REPLICATE], "shapesync-replicate");
+	arg2(&a[STAGE_REPLICATE], "--db", conninfo.buf);
+	arg2(&a[STAGE_REPLICATE], "--slot", opt.slot);
+	arg2(&a[STAGE_REPLICATE], "--publication", opt.publication);
+	arg_program(&a[STAGE_ROUTE], "shapesync-route");
+	arg_program(&a[STAGE_STORE], "shapesync-store");
+	arg2(&a[STAGE_STORE], "--dir", data.buf);
+	arg_program(&a[STAGE_SERVE], "shapesync-serve");
+	arg2(&a[STAGE_SERVE], "--database-url", conninfo.buf);
+	arg2(&a[STAGE_SERVE], "--dir", data.buf);
+	arg2(&a[STAGE_SERVE], "--publication", opt.publication);
+	arg2(&a[STAGE_SERVE], "--bind", opt.bind);
+	arg2(&a[STAGE_SERVE], "--port", port);
+	if (opt.secret)
+		arg2(&a[STAGE_SERVE], "--secret", opt.secret);
+	else
+		arg(&a[STAGE_SERVE], "--insecure");
+	for (i = 0; i < NSTAGES; i++)
+		arg2(&a[i], "--registry", registry.buf);
 	{
+		/* The slot: replicate's own arguments, and --create-slot. */
 		struct argv_b slot = { 0 };
+		size_t k;
 
-		arg_program(&slot, "shapesync-replicate");
-		arg(&slot, "--db");
-		arg(&slot, conninfo.buf);
-		arg(&slot, "--registry");
-		arg(&slot, registry.buf);
-		arg(&slot, "--slot");
-		arg(&slot, opt.slot);
-		arg(&slot, "--publication");
-		arg(&slot, opt.publication);
+		for (k = 0; k < a[STAGE_REPLICATE].n; k++)
+			arg(&slot, a[STAGE_REPLICATE].v[k]);
 		arg(&slot, "--create-slot");
 		run_step(slot.v, "creating the replication slot");
 		ss_argv_free(slot.v);
 	}
-
-	snprintf(port, sizeof(port), "%d", opt.port);
-	memset(a, 0, sizeof(a));
-	arg_program(&a[STAGE_REPLICATE], "shapesync-replicate");
-	arg(&a[STAGE_REPLICATE], "--db");
-	arg(&a[STAGE_REPLICATE], conninfo.buf);
-	arg(&a[STAGE_REPLICATE], "--slot");
-	arg(&a[STAGE_REPLICATE], opt.slot);
-	arg(&a[STAGE_REPLICATE], "--publication");
-	arg(&a[STAGE_REPLICATE], opt.publication);
-	arg_program(&a[STAGE_ROUTE], "shapesync-route");
-	arg_program(&a[STAGE_STORE], "shapesync-store");
-	arg(&a[STAGE_STORE], "--dir");
-	arg(&a[STAGE_STORE], data.buf);
-	arg_program(&a[STAGE_SERVE], "shapesync-serve");
-	arg(&a[STAGE_SERVE], "--database-url");
-	arg(&a[STAGE_SERVE], conninfo.buf);
-	arg(&a[STAGE_SERVE], "--dir");
-	arg(&a[STAGE_SERVE], data.buf);
-	arg(&a[STAGE_SERVE], "--publication");
-	arg(&a[STAGE_SERVE], opt.publication);
-	arg(&a[STAGE_SERVE], "--bind");
-	arg(&a[STAGE_SERVE], opt.bind);
-	arg(&a[STAGE_SERVE], "--port");
-	arg(&a[STAGE_SERVE], port);
-	if (opt.secret) {
-		arg(&a[STAGE_SERVE], "--secret");
-		arg(&a[STAGE_SERVE], opt.secret);
-	} else {
-		arg(&a[STAGE_SERVE], "--insecure");
-	}
-	for (i = 0; i < NSTAGES; i++) {
-		arg(&a[i], "--registry");
-		arg(&a[i], registry.buf);
+	for (i = 0; i < NSTAGES; i++)
 		arg_extra(&a[i], i);
-	}
 	{
 		struct ss_spawn_opts o;
 
