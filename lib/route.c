@@ -10,6 +10,7 @@
 #include <float.h>
 #include <math.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include "where.h"
 
@@ -392,14 +393,26 @@ static void slot_set_one(struct eqslot *sl, struct rshape *s)
 	}
 }
 
-/* Slot arrays are cache-line aligned: a slot is read as one line. */
+/*
+ * Slot arrays are cache-line aligned (a slot is read as one line); large
+ * ones are asked for on huge pages, because a lookup in a large index is
+ * a random access that on 4 KiB pages misses the TLB as well.
+ */
+#define HUGE_PAGE ((size_t)2 << 20)
+
 static struct eqslot *slots_new(size_t n)
 {
+	size_t bytes = n * sizeof(struct eqslot);
+	size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
 	void *p = NULL;
 
-	if (posix_memalign(&p, 64, n * sizeof(struct eqslot)) != 0)
+	if (posix_memalign(&p, align, bytes) != 0)
 		return ss_xcalloc(n, sizeof(struct eqslot));
-	memset(p, 0, n * sizeof(struct eqslot));
+#ifdef MADV_HUGEPAGE
+	if (align == HUGE_PAGE)
+		(void)madvise(p, bytes, MADV_HUGEPAGE); /* only a hint */
+#endif
+	memset(p, 0, bytes);
 	return p;
 }
 
