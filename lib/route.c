@@ -208,6 +208,7 @@ struct ss_router {
 	struct ss_buf key, tmp;
 	struct ss_route_match *cur;
 	enum ss_frame_op cur_op;
+	const struct ss_route_scan *hint; /* ss_router_match_scan's */
 };
 
 static const char tombstone_[1];
@@ -2078,21 +2079,62 @@ static void eq_lookup(struct ss_router *r, struct eqidx *e, const char *key,
 		slot_match(r, sl, vals, bit);
 }
 
-/* Is s the canonical text of an integer (what PostgreSQL prints)? Then
- * it is its own equality key and the key function can be skipped. */
-static int canonical_int(const char *s)
+/* The same with the hash already known. */
+static void eq_lookup_h(struct ss_router *r, struct eqidx *e, const char *key,
+			size_t len, uint64_t h, const char *const *vals,
+			int bit)
 {
-	const char *p = s + (*s == '-');
+	size_t empty;
+	const struct eqslot *sl = eq_find(r, e->uid, key, len, h, &empty);
 
-	if (!*p || (*p == '0' && p[1]) || (*s == '-' && *p == '0'))
-		return 0;
-	for (; *p; p++)
-		if (*p < '0' || *p > '9')
-			return 0;
-	return p - s <= 18;
+	if (sl)
+		slot_match(r, sl, vals, bit);
 }
 
-static int quick_key(const struct eqidx *e, const char *v);
+/*
+ * Is v the canonical text of an integer (what PostgreSQL prints: no
+ * leading zeros, no "-0", at most 18 characters) in the range of a column
+ * of kind nk? Then it is its own equality key and the key function can be
+ * skipped. One pass; sets *len.
+ */
+static int canonical_int(const char *v, int nk, size_t *len)
+{
+	const char *p = v + (*v == '-');
+	uint64_t x = 0;
+	uint64_t max = nk == NK_INT2   ? 32767
+		       : nk == NK_INT4 ? 2147483647
+		       : nk == NK_INT8 ? INT64_MAX
+				       : 0;
+
+	if (*p < '1' || *p > '9') {
+		if (*v != '0' || v[1] || !max)
+			return 0;
+		*len = 1;
+		return 1;
+	}
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (p - v >= 18)
+			return 0;
+		x = x * 10 + (uint64_t)(*p - '0');
+	}
+	/* -max-1 is valid too, but rare: the key function decides. */
+	if (*p || x > max)
+		return 0;
+	*len = (size_t)(p - v);
+	return 1;
+}
+
+/* The key a row value is looked up under when that needs no key function
+ * (text, varchar, enums: the text; integer columns: canonical integers):
+ * returns 1 and sets *len, else 0. */
+static int quick_key(const struct eqidx *e, const char *v, size_t *len)
+{
+	if (e->quick == 1) {
+		*len = strlen(v);
+		return 1;
+	}
+	return e->quick == 2 && canonical_int(v, e->colnk, len);
+}
 
 struct elemctx {
 	struct ss_router *r;
@@ -2105,12 +2147,12 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 {
 	const char *v = vals[e->col];
 	struct ss_err err = SS_ERR_INIT;
+	size_t i, len;
 
 	if (!v || !e->n)
 		return; /* NULL = x and NULL @> x are never true */
 	if (e->contain) {
 		struct keylist kl;
-		size_t i;
 
 		memset(&kl, 0, sizeof(kl));
 		kl.type = e->type;
@@ -2127,9 +2169,20 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 		keylist_free(&kl);
 		return;
 	}
+	/* The prefetch stage may have keyed this value already. */
+	if (r->hint) {
+		const struct ss_route_scan *sc = r->hint;
+
+		for (i = 0; i < sc->nph_; i++)
+			if (sc->pi_[i] == e && sc->pv_[i] == v) {
+				eq_lookup_h(r, e, v, sc->pl_[i], sc->ph_[i],
+					    vals, bit);
+				return;
+			}
+	}
 	/* text and varchar compare byte for byte: the text is the key. */
-	if (quick_key(e, v)) {
-		eq_lookup(r, e, v, strlen(v), vals, bit);
+	if (quick_key(e, v, &len)) {
+		eq_lookup(r, e, v, len, vals, bit);
 		return;
 	}
 	ss_buf_reset(&r->key);
@@ -2290,6 +2343,14 @@ void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
 	out->ids = r->ids;
 	out->ops = r->ops;
 	out->n = n;
+}
+
+void ss_router_match_scan(struct ss_router *r, const struct ss_route_scan *sc,
+			  struct ss_route_match *out)
+{
+	r->hint = sc;
+	ss_router_match(r, sc->oid, sc->op, sc->newv, sc->oldv, out);
+	r->hint = NULL;
 }
 
 void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
@@ -2588,19 +2649,6 @@ void ss_route_scan_release(struct ss_route_scan *sc)
 	ss_buf_init(&sc->scratch_);
 }
 
-/* The key a row value is looked up under when that needs no key function
- * (see match_eq); 0 if it does. */
-static int quick_key(const struct eqidx *e, const char *v)
-{
-	double d;
-
-	/* An integer in the column type's range, with no leading zeros
-	 * (row_double checks the range). */
-	return e->quick == 1 ||
-	       (e->quick == 2 && canonical_int(v) &&
-		row_double(v, e->colnk, &d) == 0);
-}
-
 void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 			int stage)
 {
@@ -2621,12 +2669,17 @@ void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 			for (row = 0; row < 2; row++) {
 				const char *const *vals = row ? sc->oldv : sc->newv;
 				const char *v;
+				size_t len;
 				uint64_t h;
 
 				if (!vals || !(v = vals[e->col]) ||
-				    !quick_key(e, v) || sc->nph_ >= 4)
+				    sc->nph_ >= 4 || !quick_key(e, v, &len))
 					continue;
-				h = eq_hash(e->uid, v, strlen(v));
+				h = eq_hash(e->uid, v, len);
+				/* Kept for ss_router_match_scan. */
+				sc->pi_[sc->nph_] = e;
+				sc->pv_[sc->nph_] = v;
+				sc->pl_[sc->nph_] = len;
 				sc->ph_[sc->nph_++] = h;
 				__builtin_prefetch(&r->eq[h & (r->eq_size - 1)]);
 			}

@@ -148,6 +148,9 @@ struct ss_route_scan {
 	size_t vals_alloc_;
 	uint64_t ph_[4];
 	const void *pe_[4];
+	const void *pi_[4];
+	const char *pv_[4];
+	size_t pl_[4];
 	size_t nph_;
 };
 #define SS_ROUTE_SCAN_INIT { .scratch_ = SS_BUF_INIT }
@@ -170,6 +173,15 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
  */
 void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 			int stage);
+
+/*
+ * ss_router_match of a scanned change (sc->oid, op, newv, oldv), with the
+ * same result: the index keys stage 0 of ss_router_prefetch computed for
+ * sc are used rather than computed again. The router must not have
+ * changed since that stage.
+ */
+void ss_router_match_scan(struct ss_router *r, const struct ss_route_scan *sc,
+			  struct ss_route_match *out);
 
 struct ss_router_stats {
 	size_t shapes;       /* known */
