@@ -115,6 +115,8 @@ struct group {
 	uint32_t oid;
 	struct ss_frame_column *cols; /* deep copy of the relation's */
 	size_t ncols;
+	size_t *namelen;        /* strlen of each column's name */
+	unsigned char *plain;   /* 1: the name is written as is in JSON */
 	struct ss_where_column *wcols;
 	struct rshape **shapes; /* every shape on this table */
 	size_t nshapes, shapes_alloc;
@@ -609,8 +611,12 @@ static void group_free_cols(struct group *g)
 	}
 	free(g->cols);
 	free(g->wcols);
+	free(g->namelen);
+	free(g->plain);
 	g->cols = NULL;
 	g->wcols = NULL;
+	g->namelen = NULL;
+	g->plain = NULL;
 	g->ncols = 0;
 }
 
@@ -1761,7 +1767,11 @@ static void set_columns(struct group *g, const struct ss_frame *rel)
 	g->ncols = rel->ncolumns;
 	g->cols = ss_xcalloc(g->ncols ? g->ncols : 1, sizeof(*g->cols));
 	g->wcols = ss_xcalloc(g->ncols ? g->ncols : 1, sizeof(*g->wcols));
+	g->namelen = ss_xcalloc(g->ncols ? g->ncols : 1, sizeof(*g->namelen));
+	g->plain = ss_xcalloc(g->ncols ? g->ncols : 1, sizeof(*g->plain));
 	for (i = 0; i < g->ncols; i++) {
+		const unsigned char *c;
+
 		g->cols[i] = rel->columns[i];
 		g->cols[i].name = ss_xstrdup(rel->columns[i].name);
 		g->cols[i].type = ss_xstrdup(rel->columns[i].type);
@@ -1771,6 +1781,11 @@ static void set_columns(struct group *g, const struct ss_frame *rel)
 		 * and that lib/where does not know are enums or domains;
 		 * lib/where treats them as enums. */
 		g->wcols[i].is_enum = rel->columns[i].type_oid >= 16384;
+		g->namelen[i] = strlen(g->cols[i].name);
+		g->plain[i] = 1;
+		for (c = (const unsigned char *)g->cols[i].name; *c; c++)
+			if (*c < 0x20 || *c >= 0x80 || *c == '"' || *c == '\\')
+				g->plain[i] = 0;
 	}
 	g->oid = rel->oid;
 	g->have_rel = 1;
@@ -2484,6 +2499,19 @@ static int uint_(struct scan *s, uint64_t max, uint64_t *out)
 	return 1;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Nonzero if a byte of w may be '"', '\\', a control character or not
+ * ASCII (exact for "none"; str_ looks at the bytes then). */
+static uint64_t special8(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+
+	return (((q - ONES) & ~q) | ((b - ONES) & ~b) |
+		((w - ONES * 0x20) & ~w) | w) & HIGHS;
+}
+
 /* A string with no escapes and no control characters, valid UTF-8:
  * sets *start and *len to its contents. */
 static int str_(struct scan *s, const char **start, size_t *len)
@@ -2494,6 +2522,15 @@ static int str_(struct scan *s, const char **start, size_t *len)
 	if (s->p >= s->end || *s->p != '"')
 		return 0;
 	p = ++s->p;
+	/* Eight bytes at a time up to the first that needs a look. */
+	while (s->end - p >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		if (special8(w))
+			break;
+		p += 8;
+	}
 	while (p < s->end && *p != '"') {
 		unsigned char c = (unsigned char)*p;
 
@@ -2518,10 +2555,11 @@ struct span {
 	int null;
 };
 
-static int row_(struct scan *s, const struct ss_frame_column *cols,
-		size_t ncols, const size_t *idx, size_t nidx, struct span *out)
+static int row_(struct scan *s, const struct group *g, const size_t *idx,
+		size_t nidx, struct span *out)
 {
-	size_t i, k = 0;
+	const struct ss_frame_column *cols = g->cols;
+	size_t i, k = 0, ncols = g->ncols;
 
 	if (!LIT(s, "{"))
 		return 0;
@@ -2532,9 +2570,18 @@ static int row_(struct scan *s, const struct ss_frame_column *cols,
 
 		if (i && !LIT(s, ","))
 			return 0;
-		if (!str_(s, &key, &klen) || strlen(cols[i].name) != klen ||
-		    memcmp(key, cols[i].name, klen) || !LIT(s, ":"))
+		if (g->plain[i]) {
+			/* "name": in place (the name needs no escaping). */
+			klen = g->namelen[i];
+			if ((size_t)(s->end - s->p) < klen + 3 || *s->p != '"' ||
+			    memcmp(s->p + 1, cols[i].name, klen) ||
+			    s->p[klen + 1] != '"' || s->p[klen + 2] != ':')
+				return 0;
+			s->p += klen + 3;
+		} else if (!str_(s, &key, &klen) || g->namelen[i] != klen ||
+			   memcmp(key, cols[i].name, klen) || !LIT(s, ":")) {
 			return 0;
+		}
 		if (LIT(s, "null"))
 			v.null = 1;
 		else if (!str_(s, &v.p, &v.len))
@@ -2569,7 +2616,7 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 	size_t offn[64], offo[64], k, nidx, ncols;
 	const size_t *idx;
 	const char *const *names;
-	const struct ss_frame_column *cols;
+	const struct group *g;
 	uint64_t v;
 	const char *lsn;
 	size_t lsnlen;
@@ -2589,9 +2636,9 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 	if (!LIT(&s, ",\"oid\":") || !uint_(&s, UINT32_MAX, &v) || v == 0)
 		return 0;
 	out->oid = (uint32_t)v;
-	cols = ss_router_relation_columns(r, out->oid, &ncols);
+	g = group_by_oid(r, out->oid);
 	nidx = ss_router_columns(r, out->oid, &idx, &names, &ncols);
-	if (!cols || nidx > 64)
+	if (!g || nidx > 64)
 		return 0;
 	if (!LIT(&s, ",\"xid\":") || !uint_(&s, INT64_MAX, &out->xid) ||
 	    !LIT(&s, ",\"lsn\":") || !str_(&s, &lsn, &lsnlen) ||
@@ -2602,10 +2649,10 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 	has_new = out->op != SS_FRAME_OP_DELETE;
 	has_old = out->op != SS_FRAME_OP_INSERT;
 	if (has_new &&
-	    (!LIT(&s, ",\"new\":") || !row_(&s, cols, ncols, idx, nidx, spn)))
+	    (!LIT(&s, ",\"new\":") || !row_(&s, g, idx, nidx, spn)))
 		return 0;
 	if (has_old &&
-	    (!LIT(&s, ",\"old\":") || !row_(&s, cols, ncols, idx, nidx, spo)))
+	    (!LIT(&s, ",\"old\":") || !row_(&s, g, idx, nidx, spo)))
 		return 0;
 	if (!LIT(&s, "}"))
 		return 0;
