@@ -339,7 +339,8 @@ static struct eqslot *eq_find(const struct ss_router *r, uint32_t uid,
 			*empty = i;
 			return NULL;
 		}
-		if (sl->tag == tag && sl->uid == uid && slot_key_eq(sl, key, len))
+		if (sl->tag == tag && sl->uid == uid &&
+		    slot_key_eq(sl, key, len))
 			return sl;
 	}
 }
@@ -2743,14 +2744,16 @@ void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 			sc->pe_[i] = NULL;
 			for (; r->eq[j].flags; j = (j + 1) & mask) {
 				const struct eqslot *sl = &r->eq[j];
+				const char *e = (const char *)sl->u.e;
 
 				if (sl->tag != (uint32_t)h)
 					continue;
 				if (!(sl->flags & SL_ONE)) {
 					sc->pe_[i] = sl->u.e;
-					__builtin_prefetch(sl->u.e);
-					__builtin_prefetch((const char *)sl->u.e + 64);
-				} else if (!(sl->flags & (SL_EXACT | SL_CHECK))) {
+					__builtin_prefetch(e);
+					__builtin_prefetch(e + 64);
+				} else if (!(sl->flags & (SL_EXACT |
+							 SL_CHECK))) {
 					__builtin_prefetch(sl->u.s);
 				}
 				break;

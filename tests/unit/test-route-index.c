@@ -40,7 +40,8 @@ static const struct ss_frame_column cols[] = {
 /* 14 bytes fit in a slot, 15 do not. */
 static const char *const texts[] = {
 	"", "a", "b", "ab", "abcdefghijklmn", "abcdefghijklmo",
-	"abcdefghijklmno", "abcdefghijklmnp", "a long text key, well past a slot",
+	"abcdefghijklmno", "abcdefghijklmnp",
+	"a long text key, well past a slot",
 	"a long text key, well past a slop",
 };
 static const char *const nums[] = { "0", "1", "2", "3", "7", "42", "-5",
@@ -169,7 +170,8 @@ static int str_ref(struct scan *s, const char **start, size_t *len)
 
 static void test_strings(size_t n)
 {
-	static const char alpha[] = "aaaaaaaaaaaaaaaa\"\\\x01\x1f\x7f \xc3\xa9\xff~";
+	static const char alpha[] =
+		"aaaaaaaaaaaaaaaa\"\\\x01\x1f\x7f \xc3\xa9\xff~";
 	char buf[64];
 	size_t i, k, len;
 
@@ -182,7 +184,8 @@ static void test_strings(size_t n)
 		len = 1 + rnd() % 48;
 		buf[0] = '"';
 		for (k = 1; k < len; k++)
-			buf[k] = rnd() % 4 ? 'a' : alpha[rnd() % (sizeof(alpha) - 1)];
+			buf[k] = rnd() % 4 ? 'a'
+					   : alpha[rnd() % (sizeof(alpha) - 1)];
 		if (rnd() % 4)
 			buf[rnd() % len + (len < 2)] = '"';
 		a.p = b.p = buf;
@@ -242,6 +245,60 @@ static void test_names(struct ss_router *r)
 	CHECK(ss_router_remove(r, 1000000) == 1);
 	ss_route_scan_release(&sc);
 	ss_frame_release(&rel);
+}
+
+static void add_row(struct ss_buf *b, const char *const *row)
+{
+	size_t c;
+
+	ss_buf_addc(b, '{');
+	for (c = 0; c < NCOLS; c++) {
+		ss_buf_addf(b, "%s\"%s\":", c ? "," : "", cols[c].name);
+		if (row[c])
+			ss_buf_addf(b, "\"%s\"", row[c]);
+		else
+			ss_buf_adds(b, "null");
+	}
+	ss_buf_addc(b, '}');
+}
+
+/* The same change as a frame line through the fast path (scan, the
+ * prefetch stages, ss_router_match_scan) tags the same shapes as m. */
+static void same_scanned(struct ss_router *r, enum ss_frame_op op,
+			 const char *const *newr, const char *const *oldr,
+			 const struct ss_route_match *m)
+{
+	static struct ss_route_scan sc = SS_ROUTE_SCAN_INIT;
+	struct ss_buf line = SS_BUF_INIT;
+	struct ss_route_match m2;
+	int64_t ids[MAXSHAPES];
+	enum ss_frame_op ops[MAXSHAPES];
+	size_t n = m->n, k;
+
+	CHECK(n <= MAXSHAPES);
+	memcpy(ids, m->ids, n * sizeof(*ids));
+	memcpy(ops, m->ops, n * sizeof(*ops));
+	ss_buf_addf(&line, "{\"type\":\"change\",\"op\":\"%s\",\"oid\":16384,"
+		    "\"xid\":7,\"lsn\":\"0/10\",\"pos\":0",
+		    ss_frame_op_name(op));
+	if (op != SS_FRAME_OP_DELETE) {
+		ss_buf_adds(&line, ",\"new\":");
+		add_row(&line, newr);
+	}
+	if (op != SS_FRAME_OP_INSERT) {
+		ss_buf_adds(&line, ",\"old\":");
+		add_row(&line, oldr);
+	}
+	ss_buf_addc(&line, '}');
+	CHECK(ss_router_scan_change(r, line.buf, line.len, &sc) == 1);
+	ss_router_prefetch(r, &sc, 0);
+	ss_router_prefetch(r, &sc, 1);
+	ss_router_prefetch(r, &sc, 2);
+	ss_router_match_scan(r, &sc, &m2);
+	CHECK(m2.n == n);
+	for (k = 0; k < n && k < m2.n; k++)
+		CHECK(m2.ids[k] == ids[k] && m2.ops[k] == ops[k]);
+	ss_buf_release(&line);
 }
 
 int main(int argc, char **argv)
@@ -369,6 +426,7 @@ int main(int argc, char **argv)
 			/* Every id is a live shape's. */
 			for (jj = 0; jj < m.n; jj++)
 				CHECK(ss_router_has(r, m.ids[jj]));
+			same_scanned(r, op, newr, oldr, &m);
 		}
 		if (i % 97 == 0) {
 			check_table(r);
