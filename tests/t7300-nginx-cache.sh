@@ -124,8 +124,12 @@ nget() {
 }
 
 # cache_status URI: the cache= fields of the access log's lines for
-# exactly that request URI, in order, on one line.
+# exactly that request URI, in order, on one line. nginx logs a request
+# just after its last byte is sent, so a client can be done before its
+# line is written; a request to nginx's one worker first makes sure the
+# worker has finished what it was doing.
 cache_status() {
+	curl -s -o /dev/null "http://127.0.0.1:$NGINX_STATUS_PORT/"
 	awk -v u="GET $1 HTTP/1.1\"" 'index($0, "\"" u) {
 		for (i = 1; i <= NF; i++) if ($i ~ /^cache=/) printf "%s%s", s, substr($i, 7)
 		s = " " } END { print "" }' "$NGX/access.log"
@@ -212,6 +216,21 @@ test_expect_success 'CORS: a cached answer carries each request'"'"'s own origin
 	test_eq "MISS HIT HIT" "$(cache_status "$U")"
 '
 
+# A handle serve does not know (another pipeline's, or a removed shape's):
+# 409 must-refetch with the definition's current handle, which serve
+# marks cacheable for 60 s; the URL names the unknown handle, so the
+# cached 409 can only ever answer that same question.
+test_expect_success 'a 409 for an unknown handle: MISS, then HIT' '
+	U=$(uri $ITEMS 1234-5678 0_0) &&
+	test_eq 409 "$(nget "$U")" && mv b 409.body && mv h 409.h &&
+	test_eq 409 "$(nget "$U")" &&
+	test_eq "MISS HIT" "$(cache_status "$U")" &&
+	test_cmp 409.body b &&
+	test_eq "[{\"headers\":{\"control\":\"must-refetch\"}}]" "$(cat b)" &&
+	test_eq "$H" "$(hdr electric-handle)" &&
+	test_eq "public, max-age=60, must-revalidate" "$(hdr cache-control)"
+'
+
 # follow SHAPE HANDLE: request chunks through nginx from 0_0 until one is
 # up to date, and print its end offset. That chunk's request offset goes
 # to ./last.offset, its headers stay in ./h.
@@ -273,6 +292,7 @@ statuses() {
 }
 # upstream_count URI: how many requests for URI nginx passed to serve.
 upstream_count() {
+	curl -s -o /dev/null "http://127.0.0.1:$NGINX_STATUS_PORT/"
 	grep -F "\"GET $1 HTTP" "$NGX/access.log" | grep -vc " ustatus=- "
 }
 
