@@ -12,6 +12,7 @@
 . "$TEST_SRC/pg.sh"
 . "$TEST_SRC/serve.sh"
 . "$TEST_SRC/pipeline.sh"
+. "$TEST_SRC/nginx.sh"
 
 E2E=$TEST_SRC/e2e
 if [ ! -d "$E2E/node_modules/@electric-sql/client" ]; then
@@ -24,14 +25,6 @@ if [ ! -d "$E2E/node_modules/@electric-sql/client" ]; then
 	}
 fi
 
-NGINX=${NGINX:-/usr/sbin/nginx}
-CONF=$SS_ROOT/deploy/nginx/shapesync.conf
-NGX=$TEST_DIR/nginx
-[ -x "$NGINX" ] || {
-	echo "# nginx not found at '$NGINX' (install nginx-light with 'make deps')"
-	exit 1
-}
-
 pg_start
 pg_psql "CREATE TABLE items (id int PRIMARY KEY, title text)" \
 	"INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 20) g"
@@ -40,88 +33,10 @@ pg_psql "CREATE TABLE items (id int PRIMARY KEY, title text)" \
 # quiet poll near the end to run out in the test's time.
 pipeline_start --chunk-bytes 512 --long-poll-timeout 10000
 
-# nginx_start: the shipped config with its SITE: lines pointed at this
-# test, inside a minimal nginx.conf of the test's own (pid, temp paths,
-# error log, a stub_status port), run in the foreground as our child.
-nginx_start() {
-	mkdir -p "$NGX/cache" "$NGX/tmp" "$NGX/logs" || return 1
-	_up=${SERVE_URL#http://}
-	_try=0
-	while :; do
-		NGINX_PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
-		NGINX_STATUS_PORT=$((NGINX_PORT + 1))
-		sed -e "s|^\(proxy_cache_path \)[^ ]*\( .*# SITE: cache dir\)$|\1$NGX/cache\2|" \
-		    -e "s|^\(    access_log \)[^ ]*\( .*# SITE: log\)$|\1$NGX/access.log\2|" \
-		    -e "s|^\(    server \)[^ ;]*\(;.*# SITE: shapesync-serve\)|\1$_up\2|" \
-		    -e "s|^\(    listen \)[^ ;]*\(;.*# SITE: where clients connect\)$|\1127.0.0.1:$NGINX_PORT\2|" \
-		    "$CONF" >"$NGX/shapesync.conf" || return 1
-		# Exactly the four SITE: lines differ from the shipped file.
-		test_eq 4 "$(diff "$CONF" "$NGX/shapesync.conf" | grep -c '^>')" || return 1
-		{
-			if [ "$(id -u)" = 0 ]; then
-				# Workers write the cache: as root they would
-				# run as nobody, who may not enter $TEST_DIR.
-				echo "user root root;"
-			fi
-			echo "pid $NGX/nginx.pid;"
-			echo "error_log $NGX/error.log info;"
-			echo "worker_processes 1;"
-			echo "events { worker_connections 512; }"
-			echo "http {"
-			for _t in client_body proxy fastcgi uwsgi scgi; do
-				echo "    ${_t}_temp_path $NGX/tmp/$_t;"
-			done
-			echo "    include $NGX/shapesync.conf;"
-			echo "    server {"
-			echo "        listen 127.0.0.1:$NGINX_STATUS_PORT;"
-			echo "        access_log off;"
-			echo "        location / { stub_status; }"
-			echo "    }"
-			echo "}"
-		} >"$NGX/nginx.conf"
-		"$NGINX" -t -q -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" || return 1
-		: >"$NGX/error.log"
-		"$NGINX" -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" \
-			-g 'daemon off;' 2>>"$NGX/error.log" &
-		NGINX_PID=$!
-		_i=0
-		while [ $_i -lt 100 ] && kill -0 $NGINX_PID 2>/dev/null &&
-			! curl -s -o /dev/null "http://127.0.0.1:$NGINX_STATUS_PORT/"; do
-			_i=$((_i + 1))
-			sleep 0.05
-		done
-		curl -s -o /dev/null "http://127.0.0.1:$NGINX_STATUS_PORT/" && break
-		kill $NGINX_PID 2>/dev/null
-		wait $NGINX_PID 2>/dev/null
-		_try=$((_try + 1))
-		if [ $_try -ge 5 ] || ! grep -q 'in use' "$NGX/error.log"; then
-			echo "nginx did not start:" >&2
-			cat "$NGX/error.log" >&2
-			return 1
-		fi
-	done
-	NGINX_URL=http://127.0.0.1:$NGINX_PORT
-	say "nginx $NGINX_URL, logs in $NGX"
-}
-
-nginx_stop() {
-	[ -n "${NGINX_PID:-}" ] || return 0
-	kill -QUIT "$NGINX_PID" 2>/dev/null
-	wait "$NGINX_PID" 2>/dev/null
-	NGINX_PID=
-}
-test_at_exit nginx_stop
-
-nginx_start || exit 1
-
-# nget PATH-AND-QUERY [CURL-ARG...]: like get, through nginx.
-nget() {
-	_path=$1
-	shift
-	rm -f b h
-	curl -g -s -o b -D h -w '%{http_code}' "$@" "$NGINX_URL$_path"
-	[ -f b ] || : >b
-}
+CONF=$SS_ROOT/deploy/nginx/shapesync.conf
+nginx_start "$CONF" \
+	"s|^\(    server \)[^ ;]*\(;.*# SITE: shapesync-serve\)|\1${SERVE_URL#http://}\2|" ||
+	exit 1
 
 # cache_status URI: the cache= fields of the access log's lines for
 # exactly that request URI, in order, on one line. nginx logs a request
@@ -129,7 +44,7 @@ nget() {
 # line is written; a request to nginx's one worker first makes sure the
 # worker has finished what it was doing.
 cache_status() {
-	curl -s -o /dev/null "http://127.0.0.1:$NGINX_STATUS_PORT/"
+	curl -s -o /dev/null "$NGINX_STATUS_URL"
 	awk -v u="GET $1 HTTP/1.1\"" 'index($0, "\"" u) {
 		for (i = 1; i <= NF; i++) if ($i ~ /^cache=/) printf "%s%s", s, substr($i, 7)
 		s = " " } END { print "" }' "$NGX/access.log"
@@ -270,7 +185,7 @@ waiting_at_serve() {
 # writing_at_nginx: requests nginx is answering (stub_status "Writing",
 # the status request itself included).
 writing_at_nginx() {
-	curl -s "http://127.0.0.1:$NGINX_STATUS_PORT/" |
+	curl -s "$NGINX_STATUS_URL" |
 		sed -n 's/.*Writing: \([0-9]*\).*/\1/p'
 }
 # wait_until WHAT SHELL-CONDITION: poll the condition for up to 10 s.
@@ -292,7 +207,7 @@ statuses() {
 }
 # upstream_count URI: how many requests for URI nginx passed to serve.
 upstream_count() {
-	curl -s -o /dev/null "http://127.0.0.1:$NGINX_STATUS_PORT/"
+	curl -s -o /dev/null "$NGINX_STATUS_URL"
 	grep -F "\"GET $1 HTTP" "$NGX/access.log" | grep -vc " ustatus=- "
 }
 
