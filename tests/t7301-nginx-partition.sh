@@ -86,12 +86,14 @@ shapes() {
 		awk 'NR > 1 { print $3 }' | sort | paste -s -d " " -
 }
 
-test_expect_success 'items goes to pipeline a, orders in either spelling to b' '
+test_expect_success 'items goes to pipeline a, orders in any listed spelling to b' '
 	test_eq 200 "$(nget "/v1/shape?offset=-1&table=items")" &&
 	hdr electric-handle >ha &&
 	test_eq 200 "$(nget "/v1/shape?offset=-1&table=orders")" &&
 	hdr electric-handle >hb &&
 	test_eq 200 "$(nget "/v1/shape?offset=-1&table=public.orders")" &&
+	test_eq "$(cat hb)" "$(hdr electric-handle)" &&
+	test_eq 200 "$(nget "/v1/shape?offset=-1&table=ORDERS")" &&
 	test_eq "$(cat hb)" "$(hdr electric-handle)" &&
 	test_eq public.items "$(shapes a)" &&
 	test_eq public.orders "$(shapes b)"
