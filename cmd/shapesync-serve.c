@@ -653,6 +653,10 @@ static void add_common_headers(struct req *r, struct MHD_Response *resp)
 	MHD_add_response_header(resp, "electric-server", SERVER_HEADER);
 	MHD_add_response_header(resp, "access-control-allow-origin",
 				origin ? origin : "*");
+	/* The answer names the request's origin: a shared cache must not
+	 * hand it to another origin. */
+	if (origin)
+		MHD_add_response_header(resp, "vary", "Origin");
 	MHD_add_response_header(resp, "access-control-allow-methods",
 				r->route == R_SHAPE ? "GET, POST, HEAD, DELETE, OPTIONS" :
 				"GET, HEAD");
@@ -1988,6 +1992,8 @@ static enum MHD_Result start_sse(struct req *r)
 						 r, sse_free);
 	MHD_add_response_header(resp, "content-type", "text/event-stream");
 	MHD_add_response_header(resp, "connection", "keep-alive");
+	/* A proxy in front (nginx) must pass events on as they come. */
+	MHD_add_response_header(resp, "x-accel-buffering", "no");
 	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
 	/* The client requires an offset; the stream starts at the request's
 	 * and moves on with each up-to-date message. */

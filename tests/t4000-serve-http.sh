@@ -49,6 +49,7 @@ test_expect_success 'initial request: headers and snapshot body' '
 		"$(hdr electric-schema)" &&
 	case "$(hdr electric-server)" in ElectricSQL/*) ;; *) false ;; esac &&
 	test_eq "*" "$(hdr access-control-allow-origin)" &&
+	! hdr vary >/dev/null &&
 	test_eq "electric-cursor,electric-handle,electric-has-data,electric-offset,electric-schema,electric-up-to-date,electric-internal-known-error,retry-after" \
 		"$(hdr access-control-expose-headers)" &&
 	node -e "
@@ -232,6 +233,7 @@ test_expect_success 'CORS preflight and origins' '
 	test_eq 204 "$(get /v1/shape -X OPTIONS -H "Origin: https://app.example" -H "Access-Control-Request-Headers: if-none-match")" &&
 	test_eq "" "$(cat b)" &&
 	test_eq "https://app.example" "$(hdr access-control-allow-origin)" &&
+	test_eq Origin "$(hdr vary)" &&
 	test_eq "GET, POST, HEAD, DELETE, OPTIONS" "$(hdr access-control-allow-methods)" &&
 	test_eq 86400 "$(hdr access-control-max-age)" &&
 	test_eq if-none-match "$(hdr access-control-allow-headers)" &&

@@ -104,6 +104,7 @@ test_expect_success 'SSE: events for each change, up-to-date, then keep-alive' '
 	wait &&
 	grep -q "^: keep-alive" sse.txt &&
 	test_eq text/event-stream "$(hdr content-type)" &&
+	test_eq no "$(hdr x-accel-buffering)" &&
 	grep -q "^data: {\"key\":\"k44\"" sse.txt &&
 	grep -q "^data: {\"headers\":{\"control\":\"up-to-date\",\"global_last_seen_lsn\":\"300\"}}" sse.txt
 '

@@ -126,6 +126,7 @@ test_expect_success 'CORS: a cached answer carries each request'"'"'s own origin
 	test_eq 200 "$(nget "$U" -H "Origin: https://b.example")" &&
 	test_eq https://b.example "$(hdr access-control-allow-origin)" &&
 	test_eq 1 "$(grep -ci "^access-control-allow-origin:" h)" &&
+	test_eq Origin "$(hdr vary)" &&
 	test_eq 200 "$(nget "$U")" &&
 	test_eq "*" "$(hdr access-control-allow-origin)" &&
 	test_eq "MISS HIT HIT" "$(cache_status "$U")"
