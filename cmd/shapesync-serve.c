@@ -1400,6 +1400,8 @@ static int get_or_create(struct req *r, struct ss_err *err)
 	pthread_mutex_unlock(&wmu);
 	pthread_mutex_unlock(&create_mu);
 	if (rc == 0) {
+		ss_cli_warning("removing shape %s: its creation did not finish "
+			       "(an earlier serve stopped while creating it)", rec.handle);
 		ss_registry_remove(reg, rec.id, err);
 		ss_datadir_trash(cfg.data_dir, r->dir.buf, err);
 	}
@@ -2902,6 +2904,8 @@ static void remove_stale_shapes(void)
 
 		if (!h)
 			continue;
+		ss_cli_warning("removing shape %s: its creation did not finish "
+			       "(an earlier serve stopped while creating it)", h + 1);
 		ss_registry_remove(reg, id, &err);
 		ss_datadir_shape_path(&dir, cfg.data_dir, h + 1);
 		ss_datadir_trash(cfg.data_dir, dir.buf, &err);

@@ -8,10 +8,13 @@
 // Environment: SERVE_URL, PGHOST/PGPORT/PGDATABASE/PGUSER, SEED (random
 // if unset; printed), SHAPES (50), WRITE_MS (load duration), WORKERS
 // (concurrent writer connections), CRASH=1 (stages are being killed: network
-// errors and 503s are expected; a 409 must be one of LEGIT_409_FILE's
-// handles, read at the end), STOP_FILE (created when writes have stopped,
-// so the killer stops too) and RESULT_FILE (JSON counts for the script).
-// Prints TAP diagnostics ("# ...") and exits non-zero on a failure.
+// errors and 503s are expected), RESULT_FILE (JSON counts for the script).
+// With CRASH=1 the driver also kills the stages: SUP_PID is the supervisor
+// (`shapesync up`) whose children they are, KILLS the kills per stage,
+// LOG the supervisor's stderr (where serve says which half-created shapes
+// it removed: a 409 for one of those is legitimate, any other is a
+// failure), SS_REGISTRY, SS_DATA and SLOT for the slot acknowledgement
+// check. Prints TAP diagnostics ("# ...") and exits non-zero on a failure.
 //
 // The writer uses the `pg` package rather than psql: several connections
 // hold transactions open at once (so snapshots are taken with transactions
@@ -19,7 +22,8 @@
 // another writer) rolls back just its transaction, and the end LSN is
 // read on the same connections, all from one event loop.
 import pg from 'pg'
-import { writeFileSync, readFileSync, existsSync } from 'node:fs'
+import { writeFileSync, readFileSync, readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { ShapeStream, Shape, isChangeMessage } from '@electric-sql/client'
 
 const env = process.env
@@ -31,6 +35,9 @@ const WRITE_MS = Number(env.WRITE_MS || 20000)
 const WORKERS = Number(env.WORKERS || 4)
 const CRASH = env.CRASH === '1'
 const WAIT_MS = Number(env.WAIT_MS || (CRASH ? 120000 : 60000))
+const SUP_PID = Number(env.SUP_PID || 0)
+const KILLS = Number(env.KILLS || 22)
+const STAGES = ['shapesync-replicate', 'shapesync-route', 'shapesync-store', 'shapesync-serve']
 
 const say = (s) => console.log(`# ${s}`)
 const failures = []
@@ -253,12 +260,12 @@ function randomStatement(r, w, fresh) {
   return r.pick(ops)()
 }
 
-async function worker(w, db, until) {
+async function worker(w, db, more) {
   const r = rng(SEED + 7919 * (w + 1))
   let counter = 0
   // Fresh keys no other writer uses: a PK change never collides.
   const fresh = () => 2000 + w * 1000000 + counter++
-  while (Date.now() < until) {
+  while (more()) {
     stats.txns++
     const big = r.chance(0.02)
     const n = big ? 0 : 1 + r.int(6)
@@ -400,6 +407,101 @@ async function rawReplay(spec, lsn) {
   }
 }
 
+// ------------------------------------------------------------------ crashes
+
+const kills = Object.fromEntries(STAGES.map((st) => [st, 0]))
+const slotChecks = { n: 0, maxLag: 0n }
+let creationWaiters = []
+const shapeCreated = () => { for (const f of creationWaiters) f(); creationWaiters = [] }
+const nextCreation = (ms) => new Promise((res) => {
+  creationWaiters.push(res)
+  setTimeout(res, ms)
+})
+
+// The live (not zombie) child of the supervisor running `stage`.
+function stagePid(stage) {
+  const comm = stage.slice(0, 15) // the kernel keeps 15 characters
+  for (const d of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(d)) continue
+    let st
+    try {
+      st = readFileSync(`/proc/${d}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    const close = st.lastIndexOf(')')
+    const name = st.slice(st.indexOf('(') + 1, close)
+    const [state, ppid] = st.slice(close + 2).split(' ')
+    if (Number(ppid) === SUP_PID && name === comm && state !== 'Z') return Number(d)
+  }
+  return 0
+}
+
+// The slot is never acknowledged past what store has made durable: read
+// the slot first, then durable_lsn (which only grows).
+async function checkSlot(admin) {
+  const q = await admin.query('SELECT confirmed_flush_lsn AS l FROM pg_replication_slots WHERE slot_name = $1', [env.SLOT || 'shapesync'])
+  if (!q.rows.length || !q.rows[0].l) return
+  const confirmed = lsnToBig(q.rows[0].l)
+  const st = JSON.parse(execFileSync('shapesync-db', ['--registry', env.SS_REGISTRY, '--dir', env.SS_DATA, 'stats', '--json'], { encoding: 'utf8' }))
+  const durable = lsnToBig(st.durable_lsn)
+  slotChecks.n++
+  if (confirmed > durable) fail(`slot acknowledged ${q.rows[0].l} past the durable LSN ${st.durable_lsn}`)
+  else if (durable - confirmed > slotChecks.maxLag) slotChecks.maxLag = durable - confirmed
+}
+
+// Kill every stage KILLS times, in shuffled rounds, each at a random
+// moment: a while after it (re)started, or just after a shape's creation
+// began (route's mark, the snapshot, store waiting for it).
+async function killer(admin) {
+  const r = rng(SEED ^ 0x5eed)
+  const left = () => STAGES.filter((st) => kills[st] < KILLS)
+  while (left().length) {
+    const round = left()
+    for (let i = round.length - 1; i > 0; i--) {
+      const j = r.int(i + 1);
+      [round[i], round[j]] = [round[j], round[i]]
+    }
+    for (const st of round) {
+      for (let tries = 0; ; tries++) {
+        let pid = stagePid(st)
+        const until = Date.now() + 30000
+        while (!pid) {
+          if (Date.now() > until) throw new Error(`${st} did not come back within 30 s`)
+          await sleep(20)
+          pid = stagePid(st)
+        }
+        if (r.chance(0.4)) {
+          await nextCreation(1500)
+          await sleep(r.int(60))
+        } else {
+          await sleep(50 + r.int(500))
+        }
+        if (stagePid(st) !== pid) continue // restarted meanwhile: again
+        try {
+          process.kill(pid, 'SIGKILL')
+          kills[st]++
+        } catch {
+          continue
+        }
+        break
+      }
+      await checkSlot(admin)
+    }
+  }
+}
+
+// Handles of shapes serve removed because their creation did not finish
+// (serve killed while creating them), or whose creation failed.
+function cutShort() {
+  const log = env.LOG ? readFileSync(env.LOG, 'utf8') : ''
+  const removed = new Set()
+  const failed = new Set()
+  for (const m of log.matchAll(/removing shape (\S+): its creation did not finish/g)) removed.add(m[1])
+  for (const m of log.matchAll(/could not create shape (\S+):/g)) failed.add(m[1])
+  return { removed, failed }
+}
+
 // ------------------------------------------------------------------ main
 
 async function main() {
@@ -416,7 +518,15 @@ async function main() {
   for (let i = 0; i < NSHAPES; i++) specs.push(randomShape(R))
   const start = Date.now()
   const until = start + WRITE_MS
-  const writers = pool.slice(0, WORKERS).map((db, w) => worker(w, db, until))
+  // With crashes, writes go on until every kill is done.
+  let killing = null
+  let killsDone = !CRASH
+  if (CRASH) {
+    killing = killer(admin).finally(() => { killsDone = true })
+    killing.catch(() => {})
+  }
+  const writeMore = () => Date.now() < until || !killsDone
+  const writers = pool.slice(0, WORKERS).map((db, w) => worker(w, db, writeMore))
   // Shapes come at random moments of the load, the last well before its end.
   const times = specs.map(() => R.int(Math.floor(WRITE_MS * 0.85))).sort((a, b) => a - b)
   const creating = (async () => {
@@ -424,12 +534,20 @@ async function main() {
       const wait = start + times[i] - Date.now()
       if (wait > 0) await sleep(wait)
       follow(i, specs[i])
+      shapeCreated()
     }
   })()
   await Promise.all([...writers, creating])
+  if (killing) {
+    try {
+      await killing
+    } catch (e) {
+      fail(e.message)
+    }
+    say(`kills: ${STAGES.map((st) => `${st} ${kills[st]}`).join(', ')}, in ${Date.now() - start} ms`)
+  }
   const lsn = lsnToBig((await admin.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l)
-  if (env.STOP_FILE) writeFileSync(env.STOP_FILE, `${lsn}\n`)
-  say(`writes: ${stats.txns} transactions (${stats.commits} committed, ${stats.rollbacks} rolled back, ${stats.aborted} aborted by conflicts), ${stats.statements} statements, ${stats.rowsChanged} rows changed, in ${WRITE_MS} ms on ${WORKERS} connections`)
+  say(`writes: ${stats.txns} transactions (${stats.commits} committed, ${stats.rollbacks} rolled back, ${stats.aborted} aborted by conflicts), ${stats.statements} statements, ${stats.rowsChanged} rows changed, in ${Date.now() - start} ms on ${WORKERS} connections`)
   say(`end LSN ${lsn}`)
 
   // Every client must get past the end LSN and equal SELECT.
@@ -475,13 +593,14 @@ async function main() {
 
   // 409s are legitimate only for shapes whose creation was cut short.
   const conflicts = clients.flatMap((c) => c.conflicts.map((x) => ({ ...x, c })))
-  let legit = new Set()
-  if (CRASH && env.LEGIT_409_FILE && existsSync(env.LEGIT_409_FILE))
-    legit = new Set(readFileSync(env.LEGIT_409_FILE, 'utf8').split('\n').filter(Boolean))
-  let legitCount = 0
+  const legit = { removed: 0, failed: 0 }
+  let cut = { removed: new Set(), failed: new Set() }
   if (CRASH) {
+    cut = cutShort()
+    await checkSlot(admin)
     for (const x of conflicts) {
-      if (x.had && legit.has(x.had)) legitCount++
+      if (x.had && cut.removed.has(x.had)) legit.removed++
+      else if (x.had && cut.failed.has(x.had)) legit.failed++
       else fail(`shape ${x.c.idx} (${x.c.desc}): 409 for handle ${x.had} at offset ${x.offset} (new ${x.got}), not a shape whose creation was cut short`)
     }
   }
@@ -489,11 +608,15 @@ async function main() {
   const handles = new Set(clients.map((c) => c.raw && c.raw.handle).filter(Boolean))
   say(`shapes: ${clients.length} clients, ${handles.size} distinct shapes, ${clients.filter((c) => c.spec.replica === 'full').length} with replica=full, ${totalRows} rows at the end`)
   say(`raw log requests: ${clients.reduce((a, c) => a + (c.raw ? c.raw.requests : 0), 0)}`)
-  say(`client: ${conflicts.length} 409s (${legitCount} for shapes whose creation a serve kill cut short), ${clients.reduce((a, c) => a + c.refetches, 0)} must-refetch, ${clients.reduce((a, c) => a + c.netErrors, 0)} network errors, ${clients.reduce((a, c) => a + c.status5xx, 0)} 5xx responses`)
+  say(`client: ${conflicts.length} 409s (${legit.removed} for shapes serve removed because a kill cut their creation short, ${legit.failed} for shapes whose creation failed), ${clients.reduce((a, c) => a + c.refetches, 0)} must-refetch, ${clients.reduce((a, c) => a + c.netErrors, 0)} network errors, ${clients.reduce((a, c) => a + c.status5xx, 0)} 5xx responses`)
+  if (CRASH) {
+    say(`serve removed ${cut.removed.size} half-created shapes, ${cut.failed.size} creations failed`)
+    say(`slot checks: ${slotChecks.n}, confirmed_flush_lsn never past durable_lsn (largest lag ${slotChecks.maxLag} bytes)`)
+  }
   if (env.RESULT_FILE) {
     writeFileSync(env.RESULT_FILE, JSON.stringify({
       seed: SEED, ...stats, shapes: clients.length, distinct: handles.size, rows: totalRows,
-      conflicts: conflicts.length, legit409: legitCount, failures: failures.length,
+      conflicts: conflicts.length, legit409: legit, kills, failures: failures.length,
     }) + '\n')
   }
   for (const c of clients) c.ac.abort()
