@@ -67,6 +67,8 @@ supervise() {
 
 shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" init >/dev/null &&
 shapesync-replicate --registry "$SS_REGISTRY" --create-slot 2>>up.log || exit 1
+SLOT_START=$(pg_psql "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'shapesync'")
+export SLOT_START
 supervise 2>>up.log &
 UP_PID=$!
 test_at_exit 'kill -TERM $UP_PID; wait $UP_PID'

@@ -1,5 +1,5 @@
 // tests/e2e/invariant.mjs — DESIGN.md invariant 1 (and, with CRASH=1, 2)
-// under load: random concurrent writes on three tables while shapes are
+// under load: random concurrent writes on four tables while shapes are
 // created at random moments, each followed by the official client; at the
 // end every client, and a strict replay of every shape's raw log, must
 // equal SELECT for the shape. Driven by tests/t7100-invariant.sh and
@@ -13,8 +13,8 @@
 // (`shapesync up`) whose children they are, KILLS the kills per stage,
 // LOG the supervisor's stderr (where serve says which half-created shapes
 // it removed: a 409 for one of those is legitimate, any other is a
-// failure), SS_REGISTRY, SS_DATA and SLOT for the slot acknowledgement
-// check. Prints TAP diagnostics ("# ...") and exits non-zero on a failure.
+// failure), SS_REGISTRY, SS_DATA, SLOT and SLOT_START (its
+// confirmed_flush_lsn when created) for the slot acknowledgement check. Prints TAP diagnostics ("# ...") and exits non-zero on a failure.
 //
 // The writer uses the `pg` package rather than psql: several connections
 // hold transactions open at once (so snapshots are taken with transactions
@@ -69,8 +69,11 @@ const TABLES = {
   items: { key: ['id'], cols: ['id', 'k', 'n', 'flag', 't'] },
   orders: { key: ['id'], cols: ['id', 'grp', 'qty', 'price', 'note'] },
   pairs: { key: ['a', 'b'], cols: ['a', 'b', 'v', 's'] },
+  tags: { key: ['name'], cols: ['name', 'n', 'at', 'd'] },
 }
-const SCHEMA = `
+// Text keys with the characters a key has to escape or quote.
+const NAMES = ['a/b', 'a//b', '/', 'q"uote', "it's", 'back\\slash', 'sp ace', 'Ünï/✓', '_', 'x']
+const SCHEMA = () => `
   CREATE TABLE items (id int PRIMARY KEY, k int, n int, flag bool, t text);
   CREATE TABLE orders (id int PRIMARY KEY, grp text, qty int, price numeric(10,2), note text);
   CREATE TABLE pairs (a int, b int, v int, s text, PRIMARY KEY (a, b));
@@ -80,6 +83,10 @@ const SCHEMA = `
     g % 12, (g % 70) + 0.25, CASE WHEN g % 5 = 0 THEN NULL ELSE 'o' || g END
     FROM generate_series(1, 500) g;
   INSERT INTO pairs SELECT g / 20, g % 20, g % 100, 's' || g FROM generate_series(0, 299) g;
+  CREATE TABLE tags (name text PRIMARY KEY, n int, at timestamptz, d interval);
+  INSERT INTO tags SELECT (ARRAY[${NAMES.map(lit).join(', ')}])[1 + g % ${NAMES.length}] || g, g % 10,
+    '2024-01-01 00:00:00+02'::timestamptz + g * interval '77 minutes', g * interval '1 day 3 minutes'
+    FROM generate_series(0, 199) g;
 `
 
 const TEXTS = ['a', 'b', 'item', "it's", 'Ünïcödé ✓', 'with "quotes"', 'back\\slash',
@@ -90,7 +97,7 @@ const lit = (s) => (s === null ? 'NULL' : `'${s.replace(/'/g, "''")}'`)
 
 // A random shape: table, where (with optional params), columns, replica.
 function randomShape(r) {
-  const table = r.pick(['items', 'items', 'items', 'orders', 'orders', 'pairs'])
+  const table = r.pick(['items', 'items', 'items', 'orders', 'orders', 'pairs', 'tags'])
   let where = null
   let params = null
   let columns = null
@@ -121,6 +128,14 @@ function randomShape(r) {
       () => { params = { 1: r.pick(['red', 'green', 'blue']) }; return 'grp = $1' },
     ])()
     if (r.chance(0.3)) columns = r.pick([['id', 'grp', 'price'], ['id', 'note']])
+  } else if (table === 'tags') {
+    where = r.pick([
+      () => `n = ${r.int(10)}`,
+      () => `n IN (${r.int(10)}, ${r.int(10)}) OR name = ${lit(r.pick(NAMES) + r.int(200))}`,
+      () => `n >= ${r.int(10)}`,
+      () => null,
+    ])()
+    if (r.chance(0.3)) columns = ['name', 'at']
   } else {
     where = r.pick([
       () => `a = ${r.int(15)}`,
@@ -256,6 +271,11 @@ function randomStatement(r, w, fresh) {
     () => `UPDATE pairs SET b = ${fresh()} WHERE a = ${r.int(15)} AND b = ${r.int(25)}`,
     () => `UPDATE pairs SET a = ${r.int(15)}, b = ${fresh()} WHERE a = ${r.int(15)} AND b = ${r.int(25)}`,
     () => `DELETE FROM pairs WHERE a = ${r.int(15)} AND b = ${r.int(25)}`,
+    // tags: text keys that need escaping, timestamptz and interval values
+    () => `INSERT INTO tags VALUES (${lit(r.pick(NAMES) + r.int(300))}, ${r.int(10)}, now() - ${r.int(100000)} * interval '1 second', ${r.int(1000)} * interval '1 hour 1 second') ON CONFLICT (name) DO UPDATE SET n = EXCLUDED.n, at = EXCLUDED.at`,
+    () => `UPDATE tags SET n = ${r.int(10)}, d = d + interval '1 month' WHERE name = ${lit(r.pick(NAMES) + r.int(300))}`,
+    () => `UPDATE tags SET name = name || ${lit(r.pick(NAMES))} || ${fresh()} WHERE name = ${lit(r.pick(NAMES) + r.int(300))}`,
+    () => `DELETE FROM tags WHERE name = ${lit(r.pick(NAMES) + r.int(300))}`,
   ]
   return r.pick(ops)()
 }
@@ -444,9 +464,12 @@ async function checkSlot(admin) {
   if (!q.rows.length || !q.rows[0].l) return
   const confirmed = lsnToBig(q.rows[0].l)
   const st = JSON.parse(execFileSync('shapesync-db', ['--registry', env.SS_REGISTRY, '--dir', env.SS_DATA, 'stats', '--json'], { encoding: 'utf8' }))
-  const durable = lsnToBig(st.durable_lsn)
+  // Before store has made anything durable the slot stays where it was
+  // created (SLOT_START), which replicate never acknowledges below.
+  let durable = lsnToBig(st.durable_lsn)
+  if (env.SLOT_START && lsnToBig(env.SLOT_START) > durable) durable = lsnToBig(env.SLOT_START)
   slotChecks.n++
-  if (confirmed > durable) fail(`slot acknowledged ${q.rows[0].l} past the durable LSN ${st.durable_lsn}`)
+  if (confirmed > durable) fail(`slot acknowledged ${q.rows[0].l} past the durable LSN ${st.durable_lsn} (slot created at ${env.SLOT_START})`)
   else if (durable - confirmed > slotChecks.maxLag) slotChecks.maxLag = durable - confirmed
 }
 
@@ -512,7 +535,9 @@ async function main() {
     pool.push(db)
   }
   const admin = pool[WORKERS]
-  await admin.query(SCHEMA)
+  // Render values as the pipeline's sessions do (lib/pgq.c, where.h).
+  await admin.query(`SET DateStyle = 'ISO, DMY'; SET TimeZone = 'UTC'; SET extra_float_digits = 1; SET IntervalStyle = 'iso_8601'`)
+  await admin.query(SCHEMA())
 
   const specs = []
   for (let i = 0; i < NSHAPES; i++) specs.push(randomShape(R))
@@ -527,8 +552,12 @@ async function main() {
   }
   const writeMore = () => Date.now() < until || !killsDone
   const writers = pool.slice(0, WORKERS).map((db, w) => worker(w, db, writeMore))
-  // Shapes come at random moments of the load, the last well before its end.
-  const times = specs.map(() => R.int(Math.floor(WRITE_MS * 0.85))).sort((a, b) => a - b)
+  // Shapes come at random moments of the load, the last well before its
+  // end; a fifth of them in one burst (route marks several at once, serve
+  // snapshots them concurrently, some share a definition).
+  const span = Math.floor(WRITE_MS * 0.85)
+  const burst = R.int(span)
+  const times = specs.map(() => (R.chance(0.2) ? burst + R.int(50) : R.int(span))).sort((a, b) => a - b)
   const creating = (async () => {
     for (let i = 0; i < specs.length; i++) {
       const wait = start + times[i] - Date.now()
@@ -606,7 +635,8 @@ async function main() {
   }
 
   const handles = new Set(clients.map((c) => c.raw && c.raw.handle).filter(Boolean))
-  say(`shapes: ${clients.length} clients, ${handles.size} distinct shapes, ${clients.filter((c) => c.spec.replica === 'full').length} with replica=full, ${totalRows} rows at the end`)
+  const perTable = Object.keys(TABLES).map((t) => `${t} ${clients.filter((c) => c.spec.table === t).length}`).join(', ')
+  say(`shapes: ${clients.length} clients (${perTable}), ${handles.size} distinct shapes, ${clients.filter((c) => c.spec.replica === 'full').length} with replica=full, ${totalRows} rows at the end`)
   say(`raw log requests: ${clients.reduce((a, c) => a + (c.raw ? c.raw.requests : 0), 0)}`)
   say(`client: ${conflicts.length} 409s (${legit.removed} for shapes serve removed because a kill cut their creation short, ${legit.failed} for shapes whose creation failed), ${clients.reduce((a, c) => a + c.refetches, 0)} must-refetch, ${clients.reduce((a, c) => a + c.netErrors, 0)} network errors, ${clients.reduce((a, c) => a + c.status5xx, 0)} 5xx responses`)
   if (CRASH) {
