@@ -21,7 +21,7 @@ if [ ! -d "$E2E/node_modules/pg" ]; then
 fi
 
 pg_start
-pipeline_start --long-poll-timeout 3000
+pipeline_start --long-poll-timeout 3000 --sse-timeout 2000
 
 test_expect_success 'every client and raw log equal SELECT after concurrent writes' '
 	SHAPES=${SHAPES:-50} WRITE_MS=${WRITE_MS:-20000} WORKERS=${WORKERS:-4} \

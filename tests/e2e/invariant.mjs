@@ -146,7 +146,9 @@ function randomShape(r) {
     if (r.chance(0.3)) columns = ['a', 'b', 'v']
   }
   const replica = r.chance(0.3) ? 'full' : 'default'
-  return { table, where, params, columns, replica }
+  // Some clients follow the live log by server-sent events.
+  const sse = r.chance(0.25)
+  return { table, where, params, columns, replica, sse }
 }
 
 function describe(s) {
@@ -155,6 +157,7 @@ function describe(s) {
   if (s.params) d += ` params ${JSON.stringify(s.params)}`
   if (s.columns) d += ` columns ${s.columns.join(',')}`
   if (s.replica === 'full') d += ' replica=full'
+  if (s.sse) d += ' (SSE)'
   return d
 }
 
@@ -355,7 +358,7 @@ function follow(idx, spec) {
   if (spec.params) params.params = spec.params
   if (spec.columns) params.columns = spec.columns
   const s = new ShapeStream({
-    url: URL_, params, signal: ac.signal, fetchClient,
+    url: URL_, params, signal: ac.signal, fetchClient, liveSse: spec.sse,
     backoffOptions: { initialDelay: 50, maxDelay: 1000, multiplier: 1.5 },
     onError: (e) => {
       if (ac.signal.aborted) return
@@ -636,7 +639,7 @@ async function main() {
 
   const handles = new Set(clients.map((c) => c.raw && c.raw.handle).filter(Boolean))
   const perTable = Object.keys(TABLES).map((t) => `${t} ${clients.filter((c) => c.spec.table === t).length}`).join(', ')
-  say(`shapes: ${clients.length} clients (${perTable}), ${handles.size} distinct shapes, ${clients.filter((c) => c.spec.replica === 'full').length} with replica=full, ${totalRows} rows at the end`)
+  say(`shapes: ${clients.length} clients (${perTable}), ${handles.size} distinct shapes, ${clients.filter((c) => c.spec.replica === 'full').length} with replica=full, ${clients.filter((c) => c.spec.sse).length} live by SSE, ${totalRows} rows at the end`)
   say(`raw log requests: ${clients.reduce((a, c) => a + (c.raw ? c.raw.requests : 0), 0)}`)
   say(`client: ${conflicts.length} 409s (${legit.removed} for shapes serve removed because a kill cut their creation short, ${legit.failed} for shapes whose creation failed), ${clients.reduce((a, c) => a + c.refetches, 0)} must-refetch, ${clients.reduce((a, c) => a + c.netErrors, 0)} network errors, ${clients.reduce((a, c) => a + c.status5xx, 0)} 5xx responses`)
   if (CRASH) {
