@@ -54,7 +54,7 @@ BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEPS      := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
              $(UNIT_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
 
-.PHONY: all check check-asan install clean deps bench units
+.PHONY: all check check-asan install clean deps bench units run
 all: $(PROGS) $(UNITS) $(BENCHES)
 
 $(BUILD)/%.o: %.c | pkgcheck
@@ -93,7 +93,18 @@ T ?= tests/t[0-9]*.sh
 PROVE ?= prove
 JOBS ?= 2
 check: all
-	$(Q)SS_BUILD=$(abspath $(BUILD)) $(PROVE) -j$(JOBS) --timer $(T)
+	$(Q)SS_BUILD=$(abspath $(BUILD)) SS_MAKE_VARS='BUILD=$(BUILD) SANITIZE=$(SANITIZE)' \
+	  $(PROVE) -j$(JOBS) --timer $(T)
+
+# The README's first command: install what is missing, build, then run the
+# whole pipeline on its defaults (shapesync up: ./var, port 3000, an
+# embedded PostgreSQL unless DATABASE_URL is set). UP_ARGS adds options,
+# e.g. make run UP_ARGS='--port 3001'.
+UP_ARGS ?=
+run:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)exec $(BUILD)/bin/shapesync up $(UP_ARGS)
 
 check-asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check
@@ -118,7 +129,7 @@ install: $(PROGS)
 # completion tests, postgresql-15 for the throwaway test clusters.
 DEB_PKGS := build-essential pkg-config sqlite3 libpq-dev libsqlite3-dev libjansson-dev \
             libmicrohttpd-dev postgresql-15 postgresql-15-wal2json perl zsh curl \
-            nginx-light bc
+            nginx-light bc jq
 # Installs what is missing when run as root. Otherwise prints the command to
 # run as root and fails if anything is missing, so `make deps && make check`
 # stops with that hint instead of a build error. Node.js is only installed

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,4 +161,38 @@ const char *ss_cli_env_or(const char *name, const char *dflt)
 	const char *v = getenv(name);
 
 	return v && *v ? v : dflt;
+}
+
+int ss_cli_find_program(const char *name, char *out, size_t outsz)
+{
+	const char *path = getenv("PATH"), *p, *colon;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(out, outsz, "%s/%s", self, name);
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	for (p = path ? path : ""; *p; p = colon + 1) {
+		size_t len;
+
+		colon = strchr(p, ':');
+		if (!colon)
+			colon = p + strlen(p);
+		len = (size_t)(colon - p);
+		if (len && (size_t)snprintf(out, outsz, "%.*s/%s", (int)len, p, name) < outsz &&
+		    access(out, X_OK) == 0)
+			return 0;
+		if (!*colon)
+			break;
+	}
+	snprintf(out, outsz, "%s", name);
+	return -1;
 }

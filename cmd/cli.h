@@ -52,6 +52,13 @@ void ss_cli_flush_stdout(void);
  * dflt (borrowed). */
 const char *ss_cli_env_or(const char *name, const char *dflt);
 
+/*
+ * The path of program `name` (e.g. "shapesync-route"): next to this
+ * executable if there, else the first on PATH. Returns 0 and the path in
+ * out, or -1 when there is none (out then holds `name`).
+ */
+int ss_cli_find_program(const char *name, char *out, size_t outsz);
+
 /* Parse an option argument or exit 2 with a clear message. */
 long long ss_cli_opt_int(const char *arg, long long min, long long max, const char *opt);
 int64_t ss_cli_opt_duration_ms(const char *arg, const char *opt);

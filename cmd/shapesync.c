@@ -13,7 +13,7 @@
 #include "cli.h"
 
 static const char *const stages[] = {
-	"replicate", "route", "store", "serve", "db", NULL
+	"up", "replicate", "route", "store", "serve", "db", NULL
 };
 
 static void usage(void)
@@ -46,25 +46,9 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Directory of this executable, for finding sibling stage programs. */
-static int self_dir(char *out, size_t outsz)
-{
-	ssize_t n = readlink("/proc/self/exe", out, outsz - 1);
-	char *slash;
-
-	if (n <= 0)
-		return -1;
-	out[n] = '\0';
-	slash = strrchr(out, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 128], name[128];
+	char path[PATH_MAX], name[128];
 	const char *stage;
 	int i, c;
 
@@ -97,18 +81,11 @@ int main(int argc, char **argv)
 		ss_cli_usage_error("invalid stage name '%s'", stage);
 	snprintf(name, sizeof(name), "shapesync-%s", stage);
 	argv[optind] = name;
-	if (self_dir(dir, sizeof(dir)) == 0) {
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		if (access(path, X_OK) == 0) {
-			execv(path, argv + optind);
-			ss_cli_die("could not run '%s': %s", path, strerror(errno));
-		}
-	}
-	execvp(name, argv + optind);
-	if (errno == ENOENT) {
+	if (ss_cli_find_program(name, path, sizeof(path)) < 0) {
 		ss_cli_error("'%s' is not a shapesync stage", stage);
 		fprintf(stderr, "hint: see 'shapesync --help' for the list of stages\n");
 		return SS_ERR_USAGE;
 	}
-	ss_cli_die("could not run '%s': %s", name, strerror(errno));
+	execv(path, argv + optind);
+	ss_cli_die("could not run '%s': %s", path, strerror(errno));
 }

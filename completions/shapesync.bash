@@ -71,7 +71,7 @@ _shapesync()
 _shapesync_register()
 {
 	local s
-	for s in replicate route store serve db \
+	for s in up replicate route store serve db \
 		$(_shapesync_query shapesync --list-commands); do
 		complete -o bashdefault -o default -F _shapesync "shapesync-$s"
 	done
