@@ -9,7 +9,7 @@
 # past the durable LSN. SEED=N reproduces a run's choices.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
-. "$TEST_SRC/serve.sh"
+. "$TEST_SRC/up.sh"
 
 E2E=$TEST_SRC/e2e
 if [ ! -d "$E2E/node_modules/pg" ]; then
@@ -23,79 +23,35 @@ fi
 
 pg_start
 
-# A small supervisor with shapesync up's behaviour: the three pipeline
-# stages restart together when one dies, serve alone when it dies, each
-# restart says "restarting" on stderr, SIGTERM stops everything.
-_alive() {
-	[ -n "$1" ] && [ -r "/proc/$1/stat" ] &&
-		! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^Z'
-}
-supervise() {
-	rp= op= sp= vp= port=0
-	trap 'kill -TERM $rp $op $sp $vp 2>/dev/null; wait; exit 0' TERM
-	while :; do
-		if ! _alive "$rp" || ! _alive "$op" || ! _alive "$sp"; then
-			if [ -n "$rp" ]; then
-				kill -TERM $rp $op $sp 2>/dev/null
-				wait $rp $op $sp 2>/dev/null
-				echo "supervise: a pipeline stage died, restarting the pipeline" >&2
-				sleep 0.1
-			fi
-			rm -f p1 p2 && mkfifo p1 p2
-			shapesync-replicate --registry "$SS_REGISTRY" >p1 &
-			rp=$!
-			shapesync-route --registry "$SS_REGISTRY" <p1 >p2 &
-			op=$!
-			shapesync-store --registry "$SS_REGISTRY" --dir "$SS_DATA" \
-				--sync-interval 2ms <p2 &
-			sp=$!
-		fi
-		if ! _alive "$vp"; then
-			if [ -n "$vp" ]; then
-				wait $vp 2>/dev/null
-				echo "supervise: serve died, restarting serve" >&2
-				port=$(sed -n 's/.*listening on http:[^ ]*:\([0-9]*\).*/\1/p' up.log | head -n 1)
-			fi
-			shapesync-serve --registry "$SS_REGISTRY" --dir "$SS_DATA" \
-				--insecure --port "$port" --long-poll-timeout 3000 \
-				--chunk-bytes 4096 &
-			vp=$!
-		fi
-		sleep 0.05
-	done
-}
-
+# The registry and the slot first, so that the slot's starting point is
+# known (up finds both there and keeps them).
+UP_DIR=$TEST_DIR/var
+SS_REGISTRY=$UP_DIR/registry.db SS_DATA=$UP_DIR/data
+export SS_REGISTRY SS_DATA
+mkdir -p "$UP_DIR" &&
 shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" init >/dev/null &&
 shapesync-replicate --registry "$SS_REGISTRY" --create-slot 2>>up.log || exit 1
 SLOT_START=$(pg_psql "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'shapesync'")
 export SLOT_START
-supervise 2>>up.log &
-UP_PID=$!
-test_at_exit 'kill -TERM $UP_PID; wait $UP_PID'
-i=0
-while ! grep -q 'listening on' up.log; do
-	i=$((i + 1))
-	[ $i -lt 200 ] || { cat up.log; exit 1; }
-	sleep 0.05
-done
-SERVE_URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' up.log | head -n 1)
-export SERVE_URL
+# Snapshot chunks of 4 kB: a client can hold the handle of a shape whose
+# snapshot a serve kill cuts short.
+up_start --database-url "$DATABASE_URL" --store-arg=--sync-interval=2ms \
+	--serve-arg=--long-poll-timeout=3000 --serve-arg=--sse-timeout=2000 \
+	--serve-arg=--chunk-bytes=4096 || exit 1
 
 test_expect_success 'clients converge while every stage is killed again and again' '
-	CRASH=1 SUP_PID=$UP_PID LOG=$TEST_DIR/up.log KILLS=${KILLS:-22} \
-	SHAPES=${SHAPES:-50} WRITE_MS=${WRITE_MS:-40000} WORKERS=${WORKERS:-3} \
-	timeout 600 node "$E2E/invariant.mjs" >node.out 2>&1 || {
+	CRASH=1 SUP_PID=$UP_PID LOG=$TEST_DIR/up.log KILLS=${KILLS:-20} PAUSE_MS=${PAUSE_MS:-20} \
+	SHAPES=${SHAPES:-50} WRITE_MS=${WRITE_MS:-170000} WORKERS=${WORKERS:-2} \
+	SLOT=shapesync timeout 600 node "$E2E/invariant.mjs" >node.out 2>&1 || {
 		cat node.out; echo "--- up.log"; grep -v "^shapesync-serve: listening" up.log | tail -n 40
 		false
 	}
 '
 [ -f node.out ] && grep '^# ' node.out | grep -v '^# FAIL' || true
-say "restarts seen: $(grep -c 'restarting' up.log) (pipeline $(grep 'restarting' up.log | grep -vc serve), serve $(grep 'restarting' up.log | grep -c serve))"
+say "restarts seen: $(grep -c 'restarting' up.log) (pipeline $(grep 'restarting' up.log | grep -vc 'restarting serve'), serve $(grep -c 'restarting serve' up.log))"
 
-# At the top level: the supervisor is this shell's child.
-kill -TERM $UP_PID && wait $UP_PID
-echo $? >up.exit
-test_expect_success 'the supervisor stops cleanly' '
+up_stop
+test_expect_success 'up stops with status 0' '
 	test_eq 0 "$(cat up.exit)"
 '
 test_done

@@ -7,7 +7,7 @@
 //
 // Environment: SERVE_URL, PGHOST/PGPORT/PGDATABASE/PGUSER, SEED (random
 // if unset; printed), SHAPES (50), WRITE_MS (load duration), WORKERS
-// (concurrent writer connections), CRASH=1 (stages are being killed: network
+// (concurrent writer connections), PAUSE_MS, CRASH=1 (stages are being killed: network
 // errors and 503s are expected), RESULT_FILE (JSON counts for the script).
 // With CRASH=1 the driver also kills the stages: SUP_PID is the supervisor
 // (`shapesync up`) whose children they are, KILLS the kills per stage,
@@ -33,6 +33,7 @@ const SEED = env.SEED ? Number(env.SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0
 const NSHAPES = Number(env.SHAPES || 50)
 const WRITE_MS = Number(env.WRITE_MS || 20000)
 const WORKERS = Number(env.WORKERS || 4)
+const PAUSE_MS = Number(env.PAUSE_MS || 8) // between a writer's transactions
 const CRASH = env.CRASH === '1'
 const WAIT_MS = Number(env.WAIT_MS || (CRASH ? 120000 : 60000))
 const SUP_PID = Number(env.SUP_PID || 0)
@@ -320,7 +321,7 @@ async function worker(w, db, more) {
       if (!['40P01', '23505', '40001'].includes(e.code)) fail(`writer ${w}: ${e.message}`)
       await db.query('ROLLBACK').catch(() => {})
     }
-    if (r.chance(0.5)) await sleep(r.int(8))
+    if (r.chance(0.5)) await sleep(r.int(PAUSE_MS))
   }
 }
 
@@ -476,12 +477,30 @@ async function checkSlot(admin) {
   else if (durable - confirmed > slotChecks.maxLag) slotChecks.maxLag = durable - confirmed
 }
 
-// Kill every stage KILLS times, in shuffled rounds, each at a random
-// moment: a while after it (re)started, or just after a shape's creation
-// began (route's mark, the snapshot, store waiting for it).
-async function killer(admin) {
-  const r = rng(SEED ^ 0x5eed)
-  const left = () => STAGES.filter((st) => kills[st] < KILLS)
+// Kill every stage KILLS times at random moments: a while after it
+// (re)started, or just after a shape's creation began (route's mark, the
+// snapshot, store waiting for it). shapesync up restarts a unit (the
+// pipeline; serve) with a backoff that doubles up to 30 s unless the unit
+// ran for 10 s, so after QUICK kills in a row a unit is left running for
+// HEALTHY_MS before its next kill, which keeps restarts quick. The
+// pipeline's three stages are killed in shuffled rounds; serve's kills
+// are spread over the same time.
+const QUICK = 5
+const HEALTHY_MS = 10500
+
+async function waitPid(st) {
+  const until = Date.now() + 60000
+  for (;;) {
+    const pid = stagePid(st)
+    if (pid) return pid
+    if (Date.now() > until) throw new Error(`${st} did not come back within 60 s`)
+    await sleep(20)
+  }
+}
+
+async function unitKiller(admin, stages, r, extraGap) {
+  let quick = 0
+  const left = () => stages.filter((st) => kills[st] < KILLS)
   while (left().length) {
     const round = left()
     for (let i = round.length - 1; i > 0; i--) {
@@ -489,32 +508,42 @@ async function killer(admin) {
       [round[i], round[j]] = [round[j], round[i]]
     }
     for (const st of round) {
-      for (let tries = 0; ; tries++) {
-        let pid = stagePid(st)
-        const until = Date.now() + 30000
-        while (!pid) {
-          if (Date.now() > until) throw new Error(`${st} did not come back within 30 s`)
-          await sleep(20)
-          pid = stagePid(st)
-        }
-        if (r.chance(0.4)) {
-          await nextCreation(1500)
-          await sleep(r.int(60))
+      for (;;) {
+        const pid = await waitPid(st)
+        const seen = Date.now()
+        const healthy = quick >= QUICK
+        if (healthy) {
+          await sleep(seen + HEALTHY_MS + r.int(300) - Date.now())
         } else {
-          await sleep(50 + r.int(500))
+          if (extraGap) await sleep(r.int(extraGap))
+          if (r.chance(0.4)) {
+            await nextCreation(1500)
+            await sleep(r.int(60))
+          } else {
+            await sleep(50 + r.int(500))
+          }
         }
         if (stagePid(st) !== pid) continue // restarted meanwhile: again
         try {
           process.kill(pid, 'SIGKILL')
-          kills[st]++
         } catch {
           continue
         }
+        kills[st]++
+        quick = healthy ? 0 : quick + 1
         break
       }
       await checkSlot(admin)
     }
   }
+}
+
+async function killer(admin) {
+  const r = rng(SEED ^ 0x5eed)
+  await Promise.all([
+    unitKiller(admin, STAGES.slice(0, 3), rng(r.int(2 ** 32)), 0),
+    unitKiller(admin, STAGES.slice(3), rng(r.int(2 ** 32)), 6000),
+  ])
 }
 
 // Handles of shapes serve removed because their creation did not finish
