@@ -485,7 +485,7 @@ async function checkSlot(admin) {
 // HEALTHY_MS before its next kill, which keeps restarts quick. The
 // pipeline's three stages are killed in shuffled rounds; serve's kills
 // are spread over the same time.
-const QUICK = 5
+const QUICK = 4
 const HEALTHY_MS = 10500
 
 async function waitPid(st) {
