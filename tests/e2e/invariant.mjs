@@ -6,15 +6,18 @@
 // tests/t7200-crash.sh, which start PostgreSQL and the pipeline.
 //
 // Environment: SERVE_URL, PGHOST/PGPORT/PGDATABASE/PGUSER, SEED (random
-// if unset; printed), SHAPES (50), WRITE_MS (load duration), WORKERS
-// (concurrent writer connections), PAUSE_MS, CRASH=1 (stages are being killed: network
-// errors and 503s are expected), RESULT_FILE (JSON counts for the script).
-// With CRASH=1 the driver also kills the stages: SUP_PID is the supervisor
-// (`shapesync up`) whose children they are, KILLS the kills per stage,
-// LOG the supervisor's stderr (where serve says which half-created shapes
-// it removed: a 409 for one of those is legitimate, any other is a
-// failure), SS_REGISTRY, SS_DATA, SLOT and SLOT_START (its
-// confirmed_flush_lsn when created) for the slot acknowledgement check. Prints TAP diagnostics ("# ...") and exits non-zero on a failure.
+// if unset; printed: SEED=N repeats the operations, shapes and kill plan,
+// though not the timing), SHAPES (50), WRITE_MS (the load lasts at least
+// this long), WORKERS (writer connections), PAUSE_MS (a writer's pause
+// between transactions, at most), RESULT_FILE (counts as JSON).
+// CRASH=1: the driver kills the stages too (KILLS times each), children
+// of SUP_PID (`shapesync up`); network errors and 503s are expected then,
+// and a 409 is legitimate only for a shape that LOG (up's stderr) says
+// serve removed because a kill cut its creation short. SS_REGISTRY,
+// SS_DATA, SLOT and SLOT_START (the slot's confirmed_flush_lsn when it was
+// created) are for the check that the slot is never acknowledged past the
+// durable LSN. Prints TAP diagnostics ("# ...") and exits non-zero on a
+// failure.
 //
 // The writer uses the `pg` package rather than psql: several connections
 // hold transactions open at once (so snapshots are taken with transactions
@@ -37,7 +40,7 @@ const PAUSE_MS = Number(env.PAUSE_MS || 8) // between a writer's transactions
 const CRASH = env.CRASH === '1'
 const WAIT_MS = Number(env.WAIT_MS || (CRASH ? 120000 : 60000))
 const SUP_PID = Number(env.SUP_PID || 0)
-const KILLS = Number(env.KILLS || 22)
+const KILLS = Number(env.KILLS || 20)
 const STAGES = ['shapesync-replicate', 'shapesync-route', 'shapesync-store', 'shapesync-serve']
 
 const say = (s) => console.log(`# ${s}`)
