@@ -139,6 +139,20 @@ static void on_invalidate(uint32_t oid, const int64_t *ids, size_t n,
 	json_decref(f);
 }
 
+/* Append a shape id in decimal (printf costs more than routing does). */
+static void add_id(struct ss_buf *b, int64_t id)
+{
+	char d[24], *p = d + sizeof(d);
+	uint64_t u = id < 0 ? -(uint64_t)id : (uint64_t)id;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (id < 0)
+		*--p = '-';
+	ss_buf_add(b, p, (size_t)(d + sizeof(d) - p));
+}
+
 /*
  * Write a change or truncate frame with "shapes" (and "moves"). The usual
  * input has neither, and then the line is copied with the new members
@@ -167,8 +181,11 @@ static void write_tagged(const struct ss_frame *f, const char *line,
 	ss_buf_reset(&b);
 	ss_buf_add(&b, line, end - 1);
 	ss_buf_adds(&b, ",\"shapes\":[");
-	for (i = 0; i < m->n; i++)
-		ss_buf_addf(&b, i ? ",%" PRId64 : "%" PRId64, m->ids[i]);
+	for (i = 0; i < m->n; i++) {
+		if (i)
+			ss_buf_addc(&b, ',');
+		add_id(&b, m->ids[i]);
+	}
 	ss_buf_addc(&b, ']');
 	if (m->moves) {
 		int first = 1;
@@ -460,9 +477,11 @@ static void row_values(json_t *row, const size_t *idx,
 	}
 }
 
+/* Route one change: the row values are newv / oldv, or those of sc (a
+ * change the fast path scanned) when sc is not NULL. */
 static void route_values(const struct ss_frame *f, const char *line,
 			 size_t len, const char *const *newv,
-			 const char *const *oldv)
+			 const char *const *oldv, const struct ss_route_scan *sc)
 {
 	static struct ss_route_match m;
 
@@ -470,7 +489,10 @@ static void route_values(const struct ss_frame *f, const char *line,
 		st.first_cpu_us = thread_cpu_us();
 		st.first_wall_us = ss_mono_us();
 	}
-	ss_router_match(st.router, f->oid, f->op, newv, oldv, &m);
+	if (sc)
+		ss_router_match_scan(st.router, sc, &m);
+	else
+		ss_router_match(st.router, f->oid, f->op, newv, oldv, &m);
 	if (m.errors) {
 		st.eval_errors += m.errors;
 		ss_cli_warning("change at pos %" PRIu64 " of xid %" PRIu64
@@ -515,7 +537,7 @@ static void route_change(const struct ss_frame *f, const char *line,
 		row_values(f->old_row, idx, names, n, vals_old);
 	route_values(f, line, len,
 		     f->new_row ? (const char *const *)vals_new : NULL,
-		     f->old_row ? (const char *const *)vals_old : NULL);
+		     f->old_row ? (const char *const *)vals_old : NULL, NULL);
 }
 
 static void route_truncate(const struct ss_frame *f, const char *line,
@@ -706,8 +728,7 @@ static void flush_batch(void)
 		fast.pos = sc->pos;
 		if (ss_frame_seq_check(&seq, &fast, &err) < 0)
 			input_error(&err, batch.lineno[i]);
-		route_values(&fast, batch.line[i], batch.len[i], sc->newv,
-			     sc->oldv);
+		route_values(&fast, batch.line[i], batch.len[i], NULL, NULL, sc);
 	}
 	batch.n = 0;
 }

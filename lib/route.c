@@ -10,6 +10,7 @@
 #include <float.h>
 #include <math.h>
 #include <strings.h>
+#include <sys/mman.h>
 
 #include "where.h"
 
@@ -48,12 +49,10 @@ struct rshape {
 	/* What matching reads, in the first 64 bytes (the struct is
 	 * allocated on a cache-line boundary). */
 	int64_t id;
-	uint64_t gen;           /* match in progress */
 	struct rcheck *checks;  /* with use_checks: the whole clause as ranges */
 	struct rcheck check0;   /* checks points here when there is one */
 	struct ss_where *w;     /* NULL when freed after compile (see lazy) */
 	uint32_t nchecks;
-	unsigned char mask;     /* 1: old row matched, 2: new row matched */
 	unsigned char exact;    /* an index hit is a match: no evaluation */
 	unsigned char use_checks;
 	unsigned char nowhere;  /* no where clause: every row */
@@ -74,8 +73,8 @@ struct rshape {
 	size_t lpos;            /* position in its index's or the others list */
 	size_t gpos;            /* position in g->shapes */
 };
-_Static_assert(offsetof(struct rshape, lazy) == 64,
-	       "the fields matching reads fill the first cache line");
+_Static_assert(offsetof(struct rshape, lazy) <= 64,
+	       "the fields matching reads fit in the first cache line");
 
 struct eqidx {
 	uint32_t uid;           /* part of every hash key of this index */
@@ -116,6 +115,8 @@ struct group {
 	uint32_t oid;
 	struct ss_frame_column *cols; /* deep copy of the relation's */
 	size_t ncols;
+	size_t *namelen;        /* strlen of each column's name */
+	unsigned char *plain;   /* 1: the name is written as is in JSON */
 	struct ss_where_column *wcols;
 	struct rshape **shapes; /* every shape on this table */
 	size_t nshapes, shapes_alloc;
@@ -132,20 +133,53 @@ struct group {
 	size_t nused, used_alloc;
 };
 
-/* One equality-index entry: (uid, key) -> shapes. */
+/*
+ * The equality index: one open-addressing table (linear probing) of
+ * cache-line slots for every (index uid, key) of every table. A slot
+ * whose key fits inline and that has one shape (the usual case: one
+ * shape per value) holds that shape's id and how to decide it (an exact
+ * hit, or one range check), so matching reads one cache line and neither
+ * the entry nor the shape. A key longer than SLOT_KEY, or more shapes
+ * than one, live in an eqent the slot points to.
+ */
 struct eqent {
-	uint64_t h;
-	uint32_t uid;
 	uint32_t klen;
 	uint32_t n, alloc;
 	struct rshape **v;      /* inl, or an array once more than two */
 	struct rshape *inl[2];
-	char key[];             /* at byte 48: short keys share the line */
+	char key[];
+};
+
+#define SLOT_KEY 14
+
+enum {
+	SL_USED = 1,    /* 0: the slot is empty */
+	SL_INKEY = 2,   /* the key is in the slot (else in u.e) */
+	SL_ONE = 4,     /* one shape: u.s and id (else the shapes are u.e's) */
+	SL_EXACT = 8,   /* SL_ONE: a hit is a match */
+	SL_CHECK = 16,  /* SL_ONE: a hit is a match if the row passes chk */
 };
 
 struct eqslot {
-	uint64_t h;
-	struct eqent *e;
+	uint32_t tag;           /* the hash's low 32 bits: the home slot is
+				   tag & (size - 1) */
+	uint32_t uid;
+	int64_t id;             /* SL_ONE: the shape's id */
+	union {
+		struct rshape *s;       /* SL_ONE */
+		struct eqent *e;        /* otherwise */
+	} u;
+	struct rcheck chk;      /* SL_CHECK */
+	unsigned char flags;
+	unsigned char klen;     /* SL_INKEY */
+	char key[SLOT_KEY];     /* SL_INKEY */
+};
+_Static_assert(sizeof(struct eqslot) == 64, "a slot is one cache line");
+
+/* A shape found for the change being matched; mask 1: old row, 2: new. */
+struct hitrec {
+	int64_t id;
+	unsigned mask;
 };
 
 struct ss_router {
@@ -157,7 +191,7 @@ struct ss_router {
 	/* shapes by id: open addressing */
 	struct rshape **byid;
 	size_t byid_size, nshapes;
-	/* equality entries: open addressing on h */
+	/* the equality index: open addressing on the hash */
 	struct eqslot *eq;
 	size_t eq_size, eq_n;
 	/* types ss_where_value_key knows (1) or not (0), by name */
@@ -168,8 +202,7 @@ struct ss_router {
 	size_t nkeyable;
 	uint32_t next_uid;
 	/* match scratch */
-	uint64_t gen;
-	struct rshape **hits;
+	struct hitrec *hits;
 	size_t nhits, hits_alloc;
 	int64_t *ids;
 	enum ss_frame_op *ops;
@@ -177,6 +210,7 @@ struct ss_router {
 	struct ss_buf key, tmp;
 	struct ss_route_match *cur;
 	enum ss_frame_op cur_op;
+	const struct ss_route_scan *hint; /* ss_router_match_scan's */
 };
 
 static const char tombstone_[1];
@@ -255,6 +289,12 @@ static void byid_del(struct ss_router *r, int64_t id)
 
 /* ---- the equality hash table ------------------------------------------ */
 
+/* Tests build this file with a mask that keeps a few bits of the hash,
+ * so that keys collide (tests/unit/test-route-index.c). */
+#ifndef ROUTE_HASH_MASK
+#define ROUTE_HASH_MASK UINT64_MAX
+#endif
+
 static uint64_t eq_hash(uint32_t uid, const char *key, size_t len)
 {
 	uint64_t h = 1469598103934665603ull ^ ((uint64_t)uid * 0x100000001B3ull);
@@ -270,95 +310,56 @@ static uint64_t eq_hash(uint32_t uid, const char *key, size_t len)
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 33);
+	return (h ^ (h >> 33)) & ROUTE_HASH_MASK;
 }
 
-/* Slots hold the hash next to the pointer, so a probe touches one cache
- * line; entries hold up to two shapes inline (most keys have one). */
-static struct eqent *eq_find(const struct ss_router *r, uint32_t uid,
-			     const char *key, size_t len, uint64_t h,
-			     size_t *slot)
+static int slot_key_eq(const struct eqslot *sl, const char *key, size_t len)
+{
+	if (sl->flags & SL_INKEY)
+		return sl->klen == len && !memcmp(sl->key, key, len);
+	return sl->u.e->klen == len && !memcmp(sl->u.e->key, key, len);
+}
+
+/* The slot of (uid, key) with hash h, or NULL; *empty is then the empty
+ * slot where it would go (0 when the table has no slots yet). */
+static struct eqslot *eq_find(const struct ss_router *r, uint32_t uid,
+			      const char *key, size_t len, uint64_t h,
+			      size_t *empty)
+{
+	size_t mask = r->eq_size - 1, i;
+	uint32_t tag = (uint32_t)h;
+
+	*empty = 0;
+	if (!r->eq_size)
+		return NULL;
+	for (i = (size_t)h & mask;; i = (i + 1) & mask) {
+		struct eqslot *sl = &r->eq[i];
+
+		if (!sl->flags) {
+			*empty = i;
+			return NULL;
+		}
+		if (sl->tag == tag && sl->uid == uid &&
+		    slot_key_eq(sl, key, len))
+			return sl;
+	}
+}
+
+static struct eqent *eqent_new(const char *key, size_t len)
+{
+	struct eqent *e = ss_xcalloc(1, sizeof(*e) + len + 1);
+
+	e->klen = (uint32_t)len;
+	e->v = e->inl;
+	e->alloc = 2;
+	memcpy(e->key, key, len);
+	return e;
+}
+
+static void eqent_push(struct eqent *e, struct rshape *s)
 {
 	size_t i;
 
-	if (!r->eq_size) {
-		*slot = 0;
-		return NULL;
-	}
-	for (i = (size_t)h & (r->eq_size - 1);; i = (i + 1) & (r->eq_size - 1)) {
-		const struct eqslot *sl = &r->eq[i];
-
-		if (sl->h != h) {
-			if (!sl->e) {
-				*slot = i;
-				return NULL;
-			}
-			continue;
-		}
-		if (sl->e && sl->e->uid == uid && sl->e->klen == len &&
-		    !memcmp(sl->e->key, key, len)) {
-			*slot = i;
-			return sl->e;
-		}
-	}
-}
-
-static void eqent_free(struct eqent *e)
-{
-	if (e->v != e->inl)
-		free(e->v);
-	free(e);
-}
-
-static void eq_rehash(struct ss_router *r, size_t size)
-{
-	struct eqslot *old = r->eq;
-	size_t oldsize = r->eq_size, i, j;
-
-	r->eq = ss_xcalloc(size, sizeof(*r->eq));
-	r->eq_size = size;
-	r->eq_n = 0;
-	for (i = 0; i < oldsize; i++) {
-		struct eqent *e = old[i].e;
-
-		if (!e)
-			continue;
-		if (!e->n) { /* emptied by removals: drop it now */
-			eqent_free(e);
-			continue;
-		}
-		for (j = (size_t)e->h & (size - 1); r->eq[j].e;
-		     j = (j + 1) & (size - 1))
-			;
-		r->eq[j].e = e;
-		r->eq[j].h = e->h;
-		r->eq_n++;
-	}
-	free(old);
-}
-
-static void eq_add(struct ss_router *r, uint32_t uid, const char *key,
-		   size_t len, struct rshape *s)
-{
-	uint64_t h = eq_hash(uid, key, len);
-	struct eqent *e;
-	size_t slot, i;
-
-	if ((r->eq_n + 1) * 2 > r->eq_size)
-		eq_rehash(r, r->eq_size ? r->eq_size * 2 : 256);
-	e = eq_find(r, uid, key, len, h, &slot);
-	if (!e) {
-		e = ss_xcalloc(1, sizeof(*e) + len + 1);
-		e->h = h;
-		e->uid = uid;
-		e->klen = (uint32_t)len;
-		e->v = e->inl;
-		e->alloc = 2;
-		memcpy(e->key, key, len);
-		r->eq[slot].e = e;
-		r->eq[slot].h = h;
-		r->eq_n++;
-	}
 	for (i = 0; i < e->n; i++)
 		if (e->v[i] == s)
 			return;
@@ -374,21 +375,164 @@ static void eq_add(struct ss_router *r, uint32_t uid, const char *key,
 	e->v[e->n++] = s;
 }
 
-/* Empty entries stay in the table (deleting from linear probing would
- * need tombstones too) until the next rehash drops them. */
+static void eqent_free(struct eqent *e)
+{
+	if (e->v != e->inl)
+		free(e->v);
+	free(e);
+}
+
+/* Make an inline-key slot hold shape s alone, with how to decide it. */
+static void slot_set_one(struct eqslot *sl, struct rshape *s)
+{
+	sl->flags = (unsigned char)((sl->flags & (SL_USED | SL_INKEY)) | SL_ONE);
+	sl->u.s = s;
+	sl->id = s->id;
+	memset(&sl->chk, 0, sizeof(sl->chk));
+	if (s->exact || s->nowhere) {
+		sl->flags |= SL_EXACT;
+	} else if (s->use_checks && s->nchecks == 1) {
+		sl->flags |= SL_CHECK;
+		sl->chk = s->checks[0];
+	}
+}
+
+/*
+ * Slot arrays are cache-line aligned (a slot is read as one line); large
+ * ones are asked for on huge pages, because a lookup in a large index is
+ * a random access that on 4 KiB pages misses the TLB as well.
+ */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static struct eqslot *slots_new(size_t n)
+{
+	size_t bytes = n * sizeof(struct eqslot);
+	size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
+	void *p = NULL;
+
+	if (posix_memalign(&p, align, bytes) != 0)
+		return ss_xcalloc(n, sizeof(struct eqslot));
+#ifdef MADV_HUGEPAGE
+	if (align == HUGE_PAGE)
+		(void)madvise(p, bytes, MADV_HUGEPAGE); /* only a hint */
+#endif
+	memset(p, 0, bytes);
+	return p;
+}
+
+static void eq_rehash(struct ss_router *r, size_t size)
+{
+	struct eqslot *old = r->eq;
+	size_t oldsize = r->eq_size, i, j;
+
+	/* The tag holds the home slot: 32 bits of index at most. */
+	if (size > ((size_t)1 << 31))
+		abort();
+	r->eq = slots_new(size);
+	r->eq_size = size;
+	for (i = 0; i < oldsize; i++) {
+		if (!old[i].flags)
+			continue;
+		for (j = old[i].tag & (size - 1); r->eq[j].flags;
+		     j = (j + 1) & (size - 1))
+			;
+		r->eq[j] = old[i];
+	}
+	free(old);
+}
+
+/* Empty slot i, moving later slots of its cluster back (no tombstones):
+ * a slot moves into the hole when the hole is not before its home. */
+static void slot_clear(struct ss_router *r, size_t i)
+{
+	size_t mask = r->eq_size - 1, j = i;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!r->eq[j].flags)
+			break;
+		if (((j - (r->eq[j].tag & mask)) & mask) >= ((j - i) & mask)) {
+			r->eq[i] = r->eq[j];
+			i = j;
+		}
+	}
+	memset(&r->eq[i], 0, sizeof(r->eq[i]));
+	r->eq_n--;
+}
+
+static void eq_add(struct ss_router *r, uint32_t uid, const char *key,
+		   size_t len, struct rshape *s)
+{
+	uint64_t h = eq_hash(uid, key, len);
+	struct eqslot *sl;
+	struct eqent *e;
+	size_t empty;
+
+	if ((r->eq_n + 1) * 2 > r->eq_size)
+		eq_rehash(r, r->eq_size ? r->eq_size * 2 : 256);
+	sl = eq_find(r, uid, key, len, h, &empty);
+	if (!sl) {
+		sl = &r->eq[empty];
+		memset(sl, 0, sizeof(*sl));
+		sl->tag = (uint32_t)h;
+		sl->uid = uid;
+		sl->flags = SL_USED;
+		r->eq_n++;
+		if (len <= SLOT_KEY) {
+			sl->flags |= SL_INKEY;
+			sl->klen = (unsigned char)len;
+			memcpy(sl->key, key, len);
+			slot_set_one(sl, s);
+			return;
+		}
+		sl->u.e = eqent_new(key, len);
+		eqent_push(sl->u.e, s);
+		return;
+	}
+	if (sl->flags & SL_ONE) {
+		if (sl->u.s == s)
+			return;
+		/* A second shape for this value: to an entry. */
+		e = eqent_new(key, len);
+		eqent_push(e, sl->u.s);
+		sl->flags &= SL_USED | SL_INKEY;
+		sl->u.e = e;
+		sl->id = 0;
+		memset(&sl->chk, 0, sizeof(sl->chk));
+	}
+	eqent_push(sl->u.e, s);
+}
+
 static void eq_del(struct ss_router *r, uint32_t uid, const char *key,
 		   size_t len, struct rshape *s)
 {
-	size_t slot, i;
-	struct eqent *e = eq_find(r, uid, key, len, eq_hash(uid, key, len), &slot);
+	size_t empty, i;
+	struct eqslot *sl = eq_find(r, uid, key, len, eq_hash(uid, key, len),
+				    &empty);
+	struct eqent *e;
 
-	if (!e)
+	if (!sl)
 		return;
+	if (sl->flags & SL_ONE) {
+		if (sl->u.s == s)
+			slot_clear(r, (size_t)(sl - r->eq));
+		return;
+	}
+	e = sl->u.e;
 	for (i = 0; i < e->n; i++)
 		if (e->v[i] == s) {
 			e->v[i] = e->v[--e->n];
-			return;
+			break;
 		}
+	if (e->n == 0) {
+		eqent_free(e);
+		slot_clear(r, (size_t)(sl - r->eq));
+	} else if (e->n == 1 && (sl->flags & SL_INKEY)) {
+		/* Back to one shape: back inline. */
+		s = e->v[0];
+		eqent_free(e);
+		slot_set_one(sl, s);
+	}
 }
 
 /* qsort, but fine with a NULL base when there is nothing to sort. */
@@ -468,8 +612,12 @@ static void group_free_cols(struct group *g)
 	}
 	free(g->cols);
 	free(g->wcols);
+	free(g->namelen);
+	free(g->plain);
 	g->cols = NULL;
 	g->wcols = NULL;
+	g->namelen = NULL;
+	g->plain = NULL;
 	g->ncols = 0;
 }
 
@@ -1415,8 +1563,8 @@ void ss_router_free(struct ss_router *r)
 		}
 	free(r->byid);
 	for (i = 0; i < r->eq_size; i++)
-		if (r->eq[i].e)
-			eqent_free(r->eq[i].e);
+		if (r->eq[i].flags && !(r->eq[i].flags & SL_ONE))
+			eqent_free(r->eq[i].u.e);
 	free(r->eq);
 	for (i = 0; i < r->ngroups; i++)
 		group_free(r->groups[i]);
@@ -1620,7 +1768,11 @@ static void set_columns(struct group *g, const struct ss_frame *rel)
 	g->ncols = rel->ncolumns;
 	g->cols = ss_xcalloc(g->ncols ? g->ncols : 1, sizeof(*g->cols));
 	g->wcols = ss_xcalloc(g->ncols ? g->ncols : 1, sizeof(*g->wcols));
+	g->namelen = ss_xcalloc(g->ncols ? g->ncols : 1, sizeof(*g->namelen));
+	g->plain = ss_xcalloc(g->ncols ? g->ncols : 1, sizeof(*g->plain));
 	for (i = 0; i < g->ncols; i++) {
+		const unsigned char *c;
+
 		g->cols[i] = rel->columns[i];
 		g->cols[i].name = ss_xstrdup(rel->columns[i].name);
 		g->cols[i].type = ss_xstrdup(rel->columns[i].type);
@@ -1630,6 +1782,11 @@ static void set_columns(struct group *g, const struct ss_frame *rel)
 		 * and that lib/where does not know are enums or domains;
 		 * lib/where treats them as enums. */
 		g->wcols[i].is_enum = rel->columns[i].type_oid >= 16384;
+		g->namelen[i] = strlen(g->cols[i].name);
+		g->plain[i] = 1;
+		for (c = (const unsigned char *)g->cols[i].name; *c; c++)
+			if (*c < 0x20 || *c >= 0x80 || *c == '"' || *c == '\\')
+				g->plain[i] = 0;
 	}
 	g->oid = rel->oid;
 	g->have_rel = 1;
@@ -1769,15 +1926,45 @@ int ss_router_table_routed(const struct ss_router *r, uint32_t oid)
 
 /* ---- matching ---------------------------------------------------------- */
 
+/* Hits are recorded by id, so that a hit found in an index slot never
+ * reads its shape; a shape found twice (old and new row, or two elements
+ * of an array) is merged after sorting (merge_hits). */
+static void hit_id(struct ss_router *r, int64_t id, int bit)
+{
+	if (r->nhits == r->hits_alloc)
+		SS_GROW(r->hits, r->hits_alloc, r->nhits + 1);
+	r->hits[r->nhits].id = id;
+	r->hits[r->nhits++].mask = (unsigned)bit;
+}
+
 static void hit(struct ss_router *r, struct rshape *s, int bit)
 {
-	if (s->gen != r->gen) {
-		s->gen = r->gen;
-		s->mask = 0;
-		SS_GROW(r->hits, r->hits_alloc, r->nhits + 1);
-		r->hits[r->nhits++] = s;
+	hit_id(r, s->id, bit);
+}
+
+static int cmp_hit(const void *a, const void *b)
+{
+	int64_t x = ((const struct hitrec *)a)->id;
+	int64_t y = ((const struct hitrec *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort the hits by id and merge those of the same shape. */
+static void merge_hits(struct ss_router *r)
+{
+	size_t i, n = 0;
+
+	if (r->nhits < 2)
+		return;
+	sort_(r->hits, r->nhits, sizeof(*r->hits), cmp_hit);
+	for (i = 1; i < r->nhits; i++) {
+		if (r->hits[i].id == r->hits[n].id)
+			r->hits[n].mask |= r->hits[i].mask;
+		else
+			r->hits[++n] = r->hits[i];
 	}
-	s->mask |= (unsigned char)bit;
+	r->nhits = n + 1;
 }
 
 static void eval_full(struct ss_router *r, struct rshape *s,
@@ -1805,6 +1992,28 @@ static void eval_full(struct ss_router *r, struct rshape *s,
 		hit(r, s, bit);
 }
 
+enum { CHK_NO, CHK_YES, CHK_TIE, CHK_UNREAD };
+
+/* A row against one range check: CHK_NO (out of range, or NULL: the AND
+ * is not true), CHK_YES (inside), CHK_TIE (on a bound, where rounding to
+ * double may decide wrongly) or CHK_UNREAD (a value row_double does not
+ * read): lib/where decides the last two. */
+static int check_row(const struct rcheck *c, const char *const *vals)
+{
+	const char *v = vals[c->col];
+	double x;
+
+	if (!v)
+		return CHK_NO;
+	if (row_double(v, c->nk, &x) < 0)
+		return CHK_UNREAD;
+	if ((c->has_lo && x < c->lo) || (c->has_hi && x > c->hi))
+		return CHK_NO;
+	if ((c->has_lo && x == c->lo) || (c->has_hi && x == c->hi))
+		return CHK_TIE;
+	return CHK_YES;
+}
+
 static void eval(struct ss_router *r, struct rshape *s,
 		 const char *const *vals, int bit)
 {
@@ -1817,19 +2026,15 @@ static void eval(struct ss_router *r, struct rshape *s,
 		int tie = 0;
 
 		for (i = 0; i < s->nchecks; i++) {
-			const struct rcheck *c = &s->checks[i];
-			const char *v = vals[c->col];
-			double x;
+			int c = check_row(&s->checks[i], vals);
 
-			if (!v)
-				return; /* NULL compared: the AND is not true */
-			if (row_double(v, c->nk, &x) < 0) {
+			if (c == CHK_NO)
+				return;
+			if (c == CHK_UNREAD) {
 				tie = 1; /* let the evaluator decide */
 				break;
 			}
-			if ((c->has_lo && x < c->lo) || (c->has_hi && x > c->hi))
-				return;
-			if ((c->has_lo && x == c->lo) || (c->has_hi && x == c->hi))
+			if (c == CHK_TIE)
 				tie = 1;
 		}
 		if (!tie) {
@@ -1838,6 +2043,31 @@ static void eval(struct ss_router *r, struct rshape *s,
 		}
 	}
 	eval_full(r, s, vals, bit);
+}
+
+/* The shapes of an index slot; one alone is decided from the slot. */
+static void slot_match(struct ss_router *r, const struct eqslot *sl,
+		       const char *const *vals, int bit)
+{
+	size_t i;
+
+	if (!(sl->flags & SL_ONE)) {
+		for (i = 0; i < sl->u.e->n; i++)
+			eval(r, sl->u.e->v[i], vals, bit);
+		return;
+	}
+	if (sl->flags & SL_EXACT) {
+		hit_id(r, sl->id, bit);
+	} else if (sl->flags & SL_CHECK) {
+		int c = check_row(&sl->chk, vals);
+
+		if (c == CHK_YES)
+			hit_id(r, sl->id, bit);
+		else if (c != CHK_NO)
+			eval_full(r, sl->u.s, vals, bit);
+	} else {
+		eval(r, sl->u.s, vals, bit);
+	}
 }
 
 static void eval_all(struct ss_router *r, struct rshape **v, size_t n,
@@ -1857,31 +2087,70 @@ static void eval_all(struct ss_router *r, struct rshape **v, size_t n,
 static void eq_lookup(struct ss_router *r, struct eqidx *e, const char *key,
 		      size_t len, const char *const *vals, int bit)
 {
-	size_t slot, i;
-	struct eqent *ent = eq_find(r, e->uid, key, len,
-				    eq_hash(e->uid, key, len), &slot);
+	size_t empty;
+	const struct eqslot *sl = eq_find(r, e->uid, key, len,
+					  eq_hash(e->uid, key, len), &empty);
 
-	if (!ent)
-		return;
-	for (i = 0; i < ent->n; i++)
-		eval(r, ent->v[i], vals, bit);
+	if (sl)
+		slot_match(r, sl, vals, bit);
 }
 
-/* Is s the canonical text of an integer (what PostgreSQL prints)? Then
- * it is its own equality key and the key function can be skipped. */
-static int canonical_int(const char *s)
+/* The same with the hash already known. */
+static void eq_lookup_h(struct ss_router *r, struct eqidx *e, const char *key,
+			size_t len, uint64_t h, const char *const *vals,
+			int bit)
 {
-	const char *p = s + (*s == '-');
+	size_t empty;
+	const struct eqslot *sl = eq_find(r, e->uid, key, len, h, &empty);
 
-	if (!*p || (*p == '0' && p[1]) || (*s == '-' && *p == '0'))
-		return 0;
-	for (; *p; p++)
-		if (*p < '0' || *p > '9')
-			return 0;
-	return p - s <= 18;
+	if (sl)
+		slot_match(r, sl, vals, bit);
 }
 
-static int quick_key(const struct eqidx *e, const char *v);
+/*
+ * Is v the canonical text of an integer (what PostgreSQL prints: no
+ * leading zeros, no "-0", at most 18 characters) in the range of a column
+ * of kind nk? Then it is its own equality key and the key function can be
+ * skipped. One pass; sets *len.
+ */
+static int canonical_int(const char *v, int nk, size_t *len)
+{
+	const char *p = v + (*v == '-');
+	uint64_t x = 0;
+	uint64_t max = nk == NK_INT2   ? 32767
+		       : nk == NK_INT4 ? 2147483647
+		       : nk == NK_INT8 ? INT64_MAX
+				       : 0;
+
+	if (*p < '1' || *p > '9') {
+		if (*v != '0' || v[1] || !max)
+			return 0;
+		*len = 1;
+		return 1;
+	}
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (p - v >= 18)
+			return 0;
+		x = x * 10 + (uint64_t)(*p - '0');
+	}
+	/* -max-1 is valid too, but rare: the key function decides. */
+	if (*p || x > max)
+		return 0;
+	*len = (size_t)(p - v);
+	return 1;
+}
+
+/* The key a row value is looked up under when that needs no key function
+ * (text, varchar, enums: the text; integer columns: canonical integers):
+ * returns 1 and sets *len, else 0. */
+static int quick_key(const struct eqidx *e, const char *v, size_t *len)
+{
+	if (e->quick == 1) {
+		*len = strlen(v);
+		return 1;
+	}
+	return e->quick == 2 && canonical_int(v, e->colnk, len);
+}
 
 struct elemctx {
 	struct ss_router *r;
@@ -1894,12 +2163,12 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 {
 	const char *v = vals[e->col];
 	struct ss_err err = SS_ERR_INIT;
+	size_t i, len;
 
 	if (!v || !e->n)
 		return; /* NULL = x and NULL @> x are never true */
 	if (e->contain) {
 		struct keylist kl;
-		size_t i;
 
 		memset(&kl, 0, sizeof(kl));
 		kl.type = e->type;
@@ -1916,9 +2185,20 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 		keylist_free(&kl);
 		return;
 	}
+	/* The prefetch stage may have keyed this value already. */
+	if (r->hint) {
+		const struct ss_route_scan *sc = r->hint;
+
+		for (i = 0; i < sc->nph_; i++)
+			if (sc->pi_[i] == e && sc->pv_[i] == v) {
+				eq_lookup_h(r, e, v, sc->pl_[i], sc->ph_[i],
+					    vals, bit);
+				return;
+			}
+	}
 	/* text and varchar compare byte for byte: the text is the key. */
-	if (quick_key(e, v)) {
-		eq_lookup(r, e, v, strlen(v), vals, bit);
+	if (quick_key(e, v, &len)) {
+		eq_lookup(r, e, v, len, vals, bit);
 		return;
 	}
 	ss_buf_reset(&r->key);
@@ -2050,7 +2330,6 @@ void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
 	out->ops = r->ops;
 	if (!g || !g->nlive)
 		return;
-	r->gen++;
 	r->nhits = 0;
 	r->cur = out;
 	r->cur_op = op;
@@ -2060,21 +2339,21 @@ void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
 		match_row(r, g, newv, 2);
 	if (!r->nhits)
 		return;
-	sort_(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
+	merge_hits(r);
 	out_reserve(r, r->nhits);
 	for (i = 0; i < r->nhits; i++) {
-		struct rshape *s = r->hits[i];
+		const struct hitrec *h = &r->hits[i];
 		enum ss_frame_op o = op;
 
 		if (op == SS_FRAME_OP_UPDATE) {
-			if (s->mask == 1)
+			if (h->mask == 1)
 				o = SS_FRAME_OP_DELETE;
-			else if (s->mask == 2)
+			else if (h->mask == 2)
 				o = SS_FRAME_OP_INSERT;
 		}
 		if (o != op)
 			out->moves++;
-		r->ids[n] = s->id;
+		r->ids[n] = h->id;
 		r->ops[n++] = o;
 	}
 	out->ids = r->ids;
@@ -2082,12 +2361,19 @@ void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
 	out->n = n;
 }
 
+void ss_router_match_scan(struct ss_router *r, const struct ss_route_scan *sc,
+			  struct ss_route_match *out)
+{
+	r->hint = sc;
+	ss_router_match(r, sc->oid, sc->op, sc->newv, sc->oldv, out);
+	r->hint = NULL;
+}
+
 void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
 			size_t noids, struct ss_route_match *out)
 {
 	size_t i, j;
 
-	r->gen++;
 	r->nhits = 0;
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < noids; i++) {
@@ -2099,10 +2385,10 @@ void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
 			if (g->shapes[j]->state == ST_LIVE)
 				hit(r, g->shapes[j], 3);
 	}
-	sort_(r->hits, r->nhits, sizeof(*r->hits), cmp_shape_id);
+	merge_hits(r);
 	out_reserve(r, r->nhits);
 	for (i = 0; i < r->nhits; i++) {
-		r->ids[i] = r->hits[i]->id;
+		r->ids[i] = r->hits[i].id;
 		r->ops[i] = SS_FRAME_OP_NONE;
 	}
 	out->ids = r->ids;
@@ -2214,6 +2500,19 @@ static int uint_(struct scan *s, uint64_t max, uint64_t *out)
 	return 1;
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Nonzero if a byte of w may be '"', '\\', a control character or not
+ * ASCII (exact for "none"; str_ looks at the bytes then). */
+static uint64_t special8(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+
+	return (((q - ONES) & ~q) | ((b - ONES) & ~b) |
+		((w - ONES * 0x20) & ~w) | w) & HIGHS;
+}
+
 /* A string with no escapes and no control characters, valid UTF-8:
  * sets *start and *len to its contents. */
 static int str_(struct scan *s, const char **start, size_t *len)
@@ -2224,6 +2523,15 @@ static int str_(struct scan *s, const char **start, size_t *len)
 	if (s->p >= s->end || *s->p != '"')
 		return 0;
 	p = ++s->p;
+	/* Eight bytes at a time up to the first that needs a look. */
+	while (s->end - p >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		if (special8(w))
+			break;
+		p += 8;
+	}
 	while (p < s->end && *p != '"') {
 		unsigned char c = (unsigned char)*p;
 
@@ -2248,10 +2556,11 @@ struct span {
 	int null;
 };
 
-static int row_(struct scan *s, const struct ss_frame_column *cols,
-		size_t ncols, const size_t *idx, size_t nidx, struct span *out)
+static int row_(struct scan *s, const struct group *g, const size_t *idx,
+		size_t nidx, struct span *out)
 {
-	size_t i, k = 0;
+	const struct ss_frame_column *cols = g->cols;
+	size_t i, k = 0, ncols = g->ncols;
 
 	if (!LIT(s, "{"))
 		return 0;
@@ -2262,9 +2571,18 @@ static int row_(struct scan *s, const struct ss_frame_column *cols,
 
 		if (i && !LIT(s, ","))
 			return 0;
-		if (!str_(s, &key, &klen) || strlen(cols[i].name) != klen ||
-		    memcmp(key, cols[i].name, klen) || !LIT(s, ":"))
+		if (g->plain[i]) {
+			/* "name": in place (the name needs no escaping). */
+			klen = g->namelen[i];
+			if ((size_t)(s->end - s->p) < klen + 3 || *s->p != '"' ||
+			    memcmp(s->p + 1, cols[i].name, klen) ||
+			    s->p[klen + 1] != '"' || s->p[klen + 2] != ':')
+				return 0;
+			s->p += klen + 3;
+		} else if (!str_(s, &key, &klen) || g->namelen[i] != klen ||
+			   memcmp(key, cols[i].name, klen) || !LIT(s, ":")) {
 			return 0;
+		}
 		if (LIT(s, "null"))
 			v.null = 1;
 		else if (!str_(s, &v.p, &v.len))
@@ -2299,7 +2617,7 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 	size_t offn[64], offo[64], k, nidx, ncols;
 	const size_t *idx;
 	const char *const *names;
-	const struct ss_frame_column *cols;
+	const struct group *g;
 	uint64_t v;
 	const char *lsn;
 	size_t lsnlen;
@@ -2319,9 +2637,9 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 	if (!LIT(&s, ",\"oid\":") || !uint_(&s, UINT32_MAX, &v) || v == 0)
 		return 0;
 	out->oid = (uint32_t)v;
-	cols = ss_router_relation_columns(r, out->oid, &ncols);
+	g = group_by_oid(r, out->oid);
 	nidx = ss_router_columns(r, out->oid, &idx, &names, &ncols);
-	if (!cols || nidx > 64)
+	if (!g || nidx > 64)
 		return 0;
 	if (!LIT(&s, ",\"xid\":") || !uint_(&s, INT64_MAX, &out->xid) ||
 	    !LIT(&s, ",\"lsn\":") || !str_(&s, &lsn, &lsnlen) ||
@@ -2332,10 +2650,10 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 	has_new = out->op != SS_FRAME_OP_DELETE;
 	has_old = out->op != SS_FRAME_OP_INSERT;
 	if (has_new &&
-	    (!LIT(&s, ",\"new\":") || !row_(&s, cols, ncols, idx, nidx, spn)))
+	    (!LIT(&s, ",\"new\":") || !row_(&s, g, idx, nidx, spn)))
 		return 0;
 	if (has_old &&
-	    (!LIT(&s, ",\"old\":") || !row_(&s, cols, ncols, idx, nidx, spo)))
+	    (!LIT(&s, ",\"old\":") || !row_(&s, g, idx, nidx, spo)))
 		return 0;
 	if (!LIT(&s, "}"))
 		return 0;
@@ -2379,19 +2697,6 @@ void ss_route_scan_release(struct ss_route_scan *sc)
 	ss_buf_init(&sc->scratch_);
 }
 
-/* The key a row value is looked up under when that needs no key function
- * (see match_eq); 0 if it does. */
-static int quick_key(const struct eqidx *e, const char *v)
-{
-	double d;
-
-	/* An integer in the column type's range, with no leading zeros
-	 * (row_double checks the range). */
-	return e->quick == 1 ||
-	       (e->quick == 2 && canonical_int(v) &&
-		row_double(v, e->colnk, &d) == 0);
-}
-
 void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 			int stage)
 {
@@ -2412,30 +2717,47 @@ void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 			for (row = 0; row < 2; row++) {
 				const char *const *vals = row ? sc->oldv : sc->newv;
 				const char *v;
+				size_t len;
 				uint64_t h;
 
 				if (!vals || !(v = vals[e->col]) ||
-				    !quick_key(e, v) || sc->nph_ >= 4)
+				    sc->nph_ >= 4 || !quick_key(e, v, &len))
 					continue;
-				h = eq_hash(e->uid, v, strlen(v));
+				h = eq_hash(e->uid, v, len);
+				/* Kept for ss_router_match_scan. */
+				sc->pi_[sc->nph_] = e;
+				sc->pv_[sc->nph_] = v;
+				sc->pl_[sc->nph_] = len;
 				sc->ph_[sc->nph_++] = h;
 				__builtin_prefetch(&r->eq[h & (r->eq_size - 1)]);
 			}
 		}
 		return;
 	case 1:
+		/* The slot's line has had the batch's time to arrive: find
+		 * the slot (by tag; only a hint) and fetch what matching will
+		 * read beyond it, if anything. */
 		for (i = 0; i < sc->nph_; i++) {
 			uint64_t h = sc->ph_[i];
-			size_t j = (size_t)h & (r->eq_size - 1);
+			size_t mask = r->eq_size - 1, j = (size_t)h & mask;
 
 			sc->pe_[i] = NULL;
-			for (; r->eq[j].e; j = (j + 1) & (r->eq_size - 1))
-				if (r->eq[j].h == h) {
-					sc->pe_[i] = r->eq[j].e;
-					__builtin_prefetch(r->eq[j].e);
-					__builtin_prefetch((const char *)r->eq[j].e + 64);
-					break;
+			for (; r->eq[j].flags; j = (j + 1) & mask) {
+				const struct eqslot *sl = &r->eq[j];
+				const char *e = (const char *)sl->u.e;
+
+				if (sl->tag != (uint32_t)h)
+					continue;
+				if (!(sl->flags & SL_ONE)) {
+					sc->pe_[i] = sl->u.e;
+					__builtin_prefetch(e);
+					__builtin_prefetch(e + 64);
+				} else if (!(sl->flags & (SL_EXACT |
+							 SL_CHECK))) {
+					__builtin_prefetch(sl->u.s);
 				}
+				break;
+			}
 		}
 		return;
 	default:

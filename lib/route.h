@@ -7,7 +7,9 @@
  *
  * Indexes (per table): `col = c` and `col IN (c, ...)` in one hash table
  * keyed by (index, equality key of the value, as ss_where_value_key makes
- * it); `col @> '{...}'` (and `'{...}' <@ col`) by one element of the
+ * it), whose slots are cache lines that hold a short key and, for a value
+ * with one shape, that shape's id and how to decide it (so a lookup reads
+ * one line); `col @> '{...}'` (and `'{...}' <@ col`) by one element of the
  * constant in the same hash table, looked up with every element of the
  * row's array; ranges (`col > c`, `>=`, `<`, `<=`, BETWEEN) of numeric
  * columns in a sorted array with a max-tree, so a value finds the ranges
@@ -146,6 +148,9 @@ struct ss_route_scan {
 	size_t vals_alloc_;
 	uint64_t ph_[4];
 	const void *pe_[4];
+	const void *pi_[4];
+	const char *pv_[4];
+	size_t pl_[4];
 	size_t nph_;
 };
 #define SS_ROUTE_SCAN_INIT { .scratch_ = SS_BUF_INIT }
@@ -161,12 +166,22 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 /*
  * Memory prefetch for a batch of scanned changes, to hide the cache misses
  * of large indexes: call with stage 0 on every change of the batch (hashes
- * the keys, prefetches hash slots), then 1 on every change (prefetches the
- * entries), then 2 (prefetches the first shape), then match them in order.
- * Only a hint: matching is the same without it.
+ * the keys, prefetches hash slots), then 1 on every change (prefetches
+ * what a slot points to, when its shapes are not decided in the slot),
+ * then 2 (prefetches the first shapes of those), then match them in
+ * order. Only a hint: matching is the same without it.
  */
 void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 			int stage);
+
+/*
+ * ss_router_match of a scanned change (sc->oid, op, newv, oldv), with the
+ * same result: the index keys stage 0 of ss_router_prefetch computed for
+ * sc are used rather than computed again. The router must not have
+ * changed since that stage.
+ */
+void ss_router_match_scan(struct ss_router *r, const struct ss_route_scan *sc,
+			  struct ss_route_match *out);
 
 struct ss_router_stats {
 	size_t shapes;       /* known */
