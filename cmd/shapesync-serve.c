@@ -1404,6 +1404,8 @@ static int get_or_create(struct req *r, struct ss_err *err)
 	pthread_mutex_unlock(&wmu);
 	pthread_mutex_unlock(&create_mu);
 	if (rc == 0) {
+		ss_cli_warning("removing shape %s: its creation did not finish "
+			       "(an earlier serve stopped while creating it)", rec.handle);
 		ss_registry_remove(reg, rec.id, err);
 		ss_datadir_trash(cfg.data_dir, r->dir.buf, err);
 	}
@@ -1781,6 +1783,13 @@ static int plan(struct req *r, struct plan *p)
 	 * its end. */
 	if (ss_offset_is_virtual(&o) && at.ready)
 		o = ss_offset_make(0, at.ready - 1);
+	/* An SSE client resumes at "<global_last_seen_lsn>_0" of the last
+	 * up-to-date it got (the official client's getOffset), which
+	 * sse_read makes one past the last transaction it sent: nothing of
+	 * the shape lies between, so it is the shape's last offset. */
+	if (ss_offset_compare(&o, &at.last) > 0 && ss_offset_is_real(&o) && o.op == 0 &&
+	    o.tx <= at.last.tx + 1)
+		o = at.last;
 	if (ss_offset_compare(&o, &at.last) > 0) {
 		/* Out of bounds (reference 1.8.6): wait half a long-poll for
 		 * the shape to get there, then 400. */
@@ -1926,7 +1935,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (s->send_utd) {
 			struct ss_buf m = SS_BUF_INIT;
 
-			ss_message_up_to_date(&m, s->utd_off.tx);
+			/* The client resumes at "<lsn>_0" (see plan()): one
+			 * past the last transaction sent, as "<tx>_0" would
+			 * send that transaction's later changes again and
+			 * "0_0" would be a snapshot chunk. */
+			ss_message_up_to_date(&m, s->utd_off.tx + 1);
 			sse_emit(s, m.buf, m.len);
 			ss_buf_release(&m);
 			s->send_utd = 0;
@@ -2908,6 +2921,8 @@ static void remove_stale_shapes(void)
 
 		if (!h)
 			continue;
+		ss_cli_warning("removing shape %s: its creation did not finish "
+			       "(an earlier serve stopped while creating it)", h + 1);
 		ss_registry_remove(reg, id, &err);
 		ss_datadir_shape_path(&dir, cfg.data_dir, h + 1);
 		ss_datadir_trash(cfg.data_dir, dir.buf, &err);

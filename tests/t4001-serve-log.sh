@@ -106,7 +106,24 @@ test_expect_success 'SSE: events for each change, up-to-date, then keep-alive' '
 	test_eq text/event-stream "$(hdr content-type)" &&
 	test_eq no "$(hdr x-accel-buffering)" &&
 	grep -q "^data: {\"key\":\"k44\"" sse.txt &&
-	grep -q "^data: {\"headers\":{\"control\":\"up-to-date\",\"global_last_seen_lsn\":\"300\"}}" sse.txt
+	grep -q "^data: {\"headers\":{\"control\":\"up-to-date\",\"global_last_seen_lsn\":\"301\"}}" sse.txt
+'
+
+# The official client resumes an SSE stream at "<global_last_seen_lsn>_0"
+# of the last up-to-date: that must be past every change it got.
+test_expect_success 'SSE: resuming at the up-to-date'"'"'s <lsn>_0 sends no change twice' '
+	H=$(cat handle) D=$(shape_dir "$(cat handle)") &&
+	printf "%s\n" "400 0 {\"key\":\"k45\",\"value\":{\"id\":\"45\"}}" \
+		"400 1 {\"key\":\"k46\",\"value\":{\"id\":\"46\"}}" \
+		"commit 400" | "$FAKE" store "$D" &&
+	curl -s -N -m 8 -o sse1.txt "$SERVE_URL/v1/shape?table=items&offset=300_0&handle=$H&live=true&live_sse=true" &&
+	grep -q "^data: {\"key\":\"k46\"" sse1.txt &&
+	grep -q "^data: {\"headers\":{\"control\":\"up-to-date\",\"global_last_seen_lsn\":\"401\"}}" sse1.txt &&
+	curl -s -N -m 8 -o sse2.txt "$SERVE_URL/v1/shape?table=items&offset=401_0&handle=$H&live=true&live_sse=true" &&
+	grep -q "^: keep-alive" sse2.txt && ! grep -q "k4[56]" sse2.txt &&
+	test_eq 200 "$(get "/v1/shape?table=items&offset=401_0&handle=$H")" &&
+	test_eq 400_1 "$(hdr electric-offset)" && hdr electric-up-to-date >/dev/null &&
+	! grep -q "k4[56]" b
 '
 
 test_expect_success 'concurrent requests for a new shape share one snapshot' '
@@ -129,10 +146,10 @@ test_expect_success 'an offset past the end is out of bounds after half a long-p
 test_expect_success 'admission control: 503 with retry-after over the limit' '
 	H=$(cat handle) &&
 	for i in 1 2 3; do
-		curl -s -o /dev/null "$SERVE_URL/v1/shape?table=items&offset=300_0&handle=$H&live=true" &
+		curl -s -o /dev/null "$SERVE_URL/v1/shape?table=items&offset=400_1&handle=$H&live=true" &
 	done &&
 	sleep 0.5 &&
-	test_eq 503 "$(get "/v1/shape?table=items&offset=300_0&handle=$H")" &&
+	test_eq 503 "$(get "/v1/shape?table=items&offset=400_1&handle=$H")" &&
 	test_eq "{\"code\":\"concurrent_request_limit_exceeded\",\"message\":\"Concurrent existing request limit exceeded (limit: 3), please retry\"}" "$(cat b)" &&
 	r=$(hdr retry-after) && test "$r" -ge 6 && test "$r" -le 10 &&
 	test_eq true "$(hdr electric-internal-known-error)" &&
@@ -142,7 +159,7 @@ test_expect_success 'admission control: 503 with retry-after over the limit' '
 
 test_expect_success 'DELETE: 202, waiting clients and later requests get 409' '
 	H=$(cat handle)
-	curl -s -D lh -o lb "$SERVE_URL/v1/shape?table=items&offset=300_0&handle=$H&live=true" &
+	curl -s -D lh -o lb "$SERVE_URL/v1/shape?table=items&offset=400_1&handle=$H&live=true" &
 	sleep 0.3 &&
 	t0=$(date +%s%N) &&
 	test_eq 202 "$(get "/v1/shape?table=items" -X DELETE)" &&
@@ -151,7 +168,7 @@ test_expect_success 'DELETE: 202, waiting clients and later requests get 409' '
 	grep -q "^HTTP/1.1 409" lh &&
 	test_eq "[{\"headers\":{\"control\":\"must-refetch\"}}]" "$(cat lb)" &&
 	test ! -e "$(shape_dir "$H")" &&
-	test_eq 409 "$(get "/v1/shape?table=items&offset=300_0&handle=$H")" &&
+	test_eq 409 "$(get "/v1/shape?table=items&offset=400_1&handle=$H")" &&
 	H2=$(hdr electric-handle) && test -n "$H2" && test "$H2" != "$H" &&
 	test_eq 404 "$(get "/v1/shape?handle=1-1" -X DELETE)" &&
 	test_eq "{\"message\":\"No existing shape found\"}" "$(cat b)" &&
