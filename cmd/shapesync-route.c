@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -111,17 +112,46 @@ static int64_t thread_cpu_us(void)
 
 /* ---- output ----------------------------------------------------------- */
 
+/*
+ * Output on a stop: SIGINT/SIGTERM interrupt a write blocked on a full
+ * pipe (the handlers have no SA_RESTART), and from then on no new frame is
+ * written: the rest is abandoned, the way a killed process's output would
+ * be (replicate acknowledges only what store made durable, so nothing is
+ * lost), and route ends with status 0 instead of waiting for a reader that
+ * may never read again. What is already buffered is flushed at the end if
+ * that needs no waiting.
+ */
+static int output_abandoned(void)
+{
+	return stop && (errno == EINTR || errno == EAGAIN || ferror(stdout));
+}
+
 static void write_frame(json_t *frame)
 {
 	struct ss_err err = SS_ERR_INIT;
 
-	if (ss_frame_write(stdout, "<stdout>", frame, &err) < 0)
+	if (stop)
+		return;
+	if (ss_frame_write(stdout, "<stdout>", frame, &err) < 0 &&
+	    !output_abandoned())
 		ss_cli_die_err(&err);
 }
 
 static void write_raw(const char *line, size_t len)
 {
-	if (fwrite(line, 1, len, stdout) != len || putc('\n', stdout) == EOF)
+	if (stop)
+		return;
+	if ((fwrite(line, 1, len, stdout) != len || putc('\n', stdout) == EOF) &&
+	    !output_abandoned())
+		ss_cli_die("could not write to standard output: %s",
+			   strerror(errno));
+}
+
+static void flush_out(void)
+{
+	if (stop)
+		return;
+	if (fflush(stdout) == EOF && !output_abandoned())
 		ss_cli_die("could not write to standard output: %s",
 			   strerror(errno));
 }
@@ -564,7 +594,7 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 		st.in_txn = 0;
 		if (f->lsn > st.position)
 			st.position = f->lsn;
-		ss_cli_flush_stdout();
+		flush_out();
 		activate_pending();
 		break;
 	case SS_FRAME_PROGRESS:
@@ -893,7 +923,7 @@ int main(int argc, char **argv)
 				next_poll = now + poll_ms * 1000;
 			}
 			if (!in.eof) {
-				ss_cli_flush_stdout();
+				flush_out();
 				wait_ms = (next_poll - now + 999) / 1000;
 				if (wait_ms < 1)
 					wait_ms = 1;
@@ -962,6 +992,17 @@ int main(int argc, char **argv)
 	free(vals_old);
 	if (ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);
+	if (stop) {
+		/* What is buffered goes out if it can without waiting (a file,
+		 * a pipe with room); into a full pipe it is abandoned. */
+		struct stat ob;
+
+		if (fstat(1, &ob) == 0 && S_ISFIFO(ob.st_mode))
+			fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
+		if (ferror(stdout) || fflush(stdout) == EOF)
+			__fpurge(stdout);
+		return 0;
+	}
 	ss_cli_close_stdout();
 	return 0;
 }

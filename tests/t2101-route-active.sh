@@ -114,4 +114,25 @@ test_expect_success 'route exits 0 when its input ends, output complete' '
 	test ! -s err
 '
 
+# An orderly stop while the output pipe is full (its reader is not
+# reading): the blocked write is given up and route exits 0 at once,
+# rather than dying with "Interrupted system call" (as it did) or hanging.
+test_expect_success 'SIGTERM while blocked on a full output pipe: exit 0' '
+	awk -v ts="$TS" "BEGIN { for (i = 1; i <= 40000; i++) {
+		l = sprintf(\"0/%X\", 4096 * i)
+		printf(\"{\\\"type\\\":\\\"begin\\\",\\\"xid\\\":%d,\\\"lsn\\\":\\\"%s\\\",\\\"ts\\\":\\\"%s\\\"}\\n\", i + 1000, l, ts)
+		printf(\"{\\\"type\\\":\\\"commit\\\",\\\"xid\\\":%d,\\\"lsn\\\":\\\"%s\\\",\\\"end_lsn\\\":\\\"%s\\\",\\\"ts\\\":\\\"%s\\\"}\\n\", i + 1000, l, l, ts) } }" >many.ndjson &&
+	test $(wc -c <many.ndjson) -gt 1000000 &&
+	mkfifo full.fifo &&
+	{ sleep 60 <full.fifo & } && reader=$! &&
+	{ shapesync-route --registry r.db <many.ndjson >full.fifo 2>route.err & } &&
+	route=$! &&
+	sleep 1 && kill -0 $route &&
+	kill -TERM $route &&
+	st=0 && wait $route || st=$? &&
+	kill $reader &&
+	test_eq 0 "$st" &&
+	test ! -s route.err
+'
+
 test_done
