@@ -51,8 +51,12 @@
 #      rows; an INSERT through the psql line `up` prints must arrive on a
 #      live request; checks where the cluster lives and that postgres runs
 #      as user postgres; SIGTERM to shapesync-up must end `make run` with
-#      status 0 and leave no process in the chroot.
-#   2. `make deps && make check`: status 0, prove's summary recorded.
+#      status 0 and leave no process in the chroot. Then `make run` again
+#      must reuse that cluster through the ./var/pg link (6 rows), and
+#      stop the same way.
+#   2. `make deps && make check`: status 0, prove's summary recorded; the
+#      scripts that failed are run again with `prove -v` for their
+#      diagnostics (DIR/logs/.../failed-verbose.log).
 #   Prints PASS/FAIL per step and overall; exits 0 only if all passed.
 set -uo pipefail
 
@@ -307,21 +311,7 @@ cmd_run() {
 		return 1
 	fi
 	t0=$(now)
-	setsid chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb USER=root LOGNAME=root \
-		SHELL=/bin/bash /bin/bash -lc 'cd /root/shapesync && exec make run' \
-		</dev/null >"$log" 2>&1 &
-	RUN_PID=$!
-	ok=0
-	for i in $(seq 3600); do
-		grep -q '^shapesync-up: ready:' "$log" && { ok=1; break; }
-		kill -0 $RUN_PID 2>/dev/null || break
-		sleep 1
-	done
-	if [ $ok = 0 ]; then
-		tail -n 30 "$log"
-		fail "command 1: no 'shapesync-up: ready:' line (log: $log)"
-		return 1
-	fi
+	start_run "$log" || return 1
 	pass "command 1: make run ready after $(($(now) - t0)) s (deps + build + up)"
 
 	q='http://127.0.0.1:3000/v1/shape?table=items'
@@ -402,9 +392,48 @@ cmd_run() {
 		printf '%s %s %s\n' "$(stat -c %u "/proc/$p")" "$p" "$(tr '\0' ' ' <"/proc/$p/cmdline")"
 	done >"$LOGS/ps-running.txt" 2>/dev/null
 
-	# SIGTERM to shapesync-up: make run must end with status 0, and nothing
-	# of the chroot may stay behind.
-	local up
+	stop_run || return 1
+	say "command 1: log tail:"
+	tail -n 8 "$log" | sed 's/^/    /' | tee -a "$SUMMARY"
+
+	# Again: the cluster is found through the link and kept (6 rows).
+	log=$LOGS/make-run-again.log
+	t0=$(now)
+	start_run "$log" || return 1
+	in_chroot "$ROOT" "curl -sS -i '$q&offset=-1'" >"$LOGS/get-again.txt" 2>&1
+	code=$(head -n 1 "$LOGS/get-again.txt" | awk '{ print $2 }')
+	n=$(sed '1,/^\r\?$/d' "$LOGS/get-again.txt" |
+		in_chroot "$ROOT" "jq '[.[] | select(.headers.operation == \"insert\")] | length'" 2>/dev/null)
+	if [ "$code" = 200 ] && [ "$n" = 6 ] && [ "$(readlink "$ROOT/root/shapesync/var/pg")" = "$link" ]; then
+		pass "command 1: make run again: ready after $(($(now) - t0)) s, ./var/pg -> $link still, 200 with 6 rows (the insert kept)"
+	else
+		fail "command 1: make run again: status '$code', '$n' rows (want 200, 6) (log: $log)"
+	fi
+	stop_run
+}
+
+# start_run LOG: `make run` in the chroot, in the background, until it
+# prints its ready line.
+start_run() {
+	local log=$1 i
+	setsid chroot "$ROOT" /usr/bin/env -i HOME=/root TERM=dumb USER=root LOGNAME=root \
+		SHELL=/bin/bash /bin/bash -lc 'cd /root/shapesync && exec make run' \
+		</dev/null >"$log" 2>&1 &
+	RUN_PID=$!
+	for i in $(seq 3600); do
+		grep -q '^shapesync-up: ready:' "$log" && return 0
+		kill -0 $RUN_PID 2>/dev/null || break
+		sleep 1
+	done
+	tail -n 30 "$log"
+	fail "command 1: no 'shapesync-up: ready:' line (log: $log)"
+	return 1
+}
+
+# stop_run: SIGTERM to shapesync-up; make run must end with status 0, and
+# nothing of the chroot may stay behind.
+stop_run() {
+	local up rc i left
 	up=$(up_pid) || { fail "command 1: no shapesync-up process found"; return 1; }
 	kill -TERM "$up"
 	rc=
@@ -418,7 +447,6 @@ cmd_run() {
 		fail "command 1: SIGTERM to shapesync-up (pid $up): make run exit status '${rc:-still running after 60 s}'"
 	fi
 	sleep 1
-	local left
 	left=$(for p in $(pids_in "$ROOT"); do printf '%s(%s) ' "$p" "$(cat "/proc/$p/comm" 2>/dev/null)"; done)
 	if [ -z "$left" ]; then
 		pass "command 1: no process of the chroot left"
@@ -427,8 +455,6 @@ cmd_run() {
 		kill_chroot_procs "$ROOT"
 	fi
 	RUN_PID=
-	say "command 1: log tail:"
-	tail -n 8 "$log" | sed 's/^/    /' | tee -a "$SUMMARY"
 }
 
 # --- command 2: make deps && make check ---------------------------------------
@@ -446,7 +472,19 @@ cmd_check() {
 	else
 		grep -E '^(tests/t|not ok|Failed|deps:|make)' "$log" | grep -v ' ok$' | tail -n 30 | sed 's/^/    /' | tee -a "$SUMMARY"
 		fail "command 2: exit $rc in $(($(now) - t0)) s: $(summary_of "$log") (log: $log)"
+		verbose_failed "$log"
 	fi
+}
+# verbose_failed LOG: the scripts prove reported failed in LOG, again with
+# prove -v, for their diagnostics (prove hides them otherwise).
+verbose_failed() {
+	local failed
+	failed=$(sed -n '/^Test Summary Report/,$p' "$1" | awk '$1 ~ /^tests\/t.*\.sh$/ { print $1 }' | sort -u | tr '\n' ' ')
+	[ -n "$failed" ] || return 0
+	say "running again with prove -v: $failed"
+	in_chroot "$ROOT" "cd /root/shapesync && SS_BUILD=\$PWD/build prove -v $failed" </dev/null \
+		>"$LOGS/failed-verbose.log" 2>&1
+	grep -E '^(not ok|#)' "$LOGS/failed-verbose.log" | head -n 40 | sed 's/^/    /' | tee -a "$SUMMARY"
 }
 cmd_ci() {
 	local log=$LOGS/ci-run.log t0 rc
