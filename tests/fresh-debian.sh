@@ -45,7 +45,7 @@
 #   PostgreSQL (user postgres) cannot reach ./var/pg and `shapesync up` has
 #   to place the cluster under /var/lib/shapesync.
 #   Then, in /root/shapesync, following the README literally:
-#   0. if `make` is missing: `apt-get install make` (as the README says).
+#   0. if `make` is missing: `apt-get update && apt-get install make` (as the README says).
 #   1. `make run` in the background; waits for "shapesync-up: ready:";
 #      GET /v1/shape?table=items&offset=-1 must be 200 with the 5 demo
 #      rows; an INSERT through the psql line `up` prints must arrive on a
@@ -281,13 +281,13 @@ prepare_root() {
 	if in_chroot "$ROOT" 'command -v make' >/dev/null; then
 		say "make is installed"
 	else
-		# The README: "if make itself is missing: apt-get install make".
-		say "make is missing on the fresh machine: running the README's 'apt-get install make'"
-		if in_chroot "$ROOT" 'apt-get install make' </dev/null >"$LOGS/make-install.log" 2>&1; then
-			say "installed make with 'apt-get install make'"
+		# The README: "if make itself is missing: apt-get update && apt-get install make".
+		say "make is missing on the fresh machine: running the README's 'apt-get update && apt-get install make'"
+		if in_chroot "$ROOT" 'apt-get update && apt-get install -y make' </dev/null >"$LOGS/make-install.log" 2>&1; then
+			say "installed make with 'apt-get update && apt-get install make'"
 		else
 			tail -n 5 "$LOGS/make-install.log"
-			fail "'apt-get install make' failed (log: $LOGS/make-install.log)"
+			fail "'apt-get update && apt-get install make' failed (log: $LOGS/make-install.log)"
 			return 1
 		fi
 	fi
