@@ -58,6 +58,27 @@ trap 'exit 130' INT TERM
 
 say() { echo "# $*"; }
 
+# e2e_modules: make sure tests/e2e's node modules (the official client,
+# pg, typescript) are installed, as .ci/run does with `npm ci`; the README's
+# `make deps && make check` leaves it to the first test that needs them.
+# Scripts run in parallel, so one installs while the others wait (flock).
+# Sets E2E. Exits the script with a hint if npm cannot install them.
+E2E=$TEST_SRC/e2e
+e2e_modules() {
+	(
+		flock 9
+		[ -d "$E2E/node_modules/@electric-sql/client" ] &&
+		[ -d "$E2E/node_modules/pg" ] &&
+		[ -x "$E2E/node_modules/.bin/tsc" ] && exit 0
+		npm ci --prefix "$E2E" --no-audit --no-fund >"$TEST_DIR/npm.log" 2>&1
+	) 9>"$E2E/.install.lock" || {
+		echo "# npm ci in tests/e2e failed:"
+		sed 's/^/#   /' "$TEST_DIR/npm.log" | tail -n 20
+		echo "# hint: run 'npm ci --prefix tests/e2e' (needs the npm registry)"
+		exit 1
+	}
+}
+
 # test_expect_success DESCRIPTION BODY
 test_expect_success() {
 	test_count=$((test_count + 1))

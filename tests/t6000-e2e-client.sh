@@ -7,16 +7,7 @@
 . "$TEST_SRC/serve.sh"
 . "$TEST_SRC/pipeline.sh"
 
-E2E=$TEST_SRC/e2e
-if [ ! -d "$E2E/node_modules/@electric-sql/client" ]; then
-	# The README's 'make deps && make check' has not run npm ci here.
-	npm ci --prefix "$E2E" --no-audit --no-fund >npm.log 2>&1 || {
-		echo "# npm ci in tests/e2e failed:"
-		sed 's/^/#   /' npm.log | tail -n 20
-		echo "# hint: run 'npm ci --prefix tests/e2e' (needs the npm registry)"
-		exit 1
-	}
-fi
+e2e_modules
 
 # --test-force-exit and --test-timeout need Node.js 20.14; Debian 12's is
 # 18: use them where node has them, and bound the run with timeout(1).

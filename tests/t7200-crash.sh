@@ -11,15 +11,7 @@
 . "$TEST_SRC/pg.sh"
 . "$TEST_SRC/up.sh"
 
-E2E=$TEST_SRC/e2e
-if [ ! -d "$E2E/node_modules/pg" ]; then
-	npm ci --prefix "$E2E" --no-audit --no-fund >npm.log 2>&1 || {
-		echo "# npm ci in tests/e2e failed:"
-		sed 's/^/#   /' npm.log | tail -n 20
-		echo "# hint: run 'npm ci --prefix tests/e2e' (needs the npm registry)"
-		exit 1
-	}
-fi
+e2e_modules
 
 pg_start
 

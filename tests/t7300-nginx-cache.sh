@@ -14,16 +14,7 @@
 . "$TEST_SRC/pipeline.sh"
 . "$TEST_SRC/nginx.sh"
 
-E2E=$TEST_SRC/e2e
-if [ ! -d "$E2E/node_modules/@electric-sql/client" ]; then
-	# As in t6000: 'make deps && make check' has not run npm ci here.
-	npm ci --prefix "$E2E" --no-audit --no-fund >npm.log 2>&1 || {
-		echo "# npm ci in tests/e2e failed:"
-		sed 's/^/#   /' npm.log | tail -n 20
-		echo "# hint: run 'npm ci --prefix tests/e2e' (needs the npm registry)"
-		exit 1
-	}
-fi
+e2e_modules
 
 pg_start
 pg_psql "CREATE TABLE items (id int PRIMARY KEY, title text)" \

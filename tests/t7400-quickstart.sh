@@ -8,15 +8,8 @@
 . "$TEST_SRC/serve.sh"
 . "$TEST_SRC/up.sh"
 
-E2E=$TEST_SRC/e2e
 DOC=$SS_ROOT/docs/quickstart.md
-if [ ! -x "$E2E/node_modules/.bin/tsc" ]; then
-	npm ci --prefix "$E2E" --no-audit --no-fund >npm.log 2>&1 || {
-		echo "# npm ci in tests/e2e failed:"
-		sed 's/^/#   /' npm.log | tail -n 20
-		exit 1
-	}
-fi
+e2e_modules
 
 # block LANG N: the Nth fenced block of the page opened with ```LANG.
 block() {
