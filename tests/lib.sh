@@ -58,6 +58,22 @@ trap 'exit 130' INT TERM
 
 say() { echo "# $*"; }
 
+# wait_log FILE FROM PATTERN PID TENTHS: wait until a line of FILE after
+# its first FROM lines matches PATTERN (grep), at most TENTHS tenths of a
+# second; fails at once, showing the end of FILE, if process PID ends.
+wait_log() {
+	_wl=0
+	until tail -n +$(($2 + 1)) "$1" 2>/dev/null | grep -q -- "$3"; do
+		_wl=$((_wl + 1))
+		if [ $_wl -gt "$5" ] || ! kill -0 "$4" 2>/dev/null; then
+			echo "no '$3' in $1:" >&2
+			tail -n 40 "$1" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 # e2e_modules: make sure tests/e2e's node modules (the official client,
 # pg, typescript) are installed, as .ci/run does with `npm ci`; the README's
 # `make deps && make check` leaves it to the first test that needs them.

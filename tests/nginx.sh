@@ -100,10 +100,12 @@ nginx_stop() {
 }
 test_at_exit nginx_stop
 
+# nget PATH-AND-QUERY [CURL-ARG...]: get (serve.sh) through nginx.
 nget() {
-	_path=$1
-	shift
-	rm -f b h
-	curl -g -s -o b -D h -w '%{http_code}' "$@" "$NGINX_URL$_path"
-	[ -f b ] || : >b
+	_ng_serve=${SERVE_URL:-}
+	SERVE_URL=$NGINX_URL
+	get "$@"
+	_ng_st=$?
+	SERVE_URL=$_ng_serve
+	return $_ng_st
 }

@@ -13,6 +13,10 @@
 #                            GET $SERVE_URL/...: headers to ./h, body to ./b,
 #                            prints the status code.
 #   hdr NAME                 value of header NAME in ./h (lowercase name).
+#   shape_ops QUERY          walk the shape of QUERY (e.g. table=items&where=...)
+#                            from offset -1 until up-to-date, not live: one
+#                            "<operation> <id>" line per change to ./ops,
+#                            the handle to ./handle.
 
 SS_REGISTRY=$TEST_DIR/registry.db
 SS_DATA=$TEST_DIR/data
@@ -29,16 +33,7 @@ serve_start() {
 	shapesync-serve --registry "$SS_REGISTRY" --dir "$SS_DATA" --port 0 \
 		$_sec "$@" 2>>"$TEST_DIR/serve.log" &
 	SERVE_PID=$!
-	_i=0
-	while ! grep -q 'listening on' "$TEST_DIR/serve.log"; do
-		_i=$((_i + 1))
-		if [ $_i -gt 200 ] || ! kill -0 $SERVE_PID 2>/dev/null; then
-			echo "serve did not start:" >&2
-			cat "$TEST_DIR/serve.log" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
+	wait_log "$TEST_DIR/serve.log" 0 'listening on' $SERVE_PID 100 || return 1
 	SERVE_URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$TEST_DIR/serve.log" | tail -n 1)
 	export SERVE_URL SERVE_PID
 }
@@ -68,4 +63,21 @@ hdr() {
 		k == n { v = substr($0, i + 1); sub(/^[ \t]+/, "", v)
 			 sub(/[ \t]+$/, "", v); print v; f = 1 }
 		END { exit !f }'
+}
+
+shape_ops() {
+	: >ops
+	_off=-1 _h=
+	while :; do
+		_code=$(get "/v1/shape?$1&offset=$_off${_h:+&handle=$_h}")
+		test_eq 200 "$_code" || { cat b >&2; return 1; }
+		_h=$(hdr electric-handle) && _off=$(hdr electric-offset) || return 1
+		node -e '
+			const b = JSON.parse(require("fs").readFileSync("b", "utf8"));
+			for (const m of b) if (m.headers.operation)
+				console.log(m.headers.operation + " " + m.value.id);
+		' >>ops || return 1
+		grep -q '"control":"up-to-date"' b && break
+	done
+	echo "$_h" >handle
 }

@@ -18,18 +18,7 @@ pipeline_start
 # rows QUERY: follow the shape from -1 until up-to-date (not live); the
 # ids of its rows, one per line and sorted, to ./rows.
 rows() {
-	_off=-1 _h= && : >ops
-	while :; do
-		_c=$(get "/v1/shape?table=t&$1&offset=$_off${_h:+&handle=$_h}") &&
-		test_eq 200 "$_c" || { cat b >&2; return 1; }
-		_h=$(hdr electric-handle) && _off=$(hdr electric-offset) || return 1
-		node -e '
-			const b = JSON.parse(require("fs").readFileSync("b", "utf8"));
-			for (const m of b) if (m.headers.operation)
-				console.log(m.headers.operation + " " + m.value.id);
-		' >>ops || return 1
-		grep -q '"control":"up-to-date"' b && break
-	done
+	shape_ops "table=t&$1" || return 1
 	awk '$1 == "insert" { r[$2] = 1 } $1 == "delete" { delete r[$2] }
 		END { for (k in r) print k }' ops | sort -n >rows
 }

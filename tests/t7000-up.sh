@@ -12,23 +12,9 @@
 . "$TEST_SRC/serve.sh"
 . "$TEST_SRC/up.sh"
 
-# follow TABLE: walk the shape of TABLE from -1 until up-to-date (not
-# live); "<operation> <id>" per change to ./ops, the handle to ./handle.
+# follow TABLE: the changes of TABLE's shape to ./ops (serve.sh).
 follow() {
-	: >ops
-	_off=-1 _h=
-	while :; do
-		_code=$(get "/v1/shape?table=$1&offset=$_off${_h:+&handle=$_h}")
-		test_eq 200 "$_code" || { cat b >&2; return 1; }
-		_h=$(hdr electric-handle) && _off=$(hdr electric-offset) || return 1
-		node -e '
-			const b = JSON.parse(require("fs").readFileSync("b", "utf8"));
-			for (const m of b) if (m.headers.operation)
-				console.log(m.headers.operation + " " + m.value.id);
-		' >>ops || return 1
-		grep -q '"control":"up-to-date"' b && break
-	done
-	echo "$_h" >handle
+	shape_ops "table=$1"
 }
 
 # wait_ops TABLE EXPECTED-FILE: follow until ops equals the file (30 s).

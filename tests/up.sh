@@ -21,16 +21,8 @@ up_start() {
 	_from=$(wc -l <"$TEST_DIR/up.log")
 	shapesync-up --dir "$UP_DIR" --port 0 "$@" 2>>"$TEST_DIR/up.log" &
 	UP_PID=$!
-	_i=0
-	while ! tail -n +$((_from + 1)) "$TEST_DIR/up.log" | grep -q 'shapesync-up: ready:'; do
-		_i=$((_i + 1))
-		if [ $_i -gt 1200 ] || ! kill -0 $UP_PID 2>/dev/null; then
-			echo "shapesync up did not become ready:" >&2
-			tail -n 40 "$TEST_DIR/up.log" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
+	wait_log "$TEST_DIR/up.log" "$_from" 'shapesync-up: ready:' $UP_PID 1200 ||
+		return 1
 	SERVE_URL=$(tail -n +$((_from + 1)) "$TEST_DIR/up.log" |
 		sed -n 's|.*shapesync-up: ready: shapes at \(http://[^/]*\)/v1/shape.*|\1|p' | tail -n 1)
 	export UP_PID SERVE_URL
