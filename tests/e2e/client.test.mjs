@@ -9,6 +9,7 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn } from 'node:child_process'
 import { ShapeStream, Shape, isChangeMessage } from '@electric-sql/client'
+import { strictApply } from './strict.mjs'
 
 const BASE = process.env.SERVE_URL
 const URL_ = `${BASE}/v1/shape`
@@ -52,28 +53,14 @@ async function converge(shape, expected, label = 'rows') {
 // Every stream can be stopped at the end: an open long-poll or SSE request
 // would keep node running.
 const controllers = []
-// Apply a stream's messages strictly: an insert of a key already there,
-// or an update or delete of a key that is not, is an error (a change lost
-// or delivered twice), which a map-based materialiser would hide.
+// Apply a stream's messages strictly (strict.mjs).
 function strict(s) {
   const rows = new Map()
   const errors = []
   s.subscribe((msgs) => {
     for (const m of msgs) {
       if (m.headers && m.headers.control === 'must-refetch') rows.clear()
-      if (!isChangeMessage(m)) continue
-      const k = m.key
-      const op = m.headers.operation
-      if (op === 'insert') {
-        if (rows.has(k)) errors.push(`insert of present ${k}`)
-        rows.set(k, { ...m.value })
-      } else if (op === 'update') {
-        if (!rows.has(k)) errors.push(`update of absent ${k}`)
-        else rows.set(k, { ...rows.get(k), ...m.value })
-      } else {
-        if (!rows.has(k)) errors.push(`delete of absent ${k}`)
-        rows.delete(k)
-      }
+      if (isChangeMessage(m)) strictApply(rows, m, errors)
     }
   })
   return { get currentRows() { return [...rows.values()] }, errors }

@@ -28,6 +28,7 @@ import pg from 'pg'
 import { writeFileSync, readFileSync, readdirSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { ShapeStream, Shape, isChangeMessage } from '@electric-sql/client'
+import { strictApply } from './strict.mjs'
 
 const env = process.env
 const BASE = env.SERVE_URL
@@ -208,25 +209,6 @@ function diff(got, want, cols) {
   }
   for (const k of got.keys()) if (!want.has(k)) out.push(`extra ${k}`)
   return out.length ? `${out.length} differences: ${out.slice(0, 6).join('; ')}` : null
-}
-
-// Strict application of change messages: an insert of a present key, or
-// an update or delete of an absent one, is an error (lost or twice).
-function strictApply(rows, m, errors) {
-  const k = m.key
-  const op = m.headers.operation
-  if (op === 'insert') {
-    if (rows.has(k)) errors.push(`insert of present ${k}`)
-    rows.set(k, { ...m.value })
-  } else if (op === 'update') {
-    if (!rows.has(k)) errors.push(`update of absent ${k}`)
-    else rows.set(k, { ...rows.get(k), ...m.value })
-  } else if (op === 'delete') {
-    if (!rows.has(k)) errors.push(`delete of absent ${k}`)
-    rows.delete(k)
-  } else {
-    errors.push(`unknown operation ${op} for ${k}`)
-  }
 }
 
 // Offsets "-1", "<tx>_<op>", "<tx>_inf" as comparable pairs.
