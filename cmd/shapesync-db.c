@@ -277,35 +277,6 @@ static int lookup(struct ss_registry *reg, const struct shape_ref *ref,
 	return r;
 }
 
-/* mkdir -p of the directory part of `path` (for init). */
-static void make_parents(const char *path)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	char *p;
-
-	ss_buf_adds(&b, path);
-	p = strrchr(b.buf, '/');
-	if (!p || p == b.buf) {
-		ss_buf_release(&b);
-		return;
-	}
-	*p = '\0';
-	for (p = b.buf + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(b.buf, 0755) < 0 && errno != EEXIST)
-				ss_cli_die("could not create directory '%s': %s",
-					   b.buf, strerror(errno));
-			*p = c;
-			if (!c)
-				break;
-		}
-	}
-	ss_buf_release(&b);
-}
-
 /* Refuse to compare the registry with a data dir that is not one. */
 static void require_data_dir(void)
 {
@@ -423,8 +394,9 @@ static int cmd_init(int argc, char **argv)
 	while (next_opt(argc, argv) != -1)
 		;
 	no_more_args(argc, argv);
-	if (strcmp(registry_path, ":memory:"))
-		make_parents(registry_path);
+	if (strcmp(registry_path, ":memory:") &&
+	    ss_mkdirs(registry_path, 1, &err) < 0)
+		ss_cli_die_err(&err);
 	reg = open_registry(1);
 	close_registry(reg);
 	if (ss_datadir_init(data_dir, &err) < 0)

@@ -290,28 +290,6 @@ static void run_step(char **argv, const char *what)
 	}
 }
 
-static void mkdir_p(const char *dir)
-{
-	char *p = ss_xstrdup(dir), *s;
-
-	for (s = p + 1;; s++) {
-		if (*s != '/' && *s)
-			continue;
-		{
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST)
-				ss_cli_die("could not create directory '%s': %s", p,
-					   strerror(errno));
-			*s = c;
-		}
-		if (!*s)
-			break;
-	}
-	free(p);
-}
-
 /* --------------------------------------------------------------- main */
 
 static void parse_options(int argc, char **argv)
@@ -409,7 +387,8 @@ int main(int argc, char **argv)
 	ss_buf_init(&registry);
 	ss_buf_init(&data);
 	ss_buf_init(&conninfo);
-	mkdir_p(opt.dir);
+	if (ss_mkdirs(opt.dir, 0, &err) < 0)
+		ss_cli_die_err(&err);
 	path_in(&registry, "registry.db");
 	path_in(&data, "data");
 

@@ -48,50 +48,6 @@ void ss_datadir_shape_path(struct ss_buf *out, const char *dir,
 	ss_buf_addf(out, "/shapes/%s/%s/%s", a, b, handle);
 }
 
-/* mkdir that accepts an existing directory (not an existing file). */
-static int make_dir(const char *path, struct ss_err *err)
-{
-	struct stat st;
-
-	if (mkdir(path, 0755) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return ss_err_set(err, SS_ERR_RUNTIME,
-				  "could not create directory '%s': %s", path,
-				  strerror(errno));
-	if (stat(path, &st) < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not stat '%s': %s",
-				  path, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return ss_err_set(err, SS_ERR_RUNTIME,
-				  "could not create directory '%s': %s", path,
-				  strerror(ENOTDIR));
-	return 0;
-}
-
-/* mkdir -p: create every missing component of path. */
-static int make_dirs(const char *path, struct ss_err *err)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	size_t i;
-	int ret = 0;
-
-	ss_buf_adds(&b, path);
-	for (i = 1; i <= b.len && ret == 0; i++) {
-		if (i < b.len && b.buf[i] != '/')
-			continue;
-		/* Skip the empty components of "a//b" and a trailing '/'. */
-		if (b.buf[i - 1] == '/')
-			continue;
-		b.buf[i] = '\0';
-		ret = make_dir(b.buf, err);
-		if (i < b.len)
-			b.buf[i] = '/';
-	}
-	ss_buf_release(&b);
-	return ret;
-}
-
 int ss_datadir_init(const char *dir, struct ss_err *err)
 {
 	struct ss_buf path = SS_BUF_INIT;
@@ -100,16 +56,16 @@ int ss_datadir_init(const char *dir, struct ss_err *err)
 
 	if (!dir || !*dir)
 		return ss_err_set(err, SS_ERR_USAGE, "empty data dir path");
-	if (make_dirs(dir, err) < 0)
+	if (ss_mkdirs(dir, 0, err) < 0)
 		return -1;
 	add_dir(&path, dir);
 	base = path.len;
 	ss_buf_adds(&path, "/shapes");
-	ret = make_dir(path.buf, err);
+	ret = ss_mkdir(path.buf, err);
 	if (ret == 0) {
 		ss_buf_setlen(&path, base);
 		ss_buf_adds(&path, "/trash");
-		ret = make_dir(path.buf, err);
+		ret = ss_mkdir(path.buf, err);
 	}
 	ss_buf_release(&path);
 	return ret;
@@ -340,7 +296,7 @@ int ss_datadir_trash(const char *dir, const char *path, struct ss_err *err)
 	ss_buf_adds(&to, "/trash");
 	/* Recreate a trash an operator removed, so that ENOENT from rename
 	 * below can only mean the source went away. */
-	if (make_dir(to.buf, err) < 0)
+	if (ss_mkdir(to.buf, err) < 0)
 		goto out;
 	ss_buf_addc(&to, '/');
 	ss_buf_add(&to, name, len);

@@ -63,25 +63,6 @@ static char *absolute(const char *path)
 	return ss_buf_detach(&b, NULL);
 }
 
-/* mkdir -p of path's parent directories (not path itself). */
-static int mkdir_parents(const char *path, struct ss_err *err)
-{
-	char *p = ss_xstrdup(path), *s;
-
-	for (s = p + 1; (s = strchr(s, '/')); s++) {
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			ss_err_set(err, SS_ERR_RUNTIME, "could not create directory '%s': %s",
-				   p, strerror(errno));
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	free(p);
-	return 0;
-}
-
 /* access(path, mode) as the server's user: a child switches user, so the
  * answer is the kernel's, ACLs and all. */
 static int user_access(const struct ss_pgembed *pe, const char *path, int mode)
@@ -129,7 +110,9 @@ static int is_cluster(const char *dir)
 	return ok;
 }
 
-/* A server still running in dir (postmaster.pid names a live process)? */
+/* A server still running in dir (postmaster.pid names a live postgres
+ * process)? A file that names another program's pid (a stale one from
+ * before a reboot) is removed. */
 static pid_t running_server(const char *dir)
 {
 	struct ss_buf p;
@@ -139,15 +122,43 @@ static pid_t running_server(const char *dir)
 	ss_buf_init(&p);
 	ss_buf_addf(&p, "%s/postmaster.pid", dir);
 	f = fopen(p.buf, "r");
-	ss_buf_release(&p);
-	if (!f)
+	if (!f) {
+		ss_buf_release(&p);
 		return 0;
+	}
 	if (fscanf(f, "%ld", &pid) != 1)
 		pid = 0;
 	fclose(f);
-	if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
-		return (pid_t)pid;
-	return 0;
+	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno != EPERM)) {
+		ss_buf_release(&p);
+		return 0;   /* stale: the server removes it itself */
+	}
+	/* A stale file from before a reboot can name a pid some other
+	 * program has now: only a postgres counts. */
+	{
+		char comm[32] = "";
+		struct ss_buf cp;
+		FILE *c;
+
+		ss_buf_init(&cp);
+		ss_buf_addf(&cp, "/proc/%ld/comm", pid);
+		c = fopen(cp.buf, "r");
+		ss_buf_release(&cp);
+		if (c) {
+			if (!fgets(comm, sizeof(comm), c))
+				comm[0] = '\0';
+			fclose(c);
+			if (strncmp(comm, "postgres", 8) != 0) {
+				/* The server would refuse this file as
+				 * another postmaster's: it is stale. */
+				unlink(p.buf);
+				ss_buf_release(&p);
+				return 0;
+			}
+		}
+	}
+	ss_buf_release(&p);
+	return (pid_t)pid;
 }
 
 /* The last `max` bytes of a file, for an error's detail. */
@@ -338,7 +349,7 @@ int ss_pgembed_prepare(struct ss_pgembed *pe, const char *dir,
 	if (!is_cluster(pe->dir)) {
 		struct stat st;
 
-		if (mkdir_parents(pe->dir, err) < 0)
+		if (ss_mkdirs(pe->dir, 1, err) < 0)
 			return -1;
 		if (lstat(pe->dir, &st) < 0 && pe->switch_user) {
 			/* New: can the server's user reach where it is to live? */

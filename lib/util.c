@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 char ss_buf_empty[1];
 
@@ -485,4 +486,53 @@ uint64_t ss_hash64(const void *data, size_t len)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+int ss_mkdir(const char *path, struct ss_err *err)
+{
+	struct stat st;
+
+	if (mkdir(path, 0755) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not create directory '%s': %s", path,
+				  strerror(errno));
+	if (stat(path, &st) < 0)
+		return ss_err_set(err, SS_ERR_RUNTIME, "could not stat '%s': %s",
+				  path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not create directory '%s': %s", path,
+				  strerror(ENOTDIR));
+	return 0;
+}
+
+int ss_mkdirs(const char *path, int parents_only, struct ss_err *err)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	size_t i, end;
+	int ret = 0;
+
+	ss_buf_adds(&b, path);
+	end = b.len;
+	if (parents_only) {
+		while (end > 0 && b.buf[end - 1] == '/')
+			end--;
+		while (end > 0 && b.buf[end - 1] != '/')
+			end--;
+	}
+	for (i = 1; i <= end && ret == 0; i++) {
+		if (i < end && b.buf[i] != '/')
+			continue;
+		/* Skip the empty components of "a//b" and a trailing '/'. */
+		if (b.buf[i - 1] == '/')
+			continue;
+		b.buf[i] = '\0';
+		ret = ss_mkdir(b.buf, err);
+		if (i < b.len)
+			b.buf[i] = '/';
+	}
+	ss_buf_release(&b);
+	return ret;
 }

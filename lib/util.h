@@ -140,5 +140,12 @@ void ss_quote_text(char *out, size_t outsz, const char *s, size_t len, size_t ma
 /* 64-bit FNV-1a over a byte string; stable across runs and machines. */
 uint64_t ss_hash64(const void *data, size_t len);
 
+/* mkdir (mode 0755) that accepts an existing directory, not an existing
+ * file of another kind. */
+int ss_mkdir(const char *path, struct ss_err *err);
+/* mkdir -p: path and each missing parent; with parents_only, every
+ * component but the last ("a/b/file" makes a and a/b). */
+int ss_mkdirs(const char *path, int parents_only, struct ss_err *err);
+
 #include "banned.h"
 #endif

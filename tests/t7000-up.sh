@@ -201,7 +201,13 @@ test_expect_success 'SIGTERM stops the embedded server too' '
 	test ! -e "$UP_DIR/pg/postmaster.pid"
 '
 
+# A postmaster.pid left from before a reboot, naming a pid that another
+# program has now: up sees it is stale, removes it and starts.
+sleep 300 &
+SLEEPER=$!
+printf '%s\n%s\n' "$SLEEPER" "$UP_DIR/pg" >"$UP_DIR/pg/postmaster.pid"
 up_start
+kill "$SLEEPER"
 test_expect_success 'a restart reuses the cluster: data kept, no second demo' '
 	! sed -n "/shapesync-up: no DATABASE_URL/,\$p" up.log | tail -n +2 | grep -q "initdb" &&
 	wait_ops items want &&

@@ -441,6 +441,32 @@ static void test_trash(void)
 	ss_buf_release(&p);
 }
 
+/* ss_mkdirs (lib/util), which init, shapesync-db init and shapesync up
+ * use: whole paths, parents only, "//" and trailing '/', files in the way. */
+static void test_mkdirs(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct stat st;
+
+	CHECK(ss_mkdirs(at("m/a//b/"), 0, &err) == 0, "mkdirs: %s", err.msg);
+	CHECK(stat(at("m/a/b"), &st) == 0 && S_ISDIR(st.st_mode), "m/a/b made");
+	CHECK(ss_mkdirs(at("m/a/b"), 0, &err) == 0, "again: %s", err.msg);
+	CHECK(ss_mkdirs(at("m/p/q/registry.db"), 1, &err) == 0, "parents: %s",
+	      err.msg);
+	CHECK(stat(at("m/p/q"), &st) == 0 && S_ISDIR(st.st_mode), "m/p/q made");
+	CHECK(stat(at("m/p/q/registry.db"), &st) < 0 && errno == ENOENT,
+	      "the last component is left alone");
+	CHECK(ss_mkdirs("plainfile", 1, &err) == 0, "no parents to make");
+	touch(at("m/f"));
+	ss_err_clear(&err);
+	CHECK(ss_mkdirs(at("m/f/x"), 0, &err) == -1 && strstr(err.msg, at("m/f")),
+	      "a file in the way: %s", err.msg);
+	ss_err_clear(&err);
+	CHECK(ss_mkdirs(at("m/f"), 0, &err) == -1 &&
+	      strstr(err.msg, strerror(ENOTDIR)), "a file at the end: %s", err.msg);
+	ss_err_clear(&err);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -455,6 +481,7 @@ int main(void)
 	test_init();
 	test_foreach();
 	test_trash();
+	test_mkdirs();
 	printf("%d checks, %d failed\n", checks, failures);
 	if (failures)
 		fprintf(stderr, "kept %s\n", root);
