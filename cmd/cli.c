@@ -196,3 +196,20 @@ int ss_cli_find_program(const char *name, char *out, size_t outsz)
 	snprintf(out, outsz, "%s", name);
 	return -1;
 }
+
+void ss_cli_common_option(int c, int list_opt, void (*usage)(void),
+			  const struct option *opts, char **argv)
+{
+	if (c == 'h') {
+		usage();
+		ss_cli_close_stdout();
+		exit(0);
+	}
+	if (c == 'V')
+		ss_cli_version();
+	if (c == list_opt)
+		ss_cli_list_options(opts);
+	if (c == ':')
+		ss_cli_usage_error("option '%s' requires a value", argv[optind - 1]);
+	ss_cli_usage_error("unknown option '%s'", argv[optind - 1]);
+}

@@ -42,6 +42,18 @@ SS_NORETURN void ss_cli_version(void);
  * options themselves are left out. */
 SS_NORETURN void ss_cli_list_options(const struct option *opts);
 
+/*
+ * The end of a getopt_long switch that the stage programs share: 'h'
+ * (usage() to stdout, exit 0), 'V', list_opt (the value of the hidden
+ * --list-options), ':' (an option without its value) and anything else
+ * (an unknown option, named; exit 2). Call it from `default:` for what a
+ * program does not handle itself; it never returns. The optstring must
+ * start with ':' (after a '+' if any), so that getopt leaves the wording
+ * to this.
+ */
+SS_NORETURN void ss_cli_common_option(int c, int list_opt, void (*usage)(void),
+				      const struct option *opts, char **argv);
+
 /* Flush stdout, and exit 1 with a message if any write to it failed.
  * Call before exit(0) from a program that wrote to stdout. */
 void ss_cli_close_stdout(void);

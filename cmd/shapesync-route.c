@@ -859,20 +859,8 @@ int main(int argc, char **argv)
 		case 'v':
 			st.verbose = 1;
 			break;
-		case 'h':
-			usage();
-			ss_cli_close_stdout();
-			return 0;
-		case 'V':
-			ss_cli_version();
-		case OPT_LIST_OPTIONS:
-			ss_cli_list_options(options);
-		case ':':
-			ss_cli_usage_error("option '%s' requires a value",
-					   argv[optind - 1]);
 		default:
-			ss_cli_usage_error("unknown option '%s'",
-					   argv[optind - 1]);
+			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage, options, argv);
 		}
 	}
 	if (optind < argc)

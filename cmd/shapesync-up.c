@@ -307,7 +307,7 @@ static void parse_options(int argc, char **argv)
 	port_env = ss_cli_env_or("ELECTRIC_PORT", NULL);
 	opt.port = port_env ? (int)ss_cli_opt_int(port_env, 0, 65535, "ELECTRIC_PORT") : 3000;
 
-	while ((c = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_DIR: opt.dir = optarg; break;
 		case OPT_DB: opt.database_url = optarg; break;
@@ -330,16 +330,8 @@ static void parse_options(int argc, char **argv)
 				opt.extra[st].n + 1, sizeof(char *));
 			opt.extra[st].v[opt.extra[st].n++] = optarg;
 			break;
-		case 'h':
-			usage();
-			ss_cli_close_stdout();
-			exit(0);
-		case 'V':
-			ss_cli_version();
-		case OPT_LIST_OPTIONS:
-			ss_cli_list_options(options);
 		default:
-			ss_cli_usage_error("unknown option");
+			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage, options, argv);
 		}
 	}
 	if (optind < argc)
