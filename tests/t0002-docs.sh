@@ -28,6 +28,13 @@ test_expect_success '.ci/run is an executable bash script' '
 	bash -n "$ci"
 '
 
+# .ci/run runs under pipefail: a reader that quits early (head, grep -q,
+# grep -m) leaves the writer a SIGPIPE, and the run fails with 141 now and
+# then (it did: `make --version | head -n 1`).
+test_expect_success '.ci/run pipes into no reader that quits early' '
+	! grep -nE "\|[[:space:]]*(head|grep[^|]* -[a-zA-Z]*[qm])" "$ci"
+'
+
 test_expect_success '.ci/run runs the README test command verbatim' '
 	fenced_block 2 "$readme" >test.cmd &&
 	sed -n "/must be the README.s test command/,/^[[:space:]]*[^[:space:]#]/p" "$ci" |
