@@ -1383,7 +1383,7 @@ static int get_or_create(struct req *r, struct ss_err *err)
 		pthread_mutex_unlock(&wmu);
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&th, &attr, creation_main, cr) != 0) {
+		if ((errno = ss_thread_start(&th, &attr, creation_main, cr)) != 0) {
 			pthread_attr_destroy(&attr);
 			pthread_mutex_unlock(&create_mu);
 			ss_shape_rec_release(&rec);
@@ -3077,6 +3077,7 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d, *md = NULL;
 	pthread_t waker, evictor;
 	struct sigaction sa;
+	sigset_t mask, stopset;
 	const char *secret_env;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, have_evictor = 0;
@@ -3240,7 +3241,7 @@ int main(int argc, char **argv)
 	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (ino_fd < 0 || wake_fd < 0)
 		ss_cli_die("could not set up inotify: %s", strerror(errno));
-	if (pthread_create(&waker, NULL, waker_main, NULL) != 0)
+	if ((errno = ss_thread_start(&waker, NULL, waker_main, NULL)) != 0)
 		ss_cli_die("could not start a thread: %s", strerror(errno));
 
 	memset(&sa, 0, sizeof(sa));
@@ -3248,6 +3249,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	/* libmicrohttpd's threads inherit this mask: only main takes
+	 * SIGINT/SIGTERM (see ss_signals_block). */
+	ss_signals_block(&mask);
 	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 			     MHD_USE_ERROR_LOG,
 			     (uint16_t)cfg.port, NULL, NULL, on_request, NULL,
@@ -3260,9 +3264,12 @@ int main(int argc, char **argv)
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 			     MHD_OPTION_END);
-	if (!d)
+	if (!d) {
+		c = errno;
+		ss_signals_restore(&mask);
 		ss_cli_die("could not listen on %s:%d: %s", cfg.bind, cfg.port,
-			   strerror(errno));
+			   strerror(c));
+	}
 	if (cfg.metrics_port) {
 		maddr = addr;
 		maddr.sin_port = htons((uint16_t)cfg.metrics_port);
@@ -3271,12 +3278,16 @@ int main(int argc, char **argv)
 				      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&maddr,
 				      MHD_OPTION_CONNECTION_TIMEOUT, 10u,
 				      MHD_OPTION_END);
-		if (!md)
+		if (!md) {
+			c = errno;
+			ss_signals_restore(&mask);
 			ss_cli_die("could not listen on %s:%d: %s", cfg.bind,
-				   cfg.metrics_port, strerror(errno));
+				   cfg.metrics_port, strerror(c));
+		}
 	}
+	ss_signals_restore(&mask);
 	if (cfg.max_shapes > 0) {
-		if (pthread_create(&evictor, NULL, evict_main, NULL) != 0)
+		if ((errno = ss_thread_start(&evictor, NULL, evict_main, NULL)) != 0)
 			ss_cli_die("could not start a thread: %s", strerror(errno));
 		have_evictor = 1;
 	}
@@ -3288,8 +3299,16 @@ int main(int argc, char **argv)
 			info ? (unsigned)info->port : (unsigned)cfg.port);
 	}
 
+	/* Checked with the stop signals blocked, waited for with them
+	 * unblocked in one step: a signal between the check and the wait
+	 * would otherwise leave pause() waiting for a second one. */
+	sigemptyset(&stopset);
+	sigaddset(&stopset, SIGINT);
+	sigaddset(&stopset, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stopset, &mask);
 	while (!stop_signal)
-		pause();
+		sigsuspend(&mask);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
 
 	/* Orderly stop: wake every waiting request, let them answer, then
 	 * stop the daemon (it must not hold suspended connections). */

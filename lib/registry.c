@@ -1660,6 +1660,7 @@ int ss_registry_open(const char *path, const struct ss_registry_opts *opts,
 {
 	struct ss_registry *r;
 	struct stat st;
+	int rc;
 
 	pthread_once(&sqlite_once, sqlite_setup);
 	r = ss_xcalloc(1, sizeof(*r));
@@ -1709,9 +1710,10 @@ int ss_registry_open(const char *path, const struct ss_registry_opts *opts,
 	if (migrate(r, r->wdb, err) < 0)
 		goto fail;
 	r->w_idle_since = ss_mono_us();
-	if (pthread_create(&r->flusher, NULL, flusher_main, r) != 0) {
+	rc = ss_thread_start(&r->flusher, NULL, flusher_main, r);
+	if (rc != 0) {
 		ss_err_set(err, SS_ERR_RUNTIME, "could not start the registry flusher: %s",
-			   strerror(errno));
+			   strerror(rc));
 		goto fail;
 	}
 	r->flusher_started = 1;

@@ -1363,7 +1363,7 @@ int ss_store_open(struct ss_registry *reg, const struct ss_store_opts *opts,
 	    ss_registry_get_durable_lsn(reg, &s->durable, err) < 0 ||
 	    scan_spills(s, err) < 0)
 		goto fail;
-	if (pthread_create(&s->cleaner, NULL, cleaner_main, s) == 0)
+	if (ss_thread_start(&s->cleaner, NULL, cleaner_main, s) == 0)
 		s->cleaner_started = 1;
 	*out = s;
 	return 0;

@@ -536,3 +536,34 @@ int ss_mkdirs(const char *path, int parents_only, struct ss_err *err)
 	ss_buf_release(&b);
 	return ret;
 }
+
+void ss_signals_block(sigset_t *old)
+{
+	static const int sync_signals[] = {
+		SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS,
+	};
+	sigset_t set;
+	size_t i;
+
+	sigfillset(&set);
+	for (i = 0; i < sizeof(sync_signals) / sizeof(sync_signals[0]); i++)
+		sigdelset(&set, sync_signals[i]);
+	pthread_sigmask(SIG_SETMASK, &set, old);
+}
+
+void ss_signals_restore(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+int ss_thread_start(pthread_t *t, const pthread_attr_t *attr,
+		    void *(*fn)(void *), void *arg)
+{
+	sigset_t old;
+	int rc;
+
+	ss_signals_block(&old);
+	rc = pthread_create(t, attr, fn, arg);
+	ss_signals_restore(&old);
+	return rc;
+}

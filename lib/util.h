@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
+#include <signal.h>
 
 /*
  * Error codes double as the exit status a program should use (STYLE.md):
@@ -146,6 +148,29 @@ int ss_mkdir(const char *path, struct ss_err *err);
 /* mkdir -p: path and each missing parent; with parents_only, every
  * component but the last ("a/b/file" makes a and a/b). */
 int ss_mkdirs(const char *path, int parents_only, struct ss_err *err);
+
+/*
+ * Signals and threads. A signal sent to a process runs its handler in any
+ * thread that does not block it, and only that thread's blocking call is
+ * interrupted: SIGTERM caught by a helper thread leaves the main thread
+ * asleep in pause() or write() with its stop flag set. So every thread
+ * but the main one blocks the asynchronous signals, and a program that
+ * waits for a stop signal does it with sigsuspend.
+ *
+ * ss_signals_block sets the calling thread's mask to block every signal
+ * except the synchronous ones (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP,
+ * SIGABRT, SIGSYS: blocking those would lose a crash report) and stores
+ * the previous mask in *old; ss_signals_restore puts it back. Threads a
+ * library starts inherit the blocked mask when started between the two
+ * (this is how serve starts libmicrohttpd's threads).
+ */
+void ss_signals_block(sigset_t *old);
+void ss_signals_restore(const sigset_t *old);
+/* pthread_create with the new thread's asynchronous signals blocked (see
+ * above); attr may be NULL. Returns 0 or an error number, like
+ * pthread_create; the caller's mask is unchanged. */
+int ss_thread_start(pthread_t *t, const pthread_attr_t *attr,
+		    void *(*fn)(void *), void *arg);
 
 #include "banned.h"
 #endif

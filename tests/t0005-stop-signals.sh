@@ -1,0 +1,112 @@
+#!/bin/sh
+# SIGTERM stops every multi-threaded program whichever of its threads the
+# kernel hands the signal to. A process-directed signal runs its handler in
+# any thread that does not block it; `kill` of a thread id makes the kernel
+# prefer that thread, so sending SIGTERM to each helper thread in turn
+# covers every choice. Before the fix, serve caught by its evictor or
+# registry thread stayed in pause() for ever (CI hung 15 minutes in
+# t4001), and route blocked on a full pipe was never interrupted.
+. "$(dirname "$0")/lib.sh"
+
+# helpers PID: the ids of PID's threads but its main one.
+helpers() {
+	ls "/proc/$1/task" | grep -vx "$1"
+}
+
+# ends PID: wait for PID (a child of this shell: not in $(...)) to end and
+# set st to its exit status; if it is still running 30 s later it is hung:
+# kill it and fail.
+ends() {
+	_n=0
+	while kill -0 "$1" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; do
+		_n=$((_n + 1))
+		if [ $_n -gt 300 ]; then
+			echo "pid $1 still running 30 s after SIGTERM" >&2
+			kill -9 "$1"
+			return 1
+		fi
+		sleep 0.1
+	done
+	st=0
+	wait "$1" || st=$?
+}
+
+shapesync-db --registry r.db --dir data init >/dev/null
+
+# serve needs no PostgreSQL until a shape is created.
+serve() {
+	shapesync-serve --registry r.db --dir data --port 0 --insecure \
+		--database-url "postgresql://127.0.0.1:1/none" --max-shapes 2 \
+		--threads 2 "$@" 2>serve.err &
+	pid=$!
+	wait_log serve.err 0 "listening on" $pid 100
+}
+
+test_expect_success 'serve has helper threads (registry, waker, evictor, HTTP workers)' '
+	serve && helpers $pid >tids && kill -TERM $pid &&
+	ends $pid && test_eq 0 "$st" &&
+	test "$(wc -l <tids)" -ge 4
+'
+
+test_expect_success 'serve: SIGTERM to each helper thread is an orderly stop (exit 0)' '
+	serve && n=$(helpers $pid | wc -l) && kill -TERM $pid && ends $pid &&
+	i=1 && while [ $i -le $n ]; do
+		serve && tid=$(helpers $pid | sed -n ${i}p) &&
+		echo "thread $i: $tid $(cat /proc/$pid/task/$tid/comm)" &&
+		kill -TERM $tid &&
+		ends $pid && test_eq 0 "$st" || exit 1
+		i=$((i + 1))
+	done
+'
+
+test_expect_success 'serve: SIGTERM right after start, before it waits, still stops it' '
+	for i in 1 2 3 4 5; do
+		shapesync-serve --registry r.db --dir data --port 0 --insecure \
+			--database-url "postgresql://127.0.0.1:1/none" 2>/dev/null &
+		pid=$! && sleep 0.0$i && kill -TERM $pid &&
+		ends $pid && { test_eq 0 "$st" || test_eq 143 "$st"; } || exit 1
+	done
+'
+
+TS=2026-11-21T07:38:00.123456Z
+# route blocked writing to a full pipe: only the blocked thread getting the
+# signal interrupts the write.
+test_expect_success 'route blocked on a full output pipe: SIGTERM to its registry thread stops it (exit 0)' '
+	awk -v ts="$TS" "BEGIN { for (i = 1; i <= 40000; i++) {
+		l = sprintf(\"0/%X\", 4096 * i)
+		printf(\"{\\\"type\\\":\\\"begin\\\",\\\"xid\\\":%d,\\\"lsn\\\":\\\"%s\\\",\\\"ts\\\":\\\"%s\\\"}\\n\", i + 1000, l, ts)
+		printf(\"{\\\"type\\\":\\\"commit\\\",\\\"xid\\\":%d,\\\"lsn\\\":\\\"%s\\\",\\\"end_lsn\\\":\\\"%s\\\",\\\"ts\\\":\\\"%s\\\"}\\n\", i + 1000, l, l, ts) } }" >many.ndjson &&
+	mkfifo full.fifo &&
+	{ sleep 120 <full.fifo & } && reader=$! &&
+	{ shapesync-route --registry r.db <many.ndjson >full.fifo 2>route.err & } &&
+	pid=$! &&
+	until [ "$(awk "{ print \$3 }" /proc/$pid/stat)" = S ] &&
+	      grep -q pipe_write /proc/$pid/wchan 2>/dev/null; do
+		kill -0 $pid && sleep 0.1 || exit 1
+	done &&
+	helpers $pid >tids && test -s tids &&
+	kill -TERM $(head -n 1 tids) &&
+	ends $pid &&
+	kill $reader &&
+	test_eq 0 "$st" &&
+	test ! -s route.err
+'
+
+test_expect_success 'store: SIGTERM to each helper thread is an orderly stop (exit 0)' '
+	mkfifo in.fifo &&
+	{ sleep 120 >in.fifo & } && writer=$! &&
+	{ shapesync-store --registry r.db --dir data <in.fifo 2>store.err & } &&
+	pid=$! && sleep 0.5 && n=$(helpers $pid | wc -l) &&
+	kill -TERM $pid && ends $pid && test_eq 0 "$st" &&
+	test "$n" -ge 1 &&
+	i=1 && while [ $i -le $n ]; do
+		{ shapesync-store --registry r.db --dir data <in.fifo 2>store.err & } &&
+		pid=$! && sleep 0.5 &&
+		kill -TERM $(helpers $pid | sed -n ${i}p) &&
+		ends $pid && test_eq 0 "$st" || { cat store.err; exit 1; }
+		i=$((i + 1))
+	done &&
+	kill $writer
+'
+
+test_done
