@@ -38,7 +38,7 @@ struct extra {
 static struct {
 	const char *dir, *database_url, *bind, *secret, *slot, *publication;
 	const char *pg_bindir;
-	int port, insecure, no_demo;
+	int port, insecure, no_demo, restart_max;
 	struct extra extra[NSTAGES];
 } opt;
 
@@ -79,6 +79,9 @@ static void usage(void)
 	       "  --route-arg ARG       pass ARG to shapesync-route (repeatable)\n"
 	       "  --store-arg ARG       pass ARG to shapesync-store (repeatable)\n"
 	       "  --serve-arg ARG       pass ARG to shapesync-serve (repeatable)\n"
+	       "  --restart-max SECONDS longest wait before restarting a stage that\n"
+	       "                        keeps dying (default: 30; the wait starts at\n"
+	       "                        0.1 s and doubles)\n"
 	       "\n"
 	       "Other:\n"
 	       "  -h, --help            show this help and exit\n"
@@ -91,7 +94,7 @@ enum {
 	OPT_DIR = 256, OPT_DB, OPT_PG_BINDIR, OPT_NO_DEMO, OPT_PORT, OPT_BIND,
 	OPT_SECRET, OPT_INSECURE, OPT_SLOT, OPT_PUBLICATION,
 	OPT_ARG_REPLICATE, OPT_ARG_ROUTE, OPT_ARG_STORE, OPT_ARG_SERVE,
-	OPT_LIST_OPTIONS
+	OPT_RESTART_MAX, OPT_LIST_OPTIONS
 };
 
 static const struct option options[] = {
@@ -110,6 +113,7 @@ static const struct option options[] = {
 	{ "route-arg", required_argument, NULL, OPT_ARG_ROUTE },
 	{ "store-arg", required_argument, NULL, OPT_ARG_STORE },
 	{ "serve-arg", required_argument, NULL, OPT_ARG_SERVE },
+	{ "restart-max", required_argument, NULL, OPT_RESTART_MAX },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -245,28 +249,40 @@ static int check_port(const char *addr, int port)
 	return ntohs(a.sin_port);
 }
 
-/* Wait until something accepts on addr:port; 0 when it does. */
-static int wait_listening(const char *addr, int port, int64_t timeout_ms)
+/* What the ready lines print, once serve first accepts connections. */
+struct ready {
+	int embedded;
+	const char *conninfo;
+};
+
+/* ss_sup_poll_fn: has serve started listening? Then say where to point a
+ * client. Polled from the supervision loop, so a stage that dies while
+ * serve starts is restarted (or stops everything) as at any other time. */
+static int ready_poll(void *ctx)
 {
-	int64_t deadline = ss_mono_us() + timeout_ms * 1000;
+	const struct ready *rd = ctx;
 	struct sockaddr_in a;
+	int fd, ok;
 
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	inet_pton(AF_INET, addr, &a.sin_addr);
-	while (!stop_requested && ss_mono_us() < deadline) {
-		struct timespec ts = { 0, 50 * 1000000L };
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
-
-		ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-		if (fd >= 0)
-			close(fd);
-		if (ok)
-			return 0;
-		nanosleep(&ts, NULL);
+	a.sin_port = htons((uint16_t)opt.port);
+	inet_pton(AF_INET, opt.bind, &a.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	if (!ok)
+		return 0;
+	fprintf(stderr, "%s: ready: shapes at http://%s:%d/v1/shape\n",
+		ss_progname, opt.bind, opt.port);
+	if (rd->embedded) {
+		fprintf(stderr, "%s: try:  curl -i 'http://%s:%d/v1/shape?table=items&offset=-1'\n",
+			ss_progname, opt.bind, opt.port);
+		fprintf(stderr, "%s: psql: psql \"%s\"\n", ss_progname, rd->conninfo);
 	}
-	return -1;
+	fprintf(stderr, "%s: stop with ^C (SIGINT) or SIGTERM\n", ss_progname);
+	return 1;
 }
 
 /* Run a one-shot program to the end; exit with a message if it failed. */
@@ -298,6 +314,7 @@ static void parse_options(int argc, char **argv)
 	int c, st;
 
 	opt.dir = "var";
+	opt.restart_max = 30;
 	opt.database_url = ss_cli_env_or("DATABASE_URL", NULL);
 	opt.bind = "127.0.0.1";
 	opt.secret = ss_cli_env_or("ELECTRIC_SECRET", NULL);
@@ -321,6 +338,10 @@ static void parse_options(int argc, char **argv)
 		case OPT_INSECURE: opt.insecure = 1; break;
 		case OPT_SLOT: opt.slot = optarg; break;
 		case OPT_PUBLICATION: opt.publication = optarg; break;
+		case OPT_RESTART_MAX:
+			opt.restart_max = (int)ss_cli_opt_int(optarg, 1, 3600,
+							      "--restart-max");
+			break;
 		case OPT_ARG_REPLICATE:
 		case OPT_ARG_ROUTE:
 		case OPT_ARG_STORE:
@@ -357,6 +378,7 @@ int main(int argc, char **argv)
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_pgembed pe;
 	struct ss_buf registry, data, conninfo;
+	struct ready rd;
 	struct argv_b a[NSTAGES];
 	struct sigaction sa;
 	struct ss_sup *sup;
@@ -384,7 +406,7 @@ int main(int argc, char **argv)
 	path_in(&registry, "registry.db");
 	path_in(&data, "data");
 
-	sup = ss_sup_new(100, 30000, 10000, on_event, NULL);
+	sup = ss_sup_new(100, (int64_t)opt.restart_max * 1000, 10000, on_event, NULL);
 	memset(&pe, 0, sizeof(pe));
 	embedded = !opt.database_url || !*opt.database_url;
 	if (embedded) {
@@ -504,18 +526,9 @@ int main(int argc, char **argv)
 		ss_sup_stop(sup, 10000);
 		ss_cli_die_err(&err);
 	}
-	sigprocmask(SIG_UNBLOCK, &block, NULL);
-	if (!stop_requested && wait_listening(opt.bind, opt.port, 30000) == 0) {
-		fprintf(stderr, "%s: ready: shapes at http://%s:%d/v1/shape\n",
-			ss_progname, opt.bind, opt.port);
-		if (embedded) {
-			fprintf(stderr, "%s: try:  curl -i 'http://%s:%d/v1/shape?table=items&offset=-1'\n",
-				ss_progname, opt.bind, opt.port);
-			fprintf(stderr, "%s: psql: psql \"%s\"\n", ss_progname, conninfo.buf);
-		}
-		fprintf(stderr, "%s: stop with ^C (SIGINT) or SIGTERM\n", ss_progname);
-	}
-	sigprocmask(SIG_BLOCK, &block, NULL);
+	rd.embedded = embedded;
+	rd.conninfo = conninfo.buf;
+	ss_sup_set_poll(sup, ready_poll, &rd, 50);
 
 	rc = stop_requested ? 0 : ss_sup_run(sup, &stop_requested, &err);
 	if (rc == 0)

@@ -197,6 +197,9 @@ struct ss_sup {
 	int64_t min_ms, max_ms, healthy_ms;
 	ss_sup_event_fn *fn;
 	void *ctx;
+	ss_sup_poll_fn *poll_fn;   /* NULL once it returned nonzero */
+	void *poll_ctx;
+	int64_t poll_ms;
 };
 
 struct ss_sup *ss_sup_new(int64_t min_ms, int64_t max_ms, int64_t healthy_ms,
@@ -210,6 +213,14 @@ struct ss_sup *ss_sup_new(int64_t min_ms, int64_t max_ms, int64_t healthy_ms,
 	s->fn = fn;
 	s->ctx = ctx;
 	return s;
+}
+
+void ss_sup_set_poll(struct ss_sup *s, ss_sup_poll_fn *fn, void *ctx,
+		     int64_t every_ms)
+{
+	s->poll_fn = fn;
+	s->poll_ctx = ctx;
+	s->poll_ms = every_ms > 0 ? every_ms : 1;
 }
 
 void ss_sup_free(struct ss_sup *s)
@@ -501,6 +512,10 @@ int ss_sup_run(struct ss_sup *s, volatile sig_atomic_t *stop, struct ss_err *err
 		wait_ms = next ? (next - now) / 1000 + 1 : 1000;
 		if (wait_ms > 1000)
 			wait_ms = 1000;
+		if (s->poll_fn && s->poll_fn(s->poll_ctx))
+			s->poll_fn = NULL;
+		if (s->poll_fn && wait_ms > s->poll_ms)
+			wait_ms = s->poll_ms;
 		ts.tv_sec = wait_ms / 1000;
 		ts.tv_nsec = (wait_ms % 1000) * 1000000L;
 		ppoll(NULL, 0, &ts, &waitmask);

@@ -107,6 +107,15 @@ void ss_sup_add(struct ss_sup *s, const char *name, size_t nprocs,
 		char *const *const argvs[], const struct ss_spawn_opts *o,
 		int stop_sig);
 
+/*
+ * Have ss_sup_run call fn(ctx) about every every_ms, between its other
+ * work, until fn returns nonzero (then never again): a way to notice,
+ * while supervising, that a unit has become ready. fn must not block.
+ */
+typedef int ss_sup_poll_fn(void *ctx);
+void ss_sup_set_poll(struct ss_sup *s, ss_sup_poll_fn *fn, void *ctx,
+		     int64_t every_ms);
+
 /* Start every unit that is not running. -1 if one could not be started
  * (nothing is left running then). */
 int ss_sup_start(struct ss_sup *s, struct ss_err *err);
