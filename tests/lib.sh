@@ -58,6 +58,34 @@ trap 'exit 130' INT TERM
 
 say() { echo "# $*"; }
 
+# No curl of a test waits for ever: one that hangs fails its test after
+# two minutes (no request of the suite needs more, long polls included).
+CURL_HOME=$TEST_DIR
+export CURL_HOME
+echo "max-time = 120" >"$TEST_DIR/.curlrc"
+
+# wait_end PID [TENTHS]: wait for PID, a child of this shell (so not from
+# inside $(...)), to end and set st to its exit status. If it still runs
+# after TENTHS tenths of a second (default 600), it is hung: it is killed
+# (SIGKILL) and wait_end fails, rather than the suite waiting for ever.
+wait_end() {
+	_we=0
+	while kill -0 "$1" 2>/dev/null &&
+	      [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; do
+		_we=$((_we + 1))
+		if [ $_we -gt "${2:-600}" ]; then
+			echo "pid $1 still running after $((${2:-600} / 10)) s: killed" >&2
+			kill -9 "$1"
+			wait "$1" 2>/dev/null
+			st=137
+			return 1
+		fi
+		sleep 0.1
+	done
+	st=0
+	wait "$1" || st=$?
+}
+
 # wait_log FILE FROM PATTERN PID TENTHS: wait until a line of FILE after
 # its first FROM lines matches PATTERN (grep), at most TENTHS tenths of a
 # second; fails at once, showing the end of FILE, if process PID ends.

@@ -6,7 +6,7 @@
 #                            --insecure unless --secret is given); sets SERVE_PID and SERVE_URL
 #                            (http://127.0.0.1:PORT). Its stderr goes to
 #                            $TEST_DIR/serve.log. Stopped at exit.
-#   serve_stop               SIGTERM and wait (at the top level of the
+#   serve_stop               SIGTERM and wait_end (at the top level of the
 #                            script: the server is its child); the exit
 #                            status also goes to $TEST_DIR/serve.exit.
 #   get PATH-AND-QUERY [CURL-ARG...]
@@ -41,11 +41,11 @@ serve_start() {
 serve_stop() {
 	[ -n "${SERVE_PID:-}" ] || return 0
 	kill -TERM "$SERVE_PID" 2>/dev/null
-	wait "$SERVE_PID" 2>/dev/null
-	_st=$?
-	echo $_st >"$TEST_DIR/serve.exit"
+	wait_end "$SERVE_PID" ||
+		test_expect_success "serve ends on SIGTERM (it hung)" false
+	echo $st >"$TEST_DIR/serve.exit"
 	SERVE_PID=
-	return $_st
+	return $st
 }
 test_at_exit 'serve_stop'
 

@@ -13,24 +13,6 @@ helpers() {
 	ls "/proc/$1/task" | grep -vx "$1"
 }
 
-# ends PID: wait for PID (a child of this shell: not in $(...)) to end and
-# set st to its exit status; if it is still running 30 s later it is hung:
-# kill it and fail.
-ends() {
-	_n=0
-	while kill -0 "$1" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; do
-		_n=$((_n + 1))
-		if [ $_n -gt 300 ]; then
-			echo "pid $1 still running 30 s after SIGTERM" >&2
-			kill -9 "$1"
-			return 1
-		fi
-		sleep 0.1
-	done
-	st=0
-	wait "$1" || st=$?
-}
-
 shapesync-db --registry r.db --dir data init >/dev/null
 
 # serve needs no PostgreSQL until a shape is created.
@@ -44,17 +26,17 @@ serve() {
 
 test_expect_success 'serve has helper threads (registry, waker, evictor, HTTP workers)' '
 	serve && helpers $pid >tids && kill -TERM $pid &&
-	ends $pid && test_eq 0 "$st" &&
+	wait_end $pid 300 && test_eq 0 "$st" &&
 	test "$(wc -l <tids)" -ge 4
 '
 
 test_expect_success 'serve: SIGTERM to each helper thread is an orderly stop (exit 0)' '
-	serve && n=$(helpers $pid | wc -l) && kill -TERM $pid && ends $pid &&
+	serve && n=$(helpers $pid | wc -l) && kill -TERM $pid && wait_end $pid 300 &&
 	i=1 && while [ $i -le $n ]; do
 		serve && tid=$(helpers $pid | sed -n ${i}p) &&
 		echo "thread $i: $tid $(cat /proc/$pid/task/$tid/comm)" &&
 		kill -TERM $tid &&
-		ends $pid && test_eq 0 "$st" || exit 1
+		wait_end $pid 300 && test_eq 0 "$st" || exit 1
 		i=$((i + 1))
 	done
 '
@@ -64,7 +46,7 @@ test_expect_success 'serve: SIGTERM right after start, before it waits, still st
 		shapesync-serve --registry r.db --dir data --port 0 --insecure \
 			--database-url "postgresql://127.0.0.1:1/none" 2>/dev/null &
 		pid=$! && sleep 0.0$i && kill -TERM $pid &&
-		ends $pid && { test_eq 0 "$st" || test_eq 143 "$st"; } || exit 1
+		wait_end $pid 300 && { test_eq 0 "$st" || test_eq 143 "$st"; } || exit 1
 	done
 '
 
@@ -86,7 +68,7 @@ test_expect_success 'route blocked on a full output pipe: SIGTERM to its registr
 	done &&
 	helpers $pid >tids && test -s tids &&
 	kill -TERM $(head -n 1 tids) &&
-	ends $pid &&
+	wait_end $pid 300 &&
 	kill $reader &&
 	test_eq 0 "$st" &&
 	test ! -s route.err
@@ -97,13 +79,13 @@ test_expect_success 'store: SIGTERM to each helper thread is an orderly stop (ex
 	{ sleep 120 >in.fifo & } && writer=$! &&
 	{ shapesync-store --registry r.db --dir data <in.fifo 2>store.err & } &&
 	pid=$! && sleep 0.5 && n=$(helpers $pid | wc -l) &&
-	kill -TERM $pid && ends $pid && test_eq 0 "$st" &&
+	kill -TERM $pid && wait_end $pid 300 && test_eq 0 "$st" &&
 	test "$n" -ge 1 &&
 	i=1 && while [ $i -le $n ]; do
 		{ shapesync-store --registry r.db --dir data <in.fifo 2>store.err & } &&
 		pid=$! && sleep 0.5 &&
 		kill -TERM $(helpers $pid | sed -n ${i}p) &&
-		ends $pid && test_eq 0 "$st" || { cat store.err; exit 1; }
+		wait_end $pid 300 && test_eq 0 "$st" || { cat store.err; exit 1; }
 		i=$((i + 1))
 	done &&
 	kill $writer

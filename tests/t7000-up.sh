@@ -154,7 +154,7 @@ test_expect_success 'a stage failing at start is restarted at once, the delay ca
 		i=$((i + 1)) && [ $i -le 200 ] && kill -0 $pid && sleep 0.1 || {
 			cat cap.log; kill $pid $holder; exit 1; }
 	done &&
-	kill -TERM $pid && st=0 && { wait $pid || st=$?; } && kill $holder &&
+	kill -TERM $pid && wait_end $pid && kill $holder &&
 	test_eq 0 "$st" &&
 	grep "restarting serve in" cap.log | sed "s/.* in //" >delays &&
 	printf "%s ms\n" 100 200 400 800 1000 1000 >want.delays &&

@@ -31,11 +31,11 @@ up_start() {
 up_stop() {
 	[ -n "${UP_PID:-}" ] || return 0
 	kill -TERM "$UP_PID" 2>/dev/null
-	wait "$UP_PID" 2>/dev/null
-	_st=$?
-	echo $_st >"$TEST_DIR/up.exit"
+	wait_end "$UP_PID" ||
+		test_expect_success "shapesync up ends on SIGTERM (it hung)" false
+	echo $st >"$TEST_DIR/up.exit"
 	UP_PID=
-	return $_st
+	return $st
 }
 test_at_exit 'up_stop'
 
