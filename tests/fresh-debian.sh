@@ -493,7 +493,8 @@ cmd_check() {
 	fi
 }
 # verbose_failed LOG: the scripts prove reported failed in LOG, again with
-# prove -v, for their diagnostics (prove hides them otherwise).
+# prove -v, for the whole TAP stream (without -v prove shows only what
+# the scripts print on stderr, which includes why a test failed).
 verbose_failed() {
 	local failed
 	failed=$(sed -n '/^Test Summary Report/,$p' "$1" | awk '$1 ~ /^tests\/t.*\.sh$/ { print $1 }' | sort -u | tr '\n' ' ')

@@ -132,7 +132,8 @@ test_expect_success() {
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $1"
-		sed 's/^/#   /' "$_out" | tail -n 40
+		# On stderr, which prove shows without -v: CI's log says why.
+		sed 's/^/#   /' "$_out" | tail -n 40 >&2
 	fi
 	rm -f "$_out"
 }

@@ -16,10 +16,13 @@ helpers() {
 shapesync-db --registry r.db --dir data init >/dev/null
 
 # serve needs no PostgreSQL until a shape is created.
+# serve.err is emptied first: the background job's own redirection may
+# come after wait_log has read the previous server's "listening on".
 serve() {
+	: >serve.err
 	shapesync-serve --registry r.db --dir data --port 0 --insecure \
 		--database-url "postgresql://127.0.0.1:1/none" --max-shapes 2 \
-		--threads 2 "$@" 2>serve.err &
+		--threads 2 "$@" 2>>serve.err &
 	pid=$!
 	wait_log serve.err 0 "listening on" $pid 100
 }
