@@ -14,6 +14,15 @@ helpers() {
 }
 
 shapesync-db --registry r.db --dir data init >/dev/null
+# Whatever a failed test left running (its servers, readers, writers):
+# the recorded pids that still run in this test's directory.
+leftovers() {
+	for _p in $(cat "$TEST_DIR/pids" 2>/dev/null); do
+		[ "$(readlink "/proc/$_p/cwd" 2>/dev/null)" = "$TEST_DIR" ] &&
+			kill -9 "$_p"
+	done
+}
+test_at_exit leftovers
 
 # serve needs no PostgreSQL until a shape is created.
 # serve.err is emptied first: the background job's own redirection may
@@ -23,7 +32,7 @@ serve() {
 	shapesync-serve --registry r.db --dir data --port 0 --insecure \
 		--database-url "postgresql://127.0.0.1:1/none" --max-shapes 2 \
 		--threads 2 "$@" 2>>serve.err &
-	pid=$!
+	pid=$! && echo $pid >>pids
 	wait_log serve.err 0 "listening on" $pid 100
 }
 
@@ -48,7 +57,7 @@ test_expect_success 'serve: SIGTERM right after start, before it waits, still st
 	for i in 1 2 3 4 5; do
 		shapesync-serve --registry r.db --dir data --port 0 --insecure \
 			--database-url "postgresql://127.0.0.1:1/none" 2>/dev/null &
-		pid=$! && sleep 0.0$i && kill -TERM $pid &&
+		pid=$! && echo $pid >>pids && sleep 0.0$i && kill -TERM $pid &&
 		wait_end $pid 300 && { test_eq 0 "$st" || test_eq 143 "$st"; } || exit 1
 	done
 '
@@ -64,7 +73,7 @@ test_expect_success 'route blocked on a full output pipe: SIGTERM to its registr
 	mkfifo full.fifo &&
 	{ sleep 120 <full.fifo & } && reader=$! &&
 	{ shapesync-route --registry r.db <many.ndjson >full.fifo 2>route.err & } &&
-	pid=$! &&
+	pid=$! && echo $pid $reader >>pids &&
 	until [ "$(awk "{ print \$3 }" /proc/$pid/stat)" = S ] &&
 	      grep -q pipe_write /proc/$pid/wchan 2>/dev/null; do
 		kill -0 $pid && sleep 0.1 || exit 1
@@ -81,12 +90,12 @@ test_expect_success 'store: SIGTERM to each helper thread is an orderly stop (ex
 	mkfifo in.fifo &&
 	{ sleep 120 >in.fifo & } && writer=$! &&
 	{ shapesync-store --registry r.db --dir data <in.fifo 2>store.err & } &&
-	pid=$! && sleep 0.5 && n=$(helpers $pid | wc -l) &&
+	pid=$! && echo $pid $writer >>pids && sleep 0.5 && n=$(helpers $pid | wc -l) &&
 	kill -TERM $pid && wait_end $pid 300 && test_eq 0 "$st" &&
 	test "$n" -ge 1 &&
 	i=1 && while [ $i -le $n ]; do
 		{ shapesync-store --registry r.db --dir data <in.fifo 2>store.err & } &&
-		pid=$! && sleep 0.5 &&
+		pid=$! && echo $pid >>pids && sleep 0.5 &&
 		kill -TERM $(helpers $pid | sed -n ${i}p) &&
 		wait_end $pid 300 && test_eq 0 "$st" || { cat store.err; exit 1; }
 		i=$((i + 1))
