@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,8 +269,19 @@ static int ready_poll(void *ctx)
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)opt.port);
 	inet_pton(AF_INET, opt.bind, &a.sin_addr);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking, at most 50 ms: a connect whose SYN goes unanswered
+	 * (a full accept queue) must not hold up the supervision loop. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0 && !ok && errno == EINPROGRESS) {
+		struct pollfd pfd = { fd, POLLOUT, 0 };
+		int soerr = 0;
+		socklen_t len = sizeof(soerr);
+
+		ok = poll(&pfd, 1, 50) == 1 &&
+		     getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
+		     soerr == 0;
+	}
 	if (fd >= 0)
 		close(fd);
 	if (!ok)

@@ -108,9 +108,12 @@ void ss_sup_add(struct ss_sup *s, const char *name, size_t nprocs,
 		int stop_sig);
 
 /*
- * Have ss_sup_run call fn(ctx) about every every_ms, between its other
- * work, until fn returns nonzero (then never again): a way to notice,
- * while supervising, that a unit has become ready. fn must not block.
+ * Have ss_sup_run call fn(ctx) about every every_ms (1 if <= 0), between
+ * its other work, until fn returns nonzero (then never again): a way to
+ * notice, while supervising, that a unit has become ready. fn runs in the
+ * caller's thread with the stop signals and SIGCHLD blocked, and must not
+ * block: the loop reaps, restarts and stops nothing meanwhile. ctx is
+ * borrowed: it must stay valid while ss_sup_run runs.
  */
 typedef int ss_sup_poll_fn(void *ctx);
 void ss_sup_set_poll(struct ss_sup *s, ss_sup_poll_fn *fn, void *ctx,

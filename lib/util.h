@@ -162,7 +162,9 @@ int ss_mkdirs(const char *path, int parents_only, struct ss_err *err);
  * SIGABRT, SIGSYS: blocking those would lose a crash report) and stores
  * the previous mask in *old; ss_signals_restore puts it back. Threads a
  * library starts inherit the blocked mask when started between the two
- * (this is how serve starts libmicrohttpd's threads).
+ * (this is how serve starts libmicrohttpd's threads). So does a program
+ * that such a thread forks and executes: reset its mask in the child
+ * (lib/supervise does).
  */
 void ss_signals_block(sigset_t *old);
 void ss_signals_restore(const sigset_t *old);

@@ -43,8 +43,15 @@ $_cleanup_hooks"
 
 _test_exit() {
 	status=$?
+	_failed_before=$test_failed
 	if [ -n "$_cleanup_hooks" ]; then
 		eval "$_cleanup_hooks" >/dev/null 2>&1 || true
+	fi
+	# A hook that found a process hung (serve_stop, up_stop) records a
+	# failed test: after the plan, so say it and fail the script.
+	if [ "$test_failed" != "$_failed_before" ]; then
+		echo "# a process did not end on SIGTERM at exit (see wait_end)" >&2
+		[ "$status" != 0 ] || status=1
 	fi
 	if [ "${SS_KEEP_TEST_DIR:-}" = "" ] && [ "$test_failed" = 0 ]; then
 		cd / && rm -rf "$TEST_DIR"

@@ -95,7 +95,8 @@ nginx_start() {
 nginx_stop() {
 	[ -n "${NGINX_PID:-}" ] || return 0
 	kill -QUIT "$NGINX_PID" 2>/dev/null
-	wait "$NGINX_PID" 2>/dev/null
+	wait_end "$NGINX_PID" ||
+		test_expect_success "nginx ends on SIGQUIT (it hung)" false
 	NGINX_PID=
 }
 test_at_exit nginx_stop

@@ -36,7 +36,8 @@ pipeline_stop() {
 	for _k in $(_pipeline_kids "$PIPELINE_PID"); do
 		kill -TERM "$_k" 2>/dev/null
 	done
-	wait "$PIPELINE_PID" 2>/dev/null
+	wait_end "$PIPELINE_PID" ||
+		test_expect_success "the pipeline ends on SIGTERM (it hung)" false
 	PIPELINE_PID=
 }
 test_at_exit 'pipeline_stop'

@@ -13,6 +13,18 @@ helpers() {
 	ls "/proc/$1/task" | grep -vx "$1"
 }
 
+# wait_helpers PID N: wait (up to 10 s) until PID has at least N helper
+# threads.
+wait_helpers() {
+	_wh=0
+	until [ "$(helpers "$1" | wc -l)" -ge "$2" ]; do
+		_wh=$((_wh + 1))
+		[ $_wh -le 100 ] && kill -0 "$1" || {
+			echo "pid $1: fewer than $2 helper threads" >&2; return 1; }
+		sleep 0.1
+	done
+}
+
 shapesync-db --registry r.db --dir data init >/dev/null
 # Whatever a failed test left running (its servers, readers, writers):
 # the recorded pids that still run in this test's directory.
@@ -42,18 +54,35 @@ test_expect_success 'serve has helper threads (registry, waker, evictor, HTTP wo
 	test "$(wc -l <tids)" -ge 4
 '
 
-test_expect_success 'serve: SIGTERM to each helper thread is an orderly stop (exit 0)' '
-	serve && n=$(helpers $pid | wc -l) && kill -TERM $pid && wait_end $pid 300 &&
+# each_serve_thread [OPTION...]: for each helper thread of a serve started
+# with OPTION..., a fresh serve gets SIGTERM on that thread and must end 0.
+each_serve_thread() {
+	serve "$@" && n=$(helpers $pid | wc -l) && kill -TERM $pid &&
+	wait_end $pid 300 &&
 	i=1 && while [ $i -le $n ]; do
-		serve && tid=$(helpers $pid | sed -n ${i}p) &&
+		serve "$@" && wait_helpers $pid $n && tid=$(helpers $pid | sed -n ${i}p) &&
 		echo "thread $i: $tid $(cat /proc/$pid/task/$tid/comm)" &&
 		kill -TERM $tid &&
-		wait_end $pid 300 && test_eq 0 "$st" || exit 1
+		wait_end $pid 300 && test_eq 0 "$st" || return 1
 		i=$((i + 1))
 	done
+}
+
+test_expect_success 'serve: SIGTERM to each helper thread is an orderly stop (exit 0)' '
+	each_serve_thread
 '
 
-test_expect_success 'serve: SIGTERM right after start, before it waits, still stops it' '
+# The metrics listener is a second libmicrohttpd daemon with its own thread.
+test_expect_success 'serve with --metrics-port: the same for each of its threads' '
+	mport=$(perl -MIO::Socket::INET -e "print IO::Socket::INET->new(Listen => 1,
+		LocalAddr => q(127.0.0.1), LocalPort => 0)->sockport") &&
+	each_serve_thread --metrics-port "$mport" &&
+	test "$n" -ge 5
+'
+
+# A smoke test: SIGTERM at any moment of start-up ends serve (status 0, or
+# 143 when it comes before the handler is installed), never a hang.
+test_expect_success 'serve: SIGTERM during start-up ends it' '
 	for i in 1 2 3 4 5; do
 		shapesync-serve --registry r.db --dir data --port 0 --insecure \
 			--database-url "postgresql://127.0.0.1:1/none" 2>/dev/null &
@@ -74,9 +103,12 @@ test_expect_success 'route blocked on a full output pipe: SIGTERM to its registr
 	{ sleep 120 <full.fifo & } && reader=$! &&
 	{ shapesync-route --registry r.db <many.ndjson >full.fifo 2>route.err & } &&
 	pid=$! && echo $pid $reader >>pids &&
-	until [ "$(awk "{ print \$3 }" /proc/$pid/stat)" = S ] &&
-	      grep -q pipe_write /proc/$pid/wchan 2>/dev/null; do
-		kill -0 $pid && sleep 0.1 || exit 1
+	i=0 && until [ "$(awk "{ print \$3 }" /proc/$pid/stat)" = S ] &&
+	      grep -q pipe_w /proc/$pid/wchan 2>/dev/null; do
+		kill -0 $pid || exit 1
+		# Kernels that hide wchan: 10 s is plenty to fill a pipe.
+		i=$((i + 1)) && [ $i -le 100 ] || break
+		sleep 0.1
 	done &&
 	helpers $pid >tids && test -s tids &&
 	kill -TERM $(head -n 1 tids) &&
@@ -90,12 +122,13 @@ test_expect_success 'store: SIGTERM to each helper thread is an orderly stop (ex
 	mkfifo in.fifo &&
 	{ sleep 120 >in.fifo & } && writer=$! &&
 	{ shapesync-store --registry r.db --dir data <in.fifo 2>store.err & } &&
-	pid=$! && echo $pid $writer >>pids && sleep 0.5 && n=$(helpers $pid | wc -l) &&
+	pid=$! && echo $pid $writer >>pids && wait_helpers $pid 2 &&
+	n=$(helpers $pid | wc -l) &&
 	kill -TERM $pid && wait_end $pid 300 && test_eq 0 "$st" &&
-	test "$n" -ge 1 &&
+	test "$n" -ge 2 &&
 	i=1 && while [ $i -le $n ]; do
 		{ shapesync-store --registry r.db --dir data <in.fifo 2>store.err & } &&
-		pid=$! && echo $pid >>pids && sleep 0.5 &&
+		pid=$! && echo $pid >>pids && wait_helpers $pid $n &&
 		kill -TERM $(helpers $pid | sed -n ${i}p) &&
 		wait_end $pid 300 && test_eq 0 "$st" || { cat store.err; exit 1; }
 		i=$((i + 1))

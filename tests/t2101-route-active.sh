@@ -105,8 +105,8 @@ test_expect_success 'a removed shape stops being routed' '
 
 # Close the input here: test bodies run in subshells.
 exec 3>&-
-route_status=0
-wait $route_pid || route_status=$?
+wait_end $route_pid
+route_status=$st
 
 test_expect_success 'route exits 0 when its input ends, output complete' '
 	test_eq 0 $route_status &&
