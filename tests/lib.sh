@@ -71,6 +71,21 @@ CURL_HOME=$TEST_DIR
 export CURL_HOME
 echo "max-time = 120" >"$TEST_DIR/.curlrc"
 
+# wait_until WHAT SHELL-CONDITION [SECONDS]: evaluate the condition every
+# 50 ms until it holds, for at most SECONDS (default 10); fails saying
+# what it timed out waiting for.
+wait_until() {
+	_wu=0
+	until eval "$2"; do
+		_wu=$((_wu + 1))
+		if [ $_wu -ge $((${3:-10} * 20)) ]; then
+			echo "timed out waiting for $1" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
 # wait_end PID [TENTHS]: wait for PID, a child of this shell (so not from
 # inside $(...)), to end and set st to its exit status. If it still runs
 # after TENTHS tenths of a second (default 600), it is hung: it is killed

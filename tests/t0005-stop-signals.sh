@@ -16,13 +16,7 @@ helpers() {
 # wait_helpers PID N: wait (up to 10 s) until PID has at least N helper
 # threads.
 wait_helpers() {
-	_wh=0
-	until [ "$(helpers "$1" | wc -l)" -ge "$2" ]; do
-		_wh=$((_wh + 1))
-		[ $_wh -le 100 ] && kill -0 "$1" || {
-			echo "pid $1: fewer than $2 helper threads" >&2; return 1; }
-		sleep 0.1
-	done
+	wait_until "$2 helper threads of pid $1" "[ \"\$(helpers $1 | wc -l)\" -ge $2 ]"
 }
 
 shapesync-db --registry r.db --dir data init >/dev/null

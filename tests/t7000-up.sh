@@ -148,10 +148,9 @@ test_expect_success 'a stage failing at start is restarted at once, the delay ca
 	{ shapesync-up --dir cap --port 0 --slot cap --restart-max 1 \
 		--serve-arg=--registry="$TEST_DIR/none/registry.db" 2>>cap.log & } &&
 	pid=$! &&
-	i=0 && until [ "$(grep -c "restarting serve in 1000 ms" cap.log)" -ge 2 ]; do
-		i=$((i + 1)) && [ $i -le 300 ] && kill -0 $pid && sleep 0.1 || {
-			cat cap.log; kill $pid; exit 1; }
-	done &&
+	wait_until "two restarts after 1000 ms" \
+		"[ \"\$(grep -c \"restarting serve in 1000 ms\" cap.log)\" -ge 2 ]" 30 || {
+		cat cap.log; kill $pid; exit 1; } &&
 	kill -TERM $pid && wait_end $pid &&
 	test_eq 0 "$st" &&
 	grep "restarting serve in" cap.log | sed "s/.* in //" >delays &&

@@ -180,18 +180,6 @@ writing_at_nginx() {
 	curl -s "$NGINX_STATUS_URL" |
 		sed -n 's/.*Writing: \([0-9]*\).*/\1/p'
 }
-# wait_until WHAT SHELL-CONDITION: poll the condition for up to 10 s.
-wait_until() {
-	_i=0
-	until eval "$2"; do
-		_i=$((_i + 1))
-		if [ $_i -ge 200 ]; then
-			echo "timed out waiting for $1" >&2
-			return 1
-		fi
-		sleep 0.05
-	done
-}
 # statuses URI: how many of each cache status the access log has for URI,
 # "N STATUS" lines sorted by status.
 statuses() {

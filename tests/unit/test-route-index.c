@@ -16,17 +16,7 @@
 
 #include "unit.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-#define PICK(a) (a[rnd() % (sizeof(a) / sizeof(a[0]))])
+#define PICK(a) (a[unit_rnd() % (sizeof(a) / sizeof(a[0]))])
 
 static const struct ss_frame_column cols[] = {
 	{ "id", "int4", 23, -1, 1, -1 },
@@ -69,7 +59,7 @@ struct shape {
 static void gen_where(struct ss_buf *w)
 {
 	ss_buf_reset(w);
-	switch (rnd() % 9) {
+	switch (unit_rnd() % 9) {
 	case 0:
 	case 1: /* one value, often shared by several shapes */
 		ss_buf_addf(w, "n = %s", PICK(nums));
@@ -181,13 +171,13 @@ static void test_strings(size_t n)
 		size_t la = 0, lb = 0;
 		int ra, rb;
 
-		len = 1 + rnd() % 48;
+		len = 1 + unit_rnd() % 48;
 		buf[0] = '"';
 		for (k = 1; k < len; k++)
-			buf[k] = rnd() % 4 ? 'a'
-					   : alpha[rnd() % (sizeof(alpha) - 1)];
-		if (rnd() % 4)
-			buf[rnd() % len + (len < 2)] = '"';
+			buf[k] = unit_rnd() % 4 ? 'a'
+					   : alpha[unit_rnd() % (sizeof(alpha) - 1)];
+		if (unit_rnd() % 4)
+			buf[unit_rnd() % len + (len < 2)] = '"';
 		a.p = b.p = buf;
 		a.end = b.end = buf + len;
 		ra = str_(&a, &sa, &la);
@@ -319,7 +309,7 @@ int main(int argc, char **argv)
 		seed = strtoull(argv[1], NULL, 10);
 	if (argc > 2)
 		steps = strtoul(argv[2], NULL, 10);
-	rng ^= seed * 0x100000001B3ull;
+	unit_seed(seed);
 	for (i = 0; i < NCOLS; i++) {
 		wcols[i].name = cols[i].name;
 		wcols[i].type = cols[i].type;
@@ -335,10 +325,10 @@ int main(int argc, char **argv)
 	CHECK(ss_router_relation(r, &rel, &err) == 0);
 
 	for (i = 0; i < steps; i++) {
-		uint64_t what = rnd() % 8;
+		uint64_t what = unit_rnd() % 8;
 
 		if (what < 2 || nlive < 50) { /* add a shape */
-			struct shape *s = &shapes[rnd() % MAXSHAPES];
+			struct shape *s = &shapes[unit_rnd() % MAXSHAPES];
 			struct ss_shape def;
 
 			if (s->live)
@@ -359,7 +349,7 @@ int main(int argc, char **argv)
 			s->live = 1;
 			nlive++;
 		} else if (what == 2) { /* remove one */
-			struct shape *s = &shapes[rnd() % MAXSHAPES];
+			struct shape *s = &shapes[unit_rnd() % MAXSHAPES];
 
 			if (!s->live)
 				continue;
@@ -369,16 +359,16 @@ int main(int argc, char **argv)
 			removed++;
 		} else { /* match a change */
 			const char *oldr[NCOLS], *newr[NCOLS];
-			enum ss_frame_op op = (enum ss_frame_op)(1 + rnd() % 3);
+			enum ss_frame_op op = (enum ss_frame_op)(1 + unit_rnd() % 3);
 			size_t jj = 0;
 
 			oldr[0] = newr[0] = "1";
 			oldr[1] = PICK(v_n);
-			newr[1] = rnd() % 2 ? oldr[1] : PICK(v_n);
-			oldr[2] = rnd() % 8 ? PICK(texts) : NULL;
-			newr[2] = rnd() % 2 ? oldr[2] : PICK(texts);
+			newr[1] = unit_rnd() % 2 ? oldr[1] : PICK(v_n);
+			oldr[2] = unit_rnd() % 8 ? PICK(texts) : NULL;
+			newr[2] = unit_rnd() % 2 ? oldr[2] : PICK(texts);
 			oldr[3] = PICK(v_amt);
-			newr[3] = rnd() % 2 ? oldr[3] : PICK(v_amt);
+			newr[3] = unit_rnd() % 2 ? oldr[3] : PICK(v_amt);
 			oldr[4] = PICK(v_b);
 			newr[4] = PICK(v_b);
 			ss_router_match(r, 16384, op,

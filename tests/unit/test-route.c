@@ -12,19 +12,9 @@
 #include "unit.h"
 #include "where.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
 static const char *pick(const char *const *v, size_t n)
 {
-	return v[rnd() % n];
+	return v[unit_rnd() % n];
 }
 #define PICK(a) pick(a, sizeof(a) / sizeof(a[0]))
 
@@ -195,7 +185,7 @@ int main(int argc, char **argv)
 		seed = strtoull(argv[1], NULL, 10);
 	if (argc > 2)
 		rows = strtoul(argv[2], NULL, 10);
-	rng ^= seed * 0x100000001B3ull;
+	unit_seed(seed);
 	for (i = 0; i < NCOLS; i++) {
 		wcols[i].name = cols[i].name;
 		wcols[i].type = cols[i].type;
@@ -206,7 +196,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < 250; i++) {
 			struct ss_shape def;
 			struct shape *s = &shapes[nshapes];
-			const char *t = templates[rnd() % NTEMPLATES];
+			const char *t = templates[unit_rnd() % NTEMPLATES];
 			const char *param = PICK(p_any);
 
 			ss_shape_init(&def);
@@ -254,18 +244,18 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < rows; i++) {
 		const char *oldr[NCOLS], *newr[NCOLS];
-		enum ss_frame_op op = (enum ss_frame_op)(1 + rnd() % 3);
+		enum ss_frame_op op = (enum ss_frame_op)(1 + unit_rnd() % 3);
 		size_t j = 0;
 
 		gen_row(oldr);
 		gen_row(newr);
 		/* Updates that change one column are the interesting ones. */
-		if (op == SS_FRAME_OP_UPDATE && rnd() % 2) {
+		if (op == SS_FRAME_OP_UPDATE && unit_rnd() % 2) {
 			const char *fresh[NCOLS];
 
 			gen_row(fresh);
 			memcpy(newr, oldr, sizeof(newr));
-			k = rnd() % NCOLS;
+			k = unit_rnd() % NCOLS;
 			newr[k] = fresh[k];
 		}
 		ss_router_match(r, 16384, op,

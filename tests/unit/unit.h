@@ -1,17 +1,37 @@
 /*
  * unit.h — the few macros C unit tests share: CHECK records a failure with
  * its file and line and goes on; FAILF stops the program. unit_report()
- * prints the tally and gives main()'s exit status.
+ * prints the tally and gives main()'s exit status; unit_rnd() is a repeatable
+ * random sequence.
  */
 #ifndef SS_UNIT_H
 #define SS_UNIT_H
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int unit_checks, unit_failures;
+
+/* A fixed xorshift64 sequence, the same on every run, for tests that
+ * generate cases. */
+static uint64_t unit_rng = 0x9E3779B97F4A7C15ull;
+
+static inline uint64_t unit_rnd(void)
+{
+	unit_rng ^= unit_rng << 13;
+	unit_rng ^= unit_rng >> 7;
+	unit_rng ^= unit_rng << 17;
+	return unit_rng;
+}
+
+/* Start the sequence from another point: a run's SEED argument. */
+static inline void unit_seed(uint64_t seed)
+{
+	unit_rng ^= seed * 0x100000001B3ull;
+}
 
 #define CHECK(cond)                                                          \
 	do {                                                                 \
