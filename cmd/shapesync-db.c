@@ -941,6 +941,7 @@ static int cmd_stats(int argc, char **argv)
 		ss_lsn_format(st.durable_lsn, lsn);
 		stat_str(&b, json, "durable_lsn", lsn);
 	}
+	stat_int(&b, json, "stream", st.stream);
 	stat_int(&b, json, "db_bytes", st.db_bytes);
 	stat_int(&b, json, "wal_bytes", st.wal_bytes);
 	stat_int(&b, json, "next_id", st.next_id);

@@ -312,6 +312,8 @@ struct state {
 	ss_lsn sent_flush;           /* last flush position reported */
 	ss_lsn max_flush;            /* the highest ever reported */
 	int started;                 /* emitted was initialised */
+	int64_t stream;              /* the registry's stream, 0 if none */
+	struct ss_buf stream_reason; /* why this session began a new one */
 	uint64_t xid_ref;
 
 	/* The open transaction, as written out. */
@@ -956,6 +958,78 @@ static int stream(struct state *st, struct ss_err *err)
 	}
 }
 
+static int count_snapshotted(const struct ss_shape_rec *rec, void *ctx)
+{
+	if (rec->snapshot_state != SS_SNAPSHOT_PENDING)
+		++*(int64_t *)ctx;
+	return 0;
+}
+
+/*
+ * Is this session's stream the one the shape logs were built from (see
+ * lib/stream.h)? If not, begin a new stream in the registry, which
+ * invalidates every shape, and start over from the slot's position as if
+ * nothing had been written before. `created`, `lost`: what happened to the
+ * slot; `confirmed`: its position now.
+ */
+static int check_stream(struct state *st, int created, int lost,
+			ss_lsn confirmed, struct ss_err *err)
+{
+	struct ss_stream_session now;
+	struct ss_stream_id rec;
+	enum ss_stream_verdict v;
+	int64_t invalidated = 0;
+	int has;
+
+	ss_buf_reset(&st->stream_reason);
+	if (!st->reg)
+		return 0;
+	memset(&now, 0, sizeof(now));
+	if (ss_pg_identify_system(st->repl, st->admin, &now.id,
+				  &now.server_lsn, err) < 0)
+		return -1;
+	snprintf(now.id.slot, sizeof(now.id.slot), "%s", opt.slot);
+	now.id.slot_lsn = confirmed;
+	now.slot_created = created;
+	now.slot_lost = lost;
+	now.slot_confirmed = confirmed;
+	if (ss_registry_get_durable_lsn(st->reg, &now.durable, err) < 0 ||
+	    ss_registry_stream_get(st->reg, &st->stream, &rec, &has, err) < 0)
+		goto fatal;
+	/* Only a registry with no stream recorded needs the count. */
+	if (!has && ss_registry_foreach(st->reg, count_snapshotted, &now.shapes,
+					err) < 0)
+		goto fatal;
+	v = ss_stream_decide(has ? &rec : NULL, &now, &st->stream_reason);
+	if (v == SS_STREAM_SAME)
+		return 0;
+	if (ss_registry_stream_start(st->reg, &now.id, st->stream_reason.buf,
+				     v == SS_STREAM_NEW, confirmed, &st->stream,
+				     &invalidated, err) < 0)
+		goto fatal;
+	if (v == SS_STREAM_FIRST) {
+		ss_buf_reset(&st->stream_reason);
+		return 0;
+	}
+	ss_cli_warning("%s", st->stream_reason.buf);
+	ss_cli_warning("began stream %" PRId64 ": %" PRId64 " shape%s "
+		       "invalidated, their clients must refetch", st->stream,
+		       invalidated, invalidated == 1 ? "" : "s");
+	/* Nothing written before belongs to the new stream. */
+	st->started = 0;
+	st->in_txn = 0;
+	st->resuming = 0;
+	st->skip_txn = 0;
+	st->written = 0;
+	st->max_flush = 0;
+	st->sent_flush = 0;
+	st->durable = confirmed;
+	return 0;
+fatal:
+	st->fatal = 1;
+	return -1;
+}
+
 static void disconnect(struct state *st)
 {
 	ss_pg_close(st->repl);
@@ -973,7 +1047,7 @@ static void disconnect(struct state *st)
 static int session(struct state *st, struct ss_err *err)
 {
 	char key[128];
-	int got, created, exists, pub_created;
+	int got, created = 0, exists, pub_created, lost;
 	ss_lsn confirmed;
 	int64_t timeout_ms;
 
@@ -1003,7 +1077,7 @@ static int session(struct state *st, struct ss_err *err)
 	if (ss_pg_publication_create(st->admin, opt.pub, &pub_created,
 				     err) < 0 ||
 	    ss_pg_slot_info(st->admin, opt.slot, &exists, &confirmed,
-			    err) < 0)
+			    &lost, err) < 0)
 		return -1;
 	if (exists && pub_created) {
 		st->fatal = 1;
@@ -1019,14 +1093,28 @@ static int session(struct state *st, struct ss_err *err)
 	if (ss_pg_open(opt.conninfo, SS_PG_REPLICATION | SS_PG_DISPLAY,
 		       APPNAME, &st->repl, err) < 0)
 		return -1;
+	if (exists && lost) {
+		/* The server will never stream it again: make it anew (the
+		 * stream check below invalidates the shapes). */
+		ss_cli_warning("replication slot '%s' was invalidated by the "
+			       "server (wal_status lost); dropping it",
+			       opt.slot);
+		if (ss_pg_slot_drop(st->admin, opt.slot, err) < 0 &&
+		    err->code != SS_ERR_INPUT)
+			return -1;
+		ss_err_clear(err);
+		exists = 0;
+	}
 	if (!exists) {
 		if (ss_pg_slot_create(st->repl, opt.slot, &created,
 				      &confirmed, err) < 0)
 			return -1;
 		if (!created && ss_pg_slot_info(st->admin, opt.slot, &exists,
-						&confirmed, err) < 0)
+						&confirmed, NULL, err) < 0)
 			return -1;
 	}
+	if (check_stream(st, created, lost, confirmed, err) < 0)
+		return -1;
 	/* Tables first: pgoutput decides what to send as of the WAL it
 	 * decodes, so a table joins the stream when it joins the
 	 * publication. */
@@ -1051,6 +1139,16 @@ static int session(struct state *st, struct ss_err *err)
 	if (ss_pg_start_replication(st->repl, opt.slot, opt.pub, st->emitted,
 				    err) < 0)
 		return -1;
+	/* Which stream the frames are of, before any of them, and at once:
+	 * route holds new shapes back until it sees a new stream begin. */
+	if (st->stream > 0) {
+		if (emit(st, ss_frame_new_stream(st->stream, st->emitted,
+						 st->stream_reason.len ?
+						 st->stream_reason.buf : NULL),
+			 err) < 0)
+			return -1;
+		ss_cli_flush_stdout();
+	}
 	st->streamed = 1;
 	st->next_poll = ss_mono_us() + POLL_US;
 	st->want_status = 1;
@@ -1079,7 +1177,8 @@ static void open_registry(struct state *st)
 
 int main(int argc, char **argv)
 {
-	static struct state st = { .line = SS_BUF_INIT };
+	static struct state st = { .line = SS_BUF_INIT,
+				   .stream_reason = SS_BUF_INIT };
 	static char outbuf[1 << 16];
 	struct sigaction sa;
 	struct ss_err err = SS_ERR_INIT;
@@ -1134,6 +1233,7 @@ int main(int argc, char **argv)
 	}
 	ss_pgo_msg_release(&st.msg);
 	ss_buf_release(&st.line);
+	ss_buf_release(&st.stream_reason);
 	free(st.newc);
 	free(st.oldc);
 	free(st.added);

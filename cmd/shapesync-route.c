@@ -96,6 +96,8 @@ static struct {
 	size_t npending, pending_alloc;
 	int in_txn;
 	ss_lsn position;        /* last commit passed through, or progress */
+	int64_t stream;         /* the stream of the frames passing through */
+	int64_t reg_stream;     /* the registry's current stream */
 	int verbose;
 	uint64_t changes_in, changes_out, moves, dropped, eval_errors;
 	uint64_t marks;
@@ -342,7 +344,9 @@ static void activate_pending(void)
 	struct ss_err err = SS_ERR_INIT;
 	size_t i, marked = 0;
 
-	if (!st.npending || st.in_txn)
+	/* A new stream was begun and its frames are not here yet: a mark
+	 * now would be a position of the old one. */
+	if (!st.npending || st.in_txn || st.reg_stream > st.stream)
 		return;
 	for (i = 0; i < st.npending; i++) {
 		struct pending *p = &st.pending[i];
@@ -461,6 +465,9 @@ static void refresh(void)
 		ss_cli_die_err(&err);
 	if (v != st.data_version) {
 		st.data_version = v;
+		if (ss_registry_stream_get(st.reg, &st.reg_stream, NULL, NULL,
+					   &err) < 0)
+			ss_cli_die_err(&err);
 		rc = ss_registry_changes(st.reg, st.seq, collect_change, &c,
 					 &st.seq, &err);
 		if (rc < 0)
@@ -606,6 +613,19 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 		if (ss_router_relation(st.router, f, &err) < 0)
 			ss_cli_die_err(&err);
 		write_raw(line, len);
+		break;
+	case SS_FRAME_STREAM:
+		write_raw(line, len);
+		if (f->stream != st.stream) {
+			/* replicate removed every shape with the old stream:
+			 * drop them before anything of the new one routes,
+			 * then activate at its start. */
+			st.in_txn = 0;
+			st.stream = f->stream;
+			st.position = f->lsn;
+			st.data_version = -1;
+			refresh();
+		}
 		break;
 	case SS_FRAME_CHANGE:
 		route_change(f, line, len);
@@ -874,6 +894,9 @@ int main(int argc, char **argv)
 	st.reg = open_registry(registry_path);
 	st.router = ss_router_new(on_invalidate, NULL);
 	st.data_version = -1;
+	if (ss_registry_stream_get(st.reg, &st.stream, NULL, NULL, &err) < 0)
+		ss_cli_die_err(&err);
+	st.reg_stream = st.stream;
 	full_load();
 	if (ss_registry_data_version(st.reg, &st.data_version, &err) < 0)
 		ss_cli_die_err(&err);

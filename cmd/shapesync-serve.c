@@ -2107,17 +2107,20 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 	case P_DATA:
 		return send_data(r, p->fd, p->pos, p->len, &p->an);
 	case P_REFETCH: {
-		struct ss_shape_rec rec;
 		struct ss_err err = SS_ERR_INIT;
-		int found;
 
-		/* The current handle of the definition, if one exists. */
-		ss_shape_rec_init(&rec);
-		found = ss_registry_get_by_definition(reg, &r->def, &rec, &err);
-		r->shape_handle[0] = '\0';
-		if (found == 1)
-			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
-		ss_shape_rec_release(&rec);
+		/* The shape is gone: 409 with the definition's current
+		 * shape, created if need be, as for an unknown handle. */
+		if (r->sh) {
+			sh_put(r->sh);
+			r->sh = NULL;
+		}
+		if (get_or_create(r, &err) <= 0) {
+			if (err.msg[0])
+				ss_cli_warning("could not get or create a shape: %s",
+					       err.msg);
+			r->shape_handle[0] = '\0';
+		}
 		return send_must_refetch(r, r->shape_handle);
 	}
 	case P_FAILED:

@@ -38,7 +38,7 @@ static const char *const type_names[] = {
 	[SS_FRAME_BEGIN] = "begin",       [SS_FRAME_RELATION] = "relation",
 	[SS_FRAME_CHANGE] = "change",     [SS_FRAME_TRUNCATE] = "truncate",
 	[SS_FRAME_COMMIT] = "commit",     [SS_FRAME_INVALIDATE] = "invalidate",
-	[SS_FRAME_PROGRESS] = "progress",
+	[SS_FRAME_PROGRESS] = "progress", [SS_FRAME_STREAM] = "stream",
 };
 
 static const char *const op_names[] = {
@@ -131,7 +131,7 @@ bad:
 enum slot {
 	S_XID, S_LSN, S_END_LSN, S_TS, S_POS, S_OID, S_OP, S_NEW, S_OLD,
 	S_SHAPES, S_MOVES, S_OIDS, S_SCHEMA, S_TABLE, S_RI, S_COLUMNS,
-	S_REASON,
+	S_REASON, S_STREAM,
 };
 
 enum need { OPTIONAL = 0, REQUIRED = 1, BY_OP = 2 };
@@ -179,6 +179,10 @@ static const struct field invalidate_fields[] = {
 static const struct field progress_fields[] = {
 	{ "lsn", S_LSN, REQUIRED }, END_FIELDS,
 };
+static const struct field stream_fields[] = {
+	{ "stream", S_STREAM, REQUIRED }, { "lsn", S_LSN, REQUIRED },
+	{ "reason", S_REASON, OPTIONAL }, END_FIELDS,
+};
 
 static const struct field *const schema[] = {
 	[SS_FRAME_BEGIN] = begin_fields,
@@ -188,6 +192,7 @@ static const struct field *const schema[] = {
 	[SS_FRAME_COMMIT] = commit_fields,
 	[SS_FRAME_INVALIDATE] = invalidate_fields,
 	[SS_FRAME_PROGRESS] = progress_fields,
+	[SS_FRAME_STREAM] = stream_fields,
 };
 
 /* Set an SS_ERR_INPUT "<type> frame: <message>". */
@@ -545,6 +550,12 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 		return 0;
 	case S_LSN:
 		return get_lsn(f, fd->name, v, &f->lsn, err);
+	case S_STREAM:
+		if (get_int(v, 1, INT64_MAX, &num))
+			return ferr(err, f,
+				    "field 'stream' must be a positive integer");
+		f->stream = (int64_t)num;
+		return 0;
 	case S_END_LSN:
 		if (get_lsn(f, fd->name, v, &f->end_lsn, err))
 			return -1;
@@ -648,10 +659,10 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 	if (!tname)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "field 'type' must be a string");
-	for (t = SS_FRAME_BEGIN; t <= SS_FRAME_PROGRESS; t++)
+	for (t = SS_FRAME_BEGIN; t <= SS_FRAME_STREAM; t++)
 		if (!strcmp(tname, type_names[t]))
 			break;
-	if (t > SS_FRAME_PROGRESS) {
+	if (t > SS_FRAME_STREAM) {
 		ss_quote_text(q, sizeof(q), tname, json_string_length(v), 64);
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "unknown frame type '%s'", q);
@@ -1077,6 +1088,18 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 				    ss_lsn_format(seq->progress, b));
 		seq->progress = f->lsn;
 		return 0;
+	case SS_FRAME_STREAM:
+		if (f->stream < seq->stream)
+			return ferr(err, f,
+				    "stream %" PRId64 " goes back (last %" PRId64 ")",
+				    f->stream, seq->stream);
+		if (f->stream > seq->stream) {
+			/* Another stream: its positions start afresh, and
+			 * a transaction the old one left open never ends. */
+			ss_frame_seq_init(seq);
+			seq->stream = f->stream;
+		}
+		return 0;
 	case SS_FRAME_RELATION:
 	case SS_FRAME_INVALIDATE:
 		return 0;
@@ -1452,6 +1475,17 @@ json_t *ss_frame_new_progress(ss_lsn lsn)
 	json_t *o = new_frame(SS_FRAME_PROGRESS);
 
 	set(o, "lsn", lsn_string(lsn));
+	return o;
+}
+
+json_t *ss_frame_new_stream(int64_t stream, ss_lsn lsn, const char *reason)
+{
+	json_t *o = new_frame(SS_FRAME_STREAM);
+
+	set(o, "stream", json_integer(stream));
+	set(o, "lsn", lsn_string(lsn));
+	if (reason)
+		set(o, "reason", str(reason));
 	return o;
 }
 

@@ -26,6 +26,7 @@ enum ss_frame_type {
 	SS_FRAME_COMMIT,
 	SS_FRAME_INVALIDATE,
 	SS_FRAME_PROGRESS,
+	SS_FRAME_STREAM,
 };
 
 enum ss_frame_op {
@@ -68,7 +69,8 @@ struct ss_frame {
 	json_t *json;          /* the whole frame object */
 	uint64_t xid;          /* begin change truncate commit (<= INT64_MAX) */
 	ss_lsn lsn;            /* begin change truncate commit: commit LSN;
-				  progress: replicate's position */
+				  progress: replicate's position;
+				  stream: where the stream starts */
 	ss_lsn end_lsn;        /* commit: end of the commit record */
 	const char *ts;        /* begin commit: "2026-11-21T07:38:00.123456Z" */
 	int64_t ts_us;         /* ... the same as Unix microseconds */
@@ -91,7 +93,8 @@ struct ss_frame {
 	char replica_identity; /* relation: 'd', 'n', 'f' or 'i' */
 	const struct ss_frame_column *columns; /* relation, in attnum order */
 	size_t ncolumns;
-	const char *reason;    /* invalidate */
+	const char *reason;    /* invalidate; stream (NULL if absent) */
+	int64_t stream;        /* stream: the registry's stream number */
 
 	/* Private storage behind the arrays above. */
 	int64_t *shapes_buf_;
@@ -208,7 +211,9 @@ int ss_frame_reader_buffered(const struct ss_frame_reader *r);
  * increasing pos (gaps allowed: route drops changes); progress only
  * between transactions and never backwards; commit LSNs strictly
  * increasing and never before the last progress position; relation and
- * invalidate frames anywhere. Transparent value type: SS_FRAME_SEQ_INIT
+ * invalidate frames anywhere; stream frames anywhere, never with a number
+ * below the last one's, and one with a new number starts the rules afresh
+ * (an open transaction is abandoned). Transparent value type: SS_FRAME_SEQ_INIT
  * or ss_frame_seq_init(); nothing to release. `in_txn` tells whether the
  * stream stopped inside a transaction (a producer died; the partial
  * transaction must be discarded).
@@ -222,9 +227,10 @@ struct ss_frame_seq {
 	int have_commit;
 	ss_lsn last_commit; /* the last commit's lsn */
 	ss_lsn progress;   /* the highest progress lsn, 0 if none */
+	int64_t stream;    /* the last stream frame's number, 0 if none */
 };
 
-#define SS_FRAME_SEQ_INIT { 0, 0, 0, 0, 0, 0, 0, 0 }
+#define SS_FRAME_SEQ_INIT { 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 void ss_frame_seq_init(struct ss_frame_seq *seq);
 /*
@@ -313,6 +319,8 @@ void ss_frame_set_key_index(json_t *relation, int key_index);
 json_t *ss_frame_new_invalidate(const int64_t *shapes, size_t nshapes,
 				uint32_t oid, const char *reason);
 json_t *ss_frame_new_progress(ss_lsn lsn);
+/* reason may be NULL (the field is then left out). */
+json_t *ss_frame_new_stream(int64_t stream, ss_lsn lsn, const char *reason);
 
 /* route: set (replace) the "shapes" array of a change or truncate frame.
  * ids must be strictly ascending for the frame to validate; "moves" is

@@ -333,7 +333,7 @@ int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
 }
 
 int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
-		    ss_lsn *confirmed, struct ss_err *err)
+		    ss_lsn *confirmed, int *lost, struct ss_err *err)
 {
 	const char *params[1] = { slot };
 	PGresult *r;
@@ -341,9 +341,12 @@ int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 
 	*exists = 0;
 	*confirmed = 0;
+	if (lost)
+		*lost = 0;
 	if (ss_pg_exec(pg, "could not look up the replication slot",
 		       "SELECT plugin, slot_type, database = "
-		       "current_database(), confirmed_flush_lsn "
+		       "current_database(), confirmed_flush_lsn, "
+		       "wal_status = 'lost' "
 		       "FROM pg_replication_slots "
 		       "WHERE slot_name = $1", 1, params, &r, NULL, err) < 0)
 		return -1;
@@ -367,10 +370,61 @@ int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 		return -1;
 	}
 	*exists = 1;
+	if (lost)
+		*lost = !strcmp(PQgetvalue(r, 0, 4), "t");
 	if (!PQgetisnull(r, 0, 3) && ss_lsn_parse(lsn, confirmed, err) < 0) {
 		PQclear(r);
 		return -1;
 	}
+	PQclear(r);
+	return 0;
+}
+
+int ss_pg_identify_system(struct ss_pg *repl, struct ss_pg *admin,
+			  struct ss_stream_id *id, ss_lsn *xlogpos,
+			  struct ss_err *err)
+{
+	PGresult *r;
+	int64_t oid;
+
+	if (ss_pg_exec(repl, "could not identify the server",
+		       "IDENTIFY_SYSTEM", 0, NULL, &r, NULL, err) < 0)
+		return -1;
+	if (PQntuples(r) != 1 || PQnfields(r) < 4 || PQgetisnull(r, 0, 0) ||
+	    PQgetisnull(r, 0, 3) ||
+	    strlen(PQgetvalue(r, 0, 0)) >= sizeof(id->system_id) ||
+	    strlen(PQgetvalue(r, 0, 3)) >= sizeof(id->db_name) ||
+	    ss_parse_i64(PQgetvalue(r, 0, 1), 1, UINT32_MAX, &oid,
+			 "timeline", err) < 0) {
+		PQclear(r);
+		if (!err->msg[0])
+			ss_err_set(err, SS_ERR_RUNTIME, "could not identify the "
+				   "server: unexpected IDENTIFY_SYSTEM result");
+		return -1;
+	}
+	snprintf(id->system_id, sizeof(id->system_id), "%s", PQgetvalue(r, 0, 0));
+	snprintf(id->db_name, sizeof(id->db_name), "%s", PQgetvalue(r, 0, 3));
+	id->timeline = (uint32_t)oid;
+	if (ss_lsn_parse(PQgetvalue(r, 0, 2), xlogpos, err) < 0) {
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	if (ss_pg_exec(admin, "could not look up the database",
+		       "SELECT oid FROM pg_database "
+		       "WHERE datname = current_database()", 0, NULL, &r,
+		       NULL, err) < 0)
+		return -1;
+	if (PQntuples(r) != 1 ||
+	    ss_parse_i64(PQgetvalue(r, 0, 0), 1, UINT32_MAX, &oid,
+			 "database oid", err) < 0) {
+		PQclear(r);
+		if (!err->msg[0])
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "could not look up the database's oid");
+		return -1;
+	}
+	id->db_oid = (uint32_t)oid;
 	PQclear(r);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "lsn.h"
+#include "stream.h"
 #include "util.h"
 
 /*
@@ -103,11 +104,23 @@ int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
 
 /*
  * Look the slot up in pg_replication_slots: *exists, and if it does its
- * confirmed_flush_lsn (0 if none). A slot of another plugin, of another
- * database, or a physical slot is SS_ERR_RUNTIME with a hint.
+ * confirmed_flush_lsn (0 if none) and *lost (may be NULL): 1 if the
+ * server invalidated it (wal_status 'lost': WAL it needed is gone). A slot
+ * of another plugin, of another database, or a physical slot is
+ * SS_ERR_RUNTIME with a hint.
  */
 int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
-		    ss_lsn *confirmed, struct ss_err *err);
+		    ss_lsn *confirmed, int *lost, struct ss_err *err);
+
+/*
+ * Who the server is: IDENTIFY_SYSTEM on the replication connection `repl`
+ * (system identifier, timeline, database name; *xlogpos the WAL flush
+ * position) and the database's oid through `admin`. Fills those fields
+ * of *id (slot and slot_lsn are left alone). Errors: SS_ERR_RUNTIME.
+ */
+int ss_pg_identify_system(struct ss_pg *repl, struct ss_pg *admin,
+			  struct ss_stream_id *id, ss_lsn *xlogpos,
+			  struct ss_err *err);
 
 /* On a replication connection: CREATE_REPLICATION_SLOT slot LOGICAL
  * pgoutput NOEXPORT_SNAPSHOT. *created is 0 if it already existed;

@@ -508,6 +508,9 @@ static int64_t query_int(sqlite3 *db, const char *sql, int64_t dflt)
 	return v;
 }
 
+#define SS_STR_(x) #x
+#define SS_STR(x) SS_STR_(x)
+
 /* Each step moves the schema from version i to i+1. */
 static const char *const migrations[] = {
 	/* 0 -> 1 */
@@ -538,6 +541,15 @@ static const char *const migrations[] = {
 	" STRICT, WITHOUT ROWID;"
 	"INSERT INTO progress VALUES ('durable_lsn', 0), ('id_reserved', 0),"
 	" ('changes_trimmed', 0);",
+	/* 1 -> 2: the replication streams the logs were built from */
+	"CREATE TABLE streams ("
+	" stream INTEGER PRIMARY KEY,"
+	" system_id TEXT NOT NULL, timeline INTEGER NOT NULL,"
+	" db_oid INTEGER NOT NULL, db_name TEXT NOT NULL,"
+	" slot TEXT NOT NULL, slot_lsn INTEGER NOT NULL,"
+	" started_us INTEGER NOT NULL, reason TEXT NOT NULL,"
+	" invalidated INTEGER NOT NULL) STRICT;"
+	"INSERT INTO progress VALUES ('stream', 0);",
 };
 
 static int migrate(struct ss_registry *r, sqlite3 *db, struct ss_err *err)
@@ -1957,7 +1969,8 @@ out:
 
 /* ----------------------------------------------------------- durable LSN */
 
-int ss_registry_set_durable_lsn(struct ss_registry *r, uint64_t lsn, struct ss_err *err)
+int ss_registry_set_durable_lsn(struct ss_registry *r, uint64_t lsn, int64_t stream,
+				struct ss_err *err)
 {
 	sqlite3 *db = wconn_get(r, err);
 	sqlite3_stmt *st;
@@ -1965,14 +1978,19 @@ int ss_registry_set_durable_lsn(struct ss_registry *r, uint64_t lsn, struct ss_e
 
 	if (!db)
 		return -1;
-	/* Never move backwards: a restarted store replays from older LSNs. */
+	/* Never move backwards: a restarted store replays from older LSNs.
+	 * Only for the current stream: positions of an older one mean
+	 * nothing in the new one (another server's WAL, say). */
 	if (sqlite3_prepare_v2(db, "UPDATE progress SET value = max(value, ?1)"
-			       " WHERE key = 'durable_lsn'", -1, &st, NULL) != SQLITE_OK) {
+			       " WHERE key = 'durable_lsn' AND ?2 ="
+			       " (SELECT value FROM progress WHERE key = 'stream')",
+			       -1, &st, NULL) != SQLITE_OK) {
 		sql_fail(err, db, "could not write", r->path);
 		wconn_put(r);
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, (int64_t)lsn);
+	sqlite3_bind_int64(st, 2, stream);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -1980,8 +1998,150 @@ int ss_registry_set_durable_lsn(struct ss_registry *r, uint64_t lsn, struct ss_e
 		wconn_put(r);
 		return -1;
 	}
+	rc = sqlite3_changes(db) > 0;
 	wconn_put(r);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- streams */
+
+static void copy_text(char *dst, size_t size, const unsigned char *src)
+{
+	snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+int ss_registry_stream_get(struct ss_registry *r, int64_t *stream,
+			   struct ss_stream_id *id, int *has_id, struct ss_err *err)
+{
+	struct rconn *c = rconn_get(r, err);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!c)
+		return -1;
+	db = rconn_db(r, c);
+	if (sqlite3_prepare_v2(db, "SELECT p.value, s.system_id, s.timeline,"
+			       " s.db_oid, s.db_name, s.slot, s.slot_lsn"
+			       " FROM progress p LEFT JOIN streams s"
+			       " ON s.stream = p.value WHERE p.key = 'stream'",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sql_fail(err, db, "could not read", r->path);
+		rconn_put(r, c);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			ss_err_set(err, SS_ERR_RUNTIME, "registry '%s' has no "
+				   "stream number", r->path);
+		else
+			sql_fail(err, db, "could not read", r->path);
+		sqlite3_finalize(st);
+		rconn_put(r, c);
+		return -1;
+	}
+	*stream = sqlite3_column_int64(st, 0);
+	if (has_id)
+		*has_id = sqlite3_column_type(st, 1) != SQLITE_NULL;
+	if (id) {
+		memset(id, 0, sizeof(*id));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			copy_text(id->system_id, sizeof(id->system_id),
+				  sqlite3_column_text(st, 1));
+			id->timeline = (uint32_t)sqlite3_column_int64(st, 2);
+			id->db_oid = (uint32_t)sqlite3_column_int64(st, 3);
+			copy_text(id->db_name, sizeof(id->db_name),
+				  sqlite3_column_text(st, 4));
+			copy_text(id->slot, sizeof(id->slot),
+				  sqlite3_column_text(st, 5));
+			id->slot_lsn = (uint64_t)sqlite3_column_int64(st, 6);
+		}
+	}
+	sqlite3_finalize(st);
+	rconn_put(r, c);
 	return 0;
+}
+
+int ss_registry_stream_start(struct ss_registry *r, const struct ss_stream_id *id,
+			     const char *reason, int invalidate, uint64_t start_lsn,
+			     int64_t *stream, int64_t *invalidated, struct ss_err *err)
+{
+	static const char *const wipe =
+		/* Removals go to the change log like any other, so that
+		 * every follower (route, store, serve) drops the shapes. */
+		"INSERT INTO shape_changes (shape_id, handle, added)"
+		" SELECT id, handle, 0 FROM shapes ORDER BY id;"
+		"DELETE FROM shape_relations;"
+		"DELETE FROM shapes;";
+	sqlite3 *db;
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0, next;
+
+	/* Pending writes of this process go first: a shape it added is
+	 * then invalidated with the others. */
+	if (ss_registry_flush(r, err) < 0)
+		return -1;
+	db = wconn_get(r, err);
+	if (!db)
+		return -1;
+	if (exec(db, "BEGIN IMMEDIATE", err, r->path) < 0)
+		goto out;
+	if (invalidate) {
+		n = query_int(db, "SELECT count(*) FROM shapes", 0);
+		if (exec(db, wipe, err, r->path) < 0)
+			goto fail;
+	}
+	next = query_int(db, "SELECT value FROM progress WHERE key = 'stream'", 0) + 1;
+	if (sqlite3_prepare_v2(db, "INSERT INTO streams (stream, system_id, timeline,"
+			       " db_oid, db_name, slot, slot_lsn, started_us, reason,"
+			       " invalidated) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(st, 1, next);
+	sqlite3_bind_text(st, 2, id->system_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, id->timeline);
+	sqlite3_bind_int64(st, 4, id->db_oid);
+	sqlite3_bind_text(st, 5, id->db_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, id->slot, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (int64_t)id->slot_lsn);
+	sqlite3_bind_int64(st, 8, ss_now_us());
+	sqlite3_bind_text(st, 9, reason ? reason : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, n);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(st);
+	st = NULL;
+	/* A new lineage starts with nothing durable in it. */
+	if (sqlite3_prepare_v2(db, invalidate ?
+			       "UPDATE progress SET value = CASE key"
+			       " WHEN 'stream' THEN ?1 ELSE ?2 END"
+			       " WHERE key IN ('stream', 'durable_lsn')" :
+			       "UPDATE progress SET value = ?1 WHERE key = 'stream'",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(st, 1, next);
+	if (invalidate)
+		sqlite3_bind_int64(st, 2, (int64_t)start_lsn);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (exec(db, "COMMIT", err, r->path) < 0)
+		goto fail;
+	wconn_put(r);
+	*stream = next;
+	if (invalidated)
+		*invalidated = n;
+	return 0;
+sqlfail:
+	sql_fail(err, db, "could not write", r->path);
+fail:
+	sqlite3_finalize(st);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	wconn_put(r);
+	return -1;
 }
 
 int ss_registry_get_durable_lsn(struct ss_registry *r, uint64_t *lsn, struct ss_err *err)
@@ -2026,7 +2186,8 @@ int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struc
 	st->write_connection = r->wdb != NULL;
 	pthread_mutex_unlock(&r->wlock);
 	if (ss_registry_count(r, &st->shapes, err) < 0 ||
-	    ss_registry_get_durable_lsn(r, &st->durable_lsn, err) < 0)
+	    ss_registry_get_durable_lsn(r, &st->durable_lsn, err) < 0 ||
+	    ss_registry_stream_get(r, &st->stream, NULL, NULL, err) < 0)
 		return -1;
 	pthread_mutex_lock(&r->mu);
 	st->pending_writes = r->count;
@@ -2152,12 +2313,13 @@ int ss_registry_check(struct ss_registry *r, int repair, ss_registry_finding_cb 
 		goto fail;
 	if (check_query(db, &f, repair,
 			"SELECT key FROM (SELECT 'durable_lsn' AS key UNION ALL SELECT"
-			" 'id_reserved' UNION ALL SELECT 'changes_trimmed')"
-			" WHERE key NOT IN (SELECT key FROM progress)",
+			" 'id_reserved' UNION ALL SELECT 'changes_trimmed' UNION ALL"
+			" SELECT 'stream') WHERE key NOT IN (SELECT key FROM progress)",
 			"progress row '%s' is missing",
 			"INSERT OR IGNORE INTO progress VALUES ('durable_lsn', 0),"
 			" ('id_reserved', (SELECT coalesce(max(id), 0) FROM shapes)),"
-			" ('changes_trimmed', 0)",
+			" ('changes_trimmed', 0),"
+			" ('stream', (SELECT coalesce(max(stream), 0) FROM streams))",
 			err, r->path) < 0)
 		goto fail;
 	/* A started or complete snapshot must carry the PostgreSQL snapshot;
@@ -2175,7 +2337,8 @@ int ss_registry_check(struct ss_registry *r, int repair, ss_registry_finding_cb 
 		goto fail;
 	if (check_query(db, &f, 0,
 			"SELECT 'version ' || (SELECT user_version FROM pragma_user_version)"
-			" WHERE (SELECT user_version FROM pragma_user_version) != 1",
+			" WHERE (SELECT user_version FROM pragma_user_version) != "
+			SS_STR(SS_REGISTRY_SCHEMA_VERSION),
 			"unexpected schema %s", NULL, err, r->path) < 0)
 		goto fail;
 	if (repair && exec(db, "COMMIT", err, r->path) < 0)

@@ -41,12 +41,13 @@
 #include <stdint.h>
 
 #include "shape.h"
+#include "stream.h"
 #include "util.h"
 
 struct ss_registry;
 
 /* The schema version this code migrates to (PRAGMA user_version). */
-#define SS_REGISTRY_SCHEMA_VERSION 1
+#define SS_REGISTRY_SCHEMA_VERSION 2
 
 struct ss_registry_opts {
 	int create;               /* create the file if missing (else error) */
@@ -205,9 +206,33 @@ int ss_registry_load_handles(struct ss_registry *reg, ss_registry_change_cb cb,
 			     void *ctx, uint64_t *last, struct ss_err *err);
 
 /* Durable LSN: the highest LSN store has made durable. Written
- * synchronously (not buffered): replicate acknowledges from it. */
-int ss_registry_set_durable_lsn(struct ss_registry *reg, uint64_t lsn, struct ss_err *err);
+ * synchronously (not buffered): replicate acknowledges from it. It is
+ * written only while `stream` is the registry's current stream (see
+ * below): returns 1 if written, 0 if the registry has moved on to
+ * another stream (the caller's LSNs belong to an old one), -1 on error. */
+int ss_registry_set_durable_lsn(struct ss_registry *reg, uint64_t lsn, int64_t stream,
+				struct ss_err *err);
 int ss_registry_get_durable_lsn(struct ss_registry *reg, uint64_t *lsn, struct ss_err *err);
+
+/*
+ * Streams (see stream.h). The registry numbers the replication streams its
+ * logs were built from: 0 until replicate first records one, then 1, 2,
+ * ... ss_registry_stream_get() gives the current number and, when one
+ * was recorded, its identity (*has_id = 1; id and has_id may be NULL).
+ *
+ * ss_registry_stream_start() begins stream number current + 1 with
+ * identity `id` and `reason`, in one transaction. With `invalidate`, every
+ * shape is removed in the same transaction (the removals go to the change
+ * log, so followers drop them and clients get 409) and the durable LSN is
+ * set to `start_lsn`, where the new stream starts; *invalidated gets the
+ * number of shapes removed (may be NULL). Buffered writes of this process
+ * are flushed first. *stream gets the new number.
+ */
+int ss_registry_stream_get(struct ss_registry *reg, int64_t *stream,
+			   struct ss_stream_id *id, int *has_id, struct ss_err *err);
+int ss_registry_stream_start(struct ss_registry *reg, const struct ss_stream_id *id,
+			     const char *reason, int invalidate, uint64_t start_lsn,
+			     int64_t *stream, int64_t *invalidated, struct ss_err *err);
 
 struct ss_registry_stats {
 	int64_t shapes;             /* live shapes */
@@ -225,6 +250,7 @@ struct ss_registry_stats {
 	int64_t db_bytes, wal_bytes;
 	int schema_version;
 	uint64_t durable_lsn;       /* as ss_registry_get_durable_lsn */
+	int64_t stream;             /* as ss_registry_stream_get */
 };
 int ss_registry_stats(struct ss_registry *reg, struct ss_registry_stats *st, struct ss_err *err);
 

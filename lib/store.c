@@ -178,6 +178,7 @@ struct ss_store {
 	/* registry watch */
 	int64_t data_version;
 	uint64_t change_seq;
+	int64_t stream;             /* the registry stream our frames are of */
 	int64_t last_watch_us;
 	/* scratch */
 	struct ss_buf msg, key, key2;
@@ -949,7 +950,8 @@ static int do_sync(struct ss_store *s, struct ss_err *err)
 	s->dirty_closed = 0;
 	s->ndirty = 0;
 	if (s->have_pending) {
-		if (ss_registry_set_durable_lsn(s->reg, s->pending_durable, err) < 0)
+		if (ss_registry_set_durable_lsn(s->reg, s->pending_durable,
+						s->stream, err) < 0)
 			return -1;
 		s->durable = s->pending_durable;
 		s->have_pending = 0;
@@ -1138,13 +1140,65 @@ static int on_change(uint64_t seq, int64_t id, const char *handle, int added, vo
 	struct shp *h;
 
 	(void)seq;
-	(void)handle;
 	if (added)
 		return 0;
 	h = imap_get(&c->s->shapes, id);
 	if (h)
 		forget(c->s, h);
+	/* Whoever removed it (shapesync-db rm, replicate starting a new
+	 * stream), its data goes to the trash; a missing one is fine. */
+	if (handle && ss_shape_handle_valid(handle, NULL)) {
+		struct ss_buf path = SS_BUF_INIT;
+		struct ss_err e = SS_ERR_INIT;
+
+		ss_datadir_shape_path(&path, c->s->dir, handle);
+		ss_datadir_trash(c->s->dir, path.buf, &e);
+		ss_buf_release(&path);
+	}
 	return 0;
+}
+
+static int watch_registry(struct ss_store *s, struct ss_err *err);
+
+/*
+ * A stream frame: replicate says which registry stream the frames that
+ * follow belong to. The same stream goes on; a new one means replicate
+ * found the old lineage broken and removed every shape with it: drop what
+ * is left of them here, an open transaction included (its commit will
+ * never come), and record durable progress for the new stream from now
+ * on. A stream older than ours, or one the registry does not know, is
+ * input from somewhere else.
+ */
+static int stream_frame(struct ss_store *s, const struct ss_frame *f, struct ss_err *err)
+{
+	int64_t current;
+	size_t i;
+
+	if (f->stream == s->stream)
+		return 0;
+	if (f->stream < s->stream)
+		return ss_err_set(err, SS_ERR_INPUT, "stream frame: stream %" PRId64
+				  " is older than the registry's stream %" PRId64,
+				  f->stream, s->stream);
+	if (ss_registry_stream_get(s->reg, &current, NULL, NULL, err) < 0)
+		return -1;
+	if (f->stream > current)
+		return ss_err_set(err, SS_ERR_INPUT, "stream frame: stream %" PRId64
+				  " is not in the registry (its stream is %" PRId64 ")",
+				  f->stream, current);
+	for (i = 0; i < s->shapes.cap; i++)
+		if (s->shapes.keys[i]) {
+			forget(s, s->shapes.vals[i]);
+			i = (size_t)-1; /* the map changed: start over */
+		}
+	s->in_txn = 0;
+	s->touched = NULL;
+	s->have_pending = 0;
+	s->stream = f->stream;
+	s->st.streams++;
+	/* The removals are in the change log: trash their data now. */
+	s->data_version = -1;
+	return watch_registry(s, err);
 }
 
 static int watch_registry(struct ss_store *s, struct ss_err *err)
@@ -1265,6 +1319,8 @@ int ss_store_frame(struct ss_store *s, const struct ss_frame *f, struct ss_err *
 		/* Nothing relevant up to here: durable once what came before is. */
 		pending_durable(s, f->lsn);
 		return 0;
+	case SS_FRAME_STREAM:
+		return stream_frame(s, f, err);
 	default:
 		return ss_err_set(err, SS_ERR_INPUT, "unexpected frame");
 	}
@@ -1361,6 +1417,7 @@ int ss_store_open(struct ss_registry *reg, const struct ss_store_opts *opts,
 	 * before we started are simply not found when first used. */
 	if (ss_registry_load_handles(reg, NULL, NULL, &s->change_seq, err) < 0 ||
 	    ss_registry_get_durable_lsn(reg, &s->durable, err) < 0 ||
+	    ss_registry_stream_get(reg, &s->stream, NULL, NULL, err) < 0 ||
 	    scan_spills(s, err) < 0)
 		goto fail;
 	if (ss_thread_start(&s->cleaner, NULL, cleaner_main, s) == 0)

@@ -79,6 +79,7 @@ int ss_store_close(struct ss_store *s, struct ss_err *err);
 
 struct ss_store_stats {
 	uint64_t transactions, entries, bytes, syncs, skipped, spilled, invalidated;
+	uint64_t streams;           /* new streams begun (stream frames) */
 	uint64_t open_logs, shapes;
 	uint64_t durable_lsn;
 };

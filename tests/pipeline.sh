@@ -8,17 +8,24 @@
 #       (serve_start). Everything is stopped when the script exits.
 #   pipeline_stop
 #       stop serve, then the pipeline.
+#   stages_start [REPLICATE-OPTION...] / stages_stop
+#       start or stop replicate | route | store alone (serve keeps
+#       running), e.g. to break the replication stream in between.
 
 pipeline_start() {
 	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" init >/dev/null &&
 	shapesync-replicate --registry "$SS_REGISTRY" --create-slot \
 		2>>"$TEST_DIR/pipeline.log" || return 1
-	( shapesync-replicate --registry "$SS_REGISTRY" |
+	stages_start
+	serve_start "$@"
+}
+
+stages_start() {
+	( shapesync-replicate --registry "$SS_REGISTRY" "$@" |
 	  shapesync-route --registry "$SS_REGISTRY" |
 	  shapesync-store --registry "$SS_REGISTRY" --dir "$SS_DATA" \
 		--sync-interval 2ms ) 2>>"$TEST_DIR/pipeline.log" &
 	PIPELINE_PID=$!
-	serve_start "$@"
 }
 
 # The pipeline's processes are the subshell's children: stop them by name
@@ -32,6 +39,10 @@ _pipeline_kids() {
 
 pipeline_stop() {
 	serve_stop
+	stages_stop
+}
+
+stages_stop() {
 	[ -n "${PIPELINE_PID:-}" ] || return 0
 	for _k in $(_pipeline_kids "$PIPELINE_PID"); do
 		kill -TERM "$_k" 2>/dev/null

@@ -171,7 +171,8 @@ test_expect_success 'nothing written yet: WAL that held nothing gives progress' 
 	end=$(pg_psql "SELECT pg_current_wal_lsn()") &&
 	shapesync-replicate --registry reg.db --table a --table b \
 		--endpos "$end" >progress &&
-	test_eq 1 "$(wc -l <progress)" &&
+	test_eq 2 "$(wc -l <progress)" &&
+	test_eq stream "$(sed -n 1p progress | jq -r .type)" &&
 	p=$(jq -r "select(.type == \"progress\") | .lsn" progress) &&
 	test_eq t "$(pg_psql "SELECT '\''$p'\''::pg_lsn >= '\''$end'\''::pg_lsn")"
 '

@@ -268,7 +268,7 @@ test_expect_success 'show of a missing shape exits 3' '
 test_expect_success 'stats: every key, text and JSON' '
 	shapesync-db stats >out &&
 	cut -d: -f1 out >keys &&
-	printf "%s\n" registry data_dir shapes schema_version durable_lsn db_bytes \
+	printf "%s\n" registry data_dir shapes schema_version durable_lsn stream db_bytes \
 		wal_bytes next_id pending_writes buffer_capacity \
 		read_connections write_connection flushes flushed_ops \
 		flush_errors writer_waits touches_dropped conflicts \
@@ -277,13 +277,14 @@ test_expect_success 'stats: every key, text and JSON' '
 	grep -q "^registry: ./var/registry.db$" out &&
 	grep -q "^data_dir: ./var/data$" out &&
 	grep -q "^shapes: 2$" out &&
-	grep -q "^schema_version: 1$" out &&
+	grep -q "^schema_version: 2$" out &&
 	grep -q "^durable_lsn: 0/0$" out &&
+	grep -q "^stream: 0$" out &&
 	grep -q "^shape_dirs: 0$" out &&
 	grep -q "^trash_entries: 0$" out &&
 	shapesync-db stats --json >out &&
 	test_eq 1 "$(wc -l <out)" &&
-	grep -q "^{\"registry\":\"./var/registry.db\",\"data_dir\":\"./var/data\",\"shapes\":2,\"schema_version\":1,\"durable_lsn\":\"0/0\",\"db_bytes\":[0-9]*," out &&
+	grep -q "^{\"registry\":\"./var/registry.db\",\"data_dir\":\"./var/data\",\"shapes\":2,\"schema_version\":2,\"durable_lsn\":\"0/0\",\"stream\":0,\"db_bytes\":[0-9]*," out &&
 	grep -q ",\"shape_dirs\":0,\"stray_entries\":0,\"trash_entries\":0}$" out
 '
 

@@ -41,8 +41,13 @@ static int durable_lsn(int argc, char **argv)
 		return die(&err);
 	if (ss_registry_open(argv[2], NULL, &reg, &err) < 0)
 		return die(&err);
-	if (argc == 4)
-		rc = ss_registry_set_durable_lsn(reg, lsn, &err);
+	if (argc == 4) {
+		int64_t stream;
+
+		rc = ss_registry_stream_get(reg, &stream, NULL, NULL, &err);
+		if (rc == 0)
+			rc = ss_registry_set_durable_lsn(reg, lsn, stream, &err);
+	}
 	else if ((rc = ss_registry_get_durable_lsn(reg, &lsn, &err)) == 0)
 		printf("%s\n", ss_lsn_format(lsn, buf));
 	if (rc < 0) {
