@@ -60,7 +60,17 @@ static struct {
 	uint64_t chunk_bytes, max_body, max_header;
 	int64_t max_shapes, max_initial, max_existing, max_connections;
 	int integration, no_active_wait;
+	struct ss_where_limits where_limits;
 } cfg;
+
+/* Query arguments a request may have. libmicrohttpd 0.9.75 keeps each one
+ * in the connection's memory pool; when they do not fit it logs a 431 it
+ * has no memory left to send, and the client waits for the idle timeout.
+ * Electric's own parameters and params[1..100] stay well below this. */
+#define MAX_QUERY_ARGS 256
+/* What the pool holds beyond --max-header: the argument records (about
+ * 56 bytes each) and the answer's headers. */
+#define POOL_EXTRA (32 * 1024)
 
 /* ------------------------------------------------------------------ state */
 
@@ -304,6 +314,10 @@ struct sse {
 struct req {
 	struct MHD_Connection *conn;
 	int method, route;
+	int started;                   /* on_request has seen the request */
+	size_t nargs;                  /* query arguments, counted by on_uri */
+	size_t urilen;                 /* the request URI's length */
+	size_t hdrlen;                 /* its headers' length */
 	struct ss_buf body;
 	int body_too_large;
 	int admitted;
@@ -946,6 +960,51 @@ static enum MHD_Result arg_iter(void *cls, enum MHD_ValueKind kind, const char *
 	return MHD_YES;
 }
 
+/* The first query argument whose name or value holds a NUL byte (which
+ * would cut it short: "where=a>1%00 AND ..." read as "a>1") or is not
+ * UTF-8. */
+struct argcheck {
+	char field[32];
+	const char *msg;
+};
+
+static enum MHD_Result arg_check_iter(void *cls, enum MHD_ValueKind kind,
+				      const char *key, size_t key_size,
+				      const char *value, size_t value_size)
+{
+	struct argcheck *a = cls;
+
+	(void)kind;
+	if (strlen(key) != key_size || (value && strlen(value) != value_size))
+		a->msg = "invalid byte sequence for encoding \"UTF8\": 0x00";
+	else if (!ss_shape_utf8_valid(key, key_size) ||
+		 (value && strcmp(key, "table") && /* its own wording */
+		  !ss_shape_utf8_valid(value, value_size)))
+		a->msg = "invalid byte sequence for encoding \"UTF8\"";
+	else
+		return MHD_YES;
+	snprintf(a->field, sizeof(a->field), "%s", key);
+	return MHD_NO;
+}
+
+/* 0, or -1 after queueing Electric's 400 naming the argument. */
+static int check_args(struct req *r, enum MHD_Result *ret)
+{
+	struct argcheck a;
+	struct field_err e;
+
+	memset(&a, 0, sizeof(a));
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, arg_check_iter,
+				    &a);
+	if (!a.msg)
+		return 0;
+	memset(&e, 0, sizeof(e));
+	snprintf(e.field, sizeof(e.field), "%s", a.field);
+	snprintf(e.msg, sizeof(e.msg), "%s", a.msg);
+	*ret = send_invalid(r, &e, 1);
+	return -1;
+}
+
 /* Selected columns: the requested ones plus the key, in table order, or
  * every column that PostgreSQL replicates. */
 static int select_columns(struct req *r, struct collect *c)
@@ -1130,8 +1189,9 @@ static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
 			cols[k].type = r->table.cols[k].type;
 			cols[k].is_enum = r->table.cols[k].is_enum;
 		}
-		i = ss_where_compile(a.where, cols, r->table.ncols, pv,
-				     (size_t)a.params_max, &w, &err);
+		i = ss_where_compile_limited(a.where, cols, r->table.ncols, pv,
+					     (size_t)a.params_max,
+					     &cfg.where_limits, &w, &err);
 		free(cols);
 		free(pv);
 		if (i < 0) {
@@ -2392,8 +2452,8 @@ static enum MHD_Result handle_subset(struct req *r)
 		}
 		if (!ss_shape_utf8_valid(r->sub_where, strlen(r->sub_where)))
 			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
-		else if (ss_where_compile(r->sub_where, cols, r->table.ncols, pv, npv, &w,
-					  &err) < 0)
+		else if (ss_where_compile_limited(r->sub_where, cols, r->table.ncols, pv,
+						  npv, &cfg.where_limits, &w, &err) < 0)
 			add_err(&c, "where", "%s", err.msg);
 		free(cols);
 	}
@@ -2693,7 +2753,12 @@ static enum MHD_Result dispatch(struct req *r)
 		if ((m == M_GET || m == M_HEAD) && cfg.metrics_port == 0)
 			return handle_metrics(r);
 		break;
-	case R_SHAPE:
+	case R_SHAPE: {
+		enum MHD_Result ret;
+
+		if (m != M_OPTIONS && check_args(r, &ret) < 0)
+			return ret;
+	}
 		if (m == M_OPTIONS)
 			return handle_options(r);
 		if (m == M_DELETE)
@@ -2712,6 +2777,55 @@ static enum MHD_Result dispatch(struct req *r)
 	return send_text(r, 404, "Not found", "text/plain");
 }
 
+static struct req *new_req(struct MHD_Connection *conn)
+{
+	struct req *r = ss_xcalloc(1, sizeof(*r));
+
+	r->conn = conn;
+	ss_buf_init(&r->body);
+	ss_buf_init(&r->canon);
+	ss_buf_init(&r->dir);
+	ss_shape_init(&r->def);
+	return r;
+}
+
+/*
+ * libmicrohttpd calls this with the request's URI before it parses the
+ * query into arguments (see MAX_QUERY_ARGS). Too many arguments: the query
+ * is cut off here, so that none are stored, and on_request answers 431.
+ * The URI lies in libmicrohttpd's read buffer, which it parses in place.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct req *r = new_req(conn);
+	char *q = strchr(uri, '?');
+
+	(void)cls;
+	r->urilen = strlen(uri);
+	if (q) {
+		const char *p;
+
+		r->nargs = 1;
+		for (p = q; *p; p++)
+			r->nargs += *p == '&';
+		if (r->nargs > MAX_QUERY_ARGS)
+			*q = '\0';
+	}
+	return r;
+}
+
+/* libmicrohttpd's pool is larger than --max-header (POOL_EXTRA), so the
+ * limit is applied here. */
+static enum MHD_Result header_len_iter(void *cls, enum MHD_ValueKind kind,
+				       const char *key, const char *value)
+{
+	struct req *r = cls;
+
+	(void)kind;
+	r->hdrlen += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload, size_t *upload_size, void **con_cls)
@@ -2720,17 +2834,45 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	(void)cls;
 	(void)version;
-	if (!r) {
-		r = ss_xcalloc(1, sizeof(*r));
-		r->conn = conn;
+	if (!r)
+		*con_cls = r = new_req(conn);
+	if (!r->started) {
+		const char *te, *cl;
+
+		r->started = 1;
 		r->method = method_of(method);
 		r->route = route_of(url);
 		r->start_us = ss_mono_us();
-		ss_buf_init(&r->body);
-		ss_buf_init(&r->canon);
-		ss_buf_init(&r->dir);
-		ss_shape_init(&r->def);
-		*con_cls = r;
+		/* Answered at once, before any body is read; libmicrohttpd
+		 * closes the connection after an answer to a request whose
+		 * body it has not read. */
+		if (r->urilen > cfg.max_header)
+			return send_json(r, 414, "{\"error\":\"URI too long\"}",
+					 NULL, 0);
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, header_len_iter,
+					  r);
+		if (r->urilen + r->hdrlen > cfg.max_header)
+			return send_json(r, 431, "{\"error\":\"Request header "
+					 "fields too large\"}", NULL, 0);
+		if (r->nargs > MAX_QUERY_ARGS)
+			return send_json(r, 431, "{\"error\":\"Too many query "
+					 "parameters\"}", NULL, 0);
+		if (r->method != M_POST)
+			return MHD_YES;
+		te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		/* A chunked body announces its size chunk by chunk, and a
+		 * chunk of ffffffffffffffff bytes kept the request open for
+		 * ever: a POST must say its length. */
+		if (te || !cl)
+			return send_json(r, 411, "{\"error\":\"Request body must "
+					 "have a Content-Length\"}", NULL, 0);
+		if (strspn(cl, "0123456789") != strlen(cl) || strlen(cl) > 18 ||
+		    strtoull(cl, NULL, 10) > cfg.max_body)
+			return send_json(r, 413, "{\"error\":\"Request body too "
+					 "large\"}", NULL, 0);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -2945,7 +3087,7 @@ enum {
 	OPT_MAX_SHAPES, OPT_MAX_INITIAL, OPT_MAX_EXISTING, OPT_MAX_CONN, OPT_THREADS,
 	OPT_POOL, OPT_METRICS_PORT, OPT_ACTIVE_TIMEOUT, OPT_NO_ACTIVE_WAIT,
 	OPT_INTEGRATION, OPT_CONN_TIMEOUT, OPT_MAX_BODY, OPT_MAX_HEADER,
-	OPT_CREATE_TIMEOUT,
+	OPT_CREATE_TIMEOUT, OPT_MAX_WHERE_LENGTH, OPT_MAX_IN_LIST, OPT_MAX_WHERE_COST,
 };
 
 static const struct option options[] = {
@@ -2978,6 +3120,9 @@ static const struct option options[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_CONN_TIMEOUT },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "max-header", required_argument, NULL, OPT_MAX_HEADER },
+	{ "max-where-length", required_argument, NULL, OPT_MAX_WHERE_LENGTH },
+	{ "max-in-list", required_argument, NULL, OPT_MAX_IN_LIST },
+	{ "max-where-cost", required_argument, NULL, OPT_MAX_WHERE_COST },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -3032,6 +3177,10 @@ static void usage(void)
 "  --active-timeout MS        wait for route's mark of a new shape (10000)\n"
 "  --no-active-wait           do not wait for route (tests without route)\n"
 "  --snapshot-timeout MS      wait for a snapshot chunk at most (60000)\n"
+"  --max-where-length BYTES   where clause text at most (65536)\n"
+"  --max-in-list N            items in one IN list at most (10000)\n"
+"  --max-where-cost N         work units to compile or evaluate a where\n"
+"                             clause at most (10000000)\n"
 "\n"
 "Other:\n"
 "  -h, --help                 show this help and exit\n"
@@ -3116,6 +3265,7 @@ int main(int argc, char **argv)
 	cfg.conn_timeout_s = 60;
 	cfg.max_body = 64 * 1024;
 	cfg.max_header = 32 * 1024;
+	ss_where_limits_default(&cfg.where_limits);
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
@@ -3195,6 +3345,20 @@ int main(int argc, char **argv)
 				ss_cli_usage_error("option '--max-header' must be between "
 						   "4KiB and 16MiB");
 			break;
+		/* route holds every clause to lib/where's defaults: serve
+		 * may be stricter, never looser */
+		case OPT_MAX_WHERE_LENGTH:
+			cfg.where_limits.max_length = (size_t)ss_cli_opt_int(
+				optarg, 1, SS_WHERE_MAX_LENGTH, "--max-where-length");
+			break;
+		case OPT_MAX_IN_LIST:
+			cfg.where_limits.max_in = (size_t)ss_cli_opt_int(
+				optarg, 1, SS_WHERE_MAX_IN, "--max-in-list");
+			break;
+		case OPT_MAX_WHERE_COST:
+			cfg.where_limits.max_cost = (uint64_t)ss_cli_opt_int(
+				optarg, 1000, SS_WHERE_MAX_COST, "--max-where-cost");
+			break;
 		default:
 			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage, options, argv);
 		}
@@ -3263,7 +3427,9 @@ int main(int argc, char **argv)
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.threads,
 			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.conn_timeout_s,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg.max_header,
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			     (size_t)cfg.max_header + POOL_EXTRA,
+			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 			     MHD_OPTION_END);

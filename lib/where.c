@@ -18,6 +18,7 @@ struct ss_where {
 	size_t nused;
 	size_t ncols;
 	struct wtype *coltypes;
+	uint64_t max_cost; /* each evaluation's budget; 0 none */
 };
 
 struct actx {
@@ -715,7 +716,21 @@ static const struct wtype *lookup_enum(struct actx *c, const char *name)
 	return NULL;
 }
 
+static struct ss_where_node *analyze_node(struct actx *c,
+					  struct ss_where_node *n);
+
+/* Constants are read here (1E130000 is 130001 digits from 8 bytes of
+ * text): the budget is checked after every node. */
 static struct ss_where_node *analyze(struct actx *c, struct ss_where_node *n)
+{
+	n = analyze_node(c, n);
+	if (n && arena_charge(c->a, 1, c->err) < 0)
+		return NULL;
+	return n;
+}
+
+static struct ss_where_node *analyze_node(struct actx *c,
+					  struct ss_where_node *n)
 {
 	size_t i;
 
@@ -1341,8 +1356,9 @@ static int cmp_result(int opc, int c)
 
 /* LIKE matching, after PostgreSQL's MatchText: backslash escapes,
  * '_' one character, '%' any run; ABORT (-1) prunes the search. */
-static int like_match(const char *t, size_t tlen, const char *p, size_t plen,
-		      struct ss_err *err, int *failed)
+static int like_match(struct arena *a, const char *t, size_t tlen,
+		      const char *p, size_t plen, struct ss_err *err,
+		      int *failed)
 {
 #define NEXTCHAR(s, l)                                                         \
 	do {                                                                   \
@@ -1395,8 +1411,15 @@ static int like_match(const char *t, size_t tlen, const char *p, size_t plen,
 				first = *p;
 			}
 			while (tlen > 0) {
+				/* Each % retries the rest of the pattern at
+				 * every text position: the cost is up to
+				 * text length times pattern length. */
+				if (arena_charge(a, plen, err) < 0) {
+					*failed = 1;
+					return 0;
+				}
 				if (*t == first) {
-					int m = like_match(t, tlen, p, plen,
+					int m = like_match(a, t, tlen, p, plen,
 							   err, failed);
 
 					if (*failed)
@@ -1522,7 +1545,7 @@ static int eval_like(struct ectx *e, const struct ss_where_node *n,
 		ascii_lower(ts, tl);
 		ascii_lower(ps, pl);
 	}
-	m = like_match(ts, tl, ps, pl, e->err, &failed);
+	m = like_match(e->a, ts, tl, ps, pl, e->err, &failed);
 	if (failed)
 		return -1;
 	set_tv(out, (m == 1) != neg);
@@ -1861,7 +1884,9 @@ static int eval_prefix(struct ectx *e, const struct ss_where_node *n,
 	return ss_err_set(e->err, SS_ERR_INPUT, "unsupported operator");
 }
 
-static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
+/* One node; eval() below wraps it with the cost check. */
+static int eval_node(struct ectx *e, const struct ss_where_node *n,
+		     struct wval *out)
 {
 	struct wval a, b;
 	size_t i;
@@ -2081,6 +2106,11 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 			struct wtype et = n->otype;
 
 			et.array = 0;
+			/* a comparison per pair of elements */
+			if (arena_charge(e->a,
+					 (uint64_t)a.u.a->n * b.u.a->n,
+					 e->err) < 0)
+				return -1;
 			if (n->opc == NOP_CONTAINS)
 				r = arr_contains(&et, a.u.a, b.u.a);
 			else if (n->opc == NOP_CONTAINED)
@@ -2229,6 +2259,16 @@ static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
 
 /* ------------------------------------------------------------------ */
 /* Constant folding */
+
+/* Every node evaluated counts one unit and whatever it allocated counts
+ * its bytes, so a clause that builds ever larger values (t || t || ...)
+ * stops at its budget, not when memory runs out. */
+static int eval(struct ectx *e, const struct ss_where_node *n, struct wval *out)
+{
+	if (eval_node(e, n, out) < 0)
+		return -1;
+	return arena_charge(e->a, 1, e->err);
+}
 
 static struct ss_where_node *mk_constnode(struct arena *a,
 					  const struct ss_where_node *like,
@@ -2704,7 +2744,26 @@ int ss_where_compile(const char *text, const struct ss_where_column *cols,
 		     size_t ncols, const char *const *params, size_t nparams,
 		     struct ss_where **out, struct ss_err *err)
 {
-	struct ss_where *w = ss_xcalloc(1, sizeof(*w));
+	return ss_where_compile_limited(text, cols, ncols, params, nparams,
+					NULL, out, err);
+}
+
+void ss_where_limits_default(struct ss_where_limits *lim)
+{
+	memset(lim, 0, sizeof(*lim));
+	lim->max_length = SS_WHERE_MAX_LENGTH;
+	lim->max_in = SS_WHERE_MAX_IN;
+	lim->max_cost = SS_WHERE_MAX_COST;
+}
+
+int ss_where_compile_limited(const char *text,
+			     const struct ss_where_column *cols, size_t ncols,
+			     const char *const *params, size_t nparams,
+			     const struct ss_where_limits *limits,
+			     struct ss_where **out, struct ss_err *err)
+{
+	struct ss_where_limits lim;
+	struct ss_where *w;
 	struct actx c;
 	struct ss_where_node *root;
 	struct ss_buf canon = SS_BUF_INIT;
@@ -2712,6 +2771,24 @@ int ss_where_compile(const char *text, const struct ss_where_column *cols,
 	size_t i;
 
 	*out = NULL;
+	if (limits)
+		lim = *limits;
+	else
+		ss_where_limits_default(&lim);
+	if (!text)
+		text = "";
+	/* Checked before anything is allocated for the text. */
+	if (lim.max_length && strlen(text) > lim.max_length)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "where clause is too long (%zu bytes, the "
+				  "limit is %zu)",
+				  strlen(text), lim.max_length);
+	w = ss_xcalloc(1, sizeof(*w));
+	/* Type checking (which reads constants) and folding spend from
+	 * the same budget as one evaluation; parsing is bounded by the
+	 * text's length and not counted. */
+	w->max_cost = lim.max_cost;
+	w->arena.work_max = lim.max_cost;
 	memset(&c, 0, sizeof(c));
 	c.a = &w->arena;
 	c.cols = cols;
@@ -2727,10 +2804,9 @@ int ss_where_compile(const char *text, const struct ss_where_column *cols,
 	for (i = 0; i < ncols; i++)
 		c.colok[i] =
 		    column_type(&w->arena, &cols[i], &w->coltypes[i]) == 0;
-	if (!text)
-		text = "";
-	if (where_parse(&w->arena, text, &root, err) < 0)
+	if (where_parse(&w->arena, text, lim.max_in, &root, err) < 0)
 		goto fail;
+	w->arena.work = 0;
 	root = analyze(&c, root);
 	if (!root)
 		goto fail;
@@ -2787,6 +2863,7 @@ int ss_where_eval(const struct ss_where *w, const char *const *values,
 	int rc = 0;
 
 	arena_init_buf(&a, stack, sizeof(stack));
+	a.work_max = w->max_cost;
 	memset(&e, 0, sizeof(e));
 	e.a = &a;
 	e.w = w;

@@ -54,6 +54,7 @@
 #define SS_WHERE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util.h"
 
@@ -103,11 +104,50 @@ struct ss_where;
  *   "At location 8: unsupported type foo",
  *   "At location 0: function now is not supported in this context",
  *   or a runtime error ("division by zero") met while folding constants.
- * Locations are 0-based byte offsets into `text`.
+ * Locations are 0-based byte offsets into `text`. The default limits of
+ * struct ss_where_limits apply.
  */
 int ss_where_compile(const char *text, const struct ss_where_column *cols,
 		     size_t ncols, const char *const *params, size_t nparams,
 		     struct ss_where **out, struct ss_err *err);
+
+/*
+ * What one clause may cost, so that no shape can make compiling or
+ * routing slow for the others. A zero field is no limit.
+ *   max_length: bytes of where text ("where clause is too long (N bytes,
+ *     the limit is M)");
+ *   max_in: items in one IN list ("At location N: IN list has N items,
+ *     the limit is M");
+ *   max_cost: work units of one evaluation, and of compiling beyond what
+ *     the text's size needs: a unit per byte allocated for values, per
+ *     node evaluated, per limb product of numeric multiplication and
+ *     division, per step of LIKE matching and per element pair of @> <@
+ *     && ("where clause exceeds the cost limit of N", at compile or
+ *     evaluation).
+ * The nesting depth has a fixed limit of 500 levels ("At location 0:
+ * expression is too deeply nested"), and numeric values PostgreSQL's
+ * (131072 digits before the point, 16383 after: "value overflows numeric
+ * format").
+ */
+struct ss_where_limits {
+	size_t max_length;
+	size_t max_in;
+	uint64_t max_cost;
+};
+#define SS_WHERE_MAX_LENGTH 65536
+#define SS_WHERE_MAX_IN 10000
+#define SS_WHERE_MAX_COST 10000000
+
+/* Fill *lim with the defaults above (ss_where_compile's limits). */
+void ss_where_limits_default(struct ss_where_limits *lim);
+
+/* ss_where_compile under `limits` (NULL: the defaults). The clause keeps
+ * max_cost as the budget of each ss_where_eval. */
+int ss_where_compile_limited(const char *text,
+			     const struct ss_where_column *cols, size_t ncols,
+			     const char *const *params, size_t nparams,
+			     const struct ss_where_limits *limits,
+			     struct ss_where **out, struct ss_err *err);
 
 /* Free a clause; NULL is a no-op. */
 void ss_where_free(struct ss_where *w);
@@ -119,7 +159,8 @@ void ss_where_free(struct ss_where *w);
  * 0 (false) or -1 (null) and return 0; a row is in the shape iff the
  * result is 1. Return -1 with err (SS_ERR_INPUT) on a PostgreSQL runtime
  * error such as "division by zero", "integer out of range" or a value that
- * does not parse as its column type.
+ * does not parse as its column type, or when the clause exceeds its cost
+ * limit.
  */
 int ss_where_eval(const struct ss_where *w, const char *const *values,
 		  int *result, struct ss_err *err);

@@ -22,6 +22,11 @@ struct arena_block {
 struct arena {
 	struct arena_block *head;
 	struct arena_block *borrowed; /* caller's block: never freed */
+	/* The cost budget of one compile or one evaluation: every byte
+	 * allocated and every step of the operations that work without
+	 * allocating (long multiplication and division, LIKE, array
+	 * containment) counts one unit; work_max 0 is no limit. */
+	uint64_t work, work_max;
 };
 /* Start an arena on a caller-owned buffer of `size` bytes (a stack buffer
  * for one evaluation), so most evaluations never call malloc. */
@@ -29,6 +34,16 @@ void arena_init_buf(struct arena *a, void *buf, size_t size);
 void *arena_alloc(struct arena *a, size_t n);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 void arena_free(struct arena *a);
+/* Count `units` of work: 0, or -1 with err once the budget is spent. */
+int arena_charge_fail(struct arena *a, struct ss_err *err);
+static inline int arena_charge(struct arena *a, uint64_t units,
+			       struct ss_err *err)
+{
+	a->work += units;
+	if (a->work_max && a->work > a->work_max)
+		return arena_charge_fail(a, err);
+	return 0;
+}
 
 /* Base types; the order of the numeric ones is their promotion order. */
 enum wt {
@@ -264,6 +279,7 @@ struct ss_where_node {
 	const char *op; /* public name (static storage) */
 	struct ss_where_node **args;
 	size_t nargs;
+	size_t argcap; /* room in args (the parser grows lists by doubling) */
 	/* Leaves and names from the parser. */
 	enum lit lit;
 	const char *text; /* literal text / column name / function name */
@@ -279,9 +295,10 @@ struct ss_where_node {
 	int analyzed;
 };
 
-/* Parse `text` into a tree in arena a; 0, or -1 with err. */
-int where_parse(struct arena *a, const char *text, struct ss_where_node **out,
-		struct ss_err *err);
+/* Parse `text` into a tree in arena a; 0, or -1 with err. An IN list of
+ * more than max_in items (0: no limit) is an error. */
+int where_parse(struct arena *a, const char *text, size_t max_in,
+		struct ss_where_node **out, struct ss_err *err);
 /* Canonical rendering of an analysed, unfolded tree. */
 void where_render(const struct ss_where_node *n, struct ss_buf *out);
 /* Make a node. */

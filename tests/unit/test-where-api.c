@@ -4,6 +4,8 @@
  * conjuncts, the list of columns read, equality keys, and ownership
  * (free(NULL), a clause shared by threads is immutable).
  */
+#include <sys/resource.h>
+
 #include "util.h"
 #include "where.h"
 
@@ -239,6 +241,158 @@ static void test_value_key(void)
 	ss_buf_release(&b);
 }
 
+static long maxrss_kb(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+static int compile_err(const char *text, const struct ss_where_limits *lim,
+		       const char *msg)
+{
+	struct ss_where *w = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	int ok;
+
+	ok = ss_where_compile_limited(text, cols, NCOLS, NULL, 0, lim, &w,
+				      &err) == -1 &&
+	     w == NULL && err.code == SS_ERR_INPUT && !strcmp(err.msg, msg);
+	if (!ok)
+		fprintf(stderr, "expected '%s', got '%s'\n", msg,
+			w ? "(compiled)" : err.msg);
+	ss_where_free(w);
+	return ok;
+}
+
+/* Issue 15: what one clause may cost to compile and to evaluate. */
+static void test_limits(void)
+{
+	struct ss_where_limits lim, none;
+	struct ss_where *w = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf b = SS_BUF_INIT;
+	const char *row[NCOLS] = {0};
+	long rss;
+	size_t i;
+	int r;
+
+	ss_where_limits_default(&lim);
+	CHECK(lim.max_length == 65536 && lim.max_in == 10000 &&
+	      lim.max_cost == 10000000);
+	memset(&none, 0, sizeof(none));
+
+	/* An IN list of 40000 items compiles in linear space: copying the
+	 * argument array for every item took 8 bytes * n^2 / 2 of arena
+	 * (6.4 GB here). The high-water mark may grow by a few MB. */
+	ss_buf_adds(&b, "id IN (");
+	for (i = 0; i < 40000; i++)
+		ss_buf_addf(&b, "%s%zu", i ? "," : "", i);
+	ss_buf_adds(&b, ")");
+	rss = maxrss_kb();
+	CHECK(ss_where_compile_limited(b.buf, cols, NCOLS, NULL, 0, &none, &w,
+				       &err) == 0);
+	CHECK(maxrss_kb() - rss < 200 * 1024);
+	row[0] = "39999";
+	CHECK(w && ss_where_eval(w, row, &r, &err) == 0 && r == 1);
+	ss_where_free(w);
+	w = NULL;
+	/* the same list as a syntax error ("...,)") fails just as cheaply */
+	b.buf[b.len - 1] = ',';
+	ss_buf_adds(&b, ")");
+	CHECK(compile_err(b.buf, &none,
+			  "At location 228897: syntax error at or near \")\""));
+	CHECK(maxrss_kb() - rss < 200 * 1024);
+	/* the limits: items, then length */
+	b.buf[b.len - 2] = ')';
+	b.buf[--b.len] = '\0';
+	lim.max_length = 0;
+	CHECK(compile_err(b.buf, &lim,
+			  "At location 3: IN list has 40000 items, the limit "
+			  "is 10000"));
+	CHECK(compile_err(b.buf, NULL,
+			  "where clause is too long (228897 bytes, the limit "
+			  "is 65536)"));
+
+	/* 100000 nested parentheses: an error, not a stack overflow */
+	ss_buf_reset(&b);
+	for (i = 0; i < 100000; i++)
+		ss_buf_addc(&b, '(');
+	ss_buf_adds(&b, "id > 0");
+	for (i = 0; i < 100000; i++)
+		ss_buf_addc(&b, ')');
+	CHECK(compile_err(b.buf, &none,
+			  "At location 1010: expression is too deeply nested"));
+	/* a left-deep chain too */
+	ss_buf_reset(&b);
+	ss_buf_adds(&b, "id");
+	for (i = 0; i < 100000; i++)
+		ss_buf_adds(&b, "+1");
+	ss_buf_adds(&b, " > 0");
+	CHECK(compile_err(b.buf, &none,
+			  "At location 0: expression is too deeply nested"));
+
+	/* the cost of constant folding: 65000-digit squares are 52 million
+	 * limb products, over the default budget */
+	CHECK(compile_err("id > 0 AND (2E65000-1)*(2E65000-1) > 0", NULL,
+			  "where clause exceeds the cost limit of 10000000"));
+	CHECK(compile_err("(1E131000-1)/(9E65000+1E64999) > 0", NULL,
+			  "where clause exceeds the cost limit of 10000000"));
+	/* reading constants counts: 100 literals of 130001 digits */
+	ss_buf_reset(&b);
+	for (i = 0; i < 100; i++)
+		ss_buf_addf(&b, "%sprice <> 1E130000", i ? " AND " : "");
+	CHECK(compile_err(b.buf, NULL,
+			  "where clause exceeds the cost limit of 10000000"));
+
+	/* the cost of one evaluation: values built from a row */
+	CHECK(ss_where_compile_limited(
+		  "name || name || name || name || name || name || name || "
+		  "name || name || name || name || name <> ''",
+		  cols, NCOLS, NULL, 0, NULL, &w, &err) == 0);
+	ss_buf_reset(&b);
+	for (i = 0; i < 400000; i++)
+		ss_buf_addc(&b, 'a');
+	row[1] = b.buf;
+	CHECK(w && ss_where_eval(w, row, &r, &err) == -1 &&
+	      !strcmp(err.msg, "where clause exceeds the cost limit of "
+			       "10000000"));
+	row[1] = "abc";
+	CHECK(w && ss_where_eval(w, row, &r, &err) == 0 && r == 1);
+	ss_where_free(w);
+	/* LIKE retries the pattern's rest at each text position: up to
+	 * text length times pattern length steps */
+	{
+		struct ss_buf pat = SS_BUF_INIT;
+
+		ss_buf_adds(&pat, "name LIKE '%");
+		for (i = 0; i < 1000; i++)
+			ss_buf_addc(&pat, 'a');
+		ss_buf_adds(&pat, "b'");
+		CHECK(ss_where_compile_limited(pat.buf, cols, NCOLS, NULL, 0,
+					       NULL, &w, &err) == 0);
+		ss_buf_release(&pat);
+	}
+	row[1] = b.buf;
+	CHECK(w && ss_where_eval(w, row, &r, &err) == -1 &&
+	      !strcmp(err.msg, "where clause exceeds the cost limit of "
+			       "10000000"));
+	b.buf[2000] = 'b';
+	b.buf[2001] = '\0';
+	row[1] = b.buf;
+	CHECK(w && ss_where_eval(w, row, &r, &err) == 0 && r == 1);
+	b.buf[2001] = 'a';
+	ss_where_free(w);
+	/* and without a limit the same evaluation is allowed */
+	CHECK(ss_where_compile_limited("name || name <> ''", cols, NCOLS,
+				       NULL, 0, &none, &w, &err) == 0);
+	row[1] = b.buf;
+	CHECK(w && ss_where_eval(w, row, &r, &err) == 0 && r == 1);
+	ss_where_free(w);
+	ss_buf_release(&b);
+}
+
 int main(void)
 {
 	test_equality_conjunct();
@@ -249,6 +403,7 @@ int main(void)
 	test_errors();
 	test_column_types();
 	test_value_key();
+	test_limits();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;
