@@ -25,6 +25,8 @@
 #define DEFAULT_NAME "shapesync"
 #define POLL_US 100000              /* registry and ack check interval */
 #define RETRY_PUBLISH_US 5000000    /* retry a table that failed */
+#define PARTITIONS_US 1000000       /* look for partitions without
+				       REPLICA IDENTITY FULL this often */
 #define BACKOFF_MAX_S 30
 
 enum {
@@ -302,6 +304,16 @@ struct state {
 	int64_t reg_version;
 	int64_t *added;              /* ids from the change log */
 	size_t nadded, added_alloc;
+	int64_t next_partitions;     /* next look at partitions' identity */
+	int partitions_warned;
+
+	/* The last relation frame written for each oid (compact JSON), so
+	 * that one is written again only when it changes. */
+	struct relsent {
+		uint32_t oid;
+		char *json;
+	} *relsent;
+	size_t nrelsent, relsent_alloc;
 
 	ss_lsn durable;              /* the registry's durable LSN */
 	ss_lsn emitted;              /* everything before is written out */
@@ -452,6 +464,36 @@ static int publish_tables(struct state *st, struct ss_err *err)
 	return 0;
 }
 
+/*
+ * Partitions attached to or created under a published partitioned table
+ * are published at once but keep the default replica identity: give them
+ * REPLICA IDENTITY FULL (shapes need whole old rows), once a second, or
+ * at the next tick after a relation message showed one without it.
+ * Failures other than a lost connection are warnings, retried.
+ */
+static int partitions_full(struct state *st, struct ss_err *err)
+{
+	struct ss_err warn = SS_ERR_INIT;
+	int64_t now = ss_mono_us();
+	int changed = 0, failed = 0;
+
+	if (now < st->next_partitions)
+		return 0;
+	st->next_partitions = now + PARTITIONS_US;
+	if (ss_pg_partitions_full(st->admin, opt.pub, &changed, &failed,
+				  &warn, err) < 0)
+		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1 : 0;
+	if (failed && !st->partitions_warned) {
+		ss_cli_warning("could not set REPLICA IDENTITY FULL on %d "
+			       "partition%s: %s", failed, failed == 1 ? "" : "s",
+			       warn.msg);
+		st->partitions_warned = 1;
+	}
+	if (!failed)
+		st->partitions_warned = 0;
+	return 0;
+}
+
 /* What the slot may be acknowledged up to: the durable LSN (or, with
  * --ack=received, what was written out), never past what was written
  * out, never behind where the slot already stands. */
@@ -502,7 +544,7 @@ static int poll_registry(struct state *st, struct ss_err *err)
 				goto fatal;
 		}
 	}
-	if (publish_tables(st, err) < 0)
+	if (publish_tables(st, err) < 0 || partitions_full(st, err) < 0)
 		return -1;
 	if (ack_target(st) != st->sent_flush)
 		st->want_status = 1;
@@ -597,25 +639,68 @@ static int key_index(PGresult *r, const char *name)
 	return -1;
 }
 
-static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
-			  struct ss_err *err)
+/* Write relation frame f (stolen) for oid unless it is the last one
+ * written for that oid and `force` is 0. */
+static int emit_relation(struct state *st, uint32_t oid, json_t *f,
+			 int force, struct ss_err *err)
 {
-	json_t *f;
-	PGresult *pk = primary_key(st, rel->oid, err);
+	char *json = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	struct relsent *rs = NULL;
 	size_t i;
+
+	if (!json) /* out of memory: write it, remember nothing */
+		return emit(st, f, err);
+	for (i = 0; i < st->nrelsent; i++)
+		if (st->relsent[i].oid == oid)
+			rs = &st->relsent[i];
+	if (rs && !force && !strcmp(rs->json, json)) {
+		free(json);
+		json_decref(f);
+		return 0;
+	}
+	if (!rs) {
+		SS_GROW(st->relsent, st->relsent_alloc, st->nrelsent + 1);
+		rs = &st->relsent[st->nrelsent++];
+		rs->oid = oid;
+		rs->json = NULL;
+	}
+	free(rs->json);
+	rs->json = json;
+	return emit(st, f, err);
+}
+
+/*
+ * A table's columns as relation frame members: those of `rel` (as
+ * pgoutput sent them), in the order of `names` when given (the attribute
+ * order of a partition's ancestor: the same columns), with the primary
+ * key of table `oid`.
+ */
+static int add_columns(struct state *st, json_t *f, uint32_t oid,
+		       const struct ss_pgo_relation *rel, PGresult *names,
+		       struct ss_err *err)
+{
+	PGresult *pk = primary_key(st, oid, err);
+	size_t i, j, n = names ? (size_t)PQntuples(names) : rel->ncols;
 	int has_pk, k;
 
 	if (!pk)
 		return -1;
 	has_pk = PQntuples(pk) > 0;
-	f = ss_frame_new_relation(rel->oid, rel->schema, rel->table,
-				  rel->replident);
-	for (i = 0; i < rel->ncols; i++) {
-		const struct ss_pgo_column *c = &rel->cols[i];
-		const char *t = type_name(st, c->type_oid, err);
+	for (j = 0; j < n; j++) {
+		const struct ss_pgo_column *c = &rel->cols[j];
+		const char *t;
 
+		if (names) {
+			for (i = 0; i < rel->ncols; i++)
+				if (!strcmp(rel->cols[i].name,
+					    PQgetvalue(names, (int)j, 0)))
+					break;
+			if (i == rel->ncols)
+				continue; /* not in the stream's version */
+			c = &rel->cols[i];
+		}
+		t = type_name(st, c->type_oid, err);
 		if (!t) {
-			json_decref(f);
 			PQclear(pk);
 			return -1;
 		}
@@ -627,7 +712,87 @@ static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
 			ss_frame_set_key_index(f, k);
 	}
 	PQclear(pk);
-	return emit(st, f, err);
+	return 0;
+}
+
+/*
+ * The relation frame of a pgoutput relation message, after one for each
+ * partitioned table it is a partition of (looked up now in the catalog,
+ * as the primary key is): with publish_via_partition_root off, pgoutput
+ * sends the changes of a partitioned table under its partitions, and
+ * readers match them against the shapes on the ancestors too.
+ * `changed`: the message differs from the last one for its oid.
+ */
+static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
+			  int changed, struct ss_err *err)
+{
+	static const char anc_sql[] =
+		"SELECT a.relid::oid, n.nspname, c.relname, c.relreplident "
+		"FROM pg_catalog.pg_partition_ancestors($1::oid) WITH "
+		"ORDINALITY a(relid, ord) JOIN pg_catalog.pg_class c ON "
+		"c.oid = a.relid JOIN pg_catalog.pg_namespace n ON n.oid = "
+		"c.relnamespace WHERE a.relid <> $1::oid ORDER BY a.ord";
+	static const char names_sql[] =
+		"SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
+		"$1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
+	char buf[16];
+	const char *params[1] = { buf };
+	PGresult *anc = NULL, *names = NULL;
+	uint32_t *oids = NULL;
+	json_t *f;
+	int i, n, rc = -1;
+
+	snprintf(buf, sizeof(buf), "%" PRIu32, rel->oid);
+	if (ss_pg_exec(st->admin, "could not look up a table's ancestors",
+		       anc_sql, 1, params, &anc, NULL, err) < 0)
+		return -1;
+	n = PQntuples(anc);
+	oids = ss_xcalloc((size_t)n + 1, sizeof(*oids));
+	/* The root first: each frame comes before the frames naming it. */
+	for (i = n - 1; i >= 0; i--) {
+		uint64_t v;
+
+		if (ss_parse_u64(PQgetvalue(anc, i, 0), UINT32_MAX, &v,
+				 "oid", err) < 0)
+			goto out;
+		oids[i] = (uint32_t)v;
+		snprintf(buf, sizeof(buf), "%" PRIu32, oids[i]);
+		if (ss_pg_exec(st->admin, "could not look up a table's columns",
+			       names_sql, 1, params, &names, NULL, err) < 0)
+			goto out;
+		f = ss_frame_new_relation(oids[i], PQgetvalue(anc, i, 1),
+					  PQgetvalue(anc, i, 2),
+					  PQgetvalue(anc, i, 3)[0]);
+		if (add_columns(st, f, oids[i], rel, names, err) < 0) {
+			json_decref(f);
+			goto out;
+		}
+		PQclear(names);
+		names = NULL;
+		if (i + 1 < n)
+			ss_frame_set_ancestors(f, oids + i + 1,
+					       (size_t)(n - i - 1));
+		if (emit_relation(st, oids[i], f, 0, err) < 0)
+			goto out;
+	}
+	f = ss_frame_new_relation(rel->oid, rel->schema, rel->table,
+				  rel->replident);
+	if (add_columns(st, f, rel->oid, rel, NULL, err) < 0) {
+		json_decref(f);
+		goto out;
+	}
+	if (n > 0) {
+		ss_frame_set_ancestors(f, oids, (size_t)n);
+		/* A new partition: give it REPLICA IDENTITY FULL soon. */
+		if (rel->replident != 'f')
+			st->next_partitions = 0;
+	}
+	rc = emit_relation(st, rel->oid, f, changed, err);
+out:
+	PQclear(names);
+	PQclear(anc);
+	free(oids);
+	return rc;
 }
 
 static int bad_data(struct ss_err *err, const struct ss_pgo_relation *rel,
@@ -815,9 +980,10 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 			st->done = 1;
 		return 0;
 	case 'R':
-		if (ss_pgo_cache_put_relation(st->cache, &m->rel))
-			return relation_frame(st, &m->rel, err);
-		return 0;
+		return relation_frame(st, &m->rel,
+				      ss_pgo_cache_put_relation(st->cache,
+								&m->rel),
+				      err);
 	case 'Y':
 		ss_pgo_cache_put_type(st->cache, m->type_oid, m->type_name);
 		return 0;
@@ -1237,6 +1403,9 @@ int main(int argc, char **argv)
 	free(st.newc);
 	free(st.oldc);
 	free(st.added);
+	for (i = 0; i < st.nrelsent; i++)
+		free(st.relsent[i].json);
+	free(st.relsent);
 	free_tables(st.tables, st.ntables);
 	free_tables(opt.tables, opt.ntables);
 	ss_pgo_cache_free(st.cache);

@@ -131,7 +131,7 @@ bad:
 enum slot {
 	S_XID, S_LSN, S_END_LSN, S_TS, S_POS, S_OID, S_OP, S_NEW, S_OLD,
 	S_SHAPES, S_MOVES, S_OIDS, S_SCHEMA, S_TABLE, S_RI, S_COLUMNS,
-	S_REASON, S_STREAM,
+	S_REASON, S_ANCESTORS, S_STREAM,
 };
 
 enum need { OPTIONAL = 0, REQUIRED = 1, BY_OP = 2 };
@@ -153,7 +153,8 @@ static const struct field relation_fields[] = {
 	{ "oid", S_OID, REQUIRED }, { "schema", S_SCHEMA, REQUIRED },
 	{ "table", S_TABLE, REQUIRED },
 	{ "replica_identity", S_RI, REQUIRED },
-	{ "columns", S_COLUMNS, REQUIRED }, END_FIELDS,
+	{ "columns", S_COLUMNS, REQUIRED },
+	{ "ancestors", S_ANCESTORS, OPTIONAL }, END_FIELDS,
 };
 static const struct field change_fields[] = {
 	{ "op", S_OP, REQUIRED },         { "oid", S_OID, REQUIRED },
@@ -223,6 +224,7 @@ void ss_frame_release(struct ss_frame *f)
 	free(f->ops_buf_);
 	free(f->oids_buf_);
 	free(f->cols_buf_);
+	free(f->anc_buf_);
 	ss_frame_init(f);
 }
 
@@ -241,6 +243,8 @@ static void reset(struct ss_frame *f)
 	f->oids_alloc_ = keep.oids_alloc_;
 	f->cols_buf_ = keep.cols_buf_;
 	f->cols_alloc_ = keep.cols_alloc_;
+	f->anc_buf_ = keep.anc_buf_;
+	f->anc_alloc_ = keep.anc_alloc_;
 }
 
 static int get_int(json_t *v, json_int_t min, json_int_t max, json_int_t *out)
@@ -413,6 +417,33 @@ static int check_oids(struct ss_frame *f, json_t *v, struct ss_err *err)
 				    "between 1 and 4294967295", i);
 	f->oids = f->oids_buf_;
 	f->noids = n;
+	return 0;
+}
+
+/* A partition's ancestors: distinct oids, none the relation's own. */
+static int check_ancestors(struct ss_frame *f, json_t *v, struct ss_err *err)
+{
+	size_t i, j, n;
+
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return ferr(err, f, "field 'ancestors' must be a non-empty array");
+	n = json_array_size(v);
+	SS_GROW(f->anc_buf_, f->anc_alloc_, n);
+	for (i = 0; i < n; i++) {
+		if (get_oid(json_array_get(v, i), &f->anc_buf_[i]))
+			return ferr(err, f,
+				    "field 'ancestors'[%zu] must be an integer "
+				    "between 1 and 4294967295", i);
+		if (f->anc_buf_[i] == f->oid)
+			return ferr(err, f, "field 'ancestors'[%zu] is the "
+				    "relation itself", i);
+		for (j = 0; j < i; j++)
+			if (f->anc_buf_[j] == f->anc_buf_[i])
+				return ferr(err, f, "field 'ancestors'[%zu] is "
+					    "given twice", i);
+	}
+	f->ancestors = f->anc_buf_;
+	f->nancestors = n;
 	return 0;
 }
 
@@ -636,6 +667,8 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 		return 0;
 	case S_COLUMNS:
 		return check_columns(f, v, err);
+	case S_ANCESTORS:
+		return check_ancestors(f, v, err);
 	}
 	return ferr(err, f, "internal error: unhandled field '%s'", fd->name);
 }
@@ -1429,6 +1462,16 @@ void ss_frame_set_key_index(json_t *relation, int key_index)
 
 	if (n)
 		set(json_array_get(cols, n - 1), "key_index", json_integer(key_index));
+}
+
+void ss_frame_set_ancestors(json_t *relation, const uint32_t *oids, size_t n)
+{
+	json_t *a = need(json_array());
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		append(a, json_integer(oids[i]));
+	set(relation, "ancestors", a);
 }
 
 void ss_frame_add_column(json_t *relation, const char *name, const char *type,

@@ -93,6 +93,11 @@ struct ss_frame {
 	char replica_identity; /* relation: 'd', 'n', 'f' or 'i' */
 	const struct ss_frame_column *columns; /* relation, in attnum order */
 	size_t ncolumns;
+	/* relation, from the optional "ancestors": the partitioned tables
+	 * the table is a partition of, its parent first, the root last
+	 * (NULL and 0 when absent: not a partition) */
+	const uint32_t *ancestors;
+	size_t nancestors;
 	const char *reason;    /* invalidate; stream (NULL if absent) */
 	int64_t stream;        /* stream: the registry's stream number */
 
@@ -105,6 +110,8 @@ struct ss_frame {
 	size_t oids_alloc_;
 	struct ss_frame_column *cols_buf_;
 	size_t cols_alloc_;
+	uint32_t *anc_buf_;
+	size_t anc_alloc_;
 };
 
 #define SS_FRAME_INIT { .type = SS_FRAME_NONE }
@@ -316,6 +323,9 @@ void ss_frame_add_column(json_t *relation, const char *name, const char *type,
 /* Give the last column added its position in the primary key ("key_index"),
  * for keys whose order differs from the column order. */
 void ss_frame_set_key_index(json_t *relation, int key_index);
+/* Set the relation's "ancestors" (its parent first, the root last; n > 0),
+ * after its columns. */
+void ss_frame_set_ancestors(json_t *relation, const uint32_t *oids, size_t n);
 json_t *ss_frame_new_invalidate(const int64_t *shapes, size_t nshapes,
 				uint32_t oid, const char *reason);
 json_t *ss_frame_new_progress(ss_lsn lsn);

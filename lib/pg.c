@@ -332,6 +332,72 @@ int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
 	return rc;
 }
 
+int ss_pg_partitions_full(struct ss_pg *pg, const char *pub, int *changed,
+			  int *failed, struct ss_err *warn, struct ss_err *err)
+{
+	const char *params[1] = { pub };
+	struct ss_buf sql = SS_BUF_INIT;
+	PGresult *r;
+	int i, n, rc = 0;
+
+	if (changed)
+		*changed = 0;
+	if (failed)
+		*failed = 0;
+	/* The EXISTS is a one-time filter: the partition listing is only
+	 * expanded for a publication that holds a partitioned table. */
+	if (ss_pg_exec(pg, "could not look up the partitions",
+		       "SELECT n.nspname, c.relname FROM "
+		       "pg_catalog.pg_publication_tables t "
+		       "JOIN pg_catalog.pg_namespace n ON n.nspname = "
+		       "t.schemaname JOIN pg_catalog.pg_class c ON "
+		       "c.relnamespace = n.oid AND c.relname = t.tablename "
+		       "WHERE t.pubname = $1 AND c.relispartition AND "
+		       "c.relreplident <> 'f' AND EXISTS (SELECT 1 FROM "
+		       "pg_catalog.pg_publication_rel pr JOIN "
+		       "pg_catalog.pg_publication p ON p.oid = pr.prpubid "
+		       "JOIN pg_catalog.pg_class pc ON pc.oid = pr.prrelid "
+		       "WHERE p.pubname = $1 AND pc.relkind = 'p')",
+		       1, params, &r, NULL, err) < 0)
+		return -1;
+	n = PQntuples(r);
+	if (n > 0 && ss_pg_exec(pg, "could not set lock_timeout",
+				"SET lock_timeout = '5s'", 0, NULL, NULL,
+				NULL, err) < 0)
+		rc = -1;
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct ss_err e = SS_ERR_INIT;
+
+		ss_buf_reset(&sql);
+		ss_buf_adds(&sql, "ALTER TABLE ");
+		ss_pg_add_qualified(pg, &sql, PQgetvalue(r, i, 0),
+				    PQgetvalue(r, i, 1));
+		ss_buf_adds(&sql, " REPLICA IDENTITY FULL");
+		if (ss_pg_exec(pg, "could not set REPLICA IDENTITY FULL",
+			       sql.buf, 0, NULL, NULL, NULL, &e) == 0) {
+			if (changed)
+				(*changed)++;
+			continue;
+		}
+		if (PQstatus(pg->conn) != CONNECTION_OK) {
+			*err = e;
+			rc = -1;
+			break;
+		}
+		if (failed)
+			(*failed)++;
+		if (warn)
+			*warn = e;
+	}
+	PQclear(r);
+	ss_buf_release(&sql);
+	if (n > 0 && rc == 0 &&
+	    ss_pg_exec(pg, "could not reset lock_timeout", "RESET lock_timeout",
+		       0, NULL, NULL, NULL, err) < 0)
+		rc = -1;
+	return rc;
+}
+
 int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 		    ss_lsn *confirmed, int *lost, struct ss_err *err)
 {

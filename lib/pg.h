@@ -103,6 +103,22 @@ int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
 				int *changed, struct ss_err *err);
 
 /*
+ * Give REPLICA IDENTITY FULL to every partition the publication publishes
+ * that lacks it: PostgreSQL publishes the partitions of a published
+ * partitioned table, also those attached or created later, but a
+ * partition keeps its own replica identity (ALTER TABLE on the parent
+ * does not recurse, and a new partition starts with the default). Does
+ * nothing, with one query, unless the publication holds a partitioned
+ * table. *changed (may be NULL) is the number of tables altered. A table
+ * that cannot be altered (a lock held for more than 5 s) is skipped:
+ * *failed (may be NULL) counts them, and the last failure is in
+ * `warn` (may be NULL). Returns -1 (SS_ERR_RUNTIME) only when the
+ * catalog could not be read.
+ */
+int ss_pg_partitions_full(struct ss_pg *pg, const char *pub, int *changed,
+			  int *failed, struct ss_err *warn, struct ss_err *err);
+
+/*
  * Look the slot up in pg_replication_slots: *exists, and if it does its
  * confirmed_flush_lsn (0 if none) and *lost (may be NULL): 1 if the
  * server invalidated it (wal_status 'lost': WAL it needed is gone). A slot

@@ -436,6 +436,40 @@ static int exec_tolerant(PGconn *c, const char *sql, const char *ok_state,
 	return query_fail(r, err);
 }
 
+/*
+ * REPLICA IDENTITY FULL on every partition under partitioned table `oid`
+ * (its changes come under them, with their replica identity: ALTER TABLE
+ * on the parent does not recurse). Partitions added later get it from
+ * shapesync-replicate.
+ */
+static int partitions_full(PGconn *c, const char *oidtxt, struct ss_err *err)
+{
+	const char *params[1] = { oidtxt };
+	struct ss_buf sql = SS_BUF_INIT;
+	PGresult *r;
+	int i, rc = 0;
+
+	r = PQexecParams(c,
+		"SELECT n.nspname, c.relname FROM pg_catalog.pg_partition_tree($1::oid) p"
+		" JOIN pg_catalog.pg_class c ON c.oid = p.relid"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE p.relid <> $1::oid AND c.relreplident <> 'f'",
+		1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return query_fail(r, err);
+	for (i = 0; rc == 0 && i < PQntuples(r); i++) {
+		ss_buf_reset(&sql);
+		ss_buf_adds(&sql, "ALTER TABLE ");
+		rc = add_qualified(c, &sql, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), err);
+		ss_buf_adds(&sql, " REPLICA IDENTITY FULL");
+		if (rc == 0)
+			rc = exec_tolerant(c, sql.buf, NULL, err);
+	}
+	PQclear(r);
+	ss_buf_release(&sql);
+	return rc;
+}
+
 int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_table *t,
 			   struct ss_err *err)
 {
@@ -496,6 +530,8 @@ int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_tab
 		if (exec_tolerant(c, sql.buf, NULL, err) < 0)
 			goto out;
 	}
+	if (t->relkind == 'p' && partitions_full(c, oidtxt, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	PQfreemem(qpub);

@@ -95,8 +95,11 @@ void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel, size_t 
 
 /*
  * Make sure publication `pub` exists (created empty if missing), holds
- * the table, and the table has REPLICA IDENTITY FULL. Idempotent; safe
- * against a concurrent creator of the same publication.
+ * the table, and the table has REPLICA IDENTITY FULL, and so has every
+ * partition under it when it is partitioned (PostgreSQL publishes a
+ * partitioned table's changes under its partitions, with their replica
+ * identity). Idempotent; safe against a concurrent creator of the same
+ * publication.
  */
 int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_table *t,
 			   struct ss_err *err);

@@ -131,6 +131,21 @@ struct group {
 	size_t *used;
 	const char **usednames;
 	size_t nused, used_alloc;
+	/* A partition: the partitioned tables above it (its relation frame's
+	 * "ancestors", parent first), whose shapes its changes are matched
+	 * against too, and what that needs, rebuilt when r->gen moves on. */
+	uint32_t *anc;
+	size_t nanc;
+	uint64_t anc_gen;       /* r->gen the rest was built at (0: never) */
+	struct group **ancg;    /* per ancestor: its group (NULL: no relation
+				   frame for it yet) */
+	size_t **amap;          /* per ancestor: its column j is our column
+				   amap[k][j] (SIZE_MAX: we have none) */
+	int anc_live;           /* an ancestor has live shapes */
+	size_t *allused;        /* used, and what the ancestors' shapes read,
+				   in our positions */
+	const char **allnames;
+	size_t nallused;
 };
 
 /*
@@ -211,6 +226,11 @@ struct ss_router {
 	struct ss_route_match *cur;
 	enum ss_frame_op cur_op;
 	const struct ss_route_scan *hint; /* ss_router_match_scan's */
+	uint64_t gen;           /* moves on when shapes are filed or unfiled
+				   and when a relation changes: partitions
+				   rebuild what they keep of their ancestors */
+	const char **arow;      /* a partition's row in an ancestor's layout */
+	size_t arow_alloc;
 };
 
 static const char tombstone_[1];
@@ -621,6 +641,26 @@ static void group_free_cols(struct group *g)
 	g->ncols = 0;
 }
 
+/* Drop what a partition keeps of its ancestors (rebuilt on demand). */
+static void anc_clear(struct group *g)
+{
+	size_t k;
+
+	for (k = 0; k < g->nanc && g->amap; k++)
+		free(g->amap[k]);
+	free(g->amap);
+	free(g->ancg);
+	free(g->allused);
+	free(g->allnames);
+	g->amap = NULL;
+	g->ancg = NULL;
+	g->allused = NULL;
+	g->allnames = NULL;
+	g->nallused = 0;
+	g->anc_live = 0;
+	g->anc_gen = 0;
+}
+
 static void group_free(struct group *g)
 {
 	size_t i;
@@ -644,6 +684,8 @@ static void group_free(struct group *g)
 	free(g->shapes);
 	free(g->used);
 	free(g->usednames);
+	anc_clear(g);
+	free(g->anc);
 	free(g->schema);
 	free(g->table);
 	free(g);
@@ -1396,6 +1438,7 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 	keylist_free(&p->kl);
 	g->nlive++;
 	g->used_dirty = 1;
+	r->gen++;
 }
 
 static void unfile_shape(struct ss_router *r, struct rshape *s)
@@ -1447,6 +1490,7 @@ static void unfile_shape(struct ss_router *r, struct rshape *s)
 	s->state = ST_PENDING;
 	g->nlive--;
 	g->used_dirty = 1;
+	r->gen++;
 }
 
 static void invalidate(struct ss_router *r, struct group *g,
@@ -1572,6 +1616,7 @@ void ss_router_free(struct ss_router *r)
 	free(r->hits);
 	free(r->ids);
 	free(r->ops);
+	free(r->arow);
 	ss_buf_release(&r->key);
 	ss_buf_release(&r->tmp);
 	free(r);
@@ -1804,6 +1849,19 @@ static void recompile(struct ss_router *r, struct group *g)
 		compile_shape(r, g->shapes[i]);
 }
 
+/* A partition's ancestors from its relation frame (a change of them
+ * alone changes no shape of the table: it only says whose shapes its
+ * rows are matched against too). */
+static void set_ancestors(struct group *g, const struct ss_frame *rel)
+{
+	anc_clear(g);
+	g->nanc = rel->nancestors;
+	if (g->nanc) {
+		g->anc = ss_xrealloc(g->anc, g->nanc * sizeof(*g->anc));
+		memcpy(g->anc, rel->ancestors, g->nanc * sizeof(*g->anc));
+	}
+}
+
 int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
 		       struct ss_err *err)
 {
@@ -1815,6 +1873,8 @@ int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
 
 	(void)err;
 	r->last = NULL;
+	r->gen++;
+	set_ancestors(g, rel);
 	if (old && old != g) {
 		/* Renamed: the shapes on the old name lose their table. */
 		snprintf(reason, sizeof(reason), "relation %s.%s was renamed to %s.%s",
@@ -1826,6 +1886,8 @@ int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
 		nv = 0;
 		old->have_rel = 0;
 		group_free_cols(old);
+		anc_clear(old);
+		old->nanc = 0;
 	}
 	if (g->have_rel && same_relation(g, rel))
 		return free(v), 0;
@@ -1898,6 +1960,77 @@ static void update_used(struct group *g)
 	g->used_dirty = 0;
 }
 
+static struct group *group_by_oid_nocache(const struct ss_router *r,
+					  uint32_t oid)
+{
+	size_t i;
+
+	for (i = 0; i < r->ngroups; i++)
+		if (r->groups[i]->have_rel && r->groups[i]->oid == oid)
+			return r->groups[i];
+	return NULL;
+}
+
+/*
+ * Bring up to date what partition g keeps of its ancestors: their groups,
+ * how their columns map to g's (by name: a partition has its root's
+ * columns, maybe in another order), and the union of the columns every
+ * shape on g or on an ancestor reads, in g's positions.
+ */
+static void anc_update(struct ss_router *r, struct group *g)
+{
+	size_t k, i, j, n;
+
+	if (!g->nanc || g->anc_gen == r->gen)
+		return;
+	anc_clear(g);
+	g->ancg = ss_xcalloc(g->nanc, sizeof(*g->ancg));
+	g->amap = ss_xcalloc(g->nanc, sizeof(*g->amap));
+	if (g->used_dirty)
+		update_used(g);
+	n = g->nused;
+	g->allused = ss_xmalloc((g->ncols ? g->ncols : 1) *
+				sizeof(*g->allused));
+	memcpy(g->allused, g->used, n * sizeof(*g->used));
+	for (k = 0; k < g->nanc; k++) {
+		struct group *a = group_by_oid_nocache(r, g->anc[k]);
+
+		if (!a || a == g)
+			continue;
+		g->ancg[k] = a;
+		g->amap[k] = ss_xmalloc((a->ncols ? a->ncols : 1) *
+					sizeof(**g->amap));
+		for (j = 0; j < a->ncols; j++) {
+			g->amap[k][j] = SIZE_MAX;
+			for (i = 0; i < g->ncols; i++)
+				if (!strcmp(a->cols[j].name, g->cols[i].name)) {
+					g->amap[k][j] = i;
+					break;
+				}
+		}
+		if (!a->nlive)
+			continue;
+		g->anc_live = 1;
+		if (a->used_dirty)
+			update_used(a);
+		for (j = 0; j < a->nused; j++) {
+			size_t m = g->amap[k][a->used[j]];
+
+			for (i = 0; m != SIZE_MAX && i < n; i++)
+				if (g->allused[i] == m)
+					break;
+			if (m != SIZE_MAX && i == n)
+				g->allused[n++] = m;
+		}
+	}
+	sort_(g->allused, n, sizeof(*g->allused), cmp_size);
+	g->nallused = n;
+	g->allnames = ss_xcalloc(n ? n : 1, sizeof(*g->allnames));
+	for (i = 0; i < n; i++)
+		g->allnames[i] = g->cols[g->allused[i]].name;
+	g->anc_gen = r->gen;
+}
+
 size_t ss_router_columns(const struct ss_router *r, uint32_t oid,
 			 const size_t **idx, const char *const **names,
 			 size_t *ncols)
@@ -1909,11 +2042,17 @@ size_t ss_router_columns(const struct ss_router *r, uint32_t oid,
 	*ncols = 0;
 	if (!g)
 		return 0;
+	*ncols = g->ncols;
+	if (g->nanc) {
+		anc_update((struct ss_router *)r, g);
+		*idx = g->allused;
+		*names = g->allnames;
+		return g->nallused;
+	}
 	if (g->used_dirty)
 		update_used(g);
 	*idx = g->used;
 	*names = g->usednames;
-	*ncols = g->ncols;
 	return g->nused;
 }
 
@@ -1921,7 +2060,9 @@ int ss_router_table_routed(const struct ss_router *r, uint32_t oid)
 {
 	struct group *g = group_by_oid(r, oid);
 
-	return g && g->nlive > 0;
+	if (g && !g->nlive && g->nanc)
+		anc_update((struct ss_router *)r, g);
+	return g && (g->nlive > 0 || g->anc_live);
 }
 
 /* ---- matching ---------------------------------------------------------- */
@@ -2304,6 +2445,27 @@ static void match_row(struct ss_router *r, struct group *g,
 		eval(r, g->others[i], vals, bit);
 }
 
+/* Partition g's row `vals` in the layout of its k-th ancestor: the
+ * columns the ancestor's shapes read (anc_update made them part of g's),
+ * in r->arow. */
+static const char *const *anc_row(struct ss_router *r, struct group *g,
+				  size_t k, const char *const *vals)
+{
+	struct group *a = g->ancg[k];
+	size_t j;
+
+	if (a->ncols > r->arow_alloc) {
+		r->arow = ss_xrealloc(r->arow, a->ncols * sizeof(*r->arow));
+		r->arow_alloc = a->ncols;
+	}
+	for (j = 0; j < a->nused; j++) {
+		size_t m = g->amap[k][a->used[j]];
+
+		r->arow[a->used[j]] = m == SIZE_MAX ? NULL : vals[m];
+	}
+	return (const char *const *)r->arow;
+}
+
 static void out_reserve(struct ss_router *r, size_t n)
 {
 	if (n > r->out_alloc) {
@@ -2328,15 +2490,31 @@ void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
 	out->last_error[0] = '\0';
 	out->ids = r->ids;
 	out->ops = r->ops;
-	if (!g || !g->nlive)
+	if (!g)
+		return;
+	if (g->nanc)
+		anc_update(r, g);
+	if (!g->nlive && !g->anc_live)
 		return;
 	r->nhits = 0;
 	r->cur = out;
 	r->cur_op = op;
-	if (oldv && op != SS_FRAME_OP_INSERT)
-		match_row(r, g, oldv, 1);
-	if (newv && op != SS_FRAME_OP_DELETE)
-		match_row(r, g, newv, 2);
+	if (g->nlive) {
+		if (oldv && op != SS_FRAME_OP_INSERT)
+			match_row(r, g, oldv, 1);
+		if (newv && op != SS_FRAME_OP_DELETE)
+			match_row(r, g, newv, 2);
+	}
+	for (i = 0; g->anc_live && i < g->nanc; i++) {
+		struct group *a = g->ancg[i];
+
+		if (!a || !a->nlive)
+			continue;
+		if (oldv && op != SS_FRAME_OP_INSERT)
+			match_row(r, a, anc_row(r, g, i, oldv), 1);
+		if (newv && op != SS_FRAME_OP_DELETE)
+			match_row(r, a, anc_row(r, g, i, newv), 2);
+	}
 	if (!r->nhits)
 		return;
 	merge_hits(r);
@@ -2378,12 +2556,22 @@ void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < noids; i++) {
 		struct group *g = group_by_oid(r, oids[i]);
+		size_t k;
 
 		if (!g)
 			continue;
 		for (j = 0; j < g->nshapes; j++)
 			if (g->shapes[j]->state == ST_LIVE)
 				hit(r, g->shapes[j], 3);
+		/* Truncating a partition empties part of its ancestors. */
+		anc_update(r, g);
+		for (k = 0; k < g->nanc; k++) {
+			struct group *a = g->ancg[k];
+
+			for (j = 0; a && j < a->nshapes; j++)
+				if (a->shapes[j]->state == ST_LIVE)
+					hit(r, a->shapes[j], 3);
+		}
 	}
 	merge_hits(r);
 	out_reserve(r, r->nhits);

@@ -70,7 +70,11 @@ size_t ss_router_count(const struct ss_router *r);
  * shapes it affects (all of the table's shapes when the table was
  * renamed; else those that select all columns, or select, filter on or
  * key by a column that was dropped, renamed or changed type, typmod,
- * key flag or key_index) and recompiles the others. Returns 0.
+ * key flag or key_index) and recompiles the others. A partition's frame
+ * names its ancestors ("ancestors"): from then on its changes are matched
+ * against the shapes on those tables too (each described by a relation
+ * frame of its own), with the row's values taken by column name. A change
+ * of the ancestors alone changes no shape. Returns 0.
  */
 int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
 		       struct ss_err *err);
@@ -81,7 +85,9 @@ int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
  * *names to the matching *borrowed* column names; returns how many (0
  * when the table is unknown or has no shapes that read a column). Valid
  * until the next call that changes the router. *ncols is the relation's
- * column count (size the value arrays of ss_router_match with it).
+ * column count (size the value arrays of ss_router_match with it). For a
+ * partition, the columns the shapes on its ancestors read are included,
+ * in its own positions.
  */
 size_t ss_router_columns(const struct ss_router *r, uint32_t oid,
 			 const size_t **idx, const char *const **names,
@@ -90,7 +96,8 @@ size_t ss_router_columns(const struct ss_router *r, uint32_t oid,
  * until the next relation frame), or NULL if none came. */
 const struct ss_frame_column *ss_router_relation_columns(
 	const struct ss_router *r, uint32_t oid, size_t *ncols);
-/* 1 if table `oid` has a shape that can match (cheap pre-check). */
+/* 1 if table `oid`, or an ancestor of it, has a shape that can match
+ * (cheap pre-check). */
 int ss_router_table_routed(const struct ss_router *r, uint32_t oid);
 
 /* The result of a match: ids ascending, ops[i] the operation shape
@@ -111,13 +118,14 @@ struct ss_route_match {
  * only the positions ss_router_columns lists are read), NULL for the row
  * the op does not carry. Insert matches the new row, delete the old one,
  * update both: in both -> update, new only -> insert, old only -> delete.
+ * A partition's change also matches the shapes on its ancestors.
  */
 void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
 		     const char *const *newv, const char *const *oldv,
 		     struct ss_route_match *out);
 
-/* A truncate of `oids`: every routed shape on those tables, ascending
- * (ops are SS_FRAME_OP_NONE). */
+/* A truncate of `oids`: every routed shape on those tables and on their
+ * ancestors, ascending (ops are SS_FRAME_OP_NONE). */
 void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
 			size_t noids, struct ss_route_match *out);
 

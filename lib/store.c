@@ -117,6 +117,8 @@ struct rel {
 	char **names;
 	size_t *pk;
 	size_t npk;
+	uint32_t *anc;              /* a partition's ancestors */
+	size_t nanc;
 };
 
 enum { UNDECIDED, APPLY, SKIP, SPILL };
@@ -124,6 +126,7 @@ enum { UNDECIDED, APPLY, SKIP, SPILL };
 struct shp {
 	int64_t id;
 	char *handle, *dir;
+	char *schema, *table;       /* the shape's table */
 	char **columns;             /* NULL: all */
 	size_t ncolumns;
 	int replica_full;
@@ -214,6 +217,7 @@ static void rel_free(struct rel *r)
 	free(r->pk);
 	free(r->schema);
 	free(r->table);
+	free(r->anc);
 	free(r);
 }
 
@@ -225,6 +229,11 @@ static void relation(struct ss_store *s, const struct ss_frame *f)
 	r->oid = f->oid;
 	r->schema = ss_xstrdup(f->schema);
 	r->table = ss_xstrdup(f->table);
+	if (f->nancestors) {
+		r->nanc = f->nancestors;
+		r->anc = ss_xmalloc(r->nanc * sizeof(*r->anc));
+		memcpy(r->anc, f->ancestors, r->nanc * sizeof(*r->anc));
+	}
 	r->ncols = f->ncolumns;
 	r->names = ss_xcalloc(r->ncols ? r->ncols : 1, sizeof(*r->names));
 	r->pk = ss_xcalloc(r->ncols ? r->ncols : 1, sizeof(*r->pk));
@@ -342,6 +351,8 @@ static void shape_free(struct ss_store *s, struct shp *h)
 	free(h->xip);
 	free(h->handle);
 	free(h->dir);
+	free(h->schema);
+	free(h->table);
 	ss_buf_release(&h->held);
 	free(h);
 }
@@ -445,6 +456,8 @@ static struct shp *shape(struct ss_store *s, int64_t id, struct ss_err *err, int
 	ss_datadir_shape_path(&p, s->dir, rec.handle);
 	h->dir = ss_buf_detach(&p, NULL);
 	h->replica_full = def.replica == SS_REPLICA_FULL;
+	h->schema = ss_xstrdup(def.schema ? def.schema : "public");
+	h->table = ss_xstrdup(def.table ? def.table : "");
 	if (def.columns) {
 		h->ncolumns = def.ncolumns;
 		h->columns = ss_xcalloc(def.ncolumns, sizeof(*h->columns));
@@ -691,32 +704,64 @@ static int decide(struct ss_store *s, struct shp *h, struct ss_err *err)
 	return 0;
 }
 
+/* One ancestor of a partition, as a change of the partition shows it. */
+struct anc_view {
+	struct rel *r;          /* NULL: no relation frame for it */
+	const char **nv, **ov;  /* the rows by its columns (NULL until used) */
+	struct ss_message_rel mr;
+};
+
+/* 1 if shape h is on table r. */
+static int rel_is(const struct rel *r, const struct shp *h)
+{
+	return !strcmp(r->table, h->table) && !strcmp(r->schema, h->schema);
+}
+
+static void rel_view(struct ss_message_rel *mr, const struct rel *r,
+		     unsigned char *sel)
+{
+	mr->schema = r->schema;
+	mr->table = r->table;
+	mr->ncols = r->ncols;
+	mr->names = (const char *const *)r->names;
+	mr->selected = sel;
+	mr->pk = r->pk;
+	mr->npk = r->npk;
+}
+
 static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *err)
 {
 	struct rel *r = imap_get(&s->rels, f->oid);
 	const char **nv = NULL, **ov = NULL;
 	unsigned char *sel = NULL, *inc = NULL, *oinc = NULL;
 	struct ss_message_rel mr;
-	size_t k, i;
+	struct anc_view *av = NULL;
+	size_t k, i, maxcols;
 	int rc = -1;
 
 	if (!r)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "change to relation %" PRIu32 " before its relation frame", f->oid);
+	/* A partition's change is also a change of its ancestors, for the
+	 * shapes on them: their rows, keys and "relation" are the
+	 * ancestor's, as in the ancestor's snapshot. */
+	maxcols = r->ncols;
+	if (r->nanc) {
+		av = ss_xcalloc(r->nanc, sizeof(*av));
+		for (i = 0; i < r->nanc; i++) {
+			av[i].r = imap_get(&s->rels, r->anc[i]);
+			if (av[i].r && av[i].r->ncols > maxcols)
+				maxcols = av[i].r->ncols;
+		}
+	}
 	nv = ss_xcalloc(r->ncols + 1, sizeof(*nv));
 	ov = ss_xcalloc(r->ncols + 1, sizeof(*ov));
-	sel = ss_xcalloc(r->ncols + 1, 1);
-	inc = ss_xcalloc(r->ncols + 1, 1);
-	oinc = ss_xcalloc(r->ncols + 1, 1);
+	sel = ss_xcalloc(maxcols + 1, 1);
+	inc = ss_xcalloc(maxcols + 1, 1);
+	oinc = ss_xcalloc(maxcols + 1, 1);
 	row_values(r, f->new_row, nv);
 	row_values(r, f->old_row, ov);
-	mr.schema = r->schema;
-	mr.table = r->table;
-	mr.ncols = r->ncols;
-	mr.names = (const char *const *)r->names;
-	mr.selected = sel;
-	mr.pk = r->pk;
-	mr.npk = r->npk;
+	rel_view(&mr, r, sel);
 
 	for (k = 0; k < f->nshapes; k++) {
 		struct shp *h;
@@ -725,6 +770,9 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 		struct ss_message_hdr hdr;
 		struct ss_offset off;
 		size_t last_at;
+		struct rel *rr;
+		const char **nvv, **ovv;
+		struct ss_message_rel *mrr;
 
 		if (ss_offset_for_change(s->lsn, f->pos, &off, err) < 0)
 			goto out;
@@ -739,13 +787,39 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 			goto out;
 		if (h->mode == SKIP || h->invalidated)
 			continue;
-		for (i = 0; i < r->ncols; i++) {
-			sel[i] = (unsigned char)selected(h, r->names[i]);
+		rr = r;
+		nvv = nv;
+		ovv = ov;
+		mrr = &mr;
+		if (r->nanc && !rel_is(r, h)) {
+			for (i = 0; i < r->nanc; i++)
+				if (av[i].r && rel_is(av[i].r, h))
+					break;
+			/* Route tags a change for the shapes on its table or
+			 * an ancestor; anything else keeps the table's. */
+			if (i < r->nanc) {
+				struct anc_view *a = &av[i];
+
+				if (!a->nv) {
+					a->nv = ss_xcalloc(a->r->ncols + 1, sizeof(*a->nv));
+					a->ov = ss_xcalloc(a->r->ncols + 1, sizeof(*a->ov));
+					row_values(a->r, f->new_row, a->nv);
+					row_values(a->r, f->old_row, a->ov);
+					rel_view(&a->mr, a->r, sel);
+				}
+				rr = a->r;
+				nvv = a->nv;
+				ovv = a->ov;
+				mrr = &a->mr;
+			}
+		}
+		for (i = 0; i < rr->ncols; i++) {
+			sel[i] = (unsigned char)selected(h, rr->names[i]);
 			inc[i] = 0;
 			oinc[i] = 0;
 		}
-		for (i = 0; i < r->npk; i++)
-			sel[r->pk[i]] = 1;
+		for (i = 0; i < rr->npk; i++)
+			sel[rr->pk[i]] = 1;
 		memset(&hdr, 0, sizeof(hdr));
 		hdr.lsn = s->lsn;
 		hdr.op_position = off.op;
@@ -754,35 +828,35 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 
 		if (op == SS_FRAME_OP_INSERT) {
 			/* An insert, or an update that moved the row in. */
-			make_key(&s->key, r, nv);
+			make_key(&s->key, rr, nvv);
 			hdr.operation = "insert";
-			last_at = ss_message_change(&s->msg, &mr, s->key.buf, &hdr, nv, NULL,
+			last_at = ss_message_change(&s->msg, mrr, s->key.buf, &hdr, nvv, NULL,
 						    NULL, NULL);
 		} else if (op == SS_FRAME_OP_DELETE) {
 			/* A delete, or an update that moved the row out. */
-			const char **row = f->old_row ? ov : nv;
+			const char **row = f->old_row ? ovv : nvv;
 
-			make_key(&s->key, r, row);
+			make_key(&s->key, rr, row);
 			hdr.operation = "delete";
 			if (!h->replica_full)
-				for (i = 0; i < r->npk; i++)
-					inc[r->pk[i]] = 1;
-			last_at = ss_message_change(&s->msg, &mr, s->key.buf, &hdr, row,
+				for (i = 0; i < rr->npk; i++)
+					inc[rr->pk[i]] = 1;
+			last_at = ss_message_change(&s->msg, mrr, s->key.buf, &hdr, row,
 						    h->replica_full ? NULL : inc, NULL, NULL);
 		} else {
 			int changed = 0;
 
-			make_key(&s->key, r, ov);
-			make_key(&s->key2, r, nv);
+			make_key(&s->key, rr, ovv);
+			make_key(&s->key2, rr, nvv);
 			if (strcmp(s->key.buf, s->key2.buf)) {
 				/* Key change: delete of the old key at op, insert of
 				 * the new one at op + 1. */
 				hdr.operation = "delete";
 				hdr.key_change_to = s->key2.buf;
 				if (!h->replica_full)
-					for (i = 0; i < r->npk; i++)
-						inc[r->pk[i]] = 1;
-				last_at = ss_message_change(&s->msg, &mr, s->key.buf, &hdr, ov,
+					for (i = 0; i < rr->npk; i++)
+						inc[rr->pk[i]] = 1;
+				last_at = ss_message_change(&s->msg, mrr, s->key.buf, &hdr, ovv,
 							    h->replica_full ? NULL : inc, NULL,
 							    NULL);
 				if (emit(s, h, off, last_at, err) < 0)
@@ -795,11 +869,11 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 				hdr.operation = "insert";
 				hdr.key_change_from = s->key.buf;
 				off.op++;
-				last_at = ss_message_change(&s->msg, &mr, s->key2.buf, &hdr, nv,
+				last_at = ss_message_change(&s->msg, mrr, s->key2.buf, &hdr, nvv,
 							    NULL, NULL, NULL);
 			} else {
-				for (i = 0; i < r->ncols; i++) {
-					if (sel[i] && !streq(nv[i], ov[i])) {
+				for (i = 0; i < rr->ncols; i++) {
+					if (sel[i] && !streq(nvv[i], ovv[i])) {
 						inc[i] = 1;
 						oinc[i] = 1;
 						changed = 1;
@@ -809,13 +883,13 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 					continue; /* nothing this shape shows changed */
 				hdr.operation = "update";
 				if (h->replica_full) {
-					last_at = ss_message_change(&s->msg, &mr, s->key2.buf,
-								    &hdr, nv, NULL, ov, oinc);
+					last_at = ss_message_change(&s->msg, mrr, s->key2.buf,
+								    &hdr, nvv, NULL, ovv, oinc);
 				} else {
-					for (i = 0; i < r->npk; i++)
-						inc[r->pk[i]] = 1;
-					last_at = ss_message_change(&s->msg, &mr, s->key2.buf,
-								    &hdr, nv, inc, NULL, NULL);
+					for (i = 0; i < rr->npk; i++)
+						inc[rr->pk[i]] = 1;
+					last_at = ss_message_change(&s->msg, mrr, s->key2.buf,
+								    &hdr, nvv, inc, NULL, NULL);
 				}
 			}
 		}
@@ -824,6 +898,11 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 	}
 	rc = 0;
 out:
+	for (i = 0; av && i < r->nanc; i++) {
+		free(av[i].nv);
+		free(av[i].ov);
+	}
+	free(av);
 	free(nv);
 	free(ov);
 	free(sel);

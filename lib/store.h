@@ -50,7 +50,9 @@ int ss_store_open(struct ss_registry *reg, const struct ss_store_opts *opts,
 
 /*
  * Apply one frame. The stream must follow shapesync-frames(5) order (the
- * caller's reader checks it). Errors: SS_ERR_INPUT when a frame cannot be
+ * caller's reader checks it). A change of a partition is written, for a
+ * shape on one of its ancestors, as a change of that ancestor: its key,
+ * "relation" and column order are the ancestor's, as in the snapshot. Errors: SS_ERR_INPUT when a frame cannot be
  * applied (e.g. a change to a relation never described), SS_ERR_RUNTIME
  * for I/O and registry failures (the partial transaction is not committed;
  * restarting on the same input is safe).

@@ -6,7 +6,9 @@
 # Cases: moves (inserts, deletes, updates moving rows in and out, a
 # primary key change, truncate, AND of indexed and unindexed parts, IN,
 # ranges, $1), values (PostgreSQL equality and order in the indexes),
-# schema (relation changes and where clauses that do not compile).
+# schema (relation changes and where clauses that do not compile),
+# partition (changes of partitions reach the shapes on their ancestors,
+# with the ancestor's columns: other order, a second level, truncates).
 . "$(dirname "$0")/lib.sh"
 
 data=$TEST_SRC/data/route
@@ -26,7 +28,7 @@ register() {
 	done <shapes.list
 }
 
-for case in moves values schema; do
+for case in moves values schema partition; do
 	test_expect_success "$case: routed output and messages as expected" '
 		register $case &&
 		shapesync-route --registry $case.db <"$data/$case.in" \

@@ -137,4 +137,45 @@ test_expect_success 'a composite key in key_index order, not column order' '
 	test_cmp expect log
 '
 
+
+test_expect_success 'a partition change: shapes on the root get the root table, key and column order' '
+	mkdir p && cd p &&
+	shapesync-db --registry r.db --dir d init &&
+	for s in "1 pt null full" "2 pt_1 null default" "3 pt id,v default"; do
+		set -- $s &&
+		case $3 in null) ;; *) set -- $1 $2 "[\"${3%,*}\",\"${3#*,}\"]" $4 ;; esac &&
+		echo "{\"id\":$1,\"handle\":\"$1-1\",\"definition\":{\"schema\":\"public\",\"table\":\"$2\",\"where\":null,\"params\":[],\"columns\":$3,\"replica\":\"$4\",\"log\":\"full\"},\"snapshot_state\":\"complete\",\"xmin\":\"1\",\"xmax\":\"1\",\"xip\":[],\"created\":\"1\"}" || return 1
+	done | shapesync-db --registry r.db import &&
+	cat >in <<-\EOF &&
+	{"type":"begin","xid":5,"lsn":"0/100","ts":"2026-11-21T07:38:00.000000Z"}
+	{"type":"relation","oid":10,"schema":"public","table":"pt","replica_identity":"f","columns":[{"name":"id","type":"int4","type_oid":23,"typmod":-1,"pk":true,"key_index":0},{"name":"k","type":"int4","type_oid":23,"typmod":-1,"pk":true,"key_index":1},{"name":"v","type":"text","type_oid":25,"typmod":-1,"pk":false}]}
+	{"type":"relation","oid":11,"schema":"public","table":"pt_1","replica_identity":"f","columns":[{"name":"v","type":"text","type_oid":25,"typmod":-1,"pk":false},{"name":"k","type":"int4","type_oid":23,"typmod":-1,"pk":true,"key_index":1},{"name":"id","type":"int4","type_oid":23,"typmod":-1,"pk":true,"key_index":0}],"ancestors":[10]}
+	{"type":"relation","oid":12,"schema":"public","table":"pt_2","replica_identity":"f","columns":[{"name":"id","type":"int4","type_oid":23,"typmod":-1,"pk":true,"key_index":0},{"name":"k","type":"int4","type_oid":23,"typmod":-1,"pk":true,"key_index":1},{"name":"v","type":"text","type_oid":25,"typmod":-1,"pk":false}],"ancestors":[10]}
+	{"type":"change","op":"insert","oid":11,"xid":5,"lsn":"0/100","pos":0,"new":{"v":"a","k":"1","id":"7"},"shapes":[1,2,3]}
+	{"type":"change","op":"update","oid":11,"xid":5,"lsn":"0/100","pos":1,"new":{"v":"b","k":"1","id":"7"},"old":{"v":"a","k":"1","id":"7"},"shapes":[1,2,3]}
+	{"type":"change","op":"delete","oid":11,"xid":5,"lsn":"0/100","pos":2,"old":{"v":"b","k":"1","id":"7"},"shapes":[1,2,3]}
+	{"type":"change","op":"insert","oid":12,"xid":5,"lsn":"0/100","pos":3,"new":{"id":"7","k":"15","v":"b"},"shapes":[1,3]}
+	{"type":"commit","xid":5,"lsn":"0/100","end_lsn":"0/110","ts":"2026-11-21T07:38:00.000000Z"}
+	EOF
+	shapesync-store --registry r.db --dir d <in &&
+	for i in 1 2 3; do
+		shapesync-db --registry r.db --dir d log $i >log.$i || return 1
+	done &&
+	cat >expect <<-\EOF &&
+	256_0 {"key":"\"public\".\"pt\"/\"7\"/\"1\"","value":{"id":"7","k":"1","v":"a"},"headers":{"operation":"insert","relation":["public","pt"],"lsn":"256","op_position":0,"txids":[5]}}
+	256_2 {"key":"\"public\".\"pt\"/\"7\"/\"1\"","value":{"id":"7","k":"1","v":"b"},"headers":{"operation":"update","relation":["public","pt"],"lsn":"256","op_position":2,"txids":[5]},"old_value":{"v":"a"}}
+	256_4 {"key":"\"public\".\"pt\"/\"7\"/\"1\"","value":{"id":"7","k":"1","v":"b"},"headers":{"operation":"delete","relation":["public","pt"],"lsn":"256","op_position":4,"txids":[5]}}
+	256_6 {"key":"\"public\".\"pt\"/\"7\"/\"15\"","value":{"id":"7","k":"15","v":"b"},"headers":{"operation":"insert","relation":["public","pt"],"lsn":"256","op_position":6,"txids":[5],"last":true}}
+	256_0 {"key":"\"public\".\"pt_1\"/\"7\"/\"1\"","value":{"v":"a","k":"1","id":"7"},"headers":{"operation":"insert","relation":["public","pt_1"],"lsn":"256","op_position":0,"txids":[5]}}
+	256_2 {"key":"\"public\".\"pt_1\"/\"7\"/\"1\"","value":{"v":"b","k":"1","id":"7"},"headers":{"operation":"update","relation":["public","pt_1"],"lsn":"256","op_position":2,"txids":[5]}}
+	256_4 {"key":"\"public\".\"pt_1\"/\"7\"/\"1\"","value":{"k":"1","id":"7"},"headers":{"operation":"delete","relation":["public","pt_1"],"lsn":"256","op_position":4,"txids":[5],"last":true}}
+	256_0 {"key":"\"public\".\"pt\"/\"7\"/\"1\"","value":{"id":"7","k":"1","v":"a"},"headers":{"operation":"insert","relation":["public","pt"],"lsn":"256","op_position":0,"txids":[5]}}
+	256_2 {"key":"\"public\".\"pt\"/\"7\"/\"1\"","value":{"id":"7","k":"1","v":"b"},"headers":{"operation":"update","relation":["public","pt"],"lsn":"256","op_position":2,"txids":[5]}}
+	256_4 {"key":"\"public\".\"pt\"/\"7\"/\"1\"","value":{"id":"7","k":"1"},"headers":{"operation":"delete","relation":["public","pt"],"lsn":"256","op_position":4,"txids":[5]}}
+	256_6 {"key":"\"public\".\"pt\"/\"7\"/\"15\"","value":{"id":"7","k":"15","v":"b"},"headers":{"operation":"insert","relation":["public","pt"],"lsn":"256","op_position":6,"txids":[5],"last":true}}
+	EOF
+	cat log.1 log.2 log.3 >got &&
+	test_cmp expect got
+'
+
 test_done

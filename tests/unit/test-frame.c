@@ -75,6 +75,13 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 			if (f->columns[i].key_index >= 0)
 				ss_buf_addf(b, " key%d=%s", f->columns[i].key_index,
 					    f->columns[i].name);
+		if (f->nancestors) {
+			ss_buf_adds(b, " ancestors=[");
+			for (i = 0; i < f->nancestors; i++)
+				ss_buf_addf(b, "%s%" PRIu32, i ? "," : "",
+					    f->ancestors[i]);
+			ss_buf_addc(b, ']');
+		}
 		break;
 	case SS_FRAME_CHANGE:
 		ss_buf_addf(b, " op=%s oid=%" PRIu32 " xid=%" PRIu64
