@@ -2003,6 +2003,36 @@ int ss_registry_set_durable_lsn(struct ss_registry *r, uint64_t lsn, int64_t str
 	return rc;
 }
 
+/* ------------------------------------------------------------ issued ids */
+
+int ss_registry_id_issued(struct ss_registry *r, int64_t id, int *issued,
+			  struct ss_err *err)
+{
+	struct rconn *c;
+	int64_t hi;
+
+	/* Ids this process handed out may not be committed yet. */
+	pthread_mutex_lock(&r->idlock);
+	hi = r->next_id - 1;
+	pthread_mutex_unlock(&r->idlock);
+	if (id >= 1 && id <= hi) {
+		*issued = 1;
+		return 0;
+	}
+	c = rconn_get(r, err);
+	if (!c)
+		return -1;
+	hi = query_int(rconn_db(r, c), "SELECT max((SELECT value FROM progress"
+		       " WHERE key = 'id_reserved'), coalesce((SELECT max(seq)"
+		       " FROM sqlite_sequence WHERE name = 'shapes'), 0))", -1);
+	rconn_put(r, c);
+	if (hi < 0)
+		return ss_err_set(err, SS_ERR_RUNTIME, "could not read the reserved "
+				  "ids from '%s'", r->path);
+	*issued = id >= 1 && id <= hi;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- streams */
 
 static void copy_text(char *dst, size_t size, const unsigned char *src)

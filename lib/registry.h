@@ -214,6 +214,13 @@ int ss_registry_set_durable_lsn(struct ss_registry *reg, uint64_t lsn, int64_t s
 				struct ss_err *err);
 int ss_registry_get_durable_lsn(struct ss_registry *reg, uint64_t *lsn, struct ss_err *err);
 
+/* Was `id` ever handed out (reserved) by this registry? *issued is 1 for
+ * a live shape, a removed one, or an id reserved and not used; 0 for an
+ * id the registry never gave (e.g. frames routed against another
+ * registry). */
+int ss_registry_id_issued(struct ss_registry *reg, int64_t id, int *issued,
+			  struct ss_err *err);
+
 /*
  * Streams (see stream.h). The registry numbers the replication streams its
  * logs were built from: 0 until replicate first records one, then 1, 2,

@@ -110,6 +110,10 @@ static void imap_free(struct imap *m)
 
 /* ------------------------------------------------------------ state */
 
+/* Removed ids remembered, so that their changes cost no registry look-up;
+ * past this many the cache starts over. */
+#define GONE_MAX 4096
+
 struct rel {
 	uint32_t oid;
 	char *schema, *table;
@@ -161,6 +165,7 @@ struct ss_store {
 	struct ss_store_opts o;
 	char *dir;
 	struct imap shapes, rels;
+	struct imap gone;           /* ids known removed (a bounded cache) */
 	struct shp *lru_head, *lru_tail;  /* open writers, most recent first */
 	int nopen;
 	struct shp *spilling;
@@ -437,10 +442,35 @@ static struct shp *shape(struct ss_store *s, int64_t id, struct ss_err *err, int
 	*fail = 0;
 	if (h)
 		return h;
+	if (imap_get(&s->gone, id))
+		return NULL;
 	ss_shape_rec_init(&rec);
 	rc = ss_registry_get_by_id(s->reg, id, &rec, err);
-	if (rc <= 0) {
-		*fail = rc < 0;
+	if (rc == 0) {
+		int issued;
+
+		/* Removed (its changes are skipped and counted), or never
+		 * given by this registry: frames from somewhere else. */
+		if (ss_registry_id_issued(s->reg, id, &issued, err) < 0) {
+			*fail = 1;
+			return NULL;
+		}
+		if (!issued) {
+			ss_err_set(err, SS_ERR_INPUT, "shape %" PRId64 " is not "
+				   "in the registry and never was", id);
+			ss_err_hint(err, "were these frames routed against "
+				    "another registry?");
+			*fail = 1;
+			return NULL;
+		}
+		if (s->gone.n >= GONE_MAX)
+			imap_free(&s->gone);
+		imap_put(&s->gone, id, s);
+		s->st.removed_skips++;
+		return NULL;
+	}
+	if (rc < 0) {
+		*fail = 1;
 		return NULL;
 	}
 	ss_shape_init(&def);
@@ -1534,6 +1564,7 @@ int ss_store_close(struct ss_store *s, struct ss_err *err)
 			rel_free(s->rels.vals[i]);
 	imap_free(&s->shapes);
 	imap_free(&s->rels);
+	imap_free(&s->gone);
 	free(s->dirty);
 	ss_buf_release(&s->msg);
 	ss_buf_release(&s->key);

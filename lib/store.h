@@ -18,6 +18,12 @@
  *   apply  everything else. The first transaction with xid >= xmax turns
  *          filtering off for good (persisted in the log head).
  *
+ * A change for a shape the registry no longer has (removed while route
+ * still tagged it) is skipped and counted (removed_skips); one for an id
+ * the registry never handed out is bad input (SS_ERR_INPUT): the frames
+ * were routed against another registry, and applying nothing while the
+ * durable LSN moves on would lose them silently.
+ *
  * Single-threaded: one owner calls everything.
  */
 #ifndef SS_STORE_H
@@ -82,6 +88,7 @@ int ss_store_close(struct ss_store *s, struct ss_err *err);
 struct ss_store_stats {
 	uint64_t transactions, entries, bytes, syncs, skipped, spilled, invalidated;
 	uint64_t streams;           /* new streams begun (stream frames) */
+	uint64_t removed_skips;     /* changes for shapes already removed */
 	uint64_t open_logs, shapes;
 	uint64_t durable_lsn;
 };

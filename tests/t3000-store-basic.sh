@@ -178,4 +178,19 @@ test_expect_success 'a partition change: shapes on the root get the root table, 
 	test_cmp expect got
 '
 
+test_expect_success 'a change for a removed shape is skipped; for an id never given, exit 3' '
+	head -n 1 "$D/frames2.ndjson" >in &&
+	cat >>in <<-\EOF &&
+	{"type":"begin","xid":900,"lsn":"1/900","ts":"2026-11-21T07:38:00.000000Z"}
+	{"type":"change","op":"insert","oid":16384,"xid":900,"lsn":"1/900","pos":0,"new":{"id":"50","title":"x","n":"1"},"shapes":[2]}
+	{"type":"commit","xid":900,"lsn":"1/900","end_lsn":"1/910","ts":"2026-11-21T07:38:00.000000Z"}
+	EOF
+	store <in &&
+	db stats >st && grep -q "^durable_lsn: 1/910$" st &&
+	sed "s/\"shapes\":\[2\]/\"shapes\":[99999]/; s/1\/9\([01]\)0/1\/A\10/g" in >bad &&
+	test_must_fail 3 store <bad &&
+	test_stderr_has "shape 99999 is not in the registry and never was" &&
+	db stats >st && grep -q "^durable_lsn: 1/910$" st
+'
+
 test_done
