@@ -39,6 +39,7 @@ enum {
 	OPT_ACK,
 	OPT_NO_LOOP,
 	OPT_PUBLICATION,
+	OPT_TAKE_OVER,
 };
 
 static const struct option options[] = {
@@ -54,6 +55,7 @@ static const struct option options[] = {
 	{ "ack", required_argument, NULL, OPT_ACK },
 	{ "status-interval", required_argument, NULL, 's' },
 	{ "no-loop", no_argument, NULL, OPT_NO_LOOP },
+	{ "take-over-slot", no_argument, NULL, OPT_TAKE_OVER },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -116,6 +118,9 @@ static void usage(void)
 	       "      --no-loop             exit when the connection is lost "
 	       "(default:\n"
 	       "                            reconnect with backoff)\n"
+	       "      --take-over-slot      end another process that holds "
+	       "the slot\n"
+	       "                            (default: exit with an error)\n"
 	       "\n"
 	       "Other:\n"
 	       "  -h, --help                show this help and exit\n"
@@ -140,7 +145,7 @@ static struct {
 	int registry_given;
 	struct table *tables;
 	size_t ntables, tables_alloc;
-	int create_slot, drop_slot, no_loop, ack_received;
+	int create_slot, drop_slot, no_loop, ack_received, take_over;
 	ss_lsn start, endpos;
 	int have_endpos;
 	int64_t status_ms;
@@ -230,6 +235,9 @@ static void parse_options(int argc, char **argv)
 		}
 		case OPT_CREATE_SLOT:
 			opt.create_slot = 1;
+			break;
+		case OPT_TAKE_OVER:
+			opt.take_over = 1;
 			break;
 		case OPT_DROP_SLOT:
 			opt.drop_slot = 1;
@@ -457,6 +465,8 @@ static int publish_tables(struct state *st, struct ss_err *err)
 		if (!t->warned) {
 			ss_cli_warning("could not publish table \"%s\".\"%s\": "
 				       "%s", t->schema, t->name, e.msg);
+			if (e.hint[0])
+				fprintf(stderr, "hint: %s\n", e.hint);
 			t->warned = 1;
 		}
 		t->retry_us = now + RETRY_PUBLISH_US;
@@ -1124,6 +1134,14 @@ static int stream(struct state *st, struct ss_err *err)
 	}
 }
 
+static void slot_wait(int64_t seconds, const char *what, void *ctx)
+{
+	(void)ctx;
+	ss_cli_warning("creating replication slot '%s' has waited %" PRId64
+		       " s for transactions to end: %s", opt.slot, seconds,
+		       what);
+}
+
 static int count_snapshotted(const struct ss_shape_rec *rec, void *ctx)
 {
 	if (rec->snapshot_state != SS_SNAPSHOT_PENDING)
@@ -1222,13 +1240,27 @@ static int session(struct state *st, struct ss_err *err)
 	snprintf(key, sizeof(key), "shapesync-replicate slot %s", opt.slot);
 	if (ss_pg_try_lock(st->admin, key, &got, err) < 0)
 		return -1;
+	if (opt.take_over) {
+		int ended;
+
+		/* Whoever holds the lock or streams from the slot. */
+		if (ss_pg_take_over(st->admin, key, opt.slot, &ended, err) < 0)
+			return -1;
+		if (ended)
+			ss_cli_warning("took slot '%s' over: ended %d backend%s "
+				       "holding it", opt.slot, ended,
+				       ended == 1 ? "" : "s");
+		if (!got && ss_pg_try_lock(st->admin, key, &got, err) < 0)
+			return -1;
+	}
 	if (!got) {
 		st->fatal = 1;
 		ss_err_set(err, SS_ERR_RUNTIME,
 			   "another shapesync-replicate is using slot '%s'",
 			   opt.slot);
-		ss_err_hint(err, "run one instance per slot, or choose "
-			    "another with --slot");
+		ss_err_hint(err, "run one instance per slot, choose another "
+			    "with --slot, or end a stale one with "
+			    "--take-over-slot");
 		return -1;
 	}
 	if (opt.drop_slot) {
@@ -1273,7 +1305,8 @@ static int session(struct state *st, struct ss_err *err)
 	}
 	if (!exists) {
 		if (ss_pg_slot_create(st->repl, opt.slot, &created,
-				      &confirmed, err) < 0)
+				      &confirmed, st->admin, slot_wait, NULL,
+				      err) < 0)
 			return -1;
 		if (!created && ss_pg_slot_info(st->admin, opt.slot, &exists,
 						&confirmed, NULL, err) < 0)

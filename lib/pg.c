@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include "pg.h"
 #include "pgoutput.h"
@@ -35,6 +36,54 @@ static void set_libpq_error(struct ss_err *err, const char *prefix,
 			m--;
 		ss_err_detail(err, "%.*s", (int)m, nl);
 	}
+}
+
+/*
+ * Hints for the server errors an operator meets when setting up logical
+ * replication, where PostgreSQL's own hint (if any) does not say what to
+ * change. `state` may be "" (a connection failure has no SQLSTATE here:
+ * the message text decides).
+ */
+static void explain(struct ss_err *err, const char *state, const char *msg)
+{
+	if (!msg)
+		return;
+	if (strstr(msg, "wal_level >= logical") ||
+	    strstr(msg, "wal_level is insufficient"))
+		ss_err_hint(err, "logical replication needs wal_level = logical: "
+			    "run ALTER SYSTEM SET wal_level = logical and restart "
+			    "PostgreSQL (on a managed service, turn on its logical "
+			    "replication setting)");
+	else if (!strcmp(state, "53400") &&
+		 strstr(msg, "replication slots are in use"))
+		ss_err_hint(err, "drop a slot that is no longer used (see "
+			    "pg_replication_slots) or raise max_replication_slots "
+			    "and restart PostgreSQL");
+	else if (strstr(msg, "exceeds max_wal_senders") ||
+		 strstr(msg, "sorry, too many clients"))
+		ss_err_hint(err, "every replication connection takes a WAL "
+			    "sender: raise max_wal_senders (and max_connections) "
+			    "and restart PostgreSQL, or stop another replication "
+			    "client");
+	else if (strstr(msg, "replication role to start walsender") ||
+		 strstr(msg, "permission denied to start WAL sender"))
+		ss_err_hint(err, "the role needs the REPLICATION attribute: ALTER "
+			    "ROLE ... WITH REPLICATION (on a managed service, grant "
+			    "its replication role)");
+	else if (strstr(msg, "must be owner of publication"))
+		ss_err_hint(err, "the role must own the publication to add tables "
+			    "to it: ALTER PUBLICATION ... OWNER TO this role, or "
+			    "drop it and let shapesync create it");
+	else if (strstr(msg, "must be owner of table") ||
+		 strstr(msg, "must be owner of relation"))
+		ss_err_hint(err, "the role must own the table to publish it and "
+			    "set REPLICA IDENTITY FULL; or have its owner run ALTER "
+			    "TABLE ... REPLICA IDENTITY FULL and ALTER PUBLICATION "
+			    "... ADD TABLE ...");
+	else if (!strcmp(state, "55006") && strstr(msg, "is active for PID"))
+		ss_err_hint(err, "another process is streaming from the slot: "
+			    "stop it, or start shapesync-replicate with "
+			    "--take-over-slot to end it");
 }
 
 /* The user's own `options`, from conninfo or else $PGOPTIONS. *new*. */
@@ -105,6 +154,7 @@ int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 	if (PQstatus(conn) != CONNECTION_OK) {
 		set_libpq_error(err, "could not connect to PostgreSQL",
 				PQerrorMessage(conn));
+		explain(err, "", PQerrorMessage(conn));
 		PQfinish(conn);
 		return -1;
 	}
@@ -169,6 +219,7 @@ int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 				ss_err_hint(err, "%s", h);
 			if (sqlstate && s)
 				snprintf(sqlstate, 6, "%s", s);
+			explain(err, s ? s : "", msg);
 		} else {
 			set_libpq_error(err, what, PQerrorMessage(pg->conn));
 		}
@@ -230,6 +281,51 @@ int ss_pg_try_lock(struct ss_pg *pg, const char *key, int *got,
 		return -1;
 	*got = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
 	PQclear(r);
+	return 0;
+}
+
+int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
+		    int *ended, struct ss_err *err)
+{
+	const char *params[2] = { key, slot };
+	PGresult *r;
+	int i, waited;
+
+	*ended = 0;
+	/* The holder of the advisory lock (a single int8 key shows in
+	 * pg_locks as classid = high half, objid = low half, objsubid = 1)
+	 * and whatever streams from the slot. */
+	if (ss_pg_exec(pg, "could not end the slot's holder",
+		       "SELECT pid, pg_terminate_backend(pid) FROM ("
+		       " SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+		       " AND granted AND objsubid = 1"
+		       " AND classid = ((hashtext($1)::bigint >> 32)"
+		       "  & 4294967295)::oid"
+		       " AND objid = (hashtext($1)::bigint & 4294967295)::oid"
+		       " UNION SELECT active_pid FROM pg_replication_slots"
+		       " WHERE slot_name = $2 AND active_pid IS NOT NULL) h"
+		       " WHERE pid <> pg_backend_pid()", 2, params, &r, NULL,
+		       err) < 0)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++)
+		if (!strcmp(PQgetvalue(r, i, 1), "t"))
+			++*ended;
+	PQclear(r);
+	/* A terminated backend lets go of the slot as it exits. */
+	for (waited = 0; *ended && waited < 100; waited++) {
+		int busy;
+
+		if (ss_pg_exec(pg, "could not look up the replication slot",
+			       "SELECT count(*) FROM pg_replication_slots"
+			       " WHERE slot_name = $1 AND active_pid IS NOT NULL",
+			       1, params + 1, &r, NULL, err) < 0)
+			return -1;
+		busy = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+		PQclear(r);
+		if (!busy)
+			break;
+		usleep(50000);
+	}
 	return 0;
 }
 
@@ -495,34 +591,105 @@ int ss_pg_identify_system(struct ss_pg *repl, struct ss_pg *admin,
 	return 0;
 }
 
-int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int *created,
-		      ss_lsn *consistent, struct ss_err *err)
+/* What a slot creation waits for: the oldest transactions that hold an
+ * xid, as one line for the operator ("" when none is found). */
+static void waiting_for(struct ss_pg *admin, struct ss_buf *out)
 {
-	struct ss_buf sql = SS_BUF_INIT;
-	char state[6];
+	struct ss_err e = SS_ERR_INIT;
 	PGresult *r;
-	int rc;
+	int i;
+
+	ss_buf_reset(out);
+	if (ss_pg_exec(admin, "could not look up transactions",
+		       "SELECT pid, backend_xid, date_trunc('second', now() - "
+		       "xact_start), coalesce(application_name, ''), "
+		       "left(regexp_replace(query, '\\s+', ' ', 'g'), 60) "
+		       "FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+		       "AND pid <> pg_backend_pid() ORDER BY xact_start LIMIT 3",
+		       0, NULL, &r, NULL, &e) < 0)
+		return;
+	for (i = 0; i < PQntuples(r); i++)
+		ss_buf_addf(out, "%spid %s (xid %s, open %s%s%s): %s",
+			    i ? "; " : "", PQgetvalue(r, i, 0),
+			    PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+			    *PQgetvalue(r, i, 3) ? ", " : "", PQgetvalue(r, i, 3),
+			    PQgetvalue(r, i, 4));
+	PQclear(r);
+}
+
+int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int *created,
+		      ss_lsn *consistent, struct ss_pg *admin,
+		      ss_pg_wait_cb cb, void *ctx, struct ss_err *err)
+{
+	struct ss_buf sql = SS_BUF_INIT, why = SS_BUF_INIT;
+	const char *msg, *state;
+	int64_t start = ss_mono_us(), next = start + 2000000;
+	PGresult *r, *last = NULL;
+	int rc = 0;
 
 	*created = 0;
 	ss_buf_adds(&sql, "CREATE_REPLICATION_SLOT ");
 	ss_pg_add_ident(repl, &sql, slot);
 	ss_buf_adds(&sql, " LOGICAL pgoutput NOEXPORT_SNAPSHOT");
-	rc = ss_pg_exec(repl, "could not create the replication slot", sql.buf,
-			0, NULL, &r, state, err);
+	if (!PQsendQuery(repl->conn, sql.buf)) {
+		ss_buf_release(&sql);
+		set_libpq_error(err, "could not create the replication slot",
+				PQerrorMessage(repl->conn));
+		return -1;
+	}
 	ss_buf_release(&sql);
-	if (rc < 0)
-		return !strcmp(state, "42710") ? 0 : -1;
+	/* The slot is consistent once the transactions running now have
+	 * ended: say which ones while it waits. */
+	while (PQisBusy(repl->conn)) {
+		struct pollfd pfd = { PQsocket(repl->conn), POLLIN, 0 };
+
+		if (poll(&pfd, 1, 500) < 0 && errno != EINTR)
+			break;
+		if (!PQconsumeInput(repl->conn))
+			break;
+		if (cb && admin && ss_mono_us() >= next) {
+			waiting_for(admin, &why);
+			if (why.len)
+				cb((ss_mono_us() - start) / 1000000, why.buf, ctx);
+			next = ss_mono_us() + 10000000;
+		}
+	}
+	ss_buf_release(&why);
+	while ((r = PQgetResult(repl->conn))) {
+		PQclear(last);
+		last = r;
+	}
+	if (!last || PQresultStatus(last) != PGRES_TUPLES_OK) {
+		msg = field(last, PG_DIAG_MESSAGE_PRIMARY);
+		state = field(last, PG_DIAG_SQLSTATE);
+		if (state && !strcmp(state, "42710")) {
+			PQclear(last);
+			return 0; /* it exists */
+		}
+		if (msg) {
+			const char *h = field(last, PG_DIAG_MESSAGE_HINT);
+
+			ss_err_set(err, SS_ERR_RUNTIME, "could not create the "
+				   "replication slot: %s", msg);
+			if (h)
+				ss_err_hint(err, "%s", h);
+			explain(err, state ? state : "", msg);
+		} else {
+			set_libpq_error(err, "could not create the replication slot",
+					PQerrorMessage(repl->conn));
+		}
+		PQclear(last);
+		return -1;
+	}
 	*created = 1;
 	if (consistent) {
 		*consistent = 0;
-		if (PQntuples(r) == 1 && PQnfields(r) >= 2 &&
-		    ss_lsn_parse(PQgetvalue(r, 0, 1), consistent, err) < 0) {
-			PQclear(r);
-			return -1;
-		}
+		if (PQntuples(last) == 1 && PQnfields(last) >= 2 &&
+		    ss_lsn_parse(PQgetvalue(last, 0, 1), consistent, err) < 0)
+			rc = -1;
 	}
-	PQclear(r);
-	return 0;
+	PQclear(last);
+	return rc;
 }
 
 int ss_pg_slot_drop(struct ss_pg *pg, const char *slot, struct ss_err *err)
@@ -609,10 +776,13 @@ int ss_pg_start_replication(struct ss_pg *repl, const char *slot,
 	if (!r || PQresultStatus(r) != PGRES_COPY_BOTH) {
 		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
 
-		if (msg)
+		if (msg) {
+			const char *state = field(r, PG_DIAG_SQLSTATE);
+
 			ss_err_set(err, SS_ERR_RUNTIME,
 				   "could not start replication: %s", msg);
-		else
+			explain(err, state ? state : "", msg);
+		} else
 			set_libpq_error(err, "could not start replication",
 					PQerrorMessage(repl->conn));
 		rc = -1;

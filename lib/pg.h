@@ -86,6 +86,17 @@ int ss_pg_slot_name_valid(const char *name);
 int ss_pg_try_lock(struct ss_pg *pg, const char *key, int *got,
 		   struct ss_err *err);
 
+/*
+ * End whoever holds the slot: the backend holding the advisory lock named
+ * by `key` (see ss_pg_try_lock: a shapesync-replicate whose machine went
+ * away can leave it behind) and the backend streaming from `slot`, with
+ * pg_terminate_backend (superuser, or pg_signal_backend over their role).
+ * *ended counts the backends told to end; waits up to 5 s for the slot to
+ * be released.
+ */
+int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
+		    int *ended, struct ss_err *err);
+
 /* CREATE PUBLICATION name (empty) unless it exists; *created says which. */
 int ss_pg_publication_create(struct ss_pg *pg, const char *pub, int *created,
 			     struct ss_err *err);
@@ -138,11 +149,21 @@ int ss_pg_identify_system(struct ss_pg *repl, struct ss_pg *admin,
 			  struct ss_stream_id *id, ss_lsn *xlogpos,
 			  struct ss_err *err);
 
-/* On a replication connection: CREATE_REPLICATION_SLOT slot LOGICAL
+/* Told while a slot creation waits: how long so far (s), and what for. */
+typedef void (*ss_pg_wait_cb)(int64_t seconds, const char *what, void *ctx);
+
+/*
+ * On a replication connection: CREATE_REPLICATION_SLOT slot LOGICAL
  * pgoutput NOEXPORT_SNAPSHOT. *created is 0 if it already existed;
- * *consistent (may be NULL) gets the new slot's consistent point. */
+ * *consistent (may be NULL) gets the new slot's consistent point. The
+ * server makes the slot only once the transactions running now have
+ * ended: with `admin` and `cb` (both may be NULL), cb is told after 2 s,
+ * then every 10 s, which transactions it waits for (pid, xid, how long
+ * open, application, query), from pg_stat_activity on `admin`.
+ */
 int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int *created,
-		      ss_lsn *consistent, struct ss_err *err);
+		      ss_lsn *consistent, struct ss_pg *admin,
+		      ss_pg_wait_cb cb, void *ctx, struct ss_err *err);
 
 /* pg_drop_replication_slot; a missing slot is SS_ERR_INPUT
  * "replication slot '<slot>' does not exist". */
