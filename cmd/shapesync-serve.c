@@ -1161,6 +1161,18 @@ static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
 		ss_buf_release(&q);
 		goto invalid;
 	}
+	if (r->table.system) {
+		/* A permanent error: no retry will publish a catalog. */
+		struct ss_buf q = SS_BUF_INIT;
+
+		ss_shape_quote_ident(&q, r->def.schema);
+		ss_buf_addc(&q, '.');
+		ss_shape_quote_ident(&q, r->def.table);
+		add_err(&c, "table", "Table %s is a system catalog, which logical "
+			"replication cannot follow", q.buf);
+		ss_buf_release(&q);
+		goto invalid;
+	}
 	if (select_columns(r, &c) < 0)
 		goto invalid;
 	if (a.where && *a.where) {

@@ -183,7 +183,9 @@ void ss_pgq_table_release(struct ss_pgq_table *t)
 }
 
 static const char describe_rel_sql[] =
-	"SELECT c.oid, c.relkind, c.relreplident FROM pg_catalog.pg_class c"
+	"SELECT c.oid, c.relkind, c.relreplident,"
+	" n.nspname IN ('pg_catalog', 'information_schema')"
+	"  OR n.nspname LIKE 'pg\\_toast%' FROM pg_catalog.pg_class c"
 	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
 	" WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
 
@@ -228,6 +230,7 @@ int ss_pgq_describe(void *conn, const char *schema, const char *name,
 	t->oid = (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
 	t->relkind = PQgetvalue(r, 0, 1)[0];
 	t->replident = PQgetvalue(r, 0, 2)[0];
+	t->system = !strcmp(PQgetvalue(r, 0, 3), "t");
 	PQclear(r);
 	t->schema = ss_xstrdup(schema);
 	t->name = ss_xstrdup(name);

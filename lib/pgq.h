@@ -63,6 +63,9 @@ struct ss_pgq_table {
 	uint32_t oid;
 	char relkind;
 	char replident;
+	int system;                 /* a system catalog (pg_catalog,
+				       information_schema, TOAST): PostgreSQL
+				       cannot publish it */
 	struct ss_pgq_column *cols;  /* attnum order */
 	size_t ncols;
 	size_t *pk;                 /* indexes into cols, in key order; a table

@@ -75,10 +75,20 @@ static int is_op_char(int c)
 	return c && strchr("+-*/<>=~!@#%^&|`?", c) != NULL;
 }
 
+/*
+ * Where an error is placed. Electric parses `SELECT 1 WHERE <clause>` with
+ * PostgreSQL's own parser (libpg_query), so the errors that parser raises
+ * (the lexer's, and syntax errors) count from the start of that statement:
+ * `1 x 1` is "At location 17". Errors of its own walk over the tree
+ * (unknown references, types) count from the start of the clause.
+ */
+#define STATEMENT_PREFIX 15 /* strlen("SELECT 1 WHERE ") */
+#define PARSE_LOC(loc) ((loc) + STATEMENT_PREFIX)
+
 static int lex_error(struct parser *ps, int loc, const char *what)
 {
-	return ss_err_set(ps->err, SS_ERR_INPUT, "At location %d: %s", loc,
-			  what);
+	return ss_err_set(ps->err, SS_ERR_INPUT, "At location %d: %s",
+			  PARSE_LOC(loc), what);
 }
 
 static void add_tok(struct parser *ps, size_t *alloc, enum tk t, int loc,
@@ -383,7 +393,7 @@ static int lex(struct parser *ps)
 				    ps->err, SS_ERR_INPUT,
 				    "At location %d: syntax error "
 				    "at or near \"$\"",
-				    loc);
+				    PARSE_LOC(loc));
 			}
 			while (isdigit((unsigned char)s[j]))
 				j++;
@@ -471,7 +481,7 @@ static int lex(struct parser *ps)
 				    ps->err, SS_ERR_INPUT,
 				    "At location %d: syntax error "
 				    "at or near \"%.*s\"",
-				    loc, (int)n, s + i);
+				    PARSE_LOC(loc), (int)n, s + i);
 			}
 			}
 			add_tok(ps, &alloc, t, loc, 1, s + i, 1);
@@ -676,15 +686,11 @@ static int syntax_error(struct parser *ps, const struct tok *t)
 	if (t->t == TK_EOF)
 		return ss_err_set(
 		    ps->err, SS_ERR_INPUT,
-		    "At location %d: syntax error at end of input", t->loc);
-	if (t->t == TK_SEMI)
-		return ss_err_set(ps->err, SS_ERR_INPUT,
-				  "At location %d: unescaped \";\" causing "
-				  "statement split",
-				  t->loc);
+		    "At location %d: syntax error at end of input",
+		    PARSE_LOC(t->loc));
 	return ss_err_set(ps->err, SS_ERR_INPUT,
 			  "At location %d: syntax error at or near \"%.*s\"",
-			  t->loc, (int)t->srclen, ps->src + t->loc);
+			  PARSE_LOC(t->loc), (int)t->srclen, ps->src + t->loc);
 }
 
 static int unsupported(struct parser *ps, int loc, const char *what)
@@ -1136,7 +1142,7 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 		/* these three are grammar in PostgreSQL, not functions */
 		ss_err_set(ps->err, SS_ERR_INPUT,
 			   "At location %d: syntax error at or near \")\"",
-			   ps->toks[ps->pos - 1].loc);
+			   PARSE_LOC(ps->toks[ps->pos - 1].loc));
 		return NULL;
 	}
 	if ((n->opc == FN_LIKE || n->opc == FN_ILIKE) && n->nargs == 2) {
@@ -1953,13 +1959,23 @@ int where_parse(struct arena *a, const char *text, size_t max_in,
 	if (lex(&ps) < 0)
 		goto done;
 	if (peek(&ps)->t == TK_EOF) {
-		ss_err_set(err, SS_ERR_INPUT,
-			   "At location 0: syntax error at end of input");
+		syntax_error(&ps, peek(&ps));
 		goto done;
 	}
 	n = p_expr(&ps);
 	if (!n)
 		goto done;
+	/* As PostgreSQL splits statements: `;` at the end ends the one
+	 * statement; anything after it is a second one. */
+	if (peek(&ps)->t == TK_SEMI) {
+		while (peek(&ps)->t == TK_SEMI)
+			ps.pos++;
+		if (peek(&ps)->t != TK_EOF) {
+			ss_err_set(err, SS_ERR_INPUT,
+				   "unescaped \";\" causing statement split");
+			goto done;
+		}
+	}
 	if (peek(&ps)->t != TK_EOF) {
 		syntax_error(&ps, peek(&ps));
 		goto done;

@@ -210,7 +210,13 @@ test_expect_success 'several errors are reported together, fields in order' '
 '
 
 test_expect_success 'hostile input: SQL in where and table, bad UTF-8, unknown params' '
-	invalid "table=items&offset=-1&where=id=1;drop%20table%20items" where "At location 4: unescaped \\\";\\\" causing statement split" &&
+	invalid "table=items&offset=-1&where=id=1;drop%20table%20items" where "unescaped \\\";\\\" causing statement split" &&
+	invalid "table=items&offset=-1&where=1%20x%201" where "At location 17: syntax error at or near \\\"x\\\"" &&
+	test_eq 200 "$(get "/v1/shape?table=items&offset=-1&where=id>0;")" &&
+	n0=$(shapesync-db --registry "$SS_REGISTRY" ls | wc -l) && test "$n0" -gt 0 &&
+	invalid "table=pg_catalog.pg_authid&offset=-1" table "Table \\\"pg_catalog\\\".\\\"pg_authid\\\" is a system catalog, which logical replication cannot follow" &&
+	invalid "table=information_schema.tables&offset=-1" table "Table \\\"information_schema\\\".\\\"tables\\\" does not exist. If the table name contains capitals or special characters you must quote it." &&
+	test_eq "$n0" "$(shapesync-db --registry "$SS_REGISTRY" ls | wc -l)" &&
 	invalid "table=items;drop&offset=-1" table "Invalid unquoted identifier contains special characters: items;drop" &&
 	invalid "table=items&offset=-1&where=%FF" where "invalid byte sequence for encoding \\\"UTF8\\\"" &&
 	invalid "table=it%FFems&offset=-1" table "Invalid identifier, not valid UTF-8" &&

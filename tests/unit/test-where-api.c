@@ -302,7 +302,7 @@ static void test_limits(void)
 	b.buf[b.len - 1] = ',';
 	ss_buf_adds(&b, ")");
 	CHECK(compile_err(b.buf, &none,
-			  "At location 228897: syntax error at or near \")\""));
+			  "At location 228912: syntax error at or near \")\""));
 	CHECK(maxrss_kb() - rss < 200 * 1024);
 	/* the limits: items, then length */
 	b.buf[b.len - 2] = ')';
