@@ -3230,6 +3230,13 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
+	/* A client that goes away mid-answer (a browser or TanStack DB
+	 * aborting a long-poll it no longer needs) is ordinary, not a
+	 * warning: its answer is abandoned with the connection. */
+	if (!strncmp(msg, "Failed to send", 14) ||
+	    strstr(msg, "closed by remote") ||
+	    strstr(msg, "Socket has been disconnected"))
+		return;
 	ss_cli_warning("http: %s", msg);
 }
 

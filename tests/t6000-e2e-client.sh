@@ -26,5 +26,22 @@ test_expect_success 'the official client follows shapes through the pipeline' '
 	}
 '
 
+test_expect_success 'clients that abort an answer mid-body are no warning in the log' '
+	pg_psql "CREATE TABLE aborted (id int PRIMARY KEY, pad text)" \
+		"INSERT INTO aborted SELECT g, repeat('\''x'\'', 1000) FROM generate_series(1, 2000) g" &&
+	cat >abort.mjs <<-\EOF &&
+	const url = `${process.env.SERVE_URL}/v1/shape?table=aborted&offset=-1`
+	for (let i = 0; i < 3; i++) {
+	  const c = new AbortController()
+	  const r = await fetch(url, { signal: c.signal })
+	  if (r.status !== 200) throw new Error(`status ${r.status}`)
+	  c.abort() // with most of the 2 MB body still to come
+	}
+	EOF
+	node abort.mjs &&
+	test_eq 200 "$(curl -s -o /dev/null -w "%{http_code}" "$SERVE_URL/v1/shape?table=aborted&offset=-1")" &&
+	! grep "warning: http:" serve.log
+'
+
 pipeline_stop
 test_done
