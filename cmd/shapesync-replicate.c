@@ -17,6 +17,7 @@
 #include "frame.h"
 #include "pg.h"
 #include "pgoutput.h"
+#include "health.h"
 #include "registry.h"
 #include "shape.h"
 
@@ -297,6 +298,7 @@ static void on_signal(int sig)
 
 struct state {
 	struct ss_registry *reg;     /* NULL: no registry */
+	struct ss_beat *beat;        /* the heartbeat, with a registry */
 	struct ss_pgo_cache *cache;
 	struct ss_pg *admin, *repl;
 	struct ss_pgo_msg msg;
@@ -346,6 +348,10 @@ struct state {
 	int skip_txn;                /* a transaction already written */
 
 	int64_t status_us, next_status, next_poll;
+	int64_t next_slot_wal;       /* next look at the slot's WAL gauges */
+	int64_t wal, retained, flush_lag; /* those gauges, -1 unknown */
+	int64_t transactions, changes, reconnects;
+	struct ss_lag_hist lag;      /* receive lag of the commits written */
 	int want_status;
 	int done;                    /* endpos reached */
 	int streamed;                /* this session reached streaming */
@@ -532,6 +538,45 @@ static int send_status(struct state *st, int reply, struct ss_err *err)
 		st->max_flush = flush;
 	st->want_status = 0;
 	st->next_status = ss_mono_us() + st->status_us;
+	return 0;
+}
+
+/* What the heartbeat says besides the state (written by its thread). */
+static void beat_publish(struct state *st)
+{
+	struct ss_heartbeat *hb;
+
+	if (!st->beat)
+		return;
+	hb = ss_beat_hold(st->beat);
+	hb->received_lsn = st->received;
+	hb->flushed_lsn = st->max_flush;
+	hb->wal_lsn = st->wal;
+	hb->retained_wal = st->retained;
+	hb->flush_lag = st->flush_lag;
+	hb->counters[0] = st->transactions;
+	hb->counters[1] = st->changes;
+	hb->counters[2] = st->reconnects;
+	hb->lag = st->lag;
+	ss_beat_release(st->beat);
+}
+
+/* Once a second: how much WAL the slot holds back, for the heartbeat. A
+ * server that cannot say is not an error; a lost connection is. */
+static int slot_wal(struct state *st, struct ss_err *err)
+{
+	int64_t now = ss_mono_us();
+
+	if (!st->beat || now < st->next_slot_wal)
+		return 0;
+	st->next_slot_wal = now + 1000000;
+	if (ss_pg_slot_wal(st->admin, opt.slot, &st->wal, &st->retained,
+			   &st->flush_lag, err) < 0) {
+		st->wal = st->retained = st->flush_lag = -1;
+		if (PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK)
+			return -1;
+		ss_err_clear(err);
+	}
 	return 0;
 }
 
@@ -981,6 +1026,8 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 			return -1;
 		ss_cli_flush_stdout();
 		st->in_txn = 0;
+		st->transactions++;
+		ss_lag_hist_add(&st->lag, (ss_now_us() - m->ts_us) / 1000);
 		if (m->end_lsn > st->emitted)
 			st->emitted = m->end_lsn;
 		st->written = m->end_lsn;
@@ -1002,6 +1049,7 @@ static int handle_xlog(struct state *st, const char *data, size_t len,
 	case 'D':
 		if (st->skip_txn)
 			return 0;
+		st->changes++;
 		return change(st, m, err);
 	case 'T':
 		if (st->skip_txn)
@@ -1090,8 +1138,10 @@ static int stream(struct state *st, struct ss_err *err)
 			return 0;
 		}
 		if (now >= st->next_poll) {
-			if (poll_registry(st, err) < 0 || progress(st, err) < 0)
+			if (poll_registry(st, err) < 0 || progress(st, err) < 0 ||
+			    slot_wal(st, err) < 0)
 				return -1;
+			beat_publish(st);
 			st->next_poll = now + POLL_US;
 		}
 		if (st->want_status || now >= st->next_status)
@@ -1349,6 +1399,8 @@ static int session(struct state *st, struct ss_err *err)
 		ss_cli_flush_stdout();
 	}
 	st->streamed = 1;
+	if (st->beat)
+		ss_beat_state(st->beat, "streaming", NULL);
 	st->next_poll = ss_mono_us() + POLL_US;
 	st->want_status = 1;
 	return stream(st, err);
@@ -1399,6 +1451,13 @@ int main(int argc, char **argv)
 	if (!opt.drop_slot &&
 	    (!opt.ack_received || !opt.ntables || opt.registry_given))
 		open_registry(&st);
+	st.wal = st.retained = st.flush_lag = -1;
+	/* A session that only creates the slot is not the pipeline's. */
+	if (st.reg && !opt.create_slot) {
+		if (ss_beat_start(st.reg, "replicate", 1000, &st.beat, &err) < 0)
+			ss_cli_die_err(&err);
+		ss_beat_state(st.beat, "connecting", NULL);
+	}
 	st.cache = ss_pgo_cache_new();
 	for (i = 0; i < opt.ntables; i++)
 		add_table(&st.tables, &st.ntables, &st.tables_alloc,
@@ -1416,10 +1475,17 @@ int main(int argc, char **argv)
 		disconnect(&st);
 		if (rc == 0 || stop_requested)
 			break;
+		if (st.beat) {
+			ss_beat_state(st.beat, "error", err.msg);
+			beat_publish(&st);
+		}
 		if (st.fatal || opt.no_loop || opt.create_slot ||
-		    opt.drop_slot)
+		    opt.drop_slot) {
+			ss_beat_stop(st.beat, "stopped");
 			ss_cli_die_err(&err);
+		}
 		ss_cli_report(&err);
+		st.reconnects++;
 		if (st.streamed)
 			backoff_s = 1; /* it worked for a while: start over */
 		ss_cli_warning("reconnecting in %" PRId64 " s", backoff_s);
@@ -1430,6 +1496,8 @@ int main(int argc, char **argv)
 		if (backoff_s < BACKOFF_MAX_S)
 			backoff_s *= 2;
 	}
+	beat_publish(&st);
+	ss_beat_stop(st.beat, "stopped");
 	ss_pgo_msg_release(&st.msg);
 	ss_buf_release(&st.line);
 	ss_buf_release(&st.stream_reason);

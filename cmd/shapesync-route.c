@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "frame.h"
+#include "health.h"
 #include "lsn.h"
 #include "registry.h"
 #include "route.h"
@@ -100,7 +101,8 @@ static struct {
 	int64_t reg_stream;     /* the registry's current stream */
 	int verbose;
 	uint64_t changes_in, changes_out, moves, dropped, eval_errors;
-	uint64_t marks;
+	uint64_t marks, transactions;
+	struct ss_beat *beat;   /* the heartbeat */
 	int64_t first_cpu_us, first_wall_us; /* at the first change (-v) */
 } st;
 
@@ -603,6 +605,7 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 			st.position = f->lsn;
 		flush_out();
 		activate_pending();
+		st.transactions++;
 		break;
 	case SS_FRAME_PROGRESS:
 		if (f->lsn > st.position)
@@ -637,6 +640,18 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 		write_raw(line, len);
 		break;
 	}
+}
+
+/* What the heartbeat says (written by its thread). */
+static void beat_publish(void)
+{
+	struct ss_heartbeat *hb = ss_beat_hold(st.beat);
+
+	hb->received_lsn = st.position;
+	hb->counters[0] = (int64_t)st.transactions;
+	hb->counters[1] = (int64_t)st.changes_in;
+	hb->counters[2] = (int64_t)st.changes_out;
+	ss_beat_release(st.beat);
 }
 
 /* ---- input ------------------------------------------------------------- */
@@ -892,6 +907,9 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	st.reg = open_registry(registry_path);
+	if (ss_beat_start(st.reg, "route", 1000, &st.beat, &err) < 0)
+		ss_cli_die_err(&err);
+	ss_beat_state(st.beat, "running", NULL);
 	st.router = ss_router_new(on_invalidate, NULL);
 	st.data_version = -1;
 	if (ss_registry_stream_get(st.reg, &st.stream, NULL, NULL, &err) < 0)
@@ -931,6 +949,7 @@ int main(int argc, char **argv)
 			if (now >= next_poll) {
 				flush_batch();
 				refresh();
+				beat_publish();
 				next_poll = now + poll_ms * 1000;
 			}
 			if (!in.eof) {
@@ -948,6 +967,7 @@ int main(int argc, char **argv)
 		} else if ((++tick & 63) == 0 && ss_mono_us() >= next_poll) {
 			flush_batch();
 			refresh();
+			beat_publish();
 			next_poll = ss_mono_us() + poll_ms * 1000;
 		}
 		rc = next_line(&line, &len, &err);
@@ -1001,6 +1021,8 @@ int main(int argc, char **argv)
 	free(pset.v);
 	free(vals_new);
 	free(vals_old);
+	beat_publish();
+	ss_beat_stop(st.beat, "stopped");
 	if (ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);
 	if (stop) {

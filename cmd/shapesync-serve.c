@@ -25,9 +25,11 @@
 
 #include "cli.h"
 #include "datadir.h"
+#include "health.h"
 #include "log.h"
 #include "lsn.h"
 #include "message.h"
+#include "metrics.h"
 #include "offset.h"
 #include "pgq.h"
 #include "registry.h"
@@ -59,7 +61,7 @@ static struct {
 	int64_t cache_max_age, cache_stale_age;
 	uint64_t chunk_bytes, max_body, max_header;
 	int64_t max_shapes, max_initial, max_existing, max_connections;
-	int integration, no_active_wait;
+	int integration, no_active_wait, public_metrics;
 	struct ss_where_limits where_limits;
 } cfg;
 
@@ -82,10 +84,11 @@ static int wake_fd = -1;      /* eventfd: wakes the waker thread */
 static int ino_fd = -1;       /* inotify */
 
 /* Counters for /metrics. */
-static atomic_llong m_requests[6]; /* 2xx 304 4xx 409 5xx other */
+static struct ss_metrics metrics;
 static atomic_llong m_live_waiting, m_shapes_created, m_evicted;
-static atomic_llong m_adm_initial, m_adm_existing, m_adm_rejected;
+static atomic_llong m_adm_initial, m_adm_existing;
 static atomic_llong m_bytes_sent;
+static int64_t started_us;    /* wall clock: stages not seen since are starting */
 
 /* A request waiting for something: creation progress, a commit, a timeout. */
 struct waiter {
@@ -651,13 +654,6 @@ static void *waker_main(void *arg)
 
 /* ------------------------------------------------------------------ responses */
 
-static void count_status(unsigned status)
-{
-	int i = status == 304 ? 1 : status == 409 ? 3 : status >= 500 ? 4 :
-		status >= 400 ? 2 : status >= 200 && status < 300 ? 0 : 5;
-
-	atomic_fetch_add(&m_requests[i], 1);
-}
 
 static void add_common_headers(struct req *r, struct MHD_Response *resp)
 {
@@ -684,7 +680,8 @@ static enum MHD_Result queue(struct req *r, unsigned status, struct MHD_Response
 	add_common_headers(r, resp);
 	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
-	count_status(status);
+	if (r->route == R_SHAPE)
+		ss_metrics_count_status(&metrics, (int)status);
 	return ret;
 }
 
@@ -2108,7 +2105,7 @@ static int admit(struct req *r, enum MHD_Result *ret)
 
 	if (atomic_fetch_add(ctr, 1) + 1 > limit) {
 		atomic_fetch_sub(ctr, 1);
-		atomic_fetch_add(&m_adm_rejected, 1);
+		ss_metrics_count_reject(&metrics, initial);
 		snprintf(msg, sizeof(msg), "{\"code\":\"concurrent_request_limit_exceeded\","
 			 "\"message\":\"Concurrent %s request limit exceeded (limit: %" PRId64
 			 "), please retry\"}", initial ? "initial" : "existing", limit);
@@ -2663,27 +2660,34 @@ static enum MHD_Result handle_metrics(struct req *r)
 {
 	struct ss_buf b = SS_BUF_INIT;
 	struct ss_registry_stats st;
+	struct ss_metrics_scrape sc;
+	struct ss_heartbeat *hb = NULL;
+	size_t nhb = 0;
 	struct ss_err err = SS_ERR_INIT;
-	static const char *const cls[] = { "2xx", "304", "4xx", "409", "5xx", "other" };
 	enum MHD_Result ret;
-	int i;
 
-	memset(&st, 0, sizeof(st));
-	ss_registry_stats(reg, &st, &err);
-	ss_buf_adds(&b, "# TYPE electric_shapes_total_shapes_count gauge\n");
-	ss_buf_addf(&b, "electric_shapes_total_shapes_count %" PRId64 "\n", st.shapes);
-	ss_buf_adds(&b, "# TYPE electric_plug_serve_shape_requests_count counter\n");
-	for (i = 0; i < 6; i++)
-		ss_buf_addf(&b, "electric_plug_serve_shape_requests_count{status=\"%s\"} %lld\n",
-			    cls[i], (long long)atomic_load(&m_requests[i]));
-	ss_buf_adds(&b, "# TYPE electric_admission_control_acquire_current gauge\n");
-	ss_buf_addf(&b, "electric_admission_control_acquire_current{kind=\"initial\"} %lld\n",
-		    (long long)atomic_load(&m_adm_initial));
-	ss_buf_addf(&b, "electric_admission_control_acquire_current{kind=\"existing\"} %lld\n",
-		    (long long)atomic_load(&m_adm_existing));
-	ss_buf_adds(&b, "# TYPE electric_admission_control_reject_count counter\n");
-	ss_buf_addf(&b, "electric_admission_control_reject_count %lld\n",
-		    (long long)atomic_load(&m_adm_rejected));
+	memset(&sc, 0, sizeof(sc));
+	ss_registry_connections(reg, &st);
+	sc.serve_connections = st.read_connections + st.write_connection;
+	if (ss_registry_stats(reg, &st, &err) < 0)
+		st.shapes = -1;
+	if (ss_registry_count_active(reg, &sc.active_shapes, &err) < 0)
+		sc.active_shapes = -1;
+	ss_registry_heartbeats(reg, &hb, &nhb, &err);
+	sc.shapes = st.shapes;
+	sc.acquire_initial = atomic_load(&m_adm_initial);
+	sc.acquire_existing = atomic_load(&m_adm_existing);
+	sc.hb = hb;
+	sc.nhb = nhb;
+	sc.now_us = ss_now_us();
+	sc.since_us = started_us;
+	sc.stale_us = SS_HEALTH_STALE_MS * 1000LL;
+	sc.serve_rss = ss_health_rss();
+	ss_metrics_render(&metrics, &sc, &b);
+	free(hb);
+	ss_metrics_type(&b, "electric_shape_db_write_buffer_pending_writes_count", "gauge");
+	ss_buf_addf(&b, "electric_shape_db_write_buffer_pending_writes_count %" PRId64 "\n",
+		    st.pending_writes);
 	ss_buf_adds(&b, "# TYPE shapesync_serve_waiting_requests gauge\n");
 	ss_buf_addf(&b, "shapesync_serve_waiting_requests %lld\n",
 		    (long long)atomic_load(&m_live_waiting));
@@ -2704,6 +2708,27 @@ static enum MHD_Result handle_metrics(struct req *r)
 	ret = send_text(r, 200, b.buf, "text/plain; version=0.0.4");
 	ss_buf_release(&b);
 	return ret;
+}
+
+/* Electric's /v1/health, from the stages' heartbeats (lib/health). */
+static enum MHD_Result handle_health(struct req *r)
+{
+	struct ss_heartbeat *hb = NULL;
+	size_t nhb = 0;
+	struct ss_err err = SS_ERR_INIT;
+	enum ss_health_status status = SS_HEALTH_WAITING;
+	struct MHD_Response *resp;
+	char body[64];
+
+	if (ss_registry_heartbeats(reg, &hb, &nhb, &err) == 0)
+		status = ss_health_eval(hb, nhb, ss_now_us(), started_us,
+					SS_HEALTH_STALE_MS * 1000LL, NULL);
+	free(hb);
+	snprintf(body, sizeof(body), "{\"status\":\"%s\"}", ss_health_status_name(status));
+	resp = buf_response(body, strlen(body));
+	MHD_add_response_header(resp, "content-type", "application/json");
+	MHD_add_response_header(resp, "cache-control", "no-cache, no-store, must-revalidate");
+	return queue(r, status == SS_HEALTH_ACTIVE ? 200 : 202, resp);
 }
 
 /* Electric normalises the path before routing: /v1//shape and /v1/shape/
@@ -2752,17 +2777,13 @@ static enum MHD_Result dispatch(struct req *r)
 			return send_text(r, 200, "", "text/plain");
 		break;
 	case R_HEALTH:
-		if (m == M_GET || m == M_HEAD) {
-			struct MHD_Response *resp = buf_response("{\"status\":\"active\"}", 19);
-
-			MHD_add_response_header(resp, "content-type", "application/json");
-			MHD_add_response_header(resp, "cache-control",
-						"no-cache, no-store, must-revalidate");
-			return queue(r, 200, resp);
-		}
+		if (m == M_GET || m == M_HEAD)
+			return handle_health(r);
 		break;
 	case R_METRICS:
-		if ((m == M_GET || m == M_HEAD) && cfg.metrics_port == 0)
+		/* Operators' counters are not for the public port unless
+		 * asked for. */
+		if ((m == M_GET || m == M_HEAD) && cfg.public_metrics)
 			return handle_metrics(r);
 		break;
 	case R_SHAPE: {
@@ -3100,6 +3121,7 @@ enum {
 	OPT_POOL, OPT_METRICS_PORT, OPT_ACTIVE_TIMEOUT, OPT_NO_ACTIVE_WAIT,
 	OPT_INTEGRATION, OPT_CONN_TIMEOUT, OPT_MAX_BODY, OPT_MAX_HEADER,
 	OPT_CREATE_TIMEOUT, OPT_MAX_WHERE_LENGTH, OPT_MAX_IN_LIST, OPT_MAX_WHERE_COST,
+	OPT_PUBLIC_METRICS,
 };
 
 static const struct option options[] = {
@@ -3125,6 +3147,7 @@ static const struct option options[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "db-pool-size", required_argument, NULL, OPT_POOL },
 	{ "metrics-port", required_argument, NULL, OPT_METRICS_PORT },
+	{ "public-metrics", no_argument, NULL, OPT_PUBLIC_METRICS },
 	{ "active-timeout", required_argument, NULL, OPT_ACTIVE_TIMEOUT },
 	{ "no-active-wait", no_argument, NULL, OPT_NO_ACTIVE_WAIT },
 	{ "snapshot-timeout", required_argument, NULL, OPT_CREATE_TIMEOUT },
@@ -3160,7 +3183,8 @@ static void usage(void)
 "HTTP:\n"
 "  --port N                   port ($ELECTRIC_PORT, else 3000)\n"
 "  --bind ADDR                IPv4 address to listen on (127.0.0.1)\n"
-"  --metrics-port N           serve /metrics on its own port (0: on --port)\n"
+"  --metrics-port N           serve /metrics on its own port (0: none)\n"
+"  --public-metrics           serve /metrics on --port too (else 404 there)\n"
 "  --secret S                 API secret ($ELECTRIC_SECRET)\n"
 "  --insecure                 no secret ($ELECTRIC_INSECURE=true)\n"
 "  --enable-delete            allow DELETE /v1/shape\n"
@@ -3254,6 +3278,7 @@ int main(int argc, char **argv)
 	int c, have_evictor = 0;
 
 	ss_cli_init("shapesync-serve");
+	started_us = ss_now_us();
 	cfg.database_url = ss_cli_env_or("DATABASE_URL", NULL);
 	cfg.registry = ss_cli_env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
 	cfg.data_dir = ss_cli_env_or("SHAPESYNC_DATA_DIR", ss_cli_env_or("ELECTRIC_STORAGE_DIR",
@@ -3343,6 +3368,7 @@ int main(int argc, char **argv)
 			cfg.metrics_port = (int)ss_cli_opt_int(optarg, 0, 65535,
 							       "--metrics-port");
 			break;
+		case OPT_PUBLIC_METRICS: cfg.public_metrics = 1; break;
 		case OPT_ACTIVE_TIMEOUT:
 			cfg.active_timeout_ms = ss_cli_opt_duration_ms(optarg, "--active-timeout");
 			break;

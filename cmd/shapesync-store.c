@@ -12,10 +12,13 @@
 
 #include "cli.h"
 #include "frame.h"
+#include "health.h"
 #include "registry.h"
 #include "store.h"
 
 static volatile sig_atomic_t stop;
+static struct ss_beat *beat;
+static int64_t next_beat;
 
 static void on_signal(int sig)
 {
@@ -76,12 +79,36 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* What the heartbeat says (written by its thread), at most every 100 ms
+ * unless `now`. */
+static void beat_publish(struct ss_store *st, int now)
+{
+	struct ss_store_stats ss;
+	struct ss_heartbeat *hb;
+	int64_t t = ss_mono_us();
+
+	if (!now && t < next_beat)
+		return;
+	next_beat = t + 100000;
+	ss_store_stats(st, &ss);
+	hb = ss_beat_hold(beat);
+	hb->flushed_lsn = ss.durable_lsn;
+	hb->counters[0] = (int64_t)ss.transactions;
+	hb->counters[1] = (int64_t)ss.entries;
+	hb->counters[2] = (int64_t)ss.syncs;
+	ss_beat_release(beat);
+}
+
 /* Report an error; exit with its code after a clean close. */
 static void fail(struct ss_store *st, struct ss_registry *reg, const struct ss_err *err)
 {
 	struct ss_err e2 = SS_ERR_INIT;
 
 	ss_cli_report(err);
+	if (beat) {
+		ss_beat_state(beat, "error", err->msg);
+		ss_beat_stop(beat, "stopped");
+	}
 	ss_store_close(st, &e2);
 	ss_registry_close(reg, &e2);
 	exit(err->code > 0 ? err->code : 1);
@@ -186,6 +213,9 @@ int main(int argc, char **argv)
 	}
 	if (ss_store_open(reg, &so, &st, &err) < 0)
 		fail(NULL, reg, &err);
+	if (ss_beat_start(reg, "store", 1000, &beat, &err) < 0)
+		fail(st, reg, &err);
+	ss_beat_state(beat, "running", NULL);
 	/* Non-blocking stdin: poll() tells when to read, and housekeeping
 	 * (group commit, new snapshots) runs while the pipe is quiet. */
 	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
@@ -212,6 +242,7 @@ int main(int argc, char **argv)
 			if (rc <= 0) {
 				if (ss_store_poll(st, 1, &err) < 0)
 					fail(st, reg, &err);
+				beat_publish(st, 0);
 				continue;
 			}
 		}
@@ -230,6 +261,7 @@ int main(int argc, char **argv)
 		}
 		if (ss_store_poll(st, 0, &err) < 0)
 			fail(st, reg, &err);
+		beat_publish(st, 0);
 	}
 	ss_frame_release(&f);
 	if (!stop && ss_store_in_txn(st)) {
@@ -240,6 +272,9 @@ int main(int argc, char **argv)
 		fail(st, reg, &err);
 	}
 	ss_frame_reader_free(rd);
+	beat_publish(st, 1);
+	ss_beat_stop(beat, "stopped");
+	beat = NULL;
 	if (ss_store_close(st, &err) < 0) {
 		ss_registry_close(reg, NULL);
 		ss_cli_die_err(&err);

@@ -542,6 +542,34 @@ int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 	return 0;
 }
 
+int ss_pg_slot_wal(struct ss_pg *pg, const char *slot, int64_t *wal, int64_t *retained,
+		   int64_t *flush_lag, struct ss_err *err)
+{
+	const char *params[1] = { slot };
+	PGresult *r;
+	int ok;
+
+	if (ss_pg_exec(pg, "could not read the replication slot's WAL",
+		       "SELECT (pg_current_wal_lsn() - '0/0')::text,"
+		       " (pg_current_wal_lsn() - restart_lsn)::text,"
+		       " (pg_current_wal_lsn() - confirmed_flush_lsn)::text"
+		       " FROM pg_replication_slots"
+		       " WHERE slot_name = $1 AND NOT pg_is_in_recovery()",
+		       1, params, &r, NULL, err) < 0)
+		return -1;
+	ok = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && !PQgetisnull(r, 0, 1) &&
+	     !PQgetisnull(r, 0, 2) &&
+	     ss_parse_i64(PQgetvalue(r, 0, 0), 0, INT64_MAX, wal, "lsn", NULL) == 0 &&
+	     ss_parse_i64(PQgetvalue(r, 0, 1), INT64_MIN, INT64_MAX, retained, "lsn",
+			  NULL) == 0 &&
+	     ss_parse_i64(PQgetvalue(r, 0, 2), INT64_MIN, INT64_MAX, flush_lag, "lsn",
+			  NULL) == 0;
+	PQclear(r);
+	if (!ok)
+		*wal = *retained = *flush_lag = -1;
+	return ok;
+}
+
 int ss_pg_identify_system(struct ss_pg *repl, struct ss_pg *admin,
 			  struct ss_stream_id *id, ss_lsn *xlogpos,
 			  struct ss_err *err)

@@ -140,6 +140,17 @@ int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 		    ss_lsn *confirmed, int *lost, struct ss_err *err);
 
 /*
+ * The slot's WAL gauges, through a regular connection: *retained gets
+ * pg_current_wal_lsn() - restart_lsn (bytes the slot keeps the server
+ * from removing), *flush_lag pg_current_wal_lsn() - confirmed_flush_lsn,
+ * *wal the current WAL position. Returns 1 with them, 0 if the slot does
+ * not exist or the server cannot say (a standby), -1 on error
+ * (SS_ERR_RUNTIME).
+ */
+int ss_pg_slot_wal(struct ss_pg *pg, const char *slot, int64_t *wal, int64_t *retained,
+		   int64_t *flush_lag, struct ss_err *err);
+
+/*
  * Who the server is: IDENTIFY_SYSTEM on the replication connection `repl`
  * (system identifier, timeline, database name; *xlogpos the WAL flush
  * position) and the database's oid through `admin`. Fills those fields

@@ -550,6 +550,16 @@ static const char *const migrations[] = {
 	" started_us INTEGER NOT NULL, reason TEXT NOT NULL,"
 	" invalidated INTEGER NOT NULL) STRICT;"
 	"INSERT INTO progress VALUES ('stream', 0);",
+	/* 2 -> 3: the stages' heartbeats (health.h) */
+	"CREATE TABLE heartbeats ("
+	" stage TEXT PRIMARY KEY, pid INTEGER NOT NULL,"
+	" state TEXT NOT NULL, detail TEXT NOT NULL,"
+	" received_lsn INTEGER NOT NULL, flushed_lsn INTEGER NOT NULL,"
+	" wal_lsn INTEGER NOT NULL, retained_wal INTEGER NOT NULL,"
+	" flush_lag INTEGER NOT NULL, rss INTEGER NOT NULL,"
+	" connections INTEGER NOT NULL, counters TEXT NOT NULL,"
+	" receive_lag TEXT NOT NULL, updated_us INTEGER NOT NULL)"
+	" STRICT, WITHOUT ROWID;",
 };
 
 static int migrate(struct ss_registry *r, sqlite3 *db, struct ss_err *err)
@@ -2207,14 +2217,8 @@ static int64_t file_size(const char *path, const char *suffix)
 
 int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struct ss_err *err)
 {
-	memset(st, 0, sizeof(*st));
 	/* Connection gauges first: counting shapes opens a connection. */
-	pthread_mutex_lock(&r->plock);
-	st->read_connections = r->nopen;
-	pthread_mutex_unlock(&r->plock);
-	pthread_mutex_lock(&r->wlock);
-	st->write_connection = r->wdb != NULL;
-	pthread_mutex_unlock(&r->wlock);
+	ss_registry_connections(r, st);
 	if (ss_registry_count(r, &st->shapes, err) < 0 ||
 	    ss_registry_get_durable_lsn(r, &st->durable_lsn, err) < 0 ||
 	    ss_registry_stream_get(r, &st->stream, NULL, NULL, err) < 0)
@@ -2238,6 +2242,150 @@ int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struc
 		st->wal_bytes = file_size(r->path, "-wal");
 	}
 	return 0;
+}
+
+void ss_registry_connections(struct ss_registry *r, struct ss_registry_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&r->plock);
+	st->read_connections = r->nopen;
+	pthread_mutex_unlock(&r->plock);
+	pthread_mutex_lock(&r->wlock);
+	st->write_connection = r->wdb != NULL;
+	pthread_mutex_unlock(&r->wlock);
+}
+
+int ss_registry_count_active(struct ss_registry *r, int64_t *count, struct ss_err *err)
+{
+	struct rconn *c = rconn_get(r, err);
+	int64_t n;
+
+	if (!c)
+		return -1;
+	n = query_int(rconn_db(r, c),
+		      "SELECT count(*) FROM shapes WHERE active_lsn IS NOT NULL", -1);
+	rconn_put(r, c);
+	if (n < 0)
+		return ss_err_set(err, SS_ERR_RUNTIME, "could not count the active "
+				  "shapes of '%s'", r->path);
+	*count = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------ heartbeats */
+
+int ss_registry_heartbeat_put(struct ss_registry *r, const struct ss_heartbeat *hb,
+			      struct ss_err *err)
+{
+	struct ss_buf counters = SS_BUF_INIT, lag = SS_BUF_INIT;
+	sqlite3 *db = wconn_get(r, err);
+	sqlite3_stmt *st;
+	int i, rc;
+
+	if (!db)
+		return -1;
+	for (i = 0; i < SS_HB_COUNTERS; i++)
+		ss_buf_addf(&counters, "%s%" PRId64, i ? " " : "", hb->counters[i]);
+	ss_lag_hist_format(&hb->lag, &lag);
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO heartbeats (stage, pid,"
+			       " state, detail, received_lsn, flushed_lsn, wal_lsn,"
+			       " retained_wal, flush_lag, rss, connections, counters,"
+			       " receive_lag, updated_us) VALUES (?1,?2,?3,?4,?5,?6,?7,"
+			       "?8,?9,?10,?11,?12,?13,?14)", -1, &st, NULL) != SQLITE_OK) {
+		rc = sql_fail(err, db, "could not write", r->path);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, hb->stage, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, hb->pid);
+	sqlite3_bind_text(st, 3, hb->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, hb->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)hb->received_lsn);
+	sqlite3_bind_int64(st, 6, (int64_t)hb->flushed_lsn);
+	sqlite3_bind_int64(st, 7, hb->wal_lsn);
+	sqlite3_bind_int64(st, 8, hb->retained_wal);
+	sqlite3_bind_int64(st, 9, hb->flush_lag);
+	sqlite3_bind_int64(st, 10, hb->rss_bytes);
+	sqlite3_bind_int64(st, 11, hb->registry_connections);
+	sqlite3_bind_text(st, 12, counters.buf, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, lag.buf, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 14, hb->updated_us);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
+		sql_fail(err, db, "could not write", r->path);
+	sqlite3_finalize(st);
+out:
+	wconn_put(r);
+	ss_buf_release(&counters);
+	ss_buf_release(&lag);
+	return rc;
+}
+
+int ss_registry_heartbeats(struct ss_registry *r, struct ss_heartbeat **out, size_t *n,
+			   struct ss_err *err)
+{
+	struct rconn *c = rconn_get(r, err);
+	struct ss_heartbeat *v = NULL;
+	size_t k = 0, alloc = 0;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!c)
+		return -1;
+	db = rconn_db(r, c);
+	if (sqlite3_prepare_v2(db, "SELECT stage, pid, state, detail, received_lsn,"
+			       " flushed_lsn, wal_lsn, retained_wal, flush_lag, rss,"
+			       " connections, counters, receive_lag, updated_us"
+			       " FROM heartbeats ORDER BY stage", -1, &st, NULL) != SQLITE_OK) {
+		sql_fail(err, db, "could not read", r->path);
+		rconn_put(r, c);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ss_heartbeat *h;
+		const char *p;
+		char *end;
+		int i;
+
+		if (k == alloc) {
+			alloc = alloc ? alloc * 2 : 4;
+			v = ss_xrealloc(v, alloc * sizeof(*v));
+		}
+		h = &v[k++];
+		ss_heartbeat_init(h, (const char *)sqlite3_column_text(st, 0));
+		h->pid = sqlite3_column_int64(st, 1);
+		copy_text(h->state, sizeof(h->state), sqlite3_column_text(st, 2));
+		copy_text(h->detail, sizeof(h->detail), sqlite3_column_text(st, 3));
+		h->received_lsn = (uint64_t)sqlite3_column_int64(st, 4);
+		h->flushed_lsn = (uint64_t)sqlite3_column_int64(st, 5);
+		h->wal_lsn = sqlite3_column_int64(st, 6);
+		h->retained_wal = sqlite3_column_int64(st, 7);
+		h->flush_lag = sqlite3_column_int64(st, 8);
+		h->rss_bytes = sqlite3_column_int64(st, 9);
+		h->registry_connections = sqlite3_column_int64(st, 10);
+		p = (const char *)sqlite3_column_text(st, 11);
+		for (i = 0; p && i < SS_HB_COUNTERS; i++) {
+			h->counters[i] = strtoll(p, &end, 10);
+			if (end == p)
+				break;
+			p = end;
+		}
+		p = (const char *)sqlite3_column_text(st, 12);
+		ss_lag_hist_parse(&h->lag, p ? p : "");
+		h->updated_us = sqlite3_column_int64(st, 13);
+	}
+	if (rc != SQLITE_DONE) {
+		sql_fail(err, db, "could not read", r->path);
+		free(v);
+		v = NULL;
+		k = 0;
+	}
+	sqlite3_finalize(st);
+	rconn_put(r, c);
+	*out = v;
+	*n = k;
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* ------------------------------------------------------- check, vacuum */

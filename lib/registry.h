@@ -6,7 +6,8 @@
  * What it stores: one row per shape (compact id, handle, canonical
  * definition, hash, relation oids, snapshot state with the PostgreSQL
  * snapshot, created and last-read times, route's active mark) and the
- * pipeline's progress (the durable LSN store recorded).
+ * pipeline's progress (the durable LSN store recorded) and each stage's
+ * heartbeat (health.h).
  *
  * Ids. A shape's id is its row id in an AUTOINCREMENT table: never reused,
  * never changed. Ids are handed out from blocks reserved durably in the
@@ -40,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "health.h"
 #include "shape.h"
 #include "stream.h"
 #include "util.h"
@@ -47,7 +49,7 @@
 struct ss_registry;
 
 /* The schema version this code migrates to (PRAGMA user_version). */
-#define SS_REGISTRY_SCHEMA_VERSION 2
+#define SS_REGISTRY_SCHEMA_VERSION 3
 
 struct ss_registry_opts {
 	int create;               /* create the file if missing (else error) */
@@ -260,6 +262,24 @@ struct ss_registry_stats {
 	int64_t stream;             /* as ss_registry_stream_get */
 };
 int ss_registry_stats(struct ss_registry *reg, struct ss_registry_stats *st, struct ss_err *err);
+
+/* Only the connection gauges of the stats (read_connections,
+ * write_connection; the rest zeroed): no query, never fails. */
+void ss_registry_connections(struct ss_registry *reg, struct ss_registry_stats *st);
+
+/* Number of shapes route has marked active (committed ones). */
+int ss_registry_count_active(struct ss_registry *reg, int64_t *count, struct ss_err *err);
+
+/*
+ * Heartbeats (health.h): one row per stage, replaced by each write.
+ * ss_registry_heartbeat_put writes hb synchronously (not buffered).
+ * ss_registry_heartbeats reads every row, ordered by stage: *out is
+ * *new* (free() it; NULL when *n is 0).
+ */
+int ss_registry_heartbeat_put(struct ss_registry *reg, const struct ss_heartbeat *hb,
+			      struct ss_err *err);
+int ss_registry_heartbeats(struct ss_registry *reg, struct ss_heartbeat **out, size_t *n,
+			   struct ss_err *err);
 
 /*
  * Check the registry: SQLite's integrity_check, then our invariants

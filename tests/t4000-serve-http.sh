@@ -29,8 +29,9 @@ test_expect_success 'GET / is 200 with an empty body; unknown paths 404' '
 	test_eq 200 "$(get /)" && test_eq "" "$(cat b)" &&
 	test_eq 404 "$(get /nope)" && test_eq "Not found" "$(cat b)" &&
 	test_eq 404 "$(get /v1/shapes)" &&
-	test_eq 200 "$(get /v1/health)" &&
-	test_eq "{\"status\":\"active\"}" "$(cat b)" &&
+	test_eq 202 "$(get /v1/health)" &&
+	test_eq "{\"status\":\"starting\"}" "$(cat b)" &&
+	test_eq "application/json" "$(hdr content-type)" &&
 	test_eq "no-cache, no-store, must-revalidate" "$(hdr cache-control)"
 '
 
@@ -263,10 +264,10 @@ test_expect_success 'HEAD and POST' '
 	test_eq 413 "$(get "/v1/shape?table=items&offset=-1" -X POST --data-binary "$big")"
 '
 
-test_expect_success 'metrics in Prometheus text' '
-	test_eq 200 "$(get /metrics)" &&
-	grep -q "^electric_plug_serve_shape_requests_count{status=\"2xx\"} [1-9]" b &&
-	grep -q "^electric_shapes_total_shapes_count [1-9]" b
+# (t7600 reads them with --public-metrics and on --metrics-port.)
+test_expect_success '/metrics is not on the public port unless asked for' '
+	test_eq 404 "$(get /metrics)" && test_eq "Not found" "$(cat b)" &&
+	test_eq 404 "$(get /metrics -I)"
 '
 
 test_expect_success 'snapshot values are the output function text, as in the log' '
@@ -290,7 +291,9 @@ test_expect_success 'the secret is required on /v1/shape only' '
 	test_eq 200 "$(get "/v1/shape?table=items&offset=-1&secret=s3cret")" &&
 	test_eq 200 "$(get "/v1/shape?table=items&offset=-1&api_secret=s3cret")" &&
 	test_eq 204 "$(get /v1/shape -X OPTIONS)" &&
-	test_eq 200 "$(get /v1/health)"
+	test_eq 202 "$(get /v1/health)" &&
+	test_eq "{\"status\":\"starting\"}" "$(cat b)" &&
+	test_eq 404 "$(get "/metrics?secret=s3cret")"
 '
 serve_stop
 
