@@ -333,6 +333,8 @@ struct req {
 	struct ss_pgq_table table;
 	size_t *sel;
 	size_t nsel;
+	char *queryable;               /* queryable_columns: 1 per table
+					  column it allows; NULL: all */
 	struct ss_offset off;
 	char *handle;                  /* request's handle or NULL */
 	int live, sse;
@@ -881,7 +883,7 @@ static void add_err(struct collect *c, const char *field, const char *fmt, ...)
 /* The query arguments we read, last one wins (Plug). */
 struct qargs {
 	const char *table, *offset, *handle, *live, *live_sse, *exp_sse, *cursor;
-	const char *where, *columns, *replica, *log, *secret, *api_secret;
+	const char *where, *columns, *queryable, *replica, *log, *secret, *api_secret;
 	const char *params_plain;
 	const char *sub_where, *sub_params, *sub_limit, *sub_offset, *sub_order;
 	const char *pv[101];          /* params[1..100] */
@@ -915,6 +917,8 @@ static enum MHD_Result arg_iter(void *cls, enum MHD_ValueKind kind, const char *
 		a->where = value;
 	else if (!strcmp(key, "columns"))
 		a->columns = value;
+	else if (!strcmp(key, "queryable_columns"))
+		a->queryable = value;
 	else if (!strcmp(key, "replica"))
 		a->replica = value;
 	else if (!strcmp(key, "log"))
@@ -1002,6 +1006,80 @@ static int check_args(struct req *r, enum MHD_Result *ret)
 	return -1;
 }
 
+/*
+ * queryable_columns (Electric's server-side allow-list, set by a proxy):
+ * the columns that `columns`, `where` and the subset parameters may name;
+ * the others are as if the table did not have them. It must name existing
+ * columns and include the key. Without `columns`, the shape selects them.
+ */
+static int queryable_columns(struct req *r, const char *text, struct collect *c)
+{
+	const struct ss_pgq_table *t = &r->table;
+	struct ss_shape q;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf bad = SS_BUF_INIT, missing = SS_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	ss_shape_init(&q);
+	if (ss_shape_parse_columns(&q, text, &err) < 0 || !q.columns) {
+		add_err(c, "queryable_columns", "%s", err.msg[0] ? err.msg :
+			"Invalid zero-length delimited identifier");
+		ss_shape_release(&q);
+		return -1;
+	}
+	r->queryable = ss_xcalloc(t->ncols + 1, 1);
+	for (i = 0; i < q.ncolumns; i++) {
+		long k = ss_pgq_table_column(t, q.columns[i]);
+
+		if (k >= 0) {
+			r->queryable[k] = 1;
+			continue;
+		}
+		if (bad.len)
+			ss_buf_adds(&bad, ", ");
+		ss_buf_adds(&bad, q.columns[i]);
+	}
+	for (i = 0; i < t->npk; i++)
+		if (!r->queryable[t->pk[i]]) {
+			if (missing.len)
+				ss_buf_adds(&missing, ", ");
+			ss_buf_adds(&missing, t->cols[t->pk[i]].name);
+		}
+	if (bad.len) {
+		add_err(c, "queryable_columns", "The following columns could not be "
+			"found: %s", bad.buf);
+		rc = -1;
+	} else if (missing.len) {
+		add_err(c, "queryable_columns", "The list of queryable columns must "
+			"include all primary key columns, missing: %s", missing.buf);
+		rc = -1;
+	}
+	ss_buf_release(&bad);
+	ss_buf_release(&missing);
+	ss_shape_release(&q);
+	return rc;
+}
+
+/* The columns a where clause of r may name (queryable_columns hides the
+ * others), for ss_where_compile. *new* array (free it); *n its length. */
+static struct ss_where_column *where_columns(const struct req *r, size_t *n)
+{
+	struct ss_where_column *cols = ss_xcalloc(r->table.ncols + 1, sizeof(*cols));
+	size_t k;
+
+	*n = 0;
+	for (k = 0; k < r->table.ncols; k++) {
+		if (r->queryable && !r->queryable[k])
+			continue;
+		cols[*n].name = r->table.cols[k].name;
+		cols[*n].type = r->table.cols[k].type;
+		cols[*n].is_enum = r->table.cols[k].is_enum;
+		++*n;
+	}
+	return cols;
+}
+
 /* Selected columns: the requested ones plus the key, in table order, or
  * every column that PostgreSQL replicates. */
 static int select_columns(struct req *r, struct collect *c)
@@ -1014,11 +1092,14 @@ static int select_columns(struct req *r, struct collect *c)
 
 	if (!r->def.columns) {
 		for (i = 0; i < t->ncols; i++)
-			want[i] = !t->cols[i].generated;
+			want[i] = !t->cols[i].generated &&
+				  (!r->queryable || r->queryable[i]);
 	} else {
 		for (i = 0; i < r->def.ncolumns; i++) {
 			long k = ss_pgq_table_column(t, r->def.columns[i]);
 
+			if (k >= 0 && r->queryable && !r->queryable[k])
+				k = -1; /* hidden by queryable_columns */
 			if (k < 0) {
 				if (bad.len)
 					ss_buf_adds(&bad, ", ");
@@ -1170,6 +1251,15 @@ static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
 		ss_buf_release(&q);
 		goto invalid;
 	}
+	if (a.queryable && queryable_columns(r, a.queryable, &c) < 0)
+		goto invalid;
+	/* Without columns the shape selects the queryable ones: the same
+	 * definition, and the same shape, as asking for them. */
+	if (a.queryable && !r->def.columns &&
+	    ss_shape_parse_columns(&r->def, a.queryable, &err) < 0) {
+		add_err(&c, "queryable_columns", "%s", err.msg);
+		goto invalid;
+	}
 	if (select_columns(r, &c) < 0)
 		goto invalid;
 	if (a.where && *a.where) {
@@ -1192,13 +1282,8 @@ static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
 			}
 			pv[i - 1] = a.pv[i];
 		}
-		cols = ss_xcalloc(r->table.ncols + 1, sizeof(*cols));
-		for (k = 0; k < r->table.ncols; k++) {
-			cols[k].name = r->table.cols[k].name;
-			cols[k].type = r->table.cols[k].type;
-			cols[k].is_enum = r->table.cols[k].is_enum;
-		}
-		i = ss_where_compile_limited(a.where, cols, r->table.ncols, pv,
+		cols = where_columns(r, &k);
+		i = ss_where_compile_limited(a.where, cols, k, pv,
 					     (size_t)a.params_max,
 					     &cfg.where_limits, &w, &err);
 		free(cols);
@@ -2263,8 +2348,9 @@ static int subset_from_body(struct req *r, enum MHD_Result *ret)
 
 /* Check "col [ASC|DESC] [NULLS FIRST|LAST], ..." against the table and
  * write it back with every name quoted. 0, or -1 with msg. */
-static int parse_order_by(const struct ss_pgq_table *t, const char *text,
-			  struct ss_buf *out, char *msg, size_t msgsz)
+static int parse_order_by(const struct ss_pgq_table *t, const char *queryable,
+			  const char *text, struct ss_buf *out, char *msg,
+			  size_t msgsz)
 {
 	const char *p = text;
 
@@ -2295,7 +2381,10 @@ static int parse_order_by(const struct ss_pgq_table *t, const char *text,
 				p++;
 			}
 		}
-		if (!name.len || ss_pgq_table_column(t, name.buf) < 0) {
+		k = name.len ? (int)ss_pgq_table_column(t, name.buf) : -1;
+		if (k >= 0 && queryable && !queryable[k])
+			k = -1; /* hidden by queryable_columns */
+		if (k < 0) {
 			snprintf(msg, msgsz, "%s%.200s", name.len ? "unknown reference " :
 				 "syntax error at or near ", name.len ? name.buf : p);
 			ss_buf_release(&name);
@@ -2448,20 +2537,16 @@ static enum MHD_Result handle_subset(struct req *r)
 		add_err(&c, "offset", "must be greater than or equal to 0");
 	if ((r->sub_limit || r->sub_offset) && !r->sub_order)
 		add_err(&c, "order_by", "order_by is required when limit or offset is present");
-	if (r->sub_order && parse_order_by(&r->table, r->sub_order, &order, msg,
-					   sizeof(msg)) < 0)
+	if (r->sub_order && parse_order_by(&r->table, r->queryable, r->sub_order,
+					   &order, msg, sizeof(msg)) < 0)
 		add_err(&c, "order_by", "%s", msg);
 	if (!c.n && r->sub_where && *r->sub_where) {
-		struct ss_where_column *cols = ss_xcalloc(r->table.ncols + 1, sizeof(*cols));
+		size_t ncols;
+		struct ss_where_column *cols = where_columns(r, &ncols);
 
-		for (i = 0; i < r->table.ncols; i++) {
-			cols[i].name = r->table.cols[i].name;
-			cols[i].type = r->table.cols[i].type;
-			cols[i].is_enum = r->table.cols[i].is_enum;
-		}
 		if (!ss_shape_utf8_valid(r->sub_where, strlen(r->sub_where)))
 			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
-		else if (ss_where_compile_limited(r->sub_where, cols, r->table.ncols, pv,
+		else if (ss_where_compile_limited(r->sub_where, cols, ncols, pv,
 						  npv, &cfg.where_limits, &w, &err) < 0)
 			add_err(&c, "where", "%s", err.msg);
 		free(cols);
@@ -2955,6 +3040,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	ss_shape_release(&r->def);
 	ss_pgq_table_release(&r->table);
 	free(r->sel);
+	free(r->queryable);
 	free(r->handle);
 	free(r->cursor);
 	free(r->sub_where);

@@ -205,6 +205,26 @@ test_expect_success 'subset snapshots: metadata, rows with a mark, errors' '
 	grep -q "Invalid JSON in request body" b
 '
 
+test_expect_success 'queryable_columns: the allow-list for columns, where and subsets' '
+	q="table=items&offset=-1&queryable_columns=id,title" &&
+	test_eq 200 "$(get "/v1/shape?$q")" &&
+	test_eq "{\"id\":{\"not_null\":true,\"pk_index\":0,\"type\":\"int4\"},\"title\":{\"type\":\"text\"}}" "$(hdr electric-schema)" &&
+	h=$(hdr electric-handle) &&
+	test_eq 200 "$(get "/v1/shape?table=items&offset=-1&columns=id,title")" &&
+	test_eq "$h" "$(hdr electric-handle)" &&
+	test_eq 200 "$(get "/v1/shape?$q&columns=id,title&where=title%20IS%20NOT%20NULL")" &&
+	invalid "$q&where=v%3D%27a%27" where "At location 0: unknown reference v" &&
+	invalid "$q&columns=id,v" columns "The following columns could not be found: v" &&
+	test_eq 400 "$(get "/v1/shape?$q&subset__where=v%3D%27a%27")" &&
+	test_eq "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"where\":\"At location 0: unknown reference v\"}}}" "$(cat b)" &&
+	test_eq 400 "$(get "/v1/shape?$q&subset__order_by=v&subset__limit=1")" &&
+	test_eq "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"order_by\":\"unknown reference v\"}}}" "$(cat b)" &&
+	test_eq 200 "$(get "/v1/shape?$q&subset__order_by=title&subset__limit=1")" &&
+	invalid "table=items&offset=-1&queryable_columns=title" queryable_columns "The list of queryable columns must include all primary key columns, missing: id" &&
+	invalid "table=items&offset=-1&queryable_columns=id,nope" queryable_columns "The following columns could not be found: nope" &&
+	invalid "table=items&offset=-1&queryable_columns=" queryable_columns "Invalid zero-length delimited identifier"
+'
+
 test_expect_success 'several errors are reported together, fields in order' '
 	test_eq 400 "$(get "/v1/shape?table=items&offset=x&replica=y")" &&
 	test_eq "{\"message\":\"Invalid request\",\"errors\":{\"offset\":[\"has invalid format\"],\"replica\":[\"is invalid\"]}}" "$(cat b)"
