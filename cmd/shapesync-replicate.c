@@ -487,6 +487,46 @@ static int publish_tables(struct state *st, struct ss_err *err)
  * at the next tick after a relation message showed one without it.
  * Failures other than a lost connection are warnings, retried.
  */
+struct pset_ctx {
+	struct state *st;
+	struct ss_err *err;
+};
+
+/* One partitioned table's leaves now: if they changed in a way the WAL
+ * does not show, the shapes on it are invalidated (their clients refetch
+ * a snapshot that has the rows as they are now). */
+static int on_partition_set(uint32_t oid, const char *schema, const char *name,
+			    const char *leaves, void *p)
+{
+	struct pset_ctx *c = p;
+	struct state *st = c->st;
+	struct ss_buf before = SS_BUF_INIT, why = SS_BUF_INIT;
+	int found, spoils = 0, rc = -1;
+	int64_t n = 0;
+
+	if (ss_registry_partitions_get(st->reg, oid, &before, &found, c->err) < 0)
+		goto out;
+	if (found && !strcmp(before.buf, leaves)) {
+		rc = 0;
+		goto out;
+	}
+	if (found && (ss_pg_partitions_changed(st->admin, before.buf, leaves,
+					       &spoils, &why, c->err) < 0 ||
+		      (spoils && ss_registry_remove_table(st->reg, schema, name,
+							  &n, c->err) < 0)))
+		goto out;
+	if (n)
+		ss_cli_warning("the partitions of \"%s\".\"%s\" changed (%s): "
+			       "%" PRId64 " shape%s on it invalidated, their "
+			       "clients must refetch", schema, name, why.buf, n,
+			       n == 1 ? "" : "s");
+	rc = ss_registry_partitions_set(st->reg, oid, leaves, c->err);
+out:
+	ss_buf_release(&before);
+	ss_buf_release(&why);
+	return rc;
+}
+
 static int partitions_full(struct state *st, struct ss_err *err)
 {
 	struct ss_err warn = SS_ERR_INIT;
@@ -499,6 +539,14 @@ static int partitions_full(struct state *st, struct ss_err *err)
 	if (ss_pg_partitions_full(st->admin, opt.pub, &changed, &failed,
 				  &warn, err) < 0)
 		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1 : 0;
+	if (st->reg) {
+		struct pset_ctx c = { st, err };
+
+		if (ss_pg_partition_sets(st->admin, opt.pub, on_partition_set, &c,
+					 err) < 0)
+			return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ?
+				-1 : 0;
+	}
 	if (failed && !st->partitions_warned) {
 		ss_cli_warning("could not set REPLICA IDENTITY FULL on %d "
 			       "partition%s: %s", failed, failed == 1 ? "" : "s",

@@ -1388,6 +1388,24 @@ static int on_row(void *ctx, const char *json, size_t len, struct ss_err *err)
 	return 0;
 }
 
+/* Record a partitioned table's leaves before its shape's snapshot, unless
+ * recorded already: replicate compares later ones with them to find a
+ * partition attached or detached after the snapshot. */
+static int record_leaves(uint32_t oid, const char *schema, const char *name,
+			 const char *leaves, void *ctx)
+{
+	struct ss_err *err = ctx;
+	struct ss_buf had = SS_BUF_INIT;
+	int found, rc;
+
+	(void)schema, (void)name;
+	rc = ss_registry_partitions_get(reg, oid, &had, &found, err);
+	if (rc == 0 && !found)
+		rc = ss_registry_partitions_set(reg, oid, leaves, err);
+	ss_buf_release(&had);
+	return rc;
+}
+
 /* DESIGN.md "Creating a shape": publication, route's mark, snapshot. */
 static int create_shape(struct creation *cr, struct ss_err *err)
 {
@@ -1403,6 +1421,8 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 	if (!conn)
 		return -1;
 	rc = ss_pgq_ensure_published(conn, cfg.publication, &cr->table, err);
+	if (rc == 0 && cr->table.relkind == 'p')
+		rc = ss_pgq_partition_sets(conn, cr->table.oid, record_leaves, err, err);
 	if (rc < 0)
 		goto out;
 	if ((rc = ss_registry_flush(reg, err)) < 0)

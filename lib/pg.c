@@ -428,6 +428,113 @@ int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
 	return rc;
 }
 
+int ss_pg_partition_sets(struct ss_pg *pg, const char *pub,
+			 ss_pg_partition_cb cb, void *ctx, struct ss_err *err)
+{
+	const char *params[1] = { pub };
+	PGresult *r;
+	int i, rc = 0;
+
+	/* Every partitioned table under a published one (a root, or a
+	 * partitioned partition), with its leaves in oid order. */
+	if (ss_pg_exec(pg, "could not read the partitions",
+		       "SELECT DISTINCT t.relid::oid, n.nspname, c.relname, "
+		       SS_PG_LEAVES_OF("t.relid")
+		       " FROM pg_catalog.pg_publication_rel pr"
+		       " JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
+		       " CROSS JOIN LATERAL pg_catalog.pg_partition_tree(pr.prrelid) t"
+		       " JOIN pg_catalog.pg_class c ON c.oid = t.relid"
+		       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		       " WHERE p.pubname = $1 AND c.relkind = 'p'",
+		       1, params, &r, NULL, err) < 0)
+		return -1;
+	for (i = 0; i < PQntuples(r) && rc == 0; i++)
+		rc = cb((uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10),
+			PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+			PQgetvalue(r, i, 3), ctx);
+	PQclear(r);
+	return rc;
+}
+
+/* The oids of a comma-separated list that the other lacks. */
+static void leaves_missing(const char *from, const char *in, struct ss_buf *out)
+{
+	const char *p = from;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		const char *q = in;
+		int found = 0;
+
+		while (*q && !found) {
+			size_t m = strcspn(q, ",");
+
+			found = m == n && !strncmp(p, q, n);
+			q += m + (q[m] == ',');
+		}
+		if (!found) {
+			if (out->len)
+				ss_buf_addc(out, ',');
+			ss_buf_add(out, p, n);
+		}
+		p += n + (p[n] == ',');
+	}
+}
+
+int ss_pg_partitions_changed(struct ss_pg *pg, const char *before,
+			     const char *now, int *spoils, struct ss_buf *why,
+			     struct ss_err *err)
+{
+	struct ss_buf added = SS_BUF_INIT, gone = SS_BUF_INIT;
+	const char *p;
+	int rc = 0;
+
+	*spoils = 0;
+	ss_buf_reset(why);
+	leaves_missing(now, before, &added);
+	leaves_missing(before, now, &gone);
+	/* A partition that left took its rows out of the table with no
+	 * change in the WAL (DETACH, DROP). */
+	if (gone.len) {
+		*spoils = 1;
+		ss_buf_addf(why, "partition%s %s left", strchr(gone.buf, ',') ?
+			    "s" : "", gone.buf);
+	}
+	/* One that joined with rows brought them the same way (ATTACH); an
+	 * empty one gets its rows through the WAL like any other. */
+	for (p = added.buf; *p && rc == 0;) {
+		size_t n = strcspn(p, ",");
+		char oid[16];
+		PGresult *r;
+		const char *params[1] = { oid };
+
+		snprintf(oid, sizeof(oid), "%.*s", (int)(n < 15 ? n : 15), p);
+		rc = ss_pg_exec(pg, "could not look into a new partition",
+				"SELECT format('SELECT EXISTS (SELECT 1 FROM %s)',"
+				" $1::oid::regclass)", 1, params, &r, NULL, err);
+		if (rc == 0) {
+			char *sql = ss_xstrdup(PQgetvalue(r, 0, 0));
+
+			PQclear(r);
+			rc = ss_pg_exec(pg, "could not look into a new partition",
+					sql, 0, NULL, &r, NULL, err);
+			free(sql);
+			if (rc == 0) {
+				if (!strcmp(PQgetvalue(r, 0, 0), "t")) {
+					*spoils = 1;
+					ss_buf_addf(why, "%spartition %s joined with rows",
+						    why->len ? ", " : "", oid);
+				}
+				PQclear(r);
+			}
+		}
+		p += n + (p[n] == ',');
+	}
+	ss_buf_release(&added);
+	ss_buf_release(&gone);
+	return rc;
+}
+
 int ss_pg_partitions_full(struct ss_pg *pg, const char *pub, int *changed,
 			  int *failed, struct ss_err *warn, struct ss_err *err)
 {

@@ -114,6 +114,35 @@ int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
 				int *changed, struct ss_err *err);
 
 /*
+ * Every partitioned table under a table of publication `pub` (the roots
+ * and partitioned partitions): cb(oid, schema, name, leaves, ctx), where
+ * leaves is its leaf partitions' oids in ascending order, comma-separated
+ * ("" for none); strings are borrowed for the call. A non-zero return of
+ * cb stops and is returned.
+ */
+typedef int (*ss_pg_partition_cb)(uint32_t oid, const char *schema,
+				  const char *name, const char *leaves, void *ctx);
+/* The SQL of a partitioned table's leaves in that form, for the oid
+ * expression `rel` (shared with pgq's ss_pgq_partition_sets). */
+#define SS_PG_LEAVES_OF(rel)                                                   \
+	"(SELECT coalesce(string_agg(l.relid::oid::text, ',' ORDER BY "       \
+	"l.relid::oid), '') FROM pg_catalog.pg_partition_tree(" rel ") l "    \
+	"WHERE l.isleaf)"
+int ss_pg_partition_sets(struct ss_pg *pg, const char *pub,
+			 ss_pg_partition_cb cb, void *ctx, struct ss_err *err);
+
+/*
+ * A partitioned table's leaves went from `before` to `now` (lists as
+ * above): does that change its rows with nothing in the WAL? *spoils is 1
+ * when a leaf left (DETACH or DROP took its rows) or one joined holding
+ * rows (ATTACH of a filled table; an empty new partition gets its rows
+ * through the WAL). `why` says which, for a log line.
+ */
+int ss_pg_partitions_changed(struct ss_pg *pg, const char *before,
+			     const char *now, int *spoils, struct ss_buf *why,
+			     struct ss_err *err);
+
+/*
  * Give REPLICA IDENTITY FULL to every partition the publication publishes
  * that lacks it: PostgreSQL publishes the partitions of a published
  * partitioned table, also those attached or created later, but a

@@ -3,6 +3,7 @@
  * the publication, and the initial snapshot query that makes PostgreSQL
  * render each row as an Electric change message (reference 1.7).
  */
+#include "pg.h"
 #include "pgq.h"
 
 #include <errno.h>
@@ -208,6 +209,33 @@ static int query_fail(PGresult *r, struct ss_err *err)
 	pq_msg(m, sizeof(m), PQresultErrorMessage(r));
 	PQclear(r);
 	return ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s", m);
+}
+
+int ss_pgq_partition_sets(void *conn, uint32_t oid,
+			  int (*cb)(uint32_t oid, const char *schema, const char *name,
+				    const char *leaves, void *ctx),
+			  void *ctx, struct ss_err *err)
+{
+	char oidtxt[16];
+	const char *params[1] = { oidtxt };
+	PGresult *r;
+	int i, rc = 0;
+
+	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, oid);
+	r = PQexecParams(conn, "SELECT t.relid::oid, n.nspname, c.relname, "
+			 SS_PG_LEAVES_OF("t.relid")
+			 " FROM pg_catalog.pg_partition_tree($1::oid) t"
+			 " JOIN pg_catalog.pg_class c ON c.oid = t.relid"
+			 " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			 " WHERE c.relkind = 'p'", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return query_fail(r, err);
+	for (i = 0; i < PQntuples(r) && rc == 0; i++)
+		rc = cb((uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10),
+			PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+			PQgetvalue(r, i, 3), ctx);
+	PQclear(r);
+	return rc;
 }
 
 int ss_pgq_describe(void *conn, const char *schema, const char *name,

@@ -107,6 +107,17 @@ void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel, size_t 
 int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_table *t,
 			   struct ss_err *err);
 
+/*
+ * Every partitioned table in the tree of partitioned table `oid` (itself
+ * included), with its leaf partitions as ss_pg_partition_sets gives them:
+ * cb(oid, schema, name, leaves, ctx). A non-zero cb return stops and is
+ * returned; -1 with err on a PostgreSQL failure.
+ */
+int ss_pgq_partition_sets(void *conn, uint32_t oid,
+			  int (*cb)(uint32_t oid, const char *schema, const char *name,
+				    const char *leaves, void *ctx),
+			  void *ctx, struct ss_err *err);
+
 /* ------------------------------------------------------------- snapshot */
 
 /* Called for the pg snapshot (before any row), then once per row (a

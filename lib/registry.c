@@ -560,6 +560,9 @@ static const char *const migrations[] = {
 	" connections INTEGER NOT NULL, counters TEXT NOT NULL,"
 	" receive_lag TEXT NOT NULL, updated_us INTEGER NOT NULL)"
 	" STRICT, WITHOUT ROWID;",
+	/* 3 -> 4: the partitions of published partitioned tables */
+	"CREATE TABLE partition_sets (oid INTEGER PRIMARY KEY,"
+	" leaves TEXT NOT NULL) STRICT;",
 };
 
 static int migrate(struct ss_registry *r, sqlite3 *db, struct ss_err *err)
@@ -2011,6 +2014,120 @@ int ss_registry_set_durable_lsn(struct ss_registry *r, uint64_t lsn, int64_t str
 	rc = sqlite3_changes(db) > 0;
 	wconn_put(r);
 	return rc;
+}
+
+/* -------------------------------------------------------- partition sets */
+
+int ss_registry_partitions_get(struct ss_registry *r, uint32_t oid,
+			       struct ss_buf *leaves, int *found, struct ss_err *err)
+{
+	struct rconn *c = rconn_get(r, err);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int rc;
+
+	*found = 0;
+	ss_buf_reset(leaves);
+	if (!c)
+		return -1;
+	db = rconn_db(r, c);
+	if (sqlite3_prepare_v2(db, "SELECT leaves FROM partition_sets WHERE oid = ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sql_fail(err, db, "could not read", r->path);
+		rconn_put(r, c);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, oid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*found = 1;
+		ss_buf_adds(leaves, (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	rconn_put(r, c);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ss_err_set(err, SS_ERR_RUNTIME, "could not read the partitions "
+				  "of %u from '%s'", oid, r->path);
+	return 0;
+}
+
+int ss_registry_partitions_set(struct ss_registry *r, uint32_t oid,
+			       const char *leaves, struct ss_err *err)
+{
+	sqlite3 *db = wconn_get(r, err);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!db)
+		return -1;
+	if (sqlite3_prepare_v2(db, "INSERT INTO partition_sets VALUES (?1, ?2)"
+			       " ON CONFLICT (oid) DO UPDATE SET leaves = ?2",
+			       -1, &st, NULL) != SQLITE_OK) {
+		sql_fail(err, db, "could not write", r->path);
+		wconn_put(r);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, oid);
+	sqlite3_bind_text(st, 2, leaves, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		sql_fail(err, db, "could not write", r->path);
+	wconn_put(r);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ss_registry_remove_table(struct ss_registry *r, const char *schema,
+			     const char *table, int64_t *removed, struct ss_err *err)
+{
+	static const char *const sql[] = {
+		"INSERT INTO shape_changes (shape_id, handle, added)"
+		" SELECT id, handle, 0 FROM shapes"
+		" WHERE schema_name = ?1 AND table_name = ?2 ORDER BY id",
+		"DELETE FROM shape_relations WHERE shape_id IN (SELECT id FROM"
+		" shapes WHERE schema_name = ?1 AND table_name = ?2)",
+		"DELETE FROM shapes WHERE schema_name = ?1 AND table_name = ?2",
+	};
+	sqlite3 *db;
+	size_t i;
+
+	*removed = 0;
+	if (ss_registry_flush(r, err) < 0)
+		return -1;
+	db = wconn_get(r, err);
+	if (!db)
+		return -1;
+	if (exec(db, "BEGIN IMMEDIATE", err, r->path) < 0) {
+		wconn_put(r);
+		return -1;
+	}
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st;
+		int rc;
+
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK) {
+			sql_fail(err, db, "could not write", r->path);
+			goto fail;
+		}
+		sqlite3_bind_text(st, 1, schema, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, table, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			sql_fail(err, db, "could not write", r->path);
+			goto fail;
+		}
+		if (i == 0)
+			*removed = sqlite3_changes(db);
+	}
+	if (exec(db, "COMMIT", err, r->path) < 0)
+		goto fail;
+	wconn_put(r);
+	return 0;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	wconn_put(r);
+	return -1;
 }
 
 /* ------------------------------------------------------------ issued ids */

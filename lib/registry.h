@@ -49,7 +49,7 @@
 struct ss_registry;
 
 /* The schema version this code migrates to (PRAGMA user_version). */
-#define SS_REGISTRY_SCHEMA_VERSION 3
+#define SS_REGISTRY_SCHEMA_VERSION 4
 
 struct ss_registry_opts {
 	int create;               /* create the file if missing (else error) */
@@ -215,6 +215,23 @@ int ss_registry_load_handles(struct ss_registry *reg, ss_registry_change_cb cb,
 int ss_registry_set_durable_lsn(struct ss_registry *reg, uint64_t lsn, int64_t stream,
 				struct ss_err *err);
 int ss_registry_get_durable_lsn(struct ss_registry *reg, uint64_t *lsn, struct ss_err *err);
+
+/*
+ * The leaf partitions of a partitioned table as replicate last saw them
+ * (`leaves`: its own format, e.g. comma-separated oids), to notice a
+ * partition attached or detached while nothing streamed. get: *found 0
+ * if none was recorded (leaves then ""). set: insert or replace.
+ */
+int ss_registry_partitions_get(struct ss_registry *reg, uint32_t oid,
+			       struct ss_buf *leaves, int *found, struct ss_err *err);
+int ss_registry_partitions_set(struct ss_registry *reg, uint32_t oid,
+			       const char *leaves, struct ss_err *err);
+
+/* Remove every shape on schema.table in one transaction (the removals go
+ * to the change log, so followers drop them and their clients get 409);
+ * *removed counts them. Buffered writes of this process go first. */
+int ss_registry_remove_table(struct ss_registry *reg, const char *schema,
+			     const char *table, int64_t *removed, struct ss_err *err);
 
 /* Was `id` ever handed out (reserved) by this registry? *issued is 1 for
  * a live shape, a removed one, or an id reserved and not used; 0 for an

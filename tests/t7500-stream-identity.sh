@@ -24,38 +24,11 @@ test_expect_success 'stream: the decision table (lib/stream)' '
 	"$SS_BUILD/tests/test-stream"
 '
 
-# rows: SELECT's rows as follow.mjs writes them.
-rows() {
-	pg_psql "SELECT id || '|v=' || coalesce(v, 'null') FROM items ORDER BY id"
-}
+. "$TEST_SRC/follow.sh"
 
-# follow NAME: the official client follows table=items into ./NAME.
-follow() {
-	node "$E2E/follow.mjs" "$TEST_DIR/$1" items >"$TEST_DIR/$1.log" 2>&1 &
-	echo $! >"$TEST_DIR/$1.pid"
-}
-unfollow() {
-	kill "$(cat "$TEST_DIR/$1.pid")" 2>/dev/null
-	wait_end "$(cat "$TEST_DIR/$1.pid")"
-	rm -f "$TEST_DIR/$1.pid"
-}
-test_at_exit 'for f in "$TEST_DIR"/*.pid; do kill "$(cat "$f")" 2>/dev/null; done'
-
-# converged NAME: the client holds exactly SELECT's rows.
-converged() {
-	rows >want && test -f "$1" && cmp -s want "$1"
-}
-# wait_converged NAME: ... within a minute; says what differs if not.
+ROWS="SELECT id || '|v=' || coalesce(v, 'null') FROM items ORDER BY id"
 wait_converged() {
-	wait_until "$1 to hold SELECT's rows" "converged $1" 60 || {
-		diff want "$1" | head -n 20 >&2
-		tail -n 20 pipeline.log >&2
-		false
-	}
-}
-
-refetches() {
-	cat "$1.refetch"
+	wait_rows "$1" "$ROWS"
 }
 
 stream_is() {
@@ -85,7 +58,7 @@ test_expect_success 'setup: 100 rows, a base backup' '
 		-D "$PG_A/backup" -X stream -c fast >basebackup.log 2>&1
 '
 pipeline_start --long-poll-timeout 3000
-follow f1
+follow f1 items
 
 test_expect_success 'the client follows the shape; stream 1' '
 	wait_converged f1 &&
@@ -113,7 +86,7 @@ test_expect_success '... a new stream begins, clients refetch and converge' '
 	grep -q "replication slot .shapesync. was missing and was created anew" pipeline.log &&
 	grep -q "began stream 2: 1 shape invalidated" pipeline.log &&
 	old_handle_refetches &&
-	follow f2 &&
+	follow f2 items &&
 	wait_converged f2 &&
 	test_eq 0 "$(refetches f2)" &&
 	unfollow f2
@@ -200,7 +173,7 @@ test_expect_success '... a new stream begins, clients refetch and converge' '
 	wait_until "stream 6" "stream_is 6" 60 &&
 	grep -q "the server is another cluster: system identifier" pipeline.log &&
 	old_handle_refetches &&
-	follow f3 &&
+	follow f3 items &&
 	wait_converged f3 &&
 	test_eq "1|v=other1" "$(sed -n 1p f3)" &&
 	pg_psql "UPDATE items SET v = '\''live'\'' WHERE id = 2" &&

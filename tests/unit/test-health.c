@@ -194,13 +194,14 @@ static void test_migration(const char *path)
 	size_t n;
 
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "DROP TABLE heartbeats; PRAGMA user_version=2",
+	CHECK(sqlite3_exec(db, "DROP TABLE heartbeats; DROP TABLE partition_sets; "
+			   "PRAGMA user_version=2",
 			   NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	ss_registry_opts_init(&o);
 	if (ss_registry_open(path, &o, &reg, &err) < 0)
 		FAILF("open: %s", err.msg);
-	CHECK(ss_registry_stats(reg, &st, &err) == 0 && st.schema_version == 3);
+	CHECK(ss_registry_stats(reg, &st, &err) == 0 && st.schema_version == SS_REGISTRY_SCHEMA_VERSION);
 	ss_heartbeat_init(&w, "route");
 	CHECK(ss_registry_heartbeat_put(reg, &w, &err) == 0);
 	CHECK(ss_registry_heartbeats(reg, &got, &n, &err) == 0 && n == 1);
@@ -211,7 +212,7 @@ static void test_migration(const char *path)
 		sqlite3_stmt *q;
 
 		CHECK(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK);
-		CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 3);
+		CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == SS_REGISTRY_SCHEMA_VERSION);
 		sqlite3_finalize(q);
 	}
 	sqlite3_close(db);
