@@ -2871,8 +2871,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 		r->nargs = 1;
 		for (p = q; *p; p++)
 			r->nargs += *p == '&';
+		/* libmicrohttpd 0.9.75 found the '?' before this call and
+		 * parses what follows it: end the string there. */
 		if (r->nargs > MAX_QUERY_ARGS)
-			*q = '\0';
+			q[1] = '\0';
 	}
 	return r;
 }
