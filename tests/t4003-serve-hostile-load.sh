@@ -17,6 +17,12 @@
 	exit 1
 }
 
+# Under ASan (make check-asan) freed memory waits in a quarantine of 256 MB
+# by default, which VmHWM would count: a smaller one keeps the bound below
+# about serve.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=32
+export ASAN_OPTIONS
+
 pg_start
 pg_psql "CREATE TABLE items (id int PRIMARY KEY, n numeric)" \
 	"INSERT INTO items SELECT g, g FROM generate_series(1, 5) g"
@@ -62,10 +68,14 @@ test_expect_success 'a POST body that trickles for ever is cut at --request-time
 '
 
 # raw FILE: send FILE as the request, the answer to ./out, its status line
-# (without CR) to stdout; a read that waits 20 s fails.
+# (without CR) to stdout; a read that waits 20 s fails. The answer is read
+# while the request is written: to a request too big to read, serve
+# answers and closes before it has all been sent, and the reset that the
+# rest of it brings can discard an answer not yet read.
 raw() {
-	bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 && cat "$2" >&3 &&
-		timeout 20 cat <&3' _ "$PORT" "$1" >out || return 1
+	bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 || exit 1
+		cat "$2" >&3 2>/dev/null &
+		timeout 20 cat <&3; s=$?; wait; exit $s' _ "$PORT" "$1" >out || return 1
 	head -n 1 out | tr -d '\r'
 }
 body() { sed '1,/^\r$/d' out; }
