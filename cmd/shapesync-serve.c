@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "connguard.h"
 #include "datadir.h"
 #include "health.h"
 #include "log.h"
@@ -57,7 +58,7 @@ static struct {
 	const char *secret;
 	int insecure, port, metrics_port, threads, pool_size;
 	int64_t long_poll_ms, sse_timeout_ms, keepalive_ms, active_timeout_ms;
-	int64_t create_timeout_ms, conn_timeout_s;
+	int64_t create_timeout_ms, conn_timeout_s, request_timeout_s;
 	int64_t cache_max_age, cache_stale_age;
 	uint64_t chunk_bytes, max_body, max_header;
 	int64_t max_shapes, max_initial, max_existing, max_connections;
@@ -89,6 +90,10 @@ static atomic_llong m_live_waiting, m_shapes_created, m_evicted;
 static atomic_llong m_adm_initial, m_adm_existing;
 static atomic_llong m_bytes_sent;
 static int64_t started_us;    /* wall clock: stages not seen since are starting */
+
+/* Open connections: --max-connections, and the deadline by which each
+ * must have sent its whole request (--request-timeout). */
+static struct ss_connguard *guard;
 
 /* A request waiting for something: creation progress, a commit, a timeout. */
 struct waiter {
@@ -326,6 +331,7 @@ struct req {
 	int admitted;
 	int prepared;                  /* validation done */
 	int64_t start_us;
+	struct ss_connguard_conn *gc; /* its connection in the guard */
 
 	/* the request */
 	struct ss_shape def;
@@ -1406,6 +1412,51 @@ static int record_leaves(uint32_t oid, const char *schema, const char *name,
 	return rc;
 }
 
+/*
+ * Creations take at most this many of the pool's connections at once
+ * (Electric's split of ELECTRIC_DB_POOL_SIZE into snapshot and admin
+ * connections): the rest stay for describing tables, which request
+ * threads do, so a thousand new shapes at once cannot stall every request.
+ */
+static pthread_mutex_t slot_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slot_cond = PTHREAD_COND_INITIALIZER;
+static int slots_free = -1;
+
+static void *creation_conn(struct ss_err *err)
+{
+	void *conn;
+	int admin = cfg.pool_size / 4;
+
+	pthread_mutex_lock(&slot_mu);
+	if (slots_free < 0) {
+		admin = admin < 1 ? 1 : admin > 4 ? 4 : admin;
+		slots_free = cfg.pool_size - admin > admin ? cfg.pool_size - admin : admin;
+	}
+	while (slots_free == 0)
+		pthread_cond_wait(&slot_cond, &slot_mu);
+	slots_free--;
+	pthread_mutex_unlock(&slot_mu);
+	conn = ss_pgq_get(pool, err);
+	if (!conn) {
+		pthread_mutex_lock(&slot_mu);
+		slots_free++;
+		pthread_cond_signal(&slot_cond);
+		pthread_mutex_unlock(&slot_mu);
+	}
+	return conn;
+}
+
+static void creation_conn_put(void *conn)
+{
+	if (!conn)
+		return;
+	ss_pgq_put(pool, conn);
+	pthread_mutex_lock(&slot_mu);
+	slots_free++;
+	pthread_cond_signal(&slot_cond);
+	pthread_mutex_unlock(&slot_mu);
+}
+
 /* DESIGN.md "Creating a shape": publication, route's mark, snapshot. */
 static int create_shape(struct creation *cr, struct ss_err *err)
 {
@@ -1417,12 +1468,16 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 	void *conn;
 	int rc;
 
-	conn = ss_pgq_get(pool, err);
+	conn = creation_conn(err);
 	if (!conn)
 		return -1;
 	rc = ss_pgq_ensure_published(conn, cfg.publication, &cr->table, err);
 	if (rc == 0 && cr->table.relkind == 'p')
 		rc = ss_pgq_partition_sets(conn, cr->table.oid, record_leaves, err, err);
+	/* Not held while route is awaited: that may take the whole
+	 * --active-timeout when route is slow or absent. */
+	creation_conn_put(conn);
+	conn = NULL;
 	if (rc < 0)
 		goto out;
 	if ((rc = ss_registry_flush(reg, err)) < 0)
@@ -1449,6 +1504,11 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 		}
 		usleep(3000);
 	}
+	conn = creation_conn(err);
+	if (!conn) {
+		rc = -1;
+		goto out;
+	}
 	rc = ss_snapshot_begin(cr->dir, cfg.chunk_bytes, &cr->w, err);
 	if (rc < 0)
 		goto out;
@@ -1470,7 +1530,7 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 out:
 	ss_snapshot_abort(cr->w);
 	cr->w = NULL;
-	ss_pgq_put(pool, conn);
+	creation_conn_put(conn);
 	ss_buf_release(&end);
 	return rc < 0 ? -1 : 0;
 }
@@ -2918,8 +2978,11 @@ static enum MHD_Result dispatch(struct req *r)
 static struct req *new_req(struct MHD_Connection *conn)
 {
 	struct req *r = ss_xcalloc(1, sizeof(*r));
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	r->conn = conn;
+	r->gc = ci ? ci->socket_context : NULL;
 	ss_buf_init(&r->body);
 	ss_buf_init(&r->canon);
 	ss_buf_init(&r->dir);
@@ -2946,8 +3009,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 		r->nargs = 1;
 		for (p = q; *p; p++)
 			r->nargs += *p == '&';
+		/* libmicrohttpd 0.9.75 found the '?' before this call and
+		 * parses what follows it: end the string there. */
 		if (r->nargs > MAX_QUERY_ARGS)
-			*q = '\0';
+			q[1] = '\0';
 	}
 	return r;
 }
@@ -3021,6 +3086,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	/* The request is in whole: what follows is serve's time. */
+	ss_connguard_set_deadline(r->gc, 0);
 	return dispatch(r);
 }
 
@@ -3034,6 +3101,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (!r)
 		return;
+	/* A kept-alive connection's next request must have arrived whole
+	 * within the idle timeout. */
+	ss_connguard_set_deadline(r->gc, ss_mono_us() + cfg.conn_timeout_s * 1000000);
 	pthread_mutex_lock(&wmu);
 	if (r->w.active)
 		waiter_fire_locked(&r->w);
@@ -3070,6 +3140,68 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->sub_offset);
 	free(r);
 	*con_cls = NULL;
+}
+
+/*
+ * Over --max-connections, a connection is closed as soon as it is
+ * accepted: the client sees it end at once rather than wait in the listen
+ * queue, which libmicrohttpd stops taking from at its own limit.
+ */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+				 socklen_t addrlen)
+{
+	static atomic_llong last_warn_us;
+	int64_t now, last;
+
+	(void)cls;
+	(void)addr;
+	(void)addrlen;
+	if (ss_connguard_reserve(guard))
+		return MHD_YES;
+	now = ss_mono_us();
+	last = atomic_load(&last_warn_us);
+	if ((last == 0 || now - last > 10000000) &&
+	    atomic_compare_exchange_strong(&last_warn_us, &last, now))
+		ss_cli_warning("%" PRId64 " connections open: refusing new ones "
+			       "(--max-connections)", cfg.max_connections);
+	return MHD_NO;
+}
+
+/* A connection's start and end: it enters the guard with the deadline of
+ * its first request, and leaves it before libmicrohttpd closes it. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	(void)cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!ci) {
+			ss_connguard_release(guard);
+			*socket_context = NULL;
+			return;
+		}
+		*socket_context = ss_connguard_add(guard, ci->connect_fd,
+						   ss_mono_us() +
+						   cfg.request_timeout_s * 1000000);
+	} else if (*socket_context) {
+		ss_connguard_remove(guard, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
+/* Ends connections past their deadline: libmicrohttpd's idle timeout
+ * restarts with every byte, so one byte a second held a connection for
+ * ever. */
+static void *guard_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stopping)) {
+		usleep(100000);
+		ss_connguard_sweep(guard, ss_mono_us());
+	}
+	return NULL;
 }
 
 /* The metrics port, when separate, serves only /metrics. */
@@ -3227,7 +3359,7 @@ enum {
 	OPT_POOL, OPT_METRICS_PORT, OPT_ACTIVE_TIMEOUT, OPT_NO_ACTIVE_WAIT,
 	OPT_INTEGRATION, OPT_CONN_TIMEOUT, OPT_MAX_BODY, OPT_MAX_HEADER,
 	OPT_CREATE_TIMEOUT, OPT_MAX_WHERE_LENGTH, OPT_MAX_IN_LIST, OPT_MAX_WHERE_COST,
-	OPT_PUBLIC_METRICS,
+	OPT_PUBLIC_METRICS, OPT_REQUEST_TIMEOUT,
 };
 
 static const struct option options[] = {
@@ -3259,6 +3391,7 @@ static const struct option options[] = {
 	{ "snapshot-timeout", required_argument, NULL, OPT_CREATE_TIMEOUT },
 	{ "enable-delete", no_argument, NULL, OPT_INTEGRATION },
 	{ "idle-timeout", required_argument, NULL, OPT_CONN_TIMEOUT },
+	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
 	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
 	{ "max-header", required_argument, NULL, OPT_MAX_HEADER },
 	{ "max-where-length", required_argument, NULL, OPT_MAX_WHERE_LENGTH },
@@ -3300,6 +3433,8 @@ static void usage(void)
 "  --max-initial-requests N   concurrent requests without handle (300)\n"
 "  --max-existing-requests N  concurrent requests with a handle (10000)\n"
 "  --idle-timeout SECS        close idle connections after this (60)\n"
+"  --request-timeout SECS     a new connection's request must have arrived\n"
+"                             whole by then, trickling or not (30)\n"
 "  --max-header SIZE          request line and headers at most (32KiB)\n"
 "  --max-body SIZE            POST body at most (64KiB)\n"
 "\n"
@@ -3376,12 +3511,12 @@ int main(int argc, char **argv)
 	struct ss_err err = SS_ERR_INIT;
 	struct sockaddr_in addr, maddr;
 	struct MHD_Daemon *d, *md = NULL;
-	pthread_t waker, evictor;
+	pthread_t waker, evictor, guarder;
 	struct sigaction sa;
 	sigset_t mask, stopset;
 	const char *secret_env;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int c, have_evictor = 0;
+	int c, have_evictor = 0, max_conn_given = 0;
 
 	ss_cli_init("shapesync-serve");
 	started_us = ss_now_us();
@@ -3413,6 +3548,7 @@ int main(int argc, char **argv)
 	cfg.active_timeout_ms = 10000;
 	cfg.create_timeout_ms = 60000;
 	cfg.conn_timeout_s = 60;
+	cfg.request_timeout_s = 30;
 	cfg.max_body = 64 * 1024;
 	cfg.max_header = 32 * 1024;
 	ss_where_limits_default(&cfg.where_limits);
@@ -3463,6 +3599,7 @@ int main(int argc, char **argv)
 		case OPT_MAX_CONN:
 			cfg.max_connections = ss_cli_opt_int(optarg, 1, 1000000,
 							     "--max-connections");
+			max_conn_given = 1;
 			break;
 		case OPT_THREADS:
 			cfg.threads = (int)ss_cli_opt_int(optarg, 1, 1024, "--threads");
@@ -3486,6 +3623,10 @@ int main(int argc, char **argv)
 		case OPT_INTEGRATION: cfg.integration = 1; break;
 		case OPT_CONN_TIMEOUT:
 			cfg.conn_timeout_s = ss_cli_opt_int(optarg, 1, 86400, "--idle-timeout");
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			cfg.request_timeout_s = ss_cli_opt_int(optarg, 1, 86400,
+							       "--request-timeout");
 			break;
 		case OPT_MAX_BODY:
 			cfg.max_body = ss_cli_opt_size(optarg, "--max-body");
@@ -3543,7 +3684,25 @@ int main(int argc, char **argv)
 			rl.rlim_cur = rl.rlim_max;
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
+		/* A quarter of the descriptors stay for the files, the
+		 * registry and PostgreSQL: an accept that fails for want of
+		 * one makes libmicrohttpd stop accepting, and clients wait
+		 * in the listen queue. */
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		    (int64_t)rl.rlim_cur - (int64_t)rl.rlim_cur / 4 < cfg.max_connections) {
+			int64_t n = (int64_t)rl.rlim_cur - (int64_t)rl.rlim_cur / 4;
+
+			if (n < 1)
+				n = 1;
+			if (max_conn_given)
+				ss_cli_warning("--max-connections %" PRId64 " is more than "
+					       "the descriptor limit (%" PRId64 ") allows: "
+					       "using %" PRId64, cfg.max_connections,
+					       (int64_t)rl.rlim_cur, n);
+			cfg.max_connections = n;
+		}
 	}
+	guard = ss_connguard_new((size_t)cfg.max_connections);
 	ss_registry_opts_init(&ro);
 	if (ss_registry_open(cfg.registry, &ro, &reg, &err) < 0) {
 		if (err.code == SS_ERR_INPUT)
@@ -3572,11 +3731,16 @@ int main(int argc, char **argv)
 	ss_signals_block(&mask);
 	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 			     MHD_USE_ERROR_LOG,
-			     (uint16_t)cfg.port, NULL, NULL, on_request, NULL,
+			     (uint16_t)cfg.port, on_accept, NULL, on_request, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.threads,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
+			     /* The guard's limit (on_accept) binds first:
+			      * libmicrohttpd splits its own between the
+			      * threads, and one can reach its share early. */
+			     MHD_OPTION_CONNECTION_LIMIT,
+			     (unsigned)(cfg.max_connections * cfg.threads),
+			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.conn_timeout_s,
 			     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 			     (size_t)cfg.max_header + POOL_EXTRA,
@@ -3606,6 +3770,8 @@ int main(int argc, char **argv)
 		}
 	}
 	ss_signals_restore(&mask);
+	if ((errno = ss_thread_start(&guarder, NULL, guard_main, NULL)) != 0)
+		ss_cli_die("could not start a thread: %s", strerror(errno));
 	if (cfg.max_shapes > 0) {
 		if ((errno = ss_thread_start(&evictor, NULL, evict_main, NULL)) != 0)
 			ss_cli_die("could not start a thread: %s", strerror(errno));
@@ -3637,6 +3803,7 @@ int main(int argc, char **argv)
 	pthread_join(waker, NULL);
 	if (have_evictor)
 		pthread_join(evictor, NULL);
+	pthread_join(guarder, NULL);
 	usleep(200000);
 	MHD_stop_daemon(d);
 	if (md)
@@ -3657,6 +3824,7 @@ int main(int argc, char **argv)
 		usleep(50000);
 	}
 	ss_pgq_pool_close(pool);
+	ss_connguard_free(guard);
 	pthread_mutex_lock(&tmu);
 	tcache_clear();
 	pthread_mutex_unlock(&tmu);

@@ -22,7 +22,7 @@ raw() {
 	head -n 1 out | tr -d '\r'
 }
 body() { sed '1,/^\r$/d' out; }
-shapes() { shapesync-db --registry "$SS_REGISTRY" ls >"$TEST_DIR/ls.out" && wc -l <"$TEST_DIR/ls.out"; }
+shapes() { shapesync-db --registry "$SS_REGISTRY" ls >"$TEST_DIR/ls.out" && tail -n +2 "$TEST_DIR/ls.out" | wc -l; }
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$SERVE_PID/status"; }
 
 test_expect_success 'a NUL byte in any parameter is a 400 naming it' '
