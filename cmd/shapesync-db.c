@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "datadir.h"
+#include "health.h"
 #include "log.h"
 #include "lsn.h"
 #include "offset.h"
@@ -911,6 +912,30 @@ static void stat_int(struct ss_buf *b, int json, const char *k, int64_t v)
 		ss_buf_addf(b, "%s: %" PRId64 "\n", k, v);
 }
 
+/* What the running stages last said of themselves (their heartbeats):
+ * state, pid and registry connections, as stage_<name>_<key>. */
+static void stage_stats(struct ss_registry *reg, struct ss_buf *b, int json)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_heartbeat *hb;
+	size_t i, n;
+	char key[64];
+
+	if (ss_registry_heartbeats(reg, &hb, &n, &err) < 0)
+		ss_cli_die_err(&err);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "stage_%s_state", hb[i].stage);
+		stat_str(b, json, key, hb[i].state);
+		snprintf(key, sizeof(key), "stage_%s_pid", hb[i].stage);
+		stat_int(b, json, key, hb[i].pid);
+		snprintf(key, sizeof(key), "stage_%s_registry_connections", hb[i].stage);
+		stat_int(b, json, key, hb[i].registry_connections);
+		snprintf(key, sizeof(key), "stage_%s_age_ms", hb[i].stage);
+		stat_int(b, json, key, (ss_now_us() - hb[i].updated_us) / 1000);
+	}
+	free(hb);
+}
+
 static int cmd_stats(int argc, char **argv)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -944,7 +969,7 @@ static int cmd_stats(int argc, char **argv)
 	stat_int(&b, json, "stream", st.stream);
 	stat_int(&b, json, "db_bytes", st.db_bytes);
 	stat_int(&b, json, "wal_bytes", st.wal_bytes);
-	stat_int(&b, json, "next_id", st.next_id);
+	stat_int(&b, json, "next_id", st.next_block);
 	stat_int(&b, json, "pending_writes", st.pending_writes);
 	stat_int(&b, json, "buffer_capacity", st.buffer_capacity);
 	stat_int(&b, json, "read_connections", st.read_connections);
@@ -958,6 +983,7 @@ static int cmd_stats(int argc, char **argv)
 	stat_int(&b, json, "shape_dirs", dc.shape_dirs);
 	stat_int(&b, json, "stray_entries", dc.stray_entries);
 	stat_int(&b, json, "trash_entries", count_trash());
+	stage_stats(reg, &b, json);
 	if (json)
 		ss_buf_adds(&b, "}\n");
 	out_buf(&b);

@@ -2354,6 +2354,17 @@ int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struc
 	st->next_id = r->next_id;
 	pthread_mutex_unlock(&r->idlock);
 	st->schema_version = SS_REGISTRY_SCHEMA_VERSION;
+	{
+		struct rconn *c = rconn_get(r, err);
+
+		if (!c)
+			return -1;
+		st->next_block = query_int(rconn_db(r, c), "SELECT max((SELECT value"
+					   " FROM progress WHERE key = 'id_reserved'),"
+					   " coalesce((SELECT max(seq) FROM sqlite_sequence"
+					   " WHERE name = 'shapes'), 0)) + 1", 0);
+		rconn_put(r, c);
+	}
 	if (!r->memory) {
 		st->db_bytes = file_size(r->path, "");
 		st->wal_bytes = file_size(r->path, "-wal");

@@ -273,6 +273,9 @@ struct ss_registry_stats {
 	int64_t touches_dropped;
 	int64_t conflicts;          /* adds lost to another process's same definition */
 	int64_t next_id;            /* next id this process would hand out */
+	int64_t next_block;         /* where the registry's next block of ids
+				       starts: every id below was handed out
+				       or is reserved by a running process */
 	int64_t db_bytes, wal_bytes;
 	int schema_version;
 	uint64_t durable_lsn;       /* as ss_registry_get_durable_lsn */

@@ -280,6 +280,8 @@ test_expect_success 'stats: every key, text and JSON' '
 	grep -q "^schema_version: 4$" out &&
 	grep -q "^durable_lsn: 0/0$" out &&
 	grep -q "^stream: 0$" out &&
+	max=$(shapesync-db ls --json | jq -s "map(.id) | max") &&
+	test "$(sed -n "s/^next_id: //p" out)" -gt "$max" &&
 	grep -q "^shape_dirs: 0$" out &&
 	grep -q "^trash_entries: 0$" out &&
 	shapesync-db stats --json >out &&

@@ -59,6 +59,18 @@ test_expect_success 'the pipeline streaming: 200 active' '
 	done
 '
 
+test_expect_success 'shapesync-db stats shows each stage, its pid and registry connections' '
+	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" stats >st &&
+	grep -qx "stage_replicate_state: streaming" st &&
+	grep -qx "stage_route_state: running" st &&
+	grep -qx "stage_store_state: running" st &&
+	for s in replicate route store; do
+		pid=$(sed -n "s/^stage_${s}_pid: //p" st) &&
+		tr "\\0" " " </proc/$pid/cmdline | grep -q "shapesync-$s " &&
+		test "$(sed -n "s/^stage_${s}_registry_connections: //p" st)" -ge 1 || return 1
+	done
+'
+
 test_expect_success 'requests by exact status, shapes, admission rejects by kind' '
 	test_eq 200 "$(get "/v1/shape?table=items&offset=-1")" &&
 	H=$(hdr electric-handle) && O=$(hdr electric-offset) &&
