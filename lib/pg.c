@@ -433,7 +433,7 @@ int ss_pg_partition_sets(struct ss_pg *pg, const char *pub,
 {
 	const char *params[1] = { pub };
 	PGresult *r;
-	int i, rc = 0;
+	int rc;
 
 	/* Every partitioned table under a published one (a root, or a
 	 * partitioned partition), with its leaves in oid order. */
@@ -448,11 +448,19 @@ int ss_pg_partition_sets(struct ss_pg *pg, const char *pub,
 		       " WHERE p.pubname = $1 AND c.relkind = 'p'",
 		       1, params, &r, NULL, err) < 0)
 		return -1;
+	rc = ss_pg_each_partition_set(r, cb, ctx);
+	PQclear(r);
+	return rc;
+}
+
+int ss_pg_each_partition_set(PGresult *r, ss_pg_partition_cb cb, void *ctx)
+{
+	int i, rc = 0;
+
 	for (i = 0; i < PQntuples(r) && rc == 0; i++)
 		rc = cb((uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10),
 			PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
 			PQgetvalue(r, i, 3), ctx);
-	PQclear(r);
 	return rc;
 }
 

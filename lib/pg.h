@@ -130,6 +130,9 @@ typedef int (*ss_pg_partition_cb)(uint32_t oid, const char *schema,
 	"WHERE l.isleaf)"
 int ss_pg_partition_sets(struct ss_pg *pg, const char *pub,
 			 ss_pg_partition_cb cb, void *ctx, struct ss_err *err);
+/* cb for each row (oid, schema, name, leaves) of a query result of that
+ * form (pgq's ss_pgq_partition_sets too); the result is not cleared. */
+int ss_pg_each_partition_set(PGresult *r, ss_pg_partition_cb cb, void *ctx);
 
 /*
  * A partitioned table's leaves went from `before` to `now` (lists as

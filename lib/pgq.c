@@ -219,7 +219,7 @@ int ss_pgq_partition_sets(void *conn, uint32_t oid,
 	char oidtxt[16];
 	const char *params[1] = { oidtxt };
 	PGresult *r;
-	int i, rc = 0;
+	int rc;
 
 	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, oid);
 	r = PQexecParams(conn, "SELECT t.relid::oid, n.nspname, c.relname, "
@@ -230,10 +230,7 @@ int ss_pgq_partition_sets(void *conn, uint32_t oid,
 			 " WHERE c.relkind = 'p'", 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		return query_fail(r, err);
-	for (i = 0; i < PQntuples(r) && rc == 0; i++)
-		rc = cb((uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10),
-			PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-			PQgetvalue(r, i, 3), ctx);
+	rc = ss_pg_each_partition_set(r, cb, ctx);
 	PQclear(r);
 	return rc;
 }
