@@ -99,16 +99,19 @@ test_expect_success '--take-over-slot ends a shapesync-replicate holding the slo
 	pg_use "$PG_M" || return 1
 	shapesync-replicate --registry r.db >first.out 2>first.err &
 	first=$!
+	echo $first >first.pid
 	wait_until "the first to stream" \
 		"test \"\$(pg_psql \"SELECT active FROM pg_replication_slots WHERE slot_name = '\''shapesync'\''\")\" = t" 20 &&
 	shapesync-replicate --registry r.db --take-over-slot >second.out 2>second.err &
 	second=$!
+	echo $second >second.pid
 	wait_until "the first to exit" "! kill -0 $first 2>/dev/null" 30 &&
 	{ wait $first; st=$?; } &&
 	test_eq 1 "$st" &&
 	grep -q "another shapesync-replicate is using slot .shapesync." first.err &&
 	grep -E -q "took slot .shapesync. over: ended [12] backends? holding it$" second.err &&
-	kill $second && wait $second
+	kill $second && wait $second &&
+	rm first.pid second.pid
 '
 
 test_expect_success 'a slot creation held up by a long transaction says which' '
