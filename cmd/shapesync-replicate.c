@@ -57,6 +57,7 @@ static const struct option options[] = {
 	{ "status-interval", required_argument, NULL, 's' },
 	{ "no-loop", no_argument, NULL, OPT_NO_LOOP },
 	{ "take-over-slot", no_argument, NULL, OPT_TAKE_OVER },
+	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -124,6 +125,9 @@ static void usage(void)
 	       "                            (default: exit with an error)\n"
 	       "\n"
 	       "Other:\n"
+	       "      --log-format FMT      text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	       "      --log-level LEVEL     debug, info, warning or error\n"
+	       "                            ($ELECTRIC_LOG_LEVEL, info)\n"
 	       "  -h, --help                show this help and exit\n"
 	       "  -V, --version             show the version and exit\n"
 	       "\n"
@@ -469,10 +473,9 @@ static int publish_tables(struct state *st, struct ss_err *err)
 			return -1;
 		}
 		if (!t->warned) {
-			ss_cli_warning("could not publish table \"%s\".\"%s\": "
-				       "%s", t->schema, t->name, e.msg);
-			if (e.hint[0])
-				fprintf(stderr, "hint: %s\n", e.hint);
+			ss_cli_log(SS_LOG_WARNING, NULL, e.hint,
+				   "could not publish table \"%s\".\"%s\": %s",
+				   t->schema, t->name, e.msg);
 			t->warned = 1;
 		}
 		t->retry_us = now + RETRY_PUBLISH_US;
@@ -1415,11 +1418,9 @@ static void open_registry(struct state *st)
 	ro.id_block = 1;
 	if (ss_registry_open(opt.registry, &ro, &st->reg, &err) < 0) {
 		if (err.code == SS_ERR_INPUT) {
-			ss_cli_error("registry '%s' does not exist",
-				     opt.registry);
-			fprintf(stderr, "hint: run 'shapesync-db init' first, "
-				"or check --registry and "
-				"$SHAPESYNC_REGISTRY\n");
+			ss_cli_log(SS_LOG_ERROR, NULL, "run 'shapesync-db init' first, "
+				   "or check --registry and $SHAPESYNC_REGISTRY",
+				   "registry '%s' does not exist", opt.registry);
 			exit(SS_ERR_RUNTIME);
 		}
 		ss_cli_die_err(&err);

@@ -3244,6 +3244,7 @@ static const struct option options[] = {
 	{ "max-where-length", required_argument, NULL, OPT_MAX_WHERE_LENGTH },
 	{ "max-in-list", required_argument, NULL, OPT_MAX_IN_LIST },
 	{ "max-where-cost", required_argument, NULL, OPT_MAX_WHERE_COST },
+	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -3305,6 +3306,9 @@ static void usage(void)
 "                             clause at most (10000000)\n"
 "\n"
 "Other:\n"
+"      --log-format FMT       text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+"      --log-level LEVEL      debug, info, warning or error\n"
+"                             ($ELECTRIC_LOG_LEVEL, info)\n"
 "  -h, --help                 show this help and exit\n"
 "  -V, --version              show the version and exit\n"
 "\n"
@@ -3595,8 +3599,8 @@ int main(int argc, char **argv)
 		const union MHD_DaemonInfo *info =
 			MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 
-		fprintf(stderr, "shapesync-serve: listening on http://%s:%u\n", cfg.bind,
-			info ? (unsigned)info->port : (unsigned)cfg.port);
+		ss_cli_info("listening on http://%s:%u", cfg.bind,
+			    info ? (unsigned)info->port : (unsigned)cfg.port);
 	}
 
 	/* Checked with the stop signals blocked, waited for with them

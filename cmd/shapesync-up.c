@@ -85,6 +85,9 @@ static void usage(void)
 	       "                        0.1 s and doubles)\n"
 	       "\n"
 	       "Other:\n"
+	       "      --log-format FMT  text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	       "      --log-level LEVEL debug, info, warning or error\n"
+	       "                        ($ELECTRIC_LOG_LEVEL, info)\n"
 	       "  -h, --help            show this help and exit\n"
 	       "  -V, --version         show the version and exit\n"
 	       "\n"
@@ -115,6 +118,7 @@ static const struct option options[] = {
 	{ "store-arg", required_argument, NULL, OPT_ARG_STORE },
 	{ "serve-arg", required_argument, NULL, OPT_ARG_SERVE },
 	{ "restart-max", required_argument, NULL, OPT_RESTART_MAX },
+	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -181,8 +185,8 @@ static void on_event(const struct ss_sup_event *ev, void *ctx)
 	switch (ev->kind) {
 	case SS_SUP_STARTED:
 		if (ev->restarts)
-			fprintf(stderr, "%s: started %s again (restart %u)\n",
-				ss_progname, ev->unit, ev->restarts);
+			ss_cli_info("started %s again (restart %u)", ev->unit,
+				    ev->restarts);
 		break;
 	case SS_SUP_EXITED:
 		/* An orderly stop is quiet; anything else is said. */
@@ -193,17 +197,15 @@ static void on_event(const struct ss_sup_event *ev, void *ctx)
 				   WTERMSIG(ev->status) == SIGPIPE))))
 			break;
 		ss_describe_status(ev->status, how, sizeof(how));
-		fprintf(stderr, "%s: %s (pid %ld) %s\n", ss_progname, ev->program,
-			(long)ev->pid, how);
+		ss_cli_warning("%s (pid %ld) %s", ev->program, (long)ev->pid, how);
 		break;
 	case SS_SUP_RESTARTING:
-		fprintf(stderr, "%s: restarting %s in %lld ms\n", ss_progname,
-			ev->unit, (long long)ev->delay_ms);
+		ss_cli_info("restarting %s in %lld ms", ev->unit, (long long)ev->delay_ms);
 		break;
 	case SS_SUP_FATAL:
 		ss_describe_status(ev->status, how, sizeof(how));
-		fprintf(stderr, "%s: %s (pid %ld) %s: retrying would fail the same way\n",
-			ss_progname, ev->program, (long)ev->pid, how);
+		ss_cli_error("%s (pid %ld) %s: retrying would fail the same way",
+			     ev->program, (long)ev->pid, how);
 		break;
 	case SS_SUP_START_FAILED:
 		ss_cli_warning("could not start %s: %s; trying again in %lld ms",
@@ -241,8 +243,9 @@ static int check_port(const char *addr, int port)
 		ss_cli_die("socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		ss_cli_error("cannot listen on %s:%d: %s", addr, port, strerror(errno));
-		fprintf(stderr, "hint: choose another port with --port (0 picks a free one)\n");
+		ss_cli_log(SS_LOG_ERROR, NULL, "choose another port with --port (0 picks a "
+			   "free one)", "cannot listen on %s:%d: %s", addr, port,
+			   strerror(errno));
 		exit(SS_ERR_RUNTIME);
 	}
 	getsockname(fd, (struct sockaddr *)&a, &len);
@@ -286,14 +289,13 @@ static int ready_poll(void *ctx)
 		close(fd);
 	if (!ok)
 		return 0;
-	fprintf(stderr, "%s: ready: shapes at http://%s:%d/v1/shape\n",
-		ss_progname, opt.bind, opt.port);
+	ss_cli_info("ready: shapes at http://%s:%d/v1/shape", opt.bind, opt.port);
 	if (rd->embedded) {
-		fprintf(stderr, "%s: try:  curl -i 'http://%s:%d/v1/shape?table=items&offset=-1'\n",
-			ss_progname, opt.bind, opt.port);
-		fprintf(stderr, "%s: psql: psql \"%s\"\n", ss_progname, rd->conninfo);
+		ss_cli_info("try:  curl -i 'http://%s:%d/v1/shape?table=items&offset=-1'",
+			    opt.bind, opt.port);
+		ss_cli_info("psql: psql \"%s\"", rd->conninfo);
 	}
-	fprintf(stderr, "%s: stop with ^C (SIGINT) or SIGTERM\n", ss_progname);
+	ss_cli_info("stop with ^C (SIGINT) or SIGTERM");
 	return 1;
 }
 
@@ -400,6 +402,8 @@ int main(int argc, char **argv)
 
 	ss_cli_init("shapesync-up");
 	parse_options(argc, argv);
+	/* The stages log as up does, in one stream. */
+	ss_cli_log_export();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
@@ -432,15 +436,13 @@ int main(int argc, char **argv)
 		path_in(&pgdir, "pg");
 		path_in(&log, "pg.log");
 		path_in(&pw, "pg-password");
-		fprintf(stderr, "%s: no DATABASE_URL: starting PostgreSQL in %s\n",
-			ss_progname, pgdir.buf);
+		ss_cli_info("no DATABASE_URL: starting PostgreSQL in %s", pgdir.buf);
 		if (ss_pgembed_prepare(&pe, pgdir.buf, opt.pg_bindir, log.buf, pw.buf,
 				       &err) < 0)
 			ss_cli_die_err(&err);
 		if (pe.elsewhere)
-			fprintf(stderr, "%s: user postgres cannot reach %s, so the cluster "
-				"lives in %s (linked from there)\n", ss_progname,
-				pgdir.buf, pe.elsewhere);
+			ss_cli_info("user postgres cannot reach %s, so the cluster lives "
+				    "in %s (linked from there)", pgdir.buf, pe.elsewhere);
 		ss_buf_release(&pgdir);
 		ss_buf_release(&log);
 		ss_buf_release(&pw);
@@ -544,7 +546,7 @@ int main(int argc, char **argv)
 
 	rc = stop_requested ? 0 : ss_sup_run(sup, &stop_requested, &err);
 	if (rc == 0)
-		fprintf(stderr, "%s: stopping\n", ss_progname);
+		ss_cli_info("stopping");
 	ss_sup_stop(sup, 15000);
 	ss_sup_free(sup);
 	ss_pgembed_release(&pe);
