@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "envconf.h"
 #include "pgembed.h"
 #include "supervise.h"
 
@@ -72,8 +73,11 @@ static void usage(void)
 	       "  --insecure            no secret (the default on a loopback address)\n"
 	       "\n"
 	       "Replication:\n"
-	       "  --slot NAME           replication slot (default: shapesync)\n"
-	       "  --publication NAME    publication (default: shapesync)\n"
+	       "  --slot NAME           replication slot (default: shapesync;\n"
+	       "                        electric_slot_<id> with\n"
+	       "                        $ELECTRIC_REPLICATION_STREAM_ID)\n"
+	       "  --publication NAME    publication (default: shapesync;\n"
+	       "                        electric_publication_<id>)\n"
 	       "\n"
 	       "Stages:\n"
 	       "  --replicate-arg ARG   pass ARG to shapesync-replicate (repeatable)\n"
@@ -334,6 +338,20 @@ static void parse_options(int argc, char **argv)
 	opt.secret = ss_cli_env_or("ELECTRIC_SECRET", NULL);
 	opt.slot = "shapesync";
 	opt.publication = "shapesync";
+	{
+		/* Electric's names, which up passes on as options. */
+		static char slot[SS_ENVCONF_NAME_MAX], pub[SS_ENVCONF_NAME_MAX];
+		struct ss_err err = SS_ERR_INIT;
+		const char *id = ss_cli_env_or("ELECTRIC_REPLICATION_STREAM_ID", NULL);
+
+		if (id) {
+			if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", id,
+						    slot, pub, &err) < 0)
+				ss_cli_usage_error("%s", err.msg);
+			opt.slot = slot;
+			opt.publication = pub;
+		}
+	}
 	opt.pg_bindir = ss_cli_env_or("PG_BINDIR", DEFAULT_PG_BINDIR);
 	port_env = ss_cli_env_or("ELECTRIC_PORT", NULL);
 	opt.port = port_env ? (int)ss_cli_opt_int(port_env, 0, 65535, "ELECTRIC_PORT") : 3000;
@@ -494,7 +512,11 @@ int main(int argc, char **argv)
 	arg_program(&a[STAGE_STORE], "shapesync-store");
 	arg2(&a[STAGE_STORE], "--dir", data.buf);
 	arg_program(&a[STAGE_SERVE], "shapesync-serve");
-	arg2(&a[STAGE_SERVE], "--database-url", conninfo.buf);
+	/* serve queries through Electric's query URL when one is given
+	 * (a pooler's); replicate keeps the direct one. */
+	arg2(&a[STAGE_SERVE], "--database-url", embedded ? conninfo.buf :
+	     ss_cli_env_or("ELECTRIC_QUERY_DATABASE_URL",
+			   ss_cli_env_or("ELECTRIC_POOLED_DATABASE_URL", conninfo.buf)));
 	arg2(&a[STAGE_SERVE], "--dir", data.buf);
 	arg2(&a[STAGE_SERVE], "--publication", opt.publication);
 	arg2(&a[STAGE_SERVE], "--bind", opt.bind);
