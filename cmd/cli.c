@@ -14,9 +14,13 @@
 #include <unistd.h>
 
 const char *ss_progname = "shapesync";
+enum ss_log_format ss_log_fmt = SS_LOG_TEXT;
+enum ss_log_level ss_log_min = SS_LOG_INFO;
 
 void ss_cli_init(const char *progname)
 {
+	struct ss_err err = SS_ERR_INIT;
+	const char *v;
 	int fd;
 
 	ss_progname = progname;
@@ -27,14 +31,73 @@ void ss_cli_init(const char *progname)
 	if (fd > 2)
 		close(fd);
 	signal(SIGPIPE, SIG_DFL);
+	/* The format first, so that a bad level is reported in it. */
+	v = ss_cli_env_or("SHAPESYNC_LOG_FORMAT", NULL);
+	if (v && ss_log_format_parse(v, &ss_log_fmt, "$SHAPESYNC_LOG_FORMAT", &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
+	v = ss_cli_env_or("ELECTRIC_LOG_LEVEL", NULL);
+	if (v && ss_log_level_parse(v, &ss_log_min, "$ELECTRIC_LOG_LEVEL", &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
 }
 
-static void vmsg(const char *level, const char *fmt, va_list ap)
+static void vlog(enum ss_log_level level, const char *detail, const char *hint,
+		 const char *fmt, va_list ap)
 {
+	struct ss_buf msg = SS_BUF_INIT, line = SS_BUF_INIT;
+	struct ss_logline l;
+	size_t off = 0;
+
+	if (level < ss_log_min)
+		return;
 	fflush(stdout);
-	fprintf(stderr, "%s: %s: ", ss_progname, level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	ss_buf_vaddf(&msg, fmt, ap);
+	l.level = level;
+	l.ts_us = ss_now_us();
+	l.program = ss_progname;
+	l.pid = (long)getpid();
+	l.msg = msg.buf;
+	l.detail = detail;
+	l.hint = hint;
+	ss_logline_format(&line, ss_log_fmt, &l);
+	/* One write per message: lines of threads (and of the stages
+	 * sharing up's stderr) do not interleave. */
+	fflush(stderr);
+	while (off < line.len) {
+		ssize_t n = write(2, line.buf + off, line.len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	ss_buf_release(&msg);
+	ss_buf_release(&line);
+}
+
+void ss_cli_log(enum ss_log_level level, const char *detail, const char *hint,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, detail, hint, fmt, ap);
+	va_end(ap);
+}
+
+void ss_cli_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(SS_LOG_INFO, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void ss_cli_log_export(void)
+{
+	setenv("SHAPESYNC_LOG_FORMAT", ss_log_fmt == SS_LOG_JSON ? "json" : "text", 1);
+	setenv("ELECTRIC_LOG_LEVEL", ss_log_level_name(ss_log_min), 1);
 }
 
 void ss_cli_error(const char *fmt, ...)
@@ -42,7 +105,7 @@ void ss_cli_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg("error", fmt, ap);
+	vlog(SS_LOG_ERROR, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -51,17 +114,14 @@ void ss_cli_warning(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg("warning", fmt, ap);
+	vlog(SS_LOG_WARNING, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
 void ss_cli_report(const struct ss_err *err)
 {
-	ss_cli_error("%s", err->msg[0] ? err->msg : "unknown error");
-	if (err->detail[0])
-		fprintf(stderr, "detail: %s\n", err->detail);
-	if (err->hint[0])
-		fprintf(stderr, "hint: %s\n", err->hint);
+	ss_cli_log(SS_LOG_ERROR, err->detail, err->hint, "%s",
+		   err->msg[0] ? err->msg : "unknown error");
 }
 
 void ss_cli_die_err(const struct ss_err *err)
@@ -75,19 +135,20 @@ void ss_cli_die(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg("error", fmt, ap);
+	vlog(SS_LOG_ERROR, NULL, NULL, fmt, ap);
 	va_end(ap);
 	exit(SS_ERR_RUNTIME);
 }
 
 void ss_cli_usage_error(const char *fmt, ...)
 {
+	char hint[128];
 	va_list ap;
 
+	snprintf(hint, sizeof(hint), "try '%s --help' for more information", ss_progname);
 	va_start(ap, fmt);
-	vmsg("error", fmt, ap);
+	vlog(SS_LOG_ERROR, NULL, hint, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "hint: try '%s --help' for more information\n", ss_progname);
 	exit(SS_ERR_USAGE);
 }
 
@@ -120,8 +181,8 @@ void ss_cli_close_stdout(void)
 
 	if (fclose(stdout) != 0 || bad) {
 		/* stdout is gone; stderr still works. */
-		fprintf(stderr, "%s: error: could not write to standard output: %s\n",
-			ss_progname, strerror(errno ? errno : EIO));
+		ss_cli_error("could not write to standard output: %s",
+			     strerror(errno ? errno : EIO));
 		exit(SS_ERR_RUNTIME);
 	}
 }
@@ -211,5 +272,15 @@ void ss_cli_common_option(int c, int list_opt, void (*usage)(void),
 		ss_cli_list_options(opts);
 	if (c == ':')
 		ss_cli_usage_error("option '%s' requires a value", argv[optind - 1]);
+	if (c == SS_OPT_LOG_FORMAT || c == SS_OPT_LOG_LEVEL) {
+		struct ss_err err = SS_ERR_INIT;
+		int rc = c == SS_OPT_LOG_FORMAT ?
+			 ss_log_format_parse(optarg, &ss_log_fmt, "--log-format", &err) :
+			 ss_log_level_parse(optarg, &ss_log_min, "--log-level", &err);
+
+		if (rc < 0)
+			ss_cli_usage_error("%s", err.msg);
+		return;
+	}
 	ss_cli_usage_error("unknown option '%s'", argv[optind - 1]);
 }

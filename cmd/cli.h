@@ -10,6 +10,7 @@
 #include <getopt.h>
 #define SS_NORETURN __attribute__((noreturn))
 
+#include "logline.h"
 #include "util.h"
 
 /* Program name used as the prefix of every message ("shapesync-db"). */
@@ -21,6 +22,42 @@ extern const char *ss_progname;
  * so a producer dies quietly when its reader goes away.
  */
 void ss_cli_init(const char *progname);
+
+/*
+ * Diagnostics go through one formatter (lib/logline): the format is
+ * --log-format, else $SHAPESYNC_LOG_FORMAT, else text; lines below the
+ * level of --log-level, else $ELECTRIC_LOG_LEVEL, else info, are dropped.
+ * ss_cli_init reads the environment (a bad value is a usage error).
+ */
+extern enum ss_log_format ss_log_fmt;
+extern enum ss_log_level ss_log_min;
+
+/* getopt values of the two options every program takes; put
+ * SS_CLI_LOG_OPTIONS in the option table and let ss_cli_common_option
+ * handle them. */
+#define SS_OPT_LOG_FORMAT 0x1000
+#define SS_OPT_LOG_LEVEL 0x1001
+#define SS_CLI_LOG_OPTIONS                                                  \
+	{ "log-format", required_argument, NULL, SS_OPT_LOG_FORMAT },        \
+	{ "log-level", required_argument, NULL, SS_OPT_LOG_LEVEL }
+/* The usage text of those options, for the "Other:" group. */
+#define SS_CLI_LOG_USAGE                                                     \
+	"      --log-format=FMT      text or json (default: $SHAPESYNC_LOG_FORMAT,\n" \
+	"                            else text)\n"                               \
+	"      --log-level=LEVEL     debug, info, warning or error (default:\n"  \
+	"                            $ELECTRIC_LOG_LEVEL, else info)\n"
+
+/*
+ * One message at `level`, with optional detail and hint (NULL or ""),
+ * written to stderr in one write as the format says, if the level passes.
+ */
+void ss_cli_log(enum ss_log_level level, const char *detail, const char *hint,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* "<prog>: <msg>" at level info (progress: listening, ready, restarts). */
+void ss_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Put the format and level in effect into the environment
+ * (SHAPESYNC_LOG_FORMAT, ELECTRIC_LOG_LEVEL) so child programs log alike. */
+void ss_cli_log_export(void);
 
 /* "<prog>: error: <msg>" to stderr. */
 void ss_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -45,14 +82,15 @@ SS_NORETURN void ss_cli_list_options(const struct option *opts);
 /*
  * The end of a getopt_long switch that the stage programs share: 'h'
  * (usage() to stdout, exit 0), 'V', list_opt (the value of the hidden
- * --list-options), ':' (an option without its value) and anything else
- * (an unknown option, named; exit 2). Call it from `default:` for what a
- * program does not handle itself; it never returns. The optstring must
- * start with ':' (after a '+' if any), so that getopt leaves the wording
- * to this.
+ * --list-options), ':' (an option without its value), the log options
+ * (SS_CLI_LOG_OPTIONS: set, then return) and anything else (an unknown
+ * option, named; exit 2). Call it from `default:` for what a program
+ * does not handle itself; it returns only for the log options. The
+ * optstring must start with ':' (after a '+' if any), so that getopt
+ * leaves the wording to this.
  */
-SS_NORETURN void ss_cli_common_option(int c, int list_opt, void (*usage)(void),
-				      const struct option *opts, char **argv);
+void ss_cli_common_option(int c, int list_opt, void (*usage)(void),
+			  const struct option *opts, char **argv);
 
 /* Flush stdout, and exit 1 with a message if any write to it failed.
  * Call before exit(0) from a program that wrote to stdout. */

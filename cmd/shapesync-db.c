@@ -86,6 +86,9 @@ static void usage(void)
 	       "                        else " DEFAULT_DATA_DIR ")\n"
 	       "\n"
 	       "Other:\n"
+	       "  --log-format FMT      text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	       "  --log-level LEVEL     debug, info, warning or error\n"
+	       "                        ($ELECTRIC_LOG_LEVEL, info)\n"
 	       "  -h, --help            show this help and exit\n"
 	       "  -V, --version         show the version and exit\n"
 	       "  --list-commands       print the command names, one per line\n"
@@ -98,19 +101,19 @@ static void cmd_usage_error(const char *fmt, ...)
 
 static void cmd_usage_error(const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], hint[128];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ss_cli_error("%s", msg);
 	if (cur)
-		fprintf(stderr, "hint: try 'shapesync-db %s --help' for more "
-			"information\n", cur->name);
+		snprintf(hint, sizeof(hint), "try 'shapesync-db %s --help' for more "
+			 "information", cur->name);
 	else
-		fprintf(stderr, "hint: try 'shapesync-db --help' for more "
-			"information\n");
+		snprintf(hint, sizeof(hint), "try 'shapesync-db --help' for more "
+			 "information");
+	ss_cli_log(SS_LOG_ERROR, NULL, hint, "%s", msg);
 	exit(SS_ERR_USAGE);
 }
 
@@ -207,9 +210,8 @@ static void parse_shape_ref(const char *arg, struct shape_ref *ref)
 		return;
 	}
 	if (!ss_shape_handle_valid(arg, NULL)) {
-		ss_cli_error("invalid shape '%s'", arg);
-		fprintf(stderr, "hint: name a shape by its id (digits) or its "
-			"handle (<hash>-<microseconds>)\n");
+		ss_cli_log(SS_LOG_ERROR, NULL, "name a shape by its id (digits) or its "
+			   "handle (<hash>-<microseconds>)", "invalid shape '%s'", arg);
 		exit(SS_ERR_USAGE);
 	}
 }
@@ -225,9 +227,9 @@ static struct ss_registry *open_registry(int create)
 
 	if (!create && strcmp(registry_path, ":memory:") &&
 	    stat(registry_path, &st) < 0 && errno == ENOENT) {
-		ss_cli_error("registry '%s' does not exist", registry_path);
-		fprintf(stderr, "hint: run 'shapesync-db init' first, or check "
-			"--registry and $SHAPESYNC_REGISTRY\n");
+		ss_cli_log(SS_LOG_ERROR, NULL, "run 'shapesync-db init' first, or check "
+			   "--registry and $SHAPESYNC_REGISTRY",
+			   "registry '%s' does not exist", registry_path);
 		exit(SS_ERR_RUNTIME);
 	}
 	ss_registry_opts_init(&opts);
@@ -288,11 +290,13 @@ static void require_data_dir(void)
 	ss_buf_addf(&b, "%s/shapes", data_dir);
 	r = stat(b.buf, &st);
 	if (r < 0 || !S_ISDIR(st.st_mode)) {
-		ss_cli_error("'%s' is not a shapesync data dir", data_dir);
-		fprintf(stderr, "detail: '%s': %s\n", b.buf,
-			strerror(r < 0 ? errno : ENOTDIR));
-		fprintf(stderr, "hint: check --dir and $SHAPESYNC_DATA_DIR, or "
-			"run 'shapesync-db init'\n");
+		struct ss_err e = SS_ERR_INIT;
+
+		ss_err_set(&e, SS_ERR_RUNTIME, "'%s' is not a shapesync data dir", data_dir);
+		ss_err_detail(&e, "'%s': %s", b.buf, strerror(r < 0 ? errno : ENOTDIR));
+		ss_err_hint(&e, "check --dir and $SHAPESYNC_DATA_DIR, or run "
+			    "'shapesync-db init'");
+		ss_cli_report(&e);
 		exit(SS_ERR_RUNTIME);
 	}
 	ss_buf_release(&b);
@@ -797,13 +801,17 @@ static int cmd_rm(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		ss_shape_rec_init(&recs[i]);
 		if (!lookup(reg, &refs[i], &recs[i])) {
-			ss_cli_error("no shape '%s'", refs[i].arg);
+			refs[i].id = -2;
 			missing++;
 		}
 	}
+	/* The detail goes with the last of the errors. */
+	for (i = 0, j = 0; i < n; i++)
+		if (refs[i].id == -2)
+			ss_cli_log(SS_LOG_ERROR, ++j == missing ? "nothing was removed" : NULL,
+				   NULL, "no shape '%s'", refs[i].arg);
 	if (missing) {
 		close_registry(reg);
-		fprintf(stderr, "detail: nothing was removed\n");
 		exit(SS_ERR_INPUT);
 	}
 	for (i = 0; i < n; i++) {
@@ -819,10 +827,9 @@ static int cmd_rm(int argc, char **argv)
 		ss_buf_reset(&path);
 		ss_datadir_shape_path(&path, data_dir, recs[i].handle);
 		if (ss_datadir_trash(data_dir, path.buf, &err) < 0) {
+			ss_err_hint(&err, "the shapes are removed; 'shapesync-db check "
+				    "--repair' moves what is left of their data to trash");
 			ss_cli_report(&err);
-			fprintf(stderr, "hint: the shapes are removed; "
-				"'shapesync-db check --repair' moves what is "
-				"left of their data to trash\n");
 			exit(SS_ERR_RUNTIME);
 		}
 	}
@@ -1459,6 +1466,7 @@ static const struct command commands[] = {
 static const struct option global_options[] = {
 	{ "registry", required_argument, NULL, OPT_REGISTRY },
 	{ "dir", required_argument, NULL, OPT_DIR },
+	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -1498,6 +1506,11 @@ int main(int argc, char **argv)
 			ss_cli_version();
 		case OPT_LIST_OPTIONS:
 			ss_cli_list_options(global_options);
+		case SS_OPT_LOG_FORMAT:
+		case SS_OPT_LOG_LEVEL:
+			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage, global_options,
+					     argv);
+			break;
 		case OPT_LIST_COMMANDS:
 			for (cmd = commands; cmd->name; cmd++)
 				printf("%s\n", cmd->name);

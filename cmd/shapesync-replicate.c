@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "envconf.h"
 #include "frame.h"
 #include "pg.h"
 #include "pgoutput.h"
@@ -57,6 +58,7 @@ static const struct option options[] = {
 	{ "status-interval", required_argument, NULL, 's' },
 	{ "no-loop", no_argument, NULL, OPT_NO_LOOP },
 	{ "take-over-slot", no_argument, NULL, OPT_TAKE_OVER },
+	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -124,6 +126,9 @@ static void usage(void)
 	       "                            (default: exit with an error)\n"
 	       "\n"
 	       "Other:\n"
+	       "      --log-format FMT      text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	       "      --log-level LEVEL     debug, info, warning or error\n"
+	       "                            ($ELECTRIC_LOG_LEVEL, info)\n"
 	       "  -h, --help                show this help and exit\n"
 	       "  -V, --version             show the version and exit\n"
 	       "\n"
@@ -147,6 +152,7 @@ static struct {
 	struct table *tables;
 	size_t ntables, tables_alloc;
 	int create_slot, drop_slot, no_loop, ack_received, take_over;
+	int cleanup_slot, manual_publishing;  /* Electric's settings */
 	ss_lsn start, endpos;
 	int have_endpos;
 	int64_t status_ms;
@@ -189,6 +195,36 @@ static void free_tables(struct table *tables, size_t n)
 	free(tables);
 }
 
+static int env_bool(const char *name)
+{
+	struct ss_err err = SS_ERR_INIT;
+	const char *v = ss_cli_env_or(name, NULL);
+	int b = 0;
+
+	if (v && ss_envconf_bool(name, v, &b, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
+	return b;
+}
+
+/* Electric's settings for the replication stream (shapesync-replicate(1),
+ * ENVIRONMENT); the options parsed after this win. */
+static void electric_env(void)
+{
+	static char slot[SS_ENVCONF_NAME_MAX], pub[SS_ENVCONF_NAME_MAX];
+	struct ss_err err = SS_ERR_INIT;
+	const char *v = ss_cli_env_or("ELECTRIC_REPLICATION_STREAM_ID", NULL);
+
+	if (v) {
+		if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", v, slot,
+					    pub, &err) < 0)
+			ss_cli_usage_error("%s", err.msg);
+		opt.slot = slot;
+		opt.pub = pub;
+	}
+	opt.cleanup_slot = env_bool("CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN");
+	opt.manual_publishing = env_bool("ELECTRIC_MANUAL_TABLE_PUBLISHING");
+}
+
 static void parse_options(int argc, char **argv)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -201,6 +237,7 @@ static void parse_options(int argc, char **argv)
 	env = getenv("SHAPESYNC_REGISTRY");
 	opt.registry = env && *env ? env : DEFAULT_REGISTRY;
 	opt.status_ms = 10000;
+	electric_env();
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":d:S:t:s:hV", options,
@@ -469,10 +506,9 @@ static int publish_tables(struct state *st, struct ss_err *err)
 			return -1;
 		}
 		if (!t->warned) {
-			ss_cli_warning("could not publish table \"%s\".\"%s\": "
-				       "%s", t->schema, t->name, e.msg);
-			if (e.hint[0])
-				fprintf(stderr, "hint: %s\n", e.hint);
+			ss_cli_log(SS_LOG_WARNING, NULL, e.hint,
+				   "could not publish table \"%s\".\"%s\": %s",
+				   t->schema, t->name, e.msg);
 			t->warned = 1;
 		}
 		t->retry_us = now + RETRY_PUBLISH_US;
@@ -647,7 +683,8 @@ static int poll_registry(struct state *st, struct ss_err *err)
 				goto fatal;
 		}
 	}
-	if (publish_tables(st, err) < 0 || partitions_full(st, err) < 0)
+	if (!opt.manual_publishing &&
+	    (publish_tables(st, err) < 0 || partitions_full(st, err) < 0))
 		return -1;
 	if (ack_target(st) != st->sent_flush)
 		st->want_status = 1;
@@ -1463,11 +1500,9 @@ static void open_registry(struct state *st)
 	ro.id_block = 1;
 	if (ss_registry_open(opt.registry, &ro, &st->reg, &err) < 0) {
 		if (err.code == SS_ERR_INPUT) {
-			ss_cli_error("registry '%s' does not exist",
-				     opt.registry);
-			fprintf(stderr, "hint: run 'shapesync-db init' first, "
-				"or check --registry and "
-				"$SHAPESYNC_REGISTRY\n");
+			ss_cli_log(SS_LOG_ERROR, NULL, "run 'shapesync-db init' first, "
+				   "or check --registry and $SHAPESYNC_REGISTRY",
+				   "registry '%s' does not exist", opt.registry);
 			exit(SS_ERR_RUNTIME);
 		}
 		ss_cli_die_err(&err);
@@ -1543,6 +1578,22 @@ int main(int argc, char **argv)
 			break;
 		if (backoff_s < BACKOFF_MAX_S)
 			backoff_s *= 2;
+	}
+	if (opt.cleanup_slot && !opt.create_slot && !opt.drop_slot) {
+		/* An orderly stop: the slot goes, and the next start begins a
+		 * new replication stream (every shape is removed then). */
+		struct ss_pg *pg = NULL;
+
+		ss_err_clear(&err);
+		if (ss_pg_open(opt.conninfo, 0, APPNAME, &pg, &err) < 0 ||
+		    ss_pg_slot_drop(pg, opt.slot, &err) < 0) {
+			ss_err_prefix(&err, "could not drop slot '%s'", opt.slot);
+			ss_cli_log(SS_LOG_WARNING, err.detail, err.hint, "%s", err.msg);
+		} else {
+			ss_cli_info("dropped slot '%s' "
+				    "($CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN)", opt.slot);
+		}
+		ss_pg_close(pg);
 	}
 	beat_publish(&st);
 	ss_beat_stop(st.beat, "stopped");

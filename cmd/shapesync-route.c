@@ -39,6 +39,7 @@ static const struct option options[] = {
 	{ "poll-interval", required_argument, NULL, OPT_POLL_INTERVAL },
 	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
 	{ "verbose", no_argument, NULL, 'v' },
+	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -66,6 +67,9 @@ static void usage(void)
 	       "\n"
 	       "Other:\n"
 	       "  -v, --verbose         report shapes loaded and a summary on stderr\n"
+	       "      --log-format FMT  text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	       "      --log-level LEVEL debug, info, warning or error\n"
+	       "                        ($ELECTRIC_LOG_LEVEL, info)\n"
 	       "  -h, --help            show this help and exit\n"
 	       "  -V, --version         show the version and exit\n"
 	       "\n"
@@ -839,9 +843,9 @@ static struct ss_registry *open_registry(const char *path)
 	struct stat sb;
 
 	if (strcmp(path, ":memory:") && stat(path, &sb) < 0 && errno == ENOENT) {
-		ss_cli_error("registry '%s' does not exist", path);
-		fprintf(stderr, "hint: run 'shapesync-db init' first, or check "
-			"--registry and $SHAPESYNC_REGISTRY\n");
+		ss_cli_log(SS_LOG_ERROR, NULL, "run 'shapesync-db init' first, or check "
+			   "--registry and $SHAPESYNC_REGISTRY",
+			   "registry '%s' does not exist", path);
 		exit(SS_ERR_RUNTIME);
 	}
 	ss_registry_opts_init(&opts);

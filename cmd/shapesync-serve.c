@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "connguard.h"
 #include "datadir.h"
+#include "envconf.h"
 #include "health.h"
 #include "log.h"
 #include "lsn.h"
@@ -62,7 +63,7 @@ static struct {
 	int64_t cache_max_age, cache_stale_age;
 	uint64_t chunk_bytes, max_body, max_header;
 	int64_t max_shapes, max_initial, max_existing, max_connections;
-	int integration, no_active_wait, public_metrics;
+	int integration, no_active_wait, public_metrics, manual_publishing;
 	struct ss_where_limits where_limits;
 } cfg;
 
@@ -1337,6 +1338,7 @@ invalid:
 /* ------------------------------------------------------------------ creation */
 
 struct creation {
+	int config_err;            /* failed on the database's setup */
 	struct sshape *sh;
 	struct ss_shape def;
 	struct ss_pgq_table table;
@@ -1471,7 +1473,10 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 	conn = creation_conn(err);
 	if (!conn)
 		return -1;
-	rc = ss_pgq_ensure_published(conn, cfg.publication, &cr->table, err);
+	rc = cfg.manual_publishing ?
+	     ss_pgq_check_published(conn, cfg.publication, &cr->table, err) :
+	     ss_pgq_ensure_published(conn, cfg.publication, &cr->table, err);
+	cr->config_err = rc < 0 && err->code == SS_ERR_INPUT;
 	if (rc == 0 && cr->table.relkind == 'p')
 		rc = ss_pgq_partition_sets(conn, cr->table.oid, record_leaves, err, err);
 	/* Not held while route is awaited: that may take the whole
@@ -1549,6 +1554,8 @@ static void *creation_main(void *arg)
 		ss_datadir_trash(cfg.data_dir, cr->dir, &e2);
 		pthread_mutex_lock(&wmu);
 		cr->sh->failed = 1;
+		/* A setup the operator must change: say what, as Electric does. */
+		cr->sh->fail_status = cr->config_err;
 		snprintf(cr->sh->fail_msg, sizeof(cr->sh->fail_msg), "%.200s", err.msg);
 		pthread_mutex_unlock(&wmu);
 	} else {
@@ -2357,8 +2364,18 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 		}
 		return send_must_refetch(r, r->shape_handle);
 	}
-	case P_FAILED:
+	case P_FAILED: {
+		char msg[sizeof(r->sh->fail_msg)];
+		int known;
+
+		pthread_mutex_lock(&wmu);
+		known = r->sh->fail_status;
+		memcpy(msg, r->sh->fail_msg, sizeof(msg));
+		pthread_mutex_unlock(&wmu);
+		if (known)
+			return send_message(r, 503, msg, "10", 1);
 		return send_message(r, 503, "Failed to create shape, please retry", "1", 0);
+	}
 	case P_OOB: {
 		struct field_err fe = { "offset", "out of bounds for this shape" };
 
@@ -3397,6 +3414,7 @@ static const struct option options[] = {
 	{ "max-where-length", required_argument, NULL, OPT_MAX_WHERE_LENGTH },
 	{ "max-in-list", required_argument, NULL, OPT_MAX_IN_LIST },
 	{ "max-where-cost", required_argument, NULL, OPT_MAX_WHERE_COST },
+	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -3411,18 +3429,23 @@ static void usage(void)
 "Serves the ElectricSQL HTTP Shape API (/v1/shape) from a shapesync data dir.\n"
 "\n"
 "Connections:\n"
-"  --database-url URL         PostgreSQL (default: $DATABASE_URL)\n"
+"  --database-url URL         PostgreSQL (default: $ELECTRIC_QUERY_DATABASE_URL,\n"
+"                             else $DATABASE_URL)\n"
 "  --db URL                   the same, as shapesync-replicate spells it\n"
 "  --registry PATH            registry (default: $SHAPESYNC_REGISTRY, else\n"
 "                             " DEFAULT_REGISTRY ")\n"
 "  --dir DATADIR              data dir (default: $SHAPESYNC_DATA_DIR, else\n"
 "                             $ELECTRIC_STORAGE_DIR, else " DEFAULT_DATA_DIR ")\n"
-"  --publication NAME         publication for shape tables (shapesync)\n"
+"  --publication NAME         publication for shape tables (shapesync;\n"
+"                             $ELECTRIC_REPLICATION_STREAM_ID: its Electric\n"
+"                             name)\n"
 "\n"
 "HTTP:\n"
 "  --port N                   port ($ELECTRIC_PORT, else 3000)\n"
-"  --bind ADDR                IPv4 address to listen on (127.0.0.1)\n"
-"  --metrics-port N           serve /metrics on its own port (0: none)\n"
+"  --bind ADDR                IPv4 or IPv6 address to listen on (127.0.0.1;\n"
+"                             ::1 with $ELECTRIC_LISTEN_ON_IPV6=true)\n"
+"  --metrics-port N           serve /metrics on its own port\n"
+"                             ($ELECTRIC_PROMETHEUS_PORT, else 0: none)\n"
 "  --public-metrics           serve /metrics on --port too (else 404 there)\n"
 "  --secret S                 API secret ($ELECTRIC_SECRET)\n"
 "  --insecure                 no secret ($ELECTRIC_INSECURE=true)\n"
@@ -3431,8 +3454,10 @@ static void usage(void)
 "  --threads N                HTTP threads (number of CPUs)\n"
 "  --max-connections N        open connections at most (20000)\n"
 "  --max-initial-requests N   concurrent requests without handle (300)\n"
-"  --max-existing-requests N  concurrent requests with a handle (10000)\n"
-"  --idle-timeout SECS        close idle connections after this (60)\n"
+"  --max-existing-requests N  concurrent requests with a handle (10000;\n"
+"                             both: $ELECTRIC_MAX_CONCURRENT_REQUESTS)\n"
+"  --idle-timeout SECS        close idle connections after this (60;\n"
+"                             $ELECTRIC_TCP_READ/SEND_TIMEOUT)\n"
 "  --request-timeout SECS     a new connection's request must have arrived\n"
 "                             whole by then, trickling or not (30)\n"
 "  --max-header SIZE          request line and headers at most (32KiB)\n"
@@ -3450,7 +3475,8 @@ static void usage(void)
 "                             ($ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD, 10MiB)\n"
 "  --max-shapes N             evict least recently read shapes above N\n"
 "                             ($ELECTRIC_MAX_SHAPES, 0: never)\n"
-"  --db-pool-size N           PostgreSQL connections at most (8)\n"
+"  --db-pool-size N           PostgreSQL connections at most\n"
+"                             ($ELECTRIC_DB_POOL_SIZE, else 8)\n"
 "  --active-timeout MS        wait for route's mark of a new shape (10000)\n"
 "  --no-active-wait           do not wait for route (tests without route)\n"
 "  --snapshot-timeout MS      wait for a snapshot chunk at most (60000)\n"
@@ -3460,6 +3486,9 @@ static void usage(void)
 "                             clause at most (10000000)\n"
 "\n"
 "Other:\n"
+"      --log-format FMT       text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+"      --log-level LEVEL      debug, info, warning or error\n"
+"                             ($ELECTRIC_LOG_LEVEL, info)\n"
 "  -h, --help                 show this help and exit\n"
 "  -V, --version              show the version and exit\n"
 "\n"
@@ -3483,6 +3512,88 @@ static int64_t env_int(const char *name, int64_t def, int64_t min, int64_t max)
 	if (ss_parse_i64(v, min, max, &out, name, &err) < 0)
 		ss_cli_usage_error("invalid $%s '%s': %s", name, v, err.msg);
 	return out;
+}
+
+static int64_t env_time_s(const char *name, int64_t def)
+{
+	const char *v = ss_cli_env_or(name, NULL);
+	struct ss_err err = SS_ERR_INIT;
+	int64_t ms;
+
+	if (!v)
+		return def;
+	if (ss_envconf_time_ms(name, v, 0, &ms, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
+	/* libmicrohttpd counts whole seconds: round up, at least 1. */
+	ms = (ms + 999) / 1000;
+	if (ms > 86400)
+		ss_cli_usage_error("invalid $%s '%s': at most 24 hours", name, v);
+	return ms;
+}
+
+/* Electric's settings that have no shapesync name of their own (see
+ * shapesync-serve(1), ENVIRONMENT); options given later win. */
+static void electric_env(void)
+{
+	static char slot[SS_ENVCONF_NAME_MAX], pub[SS_ENVCONF_NAME_MAX];
+	struct ss_err err = SS_ERR_INIT;
+	const char *v;
+	int b;
+
+	v = ss_cli_env_or("ELECTRIC_MAX_CONCURRENT_REQUESTS", NULL);
+	if (v && ss_envconf_max_concurrent("ELECTRIC_MAX_CONCURRENT_REQUESTS", v,
+					   &cfg.max_initial, &cfg.max_existing, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
+	cfg.pool_size = (int)env_int("ELECTRIC_DB_POOL_SIZE", cfg.pool_size, 1, 1000);
+	cfg.metrics_port = (int)env_int("ELECTRIC_PROMETHEUS_PORT", 0, 0, 65535);
+	/* The query URL, by its new name, then its old one. */
+	cfg.database_url = ss_cli_env_or("ELECTRIC_QUERY_DATABASE_URL",
+			   ss_cli_env_or("ELECTRIC_POOLED_DATABASE_URL", cfg.database_url));
+	{
+		/* libmicrohttpd has one inactivity timeout for both ways. */
+		int64_t rd = env_time_s("ELECTRIC_TCP_READ_TIMEOUT", cfg.conn_timeout_s);
+		int64_t wr = env_time_s("ELECTRIC_TCP_SEND_TIMEOUT", cfg.conn_timeout_s);
+
+		cfg.conn_timeout_s = rd < wr ? rd : wr;
+	}
+	v = ss_cli_env_or("ELECTRIC_REPLICATION_STREAM_ID", NULL);
+	if (v) {
+		if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", v, slot, pub,
+					    &err) < 0)
+			ss_cli_usage_error("%s", err.msg);
+		cfg.publication = pub;
+	}
+	v = ss_cli_env_or("ELECTRIC_LISTEN_ON_IPV6", NULL);
+	if (v) {
+		if (ss_envconf_bool("ELECTRIC_LISTEN_ON_IPV6", v, &b, &err) < 0)
+			ss_cli_usage_error("%s", err.msg);
+		if (b)
+			cfg.bind = "::1";
+	}
+	v = ss_cli_env_or("ELECTRIC_MANUAL_TABLE_PUBLISHING", NULL);
+	if (v && ss_envconf_bool("ELECTRIC_MANUAL_TABLE_PUBLISHING", v,
+				 &cfg.manual_publishing, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
+}
+
+/* addr:port into sa (IPv4 or IPv6 by the form of addr); 0 or -1. */
+static int parse_bind(const char *addr, int port, struct sockaddr_storage *sa)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
+
+	memset(sa, 0, sizeof(*sa));
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		return 0;
+	}
+	return -1;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -3509,7 +3620,8 @@ int main(int argc, char **argv)
 {
 	struct ss_registry_opts ro;
 	struct ss_err err = SS_ERR_INIT;
-	struct sockaddr_in addr, maddr;
+	struct sockaddr_storage addr, maddr;
+	unsigned ipflags;
 	struct MHD_Daemon *d, *md = NULL;
 	pthread_t waker, evictor, guarder;
 	struct sigaction sa;
@@ -3552,6 +3664,7 @@ int main(int argc, char **argv)
 	cfg.max_body = 64 * 1024;
 	cfg.max_header = 32 * 1024;
 	ss_where_limits_default(&cfg.where_limits);
+	electric_env();
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
@@ -3670,11 +3783,11 @@ int main(int argc, char **argv)
 		ss_cli_usage_error("--registry, --dir and --publication need a value");
 	if (cfg.long_poll_ms < 0 || cfg.sse_timeout_ms < 1000 || cfg.keepalive_ms < 100)
 		ss_cli_usage_error("timeouts out of range");
-	memset(&addr, 0, sizeof(addr));
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)cfg.port);
-	if (inet_pton(AF_INET, cfg.bind, &addr.sin_addr) != 1)
+	if (parse_bind(cfg.bind, cfg.port, &addr) < 0)
 		ss_cli_usage_error("invalid --bind address '%s'", cfg.bind);
+	/* "::" takes IPv4 clients too (dual stack). */
+	ipflags = addr.ss_family != AF_INET6 ? 0 :
+		  MHD_USE_IPv6 | (strcmp(cfg.bind, "::") ? 0 : MHD_USE_DUAL_STACK);
 
 	{
 		/* Every connection is a descriptor: take the hard limit. */
@@ -3730,7 +3843,7 @@ int main(int argc, char **argv)
 	 * SIGINT/SIGTERM (see ss_signals_block). */
 	ss_signals_block(&mask);
 	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-			     MHD_USE_ERROR_LOG,
+			     MHD_USE_ERROR_LOG | ipflags,
 			     (uint16_t)cfg.port, on_accept, NULL, on_request, NULL,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -3751,13 +3864,13 @@ int main(int argc, char **argv)
 	if (!d) {
 		c = errno;
 		ss_signals_restore(&mask);
-		ss_cli_die("could not listen on %s:%d: %s", cfg.bind, cfg.port,
-			   strerror(c));
+		ss_cli_die("could not listen on %s%s%s:%d: %s", ipflags ? "[" : "", cfg.bind,
+			   ipflags ? "]" : "", cfg.port, strerror(c));
 	}
 	if (cfg.metrics_port) {
-		maddr = addr;
-		maddr.sin_port = htons((uint16_t)cfg.metrics_port);
-		md = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+		parse_bind(cfg.bind, cfg.metrics_port, &maddr);
+		md = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+				      ipflags,
 				      (uint16_t)cfg.metrics_port, NULL, NULL, on_metrics, NULL,
 				      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&maddr,
 				      MHD_OPTION_CONNECTION_TIMEOUT, 10u,
@@ -3765,8 +3878,8 @@ int main(int argc, char **argv)
 		if (!md) {
 			c = errno;
 			ss_signals_restore(&mask);
-			ss_cli_die("could not listen on %s:%d: %s", cfg.bind,
-				   cfg.metrics_port, strerror(c));
+			ss_cli_die("could not listen on %s%s%s:%d: %s", ipflags ? "[" : "",
+				   cfg.bind, ipflags ? "]" : "", cfg.metrics_port, strerror(c));
 		}
 	}
 	ss_signals_restore(&mask);
@@ -3781,8 +3894,8 @@ int main(int argc, char **argv)
 		const union MHD_DaemonInfo *info =
 			MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 
-		fprintf(stderr, "shapesync-serve: listening on http://%s:%u\n", cfg.bind,
-			info ? (unsigned)info->port : (unsigned)cfg.port);
+		ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "", cfg.bind,
+			    ipflags ? "]" : "", info ? (unsigned)info->port : (unsigned)cfg.port);
 	}
 
 	/* Checked with the stop signals blocked, waited for with them

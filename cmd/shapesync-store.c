@@ -52,6 +52,9 @@ static void usage(void)
 	       "  --no-sync              never fsync (tests only: not crash-safe)\n"
 	       "\n"
 	       "Other:\n"
+	       "      --log-format FMT   text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	       "      --log-level LEVEL  debug, info, warning or error\n"
+	       "                         ($ELECTRIC_LOG_LEVEL, info)\n"
 	       "  -h, --help             show this help and exit\n"
 	       "  -V, --version          show the version and exit\n"
 	       "\n"
@@ -73,6 +76,7 @@ static const struct option options[] = {
 	{ "sync-bytes", required_argument, NULL, OPT_SYNC_BYTES },
 	{ "sync-every-commit", no_argument, NULL, OPT_SYNC_EVERY },
 	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
+	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST },
@@ -134,7 +138,8 @@ int main(int argc, char **argv)
 	so.dir = ss_cli_env_or("SHAPESYNC_DATA_DIR", "./var/data");
 	if (chunk_env)
 		so.chunk_bytes = ss_cli_opt_size(chunk_env, "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD");
-	while ((c = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_REGISTRY:
 			registry = optarg;
@@ -172,7 +177,7 @@ int main(int argc, char **argv)
 		case OPT_LIST:
 			ss_cli_list_options(options);
 		default:
-			ss_cli_usage_error("unknown option");
+			ss_cli_common_option(c, OPT_LIST, usage, options, argv);
 		}
 	}
 	if (optind < argc)

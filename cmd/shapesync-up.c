@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "envconf.h"
 #include "pgembed.h"
 #include "supervise.h"
 
@@ -72,8 +73,11 @@ static void usage(void)
 	       "  --insecure            no secret (the default on a loopback address)\n"
 	       "\n"
 	       "Replication:\n"
-	       "  --slot NAME           replication slot (default: shapesync)\n"
-	       "  --publication NAME    publication (default: shapesync)\n"
+	       "  --slot NAME           replication slot (default: shapesync;\n"
+	       "                        electric_slot_<id> with\n"
+	       "                        $ELECTRIC_REPLICATION_STREAM_ID)\n"
+	       "  --publication NAME    publication (default: shapesync;\n"
+	       "                        electric_publication_<id>)\n"
 	       "\n"
 	       "Stages:\n"
 	       "  --replicate-arg ARG   pass ARG to shapesync-replicate (repeatable)\n"
@@ -85,6 +89,9 @@ static void usage(void)
 	       "                        0.1 s and doubles)\n"
 	       "\n"
 	       "Other:\n"
+	       "      --log-format FMT  text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	       "      --log-level LEVEL debug, info, warning or error\n"
+	       "                        ($ELECTRIC_LOG_LEVEL, info)\n"
 	       "  -h, --help            show this help and exit\n"
 	       "  -V, --version         show the version and exit\n"
 	       "\n"
@@ -115,6 +122,7 @@ static const struct option options[] = {
 	{ "store-arg", required_argument, NULL, OPT_ARG_STORE },
 	{ "serve-arg", required_argument, NULL, OPT_ARG_SERVE },
 	{ "restart-max", required_argument, NULL, OPT_RESTART_MAX },
+	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
@@ -181,8 +189,8 @@ static void on_event(const struct ss_sup_event *ev, void *ctx)
 	switch (ev->kind) {
 	case SS_SUP_STARTED:
 		if (ev->restarts)
-			fprintf(stderr, "%s: started %s again (restart %u)\n",
-				ss_progname, ev->unit, ev->restarts);
+			ss_cli_info("started %s again (restart %u)", ev->unit,
+				    ev->restarts);
 		break;
 	case SS_SUP_EXITED:
 		/* An orderly stop is quiet; anything else is said. */
@@ -193,17 +201,15 @@ static void on_event(const struct ss_sup_event *ev, void *ctx)
 				   WTERMSIG(ev->status) == SIGPIPE))))
 			break;
 		ss_describe_status(ev->status, how, sizeof(how));
-		fprintf(stderr, "%s: %s (pid %ld) %s\n", ss_progname, ev->program,
-			(long)ev->pid, how);
+		ss_cli_warning("%s (pid %ld) %s", ev->program, (long)ev->pid, how);
 		break;
 	case SS_SUP_RESTARTING:
-		fprintf(stderr, "%s: restarting %s in %lld ms\n", ss_progname,
-			ev->unit, (long long)ev->delay_ms);
+		ss_cli_info("restarting %s in %lld ms", ev->unit, (long long)ev->delay_ms);
 		break;
 	case SS_SUP_FATAL:
 		ss_describe_status(ev->status, how, sizeof(how));
-		fprintf(stderr, "%s: %s (pid %ld) %s: retrying would fail the same way\n",
-			ss_progname, ev->program, (long)ev->pid, how);
+		ss_cli_error("%s (pid %ld) %s: retrying would fail the same way",
+			     ev->program, (long)ev->pid, how);
 		break;
 	case SS_SUP_START_FAILED:
 		ss_cli_warning("could not start %s: %s; trying again in %lld ms",
@@ -241,8 +247,9 @@ static int check_port(const char *addr, int port)
 		ss_cli_die("socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		ss_cli_error("cannot listen on %s:%d: %s", addr, port, strerror(errno));
-		fprintf(stderr, "hint: choose another port with --port (0 picks a free one)\n");
+		ss_cli_log(SS_LOG_ERROR, NULL, "choose another port with --port (0 picks a "
+			   "free one)", "cannot listen on %s:%d: %s", addr, port,
+			   strerror(errno));
 		exit(SS_ERR_RUNTIME);
 	}
 	getsockname(fd, (struct sockaddr *)&a, &len);
@@ -286,14 +293,13 @@ static int ready_poll(void *ctx)
 		close(fd);
 	if (!ok)
 		return 0;
-	fprintf(stderr, "%s: ready: shapes at http://%s:%d/v1/shape\n",
-		ss_progname, opt.bind, opt.port);
+	ss_cli_info("ready: shapes at http://%s:%d/v1/shape", opt.bind, opt.port);
 	if (rd->embedded) {
-		fprintf(stderr, "%s: try:  curl -i 'http://%s:%d/v1/shape?table=items&offset=-1'\n",
-			ss_progname, opt.bind, opt.port);
-		fprintf(stderr, "%s: psql: psql \"%s\"\n", ss_progname, rd->conninfo);
+		ss_cli_info("try:  curl -i 'http://%s:%d/v1/shape?table=items&offset=-1'",
+			    opt.bind, opt.port);
+		ss_cli_info("psql: psql \"%s\"", rd->conninfo);
 	}
-	fprintf(stderr, "%s: stop with ^C (SIGINT) or SIGTERM\n", ss_progname);
+	ss_cli_info("stop with ^C (SIGINT) or SIGTERM");
 	return 1;
 }
 
@@ -332,6 +338,20 @@ static void parse_options(int argc, char **argv)
 	opt.secret = ss_cli_env_or("ELECTRIC_SECRET", NULL);
 	opt.slot = "shapesync";
 	opt.publication = "shapesync";
+	{
+		/* Electric's names, which up passes on as options. */
+		static char slot[SS_ENVCONF_NAME_MAX], pub[SS_ENVCONF_NAME_MAX];
+		struct ss_err err = SS_ERR_INIT;
+		const char *id = ss_cli_env_or("ELECTRIC_REPLICATION_STREAM_ID", NULL);
+
+		if (id) {
+			if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", id,
+						    slot, pub, &err) < 0)
+				ss_cli_usage_error("%s", err.msg);
+			opt.slot = slot;
+			opt.publication = pub;
+		}
+	}
 	opt.pg_bindir = ss_cli_env_or("PG_BINDIR", DEFAULT_PG_BINDIR);
 	port_env = ss_cli_env_or("ELECTRIC_PORT", NULL);
 	opt.port = port_env ? (int)ss_cli_opt_int(port_env, 0, 65535, "ELECTRIC_PORT") : 3000;
@@ -400,6 +420,8 @@ int main(int argc, char **argv)
 
 	ss_cli_init("shapesync-up");
 	parse_options(argc, argv);
+	/* The stages log as up does, in one stream. */
+	ss_cli_log_export();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
@@ -432,15 +454,13 @@ int main(int argc, char **argv)
 		path_in(&pgdir, "pg");
 		path_in(&log, "pg.log");
 		path_in(&pw, "pg-password");
-		fprintf(stderr, "%s: no DATABASE_URL: starting PostgreSQL in %s\n",
-			ss_progname, pgdir.buf);
+		ss_cli_info("no DATABASE_URL: starting PostgreSQL in %s", pgdir.buf);
 		if (ss_pgembed_prepare(&pe, pgdir.buf, opt.pg_bindir, log.buf, pw.buf,
 				       &err) < 0)
 			ss_cli_die_err(&err);
 		if (pe.elsewhere)
-			fprintf(stderr, "%s: user postgres cannot reach %s, so the cluster "
-				"lives in %s (linked from there)\n", ss_progname,
-				pgdir.buf, pe.elsewhere);
+			ss_cli_info("user postgres cannot reach %s, so the cluster lives "
+				    "in %s (linked from there)", pgdir.buf, pe.elsewhere);
 		ss_buf_release(&pgdir);
 		ss_buf_release(&log);
 		ss_buf_release(&pw);
@@ -492,7 +512,11 @@ int main(int argc, char **argv)
 	arg_program(&a[STAGE_STORE], "shapesync-store");
 	arg2(&a[STAGE_STORE], "--dir", data.buf);
 	arg_program(&a[STAGE_SERVE], "shapesync-serve");
-	arg2(&a[STAGE_SERVE], "--database-url", conninfo.buf);
+	/* serve queries through Electric's query URL when one is given
+	 * (a pooler's); replicate keeps the direct one. */
+	arg2(&a[STAGE_SERVE], "--database-url", embedded ? conninfo.buf :
+	     ss_cli_env_or("ELECTRIC_QUERY_DATABASE_URL",
+			   ss_cli_env_or("ELECTRIC_POOLED_DATABASE_URL", conninfo.buf)));
 	arg2(&a[STAGE_SERVE], "--dir", data.buf);
 	arg2(&a[STAGE_SERVE], "--publication", opt.publication);
 	arg2(&a[STAGE_SERVE], "--bind", opt.bind);
@@ -544,7 +568,7 @@ int main(int argc, char **argv)
 
 	rc = stop_requested ? 0 : ss_sup_run(sup, &stop_requested, &err);
 	if (rc == 0)
-		fprintf(stderr, "%s: stopping\n", ss_progname);
+		ss_cli_info("stopping");
 	ss_sup_stop(sup, 15000);
 	ss_sup_free(sup);
 	ss_pgembed_release(&pe);

@@ -82,8 +82,8 @@ int main(int argc, char **argv)
 	snprintf(name, sizeof(name), "shapesync-%s", stage);
 	argv[optind] = name;
 	if (ss_cli_find_program(name, path, sizeof(path)) < 0) {
-		ss_cli_error("'%s' is not a shapesync stage", stage);
-		fprintf(stderr, "hint: see 'shapesync --help' for the list of stages\n");
+		ss_cli_log(SS_LOG_ERROR, NULL, "see 'shapesync --help' for the list of stages",
+			   "'%s' is not a shapesync stage", stage);
 		return SS_ERR_USAGE;
 	}
 	execv(path, argv + optind);

@@ -498,6 +498,46 @@ static int partitions_full(PGconn *c, const char *oidtxt, struct ss_err *err)
 	return rc;
 }
 
+int ss_pgq_check_published(void *conn, const char *pub, const struct ss_pgq_table *t,
+			   struct ss_err *err)
+{
+	PGconn *c = conn;
+	char oidtxt[16];
+	const char *params[2];
+	PGresult *r;
+	int has_rel, full;
+
+	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, t->oid);
+	params[0] = pub;
+	params[1] = oidtxt;
+	r = PQexecParams(c,
+		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables"
+		"  WHERE pubname = $1 AND (schemaname, tablename) ="
+		"  (SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+		"   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		"   WHERE c.oid = $2::oid))"
+		"  OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel pr"
+		"  JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
+		"  WHERE p.pubname = $1 AND pr.prrelid = $2::oid),"
+		" (SELECT relreplident = 'f' FROM pg_catalog.pg_class WHERE oid = $2::oid)",
+		2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return query_fail(r, err);
+	has_rel = PQgetvalue(r, 0, 0)[0] == 't';
+	full = PQgetvalue(r, 0, 1)[0] == 't';
+	PQclear(r);
+	if (!has_rel)
+		return ss_err_set(err, SS_ERR_INPUT, "Database table \"%s\".\"%s\" is "
+				  "missing from the publication \"%s\" and the "
+				  "ELECTRIC_MANUAL_TABLE_PUBLISHING setting prevents "
+				  "shapesync from adding it", t->schema, t->name, pub);
+	if (!full)
+		return ss_err_set(err, SS_ERR_INPUT, "Database table \"%s\".\"%s\" does "
+				  "not have its replica identity set to FULL", t->schema,
+				  t->name);
+	return 0;
+}
+
 int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_table *t,
 			   struct ss_err *err)
 {

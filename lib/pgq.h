@@ -104,6 +104,18 @@ void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel, size_t 
  * identity). Idempotent; safe against a concurrent creator of the same
  * publication.
  */
+/*
+ * Check, altering nothing (ELECTRIC_MANUAL_TABLE_PUBLISHING), that
+ * publication `pub` holds the table and the table has REPLICA IDENTITY
+ * FULL. Returns 0, or -1 with err: SS_ERR_INPUT and Electric's words
+ * ("Database table \"s\".\"t\" is missing from the publication \"p\" and
+ * the ELECTRIC_MANUAL_TABLE_PUBLISHING setting prevents shapesync from
+ * adding it", "... does not have its replica identity set to FULL") when
+ * it is not so, SS_ERR_RUNTIME when PostgreSQL failed.
+ */
+int ss_pgq_check_published(void *conn, const char *pub, const struct ss_pgq_table *t,
+			   struct ss_err *err);
+
 int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_table *t,
 			   struct ss_err *err);
 

@@ -38,7 +38,7 @@ test_expect_success 'hidden --list-commands and --list-options' '
 		>expect &&
 	test_cmp expect out &&
 	shapesync-db --list-options >out &&
-	printf "%s\n" --registry --dir --help --version \
+	printf "%s\n" --registry --dir --log-format --log-level --help --version \
 		>expect &&
 	test_cmp expect out &&
 	shapesync-db add --list-options >out &&
