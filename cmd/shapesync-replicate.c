@@ -42,6 +42,7 @@ enum {
 	OPT_NO_LOOP,
 	OPT_PUBLICATION,
 	OPT_TAKE_OVER,
+	OPT_TEMPORARY,
 };
 
 static const struct option options[] = {
@@ -58,6 +59,7 @@ static const struct option options[] = {
 	{ "status-interval", required_argument, NULL, 's' },
 	{ "no-loop", no_argument, NULL, OPT_NO_LOOP },
 	{ "take-over-slot", no_argument, NULL, OPT_TAKE_OVER },
+	{ "temporary-slot", no_argument, NULL, OPT_TEMPORARY },
 	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -124,6 +126,12 @@ static void usage(void)
 	       "      --take-over-slot      end another process that holds "
 	       "the slot\n"
 	       "                            (default: exit with an error)\n"
+	       "      --temporary-slot      a temporary slot with a random name "
+	       "each\n"
+	       "                            session; every shape is refetched "
+	       "after it\n"
+	       "                            ($ELECTRIC_TEMPORARY_REPLICATION_\n"
+	       "                            SLOT_USE_RANDOM_NAME=true)\n"
 	       "\n"
 	       "Other:\n"
 	       "      --log-format FMT      text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
@@ -153,6 +161,7 @@ static struct {
 	size_t ntables, tables_alloc;
 	int create_slot, drop_slot, no_loop, ack_received, take_over;
 	int cleanup_slot, manual_publishing;  /* Electric's settings */
+	int temporary;                        /* a temporary, random slot */
 	ss_lsn start, endpos;
 	int have_endpos;
 	int64_t status_ms;
@@ -222,6 +231,7 @@ static void electric_env(void)
 		opt.pub = pub;
 	}
 	opt.cleanup_slot = env_bool("CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN");
+	opt.temporary = env_bool("ELECTRIC_TEMPORARY_REPLICATION_SLOT_USE_RANDOM_NAME");
 	opt.manual_publishing = env_bool("ELECTRIC_MANUAL_TABLE_PUBLISHING");
 }
 
@@ -277,6 +287,9 @@ static void parse_options(int argc, char **argv)
 		case OPT_TAKE_OVER:
 			opt.take_over = 1;
 			break;
+		case OPT_TEMPORARY:
+			opt.temporary = 1;
+			break;
 		case OPT_DROP_SLOT:
 			opt.drop_slot = 1;
 			break;
@@ -319,6 +332,9 @@ static void parse_options(int argc, char **argv)
 	if (opt.create_slot && opt.drop_slot)
 		ss_cli_usage_error("--create-slot and --drop-slot exclude each "
 				   "other");
+	if (opt.temporary && opt.drop_slot)
+		ss_cli_usage_error("--drop-slot has no slot to drop: a temporary "
+				   "slot goes with its connection");
 	if (opt.have_endpos && opt.start && opt.endpos < opt.start)
 		ss_cli_usage_error("--endpos is before --start");
 }
@@ -1370,6 +1386,14 @@ static int session(struct state *st, struct ss_err *err)
 	ss_lsn confirmed;
 	int64_t timeout_ms;
 
+	if (opt.temporary) {
+		/* A new one each session: the last went with its connection. */
+		static char name[SS_ENVCONF_NAME_MAX];
+
+		if (ss_envconf_random_slot(name, err) < 0)
+			return -1;
+		opt.slot = name;
+	}
 	if (ss_pg_open(opt.conninfo, 0, APPNAME, &st->admin, err) < 0)
 		return -1;
 	snprintf(key, sizeof(key), "shapesync-replicate slot %s", opt.slot);
@@ -1412,6 +1436,8 @@ static int session(struct state *st, struct ss_err *err)
 	    ss_pg_slot_info(st->admin, opt.slot, &exists, &confirmed,
 			    &lost, err) < 0)
 		return -1;
+	if (opt.temporary && opt.create_slot)
+		return 0; /* the streaming session makes its own */
 	if (exists && pub_created) {
 		st->fatal = 1;
 		ss_err_set(err, SS_ERR_RUNTIME,
@@ -1439,7 +1465,7 @@ static int session(struct state *st, struct ss_err *err)
 		exists = 0;
 	}
 	if (!exists) {
-		if (ss_pg_slot_create(st->repl, opt.slot, &created,
+		if (ss_pg_slot_create(st->repl, opt.slot, opt.temporary, &created,
 				      &confirmed, st->admin, slot_wait, NULL,
 				      err) < 0)
 			return -1;
@@ -1579,7 +1605,8 @@ int main(int argc, char **argv)
 		if (backoff_s < BACKOFF_MAX_S)
 			backoff_s *= 2;
 	}
-	if (opt.cleanup_slot && !opt.create_slot && !opt.drop_slot) {
+	if (opt.cleanup_slot && !opt.temporary && !opt.create_slot &&
+	    !opt.drop_slot) {
 		/* An orderly stop: the slot goes, and the next start begins a
 		 * new replication stream (every shape is removed then). */
 		struct ss_pg *pg = NULL;

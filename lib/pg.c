@@ -760,7 +760,8 @@ static void waiting_for(struct ss_pg *admin, struct ss_buf *out)
 	PQclear(r);
 }
 
-int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int *created,
+int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int temporary,
+		      int *created,
 		      ss_lsn *consistent, struct ss_pg *admin,
 		      ss_pg_wait_cb cb, void *ctx, struct ss_err *err)
 {
@@ -773,7 +774,8 @@ int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int *created,
 	*created = 0;
 	ss_buf_adds(&sql, "CREATE_REPLICATION_SLOT ");
 	ss_pg_add_ident(repl, &sql, slot);
-	ss_buf_adds(&sql, " LOGICAL pgoutput NOEXPORT_SNAPSHOT");
+	ss_buf_adds(&sql, temporary ? " TEMPORARY LOGICAL pgoutput NOEXPORT_SNAPSHOT" :
+		    " LOGICAL pgoutput NOEXPORT_SNAPSHOT");
 	if (!PQsendQuery(repl->conn, sql.buf)) {
 		ss_buf_release(&sql);
 		set_libpq_error(err, "could not create the replication slot",

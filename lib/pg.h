@@ -196,15 +196,17 @@ int ss_pg_identify_system(struct ss_pg *repl, struct ss_pg *admin,
 typedef void (*ss_pg_wait_cb)(int64_t seconds, const char *what, void *ctx);
 
 /*
- * On a replication connection: CREATE_REPLICATION_SLOT slot LOGICAL
- * pgoutput NOEXPORT_SNAPSHOT. *created is 0 if it already existed;
+ * On a replication connection: CREATE_REPLICATION_SLOT slot [TEMPORARY]
+ * LOGICAL pgoutput NOEXPORT_SNAPSHOT (a temporary slot is dropped with the
+ * connection, or at an error). *created is 0 if it already existed;
  * *consistent (may be NULL) gets the new slot's consistent point. The
  * server makes the slot only once the transactions running now have
  * ended: with `admin` and `cb` (both may be NULL), cb is told after 2 s,
  * then every 10 s, which transactions it waits for (pid, xid, how long
  * open, application, query), from pg_stat_activity on `admin`.
  */
-int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int *created,
+int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int temporary,
+		      int *created,
 		      ss_lsn *consistent, struct ss_pg *admin,
 		      ss_pg_wait_cb cb, void *ctx, struct ss_err *err);
 

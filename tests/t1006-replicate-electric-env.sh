@@ -8,6 +8,7 @@
 . "$TEST_SRC/pg.sh"
 
 pg_start
+test_at_exit 'for f in "$TEST_DIR"/*.pid; do kill "$(cat "$f")" 2>/dev/null; done'
 pg_psql "CREATE TABLE items (id int PRIMARY KEY)" "CREATE TABLE other (id int PRIMARY KEY)"
 
 slots() {
@@ -67,6 +68,24 @@ test_expect_success 'CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN=true: SIGTERM drops t
 	stream CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN=true &&
 	test_eq "" "$(slots)" &&
 	grep -q "^shapesync-replicate: dropped slot '"'"'electric_slot_x'"'"'" err
+'
+
+test_expect_success 'ELECTRIC_TEMPORARY_REPLICATION_SLOT_USE_RANDOM_NAME=true: a temporary random slot, gone at the stop' '
+	shapesync-db --registry tr.db --dir trd init &&
+	ELECTRIC_TEMPORARY_REPLICATION_SLOT_USE_RANDOM_NAME=true \
+		shapesync-replicate --registry tr.db --create-slot &&
+	test_eq 0 "$(pg_psql "SELECT count(*) FROM pg_replication_slots WHERE temporary")" || return 1
+	ELECTRIC_TEMPORARY_REPLICATION_SLOT_USE_RANDOM_NAME=true \
+		shapesync-replicate --registry tr.db >tout 2>terr &
+	echo $! >temp.pid
+	wait_until "a temporary slot" "pg_psql \"SELECT slot_name FROM pg_replication_slots WHERE temporary AND active\" | grep -Eqx \"electric_slot_[0-9a-f]{32}\"" 30 &&
+	wait_until "the stream frame" "test -s tout" 30 &&
+	test_eq stream "$(head -n 1 tout | jq -r .type)" &&
+	kill "$(cat temp.pid)" && wait_end "$(cat temp.pid)" && rm temp.pid &&
+	test_eq 0 "$(pg_psql "SELECT count(*) FROM pg_replication_slots WHERE temporary")" &&
+	test_must_fail 2 env ELECTRIC_TEMPORARY_REPLICATION_SLOT_USE_RANDOM_NAME=true \
+		shapesync-replicate --registry tr.db --drop-slot &&
+	test_stderr_has "no slot to drop"
 '
 
 test_expect_success 'bad values are usage errors naming the variable' '
