@@ -12,6 +12,13 @@
 #   get PATH-AND-QUERY [CURL-ARG...]
 #                            GET $SERVE_URL/...: headers to ./h, body to ./b,
 #                            prints the status code.
+#   raw FILE                 send FILE as it is as the request (bash
+#                            /dev/tcp), reading the answer while it is
+#                            written (serve may answer and close before it
+#                            has read it all): the answer to ./out, its
+#                            status line (no CR) printed; a read that waits
+#                            over 20 s fails.
+#   body                     the body of the answer raw put in ./out.
 #   hdr NAME                 value of header NAME in ./h (lowercase name).
 #   shape_ops QUERY          walk the shape of QUERY (e.g. table=items&where=...)
 #                            from offset -1 until up-to-date, not live: one
@@ -56,6 +63,16 @@ get() {
 	curl -g -s -o b -D h -w '%{http_code}' "$@" "$SERVE_URL$_path"
 	[ -f b ] || : >b
 }
+
+raw() {
+	bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 || exit 1
+		cat "$2" >&3 2>/dev/null &
+		timeout 20 cat <&3; s=$?; wait; exit $s' _ "${SERVE_URL##*:}" "$1" >out ||
+		return 1
+	head -n 1 out | tr -d '\r'
+}
+
+body() { sed '1,/^\r$/d' out; }
 
 hdr() {
 	tr -d '\r' <h | awk -v n="$1" 'BEGIN { IGNORECASE = 1 }

@@ -12,16 +12,7 @@ pg_psql "CREATE TABLE items (id int PRIMARY KEY, n numeric)" \
 	"INSERT INTO items SELECT g, g FROM generate_series(1, 5) g" \
 	"CREATE TABLE h (id int PRIMARY KEY)"
 serve_start --no-active-wait
-PORT=${SERVE_URL##*:}
 
-# raw FILE: send FILE as the request, the answer to ./out, its status line
-# (without CR) to stdout.
-raw() {
-	bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 && cat "$2" >&3 &&
-		timeout 20 cat <&3' _ "$PORT" "$1" >out || return 1
-	head -n 1 out | tr -d '\r'
-}
-body() { sed '1,/^\r$/d' out; }
 shapes() { shapesync-db --registry "$SS_REGISTRY" ls >"$TEST_DIR/ls.out" && tail -n +2 "$TEST_DIR/ls.out" | wc -l; }
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$SERVE_PID/status"; }
 

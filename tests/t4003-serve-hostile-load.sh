@@ -67,18 +67,6 @@ test_expect_success 'a POST body that trickles for ever is cut at --request-time
 	test_eq "closed 1 answered 0 open 0" "$(cat trickle.out)"
 '
 
-# raw FILE: send FILE as the request, the answer to ./out, its status line
-# (without CR) to stdout; a read that waits 20 s fails. The answer is read
-# while the request is written: to a request too big to read, serve
-# answers and closes before it has all been sent, and the reset that the
-# rest of it brings can discard an answer not yet read.
-raw() {
-	bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1 || exit 1
-		cat "$2" >&3 2>/dev/null &
-		timeout 20 cat <&3; s=$?; wait; exit $s' _ "$PORT" "$1" >out || return 1
-	head -n 1 out | tr -d '\r'
-}
-body() { sed '1,/^\r$/d' out; }
 # req N ARG: a GET with N query arguments ARG after table and offset.
 req() {
 	awk -v n="$1" -v a="$2" "BEGIN { printf \"GET /v1/shape?table=items&offset=-1\"; for (i = 0; i < n; i++) printf \"&%s\", a; printf \" HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\" }" >req
