@@ -3576,26 +3576,6 @@ static void electric_env(void)
 		ss_cli_usage_error("%s", err.msg);
 }
 
-/* addr:port into sa (IPv4 or IPv6 by the form of addr); 0 or -1. */
-static int parse_bind(const char *addr, int port, struct sockaddr_storage *sa)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
-
-	memset(sa, 0, sizeof(*sa));
-	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		return 0;
-	}
-	return -1;
-}
-
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
@@ -3783,7 +3763,7 @@ int main(int argc, char **argv)
 		ss_cli_usage_error("--registry, --dir and --publication need a value");
 	if (cfg.long_poll_ms < 0 || cfg.sse_timeout_ms < 1000 || cfg.keepalive_ms < 100)
 		ss_cli_usage_error("timeouts out of range");
-	if (parse_bind(cfg.bind, cfg.port, &addr) < 0)
+	if (!ss_sockaddr_parse(cfg.bind, cfg.port, &addr))
 		ss_cli_usage_error("invalid --bind address '%s'", cfg.bind);
 	/* "::" takes IPv4 clients too (dual stack). */
 	ipflags = addr.ss_family != AF_INET6 ? 0 :
@@ -3868,7 +3848,7 @@ int main(int argc, char **argv)
 			   ipflags ? "]" : "", cfg.port, strerror(c));
 	}
 	if (cfg.metrics_port) {
-		parse_bind(cfg.bind, cfg.metrics_port, &maddr);
+		ss_sockaddr_parse(cfg.bind, cfg.metrics_port, &maddr);
 		md = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 				      ipflags,
 				      (uint16_t)cfg.metrics_port, NULL, NULL, on_metrics, NULL,

@@ -40,9 +40,19 @@ struct extra {
 static struct {
 	const char *dir, *database_url, *bind, *secret, *slot, *publication;
 	const char *pg_bindir;
-	int port, insecure, no_demo, restart_max;
+	int port, insecure, no_demo, restart_max, bind_given;
 	struct extra extra[NSTAGES];
 } opt;
+
+/* Where to reach serve: its address, or loopback for "listen on all". */
+static const char *probe_addr(void)
+{
+	if (!strcmp(opt.bind, "::"))
+		return "::1";
+	if (!strcmp(opt.bind, "0.0.0.0"))
+		return "127.0.0.1";
+	return opt.bind;
+}
 
 static volatile sig_atomic_t stop_requested;
 
@@ -222,39 +232,31 @@ static void on_event(const struct ss_sup_event *ev, void *ctx)
 
 /* ------------------------------------------------------------ helpers */
 
-static int is_loopback(const char *addr)
-{
-	struct in_addr a;
-
-	return inet_pton(AF_INET, addr, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
-}
-
 /* Bind addr:port to see that it is free (port 0: pick one). Returns the
  * port, or exits with a clear message. */
 static int check_port(const char *addr, int port)
 {
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
+	struct sockaddr_storage a;
+	socklen_t len = ss_sockaddr_parse(addr, port, &a);
 	int fd, one = 1;
 
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1)
-		ss_cli_usage_error("--bind: '%s' is not an IPv4 address", addr);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!len)
+		ss_cli_usage_error("--bind: '%s' is not an IP address", addr);
+	fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		ss_cli_die("socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	if (bind(fd, (struct sockaddr *)&a, len) < 0) {
 		ss_cli_log(SS_LOG_ERROR, NULL, "choose another port with --port (0 picks a "
 			   "free one)", "cannot listen on %s:%d: %s", addr, port,
 			   strerror(errno));
 		exit(SS_ERR_RUNTIME);
 	}
+	len = sizeof(a);
 	getsockname(fd, (struct sockaddr *)&a, &len);
 	close(fd);
-	return ntohs(a.sin_port);
+	return ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port :
+		     ((struct sockaddr_in *)&a)->sin_port);
 }
 
 /* What the ready lines print, once serve first accepts connections. */
@@ -269,17 +271,15 @@ struct ready {
 static int ready_poll(void *ctx)
 {
 	const struct ready *rd = ctx;
-	struct sockaddr_in a;
+	struct sockaddr_storage a;
+	socklen_t alen = ss_sockaddr_parse(probe_addr(), opt.port, &a);
+	char url[80];
 	int fd, ok;
 
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)opt.port);
-	inet_pton(AF_INET, opt.bind, &a.sin_addr);
 	/* Non-blocking, at most 50 ms: a connect whose SYN goes unanswered
 	 * (a full accept queue) must not hold up the supervision loop. */
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, alen) == 0;
 	if (fd >= 0 && !ok && errno == EINPROGRESS) {
 		struct pollfd pfd = { fd, POLLOUT, 0 };
 		int soerr = 0;
@@ -293,10 +293,11 @@ static int ready_poll(void *ctx)
 		close(fd);
 	if (!ok)
 		return 0;
-	ss_cli_info("ready: shapes at http://%s:%d/v1/shape", opt.bind, opt.port);
+	ss_sockaddr_url_host(opt.bind, opt.port, url, sizeof(url));
+	ss_cli_info("ready: shapes at http://%s/v1/shape", url);
 	if (rd->embedded) {
-		ss_cli_info("try:  curl -i 'http://%s:%d/v1/shape?table=items&offset=-1'",
-			    opt.bind, opt.port);
+		ss_cli_info("try:  curl -i 'http://%s/v1/shape?table=items&offset=-1'",
+			    url);
 		ss_cli_info("psql: psql \"%s\"", rd->conninfo);
 	}
 	ss_cli_info("stop with ^C (SIGINT) or SIGTERM");
@@ -365,7 +366,7 @@ static void parse_options(int argc, char **argv)
 		case OPT_PORT:
 			opt.port = (int)ss_cli_opt_int(optarg, 0, 65535, "--port");
 			break;
-		case OPT_BIND: opt.bind = optarg; break;
+		case OPT_BIND: opt.bind = optarg; opt.bind_given = 1; break;
 		case OPT_SECRET: opt.secret = optarg; break;
 		case OPT_INSECURE: opt.insecure = 1; break;
 		case OPT_SLOT: opt.slot = optarg; break;
@@ -393,12 +394,23 @@ static void parse_options(int argc, char **argv)
 		ss_cli_usage_error("--dir: empty");
 	if (opt.secret && opt.insecure)
 		ss_cli_usage_error("--secret and --insecure exclude each other");
-	if (!opt.secret && !opt.insecure) {
-		struct in_addr a;
+	if (!opt.bind_given) {
+		/* As serve reads it: Electric's setting picks IPv6 loopback. */
+		const char *v = ss_cli_env_or("ELECTRIC_LISTEN_ON_IPV6", NULL);
+		struct ss_err err = SS_ERR_INIT;
+		int b = 0;
 
-		if (inet_pton(AF_INET, opt.bind, &a) != 1)
-			ss_cli_usage_error("--bind: '%s' is not an IPv4 address", opt.bind);
-		if (!is_loopback(opt.bind))
+		if (v && ss_envconf_bool("ELECTRIC_LISTEN_ON_IPV6", v, &b, &err) < 0)
+			ss_cli_usage_error("%s", err.msg);
+		if (b)
+			opt.bind = "::1";
+	}
+	if (!opt.secret && !opt.insecure) {
+		struct sockaddr_storage a;
+
+		if (!ss_sockaddr_parse(opt.bind, 0, &a))
+			ss_cli_usage_error("--bind: '%s' is not an IP address", opt.bind);
+		if (!ss_sockaddr_loopback(&a))
 			ss_cli_usage_error("listening on %s needs --secret (or --insecure)",
 					   opt.bind);
 		opt.insecure = 1;

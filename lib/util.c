@@ -4,12 +4,15 @@
  */
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 char ss_buf_empty[1];
@@ -566,4 +569,39 @@ int ss_thread_start(pthread_t *t, const pthread_attr_t *attr,
 	rc = pthread_create(t, attr, fn, arg);
 	ss_signals_restore(&old);
 	return rc;
+}
+
+/* ---- listening addresses ---------------------------------------------- */
+
+unsigned ss_sockaddr_parse(const char *addr, int port, struct sockaddr_storage *sa)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
+
+	memset(sa, 0, sizeof(*sa));
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		return sizeof(*a4);
+	}
+	if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		return sizeof(*a6);
+	}
+	return 0;
+}
+
+int ss_sockaddr_loopback(const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return 0;
+}
+
+void ss_sockaddr_url_host(const char *addr, int port, char *out, size_t n)
+{
+	snprintf(out, n, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
 }

@@ -174,5 +174,17 @@ void ss_signals_restore(const sigset_t *old);
 int ss_thread_start(pthread_t *t, const pthread_attr_t *attr,
 		    void *(*fn)(void *), void *arg);
 
+/*
+ * Listening addresses. ss_sockaddr_parse puts `addr` (IPv4 or IPv6 text,
+ * no brackets) and `port` into *sa and returns its length, or 0 when addr
+ * is neither. ss_sockaddr_loopback: 1 for 127.0.0.0/8 and ::1.
+ * ss_sockaddr_url_host writes addr:port as a URL's authority ("[::1]:3000"
+ * for IPv6) into out (n bytes, truncated if short).
+ */
+struct sockaddr_storage;
+unsigned ss_sockaddr_parse(const char *addr, int port, struct sockaddr_storage *sa);
+int ss_sockaddr_loopback(const struct sockaddr_storage *sa);
+void ss_sockaddr_url_host(const char *addr, int port, char *out, size_t n);
+
 #include "banned.h"
 #endif

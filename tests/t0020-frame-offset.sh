@@ -1,6 +1,11 @@
 #!/bin/sh
-# lib/lsn, lib/offset and lib/frame: the C unit programs and their tables.
+# lib/lsn, lib/offset, lib/frame and lib/util's addresses: the C unit
+# programs and their tables.
 . "$(dirname "$0")/lib.sh"
+
+test_expect_success 'util: listening addresses' '
+	"$SS_BUILD/tests/test-util"
+'
 
 test_expect_success 'lsn: parse and format' '
 	"$SS_BUILD/tests/test-lsn"

@@ -44,4 +44,15 @@ test_expect_success '--log-format=json: every line of up and its stages is a JSO
 	jq -r "select(.program == \"shapesync-up\") | .msg" json.log | grep -qx stopping
 '
 
+export ELECTRIC_LISTEN_ON_IPV6=true
+up_start
+unset ELECTRIC_LISTEN_ON_IPV6
+test_expect_success 'ELECTRIC_LISTEN_ON_IPV6: up serves on [::1] and says so' '
+	test_eq "http://[::1]:" "${SERVE_URL%%]:*}]:" &&
+	test_eq 200 "$(curl -s -o /dev/null -w "%{http_code}" -g "$SERVE_URL/v1/shape?table=items&offset=-1")" &&
+	pid=$(up_child shapesync-serve) &&
+	tr "\0" "\n" </proc/$pid/cmdline | grep -qx "::1"
+'
+up_stop
+
 test_done
