@@ -1531,7 +1531,8 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 			s->nused = ss_where_columns_used(s->w, &u);
 			s->used = ss_xmalloc((s->nused ? s->nused : 1) *
 					     sizeof(*s->used));
-			memcpy(s->used, u, s->nused * sizeof(*u));
+			if (s->nused)
+				memcpy(s->used, u, s->nused * sizeof(*u));
 		}
 	}
 	s->state = ST_LIVE;
@@ -1991,7 +1992,8 @@ static void anc_update(struct ss_router *r, struct group *g)
 	n = g->nused;
 	g->allused = ss_xmalloc((g->ncols ? g->ncols : 1) *
 				sizeof(*g->allused));
-	memcpy(g->allused, g->used, n * sizeof(*g->used));
+	if (n) /* g->used may be NULL when nothing is used yet */
+		memcpy(g->allused, g->used, n * sizeof(*g->used));
 	for (k = 0; k < g->nanc; k++) {
 		struct group *a = group_by_oid_nocache(r, g->anc[k]);
 
