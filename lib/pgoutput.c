@@ -95,10 +95,10 @@ static const char *cstr(struct rd *r)
 	}
 }
 
-/* A timestamp (microseconds since 2000-01-01) within PostgreSQL's range,
- * 4714-11-24 BC to 294276 AD (MIN_TIMESTAMP, END_TIMESTAMP), as Unix
- * microseconds; outside it the message is malformed (and the sum could
- * overflow). */
+/* A timestamp (microseconds since 2000-01-01) as Unix microseconds. From
+ * PostgreSQL's MIN_TIMESTAMP (4714-11-24 BC) to what an int64 of Unix
+ * microseconds holds (294247 AD, short of PostgreSQL's END_TIMESTAMP);
+ * outside that the message is malformed (and the sum would overflow). */
 static int64_t pg_ts(struct rd *r, uint64_t raw)
 {
 	int64_t v = (int64_t)raw;
@@ -106,7 +106,7 @@ static int64_t pg_ts(struct rd *r, uint64_t raw)
 	if (r->failed)
 		return 0;
 	if (v < INT64_C(-211813488000000000) ||
-	    v >= INT64_C(9223371331200000000)) {
+	    v > INT64_MAX - SS_PG_EPOCH_OFFSET_US) {
 		ss_err_set(r->err, SS_ERR_INPUT,
 			   "pgoutput: %s message: timestamp out of range at "
 			   "byte %zu",

@@ -275,6 +275,21 @@ static void test_messages(void)
 	memset(m.b + 9, 0, 8);
 	m.b[9] = 0x80; /* INT64_MIN: -infinity */
 	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) < 0);
+	/* the last that fits: INT64_MAX Unix microseconds */
+	m = begin_msg();
+	{
+		uint64_t last = (uint64_t)(INT64_MAX - SS_PG_EPOCH_OFFSET_US);
+		int k;
+
+		for (k = 0; k < 8; k++)
+			m.b[9 + k] = (char)(last >> (56 - 8 * k));
+		CHECK(ss_pgo_decode(&d, m.b, m.n, &err) == 0);
+		CHECK(d.ts_us == INT64_MAX);
+		last++;
+		for (k = 0; k < 8; k++)
+			m.b[9 + k] = (char)(last >> (56 - 8 * k));
+		CHECK(ss_pgo_decode(&d, m.b, m.n, &err) < 0);
+	}
 	m = begin_msg();
 	memset(m.b + 9, 0, 8); /* 2000-01-01 */
 	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) == 0);
