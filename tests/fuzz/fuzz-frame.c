@@ -43,7 +43,8 @@ static struct ss_frame_col *row_cols(json_t *row, size_t *n)
 	c = calloc(*n + 1, sizeof(*c));
 	if (!row)
 		return c;
-	json_object_foreach(row, k, v) {
+	json_object_foreach(row, k, v)
+	{
 		c[i].name = k;
 		c[i].data = json_is_string(v) ? json_string_value(v) : NULL;
 		c[i].len = json_is_string(v) ? json_string_length(v) : 0;
@@ -52,8 +53,7 @@ static struct ss_frame_col *row_cols(json_t *row, size_t *n)
 	return c;
 }
 
-static void check_change(const struct ss_frame *f, const char *line,
-			 size_t len)
+static void check_change(const struct ss_frame *f, const char *line, size_t len)
 {
 	struct ss_frame_col *nc, *oc;
 	size_t nn, no;
@@ -81,9 +81,10 @@ static void check_change(const struct ss_frame *f, const char *line,
 	fclose(m);
 	FUZZ_CHECK(rc == 0, "ss_frame_write_change fails on a read frame: %s",
 		   err.msg);
-	built = ss_frame_new_change(f->op, f->oid, f->xid, f->lsn, f->pos,
-				    f->new_row ? json_incref(f->new_row) : NULL,
-				    f->old_row ? json_incref(f->old_row) : NULL);
+	built =
+	    ss_frame_new_change(f->op, f->oid, f->xid, f->lsn, f->pos,
+				f->new_row ? json_incref(f->new_row) : NULL,
+				f->old_row ? json_incref(f->old_row) : NULL);
 	want = write_frame(built, &wlen);
 	FUZZ_CHECK(n == wlen && !memcmp(buf, want, n),
 		   "write_change and write differ for '%.*s':\n%.*s%.*s",
@@ -148,21 +149,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		out = write_frame(f.json, &olen);
 		FUZZ_CHECK(olen > 0 && out[olen - 1] == '\n' &&
 			       !memchr(out, '\n', olen - 1),
-			   "written frame is not one line: %.*s", (int)olen, out);
+			   "written frame is not one line: %.*s", (int)olen,
+			   out);
 		FUZZ_CHECK(ss_frame_parse(&g, out, olen - 1, &err) == 0,
 			   "'%.*s' writes as '%.*s', which does not parse: %s",
 			   (int)len, line, (int)olen, out, err.msg);
 		FUZZ_CHECK(json_equal(f.json, g.json) && g.type == f.type,
 			   "'%.*s' writes as '%.*s', a different frame",
 			   (int)len, line, (int)olen, out);
-		FUZZ_CHECK(g.xid == f.xid && g.lsn == f.lsn &&
-			       g.end_lsn == f.end_lsn && g.pos == f.pos &&
-			       g.oid == f.oid && g.op == f.op &&
-			       g.ts_us == f.ts_us && g.nshapes == f.nshapes &&
-			       g.ncolumns == f.ncolumns && g.noids == f.noids &&
-			       g.nancestors == f.nancestors &&
-			       g.stream == f.stream,
-			   "'%.*s' re-read decodes other fields", (int)len, line);
+		FUZZ_CHECK(
+		    g.xid == f.xid && g.lsn == f.lsn &&
+			g.end_lsn == f.end_lsn && g.pos == f.pos &&
+			g.oid == f.oid && g.op == f.op && g.ts_us == f.ts_us &&
+			g.nshapes == f.nshapes && g.ncolumns == f.ncolumns &&
+			g.noids == f.noids && g.nancestors == f.nancestors &&
+			g.stream == f.stream,
+		    "'%.*s' re-read decodes other fields", (int)len, line);
 		out2 = write_frame(g.json, &olen2);
 		FUZZ_CHECK(olen == olen2 && !memcmp(out, out2, olen),
 			   "writing is not stable: '%.*s' then '%.*s'",

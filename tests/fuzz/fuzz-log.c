@@ -141,10 +141,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (b & 0x40)
 			op = SS_OFFSET_INF; /* the tx's last entry */
 		off = ss_offset_make(tx, op);
-		e->len = (size_t)snprintf(e->json, sizeof(e->json),
-					  "{\"n\":%u,\"pad\":\"%.*s\"}", k,
-					  (int)(b & 0x1f),
-					  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		e->len = (size_t)snprintf(
+		    e->json, sizeof(e->json), "{\"n\":%u,\"pad\":\"%.*s\"}", k,
+		    (int)(b & 0x1f), "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 		e->off = off;
 		FUZZ_CHECK(ss_log_append(w, &off, e->json, e->len, &err) == 0,
 			   "append: %s", err.msg);
@@ -174,8 +173,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	ss_log_reader_head(r, &h);
 	if (!damaged)
-		FUZZ_CHECK(h.entries == nwant, "head has %llu entries, %zu "
-			   "committed", (unsigned long long)h.entries, nwant);
+		FUZZ_CHECK(h.entries == nwant,
+			   "head has %llu entries, %zu "
+			   "committed",
+			   (unsigned long long)h.entries, nwant);
 	for (i = 0; i < h.entries && i < 64; i++) {
 		struct ss_offset off;
 		uint64_t pos, len;
@@ -202,16 +203,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (!damaged)
-			FUZZ_CHECK(!ss_offset_compare(&off, &want[i].off) &&
-				       len == want[i].len + 2 &&
-				       buf[0] == ',' && buf[len - 1] == '\n' &&
-				       !memcmp(buf + 1, want[i].json,
-					       want[i].len),
-				   "entry %zu does not read back as written", i);
+			FUZZ_CHECK(
+			    !ss_offset_compare(&off, &want[i].off) &&
+				len == want[i].len + 2 && buf[0] == ',' &&
+				buf[len - 1] == '\n' &&
+				!memcmp(buf + 1, want[i].json, want[i].len),
+			    "entry %zu does not read back as written", i);
 	}
 	/* ranges and chunk ends between offsets of the log and around it */
 	for (i = 0; i <= nwant + 1 && i < 40; i++) {
-		struct ss_offset a = i == 0 ? ss_offset_before_all
+		struct ss_offset a = i == 0	  ? ss_offset_before_all
 				     : i <= nwant ? want[i - 1].off
 						  : ss_offset_last;
 		struct ss_offset b = ss_offset_last, end;
@@ -228,7 +229,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   (unsigned long long)h.bytes,
 				   (unsigned long long)count);
 			if (!damaged)
-				FUZZ_CHECK(count == nwant - (i < nwant ? i : nwant),
+				FUZZ_CHECK(count ==
+					       nwant - (i < nwant ? i : nwant),
 					   "range after entry %zu has %llu "
 					   "entries",
 					   i, (unsigned long long)count);

@@ -65,8 +65,7 @@ static int one_offset(const char *s, size_t len, struct ss_offset *o)
 			       !memcmp(enc, enc2, sizeof(enc)),
 			   "offset '%s': encoding not stable", buf);
 	} else {
-		FUZZ_CHECK(ss_offset_encode(o, enc, &err) < 0,
-			   "now encodes");
+		FUZZ_CHECK(ss_offset_encode(o, enc, &err) < 0, "now encodes");
 	}
 	return 1;
 }
@@ -90,8 +89,9 @@ static void offsets(const char *s, size_t len)
 		if (a.kind != SS_OFFSET_NOW && b.kind != SS_OFFSET_NOW) {
 			ss_offset_encode(&a, ea, &err);
 			ss_offset_encode(&b, eb, &err);
-			FUZZ_CHECK(sign(memcmp(ea, eb, sizeof(ea))) == sign(c),
-				   "memcmp of encodings disagrees with compare");
+			FUZZ_CHECK(
+			    sign(memcmp(ea, eb, sizeof(ea))) == sign(c),
+			    "memcmp of encodings disagrees with compare");
 		}
 	}
 	/* any 16 bytes: what decodes encodes back to the same bytes */
@@ -145,8 +145,7 @@ static void handles(const char *s)
 		return;
 	}
 	ss_shape_format_handle(hash, us, buf, sizeof(buf));
-	FUZZ_CHECK(!strcmp(buf, s), "handle '%s' formats back as '%s'", s,
-		   buf);
+	FUZZ_CHECK(!strcmp(buf, s), "handle '%s' formats back as '%s'", s, buf);
 }
 
 static void integers(const char *s)
@@ -160,10 +159,10 @@ static void integers(const char *s)
 	if (ss_parse_i64(s, 0, INT64_MAX / 2, &i, "cursor", &err) == 0) {
 		FUZZ_CHECK(i >= 0 && i <= INT64_MAX / 2, "cursor out of range");
 		snprintf(buf, sizeof(buf), "%" PRId64, i);
-		FUZZ_CHECK(ss_parse_i64(buf, 0, INT64_MAX / 2, &i2, "c", &err) ==
-				   0 &&
-			       i == i2,
-			   "cursor '%s' does not round trip", s);
+		FUZZ_CHECK(
+		    ss_parse_i64(buf, 0, INT64_MAX / 2, &i2, "c", &err) == 0 &&
+			i == i2,
+		    "cursor '%s' does not round trip", s);
 	}
 	if (ss_parse_i64(s, INT64_MIN, INT64_MAX, &i, "n", &err) == 0) {
 		snprintf(buf, sizeof(buf), "%" PRId64, i);
@@ -190,7 +189,8 @@ static void columns(const char *s)
 	ss_shape_init(&sh);
 	ss_shape_init(&sh2);
 	if (ss_shape_parse_columns(&sh, s, &err) < 0) {
-		FUZZ_CHECK(err.msg[0] && err.code == SS_ERR_INPUT && !sh.ncolumns,
+		FUZZ_CHECK(err.msg[0] && err.code == SS_ERR_INPUT &&
+			       !sh.ncolumns,
 			   "columns error without message, or columns set");
 		goto out;
 	}
@@ -199,9 +199,10 @@ static void columns(const char *s)
 		size_t n = strlen(sh.columns[i]);
 
 		FUZZ_CHECK(n >= 1 && n <= SS_IDENT_MAX,
-			   "column '%s' of '%s' has %zu bytes", sh.columns[i], s,
-			   n);
-		FUZZ_CHECK(i == 0 || strcmp(sh.columns[i - 1], sh.columns[i]) < 0,
+			   "column '%s' of '%s' has %zu bytes", sh.columns[i],
+			   s, n);
+		FUZZ_CHECK(i == 0 ||
+			       strcmp(sh.columns[i - 1], sh.columns[i]) < 0,
 			   "columns of '%s' not sorted and unique", s);
 		if (i)
 			ss_buf_addc(&b, ',');
@@ -209,8 +210,8 @@ static void columns(const char *s)
 	}
 	FUZZ_CHECK(ss_shape_parse_columns(&sh2, b.buf, &err) == 0 &&
 		       sh2.ncolumns == sh.ncolumns,
-		   "columns '%s' quoted as '%s' do not parse back: %s", s, b.buf,
-		   err.msg);
+		   "columns '%s' quoted as '%s' do not parse back: %s", s,
+		   b.buf, err.msg);
 	for (i = 0; i < sh.ncolumns; i++)
 		FUZZ_CHECK(!strcmp(sh.columns[i], sh2.columns[i]),
 			   "column '%s' quoted comes back as '%s'",
@@ -236,7 +237,8 @@ static void table(const char *s)
 	}
 	FUZZ_CHECK(sh.schema && sh.table && strlen(sh.schema) >= 1 &&
 		       strlen(sh.schema) <= SS_IDENT_MAX &&
-		       strlen(sh.table) >= 1 && strlen(sh.table) <= SS_IDENT_MAX,
+		       strlen(sh.table) >= 1 &&
+		       strlen(sh.table) <= SS_IDENT_MAX,
 		   "table '%s' parses to a bad identifier", s);
 	ss_shape_quote_ident(&b, sh.schema);
 	ss_buf_addc(&b, '.');
@@ -244,8 +246,8 @@ static void table(const char *s)
 	FUZZ_CHECK(ss_shape_parse_table(&sh2, b.buf, &err) == 0 &&
 		       !strcmp(sh.schema, sh2.schema) &&
 		       !strcmp(sh.table, sh2.table),
-		   "table '%s' quoted as '%s' does not parse back: %s", s, b.buf,
-		   err.msg);
+		   "table '%s' quoted as '%s' does not parse back: %s", s,
+		   b.buf, err.msg);
 out:
 	ss_buf_release(&b);
 	ss_shape_release(&sh);
@@ -267,8 +269,10 @@ static void canonical(const char *s)
 		   "'%s' renders as '%s', which does not parse: %s", s, b.buf,
 		   err.msg);
 	ss_shape_canonical(&sh2, &b2);
-	FUZZ_CHECK(!strcmp(b.buf, b2.buf), "canonical form not stable: '%s' -> "
-		   "'%s' -> '%s'", s, b.buf, b2.buf);
+	FUZZ_CHECK(!strcmp(b.buf, b2.buf),
+		   "canonical form not stable: '%s' -> "
+		   "'%s' -> '%s'",
+		   s, b.buf, b2.buf);
 	FUZZ_CHECK(ss_shape_hash_canonical(b.buf, b.len) ==
 		       ss_shape_hash_canonical(b2.buf, b2.len),
 		   "hash not stable");

@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			char *t = json_dumps(v, JSON_ENCODE_ANY);
 
-			json_object_set_new(params, key, json_string(t ? t : ""));
+			json_object_set_new(params, key,
+					    json_string(t ? t : ""));
 			free(t);
 			pv[i] = json_string_value(json_object_get(params, key));
 		}

@@ -203,10 +203,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_tuple(&m.old_tuple);
 	check_tuple(&m.new_tuple);
 	encode(&b, &m);
-	FUZZ_CHECK(ss_pgo_decode(&m2, b.buf, b.len, &err) == 0,
-		   "a decoded '%c' message encodes to bytes that do not decode: "
-		   "%s",
-		   m.type, err.msg);
+	FUZZ_CHECK(
+	    ss_pgo_decode(&m2, b.buf, b.len, &err) == 0,
+	    "a decoded '%c' message encodes to bytes that do not decode: "
+	    "%s",
+	    m.type, err.msg);
 	encode(&b2, &m2);
 	FUZZ_CHECK(b.len == b2.len && !memcmp(b.buf, b2.buf, b.len),
 		   "'%c' message: decode/encode not stable", m.type);
@@ -220,19 +221,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		ss_pgo_cache_put_relation(cache, &m.rel);
 		c = ss_pgo_cache_relation(cache, m.rel.oid);
-		FUZZ_CHECK(c && c->oid == m.rel.oid && c->ncols == m.rel.ncols &&
+		FUZZ_CHECK(c && c->oid == m.rel.oid &&
+			       c->ncols == m.rel.ncols &&
 			       !strcmp(c->schema, m.rel.schema) &&
 			       !strcmp(c->table, m.rel.table) &&
 			       c->replident == m.rel.replident,
 			   "relation %u not cached as decoded", m.rel.oid);
 		for (i = 0; i < c->ncols; i++)
-			FUZZ_CHECK(!strcmp(c->cols[i].name, m.rel.cols[i].name) &&
-				       c->cols[i].type_oid ==
-					   m.rel.cols[i].type_oid &&
-				       c->cols[i].typmod == m.rel.cols[i].typmod &&
-				       c->cols[i].key == m.rel.cols[i].key,
-				   "column %zu of relation %u cached wrong", i,
-				   m.rel.oid);
+			FUZZ_CHECK(
+			    !strcmp(c->cols[i].name, m.rel.cols[i].name) &&
+				c->cols[i].type_oid == m.rel.cols[i].type_oid &&
+				c->cols[i].typmod == m.rel.cols[i].typmod &&
+				c->cols[i].key == m.rel.cols[i].key,
+			    "column %zu of relation %u cached wrong", i,
+			    m.rel.oid);
 		FUZZ_CHECK(ss_pgo_cache_put_relation(cache, &m.rel) == 0,
 			   "the same relation stored twice reports a change");
 	}

@@ -131,10 +131,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       r2, json_integer_value(json_object_get(o, "id")),
 			       &rec, &err) == 1,
 			   "imported shape not found by id: %s", lines[i]);
-		FUZZ_CHECK(!strcmp(rec.handle, json_string_value(json_object_get(
-						   o, "handle"))),
-			   "imported shape has handle %s: %s", rec.handle,
-			   lines[i]);
+		FUZZ_CHECK(
+		    !strcmp(rec.handle,
+			    json_string_value(json_object_get(o, "handle"))),
+		    "imported shape has handle %s: %s", rec.handle, lines[i]);
 		ss_shape_rec_release(&rec);
 		json_decref(o);
 	}

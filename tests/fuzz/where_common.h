@@ -32,7 +32,10 @@ static const struct ss_where_column fz_cols[] = {
     {.name = "tz", .type = "timestamptz"},
     {.name = "tm", .type = "time"},
     {.name = "iv", .type = "interval"},
-    {.name = "m", .type = "mood", .is_enum = 1, .enum_labels = mood_labels,
+    {.name = "m",
+     .type = "mood",
+     .is_enum = 1,
+     .enum_labels = mood_labels,
      .n_enum_labels = 3},
     {.name = "e", .type = "public.color", .is_enum = 1},
     {.name = "ai", .type = "_int4"},
@@ -44,17 +47,54 @@ static const struct ss_where_column fz_cols[] = {
 
 /* Rows every clause is evaluated on, besides the one the input gives. */
 static const char *const fz_rows[][FZ_NCOLS] = {
-    {"1", "2", "abc", "1.5", "12.50", "t", "9223372036854775807", "-32768",
-     "ab  ", "xyz", "-0", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
-     "2024-01-15", "2024-01-15 10:20:30.5", "2024-01-15 10:20:30+00",
-     "12:00:00", "P1DT2H", "ok", "red", "{1,2,3}", "{a,\"b c\",NULL}",
-     "{1.5,NaN}", "{}"},
+    {"1",
+     "2",
+     "abc",
+     "1.5",
+     "12.50",
+     "t",
+     "9223372036854775807",
+     "-32768",
+     "ab  ",
+     "xyz",
+     "-0",
+     "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+     "2024-01-15",
+     "2024-01-15 10:20:30.5",
+     "2024-01-15 10:20:30+00",
+     "12:00:00",
+     "P1DT2H",
+     "ok",
+     "red",
+     "{1,2,3}",
+     "{a,\"b c\",NULL}",
+     "{1.5,NaN}",
+     "{}"},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
      NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
-    {"-2147483648", "0", "", "NaN", "-0.000001", "f", "0", "0", "",
-     "", "Infinity", "00000000-0000-0000-0000-000000000000", "infinity",
-     "-infinity", "1999-12-31 23:59:59.999999+00", "24:00:00",
-     "-P1Y2M", "happy", "blue", "{{1,2},{3,4}}", "{}", "{}", "null"},
+    {"-2147483648",
+     "0",
+     "",
+     "NaN",
+     "-0.000001",
+     "f",
+     "0",
+     "0",
+     "",
+     "",
+     "Infinity",
+     "00000000-0000-0000-0000-000000000000",
+     "infinity",
+     "-infinity",
+     "1999-12-31 23:59:59.999999+00",
+     "24:00:00",
+     "-P1Y2M",
+     "happy",
+     "blue",
+     "{{1,2},{3,4}}",
+     "{}",
+     "{}",
+     "null"},
 };
 #define FZ_NROWS (sizeof(fz_rows) / sizeof(fz_rows[0]))
 
@@ -80,9 +120,10 @@ static void fz_agree(const struct ss_where *w, const struct ss_where *w2,
 	if (rc1 == 0)
 		FUZZ_CHECK(r1 >= -1 && r1 <= 1, "result %d for '%s'", r1, text);
 	else
-		FUZZ_CHECK(e1.msg[0] && e1.code == SS_ERR_INPUT,
-			   "evaluation error without a message or code %d: '%s'",
-			   e1.code, text);
+		FUZZ_CHECK(
+		    e1.msg[0] && e1.code == SS_ERR_INPUT,
+		    "evaluation error without a message or code %d: '%s'",
+		    e1.code, text);
 	if (rc1 < 0 && fz_is_cost_error(&e1))
 		return;
 	if (rc2 < 0 && fz_is_cost_error(&e2))
@@ -142,10 +183,11 @@ static void fz_walk(const struct ss_where_node *n, const char *text, int depth)
 		if (!isnull && strcmp(type, "unknown") &&
 		    strcmp(type, "interval") &&
 		    ss_where_value_key(type, v.buf, &key, &err) < 0)
-			FUZZ_CHECK(!strncmp(err.msg, "unsupported type", 16),
-				   "constant '%s' of type %s has no key (%s) in "
-				   "'%s'",
-				   v.buf, type, err.msg, text);
+			FUZZ_CHECK(
+			    !strncmp(err.msg, "unsupported type", 16),
+			    "constant '%s' of type %s has no key (%s) in "
+			    "'%s'",
+			    v.buf, type, err.msg, text);
 		ss_buf_release(&v);
 		ss_buf_release(&key);
 	} else {
