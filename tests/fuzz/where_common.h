@@ -177,9 +177,9 @@ static void fz_walk(const struct ss_where_node *n, const char *text, int depth)
 		FUZZ_CHECK(isnull == 0 || isnull == 1, "node_const %d", isnull);
 		/* A type without keys (arrays, enums) is "unsupported";
 		 * any other error means the output does not read back.
-		 * Not checked for intervals: folding can make one whose
-		 * hours pass int32, which the interval input refuses as
-		 * PostgreSQL's does (see tests/fuzz/README.md). */
+		 * Not checked for intervals: folding can make one with
+		 * more than 9 digits of hours, which the interval input
+		 * refuses and PostgreSQL's reads (tests/fuzz/README.md). */
 		if (!isnull && strcmp(type, "unknown") &&
 		    strcmp(type, "interval") &&
 		    ss_where_value_key(type, v.buf, &key, &err) < 0)
