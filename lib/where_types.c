@@ -2239,7 +2239,10 @@ static int dt_zone(const struct dt *d, int with_tz, int32_t *off,
 		low[n] = '\0';
 		rc = ss_err_set(err, SS_ERR_INPUT,
 				"time zone \"%s\" not recognized", low);
-	} else if (with_tz && d->has_date) {
+	} else if (with_tz && d->has_date && d->year >= -4713 &&
+		   d->year <= 294277) {
+		/* (outside those years date2j would overflow; the value is
+		 * refused as out of range after this) */
 		int64_t local =
 		    (int64_t)(date2j(d->year, d->mon, d->mday) - 2440588) *
 			86400 +
