@@ -1,5 +1,6 @@
 # shapesync — one non-recursive GNU Makefile.
-# Targets: all (default), check, check-asan, install, clean, deps, bench.
+# Targets: all (default), check, check-asan, install, clean, deps, bench,
+# fuzz, fuzz-regress (tests/fuzz/README.md).
 # Objects go under $(BUILD) (default build/), programs under $(BUILD)/bin.
 # V=1 shows full commands; SANITIZE=1 builds with ASan+UBSan.
 
@@ -54,7 +55,8 @@ BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEPS      := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
              $(UNIT_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
 
-.PHONY: all check check-asan install clean deps bench units run
+.PHONY: all check check-asan install clean deps bench units run fuzz fuzz-build \
+        fuzz-regress
 all: $(PROGS) $(UNITS) $(BENCHES)
 
 $(BUILD)/%.o: %.c | pkgcheck
@@ -112,6 +114,69 @@ check-asan:
 bench: all
 	$(Q)for b in bench/*.sh; do SS_BUILD=$(abspath $(BUILD)) sh $$b || exit 1; done
 
+# libFuzzer targets (tests/fuzz/fuzz-*.c), built with clang under
+# $(FUZZ_BUILD) from their own objects: lib/ instrumented for coverage
+# (-fsanitize=fuzzer-no-link) with ASan+UBSan. `make fuzz FUZZ_SECONDS=N`
+# runs each target for N seconds, one after the other, on a scratch copy
+# of its corpus (new inputs never land in the tree); a crash or a broken
+# invariant fails it, leaving the input in $(FUZZ_BUILD)/crash/.
+# `make fuzz-regress` runs each target once over every file of its
+# corpus, without fuzzing (t0060 does, from make check).
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?=
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -DSS_VERSION='"$(VERSION)"' $(WARN) \
+                -Ilib $(PKG_CFLAGS) -O1 -g $(FUZZ_SAN) -MMD -MP
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_NAMES   := $(FUZZ_SRC:tests/fuzz/fuzz-%.c=%)
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz-%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+DEPS         += $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_SRC:%.c=$(FUZZ_BUILD)/%.d)
+
+$(FUZZ_BUILD)/lib/%.o: lib/%.c | pkgcheck
+	@mkdir -p $(dir $@)
+	$(QCC)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/tests/fuzz/%.o: tests/fuzz/%.c | pkgcheck
+	@mkdir -p $(dir $@)
+	$(QCC)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libshapesync.a: $(FUZZ_LIB_OBJ)
+	$(QAR)rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz-%: $(FUZZ_BUILD)/tests/fuzz/fuzz-%.o $(FUZZ_BUILD)/libshapesync.a
+	$(QLD)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)for t in $(FUZZ_NAMES); do \
+	  run=$(FUZZ_BUILD)/run/$$t; rm -rf $$run; mkdir -p $$run $(FUZZ_BUILD)/crash; \
+	  dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+	  echo "  FUZZ    $$t ($(FUZZ_SECONDS) s)"; \
+	  $(FUZZ_BUILD)/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash/$$t- $$dict $(FUZZ_FLAGS) \
+	    $$run tests/fuzz/corpus/$$t >$(FUZZ_BUILD)/$$t.log 2>&1 || { \
+	    tail -n 60 $(FUZZ_BUILD)/$$t.log; \
+	    echo "fuzz: error: $$t failed (log $(FUZZ_BUILD)/$$t.log, input in $(FUZZ_BUILD)/crash/)"; \
+	    exit 1; }; \
+	  grep -E '^(stat::number_of_executed_units|#[0-9]+ +DONE)' $(FUZZ_BUILD)/$$t.log | sed 's/^/          /'; \
+	done
+
+fuzz-regress: fuzz-build
+	$(Q)for t in $(FUZZ_NAMES); do \
+	  n=$$(find tests/fuzz/corpus/$$t -type f | wc -l); \
+	  echo "  REGRESS $$t ($$n inputs)"; \
+	  find tests/fuzz/corpus/$$t -type f -print0 | sort -z | \
+	    xargs -0 -r $(FUZZ_BUILD)/fuzz-$$t -runs=1 >$(FUZZ_BUILD)/$$t-regress.log 2>&1 || { \
+	    tail -n 60 $(FUZZ_BUILD)/$$t-regress.log; \
+	    echo "fuzz-regress: error: $$t failed (log $(FUZZ_BUILD)/$$t-regress.log)"; \
+	    exit 1; }; \
+	done
+
 install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man5 \
@@ -126,10 +191,11 @@ install: $(PROGS)
 	install -m 0644 completions/_shapesync $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_shapesync
 
 # Debian packages for building and testing: perl for prove, zsh for the
-# completion tests, postgresql-15 for the throwaway test clusters.
+# completion tests, postgresql-15 for the throwaway test clusters, clang
+# and libclang-rt-dev (libFuzzer) for the fuzz targets.
 DEB_PKGS := build-essential pkg-config sqlite3 libpq-dev libsqlite3-dev libjansson-dev \
             libmicrohttpd-dev postgresql-15 postgresql-15-wal2json perl zsh curl \
-            nginx-light bc jq
+            nginx-light bc jq clang libclang-rt-dev
 # Installs what is missing when run as root. Otherwise prints the command to
 # run as root and fails if anything is missing, so `make deps && make check`
 # stops with that hint instead of a build error. Node.js is only installed

@@ -500,6 +500,24 @@ int ss_log_reader_open(const char *dir, struct ss_log_reader **out, struct ss_er
 	return 0;
 }
 
+/* 1 if the file behind fd is shorter than `len` bytes (or unknown). */
+static int short_file(int fd, uint64_t len)
+{
+	struct stat st;
+
+	if (fd < 0)
+		return len > 0;
+	if (fstat(fd, &st) < 0)
+		return 1;
+	return (uint64_t)st.st_size < len;
+}
+
+static int damaged(struct ss_log_reader *r, const char *name, uint64_t i, struct ss_err *err)
+{
+	return ss_err_set(err, SS_ERR_INPUT, "log '%s' is damaged: %s record %" PRIu64
+			  " is out of place", r->dir, name, i);
+}
+
 int ss_log_reader_refresh(struct ss_log_reader *r, int *changed, struct ss_err *err)
 {
 	struct ss_log_head h;
@@ -516,6 +534,15 @@ int ss_log_reader_refresh(struct ss_log_reader *r, int *changed, struct ss_err *
 				  r->dir);
 	if (rc == 0)
 		return 0;
+	/* The writer extends the data files before it writes a head, so
+	 * files shorter than the head says were cut or damaged since: a
+	 * range the head allows would read past their end. */
+	if (h.entries > UINT64_MAX / REC || h.chunks > UINT64_MAX / REC ||
+	    short_file(r->log_fd, h.bytes) || short_file(r->idx_fd, h.entries * REC) ||
+	    short_file(r->chk_fd, h.chunks * REC))
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "log '%s' is damaged: its files are shorter than its head says",
+				  r->dir);
 	if (changed)
 		*changed = seq != r->seq;
 	r->head = h;
@@ -537,6 +564,8 @@ static int read_rec(struct ss_log_reader *r, int fd, const char *name, uint64_t 
 		return sys_fail(err, "read", r->dir, name);
 	*off = ss_offset_make(get64(rec), get64(rec + 8));
 	*pos = get64(rec + 16);
+	if (!ss_offset_is_valid(off) || *pos > r->head.bytes)
+		return damaged(r, name, i, err);
 	return 0;
 }
 
@@ -575,6 +604,9 @@ int ss_log_reader_chunk_end(struct ss_log_reader *r, const struct ss_offset *aft
 	if (i < r->head.chunks) {
 		if (read_rec(r, r->chk_fd, "chunks", i, end, &pos, err) < 0)
 			return -1;
+		if (ss_offset_compare(end, after) <= 0 ||
+		    ss_offset_compare(end, &r->head.last) > 0)
+			return damaged(r, "chunks", i, err);
 		*closed = 1;
 	}
 	return 0;
@@ -605,6 +637,8 @@ int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
 	} else {
 		*end = r->head.bytes;
 	}
+	if (*start >= *end) /* i < j: at least one entry */
+		return damaged(r, "index", i, err);
 	*count = j - i;
 	return 0;
 }
@@ -628,6 +662,8 @@ int ss_log_reader_entry(struct ss_log_reader *r, uint64_t i, struct ss_offset *o
 	end = r->head.bytes;
 	if (i + 1 < r->head.entries && read_rec(r, r->idx_fd, "index", i + 1, &next, &end, err) < 0)
 		return -1;
+	if (end <= *pos)
+		return damaged(r, "index", i, err);
 	*len = end - *pos;
 	return 0;
 }

@@ -117,6 +117,17 @@ struct ss_log_reader;
  * Open the log in `dir` read-only. A directory without log files is an
  * empty log (store has not written yet). *out is *new*; free with
  * ss_log_reader_close().
+ *
+ * Damage: the reader never answers with bytes outside the committed log.
+ * Open and refresh fail with SS_ERR_INPUT "log '<dir>' is damaged: its
+ * files are shorter than its head says"; the lookups below fail with
+ * SS_ERR_INPUT "log '<dir>' is damaged: index record N is out of place"
+ * (or "chunks record N") for a record they read whose offset is not one
+ * lib/offset can produce, whose byte position is past the committed
+ * bytes, or that is out of order with the record after it or with the
+ * offset searched for. A search over records whose offsets were altered
+ * but stay in order can still land on the wrong entry: db check reads
+ * them all.
  */
 int ss_log_reader_open(const char *dir, struct ss_log_reader **out,
 		       struct ss_err *err);

@@ -95,9 +95,26 @@ static const char *cstr(struct rd *r)
 	}
 }
 
-static int64_t pg_ts(uint64_t raw)
+/* A timestamp (microseconds since 2000-01-01) as Unix microseconds. From
+ * PostgreSQL's MIN_TIMESTAMP (4714-11-24 BC) to what an int64 of Unix
+ * microseconds holds (294247 AD, short of PostgreSQL's END_TIMESTAMP);
+ * outside that the message is malformed (and the sum would overflow). */
+static int64_t pg_ts(struct rd *r, uint64_t raw)
 {
-	return (int64_t)raw + SS_PG_EPOCH_OFFSET_US;
+	int64_t v = (int64_t)raw;
+
+	if (r->failed)
+		return 0;
+	if (v < INT64_C(-211813488000000000) ||
+	    v > INT64_MAX - SS_PG_EPOCH_OFFSET_US) {
+		ss_err_set(r->err, SS_ERR_INPUT,
+			   "pgoutput: %s message: timestamp out of range at "
+			   "byte %zu",
+			   r->what, r->off - 8);
+		r->failed = 1;
+		return 0;
+	}
+	return v + SS_PG_EPOCH_OFFSET_US;
 }
 
 /* TupleData: Int16 ncols, then per column 'n' | 'u' | 't' Int32 len bytes. */
@@ -225,14 +242,14 @@ int ss_pgo_decode(struct ss_pgo_msg *m, const char *buf, size_t len,
 	switch (m->type) {
 	case 'B':
 		m->final_lsn = u64(&r);
-		m->ts_us = pg_ts(u64(&r));
+		m->ts_us = pg_ts(&r, u64(&r));
 		m->xid = u32(&r);
 		break;
 	case 'C':
 		m->flags = u8(&r);
 		m->commit_lsn = u64(&r);
 		m->end_lsn = u64(&r);
-		m->ts_us = pg_ts(u64(&r));
+		m->ts_us = pg_ts(&r, u64(&r));
 		break;
 	case 'O':
 		m->origin_lsn = u64(&r);
@@ -240,6 +257,12 @@ int ss_pgo_decode(struct ss_pgo_msg *m, const char *buf, size_t len,
 		break;
 	case 'R':
 		relation(&r, m);
+		/* 0 is InvalidOid, which PostgreSQL never sends; the caches
+		 * are keyed by oid and could not hold it. */
+		if (!r.failed && !m->rel.oid)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "pgoutput: relation message with "
+					  "invalid oid 0");
 		break;
 	case 'Y':
 		m->type_oid = u32(&r);
@@ -247,6 +270,10 @@ int ss_pgo_decode(struct ss_pgo_msg *m, const char *buf, size_t len,
 		m->type_name = cstr(&r);
 		if (!r.failed && !m->type_schema[0])
 			m->type_schema = "pg_catalog";
+		if (!r.failed && !m->type_oid)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "pgoutput: type message with invalid "
+					  "oid 0");
 		break;
 	case 'I':
 		m->relid = u32(&r);

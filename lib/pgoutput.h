@@ -105,7 +105,9 @@ void ss_pgo_msg_release(struct ss_pgo_msg *m);
  * bytes at `buf`) into *m. Returns 0, or -1 with err (SS_ERR_INPUT) for a
  * truncated or malformed message or an unknown message type, e.g.
  * "pgoutput: insert message truncated at byte 7", "pgoutput: unknown
- * message type 'S'" (protocol version 1 never sends stream messages).
+ * message type 'S'" (protocol version 1 never sends stream messages),
+ * "pgoutput: relation message with invalid oid 0" (also for a type
+ * message: the caches are keyed by oid).
  */
 int ss_pgo_decode(struct ss_pgo_msg *m, const char *buf, size_t len,
 		  struct ss_err *err);

@@ -179,6 +179,14 @@ static int lex_string(struct parser *ps, size_t *i, int esc, struct ss_buf *b)
 						    'a' + 10));
 				if (k == 0)
 					ss_buf_addc(b, 'x');
+				else if (v == 0)
+					/* as for octal: a NUL would cut
+					 * the string short */
+					return lex_error(
+					    ps, start,
+					    "invalid byte sequence "
+					    "for encoding \"UTF8\": "
+					    "0x00");
 				else
 					ss_buf_addc(b, (char)v);
 				break;

@@ -2239,7 +2239,10 @@ static int dt_zone(const struct dt *d, int with_tz, int32_t *off,
 		low[n] = '\0';
 		rc = ss_err_set(err, SS_ERR_INPUT,
 				"time zone \"%s\" not recognized", low);
-	} else if (with_tz && d->has_date) {
+	} else if (with_tz && d->has_date && d->year >= -4713 &&
+		   d->year <= 294277) {
+		/* (outside those years date2j would overflow; the value is
+		 * refused as out of range after this) */
 		int64_t local =
 		    (int64_t)(date2j(d->year, d->mon, d->mday) - 2440588) *
 			86400 +
@@ -2426,8 +2429,9 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 
 		p++;
 		while (p < end && !isspace((unsigned char)*p)) {
-			char nb[64], *ep;
-			size_t nl = 0;
+			struct ss_buf nb = SS_BUF_INIT;
+			char *ep;
+			int ok;
 			double v;
 
 			if (*p == 'T' || *p == 't') {
@@ -2437,21 +2441,21 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 				p++;
 				continue;
 			}
-			while (p < end && nl < sizeof(nb) - 1 &&
+			while (p < end &&
 			       (isdigit((unsigned char)*p) || *p == '.' ||
 				*p == '-' || *p == '+'))
-				nb[nl++] = *p++;
-			nb[nl] = '\0';
-			if (nl == 0 || p >= end)
-				goto bad;
-			v = strtod(nb, &ep);
-			if (*ep)
+				ss_buf_addc(&nb, *p++);
+			v = strtod(nb.buf, &ep);
+			ok = nb.len > 0 && !*ep && p < end;
+			ss_buf_release(&nb);
+			if (!ok)
 				goto bad;
 			switch (toupper((unsigned char)*p)) {
 			case 'Y':
 				if (in_time)
 					goto bad;
-				month += v * 12;
+				/* a fraction of a year: whole months */
+				month += trunc(v) * 12 + rint((v - trunc(v)) * 12);
 				break;
 			case 'M':
 				if (in_time)
@@ -2494,7 +2498,7 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 	while (p < end) {
 		const char *numstart;
 		int neg = 0;
-		double v;
+		double v, fv;
 		char unit[16];
 		size_t ul = 0;
 
@@ -2569,18 +2573,28 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			}
 		}
 		{
-			char nb[64];
-			size_t nl = 0;
+			/* The whole number, however long (a fixed buffer
+			 * cut it, and its tail read as more seconds). */
+			struct ss_buf nb = SS_BUF_INIT;
+			const char *dot;
 			char *ep;
+			int ok;
 
 			p = numstart;
-			while (p < end && nl < sizeof(nb) - 1 &&
+			while (p < end &&
 			       (isdigit((unsigned char)*p) || *p == '.' ||
 				*p == '+' || *p == '-'))
-				nb[nl++] = *p++;
-			nb[nl] = '\0';
-			v = strtod(nb, &ep);
-			if (*ep)
+				ss_buf_addc(&nb, *p++);
+			v = strtod(nb.buf, &ep);
+			ok = nb.len > 0 && !*ep;
+			/* The fraction on its own, as PostgreSQL reads it
+			 * for the year units. */
+			dot = strchr(nb.buf, '.');
+			fv = ok && dot ? strtod(dot, NULL) : 0;
+			if (nb.buf[0] == '-')
+				fv = -fv;
+			ss_buf_release(&nb);
+			if (!ok)
 				goto bad;
 		}
 		while (p < end && isspace((unsigned char)*p))
@@ -2614,15 +2628,17 @@ static int interval_in(const char *s, size_t len, struct interval *out,
 			day += v * 7;
 		else if (U("mon") || U("mons") || U("month") || U("months"))
 			month += v;
+		/* A fraction of a year unit becomes whole months, rounded
+		 * (rint, as PostgreSQL's DecodeInterval), never days. */
 		else if (U("y") || U("yr") || U("yrs") || U("year") ||
 			 U("years"))
-			month += v * 12;
+			month += trunc(v) * 12 + rint(fv * 12);
 		else if (U("decade") || U("decades"))
-			month += v * 120;
+			month += trunc(v) * 120 + rint(fv * 120);
 		else if (U("century") || U("centuries"))
-			month += v * 1200;
+			month += trunc(v) * 1200 + rint(fv * 1200);
 		else if (U("millennium") || U("millennia") || U("millenniums"))
-			month += v * 12000;
+			month += trunc(v) * 12000 + rint(fv * 12000);
 		else
 			goto bad;
 #undef U

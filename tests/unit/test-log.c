@@ -195,6 +195,61 @@ static void test_log(void)
 	ss_log_reader_close(r);
 }
 
+/* A reader over damaged data files answers within the committed log or
+ * with an error (found by tests/fuzz/fuzz-log: a damaged index record
+ * gave an entry of 2^63 bytes). */
+static void test_damage(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_log_opts o;
+	struct ss_log_writer *w;
+	struct ss_log_reader *r;
+	struct ss_offset a = off(5, 0), end;
+	char d[300], p[340];
+	uint64_t pos, len, s, e, n;
+	unsigned char junk[8];
+	int fd, closed;
+
+	snprintf(d, sizeof(d), "%s/damaged", dir);
+	ss_log_opts_init(&o);
+	o.chunk_bytes = 10;
+	CHECK(ss_log_writer_open(d, &o, &w, &err) == 0);
+	append(w, 5, 0, "{\"a\":1}");
+	append(w, 5, 2, "{\"a\":2}");
+	append(w, 6, 0, "{\"a\":3}");
+	CHECK(ss_log_commit(w, 6, &err) == 0);
+	ss_log_writer_close(w);
+
+	/* index record 1: its byte position made huge */
+	snprintf(p, sizeof(p), "%s/index", d);
+	fd = open(p, O_WRONLY);
+	memset(junk, 0x7f, sizeof(junk));
+	CHECK(pwrite(fd, junk, 8, 24 + 16) == 8);
+	close(fd);
+	CHECK(ss_log_reader_open(d, &r, &err) == 0);
+	CHECK(ss_log_reader_entry(r, 0, &end, &pos, &len, &err) < 0);
+	CHECK(strstr(err.msg, "is damaged: index record 1 is out of place") != NULL);
+	CHECK(err.code == SS_ERR_INPUT);
+	CHECK(ss_log_reader_range(r, &a, &ss_offset_last, &s, &e, &n, &err) < 0);
+	CHECK(strstr(err.msg, "is damaged: index record 1 is out of place") != NULL);
+	/* a chunk that ends past the last committed offset */
+	snprintf(p, sizeof(p), "%s/chunks", d);
+	fd = open(p, O_WRONLY);
+	memset(junk, 0x7f, sizeof(junk));
+	CHECK(pwrite(fd, junk, 8, 0) == 8);
+	close(fd);
+	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed, &err) < 0);
+	CHECK(strstr(err.msg, "is damaged: chunks record 0 is out of place") != NULL);
+	ss_log_reader_close(r);
+
+	/* a log file cut short of what the head says */
+	snprintf(p, sizeof(p), "%s/log", d);
+	CHECK(truncate(p, 5) == 0);
+	CHECK(ss_log_reader_open(d, &r, &err) < 0);
+	CHECK(err.code == SS_ERR_INPUT &&
+	      strstr(err.msg, "is damaged: its files are shorter than its head says"));
+}
+
 static void test_snapshot(void)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -279,6 +334,7 @@ int main(void)
 		FAILF("mkdtemp: %s", strerror(errno));
 	snprintf(dir, sizeof(dir), "%s", tmpl);
 	test_log();
+	test_damage();
 	test_snapshot();
 	test_message();
 	if (!unit_failures) {

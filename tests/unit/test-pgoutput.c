@@ -251,6 +251,49 @@ static void test_messages(void)
 	u32(&m, 0x40000000);
 	u8(&m, 0);
 	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) < 0);
+	/* InvalidOid names no relation or type: the caches could not hold
+	 * it (found by tests/fuzz/fuzz-pgoutput). */
+	m = relation_msg();
+	memset(m.b + 1, 0, 4);
+	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) < 0);
+	CHECK_STR(err.msg, "pgoutput: relation message with invalid oid 0");
+	m.n = 0;
+	u8(&m, 'Y');
+	u32(&m, 0);
+	str(&m, "public");
+	str(&m, "mood");
+	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) < 0);
+	CHECK_STR(err.msg, "pgoutput: type message with invalid oid 0");
+	/* A timestamp past PostgreSQL's range (and past int64 once moved
+	 * to the Unix epoch: found by tests/fuzz/fuzz-pgoutput). */
+	m = begin_msg();
+	memset(m.b + 9, 0xff, 8);
+	m.b[9] = 0x7f;
+	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) < 0);
+	CHECK_STR(err.msg, "pgoutput: begin message: timestamp out of range at byte 9");
+	m = begin_msg();
+	memset(m.b + 9, 0, 8);
+	m.b[9] = 0x80; /* INT64_MIN: -infinity */
+	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) < 0);
+	/* the last that fits: INT64_MAX Unix microseconds */
+	m = begin_msg();
+	{
+		uint64_t last = (uint64_t)(INT64_MAX - SS_PG_EPOCH_OFFSET_US);
+		int k;
+
+		for (k = 0; k < 8; k++)
+			m.b[9 + k] = (char)(last >> (56 - 8 * k));
+		CHECK(ss_pgo_decode(&d, m.b, m.n, &err) == 0);
+		CHECK(d.ts_us == INT64_MAX);
+		last++;
+		for (k = 0; k < 8; k++)
+			m.b[9 + k] = (char)(last >> (56 - 8 * k));
+		CHECK(ss_pgo_decode(&d, m.b, m.n, &err) < 0);
+	}
+	m = begin_msg();
+	memset(m.b + 9, 0, 8); /* 2000-01-01 */
+	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) == 0);
+	CHECK(d.ts_us == SS_PG_EPOCH_OFFSET_US);
 	ss_pgo_msg_release(&d);
 }
 
