@@ -121,7 +121,7 @@ bench: all
 # of its corpus (new inputs never land in the tree); a crash or a broken
 # invariant fails it, leaving the input in $(FUZZ_BUILD)/crash/.
 # `make fuzz-regress` runs each target once over every file of its
-# corpus, without fuzzing (t0060 does, from make check).
+# corpus, without fuzzing (t0080 does, from make check).
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_SECONDS ?= 60
