@@ -3167,7 +3167,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
 				 socklen_t addrlen)
 {
-	static atomic_llong last_warn_us;
+	static _Atomic int64_t last_warn_us;
 	int64_t now, last;
 
 	(void)cls;

@@ -561,8 +561,8 @@ static const char *const migrations[] = {
 	" receive_lag TEXT NOT NULL, updated_us INTEGER NOT NULL)"
 	" STRICT, WITHOUT ROWID;",
 	/* 3 -> 4: the partitions of published partitioned tables */
-	"CREATE TABLE partition_sets (oid INTEGER PRIMARY KEY,"
-	" leaves TEXT NOT NULL) STRICT;",
+	("CREATE TABLE partition_sets (oid INTEGER PRIMARY KEY,"
+	 " leaves TEXT NOT NULL) STRICT;"),
 };
 
 static int migrate(struct ss_registry *r, sqlite3 *db, struct ss_err *err)
@@ -2084,8 +2084,8 @@ int ss_registry_remove_table(struct ss_registry *r, const char *schema,
 		"INSERT INTO shape_changes (shape_id, handle, added)"
 		" SELECT id, handle, 0 FROM shapes"
 		" WHERE schema_name = ?1 AND table_name = ?2 ORDER BY id",
-		"DELETE FROM shape_relations WHERE shape_id IN (SELECT id FROM"
-		" shapes WHERE schema_name = ?1 AND table_name = ?2)",
+		("DELETE FROM shape_relations WHERE shape_id IN (SELECT id FROM"
+		 " shapes WHERE schema_name = ?1 AND table_name = ?2)"),
 		"DELETE FROM shapes WHERE schema_name = ?1 AND table_name = ?2",
 	};
 	sqlite3 *db;
