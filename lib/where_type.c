@@ -187,17 +187,6 @@ int ss_w_type_lookup(const char *name, struct wtype *t)
 /* ------------------------------------------------------------------ */
 /* UUID */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int uuid_in(const char *s, size_t len, unsigned char *u,
 		   struct ss_err *err)
 {
@@ -213,8 +202,8 @@ static int uuid_in(const char *s, size_t len, unsigned char *u,
 
 		if (end - p < 2)
 			goto bad;
-		hi = hexval((unsigned char)p[0]);
-		lo = hexval((unsigned char)p[1]);
+		hi = ss_hexval((unsigned char)p[0]);
+		lo = ss_hexval((unsigned char)p[1]);
 		if (hi < 0 || lo < 0)
 			goto bad;
 		u[i] = (unsigned char)(hi * 16 + lo);

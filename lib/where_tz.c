@@ -200,12 +200,6 @@ static int64_t tz_rule_next(const struct tzdb *tz, int64_t utc)
 	return best;
 }
 
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 static int tz_name_ok(const char *z, size_t n)
 {
 	size_t i;
@@ -282,7 +276,7 @@ int ss_w_tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
 	if (len < 44 || memcmp(buf, "TZif", 4) != 0)
 		return -1;
 	for (i = 0; i < 6; i++)
-		cnt[i] = be32(buf + 20 + 4 * i);
+		cnt[i] = ss_get32be(buf + 20 + 4 * i);
 	off = 44;
 	if (buf[4] >= '2') {
 		/* skip the 32-bit block for the 64-bit one */
@@ -292,7 +286,7 @@ int ss_w_tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
 		if (off + 44 > len || memcmp(buf + off, "TZif", 4) != 0)
 			return -1;
 		for (i = 0; i < 6; i++)
-			cnt[i] = be32(buf + off + 20 + 4 * i);
+			cnt[i] = ss_get32be(buf + off + 20 + 4 * i);
 		off += 44;
 	}
 	{
@@ -311,9 +305,9 @@ int ss_w_tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
 			const unsigned char *q = buf + off + i * w;
 
 			tz->trans[i] = w == 8
-					   ? (int64_t)((uint64_t)be32(q) << 32 |
-						       be32(q + 4))
-					   : (int64_t)(int32_t)be32(q);
+					   ? (int64_t)((uint64_t)ss_get32be(q) << 32 |
+						       ss_get32be(q + 4))
+					   : (int64_t)(int32_t)ss_get32be(q);
 		}
 		off += tz->ntrans * w;
 		for (i = 0; i < tz->ntrans; i++) {
@@ -323,7 +317,7 @@ int ss_w_tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
 		}
 		off += tz->ntrans;
 		for (i = 0; i < tz->ntypes; i++)
-			tz->utoff[i] = (int32_t)be32(buf + off + i * 6);
+			tz->utoff[i] = (int32_t)ss_get32be(buf + off + i * 6);
 		off += tz->ntypes * 6;
 	}
 	/* footer: "\n<POSIX TZ>\n"; a ',' means DST rules, which take
