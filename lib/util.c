@@ -223,34 +223,35 @@ void ss_buf_addf(struct ss_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
-int ss_buf_add_json(struct ss_buf *b, const char *s, size_t len,
-		    unsigned flags)
+/* The escaper's loop, specialised by the compiler for each use of the
+ * flags (the change writer calls it for every column of every change). */
+static inline int add_json(struct ss_buf *b, const char *s, size_t len,
+			   int upper, int strict)
 {
-	const char *hex = flags & SS_JSON_UPPER ? "0123456789ABCDEF"
-						: "0123456789abcdef";
+	const char *hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, run = 0;
 
 	ss_buf_grow(b, len + 2);
-	ss_buf_addc(b, '"');
+	b->buf[b->len++] = '"';
 	while (i < len) {
 		unsigned char c = p[i];
 		char esc[7];
 		const char *e;
 
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			if (c < 0x80 || !(flags & SS_JSON_STRICT)) {
-				i++;
-			} else {
-				size_t n = ss_utf8_seq(p + i, len - i);
-
-				if (!n)
-					return SS_JSON_EUTF8;
-				i += n;
-			}
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
 			continue;
 		}
-		if (c == 0 && (flags & SS_JSON_STRICT))
+		if (c >= 0x80) {
+			size_t n = strict ? ss_utf8_seq(p + i, len - i) : 1;
+
+			if (!n)
+				return SS_JSON_EUTF8;
+			i += n;
+			continue;
+		}
+		if (c == 0 && strict)
 			return SS_JSON_ENUL;
 		ss_buf_add(b, s + run, i - run);
 		switch (c) {
@@ -274,6 +275,17 @@ int ss_buf_add_json(struct ss_buf *b, const char *s, size_t len,
 	ss_buf_add(b, s + run, len - run);
 	ss_buf_addc(b, '"');
 	return 0;
+}
+
+int ss_buf_add_json(struct ss_buf *b, const char *s, size_t len,
+		    unsigned flags)
+{
+	int upper = (flags & SS_JSON_UPPER) != 0;
+
+	if (flags & SS_JSON_STRICT)
+		return upper ? add_json(b, s, len, 1, 1)
+			     : add_json(b, s, len, 0, 1);
+	return upper ? add_json(b, s, len, 1, 0) : add_json(b, s, len, 0, 0);
 }
 
 void ss_buf_add_json_string(struct ss_buf *b, const char *s, size_t len)
