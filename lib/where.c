@@ -69,7 +69,6 @@ static int column_type(struct arena *a, const struct ss_where_column *col,
 		if (col->enum_labels && col->n_enum_labels) {
 			char **l = ss_w_arena_alloc(a, col->n_enum_labels *
 							   sizeof(*l));
-			size_t i;
 
 			for (i = 0; i < col->n_enum_labels; i++)
 				l[i] = ss_w_arena_strndup(

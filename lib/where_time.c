@@ -167,12 +167,12 @@ static int rd_tz(const char **pp, const char *end, int *tz, struct dt *d)
 
 	if (p < end && isalpha((unsigned char)*p)) {
 		const char *q = p;
-		size_t n;
+		size_t len;
 
 		while (q < end && isalpha((unsigned char)*q))
 			q++;
-		n = (size_t)(q - p);
-		if (ss_w_tz_abbrev(p, n, tz) &&
+		len = (size_t)(q - p);
+		if (ss_w_tz_abbrev(p, len, tz) &&
 		    (q == end ||
 		     !(isalnum((unsigned char)*q) || *q == '/' || *q == '_'))) {
 			*pp = q;

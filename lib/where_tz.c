@@ -304,10 +304,10 @@ int ss_w_tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
 		for (i = 0; i < tz->ntrans; i++) {
 			const unsigned char *q = buf + off + i * w;
 
-			tz->trans[i] = w == 8
-					   ? (int64_t)((uint64_t)ss_get32be(q) << 32 |
-						       ss_get32be(q + 4))
-					   : (int64_t)(int32_t)ss_get32be(q);
+			tz->trans[i] =
+			    w == 8 ? (int64_t)((uint64_t)ss_get32be(q) << 32 |
+					       ss_get32be(q + 4))
+				   : (int64_t)(int32_t)ss_get32be(q);
 		}
 		off += tz->ntrans * w;
 		for (i = 0; i < tz->ntrans; i++) {
@@ -324,7 +324,7 @@ int ss_w_tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
 	 * over after the last transition */
 	if (buf[4] >= '2') {
 		char footer[128];
-		size_t n = 0;
+		size_t flen = 0;
 
 		off += (size_t)cnt[5] + (size_t)cnt[2] * 12 + cnt[1] + cnt[0];
 		for (i = off; i < len; i++)
@@ -332,10 +332,10 @@ int ss_w_tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz)
 				tz->has_rule_after = 1;
 		if (off < len && buf[off] == '\n') {
 			for (i = off + 1; i < len && buf[i] != '\n' &&
-					  n < sizeof(footer) - 1;
+					  flen < sizeof(footer) - 1;
 			     i++)
-				footer[n++] = (char)buf[i];
-			footer[n] = '\0';
+				footer[flen++] = (char)buf[i];
+			footer[flen] = '\0';
 			if (tz->has_rule_after &&
 			    tz_parse_rule(footer, tz) == 0)
 				tz->has_rule_after = 2; /* understood */
