@@ -290,16 +290,16 @@ int ss_w_float_cmp(double a, double b);
 int ss_w_date2j(int y, int m, int d);
 void ss_w_j2date(int jd, int *year, int *month, int *day);
 int ss_w_days_in_month(int y, int m);
-/* Read up to maxd digits at *pp (< end) into *out, advancing *pp; 0, or
- * -1 when there is no digit. */
+/* Read up to maxd digits at *pp (< end) into *out, advancing *pp: the
+ * number of digits read, or -1 when there is none. */
 int ss_w_rd_int(const char **pp, const char *end, int maxd, int *out);
 int ss_w_date_in(const char *s, size_t len, int64_t *out, struct ss_err *err);
 int ss_w_time_in(const char *s, size_t len, int64_t *out, struct ss_err *err);
 /* timestamp (with_tz 0) or timestamptz (with_tz 1, UTC) input. */
 int ss_w_ts_in(int with_tz, const char *s, size_t len, int64_t *out,
 	       struct ss_err *err);
-/* Output: a time of day; a timestamp (with_tz: +00 suffix); a date with
- * " BC" for years before 1. */
+/* Output: a time of day; a timestamp (with_tz: "+00" after the time),
+ * and a date, each with " BC" for years before 1. */
 void ss_w_fmt_time(int64_t us, struct ss_buf *out);
 void ss_w_fmt_ts(int64_t t, int with_tz, struct ss_buf *out);
 void ss_w_fmt_date_bc(int64_t days, struct ss_buf *out);
