@@ -112,11 +112,7 @@ static int lex_string(struct parser *ps, size_t *i, int esc, struct ss_buf *b)
 				     k < 2 && isxdigit((unsigned char)s[j]);
 				     k++, j++)
 					v = v * 16 +
-					    (isdigit((unsigned char)s[j])
-						 ? s[j] - '0'
-						 : (tolower(
-							(unsigned char)s[j]) -
-						    'a' + 10));
+					    ss_hexval((unsigned char)s[j]);
 				if (k == 0)
 					ss_buf_addc(b, 'x');
 				else if (v == 0)
@@ -141,17 +137,9 @@ static int lex_string(struct parser *ps, size_t *i, int esc, struct ss_buf *b)
 						return lex_error(
 						    ps, (int)j,
 						    "invalid Unicode escape");
-					cp =
-					    cp * 16 +
-					    (unsigned long)(isdigit(
-								(unsigned char)
-								    s[j + k])
-								? s[j + k] - '0'
-								: (tolower(
-								       (unsigned char)
-									   s[j +
-									     k]) -
-								   'a' + 10));
+					cp = cp * 16 +
+					     (unsigned long)ss_hexval(
+						 (unsigned char)s[j + k]);
 				}
 				j += (size_t)n;
 				if (cp == 0 || cp > 0x10ffff ||
