@@ -1185,86 +1185,18 @@ int ss_frame_write(FILE *out, const char *name, json_t *frame,
 
 /*
  * Append `s` as a JSON string the way jansson dumps it (JSON_COMPACT, no
- * JSON_ENSURE_ASCII): '"' and '\\' escaped, \b \f \n \r \t by name, other
- * control characters as \u00XX in upper case, everything else as is.
- * Returns 0, or -1 for invalid UTF-8 (1) or a NUL (2) in *why.
+ * JSON_ENSURE_ASCII: ss_buf_add_json with upper-case \u00XX), refusing
+ * what jansson would not hold. Returns 0, or -1 for invalid UTF-8 (1) or a
+ * NUL (2) in *why.
  */
 static int add_json_text(struct ss_buf *b, const char *text, size_t len,
 			 int *why)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p = (const unsigned char *)text;
-	size_t i = 0, run = 0;
+	int r = ss_buf_add_json(b, text, len, SS_JSON_UPPER | SS_JSON_STRICT);
 
-	ss_buf_grow(b, len + 2);
-	b->buf[b->len++] = '"';
-	while (i < len) {
-		unsigned char c = p[i];
-		const char *e;
-		char esc[7];
-
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			size_t n, k;
-			uint32_t cp;
-
-			if (c >= 0xc2 && c <= 0xdf) {
-				n = 1;
-				cp = c & 0x1f;
-			} else if (c >= 0xe0 && c <= 0xef) {
-				n = 2;
-				cp = c & 0x0f;
-			} else if (c >= 0xf0 && c <= 0xf4) {
-				n = 3;
-				cp = c & 0x07;
-			} else {
-				goto bad;
-			}
-			if (len - i <= n)
-				goto bad;
-			for (k = 1; k <= n; k++) {
-				if ((p[i + k] & 0xc0) != 0x80)
-					goto bad;
-				cp = cp << 6 | (p[i + k] & 0x3f);
-			}
-			if ((n == 2 && cp < 0x800) ||
-			    (n == 3 && cp < 0x10000) ||
-			    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-				goto bad;
-			i += n + 1;
-			continue;
-		}
-		if (c == 0) {
-			*why = 2;
-			return -1;
-		}
-		ss_buf_add(b, text + run, i - run);
-		switch (c) {
-		case '"': e = "\\\""; break;
-		case '\\': e = "\\\\"; break;
-		case '\b': e = "\\b"; break;
-		case '\f': e = "\\f"; break;
-		case '\n': e = "\\n"; break;
-		case '\r': e = "\\r"; break;
-		case '\t': e = "\\t"; break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			esc[6] = '\0';
-			e = esc;
-		}
-		ss_buf_adds(b, e);
-		run = ++i;
-	}
-	ss_buf_add(b, text + run, len - run);
-	ss_buf_addc(b, '"');
-	return 0;
-bad:
-	*why = 1;
+	if (r == 0)
+		return 0;
+	*why = r == SS_JSON_ENUL ? 2 : 1;
 	return -1;
 }
 

@@ -16,24 +16,6 @@
 #define SLOT 80         /* one head slot; the head file holds two */
 static const char MAGIC[8] = { 'S', 'S', 'L', 'O', 'G', 'v', '0', '1' };
 
-static void put64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)(v & 0xff);
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* ---------------------------------------------------------------- files */
 
 static int sys_fail(struct ss_err *err, const char *what, const char *dir, const char *file)
@@ -135,28 +117,28 @@ static void head_encode(unsigned char *b, const struct ss_log_head *h, uint64_t 
 {
 	memset(b, 0, SLOT);
 	memcpy(b, MAGIC, 8);
-	put64(b + 8, seq);
-	put64(b + 16, h->bytes);
-	put64(b + 24, h->entries);
-	put64(b + 32, h->chunks);
+	ss_put64be(b + 8, seq);
+	ss_put64be(b + 16, h->bytes);
+	ss_put64be(b + 24, h->entries);
+	ss_put64be(b + 32, h->chunks);
 	ss_offset_encode(&h->last, b + 40, NULL);
-	put64(b + 56, h->last_tx);
-	put64(b + 64, h->flags);
-	put64(b + 72, ss_hash64(b, 72));
+	ss_put64be(b + 56, h->last_tx);
+	ss_put64be(b + 64, h->flags);
+	ss_put64be(b + 72, ss_hash64(b, 72));
 }
 
 static int head_decode(const unsigned char *b, struct ss_log_head *h, uint64_t *seq)
 {
-	if (memcmp(b, MAGIC, 8) || get64(b + 72) != ss_hash64(b, 72))
+	if (memcmp(b, MAGIC, 8) || ss_get64be(b + 72) != ss_hash64(b, 72))
 		return -1;
-	*seq = get64(b + 8);
-	h->bytes = get64(b + 16);
-	h->entries = get64(b + 24);
-	h->chunks = get64(b + 32);
+	*seq = ss_get64be(b + 8);
+	h->bytes = ss_get64be(b + 16);
+	h->entries = ss_get64be(b + 24);
+	h->chunks = ss_get64be(b + 32);
 	if (ss_offset_decode(b + 40, &h->last, NULL) < 0)
 		return -1;
-	h->last_tx = get64(b + 56);
-	h->flags = (uint32_t)get64(b + 64);
+	h->last_tx = ss_get64be(b + 56);
+	h->flags = (uint32_t)ss_get64be(b + 64);
 	return 0;
 }
 
@@ -226,7 +208,7 @@ static int chunk_start_of(struct ss_log_writer *w, struct ss_err *err)
 		return 0;
 	if (pread_all(w->chk_fd, rec, REC, (w->chunks - 1) * REC) < 0)
 		return sys_fail(err, "read", w->dir, "chunks");
-	w->chunk_start = get64(rec + 16);
+	w->chunk_start = ss_get64be(rec + 16);
 	return 0;
 }
 
@@ -364,16 +346,16 @@ int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off, const ch
 			}
 		}
 	}
-	put64(rec, off->tx);
-	put64(rec + 8, off->op);
-	put64(rec + 16, w->bytes);
+	ss_put64be(rec, off->tx);
+	ss_put64be(rec + 8, off->op);
+	ss_put64be(rec + 16, w->bytes);
 	if (pwrite_all(w->idx_fd, rec, REC, w->entries * REC) < 0)
 		return sys_fail(err, "write", w->dir, "index");
 	w->bytes = pos;
 	w->entries++;
 	w->last = *off;
 	if (w->bytes - w->chunk_start >= w->o.chunk_bytes) {
-		put64(rec + 16, w->bytes);
+		ss_put64be(rec + 16, w->bytes);
 		if (pwrite_all(w->chk_fd, rec, REC, w->chunks * REC) < 0)
 			return sys_fail(err, "write", w->dir, "chunks");
 		w->chunks++;
@@ -562,8 +544,8 @@ static int read_rec(struct ss_log_reader *r, int fd, const char *name, uint64_t 
 
 	if (pread_all(fd, rec, REC, i * REC) < 0)
 		return sys_fail(err, "read", r->dir, name);
-	*off = ss_offset_make(get64(rec), get64(rec + 8));
-	*pos = get64(rec + 16);
+	*off = ss_offset_make(ss_get64be(rec), ss_get64be(rec + 8));
+	*pos = ss_get64be(rec + 16);
 	if (!ss_offset_is_valid(off) || *pos > r->head.bytes)
 		return damaged(r, name, i, err);
 	return 0;

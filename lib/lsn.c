@@ -7,17 +7,6 @@
 
 #include "lsn.h"
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Parse 1..8 hex digits at s[0..n). */
 static int parse_half(const char *s, size_t n, uint32_t *out)
 {
@@ -27,7 +16,7 @@ static int parse_half(const char *s, size_t n, uint32_t *out)
 	if (n < 1 || n > 8)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int d = hexval(s[i]);
+		int d = ss_hexval(s[i]);
 
 		if (d < 0)
 			return -1;

@@ -169,26 +169,6 @@ int ss_offset_is_valid(const struct ss_offset *o)
 	}
 }
 
-static void put_be64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
-static uint64_t get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 int ss_offset_encode(const struct ss_offset *o,
 		     unsigned char out[SS_OFFSET_BYTES], struct ss_err *err)
 {
@@ -202,15 +182,15 @@ int ss_offset_encode(const struct ss_offset *o,
 		memset(out, 0, SS_OFFSET_BYTES);
 		return 0;
 	}
-	put_be64(out, o->tx);
-	put_be64(out + 8, o->op == SS_OFFSET_INF ? UINT64_MAX : o->op + 1);
+	ss_put64be(out, o->tx);
+	ss_put64be(out + 8, o->op == SS_OFFSET_INF ? UINT64_MAX : o->op + 1);
 	return 0;
 }
 
 int ss_offset_decode(const unsigned char in[SS_OFFSET_BYTES],
 		     struct ss_offset *out, struct ss_err *err)
 {
-	uint64_t tx = get_be64(in), op = get_be64(in + 8);
+	uint64_t tx = ss_get64be(in), op = ss_get64be(in + 8);
 
 	if (op == 0) {
 		if (tx != 0)

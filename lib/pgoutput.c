@@ -58,8 +58,7 @@ static uint32_t u32(struct rd *r)
 
 	if (need(r, 4) < 0)
 		return 0;
-	v = (uint32_t)r->p[r->off] << 24 | (uint32_t)r->p[r->off + 1] << 16 |
-	    (uint32_t)r->p[r->off + 2] << 8 | (uint32_t)r->p[r->off + 3];
+	v = ss_get32be(r->p + r->off);
 	r->off += 4;
 	return v;
 }

@@ -101,7 +101,8 @@ void ss_shape_canonical(const struct ss_shape *s, struct ss_buf *out);
 int ss_shape_from_canonical(struct ss_shape *s, const char *json, struct ss_err *err);
 
 /* Is text[0..len) valid UTF-8 (no overlong forms, surrogates, or values
- * past U+10FFFF)? Returns 1 or 0. */
+ * past U+10FFFF)? Returns 1 or 0. The same as ss_utf8_valid (util.h), the
+ * one validator, which new code calls. */
 int ss_shape_utf8_valid(const char *text, size_t len);
 
 /* Stable 32-bit hash of a canonical form (the first part of a handle):

@@ -223,22 +223,37 @@ void ss_buf_addf(struct ss_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
-void ss_buf_add_json_string(struct ss_buf *b, const char *s, size_t len)
+/* The escaper's loop, specialised by the compiler for each use of the
+ * flags (the change writer calls it for every column of every change). */
+static inline int add_json(struct ss_buf *b, const char *s, size_t len,
+			   int upper, int strict)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
+	const char *hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
 
 	ss_buf_grow(b, len + 2);
-	ss_buf_addc(b, '"');
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	b->buf[b->len++] = '"';
+	while (i < len) {
+		unsigned char c = p[i];
 		char esc[7];
-		const char *e = NULL;
+		const char *e;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
 			continue;
+		}
+		if (c >= 0x80) {
+			size_t n = strict ? ss_utf8_seq(p + i, len - i) : 1;
+
+			if (!n)
+				return SS_JSON_EUTF8;
+			i += n;
+			continue;
+		}
+		if (c == 0 && strict)
+			return SS_JSON_ENUL;
 		ss_buf_add(b, s + run, i - run);
-		run = i + 1;
 		switch (c) {
 		case '"': e = "\\\""; break;
 		case '\\': e = "\\\\"; break;
@@ -255,9 +270,27 @@ void ss_buf_add_json_string(struct ss_buf *b, const char *s, size_t len)
 			e = esc;
 		}
 		ss_buf_adds(b, e);
+		run = ++i;
 	}
 	ss_buf_add(b, s + run, len - run);
 	ss_buf_addc(b, '"');
+	return 0;
+}
+
+int ss_buf_add_json(struct ss_buf *b, const char *s, size_t len,
+		    unsigned flags)
+{
+	int upper = (flags & SS_JSON_UPPER) != 0;
+
+	if (flags & SS_JSON_STRICT)
+		return upper ? add_json(b, s, len, 1, 1)
+			     : add_json(b, s, len, 0, 1);
+	return upper ? add_json(b, s, len, 1, 0) : add_json(b, s, len, 0, 0);
+}
+
+void ss_buf_add_json_string(struct ss_buf *b, const char *s, size_t len)
+{
+	(void)ss_buf_add_json(b, s, len, 0);
 }
 
 void ss_buf_reset(struct ss_buf *b)
@@ -489,6 +522,99 @@ uint64_t ss_hash64(const void *data, size_t len)
 		h *= 0x100000001b3ULL;
 	}
 	return h;
+}
+
+size_t ss_utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	size_t k, more;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		more = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		more = 2;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		more = 3;
+		cp = c & 0x07;
+	} else {
+		return 0; /* continuation byte, 0xc0/0xc1 or > 0xf4 */
+	}
+	if (n <= more)
+		return 0;
+	for (k = 1; k <= more; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[k] & 0x3f);
+	}
+	/* Overlong forms, surrogates and values past U+10FFFF. */
+	if ((more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return more + 1;
+}
+
+int ss_utf8_valid(const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n;
+
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = ss_utf8_seq(p + i, len - i);
+		if (!n)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+int ss_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+uint32_t ss_get32be(const void *p)
+{
+	const unsigned char *b = p;
+
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | (uint32_t)b[3];
+}
+
+uint64_t ss_get64be(const void *p)
+{
+	const unsigned char *b = p;
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+void ss_put64be(void *p, uint64_t v)
+{
+	unsigned char *b = p;
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (unsigned char)(v & 0xff);
 }
 
 int ss_mkdir(const char *path, struct ss_err *err)

@@ -97,7 +97,25 @@ void ss_buf_addc(struct ss_buf *b, char c);
 void ss_buf_addf(struct ss_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ss_buf_vaddf(struct ss_buf *b, const char *fmt, va_list ap);
-/* Append `s` as a JSON string literal, quotes included. */
+/*
+ * The one JSON string escaper. Appends s[0..len) as a JSON string literal,
+ * quotes included: '"' and '\\' escaped, \b \f \n \r \t by name, other
+ * control characters (NUL too) as \u00xx, everything else as is (non-ASCII
+ * stays UTF-8). Flags:
+ *   SS_JSON_UPPER   \u00XX in upper case, as jansson dumps it (frames
+ *                   written by hand must match jansson's byte for byte);
+ *                   lower case otherwise (the canonical shape form, log
+ *                   lines, Electric's messages).
+ *   SS_JSON_STRICT  refuse text that is not valid UTF-8 (ss_utf8_valid) or
+ *                   holds a NUL, which jansson would not store either.
+ * Returns 0, or with SS_JSON_STRICT SS_JSON_EUTF8 / SS_JSON_ENUL (< 0) and
+ * part of the string appended: the caller drops the buffer's contents.
+ */
+enum { SS_JSON_UPPER = 1, SS_JSON_STRICT = 2 };
+enum { SS_JSON_EUTF8 = -1, SS_JSON_ENUL = -2 };
+int ss_buf_add_json(struct ss_buf *b, const char *s, size_t len,
+		    unsigned flags);
+/* ss_buf_add_json(b, s, len, 0): lower case, any bytes. */
 void ss_buf_add_json_string(struct ss_buf *b, const char *s, size_t len);
 void ss_buf_reset(struct ss_buf *b);
 void ss_buf_setlen(struct ss_buf *b, size_t len);
@@ -141,6 +159,26 @@ void ss_quote_text(char *out, size_t outsz, const char *s, size_t len, size_t ma
 
 /* 64-bit FNV-1a over a byte string; stable across runs and machines. */
 uint64_t ss_hash64(const void *data, size_t len);
+
+/*
+ * UTF-8, the one validator. ss_utf8_seq: the length (1 to 4) of the valid
+ * UTF-8 character at p[0..n) (n >= 1), or 0 when the bytes there are not
+ * one: a continuation byte, 0xc0/0xc1 or a byte past 0xf4, a truncated
+ * sequence, an overlong form, a surrogate, or a value past U+10FFFF.
+ * ss_utf8_valid: 1 if text[0..len) is all valid characters (NUL included,
+ * as ASCII), else 0.
+ */
+size_t ss_utf8_seq(const unsigned char *p, size_t n);
+int ss_utf8_valid(const char *text, size_t len);
+
+/* The value of a hex digit (either case), or -1 for any other c. */
+int ss_hexval(int c);
+
+/* Big-endian (network order) fixed-size integers at p: the on-disk log
+ * records and PostgreSQL's protocol fields. */
+uint32_t ss_get32be(const void *p);
+uint64_t ss_get64be(const void *p);
+void ss_put64be(void *p, uint64_t v);
 
 /* mkdir (mode 0755) that accepts an existing directory, not an existing
  * file of another kind. */

@@ -1,8 +1,11 @@
 /*
- * where_int.h — internals of lib/where shared by its source files:
- * the arena, types, values, syntax tree, and the type-specific operations
- * (input/output, comparison, arithmetic) in where_types.c. Not a public
- * interface; only lib/where*.c include it.
+ * where_int.h — internals of lib/where shared by its source files: the
+ * arena (where_arena.c), types and values (where_type.c), the type
+ * families (where_numeric.c, where_time.c, where_tz.c, where_array.c,
+ * where_arith.c), the syntax tree, and the stages over it (where_parse.c,
+ * where_check.c, where_render.c, where_fold.c, where_eval.c). Not a public
+ * interface; only lib/where*.c include it. Every function here is
+ * ss_w_-prefixed: lib/ is one archive, and its symbols are all ss_.
  */
 #ifndef SS_WHERE_INT_H
 #define SS_WHERE_INT_H
@@ -30,18 +33,18 @@ struct arena {
 };
 /* Start an arena on a caller-owned buffer of `size` bytes (a stack buffer
  * for one evaluation), so most evaluations never call malloc. */
-void arena_init_buf(struct arena *a, void *buf, size_t size);
-void *arena_alloc(struct arena *a, size_t n);
-char *arena_strndup(struct arena *a, const char *s, size_t n);
-void arena_free(struct arena *a);
+void ss_w_arena_init_buf(struct arena *a, void *buf, size_t size);
+void *ss_w_arena_alloc(struct arena *a, size_t n);
+char *ss_w_arena_strndup(struct arena *a, const char *s, size_t n);
+void ss_w_arena_free(struct arena *a);
 /* Count `units` of work: 0, or -1 with err once the budget is spent. */
-int arena_charge_fail(struct arena *a, struct ss_err *err);
-static inline int arena_charge(struct arena *a, uint64_t units,
-			       struct ss_err *err)
+int ss_w_arena_charge_fail(struct arena *a, struct ss_err *err);
+static inline int ss_w_arena_charge(struct arena *a, uint64_t units,
+				    struct ss_err *err)
 {
 	a->work += units;
 	if (a->work_max && a->work > a->work_max)
-		return arena_charge_fail(a, err);
+		return ss_w_arena_charge_fail(a, err);
 	return 0;
 }
 
@@ -79,7 +82,7 @@ struct wtype {
 	size_t nlabels;
 };
 
-struct num; /* arbitrary-precision decimal, where_types.c */
+struct num; /* arbitrary-precision decimal, where_numeric.c */
 struct warr;
 
 struct interval {
@@ -122,33 +125,43 @@ struct warr {
 #define TS_NOEND INT64_MAX
 #define USECS_PER_DAY INT64_C(86400000000)
 
-/* Type helpers (where_types.c). */
-int wt_is_numeric(enum wt t); /* int2..float8 */
-int wt_is_text(enum wt t);    /* text, varchar, bpchar */
-int wt_is_int(enum wt t);
+/* Type helpers (where_type.c). */
+int ss_w_is_numeric(enum wt t); /* int2..float8 */
+int ss_w_is_text(enum wt t);	/* text, varchar, bpchar */
+int ss_w_is_int(enum wt t);
 /* SQL name used in PostgreSQL messages ("integer", "text", ...). */
-void wtype_sqlname(const struct wtype *t, struct ss_buf *out);
+void ss_w_type_sqlname(const struct wtype *t, struct ss_buf *out);
 /* Canonical spelling ("int4", "varchar(3)", "int4[]"). */
-void wtype_canon(const struct wtype *t, struct ss_buf *out);
-int wtype_eq(const struct wtype *a, const struct wtype *b);
+void ss_w_type_canon(const struct wtype *t, struct ss_buf *out);
+int ss_w_type_eq(const struct wtype *a, const struct wtype *b);
 /* Resolve a type name with an optional typmod (-1) into *t; 0 or -1. */
-int wtype_lookup(const char *name, struct wtype *t);
+int ss_w_type_lookup(const char *name, struct wtype *t);
+/* SQL name of a base type ("integer"), static storage. */
+const char *ss_w_wt_sqlname(enum wt t);
+/* An untyped literal or parameter, or the bare NULL keyword. */
+static inline int is_unknown(const struct wtype *t)
+{
+	return !t->array && (t->base == WT_UNKNOWN || t->base == WT_NULL);
+}
 
 /*
  * Value operations. Each returns 0, or -1 with err filled in with the
  * PostgreSQL message. Results are allocated in arena `a`.
  */
-int wval_in(struct arena *a, const struct wtype *t, const char *s, size_t len,
-	    struct wval *out, struct ss_err *err);
-void wval_out(const struct wtype *t, const struct wval *v, struct ss_buf *out);
+int ss_w_val_in(struct arena *a, const struct wtype *t, const char *s,
+		size_t len, struct wval *out, struct ss_err *err);
+void ss_w_val_out(const struct wtype *t, const struct wval *v,
+		  struct ss_buf *out);
 /* Compare two non-null values of type t (same type): <0, 0, >0. */
-int wval_cmp(const struct wtype *t, const struct wval *x, const struct wval *y);
+int ss_w_val_cmp(const struct wtype *t, const struct wval *x,
+		 const struct wval *y);
 /* Cast non-null v from type `from` to type `to`. */
-int wval_cast(struct arena *a, const struct wtype *from, const struct wtype *to,
-	      const struct wval *v, struct wval *out, struct ss_err *err);
+int ss_w_val_cast(struct arena *a, const struct wtype *from,
+		  const struct wtype *to, const struct wval *v,
+		  struct wval *out, struct ss_err *err);
 /* Is there a cast from -> to, and is it implicit? 0 none, 1 explicit
  * only, 2 implicit. */
-int wcast_kind(const struct wtype *from, const struct wtype *to);
+int ss_w_cast_kind(const struct wtype *from, const struct wtype *to);
 
 /* Arithmetic operator codes. */
 enum wop {
@@ -162,15 +175,16 @@ enum wop {
 };
 /* Binary arithmetic on non-null values; result type rt. lt/rtp are the
  * operand types. */
-int wval_arith(struct arena *a, enum wop op, const struct wtype *lt,
-	       const struct wval *l, const struct wtype *rtp,
-	       const struct wval *r, const struct wtype *rt, struct wval *out,
-	       struct ss_err *err);
+int ss_w_val_arith(struct arena *a, enum wop op, const struct wtype *lt,
+		   const struct wval *l, const struct wtype *rtp,
+		   const struct wval *r, const struct wtype *rt,
+		   struct wval *out, struct ss_err *err);
 /* Result type of l op r, or -1 if no such operator (both already
  * resolved from unknown). `lc`/`rc` receive the types each side must be
  * cast to first. */
-int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
-		   struct wtype *lc, struct wtype *rc, struct wtype *res);
+int ss_w_arith_resolve(enum wop op, const struct wtype *l,
+		       const struct wtype *r, struct wtype *lc,
+		       struct wtype *rc, struct wtype *res);
 
 /*
  * timezone(zone, value) / value AT TIME ZONE zone: a timestamptz (to_tz 0)
@@ -178,20 +192,172 @@ int warith_resolve(enum wop op, const struct wtype *l, const struct wtype *r,
  * as local time there. The zone is an abbreviation or a zone name
  * (text), or a fixed offset (interval, when zone_is_iv).
  */
-int wval_timezone(const struct wval *zone, int zone_is_iv, int64_t ts,
-		  int to_tz, int64_t *out, struct ss_err *err);
+int ss_w_val_timezone(const struct wval *zone, int zone_is_iv, int64_t ts,
+		      int to_tz, int64_t *out, struct ss_err *err);
 
 /* justify_days (days), justify_hours (hours) or both (justify_interval). */
-int interval_justify(const struct interval *in, int days, int hours,
-		     struct interval *out, struct ss_err *err);
-
-/* Numeric helpers. */
-int num_from_int(struct arena *a, int64_t i, struct num **out);
-/* 1 if n is below zero (-Infinity included), else 0. */
-int num_is_negative(const struct num *n);
+int ss_w_interval_justify(const struct interval *in, int days, int hours,
+			  struct interval *out, struct ss_err *err);
 
 /* ------------------------------------------------------------------ */
-/* Syntax tree. The parser builds it, the type checker (where.c) fills in
+/* Numbers (where_numeric.c). Numeric: value = sign * D * 10^-scale, D held
+ * as decimal digits (0-9, most significant first, no leading zeros; nd ==
+ * 0 is zero). `scale` is also PostgreSQL's display scale, so "1.50" keeps
+ * its trailing zero. Results live in the arena; the functions that can
+ * fail return 0, or -1 with err filled in with PostgreSQL's message. */
+
+enum { NUM_FINITE = 0, NUM_NAN, NUM_PINF, NUM_NINF };
+#define NUM_MAX_PRECISION 1000
+#define NUM_MAX_DISPLAY_SCALE 1000
+#define NUM_MAX_DIGITS 150000 /* PostgreSQL allows 131072 + 16383 */
+/* PostgreSQL's storage limits (a base-10000 weight and a display scale
+ * in int16 fields): at most 131072 digits before the decimal point and
+ * 16383 after it. Every operation's result is held to them, as
+ * make_result does, so that no chain of operations can build values
+ * larger than an input could be. */
+#define NUM_MAX_WEIGHT_DIGITS 131072
+#define NUM_MAX_DSCALE 16383
+
+struct num {
+	int special;
+	int neg;
+	int scale;
+	size_t nd;
+	unsigned char *d;
+};
+
+int ss_w_num_from_int(struct arena *a, int64_t i, struct num **out);
+/* 1 if n is below zero (-Infinity included), else 0. */
+int ss_w_num_is_negative(const struct num *n);
+/* A number with room for nd digits, zero; NaN or an infinity. */
+struct num *ss_w_num_new(struct arena *a, size_t nd);
+struct num *ss_w_num_special(struct arena *a, int special);
+/* "value overflows numeric format": always -1. */
+int ss_w_num_overflow(struct ss_err *err);
+/* PostgreSQL's make_result check: 0, or -1 with its error. */
+int ss_w_num_limit(const struct num *n, struct ss_err *err);
+int ss_w_num_in(struct arena *a, const char *s, size_t len, struct num **out,
+		struct ss_err *err);
+void ss_w_num_out(const struct num *n, struct ss_buf *out);
+long ss_w_num_top(const struct num *n); /* highest position + 1 */
+/* Order with NaN above everything and equal to itself: <0, 0, >0. */
+int ss_w_num_cmp(const struct num *x, const struct num *y);
+/* x + y, or x - y when subtract; x * y (finite operands). */
+struct num *ss_w_num_add(struct arena *a, const struct num *x,
+			 const struct num *y, int subtract);
+struct num *ss_w_num_mul(struct arena *a, const struct num *x,
+			 const struct num *y);
+/* x / y and x % y with numeric_div's result scale and its errors. */
+int ss_w_num_div(struct arena *a, const struct num *x, const struct num *y,
+		 struct num **out, struct ss_err *err);
+int ss_w_num_mod(struct arena *a, const struct num *x, const struct num *y,
+		 struct num **out, struct ss_err *err);
+/* Round to `scale` decimals, half away from zero (numeric_round). */
+struct num *ss_w_num_round(struct arena *a, const struct num *x, int scale);
+/* numeric -> int64 rounding half away from zero; -1 when out of range. */
+int ss_w_num_to_i64(struct arena *a, const struct num *x, int64_t *out);
+/* Apply a numeric(p,s) typmod: round to s, overflow when too many
+ * integer digits. */
+int ss_w_num_apply_typmod(struct arena *a, struct num *x, int32_t typmod,
+			  struct num **out, struct ss_err *err);
+
+/* Integers and floats (where_numeric.c): is v in range of int2/4/8 t;
+ * "<type> out of range" (always -1); text input with PostgreSQL's
+ * messages; float output as the shortest text that reads back to the same
+ * value (is4: float4); float order with NaN greatest. */
+int ss_w_int_range(enum wt t, int64_t v);
+int ss_w_int_oor(enum wt t, struct ss_err *err);
+int ss_w_int_in(enum wt t, const char *s, size_t len, int64_t *out,
+		struct ss_err *err);
+int ss_w_float_in(enum wt t, const char *s, size_t len, double *out,
+		  struct ss_err *err);
+void ss_w_float_out(double v, int is4, struct ss_buf *out);
+int ss_w_float_cmp(double a, double b);
+
+/* ------------------------------------------------------------------ */
+/* Dates and times (where_time.c): proleptic Gregorian, Julian day numbers
+ * like PostgreSQL's date2j/j2date; dates are days from 2000-01-01, times
+ * and timestamps microseconds. Input functions return 0, or -1 with
+ * PostgreSQL's message. */
+
+#define POSTGRES_EPOCH_JDATE 2451545
+#define DATETIME_MIN_JULIAN 0
+#define DATE_END_JULIAN 2147483494
+#define TIMESTAMP_END_JULIAN 109203528
+#define MIN_TIMESTAMP INT64_C(-211813488000000000)
+#define END_TIMESTAMP INT64_C(9223371331200000000)
+
+int ss_w_date2j(int y, int m, int d);
+void ss_w_j2date(int jd, int *year, int *month, int *day);
+int ss_w_days_in_month(int y, int m);
+/* Read up to maxd digits at *pp (< end) into *out, advancing *pp: the
+ * number of digits read, or -1 when there is none. */
+int ss_w_rd_int(const char **pp, const char *end, int maxd, int *out);
+int ss_w_date_in(const char *s, size_t len, int64_t *out, struct ss_err *err);
+int ss_w_time_in(const char *s, size_t len, int64_t *out, struct ss_err *err);
+/* timestamp (with_tz 0) or timestamptz (with_tz 1, UTC) input. */
+int ss_w_ts_in(int with_tz, const char *s, size_t len, int64_t *out,
+	       struct ss_err *err);
+/* Output: a time of day; a timestamp (with_tz: "+00" after the time),
+ * and a date, each with " BC" for years before 1. */
+void ss_w_fmt_time(int64_t us, struct ss_buf *out);
+void ss_w_fmt_ts(int64_t t, int with_tz, struct ss_buf *out);
+void ss_w_fmt_date_bc(int64_t days, struct ss_buf *out);
+int ss_w_interval_in(const char *s, size_t len, struct interval *out,
+		     struct ss_err *err);
+void ss_w_interval_out(const struct interval *iv, struct ss_buf *out);
+/* An interval as one comparable span (months as 30 days, days as 24 h),
+ * as interval_cmp does. */
+__int128 ss_w_interval_span(const struct interval *iv);
+/* timestamp + sign * interval (months first, clamping the day, then days,
+ * then time), as timestamp_pl_interval; -1 when out of range. */
+int ss_w_ts_add_iv(int64_t t, const struct interval *iv, int sign,
+		   int64_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Time zones (where_tz.c). */
+
+/* One POSIX TZ rule date: Mm.w.d, Jn or n, and the local time of day. */
+struct tzrule_date {
+	char kind; /* 'M', 'J' or 'n' */
+	int m, w, d;
+	int32_t secs;
+};
+
+struct tzdb {
+	size_t ntrans, ntypes;
+	int64_t *trans;
+	unsigned char *idx;
+	int32_t *utoff;
+	int has_rule_after; /* the footer has DST rules */
+	/* the footer's rules, for times after the last transition */
+	int32_t std_off, dst_off; /* east of UTC */
+	struct tzrule_date start, end;
+};
+
+/* A fixed-offset abbreviation from PostgreSQL's "Default" set: 1 with
+ * *secs east of UTC when p[0..n) is one (any case), else 0. */
+int ss_w_tz_abbrev(const char *p, size_t n, int *secs);
+/* Load zone z[0..n) from the system zone database into tz (arena a);
+ * 0, or -1 when there is no such zone or its file is not usable. */
+int ss_w_tz_load(struct arena *a, const char *z, size_t n, struct tzdb *tz);
+/* The offset east of UTC for a local time (seconds since 1970); 0, or -1
+ * when the time is beyond what the file describes. */
+int ss_w_tz_local_offset(const struct tzdb *tz, int64_t local, int32_t *off);
+
+/* ------------------------------------------------------------------ */
+/* Arrays (where_array.c): text input of an array of element type et,
+ * output, and order (elementwise with NULLs greatest, then element count,
+ * then dimensions and bounds). */
+int ss_w_array_in(struct arena *a, const struct wtype *et, const char *s,
+		  size_t len, struct warr **out, struct ss_err *err);
+void ss_w_array_out(const struct wtype *et, const struct warr *arr,
+		    struct ss_buf *out);
+int ss_w_array_cmp(const struct wtype *et, const struct warr *x,
+		   const struct warr *y);
+
+/* ------------------------------------------------------------------ */
+/* Syntax tree. The parser builds it, the type checker (where_check.c) fills in
  * types and inserts implicit casts, the renderer prints it, and the folder
  * replaces constant subtrees. Nodes live in the clause's arena. */
 
@@ -297,12 +463,88 @@ struct ss_where_node {
 
 /* Parse `text` into a tree in arena a; 0, or -1 with err. An IN list of
  * more than max_in items (0: no limit) is an error. */
-int where_parse(struct arena *a, const char *text, size_t max_in,
-		struct ss_where_node **out, struct ss_err *err);
+int ss_w_parse(struct arena *a, const char *text, size_t max_in,
+	       struct ss_where_node **out, struct ss_err *err);
 /* Canonical rendering of an analysed, unfolded tree. */
-void where_render(const struct ss_where_node *n, struct ss_buf *out);
+void ss_w_render(const struct ss_where_node *n, struct ss_buf *out);
 /* Make a node. */
-struct ss_where_node *where_node(struct arena *a, enum ss_where_kind kind,
-				 int loc, size_t nargs);
+struct ss_where_node *ss_w_node(struct arena *a, enum ss_where_kind kind,
+				int loc, size_t nargs);
+
+/* ------------------------------------------------------------------ */
+/* A compiled clause and the stages' state. */
+
+struct ss_where {
+	struct arena arena;
+	struct ss_where_node *root;
+	char *canon;
+	size_t *used;
+	size_t nused;
+	size_t ncols;
+	struct wtype *coltypes;
+	uint64_t max_cost; /* each evaluation's budget; 0 none */
+};
+
+/* Type checking state (where_check.c). */
+struct actx {
+	struct arena *a;
+	const struct ss_where_column *cols;
+	size_t ncols;
+	struct wtype *coltypes;
+	int *colok;
+	const char *const *params;
+	size_t nparams;
+	struct ss_err *err;
+};
+
+/* Evaluation state for one row (or for constant folding: no row). */
+struct ectx {
+	struct arena *a;
+	const struct ss_where *w;
+	const char *const *values;
+	struct wval *colcache;
+	unsigned char *colstate; /* 0 not parsed, 1 parsed */
+	struct ss_err *err;
+	int depth;
+};
+
+/* Type check n and its subtree: the node to use in its place (casts
+ * inserted), or NULL with c->err. */
+struct ss_where_node *ss_w_analyze(struct actx *c, struct ss_where_node *n);
+/* Coerce n to type t (unknown literals take it directly, others get a
+ * cast node, implicit unless `explicit`); NULL with c->err. */
+struct ss_where_node *ss_w_coerce(struct actx *c, struct ss_where_node *n,
+				  const struct wtype *t, int explicit);
+/* Is opc one of = <> < <= > >=? */
+static inline int is_cmp_op(int opc)
+{
+	return opc >= NOP_EQ && opc <= NOP_GE;
+}
+
+/* Replace constant subtrees of an analysed tree; NULL with err. */
+struct ss_where_node *ss_w_fold(struct arena *a, struct ss_where_node *n,
+				struct ss_err *err);
+
+/* Evaluate n for e's row into *out (in e->a), counting the work; 0, or -1
+ * with e->err. */
+int ss_w_eval(struct ectx *e, const struct ss_where_node *n, struct wval *out);
+/* One comparison of BETWEEN: x (cast to type t) op bound bn, 3-valued into
+ * *res; ge: x >= bound, else x <= bound. */
+int ss_w_between_cmp(struct ectx *e, const struct ss_where_node *n,
+		     const struct wval *x, const struct ss_where_node *bn,
+		     const struct wtype *t, int ge, int *res);
+/* Three-valued booleans: 1, 0, -1 null. */
+static inline int tv(const struct wval *v)
+{
+	return v->isnull ? -1 : v->u.b != 0;
+}
+static inline void set_tv(struct wval *out, int t)
+{
+	memset(out, 0, sizeof(*out));
+	if (t < 0)
+		out->isnull = 1;
+	else
+		out->u.b = t;
+}
 
 #endif

@@ -1,650 +1,10 @@
 /*
- * where_parse.c — the syntax side of lib/where: a lexer following
- * PostgreSQL's scanner rules, a recursive-descent parser with PostgreSQL's
- * operator precedence for the supported subset, and the canonical renderer.
+ * where_parse.c — lib/where's parser: recursive descent over where_lex.c's
+ * tokens with PostgreSQL's operator precedence for the supported subset.
  * Things outside the subset are recognised well enough to be rejected with
  * a clear "... is not supported in this context" message.
  */
-#include <ctype.h>
-
-#include "where_int.h"
-
-enum tk {
-	TK_EOF,
-	TK_IDENT,  /* unquoted identifier or keyword; val is lowercased */
-	TK_QIDENT, /* "quoted identifier" */
-	TK_INT,
-	TK_NUM,
-	TK_STR,
-	TK_PARAM,
-	TK_OP,
-	TK_LPAREN,
-	TK_RPAREN,
-	TK_LBRACK,
-	TK_RBRACK,
-	TK_COMMA,
-	TK_DCOLON,
-	TK_COLON,
-	TK_DOT,
-	TK_SEMI,
-};
-
-struct tok {
-	enum tk t;
-	int loc;
-	size_t srclen;	 /* length of the token in the source */
-	const char *val; /* unescaped value, NUL-terminated (arena) */
-	size_t vlen;
-};
-
-/*
- * Deepest tree accepted: the type checker, folder, renderer and evaluator
- * recurse over it. The parser's own nesting counter (parentheses, NOT,
- * unary operators) may go to twice that, which is what the canonical text
- * of the deepest tree needs ("NOT (NOT (...))"), and bounds the parser's
- * stack use.
- */
-#define MAX_DEPTH 500
-#define MAX_NEST (2 * MAX_DEPTH + 10)
-
-struct parser {
-	struct arena *a;
-	const char *src;
-	struct tok *toks;
-	size_t ntok, pos;
-	struct ss_err *err;
-	int depth;
-	size_t max_in;
-};
-
-/* ------------------------------------------------------------------ */
-/* Lexer */
-
-static int is_ident_start(int c)
-{
-	return isalpha(c) || c == '_' || c >= 0x80;
-}
-
-static int is_ident_cont(int c)
-{
-	return isalnum(c) || c == '_' || c == '$' || c >= 0x80;
-}
-
-static int is_op_char(int c)
-{
-	return c && strchr("+-*/<>=~!@#%^&|`?", c) != NULL;
-}
-
-/*
- * Where an error is placed. Electric parses `SELECT 1 WHERE <clause>` with
- * PostgreSQL's own parser (libpg_query), so the errors that parser raises
- * (the lexer's, and syntax errors) count from the start of that statement:
- * `1 x 1` is "At location 17". Errors of its own walk over the tree
- * (unknown references, types) count from the start of the clause.
- */
-#define STATEMENT_PREFIX 15 /* strlen("SELECT 1 WHERE ") */
-#define PARSE_LOC(loc) ((loc) + STATEMENT_PREFIX)
-
-static int lex_error(struct parser *ps, int loc, const char *what)
-{
-	return ss_err_set(ps->err, SS_ERR_INPUT, "At location %d: %s",
-			  PARSE_LOC(loc), what);
-}
-
-static void add_tok(struct parser *ps, size_t *alloc, enum tk t, int loc,
-		    size_t srclen, const char *val, size_t vlen)
-{
-	struct tok *k;
-
-	SS_GROW(ps->toks, *alloc, ps->ntok + 1);
-	k = &ps->toks[ps->ntok++];
-	k->t = t;
-	k->loc = loc;
-	k->srclen = srclen;
-	k->val = arena_strndup(ps->a, val, vlen);
-	k->vlen = vlen;
-}
-
-static void utf8_put(struct ss_buf *b, unsigned long cp)
-{
-	if (cp < 0x80) {
-		ss_buf_addc(b, (char)cp);
-	} else if (cp < 0x800) {
-		ss_buf_addc(b, (char)(0xc0 | (cp >> 6)));
-		ss_buf_addc(b, (char)(0x80 | (cp & 0x3f)));
-	} else if (cp < 0x10000) {
-		ss_buf_addc(b, (char)(0xe0 | (cp >> 12)));
-		ss_buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		ss_buf_addc(b, (char)(0x80 | (cp & 0x3f)));
-	} else {
-		ss_buf_addc(b, (char)(0xf0 | (cp >> 18)));
-		ss_buf_addc(b, (char)(0x80 | ((cp >> 12) & 0x3f)));
-		ss_buf_addc(b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-		ss_buf_addc(b, (char)(0x80 | (cp & 0x3f)));
-	}
-}
-
-/* Scan a string literal starting at the opening quote s[i]; `esc` for
- * E'' strings with backslash escapes. */
-static int lex_string(struct parser *ps, size_t *i, int esc, struct ss_buf *b)
-{
-	const char *s = ps->src;
-	int start = (int)*i;
-	size_t j = *i + 1;
-
-	for (;;) {
-		if (!s[j])
-			return lex_error(ps, start,
-					 "unterminated quoted string");
-		if (s[j] == '\'') {
-			if (s[j + 1] == '\'') {
-				ss_buf_addc(b, '\'');
-				j += 2;
-				continue;
-			}
-			j++;
-			break;
-		}
-		if (esc && s[j] == '\\' && s[j + 1]) {
-			char c = s[j + 1];
-
-			j += 2;
-			switch (c) {
-			case 'b':
-				ss_buf_addc(b, '\b');
-				break;
-			case 'f':
-				ss_buf_addc(b, '\f');
-				break;
-			case 'n':
-				ss_buf_addc(b, '\n');
-				break;
-			case 'r':
-				ss_buf_addc(b, '\r');
-				break;
-			case 't':
-				ss_buf_addc(b, '\t');
-				break;
-			case 'x': {
-				int v = 0, k;
-
-				for (k = 0;
-				     k < 2 && isxdigit((unsigned char)s[j]);
-				     k++, j++)
-					v = v * 16 +
-					    (isdigit((unsigned char)s[j])
-						 ? s[j] - '0'
-						 : (tolower(
-							(unsigned char)s[j]) -
-						    'a' + 10));
-				if (k == 0)
-					ss_buf_addc(b, 'x');
-				else if (v == 0)
-					/* as for octal: a NUL would cut
-					 * the string short */
-					return lex_error(
-					    ps, start,
-					    "invalid byte sequence "
-					    "for encoding \"UTF8\": "
-					    "0x00");
-				else
-					ss_buf_addc(b, (char)v);
-				break;
-			}
-			case 'u':
-			case 'U': {
-				int n = c == 'u' ? 4 : 8, k;
-				unsigned long cp = 0;
-
-				for (k = 0; k < n; k++) {
-					if (!isxdigit((unsigned char)s[j + k]))
-						return lex_error(
-						    ps, (int)j,
-						    "invalid Unicode escape");
-					cp =
-					    cp * 16 +
-					    (unsigned long)(isdigit(
-								(unsigned char)
-								    s[j + k])
-								? s[j + k] - '0'
-								: (tolower(
-								       (unsigned char)
-									   s[j +
-									     k]) -
-								   'a' + 10));
-				}
-				j += (size_t)n;
-				if (cp == 0 || cp > 0x10ffff ||
-				    (cp >= 0xd800 && cp <= 0xdfff))
-					return lex_error(
-					    ps, (int)j,
-					    "invalid Unicode escape value");
-				utf8_put(b, cp);
-				break;
-			}
-			default:
-				if (c >= '0' && c <= '7') {
-					int v = c - '0', k;
-
-					for (k = 0; k < 2 && s[j] >= '0' &&
-						    s[j] <= '7';
-					     k++, j++)
-						v = v * 8 + (s[j] - '0');
-					if ((v & 0xff) == 0)
-						return lex_error(
-						    ps, start,
-						    "invalid byte sequence "
-						    "for encoding \"UTF8\": "
-						    "0x00");
-					ss_buf_addc(b, (char)v);
-				} else {
-					ss_buf_addc(b, c);
-				}
-			}
-			continue;
-		}
-		ss_buf_addc(b, s[j]);
-		j++;
-	}
-	*i = j;
-	return 0;
-}
-
-static int lex(struct parser *ps)
-{
-	const char *s = ps->src;
-	size_t i = 0, alloc = 0;
-	struct ss_buf b = SS_BUF_INIT;
-
-	for (;;) {
-		unsigned char c = (unsigned char)s[i];
-		int loc = (int)i;
-
-		if (!c)
-			break;
-		if (isspace(c)) {
-			i++;
-			continue;
-		}
-		if (c == '-' && s[i + 1] == '-') {
-			while (s[i] && s[i] != '\n')
-				i++;
-			continue;
-		}
-		if (c == '/' && s[i + 1] == '*') {
-			int nest = 1;
-
-			i += 2;
-			while (s[i] && nest) {
-				if (s[i] == '*' && s[i + 1] == '/') {
-					nest--;
-					i += 2;
-				} else if (s[i] == '/' && s[i + 1] == '*') {
-					nest++;
-					i += 2;
-				} else {
-					i++;
-				}
-			}
-			if (nest) {
-				ss_buf_release(&b);
-				return lex_error(ps, loc,
-						 "unterminated /* comment");
-			}
-			continue;
-		}
-		ss_buf_reset(&b);
-		if ((c == 'e' || c == 'E') && s[i + 1] == '\'') {
-			i++;
-			if (lex_string(ps, &i, 1, &b) < 0) {
-				ss_buf_release(&b);
-				return -1;
-			}
-			add_tok(ps, &alloc, TK_STR, loc, i - (size_t)loc, b.buf,
-				b.len);
-			continue;
-		}
-		if (c == '\'') {
-			if (lex_string(ps, &i, 0, &b) < 0) {
-				ss_buf_release(&b);
-				return -1;
-			}
-			add_tok(ps, &alloc, TK_STR, loc, i - (size_t)loc, b.buf,
-				b.len);
-			continue;
-		}
-		if (c == '"') {
-			size_t j = i + 1;
-
-			for (;;) {
-				if (!s[j]) {
-					ss_buf_release(&b);
-					return lex_error(
-					    ps, loc,
-					    "unterminated quoted identifier");
-				}
-				if (s[j] == '"') {
-					if (s[j + 1] == '"') {
-						ss_buf_addc(&b, '"');
-						j += 2;
-						continue;
-					}
-					j++;
-					break;
-				}
-				ss_buf_addc(&b, s[j++]);
-			}
-			if (b.len == 0) {
-				ss_buf_release(&b);
-				return lex_error(
-				    ps, loc,
-				    "zero-length delimited identifier");
-			}
-			if (b.len > 63)
-				ss_buf_setlen(&b, 63);
-			add_tok(ps, &alloc, TK_QIDENT, loc, j - i, b.buf,
-				b.len);
-			i = j;
-			continue;
-		}
-		if (is_ident_start(c)) {
-			size_t j = i;
-
-			while (s[j] && is_ident_cont((unsigned char)s[j])) {
-				ss_buf_addc(&b,
-					    (char)tolower((unsigned char)s[j]));
-				j++;
-			}
-			if (b.len > 63)
-				ss_buf_setlen(&b, 63);
-			add_tok(ps, &alloc, TK_IDENT, loc, j - i, b.buf, b.len);
-			i = j;
-			continue;
-		}
-		if (isdigit(c) ||
-		    (c == '.' && isdigit((unsigned char)s[i + 1]))) {
-			size_t j = i;
-			int isnum = 0;
-
-			while (isdigit((unsigned char)s[j]))
-				j++;
-			if (s[j] == '.' && s[j + 1] != '.') {
-				isnum = 1;
-				j++;
-				while (isdigit((unsigned char)s[j]))
-					j++;
-			}
-			if ((s[j] == 'e' || s[j] == 'E') &&
-			    (isdigit((unsigned char)s[j + 1]) ||
-			     ((s[j + 1] == '+' || s[j + 1] == '-') &&
-			      isdigit((unsigned char)s[j + 2])))) {
-				isnum = 1;
-				j += 2;
-				while (isdigit((unsigned char)s[j]))
-					j++;
-			}
-			if (is_ident_start((unsigned char)s[j])) {
-				/* PostgreSQL 15 reports junk after a number
-				 * at the junk. */
-			}
-			add_tok(ps, &alloc, isnum ? TK_NUM : TK_INT, loc, j - i,
-				s + i, j - i);
-			i = j;
-			continue;
-		}
-		if (c == '$') {
-			size_t j = i + 1;
-
-			if (!isdigit((unsigned char)s[j])) {
-				ss_buf_release(&b);
-				return ss_err_set(
-				    ps->err, SS_ERR_INPUT,
-				    "At location %d: syntax error "
-				    "at or near \"$\"",
-				    PARSE_LOC(loc));
-			}
-			while (isdigit((unsigned char)s[j]))
-				j++;
-			add_tok(ps, &alloc, TK_PARAM, loc, j - i, s + i + 1,
-				j - i - 1);
-			i = j;
-			continue;
-		}
-		if (is_op_char(c)) {
-			size_t j = i, n, k;
-			int special = 0;
-
-			while (is_op_char((unsigned char)s[j])) {
-				if (j > i &&
-				    ((s[j] == '-' && s[j + 1] == '-') ||
-				     (s[j] == '/' && s[j + 1] == '*')))
-					break;
-				if (j == i &&
-				    ((s[j] == '-' && s[j + 1] == '-') ||
-				     (s[j] == '/' && s[j + 1] == '*')))
-					break;
-				j++;
-			}
-			n = j - i;
-			/* A multi-char operator may end in + or - only if it
-			 * has one of ~!@#%^&|`? in it (so a=-1 is a = -1). */
-			for (k = 0; k < n; k++)
-				if (strchr("~!@#%^&|`?", s[i + k]))
-					special = 1;
-			if (n > 1 && !special)
-				while (n > 1 && (s[i + n - 1] == '+' ||
-						 s[i + n - 1] == '-'))
-					n--;
-			if (n == 2 && s[i] == '!' && s[i + 1] == '=')
-				add_tok(ps, &alloc, TK_OP, loc, 2, "<>", 2);
-			else
-				add_tok(ps, &alloc, TK_OP, loc, n, s + i, n);
-			i += n;
-			continue;
-		}
-		{
-			enum tk t;
-
-			switch (c) {
-			case '(':
-				t = TK_LPAREN;
-				break;
-			case ')':
-				t = TK_RPAREN;
-				break;
-			case '[':
-				t = TK_LBRACK;
-				break;
-			case ']':
-				t = TK_RBRACK;
-				break;
-			case ',':
-				t = TK_COMMA;
-				break;
-			case ';':
-				t = TK_SEMI;
-				break;
-			case '.':
-				t = TK_DOT;
-				break;
-			case ':':
-				if (s[i + 1] == ':') {
-					add_tok(ps, &alloc, TK_DCOLON, loc, 2,
-						"::", 2);
-					i += 2;
-					continue;
-				}
-				t = TK_COLON;
-				break;
-			default: {
-				/* PostgreSQL reports stray characters as a
-				 * syntax error at them. */
-				size_t n = 1;
-
-				while ((((unsigned char)s[i + n]) & 0xc0) ==
-				       0x80)
-					n++;
-				ss_buf_release(&b);
-				return ss_err_set(
-				    ps->err, SS_ERR_INPUT,
-				    "At location %d: syntax error "
-				    "at or near \"%.*s\"",
-				    PARSE_LOC(loc), (int)n, s + i);
-			}
-			}
-			add_tok(ps, &alloc, t, loc, 1, s + i, 1);
-			i++;
-		}
-	}
-	ss_buf_release(&b);
-	add_tok(ps, &alloc, TK_EOF, (int)i, 0, "", 0);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Keywords */
-
-/* Words that cannot be a bare column reference (PostgreSQL's reserved and
- * type_func_name keywords), so "a and b" reads as an AND. */
-static const char *const reserved[] = {
-    "all",
-    "analyse",
-    "analyze",
-    "and",
-    "any",
-    "array",
-    "as",
-    "asc",
-    "asymmetric",
-    "authorization",
-    "binary",
-    "both",
-    "case",
-    "cast",
-    "check",
-    "collate",
-    "collation",
-    "column",
-    "concurrently",
-    "constraint",
-    "create",
-    "cross",
-    "current_catalog",
-    "current_date",
-    "current_role",
-    "current_schema",
-    "current_time",
-    "current_timestamp",
-    "current_user",
-    "default",
-    "deferrable",
-    "desc",
-    "distinct",
-    "do",
-    "else",
-    "end",
-    "except",
-    "false",
-    "fetch",
-    "for",
-    "foreign",
-    "freeze",
-    "from",
-    "full",
-    "grant",
-    "group",
-    "having",
-    "ilike",
-    "in",
-    "initially",
-    "inner",
-    "intersect",
-    "into",
-    "is",
-    "isnull",
-    "join",
-    "lateral",
-    "leading",
-    "left",
-    "like",
-    "limit",
-    "localtime",
-    "localtimestamp",
-    "natural",
-    "not",
-    "notnull",
-    "null",
-    "offset",
-    "on",
-    "only",
-    "or",
-    "order",
-    "outer",
-    "overlaps",
-    "placing",
-    "primary",
-    "references",
-    "returning",
-    "right",
-    "select",
-    "session_user",
-    "similar",
-    "some",
-    "symmetric",
-    "table",
-    "tablesample",
-    "then",
-    "to",
-    "trailing",
-    "true",
-    "union",
-    "unique",
-    "user",
-    "using",
-    "variadic",
-    "verbose",
-    "when",
-    "where",
-    "window",
-    "with",
-};
-
-/* Column-name keywords: usable as column names but quoted on output to be
- * safe, and special before '(' or a string. */
-static const char *const colname_kw[] = {
-    "between",	     "bigint",	  "bit",	"boolean",   "char",
-    "character",     "coalesce",  "dec",	"decimal",   "exists",
-    "extract",	     "float",	  "greatest",	"grouping",  "inout",
-    "int",	     "integer",	  "interval",	"least",     "national",
-    "nchar",	     "none",	  "normalize",	"nullif",    "numeric",
-    "out",	     "overlay",	  "position",	"precision", "real",
-    "row",	     "setof",	  "smallint",	"substring", "time",
-    "timestamp",     "treat",	  "trim",	"values",    "varchar",
-    "xmlattributes", "xmlconcat", "xmlelement", "xmlexists", "xmlforest",
-    "xmlnamespaces", "xmlparse",  "xmlpi",	"xmlroot",   "xmlserialize",
-    "xmltable",
-};
-
-static int in_list(const char *const *list, size_t n, const char *w)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(list[i], w) == 0)
-			return 1;
-	return 0;
-}
-
-static int is_reserved(const char *w)
-{
-	return in_list(reserved, sizeof(reserved) / sizeof(reserved[0]), w);
-}
-
-static int is_colname_kw(const char *w)
-{
-	return in_list(colname_kw, sizeof(colname_kw) / sizeof(colname_kw[0]),
-		       w);
-}
+#include "where_lex.h"
 
 /* ------------------------------------------------------------------ */
 /* Parser helpers */
@@ -716,10 +76,10 @@ static int expect(struct parser *ps, enum tk t)
 	return 0;
 }
 
-struct ss_where_node *where_node(struct arena *a, enum ss_where_kind kind,
-				 int loc, size_t nargs)
+struct ss_where_node *ss_w_node(struct arena *a, enum ss_where_kind kind,
+				int loc, size_t nargs)
 {
-	struct ss_where_node *n = arena_alloc(a, sizeof(*n));
+	struct ss_where_node *n = ss_w_arena_alloc(a, sizeof(*n));
 
 	n->kind = kind;
 	n->loc = loc;
@@ -730,7 +90,7 @@ struct ss_where_node *where_node(struct arena *a, enum ss_where_kind kind,
 	n->nargs = nargs;
 	n->argcap = nargs;
 	if (nargs)
-		n->args = arena_alloc(a, nargs * sizeof(*n->args));
+		n->args = ss_w_arena_alloc(a, nargs * sizeof(*n->args));
 	return n;
 }
 
@@ -738,7 +98,7 @@ static struct ss_where_node *mk2(struct parser *ps, enum ss_where_kind kind,
 				 int loc, struct ss_where_node *l,
 				 struct ss_where_node *r)
 {
-	struct ss_where_node *n = where_node(ps->a, kind, loc, r ? 2 : 1);
+	struct ss_where_node *n = ss_w_node(ps->a, kind, loc, r ? 2 : 1);
 
 	n->args[0] = l;
 	if (r)
@@ -755,7 +115,7 @@ static void add_arg(struct parser *ps, struct ss_where_node *n,
 	if (n->nargs == n->argcap) {
 		size_t cap = n->argcap < 4 ? 8 : 2 * n->argcap;
 		struct ss_where_node **na =
-		    arena_alloc(ps->a, cap * sizeof(*na));
+		    ss_w_arena_alloc(ps->a, cap * sizeof(*na));
 
 		if (n->nargs)
 			memcpy(na, n->args, n->nargs * sizeof(*na));
@@ -858,7 +218,7 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 		quoted = 1;
 		ss_buf_adds(&name, k->val);
 		next(ps);
-	} else if (k->t == TK_IDENT && !is_reserved(k->val)) {
+	} else if (k->t == TK_IDENT && !ss_w_is_reserved(k->val)) {
 		ss_buf_adds(&name, k->val);
 		next(ps);
 		if (!strcmp(name.buf, "double") && accept_kw(ps, "precision")) {
@@ -921,9 +281,9 @@ static int p_typename(struct parser *ps, struct wtype *t, int *tloc)
 				ss_buf_adds(&name, "tz");
 		}
 	}
-	if (quoted || wtype_lookup(name.buf, t) < 0) {
+	if (quoted || ss_w_type_lookup(name.buf, t) < 0) {
 		t->base = WT_ENUM;
-		t->ename = arena_strndup(ps->a, name.buf, name.len);
+		t->ename = ss_w_arena_strndup(ps->a, name.buf, name.len);
 		t->typmod = -1;
 	}
 	if (has_mods && !t->array) {
@@ -1007,7 +367,7 @@ fail:
 static struct ss_where_node *mk_cast(struct parser *ps, int loc,
 				     struct ss_where_node *arg)
 {
-	struct ss_where_node *n = where_node(ps->a, SS_WHERE_CAST, loc, 1);
+	struct ss_where_node *n = ss_w_node(ps->a, SS_WHERE_CAST, loc, 1);
 
 	n->args[0] = arg;
 	if (p_typename(ps, &n->type, &n->tloc) < 0)
@@ -1018,7 +378,7 @@ static struct ss_where_node *mk_cast(struct parser *ps, int loc,
 static struct ss_where_node *mk_const(struct parser *ps, const struct tok *t,
 				      enum lit lit)
 {
-	struct ss_where_node *n = where_node(ps->a, SS_WHERE_CONST, t->loc, 0);
+	struct ss_where_node *n = ss_w_node(ps->a, SS_WHERE_CONST, t->loc, 0);
 
 	n->lit = lit;
 	n->text = t->val;
@@ -1050,7 +410,7 @@ static int p_list(struct parser *ps, struct ss_where_node *n, enum tk close)
 /* ARRAY[...] contents; nested [..] are sub-arrays. */
 static struct ss_where_node *p_array(struct parser *ps, int loc)
 {
-	struct ss_where_node *n = where_node(ps->a, SS_WHERE_ARRAY, loc, 0);
+	struct ss_where_node *n = ss_w_node(ps->a, SS_WHERE_ARRAY, loc, 0);
 
 	if (ps->depth > MAX_NEST) {
 		ss_err_set(ps->err, SS_ERR_INPUT,
@@ -1120,8 +480,8 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 	size_t i;
 
 	next(ps); /* '(' */
-	if (in_list(aggregates, sizeof(aggregates) / sizeof(aggregates[0]),
-		    name->val) ||
+	if (ss_w_in_list(aggregates, sizeof(aggregates) / sizeof(aggregates[0]),
+			 name->val) ||
 	    is_kw(peek(ps), "distinct") || is_op(peek(ps), "*")) {
 		unsupported(ps, name->loc, "aggregate function");
 		return NULL;
@@ -1136,7 +496,7 @@ static struct ss_where_node *p_func(struct parser *ps, const struct tok *name)
 			   name->loc, name->val);
 		return NULL;
 	}
-	n = where_node(ps->a, SS_WHERE_FUNC, name->loc, 0);
+	n = ss_w_node(ps->a, SS_WHERE_FUNC, name->loc, 0);
 	n->opc = fns[i].fn;
 	n->op = fns[i].canon;
 	if (p_list(ps, n, TK_RPAREN) < 0)
@@ -1177,7 +537,7 @@ static int type_word(const char *w)
 	    "timestamptz", "interval",
 	};
 
-	return in_list(words, sizeof(words) / sizeof(words[0]), w);
+	return ss_w_in_list(words, sizeof(words) / sizeof(words[0]), w);
 }
 
 static struct ss_where_node *p_primary(struct parser *ps)
@@ -1288,7 +648,7 @@ static struct ss_where_node *p_primary(struct parser *ps)
 	if (!strncmp(t->val, "current_", 8) || is_kw(t, "localtime") ||
 	    is_kw(t, "localtimestamp") || is_kw(t, "session_user") ||
 	    is_kw(t, "user")) {
-		if (is_reserved(t->val)) {
+		if (ss_w_is_reserved(t->val)) {
 			unsupported(ps, t->loc, t->val);
 			return NULL;
 		}
@@ -1305,7 +665,7 @@ static struct ss_where_node *p_primary(struct parser *ps)
 			struct tok *s = next(ps);
 
 			ps->err = saved_err;
-			n = where_node(ps->a, SS_WHERE_CAST, t->loc, 1);
+			n = ss_w_node(ps->a, SS_WHERE_CAST, t->loc, 1);
 			n->type = ty;
 			n->tloc = tloc;
 			n->args[0] = mk_const(ps, s, LIT_STR);
@@ -1317,17 +677,17 @@ static struct ss_where_node *p_primary(struct parser *ps)
 	/* like is a keyword that also names a function (PostgreSQL has
 	 * like(text, text) but no ilike()) */
 	if (peekn(ps, 1)->t == TK_LPAREN &&
-	    (!is_reserved(t->val) || is_kw(t, "like"))) {
+	    (!ss_w_is_reserved(t->val) || is_kw(t, "like"))) {
 		next(ps);
 		return p_func(ps, t);
 	}
-	if (is_reserved(t->val)) {
+	if (ss_w_is_reserved(t->val)) {
 		syntax_error(ps, t);
 		return NULL;
 	}
 	next(ps);
 column:
-	n = where_node(ps->a, SS_WHERE_COLUMN, t->loc, 0);
+	n = ss_w_node(ps->a, SS_WHERE_COLUMN, t->loc, 0);
 	n->text = t->val;
 	n->textlen = t->vlen;
 	if (peek(ps)->t == TK_DOT) {
@@ -1362,7 +722,7 @@ column:
 			ss_buf_release(&q);
 			return NULL;
 		}
-		n->text = arena_strndup(ps->a, q.buf, q.len);
+		n->text = ss_w_arena_strndup(ps->a, q.buf, q.len);
 		n->textlen = q.len;
 		n->flags |= NF_NOT; /* marks "qualified": never matches */
 		ss_buf_release(&q);
@@ -1444,7 +804,7 @@ static struct ss_where_node *p_unary(struct parser *ps)
 		/* Like PostgreSQL's doNegate: -<number> is a constant. */
 		if (is_numeric_lit(e)) {
 			struct ss_where_node *c =
-			    where_node(ps->a, SS_WHERE_CONST, t->loc, 0);
+			    ss_w_node(ps->a, SS_WHERE_CONST, t->loc, 0);
 			char *s;
 
 			c->lit = e->lit;
@@ -1452,7 +812,7 @@ static struct ss_where_node *p_unary(struct parser *ps)
 				c->text = e->text + 1;
 				c->textlen = e->textlen - 1;
 			} else {
-				s = arena_alloc(ps->a, e->textlen + 2);
+				s = ss_w_arena_alloc(ps->a, e->textlen + 2);
 				s[0] = '-';
 				memcpy(s + 1, e->text, e->textlen);
 				c->text = s;
@@ -1503,7 +863,7 @@ static struct ss_where_node *p_at(struct parser *ps)
 		r = p_unary(ps);
 		if (!r)
 			return NULL;
-		n = where_node(ps->a, SS_WHERE_FUNC, t->loc, 2);
+		n = ss_w_node(ps->a, SS_WHERE_FUNC, t->loc, 2);
 		n->opc = FN_TIMEZONE;
 		n->op = "timezone";
 		n->args[0] = r;
@@ -1655,7 +1015,7 @@ static struct ss_where_node *p_like(struct parser *ps)
 		l = n;
 	} else if (is_kw(t, "between")) {
 		struct ss_where_node *n =
-		    where_node(ps->a, SS_WHERE_BETWEEN, t->loc, 3);
+		    ss_w_node(ps->a, SS_WHERE_BETWEEN, t->loc, 3);
 
 		next(ps);
 		if (accept_kw(ps, "symmetric"))
@@ -1682,7 +1042,7 @@ static struct ss_where_node *p_like(struct parser *ps)
 		l = n;
 	} else if (is_kw(t, "in")) {
 		struct ss_where_node *n =
-		    where_node(ps->a, SS_WHERE_IN, t->loc, 1);
+		    ss_w_node(ps->a, SS_WHERE_IN, t->loc, 1);
 
 		next(ps);
 		n->args[0] = l;
@@ -1792,7 +1152,7 @@ static struct ss_where_node *p_is(struct parser *ps)
 				syntax_error(ps, peek(ps));
 				return NULL;
 			}
-			n = where_node(ps->a, SS_WHERE_DISTINCT, t->loc, 2);
+			n = ss_w_node(ps->a, SS_WHERE_DISTINCT, t->loc, 2);
 			n->args[0] = l;
 			n->args[1] = p_cmp(ps);
 			if (!n->args[1])
@@ -1952,8 +1312,8 @@ static size_t tree_depth(const struct ss_where_node *root, size_t limit)
 	return max;
 }
 
-int where_parse(struct arena *a, const char *text, size_t max_in,
-		struct ss_where_node **out, struct ss_err *err)
+int ss_w_parse(struct arena *a, const char *text, size_t max_in,
+	       struct ss_where_node **out, struct ss_err *err)
 {
 	struct parser ps;
 	struct ss_where_node *n = NULL;
@@ -1964,7 +1324,7 @@ int where_parse(struct arena *a, const char *text, size_t max_in,
 	ps.src = text;
 	ps.err = err;
 	ps.max_in = max_in;
-	if (lex(&ps) < 0)
+	if (ss_w_lex(&ps) < 0)
 		goto done;
 	if (peek(&ps)->t == TK_EOF) {
 		syntax_error(&ps, peek(&ps));
@@ -1998,307 +1358,4 @@ int where_parse(struct arena *a, const char *text, size_t max_in,
 done:
 	free(ps.toks);
 	return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Canonical rendering */
-
-static void render_ident(const char *s, size_t len, struct ss_buf *out)
-{
-	size_t i;
-	int plain = len > 0 && ((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_');
-	char tmp[64];
-
-	for (i = 0; i < len && plain; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_' ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '$'))
-			plain = 0;
-	if (plain && len < sizeof(tmp)) {
-		memcpy(tmp, s, len);
-		tmp[len] = '\0';
-		if (is_reserved(tmp) || is_colname_kw(tmp) ||
-		    !strcmp(tmp, "unknown") || !strcmp(tmp, "escape"))
-			plain = 0;
-	}
-	if (plain) {
-		ss_buf_add(out, s, len);
-		return;
-	}
-	ss_buf_addc(out, '"');
-	for (i = 0; i < len; i++) {
-		if (s[i] == '"')
-			ss_buf_addc(out, '"');
-		ss_buf_addc(out, s[i]);
-	}
-	ss_buf_addc(out, '"');
-}
-
-static void render_str(const char *s, size_t len, struct ss_buf *out)
-{
-	size_t i;
-
-	ss_buf_addc(out, '\'');
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\'')
-			ss_buf_addc(out, '\'');
-		ss_buf_addc(out, s[i]);
-	}
-	ss_buf_addc(out, '\'');
-}
-
-static const struct ss_where_node *skip_implicit(const struct ss_where_node *n)
-{
-	while (n->kind == SS_WHERE_CAST && (n->flags & NF_IMPLICIT))
-		n = n->args[0];
-	return n;
-}
-
-static int atomic(const struct ss_where_node *n)
-{
-	n = skip_implicit(n);
-	switch (n->kind) {
-	case SS_WHERE_CONST:
-		return 1;
-	case SS_WHERE_COLUMN:
-	case SS_WHERE_FUNC:
-	case SS_WHERE_ARRAY:
-	case SS_WHERE_SUBSCRIPT:
-		return 1;
-	case SS_WHERE_CAST:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-static void render_sub(const struct ss_where_node *n, struct ss_buf *out)
-{
-	if (atomic(n)) {
-		where_render(n, out);
-	} else {
-		ss_buf_addc(out, '(');
-		where_render(n, out);
-		ss_buf_addc(out, ')');
-	}
-}
-
-static const char *like_name(int opc)
-{
-	switch (opc) {
-	case NOP_LIKE:
-		return "LIKE";
-	case NOP_ILIKE:
-		return "ILIKE";
-	case NOP_NLIKE:
-		return "NOT LIKE";
-	case NOP_NILIKE:
-		return "NOT ILIKE";
-	}
-	return NULL;
-}
-
-void where_render(const struct ss_where_node *n, struct ss_buf *out)
-{
-	size_t i;
-
-	n = skip_implicit(n);
-	switch (n->kind) {
-	case SS_WHERE_CONST:
-		switch (n->lit) {
-		case LIT_INT: {
-			/* drop leading zeros: 007 is 7 */
-			const char *p = n->text;
-			size_t len = n->textlen;
-
-			if (*p == '-') {
-				ss_buf_addc(out, '-');
-				p++, len--;
-			}
-			while (len > 1 && *p == '0')
-				p++, len--;
-			ss_buf_add(out, p, len);
-			break;
-		}
-		case LIT_NUM:
-			ss_buf_add(out, n->text, n->textlen);
-			break;
-		case LIT_STR:
-			render_str(n->text, n->textlen, out);
-			break;
-		case LIT_BOOL:
-			ss_buf_adds(out, n->text[0] == 't' ? "true" : "false");
-			break;
-		case LIT_NULL:
-			ss_buf_adds(out, "NULL");
-			break;
-		case LIT_PARAM:
-			if (!n->text) {
-				ss_buf_adds(out, "NULL");
-			} else {
-				render_str(n->text, n->textlen, out);
-			}
-			/* a parameter keeps the type its context gave it;
-			 * one no context typed stays an untyped literal */
-			if (n->type.base != WT_NULL &&
-			    !(n->type.base == WT_UNKNOWN && !n->type.array)) {
-				ss_buf_adds(out, "::");
-				wtype_canon(&n->type, out);
-			}
-			break;
-		case LIT_NONE: {
-			/* a folded constant: its text and type */
-			struct ss_buf b = SS_BUF_INIT;
-
-			if (n->val.isnull) {
-				ss_buf_adds(out, "NULL");
-			} else {
-				wval_out(&n->type, &n->val, &b);
-				render_str(b.buf, b.len, out);
-			}
-			ss_buf_adds(out, "::");
-			wtype_canon(&n->type, out);
-			ss_buf_release(&b);
-			break;
-		}
-		}
-		break;
-	case SS_WHERE_COLUMN:
-		render_ident(n->text, n->textlen, out);
-		break;
-	case SS_WHERE_AND:
-	case SS_WHERE_OR:
-		for (i = 0; i < n->nargs; i++) {
-			if (i)
-				ss_buf_adds(out, n->kind == SS_WHERE_AND
-						     ? " AND "
-						     : " OR ");
-			render_sub(n->args[i], out);
-		}
-		break;
-	case SS_WHERE_NOT:
-		ss_buf_adds(out, "NOT ");
-		render_sub(n->args[0], out);
-		break;
-	case SS_WHERE_OP:
-		if (n->nargs == 1) {
-			ss_buf_adds(out, n->op);
-			if (!atomic(n->args[0]) ||
-			    skip_implicit(n->args[0])->kind == SS_WHERE_CONST)
-				ss_buf_addc(out, '(');
-			where_render(n->args[0], out);
-			if (!atomic(n->args[0]) ||
-			    skip_implicit(n->args[0])->kind == SS_WHERE_CONST)
-				ss_buf_addc(out, ')');
-			break;
-		}
-		render_sub(n->args[0], out);
-		ss_buf_addc(out, ' ');
-		ss_buf_adds(out, like_name(n->opc) ? like_name(n->opc) : n->op);
-		ss_buf_addc(out, ' ');
-		render_sub(n->args[1], out);
-		if (n->nargs == 3) {
-			ss_buf_adds(out, " ESCAPE ");
-			render_sub(n->args[2], out);
-		}
-		break;
-	case SS_WHERE_TEST:
-		render_sub(n->args[0], out);
-		ss_buf_addc(out, ' ');
-		ss_buf_adds(out, n->op);
-		break;
-	case SS_WHERE_DISTINCT:
-		render_sub(n->args[0], out);
-		ss_buf_addc(out, ' ');
-		ss_buf_adds(out, n->op);
-		ss_buf_addc(out, ' ');
-		render_sub(n->args[1], out);
-		break;
-	case SS_WHERE_IN:
-		render_sub(n->args[0], out);
-		ss_buf_adds(out, (n->flags & NF_NOT) ? " NOT IN (" : " IN (");
-		for (i = 1; i < n->nargs; i++) {
-			if (i > 1)
-				ss_buf_adds(out, ", ");
-			where_render(n->args[i], out);
-		}
-		ss_buf_addc(out, ')');
-		break;
-	case SS_WHERE_ANY:
-	case SS_WHERE_ALL:
-		render_sub(n->args[0], out);
-		ss_buf_addc(out, ' ');
-		ss_buf_adds(out, like_name(n->opc) ? like_name(n->opc) : n->op);
-		ss_buf_adds(out, n->kind == SS_WHERE_ANY ? " ANY (" : " ALL (");
-		where_render(n->args[1], out);
-		ss_buf_addc(out, ')');
-		break;
-	case SS_WHERE_BETWEEN:
-		render_sub(n->args[0], out);
-		ss_buf_addc(out, ' ');
-		ss_buf_adds(out, n->op);
-		ss_buf_addc(out, ' ');
-		render_sub(n->args[1], out);
-		ss_buf_adds(out, " AND ");
-		render_sub(n->args[2], out);
-		break;
-	case SS_WHERE_CAST: {
-		const struct ss_where_node *a = skip_implicit(n->args[0]);
-
-		if (a->kind == SS_WHERE_CONST || a->kind == SS_WHERE_COLUMN ||
-		    a->kind == SS_WHERE_FUNC || a->kind == SS_WHERE_CAST ||
-		    a->kind == SS_WHERE_ARRAY) {
-			if (a->kind == SS_WHERE_CONST &&
-			    (a->lit == LIT_INT || a->lit == LIT_NUM) &&
-			    a->text[0] == '-') {
-				/* -1::t would read as -(1::t) */
-				ss_buf_addc(out, '(');
-				where_render(a, out);
-				ss_buf_addc(out, ')');
-			} else {
-				where_render(a, out);
-			}
-		} else {
-			ss_buf_addc(out, '(');
-			where_render(a, out);
-			ss_buf_addc(out, ')');
-		}
-		ss_buf_adds(out, "::");
-		wtype_canon(&n->type, out);
-		break;
-	}
-	case SS_WHERE_FUNC:
-		ss_buf_adds(out, n->op);
-		ss_buf_addc(out, '(');
-		for (i = 0; i < n->nargs; i++) {
-			if (i)
-				ss_buf_adds(out, ", ");
-			where_render(n->args[i], out);
-		}
-		ss_buf_addc(out, ')');
-		break;
-	case SS_WHERE_ARRAY:
-		ss_buf_adds(out, "ARRAY[");
-		for (i = 0; i < n->nargs; i++) {
-			if (i)
-				ss_buf_adds(out, ", ");
-			where_render(n->args[i], out);
-		}
-		ss_buf_addc(out, ']');
-		break;
-	case SS_WHERE_SUBSCRIPT: {
-		const struct ss_where_node *a = skip_implicit(n->args[0]);
-
-		if (a->kind == SS_WHERE_COLUMN)
-			where_render(a, out);
-		else {
-			ss_buf_addc(out, '(');
-			where_render(a, out);
-			ss_buf_addc(out, ')');
-		}
-		ss_buf_addc(out, '[');
-		where_render(n->args[1], out);
-		ss_buf_addc(out, ']');
-		break;
-	}
-	}
 }

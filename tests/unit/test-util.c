@@ -1,11 +1,13 @@
 /*
- * test-util.c — lib/util's listening addresses: IPv4 and IPv6 text to a
- * socket address, loopback, and the URL authority form.
+ * test-util.c — lib/util's listening addresses (IPv4 and IPv6 text to a
+ * socket address, loopback, and the URL authority form), the UTF-8
+ * validator, the JSON string escaper, hex digits and big-endian fields.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "shape.h"
 #include "util.h"
 #include "unit.h"
 
@@ -14,6 +16,120 @@ static int port_of(const struct sockaddr_storage *sa)
 	return ntohs(sa->ss_family == AF_INET6 ?
 		     ((const struct sockaddr_in6 *)sa)->sin6_port :
 		     ((const struct sockaddr_in *)sa)->sin_port);
+}
+
+static void test_utf8(void)
+{
+	static const struct {
+		const char *s;
+		size_t len;
+		int valid;
+		size_t first; /* ss_utf8_seq at s[0] */
+	} cases[] = {
+	    {"", 0, 1, 0},
+	    {"abc", 3, 1, 1},
+	    {"a\0b", 3, 1, 1},		/* NUL is ASCII */
+	    {"\xc3\xa9", 2, 1, 2},	/* é */
+	    {"\xe2\x82\xac", 3, 1, 3},	/* € */
+	    {"\xf0\x9f\x98\x80", 4, 1, 4}, /* U+1F600 */
+	    {"\xf4\x8f\xbf\xbf", 4, 1, 4}, /* U+10FFFF */
+	    {"\xf4\x90\x80\x80", 4, 0, 0}, /* past U+10FFFF */
+	    {"\xf5\x80\x80\x80", 4, 0, 0},
+	    {"\xc0\xaf", 2, 0, 0},	/* overlong '/' */
+	    {"\xc1\xbf", 2, 0, 0},
+	    {"\xe0\x80\xaf", 3, 0, 0},	/* overlong, 3 bytes */
+	    {"\xf0\x80\x80\xaf", 4, 0, 0}, /* overlong, 4 bytes */
+	    {"\xed\xa0\x80", 3, 0, 0},	/* surrogate U+D800 */
+	    {"\xed\xbf\xbf", 3, 0, 0},	/* surrogate U+DFFF */
+	    {"\xee\x80\x80", 3, 1, 3},	/* U+E000 */
+	    {"\x80", 1, 0, 0},		/* lone continuation */
+	    {"\xc3", 1, 0, 0},		/* truncated */
+	    {"\xe2\x82", 2, 0, 0},
+	    {"\xc3(", 2, 0, 0},		/* bad continuation */
+	    {"ok\xc3\xa9\xff", 5, 0, 1},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const unsigned char *p = (const unsigned char *)cases[i].s;
+
+		CHECK(ss_utf8_valid(cases[i].s, cases[i].len) ==
+		      cases[i].valid);
+		if (cases[i].len)
+			CHECK(ss_utf8_seq(p, cases[i].len) == cases[i].first);
+	}
+	/* A sequence cut by the length given, not by the bytes. */
+	CHECK(ss_utf8_seq((const unsigned char *)"\xe2\x82\xac", 2) == 0);
+	CHECK(!ss_utf8_valid("\xe2\x82\xac", 2));
+	/* The wrapper shape's callers use is the same validator. */
+	CHECK(!ss_shape_utf8_valid("\xed\xa0\x80", 3));
+	CHECK(ss_shape_utf8_valid("\xc3\xa9", 2));
+}
+
+static void json(const char *s, size_t len, unsigned flags, int rc,
+		 const char *want)
+{
+	struct ss_buf b = SS_BUF_INIT;
+
+	CHECK(ss_buf_add_json(&b, s, len, flags) == rc);
+	if (rc == 0)
+		CHECK_STR(b.buf, want);
+	ss_buf_release(&b);
+}
+
+static void test_json(void)
+{
+	struct ss_buf b = SS_BUF_INIT;
+
+	json("", 0, 0, 0, "\"\"");
+	json("plain", 5, 0, 0, "\"plain\"");
+	json("a\"b\\c", 5, 0, 0, "\"a\\\"b\\\\c\"");
+	json("\b\f\n\r\t", 5, 0, 0, "\"\\b\\f\\n\\r\\t\"");
+	json("\x01\x1f\x7f", 3, 0, 0, "\"\\u0001\\u001f\x7f\"");
+	json("\x01\x1f", 2, SS_JSON_UPPER, 0, "\"\\u0001\\u001F\"");
+	json("\x1b[", 2, SS_JSON_UPPER | SS_JSON_STRICT, 0, "\"\\u001B[\"");
+	/* NUL: escaped by default, refused when strict. */
+	json("a\0b", 3, 0, 0, "\"a\\u0000b\"");
+	json("a\0b", 3, SS_JSON_STRICT, SS_JSON_ENUL, NULL);
+	/* Non-ASCII stays UTF-8; invalid bytes pass unless strict. */
+	json("caf\xc3\xa9", 5, SS_JSON_STRICT, 0, "\"caf\xc3\xa9\"");
+	json("\xf0\x9f\x98\x80!", 5, SS_JSON_STRICT, 0,
+	     "\"\xf0\x9f\x98\x80!\"");
+	json("x\xff", 2, 0, 0, "\"x\xff\"");
+	json("x\xff", 2, SS_JSON_STRICT, SS_JSON_EUTF8, NULL);
+	json("\xed\xa0\x80", 3, SS_JSON_UPPER | SS_JSON_STRICT, SS_JSON_EUTF8,
+	     NULL);
+	json("\xc3", 1, SS_JSON_STRICT, SS_JSON_EUTF8, NULL);
+	/* Appends to what the buffer holds; the old name is the default. */
+	ss_buf_adds(&b, "k:");
+	ss_buf_add_json_string(&b, "v\x01", 2);
+	CHECK_STR(b.buf, "k:\"v\\u0001\"");
+	ss_buf_release(&b);
+}
+
+static void test_bytes(void)
+{
+	unsigned char b[8];
+	static const char hex[] = "09afAF";
+	static const int val[] = {0, 9, 10, 15, 10, 15};
+	size_t i;
+
+	for (i = 0; hex[i]; i++)
+		CHECK(ss_hexval(hex[i]) == val[i]);
+	CHECK(ss_hexval('g') == -1 && ss_hexval('/') == -1);
+	CHECK(ss_hexval(':') == -1 && ss_hexval('@') == -1);
+	CHECK(ss_hexval('G') == -1 && ss_hexval(-1) == -1);
+	CHECK(ss_hexval(0x80) == -1 && ss_hexval((char)0xe9) == -1);
+
+	ss_put64be(b, UINT64_C(0x0102030405060708));
+	CHECK(b[0] == 1 && b[3] == 4 && b[7] == 8);
+	CHECK(ss_get64be(b) == UINT64_C(0x0102030405060708));
+	CHECK(ss_get32be(b) == 0x01020304u);
+	CHECK(ss_get32be(b + 4) == 0x05060708u);
+	ss_put64be(b, UINT64_MAX);
+	CHECK(ss_get64be(b) == UINT64_MAX && ss_get32be(b) == UINT32_MAX);
+	ss_put64be(b, 0);
+	CHECK(ss_get64be(b) == 0);
 }
 
 int main(void)
@@ -43,5 +159,8 @@ int main(void)
 	CHECK_STR(url, "[::1]:3000");
 	ss_sockaddr_url_host("::1", 3000, url, 5);
 	CHECK_STR(url, "[::1");
+	test_utf8();
+	test_json();
+	test_bytes();
 	return unit_report();
 }
