@@ -223,26 +223,14 @@ static struct ss_registry *open_registry(int create)
 	struct ss_registry_opts opts;
 	struct ss_registry *reg = NULL;
 	struct ss_err err = SS_ERR_INIT;
-	struct stat st;
 
-	if (!create && strcmp(registry_path, ":memory:") &&
-	    stat(registry_path, &st) < 0 && errno == ENOENT) {
-		ss_cli_log(SS_LOG_ERROR, NULL, "run 'shapesync-db init' first, or check "
-			   "--registry and $SHAPESYNC_REGISTRY",
-			   "registry '%s' does not exist", registry_path);
-		exit(SS_ERR_RUNTIME);
-	}
 	ss_registry_opts_init(&opts);
 	opts.create = create;
 	/* A one-shot process adds at most one shape: reserving a block of
 	 * ids would leave a gap of unused ids behind at every run. */
 	opts.id_block = 1;
-	if (ss_registry_open(registry_path, &opts, &reg, &err) < 0) {
-		/* A missing file is the operator's setup, not bad data. */
-		if (err.code == SS_ERR_INPUT)
-			err.code = SS_ERR_RUNTIME;
+	if (ss_registry_open_existing(registry_path, &opts, &reg, &err) < 0)
 		ss_cli_die_err(&err);
-	}
 	return reg;
 }
 

@@ -1462,15 +1462,8 @@ static void open_registry(struct state *st)
 
 	ss_registry_opts_init(&ro);
 	ro.id_block = 1;
-	if (ss_registry_open(opt.registry, &ro, &st->reg, &err) < 0) {
-		if (err.code == SS_ERR_INPUT) {
-			ss_cli_log(SS_LOG_ERROR, NULL, "run 'shapesync-db init' first, "
-				   "or check --registry and $SHAPESYNC_REGISTRY",
-				   "registry '%s' does not exist", opt.registry);
-			exit(SS_ERR_RUNTIME);
-		}
+	if (ss_registry_open_existing(opt.registry, &ro, &st->reg, &err) < 0)
 		ss_cli_die_err(&err);
-	}
 	/* Without --table, the tables of the registry's shapes. */
 	{
 		static const struct ss_registry_cursor_ops ops = { on_shape, NULL, NULL };

@@ -581,21 +581,11 @@ static struct ss_registry *open_registry(const char *path)
 	struct ss_registry_opts opts;
 	struct ss_registry *reg = NULL;
 	struct ss_err err = SS_ERR_INIT;
-	struct stat sb;
 
-	if (strcmp(path, ":memory:") && stat(path, &sb) < 0 && errno == ENOENT) {
-		ss_cli_log(SS_LOG_ERROR, NULL, "run 'shapesync-db init' first, or check "
-			   "--registry and $SHAPESYNC_REGISTRY",
-			   "registry '%s' does not exist", path);
-		exit(SS_ERR_RUNTIME);
-	}
 	ss_registry_opts_init(&opts);
 	opts.id_block = 1; /* route never adds shapes */
-	if (ss_registry_open(path, &opts, &reg, &err) < 0) {
-		if (err.code == SS_ERR_INPUT)
-			err.code = SS_ERR_RUNTIME;
+	if (ss_registry_open_existing(path, &opts, &reg, &err) < 0)
 		ss_cli_die_err(&err);
-	}
 	return reg;
 }
 

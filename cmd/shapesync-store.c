@@ -211,11 +211,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	ss_registry_opts_init(&ro);
-	if (ss_registry_open(registry, &ro, &reg, &err) < 0) {
-		/* A missing registry is a setup problem, not bad input. */
-		err.code = SS_ERR_RUNTIME;
+	if (ss_registry_open_existing(registry, &ro, &reg, &err) < 0)
 		ss_cli_die_err(&err);
-	}
 	if (ss_store_open(reg, &so, &st, &err) < 0)
 		fail(NULL, reg, &err);
 	if (ss_beat_start(reg, "store", 1000, &beat, &err) < 0)

@@ -79,6 +79,17 @@ void ss_registry_opts_init(struct ss_registry_opts *opts);
 int ss_registry_open(const char *path, const struct ss_registry_opts *opts,
 		     struct ss_registry **out, struct ss_err *err);
 
+/*
+ * Open the registry for a program: ss_registry_open, but a file that does
+ * not exist (opts->create 0) is "registry '<path>' does not exist" with
+ * the hint to run 'shapesync-db init' or check --registry and
+ * $SHAPESYNC_REGISTRY, and every error is SS_ERR_RUNTIME (a setup
+ * problem, not bad input). Every shapesync program opens its registry
+ * with this.
+ */
+int ss_registry_open_existing(const char *path, const struct ss_registry_opts *opts,
+			      struct ss_registry **out, struct ss_err *err);
+
 /* Flush the buffer, stop the flusher, close every connection. NULL is a
  * no-op. Returns -1 (with err) if the final flush failed; the registry is
  * freed either way. */
