@@ -2,6 +2,7 @@
  * registry_admin.c — the registry's admin mechanisms for shapesync-db:
  * check (and repair), vacuum, export and import.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -9,6 +10,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "datadir.h"
 #include "lsn.h"
 #include "registry_int.h"
 
@@ -152,6 +154,378 @@ fail:
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	ss_reg_wconn_put(r);
 	return -1;
+}
+
+/* ------------------------------------------------------- for people */
+
+/* Handles minted until the year 2286: 10 digits, '-', 16 digits. */
+#define HANDLE_WIDTH 27
+#define TABLE_WIDTH_MAX 40
+#define TIME_WIDTH 20
+
+/* Human output is one line per item: control characters become spaces. */
+static void add_clean(struct ss_buf *b, const char *s)
+{
+	for (; *s; s++)
+		ss_buf_addc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+}
+
+static void add_time(struct ss_buf *b, int64_t us, int seconds_only)
+{
+	char t[64], *dot;
+
+	if (us <= 0) {
+		ss_buf_adds(b, "-");
+		return;
+	}
+	ss_format_time_us(us, t, sizeof(t));
+	if (seconds_only && (dot = strchr(t, '.')))
+		snprintf(dot, sizeof(t) - (size_t)(dot - t), "Z");
+	ss_buf_adds(b, t);
+}
+
+/* An identifier for people: bare when PostgreSQL would read it back as
+ * is, else quoted (keywords are not checked: display only). */
+static void add_ident(struct ss_buf *b, const char *ident)
+{
+	struct ss_buf q = SS_BUF_INIT;
+	const char *p;
+	int bare = (*ident >= 'a' && *ident <= 'z') || *ident == '_';
+
+	for (p = ident; bare && *p; p++)
+		bare = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		       *p == '_' || *p == '$';
+	if (bare) {
+		ss_buf_adds(b, ident);
+		return;
+	}
+	ss_shape_quote_ident(&q, ident);
+	add_clean(b, q.buf);
+	ss_buf_release(&q);
+}
+
+void ss_shape_rec_table_name(const struct ss_shape_rec *rec, struct ss_buf *b)
+{
+	add_ident(b, rec->schema_name ? rec->schema_name : "");
+	ss_buf_addc(b, '.');
+	add_ident(b, rec->table_name ? rec->table_name : "");
+}
+
+static void pad(struct ss_buf *b, size_t start, size_t width)
+{
+	while (b->len - start < width)
+		ss_buf_addc(b, ' ');
+}
+
+/* The definition of a record, parsed; -1 with err for one that cannot
+ * be read (s is then empty). */
+static int rec_shape(const struct ss_shape_rec *rec, struct ss_shape *s, struct ss_err *err)
+{
+	struct ss_err e = SS_ERR_INIT;
+
+	ss_shape_init(s);
+	if (ss_shape_from_canonical(s, rec->definition, &e) == 0)
+		return 0;
+	ss_shape_init(s);
+	return ss_err_set(err, SS_ERR_RUNTIME, "shape %" PRId64 " has an unreadable "
+			  "definition: %s", rec->id, e.msg);
+}
+
+void ss_shape_rec_measure(const struct ss_shape_rec *rec, int *id_width, int *table_width)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	int64_t n;
+	int w = 1;
+
+	for (n = rec->id; n >= 10; n /= 10)
+		w++;
+	if (w > *id_width)
+		*id_width = w;
+	ss_shape_rec_table_name(rec, &b);
+	if ((int)b.len > *table_width)
+		*table_width = b.len > TABLE_WIDTH_MAX ? TABLE_WIDTH_MAX : (int)b.len;
+	ss_buf_release(&b);
+}
+
+void ss_shape_rec_table_header(struct ss_buf *b, int id_width, int table_width)
+{
+	ss_buf_addf(b, "%*s %-*s %-*s %-8s %-*s %-*s WHERE\n", id_width, "ID",
+		    HANDLE_WIDTH, "HANDLE", table_width, "TABLE", "SNAPSHOT", TIME_WIDTH,
+		    "CREATED", TIME_WIDTH, "LAST_READ");
+}
+
+int ss_shape_rec_to_row(const struct ss_shape_rec *rec, int id_width, int table_width,
+			struct ss_buf *b, struct ss_err *err)
+{
+	struct ss_shape s;
+	size_t start;
+	int bad = rec_shape(rec, &s, err) < 0;
+
+	ss_buf_addf(b, "%*" PRId64 " ", id_width, rec->id);
+	start = b->len;
+	add_clean(b, rec->handle);
+	pad(b, start, HANDLE_WIDTH);
+	ss_buf_addc(b, ' ');
+	start = b->len;
+	ss_shape_rec_table_name(rec, b);
+	pad(b, start, (size_t)table_width);
+	ss_buf_addf(b, " %-8s ", ss_snapshot_state_name(rec->snapshot_state));
+	start = b->len;
+	add_time(b, rec->created_us, 1);
+	pad(b, start, TIME_WIDTH);
+	ss_buf_addc(b, ' ');
+	start = b->len;
+	add_time(b, rec->last_read_us, 1);
+	pad(b, start, TIME_WIDTH);
+	ss_buf_addc(b, ' ');
+	if (bad)
+		ss_buf_addc(b, '?');
+	else if (s.where)
+		add_clean(b, s.where);
+	else
+		ss_buf_addc(b, '-');
+	ss_buf_addc(b, '\n');
+	ss_shape_release(&s);
+	return bad ? -1 : 0;
+}
+
+int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b, struct ss_err *err)
+{
+	struct ss_shape s;
+	size_t i;
+	int bad = rec_shape(rec, &s, err) < 0;
+
+	ss_buf_addf(b, "id: %" PRId64 "\nhandle: ", rec->id);
+	add_clean(b, rec->handle);
+	ss_buf_adds(b, "\ntable: ");
+	ss_shape_rec_table_name(rec, b);
+	ss_buf_adds(b, "\nwhere: ");
+	add_clean(b, bad ? "?" : s.where ? s.where : "-");
+	ss_buf_adds(b, "\nparams: ");
+	if (!s.nparams)
+		ss_buf_addc(b, bad ? '?' : '-');
+	for (i = 0; i < s.nparams; i++) {
+		struct ss_buf q = SS_BUF_INIT;
+
+		ss_buf_add_json_string(&q, s.params[i], strlen(s.params[i]));
+		ss_buf_adds(b, i ? ", " : "");
+		ss_buf_add(b, q.buf, q.len);
+		ss_buf_release(&q);
+	}
+	ss_buf_adds(b, "\ncolumns: ");
+	if (!s.ncolumns)
+		ss_buf_addc(b, bad ? '?' : '*');
+	for (i = 0; i < s.ncolumns; i++) {
+		ss_buf_adds(b, i ? ", " : "");
+		add_ident(b, s.columns[i]);
+	}
+	ss_buf_addf(b, "\nreplica: %s\nlog: %s\nhash: %" PRIu32 "\noids: ",
+		    bad ? "?" : s.replica == SS_REPLICA_FULL ? "full" : "default",
+		    bad ? "?" : s.log_mode == SS_LOG_CHANGES_ONLY ? "changes_only" : "full",
+		    rec->hash);
+	if (!rec->noids)
+		ss_buf_addc(b, '-');
+	for (i = 0; i < rec->noids; i++)
+		ss_buf_addf(b, "%s%" PRIu32, i ? " " : "", rec->oids[i]);
+	ss_buf_addf(b, "\nsnapshot: %s\npg_snapshot: ",
+		    ss_snapshot_state_name(rec->snapshot_state));
+	if (rec->snapshot_state == SS_SNAPSHOT_PENDING) {
+		ss_buf_addc(b, '-');
+	} else {
+		/* PostgreSQL's pg_snapshot text form: xmin:xmax:xip,... */
+		ss_buf_addf(b, "%" PRIu64 ":%" PRIu64 ":", rec->snapshot.xmin,
+			    rec->snapshot.xmax);
+		for (i = 0; i < rec->snapshot.nxip; i++)
+			ss_buf_addf(b, "%s%" PRIu64, i ? "," : "", rec->snapshot.xip[i]);
+	}
+	ss_buf_adds(b, "\ncreated: ");
+	add_time(b, rec->created_us, 0);
+	ss_buf_adds(b, "\nlast_read: ");
+	add_time(b, rec->last_read_us, 0);
+	ss_buf_adds(b, "\nactive_lsn: ");
+	if (rec->active)
+		ss_buf_addf(b, "%" PRIX32 "/%" PRIX32, (uint32_t)(rec->active_lsn >> 32),
+			    (uint32_t)rec->active_lsn);
+	else
+		ss_buf_addc(b, '-');
+	ss_buf_adds(b, "\ndefinition: ");
+	add_clean(b, rec->definition);
+	ss_buf_addc(b, '\n');
+	ss_shape_release(&s);
+	return bad ? -1 : 0;
+}
+
+/* ---------------------------------------------- registry vs data dir */
+
+struct dircheck {
+	struct finding_ctx f;
+	struct ss_registry *reg;
+	const char *dir;
+	int repair;
+	struct ss_err *err;
+	/* complete shapes without a directory, removed after the walk */
+	int64_t *ids;
+	char **handles;
+	size_t nids, alloc_ids, alloc_handles;
+};
+
+static int check_entry(const char *name, const char *path, int is_handle, void *p)
+{
+	struct dircheck *c = p;
+	struct ss_shape_rec rec;
+	int r;
+
+	if (is_handle) {
+		ss_shape_rec_init(&rec);
+		r = ss_registry_get_by_handle(c->reg, name, &rec, c->err);
+		if (r < 0)
+			return -1;
+		ss_shape_rec_release(&rec);
+		if (r == 1)
+			return 0;
+	}
+	/* Trashing the entry just returned is safe during the walk: the
+	 * rest of the directory is still listed (POSIX readdir). */
+	if (c->repair && ss_datadir_trash(c->dir, path, c->err) < 0)
+		return -1;
+	finding(&c->f, c->repair, "%s: %s",
+		is_handle ? "orphan data directory" : "stray entry in data directory", path);
+	return 0;
+}
+
+static int check_shape(const struct ss_shape_rec *rec, void *p)
+{
+	struct dircheck *c = p;
+	struct ss_buf path = SS_BUF_INIT;
+	struct ss_err e = SS_ERR_INIT;
+	struct ss_shape s;
+	struct stat st;
+
+	ss_shape_init(&s);
+	if (ss_shape_from_canonical(&s, rec->definition, &e) < 0)
+		finding(&c->f, 0, "shape %" PRId64 " (%s) has an unreadable definition: %s",
+			rec->id, rec->handle, e.msg);
+	ss_shape_release(&s);
+	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
+		return 0;
+	ss_datadir_shape_path(&path, c->dir, rec->handle);
+	errno = 0;
+	if (stat(path.buf, &st) == 0 && S_ISDIR(st.st_mode)) {
+		ss_buf_release(&path);
+		return 0;
+	}
+	/* A file where the directory should be counts as missing. */
+	if (errno != ENOENT && errno != ENOTDIR && errno != 0) {
+		ss_err_set(c->err, SS_ERR_RUNTIME, "could not stat '%s': %s", path.buf,
+			   strerror(errno));
+		ss_buf_release(&path);
+		return -1;
+	}
+	if (c->repair) {
+		/* Removing while the registry streams could wait on the
+		 * flusher under the reader; do it after the walk. */
+		SS_GROW(c->ids, c->alloc_ids, c->nids + 1);
+		SS_GROW(c->handles, c->alloc_handles, c->nids + 1);
+		c->ids[c->nids] = rec->id;
+		c->handles[c->nids++] = ss_xstrdup(rec->handle);
+	} else {
+		finding(&c->f, 0, "missing data directory of complete shape %" PRId64 " (%s): %s",
+			rec->id, rec->handle, path.buf);
+	}
+	ss_buf_release(&path);
+	return 0;
+}
+
+int ss_registry_check_datadir(struct ss_registry *reg, const char *dir, int repair,
+			      ss_registry_finding_cb cb, void *ctx, struct ss_err *err)
+{
+	struct dircheck c;
+	struct ss_buf path = SS_BUF_INIT;
+	struct ss_err walk = SS_ERR_INIT;
+	size_t i;
+	int rc = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.f.cb = cb;
+	c.f.ctx = ctx;
+	c.reg = reg;
+	c.dir = dir;
+	c.repair = repair;
+	c.err = err;
+	if (ss_datadir_foreach_shape(dir, check_entry, &c, &walk) != 0 ||
+	    ss_registry_foreach(reg, check_shape, &c, &walk) != 0) {
+		/* A callback's error is in err already; a walk's in walk. */
+		if (!err->code)
+			*err = walk;
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < c.nids; i++)
+		if (ss_registry_remove(reg, c.ids[i], err) < 0) {
+			rc = -1;
+			goto out;
+		}
+	if (ss_registry_flush(reg, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < c.nids; i++) {
+		ss_buf_reset(&path);
+		ss_datadir_shape_path(&path, dir, c.handles[i]);
+		finding(&c.f, 1, "missing data directory of complete shape %" PRId64 " (%s): %s",
+			c.ids[i], c.handles[i], path.buf);
+	}
+out:
+	for (i = 0; i < c.nids; i++)
+		free(c.handles[i]);
+	free(c.handles);
+	free(c.ids);
+	ss_buf_release(&path);
+	return rc < 0 ? -1 : c.f.n;
+}
+
+static int count_entry(const char *name, const char *path, int is_handle, void *p)
+{
+	struct ss_datadir_counts *dc = p;
+
+	(void)name, (void)path;
+	if (is_handle)
+		dc->shape_dirs++;
+	else
+		dc->stray_entries++;
+	return 0;
+}
+
+int ss_registry_datadir_counts(const char *dir, struct ss_datadir_counts *dc,
+			       struct ss_err *err)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	memset(dc, 0, sizeof(*dc));
+	if (ss_datadir_foreach_shape(dir, count_entry, dc, err) < 0)
+		return -1;
+	/* Top-level entries of <dir>/trash; none if there is no trash. */
+	ss_buf_addf(&b, "%s/trash", dir);
+	d = opendir(b.buf);
+	if (!d) {
+		if (errno != ENOENT)
+			rc = ss_err_set(err, SS_ERR_RUNTIME, "could not read directory '%s': %s",
+					b.buf, strerror(errno));
+		ss_buf_release(&b);
+		return rc;
+	}
+	while ((errno = 0, de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			dc->trash_entries++;
+	if (errno)
+		rc = ss_err_set(err, SS_ERR_RUNTIME, "could not read directory '%s': %s", b.buf,
+				strerror(errno));
+	closedir(d);
+	ss_buf_release(&b);
+	return rc;
 }
 
 int ss_registry_vacuum(struct ss_registry *r, struct ss_err *err)
