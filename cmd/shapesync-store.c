@@ -168,14 +168,6 @@ int main(int argc, char **argv)
 		case OPT_NO_SYNC:
 			so.no_sync = 1;
 			break;
-		case 'h':
-			usage();
-			ss_cli_close_stdout();
-			return 0;
-		case 'V':
-			ss_cli_version();
-		case OPT_LIST:
-			ss_cli_list_options(options);
 		default:
 			ss_cli_common_option(c, OPT_LIST, usage, options, argv);
 		}

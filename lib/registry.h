@@ -34,6 +34,13 @@
  * shapes (serve), the others read or make targeted updates.
  *
  * Thread safety: every function may be called from any thread.
+ *
+ * Where it lives: registry.c (records, lookups, ids, open/close, the
+ * change log), registry_schema.c, registry_pool.c, registry_buffer.c,
+ * registry_progress.c (durable LSN, streams, partitions, stats,
+ * heartbeats) and registry_admin.c (check, vacuum, export, import, the
+ * forms for people). A program follows the change log through a cursor
+ * (registry_cursor.h); the id map (idmap.h) is built on one.
  */
 #ifndef SS_REGISTRY_H
 #define SS_REGISTRY_H

@@ -6,55 +6,10 @@
  * holds shapes back until its stream frame, removals drop shapes at once,
  * and after a trimmed change log routed shapes no longer registered go.
  */
-#include <unistd.h>
-
 #include "activate.h"
 #include "registry.h"
 #include "unit.h"
-
-static char dir[256];
-
-static struct ss_registry *open_reg(const char *name, int keep)
-{
-	struct ss_registry_opts o;
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_registry *r = NULL;
-	char p[512];
-
-	ss_registry_opts_init(&o);
-	o.create = 1;
-	if (keep)
-		o.changes_keep = keep;
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	if (ss_registry_open(p, &o, &r, &err) < 0)
-		FAILF("open %s: %s", p, err.msg);
-	return r;
-}
-
-static int64_t add(struct ss_registry *r, int x)
-{
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_shape s;
-	struct ss_shape_rec rec;
-	char where[32];
-	int created;
-	int64_t id;
-
-	ss_shape_init(&s);
-	if (ss_shape_parse_table(&s, "t", &err) < 0)
-		FAILF("parse table: %s", err.msg);
-	snprintf(where, sizeof(where), "x = %d", x);
-	ss_shape_set_where(&s, where);
-	ss_shape_rec_init(&rec);
-	if (ss_registry_add(r, &s, NULL, 0, &rec, &created, &err) < 0)
-		FAILF("add: %s", err.msg);
-	id = rec.id;
-	ss_shape_rec_release(&rec);
-	ss_shape_release(&s);
-	if (ss_registry_flush(r, &err) < 0)
-		FAILF("flush: %s", err.msg);
-	return id;
-}
+#include "unit-registry.h"
 
 /* The registry's mark for id, as another process (serve) reads it:
  * the lsn, or -1 if not active. */
@@ -98,7 +53,7 @@ static const struct ss_activate_ops ops = { on_warn, on_activated };
 
 static void test_protocol(void)
 {
-	struct ss_registry *serve = open_reg("proto.db", 0);
+	struct ss_registry *serve = unit_open_reg("proto.db", 0);
 	struct ss_registry *route, *other;
 	struct ss_router *router = ss_router_new(NULL, NULL);
 	struct ss_activate *a;
@@ -107,8 +62,8 @@ static void test_protocol(void)
 	struct ss_stream_id sid;
 	int64_t x, y, z, stream, gone;
 
-	x = add(serve, 1);
-	route = open_reg("proto.db", 0);
+	x = unit_add_shape(serve, 1);
+	route = unit_open_reg("proto.db", 0);
 	a = ss_activate_new(route, router, &ops, &s);
 	/* Start: every shape is activated at once, at position 0. */
 	CHECK(ss_activate_start(a, &err) == 0);
@@ -119,7 +74,7 @@ static void test_protocol(void)
 	/* A shape registered during a transaction waits for its commit. */
 	ss_activate_begin(a);
 	CHECK(ss_activate_in_txn(a));
-	y = add(serve, 2);
+	y = unit_add_shape(serve, 2);
 	CHECK(ss_activate_refresh(a, &err) == 0);
 	CHECK(ss_activate_pending(a) == 1);
 	CHECK(!ss_router_has(router, y));
@@ -135,7 +90,7 @@ static void test_protocol(void)
 	ss_activate_progress(a, 0x200);
 	ss_activate_progress(a, 0x150);
 	CHECK(ss_activate_position(a) == 0x200);
-	z = add(serve, 3);
+	z = unit_add_shape(serve, 3);
 	CHECK(ss_activate_refresh(a, &err) == 0);
 	CHECK(ss_router_has(router, z));
 	CHECK(mark_of(serve, z) == 0x200);
@@ -152,7 +107,7 @@ static void test_protocol(void)
 	CHECK(!ss_router_has(router, z));
 	CHECK(ss_activate_commit(a, 0x300, &err) == 0);
 	/* Another route process starting later keeps the existing marks. */
-	other = open_reg("proto.db", 0);
+	other = unit_open_reg("proto.db", 0);
 	{
 		struct ss_router *r2 = ss_router_new(NULL, NULL);
 		struct ss_activate *a2 = ss_activate_new(other, r2, NULL, NULL);
@@ -173,7 +128,7 @@ static void test_protocol(void)
 	snprintf(sid.slot, sizeof(sid.slot), "s");
 	CHECK(ss_registry_stream_start(serve, &sid, "test", 1, 0x1000, &stream, &gone, &err) == 0);
 	CHECK(gone == 2);
-	z = add(serve, 4);
+	z = unit_add_shape(serve, 4);
 	CHECK(ss_activate_refresh(a, &err) == 0);
 	CHECK(!ss_router_has(router, x) && !ss_router_has(router, y));
 	CHECK(!ss_router_has(router, z));
@@ -199,7 +154,7 @@ static void test_protocol(void)
  * dropped, the others stay routed, new ones are activated. */
 static void test_trimmed(void)
 {
-	struct ss_registry *serve = open_reg("trim.db", 4), *route;
+	struct ss_registry *serve = unit_open_reg("trim.db", 4), *route;
 	struct ss_router *router = ss_router_new(NULL, NULL);
 	struct ss_activate *a;
 	struct ss_err err = SS_ERR_INIT;
@@ -207,14 +162,14 @@ static void test_trimmed(void)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		ids[i] = add(serve, i);
-	route = open_reg("trim.db", 0);
+		ids[i] = unit_add_shape(serve, i);
+	route = unit_open_reg("trim.db", 0);
 	a = ss_activate_new(route, router, NULL, NULL);
 	CHECK(ss_activate_start(a, &err) == 0);
 	CHECK(ss_router_count(router) == 3);
 	CHECK(ss_registry_remove(serve, ids[1], &err) == 1);
 	for (i = 3; i < 10; i++)
-		ids[i] = add(serve, i);
+		ids[i] = unit_add_shape(serve, i);
 	CHECK(ss_activate_refresh(a, &err) == 0);
 	CHECK(!ss_router_has(router, ids[1]));
 	for (i = 0; i < 10; i++)
@@ -229,19 +184,8 @@ static void test_trimmed(void)
 
 int main(void)
 {
-	char tmpl[] = "/tmp/ss-unit-activate.XXXXXX";
-
-	if (!mkdtemp(tmpl))
-		FAILF("mkdtemp: %s", strerror(errno));
-	snprintf(dir, sizeof(dir), "%s", tmpl);
+	unit_mkdtemp("/tmp/ss-unit-activate.XXXXXX");
 	test_protocol();
 	test_trimmed();
-	if (!unit_failures) {
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", dir);
-	}
-	return unit_report();
+	return unit_finish();
 }

@@ -5,55 +5,10 @@
  * no-listing mode store uses, version-only cursors, forcing, and a
  * callback failure that the next poll repeats.
  */
-#include <unistd.h>
-
 #include "registry.h"
 #include "registry_cursor.h"
 #include "unit.h"
-
-static char dir[256];
-
-static struct ss_registry *open_reg(const char *name, int keep)
-{
-	struct ss_registry_opts o;
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_registry *r = NULL;
-	char p[512];
-
-	ss_registry_opts_init(&o);
-	o.create = 1;
-	if (keep)
-		o.changes_keep = keep;
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	if (ss_registry_open(p, &o, &r, &err) < 0)
-		FAILF("open %s: %s", p, err.msg);
-	return r;
-}
-
-static int64_t add(struct ss_registry *r, int x)
-{
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_shape s;
-	struct ss_shape_rec rec;
-	char where[32];
-	int created;
-	int64_t id;
-
-	ss_shape_init(&s);
-	if (ss_shape_parse_table(&s, "t", &err) < 0)
-		FAILF("parse table: %s", err.msg);
-	snprintf(where, sizeof(where), "x = %d", x);
-	ss_shape_set_where(&s, where);
-	ss_shape_rec_init(&rec);
-	if (ss_registry_add(r, &s, NULL, 0, &rec, &created, &err) < 0)
-		FAILF("add: %s", err.msg);
-	id = rec.id;
-	ss_shape_rec_release(&rec);
-	ss_shape_release(&s);
-	if (ss_registry_flush(r, &err) < 0)
-		FAILF("flush: %s", err.msg);
-	return id;
-}
+#include "unit-registry.h"
 
 static void rm(struct ss_registry *r, int64_t id)
 {
@@ -133,16 +88,16 @@ static void expect_log(const struct rec *r, const char *want)
  * added and removed between two polls is reported only as removed. */
 static void test_incremental(int flags)
 {
-	struct ss_registry *w = open_reg(flags ? "inc-rec.db" : "inc.db", 0);
+	struct ss_registry *w = unit_open_reg(flags ? "inc-rec.db" : "inc.db", 0);
 	struct ss_registry *rd;
 	struct ss_registry_cursor *c;
 	struct rec r = { "", 0, 0, 0 };
 	char want[256];
 	int64_t a, b, d, e;
 
-	a = add(w, 1);
-	b = add(w, 2);
-	rd = open_reg(flags ? "inc-rec.db" : "inc.db", 0);
+	a = unit_add_shape(w, 1);
+	b = unit_add_shape(w, 2);
+	rd = unit_open_reg(flags ? "inc-rec.db" : "inc.db", 0);
 	c = ss_registry_cursor_new(rd, flags, &ops, &r);
 	CHECK(ss_registry_cursor_seq(c) == 0);
 	/* The first poll lists every live shape. */
@@ -159,14 +114,14 @@ static void test_incremental(int flags)
 	expect_log(&r, "");
 	/* A removal and an add, in log order. */
 	rm(w, a);
-	d = add(w, 3);
+	d = unit_add_shape(w, 3);
 	CHECK(do_poll(c, &r, 0) == SS_REGISTRY_CURSOR_CHANGED);
 	snprintf(want, sizeof(want), flags ? "-%lld +%lldr " : "-%lld +%lld ",
 		 (long long)a, (long long)d);
 	expect_log(&r, want);
 	CHECK(!r.no_handle);
 	/* Added and removed between two polls. */
-	e = add(w, 4);
+	e = unit_add_shape(w, 4);
 	rm(w, e);
 	CHECK(do_poll(c, &r, 0) == SS_REGISTRY_CURSOR_CHANGED);
 	if (flags)
@@ -205,7 +160,7 @@ static void test_incremental(int flags)
 static void test_trimmed(int flags)
 {
 	const char *name = flags ? "trim-rec.db" : "trim.db";
-	struct ss_registry *w = open_reg(name, 4), *rd;
+	struct ss_registry *w = unit_open_reg(name, 4), *rd;
 	struct ss_registry_cursor *c;
 	struct rec r = { "", 0, 0, 0 };
 	struct ss_err err = SS_ERR_INIT;
@@ -215,14 +170,14 @@ static void test_trimmed(int flags)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		ids[i] = add(w, i);
-	rd = open_reg(name, 0);
+		ids[i] = unit_add_shape(w, i);
+	rd = unit_open_reg(name, 0);
 	c = ss_registry_cursor_new(rd, flags, &ops, &r);
 	CHECK(do_poll(c, &r, 0) == SS_REGISTRY_CURSOR_RELOADED);
 	/* More changes than the log keeps, a removal among them. */
 	rm(w, ids[1]);
 	for (i = 3; i < 12; i++)
-		ids[i] = add(w, i);
+		ids[i] = unit_add_shape(w, i);
 	CHECK(do_poll(c, &r, 0) == SS_REGISTRY_CURSOR_RELOADED);
 	snprintf(want, sizeof(want), "R0 ");
 	for (i = 0; i < 12; i++) {
@@ -240,7 +195,7 @@ static void test_trimmed(int flags)
 	expect_log(&r, want);
 	/* A reload whose callback fails is done again by the next poll. */
 	for (i = 20; i < 28; i++)
-		add(w, i);
+		unit_add_shape(w, i);
 	r.fail_at = 1;
 	CHECK(do_poll(c, &r, 0) == -1);
 	r.fail_at = 0;
@@ -255,7 +210,7 @@ static void test_trimmed(int flags)
  * is reported after the position is taken. */
 static void test_no_list(void)
 {
-	struct ss_registry *w = open_reg("nolist.db", 4), *rd;
+	struct ss_registry *w = unit_open_reg("nolist.db", 4), *rd;
 	struct ss_registry_cursor *c;
 	struct rec r = { "", 0, 0, 0 };
 	struct ss_err err = SS_ERR_INIT;
@@ -263,8 +218,8 @@ static void test_no_list(void)
 	int64_t a, b;
 	int i;
 
-	a = add(w, 1);
-	rd = open_reg("nolist.db", 0);
+	a = unit_add_shape(w, 1);
+	rd = unit_open_reg("nolist.db", 0);
 	c = ss_registry_cursor_new(rd, SS_REGISTRY_CURSOR_NO_LIST, &ops, &r);
 	CHECK(do_poll(c, &r, 0) == SS_REGISTRY_CURSOR_RELOADED);
 	expect_log(&r, "");
@@ -273,10 +228,10 @@ static void test_no_list(void)
 	snprintf(want, sizeof(want), "-%lld ", (long long)a);
 	expect_log(&r, want);
 	for (i = 2; i < 10; i++)
-		add(w, i);
+		unit_add_shape(w, i);
 	CHECK(do_poll(c, &r, 0) == SS_REGISTRY_CURSOR_RELOADED);
 	expect_log(&r, "R0 ");
-	b = add(w, 10);
+	b = unit_add_shape(w, 10);
 	CHECK(do_poll(c, &r, 0) == SS_REGISTRY_CURSOR_CHANGED);
 	snprintf(want, sizeof(want), "+%lld ", (long long)b);
 	expect_log(&r, want);
@@ -288,15 +243,15 @@ static void test_no_list(void)
 /* No callbacks: the cursor only says whether anything was committed. */
 static void test_version_only(void)
 {
-	struct ss_registry *w = open_reg("version.db", 0), *rd;
+	struct ss_registry *w = unit_open_reg("version.db", 0), *rd;
 	struct ss_registry_cursor *c;
 	struct ss_err err = SS_ERR_INIT;
 
-	rd = open_reg("version.db", 0);
+	rd = unit_open_reg("version.db", 0);
 	c = ss_registry_cursor_new(rd, 0, NULL, NULL);
 	CHECK(ss_registry_cursor_poll(c, 0, &err) == SS_REGISTRY_CURSOR_RELOADED);
 	CHECK(ss_registry_cursor_poll(c, 0, &err) == SS_REGISTRY_CURSOR_SAME);
-	add(w, 1);
+	unit_add_shape(w, 1);
 	CHECK(ss_registry_cursor_poll(c, 0, &err) == SS_REGISTRY_CURSOR_CHANGED);
 	CHECK(ss_registry_cursor_poll(c, 0, &err) == SS_REGISTRY_CURSOR_SAME);
 	CHECK(ss_registry_cursor_poll(c, 1, &err) == SS_REGISTRY_CURSOR_CHANGED);
@@ -308,23 +263,12 @@ static void test_version_only(void)
 
 int main(void)
 {
-	char tmpl[] = "/tmp/ss-unit-cursor.XXXXXX";
-
-	if (!mkdtemp(tmpl))
-		FAILF("mkdtemp: %s", strerror(errno));
-	snprintf(dir, sizeof(dir), "%s", tmpl);
+	unit_mkdtemp("/tmp/ss-unit-cursor.XXXXXX");
 	test_incremental(0);
 	test_incremental(SS_REGISTRY_CURSOR_RECORDS);
 	test_trimmed(0);
 	test_trimmed(SS_REGISTRY_CURSOR_RECORDS);
 	test_no_list();
 	test_version_only();
-	if (!unit_failures) {
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove %s\n", dir);
-	}
-	return unit_report();
+	return unit_finish();
 }
