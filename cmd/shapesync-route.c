@@ -748,12 +748,12 @@ int main(int argc, char **argv)
 			       " evaluation errors, %" PRIu64 " marks",
 			       st.changes_in, st.changes_out, st.moves,
 			       st.dropped, st.eval_errors, ss_activate_marks(st.act));
-	ss_activate_free(st.act);
-	ss_router_free(st.router);
 	free(vals_new);
 	free(vals_old);
 	beat_publish();
 	ss_beat_stop(st.beat, "stopped");
+	ss_activate_free(st.act);
+	ss_router_free(st.router);
 	if (ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);
 	if (stop) {

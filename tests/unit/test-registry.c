@@ -648,6 +648,33 @@ static void test_admin(void)
 	close_reg(r);
 }
 
+/* Every program's open: a missing file says so with the hint, as a
+ * runtime error; an existing one (or :memory:) opens. */
+static void test_open_existing(void)
+{
+	struct ss_registry_opts o;
+	struct ss_registry *r = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	char p[512];
+
+	path_of(p, sizeof(p), "missing.db");
+	CHECK(ss_registry_open_existing(p, NULL, &r, &err) == -1);
+	CHECK(err.code == SS_ERR_RUNTIME);
+	CHECK(strstr(err.msg, "registry '") && strstr(err.msg, "missing.db' does not exist"));
+	CHECK_STR(err.hint, "run 'shapesync-db init' first, or check --registry and "
+		  "$SHAPESYNC_REGISTRY");
+	ss_registry_opts_init(&o);
+	o.create = 1;
+	ss_err_clear(&err);
+	CHECK(ss_registry_open_existing(p, &o, &r, &err) == 0);
+	close_reg(r);
+	ss_err_clear(&err);
+	CHECK(ss_registry_open_existing(p, NULL, &r, &err) == 0);
+	close_reg(r);
+	CHECK(ss_registry_open_existing(":memory:", NULL, &r, &err) == 0);
+	close_reg(r);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/ss-unit-registry.XXXXXX";
@@ -668,6 +695,7 @@ int main(void)
 	test_bad_files();
 	test_import();
 	test_admin();
+	test_open_existing();
 	if (!unit_failures) {
 		char cmd[300];
 
