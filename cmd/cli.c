@@ -284,3 +284,106 @@ void ss_cli_common_option(int c, int list_opt, void (*usage)(void),
 	}
 	ss_cli_usage_error("unknown option '%s'", argv[optind - 1]);
 }
+
+/* ---- options and commands ------------------------------------------- */
+
+/* The command running, for its usage errors and --help. */
+static const struct ss_cli_command *cur_command;
+
+const char *ss_cli_opt_name(const struct option *opts, int val)
+{
+	for (; opts->name; opts++)
+		if (opts->val == val)
+			return opts->name;
+	return "?";
+}
+
+/* Does argv element arg ("--name[=value]", maybe abbreviated) name the
+ * long option of value val? */
+static int names_long(const char *arg, const struct option *opts, int val)
+{
+	const char *name = ss_cli_opt_name(opts, val);
+	size_t n;
+
+	if (strncmp(arg, "--", 2))
+		return 0;
+	n = strcspn(arg + 2, "=");
+	return n > 0 && !strncmp(arg + 2, name, n);
+}
+
+void ss_cli_command_usage_error(const char *fmt, ...)
+{
+	char hint[128];
+	va_list ap;
+
+	if (cur_command)
+		snprintf(hint, sizeof(hint), "try '%s %s --help' for more information",
+			 ss_progname, cur_command->name);
+	else
+		snprintf(hint, sizeof(hint), "try '%s --help' for more information",
+			 ss_progname);
+	va_start(ap, fmt);
+	vlog(SS_LOG_ERROR, NULL, hint, fmt, ap);
+	va_end(ap);
+	exit(SS_ERR_USAGE);
+}
+
+void ss_cli_bad_option(char **argv, const struct option *opts, int c)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':') {
+		if (names_long(arg, opts, optopt))
+			ss_cli_command_usage_error("option '--%s' requires a value",
+						   ss_cli_opt_name(opts, optopt));
+		ss_cli_command_usage_error("option '-%c' requires a value", optopt);
+	}
+	/* glibc sets optopt to the option's value when a long option that
+	 * takes no value was given one ("--json=1"). */
+	if (optopt != 0 && names_long(arg, opts, optopt))
+		ss_cli_command_usage_error("option '--%s' takes no value",
+					   ss_cli_opt_name(opts, optopt));
+	if (optopt > 0 && optopt < 256)
+		ss_cli_command_usage_error("unknown option '-%c'", optopt);
+	ss_cli_command_usage_error("unknown option '%s'", arg);
+}
+
+int ss_cli_command_run(const struct ss_cli_command *commands, int argc, char **argv)
+{
+	const struct ss_cli_command *cmd;
+
+	if (optind >= argc)
+		ss_cli_command_usage_error("no command given");
+	for (cmd = commands; cmd->name; cmd++)
+		if (!strcmp(cmd->name, argv[optind]))
+			break;
+	if (!cmd->name)
+		ss_cli_command_usage_error("unknown command '%s'", argv[optind]);
+	cur_command = cmd;
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* glibc: start over on the command's own argv */
+	return cmd->run(argc, argv);
+}
+
+int ss_cli_command_next_opt(int argc, char **argv, int list_opt)
+{
+	int c = getopt_long(argc, argv, ":h", cur_command->opts, NULL);
+
+	if (c == 'h') {
+		fputs(cur_command->help, stdout);
+		ss_cli_close_stdout();
+		exit(0);
+	}
+	if (c == list_opt)
+		ss_cli_list_options(cur_command->opts);
+	if (c == '?' || c == ':')
+		ss_cli_bad_option(argv, cur_command->opts, c);
+	return c;
+}
+
+void ss_cli_command_no_args(int argc, char **argv)
+{
+	if (optind < argc)
+		ss_cli_command_usage_error("unexpected argument '%s'", argv[optind]);
+}

@@ -92,6 +92,52 @@ SS_NORETURN void ss_cli_list_options(const struct option *opts);
 void ss_cli_common_option(int c, int list_opt, void (*usage)(void),
 			  const struct option *opts, char **argv);
 
+/* The long name of the option whose value is val in opts ("?" if none). */
+const char *ss_cli_opt_name(const struct option *opts, int val);
+
+/*
+ * getopt_long's ':' and '?' (with opterr = 0 and an optstring starting
+ * with ':') as usage errors that name the option: "option '--NAME'
+ * requires a value" (the full name, even if abbreviated), "option
+ * '--NAME' takes no value", "unknown option '-x'" or "unknown option
+ * 'ARG'". The hint is that of ss_cli_command_usage_error. Exits 2.
+ */
+SS_NORETURN void ss_cli_bad_option(char **argv, const struct option *opts, int c);
+
+/*
+ * Programs with commands, like git (shapesync-db): "PROG [globals]
+ * COMMAND [options]". Each command has its own options and --help text,
+ * and its usage errors point at 'PROG COMMAND --help'.
+ */
+struct ss_cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+	const struct option *opts;         /* its options (with "help") */
+	const char *help;                  /* its --help text */
+};
+
+/* A usage error (exit 2) whose hint is "try 'PROG COMMAND --help' ..."
+ * while a command runs (ss_cli_command_run), else as ss_cli_usage_error. */
+SS_NORETURN void ss_cli_command_usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/*
+ * Find the command named argv[optind] in `commands` (ended by a NULL
+ * name) and run it on argv[optind..]: getopt starts over on its argv.
+ * No command or an unknown one is a usage error. Returns its status.
+ */
+int ss_cli_command_run(const struct ss_cli_command *commands, int argc, char **argv);
+
+/*
+ * The next option of the running command: -h/--help prints its help and
+ * exits 0, list_opt (its hidden --list-options) lists its options, getopt
+ * errors go to ss_cli_bad_option. Returns the others, -1 at the end.
+ */
+int ss_cli_command_next_opt(int argc, char **argv, int list_opt);
+
+/* A usage error naming the first operand, if any is left. */
+void ss_cli_command_no_args(int argc, char **argv);
+
 /* Flush stdout, and exit 1 with a message if any write to it failed.
  * Call before exit(0) from a program that wrote to stdout. */
 void ss_cli_close_stdout(void);

@@ -44,16 +44,6 @@ enum {
 static const char *registry_path;
 static const char *data_dir;
 
-/* The command being run, for its usage errors and --help. */
-static const struct command *cur;
-
-struct command {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const struct option *opts;
-	const char *help;
-};
-
 /* ---- option parsing ------------------------------------------------- */
 
 static void usage(void)
@@ -96,98 +86,6 @@ static void usage(void)
 	       "See 'shapesync-db <command> --help' and shapesync-db(1).\n");
 }
 
-static void cmd_usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2), noreturn));
-
-static void cmd_usage_error(const char *fmt, ...)
-{
-	char msg[512], hint[128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (cur)
-		snprintf(hint, sizeof(hint), "try 'shapesync-db %s --help' for more "
-			 "information", cur->name);
-	else
-		snprintf(hint, sizeof(hint), "try 'shapesync-db --help' for more "
-			 "information");
-	ss_cli_log(SS_LOG_ERROR, NULL, hint, "%s", msg);
-	exit(SS_ERR_USAGE);
-}
-
-static const char *opt_name(const struct option *opts, int val)
-{
-	for (; opts->name; opts++)
-		if (opts->val == val)
-			return opts->name;
-	return "?";
-}
-
-/* Does argv element arg ("--name[=value]", maybe abbreviated) name the
- * long option of value val? */
-static int names_long(const char *arg, const struct option *opts, int val)
-{
-	const char *name = opt_name(opts, val);
-	size_t n;
-
-	if (strncmp(arg, "--", 2))
-		return 0;
-	n = strcspn(arg + 2, "=");
-	return n > 0 && !strncmp(arg + 2, name, n);
-}
-
-/* getopt_long's '?' and ':' as house-style usage errors (opterr is 0). */
-static void bad_option(char **argv, const struct option *opts, int c)
-{
-	const char *arg = argv[optind - 1];
-
-	if (c == ':') {
-		if (names_long(arg, opts, optopt))
-			cmd_usage_error("option '--%s' requires a value",
-					opt_name(opts, optopt));
-		cmd_usage_error("option '-%c' requires a value", optopt);
-	}
-	/* glibc sets optopt to the option's value when a long option that
-	 * takes no value was given one ("--json=1"). */
-	if (optopt != 0 && names_long(arg, opts, optopt))
-		cmd_usage_error("option '--%s' takes no value",
-				opt_name(opts, optopt));
-	if (optopt > 0 && optopt < 256)
-		cmd_usage_error("unknown option '-%c'", optopt);
-	cmd_usage_error("unknown option '%s'", arg);
-}
-
-/*
- * The next option of the current command: handles -h/--help and the hidden
- * --list-options itself, turns getopt errors into usage errors, returns
- * the others (-1 at the end).
- */
-static int next_opt(int argc, char **argv)
-{
-	int c = getopt_long(argc, argv, ":h", cur->opts, NULL);
-
-	switch (c) {
-	case 'h':
-		fputs(cur->help, stdout);
-		ss_cli_close_stdout();
-		exit(0);
-	case OPT_LIST_OPTIONS:
-		ss_cli_list_options(cur->opts);
-	case '?':
-	case ':':
-		bad_option(argv, cur->opts, c);
-	}
-	return c;
-}
-
-static void no_more_args(int argc, char **argv)
-{
-	if (optind < argc)
-		cmd_usage_error("unexpected argument '%s'", argv[optind]);
-}
-
 /* "1" .. "9223372036854775807" is an id, anything else must be a handle. */
 struct shape_ref {
 	const char *arg;
@@ -203,7 +101,7 @@ static void parse_shape_ref(const char *arg, struct shape_ref *ref)
 	if (*arg && strspn(arg, "0123456789") == strlen(arg)) {
 		if (ss_parse_i64(arg, 0, INT64_MAX, &ref->id, "shape id",
 				 &err) < 0)
-			cmd_usage_error("invalid shape id '%s': %s", arg,
+			ss_cli_command_usage_error("invalid shape id '%s': %s", arg,
 					err.msg);
 		if (ref->id == 0)
 			ref->id = -1; /* well-formed, never exists */
@@ -223,26 +121,14 @@ static struct ss_registry *open_registry(int create)
 	struct ss_registry_opts opts;
 	struct ss_registry *reg = NULL;
 	struct ss_err err = SS_ERR_INIT;
-	struct stat st;
 
-	if (!create && strcmp(registry_path, ":memory:") &&
-	    stat(registry_path, &st) < 0 && errno == ENOENT) {
-		ss_cli_log(SS_LOG_ERROR, NULL, "run 'shapesync-db init' first, or check "
-			   "--registry and $SHAPESYNC_REGISTRY",
-			   "registry '%s' does not exist", registry_path);
-		exit(SS_ERR_RUNTIME);
-	}
 	ss_registry_opts_init(&opts);
 	opts.create = create;
 	/* A one-shot process adds at most one shape: reserving a block of
 	 * ids would leave a gap of unused ids behind at every run. */
 	opts.id_block = 1;
-	if (ss_registry_open(registry_path, &opts, &reg, &err) < 0) {
-		/* A missing file is the operator's setup, not bad data. */
-		if (err.code == SS_ERR_INPUT)
-			err.code = SS_ERR_RUNTIME;
+	if (ss_registry_open_existing(registry_path, &opts, &reg, &err) < 0)
 		ss_cli_die_err(&err);
-	}
 	return reg;
 }
 
@@ -317,70 +203,15 @@ static void add_clean(struct ss_buf *b, const char *s)
 		ss_buf_addc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
-static void add_time(struct ss_buf *b, int64_t us, int seconds_only)
-{
-	char t[64], *dot;
-
-	if (us <= 0) {
-		ss_buf_adds(b, "-");
-		return;
-	}
-	ss_format_time_us(us, t, sizeof(t));
-	if (seconds_only && (dot = strchr(t, '.')))
-		snprintf(dot, sizeof(t) - (size_t)(dot - t), "Z");
-	ss_buf_adds(b, t);
-}
-
-/* An identifier for people: bare when PostgreSQL would read it back as
- * is, else quoted (keywords are not checked: display only). */
-static void add_ident(struct ss_buf *b, const char *ident)
-{
-	struct ss_buf q = SS_BUF_INIT;
-	const char *p;
-	int bare = (*ident >= 'a' && *ident <= 'z') || *ident == '_';
-
-	for (p = ident; bare && *p; p++)
-		bare = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		       *p == '_' || *p == '$';
-	if (bare) {
-		ss_buf_adds(b, ident);
-		return;
-	}
-	ss_shape_quote_ident(&q, ident);
-	add_clean(b, q.buf);
-	ss_buf_release(&q);
-}
-
-static void add_table_name(struct ss_buf *b, const struct ss_shape_rec *rec)
-{
-	add_ident(b, rec->schema_name ? rec->schema_name : "");
-	ss_buf_addc(b, '.');
-	add_ident(b, rec->table_name ? rec->table_name : "");
-}
-
-static void pad(struct ss_buf *b, size_t start, size_t width)
-{
-	while (b->len - start < width)
-		ss_buf_addc(b, ' ');
-}
-
 /* Set when a record could not be shown in full: exit 1 at the end. */
 static int damaged;
 
-/* The definition of a record, parsed. A stored definition we cannot read
- * means a damaged registry: warn, let the caller show what it can. */
-static int rec_shape(const struct ss_shape_rec *rec, struct ss_shape *s)
+/* A record shown in part (a definition we cannot read means a damaged
+ * registry): warn, and exit 1 at the end. */
+static void shown_damaged(const struct ss_err *err)
 {
-	struct ss_err err = SS_ERR_INIT;
-
-	ss_shape_init(s);
-	if (ss_shape_from_canonical(s, rec->definition, &err) == 0)
-		return 0;
-	ss_cli_warning("shape %" PRId64 " has an unreadable definition: %s",
-		       rec->id, err.msg);
+	ss_cli_warning("%s", err->msg);
 	damaged = 1;
-	ss_shape_init(s);
-	return -1;
 }
 
 /* ---- init ----------------------------------------------------------- */
@@ -396,9 +227,9 @@ static int cmd_init(int argc, char **argv)
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_registry *reg;
 
-	while (next_opt(argc, argv) != -1)
+	while (ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS) != -1)
 		;
-	no_more_args(argc, argv);
+	ss_cli_command_no_args(argc, argv);
 	if (strcmp(registry_path, ":memory:") &&
 	    ss_mkdirs(registry_path, 1, &err) < 0)
 		ss_cli_die_err(&err);
@@ -418,11 +249,6 @@ static const struct option ls_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Handles minted until the year 2286: 10 digits, '-', 16 digits. */
-#define HANDLE_WIDTH 27
-#define TABLE_WIDTH_MAX 40
-#define TIME_WIDTH 20
-
 struct ls_ctx {
 	int json;
 	int id_width, table_width;
@@ -434,19 +260,8 @@ struct ls_ctx {
 static int ls_measure(const struct ss_shape_rec *rec, void *vctx)
 {
 	struct ls_ctx *ctx = vctx;
-	struct ss_buf *b = &ctx->line;
-	int64_t n;
-	int w = 1;
 
-	for (n = rec->id; n >= 10; n /= 10)
-		w++;
-	if (w > ctx->id_width)
-		ctx->id_width = w;
-	ss_buf_reset(b);
-	add_table_name(b, rec);
-	if ((int)b->len > ctx->table_width)
-		ctx->table_width = b->len > TABLE_WIDTH_MAX ? TABLE_WIDTH_MAX
-							     : (int)b->len;
+	ss_shape_rec_measure(rec, &ctx->id_width, &ctx->table_width);
 	return 0;
 }
 
@@ -454,42 +269,14 @@ static int ls_one(const struct ss_shape_rec *rec, void *vctx)
 {
 	struct ls_ctx *ctx = vctx;
 	struct ss_buf *b = &ctx->line;
-	struct ss_shape s;
-	size_t start;
+	struct ss_err err = SS_ERR_INIT;
 
 	ss_buf_reset(b);
 	if (ctx->json) {
 		ss_shape_rec_to_json(rec, b);
 		ss_buf_addc(b, '\n');
-	} else {
-		int bad = rec_shape(rec, &s) < 0;
-
-		ss_buf_addf(b, "%*" PRId64 " ", ctx->id_width, rec->id);
-		start = b->len;
-		add_clean(b, rec->handle);
-		pad(b, start, HANDLE_WIDTH);
-		ss_buf_addc(b, ' ');
-		start = b->len;
-		add_table_name(b, rec);
-		pad(b, start, (size_t)ctx->table_width);
-		ss_buf_addf(b, " %-8s ",
-			    ss_snapshot_state_name(rec->snapshot_state));
-		start = b->len;
-		add_time(b, rec->created_us, 1);
-		pad(b, start, TIME_WIDTH);
-		ss_buf_addc(b, ' ');
-		start = b->len;
-		add_time(b, rec->last_read_us, 1);
-		pad(b, start, TIME_WIDTH);
-		ss_buf_addc(b, ' ');
-		if (bad)
-			ss_buf_addc(b, '?');
-		else if (s.where)
-			add_clean(b, s.where);
-		else
-			ss_buf_addc(b, '-');
-		ss_buf_addc(b, '\n');
-		ss_shape_release(&s);
+	} else if (ss_shape_rec_to_row(rec, ctx->id_width, ctx->table_width, b, &err) < 0) {
+		shown_damaged(&err);
 	}
 	if (fwrite(b->buf, 1, b->len, stdout) != b->len)
 		return 1; /* reported by ss_cli_close_stdout */
@@ -507,10 +294,7 @@ static int list_shapes(int json)
 		if (ss_registry_foreach(reg, ls_measure, &ctx, &err) < 0)
 			ss_cli_die_err(&err);
 		ss_buf_reset(&ctx.line);
-		ss_buf_addf(&ctx.line, "%*s %-*s %-*s %-8s %-*s %-*s WHERE\n",
-			    ctx.id_width, "ID", HANDLE_WIDTH, "HANDLE",
-			    ctx.table_width, "TABLE", "SNAPSHOT", TIME_WIDTH,
-			    "CREATED", TIME_WIDTH, "LAST_READ");
+		ss_shape_rec_table_header(&ctx.line, ctx.id_width, ctx.table_width);
 		out_buf(&ctx.line);
 	}
 	if (ss_registry_foreach(reg, ls_one, &ctx, &err) < 0)
@@ -525,10 +309,10 @@ static int cmd_ls(int argc, char **argv)
 {
 	int c, json = 0;
 
-	while ((c = next_opt(argc, argv)) != -1)
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1)
 		if (c == OPT_JSON)
 			json = 1;
-	no_more_args(argc, argv);
+	ss_cli_command_no_args(argc, argv);
 	return list_shapes(json);
 }
 
@@ -540,9 +324,9 @@ static const struct option export_options[] = {
 
 static int cmd_export(int argc, char **argv)
 {
-	while (next_opt(argc, argv) != -1)
+	while (ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS) != -1)
 		;
-	no_more_args(argc, argv);
+	ss_cli_command_no_args(argc, argv);
 	return list_shapes(1);
 }
 
@@ -555,73 +339,6 @@ static const struct option show_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static void show_rec(struct ss_buf *b, const struct ss_shape_rec *rec)
-{
-	struct ss_shape s;
-	size_t i;
-	int bad = rec_shape(rec, &s) < 0;
-
-	ss_buf_addf(b, "id: %" PRId64 "\nhandle: ", rec->id);
-	add_clean(b, rec->handle);
-	ss_buf_adds(b, "\ntable: ");
-	add_table_name(b, rec);
-	ss_buf_adds(b, "\nwhere: ");
-	add_clean(b, bad ? "?" : s.where ? s.where : "-");
-	ss_buf_adds(b, "\nparams: ");
-	if (!s.nparams)
-		ss_buf_addc(b, bad ? '?' : '-');
-	for (i = 0; i < s.nparams; i++) {
-		struct ss_buf q = SS_BUF_INIT;
-
-		ss_buf_add_json_string(&q, s.params[i], strlen(s.params[i]));
-		ss_buf_adds(b, i ? ", " : "");
-		ss_buf_add(b, q.buf, q.len);
-		ss_buf_release(&q);
-	}
-	ss_buf_adds(b, "\ncolumns: ");
-	if (!s.ncolumns)
-		ss_buf_addc(b, bad ? '?' : '*');
-	for (i = 0; i < s.ncolumns; i++) {
-		ss_buf_adds(b, i ? ", " : "");
-		add_ident(b, s.columns[i]);
-	}
-	ss_buf_addf(b, "\nreplica: %s\nlog: %s\nhash: %" PRIu32 "\noids: ",
-		    bad ? "?" : s.replica == SS_REPLICA_FULL ? "full" : "default",
-		    bad ? "?" : s.log_mode == SS_LOG_CHANGES_ONLY ?
-		    "changes_only" : "full", rec->hash);
-	if (!rec->noids)
-		ss_buf_addc(b, '-');
-	for (i = 0; i < rec->noids; i++)
-		ss_buf_addf(b, "%s%" PRIu32, i ? " " : "", rec->oids[i]);
-	ss_buf_addf(b, "\nsnapshot: %s\npg_snapshot: ",
-		    ss_snapshot_state_name(rec->snapshot_state));
-	if (rec->snapshot_state == SS_SNAPSHOT_PENDING) {
-		ss_buf_addc(b, '-');
-	} else {
-		/* PostgreSQL's pg_snapshot text form: xmin:xmax:xip,... */
-		ss_buf_addf(b, "%" PRIu64 ":%" PRIu64 ":", rec->snapshot.xmin,
-			    rec->snapshot.xmax);
-		for (i = 0; i < rec->snapshot.nxip; i++)
-			ss_buf_addf(b, "%s%" PRIu64, i ? "," : "",
-				    rec->snapshot.xip[i]);
-	}
-	ss_buf_adds(b, "\ncreated: ");
-	add_time(b, rec->created_us, 0);
-	ss_buf_adds(b, "\nlast_read: ");
-	add_time(b, rec->last_read_us, 0);
-	ss_buf_adds(b, "\nactive_lsn: ");
-	if (rec->active)
-		ss_buf_addf(b, "%" PRIX32 "/%" PRIX32,
-			    (uint32_t)(rec->active_lsn >> 32),
-			    (uint32_t)rec->active_lsn);
-	else
-		ss_buf_addc(b, '-');
-	ss_buf_adds(b, "\ndefinition: ");
-	add_clean(b, rec->definition);
-	ss_buf_addc(b, '\n');
-	ss_shape_release(&s);
-}
-
 /*
  * The last argument names one shape: check the arguments, open the
  * registry and read the shape into rec, or exit 3 if there is none.
@@ -632,9 +349,9 @@ static struct ss_registry *open_one_shape(int argc, char **argv, struct ss_shape
 	struct shape_ref ref;
 
 	if (optind >= argc)
-		cmd_usage_error("no shape given");
+		ss_cli_command_usage_error("no shape given");
 	parse_shape_ref(argv[optind++], &ref);
-	no_more_args(argc, argv);
+	ss_cli_command_no_args(argc, argv);
 	reg = open_registry(0);
 	ss_shape_rec_init(rec);
 	if (!lookup(reg, &ref, rec)) {
@@ -647,20 +364,21 @@ static struct ss_registry *open_one_shape(int argc, char **argv, struct ss_shape
 
 static int cmd_show(int argc, char **argv)
 {
+	struct ss_err err = SS_ERR_INIT;
 	struct ss_shape_rec rec;
 	struct ss_buf b = SS_BUF_INIT;
 	struct ss_registry *reg;
 	int c, json = 0;
 
-	while ((c = next_opt(argc, argv)) != -1)
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1)
 		if (c == OPT_JSON)
 			json = 1;
 	reg = open_one_shape(argc, argv, &rec);
 	if (json) {
 		ss_shape_rec_to_json(&rec, &b);
 		ss_buf_addc(&b, '\n');
-	} else {
-		show_rec(&b, &rec);
+	} else if (ss_shape_rec_to_text(&rec, &b, &err) < 0) {
+		shown_damaged(&err);
 	}
 	out_buf(&b);
 	ss_buf_release(&b);
@@ -687,8 +405,8 @@ static const struct option add_options[] = {
 static void once(const char **seen, int c, const char *arg)
 {
 	if (*seen)
-		cmd_usage_error("option '--%s' given twice",
-				opt_name(add_options, c));
+		ss_cli_command_usage_error("option '--%s' given twice",
+				ss_cli_opt_name(add_options, c));
 	*seen = arg;
 }
 
@@ -696,16 +414,16 @@ static void once(const char **seen, int c, const char *arg)
 static const char *utf8_arg(int c, const char *arg)
 {
 	if (!ss_shape_utf8_valid(arg, strlen(arg)))
-		cmd_usage_error("invalid --%s: not valid UTF-8",
-				opt_name(add_options, c));
+		ss_cli_command_usage_error("invalid --%s: not valid UTF-8",
+				ss_cli_opt_name(add_options, c));
 	return arg;
 }
 
 static void opt_check(int r, int c, const char *arg, struct ss_err *err)
 {
 	if (r < 0)
-		cmd_usage_error("invalid --%s '%s': %s",
-				opt_name(add_options, c), arg, err->msg);
+		ss_cli_command_usage_error("invalid --%s '%s': %s",
+				ss_cli_opt_name(add_options, c), arg, err->msg);
 }
 
 static int cmd_add(int argc, char **argv)
@@ -720,7 +438,7 @@ static int cmd_add(int argc, char **argv)
 	int c, created;
 
 	ss_shape_init(&s);
-	while ((c = next_opt(argc, argv)) != -1) {
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1) {
 		switch (c) {
 		case OPT_TABLE:
 			once(&table, c, optarg);
@@ -751,9 +469,9 @@ static int cmd_add(int argc, char **argv)
 			break;
 		}
 	}
-	no_more_args(argc, argv);
+	ss_cli_command_no_args(argc, argv);
 	if (!table)
-		cmd_usage_error("option '--table' is required");
+		ss_cli_command_usage_error("option '--table' is required");
 
 	reg = open_registry(0);
 	ss_shape_rec_init(&rec);
@@ -786,11 +504,11 @@ static int cmd_rm(int argc, char **argv)
 	struct ss_buf path = SS_BUF_INIT;
 	int i, j, n, missing = 0;
 
-	while (next_opt(argc, argv) != -1)
+	while (ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS) != -1)
 		;
 	n = argc - optind;
 	if (n <= 0)
-		cmd_usage_error("no shape given");
+		ss_cli_command_usage_error("no shape given");
 	refs = ss_xcalloc((size_t)n, sizeof(*refs));
 	recs = ss_xcalloc((size_t)n, sizeof(*recs));
 	for (i = 0; i < n; i++)
@@ -851,52 +569,6 @@ static const struct option stats_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-struct dir_counts {
-	int64_t shape_dirs, stray_entries;
-};
-
-static int count_entry(const char *name, const char *path, int is_handle,
-		       void *vctx)
-{
-	struct dir_counts *dc = vctx;
-
-	(void)name;
-	(void)path;
-	if (is_handle)
-		dc->shape_dirs++;
-	else
-		dc->stray_entries++;
-	return 0;
-}
-
-/* Top-level entries of <dir>/trash; 0 if there is none. */
-static int64_t count_trash(void)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	struct dirent *de;
-	int64_t n = 0;
-	DIR *d;
-
-	ss_buf_addf(&b, "%s/trash", data_dir);
-	d = opendir(b.buf);
-	if (!d) {
-		if (errno != ENOENT)
-			ss_cli_die("could not read directory '%s': %s", b.buf,
-				   strerror(errno));
-		ss_buf_release(&b);
-		return 0;
-	}
-	while ((errno = 0, de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	if (errno)
-		ss_cli_die("could not read directory '%s': %s", b.buf,
-			   strerror(errno));
-	closedir(d);
-	ss_buf_release(&b);
-	return n;
-}
-
 static void stat_str(struct ss_buf *b, int json, const char *k, const char *v)
 {
 	if (json) {
@@ -947,21 +619,21 @@ static int cmd_stats(int argc, char **argv)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_registry_stats st;
-	struct dir_counts dc = { 0, 0 };
+	struct ss_datadir_counts dc;
 	struct ss_registry *reg;
 	struct ss_buf b = SS_BUF_INIT;
 	int c, json = 0;
 
-	while ((c = next_opt(argc, argv)) != -1)
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1)
 		if (c == OPT_JSON)
 			json = 1;
-	no_more_args(argc, argv);
+	ss_cli_command_no_args(argc, argv);
 
 	reg = open_registry(0);
 	memset(&st, 0, sizeof(st));
 	if (ss_registry_stats(reg, &st, &err) < 0)
 		ss_cli_die_err(&err);
-	if (ss_datadir_foreach_shape(data_dir, count_entry, &dc, &err) < 0)
+	if (ss_registry_datadir_counts(data_dir, &dc, &err) < 0)
 		ss_cli_die_err(&err);
 	stat_str(&b, json, "registry", registry_path);
 	stat_str(&b, json, "data_dir", data_dir);
@@ -989,7 +661,7 @@ static int cmd_stats(int argc, char **argv)
 	stat_int(&b, json, "conflicts", st.conflicts);
 	stat_int(&b, json, "shape_dirs", dc.shape_dirs);
 	stat_int(&b, json, "stray_entries", dc.stray_entries);
-	stat_int(&b, json, "trash_entries", count_trash());
+	stat_int(&b, json, "trash_entries", dc.trash_entries);
 	stage_stats(reg, &b, json);
 	if (json)
 		ss_buf_adds(&b, "}\n");
@@ -1010,27 +682,16 @@ static const struct option check_options[] = {
 };
 
 struct check_ctx {
-	struct ss_registry *reg;
-	int repair;
 	int64_t found, repaired;
-	struct ss_err err;
-	/* complete shapes without a directory, removed after the walk */
-	int64_t *ids;
-	char **handles;
-	size_t nids, alloc_ids, alloc_handles;
 };
 
-static void finding(struct check_ctx *ctx, int repaired, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void finding(struct check_ctx *ctx, int repaired, const char *fmt, ...)
+/* One finding: a line on stdout, counted. */
+static void registry_finding(const char *msg, int repaired, void *vctx)
 {
+	struct check_ctx *ctx = vctx;
 	struct ss_buf b = SS_BUF_INIT;
-	va_list ap;
 
-	va_start(ap, fmt);
-	ss_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
+	ss_buf_adds(&b, msg);
 	ss_buf_adds(&b, repaired ? " (repaired)\n" : "\n");
 	out_buf(&b);
 	ss_buf_release(&b);
@@ -1038,132 +699,35 @@ static void finding(struct check_ctx *ctx, int repaired, const char *fmt, ...)
 	ctx->repaired += !!repaired;
 }
 
-static void registry_finding(const char *msg, int repaired, void *vctx)
-{
-	finding(vctx, repaired, "%s", msg);
-}
-
-static int check_entry(const char *name, const char *path, int is_handle,
-		       void *vctx)
-{
-	struct check_ctx *ctx = vctx;
-	struct ss_shape_rec rec;
-	int r;
-
-	if (is_handle) {
-		ss_shape_rec_init(&rec);
-		r = ss_registry_get_by_handle(ctx->reg, name, &rec, &ctx->err);
-		if (r < 0)
-			return -1;
-		ss_shape_rec_release(&rec);
-		if (r == 1)
-			return 0;
-	}
-	/* Trashing the entry just returned is safe during the walk: the
-	 * rest of the directory is still listed (POSIX readdir). */
-	if (ctx->repair && ss_datadir_trash(data_dir, path, &ctx->err) < 0)
-		return -1;
-	finding(ctx, ctx->repair, "%s: %s",
-		is_handle ? "orphan data directory" :
-			    "stray entry in data directory", path);
-	return 0;
-}
-
-static int check_shape(const struct ss_shape_rec *rec, void *vctx)
-{
-	struct check_ctx *ctx = vctx;
-	struct ss_buf path = SS_BUF_INIT;
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_shape s;
-	struct stat st;
-
-	ss_shape_init(&s);
-	if (ss_shape_from_canonical(&s, rec->definition, &err) < 0)
-		finding(ctx, 0, "shape %" PRId64 " (%s) has an unreadable "
-			"definition: %s", rec->id, rec->handle, err.msg);
-	ss_shape_release(&s);
-	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
-		return 0;
-	ss_datadir_shape_path(&path, data_dir, rec->handle);
-	errno = 0;
-	if (stat(path.buf, &st) == 0 && S_ISDIR(st.st_mode)) {
-		ss_buf_release(&path);
-		return 0;
-	}
-	/* A file where the directory should be counts as missing. */
-	if (errno != ENOENT && errno != ENOTDIR && errno != 0) {
-		ss_err_set(&ctx->err, SS_ERR_RUNTIME,
-			   "could not stat '%s': %s", path.buf, strerror(errno));
-		ss_buf_release(&path);
-		return -1;
-	}
-	if (ctx->repair) {
-		/* Removing while the registry streams could wait on the
-		 * flusher under the reader; do it after the walk. */
-		SS_GROW(ctx->ids, ctx->alloc_ids, ctx->nids + 1);
-		SS_GROW(ctx->handles, ctx->alloc_handles, ctx->nids + 1);
-		ctx->ids[ctx->nids] = rec->id;
-		ctx->handles[ctx->nids++] = ss_xstrdup(rec->handle);
-	} else {
-		finding(ctx, 0, "missing data directory of complete shape %"
-			PRId64 " (%s): %s", rec->id, rec->handle, path.buf);
-	}
-	ss_buf_release(&path);
-	return 0;
-}
-
 static int cmd_check(int argc, char **argv)
 {
-	struct check_ctx ctx;
-	struct ss_buf path = SS_BUF_INIT;
+	struct check_ctx ctx = { 0, 0 };
+	struct ss_registry *reg;
 	struct ss_err err = SS_ERR_INIT;
-	int c, r;
-	size_t i;
+	int c, repair = 0;
 
-	memset(&ctx, 0, sizeof(ctx));
-	while ((c = next_opt(argc, argv)) != -1)
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1)
 		if (c == OPT_REPAIR)
-			ctx.repair = 1;
-	no_more_args(argc, argv);
+			repair = 1;
+	ss_cli_command_no_args(argc, argv);
 
-	ctx.reg = open_registry(0);
+	reg = open_registry(0);
 	require_data_dir();
-	if (ss_registry_check(ctx.reg, ctx.repair, registry_finding, &ctx,
-			      &err) < 0)
+	if (ss_registry_check(reg, repair, registry_finding, &ctx, &err) < 0)
 		ss_cli_die_err(&err);
 	/* A damaged registry would make healthy data look orphaned (and
 	 * --repair would trash it): compare only with a sound registry. */
-	if (ctx.found > ctx.repaired) {
+	if (ctx.found > ctx.repaired)
 		ss_cli_warning("the registry has problems; the data dir was "
 			       "not compared with it");
-		goto done;
-	}
-	r = ss_datadir_foreach_shape(data_dir, check_entry, &ctx, &err);
-	if (r != 0)
-		ss_cli_die_err(ctx.err.code ? &ctx.err : &err);
-	if (ss_registry_foreach(ctx.reg, check_shape, &ctx, &err) != 0)
-		ss_cli_die_err(ctx.err.code ? &ctx.err : &err);
-	for (i = 0; i < ctx.nids; i++)
-		if (ss_registry_remove(ctx.reg, ctx.ids[i], &err) < 0)
-			ss_cli_die_err(&err);
-	flush_registry(ctx.reg);
-	for (i = 0; i < ctx.nids; i++) {
-		ss_buf_reset(&path);
-		ss_datadir_shape_path(&path, data_dir, ctx.handles[i]);
-		finding(&ctx, 1, "missing data directory of complete shape %"
-			PRId64 " (%s): %s", ctx.ids[i], ctx.handles[i],
-			path.buf);
-		free(ctx.handles[i]);
-	}
-done:
-	free(ctx.handles);
-	free(ctx.ids);
-	ss_buf_release(&path);
-	close_registry(ctx.reg);
+	else if (ss_registry_check_datadir(reg, data_dir, repair, registry_finding, &ctx,
+					   &err) < 0)
+		ss_cli_die_err(&err);
+	close_registry(reg);
 
 	if (!ctx.found)
 		printf("ok: registry consistent\n");
-	else if (ctx.repair)
+	else if (repair)
 		printf("%" PRId64 " problem%s found, %" PRId64 " repaired\n",
 		       ctx.found, ctx.found == 1 ? "" : "s", ctx.repaired);
 	else
@@ -1188,9 +752,9 @@ static int cmd_vacuum(int argc, char **argv)
 	struct ss_registry *reg;
 	long removed = 0;
 
-	while (next_opt(argc, argv) != -1)
+	while (ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS) != -1)
 		;
-	no_more_args(argc, argv);
+	ss_cli_command_no_args(argc, argv);
 
 	reg = open_registry(0);
 	if (ss_registry_stats(reg, &before, &err) < 0 ||
@@ -1233,11 +797,11 @@ static int cmd_import(int argc, char **argv)
 	ssize_t n;
 	FILE *in = stdin;
 
-	while (next_opt(argc, argv) != -1)
+	while (ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS) != -1)
 		;
 	if (optind < argc)
 		file = argv[optind++];
-	no_more_args(argc, argv);
+	ss_cli_command_no_args(argc, argv);
 
 	if (file && strcmp(file, "-")) {
 		name = file;
@@ -1304,9 +868,9 @@ static int cmd_log(int argc, char **argv)
 	int c, chunks = 0;
 	uint64_t i;
 
-	while ((c = next_opt(argc, argv)) != -1) {
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1) {
 		if (c == OPT_AFTER && ss_offset_parse(optarg, 0, &after, &err) < 0)
-			cmd_usage_error("invalid --after '%s': %s", optarg, err.msg);
+			ss_cli_command_usage_error("invalid --after '%s': %s", optarg, err.msg);
 		if (c == OPT_CHUNKS)
 			chunks = 1;
 	}
@@ -1357,7 +921,7 @@ static int cmd_log(int argc, char **argv)
 
 /* ---- main ----------------------------------------------------------- */
 
-static const struct command commands[] = {
+static const struct ss_cli_command commands[] = {
 	{ "init", cmd_init, init_options,
 	  "Usage: shapesync-db [globals] init\n"
 	  "\n"
@@ -1476,7 +1040,7 @@ static const struct option global_options[] = {
 
 int main(int argc, char **argv)
 {
-	const struct command *cmd;
+	const struct ss_cli_command *cmd;
 	int c;
 
 	ss_cli_init("shapesync-db");
@@ -1489,13 +1053,13 @@ int main(int argc, char **argv)
 		switch (c) {
 		case OPT_REGISTRY:
 			if (!*optarg)
-				cmd_usage_error("option '--registry' needs a "
+				ss_cli_command_usage_error("option '--registry' needs a "
 						"path");
 			registry_path = optarg;
 			break;
 		case OPT_DIR:
 			if (!*optarg)
-				cmd_usage_error("option '--dir' needs a path");
+				ss_cli_command_usage_error("option '--dir' needs a path");
 			data_dir = optarg;
 			break;
 		case 'h':
@@ -1517,19 +1081,8 @@ int main(int argc, char **argv)
 			ss_cli_close_stdout();
 			return 0;
 		default:
-			bad_option(argv, global_options, c);
+			ss_cli_bad_option(argv, global_options, c);
 		}
 	}
-	if (optind >= argc)
-		cmd_usage_error("no command given");
-	for (cmd = commands; cmd->name; cmd++)
-		if (!strcmp(cmd->name, argv[optind]))
-			break;
-	if (!cmd->name)
-		cmd_usage_error("unknown command '%s'", argv[optind]);
-	cur = cmd;
-	argc -= optind;
-	argv += optind;
-	optind = 0; /* glibc: start over on the command's own argv */
-	return cmd->run(argc, argv);
+	return ss_cli_command_run(commands, argc, argv);
 }

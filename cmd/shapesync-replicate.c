@@ -20,6 +20,7 @@
 #include "pgoutput.h"
 #include "health.h"
 #include "registry.h"
+#include "registry_cursor.h"
 #include "shape.h"
 
 #define APPNAME "shapesync-replicate"
@@ -387,11 +388,7 @@ struct state {
 	/* Tables to publish: --table, or the registry's. */
 	struct table *tables;
 	size_t ntables, tables_alloc;
-	int reg_loaded;
-	uint64_t reg_seq;
-	int64_t reg_version;
-	int64_t *added;              /* ids from the change log */
-	size_t nadded, added_alloc;
+	struct ss_registry_cursor *cursor; /* follows the registry */
 	int64_t next_partitions;     /* next look at partitions' identity */
 	int partitions_warned;
 
@@ -457,75 +454,17 @@ static int emit(struct state *st, json_t *frame, struct ss_err *err)
 
 /* ---- registry and publication -------------------------------------- */
 
-static int on_shape(const struct ss_shape_rec *rec, void *ctx)
+/* A shape registered (or listed by the cursor's first poll): its table
+ * joins the publication. */
+static int on_shape(int64_t id, const char *handle, const struct ss_shape_rec *rec,
+		    void *ctx, struct ss_err *err)
 {
 	struct state *st = ctx;
 
+	(void)id, (void)handle, (void)err;
 	if (rec->schema_name && rec->table_name)
 		add_table(&st->tables, &st->ntables, &st->tables_alloc,
 			  rec->schema_name, rec->table_name);
-	return 0;
-}
-
-static int on_handle(uint64_t seq, int64_t id, const char *handle,
-		     int added, void *ctx)
-{
-	(void)seq, (void)id, (void)handle, (void)added, (void)ctx;
-	return 0;
-}
-
-static int on_change(uint64_t seq, int64_t id, const char *handle,
-		     int added, void *ctx)
-{
-	struct state *st = ctx;
-
-	(void)seq, (void)handle;
-	if (added) {
-		SS_GROW(st->added, st->added_alloc, st->nadded + 1);
-		st->added[st->nadded++] = id;
-	}
-	return 0;
-}
-
-/* Pick up the tables of shapes registered since the last look. */
-static int registry_tables(struct state *st, struct ss_err *err)
-{
-	uint64_t last = 0;
-	size_t i;
-	int r;
-
-	if (st->reg_loaded) {
-		st->nadded = 0;
-		r = ss_registry_changes(st->reg, st->reg_seq, on_change, st,
-					&last, err);
-		if (r < 0)
-			return -1;
-		if (r == 0) {
-			st->reg_seq = last;
-			for (i = 0; i < st->nadded; i++) {
-				struct ss_shape_rec rec;
-
-				ss_shape_rec_init(&rec);
-				r = ss_registry_get_by_id(st->reg, st->added[i],
-							  &rec, err);
-				if (r < 0)
-					return -1;
-				if (r > 0)
-					on_shape(&rec, st);
-				ss_shape_rec_release(&rec);
-			}
-			return 0;
-		}
-		/* The change log was trimmed past us: load in full. */
-	}
-	/* The position first, then the listing: a shape added in between
-	 * is seen twice, never missed. */
-	if (ss_registry_load_handles(st->reg, on_handle, NULL, &last,
-				     err) < 0 ||
-	    ss_registry_foreach(st->reg, on_shape, st, err) < 0)
-		return -1;
-	st->reg_seq = last;
-	st->reg_loaded = 1;
 	return 0;
 }
 
@@ -713,20 +652,19 @@ static int slot_wal(struct state *st, struct ss_err *err)
 /* The 100 ms tick: registry changes (durable LSN, new shapes). */
 static int poll_registry(struct state *st, struct ss_err *err)
 {
-	int64_t version;
+	int rc;
 
 	if (st->reg) {
-		if (ss_registry_data_version(st->reg, &version, err) < 0)
+		/* With --table the cursor only watches for commits. */
+		rc = ss_registry_cursor_poll(st->cursor, 0, err);
+		if (rc < 0)
 			goto fatal;
-		if (version != st->reg_version) {
+		if (rc != SS_REGISTRY_CURSOR_SAME) {
 			uint64_t d;
 
-			st->reg_version = version;
 			if (ss_registry_get_durable_lsn(st->reg, &d, err) < 0)
 				goto fatal;
 			st->durable = d;
-			if (!opt.ntables && registry_tables(st, err) < 0)
-				goto fatal;
 		}
 	}
 	if (!opt.manual_publishing &&
@@ -1575,7 +1513,7 @@ static int session(struct state *st, struct ss_err *err)
 	/* Tables first: pgoutput decides what to send as of the WAL it
 	 * decodes, so a table joins the stream when it joins the
 	 * publication. */
-	st->reg_version = -1; /* read the registry at once */
+	ss_registry_cursor_invalidate(st->cursor); /* read the registry at once */
 	if (poll_registry(st, err) < 0)
 		return -1;
 	if (opt.create_slot)
@@ -1622,14 +1560,14 @@ static void open_registry(struct state *st)
 
 	ss_registry_opts_init(&ro);
 	ro.id_block = 1;
-	if (ss_registry_open(opt.registry, &ro, &st->reg, &err) < 0) {
-		if (err.code == SS_ERR_INPUT) {
-			ss_cli_log(SS_LOG_ERROR, NULL, "run 'shapesync-db init' first, "
-				   "or check --registry and $SHAPESYNC_REGISTRY",
-				   "registry '%s' does not exist", opt.registry);
-			exit(SS_ERR_RUNTIME);
-		}
+	if (ss_registry_open_existing(opt.registry, &ro, &st->reg, &err) < 0)
 		ss_cli_die_err(&err);
+	/* Without --table, the tables of the registry's shapes. */
+	{
+		static const struct ss_registry_cursor_ops ops = { on_shape, NULL, NULL };
+
+		st->cursor = ss_registry_cursor_new(st->reg, SS_REGISTRY_CURSOR_RECORDS,
+						    opt.ntables ? NULL : &ops, st);
 	}
 }
 
@@ -1738,13 +1676,13 @@ int main(int argc, char **argv)
 	ss_buf_release(&st.stream_reason);
 	free(st.newc);
 	free(st.oldc);
-	free(st.added);
 	for (i = 0; i < st.nrelsent; i++)
 		free(st.relsent[i].json);
 	free(st.relsent);
 	free_tables(st.tables, st.ntables);
 	free_tables(opt.tables, opt.ntables);
 	ss_pgo_cache_free(st.cache);
+	ss_registry_cursor_free(st.cursor);
 	if (st.reg && ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);
 	ss_cli_close_stdout();

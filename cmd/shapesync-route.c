@@ -2,7 +2,8 @@
  * shapesync-route — reads frames on stdin and writes them on stdout with
  * the ids of the shapes each change belongs to (lib/route does the
  * matching). Keeps its shapes in step with the registry while it runs and
- * records the active mark of DESIGN.md step 2, only between transactions.
+ * records the active mark of DESIGN.md step 2, only between transactions
+ * (lib/activate).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "activate.h"
 #include "cli.h"
 #include "frame.h"
 #include "health.h"
@@ -84,28 +86,13 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* A shape seen in the registry but not yet routed: it becomes active only
- * between transactions. */
-struct pending {
-	int64_t id;
-	struct ss_shape def;
-	int was_active;         /* the registry already has its mark */
-};
-
 static struct {
 	struct ss_registry *reg;
 	struct ss_router *router;
-	uint64_t seq;           /* registry change log position */
-	int64_t data_version;
-	struct pending *pending;
-	size_t npending, pending_alloc;
-	int in_txn;
-	ss_lsn position;        /* last commit passed through, or progress */
-	int64_t stream;         /* the stream of the frames passing through */
-	int64_t reg_stream;     /* the registry's current stream */
+	struct ss_activate *act; /* pending shapes and their marks */
 	int verbose;
 	uint64_t changes_in, changes_out, moves, dropped, eval_errors;
-	uint64_t marks, transactions;
+	uint64_t transactions;
 	struct ss_beat *beat;   /* the heartbeat */
 	int64_t first_cpu_us, first_wall_us; /* at the first change (-v) */
 } st;
@@ -245,262 +232,27 @@ static void write_tagged(const struct ss_frame *f, const char *line,
 
 /* ---- shapes from the registry ------------------------------------------ */
 
-/* The ids in st.pending, as an open-addressing set (0 is never an id):
- * a full load adds every shape, so a scan per add would be quadratic. */
-static struct {
-	int64_t *v;
-	size_t size, n;
-} pset;
-
-static size_t pset_slot(int64_t id)
+static void on_warn(const char *msg, void *ctx)
 {
-	return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 20) &
-	       (pset.size - 1);
+	(void)ctx;
+	ss_cli_warning("%s", msg);
 }
 
-static int pset_has(int64_t id)
+static void on_activated(size_t n, ss_lsn position, void *ctx)
 {
-	size_t i;
-
-	if (!pset.n)
-		return 0;
-	for (i = pset_slot(id); pset.v[i]; i = (i + 1) & (pset.size - 1))
-		if (pset.v[i] == id)
-			return 1;
-	return 0;
-}
-
-static void pset_put(int64_t id)
-{
-	size_t i;
-
-	if ((pset.n + 1) * 2 > pset.size) {
-		int64_t *old = pset.v;
-		size_t oldsize = pset.size;
-
-		pset.size = oldsize ? oldsize * 2 : 64;
-		pset.v = ss_xcalloc(pset.size, sizeof(*pset.v));
-		pset.n = 0;
-		for (i = 0; i < oldsize; i++)
-			if (old[i])
-				pset_put(old[i]);
-		free(old);
-	}
-	for (i = pset_slot(id); pset.v[i]; i = (i + 1) & (pset.size - 1))
-		;
-	pset.v[i] = id;
-	pset.n++;
-}
-
-/* Rebuild the set from st.pending (after removals and activation). */
-static void pset_rebuild(void)
-{
-	size_t i;
-
-	if (pset.size)
-		memset(pset.v, 0, pset.size * sizeof(*pset.v));
-	pset.n = 0;
-	for (i = 0; i < st.npending; i++)
-		pset_put(st.pending[i].id);
-}
-
-static void pending_add(int64_t id, const char *definition, int was_active)
-{
-	struct ss_err err = SS_ERR_INIT;
-	struct pending *p;
-
-	if (ss_router_has(st.router, id) || pset_has(id))
-		return;
-	SS_GROW(st.pending, st.pending_alloc, st.npending + 1);
-	p = &st.pending[st.npending];
-	ss_shape_init(&p->def);
-	if (ss_shape_from_canonical(&p->def, definition, &err) < 0) {
-		/* A registry row we cannot read is not ours to fix; skip it
-		 * loudly rather than stop the pipeline. */
-		ss_cli_warning("shape %" PRId64 ": bad definition in the "
-			       "registry: %s", id, err.msg);
-		return;
-	}
-	p->id = id;
-	p->was_active = was_active;
-	st.npending++;
-	pset_put(id);
-}
-
-static void pending_remove(int64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < st.npending; i++)
-		if (st.pending[i].id == id) {
-			ss_shape_release(&st.pending[i].def);
-			st.pending[i] = st.pending[--st.npending];
-			pset_rebuild();
-			return;
-		}
-}
-
-/*
- * Route the pending shapes from now on and publish their marks: position
- * is the last commit passed through (or progress), so every transaction
- * after it will be tagged. Called only between transactions.
- */
-static void activate_pending(void)
-{
-	struct ss_err err = SS_ERR_INIT;
-	size_t i, marked = 0;
-
-	/* A new stream was begun and its frames are not here yet: a mark
-	 * now would be a position of the old one. */
-	if (!st.npending || st.in_txn || st.reg_stream > st.stream)
-		return;
-	for (i = 0; i < st.npending; i++) {
-		struct pending *p = &st.pending[i];
-
-		if (ss_router_add(st.router, p->id, &p->def, &err) < 0)
-			ss_cli_die_err(&err);
-		if (!p->was_active) {
-			if (ss_registry_mark_active(st.reg, p->id, st.position,
-						    &err) < 0)
-				ss_cli_die_err(&err);
-			marked++;
-		}
-		ss_shape_release(&p->def);
-	}
+	(void)ctx;
 	if (st.verbose)
 		ss_cli_warning("activated %zu shape%s at %" PRIX32 "/%" PRIX32,
-			       st.npending, st.npending == 1 ? "" : "s",
-			       (uint32_t)(st.position >> 32),
-			       (uint32_t)st.position);
-	st.npending = 0;
-	pset_rebuild();
-	if (marked) {
-		/* serve, another process, waits for the mark: publish it. */
-		if (ss_registry_flush(st.reg, &err) < 0)
-			ss_cli_die_err(&err);
-		st.marks += marked;
-	}
-}
-
-struct change {
-	int64_t id;
-	int added;
-};
-
-struct changes {
-	struct change *v;
-	size_t n, alloc;
-};
-
-static int collect_change(uint64_t seq, int64_t id, const char *handle,
-			  int added, void *ctx)
-{
-	struct changes *c = ctx;
-
-	(void)seq;
-	(void)handle;
-	SS_GROW(c->v, c->alloc, c->n + 1);
-	c->v[c->n].id = id;
-	c->v[c->n++].added = added;
-	return 0;
-}
-
-static int load_one(const struct ss_shape_rec *rec, void *ctx)
-{
-	struct changes *seen = ctx;
-
-	if (seen)
-		collect_change(0, rec->id, NULL, 1, seen);
-	pending_add(rec->id, rec->definition, rec->active);
-	return 0;
-}
-
-static int cmp_change_id(const void *a, const void *b)
-{
-	int64_t x = ((const struct change *)a)->id;
-	int64_t y = ((const struct change *)b)->id;
-
-	return x < y ? -1 : x > y;
-}
-
-static int noop_handle(uint64_t seq, int64_t id, const char *handle,
-		       int added, void *ctx)
-{
-	(void)seq, (void)id, (void)handle, (void)added, (void)ctx;
-	return 0;
-}
-
-/* Load every shape: the change-log position first, so that anything
- * committed after it is seen again (adds are idempotent). Shapes routed
- * but no longer listed were removed while the change log was trimmed. */
-static void full_load(void)
-{
-	struct ss_err err = SS_ERR_INIT;
-	struct changes seen = { NULL, 0, 0 };
-	struct change key;
-	int64_t *ids;
-	size_t n, i;
-
-	if (ss_registry_load_handles(st.reg, noop_handle, NULL, &st.seq,
-				     &err) < 0 ||
-	    ss_registry_foreach(st.reg, load_one, &seen, &err) < 0)
-		ss_cli_die_err(&err);
-	if (seen.n > 1)
-		qsort(seen.v, seen.n, sizeof(*seen.v), cmp_change_id);
-	n = ss_router_ids(st.router, &ids);
-	for (i = 0; i < n; i++) {
-		key.id = ids[i];
-		if (!seen.n || !bsearch(&key, seen.v, seen.n, sizeof(*seen.v),
-			     cmp_change_id))
-			ss_router_remove(st.router, ids[i]);
-	}
-	free(ids);
-	free(seen.v);
+			       n, n == 1 ? "" : "s", (uint32_t)(position >> 32),
+			       (uint32_t)position);
 }
 
 static void refresh(void)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct changes c = { NULL, 0, 0 };
-	struct ss_shape_rec rec;
-	int64_t v;
-	size_t i;
-	int rc;
 
-	if (ss_registry_data_version(st.reg, &v, &err) < 0)
+	if (ss_activate_refresh(st.act, &err) < 0)
 		ss_cli_die_err(&err);
-	if (v != st.data_version) {
-		st.data_version = v;
-		if (ss_registry_stream_get(st.reg, &st.reg_stream, NULL, NULL,
-					   &err) < 0)
-			ss_cli_die_err(&err);
-		rc = ss_registry_changes(st.reg, st.seq, collect_change, &c,
-					 &st.seq, &err);
-		if (rc < 0)
-			ss_cli_die_err(&err);
-		if (rc == 1) {
-			full_load();
-		} else {
-			for (i = 0; i < c.n; i++) {
-				if (!c.v[i].added) {
-					ss_router_remove(st.router, c.v[i].id);
-					pending_remove(c.v[i].id);
-					continue;
-				}
-				ss_shape_rec_init(&rec);
-				rc = ss_registry_get_by_id(st.reg, c.v[i].id,
-							   &rec, &err);
-				if (rc < 0)
-					ss_cli_die_err(&err);
-				if (rc == 1)
-					pending_add(rec.id, rec.definition,
-						    rec.active);
-				ss_shape_rec_release(&rec);
-			}
-		}
-		free(c.v);
-	}
-	activate_pending();
 }
 
 /* ---- frames ------------------------------------------------------------ */
@@ -599,21 +351,18 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 
 	switch (f->type) {
 	case SS_FRAME_BEGIN:
-		st.in_txn = 1;
+		ss_activate_begin(st.act);
 		write_raw(line, len);
 		break;
 	case SS_FRAME_COMMIT:
 		write_raw(line, len);
-		st.in_txn = 0;
-		if (f->lsn > st.position)
-			st.position = f->lsn;
 		flush_out();
-		activate_pending();
+		if (ss_activate_commit(st.act, f->lsn, &err) < 0)
+			ss_cli_die_err(&err);
 		st.transactions++;
 		break;
 	case SS_FRAME_PROGRESS:
-		if (f->lsn > st.position)
-			st.position = f->lsn;
+		ss_activate_progress(st.act, f->lsn);
 		write_raw(line, len);
 		break;
 	case SS_FRAME_RELATION:
@@ -623,16 +372,8 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 		break;
 	case SS_FRAME_STREAM:
 		write_raw(line, len);
-		if (f->stream != st.stream) {
-			/* replicate removed every shape with the old stream:
-			 * drop them before anything of the new one routes,
-			 * then activate at its start. */
-			st.in_txn = 0;
-			st.stream = f->stream;
-			st.position = f->lsn;
-			st.data_version = -1;
-			refresh();
-		}
+		if (ss_activate_stream(st.act, f->stream, f->lsn, &err) < 0)
+			ss_cli_die_err(&err);
 		break;
 	case SS_FRAME_CHANGE:
 		route_change(f, line, len);
@@ -651,7 +392,7 @@ static void beat_publish(void)
 {
 	struct ss_heartbeat *hb = ss_beat_hold(st.beat);
 
-	hb->received_lsn = st.position;
+	hb->received_lsn = ss_activate_position(st.act);
 	hb->counters[0] = (int64_t)st.transactions;
 	hb->counters[1] = (int64_t)st.changes_in;
 	hb->counters[2] = (int64_t)st.changes_out;
@@ -840,21 +581,11 @@ static struct ss_registry *open_registry(const char *path)
 	struct ss_registry_opts opts;
 	struct ss_registry *reg = NULL;
 	struct ss_err err = SS_ERR_INIT;
-	struct stat sb;
 
-	if (strcmp(path, ":memory:") && stat(path, &sb) < 0 && errno == ENOENT) {
-		ss_cli_log(SS_LOG_ERROR, NULL, "run 'shapesync-db init' first, or check "
-			   "--registry and $SHAPESYNC_REGISTRY",
-			   "registry '%s' does not exist", path);
-		exit(SS_ERR_RUNTIME);
-	}
 	ss_registry_opts_init(&opts);
 	opts.id_block = 1; /* route never adds shapes */
-	if (ss_registry_open(path, &opts, &reg, &err) < 0) {
-		if (err.code == SS_ERR_INPUT)
-			err.code = SS_ERR_RUNTIME;
+	if (ss_registry_open_existing(path, &opts, &reg, &err) < 0)
 		ss_cli_die_err(&err);
-	}
 	return reg;
 }
 
@@ -915,14 +646,13 @@ int main(int argc, char **argv)
 		ss_cli_die_err(&err);
 	ss_beat_state(st.beat, "running", NULL);
 	st.router = ss_router_new(on_invalidate, NULL);
-	st.data_version = -1;
-	if (ss_registry_stream_get(st.reg, &st.stream, NULL, NULL, &err) < 0)
+	{
+		static const struct ss_activate_ops ops = { on_warn, on_activated };
+
+		st.act = ss_activate_new(st.reg, st.router, &ops, NULL);
+	}
+	if (ss_activate_start(st.act, &err) < 0)
 		ss_cli_die_err(&err);
-	st.reg_stream = st.stream;
-	full_load();
-	if (ss_registry_data_version(st.reg, &st.data_version, &err) < 0)
-		ss_cli_die_err(&err);
-	activate_pending();
 	if (st.verbose)
 		ss_cli_warning("routing %zu shapes from '%s'",
 			       ss_router_count(st.router), registry_path);
@@ -986,7 +716,7 @@ int main(int argc, char **argv)
 		process_line(line, len);
 	}
 	flush_batch();
-	if (st.in_txn && !stop)
+	if (ss_activate_in_txn(st.act) && !stop)
 		ss_cli_warning("input ended inside a transaction");
 	if (fl >= 0)
 		fcntl(0, F_SETFL, fl);
@@ -1017,16 +747,13 @@ int main(int argc, char **argv)
 			       " moves, %" PRIu64 " dropped, %" PRIu64
 			       " evaluation errors, %" PRIu64 " marks",
 			       st.changes_in, st.changes_out, st.moves,
-			       st.dropped, st.eval_errors, st.marks);
-	ss_router_free(st.router);
-	for (c = 0; (size_t)c < st.npending; c++)
-		ss_shape_release(&st.pending[c].def);
-	free(st.pending);
-	free(pset.v);
+			       st.dropped, st.eval_errors, ss_activate_marks(st.act));
 	free(vals_new);
 	free(vals_old);
 	beat_publish();
 	ss_beat_stop(st.beat, "stopped");
+	ss_activate_free(st.act);
+	ss_router_free(st.router);
 	if (ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);
 	if (stop) {

@@ -3821,11 +3821,8 @@ int main(int argc, char **argv)
 	}
 	guard = ss_connguard_new((size_t)cfg.max_connections);
 	ss_registry_opts_init(&ro);
-	if (ss_registry_open(cfg.registry, &ro, &reg, &err) < 0) {
-		if (err.code == SS_ERR_INPUT)
-			err.code = SS_ERR_RUNTIME;
+	if (ss_registry_open_existing(cfg.registry, &ro, &reg, &err) < 0)
 		ss_cli_die_err(&err);
-	}
 	if (ss_datadir_init(cfg.data_dir, &err) < 0)
 		ss_cli_die_err(&err);
 	remove_stale_shapes();

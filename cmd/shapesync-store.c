@@ -18,6 +18,7 @@
 
 static volatile sig_atomic_t stop;
 static struct ss_beat *beat;
+static struct ss_frame_reader *rd; /* standard input */
 static int64_t next_beat;
 
 static void on_signal(int sig)
@@ -115,6 +116,7 @@ static void fail(struct ss_store *st, struct ss_registry *reg, const struct ss_e
 	}
 	ss_store_close(st, &e2);
 	ss_registry_close(reg, &e2);
+	ss_frame_reader_free(rd);
 	exit(err->code > 0 ? err->code : 1);
 }
 
@@ -126,7 +128,6 @@ int main(int argc, char **argv)
 	struct ss_registry_opts ro;
 	struct ss_registry *reg = NULL;
 	struct ss_store *st = NULL;
-	struct ss_frame_reader *rd;
 	struct ss_frame f = SS_FRAME_INIT;
 	struct ss_err err = SS_ERR_INIT;
 	uint64_t max_line = 0;
@@ -168,14 +169,6 @@ int main(int argc, char **argv)
 		case OPT_NO_SYNC:
 			so.no_sync = 1;
 			break;
-		case 'h':
-			usage();
-			ss_cli_close_stdout();
-			return 0;
-		case 'V':
-			ss_cli_version();
-		case OPT_LIST:
-			ss_cli_list_options(options);
 		default:
 			ss_cli_common_option(c, OPT_LIST, usage, options, argv);
 		}
@@ -211,11 +204,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	ss_registry_opts_init(&ro);
-	if (ss_registry_open(registry, &ro, &reg, &err) < 0) {
-		/* A missing registry is a setup problem, not bad input. */
-		err.code = SS_ERR_RUNTIME;
+	if (ss_registry_open_existing(registry, &ro, &reg, &err) < 0)
 		ss_cli_die_err(&err);
-	}
 	if (ss_store_open(reg, &so, &st, &err) < 0)
 		fail(NULL, reg, &err);
 	if (ss_beat_start(reg, "store", 1000, &beat, &err) < 0)
@@ -273,7 +263,6 @@ int main(int argc, char **argv)
 		ss_err_set(&err, SS_ERR_RUNTIME, "input ended inside a transaction");
 		ss_err_detail(&err, "the partial transaction was not stored; it is stored when"
 			      " its frames are read again");
-		ss_frame_reader_free(rd);
 		fail(st, reg, &err);
 	}
 	ss_frame_reader_free(rd);

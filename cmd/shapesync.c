@@ -55,7 +55,8 @@ int main(int argc, char **argv)
 	ss_cli_init("shapesync");
 	/* Only options before the stage name are ours ("+": stop at the first
 	 * non-option so `shapesync db --help` reaches shapesync-db). */
-	while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage();
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
 			ss_cli_close_stdout();
 			return 0;
 		default:
-			ss_cli_usage_error("unknown option");
+			ss_cli_bad_option(argv, options, c);
 		}
 	}
 	if (optind >= argc)

@@ -7,6 +7,7 @@
 #include "idmap.h"
 
 #include "registry.h"
+#include "registry_cursor.h"
 
 /* Handles are stored in arena chunks of this size (or larger for a
  * pathological long handle). */
@@ -33,10 +34,10 @@ struct ss_idmap {
 	size_t count;
 	struct chunk *chunks;
 	size_t live_bytes, garbage_bytes;
-	/* refresh state */
-	int loaded;
-	int64_t data_version;
-	uint64_t seq;
+	/* refresh: the registry's changes, followed by a cursor */
+	struct ss_registry_cursor *cursor;
+	const struct ss_registry *cursor_reg;
+	size_t changed;           /* ids added or removed by this refresh */
 };
 
 /* Ids are the registry's row ids; the dense array bounds them. */
@@ -73,6 +74,7 @@ void ss_idmap_free(struct ss_idmap *m)
 	free(m->byid);
 	free(m->slots);
 	free_chunks(m->chunks);
+	ss_registry_cursor_free(m->cursor);
 	free(m);
 }
 
@@ -253,26 +255,27 @@ size_t ss_idmap_string_bytes(const struct ss_idmap *m)
 
 /* ---------------------------------------------------------------- refresh */
 
-struct apply_ctx {
-	struct ss_idmap *map;
-	size_t changed;
-	struct ss_err *err;
-};
-
-static int apply_change(uint64_t seq, int64_t id, const char *handle, int added, void *p)
+static int on_added(int64_t id, const char *handle, const struct ss_shape_rec *rec,
+		    void *p, struct ss_err *err)
 {
-	struct apply_ctx *a = p;
+	struct ss_idmap *m = p;
 
-	(void)seq;
-	if (added) {
-		if ((size_t)id < a->map->nbyid && a->map->byid[id])
-			return 0;
-		if (ss_idmap_put(a->map, id, handle, a->err) < 0)
-			return -1;
-		a->changed++;
-	} else if (ss_idmap_remove(a->map, id)) {
-		a->changed++;
-	}
+	(void)rec;
+	if ((size_t)id < m->nbyid && m->byid[id])
+		return 0;
+	if (ss_idmap_put(m, id, handle, err) < 0)
+		return -1;
+	m->changed++;
+	return 0;
+}
+
+static int on_removed(int64_t id, const char *handle, void *p, struct ss_err *err)
+{
+	struct ss_idmap *m = p;
+
+	(void)handle, (void)err;
+	if (ss_idmap_remove(m, id))
+		m->changed++;
 	return 0;
 }
 
@@ -288,44 +291,44 @@ static void clear(struct ss_idmap *m)
 	m->live_bytes = m->garbage_bytes = 0;
 }
 
+/* The log was trimmed past us: start again from the listing that
+ * follows. Ids come from the registry, so every shape that stays keeps
+ * its id. */
+static int on_reload(void *p, struct ss_err *err)
+{
+	struct ss_idmap *m = p;
+
+	(void)err;
+	clear(m);
+	return 0;
+}
+
 int ss_idmap_refresh(struct ss_idmap *m, struct ss_registry *reg, size_t *changed,
 		     struct ss_err *err)
 {
-	struct apply_ctx a = { m, 0, err };
-	int64_t dv;
+	static const struct ss_registry_cursor_ops ops = { on_added, on_removed, on_reload };
+	size_t before = m->count;
 	int rc;
 
 	if (changed)
 		*changed = 0;
-	/* Read the version first: a commit that lands after this is either
-	 * seen by the query below or makes the next refresh look again. */
-	if (ss_registry_data_version(reg, &dv, err) < 0)
-		return -1;
-	if (m->loaded && dv == m->data_version)
-		return 0;
-	if (m->loaded) {
-		rc = ss_registry_changes(reg, m->seq, apply_change, &a, &m->seq, err);
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			goto done;
-		/* The log was trimmed past us: reload. Ids come from the
-		 * registry, so every shape that stays keeps its id. */
-	}
-	{
-		size_t before = m->count;
-
+	if (m->cursor && m->cursor_reg != reg) {
+		ss_registry_cursor_free(m->cursor);
+		m->cursor = NULL;
 		clear(m);
-		if (ss_registry_load_handles(reg, apply_change, &a, &m->seq, err) != 0) {
-			m->loaded = 0;
-			return -1;
-		}
-		a.changed = a.changed > before ? a.changed - before : before - a.changed;
+		before = 0;
 	}
-	m->loaded = 1;
-done:
-	m->data_version = dv;
+	if (!m->cursor) {
+		m->cursor = ss_registry_cursor_new(reg, 0, &ops, m);
+		m->cursor_reg = reg;
+	}
+	m->changed = 0;
+	rc = ss_registry_cursor_poll(m->cursor, 0, err);
+	if (rc < 0)
+		return -1;
+	if (rc == SS_REGISTRY_CURSOR_RELOADED)
+		m->changed = m->count > before ? m->count - before : before - m->count;
 	if (changed)
-		*changed = a.changed;
+		*changed = m->changed;
 	return 0;
 }

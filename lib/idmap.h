@@ -4,9 +4,9 @@
  * Ids are what crosses the pipes, handles what crosses HTTP and disk. The
  * map is a dense array indexed by id (id -> handle) and an open-addressing
  * hash table (handle -> id); both lookups are O(1). Handles live in an
- * arena. The map is filled from the registry and refreshed incrementally
- * from its change log; ids come from the registry, so a refresh never
- * changes the id of a shape that stays.
+ * arena. The map is filled from the registry and kept in step with it by
+ * a registry cursor (registry_cursor.h); ids come from the registry, so a
+ * refresh never changes the id of a shape that stays.
  *
  * Not thread-safe: one owner thread, or external locking.
  */
@@ -39,10 +39,11 @@ int64_t ss_idmap_id(const struct ss_idmap *map, const char *handle);
 size_t ss_idmap_count(const struct ss_idmap *map);
 
 /*
- * Bring the map up to date with the registry: cheap when nothing changed
- * (one PRAGMA data_version), otherwise applies the change log since the
- * last refresh, or reloads in full if the log was trimmed. *changed (may
- * be NULL) is set to the number of ids added or removed.
+ * Bring the map up to date with the registry through its cursor: cheap
+ * when nothing changed (one PRAGMA data_version), otherwise applies the
+ * change log since the last refresh, or reloads in full if the log was
+ * trimmed. The map follows one registry: given another, it starts over.
+ * *changed (may be NULL) is set to the number of ids added or removed.
  */
 int ss_idmap_refresh(struct ss_idmap *map, struct ss_registry *reg,
 		     size_t *changed, struct ss_err *err);

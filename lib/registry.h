@@ -34,6 +34,13 @@
  * shapes (serve), the others read or make targeted updates.
  *
  * Thread safety: every function may be called from any thread.
+ *
+ * Where it lives: registry.c (records, lookups, ids, open/close, the
+ * change log), registry_schema.c, registry_pool.c, registry_buffer.c,
+ * registry_progress.c (durable LSN, streams, partitions, stats,
+ * heartbeats) and registry_admin.c (check, vacuum, export, import, the
+ * forms for people). A program follows the change log through a cursor
+ * (registry_cursor.h); the id map (idmap.h) is built on one.
  */
 #ifndef SS_REGISTRY_H
 #define SS_REGISTRY_H
@@ -78,6 +85,17 @@ void ss_registry_opts_init(struct ss_registry_opts *opts);
  */
 int ss_registry_open(const char *path, const struct ss_registry_opts *opts,
 		     struct ss_registry **out, struct ss_err *err);
+
+/*
+ * Open the registry for a program: ss_registry_open, but a file that does
+ * not exist (opts->create 0) is "registry '<path>' does not exist" with
+ * the hint to run 'shapesync-db init' or check --registry and
+ * $SHAPESYNC_REGISTRY, and every error is SS_ERR_RUNTIME (a setup
+ * problem, not bad input). Every shapesync program opens its registry
+ * with this.
+ */
+int ss_registry_open_existing(const char *path, const struct ss_registry_opts *opts,
+			      struct ss_registry **out, struct ss_err *err);
 
 /* Flush the buffer, stop the flusher, close every connection. NULL is a
  * no-op. Returns -1 (with err) if the final flush failed; the registry is
@@ -321,6 +339,31 @@ typedef void (*ss_registry_finding_cb)(const char *msg, int repaired, void *ctx)
 int ss_registry_check(struct ss_registry *reg, int repair,
 		      ss_registry_finding_cb cb, void *ctx, struct ss_err *err);
 
+/*
+ * Compare the registry with the data dir `dir` (datadir.h): shape
+ * directories whose handle the registry does not have ("orphan data
+ * directory: PATH"), entries that are no shape directory ("stray entry in
+ * data directory: PATH"), definitions that do not parse, and complete
+ * shapes without a directory ("missing data directory of complete shape
+ * ID (HANDLE): PATH"). Findings go to cb as for ss_registry_check. With
+ * repair, orphans and strays move to the data dir's trash and complete
+ * shapes without data are removed from the registry (reported, as
+ * repaired, after the removal is committed). Compare only with a sound
+ * registry: a damaged one makes healthy data look orphaned. Returns the
+ * number of findings, or -1 with err.
+ */
+int ss_registry_check_datadir(struct ss_registry *reg, const char *dir, int repair,
+			      ss_registry_finding_cb cb, void *ctx, struct ss_err *err);
+
+/* What shapesync-db stats counts in a data dir: shape directories and
+ * stray entries under <dir>/shapes, and the top-level entries of
+ * <dir>/trash (none without a trash). Returns 0 or -1 with err. */
+struct ss_datadir_counts {
+	int64_t shape_dirs, stray_entries, trash_entries;
+};
+int ss_registry_datadir_counts(const char *dir, struct ss_datadir_counts *dc,
+			       struct ss_err *err);
+
 /* VACUUM and PRAGMA optimize. */
 int ss_registry_vacuum(struct ss_registry *reg, struct ss_err *err);
 
@@ -343,6 +386,27 @@ int ss_registry_import_line(struct ss_registry_import *imp, const char *json,
 /* Commit, or with abort != 0 roll back; frees imp either way. */
 int ss_registry_import_end(struct ss_registry_import *imp, int abort,
 			   int64_t *imported, struct ss_err *err);
+
+/*
+ * A record for people (shapesync-db show and ls): control characters
+ * become spaces, identifiers are quoted only where PostgreSQL would not
+ * read them back bare, times are UTC.
+ *   ss_shape_rec_to_text: show's "key: value" lines.
+ *   ss_shape_rec_table_header / ss_shape_rec_to_row: ls's table, the
+ *   header and one row, with the id and table columns id_width and
+ *   table_width wide; ss_shape_rec_measure widens both to fit rec (the
+ *   table column at most 40).
+ *   ss_shape_rec_table_name: "schema.table" as the others show it.
+ * Each appends to b. A definition that does not parse shows as '?': the
+ * whole form is still appended, and -1 returned with err ("shape N has
+ * an unreadable definition: ..."); else 0.
+ */
+int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b, struct ss_err *err);
+void ss_shape_rec_table_header(struct ss_buf *b, int id_width, int table_width);
+int ss_shape_rec_to_row(const struct ss_shape_rec *rec, int id_width, int table_width,
+			struct ss_buf *b, struct ss_err *err);
+void ss_shape_rec_measure(const struct ss_shape_rec *rec, int *id_width, int *table_width);
+void ss_shape_rec_table_name(const struct ss_shape_rec *rec, struct ss_buf *b);
 
 /* Names for snapshot states ("pending", "started", "complete") and back. */
 const char *ss_snapshot_state_name(int state);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "message.h"
 #include "offset.h"
+#include "registry_cursor.h"
 #include "shape.h"
 
 /* ------------------------------------------------------------ int map */
@@ -184,8 +185,7 @@ struct ss_store {
 	uint64_t bytes_since_sync;
 	uint64_t durable;
 	/* registry watch */
-	int64_t data_version;
-	uint64_t change_seq;
+	struct ss_registry_cursor *cursor; /* removals from the registry */
 	int64_t stream;             /* the registry stream our frames are of */
 	int64_t last_watch_us;
 	/* scratch */
@@ -1239,33 +1239,56 @@ static int replay_ready(struct ss_store *s, struct ss_err *err)
 static int scan_spills(struct ss_store *s, struct ss_err *err);
 /* ------------------------------------------------------------ registry */
 
-struct removal_ctx {
-	struct ss_store *s;
-};
-
-static int on_change(uint64_t seq, int64_t id, const char *handle, int added, void *p)
+/* A shape removed from the registry (registry cursor). */
+static int on_removed(int64_t id, const char *handle, void *p, struct ss_err *err)
 {
-	struct removal_ctx *c = p;
+	struct ss_store *s = p;
 	struct shp *h;
 
-	(void)seq;
-	if (added)
-		return 0;
-	h = imap_get(&c->s->shapes, id);
+	(void)err;
+	h = imap_get(&s->shapes, id);
 	if (h)
-		forget(c->s, h);
+		forget(s, h);
 	/* Whoever removed it (shapesync-db rm, replicate starting a new
 	 * stream), its data goes to the trash; a missing one is fine. */
 	if (handle && ss_shape_handle_valid(handle, NULL)) {
 		struct ss_buf path = SS_BUF_INIT;
 		struct ss_err e = SS_ERR_INIT;
 
-		ss_datadir_shape_path(&path, c->s->dir, handle);
-		ss_datadir_trash(c->s->dir, path.buf, &e);
+		ss_datadir_shape_path(&path, s->dir, handle);
+		ss_datadir_trash(s->dir, path.buf, &e);
 		ss_buf_release(&path);
 	}
 	return 0;
 }
+
+/* The change log was trimmed past us: re-check every shape we hold. */
+static int on_reload(void *p, struct ss_err *err)
+{
+	struct ss_store *s = p;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->shapes.cap; i++) {
+		struct shp *h = s->shapes.keys[i] ? s->shapes.vals[i] : NULL;
+		struct ss_shape_rec rec;
+
+		if (!h)
+			continue;
+		ss_shape_rec_init(&rec);
+		rc = ss_registry_get_by_id(s->reg, h->id, &rec, err);
+		ss_shape_rec_release(&rec);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && !(s->in_txn && h->txn == s->txn)) {
+			forget(s, h);
+			i = (size_t)-1; /* the map changed: start over */
+		}
+	}
+	return 0;
+}
+
+static const struct ss_registry_cursor_ops cursor_ops = { NULL, on_removed, on_reload };
 
 static int watch_registry(struct ss_store *s, struct ss_err *err);
 
@@ -1306,48 +1329,13 @@ static int stream_frame(struct ss_store *s, const struct ss_frame *f, struct ss_
 	s->stream = f->stream;
 	s->st.streams++;
 	/* The removals are in the change log: trash their data now. */
-	s->data_version = -1;
+	ss_registry_cursor_invalidate(s->cursor);
 	return watch_registry(s, err);
 }
 
 static int watch_registry(struct ss_store *s, struct ss_err *err)
 {
-	struct removal_ctx c = { s };
-	int64_t dv;
-	int rc;
-
-	if (ss_registry_data_version(s->reg, &dv, err) < 0)
-		return -1;
-	if (dv == s->data_version)
-		return 0;
-	s->data_version = dv;
-	rc = ss_registry_changes(s->reg, s->change_seq, on_change, &c, &s->change_seq, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 1) {
-		/* The change log was trimmed past us: re-check every shape. */
-		size_t i;
-
-		for (i = 0; i < s->shapes.cap; i++) {
-			struct shp *h = s->shapes.keys[i] ? s->shapes.vals[i] : NULL;
-			struct ss_shape_rec rec;
-
-			if (!h)
-				continue;
-			ss_shape_rec_init(&rec);
-			rc = ss_registry_get_by_id(s->reg, h->id, &rec, err);
-			ss_shape_rec_release(&rec);
-			if (rc < 0)
-				return -1;
-			if (rc == 0 && !(s->in_txn && h->txn == s->txn)) {
-				forget(s, h);
-				i = (size_t)-1; /* the map changed: start over */
-			}
-		}
-		if (ss_registry_load_handles(s->reg, NULL, NULL, &s->change_seq, err) < 0)
-			return -1;
-	}
-	return 0;
+	return ss_registry_cursor_poll(s->cursor, 0, err) < 0 ? -1 : 0;
 }
 
 struct scan_ctx {
@@ -1517,14 +1505,14 @@ int ss_store_open(struct ss_registry *reg, const struct ss_store_opts *opts,
 	ss_buf_init(&s->msg);
 	ss_buf_init(&s->key);
 	ss_buf_init(&s->key2);
-	s->data_version = -1;
 	pthread_mutex_init(&s->cmu, NULL);
 	pthread_cond_init(&s->ccv, NULL);
 	if (ss_datadir_init(s->dir, err) < 0)
 		goto fail;
 	/* Start from the registry's change log as it is now: shapes removed
 	 * before we started are simply not found when first used. */
-	if (ss_registry_load_handles(reg, NULL, NULL, &s->change_seq, err) < 0 ||
+	s->cursor = ss_registry_cursor_new(reg, SS_REGISTRY_CURSOR_NO_LIST, &cursor_ops, s);
+	if (ss_registry_cursor_poll(s->cursor, 0, err) < 0 ||
 	    ss_registry_get_durable_lsn(reg, &s->durable, err) < 0 ||
 	    ss_registry_stream_get(reg, &s->stream, NULL, NULL, err) < 0 ||
 	    scan_spills(s, err) < 0)
@@ -1572,6 +1560,7 @@ int ss_store_close(struct ss_store *s, struct ss_err *err)
 	pthread_mutex_destroy(&s->cmu);
 	pthread_cond_destroy(&s->ccv);
 	free(s->dir);
+	ss_registry_cursor_free(s->cursor);
 	free(s);
 	return rc;
 }

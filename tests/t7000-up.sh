@@ -157,7 +157,7 @@ test_expect_success 'a stage failing at start is restarted at once, the delay ca
 	printf "%s ms\n" 100 200 400 800 1000 1000 >want.delays &&
 	head -n 6 delays >first.delays && test_cmp want.delays first.delays &&
 	! { sed -n "7,\$p" delays | grep -v -x "1000 ms"; } &&
-	grep -q "could not open registry .$TEST_DIR/none/registry.db." cap.log &&
+	grep -q "registry .$TEST_DIR/none/registry.db. does not exist" cap.log &&
 	! grep -q "ready:" cap.log
 '
 

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "datadir.h"
 #include "idmap.h"
 #include "registry.h"
 #include "unit.h"
@@ -582,6 +583,98 @@ static void test_import(void)
 	close_reg(r);
 }
 
+/* The admin side: a record for people (show, ls) and the registry
+ * compared with a data dir (check), with its counts (stats). */
+static void test_admin(void)
+{
+	struct ss_registry *r = open_reg("admin.db", NULL);
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_datadir_counts dc;
+	char data[300], cmd[700], handle[SS_HANDLE_MAX];
+	int64_t id, id2;
+	int idw = 2, tw = 5, found;
+
+	id = add(r, "public.\"Items\"", "x = 1", NULL, handle);
+	ss_shape_rec_init(&rec);
+	CHECK(ss_registry_get_by_id(r, id, &rec, &err) == 1);
+	CHECK(ss_shape_rec_to_text(&rec, &b, &err) == 0);
+	CHECK(strstr(b.buf, "table: public.\"Items\"\nwhere: x = 1\nparams: -\n"
+		     "columns: *\nreplica: default\nlog: full\n") != NULL);
+	CHECK(strstr(b.buf, "snapshot: pending\npg_snapshot: -\n") != NULL);
+	ss_shape_rec_measure(&rec, &idw, &tw);
+	CHECK(idw == 2 && tw == (int)strlen("public.\"Items\""));
+	ss_buf_reset(&b);
+	ss_shape_rec_table_header(&b, idw, tw);
+	CHECK(strncmp(b.buf, "ID HANDLE ", 10) == 0);
+	ss_buf_reset(&b);
+	CHECK(ss_shape_rec_to_row(&rec, idw, tw, &b, &err) == 0);
+	CHECK(b.buf[b.len - 1] == '\n' && strstr(b.buf, " pending  ") && strstr(b.buf, " x = 1\n"));
+	/* An unreadable definition shows as '?', and says so. */
+	free(rec.definition);
+	rec.definition = ss_xstrdup("{not json");
+	ss_buf_reset(&b);
+	CHECK(ss_shape_rec_to_text(&rec, &b, &err) == -1);
+	CHECK(strstr(err.msg, "has an unreadable definition") != NULL);
+	CHECK(strstr(b.buf, "where: ?\n") != NULL);
+	ss_shape_rec_release(&rec);
+
+	/* A data dir: the shape's directory, an orphan, a stray file. */
+	snprintf(data, sizeof(data), "%s/admin-data", dir);
+	CHECK(ss_datadir_init(data, &err) == 0);
+	CHECK(ss_registry_datadir_counts(data, &dc, &err) == 0);
+	CHECK(dc.shape_dirs == 0 && dc.stray_entries == 0 && dc.trash_entries == 0);
+	id2 = add(r, "t", "x = 2", NULL, NULL);
+	CHECK(ss_registry_set_snapshot(r, id2, SS_SNAPSHOT_COMPLETE, NULL, &err) == 1);
+	CHECK(ss_registry_flush(r, &err) == 0);
+	ss_buf_reset(&b);
+	ss_datadir_shape_path(&b, data, handle);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && touch '%s/shapes/stray'", b.buf, data);
+	CHECK(system(cmd) == 0);
+	CHECK(ss_registry_remove(r, id, &err) == 1 && ss_registry_flush(r, &err) == 0);
+	CHECK(ss_registry_datadir_counts(data, &dc, &err) == 0);
+	CHECK(dc.shape_dirs == 1 && dc.stray_entries == 1);
+	/* Orphan, stray, complete shape without data: 3 findings. */
+	found = ss_registry_check_datadir(r, data, 0, NULL, NULL, &err);
+	CHECK(found == 3);
+	found = ss_registry_check_datadir(r, data, 1, NULL, NULL, &err);
+	CHECK(found == 3);
+	CHECK(ss_registry_get_by_id(r, id2, &rec, &err) == 0);
+	CHECK(ss_registry_check_datadir(r, data, 0, NULL, NULL, &err) == 0);
+	CHECK(ss_registry_datadir_counts(data, &dc, &err) == 0);
+	CHECK(dc.shape_dirs == 0 && dc.stray_entries == 0 && dc.trash_entries == 2);
+	ss_buf_release(&b);
+	close_reg(r);
+}
+
+/* Every program's open: a missing file says so with the hint, as a
+ * runtime error; an existing one (or :memory:) opens. */
+static void test_open_existing(void)
+{
+	struct ss_registry_opts o;
+	struct ss_registry *r = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	char p[512];
+
+	path_of(p, sizeof(p), "missing.db");
+	CHECK(ss_registry_open_existing(p, NULL, &r, &err) == -1);
+	CHECK(err.code == SS_ERR_RUNTIME);
+	CHECK(strstr(err.msg, "registry '") && strstr(err.msg, "missing.db' does not exist"));
+	CHECK_STR(err.hint, "run 'shapesync-db init' first, or check --registry and "
+		  "$SHAPESYNC_REGISTRY");
+	ss_registry_opts_init(&o);
+	o.create = 1;
+	ss_err_clear(&err);
+	CHECK(ss_registry_open_existing(p, &o, &r, &err) == 0);
+	close_reg(r);
+	ss_err_clear(&err);
+	CHECK(ss_registry_open_existing(p, NULL, &r, &err) == 0);
+	close_reg(r);
+	CHECK(ss_registry_open_existing(":memory:", NULL, &r, &err) == 0);
+	close_reg(r);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/ss-unit-registry.XXXXXX";
@@ -601,6 +694,8 @@ int main(void)
 	test_no_gap_on_close();
 	test_bad_files();
 	test_import();
+	test_admin();
+	test_open_existing();
 	if (!unit_failures) {
 		char cmd[300];
 
