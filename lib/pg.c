@@ -12,6 +12,7 @@
 
 struct ss_pg {
 	PGconn *conn;
+	unsigned flags;
 };
 
 /* libpq messages end with a newline and may span lines: the first line
@@ -110,8 +111,29 @@ static char *user_options(const char *conninfo)
 int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 	       struct ss_pg **out, struct ss_err *err)
 {
-	const char *keys[8], *vals[8];
+	struct ss_pg_opts o = { flags, appname, 0 };
+
+	return ss_pg_connect(conninfo, &o, out, err);
+}
+
+/* The first line of a libpq message, at most 399 bytes (SS_PG_TERSE). */
+static void set_terse_error(struct ss_err *err, const char *prefix,
+			    const char *msg)
+{
+	size_t n;
+
+	msg = msg ? msg : "";
+	n = strcspn(msg, "\n");
+	ss_err_set(err, SS_ERR_RUNTIME, "%s: %.*s", prefix,
+		   (int)(n < 399 ? n : 399), msg);
+}
+
+int ss_pg_connect(const char *conninfo, const struct ss_pg_opts *o,
+		  struct ss_pg **out, struct ss_err *err)
+{
+	const char *keys[10], *vals[10];
 	struct ss_buf options = SS_BUF_INIT;
+	char timeout[16];
 	char *user;
 	int n = 0;
 	PGconn *conn;
@@ -124,11 +146,11 @@ int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 	/* Always said, so that a "replication" in the user's string does
 	 * not turn the ordinary connection into a walsender. */
 	keys[n] = "replication";
-	vals[n++] = flags & SS_PG_REPLICATION ? "database" : "false";
+	vals[n++] = o->flags & SS_PG_REPLICATION ? "database" : "false";
 	user = user_options(conninfo);
 	if (user)
 		ss_buf_adds(&options, user);
-	if (flags & SS_PG_DISPLAY) {
+	if (o->flags & SS_PG_DISPLAY) {
 		if (options.len)
 			ss_buf_addc(&options, ' ');
 		ss_buf_adds(&options, SS_PG_DISPLAY_SETTINGS);
@@ -137,10 +159,16 @@ int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 		keys[n] = "options";
 		vals[n++] = options.buf;
 	}
+	if (o->connect_timeout_s > 0) {
+		snprintf(timeout, sizeof(timeout), "%d", o->connect_timeout_s);
+		keys[n] = "connect_timeout";
+		vals[n++] = timeout;
+	}
 	keys[n] = "client_encoding";
 	vals[n++] = "UTF8";
-	keys[n] = "fallback_application_name";
-	vals[n++] = appname ? appname : "shapesync";
+	keys[n] = o->flags & SS_PG_APPNAME ? "application_name" :
+		  "fallback_application_name";
+	vals[n++] = o->appname ? o->appname : "shapesync";
 	keys[n] = NULL;
 	vals[n] = NULL;
 
@@ -152,14 +180,20 @@ int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 				  "could not connect to PostgreSQL: out of "
 				  "memory");
 	if (PQstatus(conn) != CONNECTION_OK) {
-		set_libpq_error(err, "could not connect to PostgreSQL",
-				PQerrorMessage(conn));
-		explain(err, "", PQerrorMessage(conn));
+		if (o->flags & SS_PG_TERSE) {
+			set_terse_error(err, "could not connect to PostgreSQL",
+					PQerrorMessage(conn));
+		} else {
+			set_libpq_error(err, "could not connect to PostgreSQL",
+					PQerrorMessage(conn));
+			explain(err, "", PQerrorMessage(conn));
+		}
 		PQfinish(conn);
 		return -1;
 	}
 	*out = ss_xcalloc(1, sizeof(**out));
 	(*out)->conn = conn;
+	(*out)->flags = o->flags;
 	return 0;
 }
 
@@ -187,6 +221,36 @@ static const char *field(const PGresult *r, int code)
 	return r ? PQresultErrorField(r, code) : NULL;
 }
 
+int ss_pg_fail(struct ss_pg *pg, const char *what, const PGresult *r,
+	       char sqlstate[6], struct ss_err *err)
+{
+	const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
+	const char *s = field(r, PG_DIAG_SQLSTATE);
+
+	if (sqlstate) {
+		sqlstate[0] = '\0';
+		if (s)
+			snprintf(sqlstate, 6, "%s", s);
+	}
+	if (pg->flags & SS_PG_TERSE) {
+		set_terse_error(err, what, r ? PQresultErrorMessage(r) :
+				PQerrorMessage(pg->conn));
+	} else if (msg) {
+		const char *d = field(r, PG_DIAG_MESSAGE_DETAIL);
+		const char *h = field(r, PG_DIAG_MESSAGE_HINT);
+
+		ss_err_set(err, SS_ERR_RUNTIME, "%s: %s", what, msg);
+		if (d)
+			ss_err_detail(err, "%s", d);
+		if (h)
+			ss_err_hint(err, "%s", h);
+		explain(err, s ? s : "", msg);
+	} else {
+		set_libpq_error(err, what, PQerrorMessage(pg->conn));
+	}
+	return -1;
+}
+
 int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 	       int nparams, const char *const *params, PGresult **res,
 	       char sqlstate[6], struct ss_err *err)
@@ -205,24 +269,7 @@ int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 		r = PQexec(pg->conn, sql);
 	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
-
-		if (msg) {
-			const char *d = field(r, PG_DIAG_MESSAGE_DETAIL);
-			const char *h = field(r, PG_DIAG_MESSAGE_HINT);
-			const char *s = field(r, PG_DIAG_SQLSTATE);
-
-			ss_err_set(err, SS_ERR_RUNTIME, "%s: %s", what, msg);
-			if (d)
-				ss_err_detail(err, "%s", d);
-			if (h)
-				ss_err_hint(err, "%s", h);
-			if (sqlstate && s)
-				snprintf(sqlstate, 6, "%s", s);
-			explain(err, s ? s : "", msg);
-		} else {
-			set_libpq_error(err, what, PQerrorMessage(pg->conn));
-		}
+		ss_pg_fail(pg, what, r, sqlstate, err);
 		PQclear(r);
 		return -1;
 	}
@@ -230,6 +277,25 @@ int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 		*res = r;
 	else
 		PQclear(r);
+	return 0;
+}
+
+int ss_pg_set_display(struct ss_pg *pg, struct ss_err *err)
+{
+	return ss_pg_exec(pg, "postgresql", SS_PG_DISPLAY_SET_SQL, 0, NULL,
+			  NULL, NULL, err);
+}
+
+int ss_pg_add_literal(struct ss_pg *pg, struct ss_buf *b, const char *s,
+		      size_t len, struct ss_err *err)
+{
+	char *q = PQescapeLiteral(pg->conn, s, len);
+
+	if (!q)
+		return ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s",
+				  PQerrorMessage(pg->conn));
+	ss_buf_adds(b, q);
+	PQfreemem(q);
 	return 0;
 }
 

@@ -27,7 +27,7 @@
 	"-c bytea_output=hex -c DateStyle=ISO,\\ DMY -c TimeZone=UTC "    \
 	"-c extra_float_digits=1 -c IntervalStyle=iso_8601"
 
-/* The same as SET commands, one statement (for tests and snapshot code). */
+/* The same as SET commands, one string (ss_pg_set_display runs it). */
 #define SS_PG_DISPLAY_SET_SQL                                             \
 	"SET bytea_output = hex; SET DateStyle = 'ISO, DMY'; "             \
 	"SET TimeZone = 'UTC'; SET extra_float_digits = 1; "              \
@@ -38,6 +38,20 @@ struct ss_pg;
 /* ss_pg_open flags. */
 #define SS_PG_REPLICATION 1 /* a logical walsender (replication=database) */
 #define SS_PG_DISPLAY 2     /* apply SS_PG_DISPLAY_SETTINGS */
+#define SS_PG_APPNAME 4     /* appname is application_name, overriding the
+			       user's (else only its fallback) */
+#define SS_PG_TERSE 8       /* errors in one line: "<what>: <the first line
+			       of libpq's message>" ("ERROR:  ..." included),
+			       no detail nor hint: the form serve's logs and
+			       HTTP bodies have always carried */
+
+/* Options of ss_pg_connect. */
+struct ss_pg_opts {
+	unsigned flags;         /* SS_PG_... above */
+	const char *appname;    /* NULL: "shapesync" */
+	int connect_timeout_s;  /* > 0: libpq's connect_timeout; else the
+				   user's */
+};
 
 /*
  * Connect. `conninfo` is a libpq connection string or URI; NULL or ""
@@ -51,6 +65,9 @@ struct ss_pg;
  */
 int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 	       struct ss_pg **out, struct ss_err *err);
+/* ss_pg_open with every option of struct ss_pg_opts. */
+int ss_pg_connect(const char *conninfo, const struct ss_pg_opts *o,
+		  struct ss_pg **out, struct ss_err *err);
 /* Close the connection; NULL is a no-op. */
 void ss_pg_close(struct ss_pg *pg);
 /* The libpq connection (*borrowed* until ss_pg_close). */
@@ -68,11 +85,30 @@ int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 	       int nparams, const char *const *params, PGresult **res,
 	       char sqlstate[6], struct ss_err *err);
 
+/*
+ * The error of a failed result `r` (may be NULL: the connection's error),
+ * in the connection's form (see SS_PG_TERSE), with SQLSTATE in sqlstate
+ * when non-NULL. Does not clear r. Always returns -1. For callers that
+ * run a query themselves (single-row mode).
+ */
+int ss_pg_fail(struct ss_pg *pg, const char *what, const PGresult *r,
+	       char sqlstate[6], struct ss_err *err);
+
+/* SET the display settings (SS_PG_DISPLAY_SET_SQL) in this session or
+ * transaction: for snapshot transactions, which must not depend on how
+ * the connection was opened. */
+int ss_pg_set_display(struct ss_pg *pg, struct ss_err *err);
+
 /* Append `ident` quoted as an SQL identifier (PQescapeIdentifier). */
 void ss_pg_add_ident(struct ss_pg *pg, struct ss_buf *b, const char *ident);
 /* Append "schema"."table". */
 void ss_pg_add_qualified(struct ss_pg *pg, struct ss_buf *b,
 			 const char *schema, const char *table);
+
+/* Append `s` (len bytes) as an SQL string literal (PQescapeLiteral).
+ * -1 with err (SS_ERR_RUNTIME) when libpq refuses it (invalid encoding). */
+int ss_pg_add_literal(struct ss_pg *pg, struct ss_buf *b, const char *s,
+		      size_t len, struct ss_err *err);
 
 /* Is `name` a valid replication slot name (1-63 of [a-z0-9_], as
  * PostgreSQL requires)? 1 or 0. */

@@ -35,7 +35,8 @@ void ss_pgq_pool_close(struct ss_pgq_pool *p);
 
 /* A connection (*borrowed* from the pool until ss_pgq_put): waits while
  * `max` are out. NULL with err (SS_ERR_RUNTIME) when PostgreSQL cannot be
- * reached. The returned pointer is a PGconn *. */
+ * reached. The returned pointer is a struct ss_pg * (lib/pg.h), which
+ * every ss_pgq_ function taking `void *conn` expects. */
 void *ss_pgq_get(struct ss_pgq_pool *p, struct ss_err *err);
 /* Give a connection back; one that is broken or inside a transaction is
  * closed instead of kept. */
