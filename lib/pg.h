@@ -1,8 +1,8 @@
 /*
  * pg.h — PostgreSQL connections for shapesync: opening ordinary and
  * replication connections with the display settings shapesync renders
- * values under, checked queries, identifier quoting, advisory locks,
- * publications and logical replication slots, and the streaming
+ * values under, checked queries, identifier and literal quoting,
+ * advisory locks, logical replication slots, and the streaming
  * replication protocol's copy messages (XLogData, keepalive, standby
  * status update). A thin layer over libpq; the PGconn stays reachable.
  */
@@ -132,70 +132,6 @@ int ss_pg_try_lock(struct ss_pg *pg, const char *key, int *got,
  */
 int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
 		    int *ended, struct ss_err *err);
-
-/* CREATE PUBLICATION name (empty) unless it exists; *created says which. */
-int ss_pg_publication_create(struct ss_pg *pg, const char *pub, int *created,
-			     struct ss_err *err);
-
-/*
- * Make sure schema.table is in the publication and has REPLICA IDENTITY
- * FULL: ALTER PUBLICATION ... ADD TABLE, then ALTER TABLE ... REPLICA
- * IDENTITY FULL (in that order, as Electric does, to avoid deadlocks),
- * each only when needed. *changed (may be NULL) is set to 1 if anything
- * was altered. A missing table is SS_ERR_INPUT "table \"s\".\"t\" does not
- * exist"; other failures SS_ERR_RUNTIME. Waits at most 5 s for locks.
- */
-int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
-				const char *schema, const char *table,
-				int *changed, struct ss_err *err);
-
-/*
- * Every partitioned table under a table of publication `pub` (the roots
- * and partitioned partitions): cb(oid, schema, name, leaves, ctx), where
- * leaves is its leaf partitions' oids in ascending order, comma-separated
- * ("" for none); strings are borrowed for the call. A non-zero return of
- * cb stops and is returned.
- */
-typedef int (*ss_pg_partition_cb)(uint32_t oid, const char *schema,
-				  const char *name, const char *leaves, void *ctx);
-/* The SQL of a partitioned table's leaves in that form, for the oid
- * expression `rel` (shared with pgq's ss_pgq_partition_sets). */
-#define SS_PG_LEAVES_OF(rel)                                                   \
-	"(SELECT coalesce(string_agg(l.relid::oid::text, ',' ORDER BY "       \
-	"l.relid::oid), '') FROM pg_catalog.pg_partition_tree(" rel ") l "    \
-	"WHERE l.isleaf)"
-int ss_pg_partition_sets(struct ss_pg *pg, const char *pub,
-			 ss_pg_partition_cb cb, void *ctx, struct ss_err *err);
-/* cb for each row (oid, schema, name, leaves) of a query result of that
- * form (pgq's ss_pgq_partition_sets too); the result is not cleared. */
-int ss_pg_each_partition_set(PGresult *r, ss_pg_partition_cb cb, void *ctx);
-
-/*
- * A partitioned table's leaves went from `before` to `now` (lists as
- * above): does that change its rows with nothing in the WAL? *spoils is 1
- * when a leaf left (DETACH or DROP took its rows) or one joined holding
- * rows (ATTACH of a filled table; an empty new partition gets its rows
- * through the WAL). `why` says which, for a log line.
- */
-int ss_pg_partitions_changed(struct ss_pg *pg, const char *before,
-			     const char *now, int *spoils, struct ss_buf *why,
-			     struct ss_err *err);
-
-/*
- * Give REPLICA IDENTITY FULL to every partition the publication publishes
- * that lacks it: PostgreSQL publishes the partitions of a published
- * partitioned table, also those attached or created later, but a
- * partition keeps its own replica identity (ALTER TABLE on the parent
- * does not recurse, and a new partition starts with the default). Does
- * nothing, with one query, unless the publication holds a partitioned
- * table. *changed (may be NULL) is the number of tables altered. A table
- * that cannot be altered (a lock held for more than 5 s) is skipped:
- * *failed (may be NULL) counts them, and the last failure is in
- * `warn` (may be NULL). Returns -1 (SS_ERR_RUNTIME) only when the
- * catalog could not be read.
- */
-int ss_pg_partitions_full(struct ss_pg *pg, const char *pub, int *changed,
-			  int *failed, struct ss_err *warn, struct ss_err *err);
 
 /*
  * Look the slot up in pg_replication_slots: *exists, and if it does its

@@ -2,7 +2,8 @@
  * pgq.c — serve's side of PostgreSQL: a connection pool, catalog lookups,
  * the publication, and the initial snapshot query that makes PostgreSQL
  * render each row as an Electric change message (reference 1.7). Built
- * on lib/pg: connecting, queries, quoting and settings are pg's.
+ * on lib/pg: connecting, queries, quoting and settings are pg's; the
+ * table's description is lib/catalog's, the publication lib/publication's.
  */
 #include "pg.h"
 #include "pgq.h"
@@ -16,6 +17,7 @@
 
 #include "lsn.h"
 #include "message.h"
+#include "publication.h"
 
 /* ------------------------------------------------------------- pool */
 
@@ -122,43 +124,6 @@ void ss_pgq_put(struct ss_pgq_pool *p, void *conn)
 
 /* ------------------------------------------------------------- catalog */
 
-void ss_pgq_table_release(struct ss_pgq_table *t)
-{
-	size_t i;
-
-	if (!t)
-		return;
-	for (i = 0; i < t->ncols; i++) {
-		free(t->cols[i].name);
-		free(t->cols[i].type);
-		free(t->cols[i].elem_type);
-	}
-	free(t->cols);
-	free(t->pk);
-	free(t->schema);
-	free(t->name);
-	memset(t, 0, sizeof(*t));
-}
-
-static const char describe_rel_sql[] =
-	"SELECT c.oid, c.relkind, c.relreplident,"
-	" n.nspname IN ('pg_catalog', 'information_schema')"
-	"  OR n.nspname LIKE 'pg\\_toast%' FROM pg_catalog.pg_class c"
-	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	" WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
-
-static const char describe_cols_sql[] =
-	"SELECT a.attname, t.typname, et.typname, a.attndims, a.atttypmod,"
-	" a.attnotnull, t.typtype, a.attgenerated <> '',"
-	" (SELECT k.n FROM pg_catalog.pg_index i,"
-	"   unnest(i.indkey) WITH ORDINALITY k(att, n)"
-	"   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum)"
-	" FROM pg_catalog.pg_attribute a"
-	" JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
-	" LEFT JOIN pg_catalog.pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'"
-	" WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped"
-	" ORDER BY a.attnum";
-
 /* Run a query whose errors are "postgresql: ..." (SS_PG_TERSE). */
 static int q_exec(struct ss_pg *pg, const char *sql, int nparams,
 		  const char *const *params, PGresult **res, char state[6],
@@ -168,108 +133,42 @@ static int q_exec(struct ss_pg *pg, const char *sql, int nparams,
 			  err);
 }
 
+/* Compatible names for serve's code: the catalog and the publication
+ * own these now. */
+void ss_pgq_table_release(struct ss_pgq_table *t)
+{
+	ss_catalog_table_release(t);
+}
+
+int ss_pgq_describe(void *conn, const char *schema, const char *name,
+		    struct ss_pgq_table *t, struct ss_err *err)
+{
+	return ss_catalog_describe(conn, schema, name, t, err);
+}
+
+long ss_pgq_table_column(const struct ss_pgq_table *t, const char *name)
+{
+	return ss_catalog_column(t, name);
+}
+
 int ss_pgq_partition_sets(void *conn, uint32_t oid,
 			  int (*cb)(uint32_t oid, const char *schema, const char *name,
 				    const char *leaves, void *ctx),
 			  void *ctx, struct ss_err *err)
 {
-	char oidtxt[16];
-	const char *params[1] = { oidtxt };
-	PGresult *r;
-	int rc;
-
-	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, oid);
-	if (q_exec(conn, "SELECT t.relid::oid, n.nspname, c.relname, "
-		   SS_PG_LEAVES_OF("t.relid")
-		   " FROM pg_catalog.pg_partition_tree($1::oid) t"
-		   " JOIN pg_catalog.pg_class c ON c.oid = t.relid"
-		   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		   " WHERE c.relkind = 'p'", 1, params, &r, NULL, err) < 0)
-		return -1;
-	rc = ss_pg_each_partition_set(r, cb, ctx);
-	PQclear(r);
-	return rc;
+	return ss_catalog_partition_sets(conn, oid, cb, ctx, err);
 }
 
-int ss_pgq_describe(void *conn, const char *schema, const char *name,
-		   struct ss_pgq_table *t, struct ss_err *err)
+int ss_pgq_check_published(void *conn, const char *pub, const struct ss_pgq_table *t,
+			   struct ss_err *err)
 {
-	struct ss_pg *c = conn;
-	const char *params[2] = { schema, name };
-	char oidtxt[16];
-	PGresult *r;
-	int i, n, npk = 0;
-
-	memset(t, 0, sizeof(*t));
-	if (q_exec(c, describe_rel_sql, 2, params, &r, NULL, err) < 0)
-		return -1;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return 0;
-	}
-	t->oid = (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
-	t->relkind = PQgetvalue(r, 0, 1)[0];
-	t->replident = PQgetvalue(r, 0, 2)[0];
-	t->system = !strcmp(PQgetvalue(r, 0, 3), "t");
-	PQclear(r);
-	t->schema = ss_xstrdup(schema);
-	t->name = ss_xstrdup(name);
-
-	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, t->oid);
-	params[0] = oidtxt;
-	if (q_exec(c, describe_cols_sql, 1, params, &r, NULL, err) < 0) {
-		ss_pgq_table_release(t);
-		return -1;
-	}
-	n = PQntuples(r);
-	t->cols = ss_xcalloc((size_t)n + 1, sizeof(*t->cols));
-	t->ncols = (size_t)n;
-	for (i = 0; i < n; i++) {
-		struct ss_pgq_column *col = &t->cols[i];
-
-		col->name = ss_xstrdup(PQgetvalue(r, i, 0));
-		col->type = ss_xstrdup(PQgetvalue(r, i, 1));
-		if (!PQgetisnull(r, i, 2)) {
-			int d = (int)strtol(PQgetvalue(r, i, 3), NULL, 10);
-
-			col->elem_type = ss_xstrdup(PQgetvalue(r, i, 2));
-			col->dims = d > 0 ? d : 1;
-		}
-		col->typmod = (int)strtol(PQgetvalue(r, i, 4), NULL, 10);
-		col->not_null = PQgetvalue(r, i, 5)[0] == 't';
-		col->is_enum = PQgetvalue(r, i, 6)[0] == 'e';
-		col->generated = PQgetvalue(r, i, 7)[0] == 't';
-		col->is_bpchar = !strcmp(col->type, "bpchar");
-		col->pk_index = PQgetisnull(r, i, 8) ? -1 :
-			(int)strtol(PQgetvalue(r, i, 8), NULL, 10) - 1;
-		if (col->pk_index >= 0)
-			npk++;
-	}
-	PQclear(r);
-	if (npk > 0) {
-		t->pk = ss_xcalloc((size_t)npk, sizeof(*t->pk));
-		for (i = 0; i < n; i++)
-			if (t->cols[i].pk_index >= 0 && t->cols[i].pk_index < npk)
-				t->pk[t->cols[i].pk_index] = (size_t)i;
-		t->npk = (size_t)npk;
-	} else {
-		/* No primary key: every column is the key (reference 1.7). */
-		t->pk = ss_xcalloc((size_t)n + 1, sizeof(*t->pk));
-		for (i = 0; i < n; i++)
-			t->pk[i] = (size_t)i;
-		t->npk = (size_t)n;
-	}
-	return 1;
+	return ss_publication_check(conn, pub, t, err);
 }
 
-long ss_pgq_table_column(const struct ss_pgq_table *t, const char *name)
+int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_table *t,
+			    struct ss_err *err)
 {
-	size_t i;
-
-	for (i = 0; i < t->ncols; i++)
-		if (!strcmp(t->cols[i].name, name))
-			return (long)i;
-	return -1;
+	return ss_publication_ensure(conn, pub, t, err);
 }
 
 /* Interval typmod: range bits in the high 16 bits (PostgreSQL's
@@ -379,152 +278,6 @@ void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel, size_t 
 }
 
 /* ------------------------------------------------------------- publication */
-
-/* Run sql; SQLSTATE `ok_state` (e.g. duplicate_object) counts as done. */
-static int exec_tolerant(struct ss_pg *c, const char *sql, const char *ok_state,
-			 struct ss_err *err)
-{
-	char state[6];
-
-	if (q_exec(c, sql, 0, NULL, NULL, state, err) == 0)
-		return 0;
-	if (ok_state && !strcmp(state, ok_state))
-		return 0;
-	return -1;
-}
-
-/*
- * REPLICA IDENTITY FULL on every partition under partitioned table `oid`
- * (its changes come under them, with their replica identity: ALTER TABLE
- * on the parent does not recurse). Partitions added later get it from
- * shapesync-replicate.
- */
-static int partitions_full(struct ss_pg *c, const char *oidtxt, struct ss_err *err)
-{
-	const char *params[1] = { oidtxt };
-	struct ss_buf sql = SS_BUF_INIT;
-	PGresult *r;
-	int i, rc = 0;
-
-	if (q_exec(c,
-		   "SELECT n.nspname, c.relname FROM pg_catalog.pg_partition_tree($1::oid) p"
-		   " JOIN pg_catalog.pg_class c ON c.oid = p.relid"
-		   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		   " WHERE p.relid <> $1::oid AND c.relreplident <> 'f'",
-		   1, params, &r, NULL, err) < 0)
-		return -1;
-	for (i = 0; rc == 0 && i < PQntuples(r); i++) {
-		ss_buf_reset(&sql);
-		ss_buf_adds(&sql, "ALTER TABLE ");
-		ss_pg_add_qualified(c, &sql, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
-		ss_buf_adds(&sql, " REPLICA IDENTITY FULL");
-		rc = exec_tolerant(c, sql.buf, NULL, err);
-	}
-	PQclear(r);
-	ss_buf_release(&sql);
-	return rc;
-}
-
-int ss_pgq_check_published(void *conn, const char *pub, const struct ss_pgq_table *t,
-			   struct ss_err *err)
-{
-	struct ss_pg *c = conn;
-	char oidtxt[16];
-	const char *params[2];
-	PGresult *r;
-	int has_rel, full;
-
-	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, t->oid);
-	params[0] = pub;
-	params[1] = oidtxt;
-	if (q_exec(c,
-		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables"
-		"  WHERE pubname = $1 AND (schemaname, tablename) ="
-		"  (SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
-		"   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		"   WHERE c.oid = $2::oid))"
-		"  OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel pr"
-		"  JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
-		"  WHERE p.pubname = $1 AND pr.prrelid = $2::oid),"
-		" (SELECT relreplident = 'f' FROM pg_catalog.pg_class WHERE oid = $2::oid)",
-		2, params, &r, NULL, err) < 0)
-		return -1;
-	has_rel = PQgetvalue(r, 0, 0)[0] == 't';
-	full = PQgetvalue(r, 0, 1)[0] == 't';
-	PQclear(r);
-	if (!has_rel)
-		return ss_err_set(err, SS_ERR_INPUT, "Database table \"%s\".\"%s\" is "
-				  "missing from the publication \"%s\" and the "
-				  "ELECTRIC_MANUAL_TABLE_PUBLISHING setting prevents "
-				  "shapesync from adding it", t->schema, t->name, pub);
-	if (!full)
-		return ss_err_set(err, SS_ERR_INPUT, "Database table \"%s\".\"%s\" does "
-				  "not have its replica identity set to FULL", t->schema,
-				  t->name);
-	return 0;
-}
-
-int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_table *t,
-			   struct ss_err *err)
-{
-	struct ss_pg *c = conn;
-	struct ss_buf sql = SS_BUF_INIT;
-	char oidtxt[16];
-	const char *params[2];
-	PGresult *r;
-	int has_pub, has_rel, full, rc = -1;
-
-	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, t->oid);
-	params[0] = pub;
-	params[1] = oidtxt;
-	if (q_exec(c,
-		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1),"
-		" EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel pr"
-		"  JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
-		"  WHERE p.pubname = $1 AND pr.prrelid = $2::oid)"
-		"  OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication"
-		"  WHERE pubname = $1 AND puballtables),"
-		" (SELECT relreplident = 'f' FROM pg_catalog.pg_class WHERE oid = $2::oid)",
-		2, params, &r, NULL, err) < 0)
-		return -1;
-	has_pub = PQgetvalue(r, 0, 0)[0] == 't';
-	has_rel = PQgetvalue(r, 0, 1)[0] == 't';
-	full = PQgetvalue(r, 0, 2)[0] == 't';
-	PQclear(r);
-
-	if (!has_pub) {
-		ss_buf_adds(&sql, "CREATE PUBLICATION ");
-		ss_pg_add_ident(c, &sql, pub);
-		/* 42710 duplicate_object: someone else made it meanwhile. */
-		if (exec_tolerant(c, sql.buf, "42710", err) < 0)
-			goto out;
-	}
-	/* The publication change comes before ALTER TABLE, as in Electric,
-	 * to avoid deadlocks with the replication connection. */
-	if (!has_rel) {
-		ss_buf_reset(&sql);
-		ss_buf_adds(&sql, "ALTER PUBLICATION ");
-		ss_pg_add_ident(c, &sql, pub);
-		ss_buf_adds(&sql, " ADD TABLE ");
-		ss_pg_add_qualified(c, &sql, t->schema, t->name);
-		if (exec_tolerant(c, sql.buf, "42710", err) < 0)
-			goto out;
-	}
-	if (!full) {
-		ss_buf_reset(&sql);
-		ss_buf_adds(&sql, "ALTER TABLE ");
-		ss_pg_add_qualified(c, &sql, t->schema, t->name);
-		ss_buf_adds(&sql, " REPLICA IDENTITY FULL");
-		if (exec_tolerant(c, sql.buf, NULL, err) < 0)
-			goto out;
-	}
-	if (t->relkind == 'p' && partitions_full(c, oidtxt, err) < 0)
-		goto out;
-	rc = 0;
-out:
-	ss_buf_release(&sql);
-	return rc;
-}
 
 /* ------------------------------------------------------------- snapshot */
 
