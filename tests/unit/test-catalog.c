@@ -2,12 +2,14 @@
  * test-catalog.c — lib/catalog and lib/publication against a real
  * PostgreSQL ($DATABASE_URL, started by tests/t0110): describing tables,
  * keys, types, ancestors and partitions; the publication DDL serve and
- * replicate share, and the error forms each side has always given.
+ * replicate share, the error forms each side has always given, and the
+ * snapshot SQL of lib/message.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
+#include "message.h"
 #include "pg.h"
 #include "publication.h"
 #include "unit.h"
@@ -248,6 +250,51 @@ static void test_publication(void)
 	ss_catalog_table_release(&m);
 }
 
+/* lib/message's SQL encoder: PostgreSQL renders the message the C
+ * encoder's key and value rules give. */
+static void test_snapshot_sql(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_catalog_table t;
+	struct ss_buf q = SS_BUF_INIT, key = SS_BUF_INIT, want = SS_BUF_INIT;
+	const char *pk[2] = { "x/y", "1" };
+	size_t sel[5] = { 0, 1, 2, 3, 4 };
+	PGresult *r;
+
+	sql("INSERT INTO items VALUES (1, 'x/y', '{p,q}', 'ab', 'ok'), "
+	    "(2, 'z', NULL, NULL, NULL)");
+	CHECK(ss_catalog_describe(terse, "public", "items", &t, &err) == 1);
+	CHECK(ss_message_snapshot_sql(terse, &t, sel, 5, "a = 1", NULL,
+				      ",\"snapshot_mark\":3", " ORDER BY a",
+				      &q, &err) == 0);
+	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
+		FAILF("%s: %s", q.buf, err.msg);
+	CHECK(PQntuples(r) == 1);
+	ss_message_key(&key, "public", "items", pk, 2);
+	ss_buf_adds(&want, "{\"key\":");
+	ss_buf_add_json_string(&want, key.buf, key.len);
+	ss_buf_adds(&want, ",\"value\":{\"a\":\"1\",\"b\":\"x/y\",\"tags\":"
+		    "\"{p,q}\",\"c\":\"ab \",\"m\":\"ok\"},\"headers\":"
+		    "{\"operation\":\"insert\",\"relation\":[\"public\",\"items\"],"
+		    "\"snapshot_mark\":3}}");
+	CHECK_STR(PQntuples(r) ? PQgetvalue(r, 0, 0) : "", want.buf);
+	PQclear(r);
+	ss_buf_reset(&q);
+	CHECK(ss_message_snapshot_sql(terse, &t, sel + 2, 1, "a = 2", NULL, NULL,
+				      NULL, &q, &err) == 0);
+	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
+		FAILF("%s: %s", q.buf, err.msg);
+	CHECK_STR(PQntuples(r) ? PQgetvalue(r, 0, 0) : "",
+		  "{\"key\":\"\\\"public\\\".\\\"items\\\"/\\\"z\\\"/\\\"2\\\"\","
+		  "\"value\":{\"tags\":null},\"headers\":{\"operation\":\"insert\","
+		  "\"relation\":[\"public\",\"items\"]}}");
+	PQclear(r);
+	ss_catalog_table_release(&t);
+	ss_buf_release(&q);
+	ss_buf_release(&key);
+	ss_buf_release(&want);
+}
+
 /* serve's connections keep serve's one-line messages; replicate's have
  * a "what" prefix, detail and hint. */
 static void test_error_forms(void)
@@ -298,6 +345,7 @@ int main(void)
 	test_partitions();
 	test_publication();
 	test_error_forms();
+	test_snapshot_sql();
 	ss_pg_close(db);
 	ss_pg_close(terse);
 	ss_pg_close(NULL);
