@@ -1,5 +1,5 @@
 /*
- * pg.c — libpq connections, checked queries, publications, slots and the
+ * pg.c — libpq connections, checked queries, quoting, settings, slots and the
  * streaming replication copy messages for shapesync. See pg.h.
  */
 #include <errno.h>
