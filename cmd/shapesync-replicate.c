@@ -13,11 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "cli.h"
+#include "decode.h"
 #include "envconf.h"
 #include "frame.h"
 #include "pg.h"
 #include "pgoutput.h"
+#include "publication.h"
 #include "health.h"
 #include "registry.h"
 #include "registry_cursor.h"
@@ -378,12 +381,8 @@ static void on_signal(int sig)
 struct state {
 	struct ss_registry *reg;     /* NULL: no registry */
 	struct ss_beat *beat;        /* the heartbeat, with a registry */
-	struct ss_pgo_cache *cache;
 	struct ss_pg *admin, *repl;
-	struct ss_pgo_msg msg;
-	struct ss_frame_col *newc, *oldc; /* change rows, reused */
-	size_t newc_alloc, oldc_alloc;
-	struct ss_buf line;               /* the change frame being built */
+	struct ss_decode dec;        /* pgoutput to frames, the positions */
 
 	/* Tables to publish: --table, or the registry's. */
 	struct table *tables;
@@ -392,35 +391,13 @@ struct state {
 	int64_t next_partitions;     /* next look at partitions' identity */
 	int partitions_warned;
 
-	/* The last relation frame written for each oid (compact JSON), so
-	 * that one is written again only when it changes. */
-	struct relsent {
-		uint32_t oid;
-		char *json;
-	} *relsent;
-	size_t nrelsent, relsent_alloc;
-
 	ss_lsn durable;              /* the registry's durable LSN */
-	ss_lsn emitted;              /* everything before is written out */
-	ss_lsn written;              /* the last commit end or progress
-					written, 0 if none yet */
-	ss_lsn received;             /* the server's position we saw */
 	ss_lsn slot_confirmed;       /* the slot's at connect time */
 	ss_lsn sent_flush;           /* last flush position reported */
 	ss_lsn max_flush;            /* the highest ever reported */
 	int started;                 /* emitted was initialised */
 	int64_t stream;              /* the registry's stream, 0 if none */
 	struct ss_buf stream_reason; /* why this session began a new one */
-	uint64_t xid_ref;
-
-	/* The open transaction, as written out. */
-	int in_txn;
-	uint64_t xid;
-	ss_lsn txn_lsn;
-	uint64_t pos;                /* next change's pos */
-	uint64_t skip_below;         /* resumed: pos already written */
-	int resuming;                /* reconnected inside in_txn */
-	int skip_txn;                /* a transaction already written */
 
 	int64_t status_us, next_status, next_poll;
 	int64_t next_slot_wal;       /* next look at the slot's WAL gauges */
@@ -440,16 +417,69 @@ struct state {
 
 /* ---- output ------------------------------------------------------------ */
 
-/* Write a frame. Standard output failing is not something reconnecting
- * can fix: the error is fatal. */
+/* Write a frame (stolen). Standard output failing is not something
+ * reconnecting can fix: the error is fatal. */
 static int emit(struct state *st, json_t *frame, struct ss_err *err)
 {
-	int rc = ss_frame_write(stdout, "<stdout>", frame, err);
+	int rc = ss_decode_emit(&st->dec, frame, err);
 
-	json_decref(frame);
 	if (rc < 0)
 		st->fatal = 1;
 	return rc;
+}
+
+/* After the decoder wrote: flush what it asks, look at new partitions. */
+static void decoded(struct state *st)
+{
+	if (st->dec.flush) {
+		st->dec.flush = 0;
+		ss_cli_flush_stdout();
+	}
+	if (st->dec.new_partition) {
+		st->dec.new_partition = 0;
+		st->next_partitions = 0;
+	}
+	if (st->dec.fatal)
+		st->fatal = 1;
+	if (st->dec.done)
+		st->done = 1;
+}
+
+/* One pgoutput message. */
+static int handle_xlog(struct state *st, const char *data, size_t len,
+		       struct ss_err *err)
+{
+	int rc = ss_decode_xlog(&st->dec, data, len, err);
+
+	decoded(st);
+	return rc;
+}
+
+/* A keepalive; the server may ask for a status update now. */
+static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k)
+{
+	if (k->reply)
+		st->want_status = 1;
+	ss_decode_keepalive(&st->dec, k->wal_end);
+	decoded(st);
+	return 0;
+}
+
+/*
+ * Between transactions, once what was written out is durable (or before
+ * anything was), a progress frame moves the stream past WAL that held
+ * nothing for us, so that store can record it and the slot can be
+ * acknowledged past it. Called on the 100 ms tick and before stopping,
+ * not per keepalive, which a busy server sends back to back.
+ */
+static int progress(struct state *st, struct ss_err *err)
+{
+	int r = ss_decode_progress(&st->dec, st->durable, opt.ack_received, err);
+
+	decoded(st);
+	if (r > 0)
+		st->want_status = 1;
+	return r < 0 ? -1 : 0;
 }
 
 /* ---- registry and publication -------------------------------------- */
@@ -481,7 +511,7 @@ static int publish_tables(struct state *st, struct ss_err *err)
 
 		if (t->done || now < t->retry_us)
 			continue;
-		if (ss_pg_publication_add_table(st->admin, opt.pub, t->schema,
+		if (ss_publication_add_table(st->admin, opt.pub, t->schema,
 						t->name, NULL, &e) == 0) {
 			t->done = 1;
 			continue;
@@ -508,44 +538,15 @@ static int publish_tables(struct state *st, struct ss_err *err)
  * at the next tick after a relation message showed one without it.
  * Failures other than a lost connection are warnings, retried.
  */
-struct pset_ctx {
-	struct state *st;
-	struct ss_err *err;
-};
-
-/* One partitioned table's leaves now: if they changed in a way the WAL
- * does not show, the shapes on it are invalidated (their clients refetch
- * a snapshot that has the rows as they are now). */
-static int on_partition_set(uint32_t oid, const char *schema, const char *name,
-			    const char *leaves, void *p)
+/* Shapes were invalidated: their table's partitions changed. */
+static void on_spoiled(const char *schema, const char *name, const char *why,
+		       int64_t n, void *ctx)
 {
-	struct pset_ctx *c = p;
-	struct state *st = c->st;
-	struct ss_buf before = SS_BUF_INIT, why = SS_BUF_INIT;
-	int found, spoils = 0, rc = -1;
-	int64_t n = 0;
-
-	if (ss_registry_partitions_get(st->reg, oid, &before, &found, c->err) < 0)
-		goto out;
-	if (found && !strcmp(before.buf, leaves)) {
-		rc = 0;
-		goto out;
-	}
-	if (found && (ss_pg_partitions_changed(st->admin, before.buf, leaves,
-					       &spoils, &why, c->err) < 0 ||
-		      (spoils && ss_registry_remove_table(st->reg, schema, name,
-							  &n, c->err) < 0)))
-		goto out;
-	if (n)
-		ss_cli_warning("the partitions of \"%s\".\"%s\" changed (%s): "
-			       "%" PRId64 " shape%s on it invalidated, their "
-			       "clients must refetch", schema, name, why.buf, n,
-			       n == 1 ? "" : "s");
-	rc = ss_registry_partitions_set(st->reg, oid, leaves, c->err);
-out:
-	ss_buf_release(&before);
-	ss_buf_release(&why);
-	return rc;
+	(void)ctx;
+	ss_cli_warning("the partitions of \"%s\".\"%s\" changed (%s): "
+		       "%" PRId64 " shape%s on it invalidated, their "
+		       "clients must refetch", schema, name, why, n,
+		       n == 1 ? "" : "s");
 }
 
 static int partitions_full(struct state *st, struct ss_err *err)
@@ -557,17 +558,12 @@ static int partitions_full(struct state *st, struct ss_err *err)
 	if (now < st->next_partitions)
 		return 0;
 	st->next_partitions = now + PARTITIONS_US;
-	if (ss_pg_partitions_full(st->admin, opt.pub, &changed, &failed,
+	if (ss_publication_partitions_full(st->admin, opt.pub, &changed, &failed,
 				  &warn, err) < 0)
 		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1 : 0;
-	if (st->reg) {
-		struct pset_ctx c = { st, err };
-
-		if (ss_pg_partition_sets(st->admin, opt.pub, on_partition_set, &c,
-					 err) < 0)
-			return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ?
-				-1 : 0;
-	}
+	if (st->reg && ss_publication_follow_partitions(st->admin, opt.pub, st->reg,
+							 on_spoiled, NULL, err) < 0)
+		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1 : 0;
 	if (failed && !st->partitions_warned) {
 		ss_cli_warning("could not set REPLICA IDENTITY FULL on %d "
 			       "partition%s: %s", failed, failed == 1 ? "" : "s",
@@ -584,21 +580,15 @@ static int partitions_full(struct state *st, struct ss_err *err)
  * out, never behind where the slot already stands. */
 static ss_lsn ack_target(const struct state *st)
 {
-	ss_lsn a = opt.ack_received ? st->emitted : st->durable;
-
-	if (a > st->emitted)
-		a = st->emitted;
-	if (a < st->slot_confirmed)
-		a = st->slot_confirmed;
-	if (a < st->max_flush)
-		a = st->max_flush;
-	return a;
+	return ss_stream_ack_target(st->durable, st->dec.emitted,
+				    st->slot_confirmed, st->max_flush,
+				    opt.ack_received);
 }
 
 static int send_status(struct state *st, int reply, struct ss_err *err)
 {
 	ss_lsn flush = ack_target(st);
-	ss_lsn write = st->received > flush ? st->received : flush;
+	ss_lsn write = st->dec.received > flush ? st->dec.received : flush;
 
 	if (ss_pg_send_status(st->repl, write, flush, reply, err) < 0)
 		return -1;
@@ -618,15 +608,15 @@ static void beat_publish(struct state *st)
 	if (!st->beat)
 		return;
 	hb = ss_beat_hold(st->beat);
-	hb->received_lsn = st->received;
+	hb->received_lsn = st->dec.received;
 	hb->flushed_lsn = st->max_flush;
 	hb->wal_lsn = st->wal;
 	hb->retained_wal = st->retained;
 	hb->flush_lag = st->flush_lag;
-	hb->counters[0] = st->transactions;
-	hb->counters[1] = st->changes;
+	hb->counters[0] = st->dec.transactions;
+	hb->counters[1] = st->dec.changes;
 	hb->counters[2] = st->reconnects;
-	hb->lag = st->lag;
+	hb->lag = st->dec.lag;
 	ss_beat_release(st->beat);
 }
 
@@ -680,502 +670,6 @@ fatal:
 
 /* ---- decoding ------------------------------------------------------- */
 
-static const char *type_name(struct state *st, uint32_t oid,
-			     struct ss_err *err)
-{
-	const char *name = ss_pgo_cache_type(st->cache, oid);
-	char buf[16];
-	const char *params[1] = { buf };
-	PGresult *r;
-
-	if (name)
-		return name;
-	/* pgoutput names only non-built-in types; built-ins were loaded at
-	 * connect time, so this is a type created since. */
-	snprintf(buf, sizeof(buf), "%" PRIu32, oid);
-	if (ss_pg_exec(st->admin, "could not look up a type",
-		       "SELECT typname FROM pg_type WHERE oid = $1::oid", 1,
-		       params, &r, NULL, err) < 0)
-		return NULL;
-	if (PQntuples(r) == 1)
-		ss_pgo_cache_put_type(st->cache, oid, PQgetvalue(r, 0, 0));
-	else
-		ss_pgo_cache_put_type(st->cache, oid, buf);
-	PQclear(r);
-	return ss_pgo_cache_type(st->cache, oid);
-}
-
-static int load_types(struct state *st, struct ss_err *err)
-{
-	PGresult *r;
-	int i, n;
-	uint64_t oid;
-
-	if (ss_pgo_cache_ntypes(st->cache) > 0)
-		return 0;
-	if (ss_pg_exec(st->admin, "could not load the built-in types",
-		       "SELECT oid, typname FROM pg_type WHERE oid < 16384",
-		       0, NULL, &r, NULL, err) < 0)
-		return -1;
-	n = PQntuples(r);
-	for (i = 0; i < n; i++)
-		if (ss_parse_u64(PQgetvalue(r, i, 0), UINT32_MAX, &oid,
-				 "type oid", NULL) == 0)
-			ss_pgo_cache_put_type(st->cache, (uint32_t)oid,
-					      PQgetvalue(r, i, 1));
-	PQclear(r);
-	return 0;
-}
-
-/* The primary key's columns and their positions in it (*new* result,
- * PQclear), looked up now: under REPLICA IDENTITY FULL pgoutput flags
- * every column as key. */
-static PGresult *primary_key(struct state *st, uint32_t oid,
-			     struct ss_err *err)
-{
-	char buf[16];
-	const char *params[1] = { buf };
-	PGresult *r;
-
-	snprintf(buf, sizeof(buf), "%" PRIu32, oid);
-	if (ss_pg_exec(st->admin, "could not look up a primary key",
-		       "SELECT a.attname, array_position(i.indkey::int2[], "
-		       "a.attnum) - array_lower(i.indkey::int2[], 1) "
-		       "FROM pg_index i JOIN pg_attribute a "
-		       "ON a.attrelid = i.indrelid AND a.attnum = ANY "
-		       "(i.indkey) WHERE i.indrelid = $1::oid AND "
-		       "i.indisprimary", 1, params, &r, NULL, err) < 0)
-		return NULL;
-	return r;
-}
-
-/* The column's position in the primary key, or -1. */
-static int key_index(PGresult *r, const char *name)
-{
-	int64_t v;
-	int i;
-
-	for (i = 0; i < PQntuples(r); i++)
-		if (!strcmp(PQgetvalue(r, i, 0), name) &&
-		    ss_parse_i64(PQgetvalue(r, i, 1), 0, 31, &v, "key index",
-				 NULL) == 0)
-			return (int)v;
-	return -1;
-}
-
-/* Write relation frame f (stolen) for oid unless it is the last one
- * written for that oid and `force` is 0. */
-static int emit_relation(struct state *st, uint32_t oid, json_t *f,
-			 int force, struct ss_err *err)
-{
-	char *json = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	struct relsent *rs = NULL;
-	size_t i;
-
-	if (!json) /* out of memory: write it, remember nothing */
-		return emit(st, f, err);
-	for (i = 0; i < st->nrelsent; i++)
-		if (st->relsent[i].oid == oid)
-			rs = &st->relsent[i];
-	if (rs && !force && !strcmp(rs->json, json)) {
-		free(json);
-		json_decref(f);
-		return 0;
-	}
-	if (!rs) {
-		SS_GROW(st->relsent, st->relsent_alloc, st->nrelsent + 1);
-		rs = &st->relsent[st->nrelsent++];
-		rs->oid = oid;
-		rs->json = NULL;
-	}
-	free(rs->json);
-	rs->json = json;
-	return emit(st, f, err);
-}
-
-/*
- * A table's columns as relation frame members: those of `rel` (as
- * pgoutput sent them), in the order of `names` when given (the attribute
- * order of a partition's ancestor: the same columns), with the primary
- * key of table `oid`.
- */
-static int add_columns(struct state *st, json_t *f, uint32_t oid,
-		       const struct ss_pgo_relation *rel, PGresult *names,
-		       struct ss_err *err)
-{
-	PGresult *pk = primary_key(st, oid, err);
-	size_t i, j, n = names ? (size_t)PQntuples(names) : rel->ncols;
-	int has_pk, k;
-
-	if (!pk)
-		return -1;
-	has_pk = PQntuples(pk) > 0;
-	for (j = 0; j < n; j++) {
-		const struct ss_pgo_column *c = &rel->cols[j];
-		const char *t;
-
-		if (names) {
-			for (i = 0; i < rel->ncols; i++)
-				if (!strcmp(rel->cols[i].name,
-					    PQgetvalue(names, (int)j, 0)))
-					break;
-			if (i == rel->ncols)
-				continue; /* not in the stream's version */
-			c = &rel->cols[i];
-		}
-		t = type_name(st, c->type_oid, err);
-		if (!t) {
-			PQclear(pk);
-			return -1;
-		}
-		/* Without a primary key, the whole row is the key. */
-		k = has_pk ? key_index(pk, c->name) : -1;
-		ss_frame_add_column(f, c->name, t, c->type_oid, c->typmod,
-				    has_pk ? k >= 0 : 1);
-		if (k >= 0)
-			ss_frame_set_key_index(f, k);
-	}
-	PQclear(pk);
-	return 0;
-}
-
-/*
- * The relation frame of a pgoutput relation message, after one for each
- * partitioned table it is a partition of (looked up now in the catalog,
- * as the primary key is): with publish_via_partition_root off, pgoutput
- * sends the changes of a partitioned table under its partitions, and
- * readers match them against the shapes on the ancestors too.
- * `changed`: the message differs from the last one for its oid.
- */
-static int relation_frame(struct state *st, const struct ss_pgo_relation *rel,
-			  int changed, struct ss_err *err)
-{
-	static const char anc_sql[] =
-		"SELECT a.relid::oid, n.nspname, c.relname, c.relreplident "
-		"FROM pg_catalog.pg_partition_ancestors($1::oid) WITH "
-		"ORDINALITY a(relid, ord) JOIN pg_catalog.pg_class c ON "
-		"c.oid = a.relid JOIN pg_catalog.pg_namespace n ON n.oid = "
-		"c.relnamespace WHERE a.relid <> $1::oid ORDER BY a.ord";
-	static const char names_sql[] =
-		"SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
-		"$1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
-	char buf[16];
-	const char *params[1] = { buf };
-	PGresult *anc = NULL, *names = NULL;
-	uint32_t *oids = NULL;
-	json_t *f;
-	int i, n, rc = -1;
-
-	snprintf(buf, sizeof(buf), "%" PRIu32, rel->oid);
-	if (ss_pg_exec(st->admin, "could not look up a table's ancestors",
-		       anc_sql, 1, params, &anc, NULL, err) < 0)
-		return -1;
-	n = PQntuples(anc);
-	oids = ss_xcalloc((size_t)n + 1, sizeof(*oids));
-	/* The root first: each frame comes before the frames naming it. */
-	for (i = n - 1; i >= 0; i--) {
-		uint64_t v;
-
-		if (ss_parse_u64(PQgetvalue(anc, i, 0), UINT32_MAX, &v,
-				 "oid", err) < 0)
-			goto out;
-		oids[i] = (uint32_t)v;
-		snprintf(buf, sizeof(buf), "%" PRIu32, oids[i]);
-		if (ss_pg_exec(st->admin, "could not look up a table's columns",
-			       names_sql, 1, params, &names, NULL, err) < 0)
-			goto out;
-		f = ss_frame_new_relation(oids[i], PQgetvalue(anc, i, 1),
-					  PQgetvalue(anc, i, 2),
-					  PQgetvalue(anc, i, 3)[0]);
-		if (add_columns(st, f, oids[i], rel, names, err) < 0) {
-			json_decref(f);
-			goto out;
-		}
-		PQclear(names);
-		names = NULL;
-		if (i + 1 < n)
-			ss_frame_set_ancestors(f, oids + i + 1,
-					       (size_t)(n - i - 1));
-		if (emit_relation(st, oids[i], f, 0, err) < 0)
-			goto out;
-	}
-	f = ss_frame_new_relation(rel->oid, rel->schema, rel->table,
-				  rel->replident);
-	if (add_columns(st, f, rel->oid, rel, NULL, err) < 0) {
-		json_decref(f);
-		goto out;
-	}
-	if (n > 0) {
-		ss_frame_set_ancestors(f, oids, (size_t)n);
-		/* A new partition: give it REPLICA IDENTITY FULL soon. */
-		if (rel->replident != 'f')
-			st->next_partitions = 0;
-	}
-	rc = emit_relation(st, rel->oid, f, changed, err);
-out:
-	PQclear(names);
-	PQclear(anc);
-	free(oids);
-	return rc;
-}
-
-static int bad_data(struct ss_err *err, const struct ss_pgo_relation *rel,
-		    const char *fmt, const char *col)
-{
-	ss_err_set(err, SS_ERR_INPUT, "table \"%s\".\"%s\": ", rel->schema,
-		   rel->table);
-	/* The format is ours and takes exactly one string. */
-	snprintf(err->msg + strlen(err->msg),
-		 sizeof(err->msg) - strlen(err->msg), fmt, col);
-	return -1;
-}
-
-/* A row from a tuple into cols (grown as needed); unchanged TOAST values
- * come from `fill` (the old row), and with keys_only only key columns
- * keep their values. */
-static int row(const struct ss_pgo_relation *rel,
-	       const struct ss_pgo_tuple *t, const struct ss_pgo_tuple *fill,
-	       int keys_only, struct ss_frame_col **cols, size_t *alloc,
-	       struct ss_err *err)
-{
-	size_t i;
-
-	if (t->ncols != rel->ncols)
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "table \"%s\".\"%s\": a row of %zu columns "
-				  "for a relation of %zu", rel->schema,
-				  rel->table, t->ncols, rel->ncols);
-	SS_GROW(*cols, *alloc, t->ncols);
-	for (i = 0; i < t->ncols; i++) {
-		const struct ss_pgo_value *v = &t->vals[i];
-		struct ss_frame_col *c = &(*cols)[i];
-
-		if (v->kind == SS_PGO_UNCHANGED && fill &&
-		    fill->ncols == t->ncols &&
-		    fill->vals[i].kind != SS_PGO_UNCHANGED)
-			v = &fill->vals[i];
-		c->name = rel->cols[i].name;
-		c->data = NULL;
-		c->len = 0;
-		if ((keys_only && !rel->cols[i].key) || v->kind == SS_PGO_NULL)
-			continue;
-		if (v->kind != SS_PGO_TEXT) {
-			bad_data(err, rel, "no value for unchanged TOAST "
-				 "column '%s'", rel->cols[i].name);
-			ss_err_hint(err, "tables in shapes need REPLICA "
-				    "IDENTITY FULL");
-			return -1;
-		}
-		/* A zero-length value still needs a non-NULL pointer. */
-		c->data = v->len ? v->data : "";
-		c->len = v->len;
-	}
-	return 0;
-}
-
-static int change(struct state *st, const struct ss_pgo_msg *m,
-		  struct ss_err *err)
-{
-	const struct ss_pgo_relation *rel;
-	const struct ss_pgo_tuple *old = m->old_kind ? &m->old_tuple : NULL;
-	enum ss_frame_op op;
-	size_t nnew = 0, nold = 0;
-	int rc;
-
-	if (!st->in_txn)
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "pgoutput: a change outside a transaction");
-	if (st->pos++ < st->skip_below)
-		return 0;
-	rel = ss_pgo_cache_relation(st->cache, m->relid);
-	if (!rel)
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "pgoutput: a change of relation %" PRIu32
-				  " before its relation message", m->relid);
-	switch (m->type) {
-	case 'I':
-		op = SS_FRAME_OP_INSERT;
-		rc = row(rel, &m->new_tuple, NULL, 0, &st->newc,
-			 &st->newc_alloc, err);
-		nnew = rel->ncols;
-		break;
-	case 'U':
-		op = SS_FRAME_OP_UPDATE;
-		/* Without an old tuple the key did not change: the key
-		 * columns of the new row are the old ones. */
-		rc = row(rel, &m->new_tuple, old, 0, &st->newc,
-			 &st->newc_alloc, err);
-		if (rc == 0)
-			rc = old ? row(rel, old, NULL, m->old_kind == 'K',
-				       &st->oldc, &st->oldc_alloc, err)
-				 : row(rel, &m->new_tuple, NULL, 1, &st->oldc,
-				       &st->oldc_alloc, err);
-		nnew = nold = rel->ncols;
-		break;
-	default:
-		op = SS_FRAME_OP_DELETE;
-		rc = row(rel, old, NULL, m->old_kind == 'K', &st->oldc,
-			 &st->oldc_alloc, err);
-		nold = rel->ncols;
-		break;
-	}
-	if (rc < 0)
-		return -1;
-	if (ss_frame_write_change(stdout, "<stdout>", op, rel->oid, st->xid,
-				  st->txn_lsn, st->pos - 1, st->newc, nnew,
-				  st->oldc, nold, &st->line, err) < 0) {
-		st->fatal = 1;
-		if (err->code == SS_ERR_INPUT)
-			ss_err_prefix(err, "table \"%s\".\"%s\"", rel->schema,
-				      rel->table);
-		return -1;
-	}
-	return 0;
-}
-
-/* One pgoutput message. */
-static int handle_xlog(struct state *st, const char *data, size_t len,
-		       struct ss_err *err)
-{
-	struct ss_pgo_msg *m = &st->msg;
-	uint64_t xid;
-
-	if (ss_pgo_decode(m, data, len, err) < 0)
-		return -1;
-	switch (m->type) {
-	case 'B':
-		if (opt.have_endpos && m->final_lsn >= opt.endpos) {
-			st->done = 1;
-			return 0;
-		}
-		xid = ss_pgo_xid_extend(&st->xid_ref, m->xid);
-		if (st->resuming) {
-			char a[SS_LSN_STRMAX], b[SS_LSN_STRMAX];
-
-			st->resuming = 0;
-			if (m->final_lsn != st->txn_lsn || xid != st->xid) {
-				st->fatal = 1;
-				return ss_err_set(err, SS_ERR_RUNTIME,
-					"after reconnecting, the server sent "
-					"transaction %" PRIu64 " at %s instead "
-					"of %" PRIu64 " at %s",
-					xid, ss_lsn_format(m->final_lsn, a),
-					st->xid, ss_lsn_format(st->txn_lsn, b));
-			}
-			st->skip_below = st->pos;
-			st->pos = 0;
-			return 0;
-		}
-		if (st->in_txn)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "pgoutput: begin inside a "
-					  "transaction");
-		if (m->final_lsn < st->emitted) {
-			st->skip_txn = 1; /* written before a reconnect */
-			return 0;
-		}
-		st->in_txn = 1;
-		st->xid = xid;
-		st->txn_lsn = m->final_lsn;
-		st->pos = st->skip_below = 0;
-		return emit(st, ss_frame_new_begin(xid, m->final_lsn, m->ts_us),
-			    err);
-	case 'C':
-		if (st->skip_txn) {
-			st->skip_txn = 0;
-			return 0;
-		}
-		if (!st->in_txn)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "pgoutput: commit outside a "
-					  "transaction");
-		if (emit(st, ss_frame_new_commit(st->xid, st->txn_lsn,
-						 m->end_lsn, m->ts_us),
-			 err) < 0)
-			return -1;
-		ss_cli_flush_stdout();
-		st->in_txn = 0;
-		st->transactions++;
-		ss_lag_hist_add(&st->lag, (ss_now_us() - m->ts_us) / 1000);
-		if (m->end_lsn > st->emitted)
-			st->emitted = m->end_lsn;
-		st->written = m->end_lsn;
-		if (m->end_lsn > st->received)
-			st->received = m->end_lsn;
-		if (opt.have_endpos && m->end_lsn >= opt.endpos)
-			st->done = 1;
-		return 0;
-	case 'R':
-		return relation_frame(st, &m->rel,
-				      ss_pgo_cache_put_relation(st->cache,
-								&m->rel),
-				      err);
-	case 'Y':
-		ss_pgo_cache_put_type(st->cache, m->type_oid, m->type_name);
-		return 0;
-	case 'I':
-	case 'U':
-	case 'D':
-		if (st->skip_txn)
-			return 0;
-		st->changes++;
-		return change(st, m, err);
-	case 'T':
-		if (st->skip_txn)
-			return 0;
-		if (!st->in_txn)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "pgoutput: truncate outside a "
-					  "transaction");
-		if (st->pos++ < st->skip_below)
-			return 0;
-		return emit(st, ss_frame_new_truncate(st->xid, st->txn_lsn,
-						  st->pos - 1, m->relids,
-						  m->nrelids), err);
-	default:
-		/* Origin: the origin of a replicated transaction, which
-		 * changes nothing for shapes. Logical messages are not
-		 * requested. */
-		return 0;
-	}
-}
-
-/* A keepalive: between transactions, everything before wal_end has been
- * sent to us (the server decodes in order), so that is how far the
- * stream has been read. */
-static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k)
-{
-	if (k->reply)
-		st->want_status = 1;
-	if (st->in_txn || st->skip_txn)
-		return 0;
-	if (k->wal_end > st->received)
-		st->received = k->wal_end;
-	if (opt.have_endpos && k->wal_end >= opt.endpos)
-		st->done = 1;
-	return 0;
-}
-
-/*
- * Between transactions, once what was written out is durable (or before
- * anything was), a progress frame moves the stream past WAL that held
- * nothing for us, so that store can record it and the slot can be
- * acknowledged past it. Called on the 100 ms tick and before stopping,
- * not per keepalive, which a busy server sends back to back.
- */
-static int progress(struct state *st, struct ss_err *err)
-{
-	if (st->in_txn || st->skip_txn || st->received <= st->emitted ||
-	    (!opt.ack_received && st->durable < st->written))
-		return 0;
-	if (emit(st, ss_frame_new_progress(st->received), err) < 0)
-		return -1;
-	ss_cli_flush_stdout();
-	st->emitted = st->written = st->received;
-	st->want_status = 1;
-	return 0;
-}
-
 /* ---- the session ---------------------------------------------------- */
 
 static void sleep_ms(int64_t ms)
@@ -1205,8 +699,8 @@ static int idle_check(struct state *st, int64_t now, struct ss_err *err)
 		st->last_use = use;
 		st->active_us = now;
 	}
-	if (now - st->active_us < opt.idle_ms * 1000 || st->in_txn ||
-	    st->skip_txn || st->received > st->emitted)
+	if (now - st->active_us < opt.idle_ms * 1000 || st->dec.in_txn ||
+	    st->dec.skip_txn || st->dec.received > st->dec.emitted)
 		return 0;
 	st->asleep = 1;
 	return 0;
@@ -1328,76 +822,40 @@ static void slot_wait(int64_t seconds, const char *what, void *ctx)
 		       what);
 }
 
-static int count_snapshotted(const struct ss_shape_rec *rec, void *ctx)
-{
-	if (rec->snapshot_state != SS_SNAPSHOT_PENDING)
-		++*(int64_t *)ctx;
-	return 0;
-}
-
 /*
  * Is this session's stream the one the shape logs were built from (see
- * lib/stream.h)? If not, begin a new stream in the registry, which
- * invalidates every shape, and start over from the slot's position as if
+ * lib/stream.h)? If not, a new stream began in the registry, which
+ * invalidated every shape: start over from the slot's position as if
  * nothing had been written before. `created`, `lost`: what happened to the
  * slot; `confirmed`: its position now.
  */
 static int check_stream(struct state *st, int created, int lost,
 			ss_lsn confirmed, struct ss_err *err)
 {
-	struct ss_stream_session now;
-	struct ss_stream_id rec;
-	enum ss_stream_verdict v;
 	int64_t invalidated = 0;
-	int has;
+	int v;
 
 	ss_buf_reset(&st->stream_reason);
 	if (!st->reg)
 		return 0;
-	memset(&now, 0, sizeof(now));
-	if (ss_pg_identify_system(st->repl, st->admin, &now.id,
-				  &now.server_lsn, err) < 0)
+	v = ss_stream_check(st->reg, st->repl, st->admin, opt.slot, created,
+			    lost, confirmed, &st->stream, &st->stream_reason,
+			    &invalidated, &st->fatal, err);
+	if (v < 0)
 		return -1;
-	snprintf(now.id.slot, sizeof(now.id.slot), "%s", opt.slot);
-	now.id.slot_lsn = confirmed;
-	now.slot_created = created;
-	now.slot_lost = lost;
-	now.slot_confirmed = confirmed;
-	if (ss_registry_get_durable_lsn(st->reg, &now.durable, err) < 0 ||
-	    ss_registry_stream_get(st->reg, &st->stream, &rec, &has, err) < 0)
-		goto fatal;
-	/* Only a registry with no stream recorded needs the count. */
-	if (!has && ss_registry_foreach(st->reg, count_snapshotted, &now.shapes,
-					err) < 0)
-		goto fatal;
-	v = ss_stream_decide(has ? &rec : NULL, &now, &st->stream_reason);
-	if (v == SS_STREAM_SAME)
+	if (v != SS_STREAM_NEW)
 		return 0;
-	if (ss_registry_stream_start(st->reg, &now.id, st->stream_reason.buf,
-				     v == SS_STREAM_NEW, confirmed, &st->stream,
-				     &invalidated, err) < 0)
-		goto fatal;
-	if (v == SS_STREAM_FIRST) {
-		ss_buf_reset(&st->stream_reason);
-		return 0;
-	}
 	ss_cli_warning("%s", st->stream_reason.buf);
 	ss_cli_warning("began stream %" PRId64 ": %" PRId64 " shape%s "
 		       "invalidated, their clients must refetch", st->stream,
 		       invalidated, invalidated == 1 ? "" : "s");
 	/* Nothing written before belongs to the new stream. */
 	st->started = 0;
-	st->in_txn = 0;
-	st->resuming = 0;
-	st->skip_txn = 0;
-	st->written = 0;
+	ss_decode_restart(&st->dec);
 	st->max_flush = 0;
 	st->sent_flush = 0;
 	st->durable = confirmed;
 	return 0;
-fatal:
-	st->fatal = 1;
-	return -1;
 }
 
 static void disconnect(struct state *st)
@@ -1405,11 +863,7 @@ static void disconnect(struct state *st)
 	ss_pg_close(st->repl);
 	ss_pg_close(st->admin);
 	st->repl = st->admin = NULL;
-	/* A transaction cut short is sent again from its begin: skip what
-	 * was already written of it. */
-	if (st->in_txn)
-		st->resuming = 1;
-	st->skip_txn = 0;
+	ss_decode_disconnected(&st->dec);
 }
 
 /* Connect, set up, stream. Returns 0 when done (an action, endpos or a
@@ -1466,7 +920,7 @@ static int session(struct state *st, struct ss_err *err)
 	}
 	/* The publication must exist before the slot's start: pgoutput
 	 * looks it up as of the WAL it decodes. */
-	if (ss_pg_publication_create(st->admin, opt.pub, &pub_created,
+	if (ss_publication_create(st->admin, opt.pub, &pub_created,
 				     err) < 0 ||
 	    ss_pg_slot_info(st->admin, opt.slot, &exists, &confirmed,
 			    &lost, err) < 0)
@@ -1519,25 +973,26 @@ static int session(struct state *st, struct ss_err *err)
 	if (opt.create_slot)
 		return 0;
 
+	st->dec.catalog = st->admin;
 	if (ss_pg_wal_sender_timeout(st->admin, &timeout_ms, err) < 0 ||
-	    ss_pg_next_xid(st->admin, &st->xid_ref, err) < 0 ||
-	    load_types(st, err) < 0)
+	    ss_pg_next_xid(st->admin, &st->dec.xid_ref, err) < 0 ||
+	    ss_decode_load_types(&st->dec, err) < 0)
 		return -1;
 	st->status_us = opt.status_ms * 1000;
 	if (timeout_ms > 0 && timeout_ms * 1000 / 3 < st->status_us)
 		st->status_us = timeout_ms * 1000 / 3;
 	st->slot_confirmed = confirmed;
 	if (!st->started) {
-		st->emitted = confirmed > opt.start ? confirmed : opt.start;
+		st->dec.emitted = confirmed > opt.start ? confirmed : opt.start;
 		st->started = 1;
 	}
-	if (ss_pg_start_replication(st->repl, opt.slot, opt.pub, st->emitted,
+	if (ss_pg_start_replication(st->repl, opt.slot, opt.pub, st->dec.emitted,
 				    err) < 0)
 		return -1;
 	/* Which stream the frames are of, before any of them, and at once:
 	 * route holds new shapes back until it sees a new stream begin. */
 	if (st->stream > 0) {
-		if (emit(st, ss_frame_new_stream(st->stream, st->emitted,
+		if (emit(st, ss_frame_new_stream(st->stream, st->dec.emitted,
 						 st->stream_reason.len ?
 						 st->stream_reason.buf : NULL),
 			 err) < 0)
@@ -1573,8 +1028,7 @@ static void open_registry(struct state *st)
 
 int main(int argc, char **argv)
 {
-	static struct state st = { .line = SS_BUF_INIT,
-				   .stream_reason = SS_BUF_INIT };
+	static struct state st = { .stream_reason = SS_BUF_INIT };
 	static char outbuf[1 << 16];
 	struct sigaction sa;
 	struct ss_err err = SS_ERR_INIT;
@@ -1606,7 +1060,11 @@ int main(int argc, char **argv)
 			ss_cli_die_err(&err);
 		ss_beat_state(st.beat, "connecting", NULL);
 	}
-	st.cache = ss_pgo_cache_new();
+	ss_decode_init(&st.dec);
+	st.dec.out = stdout;
+	st.dec.out_name = "<stdout>";
+	st.dec.have_endpos = opt.have_endpos;
+	st.dec.endpos = opt.endpos;
 	for (i = 0; i < opt.ntables; i++)
 		add_table(&st.tables, &st.ntables, &st.tables_alloc,
 			  opt.tables[i].schema, opt.tables[i].name);
@@ -1671,17 +1129,10 @@ int main(int argc, char **argv)
 	}
 	beat_publish(&st);
 	ss_beat_stop(st.beat, "stopped");
-	ss_pgo_msg_release(&st.msg);
-	ss_buf_release(&st.line);
+	ss_decode_release(&st.dec);
 	ss_buf_release(&st.stream_reason);
-	free(st.newc);
-	free(st.oldc);
-	for (i = 0; i < st.nrelsent; i++)
-		free(st.relsent[i].json);
-	free(st.relsent);
 	free_tables(st.tables, st.ntables);
 	free_tables(opt.tables, opt.ntables);
-	ss_pgo_cache_free(st.cache);
 	ss_registry_cursor_free(st.cursor);
 	if (st.reg && ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);

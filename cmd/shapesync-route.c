@@ -260,18 +260,6 @@ static void refresh(void)
 static const char **vals_new, **vals_old;
 static size_t vals_alloc;
 
-static void row_values(json_t *row, const size_t *idx,
-		       const char *const *names, size_t n, const char **out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		json_t *v = json_object_get(row, names[i]);
-
-		out[idx[i]] = json_is_string(v) ? json_string_value(v) : NULL;
-	}
-}
-
 /* Route one change: the row values are newv / oldv, or those of sc (a
  * change the fast path scanned) when sc is not NULL. */
 static void route_values(const struct ss_frame *f, const char *line,
@@ -327,9 +315,9 @@ static void route_change(const struct ss_frame *f, const char *line,
 		vals_alloc = ncols;
 	}
 	if (f->new_row)
-		row_values(f->new_row, idx, names, n, vals_new);
+		ss_frame_row_values(f->new_row, names, idx, n, vals_new);
 	if (f->old_row)
-		row_values(f->old_row, idx, names, n, vals_old);
+		ss_frame_row_values(f->old_row, names, idx, n, vals_old);
 	route_values(f, line, len,
 		     f->new_row ? (const char *const *)vals_new : NULL,
 		     f->old_row ? (const char *const *)vals_old : NULL, NULL);
@@ -409,81 +397,21 @@ static void beat_publish(void)
  * all of them with ss_frame_seq_check, so input is as strictly checked as
  * by the frame reader.
  */
-static struct {
-	char *buf;
-	size_t cap, start, end, scanned;
-	uint64_t lineno;
-	size_t max;
-	int eof;
-} in;
+static struct ss_frame_lines in;
 
-#define LINE_OK 1
-#define LINE_EOF 0
-#define LINE_AGAIN 2
+#define LINE_OK SS_FRAME_LINE_OK
+#define LINE_EOF SS_FRAME_LINE_EOF
+#define LINE_AGAIN SS_FRAME_LINE_AGAIN
 
 /* 1 if a whole line is buffered (then reading needs no poll). */
 static int in_buffered(void)
 {
-	return memchr(in.buf + in.scanned, '\n', in.end - in.scanned) != NULL;
+	return ss_frame_lines_buffered(&in);
 }
 
 static int next_line(const char **line, size_t *len, struct ss_err *err)
 {
-	for (;;) {
-		char *nl = memchr(in.buf + in.scanned, '\n',
-				  in.end - in.scanned);
-		ssize_t n;
-
-		if (nl) {
-			*line = in.buf + in.start;
-			*len = (size_t)(nl - *line);
-			in.start = in.scanned = (size_t)(nl - in.buf) + 1;
-			in.lineno++;
-			if (*len > in.max)
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "<stdin>:%" PRIu64 ": line too "
-						  "long (more than %zu bytes)",
-						  in.lineno, in.max);
-			return LINE_OK;
-		}
-		in.scanned = in.end;
-		if (in.end - in.start > in.max)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "<stdin>:%" PRIu64 ": line too long "
-					  "(more than %zu bytes)", in.lineno + 1,
-					  in.max);
-		if (in.eof) {
-			if (in.end > in.start) {
-				in.start = in.end;
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "<stdin>:%" PRIu64 ": incomplete "
-						  "line at end of input",
-						  in.lineno + 1);
-			}
-			return LINE_EOF;
-		}
-		if (in.start > 0) {
-			memmove(in.buf, in.buf + in.start, in.end - in.start);
-			in.end -= in.start;
-			in.scanned -= in.start;
-			in.start = 0;
-		}
-		if (in.end == in.cap) {
-			in.cap = in.cap ? in.cap * 2 : 1 << 18;
-			in.buf = ss_xrealloc(in.buf, in.cap);
-		}
-		n = read(0, in.buf + in.end, in.cap - in.end);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
-				return LINE_AGAIN;
-			return ss_err_set(err, SS_ERR_RUNTIME, "could not read "
-					  "'<stdin>': %s", strerror(errno));
-		}
-		if (n == 0)
-			in.eof = 1;
-		in.end += (size_t)n;
-	}
+	return ss_frame_lines_next(&in, line, len, err);
 }
 
 static struct ss_frame_seq seq = SS_FRAME_SEQ_INIT;
@@ -666,9 +594,7 @@ int main(int argc, char **argv)
 	}
 	for (c = 0; c < BATCH; c++)
 		ss_buf_init(&batch.sc[c].scratch_);
-	in.cap = 1 << 18;
-	in.buf = ss_xmalloc(in.cap);
-	in.max = max_line ? (size_t)max_line : SS_FRAME_MAX_LINE_DEFAULT;
+	ss_frame_lines_init(&in, 0, "<stdin>", (size_t)max_line);
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
 	next_poll = ss_mono_us() + poll_ms * 1000;
@@ -720,7 +646,7 @@ int main(int argc, char **argv)
 		ss_cli_warning("input ended inside a transaction");
 	if (fl >= 0)
 		fcntl(0, F_SETFL, fl);
-	free(in.buf);
+	ss_frame_lines_release(&in);
 	for (c = 0; c < BATCH; c++)
 		ss_route_scan_release(&batch.sc[c]);
 	if (st.verbose) {

@@ -347,4 +347,107 @@ void ss_frame_set_move(json_t *frame, int64_t id, enum ss_frame_op op);
  * "invalid timestamp '<text>'". */
 int ss_frame_parse_ts(const char *s, int64_t *out_us, struct ss_err *err);
 
+/* ---- the fast path for change frames (frame_scan.c) ------------------ */
+
+/*
+ * A change frame written exactly as writers write it (compact, keys in
+ * order, no "shapes" yet), whose row objects name the relation's columns
+ * in order with strings that need no unescaping, is read here without
+ * building any JSON, eight bytes of a string at a time. Every other line,
+ * valid or not, is refused (0): the caller then parses it with
+ * ss_frame_parse, which is strict. A line this accepts is one
+ * ss_frame_parse accepts, with the same fields.
+ *
+ * In two steps, so that the reader can find the relation's layout from
+ * the oid without a callback: ss_frame_scan_head reads the op and oid,
+ * then ss_frame_scan_rest the rest with the layout.
+ */
+#define SS_FRAME_SCAN_MAX 64   /* the most columns a scan returns */
+
+/* A value in the line (*borrowed*: valid while the line is). */
+struct ss_frame_span {
+	const char *p;
+	size_t len;
+	int null;             /* SQL NULL (p is NULL) */
+};
+
+/* The columns of the relation, as its relation frame gave them. */
+struct ss_frame_layout {
+	const struct ss_frame_column *cols;
+	size_t ncols;
+	const size_t *namelen;       /* strlen of each column's name */
+	const unsigned char *plain;  /* 1: the name is written as is in JSON */
+	const size_t *idx;           /* the columns to return, ascending */
+	size_t nidx;                 /* at most SS_FRAME_SCAN_MAX */
+};
+
+struct ss_frame_scan {
+	enum ss_frame_op op;
+	uint32_t oid;
+	uint64_t xid, pos;
+	ss_lsn lsn;
+	int has_new, has_old;        /* an update has both */
+	/* The values of the layout's idx columns, in that order. */
+	struct ss_frame_span newv[SS_FRAME_SCAN_MAX], oldv[SS_FRAME_SCAN_MAX];
+	const char *p_, *end_;       /* private: where the head stopped */
+};
+
+/* Read a change frame's op and oid from `line` (len bytes, no newline)
+ * into *sc: 1, or 0 when the line is not of the fast form. */
+int ss_frame_scan_head(struct ss_frame_scan *sc, const char *line, size_t len);
+/* Read the rest of the line ss_frame_scan_head began, with the relation's
+ * layout: 1, or 0 when it is not of the fast form. */
+int ss_frame_scan_rest(struct ss_frame_scan *sc, const struct ss_frame_layout *l);
+
+/* ---- raw lines (frame_lines.c) ---------------------------------------- */
+
+/*
+ * Lines read from a file descriptor in large blocks, handed out as the
+ * bytes in the buffer (no newline, no copy): for readers that take the
+ * fast path above and decode the other lines with ss_frame_parse. A
+ * descriptor set O_NONBLOCK is read without blocking, so that a
+ * half-written line never keeps the reader from other work.
+ */
+struct ss_frame_lines {
+	int fd;
+	const char *name;       /* for messages ("<stdin>"); *borrowed* */
+	char *buf;
+	size_t cap, start, end, scanned;
+	uint64_t lineno;        /* lines handed out */
+	size_t max;             /* the longest line allowed */
+	int eof;                /* the descriptor reached its end */
+};
+
+#define SS_FRAME_LINE_EOF 0
+#define SS_FRAME_LINE_OK 1
+#define SS_FRAME_LINE_AGAIN 2
+
+/* Read lines of at most `max` bytes (0: SS_FRAME_MAX_LINE_DEFAULT) from
+ * fd; release with ss_frame_lines_release (which does not close fd). */
+void ss_frame_lines_init(struct ss_frame_lines *in, int fd, const char *name,
+			 size_t max);
+void ss_frame_lines_release(struct ss_frame_lines *in);
+/* 1 if a whole line is buffered (then ss_frame_lines_next needs no
+ * poll). */
+int ss_frame_lines_buffered(const struct ss_frame_lines *in);
+/*
+ * The next line: SS_FRAME_LINE_OK with *line (*borrowed* until the next
+ * call) and *len; SS_FRAME_LINE_EOF at the end; SS_FRAME_LINE_AGAIN when
+ * a non-blocking descriptor has no whole line yet. -1 with err:
+ * SS_ERR_INPUT "<name>:<n>: line too long (more than <max> bytes)" or
+ * "<name>:<n>: incomplete line at end of input", SS_ERR_RUNTIME "could
+ * not read '<name>': <strerror>".
+ */
+int ss_frame_lines_next(struct ss_frame_lines *in, const char **line,
+			size_t *len, struct ss_err *err);
+
+/*
+ * The row values of a decoded change frame's row object `row` (may be
+ * NULL: every value NULL): for each i < n, out[idx[i]] (idx NULL: out[i])
+ * gets the string value of column names[i], *borrowed* from row, or NULL
+ * for SQL NULL or a missing column.
+ */
+void ss_frame_row_values(json_t *row, const char *const *names,
+			 const size_t *idx, size_t n, const char **out);
+
 #endif

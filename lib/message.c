@@ -4,6 +4,9 @@
  */
 #include "message.h"
 
+#include "catalog.h"
+#include "pg.h"
+
 #include <inttypes.h>
 
 static void quoted_name(struct ss_buf *out, const char *name)
@@ -124,4 +127,91 @@ size_t ss_message_change(struct ss_buf *out, const struct ss_message_rel *rel,
 	}
 	ss_buf_addc(out, '}');
 	return last_at;
+}
+
+/* ---- the same message, rendered by PostgreSQL (snapshots) ---------- */
+
+/* The text of a column as its output function writes it, which is what
+ * pgoutput sends and so what the log holds: a ::text cast differs for
+ * some types (bool gives "true" where the output function gives "t",
+ * inet adds "/128", bpchar loses its padding). NULL stays NULL. */
+static void add_text_expr(struct ss_pg *c, struct ss_buf *b,
+			  const struct ss_catalog_column *col)
+{
+	ss_buf_adds(b, "(CASE WHEN ");
+	ss_pg_add_ident(c, b, col->name);
+	ss_buf_adds(b, " IS NULL THEN NULL ELSE concat(");
+	ss_pg_add_ident(c, b, col->name);
+	ss_buf_adds(b, ", '') END)");
+}
+
+int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
+			    const size_t *sel, size_t nsel, const char *where,
+			    const char *where2, const char *extra_headers,
+			    const char *tail, struct ss_buf *sql,
+			    struct ss_err *err)
+{
+	struct ss_buf tmp = SS_BUF_INIT;
+	size_t i;
+	int rc = -1;
+
+	ss_buf_adds(sql, "SELECT '{\"key\":' || to_json(");
+	ss_message_key(&tmp, t->schema, t->name, NULL, 0);
+	if (ss_pg_add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
+		goto out;
+	for (i = 0; i < t->npk; i++) {
+		ss_buf_adds(sql, " || '/' || coalesce('\"' || replace(");
+		add_text_expr(c, sql, &t->cols[t->pk[i]]);
+		ss_buf_adds(sql, ", '/', '//') || '\"', '_')");
+	}
+	ss_buf_adds(sql, ")::text || ',\"value\":{'");
+	for (i = 0; i < nsel; i++) {
+		const struct ss_catalog_column *col = &t->cols[sel[i]];
+
+		ss_buf_reset(&tmp);
+		if (i)
+			ss_buf_addc(&tmp, ',');
+		ss_buf_add_json_string(&tmp, col->name, strlen(col->name));
+		ss_buf_addc(&tmp, ':');
+		ss_buf_adds(sql, " || ");
+		if (ss_pg_add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
+			goto out;
+		ss_buf_adds(sql, " || coalesce(to_json(");
+		add_text_expr(c, sql, col);
+		ss_buf_adds(sql, ")::text, 'null')");
+	}
+	ss_buf_reset(&tmp);
+	ss_buf_adds(&tmp, "},\"headers\":{\"operation\":\"insert\",\"relation\":[");
+	ss_buf_add_json_string(&tmp, t->schema, strlen(t->schema));
+	ss_buf_addc(&tmp, ',');
+	ss_buf_add_json_string(&tmp, t->name, strlen(t->name));
+	ss_buf_adds(&tmp, "]");
+	if (extra_headers)
+		ss_buf_adds(&tmp, extra_headers);
+	ss_buf_adds(&tmp, "}}");
+	ss_buf_adds(sql, " || ");
+	if (ss_pg_add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
+		goto out;
+	ss_buf_adds(sql, " FROM ONLY ");
+	if (t->relkind == 'p') {
+		/* ONLY would hide every row of a partitioned table. */
+		ss_buf_setlen(sql, sql->len - 5);
+	}
+	ss_pg_add_qualified(c, sql, t->schema, t->name);
+	if (where) {
+		ss_buf_adds(sql, " WHERE (");
+		ss_buf_adds(sql, where);
+		ss_buf_adds(sql, ")");
+	}
+	if (where2) {
+		ss_buf_adds(sql, where ? " AND (" : " WHERE (");
+		ss_buf_adds(sql, where2);
+		ss_buf_adds(sql, ")");
+	}
+	if (tail)
+		ss_buf_adds(sql, tail);
+	rc = 0;
+out:
+	ss_buf_release(&tmp);
+	return rc;
 }

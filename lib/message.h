@@ -2,8 +2,9 @@
  * message.h — Electric's wire messages, built byte for byte: change
  * messages (key, value, headers, old_value), keys, and the control
  * messages (up-to-date, must-refetch, snapshot-end). store builds change
- * messages from frames; serve builds control messages; the snapshot's rows
- * are rendered by PostgreSQL in the same format (see the SQL in serve).
+ * messages from frames; serve builds control messages. The snapshot's rows
+ * are rendered by PostgreSQL in the same format, by the SQL that
+ * ss_message_snapshot_sql writes: this module owns both encoders.
  */
 #ifndef SS_MESSAGE_H
 #define SS_MESSAGE_H
@@ -73,5 +74,26 @@ void ss_message_must_refetch(struct ss_buf *out);
 /* {"headers":{"control":"snapshot-end","xmin":"..","xmax":"..","xip_list":[..]}} */
 void ss_message_snapshot_end(struct ss_buf *out, uint64_t xmin, uint64_t xmax,
 			     const uint64_t *xip, size_t nxip);
+
+/*
+ * The snapshot query of a shape (lib/pgq runs it): one text column per
+ * row holding the change message PostgreSQL renders,
+ *   {"key":..,"value":{..},"headers":{"operation":"insert",
+ *    "relation":[s,t]<extra_headers>}}
+ * with the key built exactly as ss_message_key builds it and each value
+ * the text of its column's output function (what pgoutput sends). Rows
+ * of table t (all of a partitioned table, else ONLY t), of the `sel`
+ * columns (nsel indexes into t->cols), filtered by `where` and `where2`
+ * (canonical SQL or NULL each), then `tail` (" ORDER BY ... LIMIT ...",
+ * or NULL). Names and literals are quoted through connection c. Appends
+ * to sql; -1 with err (SS_ERR_RUNTIME) when libpq refuses to quote.
+ */
+struct ss_pg;
+struct ss_catalog_table;
+int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
+			    const size_t *sel, size_t nsel, const char *where,
+			    const char *where2, const char *extra_headers,
+			    const char *tail, struct ss_buf *sql,
+			    struct ss_err *err);
 
 #endif

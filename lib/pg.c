@@ -1,5 +1,5 @@
 /*
- * pg.c — libpq connections, checked queries, publications, slots and the
+ * pg.c — libpq connections, checked queries, quoting, settings, slots and the
  * streaming replication copy messages for shapesync. See pg.h.
  */
 #include <errno.h>
@@ -12,6 +12,7 @@
 
 struct ss_pg {
 	PGconn *conn;
+	unsigned flags;
 };
 
 /* libpq messages end with a newline and may span lines: the first line
@@ -110,8 +111,29 @@ static char *user_options(const char *conninfo)
 int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 	       struct ss_pg **out, struct ss_err *err)
 {
-	const char *keys[8], *vals[8];
+	struct ss_pg_opts o = { flags, appname, 0 };
+
+	return ss_pg_connect(conninfo, &o, out, err);
+}
+
+/* The first line of a libpq message, at most 399 bytes (SS_PG_TERSE). */
+static void set_terse_error(struct ss_err *err, const char *prefix,
+			    const char *msg)
+{
+	size_t n;
+
+	msg = msg ? msg : "";
+	n = strcspn(msg, "\n");
+	ss_err_set(err, SS_ERR_RUNTIME, "%s: %.*s", prefix,
+		   (int)(n < 399 ? n : 399), msg);
+}
+
+int ss_pg_connect(const char *conninfo, const struct ss_pg_opts *o,
+		  struct ss_pg **out, struct ss_err *err)
+{
+	const char *keys[10], *vals[10];
 	struct ss_buf options = SS_BUF_INIT;
+	char timeout[16];
 	char *user;
 	int n = 0;
 	PGconn *conn;
@@ -124,11 +146,11 @@ int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 	/* Always said, so that a "replication" in the user's string does
 	 * not turn the ordinary connection into a walsender. */
 	keys[n] = "replication";
-	vals[n++] = flags & SS_PG_REPLICATION ? "database" : "false";
+	vals[n++] = o->flags & SS_PG_REPLICATION ? "database" : "false";
 	user = user_options(conninfo);
 	if (user)
 		ss_buf_adds(&options, user);
-	if (flags & SS_PG_DISPLAY) {
+	if (o->flags & SS_PG_DISPLAY) {
 		if (options.len)
 			ss_buf_addc(&options, ' ');
 		ss_buf_adds(&options, SS_PG_DISPLAY_SETTINGS);
@@ -137,10 +159,16 @@ int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 		keys[n] = "options";
 		vals[n++] = options.buf;
 	}
+	if (o->connect_timeout_s > 0) {
+		snprintf(timeout, sizeof(timeout), "%d", o->connect_timeout_s);
+		keys[n] = "connect_timeout";
+		vals[n++] = timeout;
+	}
 	keys[n] = "client_encoding";
 	vals[n++] = "UTF8";
-	keys[n] = "fallback_application_name";
-	vals[n++] = appname ? appname : "shapesync";
+	keys[n] = o->flags & SS_PG_APPNAME ? "application_name" :
+		  "fallback_application_name";
+	vals[n++] = o->appname ? o->appname : "shapesync";
 	keys[n] = NULL;
 	vals[n] = NULL;
 
@@ -152,14 +180,20 @@ int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 				  "could not connect to PostgreSQL: out of "
 				  "memory");
 	if (PQstatus(conn) != CONNECTION_OK) {
-		set_libpq_error(err, "could not connect to PostgreSQL",
-				PQerrorMessage(conn));
-		explain(err, "", PQerrorMessage(conn));
+		if (o->flags & SS_PG_TERSE) {
+			set_terse_error(err, "could not connect to PostgreSQL",
+					PQerrorMessage(conn));
+		} else {
+			set_libpq_error(err, "could not connect to PostgreSQL",
+					PQerrorMessage(conn));
+			explain(err, "", PQerrorMessage(conn));
+		}
 		PQfinish(conn);
 		return -1;
 	}
 	*out = ss_xcalloc(1, sizeof(**out));
 	(*out)->conn = conn;
+	(*out)->flags = o->flags;
 	return 0;
 }
 
@@ -187,6 +221,36 @@ static const char *field(const PGresult *r, int code)
 	return r ? PQresultErrorField(r, code) : NULL;
 }
 
+int ss_pg_fail(struct ss_pg *pg, const char *what, const PGresult *r,
+	       char sqlstate[6], struct ss_err *err)
+{
+	const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
+	const char *s = field(r, PG_DIAG_SQLSTATE);
+
+	if (sqlstate) {
+		sqlstate[0] = '\0';
+		if (s)
+			snprintf(sqlstate, 6, "%s", s);
+	}
+	if (pg->flags & SS_PG_TERSE) {
+		set_terse_error(err, what, r ? PQresultErrorMessage(r) :
+				PQerrorMessage(pg->conn));
+	} else if (msg) {
+		const char *d = field(r, PG_DIAG_MESSAGE_DETAIL);
+		const char *h = field(r, PG_DIAG_MESSAGE_HINT);
+
+		ss_err_set(err, SS_ERR_RUNTIME, "%s: %s", what, msg);
+		if (d)
+			ss_err_detail(err, "%s", d);
+		if (h)
+			ss_err_hint(err, "%s", h);
+		explain(err, s ? s : "", msg);
+	} else {
+		set_libpq_error(err, what, PQerrorMessage(pg->conn));
+	}
+	return -1;
+}
+
 int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 	       int nparams, const char *const *params, PGresult **res,
 	       char sqlstate[6], struct ss_err *err)
@@ -205,24 +269,7 @@ int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 		r = PQexec(pg->conn, sql);
 	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
-
-		if (msg) {
-			const char *d = field(r, PG_DIAG_MESSAGE_DETAIL);
-			const char *h = field(r, PG_DIAG_MESSAGE_HINT);
-			const char *s = field(r, PG_DIAG_SQLSTATE);
-
-			ss_err_set(err, SS_ERR_RUNTIME, "%s: %s", what, msg);
-			if (d)
-				ss_err_detail(err, "%s", d);
-			if (h)
-				ss_err_hint(err, "%s", h);
-			if (sqlstate && s)
-				snprintf(sqlstate, 6, "%s", s);
-			explain(err, s ? s : "", msg);
-		} else {
-			set_libpq_error(err, what, PQerrorMessage(pg->conn));
-		}
+		ss_pg_fail(pg, what, r, sqlstate, err);
 		PQclear(r);
 		return -1;
 	}
@@ -230,6 +277,25 @@ int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 		*res = r;
 	else
 		PQclear(r);
+	return 0;
+}
+
+int ss_pg_set_display(struct ss_pg *pg, struct ss_err *err)
+{
+	return ss_pg_exec(pg, "postgresql", SS_PG_DISPLAY_SET_SQL, 0, NULL,
+			  NULL, NULL, err);
+}
+
+int ss_pg_add_literal(struct ss_pg *pg, struct ss_buf *b, const char *s,
+		      size_t len, struct ss_err *err)
+{
+	char *q = PQescapeLiteral(pg->conn, s, len);
+
+	if (!q)
+		return ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s",
+				  PQerrorMessage(pg->conn));
+	ss_buf_adds(b, q);
+	PQfreemem(q);
 	return 0;
 }
 
@@ -327,286 +393,6 @@ int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
 		usleep(50000);
 	}
 	return 0;
-}
-
-int ss_pg_publication_create(struct ss_pg *pg, const char *pub, int *created,
-			     struct ss_err *err)
-{
-	const char *params[1] = { pub };
-	struct ss_buf sql = SS_BUF_INIT;
-	char state[6];
-	PGresult *r;
-	int exists, rc;
-
-	*created = 0;
-	if (ss_pg_exec(pg, "could not look up the publication",
-		       "SELECT 1 FROM pg_publication WHERE pubname = $1", 1,
-		       params, &r, NULL, err) < 0)
-		return -1;
-	exists = PQntuples(r) > 0;
-	PQclear(r);
-	if (exists)
-		return 0;
-	ss_buf_adds(&sql, "CREATE PUBLICATION ");
-	ss_pg_add_ident(pg, &sql, pub);
-	rc = ss_pg_exec(pg, "could not create the publication", sql.buf, 0,
-			NULL, NULL, state, err);
-	ss_buf_release(&sql);
-	if (rc < 0 && !strcmp(state, "42710"))
-		return 0; /* created by someone else meanwhile */
-	if (rc < 0)
-		return -1;
-	*created = 1;
-	return 0;
-}
-
-int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
-				const char *schema, const char *table,
-				int *changed, struct ss_err *err)
-{
-	const char *params[3] = { pub, schema, table };
-	struct ss_buf sql = SS_BUF_INIT;
-	PGresult *r;
-	int in_pub, full, rc = 0;
-
-	if (changed)
-		*changed = 0;
-	if (ss_pg_exec(pg, "could not look up a table",
-		       "SELECT c.relreplident = 'f', EXISTS (SELECT 1 FROM "
-		       "pg_publication_rel pr JOIN pg_publication p ON p.oid "
-		       "= pr.prpubid WHERE p.pubname = $1 AND pr.prrelid = "
-		       "c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = "
-		       "c.relnamespace WHERE n.nspname = $2 AND c.relname = $3 "
-		       "AND c.relkind IN ('r', 'p')",
-		       3, params, &r, NULL, err) < 0)
-		return -1;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		ss_buf_adds(&sql, "table ");
-		ss_pg_add_qualified(pg, &sql, schema, table);
-		ss_err_set(err, SS_ERR_INPUT, "%s does not exist", sql.buf);
-		ss_buf_release(&sql);
-		return -1;
-	}
-	full = !strcmp(PQgetvalue(r, 0, 0), "t");
-	in_pub = !strcmp(PQgetvalue(r, 0, 1), "t");
-	PQclear(r);
-	if (in_pub && full)
-		return 0;
-	/* A table locked by a long transaction must not stall the stream
-	 * for long: give up after 5 s and let the caller retry. */
-	if (ss_pg_exec(pg, "could not set lock_timeout",
-		       "SET lock_timeout = '5s'", 0, NULL, NULL, NULL, err) < 0)
-		return -1;
-	if (!in_pub) {
-		char state[6];
-
-		ss_buf_adds(&sql, "ALTER PUBLICATION ");
-		ss_pg_add_ident(pg, &sql, pub);
-		ss_buf_adds(&sql, " ADD TABLE ");
-		ss_pg_add_qualified(pg, &sql, schema, table);
-		rc = ss_pg_exec(pg, "could not add a table to the publication",
-				sql.buf, 0, NULL, NULL, state, err);
-		if (rc < 0 && !strcmp(state, "42710"))
-			rc = 0; /* added meanwhile */
-		ss_buf_reset(&sql);
-	}
-	if (rc == 0 && !full) {
-		ss_buf_adds(&sql, "ALTER TABLE ");
-		ss_pg_add_qualified(pg, &sql, schema, table);
-		ss_buf_adds(&sql, " REPLICA IDENTITY FULL");
-		rc = ss_pg_exec(pg, "could not set REPLICA IDENTITY FULL",
-				sql.buf, 0, NULL, NULL, NULL, err);
-	}
-	ss_buf_release(&sql);
-	if (rc == 0 && changed)
-		*changed = 1;
-	if (ss_pg_exec(pg, "could not reset lock_timeout",
-		       "RESET lock_timeout", 0, NULL, NULL, NULL,
-		       rc < 0 ? NULL : err) < 0 && rc == 0)
-		return -1;
-	return rc;
-}
-
-int ss_pg_partition_sets(struct ss_pg *pg, const char *pub,
-			 ss_pg_partition_cb cb, void *ctx, struct ss_err *err)
-{
-	const char *params[1] = { pub };
-	PGresult *r;
-	int rc;
-
-	/* Every partitioned table under a published one (a root, or a
-	 * partitioned partition), with its leaves in oid order. */
-	if (ss_pg_exec(pg, "could not read the partitions",
-		       "SELECT DISTINCT t.relid::oid, n.nspname, c.relname, "
-		       SS_PG_LEAVES_OF("t.relid")
-		       " FROM pg_catalog.pg_publication_rel pr"
-		       " JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
-		       " CROSS JOIN LATERAL pg_catalog.pg_partition_tree(pr.prrelid) t"
-		       " JOIN pg_catalog.pg_class c ON c.oid = t.relid"
-		       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		       " WHERE p.pubname = $1 AND c.relkind = 'p'",
-		       1, params, &r, NULL, err) < 0)
-		return -1;
-	rc = ss_pg_each_partition_set(r, cb, ctx);
-	PQclear(r);
-	return rc;
-}
-
-int ss_pg_each_partition_set(PGresult *r, ss_pg_partition_cb cb, void *ctx)
-{
-	int i, rc = 0;
-
-	for (i = 0; i < PQntuples(r) && rc == 0; i++)
-		rc = cb((uint32_t)strtoul(PQgetvalue(r, i, 0), NULL, 10),
-			PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-			PQgetvalue(r, i, 3), ctx);
-	return rc;
-}
-
-/* The oids of a comma-separated list that the other lacks. */
-static void leaves_missing(const char *from, const char *in, struct ss_buf *out)
-{
-	const char *p = from;
-
-	while (*p) {
-		size_t n = strcspn(p, ",");
-		const char *q = in;
-		int found = 0;
-
-		while (*q && !found) {
-			size_t m = strcspn(q, ",");
-
-			found = m == n && !strncmp(p, q, n);
-			q += m + (q[m] == ',');
-		}
-		if (!found) {
-			if (out->len)
-				ss_buf_addc(out, ',');
-			ss_buf_add(out, p, n);
-		}
-		p += n + (p[n] == ',');
-	}
-}
-
-int ss_pg_partitions_changed(struct ss_pg *pg, const char *before,
-			     const char *now, int *spoils, struct ss_buf *why,
-			     struct ss_err *err)
-{
-	struct ss_buf added = SS_BUF_INIT, gone = SS_BUF_INIT;
-	const char *p;
-	int rc = 0;
-
-	*spoils = 0;
-	ss_buf_reset(why);
-	leaves_missing(now, before, &added);
-	leaves_missing(before, now, &gone);
-	/* A partition that left took its rows out of the table with no
-	 * change in the WAL (DETACH, DROP). */
-	if (gone.len) {
-		*spoils = 1;
-		ss_buf_addf(why, "partition%s %s left", strchr(gone.buf, ',') ?
-			    "s" : "", gone.buf);
-	}
-	/* One that joined with rows brought them the same way (ATTACH); an
-	 * empty one gets its rows through the WAL like any other. */
-	for (p = added.buf; *p && rc == 0;) {
-		size_t n = strcspn(p, ",");
-		char oid[16];
-		PGresult *r;
-		const char *params[1] = { oid };
-
-		snprintf(oid, sizeof(oid), "%.*s", (int)(n < 15 ? n : 15), p);
-		rc = ss_pg_exec(pg, "could not look into a new partition",
-				"SELECT format('SELECT EXISTS (SELECT 1 FROM %s)',"
-				" $1::oid::regclass)", 1, params, &r, NULL, err);
-		if (rc == 0) {
-			char *sql = ss_xstrdup(PQgetvalue(r, 0, 0));
-
-			PQclear(r);
-			rc = ss_pg_exec(pg, "could not look into a new partition",
-					sql, 0, NULL, &r, NULL, err);
-			free(sql);
-			if (rc == 0) {
-				if (!strcmp(PQgetvalue(r, 0, 0), "t")) {
-					*spoils = 1;
-					ss_buf_addf(why, "%spartition %s joined with rows",
-						    why->len ? ", " : "", oid);
-				}
-				PQclear(r);
-			}
-		}
-		p += n + (p[n] == ',');
-	}
-	ss_buf_release(&added);
-	ss_buf_release(&gone);
-	return rc;
-}
-
-int ss_pg_partitions_full(struct ss_pg *pg, const char *pub, int *changed,
-			  int *failed, struct ss_err *warn, struct ss_err *err)
-{
-	const char *params[1] = { pub };
-	struct ss_buf sql = SS_BUF_INIT;
-	PGresult *r;
-	int i, n, rc = 0;
-
-	if (changed)
-		*changed = 0;
-	if (failed)
-		*failed = 0;
-	/* The EXISTS is a one-time filter: the partition listing is only
-	 * expanded for a publication that holds a partitioned table. */
-	if (ss_pg_exec(pg, "could not look up the partitions",
-		       "SELECT n.nspname, c.relname FROM "
-		       "pg_catalog.pg_publication_tables t "
-		       "JOIN pg_catalog.pg_namespace n ON n.nspname = "
-		       "t.schemaname JOIN pg_catalog.pg_class c ON "
-		       "c.relnamespace = n.oid AND c.relname = t.tablename "
-		       "WHERE t.pubname = $1 AND c.relispartition AND "
-		       "c.relreplident <> 'f' AND EXISTS (SELECT 1 FROM "
-		       "pg_catalog.pg_publication_rel pr JOIN "
-		       "pg_catalog.pg_publication p ON p.oid = pr.prpubid "
-		       "JOIN pg_catalog.pg_class pc ON pc.oid = pr.prrelid "
-		       "WHERE p.pubname = $1 AND pc.relkind = 'p')",
-		       1, params, &r, NULL, err) < 0)
-		return -1;
-	n = PQntuples(r);
-	if (n > 0 && ss_pg_exec(pg, "could not set lock_timeout",
-				"SET lock_timeout = '5s'", 0, NULL, NULL,
-				NULL, err) < 0)
-		rc = -1;
-	for (i = 0; rc == 0 && i < n; i++) {
-		struct ss_err e = SS_ERR_INIT;
-
-		ss_buf_reset(&sql);
-		ss_buf_adds(&sql, "ALTER TABLE ");
-		ss_pg_add_qualified(pg, &sql, PQgetvalue(r, i, 0),
-				    PQgetvalue(r, i, 1));
-		ss_buf_adds(&sql, " REPLICA IDENTITY FULL");
-		if (ss_pg_exec(pg, "could not set REPLICA IDENTITY FULL",
-			       sql.buf, 0, NULL, NULL, NULL, &e) == 0) {
-			if (changed)
-				(*changed)++;
-			continue;
-		}
-		if (PQstatus(pg->conn) != CONNECTION_OK) {
-			*err = e;
-			rc = -1;
-			break;
-		}
-		if (failed)
-			(*failed)++;
-		if (warn)
-			*warn = e;
-	}
-	PQclear(r);
-	ss_buf_release(&sql);
-	if (n > 0 && rc == 0 &&
-	    ss_pg_exec(pg, "could not reset lock_timeout", "RESET lock_timeout",
-		       0, NULL, NULL, NULL, err) < 0)
-		rc = -1;
-	return rc;
 }
 
 int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,

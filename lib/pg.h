@@ -1,8 +1,8 @@
 /*
  * pg.h — PostgreSQL connections for shapesync: opening ordinary and
  * replication connections with the display settings shapesync renders
- * values under, checked queries, identifier quoting, advisory locks,
- * publications and logical replication slots, and the streaming
+ * values under, checked queries, identifier and literal quoting,
+ * advisory locks, logical replication slots, and the streaming
  * replication protocol's copy messages (XLogData, keepalive, standby
  * status update). A thin layer over libpq; the PGconn stays reachable.
  */
@@ -27,7 +27,7 @@
 	"-c bytea_output=hex -c DateStyle=ISO,\\ DMY -c TimeZone=UTC "    \
 	"-c extra_float_digits=1 -c IntervalStyle=iso_8601"
 
-/* The same as SET commands, one statement (for tests and snapshot code). */
+/* The same as SET commands, one string (ss_pg_set_display runs it). */
 #define SS_PG_DISPLAY_SET_SQL                                             \
 	"SET bytea_output = hex; SET DateStyle = 'ISO, DMY'; "             \
 	"SET TimeZone = 'UTC'; SET extra_float_digits = 1; "              \
@@ -38,6 +38,20 @@ struct ss_pg;
 /* ss_pg_open flags. */
 #define SS_PG_REPLICATION 1 /* a logical walsender (replication=database) */
 #define SS_PG_DISPLAY 2     /* apply SS_PG_DISPLAY_SETTINGS */
+#define SS_PG_APPNAME 4     /* appname is application_name, overriding the
+			       user's (else only its fallback) */
+#define SS_PG_TERSE 8       /* errors in one line: "<what>: <the first line
+			       of libpq's message>" ("ERROR:  ..." included),
+			       no detail nor hint: the form serve's logs and
+			       HTTP bodies have always carried */
+
+/* Options of ss_pg_connect. */
+struct ss_pg_opts {
+	unsigned flags;         /* SS_PG_... above */
+	const char *appname;    /* NULL: "shapesync" */
+	int connect_timeout_s;  /* > 0: libpq's connect_timeout; else the
+				   user's */
+};
 
 /*
  * Connect. `conninfo` is a libpq connection string or URI; NULL or ""
@@ -51,6 +65,9 @@ struct ss_pg;
  */
 int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 	       struct ss_pg **out, struct ss_err *err);
+/* ss_pg_open with every option of struct ss_pg_opts. */
+int ss_pg_connect(const char *conninfo, const struct ss_pg_opts *o,
+		  struct ss_pg **out, struct ss_err *err);
 /* Close the connection; NULL is a no-op. */
 void ss_pg_close(struct ss_pg *pg);
 /* The libpq connection (*borrowed* until ss_pg_close). */
@@ -68,11 +85,30 @@ int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
 	       int nparams, const char *const *params, PGresult **res,
 	       char sqlstate[6], struct ss_err *err);
 
+/*
+ * The error of a failed result `r` (may be NULL: the connection's error),
+ * in the connection's form (see SS_PG_TERSE), with SQLSTATE in sqlstate
+ * when non-NULL. Does not clear r. Always returns -1. For callers that
+ * run a query themselves (single-row mode).
+ */
+int ss_pg_fail(struct ss_pg *pg, const char *what, const PGresult *r,
+	       char sqlstate[6], struct ss_err *err);
+
+/* SET the display settings (SS_PG_DISPLAY_SET_SQL) in this session or
+ * transaction: for snapshot transactions, which must not depend on how
+ * the connection was opened. */
+int ss_pg_set_display(struct ss_pg *pg, struct ss_err *err);
+
 /* Append `ident` quoted as an SQL identifier (PQescapeIdentifier). */
 void ss_pg_add_ident(struct ss_pg *pg, struct ss_buf *b, const char *ident);
 /* Append "schema"."table". */
 void ss_pg_add_qualified(struct ss_pg *pg, struct ss_buf *b,
 			 const char *schema, const char *table);
+
+/* Append `s` (len bytes) as an SQL string literal (PQescapeLiteral).
+ * -1 with err (SS_ERR_RUNTIME) when libpq refuses it (invalid encoding). */
+int ss_pg_add_literal(struct ss_pg *pg, struct ss_buf *b, const char *s,
+		      size_t len, struct ss_err *err);
 
 /* Is `name` a valid replication slot name (1-63 of [a-z0-9_], as
  * PostgreSQL requires)? 1 or 0. */
@@ -96,70 +132,6 @@ int ss_pg_try_lock(struct ss_pg *pg, const char *key, int *got,
  */
 int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
 		    int *ended, struct ss_err *err);
-
-/* CREATE PUBLICATION name (empty) unless it exists; *created says which. */
-int ss_pg_publication_create(struct ss_pg *pg, const char *pub, int *created,
-			     struct ss_err *err);
-
-/*
- * Make sure schema.table is in the publication and has REPLICA IDENTITY
- * FULL: ALTER PUBLICATION ... ADD TABLE, then ALTER TABLE ... REPLICA
- * IDENTITY FULL (in that order, as Electric does, to avoid deadlocks),
- * each only when needed. *changed (may be NULL) is set to 1 if anything
- * was altered. A missing table is SS_ERR_INPUT "table \"s\".\"t\" does not
- * exist"; other failures SS_ERR_RUNTIME. Waits at most 5 s for locks.
- */
-int ss_pg_publication_add_table(struct ss_pg *pg, const char *pub,
-				const char *schema, const char *table,
-				int *changed, struct ss_err *err);
-
-/*
- * Every partitioned table under a table of publication `pub` (the roots
- * and partitioned partitions): cb(oid, schema, name, leaves, ctx), where
- * leaves is its leaf partitions' oids in ascending order, comma-separated
- * ("" for none); strings are borrowed for the call. A non-zero return of
- * cb stops and is returned.
- */
-typedef int (*ss_pg_partition_cb)(uint32_t oid, const char *schema,
-				  const char *name, const char *leaves, void *ctx);
-/* The SQL of a partitioned table's leaves in that form, for the oid
- * expression `rel` (shared with pgq's ss_pgq_partition_sets). */
-#define SS_PG_LEAVES_OF(rel)                                                   \
-	"(SELECT coalesce(string_agg(l.relid::oid::text, ',' ORDER BY "       \
-	"l.relid::oid), '') FROM pg_catalog.pg_partition_tree(" rel ") l "    \
-	"WHERE l.isleaf)"
-int ss_pg_partition_sets(struct ss_pg *pg, const char *pub,
-			 ss_pg_partition_cb cb, void *ctx, struct ss_err *err);
-/* cb for each row (oid, schema, name, leaves) of a query result of that
- * form (pgq's ss_pgq_partition_sets too); the result is not cleared. */
-int ss_pg_each_partition_set(PGresult *r, ss_pg_partition_cb cb, void *ctx);
-
-/*
- * A partitioned table's leaves went from `before` to `now` (lists as
- * above): does that change its rows with nothing in the WAL? *spoils is 1
- * when a leaf left (DETACH or DROP took its rows) or one joined holding
- * rows (ATTACH of a filled table; an empty new partition gets its rows
- * through the WAL). `why` says which, for a log line.
- */
-int ss_pg_partitions_changed(struct ss_pg *pg, const char *before,
-			     const char *now, int *spoils, struct ss_buf *why,
-			     struct ss_err *err);
-
-/*
- * Give REPLICA IDENTITY FULL to every partition the publication publishes
- * that lacks it: PostgreSQL publishes the partitions of a published
- * partitioned table, also those attached or created later, but a
- * partition keeps its own replica identity (ALTER TABLE on the parent
- * does not recurse, and a new partition starts with the default). Does
- * nothing, with one query, unless the publication holds a partitioned
- * table. *changed (may be NULL) is the number of tables altered. A table
- * that cannot be altered (a lock held for more than 5 s) is skipped:
- * *failed (may be NULL) counts them, and the last failure is in
- * `warn` (may be NULL). Returns -1 (SS_ERR_RUNTIME) only when the
- * catalog could not be read.
- */
-int ss_pg_partitions_full(struct ss_pg *pg, const char *pub, int *changed,
-			  int *failed, struct ss_err *warn, struct ss_err *err);
 
 /*
  * Look the slot up in pg_replication_slots: *exists, and if it does its

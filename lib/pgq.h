@@ -1,9 +1,10 @@
 /*
- * pgq.h — what serve asks of PostgreSQL through libpq: a small connection
- * pool, the catalog description of a table (columns, types, primary key,
- * Electric's electric-schema header), the publication and replica identity
- * a shape's table needs, and the initial snapshot of a shape streamed row
- * by row as wire-ready JSON rendered by PostgreSQL itself.
+ * pgq.h — what serve asks of PostgreSQL, over lib/pg: a small connection
+ * pool, Electric's electric-schema header of a table lib/catalog
+ * describes, and the initial snapshot of a shape streamed row by row as
+ * wire-ready JSON rendered by PostgreSQL itself. The table description
+ * (lib/catalog) and the publication (lib/publication) keep compatible
+ * ss_pgq_ names here for serve's code.
  *
  * User text never reaches SQL: names go through PQescapeIdentifier, values
  * through parameters or PQescapeLiteral, and the where clause is lib/where's
@@ -15,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "catalog.h"
 #include "registry.h"
 #include "shape.h"
 #include "util.h"
@@ -35,7 +37,8 @@ void ss_pgq_pool_close(struct ss_pgq_pool *p);
 
 /* A connection (*borrowed* from the pool until ss_pgq_put): waits while
  * `max` are out. NULL with err (SS_ERR_RUNTIME) when PostgreSQL cannot be
- * reached. The returned pointer is a PGconn *. */
+ * reached. The returned pointer is a struct ss_pg * (lib/pg.h), which
+ * every ss_pgq_ function taking `void *conn` expects. */
 void *ss_pgq_get(struct ss_pgq_pool *p, struct ss_err *err);
 /* Give a connection back; one that is broken or inside a transaction is
  * closed instead of kept. */
@@ -50,47 +53,23 @@ int ss_pgq_pool_open(struct ss_pgq_pool *p);
 
 /* ------------------------------------------------------------- catalog */
 
-struct ss_pgq_column {
-	char *name;
-	char *type;          /* pg_type.typname ("int4", "_text", "bpchar") */
-	char *elem_type;     /* arrays: the element's typname; else NULL */
-	int dims;            /* arrays: dimensions (>= 1); else 0 */
-	int typmod;          /* atttypmod, -1 if none */
-	int not_null;
-	int pk_index;        /* position in the primary key, -1 if not in it */
-	int is_enum;
-	int is_bpchar;       /* bpchar (padding kept in output) */
-	int generated;       /* a generated column (not replicated by PG 15) */
-};
+/*
+ * The table a shape is on, as lib/catalog describes it: struct
+ * ss_pgq_table is struct ss_catalog_table (and ss_pgq_column
+ * ss_catalog_column), and the functions below are thin compatible names
+ * for serve's code over lib/catalog and lib/publication, which own them.
+ */
+#define ss_pgq_column ss_catalog_column
+#define ss_pgq_table ss_catalog_table
 
-/* A table as the catalog describes it. Owned strings; release with
- * ss_pgq_table_release(). */
-struct ss_pgq_table {
-	char *schema, *name;
-	uint32_t oid;
-	char relkind;
-	char replident;
-	int system;                 /* a system catalog (pg_catalog,
-				       information_schema, TOAST): PostgreSQL
-				       cannot publish it */
-	struct ss_pgq_column *cols;  /* attnum order */
-	size_t ncols;
-	size_t *pk;                 /* indexes into cols, in key order; a table
-				       without a primary key uses every column */
-	size_t npk;
-};
-
+/* ss_catalog_table_release. */
 void ss_pgq_table_release(struct ss_pgq_table *t);
 
-/*
- * Describe schema.name (exact, case-sensitive names). Return 1 and fill t
- * (*new*), 0 if there is no such table (or view-like relation we cannot
- * follow), -1 with err on a PostgreSQL failure (SS_ERR_RUNTIME).
- */
+/* ss_catalog_describe (lib/catalog.h). */
 int ss_pgq_describe(void *conn, const char *schema, const char *name,
 		   struct ss_pgq_table *t, struct ss_err *err);
 
-/* Find a column by name; -1 if none. */
+/* ss_catalog_column. */
 long ss_pgq_table_column(const struct ss_pgq_table *t, const char *name);
 
 /*
@@ -103,35 +82,15 @@ void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel, size_t 
 
 /* ------------------------------------------------------------- publication */
 
-/*
- * Make sure publication `pub` exists (created empty if missing), holds
- * the table, and the table has REPLICA IDENTITY FULL, and so has every
- * partition under it when it is partitioned (PostgreSQL publishes a
- * partitioned table's changes under its partitions, with their replica
- * identity). Idempotent; safe against a concurrent creator of the same
- * publication.
- */
-/*
- * Check, altering nothing (ELECTRIC_MANUAL_TABLE_PUBLISHING), that
- * publication `pub` holds the table and the table has REPLICA IDENTITY
- * FULL. Returns 0, or -1 with err: SS_ERR_INPUT and Electric's words
- * ("Database table \"s\".\"t\" is missing from the publication \"p\" and
- * the ELECTRIC_MANUAL_TABLE_PUBLISHING setting prevents shapesync from
- * adding it", "... does not have its replica identity set to FULL") when
- * it is not so, SS_ERR_RUNTIME when PostgreSQL failed.
- */
+/* ss_publication_check (lib/publication.h). */
 int ss_pgq_check_published(void *conn, const char *pub, const struct ss_pgq_table *t,
 			   struct ss_err *err);
 
+/* ss_publication_ensure (lib/publication.h). */
 int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_table *t,
 			   struct ss_err *err);
 
-/*
- * Every partitioned table in the tree of partitioned table `oid` (itself
- * included), with its leaf partitions as ss_pg_partition_sets gives them:
- * cb(oid, schema, name, leaves, ctx). A non-zero cb return stops and is
- * returned; -1 with err on a PostgreSQL failure.
- */
+/* ss_catalog_partition_sets (lib/catalog.h). */
 int ss_pgq_partition_sets(void *conn, uint32_t oid,
 			  int (*cb)(uint32_t oid, const char *schema, const char *name,
 				    const char *leaves, void *ctx),

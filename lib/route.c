@@ -1,9 +1,11 @@
 /*
- * route.c — the router: per-table shape lists, the equality, containment
- * and range indexes over the shapes' where clauses, and the matching of
- * rows against them. See route.h for the contract and the index design.
+ * route.c — the router's indexes: per-table shape lists, the analysis of
+ * each shape's where clause, and the equality, containment and range
+ * indexes the shapes are filed in. Matching rows against them is in
+ * route_match.c; the shared structures in route_int.h. See route.h for
+ * the contract and the index design.
  */
-#include "route.h"
+#include "route_int.h"
 
 #include <inttypes.h>
 #include <errno.h>
@@ -11,230 +13,6 @@
 #include <math.h>
 #include <strings.h>
 #include <sys/mman.h>
-
-#include "where.h"
-
-enum shape_state { ST_PENDING, ST_LIVE, ST_INVALID };
-
-/* How a live shape is found. */
-enum shape_kind {
-	K_NONE,    /* not compiled */
-	K_ALL,     /* no where clause: every row */
-	K_EVAL,    /* evaluated for every row of the table */
-	K_EQ,      /* equality / IN hash index */
-	K_CONTAIN, /* array containment, by one element */
-	K_RANGE,   /* numeric range */
-};
-
-/*
- * A numeric range conjunct, decided without lib/where: with x, lo and hi
- * the values rounded to doubles (rounding is monotonic, NaN above all as
- * in PostgreSQL), x < lo or x > hi means false and lo < x < hi means true
- * whether the bounds are strict or not; only a tie needs the evaluator.
- */
-struct rcheck {
-	double lo, hi;
-	int32_t col;
-	unsigned char has_lo, has_hi;
-	unsigned char nk;       /* the column's enum numkind */
-};
-
-struct group;
-struct eqidx;
-struct rangeidx;
-
-struct rshape;
-
-struct rshape {
-	/* What matching reads, in the first 64 bytes (the struct is
-	 * allocated on a cache-line boundary). */
-	int64_t id;
-	struct rcheck *checks;  /* with use_checks: the whole clause as ranges */
-	struct rcheck check0;   /* checks points here when there is one */
-	struct ss_where *w;     /* NULL when freed after compile (see lazy) */
-	uint32_t nchecks;
-	unsigned char exact;    /* an index hit is a match: no evaluation */
-	unsigned char use_checks;
-	unsigned char nowhere;  /* no where clause: every row */
-	/* The rest. */
-	int lazy;               /* w freed; compile again when needed */
-	size_t *used;           /* columns the clause reads */
-	size_t nused;
-	struct ss_shape def;
-	struct group *g;
-	enum shape_state state;
-	enum shape_kind kind;
-	struct eqidx *ei;       /* K_EQ, K_CONTAIN */
-	char **keys;            /* ... the keys it is filed under */
-	size_t *klens;
-	size_t nkeys;
-	struct rangeidx *ri;    /* K_RANGE */
-	double lo, hi;          /* ... conservative bounds, inclusive */
-	size_t lpos;            /* position in its index's or the others list */
-	size_t gpos;            /* position in g->shapes */
-};
-_Static_assert(offsetof(struct rshape, lazy) <= 64,
-	       "the fields matching reads fit in the first cache line");
-
-struct eqidx {
-	uint32_t uid;           /* part of every hash key of this index */
-	long col;
-	char *type;             /* type the values are keyed as */
-	int raw;                /* enum: the text is the key */
-	int contain;            /* look up every element of the row's array */
-	int quick;              /* 1: the text is the key (enum, text,
-				   varchar); 2: canonical integers in the
-				   column's range are */
-	int colnk;              /* the column's enum numkind */
-	char *coltype;          /* the column's type when values are cast
-				   to `type` (NULL: the same) */
-	struct rshape **members;
-	size_t n, alloc;
-};
-
-struct rentry {
-	double lo, hi;
-	struct rshape *s;
-};
-
-struct rangeidx {
-	long col;
-	int nk;                 /* the column's enum numkind */
-	struct rshape **members;
-	size_t n, alloc;
-	int dirty;
-	struct rentry *e;       /* members sorted by lo */
-	size_t ne;
-	double *maxhi;          /* segment tree over e: max hi, 2 * size */
-	size_t size;
-};
-
-struct group {
-	char *schema, *table;
-	int have_rel;
-	uint32_t oid;
-	struct ss_frame_column *cols; /* deep copy of the relation's */
-	size_t ncols;
-	size_t *namelen;        /* strlen of each column's name */
-	unsigned char *plain;   /* 1: the name is written as is in JSON */
-	struct ss_where_column *wcols;
-	struct rshape **shapes; /* every shape on this table */
-	size_t nshapes, shapes_alloc;
-	struct eqidx **eqs;
-	size_t neqs, eqs_alloc;
-	struct rangeidx **ranges;
-	size_t nranges, ranges_alloc;
-	struct rshape **others; /* K_ALL and K_EVAL */
-	size_t nothers, others_alloc;
-	size_t nlive;
-	int used_dirty;
-	size_t *used;
-	const char **usednames;
-	size_t nused, used_alloc;
-	/* A partition: the partitioned tables above it (its relation frame's
-	 * "ancestors", parent first), whose shapes its changes are matched
-	 * against too, and what that needs, rebuilt when r->gen moves on. */
-	uint32_t *anc;
-	size_t nanc;
-	uint64_t anc_gen;       /* r->gen the rest was built at (0: never) */
-	struct group **ancg;    /* per ancestor: its group (NULL: no relation
-				   frame for it yet) */
-	size_t **amap;          /* per ancestor: its column j is our column
-				   amap[k][j] (SIZE_MAX: we have none) */
-	int anc_live;           /* an ancestor has live shapes */
-	size_t *allused;        /* used, and what the ancestors' shapes read,
-				   in our positions */
-	const char **allnames;
-	size_t nallused;
-};
-
-/*
- * The equality index: one open-addressing table (linear probing) of
- * cache-line slots for every (index uid, key) of every table. A slot
- * whose key fits inline and that has one shape (the usual case: one
- * shape per value) holds that shape's id and how to decide it (an exact
- * hit, or one range check), so matching reads one cache line and neither
- * the entry nor the shape. A key longer than SLOT_KEY, or more shapes
- * than one, live in an eqent the slot points to.
- */
-struct eqent {
-	uint32_t klen;
-	uint32_t n, alloc;
-	struct rshape **v;      /* inl, or an array once more than two */
-	struct rshape *inl[2];
-	char key[];
-};
-
-#define SLOT_KEY 14
-
-enum {
-	SL_USED = 1,    /* 0: the slot is empty */
-	SL_INKEY = 2,   /* the key is in the slot (else in u.e) */
-	SL_ONE = 4,     /* one shape: u.s and id (else the shapes are u.e's) */
-	SL_EXACT = 8,   /* SL_ONE: a hit is a match */
-	SL_CHECK = 16,  /* SL_ONE: a hit is a match if the row passes chk */
-};
-
-struct eqslot {
-	uint32_t tag;           /* the hash's low 32 bits: the home slot is
-				   tag & (size - 1) */
-	uint32_t uid;
-	int64_t id;             /* SL_ONE: the shape's id */
-	union {
-		struct rshape *s;       /* SL_ONE */
-		struct eqent *e;        /* otherwise */
-	} u;
-	struct rcheck chk;      /* SL_CHECK */
-	unsigned char flags;
-	unsigned char klen;     /* SL_INKEY */
-	char key[SLOT_KEY];     /* SL_INKEY */
-};
-_Static_assert(sizeof(struct eqslot) == 64, "a slot is one cache line");
-
-/* A shape found for the change being matched; mask 1: old row, 2: new. */
-struct hitrec {
-	int64_t id;
-	unsigned mask;
-};
-
-struct ss_router {
-	ss_router_invalidate_cb cb;
-	void *cbctx;
-	struct group **groups;
-	size_t ngroups, groups_alloc;
-	struct group *last;     /* oid lookup cache */
-	/* shapes by id: open addressing */
-	struct rshape **byid;
-	size_t byid_size, nshapes;
-	/* the equality index: open addressing on the hash */
-	struct eqslot *eq;
-	size_t eq_size, eq_n;
-	/* types ss_where_value_key knows (1) or not (0), by name */
-	struct {
-		char name[64];
-		int ok;
-	} keyable_cache[16];
-	size_t nkeyable;
-	uint32_t next_uid;
-	/* match scratch */
-	struct hitrec *hits;
-	size_t nhits, hits_alloc;
-	int64_t *ids;
-	enum ss_frame_op *ops;
-	size_t out_alloc;
-	struct ss_buf key, tmp;
-	struct ss_route_match *cur;
-	enum ss_frame_op cur_op;
-	const struct ss_route_scan *hint; /* ss_router_match_scan's */
-	uint64_t gen;           /* moves on when shapes are filed or unfiled
-				   and when a relation changes: partitions
-				   rebuild what they keep of their ancestors */
-	const char **arow;      /* a partition's row in an ancestor's layout */
-	size_t arow_alloc;
-};
-
-static const char tombstone_[1];
-#define TOMB ((struct rshape *)(void *)tombstone_)
 
 /* ---- shapes by id ----------------------------------------------------- */
 
@@ -308,62 +86,6 @@ static void byid_del(struct ss_router *r, int64_t id)
 }
 
 /* ---- the equality hash table ------------------------------------------ */
-
-/* Tests build this file with a mask that keeps a few bits of the hash,
- * so that keys collide (tests/unit/test-route-index.c). */
-#ifndef ROUTE_HASH_MASK
-#define ROUTE_HASH_MASK UINT64_MAX
-#endif
-
-static uint64_t eq_hash(uint32_t uid, const char *key, size_t len)
-{
-	uint64_t h = 1469598103934665603ull ^ ((uint64_t)uid * 0x100000001B3ull);
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 0x100000001B3ull;
-	}
-	/* FNV leaves the low bits (the slot) poorly mixed for keys that
-	 * differ in their last bytes: finish with murmur3's fmix64. */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return (h ^ (h >> 33)) & ROUTE_HASH_MASK;
-}
-
-static int slot_key_eq(const struct eqslot *sl, const char *key, size_t len)
-{
-	if (sl->flags & SL_INKEY)
-		return sl->klen == len && !memcmp(sl->key, key, len);
-	return sl->u.e->klen == len && !memcmp(sl->u.e->key, key, len);
-}
-
-/* The slot of (uid, key) with hash h, or NULL; *empty is then the empty
- * slot where it would go (0 when the table has no slots yet). */
-static struct eqslot *eq_find(const struct ss_router *r, uint32_t uid,
-			      const char *key, size_t len, uint64_t h,
-			      size_t *empty)
-{
-	size_t mask = r->eq_size - 1, i;
-	uint32_t tag = (uint32_t)h;
-
-	*empty = 0;
-	if (!r->eq_size)
-		return NULL;
-	for (i = (size_t)h & mask;; i = (i + 1) & mask) {
-		struct eqslot *sl = &r->eq[i];
-
-		if (!sl->flags) {
-			*empty = i;
-			return NULL;
-		}
-		if (sl->tag == tag && sl->uid == uid &&
-		    slot_key_eq(sl, key, len))
-			return sl;
-	}
-}
 
 static struct eqent *eqent_new(const char *key, size_t len)
 {
@@ -555,14 +277,6 @@ static void eq_del(struct ss_router *r, uint32_t uid, const char *key,
 	}
 }
 
-/* qsort, but fine with a NULL base when there is nothing to sort. */
-static void sort_(void *base, size_t n, size_t size,
-		  int (*cmp)(const void *, const void *))
-{
-	if (n > 1)
-		qsort(base, n, size, cmp);
-}
-
 /* ---- small vectors ---------------------------------------------------- */
 
 #define VEC_PUSH(arr, n, alloc, x)                                            \
@@ -606,20 +320,6 @@ static struct group *group_by_name(struct ss_router *r, const char *schema,
 	g->table = ss_xstrdup(table);
 	VEC_PUSH(r->groups, r->ngroups, r->groups_alloc, g);
 	return g;
-}
-
-static struct group *group_by_oid(const struct ss_router *r, uint32_t oid)
-{
-	size_t i;
-
-	if (r->last && r->last->have_rel && r->last->oid == oid)
-		return r->last;
-	for (i = 0; i < r->ngroups; i++)
-		if (r->groups[i]->have_rel && r->groups[i]->oid == oid) {
-			((struct ss_router *)r)->last = r->groups[i];
-			return r->groups[i];
-		}
-	return NULL;
 }
 
 static void group_free_cols(struct group *g)
@@ -733,9 +433,6 @@ static long eq_column(const struct ss_where_node *n, const char *cmp)
 	return -1;
 }
 
-/* How a numeric column's text reads (row_double). */
-enum numkind { NK_NONE, NK_INT2, NK_INT4, NK_INT8, NK_NUMERIC, NK_FLOAT8 };
-
 static int num_kind(const char *t)
 {
 	return !strcmp(t, "int2")      ? NK_INT2
@@ -784,86 +481,6 @@ static int text_double(const char *s, double *out)
 	return 0;
 }
 
-/*
- * A row value of a column of kind nk as a double, only when it is in the
- * form PostgreSQL prints that type and surely a valid value of it (so that
- * a decision made on the double is the one PostgreSQL would make):
- * integers as [-]digits in the type's range; numeric and float8 as
- * [-]digits[.digits][e[+-]digits], "NaN", "Infinity" or "-Infinity",
- * with no overflow or underflow in the conversion. Anything else returns
- * -1 and the caller lets lib/where decide (and report).
- */
-static int row_double(const char *s, int nk, double *out)
-{
-	const char *p = s;
-	char *end;
-	double d;
-	int digits = 0, nonzero = 0;
-
-	if (nk == NK_NUMERIC || nk == NK_FLOAT8) {
-		if (!strcmp(s, "NaN") || !strcmp(s, "Infinity")) {
-			*out = INFINITY;
-			return 0;
-		}
-		if (!strcmp(s, "-Infinity")) {
-			*out = -INFINITY;
-			return 0;
-		}
-	}
-	if (*p == '-')
-		p++;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		digits++;
-		nonzero |= *p != '0';
-	}
-	if (nk == NK_INT2 || nk == NK_INT4 || nk == NK_INT8) {
-		int64_t v = 0, max = nk == NK_INT2   ? 32767
-				     : nk == NK_INT4 ? 2147483647
-						     : INT64_MAX;
-
-		if (*p || !digits || digits > 19)
-			return -1;
-		for (p = s + (*s == '-'); *p; p++) {
-			if (v > (INT64_MAX - (*p - '0')) / 10)
-				return -1;
-			v = v * 10 + (*p - '0');
-		}
-		/* -max-1 is valid too, but rare: the evaluator decides. */
-		if (v > max)
-			return -1;
-		*out = (double)(*s == '-' ? -v : v);
-		return 0;
-	}
-	if (nk != NK_NUMERIC && nk != NK_FLOAT8)
-		return -1;
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++) {
-			digits++;
-			nonzero |= *p != '0';
-		}
-	}
-	if (!digits)
-		return -1;
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p)
-		return -1;
-	errno = 0;
-	d = strtod(s, &end);
-	if (*end || errno || isinf(d) || (nonzero && d == 0) ||
-	    (d != 0 && fabs(d) < DBL_MIN))
-		return -1;
-	*out = d;
-	return 0;
-}
-
 static int const_double(const struct ss_where_node *n, struct ss_buf *tmp,
 			double *out)
 {
@@ -879,7 +496,7 @@ static int const_double(const struct ss_where_node *n, struct ss_buf *tmp,
  * with the text unescaped into `tmp`. Returns 0, -1 if the text is not an
  * array literal this parser understands.
  */
-static int array_elements(const char *s, struct ss_buf *tmp,
+int ss_route_array_elements(const char *s, struct ss_buf *tmp,
 			  void (*add)(const char *, size_t, void *), void *ctx)
 {
 	int depth = 0;
@@ -948,18 +565,6 @@ static int array_elements(const char *s, struct ss_buf *tmp,
 	}
 }
 
-/* A key list being built for a shape. */
-struct keylist {
-	char **keys;
-	size_t *lens;
-	size_t n, alloc, lalloc;
-	const char *type;
-	int raw;
-	int bad;
-	struct ss_buf *key;
-	size_t limit;           /* stop after this many (0: no limit) */
-};
-
 static void keylist_add_key(struct keylist *kl, const char *k, size_t len)
 {
 	size_t i;
@@ -973,7 +578,7 @@ static void keylist_add_key(struct keylist *kl, const char *k, size_t len)
 	kl->lens[kl->n++] = len;
 }
 
-static void keylist_add_text(const char *text, size_t len, void *ctx)
+void ss_route_keylist_add_text(const char *text, size_t len, void *ctx)
 {
 	struct keylist *kl = ctx;
 	struct ss_err err = SS_ERR_INIT;
@@ -995,7 +600,7 @@ static void keylist_add_text(const char *text, size_t len, void *ctx)
 	keylist_add_key(kl, kl->key->buf, kl->key->len);
 }
 
-static void keylist_free(struct keylist *kl)
+void ss_route_keylist_free(struct keylist *kl)
 {
 	size_t i;
 
@@ -1103,7 +708,7 @@ static int try_eq(struct ss_router *r, struct group *g,
 		ss_buf_reset(&r->tmp);
 		if (ss_where_node_const(b, &r->tmp) != 0)
 			return 0; /* = NULL: never true, leave it to eval */
-		keylist_add_text(r->tmp.buf, r->tmp.len, &p->kl);
+		ss_route_keylist_add_text(r->tmp.buf, r->tmp.len, &p->kl);
 	} else if (k == SS_WHERE_IN && !strcmp(ss_where_node_op(n), "IN") &&
 		   nargs >= 2) {
 		a = ss_where_node_arg(n, 0);
@@ -1120,19 +725,19 @@ static int try_eq(struct ss_router *r, struct group *g,
 		for (i = 1; i < nargs; i++) {
 			b = ss_where_node_arg(n, i);
 			if (!is_const(b) || strcmp(ss_where_node_type(b), t)) {
-				keylist_free(&p->kl);
+				ss_route_keylist_free(&p->kl);
 				return 0;
 			}
 			ss_buf_reset(&r->tmp);
 			/* A NULL in the list never makes IN true. */
 			if (ss_where_node_const(b, &r->tmp) == 0)
-				keylist_add_text(r->tmp.buf, r->tmp.len, &p->kl);
+				ss_route_keylist_add_text(r->tmp.buf, r->tmp.len, &p->kl);
 		}
 	} else {
 		return 0;
 	}
 	if (p->kl.bad || p->kl.n == 0) {
-		keylist_free(&p->kl);
+		ss_route_keylist_free(&p->kl);
 		return 0;
 	}
 	p->kind = K_EQ;
@@ -1190,12 +795,12 @@ static int try_contain(struct ss_router *r, struct group *g,
 		int rc;
 
 		ss_buf_add(&text, r->tmp.buf, r->tmp.len);
-		rc = array_elements(text.buf, &scratch, keylist_add_text, &p->kl);
+		rc = ss_route_array_elements(text.buf, &scratch, ss_route_keylist_add_text, &p->kl);
 		ss_buf_release(&text);
 		ss_buf_release(&scratch);
 		if (rc < 0 || p->kl.bad || p->kl.n == 0) {
 			/* '{}' is contained in every array: not indexable */
-			keylist_free(&p->kl);
+			ss_route_keylist_free(&p->kl);
 			return 0;
 		}
 	}
@@ -1435,7 +1040,7 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 		list_add(&g->others, &g->nothers, &g->others_alloc, s);
 		break;
 	}
-	keylist_free(&p->kl);
+	ss_route_keylist_free(&p->kl);
 	g->nlive++;
 	g->used_dirty = 1;
 	r->gen++;
@@ -1978,7 +1583,7 @@ static struct group *group_by_oid_nocache(const struct ss_router *r,
  * columns, maybe in another order), and the union of the columns every
  * shape on g or on an ancestor reads, in g's positions.
  */
-static void anc_update(struct ss_router *r, struct group *g)
+void ss_route_anc_update(struct ss_router *r, struct group *g)
 {
 	size_t k, i, j, n;
 
@@ -2046,7 +1651,7 @@ size_t ss_router_columns(const struct ss_router *r, uint32_t oid,
 		return 0;
 	*ncols = g->ncols;
 	if (g->nanc) {
-		anc_update((struct ss_router *)r, g);
+		ss_route_anc_update((struct ss_router *)r, g);
 		*idx = g->allused;
 		*names = g->allnames;
 		return g->nallused;
@@ -2063,527 +1668,8 @@ int ss_router_table_routed(const struct ss_router *r, uint32_t oid)
 	struct group *g = group_by_oid(r, oid);
 
 	if (g && !g->nlive && g->nanc)
-		anc_update((struct ss_router *)r, g);
+		ss_route_anc_update((struct ss_router *)r, g);
 	return g && (g->nlive > 0 || g->anc_live);
-}
-
-/* ---- matching ---------------------------------------------------------- */
-
-/* Hits are recorded by id, so that a hit found in an index slot never
- * reads its shape; a shape found twice (old and new row, or two elements
- * of an array) is merged after sorting (merge_hits). */
-static void hit_id(struct ss_router *r, int64_t id, int bit)
-{
-	if (r->nhits == r->hits_alloc)
-		SS_GROW(r->hits, r->hits_alloc, r->nhits + 1);
-	r->hits[r->nhits].id = id;
-	r->hits[r->nhits++].mask = (unsigned)bit;
-}
-
-static void hit(struct ss_router *r, struct rshape *s, int bit)
-{
-	hit_id(r, s->id, bit);
-}
-
-static int cmp_hit(const void *a, const void *b)
-{
-	int64_t x = ((const struct hitrec *)a)->id;
-	int64_t y = ((const struct hitrec *)b)->id;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Sort the hits by id and merge those of the same shape. */
-static void merge_hits(struct ss_router *r)
-{
-	size_t i, n = 0;
-
-	if (r->nhits < 2)
-		return;
-	sort_(r->hits, r->nhits, sizeof(*r->hits), cmp_hit);
-	for (i = 1; i < r->nhits; i++) {
-		if (r->hits[i].id == r->hits[n].id)
-			r->hits[n].mask |= r->hits[i].mask;
-		else
-			r->hits[++n] = r->hits[i];
-	}
-	r->nhits = n + 1;
-}
-
-static void eval_full(struct ss_router *r, struct rshape *s,
-		      const char *const *vals, int bit)
-{
-	struct ss_err err = SS_ERR_INIT;
-	int res;
-
-	if (!s->w && s->lazy &&
-	    ss_where_compile(s->def.where, s->g->wcols, s->g->ncols,
-			     (const char *const *)s->def.params,
-			     s->def.nparams, &s->w, &err) < 0) {
-		r->cur->errors++;
-		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
-			 "shape %" PRId64 ": %.200s", s->id, err.msg);
-		return;
-	}
-	if (ss_where_eval(s->w, vals, &res, &err) < 0) {
-		r->cur->errors++;
-		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
-			 "shape %" PRId64 ": %.200s", s->id, err.msg);
-		return;
-	}
-	if (res == 1)
-		hit(r, s, bit);
-}
-
-enum { CHK_NO, CHK_YES, CHK_TIE, CHK_UNREAD };
-
-/* A row against one range check: CHK_NO (out of range, or NULL: the AND
- * is not true), CHK_YES (inside), CHK_TIE (on a bound, where rounding to
- * double may decide wrongly) or CHK_UNREAD (a value row_double does not
- * read): lib/where decides the last two. */
-static int check_row(const struct rcheck *c, const char *const *vals)
-{
-	const char *v = vals[c->col];
-	double x;
-
-	if (!v)
-		return CHK_NO;
-	if (row_double(v, c->nk, &x) < 0)
-		return CHK_UNREAD;
-	if ((c->has_lo && x < c->lo) || (c->has_hi && x > c->hi))
-		return CHK_NO;
-	if ((c->has_lo && x == c->lo) || (c->has_hi && x == c->hi))
-		return CHK_TIE;
-	return CHK_YES;
-}
-
-static void eval(struct ss_router *r, struct rshape *s,
-		 const char *const *vals, int bit)
-{
-	if (s->exact || s->nowhere) {
-		hit(r, s, bit);
-		return;
-	}
-	if (s->use_checks) {
-		size_t i;
-		int tie = 0;
-
-		for (i = 0; i < s->nchecks; i++) {
-			int c = check_row(&s->checks[i], vals);
-
-			if (c == CHK_NO)
-				return;
-			if (c == CHK_UNREAD) {
-				tie = 1; /* let the evaluator decide */
-				break;
-			}
-			if (c == CHK_TIE)
-				tie = 1;
-		}
-		if (!tie) {
-			hit(r, s, bit);
-			return;
-		}
-	}
-	eval_full(r, s, vals, bit);
-}
-
-/* The shapes of an index slot; one alone is decided from the slot. */
-static void slot_match(struct ss_router *r, const struct eqslot *sl,
-		       const char *const *vals, int bit)
-{
-	size_t i;
-
-	if (!(sl->flags & SL_ONE)) {
-		for (i = 0; i < sl->u.e->n; i++)
-			eval(r, sl->u.e->v[i], vals, bit);
-		return;
-	}
-	if (sl->flags & SL_EXACT) {
-		hit_id(r, sl->id, bit);
-	} else if (sl->flags & SL_CHECK) {
-		int c = check_row(&sl->chk, vals);
-
-		if (c == CHK_YES)
-			hit_id(r, sl->id, bit);
-		else if (c != CHK_NO)
-			eval_full(r, sl->u.s, vals, bit);
-	} else {
-		eval(r, sl->u.s, vals, bit);
-	}
-}
-
-static void eval_all(struct ss_router *r, struct rshape **v, size_t n,
-		     const char *const *vals, int bit)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		/* The index could not narrow these down: evaluate in full. */
-		if (v[i]->nowhere)
-			hit(r, v[i], bit);
-		else
-			eval_full(r, v[i], vals, bit);
-	}
-}
-
-static void eq_lookup(struct ss_router *r, struct eqidx *e, const char *key,
-		      size_t len, const char *const *vals, int bit)
-{
-	size_t empty;
-	const struct eqslot *sl = eq_find(r, e->uid, key, len,
-					  eq_hash(e->uid, key, len), &empty);
-
-	if (sl)
-		slot_match(r, sl, vals, bit);
-}
-
-/* The same with the hash already known. */
-static void eq_lookup_h(struct ss_router *r, struct eqidx *e, const char *key,
-			size_t len, uint64_t h, const char *const *vals,
-			int bit)
-{
-	size_t empty;
-	const struct eqslot *sl = eq_find(r, e->uid, key, len, h, &empty);
-
-	if (sl)
-		slot_match(r, sl, vals, bit);
-}
-
-/*
- * Is v the canonical text of an integer (what PostgreSQL prints: no
- * leading zeros, no "-0", at most 18 characters) in the range of a column
- * of kind nk? Then it is its own equality key and the key function can be
- * skipped. One pass; sets *len.
- */
-static int canonical_int(const char *v, int nk, size_t *len)
-{
-	const char *p = v + (*v == '-');
-	uint64_t x = 0;
-	uint64_t max = nk == NK_INT2   ? 32767
-		       : nk == NK_INT4 ? 2147483647
-		       : nk == NK_INT8 ? INT64_MAX
-				       : 0;
-
-	if (*p < '1' || *p > '9') {
-		if (*v != '0' || v[1] || !max)
-			return 0;
-		*len = 1;
-		return 1;
-	}
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (p - v >= 18)
-			return 0;
-		x = x * 10 + (uint64_t)(*p - '0');
-	}
-	/* -max-1 is valid too, but rare: the key function decides. */
-	if (*p || x > max)
-		return 0;
-	*len = (size_t)(p - v);
-	return 1;
-}
-
-/* The key a row value is looked up under when that needs no key function
- * (text, varchar, enums: the text; integer columns: canonical integers):
- * returns 1 and sets *len, else 0. */
-static int quick_key(const struct eqidx *e, const char *v, size_t *len)
-{
-	if (e->quick == 1) {
-		*len = strlen(v);
-		return 1;
-	}
-	return e->quick == 2 && canonical_int(v, e->colnk, len);
-}
-
-struct elemctx {
-	struct ss_router *r;
-	struct eqidx *e;
-	struct keylist kl;
-};
-
-static void match_eq(struct ss_router *r, struct eqidx *e,
-		     const char *const *vals, int bit)
-{
-	const char *v = vals[e->col];
-	struct ss_err err = SS_ERR_INIT;
-	size_t i, len;
-
-	if (!v || !e->n)
-		return; /* NULL = x and NULL @> x are never true */
-	if (e->contain) {
-		struct keylist kl;
-
-		memset(&kl, 0, sizeof(kl));
-		kl.type = e->type;
-		kl.raw = e->raw;
-		kl.key = &r->key;
-		if (array_elements(v, &r->tmp, keylist_add_text, &kl) < 0 ||
-		    kl.bad) {
-			eval_all(r, e->members, e->n, vals, bit);
-		} else {
-			for (i = 0; i < kl.n; i++)
-				eq_lookup(r, e, kl.keys[i], kl.lens[i], vals,
-					  bit);
-		}
-		keylist_free(&kl);
-		return;
-	}
-	/* The prefetch stage may have keyed this value already. */
-	if (r->hint) {
-		const struct ss_route_scan *sc = r->hint;
-
-		for (i = 0; i < sc->nph_; i++)
-			if (sc->pi_[i] == e && sc->pv_[i] == v) {
-				eq_lookup_h(r, e, v, sc->pl_[i], sc->ph_[i],
-					    vals, bit);
-				return;
-			}
-	}
-	/* text and varchar compare byte for byte: the text is the key. */
-	if (quick_key(e, v, &len)) {
-		eq_lookup(r, e, v, len, vals, bit);
-		return;
-	}
-	ss_buf_reset(&r->key);
-	/* A value cast from the column's type must be a value of that type
-	 * first (int4 '1.0' is an error, not numeric 1). */
-	if ((e->coltype && (ss_where_value_key(e->coltype, v, &r->key,
-					       &err) < 0 ||
-			    (ss_buf_reset(&r->key), 0))) ||
-	    ss_where_value_key(e->type, v, &r->key, &err) < 0) {
-		/* Not a value of the type: let each shape's clause decide
-		 * (it reports the error), never drop silently. */
-		eval_all(r, e->members, e->n, vals, bit);
-		return;
-	}
-	eq_lookup(r, e, r->key.buf, r->key.len, vals, bit);
-}
-
-static int cmp_rentry(const void *a, const void *b)
-{
-	double x = ((const struct rentry *)a)->lo;
-	double y = ((const struct rentry *)b)->lo;
-
-	return x < y ? -1 : x > y;
-}
-
-static void range_build(struct rangeidx *ri)
-{
-	size_t i;
-
-	free(ri->e);
-	free(ri->maxhi);
-	ri->ne = ri->n;
-	ri->e = ss_xmalloc((ri->ne ? ri->ne : 1) * sizeof(*ri->e));
-	for (i = 0; i < ri->n; i++) {
-		ri->e[i].lo = ri->members[i]->lo;
-		ri->e[i].hi = ri->members[i]->hi;
-		ri->e[i].s = ri->members[i];
-	}
-	sort_(ri->e, ri->ne, sizeof(*ri->e), cmp_rentry);
-	for (ri->size = 1; ri->size < ri->ne; ri->size *= 2)
-		;
-	ri->maxhi = ss_xmalloc(2 * ri->size * sizeof(double));
-	for (i = 0; i < ri->size; i++)
-		ri->maxhi[ri->size + i] = i < ri->ne ? ri->e[i].hi : -INFINITY;
-	for (i = ri->size - 1; i >= 1; i--)
-		ri->maxhi[i] = fmax(ri->maxhi[2 * i], ri->maxhi[2 * i + 1]);
-	ri->dirty = 0;
-}
-
-/* Report every entry in [0, end) of subtree `node` whose hi >= x. */
-static void range_walk(struct ss_router *r, struct rangeidx *ri, size_t node,
-		       size_t nlo, size_t nhi, size_t end, double x,
-		       const char *const *vals, int bit)
-{
-	if (nlo >= end || ri->maxhi[node] < x)
-		return;
-	if (node >= ri->size) {
-		eval(r, ri->e[node - ri->size].s, vals, bit);
-		return;
-	}
-	range_walk(r, ri, 2 * node, nlo, (nlo + nhi) / 2, end, x, vals, bit);
-	range_walk(r, ri, 2 * node + 1, (nlo + nhi) / 2, nhi, end, x, vals, bit);
-}
-
-static void match_range(struct ss_router *r, struct rangeidx *ri,
-			const char *const *vals, int bit)
-{
-	const char *v = vals[ri->col];
-	size_t lo = 0, hi;
-	double x;
-
-	if (!v || !ri->n)
-		return; /* NULL compares as NULL: never true */
-	if (row_double(v, ri->nk, &x) < 0) {
-		eval_all(r, ri->members, ri->n, vals, bit);
-		return;
-	}
-	if (ri->dirty)
-		range_build(ri);
-	/* The entries with lo <= x are a prefix; walk it for hi >= x. */
-	hi = ri->ne;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (ri->e[mid].lo <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	range_walk(r, ri, 1, 0, ri->size, lo, x, vals, bit);
-}
-
-static void match_row(struct ss_router *r, struct group *g,
-		      const char *const *vals, int bit)
-{
-	size_t i;
-
-	for (i = 0; i < g->neqs; i++)
-		match_eq(r, g->eqs[i], vals, bit);
-	for (i = 0; i < g->nranges; i++)
-		match_range(r, g->ranges[i], vals, bit);
-	for (i = 0; i < g->nothers; i++)
-		eval(r, g->others[i], vals, bit);
-}
-
-/* Partition g's row `vals` in the layout of its k-th ancestor: the
- * columns the ancestor's shapes read (anc_update made them part of g's),
- * in r->arow. */
-static const char *const *anc_row(struct ss_router *r, struct group *g,
-				  size_t k, const char *const *vals)
-{
-	struct group *a = g->ancg[k];
-	size_t j;
-
-	if (a->ncols > r->arow_alloc) {
-		r->arow = ss_xrealloc(r->arow, a->ncols * sizeof(*r->arow));
-		r->arow_alloc = a->ncols;
-	}
-	for (j = 0; j < a->nused; j++) {
-		size_t m = g->amap[k][a->used[j]];
-
-		r->arow[a->used[j]] = m == SIZE_MAX ? NULL : vals[m];
-	}
-	return (const char *const *)r->arow;
-}
-
-static void out_reserve(struct ss_router *r, size_t n)
-{
-	if (n > r->out_alloc) {
-		size_t a = r->out_alloc;
-
-		SS_GROW(r->ids, a, n);
-		r->ops = ss_xrealloc(r->ops, a * sizeof(*r->ops));
-		r->out_alloc = a;
-	}
-}
-
-void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
-		     const char *const *newv, const char *const *oldv,
-		     struct ss_route_match *out)
-{
-	struct group *g = group_by_oid(r, oid);
-	size_t i, n = 0;
-
-	out->n = 0;
-	out->moves = 0;
-	out->errors = 0;
-	out->last_error[0] = '\0';
-	out->ids = r->ids;
-	out->ops = r->ops;
-	if (!g)
-		return;
-	if (g->nanc)
-		anc_update(r, g);
-	if (!g->nlive && !g->anc_live)
-		return;
-	r->nhits = 0;
-	r->cur = out;
-	r->cur_op = op;
-	if (g->nlive) {
-		if (oldv && op != SS_FRAME_OP_INSERT)
-			match_row(r, g, oldv, 1);
-		if (newv && op != SS_FRAME_OP_DELETE)
-			match_row(r, g, newv, 2);
-	}
-	for (i = 0; g->anc_live && i < g->nanc; i++) {
-		struct group *a = g->ancg[i];
-
-		if (!a || !a->nlive)
-			continue;
-		if (oldv && op != SS_FRAME_OP_INSERT)
-			match_row(r, a, anc_row(r, g, i, oldv), 1);
-		if (newv && op != SS_FRAME_OP_DELETE)
-			match_row(r, a, anc_row(r, g, i, newv), 2);
-	}
-	if (!r->nhits)
-		return;
-	merge_hits(r);
-	out_reserve(r, r->nhits);
-	for (i = 0; i < r->nhits; i++) {
-		const struct hitrec *h = &r->hits[i];
-		enum ss_frame_op o = op;
-
-		if (op == SS_FRAME_OP_UPDATE) {
-			if (h->mask == 1)
-				o = SS_FRAME_OP_DELETE;
-			else if (h->mask == 2)
-				o = SS_FRAME_OP_INSERT;
-		}
-		if (o != op)
-			out->moves++;
-		r->ids[n] = h->id;
-		r->ops[n++] = o;
-	}
-	out->ids = r->ids;
-	out->ops = r->ops;
-	out->n = n;
-}
-
-void ss_router_match_scan(struct ss_router *r, const struct ss_route_scan *sc,
-			  struct ss_route_match *out)
-{
-	r->hint = sc;
-	ss_router_match(r, sc->oid, sc->op, sc->newv, sc->oldv, out);
-	r->hint = NULL;
-}
-
-void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
-			size_t noids, struct ss_route_match *out)
-{
-	size_t i, j;
-
-	r->nhits = 0;
-	memset(out, 0, sizeof(*out));
-	for (i = 0; i < noids; i++) {
-		struct group *g = group_by_oid(r, oids[i]);
-		size_t k;
-
-		if (!g)
-			continue;
-		for (j = 0; j < g->nshapes; j++)
-			if (g->shapes[j]->state == ST_LIVE)
-				hit(r, g->shapes[j], 3);
-		/* Truncating a partition empties part of its ancestors. */
-		anc_update(r, g);
-		for (k = 0; k < g->nanc; k++) {
-			struct group *a = g->ancg[k];
-
-			for (j = 0; a && j < a->nshapes; j++)
-				if (a->shapes[j]->state == ST_LIVE)
-					hit(r, a->shapes[j], 3);
-		}
-	}
-	merge_hits(r);
-	out_reserve(r, r->nhits);
-	for (i = 0; i < r->nhits; i++) {
-		r->ids[i] = r->hits[i].id;
-		r->ops[i] = SS_FRAME_OP_NONE;
-	}
-	out->ids = r->ids;
-	out->ops = r->ops;
-	out->n = r->nhits;
 }
 
 /* ---- introspection ----------------------------------------------------- */
@@ -2654,311 +1740,3 @@ const struct ss_frame_column *ss_router_relation_columns(
 	return g ? g->cols : NULL;
 }
 
-/* ---- the change-frame fast path ---------------------------------------- */
-
-struct scan {
-	const char *p, *end;
-};
-
-static int lit(struct scan *s, const char *text, size_t n)
-{
-	if ((size_t)(s->end - s->p) < n || memcmp(s->p, text, n))
-		return 0;
-	s->p += n;
-	return 1;
-}
-#define LIT(s, text) lit(s, text, sizeof(text) - 1)
-
-/* A JSON integer without sign, leading zeros or more than 18 digits. */
-static int uint_(struct scan *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	int n = 0;
-
-	if (s->p < s->end && *s->p == '0') {
-		s->p++;
-		*out = 0;
-		return s->p >= s->end || *s->p < '0' || *s->p > '9';
-	}
-	while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && n < 19) {
-		v = v * 10 + (uint64_t)(*s->p++ - '0');
-		n++;
-	}
-	if (n == 0 || n > 18 || v > max)
-		return 0;
-	*out = v;
-	return 1;
-}
-
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-/* Nonzero if a byte of w may be '"', '\\', a control character or not
- * ASCII (exact for "none"; str_ looks at the bytes then). */
-static uint64_t special8(uint64_t w)
-{
-	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
-
-	return (((q - ONES) & ~q) | ((b - ONES) & ~b) |
-		((w - ONES * 0x20) & ~w) | w) & HIGHS;
-}
-
-/* A string with no escapes and no control characters, valid UTF-8:
- * sets *start and *len to its contents. */
-static int str_(struct scan *s, const char **start, size_t *len)
-{
-	const char *p;
-	int high = 0;
-
-	if (s->p >= s->end || *s->p != '"')
-		return 0;
-	p = ++s->p;
-	/* Eight bytes at a time up to the first that needs a look. */
-	while (s->end - p >= 8) {
-		uint64_t w;
-
-		memcpy(&w, p, 8);
-		if (special8(w))
-			break;
-		p += 8;
-	}
-	while (p < s->end && *p != '"') {
-		unsigned char c = (unsigned char)*p;
-
-		if (c < 0x20 || c == '\\')
-			return 0;
-		high |= c >= 0x80;
-		p++;
-	}
-	if (p >= s->end)
-		return 0;
-	if (high && !ss_shape_utf8_valid(s->p, (size_t)(p - s->p)))
-		return 0;
-	*start = s->p;
-	*len = (size_t)(p - s->p);
-	s->p = p + 1;
-	return 1;
-}
-
-struct span {
-	const char *p;
-	size_t len;
-	int null;
-};
-
-static int row_(struct scan *s, const struct group *g, const size_t *idx,
-		size_t nidx, struct span *out)
-{
-	const struct ss_frame_column *cols = g->cols;
-	size_t i, k = 0, ncols = g->ncols;
-
-	if (!LIT(s, "{"))
-		return 0;
-	for (i = 0; i < ncols; i++) {
-		const char *key;
-		size_t klen;
-		struct span v = { NULL, 0, 0 };
-
-		if (i && !LIT(s, ","))
-			return 0;
-		if (g->plain[i]) {
-			/* "name": in place (the name needs no escaping). */
-			klen = g->namelen[i];
-			if ((size_t)(s->end - s->p) < klen + 3 || *s->p != '"' ||
-			    memcmp(s->p + 1, cols[i].name, klen) ||
-			    s->p[klen + 1] != '"' || s->p[klen + 2] != ':')
-				return 0;
-			s->p += klen + 3;
-		} else if (!str_(s, &key, &klen) || g->namelen[i] != klen ||
-			   memcmp(key, cols[i].name, klen) || !LIT(s, ":")) {
-			return 0;
-		}
-		if (LIT(s, "null"))
-			v.null = 1;
-		else if (!str_(s, &v.p, &v.len))
-			return 0;
-		if (k < nidx && idx[k] == i)
-			out[k++] = v;
-	}
-	return LIT(s, "}");
-}
-
-static void put_values(struct ss_buf *scratch, const struct span *sp,
-		       size_t *off, size_t nidx)
-{
-	size_t k;
-
-	for (k = 0; k < nidx; k++) {
-		if (sp[k].null) {
-			off[k] = SIZE_MAX;
-			continue;
-		}
-		off[k] = scratch->len;
-		ss_buf_add(scratch, sp[k].p, sp[k].len);
-		ss_buf_addc(scratch, '\0');
-	}
-}
-
-int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
-			  struct ss_route_scan *out)
-{
-	struct scan s = { line, line + len };
-	struct span spn[64], spo[64];
-	size_t offn[64], offo[64], k, nidx, ncols;
-	const size_t *idx;
-	const char *const *names;
-	const struct group *g;
-	uint64_t v;
-	const char *lsn;
-	size_t lsnlen;
-	struct ss_err err = SS_ERR_INIT;
-	int has_new, has_old;
-
-	if (!LIT(&s, "{\"type\":\"change\",\"op\":\""))
-		return 0;
-	if (LIT(&s, "insert\""))
-		out->op = SS_FRAME_OP_INSERT;
-	else if (LIT(&s, "update\""))
-		out->op = SS_FRAME_OP_UPDATE;
-	else if (LIT(&s, "delete\""))
-		out->op = SS_FRAME_OP_DELETE;
-	else
-		return 0;
-	if (!LIT(&s, ",\"oid\":") || !uint_(&s, UINT32_MAX, &v) || v == 0)
-		return 0;
-	out->oid = (uint32_t)v;
-	g = group_by_oid(r, out->oid);
-	nidx = ss_router_columns(r, out->oid, &idx, &names, &ncols);
-	if (!g || nidx > 64)
-		return 0;
-	if (!LIT(&s, ",\"xid\":") || !uint_(&s, INT64_MAX, &out->xid) ||
-	    !LIT(&s, ",\"lsn\":") || !str_(&s, &lsn, &lsnlen) ||
-	    memchr(lsn, '/', lsnlen) == NULL ||
-	    ss_lsn_parse_n(lsn, lsnlen, &out->lsn, &err) < 0 ||
-	    !LIT(&s, ",\"pos\":") || !uint_(&s, INT64_MAX, &out->pos))
-		return 0;
-	has_new = out->op != SS_FRAME_OP_DELETE;
-	has_old = out->op != SS_FRAME_OP_INSERT;
-	if (has_new &&
-	    (!LIT(&s, ",\"new\":") || !row_(&s, g, idx, nidx, spn)))
-		return 0;
-	if (has_old &&
-	    (!LIT(&s, ",\"old\":") || !row_(&s, g, idx, nidx, spo)))
-		return 0;
-	if (!LIT(&s, "}"))
-		return 0;
-	while (s.p < s.end && (*s.p == ' ' || *s.p == '\t' || *s.p == '\r'))
-		s.p++;
-	if (s.p != s.end)
-		return 0;
-	/* Copy the values only now: the scratch buffer may move. */
-	if (ncols > out->vals_alloc_) {
-		out->newv_ = ss_xrealloc(out->newv_, ncols * sizeof(char *));
-		out->oldv_ = ss_xrealloc(out->oldv_, ncols * sizeof(char *));
-		out->vals_alloc_ = ncols;
-	}
-	ss_buf_reset(&out->scratch_);
-	if (has_new)
-		put_values(&out->scratch_, spn, offn, nidx);
-	if (has_old)
-		put_values(&out->scratch_, spo, offo, nidx);
-	for (k = 0; k < nidx; k++) {
-		if (has_new)
-			out->newv_[idx[k]] = offn[k] == SIZE_MAX
-						     ? NULL
-						     : out->scratch_.buf + offn[k];
-		if (has_old)
-			out->oldv_[idx[k]] = offo[k] == SIZE_MAX
-						     ? NULL
-						     : out->scratch_.buf + offo[k];
-	}
-	out->newv = has_new ? (const char *const *)out->newv_ : NULL;
-	out->oldv = has_old ? (const char *const *)out->oldv_ : NULL;
-	out->nph_ = 0;
-	return 1;
-}
-
-void ss_route_scan_release(struct ss_route_scan *sc)
-{
-	ss_buf_release(&sc->scratch_);
-	free(sc->newv_);
-	free(sc->oldv_);
-	memset(sc, 0, sizeof(*sc));
-	ss_buf_init(&sc->scratch_);
-}
-
-void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
-			int stage)
-{
-	struct group *g;
-	size_t i, row;
-
-	switch (stage) {
-	case 0:
-		sc->nph_ = 0;
-		g = group_by_oid(r, sc->oid);
-		if (!g || !g->nlive || !r->eq_size)
-			return;
-		for (i = 0; i < g->neqs; i++) {
-			struct eqidx *e = g->eqs[i];
-
-			if (e->contain || !e->n)
-				continue;
-			for (row = 0; row < 2; row++) {
-				const char *const *vals = row ? sc->oldv : sc->newv;
-				const char *v;
-				size_t len;
-				uint64_t h;
-
-				if (!vals || !(v = vals[e->col]) ||
-				    sc->nph_ >= 4 || !quick_key(e, v, &len))
-					continue;
-				h = eq_hash(e->uid, v, len);
-				/* Kept for ss_router_match_scan. */
-				sc->pi_[sc->nph_] = e;
-				sc->pv_[sc->nph_] = v;
-				sc->pl_[sc->nph_] = len;
-				sc->ph_[sc->nph_++] = h;
-				__builtin_prefetch(&r->eq[h & (r->eq_size - 1)]);
-			}
-		}
-		return;
-	case 1:
-		/* The slot's line has had the batch's time to arrive: find
-		 * the slot (by tag; only a hint) and fetch what matching will
-		 * read beyond it, if anything. */
-		for (i = 0; i < sc->nph_; i++) {
-			uint64_t h = sc->ph_[i];
-			size_t mask = r->eq_size - 1, j = (size_t)h & mask;
-
-			sc->pe_[i] = NULL;
-			for (; r->eq[j].flags; j = (j + 1) & mask) {
-				const struct eqslot *sl = &r->eq[j];
-				const char *e = (const char *)sl->u.e;
-
-				if (sl->tag != (uint32_t)h)
-					continue;
-				if (!(sl->flags & SL_ONE)) {
-					sc->pe_[i] = sl->u.e;
-					__builtin_prefetch(e);
-					__builtin_prefetch(e + 64);
-				} else if (!(sl->flags & (SL_EXACT |
-							 SL_CHECK))) {
-					__builtin_prefetch(sl->u.s);
-				}
-				break;
-			}
-		}
-		return;
-	default:
-		for (i = 0; i < sc->nph_; i++) {
-			const struct eqent *e = sc->pe_[i];
-			size_t k;
-
-			/* Matching reads the first cache line of a shape. */
-			for (k = 0; e && k < e->n && k < 2; k++)
-				__builtin_prefetch(e->v[k]);
-		}
-		return;
-	}
-}

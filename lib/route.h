@@ -130,11 +130,12 @@ void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
 			size_t noids, struct ss_route_match *out);
 
 /*
- * The fast path for reading change frames. A line written exactly as
- * writers write it (shapesync-frames(5): compact, keys in order, no
- * "shapes" yet), for a table whose relation frame came, whose row objects
- * name the relation's columns in order with strings that need no
- * unescaping, is decoded here without building any JSON: returns 1 and
+ * The fast path for reading change frames, with lib/frame's scanner
+ * (ss_frame_scan_head): a line written exactly as writers write it
+ * (shapesync-frames(5): compact, keys in order, no "shapes" yet), for a
+ * table whose relation frame came, whose row objects name the relation's
+ * columns in order with strings that need no unescaping, is decoded
+ * without building any JSON: returns 1 and
  * fills *out, with newv / oldv pointing at arrays of the relation's
  * column count that hold the columns ss_router_columns lists (NULL entry:
  * SQL NULL), stored in *out (see below). Returns 0 for every

@@ -657,13 +657,8 @@ static int emit(struct ss_store *s, struct shp *h, struct ss_offset off, size_t 
 
 static void row_values(const struct rel *r, json_t *row, const char **vals)
 {
-	size_t i;
-
-	for (i = 0; i < r->ncols; i++) {
-		json_t *v = row ? json_object_get(row, r->names[i]) : NULL;
-
-		vals[i] = json_is_string(v) ? json_string_value(v) : NULL;
-	}
+	ss_frame_row_values(row, (const char *const *)r->names, NULL, r->ncols,
+			    vals);
 }
 
 static void make_key(struct ss_buf *out, const struct rel *r, const char **vals)

@@ -9,6 +9,9 @@
 
 #include "stream.h"
 
+#include "pg.h"
+#include "registry.h"
+
 static enum ss_stream_verdict fresh(struct ss_buf *reason, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static enum ss_stream_verdict fresh(struct ss_buf *reason, const char *fmt, ...)
@@ -124,4 +127,69 @@ const char *ss_stream_verdict_name(enum ss_stream_verdict v)
 		return "new";
 	}
 	return NULL;
+}
+
+static int count_snapshotted(const struct ss_shape_rec *rec, void *ctx)
+{
+	if (rec->snapshot_state != SS_SNAPSHOT_PENDING)
+		++*(int64_t *)ctx;
+	return 0;
+}
+
+int ss_stream_check(struct ss_registry *reg, struct ss_pg *repl,
+		    struct ss_pg *admin, const char *slot, int created,
+		    int lost, ss_lsn confirmed, int64_t *stream,
+		    struct ss_buf *reason, int64_t *invalidated, int *fatal,
+		    struct ss_err *err)
+{
+	struct ss_stream_session now;
+	struct ss_stream_id rec;
+	enum ss_stream_verdict v;
+	int has;
+
+	ss_buf_reset(reason);
+	*invalidated = 0;
+	memset(&now, 0, sizeof(now));
+	if (ss_pg_identify_system(repl, admin, &now.id, &now.server_lsn,
+				  err) < 0)
+		return -1;
+	snprintf(now.id.slot, sizeof(now.id.slot), "%s", slot);
+	now.id.slot_lsn = confirmed;
+	now.slot_created = created;
+	now.slot_lost = lost;
+	now.slot_confirmed = confirmed;
+	if (ss_registry_get_durable_lsn(reg, &now.durable, err) < 0 ||
+	    ss_registry_stream_get(reg, stream, &rec, &has, err) < 0)
+		goto fatal;
+	/* Only a registry with no stream recorded needs the count. */
+	if (!has && ss_registry_foreach(reg, count_snapshotted, &now.shapes,
+					err) < 0)
+		goto fatal;
+	v = ss_stream_decide(has ? &rec : NULL, &now, reason);
+	if (v == SS_STREAM_SAME)
+		return v;
+	if (ss_registry_stream_start(reg, &now.id, reason->buf,
+				     v == SS_STREAM_NEW, confirmed, stream,
+				     invalidated, err) < 0)
+		goto fatal;
+	if (v == SS_STREAM_FIRST)
+		ss_buf_reset(reason);
+	return v;
+fatal:
+	*fatal = 1;
+	return -1;
+}
+
+ss_lsn ss_stream_ack_target(ss_lsn durable, ss_lsn emitted, ss_lsn slot_confirmed,
+			    ss_lsn max_flush, int ack_received)
+{
+	ss_lsn a = ack_received ? emitted : durable;
+
+	if (a > emitted)
+		a = emitted;
+	if (a < slot_confirmed)
+		a = slot_confirmed;
+	if (a < max_flush)
+		a = max_flush;
+	return a;
 }

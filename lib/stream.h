@@ -74,4 +74,37 @@ enum ss_stream_verdict ss_stream_decide(const struct ss_stream_id *recorded,
 /* Name of a verdict ("same", "first", "new"). */
 const char *ss_stream_verdict_name(enum ss_stream_verdict v);
 
+/* ---- replicate's session ------------------------------------------- */
+
+struct ss_pg;
+struct ss_registry;
+
+/*
+ * Check a replication session against the registry: identify the server
+ * (IDENTIFY_SYSTEM on `repl`, the database's oid through `admin`), read
+ * the durable LSN and the recorded stream, ss_stream_decide, and unless
+ * the stream continues, begin one in the registry (SS_STREAM_NEW removes
+ * every shape and moves the durable LSN to `confirmed`). `created`,
+ * `lost`: what happened to slot `slot`; `confirmed`: its position now.
+ * Fills *stream (the registry's stream number), `reason` (the line for
+ * the log on SS_STREAM_NEW, else empty) and *invalidated (shapes
+ * removed). Returns the verdict, or -1 with err; *fatal is set to 1 when
+ * the registry failed (reconnecting cannot help).
+ */
+int ss_stream_check(struct ss_registry *reg, struct ss_pg *repl,
+		    struct ss_pg *admin, const char *slot, int created,
+		    int lost, ss_lsn confirmed, int64_t *stream,
+		    struct ss_buf *reason, int64_t *invalidated, int *fatal,
+		    struct ss_err *err);
+
+/*
+ * What the slot may be acknowledged up to: the durable LSN (or, with
+ * `ack_received`, what was written out), never past what was written out
+ * (`emitted`), never behind where the slot already stood
+ * (`slot_confirmed`) nor behind the highest position already reported
+ * (`max_flush`). Pure.
+ */
+ss_lsn ss_stream_ack_target(ss_lsn durable, ss_lsn emitted, ss_lsn slot_confirmed,
+			    ss_lsn max_flush, int ack_received);
+
 #endif

@@ -19,4 +19,8 @@ test_expect_success 'frame: tests/data/frames.test, limits, writer, fuzz' '
 	"$SS_BUILD/tests/test-frame" "$TEST_SRC/data/frames.test"
 '
 
+test_expect_success 'frame: the fast change scanner' '
+	"$SS_BUILD/tests/test-frame-scan" 20261206 20000
+'
+
 test_done

@@ -1,18 +1,20 @@
 /*
  * test-route-index.c — the equality index of lib/route under stress: this
- * file builds route.c itself with a hash that keeps 3 bits, so that every
- * key collides with many others, and checks, while shapes are added and
- * removed between matches, that the router's tags equal evaluating each
- * shape with lib/where and that the slot table stays well formed (every
+ * file builds route.c and route_match.c itself with a hash that keeps 3
+ * bits, so that every key collides with many others, and checks, while
+ * shapes are added and removed between matches, that the router's tags
+ * equal evaluating each shape with lib/where and that the slot table
+ * stays well formed (every
  * key reachable from its home slot, one-shape slots inline, entries for
  * long keys and for values with more shapes). Keys of 14 and 15 bytes sit
- * on either side of what a slot holds inline. Also the fast path's
- * string scanner (eight bytes at a time) against a byte-by-byte one, and
- * change lines on a table whose column names need the slow key path.
+ * on either side of what a slot holds inline. Also change lines on a
+ * table whose column names need the slow key path. (The fast path's
+ * string scanner is tested in test-frame-scan.c.)
  * Usage: test-route-index [SEED [STEPS]]
  */
 #define ROUTE_HASH_MASK 0x7ull
 #include "route.c"
+#include "route_match.c"
 
 #include "unit.h"
 
@@ -129,63 +131,6 @@ static void check_table(const struct ss_router *r)
 		}
 	}
 	CHECK(used == r->eq_n);
-}
-
-/* str_ as it was, one byte at a time. */
-static int str_ref(struct scan *s, const char **start, size_t *len)
-{
-	const char *p;
-	int high = 0;
-
-	if (s->p >= s->end || *s->p != '"')
-		return 0;
-	p = ++s->p;
-	while (p < s->end && *p != '"') {
-		unsigned char c = (unsigned char)*p;
-
-		if (c < 0x20 || c == '\\')
-			return 0;
-		high |= c >= 0x80;
-		p++;
-	}
-	if (p >= s->end)
-		return 0;
-	if (high && !ss_shape_utf8_valid(s->p, (size_t)(p - s->p)))
-		return 0;
-	*start = s->p;
-	*len = (size_t)(p - s->p);
-	s->p = p + 1;
-	return 1;
-}
-
-static void test_strings(size_t n)
-{
-	static const char alpha[] =
-		"aaaaaaaaaaaaaaaa\"\\\x01\x1f\x7f \xc3\xa9\xff~";
-	char buf[64];
-	size_t i, k, len;
-
-	for (i = 0; i < n; i++) {
-		struct scan a, b;
-		const char *sa = NULL, *sb = NULL;
-		size_t la = 0, lb = 0;
-		int ra, rb;
-
-		len = 1 + unit_rnd() % 48;
-		buf[0] = '"';
-		for (k = 1; k < len; k++)
-			buf[k] = unit_rnd() % 4 ? 'a'
-					   : alpha[unit_rnd() % (sizeof(alpha) - 1)];
-		if (unit_rnd() % 4)
-			buf[unit_rnd() % len + (len < 2)] = '"';
-		a.p = b.p = buf;
-		a.end = b.end = buf + len;
-		ra = str_(&a, &sa, &la);
-		rb = str_ref(&b, &sb, &lb);
-		CHECK(ra == rb);
-		if (ra && rb)
-			CHECK(sa == sb && la == lb && a.p == b.p);
-	}
 }
 
 /* A table whose second column's name is not ASCII: its key is read by
@@ -430,7 +375,6 @@ int main(int argc, char **argv)
 		}
 	}
 	check_table(r);
-	test_strings(steps * 20);
 	test_names(r);
 	CHECK(mismatches == 0);
 	/* The generator must reach every kind of slot. */

@@ -1,7 +1,8 @@
 /*
  * test-stream.c — ss_stream_decide: every way a session can break the
  * lineage of the shape logs gives SS_STREAM_NEW with its reason, and a
- * session that continues gives SS_STREAM_SAME.
+ * session that continues gives SS_STREAM_SAME; ss_stream_ack_target
+ * bounds the acknowledgement.
  */
 #include <string.h>
 
@@ -46,6 +47,19 @@ static void expect(const struct ss_stream_id *rec,
 	CHECK_STR(ss_stream_verdict_name(v), ss_stream_verdict_name(want));
 	CHECK_STR(r.buf, reason);
 	ss_buf_release(&r);
+}
+
+/* The acknowledgement: durable, bounded by what was written out, never
+ * backwards. */
+static void test_ack(void)
+{
+	/* durable, emitted, slot_confirmed, max_flush, ack_received */
+	CHECK(ss_stream_ack_target(0x300, 0x500, 0x100, 0x200, 0) == 0x300);
+	CHECK(ss_stream_ack_target(0x300, 0x500, 0x100, 0x200, 1) == 0x500);
+	CHECK(ss_stream_ack_target(0x900, 0x500, 0x100, 0x200, 0) == 0x500);
+	CHECK(ss_stream_ack_target(0x050, 0x500, 0x100, 0x000, 0) == 0x100);
+	CHECK(ss_stream_ack_target(0x050, 0x500, 0x100, 0x400, 0) == 0x400);
+	CHECK(ss_stream_ack_target(0, 0, 0, 0, 0) == 0);
 }
 
 int main(void)
@@ -156,5 +170,6 @@ int main(void)
 	       "or is another one");
 
 	CHECK(ss_stream_verdict_name((enum ss_stream_verdict)9) == NULL);
+	test_ack();
 	return unit_report();
 }
