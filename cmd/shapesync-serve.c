@@ -28,6 +28,7 @@
 #include "datadir.h"
 #include "envconf.h"
 #include "health.h"
+#include "http.h"
 #include "log.h"
 #include "lsn.h"
 #include "message.h"
@@ -36,15 +37,12 @@
 #include "pgq.h"
 #include "registry.h"
 #include "shape.h"
+#include "shapereq.h"
 #include "snapshot.h"
 #include "where.h"
 
 #define DEFAULT_REGISTRY "./var/registry.db"
 #define DEFAULT_DATA_DIR "./var/data"
-#define SERVER_HEADER "ElectricSQL/1.7.12 shapesync/" SS_VERSION
-#define EXPOSE_HEADERS "electric-cursor,electric-handle,electric-has-data," \
-	"electric-offset,electric-schema,electric-up-to-date," \
-	"electric-internal-known-error,retry-after"
 /* 2024-10-09T00:00:00Z, the epoch of Electric's cursors. */
 #define CURSOR_EPOCH 1728432000LL
 /* Bytes of a file copied per call of a body reader. */
@@ -168,31 +166,6 @@ static void wake_waker(void)
 	(void)n;
 }
 
-/* Replace bytes that are not UTF-8 with '?' so that text echoed into a
- * JSON body is always valid JSON. */
-static void add_json_text(struct ss_buf *b, const char *s)
-{
-	struct ss_buf clean = SS_BUF_INIT;
-	size_t i, n = strlen(s);
-
-	for (i = 0; i < n; i++) {
-		size_t len = 1;
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x80) {
-			len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-			if (i + len > n || !ss_shape_utf8_valid(s + i, len)) {
-				ss_buf_addc(&clean, '?');
-				continue;
-			}
-		}
-		ss_buf_add(&clean, s + i, len);
-		i += len - 1;
-	}
-	ss_buf_add_json_string(b, clean.buf, clean.len);
-	ss_buf_release(&clean);
-}
-
 /* ------------------------------------------------------------------ tables */
 
 /* A short-lived cache of catalog lookups: each request needs the table's
@@ -296,15 +269,7 @@ static int describe_table(const char *schema, const char *name, struct ss_pgq_ta
 
 /* ------------------------------------------------------------------ requests */
 
-enum { M_GET, M_HEAD, M_POST, M_DELETE, M_OPTIONS, M_OTHER };
-enum { R_ROOT, R_SHAPE, R_HEALTH, R_METRICS, R_NONE };
 enum { ADM_NONE, ADM_INITIAL, ADM_EXISTING };
-
-/* Error collected for one parameter. */
-struct field_err {
-	char field[32];
-	char msg[600];
-};
 
 /* SSE stream state. */
 struct sse {
@@ -334,18 +299,8 @@ struct req {
 	int64_t start_us;
 	struct ss_connguard_conn *gc; /* its connection in the guard */
 
-	/* the request */
-	struct ss_shape def;
-	struct ss_buf canon;
-	struct ss_pgq_table table;
-	size_t *sel;
-	size_t nsel;
-	char *queryable;               /* queryable_columns: 1 per table
-					  column it allows; NULL: all */
-	struct ss_offset off;
-	char *handle;                  /* request's handle or NULL */
-	int live, sse;
-	char *cursor;
+	/* the request, validated (lib/shapereq) */
+	struct ss_shapereq q;
 
 	/* the shape it resolved to */
 	int64_t id;
@@ -360,10 +315,6 @@ struct req {
 	int suspended;
 
 	struct sse *ss;
-
-	/* subset snapshot (reference 1.9) */
-	int subset;
-	char *sub_where, *sub_order, *sub_params_json, *sub_limit, *sub_offset;
 };
 
 /* ------------------------------------------------------------------ shapes */
@@ -664,60 +615,27 @@ static void *waker_main(void *arg)
 /* ------------------------------------------------------------------ responses */
 
 
-static void add_common_headers(struct req *r, struct MHD_Response *resp)
-{
-	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-							 "origin");
-
-	MHD_add_response_header(resp, "electric-server", SERVER_HEADER);
-	MHD_add_response_header(resp, "access-control-allow-origin",
-				origin ? origin : "*");
-	/* The answer names the request's origin: a shared cache must not
-	 * hand it to another origin. */
-	if (origin)
-		MHD_add_response_header(resp, "vary", "Origin");
-	MHD_add_response_header(resp, "access-control-allow-methods",
-				r->route == R_SHAPE ? "GET, POST, HEAD, DELETE, OPTIONS" :
-				"GET, HEAD");
-	MHD_add_response_header(resp, "access-control-expose-headers", EXPOSE_HEADERS);
-}
-
 static enum MHD_Result queue(struct req *r, unsigned status, struct MHD_Response *resp)
 {
 	enum MHD_Result ret;
 
-	add_common_headers(r, resp);
+	ss_http_common_headers(resp, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+								 "origin"),
+			       r->route == SS_HTTP_SHAPE);
 	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
-	if (r->route == R_SHAPE)
+	if (r->route == SS_HTTP_SHAPE)
 		ss_metrics_count_status(&metrics, (int)status);
 	return ret;
-}
-
-static struct MHD_Response *buf_response(const char *data, size_t len)
-{
-	return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 }
 
 /* A JSON error body with Electric's cache headers for errors. */
 static enum MHD_Result send_json(struct req *r, unsigned status, const char *json,
 				 const char *retry_after, int known)
 {
-	struct MHD_Response *resp = buf_response(json, strlen(json));
+	struct MHD_Response *resp = ss_http_buffer(json, strlen(json));
 
-	MHD_add_response_header(resp, "content-type", "application/json");
-	if (status == 409) {
-		MHD_add_response_header(resp, "cache-control", r->shape_handle[0] ?
-					"public, max-age=60, must-revalidate" :
-					"public, max-age=1, must-revalidate");
-	} else if (status >= 400) {
-		MHD_add_response_header(resp, "cache-control", "no-store");
-		MHD_add_response_header(resp, "surrogate-control", "no-store");
-	}
-	if (retry_after)
-		MHD_add_response_header(resp, "retry-after", retry_after);
-	if (known)
-		MHD_add_response_header(resp, "electric-internal-known-error", "true");
+	ss_http_error_headers(resp, status, r->shape_handle[0] != '\0', retry_after, known);
 	return queue(r, status, resp);
 }
 
@@ -727,44 +645,22 @@ static enum MHD_Result send_message(struct req *r, unsigned status, const char *
 	struct ss_buf b = SS_BUF_INIT;
 	enum MHD_Result ret;
 
-	ss_buf_adds(&b, "{\"message\":");
-	add_json_text(&b, msg);
-	ss_buf_addc(&b, '}');
+	ss_http_message_body(&b, msg);
 	ret = send_json(r, status, b.buf, retry_after, known);
 	ss_buf_release(&b);
 	return ret;
 }
 
-static int cmp_field(const void *a, const void *b)
+/* 400 naming one field. */
+static enum MHD_Result send_invalid(struct req *r, const char *field, const char *msg)
 {
-	return strcmp(((const struct field_err *)a)->field,
-		      ((const struct field_err *)b)->field);
-}
-
-/* 400 {"message":"Invalid request","errors":{field:[msg,..],..}} with the
- * fields in byte order (Jason's map order). */
-static enum MHD_Result send_invalid(struct req *r, struct field_err *e, size_t n)
-{
+	struct ss_http_field_err fe;
 	struct ss_buf b = SS_BUF_INIT;
 	enum MHD_Result ret;
-	size_t i;
 
-	qsort(e, n, sizeof(*e), cmp_field);
-	ss_buf_adds(&b, "{\"message\":\"Invalid request\",\"errors\":{");
-	for (i = 0; i < n; i++) {
-		if (i && !strcmp(e[i].field, e[i - 1].field)) {
-			ss_buf_setlen(&b, b.len - 1);
-			ss_buf_addc(&b, ',');
-		} else {
-			if (i)
-				ss_buf_addc(&b, ',');
-			add_json_text(&b, e[i].field);
-			ss_buf_adds(&b, ":[");
-		}
-		add_json_text(&b, e[i].msg);
-		ss_buf_addc(&b, ']');
-	}
-	ss_buf_adds(&b, "}}");
+	snprintf(fe.field, sizeof(fe.field), "%s", field);
+	snprintf(fe.msg, sizeof(fe.msg), "%s", msg);
+	ss_http_invalid_body(&b, &fe, 1);
 	ret = send_json(r, 400, b.buf, NULL, 0);
 	ss_buf_release(&b);
 	return ret;
@@ -773,7 +669,7 @@ static enum MHD_Result send_invalid(struct req *r, struct field_err *e, size_t n
 static enum MHD_Result send_text(struct req *r, unsigned status, const char *text,
 				 const char *ctype)
 {
-	struct MHD_Response *resp = buf_response(text, strlen(text));
+	struct MHD_Response *resp = ss_http_buffer(text, strlen(text));
 
 	MHD_add_response_header(resp, "content-type", ctype);
 	return queue(r, status, resp);
@@ -782,557 +678,64 @@ static enum MHD_Result send_text(struct req *r, unsigned status, const char *tex
 /* 409 must-refetch, with the current handle of the definition if known. */
 static enum MHD_Result send_must_refetch(struct req *r, const char *new_handle)
 {
-	struct ss_buf b = SS_BUF_INIT;
-	struct MHD_Response *resp;
-
-	ss_buf_addc(&b, '[');
-	ss_message_must_refetch(&b);
-	ss_buf_addc(&b, ']');
-	resp = buf_response(b.buf, b.len);
-	ss_buf_release(&b);
-	MHD_add_response_header(resp, "content-type", "application/json");
-	if (new_handle && *new_handle) {
-		MHD_add_response_header(resp, "electric-handle", new_handle);
-		MHD_add_response_header(resp, "cache-control",
-					"public, max-age=60, must-revalidate");
-	} else {
-		MHD_add_response_header(resp, "cache-control",
-					"public, max-age=1, must-revalidate");
-	}
-	return queue(r, 409, resp);
-}
-
-/* The body of a data response: "[" + a byte range of a file + suffix. */
-struct body {
-	int fd;
-	uint64_t fpos, flen;     /* the file part */
-	char *pre, *suf;
-	size_t prelen, suflen;
-};
-
-static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct body *b = cls;
-	size_t n = 0;
-
-	while (n < max) {
-		uint64_t p = pos + n;
-
-		if (p < b->prelen) {
-			size_t k = b->prelen - (size_t)p;
-
-			k = k < max - n ? k : max - n;
-			memcpy(buf + n, b->pre + p, k);
-			n += k;
-		} else if (p < b->prelen + b->flen) {
-			uint64_t fp = p - b->prelen;
-			size_t k = (size_t)(b->flen - fp < max - n ? b->flen - fp : max - n);
-			ssize_t got = pread(b->fd, buf + n, k, (off_t)(b->fpos + fp));
-
-			if (got <= 0)
-				return n ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
-			n += (size_t)got;
-		} else if (p < b->prelen + b->flen + b->suflen) {
-			size_t sp = (size_t)(p - b->prelen - b->flen);
-			size_t k = b->suflen - sp < max - n ? b->suflen - sp : max - n;
-
-			memcpy(buf + n, b->suf + sp, k);
-			n += k;
-		} else {
-			break;
-		}
-	}
-	if (n == 0)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	atomic_fetch_add(&m_bytes_sent, (long long)n);
-	return (ssize_t)n;
-}
-
-static void body_free(void *cls)
-{
-	struct body *b = cls;
-
-	if (b->fd >= 0)
-		close(b->fd);
-	free(b->pre);
-	free(b->suf);
-	free(b);
+	return queue(r, 409, ss_http_must_refetch(new_handle));
 }
 
 /* ------------------------------------------------------------------ params */
 
-static int is_true_param(const char *v)
+static enum MHD_Result kv_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+			       size_t key_size, const char *value, size_t value_size)
 {
-	/* ServeShapePlug: present and not "false" means true. */
-	return v && strcmp(v, "false") != 0;
-}
-
-struct collect {
-	struct field_err *e;
-	size_t n, alloc;
-};
-
-static void add_err(struct collect *c, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void add_err(struct collect *c, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	SS_GROW(c->e, c->alloc, c->n + 1);
-	snprintf(c->e[c->n].field, sizeof(c->e[c->n].field), "%s", field);
-	va_start(ap, fmt);
-	vsnprintf(c->e[c->n].msg, sizeof(c->e[c->n].msg), fmt, ap);
-	va_end(ap);
-	c->n++;
-}
-
-/* The query arguments we read, last one wins (Plug). */
-struct qargs {
-	const char *table, *offset, *handle, *live, *live_sse, *exp_sse, *cursor;
-	const char *where, *columns, *queryable, *replica, *log, *secret, *api_secret;
-	const char *params_plain;
-	const char *sub_where, *sub_params, *sub_limit, *sub_offset, *sub_order;
-	const char *pv[101];          /* params[1..100] */
-	int params_bad_key, params_max;
-	int params_given;
-};
-
-static enum MHD_Result arg_iter(void *cls, enum MHD_ValueKind kind, const char *key,
-				const char *value)
-{
-	struct qargs *a = cls;
+	struct ss_buf *b = cls;
+	struct ss_shapereq_kv kv = { key, key_size, value, value_size };
 
 	(void)kind;
-	if (!value)
-		value = "";
-	if (!strcmp(key, "table"))
-		a->table = value;
-	else if (!strcmp(key, "offset"))
-		a->offset = value;
-	else if (!strcmp(key, "handle"))
-		a->handle = value;
-	else if (!strcmp(key, "live"))
-		a->live = value;
-	else if (!strcmp(key, "live_sse"))
-		a->live_sse = value;
-	else if (!strcmp(key, "experimental_live_sse"))
-		a->exp_sse = value;
-	else if (!strcmp(key, "cursor"))
-		a->cursor = value;
-	else if (!strcmp(key, "where"))
-		a->where = value;
-	else if (!strcmp(key, "columns"))
-		a->columns = value;
-	else if (!strcmp(key, "queryable_columns"))
-		a->queryable = value;
-	else if (!strcmp(key, "replica"))
-		a->replica = value;
-	else if (!strcmp(key, "log"))
-		a->log = value;
-	else if (!strcmp(key, "secret"))
-		a->secret = value;
-	else if (!strcmp(key, "api_secret"))
-		a->api_secret = value;
-	else if (!strcmp(key, "params"))
-		a->params_plain = value;
-	else if (!strcmp(key, "subset__where"))
-		a->sub_where = value;
-	else if (!strcmp(key, "subset__params"))
-		a->sub_params = value;
-	else if (!strcmp(key, "subset__limit"))
-		a->sub_limit = value;
-	else if (!strcmp(key, "subset__offset"))
-		a->sub_offset = value;
-	else if (!strcmp(key, "subset__order_by"))
-		a->sub_order = value;
-	else if (!strncmp(key, "params[", 7)) {
-		const char *p = key + 7;
-		size_t n = strspn(p, "0123456789");
-		long v;
-
-		a->params_given = 1;
-		if (n == 0 || n > 3 || strcmp(p + n, "]") || *p == '0') {
-			a->params_bad_key = 1;
-			return MHD_YES;
-		}
-		v = strtol(p, NULL, 10);
-		if (v < 1 || v > 100) {
-			a->params_bad_key = 1;
-			return MHD_YES;
-		}
-		a->pv[v] = value;
-		if (v > a->params_max)
-			a->params_max = (int)v;
-	}
+	ss_buf_add(b, &kv, sizeof(kv));
 	return MHD_YES;
 }
 
-/* The first query argument whose name or value holds a NUL byte (which
- * would cut it short: "where=a>1%00 AND ..." read as "a>1") or is not
- * UTF-8. */
-struct argcheck {
-	char field[32];
-	const char *msg;
-};
-
-static enum MHD_Result arg_check_iter(void *cls, enum MHD_ValueKind kind,
-				      const char *key, size_t key_size,
-				      const char *value, size_t value_size)
+/* The request's query arguments, in order: *new* array (free() it), its
+ * strings borrowed from the connection. */
+static struct ss_shapereq_kv *request_args(struct req *r, size_t *n)
 {
-	struct argcheck *a = cls;
+	struct ss_buf b = SS_BUF_INIT;
+	size_t len;
+	struct ss_shapereq_kv *kv;
 
-	(void)kind;
-	if (strlen(key) != key_size || (value && strlen(value) != value_size))
-		a->msg = "invalid byte sequence for encoding \"UTF8\": 0x00";
-	else if (!ss_shape_utf8_valid(key, key_size) ||
-		 (value && strcmp(key, "table") && /* its own wording */
-		  !ss_shape_utf8_valid(value, value_size)))
-		a->msg = "invalid byte sequence for encoding \"UTF8\"";
-	else
-		return MHD_YES;
-	snprintf(a->field, sizeof(a->field), "%s", key);
-	return MHD_NO;
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, kv_iter, &b);
+	kv = (struct ss_shapereq_kv *)(void *)ss_buf_detach(&b, &len);
+	*n = len / sizeof(*kv);
+	return kv;
 }
 
-/* 0, or -1 after queueing Electric's 400 naming the argument. */
-static int check_args(struct req *r, enum MHD_Result *ret)
+static int describe_cb(void *ctx, const char *schema, const char *name,
+		       struct ss_pgq_table *t, struct ss_err *err)
 {
-	struct argcheck a;
-	struct field_err e;
-
-	memset(&a, 0, sizeof(a));
-	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, arg_check_iter,
-				    &a);
-	if (!a.msg)
-		return 0;
-	memset(&e, 0, sizeof(e));
-	snprintf(e.field, sizeof(e.field), "%s", a.field);
-	snprintf(e.msg, sizeof(e.msg), "%s", a.msg);
-	*ret = send_invalid(r, &e, 1);
-	return -1;
+	(void)ctx;
+	return describe_table(schema, name, t, err);
 }
 
 /*
- * queryable_columns (Electric's server-side allow-list, set by a proxy):
- * the columns that `columns`, `where` and the subset parameters may name;
- * the others are as if the table did not have them. It must name existing
- * columns and include the key. Without `columns`, the shape selects them.
+ * Validate the request (reference 1.4, lib/shapereq) into r->q. Returns 0
+ * when valid, or -1 after queueing the error response (*ret).
  */
-static int queryable_columns(struct req *r, const char *text, struct collect *c)
+static int prepare_shape_request(struct req *r, const struct ss_shapereq_args *a,
+				 int definition_only, enum MHD_Result *ret)
 {
-	const struct ss_pgq_table *t = &r->table;
-	struct ss_shape q;
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_buf bad = SS_BUF_INIT, missing = SS_BUF_INIT;
-	size_t i;
-	int rc = 0;
+	struct ss_shapereq_opts o = { cfg.secret, &cfg.where_limits, describe_cb, NULL,
+				      definition_only };
+	struct ss_shapereq_error e;
+	unsigned status;
 
-	ss_shape_init(&q);
-	if (ss_shape_parse_columns(&q, text, &err) < 0 || !q.columns) {
-		add_err(c, "queryable_columns", "%s", err.msg[0] ? err.msg :
-			"Invalid zero-length delimited identifier");
-		ss_shape_release(&q);
+	ss_shapereq_error_init(&e);
+	status = ss_shapereq_validate(a, &o, &r->q, &e);
+	if (status) {
+		*ret = send_json(r, status, e.body.buf, e.retry_after, 0);
+		ss_shapereq_error_release(&e);
 		return -1;
 	}
-	r->queryable = ss_xcalloc(t->ncols + 1, 1);
-	for (i = 0; i < q.ncolumns; i++) {
-		long k = ss_pgq_table_column(t, q.columns[i]);
-
-		if (k >= 0) {
-			r->queryable[k] = 1;
-			continue;
-		}
-		if (bad.len)
-			ss_buf_adds(&bad, ", ");
-		ss_buf_adds(&bad, q.columns[i]);
-	}
-	for (i = 0; i < t->npk; i++)
-		if (!r->queryable[t->pk[i]]) {
-			if (missing.len)
-				ss_buf_adds(&missing, ", ");
-			ss_buf_adds(&missing, t->cols[t->pk[i]].name);
-		}
-	if (bad.len) {
-		add_err(c, "queryable_columns", "The following columns could not be "
-			"found: %s", bad.buf);
-		rc = -1;
-	} else if (missing.len) {
-		add_err(c, "queryable_columns", "The list of queryable columns must "
-			"include all primary key columns, missing: %s", missing.buf);
-		rc = -1;
-	}
-	ss_buf_release(&bad);
-	ss_buf_release(&missing);
-	ss_shape_release(&q);
-	return rc;
-}
-
-/* The columns a where clause of r may name (queryable_columns hides the
- * others), for ss_where_compile. *new* array (free it); *n its length. */
-static struct ss_where_column *where_columns(const struct req *r, size_t *n)
-{
-	struct ss_where_column *cols = ss_xcalloc(r->table.ncols + 1, sizeof(*cols));
-	size_t k;
-
-	*n = 0;
-	for (k = 0; k < r->table.ncols; k++) {
-		if (r->queryable && !r->queryable[k])
-			continue;
-		cols[*n].name = r->table.cols[k].name;
-		cols[*n].type = r->table.cols[k].type;
-		cols[*n].is_enum = r->table.cols[k].is_enum;
-		++*n;
-	}
-	return cols;
-}
-
-/* Selected columns: the requested ones plus the key, in table order, or
- * every column that PostgreSQL replicates. */
-static int select_columns(struct req *r, struct collect *c)
-{
-	const struct ss_pgq_table *t = &r->table;
-	char *want = ss_xcalloc(t->ncols + 1, 1);
-	struct ss_buf missing = SS_BUF_INIT, bad = SS_BUF_INIT;
-	size_t i;
-	int rc = 0;
-
-	if (!r->def.columns) {
-		for (i = 0; i < t->ncols; i++)
-			want[i] = !t->cols[i].generated &&
-				  (!r->queryable || r->queryable[i]);
-	} else {
-		for (i = 0; i < r->def.ncolumns; i++) {
-			long k = ss_pgq_table_column(t, r->def.columns[i]);
-
-			if (k >= 0 && r->queryable && !r->queryable[k])
-				k = -1; /* hidden by queryable_columns */
-			if (k < 0) {
-				if (bad.len)
-					ss_buf_adds(&bad, ", ");
-				ss_buf_adds(&bad, r->def.columns[i]);
-				continue;
-			}
-			want[k] = 1;
-		}
-		if (bad.len) {
-			add_err(c, "columns", "The following columns could not be found: %s",
-				bad.buf);
-			rc = -1;
-		}
-		for (i = 0; !rc && i < t->npk; i++)
-			if (!want[t->pk[i]]) {
-				if (missing.len)
-					ss_buf_adds(&missing, ", ");
-				ss_buf_adds(&missing, t->cols[t->pk[i]].name);
-			}
-		if (missing.len) {
-			add_err(c, "columns", "The list of columns must include all primary "
-				"key columns, missing: %s", missing.buf);
-			rc = -1;
-		}
-	}
-	r->sel = ss_xcalloc(t->ncols + 1, sizeof(*r->sel));
-	r->nsel = 0;
-	for (i = 0; i < t->ncols; i++)
-		if (want[i])
-			r->sel[r->nsel++] = i;
-	free(want);
-	ss_buf_release(&missing);
-	ss_buf_release(&bad);
-	return rc;
-}
-
-/*
- * Validate the request (reference 1.4) into r. Returns 0 when valid, or
- * -1 after queueing the error response (*ret).
- */
-static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
-{
-	struct qargs a;
-	struct collect c = { NULL, 0, 0 };
-	struct ss_err err = SS_ERR_INIT;
-	const char *sse;
-	int i, have_offset = 0;
-
-	memset(&a, 0, sizeof(a));
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_iter, &a);
-	if (cfg.secret) {
-		const char *s = a.secret ? a.secret : a.api_secret;
-
-		if (!s || strcmp(s, cfg.secret)) {
-			*ret = send_json(r, 401, "{\"message\":\"Unauthorized - Invalid API "
-					 "secret\"}", NULL, 0);
-			return -1;
-		}
-	}
-	ss_shape_init(&r->def);
-	if (ss_shape_parse_replica(&r->def, a.replica, &err) < 0)
-		add_err(&c, "replica", "is invalid");
-	if (ss_shape_parse_log_mode(&r->def, a.log, &err) < 0)
-		add_err(&c, "log", "is invalid");
-	if (!a.offset || !*a.offset) {
-		add_err(&c, "offset", "can't be blank");
-	} else if (ss_offset_parse(a.offset, SS_OFFSET_ALLOW_NOW, &r->off, &err) < 0) {
-		add_err(&c, "offset", "has invalid format");
-	} else {
-		have_offset = 1;
-	}
-	if (a.params_plain && !a.params_given)
-		add_err(&c, "params", "is invalid");
-	r->live = is_true_param(a.live);
-	sse = a.live_sse ? a.live_sse : NULL;
-	r->sse = sse ? is_true_param(sse) : (a.exp_sse && !strcmp(a.exp_sse, "true"));
-	if (have_offset) {
-		int special = r->off.kind != SS_OFFSET_NORMAL;
-
-		if (special) {
-			a.handle = NULL; /* dropped with -1 and now */
-		} else if (!a.handle || !*a.handle) {
-			add_err(&c, "handle", "can't be blank when offset != -1");
-		}
-		if (r->live && r->off.kind == SS_OFFSET_BEFORE_ALL)
-			add_err(&c, "live", "can't be true when offset == -1");
-		if (r->live && r->off.kind == SS_OFFSET_NOW)
-			add_err(&c, "live", "can't be true when offset is 'now'");
-	}
-	if (r->sse && !r->live)
-		add_err(&c, "live_sse", "can't be true unless live is also true");
-	if (a.params_bad_key) {
-		add_err(&c, "params", "Parameters can only use numbers as keys");
-	} else {
-		for (i = 1; i <= a.params_max; i++)
-			if (!a.pv[i]) {
-				add_err(&c, "params", "Parameters must be numbered sequentially, "
-					"starting from 1");
-				break;
-			}
-	}
-	if (c.n)
-		goto invalid;
-	if (!a.table || !*a.table) {
-		add_err(&c, "table", "can't be blank");
-		goto invalid;
-	}
-
-	/* The shape itself: table, columns, where (Shape.new). */
-	if (ss_shape_parse_table(&r->def, a.table, &err) < 0) {
-		add_err(&c, "table", "%s", err.msg);
-		goto invalid;
-	}
-	if (a.columns && ss_shape_parse_columns(&r->def, a.columns, &err) < 0) {
-		add_err(&c, "columns", "%s", err.msg);
-		goto invalid;
-	}
-	if (a.columns && !r->def.columns) {
-		add_err(&c, "columns", "Invalid zero-length delimited identifier");
-		goto invalid;
-	}
-	i = describe_table(r->def.schema, r->def.table, &r->table, &err);
-	if (i < 0) {
-		*ret = send_message(r, 503, "Cannot connect to the database to verify the "
-				    "shape. Please try again later.", "1", 0);
-		free(c.e);
-		return -1;
-	}
-	if (i == 0) {
-		struct ss_buf q = SS_BUF_INIT;
-
-		ss_shape_quote_ident(&q, r->def.schema);
-		ss_buf_addc(&q, '.');
-		ss_shape_quote_ident(&q, r->def.table);
-		add_err(&c, "table", "Table %s does not exist. If the table name contains "
-			"capitals or special characters you must quote it.", q.buf);
-		ss_buf_release(&q);
-		goto invalid;
-	}
-	if (r->table.system) {
-		/* A permanent error: no retry will publish a catalog. */
-		struct ss_buf q = SS_BUF_INIT;
-
-		ss_shape_quote_ident(&q, r->def.schema);
-		ss_buf_addc(&q, '.');
-		ss_shape_quote_ident(&q, r->def.table);
-		add_err(&c, "table", "Table %s is a system catalog, which logical "
-			"replication cannot follow", q.buf);
-		ss_buf_release(&q);
-		goto invalid;
-	}
-	if (a.queryable && queryable_columns(r, a.queryable, &c) < 0)
-		goto invalid;
-	/* Without columns the shape selects the queryable ones: the same
-	 * definition, and the same shape, as asking for them. */
-	if (a.queryable && !r->def.columns &&
-	    ss_shape_parse_columns(&r->def, a.queryable, &err) < 0) {
-		add_err(&c, "queryable_columns", "%s", err.msg);
-		goto invalid;
-	}
-	if (select_columns(r, &c) < 0)
-		goto invalid;
-	if (a.where && *a.where) {
-		struct ss_where_column *cols;
-		struct ss_where *w = NULL;
-		const char **pv = ss_xcalloc((size_t)a.params_max + 1, sizeof(*pv));
-		size_t k;
-
-		if (!ss_shape_utf8_valid(a.where, strlen(a.where))) {
-			free(pv);
-			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
-			goto invalid;
-		}
-		for (i = 1; i <= a.params_max; i++) {
-			if (!ss_shape_utf8_valid(a.pv[i], strlen(a.pv[i]))) {
-				free(pv);
-				add_err(&c, "params", "invalid byte sequence for encoding "
-					"\"UTF8\"");
-				goto invalid;
-			}
-			pv[i - 1] = a.pv[i];
-		}
-		cols = where_columns(r, &k);
-		i = ss_where_compile_limited(a.where, cols, k, pv,
-					     (size_t)a.params_max,
-					     &cfg.where_limits, &w, &err);
-		free(cols);
-		free(pv);
-		if (i < 0) {
-			/* Electric's wording for a missing parameter value. */
-			char *np = strstr(err.msg, "there is no parameter $");
-
-			if (np) {
-				char num[16];
-
-				snprintf(num, sizeof(num), "%.10s", np + 23);
-				num[strspn(num, "0123456789")] = '\0';
-				snprintf(np, sizeof(err.msg) - (size_t)(np - err.msg),
-					 "parameter $%s was not provided", num);
-			}
-			add_err(&c, "where", "%s", err.msg);
-			goto invalid;
-		}
-		/* Identity is the canonical text with the parameters
-		 * substituted, as Electric's comparable (reference 2.1). */
-		ss_shape_set_where(&r->def, ss_where_canonical_text(w));
-		ss_where_free(w);
-	}
-	ss_shape_canonical(&r->def, &r->canon);
-	if (a.sub_where || a.sub_params || a.sub_limit || a.sub_offset || a.sub_order) {
-		r->subset = 1;
-		r->sub_where = a.sub_where ? ss_xstrdup(a.sub_where) : NULL;
-		r->sub_order = a.sub_order ? ss_xstrdup(a.sub_order) : NULL;
-		r->sub_params_json = a.sub_params ? ss_xstrdup(a.sub_params) : NULL;
-		r->sub_limit = a.sub_limit ? ss_xstrdup(a.sub_limit) : NULL;
-		r->sub_offset = a.sub_offset ? ss_xstrdup(a.sub_offset) : NULL;
-	}
-	r->handle = a.handle ? ss_xstrdup(a.handle) : NULL;
-	r->cursor = a.cursor ? ss_xstrdup(a.cursor) : NULL;
 	r->prepared = 1;
-	free(c.e);
 	return 0;
-invalid:
-	*ret = send_invalid(r, c.e, c.n);
-	free(c.e);
-	return -1;
 }
 
 /* ------------------------------------------------------------------ creation */
@@ -1593,7 +996,7 @@ static int get_or_create(struct req *r, struct ss_err *err)
 
 	ss_shape_rec_init(&rec);
 	pthread_mutex_lock(&create_mu);
-	rc = ss_registry_add(reg, &r->def, &r->table.oid, 1, &rec, &created, err);
+	rc = ss_registry_add(reg, &r->q.def, &r->q.table.oid, 1, &rec, &created, err);
 	if (rc < 0) {
 		pthread_mutex_unlock(&create_mu);
 		return -1;
@@ -1613,13 +1016,13 @@ static int get_or_create(struct req *r, struct ss_err *err)
 		cr->sh = r->sh;
 		cr->id = rec.id;
 		ss_shape_init(&cr->def);
-		ss_shape_set_where(&cr->def, r->def.where);
-		cr->def.log_mode = r->def.log_mode;
-		table_copy(&cr->table, &r->table);
-		cr->sel = ss_xcalloc(r->nsel + 1, sizeof(*cr->sel));
-		for (i = 0; i < r->nsel; i++)
-			cr->sel[i] = r->sel[i];
-		cr->nsel = r->nsel;
+		ss_shape_set_where(&cr->def, r->q.def.where);
+		cr->def.log_mode = r->q.def.log_mode;
+		table_copy(&cr->table, &r->q.table);
+		cr->sel = ss_xcalloc(r->q.nsel + 1, sizeof(*cr->sel));
+		for (i = 0; i < r->q.nsel; i++)
+			cr->sel[i] = r->q.sel[i];
+		cr->nsel = r->q.nsel;
 		cr->dir = ss_xstrdup(r->dir.buf);
 		pthread_mutex_unlock(&wmu);
 		pthread_attr_init(&attr);
@@ -1693,36 +1096,6 @@ static void next_cursor(const char *prev, char out[32])
 	snprintf(out, 32, "%" PRId64, next);
 }
 
-/* Does If-None-Match hold this etag (comma list, quotes stripped)? */
-static int etag_matches(struct req *r, const char *etag)
-{
-	const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						      "if-none-match");
-	size_t elen = strlen(etag);
-
-	while (inm && *inm) {
-		size_t n;
-
-		while (*inm == ' ' || *inm == ',')
-			inm++;
-		n = strcspn(inm, ",");
-		{
-			const char *s = inm, *e = inm + n;
-
-			while (e > s && e[-1] == ' ')
-				e--;
-			if (e - s >= 2 && *s == '"' && e[-1] == '"') {
-				s++;
-				e--;
-			}
-			if ((size_t)(e - s) == elen && !memcmp(s, etag, elen))
-				return 1;
-		}
-		inm += n;
-	}
-	return 0;
-}
-
 /* What a data response carries besides its body. */
 struct answer {
 	struct ss_offset end;      /* electric-offset */
@@ -1734,7 +1107,7 @@ static void add_schema_header(struct req *r, struct MHD_Response *resp)
 {
 	struct ss_buf s = SS_BUF_INIT;
 
-	ss_pgq_schema_json(&r->table, r->sel, r->nsel, &s);
+	ss_pgq_schema_json(&r->q.table, r->q.sel, r->q.nsel, &s);
 	MHD_add_response_header(resp, "electric-schema", s.buf);
 	ss_buf_release(&s);
 }
@@ -1743,24 +1116,23 @@ static void add_schema_header(struct req *r, struct MHD_Response *resp)
 static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t flen,
 				 const struct answer *an)
 {
-	struct body *b = ss_xcalloc(1, sizeof(*b));
 	struct ss_buf suf = SS_BUF_INIT, etag = SS_BUF_INIT;
 	struct MHD_Response *resp;
 	char reqoff[SS_OFFSET_STRMAX], endoff[SS_OFFSET_STRMAX], cursor[32];
 	char cc[128];
 	unsigned status = 200;
-	uint64_t total;
 
-	ss_offset_format(&r->off, reqoff);
+	ss_offset_format(&r->q.off, reqoff);
 	ss_offset_format(&an->end, endoff);
 	ss_buf_addf(&etag, "%s:%s:%s", r->shape_handle, reqoff, endoff);
 	if (an->unique_etag)
 		ss_buf_addf(&etag, ":%" PRId64, ss_mono_us());
-	if (!an->unique_etag && etag_matches(r, etag.buf)) {
+	if (!an->unique_etag && ss_http_etag_matches(MHD_lookup_connection_value(
+						     r->conn, MHD_HEADER_KIND, "if-none-match"),
+						     etag.buf)) {
 		if (fd >= 0)
 			close(fd);
-		free(b);
-		resp = buf_response("", 0);
+		resp = ss_http_buffer("", 0);
 		status = 304;
 	} else {
 		if (an->up_to_date) {
@@ -1769,20 +1141,10 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 			ss_message_up_to_date(&suf, an->lsn);
 		}
 		ss_buf_addc(&suf, ']');
-		b->fd = fd;
-		b->fpos = fpos;
-		b->flen = flen;
-		b->pre = ss_xstrdup("[");
-		b->prelen = 1;
-		b->suflen = suf.len;
-		b->suf = ss_buf_detach(&suf, NULL);
-		/* MHD allocates a buffer of block size for each response:
-		 * no bigger than the body, so that a thousand small live
-		 * answers do not each map 256 KiB. */
-		total = 1 + flen + b->suflen;
-		resp = MHD_create_response_from_callback(total, total < BLOCK_SIZE ?
-							 (size_t)total : BLOCK_SIZE,
-							 body_read, b, body_free);
+		resp = ss_http_range_response(ss_http_range_new(fd, fpos, flen, "[", 1,
+								suf.buf, suf.len,
+								&m_bytes_sent),
+					      BLOCK_SIZE);
 	}
 	MHD_add_response_header(resp, "content-type", "application/json");
 	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
@@ -1792,10 +1154,10 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 		/* MHD refuses an empty value; a lone space reads as empty
 		 * to every HTTP parser (leading and trailing OWS is dropped). */
 		MHD_add_response_header(resp, "electric-up-to-date", " ");
-	if (!r->live && status == 200)
+	if (!r->q.live && status == 200)
 		add_schema_header(r, resp);
-	if (r->live) {
-		next_cursor(r->cursor, cursor);
+	if (r->q.live) {
+		next_cursor(r->q.cursor, cursor);
 		MHD_add_response_header(resp, "electric-cursor", cursor);
 	}
 	snprintf(endoff, sizeof(endoff), "\"%s\"", "");
@@ -1806,12 +1168,12 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 		MHD_add_response_header(resp, "etag", q.buf);
 		ss_buf_release(&q);
 	}
-	if (r->method == M_POST)
+	if (r->method == SS_HTTP_POST)
 		snprintf(cc, sizeof(cc), "no-cache");
-	else if (r->off.kind == SS_OFFSET_BEFORE_ALL)
+	else if (r->q.off.kind == SS_OFFSET_BEFORE_ALL)
 		snprintf(cc, sizeof(cc), "public, max-age=604800, s-maxage=3600, "
 			 "stale-while-revalidate=2629746");
-	else if (r->live)
+	else if (r->q.live)
 		snprintf(cc, sizeof(cc), "public, max-age=5, stale-while-revalidate=5");
 	else
 		snprintf(cc, sizeof(cc), "public, max-age=%" PRId64
@@ -1962,7 +1324,7 @@ struct plan {
 };
 
 /*
- * Decide the answer for r->off on r's shape (reference 1.8 step 3-6).
+ * Decide the answer for r->q.off on r's shape (reference 1.8 step 3-6).
  * P_WAIT means the connection is suspended until an event or
  * r->deadline_us; P_AGAIN means look again at once.
  */
@@ -1970,7 +1332,7 @@ static int plan(struct req *r, struct plan *p)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct where_at at;
-	struct ss_offset o = r->off;
+	struct ss_offset o = r->q.off;
 	int st, rc;
 	int64_t now = ss_mono_us();
 
@@ -2006,7 +1368,7 @@ static int plan(struct req *r, struct plan *p)
 		p->an.has_data = 1;
 		p->an.up_to_date = o.kind != SS_OFFSET_BEFORE_ALL && at.done &&
 			ss_offset_compare(&p->an.end, &at.last) >= 0;
-		p->an.lsn = r->live ? 0 : durable_lsn();
+		p->an.lsn = r->q.live ? 0 : durable_lsn();
 		at_release(&at);
 		return P_DATA;
 	}
@@ -2045,16 +1407,16 @@ static int plan(struct req *r, struct plan *p)
 		goto wait_data;
 	}
 	if (ss_offset_compare(&o, &at.last) == 0) {
-		if (r->live && !(r->deadline_us && now >= r->deadline_us)) {
+		if (r->q.live && !(r->deadline_us && now >= r->deadline_us)) {
 			if (!r->deadline_us)
 				r->deadline_us = now + cfg.long_poll_ms * 1000;
 			goto wait_data;
 		}
-		p->timed_out = r->live;
+		p->timed_out = r->q.live;
 		p->an.end = at.last;
 		p->an.up_to_date = 1;
-		p->an.unique_etag = r->live;
-		p->an.lsn = r->live ? at.last.tx : durable_lsn();
+		p->an.unique_etag = r->q.live;
+		p->an.lsn = r->q.live ? at.last.tx : durable_lsn();
 		if (p->an.lsn < at.last.tx)
 			p->an.lsn = at.last.tx;
 		at_release(&at);
@@ -2076,7 +1438,7 @@ static int plan(struct req *r, struct plan *p)
 			p->an.end = at.last;
 		p->an.up_to_date = ss_offset_compare(&p->an.end, &at.last) >= 0;
 		p->an.has_data = count > 0;
-		p->an.lsn = r->live ? p->an.end.tx : durable_lsn();
+		p->an.lsn = r->q.live ? p->an.end.tx : durable_lsn();
 		if (p->an.lsn < p->an.end.tx)
 			p->an.lsn = p->an.end.tx;
 		if (count) {
@@ -2189,7 +1551,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		now = ss_mono_us();
 		if (s->finished || atomic_load(&stopping) || now >= s->end_us)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		r->off = s->off;
+		r->q.off = s->off;
 		r->deadline_us = s->last_out_us + cfg.keepalive_ms * 1000;
 		if (r->deadline_us > s->end_us)
 			r->deadline_us = s->end_us;
@@ -2236,7 +1598,7 @@ static enum MHD_Result start_sse(struct req *r)
 	char cursor[32], offtxt[SS_OFFSET_STRMAX];
 
 	r->ss = ss_xcalloc(1, sizeof(*r->ss));
-	r->ss->off = r->off;
+	r->ss->off = r->q.off;
 	r->ss->fd = -1;
 	r->ss->last_out_us = ss_mono_us();
 	r->ss->end_us = r->ss->last_out_us + cfg.sse_timeout_ms * 1000;
@@ -2252,8 +1614,8 @@ static enum MHD_Result start_sse(struct req *r)
 	/* The client requires an offset; the stream starts at the request's
 	 * and moves on with each up-to-date message. */
 	MHD_add_response_header(resp, "electric-offset",
-				ss_offset_format(&r->off, offtxt));
-	next_cursor(r->cursor, cursor);
+				ss_offset_format(&r->q.off, offtxt));
+	next_cursor(r->q.cursor, cursor);
 	MHD_add_response_header(resp, "electric-cursor", cursor);
 	{
 		char cc[64];
@@ -2270,7 +1632,7 @@ static enum MHD_Result start_sse(struct req *r)
 
 static int admit(struct req *r, enum MHD_Result *ret)
 {
-	int initial = r->handle == NULL;
+	int initial = r->q.handle == NULL;
 	atomic_llong *ctr = initial ? &m_adm_initial : &m_adm_existing;
 	int64_t limit = initial ? cfg.max_initial : cfg.max_existing;
 	char msg[160], retry[8];
@@ -2297,13 +1659,13 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 	struct ss_shape_rec rec;
 	int rc;
 
-	if (r->handle) {
+	if (r->q.handle) {
 		ss_shape_rec_init(&rec);
-		rc = ss_shape_handle_valid(r->handle, NULL) ?
-			ss_registry_get_by_handle(reg, r->handle, &rec, &err) : 0;
+		rc = ss_shape_handle_valid(r->q.handle, NULL) ?
+			ss_registry_get_by_handle(reg, r->q.handle, &rec, &err) : 0;
 		if (rc < 0)
 			goto fail;
-		if (rc == 1 && !strcmp(rec.definition, r->canon.buf)) {
+		if (rc == 1 && !strcmp(rec.definition, r->q.canon.buf)) {
 			r->id = rec.id;
 			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
 			ss_buf_reset(&r->dir);
@@ -2377,9 +1739,7 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 		return send_message(r, 503, "Failed to create shape, please retry", "1", 0);
 	}
 	case P_OOB: {
-		struct field_err fe = { "offset", "out of bounds for this shape" };
-
-		return send_invalid(r, &fe, 1);
+		return send_invalid(r, "offset", "out of bounds for this shape");
 	}
 	case P_SNAP_TIMEOUT:
 		return send_message(r, 503, "Snapshot query took too long, please retry",
@@ -2409,7 +1769,7 @@ static int subset_from_body(struct req *r, enum MHD_Result *ret)
 		struct ss_buf b = SS_BUF_INIT;
 
 		ss_buf_adds(&b, "{\"error\":\"Invalid JSON in request body\",\"details\":");
-		add_json_text(&b, je.text);
+		ss_http_add_json_text(&b, je.text);
 		ss_buf_addc(&b, '}');
 		*ret = send_json(r, 400, b.buf, NULL, 0);
 		ss_buf_release(&b);
@@ -2425,9 +1785,9 @@ static int subset_from_body(struct req *r, enum MHD_Result *ret)
 	if (!json_is_object(o))
 		o = root;
 	for (i = 0; keys[i]; i++) {
-		char **dst = i == 0 ? &r->sub_where : i == 1 ? &r->sub_order :
-			     i == 2 ? &r->sub_limit : i == 3 ? &r->sub_offset :
-			     &r->sub_params_json;
+		char **dst = i == 0 ? &r->q.sub_where : i == 1 ? &r->q.sub_order :
+			     i == 2 ? &r->q.sub_limit : i == 3 ? &r->q.sub_offset :
+			     &r->q.sub_params_json;
 
 		v = json_object_get(o, keys[i]);
 		if (!v || json_is_null(v))
@@ -2437,7 +1797,7 @@ static int subset_from_body(struct req *r, enum MHD_Result *ret)
 			*dst = ss_xstrdup(json_string_value(v));
 		else
 			*dst = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		r->subset = 1;
+		r->q.subset = 1;
 	}
 	json_decref(root);
 	return 0;
@@ -2567,6 +1927,32 @@ static int subset_row(void *ctx, const char *json, size_t len, struct ss_err *er
 	return 0;
 }
 
+struct collect {
+	struct ss_http_field_err *e;
+	size_t n, alloc;
+};
+
+static void add_err(struct collect *c, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void add_err(struct collect *c, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	SS_GROW(c->e, c->alloc, c->n + 1);
+	snprintf(c->e[c->n].field, sizeof(c->e[c->n].field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(c->e[c->n].msg, sizeof(c->e[c->n].msg), fmt, ap);
+	va_end(ap);
+	c->n++;
+}
+
+static int cmp_field(const void *a, const void *b)
+{
+	return strcmp(((const struct ss_http_field_err *)a)->field,
+		      ((const struct ss_http_field_err *)b)->field);
+}
+
 /* A subset snapshot: {"metadata":{..},"data":[rows]}. */
 static enum MHD_Result handle_subset(struct req *r)
 {
@@ -2591,10 +1977,10 @@ static enum MHD_Result handle_subset(struct req *r)
 
 	memset(&o, 0, sizeof(o));
 	ss_buf_init(&o.body);
-	if (r->sub_params_json) {
+	if (r->q.sub_params_json) {
 		json_error_t je;
 
-		params = json_loads(r->sub_params_json, JSON_DECODE_ANY, &je);
+		params = json_loads(r->q.sub_params_json, JSON_DECODE_ANY, &je);
 		if (!params)
 			add_err(&c, "params", "params must be valid JSON");
 		else if (!json_is_object(params))
@@ -2626,24 +2012,24 @@ static enum MHD_Result handle_subset(struct req *r)
 			}
 		}
 	}
-	if (r->sub_limit && (ss_parse_i64(r->sub_limit, 1, INT64_MAX, &limit, "limit",
+	if (r->q.sub_limit && (ss_parse_i64(r->q.sub_limit, 1, INT64_MAX, &limit, "limit",
 					  &err) < 0))
 		add_err(&c, "limit", "must be greater than 0");
-	if (r->sub_offset && (ss_parse_i64(r->sub_offset, 0, INT64_MAX, &offset,
+	if (r->q.sub_offset && (ss_parse_i64(r->q.sub_offset, 0, INT64_MAX, &offset,
 					   "offset", &err) < 0))
 		add_err(&c, "offset", "must be greater than or equal to 0");
-	if ((r->sub_limit || r->sub_offset) && !r->sub_order)
+	if ((r->q.sub_limit || r->q.sub_offset) && !r->q.sub_order)
 		add_err(&c, "order_by", "order_by is required when limit or offset is present");
-	if (r->sub_order && parse_order_by(&r->table, r->queryable, r->sub_order,
+	if (r->q.sub_order && parse_order_by(&r->q.table, r->q.queryable, r->q.sub_order,
 					   &order, msg, sizeof(msg)) < 0)
 		add_err(&c, "order_by", "%s", msg);
-	if (!c.n && r->sub_where && *r->sub_where) {
+	if (!c.n && r->q.sub_where && *r->q.sub_where) {
 		size_t ncols;
-		struct ss_where_column *cols = where_columns(r, &ncols);
+		struct ss_where_column *cols = ss_shapereq_where_columns(&r->q, &ncols);
 
-		if (!ss_shape_utf8_valid(r->sub_where, strlen(r->sub_where)))
+		if (!ss_shape_utf8_valid(r->q.sub_where, strlen(r->q.sub_where)))
 			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
-		else if (ss_where_compile_limited(r->sub_where, cols, ncols, pv,
+		else if (ss_where_compile_limited(r->q.sub_where, cols, ncols, pv,
 						  npv, &cfg.where_limits, &w, &err) < 0)
 			add_err(&c, "where", "%s", err.msg);
 		free(cols);
@@ -2656,9 +2042,9 @@ static enum MHD_Result handle_subset(struct req *r)
 		for (i = 0; i < c.n; i++) {
 			if (i)
 				ss_buf_addc(&b, ',');
-			add_json_text(&b, c.e[i].field);
+			ss_http_add_json_text(&b, c.e[i].field);
 			ss_buf_addc(&b, ':');
-			add_json_text(&b, c.e[i].msg);
+			ss_http_add_json_text(&b, c.e[i].msg);
 		}
 		ss_buf_adds(&b, "}}}");
 		ret = send_json(r, 400, b.buf, NULL, 0);
@@ -2682,7 +2068,7 @@ static enum MHD_Result handle_subset(struct req *r)
 	if (conn) {
 		struct ss_pgq_snapshot_cb cb = { subset_snap, subset_row, &o };
 
-		rc = ss_pgq_subset(conn, &r->table, r->sel, r->nsel, r->def.where, &q,
+		rc = ss_pgq_subset(conn, &r->q.table, r->q.sel, r->q.nsel, r->q.def.where, &q,
 				   1, &cb, &err);
 		ss_pgq_put(pool, conn);
 	}
@@ -2700,13 +2086,13 @@ static enum MHD_Result handle_subset(struct req *r)
 		    "},", lsn, mark);
 	ss_buf_add(&meta, o.body.buf, o.body.len);
 	ss_buf_adds(&meta, "]}");
-	resp = buf_response(meta.buf, meta.len);
+	resp = ss_http_buffer(meta.buf, meta.len);
 	MHD_add_response_header(resp, "content-type", "application/json");
 	MHD_add_response_header(resp, "cache-control", "no-cache");
 	MHD_add_response_header(resp, "electric-snapshot", "true");
 	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
 	/* The request's own offset: the client's place in the log stays. */
-	MHD_add_response_header(resp, "electric-offset", ss_offset_format(&r->off, offtxt));
+	MHD_add_response_header(resp, "electric-offset", ss_offset_format(&r->q.off, offtxt));
 	add_schema_header(r, resp);
 	ss_registry_touch(reg, r->id);
 	ret = queue(r, 200, resp);
@@ -2733,17 +2119,24 @@ static enum MHD_Result handle_shape(struct req *r)
 	if (atomic_load(&stopping))
 		return send_message(r, 503, "Server is shutting down", "5", 1);
 	if (!r->prepared) {
-		if (prepare_shape_request(r, &ret) < 0)
+		struct ss_shapereq_args a;
+		struct ss_shapereq_kv *kv;
+		size_t nkv;
+
+		kv = request_args(r, &nkv);
+		ss_shapereq_args_collect(kv, nkv, &a);
+		free(kv);   /* a's strings are the connection's */
+		if (prepare_shape_request(r, &a, 0, &ret) < 0)
 			return ret;
-		if (r->method == M_POST && subset_from_body(r, &ret) < 0)
+		if (r->method == SS_HTTP_POST && subset_from_body(r, &ret) < 0)
 			return ret;
 		if (admit(r, &ret) < 0)
 			return ret;
 		if (!resolve(r, &ret))
 			return ret;
-		if (r->subset)
+		if (r->q.subset)
 			return handle_subset(r);
-		if (r->sse)
+		if (r->q.sse)
 			return start_sse(r);
 	}
 	for (;;) {
@@ -2758,37 +2151,28 @@ static enum MHD_Result handle_shape(struct req *r)
 /* DELETE /v1/shape (reference 1.11). */
 static enum MHD_Result handle_delete(struct req *r)
 {
-	struct qargs a;
-	struct ss_shape_rec rec, byh;
+	struct ss_shapereq_args a;
+	struct ss_shapereq_kv *kv;
+	struct ss_shape_rec rec;
 	struct ss_err err = SS_ERR_INIT;
 	enum MHD_Result ret = MHD_YES;
 	struct ss_buf dir = SS_BUF_INIT;
+	size_t nkv;
 	int found = 0;
 
 	if (!cfg.integration)
 		return send_json(r, 405, "{\"message\":\"DELETE not allowed\"}", NULL, 0);
-	memset(&a, 0, sizeof(a));
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_iter, &a);
-	if (cfg.secret) {
-		const char *s = a.secret ? a.secret : a.api_secret;
-
-		if (!s || strcmp(s, cfg.secret))
-			return send_json(r, 401, "{\"message\":\"Unauthorized - Invalid API "
-					 "secret\"}", NULL, 0);
-	}
+	kv = request_args(r, &nkv);
+	ss_shapereq_args_collect(kv, nkv, &a);
+	free(kv);   /* a's strings are the connection's */
+	if (!ss_shapereq_authorized(&a, cfg.secret))
+		return send_json(r, 401, SS_SHAPEREQ_UNAUTHORIZED, NULL, 0);
 	ss_shape_rec_init(&rec);
-	ss_shape_rec_init(&byh);
 	if (a.table && *a.table) {
 		/* Validate the definition like a GET with offset -1. */
-		struct MHD_Connection *c = r->conn;
-
-		(void)c;
-		if (!r->prepared) {
-			MHD_set_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "offset", "-1");
-			if (prepare_shape_request(r, &ret) < 0)
-				return ret;
-		}
-		found = ss_registry_get_by_definition(reg, &r->def, &rec, &err);
+		if (!r->prepared && prepare_shape_request(r, &a, 1, &ret) < 0)
+			return ret;
+		found = ss_registry_get_by_definition(reg, &r->q.def, &rec, &err);
 		if (found == 1 && a.handle && strcmp(a.handle, rec.handle)) {
 			ss_shape_rec_release(&rec);
 			return send_message(r, 400, "The specified shape definition and handle "
@@ -2800,10 +2184,8 @@ static enum MHD_Result handle_delete(struct req *r)
 		found = ss_shape_handle_valid(a.handle, NULL) ?
 			ss_registry_get_by_handle(reg, a.handle, &rec, &err) : 0;
 	} else {
-		struct field_err fe = { "handle", "can't be blank when shape definition is "
-					"missing" };
-
-		return send_invalid(r, &fe, 1);
+		return send_invalid(r, "handle", "can't be blank when shape definition is "
+				    "missing");
 	}
 	if (found < 0)
 		return send_message(r, 503, "Database is unreachable", "10", 0);
@@ -2822,19 +2204,14 @@ static enum MHD_Result handle_delete(struct req *r)
 
 static enum MHD_Result handle_options(struct req *r)
 {
-	struct MHD_Response *resp = buf_response("", 0);
-	struct ss_buf allow = SS_BUF_INIT;
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						    "access-control-request-headers");
+	struct MHD_Response *resp = ss_http_buffer("", 0);
+	const char *allow = ss_http_preflight_allow(MHD_lookup_connection_value(
+		r->conn, MHD_HEADER_KIND, "access-control-request-headers"));
 
-	/* Compared whole, as Electric does: a comma list matches nothing. */
-	if (h && (!strcasecmp(h, "if-none-match") || !strcasecmp(h, "traceparent")))
-		ss_buf_adds(&allow, h);
-	if (h)
-		MHD_add_response_header(resp, "access-control-allow-headers", allow.buf);
+	if (allow)
+		MHD_add_response_header(resp, "access-control-allow-headers", allow);
 	MHD_add_response_header(resp, "access-control-max-age", "86400");
 	MHD_add_response_header(resp, "connection", "keep-alive");
-	ss_buf_release(&allow);
 	return queue(r, 204, resp);
 }
 
@@ -2907,46 +2284,10 @@ static enum MHD_Result handle_health(struct req *r)
 					SS_HEALTH_STALE_MS * 1000LL, NULL);
 	free(hb);
 	snprintf(body, sizeof(body), "{\"status\":\"%s\"}", ss_health_status_name(status));
-	resp = buf_response(body, strlen(body));
+	resp = ss_http_buffer(body, strlen(body));
 	MHD_add_response_header(resp, "content-type", "application/json");
 	MHD_add_response_header(resp, "cache-control", "no-cache, no-store, must-revalidate");
 	return queue(r, status == SS_HEALTH_ACTIVE ? 200 : 202, resp);
-}
-
-/* Electric normalises the path before routing: /v1//shape and /v1/shape/
- * are /v1/shape (MHD has already percent-decoded it). */
-static int route_of(const char *url)
-{
-	char norm[64];
-	size_t n = 0;
-	const char *p;
-
-	for (p = url; *p && n < sizeof(norm) - 1; p++) {
-		if (*p == '/' && n && norm[n - 1] == '/')
-			continue;
-		norm[n++] = *p;
-	}
-	if (*p)
-		return R_NONE;
-	if (n > 1 && norm[n - 1] == '/')
-		n--;
-	norm[n] = '\0';
-	if (!strcmp(norm, "/"))
-		return R_ROOT;
-	if (!strcmp(norm, "/v1/shape"))
-		return R_SHAPE;
-	if (!strcmp(norm, "/v1/health"))
-		return R_HEALTH;
-	if (!strcmp(norm, "/metrics"))
-		return R_METRICS;
-	return R_NONE;
-}
-
-static int method_of(const char *m)
-{
-	return !strcmp(m, "GET") ? M_GET : !strcmp(m, "HEAD") ? M_HEAD :
-	       !strcmp(m, "POST") ? M_POST : !strcmp(m, "DELETE") ? M_DELETE :
-	       !strcmp(m, "OPTIONS") ? M_OPTIONS : M_OTHER;
 }
 
 static enum MHD_Result dispatch(struct req *r)
@@ -2954,33 +2295,46 @@ static enum MHD_Result dispatch(struct req *r)
 	int m = r->method;
 
 	switch (r->route) {
-	case R_ROOT:
-		if (m == M_GET || m == M_HEAD)
+	case SS_HTTP_ROOT:
+		if (m == SS_HTTP_GET || m == SS_HTTP_HEAD)
 			return send_text(r, 200, "", "text/plain");
 		break;
-	case R_HEALTH:
-		if (m == M_GET || m == M_HEAD)
+	case SS_HTTP_HEALTH:
+		if (m == SS_HTTP_GET || m == SS_HTTP_HEAD)
 			return handle_health(r);
 		break;
-	case R_METRICS:
+	case SS_HTTP_METRICS:
 		/* Operators' counters are not for the public port unless
 		 * asked for. */
-		if ((m == M_GET || m == M_HEAD) && cfg.public_metrics)
+		if ((m == SS_HTTP_GET || m == SS_HTTP_HEAD) && cfg.public_metrics)
 			return handle_metrics(r);
 		break;
-	case R_SHAPE: {
+	case SS_HTTP_SHAPE: {
 		enum MHD_Result ret;
 
-		if (m != M_OPTIONS && check_args(r, &ret) < 0)
-			return ret;
+		if (m != SS_HTTP_OPTIONS) {
+			struct ss_shapereq_error e;
+			struct ss_shapereq_kv *kv;
+			size_t nkv;
+			unsigned status;
+
+			ss_shapereq_error_init(&e);
+			kv = request_args(r, &nkv);
+			status = ss_shapereq_check_bytes(kv, nkv, &e);
+			free(kv);
+			ret = status ? send_json(r, status, e.body.buf, NULL, 0) : MHD_YES;
+			ss_shapereq_error_release(&e);
+			if (status)
+				return ret;
+		}
 	}
-		if (m == M_OPTIONS)
+		if (m == SS_HTTP_OPTIONS)
 			return handle_options(r);
-		if (m == M_DELETE)
+		if (m == SS_HTTP_DELETE)
 			return handle_delete(r);
-		if (m == M_GET || m == M_HEAD)
+		if (m == SS_HTTP_GET || m == SS_HTTP_HEAD)
 			return handle_shape(r);
-		if (m == M_POST) {
+		if (m == SS_HTTP_POST) {
 			if (r->body_too_large)
 				return send_json(r, 413, "{\"error\":\"Request body too large\"}",
 						 NULL, 0);
@@ -3001,9 +2355,8 @@ static struct req *new_req(struct MHD_Connection *conn)
 	r->conn = conn;
 	r->gc = ci ? ci->socket_context : NULL;
 	ss_buf_init(&r->body);
-	ss_buf_init(&r->canon);
+	ss_shapereq_init(&r->q);
 	ss_buf_init(&r->dir);
-	ss_shape_init(&r->def);
 	return r;
 }
 
@@ -3060,8 +2413,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		const char *te, *cl;
 
 		r->started = 1;
-		r->method = method_of(method);
-		r->route = route_of(url);
+		r->method = ss_http_method_of(method);
+		r->route = ss_http_route_of(url);
 		r->start_us = ss_mono_us();
 		/* Answered at once, before any body is read; libmicrohttpd
 		 * closes the connection after an answer to a request whose
@@ -3077,7 +2430,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (r->nargs > MAX_QUERY_ARGS)
 			return send_json(r, 431, "{\"error\":\"Too many query "
 					 "parameters\"}", NULL, 0);
-		if (r->method != M_POST)
+		if (r->method != SS_HTTP_POST)
 			return MHD_YES;
 		te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -3142,19 +2495,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->ss);
 	}
 	ss_buf_release(&r->body);
-	ss_buf_release(&r->canon);
 	ss_buf_release(&r->dir);
-	ss_shape_release(&r->def);
-	ss_pgq_table_release(&r->table);
-	free(r->sel);
-	free(r->queryable);
-	free(r->handle);
-	free(r->cursor);
-	free(r->sub_where);
-	free(r->sub_order);
-	free(r->sub_params_json);
-	free(r->sub_limit);
-	free(r->sub_offset);
+	ss_shapereq_release(&r->q);
 	free(r);
 	*con_cls = NULL;
 }
@@ -3239,9 +2581,9 @@ static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn, const 
 	}
 	memset(&r, 0, sizeof(r));
 	r.conn = conn;
-	r.method = method_of(method);
-	r.route = route_of(url);
-	if (r.route == R_METRICS && (r.method == M_GET || r.method == M_HEAD))
+	r.method = ss_http_method_of(method);
+	r.route = ss_http_route_of(url);
+	if (r.route == SS_HTTP_METRICS && (r.method == SS_HTTP_GET || r.method == SS_HTTP_HEAD))
 		ret = handle_metrics(&r);
 	else
 		ret = send_text(&r, 404, "Not found", "text/plain");

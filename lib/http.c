@@ -1,0 +1,297 @@
+/*
+ * http.c — serve's answers apart from any request: routes and methods,
+ * Electric's JSON error bodies, CORS and error headers, If-None-Match,
+ * and bodies read from a byte range of a file (see http.h).
+ */
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "message.h"
+#include "shape.h"
+
+#define EXPOSE_HEADERS "electric-cursor,electric-handle,electric-has-data," \
+	"electric-offset,electric-schema,electric-up-to-date," \
+	"electric-internal-known-error,retry-after"
+
+enum ss_http_method ss_http_method_of(const char *m)
+{
+	return !strcmp(m, "GET") ? SS_HTTP_GET : !strcmp(m, "HEAD") ? SS_HTTP_HEAD :
+	       !strcmp(m, "POST") ? SS_HTTP_POST : !strcmp(m, "DELETE") ? SS_HTTP_DELETE :
+	       !strcmp(m, "OPTIONS") ? SS_HTTP_OPTIONS : SS_HTTP_OTHER;
+}
+
+enum ss_http_route ss_http_route_of(const char *url)
+{
+	char norm[64];
+	size_t n = 0;
+	const char *p;
+
+	for (p = url; *p && n < sizeof(norm) - 1; p++) {
+		if (*p == '/' && n && norm[n - 1] == '/')
+			continue;
+		norm[n++] = *p;
+	}
+	if (*p)
+		return SS_HTTP_NONE;
+	if (n > 1 && norm[n - 1] == '/')
+		n--;
+	norm[n] = '\0';
+	if (!strcmp(norm, "/"))
+		return SS_HTTP_ROOT;
+	if (!strcmp(norm, "/v1/shape"))
+		return SS_HTTP_SHAPE;
+	if (!strcmp(norm, "/v1/health"))
+		return SS_HTTP_HEALTH;
+	if (!strcmp(norm, "/metrics"))
+		return SS_HTTP_METRICS;
+	return SS_HTTP_NONE;
+}
+
+void ss_http_add_json_text(struct ss_buf *b, const char *s)
+{
+	struct ss_buf clean = SS_BUF_INIT;
+	size_t i, n = strlen(s);
+
+	for (i = 0; i < n; i++) {
+		size_t len = 1;
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x80) {
+			len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+			if (i + len > n || !ss_shape_utf8_valid(s + i, len)) {
+				ss_buf_addc(&clean, '?');
+				continue;
+			}
+		}
+		ss_buf_add(&clean, s + i, len);
+		i += len - 1;
+	}
+	ss_buf_add_json_string(b, clean.buf, clean.len);
+	ss_buf_release(&clean);
+}
+
+void ss_http_message_body(struct ss_buf *b, const char *msg)
+{
+	ss_buf_adds(b, "{\"message\":");
+	ss_http_add_json_text(b, msg);
+	ss_buf_addc(b, '}');
+}
+
+static int cmp_field(const void *a, const void *b)
+{
+	return strcmp(((const struct ss_http_field_err *)a)->field,
+		      ((const struct ss_http_field_err *)b)->field);
+}
+
+void ss_http_invalid_body(struct ss_buf *b, struct ss_http_field_err *e, size_t n)
+{
+	size_t i;
+
+	if (n)
+		qsort(e, n, sizeof(*e), cmp_field);
+	ss_buf_adds(b, "{\"message\":\"Invalid request\",\"errors\":{");
+	for (i = 0; i < n; i++) {
+		if (i && !strcmp(e[i].field, e[i - 1].field)) {
+			ss_buf_setlen(b, b->len - 1);
+			ss_buf_addc(b, ',');
+		} else {
+			if (i)
+				ss_buf_addc(b, ',');
+			ss_http_add_json_text(b, e[i].field);
+			ss_buf_adds(b, ":[");
+		}
+		ss_http_add_json_text(b, e[i].msg);
+		ss_buf_addc(b, ']');
+	}
+	ss_buf_adds(b, "}}");
+}
+
+int ss_http_etag_matches(const char *inm, const char *etag)
+{
+	size_t elen = strlen(etag);
+
+	while (inm && *inm) {
+		const char *s, *e;
+		size_t n;
+
+		while (*inm == ' ' || *inm == ',')
+			inm++;
+		n = strcspn(inm, ",");
+		s = inm;
+		e = inm + n;
+		while (e > s && e[-1] == ' ')
+			e--;
+		if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+			s++;
+			e--;
+		}
+		if ((size_t)(e - s) == elen && !memcmp(s, etag, elen))
+			return 1;
+		inm += n;
+	}
+	return 0;
+}
+
+void ss_http_common_headers(struct MHD_Response *resp, const char *origin,
+			    int shape_route)
+{
+	MHD_add_response_header(resp, "electric-server", SS_HTTP_SERVER_HEADER);
+	MHD_add_response_header(resp, "access-control-allow-origin",
+				origin ? origin : "*");
+	/* The answer names the request's origin: a shared cache must not
+	 * hand it to another origin. */
+	if (origin)
+		MHD_add_response_header(resp, "vary", "Origin");
+	MHD_add_response_header(resp, "access-control-allow-methods",
+				shape_route ? "GET, POST, HEAD, DELETE, OPTIONS" :
+				"GET, HEAD");
+	MHD_add_response_header(resp, "access-control-expose-headers", EXPOSE_HEADERS);
+}
+
+void ss_http_error_headers(struct MHD_Response *resp, unsigned status, int has_handle,
+			   const char *retry_after, int known)
+{
+	MHD_add_response_header(resp, "content-type", "application/json");
+	if (status == 409) {
+		MHD_add_response_header(resp, "cache-control", has_handle ?
+					"public, max-age=60, must-revalidate" :
+					"public, max-age=1, must-revalidate");
+	} else if (status >= 400) {
+		MHD_add_response_header(resp, "cache-control", "no-store");
+		MHD_add_response_header(resp, "surrogate-control", "no-store");
+	}
+	if (retry_after)
+		MHD_add_response_header(resp, "retry-after", retry_after);
+	if (known)
+		MHD_add_response_header(resp, "electric-internal-known-error", "true");
+}
+
+struct MHD_Response *ss_http_buffer(const char *data, size_t len)
+{
+	return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+}
+
+struct MHD_Response *ss_http_must_refetch(const char *new_handle)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct MHD_Response *resp;
+
+	ss_buf_addc(&b, '[');
+	ss_message_must_refetch(&b);
+	ss_buf_addc(&b, ']');
+	resp = ss_http_buffer(b.buf, b.len);
+	ss_buf_release(&b);
+	MHD_add_response_header(resp, "content-type", "application/json");
+	if (new_handle && *new_handle) {
+		MHD_add_response_header(resp, "electric-handle", new_handle);
+		MHD_add_response_header(resp, "cache-control",
+					"public, max-age=60, must-revalidate");
+	} else {
+		MHD_add_response_header(resp, "cache-control",
+					"public, max-age=1, must-revalidate");
+	}
+	return resp;
+}
+
+const char *ss_http_preflight_allow(const char *h)
+{
+	if (!h)
+		return NULL;
+	if (!strcasecmp(h, "if-none-match") || !strcasecmp(h, "traceparent"))
+		return h;
+	return "";
+}
+
+struct ss_http_range {
+	int fd;
+	uint64_t fpos, flen;     /* the file part */
+	char *pre, *suf;
+	size_t prelen, suflen;
+	atomic_llong *sent;
+};
+
+struct ss_http_range *ss_http_range_new(int fd, uint64_t fpos, uint64_t flen,
+					const char *pre, size_t prelen,
+					const char *suf, size_t suflen,
+					atomic_llong *sent)
+{
+	struct ss_http_range *b = ss_xcalloc(1, sizeof(*b));
+
+	b->fd = fd;
+	b->fpos = fpos;
+	b->flen = fd >= 0 ? flen : 0;
+	b->pre = ss_xstrndup(pre, prelen);
+	b->prelen = prelen;
+	b->suf = ss_xstrndup(suf, suflen);
+	b->suflen = suflen;
+	b->sent = sent;
+	return b;
+}
+
+uint64_t ss_http_range_size(const struct ss_http_range *b)
+{
+	return b->prelen + b->flen + b->suflen;
+}
+
+ssize_t ss_http_range_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct ss_http_range *b = cls;
+	size_t n = 0;
+
+	while (n < max) {
+		uint64_t p = pos + n;
+
+		if (p < b->prelen) {
+			size_t k = b->prelen - (size_t)p;
+
+			k = k < max - n ? k : max - n;
+			memcpy(buf + n, b->pre + p, k);
+			n += k;
+		} else if (p < b->prelen + b->flen) {
+			uint64_t fp = p - b->prelen;
+			size_t k = (size_t)(b->flen - fp < max - n ? b->flen - fp : max - n);
+			ssize_t got = pread(b->fd, buf + n, k, (off_t)(b->fpos + fp));
+
+			if (got <= 0)
+				return n ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
+			n += (size_t)got;
+		} else if (p < b->prelen + b->flen + b->suflen) {
+			size_t sp = (size_t)(p - b->prelen - b->flen);
+			size_t k = b->suflen - sp < max - n ? b->suflen - sp : max - n;
+
+			memcpy(buf + n, b->suf + sp, k);
+			n += k;
+		} else {
+			break;
+		}
+	}
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (b->sent)
+		atomic_fetch_add(b->sent, (long long)n);
+	return (ssize_t)n;
+}
+
+void ss_http_range_free(void *cls)
+{
+	struct ss_http_range *b = cls;
+
+	if (!b)
+		return;
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b->pre);
+	free(b->suf);
+	free(b);
+}
+
+struct MHD_Response *ss_http_range_response(struct ss_http_range *b, size_t block)
+{
+	uint64_t total = ss_http_range_size(b);
+
+	return MHD_create_response_from_callback(total, total < block ? (size_t)total :
+						 block, ss_http_range_read, b,
+						 ss_http_range_free);
+}

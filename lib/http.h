@@ -1,0 +1,147 @@
+/*
+ * http.h — what serve's answers have in common, apart from any request
+ * state: the route and method of a request line, Electric's JSON error
+ * bodies, the CORS and error headers, If-None-Match lists, and a response
+ * body read from a byte range of a file between two strings.
+ *
+ * The body builders and the matchers are pure; the functions taking a
+ * struct MHD_Response only add headers to it (libmicrohttpd's own
+ * functions, so they never fail in a way the caller could act on).
+ */
+#ifndef SS_HTTP_H
+#define SS_HTTP_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* The electric-server header: the Electric version whose API serve
+ * speaks, then shapesync's. */
+#define SS_HTTP_SERVER_HEADER "ElectricSQL/1.7.12 shapesync/" SS_VERSION
+
+enum ss_http_method {
+	SS_HTTP_GET, SS_HTTP_HEAD, SS_HTTP_POST, SS_HTTP_DELETE, SS_HTTP_OPTIONS,
+	SS_HTTP_OTHER
+};
+
+enum ss_http_route {
+	SS_HTTP_ROOT, SS_HTTP_SHAPE, SS_HTTP_HEALTH, SS_HTTP_METRICS, SS_HTTP_NONE
+};
+
+/* The method of a request line (exact, case-sensitive names). */
+enum ss_http_method ss_http_method_of(const char *method);
+
+/*
+ * The route of a percent-decoded path, normalised as Electric does before
+ * routing: runs of '/' are one, a trailing '/' is dropped (/v1//shape/ is
+ * /v1/shape). A path of 64 bytes or more is SS_HTTP_NONE.
+ */
+enum ss_http_route ss_http_route_of(const char *path);
+
+/*
+ * Append s to b as a JSON string, each byte that is not part of valid
+ * UTF-8 replaced with '?', so that text echoed from a request is always
+ * valid JSON.
+ */
+void ss_http_add_json_text(struct ss_buf *b, const char *s);
+
+/* Append {"message":<msg>} to b. */
+void ss_http_message_body(struct ss_buf *b, const char *msg);
+
+/* One error of one parameter, for ss_http_invalid_body. */
+struct ss_http_field_err {
+	char field[32];
+	char msg[600];
+};
+
+/*
+ * Append Electric's 400 body {"message":"Invalid request","errors":
+ * {field:[msg,..],..}} to b: the fields in byte order (Jason's map order),
+ * a field's messages in the order given. Sorts e[0..n) in place (stable
+ * for equal fields is not needed: callers give at most one message per
+ * field and kind).
+ */
+void ss_http_invalid_body(struct ss_buf *b, struct ss_http_field_err *e, size_t n);
+
+/*
+ * Does an If-None-Match value (a comma list; each entry's quotes
+ * stripped; NULL: no header) hold etag? 1 yes, 0 no.
+ */
+int ss_http_etag_matches(const char *if_none_match, const char *etag);
+
+/*
+ * The headers every answer carries: electric-server, CORS for the
+ * request's Origin (origin NULL: "*"; else echoed, with "vary: Origin"),
+ * the allowed methods of the route (shape: GET, POST, HEAD, DELETE,
+ * OPTIONS), and the headers a browser may read.
+ */
+void ss_http_common_headers(struct MHD_Response *resp, const char *origin,
+			    int shape_route);
+
+/*
+ * The headers of a JSON error answer: content-type, cache-control by
+ * status (409: cached 60 s when the answer names a handle, 1 s when not;
+ * other 4xx and 5xx: no-store for browsers and CDNs), retry-after when
+ * given, electric-internal-known-error when known.
+ */
+void ss_http_error_headers(struct MHD_Response *resp, unsigned status, int has_handle,
+			   const char *retry_after, int known);
+
+/* A response holding a copy of data[0..len). */
+struct MHD_Response *ss_http_buffer(const char *data, size_t len);
+
+/*
+ * The 409 must-refetch answer: body [{"headers":{"control":
+ * "must-refetch"}}], electric-handle new_handle and cached 60 s when
+ * new_handle is non-empty, else cached 1 s.
+ */
+struct MHD_Response *ss_http_must_refetch(const char *new_handle);
+
+/*
+ * The value of access-control-allow-headers for a preflight's
+ * access-control-request-headers h, compared whole as Electric does (a
+ * comma list matches nothing): h itself when it is if-none-match or
+ * traceparent (any case), else "". NULL when h is NULL (no header sent).
+ */
+const char *ss_http_preflight_allow(const char *h);
+
+/*
+ * A body that is pre + the bytes [fpos, fpos + flen) of file fd + suf,
+ * read with pread as libmicrohttpd asks for it, so that a log range is
+ * sent without a copy in memory. Bytes handed out are added to *sent
+ * when sent is not NULL.
+ */
+struct ss_http_range;
+
+/* *new*: steals fd (closed by ss_http_range_free; -1: no file part);
+ * copies pre and suf. */
+struct ss_http_range *ss_http_range_new(int fd, uint64_t fpos, uint64_t flen,
+					const char *pre, size_t prelen,
+					const char *suf, size_t suflen,
+					atomic_llong *sent);
+
+/* The body's length: prelen + flen + suflen. */
+uint64_t ss_http_range_size(const struct ss_http_range *b);
+
+/*
+ * libmicrohttpd's content reader over b: up to max bytes from pos into
+ * buf; MHD_CONTENT_READER_END_OF_STREAM past the end,
+ * MHD_CONTENT_READER_END_WITH_ERROR when the file gives nothing where it
+ * should (cut short under the reader).
+ */
+ssize_t ss_http_range_read(void *b, uint64_t pos, char *buf, size_t max);
+
+/* Close the file and free b; NULL is a no-op. */
+void ss_http_range_free(void *b);
+
+/*
+ * A response over b (*steals* b), read in blocks of at most block bytes
+ * and never more than the body's length, so that a thousand small live
+ * answers do not each map a large buffer.
+ */
+struct MHD_Response *ss_http_range_response(struct ss_http_range *b, size_t block);
+
+#endif

@@ -1,0 +1,15 @@
+#!/bin/sh
+# serve's mechanisms without a server (C unit tests and tables): lib/http
+# (routes, error bodies, ETags, range bodies) and lib/shapereq
+# (tests/data/shapereq.test: every answer of /v1/shape's validation).
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success 'http: routes, bodies, etags, range bodies' '
+	"$SS_BUILD/tests/test-http" "$TEST_DIR"
+'
+
+test_expect_success 'shapereq: tests/data/shapereq.test' '
+	"$SS_BUILD/tests/test-shapereq" "$TEST_SRC/data/shapereq.test"
+'
+
+test_done

@@ -1,0 +1,150 @@
+/*
+ * test-http — lib/http without a server: routes and methods, JSON text
+ * with invalid UTF-8, Electric's error bodies, If-None-Match lists, the
+ * preflight's allowed headers, and range bodies read back through the
+ * content reader (pre + file bytes + suffix, short files, counters).
+ */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "unit.h"
+
+static void test_routes(void)
+{
+	CHECK(ss_http_route_of("/") == SS_HTTP_ROOT);
+	CHECK(ss_http_route_of("//") == SS_HTTP_ROOT);
+	CHECK(ss_http_route_of("/v1/shape") == SS_HTTP_SHAPE);
+	CHECK(ss_http_route_of("/v1//shape/") == SS_HTTP_SHAPE);
+	CHECK(ss_http_route_of("//v1/shape//") == SS_HTTP_SHAPE);
+	CHECK(ss_http_route_of("/v1/shapes") == SS_HTTP_NONE);
+	CHECK(ss_http_route_of("/V1/shape") == SS_HTTP_NONE);
+	CHECK(ss_http_route_of("/v1/health") == SS_HTTP_HEALTH);
+	CHECK(ss_http_route_of("/metrics/") == SS_HTTP_METRICS);
+	CHECK(ss_http_route_of("") == SS_HTTP_NONE);
+	/* runs of '/' collapse before the length counts; a path of 64
+	 * bytes or more after that is no route */
+	CHECK(ss_http_route_of("/v1/shape////////////////////////////////////////////////////////")
+	      == SS_HTTP_SHAPE);
+	CHECK(ss_http_route_of("/v1/shape/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+	      == SS_HTTP_NONE);
+	CHECK(ss_http_method_of("GET") == SS_HTTP_GET);
+	CHECK(ss_http_method_of("HEAD") == SS_HTTP_HEAD);
+	CHECK(ss_http_method_of("POST") == SS_HTTP_POST);
+	CHECK(ss_http_method_of("DELETE") == SS_HTTP_DELETE);
+	CHECK(ss_http_method_of("OPTIONS") == SS_HTTP_OPTIONS);
+	CHECK(ss_http_method_of("get") == SS_HTTP_OTHER);
+	CHECK(ss_http_method_of("PUT") == SS_HTTP_OTHER);
+}
+
+static void test_bodies(void)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_http_field_err e[3];
+
+	ss_http_add_json_text(&b, "a\"b\xff" "c\xc3\xa9\xe2\x82");
+	CHECK_STR(b.buf, "\"a\\\"b?c\xc3\xa9??\"");
+	ss_buf_reset(&b);
+	ss_http_message_body(&b, "no \xc0 way");
+	CHECK_STR(b.buf, "{\"message\":\"no ? way\"}");
+	ss_buf_reset(&b);
+	memset(e, 0, sizeof(e));
+	snprintf(e[0].field, sizeof(e[0].field), "%s", "replica");
+	snprintf(e[0].msg, sizeof(e[0].msg), "%s", "is invalid");
+	snprintf(e[1].field, sizeof(e[1].field), "%s", "offset");
+	snprintf(e[1].msg, sizeof(e[1].msg), "%s", "has invalid format");
+	snprintf(e[2].field, sizeof(e[2].field), "%s", "offset");
+	snprintf(e[2].msg, sizeof(e[2].msg), "%s", "second");
+	ss_http_invalid_body(&b, e, 3);
+	CHECK(strstr(b.buf, "{\"message\":\"Invalid request\",\"errors\":{\"offset\":[") ==
+	      b.buf);
+	CHECK(strstr(b.buf, "\"replica\":[\"is invalid\"]}}") != NULL);
+	CHECK(strstr(b.buf, "\"has invalid format\"") && strstr(b.buf, "\"second\""));
+	ss_buf_reset(&b);
+	ss_http_invalid_body(&b, NULL, 0);
+	CHECK_STR(b.buf, "{\"message\":\"Invalid request\",\"errors\":{}}");
+	ss_buf_release(&b);
+}
+
+static void test_etags(void)
+{
+	CHECK(ss_http_etag_matches("\"h:-1:0_0\"", "h:-1:0_0"));
+	CHECK(ss_http_etag_matches("h:-1:0_0", "h:-1:0_0"));
+	CHECK(ss_http_etag_matches("\"x\", \"h:-1:0_0\" ", "h:-1:0_0"));
+	CHECK(ss_http_etag_matches(" ,,\"x\",h", "h"));
+	CHECK(!ss_http_etag_matches("\"h:-1:0_0\"", "h:-1:0_1"));
+	CHECK(!ss_http_etag_matches("\"h\"x", "h"));
+	CHECK(!ss_http_etag_matches("", "h"));
+	CHECK(!ss_http_etag_matches(NULL, "h"));
+	CHECK(!ss_http_etag_matches("\"\"", "h"));
+	CHECK(ss_http_etag_matches("\"\"", ""));
+	CHECK_STR(ss_http_preflight_allow("If-None-Match"), "If-None-Match");
+	CHECK_STR(ss_http_preflight_allow("traceparent"), "traceparent");
+	CHECK_STR(ss_http_preflight_allow("if-none-match, traceparent"), "");
+	CHECK(ss_http_preflight_allow(NULL) == NULL);
+}
+
+/* Read the whole body in steps of `step` bytes. */
+static ssize_t read_all(struct ss_http_range *b, size_t step, struct ss_buf *out)
+{
+	char buf[64];
+	uint64_t pos = 0;
+
+	for (;;) {
+		ssize_t n = ss_http_range_read(b, pos, buf, step);
+
+		if (n < 0)
+			return n;
+		ss_buf_add(out, buf, (size_t)n);
+		pos += (uint64_t)n;
+	}
+}
+
+static void test_range(const char *dir)
+{
+	char path[4096];
+	struct ss_buf out = SS_BUF_INIT;
+	atomic_llong sent = 0;
+	struct ss_http_range *b;
+	size_t step;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/range", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "0123456789", 10) != 10)
+		FAILF("could not write '%s'", path);
+	for (step = 1; step <= 20; step++) {
+		ss_buf_reset(&out);
+		b = ss_http_range_new(dup(fd), 2, 5, "[", 1, ",x]", 3, &sent);
+		CHECK(ss_http_range_size(b) == 9);
+		CHECK(read_all(b, step, &out) == MHD_CONTENT_READER_END_OF_STREAM);
+		CHECK_STR(out.buf, "[23456,x]");
+		ss_http_range_free(b);
+	}
+	CHECK(atomic_load(&sent) == 20 * 9);
+	/* no file part */
+	ss_buf_reset(&out);
+	b = ss_http_range_new(-1, 0, 0, "[", 1, "]", 1, NULL);
+	CHECK(read_all(b, 7, &out) == MHD_CONTENT_READER_END_OF_STREAM);
+	CHECK_STR(out.buf, "[]");
+	ss_http_range_free(b);
+	/* the file shorter than the range: an error once nothing is left */
+	ss_buf_reset(&out);
+	b = ss_http_range_new(dup(fd), 8, 5, "[", 1, "]", 1, NULL);
+	CHECK(read_all(b, 64, &out) == MHD_CONTENT_READER_END_WITH_ERROR);
+	CHECK_STR(out.buf, "[89");
+	ss_http_range_free(b);
+	ss_http_range_free(NULL);
+	close(fd);
+	unlink(path);
+	ss_buf_release(&out);
+}
+
+int main(int argc, char **argv)
+{
+	test_routes();
+	test_bodies();
+	test_etags();
+	test_range(argc > 1 ? argv[1] : "/tmp");
+	return unit_report();
+}
