@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <strings.h>
 
+#include "answer.h"
 #include "cli.h"
 #include "connguard.h"
 #include "datadir.h"
@@ -1332,141 +1333,92 @@ static int plan(struct req *r, struct plan *p)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct where_at at;
-	struct ss_offset o = r->q.off;
+	struct ss_answer_in in;
+	struct ss_answer a;
 	int st, rc;
-	int64_t now = ss_mono_us();
 
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
 	st = locate(r, &at, &err);
-	if (st == 0) {
-		at_release(&at);
-		return P_REFETCH;
-	}
-	if (st < 0)
-		return P_FAILED;
-	if (o.kind == SS_OFFSET_BEFORE_ALL || (!at.done && o.kind == SS_OFFSET_NORMAL &&
-	    ss_offset_is_virtual(&o) && !ss_offset_is_inf(&o))) {
-		uint64_t want = o.kind == SS_OFFSET_BEFORE_ALL ? 0 : o.op + 1;
-
-		if (want >= at.ready && !at.done)
-			goto wait_snapshot;
-	}
-	if (!at.done && o.kind != SS_OFFSET_BEFORE_ALL &&
-	    !(ss_offset_is_virtual(&o) && !ss_offset_is_inf(&o)))
-		goto wait_snapshot;
-
-	if (o.kind == SS_OFFSET_BEFORE_ALL ||
-	    (ss_offset_is_virtual(&o) && !ss_offset_is_inf(&o) && o.op + 1 < at.ready)) {
-		uint64_t n = o.kind == SS_OFFSET_BEFORE_ALL ? 0 : o.op + 1;
-
-		if (open_chunk(r->dir.buf, n, &p->fd, &p->pos, &p->len) < 0) {
-			at_release(&at);
-			return P_REFETCH;
-		}
-		p->an.end = ss_offset_make(0, n);
-		p->an.has_data = 1;
-		p->an.up_to_date = o.kind != SS_OFFSET_BEFORE_ALL && at.done &&
-			ss_offset_compare(&p->an.end, &at.last) >= 0;
-		p->an.lsn = r->q.live ? 0 : durable_lsn();
-		at_release(&at);
-		return P_DATA;
-	}
-	if (o.kind == SS_OFFSET_NOW) {
-		p->an.end = at.last;
-		p->an.up_to_date = 1;
-		p->an.unique_etag = 1;
-		p->an.lsn = durable_lsn();
-		if (at.last.tx > p->an.lsn)
-			p->an.lsn = at.last.tx;
-		at_release(&at);
-		return P_DATA;
-	}
-	/* Past the snapshot: a virtual offset at or past its last chunk is
-	 * its end. */
-	if (ss_offset_is_virtual(&o) && at.ready)
-		o = ss_offset_make(0, at.ready - 1);
-	/* An SSE client resumes at "<global_last_seen_lsn>_0" of the last
-	 * up-to-date it got (the official client's getOffset), which
-	 * sse_read makes one past the last transaction it sent: nothing of
-	 * the shape lies between, so it is the shape's last offset. */
-	if (ss_offset_compare(&o, &at.last) > 0 && ss_offset_is_real(&o) && o.op == 0 &&
-	    o.tx <= at.last.tx + 1)
-		o = at.last;
-	if (ss_offset_compare(&o, &at.last) > 0) {
-		/* Out of bounds (reference 1.8.6): wait half a long-poll for
-		 * the shape to get there, then 400. */
-		if (!r->oob) {
-			r->oob = 1;
-			r->deadline_us = now + cfg.long_poll_ms * 500;
-		}
-		if (now >= r->deadline_us) {
-			at_release(&at);
-			return P_OOB;
-		}
-		goto wait_data;
-	}
-	if (ss_offset_compare(&o, &at.last) == 0) {
-		if (r->q.live && !(r->deadline_us && now >= r->deadline_us)) {
-			if (!r->deadline_us)
-				r->deadline_us = now + cfg.long_poll_ms * 1000;
-			goto wait_data;
-		}
-		p->timed_out = r->q.live;
-		p->an.end = at.last;
-		p->an.up_to_date = 1;
-		p->an.unique_etag = r->q.live;
-		p->an.lsn = r->q.live ? at.last.tx : durable_lsn();
-		if (p->an.lsn < at.last.tx)
-			p->an.lsn = at.last.tx;
-		at_release(&at);
-		return P_DATA;
-	}
-	{
+	memset(&in, 0, sizeof(in));
+	in.state = st == 0 ? SS_ANSWER_SHAPE_GONE : st < 0 ? SS_ANSWER_SHAPE_FAILED :
+		   SS_ANSWER_SHAPE_OK;
+	in.off = r->q.off;
+	in.live = r->q.live;
+	in.ready = at.ready;
+	in.done = at.done;
+	in.last = at.last;
+	in.now_us = ss_mono_us();
+	in.deadline_us = r->deadline_us;
+	in.oob = r->oob;
+	in.long_poll_ms = cfg.long_poll_ms;
+	in.create_timeout_ms = cfg.create_timeout_ms;
+	ss_answer_decide(&in, &a);
+	r->deadline_us = a.deadline_us;
+	r->oob = a.oob;
+	if (a.kind == SS_ANSWER_CHUNK &&
+	    open_chunk(r->dir.buf, a.chunk, &p->fd, &p->pos, &p->len) < 0)
+		a.kind = SS_ANSWER_REFETCH;
+	if (a.kind == SS_ANSWER_RANGE) {
+		struct ss_offset end;
+		uint64_t start = 0, stop = 0, count = 0;
 		int closed = 0;
-		uint64_t start = 0, end = 0, count = 0;
 
-		if (ss_log_reader_chunk_end(at.lr, &o, &p->an.end, &closed, &err) < 0 ||
-		    ss_log_reader_range(at.lr, &o, &p->an.end, &start, &end, &count,
+		if (ss_log_reader_chunk_end(at.lr, &a.from, &end, &closed, &err) < 0 ||
+		    ss_log_reader_range(at.lr, &a.from, &end, &start, &stop, &count,
 					&err) < 0) {
 			ss_cli_warning("could not read the log of shape %s: %s",
 				       r->shape_handle, err.msg);
 			at_release(&at);
 			return P_ERROR;
 		}
-		if (ss_offset_compare(&p->an.end, &o) <= 0)
-			p->an.end = at.last;
-		p->an.up_to_date = ss_offset_compare(&p->an.end, &at.last) >= 0;
-		p->an.has_data = count > 0;
-		p->an.lsn = r->q.live ? p->an.end.tx : durable_lsn();
-		if (p->an.lsn < p->an.end.tx)
-			p->an.lsn = p->an.end.tx;
+		ss_answer_range(&in, &a, &end, count);
 		if (count) {
 			p->fd = dup(ss_log_reader_fd(at.lr));
 			p->pos = start + 1;
-			p->len = end - start - 1;
+			p->len = stop - start - 1;
 		}
-		at_release(&at);
+	}
+	at_release(&at);
+	p->timed_out = a.timed_out;
+	p->an.end = a.end;
+	p->an.up_to_date = a.up_to_date;
+	p->an.has_data = a.has_data;
+	p->an.unique_etag = a.unique_etag;
+	p->an.lsn = a.lsn;
+	switch (a.kind) {
+	case SS_ANSWER_CHUNK:
+	case SS_ANSWER_NOW:
+	case SS_ANSWER_UP_TO_DATE:
+	case SS_ANSWER_RANGE:
+		if (a.lsn_durable) {
+			uint64_t d = durable_lsn();
+
+			p->an.lsn = d > a.lsn ? d : a.lsn;
+		}
 		return P_DATA;
-	}
-wait_snapshot:
-	at_release(&at);
-	if (!r->deadline_us)
-		r->deadline_us = now + cfg.create_timeout_ms * 1000;
-	if (now >= r->deadline_us)
+	case SS_ANSWER_REFETCH:
+		return P_REFETCH;
+	case SS_ANSWER_FAILED:
+		return P_FAILED;
+	case SS_ANSWER_OOB:
+		return P_OOB;
+	case SS_ANSWER_SNAP_TIMEOUT:
 		return P_SNAP_TIMEOUT;
-	return wait_on_shape(r, r->deadline_us) ? P_AGAIN : P_WAIT;
-wait_data:
-	at_release(&at);
-	if (!r->watching) {
-		pthread_mutex_lock(&wmu);
-		watch_locked(r->sh, r->dir.buf);
-		pthread_mutex_unlock(&wmu);
-		r->watching = 1;
-		return P_AGAIN; /* look once more now that the watch is on */
+	case SS_ANSWER_WAIT_SNAPSHOT:
+		return wait_on_shape(r, r->deadline_us) ? P_AGAIN : P_WAIT;
+	case SS_ANSWER_WAIT_DATA:
+		if (!r->watching) {
+			pthread_mutex_lock(&wmu);
+			watch_locked(r->sh, r->dir.buf);
+			pthread_mutex_unlock(&wmu);
+			r->watching = 1;
+			return P_AGAIN; /* look once more now that the watch is on */
+		}
+		rc = wait_on_shape(r, r->deadline_us);
+		return rc ? P_AGAIN : P_WAIT;
 	}
-	rc = wait_on_shape(r, r->deadline_us);
-	return rc ? P_AGAIN : P_WAIT;
+	return P_ERROR;
 }
 
 /* ------------------------------------------------------------------ SSE */

@@ -1,7 +1,9 @@
 #!/bin/sh
 # serve's mechanisms without a server (C unit tests and tables): lib/http
-# (routes, error bodies, ETags, range bodies) and lib/shapereq
-# (tests/data/shapereq.test: every answer of /v1/shape's validation).
+# (routes, error bodies, ETags, range bodies), lib/shapereq
+# (tests/data/shapereq.test: every answer of /v1/shape's validation) and
+# lib/answer (tests/data/answer.test: what to send for each offset, live
+# flag and shape state).
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'http: routes, bodies, etags, range bodies' '
@@ -10,6 +12,10 @@ test_expect_success 'http: routes, bodies, etags, range bodies' '
 
 test_expect_success 'shapereq: tests/data/shapereq.test' '
 	"$SS_BUILD/tests/test-shapereq" "$TEST_SRC/data/shapereq.test"
+'
+
+test_expect_success 'answer: tests/data/answer.test' '
+	"$SS_BUILD/tests/test-answer" "$TEST_SRC/data/answer.test"
 '
 
 test_done
