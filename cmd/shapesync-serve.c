@@ -10,12 +10,9 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +28,7 @@
 #include "health.h"
 #include "http.h"
 #include "log.h"
+#include "live.h"
 #include "lsn.h"
 #include "message.h"
 #include "metrics.h"
@@ -81,12 +79,11 @@ static struct ss_registry *reg;
 static struct ss_pgq_pool *pool;
 static volatile sig_atomic_t stop_signal;
 static atomic_int stopping;
-static int wake_fd = -1;      /* eventfd: wakes the waker thread */
-static int ino_fd = -1;       /* inotify */
+static struct ss_live *live;  /* waiting requests and their wake-ups */
 
 /* Counters for /metrics. */
 static struct ss_metrics metrics;
-static atomic_llong m_live_waiting, m_shapes_created, m_evicted;
+static atomic_llong m_shapes_created, m_evicted;
 static atomic_llong m_adm_initial, m_adm_existing;
 static atomic_llong m_bytes_sent;
 static int64_t started_us;    /* wall clock: stages not seen since are starting */
@@ -95,56 +92,6 @@ static int64_t started_us;    /* wall clock: stages not seen since are starting 
  * must have sent its whole request (--request-timeout). */
 static struct ss_connguard *guard;
 
-/* A request waiting for something: creation progress, a commit, a timeout. */
-struct waiter {
-	struct req *req;
-	struct sshape *sh;
-	int64_t deadline_us;
-	size_t heap_idx;
-	struct waiter *prev, *next;   /* on sh->waiters */
-	int active;
-};
-
-/*
- * What this process knows about a shape beyond the registry: its creation
- * (in progress here or failed), the waiting requests, and the inotify
- * watch on its directory that wakes them. Found by handle; lives while
- * referenced.
- */
-struct sshape {
-	char handle[SS_HANDLE_MAX];
-	int64_t id;
-	int refs;
-	int creating, failed, fail_status;
-	char fail_msg[300];
-	uint64_t chunks_ready;
-	int done;
-	uint64_t seq;             /* bumped on every event */
-	/* What locate() learned, so that a thousand requests woken by one
-	 * commit do not all ask SQLite and stat the snapshot: the snapshot
-	 * once complete does not change, and the registry is asked again
-	 * after ALIVE_US or when the directory moves (removal). */
-	int snap_done;
-	uint64_t snap_chunks;
-	int64_t alive_us;
-	/* One log reader shared by the shape's requests (lr_mu), reopened
-	 * when the directory moved (lr_stale). */
-	pthread_mutex_t lr_mu;
-	struct ss_log_reader *lr;
-	int lr_stale;
-	int wd, watchers;
-	struct waiter *waiters;
-	struct sshape *next, *wd_next;
-};
-
-#define SH_BUCKETS 4096
-static pthread_mutex_t wmu = PTHREAD_MUTEX_INITIALIZER;
-static struct sshape *sh_table[SH_BUCKETS];
-static struct sshape *wd_table[SH_BUCKETS];
-static struct waiter **heap;
-static size_t heap_n, heap_alloc;
-static size_t n_waiters;
-
 /* ------------------------------------------------------------------ helpers */
 
 static int env_bool(const char *name)
@@ -152,19 +99,6 @@ static int env_bool(const char *name)
 	const char *v = getenv(name);
 
 	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
-}
-
-static unsigned hash_str(const char *s)
-{
-	return (unsigned)ss_hash64(s, strlen(s));
-}
-
-static void wake_waker(void)
-{
-	uint64_t one = 1;
-	ssize_t n = write(wake_fd, &one, sizeof(one));
-
-	(void)n;
 }
 
 /* ------------------------------------------------------------------ tables */
@@ -307,209 +241,33 @@ struct req {
 	int64_t id;
 	char shape_handle[SS_HANDLE_MAX];
 	struct ss_buf dir;
-	struct sshape *sh;             /* referenced while set */
+	struct ss_live_shape *sh;             /* referenced while set */
 	int watching;
 	uint64_t seen_seq;
 	int64_t deadline_us;           /* of the current wait, 0: none */
 	int oob;                       /* waiting while out of bounds */
-	struct waiter w;
+	struct ss_live_waiter w;
 	int suspended;
 
 	struct sse *ss;
 };
 
-/* ------------------------------------------------------------------ shapes */
+/* ------------------------------------------------------------------ waiting */
 
-/* Find or make the sshape of a handle; the caller holds wmu. +1 ref. */
-static struct sshape *sh_get_locked(const char *handle, int64_t id)
+static void req_suspend(void *ctx)
 {
-	unsigned b = hash_str(handle) % SH_BUCKETS;
-	struct sshape *s;
+	struct req *r = ctx;
 
-	for (s = sh_table[b]; s; s = s->next)
-		if (!strcmp(s->handle, handle)) {
-			s->refs++;
-			return s;
-		}
-	s = ss_xcalloc(1, sizeof(*s));
-	snprintf(s->handle, sizeof(s->handle), "%s", handle);
-	s->id = id;
-	s->refs = 1;
-	s->wd = -1;
-	pthread_mutex_init(&s->lr_mu, NULL);
-	s->next = sh_table[b];
-	sh_table[b] = s;
-	return s;
+	r->suspended = 1;
+	MHD_suspend_connection(r->conn);
 }
 
-static struct sshape *sh_find_locked(const char *handle)
+static void req_resume(void *ctx)
 {
-	struct sshape *s;
+	struct req *r = ctx;
 
-	for (s = sh_table[hash_str(handle) % SH_BUCKETS]; s; s = s->next)
-		if (!strcmp(s->handle, handle))
-			return s;
-	return NULL;
-}
-
-static void wd_unlink_locked(struct sshape *s)
-{
-	struct sshape **pp;
-
-	if (s->wd < 0)
-		return;
-	for (pp = &wd_table[(unsigned)s->wd % SH_BUCKETS]; *pp; pp = &(*pp)->wd_next)
-		if (*pp == s) {
-			*pp = s->wd_next;
-			break;
-		}
-	s->wd_next = NULL;
-}
-
-static void sh_put_locked(struct sshape *s)
-{
-	struct sshape **pp;
-
-	if (--s->refs > 0)
-		return;
-	if (s->wd >= 0) {
-		inotify_rm_watch(ino_fd, s->wd);
-		wd_unlink_locked(s);
-	}
-	for (pp = &sh_table[hash_str(s->handle) % SH_BUCKETS]; *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
-	ss_log_reader_close(s->lr);
-	pthread_mutex_destroy(&s->lr_mu);
-	free(s);
-}
-
-static void sh_put(struct sshape *s)
-{
-	pthread_mutex_lock(&wmu);
-	sh_put_locked(s);
-	pthread_mutex_unlock(&wmu);
-}
-
-/* Watch the shape's directory (store rewrites `head` in it at every
- * commit; snapshot chunks are renamed into it; trashing moves it). */
-static void watch_locked(struct sshape *s, const char *dir)
-{
-	s->watchers++;
-	if (s->wd >= 0)
-		return;
-	s->wd = inotify_add_watch(ino_fd, dir, IN_MODIFY | IN_CLOSE_WRITE |
-				  IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF |
-				  IN_MOVE_SELF | IN_ONLYDIR);
-	if (s->wd >= 0) {
-		s->wd_next = wd_table[(unsigned)s->wd % SH_BUCKETS];
-		wd_table[(unsigned)s->wd % SH_BUCKETS] = s;
-	}
-}
-
-static void unwatch_locked(struct sshape *s)
-{
-	if (--s->watchers > 0 || s->wd < 0)
-		return;
-	inotify_rm_watch(ino_fd, s->wd);
-	wd_unlink_locked(s);
-	s->wd = -1;
-}
-
-/* ---- the deadline heap ---- */
-
-static void heap_swap(size_t a, size_t b)
-{
-	struct waiter *t = heap[a];
-
-	heap[a] = heap[b];
-	heap[b] = t;
-	heap[a]->heap_idx = a;
-	heap[b]->heap_idx = b;
-}
-
-static void heap_up(size_t i)
-{
-	while (i > 0 && heap[(i - 1) / 2]->deadline_us > heap[i]->deadline_us) {
-		heap_swap(i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static void heap_down(size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < heap_n && heap[l]->deadline_us < heap[m]->deadline_us)
-			m = l;
-		if (r < heap_n && heap[r]->deadline_us < heap[m]->deadline_us)
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(i, m);
-		i = m;
-	}
-}
-
-static void heap_del(struct waiter *w)
-{
-	size_t i = w->heap_idx;
-
-	heap_n--;
-	if (i != heap_n) {
-		heap[i] = heap[heap_n];
-		heap[i]->heap_idx = i;
-		heap_up(i);
-		heap_down(heap[i]->heap_idx);
-	}
-}
-
-/* Resume a waiting request; the caller holds wmu. */
-static void waiter_fire_locked(struct waiter *w)
-{
-	struct req *r = w->req;
-
-	if (!w->active)
-		return;
-	w->active = 0;
-	heap_del(w);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		w->sh->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
-	n_waiters--;
-	atomic_fetch_sub(&m_live_waiting, 1);
 	r->suspended = 0;
 	MHD_resume_connection(r->conn);
-}
-
-static void sh_event_locked(struct sshape *s)
-{
-	s->seq++;
-	while (s->waiters)
-		waiter_fire_locked(s->waiters);
-}
-
-/* Wake everything waiting on a handle (removal, creation progress). */
-static void sh_event(const char *handle)
-{
-	struct sshape *s;
-
-	pthread_mutex_lock(&wmu);
-	s = sh_find_locked(handle);
-	if (s) {
-		s->alive_us = 0;
-		s->snap_done = 0;
-		s->lr_stale = 1;
-		sh_event_locked(s);
-	}
-	pthread_mutex_unlock(&wmu);
 }
 
 /*
@@ -519,97 +277,14 @@ static void sh_event(const char *handle)
  */
 static int wait_on_shape(struct req *r, int64_t deadline_us)
 {
-	struct waiter *w = &r->w;
-
-	pthread_mutex_lock(&wmu);
-	if (r->sh->seq != r->seen_seq || atomic_load(&stopping)) {
-		pthread_mutex_unlock(&wmu);
-		return 1;
-	}
-	w->req = r;
-	w->sh = r->sh;
-	w->deadline_us = deadline_us;
-	w->active = 1;
-	w->prev = NULL;
-	w->next = r->sh->waiters;
-	if (w->next)
-		w->next->prev = w;
-	r->sh->waiters = w;
-	SS_GROW(heap, heap_alloc, heap_n + 1);
-	heap[heap_n] = w;
-	w->heap_idx = heap_n++;
-	heap_up(w->heap_idx);
-	n_waiters++;
-	atomic_fetch_add(&m_live_waiting, 1);
-	r->suspended = 1;
-	MHD_suspend_connection(r->conn);
-	pthread_mutex_unlock(&wmu);
-	wake_waker();
-	return 0;
+	return ss_live_wait(live, r->sh, &r->w, r->seen_seq, deadline_us,
+			    atomic_load(&stopping), req_suspend, req_resume, r);
 }
 
-/* The waker: inotify events and deadlines resume suspended requests. */
 static void *waker_main(void *arg)
 {
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-
 	(void)arg;
-	while (!atomic_load(&stopping)) {
-		struct pollfd pfd[2] = { { ino_fd, POLLIN, 0 }, { wake_fd, POLLIN, 0 } };
-		int timeout = 1000;
-		int64_t now = ss_mono_us();
-
-		pthread_mutex_lock(&wmu);
-		while (heap_n && heap[0]->deadline_us <= now)
-			waiter_fire_locked(heap[0]);
-		if (heap_n) {
-			int64_t d = (heap[0]->deadline_us - now) / 1000 + 1;
-
-			timeout = d < timeout ? (int)d : timeout;
-		}
-		pthread_mutex_unlock(&wmu);
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
-			break;
-		if (pfd[1].revents & POLLIN) {
-			uint64_t v;
-			ssize_t n = read(wake_fd, &v, sizeof(v));
-
-			(void)n;
-		}
-		if (pfd[0].revents & POLLIN) {
-			ssize_t n = read(ino_fd, buf, sizeof(buf)), off = 0;
-
-			pthread_mutex_lock(&wmu);
-			while (n > 0 && off < n) {
-				const struct inotify_event *ev = (const void *)(buf + off);
-				struct sshape *s;
-
-				for (s = wd_table[(unsigned)ev->wd % SH_BUCKETS]; s; s = s->wd_next)
-					if (s->wd == ev->wd)
-						break;
-				if (s) {
-					if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF |
-							IN_IGNORED)) {
-						s->alive_us = 0;
-						s->snap_done = 0;
-						s->lr_stale = 1;
-					}
-					sh_event_locked(s);
-					if (ev->mask & IN_IGNORED) {
-						wd_unlink_locked(s);
-						s->wd = -1;
-					}
-				}
-				off += (ssize_t)sizeof(*ev) + ev->len;
-			}
-			pthread_mutex_unlock(&wmu);
-		}
-	}
-	/* Shutting down: every waiting request answers now. */
-	pthread_mutex_lock(&wmu);
-	while (heap_n)
-		waiter_fire_locked(heap[0]);
-	pthread_mutex_unlock(&wmu);
+	ss_live_run(live);
 	return NULL;
 }
 
@@ -743,7 +418,7 @@ static int prepare_shape_request(struct req *r, const struct ss_shapereq_args *a
 
 struct creation {
 	int config_err;            /* failed on the database's setup */
-	struct sshape *sh;
+	struct ss_live_shape *sh;
 	struct ss_shape def;
 	struct ss_pgq_table table;
 	size_t *sel;
@@ -755,13 +430,13 @@ struct creation {
 	struct ss_pg_snapshot snap;
 };
 
-static void creation_progress(struct sshape *s, uint64_t ready, int done)
+static void creation_progress(struct ss_live_shape *s, uint64_t ready, int done)
 {
-	pthread_mutex_lock(&wmu);
+	ss_live_lock(live);
 	s->chunks_ready = ready;
 	s->done = done;
-	sh_event_locked(s);
-	pthread_mutex_unlock(&wmu);
+	ss_live_event_locked(live, s);
+	ss_live_unlock(live);
 }
 
 static int on_snapshot(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err)
@@ -956,20 +631,20 @@ static void *creation_main(void *arg)
 		ss_registry_remove(reg, cr->id, &e2);
 		ss_registry_flush(reg, &e2);
 		ss_datadir_trash(cfg.data_dir, cr->dir, &e2);
-		pthread_mutex_lock(&wmu);
+		ss_live_lock(live);
 		cr->sh->failed = 1;
 		/* A setup the operator must change: say what, as Electric does. */
 		cr->sh->fail_status = cr->config_err;
 		snprintf(cr->sh->fail_msg, sizeof(cr->sh->fail_msg), "%.200s", err.msg);
-		pthread_mutex_unlock(&wmu);
+		ss_live_unlock(live);
 	} else {
 		atomic_fetch_add(&m_shapes_created, 1);
 	}
-	pthread_mutex_lock(&wmu);
+	ss_live_lock(live);
 	cr->sh->creating = 0;
-	sh_event_locked(cr->sh);
-	sh_put_locked(cr->sh);
-	pthread_mutex_unlock(&wmu);
+	ss_live_event_locked(live, cr->sh);
+	ss_live_put_locked(live, cr->sh);
+	ss_live_unlock(live);
 	ss_shape_release(&cr->def);
 	ss_pgq_table_release(&cr->table);
 	free(cr->sel);
@@ -1006,14 +681,14 @@ static int get_or_create(struct req *r, struct ss_err *err)
 	snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
 	ss_buf_reset(&r->dir);
 	ss_datadir_shape_path(&r->dir, cfg.data_dir, rec.handle);
-	pthread_mutex_lock(&wmu);
-	r->sh = sh_get_locked(rec.handle, rec.id);
+	ss_live_lock(live);
+	r->sh = ss_live_get_locked(live, rec.handle, rec.id);
 	if (created) {
 		struct creation *cr = ss_xcalloc(1, sizeof(*cr));
 		size_t i;
 
 		r->sh->creating = 1;
-		r->sh->refs++;
+		ss_live_ref_locked(live, r->sh);
 		cr->sh = r->sh;
 		cr->id = rec.id;
 		ss_shape_init(&cr->def);
@@ -1025,7 +700,7 @@ static int get_or_create(struct req *r, struct ss_err *err)
 			cr->sel[i] = r->q.sel[i];
 		cr->nsel = r->q.nsel;
 		cr->dir = ss_xstrdup(r->dir.buf);
-		pthread_mutex_unlock(&wmu);
+		ss_live_unlock(live);
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if ((errno = ss_thread_start(&th, &attr, creation_main, cr)) != 0) {
@@ -1046,7 +721,7 @@ static int get_or_create(struct req *r, struct ss_err *err)
 		 * with an earlier serve. Remove it; the client retries. */
 		rc = 0;
 	}
-	pthread_mutex_unlock(&wmu);
+	ss_live_unlock(live);
 	pthread_mutex_unlock(&create_mu);
 	if (rc == 0) {
 		ss_cli_warning("removing shape %s: its creation did not finish "
@@ -1222,7 +897,7 @@ struct where_at {
 	struct ss_log_head head;
 	struct ss_offset last;     /* the shape's latest offset */
 	struct ss_log_reader *lr;  /* the shape's shared reader, locked */
-	struct sshape *locked;     /* whose lr_mu we hold */
+	struct ss_live_shape *locked;     /* whose lr_mu we hold */
 };
 
 static void at_release(struct where_at *at)
@@ -1238,13 +913,13 @@ static int locate(struct req *r, struct where_at *at, struct ss_err *err)
 	int creating, failed, stale;
 
 	memset(at, 0, sizeof(*at));
-	pthread_mutex_lock(&wmu);
+	ss_live_lock(live);
 	creating = r->sh->creating;
 	failed = r->sh->failed;
 	at->ready = r->sh->chunks_ready;
 	at->done = r->sh->done;
 	r->seen_seq = r->sh->seq;
-	pthread_mutex_unlock(&wmu);
+	ss_live_unlock(live);
 	if (failed)
 		return -1;
 	if (!creating) {
@@ -1252,12 +927,12 @@ static int locate(struct req *r, struct where_at *at, struct ss_err *err)
 		int64_t now = ss_mono_us(), alive;
 		int found, known_done;
 
-		pthread_mutex_lock(&wmu);
+		ss_live_lock(live);
 		alive = r->sh->alive_us;
 		known_done = r->sh->snap_done;
 		if (known_done)
 			at->ready = r->sh->snap_chunks;
-		pthread_mutex_unlock(&wmu);
+		ss_live_unlock(live);
 		if (now - alive > ALIVE_US || !alive) {
 			ss_shape_rec_init(&rec);
 			found = ss_registry_get_by_id(reg, r->id, &rec, err);
@@ -1273,7 +948,7 @@ static int locate(struct req *r, struct where_at *at, struct ss_err *err)
 			if (!at->done)
 				return 0;
 		}
-		pthread_mutex_lock(&wmu);
+		ss_live_lock(live);
 		if (r->sh->seq == r->seen_seq) {
 			/* Nothing moved while we looked: cache it. */
 			if (now - alive > ALIVE_US || !alive)
@@ -1281,14 +956,14 @@ static int locate(struct req *r, struct where_at *at, struct ss_err *err)
 			r->sh->snap_done = 1;
 			r->sh->snap_chunks = at->ready;
 		}
-		pthread_mutex_unlock(&wmu);
+		ss_live_unlock(live);
 	}
 	if (!at->done)
 		return 1;
-	pthread_mutex_lock(&wmu);
+	ss_live_lock(live);
 	stale = r->sh->lr_stale;
 	r->sh->lr_stale = 0;
-	pthread_mutex_unlock(&wmu);
+	ss_live_unlock(live);
 	pthread_mutex_lock(&r->sh->lr_mu);
 	at->locked = r->sh;
 	if (stale || !r->sh->lr) {
@@ -1409,9 +1084,9 @@ static int plan(struct req *r, struct plan *p)
 		return wait_on_shape(r, r->deadline_us) ? P_AGAIN : P_WAIT;
 	case SS_ANSWER_WAIT_DATA:
 		if (!r->watching) {
-			pthread_mutex_lock(&wmu);
-			watch_locked(r->sh, r->dir.buf);
-			pthread_mutex_unlock(&wmu);
+			ss_live_lock(live);
+			ss_live_watch_locked(live, r->sh, r->dir.buf);
+			ss_live_unlock(live);
 			r->watching = 1;
 			return P_AGAIN; /* look once more now that the watch is on */
 		}
@@ -1622,9 +1297,9 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
 			ss_buf_reset(&r->dir);
 			ss_datadir_shape_path(&r->dir, cfg.data_dir, rec.handle);
-			pthread_mutex_lock(&wmu);
-			r->sh = sh_get_locked(rec.handle, rec.id);
-			pthread_mutex_unlock(&wmu);
+			ss_live_lock(live);
+			r->sh = ss_live_get_locked(live, rec.handle, rec.id);
+			ss_live_unlock(live);
 			ss_shape_rec_release(&rec);
 			return 1;
 		}
@@ -1642,7 +1317,7 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 		goto fail;
 	if (rc == 0) {
 		if (r->sh) {
-			sh_put(r->sh);
+			ss_live_put(live, r->sh);
 			r->sh = NULL;
 		}
 		rc = get_or_create(r, &err);
@@ -1667,7 +1342,7 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 		/* The shape is gone: 409 with the definition's current
 		 * shape, created if need be, as for an unknown handle. */
 		if (r->sh) {
-			sh_put(r->sh);
+			ss_live_put(live, r->sh);
 			r->sh = NULL;
 		}
 		if (get_or_create(r, &err) <= 0) {
@@ -1682,10 +1357,10 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 		char msg[sizeof(r->sh->fail_msg)];
 		int known;
 
-		pthread_mutex_lock(&wmu);
+		ss_live_lock(live);
 		known = r->sh->fail_status;
 		memcpy(msg, r->sh->fail_msg, sizeof(msg));
-		pthread_mutex_unlock(&wmu);
+		ss_live_unlock(live);
 		if (known)
 			return send_message(r, 503, msg, "10", 1);
 		return send_message(r, 503, "Failed to create shape, please retry", "1", 0);
@@ -2148,7 +1823,7 @@ static enum MHD_Result handle_delete(struct req *r)
 	ss_datadir_shape_path(&dir, cfg.data_dir, rec.handle);
 	if (ss_datadir_trash(cfg.data_dir, dir.buf, &err) < 0)
 		ss_cli_warning("%s", err.msg);
-	sh_event(rec.handle);
+	ss_live_removed(live, rec.handle);
 	ss_buf_release(&dir);
 	ss_shape_rec_release(&rec);
 	return send_text(r, 202, "", "application/json");
@@ -2201,7 +1876,7 @@ static enum MHD_Result handle_metrics(struct req *r)
 		    st.pending_writes);
 	ss_buf_adds(&b, "# TYPE shapesync_serve_waiting_requests gauge\n");
 	ss_buf_addf(&b, "shapesync_serve_waiting_requests %lld\n",
-		    (long long)atomic_load(&m_live_waiting));
+		    (long long)ss_live_waiting(live));
 	ss_buf_adds(&b, "# TYPE shapesync_serve_shapes_created counter\n");
 	ss_buf_addf(&b, "shapesync_serve_shapes_created %lld\n",
 		    (long long)atomic_load(&m_shapes_created));
@@ -2426,15 +2101,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	/* A kept-alive connection's next request must have arrived whole
 	 * within the idle timeout. */
 	ss_connguard_set_deadline(r->gc, ss_mono_us() + cfg.conn_timeout_s * 1000000);
-	pthread_mutex_lock(&wmu);
+	ss_live_lock(live);
 	if (r->w.active)
-		waiter_fire_locked(&r->w);
+		ss_live_fire_locked(live, &r->w);
 	if (r->sh) {
 		if (r->watching)
-			unwatch_locked(r->sh);
-		sh_put_locked(r->sh);
+			ss_live_unwatch_locked(live, r->sh);
+		ss_live_put_locked(live, r->sh);
 	}
-	pthread_mutex_unlock(&wmu);
+	ss_live_unlock(live);
 	if (r->admitted == ADM_INITIAL)
 		atomic_fetch_sub(&m_adm_initial, 1);
 	else if (r->admitted == ADM_EXISTING)
@@ -2600,7 +2275,7 @@ static void evict_once(void)
 			atomic_fetch_add(&m_evicted, 1);
 			ss_datadir_shape_path(&dir, cfg.data_dir, l.handles[i]);
 			ss_datadir_trash(cfg.data_dir, dir.buf, &err);
-			sh_event(l.handles[i]);
+			ss_live_removed(live, l.handles[i]);
 		}
 		ss_buf_release(&dir);
 	}
@@ -3101,10 +2776,9 @@ int main(int argc, char **argv)
 	remove_stale_shapes();
 	pool = ss_pgq_pool_new(cfg.database_url, cfg.pool_size, 5);
 
-	ino_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ino_fd < 0 || wake_fd < 0)
-		ss_cli_die("could not set up inotify: %s", strerror(errno));
+	live = ss_live_open(&err);
+	if (!live)
+		ss_cli_die_err(&err);
 	if ((errno = ss_thread_start(&waker, NULL, waker_main, NULL)) != 0)
 		ss_cli_die("could not start a thread: %s", strerror(errno));
 
@@ -3186,7 +2860,7 @@ int main(int argc, char **argv)
 	/* Orderly stop: wake every waiting request, let them answer, then
 	 * stop the daemon (it must not hold suspended connections). */
 	atomic_store(&stopping, 1);
-	wake_waker();
+	ss_live_stop(live);
 	pthread_join(waker, NULL);
 	if (have_evictor)
 		pthread_join(evictor, NULL);
@@ -3196,20 +2870,8 @@ int main(int argc, char **argv)
 	if (md)
 		MHD_stop_daemon(md);
 	/* Creations in flight see `stopping` and abort. */
-	for (c = 0; c < 100; c++) {
-		int busy = 0, i;
-		struct sshape *s;
-
-		pthread_mutex_lock(&wmu);
-		for (i = 0; i < SH_BUCKETS && !busy; i++)
-			for (s = sh_table[i]; s; s = s->next)
-				if (s->creating)
-					busy = 1;
-		pthread_mutex_unlock(&wmu);
-		if (!busy)
-			break;
+	for (c = 0; c < 100 && ss_live_any_creating(live); c++)
 		usleep(50000);
-	}
 	ss_pgq_pool_close(pool);
 	ss_connguard_free(guard);
 	pthread_mutex_lock(&tmu);
@@ -3217,8 +2879,6 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&tmu);
 	if (ss_registry_close(reg, &err) < 0)
 		ss_cli_die_err(&err);
-	close(ino_fd);
-	close(wake_fd);
-	free(heap);
+	ss_live_close(live);
 	return 0;
 }

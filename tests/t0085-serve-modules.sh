@@ -3,7 +3,7 @@
 # (routes, error bodies, ETags, range bodies), lib/shapereq
 # (tests/data/shapereq.test: every answer of /v1/shape's validation) and
 # lib/answer (tests/data/answer.test: what to send for each offset, live
-# flag and shape state).
+# flag and shape state) and lib/live (waiters, deadlines, wake-ups).
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'http: routes, bodies, etags, range bodies' '
@@ -16,6 +16,10 @@ test_expect_success 'shapereq: tests/data/shapereq.test' '
 
 test_expect_success 'answer: tests/data/answer.test' '
 	"$SS_BUILD/tests/test-answer" "$TEST_SRC/data/answer.test"
+'
+
+test_expect_success 'live: waiters, deadlines, inotify, stop' '
+	"$SS_BUILD/tests/test-live" "$TEST_DIR"
 '
 
 test_done
