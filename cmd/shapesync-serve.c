@@ -62,6 +62,7 @@ static struct {
 	int64_t max_shapes, max_initial, max_existing, max_connections;
 	int integration, no_active_wait, public_metrics, manual_publishing;
 	struct ss_where_limits where_limits;
+	int64_t test_fail_thread_start;  /* test hook, see start_creation() */
 } cfg;
 
 /* Query arguments a request may have. libmicrohttpd 0.9.75 keeps each one
@@ -619,15 +620,14 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
-static void *creation_main(void *arg)
+/* The end of a creation, done (rc 0) or failed (rc -1, err): the shape's
+ * requests wake, a failed shape leaves the registry and the data dir. */
+static void creation_end(struct creation *cr, int rc, const struct ss_err *err)
 {
-	struct creation *cr = arg;
-	struct ss_err err = SS_ERR_INIT;
-
-	if (create_shape(cr, &err) < 0) {
+	if (rc < 0) {
 		struct ss_err e2 = SS_ERR_INIT;
 
-		ss_cli_warning("could not create shape %s: %s", cr->sh->handle, err.msg);
+		ss_cli_warning("could not create shape %s: %s", cr->sh->handle, err->msg);
 		ss_registry_remove(reg, cr->id, &e2);
 		ss_registry_flush(reg, &e2);
 		ss_datadir_trash(cfg.data_dir, cr->dir, &e2);
@@ -635,7 +635,7 @@ static void *creation_main(void *arg)
 		cr->sh->failed = 1;
 		/* A setup the operator must change: say what, as Electric does. */
 		cr->sh->fail_status = cr->config_err;
-		snprintf(cr->sh->fail_msg, sizeof(cr->sh->fail_msg), "%.200s", err.msg);
+		snprintf(cr->sh->fail_msg, sizeof(cr->sh->fail_msg), "%.200s", err->msg);
 		ss_live_unlock(live);
 	} else {
 		atomic_fetch_add(&m_shapes_created, 1);
@@ -651,7 +651,38 @@ static void *creation_main(void *arg)
 	free(cr->dir);
 	free(cr->snap.xip);
 	free(cr);
+}
+
+static void *creation_main(void *arg)
+{
+	struct creation *cr = arg;
+	struct ss_err err = SS_ERR_INIT;
+
+	creation_end(cr, create_shape(cr, &err), &err);
 	return NULL;
+}
+
+/*
+ * Start a creation's thread: 0, or an errno value. The test hook
+ * $SHAPESYNC_TEST_FAIL_THREAD_START=N (read once at start, cfg) makes the
+ * Nth start fail with EAGAIN, to show that a request whose thread cannot
+ * start gets a 503 and the server goes on.
+ */
+static int start_creation(struct creation *cr)
+{
+	static atomic_llong starts;
+	pthread_attr_t attr;
+	pthread_t th;
+	int rc;
+
+	if (cfg.test_fail_thread_start &&
+	    atomic_fetch_add(&starts, 1) + 1 == cfg.test_fail_thread_start)
+		return EAGAIN;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = ss_thread_start(&th, &attr, creation_main, cr);
+	pthread_attr_destroy(&attr);
+	return rc;
 }
 
 /* Serialises get-or-create with the in-process creation table, so that a
@@ -667,8 +698,6 @@ static int get_or_create(struct req *r, struct ss_err *err)
 {
 	struct ss_shape_rec rec;
 	int created = 0, rc;
-	pthread_t th;
-	pthread_attr_t attr;
 
 	ss_shape_rec_init(&rec);
 	pthread_mutex_lock(&create_mu);
@@ -701,15 +730,16 @@ static int get_or_create(struct req *r, struct ss_err *err)
 		cr->nsel = r->q.nsel;
 		cr->dir = ss_xstrdup(r->dir.buf);
 		ss_live_unlock(live);
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if ((errno = ss_thread_start(&th, &attr, creation_main, cr)) != 0) {
-			pthread_attr_destroy(&attr);
-			pthread_mutex_unlock(&create_mu);
-			ss_shape_rec_release(&rec);
-			ss_cli_die("could not start a thread: %s", strerror(errno));
+		rc = start_creation(cr);
+		if (rc != 0) {
+			/* The request goes on to find the creation failed: a
+			 * 503, and the server keeps serving. */
+			struct ss_err e = SS_ERR_INIT;
+
+			ss_err_set(&e, SS_ERR_RUNTIME, "could not start a thread: %s",
+				   strerror(rc));
+			creation_end(cr, -1, &e);
 		}
-		pthread_attr_destroy(&attr);
 		pthread_mutex_unlock(&create_mu);
 		ss_shape_rec_release(&rec);
 		return 1;
@@ -2613,6 +2643,8 @@ int main(int argc, char **argv)
 	cfg.max_body = 64 * 1024;
 	cfg.max_header = 32 * 1024;
 	ss_where_limits_default(&cfg.where_limits);
+	cfg.test_fail_thread_start = env_int("SHAPESYNC_TEST_FAIL_THREAD_START", 0, 0,
+					     INT64_MAX);
 	electric_env();
 
 	opterr = 0;
