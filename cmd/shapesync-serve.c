@@ -38,6 +38,7 @@
 #include "shape.h"
 #include "shapereq.h"
 #include "snapshot.h"
+#include "sse.h"
 #include "where.h"
 
 #define DEFAULT_REGISTRY "./var/registry.db"
@@ -207,20 +208,6 @@ static int describe_table(const char *schema, const char *name, struct ss_pgq_ta
 
 enum { ADM_NONE, ADM_INITIAL, ADM_EXISTING };
 
-/* SSE stream state. */
-struct sse {
-	struct ss_offset off;          /* last offset sent */
-	int64_t end_us, last_out_us;
-	struct ss_buf out;             /* bytes waiting to be sent */
-	size_t out_pos;
-	int fd;                        /* log range being sent */
-	uint64_t pos, end;
-	struct ss_buf carry;           /* partial line */
-	int send_utd;
-	struct ss_offset utd_off;
-	int finished;
-};
-
 struct req {
 	struct MHD_Connection *conn;
 	int method, route;
@@ -250,7 +237,7 @@ struct req {
 	struct ss_live_waiter w;
 	int suspended;
 
-	struct sse *ss;
+	struct ss_sse *ss;             /* an SSE stream */
 };
 
 /* ------------------------------------------------------------------ waiting */
@@ -1128,85 +1115,23 @@ static int plan(struct req *r, struct plan *p)
 
 /* ------------------------------------------------------------------ SSE */
 
-static void sse_emit(struct sse *s, const char *json, size_t len)
-{
-	ss_buf_adds(&s->out, "data: ");
-	ss_buf_add(&s->out, json, len);
-	ss_buf_adds(&s->out, "\n\n");
-}
-
-/* Turn up to one block of the log range into "data:" events. */
-static void sse_fill_from_range(struct sse *s)
-{
-	char *buf = ss_xmalloc(65536);
-	uint64_t want = s->end - s->pos < 65536 ? s->end - s->pos : 65536;
-	ssize_t got = pread(s->fd, buf, (size_t)want, (off_t)s->pos);
-	size_t i, start = 0;
-
-	if (got <= 0) {
-		s->pos = s->end;
-		free(buf);
-		return;
-	}
-	s->pos += (uint64_t)got;
-	for (i = 0; i < (size_t)got; i++) {
-		if (buf[i] != '\n')
-			continue;
-		ss_buf_add(&s->carry, buf + start, i - start);
-		/* entries are ",<json>" */
-		if (s->carry.len > 1)
-			sse_emit(s, s->carry.buf + 1, s->carry.len - 1);
-		ss_buf_reset(&s->carry);
-		start = i + 1;
-	}
-	ss_buf_add(&s->carry, buf + start, (size_t)got - start);
-	free(buf);
-}
-
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct req *r = cls;
-	struct sse *s = r->ss;
+	struct ss_sse *s = r->ss;
 	struct plan p;
 	int64_t now;
+	size_t n;
 
 	(void)pos;
 	for (;;) {
-		if (s->out_pos < s->out.len) {
-			size_t n = s->out.len - s->out_pos;
-
-			n = n < max ? n : max;
-			memcpy(buf, s->out.buf + s->out_pos, n);
-			s->out_pos += n;
-			s->last_out_us = ss_mono_us();
+		n = ss_sse_read(s, buf, max, ss_mono_us());
+		if (n) {
 			atomic_fetch_add(&m_bytes_sent, (long long)n);
 			return (ssize_t)n;
 		}
-		ss_buf_reset(&s->out);
-		s->out_pos = 0;
-		if (s->fd >= 0) {
-			if (s->pos < s->end) {
-				sse_fill_from_range(s);
-				continue;
-			}
-			close(s->fd);
-			s->fd = -1;
-		}
-		if (s->send_utd) {
-			struct ss_buf m = SS_BUF_INIT;
-
-			/* The client resumes at "<lsn>_0" (see plan()): one
-			 * past the last transaction sent, as "<tx>_0" would
-			 * send that transaction's later changes again and
-			 * "0_0" would be a snapshot chunk. */
-			ss_message_up_to_date(&m, s->utd_off.tx + 1);
-			sse_emit(s, m.buf, m.len);
-			ss_buf_release(&m);
-			s->send_utd = 0;
-			continue;
-		}
 		now = ss_mono_us();
-		if (s->finished || atomic_load(&stopping) || now >= s->end_us)
+		if (atomic_load(&stopping) || now >= s->end_us)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		r->q.off = s->off;
 		r->deadline_us = s->last_out_us + cfg.keepalive_ms * 1000;
@@ -1221,20 +1146,10 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			if (p.timed_out) {
 				if (now >= s->end_us)
 					return MHD_CONTENT_READER_END_OF_STREAM;
-				ss_buf_adds(&s->out, ": keep-alive\n\n");
+				ss_sse_keepalive(s);
 				continue;
 			}
-			/* From the entry's leading ',' so that every line
-			 * reads ",<json>". */
-			s->fd = p.fd;
-			s->pos = p.pos - 1;
-			s->end = p.pos + p.len;
-			if (p.fd < 0)
-				s->pos = s->end = 0;
-			ss_buf_reset(&s->carry);
-			s->off = p.an.end;
-			s->send_utd = p.an.up_to_date;
-			s->utd_off = p.an.end;
+			ss_sse_set_range(s, p.fd, p.pos, p.len, &p.an.end, p.an.up_to_date);
 			ss_registry_touch(reg, r->id);
 			continue;
 		default:
@@ -1255,12 +1170,7 @@ static enum MHD_Result start_sse(struct req *r)
 	char cursor[32], offtxt[SS_OFFSET_STRMAX];
 
 	r->ss = ss_xcalloc(1, sizeof(*r->ss));
-	r->ss->off = r->q.off;
-	r->ss->fd = -1;
-	r->ss->last_out_us = ss_mono_us();
-	r->ss->end_us = r->ss->last_out_us + cfg.sse_timeout_ms * 1000;
-	ss_buf_init(&r->ss->out);
-	ss_buf_init(&r->ss->carry);
+	ss_sse_init(r->ss, &r->q.off, ss_mono_us(), cfg.sse_timeout_ms);
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read,
 						 r, sse_free);
 	MHD_add_response_header(resp, "content-type", "text/event-stream");
@@ -2145,10 +2055,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	else if (r->admitted == ADM_EXISTING)
 		atomic_fetch_sub(&m_adm_existing, 1);
 	if (r->ss) {
-		if (r->ss->fd >= 0)
-			close(r->ss->fd);
-		ss_buf_release(&r->ss->out);
-		ss_buf_release(&r->ss->carry);
+		ss_sse_release(r->ss);
 		free(r->ss);
 	}
 	ss_buf_release(&r->body);

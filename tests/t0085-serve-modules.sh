@@ -3,7 +3,8 @@
 # (routes, error bodies, ETags, range bodies), lib/shapereq
 # (tests/data/shapereq.test: every answer of /v1/shape's validation) and
 # lib/answer (tests/data/answer.test: what to send for each offset, live
-# flag and shape state) and lib/live (waiters, deadlines, wake-ups).
+# flag and shape state), lib/live (waiters, deadlines, wake-ups) and
+# lib/sse (events from log ranges).
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'http: routes, bodies, etags, range bodies' '
@@ -20,6 +21,10 @@ test_expect_success 'answer: tests/data/answer.test' '
 
 test_expect_success 'live: waiters, deadlines, inotify, stop' '
 	"$SS_BUILD/tests/test-live" "$TEST_DIR"
+'
+
+test_expect_success 'sse: events, up-to-date, keep-alive' '
+	"$SS_BUILD/tests/test-sse" "$TEST_DIR"
 '
 
 test_done
