@@ -23,6 +23,7 @@
 #include "answer.h"
 #include "cli.h"
 #include "connguard.h"
+#include "create.h"
 #include "datadir.h"
 #include "envconf.h"
 #include "health.h"
@@ -82,6 +83,7 @@ static struct ss_pgq_pool *pool;
 static volatile sig_atomic_t stop_signal;
 static atomic_int stopping;
 static struct ss_live *live;  /* waiting requests and their wake-ups */
+static struct ss_create *creator; /* shape creations (lib/create) */
 
 /* Counters for /metrics. */
 static struct ss_metrics metrics;
@@ -119,26 +121,6 @@ static pthread_mutex_t tmu = PTHREAD_MUTEX_INITIALIZER;
 static struct tcache *tcache_head;
 static size_t tcache_n;
 
-static void table_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src)
-{
-	size_t i;
-
-	*dst = *src;
-	dst->schema = ss_xstrdup(src->schema);
-	dst->name = ss_xstrdup(src->name);
-	dst->cols = ss_xcalloc(src->ncols + 1, sizeof(*dst->cols));
-	for (i = 0; i < src->ncols; i++) {
-		dst->cols[i] = src->cols[i];
-		dst->cols[i].name = ss_xstrdup(src->cols[i].name);
-		dst->cols[i].type = ss_xstrdup(src->cols[i].type);
-		dst->cols[i].elem_type = src->cols[i].elem_type ?
-			ss_xstrdup(src->cols[i].elem_type) : NULL;
-	}
-	dst->pk = ss_xcalloc(src->npk + 1, sizeof(*dst->pk));
-	if (src->npk)
-		memcpy(dst->pk, src->pk, src->npk * sizeof(*dst->pk));
-}
-
 static void tcache_clear(void)
 {
 	struct tcache *e;
@@ -170,7 +152,7 @@ static int describe_table(const char *schema, const char *name, struct ss_pgq_ta
 		if (!strcmp(e->key, key.buf) && now - e->at < TABLE_CACHE_US) {
 			r = e->found;
 			if (r)
-				table_copy(t, &e->t);
+				ss_create_table_copy(t, &e->t);
 			pthread_mutex_unlock(&tmu);
 			ss_buf_release(&key);
 			return r;
@@ -193,7 +175,7 @@ static int describe_table(const char *schema, const char *name, struct ss_pgq_ta
 	e->found = r;
 	e->at = now;
 	if (r)
-		table_copy(&e->t, t);
+		ss_create_table_copy(&e->t, t);
 	pthread_mutex_lock(&tmu);
 	if (tcache_n >= 256)
 		tcache_clear();
@@ -404,349 +386,33 @@ static int prepare_shape_request(struct req *r, const struct ss_shapereq_args *a
 
 /* ------------------------------------------------------------------ creation */
 
-struct creation {
-	int config_err;            /* failed on the database's setup */
-	struct ss_live_shape *sh;
-	struct ss_shape def;
-	struct ss_pgq_table table;
-	size_t *sel;
-	size_t nsel;
-	char *dir;
-	struct ss_snapshot_writer *w;
-	uint64_t chunk_fill;
-	int64_t id;
-	struct ss_pg_snapshot snap;
-};
-
-static void creation_progress(struct ss_live_shape *s, uint64_t ready, int done)
+static void warn_cb(void *ctx, const char *msg)
 {
-	ss_live_lock(live);
-	s->chunks_ready = ready;
-	s->done = done;
-	ss_live_event_locked(live, s);
-	ss_live_unlock(live);
-}
-
-static int on_snapshot(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err)
-{
-	struct creation *cr = ctx;
-
-	/* Recorded and flushed before any row is read: store filters the
-	 * transactions the snapshot holds (DESIGN.md step 4). */
-	if (ss_registry_set_snapshot(reg, cr->id, SS_SNAPSHOT_STARTED, snap, err) < 0 ||
-	    ss_registry_flush(reg, err) < 0)
-		return -1;
-	cr->snap.xmin = snap->xmin;
-	cr->snap.xmax = snap->xmax;
-	cr->snap.nxip = snap->nxip;
-	cr->snap.xip = ss_xcalloc(snap->nxip + 1, sizeof(uint64_t));
-	if (snap->nxip) /* xip is NULL when nothing was in progress */
-		memcpy(cr->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
-	return 0;
-}
-
-static int on_row(void *ctx, const char *json, size_t len, struct ss_err *err)
-{
-	struct creation *cr = ctx;
-
-	if (atomic_load(&stopping))
-		return ss_err_set(err, SS_ERR_RUNTIME, "shutting down");
-	if (ss_snapshot_add(cr->w, json, len, err) < 0)
-		return -1;
-	/* Mirror the writer's chunking rule so waiting readers of a chunk
-	 * are woken as soon as it is complete. */
-	cr->chunk_fill += len + 1;
-	if (cr->chunk_fill >= cfg.chunk_bytes) {
-		cr->chunk_fill = 0;
-		creation_progress(cr->sh, cr->sh->chunks_ready + 1, 0);
-	}
-	return 0;
-}
-
-/* Record a partitioned table's leaves before its shape's snapshot, unless
- * recorded already: replicate compares later ones with them to find a
- * partition attached or detached after the snapshot. */
-static int record_leaves(uint32_t oid, const char *schema, const char *name,
-			 const char *leaves, void *ctx)
-{
-	struct ss_err *err = ctx;
-	struct ss_buf had = SS_BUF_INIT;
-	int found, rc;
-
-	(void)schema, (void)name;
-	rc = ss_registry_partitions_get(reg, oid, &had, &found, err);
-	if (rc == 0 && !found)
-		rc = ss_registry_partitions_set(reg, oid, leaves, err);
-	ss_buf_release(&had);
-	return rc;
+	(void)ctx;
+	ss_cli_warning("%s", msg);
 }
 
 /*
- * Creations take at most this many of the pool's connections at once
- * (Electric's split of ELECTRIC_DB_POOL_SIZE into snapshot and admin
- * connections): the rest stay for describing tables, which request
- * threads do, so a thousand new shapes at once cannot stall every request.
- */
-static pthread_mutex_t slot_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t slot_cond = PTHREAD_COND_INITIALIZER;
-static int slots_free = -1;
-
-static void *creation_conn(struct ss_err *err)
-{
-	void *conn;
-	int admin = cfg.pool_size / 4;
-
-	pthread_mutex_lock(&slot_mu);
-	if (slots_free < 0) {
-		admin = admin < 1 ? 1 : admin > 4 ? 4 : admin;
-		slots_free = cfg.pool_size - admin > admin ? cfg.pool_size - admin : admin;
-	}
-	while (slots_free == 0)
-		pthread_cond_wait(&slot_cond, &slot_mu);
-	slots_free--;
-	pthread_mutex_unlock(&slot_mu);
-	conn = ss_pgq_get(pool, err);
-	if (!conn) {
-		pthread_mutex_lock(&slot_mu);
-		slots_free++;
-		pthread_cond_signal(&slot_cond);
-		pthread_mutex_unlock(&slot_mu);
-	}
-	return conn;
-}
-
-static void creation_conn_put(void *conn)
-{
-	if (!conn)
-		return;
-	ss_pgq_put(pool, conn);
-	pthread_mutex_lock(&slot_mu);
-	slots_free++;
-	pthread_cond_signal(&slot_cond);
-	pthread_mutex_unlock(&slot_mu);
-}
-
-/* DESIGN.md "Creating a shape": publication, route's mark, snapshot. */
-static int create_shape(struct creation *cr, struct ss_err *err)
-{
-	struct ss_shape_rec rec;
-	struct ss_buf end = SS_BUF_INIT;
-	struct ss_pgq_snapshot_cb cb = { on_snapshot, on_row, cr };
-	int64_t deadline;
-	uint64_t chunks;
-	void *conn;
-	int rc;
-
-	conn = creation_conn(err);
-	if (!conn)
-		return -1;
-	rc = cfg.manual_publishing ?
-	     ss_pgq_check_published(conn, cfg.publication, &cr->table, err) :
-	     ss_pgq_ensure_published(conn, cfg.publication, &cr->table, err);
-	cr->config_err = rc < 0 && err->code == SS_ERR_INPUT;
-	if (rc == 0 && cr->table.relkind == 'p')
-		rc = ss_pgq_partition_sets(conn, cr->table.oid, record_leaves, err, err);
-	/* Not held while route is awaited: that may take the whole
-	 * --active-timeout when route is slow or absent. */
-	creation_conn_put(conn);
-	conn = NULL;
-	if (rc < 0)
-		goto out;
-	if ((rc = ss_registry_flush(reg, err)) < 0)
-		goto out;
-	deadline = ss_mono_us() + cfg.active_timeout_ms * 1000;
-	while (!cfg.no_active_wait) {
-		ss_shape_rec_init(&rec);
-		rc = ss_registry_get_by_id(reg, cr->id, &rec, err);
-		if (rc < 0)
-			goto out;
-		if (rc == 0) {
-			rc = ss_err_set(err, SS_ERR_RUNTIME, "shape removed while created");
-			goto out;
-		}
-		rc = rec.active;
-		ss_shape_rec_release(&rec);
-		if (rc)
-			break;
-		if (ss_mono_us() > deadline || atomic_load(&stopping)) {
-			rc = ss_err_set(err, SS_ERR_RUNTIME, "route did not pick the "
-					"shape up in time");
-			ss_err_hint(err, "is shapesync-route running on this registry?");
-			goto out;
-		}
-		usleep(3000);
-	}
-	conn = creation_conn(err);
-	if (!conn) {
-		rc = -1;
-		goto out;
-	}
-	rc = ss_snapshot_begin(cr->dir, cfg.chunk_bytes, &cr->w, err);
-	if (rc < 0)
-		goto out;
-	rc = ss_pgq_snapshot(conn, &cr->table, cr->sel, cr->nsel, cr->def.where,
-			    cr->def.log_mode == SS_LOG_FULL, &cb, err);
-	if (rc < 0)
-		goto out;
-	ss_message_snapshot_end(&end, cr->snap.xmin, cr->snap.xmax, cr->snap.xip,
-				cr->snap.nxip);
-	rc = ss_snapshot_finish(cr->w, end.buf, end.len, &chunks, err);
-	cr->w = NULL;
-	if (rc < 0)
-		goto out;
-	rc = ss_registry_set_snapshot(reg, cr->id, SS_SNAPSHOT_COMPLETE, NULL, err);
-	if (rc > 0)
-		rc = 0;
-	if (rc == 0)
-		creation_progress(cr->sh, chunks, 1);
-out:
-	ss_snapshot_abort(cr->w);
-	cr->w = NULL;
-	creation_conn_put(conn);
-	ss_buf_release(&end);
-	return rc < 0 ? -1 : 0;
-}
-
-/* The end of a creation, done (rc 0) or failed (rc -1, err): the shape's
- * requests wake, a failed shape leaves the registry and the data dir. */
-static void creation_end(struct creation *cr, int rc, const struct ss_err *err)
-{
-	if (rc < 0) {
-		struct ss_err e2 = SS_ERR_INIT;
-
-		ss_cli_warning("could not create shape %s: %s", cr->sh->handle, err->msg);
-		ss_registry_remove(reg, cr->id, &e2);
-		ss_registry_flush(reg, &e2);
-		ss_datadir_trash(cfg.data_dir, cr->dir, &e2);
-		ss_live_lock(live);
-		cr->sh->failed = 1;
-		/* A setup the operator must change: say what, as Electric does. */
-		cr->sh->fail_status = cr->config_err;
-		snprintf(cr->sh->fail_msg, sizeof(cr->sh->fail_msg), "%.200s", err->msg);
-		ss_live_unlock(live);
-	} else {
-		atomic_fetch_add(&m_shapes_created, 1);
-	}
-	ss_live_lock(live);
-	cr->sh->creating = 0;
-	ss_live_event_locked(live, cr->sh);
-	ss_live_put_locked(live, cr->sh);
-	ss_live_unlock(live);
-	ss_shape_release(&cr->def);
-	ss_pgq_table_release(&cr->table);
-	free(cr->sel);
-	free(cr->dir);
-	free(cr->snap.xip);
-	free(cr);
-}
-
-static void *creation_main(void *arg)
-{
-	struct creation *cr = arg;
-	struct ss_err err = SS_ERR_INIT;
-
-	creation_end(cr, create_shape(cr, &err), &err);
-	return NULL;
-}
-
-/*
- * Start a creation's thread: 0, or an errno value. The test hook
- * $SHAPESYNC_TEST_FAIL_THREAD_START=N (read once at start, cfg) makes the
- * Nth start fail with EAGAIN, to show that a request whose thread cannot
- * start gets a 503 and the server goes on.
- */
-static int start_creation(struct creation *cr)
-{
-	static atomic_llong starts;
-	pthread_attr_t attr;
-	pthread_t th;
-	int rc;
-
-	if (cfg.test_fail_thread_start &&
-	    atomic_fetch_add(&starts, 1) + 1 == cfg.test_fail_thread_start)
-		return EAGAIN;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = ss_thread_start(&th, &attr, creation_main, cr);
-	pthread_attr_destroy(&attr);
-	return rc;
-}
-
-/* Serialises get-or-create with the in-process creation table, so that a
- * request that finds a pending shape also finds its creation. */
-static pthread_mutex_t create_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/*
- * Get or create the shape of r's definition. Fills r->id, r->shape_handle,
- * r->dir and r->sh. Returns 1 ok, 0 the shape is broken (a creation that
- * died with an earlier process: removed, try again), -1 error (err).
+ * Get or create the shape of r's definition (lib/create). Fills r->id,
+ * r->shape_handle, r->dir and r->sh. Returns 1 ok, 0 the shape is broken
+ * (a creation that died with an earlier process: removed, try again), -1
+ * error (err).
  */
 static int get_or_create(struct req *r, struct ss_err *err)
 {
-	struct ss_shape_rec rec;
-	int created = 0, rc;
+	struct ss_create_shape cs;
+	int rc;
 
-	ss_shape_rec_init(&rec);
-	pthread_mutex_lock(&create_mu);
-	rc = ss_registry_add(reg, &r->q.def, &r->q.table.oid, 1, &rec, &created, err);
-	if (rc < 0) {
-		pthread_mutex_unlock(&create_mu);
-		return -1;
+	ss_buf_init(&cs.dir);
+	rc = ss_create_get(creator, &r->q, &cs, err);
+	if (rc >= 0) {
+		r->id = cs.id;
+		snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", cs.handle);
+		ss_buf_reset(&r->dir);
+		ss_buf_add(&r->dir, cs.dir.buf, cs.dir.len);
+		r->sh = cs.sh;
 	}
-	r->id = rec.id;
-	snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
-	ss_buf_reset(&r->dir);
-	ss_datadir_shape_path(&r->dir, cfg.data_dir, rec.handle);
-	ss_live_lock(live);
-	r->sh = ss_live_get_locked(live, rec.handle, rec.id);
-	if (created) {
-		struct creation *cr = ss_xcalloc(1, sizeof(*cr));
-		size_t i;
-
-		r->sh->creating = 1;
-		ss_live_ref_locked(live, r->sh);
-		cr->sh = r->sh;
-		cr->id = rec.id;
-		ss_shape_init(&cr->def);
-		ss_shape_set_where(&cr->def, r->q.def.where);
-		cr->def.log_mode = r->q.def.log_mode;
-		table_copy(&cr->table, &r->q.table);
-		cr->sel = ss_xcalloc(r->q.nsel + 1, sizeof(*cr->sel));
-		for (i = 0; i < r->q.nsel; i++)
-			cr->sel[i] = r->q.sel[i];
-		cr->nsel = r->q.nsel;
-		cr->dir = ss_xstrdup(r->dir.buf);
-		ss_live_unlock(live);
-		rc = start_creation(cr);
-		if (rc != 0) {
-			/* The request goes on to find the creation failed: a
-			 * 503, and the server keeps serving. */
-			struct ss_err e = SS_ERR_INIT;
-
-			ss_err_set(&e, SS_ERR_RUNTIME, "could not start a thread: %s",
-				   strerror(rc));
-			creation_end(cr, -1, &e);
-		}
-		pthread_mutex_unlock(&create_mu);
-		ss_shape_rec_release(&rec);
-		return 1;
-	}
-	rc = 1;
-	if (rec.snapshot_state != SS_SNAPSHOT_COMPLETE && !r->sh->creating &&
-	    !r->sh->failed) {
-		/* Pending in the registry but no creation here: it died
-		 * with an earlier serve. Remove it; the client retries. */
-		rc = 0;
-	}
-	ss_live_unlock(live);
-	pthread_mutex_unlock(&create_mu);
-	if (rc == 0) {
-		ss_cli_warning("removing shape %s: its creation did not finish "
-			       "(an earlier serve stopped while creating it)", rec.handle);
-		ss_registry_remove(reg, rec.id, err);
-		ss_datadir_trash(cfg.data_dir, r->dir.buf, err);
-	}
-	ss_shape_rec_release(&rec);
+	ss_buf_release(&cs.dir);
 	return rc;
 }
 
@@ -2235,43 +1901,6 @@ static void *evict_main(void *arg)
 	return NULL;
 }
 
-/* Shapes whose creation died with an earlier serve can never finish. */
-static int stale_cb(const struct ss_shape_rec *rec, void *ctx)
-{
-	struct ss_buf *ids = ctx;
-
-	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
-		ss_buf_addf(ids, "%" PRId64 " %s\n", rec->id, rec->handle);
-	return 0;
-}
-
-static void remove_stale_shapes(void)
-{
-	struct ss_buf ids = SS_BUF_INIT;
-	struct ss_err err = SS_ERR_INIT;
-	char *line, *save = NULL;
-
-	if (ss_registry_foreach(reg, stale_cb, &ids, &err) < 0)
-		ss_cli_die_err(&err);
-	for (line = strtok_r(ids.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		int64_t id = strtoll(line, NULL, 10);
-		const char *h = strchr(line, ' ');
-		struct ss_buf dir = SS_BUF_INIT;
-
-		if (!h)
-			continue;
-		ss_cli_warning("removing shape %s: its creation did not finish "
-			       "(an earlier serve stopped while creating it)", h + 1);
-		ss_registry_remove(reg, id, &err);
-		ss_datadir_shape_path(&dir, cfg.data_dir, h + 1);
-		ss_datadir_trash(cfg.data_dir, dir.buf, &err);
-		ss_buf_release(&dir);
-	}
-	if (ss_registry_flush(reg, &err) < 0)
-		ss_cli_die_err(&err);
-	ss_buf_release(&ids);
-}
-
 /* ------------------------------------------------------------------ main */
 
 enum {
@@ -2712,11 +2341,21 @@ int main(int argc, char **argv)
 	}
 	if (ss_datadir_init(cfg.data_dir, &err) < 0)
 		ss_cli_die_err(&err);
-	remove_stale_shapes();
 	pool = ss_pgq_pool_new(cfg.database_url, cfg.pool_size, 5);
-
 	live = ss_live_open(&err);
 	if (!live)
+		ss_cli_die_err(&err);
+	{
+		struct ss_create_cfg cc = {
+			reg, pool, live, cfg.data_dir, cfg.publication, cfg.chunk_bytes,
+			cfg.pool_size, cfg.manual_publishing, cfg.no_active_wait,
+			cfg.active_timeout_ms, &stopping, &m_shapes_created, warn_cb, NULL,
+			cfg.test_fail_thread_start,
+		};
+
+		creator = ss_create_new(&cc);
+	}
+	if (ss_create_remove_stale(creator, &err) < 0)
 		ss_cli_die_err(&err);
 	if ((errno = ss_thread_start(&waker, NULL, waker_main, NULL)) != 0)
 		ss_cli_die("could not start a thread: %s", strerror(errno));
@@ -2811,6 +2450,7 @@ int main(int argc, char **argv)
 	/* Creations in flight see `stopping` and abort. */
 	for (c = 0; c < 100 && ss_live_any_creating(live); c++)
 		usleep(50000);
+	ss_create_free(creator);
 	ss_pgq_pool_close(pool);
 	ss_connguard_free(guard);
 	pthread_mutex_lock(&tmu);
