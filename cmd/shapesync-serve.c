@@ -17,8 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-#include <strings.h>
 
 #include "answer.h"
 #include "cli.h"
@@ -40,6 +38,7 @@
 #include "shapereq.h"
 #include "snapshot.h"
 #include "sse.h"
+#include "subset.h"
 #include "where.h"
 
 #define DEFAULT_REGISTRY "./var/registry.db"
@@ -985,324 +984,41 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 
 /* ------------------------------------------------------------------ subsets */
 
-/* The POST body's subset fields (reference 1.9): top-level keys or a nested
- * "subset" object. Returns 0, or -1 after queueing the error. */
+/* The POST body's subset fields (reference 1.9, lib/subset). Returns 0,
+ * or -1 after queueing the error. */
 static int subset_from_body(struct req *r, enum MHD_Result *ret)
 {
-	static const char *const keys[] = { "where", "order_by", "limit", "offset",
-					    "params", NULL };
-	json_error_t je;
-	json_t *root, *o, *v;
-	int i;
+	struct ss_buf e = SS_BUF_INIT;
+	unsigned st = ss_subset_from_body(r->body.buf, r->body.len, &r->q, &e);
 
-	if (!r->body.len)
-		return 0;
-	root = json_loadb(r->body.buf, r->body.len, 0, &je);
-	if (!root) {
-		struct ss_buf b = SS_BUF_INIT;
-
-		ss_buf_adds(&b, "{\"error\":\"Invalid JSON in request body\",\"details\":");
-		ss_http_add_json_text(&b, je.text);
-		ss_buf_addc(&b, '}');
-		*ret = send_json(r, 400, b.buf, NULL, 0);
-		ss_buf_release(&b);
-		return -1;
-	}
-	if (!json_is_object(root)) {
-		json_decref(root);
-		*ret = send_json(r, 400, "{\"error\":\"Request body must be a JSON object\"}",
-				 NULL, 0);
-		return -1;
-	}
-	o = json_object_get(root, "subset");
-	if (!json_is_object(o))
-		o = root;
-	for (i = 0; keys[i]; i++) {
-		char **dst = i == 0 ? &r->q.sub_where : i == 1 ? &r->q.sub_order :
-			     i == 2 ? &r->q.sub_limit : i == 3 ? &r->q.sub_offset :
-			     &r->q.sub_params_json;
-
-		v = json_object_get(o, keys[i]);
-		if (!v || json_is_null(v))
-			continue;
-		free(*dst);
-		if (json_is_string(v))
-			*dst = ss_xstrdup(json_string_value(v));
-		else
-			*dst = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		r->q.subset = 1;
-	}
-	json_decref(root);
-	return 0;
-}
-
-/* Check "col [ASC|DESC] [NULLS FIRST|LAST], ..." against the table and
- * write it back with every name quoted. 0, or -1 with msg. */
-static int parse_order_by(const struct ss_pgq_table *t, const char *queryable,
-			  const char *text, struct ss_buf *out, char *msg,
-			  size_t msgsz)
-{
-	const char *p = text;
-
-	for (;;) {
-		struct ss_buf name = SS_BUF_INIT;
-		int k;
-
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (*p == '"') {
-			for (p++; *p; p++) {
-				if (*p == '"' && p[1] == '"')
-					p++;
-				else if (*p == '"')
-					break;
-				ss_buf_addc(&name, *p);
-			}
-			if (*p != '"') {
-				snprintf(msg, msgsz, "unterminated quoted identifier");
-				ss_buf_release(&name);
-				return -1;
-			}
-			p++;
-		} else {
-			while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			       (*p >= '0' && *p <= '9') || *p == '_' || *p == '$') {
-				ss_buf_addc(&name, *p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-				p++;
-			}
-		}
-		k = name.len ? (int)ss_pgq_table_column(t, name.buf) : -1;
-		if (k >= 0 && queryable && !queryable[k])
-			k = -1; /* hidden by queryable_columns */
-		if (k < 0) {
-			snprintf(msg, msgsz, "%s%.200s", name.len ? "unknown reference " :
-				 "syntax error at or near ", name.len ? name.buf : p);
-			ss_buf_release(&name);
-			return -1;
-		}
-		if (out->len)
-			ss_buf_adds(out, ", ");
-		ss_shape_quote_ident(out, name.buf);
-		ss_buf_release(&name);
-		for (k = 0; k < 3; k++) {
-			static const char *const words[] = { "asc", "desc", "nulls" };
-			size_t i, n;
-
-			while (*p == ' ' || *p == '\t' || *p == '\n')
-				p++;
-			for (i = 0; i < 3; i++) {
-				n = strlen(words[i]);
-				if (!strncasecmp(p, words[i], n) &&
-				    !((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z')))
-					break;
-			}
-			if (i == 3)
-				break;
-			n = strlen(words[i]);
-			p += n;
-			if (i < 2) {
-				ss_buf_adds(out, i ? " DESC" : " ASC");
-				continue;
-			}
-			while (*p == ' ')
-				p++;
-			if (!strncasecmp(p, "first", 5)) {
-				ss_buf_adds(out, " NULLS FIRST");
-				p += 5;
-			} else if (!strncasecmp(p, "last", 4)) {
-				ss_buf_adds(out, " NULLS LAST");
-				p += 4;
-			} else {
-				snprintf(msg, msgsz, "syntax error at or near \"%.100s\"", p);
-				return -1;
-			}
-		}
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (!*p)
-			return 0;
-		if (*p != ',') {
-			snprintf(msg, msgsz, "syntax error at or near \"%.100s\"", p);
-			return -1;
-		}
-		p++;
-	}
-}
-
-struct subset_out {
-	struct ss_buf body;
-	size_t rows;
-	struct ss_pg_snapshot snap;
-};
-
-static int subset_snap(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err)
-{
-	struct subset_out *o = ctx;
-
-	(void)err;
-	o->snap.xmin = snap->xmin;
-	o->snap.xmax = snap->xmax;
-	o->snap.nxip = snap->nxip;
-	o->snap.xip = ss_xcalloc(snap->nxip + 1, sizeof(uint64_t));
-	if (snap->nxip)
-		memcpy(o->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
-	return 0;
-}
-
-static int subset_row(void *ctx, const char *json, size_t len, struct ss_err *err)
-{
-	struct subset_out *o = ctx;
-
-	(void)err;
-	if (o->rows++)
-		ss_buf_addc(&o->body, ',');
-	ss_buf_add(&o->body, json, len);
-	return 0;
-}
-
-struct collect {
-	struct ss_http_field_err *e;
-	size_t n, alloc;
-};
-
-static void add_err(struct collect *c, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void add_err(struct collect *c, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	SS_GROW(c->e, c->alloc, c->n + 1);
-	snprintf(c->e[c->n].field, sizeof(c->e[c->n].field), "%s", field);
-	va_start(ap, fmt);
-	vsnprintf(c->e[c->n].msg, sizeof(c->e[c->n].msg), fmt, ap);
-	va_end(ap);
-	c->n++;
-}
-
-static int cmp_field(const void *a, const void *b)
-{
-	return strcmp(((const struct ss_http_field_err *)a)->field,
-		      ((const struct ss_http_field_err *)b)->field);
+	if (st)
+		*ret = send_json(r, st, e.buf, NULL, 0);
+	ss_buf_release(&e);
+	return st ? -1 : 0;
 }
 
 /* A subset snapshot: {"metadata":{..},"data":[rows]}. */
 static enum MHD_Result handle_subset(struct req *r)
 {
-	struct collect c = { NULL, 0, 0 };
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_buf order = SS_BUF_INIT, tail = SS_BUF_INIT, hdrs = SS_BUF_INIT;
-	struct ss_buf meta = SS_BUF_INIT;
-	struct subset_out o;
-	struct ss_where *w = NULL;
-	struct ss_pgq_subset q;
+	struct ss_buf body = SS_BUF_INIT;
+	struct ss_subset sub;
 	struct MHD_Response *resp;
-	const char **pv = NULL;
-	size_t npv = 0, i;
-	int64_t limit = -1, offset = -1;
-	uint64_t lsn = 0;
 	uint32_t mark = (uint32_t)(ss_hash64(&r, sizeof(r)) ^ (uint64_t)ss_now_us()) & 0x7FFFFFFF;
-	char msg[400], offtxt[SS_OFFSET_STRMAX];
-	json_t *params = NULL;
+	char offtxt[SS_OFFSET_STRMAX];
 	enum MHD_Result ret;
+	unsigned st;
 	void *conn;
-	int rc;
+	int rc = -1;
 
-	memset(&o, 0, sizeof(o));
-	ss_buf_init(&o.body);
-	if (r->q.sub_params_json) {
-		json_error_t je;
-
-		params = json_loads(r->q.sub_params_json, JSON_DECODE_ANY, &je);
-		if (!params)
-			add_err(&c, "params", "params must be valid JSON");
-		else if (!json_is_object(params))
-			add_err(&c, "params", "params must be a JSON object");
-		else {
-			npv = json_object_size(params);
-			pv = ss_xcalloc(npv + 1, sizeof(*pv));
-			for (i = 0; i < npv; i++) {
-				char key[24];
-				json_t *v;
-
-				snprintf(key, sizeof(key), "%zu", i + 1);
-				v = json_object_get(params, key);
-				if (!v) {
-					add_err(&c, "params", "Parameters must be numbered "
-						"sequentially, starting from 1");
-					break;
-				}
-				pv[i] = json_is_string(v) ? json_string_value(v) :
-					json_is_null(v) ? NULL : "";
-				if (!json_is_string(v) && !json_is_null(v)) {
-					/* numbers and booleans as their JSON text */
-					char *t = json_dumps(v, JSON_ENCODE_ANY);
-
-					json_object_set_new(params, key, json_string(t ? t : ""));
-					free(t);
-					pv[i] = json_string_value(json_object_get(params, key));
-				}
-			}
-		}
-	}
-	if (r->q.sub_limit && (ss_parse_i64(r->q.sub_limit, 1, INT64_MAX, &limit, "limit",
-					  &err) < 0))
-		add_err(&c, "limit", "must be greater than 0");
-	if (r->q.sub_offset && (ss_parse_i64(r->q.sub_offset, 0, INT64_MAX, &offset,
-					   "offset", &err) < 0))
-		add_err(&c, "offset", "must be greater than or equal to 0");
-	if ((r->q.sub_limit || r->q.sub_offset) && !r->q.sub_order)
-		add_err(&c, "order_by", "order_by is required when limit or offset is present");
-	if (r->q.sub_order && parse_order_by(&r->q.table, r->q.queryable, r->q.sub_order,
-					   &order, msg, sizeof(msg)) < 0)
-		add_err(&c, "order_by", "%s", msg);
-	if (!c.n && r->q.sub_where && *r->q.sub_where) {
-		size_t ncols;
-		struct ss_where_column *cols = ss_shapereq_where_columns(&r->q, &ncols);
-
-		if (!ss_shape_utf8_valid(r->q.sub_where, strlen(r->q.sub_where)))
-			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
-		else if (ss_where_compile_limited(r->q.sub_where, cols, ncols, pv,
-						  npv, &cfg.where_limits, &w, &err) < 0)
-			add_err(&c, "where", "%s", err.msg);
-		free(cols);
-	}
-	if (c.n) {
-		struct ss_buf b = SS_BUF_INIT;
-
-		qsort(c.e, c.n, sizeof(*c.e), cmp_field);
-		ss_buf_adds(&b, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{");
-		for (i = 0; i < c.n; i++) {
-			if (i)
-				ss_buf_addc(&b, ',');
-			ss_http_add_json_text(&b, c.e[i].field);
-			ss_buf_addc(&b, ':');
-			ss_http_add_json_text(&b, c.e[i].msg);
-		}
-		ss_buf_adds(&b, "}}}");
-		ret = send_json(r, 400, b.buf, NULL, 0);
-		ss_buf_release(&b);
+	st = ss_subset_prepare(&r->q, &cfg.where_limits, &sub, &body);
+	if (st) {
+		ret = send_json(r, st, body.buf, NULL, 0);
 		goto out;
 	}
-	if (order.len)
-		ss_buf_addf(&tail, " ORDER BY %s", order.buf);
-	if (limit >= 0)
-		ss_buf_addf(&tail, " LIMIT %" PRId64, limit);
-	if (offset >= 0)
-		ss_buf_addf(&tail, " OFFSET %" PRId64, offset);
-	ss_buf_addf(&hdrs, ",\"snapshot_mark\":%" PRIu32, mark);
-	q.where = w ? ss_where_canonical_text(w) : NULL;
-	q.tail = tail.len ? tail.buf : NULL;
-	q.headers = hdrs.buf;
-	q.lsn = &lsn;
-	ss_buf_adds(&o.body, "\"data\":[");
 	conn = ss_pgq_get(pool, &err);
-	rc = -1;
 	if (conn) {
-		struct ss_pgq_snapshot_cb cb = { subset_snap, subset_row, &o };
-
-		rc = ss_pgq_subset(conn, &r->q.table, r->q.sel, r->q.nsel, r->q.def.where, &q,
-				   1, &cb, &err);
+		rc = ss_subset_run(conn, &r->q, &sub, mark, &body, &err);
 		ss_pgq_put(pool, conn);
 	}
 	if (rc < 0) {
@@ -1311,15 +1027,7 @@ static enum MHD_Result handle_subset(struct req *r)
 				   "1", 1);
 		goto out;
 	}
-	ss_buf_addf(&meta, "{\"metadata\":{\"xmin\":\"%" PRIu64 "\",\"xmax\":\"%" PRIu64
-		    "\",\"xip_list\":[", o.snap.xmin, o.snap.xmax);
-	for (i = 0; i < o.snap.nxip; i++)
-		ss_buf_addf(&meta, "%s\"%" PRIu64 "\"", i ? "," : "", o.snap.xip[i]);
-	ss_buf_addf(&meta, "],\"database_lsn\":\"%" PRIu64 "\",\"snapshot_mark\":%" PRIu32
-		    "},", lsn, mark);
-	ss_buf_add(&meta, o.body.buf, o.body.len);
-	ss_buf_adds(&meta, "]}");
-	resp = ss_http_buffer(meta.buf, meta.len);
+	resp = ss_http_buffer(body.buf, body.len);
 	MHD_add_response_header(resp, "content-type", "application/json");
 	MHD_add_response_header(resp, "cache-control", "no-cache");
 	MHD_add_response_header(resp, "electric-snapshot", "true");
@@ -1330,16 +1038,8 @@ static enum MHD_Result handle_subset(struct req *r)
 	ss_registry_touch(reg, r->id);
 	ret = queue(r, 200, resp);
 out:
-	ss_where_free(w);
-	json_decref(params);
-	free(pv);
-	free(c.e);
-	free(o.snap.xip);
-	ss_buf_release(&o.body);
-	ss_buf_release(&order);
-	ss_buf_release(&tail);
-	ss_buf_release(&hdrs);
-	ss_buf_release(&meta);
+	ss_subset_release(&sub);
+	ss_buf_release(&body);
 	return ret;
 }
 

@@ -4,7 +4,8 @@
 # (tests/data/shapereq.test: every answer of /v1/shape's validation) and
 # lib/answer (tests/data/answer.test: what to send for each offset, live
 # flag and shape state), lib/live (waiters, deadlines, wake-ups) and
-# lib/sse (events from log ranges).
+# lib/sse (events from log ranges) and lib/subset (ORDER BY, POST bodies,
+# field checks).
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'http: routes, bodies, etags, range bodies' '
@@ -25,6 +26,10 @@ test_expect_success 'live: waiters, deadlines, inotify, stop' '
 
 test_expect_success 'sse: events, up-to-date, keep-alive' '
 	"$SS_BUILD/tests/test-sse" "$TEST_DIR"
+'
+
+test_expect_success 'subset: order_by, bodies, checks' '
+	"$SS_BUILD/tests/test-subset"
 '
 
 test_done
