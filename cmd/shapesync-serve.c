@@ -24,6 +24,7 @@
 #include "create.h"
 #include "datadir.h"
 #include "envconf.h"
+#include "evict.h"
 #include "health.h"
 #include "http.h"
 #include "log.h"
@@ -1175,28 +1176,15 @@ static enum MHD_Result handle_metrics(struct req *r)
 	sc.since_us = started_us;
 	sc.stale_us = SS_HEALTH_STALE_MS * 1000LL;
 	sc.serve_rss = ss_health_rss();
+	sc.has_serve = 1;
+	sc.pending_writes = st.pending_writes;
+	sc.waiting = (int64_t)ss_live_waiting(live);
+	sc.created = atomic_load(&m_shapes_created);
+	sc.evicted = atomic_load(&m_evicted);
+	sc.body_bytes = atomic_load(&m_bytes_sent);
+	sc.touches_dropped = st.touches_dropped;
 	ss_metrics_render(&metrics, &sc, &b);
 	free(hb);
-	ss_metrics_type(&b, "electric_shape_db_write_buffer_pending_writes_count", "gauge");
-	ss_buf_addf(&b, "electric_shape_db_write_buffer_pending_writes_count %" PRId64 "\n",
-		    st.pending_writes);
-	ss_buf_adds(&b, "# TYPE shapesync_serve_waiting_requests gauge\n");
-	ss_buf_addf(&b, "shapesync_serve_waiting_requests %lld\n",
-		    (long long)ss_live_waiting(live));
-	ss_buf_adds(&b, "# TYPE shapesync_serve_shapes_created counter\n");
-	ss_buf_addf(&b, "shapesync_serve_shapes_created %lld\n",
-		    (long long)atomic_load(&m_shapes_created));
-	ss_buf_adds(&b, "# TYPE shapesync_serve_shapes_evicted counter\n");
-	ss_buf_addf(&b, "shapesync_serve_shapes_evicted %lld\n",
-		    (long long)atomic_load(&m_evicted));
-	ss_buf_adds(&b, "# TYPE shapesync_serve_body_bytes counter\n");
-	ss_buf_addf(&b, "shapesync_serve_body_bytes %lld\n",
-		    (long long)atomic_load(&m_bytes_sent));
-	ss_buf_adds(&b, "# TYPE shapesync_registry_pending_writes gauge\n");
-	ss_buf_addf(&b, "shapesync_registry_pending_writes %" PRId64 "\n", st.pending_writes);
-	ss_buf_adds(&b, "# TYPE shapesync_registry_touches_dropped counter\n");
-	ss_buf_addf(&b, "shapesync_registry_touches_dropped %" PRId64 "\n",
-		    st.touches_dropped);
 	ret = send_text(r, 200, b.buf, "text/plain; version=0.0.4");
 	ss_buf_release(&b);
 	return ret;
@@ -1522,70 +1510,19 @@ static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn, const 
 
 /* ------------------------------------------------------------------ eviction */
 
-struct lru {
-	int64_t *ids, *times;
-	char (*handles)[SS_HANDLE_MAX];
-	size_t n, k;
-};
-
-/* Keep the k least recently read shapes (a bounded max-heap on time). */
-static int lru_cb(const struct ss_shape_rec *rec, void *ctx)
+static void evicted(void *ctx, const char *handle)
 {
-	struct lru *l = ctx;
-	int64_t t = rec->last_read_us ? rec->last_read_us : rec->created_us;
-	size_t i, worst = 0;
-
-	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
-		return 0;   /* being created: too new to evict */
-	if (l->n < l->k) {
-		i = l->n++;
-	} else {
-		for (i = 1; i < l->n; i++)
-			if (l->times[i] > l->times[worst])
-				worst = i;
-		if (t >= l->times[worst])
-			return 0;
-		i = worst;
-	}
-	l->ids[i] = rec->id;
-	l->times[i] = t;
-	snprintf(l->handles[i], SS_HANDLE_MAX, "%s", rec->handle);
-	return 0;
+	(void)ctx;
+	atomic_fetch_add(&m_evicted, 1);
+	ss_live_removed(live, handle);
 }
 
 static void evict_once(void)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct lru l;
-	int64_t count = 0;
-	size_t i;
 
-	if (ss_registry_count(reg, &count, &err) < 0 || count <= cfg.max_shapes)
-		return;
-	memset(&l, 0, sizeof(l));
-	l.k = (size_t)(count - cfg.max_shapes);
-	if (l.k > 10000)
-		l.k = 10000;
-	l.ids = ss_xcalloc(l.k, sizeof(*l.ids));
-	l.times = ss_xcalloc(l.k, sizeof(*l.times));
-	l.handles = ss_xcalloc(l.k, sizeof(*l.handles));
-	if (ss_registry_foreach(reg, lru_cb, &l, &err) < 0)
+	if (ss_evict_once(reg, cfg.data_dir, cfg.max_shapes, evicted, NULL, &err) < 0)
 		ss_cli_warning("eviction: %s", err.msg);
-	for (i = 0; i < l.n; i++) {
-		struct ss_buf dir = SS_BUF_INIT;
-
-		if (ss_registry_remove(reg, l.ids[i], &err) == 1) {
-			atomic_fetch_add(&m_evicted, 1);
-			ss_datadir_shape_path(&dir, cfg.data_dir, l.handles[i]);
-			ss_datadir_trash(cfg.data_dir, dir.buf, &err);
-			ss_live_removed(live, l.handles[i]);
-		}
-		ss_buf_release(&dir);
-	}
-	ss_registry_flush(reg, &err);
-	free(l.ids);
-	free(l.times);
-	free(l.handles);
 }
 
 static void *evict_main(void *arg)

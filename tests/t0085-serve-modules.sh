@@ -4,8 +4,8 @@
 # (tests/data/shapereq.test: every answer of /v1/shape's validation) and
 # lib/answer (tests/data/answer.test: what to send for each offset, live
 # flag and shape state), lib/live (waiters, deadlines, wake-ups) and
-# lib/sse (events from log ranges) and lib/subset (ORDER BY, POST bodies,
-# field checks).
+# lib/sse (events from log ranges), lib/subset (ORDER BY, POST bodies,
+# field checks) and lib/evict (LRU eviction on an in-memory registry).
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'http: routes, bodies, etags, range bodies' '
@@ -30,6 +30,10 @@ test_expect_success 'sse: events, up-to-date, keep-alive' '
 
 test_expect_success 'subset: order_by, bodies, checks' '
 	"$SS_BUILD/tests/test-subset"
+'
+
+test_expect_success 'evict: least recently read first, pending shapes stay' '
+	"$SS_BUILD/tests/test-evict" "$TEST_DIR"
 '
 
 test_done
