@@ -44,12 +44,9 @@
 
 #define DEFAULT_REGISTRY "./var/registry.db"
 #define DEFAULT_DATA_DIR "./var/data"
-/* 2024-10-09T00:00:00Z, the epoch of Electric's cursors. */
-#define CURSOR_EPOCH 1728432000LL
 /* Bytes of a file copied per call of a body reader. */
 #define BLOCK_SIZE (256 * 1024)
 #define TABLE_CACHE_US 1000000
-#define ALIVE_US 100000
 
 /* ------------------------------------------------------------------ config */
 
@@ -440,19 +437,8 @@ static uint64_t durable_lsn(void)
 
 static void next_cursor(const char *prev, char out[32])
 {
-	int64_t t = cfg.long_poll_ms / 1000, next, p = 0;
-	struct ss_err err = SS_ERR_INIT;
-
-	if (t <= 0) {
-		snprintf(out, 32, "0");
-		return;
-	}
-	next = (ss_now_us() / 1000000 - CURSOR_EPOCH + t - 1) / t * t;
-	if (prev && ss_parse_i64(prev, 0, INT64_MAX / 2, &p, "cursor", &err) < 0)
-		p = 0;
-	if (next <= p)
-		next = p + 1 + (int64_t)(ss_mono_us() % 3600);
-	snprintf(out, 32, "%" PRId64, next);
+	ss_http_cursor(prev, cfg.long_poll_ms, ss_now_us(), (int64_t)(ss_mono_us() % 3600),
+		       out);
 }
 
 /* What a data response carries besides its body. */
@@ -519,7 +505,6 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 		next_cursor(r->q.cursor, cursor);
 		MHD_add_response_header(resp, "electric-cursor", cursor);
 	}
-	snprintf(endoff, sizeof(endoff), "\"%s\"", "");
 	{
 		struct ss_buf q = SS_BUF_INIT;
 
@@ -527,17 +512,9 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 		MHD_add_response_header(resp, "etag", q.buf);
 		ss_buf_release(&q);
 	}
-	if (r->method == SS_HTTP_POST)
-		snprintf(cc, sizeof(cc), "no-cache");
-	else if (r->q.off.kind == SS_OFFSET_BEFORE_ALL)
-		snprintf(cc, sizeof(cc), "public, max-age=604800, s-maxage=3600, "
-			 "stale-while-revalidate=2629746");
-	else if (r->q.live)
-		snprintf(cc, sizeof(cc), "public, max-age=5, stale-while-revalidate=5");
-	else
-		snprintf(cc, sizeof(cc), "public, max-age=%" PRId64
-			 ", stale-while-revalidate=%" PRId64,
-			 cfg.cache_max_age, cfg.cache_stale_age);
+	ss_http_data_cache_control(r->method == SS_HTTP_POST,
+				   r->q.off.kind == SS_OFFSET_BEFORE_ALL, r->q.live,
+				   cfg.cache_max_age, cfg.cache_stale_age, cc);
 	MHD_add_response_header(resp, "cache-control", cc);
 	ss_buf_release(&suf);
 	ss_buf_release(&etag);
@@ -566,112 +543,6 @@ static int open_chunk(const char *dir, uint64_t n, int *fd, uint64_t *pos, uint6
 	return 0;
 }
 
-/* Result of looking at a shape for a request. */
-enum { LOOK_SENT, LOOK_WAIT, LOOK_AGAIN };
-
-/*
- * Where the shape is: snapshot progress (from the creation in this process
- * or the files), the log head. Returns 1 ok, 0 gone (removed), -1 failed
- * creation (r->sh->fail_msg).
- */
-struct where_at {
-	uint64_t ready;
-	int done;
-	struct ss_log_head head;
-	struct ss_offset last;     /* the shape's latest offset */
-	struct ss_log_reader *lr;  /* the shape's shared reader, locked */
-	struct ss_live_shape *locked;     /* whose lr_mu we hold */
-};
-
-static void at_release(struct where_at *at)
-{
-	if (at->locked)
-		pthread_mutex_unlock(&at->locked->lr_mu);
-	at->locked = NULL;
-	at->lr = NULL;
-}
-
-static int locate(struct req *r, struct where_at *at, struct ss_err *err)
-{
-	int creating, failed, stale;
-
-	memset(at, 0, sizeof(*at));
-	ss_live_lock(live);
-	creating = r->sh->creating;
-	failed = r->sh->failed;
-	at->ready = r->sh->chunks_ready;
-	at->done = r->sh->done;
-	r->seen_seq = r->sh->seq;
-	ss_live_unlock(live);
-	if (failed)
-		return -1;
-	if (!creating) {
-		struct ss_shape_rec rec;
-		int64_t now = ss_mono_us(), alive;
-		int found, known_done;
-
-		ss_live_lock(live);
-		alive = r->sh->alive_us;
-		known_done = r->sh->snap_done;
-		if (known_done)
-			at->ready = r->sh->snap_chunks;
-		ss_live_unlock(live);
-		if (now - alive > ALIVE_US || !alive) {
-			ss_shape_rec_init(&rec);
-			found = ss_registry_get_by_id(reg, r->id, &rec, err);
-			ss_shape_rec_release(&rec);
-			if (found <= 0)
-				return 0;
-		}
-		if (known_done) {
-			at->done = 1;
-		} else {
-			if (ss_snapshot_state(r->dir.buf, &at->ready, &at->done, err) < 0)
-				return 0;
-			if (!at->done)
-				return 0;
-		}
-		ss_live_lock(live);
-		if (r->sh->seq == r->seen_seq) {
-			/* Nothing moved while we looked: cache it. */
-			if (now - alive > ALIVE_US || !alive)
-				r->sh->alive_us = now;
-			r->sh->snap_done = 1;
-			r->sh->snap_chunks = at->ready;
-		}
-		ss_live_unlock(live);
-	}
-	if (!at->done)
-		return 1;
-	ss_live_lock(live);
-	stale = r->sh->lr_stale;
-	r->sh->lr_stale = 0;
-	ss_live_unlock(live);
-	pthread_mutex_lock(&r->sh->lr_mu);
-	at->locked = r->sh;
-	if (stale || !r->sh->lr) {
-		ss_log_reader_close(r->sh->lr);
-		r->sh->lr = NULL;
-		if (ss_log_reader_open(r->dir.buf, &r->sh->lr, err) < 0) {
-			at_release(at);
-			return 0;
-		}
-	} else if (ss_log_reader_refresh(r->sh->lr, NULL, err) < 0) {
-		ss_log_reader_close(r->sh->lr);
-		r->sh->lr = NULL;
-		at_release(at);
-		return 0;
-	}
-	at->lr = r->sh->lr;
-	ss_log_reader_head(at->lr, &at->head);
-	if (at->head.entries)
-		at->last = at->head.last;
-	else
-		at->last = ss_offset_make(0, at->ready ? at->ready - 1 : 0);
-	return 1;
-}
-
-
 /* What to answer a request with, decided by plan(). */
 enum { P_DATA, P_WAIT, P_AGAIN, P_REFETCH, P_FAILED, P_OOB, P_SNAP_TIMEOUT, P_ERROR };
 
@@ -690,14 +561,15 @@ struct plan {
 static int plan(struct req *r, struct plan *p)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct where_at at;
+	struct ss_live_at at;
 	struct ss_answer_in in;
 	struct ss_answer a;
 	int st, rc;
 
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
-	st = locate(r, &at, &err);
+	st = ss_live_locate(live, r->sh, reg, r->dir.buf, &at, &err);
+	r->seen_seq = at.seen_seq;
 	memset(&in, 0, sizeof(in));
 	in.state = st == 0 ? SS_ANSWER_SHAPE_GONE : st < 0 ? SS_ANSWER_SHAPE_FAILED :
 		   SS_ANSWER_SHAPE_OK;
@@ -727,7 +599,7 @@ static int plan(struct req *r, struct plan *p)
 					&err) < 0) {
 			ss_cli_warning("could not read the log of shape %s: %s",
 				       r->shape_handle, err.msg);
-			at_release(&at);
+			ss_live_at_release(&at);
 			return P_ERROR;
 		}
 		ss_answer_range(&in, &a, &end, count);
@@ -737,7 +609,7 @@ static int plan(struct req *r, struct plan *p)
 			p->len = stop - start - 1;
 		}
 	}
-	at_release(&at);
+	ss_live_at_release(&at);
 	p->timed_out = a.timed_out;
 	p->an.end = a.end;
 	p->an.up_to_date = a.up_to_date;

@@ -3,6 +3,8 @@
  * Electric's JSON error bodies, CORS and error headers, If-None-Match,
  * and bodies read from a byte range of a file (see http.h).
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -202,6 +204,42 @@ const char *ss_http_preflight_allow(const char *h)
 	if (!strcasecmp(h, "if-none-match") || !strcasecmp(h, "traceparent"))
 		return h;
 	return "";
+}
+
+/* 2024-10-09T00:00:00Z, the epoch of Electric's cursors. */
+#define CURSOR_EPOCH 1728432000LL
+
+void ss_http_cursor(const char *prev, int64_t long_poll_ms, int64_t now_us,
+		    int64_t jitter, char *out)
+{
+	int64_t t = long_poll_ms / 1000, next, p = 0;
+	struct ss_err err = SS_ERR_INIT;
+
+	if (t <= 0) {
+		snprintf(out, 32, "0");
+		return;
+	}
+	next = (now_us / 1000000 - CURSOR_EPOCH + t - 1) / t * t;
+	if (prev && ss_parse_i64(prev, 0, INT64_MAX / 2, &p, "cursor", &err) < 0)
+		p = 0;
+	if (next <= p)
+		next = p + 1 + jitter;
+	snprintf(out, 32, "%" PRId64, next);
+}
+
+void ss_http_data_cache_control(int post, int before_all, int live, int64_t max_age,
+				int64_t stale_age, char *out)
+{
+	if (post)
+		snprintf(out, 128, "no-cache");
+	else if (before_all)
+		snprintf(out, 128, "public, max-age=604800, s-maxage=3600, "
+			 "stale-while-revalidate=2629746");
+	else if (live)
+		snprintf(out, 128, "public, max-age=5, stale-while-revalidate=5");
+	else
+		snprintf(out, 128, "public, max-age=%" PRId64 ", stale-while-revalidate=%"
+			 PRId64, max_age, stale_age);
 }
 
 struct ss_http_range {

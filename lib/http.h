@@ -109,6 +109,25 @@ struct MHD_Response *ss_http_must_refetch(const char *new_handle);
 const char *ss_http_preflight_allow(const char *h);
 
 /*
+ * Electric's electric-cursor for a live answer (out: at least 32 bytes):
+ * the next multiple of the long-poll timeout in seconds since
+ * 2024-10-09T00:00:00Z at now_us (wall clock), or when that is not past
+ * the client's cursor prev (decimal; NULL or invalid: 0), prev + 1 +
+ * jitter (0..3599), so that caches never serve a live answer twice. "0"
+ * when the timeout is under a second.
+ */
+void ss_http_cursor(const char *prev, int64_t long_poll_ms, int64_t now_us,
+		    int64_t jitter, char *out);
+
+/*
+ * The cache-control of a data answer (out: at least 128 bytes): no-cache
+ * for POST (subset requests), a week (an hour for shared caches) for
+ * offset -1, 5 s for live answers, else max_age and stale_age.
+ */
+void ss_http_data_cache_control(int post, int before_all, int live, int64_t max_age,
+				int64_t stale_age, char *out);
+
+/*
  * A body that is pre + the bytes [fpos, fpos + flen) of file fd + suf,
  * read with pread as libmicrohttpd asks for it, so that a log range is
  * sent without a copy in memory. Bytes handed out are added to *sent

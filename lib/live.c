@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "snapshot.h"
 
 #define BUCKETS 4096
 
@@ -388,4 +389,93 @@ void ss_live_stop(struct ss_live *l)
 {
 	atomic_store(&l->stopping, 1);
 	poke(l);
+}
+
+void ss_live_at_release(struct ss_live_at *at)
+{
+	if (at->locked)
+		pthread_mutex_unlock(&at->locked->lr_mu);
+	at->locked = NULL;
+	at->lr = NULL;
+}
+
+int ss_live_locate(struct ss_live *l, struct ss_live_shape *s, struct ss_registry *reg,
+		   const char *dir, struct ss_live_at *at, struct ss_err *err)
+{
+	int creating, failed, stale;
+
+	memset(at, 0, sizeof(*at));
+	pthread_mutex_lock(&l->mu);
+	creating = s->creating;
+	failed = s->failed;
+	at->ready = s->chunks_ready;
+	at->done = s->done;
+	at->seen_seq = s->seq;
+	pthread_mutex_unlock(&l->mu);
+	if (failed)
+		return -1;
+	if (!creating) {
+		struct ss_shape_rec rec;
+		int64_t now = ss_mono_us(), alive;
+		int found, known_done;
+
+		pthread_mutex_lock(&l->mu);
+		alive = s->alive_us;
+		known_done = s->snap_done;
+		if (known_done)
+			at->ready = s->snap_chunks;
+		pthread_mutex_unlock(&l->mu);
+		if (now - alive > SS_LIVE_ALIVE_US || !alive) {
+			ss_shape_rec_init(&rec);
+			found = ss_registry_get_by_id(reg, s->id, &rec, err);
+			ss_shape_rec_release(&rec);
+			if (found <= 0)
+				return 0;
+		}
+		if (known_done) {
+			at->done = 1;
+		} else {
+			if (ss_snapshot_state(dir, &at->ready, &at->done, err) < 0)
+				return 0;
+			if (!at->done)
+				return 0;
+		}
+		pthread_mutex_lock(&l->mu);
+		if (s->seq == at->seen_seq) {
+			/* Nothing moved while we looked: cache it. */
+			if (now - alive > SS_LIVE_ALIVE_US || !alive)
+				s->alive_us = now;
+			s->snap_done = 1;
+			s->snap_chunks = at->ready;
+		}
+		pthread_mutex_unlock(&l->mu);
+	}
+	if (!at->done)
+		return 1;
+	pthread_mutex_lock(&l->mu);
+	stale = s->lr_stale;
+	s->lr_stale = 0;
+	pthread_mutex_unlock(&l->mu);
+	pthread_mutex_lock(&s->lr_mu);
+	at->locked = s;
+	if (stale || !s->lr) {
+		ss_log_reader_close(s->lr);
+		s->lr = NULL;
+		if (ss_log_reader_open(dir, &s->lr, err) < 0) {
+			ss_live_at_release(at);
+			return 0;
+		}
+	} else if (ss_log_reader_refresh(s->lr, NULL, err) < 0) {
+		ss_log_reader_close(s->lr);
+		s->lr = NULL;
+		ss_live_at_release(at);
+		return 0;
+	}
+	at->lr = s->lr;
+	ss_log_reader_head(at->lr, &at->head);
+	if (at->head.entries)
+		at->last = at->head.last;
+	else
+		at->last = ss_offset_make(0, at->ready ? at->ready - 1 : 0);
+	return 1;
 }

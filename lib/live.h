@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "offset.h"
+#include "registry.h"
 #include "shape.h"
 #include "util.h"
 
@@ -127,6 +129,36 @@ int ss_live_wait(struct ss_live *l, struct ss_live_shape *s, struct ss_live_wait
 
 /* Wake w now if it waits (its wake callback runs). */
 void ss_live_fire_locked(struct ss_live *l, struct ss_live_waiter *w);
+
+/* What a request learned of its shape (ss_live_locate). */
+struct ss_live_at {
+	uint64_t ready;               /* snapshot chunks complete */
+	int done;                     /* the snapshot is complete */
+	struct ss_log_head head;
+	struct ss_offset last;        /* the shape's latest offset */
+	struct ss_log_reader *lr;     /* the shape's shared reader, locked */
+	struct ss_live_shape *locked; /* whose lr_mu is held */
+	uint64_t seen_seq;            /* the shape's seq when looked at: the
+					 seen_seq of a following wait */
+};
+
+/* How long the registry's word that a shape exists is trusted (us). */
+#define SS_LIVE_ALIVE_US 100000
+
+/*
+ * Where shape s (directory dir, registry id s->id) is: the creation's
+ * progress when this process creates it, else the registry (asked again
+ * after SS_LIVE_ALIVE_US or an invalidation) and the snapshot's files
+ * (cached once complete); then, when the snapshot is complete, the log's
+ * head through the shape's shared reader, which stays locked until
+ * ss_live_at_release. Returns 1 (at filled), 0 gone (removed, or its
+ * files unreadable), -1 its creation failed (s->fail_msg).
+ */
+int ss_live_locate(struct ss_live *l, struct ss_live_shape *s, struct ss_registry *reg,
+		   const char *dir, struct ss_live_at *at, struct ss_err *err);
+
+/* Unlock the shared reader ss_live_locate left locked, if any. */
+void ss_live_at_release(struct ss_live_at *at);
 
 /* Requests waiting now. */
 size_t ss_live_waiting(struct ss_live *l);

@@ -1,7 +1,8 @@
 /*
  * test-http — lib/http without a server: routes and methods, JSON text
  * with invalid UTF-8, Electric's error bodies, If-None-Match lists, the
- * preflight's allowed headers, and range bodies read back through the
+ * preflight's allowed headers, live cursors, data cache-control, and range
+ * bodies read back through the
  * content reader (pre + file bytes + suffix, short files, counters).
  */
 #include <fcntl.h>
@@ -84,6 +85,36 @@ static void test_etags(void)
 	CHECK(ss_http_preflight_allow(NULL) == NULL);
 }
 
+static void test_cursor_cache(void)
+{
+	/* 2024-10-09T00:00:00Z + 1000 s, 20 s long polls: the next 20 s mark */
+	int64_t now = (1728432000LL + 1000) * 1000000 + 5;
+	char out[128];
+
+	ss_http_cursor(NULL, 20000, now, 7, out);
+	CHECK_STR(out, "1000");
+	ss_http_cursor(NULL, 20000, now + 1000000, 7, out);
+	CHECK_STR(out, "1020");
+	ss_http_cursor("999", 20000, now, 7, out);
+	CHECK_STR(out, "1000");
+	ss_http_cursor("1000", 20000, now, 7, out);   /* not past: bumped */
+	CHECK_STR(out, "1008");
+	ss_http_cursor("5000", 20000, now, 0, out);
+	CHECK_STR(out, "5001");
+	ss_http_cursor("x", 20000, now, 7, out);
+	CHECK_STR(out, "1000");
+	ss_http_cursor("1000", 999, now, 7, out);
+	CHECK_STR(out, "0");
+	ss_http_data_cache_control(1, 1, 1, 60, 300, out);
+	CHECK_STR(out, "no-cache");
+	ss_http_data_cache_control(0, 1, 0, 60, 300, out);
+	CHECK_STR(out, "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746");
+	ss_http_data_cache_control(0, 0, 1, 60, 300, out);
+	CHECK_STR(out, "public, max-age=5, stale-while-revalidate=5");
+	ss_http_data_cache_control(0, 0, 0, 60, 300, out);
+	CHECK_STR(out, "public, max-age=60, stale-while-revalidate=300");
+}
+
 /* Read the whole body in steps of `step` bytes. */
 static ssize_t read_all(struct ss_http_range *b, size_t step, struct ss_buf *out)
 {
@@ -145,6 +176,7 @@ int main(int argc, char **argv)
 	test_routes();
 	test_bodies();
 	test_etags();
+	test_cursor_cache();
 	test_range(argc > 1 ? argv[1] : "/tmp");
 	return unit_report();
 }

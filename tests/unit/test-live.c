@@ -2,7 +2,9 @@
  * test-live — lib/live without a server: shape entries and their
  * references, waits that return at once when the shape moved, wake-ups
  * by event, by deadline (in deadline order), by a write in a watched
- * directory and by its removal, and every waiter woken when the hub stops.
+ * directory and by its removal, every waiter woken when the hub stops, and
+ * what locate says of a failed creation, one in progress, and a shape the
+ * registry does not have.
  *
  *   test-live DIR     (a scratch directory)
  */
@@ -193,6 +195,37 @@ int main(int argc, char **argv)
 	pthread_join(th, NULL);
 	CHECK(a.woken == 1 && d.woken == 1 && ss_live_waiting(l) == 0);
 	CHECK(wait_req(l, s, &a, ss_mono_us() + 60000000) == 1);
+
+	/* locate: a failed creation, one in progress, a shape the registry
+	 * does not have */
+	{
+		struct ss_registry_opts o;
+		struct ss_registry *reg = NULL;
+		struct ss_live_at at;
+
+		ss_registry_opts_init(&o);
+		o.create = 1;
+		if (ss_registry_open(":memory:", &o, &reg, &err) < 0)
+			FAILF("%s", err.msg);
+		ss_live_lock(l);
+		s->failed = 1;
+		s->seq = 41;
+		ss_live_unlock(l);
+		CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == -1 && at.seen_seq == 41);
+		ss_live_lock(l);
+		s->failed = 0;
+		s->creating = 1;
+		s->chunks_ready = 2;
+		ss_live_unlock(l);
+		CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == 1);
+		CHECK(at.ready == 2 && !at.done && !at.locked);
+		ss_live_at_release(&at);
+		ss_live_lock(l);
+		s->creating = 0;
+		ss_live_unlock(l);
+		CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == 0 && !at.locked);
+		ss_registry_close(reg, &err);
+	}
 
 	ss_live_put(l, s);
 	ss_live_lock(l);
