@@ -1,8 +1,10 @@
 /*
  * shapesync-serve — the HTTP Shape API (ElectricSQL's /v1/shape) on
- * libmicrohttpd: validates requests, creates shapes (registry, publication,
- * route's active mark, the initial snapshot), serves snapshot chunks and log
- * ranges without re-encoding, and holds live requests until store commits.
+ * libmicrohttpd: options, the {route, method, handler} table, and the
+ * wiring of the lib/ modules that do the work: http (answers, intake
+ * limits), shapereq (validation), tablecache, create (the creation
+ * protocol), live (waiting requests), answer (what to send), sse, subset,
+ * evict and metrics.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +42,7 @@
 #include "snapshot.h"
 #include "sse.h"
 #include "subset.h"
+#include "tablecache.h"
 #include "where.h"
 
 #define DEFAULT_REGISTRY "./var/registry.db"
@@ -81,6 +84,7 @@ static volatile sig_atomic_t stop_signal;
 static atomic_int stopping;
 static struct ss_live *live;  /* waiting requests and their wake-ups */
 static struct ss_create *creator; /* shape creations (lib/create) */
+static struct ss_tablecache *tables; /* catalog lookups, cached a second */
 
 /* Counters for /metrics. */
 static struct ss_metrics metrics;
@@ -104,82 +108,18 @@ static int env_bool(const char *name)
 
 /* ------------------------------------------------------------------ tables */
 
-/* A short-lived cache of catalog lookups: each request needs the table's
- * columns and types to check the shape; a change of schema invalidates
- * shapes anyway, so a second of staleness is harmless. */
-struct tcache {
-	char *key;
-	struct ss_pgq_table t;
-	int found;
-	int64_t at;
-	struct tcache *next;
-};
-static pthread_mutex_t tmu = PTHREAD_MUTEX_INITIALIZER;
-static struct tcache *tcache_head;
-static size_t tcache_n;
-
-static void tcache_clear(void)
+/* The catalog behind the table cache: a pooled connection. */
+static int describe_pg(void *ctx, const char *schema, const char *name,
+		       struct ss_pgq_table *t, struct ss_err *err)
 {
-	struct tcache *e;
-
-	while ((e = tcache_head)) {
-		tcache_head = e->next;
-		free(e->key);
-		ss_pgq_table_release(&e->t);
-		free(e);
-	}
-	tcache_n = 0;
-}
-
-/* 1 found (t filled, *new*), 0 no such table, -1 PostgreSQL failed. */
-static int describe_table(const char *schema, const char *name, struct ss_pgq_table *t,
-			  struct ss_err *err)
-{
-	struct ss_buf key = SS_BUF_INIT;
-	struct tcache *e;
-	int64_t now = ss_mono_us();
-	void *conn;
+	void *conn = ss_pgq_get(pool, err);
 	int r;
 
-	ss_buf_adds(&key, schema);
-	ss_buf_addc(&key, '\x1f');
-	ss_buf_adds(&key, name);
-	pthread_mutex_lock(&tmu);
-	for (e = tcache_head; e; e = e->next)
-		if (!strcmp(e->key, key.buf) && now - e->at < TABLE_CACHE_US) {
-			r = e->found;
-			if (r)
-				ss_create_table_copy(t, &e->t);
-			pthread_mutex_unlock(&tmu);
-			ss_buf_release(&key);
-			return r;
-		}
-	pthread_mutex_unlock(&tmu);
-
-	conn = ss_pgq_get(pool, err);
-	if (!conn) {
-		ss_buf_release(&key);
+	(void)ctx;
+	if (!conn)
 		return -1;
-	}
 	r = ss_pgq_describe(conn, schema, name, t, err);
 	ss_pgq_put(pool, conn);
-	if (r < 0) {
-		ss_buf_release(&key);
-		return -1;
-	}
-	e = ss_xcalloc(1, sizeof(*e));
-	e->key = ss_buf_detach(&key, NULL);
-	e->found = r;
-	e->at = now;
-	if (r)
-		ss_create_table_copy(&e->t, t);
-	pthread_mutex_lock(&tmu);
-	if (tcache_n >= 256)
-		tcache_clear();
-	e->next = tcache_head;
-	tcache_head = e;
-	tcache_n++;
-	pthread_mutex_unlock(&tmu);
 	return r;
 }
 
@@ -351,13 +291,6 @@ static struct ss_shapereq_kv *request_args(struct req *r, size_t *n)
 	return kv;
 }
 
-static int describe_cb(void *ctx, const char *schema, const char *name,
-		       struct ss_pgq_table *t, struct ss_err *err)
-{
-	(void)ctx;
-	return describe_table(schema, name, t, err);
-}
-
 /*
  * Validate the request (reference 1.4, lib/shapereq) into r->q. Returns 0
  * when valid, or -1 after queueing the error response (*ret).
@@ -365,8 +298,8 @@ static int describe_cb(void *ctx, const char *schema, const char *name,
 static int prepare_shape_request(struct req *r, const struct ss_shapereq_args *a,
 				 int definition_only, enum MHD_Result *ret)
 {
-	struct ss_shapereq_opts o = { cfg.secret, &cfg.where_limits, describe_cb, NULL,
-				      definition_only };
+	struct ss_shapereq_opts o = { cfg.secret, &cfg.where_limits, ss_tablecache_describe,
+				      tables, definition_only };
 	struct ss_shapereq_error e;
 	unsigned status;
 
@@ -1083,60 +1016,76 @@ static enum MHD_Result handle_health(struct req *r)
 	return queue(r, status == SS_HEALTH_ACTIVE ? 200 : 202, resp);
 }
 
+static enum MHD_Result handle_root(struct req *r)
+{
+	return send_text(r, 200, "", "text/plain");
+}
+
+static enum MHD_Result handle_not_found(struct req *r)
+{
+	return send_text(r, 404, "Not found", "text/plain");
+}
+
+/* Operators' counters are not for the public port unless asked for. */
+static enum MHD_Result handle_public_metrics(struct req *r)
+{
+	return cfg.public_metrics ? handle_metrics(r) : handle_not_found(r);
+}
+
+/* A POST carries subset fields in its body. */
+static enum MHD_Result handle_post(struct req *r)
+{
+	if (r->body_too_large)
+		return send_json(r, 413, "{\"error\":\"Request body too large\"}", NULL, 0);
+	return handle_shape(r);
+}
+
+static const struct {
+	enum ss_http_route route;
+	enum ss_http_method method;
+	enum MHD_Result (*handler)(struct req *r);
+} routes[] = {
+	{ SS_HTTP_ROOT, SS_HTTP_GET, handle_root },
+	{ SS_HTTP_ROOT, SS_HTTP_HEAD, handle_root },
+	{ SS_HTTP_HEALTH, SS_HTTP_GET, handle_health },
+	{ SS_HTTP_HEALTH, SS_HTTP_HEAD, handle_health },
+	{ SS_HTTP_METRICS, SS_HTTP_GET, handle_public_metrics },
+	{ SS_HTTP_METRICS, SS_HTTP_HEAD, handle_public_metrics },
+	{ SS_HTTP_SHAPE, SS_HTTP_OPTIONS, handle_options },
+	{ SS_HTTP_SHAPE, SS_HTTP_DELETE, handle_delete },
+	{ SS_HTTP_SHAPE, SS_HTTP_GET, handle_shape },
+	{ SS_HTTP_SHAPE, SS_HTTP_HEAD, handle_shape },
+	{ SS_HTTP_SHAPE, SS_HTTP_POST, handle_post },
+};
+
 static enum MHD_Result dispatch(struct req *r)
 {
-	int m = r->method;
+	size_t i;
 
-	switch (r->route) {
-	case SS_HTTP_ROOT:
-		if (m == SS_HTTP_GET || m == SS_HTTP_HEAD)
-			return send_text(r, 200, "", "text/plain");
-		break;
-	case SS_HTTP_HEALTH:
-		if (m == SS_HTTP_GET || m == SS_HTTP_HEAD)
-			return handle_health(r);
-		break;
-	case SS_HTTP_METRICS:
-		/* Operators' counters are not for the public port unless
-		 * asked for. */
-		if ((m == SS_HTTP_GET || m == SS_HTTP_HEAD) && cfg.public_metrics)
-			return handle_metrics(r);
-		break;
-	case SS_HTTP_SHAPE: {
-		enum MHD_Result ret;
+	/* Every /v1/shape request but a preflight has its arguments' bytes
+	 * checked first, whatever its method. */
+	if (r->route == SS_HTTP_SHAPE && r->method != SS_HTTP_OPTIONS) {
+		struct ss_shapereq_error e;
+		struct ss_shapereq_kv *kv;
+		enum MHD_Result ret = MHD_YES;
+		size_t nkv;
+		unsigned status;
 
-		if (m != SS_HTTP_OPTIONS) {
-			struct ss_shapereq_error e;
-			struct ss_shapereq_kv *kv;
-			size_t nkv;
-			unsigned status;
-
-			ss_shapereq_error_init(&e);
-			kv = request_args(r, &nkv);
-			status = ss_shapereq_check_bytes(kv, nkv, &e);
-			free(kv);
-			ret = status ? send_json(r, status, e.body.buf, NULL, 0) : MHD_YES;
-			ss_shapereq_error_release(&e);
-			if (status)
-				return ret;
-		}
+		ss_shapereq_error_init(&e);
+		kv = request_args(r, &nkv);
+		status = ss_shapereq_check_bytes(kv, nkv, &e);
+		free(kv);
+		if (status)
+			ret = send_json(r, status, e.body.buf, NULL, 0);
+		ss_shapereq_error_release(&e);
+		if (status)
+			return ret;
 	}
-		if (m == SS_HTTP_OPTIONS)
-			return handle_options(r);
-		if (m == SS_HTTP_DELETE)
-			return handle_delete(r);
-		if (m == SS_HTTP_GET || m == SS_HTTP_HEAD)
-			return handle_shape(r);
-		if (m == SS_HTTP_POST) {
-			if (r->body_too_large)
-				return send_json(r, 413, "{\"error\":\"Request body too large\"}",
-						 NULL, 0);
-			/* A POST carries subset fields in its body. */
-			return handle_shape(r);
-		}
-		break;
-	}
-	return send_text(r, 404, "Not found", "text/plain");
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (routes[i].route == (enum ss_http_route)r->route &&
+		    routes[i].method == (enum ss_http_method)r->method)
+			return routes[i].handler(r);
+	return handle_not_found(r);
 }
 
 static struct req *new_req(struct MHD_Connection *conn)
@@ -1203,43 +1152,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!r)
 		*con_cls = r = new_req(conn);
 	if (!r->started) {
-		const char *te, *cl;
+		struct ss_http_intake in;
+		const char *body;
+		unsigned status;
 
 		r->started = 1;
 		r->method = ss_http_method_of(method);
 		r->route = ss_http_route_of(url);
 		r->start_us = ss_mono_us();
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, header_len_iter, r);
+		memset(&in, 0, sizeof(in));
+		in.uri_len = r->urilen;
+		in.header_len = r->hdrlen;
+		in.nargs = r->nargs;
+		in.post = r->method == SS_HTTP_POST;
+		in.transfer_encoding = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		in.content_length = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		in.max_header = cfg.max_header;
+		in.max_body = cfg.max_body;
+		in.max_args = MAX_QUERY_ARGS;
 		/* Answered at once, before any body is read; libmicrohttpd
 		 * closes the connection after an answer to a request whose
 		 * body it has not read. */
-		if (r->urilen > cfg.max_header)
-			return send_json(r, 414, "{\"error\":\"URI too long\"}",
-					 NULL, 0);
-		MHD_get_connection_values(conn, MHD_HEADER_KIND, header_len_iter,
-					  r);
-		if (r->urilen + r->hdrlen > cfg.max_header)
-			return send_json(r, 431, "{\"error\":\"Request header "
-					 "fields too large\"}", NULL, 0);
-		if (r->nargs > MAX_QUERY_ARGS)
-			return send_json(r, 431, "{\"error\":\"Too many query "
-					 "parameters\"}", NULL, 0);
-		if (r->method != SS_HTTP_POST)
-			return MHD_YES;
-		te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_TRANSFER_ENCODING);
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
-		/* A chunked body announces its size chunk by chunk, and a
-		 * chunk of ffffffffffffffff bytes kept the request open for
-		 * ever: a POST must say its length. */
-		if (te || !cl)
-			return send_json(r, 411, "{\"error\":\"Request body must "
-					 "have a Content-Length\"}", NULL, 0);
-		if (strspn(cl, "0123456789") != strlen(cl) || strlen(cl) > 18 ||
-		    strtoull(cl, NULL, 10) > cfg.max_body)
-			return send_json(r, 413, "{\"error\":\"Request body too "
-					 "large\"}", NULL, 0);
-		return MHD_YES;
+		status = ss_http_intake_check(&in, &body);
+		return status ? send_json(r, status, body, NULL, 0) : MHD_YES;
 	}
 	if (*upload_size) {
 		if (r->body.len + *upload_size > cfg.max_body)
@@ -1376,7 +1314,7 @@ static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn, const 
 	if (r.route == SS_HTTP_METRICS && (r.method == SS_HTTP_GET || r.method == SS_HTTP_HEAD))
 		ret = handle_metrics(&r);
 	else
-		ret = send_text(&r, 404, "Not found", "text/plain");
+		ret = handle_not_found(&r);
 	return ret;
 }
 
@@ -1851,6 +1789,7 @@ int main(int argc, char **argv)
 	if (ss_datadir_init(cfg.data_dir, &err) < 0)
 		ss_cli_die_err(&err);
 	pool = ss_pgq_pool_new(cfg.database_url, cfg.pool_size, 5);
+	tables = ss_tablecache_new(describe_pg, NULL, TABLE_CACHE_US, 256);
 	live = ss_live_open(&err);
 	if (!live)
 		ss_cli_die_err(&err);
@@ -1962,9 +1901,7 @@ int main(int argc, char **argv)
 	ss_create_free(creator);
 	ss_pgq_pool_close(pool);
 	ss_connguard_free(guard);
-	pthread_mutex_lock(&tmu);
-	tcache_clear();
-	pthread_mutex_unlock(&tmu);
+	ss_tablecache_free(tables);
 	if (ss_registry_close(reg, &err) < 0)
 		ss_cli_die_err(&err);
 	ss_live_close(live);

@@ -13,6 +13,7 @@
 #include "datadir.h"
 #include "message.h"
 #include "snapshot.h"
+#include "tablecache.h"
 
 struct ss_create {
 	struct ss_create_cfg cfg;
@@ -64,26 +65,6 @@ void ss_create_free(struct ss_create *c)
 	pthread_mutex_destroy(&c->slot_mu);
 	pthread_cond_destroy(&c->slot_cond);
 	free(c);
-}
-
-void ss_create_table_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src)
-{
-	size_t i;
-
-	*dst = *src;
-	dst->schema = ss_xstrdup(src->schema);
-	dst->name = ss_xstrdup(src->name);
-	dst->cols = ss_xcalloc(src->ncols + 1, sizeof(*dst->cols));
-	for (i = 0; i < src->ncols; i++) {
-		dst->cols[i] = src->cols[i];
-		dst->cols[i].name = ss_xstrdup(src->cols[i].name);
-		dst->cols[i].type = ss_xstrdup(src->cols[i].type);
-		dst->cols[i].elem_type = src->cols[i].elem_type ?
-			ss_xstrdup(src->cols[i].elem_type) : NULL;
-	}
-	dst->pk = ss_xcalloc(src->npk + 1, sizeof(*dst->pk));
-	if (src->npk)
-		memcpy(dst->pk, src->pk, src->npk * sizeof(*dst->pk));
 }
 
 struct creation {
@@ -403,7 +384,7 @@ int ss_create_get(struct ss_create *c, const struct ss_shapereq *q,
 		ss_shape_init(&cr->def);
 		ss_shape_set_where(&cr->def, q->def.where);
 		cr->def.log_mode = q->def.log_mode;
-		ss_create_table_copy(&cr->table, &q->table);
+		ss_tablecache_copy(&cr->table, &q->table);
 		cr->sel = ss_xcalloc(q->nsel + 1, sizeof(*cr->sel));
 		for (i = 0; i < q->nsel; i++)
 			cr->sel[i] = q->sel[i];

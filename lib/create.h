@@ -86,7 +86,4 @@ int ss_create_get(struct ss_create *c, const struct ss_shapereq *q,
  */
 int ss_create_remove_stale(struct ss_create *c, struct ss_err *err);
 
-/* Copy a table description: dst is *new* (ss_pgq_table_release). */
-void ss_create_table_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src);
-
 #endif

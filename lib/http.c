@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -204,6 +205,39 @@ const char *ss_http_preflight_allow(const char *h)
 	if (!strcasecmp(h, "if-none-match") || !strcasecmp(h, "traceparent"))
 		return h;
 	return "";
+}
+
+unsigned ss_http_intake_check(const struct ss_http_intake *in, const char **body)
+{
+	const char *cl = in->content_length;
+
+	if (in->uri_len > in->max_header) {
+		*body = "{\"error\":\"URI too long\"}";
+		return 414;
+	}
+	if (in->uri_len + in->header_len > in->max_header) {
+		*body = "{\"error\":\"Request header fields too large\"}";
+		return 431;
+	}
+	if (in->nargs > in->max_args) {
+		*body = "{\"error\":\"Too many query parameters\"}";
+		return 431;
+	}
+	if (!in->post)
+		return 0;
+	/* A chunked body announces its size chunk by chunk, and a chunk of
+	 * ffffffffffffffff bytes kept the request open for ever: a POST
+	 * must say its length. */
+	if (in->transfer_encoding || !cl) {
+		*body = "{\"error\":\"Request body must have a Content-Length\"}";
+		return 411;
+	}
+	if (strspn(cl, "0123456789") != strlen(cl) || strlen(cl) > 18 ||
+	    strtoull(cl, NULL, 10) > in->max_body) {
+		*body = "{\"error\":\"Request body too large\"}";
+		return 413;
+	}
+	return 0;
 }
 
 /* 2024-10-09T00:00:00Z, the epoch of Electric's cursors. */

@@ -108,6 +108,26 @@ struct MHD_Response *ss_http_must_refetch(const char *new_handle);
  */
 const char *ss_http_preflight_allow(const char *h);
 
+/* What a request brings before its body is read (ss_http_intake_check). */
+struct ss_http_intake {
+	size_t uri_len;               /* the request URI */
+	size_t header_len;            /* its headers: name + value + 4 each */
+	size_t nargs;                 /* query arguments ('&' + 1) */
+	int post;
+	const char *transfer_encoding, *content_length; /* NULL: absent */
+	uint64_t max_header, max_body;
+	size_t max_args;
+};
+
+/*
+ * The limits every request meets before serve reads its body: the URI
+ * (414) and URI plus headers (431) within max_header, at most max_args
+ * arguments (431), and a POST with a Content-Length (411: chunked bodies
+ * are refused) of at most max_body (413). Returns 0 when the request may
+ * go on, else the status with *body its JSON (static).
+ */
+unsigned ss_http_intake_check(const struct ss_http_intake *in, const char **body);
+
 /*
  * Electric's electric-cursor for a live answer (out: at least 32 bytes):
  * the next multiple of the long-poll timeout in seconds since

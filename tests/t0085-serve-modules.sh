@@ -5,7 +5,8 @@
 # lib/answer (tests/data/answer.test: what to send for each offset, live
 # flag and shape state), lib/live (waiters, deadlines, wake-ups) and
 # lib/sse (events from log ranges), lib/subset (ORDER BY, POST bodies,
-# field checks) and lib/evict (LRU eviction on an in-memory registry).
+# field checks), lib/evict (LRU eviction on an in-memory registry) and
+# lib/tablecache (cached catalog lookups).
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'http: routes, bodies, etags, range bodies' '
@@ -34,6 +35,10 @@ test_expect_success 'subset: order_by, bodies, checks' '
 
 test_expect_success 'evict: least recently read first, pending shapes stay' '
 	"$SS_BUILD/tests/test-evict" "$TEST_DIR"
+'
+
+test_expect_success 'tablecache: hits, misses, time to live, failures' '
+	"$SS_BUILD/tests/test-tablecache"
 '
 
 test_done

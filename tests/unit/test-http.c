@@ -1,7 +1,8 @@
 /*
  * test-http — lib/http without a server: routes and methods, JSON text
  * with invalid UTF-8, Electric's error bodies, If-None-Match lists, the
- * preflight's allowed headers, live cursors, data cache-control, and range
+ * preflight's allowed headers, the limits a request meets before its
+ * body (414, 431, 411, 413), live cursors, data cache-control, and range
  * bodies read back through the
  * content reader (pre + file bytes + suffix, short files, counters).
  */
@@ -115,6 +116,50 @@ static void test_cursor_cache(void)
 	CHECK_STR(out, "public, max-age=60, stale-while-revalidate=300");
 }
 
+static void test_intake(void)
+{
+	struct ss_http_intake in;
+	const char *body = NULL;
+
+	memset(&in, 0, sizeof(in));
+	in.uri_len = 100;
+	in.header_len = 200;
+	in.nargs = 3;
+	in.max_header = 400;
+	in.max_body = 1000;
+	in.max_args = 256;
+	CHECK(ss_http_intake_check(&in, &body) == 0);
+	in.uri_len = 401;
+	CHECK(ss_http_intake_check(&in, &body) == 414);
+	CHECK_STR(body, "{\"error\":\"URI too long\"}");
+	in.uri_len = 201;
+	CHECK(ss_http_intake_check(&in, &body) == 431);
+	CHECK_STR(body, "{\"error\":\"Request header fields too large\"}");
+	in.uri_len = 200;
+	CHECK(ss_http_intake_check(&in, &body) == 0);
+	in.nargs = 257;
+	CHECK(ss_http_intake_check(&in, &body) == 431);
+	CHECK_STR(body, "{\"error\":\"Too many query parameters\"}");
+	in.nargs = 256;
+	in.post = 1;
+	CHECK(ss_http_intake_check(&in, &body) == 411);
+	CHECK_STR(body, "{\"error\":\"Request body must have a Content-Length\"}");
+	in.content_length = "1000";
+	CHECK(ss_http_intake_check(&in, &body) == 0);
+	in.transfer_encoding = "chunked";
+	CHECK(ss_http_intake_check(&in, &body) == 411);
+	in.transfer_encoding = NULL;
+	in.content_length = "1001";
+	CHECK(ss_http_intake_check(&in, &body) == 413);
+	CHECK_STR(body, "{\"error\":\"Request body too large\"}");
+	in.content_length = "-1";
+	CHECK(ss_http_intake_check(&in, &body) == 413);
+	in.content_length = "0000000000000000001";
+	CHECK(ss_http_intake_check(&in, &body) == 413);
+	in.content_length = "";
+	CHECK(ss_http_intake_check(&in, &body) == 0);
+}
+
 /* Read the whole body in steps of `step` bytes. */
 static ssize_t read_all(struct ss_http_range *b, size_t step, struct ss_buf *out)
 {
@@ -177,6 +222,7 @@ int main(int argc, char **argv)
 	test_bodies();
 	test_etags();
 	test_cursor_cache();
+	test_intake();
 	test_range(argc > 1 ? argv[1] : "/tmp");
 	return unit_report();
 }
