@@ -4,6 +4,7 @@
  * and bodies read from a byte range of a file (see http.h).
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,18 +83,35 @@ void ss_http_message_body(struct ss_buf *b, const char *msg)
 	ss_buf_addc(b, '}');
 }
 
+void ss_http_errors_add(struct ss_http_errors *c, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	SS_GROW(c->e, c->alloc, c->n + 1);
+	snprintf(c->e[c->n].field, sizeof(c->e[c->n].field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(c->e[c->n].msg, sizeof(c->e[c->n].msg), fmt, ap);
+	va_end(ap);
+	c->n++;
+}
+
 static int cmp_field(const void *a, const void *b)
 {
 	return strcmp(((const struct ss_http_field_err *)a)->field,
 		      ((const struct ss_http_field_err *)b)->field);
 }
 
+void ss_http_errors_sort(struct ss_http_field_err *e, size_t n)
+{
+	if (n)
+		qsort(e, n, sizeof(*e), cmp_field);
+}
+
 void ss_http_invalid_body(struct ss_buf *b, struct ss_http_field_err *e, size_t n)
 {
 	size_t i;
 
-	if (n)
-		qsort(e, n, sizeof(*e), cmp_field);
+	ss_http_errors_sort(e, n);
 	ss_buf_adds(b, "{\"message\":\"Invalid request\",\"errors\":{");
 	for (i = 0; i < n; i++) {
 		if (i && !strcmp(e[i].field, e[i - 1].field)) {

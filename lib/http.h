@@ -57,6 +57,19 @@ struct ss_http_field_err {
 	char msg[600];
 };
 
+/* A growing list of field errors (zero it to start; free(e) at the end). */
+struct ss_http_errors {
+	struct ss_http_field_err *e;
+	size_t n, alloc;
+};
+
+/* Add one error of field, its message printf-style (cut at 599 bytes). */
+void ss_http_errors_add(struct ss_http_errors *c, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Sort e[0..n) by field, byte order (Jason's map order). */
+void ss_http_errors_sort(struct ss_http_field_err *e, size_t n);
+
 /*
  * Append Electric's 400 body {"message":"Invalid request","errors":
  * {field:[msg,..],..}} to b: the fields in byte order (Jason's map order),

@@ -145,26 +145,6 @@ int ss_shapereq_authorized(const struct ss_shapereq_args *a, const char *secret)
 
 /* ------------------------------------------------------------ validation */
 
-struct collect {
-	struct ss_http_field_err *e;
-	size_t n, alloc;
-};
-
-static void add_err(struct collect *c, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void add_err(struct collect *c, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	SS_GROW(c->e, c->alloc, c->n + 1);
-	snprintf(c->e[c->n].field, sizeof(c->e[c->n].field), "%s", field);
-	va_start(ap, fmt);
-	vsnprintf(c->e[c->n].msg, sizeof(c->e[c->n].msg), fmt, ap);
-	va_end(ap);
-	c->n++;
-}
-
 static int is_true_param(const char *v)
 {
 	/* ServeShapePlug: present and not "false" means true. */
@@ -177,7 +157,7 @@ static int is_true_param(const char *v)
  * the others are as if the table did not have them. It must name existing
  * columns and include the key. Without `columns`, the shape selects them.
  */
-static int queryable_columns(struct ss_shapereq *r, const char *text, struct collect *c)
+static int queryable_columns(struct ss_shapereq *r, const char *text, struct ss_http_errors *c)
 {
 	const struct ss_pgq_table *t = &r->table;
 	struct ss_shape q;
@@ -188,7 +168,7 @@ static int queryable_columns(struct ss_shapereq *r, const char *text, struct col
 
 	ss_shape_init(&q);
 	if (ss_shape_parse_columns(&q, text, &err) < 0 || !q.columns) {
-		add_err(c, "queryable_columns", "%s", err.msg[0] ? err.msg :
+		ss_http_errors_add(c, "queryable_columns", "%s", err.msg[0] ? err.msg :
 			"Invalid zero-length delimited identifier");
 		ss_shape_release(&q);
 		return -1;
@@ -212,11 +192,11 @@ static int queryable_columns(struct ss_shapereq *r, const char *text, struct col
 			ss_buf_adds(&missing, t->cols[t->pk[i]].name);
 		}
 	if (bad.len) {
-		add_err(c, "queryable_columns", "The following columns could not be "
+		ss_http_errors_add(c, "queryable_columns", "The following columns could not be "
 			"found: %s", bad.buf);
 		rc = -1;
 	} else if (missing.len) {
-		add_err(c, "queryable_columns", "The list of queryable columns must "
+		ss_http_errors_add(c, "queryable_columns", "The list of queryable columns must "
 			"include all primary key columns, missing: %s", missing.buf);
 		rc = -1;
 	}
@@ -245,7 +225,7 @@ struct ss_where_column *ss_shapereq_where_columns(const struct ss_shapereq *r, s
 
 /* Selected columns: the requested ones plus the key, in table order, or
  * every column that PostgreSQL replicates. */
-static int select_columns(struct ss_shapereq *r, struct collect *c)
+static int select_columns(struct ss_shapereq *r, struct ss_http_errors *c)
 {
 	const struct ss_pgq_table *t = &r->table;
 	char *want = ss_xcalloc(t->ncols + 1, 1);
@@ -272,7 +252,7 @@ static int select_columns(struct ss_shapereq *r, struct collect *c)
 			want[k] = 1;
 		}
 		if (bad.len) {
-			add_err(c, "columns", "The following columns could not be found: %s",
+			ss_http_errors_add(c, "columns", "The following columns could not be found: %s",
 				bad.buf);
 			rc = -1;
 		}
@@ -283,7 +263,7 @@ static int select_columns(struct ss_shapereq *r, struct collect *c)
 				ss_buf_adds(&missing, t->cols[t->pk[i]].name);
 			}
 		if (missing.len) {
-			add_err(c, "columns", "The list of columns must include all primary "
+			ss_http_errors_add(c, "columns", "The list of columns must include all primary "
 				"key columns, missing: %s", missing.buf);
 			rc = -1;
 		}
@@ -301,21 +281,21 @@ static int select_columns(struct ss_shapereq *r, struct collect *c)
 }
 
 /* "Table "s"."t" <what>" for the table errors. */
-static void table_err(struct collect *c, const struct ss_shape *def, const char *what)
+static void table_err(struct ss_http_errors *c, const struct ss_shape *def, const char *what)
 {
 	struct ss_buf q = SS_BUF_INIT;
 
 	ss_shape_quote_ident(&q, def->schema);
 	ss_buf_addc(&q, '.');
 	ss_shape_quote_ident(&q, def->table);
-	add_err(c, "table", "Table %s %s", q.buf, what);
+	ss_http_errors_add(c, "table", "Table %s %s", q.buf, what);
 	ss_buf_release(&q);
 }
 
 /* Compile the where clause with the params; 0 or -1 with the error
  * collected. */
 static int check_where(const struct ss_shapereq_args *a, const struct ss_shapereq_opts *o,
-		       struct ss_shapereq *r, struct collect *c)
+		       struct ss_shapereq *r, struct ss_http_errors *c)
 {
 	struct ss_where_limits deflim;
 	struct ss_err err = SS_ERR_INIT;
@@ -326,14 +306,14 @@ static int check_where(const struct ss_shapereq_args *a, const struct ss_shapere
 	int i;
 
 	if (!ss_shape_utf8_valid(a->where, strlen(a->where))) {
-		add_err(c, "where", "invalid byte sequence for encoding \"UTF8\"");
+		ss_http_errors_add(c, "where", "invalid byte sequence for encoding \"UTF8\"");
 		return -1;
 	}
 	pv = ss_xcalloc((size_t)a->params_max + 1, sizeof(*pv));
 	for (i = 1; i <= a->params_max; i++) {
 		if (!ss_shape_utf8_valid(a->pv[i], strlen(a->pv[i]))) {
 			free(pv);
-			add_err(c, "params", "invalid byte sequence for encoding \"UTF8\"");
+			ss_http_errors_add(c, "params", "invalid byte sequence for encoding \"UTF8\"");
 			return -1;
 		}
 		pv[i - 1] = a->pv[i];
@@ -357,7 +337,7 @@ static int check_where(const struct ss_shapereq_args *a, const struct ss_shapere
 			snprintf(np, sizeof(err.msg) - (size_t)(np - err.msg),
 				 "parameter $%s was not provided", num);
 		}
-		add_err(c, "where", "%s", err.msg);
+		ss_http_errors_add(c, "where", "%s", err.msg);
 		return -1;
 	}
 	/* Identity is the canonical text with the parameters substituted,
@@ -376,7 +356,7 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 			      const struct ss_shapereq_opts *o,
 			      struct ss_shapereq *r, struct ss_shapereq_error *e)
 {
-	struct collect c = { NULL, 0, 0 };
+	struct ss_http_errors c = { NULL, 0, 0 };
 	struct ss_err err = SS_ERR_INIT;
 	const char *handle = a->handle, *offset = a->offset;
 	int i, have_offset = 0;
@@ -390,18 +370,18 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 	if (o->definition_only)
 		offset = "-1";
 	if (ss_shape_parse_replica(&r->def, a->replica, &err) < 0)
-		add_err(&c, "replica", "is invalid");
+		ss_http_errors_add(&c, "replica", "is invalid");
 	if (ss_shape_parse_log_mode(&r->def, a->log, &err) < 0)
-		add_err(&c, "log", "is invalid");
+		ss_http_errors_add(&c, "log", "is invalid");
 	if (!offset || !*offset) {
-		add_err(&c, "offset", "can't be blank");
+		ss_http_errors_add(&c, "offset", "can't be blank");
 	} else if (ss_offset_parse(offset, SS_OFFSET_ALLOW_NOW, &r->off, &err) < 0) {
-		add_err(&c, "offset", "has invalid format");
+		ss_http_errors_add(&c, "offset", "has invalid format");
 	} else {
 		have_offset = 1;
 	}
 	if (a->params_plain && !a->params_given)
-		add_err(&c, "params", "is invalid");
+		ss_http_errors_add(&c, "params", "is invalid");
 	r->live = is_true_param(a->live);
 	r->sse = a->live_sse ? is_true_param(a->live_sse) :
 		 (a->exp_sse && !strcmp(a->exp_sse, "true"));
@@ -409,20 +389,20 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 		if (r->off.kind != SS_OFFSET_NORMAL)
 			handle = NULL; /* dropped with -1 and now */
 		else if (!handle || !*handle)
-			add_err(&c, "handle", "can't be blank when offset != -1");
+			ss_http_errors_add(&c, "handle", "can't be blank when offset != -1");
 		if (r->live && r->off.kind == SS_OFFSET_BEFORE_ALL)
-			add_err(&c, "live", "can't be true when offset == -1");
+			ss_http_errors_add(&c, "live", "can't be true when offset == -1");
 		if (r->live && r->off.kind == SS_OFFSET_NOW)
-			add_err(&c, "live", "can't be true when offset is 'now'");
+			ss_http_errors_add(&c, "live", "can't be true when offset is 'now'");
 	}
 	if (r->sse && !r->live)
-		add_err(&c, "live_sse", "can't be true unless live is also true");
+		ss_http_errors_add(&c, "live_sse", "can't be true unless live is also true");
 	if (a->params_bad_key) {
-		add_err(&c, "params", "Parameters can only use numbers as keys");
+		ss_http_errors_add(&c, "params", "Parameters can only use numbers as keys");
 	} else {
 		for (i = 1; i <= a->params_max; i++)
 			if (!a->pv[i]) {
-				add_err(&c, "params", "Parameters must be numbered sequentially, "
+				ss_http_errors_add(&c, "params", "Parameters must be numbered sequentially, "
 					"starting from 1");
 				break;
 			}
@@ -430,21 +410,21 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 	if (c.n)
 		goto invalid;
 	if (!a->table || !*a->table) {
-		add_err(&c, "table", "can't be blank");
+		ss_http_errors_add(&c, "table", "can't be blank");
 		goto invalid;
 	}
 
 	/* The shape itself: table, columns, where (Shape.new). */
 	if (ss_shape_parse_table(&r->def, a->table, &err) < 0) {
-		add_err(&c, "table", "%s", err.msg);
+		ss_http_errors_add(&c, "table", "%s", err.msg);
 		goto invalid;
 	}
 	if (a->columns && ss_shape_parse_columns(&r->def, a->columns, &err) < 0) {
-		add_err(&c, "columns", "%s", err.msg);
+		ss_http_errors_add(&c, "columns", "%s", err.msg);
 		goto invalid;
 	}
 	if (a->columns && !r->def.columns) {
-		add_err(&c, "columns", "Invalid zero-length delimited identifier");
+		ss_http_errors_add(&c, "columns", "Invalid zero-length delimited identifier");
 		goto invalid;
 	}
 	i = o->describe(o->describe_ctx, r->def.schema, r->def.table, &r->table, &err);
@@ -473,7 +453,7 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 	 * definition, and the same shape, as asking for them. */
 	if (a->queryable && !r->def.columns &&
 	    ss_shape_parse_columns(&r->def, a->queryable, &err) < 0) {
-		add_err(&c, "queryable_columns", "%s", err.msg);
+		ss_http_errors_add(&c, "queryable_columns", "%s", err.msg);
 		goto invalid;
 	}
 	if (select_columns(r, &c) < 0)

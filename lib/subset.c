@@ -148,32 +148,6 @@ int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
 	}
 }
 
-struct collect {
-	struct ss_http_field_err *e;
-	size_t n, alloc;
-};
-
-static void add_err(struct collect *c, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void add_err(struct collect *c, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	SS_GROW(c->e, c->alloc, c->n + 1);
-	snprintf(c->e[c->n].field, sizeof(c->e[c->n].field), "%s", field);
-	va_start(ap, fmt);
-	vsnprintf(c->e[c->n].msg, sizeof(c->e[c->n].msg), fmt, ap);
-	va_end(ap);
-	c->n++;
-}
-
-static int cmp_field(const void *a, const void *b)
-{
-	return strcmp(((const struct ss_http_field_err *)a)->field,
-		      ((const struct ss_http_field_err *)b)->field);
-}
-
 void ss_subset_release(struct ss_subset *s)
 {
 	ss_where_free(s->where);
@@ -186,18 +160,18 @@ void ss_subset_release(struct ss_subset *s)
 /* params: a JSON object of $1..$n values; numbers and booleans as their
  * JSON text. */
 static void subset_params(const struct ss_shapereq *q, struct ss_subset *s,
-			  struct collect *c)
+			  struct ss_http_errors *c)
 {
 	json_error_t je;
 	size_t i;
 
 	s->params = json_loads(q->sub_params_json, JSON_DECODE_ANY, &je);
 	if (!s->params) {
-		add_err(c, "params", "params must be valid JSON");
+		ss_http_errors_add(c, "params", "params must be valid JSON");
 		return;
 	}
 	if (!json_is_object(s->params)) {
-		add_err(c, "params", "params must be a JSON object");
+		ss_http_errors_add(c, "params", "params must be a JSON object");
 		return;
 	}
 	s->npv = json_object_size(s->params);
@@ -209,7 +183,7 @@ static void subset_params(const struct ss_shapereq *q, struct ss_subset *s,
 		snprintf(key, sizeof(key), "%zu", i + 1);
 		v = json_object_get(s->params, key);
 		if (!v) {
-			add_err(c, "params", "Parameters must be numbered sequentially, "
+			ss_http_errors_add(c, "params", "Parameters must be numbered sequentially, "
 				"starting from 1");
 			break;
 		}
@@ -228,7 +202,7 @@ static void subset_params(const struct ss_shapereq *q, struct ss_subset *s,
 unsigned ss_subset_prepare(const struct ss_shapereq *q, const struct ss_where_limits *lim,
 			   struct ss_subset *s, struct ss_buf *errbody)
 {
-	struct collect c = { NULL, 0, 0 };
+	struct ss_http_errors c = { NULL, 0, 0 };
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_where_limits deflim;
 	struct ss_buf order = SS_BUF_INIT;
@@ -242,15 +216,15 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q, const struct ss_where_li
 		subset_params(q, s, &c);
 	if (q->sub_limit && ss_parse_i64(q->sub_limit, 1, INT64_MAX, &limit, "limit",
 					 &err) < 0)
-		add_err(&c, "limit", "must be greater than 0");
+		ss_http_errors_add(&c, "limit", "must be greater than 0");
 	if (q->sub_offset && ss_parse_i64(q->sub_offset, 0, INT64_MAX, &offset, "offset",
 					  &err) < 0)
-		add_err(&c, "offset", "must be greater than or equal to 0");
+		ss_http_errors_add(&c, "offset", "must be greater than or equal to 0");
 	if ((q->sub_limit || q->sub_offset) && !q->sub_order)
-		add_err(&c, "order_by", "order_by is required when limit or offset is present");
+		ss_http_errors_add(&c, "order_by", "order_by is required when limit or offset is present");
 	if (q->sub_order && ss_subset_order_by(&q->table, q->queryable, q->sub_order,
 					       &order, msg, sizeof(msg)) < 0)
-		add_err(&c, "order_by", "%s", msg);
+		ss_http_errors_add(&c, "order_by", "%s", msg);
 	if (!c.n && q->sub_where && *q->sub_where) {
 		size_t ncols;
 		struct ss_where_column *cols = ss_shapereq_where_columns(q, &ncols);
@@ -258,14 +232,14 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q, const struct ss_where_li
 		if (!lim)
 			ss_where_limits_default(&deflim);
 		if (!ss_shape_utf8_valid(q->sub_where, strlen(q->sub_where)))
-			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
+			ss_http_errors_add(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
 		else if (ss_where_compile_limited(q->sub_where, cols, ncols, s->pv, s->npv,
 						  lim ? lim : &deflim, &s->where, &err) < 0)
-			add_err(&c, "where", "%s", err.msg);
+			ss_http_errors_add(&c, "where", "%s", err.msg);
 		free(cols);
 	}
 	if (c.n) {
-		qsort(c.e, c.n, sizeof(*c.e), cmp_field);
+		ss_http_errors_sort(c.e, c.n);
 		ss_buf_adds(errbody, "{\"message\":\"Invalid request\",\"errors\":"
 			    "{\"subset\":{");
 		for (i = 0; i < c.n; i++) {
