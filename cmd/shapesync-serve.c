@@ -381,11 +381,18 @@ struct answer {
 	uint64_t lsn;              /* for up-to-date */
 };
 
+static void schema_of(void *ctx, struct ss_buf *out)
+{
+	struct req *r = ctx;
+
+	ss_pgq_schema_json(&r->q.table, r->q.sel, r->q.nsel, out);
+}
+
 static void add_schema_header(struct req *r, struct MHD_Response *resp)
 {
 	struct ss_buf s = SS_BUF_INIT;
 
-	ss_pgq_schema_json(&r->q.table, r->q.sel, r->q.nsel, &s);
+	schema_of(r, &s);
 	MHD_add_response_header(resp, "electric-schema", s.buf);
 	ss_buf_release(&s);
 }
@@ -394,63 +401,38 @@ static void add_schema_header(struct req *r, struct MHD_Response *resp)
 static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t flen,
 				 const struct answer *an)
 {
-	struct ss_buf suf = SS_BUF_INIT, etag = SS_BUF_INIT;
+	struct ss_http_data d;
 	struct MHD_Response *resp;
-	char reqoff[SS_OFFSET_STRMAX], endoff[SS_OFFSET_STRMAX], cursor[32];
-	char cc[128];
-	unsigned status = 200;
+	char cursor[32];
+	unsigned status;
 
-	ss_offset_format(&r->q.off, reqoff);
-	ss_offset_format(&an->end, endoff);
-	ss_buf_addf(&etag, "%s:%s:%s", r->shape_handle, reqoff, endoff);
-	if (an->unique_etag)
-		ss_buf_addf(&etag, ":%" PRId64, ss_mono_us());
-	if (!an->unique_etag && ss_http_etag_matches(MHD_lookup_connection_value(
-						     r->conn, MHD_HEADER_KIND, "if-none-match"),
-						     etag.buf)) {
-		if (fd >= 0)
-			close(fd);
-		resp = ss_http_buffer("", 0);
-		status = 304;
-	} else {
-		if (an->up_to_date) {
-			if (flen)
-				ss_buf_addc(&suf, ',');
-			ss_message_up_to_date(&suf, an->lsn);
-		}
-		ss_buf_addc(&suf, ']');
-		resp = ss_http_range_response(ss_http_range_new(fd, fpos, flen, "[", 1,
-								suf.buf, suf.len,
-								&m_bytes_sent),
-					      BLOCK_SIZE);
-	}
-	MHD_add_response_header(resp, "content-type", "application/json");
-	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
-	MHD_add_response_header(resp, "electric-offset", endoff);
-	MHD_add_response_header(resp, "electric-has-data", an->has_data ? "true" : "false");
-	if (an->up_to_date)
-		/* MHD refuses an empty value; a lone space reads as empty
-		 * to every HTTP parser (leading and trailing OWS is dropped). */
-		MHD_add_response_header(resp, "electric-up-to-date", " ");
-	if (!r->q.live && status == 200)
-		add_schema_header(r, resp);
+	memset(&d, 0, sizeof(d));
+	d.handle = r->shape_handle;
+	d.req_off = r->q.off;
+	d.end = an->end;
+	d.up_to_date = an->up_to_date;
+	d.has_data = an->has_data;
+	d.unique_etag = an->unique_etag;
+	d.lsn = an->lsn;
+	d.live = r->q.live;
+	d.post = r->method == SS_HTTP_POST;
+	d.if_none_match = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						      "if-none-match");
 	if (r->q.live) {
 		next_cursor(r->q.cursor, cursor);
-		MHD_add_response_header(resp, "electric-cursor", cursor);
+		d.cursor = cursor;
 	}
-	{
-		struct ss_buf q = SS_BUF_INIT;
-
-		ss_buf_addf(&q, "\"%s\"", etag.buf);
-		MHD_add_response_header(resp, "etag", q.buf);
-		ss_buf_release(&q);
-	}
-	ss_http_data_cache_control(r->method == SS_HTTP_POST,
-				   r->q.off.kind == SS_OFFSET_BEFORE_ALL, r->q.live,
-				   cfg.cache_max_age, cfg.cache_stale_age, cc);
-	MHD_add_response_header(resp, "cache-control", cc);
-	ss_buf_release(&suf);
-	ss_buf_release(&etag);
+	d.mono_us = ss_mono_us();
+	d.max_age = cfg.cache_max_age;
+	d.stale_age = cfg.cache_stale_age;
+	d.fd = fd;
+	d.fpos = fpos;
+	d.flen = flen;
+	d.sent = &m_bytes_sent;
+	d.block = BLOCK_SIZE;
+	d.schema = schema_of;
+	d.schema_ctx = r;
+	resp = ss_http_data_response(&d, &status);
 	ss_registry_touch(reg, r->id);
 	return queue(r, status, resp);
 }

@@ -385,3 +385,60 @@ struct MHD_Response *ss_http_range_response(struct ss_http_range *b, size_t bloc
 						 block, ss_http_range_read, b,
 						 ss_http_range_free);
 }
+
+struct MHD_Response *ss_http_data_response(const struct ss_http_data *d, unsigned *status)
+{
+	struct ss_buf suf = SS_BUF_INIT, etag = SS_BUF_INIT, q = SS_BUF_INIT;
+	struct MHD_Response *resp;
+	char reqoff[SS_OFFSET_STRMAX], endoff[SS_OFFSET_STRMAX], cc[128];
+
+	*status = 200;
+	ss_offset_format(&d->req_off, reqoff);
+	ss_offset_format(&d->end, endoff);
+	ss_buf_addf(&etag, "%s:%s:%s", d->handle, reqoff, endoff);
+	if (d->unique_etag)
+		ss_buf_addf(&etag, ":%" PRId64, d->mono_us);
+	if (!d->unique_etag && ss_http_etag_matches(d->if_none_match, etag.buf)) {
+		if (d->fd >= 0)
+			close(d->fd);
+		resp = ss_http_buffer("", 0);
+		*status = 304;
+	} else {
+		if (d->up_to_date) {
+			if (d->flen)
+				ss_buf_addc(&suf, ',');
+			ss_message_up_to_date(&suf, d->lsn);
+		}
+		ss_buf_addc(&suf, ']');
+		resp = ss_http_range_response(ss_http_range_new(d->fd, d->fpos, d->flen, "[",
+								1, suf.buf, suf.len,
+								d->sent),
+					      d->block);
+	}
+	MHD_add_response_header(resp, "content-type", "application/json");
+	MHD_add_response_header(resp, "electric-handle", d->handle);
+	MHD_add_response_header(resp, "electric-offset", endoff);
+	MHD_add_response_header(resp, "electric-has-data", d->has_data ? "true" : "false");
+	if (d->up_to_date)
+		/* MHD refuses an empty value; a lone space reads as empty to
+		 * every HTTP parser (leading and trailing OWS is dropped). */
+		MHD_add_response_header(resp, "electric-up-to-date", " ");
+	if (!d->live && *status == 200 && d->schema) {
+		struct ss_buf sc = SS_BUF_INIT;
+
+		d->schema(d->schema_ctx, &sc);
+		MHD_add_response_header(resp, "electric-schema", sc.buf);
+		ss_buf_release(&sc);
+	}
+	if (d->live && d->cursor)
+		MHD_add_response_header(resp, "electric-cursor", d->cursor);
+	ss_buf_addf(&q, "\"%s\"", etag.buf);
+	MHD_add_response_header(resp, "etag", q.buf);
+	ss_http_data_cache_control(d->post, d->req_off.kind == SS_OFFSET_BEFORE_ALL, d->live,
+				   d->max_age, d->stale_age, cc);
+	MHD_add_response_header(resp, "cache-control", cc);
+	ss_buf_release(&q);
+	ss_buf_release(&suf);
+	ss_buf_release(&etag);
+	return resp;
+}

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "offset.h"
 #include "util.h"
 
 /* The electric-server header: the Electric version whose API serve
@@ -159,6 +160,40 @@ void ss_http_cursor(const char *prev, int64_t long_poll_ms, int64_t now_us,
  */
 void ss_http_data_cache_control(int post, int before_all, int live, int64_t max_age,
 				int64_t stale_age, char *out);
+
+/* A data answer of /v1/shape (ss_http_data_response). */
+struct ss_http_data {
+	const char *handle;
+	struct ss_offset req_off;     /* the request's offset */
+	struct ss_offset end;         /* electric-offset */
+	int up_to_date, has_data;
+	int unique_etag;              /* no cache may reuse it (live, now) */
+	uint64_t lsn;                 /* of the up-to-date message */
+	int live, post;
+	const char *if_none_match;    /* the request's header, or NULL */
+	const char *cursor;           /* electric-cursor of a live answer */
+	int64_t mono_us;              /* makes a unique etag unique */
+	int64_t max_age, stale_age;   /* cache-control of a plain answer */
+	/* the file part: bytes [fpos, fpos + flen) of fd (*stolen*; -1:
+	 * none), counted into *sent as they go out */
+	int fd;
+	uint64_t fpos, flen;
+	atomic_llong *sent;
+	size_t block;                 /* read block size at most */
+	/* appends the electric-schema value (non-live 200 answers only) */
+	void (*schema)(void *ctx, struct ss_buf *out);
+	void *schema_ctx;
+};
+
+/*
+ * The response to a data answer: 304 (empty, fd closed) when the
+ * request's If-None-Match holds the answer's etag
+ * "<handle>:<req offset>:<end>" (never for unique ones), else 200 with
+ * the body "[" + the file part + (",") up-to-date message + "]"; with
+ * electric-handle, -offset, -has-data, -up-to-date, -schema, -cursor,
+ * etag and cache-control headers. *status is set to 200 or 304.
+ */
+struct MHD_Response *ss_http_data_response(const struct ss_http_data *d, unsigned *status);
 
 /*
  * A body that is pre + the bytes [fpos, fpos + flen) of file fd + suf,

@@ -1,10 +1,11 @@
 /*
  * test-http — lib/http without a server: routes and methods, JSON text
  * with invalid UTF-8, Electric's error bodies, If-None-Match lists, the
- * preflight's allowed headers, the limits a request meets before its
- * body (414, 431, 411, 413), live cursors, data cache-control, and range
- * bodies read back through the
- * content reader (pre + file bytes + suffix, short files, counters).
+ * preflight's allowed headers, the limits a request meets before its body
+ * (414, 431, 411, 413), live cursors, data cache-control, data answers'
+ * headers (ETag and 304, schema, cursor), and range bodies read back
+ * through the content reader (pre + file bytes + suffix, short files,
+ * counters).
  */
 #include <fcntl.h>
 #include <unistd.h>
@@ -160,6 +161,66 @@ static void test_intake(void)
 	CHECK(ss_http_intake_check(&in, &body) == 0);
 }
 
+static void schema(void *ctx, struct ss_buf *out)
+{
+	(void)ctx;
+	ss_buf_adds(out, "{\"id\":{\"type\":\"int4\"}}");
+}
+
+static void test_data_response(void)
+{
+	struct ss_http_data d;
+	struct MHD_Response *resp;
+	unsigned status = 0;
+
+	memset(&d, 0, sizeof(d));
+	d.handle = "12-34";
+	d.req_off.kind = SS_OFFSET_BEFORE_ALL;
+	d.end = ss_offset_make(0, 0);
+	d.has_data = 1;
+	d.fd = -1;
+	d.block = 4096;
+	d.max_age = 60;
+	d.stale_age = 300;
+	d.schema = schema;
+	resp = ss_http_data_response(&d, &status);
+	CHECK(status == 200);
+	CHECK_STR(MHD_get_response_header(resp, "etag"), "\"12-34:-1:0_0\"");
+	CHECK_STR(MHD_get_response_header(resp, "electric-offset"), "0_0");
+	CHECK_STR(MHD_get_response_header(resp, "electric-has-data"), "true");
+	CHECK_STR(MHD_get_response_header(resp, "electric-schema"), "{\"id\":{\"type\":\"int4\"}}");
+	CHECK(MHD_get_response_header(resp, "electric-up-to-date") == NULL);
+	CHECK(MHD_get_response_header(resp, "electric-cursor") == NULL);
+	CHECK_STR(MHD_get_response_header(resp, "cache-control"),
+		  "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746");
+	MHD_destroy_response(resp);
+	/* the same etag asked again: 304 */
+	d.if_none_match = "\"12-34:-1:0_0\"";
+	resp = ss_http_data_response(&d, &status);
+	CHECK(status == 304 && MHD_get_response_header(resp, "electric-schema") == NULL);
+	MHD_destroy_response(resp);
+	/* live, up to date: unique etag, cursor, no schema, never a 304 */
+	d.req_off = ss_offset_make(5, 1);
+	d.end = ss_offset_make(5, 1);
+	d.has_data = 0;
+	d.up_to_date = 1;
+	d.unique_etag = 1;
+	d.live = 1;
+	d.cursor = "1020";
+	d.mono_us = 77;
+	d.if_none_match = "\"12-34:5_1:5_1\"";
+	resp = ss_http_data_response(&d, &status);
+	CHECK(status == 200);
+	CHECK_STR(MHD_get_response_header(resp, "etag"), "\"12-34:5_1:5_1:77\"");
+	CHECK_STR(MHD_get_response_header(resp, "electric-up-to-date"), " ");
+	CHECK_STR(MHD_get_response_header(resp, "electric-cursor"), "1020");
+	CHECK_STR(MHD_get_response_header(resp, "electric-has-data"), "false");
+	CHECK(MHD_get_response_header(resp, "electric-schema") == NULL);
+	CHECK_STR(MHD_get_response_header(resp, "cache-control"),
+		  "public, max-age=5, stale-while-revalidate=5");
+	MHD_destroy_response(resp);
+}
+
 /* Read the whole body in steps of `step` bytes. */
 static ssize_t read_all(struct ss_http_range *b, size_t step, struct ss_buf *out)
 {
@@ -223,6 +284,7 @@ int main(int argc, char **argv)
 	test_etags();
 	test_cursor_cache();
 	test_intake();
+	test_data_response();
 	test_range(argc > 1 ? argv[1] : "/tmp");
 	return unit_report();
 }
