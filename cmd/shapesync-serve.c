@@ -1219,18 +1219,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
 				 socklen_t addrlen)
 {
-	static _Atomic int64_t last_warn_us;
-	int64_t now, last;
-
 	(void)cls;
 	(void)addr;
 	(void)addrlen;
 	if (ss_connguard_reserve(guard))
 		return MHD_YES;
-	now = ss_mono_us();
-	last = atomic_load(&last_warn_us);
-	if ((last == 0 || now - last > 10000000) &&
-	    atomic_compare_exchange_strong(&last_warn_us, &last, now))
+	if (ss_connguard_refusal_report(guard, ss_mono_us()))
 		ss_cli_warning("%" PRId64 " connections open: refusing new ones "
 			       "(--max-connections)", cfg.max_connections);
 	return MHD_NO;
@@ -1550,12 +1544,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	/* A client that goes away mid-answer (a browser or TanStack DB
-	 * aborting a long-poll it no longer needs) is ordinary, not a
-	 * warning: its answer is abandoned with the connection. */
-	if (!strncmp(msg, "Failed to send", 14) ||
-	    strstr(msg, "closed by remote") ||
-	    strstr(msg, "Socket has been disconnected"))
+	if (ss_http_log_ignorable(msg))
 		return;
 	ss_cli_warning("http: %s", msg);
 }
@@ -1743,16 +1732,12 @@ int main(int argc, char **argv)
 			rl.rlim_cur = rl.rlim_max;
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		/* A quarter of the descriptors stay for the files, the
-		 * registry and PostgreSQL: an accept that fails for want of
-		 * one makes libmicrohttpd stop accepting, and clients wait
-		 * in the listen queue. */
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-		    (int64_t)rl.rlim_cur - (int64_t)rl.rlim_cur / 4 < cfg.max_connections) {
-			int64_t n = (int64_t)rl.rlim_cur - (int64_t)rl.rlim_cur / 4;
+		    ss_connguard_fd_cap((int64_t)rl.rlim_cur, cfg.max_connections) <
+		    cfg.max_connections) {
+			int64_t n = ss_connguard_fd_cap((int64_t)rl.rlim_cur,
+							cfg.max_connections);
 
-			if (n < 1)
-				n = 1;
 			if (max_conn_given)
 				ss_cli_warning("--max-connections %" PRId64 " is more than "
 					       "the descriptor limit (%" PRId64 ") allows: "

@@ -189,6 +189,12 @@ void ss_http_error_headers(struct MHD_Response *resp, unsigned status, int has_h
 		MHD_add_response_header(resp, "electric-internal-known-error", "true");
 }
 
+int ss_http_log_ignorable(const char *msg)
+{
+	return !strncmp(msg, "Failed to send", 14) || strstr(msg, "closed by remote") ||
+	       strstr(msg, "Socket has been disconnected");
+}
+
 struct MHD_Response *ss_http_buffer(const char *data, size_t len)
 {
 	return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);

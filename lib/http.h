@@ -104,6 +104,13 @@ void ss_http_common_headers(struct MHD_Response *resp, const char *origin,
 void ss_http_error_headers(struct MHD_Response *resp, unsigned status, int has_handle,
 			   const char *retry_after, int known);
 
+/*
+ * 1 when a libmicrohttpd log message is ordinary and not worth a warning:
+ * a client that went away mid-answer (a browser or TanStack DB aborting a
+ * long-poll it no longer needs) abandons its answer with the connection.
+ */
+int ss_http_log_ignorable(const char *msg);
+
 /* A response holding a copy of data[0..len). */
 struct MHD_Response *ss_http_buffer(const char *data, size_t len);
 

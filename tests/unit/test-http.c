@@ -85,6 +85,10 @@ static void test_etags(void)
 	CHECK_STR(ss_http_preflight_allow("traceparent"), "traceparent");
 	CHECK_STR(ss_http_preflight_allow("if-none-match, traceparent"), "");
 	CHECK(ss_http_preflight_allow(NULL) == NULL);
+	CHECK(ss_http_log_ignorable("Failed to send data in request for `/v1/shape'."));
+	CHECK(ss_http_log_ignorable("Connection closed by remote"));
+	CHECK(ss_http_log_ignorable("Socket has been disconnected when reading request."));
+	CHECK(!ss_http_log_ignorable("Failed to bind to port 3000: Address in use"));
 }
 
 static void test_cursor_cache(void)
