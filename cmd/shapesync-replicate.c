@@ -43,6 +43,7 @@ enum {
 	OPT_PUBLICATION,
 	OPT_TAKE_OVER,
 	OPT_TEMPORARY,
+	OPT_IDLE_TIMEOUT,
 };
 
 static const struct option options[] = {
@@ -60,6 +61,7 @@ static const struct option options[] = {
 	{ "no-loop", no_argument, NULL, OPT_NO_LOOP },
 	{ "take-over-slot", no_argument, NULL, OPT_TAKE_OVER },
 	{ "temporary-slot", no_argument, NULL, OPT_TEMPORARY },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	SS_CLI_LOG_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -132,6 +134,15 @@ static void usage(void)
 	       "after it\n"
 	       "                            ($ELECTRIC_TEMPORARY_REPLICATION_\n"
 	       "                            SLOT_USE_RANDOM_NAME=true)\n"
+	       "      --idle-timeout TIME   close the connections to "
+	       "PostgreSQL after TIME\n"
+	       "                            with no transaction and no shape "
+	       "read; open\n"
+	       "                            them again on the next read or "
+	       "new shape\n"
+	       "                            (e.g. 5min; default: "
+	       "$ELECTRIC_REPLICATION_\n"
+	       "                            IDLE_TIMEOUT, else 0: never)\n"
 	       "\n"
 	       "Other:\n"
 	       "      --log-format FMT      text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
@@ -165,6 +176,7 @@ static struct {
 	ss_lsn start, endpos;
 	int have_endpos;
 	int64_t status_ms;
+	int64_t idle_ms;                      /* 0: never sleep */
 } opt;
 
 static ss_lsn opt_lsn(const char *arg, const char *name)
@@ -233,6 +245,10 @@ static void electric_env(void)
 	opt.cleanup_slot = env_bool("CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN");
 	opt.temporary = env_bool("ELECTRIC_TEMPORARY_REPLICATION_SLOT_USE_RANDOM_NAME");
 	opt.manual_publishing = env_bool("ELECTRIC_MANUAL_TABLE_PUBLISHING");
+	v = ss_cli_env_or("ELECTRIC_REPLICATION_IDLE_TIMEOUT", NULL);
+	if (v && ss_envconf_time_ms("ELECTRIC_REPLICATION_IDLE_TIMEOUT", v, 1,
+				    &opt.idle_ms, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
 }
 
 static void parse_options(int argc, char **argv)
@@ -318,6 +334,11 @@ static void parse_options(int argc, char **argv)
 		case OPT_NO_LOOP:
 			opt.no_loop = 1;
 			break;
+		case OPT_IDLE_TIMEOUT:
+			if (ss_envconf_time_ms("--idle-timeout", optarg, 1,
+					       &opt.idle_ms, &err) < 0)
+				ss_cli_usage_error("%s", err.msg);
+			break;
 		default:
 			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage, options, argv);
 		}
@@ -337,6 +358,10 @@ static void parse_options(int argc, char **argv)
 				   "slot goes with its connection");
 	if (opt.have_endpos && opt.start && opt.endpos < opt.start)
 		ss_cli_usage_error("--endpos is before --start");
+	if (opt.idle_ms && opt.temporary)
+		ss_cli_usage_error("an idle timeout cannot be used with a "
+				   "temporary slot: the slot would go with the "
+				   "connection, and every shape with it");
 }
 
 /* ---- state ------------------------------------------------------------ */
@@ -408,6 +433,11 @@ struct state {
 	int want_status;
 	int done;                    /* endpos reached */
 	int streamed;                /* this session reached streaming */
+	int asleep;                  /* the idle timeout closed the session */
+	int64_t last_use;            /* registry: latest shape read or
+					creation seen (wall clock, us) */
+	int64_t active_us;           /* when a transaction or a shape use
+					was last seen (monotonic) */
 	int fatal;                   /* do not reconnect */
 };
 
@@ -1218,6 +1248,64 @@ static void sleep_ms(int64_t ms)
 	nanosleep(&ts, NULL);
 }
 
+/* --idle-timeout: a shape read or created since the last look counts as
+ * activity, as WAL data does (stream()). Once neither was seen for the
+ * timeout, between transactions and with everything written out, the
+ * session ends asleep: nothing is lost, the slot keeps the WAL until the
+ * next session. */
+static int idle_check(struct state *st, int64_t now, struct ss_err *err)
+{
+	int64_t use;
+
+	if (!opt.idle_ms || !st->reg)
+		return 0;
+	if (ss_registry_last_use(st->reg, &use, err) < 0) {
+		st->fatal = 1;
+		return -1;
+	}
+	if (use > st->last_use) {
+		st->last_use = use;
+		st->active_us = now;
+	}
+	if (now - st->active_us < opt.idle_ms * 1000 || st->in_txn ||
+	    st->skip_txn || st->received > st->emitted)
+		return 0;
+	st->asleep = 1;
+	return 0;
+}
+
+/* Asleep: no connection to PostgreSQL until a shape is read or created
+ * (the registry says), or a stop. Returns -1 on a registry error. */
+static int idle_sleep(struct state *st, struct ss_err *err)
+{
+	int64_t use;
+	int i;
+
+	ss_cli_info("no transaction and no shape read for %" PRId64 " ms: "
+		    "closed the connections to PostgreSQL until the next read "
+		    "(--idle-timeout)", opt.idle_ms);
+	if (st->beat) {
+		ss_beat_state(st->beat, "sleeping", "idle timeout");
+		beat_publish(st);
+	}
+	while (!stop_requested) {
+		for (i = 0; i < 10 && !stop_requested; i++)
+			sleep_ms(100);
+		if (ss_registry_last_use(st->reg, &use, err) < 0)
+			return -1;
+		if (use > st->last_use) {
+			st->last_use = use;
+			ss_cli_info("a shape was read or created: reconnecting");
+			break;
+		}
+		beat_publish(st);
+	}
+	st->asleep = 0;
+	if (st->beat)
+		ss_beat_state(st->beat, "connecting", NULL);
+	return 0;
+}
+
 static int stream(struct state *st, struct ss_err *err)
 {
 	for (;;) {
@@ -1240,10 +1328,17 @@ static int stream(struct state *st, struct ss_err *err)
 		}
 		if (now >= st->next_poll) {
 			if (poll_registry(st, err) < 0 || progress(st, err) < 0 ||
-			    slot_wal(st, err) < 0)
+			    slot_wal(st, err) < 0 || idle_check(st, now, err) < 0)
 				return -1;
 			beat_publish(st);
 			st->next_poll = now + POLL_US;
+			if (st->asleep) {
+				struct ss_err ignore = SS_ERR_INIT;
+
+				send_status(st, 0, &ignore);
+				ss_pg_copy_end(st->repl, 1000);
+				return 0;
+			}
 		}
 		if (st->want_status || now >= st->next_status)
 			if (send_status(st, 0, err) < 0)
@@ -1274,8 +1369,10 @@ static int stream(struct state *st, struct ss_err *err)
 			r = -1;
 		else if (cm.kind == 'k')
 			r = handle_keepalive(st, &cm);
-		else
+		else {
+			st->active_us = now;
 			r = handle_xlog(st, cm.data, cm.len, err);
+		}
 		PQfreemem(buf);
 		if (r < 0) {
 			if (err->code != SS_ERR_RUNTIME)
@@ -1513,6 +1610,7 @@ static int session(struct state *st, struct ss_err *err)
 	if (st->beat)
 		ss_beat_state(st->beat, "streaming", NULL);
 	st->next_poll = ss_mono_us() + POLL_US;
+	st->active_us = ss_mono_us();
 	st->want_status = 1;
 	return stream(st, err);
 }
@@ -1560,6 +1658,9 @@ int main(int argc, char **argv)
 	if (!opt.drop_slot &&
 	    (!opt.ack_received || !opt.ntables || opt.registry_given))
 		open_registry(&st);
+	if (opt.idle_ms && !st.reg && !opt.drop_slot && !opt.create_slot)
+		ss_cli_usage_error("--idle-timeout needs the registry: a shape "
+				   "read there is what wakes replicate");
 	st.wal = st.retained = st.flush_lag = -1;
 	/* A session that only creates the slot is not the pipeline's. */
 	if (st.reg && !opt.create_slot) {
@@ -1582,6 +1683,14 @@ int main(int argc, char **argv)
 		st.streamed = 0;
 		rc = session(&st, &err);
 		disconnect(&st);
+		if (rc == 0 && st.asleep && !stop_requested) {
+			if (idle_sleep(&st, &err) < 0) {
+				ss_beat_stop(st.beat, "stopped");
+				ss_cli_die_err(&err);
+			}
+			backoff_s = 1;
+			continue;
+		}
 		if (rc == 0 || stop_requested)
 			break;
 		if (st.beat) {

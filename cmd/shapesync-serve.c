@@ -59,6 +59,7 @@ static struct {
 	int insecure, port, metrics_port, threads, pool_size;
 	int64_t long_poll_ms, sse_timeout_ms, keepalive_ms, active_timeout_ms;
 	int64_t create_timeout_ms, conn_timeout_s, request_timeout_s;
+	int64_t db_idle_ms;  /* close pooled connections unused this long */
 	int64_t cache_max_age, cache_stale_age;
 	uint64_t chunk_bytes, max_body, max_header;
 	int64_t max_shapes, max_initial, max_existing, max_connections;
@@ -184,8 +185,15 @@ static void req_resume(void *ctx)
  */
 static int wait_on_shape(struct req *r, int64_t deadline_us)
 {
-	return ss_live_wait(live, r->sh, &r->w, r->seen_seq, deadline_us,
-			    atomic_load(&stopping), req_suspend, req_resume, r);
+	int64_t id = r->sh->id; /* r may be answered and gone once it waits */
+
+	if (ss_live_wait(live, r->sh, &r->w, r->seen_seq, deadline_us,
+			 atomic_load(&stopping), req_suspend, req_resume, r))
+		return 1;
+	/* A read now, not only when it is answered: a replicate asleep
+	 * under its idle timeout wakes for a client that waits. */
+	ss_registry_touch(reg, id);
+	return 0;
 }
 
 static void *waker_main(void *arg)
@@ -1263,6 +1271,8 @@ static void *guard_main(void *arg)
 	while (!atomic_load(&stopping)) {
 		usleep(100000);
 		ss_connguard_sweep(guard, ss_mono_us());
+		if (cfg.db_idle_ms)
+			ss_pgq_pool_expire(pool, cfg.db_idle_ms * 1000, ss_mono_us());
 	}
 	return NULL;
 }
@@ -1334,7 +1344,7 @@ enum {
 	OPT_POOL, OPT_METRICS_PORT, OPT_ACTIVE_TIMEOUT, OPT_NO_ACTIVE_WAIT,
 	OPT_INTEGRATION, OPT_CONN_TIMEOUT, OPT_MAX_BODY, OPT_MAX_HEADER,
 	OPT_CREATE_TIMEOUT, OPT_MAX_WHERE_LENGTH, OPT_MAX_IN_LIST, OPT_MAX_WHERE_COST,
-	OPT_PUBLIC_METRICS, OPT_REQUEST_TIMEOUT,
+	OPT_PUBLIC_METRICS, OPT_REQUEST_TIMEOUT, OPT_DB_IDLE,
 };
 
 static const struct option options[] = {
@@ -1359,6 +1369,7 @@ static const struct option options[] = {
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "db-pool-size", required_argument, NULL, OPT_POOL },
+	{ "db-idle-timeout", required_argument, NULL, OPT_DB_IDLE },
 	{ "metrics-port", required_argument, NULL, OPT_METRICS_PORT },
 	{ "public-metrics", no_argument, NULL, OPT_PUBLIC_METRICS },
 	{ "active-timeout", required_argument, NULL, OPT_ACTIVE_TIMEOUT },
@@ -1435,6 +1446,8 @@ static void usage(void)
 "                             ($ELECTRIC_MAX_SHAPES, 0: never)\n"
 "  --db-pool-size N           PostgreSQL connections at most\n"
 "                             ($ELECTRIC_DB_POOL_SIZE, else 8)\n"
+"  --db-idle-timeout TIME     close a PostgreSQL connection unused for TIME\n"
+"                             ($ELECTRIC_REPLICATION_IDLE_TIMEOUT, 0: never)\n"
 "  --active-timeout MS        wait for route's mark of a new shape (10000)\n"
 "  --no-active-wait           do not wait for route (tests without route)\n"
 "  --snapshot-timeout MS      wait for a snapshot chunk at most (60000)\n"
@@ -1503,6 +1516,11 @@ static void electric_env(void)
 					   &cfg.max_initial, &cfg.max_existing, &err) < 0)
 		ss_cli_usage_error("%s", err.msg);
 	cfg.pool_size = (int)env_int("ELECTRIC_DB_POOL_SIZE", cfg.pool_size, 1, 1000);
+	/* Scale to zero: replicate sleeps, and the pool lets go too. */
+	v = ss_cli_env_or("ELECTRIC_REPLICATION_IDLE_TIMEOUT", NULL);
+	if (v && ss_envconf_time_ms("ELECTRIC_REPLICATION_IDLE_TIMEOUT", v, 1,
+				    &cfg.db_idle_ms, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
 	cfg.metrics_port = (int)env_int("ELECTRIC_PROMETHEUS_PORT", 0, 0, 65535);
 	/* The query URL, by its new name, then its old one. */
 	cfg.database_url = ss_cli_env_or("ELECTRIC_QUERY_DATABASE_URL",
@@ -1655,6 +1673,14 @@ int main(int argc, char **argv)
 		case OPT_POOL:
 			cfg.pool_size = (int)ss_cli_opt_int(optarg, 1, 1000, "--db-pool-size");
 			break;
+		case OPT_DB_IDLE: {
+			struct ss_err err = SS_ERR_INIT;
+
+			if (ss_envconf_time_ms("--db-idle-timeout", optarg, 1, &cfg.db_idle_ms,
+					       &err) < 0)
+				ss_cli_usage_error("%s", err.msg);
+			break;
+		}
 		case OPT_METRICS_PORT:
 			cfg.metrics_port = (int)ss_cli_opt_int(optarg, 0, 65535,
 							       "--metrics-port");

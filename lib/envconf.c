@@ -18,7 +18,9 @@ static int bad(struct ss_err *err, const char *name, const char *v, const char *
 	char q[120];
 
 	ss_quote_text(q, sizeof(q), v, strlen(v), 80);
-	return ss_err_set(err, SS_ERR_USAGE, "invalid $%s '%s': %s", name, q, why);
+	/* An option ("--x") is named as it is, a variable with its '$'. */
+	return ss_err_set(err, SS_ERR_USAGE, "invalid %s%s '%s': %s",
+			  name[0] == '-' ? "" : "$", name, q, why);
 }
 
 int ss_envconf_bool(const char *name, const char *v, int *out, struct ss_err *err)

@@ -31,7 +31,7 @@ int ss_envconf_bool(const char *name, const char *v, int *out, struct ss_err *er
  * msec (milliseconds), s, sec, m, min, h, hr. "0" is accepted only with
  * allow_zero (a setting whose 0 means off). Returns 0 and *out_ms
  * (truncated to whole milliseconds), or -1 with err (SS_ERR_USAGE) naming
- * $<name>.
+ * $<name> (or <name> itself when it is an option: "--...").
  */
 int ss_envconf_time_ms(const char *name, const char *v, int allow_zero,
 		       int64_t *out_ms, struct ss_err *err);

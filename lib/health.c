@@ -188,7 +188,7 @@ enum ss_health_status ss_health_eval(const struct ss_heartbeat *hb, size_t n,
 			ss_buf_adds(why, "replicate is connecting");
 		return SS_HEALTH_STARTING;
 	}
-	if (strcmp(repl->state, "streaming")) {
+	if (strcmp(repl->state, "streaming") && strcmp(repl->state, "sleeping")) {
 		if (why)
 			ss_buf_addf(why, "replicate is %s%s%s", repl->state,
 				    *repl->detail ? ": " : "", repl->detail);

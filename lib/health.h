@@ -4,7 +4,8 @@
  *
  * Each stage (replicate, route, store) keeps one heartbeat row in the
  * registry, written about once a second by a thread of its own (a beat):
- * its pid, its state ("connecting", "streaming", "running", "error",
+ * its pid, its state ("connecting", "streaming", "sleeping" (replicate
+ * closed its connections under its idle timeout), "running", "error",
  * "stopped"), the last error, its positions, a few counters, its memory
  * and the registry connections it holds open. serve reads the rows and
  * ss_health_eval() turns them and the time into Electric's status: a
@@ -99,8 +100,9 @@ enum ss_health_status {
  * up is "not yet" when it has no heartbeat, or its last one predates
  * `since_us` (when the asker started: it has not seen the stage since),
  * and down otherwise. Then: any stage down -> WAITING; any not yet ->
- * STARTING; replicate "connecting" -> STARTING; replicate not
- * "streaming" -> WAITING; else ACTIVE. `why` (may be NULL) gets a short
+ * STARTING; replicate "connecting" -> STARTING; replicate neither
+ * "streaming" nor "sleeping" -> WAITING; else ACTIVE (a sleeping
+ * replicate wakes on the next shape read, as Electric's stack does). `why` (may be NULL) gets a short
  * reason, empty when active.
  */
 enum ss_health_status ss_health_eval(const struct ss_heartbeat *hb, size_t n,

@@ -31,7 +31,8 @@ static const char *const display_sets[] = {
 struct ss_pgq_pool {
 	char *conninfo;
 	int max, out, connect_timeout_s;
-	PGconn **idle;
+	PGconn **idle;         /* oldest first: get takes the newest */
+	int64_t *idle_since;   /* when each was given back (monotonic) */
 	size_t nidle;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -45,6 +46,7 @@ struct ss_pgq_pool *ss_pgq_pool_new(const char *conninfo, int max, int connect_t
 	p->max = max > 0 ? max : 1;
 	p->connect_timeout_s = connect_timeout_s;
 	p->idle = ss_xcalloc((size_t)p->max, sizeof(*p->idle));
+	p->idle_since = ss_xcalloc((size_t)p->max, sizeof(*p->idle_since));
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	return p;
@@ -61,6 +63,7 @@ void ss_pgq_pool_close(struct ss_pgq_pool *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	free(p->idle);
+	free(p->idle_since);
 	free(p->conninfo);
 	free(p);
 }
@@ -157,10 +160,43 @@ void ss_pgq_put(struct ss_pgq_pool *p, void *conn)
 	}
 	pthread_mutex_lock(&p->mu);
 	p->out--;
-	if (c)
+	if (c) {
+		p->idle_since[p->nidle] = ss_mono_us();
 		p->idle[p->nidle++] = c;
+	}
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+}
+
+int ss_pgq_pool_expire(struct ss_pgq_pool *p, int64_t idle_us, int64_t now_us)
+{
+	PGconn *old[64];
+	size_t n = 0, i;
+
+	pthread_mutex_lock(&p->mu);
+	while (n < p->nidle && n < sizeof(old) / sizeof(*old) &&
+	       now_us - p->idle_since[n] >= idle_us)
+		n++;
+	memcpy(old, p->idle, n * sizeof(*old));
+	memmove(p->idle, p->idle + n, (p->nidle - n) * sizeof(*p->idle));
+	memmove(p->idle_since, p->idle_since + n,
+		(p->nidle - n) * sizeof(*p->idle_since));
+	p->nidle -= n;
+	pthread_mutex_unlock(&p->mu);
+	/* Outside the lock: PQfinish talks to the server. */
+	for (i = 0; i < n; i++)
+		PQfinish(old[i]);
+	return (int)n;
+}
+
+int ss_pgq_pool_open(struct ss_pgq_pool *p)
+{
+	int n;
+
+	pthread_mutex_lock(&p->mu);
+	n = p->out + (int)p->nidle;
+	pthread_mutex_unlock(&p->mu);
+	return n;
 }
 
 /* ------------------------------------------------------------- catalog */

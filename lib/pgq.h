@@ -40,6 +40,13 @@ void *ss_pgq_get(struct ss_pgq_pool *p, struct ss_err *err);
 /* Give a connection back; one that is broken or inside a transaction is
  * closed instead of kept. */
 void ss_pgq_put(struct ss_pgq_pool *p, void *conn);
+/* Close the connections that have waited unused in the pool for at least
+ * idle_us (at monotonic time now_us), so that PostgreSQL sees none while
+ * nothing is asked of it (a serverless one can then scale to zero).
+ * Returns how many were closed. */
+int ss_pgq_pool_expire(struct ss_pgq_pool *p, int64_t idle_us, int64_t now_us);
+/* Connections open now: out plus waiting in the pool. */
+int ss_pgq_pool_open(struct ss_pgq_pool *p);
 
 /* ------------------------------------------------------------- catalog */
 

@@ -2400,6 +2400,24 @@ int ss_registry_count_active(struct ss_registry *r, int64_t *count, struct ss_er
 	return 0;
 }
 
+int ss_registry_last_use(struct ss_registry *r, int64_t *last_us, struct ss_err *err)
+{
+	struct rconn *c = rconn_get(r, err);
+	int64_t n;
+
+	if (!c)
+		return -1;
+	n = query_int(rconn_db(r, c),
+		      "SELECT max(coalesce(max(last_read_us), 0), coalesce(max(created_us), 0))"
+		      " FROM shapes", -1);
+	rconn_put(r, c);
+	if (n < 0)
+		return ss_err_set(err, SS_ERR_RUNTIME, "could not read when the shapes "
+				  "of '%s' were last used", r->path);
+	*last_us = n;
+	return 0;
+}
+
 /* ------------------------------------------------------------ heartbeats */
 
 int ss_registry_heartbeat_put(struct ss_registry *r, const struct ss_heartbeat *hb,

@@ -291,6 +291,14 @@ void ss_registry_connections(struct ss_registry *reg, struct ss_registry_stats *
 int ss_registry_count_active(struct ss_registry *reg, int64_t *count, struct ss_err *err);
 
 /*
+ * When a shape was last used: the latest of every shape's last read
+ * (ss_registry_touch, as committed by its writer's flusher) and creation,
+ * in microseconds since the epoch; 0 when there is no shape. replicate's
+ * idle timeout wakes on it moving.
+ */
+int ss_registry_last_use(struct ss_registry *reg, int64_t *last_us, struct ss_err *err);
+
+/*
  * Heartbeats (health.h): one row per stage, replaced by each write.
  * ss_registry_heartbeat_put writes hb synchronously (not buffered).
  * ss_registry_heartbeats reads every row, ordered by stage: *out is

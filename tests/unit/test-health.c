@@ -81,6 +81,13 @@ static void test_eval(void)
 	snprintf(hb[0].state, sizeof(hb[0].state), "error");
 	snprintf(hb[0].detail, sizeof(hb[0].detail), "could not connect");
 	expect(3, "waiting", "replicate is error: could not connect");
+	/* Asleep under its idle timeout: active, it wakes on a read. */
+	all_up(S);
+	snprintf(hb[0].state, sizeof(hb[0].state), "sleeping");
+	expect(3, "active", "");
+	/* A sleeping replicate whose heartbeat stopped is still down. */
+	hb[0].updated_us = NOW - 7 * S;
+	expect(3, "waiting", "replicate is down: no heartbeat for 7000 ms");
 	/* A clock behind (heartbeat from the future): up. */
 	all_up(-3 * S);
 	expect(3, "active", "");
