@@ -1,8 +1,10 @@
 /*
  * shapesync-serve — the HTTP Shape API (ElectricSQL's /v1/shape) on
- * libmicrohttpd: validates requests, creates shapes (registry, publication,
- * route's active mark, the initial snapshot), serves snapshot chunks and log
- * ranges without re-encoding, and holds live requests until store commits.
+ * libmicrohttpd: options, the {route, method, handler} table, and the
+ * wiring of the lib/ modules that do the work: http (answers, intake
+ * limits), shapereq (validation), tablecache, create (the creation
+ * protocol), live (waiting requests), answer (what to send), sse, subset,
+ * evict and metrics.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,25 +12,25 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-#include <strings.h>
 
+#include "answer.h"
 #include "cli.h"
 #include "connguard.h"
+#include "create.h"
 #include "datadir.h"
 #include "envconf.h"
+#include "evict.h"
 #include "health.h"
+#include "http.h"
 #include "log.h"
+#include "live.h"
 #include "lsn.h"
 #include "message.h"
 #include "metrics.h"
@@ -36,21 +38,18 @@
 #include "pgq.h"
 #include "registry.h"
 #include "shape.h"
+#include "shapereq.h"
 #include "snapshot.h"
+#include "sse.h"
+#include "subset.h"
+#include "tablecache.h"
 #include "where.h"
 
 #define DEFAULT_REGISTRY "./var/registry.db"
 #define DEFAULT_DATA_DIR "./var/data"
-#define SERVER_HEADER "ElectricSQL/1.7.12 shapesync/" SS_VERSION
-#define EXPOSE_HEADERS "electric-cursor,electric-handle,electric-has-data," \
-	"electric-offset,electric-schema,electric-up-to-date," \
-	"electric-internal-known-error,retry-after"
-/* 2024-10-09T00:00:00Z, the epoch of Electric's cursors. */
-#define CURSOR_EPOCH 1728432000LL
 /* Bytes of a file copied per call of a body reader. */
 #define BLOCK_SIZE (256 * 1024)
 #define TABLE_CACHE_US 1000000
-#define ALIVE_US 100000
 
 /* ------------------------------------------------------------------ config */
 
@@ -66,6 +65,7 @@ static struct {
 	int64_t max_shapes, max_initial, max_existing, max_connections;
 	int integration, no_active_wait, public_metrics, manual_publishing;
 	struct ss_where_limits where_limits;
+	int64_t test_fail_thread_start;  /* test hook, see start_creation() */
 } cfg;
 
 /* Query arguments a request may have. libmicrohttpd 0.9.75 keeps each one
@@ -83,12 +83,13 @@ static struct ss_registry *reg;
 static struct ss_pgq_pool *pool;
 static volatile sig_atomic_t stop_signal;
 static atomic_int stopping;
-static int wake_fd = -1;      /* eventfd: wakes the waker thread */
-static int ino_fd = -1;       /* inotify */
+static struct ss_live *live;  /* waiting requests and their wake-ups */
+static struct ss_create *creator; /* shape creations (lib/create) */
+static struct ss_tablecache *tables; /* catalog lookups, cached a second */
 
 /* Counters for /metrics. */
 static struct ss_metrics metrics;
-static atomic_llong m_live_waiting, m_shapes_created, m_evicted;
+static atomic_llong m_shapes_created, m_evicted;
 static atomic_llong m_adm_initial, m_adm_existing;
 static atomic_llong m_bytes_sent;
 static int64_t started_us;    /* wall clock: stages not seen since are starting */
@@ -96,56 +97,6 @@ static int64_t started_us;    /* wall clock: stages not seen since are starting 
 /* Open connections: --max-connections, and the deadline by which each
  * must have sent its whole request (--request-timeout). */
 static struct ss_connguard *guard;
-
-/* A request waiting for something: creation progress, a commit, a timeout. */
-struct waiter {
-	struct req *req;
-	struct sshape *sh;
-	int64_t deadline_us;
-	size_t heap_idx;
-	struct waiter *prev, *next;   /* on sh->waiters */
-	int active;
-};
-
-/*
- * What this process knows about a shape beyond the registry: its creation
- * (in progress here or failed), the waiting requests, and the inotify
- * watch on its directory that wakes them. Found by handle; lives while
- * referenced.
- */
-struct sshape {
-	char handle[SS_HANDLE_MAX];
-	int64_t id;
-	int refs;
-	int creating, failed, fail_status;
-	char fail_msg[300];
-	uint64_t chunks_ready;
-	int done;
-	uint64_t seq;             /* bumped on every event */
-	/* What locate() learned, so that a thousand requests woken by one
-	 * commit do not all ask SQLite and stat the snapshot: the snapshot
-	 * once complete does not change, and the registry is asked again
-	 * after ALIVE_US or when the directory moves (removal). */
-	int snap_done;
-	uint64_t snap_chunks;
-	int64_t alive_us;
-	/* One log reader shared by the shape's requests (lr_mu), reopened
-	 * when the directory moved (lr_stale). */
-	pthread_mutex_t lr_mu;
-	struct ss_log_reader *lr;
-	int lr_stale;
-	int wd, watchers;
-	struct waiter *waiters;
-	struct sshape *next, *wd_next;
-};
-
-#define SH_BUCKETS 4096
-static pthread_mutex_t wmu = PTHREAD_MUTEX_INITIALIZER;
-static struct sshape *sh_table[SH_BUCKETS];
-static struct sshape *wd_table[SH_BUCKETS];
-static struct waiter **heap;
-static size_t heap_n, heap_alloc;
-static size_t n_waiters;
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -156,170 +107,26 @@ static int env_bool(const char *name)
 	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
 }
 
-static unsigned hash_str(const char *s)
-{
-	return (unsigned)ss_hash64(s, strlen(s));
-}
-
-static void wake_waker(void)
-{
-	uint64_t one = 1;
-	ssize_t n = write(wake_fd, &one, sizeof(one));
-
-	(void)n;
-}
-
-/* Replace bytes that are not UTF-8 with '?' so that text echoed into a
- * JSON body is always valid JSON. */
-static void add_json_text(struct ss_buf *b, const char *s)
-{
-	struct ss_buf clean = SS_BUF_INIT;
-	size_t i, n = strlen(s);
-
-	for (i = 0; i < n; i++) {
-		size_t len = 1;
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x80) {
-			len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-			if (i + len > n || !ss_shape_utf8_valid(s + i, len)) {
-				ss_buf_addc(&clean, '?');
-				continue;
-			}
-		}
-		ss_buf_add(&clean, s + i, len);
-		i += len - 1;
-	}
-	ss_buf_add_json_string(b, clean.buf, clean.len);
-	ss_buf_release(&clean);
-}
-
 /* ------------------------------------------------------------------ tables */
 
-/* A short-lived cache of catalog lookups: each request needs the table's
- * columns and types to check the shape; a change of schema invalidates
- * shapes anyway, so a second of staleness is harmless. */
-struct tcache {
-	char *key;
-	struct ss_pgq_table t;
-	int found;
-	int64_t at;
-	struct tcache *next;
-};
-static pthread_mutex_t tmu = PTHREAD_MUTEX_INITIALIZER;
-static struct tcache *tcache_head;
-static size_t tcache_n;
-
-static void table_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src)
+/* The catalog behind the table cache: a pooled connection. */
+static int describe_pg(void *ctx, const char *schema, const char *name,
+		       struct ss_pgq_table *t, struct ss_err *err)
 {
-	size_t i;
-
-	*dst = *src;
-	dst->schema = ss_xstrdup(src->schema);
-	dst->name = ss_xstrdup(src->name);
-	dst->cols = ss_xcalloc(src->ncols + 1, sizeof(*dst->cols));
-	for (i = 0; i < src->ncols; i++) {
-		dst->cols[i] = src->cols[i];
-		dst->cols[i].name = ss_xstrdup(src->cols[i].name);
-		dst->cols[i].type = ss_xstrdup(src->cols[i].type);
-		dst->cols[i].elem_type = src->cols[i].elem_type ?
-			ss_xstrdup(src->cols[i].elem_type) : NULL;
-	}
-	dst->pk = ss_xcalloc(src->npk + 1, sizeof(*dst->pk));
-	if (src->npk)
-		memcpy(dst->pk, src->pk, src->npk * sizeof(*dst->pk));
-}
-
-static void tcache_clear(void)
-{
-	struct tcache *e;
-
-	while ((e = tcache_head)) {
-		tcache_head = e->next;
-		free(e->key);
-		ss_pgq_table_release(&e->t);
-		free(e);
-	}
-	tcache_n = 0;
-}
-
-/* 1 found (t filled, *new*), 0 no such table, -1 PostgreSQL failed. */
-static int describe_table(const char *schema, const char *name, struct ss_pgq_table *t,
-			  struct ss_err *err)
-{
-	struct ss_buf key = SS_BUF_INIT;
-	struct tcache *e;
-	int64_t now = ss_mono_us();
-	void *conn;
+	void *conn = ss_pgq_get(pool, err);
 	int r;
 
-	ss_buf_adds(&key, schema);
-	ss_buf_addc(&key, '\x1f');
-	ss_buf_adds(&key, name);
-	pthread_mutex_lock(&tmu);
-	for (e = tcache_head; e; e = e->next)
-		if (!strcmp(e->key, key.buf) && now - e->at < TABLE_CACHE_US) {
-			r = e->found;
-			if (r)
-				table_copy(t, &e->t);
-			pthread_mutex_unlock(&tmu);
-			ss_buf_release(&key);
-			return r;
-		}
-	pthread_mutex_unlock(&tmu);
-
-	conn = ss_pgq_get(pool, err);
-	if (!conn) {
-		ss_buf_release(&key);
+	(void)ctx;
+	if (!conn)
 		return -1;
-	}
 	r = ss_pgq_describe(conn, schema, name, t, err);
 	ss_pgq_put(pool, conn);
-	if (r < 0) {
-		ss_buf_release(&key);
-		return -1;
-	}
-	e = ss_xcalloc(1, sizeof(*e));
-	e->key = ss_buf_detach(&key, NULL);
-	e->found = r;
-	e->at = now;
-	if (r)
-		table_copy(&e->t, t);
-	pthread_mutex_lock(&tmu);
-	if (tcache_n >= 256)
-		tcache_clear();
-	e->next = tcache_head;
-	tcache_head = e;
-	tcache_n++;
-	pthread_mutex_unlock(&tmu);
 	return r;
 }
 
 /* ------------------------------------------------------------------ requests */
 
-enum { M_GET, M_HEAD, M_POST, M_DELETE, M_OPTIONS, M_OTHER };
-enum { R_ROOT, R_SHAPE, R_HEALTH, R_METRICS, R_NONE };
 enum { ADM_NONE, ADM_INITIAL, ADM_EXISTING };
-
-/* Error collected for one parameter. */
-struct field_err {
-	char field[32];
-	char msg[600];
-};
-
-/* SSE stream state. */
-struct sse {
-	struct ss_offset off;          /* last offset sent */
-	int64_t end_us, last_out_us;
-	struct ss_buf out;             /* bytes waiting to be sent */
-	size_t out_pos;
-	int fd;                        /* log range being sent */
-	uint64_t pos, end;
-	struct ss_buf carry;           /* partial line */
-	int send_utd;
-	struct ss_offset utd_off;
-	int finished;
-};
 
 struct req {
 	struct MHD_Connection *conn;
@@ -335,230 +142,40 @@ struct req {
 	int64_t start_us;
 	struct ss_connguard_conn *gc; /* its connection in the guard */
 
-	/* the request */
-	struct ss_shape def;
-	struct ss_buf canon;
-	struct ss_pgq_table table;
-	size_t *sel;
-	size_t nsel;
-	char *queryable;               /* queryable_columns: 1 per table
-					  column it allows; NULL: all */
-	struct ss_offset off;
-	char *handle;                  /* request's handle or NULL */
-	int live, sse;
-	char *cursor;
+	/* the request, validated (lib/shapereq) */
+	struct ss_shapereq q;
 
 	/* the shape it resolved to */
 	int64_t id;
 	char shape_handle[SS_HANDLE_MAX];
 	struct ss_buf dir;
-	struct sshape *sh;             /* referenced while set */
+	struct ss_live_shape *sh;             /* referenced while set */
 	int watching;
 	uint64_t seen_seq;
 	int64_t deadline_us;           /* of the current wait, 0: none */
 	int oob;                       /* waiting while out of bounds */
-	struct waiter w;
+	struct ss_live_waiter w;
 	int suspended;
 
-	struct sse *ss;
-
-	/* subset snapshot (reference 1.9) */
-	int subset;
-	char *sub_where, *sub_order, *sub_params_json, *sub_limit, *sub_offset;
+	struct ss_sse *ss;             /* an SSE stream */
 };
 
-/* ------------------------------------------------------------------ shapes */
+/* ------------------------------------------------------------------ waiting */
 
-/* Find or make the sshape of a handle; the caller holds wmu. +1 ref. */
-static struct sshape *sh_get_locked(const char *handle, int64_t id)
+static void req_suspend(void *ctx)
 {
-	unsigned b = hash_str(handle) % SH_BUCKETS;
-	struct sshape *s;
+	struct req *r = ctx;
 
-	for (s = sh_table[b]; s; s = s->next)
-		if (!strcmp(s->handle, handle)) {
-			s->refs++;
-			return s;
-		}
-	s = ss_xcalloc(1, sizeof(*s));
-	snprintf(s->handle, sizeof(s->handle), "%s", handle);
-	s->id = id;
-	s->refs = 1;
-	s->wd = -1;
-	pthread_mutex_init(&s->lr_mu, NULL);
-	s->next = sh_table[b];
-	sh_table[b] = s;
-	return s;
+	r->suspended = 1;
+	MHD_suspend_connection(r->conn);
 }
 
-static struct sshape *sh_find_locked(const char *handle)
+static void req_resume(void *ctx)
 {
-	struct sshape *s;
+	struct req *r = ctx;
 
-	for (s = sh_table[hash_str(handle) % SH_BUCKETS]; s; s = s->next)
-		if (!strcmp(s->handle, handle))
-			return s;
-	return NULL;
-}
-
-static void wd_unlink_locked(struct sshape *s)
-{
-	struct sshape **pp;
-
-	if (s->wd < 0)
-		return;
-	for (pp = &wd_table[(unsigned)s->wd % SH_BUCKETS]; *pp; pp = &(*pp)->wd_next)
-		if (*pp == s) {
-			*pp = s->wd_next;
-			break;
-		}
-	s->wd_next = NULL;
-}
-
-static void sh_put_locked(struct sshape *s)
-{
-	struct sshape **pp;
-
-	if (--s->refs > 0)
-		return;
-	if (s->wd >= 0) {
-		inotify_rm_watch(ino_fd, s->wd);
-		wd_unlink_locked(s);
-	}
-	for (pp = &sh_table[hash_str(s->handle) % SH_BUCKETS]; *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
-	ss_log_reader_close(s->lr);
-	pthread_mutex_destroy(&s->lr_mu);
-	free(s);
-}
-
-static void sh_put(struct sshape *s)
-{
-	pthread_mutex_lock(&wmu);
-	sh_put_locked(s);
-	pthread_mutex_unlock(&wmu);
-}
-
-/* Watch the shape's directory (store rewrites `head` in it at every
- * commit; snapshot chunks are renamed into it; trashing moves it). */
-static void watch_locked(struct sshape *s, const char *dir)
-{
-	s->watchers++;
-	if (s->wd >= 0)
-		return;
-	s->wd = inotify_add_watch(ino_fd, dir, IN_MODIFY | IN_CLOSE_WRITE |
-				  IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF |
-				  IN_MOVE_SELF | IN_ONLYDIR);
-	if (s->wd >= 0) {
-		s->wd_next = wd_table[(unsigned)s->wd % SH_BUCKETS];
-		wd_table[(unsigned)s->wd % SH_BUCKETS] = s;
-	}
-}
-
-static void unwatch_locked(struct sshape *s)
-{
-	if (--s->watchers > 0 || s->wd < 0)
-		return;
-	inotify_rm_watch(ino_fd, s->wd);
-	wd_unlink_locked(s);
-	s->wd = -1;
-}
-
-/* ---- the deadline heap ---- */
-
-static void heap_swap(size_t a, size_t b)
-{
-	struct waiter *t = heap[a];
-
-	heap[a] = heap[b];
-	heap[b] = t;
-	heap[a]->heap_idx = a;
-	heap[b]->heap_idx = b;
-}
-
-static void heap_up(size_t i)
-{
-	while (i > 0 && heap[(i - 1) / 2]->deadline_us > heap[i]->deadline_us) {
-		heap_swap(i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static void heap_down(size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < heap_n && heap[l]->deadline_us < heap[m]->deadline_us)
-			m = l;
-		if (r < heap_n && heap[r]->deadline_us < heap[m]->deadline_us)
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(i, m);
-		i = m;
-	}
-}
-
-static void heap_del(struct waiter *w)
-{
-	size_t i = w->heap_idx;
-
-	heap_n--;
-	if (i != heap_n) {
-		heap[i] = heap[heap_n];
-		heap[i]->heap_idx = i;
-		heap_up(i);
-		heap_down(heap[i]->heap_idx);
-	}
-}
-
-/* Resume a waiting request; the caller holds wmu. */
-static void waiter_fire_locked(struct waiter *w)
-{
-	struct req *r = w->req;
-
-	if (!w->active)
-		return;
-	w->active = 0;
-	heap_del(w);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		w->sh->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
-	n_waiters--;
-	atomic_fetch_sub(&m_live_waiting, 1);
 	r->suspended = 0;
 	MHD_resume_connection(r->conn);
-}
-
-static void sh_event_locked(struct sshape *s)
-{
-	s->seq++;
-	while (s->waiters)
-		waiter_fire_locked(s->waiters);
-}
-
-/* Wake everything waiting on a handle (removal, creation progress). */
-static void sh_event(const char *handle)
-{
-	struct sshape *s;
-
-	pthread_mutex_lock(&wmu);
-	s = sh_find_locked(handle);
-	if (s) {
-		s->alive_us = 0;
-		s->snap_done = 0;
-		s->lr_stale = 1;
-		sh_event_locked(s);
-	}
-	pthread_mutex_unlock(&wmu);
 }
 
 /*
@@ -568,162 +185,48 @@ static void sh_event(const char *handle)
  */
 static int wait_on_shape(struct req *r, int64_t deadline_us)
 {
-	struct waiter *w = &r->w;
-	int64_t id;
+	int64_t id = r->sh->id; /* r may be answered and gone once it waits */
 
-	pthread_mutex_lock(&wmu);
-	if (r->sh->seq != r->seen_seq || atomic_load(&stopping)) {
-		pthread_mutex_unlock(&wmu);
+	if (ss_live_wait(live, r->sh, &r->w, r->seen_seq, deadline_us,
+			 atomic_load(&stopping), req_suspend, req_resume, r))
 		return 1;
-	}
-	w->req = r;
-	w->sh = r->sh;
-	w->deadline_us = deadline_us;
-	w->active = 1;
-	w->prev = NULL;
-	w->next = r->sh->waiters;
-	if (w->next)
-		w->next->prev = w;
-	r->sh->waiters = w;
-	SS_GROW(heap, heap_alloc, heap_n + 1);
-	heap[heap_n] = w;
-	w->heap_idx = heap_n++;
-	heap_up(w->heap_idx);
-	n_waiters++;
-	atomic_fetch_add(&m_live_waiting, 1);
-	r->suspended = 1;
-	id = r->sh->id; /* r may be answered and gone once unlocked */
-	MHD_suspend_connection(r->conn);
-	pthread_mutex_unlock(&wmu);
-	wake_waker();
 	/* A read now, not only when it is answered: a replicate asleep
 	 * under its idle timeout wakes for a client that waits. */
 	ss_registry_touch(reg, id);
 	return 0;
 }
 
-/* The waker: inotify events and deadlines resume suspended requests. */
 static void *waker_main(void *arg)
 {
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-
 	(void)arg;
-	while (!atomic_load(&stopping)) {
-		struct pollfd pfd[2] = { { ino_fd, POLLIN, 0 }, { wake_fd, POLLIN, 0 } };
-		int timeout = 1000;
-		int64_t now = ss_mono_us();
-
-		pthread_mutex_lock(&wmu);
-		while (heap_n && heap[0]->deadline_us <= now)
-			waiter_fire_locked(heap[0]);
-		if (heap_n) {
-			int64_t d = (heap[0]->deadline_us - now) / 1000 + 1;
-
-			timeout = d < timeout ? (int)d : timeout;
-		}
-		pthread_mutex_unlock(&wmu);
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
-			break;
-		if (pfd[1].revents & POLLIN) {
-			uint64_t v;
-			ssize_t n = read(wake_fd, &v, sizeof(v));
-
-			(void)n;
-		}
-		if (pfd[0].revents & POLLIN) {
-			ssize_t n = read(ino_fd, buf, sizeof(buf)), off = 0;
-
-			pthread_mutex_lock(&wmu);
-			while (n > 0 && off < n) {
-				const struct inotify_event *ev = (const void *)(buf + off);
-				struct sshape *s;
-
-				for (s = wd_table[(unsigned)ev->wd % SH_BUCKETS]; s; s = s->wd_next)
-					if (s->wd == ev->wd)
-						break;
-				if (s) {
-					if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF |
-							IN_IGNORED)) {
-						s->alive_us = 0;
-						s->snap_done = 0;
-						s->lr_stale = 1;
-					}
-					sh_event_locked(s);
-					if (ev->mask & IN_IGNORED) {
-						wd_unlink_locked(s);
-						s->wd = -1;
-					}
-				}
-				off += (ssize_t)sizeof(*ev) + ev->len;
-			}
-			pthread_mutex_unlock(&wmu);
-		}
-	}
-	/* Shutting down: every waiting request answers now. */
-	pthread_mutex_lock(&wmu);
-	while (heap_n)
-		waiter_fire_locked(heap[0]);
-	pthread_mutex_unlock(&wmu);
+	ss_live_run(live);
 	return NULL;
 }
 
 /* ------------------------------------------------------------------ responses */
 
 
-static void add_common_headers(struct req *r, struct MHD_Response *resp)
-{
-	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-							 "origin");
-
-	MHD_add_response_header(resp, "electric-server", SERVER_HEADER);
-	MHD_add_response_header(resp, "access-control-allow-origin",
-				origin ? origin : "*");
-	/* The answer names the request's origin: a shared cache must not
-	 * hand it to another origin. */
-	if (origin)
-		MHD_add_response_header(resp, "vary", "Origin");
-	MHD_add_response_header(resp, "access-control-allow-methods",
-				r->route == R_SHAPE ? "GET, POST, HEAD, DELETE, OPTIONS" :
-				"GET, HEAD");
-	MHD_add_response_header(resp, "access-control-expose-headers", EXPOSE_HEADERS);
-}
-
 static enum MHD_Result queue(struct req *r, unsigned status, struct MHD_Response *resp)
 {
 	enum MHD_Result ret;
 
-	add_common_headers(r, resp);
+	ss_http_common_headers(resp, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+								 "origin"),
+			       r->route == SS_HTTP_SHAPE);
 	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
-	if (r->route == R_SHAPE)
+	if (r->route == SS_HTTP_SHAPE)
 		ss_metrics_count_status(&metrics, (int)status);
 	return ret;
-}
-
-static struct MHD_Response *buf_response(const char *data, size_t len)
-{
-	return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
 }
 
 /* A JSON error body with Electric's cache headers for errors. */
 static enum MHD_Result send_json(struct req *r, unsigned status, const char *json,
 				 const char *retry_after, int known)
 {
-	struct MHD_Response *resp = buf_response(json, strlen(json));
+	struct MHD_Response *resp = ss_http_buffer(json, strlen(json));
 
-	MHD_add_response_header(resp, "content-type", "application/json");
-	if (status == 409) {
-		MHD_add_response_header(resp, "cache-control", r->shape_handle[0] ?
-					"public, max-age=60, must-revalidate" :
-					"public, max-age=1, must-revalidate");
-	} else if (status >= 400) {
-		MHD_add_response_header(resp, "cache-control", "no-store");
-		MHD_add_response_header(resp, "surrogate-control", "no-store");
-	}
-	if (retry_after)
-		MHD_add_response_header(resp, "retry-after", retry_after);
-	if (known)
-		MHD_add_response_header(resp, "electric-internal-known-error", "true");
+	ss_http_error_headers(resp, status, r->shape_handle[0] != '\0', retry_after, known);
 	return queue(r, status, resp);
 }
 
@@ -733,44 +236,22 @@ static enum MHD_Result send_message(struct req *r, unsigned status, const char *
 	struct ss_buf b = SS_BUF_INIT;
 	enum MHD_Result ret;
 
-	ss_buf_adds(&b, "{\"message\":");
-	add_json_text(&b, msg);
-	ss_buf_addc(&b, '}');
+	ss_http_message_body(&b, msg);
 	ret = send_json(r, status, b.buf, retry_after, known);
 	ss_buf_release(&b);
 	return ret;
 }
 
-static int cmp_field(const void *a, const void *b)
+/* 400 naming one field. */
+static enum MHD_Result send_invalid(struct req *r, const char *field, const char *msg)
 {
-	return strcmp(((const struct field_err *)a)->field,
-		      ((const struct field_err *)b)->field);
-}
-
-/* 400 {"message":"Invalid request","errors":{field:[msg,..],..}} with the
- * fields in byte order (Jason's map order). */
-static enum MHD_Result send_invalid(struct req *r, struct field_err *e, size_t n)
-{
+	struct ss_http_field_err fe;
 	struct ss_buf b = SS_BUF_INIT;
 	enum MHD_Result ret;
-	size_t i;
 
-	qsort(e, n, sizeof(*e), cmp_field);
-	ss_buf_adds(&b, "{\"message\":\"Invalid request\",\"errors\":{");
-	for (i = 0; i < n; i++) {
-		if (i && !strcmp(e[i].field, e[i - 1].field)) {
-			ss_buf_setlen(&b, b.len - 1);
-			ss_buf_addc(&b, ',');
-		} else {
-			if (i)
-				ss_buf_addc(&b, ',');
-			add_json_text(&b, e[i].field);
-			ss_buf_adds(&b, ":[");
-		}
-		add_json_text(&b, e[i].msg);
-		ss_buf_addc(&b, ']');
-	}
-	ss_buf_adds(&b, "}}");
+	snprintf(fe.field, sizeof(fe.field), "%s", field);
+	snprintf(fe.msg, sizeof(fe.msg), "%s", msg);
+	ss_http_invalid_body(&b, &fe, 1);
 	ret = send_json(r, 400, b.buf, NULL, 0);
 	ss_buf_release(&b);
 	return ret;
@@ -779,7 +260,7 @@ static enum MHD_Result send_invalid(struct req *r, struct field_err *e, size_t n
 static enum MHD_Result send_text(struct req *r, unsigned status, const char *text,
 				 const char *ctype)
 {
-	struct MHD_Response *resp = buf_response(text, strlen(text));
+	struct MHD_Response *resp = ss_http_buffer(text, strlen(text));
 
 	MHD_add_response_header(resp, "content-type", ctype);
 	return queue(r, status, resp);
@@ -788,875 +269,88 @@ static enum MHD_Result send_text(struct req *r, unsigned status, const char *tex
 /* 409 must-refetch, with the current handle of the definition if known. */
 static enum MHD_Result send_must_refetch(struct req *r, const char *new_handle)
 {
-	struct ss_buf b = SS_BUF_INIT;
-	struct MHD_Response *resp;
-
-	ss_buf_addc(&b, '[');
-	ss_message_must_refetch(&b);
-	ss_buf_addc(&b, ']');
-	resp = buf_response(b.buf, b.len);
-	ss_buf_release(&b);
-	MHD_add_response_header(resp, "content-type", "application/json");
-	if (new_handle && *new_handle) {
-		MHD_add_response_header(resp, "electric-handle", new_handle);
-		MHD_add_response_header(resp, "cache-control",
-					"public, max-age=60, must-revalidate");
-	} else {
-		MHD_add_response_header(resp, "cache-control",
-					"public, max-age=1, must-revalidate");
-	}
-	return queue(r, 409, resp);
-}
-
-/* The body of a data response: "[" + a byte range of a file + suffix. */
-struct body {
-	int fd;
-	uint64_t fpos, flen;     /* the file part */
-	char *pre, *suf;
-	size_t prelen, suflen;
-};
-
-static ssize_t body_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct body *b = cls;
-	size_t n = 0;
-
-	while (n < max) {
-		uint64_t p = pos + n;
-
-		if (p < b->prelen) {
-			size_t k = b->prelen - (size_t)p;
-
-			k = k < max - n ? k : max - n;
-			memcpy(buf + n, b->pre + p, k);
-			n += k;
-		} else if (p < b->prelen + b->flen) {
-			uint64_t fp = p - b->prelen;
-			size_t k = (size_t)(b->flen - fp < max - n ? b->flen - fp : max - n);
-			ssize_t got = pread(b->fd, buf + n, k, (off_t)(b->fpos + fp));
-
-			if (got <= 0)
-				return n ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
-			n += (size_t)got;
-		} else if (p < b->prelen + b->flen + b->suflen) {
-			size_t sp = (size_t)(p - b->prelen - b->flen);
-			size_t k = b->suflen - sp < max - n ? b->suflen - sp : max - n;
-
-			memcpy(buf + n, b->suf + sp, k);
-			n += k;
-		} else {
-			break;
-		}
-	}
-	if (n == 0)
-		return MHD_CONTENT_READER_END_OF_STREAM;
-	atomic_fetch_add(&m_bytes_sent, (long long)n);
-	return (ssize_t)n;
-}
-
-static void body_free(void *cls)
-{
-	struct body *b = cls;
-
-	if (b->fd >= 0)
-		close(b->fd);
-	free(b->pre);
-	free(b->suf);
-	free(b);
+	return queue(r, 409, ss_http_must_refetch(new_handle));
 }
 
 /* ------------------------------------------------------------------ params */
 
-static int is_true_param(const char *v)
+static enum MHD_Result kv_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+			       size_t key_size, const char *value, size_t value_size)
 {
-	/* ServeShapePlug: present and not "false" means true. */
-	return v && strcmp(v, "false") != 0;
-}
-
-struct collect {
-	struct field_err *e;
-	size_t n, alloc;
-};
-
-static void add_err(struct collect *c, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void add_err(struct collect *c, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	SS_GROW(c->e, c->alloc, c->n + 1);
-	snprintf(c->e[c->n].field, sizeof(c->e[c->n].field), "%s", field);
-	va_start(ap, fmt);
-	vsnprintf(c->e[c->n].msg, sizeof(c->e[c->n].msg), fmt, ap);
-	va_end(ap);
-	c->n++;
-}
-
-/* The query arguments we read, last one wins (Plug). */
-struct qargs {
-	const char *table, *offset, *handle, *live, *live_sse, *exp_sse, *cursor;
-	const char *where, *columns, *queryable, *replica, *log, *secret, *api_secret;
-	const char *params_plain;
-	const char *sub_where, *sub_params, *sub_limit, *sub_offset, *sub_order;
-	const char *pv[101];          /* params[1..100] */
-	int params_bad_key, params_max;
-	int params_given;
-};
-
-static enum MHD_Result arg_iter(void *cls, enum MHD_ValueKind kind, const char *key,
-				const char *value)
-{
-	struct qargs *a = cls;
+	struct ss_buf *b = cls;
+	struct ss_shapereq_kv kv = { key, key_size, value, value_size };
 
 	(void)kind;
-	if (!value)
-		value = "";
-	if (!strcmp(key, "table"))
-		a->table = value;
-	else if (!strcmp(key, "offset"))
-		a->offset = value;
-	else if (!strcmp(key, "handle"))
-		a->handle = value;
-	else if (!strcmp(key, "live"))
-		a->live = value;
-	else if (!strcmp(key, "live_sse"))
-		a->live_sse = value;
-	else if (!strcmp(key, "experimental_live_sse"))
-		a->exp_sse = value;
-	else if (!strcmp(key, "cursor"))
-		a->cursor = value;
-	else if (!strcmp(key, "where"))
-		a->where = value;
-	else if (!strcmp(key, "columns"))
-		a->columns = value;
-	else if (!strcmp(key, "queryable_columns"))
-		a->queryable = value;
-	else if (!strcmp(key, "replica"))
-		a->replica = value;
-	else if (!strcmp(key, "log"))
-		a->log = value;
-	else if (!strcmp(key, "secret"))
-		a->secret = value;
-	else if (!strcmp(key, "api_secret"))
-		a->api_secret = value;
-	else if (!strcmp(key, "params"))
-		a->params_plain = value;
-	else if (!strcmp(key, "subset__where"))
-		a->sub_where = value;
-	else if (!strcmp(key, "subset__params"))
-		a->sub_params = value;
-	else if (!strcmp(key, "subset__limit"))
-		a->sub_limit = value;
-	else if (!strcmp(key, "subset__offset"))
-		a->sub_offset = value;
-	else if (!strcmp(key, "subset__order_by"))
-		a->sub_order = value;
-	else if (!strncmp(key, "params[", 7)) {
-		const char *p = key + 7;
-		size_t n = strspn(p, "0123456789");
-		long v;
-
-		a->params_given = 1;
-		if (n == 0 || n > 3 || strcmp(p + n, "]") || *p == '0') {
-			a->params_bad_key = 1;
-			return MHD_YES;
-		}
-		v = strtol(p, NULL, 10);
-		if (v < 1 || v > 100) {
-			a->params_bad_key = 1;
-			return MHD_YES;
-		}
-		a->pv[v] = value;
-		if (v > a->params_max)
-			a->params_max = (int)v;
-	}
+	ss_buf_add(b, &kv, sizeof(kv));
 	return MHD_YES;
 }
 
-/* The first query argument whose name or value holds a NUL byte (which
- * would cut it short: "where=a>1%00 AND ..." read as "a>1") or is not
- * UTF-8. */
-struct argcheck {
-	char field[32];
-	const char *msg;
-};
-
-static enum MHD_Result arg_check_iter(void *cls, enum MHD_ValueKind kind,
-				      const char *key, size_t key_size,
-				      const char *value, size_t value_size)
+/* The request's query arguments, in order: *new* array (free() it), its
+ * strings borrowed from the connection. */
+static struct ss_shapereq_kv *request_args(struct req *r, size_t *n)
 {
-	struct argcheck *a = cls;
+	struct ss_buf b = SS_BUF_INIT;
+	size_t len;
+	struct ss_shapereq_kv *kv;
 
-	(void)kind;
-	if (strlen(key) != key_size || (value && strlen(value) != value_size))
-		a->msg = "invalid byte sequence for encoding \"UTF8\": 0x00";
-	else if (!ss_shape_utf8_valid(key, key_size) ||
-		 (value && strcmp(key, "table") && /* its own wording */
-		  !ss_shape_utf8_valid(value, value_size)))
-		a->msg = "invalid byte sequence for encoding \"UTF8\"";
-	else
-		return MHD_YES;
-	snprintf(a->field, sizeof(a->field), "%s", key);
-	return MHD_NO;
-}
-
-/* 0, or -1 after queueing Electric's 400 naming the argument. */
-static int check_args(struct req *r, enum MHD_Result *ret)
-{
-	struct argcheck a;
-	struct field_err e;
-
-	memset(&a, 0, sizeof(a));
-	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, arg_check_iter,
-				    &a);
-	if (!a.msg)
-		return 0;
-	memset(&e, 0, sizeof(e));
-	snprintf(e.field, sizeof(e.field), "%s", a.field);
-	snprintf(e.msg, sizeof(e.msg), "%s", a.msg);
-	*ret = send_invalid(r, &e, 1);
-	return -1;
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, kv_iter, &b);
+	kv = (struct ss_shapereq_kv *)(void *)ss_buf_detach(&b, &len);
+	*n = len / sizeof(*kv);
+	return kv;
 }
 
 /*
- * queryable_columns (Electric's server-side allow-list, set by a proxy):
- * the columns that `columns`, `where` and the subset parameters may name;
- * the others are as if the table did not have them. It must name existing
- * columns and include the key. Without `columns`, the shape selects them.
+ * Validate the request (reference 1.4, lib/shapereq) into r->q. Returns 0
+ * when valid, or -1 after queueing the error response (*ret).
  */
-static int queryable_columns(struct req *r, const char *text, struct collect *c)
+static int prepare_shape_request(struct req *r, const struct ss_shapereq_args *a,
+				 int definition_only, enum MHD_Result *ret)
 {
-	const struct ss_pgq_table *t = &r->table;
-	struct ss_shape q;
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_buf bad = SS_BUF_INIT, missing = SS_BUF_INIT;
-	size_t i;
-	int rc = 0;
+	struct ss_shapereq_opts o = { cfg.secret, &cfg.where_limits, ss_tablecache_describe,
+				      tables, definition_only };
+	struct ss_shapereq_error e;
+	unsigned status;
 
-	ss_shape_init(&q);
-	if (ss_shape_parse_columns(&q, text, &err) < 0 || !q.columns) {
-		add_err(c, "queryable_columns", "%s", err.msg[0] ? err.msg :
-			"Invalid zero-length delimited identifier");
-		ss_shape_release(&q);
+	ss_shapereq_error_init(&e);
+	status = ss_shapereq_validate(a, &o, &r->q, &e);
+	if (status) {
+		*ret = send_json(r, status, e.body.buf, e.retry_after, 0);
+		ss_shapereq_error_release(&e);
 		return -1;
 	}
-	r->queryable = ss_xcalloc(t->ncols + 1, 1);
-	for (i = 0; i < q.ncolumns; i++) {
-		long k = ss_pgq_table_column(t, q.columns[i]);
-
-		if (k >= 0) {
-			r->queryable[k] = 1;
-			continue;
-		}
-		if (bad.len)
-			ss_buf_adds(&bad, ", ");
-		ss_buf_adds(&bad, q.columns[i]);
-	}
-	for (i = 0; i < t->npk; i++)
-		if (!r->queryable[t->pk[i]]) {
-			if (missing.len)
-				ss_buf_adds(&missing, ", ");
-			ss_buf_adds(&missing, t->cols[t->pk[i]].name);
-		}
-	if (bad.len) {
-		add_err(c, "queryable_columns", "The following columns could not be "
-			"found: %s", bad.buf);
-		rc = -1;
-	} else if (missing.len) {
-		add_err(c, "queryable_columns", "The list of queryable columns must "
-			"include all primary key columns, missing: %s", missing.buf);
-		rc = -1;
-	}
-	ss_buf_release(&bad);
-	ss_buf_release(&missing);
-	ss_shape_release(&q);
-	return rc;
-}
-
-/* The columns a where clause of r may name (queryable_columns hides the
- * others), for ss_where_compile. *new* array (free it); *n its length. */
-static struct ss_where_column *where_columns(const struct req *r, size_t *n)
-{
-	struct ss_where_column *cols = ss_xcalloc(r->table.ncols + 1, sizeof(*cols));
-	size_t k;
-
-	*n = 0;
-	for (k = 0; k < r->table.ncols; k++) {
-		if (r->queryable && !r->queryable[k])
-			continue;
-		cols[*n].name = r->table.cols[k].name;
-		cols[*n].type = r->table.cols[k].type;
-		cols[*n].is_enum = r->table.cols[k].is_enum;
-		++*n;
-	}
-	return cols;
-}
-
-/* Selected columns: the requested ones plus the key, in table order, or
- * every column that PostgreSQL replicates. */
-static int select_columns(struct req *r, struct collect *c)
-{
-	const struct ss_pgq_table *t = &r->table;
-	char *want = ss_xcalloc(t->ncols + 1, 1);
-	struct ss_buf missing = SS_BUF_INIT, bad = SS_BUF_INIT;
-	size_t i;
-	int rc = 0;
-
-	if (!r->def.columns) {
-		for (i = 0; i < t->ncols; i++)
-			want[i] = !t->cols[i].generated &&
-				  (!r->queryable || r->queryable[i]);
-	} else {
-		for (i = 0; i < r->def.ncolumns; i++) {
-			long k = ss_pgq_table_column(t, r->def.columns[i]);
-
-			if (k >= 0 && r->queryable && !r->queryable[k])
-				k = -1; /* hidden by queryable_columns */
-			if (k < 0) {
-				if (bad.len)
-					ss_buf_adds(&bad, ", ");
-				ss_buf_adds(&bad, r->def.columns[i]);
-				continue;
-			}
-			want[k] = 1;
-		}
-		if (bad.len) {
-			add_err(c, "columns", "The following columns could not be found: %s",
-				bad.buf);
-			rc = -1;
-		}
-		for (i = 0; !rc && i < t->npk; i++)
-			if (!want[t->pk[i]]) {
-				if (missing.len)
-					ss_buf_adds(&missing, ", ");
-				ss_buf_adds(&missing, t->cols[t->pk[i]].name);
-			}
-		if (missing.len) {
-			add_err(c, "columns", "The list of columns must include all primary "
-				"key columns, missing: %s", missing.buf);
-			rc = -1;
-		}
-	}
-	r->sel = ss_xcalloc(t->ncols + 1, sizeof(*r->sel));
-	r->nsel = 0;
-	for (i = 0; i < t->ncols; i++)
-		if (want[i])
-			r->sel[r->nsel++] = i;
-	free(want);
-	ss_buf_release(&missing);
-	ss_buf_release(&bad);
-	return rc;
-}
-
-/*
- * Validate the request (reference 1.4) into r. Returns 0 when valid, or
- * -1 after queueing the error response (*ret).
- */
-static int prepare_shape_request(struct req *r, enum MHD_Result *ret)
-{
-	struct qargs a;
-	struct collect c = { NULL, 0, 0 };
-	struct ss_err err = SS_ERR_INIT;
-	const char *sse;
-	int i, have_offset = 0;
-
-	memset(&a, 0, sizeof(a));
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_iter, &a);
-	if (cfg.secret) {
-		const char *s = a.secret ? a.secret : a.api_secret;
-
-		if (!s || strcmp(s, cfg.secret)) {
-			*ret = send_json(r, 401, "{\"message\":\"Unauthorized - Invalid API "
-					 "secret\"}", NULL, 0);
-			return -1;
-		}
-	}
-	ss_shape_init(&r->def);
-	if (ss_shape_parse_replica(&r->def, a.replica, &err) < 0)
-		add_err(&c, "replica", "is invalid");
-	if (ss_shape_parse_log_mode(&r->def, a.log, &err) < 0)
-		add_err(&c, "log", "is invalid");
-	if (!a.offset || !*a.offset) {
-		add_err(&c, "offset", "can't be blank");
-	} else if (ss_offset_parse(a.offset, SS_OFFSET_ALLOW_NOW, &r->off, &err) < 0) {
-		add_err(&c, "offset", "has invalid format");
-	} else {
-		have_offset = 1;
-	}
-	if (a.params_plain && !a.params_given)
-		add_err(&c, "params", "is invalid");
-	r->live = is_true_param(a.live);
-	sse = a.live_sse ? a.live_sse : NULL;
-	r->sse = sse ? is_true_param(sse) : (a.exp_sse && !strcmp(a.exp_sse, "true"));
-	if (have_offset) {
-		int special = r->off.kind != SS_OFFSET_NORMAL;
-
-		if (special) {
-			a.handle = NULL; /* dropped with -1 and now */
-		} else if (!a.handle || !*a.handle) {
-			add_err(&c, "handle", "can't be blank when offset != -1");
-		}
-		if (r->live && r->off.kind == SS_OFFSET_BEFORE_ALL)
-			add_err(&c, "live", "can't be true when offset == -1");
-		if (r->live && r->off.kind == SS_OFFSET_NOW)
-			add_err(&c, "live", "can't be true when offset is 'now'");
-	}
-	if (r->sse && !r->live)
-		add_err(&c, "live_sse", "can't be true unless live is also true");
-	if (a.params_bad_key) {
-		add_err(&c, "params", "Parameters can only use numbers as keys");
-	} else {
-		for (i = 1; i <= a.params_max; i++)
-			if (!a.pv[i]) {
-				add_err(&c, "params", "Parameters must be numbered sequentially, "
-					"starting from 1");
-				break;
-			}
-	}
-	if (c.n)
-		goto invalid;
-	if (!a.table || !*a.table) {
-		add_err(&c, "table", "can't be blank");
-		goto invalid;
-	}
-
-	/* The shape itself: table, columns, where (Shape.new). */
-	if (ss_shape_parse_table(&r->def, a.table, &err) < 0) {
-		add_err(&c, "table", "%s", err.msg);
-		goto invalid;
-	}
-	if (a.columns && ss_shape_parse_columns(&r->def, a.columns, &err) < 0) {
-		add_err(&c, "columns", "%s", err.msg);
-		goto invalid;
-	}
-	if (a.columns && !r->def.columns) {
-		add_err(&c, "columns", "Invalid zero-length delimited identifier");
-		goto invalid;
-	}
-	i = describe_table(r->def.schema, r->def.table, &r->table, &err);
-	if (i < 0) {
-		*ret = send_message(r, 503, "Cannot connect to the database to verify the "
-				    "shape. Please try again later.", "1", 0);
-		free(c.e);
-		return -1;
-	}
-	if (i == 0) {
-		struct ss_buf q = SS_BUF_INIT;
-
-		ss_shape_quote_ident(&q, r->def.schema);
-		ss_buf_addc(&q, '.');
-		ss_shape_quote_ident(&q, r->def.table);
-		add_err(&c, "table", "Table %s does not exist. If the table name contains "
-			"capitals or special characters you must quote it.", q.buf);
-		ss_buf_release(&q);
-		goto invalid;
-	}
-	if (r->table.system) {
-		/* A permanent error: no retry will publish a catalog. */
-		struct ss_buf q = SS_BUF_INIT;
-
-		ss_shape_quote_ident(&q, r->def.schema);
-		ss_buf_addc(&q, '.');
-		ss_shape_quote_ident(&q, r->def.table);
-		add_err(&c, "table", "Table %s is a system catalog, which logical "
-			"replication cannot follow", q.buf);
-		ss_buf_release(&q);
-		goto invalid;
-	}
-	if (a.queryable && queryable_columns(r, a.queryable, &c) < 0)
-		goto invalid;
-	/* Without columns the shape selects the queryable ones: the same
-	 * definition, and the same shape, as asking for them. */
-	if (a.queryable && !r->def.columns &&
-	    ss_shape_parse_columns(&r->def, a.queryable, &err) < 0) {
-		add_err(&c, "queryable_columns", "%s", err.msg);
-		goto invalid;
-	}
-	if (select_columns(r, &c) < 0)
-		goto invalid;
-	if (a.where && *a.where) {
-		struct ss_where_column *cols;
-		struct ss_where *w = NULL;
-		const char **pv = ss_xcalloc((size_t)a.params_max + 1, sizeof(*pv));
-		size_t k;
-
-		if (!ss_shape_utf8_valid(a.where, strlen(a.where))) {
-			free(pv);
-			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
-			goto invalid;
-		}
-		for (i = 1; i <= a.params_max; i++) {
-			if (!ss_shape_utf8_valid(a.pv[i], strlen(a.pv[i]))) {
-				free(pv);
-				add_err(&c, "params", "invalid byte sequence for encoding "
-					"\"UTF8\"");
-				goto invalid;
-			}
-			pv[i - 1] = a.pv[i];
-		}
-		cols = where_columns(r, &k);
-		i = ss_where_compile_limited(a.where, cols, k, pv,
-					     (size_t)a.params_max,
-					     &cfg.where_limits, &w, &err);
-		free(cols);
-		free(pv);
-		if (i < 0) {
-			/* Electric's wording for a missing parameter value. */
-			char *np = strstr(err.msg, "there is no parameter $");
-
-			if (np) {
-				char num[16];
-
-				snprintf(num, sizeof(num), "%.10s", np + 23);
-				num[strspn(num, "0123456789")] = '\0';
-				snprintf(np, sizeof(err.msg) - (size_t)(np - err.msg),
-					 "parameter $%s was not provided", num);
-			}
-			add_err(&c, "where", "%s", err.msg);
-			goto invalid;
-		}
-		/* Identity is the canonical text with the parameters
-		 * substituted, as Electric's comparable (reference 2.1). */
-		ss_shape_set_where(&r->def, ss_where_canonical_text(w));
-		ss_where_free(w);
-	}
-	ss_shape_canonical(&r->def, &r->canon);
-	if (a.sub_where || a.sub_params || a.sub_limit || a.sub_offset || a.sub_order) {
-		r->subset = 1;
-		r->sub_where = a.sub_where ? ss_xstrdup(a.sub_where) : NULL;
-		r->sub_order = a.sub_order ? ss_xstrdup(a.sub_order) : NULL;
-		r->sub_params_json = a.sub_params ? ss_xstrdup(a.sub_params) : NULL;
-		r->sub_limit = a.sub_limit ? ss_xstrdup(a.sub_limit) : NULL;
-		r->sub_offset = a.sub_offset ? ss_xstrdup(a.sub_offset) : NULL;
-	}
-	r->handle = a.handle ? ss_xstrdup(a.handle) : NULL;
-	r->cursor = a.cursor ? ss_xstrdup(a.cursor) : NULL;
 	r->prepared = 1;
-	free(c.e);
 	return 0;
-invalid:
-	*ret = send_invalid(r, c.e, c.n);
-	free(c.e);
-	return -1;
 }
 
 /* ------------------------------------------------------------------ creation */
 
-struct creation {
-	int config_err;            /* failed on the database's setup */
-	struct sshape *sh;
-	struct ss_shape def;
-	struct ss_pgq_table table;
-	size_t *sel;
-	size_t nsel;
-	char *dir;
-	struct ss_snapshot_writer *w;
-	uint64_t chunk_fill;
-	int64_t id;
-	struct ss_pg_snapshot snap;
-};
-
-static void creation_progress(struct sshape *s, uint64_t ready, int done)
+static void warn_cb(void *ctx, const char *msg)
 {
-	pthread_mutex_lock(&wmu);
-	s->chunks_ready = ready;
-	s->done = done;
-	sh_event_locked(s);
-	pthread_mutex_unlock(&wmu);
-}
-
-static int on_snapshot(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err)
-{
-	struct creation *cr = ctx;
-
-	/* Recorded and flushed before any row is read: store filters the
-	 * transactions the snapshot holds (DESIGN.md step 4). */
-	if (ss_registry_set_snapshot(reg, cr->id, SS_SNAPSHOT_STARTED, snap, err) < 0 ||
-	    ss_registry_flush(reg, err) < 0)
-		return -1;
-	cr->snap.xmin = snap->xmin;
-	cr->snap.xmax = snap->xmax;
-	cr->snap.nxip = snap->nxip;
-	cr->snap.xip = ss_xcalloc(snap->nxip + 1, sizeof(uint64_t));
-	if (snap->nxip) /* xip is NULL when nothing was in progress */
-		memcpy(cr->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
-	return 0;
-}
-
-static int on_row(void *ctx, const char *json, size_t len, struct ss_err *err)
-{
-	struct creation *cr = ctx;
-
-	if (atomic_load(&stopping))
-		return ss_err_set(err, SS_ERR_RUNTIME, "shutting down");
-	if (ss_snapshot_add(cr->w, json, len, err) < 0)
-		return -1;
-	/* Mirror the writer's chunking rule so waiting readers of a chunk
-	 * are woken as soon as it is complete. */
-	cr->chunk_fill += len + 1;
-	if (cr->chunk_fill >= cfg.chunk_bytes) {
-		cr->chunk_fill = 0;
-		creation_progress(cr->sh, cr->sh->chunks_ready + 1, 0);
-	}
-	return 0;
-}
-
-/* Record a partitioned table's leaves before its shape's snapshot, unless
- * recorded already: replicate compares later ones with them to find a
- * partition attached or detached after the snapshot. */
-static int record_leaves(uint32_t oid, const char *schema, const char *name,
-			 const char *leaves, void *ctx)
-{
-	struct ss_err *err = ctx;
-	struct ss_buf had = SS_BUF_INIT;
-	int found, rc;
-
-	(void)schema, (void)name;
-	rc = ss_registry_partitions_get(reg, oid, &had, &found, err);
-	if (rc == 0 && !found)
-		rc = ss_registry_partitions_set(reg, oid, leaves, err);
-	ss_buf_release(&had);
-	return rc;
+	(void)ctx;
+	ss_cli_warning("%s", msg);
 }
 
 /*
- * Creations take at most this many of the pool's connections at once
- * (Electric's split of ELECTRIC_DB_POOL_SIZE into snapshot and admin
- * connections): the rest stay for describing tables, which request
- * threads do, so a thousand new shapes at once cannot stall every request.
- */
-static pthread_mutex_t slot_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t slot_cond = PTHREAD_COND_INITIALIZER;
-static int slots_free = -1;
-
-static void *creation_conn(struct ss_err *err)
-{
-	void *conn;
-	int admin = cfg.pool_size / 4;
-
-	pthread_mutex_lock(&slot_mu);
-	if (slots_free < 0) {
-		admin = admin < 1 ? 1 : admin > 4 ? 4 : admin;
-		slots_free = cfg.pool_size - admin > admin ? cfg.pool_size - admin : admin;
-	}
-	while (slots_free == 0)
-		pthread_cond_wait(&slot_cond, &slot_mu);
-	slots_free--;
-	pthread_mutex_unlock(&slot_mu);
-	conn = ss_pgq_get(pool, err);
-	if (!conn) {
-		pthread_mutex_lock(&slot_mu);
-		slots_free++;
-		pthread_cond_signal(&slot_cond);
-		pthread_mutex_unlock(&slot_mu);
-	}
-	return conn;
-}
-
-static void creation_conn_put(void *conn)
-{
-	if (!conn)
-		return;
-	ss_pgq_put(pool, conn);
-	pthread_mutex_lock(&slot_mu);
-	slots_free++;
-	pthread_cond_signal(&slot_cond);
-	pthread_mutex_unlock(&slot_mu);
-}
-
-/* DESIGN.md "Creating a shape": publication, route's mark, snapshot. */
-static int create_shape(struct creation *cr, struct ss_err *err)
-{
-	struct ss_shape_rec rec;
-	struct ss_buf end = SS_BUF_INIT;
-	struct ss_pgq_snapshot_cb cb = { on_snapshot, on_row, cr };
-	int64_t deadline;
-	uint64_t chunks;
-	void *conn;
-	int rc;
-
-	conn = creation_conn(err);
-	if (!conn)
-		return -1;
-	rc = cfg.manual_publishing ?
-	     ss_pgq_check_published(conn, cfg.publication, &cr->table, err) :
-	     ss_pgq_ensure_published(conn, cfg.publication, &cr->table, err);
-	cr->config_err = rc < 0 && err->code == SS_ERR_INPUT;
-	if (rc == 0 && cr->table.relkind == 'p')
-		rc = ss_pgq_partition_sets(conn, cr->table.oid, record_leaves, err, err);
-	/* Not held while route is awaited: that may take the whole
-	 * --active-timeout when route is slow or absent. */
-	creation_conn_put(conn);
-	conn = NULL;
-	if (rc < 0)
-		goto out;
-	if ((rc = ss_registry_flush(reg, err)) < 0)
-		goto out;
-	deadline = ss_mono_us() + cfg.active_timeout_ms * 1000;
-	while (!cfg.no_active_wait) {
-		ss_shape_rec_init(&rec);
-		rc = ss_registry_get_by_id(reg, cr->id, &rec, err);
-		if (rc < 0)
-			goto out;
-		if (rc == 0) {
-			rc = ss_err_set(err, SS_ERR_RUNTIME, "shape removed while created");
-			goto out;
-		}
-		rc = rec.active;
-		ss_shape_rec_release(&rec);
-		if (rc)
-			break;
-		if (ss_mono_us() > deadline || atomic_load(&stopping)) {
-			rc = ss_err_set(err, SS_ERR_RUNTIME, "route did not pick the "
-					"shape up in time");
-			ss_err_hint(err, "is shapesync-route running on this registry?");
-			goto out;
-		}
-		usleep(3000);
-	}
-	conn = creation_conn(err);
-	if (!conn) {
-		rc = -1;
-		goto out;
-	}
-	rc = ss_snapshot_begin(cr->dir, cfg.chunk_bytes, &cr->w, err);
-	if (rc < 0)
-		goto out;
-	rc = ss_pgq_snapshot(conn, &cr->table, cr->sel, cr->nsel, cr->def.where,
-			    cr->def.log_mode == SS_LOG_FULL, &cb, err);
-	if (rc < 0)
-		goto out;
-	ss_message_snapshot_end(&end, cr->snap.xmin, cr->snap.xmax, cr->snap.xip,
-				cr->snap.nxip);
-	rc = ss_snapshot_finish(cr->w, end.buf, end.len, &chunks, err);
-	cr->w = NULL;
-	if (rc < 0)
-		goto out;
-	rc = ss_registry_set_snapshot(reg, cr->id, SS_SNAPSHOT_COMPLETE, NULL, err);
-	if (rc > 0)
-		rc = 0;
-	if (rc == 0)
-		creation_progress(cr->sh, chunks, 1);
-out:
-	ss_snapshot_abort(cr->w);
-	cr->w = NULL;
-	creation_conn_put(conn);
-	ss_buf_release(&end);
-	return rc < 0 ? -1 : 0;
-}
-
-static void *creation_main(void *arg)
-{
-	struct creation *cr = arg;
-	struct ss_err err = SS_ERR_INIT;
-
-	if (create_shape(cr, &err) < 0) {
-		struct ss_err e2 = SS_ERR_INIT;
-
-		ss_cli_warning("could not create shape %s: %s", cr->sh->handle, err.msg);
-		ss_registry_remove(reg, cr->id, &e2);
-		ss_registry_flush(reg, &e2);
-		ss_datadir_trash(cfg.data_dir, cr->dir, &e2);
-		pthread_mutex_lock(&wmu);
-		cr->sh->failed = 1;
-		/* A setup the operator must change: say what, as Electric does. */
-		cr->sh->fail_status = cr->config_err;
-		snprintf(cr->sh->fail_msg, sizeof(cr->sh->fail_msg), "%.200s", err.msg);
-		pthread_mutex_unlock(&wmu);
-	} else {
-		atomic_fetch_add(&m_shapes_created, 1);
-	}
-	pthread_mutex_lock(&wmu);
-	cr->sh->creating = 0;
-	sh_event_locked(cr->sh);
-	sh_put_locked(cr->sh);
-	pthread_mutex_unlock(&wmu);
-	ss_shape_release(&cr->def);
-	ss_pgq_table_release(&cr->table);
-	free(cr->sel);
-	free(cr->dir);
-	free(cr->snap.xip);
-	free(cr);
-	return NULL;
-}
-
-/* Serialises get-or-create with the in-process creation table, so that a
- * request that finds a pending shape also finds its creation. */
-static pthread_mutex_t create_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/*
- * Get or create the shape of r's definition. Fills r->id, r->shape_handle,
- * r->dir and r->sh. Returns 1 ok, 0 the shape is broken (a creation that
- * died with an earlier process: removed, try again), -1 error (err).
+ * Get or create the shape of r's definition (lib/create). Fills r->id,
+ * r->shape_handle, r->dir and r->sh. Returns 1 ok, 0 the shape is broken
+ * (a creation that died with an earlier process: removed, try again), -1
+ * error (err).
  */
 static int get_or_create(struct req *r, struct ss_err *err)
 {
-	struct ss_shape_rec rec;
-	int created = 0, rc;
-	pthread_t th;
-	pthread_attr_t attr;
+	struct ss_create_shape cs;
+	int rc;
 
-	ss_shape_rec_init(&rec);
-	pthread_mutex_lock(&create_mu);
-	rc = ss_registry_add(reg, &r->def, &r->table.oid, 1, &rec, &created, err);
-	if (rc < 0) {
-		pthread_mutex_unlock(&create_mu);
-		return -1;
+	ss_buf_init(&cs.dir);
+	rc = ss_create_get(creator, &r->q, &cs, err);
+	if (rc >= 0) {
+		r->id = cs.id;
+		snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", cs.handle);
+		ss_buf_reset(&r->dir);
+		ss_buf_add(&r->dir, cs.dir.buf, cs.dir.len);
+		r->sh = cs.sh;
 	}
-	r->id = rec.id;
-	snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
-	ss_buf_reset(&r->dir);
-	ss_datadir_shape_path(&r->dir, cfg.data_dir, rec.handle);
-	pthread_mutex_lock(&wmu);
-	r->sh = sh_get_locked(rec.handle, rec.id);
-	if (created) {
-		struct creation *cr = ss_xcalloc(1, sizeof(*cr));
-		size_t i;
-
-		r->sh->creating = 1;
-		r->sh->refs++;
-		cr->sh = r->sh;
-		cr->id = rec.id;
-		ss_shape_init(&cr->def);
-		ss_shape_set_where(&cr->def, r->def.where);
-		cr->def.log_mode = r->def.log_mode;
-		table_copy(&cr->table, &r->table);
-		cr->sel = ss_xcalloc(r->nsel + 1, sizeof(*cr->sel));
-		for (i = 0; i < r->nsel; i++)
-			cr->sel[i] = r->sel[i];
-		cr->nsel = r->nsel;
-		cr->dir = ss_xstrdup(r->dir.buf);
-		pthread_mutex_unlock(&wmu);
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if ((errno = ss_thread_start(&th, &attr, creation_main, cr)) != 0) {
-			pthread_attr_destroy(&attr);
-			pthread_mutex_unlock(&create_mu);
-			ss_shape_rec_release(&rec);
-			ss_cli_die("could not start a thread: %s", strerror(errno));
-		}
-		pthread_attr_destroy(&attr);
-		pthread_mutex_unlock(&create_mu);
-		ss_shape_rec_release(&rec);
-		return 1;
-	}
-	rc = 1;
-	if (rec.snapshot_state != SS_SNAPSHOT_COMPLETE && !r->sh->creating &&
-	    !r->sh->failed) {
-		/* Pending in the registry but no creation here: it died
-		 * with an earlier serve. Remove it; the client retries. */
-		rc = 0;
-	}
-	pthread_mutex_unlock(&wmu);
-	pthread_mutex_unlock(&create_mu);
-	if (rc == 0) {
-		ss_cli_warning("removing shape %s: its creation did not finish "
-			       "(an earlier serve stopped while creating it)", rec.handle);
-		ss_registry_remove(reg, rec.id, err);
-		ss_datadir_trash(cfg.data_dir, r->dir.buf, err);
-	}
-	ss_shape_rec_release(&rec);
+	ss_buf_release(&cs.dir);
 	return rc;
 }
 
@@ -1684,49 +378,8 @@ static uint64_t durable_lsn(void)
 
 static void next_cursor(const char *prev, char out[32])
 {
-	int64_t t = cfg.long_poll_ms / 1000, next, p = 0;
-	struct ss_err err = SS_ERR_INIT;
-
-	if (t <= 0) {
-		snprintf(out, 32, "0");
-		return;
-	}
-	next = (ss_now_us() / 1000000 - CURSOR_EPOCH + t - 1) / t * t;
-	if (prev && ss_parse_i64(prev, 0, INT64_MAX / 2, &p, "cursor", &err) < 0)
-		p = 0;
-	if (next <= p)
-		next = p + 1 + (int64_t)(ss_mono_us() % 3600);
-	snprintf(out, 32, "%" PRId64, next);
-}
-
-/* Does If-None-Match hold this etag (comma list, quotes stripped)? */
-static int etag_matches(struct req *r, const char *etag)
-{
-	const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						      "if-none-match");
-	size_t elen = strlen(etag);
-
-	while (inm && *inm) {
-		size_t n;
-
-		while (*inm == ' ' || *inm == ',')
-			inm++;
-		n = strcspn(inm, ",");
-		{
-			const char *s = inm, *e = inm + n;
-
-			while (e > s && e[-1] == ' ')
-				e--;
-			if (e - s >= 2 && *s == '"' && e[-1] == '"') {
-				s++;
-				e--;
-			}
-			if ((size_t)(e - s) == elen && !memcmp(s, etag, elen))
-				return 1;
-		}
-		inm += n;
-	}
-	return 0;
+	ss_http_cursor(prev, cfg.long_poll_ms, ss_now_us(), (int64_t)(ss_mono_us() % 3600),
+		       out);
 }
 
 /* What a data response carries besides its body. */
@@ -1736,11 +389,18 @@ struct answer {
 	uint64_t lsn;              /* for up-to-date */
 };
 
+static void schema_of(void *ctx, struct ss_buf *out)
+{
+	struct req *r = ctx;
+
+	ss_pgq_schema_json(&r->q.table, r->q.sel, r->q.nsel, out);
+}
+
 static void add_schema_header(struct req *r, struct MHD_Response *resp)
 {
 	struct ss_buf s = SS_BUF_INIT;
 
-	ss_pgq_schema_json(&r->table, r->sel, r->nsel, &s);
+	schema_of(r, &s);
 	MHD_add_response_header(resp, "electric-schema", s.buf);
 	ss_buf_release(&s);
 }
@@ -1749,83 +409,38 @@ static void add_schema_header(struct req *r, struct MHD_Response *resp)
 static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t flen,
 				 const struct answer *an)
 {
-	struct body *b = ss_xcalloc(1, sizeof(*b));
-	struct ss_buf suf = SS_BUF_INIT, etag = SS_BUF_INIT;
+	struct ss_http_data d;
 	struct MHD_Response *resp;
-	char reqoff[SS_OFFSET_STRMAX], endoff[SS_OFFSET_STRMAX], cursor[32];
-	char cc[128];
-	unsigned status = 200;
-	uint64_t total;
+	char cursor[32];
+	unsigned status;
 
-	ss_offset_format(&r->off, reqoff);
-	ss_offset_format(&an->end, endoff);
-	ss_buf_addf(&etag, "%s:%s:%s", r->shape_handle, reqoff, endoff);
-	if (an->unique_etag)
-		ss_buf_addf(&etag, ":%" PRId64, ss_mono_us());
-	if (!an->unique_etag && etag_matches(r, etag.buf)) {
-		if (fd >= 0)
-			close(fd);
-		free(b);
-		resp = buf_response("", 0);
-		status = 304;
-	} else {
-		if (an->up_to_date) {
-			if (flen)
-				ss_buf_addc(&suf, ',');
-			ss_message_up_to_date(&suf, an->lsn);
-		}
-		ss_buf_addc(&suf, ']');
-		b->fd = fd;
-		b->fpos = fpos;
-		b->flen = flen;
-		b->pre = ss_xstrdup("[");
-		b->prelen = 1;
-		b->suflen = suf.len;
-		b->suf = ss_buf_detach(&suf, NULL);
-		/* MHD allocates a buffer of block size for each response:
-		 * no bigger than the body, so that a thousand small live
-		 * answers do not each map 256 KiB. */
-		total = 1 + flen + b->suflen;
-		resp = MHD_create_response_from_callback(total, total < BLOCK_SIZE ?
-							 (size_t)total : BLOCK_SIZE,
-							 body_read, b, body_free);
+	memset(&d, 0, sizeof(d));
+	d.handle = r->shape_handle;
+	d.req_off = r->q.off;
+	d.end = an->end;
+	d.up_to_date = an->up_to_date;
+	d.has_data = an->has_data;
+	d.unique_etag = an->unique_etag;
+	d.lsn = an->lsn;
+	d.live = r->q.live;
+	d.post = r->method == SS_HTTP_POST;
+	d.if_none_match = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						      "if-none-match");
+	if (r->q.live) {
+		next_cursor(r->q.cursor, cursor);
+		d.cursor = cursor;
 	}
-	MHD_add_response_header(resp, "content-type", "application/json");
-	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
-	MHD_add_response_header(resp, "electric-offset", endoff);
-	MHD_add_response_header(resp, "electric-has-data", an->has_data ? "true" : "false");
-	if (an->up_to_date)
-		/* MHD refuses an empty value; a lone space reads as empty
-		 * to every HTTP parser (leading and trailing OWS is dropped). */
-		MHD_add_response_header(resp, "electric-up-to-date", " ");
-	if (!r->live && status == 200)
-		add_schema_header(r, resp);
-	if (r->live) {
-		next_cursor(r->cursor, cursor);
-		MHD_add_response_header(resp, "electric-cursor", cursor);
-	}
-	snprintf(endoff, sizeof(endoff), "\"%s\"", "");
-	{
-		struct ss_buf q = SS_BUF_INIT;
-
-		ss_buf_addf(&q, "\"%s\"", etag.buf);
-		MHD_add_response_header(resp, "etag", q.buf);
-		ss_buf_release(&q);
-	}
-	if (r->method == M_POST)
-		snprintf(cc, sizeof(cc), "no-cache");
-	else if (r->off.kind == SS_OFFSET_BEFORE_ALL)
-		snprintf(cc, sizeof(cc), "public, max-age=604800, s-maxage=3600, "
-			 "stale-while-revalidate=2629746");
-	else if (r->live)
-		snprintf(cc, sizeof(cc), "public, max-age=5, stale-while-revalidate=5");
-	else
-		snprintf(cc, sizeof(cc), "public, max-age=%" PRId64
-			 ", stale-while-revalidate=%" PRId64,
-			 cfg.cache_max_age, cfg.cache_stale_age);
-	MHD_add_response_header(resp, "cache-control", cc);
-	ss_buf_release(&suf);
-	ss_buf_release(&etag);
+	d.mono_us = ss_mono_us();
+	d.max_age = cfg.cache_max_age;
+	d.stale_age = cfg.cache_stale_age;
+	d.fd = fd;
+	d.fpos = fpos;
+	d.flen = flen;
+	d.sent = &m_bytes_sent;
+	d.block = BLOCK_SIZE;
+	d.schema = schema_of;
+	d.schema_ctx = r;
+	resp = ss_http_data_response(&d, &status);
 	ss_registry_touch(reg, r->id);
 	return queue(r, status, resp);
 }
@@ -1851,112 +466,6 @@ static int open_chunk(const char *dir, uint64_t n, int *fd, uint64_t *pos, uint6
 	return 0;
 }
 
-/* Result of looking at a shape for a request. */
-enum { LOOK_SENT, LOOK_WAIT, LOOK_AGAIN };
-
-/*
- * Where the shape is: snapshot progress (from the creation in this process
- * or the files), the log head. Returns 1 ok, 0 gone (removed), -1 failed
- * creation (r->sh->fail_msg).
- */
-struct where_at {
-	uint64_t ready;
-	int done;
-	struct ss_log_head head;
-	struct ss_offset last;     /* the shape's latest offset */
-	struct ss_log_reader *lr;  /* the shape's shared reader, locked */
-	struct sshape *locked;     /* whose lr_mu we hold */
-};
-
-static void at_release(struct where_at *at)
-{
-	if (at->locked)
-		pthread_mutex_unlock(&at->locked->lr_mu);
-	at->locked = NULL;
-	at->lr = NULL;
-}
-
-static int locate(struct req *r, struct where_at *at, struct ss_err *err)
-{
-	int creating, failed, stale;
-
-	memset(at, 0, sizeof(*at));
-	pthread_mutex_lock(&wmu);
-	creating = r->sh->creating;
-	failed = r->sh->failed;
-	at->ready = r->sh->chunks_ready;
-	at->done = r->sh->done;
-	r->seen_seq = r->sh->seq;
-	pthread_mutex_unlock(&wmu);
-	if (failed)
-		return -1;
-	if (!creating) {
-		struct ss_shape_rec rec;
-		int64_t now = ss_mono_us(), alive;
-		int found, known_done;
-
-		pthread_mutex_lock(&wmu);
-		alive = r->sh->alive_us;
-		known_done = r->sh->snap_done;
-		if (known_done)
-			at->ready = r->sh->snap_chunks;
-		pthread_mutex_unlock(&wmu);
-		if (now - alive > ALIVE_US || !alive) {
-			ss_shape_rec_init(&rec);
-			found = ss_registry_get_by_id(reg, r->id, &rec, err);
-			ss_shape_rec_release(&rec);
-			if (found <= 0)
-				return 0;
-		}
-		if (known_done) {
-			at->done = 1;
-		} else {
-			if (ss_snapshot_state(r->dir.buf, &at->ready, &at->done, err) < 0)
-				return 0;
-			if (!at->done)
-				return 0;
-		}
-		pthread_mutex_lock(&wmu);
-		if (r->sh->seq == r->seen_seq) {
-			/* Nothing moved while we looked: cache it. */
-			if (now - alive > ALIVE_US || !alive)
-				r->sh->alive_us = now;
-			r->sh->snap_done = 1;
-			r->sh->snap_chunks = at->ready;
-		}
-		pthread_mutex_unlock(&wmu);
-	}
-	if (!at->done)
-		return 1;
-	pthread_mutex_lock(&wmu);
-	stale = r->sh->lr_stale;
-	r->sh->lr_stale = 0;
-	pthread_mutex_unlock(&wmu);
-	pthread_mutex_lock(&r->sh->lr_mu);
-	at->locked = r->sh;
-	if (stale || !r->sh->lr) {
-		ss_log_reader_close(r->sh->lr);
-		r->sh->lr = NULL;
-		if (ss_log_reader_open(r->dir.buf, &r->sh->lr, err) < 0) {
-			at_release(at);
-			return 0;
-		}
-	} else if (ss_log_reader_refresh(r->sh->lr, NULL, err) < 0) {
-		ss_log_reader_close(r->sh->lr);
-		r->sh->lr = NULL;
-		at_release(at);
-		return 0;
-	}
-	at->lr = r->sh->lr;
-	ss_log_reader_head(at->lr, &at->head);
-	if (at->head.entries)
-		at->last = at->head.last;
-	else
-		at->last = ss_offset_make(0, at->ready ? at->ready - 1 : 0);
-	return 1;
-}
-
-
 /* What to answer a request with, decided by plan(). */
 enum { P_DATA, P_WAIT, P_AGAIN, P_REFETCH, P_FAILED, P_OOB, P_SNAP_TIMEOUT, P_ERROR };
 
@@ -1968,234 +477,124 @@ struct plan {
 };
 
 /*
- * Decide the answer for r->off on r's shape (reference 1.8 step 3-6).
+ * Decide the answer for r->q.off on r's shape (reference 1.8 step 3-6).
  * P_WAIT means the connection is suspended until an event or
  * r->deadline_us; P_AGAIN means look again at once.
  */
 static int plan(struct req *r, struct plan *p)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct where_at at;
-	struct ss_offset o = r->off;
+	struct ss_live_at at;
+	struct ss_answer_in in;
+	struct ss_answer a;
 	int st, rc;
-	int64_t now = ss_mono_us();
 
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
-	st = locate(r, &at, &err);
-	if (st == 0) {
-		at_release(&at);
-		return P_REFETCH;
-	}
-	if (st < 0)
-		return P_FAILED;
-	if (o.kind == SS_OFFSET_BEFORE_ALL || (!at.done && o.kind == SS_OFFSET_NORMAL &&
-	    ss_offset_is_virtual(&o) && !ss_offset_is_inf(&o))) {
-		uint64_t want = o.kind == SS_OFFSET_BEFORE_ALL ? 0 : o.op + 1;
-
-		if (want >= at.ready && !at.done)
-			goto wait_snapshot;
-	}
-	if (!at.done && o.kind != SS_OFFSET_BEFORE_ALL &&
-	    !(ss_offset_is_virtual(&o) && !ss_offset_is_inf(&o)))
-		goto wait_snapshot;
-
-	if (o.kind == SS_OFFSET_BEFORE_ALL ||
-	    (ss_offset_is_virtual(&o) && !ss_offset_is_inf(&o) && o.op + 1 < at.ready)) {
-		uint64_t n = o.kind == SS_OFFSET_BEFORE_ALL ? 0 : o.op + 1;
-
-		if (open_chunk(r->dir.buf, n, &p->fd, &p->pos, &p->len) < 0) {
-			at_release(&at);
-			return P_REFETCH;
-		}
-		p->an.end = ss_offset_make(0, n);
-		p->an.has_data = 1;
-		p->an.up_to_date = o.kind != SS_OFFSET_BEFORE_ALL && at.done &&
-			ss_offset_compare(&p->an.end, &at.last) >= 0;
-		p->an.lsn = r->live ? 0 : durable_lsn();
-		at_release(&at);
-		return P_DATA;
-	}
-	if (o.kind == SS_OFFSET_NOW) {
-		p->an.end = at.last;
-		p->an.up_to_date = 1;
-		p->an.unique_etag = 1;
-		p->an.lsn = durable_lsn();
-		if (at.last.tx > p->an.lsn)
-			p->an.lsn = at.last.tx;
-		at_release(&at);
-		return P_DATA;
-	}
-	/* Past the snapshot: a virtual offset at or past its last chunk is
-	 * its end. */
-	if (ss_offset_is_virtual(&o) && at.ready)
-		o = ss_offset_make(0, at.ready - 1);
-	/* An SSE client resumes at "<global_last_seen_lsn>_0" of the last
-	 * up-to-date it got (the official client's getOffset), which
-	 * sse_read makes one past the last transaction it sent: nothing of
-	 * the shape lies between, so it is the shape's last offset. */
-	if (ss_offset_compare(&o, &at.last) > 0 && ss_offset_is_real(&o) && o.op == 0 &&
-	    o.tx <= at.last.tx + 1)
-		o = at.last;
-	if (ss_offset_compare(&o, &at.last) > 0) {
-		/* Out of bounds (reference 1.8.6): wait half a long-poll for
-		 * the shape to get there, then 400. */
-		if (!r->oob) {
-			r->oob = 1;
-			r->deadline_us = now + cfg.long_poll_ms * 500;
-		}
-		if (now >= r->deadline_us) {
-			at_release(&at);
-			return P_OOB;
-		}
-		goto wait_data;
-	}
-	if (ss_offset_compare(&o, &at.last) == 0) {
-		if (r->live && !(r->deadline_us && now >= r->deadline_us)) {
-			if (!r->deadline_us)
-				r->deadline_us = now + cfg.long_poll_ms * 1000;
-			goto wait_data;
-		}
-		p->timed_out = r->live;
-		p->an.end = at.last;
-		p->an.up_to_date = 1;
-		p->an.unique_etag = r->live;
-		p->an.lsn = r->live ? at.last.tx : durable_lsn();
-		if (p->an.lsn < at.last.tx)
-			p->an.lsn = at.last.tx;
-		at_release(&at);
-		return P_DATA;
-	}
-	{
+	st = ss_live_locate(live, r->sh, reg, r->dir.buf, &at, &err);
+	r->seen_seq = at.seen_seq;
+	memset(&in, 0, sizeof(in));
+	in.state = st == 0 ? SS_ANSWER_SHAPE_GONE : st < 0 ? SS_ANSWER_SHAPE_FAILED :
+		   SS_ANSWER_SHAPE_OK;
+	in.off = r->q.off;
+	in.live = r->q.live;
+	in.ready = at.ready;
+	in.done = at.done;
+	in.last = at.last;
+	in.now_us = ss_mono_us();
+	in.deadline_us = r->deadline_us;
+	in.oob = r->oob;
+	in.long_poll_ms = cfg.long_poll_ms;
+	in.create_timeout_ms = cfg.create_timeout_ms;
+	ss_answer_decide(&in, &a);
+	r->deadline_us = a.deadline_us;
+	r->oob = a.oob;
+	if (a.kind == SS_ANSWER_CHUNK &&
+	    open_chunk(r->dir.buf, a.chunk, &p->fd, &p->pos, &p->len) < 0)
+		a.kind = SS_ANSWER_REFETCH;
+	if (a.kind == SS_ANSWER_RANGE) {
+		struct ss_offset end;
+		uint64_t start = 0, stop = 0, count = 0;
 		int closed = 0;
-		uint64_t start = 0, end = 0, count = 0;
 
-		if (ss_log_reader_chunk_end(at.lr, &o, &p->an.end, &closed, &err) < 0 ||
-		    ss_log_reader_range(at.lr, &o, &p->an.end, &start, &end, &count,
+		if (ss_log_reader_chunk_end(at.lr, &a.from, &end, &closed, &err) < 0 ||
+		    ss_log_reader_range(at.lr, &a.from, &end, &start, &stop, &count,
 					&err) < 0) {
 			ss_cli_warning("could not read the log of shape %s: %s",
 				       r->shape_handle, err.msg);
-			at_release(&at);
+			ss_live_at_release(&at);
 			return P_ERROR;
 		}
-		if (ss_offset_compare(&p->an.end, &o) <= 0)
-			p->an.end = at.last;
-		p->an.up_to_date = ss_offset_compare(&p->an.end, &at.last) >= 0;
-		p->an.has_data = count > 0;
-		p->an.lsn = r->live ? p->an.end.tx : durable_lsn();
-		if (p->an.lsn < p->an.end.tx)
-			p->an.lsn = p->an.end.tx;
+		ss_answer_range(&in, &a, &end, count);
 		if (count) {
 			p->fd = dup(ss_log_reader_fd(at.lr));
 			p->pos = start + 1;
-			p->len = end - start - 1;
+			p->len = stop - start - 1;
 		}
-		at_release(&at);
+	}
+	ss_live_at_release(&at);
+	p->timed_out = a.timed_out;
+	p->an.end = a.end;
+	p->an.up_to_date = a.up_to_date;
+	p->an.has_data = a.has_data;
+	p->an.unique_etag = a.unique_etag;
+	p->an.lsn = a.lsn;
+	switch (a.kind) {
+	case SS_ANSWER_CHUNK:
+	case SS_ANSWER_NOW:
+	case SS_ANSWER_UP_TO_DATE:
+	case SS_ANSWER_RANGE:
+		if (a.lsn_durable) {
+			uint64_t d = durable_lsn();
+
+			p->an.lsn = d > a.lsn ? d : a.lsn;
+		}
 		return P_DATA;
-	}
-wait_snapshot:
-	at_release(&at);
-	if (!r->deadline_us)
-		r->deadline_us = now + cfg.create_timeout_ms * 1000;
-	if (now >= r->deadline_us)
+	case SS_ANSWER_REFETCH:
+		return P_REFETCH;
+	case SS_ANSWER_FAILED:
+		return P_FAILED;
+	case SS_ANSWER_OOB:
+		return P_OOB;
+	case SS_ANSWER_SNAP_TIMEOUT:
 		return P_SNAP_TIMEOUT;
-	return wait_on_shape(r, r->deadline_us) ? P_AGAIN : P_WAIT;
-wait_data:
-	at_release(&at);
-	if (!r->watching) {
-		pthread_mutex_lock(&wmu);
-		watch_locked(r->sh, r->dir.buf);
-		pthread_mutex_unlock(&wmu);
-		r->watching = 1;
-		return P_AGAIN; /* look once more now that the watch is on */
+	case SS_ANSWER_WAIT_SNAPSHOT:
+		return wait_on_shape(r, r->deadline_us) ? P_AGAIN : P_WAIT;
+	case SS_ANSWER_WAIT_DATA:
+		if (!r->watching) {
+			ss_live_lock(live);
+			ss_live_watch_locked(live, r->sh, r->dir.buf);
+			ss_live_unlock(live);
+			r->watching = 1;
+			return P_AGAIN; /* look once more now that the watch is on */
+		}
+		rc = wait_on_shape(r, r->deadline_us);
+		return rc ? P_AGAIN : P_WAIT;
 	}
-	rc = wait_on_shape(r, r->deadline_us);
-	return rc ? P_AGAIN : P_WAIT;
+	return P_ERROR;
 }
 
 /* ------------------------------------------------------------------ SSE */
 
-static void sse_emit(struct sse *s, const char *json, size_t len)
-{
-	ss_buf_adds(&s->out, "data: ");
-	ss_buf_add(&s->out, json, len);
-	ss_buf_adds(&s->out, "\n\n");
-}
-
-/* Turn up to one block of the log range into "data:" events. */
-static void sse_fill_from_range(struct sse *s)
-{
-	char *buf = ss_xmalloc(65536);
-	uint64_t want = s->end - s->pos < 65536 ? s->end - s->pos : 65536;
-	ssize_t got = pread(s->fd, buf, (size_t)want, (off_t)s->pos);
-	size_t i, start = 0;
-
-	if (got <= 0) {
-		s->pos = s->end;
-		free(buf);
-		return;
-	}
-	s->pos += (uint64_t)got;
-	for (i = 0; i < (size_t)got; i++) {
-		if (buf[i] != '\n')
-			continue;
-		ss_buf_add(&s->carry, buf + start, i - start);
-		/* entries are ",<json>" */
-		if (s->carry.len > 1)
-			sse_emit(s, s->carry.buf + 1, s->carry.len - 1);
-		ss_buf_reset(&s->carry);
-		start = i + 1;
-	}
-	ss_buf_add(&s->carry, buf + start, (size_t)got - start);
-	free(buf);
-}
-
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct req *r = cls;
-	struct sse *s = r->ss;
+	struct ss_sse *s = r->ss;
 	struct plan p;
 	int64_t now;
+	size_t n;
 
 	(void)pos;
 	for (;;) {
-		if (s->out_pos < s->out.len) {
-			size_t n = s->out.len - s->out_pos;
-
-			n = n < max ? n : max;
-			memcpy(buf, s->out.buf + s->out_pos, n);
-			s->out_pos += n;
-			s->last_out_us = ss_mono_us();
+		n = ss_sse_read(s, buf, max, ss_mono_us());
+		if (n) {
 			atomic_fetch_add(&m_bytes_sent, (long long)n);
 			return (ssize_t)n;
 		}
-		ss_buf_reset(&s->out);
-		s->out_pos = 0;
-		if (s->fd >= 0) {
-			if (s->pos < s->end) {
-				sse_fill_from_range(s);
-				continue;
-			}
-			close(s->fd);
-			s->fd = -1;
-		}
-		if (s->send_utd) {
-			struct ss_buf m = SS_BUF_INIT;
-
-			/* The client resumes at "<lsn>_0" (see plan()): one
-			 * past the last transaction sent, as "<tx>_0" would
-			 * send that transaction's later changes again and
-			 * "0_0" would be a snapshot chunk. */
-			ss_message_up_to_date(&m, s->utd_off.tx + 1);
-			sse_emit(s, m.buf, m.len);
-			ss_buf_release(&m);
-			s->send_utd = 0;
-			continue;
-		}
 		now = ss_mono_us();
-		if (s->finished || atomic_load(&stopping) || now >= s->end_us)
+		if (atomic_load(&stopping) || now >= s->end_us)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		r->off = s->off;
+		r->q.off = s->off;
 		r->deadline_us = s->last_out_us + cfg.keepalive_ms * 1000;
 		if (r->deadline_us > s->end_us)
 			r->deadline_us = s->end_us;
@@ -2208,20 +607,10 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			if (p.timed_out) {
 				if (now >= s->end_us)
 					return MHD_CONTENT_READER_END_OF_STREAM;
-				ss_buf_adds(&s->out, ": keep-alive\n\n");
+				ss_sse_keepalive(s);
 				continue;
 			}
-			/* From the entry's leading ',' so that every line
-			 * reads ",<json>". */
-			s->fd = p.fd;
-			s->pos = p.pos - 1;
-			s->end = p.pos + p.len;
-			if (p.fd < 0)
-				s->pos = s->end = 0;
-			ss_buf_reset(&s->carry);
-			s->off = p.an.end;
-			s->send_utd = p.an.up_to_date;
-			s->utd_off = p.an.end;
+			ss_sse_set_range(s, p.fd, p.pos, p.len, &p.an.end, p.an.up_to_date);
 			ss_registry_touch(reg, r->id);
 			continue;
 		default:
@@ -2242,12 +631,7 @@ static enum MHD_Result start_sse(struct req *r)
 	char cursor[32], offtxt[SS_OFFSET_STRMAX];
 
 	r->ss = ss_xcalloc(1, sizeof(*r->ss));
-	r->ss->off = r->off;
-	r->ss->fd = -1;
-	r->ss->last_out_us = ss_mono_us();
-	r->ss->end_us = r->ss->last_out_us + cfg.sse_timeout_ms * 1000;
-	ss_buf_init(&r->ss->out);
-	ss_buf_init(&r->ss->carry);
+	ss_sse_init(r->ss, &r->q.off, ss_mono_us(), cfg.sse_timeout_ms);
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read,
 						 r, sse_free);
 	MHD_add_response_header(resp, "content-type", "text/event-stream");
@@ -2258,8 +642,8 @@ static enum MHD_Result start_sse(struct req *r)
 	/* The client requires an offset; the stream starts at the request's
 	 * and moves on with each up-to-date message. */
 	MHD_add_response_header(resp, "electric-offset",
-				ss_offset_format(&r->off, offtxt));
-	next_cursor(r->cursor, cursor);
+				ss_offset_format(&r->q.off, offtxt));
+	next_cursor(r->q.cursor, cursor);
 	MHD_add_response_header(resp, "electric-cursor", cursor);
 	{
 		char cc[64];
@@ -2276,7 +660,7 @@ static enum MHD_Result start_sse(struct req *r)
 
 static int admit(struct req *r, enum MHD_Result *ret)
 {
-	int initial = r->handle == NULL;
+	int initial = r->q.handle == NULL;
 	atomic_llong *ctr = initial ? &m_adm_initial : &m_adm_existing;
 	int64_t limit = initial ? cfg.max_initial : cfg.max_existing;
 	char msg[160], retry[8];
@@ -2303,20 +687,20 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 	struct ss_shape_rec rec;
 	int rc;
 
-	if (r->handle) {
+	if (r->q.handle) {
 		ss_shape_rec_init(&rec);
-		rc = ss_shape_handle_valid(r->handle, NULL) ?
-			ss_registry_get_by_handle(reg, r->handle, &rec, &err) : 0;
+		rc = ss_shape_handle_valid(r->q.handle, NULL) ?
+			ss_registry_get_by_handle(reg, r->q.handle, &rec, &err) : 0;
 		if (rc < 0)
 			goto fail;
-		if (rc == 1 && !strcmp(rec.definition, r->canon.buf)) {
+		if (rc == 1 && !strcmp(rec.definition, r->q.canon.buf)) {
 			r->id = rec.id;
 			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
 			ss_buf_reset(&r->dir);
 			ss_datadir_shape_path(&r->dir, cfg.data_dir, rec.handle);
-			pthread_mutex_lock(&wmu);
-			r->sh = sh_get_locked(rec.handle, rec.id);
-			pthread_mutex_unlock(&wmu);
+			ss_live_lock(live);
+			r->sh = ss_live_get_locked(live, rec.handle, rec.id);
+			ss_live_unlock(live);
 			ss_shape_rec_release(&rec);
 			return 1;
 		}
@@ -2334,7 +718,7 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 		goto fail;
 	if (rc == 0) {
 		if (r->sh) {
-			sh_put(r->sh);
+			ss_live_put(live, r->sh);
 			r->sh = NULL;
 		}
 		rc = get_or_create(r, &err);
@@ -2359,7 +743,7 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 		/* The shape is gone: 409 with the definition's current
 		 * shape, created if need be, as for an unknown handle. */
 		if (r->sh) {
-			sh_put(r->sh);
+			ss_live_put(live, r->sh);
 			r->sh = NULL;
 		}
 		if (get_or_create(r, &err) <= 0) {
@@ -2374,18 +758,16 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 		char msg[sizeof(r->sh->fail_msg)];
 		int known;
 
-		pthread_mutex_lock(&wmu);
+		ss_live_lock(live);
 		known = r->sh->fail_status;
 		memcpy(msg, r->sh->fail_msg, sizeof(msg));
-		pthread_mutex_unlock(&wmu);
+		ss_live_unlock(live);
 		if (known)
 			return send_message(r, 503, msg, "10", 1);
 		return send_message(r, 503, "Failed to create shape, please retry", "1", 0);
 	}
 	case P_OOB: {
-		struct field_err fe = { "offset", "out of bounds for this shape" };
-
-		return send_invalid(r, &fe, 1);
+		return send_invalid(r, "offset", "out of bounds for this shape");
 	}
 	case P_SNAP_TIMEOUT:
 		return send_message(r, 503, "Snapshot query took too long, please retry",
@@ -2398,298 +780,41 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 
 /* ------------------------------------------------------------------ subsets */
 
-/* The POST body's subset fields (reference 1.9): top-level keys or a nested
- * "subset" object. Returns 0, or -1 after queueing the error. */
+/* The POST body's subset fields (reference 1.9, lib/subset). Returns 0,
+ * or -1 after queueing the error. */
 static int subset_from_body(struct req *r, enum MHD_Result *ret)
 {
-	static const char *const keys[] = { "where", "order_by", "limit", "offset",
-					    "params", NULL };
-	json_error_t je;
-	json_t *root, *o, *v;
-	int i;
+	struct ss_buf e = SS_BUF_INIT;
+	unsigned st = ss_subset_from_body(r->body.buf, r->body.len, &r->q, &e);
 
-	if (!r->body.len)
-		return 0;
-	root = json_loadb(r->body.buf, r->body.len, 0, &je);
-	if (!root) {
-		struct ss_buf b = SS_BUF_INIT;
-
-		ss_buf_adds(&b, "{\"error\":\"Invalid JSON in request body\",\"details\":");
-		add_json_text(&b, je.text);
-		ss_buf_addc(&b, '}');
-		*ret = send_json(r, 400, b.buf, NULL, 0);
-		ss_buf_release(&b);
-		return -1;
-	}
-	if (!json_is_object(root)) {
-		json_decref(root);
-		*ret = send_json(r, 400, "{\"error\":\"Request body must be a JSON object\"}",
-				 NULL, 0);
-		return -1;
-	}
-	o = json_object_get(root, "subset");
-	if (!json_is_object(o))
-		o = root;
-	for (i = 0; keys[i]; i++) {
-		char **dst = i == 0 ? &r->sub_where : i == 1 ? &r->sub_order :
-			     i == 2 ? &r->sub_limit : i == 3 ? &r->sub_offset :
-			     &r->sub_params_json;
-
-		v = json_object_get(o, keys[i]);
-		if (!v || json_is_null(v))
-			continue;
-		free(*dst);
-		if (json_is_string(v))
-			*dst = ss_xstrdup(json_string_value(v));
-		else
-			*dst = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		r->subset = 1;
-	}
-	json_decref(root);
-	return 0;
-}
-
-/* Check "col [ASC|DESC] [NULLS FIRST|LAST], ..." against the table and
- * write it back with every name quoted. 0, or -1 with msg. */
-static int parse_order_by(const struct ss_pgq_table *t, const char *queryable,
-			  const char *text, struct ss_buf *out, char *msg,
-			  size_t msgsz)
-{
-	const char *p = text;
-
-	for (;;) {
-		struct ss_buf name = SS_BUF_INIT;
-		int k;
-
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (*p == '"') {
-			for (p++; *p; p++) {
-				if (*p == '"' && p[1] == '"')
-					p++;
-				else if (*p == '"')
-					break;
-				ss_buf_addc(&name, *p);
-			}
-			if (*p != '"') {
-				snprintf(msg, msgsz, "unterminated quoted identifier");
-				ss_buf_release(&name);
-				return -1;
-			}
-			p++;
-		} else {
-			while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			       (*p >= '0' && *p <= '9') || *p == '_' || *p == '$') {
-				ss_buf_addc(&name, *p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-				p++;
-			}
-		}
-		k = name.len ? (int)ss_pgq_table_column(t, name.buf) : -1;
-		if (k >= 0 && queryable && !queryable[k])
-			k = -1; /* hidden by queryable_columns */
-		if (k < 0) {
-			snprintf(msg, msgsz, "%s%.200s", name.len ? "unknown reference " :
-				 "syntax error at or near ", name.len ? name.buf : p);
-			ss_buf_release(&name);
-			return -1;
-		}
-		if (out->len)
-			ss_buf_adds(out, ", ");
-		ss_shape_quote_ident(out, name.buf);
-		ss_buf_release(&name);
-		for (k = 0; k < 3; k++) {
-			static const char *const words[] = { "asc", "desc", "nulls" };
-			size_t i, n;
-
-			while (*p == ' ' || *p == '\t' || *p == '\n')
-				p++;
-			for (i = 0; i < 3; i++) {
-				n = strlen(words[i]);
-				if (!strncasecmp(p, words[i], n) &&
-				    !((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z')))
-					break;
-			}
-			if (i == 3)
-				break;
-			n = strlen(words[i]);
-			p += n;
-			if (i < 2) {
-				ss_buf_adds(out, i ? " DESC" : " ASC");
-				continue;
-			}
-			while (*p == ' ')
-				p++;
-			if (!strncasecmp(p, "first", 5)) {
-				ss_buf_adds(out, " NULLS FIRST");
-				p += 5;
-			} else if (!strncasecmp(p, "last", 4)) {
-				ss_buf_adds(out, " NULLS LAST");
-				p += 4;
-			} else {
-				snprintf(msg, msgsz, "syntax error at or near \"%.100s\"", p);
-				return -1;
-			}
-		}
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (!*p)
-			return 0;
-		if (*p != ',') {
-			snprintf(msg, msgsz, "syntax error at or near \"%.100s\"", p);
-			return -1;
-		}
-		p++;
-	}
-}
-
-struct subset_out {
-	struct ss_buf body;
-	size_t rows;
-	struct ss_pg_snapshot snap;
-};
-
-static int subset_snap(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err)
-{
-	struct subset_out *o = ctx;
-
-	(void)err;
-	o->snap.xmin = snap->xmin;
-	o->snap.xmax = snap->xmax;
-	o->snap.nxip = snap->nxip;
-	o->snap.xip = ss_xcalloc(snap->nxip + 1, sizeof(uint64_t));
-	if (snap->nxip)
-		memcpy(o->snap.xip, snap->xip, snap->nxip * sizeof(uint64_t));
-	return 0;
-}
-
-static int subset_row(void *ctx, const char *json, size_t len, struct ss_err *err)
-{
-	struct subset_out *o = ctx;
-
-	(void)err;
-	if (o->rows++)
-		ss_buf_addc(&o->body, ',');
-	ss_buf_add(&o->body, json, len);
-	return 0;
+	if (st)
+		*ret = send_json(r, st, e.buf, NULL, 0);
+	ss_buf_release(&e);
+	return st ? -1 : 0;
 }
 
 /* A subset snapshot: {"metadata":{..},"data":[rows]}. */
 static enum MHD_Result handle_subset(struct req *r)
 {
-	struct collect c = { NULL, 0, 0 };
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_buf order = SS_BUF_INIT, tail = SS_BUF_INIT, hdrs = SS_BUF_INIT;
-	struct ss_buf meta = SS_BUF_INIT;
-	struct subset_out o;
-	struct ss_where *w = NULL;
-	struct ss_pgq_subset q;
+	struct ss_buf body = SS_BUF_INIT;
+	struct ss_subset sub;
 	struct MHD_Response *resp;
-	const char **pv = NULL;
-	size_t npv = 0, i;
-	int64_t limit = -1, offset = -1;
-	uint64_t lsn = 0;
 	uint32_t mark = (uint32_t)(ss_hash64(&r, sizeof(r)) ^ (uint64_t)ss_now_us()) & 0x7FFFFFFF;
-	char msg[400], offtxt[SS_OFFSET_STRMAX];
-	json_t *params = NULL;
+	char offtxt[SS_OFFSET_STRMAX];
 	enum MHD_Result ret;
+	unsigned st;
 	void *conn;
-	int rc;
+	int rc = -1;
 
-	memset(&o, 0, sizeof(o));
-	ss_buf_init(&o.body);
-	if (r->sub_params_json) {
-		json_error_t je;
-
-		params = json_loads(r->sub_params_json, JSON_DECODE_ANY, &je);
-		if (!params)
-			add_err(&c, "params", "params must be valid JSON");
-		else if (!json_is_object(params))
-			add_err(&c, "params", "params must be a JSON object");
-		else {
-			npv = json_object_size(params);
-			pv = ss_xcalloc(npv + 1, sizeof(*pv));
-			for (i = 0; i < npv; i++) {
-				char key[24];
-				json_t *v;
-
-				snprintf(key, sizeof(key), "%zu", i + 1);
-				v = json_object_get(params, key);
-				if (!v) {
-					add_err(&c, "params", "Parameters must be numbered "
-						"sequentially, starting from 1");
-					break;
-				}
-				pv[i] = json_is_string(v) ? json_string_value(v) :
-					json_is_null(v) ? NULL : "";
-				if (!json_is_string(v) && !json_is_null(v)) {
-					/* numbers and booleans as their JSON text */
-					char *t = json_dumps(v, JSON_ENCODE_ANY);
-
-					json_object_set_new(params, key, json_string(t ? t : ""));
-					free(t);
-					pv[i] = json_string_value(json_object_get(params, key));
-				}
-			}
-		}
-	}
-	if (r->sub_limit && (ss_parse_i64(r->sub_limit, 1, INT64_MAX, &limit, "limit",
-					  &err) < 0))
-		add_err(&c, "limit", "must be greater than 0");
-	if (r->sub_offset && (ss_parse_i64(r->sub_offset, 0, INT64_MAX, &offset,
-					   "offset", &err) < 0))
-		add_err(&c, "offset", "must be greater than or equal to 0");
-	if ((r->sub_limit || r->sub_offset) && !r->sub_order)
-		add_err(&c, "order_by", "order_by is required when limit or offset is present");
-	if (r->sub_order && parse_order_by(&r->table, r->queryable, r->sub_order,
-					   &order, msg, sizeof(msg)) < 0)
-		add_err(&c, "order_by", "%s", msg);
-	if (!c.n && r->sub_where && *r->sub_where) {
-		size_t ncols;
-		struct ss_where_column *cols = where_columns(r, &ncols);
-
-		if (!ss_shape_utf8_valid(r->sub_where, strlen(r->sub_where)))
-			add_err(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
-		else if (ss_where_compile_limited(r->sub_where, cols, ncols, pv,
-						  npv, &cfg.where_limits, &w, &err) < 0)
-			add_err(&c, "where", "%s", err.msg);
-		free(cols);
-	}
-	if (c.n) {
-		struct ss_buf b = SS_BUF_INIT;
-
-		qsort(c.e, c.n, sizeof(*c.e), cmp_field);
-		ss_buf_adds(&b, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{");
-		for (i = 0; i < c.n; i++) {
-			if (i)
-				ss_buf_addc(&b, ',');
-			add_json_text(&b, c.e[i].field);
-			ss_buf_addc(&b, ':');
-			add_json_text(&b, c.e[i].msg);
-		}
-		ss_buf_adds(&b, "}}}");
-		ret = send_json(r, 400, b.buf, NULL, 0);
-		ss_buf_release(&b);
+	st = ss_subset_prepare(&r->q, &cfg.where_limits, &sub, &body);
+	if (st) {
+		ret = send_json(r, st, body.buf, NULL, 0);
 		goto out;
 	}
-	if (order.len)
-		ss_buf_addf(&tail, " ORDER BY %s", order.buf);
-	if (limit >= 0)
-		ss_buf_addf(&tail, " LIMIT %" PRId64, limit);
-	if (offset >= 0)
-		ss_buf_addf(&tail, " OFFSET %" PRId64, offset);
-	ss_buf_addf(&hdrs, ",\"snapshot_mark\":%" PRIu32, mark);
-	q.where = w ? ss_where_canonical_text(w) : NULL;
-	q.tail = tail.len ? tail.buf : NULL;
-	q.headers = hdrs.buf;
-	q.lsn = &lsn;
-	ss_buf_adds(&o.body, "\"data\":[");
 	conn = ss_pgq_get(pool, &err);
-	rc = -1;
 	if (conn) {
-		struct ss_pgq_snapshot_cb cb = { subset_snap, subset_row, &o };
-
-		rc = ss_pgq_subset(conn, &r->table, r->sel, r->nsel, r->def.where, &q,
-				   1, &cb, &err);
+		rc = ss_subset_run(conn, &r->q, &sub, mark, &body, &err);
 		ss_pgq_put(pool, conn);
 	}
 	if (rc < 0) {
@@ -2698,35 +823,19 @@ static enum MHD_Result handle_subset(struct req *r)
 				   "1", 1);
 		goto out;
 	}
-	ss_buf_addf(&meta, "{\"metadata\":{\"xmin\":\"%" PRIu64 "\",\"xmax\":\"%" PRIu64
-		    "\",\"xip_list\":[", o.snap.xmin, o.snap.xmax);
-	for (i = 0; i < o.snap.nxip; i++)
-		ss_buf_addf(&meta, "%s\"%" PRIu64 "\"", i ? "," : "", o.snap.xip[i]);
-	ss_buf_addf(&meta, "],\"database_lsn\":\"%" PRIu64 "\",\"snapshot_mark\":%" PRIu32
-		    "},", lsn, mark);
-	ss_buf_add(&meta, o.body.buf, o.body.len);
-	ss_buf_adds(&meta, "]}");
-	resp = buf_response(meta.buf, meta.len);
+	resp = ss_http_buffer(body.buf, body.len);
 	MHD_add_response_header(resp, "content-type", "application/json");
 	MHD_add_response_header(resp, "cache-control", "no-cache");
 	MHD_add_response_header(resp, "electric-snapshot", "true");
 	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
 	/* The request's own offset: the client's place in the log stays. */
-	MHD_add_response_header(resp, "electric-offset", ss_offset_format(&r->off, offtxt));
+	MHD_add_response_header(resp, "electric-offset", ss_offset_format(&r->q.off, offtxt));
 	add_schema_header(r, resp);
 	ss_registry_touch(reg, r->id);
 	ret = queue(r, 200, resp);
 out:
-	ss_where_free(w);
-	json_decref(params);
-	free(pv);
-	free(c.e);
-	free(o.snap.xip);
-	ss_buf_release(&o.body);
-	ss_buf_release(&order);
-	ss_buf_release(&tail);
-	ss_buf_release(&hdrs);
-	ss_buf_release(&meta);
+	ss_subset_release(&sub);
+	ss_buf_release(&body);
 	return ret;
 }
 
@@ -2739,17 +848,24 @@ static enum MHD_Result handle_shape(struct req *r)
 	if (atomic_load(&stopping))
 		return send_message(r, 503, "Server is shutting down", "5", 1);
 	if (!r->prepared) {
-		if (prepare_shape_request(r, &ret) < 0)
+		struct ss_shapereq_args a;
+		struct ss_shapereq_kv *kv;
+		size_t nkv;
+
+		kv = request_args(r, &nkv);
+		ss_shapereq_args_collect(kv, nkv, &a);
+		free(kv);   /* a's strings are the connection's */
+		if (prepare_shape_request(r, &a, 0, &ret) < 0)
 			return ret;
-		if (r->method == M_POST && subset_from_body(r, &ret) < 0)
+		if (r->method == SS_HTTP_POST && subset_from_body(r, &ret) < 0)
 			return ret;
 		if (admit(r, &ret) < 0)
 			return ret;
 		if (!resolve(r, &ret))
 			return ret;
-		if (r->subset)
+		if (r->q.subset)
 			return handle_subset(r);
-		if (r->sse)
+		if (r->q.sse)
 			return start_sse(r);
 	}
 	for (;;) {
@@ -2764,37 +880,28 @@ static enum MHD_Result handle_shape(struct req *r)
 /* DELETE /v1/shape (reference 1.11). */
 static enum MHD_Result handle_delete(struct req *r)
 {
-	struct qargs a;
-	struct ss_shape_rec rec, byh;
+	struct ss_shapereq_args a;
+	struct ss_shapereq_kv *kv;
+	struct ss_shape_rec rec;
 	struct ss_err err = SS_ERR_INIT;
 	enum MHD_Result ret = MHD_YES;
 	struct ss_buf dir = SS_BUF_INIT;
+	size_t nkv;
 	int found = 0;
 
 	if (!cfg.integration)
 		return send_json(r, 405, "{\"message\":\"DELETE not allowed\"}", NULL, 0);
-	memset(&a, 0, sizeof(a));
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_iter, &a);
-	if (cfg.secret) {
-		const char *s = a.secret ? a.secret : a.api_secret;
-
-		if (!s || strcmp(s, cfg.secret))
-			return send_json(r, 401, "{\"message\":\"Unauthorized - Invalid API "
-					 "secret\"}", NULL, 0);
-	}
+	kv = request_args(r, &nkv);
+	ss_shapereq_args_collect(kv, nkv, &a);
+	free(kv);   /* a's strings are the connection's */
+	if (!ss_shapereq_authorized(&a, cfg.secret))
+		return send_json(r, 401, SS_SHAPEREQ_UNAUTHORIZED, NULL, 0);
 	ss_shape_rec_init(&rec);
-	ss_shape_rec_init(&byh);
 	if (a.table && *a.table) {
 		/* Validate the definition like a GET with offset -1. */
-		struct MHD_Connection *c = r->conn;
-
-		(void)c;
-		if (!r->prepared) {
-			MHD_set_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "offset", "-1");
-			if (prepare_shape_request(r, &ret) < 0)
-				return ret;
-		}
-		found = ss_registry_get_by_definition(reg, &r->def, &rec, &err);
+		if (!r->prepared && prepare_shape_request(r, &a, 1, &ret) < 0)
+			return ret;
+		found = ss_registry_get_by_definition(reg, &r->q.def, &rec, &err);
 		if (found == 1 && a.handle && strcmp(a.handle, rec.handle)) {
 			ss_shape_rec_release(&rec);
 			return send_message(r, 400, "The specified shape definition and handle "
@@ -2806,10 +913,8 @@ static enum MHD_Result handle_delete(struct req *r)
 		found = ss_shape_handle_valid(a.handle, NULL) ?
 			ss_registry_get_by_handle(reg, a.handle, &rec, &err) : 0;
 	} else {
-		struct field_err fe = { "handle", "can't be blank when shape definition is "
-					"missing" };
-
-		return send_invalid(r, &fe, 1);
+		return send_invalid(r, "handle", "can't be blank when shape definition is "
+				    "missing");
 	}
 	if (found < 0)
 		return send_message(r, 503, "Database is unreachable", "10", 0);
@@ -2820,7 +925,7 @@ static enum MHD_Result handle_delete(struct req *r)
 	ss_datadir_shape_path(&dir, cfg.data_dir, rec.handle);
 	if (ss_datadir_trash(cfg.data_dir, dir.buf, &err) < 0)
 		ss_cli_warning("%s", err.msg);
-	sh_event(rec.handle);
+	ss_live_removed(live, rec.handle);
 	ss_buf_release(&dir);
 	ss_shape_rec_release(&rec);
 	return send_text(r, 202, "", "application/json");
@@ -2828,19 +933,14 @@ static enum MHD_Result handle_delete(struct req *r)
 
 static enum MHD_Result handle_options(struct req *r)
 {
-	struct MHD_Response *resp = buf_response("", 0);
-	struct ss_buf allow = SS_BUF_INIT;
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						    "access-control-request-headers");
+	struct MHD_Response *resp = ss_http_buffer("", 0);
+	const char *allow = ss_http_preflight_allow(MHD_lookup_connection_value(
+		r->conn, MHD_HEADER_KIND, "access-control-request-headers"));
 
-	/* Compared whole, as Electric does: a comma list matches nothing. */
-	if (h && (!strcasecmp(h, "if-none-match") || !strcasecmp(h, "traceparent")))
-		ss_buf_adds(&allow, h);
-	if (h)
-		MHD_add_response_header(resp, "access-control-allow-headers", allow.buf);
+	if (allow)
+		MHD_add_response_header(resp, "access-control-allow-headers", allow);
 	MHD_add_response_header(resp, "access-control-max-age", "86400");
 	MHD_add_response_header(resp, "connection", "keep-alive");
-	ss_buf_release(&allow);
 	return queue(r, 204, resp);
 }
 
@@ -2871,28 +971,15 @@ static enum MHD_Result handle_metrics(struct req *r)
 	sc.since_us = started_us;
 	sc.stale_us = SS_HEALTH_STALE_MS * 1000LL;
 	sc.serve_rss = ss_health_rss();
+	sc.has_serve = 1;
+	sc.pending_writes = st.pending_writes;
+	sc.waiting = (int64_t)ss_live_waiting(live);
+	sc.created = atomic_load(&m_shapes_created);
+	sc.evicted = atomic_load(&m_evicted);
+	sc.body_bytes = atomic_load(&m_bytes_sent);
+	sc.touches_dropped = st.touches_dropped;
 	ss_metrics_render(&metrics, &sc, &b);
 	free(hb);
-	ss_metrics_type(&b, "electric_shape_db_write_buffer_pending_writes_count", "gauge");
-	ss_buf_addf(&b, "electric_shape_db_write_buffer_pending_writes_count %" PRId64 "\n",
-		    st.pending_writes);
-	ss_buf_adds(&b, "# TYPE shapesync_serve_waiting_requests gauge\n");
-	ss_buf_addf(&b, "shapesync_serve_waiting_requests %lld\n",
-		    (long long)atomic_load(&m_live_waiting));
-	ss_buf_adds(&b, "# TYPE shapesync_serve_shapes_created counter\n");
-	ss_buf_addf(&b, "shapesync_serve_shapes_created %lld\n",
-		    (long long)atomic_load(&m_shapes_created));
-	ss_buf_adds(&b, "# TYPE shapesync_serve_shapes_evicted counter\n");
-	ss_buf_addf(&b, "shapesync_serve_shapes_evicted %lld\n",
-		    (long long)atomic_load(&m_evicted));
-	ss_buf_adds(&b, "# TYPE shapesync_serve_body_bytes counter\n");
-	ss_buf_addf(&b, "shapesync_serve_body_bytes %lld\n",
-		    (long long)atomic_load(&m_bytes_sent));
-	ss_buf_adds(&b, "# TYPE shapesync_registry_pending_writes gauge\n");
-	ss_buf_addf(&b, "shapesync_registry_pending_writes %" PRId64 "\n", st.pending_writes);
-	ss_buf_adds(&b, "# TYPE shapesync_registry_touches_dropped counter\n");
-	ss_buf_addf(&b, "shapesync_registry_touches_dropped %" PRId64 "\n",
-		    st.touches_dropped);
 	ret = send_text(r, 200, b.buf, "text/plain; version=0.0.4");
 	ss_buf_release(&b);
 	return ret;
@@ -2913,89 +1000,82 @@ static enum MHD_Result handle_health(struct req *r)
 					SS_HEALTH_STALE_MS * 1000LL, NULL);
 	free(hb);
 	snprintf(body, sizeof(body), "{\"status\":\"%s\"}", ss_health_status_name(status));
-	resp = buf_response(body, strlen(body));
+	resp = ss_http_buffer(body, strlen(body));
 	MHD_add_response_header(resp, "content-type", "application/json");
 	MHD_add_response_header(resp, "cache-control", "no-cache, no-store, must-revalidate");
 	return queue(r, status == SS_HEALTH_ACTIVE ? 200 : 202, resp);
 }
 
-/* Electric normalises the path before routing: /v1//shape and /v1/shape/
- * are /v1/shape (MHD has already percent-decoded it). */
-static int route_of(const char *url)
+static enum MHD_Result handle_root(struct req *r)
 {
-	char norm[64];
-	size_t n = 0;
-	const char *p;
-
-	for (p = url; *p && n < sizeof(norm) - 1; p++) {
-		if (*p == '/' && n && norm[n - 1] == '/')
-			continue;
-		norm[n++] = *p;
-	}
-	if (*p)
-		return R_NONE;
-	if (n > 1 && norm[n - 1] == '/')
-		n--;
-	norm[n] = '\0';
-	if (!strcmp(norm, "/"))
-		return R_ROOT;
-	if (!strcmp(norm, "/v1/shape"))
-		return R_SHAPE;
-	if (!strcmp(norm, "/v1/health"))
-		return R_HEALTH;
-	if (!strcmp(norm, "/metrics"))
-		return R_METRICS;
-	return R_NONE;
+	return send_text(r, 200, "", "text/plain");
 }
 
-static int method_of(const char *m)
+static enum MHD_Result handle_not_found(struct req *r)
 {
-	return !strcmp(m, "GET") ? M_GET : !strcmp(m, "HEAD") ? M_HEAD :
-	       !strcmp(m, "POST") ? M_POST : !strcmp(m, "DELETE") ? M_DELETE :
-	       !strcmp(m, "OPTIONS") ? M_OPTIONS : M_OTHER;
+	return send_text(r, 404, "Not found", "text/plain");
 }
+
+/* Operators' counters are not for the public port unless asked for. */
+static enum MHD_Result handle_public_metrics(struct req *r)
+{
+	return cfg.public_metrics ? handle_metrics(r) : handle_not_found(r);
+}
+
+/* A POST carries subset fields in its body. */
+static enum MHD_Result handle_post(struct req *r)
+{
+	if (r->body_too_large)
+		return send_json(r, 413, "{\"error\":\"Request body too large\"}", NULL, 0);
+	return handle_shape(r);
+}
+
+static const struct {
+	enum ss_http_route route;
+	enum ss_http_method method;
+	enum MHD_Result (*handler)(struct req *r);
+} routes[] = {
+	{ SS_HTTP_ROOT, SS_HTTP_GET, handle_root },
+	{ SS_HTTP_ROOT, SS_HTTP_HEAD, handle_root },
+	{ SS_HTTP_HEALTH, SS_HTTP_GET, handle_health },
+	{ SS_HTTP_HEALTH, SS_HTTP_HEAD, handle_health },
+	{ SS_HTTP_METRICS, SS_HTTP_GET, handle_public_metrics },
+	{ SS_HTTP_METRICS, SS_HTTP_HEAD, handle_public_metrics },
+	{ SS_HTTP_SHAPE, SS_HTTP_OPTIONS, handle_options },
+	{ SS_HTTP_SHAPE, SS_HTTP_DELETE, handle_delete },
+	{ SS_HTTP_SHAPE, SS_HTTP_GET, handle_shape },
+	{ SS_HTTP_SHAPE, SS_HTTP_HEAD, handle_shape },
+	{ SS_HTTP_SHAPE, SS_HTTP_POST, handle_post },
+};
 
 static enum MHD_Result dispatch(struct req *r)
 {
-	int m = r->method;
+	size_t i;
 
-	switch (r->route) {
-	case R_ROOT:
-		if (m == M_GET || m == M_HEAD)
-			return send_text(r, 200, "", "text/plain");
-		break;
-	case R_HEALTH:
-		if (m == M_GET || m == M_HEAD)
-			return handle_health(r);
-		break;
-	case R_METRICS:
-		/* Operators' counters are not for the public port unless
-		 * asked for. */
-		if ((m == M_GET || m == M_HEAD) && cfg.public_metrics)
-			return handle_metrics(r);
-		break;
-	case R_SHAPE: {
-		enum MHD_Result ret;
+	/* Every /v1/shape request but a preflight has its arguments' bytes
+	 * checked first, whatever its method. */
+	if (r->route == SS_HTTP_SHAPE && r->method != SS_HTTP_OPTIONS) {
+		struct ss_shapereq_error e;
+		struct ss_shapereq_kv *kv;
+		enum MHD_Result ret = MHD_YES;
+		size_t nkv;
+		unsigned status;
 
-		if (m != M_OPTIONS && check_args(r, &ret) < 0)
+		ss_shapereq_error_init(&e);
+		kv = request_args(r, &nkv);
+		status = ss_shapereq_check_bytes(kv, nkv, &e);
+		free(kv);
+		if (status)
+			ret = send_json(r, status, e.body.buf, NULL, 0);
+		ss_shapereq_error_release(&e);
+		if (status)
 			return ret;
 	}
-		if (m == M_OPTIONS)
-			return handle_options(r);
-		if (m == M_DELETE)
-			return handle_delete(r);
-		if (m == M_GET || m == M_HEAD)
-			return handle_shape(r);
-		if (m == M_POST) {
-			if (r->body_too_large)
-				return send_json(r, 413, "{\"error\":\"Request body too large\"}",
-						 NULL, 0);
-			/* A POST carries subset fields in its body. */
-			return handle_shape(r);
-		}
-		break;
-	}
-	return send_text(r, 404, "Not found", "text/plain");
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (routes[i].route == (enum ss_http_route)r->route &&
+		    routes[i].method == (enum ss_http_method)r->method)
+			return routes[i].handler(r);
+	return handle_not_found(r);
 }
 
 static struct req *new_req(struct MHD_Connection *conn)
@@ -3007,9 +1087,8 @@ static struct req *new_req(struct MHD_Connection *conn)
 	r->conn = conn;
 	r->gc = ci ? ci->socket_context : NULL;
 	ss_buf_init(&r->body);
-	ss_buf_init(&r->canon);
+	ss_shapereq_init(&r->q);
 	ss_buf_init(&r->dir);
-	ss_shape_init(&r->def);
 	return r;
 }
 
@@ -3063,43 +1142,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (!r)
 		*con_cls = r = new_req(conn);
 	if (!r->started) {
-		const char *te, *cl;
+		struct ss_http_intake in;
+		const char *body;
+		unsigned status;
 
 		r->started = 1;
-		r->method = method_of(method);
-		r->route = route_of(url);
+		r->method = ss_http_method_of(method);
+		r->route = ss_http_route_of(url);
 		r->start_us = ss_mono_us();
+		MHD_get_connection_values(conn, MHD_HEADER_KIND, header_len_iter, r);
+		memset(&in, 0, sizeof(in));
+		in.uri_len = r->urilen;
+		in.header_len = r->hdrlen;
+		in.nargs = r->nargs;
+		in.post = r->method == SS_HTTP_POST;
+		in.transfer_encoding = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		in.content_length = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		in.max_header = cfg.max_header;
+		in.max_body = cfg.max_body;
+		in.max_args = MAX_QUERY_ARGS;
 		/* Answered at once, before any body is read; libmicrohttpd
 		 * closes the connection after an answer to a request whose
 		 * body it has not read. */
-		if (r->urilen > cfg.max_header)
-			return send_json(r, 414, "{\"error\":\"URI too long\"}",
-					 NULL, 0);
-		MHD_get_connection_values(conn, MHD_HEADER_KIND, header_len_iter,
-					  r);
-		if (r->urilen + r->hdrlen > cfg.max_header)
-			return send_json(r, 431, "{\"error\":\"Request header "
-					 "fields too large\"}", NULL, 0);
-		if (r->nargs > MAX_QUERY_ARGS)
-			return send_json(r, 431, "{\"error\":\"Too many query "
-					 "parameters\"}", NULL, 0);
-		if (r->method != M_POST)
-			return MHD_YES;
-		te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_TRANSFER_ENCODING);
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						 MHD_HTTP_HEADER_CONTENT_LENGTH);
-		/* A chunked body announces its size chunk by chunk, and a
-		 * chunk of ffffffffffffffff bytes kept the request open for
-		 * ever: a POST must say its length. */
-		if (te || !cl)
-			return send_json(r, 411, "{\"error\":\"Request body must "
-					 "have a Content-Length\"}", NULL, 0);
-		if (strspn(cl, "0123456789") != strlen(cl) || strlen(cl) > 18 ||
-		    strtoull(cl, NULL, 10) > cfg.max_body)
-			return send_json(r, 413, "{\"error\":\"Request body too "
-					 "large\"}", NULL, 0);
-		return MHD_YES;
+		status = ss_http_intake_check(&in, &body);
+		return status ? send_json(r, status, body, NULL, 0) : MHD_YES;
 	}
 	if (*upload_size) {
 		if (r->body.len + *upload_size > cfg.max_body)
@@ -3127,40 +1195,26 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	/* A kept-alive connection's next request must have arrived whole
 	 * within the idle timeout. */
 	ss_connguard_set_deadline(r->gc, ss_mono_us() + cfg.conn_timeout_s * 1000000);
-	pthread_mutex_lock(&wmu);
+	ss_live_lock(live);
 	if (r->w.active)
-		waiter_fire_locked(&r->w);
+		ss_live_fire_locked(live, &r->w);
 	if (r->sh) {
 		if (r->watching)
-			unwatch_locked(r->sh);
-		sh_put_locked(r->sh);
+			ss_live_unwatch_locked(live, r->sh);
+		ss_live_put_locked(live, r->sh);
 	}
-	pthread_mutex_unlock(&wmu);
+	ss_live_unlock(live);
 	if (r->admitted == ADM_INITIAL)
 		atomic_fetch_sub(&m_adm_initial, 1);
 	else if (r->admitted == ADM_EXISTING)
 		atomic_fetch_sub(&m_adm_existing, 1);
 	if (r->ss) {
-		if (r->ss->fd >= 0)
-			close(r->ss->fd);
-		ss_buf_release(&r->ss->out);
-		ss_buf_release(&r->ss->carry);
+		ss_sse_release(r->ss);
 		free(r->ss);
 	}
 	ss_buf_release(&r->body);
-	ss_buf_release(&r->canon);
 	ss_buf_release(&r->dir);
-	ss_shape_release(&r->def);
-	ss_pgq_table_release(&r->table);
-	free(r->sel);
-	free(r->queryable);
-	free(r->handle);
-	free(r->cursor);
-	free(r->sub_where);
-	free(r->sub_order);
-	free(r->sub_params_json);
-	free(r->sub_limit);
-	free(r->sub_offset);
+	ss_shapereq_release(&r->q);
 	free(r);
 	*con_cls = NULL;
 }
@@ -3173,18 +1227,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
 				 socklen_t addrlen)
 {
-	static _Atomic int64_t last_warn_us;
-	int64_t now, last;
-
 	(void)cls;
 	(void)addr;
 	(void)addrlen;
 	if (ss_connguard_reserve(guard))
 		return MHD_YES;
-	now = ss_mono_us();
-	last = atomic_load(&last_warn_us);
-	if ((last == 0 || now - last > 10000000) &&
-	    atomic_compare_exchange_strong(&last_warn_us, &last, now))
+	if (ss_connguard_refusal_report(guard, ss_mono_us()))
 		ss_cli_warning("%" PRId64 " connections open: refusing new ones "
 			       "(--max-connections)", cfg.max_connections);
 	return MHD_NO;
@@ -3247,81 +1295,30 @@ static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn, const 
 	}
 	memset(&r, 0, sizeof(r));
 	r.conn = conn;
-	r.method = method_of(method);
-	r.route = route_of(url);
-	if (r.route == R_METRICS && (r.method == M_GET || r.method == M_HEAD))
+	r.method = ss_http_method_of(method);
+	r.route = ss_http_route_of(url);
+	if (r.route == SS_HTTP_METRICS && (r.method == SS_HTTP_GET || r.method == SS_HTTP_HEAD))
 		ret = handle_metrics(&r);
 	else
-		ret = send_text(&r, 404, "Not found", "text/plain");
+		ret = handle_not_found(&r);
 	return ret;
 }
 
 /* ------------------------------------------------------------------ eviction */
 
-struct lru {
-	int64_t *ids, *times;
-	char (*handles)[SS_HANDLE_MAX];
-	size_t n, k;
-};
-
-/* Keep the k least recently read shapes (a bounded max-heap on time). */
-static int lru_cb(const struct ss_shape_rec *rec, void *ctx)
+static void evicted(void *ctx, const char *handle)
 {
-	struct lru *l = ctx;
-	int64_t t = rec->last_read_us ? rec->last_read_us : rec->created_us;
-	size_t i, worst = 0;
-
-	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
-		return 0;   /* being created: too new to evict */
-	if (l->n < l->k) {
-		i = l->n++;
-	} else {
-		for (i = 1; i < l->n; i++)
-			if (l->times[i] > l->times[worst])
-				worst = i;
-		if (t >= l->times[worst])
-			return 0;
-		i = worst;
-	}
-	l->ids[i] = rec->id;
-	l->times[i] = t;
-	snprintf(l->handles[i], SS_HANDLE_MAX, "%s", rec->handle);
-	return 0;
+	(void)ctx;
+	atomic_fetch_add(&m_evicted, 1);
+	ss_live_removed(live, handle);
 }
 
 static void evict_once(void)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct lru l;
-	int64_t count = 0;
-	size_t i;
 
-	if (ss_registry_count(reg, &count, &err) < 0 || count <= cfg.max_shapes)
-		return;
-	memset(&l, 0, sizeof(l));
-	l.k = (size_t)(count - cfg.max_shapes);
-	if (l.k > 10000)
-		l.k = 10000;
-	l.ids = ss_xcalloc(l.k, sizeof(*l.ids));
-	l.times = ss_xcalloc(l.k, sizeof(*l.times));
-	l.handles = ss_xcalloc(l.k, sizeof(*l.handles));
-	if (ss_registry_foreach(reg, lru_cb, &l, &err) < 0)
+	if (ss_evict_once(reg, cfg.data_dir, cfg.max_shapes, evicted, NULL, &err) < 0)
 		ss_cli_warning("eviction: %s", err.msg);
-	for (i = 0; i < l.n; i++) {
-		struct ss_buf dir = SS_BUF_INIT;
-
-		if (ss_registry_remove(reg, l.ids[i], &err) == 1) {
-			atomic_fetch_add(&m_evicted, 1);
-			ss_datadir_shape_path(&dir, cfg.data_dir, l.handles[i]);
-			ss_datadir_trash(cfg.data_dir, dir.buf, &err);
-			sh_event(l.handles[i]);
-		}
-		ss_buf_release(&dir);
-	}
-	ss_registry_flush(reg, &err);
-	free(l.ids);
-	free(l.times);
-	free(l.handles);
 }
 
 static void *evict_main(void *arg)
@@ -3335,43 +1332,6 @@ static void *evict_main(void *arg)
 			usleep(100000);
 	}
 	return NULL;
-}
-
-/* Shapes whose creation died with an earlier serve can never finish. */
-static int stale_cb(const struct ss_shape_rec *rec, void *ctx)
-{
-	struct ss_buf *ids = ctx;
-
-	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
-		ss_buf_addf(ids, "%" PRId64 " %s\n", rec->id, rec->handle);
-	return 0;
-}
-
-static void remove_stale_shapes(void)
-{
-	struct ss_buf ids = SS_BUF_INIT;
-	struct ss_err err = SS_ERR_INIT;
-	char *line, *save = NULL;
-
-	if (ss_registry_foreach(reg, stale_cb, &ids, &err) < 0)
-		ss_cli_die_err(&err);
-	for (line = strtok_r(ids.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		int64_t id = strtoll(line, NULL, 10);
-		const char *h = strchr(line, ' ');
-		struct ss_buf dir = SS_BUF_INIT;
-
-		if (!h)
-			continue;
-		ss_cli_warning("removing shape %s: its creation did not finish "
-			       "(an earlier serve stopped while creating it)", h + 1);
-		ss_registry_remove(reg, id, &err);
-		ss_datadir_shape_path(&dir, cfg.data_dir, h + 1);
-		ss_datadir_trash(cfg.data_dir, dir.buf, &err);
-		ss_buf_release(&dir);
-	}
-	if (ss_registry_flush(reg, &err) < 0)
-		ss_cli_die_err(&err);
-	ss_buf_release(&ids);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -3602,12 +1562,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	/* A client that goes away mid-answer (a browser or TanStack DB
-	 * aborting a long-poll it no longer needs) is ordinary, not a
-	 * warning: its answer is abandoned with the connection. */
-	if (!strncmp(msg, "Failed to send", 14) ||
-	    strstr(msg, "closed by remote") ||
-	    strstr(msg, "Socket has been disconnected"))
+	if (ss_http_log_ignorable(msg))
 		return;
 	ss_cli_warning("http: %s", msg);
 }
@@ -3660,6 +1615,8 @@ int main(int argc, char **argv)
 	cfg.max_body = 64 * 1024;
 	cfg.max_header = 32 * 1024;
 	ss_where_limits_default(&cfg.where_limits);
+	cfg.test_fail_thread_start = env_int("SHAPESYNC_TEST_FAIL_THREAD_START", 0, 0,
+					     INT64_MAX);
 	electric_env();
 
 	opterr = 0;
@@ -3801,16 +1758,12 @@ int main(int argc, char **argv)
 			rl.rlim_cur = rl.rlim_max;
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		/* A quarter of the descriptors stay for the files, the
-		 * registry and PostgreSQL: an accept that fails for want of
-		 * one makes libmicrohttpd stop accepting, and clients wait
-		 * in the listen queue. */
 		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-		    (int64_t)rl.rlim_cur - (int64_t)rl.rlim_cur / 4 < cfg.max_connections) {
-			int64_t n = (int64_t)rl.rlim_cur - (int64_t)rl.rlim_cur / 4;
+		    ss_connguard_fd_cap((int64_t)rl.rlim_cur, cfg.max_connections) <
+		    cfg.max_connections) {
+			int64_t n = ss_connguard_fd_cap((int64_t)rl.rlim_cur,
+							cfg.max_connections);
 
-			if (n < 1)
-				n = 1;
 			if (max_conn_given)
 				ss_cli_warning("--max-connections %" PRId64 " is more than "
 					       "the descriptor limit (%" PRId64 ") allows: "
@@ -3825,13 +1778,23 @@ int main(int argc, char **argv)
 		ss_cli_die_err(&err);
 	if (ss_datadir_init(cfg.data_dir, &err) < 0)
 		ss_cli_die_err(&err);
-	remove_stale_shapes();
 	pool = ss_pgq_pool_new(cfg.database_url, cfg.pool_size, 5);
+	tables = ss_tablecache_new(describe_pg, NULL, TABLE_CACHE_US, 256);
+	live = ss_live_open(&err);
+	if (!live)
+		ss_cli_die_err(&err);
+	{
+		struct ss_create_cfg cc = {
+			reg, pool, live, cfg.data_dir, cfg.publication, cfg.chunk_bytes,
+			cfg.pool_size, cfg.manual_publishing, cfg.no_active_wait,
+			cfg.active_timeout_ms, &stopping, &m_shapes_created, warn_cb, NULL,
+			cfg.test_fail_thread_start,
+		};
 
-	ino_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ino_fd < 0 || wake_fd < 0)
-		ss_cli_die("could not set up inotify: %s", strerror(errno));
+		creator = ss_create_new(&cc);
+	}
+	if (ss_create_remove_stale(creator, &err) < 0)
+		ss_cli_die_err(&err);
 	if ((errno = ss_thread_start(&waker, NULL, waker_main, NULL)) != 0)
 		ss_cli_die("could not start a thread: %s", strerror(errno));
 
@@ -3913,7 +1876,7 @@ int main(int argc, char **argv)
 	/* Orderly stop: wake every waiting request, let them answer, then
 	 * stop the daemon (it must not hold suspended connections). */
 	atomic_store(&stopping, 1);
-	wake_waker();
+	ss_live_stop(live);
 	pthread_join(waker, NULL);
 	if (have_evictor)
 		pthread_join(evictor, NULL);
@@ -3923,29 +1886,14 @@ int main(int argc, char **argv)
 	if (md)
 		MHD_stop_daemon(md);
 	/* Creations in flight see `stopping` and abort. */
-	for (c = 0; c < 100; c++) {
-		int busy = 0, i;
-		struct sshape *s;
-
-		pthread_mutex_lock(&wmu);
-		for (i = 0; i < SH_BUCKETS && !busy; i++)
-			for (s = sh_table[i]; s; s = s->next)
-				if (s->creating)
-					busy = 1;
-		pthread_mutex_unlock(&wmu);
-		if (!busy)
-			break;
+	for (c = 0; c < 100 && ss_live_any_creating(live); c++)
 		usleep(50000);
-	}
+	ss_create_free(creator);
 	ss_pgq_pool_close(pool);
 	ss_connguard_free(guard);
-	pthread_mutex_lock(&tmu);
-	tcache_clear();
-	pthread_mutex_unlock(&tmu);
+	ss_tablecache_free(tables);
 	if (ss_registry_close(reg, &err) < 0)
 		ss_cli_die_err(&err);
-	close(ino_fd);
-	close(wake_fd);
-	free(heap);
+	ss_live_close(live);
 	return 0;
 }

@@ -20,6 +20,7 @@ struct ss_connguard {
 	atomic_size_t count;
 	pthread_mutex_t mu;
 	struct ss_connguard_conn *head;
+	_Atomic int64_t last_report_us;
 };
 
 struct ss_connguard *ss_connguard_new(size_t max)
@@ -128,4 +129,22 @@ size_t ss_connguard_sweep(struct ss_connguard *g, int64_t now_us)
 size_t ss_connguard_count(struct ss_connguard *g)
 {
 	return atomic_load(&g->count);
+}
+
+int ss_connguard_refusal_report(struct ss_connguard *g, int64_t now_us)
+{
+	int64_t last = atomic_load(&g->last_report_us);
+
+	return (last == 0 || now_us - last > 10000000) &&
+	       atomic_compare_exchange_strong(&g->last_report_us, &last, now_us);
+}
+
+int64_t ss_connguard_fd_cap(int64_t nofile, int64_t wanted)
+{
+	int64_t n;
+
+	if (nofile < 0 || nofile - nofile / 4 >= wanted)
+		return wanted;
+	n = nofile - nofile / 4;
+	return n < 1 ? 1 : n;
 }

@@ -55,4 +55,20 @@ size_t ss_connguard_sweep(struct ss_connguard *g, int64_t now_us);
 /* Places taken (reserved or added). */
 size_t ss_connguard_count(struct ss_connguard *g);
 
+/*
+ * 1 when a refusal (ss_connguard_reserve failed) at now_us should be
+ * reported: the first, then at most one every 10 s (thread-safe), so a
+ * flood of connections does not flood the log.
+ */
+int ss_connguard_refusal_report(struct ss_connguard *g, int64_t now_us);
+
+/*
+ * The connections a process may hold with nofile descriptors: a quarter
+ * stay for its files, the registry and PostgreSQL (an accept that fails
+ * for want of one makes libmicrohttpd stop accepting, and clients wait in
+ * the listen queue). Returns wanted when it fits, else the cap (at least
+ * 1); nofile < 0 is no limit.
+ */
+int64_t ss_connguard_fd_cap(int64_t nofile, int64_t wanted);
+
 #endif

@@ -3,6 +3,7 @@
  * and what the stages' heartbeats report (see metrics.h).
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -108,6 +109,35 @@ static int64_t hb_received(const struct ss_heartbeat *h, int64_t now_us)
 	return (int64_t)h->received_lsn;
 }
 
+/* serve's counters: one table, one line each after its TYPE line */
+static const struct {
+	const char *name, *type;
+	size_t off;
+} serve_table[] = {
+#define F(f) offsetof(struct ss_metrics_scrape, f)
+	{ "electric_shape_db_write_buffer_pending_writes_count", "gauge", F(pending_writes) },
+	{ "shapesync_serve_waiting_requests", "gauge", F(waiting) },
+	{ "shapesync_serve_shapes_created", "counter", F(created) },
+	{ "shapesync_serve_shapes_evicted", "counter", F(evicted) },
+	{ "shapesync_serve_body_bytes", "counter", F(body_bytes) },
+	{ "shapesync_registry_pending_writes", "gauge", F(pending_writes) },
+	{ "shapesync_registry_touches_dropped", "counter", F(touches_dropped) },
+#undef F
+};
+
+static void render_serve(const struct ss_metrics_scrape *s, struct ss_buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(serve_table) / sizeof(serve_table[0]); i++) {
+		int64_t v = *(const int64_t *)(const void *)((const char *)s +
+							      serve_table[i].off);
+
+		ss_metrics_type(out, serve_table[i].name, serve_table[i].type);
+		ss_buf_addf(out, "%s %" PRId64 "\n", serve_table[i].name, v);
+	}
+}
+
 void ss_metrics_render(const struct ss_metrics *m, const struct ss_metrics_scrape *s,
 		       struct ss_buf *out)
 {
@@ -184,4 +214,6 @@ void ss_metrics_render(const struct ss_metrics *m, const struct ss_metrics_scrap
 			ss_buf_release(&name);
 		}
 	}
+	if (s->has_serve)
+		render_serve(s, out);
 }

@@ -39,6 +39,14 @@ struct ss_metrics_scrape {
 	size_t nhb;
 	int64_t now_us, since_us, stale_us; /* as ss_health_eval */
 	int64_t serve_rss, serve_connections; /* serve's own */
+	/* serve's own counters and gauges, rendered last (when has_serve) in
+	 * the order of the table in metrics.c */
+	int has_serve;
+	int64_t pending_writes;        /* the registry's write buffer */
+	int64_t waiting;               /* live requests waiting */
+	int64_t created, evicted;      /* shapes, since start */
+	int64_t body_bytes;            /* response body bytes sent */
+	int64_t touches_dropped;       /* last-read updates not recorded */
 };
 
 /* Append the metrics page (every line ends with \n). */

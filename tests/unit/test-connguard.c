@@ -95,5 +95,19 @@ int main(void)
 		close(sa[i]);
 		close(sb[i]);
 	}
+	/* refusals reported once per 10 s */
+	g = ss_connguard_new(1);
+	CHECK(ss_connguard_refusal_report(g, 1000));
+	CHECK(!ss_connguard_refusal_report(g, 2000));
+	CHECK(!ss_connguard_refusal_report(g, 10001000));
+	CHECK(ss_connguard_refusal_report(g, 10001001));
+	ss_connguard_free(g);
+	/* a quarter of the descriptors stay for the rest */
+	CHECK(ss_connguard_fd_cap(1024, 20000) == 768);
+	CHECK(ss_connguard_fd_cap(1024, 500) == 500);
+	CHECK(ss_connguard_fd_cap(1024, 768) == 768);
+	CHECK(ss_connguard_fd_cap(1, 10) == 1);
+	CHECK(ss_connguard_fd_cap(0, 10) == 1);
+	CHECK(ss_connguard_fd_cap(-1, 10) == 10);
 	return unit_report();
 }

@@ -173,6 +173,34 @@ int main(void)
 			p = e + 1;
 		}
 	}
+
+	/* serve's own counters, last, from the one table */
+	CHECK(!strstr(page.buf, "shapesync_serve_"));
+	s.has_serve = 1;
+	s.pending_writes = 4;
+	s.waiting = 2;
+	s.created = 7;
+	s.evicted = 1;
+	s.body_bytes = 12345;
+	s.touches_dropped = 3;
+	ss_buf_reset(&page);
+	ss_metrics_render(&m, &s, &page);
+	CHECK(strstr(page.buf, "# TYPE electric_shape_db_write_buffer_pending_writes_count gauge\n"
+	    "electric_shape_db_write_buffer_pending_writes_count 4\n"
+	    "# TYPE shapesync_serve_waiting_requests gauge\n"
+	    "shapesync_serve_waiting_requests 2\n"
+	    "# TYPE shapesync_serve_shapes_created counter\n"
+	    "shapesync_serve_shapes_created 7\n"
+	    "# TYPE shapesync_serve_shapes_evicted counter\n"
+	    "shapesync_serve_shapes_evicted 1\n"
+	    "# TYPE shapesync_serve_body_bytes counter\n"
+	    "shapesync_serve_body_bytes 12345\n"
+	    "# TYPE shapesync_registry_pending_writes gauge\n"
+	    "shapesync_registry_pending_writes 4\n"
+	    "# TYPE shapesync_registry_touches_dropped counter\n"
+	    "shapesync_registry_touches_dropped 3\n") != NULL);
+	CHECK(page.len > 0 && strstr(page.buf, "shapesync_registry_touches_dropped 3\n") ==
+	      page.buf + page.len - strlen("shapesync_registry_touches_dropped 3\n"));
 	ss_buf_release(&page);
 	return unit_report();
 }

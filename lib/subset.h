@@ -1,0 +1,68 @@
+/*
+ * subset.h — subset snapshots (Electric 1.x's subset__* parameters and
+ * POST bodies): the fields from a POST body, their checks (params JSON,
+ * limit, offset, order_by, where) with Electric's 400 bodies, the ORDER
+ * BY list checked against the table and rewritten with quoted names, and
+ * the query and its {"metadata":..,"data":[..]} answer.
+ */
+#ifndef SS_SUBSET_H
+#define SS_SUBSET_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "pgq.h"
+#include "shapereq.h"
+#include "util.h"
+#include "where.h"
+
+/*
+ * The subset fields of a POST body (top-level keys or a nested "subset"
+ * object: where, order_by, limit, offset, params; strings as they are,
+ * other values as compact JSON) into q's sub_* fields, setting q->subset
+ * when any is present. An empty body is no fields. Returns 0, or 400
+ * with Electric's body in errbody (invalid JSON, not an object).
+ */
+unsigned ss_subset_from_body(const char *body, size_t len, struct ss_shapereq *q,
+			     struct ss_buf *errbody);
+
+/*
+ * Check "col [ASC|DESC] [NULLS FIRST|LAST], ..." against table t (columns
+ * hidden by queryable, as shapereq's, are unknown) and append it to out
+ * with every name quoted and the keywords upper case. 0, or -1 with msg
+ * (PostgreSQL's wording: "unknown reference x", "syntax error at or near
+ * ...").
+ */
+int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
+		       const char *text, struct ss_buf *out, char *msg, size_t msgsz);
+
+/* A checked subset request. */
+struct ss_subset {
+	struct ss_where *where;       /* compiled subset__where, or NULL */
+	struct ss_buf tail;           /* " ORDER BY .. LIMIT n OFFSET m" */
+	json_t *params;
+	const char **pv;
+	size_t npv;
+};
+
+void ss_subset_release(struct ss_subset *s);
+
+/*
+ * Check q's subset fields (limits for the where clause; NULL: defaults)
+ * into s (released by the caller either way). Returns 0, or 400 with
+ * Electric's body {"message":"Invalid request","errors":{"subset":{..}}}
+ * in errbody.
+ */
+unsigned ss_subset_prepare(const struct ss_shapereq *q, const struct ss_where_limits *lim,
+			   struct ss_subset *s, struct ss_buf *errbody);
+
+/*
+ * Run the subset query of q and s on conn (a pooled connection) and
+ * append the answer body to out: {"metadata":{"xmin","xmax","xip_list",
+ * "database_lsn","snapshot_mark"},"data":[rows]}, each row carrying the
+ * snapshot mark. 0, or -1 with err (PostgreSQL failed; out unchanged).
+ */
+int ss_subset_run(void *conn, const struct ss_shapereq *q, const struct ss_subset *s,
+		  uint32_t mark, struct ss_buf *out, struct ss_err *err);
+
+#endif

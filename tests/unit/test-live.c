@@ -1,0 +1,237 @@
+/*
+ * test-live — lib/live without a server: shape entries and their
+ * references, waits that return at once when the shape moved, wake-ups
+ * by event, by deadline (in deadline order), by a write in a watched
+ * directory and by its removal, every waiter woken when the hub stops, and
+ * what locate says of a failed creation, one in progress, and a shape the
+ * registry does not have.
+ *
+ *   test-live DIR     (a scratch directory)
+ */
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "live.h"
+#include "unit.h"
+
+struct fake_req {
+	struct ss_live_waiter w;
+	atomic_int suspended, woken;
+	int order;
+};
+
+static atomic_int wake_seq;
+
+static void on_suspend(void *ctx)
+{
+	struct fake_req *r = ctx;
+
+	r->suspended = 1;
+}
+
+static void on_wake(void *ctx)
+{
+	struct fake_req *r = ctx;
+
+	r->suspended = 0;
+	r->woken++;
+	r->order = atomic_fetch_add(&wake_seq, 1);
+}
+
+static void *runner(void *arg)
+{
+	ss_live_run(arg);
+	return NULL;
+}
+
+/* Wait up to 5 s for cond. */
+#define WAIT_FOR(cond)                                                       \
+	do {                                                                 \
+		int i_;                                                      \
+		for (i_ = 0; i_ < 500 && !(cond); i_++)                      \
+			usleep(10000);                                       \
+	} while (0)
+
+static int wait_req(struct ss_live *l, struct ss_live_shape *s, struct fake_req *r,
+		    int64_t deadline)
+{
+	uint64_t seq;
+
+	ss_live_lock(l);
+	seq = s->seq;
+	ss_live_unlock(l);
+	return ss_live_wait(l, s, &r->w, seq, deadline, 0, on_suspend, on_wake, r);
+}
+
+int main(int argc, char **argv)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_live *l = ss_live_open(&err);
+	struct ss_live_shape *s, *s2;
+	struct fake_req a, b, c, d;
+	char dir[4096], file[4200];
+	pthread_t th;
+	uint64_t seq;
+	int fd;
+
+	if (argc != 2)
+		FAILF("usage: test-live DIR");
+	if (!l)
+		FAILF("%s", err.msg);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	memset(&c, 0, sizeof(c));
+	memset(&d, 0, sizeof(d));
+
+	/* entries by handle, counted */
+	ss_live_lock(l);
+	s = ss_live_get_locked(l, "1-2", 7);
+	s2 = ss_live_get_locked(l, "1-2", 7);
+	CHECK(s == s2 && s->refs == 2 && s->id == 7);
+	CHECK(ss_live_find_locked(l, "1-2") == s);
+	CHECK(ss_live_find_locked(l, "1-3") == NULL);
+	ss_live_put_locked(l, s2);
+	s->creating = 1;
+	ss_live_unlock(l);
+	CHECK(ss_live_any_creating(l));
+	s->creating = 0;
+	CHECK(!ss_live_any_creating(l));
+
+	/* a wait after the shape moved returns at once */
+	ss_live_lock(l);
+	seq = s->seq;
+	ss_live_event_locked(l, s);
+	ss_live_unlock(l);
+	CHECK(ss_live_wait(l, s, &a.w, seq, ss_mono_us() + 1000000, 0, on_suspend, on_wake,
+			   &a) == 1);
+	CHECK(!a.suspended && ss_live_waiting(l) == 0);
+	CHECK(ss_live_wait(l, s, &a.w, seq + 1, ss_mono_us() + 1000000, 1, on_suspend,
+			   on_wake, &a) == 1);
+
+	if (pthread_create(&th, NULL, runner, l))
+		FAILF("could not start a thread");
+
+	/* an event wakes every waiter of the shape, once */
+	CHECK(wait_req(l, s, &a, ss_mono_us() + 60000000) == 0);
+	CHECK(wait_req(l, s, &b, ss_mono_us() + 60000000) == 0);
+	CHECK(a.suspended && b.suspended && ss_live_waiting(l) == 2);
+	ss_live_lock(l);
+	ss_live_event_locked(l, s);
+	ss_live_unlock(l);
+	CHECK(a.woken == 1 && b.woken == 1 && !a.suspended && ss_live_waiting(l) == 0);
+	ss_live_lock(l);
+	ss_live_fire_locked(l, &a.w);   /* not waiting: nothing */
+	ss_live_unlock(l);
+	CHECK(a.woken == 1);
+
+	/* deadlines, earliest first */
+	a.woken = b.woken = 0;
+	CHECK(wait_req(l, s, &a, ss_mono_us() + 300000) == 0);
+	CHECK(wait_req(l, s, &b, ss_mono_us() + 100000) == 0);
+	CHECK(wait_req(l, s, &c, ss_mono_us() + 200000) == 0);
+	WAIT_FOR(a.woken && b.woken && c.woken);
+	CHECK(a.woken == 1 && b.woken == 1 && c.woken == 1);
+	CHECK(b.order < c.order && c.order < a.order);
+
+	/* a firing request leaves the heap in order */
+	a.woken = b.woken = c.woken = 0;
+	CHECK(wait_req(l, s, &a, ss_mono_us() + 400000) == 0);
+	CHECK(wait_req(l, s, &b, ss_mono_us() + 60000000) == 0);
+	CHECK(wait_req(l, s, &c, ss_mono_us() + 100000) == 0);
+	ss_live_lock(l);
+	ss_live_fire_locked(l, &b.w);
+	ss_live_unlock(l);
+	CHECK(b.woken == 1);
+	WAIT_FOR(a.woken && c.woken);
+	CHECK(c.order < a.order && ss_live_waiting(l) == 0);
+
+	/* a write in the watched directory wakes, and so does its removal,
+	 * which also invalidates what requests cached */
+	snprintf(dir, sizeof(dir), "%s/shape", argv[1]);
+	snprintf(file, sizeof(file), "%s/head", dir);
+	if (mkdir(dir, 0700) < 0)
+		FAILF("could not make '%s'", dir);
+	ss_live_lock(l);
+	ss_live_watch_locked(l, s, dir);
+	ss_live_watch_locked(l, s, dir);
+	ss_live_unwatch_locked(l, s);
+	CHECK(s->wd >= 0 && s->watchers == 1);
+	s->snap_done = 1;
+	s->alive_us = 5;
+	ss_live_unlock(l);
+	a.woken = 0;
+	CHECK(wait_req(l, s, &a, ss_mono_us() + 60000000) == 0);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "x", 1) != 1 || close(fd) < 0)
+		FAILF("could not write '%s'", file);
+	WAIT_FOR(a.woken);
+	CHECK(a.woken == 1 && s->snap_done == 1);
+	a.woken = 0;
+	CHECK(wait_req(l, s, &a, ss_mono_us() + 60000000) == 0);
+	unlink(file);
+	rmdir(dir);
+	WAIT_FOR(a.woken);
+	CHECK(a.woken == 1);
+	WAIT_FOR(s->snap_done == 0);
+	ss_live_lock(l);
+	CHECK(s->snap_done == 0 && s->alive_us == 0 && s->lr_stale == 1);
+	ss_live_unwatch_locked(l, s);
+	ss_live_unlock(l);
+
+	/* removal by handle */
+	a.woken = 0;
+	CHECK(wait_req(l, s, &a, ss_mono_us() + 60000000) == 0);
+	ss_live_removed(l, "1-2");
+	ss_live_removed(l, "9-9");
+	CHECK(a.woken == 1);
+
+	/* stopping wakes every waiter; then waits return at once */
+	a.woken = d.woken = 0;
+	CHECK(wait_req(l, s, &a, ss_mono_us() + 60000000) == 0);
+	CHECK(wait_req(l, s, &d, ss_mono_us() + 60000000) == 0);
+	ss_live_stop(l);
+	pthread_join(th, NULL);
+	CHECK(a.woken == 1 && d.woken == 1 && ss_live_waiting(l) == 0);
+	CHECK(wait_req(l, s, &a, ss_mono_us() + 60000000) == 1);
+
+	/* locate: a failed creation, one in progress, a shape the registry
+	 * does not have */
+	{
+		struct ss_registry_opts o;
+		struct ss_registry *reg = NULL;
+		struct ss_live_at at;
+
+		ss_registry_opts_init(&o);
+		o.create = 1;
+		if (ss_registry_open(":memory:", &o, &reg, &err) < 0)
+			FAILF("%s", err.msg);
+		ss_live_lock(l);
+		s->failed = 1;
+		s->seq = 41;
+		ss_live_unlock(l);
+		CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == -1 && at.seen_seq == 41);
+		ss_live_lock(l);
+		s->failed = 0;
+		s->creating = 1;
+		s->chunks_ready = 2;
+		ss_live_unlock(l);
+		CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == 1);
+		CHECK(at.ready == 2 && !at.done && !at.locked);
+		ss_live_at_release(&at);
+		ss_live_lock(l);
+		s->creating = 0;
+		ss_live_unlock(l);
+		CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == 0 && !at.locked);
+		ss_registry_close(reg, &err);
+	}
+
+	ss_live_put(l, s);
+	ss_live_lock(l);
+	CHECK(ss_live_find_locked(l, "1-2") == NULL);
+	ss_live_unlock(l);
+	ss_live_close(l);
+	ss_live_close(NULL);
+	return unit_report();
+}
