@@ -685,22 +685,44 @@ static void sleep_ms(int64_t ms)
  * timeout, between transactions and with everything written out, the
  * session ends asleep: nothing is lost, the slot keeps the WAL until the
  * next session. */
-static int idle_check(struct state *st, int64_t now, struct ss_err *err)
+/* 1 if a shape was read or created since the last look (the registry's
+ * latest use moved), 0 if not, -1 with err. */
+static int shape_used(struct state *st, struct ss_err *err)
 {
 	int64_t use;
 
-	if (!opt.idle_ms || !st->reg)
+	if (ss_registry_last_use(st->reg, &use, err) < 0)
+		return -1;
+	if (use <= st->last_use)
 		return 0;
-	if (ss_registry_last_use(st->reg, &use, err) < 0) {
+	st->last_use = use;
+	return 1;
+}
+
+static int idle_check(struct state *st, int64_t now, struct ss_err *err)
+{
+	int used;
+
+	/* The registry is asked only once the timeout ran out, not on
+	 * every poll: a read since then restarts it. */
+	if (!opt.idle_ms || !st->reg || now - st->active_us < opt.idle_ms * 1000)
+		return 0;
+	used = shape_used(st, err);
+	if (used < 0) {
 		st->fatal = 1;
 		return -1;
 	}
-	if (use > st->last_use) {
-		st->last_use = use;
-		st->active_us = now;
+	if (used) {
+		/* The timeout counts from that use (wall clock in the
+		 * registry, moved onto the monotonic clock). */
+		int64_t ago = ss_now_us() - st->last_use;
+
+		st->active_us = now - (ago > 0 ? ago : 0);
+		if (now - st->active_us < opt.idle_ms * 1000)
+			return 0;
 	}
-	if (now - st->active_us < opt.idle_ms * 1000 || st->dec.in_txn ||
-	    st->dec.skip_txn || st->dec.received > st->dec.emitted)
+	if (st->dec.in_txn || st->dec.skip_txn ||
+	    st->dec.received > st->dec.emitted)
 		return 0;
 	st->asleep = 1;
 	return 0;
@@ -710,8 +732,7 @@ static int idle_check(struct state *st, int64_t now, struct ss_err *err)
  * (the registry says), or a stop. Returns -1 on a registry error. */
 static int idle_sleep(struct state *st, struct ss_err *err)
 {
-	int64_t use;
-	int i;
+	int i, used;
 
 	ss_cli_info("no transaction and no shape read for %" PRId64 " ms: "
 		    "closed the connections to PostgreSQL until the next read "
@@ -723,10 +744,10 @@ static int idle_sleep(struct state *st, struct ss_err *err)
 	while (!stop_requested) {
 		for (i = 0; i < 10 && !stop_requested; i++)
 			sleep_ms(100);
-		if (ss_registry_last_use(st->reg, &use, err) < 0)
+		used = shape_used(st, err);
+		if (used < 0)
 			return -1;
-		if (use > st->last_use) {
-			st->last_use = use;
+		if (used) {
 			ss_cli_info("a shape was read or created: reconnecting");
 			break;
 		}
