@@ -892,7 +892,7 @@ static void disconnect(struct state *st)
 static int session(struct state *st, struct ss_err *err)
 {
 	char key[128];
-	int got, created = 0, exists, pub_created, lost;
+	int got, created = 0, exists, pub_created, lost, round;
 	ss_lsn confirmed;
 	int64_t timeout_ms;
 
@@ -909,10 +909,11 @@ static int session(struct state *st, struct ss_err *err)
 	snprintf(key, sizeof(key), "shapesync-replicate slot %s", opt.slot);
 	if (ss_pg_try_lock(st->admin, key, &got, err) < 0)
 		return -1;
-	if (opt.take_over) {
+	/* Whoever holds the lock or streams from the slot; a holder that
+	 * reconnects between its end and our lock is ended again. */
+	for (round = 0; opt.take_over && round < 5; round++) {
 		int ended;
 
-		/* Whoever holds the lock or streams from the slot. */
 		if (ss_pg_take_over(st->admin, key, opt.slot, &ended, err) < 0)
 			return -1;
 		if (ended)
@@ -921,6 +922,8 @@ static int session(struct state *st, struct ss_err *err)
 				       ended == 1 ? "" : "s");
 		if (!got && ss_pg_try_lock(st->admin, key, &got, err) < 0)
 			return -1;
+		if (got)
+			break;
 	}
 	if (!got) {
 		st->fatal = 1;

@@ -350,6 +350,19 @@ int ss_pg_try_lock(struct ss_pg *pg, const char *key, int *got,
 	return 0;
 }
 
+/* The backends holding the advisory lock named by $1 (a single int8 key
+ * shows in pg_locks as classid = high half, objid = low half, objsubid =
+ * 1) or streaming from slot $2, other than this one. */
+#define HOLDERS                                                           \
+	"SELECT pid FROM pg_locks WHERE locktype = 'advisory'"           \
+	" AND granted AND objsubid = 1"                                   \
+	" AND classid = ((hashtext($1)::bigint >> 32) & 4294967295)::oid" \
+	" AND objid = (hashtext($1)::bigint & 4294967295)::oid"           \
+	" AND pid <> pg_backend_pid()"                                    \
+	" UNION SELECT active_pid FROM pg_replication_slots"              \
+	" WHERE slot_name = $2 AND active_pid IS NOT NULL"                \
+	" AND active_pid <> pg_backend_pid()"
+
 int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
 		    int *ended, struct ss_err *err)
 {
@@ -358,33 +371,23 @@ int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
 	int i, waited;
 
 	*ended = 0;
-	/* The holder of the advisory lock (a single int8 key shows in
-	 * pg_locks as classid = high half, objid = low half, objsubid = 1)
-	 * and whatever streams from the slot. */
 	if (ss_pg_exec(pg, "could not end the slot's holder",
-		       "SELECT pid, pg_terminate_backend(pid) FROM ("
-		       " SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
-		       " AND granted AND objsubid = 1"
-		       " AND classid = ((hashtext($1)::bigint >> 32)"
-		       "  & 4294967295)::oid"
-		       " AND objid = (hashtext($1)::bigint & 4294967295)::oid"
-		       " UNION SELECT active_pid FROM pg_replication_slots"
-		       " WHERE slot_name = $2 AND active_pid IS NOT NULL) h"
-		       " WHERE pid <> pg_backend_pid()", 2, params, &r, NULL,
-		       err) < 0)
+		       "SELECT pid, pg_terminate_backend(pid) FROM (" HOLDERS
+		       ") h",
+		       2, params, &r, NULL, err) < 0)
 		return -1;
 	for (i = 0; i < PQntuples(r); i++)
 		if (!strcmp(PQgetvalue(r, i, 1), "t"))
 			++*ended;
 	PQclear(r);
-	/* A terminated backend lets go of the slot as it exits. */
+	/* A terminated backend lets go of the lock and the slot only as it
+	 * exits, which takes a while on a loaded server. */
 	for (waited = 0; *ended && waited < 100; waited++) {
 		int busy;
 
-		if (ss_pg_exec(pg, "could not look up the replication slot",
-			       "SELECT count(*) FROM pg_replication_slots"
-			       " WHERE slot_name = $1 AND active_pid IS NOT NULL",
-			       1, params + 1, &r, NULL, err) < 0)
+		if (ss_pg_exec(pg, "could not look up the slot's holder",
+			       "SELECT count(*) FROM (" HOLDERS ") h", 2, params,
+			       &r, NULL, err) < 0)
 			return -1;
 		busy = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
 		PQclear(r);

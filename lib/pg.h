@@ -127,8 +127,10 @@ int ss_pg_try_lock(struct ss_pg *pg, const char *key, int *got,
  * by `key` (see ss_pg_try_lock: a shapesync-replicate whose machine went
  * away can leave it behind) and the backend streaming from `slot`, with
  * pg_terminate_backend (superuser, or pg_signal_backend over their role).
- * *ended counts the backends told to end; waits up to 5 s for the slot to
- * be released.
+ * *ended counts the backends told to end; waits up to 5 s for them to
+ * let go of both. A holder that reconnects may take the lock again: the
+ * caller retries ss_pg_try_lock and, if it lost the race, takes over
+ * again.
  */
 int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
 		    int *ended, struct ss_err *err);
