@@ -137,12 +137,14 @@ int ss_publication_add_table(struct ss_pg *pg, const char *pub,
 	if (ss_pg_exec(pg, "could not set lock_timeout",
 		       "SET lock_timeout = '5s'", 0, NULL, NULL, NULL, err) < 0)
 		return -1;
-	if (!in_pub)
-		rc = add_table(pg, "could not add a table to the publication",
-			       pub, schema, table, err);
-	if (rc == 0 && !full)
+	/* FULL first: every change the publication carries then has its
+	 * whole old row (route invalidates shapes on one without). */
+	if (!full)
 		rc = identity_full(pg, "could not set REPLICA IDENTITY FULL",
 				   schema, table, err);
+	if (rc == 0 && !in_pub)
+		rc = add_table(pg, "could not add a table to the publication",
+			       pub, schema, table, err);
 	if (rc == 0 && changed)
 		*changed = 1;
 	if (ss_pg_exec(pg, "could not reset lock_timeout",
@@ -464,13 +466,16 @@ int ss_publication_ensure(struct ss_pg *c, const char *pub,
 
 	if (!has_pub && create_publication(c, "postgresql", pub, &made, err) < 0)
 		return -1;
-	/* The publication change comes before ALTER TABLE, as in Electric,
-	 * to avoid deadlocks with the replication connection. */
-	if (!has_rel && add_table(c, "postgresql", pub, t->schema, t->name, err) < 0)
-		return -1;
+	/* REPLICA IDENTITY FULL (of the table and, for a partitioned one,
+	 * of its partitions) before the table joins the publication: an
+	 * update or delete decoded in between would come with its key alone,
+	 * and route invalidates the table's filtered shapes on one. Each
+	 * statement commits on its own, so no lock is held across the two. */
 	if (!full && identity_full(c, "postgresql", t->schema, t->name, err) < 0)
 		return -1;
 	if (t->relkind == 'p' && tree_full(c, oidtxt, err) < 0)
+		return -1;
+	if (!has_rel && add_table(c, "postgresql", pub, t->schema, t->name, err) < 0)
 		return -1;
 	return 0;
 }

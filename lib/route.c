@@ -1480,6 +1480,7 @@ int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
 	(void)err;
 	r->last = NULL;
 	r->gen++;
+	g->ri = rel->replica_identity;
 	set_ancestors(g, rel);
 	if (old && old != g) {
 		/* Renamed: the shapes on the old name lose their table. */
@@ -1583,6 +1584,52 @@ static struct group *group_by_oid_nocache(const struct ss_router *r,
  * columns, maybe in another order), and the union of the columns every
  * shape on g or on an ancestor reads, in g's positions.
  */
+/* The live shapes of g that an old row of key columns alone misleads:
+ * a where clause, or old values sent (replica=full). */
+static void lossy_shapes(struct group *g, struct rshape ***v, size_t *nv,
+			 size_t *valloc)
+{
+	size_t i;
+
+	for (i = 0; g && i < g->nshapes; i++) {
+		struct rshape *s = g->shapes[i];
+
+		if (s->state == ST_LIVE &&
+		    (s->def.where || s->def.replica == SS_REPLICA_FULL))
+			VEC_PUSH(*v, *nv, *valloc, s);
+	}
+}
+
+void ss_route_lossy_old(struct ss_router *r, struct group *g)
+{
+	struct rshape **v = NULL;
+	size_t nv = 0, valloc = 0, k;
+	char reason[600];
+
+	if (g->ri_gen == r->gen)
+		return; /* nothing was filed since the last look */
+	snprintf(reason, sizeof(reason),
+		 "relation %s.%s has REPLICA IDENTITY %s, not FULL: an update "
+		 "or delete came without the old row",
+		 g->schema, g->table,
+		 g->ri == 'd' ? "DEFAULT" : g->ri == 'i' ? "USING INDEX" :
+		 g->ri == 'n' ? "NOTHING" : "unknown");
+	lossy_shapes(g, &v, &nv, &valloc);
+	invalidate(r, g, v, nv, reason);
+	if (g->nanc)
+		ss_route_anc_update(r, g);
+	for (k = 0; k < g->nanc; k++) {
+		nv = 0;
+		lossy_shapes(g->ancg[k], &v, &nv, &valloc);
+		if (nv)
+			invalidate(r, g->ancg[k], v, nv, reason);
+	}
+	free(v);
+	if (g->nanc)
+		ss_route_anc_update(r, g);
+	g->ri_gen = r->gen;
+}
+
 void ss_route_anc_update(struct ss_router *r, struct group *g)
 {
 	size_t k, i, j, n;

@@ -143,6 +143,11 @@ struct group {
 	size_t **amap;          /* per ancestor: its column j is our column
 				   amap[k][j] (SIZE_MAX: we have none) */
 	int anc_live;           /* an ancestor has live shapes */
+	/* The relation's replica identity ('d', 'n', 'f', 'i'; 0 before
+	 * its frame) and the r->gen its lossy old rows were last handled
+	 * at (ss_route_lossy_old). */
+	char ri;
+	uint64_t ri_gen;
 	size_t *allused;        /* used, and what the ancestors' shapes read,
 				   in our positions */
 	const char **allnames;
@@ -336,6 +341,11 @@ static inline struct group *group_by_oid(const struct ss_router *r, uint32_t oid
 
 /* Rebuild what partition g keeps of its ancestors (when r->gen moved). */
 void ss_route_anc_update(struct ss_router *r, struct group *g);
+/* An update or delete of g's table whose replica identity is not FULL:
+ * its old row holds the key alone, so a shape that filters (on g or on
+ * its ancestors) or sends old values cannot tell what the row was;
+ * those shapes are invalidated (refetch), never fed a guess. */
+void ss_route_lossy_old(struct ss_router *r, struct group *g);
 /* Parse PostgreSQL array text output into its elements (see route.c). */
 int ss_route_array_elements(const char *s, struct ss_buf *tmp,
 			    void (*add)(const char *, size_t, void *), void *ctx);

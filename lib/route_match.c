@@ -519,6 +519,8 @@ void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
 	out->ops = r->ops;
 	if (!g)
 		return;
+	if (op != SS_FRAME_OP_INSERT && g->ri && g->ri != 'f')
+		ss_route_lossy_old(r, g);
 	if (g->nanc)
 		ss_route_anc_update(r, g);
 	if (!g->nlive && !g->anc_live)

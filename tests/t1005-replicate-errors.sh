@@ -74,7 +74,7 @@ test_expect_success 'a publication of another owner, a table of another owner' '
 	pg_psql "ALTER PUBLICATION shapesync OWNER TO app" &&
 	shapesync-replicate --db "$DATABASE_URL&user=app" --table mine --table theirs \
 		--ack=received --endpos "$(now)" >/dev/null 2>"$TEST_DIR/.stderr" &&
-	test_stderr_has "^shapesync-replicate: warning: could not publish table \"public\".\"theirs\": could not add a table to the publication: must be owner of table theirs$" &&
+	test_stderr_has "^shapesync-replicate: warning: could not publish table \"public\".\"theirs\": could not set REPLICA IDENTITY FULL: must be owner of table theirs$" &&
 	test_stderr_has "^hint: the role must own the table to publish it and set REPLICA IDENTITY FULL; or have its owner run ALTER TABLE ... REPLICA IDENTITY FULL and ALTER PUBLICATION ... ADD TABLE ...$" &&
 	test_eq mine "$(pg_psql "SELECT tablename FROM pg_publication_tables")"
 '

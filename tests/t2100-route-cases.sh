@@ -8,7 +8,10 @@
 # ranges, $1), values (PostgreSQL equality and order in the indexes),
 # schema (relation changes and where clauses that do not compile),
 # partition (changes of partitions reach the shapes on their ancestors,
-# with the ancestor's columns: other order, a second level, truncates).
+# with the ancestor's columns: other order, a second level, truncates),
+# identity (a table or partition without REPLICA IDENTITY FULL: its
+# filtering and replica=full shapes are invalidated at the first update or
+# delete, whole-table shapes carry on).
 . "$(dirname "$0")/lib.sh"
 
 data=$TEST_SRC/data/route
@@ -28,7 +31,7 @@ register() {
 	done <shapes.list
 }
 
-for case in moves values schema partition; do
+for case in moves values schema partition identity; do
 	test_expect_success "$case: routed output and messages as expected" '
 		register $case &&
 		shapesync-route --registry $case.db <"$data/$case.in" \
