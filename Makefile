@@ -1,6 +1,6 @@
 # shapesync — one non-recursive GNU Makefile.
 # Targets: all (default), check, check-asan, install, clean, deps, bench,
-# fuzz, fuzz-regress (tests/fuzz/README.md).
+# fuzz, fuzz-regress, format, format-check (tests/fuzz/README.md).
 # Objects go under $(BUILD) (default build/), programs under $(BUILD)/bin.
 # V=1 shows full commands; SANITIZE=1 builds with ASan+UBSan.
 
@@ -56,7 +56,7 @@ DEPS      := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
              $(UNIT_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
 
 .PHONY: all check check-asan install clean deps bench units run fuzz fuzz-build \
-        fuzz-regress
+        fuzz-regress format format-check
 all: $(PROGS) $(UNITS) $(BENCHES)
 
 $(BUILD)/%.o: %.c | pkgcheck
@@ -192,10 +192,11 @@ install: $(PROGS)
 
 # Debian packages for building and testing: perl for prove, zsh for the
 # completion tests, postgresql-15 for the throwaway test clusters, clang
-# and libclang-rt-dev (libFuzzer) for the fuzz targets.
+# and libclang-rt-dev (libFuzzer) for the fuzz targets, clang-format for
+# make format-check.
 DEB_PKGS := build-essential pkg-config sqlite3 libpq-dev libsqlite3-dev libjansson-dev \
             libmicrohttpd-dev postgresql-15 postgresql-15-wal2json perl zsh curl \
-            nginx-light bc jq clang libclang-rt-dev
+            nginx-light bc jq clang libclang-rt-dev clang-format
 # Installs what is missing when run as root. Otherwise prints the command to
 # run as root and fails if anything is missing, so `make deps && make check`
 # stops with that hint instead of a build error. Node.js is only installed
@@ -222,6 +223,22 @@ deps:
 	  echo "deps: run as root: apt-get update && apt-get install -y $$missing"; \
 	  exit 1; \
 	fi
+
+# The layout of every C file is .clang-format's (Debian 12's clang-format
+# 14): `make format` rewrites them, `make format-check` lists the files
+# that differ and fails (CI runs it).
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null || \
+               find lib cmd tests bench -name '*.[ch]')
+format:
+	$(Q)clang-format -i $(FORMAT_SRC)
+
+format-check:
+	$(Q)bad=$$(for f in $(FORMAT_SRC); do \
+	  clang-format "$$f" | cmp -s "$$f" - || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then \
+	  echo "format-check: these files differ from .clang-format (run make format):"; \
+	  echo "$$bad" | sed 's/^/  /'; exit 1; \
+	fi; echo "format-check: $(words $(FORMAT_SRC)) files as .clang-format lays them out"
 
 clean:
 	rm -rf build

@@ -2,13 +2,12 @@
  * bench/registry.c — measures the registry. Modes:
  *   concurrent  THREADS SHAPES   64 threads creating shapes through the write
  *                                buffer vs. one synchronous transaction per
- *                                operation, same run, same settings; prints both
- *                                rates and the ratio
- *   fill        PATH SHAPES      register SHAPES shapes (for scale tests)
- *   idmap       PATH             load an id map from PATH; print memory per
- *                                shape and lookup times
- *   churn       PATH             add and remove shapes until killed (kill -9
- *                                tests); prints "ready" once writes are buffered
+ *                                operation, same run, same settings; prints
+ * both rates and the ratio fill        PATH SHAPES      register SHAPES shapes
+ * (for scale tests) idmap       PATH             load an id map from PATH;
+ * print memory per shape and lookup times churn       PATH             add and
+ * remove shapes until killed (kill -9 tests); prints "ready" once writes are
+ * buffered
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -26,7 +25,8 @@ static void die(const char *what, const struct ss_err *err)
 	exit(1);
 }
 
-static struct ss_registry *open_reg(const char *path, struct ss_registry_opts *o)
+static struct ss_registry *open_reg(const char *path,
+				    struct ss_registry_opts *o)
 {
 	struct ss_registry_opts d;
 	struct ss_err err = SS_ERR_INIT;
@@ -56,8 +56,8 @@ static void make_def(struct ss_shape *s, long n)
 /* ---------------------------------------------------------- concurrent */
 
 struct job {
-	struct ss_registry *reg;   /* buffered mode */
-	sqlite3 *db;               /* synchronous mode: shared, under lock */
+	struct ss_registry *reg; /* buffered mode */
+	sqlite3 *db;		 /* synchronous mode: shared, under lock */
 	pthread_mutex_t *lock;
 	long first, n;
 };
@@ -75,7 +75,8 @@ static void *buffered_worker(void *p)
 
 		make_def(&s, j->first + i);
 		ss_shape_rec_init(&rec);
-		if (ss_registry_add(j->reg, &s, NULL, 0, &rec, &created, &err) < 0)
+		if (ss_registry_add(j->reg, &s, NULL, 0, &rec, &created, &err) <
+		    0)
 			die("add", &err);
 		ss_shape_rec_release(&rec);
 		ss_shape_release(&s);
@@ -97,13 +98,19 @@ static void *sync_worker(void *p)
 	long i;
 
 	pthread_mutex_lock(j->lock);
-	if (sqlite3_prepare_v2(j->db, "SELECT id FROM shapes WHERE definition = ?1", -1,
-			       &look, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(j->db, "INSERT INTO shapes (handle, definition, hash,"
-			       " schema_name, table_name, created_us) VALUES (?1,?2,?3,?4,?5,?6)",
-			       -1, &ins, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(j->db, "INSERT INTO shape_changes (shape_id, handle, added)"
-			       " VALUES (last_insert_rowid(), ?1, 1)", -1, &log, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(j->db,
+			       "SELECT id FROM shapes WHERE definition = ?1",
+			       -1, &look, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		j->db,
+		"INSERT INTO shapes (handle, definition, hash,"
+		" schema_name, table_name, created_us) VALUES (?1,?2,?3,?4,?5,?6)",
+		-1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		j->db,
+		"INSERT INTO shape_changes (shape_id, handle, added)"
+		" VALUES (last_insert_rowid(), ?1, 1)",
+		-1, &log, NULL) != SQLITE_OK)
 		die("prepare", NULL);
 	pthread_mutex_unlock(j->lock);
 	for (i = 0; i < j->n; i++) {
@@ -115,10 +122,12 @@ static void *sync_worker(void *p)
 		make_def(&s, j->first + i);
 		ss_shape_canonical(&s, &canon);
 		hash = ss_shape_hash_canonical(canon.buf, canon.len);
-		ss_shape_format_handle(hash, ss_now_us() * 64 + (j->first / j->n), handle,
-				       sizeof(handle));
+		ss_shape_format_handle(hash,
+				       ss_now_us() * 64 + (j->first / j->n),
+				       handle, sizeof(handle));
 		pthread_mutex_lock(j->lock);
-		if (sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		if (sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+		    SQLITE_OK)
 			die("begin", NULL);
 		sqlite3_bind_text(look, 1, canon.buf, -1, SQLITE_STATIC);
 		if (sqlite3_step(look) != SQLITE_ROW) {
@@ -137,7 +146,8 @@ static void *sync_worker(void *p)
 			sqlite3_reset(log);
 		}
 		sqlite3_reset(look);
-		if (sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		if (sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL) !=
+		    SQLITE_OK)
 			die("commit", NULL);
 		pthread_mutex_unlock(j->lock);
 		ss_buf_release(&canon);
@@ -151,7 +161,8 @@ static void *sync_worker(void *p)
 	return NULL;
 }
 
-static double run_threads(int nthreads, long shapes, void *(*fn)(void *), struct job *proto)
+static double run_threads(int nthreads, long shapes, void *(*fn)(void *),
+			  struct job *proto)
 {
 	pthread_t *th = ss_xcalloc((size_t)nthreads, sizeof(*th));
 	struct job *jobs = ss_xcalloc((size_t)nthreads, sizeof(*jobs));
@@ -185,7 +196,7 @@ static int concurrent(int nthreads, long shapes, const char *dir)
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_registry *r;
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	struct job proto = { 0 };
+	struct job proto = {0};
 	sqlite3 *db;
 	double buffered, sync;
 	int64_t n;
@@ -205,18 +216,21 @@ static int concurrent(int nthreads, long shapes, const char *dir)
 	/* Same schema, same pragmas (WAL, synchronous=FULL). */
 	r = open_reg(p2, NULL);
 	ss_registry_close(r, NULL);
-	if (sqlite3_open_v2(p2, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_open_v2(p2, &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK)
 		die("open sync", NULL);
-	sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA cache_size=-4096;", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA cache_size=-4096;",
+		     NULL, NULL, NULL);
 	memset(&proto, 0, sizeof(proto));
 	proto.db = db;
 	proto.lock = &lock;
 	sync = run_threads(nthreads, shapes, sync_worker, &proto);
 	sqlite3_close(db);
 
-	printf("registry: %d threads creating %ld shapes (WAL, synchronous=FULL)\n",
-	       nthreads, shapes);
+	printf(
+	    "registry: %d threads creating %ld shapes (WAL, synchronous=FULL)\n",
+	    nthreads, shapes);
 	printf("  write buffer        %10.0f shapes/s\n", buffered);
 	printf("  sync txn per op     %10.0f shapes/s\n", sync);
 	printf("  ratio               %10.1fx\n", buffered / sync);
@@ -251,7 +265,8 @@ static int fill(const char *path, long shapes)
 	}
 	if (ss_registry_close(r, &err) < 0)
 		die("close", &err);
-	printf("filled %ld shapes in %.1f s\n", shapes, (double)(ss_mono_us() - t0) / 1e6);
+	printf("filled %ld shapes in %.1f s\n", shapes,
+	       (double)(ss_mono_us() - t0) / 1e6);
 	return 0;
 }
 
@@ -271,7 +286,8 @@ static int idmap(const char *path)
 	if (ss_idmap_refresh(m, r, NULL, &err) < 0)
 		die("refresh", &err);
 	n = ss_idmap_count(m);
-	printf("idmap: %zu shapes loaded in %.2f s\n", n, (double)(ss_mono_us() - t0) / 1e6);
+	printf("idmap: %zu shapes loaded in %.2f s\n", n,
+	       (double)(ss_mono_us() - t0) / 1e6);
 	printf("idmap: overhead %.1f bytes/shape (array + hash table), "
 	       "handle storage %.1f bytes/shape\n",
 	       (double)ss_idmap_overhead_bytes(m) / (double)n,
@@ -300,7 +316,8 @@ static int idmap(const char *path)
 		t0 = ss_mono_us();
 		for (i = 0; i < probes; i++) {
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			sink += (uintptr_t)ss_idmap_handle(m, (int64_t)(x % (n + 1)));
+			sink += (uintptr_t)ss_idmap_handle(
+			    m, (int64_t)(x % (n + 1)));
 		}
 		printf("idmap: id->handle %.0f ns/lookup\n",
 		       (double)(ss_mono_us() - t0) * 1000.0 / (double)probes);
@@ -345,7 +362,7 @@ static int churn(const char *path)
 	for (i = 0;; i++) {
 		struct ss_shape s;
 		struct ss_shape_rec rec;
-		struct ss_pg_snapshot snap = { 5, 9, NULL, 0 };
+		struct ss_pg_snapshot snap = {5, 9, NULL, 0};
 		long slot = i % SET;
 		int created;
 
@@ -357,7 +374,8 @@ static int churn(const char *path)
 			die("add", &err);
 		ids[slot] = rec.id;
 		if (i % 3 == 0)
-			ss_registry_set_snapshot(r, rec.id, SS_SNAPSHOT_STARTED, &snap, &err);
+			ss_registry_set_snapshot(r, rec.id, SS_SNAPSHOT_STARTED,
+						 &snap, &err);
 		if (i % 5 == 0)
 			ss_registry_touch(r, ids[(slot + 7) % SET]);
 		ss_shape_rec_release(&rec);
@@ -383,7 +401,8 @@ int main(int argc, char **argv)
 
 		if (!mkdtemp(dir))
 			die("mkdtemp", NULL);
-		rc = concurrent((int)strtol(argv[2], NULL, 10), strtol(argv[3], NULL, 10), dir);
+		rc = concurrent((int)strtol(argv[2], NULL, 10),
+				strtol(argv[3], NULL, 10), dir);
 		{
 			char cmd[128];
 
@@ -399,7 +418,8 @@ int main(int argc, char **argv)
 		return idmap(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "churn"))
 		return churn(argv[2]);
-	fprintf(stderr, "usage: registry concurrent THREADS SHAPES | fill PATH SHAPES |"
+	fprintf(stderr,
+		"usage: registry concurrent THREADS SHAPES | fill PATH SHAPES |"
 		" idmap PATH | churn PATH\n");
 	return 2;
 }

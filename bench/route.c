@@ -98,11 +98,12 @@ static int frames(long k, long n)
 
 		if (i % 1000 == 0) {
 			if (i) {
-				printf("{\"type\":\"commit\",\"xid\":%" PRIu64
-				       ",\"lsn\":\"%X/%X\",\"end_lsn\":\"%X/%X\","
-				       "\"ts\":\"2026-11-21T07:38:00.123456Z\"}\n",
-				       xid, (unsigned)(lsn >> 32), (unsigned)lsn,
-				       (unsigned)(lsn >> 32), (unsigned)lsn + 8);
+				printf(
+				    "{\"type\":\"commit\",\"xid\":%" PRIu64
+				    ",\"lsn\":\"%X/%X\",\"end_lsn\":\"%X/%X\","
+				    "\"ts\":\"2026-11-21T07:38:00.123456Z\"}\n",
+				    xid, (unsigned)(lsn >> 32), (unsigned)lsn,
+				    (unsigned)(lsn >> 32), (unsigned)lsn + 8);
 				xid++;
 				lsn += 0x10000;
 			}
@@ -111,14 +112,15 @@ static int frames(long k, long n)
 			       "\"2026-11-21T07:38:00.123456Z\"}\n",
 			       xid, (unsigned)(lsn >> 32), (unsigned)lsn);
 			if (i == 0)
-				printf("{\"type\":\"relation\",\"oid\":16384,"
-				       "\"schema\":\"public\",\"table\":\"items\","
-				       "\"replica_identity\":\"f\",\"columns\":["
-				       "{\"name\":\"id\",\"type\":\"int8\",\"type_oid\":20,\"typmod\":-1,\"pk\":true},"
-				       "{\"name\":\"user_id\",\"type\":\"int4\",\"type_oid\":23,\"typmod\":-1,\"pk\":false},"
-				       "{\"name\":\"status\",\"type\":\"text\",\"type_oid\":25,\"typmod\":-1,\"pk\":false},"
-				       "{\"name\":\"amount\",\"type\":\"numeric\",\"type_oid\":1700,\"typmod\":-1,\"pk\":false},"
-				       "{\"name\":\"title\",\"type\":\"text\",\"type_oid\":25,\"typmod\":-1,\"pk\":false}]}\n");
+				printf(
+				    "{\"type\":\"relation\",\"oid\":16384,"
+				    "\"schema\":\"public\",\"table\":\"items\","
+				    "\"replica_identity\":\"f\",\"columns\":["
+				    "{\"name\":\"id\",\"type\":\"int8\",\"type_oid\":20,\"typmod\":-1,\"pk\":true},"
+				    "{\"name\":\"user_id\",\"type\":\"int4\",\"type_oid\":23,\"typmod\":-1,\"pk\":false},"
+				    "{\"name\":\"status\",\"type\":\"text\",\"type_oid\":25,\"typmod\":-1,\"pk\":false},"
+				    "{\"name\":\"amount\",\"type\":\"numeric\",\"type_oid\":1700,\"typmod\":-1,\"pk\":false},"
+				    "{\"name\":\"title\",\"type\":\"text\",\"type_oid\":25,\"typmod\":-1,\"pk\":false}]}\n");
 			pos = 0;
 		}
 		printf("{\"type\":\"change\",\"op\":\"insert\",\"oid\":16384,"
@@ -127,13 +129,14 @@ static int frames(long k, long n)
 		       "\"status\":\"%c%ld\",\"amount\":\"%ld.%02ld\","
 		       "\"title\":\"item number %ld x%ldy\"}}\n",
 		       xid, (unsigned)(lsn >> 32), (unsigned)lsn, pos++, i, u,
-		       next() & 1 ? 'a' : 'b', u, amount, (long)(next() % 100), i, u);
+		       next() & 1 ? 'a' : 'b', u, amount, (long)(next() % 100),
+		       i, u);
 	}
 	printf("{\"type\":\"commit\",\"xid\":%" PRIu64
 	       ",\"lsn\":\"%X/%X\",\"end_lsn\":\"%X/%X\","
 	       "\"ts\":\"2026-11-21T07:38:00.123456Z\"}\n",
-	       xid, (unsigned)(lsn >> 32), (unsigned)lsn,
-	       (unsigned)(lsn >> 32), (unsigned)lsn + 8);
+	       xid, (unsigned)(lsn >> 32), (unsigned)lsn, (unsigned)(lsn >> 32),
+	       (unsigned)lsn + 8);
 	return fflush(stdout) ? 1 : 0;
 }
 

@@ -21,16 +21,18 @@
 
 static void lsn_text(uint64_t lsn, char *out, size_t n)
 {
-	snprintf(out, n, "%" PRIX32 "/%" PRIX32, (uint32_t)(lsn >> 32), (uint32_t)lsn);
+	snprintf(out, n, "%" PRIX32 "/%" PRIX32, (uint32_t)(lsn >> 32),
+		 (uint32_t)lsn);
 }
 
 static void relation(void)
 {
-	printf("{\"type\":\"relation\",\"oid\":16384,\"schema\":\"public\",\"table\":\"items\","
-	       "\"replica_identity\":\"f\",\"columns\":["
-	       "{\"name\":\"id\",\"type\":\"int8\",\"type_oid\":20,\"typmod\":-1,\"pk\":true},"
-	       "{\"name\":\"shape\",\"type\":\"int4\",\"type_oid\":23,\"typmod\":-1,\"pk\":false},"
-	       "{\"name\":\"payload\",\"type\":\"text\",\"type_oid\":25,\"typmod\":-1,\"pk\":false}]}\n");
+	printf(
+	    "{\"type\":\"relation\",\"oid\":16384,\"schema\":\"public\",\"table\":\"items\","
+	    "\"replica_identity\":\"f\",\"columns\":["
+	    "{\"name\":\"id\",\"type\":\"int8\",\"type_oid\":20,\"typmod\":-1,\"pk\":true},"
+	    "{\"name\":\"shape\",\"type\":\"int4\",\"type_oid\":23,\"typmod\":-1,\"pk\":false},"
+	    "{\"name\":\"payload\",\"type\":\"text\",\"type_oid\":25,\"typmod\":-1,\"pk\":false}]}\n");
 }
 
 static const char ts[] = "2026-11-21T07:38:00.000000Z";
@@ -55,22 +57,26 @@ static int gen(long shapes, long txns, long changes, long vbytes)
 		uint64_t xid = 1000 + (uint64_t)t;
 
 		lsn_text(l, lsn, sizeof(lsn));
-		printf("{\"type\":\"begin\",\"xid\":%" PRIu64 ",\"lsn\":\"%s\",\"ts\":\"%s\"}\n",
+		printf("{\"type\":\"begin\",\"xid\":%" PRIu64
+		       ",\"lsn\":\"%s\",\"ts\":\"%s\"}\n",
 		       xid, lsn, ts);
 		for (c = 0; c < changes; c++, k++) {
 			payload(pl, (size_t)vbytes, k);
-			printf("{\"type\":\"change\",\"op\":\"insert\",\"oid\":16384,\"xid\":%" PRIu64
-			       ",\"lsn\":\"%s\",\"pos\":%ld,\"new\":{\"id\":\"%" PRIu64
-			       "\",\"shape\":\"%ld\",\"payload\":\"%s\"},\"shapes\":[%ld]}\n",
-			       xid, lsn, c, k, (long)(k % (uint64_t)shapes) + 1, pl,
-			       (long)(k % (uint64_t)shapes) + 1);
+			printf(
+			    "{\"type\":\"change\",\"op\":\"insert\",\"oid\":16384,\"xid\":%" PRIu64
+			    ",\"lsn\":\"%s\",\"pos\":%ld,\"new\":{\"id\":\"%" PRIu64
+			    "\",\"shape\":\"%ld\",\"payload\":\"%s\"},\"shapes\":[%ld]}\n",
+			    xid, lsn, c, k, (long)(k % (uint64_t)shapes) + 1,
+			    pl, (long)(k % (uint64_t)shapes) + 1);
 		}
 		{
 			char end[32];
 
 			lsn_text(l + 0x10, end, sizeof(end));
-			printf("{\"type\":\"commit\",\"xid\":%" PRIu64 ",\"lsn\":\"%s\",\"end_lsn\":\"%s\","
-			       "\"ts\":\"%s\"}\n", xid, lsn, end, ts);
+			printf("{\"type\":\"commit\",\"xid\":%" PRIu64
+			       ",\"lsn\":\"%s\",\"end_lsn\":\"%s\","
+			       "\"ts\":\"%s\"}\n",
+			       xid, lsn, end, ts);
 		}
 	}
 	free(pl);
@@ -83,15 +89,22 @@ static int big(uint64_t bytes, long vbytes)
 	uint64_t k, done = 0;
 
 	relation();
-	printf("{\"type\":\"begin\",\"xid\":5000,\"lsn\":\"1/0\",\"ts\":\"%s\"}\n", ts);
+	printf(
+	    "{\"type\":\"begin\",\"xid\":5000,\"lsn\":\"1/0\",\"ts\":\"%s\"}\n",
+	    ts);
 	for (k = 0; done < bytes; k++, done += (uint64_t)vbytes) {
 		payload(pl, (size_t)vbytes, k);
-		printf("{\"type\":\"change\",\"op\":\"insert\",\"oid\":16384,\"xid\":5000,"
-		       "\"lsn\":\"1/0\",\"pos\":%" PRIu64 ",\"new\":{\"id\":\"%" PRIu64
-		       "\",\"shape\":\"1\",\"payload\":\"%s\"},\"shapes\":[1]}\n", k, k, pl);
+		printf(
+		    "{\"type\":\"change\",\"op\":\"insert\",\"oid\":16384,\"xid\":5000,"
+		    "\"lsn\":\"1/0\",\"pos\":%" PRIu64
+		    ",\"new\":{\"id\":\"%" PRIu64
+		    "\",\"shape\":\"1\",\"payload\":\"%s\"},\"shapes\":[1]}\n",
+		    k, k, pl);
 	}
-	printf("{\"type\":\"commit\",\"xid\":5000,\"lsn\":\"1/0\",\"end_lsn\":\"1/10\","
-	       "\"ts\":\"%s\"}\n", ts);
+	printf(
+	    "{\"type\":\"commit\",\"xid\":5000,\"lsn\":\"1/0\",\"end_lsn\":\"1/10\","
+	    "\"ts\":\"%s\"}\n",
+	    ts);
 	free(pl);
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
@@ -101,11 +114,12 @@ static int registry(long shapes)
 	long i;
 
 	for (i = 1; i <= shapes; i++)
-		printf("{\"id\":%ld,\"handle\":\"%ld-%ld\",\"definition\":{\"schema\":\"public\","
-		       "\"table\":\"items\",\"where\":\"shape = %ld\",\"params\":[],\"columns\":null,"
-		       "\"replica\":\"default\",\"log\":\"full\"},\"snapshot_state\":\"complete\","
-		       "\"xmin\":\"1\",\"xmax\":\"1\",\"xip\":[],\"created\":\"1\"}\n",
-		       i, 1000 + i, i, i);
+		printf(
+		    "{\"id\":%ld,\"handle\":\"%ld-%ld\",\"definition\":{\"schema\":\"public\","
+		    "\"table\":\"items\",\"where\":\"shape = %ld\",\"params\":[],\"columns\":null,"
+		    "\"replica\":\"default\",\"log\":\"full\"},\"snapshot_state\":\"complete\","
+		    "\"xmin\":\"1\",\"xmax\":\"1\",\"xip\":[],\"created\":\"1\"}\n",
+		    i, 1000 + i, i, i);
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
@@ -113,12 +127,14 @@ int main(int argc, char **argv)
 {
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "gen"))
 		return gen(strtol(argv[2], NULL, 10), strtol(argv[3], NULL, 10),
-			   strtol(argv[4], NULL, 10), argc == 6 ? strtol(argv[5], NULL, 10) : 100);
+			   strtol(argv[4], NULL, 10),
+			   argc == 6 ? strtol(argv[5], NULL, 10) : 100);
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "big"))
-		return big(strtoull(argv[2], NULL, 10), argc == 4 ? strtol(argv[3], NULL, 10) : 1000);
+		return big(strtoull(argv[2], NULL, 10),
+			   argc == 4 ? strtol(argv[3], NULL, 10) : 1000);
 	if (argc == 3 && !strcmp(argv[1], "registry"))
 		return registry(strtol(argv[2], NULL, 10));
 	fprintf(stderr, "usage: store gen SHAPES TXNS CHANGES [VALUE_BYTES] |"
-		" big BYTES [VALUE_BYTES] | registry SHAPES\n");
+			" big BYTES [VALUE_BYTES] | registry SHAPES\n");
 	return 2;
 }

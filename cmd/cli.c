@@ -33,10 +33,12 @@ void ss_cli_init(const char *progname)
 	signal(SIGPIPE, SIG_DFL);
 	/* The format first, so that a bad level is reported in it. */
 	v = ss_cli_env_or("SHAPESYNC_LOG_FORMAT", NULL);
-	if (v && ss_log_format_parse(v, &ss_log_fmt, "$SHAPESYNC_LOG_FORMAT", &err) < 0)
+	if (v && ss_log_format_parse(v, &ss_log_fmt, "$SHAPESYNC_LOG_FORMAT",
+				     &err) < 0)
 		ss_cli_usage_error("%s", err.msg);
 	v = ss_cli_env_or("ELECTRIC_LOG_LEVEL", NULL);
-	if (v && ss_log_level_parse(v, &ss_log_min, "$ELECTRIC_LOG_LEVEL", &err) < 0)
+	if (v &&
+	    ss_log_level_parse(v, &ss_log_min, "$ELECTRIC_LOG_LEVEL", &err) < 0)
 		ss_cli_usage_error("%s", err.msg);
 }
 
@@ -96,7 +98,8 @@ void ss_cli_info(const char *fmt, ...)
 
 void ss_cli_log_export(void)
 {
-	setenv("SHAPESYNC_LOG_FORMAT", ss_log_fmt == SS_LOG_JSON ? "json" : "text", 1);
+	setenv("SHAPESYNC_LOG_FORMAT",
+	       ss_log_fmt == SS_LOG_JSON ? "json" : "text", 1);
 	setenv("ELECTRIC_LOG_LEVEL", ss_log_level_name(ss_log_min), 1);
 }
 
@@ -145,7 +148,8 @@ void ss_cli_usage_error(const char *fmt, ...)
 	char hint[128];
 	va_list ap;
 
-	snprintf(hint, sizeof(hint), "try '%s --help' for more information", ss_progname);
+	snprintf(hint, sizeof(hint), "try '%s --help' for more information",
+		 ss_progname);
 	va_start(ap, fmt);
 	vlog(SS_LOG_ERROR, NULL, hint, fmt, ap);
 	va_end(ap);
@@ -187,7 +191,8 @@ void ss_cli_close_stdout(void)
 	}
 }
 
-long long ss_cli_opt_int(const char *arg, long long min, long long max, const char *opt)
+long long ss_cli_opt_int(const char *arg, long long min, long long max,
+			 const char *opt)
 {
 	struct ss_err err = SS_ERR_INIT;
 	int64_t v;
@@ -248,7 +253,9 @@ int ss_cli_find_program(const char *name, char *out, size_t outsz)
 		if (!colon)
 			colon = p + strlen(p);
 		len = (size_t)(colon - p);
-		if (len && (size_t)snprintf(out, outsz, "%.*s/%s", (int)len, p, name) < outsz &&
+		if (len &&
+		    (size_t)snprintf(out, outsz, "%.*s/%s", (int)len, p, name) <
+			outsz &&
 		    access(out, X_OK) == 0)
 			return 0;
 		if (!*colon)
@@ -271,12 +278,15 @@ void ss_cli_common_option(int c, int list_opt, void (*usage)(void),
 	if (c == list_opt)
 		ss_cli_list_options(opts);
 	if (c == ':')
-		ss_cli_usage_error("option '%s' requires a value", argv[optind - 1]);
+		ss_cli_usage_error("option '%s' requires a value",
+				   argv[optind - 1]);
 	if (c == SS_OPT_LOG_FORMAT || c == SS_OPT_LOG_LEVEL) {
 		struct ss_err err = SS_ERR_INIT;
-		int rc = c == SS_OPT_LOG_FORMAT ?
-			 ss_log_format_parse(optarg, &ss_log_fmt, "--log-format", &err) :
-			 ss_log_level_parse(optarg, &ss_log_min, "--log-level", &err);
+		int rc = c == SS_OPT_LOG_FORMAT
+			     ? ss_log_format_parse(optarg, &ss_log_fmt,
+						   "--log-format", &err)
+			     : ss_log_level_parse(optarg, &ss_log_min,
+						  "--log-level", &err);
 
 		if (rc < 0)
 			ss_cli_usage_error("%s", err.msg);
@@ -317,11 +327,12 @@ void ss_cli_command_usage_error(const char *fmt, ...)
 	va_list ap;
 
 	if (cur_command)
-		snprintf(hint, sizeof(hint), "try '%s %s --help' for more information",
-			 ss_progname, cur_command->name);
+		snprintf(hint, sizeof(hint),
+			 "try '%s %s --help' for more information", ss_progname,
+			 cur_command->name);
 	else
-		snprintf(hint, sizeof(hint), "try '%s --help' for more information",
-			 ss_progname);
+		snprintf(hint, sizeof(hint),
+			 "try '%s --help' for more information", ss_progname);
 	va_start(ap, fmt);
 	vlog(SS_LOG_ERROR, NULL, hint, fmt, ap);
 	va_end(ap);
@@ -334,9 +345,11 @@ void ss_cli_bad_option(char **argv, const struct option *opts, int c)
 
 	if (c == ':') {
 		if (names_long(arg, opts, optopt))
-			ss_cli_command_usage_error("option '--%s' requires a value",
-						   ss_cli_opt_name(opts, optopt));
-		ss_cli_command_usage_error("option '-%c' requires a value", optopt);
+			ss_cli_command_usage_error(
+			    "option '--%s' requires a value",
+			    ss_cli_opt_name(opts, optopt));
+		ss_cli_command_usage_error("option '-%c' requires a value",
+					   optopt);
 	}
 	/* glibc sets optopt to the option's value when a long option that
 	 * takes no value was given one ("--json=1"). */
@@ -348,7 +361,8 @@ void ss_cli_bad_option(char **argv, const struct option *opts, int c)
 	ss_cli_command_usage_error("unknown option '%s'", arg);
 }
 
-int ss_cli_command_run(const struct ss_cli_command *commands, int argc, char **argv)
+int ss_cli_command_run(const struct ss_cli_command *commands, int argc,
+		       char **argv)
 {
 	const struct ss_cli_command *cmd;
 
@@ -358,7 +372,8 @@ int ss_cli_command_run(const struct ss_cli_command *commands, int argc, char **a
 		if (!strcmp(cmd->name, argv[optind]))
 			break;
 	if (!cmd->name)
-		ss_cli_command_usage_error("unknown command '%s'", argv[optind]);
+		ss_cli_command_usage_error("unknown command '%s'",
+					   argv[optind]);
 	cur_command = cmd;
 	argc -= optind;
 	argv += optind;
@@ -385,5 +400,6 @@ int ss_cli_command_next_opt(int argc, char **argv, int list_opt)
 void ss_cli_command_no_args(int argc, char **argv)
 {
 	if (optind < argc)
-		ss_cli_command_usage_error("unexpected argument '%s'", argv[optind]);
+		ss_cli_command_usage_error("unexpected argument '%s'",
+					   argv[optind]);
 }

@@ -37,14 +37,16 @@ extern enum ss_log_level ss_log_min;
  * handle them. */
 #define SS_OPT_LOG_FORMAT 0x1000
 #define SS_OPT_LOG_LEVEL 0x1001
-#define SS_CLI_LOG_OPTIONS                                                  \
-	{ "log-format", required_argument, NULL, SS_OPT_LOG_FORMAT },        \
-	{ "log-level", required_argument, NULL, SS_OPT_LOG_LEVEL }
+#define SS_CLI_LOG_OPTIONS                                                     \
+	{"log-format", required_argument, NULL, SS_OPT_LOG_FORMAT},            \
+	{                                                                      \
+		"log-level", required_argument, NULL, SS_OPT_LOG_LEVEL         \
+	}
 /* The usage text of those options, for the "Other:" group. */
-#define SS_CLI_LOG_USAGE                                                     \
+#define SS_CLI_LOG_USAGE                                                              \
 	"      --log-format=FMT      text or json (default: $SHAPESYNC_LOG_FORMAT,\n" \
-	"                            else text)\n"                               \
-	"      --log-level=LEVEL     debug, info, warning or error (default:\n"  \
+	"                            else text)\n"                                    \
+	"      --log-level=LEVEL     debug, info, warning or error (default:\n"       \
 	"                            $ELECTRIC_LOG_LEVEL, else info)\n"
 
 /*
@@ -68,9 +70,11 @@ void ss_cli_report(const struct ss_err *err);
 /* Report err and exit with its code (1 if unset). */
 SS_NORETURN void ss_cli_die_err(const struct ss_err *err);
 /* Report a runtime error (exit 1). */
-SS_NORETURN void ss_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+SS_NORETURN void ss_cli_die(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 /* Report a usage error with a pointer to --help, and exit 2. */
-SS_NORETURN void ss_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+SS_NORETURN void ss_cli_usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* Print "<prog> (shapesync) <version>" and exit 0. */
 SS_NORETURN void ss_cli_version(void);
@@ -102,7 +106,8 @@ const char *ss_cli_opt_name(const struct option *opts, int val);
  * '--NAME' takes no value", "unknown option '-x'" or "unknown option
  * 'ARG'". The hint is that of ss_cli_command_usage_error. Exits 2.
  */
-SS_NORETURN void ss_cli_bad_option(char **argv, const struct option *opts, int c);
+SS_NORETURN void ss_cli_bad_option(char **argv, const struct option *opts,
+				   int c);
 
 /*
  * Programs with commands, like git (shapesync-db): "PROG [globals]
@@ -112,21 +117,22 @@ SS_NORETURN void ss_cli_bad_option(char **argv, const struct option *opts, int c
 struct ss_cli_command {
 	const char *name;
 	int (*run)(int argc, char **argv); /* argv[0] is the command's name */
-	const struct option *opts;         /* its options (with "help") */
-	const char *help;                  /* its --help text */
+	const struct option *opts;	   /* its options (with "help") */
+	const char *help;		   /* its --help text */
 };
 
 /* A usage error (exit 2) whose hint is "try 'PROG COMMAND --help' ..."
  * while a command runs (ss_cli_command_run), else as ss_cli_usage_error. */
 SS_NORETURN void ss_cli_command_usage_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+    __attribute__((format(printf, 1, 2)));
 
 /*
  * Find the command named argv[optind] in `commands` (ended by a NULL
  * name) and run it on argv[optind..]: getopt starts over on its argv.
  * No command or an unknown one is a usage error. Returns its status.
  */
-int ss_cli_command_run(const struct ss_cli_command *commands, int argc, char **argv);
+int ss_cli_command_run(const struct ss_cli_command *commands, int argc,
+		       char **argv);
 
 /*
  * The next option of the running command: -h/--help prints its help and
@@ -156,7 +162,8 @@ const char *ss_cli_env_or(const char *name, const char *dflt);
 int ss_cli_find_program(const char *name, char *out, size_t outsz);
 
 /* Parse an option argument or exit 2 with a clear message. */
-long long ss_cli_opt_int(const char *arg, long long min, long long max, const char *opt);
+long long ss_cli_opt_int(const char *arg, long long min, long long max,
+			 const char *opt);
 int64_t ss_cli_opt_duration_ms(const char *arg, const char *opt);
 uint64_t ss_cli_opt_size(const char *arg, const char *opt);
 

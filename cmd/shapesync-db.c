@@ -48,48 +48,49 @@ static const char *data_dir;
 
 static void usage(void)
 {
-	printf("Usage: shapesync-db [--registry PATH] [--dir DATADIR] <command> "
-	       "[options]\n"
-	       "       shapesync-db <command> --help\n"
-	       "       shapesync-db --help | --version\n"
-	       "\n"
-	       "Maintains the shape registry and the data dir of a shapesync "
-	       "pipeline.\n"
-	       "\n"
-	       "Commands:\n"
-	       "  init                  create the registry and the data dir\n"
-	       "  ls [--json]           list every shape in id order\n"
-	       "  show [--json] SHAPE   show one shape (SHAPE: id or handle)\n"
-	       "  add --table T [...]   register a shape, print '<id> <handle>'\n"
-	       "  rm SHAPE...           remove shapes, move their data to trash\n"
-	       "  stats [--json]        registry and data dir counters\n"
-	       "  check [--repair]      check the registry and the data dir\n"
-	       "  vacuum                compact the registry, empty the trash\n"
-	       "  export                write every shape as NDJSON to stdout\n"
-	       "  import [FILE]         add shapes from NDJSON (default: stdin)\n"
-	       "\n"
-	       "Locations:\n"
-	       "  --registry PATH       registry file (default: "
-	       "$SHAPESYNC_REGISTRY,\n"
-	       "                        else " DEFAULT_REGISTRY ")\n"
-	       "  --dir DATADIR         data dir (default: $SHAPESYNC_DATA_DIR,\n"
-	       "                        else " DEFAULT_DATA_DIR ")\n"
-	       "\n"
-	       "Other:\n"
-	       "  --log-format FMT      text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
-	       "  --log-level LEVEL     debug, info, warning or error\n"
-	       "                        ($ELECTRIC_LOG_LEVEL, info)\n"
-	       "  -h, --help            show this help and exit\n"
-	       "  -V, --version         show the version and exit\n"
-	       "  --list-commands       print the command names, one per line\n"
-	       "\n"
-	       "See 'shapesync-db <command> --help' and shapesync-db(1).\n");
+	printf(
+	    "Usage: shapesync-db [--registry PATH] [--dir DATADIR] <command> "
+	    "[options]\n"
+	    "       shapesync-db <command> --help\n"
+	    "       shapesync-db --help | --version\n"
+	    "\n"
+	    "Maintains the shape registry and the data dir of a shapesync "
+	    "pipeline.\n"
+	    "\n"
+	    "Commands:\n"
+	    "  init                  create the registry and the data dir\n"
+	    "  ls [--json]           list every shape in id order\n"
+	    "  show [--json] SHAPE   show one shape (SHAPE: id or handle)\n"
+	    "  add --table T [...]   register a shape, print '<id> <handle>'\n"
+	    "  rm SHAPE...           remove shapes, move their data to trash\n"
+	    "  stats [--json]        registry and data dir counters\n"
+	    "  check [--repair]      check the registry and the data dir\n"
+	    "  vacuum                compact the registry, empty the trash\n"
+	    "  export                write every shape as NDJSON to stdout\n"
+	    "  import [FILE]         add shapes from NDJSON (default: stdin)\n"
+	    "\n"
+	    "Locations:\n"
+	    "  --registry PATH       registry file (default: "
+	    "$SHAPESYNC_REGISTRY,\n"
+	    "                        else " DEFAULT_REGISTRY ")\n"
+	    "  --dir DATADIR         data dir (default: $SHAPESYNC_DATA_DIR,\n"
+	    "                        else " DEFAULT_DATA_DIR ")\n"
+	    "\n"
+	    "Other:\n"
+	    "  --log-format FMT      text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	    "  --log-level LEVEL     debug, info, warning or error\n"
+	    "                        ($ELECTRIC_LOG_LEVEL, info)\n"
+	    "  -h, --help            show this help and exit\n"
+	    "  -V, --version         show the version and exit\n"
+	    "  --list-commands       print the command names, one per line\n"
+	    "\n"
+	    "See 'shapesync-db <command> --help' and shapesync-db(1).\n");
 }
 
 /* "1" .. "9223372036854775807" is an id, anything else must be a handle. */
 struct shape_ref {
 	const char *arg;
-	int64_t id;             /* 0: by handle */
+	int64_t id; /* 0: by handle */
 };
 
 static void parse_shape_ref(const char *arg, struct shape_ref *ref)
@@ -101,15 +102,17 @@ static void parse_shape_ref(const char *arg, struct shape_ref *ref)
 	if (*arg && strspn(arg, "0123456789") == strlen(arg)) {
 		if (ss_parse_i64(arg, 0, INT64_MAX, &ref->id, "shape id",
 				 &err) < 0)
-			ss_cli_command_usage_error("invalid shape id '%s': %s", arg,
-					err.msg);
+			ss_cli_command_usage_error("invalid shape id '%s': %s",
+						   arg, err.msg);
 		if (ref->id == 0)
 			ref->id = -1; /* well-formed, never exists */
 		return;
 	}
 	if (!ss_shape_handle_valid(arg, NULL)) {
-		ss_cli_log(SS_LOG_ERROR, NULL, "name a shape by its id (digits) or its "
-			   "handle (<hash>-<microseconds>)", "invalid shape '%s'", arg);
+		ss_cli_log(SS_LOG_ERROR, NULL,
+			   "name a shape by its id (digits) or its "
+			   "handle (<hash>-<microseconds>)",
+			   "invalid shape '%s'", arg);
 		exit(SS_ERR_USAGE);
 	}
 }
@@ -178,10 +181,12 @@ static void require_data_dir(void)
 	if (r < 0 || !S_ISDIR(st.st_mode)) {
 		struct ss_err e = SS_ERR_INIT;
 
-		ss_err_set(&e, SS_ERR_RUNTIME, "'%s' is not a shapesync data dir", data_dir);
-		ss_err_detail(&e, "'%s': %s", b.buf, strerror(r < 0 ? errno : ENOTDIR));
+		ss_err_set(&e, SS_ERR_RUNTIME,
+			   "'%s' is not a shapesync data dir", data_dir);
+		ss_err_detail(&e, "'%s': %s", b.buf,
+			      strerror(r < 0 ? errno : ENOTDIR));
 		ss_err_hint(&e, "check --dir and $SHAPESYNC_DATA_DIR, or run "
-			    "'shapesync-db init'");
+				"'shapesync-db init'");
 		ss_cli_report(&e);
 		exit(SS_ERR_RUNTIME);
 	}
@@ -200,7 +205,8 @@ static void out_buf(const struct ss_buf *b)
 static void add_clean(struct ss_buf *b, const char *s)
 {
 	for (; *s; s++)
-		ss_buf_addc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+		ss_buf_addc(b,
+			    (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
 /* Set when a record could not be shown in full: exit 1 at the end. */
@@ -217,10 +223,9 @@ static void shown_damaged(const struct ss_err *err)
 /* ---- init ----------------------------------------------------------- */
 
 static const struct option init_options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 static int cmd_init(int argc, char **argv)
 {
@@ -243,11 +248,10 @@ static int cmd_init(int argc, char **argv)
 /* ---- ls, export ----------------------------------------------------- */
 
 static const struct option ls_options[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 struct ls_ctx {
 	int json;
@@ -275,7 +279,8 @@ static int ls_one(const struct ss_shape_rec *rec, void *vctx)
 	if (ctx->json) {
 		ss_shape_rec_to_json(rec, b);
 		ss_buf_addc(b, '\n');
-	} else if (ss_shape_rec_to_row(rec, ctx->id_width, ctx->table_width, b, &err) < 0) {
+	} else if (ss_shape_rec_to_row(rec, ctx->id_width, ctx->table_width, b,
+				       &err) < 0) {
 		shown_damaged(&err);
 	}
 	if (fwrite(b->buf, 1, b->len, stdout) != b->len)
@@ -286,7 +291,7 @@ static int ls_one(const struct ss_shape_rec *rec, void *vctx)
 static int list_shapes(int json)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct ls_ctx ctx = { json, 2, 5, SS_BUF_INIT };
+	struct ls_ctx ctx = {json, 2, 5, SS_BUF_INIT};
 	struct ss_registry *reg;
 
 	reg = open_registry(0);
@@ -294,7 +299,8 @@ static int list_shapes(int json)
 		if (ss_registry_foreach(reg, ls_measure, &ctx, &err) < 0)
 			ss_cli_die_err(&err);
 		ss_buf_reset(&ctx.line);
-		ss_shape_rec_table_header(&ctx.line, ctx.id_width, ctx.table_width);
+		ss_shape_rec_table_header(&ctx.line, ctx.id_width,
+					  ctx.table_width);
 		out_buf(&ctx.line);
 	}
 	if (ss_registry_foreach(reg, ls_one, &ctx, &err) < 0)
@@ -309,7 +315,8 @@ static int cmd_ls(int argc, char **argv)
 {
 	int c, json = 0;
 
-	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1)
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) !=
+	       -1)
 		if (c == OPT_JSON)
 			json = 1;
 	ss_cli_command_no_args(argc, argv);
@@ -317,10 +324,9 @@ static int cmd_ls(int argc, char **argv)
 }
 
 static const struct option export_options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 static int cmd_export(int argc, char **argv)
 {
@@ -333,17 +339,17 @@ static int cmd_export(int argc, char **argv)
 /* ---- show ----------------------------------------------------------- */
 
 static const struct option show_options[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 /*
  * The last argument names one shape: check the arguments, open the
  * registry and read the shape into rec, or exit 3 if there is none.
  */
-static struct ss_registry *open_one_shape(int argc, char **argv, struct ss_shape_rec *rec)
+static struct ss_registry *open_one_shape(int argc, char **argv,
+					  struct ss_shape_rec *rec)
 {
 	struct ss_registry *reg;
 	struct shape_ref ref;
@@ -370,7 +376,8 @@ static int cmd_show(int argc, char **argv)
 	struct ss_registry *reg;
 	int c, json = 0;
 
-	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1)
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) !=
+	       -1)
 		if (c == OPT_JSON)
 			json = 1;
 	reg = open_one_shape(argc, argv, &rec);
@@ -391,22 +398,21 @@ static int cmd_show(int argc, char **argv)
 /* ---- add ------------------------------------------------------------ */
 
 static const struct option add_options[] = {
-	{ "table", required_argument, NULL, OPT_TABLE },
-	{ "where", required_argument, NULL, OPT_WHERE },
-	{ "params", required_argument, NULL, OPT_PARAMS },
-	{ "columns", required_argument, NULL, OPT_COLUMNS },
-	{ "replica", required_argument, NULL, OPT_REPLICA },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"table", required_argument, NULL, OPT_TABLE},
+    {"where", required_argument, NULL, OPT_WHERE},
+    {"params", required_argument, NULL, OPT_PARAMS},
+    {"columns", required_argument, NULL, OPT_COLUMNS},
+    {"replica", required_argument, NULL, OPT_REPLICA},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 static void once(const char **seen, int c, const char *arg)
 {
 	if (*seen)
 		ss_cli_command_usage_error("option '--%s' given twice",
-				ss_cli_opt_name(add_options, c));
+					   ss_cli_opt_name(add_options, c));
 	*seen = arg;
 }
 
@@ -415,7 +421,7 @@ static const char *utf8_arg(int c, const char *arg)
 {
 	if (!ss_shape_utf8_valid(arg, strlen(arg)))
 		ss_cli_command_usage_error("invalid --%s: not valid UTF-8",
-				ss_cli_opt_name(add_options, c));
+					   ss_cli_opt_name(add_options, c));
 	return arg;
 }
 
@@ -423,7 +429,8 @@ static void opt_check(int r, int c, const char *arg, struct ss_err *err)
 {
 	if (r < 0)
 		ss_cli_command_usage_error("invalid --%s '%s': %s",
-				ss_cli_opt_name(add_options, c), arg, err->msg);
+					   ss_cli_opt_name(add_options, c), arg,
+					   err->msg);
 }
 
 static int cmd_add(int argc, char **argv)
@@ -438,7 +445,8 @@ static int cmd_add(int argc, char **argv)
 	int c, created;
 
 	ss_shape_init(&s);
-	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1) {
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) !=
+	       -1) {
 		switch (c) {
 		case OPT_TABLE:
 			once(&table, c, optarg);
@@ -490,10 +498,9 @@ static int cmd_add(int argc, char **argv)
 /* ---- rm ------------------------------------------------------------- */
 
 static const struct option rm_options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 static int cmd_rm(int argc, char **argv)
 {
@@ -526,7 +533,9 @@ static int cmd_rm(int argc, char **argv)
 	/* The detail goes with the last of the errors. */
 	for (i = 0, j = 0; i < n; i++)
 		if (refs[i].id == -2)
-			ss_cli_log(SS_LOG_ERROR, ++j == missing ? "nothing was removed" : NULL,
+			ss_cli_log(SS_LOG_ERROR,
+				   ++j == missing ? "nothing was removed"
+						  : NULL,
 				   NULL, "no shape '%s'", refs[i].arg);
 	if (missing) {
 		close_registry(reg);
@@ -545,8 +554,10 @@ static int cmd_rm(int argc, char **argv)
 		ss_buf_reset(&path);
 		ss_datadir_shape_path(&path, data_dir, recs[i].handle);
 		if (ss_datadir_trash(data_dir, path.buf, &err) < 0) {
-			ss_err_hint(&err, "the shapes are removed; 'shapesync-db check "
-				    "--repair' moves what is left of their data to trash");
+			ss_err_hint(
+			    &err,
+			    "the shapes are removed; 'shapesync-db check "
+			    "--repair' moves what is left of their data to trash");
 			ss_cli_report(&err);
 			exit(SS_ERR_RUNTIME);
 		}
@@ -563,11 +574,10 @@ static int cmd_rm(int argc, char **argv)
 /* ---- stats ---------------------------------------------------------- */
 
 static const struct option stats_options[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 static void stat_str(struct ss_buf *b, int json, const char *k, const char *v)
 {
@@ -607,7 +617,8 @@ static void stage_stats(struct ss_registry *reg, struct ss_buf *b, int json)
 		stat_str(b, json, key, hb[i].state);
 		snprintf(key, sizeof(key), "stage_%s_pid", hb[i].stage);
 		stat_int(b, json, key, hb[i].pid);
-		snprintf(key, sizeof(key), "stage_%s_registry_connections", hb[i].stage);
+		snprintf(key, sizeof(key), "stage_%s_registry_connections",
+			 hb[i].stage);
 		stat_int(b, json, key, hb[i].registry_connections);
 		snprintf(key, sizeof(key), "stage_%s_age_ms", hb[i].stage);
 		stat_int(b, json, key, (ss_now_us() - hb[i].updated_us) / 1000);
@@ -624,7 +635,8 @@ static int cmd_stats(int argc, char **argv)
 	struct ss_buf b = SS_BUF_INIT;
 	int c, json = 0;
 
-	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1)
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) !=
+	       -1)
 		if (c == OPT_JSON)
 			json = 1;
 	ss_cli_command_no_args(argc, argv);
@@ -675,11 +687,10 @@ static int cmd_stats(int argc, char **argv)
 /* ---- check ---------------------------------------------------------- */
 
 static const struct option check_options[] = {
-	{ "repair", no_argument, NULL, OPT_REPAIR },
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"repair", no_argument, NULL, OPT_REPAIR},
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 struct check_ctx {
 	int64_t found, repaired;
@@ -701,12 +712,13 @@ static void registry_finding(const char *msg, int repaired, void *vctx)
 
 static int cmd_check(int argc, char **argv)
 {
-	struct check_ctx ctx = { 0, 0 };
+	struct check_ctx ctx = {0, 0};
 	struct ss_registry *reg;
 	struct ss_err err = SS_ERR_INIT;
 	int c, repair = 0;
 
-	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1)
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) !=
+	       -1)
 		if (c == OPT_REPAIR)
 			repair = 1;
 	ss_cli_command_no_args(argc, argv);
@@ -720,8 +732,8 @@ static int cmd_check(int argc, char **argv)
 	if (ctx.found > ctx.repaired)
 		ss_cli_warning("the registry has problems; the data dir was "
 			       "not compared with it");
-	else if (ss_registry_check_datadir(reg, data_dir, repair, registry_finding, &ctx,
-					   &err) < 0)
+	else if (ss_registry_check_datadir(reg, data_dir, repair,
+					   registry_finding, &ctx, &err) < 0)
 		ss_cli_die_err(&err);
 	close_registry(reg);
 
@@ -740,10 +752,9 @@ static int cmd_check(int argc, char **argv)
 /* ---- vacuum --------------------------------------------------------- */
 
 static const struct option vacuum_options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 static int cmd_vacuum(int argc, char **argv)
 {
@@ -775,10 +786,9 @@ static int cmd_vacuum(int argc, char **argv)
 /* ---- import --------------------------------------------------------- */
 
 static const struct option import_options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 static int blank(const char *s, size_t n)
 {
@@ -847,12 +857,11 @@ static int cmd_import(int argc, char **argv)
 /* ---- log ------------------------------------------------------------ */
 
 static const struct option log_options[] = {
-	{ "after", required_argument, NULL, OPT_AFTER },
-	{ "chunks", no_argument, NULL, OPT_CHUNKS },
-	{ "help", no_argument, NULL, 'h' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"after", required_argument, NULL, OPT_AFTER},
+    {"chunks", no_argument, NULL, OPT_CHUNKS},
+    {"help", no_argument, NULL, 'h'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 /* Print a shape's committed log entries as "<offset> <json>" lines, or
  * with --chunks the offsets where its closed chunks end. */
@@ -868,9 +877,12 @@ static int cmd_log(int argc, char **argv)
 	int c, chunks = 0;
 	uint64_t i;
 
-	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) != -1) {
-		if (c == OPT_AFTER && ss_offset_parse(optarg, 0, &after, &err) < 0)
-			ss_cli_command_usage_error("invalid --after '%s': %s", optarg, err.msg);
+	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) !=
+	       -1) {
+		if (c == OPT_AFTER &&
+		    ss_offset_parse(optarg, 0, &after, &err) < 0)
+			ss_cli_command_usage_error("invalid --after '%s': %s",
+						   optarg, err.msg);
 		if (c == OPT_CHUNKS)
 			chunks = 1;
 	}
@@ -884,7 +896,8 @@ static int cmd_log(int argc, char **argv)
 			char text[SS_OFFSET_STRMAX];
 			int closed;
 
-			if (ss_log_reader_chunk_end(lr, &after, &off, &closed, &err) < 0)
+			if (ss_log_reader_chunk_end(lr, &after, &off, &closed,
+						    &err) < 0)
 				ss_cli_die_err(&err);
 			if (!closed)
 				break;
@@ -898,15 +911,18 @@ static int cmd_log(int argc, char **argv)
 			char text[SS_OFFSET_STRMAX];
 			uint64_t pos, len;
 
-			if (ss_log_reader_entry(lr, i, &off, &pos, &len, &err) < 0)
+			if (ss_log_reader_entry(lr, i, &off, &pos, &len, &err) <
+			    0)
 				ss_cli_die_err(&err);
 			ss_buf_reset(&b);
 			ss_buf_grow(&b, len);
 			if (ss_log_reader_pread(lr, b.buf, len, pos, &err) < 0)
 				ss_cli_die_err(&err);
-			/* Print the message without its leading ',': one line. */
+			/* Print the message without its leading ',': one line.
+			 */
 			printf("%s ", ss_offset_format(&off, text));
-			if (len < 2 || fwrite(b.buf + 1, 1, len - 1, stdout) != len - 1)
+			if (len < 2 ||
+			    fwrite(b.buf + 1, 1, len - 1, stdout) != len - 1)
 				ss_cli_flush_stdout();
 		}
 	}
@@ -922,121 +938,119 @@ static int cmd_log(int argc, char **argv)
 /* ---- main ----------------------------------------------------------- */
 
 static const struct ss_cli_command commands[] = {
-	{ "init", cmd_init, init_options,
-	  "Usage: shapesync-db [globals] init\n"
-	  "\n"
-	  "Creates the registry and the data dir if they are missing.\n"
-	  "Running it again changes nothing.\n"
-	  "\n"
-	  "Options:\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ "ls", cmd_ls, ls_options,
-	  "Usage: shapesync-db [globals] ls [--json]\n"
-	  "\n"
-	  "Lists every shape in id order: a table with a header, or NDJSON.\n"
-	  "\n"
-	  "Options:\n"
-	  "  --json                one JSON object per shape (default: a table)\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ "show", cmd_show, show_options,
-	  "Usage: shapesync-db [globals] show [--json] SHAPE\n"
-	  "\n"
-	  "Shows one shape. SHAPE is its id (digits) or its handle.\n"
-	  "\n"
-	  "Options:\n"
-	  "  --json                one JSON object (default: key: value lines)\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ "add", cmd_add, add_options,
-	  "Usage: shapesync-db [globals] add --table TABLE [options]\n"
-	  "\n"
-	  "Registers a shape, or finds the one with the same definition, and\n"
-	  "prints '<id> <handle>'.\n"
-	  "\n"
-	  "Shape:\n"
-	  "  --table TABLE         [schema.]table (required; schema: public)\n"
-	  "  --where SQL           row filter (default: none, every row)\n"
-	  "  --params VALUE        value of the next $n in --where; repeat for\n"
-	  "                        $1, $2, ... in order (default: none)\n"
-	  "  --columns LIST        comma-separated columns (default: all)\n"
-	  "  --replica MODE        default | full (default: default)\n"
-	  "  --log MODE            full | changes_only (default: full)\n"
-	  "\n"
-	  "Other:\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ "log", cmd_log, log_options,
-	  "Usage: shapesync-db [globals] log [--after OFFSET] [--chunks] SHAPE\n"
-	  "\n"
-	  "Prints a shape's committed log entries, one per line as\n"
-	  "'<offset> <message>', or with --chunks the offset where each closed\n"
-	  "chunk ends.\n"
-	  "\n"
-	  "Options:\n"
-	  "  --after OFFSET        only entries after OFFSET (default: -1, all)\n"
-	  "  --chunks              print chunk ends instead of entries\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ "rm", cmd_rm, rm_options,
-	  "Usage: shapesync-db [globals] rm SHAPE...\n"
-	  "\n"
-	  "Removes shapes (ids or handles) and moves their data to the trash.\n"
-	  "All or nothing: if one is missing, none is removed.\n"
-	  "\n"
-	  "Options:\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ "stats", cmd_stats, stats_options,
-	  "Usage: shapesync-db [globals] stats [--json]\n"
-	  "\n"
-	  "Prints the registry counters and the data dir counts.\n"
-	  "\n"
-	  "Options:\n"
-	  "  --json                one JSON object (default: key: value lines)\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ "check", cmd_check, check_options,
-	  "Usage: shapesync-db [globals] check [--repair]\n"
-	  "\n"
-	  "Checks the registry (integrity, invariants) and compares it with\n"
-	  "the data dir: orphan and stray entries, complete shapes without\n"
-	  "data. Prints one line per problem, then a summary. Exit status 3\n"
-	  "if problems remain.\n"
-	  "\n"
-	  "Options:\n"
-	  "  --repair              fix what can be fixed (default: report only)\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ "vacuum", cmd_vacuum, vacuum_options,
-	  "Usage: shapesync-db [globals] vacuum\n"
-	  "\n"
-	  "Compacts the registry and deletes the data dir's trash.\n"
-	  "\n"
-	  "Options:\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ "export", cmd_export, export_options,
-	  "Usage: shapesync-db [globals] export\n"
-	  "\n"
-	  "Writes every shape as one JSON object per line to stdout.\n"
-	  "\n"
-	  "Options:\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ "import", cmd_import, import_options,
-	  "Usage: shapesync-db [globals] import [FILE]\n"
-	  "\n"
-	  "Adds the shapes of an export (NDJSON; default: stdin, also '-').\n"
-	  "All or nothing: a bad line imports nothing. Blank lines are\n"
-	  "skipped.\n"
-	  "\n"
-	  "Options:\n"
-	  "  -h, --help            show this help and exit\n" },
-	{ NULL, NULL, NULL, NULL }
-};
+    {"init", cmd_init, init_options,
+     "Usage: shapesync-db [globals] init\n"
+     "\n"
+     "Creates the registry and the data dir if they are missing.\n"
+     "Running it again changes nothing.\n"
+     "\n"
+     "Options:\n"
+     "  -h, --help            show this help and exit\n"},
+    {"ls", cmd_ls, ls_options,
+     "Usage: shapesync-db [globals] ls [--json]\n"
+     "\n"
+     "Lists every shape in id order: a table with a header, or NDJSON.\n"
+     "\n"
+     "Options:\n"
+     "  --json                one JSON object per shape (default: a table)\n"
+     "  -h, --help            show this help and exit\n"},
+    {"show", cmd_show, show_options,
+     "Usage: shapesync-db [globals] show [--json] SHAPE\n"
+     "\n"
+     "Shows one shape. SHAPE is its id (digits) or its handle.\n"
+     "\n"
+     "Options:\n"
+     "  --json                one JSON object (default: key: value lines)\n"
+     "  -h, --help            show this help and exit\n"},
+    {"add", cmd_add, add_options,
+     "Usage: shapesync-db [globals] add --table TABLE [options]\n"
+     "\n"
+     "Registers a shape, or finds the one with the same definition, and\n"
+     "prints '<id> <handle>'.\n"
+     "\n"
+     "Shape:\n"
+     "  --table TABLE         [schema.]table (required; schema: public)\n"
+     "  --where SQL           row filter (default: none, every row)\n"
+     "  --params VALUE        value of the next $n in --where; repeat for\n"
+     "                        $1, $2, ... in order (default: none)\n"
+     "  --columns LIST        comma-separated columns (default: all)\n"
+     "  --replica MODE        default | full (default: default)\n"
+     "  --log MODE            full | changes_only (default: full)\n"
+     "\n"
+     "Other:\n"
+     "  -h, --help            show this help and exit\n"},
+    {"log", cmd_log, log_options,
+     "Usage: shapesync-db [globals] log [--after OFFSET] [--chunks] SHAPE\n"
+     "\n"
+     "Prints a shape's committed log entries, one per line as\n"
+     "'<offset> <message>', or with --chunks the offset where each closed\n"
+     "chunk ends.\n"
+     "\n"
+     "Options:\n"
+     "  --after OFFSET        only entries after OFFSET (default: -1, all)\n"
+     "  --chunks              print chunk ends instead of entries\n"
+     "  -h, --help            show this help and exit\n"},
+    {"rm", cmd_rm, rm_options,
+     "Usage: shapesync-db [globals] rm SHAPE...\n"
+     "\n"
+     "Removes shapes (ids or handles) and moves their data to the trash.\n"
+     "All or nothing: if one is missing, none is removed.\n"
+     "\n"
+     "Options:\n"
+     "  -h, --help            show this help and exit\n"},
+    {"stats", cmd_stats, stats_options,
+     "Usage: shapesync-db [globals] stats [--json]\n"
+     "\n"
+     "Prints the registry counters and the data dir counts.\n"
+     "\n"
+     "Options:\n"
+     "  --json                one JSON object (default: key: value lines)\n"
+     "  -h, --help            show this help and exit\n"},
+    {"check", cmd_check, check_options,
+     "Usage: shapesync-db [globals] check [--repair]\n"
+     "\n"
+     "Checks the registry (integrity, invariants) and compares it with\n"
+     "the data dir: orphan and stray entries, complete shapes without\n"
+     "data. Prints one line per problem, then a summary. Exit status 3\n"
+     "if problems remain.\n"
+     "\n"
+     "Options:\n"
+     "  --repair              fix what can be fixed (default: report only)\n"
+     "  -h, --help            show this help and exit\n"},
+    {"vacuum", cmd_vacuum, vacuum_options,
+     "Usage: shapesync-db [globals] vacuum\n"
+     "\n"
+     "Compacts the registry and deletes the data dir's trash.\n"
+     "\n"
+     "Options:\n"
+     "  -h, --help            show this help and exit\n"},
+    {"export", cmd_export, export_options,
+     "Usage: shapesync-db [globals] export\n"
+     "\n"
+     "Writes every shape as one JSON object per line to stdout.\n"
+     "\n"
+     "Options:\n"
+     "  -h, --help            show this help and exit\n"},
+    {"import", cmd_import, import_options,
+     "Usage: shapesync-db [globals] import [FILE]\n"
+     "\n"
+     "Adds the shapes of an export (NDJSON; default: stdin, also '-').\n"
+     "All or nothing: a bad line imports nothing. Blank lines are\n"
+     "skipped.\n"
+     "\n"
+     "Options:\n"
+     "  -h, --help            show this help and exit\n"},
+    {NULL, NULL, NULL, NULL}};
 
 static const struct option global_options[] = {
-	{ "registry", required_argument, NULL, OPT_REGISTRY },
-	{ "dir", required_argument, NULL, OPT_DIR },
-	SS_CLI_LOG_OPTIONS,
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"registry", required_argument, NULL, OPT_REGISTRY},
+    {"dir", required_argument, NULL, OPT_DIR},
+    SS_CLI_LOG_OPTIONS,
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {"list-commands", no_argument, NULL, OPT_LIST_COMMANDS},
+    {NULL, 0, NULL, 0}};
 
 int main(int argc, char **argv)
 {
@@ -1048,18 +1062,20 @@ int main(int argc, char **argv)
 	data_dir = ss_cli_env_or("SHAPESYNC_DATA_DIR", DEFAULT_DATA_DIR);
 	opterr = 0;
 	/* "+": the first non-option is the command; the rest is its own. */
-	while ((c = getopt_long(argc, argv, "+:hV", global_options,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hV", global_options, NULL)) !=
+	       -1) {
 		switch (c) {
 		case OPT_REGISTRY:
 			if (!*optarg)
-				ss_cli_command_usage_error("option '--registry' needs a "
-						"path");
+				ss_cli_command_usage_error(
+				    "option '--registry' needs a "
+				    "path");
 			registry_path = optarg;
 			break;
 		case OPT_DIR:
 			if (!*optarg)
-				ss_cli_command_usage_error("option '--dir' needs a path");
+				ss_cli_command_usage_error(
+				    "option '--dir' needs a path");
 			data_dir = optarg;
 			break;
 		case 'h':
@@ -1072,8 +1088,8 @@ int main(int argc, char **argv)
 			ss_cli_list_options(global_options);
 		case SS_OPT_LOG_FORMAT:
 		case SS_OPT_LOG_LEVEL:
-			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage, global_options,
-					     argv);
+			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage,
+					     global_options, argv);
 			break;
 		case OPT_LIST_COMMANDS:
 			for (cmd = commands; cmd->name; cmd++)

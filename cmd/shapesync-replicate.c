@@ -29,10 +29,11 @@
 #define APPNAME "shapesync-replicate"
 #define DEFAULT_REGISTRY "./var/registry.db"
 #define DEFAULT_NAME "shapesync"
-#define POLL_US 100000              /* registry and ack check interval */
-#define RETRY_PUBLISH_US 5000000    /* retry a table that failed */
-#define PARTITIONS_US 1000000       /* look for partitions without
-				       REPLICA IDENTITY FULL this often */
+#define POLL_US 100000		 /* registry and ack check interval */
+#define RETRY_PUBLISH_US 5000000 /* retry a table that failed */
+#define PARTITIONS_US                                                          \
+	1000000 /* look for partitions without                                 \
+		   REPLICA IDENTITY FULL this often */
 #define BACKOFF_MAX_S 30
 
 enum {
@@ -51,120 +52,120 @@ enum {
 };
 
 static const struct option options[] = {
-	{ "db", required_argument, NULL, 'd' },
-	{ "slot", required_argument, NULL, 'S' },
-	{ "publication", required_argument, NULL, OPT_PUBLICATION },
-	{ "registry", required_argument, NULL, OPT_REGISTRY },
-	{ "table", required_argument, NULL, 't' },
-	{ "create-slot", no_argument, NULL, OPT_CREATE_SLOT },
-	{ "drop-slot", no_argument, NULL, OPT_DROP_SLOT },
-	{ "start", required_argument, NULL, OPT_START },
-	{ "endpos", required_argument, NULL, OPT_ENDPOS },
-	{ "ack", required_argument, NULL, OPT_ACK },
-	{ "status-interval", required_argument, NULL, 's' },
-	{ "no-loop", no_argument, NULL, OPT_NO_LOOP },
-	{ "take-over-slot", no_argument, NULL, OPT_TAKE_OVER },
-	{ "temporary-slot", no_argument, NULL, OPT_TEMPORARY },
-	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-	SS_CLI_LOG_OPTIONS,
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"db", required_argument, NULL, 'd'},
+    {"slot", required_argument, NULL, 'S'},
+    {"publication", required_argument, NULL, OPT_PUBLICATION},
+    {"registry", required_argument, NULL, OPT_REGISTRY},
+    {"table", required_argument, NULL, 't'},
+    {"create-slot", no_argument, NULL, OPT_CREATE_SLOT},
+    {"drop-slot", no_argument, NULL, OPT_DROP_SLOT},
+    {"start", required_argument, NULL, OPT_START},
+    {"endpos", required_argument, NULL, OPT_ENDPOS},
+    {"ack", required_argument, NULL, OPT_ACK},
+    {"status-interval", required_argument, NULL, 's'},
+    {"no-loop", no_argument, NULL, OPT_NO_LOOP},
+    {"take-over-slot", no_argument, NULL, OPT_TAKE_OVER},
+    {"temporary-slot", no_argument, NULL, OPT_TEMPORARY},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    SS_CLI_LOG_OPTIONS,
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 static void usage(void)
 {
-	printf("Usage: shapesync-replicate [OPTION]...\n"
-	       "\n"
-	       "Streams a PostgreSQL logical replication slot (pgoutput) to "
-	       "stdout as\n"
-	       "NDJSON frames (shapesync-frames(5)), and acknowledges the "
-	       "slot only up\n"
-	       "to the LSN that store has made durable.\n"
-	       "\n"
-	       "Connection:\n"
-	       "  -d, --db CONNSTR          connection string or URI "
-	       "(default:\n"
-	       "                            $DATABASE_URL, else libpq's PG* "
-	       "variables)\n"
-	       "  -S, --slot NAME           replication slot (default: "
-	       DEFAULT_NAME ")\n"
-	       "      --publication NAME    publication (default: "
-	       DEFAULT_NAME ")\n"
-	       "\n"
-	       "Tables:\n"
-	       "      --registry PATH       shape registry: tables to publish "
-	       "and the\n"
-	       "                            durable LSN (default: "
-	       "$SHAPESYNC_REGISTRY,\n"
-	       "                            else " DEFAULT_REGISTRY ")\n"
-	       "  -t, --table TABLE         publish [schema.]TABLE instead of "
-	       "the\n"
-	       "                            registry's tables (repeatable; "
-	       "default: none)\n"
-	       "\n"
-	       "Slot actions (then exit):\n"
-	       "      --create-slot         create the publication and the "
-	       "slot\n"
-	       "      --drop-slot           drop the slot\n"
-	       "\n"
-	       "Streaming:\n"
-	       "      --start LSN           start there if the slot is behind "
-	       "it\n"
-	       "                            (default: where the slot stands)\n"
-	       "      --endpos LSN          stop before the first transaction "
-	       "that commits\n"
-	       "                            at or after LSN (default: never "
-	       "stop)\n"
-	       "      --ack=MODE            registry: acknowledge the durable "
-	       "LSN;\n"
-	       "                            received: what was written out "
-	       "(default:\n"
-	       "                            registry)\n"
-	       "  -s, --status-interval SECS  status updates at least this "
-	       "often\n"
-	       "                            (default: 10, at most "
-	       "wal_sender_timeout/3)\n"
-	       "      --no-loop             exit when the connection is lost "
-	       "(default:\n"
-	       "                            reconnect with backoff)\n"
-	       "      --take-over-slot      end another process that holds "
-	       "the slot\n"
-	       "                            (default: exit with an error)\n"
-	       "      --temporary-slot      a temporary slot with a random name "
-	       "each\n"
-	       "                            session; every shape is refetched "
-	       "after it\n"
-	       "                            ($ELECTRIC_TEMPORARY_REPLICATION_\n"
-	       "                            SLOT_USE_RANDOM_NAME=true)\n"
-	       "      --idle-timeout TIME   close the connections to "
-	       "PostgreSQL after TIME\n"
-	       "                            with no transaction and no shape "
-	       "read; open\n"
-	       "                            them again on the next read or "
-	       "new shape\n"
-	       "                            (e.g. 5min; default: "
-	       "$ELECTRIC_REPLICATION_\n"
-	       "                            IDLE_TIMEOUT, else 0: never)\n"
-	       "\n"
-	       "Other:\n"
-	       "      --log-format FMT      text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
-	       "      --log-level LEVEL     debug, info, warning or error\n"
-	       "                            ($ELECTRIC_LOG_LEVEL, info)\n"
-	       "  -h, --help                show this help and exit\n"
-	       "  -V, --version             show the version and exit\n"
-	       "\n"
-	       "See shapesync-replicate(1).\n");
+	printf(
+	    "Usage: shapesync-replicate [OPTION]...\n"
+	    "\n"
+	    "Streams a PostgreSQL logical replication slot (pgoutput) to "
+	    "stdout as\n"
+	    "NDJSON frames (shapesync-frames(5)), and acknowledges the "
+	    "slot only up\n"
+	    "to the LSN that store has made durable.\n"
+	    "\n"
+	    "Connection:\n"
+	    "  -d, --db CONNSTR          connection string or URI "
+	    "(default:\n"
+	    "                            $DATABASE_URL, else libpq's PG* "
+	    "variables)\n"
+	    "  -S, --slot NAME           replication slot (default: " DEFAULT_NAME
+	    ")\n"
+	    "      --publication NAME    publication (default: " DEFAULT_NAME
+	    ")\n"
+	    "\n"
+	    "Tables:\n"
+	    "      --registry PATH       shape registry: tables to publish "
+	    "and the\n"
+	    "                            durable LSN (default: "
+	    "$SHAPESYNC_REGISTRY,\n"
+	    "                            else " DEFAULT_REGISTRY ")\n"
+	    "  -t, --table TABLE         publish [schema.]TABLE instead of "
+	    "the\n"
+	    "                            registry's tables (repeatable; "
+	    "default: none)\n"
+	    "\n"
+	    "Slot actions (then exit):\n"
+	    "      --create-slot         create the publication and the "
+	    "slot\n"
+	    "      --drop-slot           drop the slot\n"
+	    "\n"
+	    "Streaming:\n"
+	    "      --start LSN           start there if the slot is behind "
+	    "it\n"
+	    "                            (default: where the slot stands)\n"
+	    "      --endpos LSN          stop before the first transaction "
+	    "that commits\n"
+	    "                            at or after LSN (default: never "
+	    "stop)\n"
+	    "      --ack=MODE            registry: acknowledge the durable "
+	    "LSN;\n"
+	    "                            received: what was written out "
+	    "(default:\n"
+	    "                            registry)\n"
+	    "  -s, --status-interval SECS  status updates at least this "
+	    "often\n"
+	    "                            (default: 10, at most "
+	    "wal_sender_timeout/3)\n"
+	    "      --no-loop             exit when the connection is lost "
+	    "(default:\n"
+	    "                            reconnect with backoff)\n"
+	    "      --take-over-slot      end another process that holds "
+	    "the slot\n"
+	    "                            (default: exit with an error)\n"
+	    "      --temporary-slot      a temporary slot with a random name "
+	    "each\n"
+	    "                            session; every shape is refetched "
+	    "after it\n"
+	    "                            ($ELECTRIC_TEMPORARY_REPLICATION_\n"
+	    "                            SLOT_USE_RANDOM_NAME=true)\n"
+	    "      --idle-timeout TIME   close the connections to "
+	    "PostgreSQL after TIME\n"
+	    "                            with no transaction and no shape "
+	    "read; open\n"
+	    "                            them again on the next read or "
+	    "new shape\n"
+	    "                            (e.g. 5min; default: "
+	    "$ELECTRIC_REPLICATION_\n"
+	    "                            IDLE_TIMEOUT, else 0: never)\n"
+	    "\n"
+	    "Other:\n"
+	    "      --log-format FMT      text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	    "      --log-level LEVEL     debug, info, warning or error\n"
+	    "                            ($ELECTRIC_LOG_LEVEL, info)\n"
+	    "  -h, --help                show this help and exit\n"
+	    "  -V, --version             show the version and exit\n"
+	    "\n"
+	    "See shapesync-replicate(1).\n");
 }
 
 /* ---- options ---------------------------------------------------------- */
 
 struct table {
 	char *schema, *name;
-	int done;                   /* in the publication, identity full */
+	int done; /* in the publication, identity full */
 	int warned;
-	int64_t retry_us;           /* when to try again after a failure */
+	int64_t retry_us; /* when to try again after a failure */
 };
 
 static struct {
@@ -175,12 +176,12 @@ static struct {
 	struct table *tables;
 	size_t ntables, tables_alloc;
 	int create_slot, drop_slot, no_loop, ack_received, take_over;
-	int cleanup_slot, manual_publishing;  /* Electric's settings */
-	int temporary;                        /* a temporary, random slot */
+	int cleanup_slot, manual_publishing; /* Electric's settings */
+	int temporary;			     /* a temporary, random slot */
 	ss_lsn start, endpos;
 	int have_endpos;
 	int64_t status_ms;
-	int64_t idle_ms;                      /* 0: never sleep */
+	int64_t idle_ms; /* 0: never sleep */
 } opt;
 
 static ss_lsn opt_lsn(const char *arg, const char *name)
@@ -240,14 +241,15 @@ static void electric_env(void)
 	const char *v = ss_cli_env_or("ELECTRIC_REPLICATION_STREAM_ID", NULL);
 
 	if (v) {
-		if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", v, slot,
-					    pub, &err) < 0)
+		if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", v,
+					    slot, pub, &err) < 0)
 			ss_cli_usage_error("%s", err.msg);
 		opt.slot = slot;
 		opt.pub = pub;
 	}
 	opt.cleanup_slot = env_bool("CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN");
-	opt.temporary = env_bool("ELECTRIC_TEMPORARY_REPLICATION_SLOT_USE_RANDOM_NAME");
+	opt.temporary =
+	    env_bool("ELECTRIC_TEMPORARY_REPLICATION_SLOT_USE_RANDOM_NAME");
 	opt.manual_publishing = env_bool("ELECTRIC_MANUAL_TABLE_PUBLISHING");
 	v = ss_cli_env_or("ELECTRIC_REPLICATION_IDLE_TIMEOUT", NULL);
 	if (v && ss_envconf_time_ms("ELECTRIC_REPLICATION_IDLE_TIMEOUT", v, 1,
@@ -270,8 +272,8 @@ static void parse_options(int argc, char **argv)
 	electric_env();
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:S:t:s:hV", options,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:S:t:s:hV", options, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'd':
 			opt.conninfo = optarg;
@@ -296,8 +298,8 @@ static void parse_options(int argc, char **argv)
 			if (ss_shape_parse_table(&s, optarg, &err) < 0)
 				ss_cli_usage_error("invalid table '%s': %s",
 						   optarg, err.msg);
-			add_table(&opt.tables, &opt.ntables,
-				  &opt.tables_alloc, s.schema, s.table);
+			add_table(&opt.tables, &opt.ntables, &opt.tables_alloc,
+				  s.schema, s.table);
 			ss_shape_release(&s);
 			break;
 		}
@@ -328,7 +330,8 @@ static void parse_options(int argc, char **argv)
 			else
 				ss_cli_usage_error("option '--ack' must be "
 						   "'registry' or 'received', "
-						   "not '%s'", optarg);
+						   "not '%s'",
+						   optarg);
 			break;
 		case 's':
 			opt.status_ms = ss_cli_opt_int(optarg, 1, 3600,
@@ -344,7 +347,8 @@ static void parse_options(int argc, char **argv)
 				ss_cli_usage_error("%s", err.msg);
 			break;
 		default:
-			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage, options, argv);
+			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage,
+					     options, argv);
 		}
 	}
 	if (optind < argc)
@@ -358,8 +362,9 @@ static void parse_options(int argc, char **argv)
 		ss_cli_usage_error("--create-slot and --drop-slot exclude each "
 				   "other");
 	if (opt.temporary && opt.drop_slot)
-		ss_cli_usage_error("--drop-slot has no slot to drop: a temporary "
-				   "slot goes with its connection");
+		ss_cli_usage_error(
+		    "--drop-slot has no slot to drop: a temporary "
+		    "slot goes with its connection");
 	if (opt.have_endpos && opt.start && opt.endpos < opt.start)
 		ss_cli_usage_error("--endpos is before --start");
 	if (opt.idle_ms && opt.temporary)
@@ -379,40 +384,40 @@ static void on_signal(int sig)
 }
 
 struct state {
-	struct ss_registry *reg;     /* NULL: no registry */
-	struct ss_beat *beat;        /* the heartbeat, with a registry */
+	struct ss_registry *reg; /* NULL: no registry */
+	struct ss_beat *beat;	 /* the heartbeat, with a registry */
 	struct ss_pg *admin, *repl;
-	struct ss_decode dec;        /* pgoutput to frames, the positions */
+	struct ss_decode dec; /* pgoutput to frames, the positions */
 
 	/* Tables to publish: --table, or the registry's. */
 	struct table *tables;
 	size_t ntables, tables_alloc;
 	struct ss_registry_cursor *cursor; /* follows the registry */
-	int64_t next_partitions;     /* next look at partitions' identity */
+	int64_t next_partitions; /* next look at partitions' identity */
 	int partitions_warned;
 
-	ss_lsn durable;              /* the registry's durable LSN */
-	ss_lsn slot_confirmed;       /* the slot's at connect time */
-	ss_lsn sent_flush;           /* last flush position reported */
-	ss_lsn max_flush;            /* the highest ever reported */
-	int started;                 /* emitted was initialised */
-	int64_t stream;              /* the registry's stream, 0 if none */
+	ss_lsn durable;		     /* the registry's durable LSN */
+	ss_lsn slot_confirmed;	     /* the slot's at connect time */
+	ss_lsn sent_flush;	     /* last flush position reported */
+	ss_lsn max_flush;	     /* the highest ever reported */
+	int started;		     /* emitted was initialised */
+	int64_t stream;		     /* the registry's stream, 0 if none */
 	struct ss_buf stream_reason; /* why this session began a new one */
 
 	int64_t status_us, next_status, next_poll;
-	int64_t next_slot_wal;       /* next look at the slot's WAL gauges */
+	int64_t next_slot_wal; /* next look at the slot's WAL gauges */
 	int64_t wal, retained, flush_lag; /* those gauges, -1 unknown */
 	int64_t transactions, changes, reconnects;
-	struct ss_lag_hist lag;      /* receive lag of the commits written */
+	struct ss_lag_hist lag; /* receive lag of the commits written */
 	int want_status;
-	int done;                    /* endpos reached */
-	int streamed;                /* this session reached streaming */
-	int asleep;                  /* the idle timeout closed the session */
-	int64_t last_use;            /* registry: latest shape read or
-					creation seen (wall clock, us) */
-	int64_t active_us;           /* when a transaction or a shape use
-					was last seen (monotonic) */
-	int fatal;                   /* do not reconnect */
+	int done;	   /* endpos reached */
+	int streamed;	   /* this session reached streaming */
+	int asleep;	   /* the idle timeout closed the session */
+	int64_t last_use;  /* registry: latest shape read or
+			      creation seen (wall clock, us) */
+	int64_t active_us; /* when a transaction or a shape use
+			      was last seen (monotonic) */
+	int fatal;	   /* do not reconnect */
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -474,7 +479,8 @@ static int handle_keepalive(struct state *st, const struct ss_pg_copymsg *k)
  */
 static int progress(struct state *st, struct ss_err *err)
 {
-	int r = ss_decode_progress(&st->dec, st->durable, opt.ack_received, err);
+	int r =
+	    ss_decode_progress(&st->dec, st->durable, opt.ack_received, err);
 
 	decoded(st);
 	if (r > 0)
@@ -486,8 +492,9 @@ static int progress(struct state *st, struct ss_err *err)
 
 /* A shape registered (or listed by the cursor's first poll): its table
  * joins the publication. */
-static int on_shape(int64_t id, const char *handle, const struct ss_shape_rec *rec,
-		    void *ctx, struct ss_err *err)
+static int on_shape(int64_t id, const char *handle,
+		    const struct ss_shape_rec *rec, void *ctx,
+		    struct ss_err *err)
 {
 	struct state *st = ctx;
 
@@ -512,7 +519,7 @@ static int publish_tables(struct state *st, struct ss_err *err)
 		if (t->done || now < t->retry_us)
 			continue;
 		if (ss_publication_add_table(st->admin, opt.pub, t->schema,
-						t->name, NULL, &e) == 0) {
+					     t->name, NULL, &e) == 0) {
 			t->done = 1;
 			continue;
 		}
@@ -545,8 +552,8 @@ static void on_spoiled(const char *schema, const char *name, const char *why,
 	(void)ctx;
 	ss_cli_warning("the partitions of \"%s\".\"%s\" changed (%s): "
 		       "%" PRId64 " shape%s on it invalidated, their "
-		       "clients must refetch", schema, name, why, n,
-		       n == 1 ? "" : "s");
+		       "clients must refetch",
+		       schema, name, why, n, n == 1 ? "" : "s");
 }
 
 static int partitions_full(struct state *st, struct ss_err *err)
@@ -558,16 +565,19 @@ static int partitions_full(struct state *st, struct ss_err *err)
 	if (now < st->next_partitions)
 		return 0;
 	st->next_partitions = now + PARTITIONS_US;
-	if (ss_publication_partitions_full(st->admin, opt.pub, &changed, &failed,
-				  &warn, err) < 0)
-		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1 : 0;
-	if (st->reg && ss_publication_follow_partitions(st->admin, opt.pub, st->reg,
-							 on_spoiled, NULL, err) < 0)
-		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1 : 0;
+	if (ss_publication_partitions_full(st->admin, opt.pub, &changed,
+					   &failed, &warn, err) < 0)
+		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1
+									: 0;
+	if (st->reg &&
+	    ss_publication_follow_partitions(st->admin, opt.pub, st->reg,
+					     on_spoiled, NULL, err) < 0)
+		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1
+									: 0;
 	if (failed && !st->partitions_warned) {
 		ss_cli_warning("could not set REPLICA IDENTITY FULL on %d "
-			       "partition%s: %s", failed, failed == 1 ? "" : "s",
-			       warn.msg);
+			       "partition%s: %s",
+			       failed, failed == 1 ? "" : "s", warn.msg);
 		st->partitions_warned = 1;
 	}
 	if (!failed)
@@ -674,8 +684,7 @@ fatal:
 
 static void sleep_ms(int64_t ms)
 {
-	struct timespec ts = { (time_t)(ms / 1000),
-			       (long)(ms % 1000) * 1000000 };
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
 
 	nanosleep(&ts, NULL);
 }
@@ -705,7 +714,8 @@ static int idle_check(struct state *st, int64_t now, struct ss_err *err)
 
 	/* The registry is asked only once the timeout ran out, not on
 	 * every poll: a read since then restarts it. */
-	if (!opt.idle_ms || !st->reg || now - st->active_us < opt.idle_ms * 1000)
+	if (!opt.idle_ms || !st->reg ||
+	    now - st->active_us < opt.idle_ms * 1000)
 		return 0;
 	used = shape_used(st, err);
 	if (used < 0) {
@@ -736,7 +746,8 @@ static int idle_sleep(struct state *st, struct ss_err *err)
 
 	ss_cli_info("no transaction and no shape read for %" PRId64 " ms: "
 		    "closed the connections to PostgreSQL until the next read "
-		    "(--idle-timeout)", opt.idle_ms);
+		    "(--idle-timeout)",
+		    opt.idle_ms);
 	if (st->beat) {
 		ss_beat_state(st->beat, "sleeping", "idle timeout");
 		beat_publish(st);
@@ -748,7 +759,8 @@ static int idle_sleep(struct state *st, struct ss_err *err)
 		if (used < 0)
 			return -1;
 		if (used) {
-			ss_cli_info("a shape was read or created: reconnecting");
+			ss_cli_info(
+			    "a shape was read or created: reconnecting");
 			break;
 		}
 		beat_publish(st);
@@ -780,8 +792,9 @@ static int stream(struct state *st, struct ss_err *err)
 			return 0;
 		}
 		if (now >= st->next_poll) {
-			if (poll_registry(st, err) < 0 || progress(st, err) < 0 ||
-			    slot_wal(st, err) < 0 || idle_check(st, now, err) < 0)
+			if (poll_registry(st, err) < 0 ||
+			    progress(st, err) < 0 || slot_wal(st, err) < 0 ||
+			    idle_check(st, now, err) < 0)
 				return -1;
 			beat_publish(st);
 			st->next_poll = now + POLL_US;
@@ -801,8 +814,10 @@ static int stream(struct state *st, struct ss_err *err)
 			return -1;
 		if (r == 0) {
 			ss_cli_flush_stdout();
-			wait = (st->next_poll < st->next_status ?
-				st->next_poll : st->next_status) - now;
+			wait = (st->next_poll < st->next_status
+				    ? st->next_poll
+				    : st->next_status) -
+			       now;
 			pfd.fd = ss_pg_socket(st->repl);
 			pfd.events = POLLIN;
 			pfd.revents = 0;
@@ -839,8 +854,8 @@ static void slot_wait(int64_t seconds, const char *what, void *ctx)
 {
 	(void)ctx;
 	ss_cli_warning("creating replication slot '%s' has waited %" PRId64
-		       " s for transactions to end: %s", opt.slot, seconds,
-		       what);
+		       " s for transactions to end: %s",
+		       opt.slot, seconds, what);
 }
 
 /*
@@ -868,8 +883,8 @@ static int check_stream(struct state *st, int created, int lost,
 		return 0;
 	ss_cli_warning("%s", st->stream_reason.buf);
 	ss_cli_warning("began stream %" PRId64 ": %" PRId64 " shape%s "
-		       "invalidated, their clients must refetch", st->stream,
-		       invalidated, invalidated == 1 ? "" : "s");
+		       "invalidated, their clients must refetch",
+		       st->stream, invalidated, invalidated == 1 ? "" : "s");
 	/* Nothing written before belongs to the new stream. */
 	st->started = 0;
 	ss_decode_restart(&st->dec);
@@ -917,9 +932,10 @@ static int session(struct state *st, struct ss_err *err)
 		if (ss_pg_take_over(st->admin, key, opt.slot, &ended, err) < 0)
 			return -1;
 		if (ended)
-			ss_cli_warning("took slot '%s' over: ended %d backend%s "
-				       "holding it", opt.slot, ended,
-				       ended == 1 ? "" : "s");
+			ss_cli_warning(
+			    "took slot '%s' over: ended %d backend%s "
+			    "holding it",
+			    opt.slot, ended, ended == 1 ? "" : "s");
 		if (!got && ss_pg_try_lock(st->admin, key, &got, err) < 0)
 			return -1;
 		if (got)
@@ -931,8 +947,8 @@ static int session(struct state *st, struct ss_err *err)
 			   "another shapesync-replicate is using slot '%s'",
 			   opt.slot);
 		ss_err_hint(err, "run one instance per slot, choose another "
-			    "with --slot, or end a stale one with "
-			    "--take-over-slot");
+				 "with --slot, or end a stale one with "
+				 "--take-over-slot");
 		return -1;
 	}
 	if (opt.drop_slot) {
@@ -944,10 +960,9 @@ static int session(struct state *st, struct ss_err *err)
 	}
 	/* The publication must exist before the slot's start: pgoutput
 	 * looks it up as of the WAL it decodes. */
-	if (ss_publication_create(st->admin, opt.pub, &pub_created,
-				     err) < 0 ||
-	    ss_pg_slot_info(st->admin, opt.slot, &exists, &confirmed,
-			    &lost, err) < 0)
+	if (ss_publication_create(st->admin, opt.pub, &pub_created, err) < 0 ||
+	    ss_pg_slot_info(st->admin, opt.slot, &exists, &confirmed, &lost,
+			    err) < 0)
 		return -1;
 	if (opt.temporary && opt.create_slot)
 		return 0; /* the streaming session makes its own */
@@ -957,13 +972,13 @@ static int session(struct state *st, struct ss_err *err)
 			   "publication '%s' was created after slot '%s'",
 			   opt.pub, opt.slot);
 		ss_err_detail(err, "pgoutput cannot decode the slot's WAL from "
-			      "before the publication existed");
+				   "before the publication existed");
 		ss_err_hint(err, "drop the slot with --drop-slot (shapes must "
-			    "then be created anew)");
+				 "then be created anew)");
 		return -1;
 	}
-	if (ss_pg_open(opt.conninfo, SS_PG_REPLICATION | SS_PG_DISPLAY,
-		       APPNAME, &st->repl, err) < 0)
+	if (ss_pg_open(opt.conninfo, SS_PG_REPLICATION | SS_PG_DISPLAY, APPNAME,
+		       &st->repl, err) < 0)
 		return -1;
 	if (exists && lost) {
 		/* The server will never stream it again: make it anew (the
@@ -978,9 +993,9 @@ static int session(struct state *st, struct ss_err *err)
 		exists = 0;
 	}
 	if (!exists) {
-		if (ss_pg_slot_create(st->repl, opt.slot, opt.temporary, &created,
-				      &confirmed, st->admin, slot_wait, NULL,
-				      err) < 0)
+		if (ss_pg_slot_create(st->repl, opt.slot, opt.temporary,
+				      &created, &confirmed, st->admin,
+				      slot_wait, NULL, err) < 0)
 			return -1;
 		if (!created && ss_pg_slot_info(st->admin, opt.slot, &exists,
 						&confirmed, NULL, err) < 0)
@@ -991,7 +1006,8 @@ static int session(struct state *st, struct ss_err *err)
 	/* Tables first: pgoutput decides what to send as of the WAL it
 	 * decodes, so a table joins the stream when it joins the
 	 * publication. */
-	ss_registry_cursor_invalidate(st->cursor); /* read the registry at once */
+	ss_registry_cursor_invalidate(
+	    st->cursor); /* read the registry at once */
 	if (poll_registry(st, err) < 0)
 		return -1;
 	if (opt.create_slot)
@@ -1010,15 +1026,17 @@ static int session(struct state *st, struct ss_err *err)
 		st->dec.emitted = confirmed > opt.start ? confirmed : opt.start;
 		st->started = 1;
 	}
-	if (ss_pg_start_replication(st->repl, opt.slot, opt.pub, st->dec.emitted,
-				    err) < 0)
+	if (ss_pg_start_replication(st->repl, opt.slot, opt.pub,
+				    st->dec.emitted, err) < 0)
 		return -1;
 	/* Which stream the frames are of, before any of them, and at once:
 	 * route holds new shapes back until it sees a new stream begin. */
 	if (st->stream > 0) {
-		if (emit(st, ss_frame_new_stream(st->stream, st->dec.emitted,
-						 st->stream_reason.len ?
-						 st->stream_reason.buf : NULL),
+		if (emit(st,
+			 ss_frame_new_stream(st->stream, st->dec.emitted,
+					     st->stream_reason.len
+						 ? st->stream_reason.buf
+						 : NULL),
 			 err) < 0)
 			return -1;
 		ss_cli_flush_stdout();
@@ -1043,16 +1061,18 @@ static void open_registry(struct state *st)
 		ss_cli_die_err(&err);
 	/* Without --table, the tables of the registry's shapes. */
 	{
-		static const struct ss_registry_cursor_ops ops = { on_shape, NULL, NULL };
+		static const struct ss_registry_cursor_ops ops = {on_shape,
+								  NULL, NULL};
 
-		st->cursor = ss_registry_cursor_new(st->reg, SS_REGISTRY_CURSOR_RECORDS,
-						    opt.ntables ? NULL : &ops, st);
+		st->cursor =
+		    ss_registry_cursor_new(st->reg, SS_REGISTRY_CURSOR_RECORDS,
+					   opt.ntables ? NULL : &ops, st);
 	}
 }
 
 int main(int argc, char **argv)
 {
-	static struct state st = { .stream_reason = SS_BUF_INIT };
+	static struct state st = {.stream_reason = SS_BUF_INIT};
 	static char outbuf[1 << 16];
 	struct sigaction sa;
 	struct ss_err err = SS_ERR_INIT;
@@ -1080,7 +1100,8 @@ int main(int argc, char **argv)
 	st.wal = st.retained = st.flush_lag = -1;
 	/* A session that only creates the slot is not the pipeline's. */
 	if (st.reg && !opt.create_slot) {
-		if (ss_beat_start(st.reg, "replicate", 1000, &st.beat, &err) < 0)
+		if (ss_beat_start(st.reg, "replicate", 1000, &st.beat, &err) <
+		    0)
 			ss_cli_die_err(&err);
 		ss_beat_state(st.beat, "connecting", NULL);
 	}
@@ -1143,11 +1164,14 @@ int main(int argc, char **argv)
 		ss_err_clear(&err);
 		if (ss_pg_open(opt.conninfo, 0, APPNAME, &pg, &err) < 0 ||
 		    ss_pg_slot_drop(pg, opt.slot, &err) < 0) {
-			ss_err_prefix(&err, "could not drop slot '%s'", opt.slot);
-			ss_cli_log(SS_LOG_WARNING, err.detail, err.hint, "%s", err.msg);
+			ss_err_prefix(&err, "could not drop slot '%s'",
+				      opt.slot);
+			ss_cli_log(SS_LOG_WARNING, err.detail, err.hint, "%s",
+				   err.msg);
 		} else {
 			ss_cli_info("dropped slot '%s' "
-				    "($CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN)", opt.slot);
+				    "($CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN)",
+				    opt.slot);
 		}
 		ss_pg_close(pg);
 	}

@@ -37,45 +37,45 @@ enum {
 };
 
 static const struct option options[] = {
-	{ "registry", required_argument, NULL, OPT_REGISTRY },
-	{ "poll-interval", required_argument, NULL, OPT_POLL_INTERVAL },
-	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
-	{ "verbose", no_argument, NULL, 'v' },
-	SS_CLI_LOG_OPTIONS,
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"registry", required_argument, NULL, OPT_REGISTRY},
+    {"poll-interval", required_argument, NULL, OPT_POLL_INTERVAL},
+    {"max-line", required_argument, NULL, OPT_MAX_LINE},
+    {"verbose", no_argument, NULL, 'v'},
+    SS_CLI_LOG_OPTIONS,
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 static void usage(void)
 {
-	printf("Usage: shapesync-route [--registry PATH] [options] < frames > frames\n"
-	       "       shapesync-route --help | --version\n"
-	       "\n"
-	       "Tags each change frame with the ids of the shapes it belongs to\n"
-	       "(\"shapes\", and \"moves\" where an update moves a row into or out of\n"
-	       "a shape), drops changes that belong to no shape, and keeps its\n"
-	       "shapes in step with the registry while it runs.\n"
-	       "\n"
-	       "Registry:\n"
-	       "  --registry PATH       registry file (default: $SHAPESYNC_REGISTRY,\n"
-	       "                        else " DEFAULT_REGISTRY ")\n"
-	       "  --poll-interval TIME  look for new and removed shapes this often\n"
-	       "                        (default: 2ms; e.g. 5ms, 1s)\n"
-	       "\n"
-	       "Input:\n"
-	       "  --max-line SIZE       longest input line accepted (default: 256MiB)\n"
-	       "\n"
-	       "Other:\n"
-	       "  -v, --verbose         report shapes loaded and a summary on stderr\n"
-	       "      --log-format FMT  text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
-	       "      --log-level LEVEL debug, info, warning or error\n"
-	       "                        ($ELECTRIC_LOG_LEVEL, info)\n"
-	       "  -h, --help            show this help and exit\n"
-	       "  -V, --version         show the version and exit\n"
-	       "\n"
-	       "See shapesync-route(1) and shapesync-frames(5).\n");
+	printf(
+	    "Usage: shapesync-route [--registry PATH] [options] < frames > frames\n"
+	    "       shapesync-route --help | --version\n"
+	    "\n"
+	    "Tags each change frame with the ids of the shapes it belongs to\n"
+	    "(\"shapes\", and \"moves\" where an update moves a row into or out of\n"
+	    "a shape), drops changes that belong to no shape, and keeps its\n"
+	    "shapes in step with the registry while it runs.\n"
+	    "\n"
+	    "Registry:\n"
+	    "  --registry PATH       registry file (default: $SHAPESYNC_REGISTRY,\n"
+	    "                        else " DEFAULT_REGISTRY ")\n"
+	    "  --poll-interval TIME  look for new and removed shapes this often\n"
+	    "                        (default: 2ms; e.g. 5ms, 1s)\n"
+	    "\n"
+	    "Input:\n"
+	    "  --max-line SIZE       longest input line accepted (default: 256MiB)\n"
+	    "\n"
+	    "Other:\n"
+	    "  -v, --verbose         report shapes loaded and a summary on stderr\n"
+	    "      --log-format FMT  text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	    "      --log-level LEVEL debug, info, warning or error\n"
+	    "                        ($ELECTRIC_LOG_LEVEL, info)\n"
+	    "  -h, --help            show this help and exit\n"
+	    "  -V, --version         show the version and exit\n"
+	    "\n"
+	    "See shapesync-route(1) and shapesync-frames(5).\n");
 }
 
 static volatile sig_atomic_t stop;
@@ -93,7 +93,7 @@ static struct {
 	int verbose;
 	uint64_t changes_in, changes_out, moves, dropped, eval_errors;
 	uint64_t transactions;
-	struct ss_beat *beat;   /* the heartbeat */
+	struct ss_beat *beat;		     /* the heartbeat */
 	int64_t first_cpu_us, first_wall_us; /* at the first change (-v) */
 } st;
 
@@ -136,7 +136,8 @@ static void write_raw(const char *line, size_t len)
 {
 	if (stop)
 		return;
-	if ((fwrite(line, 1, len, stdout) != len || putc('\n', stdout) == EOF) &&
+	if ((fwrite(line, 1, len, stdout) != len ||
+	     putc('\n', stdout) == EOF) &&
 	    !output_abandoned())
 		ss_cli_die("could not write to standard output: %s",
 			   strerror(errno));
@@ -183,8 +184,8 @@ static void add_id(struct ss_buf *b, int64_t id)
  * input has neither, and then the line is copied with the new members
  * spliced in before its closing brace: no JSON is built or serialised.
  */
-static void write_tagged(const struct ss_frame *f, const char *line,
-			 size_t len, const struct ss_route_match *m)
+static void write_tagged(const struct ss_frame *f, const char *line, size_t len,
+			 const struct ss_route_match *m)
 {
 	static struct ss_buf b = SS_BUF_INIT;
 	size_t i, end = len;
@@ -262,9 +263,9 @@ static size_t vals_alloc;
 
 /* Route one change: the row values are newv / oldv, or those of sc (a
  * change the fast path scanned) when sc is not NULL. */
-static void route_values(const struct ss_frame *f, const char *line,
-			 size_t len, const char *const *newv,
-			 const char *const *oldv, const struct ss_route_scan *sc)
+static void route_values(const struct ss_frame *f, const char *line, size_t len,
+			 const char *const *newv, const char *const *oldv,
+			 const struct ss_route_scan *sc)
 {
 	static struct ss_route_match m;
 
@@ -280,9 +281,9 @@ static void route_values(const struct ss_frame *f, const char *line,
 		st.eval_errors += m.errors;
 		ss_cli_warning("change at pos %" PRIu64 " of xid %" PRIu64
 			       ": %zu shape%s could not be evaluated (counted "
-			       "as no match); last: %s", f->pos, f->xid,
-			       m.errors, m.errors == 1 ? "" : "s",
-			       m.last_error);
+			       "as no match); last: %s",
+			       f->pos, f->xid, m.errors,
+			       m.errors == 1 ? "" : "s", m.last_error);
 	}
 	if (!m.n) {
 		st.dropped++;
@@ -293,8 +294,7 @@ static void route_values(const struct ss_frame *f, const char *line,
 	write_tagged(f, line, len, &m);
 }
 
-static void route_change(const struct ss_frame *f, const char *line,
-			 size_t len)
+static void route_change(const struct ss_frame *f, const char *line, size_t len)
 {
 	const size_t *idx;
 	const char *const *names;
@@ -466,7 +466,8 @@ static void flush_batch(void)
 		fast.pos = sc->pos;
 		if (ss_frame_seq_check(&seq, &fast, &err) < 0)
 			input_error(&err, batch.lineno[i]);
-		route_values(&fast, batch.line[i], batch.len[i], NULL, NULL, sc);
+		route_values(&fast, batch.line[i], batch.len[i], NULL, NULL,
+			     sc);
 	}
 	batch.n = 0;
 }
@@ -537,13 +538,14 @@ int main(int argc, char **argv)
 		switch (c) {
 		case OPT_REGISTRY:
 			if (!*optarg)
-				ss_cli_usage_error("option '--registry' needs a "
-						   "path");
+				ss_cli_usage_error(
+				    "option '--registry' needs a "
+				    "path");
 			registry_path = optarg;
 			break;
 		case OPT_POLL_INTERVAL:
-			poll_ms = ss_cli_opt_duration_ms(optarg,
-							 "--poll-interval");
+			poll_ms =
+			    ss_cli_opt_duration_ms(optarg, "--poll-interval");
 			if (poll_ms < 1 || poll_ms > 60000)
 				ss_cli_usage_error("--poll-interval must be "
 						   "between 1ms and 60s");
@@ -551,14 +553,16 @@ int main(int argc, char **argv)
 		case OPT_MAX_LINE:
 			max_line = ss_cli_opt_size(optarg, "--max-line");
 			if (max_line < 1024)
-				ss_cli_usage_error("--max-line must be at least "
-						   "1024 bytes");
+				ss_cli_usage_error(
+				    "--max-line must be at least "
+				    "1024 bytes");
 			break;
 		case 'v':
 			st.verbose = 1;
 			break;
 		default:
-			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage, options, argv);
+			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage,
+					     options, argv);
 		}
 	}
 	if (optind < argc)
@@ -575,7 +579,8 @@ int main(int argc, char **argv)
 	ss_beat_state(st.beat, "running", NULL);
 	st.router = ss_router_new(on_invalidate, NULL);
 	{
-		static const struct ss_activate_ops ops = { on_warn, on_activated };
+		static const struct ss_activate_ops ops = {on_warn,
+							   on_activated};
 
 		st.act = ss_activate_new(st.reg, st.router, &ops, NULL);
 	}
@@ -587,7 +592,8 @@ int main(int argc, char **argv)
 
 	/* A pipe or socket is read without blocking, so that a half-written
 	 * line never keeps route from polling the registry. */
-	if (fstat(0, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) {
+	if (fstat(0, &sb) == 0 &&
+	    (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) {
 		fl = fcntl(0, F_GETFL);
 		if (fl >= 0)
 			fcntl(0, F_SETFL, fl | O_NONBLOCK);
@@ -603,7 +609,7 @@ int main(int argc, char **argv)
 		size_t len = 0;
 
 		if (!in_buffered()) {
-			struct pollfd pfd = { 0, POLLIN, 0 };
+			struct pollfd pfd = {0, POLLIN, 0};
 			int64_t now = ss_mono_us(), wait_ms;
 
 			if (now >= next_poll) {
@@ -620,7 +626,8 @@ int main(int argc, char **argv)
 				rc = poll(&pfd, 1, (int)wait_ms);
 				if (rc < 0 && errno != EINTR)
 					ss_cli_die("could not poll standard "
-						   "input: %s", strerror(errno));
+						   "input: %s",
+						   strerror(errno));
 				if (rc <= 0)
 					continue;
 			}
@@ -653,27 +660,29 @@ int main(int argc, char **argv)
 		struct ss_router_stats rs;
 
 		ss_router_stats(st.router, &rs);
-		ss_cli_warning("shapes: %zu known, %zu routed (%zu by equality, "
-			       "%zu by containment, %zu by range, %zu "
-			       "evaluated per row), %zu invalid", rs.shapes,
-			       rs.compiled, rs.eq_indexed, rs.contain_indexed,
-			       rs.range_indexed, rs.unindexed, rs.invalid);
+		ss_cli_warning(
+		    "shapes: %zu known, %zu routed (%zu by equality, "
+		    "%zu by containment, %zu by range, %zu "
+		    "evaluated per row), %zu invalid",
+		    rs.shapes, rs.compiled, rs.eq_indexed, rs.contain_indexed,
+		    rs.range_indexed, rs.unindexed, rs.invalid);
 	}
 	if (st.verbose && st.changes_in) {
 		double cpu = (double)(thread_cpu_us() - st.first_cpu_us) / 1e6;
 		double wall = (double)(ss_mono_us() - st.first_wall_us) / 1e6;
 
 		ss_cli_warning("from the first change on: %.3f s CPU (%.0f "
-			       "changes/s), %.3f s wall", cpu,
-			       cpu > 0 ? (double)st.changes_in / cpu : 0.0,
+			       "changes/s), %.3f s wall",
+			       cpu, cpu > 0 ? (double)st.changes_in / cpu : 0.0,
 			       wall);
 	}
 	if (st.verbose)
-		ss_cli_warning("%" PRIu64 " changes in, %" PRIu64 " out, %" PRIu64
-			       " moves, %" PRIu64 " dropped, %" PRIu64
-			       " evaluation errors, %" PRIu64 " marks",
-			       st.changes_in, st.changes_out, st.moves,
-			       st.dropped, st.eval_errors, ss_activate_marks(st.act));
+		ss_cli_warning(
+		    "%" PRIu64 " changes in, %" PRIu64 " out, %" PRIu64
+		    " moves, %" PRIu64 " dropped, %" PRIu64
+		    " evaluation errors, %" PRIu64 " marks",
+		    st.changes_in, st.changes_out, st.moves, st.dropped,
+		    st.eval_errors, ss_activate_marks(st.act));
 	free(vals_new);
 	free(vals_old);
 	beat_publish();

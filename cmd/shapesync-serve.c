@@ -19,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "answer.h"
 #include "cli.h"
 #include "connguard.h"
@@ -59,13 +58,13 @@ static struct {
 	int insecure, port, metrics_port, threads, pool_size;
 	int64_t long_poll_ms, sse_timeout_ms, keepalive_ms, active_timeout_ms;
 	int64_t create_timeout_ms, conn_timeout_s, request_timeout_s;
-	int64_t db_idle_ms;  /* close pooled connections unused this long */
+	int64_t db_idle_ms; /* close pooled connections unused this long */
 	int64_t cache_max_age, cache_stale_age;
 	uint64_t chunk_bytes, max_body, max_header;
 	int64_t max_shapes, max_initial, max_existing, max_connections;
 	int integration, no_active_wait, public_metrics, manual_publishing;
 	struct ss_where_limits where_limits;
-	int64_t test_fail_thread_start;  /* test hook, see start_creation() */
+	int64_t test_fail_thread_start; /* test hook, see start_creation() */
 } cfg;
 
 /* Query arguments a request may have. libmicrohttpd 0.9.75 keeps each one
@@ -83,8 +82,8 @@ static struct ss_registry *reg;
 static struct ss_pgq_pool *pool;
 static volatile sig_atomic_t stop_signal;
 static atomic_int stopping;
-static struct ss_live *live;  /* waiting requests and their wake-ups */
-static struct ss_create *creator; /* shape creations (lib/create) */
+static struct ss_live *live;	     /* waiting requests and their wake-ups */
+static struct ss_create *creator;    /* shape creations (lib/create) */
 static struct ss_tablecache *tables; /* catalog lookups, cached a second */
 
 /* Counters for /metrics. */
@@ -92,7 +91,7 @@ static struct ss_metrics metrics;
 static atomic_llong m_shapes_created, m_evicted;
 static atomic_llong m_adm_initial, m_adm_existing;
 static atomic_llong m_bytes_sent;
-static int64_t started_us;    /* wall clock: stages not seen since are starting */
+static int64_t started_us; /* wall clock: stages not seen since are starting */
 
 /* Open connections: --max-connections, and the deadline by which each
  * must have sent its whole request (--request-timeout). */
@@ -104,7 +103,8 @@ static int env_bool(const char *name)
 {
 	const char *v = getenv(name);
 
-	return v && (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
+	return v &&
+	       (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
 }
 
 /* ------------------------------------------------------------------ tables */
@@ -124,21 +124,22 @@ static int describe_pg(void *ctx, const char *schema, const char *name,
 	return r;
 }
 
-/* ------------------------------------------------------------------ requests */
+/* ------------------------------------------------------------------ requests
+ */
 
 enum { ADM_NONE, ADM_INITIAL, ADM_EXISTING };
 
 struct req {
 	struct MHD_Connection *conn;
 	int method, route;
-	int started;                   /* on_request has seen the request */
-	size_t nargs;                  /* query arguments, counted by on_uri */
-	size_t urilen;                 /* the request URI's length */
-	size_t hdrlen;                 /* its headers' length */
+	int started;   /* on_request has seen the request */
+	size_t nargs;  /* query arguments, counted by on_uri */
+	size_t urilen; /* the request URI's length */
+	size_t hdrlen; /* its headers' length */
 	struct ss_buf body;
 	int body_too_large;
 	int admitted;
-	int prepared;                  /* validation done */
+	int prepared; /* validation done */
 	int64_t start_us;
 	struct ss_connguard_conn *gc; /* its connection in the guard */
 
@@ -149,15 +150,15 @@ struct req {
 	int64_t id;
 	char shape_handle[SS_HANDLE_MAX];
 	struct ss_buf dir;
-	struct ss_live_shape *sh;             /* referenced while set */
+	struct ss_live_shape *sh; /* referenced while set */
 	int watching;
 	uint64_t seen_seq;
-	int64_t deadline_us;           /* of the current wait, 0: none */
-	int oob;                       /* waiting while out of bounds */
+	int64_t deadline_us; /* of the current wait, 0: none */
+	int oob;	     /* waiting while out of bounds */
 	struct ss_live_waiter w;
 	int suspended;
 
-	struct ss_sse *ss;             /* an SSE stream */
+	struct ss_sse *ss; /* an SSE stream */
 };
 
 /* ------------------------------------------------------------------ waiting */
@@ -203,16 +204,18 @@ static void *waker_main(void *arg)
 	return NULL;
 }
 
-/* ------------------------------------------------------------------ responses */
+/* ------------------------------------------------------------------ responses
+ */
 
-
-static enum MHD_Result queue(struct req *r, unsigned status, struct MHD_Response *resp)
+static enum MHD_Result queue(struct req *r, unsigned status,
+			     struct MHD_Response *resp)
 {
 	enum MHD_Result ret;
 
-	ss_http_common_headers(resp, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-								 "origin"),
-			       r->route == SS_HTTP_SHAPE);
+	ss_http_common_headers(
+	    resp,
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "origin"),
+	    r->route == SS_HTTP_SHAPE);
 	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	if (r->route == SS_HTTP_SHAPE)
@@ -221,17 +224,20 @@ static enum MHD_Result queue(struct req *r, unsigned status, struct MHD_Response
 }
 
 /* A JSON error body with Electric's cache headers for errors. */
-static enum MHD_Result send_json(struct req *r, unsigned status, const char *json,
-				 const char *retry_after, int known)
+static enum MHD_Result send_json(struct req *r, unsigned status,
+				 const char *json, const char *retry_after,
+				 int known)
 {
 	struct MHD_Response *resp = ss_http_buffer(json, strlen(json));
 
-	ss_http_error_headers(resp, status, r->shape_handle[0] != '\0', retry_after, known);
+	ss_http_error_headers(resp, status, r->shape_handle[0] != '\0',
+			      retry_after, known);
 	return queue(r, status, resp);
 }
 
-static enum MHD_Result send_message(struct req *r, unsigned status, const char *msg,
-				    const char *retry_after, int known)
+static enum MHD_Result send_message(struct req *r, unsigned status,
+				    const char *msg, const char *retry_after,
+				    int known)
 {
 	struct ss_buf b = SS_BUF_INIT;
 	enum MHD_Result ret;
@@ -243,7 +249,8 @@ static enum MHD_Result send_message(struct req *r, unsigned status, const char *
 }
 
 /* 400 naming one field. */
-static enum MHD_Result send_invalid(struct req *r, const char *field, const char *msg)
+static enum MHD_Result send_invalid(struct req *r, const char *field,
+				    const char *msg)
 {
 	struct ss_http_field_err fe;
 	struct ss_buf b = SS_BUF_INIT;
@@ -257,8 +264,8 @@ static enum MHD_Result send_invalid(struct req *r, const char *field, const char
 	return ret;
 }
 
-static enum MHD_Result send_text(struct req *r, unsigned status, const char *text,
-				 const char *ctype)
+static enum MHD_Result send_text(struct req *r, unsigned status,
+				 const char *text, const char *ctype)
 {
 	struct MHD_Response *resp = ss_http_buffer(text, strlen(text));
 
@@ -274,11 +281,12 @@ static enum MHD_Result send_must_refetch(struct req *r, const char *new_handle)
 
 /* ------------------------------------------------------------------ params */
 
-static enum MHD_Result kv_iter(void *cls, enum MHD_ValueKind kind, const char *key,
-			       size_t key_size, const char *value, size_t value_size)
+static enum MHD_Result kv_iter(void *cls, enum MHD_ValueKind kind,
+			       const char *key, size_t key_size,
+			       const char *value, size_t value_size)
 {
 	struct ss_buf *b = cls;
-	struct ss_shapereq_kv kv = { key, key_size, value, value_size };
+	struct ss_shapereq_kv kv = {key, key_size, value, value_size};
 
 	(void)kind;
 	ss_buf_add(b, &kv, sizeof(kv));
@@ -293,7 +301,8 @@ static struct ss_shapereq_kv *request_args(struct req *r, size_t *n)
 	size_t len;
 	struct ss_shapereq_kv *kv;
 
-	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, kv_iter, &b);
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, kv_iter,
+				    &b);
 	kv = (struct ss_shapereq_kv *)(void *)ss_buf_detach(&b, &len);
 	*n = len / sizeof(*kv);
 	return kv;
@@ -303,11 +312,13 @@ static struct ss_shapereq_kv *request_args(struct req *r, size_t *n)
  * Validate the request (reference 1.4, lib/shapereq) into r->q. Returns 0
  * when valid, or -1 after queueing the error response (*ret).
  */
-static int prepare_shape_request(struct req *r, const struct ss_shapereq_args *a,
+static int prepare_shape_request(struct req *r,
+				 const struct ss_shapereq_args *a,
 				 int definition_only, enum MHD_Result *ret)
 {
-	struct ss_shapereq_opts o = { cfg.secret, &cfg.where_limits, ss_tablecache_describe,
-				      tables, definition_only };
+	struct ss_shapereq_opts o = {cfg.secret, &cfg.where_limits,
+				     ss_tablecache_describe, tables,
+				     definition_only};
 	struct ss_shapereq_error e;
 	unsigned status;
 
@@ -322,7 +333,8 @@ static int prepare_shape_request(struct req *r, const struct ss_shapereq_args *a
 	return 0;
 }
 
-/* ------------------------------------------------------------------ creation */
+/* ------------------------------------------------------------------ creation
+ */
 
 static void warn_cb(void *ctx, const char *msg)
 {
@@ -345,7 +357,8 @@ static int get_or_create(struct req *r, struct ss_err *err)
 	rc = ss_create_get(creator, &r->q, &cs, err);
 	if (rc >= 0) {
 		r->id = cs.id;
-		snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", cs.handle);
+		snprintf(r->shape_handle, sizeof(r->shape_handle), "%s",
+			 cs.handle);
 		ss_buf_reset(&r->dir);
 		ss_buf_add(&r->dir, cs.dir.buf, cs.dir.len);
 		r->sh = cs.sh;
@@ -378,15 +391,15 @@ static uint64_t durable_lsn(void)
 
 static void next_cursor(const char *prev, char out[32])
 {
-	ss_http_cursor(prev, cfg.long_poll_ms, ss_now_us(), (int64_t)(ss_mono_us() % 3600),
-		       out);
+	ss_http_cursor(prev, cfg.long_poll_ms, ss_now_us(),
+		       (int64_t)(ss_mono_us() % 3600), out);
 }
 
 /* What a data response carries besides its body. */
 struct answer {
-	struct ss_offset end;      /* electric-offset */
+	struct ss_offset end; /* electric-offset */
 	int up_to_date, has_data, unique_etag;
-	uint64_t lsn;              /* for up-to-date */
+	uint64_t lsn; /* for up-to-date */
 };
 
 static void schema_of(void *ctx, struct ss_buf *out)
@@ -406,8 +419,8 @@ static void add_schema_header(struct req *r, struct MHD_Response *resp)
 }
 
 /* Send "[" + file[fpos, fpos+flen) + (up-to-date) + "]" with headers. */
-static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t flen,
-				 const struct answer *an)
+static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos,
+				 uint64_t flen, const struct answer *an)
 {
 	struct ss_http_data d;
 	struct MHD_Response *resp;
@@ -446,7 +459,8 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos, uint64_t 
 }
 
 /* Open snapshot chunk n; fills fd and the range after its leading ','. */
-static int open_chunk(const char *dir, uint64_t n, int *fd, uint64_t *pos, uint64_t *len)
+static int open_chunk(const char *dir, uint64_t n, int *fd, uint64_t *pos,
+		      uint64_t *len)
 {
 	struct ss_buf p = SS_BUF_INIT;
 	struct stat st;
@@ -467,13 +481,22 @@ static int open_chunk(const char *dir, uint64_t n, int *fd, uint64_t *pos, uint6
 }
 
 /* What to answer a request with, decided by plan(). */
-enum { P_DATA, P_WAIT, P_AGAIN, P_REFETCH, P_FAILED, P_OOB, P_SNAP_TIMEOUT, P_ERROR };
+enum {
+	P_DATA,
+	P_WAIT,
+	P_AGAIN,
+	P_REFETCH,
+	P_FAILED,
+	P_OOB,
+	P_SNAP_TIMEOUT,
+	P_ERROR
+};
 
 struct plan {
 	int fd;
 	uint64_t pos, len;
 	struct answer an;
-	int timed_out;            /* a live wait ended without data */
+	int timed_out; /* a live wait ended without data */
 };
 
 /*
@@ -494,8 +517,9 @@ static int plan(struct req *r, struct plan *p)
 	st = ss_live_locate(live, r->sh, reg, r->dir.buf, &at, &err);
 	r->seen_seq = at.seen_seq;
 	memset(&in, 0, sizeof(in));
-	in.state = st == 0 ? SS_ANSWER_SHAPE_GONE : st < 0 ? SS_ANSWER_SHAPE_FAILED :
-		   SS_ANSWER_SHAPE_OK;
+	in.state = st == 0  ? SS_ANSWER_SHAPE_GONE
+		   : st < 0 ? SS_ANSWER_SHAPE_FAILED
+			    : SS_ANSWER_SHAPE_OK;
 	in.off = r->q.off;
 	in.live = r->q.live;
 	in.ready = at.ready;
@@ -517,9 +541,10 @@ static int plan(struct req *r, struct plan *p)
 		uint64_t start = 0, stop = 0, count = 0;
 		int closed = 0;
 
-		if (ss_log_reader_chunk_end(at.lr, &a.from, &end, &closed, &err) < 0 ||
-		    ss_log_reader_range(at.lr, &a.from, &end, &start, &stop, &count,
-					&err) < 0) {
+		if (ss_log_reader_chunk_end(at.lr, &a.from, &end, &closed,
+					    &err) < 0 ||
+		    ss_log_reader_range(at.lr, &a.from, &end, &start, &stop,
+					&count, &err) < 0) {
 			ss_cli_warning("could not read the log of shape %s: %s",
 				       r->shape_handle, err.msg);
 			ss_live_at_release(&at);
@@ -566,7 +591,8 @@ static int plan(struct req *r, struct plan *p)
 			ss_live_watch_locked(live, r->sh, r->dir.buf);
 			ss_live_unlock(live);
 			r->watching = 1;
-			return P_AGAIN; /* look once more now that the watch is on */
+			return P_AGAIN; /* look once more now that the watch is
+					   on */
 		}
 		rc = wait_on_shape(r, r->deadline_us);
 		return rc ? P_AGAIN : P_WAIT;
@@ -600,7 +626,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			r->deadline_us = s->end_us;
 		switch (plan(r, &p)) {
 		case P_WAIT:
-			return 0;   /* suspended until an event or the deadline */
+			return 0; /* suspended until an event or the deadline */
 		case P_AGAIN:
 			continue;
 		case P_DATA:
@@ -610,7 +636,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 				ss_sse_keepalive(s);
 				continue;
 			}
-			ss_sse_set_range(s, p.fd, p.pos, p.len, &p.an.end, p.an.up_to_date);
+			ss_sse_set_range(s, p.fd, p.pos, p.len, &p.an.end,
+					 p.an.up_to_date);
 			ss_registry_touch(reg, r->id);
 			continue;
 		default:
@@ -622,7 +649,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 static void sse_free(void *cls)
 {
-	(void)cls;  /* the request owns the state; freed on completion */
+	(void)cls; /* the request owns the state; freed on completion */
 }
 
 static enum MHD_Result start_sse(struct req *r)
@@ -632,8 +659,8 @@ static enum MHD_Result start_sse(struct req *r)
 
 	r->ss = ss_xcalloc(1, sizeof(*r->ss));
 	ss_sse_init(r->ss, &r->q.off, ss_mono_us(), cfg.sse_timeout_ms);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read,
-						 r, sse_free);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+						 sse_read, r, sse_free);
 	MHD_add_response_header(resp, "content-type", "text/event-stream");
 	MHD_add_response_header(resp, "connection", "keep-alive");
 	/* A proxy in front (nginx) must pass events on as they come. */
@@ -649,14 +676,17 @@ static enum MHD_Result start_sse(struct req *r)
 		char cc[64];
 
 		snprintf(cc, sizeof(cc), "public, max-age=%" PRId64,
-			 cfg.sse_timeout_ms / 1000 - 1 > 1 ? cfg.sse_timeout_ms / 1000 - 1 : 1);
+			 cfg.sse_timeout_ms / 1000 - 1 > 1
+			     ? cfg.sse_timeout_ms / 1000 - 1
+			     : 1);
 		MHD_add_response_header(resp, "cache-control", cc);
 	}
 	r->deadline_us = 0;
 	return queue(r, 200, resp);
 }
 
-/* ------------------------------------------------------------------ /v1/shape */
+/* ------------------------------------------------------------------ /v1/shape
+ */
 
 static int admit(struct req *r, enum MHD_Result *ret)
 {
@@ -668,10 +698,14 @@ static int admit(struct req *r, enum MHD_Result *ret)
 	if (atomic_fetch_add(ctr, 1) + 1 > limit) {
 		atomic_fetch_sub(ctr, 1);
 		ss_metrics_count_reject(&metrics, initial);
-		snprintf(msg, sizeof(msg), "{\"code\":\"concurrent_request_limit_exceeded\","
-			 "\"message\":\"Concurrent %s request limit exceeded (limit: %" PRId64
-			 "), please retry\"}", initial ? "initial" : "existing", limit);
-		snprintf(retry, sizeof(retry), "%d", 5 + 1 + (int)(ss_mono_us() % 5));
+		snprintf(
+		    msg, sizeof(msg),
+		    "{\"code\":\"concurrent_request_limit_exceeded\","
+		    "\"message\":\"Concurrent %s request limit exceeded (limit: %" PRId64
+		    "), please retry\"}",
+		    initial ? "initial" : "existing", limit);
+		snprintf(retry, sizeof(retry), "%d",
+			 5 + 1 + (int)(ss_mono_us() % 5));
 		*ret = send_json(r, 503, msg, retry, 1);
 		return -1;
 	}
@@ -689,15 +723,19 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 
 	if (r->q.handle) {
 		ss_shape_rec_init(&rec);
-		rc = ss_shape_handle_valid(r->q.handle, NULL) ?
-			ss_registry_get_by_handle(reg, r->q.handle, &rec, &err) : 0;
+		rc = ss_shape_handle_valid(r->q.handle, NULL)
+			 ? ss_registry_get_by_handle(reg, r->q.handle, &rec,
+						     &err)
+			 : 0;
 		if (rc < 0)
 			goto fail;
 		if (rc == 1 && !strcmp(rec.definition, r->q.canon.buf)) {
 			r->id = rec.id;
-			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", rec.handle);
+			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s",
+				 rec.handle);
 			ss_buf_reset(&r->dir);
-			ss_datadir_shape_path(&r->dir, cfg.data_dir, rec.handle);
+			ss_datadir_shape_path(&r->dir, cfg.data_dir,
+					      rec.handle);
 			ss_live_lock(live);
 			r->sh = ss_live_get_locked(live, rec.handle, rec.id);
 			ss_live_unlock(live);
@@ -728,7 +766,8 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 	return 1;
 fail:
 	ss_cli_warning("could not get or create a shape: %s", err.msg);
-	*ret = send_message(r, 503, "Failed to create shape, please retry", "1", 0);
+	*ret = send_message(r, 503, "Failed to create shape, please retry", "1",
+			    0);
 	return 0;
 }
 
@@ -748,8 +787,9 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 		}
 		if (get_or_create(r, &err) <= 0) {
 			if (err.msg[0])
-				ss_cli_warning("could not get or create a shape: %s",
-					       err.msg);
+				ss_cli_warning(
+				    "could not get or create a shape: %s",
+				    err.msg);
 			r->shape_handle[0] = '\0';
 		}
 		return send_must_refetch(r, r->shape_handle);
@@ -764,19 +804,22 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 		ss_live_unlock(live);
 		if (known)
 			return send_message(r, 503, msg, "10", 1);
-		return send_message(r, 503, "Failed to create shape, please retry", "1", 0);
+		return send_message(
+		    r, 503, "Failed to create shape, please retry", "1", 0);
 	}
 	case P_OOB: {
-		return send_invalid(r, "offset", "out of bounds for this shape");
+		return send_invalid(r, "offset",
+				    "out of bounds for this shape");
 	}
 	case P_SNAP_TIMEOUT:
-		return send_message(r, 503, "Snapshot query took too long, please retry",
-				    "10", 1);
+		return send_message(
+		    r, 503, "Snapshot query took too long, please retry", "10",
+		    1);
 	default:
-		return send_message(r, 500, "Unable to retrieve shape log", NULL, 0);
+		return send_message(r, 500, "Unable to retrieve shape log",
+				    NULL, 0);
 	}
 }
-
 
 /* ------------------------------------------------------------------ subsets */
 
@@ -800,7 +843,9 @@ static enum MHD_Result handle_subset(struct req *r)
 	struct ss_buf body = SS_BUF_INIT;
 	struct ss_subset sub;
 	struct MHD_Response *resp;
-	uint32_t mark = (uint32_t)(ss_hash64(&r, sizeof(r)) ^ (uint64_t)ss_now_us()) & 0x7FFFFFFF;
+	uint32_t mark =
+	    (uint32_t)(ss_hash64(&r, sizeof(r)) ^ (uint64_t)ss_now_us()) &
+	    0x7FFFFFFF;
 	char offtxt[SS_OFFSET_STRMAX];
 	enum MHD_Result ret;
 	unsigned st;
@@ -818,9 +863,11 @@ static enum MHD_Result handle_subset(struct req *r)
 		ss_pgq_put(pool, conn);
 	}
 	if (rc < 0) {
-		ss_cli_warning("subset snapshot of %s failed: %s", r->shape_handle, err.msg);
-		ret = send_message(r, 503, "Unable to take the subset snapshot, please retry",
-				   "1", 1);
+		ss_cli_warning("subset snapshot of %s failed: %s",
+			       r->shape_handle, err.msg);
+		ret = send_message(
+		    r, 503, "Unable to take the subset snapshot, please retry",
+		    "1", 1);
 		goto out;
 	}
 	resp = ss_http_buffer(body.buf, body.len);
@@ -829,7 +876,8 @@ static enum MHD_Result handle_subset(struct req *r)
 	MHD_add_response_header(resp, "electric-snapshot", "true");
 	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
 	/* The request's own offset: the client's place in the log stays. */
-	MHD_add_response_header(resp, "electric-offset", ss_offset_format(&r->q.off, offtxt));
+	MHD_add_response_header(resp, "electric-offset",
+				ss_offset_format(&r->q.off, offtxt));
 	add_schema_header(r, resp);
 	ss_registry_touch(reg, r->id);
 	ret = queue(r, 200, resp);
@@ -854,7 +902,7 @@ static enum MHD_Result handle_shape(struct req *r)
 
 		kv = request_args(r, &nkv);
 		ss_shapereq_args_collect(kv, nkv, &a);
-		free(kv);   /* a's strings are the connection's */
+		free(kv); /* a's strings are the connection's */
 		if (prepare_shape_request(r, &a, 0, &ret) < 0)
 			return ret;
 		if (r->method == SS_HTTP_POST && subset_from_body(r, &ret) < 0)
@@ -890,10 +938,11 @@ static enum MHD_Result handle_delete(struct req *r)
 	int found = 0;
 
 	if (!cfg.integration)
-		return send_json(r, 405, "{\"message\":\"DELETE not allowed\"}", NULL, 0);
+		return send_json(r, 405, "{\"message\":\"DELETE not allowed\"}",
+				 NULL, 0);
 	kv = request_args(r, &nkv);
 	ss_shapereq_args_collect(kv, nkv, &a);
-	free(kv);   /* a's strings are the connection's */
+	free(kv); /* a's strings are the connection's */
 	if (!ss_shapereq_authorized(&a, cfg.secret))
 		return send_json(r, 401, SS_SHAPEREQ_UNAUTHORIZED, NULL, 0);
 	ss_shape_rec_init(&rec);
@@ -901,19 +950,26 @@ static enum MHD_Result handle_delete(struct req *r)
 		/* Validate the definition like a GET with offset -1. */
 		if (!r->prepared && prepare_shape_request(r, &a, 1, &ret) < 0)
 			return ret;
-		found = ss_registry_get_by_definition(reg, &r->q.def, &rec, &err);
+		found =
+		    ss_registry_get_by_definition(reg, &r->q.def, &rec, &err);
 		if (found == 1 && a.handle && strcmp(a.handle, rec.handle)) {
 			ss_shape_rec_release(&rec);
-			return send_message(r, 400, "The specified shape definition and handle "
-					    "do not match. Please ensure the shape definition "
-					    "is correct or omit the shape handle from the "
-					    "request to obtain a new one.", NULL, 0);
+			return send_message(
+			    r, 400,
+			    "The specified shape definition and handle "
+			    "do not match. Please ensure the shape definition "
+			    "is correct or omit the shape handle from the "
+			    "request to obtain a new one.",
+			    NULL, 0);
 		}
 	} else if (a.handle && *a.handle) {
-		found = ss_shape_handle_valid(a.handle, NULL) ?
-			ss_registry_get_by_handle(reg, a.handle, &rec, &err) : 0;
+		found =
+		    ss_shape_handle_valid(a.handle, NULL)
+			? ss_registry_get_by_handle(reg, a.handle, &rec, &err)
+			: 0;
 	} else {
-		return send_invalid(r, "handle", "can't be blank when shape definition is "
+		return send_invalid(r, "handle",
+				    "can't be blank when shape definition is "
 				    "missing");
 	}
 	if (found < 0)
@@ -935,10 +991,11 @@ static enum MHD_Result handle_options(struct req *r)
 {
 	struct MHD_Response *resp = ss_http_buffer("", 0);
 	const char *allow = ss_http_preflight_allow(MHD_lookup_connection_value(
-		r->conn, MHD_HEADER_KIND, "access-control-request-headers"));
+	    r->conn, MHD_HEADER_KIND, "access-control-request-headers"));
 
 	if (allow)
-		MHD_add_response_header(resp, "access-control-allow-headers", allow);
+		MHD_add_response_header(resp, "access-control-allow-headers",
+					allow);
 	MHD_add_response_header(resp, "access-control-max-age", "86400");
 	MHD_add_response_header(resp, "connection", "keep-alive");
 	return queue(r, 204, resp);
@@ -999,10 +1056,12 @@ static enum MHD_Result handle_health(struct req *r)
 		status = ss_health_eval(hb, nhb, ss_now_us(), started_us,
 					SS_HEALTH_STALE_MS * 1000LL, NULL);
 	free(hb);
-	snprintf(body, sizeof(body), "{\"status\":\"%s\"}", ss_health_status_name(status));
+	snprintf(body, sizeof(body), "{\"status\":\"%s\"}",
+		 ss_health_status_name(status));
 	resp = ss_http_buffer(body, strlen(body));
 	MHD_add_response_header(resp, "content-type", "application/json");
-	MHD_add_response_header(resp, "cache-control", "no-cache, no-store, must-revalidate");
+	MHD_add_response_header(resp, "cache-control",
+				"no-cache, no-store, must-revalidate");
 	return queue(r, status == SS_HEALTH_ACTIVE ? 200 : 202, resp);
 }
 
@@ -1026,7 +1085,8 @@ static enum MHD_Result handle_public_metrics(struct req *r)
 static enum MHD_Result handle_post(struct req *r)
 {
 	if (r->body_too_large)
-		return send_json(r, 413, "{\"error\":\"Request body too large\"}", NULL, 0);
+		return send_json(
+		    r, 413, "{\"error\":\"Request body too large\"}", NULL, 0);
 	return handle_shape(r);
 }
 
@@ -1035,17 +1095,17 @@ static const struct {
 	enum ss_http_method method;
 	enum MHD_Result (*handler)(struct req *r);
 } routes[] = {
-	{ SS_HTTP_ROOT, SS_HTTP_GET, handle_root },
-	{ SS_HTTP_ROOT, SS_HTTP_HEAD, handle_root },
-	{ SS_HTTP_HEALTH, SS_HTTP_GET, handle_health },
-	{ SS_HTTP_HEALTH, SS_HTTP_HEAD, handle_health },
-	{ SS_HTTP_METRICS, SS_HTTP_GET, handle_public_metrics },
-	{ SS_HTTP_METRICS, SS_HTTP_HEAD, handle_public_metrics },
-	{ SS_HTTP_SHAPE, SS_HTTP_OPTIONS, handle_options },
-	{ SS_HTTP_SHAPE, SS_HTTP_DELETE, handle_delete },
-	{ SS_HTTP_SHAPE, SS_HTTP_GET, handle_shape },
-	{ SS_HTTP_SHAPE, SS_HTTP_HEAD, handle_shape },
-	{ SS_HTTP_SHAPE, SS_HTTP_POST, handle_post },
+    {SS_HTTP_ROOT, SS_HTTP_GET, handle_root},
+    {SS_HTTP_ROOT, SS_HTTP_HEAD, handle_root},
+    {SS_HTTP_HEALTH, SS_HTTP_GET, handle_health},
+    {SS_HTTP_HEALTH, SS_HTTP_HEAD, handle_health},
+    {SS_HTTP_METRICS, SS_HTTP_GET, handle_public_metrics},
+    {SS_HTTP_METRICS, SS_HTTP_HEAD, handle_public_metrics},
+    {SS_HTTP_SHAPE, SS_HTTP_OPTIONS, handle_options},
+    {SS_HTTP_SHAPE, SS_HTTP_DELETE, handle_delete},
+    {SS_HTTP_SHAPE, SS_HTTP_GET, handle_shape},
+    {SS_HTTP_SHAPE, SS_HTTP_HEAD, handle_shape},
+    {SS_HTTP_SHAPE, SS_HTTP_POST, handle_post},
 };
 
 static enum MHD_Result dispatch(struct req *r)
@@ -1082,7 +1142,7 @@ static struct req *new_req(struct MHD_Connection *conn)
 {
 	struct req *r = ss_xcalloc(1, sizeof(*r));
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	r->conn = conn;
 	r->gc = ci ? ci->socket_context : NULL;
@@ -1131,9 +1191,10 @@ static enum MHD_Result header_len_iter(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload, size_t *upload_size, void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
 {
 	struct req *r = *con_cls;
 
@@ -1150,16 +1211,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->method = ss_http_method_of(method);
 		r->route = ss_http_route_of(url);
 		r->start_us = ss_mono_us();
-		MHD_get_connection_values(conn, MHD_HEADER_KIND, header_len_iter, r);
+		MHD_get_connection_values(conn, MHD_HEADER_KIND,
+					  header_len_iter, r);
 		memset(&in, 0, sizeof(in));
 		in.uri_len = r->urilen;
 		in.header_len = r->hdrlen;
 		in.nargs = r->nargs;
 		in.post = r->method == SS_HTTP_POST;
 		in.transfer_encoding = MHD_lookup_connection_value(
-			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 		in.content_length = MHD_lookup_connection_value(
-			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		in.max_header = cfg.max_header;
 		in.max_body = cfg.max_body;
 		in.max_args = MAX_QUERY_ARGS;
@@ -1194,7 +1256,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	/* A kept-alive connection's next request must have arrived whole
 	 * within the idle timeout. */
-	ss_connguard_set_deadline(r->gc, ss_mono_us() + cfg.conn_timeout_s * 1000000);
+	ss_connguard_set_deadline(r->gc,
+				  ss_mono_us() + cfg.conn_timeout_s * 1000000);
 	ss_live_lock(live);
 	if (r->w.active)
 		ss_live_fire_locked(live, &r->w);
@@ -1233,29 +1296,33 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
 	if (ss_connguard_reserve(guard))
 		return MHD_YES;
 	if (ss_connguard_refusal_report(guard, ss_mono_us()))
-		ss_cli_warning("%" PRId64 " connections open: refusing new ones "
-			       "(--max-connections)", cfg.max_connections);
+		ss_cli_warning("%" PRId64
+			       " connections open: refusing new ones "
+			       "(--max-connections)",
+			       cfg.max_connections);
 	return MHD_NO;
 }
 
 /* A connection's start and end: it enters the guard with the deadline of
  * its first request, and leaves it before libmicrohttpd closes it. */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
 	const union MHD_ConnectionInfo *ci;
 
 	(void)cls;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		ci = MHD_get_connection_info(conn,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (!ci) {
 			ss_connguard_release(guard);
 			*socket_context = NULL;
 			return;
 		}
-		*socket_context = ss_connguard_add(guard, ci->connect_fd,
-						   ss_mono_us() +
-						   cfg.request_timeout_s * 1000000);
+		*socket_context = ss_connguard_add(
+		    guard, ci->connect_fd,
+		    ss_mono_us() + cfg.request_timeout_s * 1000000);
 	} else if (*socket_context) {
 		ss_connguard_remove(guard, *socket_context);
 		*socket_context = NULL;
@@ -1272,15 +1339,17 @@ static void *guard_main(void *arg)
 		usleep(100000);
 		ss_connguard_sweep(guard, ss_mono_us());
 		if (cfg.db_idle_ms)
-			ss_pgq_pool_expire(pool, cfg.db_idle_ms * 1000, ss_mono_us());
+			ss_pgq_pool_expire(pool, cfg.db_idle_ms * 1000,
+					   ss_mono_us());
 	}
 	return NULL;
 }
 
 /* The metrics port, when separate, serves only /metrics. */
-static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload, size_t *upload_size, void **con_cls)
+static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
 {
 	struct req r;
 	enum MHD_Result ret;
@@ -1297,14 +1366,16 @@ static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn, const 
 	r.conn = conn;
 	r.method = ss_http_method_of(method);
 	r.route = ss_http_route_of(url);
-	if (r.route == SS_HTTP_METRICS && (r.method == SS_HTTP_GET || r.method == SS_HTTP_HEAD))
+	if (r.route == SS_HTTP_METRICS &&
+	    (r.method == SS_HTTP_GET || r.method == SS_HTTP_HEAD))
 		ret = handle_metrics(&r);
 	else
 		ret = handle_not_found(&r);
 	return ret;
 }
 
-/* ------------------------------------------------------------------ eviction */
+/* ------------------------------------------------------------------ eviction
+ */
 
 static void evicted(void *ctx, const char *handle)
 {
@@ -1317,7 +1388,8 @@ static void evict_once(void)
 {
 	struct ss_err err = SS_ERR_INIT;
 
-	if (ss_evict_once(reg, cfg.data_dir, cfg.max_shapes, evicted, NULL, &err) < 0)
+	if (ss_evict_once(reg, cfg.data_dir, cfg.max_shapes, evicted, NULL,
+			  &err) < 0)
 		ss_cli_warning("eviction: %s", err.msg);
 }
 
@@ -1337,133 +1409,161 @@ static void *evict_main(void *arg)
 /* ------------------------------------------------------------------ main */
 
 enum {
-	OPT_LIST_OPTIONS = 256, OPT_REGISTRY, OPT_DIR, OPT_DATABASE_URL, OPT_PORT,
-	OPT_BIND, OPT_SECRET, OPT_INSECURE, OPT_PUBLICATION, OPT_LONG_POLL,
-	OPT_SSE_TIMEOUT, OPT_KEEPALIVE, OPT_MAX_AGE, OPT_STALE_AGE, OPT_CHUNK,
-	OPT_MAX_SHAPES, OPT_MAX_INITIAL, OPT_MAX_EXISTING, OPT_MAX_CONN, OPT_THREADS,
-	OPT_POOL, OPT_METRICS_PORT, OPT_ACTIVE_TIMEOUT, OPT_NO_ACTIVE_WAIT,
-	OPT_INTEGRATION, OPT_CONN_TIMEOUT, OPT_MAX_BODY, OPT_MAX_HEADER,
-	OPT_CREATE_TIMEOUT, OPT_MAX_WHERE_LENGTH, OPT_MAX_IN_LIST, OPT_MAX_WHERE_COST,
-	OPT_PUBLIC_METRICS, OPT_REQUEST_TIMEOUT, OPT_DB_IDLE,
+	OPT_LIST_OPTIONS = 256,
+	OPT_REGISTRY,
+	OPT_DIR,
+	OPT_DATABASE_URL,
+	OPT_PORT,
+	OPT_BIND,
+	OPT_SECRET,
+	OPT_INSECURE,
+	OPT_PUBLICATION,
+	OPT_LONG_POLL,
+	OPT_SSE_TIMEOUT,
+	OPT_KEEPALIVE,
+	OPT_MAX_AGE,
+	OPT_STALE_AGE,
+	OPT_CHUNK,
+	OPT_MAX_SHAPES,
+	OPT_MAX_INITIAL,
+	OPT_MAX_EXISTING,
+	OPT_MAX_CONN,
+	OPT_THREADS,
+	OPT_POOL,
+	OPT_METRICS_PORT,
+	OPT_ACTIVE_TIMEOUT,
+	OPT_NO_ACTIVE_WAIT,
+	OPT_INTEGRATION,
+	OPT_CONN_TIMEOUT,
+	OPT_MAX_BODY,
+	OPT_MAX_HEADER,
+	OPT_CREATE_TIMEOUT,
+	OPT_MAX_WHERE_LENGTH,
+	OPT_MAX_IN_LIST,
+	OPT_MAX_WHERE_COST,
+	OPT_PUBLIC_METRICS,
+	OPT_REQUEST_TIMEOUT,
+	OPT_DB_IDLE,
 };
 
 static const struct option options[] = {
-	{ "registry", required_argument, NULL, OPT_REGISTRY },
-	{ "dir", required_argument, NULL, OPT_DIR },
-	{ "database-url", required_argument, NULL, OPT_DATABASE_URL },
-	{ "db", required_argument, NULL, OPT_DATABASE_URL },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "bind", required_argument, NULL, OPT_BIND },
-	{ "secret", required_argument, NULL, OPT_SECRET },
-	{ "insecure", no_argument, NULL, OPT_INSECURE },
-	{ "publication", required_argument, NULL, OPT_PUBLICATION },
-	{ "long-poll-timeout", required_argument, NULL, OPT_LONG_POLL },
-	{ "sse-timeout", required_argument, NULL, OPT_SSE_TIMEOUT },
-	{ "keepalive-interval", required_argument, NULL, OPT_KEEPALIVE },
-	{ "cache-max-age", required_argument, NULL, OPT_MAX_AGE },
-	{ "cache-stale-age", required_argument, NULL, OPT_STALE_AGE },
-	{ "chunk-bytes", required_argument, NULL, OPT_CHUNK },
-	{ "max-shapes", required_argument, NULL, OPT_MAX_SHAPES },
-	{ "max-initial-requests", required_argument, NULL, OPT_MAX_INITIAL },
-	{ "max-existing-requests", required_argument, NULL, OPT_MAX_EXISTING },
-	{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
-	{ "threads", required_argument, NULL, OPT_THREADS },
-	{ "db-pool-size", required_argument, NULL, OPT_POOL },
-	{ "db-idle-timeout", required_argument, NULL, OPT_DB_IDLE },
-	{ "metrics-port", required_argument, NULL, OPT_METRICS_PORT },
-	{ "public-metrics", no_argument, NULL, OPT_PUBLIC_METRICS },
-	{ "active-timeout", required_argument, NULL, OPT_ACTIVE_TIMEOUT },
-	{ "no-active-wait", no_argument, NULL, OPT_NO_ACTIVE_WAIT },
-	{ "snapshot-timeout", required_argument, NULL, OPT_CREATE_TIMEOUT },
-	{ "enable-delete", no_argument, NULL, OPT_INTEGRATION },
-	{ "idle-timeout", required_argument, NULL, OPT_CONN_TIMEOUT },
-	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
-	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
-	{ "max-header", required_argument, NULL, OPT_MAX_HEADER },
-	{ "max-where-length", required_argument, NULL, OPT_MAX_WHERE_LENGTH },
-	{ "max-in-list", required_argument, NULL, OPT_MAX_IN_LIST },
-	{ "max-where-cost", required_argument, NULL, OPT_MAX_WHERE_COST },
-	SS_CLI_LOG_OPTIONS,
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 },
+    {"registry", required_argument, NULL, OPT_REGISTRY},
+    {"dir", required_argument, NULL, OPT_DIR},
+    {"database-url", required_argument, NULL, OPT_DATABASE_URL},
+    {"db", required_argument, NULL, OPT_DATABASE_URL},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"bind", required_argument, NULL, OPT_BIND},
+    {"secret", required_argument, NULL, OPT_SECRET},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"publication", required_argument, NULL, OPT_PUBLICATION},
+    {"long-poll-timeout", required_argument, NULL, OPT_LONG_POLL},
+    {"sse-timeout", required_argument, NULL, OPT_SSE_TIMEOUT},
+    {"keepalive-interval", required_argument, NULL, OPT_KEEPALIVE},
+    {"cache-max-age", required_argument, NULL, OPT_MAX_AGE},
+    {"cache-stale-age", required_argument, NULL, OPT_STALE_AGE},
+    {"chunk-bytes", required_argument, NULL, OPT_CHUNK},
+    {"max-shapes", required_argument, NULL, OPT_MAX_SHAPES},
+    {"max-initial-requests", required_argument, NULL, OPT_MAX_INITIAL},
+    {"max-existing-requests", required_argument, NULL, OPT_MAX_EXISTING},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"db-pool-size", required_argument, NULL, OPT_POOL},
+    {"db-idle-timeout", required_argument, NULL, OPT_DB_IDLE},
+    {"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
+    {"public-metrics", no_argument, NULL, OPT_PUBLIC_METRICS},
+    {"active-timeout", required_argument, NULL, OPT_ACTIVE_TIMEOUT},
+    {"no-active-wait", no_argument, NULL, OPT_NO_ACTIVE_WAIT},
+    {"snapshot-timeout", required_argument, NULL, OPT_CREATE_TIMEOUT},
+    {"enable-delete", no_argument, NULL, OPT_INTEGRATION},
+    {"idle-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
+    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+    {"max-body", required_argument, NULL, OPT_MAX_BODY},
+    {"max-header", required_argument, NULL, OPT_MAX_HEADER},
+    {"max-where-length", required_argument, NULL, OPT_MAX_WHERE_LENGTH},
+    {"max-in-list", required_argument, NULL, OPT_MAX_IN_LIST},
+    {"max-where-cost", required_argument, NULL, OPT_MAX_WHERE_COST},
+    SS_CLI_LOG_OPTIONS,
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0},
 };
 
 static void usage(void)
 {
 	printf(
-"Usage: shapesync-serve [options]\n"
-"\n"
-"Serves the ElectricSQL HTTP Shape API (/v1/shape) from a shapesync data dir.\n"
-"\n"
-"Connections:\n"
-"  --database-url URL         PostgreSQL (default: $ELECTRIC_QUERY_DATABASE_URL,\n"
-"                             else $DATABASE_URL)\n"
-"  --db URL                   the same, as shapesync-replicate spells it\n"
-"  --registry PATH            registry (default: $SHAPESYNC_REGISTRY, else\n"
-"                             " DEFAULT_REGISTRY ")\n"
-"  --dir DATADIR              data dir (default: $SHAPESYNC_DATA_DIR, else\n"
-"                             $ELECTRIC_STORAGE_DIR, else " DEFAULT_DATA_DIR ")\n"
-"  --publication NAME         publication for shape tables (shapesync;\n"
-"                             $ELECTRIC_REPLICATION_STREAM_ID: its Electric\n"
-"                             name)\n"
-"\n"
-"HTTP:\n"
-"  --port N                   port ($ELECTRIC_PORT, else 3000)\n"
-"  --bind ADDR                IPv4 or IPv6 address to listen on (127.0.0.1;\n"
-"                             ::1 with $ELECTRIC_LISTEN_ON_IPV6=true)\n"
-"  --metrics-port N           serve /metrics on its own port\n"
-"                             ($ELECTRIC_PROMETHEUS_PORT, else 0: none)\n"
-"  --public-metrics           serve /metrics on --port too (else 404 there)\n"
-"  --secret S                 API secret ($ELECTRIC_SECRET)\n"
-"  --insecure                 no secret ($ELECTRIC_INSECURE=true)\n"
-"  --enable-delete            allow DELETE /v1/shape\n"
-"                             ($ELECTRIC_ENABLE_INTEGRATION_TESTING=true)\n"
-"  --threads N                HTTP threads (number of CPUs)\n"
-"  --max-connections N        open connections at most (20000)\n"
-"  --max-initial-requests N   concurrent requests without handle (300)\n"
-"  --max-existing-requests N  concurrent requests with a handle (10000;\n"
-"                             both: $ELECTRIC_MAX_CONCURRENT_REQUESTS)\n"
-"  --idle-timeout SECS        close idle connections after this (60;\n"
-"                             $ELECTRIC_TCP_READ/SEND_TIMEOUT)\n"
-"  --request-timeout SECS     a new connection's request must have arrived\n"
-"                             whole by then, trickling or not (30)\n"
-"  --max-header SIZE          request line and headers at most (32KiB)\n"
-"  --max-body SIZE            POST body at most (64KiB)\n"
-"\n"
-"Shapes:\n"
-"  --long-poll-timeout MS     live request wait ($ELECTRIC_LONG_POLL_TIMEOUT,\n"
-"                             20000)\n"
-"  --sse-timeout MS           SSE stream length (60000)\n"
-"  --keepalive-interval MS    SSE keep-alive after silence (21000)\n"
-"  --cache-max-age SECS       max-age ($ELECTRIC_CACHE_MAX_AGE, 60)\n"
-"  --cache-stale-age SECS     stale-while-revalidate\n"
-"                             ($ELECTRIC_CACHE_STALE_AGE, 300)\n"
-"  --chunk-bytes SIZE         snapshot chunk size\n"
-"                             ($ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD, 10MiB)\n"
-"  --max-shapes N             evict least recently read shapes above N\n"
-"                             ($ELECTRIC_MAX_SHAPES, 0: never)\n"
-"  --db-pool-size N           PostgreSQL connections at most\n"
-"                             ($ELECTRIC_DB_POOL_SIZE, else 8)\n"
-"  --db-idle-timeout TIME     close a PostgreSQL connection unused for TIME\n"
-"                             ($ELECTRIC_REPLICATION_IDLE_TIMEOUT, 0: never)\n"
-"  --active-timeout MS        wait for route's mark of a new shape (10000)\n"
-"  --no-active-wait           do not wait for route (tests without route)\n"
-"  --snapshot-timeout MS      wait for a snapshot chunk at most (60000)\n"
-"  --max-where-length BYTES   where clause text at most (65536)\n"
-"  --max-in-list N            items in one IN list at most (10000)\n"
-"  --max-where-cost N         work units to compile or evaluate a where\n"
-"                             clause at most (10000000)\n"
-"\n"
-"Other:\n"
-"      --log-format FMT       text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
-"      --log-level LEVEL      debug, info, warning or error\n"
-"                             ($ELECTRIC_LOG_LEVEL, info)\n"
-"  -h, --help                 show this help and exit\n"
-"  -V, --version              show the version and exit\n"
-"\n"
-"See shapesync-serve(1).\n");
+	    "Usage: shapesync-serve [options]\n"
+	    "\n"
+	    "Serves the ElectricSQL HTTP Shape API (/v1/shape) from a shapesync data dir.\n"
+	    "\n"
+	    "Connections:\n"
+	    "  --database-url URL         PostgreSQL (default: $ELECTRIC_QUERY_DATABASE_URL,\n"
+	    "                             else $DATABASE_URL)\n"
+	    "  --db URL                   the same, as shapesync-replicate spells it\n"
+	    "  --registry PATH            registry (default: $SHAPESYNC_REGISTRY, else\n"
+	    "                             " DEFAULT_REGISTRY ")\n"
+	    "  --dir DATADIR              data dir (default: $SHAPESYNC_DATA_DIR, else\n"
+	    "                             $ELECTRIC_STORAGE_DIR, else " DEFAULT_DATA_DIR
+	    ")\n"
+	    "  --publication NAME         publication for shape tables (shapesync;\n"
+	    "                             $ELECTRIC_REPLICATION_STREAM_ID: its Electric\n"
+	    "                             name)\n"
+	    "\n"
+	    "HTTP:\n"
+	    "  --port N                   port ($ELECTRIC_PORT, else 3000)\n"
+	    "  --bind ADDR                IPv4 or IPv6 address to listen on (127.0.0.1;\n"
+	    "                             ::1 with $ELECTRIC_LISTEN_ON_IPV6=true)\n"
+	    "  --metrics-port N           serve /metrics on its own port\n"
+	    "                             ($ELECTRIC_PROMETHEUS_PORT, else 0: none)\n"
+	    "  --public-metrics           serve /metrics on --port too (else 404 there)\n"
+	    "  --secret S                 API secret ($ELECTRIC_SECRET)\n"
+	    "  --insecure                 no secret ($ELECTRIC_INSECURE=true)\n"
+	    "  --enable-delete            allow DELETE /v1/shape\n"
+	    "                             ($ELECTRIC_ENABLE_INTEGRATION_TESTING=true)\n"
+	    "  --threads N                HTTP threads (number of CPUs)\n"
+	    "  --max-connections N        open connections at most (20000)\n"
+	    "  --max-initial-requests N   concurrent requests without handle (300)\n"
+	    "  --max-existing-requests N  concurrent requests with a handle (10000;\n"
+	    "                             both: $ELECTRIC_MAX_CONCURRENT_REQUESTS)\n"
+	    "  --idle-timeout SECS        close idle connections after this (60;\n"
+	    "                             $ELECTRIC_TCP_READ/SEND_TIMEOUT)\n"
+	    "  --request-timeout SECS     a new connection's request must have arrived\n"
+	    "                             whole by then, trickling or not (30)\n"
+	    "  --max-header SIZE          request line and headers at most (32KiB)\n"
+	    "  --max-body SIZE            POST body at most (64KiB)\n"
+	    "\n"
+	    "Shapes:\n"
+	    "  --long-poll-timeout MS     live request wait ($ELECTRIC_LONG_POLL_TIMEOUT,\n"
+	    "                             20000)\n"
+	    "  --sse-timeout MS           SSE stream length (60000)\n"
+	    "  --keepalive-interval MS    SSE keep-alive after silence (21000)\n"
+	    "  --cache-max-age SECS       max-age ($ELECTRIC_CACHE_MAX_AGE, 60)\n"
+	    "  --cache-stale-age SECS     stale-while-revalidate\n"
+	    "                             ($ELECTRIC_CACHE_STALE_AGE, 300)\n"
+	    "  --chunk-bytes SIZE         snapshot chunk size\n"
+	    "                             ($ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD, 10MiB)\n"
+	    "  --max-shapes N             evict least recently read shapes above N\n"
+	    "                             ($ELECTRIC_MAX_SHAPES, 0: never)\n"
+	    "  --db-pool-size N           PostgreSQL connections at most\n"
+	    "                             ($ELECTRIC_DB_POOL_SIZE, else 8)\n"
+	    "  --db-idle-timeout TIME     close a PostgreSQL connection unused for TIME\n"
+	    "                             ($ELECTRIC_REPLICATION_IDLE_TIMEOUT, 0: never)\n"
+	    "  --active-timeout MS        wait for route's mark of a new shape (10000)\n"
+	    "  --no-active-wait           do not wait for route (tests without route)\n"
+	    "  --snapshot-timeout MS      wait for a snapshot chunk at most (60000)\n"
+	    "  --max-where-length BYTES   where clause text at most (65536)\n"
+	    "  --max-in-list N            items in one IN list at most (10000)\n"
+	    "  --max-where-cost N         work units to compile or evaluate a where\n"
+	    "                             clause at most (10000000)\n"
+	    "\n"
+	    "Other:\n"
+	    "      --log-format FMT       text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	    "      --log-level LEVEL      debug, info, warning or error\n"
+	    "                             ($ELECTRIC_LOG_LEVEL, info)\n"
+	    "  -h, --help                 show this help and exit\n"
+	    "  -V, --version              show the version and exit\n"
+	    "\n"
+	    "See shapesync-serve(1).\n");
 }
 
 static void on_signal(int sig)
@@ -1498,7 +1598,8 @@ static int64_t env_time_s(const char *name, int64_t def)
 	/* libmicrohttpd counts whole seconds: round up, at least 1. */
 	ms = (ms + 999) / 1000;
 	if (ms > 86400)
-		ss_cli_usage_error("invalid $%s '%s': at most 24 hours", name, v);
+		ss_cli_usage_error("invalid $%s '%s': at most 24 hours", name,
+				   v);
 	return ms;
 }
 
@@ -1512,30 +1613,36 @@ static void electric_env(void)
 	int b;
 
 	v = ss_cli_env_or("ELECTRIC_MAX_CONCURRENT_REQUESTS", NULL);
-	if (v && ss_envconf_max_concurrent("ELECTRIC_MAX_CONCURRENT_REQUESTS", v,
-					   &cfg.max_initial, &cfg.max_existing, &err) < 0)
+	if (v && ss_envconf_max_concurrent("ELECTRIC_MAX_CONCURRENT_REQUESTS",
+					   v, &cfg.max_initial,
+					   &cfg.max_existing, &err) < 0)
 		ss_cli_usage_error("%s", err.msg);
-	cfg.pool_size = (int)env_int("ELECTRIC_DB_POOL_SIZE", cfg.pool_size, 1, 1000);
+	cfg.pool_size =
+	    (int)env_int("ELECTRIC_DB_POOL_SIZE", cfg.pool_size, 1, 1000);
 	/* Scale to zero: replicate sleeps, and the pool lets go too. */
 	v = ss_cli_env_or("ELECTRIC_REPLICATION_IDLE_TIMEOUT", NULL);
 	if (v && ss_envconf_time_ms("ELECTRIC_REPLICATION_IDLE_TIMEOUT", v, 1,
 				    &cfg.db_idle_ms, &err) < 0)
 		ss_cli_usage_error("%s", err.msg);
-	cfg.metrics_port = (int)env_int("ELECTRIC_PROMETHEUS_PORT", 0, 0, 65535);
+	cfg.metrics_port =
+	    (int)env_int("ELECTRIC_PROMETHEUS_PORT", 0, 0, 65535);
 	/* The query URL, by its new name, then its old one. */
-	cfg.database_url = ss_cli_env_or("ELECTRIC_QUERY_DATABASE_URL",
-			   ss_cli_env_or("ELECTRIC_POOLED_DATABASE_URL", cfg.database_url));
+	cfg.database_url = ss_cli_env_or(
+	    "ELECTRIC_QUERY_DATABASE_URL",
+	    ss_cli_env_or("ELECTRIC_POOLED_DATABASE_URL", cfg.database_url));
 	{
 		/* libmicrohttpd has one inactivity timeout for both ways. */
-		int64_t rd = env_time_s("ELECTRIC_TCP_READ_TIMEOUT", cfg.conn_timeout_s);
-		int64_t wr = env_time_s("ELECTRIC_TCP_SEND_TIMEOUT", cfg.conn_timeout_s);
+		int64_t rd =
+		    env_time_s("ELECTRIC_TCP_READ_TIMEOUT", cfg.conn_timeout_s);
+		int64_t wr =
+		    env_time_s("ELECTRIC_TCP_SEND_TIMEOUT", cfg.conn_timeout_s);
 
 		cfg.conn_timeout_s = rd < wr ? rd : wr;
 	}
 	v = ss_cli_env_or("ELECTRIC_REPLICATION_STREAM_ID", NULL);
 	if (v) {
-		if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", v, slot, pub,
-					    &err) < 0)
+		if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", v,
+					    slot, pub, &err) < 0)
 			ss_cli_usage_error("%s", err.msg);
 		cfg.publication = pub;
 	}
@@ -1585,22 +1692,25 @@ int main(int argc, char **argv)
 	started_us = ss_now_us();
 	cfg.database_url = ss_cli_env_or("DATABASE_URL", NULL);
 	cfg.registry = ss_cli_env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
-	cfg.data_dir = ss_cli_env_or("SHAPESYNC_DATA_DIR", ss_cli_env_or("ELECTRIC_STORAGE_DIR",
-							   DEFAULT_DATA_DIR));
+	cfg.data_dir = ss_cli_env_or(
+	    "SHAPESYNC_DATA_DIR",
+	    ss_cli_env_or("ELECTRIC_STORAGE_DIR", DEFAULT_DATA_DIR));
 	cfg.publication = "shapesync";
 	cfg.bind = "127.0.0.1";
 	cfg.port = (int)env_int("ELECTRIC_PORT", 3000, 0, 65535);
 	secret_env = ss_cli_env_or("ELECTRIC_SECRET", NULL);
 	cfg.secret = secret_env;
 	cfg.insecure = env_bool("ELECTRIC_INSECURE");
-	cfg.long_poll_ms = env_int("ELECTRIC_LONG_POLL_TIMEOUT", 20000, 0, 3600000);
+	cfg.long_poll_ms =
+	    env_int("ELECTRIC_LONG_POLL_TIMEOUT", 20000, 0, 3600000);
 	cfg.sse_timeout_ms = 60000;
 	cfg.keepalive_ms = 21000;
 	cfg.cache_max_age = env_int("ELECTRIC_CACHE_MAX_AGE", 60, 0, INT32_MAX);
-	cfg.cache_stale_age = env_int("ELECTRIC_CACHE_STALE_AGE", 300, 0, INT32_MAX);
-	cfg.chunk_bytes = (uint64_t)env_int("ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD",
-					    (int64_t)SS_LOG_CHUNK_BYTES_DEFAULT, 1,
-					    INT64_MAX);
+	cfg.cache_stale_age =
+	    env_int("ELECTRIC_CACHE_STALE_AGE", 300, 0, INT32_MAX);
+	cfg.chunk_bytes = (uint64_t)env_int(
+	    "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD",
+	    (int64_t)SS_LOG_CHUNK_BYTES_DEFAULT, 1, INT64_MAX);
 	cfg.max_shapes = env_int("ELECTRIC_MAX_SHAPES", 0, 0, INT64_MAX);
 	cfg.integration = env_bool("ELECTRIC_ENABLE_INTEGRATION_TESTING");
 	cfg.max_initial = 300;
@@ -1615,118 +1725,154 @@ int main(int argc, char **argv)
 	cfg.max_body = 64 * 1024;
 	cfg.max_header = 32 * 1024;
 	ss_where_limits_default(&cfg.where_limits);
-	cfg.test_fail_thread_start = env_int("SHAPESYNC_TEST_FAIL_THREAD_START", 0, 0,
-					     INT64_MAX);
+	cfg.test_fail_thread_start =
+	    env_int("SHAPESYNC_TEST_FAIL_THREAD_START", 0, 0, INT64_MAX);
 	electric_env();
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
 		switch (c) {
-		case OPT_REGISTRY: cfg.registry = optarg; break;
-		case OPT_DIR: cfg.data_dir = optarg; break;
-		case OPT_DATABASE_URL: cfg.database_url = optarg; break;
-		case OPT_PORT:
-			cfg.port = (int)ss_cli_opt_int(optarg, 0, 65535, "--port");
+		case OPT_REGISTRY:
+			cfg.registry = optarg;
 			break;
-		case OPT_BIND: cfg.bind = optarg; break;
-		case OPT_SECRET: cfg.secret = optarg; break;
-		case OPT_INSECURE: cfg.insecure = 1; break;
-		case OPT_PUBLICATION: cfg.publication = optarg; break;
+		case OPT_DIR:
+			cfg.data_dir = optarg;
+			break;
+		case OPT_DATABASE_URL:
+			cfg.database_url = optarg;
+			break;
+		case OPT_PORT:
+			cfg.port =
+			    (int)ss_cli_opt_int(optarg, 0, 65535, "--port");
+			break;
+		case OPT_BIND:
+			cfg.bind = optarg;
+			break;
+		case OPT_SECRET:
+			cfg.secret = optarg;
+			break;
+		case OPT_INSECURE:
+			cfg.insecure = 1;
+			break;
+		case OPT_PUBLICATION:
+			cfg.publication = optarg;
+			break;
 		case OPT_LONG_POLL:
-			cfg.long_poll_ms = ss_cli_opt_duration_ms(optarg, "--long-poll-timeout");
+			cfg.long_poll_ms = ss_cli_opt_duration_ms(
+			    optarg, "--long-poll-timeout");
 			break;
 		case OPT_SSE_TIMEOUT:
-			cfg.sse_timeout_ms = ss_cli_opt_duration_ms(optarg, "--sse-timeout");
+			cfg.sse_timeout_ms =
+			    ss_cli_opt_duration_ms(optarg, "--sse-timeout");
 			break;
 		case OPT_KEEPALIVE:
-			cfg.keepalive_ms = ss_cli_opt_duration_ms(optarg, "--keepalive-interval");
+			cfg.keepalive_ms = ss_cli_opt_duration_ms(
+			    optarg, "--keepalive-interval");
 			break;
 		case OPT_MAX_AGE:
-			cfg.cache_max_age = ss_cli_opt_int(optarg, 0, INT32_MAX, "--cache-max-age");
+			cfg.cache_max_age = ss_cli_opt_int(optarg, 0, INT32_MAX,
+							   "--cache-max-age");
 			break;
 		case OPT_STALE_AGE:
-			cfg.cache_stale_age = ss_cli_opt_int(optarg, 0, INT32_MAX,
-							     "--cache-stale-age");
+			cfg.cache_stale_age = ss_cli_opt_int(
+			    optarg, 0, INT32_MAX, "--cache-stale-age");
 			break;
 		case OPT_CHUNK:
-			cfg.chunk_bytes = ss_cli_opt_size(optarg, "--chunk-bytes");
+			cfg.chunk_bytes =
+			    ss_cli_opt_size(optarg, "--chunk-bytes");
 			break;
 		case OPT_MAX_SHAPES:
-			cfg.max_shapes = ss_cli_opt_int(optarg, 0, INT64_MAX, "--max-shapes");
+			cfg.max_shapes = ss_cli_opt_int(optarg, 0, INT64_MAX,
+							"--max-shapes");
 			break;
 		case OPT_MAX_INITIAL:
-			cfg.max_initial = ss_cli_opt_int(optarg, 1, INT32_MAX,
-							 "--max-initial-requests");
+			cfg.max_initial = ss_cli_opt_int(
+			    optarg, 1, INT32_MAX, "--max-initial-requests");
 			break;
 		case OPT_MAX_EXISTING:
-			cfg.max_existing = ss_cli_opt_int(optarg, 1, INT32_MAX,
-							  "--max-existing-requests");
+			cfg.max_existing = ss_cli_opt_int(
+			    optarg, 1, INT32_MAX, "--max-existing-requests");
 			break;
 		case OPT_MAX_CONN:
-			cfg.max_connections = ss_cli_opt_int(optarg, 1, 1000000,
-							     "--max-connections");
+			cfg.max_connections = ss_cli_opt_int(
+			    optarg, 1, 1000000, "--max-connections");
 			max_conn_given = 1;
 			break;
 		case OPT_THREADS:
-			cfg.threads = (int)ss_cli_opt_int(optarg, 1, 1024, "--threads");
+			cfg.threads =
+			    (int)ss_cli_opt_int(optarg, 1, 1024, "--threads");
 			break;
 		case OPT_POOL:
-			cfg.pool_size = (int)ss_cli_opt_int(optarg, 1, 1000, "--db-pool-size");
+			cfg.pool_size = (int)ss_cli_opt_int(optarg, 1, 1000,
+							    "--db-pool-size");
 			break;
 		case OPT_DB_IDLE: {
 			struct ss_err err = SS_ERR_INIT;
 
-			if (ss_envconf_time_ms("--db-idle-timeout", optarg, 1, &cfg.db_idle_ms,
-					       &err) < 0)
+			if (ss_envconf_time_ms("--db-idle-timeout", optarg, 1,
+					       &cfg.db_idle_ms, &err) < 0)
 				ss_cli_usage_error("%s", err.msg);
 			break;
 		}
 		case OPT_METRICS_PORT:
-			cfg.metrics_port = (int)ss_cli_opt_int(optarg, 0, 65535,
-							       "--metrics-port");
+			cfg.metrics_port = (int)ss_cli_opt_int(
+			    optarg, 0, 65535, "--metrics-port");
 			break;
-		case OPT_PUBLIC_METRICS: cfg.public_metrics = 1; break;
+		case OPT_PUBLIC_METRICS:
+			cfg.public_metrics = 1;
+			break;
 		case OPT_ACTIVE_TIMEOUT:
-			cfg.active_timeout_ms = ss_cli_opt_duration_ms(optarg, "--active-timeout");
+			cfg.active_timeout_ms =
+			    ss_cli_opt_duration_ms(optarg, "--active-timeout");
 			break;
-		case OPT_NO_ACTIVE_WAIT: cfg.no_active_wait = 1; break;
+		case OPT_NO_ACTIVE_WAIT:
+			cfg.no_active_wait = 1;
+			break;
 		case OPT_CREATE_TIMEOUT:
-			cfg.create_timeout_ms = ss_cli_opt_duration_ms(optarg,
-								       "--snapshot-timeout");
+			cfg.create_timeout_ms = ss_cli_opt_duration_ms(
+			    optarg, "--snapshot-timeout");
 			break;
-		case OPT_INTEGRATION: cfg.integration = 1; break;
+		case OPT_INTEGRATION:
+			cfg.integration = 1;
+			break;
 		case OPT_CONN_TIMEOUT:
-			cfg.conn_timeout_s = ss_cli_opt_int(optarg, 1, 86400, "--idle-timeout");
+			cfg.conn_timeout_s =
+			    ss_cli_opt_int(optarg, 1, 86400, "--idle-timeout");
 			break;
 		case OPT_REQUEST_TIMEOUT:
-			cfg.request_timeout_s = ss_cli_opt_int(optarg, 1, 86400,
-							       "--request-timeout");
+			cfg.request_timeout_s = ss_cli_opt_int(
+			    optarg, 1, 86400, "--request-timeout");
 			break;
 		case OPT_MAX_BODY:
 			cfg.max_body = ss_cli_opt_size(optarg, "--max-body");
 			break;
 		case OPT_MAX_HEADER:
-			cfg.max_header = ss_cli_opt_size(optarg, "--max-header");
+			cfg.max_header =
+			    ss_cli_opt_size(optarg, "--max-header");
 			if (cfg.max_header < 4096 || cfg.max_header > 16 << 20)
-				ss_cli_usage_error("option '--max-header' must be between "
-						   "4KiB and 16MiB");
+				ss_cli_usage_error(
+				    "option '--max-header' must be between "
+				    "4KiB and 16MiB");
 			break;
 		/* route holds every clause to lib/where's defaults: serve
 		 * may be stricter, never looser */
 		case OPT_MAX_WHERE_LENGTH:
 			cfg.where_limits.max_length = (size_t)ss_cli_opt_int(
-				optarg, 1, SS_WHERE_MAX_LENGTH, "--max-where-length");
+			    optarg, 1, SS_WHERE_MAX_LENGTH,
+			    "--max-where-length");
 			break;
 		case OPT_MAX_IN_LIST:
 			cfg.where_limits.max_in = (size_t)ss_cli_opt_int(
-				optarg, 1, SS_WHERE_MAX_IN, "--max-in-list");
+			    optarg, 1, SS_WHERE_MAX_IN, "--max-in-list");
 			break;
 		case OPT_MAX_WHERE_COST:
 			cfg.where_limits.max_cost = (uint64_t)ss_cli_opt_int(
-				optarg, 1000, SS_WHERE_MAX_COST, "--max-where-cost");
+			    optarg, 1000, SS_WHERE_MAX_COST,
+			    "--max-where-cost");
 			break;
 		default:
-			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage, options, argv);
+			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage,
+					     options, argv);
 		}
 	}
 	if (optind < argc)
@@ -1736,38 +1882,50 @@ int main(int argc, char **argv)
 	if (cfg.secret && cfg.insecure)
 		ss_cli_usage_error("both a secret and --insecure given");
 	if (!cfg.secret && !cfg.insecure)
-		ss_cli_usage_error("no API secret: give --secret (or $ELECTRIC_SECRET), "
-				   "or --insecure (or $ELECTRIC_INSECURE=true)");
+		ss_cli_usage_error(
+		    "no API secret: give --secret (or $ELECTRIC_SECRET), "
+		    "or --insecure (or $ELECTRIC_INSECURE=true)");
 	if (!cfg.database_url || !*cfg.database_url)
-		ss_cli_usage_error("no database: give --database-url or $DATABASE_URL");
+		ss_cli_usage_error(
+		    "no database: give --database-url or $DATABASE_URL");
 	if (!*cfg.registry || !*cfg.data_dir || !*cfg.publication)
-		ss_cli_usage_error("--registry, --dir and --publication need a value");
-	if (cfg.long_poll_ms < 0 || cfg.sse_timeout_ms < 1000 || cfg.keepalive_ms < 100)
+		ss_cli_usage_error(
+		    "--registry, --dir and --publication need a value");
+	if (cfg.long_poll_ms < 0 || cfg.sse_timeout_ms < 1000 ||
+	    cfg.keepalive_ms < 100)
 		ss_cli_usage_error("timeouts out of range");
 	if (!ss_sockaddr_parse(cfg.bind, cfg.port, &addr))
 		ss_cli_usage_error("invalid --bind address '%s'", cfg.bind);
 	/* "::" takes IPv4 clients too (dual stack). */
-	ipflags = addr.ss_family != AF_INET6 ? 0 :
-		  MHD_USE_IPv6 | (strcmp(cfg.bind, "::") ? 0 : MHD_USE_DUAL_STACK);
+	ipflags = addr.ss_family != AF_INET6
+		      ? 0
+		      : MHD_USE_IPv6 |
+			    (strcmp(cfg.bind, "::") ? 0 : MHD_USE_DUAL_STACK);
 
 	{
 		/* Every connection is a descriptor: take the hard limit. */
 		struct rlimit rl;
 
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur < rl.rlim_max) {
 			rl.rlim_cur = rl.rlim_max;
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-		    ss_connguard_fd_cap((int64_t)rl.rlim_cur, cfg.max_connections) <
-		    cfg.max_connections) {
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY &&
+		    ss_connguard_fd_cap((int64_t)rl.rlim_cur,
+					cfg.max_connections) <
+			cfg.max_connections) {
 			int64_t n = ss_connguard_fd_cap((int64_t)rl.rlim_cur,
 							cfg.max_connections);
 
 			if (max_conn_given)
-				ss_cli_warning("--max-connections %" PRId64 " is more than "
-					       "the descriptor limit (%" PRId64 ") allows: "
-					       "using %" PRId64, cfg.max_connections,
+				ss_cli_warning("--max-connections %" PRId64
+					       " is more than "
+					       "the descriptor limit (%" PRId64
+					       ") allows: "
+					       "using %" PRId64,
+					       cfg.max_connections,
 					       (int64_t)rl.rlim_cur, n);
 			cfg.max_connections = n;
 		}
@@ -1785,10 +1943,21 @@ int main(int argc, char **argv)
 		ss_cli_die_err(&err);
 	{
 		struct ss_create_cfg cc = {
-			reg, pool, live, cfg.data_dir, cfg.publication, cfg.chunk_bytes,
-			cfg.pool_size, cfg.manual_publishing, cfg.no_active_wait,
-			cfg.active_timeout_ms, &stopping, &m_shapes_created, warn_cb, NULL,
-			cfg.test_fail_thread_start,
+		    reg,
+		    pool,
+		    live,
+		    cfg.data_dir,
+		    cfg.publication,
+		    cfg.chunk_bytes,
+		    cfg.pool_size,
+		    cfg.manual_publishing,
+		    cfg.no_active_wait,
+		    cfg.active_timeout_ms,
+		    &stopping,
+		    &m_shapes_created,
+		    warn_cb,
+		    NULL,
+		    cfg.test_fail_thread_start,
 		};
 
 		creator = ss_create_new(&cc);
@@ -1806,60 +1975,65 @@ int main(int argc, char **argv)
 	/* libmicrohttpd's threads inherit this mask: only main takes
 	 * SIGINT/SIGTERM (see ss_signals_block). */
 	ss_signals_block(&mask);
-	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-			     MHD_USE_ERROR_LOG | ipflags,
-			     (uint16_t)cfg.port, on_accept, NULL, on_request, NULL,
-			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg.threads,
-			     /* The guard's limit (on_accept) binds first:
-			      * libmicrohttpd splits its own between the
-			      * threads, and one can reach its share early. */
-			     MHD_OPTION_CONNECTION_LIMIT,
-			     (unsigned)(cfg.max_connections * cfg.threads),
-			     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.conn_timeout_s,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			     (size_t)cfg.max_header + POOL_EXTRA,
-			     MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-			     MHD_OPTION_END);
+	d = MHD_start_daemon(
+	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+		MHD_USE_ERROR_LOG | ipflags,
+	    (uint16_t)cfg.port, on_accept, NULL, on_request, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)cfg.threads,
+	    /* The guard's limit (on_accept) binds first:
+	     * libmicrohttpd splits its own between the
+	     * threads, and one can reach its share early. */
+	    MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)(cfg.max_connections * cfg.threads),
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.conn_timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)cfg.max_header + POOL_EXTRA, MHD_OPTION_URI_LOG_CALLBACK,
+	    on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
 	if (!d) {
 		c = errno;
 		ss_signals_restore(&mask);
-		ss_cli_die("could not listen on %s%s%s:%d: %s", ipflags ? "[" : "", cfg.bind,
-			   ipflags ? "]" : "", cfg.port, strerror(c));
+		ss_cli_die("could not listen on %s%s%s:%d: %s",
+			   ipflags ? "[" : "", cfg.bind, ipflags ? "]" : "",
+			   cfg.port, strerror(c));
 	}
 	if (cfg.metrics_port) {
 		ss_sockaddr_parse(cfg.bind, cfg.metrics_port, &maddr);
-		md = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-				      ipflags,
-				      (uint16_t)cfg.metrics_port, NULL, NULL, on_metrics, NULL,
-				      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&maddr,
-				      MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-				      MHD_OPTION_END);
+		md = MHD_start_daemon(
+		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+			ipflags,
+		    (uint16_t)cfg.metrics_port, NULL, NULL, on_metrics, NULL,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&maddr,
+		    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 		if (!md) {
 			c = errno;
 			ss_signals_restore(&mask);
-			ss_cli_die("could not listen on %s%s%s:%d: %s", ipflags ? "[" : "",
-				   cfg.bind, ipflags ? "]" : "", cfg.metrics_port, strerror(c));
+			ss_cli_die("could not listen on %s%s%s:%d: %s",
+				   ipflags ? "[" : "", cfg.bind,
+				   ipflags ? "]" : "", cfg.metrics_port,
+				   strerror(c));
 		}
 	}
 	ss_signals_restore(&mask);
 	if ((errno = ss_thread_start(&guarder, NULL, guard_main, NULL)) != 0)
 		ss_cli_die("could not start a thread: %s", strerror(errno));
 	if (cfg.max_shapes > 0) {
-		if ((errno = ss_thread_start(&evictor, NULL, evict_main, NULL)) != 0)
-			ss_cli_die("could not start a thread: %s", strerror(errno));
+		if ((errno = ss_thread_start(&evictor, NULL, evict_main,
+					     NULL)) != 0)
+			ss_cli_die("could not start a thread: %s",
+				   strerror(errno));
 		have_evictor = 1;
 	}
 	{
 		const union MHD_DaemonInfo *info =
-			MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+		    MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 
-		ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "", cfg.bind,
-			    ipflags ? "]" : "", info ? (unsigned)info->port : (unsigned)cfg.port);
+		ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "",
+			    cfg.bind, ipflags ? "]" : "",
+			    info ? (unsigned)info->port : (unsigned)cfg.port);
 	}
 
 	/* Checked with the stop signals blocked, waited for with them

@@ -29,60 +29,68 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-	printf("Usage: shapesync-store [options] < frames\n"
-	       "\n"
-	       "Appends tagged change frames to the per-shape logs in the data dir,\n"
-	       "and records the durable LSN in the registry after each group commit.\n"
-	       "\n"
-	       "Locations:\n"
-	       "  --registry PATH        registry file (default: $SHAPESYNC_REGISTRY,\n"
-	       "                         else ./var/registry.db)\n"
-	       "  --dir DATADIR          data dir (default: $SHAPESYNC_DATA_DIR,\n"
-	       "                         else ./var/data)\n"
-	       "\n"
-	       "Logs:\n"
-	       "  --chunk-bytes SIZE     close a log chunk at this size (default 10MiB;\n"
-	       "                         $ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD)\n"
-	       "  --max-open N           shape logs open at once (default 1024)\n"
-	       "  --max-line SIZE        longest input frame (default 256MiB)\n"
-	       "\n"
-	       "Durability:\n"
-	       "  --sync-interval TIME   group commit window (default 10ms)\n"
-	       "  --sync-bytes SIZE      sync once this much is written (default 4MiB)\n"
-	       "  --sync-every-commit    fsync every transaction (slow; for comparison)\n"
-	       "  --no-sync              never fsync (tests only: not crash-safe)\n"
-	       "\n"
-	       "Other:\n"
-	       "      --log-format FMT   text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
-	       "      --log-level LEVEL  debug, info, warning or error\n"
-	       "                         ($ELECTRIC_LOG_LEVEL, info)\n"
-	       "  -h, --help             show this help and exit\n"
-	       "  -V, --version          show the version and exit\n"
-	       "\n"
-	       "See shapesync-store(1) and shapesync-datadir(5).\n");
+	printf(
+	    "Usage: shapesync-store [options] < frames\n"
+	    "\n"
+	    "Appends tagged change frames to the per-shape logs in the data dir,\n"
+	    "and records the durable LSN in the registry after each group commit.\n"
+	    "\n"
+	    "Locations:\n"
+	    "  --registry PATH        registry file (default: $SHAPESYNC_REGISTRY,\n"
+	    "                         else ./var/registry.db)\n"
+	    "  --dir DATADIR          data dir (default: $SHAPESYNC_DATA_DIR,\n"
+	    "                         else ./var/data)\n"
+	    "\n"
+	    "Logs:\n"
+	    "  --chunk-bytes SIZE     close a log chunk at this size (default 10MiB;\n"
+	    "                         $ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD)\n"
+	    "  --max-open N           shape logs open at once (default 1024)\n"
+	    "  --max-line SIZE        longest input frame (default 256MiB)\n"
+	    "\n"
+	    "Durability:\n"
+	    "  --sync-interval TIME   group commit window (default 10ms)\n"
+	    "  --sync-bytes SIZE      sync once this much is written (default 4MiB)\n"
+	    "  --sync-every-commit    fsync every transaction (slow; for comparison)\n"
+	    "  --no-sync              never fsync (tests only: not crash-safe)\n"
+	    "\n"
+	    "Other:\n"
+	    "      --log-format FMT   text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	    "      --log-level LEVEL  debug, info, warning or error\n"
+	    "                         ($ELECTRIC_LOG_LEVEL, info)\n"
+	    "  -h, --help             show this help and exit\n"
+	    "  -V, --version          show the version and exit\n"
+	    "\n"
+	    "See shapesync-store(1) and shapesync-datadir(5).\n");
 }
 
 enum {
-	OPT_REGISTRY = 256, OPT_DIR, OPT_CHUNK, OPT_MAX_OPEN, OPT_MAX_LINE,
-	OPT_SYNC_INTERVAL, OPT_SYNC_BYTES, OPT_SYNC_EVERY, OPT_NO_SYNC, OPT_LIST,
+	OPT_REGISTRY = 256,
+	OPT_DIR,
+	OPT_CHUNK,
+	OPT_MAX_OPEN,
+	OPT_MAX_LINE,
+	OPT_SYNC_INTERVAL,
+	OPT_SYNC_BYTES,
+	OPT_SYNC_EVERY,
+	OPT_NO_SYNC,
+	OPT_LIST,
 };
 
 static const struct option options[] = {
-	{ "registry", required_argument, NULL, OPT_REGISTRY },
-	{ "dir", required_argument, NULL, OPT_DIR },
-	{ "chunk-bytes", required_argument, NULL, OPT_CHUNK },
-	{ "max-open", required_argument, NULL, OPT_MAX_OPEN },
-	{ "max-line", required_argument, NULL, OPT_MAX_LINE },
-	{ "sync-interval", required_argument, NULL, OPT_SYNC_INTERVAL },
-	{ "sync-bytes", required_argument, NULL, OPT_SYNC_BYTES },
-	{ "sync-every-commit", no_argument, NULL, OPT_SYNC_EVERY },
-	{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
-	SS_CLI_LOG_OPTIONS,
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "list-options", no_argument, NULL, OPT_LIST },
-	{ NULL, 0, NULL, 0 }
-};
+    {"registry", required_argument, NULL, OPT_REGISTRY},
+    {"dir", required_argument, NULL, OPT_DIR},
+    {"chunk-bytes", required_argument, NULL, OPT_CHUNK},
+    {"max-open", required_argument, NULL, OPT_MAX_OPEN},
+    {"max-line", required_argument, NULL, OPT_MAX_LINE},
+    {"sync-interval", required_argument, NULL, OPT_SYNC_INTERVAL},
+    {"sync-bytes", required_argument, NULL, OPT_SYNC_BYTES},
+    {"sync-every-commit", no_argument, NULL, OPT_SYNC_EVERY},
+    {"no-sync", no_argument, NULL, OPT_NO_SYNC},
+    SS_CLI_LOG_OPTIONS,
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"list-options", no_argument, NULL, OPT_LIST},
+    {NULL, 0, NULL, 0}};
 
 /* What the heartbeat says (written by its thread), at most every 100 ms
  * unless `now`. */
@@ -105,7 +113,8 @@ static void beat_publish(struct ss_store *st, int now)
 }
 
 /* Report an error; exit with its code after a clean close. */
-static void fail(struct ss_store *st, struct ss_registry *reg, const struct ss_err *err)
+static void fail(struct ss_store *st, struct ss_registry *reg,
+		 const struct ss_err *err)
 {
 	struct ss_err e2 = SS_ERR_INIT;
 
@@ -122,8 +131,10 @@ static void fail(struct ss_store *st, struct ss_registry *reg, const struct ss_e
 
 int main(int argc, char **argv)
 {
-	const char *registry = ss_cli_env_or("SHAPESYNC_REGISTRY", "./var/registry.db");
-	const char *chunk_env = ss_cli_env_or("ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", NULL);
+	const char *registry =
+	    ss_cli_env_or("SHAPESYNC_REGISTRY", "./var/registry.db");
+	const char *chunk_env =
+	    ss_cli_env_or("ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD", NULL);
 	struct ss_store_opts so;
 	struct ss_registry_opts ro;
 	struct ss_registry *reg = NULL;
@@ -138,7 +149,8 @@ int main(int argc, char **argv)
 	ss_store_opts_init(&so);
 	so.dir = ss_cli_env_or("SHAPESYNC_DATA_DIR", "./var/data");
 	if (chunk_env)
-		so.chunk_bytes = ss_cli_opt_size(chunk_env, "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD");
+		so.chunk_bytes = ss_cli_opt_size(
+		    chunk_env, "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
 		switch (c) {
@@ -149,16 +161,20 @@ int main(int argc, char **argv)
 			so.dir = optarg;
 			break;
 		case OPT_CHUNK:
-			so.chunk_bytes = ss_cli_opt_size(optarg, "--chunk-bytes");
+			so.chunk_bytes =
+			    ss_cli_opt_size(optarg, "--chunk-bytes");
 			break;
 		case OPT_MAX_OPEN:
-			so.max_open = (int)ss_cli_opt_int(optarg, 1, 1000000, "--max-open");
+			so.max_open = (int)ss_cli_opt_int(optarg, 1, 1000000,
+							  "--max-open");
 			break;
 		case OPT_MAX_LINE:
 			max_line = ss_cli_opt_size(optarg, "--max-line");
 			break;
 		case OPT_SYNC_INTERVAL:
-			so.sync_interval_us = ss_cli_opt_duration_ms(optarg, "--sync-interval") * 1000;
+			so.sync_interval_us =
+			    ss_cli_opt_duration_ms(optarg, "--sync-interval") *
+			    1000;
 			break;
 		case OPT_SYNC_BYTES:
 			so.sync_bytes = ss_cli_opt_size(optarg, "--sync-bytes");
@@ -180,7 +196,8 @@ int main(int argc, char **argv)
 	if (!so.chunk_bytes)
 		ss_cli_usage_error("--chunk-bytes must be at least 1");
 	if (so.sync_every_commit && so.no_sync)
-		ss_cli_usage_error("--sync-every-commit and --no-sync contradict each other");
+		ss_cli_usage_error(
+		    "--sync-every-commit and --no-sync contradict each other");
 
 	/* Each open shape log holds 4 descriptors: raise the soft limit to
 	 * the hard one and keep --max-open within it. */
@@ -195,7 +212,10 @@ int main(int argc, char **argv)
 			}
 			if (rl.rlim_cur != RLIM_INFINITY &&
 			    (rlim_t)so.max_open * 4 + 64 > rl.rlim_cur)
-				so.max_open = rl.rlim_cur > 128 ? (int)((rl.rlim_cur - 64) / 4) : 16;
+				so.max_open =
+				    rl.rlim_cur > 128
+					? (int)((rl.rlim_cur - 64) / 4)
+					: 16;
 		}
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -223,11 +243,13 @@ int main(int argc, char **argv)
 		int rc;
 
 		if (!ss_frame_reader_buffered(rd)) {
-			struct pollfd pfd = { 0, POLLIN, 0 };
-			int64_t deadline = ss_store_deadline(st), wait_ms = 1000;
+			struct pollfd pfd = {0, POLLIN, 0};
+			int64_t deadline = ss_store_deadline(st),
+				wait_ms = 1000;
 
 			if (deadline) {
-				wait_ms = (deadline - ss_mono_us() + 999) / 1000;
+				wait_ms =
+				    (deadline - ss_mono_us() + 999) / 1000;
 				if (wait_ms < 0)
 					wait_ms = 0;
 			}
@@ -251,7 +273,8 @@ int main(int argc, char **argv)
 		if (ss_store_frame(st, &f, &err) < 0) {
 			if (err.code == SS_ERR_INPUT)
 				ss_err_prefix(&err, "<stdin>:%llu",
-					      (unsigned long long)ss_frame_reader_lineno(rd));
+					      (unsigned long long)
+						  ss_frame_reader_lineno(rd));
 			fail(st, reg, &err);
 		}
 		if (ss_store_poll(st, 0, &err) < 0)
@@ -260,9 +283,12 @@ int main(int argc, char **argv)
 	}
 	ss_frame_release(&f);
 	if (!stop && ss_store_in_txn(st)) {
-		ss_err_set(&err, SS_ERR_RUNTIME, "input ended inside a transaction");
-		ss_err_detail(&err, "the partial transaction was not stored; it is stored when"
-			      " its frames are read again");
+		ss_err_set(&err, SS_ERR_RUNTIME,
+			   "input ended inside a transaction");
+		ss_err_detail(
+		    &err,
+		    "the partial transaction was not stored; it is stored when"
+		    " its frames are read again");
 		fail(st, reg, &err);
 	}
 	ss_frame_reader_free(rd);

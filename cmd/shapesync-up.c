@@ -58,86 +58,99 @@ static volatile sig_atomic_t stop_requested;
 
 static void usage(void)
 {
-	printf("Usage: shapesync up [OPTION]...\n"
-	       "\n"
-	       "Runs the whole pipeline: shapesync-replicate | shapesync-route |\n"
-	       "shapesync-store, and shapesync-serve, restarting a stage that dies.\n"
-	       "With no database given it starts a PostgreSQL of its own in DIR/pg\n"
-	       "with a demo table, so there is something to sync at once.\n"
-	       "\n"
-	       "Where:\n"
-	       "  --dir DIR             state: DIR/registry.db, DIR/data, DIR/pg\n"
-	       "                        (default: ./var)\n"
-	       "  --database-url URL    PostgreSQL to follow (default: $DATABASE_URL;\n"
-	       "                        none: the embedded one)\n"
-	       "  --db URL              the same\n"
-	       "  --pg-bindir DIR       server binaries for the embedded PostgreSQL\n"
-	       "                        (default: $PG_BINDIR, else %s)\n"
-	       "  --no-demo             no demo table in a new embedded PostgreSQL\n"
-	       "\n"
-	       "HTTP:\n"
-	       "  --port N              serve's port (default: $ELECTRIC_PORT, else\n"
-	       "                        3000; 0: a free one)\n"
-	       "  --bind ADDR           address to listen on (default: 127.0.0.1)\n"
-	       "  --secret S            API secret (default: $ELECTRIC_SECRET)\n"
-	       "  --insecure            no secret (the default on a loopback address)\n"
-	       "\n"
-	       "Replication:\n"
-	       "  --slot NAME           replication slot (default: shapesync;\n"
-	       "                        electric_slot_<id> with\n"
-	       "                        $ELECTRIC_REPLICATION_STREAM_ID)\n"
-	       "  --publication NAME    publication (default: shapesync;\n"
-	       "                        electric_publication_<id>)\n"
-	       "\n"
-	       "Stages:\n"
-	       "  --replicate-arg ARG   pass ARG to shapesync-replicate (repeatable)\n"
-	       "  --route-arg ARG       pass ARG to shapesync-route (repeatable)\n"
-	       "  --store-arg ARG       pass ARG to shapesync-store (repeatable)\n"
-	       "  --serve-arg ARG       pass ARG to shapesync-serve (repeatable)\n"
-	       "  --restart-max SECONDS longest wait before restarting a stage that\n"
-	       "                        keeps dying (default: 30; the wait starts at\n"
-	       "                        0.1 s and doubles)\n"
-	       "\n"
-	       "Other:\n"
-	       "      --log-format FMT  text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
-	       "      --log-level LEVEL debug, info, warning or error\n"
-	       "                        ($ELECTRIC_LOG_LEVEL, info)\n"
-	       "  -h, --help            show this help and exit\n"
-	       "  -V, --version         show the version and exit\n"
-	       "\n"
-	       "See shapesync-up(1).\n", DEFAULT_PG_BINDIR);
+	printf(
+	    "Usage: shapesync up [OPTION]...\n"
+	    "\n"
+	    "Runs the whole pipeline: shapesync-replicate | shapesync-route |\n"
+	    "shapesync-store, and shapesync-serve, restarting a stage that dies.\n"
+	    "With no database given it starts a PostgreSQL of its own in DIR/pg\n"
+	    "with a demo table, so there is something to sync at once.\n"
+	    "\n"
+	    "Where:\n"
+	    "  --dir DIR             state: DIR/registry.db, DIR/data, DIR/pg\n"
+	    "                        (default: ./var)\n"
+	    "  --database-url URL    PostgreSQL to follow (default: $DATABASE_URL;\n"
+	    "                        none: the embedded one)\n"
+	    "  --db URL              the same\n"
+	    "  --pg-bindir DIR       server binaries for the embedded PostgreSQL\n"
+	    "                        (default: $PG_BINDIR, else %s)\n"
+	    "  --no-demo             no demo table in a new embedded PostgreSQL\n"
+	    "\n"
+	    "HTTP:\n"
+	    "  --port N              serve's port (default: $ELECTRIC_PORT, else\n"
+	    "                        3000; 0: a free one)\n"
+	    "  --bind ADDR           address to listen on (default: 127.0.0.1)\n"
+	    "  --secret S            API secret (default: $ELECTRIC_SECRET)\n"
+	    "  --insecure            no secret (the default on a loopback address)\n"
+	    "\n"
+	    "Replication:\n"
+	    "  --slot NAME           replication slot (default: shapesync;\n"
+	    "                        electric_slot_<id> with\n"
+	    "                        $ELECTRIC_REPLICATION_STREAM_ID)\n"
+	    "  --publication NAME    publication (default: shapesync;\n"
+	    "                        electric_publication_<id>)\n"
+	    "\n"
+	    "Stages:\n"
+	    "  --replicate-arg ARG   pass ARG to shapesync-replicate (repeatable)\n"
+	    "  --route-arg ARG       pass ARG to shapesync-route (repeatable)\n"
+	    "  --store-arg ARG       pass ARG to shapesync-store (repeatable)\n"
+	    "  --serve-arg ARG       pass ARG to shapesync-serve (repeatable)\n"
+	    "  --restart-max SECONDS longest wait before restarting a stage that\n"
+	    "                        keeps dying (default: 30; the wait starts at\n"
+	    "                        0.1 s and doubles)\n"
+	    "\n"
+	    "Other:\n"
+	    "      --log-format FMT  text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
+	    "      --log-level LEVEL debug, info, warning or error\n"
+	    "                        ($ELECTRIC_LOG_LEVEL, info)\n"
+	    "  -h, --help            show this help and exit\n"
+	    "  -V, --version         show the version and exit\n"
+	    "\n"
+	    "See shapesync-up(1).\n",
+	    DEFAULT_PG_BINDIR);
 }
 
 enum {
-	OPT_DIR = 256, OPT_DB, OPT_PG_BINDIR, OPT_NO_DEMO, OPT_PORT, OPT_BIND,
-	OPT_SECRET, OPT_INSECURE, OPT_SLOT, OPT_PUBLICATION,
-	OPT_ARG_REPLICATE, OPT_ARG_ROUTE, OPT_ARG_STORE, OPT_ARG_SERVE,
-	OPT_RESTART_MAX, OPT_LIST_OPTIONS
+	OPT_DIR = 256,
+	OPT_DB,
+	OPT_PG_BINDIR,
+	OPT_NO_DEMO,
+	OPT_PORT,
+	OPT_BIND,
+	OPT_SECRET,
+	OPT_INSECURE,
+	OPT_SLOT,
+	OPT_PUBLICATION,
+	OPT_ARG_REPLICATE,
+	OPT_ARG_ROUTE,
+	OPT_ARG_STORE,
+	OPT_ARG_SERVE,
+	OPT_RESTART_MAX,
+	OPT_LIST_OPTIONS
 };
 
 static const struct option options[] = {
-	{ "dir", required_argument, NULL, OPT_DIR },
-	{ "database-url", required_argument, NULL, OPT_DB },
-	{ "db", required_argument, NULL, OPT_DB },
-	{ "pg-bindir", required_argument, NULL, OPT_PG_BINDIR },
-	{ "no-demo", no_argument, NULL, OPT_NO_DEMO },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "bind", required_argument, NULL, OPT_BIND },
-	{ "secret", required_argument, NULL, OPT_SECRET },
-	{ "insecure", no_argument, NULL, OPT_INSECURE },
-	{ "slot", required_argument, NULL, OPT_SLOT },
-	{ "publication", required_argument, NULL, OPT_PUBLICATION },
-	{ "replicate-arg", required_argument, NULL, OPT_ARG_REPLICATE },
-	{ "route-arg", required_argument, NULL, OPT_ARG_ROUTE },
-	{ "store-arg", required_argument, NULL, OPT_ARG_STORE },
-	{ "serve-arg", required_argument, NULL, OPT_ARG_SERVE },
-	{ "restart-max", required_argument, NULL, OPT_RESTART_MAX },
-	SS_CLI_LOG_OPTIONS,
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "list-options", no_argument, NULL, OPT_LIST_OPTIONS },
-	{ NULL, 0, NULL, 0 }
-};
+    {"dir", required_argument, NULL, OPT_DIR},
+    {"database-url", required_argument, NULL, OPT_DB},
+    {"db", required_argument, NULL, OPT_DB},
+    {"pg-bindir", required_argument, NULL, OPT_PG_BINDIR},
+    {"no-demo", no_argument, NULL, OPT_NO_DEMO},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"bind", required_argument, NULL, OPT_BIND},
+    {"secret", required_argument, NULL, OPT_SECRET},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"slot", required_argument, NULL, OPT_SLOT},
+    {"publication", required_argument, NULL, OPT_PUBLICATION},
+    {"replicate-arg", required_argument, NULL, OPT_ARG_REPLICATE},
+    {"route-arg", required_argument, NULL, OPT_ARG_ROUTE},
+    {"store-arg", required_argument, NULL, OPT_ARG_STORE},
+    {"serve-arg", required_argument, NULL, OPT_ARG_SERVE},
+    {"restart-max", required_argument, NULL, OPT_RESTART_MAX},
+    SS_CLI_LOG_OPTIONS,
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
+    {NULL, 0, NULL, 0}};
 
 static void on_stop_signal(int sig)
 {
@@ -171,7 +184,8 @@ static void arg_program(struct argv_b *a, const char *name)
 	char path[PATH_MAX];
 
 	if (ss_cli_find_program(name, path, sizeof(path)) < 0)
-		ss_cli_die("cannot find '%s' next to this program or on PATH", name);
+		ss_cli_die("cannot find '%s' next to this program or on PATH",
+			   name);
 	arg(a, path);
 }
 
@@ -204,27 +218,31 @@ static void on_event(const struct ss_sup_event *ev, void *ctx)
 		break;
 	case SS_SUP_EXITED:
 		/* An orderly stop is quiet; anything else is said. */
-		if (ev->expected && ((WIFEXITED(ev->status) && WEXITSTATUS(ev->status) == 0) ||
-				 (WIFSIGNALED(ev->status) &&
-				  (WTERMSIG(ev->status) == SIGTERM ||
-				   WTERMSIG(ev->status) == SIGINT ||
-				   WTERMSIG(ev->status) == SIGPIPE))))
+		if (ev->expected &&
+		    ((WIFEXITED(ev->status) && WEXITSTATUS(ev->status) == 0) ||
+		     (WIFSIGNALED(ev->status) &&
+		      (WTERMSIG(ev->status) == SIGTERM ||
+		       WTERMSIG(ev->status) == SIGINT ||
+		       WTERMSIG(ev->status) == SIGPIPE))))
 			break;
 		ss_describe_status(ev->status, how, sizeof(how));
-		ss_cli_warning("%s (pid %ld) %s", ev->program, (long)ev->pid, how);
+		ss_cli_warning("%s (pid %ld) %s", ev->program, (long)ev->pid,
+			       how);
 		break;
 	case SS_SUP_RESTARTING:
-		ss_cli_info("restarting %s in %lld ms", ev->unit, (long long)ev->delay_ms);
+		ss_cli_info("restarting %s in %lld ms", ev->unit,
+			    (long long)ev->delay_ms);
 		break;
 	case SS_SUP_FATAL:
 		ss_describe_status(ev->status, how, sizeof(how));
-		ss_cli_error("%s (pid %ld) %s: retrying would fail the same way",
-			     ev->program, (long)ev->pid, how);
+		ss_cli_error(
+		    "%s (pid %ld) %s: retrying would fail the same way",
+		    ev->program, (long)ev->pid, how);
 		break;
 	case SS_SUP_START_FAILED:
-		ss_cli_warning("could not start %s: %s; trying again in %lld ms",
-			       ev->unit, ev->err ? ev->err->msg : "?",
-			       (long long)ev->delay_ms);
+		ss_cli_warning(
+		    "could not start %s: %s; trying again in %lld ms", ev->unit,
+		    ev->err ? ev->err->msg : "?", (long long)ev->delay_ms);
 		break;
 	}
 	fflush(stderr);
@@ -247,16 +265,19 @@ static int check_port(const char *addr, int port)
 		ss_cli_die("socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&a, len) < 0) {
-		ss_cli_log(SS_LOG_ERROR, NULL, "choose another port with --port (0 picks a "
-			   "free one)", "cannot listen on %s:%d: %s", addr, port,
+		ss_cli_log(SS_LOG_ERROR, NULL,
+			   "choose another port with --port (0 picks a "
+			   "free one)",
+			   "cannot listen on %s:%d: %s", addr, port,
 			   strerror(errno));
 		exit(SS_ERR_RUNTIME);
 	}
 	len = sizeof(a);
 	getsockname(fd, (struct sockaddr *)&a, &len);
 	close(fd);
-	return ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&a)->sin6_port :
-		     ((struct sockaddr_in *)&a)->sin_port);
+	return ntohs(a.ss_family == AF_INET6
+			 ? ((struct sockaddr_in6 *)&a)->sin6_port
+			 : ((struct sockaddr_in *)&a)->sin_port);
 }
 
 /* What the ready lines print, once serve first accepts connections. */
@@ -281,7 +302,7 @@ static int ready_poll(void *ctx)
 	fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, alen) == 0;
 	if (fd >= 0 && !ok && errno == EINPROGRESS) {
-		struct pollfd pfd = { fd, POLLOUT, 0 };
+		struct pollfd pfd = {fd, POLLOUT, 0};
 		int soerr = 0;
 		socklen_t len = sizeof(soerr);
 
@@ -296,8 +317,9 @@ static int ready_poll(void *ctx)
 	ss_sockaddr_url_host(opt.bind, opt.port, url, sizeof(url));
 	ss_cli_info("ready: shapes at http://%s/v1/shape", url);
 	if (rd->embedded) {
-		ss_cli_info("try:  curl -i 'http://%s/v1/shape?table=items&offset=-1'",
-			    url);
+		ss_cli_info(
+		    "try:  curl -i 'http://%s/v1/shape?table=items&offset=-1'",
+		    url);
 		ss_cli_info("psql: psql \"%s\"", rd->conninfo);
 	}
 	ss_cli_info("stop with ^C (SIGINT) or SIGTERM");
@@ -343,11 +365,13 @@ static void parse_options(int argc, char **argv)
 		/* Electric's names, which up passes on as options. */
 		static char slot[SS_ENVCONF_NAME_MAX], pub[SS_ENVCONF_NAME_MAX];
 		struct ss_err err = SS_ERR_INIT;
-		const char *id = ss_cli_env_or("ELECTRIC_REPLICATION_STREAM_ID", NULL);
+		const char *id =
+		    ss_cli_env_or("ELECTRIC_REPLICATION_STREAM_ID", NULL);
 
 		if (id) {
-			if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", id,
-						    slot, pub, &err) < 0)
+			if (ss_envconf_stream_names(
+				"ELECTRIC_REPLICATION_STREAM_ID", id, slot, pub,
+				&err) < 0)
 				ss_cli_usage_error("%s", err.msg);
 			opt.slot = slot;
 			opt.publication = pub;
@@ -355,22 +379,44 @@ static void parse_options(int argc, char **argv)
 	}
 	opt.pg_bindir = ss_cli_env_or("PG_BINDIR", DEFAULT_PG_BINDIR);
 	port_env = ss_cli_env_or("ELECTRIC_PORT", NULL);
-	opt.port = port_env ? (int)ss_cli_opt_int(port_env, 0, 65535, "ELECTRIC_PORT") : 3000;
+	opt.port =
+	    port_env ? (int)ss_cli_opt_int(port_env, 0, 65535, "ELECTRIC_PORT")
+		     : 3000;
 
 	while ((c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
 		switch (c) {
-		case OPT_DIR: opt.dir = optarg; break;
-		case OPT_DB: opt.database_url = optarg; break;
-		case OPT_PG_BINDIR: opt.pg_bindir = optarg; break;
-		case OPT_NO_DEMO: opt.no_demo = 1; break;
-		case OPT_PORT:
-			opt.port = (int)ss_cli_opt_int(optarg, 0, 65535, "--port");
+		case OPT_DIR:
+			opt.dir = optarg;
 			break;
-		case OPT_BIND: opt.bind = optarg; opt.bind_given = 1; break;
-		case OPT_SECRET: opt.secret = optarg; break;
-		case OPT_INSECURE: opt.insecure = 1; break;
-		case OPT_SLOT: opt.slot = optarg; break;
-		case OPT_PUBLICATION: opt.publication = optarg; break;
+		case OPT_DB:
+			opt.database_url = optarg;
+			break;
+		case OPT_PG_BINDIR:
+			opt.pg_bindir = optarg;
+			break;
+		case OPT_NO_DEMO:
+			opt.no_demo = 1;
+			break;
+		case OPT_PORT:
+			opt.port =
+			    (int)ss_cli_opt_int(optarg, 0, 65535, "--port");
+			break;
+		case OPT_BIND:
+			opt.bind = optarg;
+			opt.bind_given = 1;
+			break;
+		case OPT_SECRET:
+			opt.secret = optarg;
+			break;
+		case OPT_INSECURE:
+			opt.insecure = 1;
+			break;
+		case OPT_SLOT:
+			opt.slot = optarg;
+			break;
+		case OPT_PUBLICATION:
+			opt.publication = optarg;
+			break;
 		case OPT_RESTART_MAX:
 			opt.restart_max = (int)ss_cli_opt_int(optarg, 1, 3600,
 							      "--restart-max");
@@ -385,7 +431,8 @@ static void parse_options(int argc, char **argv)
 			opt.extra[st].v[opt.extra[st].n++] = optarg;
 			break;
 		default:
-			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage, options, argv);
+			ss_cli_common_option(c, OPT_LIST_OPTIONS, usage,
+					     options, argv);
 		}
 	}
 	if (optind < argc)
@@ -393,14 +440,16 @@ static void parse_options(int argc, char **argv)
 	if (!*opt.dir)
 		ss_cli_usage_error("--dir: empty");
 	if (opt.secret && opt.insecure)
-		ss_cli_usage_error("--secret and --insecure exclude each other");
+		ss_cli_usage_error(
+		    "--secret and --insecure exclude each other");
 	if (!opt.bind_given) {
 		/* As serve reads it: Electric's setting picks IPv6 loopback. */
 		const char *v = ss_cli_env_or("ELECTRIC_LISTEN_ON_IPV6", NULL);
 		struct ss_err err = SS_ERR_INIT;
 		int b = 0;
 
-		if (v && ss_envconf_bool("ELECTRIC_LISTEN_ON_IPV6", v, &b, &err) < 0)
+		if (v &&
+		    ss_envconf_bool("ELECTRIC_LISTEN_ON_IPV6", v, &b, &err) < 0)
 			ss_cli_usage_error("%s", err.msg);
 		if (b)
 			opt.bind = "::1";
@@ -409,10 +458,12 @@ static void parse_options(int argc, char **argv)
 		struct sockaddr_storage a;
 
 		if (!ss_sockaddr_parse(opt.bind, 0, &a))
-			ss_cli_usage_error("--bind: '%s' is not an IP address", opt.bind);
-		if (!ss_sockaddr_loopback(&a))
-			ss_cli_usage_error("listening on %s needs --secret (or --insecure)",
+			ss_cli_usage_error("--bind: '%s' is not an IP address",
 					   opt.bind);
+		if (!ss_sockaddr_loopback(&a))
+			ss_cli_usage_error(
+			    "listening on %s needs --secret (or --insecure)",
+			    opt.bind);
 		opt.insecure = 1;
 	}
 }
@@ -452,7 +503,8 @@ int main(int argc, char **argv)
 	path_in(&registry, "registry.db");
 	path_in(&data, "data");
 
-	sup = ss_sup_new(100, (int64_t)opt.restart_max * 1000, 10000, on_event, NULL);
+	sup = ss_sup_new(100, (int64_t)opt.restart_max * 1000, 10000, on_event,
+			 NULL);
 	memset(&pe, 0, sizeof(pe));
 	embedded = !opt.database_url || !*opt.database_url;
 	if (embedded) {
@@ -466,27 +518,31 @@ int main(int argc, char **argv)
 		path_in(&pgdir, "pg");
 		path_in(&log, "pg.log");
 		path_in(&pw, "pg-password");
-		ss_cli_info("no DATABASE_URL: starting PostgreSQL in %s", pgdir.buf);
-		if (ss_pgembed_prepare(&pe, pgdir.buf, opt.pg_bindir, log.buf, pw.buf,
-				       &err) < 0)
+		ss_cli_info("no DATABASE_URL: starting PostgreSQL in %s",
+			    pgdir.buf);
+		if (ss_pgembed_prepare(&pe, pgdir.buf, opt.pg_bindir, log.buf,
+				       pw.buf, &err) < 0)
 			ss_cli_die_err(&err);
 		if (pe.elsewhere)
-			ss_cli_info("user postgres cannot reach %s, so the cluster lives "
-				    "in %s (linked from there)", pgdir.buf, pe.elsewhere);
+			ss_cli_info(
+			    "user postgres cannot reach %s, so the cluster lives "
+			    "in %s (linked from there)",
+			    pgdir.buf, pe.elsewhere);
 		ss_buf_release(&pgdir);
 		ss_buf_release(&log);
 		ss_buf_release(&pw);
 		if (ss_pgembed_spawn_opts(&pe, &o, &err) < 0)
 			ss_cli_die_err(&err);
 		sargv = ss_pgembed_server_argv(&pe);
-		ss_sup_add(sup, "postgres", 1, (char *const *const[]){ sargv }, &o, SIGINT);
+		ss_sup_add(sup, "postgres", 1, (char *const *const[]){sargv},
+			   &o, SIGINT);
 		ss_argv_free(sargv);
 		rc = ss_sup_start(sup, &err);
 		close(o.err_fd);
 		if (rc < 0)
 			ss_cli_die_err(&err);
-		if (ss_pgembed_wait_ready(&pe, ss_sup_pid(sup, "postgres", 0), 60000,
-					  &err) < 0) {
+		if (ss_pgembed_wait_ready(&pe, ss_sup_pid(sup, "postgres", 0),
+					  60000, &err) < 0) {
 			ss_sup_stop(sup, 10000);
 			ss_cli_die_err(&err);
 		}
@@ -494,7 +550,8 @@ int main(int argc, char **argv)
 		if (pe.fresh && !opt.no_demo) {
 			int created;
 
-			if (ss_pgembed_create_demo(conninfo.buf, &created, &err) < 0) {
+			if (ss_pgembed_create_demo(conninfo.buf, &created,
+						   &err) < 0) {
 				ss_sup_stop(sup, 10000);
 				ss_cli_die_err(&err);
 			}
@@ -505,7 +562,7 @@ int main(int argc, char **argv)
 
 	/* The registry, then the slot (both idempotent), before the stages. */
 	if (access(registry.buf, F_OK) < 0) {
-		struct argv_b init = { 0 };
+		struct argv_b init = {0};
 
 		arg_program(&init, "shapesync-db");
 		arg2(&init, "--registry", registry.buf);
@@ -526,9 +583,12 @@ int main(int argc, char **argv)
 	arg_program(&a[STAGE_SERVE], "shapesync-serve");
 	/* serve queries through Electric's query URL when one is given
 	 * (a pooler's); replicate keeps the direct one. */
-	arg2(&a[STAGE_SERVE], "--database-url", embedded ? conninfo.buf :
-	     ss_cli_env_or("ELECTRIC_QUERY_DATABASE_URL",
-			   ss_cli_env_or("ELECTRIC_POOLED_DATABASE_URL", conninfo.buf)));
+	arg2(&a[STAGE_SERVE], "--database-url",
+	     embedded
+		 ? conninfo.buf
+		 : ss_cli_env_or("ELECTRIC_QUERY_DATABASE_URL",
+				 ss_cli_env_or("ELECTRIC_POOLED_DATABASE_URL",
+					       conninfo.buf)));
 	arg2(&a[STAGE_SERVE], "--dir", data.buf);
 	arg2(&a[STAGE_SERVE], "--publication", opt.publication);
 	arg2(&a[STAGE_SERVE], "--bind", opt.bind);
@@ -541,7 +601,7 @@ int main(int argc, char **argv)
 		arg2(&a[i], "--registry", registry.buf);
 	{
 		/* The slot: replicate's own arguments, and --create-slot. */
-		struct argv_b slot = { 0 };
+		struct argv_b slot = {0};
 		size_t k;
 
 		for (k = 0; k < a[STAGE_REPLICATE].n; k++)
@@ -558,8 +618,10 @@ int main(int argc, char **argv)
 		ss_spawn_opts_init(&o);
 		o.deathsig = SIGTERM;
 		ss_sup_add(sup, "replicate | route | store", 3,
-			   (char *const *const[]){ a[0].v, a[1].v, a[2].v }, &o, SIGTERM);
-		ss_sup_add(sup, "serve", 1, (char *const *const[]){ a[3].v }, &o, SIGTERM);
+			   (char *const *const[]){a[0].v, a[1].v, a[2].v}, &o,
+			   SIGTERM);
+		ss_sup_add(sup, "serve", 1, (char *const *const[]){a[3].v}, &o,
+			   SIGTERM);
 	}
 	for (i = 0; i < NSTAGES; i++)
 		ss_argv_free(a[i].v);

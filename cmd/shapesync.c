@@ -12,22 +12,22 @@
 
 #include "cli.h"
 
-static const char *const stages[] = {
-	"up", "replicate", "route", "store", "serve", "db", NULL
-};
+static const char *const stages[] = {"up",    "replicate", "route", "store",
+				     "serve", "db",	   NULL};
 
 static void usage(void)
 {
 	int i;
 
-	printf("Usage: shapesync <stage> [args...]\n"
-	       "       shapesync --help | --version\n"
-	       "\n"
-	       "Keeps shapes, live filtered subsets of PostgreSQL tables, in sync with\n"
-	       "HTTP clients. Each stage is its own program; this command runs\n"
-	       "shapesync-<stage> with the remaining arguments.\n"
-	       "\n"
-	       "Stages:\n");
+	printf(
+	    "Usage: shapesync <stage> [args...]\n"
+	    "       shapesync --help | --version\n"
+	    "\n"
+	    "Keeps shapes, live filtered subsets of PostgreSQL tables, in sync with\n"
+	    "HTTP clients. Each stage is its own program; this command runs\n"
+	    "shapesync-<stage> with the remaining arguments.\n"
+	    "\n"
+	    "Stages:\n");
 	for (i = 0; stages[i]; i++)
 		printf("  %s\n", stages[i]);
 	printf("\n"
@@ -38,13 +38,11 @@ static void usage(void)
 	       "See shapesync(1) and shapesync-<stage>(1).\n");
 }
 
-static const struct option options[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ "list-options", no_argument, NULL, 1 },
-	{ "list-commands", no_argument, NULL, 2 },
-	{ NULL, 0, NULL, 0 }
-};
+static const struct option options[] = {{"help", no_argument, NULL, 'h'},
+					{"version", no_argument, NULL, 'V'},
+					{"list-options", no_argument, NULL, 1},
+					{"list-commands", no_argument, NULL, 2},
+					{NULL, 0, NULL, 0}};
 
 int main(int argc, char **argv)
 {
@@ -83,7 +81,8 @@ int main(int argc, char **argv)
 	snprintf(name, sizeof(name), "shapesync-%s", stage);
 	argv[optind] = name;
 	if (ss_cli_find_program(name, path, sizeof(path)) < 0) {
-		ss_cli_log(SS_LOG_ERROR, NULL, "see 'shapesync --help' for the list of stages",
+		ss_cli_log(SS_LOG_ERROR, NULL,
+			   "see 'shapesync --help' for the list of stages",
 			   "'%s' is not a shapesync stage", stage);
 		return SS_ERR_USAGE;
 	}

@@ -14,7 +14,7 @@
 struct pending {
 	int64_t id;
 	struct ss_shape def;
-	int was_active;         /* the registry already has its mark */
+	int was_active; /* the registry already has its mark */
 };
 
 struct ss_activate {
@@ -35,9 +35,9 @@ struct ss_activate {
 	size_t nseen, seen_alloc;
 	int reloading;
 	int in_txn;
-	ss_lsn position;        /* last commit passed through, or progress */
-	int64_t stream;         /* the stream of the frames passing through */
-	int64_t reg_stream;     /* the registry's current stream */
+	ss_lsn position;    /* last commit passed through, or progress */
+	int64_t stream;	    /* the stream of the frames passing through */
+	int64_t reg_stream; /* the registry's current stream */
 	uint64_t marks;
 };
 
@@ -45,7 +45,8 @@ struct ss_activate {
 
 static size_t set_slot(const struct ss_activate *a, int64_t id)
 {
-	return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 20) & (a->set_size - 1);
+	return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 20) &
+	       (a->set_size - 1);
 }
 
 static int set_has(const struct ss_activate *a, int64_t id)
@@ -96,8 +97,8 @@ static void set_rebuild(struct ss_activate *a)
 
 /* ---- pending shapes ----------------------------------------------------- */
 
-static void pending_add(struct ss_activate *a, int64_t id, const char *definition,
-			int was_active)
+static void pending_add(struct ss_activate *a, int64_t id,
+			const char *definition, int was_active)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct pending *p;
@@ -113,7 +114,8 @@ static void pending_add(struct ss_activate *a, int64_t id, const char *definitio
 		char msg[sizeof(err.msg) + 64];
 
 		ss_shape_release(&p->def);
-		snprintf(msg, sizeof(msg), "shape %lld: bad definition in the registry: %s",
+		snprintf(msg, sizeof(msg),
+			 "shape %lld: bad definition in the registry: %s",
 			 (long long)id, err.msg);
 		if (a->ops.warn)
 			a->ops.warn(msg, a->ctx);
@@ -157,7 +159,8 @@ static int activate_pending(struct ss_activate *a, struct ss_err *err)
 
 		rc = ss_router_add(a->router, p->id, &p->def, err);
 		if (rc == 0 && !p->was_active) {
-			if (ss_registry_mark_active(a->reg, p->id, a->position, err) < 0)
+			if (ss_registry_mark_active(a->reg, p->id, a->position,
+						    err) < 0)
 				rc = -1;
 			else
 				marked++;
@@ -185,8 +188,9 @@ static int activate_pending(struct ss_activate *a, struct ss_err *err)
 
 /* ---- following the registry -------------------------------------------- */
 
-static int on_added(int64_t id, const char *handle, const struct ss_shape_rec *rec,
-		    void *ctx, struct ss_err *err)
+static int on_added(int64_t id, const char *handle,
+		    const struct ss_shape_rec *rec, void *ctx,
+		    struct ss_err *err)
 {
 	struct ss_activate *a = ctx;
 
@@ -199,7 +203,8 @@ static int on_added(int64_t id, const char *handle, const struct ss_shape_rec *r
 	return 0;
 }
 
-static int on_removed(int64_t id, const char *handle, void *ctx, struct ss_err *err)
+static int on_removed(int64_t id, const char *handle, void *ctx,
+		      struct ss_err *err)
 {
 	struct ss_activate *a = ctx;
 
@@ -237,16 +242,20 @@ static void drop_unlisted(struct ss_activate *a)
 		qsort(a->seen, a->nseen, sizeof(*a->seen), cmp_id);
 	n = ss_router_ids(a->router, &ids);
 	for (i = 0; i < n; i++)
-		if (!a->nseen || !bsearch(&ids[i], a->seen, a->nseen, sizeof(*a->seen), cmp_id))
+		if (!a->nseen || !bsearch(&ids[i], a->seen, a->nseen,
+					  sizeof(*a->seen), cmp_id))
 			ss_router_remove(a->router, ids[i]);
 	free(ids);
 	a->nseen = 0;
 }
 
-struct ss_activate *ss_activate_new(struct ss_registry *reg, struct ss_router *router,
-				    const struct ss_activate_ops *ops, void *ctx)
+struct ss_activate *ss_activate_new(struct ss_registry *reg,
+				    struct ss_router *router,
+				    const struct ss_activate_ops *ops,
+				    void *ctx)
 {
-	static const struct ss_registry_cursor_ops cops = { on_added, on_removed, on_reload };
+	static const struct ss_registry_cursor_ops cops = {on_added, on_removed,
+							   on_reload};
 	struct ss_activate *a = ss_xcalloc(1, sizeof(*a));
 
 	a->reg = reg;
@@ -254,7 +263,8 @@ struct ss_activate *ss_activate_new(struct ss_registry *reg, struct ss_router *r
 	if (ops)
 		a->ops = *ops;
 	a->ctx = ctx;
-	a->cursor = ss_registry_cursor_new(reg, SS_REGISTRY_CURSOR_RECORDS, &cops, a);
+	a->cursor =
+	    ss_registry_cursor_new(reg, SS_REGISTRY_CURSOR_RECORDS, &cops, a);
 	return a;
 }
 
@@ -285,7 +295,8 @@ static int refresh(struct ss_activate *a, int force, struct ss_err *err)
 		/* The stream after the changes: a new stream's removals and
 		 * the shapes registered with it are never taken for the old
 		 * stream's. */
-		if (ss_registry_stream_get(a->reg, &a->reg_stream, NULL, NULL, err) < 0)
+		if (ss_registry_stream_get(a->reg, &a->reg_stream, NULL, NULL,
+					   err) < 0)
 			return -1;
 		if (a->reloading)
 			drop_unlisted(a);
@@ -328,7 +339,8 @@ int ss_activate_commit(struct ss_activate *a, ss_lsn lsn, struct ss_err *err)
 	return activate_pending(a, err);
 }
 
-int ss_activate_stream(struct ss_activate *a, int64_t stream, ss_lsn lsn, struct ss_err *err)
+int ss_activate_stream(struct ss_activate *a, int64_t stream, ss_lsn lsn,
+		       struct ss_err *err)
 {
 	if (stream == a->stream)
 		return 0;

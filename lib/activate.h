@@ -41,8 +41,10 @@ struct ss_activate_ops {
 /* A new activator over reg and router (both borrowed), reporting to ops
  * (copied; may be NULL) with ctx. Reads nothing until ss_activate_start.
  * *new*: free with ss_activate_free (NULL is a no-op). */
-struct ss_activate *ss_activate_new(struct ss_registry *reg, struct ss_router *router,
-				    const struct ss_activate_ops *ops, void *ctx);
+struct ss_activate *ss_activate_new(struct ss_registry *reg,
+				    struct ss_router *router,
+				    const struct ss_activate_ops *ops,
+				    void *ctx);
 void ss_activate_free(struct ss_activate *a);
 
 /*

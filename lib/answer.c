@@ -16,8 +16,8 @@ static void wait_snapshot(const struct ss_answer_in *in, struct ss_answer *a)
 {
 	if (!a->deadline_us)
 		a->deadline_us = in->now_us + in->create_timeout_ms * 1000;
-	a->kind = in->now_us >= a->deadline_us ? SS_ANSWER_SNAP_TIMEOUT :
-		  SS_ANSWER_WAIT_SNAPSHOT;
+	a->kind = in->now_us >= a->deadline_us ? SS_ANSWER_SNAP_TIMEOUT
+					       : SS_ANSWER_WAIT_SNAPSHOT;
 }
 
 void ss_answer_decide(const struct ss_answer_in *in, struct ss_answer *a)
@@ -47,11 +47,13 @@ void ss_answer_decide(const struct ss_answer_in *in, struct ss_answer *a)
 			return;
 		}
 	}
-	if (!in->done && o.kind != SS_OFFSET_BEFORE_ALL && !virtual_finite(&o)) {
+	if (!in->done && o.kind != SS_OFFSET_BEFORE_ALL &&
+	    !virtual_finite(&o)) {
 		wait_snapshot(in, a);
 		return;
 	}
-	if (o.kind == SS_OFFSET_BEFORE_ALL || (virtual_finite(&o) && o.op + 1 < in->ready)) {
+	if (o.kind == SS_OFFSET_BEFORE_ALL ||
+	    (virtual_finite(&o) && o.op + 1 < in->ready)) {
 		a->kind = SS_ANSWER_CHUNK;
 		a->chunk = o.kind == SS_OFFSET_BEFORE_ALL ? 0 : o.op + 1;
 		a->end = ss_offset_make(0, a->chunk);
@@ -78,8 +80,8 @@ void ss_answer_decide(const struct ss_answer_in *in, struct ss_answer *a)
 	 * up-to-date it got (the official client's getOffset), which the
 	 * SSE stream makes one past the last transaction it sent: nothing
 	 * of the shape lies between, so it is the shape's last offset. */
-	if (ss_offset_compare(&o, &in->last) > 0 && ss_offset_is_real(&o) && o.op == 0 &&
-	    o.tx <= in->last.tx + 1)
+	if (ss_offset_compare(&o, &in->last) > 0 && ss_offset_is_real(&o) &&
+	    o.op == 0 && o.tx <= in->last.tx + 1)
 		o = in->last;
 	cmp = ss_offset_compare(&o, &in->last);
 	if (cmp > 0) {
@@ -89,13 +91,16 @@ void ss_answer_decide(const struct ss_answer_in *in, struct ss_answer *a)
 			a->oob = 1;
 			a->deadline_us = in->now_us + in->long_poll_ms * 500;
 		}
-		a->kind = in->now_us >= a->deadline_us ? SS_ANSWER_OOB : SS_ANSWER_WAIT_DATA;
+		a->kind = in->now_us >= a->deadline_us ? SS_ANSWER_OOB
+						       : SS_ANSWER_WAIT_DATA;
 		return;
 	}
 	if (cmp == 0) {
-		if (in->live && !(a->deadline_us && in->now_us >= a->deadline_us)) {
+		if (in->live &&
+		    !(a->deadline_us && in->now_us >= a->deadline_us)) {
 			if (!a->deadline_us)
-				a->deadline_us = in->now_us + in->long_poll_ms * 1000;
+				a->deadline_us =
+				    in->now_us + in->long_poll_ms * 1000;
 			a->kind = SS_ANSWER_WAIT_DATA;
 			return;
 		}
@@ -127,11 +132,15 @@ void ss_answer_range(const struct ss_answer_in *in, struct ss_answer *a,
 const char *ss_answer_kind_name(enum ss_answer_kind kind)
 {
 	static const char *const names[] = {
-		"chunk", "now", "up-to-date", "range", "wait-snapshot", "wait-data",
-		"refetch", "failed", "out-of-bounds", "snapshot-timeout",
+	    "chunk",	     "now",
+	    "up-to-date",    "range",
+	    "wait-snapshot", "wait-data",
+	    "refetch",	     "failed",
+	    "out-of-bounds", "snapshot-timeout",
 	};
 
-	return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+	return (size_t)kind < sizeof(names) / sizeof(names[0]) ? names[kind]
+							       : "?";
 }
 
 void ss_answer_format(const struct ss_answer *a, struct ss_buf *out)

@@ -20,46 +20,46 @@
 #include "util.h"
 
 enum ss_answer_state {
-	SS_ANSWER_SHAPE_OK,         /* the shape exists; the fields below hold */
-	SS_ANSWER_SHAPE_GONE,       /* removed, trashed or unreadable */
-	SS_ANSWER_SHAPE_FAILED,     /* its creation in this process failed */
+	SS_ANSWER_SHAPE_OK,	/* the shape exists; the fields below hold */
+	SS_ANSWER_SHAPE_GONE,	/* removed, trashed or unreadable */
+	SS_ANSWER_SHAPE_FAILED, /* its creation in this process failed */
 };
 
 struct ss_answer_in {
 	enum ss_answer_state state;
-	struct ss_offset off;       /* the request's offset (-1, now, a_b) */
+	struct ss_offset off; /* the request's offset (-1, now, a_b) */
 	int live;
-	uint64_t ready;             /* snapshot chunks complete */
-	int done;                   /* the snapshot is complete */
-	struct ss_offset last;      /* the shape's last offset (when done) */
+	uint64_t ready;	       /* snapshot chunks complete */
+	int done;	       /* the snapshot is complete */
+	struct ss_offset last; /* the shape's last offset (when done) */
 	int64_t now_us;
-	int64_t deadline_us;        /* the request's current wait; 0: none */
-	int oob;                    /* it has waited while out of bounds */
+	int64_t deadline_us; /* the request's current wait; 0: none */
+	int oob;	     /* it has waited while out of bounds */
 	int64_t long_poll_ms, create_timeout_ms;
 };
 
 enum ss_answer_kind {
-	SS_ANSWER_CHUNK,            /* snapshot chunk `chunk` */
-	SS_ANSWER_NOW,              /* offset=now: no data, up to date at last */
-	SS_ANSWER_UP_TO_DATE,       /* at the end: no data, up to date */
-	SS_ANSWER_RANGE,            /* the log after `from` (ss_answer_range) */
-	SS_ANSWER_WAIT_SNAPSHOT,    /* wait for the snapshot until deadline_us */
-	SS_ANSWER_WAIT_DATA,        /* wait for a commit until deadline_us */
-	SS_ANSWER_REFETCH,          /* 409 must-refetch */
-	SS_ANSWER_FAILED,           /* 503: the creation failed */
-	SS_ANSWER_OOB,              /* 400: offset out of bounds */
-	SS_ANSWER_SNAP_TIMEOUT,     /* 503: the snapshot took too long */
+	SS_ANSWER_CHUNK,	 /* snapshot chunk `chunk` */
+	SS_ANSWER_NOW,		 /* offset=now: no data, up to date at last */
+	SS_ANSWER_UP_TO_DATE,	 /* at the end: no data, up to date */
+	SS_ANSWER_RANGE,	 /* the log after `from` (ss_answer_range) */
+	SS_ANSWER_WAIT_SNAPSHOT, /* wait for the snapshot until deadline_us */
+	SS_ANSWER_WAIT_DATA,	 /* wait for a commit until deadline_us */
+	SS_ANSWER_REFETCH,	 /* 409 must-refetch */
+	SS_ANSWER_FAILED,	 /* 503: the creation failed */
+	SS_ANSWER_OOB,		 /* 400: offset out of bounds */
+	SS_ANSWER_SNAP_TIMEOUT,	 /* 503: the snapshot took too long */
 };
 
 struct ss_answer {
 	enum ss_answer_kind kind;
-	uint64_t chunk;             /* CHUNK */
-	struct ss_offset from;      /* RANGE: entries after this offset */
+	uint64_t chunk;	       /* CHUNK */
+	struct ss_offset from; /* RANGE: entries after this offset */
 	/* data answers (CHUNK, NOW, UP_TO_DATE, RANGE) */
-	struct ss_offset end;       /* electric-offset */
+	struct ss_offset end; /* electric-offset */
 	int up_to_date, has_data;
-	int unique_etag;            /* an answer no cache may reuse */
-	int timed_out;              /* a live wait ended without data */
+	int unique_etag; /* an answer no cache may reuse */
+	int timed_out;	 /* a live wait ended without data */
 	uint64_t lsn;
 	int lsn_durable;
 	/* the request's wait state after this decision (store it back) */

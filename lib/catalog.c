@@ -40,40 +40,42 @@ void ss_catalog_table_release(struct ss_catalog_table *t)
 }
 
 static const char describe_rel_sql[] =
-	"SELECT c.oid, c.relkind, c.relreplident,"
-	" n.nspname IN ('pg_catalog', 'information_schema')"
-	"  OR n.nspname LIKE 'pg\\_toast%' FROM pg_catalog.pg_class c"
-	" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-	" WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
+    "SELECT c.oid, c.relkind, c.relreplident,"
+    " n.nspname IN ('pg_catalog', 'information_schema')"
+    "  OR n.nspname LIKE 'pg\\_toast%' FROM pg_catalog.pg_class c"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
 
 static const char describe_cols_sql[] =
-	"SELECT a.attname, t.typname, et.typname, a.attndims, a.atttypmod,"
-	" a.attnotnull, t.typtype, a.attgenerated <> '',"
-	" (SELECT k.n FROM pg_catalog.pg_index i,"
-	"   unnest(i.indkey) WITH ORDINALITY k(att, n)"
-	"   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum)"
-	" FROM pg_catalog.pg_attribute a"
-	" JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
-	" LEFT JOIN pg_catalog.pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'"
-	" WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped"
-	" ORDER BY a.attnum";
+    "SELECT a.attname, t.typname, et.typname, a.attndims, a.atttypmod,"
+    " a.attnotnull, t.typtype, a.attgenerated <> '',"
+    " (SELECT k.n FROM pg_catalog.pg_index i,"
+    "   unnest(i.indkey) WITH ORDINALITY k(att, n)"
+    "   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum)"
+    " FROM pg_catalog.pg_attribute a"
+    " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+    " LEFT JOIN pg_catalog.pg_type et ON et.oid = t.typelem AND t.typcategory = 'A'"
+    " WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped"
+    " ORDER BY a.attnum";
 
 int ss_catalog_partition_sets(struct ss_pg *pg, uint32_t oid,
 			      ss_catalog_partition_cb cb, void *ctx,
 			      struct ss_err *err)
 {
 	char oidtxt[16];
-	const char *params[1] = { oidtxt };
+	const char *params[1] = {oidtxt};
 	PGresult *r;
 	int rc;
 
 	oid_text(oidtxt, oid);
-	if (q_exec(pg, "SELECT t.relid::oid, n.nspname, c.relname, "
-		   SS_CATALOG_LEAVES_OF("t.relid")
-		   " FROM pg_catalog.pg_partition_tree($1::oid) t"
-		   " JOIN pg_catalog.pg_class c ON c.oid = t.relid"
-		   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		   " WHERE c.relkind = 'p'", 1, params, &r, err) < 0)
+	if (q_exec(
+		pg,
+		"SELECT t.relid::oid, n.nspname, c.relname, " SS_CATALOG_LEAVES_OF(
+		    "t.relid") " FROM pg_catalog.pg_partition_tree($1::oid) t"
+			       " JOIN pg_catalog.pg_class c ON c.oid = t.relid"
+			       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			       " WHERE c.relkind = 'p'",
+		1, params, &r, err) < 0)
 		return -1;
 	rc = ss_catalog_each_partition_set(r, cb, ctx);
 	PQclear(r);
@@ -83,7 +85,7 @@ int ss_catalog_partition_sets(struct ss_pg *pg, uint32_t oid,
 int ss_catalog_describe(struct ss_pg *c, const char *schema, const char *name,
 			struct ss_catalog_table *t, struct ss_err *err)
 {
-	const char *params[2] = { schema, name };
+	const char *params[2] = {schema, name};
 	char oidtxt[16];
 	PGresult *r;
 	int i, n, npk = 0;
@@ -128,8 +130,10 @@ int ss_catalog_describe(struct ss_pg *c, const char *schema, const char *name,
 		col->is_enum = PQgetvalue(r, i, 6)[0] == 'e';
 		col->generated = PQgetvalue(r, i, 7)[0] == 't';
 		col->is_bpchar = !strcmp(col->type, "bpchar");
-		col->pk_index = PQgetisnull(r, i, 8) ? -1 :
-			(int)strtol(PQgetvalue(r, i, 8), NULL, 10) - 1;
+		col->pk_index =
+		    PQgetisnull(r, i, 8)
+			? -1
+			: (int)strtol(PQgetvalue(r, i, 8), NULL, 10) - 1;
 		if (col->pk_index >= 0)
 			npk++;
 	}
@@ -137,7 +141,8 @@ int ss_catalog_describe(struct ss_pg *c, const char *schema, const char *name,
 	if (npk > 0) {
 		t->pk = ss_xcalloc((size_t)npk, sizeof(*t->pk));
 		for (i = 0; i < n; i++)
-			if (t->cols[i].pk_index >= 0 && t->cols[i].pk_index < npk)
+			if (t->cols[i].pk_index >= 0 &&
+			    t->cols[i].pk_index < npk)
 				t->pk[t->cols[i].pk_index] = (size_t)i;
 		t->npk = (size_t)npk;
 	} else {
@@ -175,7 +180,8 @@ int ss_catalog_each_partition_set(PGresult *r, ss_catalog_partition_cb cb,
 /* ------------------------------------------------------------- types */
 
 int ss_catalog_builtin_types(struct ss_pg *pg,
-			     void (*cb)(uint32_t oid, const char *name, void *ctx),
+			     void (*cb)(uint32_t oid, const char *name,
+					void *ctx),
 			     void *ctx, struct ss_err *err)
 {
 	PGresult *r;
@@ -183,8 +189,8 @@ int ss_catalog_builtin_types(struct ss_pg *pg,
 	uint64_t oid;
 
 	if (ss_pg_exec(pg, "could not load the built-in types",
-		       "SELECT oid, typname FROM pg_type WHERE oid < 16384",
-		       0, NULL, &r, NULL, err) < 0)
+		       "SELECT oid, typname FROM pg_type WHERE oid < 16384", 0,
+		       NULL, &r, NULL, err) < 0)
 		return -1;
 	n = PQntuples(r);
 	for (i = 0; i < n; i++)
@@ -199,7 +205,7 @@ int ss_catalog_type_name(struct ss_pg *pg, uint32_t oid, struct ss_buf *out,
 			 int *found, struct ss_err *err)
 {
 	char buf[16];
-	const char *params[1] = { buf };
+	const char *params[1] = {buf};
 	PGresult *r;
 
 	*found = 0;
@@ -222,7 +228,7 @@ int ss_catalog_primary_key(struct ss_pg *pg, uint32_t oid,
 			   struct ss_catalog_key *k, struct ss_err *err)
 {
 	char buf[16];
-	const char *params[1] = { buf };
+	const char *params[1] = {buf};
 	PGresult *r;
 	size_t i;
 
@@ -234,7 +240,8 @@ int ss_catalog_primary_key(struct ss_pg *pg, uint32_t oid,
 		       "FROM pg_index i JOIN pg_attribute a "
 		       "ON a.attrelid = i.indrelid AND a.attnum = ANY "
 		       "(i.indkey) WHERE i.indrelid = $1::oid AND "
-		       "i.indisprimary", 1, params, &r, NULL, err) < 0)
+		       "i.indisprimary",
+		       1, params, &r, NULL, err) < 0)
 		return -1;
 	k->n = (size_t)PQntuples(r);
 	k->names = ss_xcalloc(k->n + 1, sizeof(*k->names));
@@ -244,7 +251,9 @@ int ss_catalog_primary_key(struct ss_pg *pg, uint32_t oid,
 
 		k->names[i] = ss_xstrdup(PQgetvalue(r, (int)i, 0));
 		k->pos[i] = ss_parse_i64(PQgetvalue(r, (int)i, 1), 0, 31, &v,
-					 "key index", NULL) == 0 ? (int)v : -1;
+					 "key index", NULL) == 0
+				? (int)v
+				: -1;
 	}
 	PQclear(r);
 	return 0;
@@ -275,13 +284,13 @@ int ss_catalog_ancestors(struct ss_pg *pg, uint32_t oid,
 			 struct ss_err *err)
 {
 	static const char anc_sql[] =
-		"SELECT a.relid::oid, n.nspname, c.relname, c.relreplident "
-		"FROM pg_catalog.pg_partition_ancestors($1::oid) WITH "
-		"ORDINALITY a(relid, ord) JOIN pg_catalog.pg_class c ON "
-		"c.oid = a.relid JOIN pg_catalog.pg_namespace n ON n.oid = "
-		"c.relnamespace WHERE a.relid <> $1::oid ORDER BY a.ord";
+	    "SELECT a.relid::oid, n.nspname, c.relname, c.relreplident "
+	    "FROM pg_catalog.pg_partition_ancestors($1::oid) WITH "
+	    "ORDINALITY a(relid, ord) JOIN pg_catalog.pg_class c ON "
+	    "c.oid = a.relid JOIN pg_catalog.pg_namespace n ON n.oid = "
+	    "c.relnamespace WHERE a.relid <> $1::oid ORDER BY a.ord";
 	char buf[16];
-	const char *params[1] = { buf };
+	const char *params[1] = {buf};
 	struct ss_catalog_rel *rels;
 	PGresult *r;
 	size_t i, m;
@@ -289,8 +298,8 @@ int ss_catalog_ancestors(struct ss_pg *pg, uint32_t oid,
 	*out = NULL;
 	*n = 0;
 	oid_text(buf, oid);
-	if (ss_pg_exec(pg, "could not look up a table's ancestors", anc_sql,
-		       1, params, &r, NULL, err) < 0)
+	if (ss_pg_exec(pg, "could not look up a table's ancestors", anc_sql, 1,
+		       params, &r, NULL, err) < 0)
 		return -1;
 	m = (size_t)PQntuples(r);
 	rels = ss_xcalloc(m + 1, sizeof(*rels));
@@ -329,18 +338,18 @@ int ss_catalog_column_names(struct ss_pg *pg, uint32_t oid, char ***names,
 			    size_t *n, struct ss_err *err)
 {
 	static const char names_sql[] =
-		"SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
-		"$1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
+	    "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
+	    "$1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
 	char buf[16];
-	const char *params[1] = { buf };
+	const char *params[1] = {buf};
 	PGresult *r;
 	size_t i;
 
 	*names = NULL;
 	*n = 0;
 	oid_text(buf, oid);
-	if (ss_pg_exec(pg, "could not look up a table's columns", names_sql,
-		       1, params, &r, NULL, err) < 0)
+	if (ss_pg_exec(pg, "could not look up a table's columns", names_sql, 1,
+		       params, &r, NULL, err) < 0)
 		return -1;
 	*n = (size_t)PQntuples(r);
 	*names = ss_xcalloc(*n + 1, sizeof(**names));

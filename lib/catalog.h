@@ -20,15 +20,15 @@
 
 struct ss_catalog_column {
 	char *name;
-	char *type;          /* pg_type.typname ("int4", "_text", "bpchar") */
-	char *elem_type;     /* arrays: the element's typname; else NULL */
-	int dims;            /* arrays: dimensions (>= 1); else 0 */
-	int typmod;          /* atttypmod, -1 if none */
+	char *type;	 /* pg_type.typname ("int4", "_text", "bpchar") */
+	char *elem_type; /* arrays: the element's typname; else NULL */
+	int dims;	 /* arrays: dimensions (>= 1); else 0 */
+	int typmod;	 /* atttypmod, -1 if none */
 	int not_null;
-	int pk_index;        /* position in the primary key, -1 if not in it */
+	int pk_index; /* position in the primary key, -1 if not in it */
 	int is_enum;
-	int is_bpchar;       /* bpchar (padding kept in output) */
-	int generated;       /* a generated column (not replicated by PG 15) */
+	int is_bpchar; /* bpchar (padding kept in output) */
+	int generated; /* a generated column (not replicated by PG 15) */
 };
 
 /* A table as the catalog describes it. Owned strings; release with
@@ -36,15 +36,15 @@ struct ss_catalog_column {
 struct ss_catalog_table {
 	char *schema, *name;
 	uint32_t oid;
-	char relkind;               /* 'r' table, 'p' partitioned table */
-	char replident;             /* pg_class.relreplident ('f': FULL) */
-	int system;                 /* a system catalog (pg_catalog,
-				       information_schema, TOAST): PostgreSQL
-				       cannot publish it */
+	char relkind;			/* 'r' table, 'p' partitioned table */
+	char replident;			/* pg_class.relreplident ('f': FULL) */
+	int system;			/* a system catalog (pg_catalog,
+					   information_schema, TOAST): PostgreSQL
+					   cannot publish it */
 	struct ss_catalog_column *cols; /* attnum order */
 	size_t ncols;
-	size_t *pk;                 /* indexes into cols, in key order; a table
-				       without a primary key uses every column */
+	size_t *pk; /* indexes into cols, in key order; a table
+		       without a primary key uses every column */
 	size_t npk;
 };
 
@@ -69,7 +69,8 @@ long ss_catalog_column(const struct ss_catalog_table *t, const char *name);
  * types: ...".
  */
 int ss_catalog_builtin_types(struct ss_pg *pg,
-			     void (*cb)(uint32_t oid, const char *name, void *ctx),
+			     void (*cb)(uint32_t oid, const char *name,
+					void *ctx),
 			     void *ctx, struct ss_err *err);
 
 /*
@@ -85,8 +86,8 @@ int ss_catalog_type_name(struct ss_pg *pg, uint32_t oid, struct ss_buf *out,
 /* A table's primary key: column names and their positions in it. */
 struct ss_catalog_key {
 	char **names;
-	int *pos;           /* -1 when the catalog gave no usable position */
-	size_t n;           /* 0: no primary key */
+	int *pos; /* -1 when the catalog gave no usable position */
+	size_t n; /* 0: no primary key */
 };
 
 /*
@@ -141,8 +142,8 @@ typedef int (*ss_catalog_partition_cb)(uint32_t oid, const char *schema,
 /* The SQL of a partitioned table's leaves in that form, for the oid
  * expression `rel` (shared with lib/publication). */
 #define SS_CATALOG_LEAVES_OF(rel)                                              \
-	"(SELECT coalesce(string_agg(l.relid::oid::text, ',' ORDER BY "       \
-	"l.relid::oid), '') FROM pg_catalog.pg_partition_tree(" rel ") l "    \
+	"(SELECT coalesce(string_agg(l.relid::oid::text, ',' ORDER BY "        \
+	"l.relid::oid), '') FROM pg_catalog.pg_partition_tree(" rel ") l "     \
 	"WHERE l.isleaf)"
 
 /*

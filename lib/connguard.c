@@ -136,7 +136,8 @@ int ss_connguard_refusal_report(struct ss_connguard *g, int64_t now_us)
 	int64_t last = atomic_load(&g->last_report_us);
 
 	return (last == 0 || now_us - last > 10000000) &&
-	       atomic_compare_exchange_strong(&g->last_report_us, &last, now_us);
+	       atomic_compare_exchange_strong(&g->last_report_us, &last,
+					      now_us);
 }
 
 int64_t ss_connguard_fd_cap(int64_t nofile, int64_t wanted)

@@ -40,7 +40,8 @@ void ss_connguard_release(struct ss_connguard *g);
 struct ss_connguard_conn *ss_connguard_add(struct ss_connguard *g, int fd,
 					   int64_t deadline_us);
 /* Set or clear (0) a connection's deadline. Thread-safe. */
-void ss_connguard_set_deadline(struct ss_connguard_conn *c, int64_t deadline_us);
+void ss_connguard_set_deadline(struct ss_connguard_conn *c,
+			       int64_t deadline_us);
 /* Remove a connection, free it and give its place back. NULL is a no-op. */
 void ss_connguard_remove(struct ss_connguard *g, struct ss_connguard_conn *c);
 

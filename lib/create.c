@@ -25,11 +25,11 @@ struct ss_create {
 	pthread_mutex_t slot_mu;
 	pthread_cond_t slot_cond;
 	int slots_free;
-	atomic_llong starts;    /* creation threads started (test hook) */
+	atomic_llong starts; /* creation threads started (test hook) */
 };
 
 static void warn(struct ss_create *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void warn(struct ss_create *c, const char *fmt, ...)
 {
@@ -69,7 +69,7 @@ void ss_create_free(struct ss_create *c)
 
 struct creation {
 	struct ss_create *c;
-	int config_err;            /* failed on the database's setup */
+	int config_err; /* failed on the database's setup */
 	struct ss_live_shape *sh;
 	struct ss_shape def;
 	struct ss_pgq_table table;
@@ -94,13 +94,15 @@ static void creation_progress(struct creation *cr, uint64_t ready, int done)
 	ss_live_unlock(live);
 }
 
-static int on_snapshot(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err)
+static int on_snapshot(void *ctx, const struct ss_pg_snapshot *snap,
+		       struct ss_err *err)
 {
 	struct creation *cr = ctx;
 
 	/* Recorded and flushed before any row is read: store filters the
 	 * transactions the snapshot holds (DESIGN.md step 4). */
-	if (ss_registry_set_snapshot(cr->c->cfg.reg, cr->id, SS_SNAPSHOT_STARTED, snap, err) < 0 ||
+	if (ss_registry_set_snapshot(cr->c->cfg.reg, cr->id,
+				     SS_SNAPSHOT_STARTED, snap, err) < 0 ||
 	    ss_registry_flush(cr->c->cfg.reg, err) < 0)
 		return -1;
 	cr->snap.xmin = snap->xmin;
@@ -168,7 +170,9 @@ static void *creation_conn(struct ss_create *c, struct ss_err *err)
 	pthread_mutex_lock(&c->slot_mu);
 	if (c->slots_free < 0) {
 		admin = admin < 1 ? 1 : admin > 4 ? 4 : admin;
-		c->slots_free = c->cfg.pool_size - admin > admin ? c->cfg.pool_size - admin : admin;
+		c->slots_free = c->cfg.pool_size - admin > admin
+				    ? c->cfg.pool_size - admin
+				    : admin;
 	}
 	while (c->slots_free == 0)
 		pthread_cond_wait(&c->slot_cond, &c->slot_mu);
@@ -200,8 +204,8 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 {
 	struct ss_shape_rec rec;
 	struct ss_buf end = SS_BUF_INIT;
-	struct ss_pgq_snapshot_cb cb = { on_snapshot, on_row, cr };
-	struct leaves_ctx lc = { cr->c->cfg.reg, err };
+	struct ss_pgq_snapshot_cb cb = {on_snapshot, on_row, cr};
+	struct leaves_ctx lc = {cr->c->cfg.reg, err};
 	int64_t deadline;
 	uint64_t chunks;
 	void *conn;
@@ -210,12 +214,15 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 	conn = creation_conn(cr->c, err);
 	if (!conn)
 		return -1;
-	rc = cr->c->cfg.manual_publishing ?
-	     ss_pgq_check_published(conn, cr->c->cfg.publication, &cr->table, err) :
-	     ss_pgq_ensure_published(conn, cr->c->cfg.publication, &cr->table, err);
+	rc = cr->c->cfg.manual_publishing
+		 ? ss_pgq_check_published(conn, cr->c->cfg.publication,
+					  &cr->table, err)
+		 : ss_pgq_ensure_published(conn, cr->c->cfg.publication,
+					   &cr->table, err);
 	cr->config_err = rc < 0 && err->code == SS_ERR_INPUT;
 	if (rc == 0 && cr->table.relkind == 'p')
-		rc = ss_pgq_partition_sets(conn, cr->table.oid, record_leaves, &lc, err);
+		rc = ss_pgq_partition_sets(conn, cr->table.oid, record_leaves,
+					   &lc, err);
 	/* Not held while route is awaited: that may take the whole
 	 * --active-timeout when route is slow or absent. */
 	creation_conn_put(cr->c, conn);
@@ -231,17 +238,22 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 		if (rc < 0)
 			goto out;
 		if (rc == 0) {
-			rc = ss_err_set(err, SS_ERR_RUNTIME, "shape removed while created");
+			rc = ss_err_set(err, SS_ERR_RUNTIME,
+					"shape removed while created");
 			goto out;
 		}
 		rc = rec.active;
 		ss_shape_rec_release(&rec);
 		if (rc)
 			break;
-		if (ss_mono_us() > deadline || atomic_load(cr->c->cfg.stopping)) {
-			rc = ss_err_set(err, SS_ERR_RUNTIME, "route did not pick the "
+		if (ss_mono_us() > deadline ||
+		    atomic_load(cr->c->cfg.stopping)) {
+			rc = ss_err_set(err, SS_ERR_RUNTIME,
+					"route did not pick the "
 					"shape up in time");
-			ss_err_hint(err, "is shapesync-route running on this registry?");
+			ss_err_hint(
+			    err,
+			    "is shapesync-route running on this registry?");
 			goto out;
 		}
 		usleep(3000);
@@ -255,16 +267,17 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 	if (rc < 0)
 		goto out;
 	rc = ss_pgq_snapshot(conn, &cr->table, cr->sel, cr->nsel, cr->def.where,
-			    cr->def.log_mode == SS_LOG_FULL, &cb, err);
+			     cr->def.log_mode == SS_LOG_FULL, &cb, err);
 	if (rc < 0)
 		goto out;
-	ss_message_snapshot_end(&end, cr->snap.xmin, cr->snap.xmax, cr->snap.xip,
-				cr->snap.nxip);
+	ss_message_snapshot_end(&end, cr->snap.xmin, cr->snap.xmax,
+				cr->snap.xip, cr->snap.nxip);
 	rc = ss_snapshot_finish(cr->w, end.buf, end.len, &chunks, err);
 	cr->w = NULL;
 	if (rc < 0)
 		goto out;
-	rc = ss_registry_set_snapshot(cr->c->cfg.reg, cr->id, SS_SNAPSHOT_COMPLETE, NULL, err);
+	rc = ss_registry_set_snapshot(cr->c->cfg.reg, cr->id,
+				      SS_SNAPSHOT_COMPLETE, NULL, err);
 	if (rc > 0)
 		rc = 0;
 	if (rc == 0)
@@ -284,15 +297,18 @@ static void creation_end(struct creation *cr, int rc, const struct ss_err *err)
 	if (rc < 0) {
 		struct ss_err e2 = SS_ERR_INIT;
 
-		warn(cr->c, "could not create shape %s: %s", cr->sh->handle, err->msg);
+		warn(cr->c, "could not create shape %s: %s", cr->sh->handle,
+		     err->msg);
 		ss_registry_remove(cr->c->cfg.reg, cr->id, &e2);
 		ss_registry_flush(cr->c->cfg.reg, &e2);
 		ss_datadir_trash(cr->c->cfg.data_dir, cr->dir, &e2);
 		ss_live_lock(cr->c->cfg.live);
 		cr->sh->failed = 1;
-		/* A setup the operator must change: say what, as Electric does. */
+		/* A setup the operator must change: say what, as Electric does.
+		 */
 		cr->sh->fail_status = cr->config_err;
-		snprintf(cr->sh->fail_msg, sizeof(cr->sh->fail_msg), "%.200s", err->msg);
+		snprintf(cr->sh->fail_msg, sizeof(cr->sh->fail_msg), "%.200s",
+			 err->msg);
 		ss_live_unlock(cr->c->cfg.live);
 	} else {
 		if (cr->c->cfg.created)
@@ -333,7 +349,8 @@ static int start_creation(struct creation *cr)
 	int rc;
 
 	if (cr->c->cfg.fail_thread_start &&
-	    atomic_fetch_add(&cr->c->starts, 1) + 1 == cr->c->cfg.fail_thread_start)
+	    atomic_fetch_add(&cr->c->starts, 1) + 1 ==
+		cr->c->cfg.fail_thread_start)
 		return EAGAIN;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -343,11 +360,14 @@ static int start_creation(struct creation *cr)
 }
 
 /* Forget a shape left pending by an earlier serve. */
-static void remove_unfinished(struct ss_create *c, int64_t id, const char *handle,
-			      const char *dir, struct ss_err *err)
+static void remove_unfinished(struct ss_create *c, int64_t id,
+			      const char *handle, const char *dir,
+			      struct ss_err *err)
 {
-	warn(c, "removing shape %s: its creation did not finish (an earlier serve "
-	     "stopped while creating it)", handle);
+	warn(c,
+	     "removing shape %s: its creation did not finish (an earlier serve "
+	     "stopped while creating it)",
+	     handle);
 	ss_registry_remove(c->cfg.reg, id, err);
 	ss_datadir_trash(c->cfg.data_dir, dir, err);
 }
@@ -361,7 +381,8 @@ int ss_create_get(struct ss_create *c, const struct ss_shapereq *q,
 
 	ss_shape_rec_init(&rec);
 	pthread_mutex_lock(&c->create_mu);
-	rc = ss_registry_add(c->cfg.reg, &q->def, &q->table.oid, 1, &rec, &created, err);
+	rc = ss_registry_add(c->cfg.reg, &q->def, &q->table.oid, 1, &rec,
+			     &created, err);
 	if (rc < 0) {
 		pthread_mutex_unlock(&c->create_mu);
 		return -1;
@@ -397,7 +418,8 @@ int ss_create_get(struct ss_create *c, const struct ss_shapereq *q,
 			 * 503, and the server keeps serving. */
 			struct ss_err e = SS_ERR_INIT;
 
-			ss_err_set(&e, SS_ERR_RUNTIME, "could not start a thread: %s",
+			ss_err_set(&e, SS_ERR_RUNTIME,
+				   "could not start a thread: %s",
 				   strerror(rc));
 			creation_end(cr, -1, &e);
 		}

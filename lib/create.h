@@ -31,17 +31,17 @@
 #include "util.h"
 
 struct ss_create_cfg {
-	struct ss_registry *reg;       /* borrowed, for the creator's life */
-	struct ss_pgq_pool *pool;      /* borrowed */
-	struct ss_live *live;          /* borrowed */
+	struct ss_registry *reg;  /* borrowed, for the creator's life */
+	struct ss_pgq_pool *pool; /* borrowed */
+	struct ss_live *live;	  /* borrowed */
 	const char *data_dir, *publication;
-	uint64_t chunk_bytes;          /* snapshot chunk size */
-	int pool_size;                 /* the pool's size (for the split) */
-	int manual_publishing;         /* check the publication, alter nothing */
-	int no_active_wait;            /* do not wait for route (tests) */
-	int64_t active_timeout_ms;     /* wait for route's mark at most */
-	atomic_int *stopping;          /* set: creations abort */
-	atomic_llong *created;         /* counts shapes created; may be NULL */
+	uint64_t chunk_bytes;	   /* snapshot chunk size */
+	int pool_size;		   /* the pool's size (for the split) */
+	int manual_publishing;	   /* check the publication, alter nothing */
+	int no_active_wait;	   /* do not wait for route (tests) */
+	int64_t active_timeout_ms; /* wait for route's mark at most */
+	atomic_int *stopping;	   /* set: creations abort */
+	atomic_llong *created;	   /* counts shapes created; may be NULL */
 	/* "could not create shape ..." and "removing shape ...": one line,
 	 * no trailing newline */
 	void (*warn)(void *ctx, const char *msg);
@@ -63,9 +63,9 @@ void ss_create_free(struct ss_create *c);
 struct ss_create_shape {
 	int64_t id;
 	char handle[SS_HANDLE_MAX];
-	struct ss_buf dir;             /* its directory in the data dir */
-	struct ss_live_shape *sh;      /* a reference (ss_live_put it); NULL
-					  when get failed */
+	struct ss_buf dir;	  /* its directory in the data dir */
+	struct ss_live_shape *sh; /* a reference (ss_live_put it); NULL
+				     when get failed */
 };
 
 /*

@@ -138,8 +138,9 @@ static int read_entries(DIR *d, const char *path, struct entries *e,
 		e->n++;
 	}
 	if (errno) {
-		ss_err_set(err, SS_ERR_RUNTIME, "could not read directory '%s': %s",
-			   path, strerror(errno));
+		ss_err_set(err, SS_ERR_RUNTIME,
+			   "could not read directory '%s': %s", path,
+			   strerror(errno));
 		entries_release(e);
 		return -1;
 	}
@@ -203,7 +204,7 @@ static int is_shape_dir(const struct entry *e, const char *l1, const char *l2)
 static int walk(struct ss_buf *path, int depth, const char *names[2],
 		ss_datadir_cb cb, void *ctx, struct ss_err *err)
 {
-	struct entries e = { 0 };
+	struct entries e = {0};
 	size_t base = path->len, i;
 	int missing, ret = 0;
 
@@ -213,8 +214,9 @@ static int walk(struct ss_buf *path, int depth, const char *names[2],
 		ss_buf_setlen(path, base);
 		ss_buf_addf(path, "/%s", e.v[i].name);
 		if (depth == 2) {
-			ret = cb(e.v[i].name, path->buf,
-				 is_shape_dir(&e.v[i], names[0], names[1]), ctx);
+			ret =
+			    cb(e.v[i].name, path->buf,
+			       is_shape_dir(&e.v[i], names[0], names[1]), ctx);
 		} else if (e.v[i].is_dir && fanout_name(e.v[i].name)) {
 			names[depth] = e.v[i].name;
 			ret = walk(path, depth + 1, names, cb, ctx, err);
@@ -232,7 +234,7 @@ int ss_datadir_foreach_shape(const char *dir, ss_datadir_cb cb, void *ctx,
 			     struct ss_err *err)
 {
 	struct ss_buf path = SS_BUF_INIT;
-	const char *names[2] = { NULL, NULL };
+	const char *names[2] = {NULL, NULL};
 	int ret;
 
 	add_dir(&path, dir);
@@ -253,7 +255,8 @@ static int rename_noreplace(const char *from, const char *to)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
-	/* The filesystem cannot do it atomically: check, then rename. */
+		/* The filesystem cannot do it atomically: check, then rename.
+		 */
 #endif
 	if (lstat(to, &st) == 0) {
 		errno = EEXIST;
@@ -288,8 +291,9 @@ int ss_datadir_trash(const char *dir, const char *path, struct ss_err *err)
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not stat '%s': %s",
-				  path, strerror(errno));
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not stat '%s': %s", path,
+				  strerror(errno));
 	}
 
 	add_dir(&to, dir);
@@ -321,7 +325,8 @@ int ss_datadir_trash(const char *dir, const char *path, struct ss_err *err)
 	ss_err_set(err, SS_ERR_RUNTIME, "could not move '%s' to '%s': %s", path,
 		   to.buf, strerror(errno));
 	if (errno == EXDEV)
-		ss_err_hint(err, "the path must be on the data dir's filesystem");
+		ss_err_hint(err,
+			    "the path must be on the data dir's filesystem");
 out:
 	ss_buf_release(&to);
 	return ret;
@@ -350,11 +355,11 @@ static int remove_at(int dfd, const char *name, struct ss_buf *path,
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		struct entries e = { 0 };
+		struct entries e = {0};
 		DIR *d;
 		size_t i;
-		int fd = openat(dfd, name,
-				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = openat(
+		    dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		if (fd < 0 || !(d = fdopendir(fd))) {
 			ret = ss_err_set(err, SS_ERR_RUNTIME,
@@ -376,8 +381,9 @@ static int remove_at(int dfd, const char *name, struct ss_buf *path,
 					 "could not remove directory '%s': %s",
 					 path->buf, strerror(errno));
 	} else if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
-		ret = ss_err_set(err, SS_ERR_RUNTIME, "could not remove '%s': %s",
-				 path->buf, strerror(errno));
+		ret =
+		    ss_err_set(err, SS_ERR_RUNTIME, "could not remove '%s': %s",
+			       path->buf, strerror(errno));
 	}
 out:
 	ss_buf_setlen(path, base);
@@ -387,7 +393,7 @@ out:
 int ss_datadir_empty_trash(const char *dir, long *removed, struct ss_err *err)
 {
 	struct ss_buf path = SS_BUF_INIT;
-	struct entries e = { 0 };
+	struct entries e = {0};
 	DIR *d;
 	size_t i;
 	int ret = 0;

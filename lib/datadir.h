@@ -17,7 +17,8 @@
  * "<dir>/shapes/<h[0:2]>/<h[2:4]>/<handle>". Trailing slashes of dir are
  * dropped. handle must pass ss_shape_handle_valid (the caller checks
  * hostile input first; this only builds the string). */
-void ss_datadir_shape_path(struct ss_buf *out, const char *dir, const char *handle);
+void ss_datadir_shape_path(struct ss_buf *out, const char *dir,
+			   const char *handle);
 
 /* Create <dir> (with missing parents, like mkdir -p), <dir>/shapes and
  * <dir>/trash if missing (mode 0755, less umask). Existing directories are
@@ -40,8 +41,10 @@ int ss_datadir_init(const char *dir, struct ss_err *err);
  * untouched); walk errors return -1 with err (SS_ERR_RUNTIME). A missing
  * <dir>/shapes is not an error, nor is an entry that vanishes mid-walk.
  */
-typedef int (*ss_datadir_cb)(const char *name, const char *path, int is_handle, void *ctx);
-int ss_datadir_foreach_shape(const char *dir, ss_datadir_cb cb, void *ctx, struct ss_err *err);
+typedef int (*ss_datadir_cb)(const char *name, const char *path, int is_handle,
+			     void *ctx);
+int ss_datadir_foreach_shape(const char *dir, ss_datadir_cb cb, void *ctx,
+			     struct ss_err *err);
 
 /* Move a shape directory (or any path under dir) into
  * <dir>/trash/<basename>.<microseconds> with rename(2), so it must be on

@@ -162,8 +162,9 @@ static int add_columns(struct ss_decode *d, json_t *f, uint32_t oid,
  * readers match them against the shapes on the ancestors too.
  * `changed`: the message differs from the last one for its oid.
  */
-static int relation_frame(struct ss_decode *d, const struct ss_pgo_relation *rel,
-			  int changed, struct ss_err *err)
+static int relation_frame(struct ss_decode *d,
+			  const struct ss_pgo_relation *rel, int changed,
+			  struct ss_err *err)
 {
 	struct ss_catalog_rel *anc = NULL;
 	char **names = NULL;
@@ -180,8 +181,8 @@ static int relation_frame(struct ss_decode *d, const struct ss_pgo_relation *rel
 		oids[i] = anc[i].oid;
 	/* The root first: each frame comes before the frames naming it. */
 	for (i = n - 1; i >= 0; i--) {
-		if (ss_catalog_column_names(d->catalog, oids[i], &names, &nnames,
-					    err) < 0)
+		if (ss_catalog_column_names(d->catalog, oids[i], &names,
+					    &nnames, err) < 0)
 			goto out;
 		f = ss_frame_new_relation(oids[i], anc[i].schema, anc[i].name,
 					  anc[i].replident);
@@ -231,18 +232,18 @@ static int bad_data(struct ss_err *err, const struct ss_pgo_relation *rel,
 /* A row from a tuple into cols (grown as needed); unchanged TOAST values
  * come from `fill` (the old row), and with keys_only only key columns
  * keep their values. */
-static int row(const struct ss_pgo_relation *rel,
-	       const struct ss_pgo_tuple *t, const struct ss_pgo_tuple *fill,
-	       int keys_only, struct ss_frame_col **cols, size_t *alloc,
-	       struct ss_err *err)
+static int row(const struct ss_pgo_relation *rel, const struct ss_pgo_tuple *t,
+	       const struct ss_pgo_tuple *fill, int keys_only,
+	       struct ss_frame_col **cols, size_t *alloc, struct ss_err *err)
 {
 	size_t i;
 
 	if (t->ncols != rel->ncols)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "table \"%s\".\"%s\": a row of %zu columns "
-				  "for a relation of %zu", rel->schema,
-				  rel->table, t->ncols, rel->ncols);
+				  "for a relation of %zu",
+				  rel->schema, rel->table, t->ncols,
+				  rel->ncols);
 	SS_GROW(*cols, *alloc, t->ncols);
 	for (i = 0; i < t->ncols; i++) {
 		const struct ss_pgo_value *v = &t->vals[i];
@@ -258,10 +259,12 @@ static int row(const struct ss_pgo_relation *rel,
 		if ((keys_only && !rel->cols[i].key) || v->kind == SS_PGO_NULL)
 			continue;
 		if (v->kind != SS_PGO_TEXT) {
-			bad_data(err, rel, "no value for unchanged TOAST "
-				 "column '%s'", rel->cols[i].name);
+			bad_data(err, rel,
+				 "no value for unchanged TOAST "
+				 "column '%s'",
+				 rel->cols[i].name);
 			ss_err_hint(err, "tables in shapes need REPLICA "
-				    "IDENTITY FULL");
+					 "IDENTITY FULL");
 			return -1;
 		}
 		/* A zero-length value still needs a non-NULL pointer. */
@@ -289,20 +292,21 @@ static int change(struct ss_decode *d, const struct ss_pgo_msg *m,
 	if (!rel)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "pgoutput: a change of relation %" PRIu32
-				  " before its relation message", m->relid);
+				  " before its relation message",
+				  m->relid);
 	switch (m->type) {
 	case 'I':
 		op = SS_FRAME_OP_INSERT;
-		rc = row(rel, &m->new_tuple, NULL, 0, &d->newc,
-			 &d->newc_alloc, err);
+		rc = row(rel, &m->new_tuple, NULL, 0, &d->newc, &d->newc_alloc,
+			 err);
 		nnew = rel->ncols;
 		break;
 	case 'U':
 		op = SS_FRAME_OP_UPDATE;
 		/* Without an old tuple the key did not change: the key
 		 * columns of the new row are the old ones. */
-		rc = row(rel, &m->new_tuple, old, 0, &d->newc,
-			 &d->newc_alloc, err);
+		rc = row(rel, &m->new_tuple, old, 0, &d->newc, &d->newc_alloc,
+			 err);
 		if (rc == 0)
 			rc = old ? row(rel, old, NULL, m->old_kind == 'K',
 				       &d->oldc, &d->oldc_alloc, err)
@@ -353,12 +357,13 @@ int ss_decode_xlog(struct ss_decode *d, const char *data, size_t len,
 			d->resuming = 0;
 			if (m->final_lsn != d->txn_lsn || xid != d->xid) {
 				d->fatal = 1;
-				return ss_err_set(err, SS_ERR_RUNTIME,
-					"after reconnecting, the server sent "
-					"transaction %" PRIu64 " at %s instead "
-					"of %" PRIu64 " at %s",
-					xid, ss_lsn_format(m->final_lsn, a),
-					d->xid, ss_lsn_format(d->txn_lsn, b));
+				return ss_err_set(
+				    err, SS_ERR_RUNTIME,
+				    "after reconnecting, the server sent "
+				    "transaction %" PRIu64 " at %s instead "
+				    "of %" PRIu64 " at %s",
+				    xid, ss_lsn_format(m->final_lsn, a), d->xid,
+				    ss_lsn_format(d->txn_lsn, b));
 			}
 			d->skip_below = d->pos;
 			d->pos = 0;
@@ -376,8 +381,8 @@ int ss_decode_xlog(struct ss_decode *d, const char *data, size_t len,
 		d->xid = xid;
 		d->txn_lsn = m->final_lsn;
 		d->pos = d->skip_below = 0;
-		return ss_decode_emit(d, ss_frame_new_begin(xid, m->final_lsn, m->ts_us),
-			    err);
+		return ss_decode_emit(
+		    d, ss_frame_new_begin(xid, m->final_lsn, m->ts_us), err);
 	case 'C':
 		if (d->skip_txn) {
 			d->skip_txn = 0;
@@ -387,9 +392,10 @@ int ss_decode_xlog(struct ss_decode *d, const char *data, size_t len,
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "pgoutput: commit outside a "
 					  "transaction");
-		if (ss_decode_emit(d, ss_frame_new_commit(d->xid, d->txn_lsn,
-						 m->end_lsn, m->ts_us),
-			 err) < 0)
+		if (ss_decode_emit(d,
+				   ss_frame_new_commit(d->xid, d->txn_lsn,
+						       m->end_lsn, m->ts_us),
+				   err) < 0)
 			return -1;
 		d->flush = 1;
 		d->in_txn = 0;
@@ -404,10 +410,9 @@ int ss_decode_xlog(struct ss_decode *d, const char *data, size_t len,
 			d->done = 1;
 		return 0;
 	case 'R':
-		return relation_frame(d, &m->rel,
-				      ss_pgo_cache_put_relation(d->cache,
-								&m->rel),
-				      err);
+		return relation_frame(
+		    d, &m->rel, ss_pgo_cache_put_relation(d->cache, &m->rel),
+		    err);
 	case 'Y':
 		ss_pgo_cache_put_type(d->cache, m->type_oid, m->type_name);
 		return 0;
@@ -427,9 +432,11 @@ int ss_decode_xlog(struct ss_decode *d, const char *data, size_t len,
 					  "transaction");
 		if (d->pos++ < d->skip_below)
 			return 0;
-		return ss_decode_emit(d, ss_frame_new_truncate(d->xid, d->txn_lsn,
-						  d->pos - 1, m->relids,
-						  m->nrelids), err);
+		return ss_decode_emit(
+		    d,
+		    ss_frame_new_truncate(d->xid, d->txn_lsn, d->pos - 1,
+					  m->relids, m->nrelids),
+		    err);
 	default:
 		/* Origin: the origin of a replicated transaction, which
 		 * changes nothing for shapes. Logical messages are not

@@ -23,50 +23,50 @@
 
 struct ss_decode {
 	/* Set by the caller (ss_decode_init leaves them zero). */
-	FILE *out;                   /* frames go here */
-	const char *out_name;        /* for messages ("<stdout>") */
-	struct ss_pg *catalog;       /* *borrowed*: relation lookups */
+	FILE *out;	       /* frames go here */
+	const char *out_name;  /* for messages ("<stdout>") */
+	struct ss_pg *catalog; /* *borrowed*: relation lookups */
 	int have_endpos;
-	ss_lsn endpos;               /* stop before a commit at or after */
+	ss_lsn endpos; /* stop before a commit at or after */
 
 	/* The stream's position; the caller starts and resets them. */
-	ss_lsn emitted;              /* everything before is written out */
-	ss_lsn written;              /* the last commit end or progress
-					written, 0 if none yet */
-	ss_lsn received;             /* the server's position we saw */
-	uint64_t xid_ref;            /* seeds 64-bit xids (ss_pgo_xid_extend) */
+	ss_lsn emitted;	  /* everything before is written out */
+	ss_lsn written;	  /* the last commit end or progress
+			     written, 0 if none yet */
+	ss_lsn received;  /* the server's position we saw */
+	uint64_t xid_ref; /* seeds 64-bit xids (ss_pgo_xid_extend) */
 
 	/* Read by the caller after each call. */
-	int done;                    /* endpos reached */
-	int fatal;                   /* do not reconnect: output failed, or
-					the server resumed elsewhere */
-	int flush;                   /* a commit or progress was written:
-					flush out (the caller owns how) */
-	int new_partition;           /* a partition without REPLICA IDENTITY
-					FULL showed up */
+	int done;	   /* endpos reached */
+	int fatal;	   /* do not reconnect: output failed, or
+			      the server resumed elsewhere */
+	int flush;	   /* a commit or progress was written:
+			      flush out (the caller owns how) */
+	int new_partition; /* a partition without REPLICA IDENTITY
+			      FULL showed up */
 	int64_t transactions, changes;
-	struct ss_lag_hist lag;      /* receive lag of the commits written */
+	struct ss_lag_hist lag; /* receive lag of the commits written */
 
 	/* The open transaction, as written out. */
 	int in_txn;
 	uint64_t xid;
 	ss_lsn txn_lsn;
-	uint64_t pos;                /* next change's pos */
-	uint64_t skip_below;         /* resumed: pos already written */
-	int resuming;                /* reconnected inside in_txn */
-	int skip_txn;                /* a transaction already written */
+	uint64_t pos;	     /* next change's pos */
+	uint64_t skip_below; /* resumed: pos already written */
+	int resuming;	     /* reconnected inside in_txn */
+	int skip_txn;	     /* a transaction already written */
 
 	/* Private. */
 	struct ss_pgo_cache *cache;
 	struct ss_pgo_msg msg;
 	struct ss_frame_col *newc, *oldc; /* change rows, reused */
 	size_t newc_alloc, oldc_alloc;
-	struct ss_buf line;               /* the change frame being built */
-	struct ss_decode_rel {            /* the last relation frame written
-					     for each oid (compact JSON) */
+	struct ss_buf line;    /* the change frame being built */
+	struct ss_decode_rel { /* the last relation frame written
+				  for each oid (compact JSON) */
 		uint32_t oid;
 		char *json;
-	} *relsent;
+	} * relsent;
 	size_t nrelsent, relsent_alloc;
 };
 

@@ -23,7 +23,8 @@
  * or -1 with err (SS_ERR_USAGE): "invalid $<name> '<v>': must be true or
  * false".
  */
-int ss_envconf_bool(const char *name, const char *v, int *out, struct ss_err *err);
+int ss_envconf_bool(const char *name, const char *v, int *out,
+		    struct ss_err *err);
 
 /*
  * A time as Electric's parse_human_readable_time takes it: a positive
@@ -53,8 +54,8 @@ int ss_envconf_max_concurrent(const char *name, const char *v, int64_t *initial,
  * (each SS_ENVCONF_NAME_MAX bytes). Returns 0, or -1 with err
  * (SS_ERR_USAGE) naming $<name>.
  */
-int ss_envconf_stream_names(const char *name, const char *id, char *slot, char *pub,
-			    struct ss_err *err);
+int ss_envconf_stream_names(const char *name, const char *id, char *slot,
+			    char *pub, struct ss_err *err);
 
 /*
  * A random slot name as Electric makes for a temporary slot with

@@ -20,7 +20,7 @@ static int lru_cb(const struct ss_shape_rec *rec, void *ctx)
 	size_t i, worst = 0;
 
 	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
-		return 0;   /* being created: too new to evict */
+		return 0; /* being created: too new to evict */
 	if (l->n < l->k) {
 		i = l->n++;
 	} else {
@@ -37,7 +37,8 @@ static int lru_cb(const struct ss_shape_rec *rec, void *ctx)
 	return 0;
 }
 
-int64_t ss_evict_once(struct ss_registry *reg, const char *data_dir, int64_t max_shapes,
+int64_t ss_evict_once(struct ss_registry *reg, const char *data_dir,
+		      int64_t max_shapes,
 		      void (*removed)(void *ctx, const char *handle), void *ctx,
 		      struct ss_err *err)
 {

@@ -18,7 +18,8 @@
  * removed, or -1 with err when listing the registry failed (the shapes
  * found before the failure are still removed).
  */
-int64_t ss_evict_once(struct ss_registry *reg, const char *data_dir, int64_t max_shapes,
+int64_t ss_evict_once(struct ss_registry *reg, const char *data_dir,
+		      int64_t max_shapes,
 		      void (*removed)(void *ctx, const char *handle), void *ctx,
 		      struct ss_err *err);
 

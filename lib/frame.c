@@ -35,16 +35,16 @@ static void append(json_t *arr, json_t *value)
 }
 
 static const char *const type_names[] = {
-	[SS_FRAME_BEGIN] = "begin",       [SS_FRAME_RELATION] = "relation",
-	[SS_FRAME_CHANGE] = "change",     [SS_FRAME_TRUNCATE] = "truncate",
-	[SS_FRAME_COMMIT] = "commit",     [SS_FRAME_INVALIDATE] = "invalidate",
-	[SS_FRAME_PROGRESS] = "progress", [SS_FRAME_STREAM] = "stream",
+    [SS_FRAME_BEGIN] = "begin",	      [SS_FRAME_RELATION] = "relation",
+    [SS_FRAME_CHANGE] = "change",     [SS_FRAME_TRUNCATE] = "truncate",
+    [SS_FRAME_COMMIT] = "commit",     [SS_FRAME_INVALIDATE] = "invalidate",
+    [SS_FRAME_PROGRESS] = "progress", [SS_FRAME_STREAM] = "stream",
 };
 
 static const char *const op_names[] = {
-	[SS_FRAME_OP_INSERT] = "insert",
-	[SS_FRAME_OP_UPDATE] = "update",
-	[SS_FRAME_OP_DELETE] = "delete",
+    [SS_FRAME_OP_INSERT] = "insert",
+    [SS_FRAME_OP_UPDATE] = "update",
+    [SS_FRAME_OP_DELETE] = "delete",
 };
 
 const char *ss_frame_type_name(enum ss_frame_type type)
@@ -101,8 +101,8 @@ static int digits(const char *s, int n, int *out)
 
 int ss_frame_parse_ts(const char *s, int64_t *out_us, struct ss_err *err)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30,
-				     31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 29, 31, 30, 31, 30,
+				    31, 31, 30, 31, 30, 31};
 	int y, mo, d, h, mi, se, us, leap;
 	char q[300];
 
@@ -117,8 +117,10 @@ int ss_frame_parse_ts(const char *s, int64_t *out_us, struct ss_err *err)
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
 	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || se > 59)
 		goto bad;
-	*out_us = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-		    se) * 1000000) + us;
+	*out_us =
+	    ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) *
+	     1000000) +
+	    us;
 	return 0;
 bad:
 	ss_quote_text(q, sizeof(q), s ? s : "", s ? strlen(s) : 0, 64);
@@ -129,9 +131,25 @@ bad:
 
 /* What a field holds and where it goes in struct ss_frame. */
 enum slot {
-	S_XID, S_LSN, S_END_LSN, S_TS, S_POS, S_OID, S_OP, S_NEW, S_OLD,
-	S_SHAPES, S_MOVES, S_OIDS, S_SCHEMA, S_TABLE, S_RI, S_COLUMNS,
-	S_REASON, S_ANCESTORS, S_STREAM,
+	S_XID,
+	S_LSN,
+	S_END_LSN,
+	S_TS,
+	S_POS,
+	S_OID,
+	S_OP,
+	S_NEW,
+	S_OLD,
+	S_SHAPES,
+	S_MOVES,
+	S_OIDS,
+	S_SCHEMA,
+	S_TABLE,
+	S_RI,
+	S_COLUMNS,
+	S_REASON,
+	S_ANCESTORS,
+	S_STREAM,
 };
 
 enum need { OPTIONAL = 0, REQUIRED = 1, BY_OP = 2 };
@@ -142,65 +160,79 @@ struct field {
 	enum need need;
 };
 
-#define END_FIELDS { NULL, 0, 0 }
+#define END_FIELDS                                                             \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 
 /* Fields per type, in the documented (and written) order. */
 static const struct field begin_fields[] = {
-	{ "xid", S_XID, REQUIRED }, { "lsn", S_LSN, REQUIRED },
-	{ "ts", S_TS, REQUIRED }, END_FIELDS,
+    {"xid", S_XID, REQUIRED},
+    {"lsn", S_LSN, REQUIRED},
+    {"ts", S_TS, REQUIRED},
+    END_FIELDS,
 };
 static const struct field relation_fields[] = {
-	{ "oid", S_OID, REQUIRED }, { "schema", S_SCHEMA, REQUIRED },
-	{ "table", S_TABLE, REQUIRED },
-	{ "replica_identity", S_RI, REQUIRED },
-	{ "columns", S_COLUMNS, REQUIRED },
-	{ "ancestors", S_ANCESTORS, OPTIONAL }, END_FIELDS,
+    {"oid", S_OID, REQUIRED},
+    {"schema", S_SCHEMA, REQUIRED},
+    {"table", S_TABLE, REQUIRED},
+    {"replica_identity", S_RI, REQUIRED},
+    {"columns", S_COLUMNS, REQUIRED},
+    {"ancestors", S_ANCESTORS, OPTIONAL},
+    END_FIELDS,
 };
 static const struct field change_fields[] = {
-	{ "op", S_OP, REQUIRED },         { "oid", S_OID, REQUIRED },
-	{ "xid", S_XID, REQUIRED },       { "lsn", S_LSN, REQUIRED },
-	{ "pos", S_POS, REQUIRED },       { "new", S_NEW, BY_OP },
-	{ "old", S_OLD, BY_OP },          { "shapes", S_SHAPES, OPTIONAL },
-	{ "moves", S_MOVES, OPTIONAL },   END_FIELDS,
+    {"op", S_OP, REQUIRED},	  {"oid", S_OID, REQUIRED},
+    {"xid", S_XID, REQUIRED},	  {"lsn", S_LSN, REQUIRED},
+    {"pos", S_POS, REQUIRED},	  {"new", S_NEW, BY_OP},
+    {"old", S_OLD, BY_OP},	  {"shapes", S_SHAPES, OPTIONAL},
+    {"moves", S_MOVES, OPTIONAL}, END_FIELDS,
 };
 static const struct field truncate_fields[] = {
-	{ "xid", S_XID, REQUIRED }, { "lsn", S_LSN, REQUIRED },
-	{ "pos", S_POS, REQUIRED }, { "oids", S_OIDS, REQUIRED },
-	{ "shapes", S_SHAPES, OPTIONAL }, END_FIELDS,
+    {"xid", S_XID, REQUIRED},	    {"lsn", S_LSN, REQUIRED},
+    {"pos", S_POS, REQUIRED},	    {"oids", S_OIDS, REQUIRED},
+    {"shapes", S_SHAPES, OPTIONAL}, END_FIELDS,
 };
 static const struct field commit_fields[] = {
-	{ "xid", S_XID, REQUIRED }, { "lsn", S_LSN, REQUIRED },
-	{ "end_lsn", S_END_LSN, REQUIRED }, { "ts", S_TS, REQUIRED },
-	END_FIELDS,
+    {"xid", S_XID, REQUIRED},
+    {"lsn", S_LSN, REQUIRED},
+    {"end_lsn", S_END_LSN, REQUIRED},
+    {"ts", S_TS, REQUIRED},
+    END_FIELDS,
 };
 static const struct field invalidate_fields[] = {
-	{ "shapes", S_SHAPES, REQUIRED }, { "oid", S_OID, REQUIRED },
-	{ "reason", S_REASON, REQUIRED }, END_FIELDS,
+    {"shapes", S_SHAPES, REQUIRED},
+    {"oid", S_OID, REQUIRED},
+    {"reason", S_REASON, REQUIRED},
+    END_FIELDS,
 };
 static const struct field progress_fields[] = {
-	{ "lsn", S_LSN, REQUIRED }, END_FIELDS,
+    {"lsn", S_LSN, REQUIRED},
+    END_FIELDS,
 };
 static const struct field stream_fields[] = {
-	{ "stream", S_STREAM, REQUIRED }, { "lsn", S_LSN, REQUIRED },
-	{ "reason", S_REASON, OPTIONAL }, END_FIELDS,
+    {"stream", S_STREAM, REQUIRED},
+    {"lsn", S_LSN, REQUIRED},
+    {"reason", S_REASON, OPTIONAL},
+    END_FIELDS,
 };
 
 static const struct field *const schema[] = {
-	[SS_FRAME_BEGIN] = begin_fields,
-	[SS_FRAME_RELATION] = relation_fields,
-	[SS_FRAME_CHANGE] = change_fields,
-	[SS_FRAME_TRUNCATE] = truncate_fields,
-	[SS_FRAME_COMMIT] = commit_fields,
-	[SS_FRAME_INVALIDATE] = invalidate_fields,
-	[SS_FRAME_PROGRESS] = progress_fields,
-	[SS_FRAME_STREAM] = stream_fields,
+    [SS_FRAME_BEGIN] = begin_fields,
+    [SS_FRAME_RELATION] = relation_fields,
+    [SS_FRAME_CHANGE] = change_fields,
+    [SS_FRAME_TRUNCATE] = truncate_fields,
+    [SS_FRAME_COMMIT] = commit_fields,
+    [SS_FRAME_INVALIDATE] = invalidate_fields,
+    [SS_FRAME_PROGRESS] = progress_fields,
+    [SS_FRAME_STREAM] = stream_fields,
 };
 
 /* Set an SS_ERR_INPUT "<type> frame: <message>". */
-static int ferr(struct ss_err *err, const struct ss_frame *f,
-		const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int ferr(struct ss_err *err, const struct ss_frame *f,
-		const char *fmt, ...)
+static int ferr(struct ss_err *err, const struct ss_frame *f, const char *fmt,
+		...) __attribute__((format(printf, 3, 4)));
+static int ferr(struct ss_err *err, const struct ss_frame *f, const char *fmt,
+		...)
 {
 	char msg[400];
 	va_list ap;
@@ -255,8 +287,8 @@ static int get_int(json_t *v, json_int_t min, json_int_t max, json_int_t *out)
 	return *out < min || *out > max ? -1 : 0;
 }
 
-static int get_lsn(struct ss_frame *f, const char *name, json_t *v,
-		   ss_lsn *out, struct ss_err *err)
+static int get_lsn(struct ss_frame *f, const char *name, json_t *v, ss_lsn *out,
+		   struct ss_err *err)
 {
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
@@ -292,12 +324,14 @@ static int check_row(struct ss_frame *f, const char *name, json_t *v,
 
 	if (!json_is_object(v))
 		return ferr(err, f, "field '%s' must be an object", name);
-	json_object_foreach(v, col, val) {
+	json_object_foreach(v, col, val)
+	{
 		if (!json_is_string(val) && !json_is_null(val)) {
 			ss_quote_text(q, sizeof(q), col, strlen(col), 64);
 			return ferr(err, f,
 				    "field '%s': column '%s' must be a string "
-				    "or null", name, q);
+				    "or null",
+				    name, q);
 		}
 	}
 	return 0;
@@ -317,7 +351,8 @@ static int check_shapes(struct ss_frame *f, json_t *v, struct ss_err *err)
 		if (get_int(json_array_get(v, i), 0, INT64_MAX, &id))
 			return ferr(err, f,
 				    "field 'shapes'[%zu] must be a "
-				    "non-negative integer", i);
+				    "non-negative integer",
+				    i);
 		if (i > 0 && id <= f->shapes_buf_[i - 1])
 			return ferr(err, f,
 				    "field 'shapes' must be strictly ascending "
@@ -381,7 +416,8 @@ static int check_moves(struct ss_frame *f, json_t *v, struct ss_err *err)
 		return ferr(err, f, "field 'moves' requires field 'shapes'");
 	if (!json_is_object(v))
 		return ferr(err, f, "field 'moves' must be an object");
-	json_object_foreach(v, key, val) {
+	json_object_foreach(v, key, val)
+	{
 		int64_t id;
 		ssize_t at;
 		enum ss_frame_op op;
@@ -390,13 +426,15 @@ static int check_moves(struct ss_frame *f, json_t *v, struct ss_err *err)
 		if (parse_id(key, &id) || (at = find_shape(f, id)) < 0)
 			return ferr(err, f,
 				    "field 'moves': '%s' is not an id in "
-				    "'shapes'", q);
+				    "'shapes'",
+				    q);
 		s = json_string_value(val);
 		op = s ? op_from_name(s) : SS_FRAME_OP_NONE;
 		if (op != SS_FRAME_OP_INSERT && op != SS_FRAME_OP_DELETE)
 			return ferr(err, f,
 				    "field 'moves': value for '%s' must be "
-				    "\"insert\" or \"delete\"", q);
+				    "\"insert\" or \"delete\"",
+				    q);
 		f->ops_buf_[at] = op;
 	}
 	return 0;
@@ -414,7 +452,8 @@ static int check_oids(struct ss_frame *f, json_t *v, struct ss_err *err)
 		if (get_oid(json_array_get(v, i), &f->oids_buf_[i]))
 			return ferr(err, f,
 				    "field 'oids'[%zu] must be an integer "
-				    "between 1 and 4294967295", i);
+				    "between 1 and 4294967295",
+				    i);
 	f->oids = f->oids_buf_;
 	f->noids = n;
 	return 0;
@@ -426,31 +465,37 @@ static int check_ancestors(struct ss_frame *f, json_t *v, struct ss_err *err)
 	size_t i, j, n;
 
 	if (!json_is_array(v) || json_array_size(v) == 0)
-		return ferr(err, f, "field 'ancestors' must be a non-empty array");
+		return ferr(err, f,
+			    "field 'ancestors' must be a non-empty array");
 	n = json_array_size(v);
 	SS_GROW(f->anc_buf_, f->anc_alloc_, n);
 	for (i = 0; i < n; i++) {
 		if (get_oid(json_array_get(v, i), &f->anc_buf_[i]))
 			return ferr(err, f,
 				    "field 'ancestors'[%zu] must be an integer "
-				    "between 1 and 4294967295", i);
+				    "between 1 and 4294967295",
+				    i);
 		if (f->anc_buf_[i] == f->oid)
-			return ferr(err, f, "field 'ancestors'[%zu] is the "
-				    "relation itself", i);
+			return ferr(err, f,
+				    "field 'ancestors'[%zu] is the "
+				    "relation itself",
+				    i);
 		for (j = 0; j < i; j++)
 			if (f->anc_buf_[j] == f->anc_buf_[i])
-				return ferr(err, f, "field 'ancestors'[%zu] is "
-					    "given twice", i);
+				return ferr(err, f,
+					    "field 'ancestors'[%zu] is "
+					    "given twice",
+					    i);
 	}
 	f->ancestors = f->anc_buf_;
 	f->nancestors = n;
 	return 0;
 }
 
-static const char *const column_keys[] = { "name", "type", "type_oid",
-					   "typmod", "pk", NULL };
+static const char *const column_keys[] = {"name",   "type", "type_oid",
+					  "typmod", "pk",   NULL};
 /* Optional column fields, written after the required ones. */
-static const char *const column_optional[] = { "key_index", NULL };
+static const char *const column_optional[] = {"key_index", NULL};
 
 static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 {
@@ -475,8 +520,10 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 			if (!json_object_get(col, column_keys[k]))
 				return ferr(err, f,
 					    "field 'columns'[%zu]: missing "
-					    "field '%s'", i, column_keys[k]);
-		json_object_foreach(col, key, x) {
+					    "field '%s'",
+					    i, column_keys[k]);
+		json_object_foreach(col, key, x)
+		{
 			char q[300];
 
 			for (k = 0; column_keys[k]; k++)
@@ -485,10 +532,12 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 			if (!column_keys[k] && !strcmp(key, column_optional[0]))
 				continue;
 			if (!column_keys[k]) {
-				ss_quote_text(q, sizeof(q), key, strlen(key), 64);
+				ss_quote_text(q, sizeof(q), key, strlen(key),
+					      64);
 				return ferr(err, f,
 					    "field 'columns'[%zu]: unknown "
-					    "field '%s'", i, q);
+					    "field '%s'",
+					    i, q);
 			}
 		}
 		c->name = json_string_value(json_object_get(col, "name"));
@@ -496,30 +545,36 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 		if (!c->name || !c->type || !*c->name || !*c->type)
 			return ferr(err, f,
 				    "field 'columns'[%zu]: 'name' and 'type' "
-				    "must be non-empty strings", i);
+				    "must be non-empty strings",
+				    i);
 		if (get_oid(json_object_get(col, "type_oid"), &c->type_oid))
 			return ferr(err, f,
 				    "field 'columns'[%zu]: 'type_oid' must be "
-				    "an integer between 1 and 4294967295", i);
+				    "an integer between 1 and 4294967295",
+				    i);
 		if (get_int(json_object_get(col, "typmod"), INT32_MIN,
 			    INT32_MAX, &num))
 			return ferr(err, f,
 				    "field 'columns'[%zu]: 'typmod' must be a "
-				    "32-bit integer", i);
+				    "32-bit integer",
+				    i);
 		c->typmod = (int32_t)num;
 		x = json_object_get(col, "pk");
 		if (!json_is_boolean(x))
 			return ferr(err, f,
 				    "field 'columns'[%zu]: 'pk' must be true "
-				    "or false", i);
+				    "or false",
+				    i);
 		c->pk = json_is_true(x);
 		c->key_index = -1;
 		x = json_object_get(col, "key_index");
 		if (x) {
 			if (get_int(x, 0, (json_int_t)n - 1, &num) || !c->pk)
-				return ferr(err, f,
-					    "field 'columns'[%zu]: 'key_index' must be a "
-					    "position in the primary key, on a pk column", i);
+				return ferr(
+				    err, f,
+				    "field 'columns'[%zu]: 'key_index' must be a "
+				    "position in the primary key, on a pk column",
+				    i);
 			c->key_index = (int)num;
 		}
 	}
@@ -532,17 +587,24 @@ static int check_columns(struct ss_frame *f, json_t *v, struct ss_err *err)
 			nidx += f->cols_buf_[i].key_index >= 0;
 		}
 		if (nidx && nidx != npk)
-			return ferr(err, f, "'key_index' must be given for every pk column or none");
+			return ferr(
+			    err, f,
+			    "'key_index' must be given for every pk column or none");
 		for (i = 0; nidx && i < n; i++) {
 			if (f->cols_buf_[i].key_index < 0)
 				continue;
 			if ((size_t)f->cols_buf_[i].key_index >= npk)
-				return ferr(err, f, "'key_index' %d is beyond the %zu pk columns",
-					    f->cols_buf_[i].key_index, npk);
+				return ferr(
+				    err, f,
+				    "'key_index' %d is beyond the %zu pk columns",
+				    f->cols_buf_[i].key_index, npk);
 			for (j = 0; j < i; j++)
-				if (f->cols_buf_[j].key_index == f->cols_buf_[i].key_index)
-					return ferr(err, f, "'key_index' %d is given twice",
-						    f->cols_buf_[i].key_index);
+				if (f->cols_buf_[j].key_index ==
+				    f->cols_buf_[i].key_index)
+					return ferr(
+					    err, f,
+					    "'key_index' %d is given twice",
+					    f->cols_buf_[i].key_index);
 		}
 	}
 	f->columns = f->cols_buf_;
@@ -583,8 +645,9 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 		return get_lsn(f, fd->name, v, &f->lsn, err);
 	case S_STREAM:
 		if (get_int(v, 1, INT64_MAX, &num))
-			return ferr(err, f,
-				    "field 'stream' must be a positive integer");
+			return ferr(
+			    err, f,
+			    "field 'stream' must be a positive integer");
 		f->stream = (int64_t)num;
 		return 0;
 	case S_END_LSN:
@@ -697,8 +760,8 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 			break;
 	if (t > SS_FRAME_STREAM) {
 		ss_quote_text(q, sizeof(q), tname, json_string_length(v), 64);
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "unknown frame type '%s'", q);
+		return ss_err_set(err, SS_ERR_INPUT, "unknown frame type '%s'",
+				  q);
 	}
 	f->type = (enum ss_frame_type)t;
 	fields = schema[t];
@@ -730,7 +793,8 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 		if (v && check_moves(f, v, err))
 			return -1;
 	}
-	json_object_foreach(json, key, v) {
+	json_object_foreach(json, key, v)
+	{
 		if (!strcmp(key, "type"))
 			continue;
 		for (fd = fields; fd->name; fd++)
@@ -802,16 +866,16 @@ int ss_frame_parse(struct ss_frame *f, const char *line, size_t len,
 #define LINE_KEEP (4u << 20)
 
 struct ss_frame_reader {
-	FILE *in;         /* stdio mode, or NULL */
-	int fd;           /* fd mode */
+	FILE *in; /* stdio mode, or NULL */
+	int fd;	  /* fd mode */
 	char *name;
 	size_t max_line;
 	uint64_t lineno;
-	int in_line;      /* bytes of line `lineno` have been read */
-	int skipping;     /* discarding the rest of a too-long line */
-	int line_ready;   /* `line` holds the line last returned */
+	int in_line;	/* bytes of line `lineno` have been read */
+	int skipping;	/* discarding the rest of a too-long line */
+	int line_ready; /* `line` holds the line last returned */
 	struct ss_buf line;
-	char *rbuf;       /* fd mode buffer */
+	char *rbuf; /* fd mode buffer */
 	size_t rpos, rlen;
 	int check_order;
 	struct ss_frame_seq seq;
@@ -905,7 +969,8 @@ static int at_eof(struct ss_frame_reader *r, struct ss_err *err)
 	if (partial)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "%s:%" PRIu64 ": incomplete line at end of "
-				  "input", r->name, r->lineno);
+				  "input",
+				  r->name, r->lineno);
 	return SS_FRAME_EOF;
 }
 
@@ -1045,8 +1110,8 @@ void ss_frame_seq_init(struct ss_frame_seq *seq)
 }
 
 /* The frame belongs to the open transaction: same xid and commit LSN. */
-static int in_open_txn(const struct ss_frame_seq *seq,
-		       const struct ss_frame *f, struct ss_err *err)
+static int in_open_txn(const struct ss_frame_seq *seq, const struct ss_frame *f,
+		       struct ss_err *err)
 {
 	char a[SS_LSN_STRMAX], b[SS_LSN_STRMAX];
 
@@ -1057,11 +1122,13 @@ static int in_open_txn(const struct ss_frame_seq *seq,
 	if (f->xid != seq->xid)
 		return ferr(err, f,
 			    "xid %" PRIu64 " does not match the open "
-			    "transaction (xid %" PRIu64 ")", f->xid, seq->xid);
+			    "transaction (xid %" PRIu64 ")",
+			    f->xid, seq->xid);
 	if (f->lsn != seq->lsn)
 		return ferr(err, f,
 			    "lsn %s does not match the open transaction "
-			    "(lsn %s)", ss_lsn_format(f->lsn, a),
+			    "(lsn %s)",
+			    ss_lsn_format(f->lsn, a),
 			    ss_lsn_format(seq->lsn, b));
 	return 0;
 }
@@ -1080,12 +1147,14 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 		if (seq->have_commit && f->lsn <= seq->last_commit)
 			return ferr(err, f,
 				    "lsn %s is not after the previous commit "
-				    "(%s)", ss_lsn_format(f->lsn, a),
+				    "(%s)",
+				    ss_lsn_format(f->lsn, a),
 				    ss_lsn_format(seq->last_commit, b));
 		if (f->lsn < seq->progress)
 			return ferr(err, f,
 				    "lsn %s is before the last progress "
-				    "position (%s)", ss_lsn_format(f->lsn, a),
+				    "position (%s)",
+				    ss_lsn_format(f->lsn, a),
 				    ss_lsn_format(seq->progress, b));
 		seq->in_txn = 1;
 		seq->xid = f->xid;
@@ -1112,11 +1181,11 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 		return 0;
 	case SS_FRAME_PROGRESS:
 		if (seq->in_txn)
-			return ss_err_set(err, SS_ERR_INPUT, "progress frame "
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "progress frame "
 					  "inside a transaction");
 		if (f->lsn < seq->progress)
-			return ferr(err, f,
-				    "lsn %s goes back (last %s)",
+			return ferr(err, f, "lsn %s goes back (last %s)",
 				    ss_lsn_format(f->lsn, a),
 				    ss_lsn_format(seq->progress, b));
 		seq->progress = f->lsn;
@@ -1124,7 +1193,8 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 	case SS_FRAME_STREAM:
 		if (f->stream < seq->stream)
 			return ferr(err, f,
-				    "stream %" PRId64 " goes back (last %" PRId64 ")",
+				    "stream %" PRId64
+				    " goes back (last %" PRId64 ")",
 				    f->stream, seq->stream);
 		if (f->stream > seq->stream) {
 			/* Another stream: its positions start afresh, and
@@ -1162,7 +1232,7 @@ static int dump_cb(const char *buf, size_t size, void *data)
 int ss_frame_write(FILE *out, const char *name, json_t *frame,
 		   struct ss_err *err)
 {
-	struct dump_ctx ctx = { out, 0 };
+	struct dump_ctx ctx = {out, 0};
 
 	if (ss_frame_validate(frame, err) < 0) {
 		ss_err_prefix(err, "invalid frame");
@@ -1225,8 +1295,8 @@ static int add_row(struct ss_buf *b, const char *key,
 	for (i = 0; i < n; i++) {
 		if (i)
 			ss_buf_addc(b, ',');
-		if (add_json_text(b, cols[i].name, strlen(cols[i].name),
-				  &why) < 0)
+		if (add_json_text(b, cols[i].name, strlen(cols[i].name), &why) <
+		    0)
 			goto bad;
 		ss_buf_addc(b, ':');
 		if (!cols[i].data)
@@ -1238,8 +1308,8 @@ static int add_row(struct ss_buf *b, const char *key,
 	return 0;
 bad:
 	return ss_err_set(err, SS_ERR_INPUT, "change frame: column '%.100s' %s",
-			  cols[i].name, why == 2 ? "contains NUL"
-						 : "is not valid UTF-8");
+			  cols[i].name,
+			  why == 2 ? "contains NUL" : "is not valid UTF-8");
 }
 
 int ss_frame_write_change(FILE *out, const char *name, enum ss_frame_op op,
@@ -1273,10 +1343,9 @@ int ss_frame_write_change(FILE *out, const char *name, enum ss_frame_op op,
 	ss_buf_add(b, "}\n", 2);
 	errno = 0;
 	if (fwrite(b->buf, 1, b->len, out) != b->len || ferror(out))
-		return ss_err_set(err, SS_ERR_RUNTIME,
-				  "could not write to '%s': %s",
-				  name ? name : "<output>",
-				  strerror(errno ? errno : EIO));
+		return ss_err_set(
+		    err, SS_ERR_RUNTIME, "could not write to '%s': %s",
+		    name ? name : "<output>", strerror(errno ? errno : EIO));
 	/* One huge value must not keep its memory for the rest of the run. */
 	if (b->alloc > ((size_t)1 << 20))
 		ss_buf_release(b);
@@ -1377,7 +1446,7 @@ json_t *ss_frame_new_relation(uint32_t oid, const char *schema,
 			      const char *table, char replica_identity)
 {
 	json_t *o = new_frame(SS_FRAME_RELATION);
-	char ri[2] = { replica_identity, '\0' };
+	char ri[2] = {replica_identity, '\0'};
 
 	set(o, "oid", json_integer(oid));
 	set(o, "schema", str(schema));
@@ -1393,7 +1462,8 @@ void ss_frame_set_key_index(json_t *relation, int key_index)
 	size_t n = json_array_size(cols);
 
 	if (n)
-		set(json_array_get(cols, n - 1), "key_index", json_integer(key_index));
+		set(json_array_get(cols, n - 1), "key_index",
+		    json_integer(key_index));
 }
 
 void ss_frame_set_ancestors(json_t *relation, const uint32_t *oids, size_t n)

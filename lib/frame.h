@@ -44,14 +44,14 @@ const char *ss_frame_op_name(enum ss_frame_op op);
 /* One column of a relation frame. Strings borrowed like the frame's. */
 struct ss_frame_column {
 	const char *name;
-	const char *type;  /* pg_type.typname, e.g. "int4", "_text" */
+	const char *type; /* pg_type.typname, e.g. "int4", "_text" */
 	uint32_t type_oid;
-	int32_t typmod;    /* -1 when the type has none */
-	int pk;            /* 1 if part of the primary key (or, for a table
-			      without one, of the replica identity) */
-	int key_index;     /* position in the primary key (0-based), from the
-			      optional "key_index"; -1 when not given (then
-			      the key is the pk columns in attnum order) */
+	int32_t typmod; /* -1 when the type has none */
+	int pk;		/* 1 if part of the primary key (or, for a table
+			   without one, of the replica identity) */
+	int key_index;	/* position in the primary key (0-based), from the
+			   optional "key_index"; -1 when not given (then
+			   the key is the pk columns in attnum order) */
 };
 
 /*
@@ -66,27 +66,27 @@ struct ss_frame_column {
  */
 struct ss_frame {
 	enum ss_frame_type type;
-	json_t *json;          /* the whole frame object */
-	uint64_t xid;          /* begin change truncate commit (<= INT64_MAX) */
-	ss_lsn lsn;            /* begin change truncate commit: commit LSN;
+	json_t *json;	       /* the whole frame object */
+	uint64_t xid;	       /* begin change truncate commit (<= INT64_MAX) */
+	ss_lsn lsn;	       /* begin change truncate commit: commit LSN;
 				  progress: replicate's position;
 				  stream: where the stream starts */
-	ss_lsn end_lsn;        /* commit: end of the commit record */
-	const char *ts;        /* begin commit: "2026-11-21T07:38:00.123456Z" */
-	int64_t ts_us;         /* ... the same as Unix microseconds */
-	uint64_t pos;          /* change truncate: 0-based, within the txn */
-	uint32_t oid;          /* relation change invalidate: relation oid */
+	ss_lsn end_lsn;	       /* commit: end of the commit record */
+	const char *ts;	       /* begin commit: "2026-11-21T07:38:00.123456Z" */
+	int64_t ts_us;	       /* ... the same as Unix microseconds */
+	uint64_t pos;	       /* change truncate: 0-based, within the txn */
+	uint32_t oid;	       /* relation change invalidate: relation oid */
 	enum ss_frame_op op;   /* change */
 	json_t *new_row;       /* change insert/update: {"col": "text"|null} */
 	json_t *old_row;       /* change update/delete: same shape */
-	int has_shapes;        /* "shapes" present (change truncate
+	int has_shapes;	       /* "shapes" present (change truncate
 				  invalidate) */
 	const int64_t *shapes; /* ... strictly ascending compact shape ids */
 	size_t nshapes;
 	/* change with shapes: shape_ops[i] is the operation for shapes[i]
 	 * ("moves" applied: an update may be an insert or delete there). */
 	const enum ss_frame_op *shape_ops;
-	const uint32_t *oids;  /* truncate: the truncated relations (>= 1) */
+	const uint32_t *oids; /* truncate: the truncated relations (>= 1) */
 	size_t noids;
 	const char *schema;    /* relation */
 	const char *table;     /* relation */
@@ -98,8 +98,8 @@ struct ss_frame {
 	 * (NULL and 0 when absent: not a partition) */
 	const uint32_t *ancestors;
 	size_t nancestors;
-	const char *reason;    /* invalidate; stream (NULL if absent) */
-	int64_t stream;        /* stream: the registry's stream number */
+	const char *reason; /* invalidate; stream (NULL if absent) */
+	int64_t stream;	    /* stream: the registry's stream number */
 
 	/* Private storage behind the arrays above. */
 	int64_t *shapes_buf_;
@@ -114,7 +114,10 @@ struct ss_frame {
 	size_t anc_alloc_;
 };
 
-#define SS_FRAME_INIT { .type = SS_FRAME_NONE }
+#define SS_FRAME_INIT                                                          \
+	{                                                                      \
+		.type = SS_FRAME_NONE                                          \
+	}
 
 /* Make f empty (type SS_FRAME_NONE, no storage); same as SS_FRAME_INIT. */
 void ss_frame_init(struct ss_frame *f);
@@ -150,11 +153,12 @@ struct ss_frame_reader;
 #define SS_FRAME_MAX_LINE_DEFAULT ((size_t)256 << 20) /* 256 MiB */
 
 /* Results of ss_frame_read besides -1 (error). */
-#define SS_FRAME_EOF 0   /* clean end of input (after a newline) */
-#define SS_FRAME_OK 1    /* *f holds the next frame */
-#define SS_FRAME_AGAIN 2 /* interrupted (EINTR) or, for a non-blocking fd,
-			    no complete line yet (EAGAIN): call again later;
-			    a partial line is kept */
+#define SS_FRAME_EOF 0 /* clean end of input (after a newline) */
+#define SS_FRAME_OK 1  /* *f holds the next frame */
+#define SS_FRAME_AGAIN                                                         \
+	2 /* interrupted (EINTR) or, for a non-blocking fd,                    \
+	     no complete line yet (EAGAIN): call again later;                  \
+	     a partial line is kept */
 
 /*
  * A reader over a stdio stream (*new*, free with ss_frame_reader_free;
@@ -226,18 +230,21 @@ int ss_frame_reader_buffered(const struct ss_frame_reader *r);
  * transaction must be discarded).
  */
 struct ss_frame_seq {
-	int in_txn;        /* between a begin and its commit */
-	uint64_t xid;      /* the open transaction's */
-	ss_lsn lsn;        /* the open transaction's commit LSN */
-	int have_pos;      /* a change/truncate was seen in it */
-	uint64_t pos;      /* ... and the last one's pos */
+	int in_txn;   /* between a begin and its commit */
+	uint64_t xid; /* the open transaction's */
+	ss_lsn lsn;   /* the open transaction's commit LSN */
+	int have_pos; /* a change/truncate was seen in it */
+	uint64_t pos; /* ... and the last one's pos */
 	int have_commit;
 	ss_lsn last_commit; /* the last commit's lsn */
-	ss_lsn progress;   /* the highest progress lsn, 0 if none */
-	int64_t stream;    /* the last stream frame's number, 0 if none */
+	ss_lsn progress;    /* the highest progress lsn, 0 if none */
+	int64_t stream;	    /* the last stream frame's number, 0 if none */
 };
 
-#define SS_FRAME_SEQ_INIT { 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define SS_FRAME_SEQ_INIT                                                      \
+	{                                                                      \
+		0, 0, 0, 0, 0, 0, 0, 0, 0                                      \
+	}
 
 void ss_frame_seq_init(struct ss_frame_seq *seq);
 /*
@@ -362,23 +369,23 @@ int ss_frame_parse_ts(const char *s, int64_t *out_us, struct ss_err *err);
  * the oid without a callback: ss_frame_scan_head reads the op and oid,
  * then ss_frame_scan_rest the rest with the layout.
  */
-#define SS_FRAME_SCAN_MAX 64   /* the most columns a scan returns */
+#define SS_FRAME_SCAN_MAX 64 /* the most columns a scan returns */
 
 /* A value in the line (*borrowed*: valid while the line is). */
 struct ss_frame_span {
 	const char *p;
 	size_t len;
-	int null;             /* SQL NULL (p is NULL) */
+	int null; /* SQL NULL (p is NULL) */
 };
 
 /* The columns of the relation, as its relation frame gave them. */
 struct ss_frame_layout {
 	const struct ss_frame_column *cols;
 	size_t ncols;
-	const size_t *namelen;       /* strlen of each column's name */
-	const unsigned char *plain;  /* 1: the name is written as is in JSON */
-	const size_t *idx;           /* the columns to return, ascending */
-	size_t nidx;                 /* at most SS_FRAME_SCAN_MAX */
+	const size_t *namelen;	    /* strlen of each column's name */
+	const unsigned char *plain; /* 1: the name is written as is in JSON */
+	const size_t *idx;	    /* the columns to return, ascending */
+	size_t nidx;		    /* at most SS_FRAME_SCAN_MAX */
 };
 
 struct ss_frame_scan {
@@ -386,10 +393,10 @@ struct ss_frame_scan {
 	uint32_t oid;
 	uint64_t xid, pos;
 	ss_lsn lsn;
-	int has_new, has_old;        /* an update has both */
+	int has_new, has_old; /* an update has both */
 	/* The values of the layout's idx columns, in that order. */
 	struct ss_frame_span newv[SS_FRAME_SCAN_MAX], oldv[SS_FRAME_SCAN_MAX];
-	const char *p_, *end_;       /* private: where the head stopped */
+	const char *p_, *end_; /* private: where the head stopped */
 };
 
 /* Read a change frame's op and oid from `line` (len bytes, no newline)
@@ -397,7 +404,8 @@ struct ss_frame_scan {
 int ss_frame_scan_head(struct ss_frame_scan *sc, const char *line, size_t len);
 /* Read the rest of the line ss_frame_scan_head began, with the relation's
  * layout: 1, or 0 when it is not of the fast form. */
-int ss_frame_scan_rest(struct ss_frame_scan *sc, const struct ss_frame_layout *l);
+int ss_frame_scan_rest(struct ss_frame_scan *sc,
+		       const struct ss_frame_layout *l);
 
 /* ---- raw lines (frame_lines.c) ---------------------------------------- */
 
@@ -410,12 +418,12 @@ int ss_frame_scan_rest(struct ss_frame_scan *sc, const struct ss_frame_layout *l
  */
 struct ss_frame_lines {
 	int fd;
-	const char *name;       /* for messages ("<stdin>"); *borrowed* */
+	const char *name; /* for messages ("<stdin>"); *borrowed* */
 	char *buf;
 	size_t cap, start, end, scanned;
-	uint64_t lineno;        /* lines handed out */
-	size_t max;             /* the longest line allowed */
-	int eof;                /* the descriptor reached its end */
+	uint64_t lineno; /* lines handed out */
+	size_t max;	 /* the longest line allowed */
+	int eof;	 /* the descriptor reached its end */
 };
 
 #define SS_FRAME_LINE_EOF 0

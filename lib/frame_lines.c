@@ -32,15 +32,16 @@ void ss_frame_lines_release(struct ss_frame_lines *in)
 
 int ss_frame_lines_buffered(const struct ss_frame_lines *in)
 {
-	return memchr(in->buf + in->scanned, '\n', in->end - in->scanned) != NULL;
+	return memchr(in->buf + in->scanned, '\n', in->end - in->scanned) !=
+	       NULL;
 }
 
 int ss_frame_lines_next(struct ss_frame_lines *in, const char **line,
 			size_t *len, struct ss_err *err)
 {
 	for (;;) {
-		char *nl = memchr(in->buf + in->scanned, '\n',
-				  in->end - in->scanned);
+		char *nl =
+		    memchr(in->buf + in->scanned, '\n', in->end - in->scanned);
 		ssize_t n;
 
 		if (nl) {
@@ -52,15 +53,16 @@ int ss_frame_lines_next(struct ss_frame_lines *in, const char **line,
 				return ss_err_set(err, SS_ERR_INPUT,
 						  "%s:%" PRIu64 ": line too "
 						  "long (more than %zu bytes)",
-						  in->name, in->lineno, in->max);
+						  in->name, in->lineno,
+						  in->max);
 			return SS_FRAME_LINE_OK;
 		}
 		in->scanned = in->end;
 		if (in->end - in->start > in->max)
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "%s:%" PRIu64 ": line too long "
-					  "(more than %zu bytes)", in->name,
-					  in->lineno + 1, in->max);
+					  "(more than %zu bytes)",
+					  in->name, in->lineno + 1, in->max);
 		if (in->eof) {
 			if (in->end > in->start) {
 				in->start = in->end;
@@ -72,7 +74,8 @@ int ss_frame_lines_next(struct ss_frame_lines *in, const char **line,
 			return SS_FRAME_LINE_EOF;
 		}
 		if (in->start > 0) {
-			memmove(in->buf, in->buf + in->start, in->end - in->start);
+			memmove(in->buf, in->buf + in->start,
+				in->end - in->start);
 			in->end -= in->start;
 			in->scanned -= in->start;
 			in->start = 0;
@@ -86,8 +89,10 @@ int ss_frame_lines_next(struct ss_frame_lines *in, const char **line,
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
 			    errno == EINTR)
 				return SS_FRAME_LINE_AGAIN;
-			return ss_err_set(err, SS_ERR_RUNTIME, "could not read "
-					  "'%s': %s", in->name, strerror(errno));
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "could not read "
+					  "'%s': %s",
+					  in->name, strerror(errno));
 		}
 		if (n == 0)
 			in->eof = 1;
@@ -103,6 +108,7 @@ void ss_frame_row_values(json_t *row, const char *const *names,
 	for (i = 0; i < n; i++) {
 		json_t *v = row ? json_object_get(row, names[i]) : NULL;
 
-		out[idx ? idx[i] : i] = json_is_string(v) ? json_string_value(v) : NULL;
+		out[idx ? idx[i] : i] =
+		    json_is_string(v) ? json_string_value(v) : NULL;
 	}
 }

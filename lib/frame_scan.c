@@ -11,7 +11,6 @@
 
 #include "shape.h"
 
-
 struct scan {
 	const char *p, *end;
 };
@@ -56,7 +55,8 @@ static uint64_t special8(uint64_t w)
 	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
 
 	return (((q - ONES) & ~q) | ((b - ONES) & ~b) |
-		((w - ONES * 0x20) & ~w) | w) & HIGHS;
+		((w - ONES * 0x20) & ~w) | w) &
+	       HIGHS;
 }
 
 /* A string with no escapes and no control characters, valid UTF-8:
@@ -108,14 +108,15 @@ static int row_(struct scan *s, const struct ss_frame_layout *g,
 	for (i = 0; i < ncols; i++) {
 		const char *key;
 		size_t klen;
-		struct ss_frame_span v = { NULL, 0, 0 };
+		struct ss_frame_span v = {NULL, 0, 0};
 
 		if (i && !LIT(s, ","))
 			return 0;
 		if (g->plain[i]) {
 			/* "name": in place (the name needs no escaping). */
 			klen = g->namelen[i];
-			if ((size_t)(s->end - s->p) < klen + 3 || *s->p != '"' ||
+			if ((size_t)(s->end - s->p) < klen + 3 ||
+			    *s->p != '"' ||
 			    memcmp(s->p + 1, cols[i].name, klen) ||
 			    s->p[klen + 1] != '"' || s->p[klen + 2] != ':')
 				return 0;
@@ -136,7 +137,7 @@ static int row_(struct scan *s, const struct ss_frame_layout *g,
 
 int ss_frame_scan_head(struct ss_frame_scan *sc, const char *line, size_t len)
 {
-	struct scan s = { line, line + len };
+	struct scan s = {line, line + len};
 	uint64_t v;
 
 	if (!LIT(&s, "{\"type\":\"change\",\"op\":\""))
@@ -157,9 +158,10 @@ int ss_frame_scan_head(struct ss_frame_scan *sc, const char *line, size_t len)
 	return 1;
 }
 
-int ss_frame_scan_rest(struct ss_frame_scan *sc, const struct ss_frame_layout *l)
+int ss_frame_scan_rest(struct ss_frame_scan *sc,
+		       const struct ss_frame_layout *l)
 {
-	struct scan s = { sc->p_, sc->end_ };
+	struct scan s = {sc->p_, sc->end_};
 	const char *lsn;
 	size_t lsnlen;
 	struct ss_err err = SS_ERR_INIT;
@@ -174,11 +176,9 @@ int ss_frame_scan_rest(struct ss_frame_scan *sc, const struct ss_frame_layout *l
 		return 0;
 	sc->has_new = sc->op != SS_FRAME_OP_DELETE;
 	sc->has_old = sc->op != SS_FRAME_OP_INSERT;
-	if (sc->has_new &&
-	    (!LIT(&s, ",\"new\":") || !row_(&s, l, sc->newv)))
+	if (sc->has_new && (!LIT(&s, ",\"new\":") || !row_(&s, l, sc->newv)))
 		return 0;
-	if (sc->has_old &&
-	    (!LIT(&s, ",\"old\":") || !row_(&s, l, sc->oldv)))
+	if (sc->has_old && (!LIT(&s, ",\"old\":") || !row_(&s, l, sc->oldv)))
 		return 0;
 	if (!LIT(&s, "}"))
 		return 0;

@@ -16,11 +16,13 @@
 #include "registry.h"
 
 const char *const ss_health_stages[SS_HEALTH_NSTAGES] = {
-	"replicate", "route", "store",
+    "replicate",
+    "route",
+    "store",
 };
 
 const int64_t ss_health_lag_bounds[SS_HB_LAG_BUCKETS] = {
-	1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+    1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
 };
 
 void ss_lag_hist_add(struct ss_lag_hist *h, int64_t ms)
@@ -92,9 +94,9 @@ void ss_heartbeat_init(struct ss_heartbeat *hb, const char *stage)
 const char *ss_health_counter_name(const char *stage, int i)
 {
 	static const char *const names[SS_HEALTH_NSTAGES][SS_HB_COUNTERS] = {
-		{ "transactions", "changes", "reconnects" },
-		{ "transactions", "changes_in", "changes_out" },
-		{ "transactions", "changes", "syncs" },
+	    {"transactions", "changes", "reconnects"},
+	    {"transactions", "changes_in", "changes_out"},
+	    {"transactions", "changes", "syncs"},
 	};
 	int s;
 
@@ -123,9 +125,11 @@ int64_t ss_health_rss(void)
 
 /* ---------------------------------------------------------------- status */
 
-int ss_health_up(const struct ss_heartbeat *hb, int64_t now_us, int64_t stale_us)
+int ss_health_up(const struct ss_heartbeat *hb, int64_t now_us,
+		 int64_t stale_us)
 {
-	return now_us - hb->updated_us <= stale_us && strcmp(hb->state, "stopped");
+	return now_us - hb->updated_us <= stale_us &&
+	       strcmp(hb->state, "stopped");
 }
 
 const char *ss_health_status_name(enum ss_health_status s)
@@ -141,8 +145,8 @@ const char *ss_health_status_name(enum ss_health_status s)
 }
 
 enum ss_health_status ss_health_eval(const struct ss_heartbeat *hb, size_t n,
-				     int64_t now_us, int64_t since_us, int64_t stale_us,
-				     struct ss_buf *why)
+				     int64_t now_us, int64_t since_us,
+				     int64_t stale_us, struct ss_buf *why)
 {
 	const struct ss_heartbeat *repl = NULL;
 	const char *down = NULL, *notyet = NULL;
@@ -174,8 +178,9 @@ enum ss_health_status ss_health_eval(const struct ss_heartbeat *hb, size_t n,
 		if (why && !strcmp(down_state, "stopped"))
 			ss_buf_addf(why, "%s stopped", down);
 		else if (why)
-			ss_buf_addf(why, "%s is down: no heartbeat for %" PRId64 " ms",
-				    down, down_age / 1000);
+			ss_buf_addf(
+			    why, "%s is down: no heartbeat for %" PRId64 " ms",
+			    down, down_age / 1000);
 		return SS_HEALTH_WAITING;
 	}
 	if (notyet) {
@@ -188,7 +193,8 @@ enum ss_health_status ss_health_eval(const struct ss_heartbeat *hb, size_t n,
 			ss_buf_adds(why, "replicate is connecting");
 		return SS_HEALTH_STARTING;
 	}
-	if (strcmp(repl->state, "streaming") && strcmp(repl->state, "sleeping")) {
+	if (strcmp(repl->state, "streaming") &&
+	    strcmp(repl->state, "sleeping")) {
 		if (why)
 			ss_buf_addf(why, "replicate is %s%s%s", repl->state,
 				    *repl->detail ? ": " : "", repl->detail);
@@ -251,8 +257,8 @@ static void *beat_main(void *arg)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		while (!b->stop &&
-		       pthread_cond_timedwait(&b->cond, &b->mu, &ts) != ETIMEDOUT)
+		while (!b->stop && pthread_cond_timedwait(&b->cond, &b->mu,
+							  &ts) != ETIMEDOUT)
 			;
 	}
 	pthread_mutex_unlock(&b->mu);
@@ -280,8 +286,10 @@ int ss_beat_start(struct ss_registry *reg, const char *stage, int interval_ms,
 		pthread_cond_destroy(&b->cond);
 		pthread_mutex_destroy(&b->mu);
 		free(b);
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not start the heartbeat "
-				  "thread: %s", strerror(rc));
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not start the heartbeat "
+				  "thread: %s",
+				  strerror(rc));
 	}
 	*out = b;
 	return 0;
@@ -302,7 +310,8 @@ void ss_beat_state(struct ss_beat *b, const char *state, const char *detail)
 {
 	pthread_mutex_lock(&b->mu);
 	snprintf(b->hb.state, sizeof(b->hb.state), "%s", state);
-	snprintf(b->hb.detail, sizeof(b->hb.detail), "%s", detail ? detail : "");
+	snprintf(b->hb.detail, sizeof(b->hb.detail), "%s",
+		 detail ? detail : "");
 	pthread_mutex_unlock(&b->mu);
 }
 

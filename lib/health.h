@@ -51,21 +51,21 @@ struct ss_heartbeat {
 	char stage[16];
 	int64_t pid;
 	char state[16];
-	char detail[256];          /* the last error, "" if none */
-	uint64_t received_lsn;     /* replicate: server position read;
-				      route: last commit routed;
-				      store: last commit stored */
-	uint64_t flushed_lsn;      /* replicate: acknowledged to the slot;
-				      store: durable */
-	int64_t wal_lsn;           /* replicate: pg_current_wal_lsn() */
-	int64_t retained_wal;      /* replicate: bytes the slot retains */
-	int64_t flush_lag;         /* replicate: bytes past the slot's
-				      confirmed_flush_lsn */
+	char detail[256];      /* the last error, "" if none */
+	uint64_t received_lsn; /* replicate: server position read;
+				  route: last commit routed;
+				  store: last commit stored */
+	uint64_t flushed_lsn;  /* replicate: acknowledged to the slot;
+				  store: durable */
+	int64_t wal_lsn;       /* replicate: pg_current_wal_lsn() */
+	int64_t retained_wal;  /* replicate: bytes the slot retains */
+	int64_t flush_lag;     /* replicate: bytes past the slot's
+				  confirmed_flush_lsn */
 	int64_t rss_bytes;
 	int64_t registry_connections;
 	int64_t counters[SS_HB_COUNTERS];
-	struct ss_lag_hist lag;    /* replicate: receive lag */
-	int64_t updated_us;        /* Unix microseconds */
+	struct ss_lag_hist lag; /* replicate: receive lag */
+	int64_t updated_us;	/* Unix microseconds */
 };
 
 /* An empty heartbeat of `stage` (unknown values as described above). */
@@ -85,9 +85,9 @@ int64_t ss_health_rss(void);
 
 enum ss_health_status {
 	SS_HEALTH_STARTING = 0, /* a stage has not reported since `since` */
-	SS_HEALTH_WAITING = 1,  /* a stage is down, or replication is not
+	SS_HEALTH_WAITING = 1,	/* a stage is down, or replication is not
 				   streaming */
-	SS_HEALTH_ACTIVE = 2,   /* every stage is up, replication streams */
+	SS_HEALTH_ACTIVE = 2,	/* every stage is up, replication streams */
 };
 
 /* Default staleness window: a heartbeat older than this is a stage down. */
@@ -102,18 +102,19 @@ enum ss_health_status {
  * and down otherwise. Then: any stage down -> WAITING; any not yet ->
  * STARTING; replicate "connecting" -> STARTING; replicate neither
  * "streaming" nor "sleeping" -> WAITING; else ACTIVE (a sleeping
- * replicate wakes on the next shape read, as Electric's stack does). `why` (may be NULL) gets a short
- * reason, empty when active.
+ * replicate wakes on the next shape read, as Electric's stack does). `why` (may
+ * be NULL) gets a short reason, empty when active.
  */
 enum ss_health_status ss_health_eval(const struct ss_heartbeat *hb, size_t n,
-				     int64_t now_us, int64_t since_us, int64_t stale_us,
-				     struct ss_buf *why);
+				     int64_t now_us, int64_t since_us,
+				     int64_t stale_us, struct ss_buf *why);
 
 /* "starting", "waiting", "active". */
 const char *ss_health_status_name(enum ss_health_status s);
 
 /* Whether heartbeat hb counts as up at now_us (see ss_health_eval). */
-int ss_health_up(const struct ss_heartbeat *hb, int64_t now_us, int64_t stale_us);
+int ss_health_up(const struct ss_heartbeat *hb, int64_t now_us,
+		 int64_t stale_us);
 
 /*
  * A beat: a thread that writes this process's heartbeat for `stage` to

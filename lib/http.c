@@ -15,15 +15,19 @@
 #include "message.h"
 #include "shape.h"
 
-#define EXPOSE_HEADERS "electric-cursor,electric-handle,electric-has-data," \
-	"electric-offset,electric-schema,electric-up-to-date," \
+#define EXPOSE_HEADERS                                                         \
+	"electric-cursor,electric-handle,electric-has-data,"                   \
+	"electric-offset,electric-schema,electric-up-to-date,"                 \
 	"electric-internal-known-error,retry-after"
 
 enum ss_http_method ss_http_method_of(const char *m)
 {
-	return !strcmp(m, "GET") ? SS_HTTP_GET : !strcmp(m, "HEAD") ? SS_HTTP_HEAD :
-	       !strcmp(m, "POST") ? SS_HTTP_POST : !strcmp(m, "DELETE") ? SS_HTTP_DELETE :
-	       !strcmp(m, "OPTIONS") ? SS_HTTP_OPTIONS : SS_HTTP_OTHER;
+	return !strcmp(m, "GET")       ? SS_HTTP_GET
+	       : !strcmp(m, "HEAD")    ? SS_HTTP_HEAD
+	       : !strcmp(m, "POST")    ? SS_HTTP_POST
+	       : !strcmp(m, "DELETE")  ? SS_HTTP_DELETE
+	       : !strcmp(m, "OPTIONS") ? SS_HTTP_OPTIONS
+				       : SS_HTTP_OTHER;
 }
 
 enum ss_http_route ss_http_route_of(const char *url)
@@ -83,7 +87,8 @@ void ss_http_message_body(struct ss_buf *b, const char *msg)
 	ss_buf_addc(b, '}');
 }
 
-void ss_http_errors_add(struct ss_http_errors *c, const char *field, const char *fmt, ...)
+void ss_http_errors_add(struct ss_http_errors *c, const char *field,
+			const char *fmt, ...)
 {
 	va_list ap;
 
@@ -107,7 +112,8 @@ void ss_http_errors_sort(struct ss_http_field_err *e, size_t n)
 		qsort(e, n, sizeof(*e), cmp_field);
 }
 
-void ss_http_invalid_body(struct ss_buf *b, struct ss_http_field_err *e, size_t n)
+void ss_http_invalid_body(struct ss_buf *b, struct ss_http_field_err *e,
+			  size_t n)
 {
 	size_t i;
 
@@ -166,19 +172,21 @@ void ss_http_common_headers(struct MHD_Response *resp, const char *origin,
 	if (origin)
 		MHD_add_response_header(resp, "vary", "Origin");
 	MHD_add_response_header(resp, "access-control-allow-methods",
-				shape_route ? "GET, POST, HEAD, DELETE, OPTIONS" :
-				"GET, HEAD");
-	MHD_add_response_header(resp, "access-control-expose-headers", EXPOSE_HEADERS);
+				shape_route ? "GET, POST, HEAD, DELETE, OPTIONS"
+					    : "GET, HEAD");
+	MHD_add_response_header(resp, "access-control-expose-headers",
+				EXPOSE_HEADERS);
 }
 
-void ss_http_error_headers(struct MHD_Response *resp, unsigned status, int has_handle,
-			   const char *retry_after, int known)
+void ss_http_error_headers(struct MHD_Response *resp, unsigned status,
+			   int has_handle, const char *retry_after, int known)
 {
 	MHD_add_response_header(resp, "content-type", "application/json");
 	if (status == 409) {
-		MHD_add_response_header(resp, "cache-control", has_handle ?
-					"public, max-age=60, must-revalidate" :
-					"public, max-age=1, must-revalidate");
+		MHD_add_response_header(
+		    resp, "cache-control",
+		    has_handle ? "public, max-age=60, must-revalidate"
+			       : "public, max-age=1, must-revalidate");
 	} else if (status >= 400) {
 		MHD_add_response_header(resp, "cache-control", "no-store");
 		MHD_add_response_header(resp, "surrogate-control", "no-store");
@@ -186,18 +194,21 @@ void ss_http_error_headers(struct MHD_Response *resp, unsigned status, int has_h
 	if (retry_after)
 		MHD_add_response_header(resp, "retry-after", retry_after);
 	if (known)
-		MHD_add_response_header(resp, "electric-internal-known-error", "true");
+		MHD_add_response_header(resp, "electric-internal-known-error",
+					"true");
 }
 
 int ss_http_log_ignorable(const char *msg)
 {
-	return !strncmp(msg, "Failed to send", 14) || strstr(msg, "closed by remote") ||
+	return !strncmp(msg, "Failed to send", 14) ||
+	       strstr(msg, "closed by remote") ||
 	       strstr(msg, "Socket has been disconnected");
 }
 
 struct MHD_Response *ss_http_buffer(const char *data, size_t len)
 {
-	return MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	return MHD_create_response_from_buffer(len, (void *)data,
+					       MHD_RESPMEM_MUST_COPY);
 }
 
 struct MHD_Response *ss_http_must_refetch(const char *new_handle)
@@ -231,7 +242,8 @@ const char *ss_http_preflight_allow(const char *h)
 	return "";
 }
 
-unsigned ss_http_intake_check(const struct ss_http_intake *in, const char **body)
+unsigned ss_http_intake_check(const struct ss_http_intake *in,
+			      const char **body)
 {
 	const char *cl = in->content_length;
 
@@ -253,7 +265,8 @@ unsigned ss_http_intake_check(const struct ss_http_intake *in, const char **body
 	 * ffffffffffffffff bytes kept the request open for ever: a POST
 	 * must say its length. */
 	if (in->transfer_encoding || !cl) {
-		*body = "{\"error\":\"Request body must have a Content-Length\"}";
+		*body =
+		    "{\"error\":\"Request body must have a Content-Length\"}";
 		return 411;
 	}
 	if (strspn(cl, "0123456789") != strlen(cl) || strlen(cl) > 18 ||
@@ -278,31 +291,36 @@ void ss_http_cursor(const char *prev, int64_t long_poll_ms, int64_t now_us,
 		return;
 	}
 	next = (now_us / 1000000 - CURSOR_EPOCH + t - 1) / t * t;
-	if (prev && ss_parse_i64(prev, 0, INT64_MAX / 2, &p, "cursor", &err) < 0)
+	if (prev &&
+	    ss_parse_i64(prev, 0, INT64_MAX / 2, &p, "cursor", &err) < 0)
 		p = 0;
 	if (next <= p)
 		next = p + 1 + jitter;
 	snprintf(out, 32, "%" PRId64, next);
 }
 
-void ss_http_data_cache_control(int post, int before_all, int live, int64_t max_age,
-				int64_t stale_age, char *out)
+void ss_http_data_cache_control(int post, int before_all, int live,
+				int64_t max_age, int64_t stale_age, char *out)
 {
 	if (post)
 		snprintf(out, 128, "no-cache");
 	else if (before_all)
-		snprintf(out, 128, "public, max-age=604800, s-maxage=3600, "
+		snprintf(out, 128,
+			 "public, max-age=604800, s-maxage=3600, "
 			 "stale-while-revalidate=2629746");
 	else if (live)
-		snprintf(out, 128, "public, max-age=5, stale-while-revalidate=5");
+		snprintf(out, 128,
+			 "public, max-age=5, stale-while-revalidate=5");
 	else
-		snprintf(out, 128, "public, max-age=%" PRId64 ", stale-while-revalidate=%"
-			 PRId64, max_age, stale_age);
+		snprintf(out, 128,
+			 "public, max-age=%" PRId64
+			 ", stale-while-revalidate=%" PRId64,
+			 max_age, stale_age);
 }
 
 struct ss_http_range {
 	int fd;
-	uint64_t fpos, flen;     /* the file part */
+	uint64_t fpos, flen; /* the file part */
 	char *pre, *suf;
 	size_t prelen, suflen;
 	atomic_llong *sent;
@@ -347,15 +365,20 @@ ssize_t ss_http_range_read(void *cls, uint64_t pos, char *buf, size_t max)
 			n += k;
 		} else if (p < b->prelen + b->flen) {
 			uint64_t fp = p - b->prelen;
-			size_t k = (size_t)(b->flen - fp < max - n ? b->flen - fp : max - n);
-			ssize_t got = pread(b->fd, buf + n, k, (off_t)(b->fpos + fp));
+			size_t k =
+			    (size_t)(b->flen - fp < max - n ? b->flen - fp
+							    : max - n);
+			ssize_t got =
+			    pread(b->fd, buf + n, k, (off_t)(b->fpos + fp));
 
 			if (got <= 0)
-				return n ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
+				return n ? (ssize_t)n
+					 : MHD_CONTENT_READER_END_WITH_ERROR;
 			n += (size_t)got;
 		} else if (p < b->prelen + b->flen + b->suflen) {
 			size_t sp = (size_t)(p - b->prelen - b->flen);
-			size_t k = b->suflen - sp < max - n ? b->suflen - sp : max - n;
+			size_t k =
+			    b->suflen - sp < max - n ? b->suflen - sp : max - n;
 
 			memcpy(buf + n, b->suf + sp, k);
 			n += k;
@@ -383,16 +406,18 @@ void ss_http_range_free(void *cls)
 	free(b);
 }
 
-struct MHD_Response *ss_http_range_response(struct ss_http_range *b, size_t block)
+struct MHD_Response *ss_http_range_response(struct ss_http_range *b,
+					    size_t block)
 {
 	uint64_t total = ss_http_range_size(b);
 
-	return MHD_create_response_from_callback(total, total < block ? (size_t)total :
-						 block, ss_http_range_read, b,
-						 ss_http_range_free);
+	return MHD_create_response_from_callback(
+	    total, total < block ? (size_t)total : block, ss_http_range_read, b,
+	    ss_http_range_free);
 }
 
-struct MHD_Response *ss_http_data_response(const struct ss_http_data *d, unsigned *status)
+struct MHD_Response *ss_http_data_response(const struct ss_http_data *d,
+					   unsigned *status)
 {
 	struct ss_buf suf = SS_BUF_INIT, etag = SS_BUF_INIT, q = SS_BUF_INIT;
 	struct MHD_Response *resp;
@@ -404,7 +429,8 @@ struct MHD_Response *ss_http_data_response(const struct ss_http_data *d, unsigne
 	ss_buf_addf(&etag, "%s:%s:%s", d->handle, reqoff, endoff);
 	if (d->unique_etag)
 		ss_buf_addf(&etag, ":%" PRId64, d->mono_us);
-	if (!d->unique_etag && ss_http_etag_matches(d->if_none_match, etag.buf)) {
+	if (!d->unique_etag &&
+	    ss_http_etag_matches(d->if_none_match, etag.buf)) {
 		if (d->fd >= 0)
 			close(d->fd);
 		resp = ss_http_buffer("", 0);
@@ -416,15 +442,16 @@ struct MHD_Response *ss_http_data_response(const struct ss_http_data *d, unsigne
 			ss_message_up_to_date(&suf, d->lsn);
 		}
 		ss_buf_addc(&suf, ']');
-		resp = ss_http_range_response(ss_http_range_new(d->fd, d->fpos, d->flen, "[",
-								1, suf.buf, suf.len,
-								d->sent),
-					      d->block);
+		resp = ss_http_range_response(
+		    ss_http_range_new(d->fd, d->fpos, d->flen, "[", 1, suf.buf,
+				      suf.len, d->sent),
+		    d->block);
 	}
 	MHD_add_response_header(resp, "content-type", "application/json");
 	MHD_add_response_header(resp, "electric-handle", d->handle);
 	MHD_add_response_header(resp, "electric-offset", endoff);
-	MHD_add_response_header(resp, "electric-has-data", d->has_data ? "true" : "false");
+	MHD_add_response_header(resp, "electric-has-data",
+				d->has_data ? "true" : "false");
 	if (d->up_to_date)
 		/* MHD refuses an empty value; a lone space reads as empty to
 		 * every HTTP parser (leading and trailing OWS is dropped). */
@@ -440,8 +467,9 @@ struct MHD_Response *ss_http_data_response(const struct ss_http_data *d, unsigne
 		MHD_add_response_header(resp, "electric-cursor", d->cursor);
 	ss_buf_addf(&q, "\"%s\"", etag.buf);
 	MHD_add_response_header(resp, "etag", q.buf);
-	ss_http_data_cache_control(d->post, d->req_off.kind == SS_OFFSET_BEFORE_ALL, d->live,
-				   d->max_age, d->stale_age, cc);
+	ss_http_data_cache_control(d->post,
+				   d->req_off.kind == SS_OFFSET_BEFORE_ALL,
+				   d->live, d->max_age, d->stale_age, cc);
 	MHD_add_response_header(resp, "cache-control", cc);
 	ss_buf_release(&q);
 	ss_buf_release(&suf);

@@ -24,12 +24,20 @@
 #define SS_HTTP_SERVER_HEADER "ElectricSQL/1.7.12 shapesync/" SS_VERSION
 
 enum ss_http_method {
-	SS_HTTP_GET, SS_HTTP_HEAD, SS_HTTP_POST, SS_HTTP_DELETE, SS_HTTP_OPTIONS,
+	SS_HTTP_GET,
+	SS_HTTP_HEAD,
+	SS_HTTP_POST,
+	SS_HTTP_DELETE,
+	SS_HTTP_OPTIONS,
 	SS_HTTP_OTHER
 };
 
 enum ss_http_route {
-	SS_HTTP_ROOT, SS_HTTP_SHAPE, SS_HTTP_HEALTH, SS_HTTP_METRICS, SS_HTTP_NONE
+	SS_HTTP_ROOT,
+	SS_HTTP_SHAPE,
+	SS_HTTP_HEALTH,
+	SS_HTTP_METRICS,
+	SS_HTTP_NONE
 };
 
 /* The method of a request line (exact, case-sensitive names). */
@@ -65,8 +73,9 @@ struct ss_http_errors {
 };
 
 /* Add one error of field, its message printf-style (cut at 599 bytes). */
-void ss_http_errors_add(struct ss_http_errors *c, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void ss_http_errors_add(struct ss_http_errors *c, const char *field,
+			const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Sort e[0..n) by field, byte order (Jason's map order). */
 void ss_http_errors_sort(struct ss_http_field_err *e, size_t n);
@@ -78,7 +87,8 @@ void ss_http_errors_sort(struct ss_http_field_err *e, size_t n);
  * for equal fields is not needed: callers give at most one message per
  * field and kind).
  */
-void ss_http_invalid_body(struct ss_buf *b, struct ss_http_field_err *e, size_t n);
+void ss_http_invalid_body(struct ss_buf *b, struct ss_http_field_err *e,
+			  size_t n);
 
 /*
  * Does an If-None-Match value (a comma list; each entry's quotes
@@ -101,8 +111,8 @@ void ss_http_common_headers(struct MHD_Response *resp, const char *origin,
  * other 4xx and 5xx: no-store for browsers and CDNs), retry-after when
  * given, electric-internal-known-error when known.
  */
-void ss_http_error_headers(struct MHD_Response *resp, unsigned status, int has_handle,
-			   const char *retry_after, int known);
+void ss_http_error_headers(struct MHD_Response *resp, unsigned status,
+			   int has_handle, const char *retry_after, int known);
 
 /*
  * 1 when a libmicrohttpd log message is ordinary and not worth a warning:
@@ -131,9 +141,9 @@ const char *ss_http_preflight_allow(const char *h);
 
 /* What a request brings before its body is read (ss_http_intake_check). */
 struct ss_http_intake {
-	size_t uri_len;               /* the request URI */
-	size_t header_len;            /* its headers: name + value + 4 each */
-	size_t nargs;                 /* query arguments ('&' + 1) */
+	size_t uri_len;	   /* the request URI */
+	size_t header_len; /* its headers: name + value + 4 each */
+	size_t nargs;	   /* query arguments ('&' + 1) */
 	int post;
 	const char *transfer_encoding, *content_length; /* NULL: absent */
 	uint64_t max_header, max_body;
@@ -147,7 +157,8 @@ struct ss_http_intake {
  * are refused) of at most max_body (413). Returns 0 when the request may
  * go on, else the status with *body its JSON (static).
  */
-unsigned ss_http_intake_check(const struct ss_http_intake *in, const char **body);
+unsigned ss_http_intake_check(const struct ss_http_intake *in,
+			      const char **body);
 
 /*
  * Electric's electric-cursor for a live answer (out: at least 32 bytes):
@@ -165,28 +176,28 @@ void ss_http_cursor(const char *prev, int64_t long_poll_ms, int64_t now_us,
  * for POST (subset requests), a week (an hour for shared caches) for
  * offset -1, 5 s for live answers, else max_age and stale_age.
  */
-void ss_http_data_cache_control(int post, int before_all, int live, int64_t max_age,
-				int64_t stale_age, char *out);
+void ss_http_data_cache_control(int post, int before_all, int live,
+				int64_t max_age, int64_t stale_age, char *out);
 
 /* A data answer of /v1/shape (ss_http_data_response). */
 struct ss_http_data {
 	const char *handle;
-	struct ss_offset req_off;     /* the request's offset */
-	struct ss_offset end;         /* electric-offset */
+	struct ss_offset req_off; /* the request's offset */
+	struct ss_offset end;	  /* electric-offset */
 	int up_to_date, has_data;
-	int unique_etag;              /* no cache may reuse it (live, now) */
-	uint64_t lsn;                 /* of the up-to-date message */
+	int unique_etag; /* no cache may reuse it (live, now) */
+	uint64_t lsn;	 /* of the up-to-date message */
 	int live, post;
-	const char *if_none_match;    /* the request's header, or NULL */
-	const char *cursor;           /* electric-cursor of a live answer */
-	int64_t mono_us;              /* makes a unique etag unique */
-	int64_t max_age, stale_age;   /* cache-control of a plain answer */
+	const char *if_none_match;  /* the request's header, or NULL */
+	const char *cursor;	    /* electric-cursor of a live answer */
+	int64_t mono_us;	    /* makes a unique etag unique */
+	int64_t max_age, stale_age; /* cache-control of a plain answer */
 	/* the file part: bytes [fpos, fpos + flen) of fd (*stolen*; -1:
 	 * none), counted into *sent as they go out */
 	int fd;
 	uint64_t fpos, flen;
 	atomic_llong *sent;
-	size_t block;                 /* read block size at most */
+	size_t block; /* read block size at most */
 	/* appends the electric-schema value (non-live 200 answers only) */
 	void (*schema)(void *ctx, struct ss_buf *out);
 	void *schema_ctx;
@@ -200,7 +211,8 @@ struct ss_http_data {
  * electric-handle, -offset, -has-data, -up-to-date, -schema, -cursor,
  * etag and cache-control headers. *status is set to 200 or 304.
  */
-struct MHD_Response *ss_http_data_response(const struct ss_http_data *d, unsigned *status);
+struct MHD_Response *ss_http_data_response(const struct ss_http_data *d,
+					   unsigned *status);
 
 /*
  * A body that is pre + the bytes [fpos, fpos + flen) of file fd + suf,
@@ -236,6 +248,7 @@ void ss_http_range_free(void *b);
  * and never more than the body's length, so that a thousand small live
  * answers do not each map a large buffer.
  */
-struct MHD_Response *ss_http_range_response(struct ss_http_range *b, size_t block);
+struct MHD_Response *ss_http_range_response(struct ss_http_range *b,
+					    size_t block);
 
 #endif

@@ -27,17 +27,17 @@ struct slot {
 };
 
 struct ss_idmap {
-	const char **byid;        /* id -> handle (NULL: no shape) */
-	size_t nbyid;             /* slots in byid */
+	const char **byid; /* id -> handle (NULL: no shape) */
+	size_t nbyid;	   /* slots in byid */
 	struct slot *slots;
-	size_t mask;              /* slots - 1; power of two */
+	size_t mask; /* slots - 1; power of two */
 	size_t count;
 	struct chunk *chunks;
 	size_t live_bytes, garbage_bytes;
 	/* refresh: the registry's changes, followed by a cursor */
 	struct ss_registry_cursor *cursor;
 	const struct ss_registry *cursor_reg;
-	size_t changed;           /* ids added or removed by this refresh */
+	size_t changed; /* ids added or removed by this refresh */
 };
 
 /* Ids are the registry's row ids; the dense array bounds them. */
@@ -114,7 +114,8 @@ static void arena_compact(struct ss_idmap *m)
 	free_chunks(old);
 }
 
-static size_t find_slot(const struct ss_idmap *m, const char *handle, uint64_t h)
+static size_t find_slot(const struct ss_idmap *m, const char *handle,
+			uint64_t h)
 {
 	uint32_t tag = (uint32_t)(h >> 32);
 	size_t i = (size_t)h & m->mask;
@@ -149,24 +150,27 @@ static void rehash(struct ss_idmap *m, size_t nslots)
 	free(old);
 }
 
-int ss_idmap_put(struct ss_idmap *m, int64_t id, const char *handle, struct ss_err *err)
+int ss_idmap_put(struct ss_idmap *m, int64_t id, const char *handle,
+		 struct ss_err *err)
 {
 	uint64_t h;
 	size_t i;
 
 	if (id < 1 || id > MAX_ID)
-		return ss_err_set(err, SS_ERR_INPUT, "shape id %lld out of range",
-				  (long long)id);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape id %lld out of range", (long long)id);
 	if ((size_t)id < m->nbyid && m->byid[id]) {
 		if (!strcmp(m->byid[id], handle))
 			return 0;
-		return ss_err_set(err, SS_ERR_INPUT, "shape id %lld is already mapped to '%s'",
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape id %lld is already mapped to '%s'",
 				  (long long)id, m->byid[id]);
 	}
 	h = hash_handle(handle);
 	i = find_slot(m, handle, h);
 	if (m->slots[i].id)
-		return ss_err_set(err, SS_ERR_INPUT, "handle '%s' is already mapped to id %u",
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "handle '%s' is already mapped to id %u",
 				  handle, m->slots[i].id);
 	if ((size_t)id >= m->nbyid) {
 		size_t n = m->nbyid ? m->nbyid : 1024;
@@ -174,7 +178,8 @@ int ss_idmap_put(struct ss_idmap *m, int64_t id, const char *handle, struct ss_e
 		while (n <= (size_t)id)
 			n *= 2;
 		m->byid = ss_xrealloc(m->byid, n * sizeof(*m->byid));
-		memset(m->byid + m->nbyid, 0, (n - m->nbyid) * sizeof(*m->byid));
+		memset(m->byid + m->nbyid, 0,
+		       (n - m->nbyid) * sizeof(*m->byid));
 		m->nbyid = n;
 	}
 	m->byid[id] = arena_put(m, handle);
@@ -200,8 +205,10 @@ int ss_idmap_remove(struct ss_idmap *m, int64_t id)
 	 * slot does not lie cyclically in (hole, j]. */
 	m->slots[i].id = 0;
 	for (j = (i + 1) & m->mask; m->slots[j].id; j = (j + 1) & m->mask) {
-		size_t home = (size_t)hash_handle(m->byid[m->slots[j].id]) & m->mask;
-		int between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+		size_t home =
+		    (size_t)hash_handle(m->byid[m->slots[j].id]) & m->mask;
+		int between =
+		    i <= j ? (i < home && home <= j) : (i < home || home <= j);
 
 		if (!between) {
 			m->slots[i] = m->slots[j];
@@ -255,8 +262,8 @@ size_t ss_idmap_string_bytes(const struct ss_idmap *m)
 
 /* ---------------------------------------------------------------- refresh */
 
-static int on_added(int64_t id, const char *handle, const struct ss_shape_rec *rec,
-		    void *p, struct ss_err *err)
+static int on_added(int64_t id, const char *handle,
+		    const struct ss_shape_rec *rec, void *p, struct ss_err *err)
 {
 	struct ss_idmap *m = p;
 
@@ -269,7 +276,8 @@ static int on_added(int64_t id, const char *handle, const struct ss_shape_rec *r
 	return 0;
 }
 
-static int on_removed(int64_t id, const char *handle, void *p, struct ss_err *err)
+static int on_removed(int64_t id, const char *handle, void *p,
+		      struct ss_err *err)
 {
 	struct ss_idmap *m = p;
 
@@ -303,10 +311,11 @@ static int on_reload(void *p, struct ss_err *err)
 	return 0;
 }
 
-int ss_idmap_refresh(struct ss_idmap *m, struct ss_registry *reg, size_t *changed,
-		     struct ss_err *err)
+int ss_idmap_refresh(struct ss_idmap *m, struct ss_registry *reg,
+		     size_t *changed, struct ss_err *err)
 {
-	static const struct ss_registry_cursor_ops ops = { on_added, on_removed, on_reload };
+	static const struct ss_registry_cursor_ops ops = {on_added, on_removed,
+							  on_reload};
 	size_t before = m->count;
 	int rc;
 
@@ -327,7 +336,8 @@ int ss_idmap_refresh(struct ss_idmap *m, struct ss_registry *reg, size_t *change
 	if (rc < 0)
 		return -1;
 	if (rc == SS_REGISTRY_CURSOR_RELOADED)
-		m->changed = m->count > before ? m->count - before : before - m->count;
+		m->changed =
+		    m->count > before ? m->count - before : before - m->count;
 	if (changed)
 		*changed = m->changed;
 	return 0;

@@ -28,7 +28,8 @@ void ss_idmap_free(struct ss_idmap *map);
 /* Insert id <-> handle. Returns 0, or -1 with SS_ERR_INPUT if the id or
  * the handle is already mapped to something else (re-adding the same pair
  * is a no-op). */
-int ss_idmap_put(struct ss_idmap *map, int64_t id, const char *handle, struct ss_err *err);
+int ss_idmap_put(struct ss_idmap *map, int64_t id, const char *handle,
+		 struct ss_err *err);
 /* Remove by id; returns 1 if it was there. */
 int ss_idmap_remove(struct ss_idmap *map, int64_t id);
 

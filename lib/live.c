@@ -17,14 +17,14 @@
 
 struct ss_live {
 	pthread_mutex_t mu;
-	struct ss_live_shape *table[BUCKETS];     /* by handle */
-	struct ss_live_shape *wd_table[BUCKETS];  /* by inotify watch */
-	struct ss_live_waiter **heap;             /* by deadline */
+	struct ss_live_shape *table[BUCKETS];	 /* by handle */
+	struct ss_live_shape *wd_table[BUCKETS]; /* by inotify watch */
+	struct ss_live_waiter **heap;		 /* by deadline */
 	size_t heap_n, heap_alloc;
 	atomic_size_t waiting;
 	atomic_int stopping;
-	int ino_fd;    /* inotify */
-	int wake_fd;   /* eventfd: wakes the waker */
+	int ino_fd;  /* inotify */
+	int wake_fd; /* eventfd: wakes the waker */
 };
 
 static unsigned bucket(const char *s)
@@ -37,7 +37,7 @@ static void poke(struct ss_live *l)
 	uint64_t one = 1;
 	ssize_t n = write(l->wake_fd, &one, sizeof(one));
 
-	(void)n;   /* full: the waker is awake anyway */
+	(void)n; /* full: the waker is awake anyway */
 }
 
 struct ss_live *ss_live_open(struct ss_err *err)
@@ -123,7 +123,8 @@ static void wd_unlink_locked(struct ss_live *l, struct ss_live_shape *s)
 
 	if (s->wd < 0)
 		return;
-	for (pp = &l->wd_table[(unsigned)s->wd % BUCKETS]; *pp; pp = &(*pp)->wd_next)
+	for (pp = &l->wd_table[(unsigned)s->wd % BUCKETS]; *pp;
+	     pp = &(*pp)->wd_next)
 		if (*pp == s) {
 			*pp = s->wd_next;
 			break;
@@ -158,14 +159,16 @@ void ss_live_put(struct ss_live *l, struct ss_live_shape *s)
 	pthread_mutex_unlock(&l->mu);
 }
 
-void ss_live_watch_locked(struct ss_live *l, struct ss_live_shape *s, const char *dir)
+void ss_live_watch_locked(struct ss_live *l, struct ss_live_shape *s,
+			  const char *dir)
 {
 	s->watchers++;
 	if (s->wd >= 0)
 		return;
-	s->wd = inotify_add_watch(l->ino_fd, dir, IN_MODIFY | IN_CLOSE_WRITE |
-				  IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF |
-				  IN_MOVE_SELF | IN_ONLYDIR);
+	s->wd = inotify_add_watch(l->ino_fd, dir,
+				  IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO |
+				      IN_CREATE | IN_DELETE_SELF |
+				      IN_MOVE_SELF | IN_ONLYDIR);
 	if (s->wd >= 0) {
 		s->wd_next = l->wd_table[(unsigned)s->wd % BUCKETS];
 		l->wd_table[(unsigned)s->wd % BUCKETS] = s;
@@ -195,7 +198,8 @@ static void heap_swap(struct ss_live *l, size_t a, size_t b)
 
 static void heap_up(struct ss_live *l, size_t i)
 {
-	while (i > 0 && l->heap[(i - 1) / 2]->deadline_us > l->heap[i]->deadline_us) {
+	while (i > 0 &&
+	       l->heap[(i - 1) / 2]->deadline_us > l->heap[i]->deadline_us) {
 		heap_swap(l, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
@@ -206,9 +210,11 @@ static void heap_down(struct ss_live *l, size_t i)
 	for (;;) {
 		size_t a = 2 * i + 1, b = a + 1, m = i;
 
-		if (a < l->heap_n && l->heap[a]->deadline_us < l->heap[m]->deadline_us)
+		if (a < l->heap_n &&
+		    l->heap[a]->deadline_us < l->heap[m]->deadline_us)
 			m = a;
-		if (b < l->heap_n && l->heap[b]->deadline_us < l->heap[m]->deadline_us)
+		if (b < l->heap_n &&
+		    l->heap[b]->deadline_us < l->heap[m]->deadline_us)
 			m = b;
 		if (m == i)
 			return;
@@ -273,9 +279,10 @@ void ss_live_removed(struct ss_live *l, const char *handle)
 	pthread_mutex_unlock(&l->mu);
 }
 
-int ss_live_wait(struct ss_live *l, struct ss_live_shape *s, struct ss_live_waiter *w,
-		 uint64_t seen_seq, int64_t deadline_us, int stopping,
-		 void (*suspend)(void *ctx), void (*wake)(void *ctx), void *ctx)
+int ss_live_wait(struct ss_live *l, struct ss_live_shape *s,
+		 struct ss_live_waiter *w, uint64_t seen_seq,
+		 int64_t deadline_us, int stopping, void (*suspend)(void *ctx),
+		 void (*wake)(void *ctx), void *ctx)
 {
 	pthread_mutex_lock(&l->mu);
 	if (s->seq != seen_seq || stopping || atomic_load(&l->stopping)) {
@@ -325,7 +332,8 @@ int ss_live_any_creating(struct ss_live *l)
 /* Wake the waiters of the shapes whose directories changed. */
 static void inotify_events(struct ss_live *l)
 {
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[16384]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n = read(l->ino_fd, buf, sizeof(buf)), off = 0;
 
 	pthread_mutex_lock(&l->mu);
@@ -333,11 +341,13 @@ static void inotify_events(struct ss_live *l)
 		const struct inotify_event *ev = (const void *)(buf + off);
 		struct ss_live_shape *s;
 
-		for (s = l->wd_table[(unsigned)ev->wd % BUCKETS]; s; s = s->wd_next)
+		for (s = l->wd_table[(unsigned)ev->wd % BUCKETS]; s;
+		     s = s->wd_next)
 			if (s->wd == ev->wd)
 				break;
 		if (s) {
-			if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF | IN_IGNORED))
+			if (ev->mask &
+			    (IN_MOVE_SELF | IN_DELETE_SELF | IN_IGNORED))
 				ss_live_invalidate_locked(l, s);
 			else
 				ss_live_event_locked(l, s);
@@ -354,7 +364,8 @@ static void inotify_events(struct ss_live *l)
 void ss_live_run(struct ss_live *l)
 {
 	while (!atomic_load(&l->stopping)) {
-		struct pollfd pfd[2] = { { l->ino_fd, POLLIN, 0 }, { l->wake_fd, POLLIN, 0 } };
+		struct pollfd pfd[2] = {{l->ino_fd, POLLIN, 0},
+					{l->wake_fd, POLLIN, 0}};
 		int timeout = 1000;
 		int64_t now = ss_mono_us();
 
@@ -399,8 +410,9 @@ void ss_live_at_release(struct ss_live_at *at)
 	at->lr = NULL;
 }
 
-int ss_live_locate(struct ss_live *l, struct ss_live_shape *s, struct ss_registry *reg,
-		   const char *dir, struct ss_live_at *at, struct ss_err *err)
+int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
+		   struct ss_registry *reg, const char *dir,
+		   struct ss_live_at *at, struct ss_err *err)
 {
 	int creating, failed, stale;
 
@@ -435,7 +447,8 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s, struct ss_registr
 		if (known_done) {
 			at->done = 1;
 		} else {
-			if (ss_snapshot_state(dir, &at->ready, &at->done, err) < 0)
+			if (ss_snapshot_state(dir, &at->ready, &at->done, err) <
+			    0)
 				return 0;
 			if (!at->done)
 				return 0;

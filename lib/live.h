@@ -56,7 +56,7 @@ struct ss_live_shape {
 	char fail_msg[300];
 	uint64_t chunks_ready;
 	int done;
-	uint64_t seq;             /* bumped on every event */
+	uint64_t seq; /* bumped on every event */
 	/* cache of what requests learned: the snapshot once complete does
 	 * not change; the registry is asked again after a while or when
 	 * the directory moves (ss_live_invalidate_locked clears these) */
@@ -90,7 +90,8 @@ struct ss_live_shape *ss_live_get_locked(struct ss_live *l, const char *handle,
 					 int64_t id);
 
 /* The entry of handle or NULL; no reference taken. */
-struct ss_live_shape *ss_live_find_locked(struct ss_live *l, const char *handle);
+struct ss_live_shape *ss_live_find_locked(struct ss_live *l,
+					  const char *handle);
 
 /* Take one more reference to s. */
 void ss_live_ref_locked(struct ss_live *l, struct ss_live_shape *s);
@@ -102,7 +103,8 @@ void ss_live_put(struct ss_live *l, struct ss_live_shape *s);
 /* Watch (count one more watcher of) s's directory dir; unwatch drops
  * one, the last removes the watch. A directory that cannot be watched
  * is not: its waiters wake at their deadlines. */
-void ss_live_watch_locked(struct ss_live *l, struct ss_live_shape *s, const char *dir);
+void ss_live_watch_locked(struct ss_live *l, struct ss_live_shape *s,
+			  const char *dir);
 void ss_live_unwatch_locked(struct ss_live *l, struct ss_live_shape *s);
 
 /* An event on s: bump its seq and wake every waiter. */
@@ -123,22 +125,23 @@ void ss_live_removed(struct ss_live *l, const char *handle);
  * with wake(ctx), calls suspend(ctx) with the mutex held (so that no
  * wake-up can come before it), and returns 0.
  */
-int ss_live_wait(struct ss_live *l, struct ss_live_shape *s, struct ss_live_waiter *w,
-		 uint64_t seen_seq, int64_t deadline_us, int stopping,
-		 void (*suspend)(void *ctx), void (*wake)(void *ctx), void *ctx);
+int ss_live_wait(struct ss_live *l, struct ss_live_shape *s,
+		 struct ss_live_waiter *w, uint64_t seen_seq,
+		 int64_t deadline_us, int stopping, void (*suspend)(void *ctx),
+		 void (*wake)(void *ctx), void *ctx);
 
 /* Wake w now if it waits (its wake callback runs). */
 void ss_live_fire_locked(struct ss_live *l, struct ss_live_waiter *w);
 
 /* What a request learned of its shape (ss_live_locate). */
 struct ss_live_at {
-	uint64_t ready;               /* snapshot chunks complete */
-	int done;                     /* the snapshot is complete */
+	uint64_t ready; /* snapshot chunks complete */
+	int done;	/* the snapshot is complete */
 	struct ss_log_head head;
-	struct ss_offset last;        /* the shape's latest offset */
+	struct ss_offset last;	      /* the shape's latest offset */
 	struct ss_log_reader *lr;     /* the shape's shared reader, locked */
 	struct ss_live_shape *locked; /* whose lr_mu is held */
-	uint64_t seen_seq;            /* the shape's seq when looked at: the
+	uint64_t seen_seq;	      /* the shape's seq when looked at: the
 					 seen_seq of a following wait */
 };
 
@@ -154,8 +157,9 @@ struct ss_live_at {
  * ss_live_at_release. Returns 1 (at filled), 0 gone (removed, or its
  * files unreadable), -1 its creation failed (s->fail_msg).
  */
-int ss_live_locate(struct ss_live *l, struct ss_live_shape *s, struct ss_registry *reg,
-		   const char *dir, struct ss_live_at *at, struct ss_err *err);
+int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
+		   struct ss_registry *reg, const char *dir,
+		   struct ss_live_at *at, struct ss_err *err);
 
 /* Unlock the shared reader ss_live_locate left locked, if any. */
 void ss_live_at_release(struct ss_live_at *at);

@@ -12,16 +12,17 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define REC 24          /* index and chunk record size */
-#define SLOT 80         /* one head slot; the head file holds two */
-static const char MAGIC[8] = { 'S', 'S', 'L', 'O', 'G', 'v', '0', '1' };
+#define REC 24	/* index and chunk record size */
+#define SLOT 80 /* one head slot; the head file holds two */
+static const char MAGIC[8] = {'S', 'S', 'L', 'O', 'G', 'v', '0', '1'};
 
 /* ---------------------------------------------------------------- files */
 
-static int sys_fail(struct ss_err *err, const char *what, const char *dir, const char *file)
+static int sys_fail(struct ss_err *err, const char *what, const char *dir,
+		    const char *file)
 {
-	return ss_err_set(err, SS_ERR_RUNTIME, "could not %s '%s/%s': %s", what, dir, file,
-			  strerror(errno));
+	return ss_err_set(err, SS_ERR_RUNTIME, "could not %s '%s/%s': %s", what,
+			  dir, file, strerror(errno));
 }
 
 static int open_file(const char *dir, const char *name, int flags, int *fd,
@@ -107,13 +108,15 @@ static int mkdir_p(const char *dir, struct ss_err *err)
 	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
 		return 0;
 fail:
-	return ss_err_set(err, SS_ERR_RUNTIME, "could not create directory '%s': %s", dir,
+	return ss_err_set(err, SS_ERR_RUNTIME,
+			  "could not create directory '%s': %s", dir,
 			  strerror(errno));
 }
 
 /* ----------------------------------------------------------------- head */
 
-static void head_encode(unsigned char *b, const struct ss_log_head *h, uint64_t seq)
+static void head_encode(unsigned char *b, const struct ss_log_head *h,
+			uint64_t seq)
 {
 	memset(b, 0, SLOT);
 	memcpy(b, MAGIC, 8);
@@ -127,7 +130,8 @@ static void head_encode(unsigned char *b, const struct ss_log_head *h, uint64_t 
 	ss_put64be(b + 72, ss_hash64(b, 72));
 }
 
-static int head_decode(const unsigned char *b, struct ss_log_head *h, uint64_t *seq)
+static int head_decode(const unsigned char *b, struct ss_log_head *h,
+		       uint64_t *seq)
 {
 	if (memcmp(b, MAGIC, 8) || ss_get64be(b + 72) != ss_hash64(b, 72))
 		return -1;
@@ -171,7 +175,8 @@ static int head_read(int fd, struct ss_log_head *h, uint64_t *seq)
 	if (n <= 0)
 		return n == 0 ? 0 : -1;
 	for (i = 0; i < 2; i++)
-		ok[i] = n >= (i + 1) * SLOT && head_decode(b + i * SLOT, &a[i], &s[i]) == 0;
+		ok[i] = n >= (i + 1) * SLOT &&
+			head_decode(b + i * SLOT, &a[i], &s[i]) == 0;
 	if (!ok[0] && !ok[1])
 		return -1;
 	i = ok[0] && (!ok[1] || s[0] > s[1]) ? 0 : 1;
@@ -186,11 +191,11 @@ struct ss_log_writer {
 	char *dir;
 	int log_fd, idx_fd, chk_fd, head_fd;
 	struct ss_log_opts o;
-	struct ss_log_head head;      /* committed */
-	uint64_t seq;                 /* of the last head slot written */
+	struct ss_log_head head; /* committed */
+	uint64_t seq;		 /* of the last head slot written */
 	uint64_t bytes, entries, chunks;
-	struct ss_offset last;        /* last appended */
-	uint64_t chunk_start;         /* byte where the open chunk starts */
+	struct ss_offset last; /* last appended */
+	uint64_t chunk_start;  /* byte where the open chunk starts */
 	uint32_t flags;
 };
 
@@ -251,7 +256,8 @@ int ss_log_writer_open(const char *dir, const struct ss_log_opts *opts,
 		goto fail;
 	rc = head_read(w->head_fd, &w->head, &w->seq);
 	if (rc < 0) {
-		ss_err_set(err, SS_ERR_INPUT, "log '%s' is damaged: no valid head record", dir);
+		ss_err_set(err, SS_ERR_INPUT,
+			   "log '%s' is damaged: no valid head record", dir);
 		goto fail;
 	}
 	if (fstat(w->log_fd, &st[0]) < 0 || fstat(w->idx_fd, &st[1]) < 0 ||
@@ -264,8 +270,10 @@ int ss_log_writer_open(const char *dir, const struct ss_log_opts *opts,
 	if ((uint64_t)st[0].st_size < w->head.bytes ||
 	    (uint64_t)st[1].st_size < w->head.entries * REC ||
 	    (uint64_t)st[2].st_size < w->head.chunks * REC) {
-		ss_err_set(err, SS_ERR_INPUT,
-			   "log '%s' is damaged: its files are shorter than its head records", dir);
+		ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "log '%s' is damaged: its files are shorter than its head records",
+		    dir);
 		goto fail;
 	}
 	/* Recovery: whatever lies past the committed head was never
@@ -298,8 +306,8 @@ void ss_log_writer_head(const struct ss_log_writer *w, struct ss_log_head *h)
 	*h = w->head;
 }
 
-int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off, const char *json,
-		  size_t len, struct ss_err *err)
+int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
+		  const char *json, size_t len, struct ss_err *err)
 {
 	unsigned char rec[REC];
 	struct iovec iov[3];
@@ -308,13 +316,15 @@ int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off, const ch
 	size_t left;
 	int i;
 
-	if (off->kind != SS_OFFSET_NORMAL || ss_offset_compare(off, &w->last) <= 0) {
+	if (off->kind != SS_OFFSET_NORMAL ||
+	    ss_offset_compare(off, &w->last) <= 0) {
 		char a[SS_OFFSET_STRMAX], b[SS_OFFSET_STRMAX];
 
 		ss_offset_format(off, a);
 		ss_offset_format(&w->last, b);
 		return ss_err_set(err, SS_ERR_INPUT,
-				  "log '%s': offset %s does not follow %s", w->dir, a, b);
+				  "log '%s': offset %s does not follow %s",
+				  w->dir, a, b);
 	}
 	iov[0].iov_base = &comma;
 	iov[0].iov_len = 1;
@@ -364,7 +374,8 @@ int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off, const ch
 	return 0;
 }
 
-static int write_head(struct ss_log_writer *w, const struct ss_log_head *h, struct ss_err *err)
+static int write_head(struct ss_log_writer *w, const struct ss_log_head *h,
+		      struct ss_err *err)
 {
 	unsigned char b[SLOT];
 	uint64_t seq = w->seq + 1;
@@ -455,19 +466,24 @@ static int reader_open_files(struct ss_log_reader *r, struct ss_err *err)
 {
 	/* The head is opened last by the writer's order of creation, and is
 	 * what makes anything visible: open the data files first. */
-	if (r->log_fd < 0 && open_file(r->dir, "log", O_RDONLY, &r->log_fd, err) < 0)
+	if (r->log_fd < 0 &&
+	    open_file(r->dir, "log", O_RDONLY, &r->log_fd, err) < 0)
 		return -1;
-	if (r->idx_fd < 0 && open_file(r->dir, "index", O_RDONLY, &r->idx_fd, err) < 0)
+	if (r->idx_fd < 0 &&
+	    open_file(r->dir, "index", O_RDONLY, &r->idx_fd, err) < 0)
 		return -1;
-	if (r->chk_fd < 0 && open_file(r->dir, "chunks", O_RDONLY, &r->chk_fd, err) < 0)
+	if (r->chk_fd < 0 &&
+	    open_file(r->dir, "chunks", O_RDONLY, &r->chk_fd, err) < 0)
 		return -1;
-	if (r->head_fd < 0 && r->log_fd >= 0 && r->idx_fd >= 0 && r->chk_fd >= 0 &&
+	if (r->head_fd < 0 && r->log_fd >= 0 && r->idx_fd >= 0 &&
+	    r->chk_fd >= 0 &&
 	    open_file(r->dir, "head", O_RDONLY, &r->head_fd, err) < 0)
 		return -1;
 	return 0;
 }
 
-int ss_log_reader_open(const char *dir, struct ss_log_reader **out, struct ss_err *err)
+int ss_log_reader_open(const char *dir, struct ss_log_reader **out,
+		       struct ss_err *err)
 {
 	struct ss_log_reader *r = ss_xcalloc(1, sizeof(*r));
 
@@ -494,13 +510,17 @@ static int short_file(int fd, uint64_t len)
 	return (uint64_t)st.st_size < len;
 }
 
-static int damaged(struct ss_log_reader *r, const char *name, uint64_t i, struct ss_err *err)
+static int damaged(struct ss_log_reader *r, const char *name, uint64_t i,
+		   struct ss_err *err)
 {
-	return ss_err_set(err, SS_ERR_INPUT, "log '%s' is damaged: %s record %" PRIu64
-			  " is out of place", r->dir, name, i);
+	return ss_err_set(err, SS_ERR_INPUT,
+			  "log '%s' is damaged: %s record %" PRIu64
+			  " is out of place",
+			  r->dir, name, i);
 }
 
-int ss_log_reader_refresh(struct ss_log_reader *r, int *changed, struct ss_err *err)
+int ss_log_reader_refresh(struct ss_log_reader *r, int *changed,
+			  struct ss_err *err)
 {
 	struct ss_log_head h;
 	uint64_t seq;
@@ -512,7 +532,8 @@ int ss_log_reader_refresh(struct ss_log_reader *r, int *changed, struct ss_err *
 		return -1;
 	rc = head_read(r->head_fd, &h, &seq);
 	if (rc < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "log '%s' is damaged: no valid head record",
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "log '%s' is damaged: no valid head record",
 				  r->dir);
 	if (rc == 0)
 		return 0;
@@ -520,11 +541,13 @@ int ss_log_reader_refresh(struct ss_log_reader *r, int *changed, struct ss_err *
 	 * files shorter than the head says were cut or damaged since: a
 	 * range the head allows would read past their end. */
 	if (h.entries > UINT64_MAX / REC || h.chunks > UINT64_MAX / REC ||
-	    short_file(r->log_fd, h.bytes) || short_file(r->idx_fd, h.entries * REC) ||
+	    short_file(r->log_fd, h.bytes) ||
+	    short_file(r->idx_fd, h.entries * REC) ||
 	    short_file(r->chk_fd, h.chunks * REC))
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "log '%s' is damaged: its files are shorter than its head says",
-				  r->dir);
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "log '%s' is damaged: its files are shorter than its head says",
+		    r->dir);
 	if (changed)
 		*changed = seq != r->seq;
 	r->head = h;
@@ -537,8 +560,9 @@ void ss_log_reader_head(const struct ss_log_reader *r, struct ss_log_head *h)
 	*h = r->head;
 }
 
-static int read_rec(struct ss_log_reader *r, int fd, const char *name, uint64_t i,
-		    struct ss_offset *off, uint64_t *pos, struct ss_err *err)
+static int read_rec(struct ss_log_reader *r, int fd, const char *name,
+		    uint64_t i, struct ss_offset *off, uint64_t *pos,
+		    struct ss_err *err)
 {
 	unsigned char rec[REC];
 
@@ -553,7 +577,8 @@ static int read_rec(struct ss_log_reader *r, int fd, const char *name, uint64_t 
 
 /* First record index in [0, n) whose offset is > `key`, or n. */
 static int search(struct ss_log_reader *r, int fd, const char *name, uint64_t n,
-		  const struct ss_offset *key, uint64_t *out, struct ss_err *err)
+		  const struct ss_offset *key, uint64_t *out,
+		  struct ss_err *err)
 {
 	uint64_t lo = 0, hi = n, pos;
 	struct ss_offset off;
@@ -572,8 +597,10 @@ static int search(struct ss_log_reader *r, int fd, const char *name, uint64_t n,
 	return 0;
 }
 
-int ss_log_reader_chunk_end(struct ss_log_reader *r, const struct ss_offset *after,
-			    struct ss_offset *end, int *closed, struct ss_err *err)
+int ss_log_reader_chunk_end(struct ss_log_reader *r,
+			    const struct ss_offset *after,
+			    struct ss_offset *end, int *closed,
+			    struct ss_err *err)
 {
 	uint64_t i, pos;
 
@@ -595,8 +622,8 @@ int ss_log_reader_chunk_end(struct ss_log_reader *r, const struct ss_offset *aft
 }
 
 int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
-			const struct ss_offset *upto, uint64_t *start, uint64_t *end,
-			uint64_t *count, struct ss_err *err)
+			const struct ss_offset *upto, uint64_t *start,
+			uint64_t *end, uint64_t *count, struct ss_err *err)
 {
 	uint64_t i, j, pos;
 	struct ss_offset off;
@@ -605,7 +632,8 @@ int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
 	*count = 0;
 	if (!r->head.entries || ss_offset_compare(upto, after) <= 0)
 		return 0;
-	if (search(r, r->idx_fd, "index", r->head.entries, after, &i, err) < 0 ||
+	if (search(r, r->idx_fd, "index", r->head.entries, after, &i, err) <
+		0 ||
 	    search(r, r->idx_fd, "index", r->head.entries, upto, &j, err) < 0)
 		return -1;
 	if (i >= j)
@@ -628,21 +656,25 @@ int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
 int ss_log_reader_find(struct ss_log_reader *r, const struct ss_offset *after,
 		       uint64_t *index, struct ss_err *err)
 {
-	return search(r, r->idx_fd, "index", r->head.entries, after, index, err);
+	return search(r, r->idx_fd, "index", r->head.entries, after, index,
+		      err);
 }
 
-int ss_log_reader_entry(struct ss_log_reader *r, uint64_t i, struct ss_offset *off,
-			uint64_t *pos, uint64_t *len, struct ss_err *err)
+int ss_log_reader_entry(struct ss_log_reader *r, uint64_t i,
+			struct ss_offset *off, uint64_t *pos, uint64_t *len,
+			struct ss_err *err)
 {
 	struct ss_offset next;
 	uint64_t end;
 
 	if (i >= r->head.entries)
-		return ss_err_set(err, SS_ERR_INPUT, "log '%s' has no entry %" PRIu64, r->dir, i);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "log '%s' has no entry %" PRIu64, r->dir, i);
 	if (read_rec(r, r->idx_fd, "index", i, off, pos, err) < 0)
 		return -1;
 	end = r->head.bytes;
-	if (i + 1 < r->head.entries && read_rec(r, r->idx_fd, "index", i + 1, &next, &end, err) < 0)
+	if (i + 1 < r->head.entries &&
+	    read_rec(r, r->idx_fd, "index", i + 1, &next, &end, err) < 0)
 		return -1;
 	if (end <= *pos)
 		return damaged(r, "index", i, err);
@@ -655,8 +687,8 @@ int ss_log_reader_fd(const struct ss_log_reader *r)
 	return r->log_fd;
 }
 
-int ss_log_reader_pread(struct ss_log_reader *r, void *buf, size_t len, uint64_t pos,
-			struct ss_err *err)
+int ss_log_reader_pread(struct ss_log_reader *r, void *buf, size_t len,
+			uint64_t pos, struct ss_err *err)
 {
 	if (r->log_fd < 0 || pread_all(r->log_fd, buf, len, pos) < 0)
 		return sys_fail(err, "read", r->dir, "log");

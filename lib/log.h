@@ -37,20 +37,21 @@
 #define SS_LOG_CHUNK_BYTES_DEFAULT ((uint64_t)10 << 20)
 
 /* head flags */
-#define SS_LOG_FILTER_DONE 1u /* snapshot filtering is over (xid >= xmax seen) */
+#define SS_LOG_FILTER_DONE                                                     \
+	1u /* snapshot filtering is over (xid >= xmax seen) */
 
 /* The committed state of a log, as its head records it. */
 struct ss_log_head {
-	uint64_t bytes;          /* committed length of log */
-	uint64_t entries;        /* committed index records */
-	uint64_t chunks;         /* committed chunk records */
-	struct ss_offset last;   /* last committed entry's offset, or
-				    ss_offset_before_all when empty; a commit
-				    that wrote nothing keeps the previous */
-	uint64_t last_tx;        /* commit LSN of the last transaction
-				    committed for this shape, even if it wrote
-				    no entry (idempotent restarts) */
-	uint32_t flags;          /* SS_LOG_FILTER_DONE ... */
+	uint64_t bytes;	       /* committed length of log */
+	uint64_t entries;      /* committed index records */
+	uint64_t chunks;       /* committed chunk records */
+	struct ss_offset last; /* last committed entry's offset, or
+				  ss_offset_before_all when empty; a commit
+				  that wrote nothing keeps the previous */
+	uint64_t last_tx;      /* commit LSN of the last transaction
+				  committed for this shape, even if it wrote
+				  no entry (idempotent restarts) */
+	uint32_t flags;	       /* SS_LOG_FILTER_DONE ... */
 };
 
 /* ------------------------------------------------------------- writer */
@@ -58,7 +59,7 @@ struct ss_log_head {
 struct ss_log_writer;
 
 struct ss_log_opts {
-	uint64_t chunk_bytes;    /* SS_LOG_CHUNK_BYTES_DEFAULT */
+	uint64_t chunk_bytes; /* SS_LOG_CHUNK_BYTES_DEFAULT */
 };
 void ss_log_opts_init(struct ss_log_opts *o);
 
@@ -135,7 +136,8 @@ void ss_log_reader_close(struct ss_log_reader *r);
 
 /* Re-read head (cheap: one pread). *changed (may be NULL) is set when the
  * committed state moved. Opens files that appeared since open. */
-int ss_log_reader_refresh(struct ss_log_reader *r, int *changed, struct ss_err *err);
+int ss_log_reader_refresh(struct ss_log_reader *r, int *changed,
+			  struct ss_err *err);
 void ss_log_reader_head(const struct ss_log_reader *r, struct ss_log_head *h);
 
 /*
@@ -145,8 +147,10 @@ void ss_log_reader_head(const struct ss_log_reader *r, struct ss_log_head *h);
  * (*closed = 0). If there is no entry after `after`, the last committed
  * offset (*closed = 0). Binary search over the chunk records.
  */
-int ss_log_reader_chunk_end(struct ss_log_reader *r, const struct ss_offset *after,
-			    struct ss_offset *end, int *closed, struct ss_err *err);
+int ss_log_reader_chunk_end(struct ss_log_reader *r,
+			    const struct ss_offset *after,
+			    struct ss_offset *end, int *closed,
+			    struct ss_err *err);
 
 /*
  * The committed entries with after < offset <= upto, as a byte range
@@ -155,8 +159,8 @@ int ss_log_reader_chunk_end(struct ss_log_reader *r, const struct ss_offset *aft
  * index.
  */
 int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
-			const struct ss_offset *upto, uint64_t *start, uint64_t *end,
-			uint64_t *count, struct ss_err *err);
+			const struct ss_offset *upto, uint64_t *start,
+			uint64_t *end, uint64_t *count, struct ss_err *err);
 
 /* The index of the first committed entry with offset > after (entries
  * count if none). */
@@ -165,8 +169,9 @@ int ss_log_reader_find(struct ss_log_reader *r, const struct ss_offset *after,
 
 /* Committed entry i (< head.entries): its offset, the byte position of its
  * ',' and its length in bytes (comma and newline included). */
-int ss_log_reader_entry(struct ss_log_reader *r, uint64_t i, struct ss_offset *off,
-			uint64_t *pos, uint64_t *len, struct ss_err *err);
+int ss_log_reader_entry(struct ss_log_reader *r, uint64_t i,
+			struct ss_offset *off, uint64_t *pos, uint64_t *len,
+			struct ss_err *err);
 
 /* The log file's descriptor, for sendfile(2) of a range (*borrowed*: valid
  * until close); -1 while the log file does not exist yet. */
@@ -174,7 +179,7 @@ int ss_log_reader_fd(const struct ss_log_reader *r);
 
 /* Read `len` bytes at `pos` of the log into buf (for tests and callers
  * that cannot sendfile). */
-int ss_log_reader_pread(struct ss_log_reader *r, void *buf, size_t len, uint64_t pos,
-			struct ss_err *err);
+int ss_log_reader_pread(struct ss_log_reader *r, void *buf, size_t len,
+			uint64_t pos, struct ss_err *err);
 
 #endif

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const names[] = { "debug", "info", "warning", "error" };
+static const char *const names[] = {"debug", "info", "warning", "error"};
 
 const char *ss_log_level_name(enum ss_log_level level)
 {
@@ -35,7 +35,8 @@ void ss_logline_format(struct ss_buf *out, enum ss_log_format fmt,
 
 	if (fmt == SS_LOG_JSON) {
 		ss_format_time_us(l->ts_us, ts, sizeof(ts));
-		ss_buf_addf(out, "{\"ts\":\"%s\",\"level\":\"%s\",\"program\":", ts,
+		ss_buf_addf(out,
+			    "{\"ts\":\"%s\",\"level\":\"%s\",\"program\":", ts,
 			    ss_log_level_name(l->level));
 		ss_buf_add_json_string(out, l->program, strlen(l->program));
 		ss_buf_addf(out, ",\"pid\":%ld,\"msg\":", l->pid);
@@ -48,8 +49,8 @@ void ss_logline_format(struct ss_buf *out, enum ss_log_format fmt,
 	if (l->level == SS_LOG_INFO)
 		ss_buf_addf(out, "%s: %s\n", l->program, l->msg);
 	else
-		ss_buf_addf(out, "%s: %s: %s\n", l->program, ss_log_level_name(l->level),
-			    l->msg);
+		ss_buf_addf(out, "%s: %s: %s\n", l->program,
+			    ss_log_level_name(l->level), l->msg);
 	add_text_field(out, "detail", l->detail);
 	add_text_field(out, "hint", l->hint);
 }
@@ -61,11 +62,11 @@ int ss_log_level_parse(const char *s, enum ss_log_level *out, const char *what,
 		const char *name;
 		enum ss_log_level level;
 	} tab[] = {
-		{ "debug", SS_LOG_DEBUG },     { "info", SS_LOG_INFO },
-		{ "notice", SS_LOG_INFO },     { "warning", SS_LOG_WARNING },
-		{ "warn", SS_LOG_WARNING },    { "error", SS_LOG_ERROR },
-		{ "critical", SS_LOG_ERROR },  { "alert", SS_LOG_ERROR },
-		{ "emergency", SS_LOG_ERROR },
+	    {"debug", SS_LOG_DEBUG},	 {"info", SS_LOG_INFO},
+	    {"notice", SS_LOG_INFO},	 {"warning", SS_LOG_WARNING},
+	    {"warn", SS_LOG_WARNING},	 {"error", SS_LOG_ERROR},
+	    {"critical", SS_LOG_ERROR},	 {"alert", SS_LOG_ERROR},
+	    {"emergency", SS_LOG_ERROR},
 	};
 	char q[80];
 	size_t i;
@@ -76,12 +77,14 @@ int ss_log_level_parse(const char *s, enum ss_log_level *out, const char *what,
 			return 0;
 		}
 	ss_quote_text(q, sizeof(q), s, strlen(s), 40);
-	return ss_err_set(err, SS_ERR_USAGE, "invalid %s '%s': must be one of debug, "
-			  "info, notice, warning, error", what, q);
+	return ss_err_set(err, SS_ERR_USAGE,
+			  "invalid %s '%s': must be one of debug, "
+			  "info, notice, warning, error",
+			  what, q);
 }
 
-int ss_log_format_parse(const char *s, enum ss_log_format *out, const char *what,
-			struct ss_err *err)
+int ss_log_format_parse(const char *s, enum ss_log_format *out,
+			const char *what, struct ss_err *err)
 {
 	char q[80];
 
@@ -94,6 +97,6 @@ int ss_log_format_parse(const char *s, enum ss_log_format *out, const char *what
 		return 0;
 	}
 	ss_quote_text(q, sizeof(q), s, strlen(s), 40);
-	return ss_err_set(err, SS_ERR_USAGE, "invalid %s '%s': must be 'text' or 'json'",
-			  what, q);
+	return ss_err_set(err, SS_ERR_USAGE,
+			  "invalid %s '%s': must be 'text' or 'json'", what, q);
 }

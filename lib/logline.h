@@ -22,15 +22,15 @@ enum ss_log_level {
 };
 
 enum ss_log_format {
-	SS_LOG_TEXT,   /* the house style; no timestamp */
-	SS_LOG_JSON,   /* one object per line */
+	SS_LOG_TEXT, /* the house style; no timestamp */
+	SS_LOG_JSON, /* one object per line */
 };
 
 /* One message. msg is required; detail and hint may be NULL or "". All
  * borrowed for the call. */
 struct ss_logline {
 	enum ss_log_level level;
-	int64_t ts_us;           /* wall clock, Unix microseconds */
+	int64_t ts_us; /* wall clock, Unix microseconds */
 	const char *program;
 	long pid;
 	const char *msg, *detail, *hint;
@@ -62,7 +62,7 @@ int ss_log_level_parse(const char *s, enum ss_log_level *out, const char *what,
 
 /* Parse "text" or "json". Returns 0, or -1 with err (SS_ERR_USAGE) naming
  * `what`. */
-int ss_log_format_parse(const char *s, enum ss_log_format *out, const char *what,
-			struct ss_err *err);
+int ss_log_format_parse(const char *s, enum ss_log_format *out,
+			const char *what, struct ss_err *err);
 
 #endif

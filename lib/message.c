@@ -47,8 +47,10 @@ void ss_message_key(struct ss_buf *out, const char *schema, const char *table,
 
 void ss_message_up_to_date(struct ss_buf *out, uint64_t lsn)
 {
-	ss_buf_addf(out, "{\"headers\":{\"control\":\"up-to-date\","
-		    "\"global_last_seen_lsn\":\"%" PRIu64 "\"}}", lsn);
+	ss_buf_addf(out,
+		    "{\"headers\":{\"control\":\"up-to-date\","
+		    "\"global_last_seen_lsn\":\"%" PRIu64 "\"}}",
+		    lsn);
 }
 
 void ss_message_must_refetch(struct ss_buf *out)
@@ -61,8 +63,11 @@ void ss_message_snapshot_end(struct ss_buf *out, uint64_t xmin, uint64_t xmax,
 {
 	size_t i;
 
-	ss_buf_addf(out, "{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"%" PRIu64
-		    "\",\"xmax\":\"%" PRIu64 "\",\"xip_list\":[", xmin, xmax);
+	ss_buf_addf(
+	    out,
+	    "{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"%" PRIu64
+	    "\",\"xmax\":\"%" PRIu64 "\",\"xip_list\":[",
+	    xmin, xmax);
 	for (i = 0; i < nxip; i++)
 		ss_buf_addf(out, "%s\"%" PRIu64 "\"", i ? "," : "", xip[i]);
 	ss_buf_adds(out, "]}}");
@@ -81,7 +86,8 @@ static void row(struct ss_buf *out, const struct ss_message_rel *rel,
 		if (!first)
 			ss_buf_addc(out, ',');
 		first = 0;
-		ss_buf_add_json_string(out, rel->names[i], strlen(rel->names[i]));
+		ss_buf_add_json_string(out, rel->names[i],
+				       strlen(rel->names[i]));
 		ss_buf_addc(out, ':');
 		if (vals[i])
 			ss_buf_add_json_string(out, vals[i], strlen(vals[i]));
@@ -92,9 +98,10 @@ static void row(struct ss_buf *out, const struct ss_message_rel *rel,
 }
 
 size_t ss_message_change(struct ss_buf *out, const struct ss_message_rel *rel,
-		       const char *key, const struct ss_message_hdr *hdr,
-		       const char *const *vals, const unsigned char *include,
-		       const char *const *old_vals, const unsigned char *old_include)
+			 const char *key, const struct ss_message_hdr *hdr,
+			 const char *const *vals, const unsigned char *include,
+			 const char *const *old_vals,
+			 const unsigned char *old_include)
 {
 	size_t last_at;
 
@@ -102,21 +109,26 @@ size_t ss_message_change(struct ss_buf *out, const struct ss_message_rel *rel,
 	ss_buf_add_json_string(out, key, strlen(key));
 	ss_buf_adds(out, ",\"value\":");
 	row(out, rel, vals, include);
-	ss_buf_addf(out, ",\"headers\":{\"operation\":\"%s\",\"relation\":[", hdr->operation);
+	ss_buf_addf(out, ",\"headers\":{\"operation\":\"%s\",\"relation\":[",
+		    hdr->operation);
 	ss_buf_add_json_string(out, rel->schema, strlen(rel->schema));
 	ss_buf_addc(out, ',');
 	ss_buf_add_json_string(out, rel->table, strlen(rel->table));
 	ss_buf_addc(out, ']');
 	if (hdr->key_change_to) {
 		ss_buf_adds(out, ",\"key_change_to\":");
-		ss_buf_add_json_string(out, hdr->key_change_to, strlen(hdr->key_change_to));
+		ss_buf_add_json_string(out, hdr->key_change_to,
+				       strlen(hdr->key_change_to));
 	}
 	if (hdr->key_change_from) {
 		ss_buf_adds(out, ",\"key_change_from\":");
-		ss_buf_add_json_string(out, hdr->key_change_from, strlen(hdr->key_change_from));
+		ss_buf_add_json_string(out, hdr->key_change_from,
+				       strlen(hdr->key_change_from));
 	}
-	ss_buf_addf(out, ",\"lsn\":\"%" PRIu64 "\",\"op_position\":%" PRIu64
-		    ",\"txids\":[%" PRIu64 "]", hdr->lsn, hdr->op_position, hdr->txid);
+	ss_buf_addf(out,
+		    ",\"lsn\":\"%" PRIu64 "\",\"op_position\":%" PRIu64
+		    ",\"txids\":[%" PRIu64 "]",
+		    hdr->lsn, hdr->op_position, hdr->txid);
 	last_at = out->len;
 	if (hdr->last)
 		ss_buf_adds(out, ",\"last\":true");
@@ -181,7 +193,8 @@ int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
 		ss_buf_adds(sql, ")::text, 'null')");
 	}
 	ss_buf_reset(&tmp);
-	ss_buf_adds(&tmp, "},\"headers\":{\"operation\":\"insert\",\"relation\":[");
+	ss_buf_adds(&tmp,
+		    "},\"headers\":{\"operation\":\"insert\",\"relation\":[");
 	ss_buf_add_json_string(&tmp, t->schema, strlen(t->schema));
 	ss_buf_addc(&tmp, ',');
 	ss_buf_add_json_string(&tmp, t->name, strlen(t->name));

@@ -34,20 +34,20 @@ struct ss_message_rel {
 	const char *schema, *table;
 	size_t ncols;
 	const char *const *names;
-	const unsigned char *selected;   /* ncols flags */
-	const size_t *pk;                /* npk column indexes */
+	const unsigned char *selected; /* ncols flags */
+	const size_t *pk;	       /* npk column indexes */
 	size_t npk;
 };
 
 /* Per-message header fields. */
 struct ss_message_hdr {
-	const char *operation;     /* "insert" | "update" | "delete" */
-	uint64_t lsn;              /* transaction's commit LSN */
+	const char *operation; /* "insert" | "update" | "delete" */
+	uint64_t lsn;	       /* transaction's commit LSN */
 	uint64_t op_position;
 	uint64_t txid;
 	int last;
-	const char *key_change_to;     /* delete half of a key change, or NULL */
-	const char *key_change_from;   /* insert half, or NULL */
+	const char *key_change_to;   /* delete half of a key change, or NULL */
+	const char *key_change_from; /* insert half, or NULL */
 };
 
 /*
@@ -64,14 +64,16 @@ struct ss_message_hdr {
  * this message is the transaction's last.
  */
 size_t ss_message_change(struct ss_buf *out, const struct ss_message_rel *rel,
-		       const char *key, const struct ss_message_hdr *hdr,
-		       const char *const *vals, const unsigned char *include,
-		       const char *const *old_vals, const unsigned char *old_include);
+			 const char *key, const struct ss_message_hdr *hdr,
+			 const char *const *vals, const unsigned char *include,
+			 const char *const *old_vals,
+			 const unsigned char *old_include);
 
 /* The control messages, as compact JSON. */
 void ss_message_up_to_date(struct ss_buf *out, uint64_t global_last_seen_lsn);
 void ss_message_must_refetch(struct ss_buf *out);
-/* {"headers":{"control":"snapshot-end","xmin":"..","xmax":"..","xip_list":[..]}} */
+/* {"headers":{"control":"snapshot-end","xmin":"..","xmax":"..","xip_list":[..]}}
+ */
 void ss_message_snapshot_end(struct ss_buf *out, uint64_t xmin, uint64_t xmax,
 			     const uint64_t *xip, size_t nxip);
 

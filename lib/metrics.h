@@ -35,23 +35,23 @@ void ss_metrics_count_reject(struct ss_metrics *m, int initial);
 struct ss_metrics_scrape {
 	int64_t shapes, active_shapes;
 	int64_t acquire_initial, acquire_existing;
-	const struct ss_heartbeat *hb;  /* the stages' heartbeats, borrowed */
+	const struct ss_heartbeat *hb; /* the stages' heartbeats, borrowed */
 	size_t nhb;
-	int64_t now_us, since_us, stale_us; /* as ss_health_eval */
+	int64_t now_us, since_us, stale_us;   /* as ss_health_eval */
 	int64_t serve_rss, serve_connections; /* serve's own */
 	/* serve's own counters and gauges, rendered last (when has_serve) in
 	 * the order of the table in metrics.c */
 	int has_serve;
-	int64_t pending_writes;        /* the registry's write buffer */
-	int64_t waiting;               /* live requests waiting */
-	int64_t created, evicted;      /* shapes, since start */
-	int64_t body_bytes;            /* response body bytes sent */
-	int64_t touches_dropped;       /* last-read updates not recorded */
+	int64_t pending_writes;	  /* the registry's write buffer */
+	int64_t waiting;	  /* live requests waiting */
+	int64_t created, evicted; /* shapes, since start */
+	int64_t body_bytes;	  /* response body bytes sent */
+	int64_t touches_dropped;  /* last-read updates not recorded */
 };
 
 /* Append the metrics page (every line ends with \n). */
-void ss_metrics_render(const struct ss_metrics *m, const struct ss_metrics_scrape *s,
-		       struct ss_buf *out);
+void ss_metrics_render(const struct ss_metrics *m,
+		       const struct ss_metrics_scrape *s, struct ss_buf *out);
 
 /* Append one "# TYPE name type" line. */
 void ss_metrics_type(struct ss_buf *out, const char *name, const char *type);

@@ -7,12 +7,12 @@
 
 #include "offset.h"
 
-const struct ss_offset ss_offset_before_all = { 0, 0, SS_OFFSET_BEFORE_ALL };
-const struct ss_offset ss_offset_first = { 0, 0, SS_OFFSET_NORMAL };
-const struct ss_offset ss_offset_last_before_real = { 0, SS_OFFSET_INF,
-						      SS_OFFSET_NORMAL };
-const struct ss_offset ss_offset_last = { UINT64_MAX, SS_OFFSET_INF,
-					  SS_OFFSET_NORMAL };
+const struct ss_offset ss_offset_before_all = {0, 0, SS_OFFSET_BEFORE_ALL};
+const struct ss_offset ss_offset_first = {0, 0, SS_OFFSET_NORMAL};
+const struct ss_offset ss_offset_last_before_real = {0, SS_OFFSET_INF,
+						     SS_OFFSET_NORMAL};
+const struct ss_offset ss_offset_last = {UINT64_MAX, SS_OFFSET_INF,
+					 SS_OFFSET_NORMAL};
 
 void ss_offset_init(struct ss_offset *o)
 {
@@ -21,7 +21,7 @@ void ss_offset_init(struct ss_offset *o)
 
 struct ss_offset ss_offset_make(uint64_t tx, uint64_t op)
 {
-	struct ss_offset o = { tx, op, SS_OFFSET_NORMAL };
+	struct ss_offset o = {tx, op, SS_OFFSET_NORMAL};
 
 	return o;
 }
@@ -80,8 +80,8 @@ int ss_offset_parse_n(const char *s, size_t len, unsigned flags,
 		return bad_offset(s, len, flags, err);
 	if (n1 > 0 && s[0] == '-') {
 		/* Electric's new/2 allows tx -1 only with op 0: before_all. */
-		if (ss_parse_dec_n(s + 1, n1 - 1, UINT64_MAX, &one) || one != 1 ||
-		    op != 0)
+		if (ss_parse_dec_n(s + 1, n1 - 1, UINT64_MAX, &one) ||
+		    one != 1 || op != 0)
 			return bad_offset(s, len, flags, err);
 		*out = ss_offset_before_all;
 		return 0;
@@ -173,10 +173,12 @@ int ss_offset_encode(const struct ss_offset *o,
 		     unsigned char out[SS_OFFSET_BYTES], struct ss_err *err)
 {
 	if (o->kind == SS_OFFSET_NOW)
-		return ss_err_set(err, SS_ERR_INPUT, "offset cannot be "
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "offset cannot be "
 				  "encoded: 'now' is not a log position");
 	if (!ss_offset_is_valid(o))
-		return ss_err_set(err, SS_ERR_INPUT, "offset cannot be "
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "offset cannot be "
 				  "encoded: invalid value");
 	if (o->kind == SS_OFFSET_BEFORE_ALL) {
 		memset(out, 0, SS_OFFSET_BYTES);
@@ -196,7 +198,8 @@ int ss_offset_decode(const unsigned char in[SS_OFFSET_BYTES],
 		if (tx != 0)
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "invalid encoded offset: op field 0 "
-					  "with tx %" PRIu64, tx);
+					  "with tx %" PRIu64,
+					  tx);
 		*out = ss_offset_before_all;
 		return 0;
 	}

@@ -15,9 +15,9 @@
 #include "util.h"
 
 enum ss_offset_kind {
-	SS_OFFSET_NORMAL = 0,     /* {tx, op}; the zero value is first, 0_0 */
+	SS_OFFSET_NORMAL = 0,	  /* {tx, op}; the zero value is first, 0_0 */
 	SS_OFFSET_BEFORE_ALL = 1, /* Electric's {-1, 0}, text "-1"; tx=op=0 */
-	SS_OFFSET_NOW = 2,        /* "now", request offsets only; tx=op=0 */
+	SS_OFFSET_NOW = 2,	  /* "now", request offsets only; tx=op=0 */
 };
 
 /* op == SS_OFFSET_INF means :infinity ("<tx>_inf"). A numeric op is at
@@ -43,7 +43,10 @@ struct ss_offset {
 	unsigned char kind; /* enum ss_offset_kind */
 };
 
-#define SS_OFFSET_INIT { 0, 0, SS_OFFSET_NORMAL }
+#define SS_OFFSET_INIT                                                         \
+	{                                                                      \
+		0, 0, SS_OFFSET_NORMAL                                         \
+	}
 
 /* Set *o to first (0_0), like SS_OFFSET_INIT. An offset owns nothing, so
  * there is no _release. */

@@ -51,40 +51,49 @@ static void explain(struct ss_err *err, const char *state, const char *msg)
 		return;
 	if (strstr(msg, "wal_level >= logical") ||
 	    strstr(msg, "wal_level is insufficient"))
-		ss_err_hint(err, "logical replication needs wal_level = logical: "
-			    "run ALTER SYSTEM SET wal_level = logical and restart "
-			    "PostgreSQL (on a managed service, turn on its logical "
-			    "replication setting)");
+		ss_err_hint(
+		    err,
+		    "logical replication needs wal_level = logical: "
+		    "run ALTER SYSTEM SET wal_level = logical and restart "
+		    "PostgreSQL (on a managed service, turn on its logical "
+		    "replication setting)");
 	else if (!strcmp(state, "53400") &&
 		 strstr(msg, "replication slots are in use"))
-		ss_err_hint(err, "drop a slot that is no longer used (see "
-			    "pg_replication_slots) or raise max_replication_slots "
-			    "and restart PostgreSQL");
+		ss_err_hint(
+		    err, "drop a slot that is no longer used (see "
+			 "pg_replication_slots) or raise max_replication_slots "
+			 "and restart PostgreSQL");
 	else if (strstr(msg, "exceeds max_wal_senders") ||
 		 strstr(msg, "sorry, too many clients"))
-		ss_err_hint(err, "every replication connection takes a WAL "
-			    "sender: raise max_wal_senders (and max_connections) "
-			    "and restart PostgreSQL, or stop another replication "
-			    "client");
+		ss_err_hint(
+		    err, "every replication connection takes a WAL "
+			 "sender: raise max_wal_senders (and max_connections) "
+			 "and restart PostgreSQL, or stop another replication "
+			 "client");
 	else if (strstr(msg, "replication role to start walsender") ||
 		 strstr(msg, "permission denied to start WAL sender"))
-		ss_err_hint(err, "the role needs the REPLICATION attribute: ALTER "
-			    "ROLE ... WITH REPLICATION (on a managed service, grant "
-			    "its replication role)");
+		ss_err_hint(
+		    err,
+		    "the role needs the REPLICATION attribute: ALTER "
+		    "ROLE ... WITH REPLICATION (on a managed service, grant "
+		    "its replication role)");
 	else if (strstr(msg, "must be owner of publication"))
-		ss_err_hint(err, "the role must own the publication to add tables "
-			    "to it: ALTER PUBLICATION ... OWNER TO this role, or "
-			    "drop it and let shapesync create it");
+		ss_err_hint(
+		    err, "the role must own the publication to add tables "
+			 "to it: ALTER PUBLICATION ... OWNER TO this role, or "
+			 "drop it and let shapesync create it");
 	else if (strstr(msg, "must be owner of table") ||
 		 strstr(msg, "must be owner of relation"))
-		ss_err_hint(err, "the role must own the table to publish it and "
-			    "set REPLICA IDENTITY FULL; or have its owner run ALTER "
-			    "TABLE ... REPLICA IDENTITY FULL and ALTER PUBLICATION "
-			    "... ADD TABLE ...");
+		ss_err_hint(
+		    err,
+		    "the role must own the table to publish it and "
+		    "set REPLICA IDENTITY FULL; or have its owner run ALTER "
+		    "TABLE ... REPLICA IDENTITY FULL and ALTER PUBLICATION "
+		    "... ADD TABLE ...");
 	else if (!strcmp(state, "55006") && strstr(msg, "is active for PID"))
 		ss_err_hint(err, "another process is streaming from the slot: "
-			    "stop it, or start shapesync-replicate with "
-			    "--take-over-slot to end it");
+				 "stop it, or start shapesync-replicate with "
+				 "--take-over-slot to end it");
 }
 
 /* The user's own `options`, from conninfo or else $PGOPTIONS. *new*. */
@@ -97,8 +106,7 @@ static char *user_options(const char *conninfo)
 	if (conninfo && *conninfo) {
 		opts = PQconninfoParse(conninfo, NULL);
 		for (o = opts; o && o->keyword; o++)
-			if (!strcmp(o->keyword, "options") && o->val &&
-			    *o->val)
+			if (!strcmp(o->keyword, "options") && o->val && *o->val)
 				res = ss_xstrdup(o->val);
 		PQconninfoFree(opts);
 		if (res)
@@ -111,7 +119,7 @@ static char *user_options(const char *conninfo)
 int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 	       struct ss_pg **out, struct ss_err *err)
 {
-	struct ss_pg_opts o = { flags, appname, 0 };
+	struct ss_pg_opts o = {flags, appname, 0};
 
 	return ss_pg_connect(conninfo, &o, out, err);
 }
@@ -166,8 +174,8 @@ int ss_pg_connect(const char *conninfo, const struct ss_pg_opts *o,
 	}
 	keys[n] = "client_encoding";
 	vals[n++] = "UTF8";
-	keys[n] = o->flags & SS_PG_APPNAME ? "application_name" :
-		  "fallback_application_name";
+	keys[n] = o->flags & SS_PG_APPNAME ? "application_name"
+					   : "fallback_application_name";
 	vals[n++] = o->appname ? o->appname : "shapesync";
 	keys[n] = NULL;
 	vals[n] = NULL;
@@ -233,8 +241,9 @@ int ss_pg_fail(struct ss_pg *pg, const char *what, const PGresult *r,
 			snprintf(sqlstate, 6, "%s", s);
 	}
 	if (pg->flags & SS_PG_TERSE) {
-		set_terse_error(err, what, r ? PQresultErrorMessage(r) :
-				PQerrorMessage(pg->conn));
+		set_terse_error(err, what,
+				r ? PQresultErrorMessage(r)
+				  : PQerrorMessage(pg->conn));
 	} else if (msg) {
 		const char *d = field(r, PG_DIAG_MESSAGE_DETAIL);
 		const char *h = field(r, PG_DIAG_MESSAGE_HINT);
@@ -251,9 +260,9 @@ int ss_pg_fail(struct ss_pg *pg, const char *what, const PGresult *r,
 	return -1;
 }
 
-int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
-	       int nparams, const char *const *params, PGresult **res,
-	       char sqlstate[6], struct ss_err *err)
+int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql, int nparams,
+	       const char *const *params, PGresult **res, char sqlstate[6],
+	       struct ss_err *err)
 {
 	PGresult *r;
 	ExecStatusType st;
@@ -319,8 +328,8 @@ void ss_pg_add_ident(struct ss_pg *pg, struct ss_buf *b, const char *ident)
 	ss_buf_addc(b, '"');
 }
 
-void ss_pg_add_qualified(struct ss_pg *pg, struct ss_buf *b,
-			 const char *schema, const char *table)
+void ss_pg_add_qualified(struct ss_pg *pg, struct ss_buf *b, const char *schema,
+			 const char *table)
 {
 	ss_pg_add_ident(pg, b, schema);
 	ss_buf_addc(b, '.');
@@ -338,7 +347,7 @@ int ss_pg_slot_name_valid(const char *name)
 int ss_pg_try_lock(struct ss_pg *pg, const char *key, int *got,
 		   struct ss_err *err)
 {
-	const char *params[1] = { key };
+	const char *params[1] = {key};
 	PGresult *r;
 
 	if (ss_pg_exec(pg, "could not take the advisory lock",
@@ -353,20 +362,20 @@ int ss_pg_try_lock(struct ss_pg *pg, const char *key, int *got,
 /* The backends holding the advisory lock named by $1 (a single int8 key
  * shows in pg_locks as classid = high half, objid = low half, objsubid =
  * 1) or streaming from slot $2, other than this one. */
-#define HOLDERS                                                           \
-	"SELECT pid FROM pg_locks WHERE locktype = 'advisory'"           \
-	" AND granted AND objsubid = 1"                                   \
-	" AND classid = ((hashtext($1)::bigint >> 32) & 4294967295)::oid" \
-	" AND objid = (hashtext($1)::bigint & 4294967295)::oid"           \
-	" AND pid <> pg_backend_pid()"                                    \
-	" UNION SELECT active_pid FROM pg_replication_slots"              \
-	" WHERE slot_name = $2 AND active_pid IS NOT NULL"                \
+#define HOLDERS                                                                \
+	"SELECT pid FROM pg_locks WHERE locktype = 'advisory'"                 \
+	" AND granted AND objsubid = 1"                                        \
+	" AND classid = ((hashtext($1)::bigint >> 32) & 4294967295)::oid"      \
+	" AND objid = (hashtext($1)::bigint & 4294967295)::oid"                \
+	" AND pid <> pg_backend_pid()"                                         \
+	" UNION SELECT active_pid FROM pg_replication_slots"                   \
+	" WHERE slot_name = $2 AND active_pid IS NOT NULL"                     \
 	" AND active_pid <> pg_backend_pid()"
 
 int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
 		    int *ended, struct ss_err *err)
 {
-	const char *params[2] = { key, slot };
+	const char *params[2] = {key, slot};
 	PGresult *r;
 	int i, waited;
 
@@ -386,8 +395,8 @@ int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
 		int busy;
 
 		if (ss_pg_exec(pg, "could not look up the slot's holder",
-			       "SELECT count(*) FROM (" HOLDERS ") h", 2, params,
-			       &r, NULL, err) < 0)
+			       "SELECT count(*) FROM (" HOLDERS ") h", 2,
+			       params, &r, NULL, err) < 0)
 			return -1;
 		busy = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
 		PQclear(r);
@@ -401,7 +410,7 @@ int ss_pg_take_over(struct ss_pg *pg, const char *key, const char *slot,
 int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 		    ss_lsn *confirmed, int *lost, struct ss_err *err)
 {
-	const char *params[1] = { slot };
+	const char *params[1] = {slot};
 	PGresult *r;
 	const char *plugin, *type, *same_db, *lsn;
 
@@ -414,7 +423,8 @@ int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 		       "current_database(), confirmed_flush_lsn, "
 		       "wal_status = 'lost' "
 		       "FROM pg_replication_slots "
-		       "WHERE slot_name = $1", 1, params, &r, NULL, err) < 0)
+		       "WHERE slot_name = $1",
+		       1, params, &r, NULL, err) < 0)
 		return -1;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
@@ -428,7 +438,8 @@ int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 	    strcmp(same_db, "t")) {
 		ss_err_set(err, SS_ERR_RUNTIME,
 			   "replication slot '%s' is not a pgoutput slot of "
-			   "this database", slot);
+			   "this database",
+			   slot);
 		ss_err_detail(err, "it is a %s slot with plugin '%s'", type,
 			      plugin);
 		ss_err_hint(err, "choose another name with --slot");
@@ -446,10 +457,10 @@ int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
 	return 0;
 }
 
-int ss_pg_slot_wal(struct ss_pg *pg, const char *slot, int64_t *wal, int64_t *retained,
-		   int64_t *flush_lag, struct ss_err *err)
+int ss_pg_slot_wal(struct ss_pg *pg, const char *slot, int64_t *wal,
+		   int64_t *retained, int64_t *flush_lag, struct ss_err *err)
 {
-	const char *params[1] = { slot };
+	const char *params[1] = {slot};
 	PGresult *r;
 	int ok;
 
@@ -461,13 +472,14 @@ int ss_pg_slot_wal(struct ss_pg *pg, const char *slot, int64_t *wal, int64_t *re
 		       " WHERE slot_name = $1 AND NOT pg_is_in_recovery()",
 		       1, params, &r, NULL, err) < 0)
 		return -1;
-	ok = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && !PQgetisnull(r, 0, 1) &&
-	     !PQgetisnull(r, 0, 2) &&
-	     ss_parse_i64(PQgetvalue(r, 0, 0), 0, INT64_MAX, wal, "lsn", NULL) == 0 &&
-	     ss_parse_i64(PQgetvalue(r, 0, 1), INT64_MIN, INT64_MAX, retained, "lsn",
+	ok = PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) &&
+	     !PQgetisnull(r, 0, 1) && !PQgetisnull(r, 0, 2) &&
+	     ss_parse_i64(PQgetvalue(r, 0, 0), 0, INT64_MAX, wal, "lsn",
 			  NULL) == 0 &&
-	     ss_parse_i64(PQgetvalue(r, 0, 2), INT64_MIN, INT64_MAX, flush_lag, "lsn",
-			  NULL) == 0;
+	     ss_parse_i64(PQgetvalue(r, 0, 1), INT64_MIN, INT64_MAX, retained,
+			  "lsn", NULL) == 0 &&
+	     ss_parse_i64(PQgetvalue(r, 0, 2), INT64_MIN, INT64_MAX, flush_lag,
+			  "lsn", NULL) == 0;
 	PQclear(r);
 	if (!ok)
 		*wal = *retained = *flush_lag = -1;
@@ -481,22 +493,24 @@ int ss_pg_identify_system(struct ss_pg *repl, struct ss_pg *admin,
 	PGresult *r;
 	int64_t oid;
 
-	if (ss_pg_exec(repl, "could not identify the server",
-		       "IDENTIFY_SYSTEM", 0, NULL, &r, NULL, err) < 0)
+	if (ss_pg_exec(repl, "could not identify the server", "IDENTIFY_SYSTEM",
+		       0, NULL, &r, NULL, err) < 0)
 		return -1;
 	if (PQntuples(r) != 1 || PQnfields(r) < 4 || PQgetisnull(r, 0, 0) ||
 	    PQgetisnull(r, 0, 3) ||
 	    strlen(PQgetvalue(r, 0, 0)) >= sizeof(id->system_id) ||
 	    strlen(PQgetvalue(r, 0, 3)) >= sizeof(id->db_name) ||
-	    ss_parse_i64(PQgetvalue(r, 0, 1), 1, UINT32_MAX, &oid,
-			 "timeline", err) < 0) {
+	    ss_parse_i64(PQgetvalue(r, 0, 1), 1, UINT32_MAX, &oid, "timeline",
+			 err) < 0) {
 		PQclear(r);
 		if (!err->msg[0])
-			ss_err_set(err, SS_ERR_RUNTIME, "could not identify the "
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "could not identify the "
 				   "server: unexpected IDENTIFY_SYSTEM result");
 		return -1;
 	}
-	snprintf(id->system_id, sizeof(id->system_id), "%s", PQgetvalue(r, 0, 0));
+	snprintf(id->system_id, sizeof(id->system_id), "%s",
+		 PQgetvalue(r, 0, 0));
 	snprintf(id->db_name, sizeof(id->db_name), "%s", PQgetvalue(r, 0, 3));
 	id->timeline = (uint32_t)oid;
 	if (ss_lsn_parse(PQgetvalue(r, 0, 2), xlogpos, err) < 0) {
@@ -506,8 +520,8 @@ int ss_pg_identify_system(struct ss_pg *repl, struct ss_pg *admin,
 	PQclear(r);
 	if (ss_pg_exec(admin, "could not look up the database",
 		       "SELECT oid FROM pg_database "
-		       "WHERE datname = current_database()", 0, NULL, &r,
-		       NULL, err) < 0)
+		       "WHERE datname = current_database()",
+		       0, NULL, &r, NULL, err) < 0)
 		return -1;
 	if (PQntuples(r) != 1 ||
 	    ss_parse_i64(PQgetvalue(r, 0, 0), 1, UINT32_MAX, &oid,
@@ -532,26 +546,26 @@ static void waiting_for(struct ss_pg *admin, struct ss_buf *out)
 	int i;
 
 	ss_buf_reset(out);
-	if (ss_pg_exec(admin, "could not look up transactions",
-		       "SELECT pid, backend_xid, date_trunc('second', now() - "
-		       "xact_start), coalesce(application_name, ''), "
-		       "left(regexp_replace(query, '\\s+', ' ', 'g'), 60) "
-		       "FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
-		       "AND pid <> pg_backend_pid() ORDER BY xact_start LIMIT 3",
-		       0, NULL, &r, NULL, &e) < 0)
+	if (ss_pg_exec(
+		admin, "could not look up transactions",
+		"SELECT pid, backend_xid, date_trunc('second', now() - "
+		"xact_start), coalesce(application_name, ''), "
+		"left(regexp_replace(query, '\\s+', ' ', 'g'), 60) "
+		"FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+		"AND pid <> pg_backend_pid() ORDER BY xact_start LIMIT 3",
+		0, NULL, &r, NULL, &e) < 0)
 		return;
 	for (i = 0; i < PQntuples(r); i++)
 		ss_buf_addf(out, "%spid %s (xid %s, open %s%s%s): %s",
 			    i ? "; " : "", PQgetvalue(r, i, 0),
 			    PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
-			    *PQgetvalue(r, i, 3) ? ", " : "", PQgetvalue(r, i, 3),
-			    PQgetvalue(r, i, 4));
+			    *PQgetvalue(r, i, 3) ? ", " : "",
+			    PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
 	PQclear(r);
 }
 
 int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int temporary,
-		      int *created,
-		      ss_lsn *consistent, struct ss_pg *admin,
+		      int *created, ss_lsn *consistent, struct ss_pg *admin,
 		      ss_pg_wait_cb cb, void *ctx, struct ss_err *err)
 {
 	struct ss_buf sql = SS_BUF_INIT, why = SS_BUF_INIT;
@@ -563,8 +577,9 @@ int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int temporary,
 	*created = 0;
 	ss_buf_adds(&sql, "CREATE_REPLICATION_SLOT ");
 	ss_pg_add_ident(repl, &sql, slot);
-	ss_buf_adds(&sql, temporary ? " TEMPORARY LOGICAL pgoutput NOEXPORT_SNAPSHOT" :
-		    " LOGICAL pgoutput NOEXPORT_SNAPSHOT");
+	ss_buf_adds(&sql, temporary
+			      ? " TEMPORARY LOGICAL pgoutput NOEXPORT_SNAPSHOT"
+			      : " LOGICAL pgoutput NOEXPORT_SNAPSHOT");
 	if (!PQsendQuery(repl->conn, sql.buf)) {
 		ss_buf_release(&sql);
 		set_libpq_error(err, "could not create the replication slot",
@@ -575,7 +590,7 @@ int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int temporary,
 	/* The slot is consistent once the transactions running now have
 	 * ended: say which ones while it waits. */
 	while (PQisBusy(repl->conn)) {
-		struct pollfd pfd = { PQsocket(repl->conn), POLLIN, 0 };
+		struct pollfd pfd = {PQsocket(repl->conn), POLLIN, 0};
 
 		if (poll(&pfd, 1, 500) < 0 && errno != EINTR)
 			break;
@@ -584,7 +599,8 @@ int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int temporary,
 		if (cb && admin && ss_mono_us() >= next) {
 			waiting_for(admin, &why);
 			if (why.len)
-				cb((ss_mono_us() - start) / 1000000, why.buf, ctx);
+				cb((ss_mono_us() - start) / 1000000, why.buf,
+				   ctx);
 			next = ss_mono_us() + 10000000;
 		}
 	}
@@ -603,13 +619,16 @@ int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int temporary,
 		if (msg) {
 			const char *h = field(last, PG_DIAG_MESSAGE_HINT);
 
-			ss_err_set(err, SS_ERR_RUNTIME, "could not create the "
-				   "replication slot: %s", msg);
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "could not create the "
+				   "replication slot: %s",
+				   msg);
 			if (h)
 				ss_err_hint(err, "%s", h);
 			explain(err, state ? state : "", msg);
 		} else {
-			set_libpq_error(err, "could not create the replication slot",
+			set_libpq_error(err,
+					"could not create the replication slot",
 					PQerrorMessage(repl->conn));
 		}
 		PQclear(last);
@@ -628,7 +647,7 @@ int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int temporary,
 
 int ss_pg_slot_drop(struct ss_pg *pg, const char *slot, struct ss_err *err)
 {
-	const char *params[1] = { slot };
+	const char *params[1] = {slot};
 	char state[6];
 
 	if (ss_pg_exec(pg, "could not drop the replication slot",
@@ -660,18 +679,18 @@ static int query_u64(struct ss_pg *pg, const char *what, const char *sql,
 int ss_pg_next_xid(struct ss_pg *pg, uint64_t *out, struct ss_err *err)
 {
 	return query_u64(pg, "could not read the next transaction id",
-			 "SELECT pg_snapshot_xmax(pg_current_snapshot())",
-			 out, err);
+			 "SELECT pg_snapshot_xmax(pg_current_snapshot())", out,
+			 err);
 }
 
-int ss_pg_wal_sender_timeout(struct ss_pg *pg, int64_t *ms,
-			     struct ss_err *err)
+int ss_pg_wal_sender_timeout(struct ss_pg *pg, int64_t *ms, struct ss_err *err)
 {
 	uint64_t v;
 
 	if (query_u64(pg, "could not read wal_sender_timeout",
 		      "SELECT setting FROM pg_settings "
-		      "WHERE name = 'wal_sender_timeout'", &v, err) < 0)
+		      "WHERE name = 'wal_sender_timeout'",
+		      &v, err) < 0)
 		return -1;
 	*ms = v > INT64_MAX ? INT64_MAX : (int64_t)v;
 	return 0;
@@ -765,8 +784,8 @@ int ss_pg_copymsg_parse(const char *buf, size_t len, struct ss_pg_copymsg *m,
 			break;
 		m->data_start = get64(p + 1);
 		m->wal_end = get64(p + 9);
-		m->send_time_us = (int64_t)get64(p + 17) +
-				  SS_PG_EPOCH_OFFSET_US;
+		m->send_time_us =
+		    (int64_t)get64(p + 17) + SS_PG_EPOCH_OFFSET_US;
 		m->data = buf + 25;
 		m->len = len - 25;
 		return 0;
@@ -878,7 +897,7 @@ void ss_pg_copy_end(struct ss_pg *repl, int timeout_ms)
 	for (;;) {
 		int n = PQgetCopyData(repl->conn, &buf, 1);
 		int64_t left = deadline - ss_mono_us();
-		struct pollfd pfd = { PQsocket(repl->conn), POLLIN, 0 };
+		struct pollfd pfd = {PQsocket(repl->conn), POLLIN, 0};
 
 		if (n > 0) {
 			PQfreemem(buf);

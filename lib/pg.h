@@ -23,43 +23,45 @@
  * replication stream and the snapshot queries, so that the text of a
  * value never depends on which side produced it (Electric's choice).
  */
-#define SS_PG_DISPLAY_SETTINGS                                            \
-	"-c bytea_output=hex -c DateStyle=ISO,\\ DMY -c TimeZone=UTC "    \
+#define SS_PG_DISPLAY_SETTINGS                                                 \
+	"-c bytea_output=hex -c DateStyle=ISO,\\ DMY -c TimeZone=UTC "         \
 	"-c extra_float_digits=1 -c IntervalStyle=iso_8601"
 
 /* The same as SET commands, one string (ss_pg_set_display runs it). */
-#define SS_PG_DISPLAY_SET_SQL                                             \
-	"SET bytea_output = hex; SET DateStyle = 'ISO, DMY'; "             \
-	"SET TimeZone = 'UTC'; SET extra_float_digits = 1; "              \
+#define SS_PG_DISPLAY_SET_SQL                                                  \
+	"SET bytea_output = hex; SET DateStyle = 'ISO, DMY'; "                 \
+	"SET TimeZone = 'UTC'; SET extra_float_digits = 1; "                   \
 	"SET IntervalStyle = iso_8601"
 
 struct ss_pg;
 
 /* ss_pg_open flags. */
 #define SS_PG_REPLICATION 1 /* a logical walsender (replication=database) */
-#define SS_PG_DISPLAY 2     /* apply SS_PG_DISPLAY_SETTINGS */
-#define SS_PG_APPNAME 4     /* appname is application_name, overriding the
-			       user's (else only its fallback) */
-#define SS_PG_TERSE 8       /* errors in one line: "<what>: <the first line
-			       of libpq's message>" ("ERROR:  ..." included),
-			       no detail nor hint: the form serve's logs and
-			       HTTP bodies have always carried */
+#define SS_PG_DISPLAY 2	    /* apply SS_PG_DISPLAY_SETTINGS */
+#define SS_PG_APPNAME                                                          \
+	4 /* appname is application_name, overriding the                       \
+	     user's (else only its fallback) */
+#define SS_PG_TERSE                                                            \
+	8 /* errors in one line: "<what>: <the first line                      \
+	     of libpq's message>" ("ERROR:  ..." included),                    \
+	     no detail nor hint: the form serve's logs and                     \
+	     HTTP bodies have always carried */
 
 /* Options of ss_pg_connect. */
 struct ss_pg_opts {
-	unsigned flags;         /* SS_PG_... above */
-	const char *appname;    /* NULL: "shapesync" */
-	int connect_timeout_s;  /* > 0: libpq's connect_timeout; else the
-				   user's */
+	unsigned flags;	       /* SS_PG_... above */
+	const char *appname;   /* NULL: "shapesync" */
+	int connect_timeout_s; /* > 0: libpq's connect_timeout; else the
+				  user's */
 };
 
 /*
  * Connect. `conninfo` is a libpq connection string or URI; NULL or ""
  * means libpq's defaults (PG* variables). Settings of ours override the
- * same keywords in conninfo (replication is "database" or "false"); the display settings are appended to the
- * user's `options` (from conninfo, else $PGOPTIONS). client_encoding is
- * always UTF8 (frames are UTF-8). `appname` becomes the
- * fallback_application_name. On success *out is *new* (free with
+ * same keywords in conninfo (replication is "database" or "false"); the display
+ * settings are appended to the user's `options` (from conninfo, else
+ * $PGOPTIONS). client_encoding is always UTF8 (frames are UTF-8). `appname`
+ * becomes the fallback_application_name. On success *out is *new* (free with
  * ss_pg_close); on failure -1 with SS_ERR_RUNTIME "could not connect to
  * PostgreSQL: <libpq's message>" (one line; the rest goes to detail).
  */
@@ -81,9 +83,9 @@ PGconn *ss_pg_conn(struct ss_pg *pg);
  * "<what>: <server message>" (detail and hint from the server) and, if
  * sqlstate is non-NULL, the five-character SQLSTATE there ("" if none).
  */
-int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql,
-	       int nparams, const char *const *params, PGresult **res,
-	       char sqlstate[6], struct ss_err *err);
+int ss_pg_exec(struct ss_pg *pg, const char *what, const char *sql, int nparams,
+	       const char *const *params, PGresult **res, char sqlstate[6],
+	       struct ss_err *err);
 
 /*
  * The error of a failed result `r` (may be NULL: the connection's error),
@@ -102,8 +104,8 @@ int ss_pg_set_display(struct ss_pg *pg, struct ss_err *err);
 /* Append `ident` quoted as an SQL identifier (PQescapeIdentifier). */
 void ss_pg_add_ident(struct ss_pg *pg, struct ss_buf *b, const char *ident);
 /* Append "schema"."table". */
-void ss_pg_add_qualified(struct ss_pg *pg, struct ss_buf *b,
-			 const char *schema, const char *table);
+void ss_pg_add_qualified(struct ss_pg *pg, struct ss_buf *b, const char *schema,
+			 const char *table);
 
 /* Append `s` (len bytes) as an SQL string literal (PQescapeLiteral).
  * -1 with err (SS_ERR_RUNTIME) when libpq refuses it (invalid encoding). */
@@ -153,8 +155,8 @@ int ss_pg_slot_info(struct ss_pg *pg, const char *slot, int *exists,
  * not exist or the server cannot say (a standby), -1 on error
  * (SS_ERR_RUNTIME).
  */
-int ss_pg_slot_wal(struct ss_pg *pg, const char *slot, int64_t *wal, int64_t *retained,
-		   int64_t *flush_lag, struct ss_err *err);
+int ss_pg_slot_wal(struct ss_pg *pg, const char *slot, int64_t *wal,
+		   int64_t *retained, int64_t *flush_lag, struct ss_err *err);
 
 /*
  * Who the server is: IDENTIFY_SYSTEM on the replication connection `repl`
@@ -180,8 +182,7 @@ typedef void (*ss_pg_wait_cb)(int64_t seconds, const char *what, void *ctx);
  * open, application, query), from pg_stat_activity on `admin`.
  */
 int ss_pg_slot_create(struct ss_pg *repl, const char *slot, int temporary,
-		      int *created,
-		      ss_lsn *consistent, struct ss_pg *admin,
+		      int *created, ss_lsn *consistent, struct ss_pg *admin,
 		      ss_pg_wait_cb cb, void *ctx, struct ss_err *err);
 
 /* pg_drop_replication_slot; a missing slot is SS_ERR_INPUT
@@ -193,8 +194,7 @@ int ss_pg_slot_drop(struct ss_pg *pg, const char *slot, struct ss_err *err);
 int ss_pg_next_xid(struct ss_pg *pg, uint64_t *out, struct ss_err *err);
 
 /* wal_sender_timeout in milliseconds (0: disabled). */
-int ss_pg_wal_sender_timeout(struct ss_pg *pg, int64_t *ms,
-			     struct ss_err *err);
+int ss_pg_wal_sender_timeout(struct ss_pg *pg, int64_t *ms, struct ss_err *err);
 
 /*
  * START_REPLICATION SLOT slot LOGICAL start (proto_version '1',
@@ -208,12 +208,12 @@ int ss_pg_start_replication(struct ss_pg *repl, const char *slot,
 
 /* A message from the walsender, decoded from one CopyData payload. */
 struct ss_pg_copymsg {
-	char kind;             /* 'w' XLogData, 'k' primary keepalive */
-	ss_lsn data_start;     /* w */
-	ss_lsn wal_end;        /* w k: the server's position */
-	int64_t send_time_us;  /* w k: Unix microseconds */
-	int reply;             /* k: the server asks for a status update now */
-	const char *data;      /* w: the payload (*borrowed* from buf) */
+	char kind;	      /* 'w' XLogData, 'k' primary keepalive */
+	ss_lsn data_start;    /* w */
+	ss_lsn wal_end;	      /* w k: the server's position */
+	int64_t send_time_us; /* w k: Unix microseconds */
+	int reply;	      /* k: the server asks for a status update now */
+	const char *data;     /* w: the payload (*borrowed* from buf) */
 	size_t len;
 };
 

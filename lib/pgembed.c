@@ -76,7 +76,8 @@ static int user_access(const struct ss_pgembed *pe, const char *path, int mode)
 	if (p < 0)
 		return 0;
 	if (p == 0) {
-		if (setgid(pe->gid) < 0 || setgroups(0, NULL) < 0 || setuid(pe->uid) < 0)
+		if (setgid(pe->gid) < 0 || setgroups(0, NULL) < 0 ||
+		    setuid(pe->uid) < 0)
 			_exit(2);
 		_exit(access(path, mode) == 0 ? 0 : 1);
 	}
@@ -90,10 +91,12 @@ static int make_owned_dir(const struct ss_pgembed *pe, const char *dir,
 			  struct ss_err *err)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not create directory '%s': %s",
-				  dir, strerror(errno));
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not create directory '%s': %s", dir,
+				  strerror(errno));
 	if (pe->switch_user && chown(dir, pe->uid, pe->gid) < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not give '%s' to user postgres: %s",
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not give '%s' to user postgres: %s",
 				  dir, strerror(errno));
 	return 0;
 }
@@ -131,7 +134,7 @@ static pid_t running_server(const char *dir)
 	fclose(f);
 	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno != EPERM)) {
 		ss_buf_release(&p);
-		return 0;   /* stale: the server removes it itself */
+		return 0; /* stale: the server removes it itself */
 	}
 	/* A stale file from before a reboot can name a pid some other
 	 * program has now: only a postgres counts. */
@@ -184,7 +187,7 @@ static void add_tail(struct ss_buf *b, const char *path, long max)
 static int random_password(char *out, size_t len, struct ss_err *err)
 {
 	static const char alnum[] =
-		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	unsigned char raw[64];
 	size_t i;
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -192,7 +195,8 @@ static int random_password(char *out, size_t len, struct ss_err *err)
 	if (fd < 0 || read(fd, raw, len) != (ssize_t)len) {
 		if (fd >= 0)
 			close(fd);
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not read /dev/urandom");
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not read /dev/urandom");
 	}
 	close(fd);
 	for (i = 0; i < len; i++)
@@ -202,8 +206,8 @@ static int random_password(char *out, size_t len, struct ss_err *err)
 }
 
 /* Write s to path (mode, owner) whole, or fail. */
-static int write_file(const char *path, const char *s, mode_t mode, int chown_to,
-		      uid_t uid, gid_t gid, struct ss_err *err)
+static int write_file(const char *path, const char *s, mode_t mode,
+		      int chown_to, uid_t uid, gid_t gid, struct ss_err *err)
 {
 	size_t len = strlen(s);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -215,11 +219,13 @@ static int write_file(const char *path, const char *s, mode_t mode, int chown_to
 		if (fd >= 0)
 			close(fd);
 		unlink(path);
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not write '%s': %s", path,
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not write '%s': %s", path,
 				  strerror(e));
 	}
 	if (close(fd) < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not write '%s': %s", path,
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not write '%s': %s", path,
 				  strerror(errno));
 	return 0;
 }
@@ -238,10 +244,12 @@ static int run_initdb(struct ss_pgembed *pe, struct ss_err *err)
 	/* initdb reads the password as the server's user: a private copy. */
 	fd = mkstemp(tmpl);
 	if (fd < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not create a temporary file: %s",
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not create a temporary file: %s",
 				  strerror(errno));
 	close(fd);
-	if (write_file(tmpl, pw, 0600, pe->switch_user, pe->uid, pe->gid, err) < 0)
+	if (write_file(tmpl, pw, 0600, pe->switch_user, pe->uid, pe->gid, err) <
+	    0)
 		return -1;
 
 	ss_buf_init(&initdb);
@@ -251,9 +259,15 @@ static int run_initdb(struct ss_pgembed *pe, struct ss_err *err)
 	ss_buf_addf(&dflag, "--pgdata=%s", pe->dir);
 	ss_buf_addf(&pwflag, "--pwfile=%s", tmpl);
 	{
-		char *argv[] = { initdb.buf, dflag.buf, "--username=postgres",
-				 "--auth-local=trust", "--auth-host=scram-sha-256",
-				 pwflag.buf, "--encoding=UTF8", "--locale=C", NULL };
+		char *argv[] = {initdb.buf,
+				dflag.buf,
+				"--username=postgres",
+				"--auth-local=trust",
+				"--auth-host=scram-sha-256",
+				pwflag.buf,
+				"--encoding=UTF8",
+				"--locale=C",
+				NULL};
 
 		rc = ss_pgembed_spawn_opts(pe, &o, err);
 		if (rc == 0) {
@@ -296,7 +310,8 @@ static int free_port(struct ss_err *err)
 	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
 		if (fd >= 0)
 			close(fd);
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not find a free loopback port: %s",
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not find a free loopback port: %s",
 				  strerror(errno));
 	}
 	port = ntohs(a.sin_port);
@@ -322,9 +337,12 @@ int ss_pgembed_prepare(struct ss_pgembed *pe, const char *dir,
 	ss_buf_init(&p);
 	ss_buf_addf(&p, "%s/postgres", bindir);
 	if (access(p.buf, X_OK) < 0) {
-		ss_err_set(err, SS_ERR_RUNTIME, "no PostgreSQL server at '%s'", p.buf);
-		ss_err_hint(err, "install postgresql-15 ('make deps'), point --pg-bindir "
-			    "at the server binaries, or give a database with DATABASE_URL");
+		ss_err_set(err, SS_ERR_RUNTIME, "no PostgreSQL server at '%s'",
+			   p.buf);
+		ss_err_hint(
+		    err,
+		    "install postgresql-15 ('make deps'), point --pg-bindir "
+		    "at the server binaries, or give a database with DATABASE_URL");
 		ss_buf_release(&p);
 		return -1;
 	}
@@ -334,11 +352,14 @@ int ss_pgembed_prepare(struct ss_pgembed *pe, const char *dir,
 		struct passwd *pw = getpwnam("postgres");
 
 		if (!pw) {
-			ss_err_set(err, SS_ERR_RUNTIME,
-				   "running as root, and there is no 'postgres' user to run "
-				   "PostgreSQL as (it refuses to run as root)");
-			ss_err_hint(err, "install postgresql-15 ('make deps'), which creates "
-				    "it, or run as an ordinary user");
+			ss_err_set(
+			    err, SS_ERR_RUNTIME,
+			    "running as root, and there is no 'postgres' user to run "
+			    "PostgreSQL as (it refuses to run as root)");
+			ss_err_hint(
+			    err,
+			    "install postgresql-15 ('make deps'), which creates "
+			    "it, or run as an ordinary user");
 			return -1;
 		}
 		pe->switch_user = 1;
@@ -352,20 +373,25 @@ int ss_pgembed_prepare(struct ss_pgembed *pe, const char *dir,
 		if (ss_mkdirs(pe->dir, 1, err) < 0)
 			return -1;
 		if (lstat(pe->dir, &st) < 0 && pe->switch_user) {
-			/* New: can the server's user reach where it is to live? */
-			char *parent = ss_xstrdup(pe->dir), *sl = strrchr(parent, '/');
+			/* New: can the server's user reach where it is to live?
+			 */
+			char *parent = ss_xstrdup(pe->dir),
+			     *sl = strrchr(parent, '/');
 
 			*(sl == parent ? sl + 1 : sl) = '\0';
 			if (!user_access(pe, parent, X_OK)) {
 				struct ss_buf alt;
 
 				ss_buf_init(&alt);
-				ss_buf_addf(&alt, "%s/pg-%016" PRIx64, ELSEWHERE_ROOT,
-					    ss_hash64(pe->dir, strlen(pe->dir)));
-				if (mkdir(ELSEWHERE_ROOT, 0755) < 0 && errno != EEXIST) {
-					ss_err_set(err, SS_ERR_RUNTIME,
-						   "could not create directory '%s': %s",
-						   ELSEWHERE_ROOT, strerror(errno));
+				ss_buf_addf(
+				    &alt, "%s/pg-%016" PRIx64, ELSEWHERE_ROOT,
+				    ss_hash64(pe->dir, strlen(pe->dir)));
+				if (mkdir(ELSEWHERE_ROOT, 0755) < 0 &&
+				    errno != EEXIST) {
+					ss_err_set(
+					    err, SS_ERR_RUNTIME,
+					    "could not create directory '%s': %s",
+					    ELSEWHERE_ROOT, strerror(errno));
 					free(parent);
 					ss_buf_release(&alt);
 					return -1;
@@ -373,9 +399,11 @@ int ss_pgembed_prepare(struct ss_pgembed *pe, const char *dir,
 				if (make_owned_dir(pe, alt.buf, err) < 0 ||
 				    symlink(alt.buf, pe->dir) < 0) {
 					if (!err->code)
-						ss_err_set(err, SS_ERR_RUNTIME,
-							   "could not link '%s' to '%s': %s",
-							   pe->dir, alt.buf, strerror(errno));
+						ss_err_set(
+						    err, SS_ERR_RUNTIME,
+						    "could not link '%s' to '%s': %s",
+						    pe->dir, alt.buf,
+						    strerror(errno));
 					free(parent);
 					ss_buf_release(&alt);
 					return -1;
@@ -391,9 +419,13 @@ int ss_pgembed_prepare(struct ss_pgembed *pe, const char *dir,
 			return -1;
 		}
 		if (!user_access(pe, pe->dir, W_OK | X_OK)) {
-			ss_err_set(err, SS_ERR_RUNTIME,
-				   "the PostgreSQL server's user cannot write to '%s'", pe->dir);
-			ss_err_hint(err, "check the permissions of its parent directories");
+			ss_err_set(
+			    err, SS_ERR_RUNTIME,
+			    "the PostgreSQL server's user cannot write to '%s'",
+			    pe->dir);
+			ss_err_hint(
+			    err,
+			    "check the permissions of its parent directories");
 			return -1;
 		}
 		if (run_initdb(pe, err) < 0)
@@ -414,13 +446,16 @@ int ss_pgembed_prepare(struct ss_pgembed *pe, const char *dir,
 		ss_err_set(err, SS_ERR_RUNTIME,
 			   "a PostgreSQL server (pid %ld) already runs in '%s'",
 			   (long)running, pe->dir);
-		ss_err_hint(err, "another 'shapesync up' on the same --dir? stop it first");
+		ss_err_hint(
+		    err,
+		    "another 'shapesync up' on the same --dir? stop it first");
 		return -1;
 	}
 
 	/* The socket lives in the cluster directory unless its path is too
 	 * long for a Unix socket address. */
-	if (strlen(pe->dir) + sizeof("/.s.PGSQL.65535.lock") < sizeof(sun.sun_path)) {
+	if (strlen(pe->dir) + sizeof("/.s.PGSQL.65535.lock") <
+	    sizeof(sun.sun_path)) {
 		pe->sockdir = ss_xstrdup(pe->dir);
 	} else {
 		ss_buf_init(&p);
@@ -443,8 +478,12 @@ char **ss_pgembed_server_argv(const struct ss_pgembed *pe)
 	struct ss_buf b;
 	size_t n = 0;
 
-#define ARG(...) do { ss_buf_init(&b); ss_buf_addf(&b, __VA_ARGS__); \
-		      argv[n++] = ss_buf_detach(&b, NULL); } while (0)
+#define ARG(...)                                                               \
+	do {                                                                   \
+		ss_buf_init(&b);                                               \
+		ss_buf_addf(&b, __VA_ARGS__);                                  \
+		argv[n++] = ss_buf_detach(&b, NULL);                           \
+	} while (0)
 	ARG("%s/postgres", pe->bindir);
 	ARG("-D");
 	ARG("%s", pe->dir);
@@ -470,11 +509,13 @@ char **ss_pgembed_server_argv(const struct ss_pgembed *pe)
 int ss_pgembed_spawn_opts(const struct ss_pgembed *pe, struct ss_spawn_opts *o,
 			  struct ss_err *err)
 {
-	int fd = open(pe->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	int fd =
+	    open(pe->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 
 	if (fd < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not open '%s': %s",
-				  pe->log_path, strerror(errno));
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not open '%s': %s", pe->log_path,
+				  strerror(errno));
 	ss_spawn_opts_init(o);
 	o->out_fd = o->err_fd = fd;
 	o->deathsig = SIGINT;
@@ -508,7 +549,7 @@ int ss_pgembed_wait_ready(const struct ss_pgembed *pe, pid_t pid,
 	ss_buf_init(&ci);
 	ss_pgembed_conninfo(pe, &ci);
 	for (;;) {
-		struct timespec ts = { 0, 50 * 1000000L };
+		struct timespec ts = {0, 50 * 1000000L};
 		siginfo_t si;
 
 		if (PQping(ci.buf) == PQPING_OK) {
@@ -518,14 +559,17 @@ int ss_pgembed_wait_ready(const struct ss_pgembed *pe, pid_t pid,
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
 		    si.si_pid == pid) {
-			ss_err_set(err, SS_ERR_RUNTIME, "the PostgreSQL server in '%s' "
-				   "stopped while starting", pe->dir);
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "the PostgreSQL server in '%s' "
+				   "stopped while starting",
+				   pe->dir);
 			break;
 		}
 		if (ss_mono_us() >= deadline) {
-			ss_err_set(err, SS_ERR_RUNTIME, "the PostgreSQL server in '%s' "
-				   "did not accept connections within %lld s", pe->dir,
-				   (long long)(timeout_ms / 1000));
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "the PostgreSQL server in '%s' "
+				   "did not accept connections within %lld s",
+				   pe->dir, (long long)(timeout_ms / 1000));
 			break;
 		}
 		nanosleep(&ts, NULL);
@@ -544,21 +588,22 @@ int ss_pgembed_wait_ready(const struct ss_pgembed *pe, pid_t pid,
 	return rc;
 }
 
-int ss_pgembed_create_demo(const char *conninfo, int *created, struct ss_err *err)
+int ss_pgembed_create_demo(const char *conninfo, int *created,
+			   struct ss_err *err)
 {
 	static const char sql[] =
-		"CREATE TABLE items ("
-		" id bigint PRIMARY KEY,"
-		" title text NOT NULL,"
-		" status text NOT NULL DEFAULT 'todo',"
-		" priority integer NOT NULL DEFAULT 0,"
-		" updated_at timestamptz NOT NULL DEFAULT now());"
-		"INSERT INTO items (id, title, status, priority) VALUES"
-		" (1, 'Start shapesync up', 'done', 2),"
-		" (2, 'Follow the items shape with curl', 'todo', 1),"
-		" (3, 'Follow it with the TypeScript client', 'todo', 1),"
-		" (4, 'Change a row in psql and watch it arrive', 'todo', 3),"
-		" (5, 'Compose the stages by hand', 'todo', 0)";
+	    "CREATE TABLE items ("
+	    " id bigint PRIMARY KEY,"
+	    " title text NOT NULL,"
+	    " status text NOT NULL DEFAULT 'todo',"
+	    " priority integer NOT NULL DEFAULT 0,"
+	    " updated_at timestamptz NOT NULL DEFAULT now());"
+	    "INSERT INTO items (id, title, status, priority) VALUES"
+	    " (1, 'Start shapesync up', 'done', 2),"
+	    " (2, 'Follow the items shape with curl', 'todo', 1),"
+	    " (3, 'Follow it with the TypeScript client', 'todo', 1),"
+	    " (4, 'Change a row in psql and watch it arrive', 'todo', 3),"
+	    " (5, 'Compose the stages by hand', 'todo', 0)";
 	struct ss_pg *pg = NULL;
 	PGresult *res = NULL;
 	int rc;
@@ -567,9 +612,12 @@ int ss_pgembed_create_demo(const char *conninfo, int *created, struct ss_err *er
 	if (ss_pg_open(conninfo, 0, "shapesync-up", &pg, err) < 0)
 		return -1;
 	rc = ss_pg_exec(pg, "looking for the demo table",
-			"SELECT to_regclass('public.items') IS NULL", 0, NULL, &res, NULL, err);
-	if (rc == 0 && PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "t")) {
-		rc = ss_pg_exec(pg, "creating the demo table", sql, 0, NULL, NULL, NULL, err);
+			"SELECT to_regclass('public.items') IS NULL", 0, NULL,
+			&res, NULL, err);
+	if (rc == 0 && PQntuples(res) == 1 &&
+	    !strcmp(PQgetvalue(res, 0, 0), "t")) {
+		rc = ss_pg_exec(pg, "creating the demo table", sql, 0, NULL,
+				NULL, NULL, err);
 		if (rc == 0)
 			*created = 1;
 	}

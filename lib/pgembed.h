@@ -17,17 +17,17 @@
 #include "util.h"
 
 struct ss_pgembed {
-	char *dir;        /* the cluster's data directory, absolute (owned) */
-	char *elsewhere;  /* non-NULL: dir is not the one asked for, which is a
-			   * symlink to it (the postgres user could not reach
-			   * the asked-for place); owned */
-	char *sockdir;    /* Unix socket directory (owned) */
-	char *bindir;     /* PostgreSQL server binaries (owned) */
-	char *log_path;   /* the server's (and initdb's) log (owned) */
-	char *pw_path;    /* password of database user postgres for TCP (owned) */
+	char *dir;	 /* the cluster's data directory, absolute (owned) */
+	char *elsewhere; /* non-NULL: dir is not the one asked for, which is a
+			  * symlink to it (the postgres user could not reach
+			  * the asked-for place); owned */
+	char *sockdir;	 /* Unix socket directory (owned) */
+	char *bindir;	 /* PostgreSQL server binaries (owned) */
+	char *log_path;	 /* the server's (and initdb's) log (owned) */
+	char *pw_path; /* password of database user postgres for TCP (owned) */
 	int port;
-	int fresh;        /* initdb ran in this ss_pgembed_prepare */
-	int switch_user;  /* run as uid/gid (we are root) */
+	int fresh;	 /* initdb ran in this ss_pgembed_prepare */
+	int switch_user; /* run as uid/gid (we are root) */
 	uid_t uid;
 	gid_t gid;
 };
@@ -72,6 +72,7 @@ int ss_pgembed_wait_ready(const struct ss_pgembed *pe, pid_t pid,
  * The demo data a first run shows: table `items` with a few rows, created
  * only if there is no table of that name. *created says whether it was.
  */
-int ss_pgembed_create_demo(const char *conninfo, int *created, struct ss_err *err);
+int ss_pgembed_create_demo(const char *conninfo, int *created,
+			   struct ss_err *err);
 
 #endif

@@ -12,7 +12,7 @@
 struct rd {
 	const unsigned char *p;
 	size_t len, off;
-	const char *what;      /* the message, for errors */
+	const char *what; /* the message, for errors */
 	struct ss_err *err;
 	int failed;
 };
@@ -82,7 +82,8 @@ static const char *cstr(struct rd *r)
 		if (!r->failed)
 			ss_err_set(r->err, SS_ERR_INPUT,
 				   "pgoutput: %s message: unterminated string "
-				   "at byte %zu", r->what, r->off);
+				   "at byte %zu",
+				   r->what, r->off);
 		r->failed = 1;
 		return "";
 	}
@@ -165,17 +166,28 @@ static void tuple(struct rd *r, struct ss_pgo_tuple *t)
 static const char *msg_name(char type)
 {
 	switch (type) {
-	case 'B': return "begin";
-	case 'C': return "commit";
-	case 'O': return "origin";
-	case 'R': return "relation";
-	case 'Y': return "type";
-	case 'I': return "insert";
-	case 'U': return "update";
-	case 'D': return "delete";
-	case 'T': return "truncate";
-	case 'M': return "logical";
-	default: return NULL;
+	case 'B':
+		return "begin";
+	case 'C':
+		return "commit";
+	case 'O':
+		return "origin";
+	case 'R':
+		return "relation";
+	case 'Y':
+		return "type";
+	case 'I':
+		return "insert";
+	case 'U':
+		return "update";
+	case 'D':
+		return "delete";
+	case 'T':
+		return "truncate";
+	case 'M':
+		return "logical";
+	default:
+		return NULL;
 	}
 }
 
@@ -218,7 +230,7 @@ static void relation(struct rd *r, struct ss_pgo_msg *m)
 int ss_pgo_decode(struct ss_pgo_msg *m, const char *buf, size_t len,
 		  struct ss_err *err)
 {
-	struct rd r = { (const unsigned char *)buf, len, 1, "", err, 0 };
+	struct rd r = {(const unsigned char *)buf, len, 1, "", err, 0};
 	size_t i;
 	char k;
 
@@ -322,13 +334,15 @@ int ss_pgo_decode(struct ss_pgo_msg *m, const char *buf, size_t len,
 	if (r.off != len)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "pgoutput: %s message has %zu bytes after "
-				  "its end", r.what, len - r.off);
+				  "its end",
+				  r.what, len - r.off);
 	return 0;
 
 bad_tuple_tag:
 	return ss_err_set(err, SS_ERR_INPUT,
 			  "pgoutput: %s message: unexpected tuple tag 0x%02x "
-			  "at byte %zu", r.what, (unsigned char)k, r.off - 1);
+			  "at byte %zu",
+			  r.what, (unsigned char)k, r.off - 1);
 }
 
 /* ---- Caches ------------------------------------------------------------ */
@@ -337,7 +351,7 @@ bad_tuple_tag:
 struct oidmap {
 	uint32_t *keys;
 	void **vals;
-	size_t cap, n;          /* cap: a power of two, or 0 */
+	size_t cap, n; /* cap: a power of two, or 0 */
 };
 
 static size_t slot_of(const struct oidmap *m, uint32_t key)
@@ -366,7 +380,7 @@ static void *oidmap_put(struct oidmap *m, uint32_t key, void *val)
 	void *old;
 
 	if ((m->n + 1) * 2 > m->cap) {
-		struct oidmap g = { NULL, NULL, m->cap ? m->cap * 2 : 64, 0 };
+		struct oidmap g = {NULL, NULL, m->cap ? m->cap * 2 : 64, 0};
 
 		g.keys = ss_xcalloc(g.cap, sizeof(*g.keys));
 		g.vals = ss_xcalloc(g.cap, sizeof(*g.vals));
@@ -505,7 +519,7 @@ uint64_t ss_pgo_xid_extend(uint64_t *reference, uint32_t xid)
 	int32_t d = (int32_t)(xid - (uint32_t)*reference);
 	uint64_t full;
 
-	if (d < 0 && (uint64_t)-(int64_t)d > *reference)
+	if (d < 0 && (uint64_t) - (int64_t)d > *reference)
 		full = xid; /* epoch 0: nothing below it */
 	else
 		full = *reference + (uint64_t)(int64_t)d;

@@ -22,7 +22,7 @@ struct ss_pgo_column {
 	char *name;
 	uint32_t type_oid;
 	int32_t typmod;
-	int key;               /* part of the replica identity key */
+	int key; /* part of the replica identity key */
 };
 
 /* A relation as pgoutput describes it. Owned by whoever holds it; the
@@ -30,9 +30,9 @@ struct ss_pgo_column {
  * decode, a relcache's until that oid is replaced or the cache freed. */
 struct ss_pgo_relation {
 	uint32_t oid;
-	char *schema;          /* "pg_catalog" when pgoutput sent "" */
+	char *schema; /* "pg_catalog" when pgoutput sent "" */
 	char *table;
-	char replident;        /* 'd', 'n', 'f' or 'i' */
+	char replident; /* 'd', 'n', 'f' or 'i' */
 	size_t ncols;
 	struct ss_pgo_column *cols;
 };
@@ -96,7 +96,10 @@ struct ss_pgo_msg {
 	size_t relids_alloc_, cols_alloc_;
 };
 
-#define SS_PGO_MSG_INIT { .type = 0 }
+#define SS_PGO_MSG_INIT                                                        \
+	{                                                                      \
+		.type = 0                                                      \
+	}
 
 void ss_pgo_msg_release(struct ss_pgo_msg *m);
 

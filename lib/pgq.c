@@ -24,14 +24,15 @@
 struct ss_pgq_pool {
 	char *conninfo;
 	int max, out, connect_timeout_s;
-	struct ss_pg **idle;   /* oldest first: get takes the newest */
-	int64_t *idle_since;   /* when each was given back (monotonic) */
+	struct ss_pg **idle; /* oldest first: get takes the newest */
+	int64_t *idle_since; /* when each was given back (monotonic) */
 	size_t nidle;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 };
 
-struct ss_pgq_pool *ss_pgq_pool_new(const char *conninfo, int max, int connect_timeout_s)
+struct ss_pgq_pool *ss_pgq_pool_new(const char *conninfo, int max,
+				    int connect_timeout_s)
 {
 	struct ss_pgq_pool *p = ss_xcalloc(1, sizeof(*p));
 
@@ -67,8 +68,8 @@ void ss_pgq_pool_close(struct ss_pgq_pool *p)
  */
 static struct ss_pg *pg_connect(struct ss_pgq_pool *p, struct ss_err *err)
 {
-	struct ss_pg_opts o = { SS_PG_DISPLAY | SS_PG_APPNAME | SS_PG_TERSE,
-				"shapesync-serve", p->connect_timeout_s };
+	struct ss_pg_opts o = {SS_PG_DISPLAY | SS_PG_APPNAME | SS_PG_TERSE,
+			       "shapesync-serve", p->connect_timeout_s};
 	struct ss_pg *pg;
 
 	if (ss_pg_connect(p->conninfo, &o, &pg, err) < 0)
@@ -188,21 +189,22 @@ long ss_pgq_table_column(const struct ss_pgq_table *t, const char *name)
 }
 
 int ss_pgq_partition_sets(void *conn, uint32_t oid,
-			  int (*cb)(uint32_t oid, const char *schema, const char *name,
-				    const char *leaves, void *ctx),
+			  int (*cb)(uint32_t oid, const char *schema,
+				    const char *name, const char *leaves,
+				    void *ctx),
 			  void *ctx, struct ss_err *err)
 {
 	return ss_catalog_partition_sets(conn, oid, cb, ctx, err);
 }
 
-int ss_pgq_check_published(void *conn, const char *pub, const struct ss_pgq_table *t,
-			   struct ss_err *err)
+int ss_pgq_check_published(void *conn, const char *pub,
+			   const struct ss_pgq_table *t, struct ss_err *err)
 {
 	return ss_publication_check(conn, pub, t, err);
 }
 
-int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_table *t,
-			    struct ss_err *err)
+int ss_pgq_ensure_published(void *conn, const char *pub,
+			    const struct ss_pgq_table *t, struct ss_err *err)
 {
 	return ss_publication_ensure(conn, pub, t, err);
 }
@@ -211,16 +213,23 @@ int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_tab
  * INTERVAL_MASK), precision in the low 16 (0xFFFF: none). */
 static const char *interval_fields(int range)
 {
-	static const struct { int mask; const char *name; } f[] = {
-		{ 1 << 2, "YEAR" }, { 1 << 1, "MONTH" }, { 1 << 3, "DAY" },
-		{ 1 << 10, "HOUR" }, { 1 << 11, "MINUTE" }, { 1 << 12, "SECOND" },
-		{ (1 << 2) | (1 << 1), "YEAR TO MONTH" },
-		{ (1 << 3) | (1 << 10), "DAY TO HOUR" },
-		{ (1 << 3) | (1 << 10) | (1 << 11), "DAY TO MINUTE" },
-		{ (1 << 3) | (1 << 10) | (1 << 11) | (1 << 12), "DAY TO SECOND" },
-		{ (1 << 10) | (1 << 11), "HOUR TO MINUTE" },
-		{ (1 << 10) | (1 << 11) | (1 << 12), "HOUR TO SECOND" },
-		{ (1 << 11) | (1 << 12), "MINUTE TO SECOND" },
+	static const struct {
+		int mask;
+		const char *name;
+	} f[] = {
+	    {1 << 2, "YEAR"},
+	    {1 << 1, "MONTH"},
+	    {1 << 3, "DAY"},
+	    {1 << 10, "HOUR"},
+	    {1 << 11, "MINUTE"},
+	    {1 << 12, "SECOND"},
+	    {(1 << 2) | (1 << 1), "YEAR TO MONTH"},
+	    {(1 << 3) | (1 << 10), "DAY TO HOUR"},
+	    {(1 << 3) | (1 << 10) | (1 << 11), "DAY TO MINUTE"},
+	    {(1 << 3) | (1 << 10) | (1 << 11) | (1 << 12), "DAY TO SECOND"},
+	    {(1 << 10) | (1 << 11), "HOUR TO MINUTE"},
+	    {(1 << 10) | (1 << 11) | (1 << 12), "HOUR TO SECOND"},
+	    {(1 << 11) | (1 << 12), "MINUTE TO SECOND"},
 	};
 	size_t i;
 
@@ -242,8 +251,8 @@ static int cmp_item(const void *a, const void *b)
 }
 
 /* One column's schema object; keys in byte order like Jason's maps. */
-static void column_schema(const struct ss_pgq_table *t, const struct ss_pgq_column *c,
-			  struct ss_buf *out)
+static void column_schema(const struct ss_pgq_table *t,
+			  const struct ss_pgq_column *c, struct ss_buf *out)
 {
 	const char *type = c->elem_type ? c->elem_type : c->type;
 	int tm = c->typmod, is_pk = 0;
@@ -276,12 +285,15 @@ static void column_schema(const struct ss_pgq_table *t, const struct ss_pgq_colu
 	if (tm >= 0) {
 		if (!strcmp(type, "numeric")) {
 			ss_buf_addf(out, "\"precision\":%d,\"scale\":%d,",
-				    ((tm - 4) >> 16) & 0xFFFF, (tm - 4) & 0xFFFF);
+				    ((tm - 4) >> 16) & 0xFFFF,
+				    (tm - 4) & 0xFFFF);
 		} else if (!strcmp(type, "interval")) {
 			if ((tm & 0xFFFF) != 0xFFFF)
-				ss_buf_addf(out, "\"precision\":%d,", tm & 0xFFFF);
+				ss_buf_addf(out, "\"precision\":%d,",
+					    tm & 0xFFFF);
 		} else if (!strcmp(type, "time") || !strcmp(type, "timetz") ||
-			   !strcmp(type, "timestamp") || !strcmp(type, "timestamptz")) {
+			   !strcmp(type, "timestamp") ||
+			   !strcmp(type, "timestamptz")) {
 			ss_buf_addf(out, "\"precision\":%d,", tm);
 		}
 	}
@@ -290,8 +302,8 @@ static void column_schema(const struct ss_pgq_table *t, const struct ss_pgq_colu
 	ss_buf_addc(out, '}');
 }
 
-void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel, size_t nsel,
-		       struct ss_buf *out)
+void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel,
+			size_t nsel, struct ss_buf *out)
 {
 	struct schema_item *items = ss_xcalloc(nsel + 1, sizeof(*items));
 	size_t i;
@@ -305,7 +317,8 @@ void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel, size_t 
 	for (i = 0; i < nsel; i++) {
 		if (i)
 			ss_buf_addc(out, ',');
-		ss_buf_add_json_string(out, items[i].name, strlen(items[i].name));
+		ss_buf_add_json_string(out, items[i].name,
+				       strlen(items[i].name));
 		ss_buf_addc(out, ':');
 		column_schema(t, &t->cols[items[i].col], out);
 	}
@@ -318,7 +331,7 @@ void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel, size_t 
 /* ------------------------------------------------------------- snapshot */
 
 int ss_pgq_parse_snapshot(const char *text, struct ss_pg_snapshot *snap,
-			 struct ss_err *err)
+			  struct ss_err *err)
 {
 	const char *p = text;
 	char *end;
@@ -347,8 +360,8 @@ int ss_pgq_parse_snapshot(const char *text, struct ss_pg_snapshot *snap,
 bad:
 	free(snap->xip);
 	memset(snap, 0, sizeof(*snap));
-	return ss_err_set(err, SS_ERR_RUNTIME, "unexpected pg_current_snapshot() '%.100s'",
-			  text);
+	return ss_err_set(err, SS_ERR_RUNTIME,
+			  "unexpected pg_current_snapshot() '%.100s'", text);
 }
 
 int ss_pgq_current_lsn(void *conn, uint64_t *lsn, struct ss_err *err)
@@ -356,7 +369,8 @@ int ss_pgq_current_lsn(void *conn, uint64_t *lsn, struct ss_err *err)
 	PGresult *r;
 	int rc;
 
-	if (q_exec(conn, "SELECT pg_current_wal_lsn()", 0, NULL, &r, NULL, err) < 0)
+	if (q_exec(conn, "SELECT pg_current_wal_lsn()", 0, NULL, &r, NULL,
+		   err) < 0)
 		return -1;
 	rc = ss_lsn_parse(PQgetvalue(r, 0, 0), lsn, err);
 	PQclear(r);
@@ -374,8 +388,8 @@ static void drain(struct ss_pg *pg)
 }
 
 int ss_pgq_snapshot(void *conn, const struct ss_pgq_table *t, const size_t *sel,
-		   size_t nsel, const char *where, int rows,
-		   const struct ss_pgq_snapshot_cb *cb, struct ss_err *err)
+		    size_t nsel, const char *where, int rows,
+		    const struct ss_pgq_snapshot_cb *cb, struct ss_err *err)
 {
 	return ss_pgq_subset(conn, t, sel, nsel, where, NULL, rows, cb, err);
 }
@@ -385,12 +399,13 @@ int ss_pgq_snapshot(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 
 int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		  size_t nsel, const char *where, const struct ss_pgq_subset *q,
-		  int rows, const struct ss_pgq_snapshot_cb *cb, struct ss_err *err)
+		  int rows, const struct ss_pgq_snapshot_cb *cb,
+		  struct ss_err *err)
 {
 	struct ss_pg *pg = conn;
 	PGconn *c = ss_pg_conn(pg);
 	struct ss_buf sql = SS_BUF_INIT;
-	struct ss_pg_snapshot snap = { 0, 0, NULL, 0 };
+	struct ss_pg_snapshot snap = {0, 0, NULL, 0};
 	PGresult *r;
 	int64_t settle_until = ss_mono_us() + SETTLE_US, pause_us = 1000;
 	int i, rc = -1;
@@ -398,18 +413,21 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 	for (;;) {
 		int unsettled;
 
-		if (q_exec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL,
-			   NULL, NULL, err) < 0)
+		if (q_exec(pg,
+			   "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+			   NULL, NULL, NULL, err) < 0)
 			return -1;
 		if (ss_pg_set_display(pg, err) < 0)
 			goto out;
-		if (q_exec(pg, "SELECT pg_current_snapshot()::text, pg_current_wal_lsn(),"
-			   " (SELECT count(*) FROM pg_catalog.pg_stat_activity"
-			   "  WHERE wait_event = 'SyncRep' AND backend_xid IS NOT NULL"
-			   "  AND datname = current_database())"
-			   " + (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()) x"
-			   "  WHERE pg_xact_status(x) = 'committed')", 0, NULL, &r, NULL,
-			   err) < 0)
+		if (q_exec(
+			pg,
+			"SELECT pg_current_snapshot()::text, pg_current_wal_lsn(),"
+			" (SELECT count(*) FROM pg_catalog.pg_stat_activity"
+			"  WHERE wait_event = 'SyncRep' AND backend_xid IS NOT NULL"
+			"  AND datname = current_database())"
+			" + (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()) x"
+			"  WHERE pg_xact_status(x) = 'committed')",
+			0, NULL, &r, NULL, err) < 0)
 			goto out;
 		i = ss_pgq_parse_snapshot(PQgetvalue(r, 0, 0), &snap, err);
 		if (i == 0 && q && q->lsn)
@@ -439,10 +457,12 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		if (q_exec(pg, "ROLLBACK", 0, NULL, NULL, NULL, err) < 0)
 			return -1;
 		if (ss_mono_us() > settle_until) {
-			ss_err_set(err, SS_ERR_RUNTIME, "a committed transaction stays "
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "a committed transaction stays "
 				   "invisible to new snapshots");
-			ss_err_hint(err, "is a synchronous standby "
-				    "(synchronous_standby_names) not answering?");
+			ss_err_hint(
+			    err, "is a synchronous standby "
+				 "(synchronous_standby_names) not answering?");
 			return -1;
 		}
 		usleep((useconds_t)pause_us);
@@ -453,10 +473,12 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		goto out;
 	if (rows) {
 		if (ss_message_snapshot_sql(pg, t, sel, nsel, where,
-					    q ? q->where : NULL, q ? q->headers : NULL,
+					    q ? q->where : NULL,
+					    q ? q->headers : NULL,
 					    q ? q->tail : NULL, &sql, err) < 0)
 			goto out;
-		if (!PQsendQueryParams(c, sql.buf, 0, NULL, NULL, NULL, NULL, 0) ||
+		if (!PQsendQueryParams(c, sql.buf, 0, NULL, NULL, NULL, NULL,
+				       0) ||
 		    !PQsetSingleRowMode(c)) {
 			ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s",
 				   PQerrorMessage(c));
@@ -467,12 +489,14 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 			ExecStatusType st = PQresultStatus(r);
 
 			if (st == PGRES_SINGLE_TUPLE) {
-				int stop = cb->row(cb->ctx, PQgetvalue(r, 0, 0),
-						   (size_t)PQgetlength(r, 0, 0), err);
+				int stop =
+				    cb->row(cb->ctx, PQgetvalue(r, 0, 0),
+					    (size_t)PQgetlength(r, 0, 0), err);
 
 				PQclear(r);
 				if (stop) {
-					/* Abandon the rest: cancel, then drain. */
+					/* Abandon the rest: cancel, then drain.
+					 */
 					PGcancel *cn = PQgetCancel(c);
 					char eb[256];
 

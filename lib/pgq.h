@@ -32,7 +32,7 @@ struct ss_pgq_pool;
  * bytea_output, extra_float_digits). *new*: free with ss_pgq_pool_close().
  */
 struct ss_pgq_pool *ss_pgq_pool_new(const char *conninfo, int max,
-				  int connect_timeout_s);
+				    int connect_timeout_s);
 void ss_pgq_pool_close(struct ss_pgq_pool *p);
 
 /* A connection (*borrowed* from the pool until ss_pgq_put): waits while
@@ -67,7 +67,7 @@ void ss_pgq_table_release(struct ss_pgq_table *t);
 
 /* ss_catalog_describe (lib/catalog.h). */
 int ss_pgq_describe(void *conn, const char *schema, const char *name,
-		   struct ss_pgq_table *t, struct ss_err *err);
+		    struct ss_pgq_table *t, struct ss_err *err);
 
 /* ss_catalog_column. */
 long ss_pgq_table_column(const struct ss_pgq_table *t, const char *name);
@@ -77,23 +77,24 @@ long ss_pgq_table_column(const struct ss_pgq_table *t, const char *name);
  * (`sel` of `nsel` column indexes) to out: a JSON object keyed by column
  * name, sorted byte-wise, as reference 1.6 describes.
  */
-void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel, size_t nsel,
-		       struct ss_buf *out);
+void ss_pgq_schema_json(const struct ss_pgq_table *t, const size_t *sel,
+			size_t nsel, struct ss_buf *out);
 
 /* ------------------------------------------------------------- publication */
 
 /* ss_publication_check (lib/publication.h). */
-int ss_pgq_check_published(void *conn, const char *pub, const struct ss_pgq_table *t,
-			   struct ss_err *err);
+int ss_pgq_check_published(void *conn, const char *pub,
+			   const struct ss_pgq_table *t, struct ss_err *err);
 
 /* ss_publication_ensure (lib/publication.h). */
-int ss_pgq_ensure_published(void *conn, const char *pub, const struct ss_pgq_table *t,
-			   struct ss_err *err);
+int ss_pgq_ensure_published(void *conn, const char *pub,
+			    const struct ss_pgq_table *t, struct ss_err *err);
 
 /* ss_catalog_partition_sets (lib/catalog.h). */
 int ss_pgq_partition_sets(void *conn, uint32_t oid,
-			  int (*cb)(uint32_t oid, const char *schema, const char *name,
-				    const char *leaves, void *ctx),
+			  int (*cb)(uint32_t oid, const char *schema,
+				    const char *name, const char *leaves,
+				    void *ctx),
 			  void *ctx, struct ss_err *err);
 
 /* ------------------------------------------------------------- snapshot */
@@ -102,7 +103,8 @@ int ss_pgq_partition_sets(void *conn, uint32_t oid,
  * complete JSON change message, *borrowed* for the call). Non-zero stops
  * the query with that error. */
 struct ss_pgq_snapshot_cb {
-	int (*snapshot)(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err);
+	int (*snapshot)(void *ctx, const struct ss_pg_snapshot *snap,
+			struct ss_err *err);
 	int (*row)(void *ctx, const char *json, size_t len, struct ss_err *err);
 	void *ctx;
 };
@@ -117,8 +119,8 @@ struct ss_pgq_snapshot_cb {
  * Errors: SS_ERR_RUNTIME (PostgreSQL), or what a callback returned.
  */
 int ss_pgq_snapshot(void *conn, const struct ss_pgq_table *t, const size_t *sel,
-		   size_t nsel, const char *where, int rows,
-		   const struct ss_pgq_snapshot_cb *cb, struct ss_err *err);
+		    size_t nsel, const char *where, int rows,
+		    const struct ss_pgq_snapshot_cb *cb, struct ss_err *err);
 
 /*
  * A subset snapshot (reference 1.9): the shape's rows that also satisfy
@@ -134,12 +136,13 @@ struct ss_pgq_subset {
 };
 int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		  size_t nsel, const char *where, const struct ss_pgq_subset *q,
-		  int rows, const struct ss_pgq_snapshot_cb *cb, struct ss_err *err);
+		  int rows, const struct ss_pgq_snapshot_cb *cb,
+		  struct ss_err *err);
 
 /* Parse pg_current_snapshot()'s text "xmin:xmax:xip,xip". *new* xip
  * array in snap (free(snap->xip)). */
 int ss_pgq_parse_snapshot(const char *text, struct ss_pg_snapshot *snap,
-			 struct ss_err *err);
+			  struct ss_err *err);
 
 /* The current WAL position (pg_current_wal_lsn()). */
 int ss_pgq_current_lsn(void *conn, uint64_t *lsn, struct ss_err *err);

@@ -62,9 +62,8 @@ static int add_table(struct ss_pg *pg, const char *what, const char *pub,
 }
 
 /* ALTER TABLE schema.table REPLICA IDENTITY FULL. */
-static int identity_full(struct ss_pg *pg, const char *what,
-			 const char *schema, const char *table,
-			 struct ss_err *err)
+static int identity_full(struct ss_pg *pg, const char *what, const char *schema,
+			 const char *table, struct ss_err *err)
 {
 	struct ss_buf sql = SS_BUF_INIT;
 
@@ -79,7 +78,7 @@ static int identity_full(struct ss_pg *pg, const char *what,
 int ss_publication_create(struct ss_pg *pg, const char *pub, int *created,
 			  struct ss_err *err)
 {
-	const char *params[1] = { pub };
+	const char *params[1] = {pub};
 	PGresult *r;
 	int exists, made, rc;
 
@@ -103,7 +102,7 @@ int ss_publication_add_table(struct ss_pg *pg, const char *pub,
 			     const char *schema, const char *table,
 			     int *changed, struct ss_err *err)
 {
-	const char *params[3] = { pub, schema, table };
+	const char *params[3] = {pub, schema, table};
 	struct ss_buf sql = SS_BUF_INIT;
 	PGresult *r;
 	int in_pub, full, rc = 0;
@@ -147,9 +146,9 @@ int ss_publication_add_table(struct ss_pg *pg, const char *pub,
 			       pub, schema, table, err);
 	if (rc == 0 && changed)
 		*changed = 1;
-	if (ss_pg_exec(pg, "could not reset lock_timeout",
-		       "RESET lock_timeout", 0, NULL, NULL, NULL,
-		       rc < 0 ? NULL : err) < 0 && rc == 0)
+	if (ss_pg_exec(pg, "could not reset lock_timeout", "RESET lock_timeout",
+		       0, NULL, NULL, NULL, rc < 0 ? NULL : err) < 0 &&
+	    rc == 0)
 		return -1;
 	return rc;
 }
@@ -158,22 +157,22 @@ int ss_publication_partition_sets(struct ss_pg *pg, const char *pub,
 				  ss_catalog_partition_cb cb, void *ctx,
 				  struct ss_err *err)
 {
-	const char *params[1] = { pub };
+	const char *params[1] = {pub};
 	PGresult *r;
 	int rc;
 
 	/* Every partitioned table under a published one (a root, or a
 	 * partitioned partition), with its leaves in oid order. */
-	if (ss_pg_exec(pg, "could not read the partitions",
-		       "SELECT DISTINCT t.relid::oid, n.nspname, c.relname, "
-		       SS_CATALOG_LEAVES_OF("t.relid")
-		       " FROM pg_catalog.pg_publication_rel pr"
-		       " JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
-		       " CROSS JOIN LATERAL pg_catalog.pg_partition_tree(pr.prrelid) t"
-		       " JOIN pg_catalog.pg_class c ON c.oid = t.relid"
-		       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		       " WHERE p.pubname = $1 AND c.relkind = 'p'",
-		       1, params, &r, NULL, err) < 0)
+	if (ss_pg_exec(
+		pg, "could not read the partitions",
+		"SELECT DISTINCT t.relid::oid, n.nspname, c.relname, " SS_CATALOG_LEAVES_OF(
+		    "t.relid") " FROM pg_catalog.pg_publication_rel pr"
+			       " JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
+			       " CROSS JOIN LATERAL pg_catalog.pg_partition_tree(pr.prrelid) t"
+			       " JOIN pg_catalog.pg_class c ON c.oid = t.relid"
+			       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+			       " WHERE p.pubname = $1 AND c.relkind = 'p'",
+		1, params, &r, NULL, err) < 0)
 		return -1;
 	rc = ss_catalog_each_partition_set(r, cb, ctx);
 	PQclear(r);
@@ -221,8 +220,8 @@ int ss_publication_partitions_changed(struct ss_pg *pg, const char *before,
 	 * change in the WAL (DETACH, DROP). */
 	if (gone.len) {
 		*spoils = 1;
-		ss_buf_addf(why, "partition%s %s left", strchr(gone.buf, ',') ?
-			    "s" : "", gone.buf);
+		ss_buf_addf(why, "partition%s %s left",
+			    strchr(gone.buf, ',') ? "s" : "", gone.buf);
 	}
 	/* One that joined with rows brought them the same way (ATTACH); an
 	 * empty one gets its rows through the WAL like any other. */
@@ -230,24 +229,29 @@ int ss_publication_partitions_changed(struct ss_pg *pg, const char *before,
 		size_t n = strcspn(p, ",");
 		char oid[16];
 		PGresult *r;
-		const char *params[1] = { oid };
+		const char *params[1] = {oid};
 
 		snprintf(oid, sizeof(oid), "%.*s", (int)(n < 15 ? n : 15), p);
-		rc = ss_pg_exec(pg, "could not look into a new partition",
-				"SELECT format('SELECT EXISTS (SELECT 1 FROM %s)',"
-				" $1::oid::regclass)", 1, params, &r, NULL, err);
+		rc = ss_pg_exec(
+		    pg, "could not look into a new partition",
+		    "SELECT format('SELECT EXISTS (SELECT 1 FROM %s)',"
+		    " $1::oid::regclass)",
+		    1, params, &r, NULL, err);
 		if (rc == 0) {
 			char *sql = ss_xstrdup(PQgetvalue(r, 0, 0));
 
 			PQclear(r);
-			rc = ss_pg_exec(pg, "could not look into a new partition",
+			rc = ss_pg_exec(pg,
+					"could not look into a new partition",
 					sql, 0, NULL, &r, NULL, err);
 			free(sql);
 			if (rc == 0) {
 				if (!strcmp(PQgetvalue(r, 0, 0), "t")) {
 					*spoils = 1;
-					ss_buf_addf(why, "%spartition %s joined with rows",
-						    why->len ? ", " : "", oid);
+					ss_buf_addf(
+					    why,
+					    "%spartition %s joined with rows",
+					    why->len ? ", " : "", oid);
 				}
 				PQclear(r);
 			}
@@ -263,7 +267,7 @@ int ss_publication_partitions_full(struct ss_pg *pg, const char *pub,
 				   int *changed, int *failed,
 				   struct ss_err *warn, struct ss_err *err)
 {
-	const char *params[1] = { pub };
+	const char *params[1] = {pub};
 	struct ss_buf sql = SS_BUF_INIT;
 	PGresult *r;
 	int i, n, rc = 0;
@@ -289,9 +293,9 @@ int ss_publication_partitions_full(struct ss_pg *pg, const char *pub,
 		       1, params, &r, NULL, err) < 0)
 		return -1;
 	n = PQntuples(r);
-	if (n > 0 && ss_pg_exec(pg, "could not set lock_timeout",
-				"SET lock_timeout = '5s'", 0, NULL, NULL,
-				NULL, err) < 0)
+	if (n > 0 &&
+	    ss_pg_exec(pg, "could not set lock_timeout",
+		       "SET lock_timeout = '5s'", 0, NULL, NULL, NULL, err) < 0)
 		rc = -1;
 	for (i = 0; rc == 0 && i < n; i++) {
 		struct ss_err e = SS_ERR_INIT;
@@ -325,7 +329,8 @@ int ss_publication_partitions_full(struct ss_pg *pg, const char *pub,
 struct follow {
 	struct ss_pg *pg;
 	struct ss_registry *reg;
-	void (*spoiled)(const char *, const char *, const char *, int64_t, void *);
+	void (*spoiled)(const char *, const char *, const char *, int64_t,
+			void *);
 	void *ctx;
 	struct ss_err *err;
 };
@@ -339,16 +344,18 @@ static int follow_set(uint32_t oid, const char *schema, const char *name,
 	int found, spoils = 0, rc = -1;
 	int64_t n = 0;
 
-	if (ss_registry_partitions_get(f->reg, oid, &before, &found, f->err) < 0)
+	if (ss_registry_partitions_get(f->reg, oid, &before, &found, f->err) <
+	    0)
 		goto out;
 	if (found && !strcmp(before.buf, leaves)) {
 		rc = 0;
 		goto out;
 	}
-	if (found && (ss_publication_partitions_changed(f->pg, before.buf, leaves,
-							&spoils, &why, f->err) < 0 ||
-		      (spoils && ss_registry_remove_table(f->reg, schema, name,
-							  &n, f->err) < 0)))
+	if (found &&
+	    (ss_publication_partitions_changed(f->pg, before.buf, leaves,
+					       &spoils, &why, f->err) < 0 ||
+	     (spoils &&
+	      ss_registry_remove_table(f->reg, schema, name, &n, f->err) < 0)))
 		goto out;
 	if (n && f->spoiled)
 		f->spoiled(schema, name, why.buf, n, f->ctx);
@@ -359,15 +366,13 @@ out:
 	return rc;
 }
 
-int ss_publication_follow_partitions(struct ss_pg *pg, const char *pub,
-				     struct ss_registry *reg,
-				     void (*spoiled)(const char *schema,
-						     const char *name,
-						     const char *why,
-						     int64_t removed, void *ctx),
-				     void *ctx, struct ss_err *err)
+int ss_publication_follow_partitions(
+    struct ss_pg *pg, const char *pub, struct ss_registry *reg,
+    void (*spoiled)(const char *schema, const char *name, const char *why,
+		    int64_t removed, void *ctx),
+    void *ctx, struct ss_err *err)
 {
-	struct follow f = { pg, reg, spoiled, ctx, err };
+	struct follow f = {pg, reg, spoiled, ctx, err};
 
 	return ss_publication_partition_sets(pg, pub, follow_set, &f, err);
 }
@@ -382,16 +387,17 @@ int ss_publication_follow_partitions(struct ss_pg *pg, const char *pub,
  */
 static int tree_full(struct ss_pg *c, const char *oidtxt, struct ss_err *err)
 {
-	const char *params[1] = { oidtxt };
+	const char *params[1] = {oidtxt};
 	PGresult *r;
 	int i, rc = 0;
 
-	if (q_exec(c,
-		   "SELECT n.nspname, c.relname FROM pg_catalog.pg_partition_tree($1::oid) p"
-		   " JOIN pg_catalog.pg_class c ON c.oid = p.relid"
-		   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		   " WHERE p.relid <> $1::oid AND c.relreplident <> 'f'",
-		   1, params, &r, err) < 0)
+	if (q_exec(
+		c,
+		"SELECT n.nspname, c.relname FROM pg_catalog.pg_partition_tree($1::oid) p"
+		" JOIN pg_catalog.pg_class c ON c.oid = p.relid"
+		" JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE p.relid <> $1::oid AND c.relreplident <> 'f'",
+		1, params, &r, err) < 0)
 		return -1;
 	for (i = 0; rc == 0 && i < PQntuples(r); i++)
 		rc = identity_full(c, "postgresql", PQgetvalue(r, i, 0),
@@ -411,7 +417,8 @@ int ss_publication_check(struct ss_pg *c, const char *pub,
 	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, t->oid);
 	params[0] = pub;
 	params[1] = oidtxt;
-	if (q_exec(c,
+	if (q_exec(
+		c,
 		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables"
 		"  WHERE pubname = $1 AND (schemaname, tablename) ="
 		"  (SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
@@ -427,14 +434,18 @@ int ss_publication_check(struct ss_pg *c, const char *pub,
 	full = PQgetvalue(r, 0, 1)[0] == 't';
 	PQclear(r);
 	if (!has_rel)
-		return ss_err_set(err, SS_ERR_INPUT, "Database table \"%s\".\"%s\" is "
-				  "missing from the publication \"%s\" and the "
-				  "ELECTRIC_MANUAL_TABLE_PUBLISHING setting prevents "
-				  "shapesync from adding it", t->schema, t->name, pub);
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "Database table \"%s\".\"%s\" is "
+		    "missing from the publication \"%s\" and the "
+		    "ELECTRIC_MANUAL_TABLE_PUBLISHING setting prevents "
+		    "shapesync from adding it",
+		    t->schema, t->name, pub);
 	if (!full)
-		return ss_err_set(err, SS_ERR_INPUT, "Database table \"%s\".\"%s\" does "
-				  "not have its replica identity set to FULL", t->schema,
-				  t->name);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "Database table \"%s\".\"%s\" does "
+				  "not have its replica identity set to FULL",
+				  t->schema, t->name);
 	return 0;
 }
 
@@ -449,7 +460,8 @@ int ss_publication_ensure(struct ss_pg *c, const char *pub,
 	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, t->oid);
 	params[0] = pub;
 	params[1] = oidtxt;
-	if (q_exec(c,
+	if (q_exec(
+		c,
 		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1),"
 		" EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel pr"
 		"  JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
@@ -464,18 +476,21 @@ int ss_publication_ensure(struct ss_pg *c, const char *pub,
 	full = PQgetvalue(r, 0, 2)[0] == 't';
 	PQclear(r);
 
-	if (!has_pub && create_publication(c, "postgresql", pub, &made, err) < 0)
+	if (!has_pub &&
+	    create_publication(c, "postgresql", pub, &made, err) < 0)
 		return -1;
 	/* REPLICA IDENTITY FULL (of the table and, for a partitioned one,
 	 * of its partitions) before the table joins the publication: an
 	 * update or delete decoded in between would come with its key alone,
 	 * and route invalidates the table's filtered shapes on one. Each
 	 * statement commits on its own, so no lock is held across the two. */
-	if (!full && identity_full(c, "postgresql", t->schema, t->name, err) < 0)
+	if (!full &&
+	    identity_full(c, "postgresql", t->schema, t->name, err) < 0)
 		return -1;
 	if (t->relkind == 'p' && tree_full(c, oidtxt, err) < 0)
 		return -1;
-	if (!has_rel && add_table(c, "postgresql", pub, t->schema, t->name, err) < 0)
+	if (!has_rel &&
+	    add_table(c, "postgresql", pub, t->schema, t->name, err) < 0)
 		return -1;
 	return 0;
 }

@@ -87,13 +87,11 @@ int ss_publication_partitions_full(struct ss_pg *pg, const char *pub,
  * now. Stops at the first failure (PostgreSQL or the registry).
  */
 struct ss_registry;
-int ss_publication_follow_partitions(struct ss_pg *pg, const char *pub,
-				     struct ss_registry *reg,
-				     void (*spoiled)(const char *schema,
-						     const char *name,
-						     const char *why,
-						     int64_t removed, void *ctx),
-				     void *ctx, struct ss_err *err);
+int ss_publication_follow_partitions(
+    struct ss_pg *pg, const char *pub, struct ss_registry *reg,
+    void (*spoiled)(const char *schema, const char *name, const char *why,
+		    int64_t removed, void *ctx),
+    void *ctx, struct ss_err *err);
 
 /* ---- serve: a new shape's table -------------------------------------- */
 

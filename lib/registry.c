@@ -64,7 +64,8 @@ void ss_shape_rec_copy(struct ss_shape_rec *dst, const struct ss_shape_rec *src)
 	}
 	dst->snapshot.xip = NULL;
 	if (src->snapshot.nxip) {
-		dst->snapshot.xip = ss_xmalloc(src->snapshot.nxip * sizeof(uint64_t));
+		dst->snapshot.xip =
+		    ss_xmalloc(src->snapshot.nxip * sizeof(uint64_t));
 		memcpy(dst->snapshot.xip, src->snapshot.xip,
 		       src->snapshot.nxip * sizeof(uint64_t));
 	}
@@ -81,7 +82,8 @@ void ss_reg_set_oids(struct ss_shape_rec *rec, const uint32_t *oids, size_t n)
 	}
 }
 
-void ss_reg_set_snapshot(struct ss_shape_rec *rec, const struct ss_pg_snapshot *s)
+void ss_reg_set_snapshot(struct ss_shape_rec *rec,
+			 const struct ss_pg_snapshot *s)
 {
 	free(rec->snapshot.xip);
 	rec->snapshot = *s;
@@ -95,9 +97,12 @@ void ss_reg_set_snapshot(struct ss_shape_rec *rec, const struct ss_pg_snapshot *
 const char *ss_snapshot_state_name(int state)
 {
 	switch (state) {
-	case SS_SNAPSHOT_PENDING: return "pending";
-	case SS_SNAPSHOT_STARTED: return "started";
-	case SS_SNAPSHOT_COMPLETE: return "complete";
+	case SS_SNAPSHOT_PENDING:
+		return "pending";
+	case SS_SNAPSHOT_STARTED:
+		return "started";
+	case SS_SNAPSHOT_COMPLETE:
+		return "complete";
 	}
 	return "unknown";
 }
@@ -152,7 +157,8 @@ const char *ss_reg_col_text(sqlite3_stmt *st, int i)
 
 static void row_to_rec(sqlite3_stmt *st, struct ss_shape_rec *rec)
 {
-	const char *oids = ss_reg_col_text(st, 13), *xip = ss_reg_col_text(st, 9);
+	const char *oids = ss_reg_col_text(st, 13),
+		   *xip = ss_reg_col_text(st, 9);
 	size_t alloc = 0;
 
 	ss_shape_rec_init(rec);
@@ -222,7 +228,9 @@ int ss_reg_sql_lookup(struct ss_registry *r, int key, int64_t id, const char *s,
 			return -1;
 		}
 	}
-	st = key == KEY_ID ? c->by_id : key == KEY_HANDLE ? c->by_handle : c->by_def;
+	st = key == KEY_ID	 ? c->by_id
+	     : key == KEY_HANDLE ? c->by_handle
+				 : c->by_def;
 	if (key == KEY_ID)
 		sqlite3_bind_int64(st, 1, id);
 	else
@@ -232,7 +240,8 @@ int ss_reg_sql_lookup(struct ss_registry *r, int key, int64_t id, const char *s,
 		row_to_rec(st, out);
 		found = 1;
 	} else if (rc != SQLITE_DONE) {
-		ss_reg_sql_fail(err, ss_reg_rconn_db(r, c), "could not read", r->path);
+		ss_reg_sql_fail(err, ss_reg_rconn_db(r, c), "could not read",
+				r->path);
 		found = -1;
 	}
 	sqlite3_reset(st);
@@ -253,8 +262,9 @@ int ss_reg_lookup(struct ss_registry *r, int key, int64_t id, const char *s,
 	int rc;
 
 	pthread_mutex_lock(&r->mu);
-	e = key == KEY_ID ? ss_reg_find_id(r, id) :
-	    ss_reg_find_str(r, key == KEY_HANDLE ? BY_HANDLE : BY_DEF, s);
+	e = key == KEY_ID
+		? ss_reg_find_id(r, id)
+		: ss_reg_find_str(r, key == KEY_HANDLE ? BY_HANDLE : BY_DEF, s);
 	if (e && e->known && !((e->dirty | e->inflight) & F_REMOVE)) {
 		ss_shape_rec_copy(out, &e->rec);
 		pthread_mutex_unlock(&r->mu);
@@ -282,8 +292,8 @@ int ss_reg_lookup(struct ss_registry *r, int key, int64_t id, const char *s,
 	return 1;
 }
 
-int ss_registry_get_by_id(struct ss_registry *r, int64_t id, struct ss_shape_rec *out,
-			  struct ss_err *err)
+int ss_registry_get_by_id(struct ss_registry *r, int64_t id,
+			  struct ss_shape_rec *out, struct ss_err *err)
 {
 	return ss_reg_lookup(r, KEY_ID, id, NULL, out, err);
 }
@@ -294,7 +304,8 @@ int ss_registry_get_by_handle(struct ss_registry *r, const char *handle,
 	return ss_reg_lookup(r, KEY_HANDLE, 0, handle, out, err);
 }
 
-int ss_registry_get_by_definition(struct ss_registry *r, const struct ss_shape *def,
+int ss_registry_get_by_definition(struct ss_registry *r,
+				  const struct ss_shape *def,
 				  struct ss_shape_rec *out, struct ss_err *err)
 {
 	struct ss_buf canon = SS_BUF_INIT;
@@ -319,11 +330,16 @@ static int reserve_ids(struct ss_registry *r, struct ss_err *err)
 		return -1;
 	if (ss_reg_exec(db, "BEGIN IMMEDIATE", err, r->path) < 0)
 		goto out;
-	reserved = ss_reg_query_int(db, "SELECT value FROM progress WHERE key = 'id_reserved'", 0);
-	seq = ss_reg_query_int(db, "SELECT max(seq) FROM sqlite_sequence WHERE name = 'shapes'", 0);
+	reserved = ss_reg_query_int(
+	    db, "SELECT value FROM progress WHERE key = 'id_reserved'", 0);
+	seq = ss_reg_query_int(
+	    db, "SELECT max(seq) FROM sqlite_sequence WHERE name = 'shapes'",
+	    0);
 	base = reserved > seq ? reserved : seq;
-	ss_buf_addf(&sql, "UPDATE progress SET value = %" PRId64
-		    " WHERE key = 'id_reserved'; COMMIT;", base + r->o.id_block);
+	ss_buf_addf(&sql,
+		    "UPDATE progress SET value = %" PRId64
+		    " WHERE key = 'id_reserved'; COMMIT;",
+		    base + r->o.id_block);
 	if (ss_reg_exec(db, sql.buf, err, r->path) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
@@ -356,8 +372,10 @@ static void release_ids(struct ss_registry *r)
 	db = ss_reg_wconn_get(r, &err);
 	if (!db)
 		return;
-	snprintf(sql, sizeof(sql), "UPDATE progress SET value = %" PRId64
-		 " WHERE key = 'id_reserved' AND value = %" PRId64, r->next_id - 1, r->id_hi);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE progress SET value = %" PRId64
+		 " WHERE key = 'id_reserved' AND value = %" PRId64,
+		 r->next_id - 1, r->id_hi);
 	sqlite3_exec(db, sql, NULL, NULL, NULL);
 	ss_reg_wconn_put(r);
 }
@@ -429,14 +447,20 @@ int ss_registry_open(const char *path, const struct ss_registry_opts *opts,
 
 	if (!r->memory && stat(path, &st) < 0) {
 		if (errno != ENOENT || !r->o.create) {
-			ss_err_set(err, errno == ENOENT ? SS_ERR_INPUT : SS_ERR_RUNTIME,
-				   "could not open registry '%s': %s", path, strerror(errno));
+			ss_err_set(err,
+				   errno == ENOENT ? SS_ERR_INPUT
+						   : SS_ERR_RUNTIME,
+				   "could not open registry '%s': %s", path,
+				   strerror(errno));
 			if (errno == ENOENT)
-				ss_err_hint(err, "run 'shapesync-db init' to create it");
+				ss_err_hint(
+				    err,
+				    "run 'shapesync-db init' to create it");
 			goto fail;
 		}
 	} else if (!r->memory && !S_ISREG(st.st_mode)) {
-		ss_err_set(err, SS_ERR_RUNTIME, "could not open registry '%s': not a regular file",
+		ss_err_set(err, SS_ERR_RUNTIME,
+			   "could not open registry '%s': not a regular file",
 			   path);
 		goto fail;
 	}
@@ -447,7 +471,8 @@ int ss_registry_open(const char *path, const struct ss_registry_opts *opts,
 	r->w_idle_since = ss_mono_us();
 	rc = ss_thread_start(&r->flusher, NULL, ss_reg_flusher_main, r);
 	if (rc != 0) {
-		ss_err_set(err, SS_ERR_RUNTIME, "could not start the registry flusher: %s",
+		ss_err_set(err, SS_ERR_RUNTIME,
+			   "could not start the registry flusher: %s",
 			   strerror(rc));
 		goto fail;
 	}
@@ -459,16 +484,20 @@ fail:
 	return -1;
 }
 
-int ss_registry_open_existing(const char *path, const struct ss_registry_opts *opts,
+int ss_registry_open_existing(const char *path,
+			      const struct ss_registry_opts *opts,
 			      struct ss_registry **out, struct ss_err *err)
 {
 	struct stat st;
 
 	if ((!opts || !opts->create) && strcmp(path, ":memory:") &&
 	    stat(path, &st) < 0 && errno == ENOENT) {
-		ss_err_set(err, SS_ERR_RUNTIME, "registry '%s' does not exist", path);
-		ss_err_hint(err, "run 'shapesync-db init' first, or check --registry and "
-			    "$SHAPESYNC_REGISTRY");
+		ss_err_set(err, SS_ERR_RUNTIME, "registry '%s' does not exist",
+			   path);
+		ss_err_hint(
+		    err,
+		    "run 'shapesync-db init' first, or check --registry and "
+		    "$SHAPESYNC_REGISTRY");
 		return -1;
 	}
 	if (ss_registry_open(path, opts, out, err) < 0) {
@@ -497,9 +526,10 @@ int ss_registry_close(struct ss_registry *r, struct ss_err *err)
 		/* The flusher drains the queue before it stops; what is left
 		 * is what could not be written. */
 		if (r->qhead) {
-			rc = ss_err_set(err, SS_ERR_RUNTIME,
-					"could not flush the registry '%s': %s", r->path,
-					r->last_error[0] ? r->last_error : "unknown error");
+			rc = ss_err_set(
+			    err, SS_ERR_RUNTIME,
+			    "could not flush the registry '%s': %s", r->path,
+			    r->last_error[0] ? r->last_error : "unknown error");
 		}
 	}
 	release_ids(r);
@@ -555,8 +585,10 @@ int ss_registry_foreach(struct ss_registry *r, ss_registry_cb cb, void *ctx,
 	if (!c)
 		return -1;
 	ss_buf_addf(&sql, "SELECT %s FROM shapes ORDER BY id", ss_reg_rec_cols);
-	if (sqlite3_prepare_v2(ss_reg_rconn_db(r, c), sql.buf, -1, &st, NULL) != SQLITE_OK) {
-		ret = ss_reg_sql_fail(err, ss_reg_rconn_db(r, c), "could not read", r->path);
+	if (sqlite3_prepare_v2(ss_reg_rconn_db(r, c), sql.buf, -1, &st, NULL) !=
+	    SQLITE_OK) {
+		ret = ss_reg_sql_fail(err, ss_reg_rconn_db(r, c),
+				      "could not read", r->path);
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -569,7 +601,8 @@ int ss_registry_foreach(struct ss_registry *r, ss_registry_cb cb, void *ctx,
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		ret = ss_reg_sql_fail(err, ss_reg_rconn_db(r, c), "could not read", r->path);
+		ret = ss_reg_sql_fail(err, ss_reg_rconn_db(r, c),
+				      "could not read", r->path);
 out:
 	sqlite3_finalize(st);
 	ss_reg_rconn_put(r, c);
@@ -584,10 +617,12 @@ int ss_registry_count(struct ss_registry *r, int64_t *count, struct ss_err *err)
 
 	if (!c)
 		return -1;
-	n = ss_reg_query_int(ss_reg_rconn_db(r, c), "SELECT count(*) FROM shapes", -1);
+	n = ss_reg_query_int(ss_reg_rconn_db(r, c),
+			     "SELECT count(*) FROM shapes", -1);
 	ss_reg_rconn_put(r, c);
 	if (n < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not count shapes in registry '%s'",
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not count shapes in registry '%s'",
 				  r->path);
 	pthread_mutex_lock(&r->mu);
 	delta = r->delta_count;
@@ -596,7 +631,8 @@ int ss_registry_count(struct ss_registry *r, int64_t *count, struct ss_err *err)
 	return 0;
 }
 
-int ss_registry_data_version(struct ss_registry *r, int64_t *version, struct ss_err *err)
+int ss_registry_data_version(struct ss_registry *r, int64_t *version,
+			     struct ss_err *err)
 {
 	/* PRAGMA data_version is per connection and changes only for
 	 * commits by *other* connections: ask the write connection (always
@@ -609,7 +645,8 @@ int ss_registry_data_version(struct ss_registry *r, int64_t *version, struct ss_
 	dv = ss_reg_query_int(db, "PRAGMA data_version", -1);
 	ss_reg_wconn_put(r);
 	if (dv < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not read registry '%s'", r->path);
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not read registry '%s'", r->path);
 	pthread_mutex_lock(&r->mu);
 	local = r->n_flushes + r->n_local_commits;
 	pthread_mutex_unlock(&r->mu);
@@ -623,8 +660,9 @@ int ss_registry_data_version(struct ss_registry *r, int64_t *version, struct ss_
  * follows the seq of each row passed. Returns cb's non-zero value, 0, or
  * -1 on a SQLite error.
  */
-static int stream_changes(struct ss_registry *r, sqlite3 *db, const char *sql, uint64_t since,
-			  ss_registry_change_cb cb, void *ctx, uint64_t *last, struct ss_err *err)
+static int stream_changes(struct ss_registry *r, sqlite3 *db, const char *sql,
+			  uint64_t since, ss_registry_change_cb cb, void *ctx,
+			  uint64_t *last, struct ss_err *err)
 {
 	sqlite3_stmt *st;
 	int rc, ret = 0;
@@ -636,8 +674,9 @@ static int stream_changes(struct ss_registry *r, sqlite3 *db, const char *sql, u
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
 
-		ret = cb(seq, sqlite3_column_int64(st, 1), ss_reg_col_text(st, 2),
-			 sqlite3_column_int(st, 3), ctx);
+		ret =
+		    cb(seq, sqlite3_column_int64(st, 1), ss_reg_col_text(st, 2),
+		       sqlite3_column_int(st, 3), ctx);
 		if (last)
 			*last = seq;
 		if (ret)
@@ -649,8 +688,9 @@ static int stream_changes(struct ss_registry *r, sqlite3 *db, const char *sql, u
 	return ret;
 }
 
-int ss_registry_changes(struct ss_registry *r, uint64_t since, ss_registry_change_cb cb,
-			void *ctx, uint64_t *last, struct ss_err *err)
+int ss_registry_changes(struct ss_registry *r, uint64_t since,
+			ss_registry_change_cb cb, void *ctx, uint64_t *last,
+			struct ss_err *err)
 {
 	struct rconn *c = ss_reg_rconn_get(r, err);
 	sqlite3 *db;
@@ -664,21 +704,25 @@ int ss_registry_changes(struct ss_registry *r, uint64_t since, ss_registry_chang
 		ret = ss_reg_sql_fail(err, db, "could not read", r->path);
 		goto out;
 	}
-	if ((uint64_t)ss_reg_query_int(db, "SELECT value FROM progress WHERE key = 'changes_trimmed'",
-				0) > since) {
+	if ((uint64_t)ss_reg_query_int(
+		db, "SELECT value FROM progress WHERE key = 'changes_trimmed'",
+		0) > since) {
 		ret = 1;
 		goto out;
 	}
-	ret = stream_changes(r, db, "SELECT seq, shape_id, handle, added FROM shape_changes"
-			     " WHERE seq > ?1 ORDER BY seq", since, cb, ctx, last, err);
+	ret = stream_changes(
+	    r, db,
+	    "SELECT seq, shape_id, handle, added FROM shape_changes"
+	    " WHERE seq > ?1 ORDER BY seq",
+	    since, cb, ctx, last, err);
 out:
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	ss_reg_rconn_put(r, c);
 	return ret;
 }
 
-int ss_registry_load_handles(struct ss_registry *r, ss_registry_change_cb cb, void *ctx,
-			     uint64_t *last, struct ss_err *err)
+int ss_registry_load_handles(struct ss_registry *r, ss_registry_change_cb cb,
+			     void *ctx, uint64_t *last, struct ss_err *err)
 {
 	struct rconn *c = ss_reg_rconn_get(r, err);
 	sqlite3 *db;
@@ -692,10 +736,13 @@ int ss_registry_load_handles(struct ss_registry *r, ss_registry_change_cb cb, vo
 		ret = ss_reg_sql_fail(err, db, "could not read", r->path);
 		goto out;
 	}
-	*last = (uint64_t)ss_reg_query_int(db, "SELECT max(seq) FROM shape_changes", 0);
+	*last = (uint64_t)ss_reg_query_int(
+	    db, "SELECT max(seq) FROM shape_changes", 0);
 	{
 		uint64_t trimmed = (uint64_t)ss_reg_query_int(
-			db, "SELECT value FROM progress WHERE key = 'changes_trimmed'", 0);
+		    db,
+		    "SELECT value FROM progress WHERE key = 'changes_trimmed'",
+		    0);
 
 		if (trimmed > *last)
 			*last = trimmed;
@@ -703,8 +750,9 @@ int ss_registry_load_handles(struct ss_registry *r, ss_registry_change_cb cb, vo
 	if (!cb)
 		goto out; /* only the log position was asked for */
 	/* Every live shape, as "added" rows with no log position. */
-	ret = stream_changes(r, db, "SELECT 0, id, handle, 1 FROM shapes ORDER BY id", 0, cb,
-			     ctx, NULL, err);
+	ret = stream_changes(r, db,
+			     "SELECT 0, id, handle, 1 FROM shapes ORDER BY id",
+			     0, cb, ctx, NULL, err);
 out:
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	ss_reg_rconn_put(r, c);

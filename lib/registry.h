@@ -59,16 +59,17 @@ struct ss_registry;
 #define SS_REGISTRY_SCHEMA_VERSION 4
 
 struct ss_registry_opts {
-	int create;               /* create the file if missing (else error) */
-	int flush_interval_ms;    /* max time a write waits in the buffer: 5 */
-	int flush_batch;          /* entries per transaction: 512 */
-	int buffer_capacity;      /* max pending shapes before writers wait: 16384 */
-	int read_pool_max;        /* read connections at most: 4 */
-	int idle_timeout_ms;      /* close connections idle this long: 30000 */
-	int busy_timeout_ms;      /* wait for a locked database: 5000 */
-	int id_block;             /* ids reserved per durable reservation: 1024 */
-	int synchronous_full;     /* PRAGMA synchronous=FULL (1, default) or NORMAL (0) */
-	int changes_keep;         /* change-log rows kept before trimming: 100000 */
+	int create;	       /* create the file if missing (else error) */
+	int flush_interval_ms; /* max time a write waits in the buffer: 5 */
+	int flush_batch;       /* entries per transaction: 512 */
+	int buffer_capacity; /* max pending shapes before writers wait: 16384 */
+	int read_pool_max;   /* read connections at most: 4 */
+	int idle_timeout_ms; /* close connections idle this long: 30000 */
+	int busy_timeout_ms; /* wait for a locked database: 5000 */
+	int id_block;	     /* ids reserved per durable reservation: 1024 */
+	int synchronous_full; /* PRAGMA synchronous=FULL (1, default) or NORMAL
+				 (0) */
+	int changes_keep;     /* change-log rows kept before trimming: 100000 */
 };
 
 /* Fill opts with the defaults above (create = 0). */
@@ -94,7 +95,8 @@ int ss_registry_open(const char *path, const struct ss_registry_opts *opts,
  * problem, not bad input). Every shapesync program opens its registry
  * with this.
  */
-int ss_registry_open_existing(const char *path, const struct ss_registry_opts *opts,
+int ss_registry_open_existing(const char *path,
+			      const struct ss_registry_opts *opts,
 			      struct ss_registry **out, struct ss_err *err);
 
 /* Flush the buffer, stop the flusher, close every connection. NULL is a
@@ -117,7 +119,7 @@ enum ss_snapshot_state {
 /* A PostgreSQL snapshot as pg_current_snapshot() reports it. */
 struct ss_pg_snapshot {
 	uint64_t xmin, xmax;
-	uint64_t *xip;            /* nxip in-progress xids, ascending */
+	uint64_t *xip; /* nxip in-progress xids, ascending */
 	size_t nxip;
 };
 
@@ -126,23 +128,24 @@ struct ss_pg_snapshot {
 struct ss_shape_rec {
 	int64_t id;
 	char *handle;
-	char *definition;         /* canonical JSON (see shape.h) */
+	char *definition; /* canonical JSON (see shape.h) */
 	uint32_t hash;
 	char *schema_name, *table_name;
-	uint32_t *oids;           /* relation oids, 0 if not known yet */
+	uint32_t *oids; /* relation oids, 0 if not known yet */
 	size_t noids;
-	int snapshot_state;       /* enum ss_snapshot_state */
+	int snapshot_state; /* enum ss_snapshot_state */
 	struct ss_pg_snapshot snapshot;
-	int64_t created_us;       /* Unix microseconds */
-	int64_t last_read_us;     /* 0: never read */
-	uint64_t active_lsn;      /* route's mark; meaningful if active */
+	int64_t created_us;   /* Unix microseconds */
+	int64_t last_read_us; /* 0: never read */
+	uint64_t active_lsn;  /* route's mark; meaningful if active */
 	int active;
 };
 
 void ss_shape_rec_init(struct ss_shape_rec *rec);
 void ss_shape_rec_release(struct ss_shape_rec *rec);
 /* Deep copy src into dst (dst is overwritten, not released first). */
-void ss_shape_rec_copy(struct ss_shape_rec *dst, const struct ss_shape_rec *src);
+void ss_shape_rec_copy(struct ss_shape_rec *dst,
+		       const struct ss_shape_rec *src);
 
 /*
  * Get or create the shape for `def`. If a live shape has the same canonical
@@ -162,7 +165,8 @@ int ss_registry_get_by_id(struct ss_registry *reg, int64_t id,
 			  struct ss_shape_rec *out, struct ss_err *err);
 int ss_registry_get_by_handle(struct ss_registry *reg, const char *handle,
 			      struct ss_shape_rec *out, struct ss_err *err);
-int ss_registry_get_by_definition(struct ss_registry *reg, const struct ss_shape *def,
+int ss_registry_get_by_definition(struct ss_registry *reg,
+				  const struct ss_shape *def,
 				  struct ss_shape_rec *out, struct ss_err *err);
 
 /* Remove a shape. Return 1 if it was there, 0 if not, -1 on error. */
@@ -171,11 +175,13 @@ int ss_registry_remove(struct ss_registry *reg, int64_t id, struct ss_err *err);
 /* Record snapshot progress. snap may be NULL to leave it unchanged.
  * Return 1 if the shape exists, 0 if not, -1 on error. */
 int ss_registry_set_snapshot(struct ss_registry *reg, int64_t id, int state,
-			     const struct ss_pg_snapshot *snap, struct ss_err *err);
+			     const struct ss_pg_snapshot *snap,
+			     struct ss_err *err);
 
 /* Set the relation oids (e.g. once serve has looked the table up). */
 int ss_registry_set_oids(struct ss_registry *reg, int64_t id,
-			 const uint32_t *oids, size_t noids, struct ss_err *err);
+			 const uint32_t *oids, size_t noids,
+			 struct ss_err *err);
 
 /* Last-read touch: never blocks, never writes synchronously. A touch that
  * finds the buffer full is dropped and counted in the stats. */
@@ -197,7 +203,8 @@ int ss_registry_foreach(struct ss_registry *reg, ss_registry_cb cb, void *ctx,
 			struct ss_err *err);
 
 /* Number of live shapes, buffered adds and removes included. */
-int ss_registry_count(struct ss_registry *reg, int64_t *count, struct ss_err *err);
+int ss_registry_count(struct ss_registry *reg, int64_t *count,
+		      struct ss_err *err);
 
 /*
  * The change log, for incremental refresh (idmap, route): every committed
@@ -210,8 +217,8 @@ int ss_registry_count(struct ss_registry *reg, int64_t *count, struct ss_err *er
  * that changes whenever another connection commits, so a poller can skip
  * the query when nothing happened.
  */
-typedef int (*ss_registry_change_cb)(uint64_t seq, int64_t id, const char *handle,
-				     int added, void *ctx);
+typedef int (*ss_registry_change_cb)(uint64_t seq, int64_t id,
+				     const char *handle, int added, void *ctx);
 int ss_registry_changes(struct ss_registry *reg, uint64_t since,
 			ss_registry_change_cb cb, void *ctx, uint64_t *last,
 			struct ss_err *err);
@@ -230,9 +237,10 @@ int ss_registry_load_handles(struct ss_registry *reg, ss_registry_change_cb cb,
  * written only while `stream` is the registry's current stream (see
  * below): returns 1 if written, 0 if the registry has moved on to
  * another stream (the caller's LSNs belong to an old one), -1 on error. */
-int ss_registry_set_durable_lsn(struct ss_registry *reg, uint64_t lsn, int64_t stream,
+int ss_registry_set_durable_lsn(struct ss_registry *reg, uint64_t lsn,
+				int64_t stream, struct ss_err *err);
+int ss_registry_get_durable_lsn(struct ss_registry *reg, uint64_t *lsn,
 				struct ss_err *err);
-int ss_registry_get_durable_lsn(struct ss_registry *reg, uint64_t *lsn, struct ss_err *err);
 
 /*
  * The leaf partitions of a partitioned table as replicate last saw them
@@ -241,7 +249,8 @@ int ss_registry_get_durable_lsn(struct ss_registry *reg, uint64_t *lsn, struct s
  * if none was recorded (leaves then ""). set: insert or replace.
  */
 int ss_registry_partitions_get(struct ss_registry *reg, uint32_t oid,
-			       struct ss_buf *leaves, int *found, struct ss_err *err);
+			       struct ss_buf *leaves, int *found,
+			       struct ss_err *err);
 int ss_registry_partitions_set(struct ss_registry *reg, uint32_t oid,
 			       const char *leaves, struct ss_err *err);
 
@@ -249,7 +258,8 @@ int ss_registry_partitions_set(struct ss_registry *reg, uint32_t oid,
  * to the change log, so followers drop them and their clients get 409);
  * *removed counts them. Buffered writes of this process go first. */
 int ss_registry_remove_table(struct ss_registry *reg, const char *schema,
-			     const char *table, int64_t *removed, struct ss_err *err);
+			     const char *table, int64_t *removed,
+			     struct ss_err *err);
 
 /* Was `id` ever handed out (reserved) by this registry? *issued is 1 for
  * a live shape, a removed one, or an id reserved and not used; 0 for an
@@ -273,40 +283,46 @@ int ss_registry_id_issued(struct ss_registry *reg, int64_t id, int *issued,
  * are flushed first. *stream gets the new number.
  */
 int ss_registry_stream_get(struct ss_registry *reg, int64_t *stream,
-			   struct ss_stream_id *id, int *has_id, struct ss_err *err);
-int ss_registry_stream_start(struct ss_registry *reg, const struct ss_stream_id *id,
-			     const char *reason, int invalidate, uint64_t start_lsn,
-			     int64_t *stream, int64_t *invalidated, struct ss_err *err);
+			   struct ss_stream_id *id, int *has_id,
+			   struct ss_err *err);
+int ss_registry_stream_start(struct ss_registry *reg,
+			     const struct ss_stream_id *id, const char *reason,
+			     int invalidate, uint64_t start_lsn,
+			     int64_t *stream, int64_t *invalidated,
+			     struct ss_err *err);
 
 struct ss_registry_stats {
-	int64_t shapes;             /* live shapes */
-	int64_t pending_writes;     /* shapes with buffered writes */
+	int64_t shapes;		/* live shapes */
+	int64_t pending_writes; /* shapes with buffered writes */
 	int64_t buffer_capacity;
-	int64_t read_connections;   /* open read connections */
-	int64_t write_connection;   /* 1 if the write connection is open */
-	int64_t flushes;            /* committed batches */
-	int64_t flushed_ops;        /* writes committed by the flusher */
+	int64_t read_connections; /* open read connections */
+	int64_t write_connection; /* 1 if the write connection is open */
+	int64_t flushes;	  /* committed batches */
+	int64_t flushed_ops;	  /* writes committed by the flusher */
 	int64_t flush_errors;
-	int64_t writer_waits;       /* writers that waited for a full buffer */
+	int64_t writer_waits; /* writers that waited for a full buffer */
 	int64_t touches_dropped;
-	int64_t conflicts;          /* adds lost to another process's same definition */
-	int64_t next_id;            /* next id this process would hand out */
-	int64_t next_block;         /* where the registry's next block of ids
-				       starts: every id below was handed out
-				       or is reserved by a running process */
+	int64_t conflicts;  /* adds lost to another process's same definition */
+	int64_t next_id;    /* next id this process would hand out */
+	int64_t next_block; /* where the registry's next block of ids
+			       starts: every id below was handed out
+			       or is reserved by a running process */
 	int64_t db_bytes, wal_bytes;
 	int schema_version;
-	uint64_t durable_lsn;       /* as ss_registry_get_durable_lsn */
-	int64_t stream;             /* as ss_registry_stream_get */
+	uint64_t durable_lsn; /* as ss_registry_get_durable_lsn */
+	int64_t stream;	      /* as ss_registry_stream_get */
 };
-int ss_registry_stats(struct ss_registry *reg, struct ss_registry_stats *st, struct ss_err *err);
+int ss_registry_stats(struct ss_registry *reg, struct ss_registry_stats *st,
+		      struct ss_err *err);
 
 /* Only the connection gauges of the stats (read_connections,
  * write_connection; the rest zeroed): no query, never fails. */
-void ss_registry_connections(struct ss_registry *reg, struct ss_registry_stats *st);
+void ss_registry_connections(struct ss_registry *reg,
+			     struct ss_registry_stats *st);
 
 /* Number of shapes route has marked active (committed ones). */
-int ss_registry_count_active(struct ss_registry *reg, int64_t *count, struct ss_err *err);
+int ss_registry_count_active(struct ss_registry *reg, int64_t *count,
+			     struct ss_err *err);
 
 /*
  * When a shape was last used: the latest of every shape's last read
@@ -314,7 +330,8 @@ int ss_registry_count_active(struct ss_registry *reg, int64_t *count, struct ss_
  * in microseconds since the epoch; 0 when there is no shape. replicate's
  * idle timeout wakes on it moving.
  */
-int ss_registry_last_use(struct ss_registry *reg, int64_t *last_us, struct ss_err *err);
+int ss_registry_last_use(struct ss_registry *reg, int64_t *last_us,
+			 struct ss_err *err);
 
 /*
  * Heartbeats (health.h): one row per stage, replaced by each write.
@@ -322,10 +339,11 @@ int ss_registry_last_use(struct ss_registry *reg, int64_t *last_us, struct ss_er
  * ss_registry_heartbeats reads every row, ordered by stage: *out is
  * *new* (free() it; NULL when *n is 0).
  */
-int ss_registry_heartbeat_put(struct ss_registry *reg, const struct ss_heartbeat *hb,
+int ss_registry_heartbeat_put(struct ss_registry *reg,
+			      const struct ss_heartbeat *hb,
 			      struct ss_err *err);
-int ss_registry_heartbeats(struct ss_registry *reg, struct ss_heartbeat **out, size_t *n,
-			   struct ss_err *err);
+int ss_registry_heartbeats(struct ss_registry *reg, struct ss_heartbeat **out,
+			   size_t *n, struct ss_err *err);
 
 /*
  * Check the registry: SQLite's integrity_check, then our invariants
@@ -335,7 +353,8 @@ int ss_registry_heartbeats(struct ss_registry *reg, struct ss_heartbeat **out, s
  * transaction and `repaired` is set for those findings. Returns the number
  * of findings, or -1 on error (e.g. the file is corrupt: SS_ERR_RUNTIME).
  */
-typedef void (*ss_registry_finding_cb)(const char *msg, int repaired, void *ctx);
+typedef void (*ss_registry_finding_cb)(const char *msg, int repaired,
+				       void *ctx);
 int ss_registry_check(struct ss_registry *reg, int repair,
 		      ss_registry_finding_cb cb, void *ctx, struct ss_err *err);
 
@@ -352,8 +371,9 @@ int ss_registry_check(struct ss_registry *reg, int repair,
  * registry: a damaged one makes healthy data look orphaned. Returns the
  * number of findings, or -1 with err.
  */
-int ss_registry_check_datadir(struct ss_registry *reg, const char *dir, int repair,
-			      ss_registry_finding_cb cb, void *ctx, struct ss_err *err);
+int ss_registry_check_datadir(struct ss_registry *reg, const char *dir,
+			      int repair, ss_registry_finding_cb cb, void *ctx,
+			      struct ss_err *err);
 
 /* What shapesync-db stats counts in a data dir: shape directories and
  * stray entries under <dir>/shapes, and the top-level entries of
@@ -379,7 +399,8 @@ int ss_registry_vacuum(struct ss_registry *reg, struct ss_err *err);
  */
 void ss_shape_rec_to_json(const struct ss_shape_rec *rec, struct ss_buf *out);
 struct ss_registry_import;
-int ss_registry_import_begin(struct ss_registry *reg, struct ss_registry_import **imp,
+int ss_registry_import_begin(struct ss_registry *reg,
+			     struct ss_registry_import **imp,
 			     struct ss_err *err);
 int ss_registry_import_line(struct ss_registry_import *imp, const char *json,
 			    struct ss_err *err);
@@ -401,11 +422,13 @@ int ss_registry_import_end(struct ss_registry_import *imp, int abort,
  * whole form is still appended, and -1 returned with err ("shape N has
  * an unreadable definition: ..."); else 0.
  */
-int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b, struct ss_err *err);
+int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b,
+			 struct ss_err *err);
 void ss_shape_rec_table_header(struct ss_buf *b, int id_width, int table_width);
-int ss_shape_rec_to_row(const struct ss_shape_rec *rec, int id_width, int table_width,
-			struct ss_buf *b, struct ss_err *err);
-void ss_shape_rec_measure(const struct ss_shape_rec *rec, int *id_width, int *table_width);
+int ss_shape_rec_to_row(const struct ss_shape_rec *rec, int id_width,
+			int table_width, struct ss_buf *b, struct ss_err *err);
+void ss_shape_rec_measure(const struct ss_shape_rec *rec, int *id_width,
+			  int *table_width);
 void ss_shape_rec_table_name(const struct ss_shape_rec *rec, struct ss_buf *b);
 
 /* Names for snapshot states ("pending", "started", "complete") and back. */

@@ -23,7 +23,7 @@ struct finding_ctx {
 };
 
 static void finding(struct finding_ctx *f, int repaired, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void finding(struct finding_ctx *f, int repaired, const char *fmt, ...)
 {
@@ -40,9 +40,9 @@ static void finding(struct finding_ctx *f, int repaired, const char *fmt, ...)
 }
 
 /* Run a query whose rows are findings; with repair, run `fix` after. */
-static int check_query(sqlite3 *db, struct finding_ctx *f, int repair, const char *q,
-		       const char *fmt, const char *fix, struct ss_err *err,
-		       const char *path)
+static int check_query(sqlite3 *db, struct finding_ctx *f, int repair,
+		       const char *q, const char *fmt, const char *fix,
+		       struct ss_err *err, const char *path)
 {
 	sqlite3_stmt *st;
 	int rc, found = 0;
@@ -50,7 +50,8 @@ static int check_query(sqlite3 *db, struct finding_ctx *f, int repair, const cha
 	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
 		return ss_reg_sql_fail(err, db, "could not check", path);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		finding(f, repair && fix, fmt, ss_reg_col_text(st, 0) ? ss_reg_col_text(st, 0) : "");
+		finding(f, repair && fix, fmt,
+			ss_reg_col_text(st, 0) ? ss_reg_col_text(st, 0) : "");
 		found++;
 	}
 	sqlite3_finalize(st);
@@ -61,10 +62,10 @@ static int check_query(sqlite3 *db, struct finding_ctx *f, int repair, const cha
 	return 0;
 }
 
-int ss_registry_check(struct ss_registry *r, int repair, ss_registry_finding_cb cb,
-		      void *ctx, struct ss_err *err)
+int ss_registry_check(struct ss_registry *r, int repair,
+		      ss_registry_finding_cb cb, void *ctx, struct ss_err *err)
 {
-	struct finding_ctx f = { cb, ctx, 0 };
+	struct finding_ctx f = {cb, ctx, 0};
 	sqlite3_stmt *st;
 	sqlite3 *db;
 	int rc, ok = 1;
@@ -74,7 +75,8 @@ int ss_registry_check(struct ss_registry *r, int repair, ss_registry_finding_cb 
 	db = ss_reg_wconn_get(r, err);
 	if (!db)
 		return -1;
-	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) !=
+	    SQLITE_OK) {
 		ss_reg_sql_fail(err, db, "could not check", r->path);
 		ss_reg_wconn_put(r);
 		return -1;
@@ -100,50 +102,55 @@ int ss_registry_check(struct ss_registry *r, int repair, ss_registry_finding_cb 
 	}
 	if (repair && ss_reg_exec(db, "BEGIN IMMEDIATE", err, r->path) < 0)
 		goto fail;
-	if (check_query(db, &f, repair,
-			"SELECT 'shape ' || shape_id || ' oid ' || oid FROM shape_relations"
-			" WHERE shape_id NOT IN (SELECT id FROM shapes)",
-			"relation row for a missing shape: %s",
-			"DELETE FROM shape_relations WHERE shape_id NOT IN (SELECT id FROM shapes)",
-			err, r->path) < 0)
+	if (check_query(
+		db, &f, repair,
+		"SELECT 'shape ' || shape_id || ' oid ' || oid FROM shape_relations"
+		" WHERE shape_id NOT IN (SELECT id FROM shapes)",
+		"relation row for a missing shape: %s",
+		"DELETE FROM shape_relations WHERE shape_id NOT IN (SELECT id FROM shapes)",
+		err, r->path) < 0)
 		goto fail;
-	if (check_query(db, &f, repair,
-			"SELECT max(id) FROM shapes HAVING max(id) >"
-			" (SELECT value FROM progress WHERE key = 'id_reserved')",
-			"shape id %s is beyond the reserved ids",
-			"UPDATE progress SET value = (SELECT max(id) FROM shapes)"
-			" WHERE key = 'id_reserved'",
-			err, r->path) < 0)
+	if (check_query(
+		db, &f, repair,
+		"SELECT max(id) FROM shapes HAVING max(id) >"
+		" (SELECT value FROM progress WHERE key = 'id_reserved')",
+		"shape id %s is beyond the reserved ids",
+		"UPDATE progress SET value = (SELECT max(id) FROM shapes)"
+		" WHERE key = 'id_reserved'",
+		err, r->path) < 0)
 		goto fail;
-	if (check_query(db, &f, repair,
-			"SELECT key FROM (SELECT 'durable_lsn' AS key UNION ALL SELECT"
-			" 'id_reserved' UNION ALL SELECT 'changes_trimmed' UNION ALL"
-			" SELECT 'stream') WHERE key NOT IN (SELECT key FROM progress)",
-			"progress row '%s' is missing",
-			"INSERT OR IGNORE INTO progress VALUES ('durable_lsn', 0),"
-			" ('id_reserved', (SELECT coalesce(max(id), 0) FROM shapes)),"
-			" ('changes_trimmed', 0),"
-			" ('stream', (SELECT coalesce(max(stream), 0) FROM streams))",
-			err, r->path) < 0)
+	if (check_query(
+		db, &f, repair,
+		"SELECT key FROM (SELECT 'durable_lsn' AS key UNION ALL SELECT"
+		" 'id_reserved' UNION ALL SELECT 'changes_trimmed' UNION ALL"
+		" SELECT 'stream') WHERE key NOT IN (SELECT key FROM progress)",
+		"progress row '%s' is missing",
+		"INSERT OR IGNORE INTO progress VALUES ('durable_lsn', 0),"
+		" ('id_reserved', (SELECT coalesce(max(id), 0) FROM shapes)),"
+		" ('changes_trimmed', 0),"
+		" ('stream', (SELECT coalesce(max(stream), 0) FROM streams))",
+		err, r->path) < 0)
 		goto fail;
 	/* A started or complete snapshot must carry the PostgreSQL snapshot;
 	 * repair returns such a shape to pending so it is snapshotted again. */
-	if (check_query(db, &f, repair,
-			"SELECT handle FROM shapes WHERE snapshot_state > 0 AND"
-			" (snapshot_xmin IS NULL OR snapshot_xmax IS NULL OR"
-			"  snapshot_xmin > snapshot_xmax)",
-			"shape %s has a snapshot state without a valid snapshot",
-			"UPDATE shapes SET snapshot_state = 0, snapshot_xmin = NULL,"
-			" snapshot_xmax = NULL, snapshot_xip = NULL WHERE snapshot_state > 0 AND"
-			" (snapshot_xmin IS NULL OR snapshot_xmax IS NULL OR"
-			"  snapshot_xmin > snapshot_xmax)",
-			err, r->path) < 0)
+	if (check_query(
+		db, &f, repair,
+		"SELECT handle FROM shapes WHERE snapshot_state > 0 AND"
+		" (snapshot_xmin IS NULL OR snapshot_xmax IS NULL OR"
+		"  snapshot_xmin > snapshot_xmax)",
+		"shape %s has a snapshot state without a valid snapshot",
+		"UPDATE shapes SET snapshot_state = 0, snapshot_xmin = NULL,"
+		" snapshot_xmax = NULL, snapshot_xip = NULL WHERE snapshot_state > 0 AND"
+		" (snapshot_xmin IS NULL OR snapshot_xmax IS NULL OR"
+		"  snapshot_xmin > snapshot_xmax)",
+		err, r->path) < 0)
 		goto fail;
-	if (check_query(db, &f, 0,
-			"SELECT 'version ' || (SELECT user_version FROM pragma_user_version)"
-			" WHERE (SELECT user_version FROM pragma_user_version) != "
-			SS_STR(SS_REGISTRY_SCHEMA_VERSION),
-			"unexpected schema %s", NULL, err, r->path) < 0)
+	if (check_query(
+		db, &f, 0,
+		"SELECT 'version ' || (SELECT user_version FROM pragma_user_version)"
+		" WHERE (SELECT user_version FROM pragma_user_version) != " SS_STR(
+		    SS_REGISTRY_SCHEMA_VERSION),
+		"unexpected schema %s", NULL, err, r->path) < 0)
 		goto fail;
 	if (repair && ss_reg_exec(db, "COMMIT", err, r->path) < 0)
 		goto fail;
@@ -167,7 +174,8 @@ fail:
 static void add_clean(struct ss_buf *b, const char *s)
 {
 	for (; *s; s++)
-		ss_buf_addc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+		ss_buf_addc(b,
+			    (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
 static void add_time(struct ss_buf *b, int64_t us, int seconds_only)
@@ -219,7 +227,8 @@ static void pad(struct ss_buf *b, size_t start, size_t width)
 
 /* The definition of a record, parsed; -1 with err for one that cannot
  * be read (s is then empty). */
-static int rec_shape(const struct ss_shape_rec *rec, struct ss_shape *s, struct ss_err *err)
+static int rec_shape(const struct ss_shape_rec *rec, struct ss_shape *s,
+		     struct ss_err *err)
 {
 	struct ss_err e = SS_ERR_INIT;
 
@@ -227,11 +236,14 @@ static int rec_shape(const struct ss_shape_rec *rec, struct ss_shape *s, struct 
 	if (ss_shape_from_canonical(s, rec->definition, &e) == 0)
 		return 0;
 	ss_shape_init(s);
-	return ss_err_set(err, SS_ERR_RUNTIME, "shape %" PRId64 " has an unreadable "
-			  "definition: %s", rec->id, e.msg);
+	return ss_err_set(err, SS_ERR_RUNTIME,
+			  "shape %" PRId64 " has an unreadable "
+			  "definition: %s",
+			  rec->id, e.msg);
 }
 
-void ss_shape_rec_measure(const struct ss_shape_rec *rec, int *id_width, int *table_width)
+void ss_shape_rec_measure(const struct ss_shape_rec *rec, int *id_width,
+			  int *table_width)
 {
 	struct ss_buf b = SS_BUF_INIT;
 	int64_t n;
@@ -243,19 +255,20 @@ void ss_shape_rec_measure(const struct ss_shape_rec *rec, int *id_width, int *ta
 		*id_width = w;
 	ss_shape_rec_table_name(rec, &b);
 	if ((int)b.len > *table_width)
-		*table_width = b.len > TABLE_WIDTH_MAX ? TABLE_WIDTH_MAX : (int)b.len;
+		*table_width =
+		    b.len > TABLE_WIDTH_MAX ? TABLE_WIDTH_MAX : (int)b.len;
 	ss_buf_release(&b);
 }
 
 void ss_shape_rec_table_header(struct ss_buf *b, int id_width, int table_width)
 {
 	ss_buf_addf(b, "%*s %-*s %-*s %-8s %-*s %-*s WHERE\n", id_width, "ID",
-		    HANDLE_WIDTH, "HANDLE", table_width, "TABLE", "SNAPSHOT", TIME_WIDTH,
-		    "CREATED", TIME_WIDTH, "LAST_READ");
+		    HANDLE_WIDTH, "HANDLE", table_width, "TABLE", "SNAPSHOT",
+		    TIME_WIDTH, "CREATED", TIME_WIDTH, "LAST_READ");
 }
 
-int ss_shape_rec_to_row(const struct ss_shape_rec *rec, int id_width, int table_width,
-			struct ss_buf *b, struct ss_err *err)
+int ss_shape_rec_to_row(const struct ss_shape_rec *rec, int id_width,
+			int table_width, struct ss_buf *b, struct ss_err *err)
 {
 	struct ss_shape s;
 	size_t start;
@@ -289,7 +302,8 @@ int ss_shape_rec_to_row(const struct ss_shape_rec *rec, int id_width, int table_
 	return bad ? -1 : 0;
 }
 
-int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b, struct ss_err *err)
+int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b,
+			 struct ss_err *err)
 {
 	struct ss_shape s;
 	size_t i;
@@ -320,8 +334,12 @@ int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b, struc
 		add_ident(b, s.columns[i]);
 	}
 	ss_buf_addf(b, "\nreplica: %s\nlog: %s\nhash: %" PRIu32 "\noids: ",
-		    bad ? "?" : s.replica == SS_REPLICA_FULL ? "full" : "default",
-		    bad ? "?" : s.log_mode == SS_LOG_CHANGES_ONLY ? "changes_only" : "full",
+		    bad				   ? "?"
+		    : s.replica == SS_REPLICA_FULL ? "full"
+						   : "default",
+		    bad					? "?"
+		    : s.log_mode == SS_LOG_CHANGES_ONLY ? "changes_only"
+							: "full",
 		    rec->hash);
 	if (!rec->noids)
 		ss_buf_addc(b, '-');
@@ -336,7 +354,8 @@ int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b, struc
 		ss_buf_addf(b, "%" PRIu64 ":%" PRIu64 ":", rec->snapshot.xmin,
 			    rec->snapshot.xmax);
 		for (i = 0; i < rec->snapshot.nxip; i++)
-			ss_buf_addf(b, "%s%" PRIu64, i ? "," : "", rec->snapshot.xip[i]);
+			ss_buf_addf(b, "%s%" PRIu64, i ? "," : "",
+				    rec->snapshot.xip[i]);
 	}
 	ss_buf_adds(b, "\ncreated: ");
 	add_time(b, rec->created_us, 0);
@@ -344,7 +363,8 @@ int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b, struc
 	add_time(b, rec->last_read_us, 0);
 	ss_buf_adds(b, "\nactive_lsn: ");
 	if (rec->active)
-		ss_buf_addf(b, "%" PRIX32 "/%" PRIX32, (uint32_t)(rec->active_lsn >> 32),
+		ss_buf_addf(b, "%" PRIX32 "/%" PRIX32,
+			    (uint32_t)(rec->active_lsn >> 32),
 			    (uint32_t)rec->active_lsn);
 	else
 		ss_buf_addc(b, '-');
@@ -369,7 +389,8 @@ struct dircheck {
 	size_t nids, alloc_ids, alloc_handles;
 };
 
-static int check_entry(const char *name, const char *path, int is_handle, void *p)
+static int check_entry(const char *name, const char *path, int is_handle,
+		       void *p)
 {
 	struct dircheck *c = p;
 	struct ss_shape_rec rec;
@@ -389,7 +410,9 @@ static int check_entry(const char *name, const char *path, int is_handle, void *
 	if (c->repair && ss_datadir_trash(c->dir, path, c->err) < 0)
 		return -1;
 	finding(&c->f, c->repair, "%s: %s",
-		is_handle ? "orphan data directory" : "stray entry in data directory", path);
+		is_handle ? "orphan data directory"
+			  : "stray entry in data directory",
+		path);
 	return 0;
 }
 
@@ -403,7 +426,9 @@ static int check_shape(const struct ss_shape_rec *rec, void *p)
 
 	ss_shape_init(&s);
 	if (ss_shape_from_canonical(&s, rec->definition, &e) < 0)
-		finding(&c->f, 0, "shape %" PRId64 " (%s) has an unreadable definition: %s",
+		finding(&c->f, 0,
+			"shape %" PRId64
+			" (%s) has an unreadable definition: %s",
 			rec->id, rec->handle, e.msg);
 	ss_shape_release(&s);
 	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
@@ -416,8 +441,8 @@ static int check_shape(const struct ss_shape_rec *rec, void *p)
 	}
 	/* A file where the directory should be counts as missing. */
 	if (errno != ENOENT && errno != ENOTDIR && errno != 0) {
-		ss_err_set(c->err, SS_ERR_RUNTIME, "could not stat '%s': %s", path.buf,
-			   strerror(errno));
+		ss_err_set(c->err, SS_ERR_RUNTIME, "could not stat '%s': %s",
+			   path.buf, strerror(errno));
 		ss_buf_release(&path);
 		return -1;
 	}
@@ -429,15 +454,18 @@ static int check_shape(const struct ss_shape_rec *rec, void *p)
 		c->ids[c->nids] = rec->id;
 		c->handles[c->nids++] = ss_xstrdup(rec->handle);
 	} else {
-		finding(&c->f, 0, "missing data directory of complete shape %" PRId64 " (%s): %s",
+		finding(&c->f, 0,
+			"missing data directory of complete shape %" PRId64
+			" (%s): %s",
 			rec->id, rec->handle, path.buf);
 	}
 	ss_buf_release(&path);
 	return 0;
 }
 
-int ss_registry_check_datadir(struct ss_registry *reg, const char *dir, int repair,
-			      ss_registry_finding_cb cb, void *ctx, struct ss_err *err)
+int ss_registry_check_datadir(struct ss_registry *reg, const char *dir,
+			      int repair, ss_registry_finding_cb cb, void *ctx,
+			      struct ss_err *err)
 {
 	struct dircheck c;
 	struct ss_buf path = SS_BUF_INIT;
@@ -472,7 +500,9 @@ int ss_registry_check_datadir(struct ss_registry *reg, const char *dir, int repa
 	for (i = 0; i < c.nids; i++) {
 		ss_buf_reset(&path);
 		ss_datadir_shape_path(&path, dir, c.handles[i]);
-		finding(&c.f, 1, "missing data directory of complete shape %" PRId64 " (%s): %s",
+		finding(&c.f, 1,
+			"missing data directory of complete shape %" PRId64
+			" (%s): %s",
 			c.ids[i], c.handles[i], path.buf);
 	}
 out:
@@ -484,7 +514,8 @@ out:
 	return rc < 0 ? -1 : c.f.n;
 }
 
-static int count_entry(const char *name, const char *path, int is_handle, void *p)
+static int count_entry(const char *name, const char *path, int is_handle,
+		       void *p)
 {
 	struct ss_datadir_counts *dc = p;
 
@@ -512,7 +543,8 @@ int ss_registry_datadir_counts(const char *dir, struct ss_datadir_counts *dc,
 	d = opendir(b.buf);
 	if (!d) {
 		if (errno != ENOENT)
-			rc = ss_err_set(err, SS_ERR_RUNTIME, "could not read directory '%s': %s",
+			rc = ss_err_set(err, SS_ERR_RUNTIME,
+					"could not read directory '%s': %s",
 					b.buf, strerror(errno));
 		ss_buf_release(&b);
 		return rc;
@@ -521,7 +553,8 @@ int ss_registry_datadir_counts(const char *dir, struct ss_datadir_counts *dc,
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 			dc->trash_entries++;
 	if (errno)
-		rc = ss_err_set(err, SS_ERR_RUNTIME, "could not read directory '%s': %s", b.buf,
+		rc = ss_err_set(err, SS_ERR_RUNTIME,
+				"could not read directory '%s': %s", b.buf,
 				strerror(errno));
 	closedir(d);
 	ss_buf_release(&b);
@@ -538,8 +571,9 @@ int ss_registry_vacuum(struct ss_registry *r, struct ss_err *err)
 	db = ss_reg_wconn_get(r, err);
 	if (!db)
 		return -1;
-	rc = ss_reg_exec(db, "VACUUM; PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);", err,
-		  r->path);
+	rc = ss_reg_exec(
+	    db, "VACUUM; PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);",
+	    err, r->path);
 	ss_reg_wconn_put(r);
 	return rc;
 }
@@ -561,13 +595,17 @@ void ss_shape_rec_to_json(const struct ss_shape_rec *rec, struct ss_buf *out)
 	ss_buf_addf(out, "],\"snapshot_state\":\"%s\"",
 		    ss_snapshot_state_name(rec->snapshot_state));
 	if (rec->snapshot_state != SS_SNAPSHOT_PENDING || rec->snapshot.xmax) {
-		ss_buf_addf(out, ",\"xmin\":\"%" PRIu64 "\",\"xmax\":\"%" PRIu64 "\",\"xip\":[",
+		ss_buf_addf(out,
+			    ",\"xmin\":\"%" PRIu64 "\",\"xmax\":\"%" PRIu64
+			    "\",\"xip\":[",
 			    rec->snapshot.xmin, rec->snapshot.xmax);
 		for (i = 0; i < rec->snapshot.nxip; i++)
-			ss_buf_addf(out, "%s\"%" PRIu64 "\"", i ? "," : "", rec->snapshot.xip[i]);
+			ss_buf_addf(out, "%s\"%" PRIu64 "\"", i ? "," : "",
+				    rec->snapshot.xip[i]);
 		ss_buf_addc(out, ']');
 	}
-	ss_buf_addf(out, ",\"created\":\"%" PRId64 "\",\"last_read\":", rec->created_us);
+	ss_buf_addf(out, ",\"created\":\"%" PRId64 "\",\"last_read\":",
+		    rec->created_us);
 	if (rec->last_read_us)
 		ss_buf_addf(out, "\"%" PRId64 "\"", rec->last_read_us);
 	else
@@ -588,10 +626,11 @@ struct ss_registry_import {
 	struct stmts s;
 	struct ss_buf tmp;
 	int64_t n, max_id;
-	int64_t reserved;         /* id_reserved when the import began */
+	int64_t reserved; /* id_reserved when the import began */
 };
 
-int ss_registry_import_begin(struct ss_registry *r, struct ss_registry_import **out,
+int ss_registry_import_begin(struct ss_registry *r,
+			     struct ss_registry_import **out,
 			     struct ss_err *err)
 {
 	struct ss_registry_import *imp;
@@ -612,7 +651,8 @@ int ss_registry_import_begin(struct ss_registry *r, struct ss_registry_import **
 	}
 	if (ss_reg_exec(db, "BEGIN IMMEDIATE", err, r->path) < 0)
 		goto fail;
-	imp->reserved = ss_reg_query_int(db, "SELECT value FROM progress WHERE key = 'id_reserved'", 0);
+	imp->reserved = ss_reg_query_int(
+	    db, "SELECT value FROM progress WHERE key = 'id_reserved'", 0);
 	*out = imp;
 	return 0;
 fail:
@@ -630,7 +670,8 @@ static int json_u64(json_t *obj, const char *key, int required, uint64_t *out,
 
 	if (!v || json_is_null(v)) {
 		if (required)
-			return ss_err_set(err, SS_ERR_INPUT, "missing field '%s'", key);
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "missing field '%s'", key);
 		*out = 0;
 		return 0;
 	}
@@ -639,15 +680,20 @@ static int json_u64(json_t *obj, const char *key, int required, uint64_t *out,
 		return 0;
 	}
 	if (json_is_string(v))
-		return ss_parse_u64(json_string_value(v), UINT64_MAX, out, key, err);
-	return ss_err_set(err, SS_ERR_INPUT, "field '%s' must be a decimal string", key);
+		return ss_parse_u64(json_string_value(v), UINT64_MAX, out, key,
+				    err);
+	return ss_err_set(err, SS_ERR_INPUT,
+			  "field '%s' must be a decimal string", key);
 }
 
-static int parse_import(const char *line, struct ss_shape_rec *rec, struct ss_err *err)
+static int parse_import(const char *line, struct ss_shape_rec *rec,
+			struct ss_err *err)
 {
 	static const char *const known[] = {
-		"id", "handle", "definition", "hash", "oids", "snapshot_state", "xmin",
-		"xmax", "xip", "created", "last_read", "active_lsn", NULL };
+	    "id",   "handle",	      "definition", "hash",
+	    "oids", "snapshot_state", "xmin",	    "xmax",
+	    "xip",  "created",	      "last_read",  "active_lsn",
+	    NULL};
 	json_error_t jerr;
 	json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *v;
 	struct ss_shape shape;
@@ -660,34 +706,41 @@ static int parse_import(const char *line, struct ss_shape_rec *rec, struct ss_er
 
 	ss_shape_init(&shape);
 	if (!o)
-		return ss_err_set(err, SS_ERR_INPUT, "invalid JSON: %s", jerr.text);
+		return ss_err_set(err, SS_ERR_INPUT, "invalid JSON: %s",
+				  jerr.text);
 	if (!json_is_object(o)) {
 		ss_err_set(err, SS_ERR_INPUT, "expected a JSON object");
 		goto fail;
 	}
-	json_object_foreach(o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		for (i = 0; known[i] && strcmp(known[i], key); i++)
 			;
 		if (!known[i]) {
-			ss_err_set(err, SS_ERR_INPUT, "unknown field '%s'", key);
+			ss_err_set(err, SS_ERR_INPUT, "unknown field '%s'",
+				   key);
 			goto fail;
 		}
 	}
 	v = json_object_get(o, "id");
 	if (!json_is_integer(v) || json_integer_value(v) < 1) {
-		ss_err_set(err, SS_ERR_INPUT, "field 'id' must be a positive integer");
+		ss_err_set(err, SS_ERR_INPUT,
+			   "field 'id' must be a positive integer");
 		goto fail;
 	}
 	rec->id = json_integer_value(v);
 	v = json_object_get(o, "handle");
-	if (!json_is_string(v) || !ss_shape_handle_valid(json_string_value(v), NULL)) {
-		ss_err_set(err, SS_ERR_INPUT, "field 'handle' must be a valid shape handle");
+	if (!json_is_string(v) ||
+	    !ss_shape_handle_valid(json_string_value(v), NULL)) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "field 'handle' must be a valid shape handle");
 		goto fail;
 	}
 	rec->handle = ss_xstrdup(json_string_value(v));
 	v = json_object_get(o, "definition");
 	if (!json_is_object(v)) {
-		ss_err_set(err, SS_ERR_INPUT, "field 'definition' must be an object");
+		ss_err_set(err, SS_ERR_INPUT,
+			   "field 'definition' must be an object");
 		goto fail;
 	}
 	defjson = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -698,13 +751,15 @@ static int parse_import(const char *line, struct ss_shape_rec *rec, struct ss_er
 	/* Store the canonical rendering, whatever spacing the line used. */
 	ss_shape_canonical(&shape, &canon);
 	rec->definition = ss_buf_detach(&canon, NULL);
-	rec->hash = ss_shape_hash_canonical(rec->definition, strlen(rec->definition));
+	rec->hash =
+	    ss_shape_hash_canonical(rec->definition, strlen(rec->definition));
 	rec->schema_name = ss_xstrdup(shape.schema);
 	rec->table_name = ss_xstrdup(shape.table);
 	if (json_u64(o, "hash", 0, &u, err) < 0)
 		goto fail;
 	if (json_object_get(o, "hash") && u != rec->hash) {
-		ss_err_set(err, SS_ERR_INPUT, "field 'hash' does not match the definition");
+		ss_err_set(err, SS_ERR_INPUT,
+			   "field 'hash' does not match the definition");
 		goto fail;
 	}
 	v = json_object_get(o, "oids");
@@ -718,23 +773,29 @@ static int parse_import(const char *line, struct ss_shape_rec *rec, struct ss_er
 
 		if (!json_is_integer(x) || json_integer_value(x) < 0 ||
 		    json_integer_value(x) > UINT32_MAX) {
-			ss_err_set(err, SS_ERR_INPUT, "field 'oids' must hold oids");
+			ss_err_set(err, SS_ERR_INPUT,
+				   "field 'oids' must hold oids");
 			goto fail;
 		}
 		SS_GROW(rec->oids, alloc, rec->noids + 1);
 		rec->oids[rec->noids++] = (uint32_t)json_integer_value(x);
 	}
 	v = json_object_get(o, "snapshot_state");
-	state = json_is_string(v) ? ss_snapshot_state_parse(json_string_value(v)) :
-		v ? -1 : SS_SNAPSHOT_PENDING;
+	state = json_is_string(v)
+		    ? ss_snapshot_state_parse(json_string_value(v))
+		: v ? -1
+		    : SS_SNAPSHOT_PENDING;
 	if (state < 0) {
-		ss_err_set(err, SS_ERR_INPUT,
-			   "field 'snapshot_state' must be pending, started or complete");
+		ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "field 'snapshot_state' must be pending, started or complete");
 		goto fail;
 	}
 	rec->snapshot_state = state;
-	if (json_u64(o, "xmin", state != SS_SNAPSHOT_PENDING, &rec->snapshot.xmin, err) < 0 ||
-	    json_u64(o, "xmax", state != SS_SNAPSHOT_PENDING, &rec->snapshot.xmax, err) < 0)
+	if (json_u64(o, "xmin", state != SS_SNAPSHOT_PENDING,
+		     &rec->snapshot.xmin, err) < 0 ||
+	    json_u64(o, "xmax", state != SS_SNAPSHOT_PENDING,
+		     &rec->snapshot.xmax, err) < 0)
 		goto fail;
 	if (rec->snapshot.xmin > rec->snapshot.xmax) {
 		ss_err_set(err, SS_ERR_INPUT, "xmin is greater than xmax");
@@ -752,8 +813,10 @@ static int parse_import(const char *line, struct ss_shape_rec *rec, struct ss_er
 		SS_GROW(rec->snapshot.xip, alloc, rec->snapshot.nxip + 1);
 		if (!json_is_string(x) ||
 		    ss_parse_u64(json_string_value(x), UINT64_MAX,
-				 &rec->snapshot.xip[rec->snapshot.nxip], "xip", err) < 0) {
-			ss_err_set(err, SS_ERR_INPUT, "field 'xip' must hold decimal strings");
+				 &rec->snapshot.xip[rec->snapshot.nxip], "xip",
+				 err) < 0) {
+			ss_err_set(err, SS_ERR_INPUT,
+				   "field 'xip' must hold decimal strings");
 			goto fail;
 		}
 		rec->snapshot.nxip++;
@@ -767,8 +830,10 @@ static int parse_import(const char *line, struct ss_shape_rec *rec, struct ss_er
 	v = json_object_get(o, "active_lsn");
 	if (v && !json_is_null(v)) {
 		if (!json_is_string(v) ||
-		    ss_lsn_parse(json_string_value(v), &rec->active_lsn, err) < 0) {
-			ss_err_set(err, SS_ERR_INPUT, "field 'active_lsn' must be an LSN");
+		    ss_lsn_parse(json_string_value(v), &rec->active_lsn, err) <
+			0) {
+			ss_err_set(err, SS_ERR_INPUT,
+				   "field 'active_lsn' must be an LSN");
 			goto fail;
 		}
 		rec->active = 1;
@@ -799,9 +864,12 @@ int ss_registry_import_line(struct ss_registry_import *imp, const char *line,
 	 * running process: taking one would make that process's next add
 	 * collide. Only ids above every reservation are free to import. */
 	if (rec.id <= imp->reserved) {
-		ss_err_set(err, SS_ERR_INPUT, "shape id %" PRId64 " is not above the ids already"
-			   " reserved in this registry (%" PRId64 ")", rec.id, imp->reserved);
-		ss_err_hint(err, "import into a new registry to keep the exported ids");
+		ss_err_set(err, SS_ERR_INPUT,
+			   "shape id %" PRId64 " is not above the ids already"
+			   " reserved in this registry (%" PRId64 ")",
+			   rec.id, imp->reserved);
+		ss_err_hint(
+		    err, "import into a new registry to keep the exported ids");
 		ss_shape_rec_release(&rec);
 		return -1;
 	}
@@ -810,22 +878,30 @@ int ss_registry_import_line(struct ss_registry_import *imp, const char *line,
 		/* Name what collided, for the operator. */
 		sqlite3_stmt *st;
 
-		ss_err_set(err, SS_ERR_INPUT, "shape %" PRId64 " ('%s') conflicts with a registered"
-			   " shape with the same id, handle or definition", rec.id, rec.handle);
-		if (sqlite3_prepare_v2(imp->db, "SELECT id, handle FROM shapes WHERE id = ?1"
-				       " OR handle = ?2 OR definition = ?3", -1, &st,
-				       NULL) == SQLITE_OK) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "shape %" PRId64
+			   " ('%s') conflicts with a registered"
+			   " shape with the same id, handle or definition",
+			   rec.id, rec.handle);
+		if (sqlite3_prepare_v2(
+			imp->db,
+			"SELECT id, handle FROM shapes WHERE id = ?1"
+			" OR handle = ?2 OR definition = ?3",
+			-1, &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_int64(st, 1, rec.id);
 			sqlite3_bind_text(st, 2, rec.handle, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, rec.definition, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, rec.definition, -1,
+					  SQLITE_STATIC);
 			if (sqlite3_step(st) == SQLITE_ROW)
-				ss_err_detail(err, "registered: id %lld, handle '%s'",
-					      (long long)sqlite3_column_int64(st, 0),
-					      ss_reg_col_text(st, 1));
+				ss_err_detail(
+				    err, "registered: id %lld, handle '%s'",
+				    (long long)sqlite3_column_int64(st, 0),
+				    ss_reg_col_text(st, 1));
 			sqlite3_finalize(st);
 		}
 	} else if (rc < 0) {
-		ss_reg_sql_fail(err, imp->db, "could not write", imp->reg->path);
+		ss_reg_sql_fail(err, imp->db, "could not write",
+				imp->reg->path);
 	} else {
 		imp->n++;
 		if (rec.id > imp->max_id)
@@ -835,8 +911,8 @@ int ss_registry_import_line(struct ss_registry_import *imp, const char *line,
 	return rc > 0 ? 0 : -1;
 }
 
-int ss_registry_import_end(struct ss_registry_import *imp, int abort, int64_t *imported,
-			   struct ss_err *err)
+int ss_registry_import_end(struct ss_registry_import *imp, int abort,
+			   int64_t *imported, struct ss_err *err)
 {
 	struct ss_registry *r = imp->reg;
 	struct ss_buf sql = SS_BUF_INIT;
@@ -848,8 +924,11 @@ int ss_registry_import_end(struct ss_registry_import *imp, int abort, int64_t *i
 		sqlite3_exec(imp->db, "ROLLBACK", NULL, NULL, NULL);
 	} else {
 		/* Imported ids must never be handed out again. */
-		ss_buf_addf(&sql, "UPDATE progress SET value = max(value, %" PRId64 ")"
-			    " WHERE key = 'id_reserved'; COMMIT;", imp->max_id);
+		ss_buf_addf(&sql,
+			    "UPDATE progress SET value = max(value, %" PRId64
+			    ")"
+			    " WHERE key = 'id_reserved'; COMMIT;",
+			    imp->max_id);
 		rc = ss_reg_exec(imp->db, sql.buf, err, r->path);
 		if (rc < 0) {
 			sqlite3_exec(imp->db, "ROLLBACK", NULL, NULL, NULL);

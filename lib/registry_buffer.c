@@ -33,15 +33,16 @@ static uint64_t hash_id(int64_t id)
 
 static struct entry **link_of(struct entry *e, int which)
 {
-	return which == BY_ID ? &e->next_id :
-	       which == BY_HANDLE ? &e->next_handle : &e->next_def;
+	return which == BY_ID	    ? &e->next_id
+	       : which == BY_HANDLE ? &e->next_handle
+				    : &e->next_def;
 }
 
 static uint64_t key_hash(const struct entry *e, int which)
 {
-	return which == BY_ID ? hash_id(e->rec.id) :
-	       which == BY_HANDLE ? hash_str(e->rec.handle) :
-	       hash_str(e->rec.definition);
+	return which == BY_ID	    ? hash_id(e->rec.id)
+	       : which == BY_HANDLE ? hash_str(e->rec.handle)
+				    : hash_str(e->rec.definition);
 }
 
 static void table_grow(struct table *t, int which)
@@ -84,7 +85,8 @@ static void table_del(struct table *t, int which, struct entry *e)
 
 	if (!t->b)
 		return;
-	for (pp = &t->b[key_hash(e, which) & t->mask]; *pp; pp = link_of(*pp, which)) {
+	for (pp = &t->b[key_hash(e, which) & t->mask]; *pp;
+	     pp = link_of(*pp, which)) {
 		if (*pp == e) {
 			*pp = *link_of(e, which);
 			t->n--;
@@ -113,7 +115,8 @@ struct entry *ss_reg_find_str(struct ss_registry *r, int which, const char *key)
 	if (!t->b)
 		return NULL;
 	for (e = t->b[hash_str(key) & t->mask]; e; e = *link_of(e, which)) {
-		const char *k = which == BY_HANDLE ? e->rec.handle : e->rec.definition;
+		const char *k =
+		    which == BY_HANDLE ? e->rec.handle : e->rec.definition;
 
 		if (!strcmp(k, key))
 			return e;
@@ -223,8 +226,8 @@ static void wait_space(struct ss_registry *r)
 /* ------------------------------------------------------------- mutations */
 
 int ss_registry_add(struct ss_registry *r, const struct ss_shape *def,
-		    const uint32_t *oids, size_t noids, struct ss_shape_rec *out,
-		    int *created, struct ss_err *err)
+		    const uint32_t *oids, size_t noids,
+		    struct ss_shape_rec *out, int *created, struct ss_err *err)
 {
 	struct ss_buf canon = SS_BUF_INIT;
 	struct entry *e;
@@ -233,7 +236,8 @@ int ss_registry_add(struct ss_registry *r, const struct ss_shape *def,
 	int rc;
 
 	if (!def->table || !def->schema)
-		return ss_err_set(err, SS_ERR_INPUT, "shape definition has no table");
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape definition has no table");
 	ss_shape_canonical(def, &canon);
 	*created = 0;
 	for (;;) {
@@ -247,7 +251,8 @@ int ss_registry_add(struct ss_registry *r, const struct ss_shape *def,
 		retired = r->retired;
 		pthread_mutex_unlock(&r->mu);
 
-		/* Committed shapes: look in SQLite without holding the buffer. */
+		/* Committed shapes: look in SQLite without holding the buffer.
+		 */
 		rc = ss_reg_lookup(r, KEY_DEF, 0, canon.buf, out, err);
 		if (rc < 0)
 			goto fail;
@@ -260,14 +265,16 @@ int ss_registry_add(struct ss_registry *r, const struct ss_shape *def,
 		wait_space(r);
 		if (r->stop) {
 			pthread_mutex_unlock(&r->mu);
-			ss_err_set(err, SS_ERR_RUNTIME, "registry '%s' is closing", r->path);
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "registry '%s' is closing", r->path);
 			goto fail;
 		}
-		/* While we read SQLite (or waited), the same definition may have
-		 * been buffered, or flushed and retired from the buffer: then our
-		 * SQLite miss is stale and we look again. The id we took is
-		 * simply not used (a gap, never a reuse). */
-		if (ss_reg_find_str(r, BY_DEF, canon.buf) || r->retired != retired) {
+		/* While we read SQLite (or waited), the same definition may
+		 * have been buffered, or flushed and retired from the buffer:
+		 * then our SQLite miss is stale and we look again. The id we
+		 * took is simply not used (a gap, never a reuse). */
+		if (ss_reg_find_str(r, BY_DEF, canon.buf) ||
+		    r->retired != retired) {
 			pthread_mutex_unlock(&r->mu);
 			continue;
 		}
@@ -281,7 +288,8 @@ int ss_registry_add(struct ss_registry *r, const struct ss_shape *def,
 		if (us <= r->last_us)
 			us = r->last_us + 1;
 		for (;;) {
-			ss_shape_format_handle(hash, us, handle, sizeof(handle));
+			ss_shape_format_handle(hash, us, handle,
+					       sizeof(handle));
 			if (!ss_reg_find_str(r, BY_HANDLE, handle))
 				break;
 			us++;
@@ -318,8 +326,8 @@ fail:
  * read SQLite to confirm the shape exists; `wait` says whether to apply
  * backpressure when a new entry is needed.
  */
-static struct entry *entry_for_write(struct ss_registry *r, int64_t id, int wait,
-				     int *exists, struct ss_err *err)
+static struct entry *entry_for_write(struct ss_registry *r, int64_t id,
+				     int wait, int *exists, struct ss_err *err)
 {
 	struct ss_shape_rec rec;
 	struct entry *e;
@@ -383,13 +391,15 @@ int ss_registry_remove(struct ss_registry *r, int64_t id, struct ss_err *err)
 }
 
 int ss_registry_set_snapshot(struct ss_registry *r, int64_t id, int state,
-			     const struct ss_pg_snapshot *snap, struct ss_err *err)
+			     const struct ss_pg_snapshot *snap,
+			     struct ss_err *err)
 {
 	int exists;
 	struct entry *e;
 
 	if (state < SS_SNAPSHOT_PENDING || state > SS_SNAPSHOT_COMPLETE)
-		return ss_err_set(err, SS_ERR_INPUT, "invalid snapshot state %d", state);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "invalid snapshot state %d", state);
 	e = entry_for_write(r, id, 1, &exists, err);
 	if (!e) {
 		pthread_mutex_unlock(&r->mu);
@@ -424,8 +434,8 @@ int ss_registry_set_snapshot(struct ss_registry *r, int64_t id, int state,
 	return 1;
 }
 
-int ss_registry_set_oids(struct ss_registry *r, int64_t id, const uint32_t *oids,
-			 size_t noids, struct ss_err *err)
+int ss_registry_set_oids(struct ss_registry *r, int64_t id,
+			 const uint32_t *oids, size_t noids, struct ss_err *err)
 {
 	int exists;
 	struct entry *e = entry_for_write(r, id, 1, &exists, err);
@@ -492,21 +502,21 @@ struct op {
 };
 
 static const char *const stmt_sql[] = {
-	"INSERT INTO shapes (id, handle, definition, hash, schema_name, table_name,"
-	" snapshot_state, snapshot_xmin, snapshot_xmax, snapshot_xip, created_us,"
-	" last_read_us, active_lsn) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
-	" ON CONFLICT DO NOTHING",
-	"INSERT OR IGNORE INTO shape_relations (shape_id, oid) VALUES (?1, ?2)",
-	"DELETE FROM shapes WHERE id = ?1",
-	"DELETE FROM shape_relations WHERE shape_id = ?1",
-	"INSERT INTO shape_changes (shape_id, handle, added) VALUES (?1, ?2, 1)",
-	"INSERT INTO shape_changes (shape_id, handle, added)"
-	" SELECT id, handle, 0 FROM shapes WHERE id = ?1",
-	"UPDATE shapes SET snapshot_state = ?2, snapshot_xmin = ?3,"
-	" snapshot_xmax = ?4, snapshot_xip = ?5 WHERE id = ?1",
-	"UPDATE shapes SET last_read_us = ?2 WHERE id = ?1 AND"
-	" (last_read_us IS NULL OR last_read_us < ?2)",
-	"UPDATE shapes SET active_lsn = ?2 WHERE id = ?1",
+    "INSERT INTO shapes (id, handle, definition, hash, schema_name, table_name,"
+    " snapshot_state, snapshot_xmin, snapshot_xmax, snapshot_xip, created_us,"
+    " last_read_us, active_lsn) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
+    " ON CONFLICT DO NOTHING",
+    "INSERT OR IGNORE INTO shape_relations (shape_id, oid) VALUES (?1, ?2)",
+    "DELETE FROM shapes WHERE id = ?1",
+    "DELETE FROM shape_relations WHERE shape_id = ?1",
+    "INSERT INTO shape_changes (shape_id, handle, added) VALUES (?1, ?2, 1)",
+    "INSERT INTO shape_changes (shape_id, handle, added)"
+    " SELECT id, handle, 0 FROM shapes WHERE id = ?1",
+    "UPDATE shapes SET snapshot_state = ?2, snapshot_xmin = ?3,"
+    " snapshot_xmax = ?4, snapshot_xip = ?5 WHERE id = ?1",
+    "UPDATE shapes SET last_read_us = ?2 WHERE id = ?1 AND"
+    " (last_read_us IS NULL OR last_read_us < ?2)",
+    "UPDATE shapes SET active_lsn = ?2 WHERE id = ?1",
 };
 
 int ss_reg_stmts_prepare(sqlite3 *db, struct stmts *s)
@@ -516,7 +526,8 @@ int ss_reg_stmts_prepare(sqlite3 *db, struct stmts *s)
 
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < sizeof(stmt_sql) / sizeof(stmt_sql[0]); i++)
-		if (sqlite3_prepare_v2(db, stmt_sql[i], -1, &all[i], NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(db, stmt_sql[i], -1, &all[i], NULL) !=
+		    SQLITE_OK)
 			return -1;
 	return 0;
 }
@@ -552,7 +563,8 @@ static void bind_snapshot(sqlite3_stmt *st, const struct ss_shape_rec *rec,
 	ss_reg_xip_to_text(&rec->snapshot, tmp);
 	sqlite3_bind_int64(st, first, (int64_t)rec->snapshot.xmin);
 	sqlite3_bind_int64(st, first + 1, (int64_t)rec->snapshot.xmax);
-	sqlite3_bind_text(st, first + 2, tmp->buf, (int)tmp->len, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, first + 2, tmp->buf, (int)tmp->len,
+			  SQLITE_TRANSIENT);
 }
 
 static int insert_relations(struct stmts *s, const struct ss_shape_rec *rec)
@@ -570,8 +582,8 @@ static int insert_relations(struct stmts *s, const struct ss_shape_rec *rec)
 
 /* Insert one whole record (a buffered add, or an import line). Returns 1
  * if inserted, 0 if it conflicted with an existing row, -1 on error. */
-int ss_reg_insert_rec(sqlite3 *db, struct stmts *s, const struct ss_shape_rec *rec,
-		      struct ss_buf *tmp)
+int ss_reg_insert_rec(sqlite3 *db, struct stmts *s,
+		      const struct ss_shape_rec *rec, struct ss_buf *tmp)
 {
 	sqlite3_stmt *st = s->ins;
 
@@ -602,15 +614,18 @@ int ss_reg_insert_rec(sqlite3 *db, struct stmts *s, const struct ss_shape_rec *r
 /* Keep the change log bounded; readers behind the trim point reload. */
 static int trim_changes(sqlite3 *db, int keep)
 {
-	int64_t max = ss_reg_query_int(db, "SELECT max(seq) FROM shape_changes", 0);
-	int64_t min = ss_reg_query_int(db, "SELECT min(seq) FROM shape_changes", 0);
+	int64_t max =
+	    ss_reg_query_int(db, "SELECT max(seq) FROM shape_changes", 0);
+	int64_t min =
+	    ss_reg_query_int(db, "SELECT min(seq) FROM shape_changes", 0);
 	char sql[256];
 
 	if (max - min < 2 * (int64_t)keep)
 		return 0;
 	snprintf(sql, sizeof(sql),
 		 "DELETE FROM shape_changes WHERE seq <= %" PRId64 ";"
-		 "UPDATE progress SET value = %" PRId64 " WHERE key = 'changes_trimmed'",
+		 "UPDATE progress SET value = %" PRId64
+		 " WHERE key = 'changes_trimmed'",
 		 max - keep, max - keep);
 	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
@@ -632,21 +647,25 @@ static int write_batch(struct ss_registry *r, struct op *ops, size_t n,
 	db = ss_reg_wconn_get(r, err);
 	if (!db)
 		return -1;
-	if (ss_reg_stmts_prepare(db, &s) < 0 || ss_reg_exec(db, "BEGIN IMMEDIATE", err, r->path) < 0)
+	if (ss_reg_stmts_prepare(db, &s) < 0 ||
+	    ss_reg_exec(db, "BEGIN IMMEDIATE", err, r->path) < 0)
 		goto fail;
 	for (pass = 0; pass < 3; pass++) {
 		for (i = 0; i < n; i++) {
 			struct op *op = &ops[i];
 			const struct ss_shape_rec *rec = &op->rec;
 
-			/* Added and removed before any flush: nothing to write. */
-			if ((op->flags & (F_ADD | F_REMOVE)) == (F_ADD | F_REMOVE))
+			/* Added and removed before any flush: nothing to write.
+			 */
+			if ((op->flags & (F_ADD | F_REMOVE)) ==
+			    (F_ADD | F_REMOVE))
 				continue;
 			if (pass == 0 && (op->flags & F_REMOVE)) {
 				sqlite3_bind_int64(s.log_del, 1, rec->id);
 				sqlite3_bind_int64(s.del, 1, rec->id);
 				sqlite3_bind_int64(s.del_rel, 1, rec->id);
-				if (run(s.log_del) < 0 || run(s.del) < 0 || run(s.del_rel) < 0)
+				if (run(s.log_del) < 0 || run(s.del) < 0 ||
+				    run(s.del_rel) < 0)
 					goto sqlfail;
 			} else if (pass == 1 && (op->flags & F_ADD)) {
 				int rc = ss_reg_insert_rec(db, &s, rec, &tmp);
@@ -654,35 +673,44 @@ static int write_batch(struct ss_registry *r, struct op *ops, size_t n,
 				if (rc < 0)
 					goto sqlfail;
 				conflict[i] = rc == 0;
-			} else if (pass == 2 && !(op->flags & (F_ADD | F_REMOVE))) {
+			} else if (pass == 2 &&
+				   !(op->flags & (F_ADD | F_REMOVE))) {
 				if (op->flags & F_SNAPSHOT) {
 					sqlite3_bind_int64(s.snap, 1, rec->id);
-					sqlite3_bind_int(s.snap, 2, rec->snapshot_state);
+					sqlite3_bind_int(s.snap, 2,
+							 rec->snapshot_state);
 					bind_snapshot(s.snap, rec, 3, &tmp);
 					if (run(s.snap) < 0)
 						goto sqlfail;
 				}
 				if (op->flags & F_TOUCH) {
 					sqlite3_bind_int64(s.touch, 1, rec->id);
-					sqlite3_bind_int64(s.touch, 2, rec->last_read_us);
+					sqlite3_bind_int64(s.touch, 2,
+							   rec->last_read_us);
 					if (run(s.touch) < 0)
 						goto sqlfail;
 				}
 				if (op->flags & F_ACTIVE) {
-					sqlite3_bind_int64(s.active, 1, rec->id);
-					sqlite3_bind_int64(s.active, 2, (int64_t)rec->active_lsn);
+					sqlite3_bind_int64(s.active, 1,
+							   rec->id);
+					sqlite3_bind_int64(
+					    s.active, 2,
+					    (int64_t)rec->active_lsn);
 					if (run(s.active) < 0)
 						goto sqlfail;
 				}
 				if (op->flags & F_OIDS) {
-					sqlite3_bind_int64(s.del_rel, 1, rec->id);
-					if (run(s.del_rel) < 0 || insert_relations(&s, rec) < 0)
+					sqlite3_bind_int64(s.del_rel, 1,
+							   rec->id);
+					if (run(s.del_rel) < 0 ||
+					    insert_relations(&s, rec) < 0)
 						goto sqlfail;
 				}
 			}
 		}
 	}
-	if (trim_changes(db, r->o.changes_keep) < 0 || ss_reg_exec(db, "COMMIT", err, r->path) < 0)
+	if (trim_changes(db, r->o.changes_keep) < 0 ||
+	    ss_reg_exec(db, "COMMIT", err, r->path) < 0)
 		goto sqlfail;
 	ss_reg_stmts_finalize(&s);
 	ss_buf_release(&tmp);
@@ -784,7 +812,8 @@ static void flush_round(struct ss_registry *r)
 		r->last_error[0] = '\0';
 	} else {
 		r->n_flush_errors++;
-		snprintf(r->last_error, sizeof(r->last_error), "%.250s", err.msg);
+		snprintf(r->last_error, sizeof(r->last_error), "%.250s",
+			 err.msg);
 	}
 	pthread_cond_broadcast(&r->done);
 	for (i = 0; i < n; i++)
@@ -817,10 +846,13 @@ void *ss_reg_flusher_main(void *arg)
 		struct entry *e;
 		struct timespec ts;
 
-		for (e = r->qhead; e && pending < r->o.flush_batch; e = e->qnext)
+		for (e = r->qhead; e && pending < r->o.flush_batch;
+		     e = e->qnext)
 			pending++;
-		if (r->qhead && (r->stop || r->force || pending >= r->o.flush_batch ||
-				 now - r->oldest_us >= (int64_t)r->o.flush_interval_ms * 1000)) {
+		if (r->qhead &&
+		    (r->stop || r->force || pending >= r->o.flush_batch ||
+		     now - r->oldest_us >=
+			 (int64_t)r->o.flush_interval_ms * 1000)) {
 			flush_round(r);
 			if (!r->qhead)
 				r->force = 0;
@@ -835,7 +867,8 @@ void *ss_reg_flusher_main(void *arg)
 			last_reap = now;
 			continue;
 		}
-		due = r->qhead ? r->oldest_us + (int64_t)r->o.flush_interval_ms * 1000
+		due = r->qhead ? r->oldest_us +
+				     (int64_t)r->o.flush_interval_ms * 1000
 			       : now + 1000000;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		{

@@ -13,9 +13,9 @@ struct ss_registry_cursor {
 	struct ss_registry_cursor_ops ops;
 	void *ctx;
 	int flags;
-	int started;          /* the first poll took a position */
-	int stale;            /* look at the next poll whatever the version */
-	uint64_t seq;         /* change-log position reached */
+	int started;  /* the first poll took a position */
+	int stale;    /* look at the next poll whatever the version */
+	uint64_t seq; /* change-log position reached */
 	int64_t data_version;
 };
 
@@ -31,9 +31,9 @@ struct changes {
 	size_t n, alloc;
 };
 
-struct ss_registry_cursor *ss_registry_cursor_new(struct ss_registry *reg, int flags,
-						  const struct ss_registry_cursor_ops *ops,
-						  void *ctx)
+struct ss_registry_cursor *
+ss_registry_cursor_new(struct ss_registry *reg, int flags,
+		       const struct ss_registry_cursor_ops *ops, void *ctx)
 {
 	struct ss_registry_cursor *cur = ss_xcalloc(1, sizeof(*cur));
 
@@ -68,7 +68,8 @@ static int follows(const struct ss_registry_cursor *cur)
 	return cur->ops.added || cur->ops.removed || cur->ops.reload;
 }
 
-static int collect(uint64_t seq, int64_t id, const char *handle, int added, void *p)
+static int collect(uint64_t seq, int64_t id, const char *handle, int added,
+		   void *p)
 {
 	struct changes *c = p;
 
@@ -94,19 +95,24 @@ struct list_ctx {
 	struct ss_err *err;
 };
 
-static int list_handle(uint64_t seq, int64_t id, const char *handle, int added, void *p)
+static int list_handle(uint64_t seq, int64_t id, const char *handle, int added,
+		       void *p)
 {
 	struct list_ctx *l = p;
 
 	(void)seq, (void)added;
-	return l->cur->ops.added(id, handle, NULL, l->cur->ctx, l->err) < 0 ? -1 : 0;
+	return l->cur->ops.added(id, handle, NULL, l->cur->ctx, l->err) < 0 ? -1
+									    : 0;
 }
 
 static int list_record(const struct ss_shape_rec *rec, void *p)
 {
 	struct list_ctx *l = p;
 
-	return l->cur->ops.added(rec->id, rec->handle, rec, l->cur->ctx, l->err) < 0 ? -1 : 0;
+	return l->cur->ops.added(rec->id, rec->handle, rec, l->cur->ctx,
+				 l->err) < 0
+		   ? -1
+		   : 0;
 }
 
 /*
@@ -117,13 +123,15 @@ static int list_record(const struct ss_shape_rec *rec, void *p)
  */
 static int list_all(struct ss_registry_cursor *cur, struct ss_err *err)
 {
-	struct list_ctx l = { cur, err };
+	struct list_ctx l = {cur, err};
 	int rc;
 
 	if (!cur->ops.added || (cur->flags & SS_REGISTRY_CURSOR_NO_LIST))
-		return ss_registry_load_handles(cur->reg, NULL, NULL, &cur->seq, err);
+		return ss_registry_load_handles(cur->reg, NULL, NULL, &cur->seq,
+						err);
 	if (!(cur->flags & SS_REGISTRY_CURSOR_RECORDS)) {
-		rc = ss_registry_load_handles(cur->reg, list_handle, &l, &cur->seq, err);
+		rc = ss_registry_load_handles(cur->reg, list_handle, &l,
+					      &cur->seq, err);
 		return rc ? -1 : 0;
 	}
 	if (ss_registry_load_handles(cur->reg, NULL, NULL, &cur->seq, err) < 0)
@@ -133,7 +141,8 @@ static int list_all(struct ss_registry_cursor *cur, struct ss_err *err)
 }
 
 /* Report the rows of the change log read by the poll, in order. */
-static int report(struct ss_registry_cursor *cur, const struct changes *c, struct ss_err *err)
+static int report(struct ss_registry_cursor *cur, const struct changes *c,
+		  struct ss_err *err)
 {
 	size_t i;
 
@@ -144,21 +153,24 @@ static int report(struct ss_registry_cursor *cur, const struct changes *c, struc
 
 		if (!ch->added) {
 			if (cur->ops.removed &&
-			    cur->ops.removed(ch->id, ch->handle, cur->ctx, err) < 0)
+			    cur->ops.removed(ch->id, ch->handle, cur->ctx,
+					     err) < 0)
 				return -1;
 			continue;
 		}
 		if (!cur->ops.added)
 			continue;
 		if (!(cur->flags & SS_REGISTRY_CURSOR_RECORDS)) {
-			if (cur->ops.added(ch->id, ch->handle, NULL, cur->ctx, err) < 0)
+			if (cur->ops.added(ch->id, ch->handle, NULL, cur->ctx,
+					   err) < 0)
 				return -1;
 			continue;
 		}
 		ss_shape_rec_init(&rec);
 		rc = ss_registry_get_by_id(cur->reg, ch->id, &rec, err);
 		if (rc == 1)
-			rc = cur->ops.added(rec.id, rec.handle, &rec, cur->ctx, err);
+			rc = cur->ops.added(rec.id, rec.handle, &rec, cur->ctx,
+					    err);
 		ss_shape_rec_release(&rec);
 		if (rc < 0)
 			return -1;
@@ -168,12 +180,13 @@ static int report(struct ss_registry_cursor *cur, const struct changes *c, struc
 
 static int poll_once(struct ss_registry_cursor *cur, struct ss_err *err)
 {
-	struct changes c = { NULL, 0, 0 };
+	struct changes c = {NULL, 0, 0};
 	uint64_t before = cur->seq;
 	int rc;
 
 	if (!follows(cur))
-		return cur->started ? SS_REGISTRY_CURSOR_CHANGED : SS_REGISTRY_CURSOR_RELOADED;
+		return cur->started ? SS_REGISTRY_CURSOR_CHANGED
+				    : SS_REGISTRY_CURSOR_RELOADED;
 	if (!cur->started) {
 		if (list_all(cur, err) < 0) {
 			cur->seq = 0;
@@ -182,19 +195,22 @@ static int poll_once(struct ss_registry_cursor *cur, struct ss_err *err)
 		cur->started = 1;
 		return SS_REGISTRY_CURSOR_RELOADED;
 	}
-	rc = ss_registry_changes(cur->reg, cur->seq, collect, &c, &cur->seq, err);
+	rc = ss_registry_changes(cur->reg, cur->seq, collect, &c, &cur->seq,
+				 err);
 	if (rc == 0)
 		rc = report(cur, &c, err) < 0 ? -1 : SS_REGISTRY_CURSOR_CHANGED;
 	else if (rc == 1) {
 		/* Trimmed past us: removals in between are lost. Without a
 		 * listing the position is taken before the caller re-checks,
 		 * so a removal after the re-check is in the log. */
-		if (!cur->ops.added || (cur->flags & SS_REGISTRY_CURSOR_NO_LIST)) {
+		if (!cur->ops.added ||
+		    (cur->flags & SS_REGISTRY_CURSOR_NO_LIST)) {
 			rc = list_all(cur, err);
 			if (rc == 0 && cur->ops.reload)
 				rc = cur->ops.reload(cur->ctx, err);
 		} else {
-			rc = cur->ops.reload ? cur->ops.reload(cur->ctx, err) : 0;
+			rc = cur->ops.reload ? cur->ops.reload(cur->ctx, err)
+					     : 0;
 			if (rc == 0)
 				rc = list_all(cur, err);
 		}
@@ -211,7 +227,8 @@ static int poll_once(struct ss_registry_cursor *cur, struct ss_err *err)
 	return rc;
 }
 
-int ss_registry_cursor_poll(struct ss_registry_cursor *cur, int force, struct ss_err *err)
+int ss_registry_cursor_poll(struct ss_registry_cursor *cur, int force,
+			    struct ss_err *err)
 {
 	int64_t dv;
 	int rc;

@@ -44,22 +44,27 @@ struct ss_registry_cursor;
  * reload: the change log was trimmed past the cursor (see above).
  */
 struct ss_registry_cursor_ops {
-	int (*added)(int64_t id, const char *handle, const struct ss_shape_rec *rec,
-		     void *ctx, struct ss_err *err);
-	int (*removed)(int64_t id, const char *handle, void *ctx, struct ss_err *err);
+	int (*added)(int64_t id, const char *handle,
+		     const struct ss_shape_rec *rec, void *ctx,
+		     struct ss_err *err);
+	int (*removed)(int64_t id, const char *handle, void *ctx,
+		       struct ss_err *err);
 	int (*reload)(void *ctx, struct ss_err *err);
 };
 
 /* Flags of ss_registry_cursor_new. */
 #define SS_REGISTRY_CURSOR_RECORDS 1 /* pass added the full record */
-#define SS_REGISTRY_CURSOR_NO_LIST 2 /* never list live shapes: the first poll
-					only takes the log position, a reload
-					only calls ops->reload */
+#define SS_REGISTRY_CURSOR_NO_LIST                                             \
+	2 /* never list live shapes: the first poll                            \
+	     only takes the log position, a reload                             \
+	     only calls ops->reload */
 
 /* What ss_registry_cursor_poll returns besides -1. */
-#define SS_REGISTRY_CURSOR_SAME 0     /* nothing committed since the last poll */
-#define SS_REGISTRY_CURSOR_CHANGED 1  /* something was committed; changes reported */
-#define SS_REGISTRY_CURSOR_RELOADED 2 /* the first poll, or a reload after trimming */
+#define SS_REGISTRY_CURSOR_SAME 0 /* nothing committed since the last poll */
+#define SS_REGISTRY_CURSOR_CHANGED                                             \
+	1 /* something was committed; changes reported */
+#define SS_REGISTRY_CURSOR_RELOADED                                            \
+	2 /* the first poll, or a reload after trimming */
 
 /*
  * A new cursor over `reg` (borrowed) that reports to ops (copied; NULL or
@@ -69,9 +74,9 @@ struct ss_registry_cursor_ops {
  * returns SS_REGISTRY_CURSOR_RELOADED without calling ops->reload.
  * *new*: free with ss_registry_cursor_free (NULL is a no-op).
  */
-struct ss_registry_cursor *ss_registry_cursor_new(struct ss_registry *reg, int flags,
-						  const struct ss_registry_cursor_ops *ops,
-						  void *ctx);
+struct ss_registry_cursor *
+ss_registry_cursor_new(struct ss_registry *reg, int flags,
+		       const struct ss_registry_cursor_ops *ops, void *ctx);
 void ss_registry_cursor_free(struct ss_registry_cursor *cur);
 
 /*
@@ -84,7 +89,8 @@ void ss_registry_cursor_free(struct ss_registry_cursor *cur);
  * follows). Returns SAME, CHANGED or RELOADED, or -1 with err (then the
  * next poll looks again).
  */
-int ss_registry_cursor_poll(struct ss_registry_cursor *cur, int force, struct ss_err *err);
+int ss_registry_cursor_poll(struct ss_registry_cursor *cur, int force,
+			    struct ss_err *err);
 
 /* Make the next poll look even if data_version has not moved (e.g. after
  * a stream frame, when removals are known to be in the log). NULL is a

@@ -33,11 +33,11 @@ enum {
  */
 struct entry {
 	struct ss_shape_rec rec;
-	unsigned dirty;       /* writes waiting for the flusher */
-	unsigned inflight;    /* writes the flusher is committing now */
+	unsigned dirty;	   /* writes waiting for the flusher */
+	unsigned inflight; /* writes the flusher is committing now */
 	int known;
-	int queued;           /* on the FIFO */
-	uint64_t epoch;       /* flush epoch of the latest write */
+	int queued;	/* on the FIFO */
+	uint64_t epoch; /* flush epoch of the latest write */
 	struct entry *next_id, *next_handle, *next_def;
 	struct entry *qnext, *qprev;
 };
@@ -74,24 +74,24 @@ struct ss_registry {
 	pthread_cond_t pcond;
 	struct rconn **idle;
 	int nidle, nopen;
-	struct rconn memconn;     /* :memory: only: statements on wdb */
+	struct rconn memconn; /* :memory: only: statements on wdb */
 
 	/* Write buffer. */
 	pthread_mutex_t mu;
-	pthread_cond_t wake;      /* flusher: work to do */
-	pthread_cond_t space;     /* writers: room in the buffer */
-	pthread_cond_t done;      /* ss_registry_flush: a round finished */
+	pthread_cond_t wake;  /* flusher: work to do */
+	pthread_cond_t space; /* writers: room in the buffer */
+	pthread_cond_t done;  /* ss_registry_flush: a round finished */
 	struct table t_id, t_handle, t_def;
 	struct entry *qhead, *qtail;
-	struct entry **batch;     /* entries the flusher is committing */
+	struct entry **batch; /* entries the flusher is committing */
 	size_t nbatch;
-	int64_t count;            /* entries in the buffer */
-	int64_t oldest_us;        /* when the FIFO head was queued */
+	int64_t count;	   /* entries in the buffer */
+	int64_t oldest_us; /* when the FIFO head was queued */
 	uint64_t epoch;
 	int force;
 	int stop;
-	uint64_t retired;         /* bumps when flushed entries leave the buffer */
-	int64_t last_us;          /* last handle timestamp minted */
+	uint64_t retired; /* bumps when flushed entries leave the buffer */
+	int64_t last_us;  /* last handle timestamp minted */
 	char last_error[256];
 	pthread_t flusher;
 	int flusher_started;
@@ -102,9 +102,9 @@ struct ss_registry {
 
 	/* Stats (under mu). */
 	int64_t n_flushes, n_flushed_ops, n_flush_errors, n_writer_waits,
-		n_touch_dropped, n_conflicts;
-	int64_t delta_count;      /* adds - removes still in the buffer */
-	int64_t n_local_commits;  /* imports committed by this process */
+	    n_touch_dropped, n_conflicts;
+	int64_t delta_count;	 /* adds - removes still in the buffer */
+	int64_t n_local_commits; /* imports committed by this process */
 };
 
 #define SS_STR_(x) #x
@@ -113,18 +113,19 @@ struct ss_registry {
 /* The flusher's prepared statements (registry_buffer.c); admin's import
  * inserts with them too. */
 struct stmts {
-	sqlite3_stmt *ins, *ins_rel, *del, *del_rel, *log_add, *log_del,
-		*snap, *touch, *active;
+	sqlite3_stmt *ins, *ins_rel, *del, *del_rel, *log_add, *log_del, *snap,
+	    *touch, *active;
 };
 
 /* ---- connections (registry_pool.c) */
 
 /* Run sql (no rows); -1 with err naming the registry at path. */
-int ss_reg_exec(sqlite3 *db, const char *sql, struct ss_err *err, const char *path);
+int ss_reg_exec(sqlite3 *db, const char *sql, struct ss_err *err,
+		const char *path);
 /* Open a connection (write or read-only, create if asked) with the
  * registry's pragmas. */
-int ss_reg_open_conn(struct ss_registry *r, int write, int create, sqlite3 **out,
-		     struct ss_err *err);
+int ss_reg_open_conn(struct ss_registry *r, int write, int create,
+		     sqlite3 **out, struct ss_err *err);
 /* The first column of the first row of sql, or dflt (NULL, no row, error). */
 int64_t ss_reg_query_int(sqlite3 *db, const char *sql, int64_t dflt);
 /* The database handle of a checked-out read connection. */
@@ -135,7 +136,8 @@ void ss_reg_rconn_free(struct rconn *c);
  * :memory:), opening one while under read_pool_max, else waiting. */
 struct rconn *ss_reg_rconn_get(struct ss_registry *r, struct ss_err *err);
 /* Prepare a read connection's lookup statements. */
-int ss_reg_rconn_prepare(struct ss_registry *r, struct rconn *c, struct ss_err *err);
+int ss_reg_rconn_prepare(struct ss_registry *r, struct rconn *c,
+			 struct ss_err *err);
 /* Give a read connection back to the pool. */
 void ss_reg_rconn_put(struct ss_registry *r, struct rconn *c);
 /* Close connections idle longer than idle_timeout_ms. */
@@ -144,7 +146,8 @@ void ss_reg_reap_idle(struct ss_registry *r);
 extern const char ss_reg_rec_cols[];
 /* Set err from db's last error ("<what> registry '<path>': ..."), with
  * a hint for a damaged file; returns -1. */
-int ss_reg_sql_fail(struct ss_err *err, sqlite3 *db, const char *what, const char *path);
+int ss_reg_sql_fail(struct ss_err *err, sqlite3 *db, const char *what,
+		    const char *path);
 /* Lock and return the write connection, opening it if needed. */
 sqlite3 *ss_reg_wconn_get(struct ss_registry *r, struct ss_err *err);
 /* Unlock the write connection. */
@@ -167,7 +170,8 @@ int ss_reg_lookup(struct ss_registry *r, int key, int64_t id, const char *s,
 /* Replace rec's relation oids with a copy of oids. */
 void ss_reg_set_oids(struct ss_shape_rec *rec, const uint32_t *oids, size_t n);
 /* Replace rec's snapshot with a copy of s. */
-void ss_reg_set_snapshot(struct ss_shape_rec *rec, const struct ss_pg_snapshot *s);
+void ss_reg_set_snapshot(struct ss_shape_rec *rec,
+			 const struct ss_pg_snapshot *s);
 /* Read one shape from SQLite by key. 1 found, 0 not, -1 error. */
 int ss_reg_sql_lookup(struct ss_registry *r, int key, int64_t id, const char *s,
 		      struct ss_shape_rec *out, struct ss_err *err);
@@ -185,12 +189,13 @@ void ss_reg_entry_free(struct ss_registry *r, struct entry *e);
 /* The buffered entry of id, or NULL (under mu). */
 struct entry *ss_reg_find_id(struct ss_registry *r, int64_t id);
 /* The buffered entry by handle or definition (BY_*), or NULL (under mu). */
-struct entry *ss_reg_find_str(struct ss_registry *r, int which, const char *key);
+struct entry *ss_reg_find_str(struct ss_registry *r, int which,
+			      const char *key);
 /* The flusher thread: commits batches until stop. */
 void *ss_reg_flusher_main(void *arg);
 /* Insert rec with its relations and its change-log row. */
-int ss_reg_insert_rec(sqlite3 *db, struct stmts *s, const struct ss_shape_rec *rec,
-		      struct ss_buf *tmp);
+int ss_reg_insert_rec(sqlite3 *db, struct stmts *s,
+		      const struct ss_shape_rec *rec, struct ss_buf *tmp);
 /* Finalize the statements of ss_reg_stmts_prepare. */
 void ss_reg_stmts_finalize(struct stmts *s);
 /* Prepare the flusher's statements on db; -1 on a SQLite error. */

@@ -15,36 +15,42 @@
 
 /* ----------------------------------------------------- SQLite connections */
 
-int ss_reg_sql_fail(struct ss_err *err, sqlite3 *db, const char *what, const char *path)
+int ss_reg_sql_fail(struct ss_err *err, sqlite3 *db, const char *what,
+		    const char *path)
 {
 	int code = db ? sqlite3_errcode(db) : SQLITE_ERROR;
 
 	ss_err_set(err, SS_ERR_RUNTIME, "%s registry '%s': %s", what, path,
 		   db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
 	if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
-		ss_err_hint(err, "the file is damaged or not a shapesync registry; "
+		ss_err_hint(err,
+			    "the file is damaged or not a shapesync registry; "
 			    "restore it from an export or move it away");
 	return -1;
 }
 
-int ss_reg_exec(sqlite3 *db, const char *sql, struct ss_err *err, const char *path)
+int ss_reg_exec(sqlite3 *db, const char *sql, struct ss_err *err,
+		const char *path)
 {
 	char *msg = NULL;
 
 	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		ss_err_set(err, SS_ERR_RUNTIME, "registry '%s': %s", path,
 			   msg ? msg : sqlite3_errmsg(db));
-		if (sqlite3_errcode(db) == SQLITE_NOTADB || sqlite3_errcode(db) == SQLITE_CORRUPT)
-			ss_err_hint(err, "the file is damaged or not a shapesync registry; "
-				    "restore it from an export or move it away");
+		if (sqlite3_errcode(db) == SQLITE_NOTADB ||
+		    sqlite3_errcode(db) == SQLITE_CORRUPT)
+			ss_err_hint(
+			    err,
+			    "the file is damaged or not a shapesync registry; "
+			    "restore it from an export or move it away");
 		sqlite3_free(msg);
 		return -1;
 	}
 	return 0;
 }
 
-int ss_reg_open_conn(struct ss_registry *r, int write, int create, sqlite3 **out,
-		     struct ss_err *err)
+int ss_reg_open_conn(struct ss_registry *r, int write, int create,
+		     sqlite3 **out, struct ss_err *err)
 {
 	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
 	struct ss_buf sql = SS_BUF_INIT;
@@ -78,7 +84,8 @@ int64_t ss_reg_query_int(sqlite3 *db, const char *sql, int64_t dflt)
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return dflt;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return v;
@@ -102,10 +109,10 @@ void ss_reg_wconn_put(struct ss_registry *r)
 }
 
 const char ss_reg_rec_cols[] =
-	"id, handle, definition, hash, schema_name, table_name, snapshot_state,"
-	" snapshot_xmin, snapshot_xmax, snapshot_xip, created_us, last_read_us,"
-	" active_lsn, (SELECT group_concat(oid) FROM"
-	" (SELECT oid FROM shape_relations WHERE shape_id = shapes.id ORDER BY oid))";
+    "id, handle, definition, hash, schema_name, table_name, snapshot_state,"
+    " snapshot_xmin, snapshot_xmax, snapshot_xip, created_us, last_read_us,"
+    " active_lsn, (SELECT group_concat(oid) FROM"
+    " (SELECT oid FROM shape_relations WHERE shape_id = shapes.id ORDER BY oid))";
 
 void ss_reg_rconn_free(struct rconn *c)
 {
@@ -118,20 +125,24 @@ void ss_reg_rconn_free(struct rconn *c)
 	free(c);
 }
 
-int ss_reg_rconn_prepare(struct ss_registry *r, struct rconn *c, struct ss_err *err)
+int ss_reg_rconn_prepare(struct ss_registry *r, struct rconn *c,
+			 struct ss_err *err)
 {
 	struct ss_buf sql = SS_BUF_INIT;
-	const char *where[3] = { "id = ?1", "handle = ?1", "definition = ?1" };
-	sqlite3_stmt **st[3] = { &c->by_id, &c->by_handle, &c->by_def };
+	const char *where[3] = {"id = ?1", "handle = ?1", "definition = ?1"};
+	sqlite3_stmt **st[3] = {&c->by_id, &c->by_handle, &c->by_def};
 	int i;
 
 	for (i = 0; i < 3; i++) {
 		ss_buf_reset(&sql);
-		ss_buf_addf(&sql, "SELECT %s FROM shapes WHERE %s", ss_reg_rec_cols, where[i]);
-		if (sqlite3_prepare_v3(c->db, sql.buf, -1, SQLITE_PREPARE_PERSISTENT,
-				       st[i], NULL) != SQLITE_OK) {
+		ss_buf_addf(&sql, "SELECT %s FROM shapes WHERE %s",
+			    ss_reg_rec_cols, where[i]);
+		if (sqlite3_prepare_v3(c->db, sql.buf, -1,
+				       SQLITE_PREPARE_PERSISTENT, st[i],
+				       NULL) != SQLITE_OK) {
 			ss_buf_release(&sql);
-			return ss_reg_sql_fail(err, c->db, "could not read", r->path);
+			return ss_reg_sql_fail(err, c->db, "could not read",
+					       r->path);
 		}
 	}
 	ss_buf_release(&sql);
@@ -162,7 +173,8 @@ struct rconn *ss_reg_rconn_get(struct ss_registry *r, struct ss_err *err)
 	r->nopen++;
 	pthread_mutex_unlock(&r->plock);
 	c = ss_xcalloc(1, sizeof(*c));
-	if (ss_reg_open_conn(r, 0, 0, &c->db, err) < 0 || ss_reg_rconn_prepare(r, c, err) < 0) {
+	if (ss_reg_open_conn(r, 0, 0, &c->db, err) < 0 ||
+	    ss_reg_rconn_prepare(r, c, err) < 0) {
 		ss_reg_rconn_free(c);
 		pthread_mutex_lock(&r->plock);
 		r->nopen--;

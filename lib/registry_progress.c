@@ -15,8 +15,8 @@
 
 /* ----------------------------------------------------------- durable LSN */
 
-int ss_registry_set_durable_lsn(struct ss_registry *r, uint64_t lsn, int64_t stream,
-				struct ss_err *err)
+int ss_registry_set_durable_lsn(struct ss_registry *r, uint64_t lsn,
+				int64_t stream, struct ss_err *err)
 {
 	sqlite3 *db = ss_reg_wconn_get(r, err);
 	sqlite3_stmt *st;
@@ -27,10 +27,12 @@ int ss_registry_set_durable_lsn(struct ss_registry *r, uint64_t lsn, int64_t str
 	/* Never move backwards: a restarted store replays from older LSNs.
 	 * Only for the current stream: positions of an older one mean
 	 * nothing in the new one (another server's WAL, say). */
-	if (sqlite3_prepare_v2(db, "UPDATE progress SET value = max(value, ?1)"
-			       " WHERE key = 'durable_lsn' AND ?2 ="
-			       " (SELECT value FROM progress WHERE key = 'stream')",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db,
+		"UPDATE progress SET value = max(value, ?1)"
+		" WHERE key = 'durable_lsn' AND ?2 ="
+		" (SELECT value FROM progress WHERE key = 'stream')",
+		-1, &st, NULL) != SQLITE_OK) {
 		ss_reg_sql_fail(err, db, "could not write", r->path);
 		ss_reg_wconn_put(r);
 		return -1;
@@ -52,7 +54,8 @@ int ss_registry_set_durable_lsn(struct ss_registry *r, uint64_t lsn, int64_t str
 /* -------------------------------------------------------- partition sets */
 
 int ss_registry_partitions_get(struct ss_registry *r, uint32_t oid,
-			       struct ss_buf *leaves, int *found, struct ss_err *err)
+			       struct ss_buf *leaves, int *found,
+			       struct ss_err *err)
 {
 	struct rconn *c = ss_reg_rconn_get(r, err);
 	sqlite3 *db;
@@ -64,8 +67,9 @@ int ss_registry_partitions_get(struct ss_registry *r, uint32_t oid,
 	if (!c)
 		return -1;
 	db = ss_reg_rconn_db(r, c);
-	if (sqlite3_prepare_v2(db, "SELECT leaves FROM partition_sets WHERE oid = ?1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db, "SELECT leaves FROM partition_sets WHERE oid = ?1", -1, &st,
+		NULL) != SQLITE_OK) {
 		ss_reg_sql_fail(err, db, "could not read", r->path);
 		ss_reg_rconn_put(r, c);
 		return -1;
@@ -79,8 +83,10 @@ int ss_registry_partitions_get(struct ss_registry *r, uint32_t oid,
 	sqlite3_finalize(st);
 	ss_reg_rconn_put(r, c);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not read the partitions "
-				  "of %u from '%s'", oid, r->path);
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not read the partitions "
+				  "of %u from '%s'",
+				  oid, r->path);
 	return 0;
 }
 
@@ -93,7 +99,8 @@ int ss_registry_partitions_set(struct ss_registry *r, uint32_t oid,
 
 	if (!db)
 		return -1;
-	if (sqlite3_prepare_v2(db, "INSERT INTO partition_sets VALUES (?1, ?2)"
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO partition_sets VALUES (?1, ?2)"
 			       " ON CONFLICT (oid) DO UPDATE SET leaves = ?2",
 			       -1, &st, NULL) != SQLITE_OK) {
 		ss_reg_sql_fail(err, db, "could not write", r->path);
@@ -111,15 +118,16 @@ int ss_registry_partitions_set(struct ss_registry *r, uint32_t oid,
 }
 
 int ss_registry_remove_table(struct ss_registry *r, const char *schema,
-			     const char *table, int64_t *removed, struct ss_err *err)
+			     const char *table, int64_t *removed,
+			     struct ss_err *err)
 {
 	static const char *const sql[] = {
-		"INSERT INTO shape_changes (shape_id, handle, added)"
-		" SELECT id, handle, 0 FROM shapes"
-		" WHERE schema_name = ?1 AND table_name = ?2 ORDER BY id",
-		("DELETE FROM shape_relations WHERE shape_id IN (SELECT id FROM"
-		 " shapes WHERE schema_name = ?1 AND table_name = ?2)"),
-		"DELETE FROM shapes WHERE schema_name = ?1 AND table_name = ?2",
+	    "INSERT INTO shape_changes (shape_id, handle, added)"
+	    " SELECT id, handle, 0 FROM shapes"
+	    " WHERE schema_name = ?1 AND table_name = ?2 ORDER BY id",
+	    ("DELETE FROM shape_relations WHERE shape_id IN (SELECT id FROM"
+	     " shapes WHERE schema_name = ?1 AND table_name = ?2)"),
+	    "DELETE FROM shapes WHERE schema_name = ?1 AND table_name = ?2",
 	};
 	sqlite3 *db;
 	size_t i;
@@ -138,7 +146,8 @@ int ss_registry_remove_table(struct ss_registry *r, const char *schema,
 		sqlite3_stmt *st;
 		int rc;
 
-		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL) !=
+		    SQLITE_OK) {
 			ss_reg_sql_fail(err, db, "could not write", r->path);
 			goto fail;
 		}
@@ -182,13 +191,18 @@ int ss_registry_id_issued(struct ss_registry *r, int64_t id, int *issued,
 	c = ss_reg_rconn_get(r, err);
 	if (!c)
 		return -1;
-	hi = ss_reg_query_int(ss_reg_rconn_db(r, c), "SELECT max((SELECT value FROM progress"
-		       " WHERE key = 'id_reserved'), coalesce((SELECT max(seq)"
-		       " FROM sqlite_sequence WHERE name = 'shapes'), 0))", -1);
+	hi = ss_reg_query_int(
+	    ss_reg_rconn_db(r, c),
+	    "SELECT max((SELECT value FROM progress"
+	    " WHERE key = 'id_reserved'), coalesce((SELECT max(seq)"
+	    " FROM sqlite_sequence WHERE name = 'shapes'), 0))",
+	    -1);
 	ss_reg_rconn_put(r, c);
 	if (hi < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not read the reserved "
-				  "ids from '%s'", r->path);
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not read the reserved "
+				  "ids from '%s'",
+				  r->path);
 	*issued = id >= 1 && id <= hi;
 	return 0;
 }
@@ -201,7 +215,8 @@ static void copy_text(char *dst, size_t size, const unsigned char *src)
 }
 
 int ss_registry_stream_get(struct ss_registry *r, int64_t *stream,
-			   struct ss_stream_id *id, int *has_id, struct ss_err *err)
+			   struct ss_stream_id *id, int *has_id,
+			   struct ss_err *err)
 {
 	struct rconn *c = ss_reg_rconn_get(r, err);
 	sqlite3 *db;
@@ -211,7 +226,8 @@ int ss_registry_stream_get(struct ss_registry *r, int64_t *stream,
 	if (!c)
 		return -1;
 	db = ss_reg_rconn_db(r, c);
-	if (sqlite3_prepare_v2(db, "SELECT p.value, s.system_id, s.timeline,"
+	if (sqlite3_prepare_v2(db,
+			       "SELECT p.value, s.system_id, s.timeline,"
 			       " s.db_oid, s.db_name, s.slot, s.slot_lsn"
 			       " FROM progress p LEFT JOIN streams s"
 			       " ON s.stream = p.value WHERE p.key = 'stream'",
@@ -223,8 +239,10 @@ int ss_registry_stream_get(struct ss_registry *r, int64_t *stream,
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		if (rc == SQLITE_DONE)
-			ss_err_set(err, SS_ERR_RUNTIME, "registry '%s' has no "
-				   "stream number", r->path);
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "registry '%s' has no "
+				   "stream number",
+				   r->path);
 		else
 			ss_reg_sql_fail(err, db, "could not read", r->path);
 		sqlite3_finalize(st);
@@ -253,17 +271,19 @@ int ss_registry_stream_get(struct ss_registry *r, int64_t *stream,
 	return 0;
 }
 
-int ss_registry_stream_start(struct ss_registry *r, const struct ss_stream_id *id,
-			     const char *reason, int invalidate, uint64_t start_lsn,
-			     int64_t *stream, int64_t *invalidated, struct ss_err *err)
+int ss_registry_stream_start(struct ss_registry *r,
+			     const struct ss_stream_id *id, const char *reason,
+			     int invalidate, uint64_t start_lsn,
+			     int64_t *stream, int64_t *invalidated,
+			     struct ss_err *err)
 {
 	static const char *const wipe =
-		/* Removals go to the change log like any other, so that
-		 * every follower (route, store, serve) drops the shapes. */
-		"INSERT INTO shape_changes (shape_id, handle, added)"
-		" SELECT id, handle, 0 FROM shapes ORDER BY id;"
-		"DELETE FROM shape_relations;"
-		"DELETE FROM shapes;";
+	    /* Removals go to the change log like any other, so that
+	     * every follower (route, store, serve) drops the shapes. */
+	    "INSERT INTO shape_changes (shape_id, handle, added)"
+	    " SELECT id, handle, 0 FROM shapes ORDER BY id;"
+	    "DELETE FROM shape_relations;"
+	    "DELETE FROM shapes;";
 	sqlite3 *db;
 	sqlite3_stmt *st = NULL;
 	int64_t n = 0, next;
@@ -282,11 +302,15 @@ int ss_registry_stream_start(struct ss_registry *r, const struct ss_stream_id *i
 		if (ss_reg_exec(db, wipe, err, r->path) < 0)
 			goto fail;
 	}
-	next = ss_reg_query_int(db, "SELECT value FROM progress WHERE key = 'stream'", 0) + 1;
-	if (sqlite3_prepare_v2(db, "INSERT INTO streams (stream, system_id, timeline,"
-			       " db_oid, db_name, slot, slot_lsn, started_us, reason,"
-			       " invalidated) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-			       -1, &st, NULL) != SQLITE_OK)
+	next = ss_reg_query_int(
+		   db, "SELECT value FROM progress WHERE key = 'stream'", 0) +
+	       1;
+	if (sqlite3_prepare_v2(
+		db,
+		"INSERT INTO streams (stream, system_id, timeline,"
+		" db_oid, db_name, slot, slot_lsn, started_us, reason,"
+		" invalidated) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+		-1, &st, NULL) != SQLITE_OK)
 		goto sqlfail;
 	sqlite3_bind_int64(st, 1, next);
 	sqlite3_bind_text(st, 2, id->system_id, -1, SQLITE_STATIC);
@@ -303,12 +327,14 @@ int ss_registry_stream_start(struct ss_registry *r, const struct ss_stream_id *i
 	sqlite3_finalize(st);
 	st = NULL;
 	/* A new lineage starts with nothing durable in it. */
-	if (sqlite3_prepare_v2(db, invalidate ?
-			       "UPDATE progress SET value = CASE key"
-			       " WHEN 'stream' THEN ?1 ELSE ?2 END"
-			       " WHERE key IN ('stream', 'durable_lsn')" :
-			       "UPDATE progress SET value = ?1 WHERE key = 'stream'",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db,
+		invalidate
+		    ? "UPDATE progress SET value = CASE key"
+		      " WHEN 'stream' THEN ?1 ELSE ?2 END"
+		      " WHERE key IN ('stream', 'durable_lsn')"
+		    : "UPDATE progress SET value = ?1 WHERE key = 'stream'",
+		-1, &st, NULL) != SQLITE_OK)
 		goto sqlfail;
 	sqlite3_bind_int64(st, 1, next);
 	if (invalidate)
@@ -334,17 +360,21 @@ out:
 	return -1;
 }
 
-int ss_registry_get_durable_lsn(struct ss_registry *r, uint64_t *lsn, struct ss_err *err)
+int ss_registry_get_durable_lsn(struct ss_registry *r, uint64_t *lsn,
+				struct ss_err *err)
 {
 	struct rconn *c = ss_reg_rconn_get(r, err);
 	int64_t v;
 
 	if (!c)
 		return -1;
-	v = ss_reg_query_int(ss_reg_rconn_db(r, c), "SELECT value FROM progress WHERE key = 'durable_lsn'", -1);
+	v = ss_reg_query_int(
+	    ss_reg_rconn_db(r, c),
+	    "SELECT value FROM progress WHERE key = 'durable_lsn'", -1);
 	ss_reg_rconn_put(r, c);
 	if (v == -1)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not read the durable LSN from '%s'",
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not read the durable LSN from '%s'",
 				  r->path);
 	*lsn = (uint64_t)v;
 	return 0;
@@ -365,7 +395,8 @@ static int64_t file_size(const char *path, const char *suffix)
 	return n;
 }
 
-int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struct ss_err *err)
+int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st,
+		      struct ss_err *err)
 {
 	/* Connection gauges first: counting shapes opens a connection. */
 	ss_registry_connections(r, st);
@@ -392,10 +423,13 @@ int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struc
 
 		if (!c)
 			return -1;
-		st->next_block = ss_reg_query_int(ss_reg_rconn_db(r, c), "SELECT max((SELECT value"
-					   " FROM progress WHERE key = 'id_reserved'),"
-					   " coalesce((SELECT max(seq) FROM sqlite_sequence"
-					   " WHERE name = 'shapes'), 0)) + 1", 0);
+		st->next_block = ss_reg_query_int(
+		    ss_reg_rconn_db(r, c),
+		    "SELECT max((SELECT value"
+		    " FROM progress WHERE key = 'id_reserved'),"
+		    " coalesce((SELECT max(seq) FROM sqlite_sequence"
+		    " WHERE name = 'shapes'), 0)) + 1",
+		    0);
 		ss_reg_rconn_put(r, c);
 	}
 	if (!r->memory) {
@@ -405,7 +439,8 @@ int ss_registry_stats(struct ss_registry *r, struct ss_registry_stats *st, struc
 	return 0;
 }
 
-void ss_registry_connections(struct ss_registry *r, struct ss_registry_stats *st)
+void ss_registry_connections(struct ss_registry *r,
+			     struct ss_registry_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&r->plock);
@@ -416,24 +451,29 @@ void ss_registry_connections(struct ss_registry *r, struct ss_registry_stats *st
 	pthread_mutex_unlock(&r->wlock);
 }
 
-int ss_registry_count_active(struct ss_registry *r, int64_t *count, struct ss_err *err)
+int ss_registry_count_active(struct ss_registry *r, int64_t *count,
+			     struct ss_err *err)
 {
 	struct rconn *c = ss_reg_rconn_get(r, err);
 	int64_t n;
 
 	if (!c)
 		return -1;
-	n = ss_reg_query_int(ss_reg_rconn_db(r, c),
-		      "SELECT count(*) FROM shapes WHERE active_lsn IS NOT NULL", -1);
+	n = ss_reg_query_int(
+	    ss_reg_rconn_db(r, c),
+	    "SELECT count(*) FROM shapes WHERE active_lsn IS NOT NULL", -1);
 	ss_reg_rconn_put(r, c);
 	if (n < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not count the active "
-				  "shapes of '%s'", r->path);
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not count the active "
+				  "shapes of '%s'",
+				  r->path);
 	*count = n;
 	return 0;
 }
 
-int ss_registry_last_use(struct ss_registry *r, int64_t *last_us, struct ss_err *err)
+int ss_registry_last_use(struct ss_registry *r, int64_t *last_us,
+			 struct ss_err *err)
 {
 	struct rconn *c = ss_reg_rconn_get(r, err);
 	int64_t n;
@@ -442,19 +482,22 @@ int ss_registry_last_use(struct ss_registry *r, int64_t *last_us, struct ss_err 
 		return -1;
 	n = ss_reg_query_int(ss_reg_rconn_db(r, c),
 			     "SELECT max(coalesce(max(last_read_us), 0),"
-			     " coalesce(max(created_us), 0)) FROM shapes", -1);
+			     " coalesce(max(created_us), 0)) FROM shapes",
+			     -1);
 	ss_reg_rconn_put(r, c);
 	if (n < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not read when the shapes "
-				  "of '%s' were last used", r->path);
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not read when the shapes "
+				  "of '%s' were last used",
+				  r->path);
 	*last_us = n;
 	return 0;
 }
 
 /* ------------------------------------------------------------ heartbeats */
 
-int ss_registry_heartbeat_put(struct ss_registry *r, const struct ss_heartbeat *hb,
-			      struct ss_err *err)
+int ss_registry_heartbeat_put(struct ss_registry *r,
+			      const struct ss_heartbeat *hb, struct ss_err *err)
 {
 	struct ss_buf counters = SS_BUF_INIT, lag = SS_BUF_INIT;
 	sqlite3 *db = ss_reg_wconn_get(r, err);
@@ -464,13 +507,17 @@ int ss_registry_heartbeat_put(struct ss_registry *r, const struct ss_heartbeat *
 	if (!db)
 		return -1;
 	for (i = 0; i < SS_HB_COUNTERS; i++)
-		ss_buf_addf(&counters, "%s%" PRId64, i ? " " : "", hb->counters[i]);
+		ss_buf_addf(&counters, "%s%" PRId64, i ? " " : "",
+			    hb->counters[i]);
 	ss_lag_hist_format(&hb->lag, &lag);
-	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO heartbeats (stage, pid,"
-			       " state, detail, received_lsn, flushed_lsn, wal_lsn,"
-			       " retained_wal, flush_lag, rss, connections, counters,"
-			       " receive_lag, updated_us) VALUES (?1,?2,?3,?4,?5,?6,?7,"
-			       "?8,?9,?10,?11,?12,?13,?14)", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db,
+		"INSERT OR REPLACE INTO heartbeats (stage, pid,"
+		" state, detail, received_lsn, flushed_lsn, wal_lsn,"
+		" retained_wal, flush_lag, rss, connections, counters,"
+		" receive_lag, updated_us) VALUES (?1,?2,?3,?4,?5,?6,?7,"
+		"?8,?9,?10,?11,?12,?13,?14)",
+		-1, &st, NULL) != SQLITE_OK) {
 		rc = ss_reg_sql_fail(err, db, "could not write", r->path);
 		goto out;
 	}
@@ -488,8 +535,9 @@ int ss_registry_heartbeat_put(struct ss_registry *r, const struct ss_heartbeat *
 	sqlite3_bind_text(st, 12, counters.buf, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, lag.buf, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 14, hb->updated_us);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 :
-		ss_reg_sql_fail(err, db, "could not write", r->path);
+	rc = sqlite3_step(st) == SQLITE_DONE
+		 ? 0
+		 : ss_reg_sql_fail(err, db, "could not write", r->path);
 	sqlite3_finalize(st);
 out:
 	ss_reg_wconn_put(r);
@@ -498,8 +546,8 @@ out:
 	return rc;
 }
 
-int ss_registry_heartbeats(struct ss_registry *r, struct ss_heartbeat **out, size_t *n,
-			   struct ss_err *err)
+int ss_registry_heartbeats(struct ss_registry *r, struct ss_heartbeat **out,
+			   size_t *n, struct ss_err *err)
 {
 	struct rconn *c = ss_reg_rconn_get(r, err);
 	struct ss_heartbeat *v = NULL;
@@ -513,10 +561,13 @@ int ss_registry_heartbeats(struct ss_registry *r, struct ss_heartbeat **out, siz
 	if (!c)
 		return -1;
 	db = ss_reg_rconn_db(r, c);
-	if (sqlite3_prepare_v2(db, "SELECT stage, pid, state, detail, received_lsn,"
-			       " flushed_lsn, wal_lsn, retained_wal, flush_lag, rss,"
-			       " connections, counters, receive_lag, updated_us"
-			       " FROM heartbeats ORDER BY stage", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT stage, pid, state, detail, received_lsn,"
+		" flushed_lsn, wal_lsn, retained_wal, flush_lag, rss,"
+		" connections, counters, receive_lag, updated_us"
+		" FROM heartbeats ORDER BY stage",
+		-1, &st, NULL) != SQLITE_OK) {
 		ss_reg_sql_fail(err, db, "could not read", r->path);
 		ss_reg_rconn_put(r, c);
 		return -1;
@@ -534,8 +585,10 @@ int ss_registry_heartbeats(struct ss_registry *r, struct ss_heartbeat **out, siz
 		h = &v[k++];
 		ss_heartbeat_init(h, (const char *)sqlite3_column_text(st, 0));
 		h->pid = sqlite3_column_int64(st, 1);
-		copy_text(h->state, sizeof(h->state), sqlite3_column_text(st, 2));
-		copy_text(h->detail, sizeof(h->detail), sqlite3_column_text(st, 3));
+		copy_text(h->state, sizeof(h->state),
+			  sqlite3_column_text(st, 2));
+		copy_text(h->detail, sizeof(h->detail),
+			  sqlite3_column_text(st, 3));
 		h->received_lsn = (uint64_t)sqlite3_column_int64(st, 4);
 		h->flushed_lsn = (uint64_t)sqlite3_column_int64(st, 5);
 		h->wal_lsn = sqlite3_column_int64(st, 6);

@@ -15,56 +15,56 @@
 
 /* Each step moves the schema from version i to i+1. */
 static const char *const migrations[] = {
-	/* 0 -> 1 */
-	"CREATE TABLE shapes ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" handle TEXT NOT NULL UNIQUE,"
-	" definition TEXT NOT NULL UNIQUE,"
-	" hash INTEGER NOT NULL,"
-	" schema_name TEXT NOT NULL,"
-	" table_name TEXT NOT NULL,"
-	" snapshot_state INTEGER NOT NULL DEFAULT 0"
-	"  CHECK (snapshot_state BETWEEN 0 AND 2),"
-	" snapshot_xmin INTEGER, snapshot_xmax INTEGER, snapshot_xip TEXT,"
-	" created_us INTEGER NOT NULL,"
-	" last_read_us INTEGER,"
-	" active_lsn INTEGER"
-	") STRICT;"
-	"CREATE INDEX shapes_by_table ON shapes (schema_name, table_name);"
-	"CREATE TABLE shape_relations ("
-	" shape_id INTEGER NOT NULL, oid INTEGER NOT NULL,"
-	" PRIMARY KEY (shape_id, oid)) STRICT, WITHOUT ROWID;"
-	"CREATE INDEX shape_relations_by_oid ON shape_relations (oid, shape_id);"
-	"CREATE TABLE shape_changes ("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" shape_id INTEGER NOT NULL, handle TEXT NOT NULL,"
-	" added INTEGER NOT NULL) STRICT;"
-	"CREATE TABLE progress (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
-	" STRICT, WITHOUT ROWID;"
-	"INSERT INTO progress VALUES ('durable_lsn', 0), ('id_reserved', 0),"
-	" ('changes_trimmed', 0);",
-	/* 1 -> 2: the replication streams the logs were built from */
-	"CREATE TABLE streams ("
-	" stream INTEGER PRIMARY KEY,"
-	" system_id TEXT NOT NULL, timeline INTEGER NOT NULL,"
-	" db_oid INTEGER NOT NULL, db_name TEXT NOT NULL,"
-	" slot TEXT NOT NULL, slot_lsn INTEGER NOT NULL,"
-	" started_us INTEGER NOT NULL, reason TEXT NOT NULL,"
-	" invalidated INTEGER NOT NULL) STRICT;"
-	"INSERT INTO progress VALUES ('stream', 0);",
-	/* 2 -> 3: the stages' heartbeats (health.h) */
-	"CREATE TABLE heartbeats ("
-	" stage TEXT PRIMARY KEY, pid INTEGER NOT NULL,"
-	" state TEXT NOT NULL, detail TEXT NOT NULL,"
-	" received_lsn INTEGER NOT NULL, flushed_lsn INTEGER NOT NULL,"
-	" wal_lsn INTEGER NOT NULL, retained_wal INTEGER NOT NULL,"
-	" flush_lag INTEGER NOT NULL, rss INTEGER NOT NULL,"
-	" connections INTEGER NOT NULL, counters TEXT NOT NULL,"
-	" receive_lag TEXT NOT NULL, updated_us INTEGER NOT NULL)"
-	" STRICT, WITHOUT ROWID;",
-	/* 3 -> 4: the partitions of published partitioned tables */
-	("CREATE TABLE partition_sets (oid INTEGER PRIMARY KEY,"
-	 " leaves TEXT NOT NULL) STRICT;"),
+    /* 0 -> 1 */
+    "CREATE TABLE shapes ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " handle TEXT NOT NULL UNIQUE,"
+    " definition TEXT NOT NULL UNIQUE,"
+    " hash INTEGER NOT NULL,"
+    " schema_name TEXT NOT NULL,"
+    " table_name TEXT NOT NULL,"
+    " snapshot_state INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (snapshot_state BETWEEN 0 AND 2),"
+    " snapshot_xmin INTEGER, snapshot_xmax INTEGER, snapshot_xip TEXT,"
+    " created_us INTEGER NOT NULL,"
+    " last_read_us INTEGER,"
+    " active_lsn INTEGER"
+    ") STRICT;"
+    "CREATE INDEX shapes_by_table ON shapes (schema_name, table_name);"
+    "CREATE TABLE shape_relations ("
+    " shape_id INTEGER NOT NULL, oid INTEGER NOT NULL,"
+    " PRIMARY KEY (shape_id, oid)) STRICT, WITHOUT ROWID;"
+    "CREATE INDEX shape_relations_by_oid ON shape_relations (oid, shape_id);"
+    "CREATE TABLE shape_changes ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " shape_id INTEGER NOT NULL, handle TEXT NOT NULL,"
+    " added INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE progress (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+    " STRICT, WITHOUT ROWID;"
+    "INSERT INTO progress VALUES ('durable_lsn', 0), ('id_reserved', 0),"
+    " ('changes_trimmed', 0);",
+    /* 1 -> 2: the replication streams the logs were built from */
+    "CREATE TABLE streams ("
+    " stream INTEGER PRIMARY KEY,"
+    " system_id TEXT NOT NULL, timeline INTEGER NOT NULL,"
+    " db_oid INTEGER NOT NULL, db_name TEXT NOT NULL,"
+    " slot TEXT NOT NULL, slot_lsn INTEGER NOT NULL,"
+    " started_us INTEGER NOT NULL, reason TEXT NOT NULL,"
+    " invalidated INTEGER NOT NULL) STRICT;"
+    "INSERT INTO progress VALUES ('stream', 0);",
+    /* 2 -> 3: the stages' heartbeats (health.h) */
+    "CREATE TABLE heartbeats ("
+    " stage TEXT PRIMARY KEY, pid INTEGER NOT NULL,"
+    " state TEXT NOT NULL, detail TEXT NOT NULL,"
+    " received_lsn INTEGER NOT NULL, flushed_lsn INTEGER NOT NULL,"
+    " wal_lsn INTEGER NOT NULL, retained_wal INTEGER NOT NULL,"
+    " flush_lag INTEGER NOT NULL, rss INTEGER NOT NULL,"
+    " connections INTEGER NOT NULL, counters TEXT NOT NULL,"
+    " receive_lag TEXT NOT NULL, updated_us INTEGER NOT NULL)"
+    " STRICT, WITHOUT ROWID;",
+    /* 3 -> 4: the partitions of published partitioned tables */
+    ("CREATE TABLE partition_sets (oid INTEGER PRIMARY KEY,"
+     " leaves TEXT NOT NULL) STRICT;"),
 };
 
 int ss_reg_migrate(struct ss_registry *r, sqlite3 *db, struct ss_err *err)
@@ -75,26 +75,32 @@ int ss_reg_migrate(struct ss_registry *r, sqlite3 *db, struct ss_err *err)
 
 	/* The first read is where SQLite notices a file that is not a
 	 * database: check it explicitly for a clear message. */
-	if (ss_reg_exec(db, "SELECT count(*) FROM sqlite_schema", err, r->path) < 0)
+	if (ss_reg_exec(db, "SELECT count(*) FROM sqlite_schema", err,
+			r->path) < 0)
 		return -1;
 	version = ss_reg_query_int(db, "PRAGMA user_version", 0);
 	appid = ss_reg_query_int(db, "PRAGMA application_id", 0);
 	objects = ss_reg_query_int(db, "SELECT count(*) FROM sqlite_schema", 0);
-	if ((appid != APPLICATION_ID && objects > 0) || (appid == 0 && version > 0))
-		return ss_err_set(err, SS_ERR_RUNTIME,
-				  "'%s' is a SQLite database but not a shapesync registry",
-				  r->path);
+	if ((appid != APPLICATION_ID && objects > 0) ||
+	    (appid == 0 && version > 0))
+		return ss_err_set(
+		    err, SS_ERR_RUNTIME,
+		    "'%s' is a SQLite database but not a shapesync registry",
+		    r->path);
 	if (version > (int64_t)target)
-		return ss_err_set(err, SS_ERR_RUNTIME,
-				  "registry '%s' has schema version %" PRId64
-				  ", newer than this shapesync understands (%zu)",
-				  r->path, version, target);
+		return ss_err_set(
+		    err, SS_ERR_RUNTIME,
+		    "registry '%s' has schema version %" PRId64
+		    ", newer than this shapesync understands (%zu)",
+		    r->path, version, target);
 	/* Before anything writes (journal_mode does): an empty file is not
 	 * turned into a registry unless asked to create one. */
 	if (version == 0 && objects == 0 && !r->o.create && !r->memory)
-		return ss_err_set(err, SS_ERR_RUNTIME,
-				  "'%s' is an empty file, not a shapesync registry", r->path);
-	if (!r->memory && ss_reg_exec(db, "PRAGMA journal_mode=WAL", err, r->path) < 0)
+		return ss_err_set(
+		    err, SS_ERR_RUNTIME,
+		    "'%s' is an empty file, not a shapesync registry", r->path);
+	if (!r->memory &&
+	    ss_reg_exec(db, "PRAGMA journal_mode=WAL", err, r->path) < 0)
 		return -1;
 	if (version == (int64_t)target)
 		return 0;

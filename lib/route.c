@@ -127,7 +127,8 @@ static void eqent_free(struct eqent *e)
 /* Make an inline-key slot hold shape s alone, with how to decide it. */
 static void slot_set_one(struct eqslot *sl, struct rshape *s)
 {
-	sl->flags = (unsigned char)((sl->flags & (SL_USED | SL_INKEY)) | SL_ONE);
+	sl->flags =
+	    (unsigned char)((sl->flags & (SL_USED | SL_INKEY)) | SL_ONE);
 	sl->u.s = s;
 	sl->id = s->id;
 	memset(&sl->chk, 0, sizeof(sl->chk));
@@ -249,8 +250,8 @@ static void eq_del(struct ss_router *r, uint32_t uid, const char *key,
 		   size_t len, struct rshape *s)
 {
 	size_t empty, i;
-	struct eqslot *sl = eq_find(r, uid, key, len, eq_hash(uid, key, len),
-				    &empty);
+	struct eqslot *sl =
+	    eq_find(r, uid, key, len, eq_hash(uid, key, len), &empty);
 	struct eqent *e;
 
 	if (!sl)
@@ -279,10 +280,10 @@ static void eq_del(struct ss_router *r, uint32_t uid, const char *key,
 
 /* ---- small vectors ---------------------------------------------------- */
 
-#define VEC_PUSH(arr, n, alloc, x)                                            \
-	do {                                                                  \
+#define VEC_PUSH(arr, n, alloc, x)                                             \
+	do {                                                                   \
 		SS_GROW(arr, alloc, (n) + 1);                                  \
-		(arr)[(n)++] = (x);                                           \
+		(arr)[(n)++] = (x);                                            \
 	} while (0)
 
 static void list_add(struct rshape ***arr, size_t *n, size_t *alloc,
@@ -418,8 +419,9 @@ static long eq_column(const struct ss_where_node *n, const char *cmp)
 	const char *from;
 
 	if (ss_where_node_kind(n) == SS_WHERE_COLUMN)
-		return strcmp(ss_where_node_type(n), cmp) ? -1
-							  : ss_where_node_column(n);
+		return strcmp(ss_where_node_type(n), cmp)
+			   ? -1
+			   : ss_where_node_column(n);
 	if (!ss_where_node_implicit(n))
 		return -1;
 	c = ss_where_node_arg(n, 0);
@@ -497,7 +499,8 @@ static int const_double(const struct ss_where_node *n, struct ss_buf *tmp,
  * array literal this parser understands.
  */
 int ss_route_array_elements(const char *s, struct ss_buf *tmp,
-			  void (*add)(const char *, size_t, void *), void *ctx)
+			    void (*add)(const char *, size_t, void *),
+			    void *ctx)
 {
 	int depth = 0;
 
@@ -586,7 +589,8 @@ void ss_route_keylist_add_text(const char *text, size_t len, void *ctx)
 	(void)len;
 	if (kl->bad || (kl->limit && kl->n >= kl->limit))
 		return;
-	if (kl->raw || !strcmp(kl->type, "text") || !strcmp(kl->type, "varchar")) {
+	if (kl->raw || !strcmp(kl->type, "text") ||
+	    !strcmp(kl->type, "varchar")) {
 		/* Enum labels, text and varchar are equal iff the bytes are
 		 * (match_eq keys row values the same way). */
 		keylist_add_key(kl, text, strlen(text));
@@ -617,14 +621,14 @@ struct plan {
 	long col;
 	char type[64];
 	int raw;
-	struct keylist kl;      /* K_EQ, K_CONTAIN */
-	double lo, hi;          /* K_RANGE */
+	struct keylist kl; /* K_EQ, K_CONTAIN */
+	double lo, hi;	   /* K_RANGE */
 	int has_lo, has_hi;
-	int numkind;            /* the range column's enum numkind */
-	char coltype[64];       /* K_EQ: the column's own type */
+	int numkind;	  /* the range column's enum numkind */
+	char coltype[64]; /* K_EQ: the column's own type */
 	int exact;
-	struct rcheck *checks;  /* use_checks: the clause is these ranges
-				   (and the exact index hit) */
+	struct rcheck *checks; /* use_checks: the clause is these ranges
+				  (and the exact index hit) */
 	size_t nchecks, checks_alloc;
 	int use_checks;
 };
@@ -652,7 +656,8 @@ static int keyable(struct ss_router *r, const char *type)
 			break;
 		}
 	}
-	if (r->nkeyable < 16 && strlen(type) < sizeof(r->keyable_cache[0].name)) {
+	if (r->nkeyable < 16 &&
+	    strlen(type) < sizeof(r->keyable_cache[0].name)) {
 		snprintf(r->keyable_cache[r->nkeyable].name,
 			 sizeof(r->keyable_cache[0].name), "%s", type);
 		r->keyable_cache[r->nkeyable++].ok = ok;
@@ -670,7 +675,8 @@ static int plan_type(struct ss_router *r, struct group *g, long col,
 	p->raw = 0;
 	if (!keyable(r, t)) {
 		/* Enum labels compare equal iff the text is equal. */
-		if (col < 0 || (size_t)col >= g->ncols || !g->wcols[col].is_enum)
+		if (col < 0 || (size_t)col >= g->ncols ||
+		    !g->wcols[col].is_enum)
 			return -1;
 		p->raw = 1;
 	}
@@ -687,7 +693,8 @@ static int try_eq(struct ss_router *r, struct group *g,
 	long col;
 
 	memset(&p->kl, 0, sizeof(p->kl));
-	if (k == SS_WHERE_OP && !strcmp(ss_where_node_op(n), "=") && nargs == 2) {
+	if (k == SS_WHERE_OP && !strcmp(ss_where_node_op(n), "=") &&
+	    nargs == 2) {
 		a = ss_where_node_arg(n, 0);
 		b = ss_where_node_arg(n, 1);
 		if (is_const(a)) {
@@ -731,7 +738,8 @@ static int try_eq(struct ss_router *r, struct group *g,
 			ss_buf_reset(&r->tmp);
 			/* A NULL in the list never makes IN true. */
 			if (ss_where_node_const(b, &r->tmp) == 0)
-				ss_route_keylist_add_text(r->tmp.buf, r->tmp.len, &p->kl);
+				ss_route_keylist_add_text(r->tmp.buf,
+							  r->tmp.len, &p->kl);
 		}
 	} else {
 		return 0;
@@ -744,8 +752,8 @@ static int try_eq(struct ss_router *r, struct group *g,
 	p->col = col;
 	snprintf(p->coltype, sizeof(p->coltype), "%s",
 		 ss_where_node_type(ss_where_node_kind(a) == SS_WHERE_COLUMN
-					    ? a
-					    : ss_where_node_arg(a, 0)));
+					? a
+					: ss_where_node_arg(a, 0)));
 	p->exact = ss_where_node_kind(a) == SS_WHERE_COLUMN ||
 		   ss_where_node_implicit(a);
 	return 1;
@@ -795,7 +803,8 @@ static int try_contain(struct ss_router *r, struct group *g,
 		int rc;
 
 		ss_buf_add(&text, r->tmp.buf, r->tmp.len);
-		rc = ss_route_array_elements(text.buf, &scratch, ss_route_keylist_add_text, &p->kl);
+		rc = ss_route_array_elements(text.buf, &scratch,
+					     ss_route_keylist_add_text, &p->kl);
 		ss_buf_release(&text);
 		ss_buf_release(&scratch);
 		if (rc < 0 || p->kl.bad || p->kl.n == 0) {
@@ -842,7 +851,8 @@ static int try_range(struct ss_router *r, const struct ss_where_node *n,
 		p->has_lo = greater;
 		p->has_hi = !greater;
 	} else if (k == SS_WHERE_BETWEEN &&
-		   (!strcmp(op, "BETWEEN") || !strcmp(op, "BETWEEN SYMMETRIC"))) {
+		   (!strcmp(op, "BETWEEN") ||
+		    !strcmp(op, "BETWEEN SYMMETRIC"))) {
 		a = ss_where_node_arg(n, 0);
 		b = ss_where_node_arg(n, 1);
 		c = ss_where_node_arg(n, 2);
@@ -973,11 +983,11 @@ static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
 	e->contain = contain;
 	e->colnk = num_kind(coltype && *coltype ? coltype : type);
 	e->coltype = coltype && *coltype && strcmp(coltype, type)
-			     ? ss_xstrdup(coltype)
-			     : NULL;
-	e->quick = raw || !strcmp(type, "text") || !strcmp(type, "varchar")
-			   ? 1
-			   : is_int_type(type) ? 2 : 0;
+			 ? ss_xstrdup(coltype)
+			 : NULL;
+	e->quick = raw || !strcmp(type, "text") || !strcmp(type, "varchar") ? 1
+		   : is_int_type(type)					    ? 2
+									    : 0;
 	VEC_PUSH(g->eqs, g->neqs, g->eqs_alloc, e);
 	return e;
 }
@@ -1098,8 +1108,8 @@ static void unfile_shape(struct ss_router *r, struct rshape *s)
 	r->gen++;
 }
 
-static void invalidate(struct ss_router *r, struct group *g,
-		       struct rshape **v, size_t n, const char *reason);
+static void invalidate(struct ss_router *r, struct group *g, struct rshape **v,
+		       size_t n, const char *reason);
 
 /* Compile s against its group's columns and file it; a failure
  * invalidates it. */
@@ -1160,8 +1170,8 @@ static int cmp_shape_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void invalidate(struct ss_router *r, struct group *g,
-		       struct rshape **v, size_t n, const char *reason)
+static void invalidate(struct ss_router *r, struct group *g, struct rshape **v,
+		       size_t n, const char *reason)
 {
 	int64_t *ids;
 	size_t i;
@@ -1259,8 +1269,8 @@ int ss_router_add(struct ss_router *r, int64_t id, const struct ss_shape *def,
 	struct group *g;
 
 	if (byid_get(r, id))
-		return ss_err_set(err, SS_ERR_INPUT, "shape %" PRId64
-				  " is already routed", id);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " is already routed", id);
 	/* On a cache line of its own: matching reads the first 64 bytes. */
 	s = aligned_alloc(64, (sizeof(*s) + 63) & ~(size_t)63);
 	if (!s)
@@ -1367,22 +1377,21 @@ static int affected(const struct group *g, const struct rshape *s,
 	}
 	for (i = 0; i < s->def.ncolumns; i++) {
 		const struct ss_frame_column *o =
-			find_col(g->cols, g->ncols, s->def.columns[i]);
+		    find_col(g->cols, g->ncols, s->def.columns[i]);
 
-		if (o && !col_same(o, find_col(rel->columns, rel->ncolumns,
-					       o->name)))
+		if (o && !col_same(
+			     o, find_col(rel->columns, rel->ncolumns, o->name)))
 			return 1;
 	}
 	for (i = 0; i < g->ncols; i++)
 		if (g->cols[i].pk &&
-		    !col_same(&g->cols[i], find_col(rel->columns,
-						    rel->ncolumns,
+		    !col_same(&g->cols[i], find_col(rel->columns, rel->ncolumns,
 						    g->cols[i].name)))
 			return 1;
 	for (i = 0; i < rel->ncolumns; i++)
 		if (rel->columns[i].pk &&
-		    !col_same(&rel->columns[i],
-			      find_col(g->cols, g->ncols, rel->columns[i].name)))
+		    !col_same(&rel->columns[i], find_col(g->cols, g->ncols,
+							 rel->columns[i].name)))
 			return 1;
 	used = s->used;
 	n = s->nused;
@@ -1484,8 +1493,9 @@ int ss_router_relation(struct ss_router *r, const struct ss_frame *rel,
 	set_ancestors(g, rel);
 	if (old && old != g) {
 		/* Renamed: the shapes on the old name lose their table. */
-		snprintf(reason, sizeof(reason), "relation %s.%s was renamed to %s.%s",
-			 old->schema, old->table, rel->schema, rel->table);
+		snprintf(reason, sizeof(reason),
+			 "relation %s.%s was renamed to %s.%s", old->schema,
+			 old->table, rel->schema, rel->table);
 		for (i = 0; i < old->nshapes; i++)
 			if (old->shapes[i]->state != ST_INVALID)
 				VEC_PUSH(v, nv, valloc, old->shapes[i]);
@@ -1612,8 +1622,10 @@ void ss_route_lossy_old(struct ss_router *r, struct group *g)
 		 "relation %s.%s has REPLICA IDENTITY %s, not FULL: an update "
 		 "or delete came without the old row",
 		 g->schema, g->table,
-		 g->ri == 'd' ? "DEFAULT" : g->ri == 'i' ? "USING INDEX" :
-		 g->ri == 'n' ? "NOTHING" : "unknown");
+		 g->ri == 'd'	? "DEFAULT"
+		 : g->ri == 'i' ? "USING INDEX"
+		 : g->ri == 'n' ? "NOTHING"
+				: "unknown");
 	lossy_shapes(g, &v, &nv, &valloc);
 	invalidate(r, g, v, nv, reason);
 	if (g->nanc)
@@ -1642,8 +1654,8 @@ void ss_route_anc_update(struct ss_router *r, struct group *g)
 	if (g->used_dirty)
 		update_used(g);
 	n = g->nused;
-	g->allused = ss_xmalloc((g->ncols ? g->ncols : 1) *
-				sizeof(*g->allused));
+	g->allused =
+	    ss_xmalloc((g->ncols ? g->ncols : 1) * sizeof(*g->allused));
 	if (n) /* g->used may be NULL when nothing is used yet */
 		memcpy(g->allused, g->used, n * sizeof(*g->used));
 	for (k = 0; k < g->nanc; k++) {
@@ -1652,8 +1664,8 @@ void ss_route_anc_update(struct ss_router *r, struct group *g)
 		if (!a || a == g)
 			continue;
 		g->ancg[k] = a;
-		g->amap[k] = ss_xmalloc((a->ncols ? a->ncols : 1) *
-					sizeof(**g->amap));
+		g->amap[k] =
+		    ss_xmalloc((a->ncols ? a->ncols : 1) * sizeof(**g->amap));
 		for (j = 0; j < a->ncols; j++) {
 			g->amap[k][j] = SIZE_MAX;
 			for (i = 0; i < g->ncols; i++)
@@ -1778,12 +1790,12 @@ const char *ss_router_shape_kind(const struct ss_router *r, int64_t id)
 	}
 }
 
-const struct ss_frame_column *ss_router_relation_columns(
-	const struct ss_router *r, uint32_t oid, size_t *ncols)
+const struct ss_frame_column *
+ss_router_relation_columns(const struct ss_router *r, uint32_t oid,
+			   size_t *ncols)
 {
 	struct group *g = group_by_oid(r, oid);
 
 	*ncols = g ? g->ncols : 0;
 	return g ? g->cols : NULL;
 }
-

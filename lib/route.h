@@ -94,8 +94,9 @@ size_t ss_router_columns(const struct ss_router *r, uint32_t oid,
 			 size_t *ncols);
 /* The columns of the last relation frame for `oid` (*borrowed*, valid
  * until the next relation frame), or NULL if none came. */
-const struct ss_frame_column *ss_router_relation_columns(
-	const struct ss_router *r, uint32_t oid, size_t *ncols);
+const struct ss_frame_column *
+ss_router_relation_columns(const struct ss_router *r, uint32_t oid,
+			   size_t *ncols);
 /* 1 if table `oid`, or an ancestor of it, has a shape that can match
  * (cheap pre-check). */
 int ss_router_table_routed(const struct ss_router *r, uint32_t oid);
@@ -106,9 +107,9 @@ struct ss_route_match {
 	const int64_t *ids;
 	const enum ss_frame_op *ops;
 	size_t n;
-	size_t moves;   /* entries whose op differs from the change's */
-	size_t errors;  /* shapes whose evaluation failed (counted as no match;
-			   see last_error) */
+	size_t moves;  /* entries whose op differs from the change's */
+	size_t errors; /* shapes whose evaluation failed (counted as no match;
+			  see last_error) */
 	char last_error[256];
 };
 
@@ -126,8 +127,8 @@ void ss_router_match(struct ss_router *r, uint32_t oid, enum ss_frame_op op,
 
 /* A truncate of `oids`: every routed shape on those tables and on their
  * ancestors, ascending (ops are SS_FRAME_OP_NONE). */
-void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
-			size_t noids, struct ss_route_match *out);
+void ss_router_truncate(struct ss_router *r, const uint32_t *oids, size_t noids,
+			struct ss_route_match *out);
 
 /*
  * The fast path for reading change frames, with lib/frame's scanner
@@ -162,7 +163,10 @@ struct ss_route_scan {
 	size_t pl_[4];
 	size_t nph_;
 };
-#define SS_ROUTE_SCAN_INIT { .scratch_ = SS_BUF_INIT }
+#define SS_ROUTE_SCAN_INIT                                                     \
+	{                                                                      \
+		.scratch_ = SS_BUF_INIT                                        \
+	}
 /* Free a scan's storage; it is then empty and reusable. */
 void ss_route_scan_release(struct ss_route_scan *sc);
 /*
@@ -193,12 +197,12 @@ void ss_router_match_scan(struct ss_router *r, const struct ss_route_scan *sc,
 			  struct ss_route_match *out);
 
 struct ss_router_stats {
-	size_t shapes;       /* known */
-	size_t compiled;     /* compiled and routed */
-	size_t eq_indexed;   /* by = or IN */
+	size_t shapes;	   /* known */
+	size_t compiled;   /* compiled and routed */
+	size_t eq_indexed; /* by = or IN */
 	size_t contain_indexed;
 	size_t range_indexed;
-	size_t unindexed;    /* evaluated for every row */
+	size_t unindexed; /* evaluated for every row */
 	size_t invalid;
 };
 void ss_router_stats(const struct ss_router *r, struct ss_router_stats *st);

@@ -19,10 +19,10 @@ enum shape_state { ST_PENDING, ST_LIVE, ST_INVALID };
 
 /* How a live shape is found. */
 enum shape_kind {
-	K_NONE,    /* not compiled */
-	K_ALL,     /* no where clause: every row */
-	K_EVAL,    /* evaluated for every row of the table */
-	K_EQ,      /* equality / IN hash index */
+	K_NONE,	   /* not compiled */
+	K_ALL,	   /* no where clause: every row */
+	K_EVAL,	   /* evaluated for every row of the table */
+	K_EQ,	   /* equality / IN hash index */
 	K_CONTAIN, /* array containment, by one element */
 	K_RANGE,   /* numeric range */
 };
@@ -37,7 +37,7 @@ struct rcheck {
 	double lo, hi;
 	int32_t col;
 	unsigned char has_lo, has_hi;
-	unsigned char nk;       /* the column's enum numkind */
+	unsigned char nk; /* the column's enum numkind */
 };
 
 struct group;
@@ -50,45 +50,45 @@ struct rshape {
 	/* What matching reads, in the first 64 bytes (the struct is
 	 * allocated on a cache-line boundary). */
 	int64_t id;
-	struct rcheck *checks;  /* with use_checks: the whole clause as ranges */
-	struct rcheck check0;   /* checks points here when there is one */
-	struct ss_where *w;     /* NULL when freed after compile (see lazy) */
+	struct rcheck *checks; /* with use_checks: the whole clause as ranges */
+	struct rcheck check0;  /* checks points here when there is one */
+	struct ss_where *w;    /* NULL when freed after compile (see lazy) */
 	uint32_t nchecks;
-	unsigned char exact;    /* an index hit is a match: no evaluation */
+	unsigned char exact; /* an index hit is a match: no evaluation */
 	unsigned char use_checks;
-	unsigned char nowhere;  /* no where clause: every row */
+	unsigned char nowhere; /* no where clause: every row */
 	/* The rest. */
-	int lazy;               /* w freed; compile again when needed */
-	size_t *used;           /* columns the clause reads */
+	int lazy;     /* w freed; compile again when needed */
+	size_t *used; /* columns the clause reads */
 	size_t nused;
 	struct ss_shape def;
 	struct group *g;
 	enum shape_state state;
 	enum shape_kind kind;
-	struct eqidx *ei;       /* K_EQ, K_CONTAIN */
-	char **keys;            /* ... the keys it is filed under */
+	struct eqidx *ei; /* K_EQ, K_CONTAIN */
+	char **keys;	  /* ... the keys it is filed under */
 	size_t *klens;
 	size_t nkeys;
-	struct rangeidx *ri;    /* K_RANGE */
-	double lo, hi;          /* ... conservative bounds, inclusive */
-	size_t lpos;            /* position in its index's or the others list */
-	size_t gpos;            /* position in g->shapes */
+	struct rangeidx *ri; /* K_RANGE */
+	double lo, hi;	     /* ... conservative bounds, inclusive */
+	size_t lpos;	     /* position in its index's or the others list */
+	size_t gpos;	     /* position in g->shapes */
 };
 _Static_assert(offsetof(struct rshape, lazy) <= 64,
 	       "the fields matching reads fit in the first cache line");
 
 struct eqidx {
-	uint32_t uid;           /* part of every hash key of this index */
+	uint32_t uid; /* part of every hash key of this index */
 	long col;
-	char *type;             /* type the values are keyed as */
-	int raw;                /* enum: the text is the key */
-	int contain;            /* look up every element of the row's array */
-	int quick;              /* 1: the text is the key (enum, text,
-				   varchar); 2: canonical integers in the
-				   column's range are */
-	int colnk;              /* the column's enum numkind */
-	char *coltype;          /* the column's type when values are cast
-				   to `type` (NULL: the same) */
+	char *type;    /* type the values are keyed as */
+	int raw;       /* enum: the text is the key */
+	int contain;   /* look up every element of the row's array */
+	int quick;     /* 1: the text is the key (enum, text,
+			  varchar); 2: canonical integers in the
+			  column's range are */
+	int colnk;     /* the column's enum numkind */
+	char *coltype; /* the column's type when values are cast
+			  to `type` (NULL: the same) */
 	struct rshape **members;
 	size_t n, alloc;
 };
@@ -100,13 +100,13 @@ struct rentry {
 
 struct rangeidx {
 	long col;
-	int nk;                 /* the column's enum numkind */
+	int nk; /* the column's enum numkind */
 	struct rshape **members;
 	size_t n, alloc;
 	int dirty;
-	struct rentry *e;       /* members sorted by lo */
+	struct rentry *e; /* members sorted by lo */
 	size_t ne;
-	double *maxhi;          /* segment tree over e: max hi, 2 * size */
+	double *maxhi; /* segment tree over e: max hi, 2 * size */
 	size_t size;
 };
 
@@ -116,8 +116,8 @@ struct group {
 	uint32_t oid;
 	struct ss_frame_column *cols; /* deep copy of the relation's */
 	size_t ncols;
-	size_t *namelen;        /* strlen of each column's name */
-	unsigned char *plain;   /* 1: the name is written as is in JSON */
+	size_t *namelen;      /* strlen of each column's name */
+	unsigned char *plain; /* 1: the name is written as is in JSON */
 	struct ss_where_column *wcols;
 	struct rshape **shapes; /* every shape on this table */
 	size_t nshapes, shapes_alloc;
@@ -137,19 +137,19 @@ struct group {
 	 * against too, and what that needs, rebuilt when r->gen moves on. */
 	uint32_t *anc;
 	size_t nanc;
-	uint64_t anc_gen;       /* r->gen the rest was built at (0: never) */
-	struct group **ancg;    /* per ancestor: its group (NULL: no relation
-				   frame for it yet) */
-	size_t **amap;          /* per ancestor: its column j is our column
-				   amap[k][j] (SIZE_MAX: we have none) */
-	int anc_live;           /* an ancestor has live shapes */
+	uint64_t anc_gen;    /* r->gen the rest was built at (0: never) */
+	struct group **ancg; /* per ancestor: its group (NULL: no relation
+				frame for it yet) */
+	size_t **amap;	     /* per ancestor: its column j is our column
+				amap[k][j] (SIZE_MAX: we have none) */
+	int anc_live;	     /* an ancestor has live shapes */
 	/* The relation's replica identity ('d', 'n', 'f', 'i'; 0 before
 	 * its frame) and the r->gen its lossy old rows were last handled
 	 * at (ss_route_lossy_old). */
 	char ri;
 	uint64_t ri_gen;
-	size_t *allused;        /* used, and what the ancestors' shapes read,
-				   in our positions */
+	size_t *allused; /* used, and what the ancestors' shapes read,
+			    in our positions */
 	const char **allnames;
 	size_t nallused;
 };
@@ -166,7 +166,7 @@ struct group {
 struct eqent {
 	uint32_t klen;
 	uint32_t n, alloc;
-	struct rshape **v;      /* inl, or an array once more than two */
+	struct rshape **v; /* inl, or an array once more than two */
 	struct rshape *inl[2];
 	char key[];
 };
@@ -174,26 +174,26 @@ struct eqent {
 #define SLOT_KEY 14
 
 enum {
-	SL_USED = 1,    /* 0: the slot is empty */
-	SL_INKEY = 2,   /* the key is in the slot (else in u.e) */
-	SL_ONE = 4,     /* one shape: u.s and id (else the shapes are u.e's) */
-	SL_EXACT = 8,   /* SL_ONE: a hit is a match */
-	SL_CHECK = 16,  /* SL_ONE: a hit is a match if the row passes chk */
+	SL_USED = 1,   /* 0: the slot is empty */
+	SL_INKEY = 2,  /* the key is in the slot (else in u.e) */
+	SL_ONE = 4,    /* one shape: u.s and id (else the shapes are u.e's) */
+	SL_EXACT = 8,  /* SL_ONE: a hit is a match */
+	SL_CHECK = 16, /* SL_ONE: a hit is a match if the row passes chk */
 };
 
 struct eqslot {
-	uint32_t tag;           /* the hash's low 32 bits: the home slot is
-				   tag & (size - 1) */
+	uint32_t tag; /* the hash's low 32 bits: the home slot is
+			 tag & (size - 1) */
 	uint32_t uid;
-	int64_t id;             /* SL_ONE: the shape's id */
+	int64_t id; /* SL_ONE: the shape's id */
 	union {
-		struct rshape *s;       /* SL_ONE */
-		struct eqent *e;        /* otherwise */
+		struct rshape *s; /* SL_ONE */
+		struct eqent *e;  /* otherwise */
 	} u;
-	struct rcheck chk;      /* SL_CHECK */
+	struct rcheck chk; /* SL_CHECK */
 	unsigned char flags;
-	unsigned char klen;     /* SL_INKEY */
-	char key[SLOT_KEY];     /* SL_INKEY */
+	unsigned char klen; /* SL_INKEY */
+	char key[SLOT_KEY]; /* SL_INKEY */
 };
 _Static_assert(sizeof(struct eqslot) == 64, "a slot is one cache line");
 
@@ -208,7 +208,7 @@ struct ss_router {
 	void *cbctx;
 	struct group **groups;
 	size_t ngroups, groups_alloc;
-	struct group *last;     /* oid lookup cache */
+	struct group *last; /* oid lookup cache */
 	/* shapes by id: open addressing */
 	struct rshape **byid;
 	size_t byid_size, nshapes;
@@ -232,10 +232,10 @@ struct ss_router {
 	struct ss_route_match *cur;
 	enum ss_frame_op cur_op;
 	const struct ss_route_scan *hint; /* ss_router_match_scan's */
-	uint64_t gen;           /* moves on when shapes are filed or unfiled
-				   and when a relation changes: partitions
-				   rebuild what they keep of their ancestors */
-	const char **arow;      /* a partition's row in an ancestor's layout */
+	uint64_t gen;	   /* moves on when shapes are filed or unfiled
+			      and when a relation changes: partitions
+			      rebuild what they keep of their ancestors */
+	const char **arow; /* a partition's row in an ancestor's layout */
 	size_t arow_alloc;
 };
 
@@ -254,7 +254,7 @@ struct keylist {
 	int raw;
 	int bad;
 	struct ss_buf *key;
-	size_t limit;           /* stop after this many (0: no limit) */
+	size_t limit; /* stop after this many (0: no limit) */
 };
 
 /* ---- the equality hash table ------------------------------------------ */
@@ -267,7 +267,8 @@ struct keylist {
 
 static inline uint64_t eq_hash(uint32_t uid, const char *key, size_t len)
 {
-	uint64_t h = 1469598103934665603ull ^ ((uint64_t)uid * 0x100000001B3ull);
+	uint64_t h =
+	    1469598103934665603ull ^ ((uint64_t)uid * 0x100000001B3ull);
 	size_t i;
 
 	for (i = 0; i < len; i++) {
@@ -283,7 +284,8 @@ static inline uint64_t eq_hash(uint32_t uid, const char *key, size_t len)
 	return (h ^ (h >> 33)) & ROUTE_HASH_MASK;
 }
 
-static inline int slot_key_eq(const struct eqslot *sl, const char *key, size_t len)
+static inline int slot_key_eq(const struct eqslot *sl, const char *key,
+			      size_t len)
 {
 	if (sl->flags & SL_INKEY)
 		return sl->klen == len && !memcmp(sl->key, key, len);
@@ -293,8 +295,8 @@ static inline int slot_key_eq(const struct eqslot *sl, const char *key, size_t l
 /* The slot of (uid, key) with hash h, or NULL; *empty is then the empty
  * slot where it would go (0 when the table has no slots yet). */
 static inline struct eqslot *eq_find(const struct ss_router *r, uint32_t uid,
-			      const char *key, size_t len, uint64_t h,
-			      size_t *empty)
+				     const char *key, size_t len, uint64_t h,
+				     size_t *empty)
 {
 	size_t mask = r->eq_size - 1, i;
 	uint32_t tag = (uint32_t)h;
@@ -317,13 +319,14 @@ static inline struct eqslot *eq_find(const struct ss_router *r, uint32_t uid,
 
 /* qsort, but fine with a NULL base when there is nothing to sort. */
 static inline void sort_(void *base, size_t n, size_t size,
-		  int (*cmp)(const void *, const void *))
+			 int (*cmp)(const void *, const void *))
 {
 	if (n > 1)
 		qsort(base, n, size, cmp);
 }
 
-static inline struct group *group_by_oid(const struct ss_router *r, uint32_t oid)
+static inline struct group *group_by_oid(const struct ss_router *r,
+					 uint32_t oid)
 {
 	size_t i;
 
@@ -348,7 +351,8 @@ void ss_route_anc_update(struct ss_router *r, struct group *g);
 void ss_route_lossy_old(struct ss_router *r, struct group *g);
 /* Parse PostgreSQL array text output into its elements (see route.c). */
 int ss_route_array_elements(const char *s, struct ss_buf *tmp,
-			    void (*add)(const char *, size_t, void *), void *ctx);
+			    void (*add)(const char *, size_t, void *),
+			    void *ctx);
 /* Add an element's key to a key list (array_elements' callback). */
 void ss_route_keylist_add_text(const char *text, size_t len, void *ctx);
 void ss_route_keylist_free(struct keylist *kl);

@@ -143,8 +143,8 @@ static void eval_full(struct ss_router *r, struct rshape *s,
 
 	if (!s->w && s->lazy &&
 	    ss_where_compile(s->def.where, s->g->wcols, s->g->ncols,
-			     (const char *const *)s->def.params,
-			     s->def.nparams, &s->w, &err) < 0) {
+			     (const char *const *)s->def.params, s->def.nparams,
+			     &s->w, &err) < 0) {
 		r->cur->errors++;
 		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
 			 "shape %" PRId64 ": %.200s", s->id, err.msg);
@@ -182,8 +182,8 @@ static int check_row(const struct rcheck *c, const char *const *vals)
 	return CHK_YES;
 }
 
-static void eval(struct ss_router *r, struct rshape *s,
-		 const char *const *vals, int bit)
+static void eval(struct ss_router *r, struct rshape *s, const char *const *vals,
+		 int bit)
 {
 	if (s->exact || s->nowhere) {
 		hit(r, s, bit);
@@ -256,8 +256,8 @@ static void eq_lookup(struct ss_router *r, struct eqidx *e, const char *key,
 		      size_t len, const char *const *vals, int bit)
 {
 	size_t empty;
-	const struct eqslot *sl = eq_find(r, e->uid, key, len,
-					  eq_hash(e->uid, key, len), &empty);
+	const struct eqslot *sl =
+	    eq_find(r, e->uid, key, len, eq_hash(e->uid, key, len), &empty);
 
 	if (sl)
 		slot_match(r, sl, vals, bit);
@@ -342,7 +342,8 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 		kl.type = e->type;
 		kl.raw = e->raw;
 		kl.key = &r->key;
-		if (ss_route_array_elements(v, &r->tmp, ss_route_keylist_add_text, &kl) < 0 ||
+		if (ss_route_array_elements(
+			v, &r->tmp, ss_route_keylist_add_text, &kl) < 0 ||
 		    kl.bad) {
 			eval_all(r, e->members, e->n, vals, bit);
 		} else {
@@ -372,9 +373,9 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 	ss_buf_reset(&r->key);
 	/* A value cast from the column's type must be a value of that type
 	 * first (int4 '1.0' is an error, not numeric 1). */
-	if ((e->coltype && (ss_where_value_key(e->coltype, v, &r->key,
-					       &err) < 0 ||
-			    (ss_buf_reset(&r->key), 0))) ||
+	if ((e->coltype &&
+	     (ss_where_value_key(e->coltype, v, &r->key, &err) < 0 ||
+	      (ss_buf_reset(&r->key), 0))) ||
 	    ss_where_value_key(e->type, v, &r->key, &err) < 0) {
 		/* Not a value of the type: let each shape's clause decide
 		 * (it reports the error), never drop silently. */
@@ -428,7 +429,8 @@ static void range_walk(struct ss_router *r, struct rangeidx *ri, size_t node,
 		return;
 	}
 	range_walk(r, ri, 2 * node, nlo, (nlo + nhi) / 2, end, x, vals, bit);
-	range_walk(r, ri, 2 * node + 1, (nlo + nhi) / 2, nhi, end, x, vals, bit);
+	range_walk(r, ri, 2 * node + 1, (nlo + nhi) / 2, nhi, end, x, vals,
+		   bit);
 }
 
 static void match_range(struct ss_router *r, struct rangeidx *ri,
@@ -473,8 +475,8 @@ static void match_row(struct ss_router *r, struct group *g,
 }
 
 /* Partition g's row `vals` in the layout of its k-th ancestor: the
- * columns the ancestor's shapes read (ss_route_anc_update made them part of g's),
- * in r->arow. */
+ * columns the ancestor's shapes read (ss_route_anc_update made them part of
+ * g's), in r->arow. */
 static const char *const *anc_row(struct ss_router *r, struct group *g,
 				  size_t k, const char *const *vals)
 {
@@ -576,8 +578,8 @@ void ss_router_match_scan(struct ss_router *r, const struct ss_route_scan *sc,
 	r->hint = NULL;
 }
 
-void ss_router_truncate(struct ss_router *r, const uint32_t *oids,
-			size_t noids, struct ss_route_match *out)
+void ss_router_truncate(struct ss_router *r, const uint32_t *oids, size_t noids,
+			struct ss_route_match *out)
 {
 	size_t i, j;
 
@@ -674,12 +676,12 @@ int ss_router_scan_change(struct ss_router *r, const char *line, size_t len,
 	for (k = 0; k < nidx; k++) {
 		if (fs.has_new)
 			out->newv_[idx[k]] = offn[k] == SIZE_MAX
-						     ? NULL
-						     : out->scratch_.buf + offn[k];
+						 ? NULL
+						 : out->scratch_.buf + offn[k];
 		if (fs.has_old)
 			out->oldv_[idx[k]] = offo[k] == SIZE_MAX
-						     ? NULL
-						     : out->scratch_.buf + offo[k];
+						 ? NULL
+						 : out->scratch_.buf + offo[k];
 	}
 	out->newv = fs.has_new ? (const char *const *)out->newv_ : NULL;
 	out->oldv = fs.has_old ? (const char *const *)out->oldv_ : NULL;
@@ -714,7 +716,8 @@ void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 			if (e->contain || !e->n)
 				continue;
 			for (row = 0; row < 2; row++) {
-				const char *const *vals = row ? sc->oldv : sc->newv;
+				const char *const *vals =
+				    row ? sc->oldv : sc->newv;
 				const char *v;
 				size_t len;
 				uint64_t h;
@@ -728,7 +731,8 @@ void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 				sc->pv_[sc->nph_] = v;
 				sc->pl_[sc->nph_] = len;
 				sc->ph_[sc->nph_++] = h;
-				__builtin_prefetch(&r->eq[h & (r->eq_size - 1)]);
+				__builtin_prefetch(
+				    &r->eq[h & (r->eq_size - 1)]);
 			}
 		}
 		return;
@@ -751,8 +755,8 @@ void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 					sc->pe_[i] = sl->u.e;
 					__builtin_prefetch(e);
 					__builtin_prefetch(e + 64);
-				} else if (!(sl->flags & (SL_EXACT |
-							 SL_CHECK))) {
+				} else if (!(sl->flags &
+					     (SL_EXACT | SL_CHECK))) {
 					__builtin_prefetch(sl->u.s);
 				}
 				break;

@@ -114,7 +114,8 @@ static int parse_ident(const char *text, size_t len, char **out,
 				continue;
 			}
 			ss_buf_release(&b);
-			return ss_err_set(err, SS_ERR_INPUT, MSG_UNESCAPED ": %.*s",
+			return ss_err_set(err, SS_ERR_INPUT,
+					  MSG_UNESCAPED ": %.*s",
 					  echo_len(in, inlen), in);
 		}
 	} else {
@@ -129,7 +130,8 @@ static int parse_ident(const char *text, size_t len, char **out,
 						  MSG_SPECIAL ": %.*s",
 						  echo_len(text, len), text);
 			}
-			/* PostgreSQL downcases only ASCII in UTF-8 databases. */
+			/* PostgreSQL downcases only ASCII in UTF-8 databases.
+			 */
 			if (c >= 'A' && c <= 'Z')
 				c = (unsigned char)(c - 'A' + 'a');
 			ss_buf_addc(&b, (char)c);
@@ -173,7 +175,8 @@ int ss_shape_parse_table(struct ss_shape *s, const char *text,
 	if (ndots == 1) {
 		if (parse_ident(text, dot, &schema, err) < 0)
 			return -1;
-		if (parse_ident(text + dot + 1, len - dot - 1, &table, err) < 0) {
+		if (parse_ident(text + dot + 1, len - dot - 1, &table, err) <
+		    0) {
 			free(schema);
 			return -1;
 		}
@@ -276,7 +279,8 @@ void ss_shape_set_where(struct ss_shape *s, const char *where)
 void ss_shape_add_param(struct ss_shape *s, const char *value)
 {
 	/* Grow one at a time: a shape has a handful of parameters. */
-	s->params = ss_xrealloc(s->params, (s->nparams + 1) * sizeof(*s->params));
+	s->params =
+	    ss_xrealloc(s->params, (s->nparams + 1) * sizeof(*s->params));
 	s->params[s->nparams++] = ss_xstrdup(value ? value : "");
 }
 
@@ -404,11 +408,13 @@ static int shape_from_json(struct ss_shape *s, json_t *o, struct ss_err *err)
 
 	str = json_cstr(json_object_get(o, "schema"));
 	if (!valid_ident(str))
-		return ss_err_set(err, SS_ERR_INPUT, "'schema' must be an identifier");
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "'schema' must be an identifier");
 	s->schema = ss_xstrdup(str);
 	str = json_cstr(json_object_get(o, "table"));
 	if (!valid_ident(str))
-		return ss_err_set(err, SS_ERR_INPUT, "'table' must be an identifier");
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "'table' must be an identifier");
 	s->table = ss_xstrdup(str);
 
 	v = json_object_get(o, "where");
@@ -417,15 +423,18 @@ static int shape_from_json(struct ss_shape *s, json_t *o, struct ss_err *err)
 		/* A where that set_where would change is not canonical. */
 		if (!str || !*str || is_space(str[0]) ||
 		    is_space(str[strlen(str) - 1]))
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "'where' must be null or a trimmed, non-empty string");
+			return ss_err_set(
+			    err, SS_ERR_INPUT,
+			    "'where' must be null or a trimmed, non-empty string");
 		s->where = ss_xstrdup(str);
 	}
 
 	a = json_object_get(o, "params");
 	if (!json_is_array(a))
-		return ss_err_set(err, SS_ERR_INPUT, "'params' must be an array");
-	json_array_foreach(a, i, v) {
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "'params' must be an array");
+	json_array_foreach(a, i, v)
+	{
 		if (!(str = json_cstr(v)))
 			return ss_err_set(err, SS_ERR_INPUT,
 					  "'params' must hold strings");
@@ -435,17 +444,22 @@ static int shape_from_json(struct ss_shape *s, json_t *o, struct ss_err *err)
 	a = json_object_get(o, "columns");
 	if (!json_is_null(a)) {
 		if (!json_is_array(a) || json_array_size(a) == 0)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "'columns' must be null or a non-empty array");
-		s->columns = ss_xcalloc(json_array_size(a), sizeof(*s->columns));
-		json_array_foreach(a, i, v) {
+			return ss_err_set(
+			    err, SS_ERR_INPUT,
+			    "'columns' must be null or a non-empty array");
+		s->columns =
+		    ss_xcalloc(json_array_size(a), sizeof(*s->columns));
+		json_array_foreach(a, i, v)
+		{
 			str = json_cstr(v);
 			if (!valid_ident(str))
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "'columns' must hold identifiers");
+				return ss_err_set(
+				    err, SS_ERR_INPUT,
+				    "'columns' must hold identifiers");
 			if (i > 0 && strcmp(s->columns[i - 1], str) >= 0)
-				return ss_err_set(err, SS_ERR_INPUT,
-						  "'columns' must be sorted and unique");
+				return ss_err_set(
+				    err, SS_ERR_INPUT,
+				    "'columns' must be sorted and unique");
 			s->columns[s->ncolumns++] = ss_xstrdup(str);
 		}
 	}
@@ -464,8 +478,8 @@ static int shape_from_json(struct ss_shape *s, json_t *o, struct ss_err *err)
 int ss_shape_from_canonical(struct ss_shape *s, const char *json,
 			    struct ss_err *err)
 {
-	static const char *const keys[] = { "schema", "table", "where",
-		"params", "columns", "replica", "log" };
+	static const char *const keys[] = {
+	    "schema", "table", "where", "params", "columns", "replica", "log"};
 	json_error_t jerr;
 	json_t *o;
 	size_t i;
@@ -488,7 +502,8 @@ int ss_shape_from_canonical(struct ss_shape *s, const char *json,
 	 * members that each name a known key are exactly the known keys. */
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (!json_object_get(o, keys[i])) {
-			ss_err_set(err, SS_ERR_INPUT, "missing key '%s'", keys[i]);
+			ss_err_set(err, SS_ERR_INPUT, "missing key '%s'",
+				   keys[i]);
 			goto out;
 		}
 	}
@@ -496,7 +511,8 @@ int ss_shape_from_canonical(struct ss_shape *s, const char *json,
 		const char *key;
 		json_t *v;
 
-		json_object_foreach(o, key, v) {
+		json_object_foreach(o, key, v)
+		{
 			for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 				if (!strcmp(key, keys[i]))
 					break;
@@ -559,7 +575,8 @@ int ss_shape_handle_valid(const char *text, uint32_t *hash)
 	if (nh == 0 || text[nh] != '-')
 		return 0;
 	nu = scan_digits(text + nh + 1, 20);
-	if (nu == 0 || text[nh + 1 + nu] != '\0' || nh + 1 + nu >= SS_HANDLE_MAX)
+	if (nu == 0 || text[nh + 1 + nu] != '\0' ||
+	    nh + 1 + nu >= SS_HANDLE_MAX)
 		return 0;
 	for (i = 0; i < nh; i++)
 		h = h * 10 + (uint64_t)(text[i] - '0');

@@ -30,12 +30,12 @@ enum ss_log_mode { SS_LOG_FULL = 0, SS_LOG_CHANGES_ONLY = 1 };
 /* A shape definition. Every string is owned by the struct (*new*, freed by
  * ss_shape_release). */
 struct ss_shape {
-	char *schema;        /* never NULL after parse; "public" by default */
+	char *schema; /* never NULL after parse; "public" by default */
 	char *table;
-	char *where;         /* NULL: no where clause */
-	char **params;       /* $1..$n values as text */
+	char *where;   /* NULL: no where clause */
+	char **params; /* $1..$n values as text */
 	size_t nparams;
-	char **columns;      /* NULL/0: all columns; else sorted, unique */
+	char **columns; /* NULL/0: all columns; else sorted, unique */
 	size_t ncolumns;
 	enum ss_replica replica;
 	enum ss_log_mode log_mode;
@@ -59,7 +59,8 @@ void ss_shape_release(struct ss_shape *s);
  * "Invalid identifier, not valid UTF-8". NULL text is treated as "". On
  * success s->schema and s->table are replaced; on error s is unchanged.
  */
-int ss_shape_parse_table(struct ss_shape *s, const char *text, struct ss_err *err);
+int ss_shape_parse_table(struct ss_shape *s, const char *text,
+			 struct ss_err *err);
 
 /*
  * Parse the `columns` parameter: comma-separated identifiers, unquoted
@@ -70,7 +71,8 @@ int ss_shape_parse_table(struct ss_shape *s, const char *text, struct ss_err *er
  * Each item follows the identifier rules of ss_shape_parse_table. On error
  * s is unchanged.
  */
-int ss_shape_parse_columns(struct ss_shape *s, const char *text, struct ss_err *err);
+int ss_shape_parse_columns(struct ss_shape *s, const char *text,
+			   struct ss_err *err);
 
 /* Set the where text (trimmed of ASCII whitespace; NULL or blank clears
  * it). The text is copied. The where text and params must be valid UTF-8
@@ -81,10 +83,12 @@ void ss_shape_set_where(struct ss_shape *s, const char *where);
 void ss_shape_add_param(struct ss_shape *s, const char *value);
 /* "default" | "full"; else SS_ERR_INPUT "is invalid". NULL (parameter
  * absent) sets the default. */
-int ss_shape_parse_replica(struct ss_shape *s, const char *text, struct ss_err *err);
+int ss_shape_parse_replica(struct ss_shape *s, const char *text,
+			   struct ss_err *err);
 /* "full" | "changes_only"; else SS_ERR_INPUT "is invalid". NULL (parameter
  * absent) sets the default. */
-int ss_shape_parse_log_mode(struct ss_shape *s, const char *text, struct ss_err *err);
+int ss_shape_parse_log_mode(struct ss_shape *s, const char *text,
+			    struct ss_err *err);
 
 /* Append the canonical JSON form to out. A NULL schema or table (a shape
  * never parsed) is written as null, which from_canonical rejects. */
@@ -98,7 +102,8 @@ void ss_shape_canonical(const struct ss_shape *s, struct ss_buf *out);
  * so that canonical(from_canonical(x)) == x for every canonical x. Key
  * order and whitespace are not checked. Errors are SS_ERR_INPUT.
  */
-int ss_shape_from_canonical(struct ss_shape *s, const char *json, struct ss_err *err);
+int ss_shape_from_canonical(struct ss_shape *s, const char *json,
+			    struct ss_err *err);
 
 /* Is text[0..len) valid UTF-8 (no overlong forms, surrogates, or values
  * past U+10FFFF)? Returns 1 or 0. The same as ss_utf8_valid (util.h), the

@@ -60,7 +60,8 @@ unsigned ss_shapereq_check_bytes(const struct ss_shapereq_kv *kv, size_t n,
 
 		if (strlen(key) != kv[i].key_len ||
 		    (value && strlen(value) != kv[i].value_len))
-			msg = "invalid byte sequence for encoding \"UTF8\": 0x00";
+			msg =
+			    "invalid byte sequence for encoding \"UTF8\": 0x00";
 		else if (!ss_shape_utf8_valid(key, kv[i].key_len) ||
 			 (value && strcmp(key, "table") && /* its own wording */
 			  !ss_shape_utf8_valid(value, kv[i].value_len)))
@@ -78,22 +79,34 @@ unsigned ss_shapereq_check_bytes(const struct ss_shapereq_kv *kv, size_t n,
 	return 0;
 }
 
-static void collect_one(struct ss_shapereq_args *a, const char *key, const char *value)
+static void collect_one(struct ss_shapereq_args *a, const char *key,
+			const char *value)
 {
 	static const struct {
 		const char *name;
 		size_t off;
 	} names[] = {
-#define A(n, f) { n, offsetof(struct ss_shapereq_args, f) }
-		A("table", table), A("offset", offset), A("handle", handle),
-		A("live", live), A("live_sse", live_sse),
-		A("experimental_live_sse", exp_sse), A("cursor", cursor),
-		A("where", where), A("columns", columns),
-		A("queryable_columns", queryable), A("replica", replica),
-		A("log", log), A("secret", secret), A("api_secret", api_secret),
-		A("params", params_plain), A("subset__where", sub_where),
-		A("subset__params", sub_params), A("subset__limit", sub_limit),
-		A("subset__offset", sub_offset), A("subset__order_by", sub_order),
+#define A(n, f) {n, offsetof(struct ss_shapereq_args, f)}
+	    A("table", table),
+	    A("offset", offset),
+	    A("handle", handle),
+	    A("live", live),
+	    A("live_sse", live_sse),
+	    A("experimental_live_sse", exp_sse),
+	    A("cursor", cursor),
+	    A("where", where),
+	    A("columns", columns),
+	    A("queryable_columns", queryable),
+	    A("replica", replica),
+	    A("log", log),
+	    A("secret", secret),
+	    A("api_secret", api_secret),
+	    A("params", params_plain),
+	    A("subset__where", sub_where),
+	    A("subset__params", sub_params),
+	    A("subset__limit", sub_limit),
+	    A("subset__offset", sub_offset),
+	    A("subset__order_by", sub_order),
 #undef A
 	};
 	size_t i;
@@ -157,7 +170,8 @@ static int is_true_param(const char *v)
  * the others are as if the table did not have them. It must name existing
  * columns and include the key. Without `columns`, the shape selects them.
  */
-static int queryable_columns(struct ss_shapereq *r, const char *text, struct ss_http_errors *c)
+static int queryable_columns(struct ss_shapereq *r, const char *text,
+			     struct ss_http_errors *c)
 {
 	const struct ss_pgq_table *t = &r->table;
 	struct ss_shape q;
@@ -168,8 +182,10 @@ static int queryable_columns(struct ss_shapereq *r, const char *text, struct ss_
 
 	ss_shape_init(&q);
 	if (ss_shape_parse_columns(&q, text, &err) < 0 || !q.columns) {
-		ss_http_errors_add(c, "queryable_columns", "%s", err.msg[0] ? err.msg :
-			"Invalid zero-length delimited identifier");
+		ss_http_errors_add(
+		    c, "queryable_columns", "%s",
+		    err.msg[0] ? err.msg
+			       : "Invalid zero-length delimited identifier");
 		ss_shape_release(&q);
 		return -1;
 	}
@@ -192,12 +208,17 @@ static int queryable_columns(struct ss_shapereq *r, const char *text, struct ss_
 			ss_buf_adds(&missing, t->cols[t->pk[i]].name);
 		}
 	if (bad.len) {
-		ss_http_errors_add(c, "queryable_columns", "The following columns could not be "
-			"found: %s", bad.buf);
+		ss_http_errors_add(c, "queryable_columns",
+				   "The following columns could not be "
+				   "found: %s",
+				   bad.buf);
 		rc = -1;
 	} else if (missing.len) {
-		ss_http_errors_add(c, "queryable_columns", "The list of queryable columns must "
-			"include all primary key columns, missing: %s", missing.buf);
+		ss_http_errors_add(
+		    c, "queryable_columns",
+		    "The list of queryable columns must "
+		    "include all primary key columns, missing: %s",
+		    missing.buf);
 		rc = -1;
 	}
 	ss_buf_release(&bad);
@@ -206,9 +227,11 @@ static int queryable_columns(struct ss_shapereq *r, const char *text, struct ss_
 	return rc;
 }
 
-struct ss_where_column *ss_shapereq_where_columns(const struct ss_shapereq *r, size_t *n)
+struct ss_where_column *ss_shapereq_where_columns(const struct ss_shapereq *r,
+						  size_t *n)
 {
-	struct ss_where_column *cols = ss_xcalloc(r->table.ncols + 1, sizeof(*cols));
+	struct ss_where_column *cols =
+	    ss_xcalloc(r->table.ncols + 1, sizeof(*cols));
 	size_t k;
 
 	*n = 0;
@@ -252,8 +275,10 @@ static int select_columns(struct ss_shapereq *r, struct ss_http_errors *c)
 			want[k] = 1;
 		}
 		if (bad.len) {
-			ss_http_errors_add(c, "columns", "The following columns could not be found: %s",
-				bad.buf);
+			ss_http_errors_add(
+			    c, "columns",
+			    "The following columns could not be found: %s",
+			    bad.buf);
 			rc = -1;
 		}
 		for (i = 0; !rc && i < t->npk; i++)
@@ -263,8 +288,11 @@ static int select_columns(struct ss_shapereq *r, struct ss_http_errors *c)
 				ss_buf_adds(&missing, t->cols[t->pk[i]].name);
 			}
 		if (missing.len) {
-			ss_http_errors_add(c, "columns", "The list of columns must include all primary "
-				"key columns, missing: %s", missing.buf);
+			ss_http_errors_add(
+			    c, "columns",
+			    "The list of columns must include all primary "
+			    "key columns, missing: %s",
+			    missing.buf);
 			rc = -1;
 		}
 	}
@@ -281,7 +309,8 @@ static int select_columns(struct ss_shapereq *r, struct ss_http_errors *c)
 }
 
 /* "Table "s"."t" <what>" for the table errors. */
-static void table_err(struct ss_http_errors *c, const struct ss_shape *def, const char *what)
+static void table_err(struct ss_http_errors *c, const struct ss_shape *def,
+		      const char *what)
 {
 	struct ss_buf q = SS_BUF_INIT;
 
@@ -294,8 +323,9 @@ static void table_err(struct ss_http_errors *c, const struct ss_shape *def, cons
 
 /* Compile the where clause with the params; 0 or -1 with the error
  * collected. */
-static int check_where(const struct ss_shapereq_args *a, const struct ss_shapereq_opts *o,
-		       struct ss_shapereq *r, struct ss_http_errors *c)
+static int check_where(const struct ss_shapereq_args *a,
+		       const struct ss_shapereq_opts *o, struct ss_shapereq *r,
+		       struct ss_http_errors *c)
 {
 	struct ss_where_limits deflim;
 	struct ss_err err = SS_ERR_INIT;
@@ -306,14 +336,17 @@ static int check_where(const struct ss_shapereq_args *a, const struct ss_shapere
 	int i;
 
 	if (!ss_shape_utf8_valid(a->where, strlen(a->where))) {
-		ss_http_errors_add(c, "where", "invalid byte sequence for encoding \"UTF8\"");
+		ss_http_errors_add(
+		    c, "where", "invalid byte sequence for encoding \"UTF8\"");
 		return -1;
 	}
 	pv = ss_xcalloc((size_t)a->params_max + 1, sizeof(*pv));
 	for (i = 1; i <= a->params_max; i++) {
 		if (!ss_shape_utf8_valid(a->pv[i], strlen(a->pv[i]))) {
 			free(pv);
-			ss_http_errors_add(c, "params", "invalid byte sequence for encoding \"UTF8\"");
+			ss_http_errors_add(
+			    c, "params",
+			    "invalid byte sequence for encoding \"UTF8\"");
 			return -1;
 		}
 		pv[i - 1] = a->pv[i];
@@ -321,7 +354,8 @@ static int check_where(const struct ss_shapereq_args *a, const struct ss_shapere
 	if (!o->limits)
 		ss_where_limits_default(&deflim);
 	cols = ss_shapereq_where_columns(r, &k);
-	i = ss_where_compile_limited(a->where, cols, k, pv, (size_t)a->params_max,
+	i = ss_where_compile_limited(a->where, cols, k, pv,
+				     (size_t)a->params_max,
 				     o->limits ? o->limits : &deflim, &w, &err);
 	free(cols);
 	free(pv);
@@ -354,9 +388,10 @@ static char *dup_or_null(const char *s)
 
 unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 			      const struct ss_shapereq_opts *o,
-			      struct ss_shapereq *r, struct ss_shapereq_error *e)
+			      struct ss_shapereq *r,
+			      struct ss_shapereq_error *e)
 {
-	struct ss_http_errors c = { NULL, 0, 0 };
+	struct ss_http_errors c = {NULL, 0, 0};
 	struct ss_err err = SS_ERR_INIT;
 	const char *handle = a->handle, *offset = a->offset;
 	int i, have_offset = 0;
@@ -375,7 +410,8 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 		ss_http_errors_add(&c, "log", "is invalid");
 	if (!offset || !*offset) {
 		ss_http_errors_add(&c, "offset", "can't be blank");
-	} else if (ss_offset_parse(offset, SS_OFFSET_ALLOW_NOW, &r->off, &err) < 0) {
+	} else if (ss_offset_parse(offset, SS_OFFSET_ALLOW_NOW, &r->off, &err) <
+		   0) {
 		ss_http_errors_add(&c, "offset", "has invalid format");
 	} else {
 		have_offset = 1;
@@ -383,27 +419,34 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 	if (a->params_plain && !a->params_given)
 		ss_http_errors_add(&c, "params", "is invalid");
 	r->live = is_true_param(a->live);
-	r->sse = a->live_sse ? is_true_param(a->live_sse) :
-		 (a->exp_sse && !strcmp(a->exp_sse, "true"));
+	r->sse = a->live_sse ? is_true_param(a->live_sse)
+			     : (a->exp_sse && !strcmp(a->exp_sse, "true"));
 	if (have_offset) {
 		if (r->off.kind != SS_OFFSET_NORMAL)
 			handle = NULL; /* dropped with -1 and now */
 		else if (!handle || !*handle)
-			ss_http_errors_add(&c, "handle", "can't be blank when offset != -1");
+			ss_http_errors_add(&c, "handle",
+					   "can't be blank when offset != -1");
 		if (r->live && r->off.kind == SS_OFFSET_BEFORE_ALL)
-			ss_http_errors_add(&c, "live", "can't be true when offset == -1");
+			ss_http_errors_add(&c, "live",
+					   "can't be true when offset == -1");
 		if (r->live && r->off.kind == SS_OFFSET_NOW)
-			ss_http_errors_add(&c, "live", "can't be true when offset is 'now'");
+			ss_http_errors_add(
+			    &c, "live", "can't be true when offset is 'now'");
 	}
 	if (r->sse && !r->live)
-		ss_http_errors_add(&c, "live_sse", "can't be true unless live is also true");
+		ss_http_errors_add(&c, "live_sse",
+				   "can't be true unless live is also true");
 	if (a->params_bad_key) {
-		ss_http_errors_add(&c, "params", "Parameters can only use numbers as keys");
+		ss_http_errors_add(&c, "params",
+				   "Parameters can only use numbers as keys");
 	} else {
 		for (i = 1; i <= a->params_max; i++)
 			if (!a->pv[i]) {
-				ss_http_errors_add(&c, "params", "Parameters must be numbered sequentially, "
-					"starting from 1");
+				ss_http_errors_add(
+				    &c, "params",
+				    "Parameters must be numbered sequentially, "
+				    "starting from 1");
 				break;
 			}
 	}
@@ -419,31 +462,37 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 		ss_http_errors_add(&c, "table", "%s", err.msg);
 		goto invalid;
 	}
-	if (a->columns && ss_shape_parse_columns(&r->def, a->columns, &err) < 0) {
+	if (a->columns &&
+	    ss_shape_parse_columns(&r->def, a->columns, &err) < 0) {
 		ss_http_errors_add(&c, "columns", "%s", err.msg);
 		goto invalid;
 	}
 	if (a->columns && !r->def.columns) {
-		ss_http_errors_add(&c, "columns", "Invalid zero-length delimited identifier");
+		ss_http_errors_add(&c, "columns",
+				   "Invalid zero-length delimited identifier");
 		goto invalid;
 	}
-	i = o->describe(o->describe_ctx, r->def.schema, r->def.table, &r->table, &err);
+	i = o->describe(o->describe_ctx, r->def.schema, r->def.table, &r->table,
+			&err);
 	if (i < 0) {
 		ss_buf_reset(&e->body);
-		ss_http_message_body(&e->body, "Cannot connect to the database to verify "
+		ss_http_message_body(&e->body,
+				     "Cannot connect to the database to verify "
 				     "the shape. Please try again later.");
 		e->retry_after = "1";
 		free(c.e);
 		return e->status = 503;
 	}
 	if (i == 0) {
-		table_err(&c, &r->def, "does not exist. If the table name contains "
+		table_err(&c, &r->def,
+			  "does not exist. If the table name contains "
 			  "capitals or special characters you must quote it.");
 		goto invalid;
 	}
 	if (r->table.system) {
 		/* A permanent error: no retry will publish a catalog. */
-		table_err(&c, &r->def, "is a system catalog, which logical "
+		table_err(&c, &r->def,
+			  "is a system catalog, which logical "
 			  "replication cannot follow");
 		goto invalid;
 	}
@@ -495,7 +544,8 @@ static void add_pair(struct ss_buf *out, const char *key, const char *value)
 
 /* The names of the columns where keep[k] (keep NULL: sel), quoted and
  * comma separated. */
-static void column_list(const struct ss_shapereq *q, const char *keep, struct ss_buf *b)
+static void column_list(const struct ss_shapereq *q, const char *keep,
+			struct ss_buf *b)
 {
 	size_t k;
 
@@ -509,7 +559,8 @@ static void column_list(const struct ss_shapereq *q, const char *keep, struct ss
 }
 
 void ss_shapereq_render(const struct ss_shapereq *q, const char *secret,
-			struct ss_buf *out, struct ss_shapereq_kv **out_kv, size_t *nkv)
+			struct ss_buf *out, struct ss_shapereq_kv **out_kv,
+			size_t *nkv)
 {
 	struct ss_buf b = SS_BUF_INIT, pairs = SS_BUF_INIT;
 	char off[SS_OFFSET_STRMAX];
@@ -544,8 +595,10 @@ void ss_shapereq_render(const struct ss_shapereq *q, const char *secret,
 		add_pair(&pairs, "live_sse", "true");
 	if (q->cursor)
 		add_pair(&pairs, "cursor", q->cursor);
-	add_pair(&pairs, "replica", q->def.replica == SS_REPLICA_FULL ? "full" : "default");
-	add_pair(&pairs, "log", q->def.log_mode == SS_LOG_FULL ? "full" : "changes_only");
+	add_pair(&pairs, "replica",
+		 q->def.replica == SS_REPLICA_FULL ? "full" : "default");
+	add_pair(&pairs, "log",
+		 q->def.log_mode == SS_LOG_FULL ? "full" : "changes_only");
 	if (q->sub_where)
 		add_pair(&pairs, "subset__where", q->sub_where);
 	if (q->sub_order)

@@ -35,11 +35,13 @@ struct ss_shapereq_kv {
  * Plug does). Pointers are *borrowed* from the pairs they were collected
  * from; an argument without '=' reads as "". */
 struct ss_shapereq_args {
-	const char *table, *offset, *handle, *live, *live_sse, *exp_sse, *cursor;
-	const char *where, *columns, *queryable, *replica, *log, *secret, *api_secret;
+	const char *table, *offset, *handle, *live, *live_sse, *exp_sse,
+	    *cursor;
+	const char *where, *columns, *queryable, *replica, *log, *secret,
+	    *api_secret;
 	const char *params_plain;
 	const char *sub_where, *sub_params, *sub_limit, *sub_offset, *sub_order;
-	const char *pv[101];          /* params[1..100] */
+	const char *pv[101]; /* params[1..100] */
 	int params_bad_key, params_max;
 	int params_given;
 };
@@ -47,19 +49,19 @@ struct ss_shapereq_args {
 /* A validated request. Fields are *new* (ss_shapereq_release frees them),
  * but for table, which the catalog callback filled. */
 struct ss_shapereq {
-	struct ss_shape def;          /* table, columns, where (canonical,
-					 parameters substituted), replica, log */
-	struct ss_buf canon;          /* ss_shape_canonical(def): its identity */
-	struct ss_pgq_table table;    /* the catalog's description */
-	size_t *sel;                  /* selected columns: indexes into
-					 table.cols, in table order */
+	struct ss_shape def;	   /* table, columns, where (canonical,
+				      parameters substituted), replica, log */
+	struct ss_buf canon;	   /* ss_shape_canonical(def): its identity */
+	struct ss_pgq_table table; /* the catalog's description */
+	size_t *sel;		   /* selected columns: indexes into
+				      table.cols, in table order */
 	size_t nsel;
-	char *queryable;              /* queryable_columns: 1 per table column
-					 it allows; NULL: all */
+	char *queryable; /* queryable_columns: 1 per table column
+			    it allows; NULL: all */
 	struct ss_offset off;
-	char *handle;                 /* NULL: none (or offset -1 / now) */
+	char *handle; /* NULL: none (or offset -1 / now) */
 	int live, sse;
-	char *cursor;                 /* NULL: none */
+	char *cursor; /* NULL: none */
 	/* subset snapshot fields (reference 1.9), checked by the subset
 	 * code; NULL when absent */
 	int subset;
@@ -70,11 +72,12 @@ struct ss_shapereq {
  * How to describe a table: 1 found (t filled, *new*), 0 no such table,
  * -1 the catalog could not be asked (err).
  */
-typedef int (*ss_shapereq_describe_fn)(void *ctx, const char *schema, const char *name,
-				       struct ss_pgq_table *t, struct ss_err *err);
+typedef int (*ss_shapereq_describe_fn)(void *ctx, const char *schema,
+				       const char *name, struct ss_pgq_table *t,
+				       struct ss_err *err);
 
 struct ss_shapereq_opts {
-	const char *secret;           /* API secret; NULL: none required */
+	const char *secret; /* API secret; NULL: none required */
 	const struct ss_where_limits *limits; /* NULL: lib/where's defaults */
 	ss_shapereq_describe_fn describe;
 	void *describe_ctx;
@@ -115,10 +118,12 @@ void ss_shapereq_args_collect(const struct ss_shapereq_kv *kv, size_t n,
  * first if both), or when no secret is required (secret NULL). The one
  * secret check: ss_shapereq_validate calls it, DELETE calls it first.
  */
-int ss_shapereq_authorized(const struct ss_shapereq_args *a, const char *secret);
+int ss_shapereq_authorized(const struct ss_shapereq_args *a,
+			   const char *secret);
 
 /* The 401 body for a request without the secret. */
-#define SS_SHAPEREQ_UNAUTHORIZED "{\"message\":\"Unauthorized - Invalid API secret\"}"
+#define SS_SHAPEREQ_UNAUTHORIZED                                               \
+	"{\"message\":\"Unauthorized - Invalid API secret\"}"
 
 /*
  * Validate the arguments into q (initialised by the caller with
@@ -130,14 +135,16 @@ int ss_shapereq_authorized(const struct ss_shapereq_args *a, const char *secret)
  */
 unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 			      const struct ss_shapereq_opts *o,
-			      struct ss_shapereq *q, struct ss_shapereq_error *e);
+			      struct ss_shapereq *q,
+			      struct ss_shapereq_error *e);
 
 /*
  * The columns a where clause of q may name (queryable_columns hides the
  * others), for ss_where_compile: *new* array (free() it, not its
  * strings, which q->table owns); *n its length.
  */
-struct ss_where_column *ss_shapereq_where_columns(const struct ss_shapereq *q, size_t *n);
+struct ss_where_column *ss_shapereq_where_columns(const struct ss_shapereq *q,
+						  size_t *n);
 
 /*
  * Append q as query pairs "k=v&k=v" (values not percent-encoded: a
@@ -148,7 +155,8 @@ struct ss_where_column *ss_shapereq_where_columns(const struct ss_shapereq *q, s
  * *out_kv is *new* (free() it); *nkv its length.
  */
 void ss_shapereq_render(const struct ss_shapereq *q, const char *secret,
-			struct ss_buf *out, struct ss_shapereq_kv **out_kv, size_t *nkv);
+			struct ss_buf *out, struct ss_shapereq_kv **out_kv,
+			size_t *nkv);
 
 /*
  * Append a one-line summary of q to out, the same for equal requests

@@ -14,8 +14,8 @@
 struct ss_snapshot_writer {
 	char *dir;
 	uint64_t chunk_bytes;
-	uint64_t n;          /* chunk being written */
-	uint64_t bytes;      /* bytes in it */
+	uint64_t n;	/* chunk being written */
+	uint64_t bytes; /* bytes in it */
 	FILE *f;
 	struct ss_buf tmp, final;
 };
@@ -27,8 +27,8 @@ void ss_snapshot_chunk_path(struct ss_buf *out, const char *dir, uint64_t n)
 
 static int fail(struct ss_err *err, const char *what, const char *path)
 {
-	return ss_err_set(err, SS_ERR_RUNTIME, "could not %s '%s': %s", what, path,
-			  strerror(errno));
+	return ss_err_set(err, SS_ERR_RUNTIME, "could not %s '%s': %s", what,
+			  path, strerror(errno));
 }
 
 static int sync_dir(const char *dir, struct ss_err *err)
@@ -139,7 +139,8 @@ int ss_snapshot_begin(const char *dir, uint64_t chunk_bytes,
 	return 0;
 }
 
-static int put(struct ss_snapshot_writer *w, const char *json, size_t len, struct ss_err *err)
+static int put(struct ss_snapshot_writer *w, const char *json, size_t len,
+	       struct ss_err *err)
 {
 	if (!w->f && open_chunk(w, err) < 0)
 		return -1;
@@ -162,8 +163,8 @@ int ss_snapshot_add(struct ss_snapshot_writer *w, const char *json, size_t len,
 	return 0;
 }
 
-int ss_snapshot_finish(struct ss_snapshot_writer *w, const char *end_json, size_t len,
-		       uint64_t *chunks, struct ss_err *err)
+int ss_snapshot_finish(struct ss_snapshot_writer *w, const char *end_json,
+		       size_t len, uint64_t *chunks, struct ss_err *err)
 {
 	struct ss_buf p = SS_BUF_INIT;
 	FILE *f;
@@ -227,7 +228,8 @@ void ss_snapshot_abort(struct ss_snapshot_writer *w)
 	free(w);
 }
 
-int ss_snapshot_state(const char *dir, uint64_t *ready, int *done, struct ss_err *err)
+int ss_snapshot_state(const char *dir, uint64_t *ready, int *done,
+		      struct ss_err *err)
 {
 	struct ss_buf p = SS_BUF_INIT;
 	struct stat st;
@@ -251,8 +253,10 @@ int ss_snapshot_state(const char *dir, uint64_t *ready, int *done, struct ss_err
 		fclose(f);
 		if (!*done) {
 			ss_buf_release(&p);
-			return ss_err_set(err, SS_ERR_RUNTIME, "snapshot of '%s' is damaged:"
-					  " bad snapshot.done", dir);
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "snapshot of '%s' is damaged:"
+					  " bad snapshot.done",
+					  dir);
 		}
 		*ready = n;
 		ss_buf_release(&p);

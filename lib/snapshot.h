@@ -41,8 +41,8 @@ int ss_snapshot_add(struct ss_snapshot_writer *w, const char *json, size_t len,
 /* Write the final entry (snapshot-end, as made by ss_message_snapshot_end),
  * close the last chunk and mark the snapshot done. Frees w. *chunks gets
  * the number of chunks (>= 1). */
-int ss_snapshot_finish(struct ss_snapshot_writer *w, const char *end_json, size_t len,
-		       uint64_t *chunks, struct ss_err *err);
+int ss_snapshot_finish(struct ss_snapshot_writer *w, const char *end_json,
+		       size_t len, uint64_t *chunks, struct ss_err *err);
 
 /* Drop an unfinished snapshot: removes its files, frees w. NULL is a no-op. */
 void ss_snapshot_abort(struct ss_snapshot_writer *w);
@@ -52,7 +52,8 @@ void ss_snapshot_abort(struct ss_snapshot_writer *w);
  * chunk files (0.. when in progress), *done = 1 once snapshot.done exists
  * (then *ready is the total).
  */
-int ss_snapshot_state(const char *dir, uint64_t *ready, int *done, struct ss_err *err);
+int ss_snapshot_state(const char *dir, uint64_t *ready, int *done,
+		      struct ss_err *err);
 
 /* Append the path of chunk n to out. */
 void ss_snapshot_chunk_path(struct ss_buf *out, const char *dir, uint64_t n);

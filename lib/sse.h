@@ -15,15 +15,15 @@
 #include "util.h"
 
 struct ss_sse {
-	struct ss_offset off;          /* where the stream is: the next plan's
-					  offset */
-	int64_t end_us, last_out_us;   /* the stream's end; last output */
-	struct ss_buf out;             /* bytes waiting to be sent */
+	struct ss_offset off;	     /* where the stream is: the next plan's
+					offset */
+	int64_t end_us, last_out_us; /* the stream's end; last output */
+	struct ss_buf out;	     /* bytes waiting to be sent */
 	size_t out_pos;
-	int fd;                        /* log range being sent; -1: none */
+	int fd; /* log range being sent; -1: none */
 	uint64_t pos, end;
-	struct ss_buf carry;           /* a partial line of the range */
-	int send_utd;                  /* an up-to-date message is due */
+	struct ss_buf carry; /* a partial line of the range */
+	int send_utd;	     /* an up-to-date message is due */
 	struct ss_offset utd_off;
 };
 

@@ -92,7 +92,8 @@ static void imap_del(struct imap *m, int64_t k)
 	m->keys[i] = 0;
 	m->n--;
 	/* Re-insert the rest of the cluster (linear probing, no tombstones). */
-	for (j = (i + 1) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1)) {
+	for (j = (i + 1) & (m->cap - 1); m->keys[j];
+	     j = (j + 1) & (m->cap - 1)) {
 		int64_t k2 = m->keys[j];
 		void *v2 = m->vals[j];
 
@@ -122,7 +123,7 @@ struct rel {
 	char **names;
 	size_t *pk;
 	size_t npk;
-	uint32_t *anc;              /* a partition's ancestors */
+	uint32_t *anc; /* a partition's ancestors */
 	size_t nanc;
 };
 
@@ -131,8 +132,8 @@ enum { UNDECIDED, APPLY, SKIP, SPILL };
 struct shp {
 	int64_t id;
 	char *handle, *dir;
-	char *schema, *table;       /* the shape's table */
-	char **columns;             /* NULL: all */
+	char *schema, *table; /* the shape's table */
+	char **columns;	      /* NULL: all */
 	size_t ncolumns;
 	int replica_full;
 	/* snapshot */
@@ -141,22 +142,22 @@ struct shp {
 	size_t nxip;
 	/* log */
 	struct ss_log_writer *w;
-	struct ss_log_head head;    /* committed, cached (valid when loaded) */
+	struct ss_log_head head; /* committed, cached (valid when loaded) */
 	int head_loaded;
-	int dirty;                  /* committed but not synced */
+	int dirty; /* committed but not synced */
 	struct shp *lru_prev, *lru_next;
 	/* the transaction being applied */
-	uint64_t txn;               /* store's transaction counter at decision */
+	uint64_t txn; /* store's transaction counter at decision */
 	int mode;
 	int invalidated;
-	struct ss_buf held;         /* the newest message, not yet written */
+	struct ss_buf held; /* the newest message, not yet written */
 	size_t held_last_at;
 	struct ss_offset held_off;
 	int has_held;
-	struct shp *txn_next;       /* shapes touched by this transaction */
+	struct shp *txn_next; /* shapes touched by this transaction */
 	/* spill */
 	FILE *spill;
-	uint64_t spill_last;        /* commit LSN of the last spilled txn */
+	uint64_t spill_last; /* commit LSN of the last spilled txn */
 	struct shp *spill_next;
 	int on_spill_list;
 };
@@ -166,27 +167,27 @@ struct ss_store {
 	struct ss_store_opts o;
 	char *dir;
 	struct imap shapes, rels;
-	struct imap gone;           /* ids known removed (a bounded cache) */
-	struct shp *lru_head, *lru_tail;  /* open writers, most recent first */
+	struct imap gone; /* ids known removed (a bounded cache) */
+	struct shp *lru_head, *lru_tail; /* open writers, most recent first */
 	int nopen;
 	struct shp *spilling;
 	/* transaction */
 	int in_txn;
-	uint64_t txn;               /* counter */
+	uint64_t txn; /* counter */
 	uint64_t xid, lsn, end_lsn;
 	struct shp *touched;
 	/* group commit */
 	struct shp **dirty;
 	size_t ndirty, dirty_alloc;
-	uint64_t pending_durable;   /* LSN to record after the next sync */
-	int dirty_closed;           /* a dirty log was closed: use syncfs */
+	uint64_t pending_durable; /* LSN to record after the next sync */
+	int dirty_closed;	  /* a dirty log was closed: use syncfs */
 	int have_pending;
 	int64_t first_unsynced_us;
 	uint64_t bytes_since_sync;
 	uint64_t durable;
 	/* registry watch */
 	struct ss_registry_cursor *cursor; /* removals from the registry */
-	int64_t stream;             /* the registry stream our frames are of */
+	int64_t stream; /* the registry stream our frames are of */
 	int64_t last_watch_us;
 	/* scratch */
 	struct ss_buf msg, key, key2;
@@ -250,7 +251,8 @@ static void relation(struct ss_store *s, const struct ss_frame *f)
 	/* Key order is the primary key's when the frame gives it (a key
 	 * declared as (b, a) builds keys b first, as the snapshot does). */
 	for (i = 0; i < r->ncols; i++)
-		if (f->columns[i].key_index >= 0 && (size_t)f->columns[i].key_index < r->npk)
+		if (f->columns[i].key_index >= 0 &&
+		    (size_t)f->columns[i].key_index < r->npk)
 			r->pk[f->columns[i].key_index] = i;
 	/* No primary key: every column is the key, in attnum order. */
 	if (!r->npk)
@@ -293,9 +295,11 @@ static int sync_shape(struct ss_store *s, struct shp *h, struct ss_err *err)
 		return 0;
 	if (h->w && ss_log_sync(h->w, err) < 0)
 		return -1;
-	if (h->spill && (fflush(h->spill) != 0 || fdatasync(fileno(h->spill)) < 0))
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not sync '%s/pending': %s",
-				  h->dir, strerror(errno));
+	if (h->spill &&
+	    (fflush(h->spill) != 0 || fdatasync(fileno(h->spill)) < 0))
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not sync '%s/pending': %s", h->dir,
+				  strerror(errno));
 	return 0;
 }
 
@@ -379,9 +383,10 @@ static int adopt_spill(struct ss_store *s, struct shp *h, struct ss_err *err)
 	fd = open(p.buf, O_RDWR | O_APPEND | O_CLOEXEC);
 	f = fd >= 0 ? fdopen(fd, "a+") : NULL;
 	if (!f) {
-		int rc = errno == ENOENT ? 0 : ss_err_set(err, SS_ERR_RUNTIME,
-							  "could not open '%s': %s", p.buf,
-							  strerror(errno));
+		int rc = errno == ENOENT ? 0
+					 : ss_err_set(err, SS_ERR_RUNTIME,
+						      "could not open '%s': %s",
+						      p.buf, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		ss_buf_release(&p);
@@ -401,7 +406,8 @@ static int adopt_spill(struct ss_store *s, struct shp *h, struct ss_err *err)
 	}
 	if (fseek(f, 0, SEEK_END) < 0) {
 		fclose(f);
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not read '%s/pending'", h->dir);
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not read '%s/pending'", h->dir);
 	}
 	h->spill = f;
 	h->spill_next = s->spilling;
@@ -413,7 +419,8 @@ static int adopt_spill(struct ss_store *s, struct shp *h, struct ss_err *err)
 /* Take the snapshot fields from a registry record; 1 if known now. */
 static int take_snapshot(struct shp *h, const struct ss_shape_rec *rec)
 {
-	if (rec->snapshot_state < SS_SNAPSHOT_STARTED || rec->snapshot.xmax == 0)
+	if (rec->snapshot_state < SS_SNAPSHOT_STARTED ||
+	    rec->snapshot.xmax == 0)
 		return 0;
 	h->xmin = rec->snapshot.xmin;
 	h->xmax = rec->snapshot.xmax;
@@ -430,7 +437,8 @@ static int take_snapshot(struct shp *h, const struct ss_shape_rec *rec)
 
 /* The state of shape `id`, loaded from the registry on first use. NULL
  * (and no error) if the shape does not exist. */
-static struct shp *shape(struct ss_store *s, int64_t id, struct ss_err *err, int *fail)
+static struct shp *shape(struct ss_store *s, int64_t id, struct ss_err *err,
+			 int *fail)
 {
 	struct shp *h = imap_get(&s->shapes, id);
 	struct ss_shape_rec rec;
@@ -456,10 +464,12 @@ static struct shp *shape(struct ss_store *s, int64_t id, struct ss_err *err, int
 			return NULL;
 		}
 		if (!issued) {
-			ss_err_set(err, SS_ERR_INPUT, "shape %" PRId64 " is not "
-				   "in the registry and never was", id);
+			ss_err_set(err, SS_ERR_INPUT,
+				   "shape %" PRId64 " is not "
+				   "in the registry and never was",
+				   id);
 			ss_err_hint(err, "were these frames routed against "
-				    "another registry?");
+					 "another registry?");
 			*fail = 1;
 			return NULL;
 		}
@@ -583,7 +593,8 @@ static int open_spill(struct ss_store *s, struct shp *h, struct ss_err *err)
 	ss_buf_addf(&p, "%s/pending", h->dir);
 	h->spill = fopen(p.buf, "a+e");
 	if (!h->spill) {
-		ss_err_set(err, SS_ERR_RUNTIME, "could not open '%s': %s", p.buf, strerror(errno));
+		ss_err_set(err, SS_ERR_RUNTIME, "could not open '%s': %s",
+			   p.buf, strerror(errno));
 		ss_buf_release(&p);
 		return -1;
 	}
@@ -597,18 +608,23 @@ static int open_spill(struct ss_store *s, struct shp *h, struct ss_err *err)
 }
 
 /* Write one finished message to the log or the spill file. */
-static int put_entry(struct ss_store *s, struct shp *h, const struct ss_offset *off,
-		     const char *json, size_t len, struct ss_err *err)
+static int put_entry(struct ss_store *s, struct shp *h,
+		     const struct ss_offset *off, const char *json, size_t len,
+		     struct ss_err *err)
 {
 	if (h->mode == SPILL) {
-		if (fprintf(h->spill, "E %" PRIu64 " %" PRIu64 " ", off->tx, off->op) < 0 ||
-		    fwrite(json, 1, len, h->spill) != len || putc('\n', h->spill) == EOF)
-			return ss_err_set(err, SS_ERR_RUNTIME, "could not write '%s/pending': %s",
+		if (fprintf(h->spill, "E %" PRIu64 " %" PRIu64 " ", off->tx,
+			    off->op) < 0 ||
+		    fwrite(json, 1, len, h->spill) != len ||
+		    putc('\n', h->spill) == EOF)
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "could not write '%s/pending': %s",
 					  h->dir, strerror(errno));
 		s->st.spilled++;
 		return 0;
 	}
-	if (open_writer(s, h, err) < 0 || ss_log_append(h->w, off, json, len, err) < 0)
+	if (open_writer(s, h, err) < 0 ||
+	    ss_log_append(h->w, off, json, len, err) < 0)
 		return -1;
 	s->st.entries++;
 	s->st.bytes += len + 2;
@@ -617,7 +633,8 @@ static int put_entry(struct ss_store *s, struct shp *h, const struct ss_offset *
 }
 
 /* Write the held message, with ',"last":true' if it ends the txn. */
-static int flush_held(struct ss_store *s, struct shp *h, int last, struct ss_err *err)
+static int flush_held(struct ss_store *s, struct shp *h, int last,
+		      struct ss_err *err)
 {
 	int rc;
 
@@ -628,11 +645,13 @@ static int flush_held(struct ss_store *s, struct shp *h, int last, struct ss_err
 
 		ss_buf_add(&b, h->held.buf, h->held_last_at);
 		ss_buf_adds(&b, ",\"last\":true");
-		ss_buf_add(&b, h->held.buf + h->held_last_at, h->held.len - h->held_last_at);
+		ss_buf_add(&b, h->held.buf + h->held_last_at,
+			   h->held.len - h->held_last_at);
 		rc = put_entry(s, h, &h->held_off, b.buf, b.len, err);
 		ss_buf_release(&b);
 	} else {
-		rc = put_entry(s, h, &h->held_off, h->held.buf, h->held.len, err);
+		rc = put_entry(s, h, &h->held_off, h->held.buf, h->held.len,
+			       err);
 	}
 	h->has_held = 0;
 	ss_buf_reset(&h->held);
@@ -640,8 +659,8 @@ static int flush_held(struct ss_store *s, struct shp *h, int last, struct ss_err
 }
 
 /* Hold s->msg as the shape's newest message, writing the previous one. */
-static int emit(struct ss_store *s, struct shp *h, struct ss_offset off, size_t last_at,
-		struct ss_err *err)
+static int emit(struct ss_store *s, struct shp *h, struct ss_offset off,
+		size_t last_at, struct ss_err *err)
 {
 	if (flush_held(s, h, 0, err) < 0)
 		return -1;
@@ -694,7 +713,8 @@ static int decide(struct ss_store *s, struct shp *h, struct ss_err *err)
 	if (!h->head_loaded && open_writer(s, h, err) < 0)
 		return -1;
 	/* Replayed after a restart: already committed (or spilled). */
-	if (s->lsn <= h->head.last_tx || (h->spill_last && s->lsn <= h->spill_last)) {
+	if (s->lsn <= h->head.last_tx ||
+	    (h->spill_last && s->lsn <= h->spill_last)) {
 		h->mode = SKIP;
 		s->st.skipped++;
 		return 0;
@@ -718,8 +738,10 @@ static int decide(struct ss_store *s, struct shp *h, struct ss_err *err)
 		h->mode = SPILL;
 		if (open_spill(s, h, err) < 0)
 			return -1;
-		if (fprintf(h->spill, "B %" PRIu64 " %" PRIu64 "\n", s->xid, s->lsn) < 0)
-			return ss_err_set(err, SS_ERR_RUNTIME, "could not write '%s/pending': %s",
+		if (fprintf(h->spill, "B %" PRIu64 " %" PRIu64 "\n", s->xid,
+			    s->lsn) < 0)
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "could not write '%s/pending': %s",
 					  h->dir, strerror(errno));
 		return 0;
 	}
@@ -731,8 +753,8 @@ static int decide(struct ss_store *s, struct shp *h, struct ss_err *err)
 
 /* One ancestor of a partition, as a change of the partition shows it. */
 struct anc_view {
-	struct rel *r;          /* NULL: no relation frame for it */
-	const char **nv, **ov;  /* the rows by its columns (NULL until used) */
+	struct rel *r;	       /* NULL: no relation frame for it */
+	const char **nv, **ov; /* the rows by its columns (NULL until used) */
 	struct ss_message_rel mr;
 };
 
@@ -754,7 +776,8 @@ static void rel_view(struct ss_message_rel *mr, const struct rel *r,
 	mr->npk = r->npk;
 }
 
-static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *err)
+static int change(struct ss_store *s, const struct ss_frame *f,
+		  struct ss_err *err)
 {
 	struct rel *r = imap_get(&s->rels, f->oid);
 	const char **nv = NULL, **ov = NULL;
@@ -766,7 +789,9 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 
 	if (!r)
 		return ss_err_set(err, SS_ERR_INPUT,
-				  "change to relation %" PRIu32 " before its relation frame", f->oid);
+				  "change to relation %" PRIu32
+				  " before its relation frame",
+				  f->oid);
 	/* A partition's change is also a change of its ancestors, for the
 	 * shapes on them: their rows, keys and "relation" are the
 	 * ancestor's, as in the ancestor's snapshot. */
@@ -826,8 +851,10 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 				struct anc_view *a = &av[i];
 
 				if (!a->nv) {
-					a->nv = ss_xcalloc(a->r->ncols + 1, sizeof(*a->nv));
-					a->ov = ss_xcalloc(a->r->ncols + 1, sizeof(*a->ov));
+					a->nv = ss_xcalloc(a->r->ncols + 1,
+							   sizeof(*a->nv));
+					a->ov = ss_xcalloc(a->r->ncols + 1,
+							   sizeof(*a->ov));
 					row_values(a->r, f->new_row, a->nv);
 					row_values(a->r, f->old_row, a->ov);
 					rel_view(&a->mr, a->r, sel);
@@ -855,8 +882,9 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 			/* An insert, or an update that moved the row in. */
 			make_key(&s->key, rr, nvv);
 			hdr.operation = "insert";
-			last_at = ss_message_change(&s->msg, mrr, s->key.buf, &hdr, nvv, NULL,
-						    NULL, NULL);
+			last_at =
+			    ss_message_change(&s->msg, mrr, s->key.buf, &hdr,
+					      nvv, NULL, NULL, NULL);
 		} else if (op == SS_FRAME_OP_DELETE) {
 			/* A delete, or an update that moved the row out. */
 			const char **row = f->old_row ? ovv : nvv;
@@ -866,24 +894,25 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 			if (!h->replica_full)
 				for (i = 0; i < rr->npk; i++)
 					inc[rr->pk[i]] = 1;
-			last_at = ss_message_change(&s->msg, mrr, s->key.buf, &hdr, row,
-						    h->replica_full ? NULL : inc, NULL, NULL);
+			last_at = ss_message_change(
+			    &s->msg, mrr, s->key.buf, &hdr, row,
+			    h->replica_full ? NULL : inc, NULL, NULL);
 		} else {
 			int changed = 0;
 
 			make_key(&s->key, rr, ovv);
 			make_key(&s->key2, rr, nvv);
 			if (strcmp(s->key.buf, s->key2.buf)) {
-				/* Key change: delete of the old key at op, insert of
-				 * the new one at op + 1. */
+				/* Key change: delete of the old key at op,
+				 * insert of the new one at op + 1. */
 				hdr.operation = "delete";
 				hdr.key_change_to = s->key2.buf;
 				if (!h->replica_full)
 					for (i = 0; i < rr->npk; i++)
 						inc[rr->pk[i]] = 1;
-				last_at = ss_message_change(&s->msg, mrr, s->key.buf, &hdr, ovv,
-							    h->replica_full ? NULL : inc, NULL,
-							    NULL);
+				last_at = ss_message_change(
+				    &s->msg, mrr, s->key.buf, &hdr, ovv,
+				    h->replica_full ? NULL : inc, NULL, NULL);
 				if (emit(s, h, off, last_at, err) < 0)
 					goto out;
 				ss_buf_reset(&s->msg);
@@ -894,8 +923,9 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 				hdr.operation = "insert";
 				hdr.key_change_from = s->key.buf;
 				off.op++;
-				last_at = ss_message_change(&s->msg, mrr, s->key2.buf, &hdr, nvv,
-							    NULL, NULL, NULL);
+				last_at = ss_message_change(
+				    &s->msg, mrr, s->key2.buf, &hdr, nvv, NULL,
+				    NULL, NULL);
 			} else {
 				for (i = 0; i < rr->ncols; i++) {
 					if (sel[i] && !streq(nvv[i], ovv[i])) {
@@ -905,16 +935,19 @@ static int change(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 					}
 				}
 				if (!changed)
-					continue; /* nothing this shape shows changed */
+					continue; /* nothing this shape shows
+						     changed */
 				hdr.operation = "update";
 				if (h->replica_full) {
-					last_at = ss_message_change(&s->msg, mrr, s->key2.buf,
-								    &hdr, nvv, NULL, ovv, oinc);
+					last_at = ss_message_change(
+					    &s->msg, mrr, s->key2.buf, &hdr,
+					    nvv, NULL, ovv, oinc);
 				} else {
 					for (i = 0; i < rr->npk; i++)
 						inc[rr->pk[i]] = 1;
-					last_at = ss_message_change(&s->msg, mrr, s->key2.buf,
-								    &hdr, nvv, inc, NULL, NULL);
+					last_at = ss_message_change(
+					    &s->msg, mrr, s->key2.buf, &hdr,
+					    nvv, inc, NULL, NULL);
 				}
 			}
 		}
@@ -980,8 +1013,8 @@ static void forget(struct ss_store *s, struct shp *h)
 	s->st.shapes = s->shapes.n;
 }
 
-static int invalidate_ids(struct ss_store *s, const int64_t *ids, size_t n, int now,
-			  struct ss_err *err)
+static int invalidate_ids(struct ss_store *s, const int64_t *ids, size_t n,
+			  int now, struct ss_err *err)
 {
 	size_t k;
 
@@ -1023,11 +1056,13 @@ static int sync_fs(struct ss_store *s, struct ss_err *err)
 
 	for (i = 0; i < s->ndirty; i++)
 		if (s->dirty[i]->spill && fflush(s->dirty[i]->spill) != 0)
-			return ss_err_set(err, SS_ERR_RUNTIME, "could not write '%s/pending': %s",
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "could not write '%s/pending': %s",
 					  s->dirty[i]->dir, strerror(errno));
 	fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || syncfs(fd) < 0) {
-		ss_err_set(err, SS_ERR_RUNTIME, "could not sync '%s': %s", s->dir, strerror(errno));
+		ss_err_set(err, SS_ERR_RUNTIME, "could not sync '%s': %s",
+			   s->dir, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -1084,7 +1119,8 @@ static void pending_durable(struct ss_store *s, uint64_t lsn)
 		s->first_unsynced_us = ss_mono_us();
 }
 
-static int commit(struct ss_store *s, const struct ss_frame *f, struct ss_err *err)
+static int commit(struct ss_store *s, const struct ss_frame *f,
+		  struct ss_err *err)
 {
 	struct shp *h, *next;
 
@@ -1103,11 +1139,13 @@ static int commit(struct ss_store *s, const struct ss_frame *f, struct ss_err *e
 			return -1;
 		if (h->mode == SPILL) {
 			if (fprintf(h->spill, "C %" PRIu64 "\n", s->lsn) < 0)
-				return ss_err_set(err, SS_ERR_RUNTIME, "could not write '%s/pending'",
-						  h->dir);
+				return ss_err_set(
+				    err, SS_ERR_RUNTIME,
+				    "could not write '%s/pending'", h->dir);
 			h->spill_last = s->lsn;
 		} else {
-			if (open_writer(s, h, err) < 0 || ss_log_commit(h->w, s->lsn, err) < 0)
+			if (open_writer(s, h, err) < 0 ||
+			    ss_log_commit(h->w, s->lsn, err) < 0)
 				return -1;
 			ss_log_writer_head(h->w, &h->head);
 		}
@@ -1133,7 +1171,8 @@ static int replay(struct ss_store *s, struct shp *h, struct ss_err *err)
 	struct ss_buf p = SS_BUF_INIT;
 
 	if (fflush(h->spill) != 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not write '%s/pending'", h->dir);
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not write '%s/pending'", h->dir);
 	rewind(h->spill);
 	if (open_writer(s, h, err) < 0)
 		return -1;
@@ -1142,12 +1181,15 @@ static int replay(struct ss_store *s, struct shp *h, struct ss_err *err)
 		while ((c = getc(h->spill)) != EOF && c != '\n')
 			ss_buf_addc(&line, (char)c);
 		if (c == EOF)
-			break; /* a line without newline: an interrupted write */
+			break; /* a line without newline: an interrupted write
+				*/
 		if (line.buf[0] == 'B') {
-			if (sscanf(line.buf, "B %" SCNu64 " %" SCNu64, &xid, &lsn) != 2)
+			if (sscanf(line.buf, "B %" SCNu64 " %" SCNu64, &xid,
+				   &lsn) != 2)
 				goto bad;
 			in = 1;
-			mode = lsn <= h->head.last_tx ? SKIP : filter_decide(h, xid);
+			mode = lsn <= h->head.last_tx ? SKIP
+						      : filter_decide(h, xid);
 			if (mode == SKIP)
 				s->st.skipped++;
 		} else if (line.buf[0] == 'E' && in) {
@@ -1155,12 +1197,15 @@ static int replay(struct ss_store *s, struct shp *h, struct ss_err *err)
 			int n = 0;
 			struct ss_offset off;
 
-			if (sscanf(line.buf, "E %" SCNu64 " %" SCNu64 " %n", &tx, &op, &n) != 2 || !n)
+			if (sscanf(line.buf, "E %" SCNu64 " %" SCNu64 " %n",
+				   &tx, &op, &n) != 2 ||
+			    !n)
 				goto bad;
 			if (mode != APPLY)
 				continue;
 			off = ss_offset_make(tx, op);
-			if (ss_log_append(h->w, &off, line.buf + n, line.len - (size_t)n, err) < 0)
+			if (ss_log_append(h->w, &off, line.buf + n,
+					  line.len - (size_t)n, err) < 0)
 				goto fail;
 			s->st.entries++;
 		} else if (line.buf[0] == 'C' && in) {
@@ -1184,7 +1229,8 @@ static int replay(struct ss_store *s, struct shp *h, struct ss_err *err)
 		goto fail;
 	ss_buf_addf(&p, "%s/pending", h->dir);
 	if (unlink(p.buf) < 0 && errno != ENOENT) {
-		ss_err_set(err, SS_ERR_RUNTIME, "could not remove '%s': %s", p.buf, strerror(errno));
+		ss_err_set(err, SS_ERR_RUNTIME, "could not remove '%s': %s",
+			   p.buf, strerror(errno));
 		goto fail;
 	}
 	ss_buf_release(&p);
@@ -1235,7 +1281,8 @@ static int scan_spills(struct ss_store *s, struct ss_err *err);
 /* ------------------------------------------------------------ registry */
 
 /* A shape removed from the registry (registry cursor). */
-static int on_removed(int64_t id, const char *handle, void *p, struct ss_err *err)
+static int on_removed(int64_t id, const char *handle, void *p,
+		      struct ss_err *err)
 {
 	struct ss_store *s = p;
 	struct shp *h;
@@ -1283,7 +1330,8 @@ static int on_reload(void *p, struct ss_err *err)
 	return 0;
 }
 
-static const struct ss_registry_cursor_ops cursor_ops = { NULL, on_removed, on_reload };
+static const struct ss_registry_cursor_ops cursor_ops = {NULL, on_removed,
+							 on_reload};
 
 static int watch_registry(struct ss_store *s, struct ss_err *err);
 
@@ -1296,7 +1344,8 @@ static int watch_registry(struct ss_store *s, struct ss_err *err);
  * on. A stream older than ours, or one the registry does not know, is
  * input from somewhere else.
  */
-static int stream_frame(struct ss_store *s, const struct ss_frame *f, struct ss_err *err)
+static int stream_frame(struct ss_store *s, const struct ss_frame *f,
+			struct ss_err *err)
 {
 	int64_t current;
 	size_t i;
@@ -1304,15 +1353,19 @@ static int stream_frame(struct ss_store *s, const struct ss_frame *f, struct ss_
 	if (f->stream == s->stream)
 		return 0;
 	if (f->stream < s->stream)
-		return ss_err_set(err, SS_ERR_INPUT, "stream frame: stream %" PRId64
-				  " is older than the registry's stream %" PRId64,
-				  f->stream, s->stream);
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "stream frame: stream %" PRId64
+		    " is older than the registry's stream %" PRId64,
+		    f->stream, s->stream);
 	if (ss_registry_stream_get(s->reg, &current, NULL, NULL, err) < 0)
 		return -1;
 	if (f->stream > current)
-		return ss_err_set(err, SS_ERR_INPUT, "stream frame: stream %" PRId64
-				  " is not in the registry (its stream is %" PRId64 ")",
-				  f->stream, current);
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "stream frame: stream %" PRId64
+		    " is not in the registry (its stream is %" PRId64 ")",
+		    f->stream, current);
 	for (i = 0; i < s->shapes.cap; i++)
 		if (s->shapes.keys[i]) {
 			forget(s, s->shapes.vals[i]);
@@ -1369,7 +1422,7 @@ static int scan_one(const char *name, const char *path, int is_handle, void *p)
 /* At start-up: adopt every spill file an earlier run left behind. */
 static int scan_spills(struct ss_store *s, struct ss_err *err)
 {
-	struct scan_ctx c = { s, err, 0 };
+	struct scan_ctx c = {s, err, 0};
 
 	if (ss_datadir_foreach_shape(s->dir, scan_one, &c, err) < 0 || c.failed)
 		return -1;
@@ -1378,7 +1431,8 @@ static int scan_spills(struct ss_store *s, struct ss_err *err)
 
 /* ------------------------------------------------------------- frames */
 
-int ss_store_frame(struct ss_store *s, const struct ss_frame *f, struct ss_err *err)
+int ss_store_frame(struct ss_store *s, const struct ss_frame *f,
+		   struct ss_err *err)
 {
 	switch (f->type) {
 	case SS_FRAME_BEGIN:
@@ -1408,7 +1462,8 @@ int ss_store_frame(struct ss_store *s, const struct ss_frame *f, struct ss_err *
 			return 0;
 		return invalidate_ids(s, f->shapes, f->nshapes, 1, err);
 	case SS_FRAME_PROGRESS:
-		/* Nothing relevant up to here: durable once what came before is. */
+		/* Nothing relevant up to here: durable once what came before
+		 * is. */
 		pending_durable(s, f->lsn);
 		return 0;
 	case SS_FRAME_STREAM:
@@ -1425,7 +1480,8 @@ int ss_store_poll(struct ss_store *s, int idle, struct ss_err *err)
 	if (!s->in_txn) {
 		if (now - s->last_watch_us >= 20000) {
 			s->last_watch_us = now;
-			if (watch_registry(s, err) < 0 || replay_ready(s, err) < 0)
+			if (watch_registry(s, err) < 0 ||
+			    replay_ready(s, err) < 0)
 				return -1;
 		}
 	}
@@ -1506,7 +1562,8 @@ int ss_store_open(struct ss_registry *reg, const struct ss_store_opts *opts,
 		goto fail;
 	/* Start from the registry's change log as it is now: shapes removed
 	 * before we started are simply not found when first used. */
-	s->cursor = ss_registry_cursor_new(reg, SS_REGISTRY_CURSOR_NO_LIST, &cursor_ops, s);
+	s->cursor = ss_registry_cursor_new(reg, SS_REGISTRY_CURSOR_NO_LIST,
+					   &cursor_ops, s);
 	if (ss_registry_cursor_poll(s->cursor, 0, err) < 0 ||
 	    ss_registry_get_durable_lsn(reg, &s->durable, err) < 0 ||
 	    ss_registry_stream_get(reg, &s->stream, NULL, NULL, err) < 0 ||

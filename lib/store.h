@@ -38,13 +38,13 @@
 struct ss_store;
 
 struct ss_store_opts {
-	const char *dir;            /* data dir (borrowed) */
-	uint64_t chunk_bytes;       /* log chunk size: 10 MiB */
-	int64_t sync_interval_us;   /* group commit window: 10 ms */
-	uint64_t sync_bytes;        /* ... or this many bytes written: 4 MiB */
-	int sync_every_commit;      /* fsync per transaction (the slow peer) */
-	int no_sync;                /* never fsync (tests only: not crash-safe) */
-	int max_open;               /* open shape logs at most: 1024 */
+	const char *dir;	  /* data dir (borrowed) */
+	uint64_t chunk_bytes;	  /* log chunk size: 10 MiB */
+	int64_t sync_interval_us; /* group commit window: 10 ms */
+	uint64_t sync_bytes;	  /* ... or this many bytes written: 4 MiB */
+	int sync_every_commit;	  /* fsync per transaction (the slow peer) */
+	int no_sync;		  /* never fsync (tests only: not crash-safe) */
+	int max_open;		  /* open shape logs at most: 1024 */
 };
 
 void ss_store_opts_init(struct ss_store_opts *o);
@@ -58,12 +58,13 @@ int ss_store_open(struct ss_registry *reg, const struct ss_store_opts *opts,
  * Apply one frame. The stream must follow shapesync-frames(5) order (the
  * caller's reader checks it). A change of a partition is written, for a
  * shape on one of its ancestors, as a change of that ancestor: its key,
- * "relation" and column order are the ancestor's, as in the snapshot. Errors: SS_ERR_INPUT when a frame cannot be
- * applied (e.g. a change to a relation never described), SS_ERR_RUNTIME
- * for I/O and registry failures (the partial transaction is not committed;
- * restarting on the same input is safe).
+ * "relation" and column order are the ancestor's, as in the snapshot. Errors:
+ * SS_ERR_INPUT when a frame cannot be applied (e.g. a change to a relation
+ * never described), SS_ERR_RUNTIME for I/O and registry failures (the partial
+ * transaction is not committed; restarting on the same input is safe).
  */
-int ss_store_frame(struct ss_store *s, const struct ss_frame *f, struct ss_err *err);
+int ss_store_frame(struct ss_store *s, const struct ss_frame *f,
+		   struct ss_err *err);
 
 /*
  * Housekeeping between frames: pick up removed shapes and newly recorded
@@ -86,9 +87,10 @@ int ss_store_in_txn(const struct ss_store *s);
 int ss_store_close(struct ss_store *s, struct ss_err *err);
 
 struct ss_store_stats {
-	uint64_t transactions, entries, bytes, syncs, skipped, spilled, invalidated;
-	uint64_t streams;           /* new streams begun (stream frames) */
-	uint64_t removed_skips;     /* changes for shapes already removed */
+	uint64_t transactions, entries, bytes, syncs, skipped, spilled,
+	    invalidated;
+	uint64_t streams;	/* new streams begun (stream frames) */
+	uint64_t removed_skips; /* changes for shapes already removed */
 	uint64_t open_logs, shapes;
 	uint64_t durable_lsn;
 };

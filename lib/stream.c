@@ -13,7 +13,7 @@
 #include "registry.h"
 
 static enum ss_stream_verdict fresh(struct ss_buf *reason, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static enum ss_stream_verdict fresh(struct ss_buf *reason, const char *fmt, ...)
 {
 	va_list ap;
@@ -31,32 +31,37 @@ static int slot_gone(const struct ss_stream_session *now, struct ss_buf *reason)
 	char a[SS_LSN_STRMAX];
 
 	if (now->slot_lost) {
-		fresh(reason, "replication slot '%s' was invalidated by the "
+		fresh(reason,
+		      "replication slot '%s' was invalidated by the "
 		      "server (wal_status lost): WAL it still needed was "
 		      "removed, so changes are missing from the shape logs; "
-		      "it was dropped and created anew at %s", now->id.slot,
-		      ss_lsn_format(now->id.slot_lsn, a));
+		      "it was dropped and created anew at %s",
+		      now->id.slot, ss_lsn_format(now->id.slot_lsn, a));
 		return 1;
 	}
 	if (now->slot_created) {
-		fresh(reason, "replication slot '%s' was missing and was "
+		fresh(reason,
+		      "replication slot '%s' was missing and was "
 		      "created anew at %s: changes written while it was gone "
-		      "are not in the shape logs", now->id.slot,
-		      ss_lsn_format(now->id.slot_lsn, a));
+		      "are not in the shape logs",
+		      now->id.slot, ss_lsn_format(now->id.slot_lsn, a));
 		return 1;
 	}
 	return 0;
 }
 
-static int wal_behind(const struct ss_stream_session *now, struct ss_buf *reason)
+static int wal_behind(const struct ss_stream_session *now,
+		      struct ss_buf *reason)
 {
 	char a[SS_LSN_STRMAX], b[SS_LSN_STRMAX];
 
 	if (now->durable <= now->server_lsn)
 		return 0;
-	fresh(reason, "the server's WAL position %s is behind what the shape "
+	fresh(reason,
+	      "the server's WAL position %s is behind what the shape "
 	      "logs hold (%s): the database was restored to an earlier "
-	      "point or is another one", ss_lsn_format(now->server_lsn, a),
+	      "point or is another one",
+	      ss_lsn_format(now->server_lsn, a),
 	      ss_lsn_format(now->durable, b));
 	return 1;
 }
@@ -71,34 +76,39 @@ enum ss_stream_verdict ss_stream_decide(const struct ss_stream_id *rec,
 	if (!rec) {
 		/* A registry from before streams were recorded: with shapes,
 		 * only a slot that survived proves nothing was lost. */
-		if (now->shapes > 0 && (slot_gone(now, reason) ||
-					wal_behind(now, reason)))
+		if (now->shapes > 0 &&
+		    (slot_gone(now, reason) || wal_behind(now, reason)))
 			return SS_STREAM_NEW;
 		ss_buf_reset(reason);
-		ss_buf_addf(reason, "first stream: slot '%s' on database '%s' "
-			    "of system %s, timeline %u", now->id.slot,
-			    now->id.db_name, now->id.system_id,
+		ss_buf_addf(reason,
+			    "first stream: slot '%s' on database '%s' "
+			    "of system %s, timeline %u",
+			    now->id.slot, now->id.db_name, now->id.system_id,
 			    now->id.timeline);
 		return SS_STREAM_FIRST;
 	}
 	if (slot_gone(now, reason))
 		return SS_STREAM_NEW;
 	if (strcmp(rec->system_id, now->id.system_id))
-		return fresh(reason, "the server is another cluster: system "
+		return fresh(reason,
+			     "the server is another cluster: system "
 			     "identifier %s, the shape logs were built from %s",
 			     now->id.system_id, rec->system_id);
 	if (rec->db_oid != now->id.db_oid)
-		return fresh(reason, "the database is another one: '%s' (oid "
-			     "%u), the shape logs were built from '%s' (oid %u)",
-			     now->id.db_name, now->id.db_oid, rec->db_name,
-			     rec->db_oid);
+		return fresh(
+		    reason,
+		    "the database is another one: '%s' (oid "
+		    "%u), the shape logs were built from '%s' (oid %u)",
+		    now->id.db_name, now->id.db_oid, rec->db_name, rec->db_oid);
 	if (rec->timeline != now->id.timeline)
-		return fresh(reason, "the server's timeline changed from %u to "
+		return fresh(reason,
+			     "the server's timeline changed from %u to "
 			     "%u: it was restored from a backup, recovered to "
-			     "a point in time or promoted", rec->timeline,
-			     now->id.timeline);
+			     "a point in time or promoted",
+			     rec->timeline, now->id.timeline);
 	if (strcmp(rec->slot, now->id.slot))
-		return fresh(reason, "the replication slot is another one: "
+		return fresh(reason,
+			     "the replication slot is another one: "
 			     "'%s', the shape logs were built from '%s'",
 			     now->id.slot, rec->slot);
 	if (wal_behind(now, reason))
@@ -107,9 +117,11 @@ enum ss_stream_verdict ss_stream_decide(const struct ss_stream_id *rec,
 	 * further on was consumed or advanced by something else. */
 	held = now->durable > rec->slot_lsn ? now->durable : rec->slot_lsn;
 	if (now->slot_confirmed > held)
-		return fresh(reason, "replication slot '%s' was moved to %s, "
+		return fresh(reason,
+			     "replication slot '%s' was moved to %s, "
 			     "past what the shape logs hold (%s): something "
-			     "else consumed or advanced it", now->id.slot,
+			     "else consumed or advanced it",
+			     now->id.slot,
 			     ss_lsn_format(now->slot_confirmed, a),
 			     ss_lsn_format(held, b));
 	ss_buf_reset(reason);
@@ -150,8 +162,8 @@ int ss_stream_check(struct ss_registry *reg, struct ss_pg *repl,
 	ss_buf_reset(reason);
 	*invalidated = 0;
 	memset(&now, 0, sizeof(now));
-	if (ss_pg_identify_system(repl, admin, &now.id, &now.server_lsn,
-				  err) < 0)
+	if (ss_pg_identify_system(repl, admin, &now.id, &now.server_lsn, err) <
+	    0)
 		return -1;
 	snprintf(now.id.slot, sizeof(now.id.slot), "%s", slot);
 	now.id.slot_lsn = confirmed;
@@ -162,8 +174,8 @@ int ss_stream_check(struct ss_registry *reg, struct ss_pg *repl,
 	    ss_registry_stream_get(reg, stream, &rec, &has, err) < 0)
 		goto fatal;
 	/* Only a registry with no stream recorded needs the count. */
-	if (!has && ss_registry_foreach(reg, count_snapshotted, &now.shapes,
-					err) < 0)
+	if (!has &&
+	    ss_registry_foreach(reg, count_snapshotted, &now.shapes, err) < 0)
 		goto fatal;
 	v = ss_stream_decide(has ? &rec : NULL, &now, reason);
 	if (v == SS_STREAM_SAME)
@@ -180,8 +192,9 @@ fatal:
 	return -1;
 }
 
-ss_lsn ss_stream_ack_target(ss_lsn durable, ss_lsn emitted, ss_lsn slot_confirmed,
-			    ss_lsn max_flush, int ack_received)
+ss_lsn ss_stream_ack_target(ss_lsn durable, ss_lsn emitted,
+			    ss_lsn slot_confirmed, ss_lsn max_flush,
+			    int ack_received)
 {
 	ss_lsn a = ack_received ? emitted : durable;
 

@@ -26,37 +26,37 @@
  * began. Transparent value type; strings are fixed buffers (a system
  * identifier is a decimal uint64, names are PostgreSQL identifiers). */
 struct ss_stream_id {
-	char system_id[24];   /* IDENTIFY_SYSTEM systemid */
-	uint32_t timeline;    /* IDENTIFY_SYSTEM timeline */
-	uint32_t db_oid;      /* pg_database.oid of the database */
-	char db_name[64];     /* its name, for messages */
-	char slot[64];        /* the replication slot's name */
-	ss_lsn slot_lsn;      /* the slot's confirmed position when the
-				 stream began (its creation point if we
-				 created it) */
+	char system_id[24]; /* IDENTIFY_SYSTEM systemid */
+	uint32_t timeline;  /* IDENTIFY_SYSTEM timeline */
+	uint32_t db_oid;    /* pg_database.oid of the database */
+	char db_name[64];   /* its name, for messages */
+	char slot[64];	    /* the replication slot's name */
+	ss_lsn slot_lsn;    /* the slot's confirmed position when the
+			       stream began (its creation point if we
+			       created it) */
 };
 
 /* The facts of one session, besides its identity. */
 struct ss_stream_session {
 	struct ss_stream_id id;
-	int slot_created;     /* the slot did not exist: made anew */
-	int slot_lost;        /* it existed but was invalidated (wal_status
-				 lost) and was dropped to be made anew */
-	ss_lsn slot_confirmed;/* the slot's confirmed_flush_lsn now */
-	ss_lsn server_lsn;    /* the server's WAL flush position now */
-	ss_lsn durable;       /* the registry's durable LSN */
-	int64_t shapes;       /* shapes in the registry whose snapshot was
-				 begun: they hold data a gap would spoil
-				 (a shape still waiting for its snapshot
-				 loses nothing) */
+	int slot_created;      /* the slot did not exist: made anew */
+	int slot_lost;	       /* it existed but was invalidated (wal_status
+				  lost) and was dropped to be made anew */
+	ss_lsn slot_confirmed; /* the slot's confirmed_flush_lsn now */
+	ss_lsn server_lsn;     /* the server's WAL flush position now */
+	ss_lsn durable;	       /* the registry's durable LSN */
+	int64_t shapes;	       /* shapes in the registry whose snapshot was
+				  begun: they hold data a gap would spoil
+				  (a shape still waiting for its snapshot
+				  loses nothing) */
 };
 
 enum ss_stream_verdict {
-	SS_STREAM_SAME = 0,   /* the recorded stream continues */
-	SS_STREAM_FIRST,      /* nothing recorded and nothing to lose:
-				 record this stream, keep the shapes */
-	SS_STREAM_NEW,        /* lineage broken: invalidate every shape and
-				 start a new stream */
+	SS_STREAM_SAME = 0, /* the recorded stream continues */
+	SS_STREAM_FIRST,    /* nothing recorded and nothing to lose:
+			       record this stream, keep the shapes */
+	SS_STREAM_NEW,	    /* lineage broken: invalidate every shape and
+			       start a new stream */
 };
 
 /*
@@ -104,7 +104,8 @@ int ss_stream_check(struct ss_registry *reg, struct ss_pg *repl,
  * (`slot_confirmed`) nor behind the highest position already reported
  * (`max_flush`). Pure.
  */
-ss_lsn ss_stream_ack_target(ss_lsn durable, ss_lsn emitted, ss_lsn slot_confirmed,
-			    ss_lsn max_flush, int ack_received);
+ss_lsn ss_stream_ack_target(ss_lsn durable, ss_lsn emitted,
+			    ss_lsn slot_confirmed, ss_lsn max_flush,
+			    int ack_received);
 
 #endif

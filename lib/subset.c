@@ -11,11 +11,11 @@
 #include "http.h"
 #include "subset.h"
 
-unsigned ss_subset_from_body(const char *body, size_t len, struct ss_shapereq *q,
-			     struct ss_buf *errbody)
+unsigned ss_subset_from_body(const char *body, size_t len,
+			     struct ss_shapereq *q, struct ss_buf *errbody)
 {
-	static const char *const keys[] = { "where", "order_by", "limit", "offset",
-					    "params", NULL };
+	static const char *const keys[] = {"where",  "order_by", "limit",
+					   "offset", "params",	 NULL};
 	json_error_t je;
 	json_t *root, *o, *v;
 	int i;
@@ -24,23 +24,29 @@ unsigned ss_subset_from_body(const char *body, size_t len, struct ss_shapereq *q
 		return 0;
 	root = json_loadb(body, len, 0, &je);
 	if (!root) {
-		ss_buf_adds(errbody, "{\"error\":\"Invalid JSON in request body\",\"details\":");
+		ss_buf_adds(
+		    errbody,
+		    "{\"error\":\"Invalid JSON in request body\",\"details\":");
 		ss_http_add_json_text(errbody, je.text);
 		ss_buf_addc(errbody, '}');
 		return 400;
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		ss_buf_adds(errbody, "{\"error\":\"Request body must be a JSON object\"}");
+		ss_buf_adds(
+		    errbody,
+		    "{\"error\":\"Request body must be a JSON object\"}");
 		return 400;
 	}
 	o = json_object_get(root, "subset");
 	if (!json_is_object(o))
 		o = root;
 	for (i = 0; keys[i]; i++) {
-		char **dst = i == 0 ? &q->sub_where : i == 1 ? &q->sub_order :
-			     i == 2 ? &q->sub_limit : i == 3 ? &q->sub_offset :
-			     &q->sub_params_json;
+		char **dst = i == 0   ? &q->sub_where
+			     : i == 1 ? &q->sub_order
+			     : i == 2 ? &q->sub_limit
+			     : i == 3 ? &q->sub_offset
+				      : &q->sub_params_json;
 
 		v = json_object_get(o, keys[i]);
 		if (!v || json_is_null(v))
@@ -59,7 +65,8 @@ unsigned ss_subset_from_body(const char *body, size_t len, struct ss_shapereq *q
 /* Check "col [ASC|DESC] [NULLS FIRST|LAST], ..." against the table and
  * write it back with every name quoted. 0, or -1 with msg. */
 int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
-		       const char *text, struct ss_buf *out, char *msg, size_t msgsz)
+		       const char *text, struct ss_buf *out, char *msg,
+		       size_t msgsz)
 {
 	const char *p = text;
 
@@ -78,15 +85,20 @@ int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
 				ss_buf_addc(&name, *p);
 			}
 			if (*p != '"') {
-				snprintf(msg, msgsz, "unterminated quoted identifier");
+				snprintf(msg, msgsz,
+					 "unterminated quoted identifier");
 				ss_buf_release(&name);
 				return -1;
 			}
 			p++;
 		} else {
-			while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			       (*p >= '0' && *p <= '9') || *p == '_' || *p == '$') {
-				ss_buf_addc(&name, *p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+			while ((*p >= 'a' && *p <= 'z') ||
+			       (*p >= 'A' && *p <= 'Z') ||
+			       (*p >= '0' && *p <= '9') || *p == '_' ||
+			       *p == '$') {
+				ss_buf_addc(&name, *p >= 'A' && *p <= 'Z'
+						       ? *p + 32
+						       : *p);
 				p++;
 			}
 		}
@@ -94,8 +106,10 @@ int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
 		if (k >= 0 && queryable && !queryable[k])
 			k = -1; /* hidden by queryable_columns */
 		if (k < 0) {
-			snprintf(msg, msgsz, "%s%.200s", name.len ? "unknown reference " :
-				 "syntax error at or near ", name.len ? name.buf : p);
+			snprintf(msg, msgsz, "%s%.200s",
+				 name.len ? "unknown reference "
+					  : "syntax error at or near ",
+				 name.len ? name.buf : p);
 			ss_buf_release(&name);
 			return -1;
 		}
@@ -104,7 +118,8 @@ int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
 		ss_shape_quote_ident(out, name.buf);
 		ss_buf_release(&name);
 		for (k = 0; k < 3; k++) {
-			static const char *const words[] = { "asc", "desc", "nulls" };
+			static const char *const words[] = {"asc", "desc",
+							    "nulls"};
 			size_t i, n;
 
 			while (*p == ' ' || *p == '\t' || *p == '\n')
@@ -112,7 +127,8 @@ int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
 			for (i = 0; i < 3; i++) {
 				n = strlen(words[i]);
 				if (!strncasecmp(p, words[i], n) &&
-				    !((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z')))
+				    !((p[n] >= 'a' && p[n] <= 'z') ||
+				      (p[n] >= 'A' && p[n] <= 'Z')))
 					break;
 			}
 			if (i == 3)
@@ -132,7 +148,9 @@ int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
 				ss_buf_adds(out, " NULLS LAST");
 				p += 4;
 			} else {
-				snprintf(msg, msgsz, "syntax error at or near \"%.100s\"", p);
+				snprintf(msg, msgsz,
+					 "syntax error at or near \"%.100s\"",
+					 p);
 				return -1;
 			}
 		}
@@ -141,7 +159,8 @@ int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
 		if (!*p)
 			return 0;
 		if (*p != ',') {
-			snprintf(msg, msgsz, "syntax error at or near \"%.100s\"", p);
+			snprintf(msg, msgsz,
+				 "syntax error at or near \"%.100s\"", p);
 			return -1;
 		}
 		p++;
@@ -183,26 +202,32 @@ static void subset_params(const struct ss_shapereq *q, struct ss_subset *s,
 		snprintf(key, sizeof(key), "%zu", i + 1);
 		v = json_object_get(s->params, key);
 		if (!v) {
-			ss_http_errors_add(c, "params", "Parameters must be numbered sequentially, "
-				"starting from 1");
+			ss_http_errors_add(
+			    c, "params",
+			    "Parameters must be numbered sequentially, "
+			    "starting from 1");
 			break;
 		}
-		s->pv[i] = json_is_string(v) ? json_string_value(v) :
-			   json_is_null(v) ? NULL : "";
+		s->pv[i] = json_is_string(v) ? json_string_value(v)
+			   : json_is_null(v) ? NULL
+					     : "";
 		if (!json_is_string(v) && !json_is_null(v)) {
 			char *t = json_dumps(v, JSON_ENCODE_ANY);
 
-			json_object_set_new(s->params, key, json_string(t ? t : ""));
+			json_object_set_new(s->params, key,
+					    json_string(t ? t : ""));
 			free(t);
-			s->pv[i] = json_string_value(json_object_get(s->params, key));
+			s->pv[i] =
+			    json_string_value(json_object_get(s->params, key));
 		}
 	}
 }
 
-unsigned ss_subset_prepare(const struct ss_shapereq *q, const struct ss_where_limits *lim,
+unsigned ss_subset_prepare(const struct ss_shapereq *q,
+			   const struct ss_where_limits *lim,
 			   struct ss_subset *s, struct ss_buf *errbody)
 {
-	struct ss_http_errors c = { NULL, 0, 0 };
+	struct ss_http_errors c = {NULL, 0, 0};
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_where_limits deflim;
 	struct ss_buf order = SS_BUF_INIT;
@@ -214,33 +239,42 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q, const struct ss_where_li
 	ss_buf_init(&s->tail);
 	if (q->sub_params_json)
 		subset_params(q, s, &c);
-	if (q->sub_limit && ss_parse_i64(q->sub_limit, 1, INT64_MAX, &limit, "limit",
-					 &err) < 0)
+	if (q->sub_limit &&
+	    ss_parse_i64(q->sub_limit, 1, INT64_MAX, &limit, "limit", &err) < 0)
 		ss_http_errors_add(&c, "limit", "must be greater than 0");
-	if (q->sub_offset && ss_parse_i64(q->sub_offset, 0, INT64_MAX, &offset, "offset",
-					  &err) < 0)
-		ss_http_errors_add(&c, "offset", "must be greater than or equal to 0");
+	if (q->sub_offset && ss_parse_i64(q->sub_offset, 0, INT64_MAX, &offset,
+					  "offset", &err) < 0)
+		ss_http_errors_add(&c, "offset",
+				   "must be greater than or equal to 0");
 	if ((q->sub_limit || q->sub_offset) && !q->sub_order)
-		ss_http_errors_add(&c, "order_by", "order_by is required when limit or offset is present");
-	if (q->sub_order && ss_subset_order_by(&q->table, q->queryable, q->sub_order,
-					       &order, msg, sizeof(msg)) < 0)
+		ss_http_errors_add(
+		    &c, "order_by",
+		    "order_by is required when limit or offset is present");
+	if (q->sub_order &&
+	    ss_subset_order_by(&q->table, q->queryable, q->sub_order, &order,
+			       msg, sizeof(msg)) < 0)
 		ss_http_errors_add(&c, "order_by", "%s", msg);
 	if (!c.n && q->sub_where && *q->sub_where) {
 		size_t ncols;
-		struct ss_where_column *cols = ss_shapereq_where_columns(q, &ncols);
+		struct ss_where_column *cols =
+		    ss_shapereq_where_columns(q, &ncols);
 
 		if (!lim)
 			ss_where_limits_default(&deflim);
 		if (!ss_shape_utf8_valid(q->sub_where, strlen(q->sub_where)))
-			ss_http_errors_add(&c, "where", "invalid byte sequence for encoding \"UTF8\"");
-		else if (ss_where_compile_limited(q->sub_where, cols, ncols, s->pv, s->npv,
-						  lim ? lim : &deflim, &s->where, &err) < 0)
+			ss_http_errors_add(
+			    &c, "where",
+			    "invalid byte sequence for encoding \"UTF8\"");
+		else if (ss_where_compile_limited(
+			     q->sub_where, cols, ncols, s->pv, s->npv,
+			     lim ? lim : &deflim, &s->where, &err) < 0)
 			ss_http_errors_add(&c, "where", "%s", err.msg);
 		free(cols);
 	}
 	if (c.n) {
 		ss_http_errors_sort(c.e, c.n);
-		ss_buf_adds(errbody, "{\"message\":\"Invalid request\",\"errors\":"
+		ss_buf_adds(errbody,
+			    "{\"message\":\"Invalid request\",\"errors\":"
 			    "{\"subset\":{");
 		for (i = 0; i < c.n; i++) {
 			if (i)
@@ -270,7 +304,8 @@ struct subset_out {
 	struct ss_pg_snapshot snap;
 };
 
-static int subset_snap(void *ctx, const struct ss_pg_snapshot *snap, struct ss_err *err)
+static int subset_snap(void *ctx, const struct ss_pg_snapshot *snap,
+		       struct ss_err *err)
 {
 	struct subset_out *o = ctx;
 
@@ -284,7 +319,8 @@ static int subset_snap(void *ctx, const struct ss_pg_snapshot *snap, struct ss_e
 	return 0;
 }
 
-static int subset_row(void *ctx, const char *json, size_t len, struct ss_err *err)
+static int subset_row(void *ctx, const char *json, size_t len,
+		      struct ss_err *err)
 {
 	struct subset_out *o = ctx;
 
@@ -295,13 +331,14 @@ static int subset_row(void *ctx, const char *json, size_t len, struct ss_err *er
 	return 0;
 }
 
-int ss_subset_run(void *conn, const struct ss_shapereq *q, const struct ss_subset *s,
-		  uint32_t mark, struct ss_buf *out, struct ss_err *err)
+int ss_subset_run(void *conn, const struct ss_shapereq *q,
+		  const struct ss_subset *s, uint32_t mark, struct ss_buf *out,
+		  struct ss_err *err)
 {
 	struct ss_buf hdrs = SS_BUF_INIT;
 	struct subset_out o;
 	struct ss_pgq_subset pq;
-	struct ss_pgq_snapshot_cb cb = { subset_snap, subset_row, &o };
+	struct ss_pgq_snapshot_cb cb = {subset_snap, subset_row, &o};
 	uint64_t lsn = 0;
 	size_t i;
 	int rc;
@@ -314,14 +351,20 @@ int ss_subset_run(void *conn, const struct ss_shapereq *q, const struct ss_subse
 	pq.headers = hdrs.buf;
 	pq.lsn = &lsn;
 	ss_buf_adds(&o.body, "\"data\":[");
-	rc = ss_pgq_subset(conn, &q->table, q->sel, q->nsel, q->def.where, &pq, 1, &cb, err);
+	rc = ss_pgq_subset(conn, &q->table, q->sel, q->nsel, q->def.where, &pq,
+			   1, &cb, err);
 	if (rc == 0) {
-		ss_buf_addf(out, "{\"metadata\":{\"xmin\":\"%" PRIu64 "\",\"xmax\":\"%"
-			    PRIu64 "\",\"xip_list\":[", o.snap.xmin, o.snap.xmax);
+		ss_buf_addf(out,
+			    "{\"metadata\":{\"xmin\":\"%" PRIu64
+			    "\",\"xmax\":\"%" PRIu64 "\",\"xip_list\":[",
+			    o.snap.xmin, o.snap.xmax);
 		for (i = 0; i < o.snap.nxip; i++)
-			ss_buf_addf(out, "%s\"%" PRIu64 "\"", i ? "," : "", o.snap.xip[i]);
-		ss_buf_addf(out, "],\"database_lsn\":\"%" PRIu64 "\",\"snapshot_mark\":%"
-			    PRIu32 "},", lsn, mark);
+			ss_buf_addf(out, "%s\"%" PRIu64 "\"", i ? "," : "",
+				    o.snap.xip[i]);
+		ss_buf_addf(out,
+			    "],\"database_lsn\":\"%" PRIu64
+			    "\",\"snapshot_mark\":%" PRIu32 "},",
+			    lsn, mark);
 		ss_buf_add(out, o.body.buf, o.body.len);
 		ss_buf_adds(out, "]}");
 	}

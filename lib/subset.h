@@ -23,8 +23,8 @@
  * when any is present. An empty body is no fields. Returns 0, or 400
  * with Electric's body in errbody (invalid JSON, not an object).
  */
-unsigned ss_subset_from_body(const char *body, size_t len, struct ss_shapereq *q,
-			     struct ss_buf *errbody);
+unsigned ss_subset_from_body(const char *body, size_t len,
+			     struct ss_shapereq *q, struct ss_buf *errbody);
 
 /*
  * Check "col [ASC|DESC] [NULLS FIRST|LAST], ..." against table t (columns
@@ -34,12 +34,13 @@ unsigned ss_subset_from_body(const char *body, size_t len, struct ss_shapereq *q
  * ...").
  */
 int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
-		       const char *text, struct ss_buf *out, char *msg, size_t msgsz);
+		       const char *text, struct ss_buf *out, char *msg,
+		       size_t msgsz);
 
 /* A checked subset request. */
 struct ss_subset {
-	struct ss_where *where;       /* compiled subset__where, or NULL */
-	struct ss_buf tail;           /* " ORDER BY .. LIMIT n OFFSET m" */
+	struct ss_where *where; /* compiled subset__where, or NULL */
+	struct ss_buf tail;	/* " ORDER BY .. LIMIT n OFFSET m" */
 	json_t *params;
 	const char **pv;
 	size_t npv;
@@ -53,7 +54,8 @@ void ss_subset_release(struct ss_subset *s);
  * Electric's body {"message":"Invalid request","errors":{"subset":{..}}}
  * in errbody.
  */
-unsigned ss_subset_prepare(const struct ss_shapereq *q, const struct ss_where_limits *lim,
+unsigned ss_subset_prepare(const struct ss_shapereq *q,
+			   const struct ss_where_limits *lim,
 			   struct ss_subset *s, struct ss_buf *errbody);
 
 /*
@@ -62,7 +64,8 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q, const struct ss_where_li
  * "database_lsn","snapshot_mark"},"data":[rows]}, each row carrying the
  * snapshot mark. 0, or -1 with err (PostgreSQL failed; out unchanged).
  */
-int ss_subset_run(void *conn, const struct ss_shapereq *q, const struct ss_subset *s,
-		  uint32_t mark, struct ss_buf *out, struct ss_err *err);
+int ss_subset_run(void *conn, const struct ss_shapereq *q,
+		  const struct ss_subset *s, uint32_t mark, struct ss_buf *out,
+		  struct ss_err *err);
 
 #endif

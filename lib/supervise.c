@@ -73,7 +73,7 @@ static void child_setup(char *const argv[], const struct ss_spawn_opts *o,
 		if (prctl(PR_SET_PDEATHSIG, o->deathsig) < 0)
 			child_fail(efd, errno);
 		if (getppid() != parent)
-			_exit(1);   /* the supervisor is already gone */
+			_exit(1); /* the supervisor is already gone */
 	}
 	if (o->cwd && chdir(o->cwd) < 0)
 		child_fail(efd, errno);
@@ -94,15 +94,17 @@ int ss_spawn(char *const argv[], const struct ss_spawn_opts *o, pid_t *pid,
 		o = &dflt;
 	}
 	if (pipe2(ep, O_CLOEXEC) < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not run '%s': pipe: %s",
-				  argv[0], strerror(errno));
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not run '%s': pipe: %s", argv[0],
+				  strerror(errno));
 	p = fork();
 	if (p < 0) {
 		e = errno;
 		close(ep[0]);
 		close(ep[1]);
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not run '%s': fork: %s",
-				  argv[0], strerror(e));
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not run '%s': fork: %s", argv[0],
+				  strerror(e));
 	}
 	if (p == 0) {
 		close(ep[0]);
@@ -126,7 +128,7 @@ int ss_spawn(char *const argv[], const struct ss_spawn_opts *o, pid_t *pid,
 
 static void sleep_ms(int64_t ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -135,7 +137,8 @@ static void sleep_ms(int64_t ms)
 int ss_run_wait(char *const argv[], const struct ss_spawn_opts *o,
 		int64_t timeout_ms, int *status, struct ss_err *err)
 {
-	int64_t deadline = timeout_ms > 0 ? ss_mono_us() + timeout_ms * 1000 : 0;
+	int64_t deadline =
+	    timeout_ms > 0 ? ss_mono_us() + timeout_ms * 1000 : 0;
 	pid_t pid, r;
 
 	if (ss_spawn(argv, o, &pid, err) < 0)
@@ -145,8 +148,9 @@ int ss_run_wait(char *const argv[], const struct ss_spawn_opts *o,
 		if (r == pid)
 			return 0;
 		if (r < 0 && errno != EINTR) {
-			return ss_err_set(err, SS_ERR_RUNTIME, "waiting for '%s': %s",
-					  argv[0], strerror(errno));
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "waiting for '%s': %s", argv[0],
+					  strerror(errno));
 		}
 		if (deadline && ss_mono_us() >= deadline) {
 			kill(pid, SIGKILL);
@@ -163,10 +167,14 @@ int ss_run_wait(char *const argv[], const struct ss_spawn_opts *o,
 void ss_describe_status(int status, char *out, size_t outsz)
 {
 	if (WIFEXITED(status))
-		snprintf(out, outsz, "exited with status %d", WEXITSTATUS(status));
+		snprintf(out, outsz, "exited with status %d",
+			 WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		snprintf(out, outsz, "was killed by signal %d (%s)", WTERMSIG(status),
-			 sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+		snprintf(out, outsz, "was killed by signal %d (%s)",
+			 WTERMSIG(status),
+			 sigabbrev_np(WTERMSIG(status))
+			     ? sigabbrev_np(WTERMSIG(status))
+			     : "?");
 	else
 		snprintf(out, outsz, "ended with wait status %d", status);
 }
@@ -174,21 +182,21 @@ void ss_describe_status(int status, char *out, size_t outsz)
 /* ------------------------------------------------------------ supervisor */
 
 struct proc {
-	char **argv;    /* owned, NULL-terminated */
-	pid_t pid;      /* 0: not running */
+	char **argv; /* owned, NULL-terminated */
+	pid_t pid;   /* 0: not running */
 };
 
 struct unit {
 	char *name;
 	struct proc *procs;
 	size_t nprocs;
-	struct ss_spawn_opts opts;   /* fds other than err_fd unused */
+	struct ss_spawn_opts opts; /* fds other than err_fd unused */
 	int stop_sig;
-	int64_t started_us;          /* 0: not started */
-	int64_t restart_at_us;       /* 0: no restart pending */
+	int64_t started_us;    /* 0: not started */
+	int64_t restart_at_us; /* 0: no restart pending */
 	int64_t backoff_ms;
 	unsigned restarts;
-	int stopping;                /* the rest of the unit is being stopped */
+	int stopping; /* the rest of the unit is being stopped */
 };
 
 struct ss_sup {
@@ -197,7 +205,7 @@ struct ss_sup {
 	int64_t min_ms, max_ms, healthy_ms;
 	ss_sup_event_fn *fn;
 	void *ctx;
-	ss_sup_poll_fn *poll_fn;   /* NULL once it returned nonzero */
+	ss_sup_poll_fn *poll_fn; /* NULL once it returned nonzero */
 	void *poll_ctx;
 	int64_t poll_ms;
 };
@@ -272,7 +280,7 @@ void ss_sup_add(struct ss_sup *s, const char *name, size_t nprocs,
 		u->opts = *o;
 	else
 		ss_spawn_opts_init(&u->opts);
-	u->opts.user = NULL;   /* borrowed pointers are not kept */
+	u->opts.user = NULL; /* borrowed pointers are not kept */
 	u->opts.cwd = NULL;
 	u->opts.in_fd = -1;
 	/* The unit keeps its own copies of the output fds, for restarts. */
@@ -329,7 +337,8 @@ static int unit_start(struct ss_sup *s, struct unit *u, struct ss_err *err)
 
 		p[0] = p[1] = -1;
 		if (i + 1 < u->nprocs && pipe2(p, O_CLOEXEC) < 0) {
-			ss_err_set(err, SS_ERR_RUNTIME, "pipe: %s", strerror(errno));
+			ss_err_set(err, SS_ERR_RUNTIME, "pipe: %s",
+				   strerror(errno));
 			goto fail;
 		}
 		o.in_fd = in;
@@ -347,8 +356,9 @@ static int unit_start(struct ss_sup *s, struct unit *u, struct ss_err *err)
 	u->started_us = ss_mono_us();
 	u->stopping = 0;
 	{
-		struct ss_sup_event ev = { .kind = SS_SUP_STARTED, .unit = u->name,
-					   .restarts = u->restarts };
+		struct ss_sup_event ev = {.kind = SS_SUP_STARTED,
+					  .unit = u->name,
+					  .restarts = u->restarts};
 		emit(s, &ev);
 	}
 	return 0;
@@ -398,13 +408,14 @@ static struct unit *find_pid(struct ss_sup *s, pid_t pid, size_t *idx)
 }
 
 /* A process of u ended while we were not stopping everything. */
-static int on_exit_status(struct ss_sup *s, struct unit *u, size_t j, int status,
-			  struct ss_err *err)
+static int on_exit_status(struct ss_sup *s, struct unit *u, size_t j,
+			  int status, struct ss_err *err)
 {
-	struct ss_sup_event ev = { .unit = u->name,
-				   .program = base(u->procs[j].argv[0]),
-				   .pid = u->procs[j].pid, .status = status,
-				   .restarts = u->restarts };
+	struct ss_sup_event ev = {.unit = u->name,
+				  .program = base(u->procs[j].argv[0]),
+				  .pid = u->procs[j].pid,
+				  .status = status,
+				  .restarts = u->restarts};
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	char how[96];
 
@@ -435,11 +446,13 @@ static int on_exit_status(struct ss_sup *s, struct unit *u, size_t j, int status
 	ev.delay_ms = u->backoff_ms;
 	ev.restarts = u->restarts;
 	emit(s, &ev);
-	u->backoff_ms = u->backoff_ms * 2 > s->max_ms ? s->max_ms : u->backoff_ms * 2;
+	u->backoff_ms =
+	    u->backoff_ms * 2 > s->max_ms ? s->max_ms : u->backoff_ms * 2;
 	return 0;
 }
 
-int ss_sup_run(struct ss_sup *s, volatile sig_atomic_t *stop, struct ss_err *err)
+int ss_sup_run(struct ss_sup *s, volatile sig_atomic_t *stop,
+	       struct ss_err *err)
 {
 	struct sigaction sa;
 	sigset_t block, orig, waitmask;
@@ -497,16 +510,21 @@ int ss_sup_run(struct ss_sup *s, volatile sig_atomic_t *stop, struct ss_err *err
 			u->restart_at_us = 0;
 			if (unit_start(s, u, err) < 0) {
 				struct ss_sup_event ev = {
-					.kind = SS_SUP_START_FAILED, .unit = u->name,
-					.delay_ms = u->backoff_ms, .err = err,
-					.restarts = u->restarts };
+				    .kind = SS_SUP_START_FAILED,
+				    .unit = u->name,
+				    .delay_ms = u->backoff_ms,
+				    .err = err,
+				    .restarts = u->restarts};
 
 				emit(s, &ev);
 				ss_err_clear(err);
 				u->restart_at_us = now + u->backoff_ms * 1000;
-				u->backoff_ms = u->backoff_ms * 2 > s->max_ms ?
-						s->max_ms : u->backoff_ms * 2;
-				next = !next || u->restart_at_us < next ? u->restart_at_us : next;
+				u->backoff_ms = u->backoff_ms * 2 > s->max_ms
+						    ? s->max_ms
+						    : u->backoff_ms * 2;
+				next = !next || u->restart_at_us < next
+					   ? u->restart_at_us
+					   : next;
 			}
 		}
 		wait_ms = next ? (next - now) / 1000 + 1 : 1000;
@@ -543,13 +561,17 @@ void ss_sup_stop(struct ss_sup *s, int64_t timeout_ms)
 			for (j = 0; j < u->nprocs; j++) {
 				pid_t pid = u->procs[j].pid;
 
-				if (pid && waitpid(pid, &status, WNOHANG) == pid) {
+				if (pid &&
+				    waitpid(pid, &status, WNOHANG) == pid) {
 					struct ss_sup_event ev = {
-						.kind = SS_SUP_EXITED, .unit = u->name,
-						.program = base(u->procs[j].argv[0]),
-						.pid = pid, .status = status,
-						.restarts = u->restarts,
-						.expected = 1 };
+					    .kind = SS_SUP_EXITED,
+					    .unit = u->name,
+					    .program =
+						base(u->procs[j].argv[0]),
+					    .pid = pid,
+					    .status = status,
+					    .restarts = u->restarts,
+					    .expected = 1};
 
 					u->procs[j].pid = 0;
 					emit(s, &ev);

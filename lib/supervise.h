@@ -29,14 +29,15 @@
 
 /* How to start one child. Everything is *borrowed* for the call. */
 struct ss_spawn_opts {
-	int in_fd, out_fd, err_fd;  /* -1: /dev/null for in, inherit for out/err */
-	int pgid;                   /* process group to join; 0: a new one */
-	int deathsig;               /* sent when the supervisor dies; 0: none */
-	int switch_user;            /* run as uid/gid below (from root) */
+	int in_fd, out_fd,
+	    err_fd;	 /* -1: /dev/null for in, inherit for out/err */
+	int pgid;	 /* process group to join; 0: a new one */
+	int deathsig;	 /* sent when the supervisor dies; 0: none */
+	int switch_user; /* run as uid/gid below (from root) */
 	uid_t uid;
 	gid_t gid;
-	const char *user;           /* for supplementary groups; may be NULL */
-	const char *cwd;            /* NULL: the supervisor's */
+	const char *user; /* for supplementary groups; may be NULL */
+	const char *cwd;  /* NULL: the supervisor's */
 };
 
 void ss_spawn_opts_init(struct ss_spawn_opts *o);
@@ -65,22 +66,24 @@ void ss_describe_status(int status, char *out, size_t outsz);
 
 /* What the supervisor reports to its caller. */
 enum ss_sup_event_kind {
-	SS_SUP_STARTED,     /* a unit's processes were started */
-	SS_SUP_EXITED,      /* one process ended (status) */
-	SS_SUP_RESTARTING,  /* the unit will be started again after delay_ms */
-	SS_SUP_FATAL,       /* a process ended with 2 or 3: ss_sup_run returns */
-	SS_SUP_START_FAILED /* starting the unit failed (err); retried after delay_ms */
+	SS_SUP_STARTED,	   /* a unit's processes were started */
+	SS_SUP_EXITED,	   /* one process ended (status) */
+	SS_SUP_RESTARTING, /* the unit will be started again after delay_ms */
+	SS_SUP_FATAL,	   /* a process ended with 2 or 3: ss_sup_run returns */
+	SS_SUP_START_FAILED /* starting the unit failed (err); retried after
+			       delay_ms */
 };
 
 struct ss_sup_event {
 	enum ss_sup_event_kind kind;
-	const char *unit;       /* the unit's name */
-	const char *program;    /* the process's argv[0] basename (EXITED, FATAL) */
+	const char *unit; /* the unit's name */
+	const char
+	    *program; /* the process's argv[0] basename (EXITED, FATAL) */
 	pid_t pid;
-	int status;             /* waitpid status (EXITED, FATAL) */
-	int64_t delay_ms;       /* RESTARTING, START_FAILED */
-	unsigned restarts;      /* how many times this unit was restarted so far */
-	int expected;           /* EXITED: the unit was being stopped */
+	int status;	   /* waitpid status (EXITED, FATAL) */
+	int64_t delay_ms;  /* RESTARTING, START_FAILED */
+	unsigned restarts; /* how many times this unit was restarted so far */
+	int expected;	   /* EXITED: the unit was being stopped */
 	const struct ss_err *err; /* START_FAILED */
 };
 
@@ -99,9 +102,10 @@ void ss_sup_free(struct ss_sup *s);
  * user switch, err_fd and deathsig for all of them (the fds for the pipes
  * are the supervisor's own; the first reads /dev/null, the last's stdout
  * is o->out_fd; the unit keeps duplicates of out_fd and err_fd, so the
- * caller may close its own; o->user and o->cwd are not kept). stop_sig is what ss_sup_stop sends (SIGTERM for
- * shapesync stages, SIGINT for a PostgreSQL server: fast shutdown).
- * Units are stopped in the reverse order of their addition.
+ * caller may close its own; o->user and o->cwd are not kept). stop_sig is what
+ * ss_sup_stop sends (SIGTERM for shapesync stages, SIGINT for a PostgreSQL
+ * server: fast shutdown). Units are stopped in the reverse order of their
+ * addition.
  */
 void ss_sup_add(struct ss_sup *s, const char *name, size_t nprocs,
 		char *const *const argvs[], const struct ss_spawn_opts *o,
@@ -131,7 +135,8 @@ int ss_sup_start(struct ss_sup *s, struct ss_err *err);
  * Returns 0 when stopped on request, -1 with err on a fatal exit. Either
  * way the children are still running: call ss_sup_stop.
  */
-int ss_sup_run(struct ss_sup *s, volatile sig_atomic_t *stop, struct ss_err *err);
+int ss_sup_run(struct ss_sup *s, volatile sig_atomic_t *stop,
+	       struct ss_err *err);
 
 /* Stop every unit, last added first: its stop signal to each process,
  * then SIGKILL to what is left after timeout_ms; reaps them all. */

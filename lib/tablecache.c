@@ -24,7 +24,8 @@ struct ss_tablecache {
 	void *ctx;
 };
 
-void ss_tablecache_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src)
+void ss_tablecache_copy(struct ss_pgq_table *dst,
+			const struct ss_pgq_table *src)
 {
 	size_t i;
 
@@ -36,16 +37,17 @@ void ss_tablecache_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src
 		dst->cols[i] = src->cols[i];
 		dst->cols[i].name = ss_xstrdup(src->cols[i].name);
 		dst->cols[i].type = ss_xstrdup(src->cols[i].type);
-		dst->cols[i].elem_type = src->cols[i].elem_type ?
-			ss_xstrdup(src->cols[i].elem_type) : NULL;
+		dst->cols[i].elem_type =
+		    src->cols[i].elem_type ? ss_xstrdup(src->cols[i].elem_type)
+					   : NULL;
 	}
 	dst->pk = ss_xcalloc(src->npk + 1, sizeof(*dst->pk));
 	if (src->npk)
 		memcpy(dst->pk, src->pk, src->npk * sizeof(*dst->pk));
 }
 
-struct ss_tablecache *ss_tablecache_new(ss_shapereq_describe_fn describe, void *ctx,
-					int64_t ttl_us, size_t max)
+struct ss_tablecache *ss_tablecache_new(ss_shapereq_describe_fn describe,
+					void *ctx, int64_t ttl_us, size_t max)
 {
 	struct ss_tablecache *c = ss_xcalloc(1, sizeof(*c));
 

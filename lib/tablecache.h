@@ -17,8 +17,8 @@ struct ss_tablecache;
 
 /* *new* (ss_tablecache_free): answers cached for ttl_us, at most max
  * entries (then the cache starts over); misses asked of describe(ctx). */
-struct ss_tablecache *ss_tablecache_new(ss_shapereq_describe_fn describe, void *ctx,
-					int64_t ttl_us, size_t max);
+struct ss_tablecache *ss_tablecache_new(ss_shapereq_describe_fn describe,
+					void *ctx, int64_t ttl_us, size_t max);
 
 /* NULL is a no-op. */
 void ss_tablecache_free(struct ss_tablecache *c);
@@ -32,6 +32,7 @@ int ss_tablecache_describe(void *cache, const char *schema, const char *name,
 			   struct ss_pgq_table *t, struct ss_err *err);
 
 /* Copy a table description: dst is *new* (ss_pgq_table_release). */
-void ss_tablecache_copy(struct ss_pgq_table *dst, const struct ss_pgq_table *src);
+void ss_tablecache_copy(struct ss_pgq_table *dst,
+			const struct ss_pgq_table *src);
 
 #endif

@@ -72,7 +72,8 @@ void ss_err_prefix(struct ss_err *err, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	/* Explicit precisions: the prefix is short, the message keeps the rest. */
+	/* Explicit precisions: the prefix is short, the message keeps the rest.
+	 */
 	snprintf(err->msg, sizeof(err->msg), "%.200s: %.300s", pre, old);
 }
 
@@ -255,13 +256,27 @@ static inline int add_json(struct ss_buf *b, const char *s, size_t len,
 			return SS_JSON_ENUL;
 		ss_buf_add(b, s + run, i - run);
 		switch (c) {
-		case '"': e = "\\\""; break;
-		case '\\': e = "\\\\"; break;
-		case '\n': e = "\\n"; break;
-		case '\r': e = "\\r"; break;
-		case '\t': e = "\\t"; break;
-		case '\b': e = "\\b"; break;
-		case '\f': e = "\\f"; break;
+		case '"':
+			e = "\\\"";
+			break;
+		case '\\':
+			e = "\\\\";
+			break;
+		case '\n':
+			e = "\\n";
+			break;
+		case '\r':
+			e = "\\r";
+			break;
+		case '\t':
+			e = "\\t";
+			break;
+		case '\b':
+			e = "\\b";
+			break;
+		case '\f':
+			e = "\\f";
+			break;
 		default:
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[c >> 4];
@@ -277,8 +292,7 @@ static inline int add_json(struct ss_buf *b, const char *s, size_t len,
 	return 0;
 }
 
-int ss_buf_add_json(struct ss_buf *b, const char *s, size_t len,
-		    unsigned flags)
+int ss_buf_add_json(struct ss_buf *b, const char *s, size_t len, unsigned flags)
 {
 	int upper = (flags & SS_JSON_UPPER) != 0;
 
@@ -339,13 +353,15 @@ int ss_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
 	char *end;
 
 	if (!s || !all_digits(d))
-		return ss_err_set(err, SS_ERR_INPUT, "invalid %s '%s': not an integer",
-				  what, s ? s : "");
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "invalid %s '%s': not an integer", what,
+				  s ? s : "");
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno == ERANGE || v < min || v > max)
 		return ss_err_set(err, SS_ERR_INPUT,
-				  "invalid %s '%s': must be between %" PRId64 " and %" PRId64,
+				  "invalid %s '%s': must be between %" PRId64
+				  " and %" PRId64,
 				  what, s, min, max);
 	*out = v;
 	return 0;
@@ -424,15 +440,16 @@ bad:
 int ss_parse_duration_ms(const char *s, int64_t *out_ms, const char *what,
 			 struct ss_err *err)
 {
-	static const char *const names[] = { "", "ms", "s", "m", "h", NULL };
-	static const uint64_t mult[] = { 1, 1, 1000, 60000, 3600000 };
+	static const char *const names[] = {"", "ms", "s", "m", "h", NULL};
+	static const uint64_t mult[] = {1, 1, 1000, 60000, 3600000};
 	uint64_t v;
 
 	if (parse_scaled(s, names, mult, &v, what,
 			 "a duration such as 250ms, 5s, 2m or 1h", err) < 0)
 		return -1;
 	if (v > INT64_MAX / 1000)
-		return ss_err_set(err, SS_ERR_INPUT, "invalid %s '%s': too large", what, s);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "invalid %s '%s': too large", what, s);
 	*out_ms = (int64_t)v;
 	return 0;
 }
@@ -440,13 +457,12 @@ int ss_parse_duration_ms(const char *s, int64_t *out_ms, const char *what,
 int ss_parse_size(const char *s, uint64_t *out, const char *what,
 		  struct ss_err *err)
 {
-	static const char *const names[] = {
-		"", "b", "k", "K", "KiB", "kB", "m", "M", "MiB", "MB",
-		"g", "G", "GiB", "GB", NULL };
+	static const char *const names[] = {"",	  "b", "k",   "K",   "KiB",
+					    "kB", "m", "M",   "MiB", "MB",
+					    "g",  "G", "GiB", "GB",  NULL};
 	static const uint64_t mult[] = {
-		1, 1, 1 << 10, 1 << 10, 1 << 10, 1 << 10,
-		1 << 20, 1 << 20, 1 << 20, 1 << 20,
-		1 << 30, 1 << 30, 1 << 30, 1 << 30 };
+	    1,	     1,	      1 << 10, 1 << 10, 1 << 10, 1 << 10, 1 << 20,
+	    1 << 20, 1 << 20, 1 << 20, 1 << 30, 1 << 30, 1 << 30, 1 << 30};
 
 	return parse_scaled(s, names, mult, out, what,
 			    "a size such as 4096, 64KiB or 10MiB", err);
@@ -487,7 +503,8 @@ void ss_format_time_us(int64_t us, char *out, size_t outsz)
 		 tm.tm_min, tm.tm_sec, frac);
 }
 
-void ss_quote_text(char *out, size_t outsz, const char *s, size_t len, size_t max)
+void ss_quote_text(char *out, size_t outsz, const char *s, size_t len,
+		   size_t max)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0, i;
@@ -628,8 +645,9 @@ int ss_mkdir(const char *path, struct ss_err *err)
 				  "could not create directory '%s': %s", path,
 				  strerror(errno));
 	if (stat(path, &st) < 0)
-		return ss_err_set(err, SS_ERR_RUNTIME, "could not stat '%s': %s",
-				  path, strerror(errno));
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not stat '%s': %s", path,
+				  strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return ss_err_set(err, SS_ERR_RUNTIME,
 				  "could not create directory '%s': %s", path,
@@ -669,7 +687,7 @@ int ss_mkdirs(const char *path, int parents_only, struct ss_err *err)
 void ss_signals_block(sigset_t *old)
 {
 	static const int sync_signals[] = {
-		SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS,
+	    SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS,
 	};
 	sigset_t set;
 	size_t i;
@@ -699,7 +717,8 @@ int ss_thread_start(pthread_t *t, const pthread_attr_t *attr,
 
 /* ---- listening addresses ---------------------------------------------- */
 
-unsigned ss_sockaddr_parse(const char *addr, int port, struct sockaddr_storage *sa)
+unsigned ss_sockaddr_parse(const char *addr, int port,
+			   struct sockaddr_storage *sa)
 {
 	struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
@@ -721,9 +740,12 @@ unsigned ss_sockaddr_parse(const char *addr, int port, struct sockaddr_storage *
 int ss_sockaddr_loopback(const struct sockaddr_storage *sa)
 {
 	if (sa->ss_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+		return (ntohl(((const struct sockaddr_in *)sa)
+				  ->sin_addr.s_addr) >>
+			24) == 127;
 	if (sa->ss_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+		return IN6_IS_ADDR_LOOPBACK(
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
 	return 0;
 }
 

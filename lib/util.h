@@ -44,22 +44,26 @@ struct ss_err {
 	char hint[256];
 };
 
-#define SS_ERR_INIT { 0, "", "", "" }
+#define SS_ERR_INIT                                                            \
+	{                                                                      \
+		0, "", "", ""                                                  \
+	}
 
 /* Clear an error report. */
 void ss_err_clear(struct ss_err *err);
 /* Set code and message (printf-style); clears detail and hint. NULL err is
- * allowed and ignored. Always returns -1 so callers can `return ss_err_set(..)`. */
+ * allowed and ignored. Always returns -1 so callers can `return
+ * ss_err_set(..)`. */
 int ss_err_set(struct ss_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Set the optional detail / hint lines of an error already set. */
 void ss_err_detail(struct ss_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void ss_err_hint(struct ss_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Prefix the message of an error already set with "<prefix>: ". */
 void ss_err_prefix(struct ss_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Allocation: never returns NULL; on out-of-memory prints one line to
  * stderr and aborts (the one exception to "the library never prints"). */
@@ -85,7 +89,10 @@ struct ss_buf {
 };
 
 extern char ss_buf_empty[];
-#define SS_BUF_INIT { ss_buf_empty, 0, 0 }
+#define SS_BUF_INIT                                                            \
+	{                                                                      \
+		ss_buf_empty, 0, 0                                             \
+	}
 
 void ss_buf_init(struct ss_buf *b);
 void ss_buf_release(struct ss_buf *b);
@@ -95,7 +102,7 @@ void ss_buf_add(struct ss_buf *b, const void *data, size_t len);
 void ss_buf_adds(struct ss_buf *b, const char *s);
 void ss_buf_addc(struct ss_buf *b, char c);
 void ss_buf_addf(struct ss_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void ss_buf_vaddf(struct ss_buf *b, const char *fmt, va_list ap);
 /*
  * The one JSON string escaper. Appends s[0..len) as a JSON string literal,
@@ -129,8 +136,8 @@ char *ss_buf_detach(struct ss_buf *b, size_t *len);
  */
 int ss_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out,
 		 const char *what, struct ss_err *err);
-int ss_parse_u64(const char *s, uint64_t max, uint64_t *out,
-		 const char *what, struct ss_err *err);
+int ss_parse_u64(const char *s, uint64_t max, uint64_t *out, const char *what,
+		 struct ss_err *err);
 /* Parse exactly n bytes of decimal digits (at least one, no sign, no
  * spaces) into *out, at most max. Returns 0, or -1 without a message:
  * for callers that build their own error (LSNs, offsets). */
@@ -146,7 +153,8 @@ int ss_parse_size(const char *s, uint64_t *out, const char *what,
 int64_t ss_now_us(void);
 /* Monotonic clock in microseconds. */
 int64_t ss_mono_us(void);
-/* Format a Unix-microseconds time as ISO 8601 UTC ("2026-11-21T07:38:00.123456Z"). */
+/* Format a Unix-microseconds time as ISO 8601 UTC
+ * ("2026-11-21T07:38:00.123456Z"). */
 void ss_format_time_us(int64_t us, char *out, size_t outsz);
 
 /*
@@ -155,7 +163,8 @@ void ss_format_time_us(int64_t us, char *out, size_t outsz);
  * value can neither flood nor garble a log line. Always NUL-terminates
  * out (outsz >= 1).
  */
-void ss_quote_text(char *out, size_t outsz, const char *s, size_t len, size_t max);
+void ss_quote_text(char *out, size_t outsz, const char *s, size_t len,
+		   size_t max);
 
 /* 64-bit FNV-1a over a byte string; stable across runs and machines. */
 uint64_t ss_hash64(const void *data, size_t len);
@@ -220,7 +229,8 @@ int ss_thread_start(pthread_t *t, const pthread_attr_t *attr,
  * for IPv6) into out (n bytes, truncated if short).
  */
 struct sockaddr_storage;
-unsigned ss_sockaddr_parse(const char *addr, int port, struct sockaddr_storage *sa);
+unsigned ss_sockaddr_parse(const char *addr, int port,
+			   struct sockaddr_storage *sa);
 int ss_sockaddr_loopback(const struct sockaddr_storage *sa);
 void ss_sockaddr_url_host(const char *addr, int port, char *out, size_t n);
 

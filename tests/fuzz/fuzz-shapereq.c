@@ -24,19 +24,37 @@ static const struct {
 	int system, broken;
 	struct fcol cols[6];
 } tables[] = {
-	{ "public", "items", 0, 0, {
-		{ "id", "int8", 1, 0, 0 }, { "title", "text", 0, 0, 0 },
-		{ "n", "int4", 0, 0, 0 }, { "gen", "int4", 0, 0, 1 },
-		{ "mood", "mood", 0, 1, 0 }, { NULL, NULL, 0, 0, 0 } } },
-	{ "public", "pairs", 0, 0, {
-		{ "a", "int4", 1, 0, 0 }, { "b", "text", 2, 0, 0 },
-		{ "c", "_text", 0, 0, 0 }, { NULL, NULL, 0, 0, 0 } } },
-	{ "public", "nopk", 0, 0, {
-		{ "x", "timestamptz", 0, 0, 0 }, { "Y", "numeric", 0, 0, 0 },
-		{ NULL, NULL, 0, 0, 0 } } },
-	{ "pg_catalog", "pg_class", 1, 0, {
-		{ "oid", "oid", 0, 0, 0 }, { NULL, NULL, 0, 0, 0 } } },
-	{ "public", "broken", 0, 1, { { NULL, NULL, 0, 0, 0 } } },
+    {"public",
+     "items",
+     0,
+     0,
+     {{"id", "int8", 1, 0, 0},
+      {"title", "text", 0, 0, 0},
+      {"n", "int4", 0, 0, 0},
+      {"gen", "int4", 0, 0, 1},
+      {"mood", "mood", 0, 1, 0},
+      {NULL, NULL, 0, 0, 0}}},
+    {"public",
+     "pairs",
+     0,
+     0,
+     {{"a", "int4", 1, 0, 0},
+      {"b", "text", 2, 0, 0},
+      {"c", "_text", 0, 0, 0},
+      {NULL, NULL, 0, 0, 0}}},
+    {"public",
+     "nopk",
+     0,
+     0,
+     {{"x", "timestamptz", 0, 0, 0},
+      {"Y", "numeric", 0, 0, 0},
+      {NULL, NULL, 0, 0, 0}}},
+    {"pg_catalog",
+     "pg_class",
+     1,
+     0,
+     {{"oid", "oid", 0, 0, 0}, {NULL, NULL, 0, 0, 0}}},
+    {"public", "broken", 0, 1, {{NULL, NULL, 0, 0, 0}}},
 };
 
 static int fake_describe(void *ctx, const char *schema, const char *name,
@@ -46,10 +64,12 @@ static int fake_describe(void *ctx, const char *schema, const char *name,
 
 	(void)ctx;
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		if (strcmp(tables[i].schema, schema) || strcmp(tables[i].name, name))
+		if (strcmp(tables[i].schema, schema) ||
+		    strcmp(tables[i].name, name))
 			continue;
 		if (tables[i].broken)
-			return ss_err_set(err, SS_ERR_RUNTIME, "connection refused");
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "connection refused");
 		memset(t, 0, sizeof(*t));
 		t->schema = ss_xstrdup(schema);
 		t->name = ss_xstrdup(name);
@@ -82,8 +102,10 @@ static int fake_describe(void *ctx, const char *schema, const char *name,
 
 static int hexval(int c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 static size_t unescape(char *s, size_t len)
@@ -93,9 +115,10 @@ static size_t unescape(char *s, size_t len)
 	for (r = 0; r < len; r++) {
 		if (s[r] == '+') {
 			s[w++] = ' ';
-		} else if (s[r] == '%' && r + 2 < len && hexval(s[r + 1]) >= 0 &&
-			   hexval(s[r + 2]) >= 0) {
-			s[w++] = (char)(hexval(s[r + 1]) * 16 + hexval(s[r + 2]));
+		} else if (s[r] == '%' && r + 2 < len &&
+			   hexval(s[r + 1]) >= 0 && hexval(s[r + 2]) >= 0) {
+			s[w++] =
+			    (char)(hexval(s[r + 1]) * 16 + hexval(s[r + 2]));
 			r += 2;
 		} else {
 			s[w++] = s[r];
@@ -121,7 +144,8 @@ static struct ss_shapereq_kv *split(char *text, size_t len, size_t *n)
 		if (eq) {
 			*eq = '\0';
 			kv[*n].value = eq + 1;
-			kv[*n].value_len = unescape(eq + 1, plen - (size_t)(eq + 1 - p));
+			kv[*n].value_len =
+			    unescape(eq + 1, plen - (size_t)(eq + 1 - p));
 		}
 		kv[*n].key = p;
 		kv[*n].key_len = unescape(p, eq ? (size_t)(eq - p) : plen);
@@ -149,11 +173,13 @@ static unsigned run(const struct ss_shapereq_kv *kv, size_t n,
 		json_error_t je;
 		json_t *j = json_loadb(e.body.buf, e.body.len, 0, &je);
 
-		FUZZ_CHECK(st == 400 || st == 401 || st == 503, "status %u", st);
-		FUZZ_CHECK(j && json_is_object(j) &&
-			   json_is_string(json_object_get(j, "message")),
-			   "error body is not a JSON object with a message: %s (%s)",
-			   e.body.buf, je.text);
+		FUZZ_CHECK(st == 400 || st == 401 || st == 503, "status %u",
+			   st);
+		FUZZ_CHECK(
+		    j && json_is_object(j) &&
+			json_is_string(json_object_get(j, "message")),
+		    "error body is not a JSON object with a message: %s (%s)",
+		    e.body.buf, je.text);
 		json_decref(j);
 	}
 	ss_shapereq_error_release(&e);
@@ -163,7 +189,7 @@ static unsigned run(const struct ss_shapereq_kv *kv, size_t n,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ss_where_limits lim;
-	struct ss_shapereq_opts o = { NULL, &lim, fake_describe, NULL, 0 };
+	struct ss_shapereq_opts o = {NULL, &lim, fake_describe, NULL, 0};
 	struct ss_shapereq q, q2;
 	struct ss_shapereq_kv *kv, *kv2 = NULL, *kv3 = NULL;
 	struct ss_buf r1 = SS_BUF_INIT, r2 = SS_BUF_INIT, d1 = SS_BUF_INIT;
@@ -188,11 +214,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ss_shapereq_describe(&q, &d1);
 		ss_shapereq_render(&q, o.secret, &r1, &kv2, &n2);
 		o.definition_only = 0;
-		FUZZ_CHECK(!run(kv2, n2, &o, &q2), "'%s' validates, rendered it does not",
-			   p);
+		FUZZ_CHECK(!run(kv2, n2, &o, &q2),
+			   "'%s' validates, rendered it does not", p);
 		ss_shapereq_describe(&q2, &d2);
-		FUZZ_CHECK(!strcmp(d1.buf, d2.buf), "'%s' validates to\n%s\nrendered to\n%s",
-			   p, d1.buf, d2.buf);
+		FUZZ_CHECK(!strcmp(d1.buf, d2.buf),
+			   "'%s' validates to\n%s\nrendered to\n%s", p, d1.buf,
+			   d2.buf);
 		ss_shapereq_render(&q2, o.secret, &r2, &kv3, &n3);
 		FUZZ_CHECK(r1.len == r2.len && !memcmp(r1.buf, r2.buf, r1.len),
 			   "'%s': rendering is not stable", p);

@@ -17,17 +17,18 @@ static void check_json(const struct ss_buf *b)
 	json_error_t je;
 	json_t *j = json_loadb(b->buf, b->len, 0, &je);
 
-	FUZZ_CHECK(j && json_is_object(j), "not a JSON object: %s (%s)", b->buf, je.text);
+	FUZZ_CHECK(j && json_is_object(j), "not a JSON object: %s (%s)", b->buf,
+		   je.text);
 	json_decref(j);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char *names[] = { "id", "title", "Mixed", "n y" };
-	static char *types[] = { "int4", "text", "text", "int8" };
-	static const char allow[4] = { 1, 1, 1, 0 };
+	static char *names[] = {"id", "title", "Mixed", "n y"};
+	static char *types[] = {"int4", "text", "text", "int8"};
+	static const char allow[4] = {1, 1, 1, 0};
 	struct ss_pgq_column cols[4];
-	size_t pk[1] = { 0 }, i;
+	size_t pk[1] = {0}, i;
 	struct ss_pgq_table t;
 	struct ss_shapereq q;
 	struct ss_subset s;
@@ -58,15 +59,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ss_buf_reset(&out);
 		ss_buf_reset(&again);
 		msg[0] = '\0';
-		if (ss_subset_order_by(&t, queryable, text, &out, msg, sizeof(msg)) < 0) {
-			FUZZ_CHECK(msg[0], "'%s': refused without a message", text);
+		if (ss_subset_order_by(&t, queryable, text, &out, msg,
+				       sizeof(msg)) < 0) {
+			FUZZ_CHECK(msg[0], "'%s': refused without a message",
+				   text);
 			continue;
 		}
-		FUZZ_CHECK(ss_subset_order_by(&t, queryable, out.buf, &again, msg,
-					      sizeof(msg)) == 0,
-			   "'%s' rewrites to '%s', which is refused: %s", text, out.buf, msg);
-		FUZZ_CHECK(!strcmp(out.buf, again.buf), "'%s' rewrites to '%s' then '%s'",
-			   text, out.buf, again.buf);
+		FUZZ_CHECK(ss_subset_order_by(&t, queryable, out.buf, &again,
+					      msg, sizeof(msg)) == 0,
+			   "'%s' rewrites to '%s', which is refused: %s", text,
+			   out.buf, msg);
+		FUZZ_CHECK(!strcmp(out.buf, again.buf),
+			   "'%s' rewrites to '%s' then '%s'", text, out.buf,
+			   again.buf);
 	}
 	if (body) {
 		ss_shapereq_init(&q);

@@ -49,7 +49,7 @@ static void on_activated(size_t n, ss_lsn position, void *ctx)
 	s->last_pos = position;
 }
 
-static const struct ss_activate_ops ops = { on_warn, on_activated };
+static const struct ss_activate_ops ops = {on_warn, on_activated};
 
 static void test_protocol(void)
 {
@@ -58,7 +58,7 @@ static void test_protocol(void)
 	struct ss_router *router = ss_router_new(NULL, NULL);
 	struct ss_activate *a;
 	struct ss_err err = SS_ERR_INIT;
-	struct seen s = { 0, 0, 0, 0 };
+	struct seen s = {0, 0, 0, 0};
 	struct ss_stream_id sid;
 	int64_t x, y, z, stream, gone;
 
@@ -102,7 +102,8 @@ static void test_protocol(void)
 	/* A removal drops the shape from the router at once, even inside a
 	 * transaction. */
 	ss_activate_begin(a);
-	CHECK(ss_registry_remove(serve, z, &err) == 1 && ss_registry_flush(serve, &err) == 0);
+	CHECK(ss_registry_remove(serve, z, &err) == 1 &&
+	      ss_registry_flush(serve, &err) == 0);
 	CHECK(ss_activate_refresh(a, &err) == 0);
 	CHECK(!ss_router_has(router, z));
 	CHECK(ss_activate_commit(a, 0x300, &err) == 0);
@@ -126,7 +127,8 @@ static void test_protocol(void)
 	memset(&sid, 0, sizeof(sid));
 	snprintf(sid.system_id, sizeof(sid.system_id), "1");
 	snprintf(sid.slot, sizeof(sid.slot), "s");
-	CHECK(ss_registry_stream_start(serve, &sid, "test", 1, 0x1000, &stream, &gone, &err) == 0);
+	CHECK(ss_registry_stream_start(serve, &sid, "test", 1, 0x1000, &stream,
+				       &gone, &err) == 0);
 	CHECK(gone == 2);
 	z = unit_add_shape(serve, 4);
 	CHECK(ss_activate_refresh(a, &err) == 0);

@@ -48,16 +48,18 @@ static void run_case(char *inputs, int line, struct ss_buf *out)
 	in.now_us = 1000000;
 	in.long_poll_ms = 20000;
 	in.create_timeout_ms = 60000;
-	for (tok = strtok_r(inputs, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+	for (tok = strtok_r(inputs, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
 		char *v = strchr(tok, '=');
 
 		if (!v)
 			FAILF("line %d: '%s' is not key=value", line, tok);
 		*v++ = '\0';
 		if (!strcmp(tok, "state"))
-			in.state = !strcmp(v, "gone") ? SS_ANSWER_SHAPE_GONE :
-				   !strcmp(v, "failed") ? SS_ANSWER_SHAPE_FAILED :
-				   SS_ANSWER_SHAPE_OK;
+			in.state = !strcmp(v, "gone") ? SS_ANSWER_SHAPE_GONE
+				   : !strcmp(v, "failed")
+				       ? SS_ANSWER_SHAPE_FAILED
+				       : SS_ANSWER_SHAPE_OK;
 		else if (!strcmp(tok, "off"))
 			parse_offset(v, &in.off, line);
 		else if (!strcmp(tok, "live"))
@@ -88,8 +90,10 @@ static void run_case(char *inputs, int line, struct ss_buf *out)
 	}
 	ss_answer_decide(&in, &a);
 	if (a.kind == SS_ANSWER_RANGE) {
-		/* the log's chunk end after from: the shape's last by default */
-		ss_answer_range(&in, &a, have_end ? &chunk_end : &in.last, count);
+		/* the log's chunk end after from: the shape's last by default
+		 */
+		ss_answer_range(&in, &a, have_end ? &chunk_end : &in.last,
+				count);
 	}
 	ss_answer_format(&a, out);
 }
@@ -135,7 +139,8 @@ int main(int argc, char **argv)
 		unit_checks++;
 		if (!gen && strcmp(out.buf, sep + 4)) {
 			unit_failures++;
-			fprintf(stderr, "%s:%d: %s\n  expected: %s\n  got:      %s\n",
+			fprintf(stderr,
+				"%s:%d: %s\n  expected: %s\n  got:      %s\n",
 				argv[1], lineno, line, sep + 4, out.buf);
 		}
 		cases++;

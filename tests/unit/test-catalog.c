@@ -70,7 +70,8 @@ static void test_describe(void)
 
 	CHECK(ss_catalog_describe(terse, "public", "ITEMS", &t, &err) == 0);
 	CHECK(ss_catalog_describe(terse, "public", "v", &t, &err) == 0);
-	CHECK(ss_catalog_describe(terse, "pg_catalog", "pg_class", &t, &err) == 1);
+	CHECK(ss_catalog_describe(terse, "pg_catalog", "pg_class", &t, &err) ==
+	      1);
 	CHECK(t.system);
 	ss_catalog_table_release(&t);
 }
@@ -88,7 +89,7 @@ static void test_types_and_keys(void)
 	struct ss_buf b = SS_BUF_INIT;
 	struct ss_catalog_key key;
 	char oid[32];
-	int found, counts[2] = { 0, 0 };
+	int found, counts[2] = {0, 0};
 
 	CHECK(ss_catalog_builtin_types(db, count_type, counts, &err) == 0);
 	CHECK(counts[0] == 1 && counts[1] > 100);
@@ -140,8 +141,8 @@ static void test_partitions(void)
 
 	value("SELECT 'm_2026_a'::regclass::oid", oid, sizeof(oid));
 	value("SELECT 'm'::regclass::oid", root, sizeof(root));
-	CHECK(ss_catalog_ancestors(db, (uint32_t)strtoul(oid, NULL, 10), &anc, &n,
-				   &err) == 0);
+	CHECK(ss_catalog_ancestors(db, (uint32_t)strtoul(oid, NULL, 10), &anc,
+				   &n, &err) == 0);
 	CHECK(n == 2);
 	if (n == 2) {
 		CHECK_STR(anc[0].name, "m_2026");
@@ -150,17 +151,18 @@ static void test_partitions(void)
 		CHECK(anc[1].replident == 'd');
 	}
 	ss_catalog_rels_free(anc, n);
-	CHECK(ss_catalog_ancestors(db, (uint32_t)strtoul(root, NULL, 10), &anc, &n,
-				   &err) == 0);
+	CHECK(ss_catalog_ancestors(db, (uint32_t)strtoul(root, NULL, 10), &anc,
+				   &n, &err) == 0);
 	CHECK(n == 0);
 	ss_catalog_rels_free(anc, n);
 
-	CHECK(ss_catalog_column_names(db, (uint32_t)strtoul(root, NULL, 10), &names,
-				      &n, &err) == 0);
+	CHECK(ss_catalog_column_names(db, (uint32_t)strtoul(root, NULL, 10),
+				      &names, &n, &err) == 0);
 	CHECK(n == 2 && !strcmp(names[0], "id") && !strcmp(names[1], "at"));
 	ss_catalog_names_free(names, n);
 
-	CHECK(ss_catalog_partition_sets(terse, (uint32_t)strtoul(root, NULL, 10),
+	CHECK(ss_catalog_partition_sets(terse,
+					(uint32_t)strtoul(root, NULL, 10),
 					on_set, &b, &err) == 0);
 	CHECK_STR(b.buf, "public.m:some;public.m_2026:some;");
 	ss_buf_release(&b);
@@ -180,23 +182,34 @@ static void test_publication(void)
 	/* serve, manual publishing: Electric's words, nothing altered. */
 	CHECK(ss_publication_check(terse, "pub1", &t, &err) == -1);
 	CHECK(err.code == SS_ERR_INPUT);
-	CHECK_STR(err.msg, "Database table \"public\".\"items\" is missing from the "
-		  "publication \"pub1\" and the ELECTRIC_MANUAL_TABLE_PUBLISHING "
-		  "setting prevents shapesync from adding it");
-	CHECK_STR(value("SELECT count(*) FROM pg_publication", v, sizeof(v)), "0");
+	CHECK_STR(
+	    err.msg,
+	    "Database table \"public\".\"items\" is missing from the "
+	    "publication \"pub1\" and the ELECTRIC_MANUAL_TABLE_PUBLISHING "
+	    "setting prevents shapesync from adding it");
+	CHECK_STR(value("SELECT count(*) FROM pg_publication", v, sizeof(v)),
+		  "0");
 
 	/* serve: create, add, identity, partitions. */
 	CHECK(ss_publication_ensure(terse, "pub1", &t, &err) == 0);
 	CHECK(ss_publication_ensure(terse, "pub1", &t, &err) == 0);
-	CHECK_STR(value("SELECT string_agg(tablename, ',') FROM pg_publication_tables"
-			" WHERE pubname = 'pub1'", v, sizeof(v)), "items");
-	CHECK_STR(value("SELECT relreplident FROM pg_class WHERE relname = 'items'",
-			v, sizeof(v)), "f");
+	CHECK_STR(
+	    value("SELECT string_agg(tablename, ',') FROM pg_publication_tables"
+		  " WHERE pubname = 'pub1'",
+		  v, sizeof(v)),
+	    "items");
+	CHECK_STR(
+	    value("SELECT relreplident FROM pg_class WHERE relname = 'items'",
+		  v, sizeof(v)),
+	    "f");
 	CHECK(ss_publication_check(terse, "pub1", &t, &err) == 0);
 	CHECK(ss_publication_ensure(terse, "pub1", &m, &err) == 0);
-	CHECK_STR(value("SELECT string_agg(relname::text || relreplident::text, ',' ORDER BY relname)"
-			" FROM pg_class WHERE relname LIKE 'm%'", v, sizeof(v)),
-		  "mf,m_2026f,m_2026_af");
+	CHECK_STR(
+	    value(
+		"SELECT string_agg(relname::text || relreplident::text, ',' ORDER BY relname)"
+		" FROM pg_class WHERE relname LIKE 'm%'",
+		v, sizeof(v)),
+	    "mf,m_2026f,m_2026_af");
 
 	sql("ALTER TABLE nokey REPLICA IDENTITY DEFAULT");
 	sql("ALTER PUBLICATION pub1 ADD TABLE nokey");
@@ -204,16 +217,21 @@ static void test_publication(void)
 	CHECK(ss_catalog_describe(terse, "public", "nokey", &t, &err) == 1);
 	CHECK(ss_publication_check(terse, "pub1", &t, &err) == -1);
 	CHECK(err.code == SS_ERR_INPUT);
-	CHECK_STR(err.msg, "Database table \"public\".\"nokey\" does not have its "
+	CHECK_STR(err.msg,
+		  "Database table \"public\".\"nokey\" does not have its "
 		  "replica identity set to FULL");
 
 	/* replicate: create is idempotent and says whether it made it. */
-	CHECK(ss_publication_create(db, "pub2", &created, &err) == 0 && created == 1);
-	CHECK(ss_publication_create(db, "pub2", &created, &err) == 0 && created == 0);
+	CHECK(ss_publication_create(db, "pub2", &created, &err) == 0 &&
+	      created == 1);
+	CHECK(ss_publication_create(db, "pub2", &created, &err) == 0 &&
+	      created == 0);
 	CHECK(ss_publication_add_table(db, "pub2", "public", "nokey", &changed,
-				       &err) == 0 && changed == 1);
+				       &err) == 0 &&
+	      changed == 1);
 	CHECK(ss_publication_add_table(db, "pub2", "public", "nokey", &changed,
-				       &err) == 0 && changed == 0);
+				       &err) == 0 &&
+	      changed == 0);
 	CHECK(ss_publication_add_table(db, "pub2", "public", "nope", NULL,
 				       &err) == -1);
 	CHECK(err.code == SS_ERR_INPUT);
@@ -223,27 +241,32 @@ static void test_publication(void)
 	sql("ALTER PUBLICATION pub2 ADD TABLE m");
 	sql("CREATE TABLE m_2027 PARTITION OF m FOR VALUES FROM "
 	    "('2027-01-01') TO ('2028-01-01')");
-	CHECK(ss_publication_partitions_full(db, "pub2", &changed, &failed, &warn,
-					     &err) == 0);
+	CHECK(ss_publication_partitions_full(db, "pub2", &changed, &failed,
+					     &warn, &err) == 0);
 	CHECK(changed == 1 && failed == 0);
-	CHECK_STR(value("SELECT relreplident FROM pg_class WHERE relname = 'm_2027'",
-			v, sizeof(v)), "f");
+	CHECK_STR(
+	    value("SELECT relreplident FROM pg_class WHERE relname = 'm_2027'",
+		  v, sizeof(v)),
+	    "f");
 	CHECK(ss_publication_partition_sets(db, "pub2", on_set, &b, &err) == 0);
 	CHECK_STR(b.buf, "public.m:some;public.m_2026:some;");
 
 	/* Leaves: one that leaves spoils, an empty one that joins does not. */
 	CHECK(ss_publication_partitions_changed(db, "1,2", "1,2", &spoils, &b,
-						&err) == 0 && spoils == 0);
+						&err) == 0 &&
+	      spoils == 0);
 	CHECK(ss_publication_partitions_changed(db, "1,2", "1", &spoils, &b,
-						&err) == 0 && spoils == 1);
+						&err) == 0 &&
+	      spoils == 1);
 	CHECK_STR(b.buf, "partition 2 left");
 	value("SELECT 'm_2027'::regclass::oid", v, sizeof(v));
 	{
 		char before[80];
 
 		snprintf(before, sizeof(before), "1,%s", v);
-		CHECK(ss_publication_partitions_changed(db, "1", before, &spoils, &b,
-							&err) == 0 && spoils == 0);
+		CHECK(ss_publication_partitions_changed(
+			  db, "1", before, &spoils, &b, &err) == 0 &&
+		      spoils == 0);
 	}
 	ss_buf_release(&b);
 	ss_catalog_table_release(&t);
@@ -257,37 +280,40 @@ static void test_snapshot_sql(void)
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_catalog_table t;
 	struct ss_buf q = SS_BUF_INIT, key = SS_BUF_INIT, want = SS_BUF_INIT;
-	const char *pk[2] = { "x/y", "1" };
-	size_t sel[5] = { 0, 1, 2, 3, 4 };
+	const char *pk[2] = {"x/y", "1"};
+	size_t sel[5] = {0, 1, 2, 3, 4};
 	PGresult *r;
 
 	sql("INSERT INTO items VALUES (1, 'x/y', '{p,q}', 'ab', 'ok'), "
 	    "(2, 'z', NULL, NULL, NULL)");
 	CHECK(ss_catalog_describe(terse, "public", "items", &t, &err) == 1);
 	CHECK(ss_message_snapshot_sql(terse, &t, sel, 5, "a = 1", NULL,
-				      ",\"snapshot_mark\":3", " ORDER BY a",
-				      &q, &err) == 0);
+				      ",\"snapshot_mark\":3", " ORDER BY a", &q,
+				      &err) == 0);
 	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
 		FAILF("%s: %s", q.buf, err.msg);
 	CHECK(PQntuples(r) == 1);
 	ss_message_key(&key, "public", "items", pk, 2);
 	ss_buf_adds(&want, "{\"key\":");
 	ss_buf_add_json_string(&want, key.buf, key.len);
-	ss_buf_adds(&want, ",\"value\":{\"a\":\"1\",\"b\":\"x/y\",\"tags\":"
-		    "\"{p,q}\",\"c\":\"ab \",\"m\":\"ok\"},\"headers\":"
-		    "{\"operation\":\"insert\",\"relation\":[\"public\",\"items\"],"
-		    "\"snapshot_mark\":3}}");
+	ss_buf_adds(
+	    &want,
+	    ",\"value\":{\"a\":\"1\",\"b\":\"x/y\",\"tags\":"
+	    "\"{p,q}\",\"c\":\"ab \",\"m\":\"ok\"},\"headers\":"
+	    "{\"operation\":\"insert\",\"relation\":[\"public\",\"items\"],"
+	    "\"snapshot_mark\":3}}");
 	CHECK_STR(PQntuples(r) ? PQgetvalue(r, 0, 0) : "", want.buf);
 	PQclear(r);
 	ss_buf_reset(&q);
-	CHECK(ss_message_snapshot_sql(terse, &t, sel + 2, 1, "a = 2", NULL, NULL,
-				      NULL, &q, &err) == 0);
+	CHECK(ss_message_snapshot_sql(terse, &t, sel + 2, 1, "a = 2", NULL,
+				      NULL, NULL, &q, &err) == 0);
 	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
 		FAILF("%s: %s", q.buf, err.msg);
-	CHECK_STR(PQntuples(r) ? PQgetvalue(r, 0, 0) : "",
-		  "{\"key\":\"\\\"public\\\".\\\"items\\\"/\\\"z\\\"/\\\"2\\\"\","
-		  "\"value\":{\"tags\":null},\"headers\":{\"operation\":\"insert\","
-		  "\"relation\":[\"public\",\"items\"]}}");
+	CHECK_STR(
+	    PQntuples(r) ? PQgetvalue(r, 0, 0) : "",
+	    "{\"key\":\"\\\"public\\\".\\\"items\\\"/\\\"z\\\"/\\\"2\\\"\","
+	    "\"value\":{\"tags\":null},\"headers\":{\"operation\":\"insert\","
+	    "\"relation\":[\"public\",\"items\"]}}");
 	PQclear(r);
 	ss_catalog_table_release(&t);
 	ss_buf_release(&q);
@@ -300,20 +326,21 @@ static void test_snapshot_sql(void)
 static void test_error_forms(void)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_pg_opts o = { SS_PG_TERSE | SS_PG_APPNAME, "test", 5 };
+	struct ss_pg_opts o = {SS_PG_TERSE | SS_PG_APPNAME, "test", 5};
 	struct ss_pg *bad;
 	char state[6];
 
-	CHECK(ss_pg_exec(terse, "postgresql", "SELECT nosuch", 0, NULL, NULL, state,
-			 &err) == -1);
-	CHECK_STR(err.msg, "postgresql: ERROR:  column \"nosuch\" does not exist");
+	CHECK(ss_pg_exec(terse, "postgresql", "SELECT nosuch", 0, NULL, NULL,
+			 state, &err) == -1);
+	CHECK_STR(err.msg,
+		  "postgresql: ERROR:  column \"nosuch\" does not exist");
 	CHECK_STR(err.detail, "");
 	CHECK_STR(state, "42703");
-	CHECK(ss_pg_exec(db, "could not look", "SELECT nosuch", 0, NULL, NULL, NULL,
-			 &err) == -1);
+	CHECK(ss_pg_exec(db, "could not look", "SELECT nosuch", 0, NULL, NULL,
+			 NULL, &err) == -1);
 	CHECK_STR(err.msg, "could not look: column \"nosuch\" does not exist");
-	CHECK(ss_pg_connect("postgresql:///nosuchdb?host=/nonexistent", &o, &bad,
-			    &err) == -1);
+	CHECK(ss_pg_connect("postgresql:///nosuchdb?host=/nonexistent", &o,
+			    &bad, &err) == -1);
 	CHECK(!strncmp(err.msg, "could not connect to PostgreSQL: ", 33));
 	CHECK(!strchr(err.msg, '\n') && !err.detail[0] && !err.hint[0]);
 }
@@ -321,8 +348,8 @@ static void test_error_forms(void)
 int main(void)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_pg_opts o = { SS_PG_DISPLAY | SS_PG_APPNAME | SS_PG_TERSE,
-				"test-catalog", 5 };
+	struct ss_pg_opts o = {SS_PG_DISPLAY | SS_PG_APPNAME | SS_PG_TERSE,
+			       "test-catalog", 5};
 	const char *url = getenv("DATABASE_URL");
 
 	if (!url)

@@ -48,10 +48,11 @@ static int describe(void *ctx, const char *schema, const char *name,
 static void request(const char *table, const char *where, struct ss_shapereq *q)
 {
 	struct ss_shapereq_kv kv[3] = {
-		{ "table", 5, table, strlen(table) }, { "offset", 6, "-1", 2 },
-		{ "where", 5, where ? where : "", where ? strlen(where) : 0 },
+	    {"table", 5, table, strlen(table)},
+	    {"offset", 6, "-1", 2},
+	    {"where", 5, where ? where : "", where ? strlen(where) : 0},
 	};
-	struct ss_shapereq_opts o = { NULL, NULL, describe, NULL, 0 };
+	struct ss_shapereq_opts o = {NULL, NULL, describe, NULL, 0};
 	struct ss_shapereq_args a;
 	struct ss_shapereq_error e;
 
@@ -152,7 +153,8 @@ int main(int argc, char **argv)
 	ss_live_unlock(live);
 	CHECK(state_of(reg, s1.id) == SS_SNAPSHOT_COMPLETE);
 	CHECK(atomic_load(&created) == 1);
-	CHECK(ss_snapshot_state(s1.dir.buf, &ready, &done, &err) == 0 && done && ready == 1);
+	CHECK(ss_snapshot_state(s1.dir.buf, &ready, &done, &err) == 0 && done &&
+	      ready == 1);
 	ss_snapshot_chunk_path(&chunk, s1.dir.buf, 0);
 	text = NULL;
 	{
@@ -165,13 +167,14 @@ int main(int argc, char **argv)
 			fclose(f);
 		}
 	}
-	CHECK(text && strstr(text, "\"id\":\"1\"") && strstr(text, "\"id\":\"3\"") &&
-	      strstr(text, "snapshot-end"));
+	CHECK(text && strstr(text, "\"id\":\"1\"") &&
+	      strstr(text, "\"id\":\"3\"") && strstr(text, "snapshot-end"));
 	free(text);
 
 	/* get finds the same shape, no second creation */
 	CHECK(ss_create_get(c, &q, &s2, &err) == 1);
-	CHECK(s2.id == s1.id && !strcmp(s2.handle, s1.handle) && s2.sh == s1.sh);
+	CHECK(s2.id == s1.id && !strcmp(s2.handle, s1.handle) &&
+	      s2.sh == s1.sh);
 	ss_live_lock(live);
 	CHECK(s2.sh->creating == 0);
 	ss_live_unlock(live);
@@ -198,7 +201,8 @@ int main(int argc, char **argv)
 	CHECK(s3.sh->failed == 1 && s3.sh->fail_status == 1);
 	CHECK(strstr(s3.sh->fail_msg, "missing from the publication") != NULL);
 	ss_live_unlock(live);
-	CHECK(warnings == 1 && strstr(last_warning, "could not create shape ") == last_warning);
+	CHECK(warnings == 1 &&
+	      strstr(last_warning, "could not create shape ") == last_warning);
 	ss_registry_flush(reg, &err);
 	CHECK(state_of(reg, s3.id) == -1);
 	ss_live_put(live, s3.sh);
@@ -211,7 +215,8 @@ int main(int argc, char **argv)
 	warnings = 0;
 	CHECK(ss_create_get(c, &qu, &s3, &err) == 1);
 	ss_live_lock(live);
-	CHECK(s3.sh->failed == 1 && s3.sh->creating == 0 && s3.sh->fail_status == 0);
+	CHECK(s3.sh->failed == 1 && s3.sh->creating == 0 &&
+	      s3.sh->fail_status == 0);
 	CHECK(strstr(s3.sh->fail_msg, "could not start a thread") != NULL);
 	ss_live_unlock(live);
 	CHECK(warnings == 1);
@@ -229,13 +234,15 @@ int main(int argc, char **argv)
 		int made = 0;
 
 		ss_shape_rec_init(&rec);
-		CHECK(ss_registry_add(reg, &qu.def, &qu.table.oid, 1, &rec, &made, &err) == 0 ||
+		CHECK(ss_registry_add(reg, &qu.def, &qu.table.oid, 1, &rec,
+				      &made, &err) == 0 ||
 		      made);
 		ss_shape_rec_release(&rec);
 	}
 	warnings = 0;
 	CHECK(ss_create_get(c, &qu, &s3, &err) == 0);
-	CHECK(warnings == 1 && strstr(last_warning, "its creation did not finish"));
+	CHECK(warnings == 1 &&
+	      strstr(last_warning, "its creation did not finish"));
 	ss_live_put(live, s3.sh);
 	ss_registry_flush(reg, &err);
 	CHECK(ss_create_get(c, &qu, &s3, &err) == 1);
@@ -252,7 +259,8 @@ int main(int argc, char **argv)
 		snprintf(where, sizeof(where), "id = %d", 10 + i);
 		request("items", where, &qq);
 		ss_shape_rec_init(&rec);
-		ss_registry_add(reg, &qq.def, &qq.table.oid, 1, &rec, &made, &err);
+		ss_registry_add(reg, &qq.def, &qq.table.oid, 1, &rec, &made,
+				&err);
 		CHECK(made == 1);
 		ss_shape_rec_release(&rec);
 		ss_shapereq_release(&qq);

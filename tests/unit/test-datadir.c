@@ -17,15 +17,15 @@
 static int failures;
 static int checks;
 
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		checks++;                                                     \
-		if (!(cond)) {                                                \
-			failures++;                                           \
-			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);       \
-			fprintf(stderr, __VA_ARGS__);                         \
-			fputc('\n', stderr);                                  \
-		}                                                             \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		checks++;                                                      \
+		if (!(cond)) {                                                 \
+			failures++;                                            \
+			fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);        \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+		}                                                              \
 	} while (0)
 
 static char root[4096];
@@ -95,13 +95,13 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 static void test_paths(void)
 {
 	static const char *const cases[][3] = {
-		{ "/srv/ss", "3833821-1721812114261000",
-		  "/srv/ss/shapes/38/33/3833821-1721812114261000" },
-		{ "/srv/ss/", "3833821-1721812114261000",
-		  "/srv/ss/shapes/38/33/3833821-1721812114261000" },
-		{ "/srv/ss//", "12-3", "/srv/ss/shapes/12/-3/12-3" },
-		{ "data", "1-2", "data/shapes/1-/2/1-2" },
-		{ "/", "1-23", "/shapes/1-/23/1-23" },
+	    {"/srv/ss", "3833821-1721812114261000",
+	     "/srv/ss/shapes/38/33/3833821-1721812114261000"},
+	    {"/srv/ss/", "3833821-1721812114261000",
+	     "/srv/ss/shapes/38/33/3833821-1721812114261000"},
+	    {"/srv/ss//", "12-3", "/srv/ss/shapes/12/-3/12-3"},
+	    {"data", "1-2", "data/shapes/1-/2/1-2"},
+	    {"/", "1-23", "/shapes/1-/23/1-23"},
 	};
 	size_t i;
 
@@ -135,17 +135,17 @@ static void test_init(void)
 	touch(at("file"));
 	CHECK(ss_datadir_init(at("file/x"), &err) == -1, "init under a file");
 	CHECK(err.code == SS_ERR_RUNTIME && strstr(err.msg, at("file")) &&
-		      strstr(err.msg, strerror(ENOTDIR)),
+		  strstr(err.msg, strerror(ENOTDIR)),
 	      "init under a file: %s", err.msg);
 	CHECK(ss_datadir_init(at("file"), &err) == -1, "init on a file");
 	CHECK(strstr(err.msg, "could not create directory") &&
-		      strstr(err.msg, strerror(ENOTDIR)),
+		  strstr(err.msg, strerror(ENOTDIR)),
 	      "init on a file: %s", err.msg);
 
 	mkdir_p(at("e"));
 	touch(at("e/shapes"));
 	CHECK(ss_datadir_init(at("e"), &err) == -1 &&
-		      strstr(err.msg, at("e/shapes")),
+		  strstr(err.msg, at("e/shapes")),
 	      "shapes is a file: %s", err.msg);
 
 	CHECK(ss_datadir_init("", &err) == -1 && err.code == SS_ERR_USAGE,
@@ -155,8 +155,8 @@ static void test_init(void)
 		mkdir_p(at("ro"));
 		chmod(at("ro"), 0555);
 		CHECK(ss_datadir_init(at("ro/x"), &err) == -1 &&
-			      strstr(err.msg, at("ro/x")) &&
-			      strstr(err.msg, strerror(EACCES)),
+			  strstr(err.msg, at("ro/x")) &&
+			  strstr(err.msg, strerror(EACCES)),
 		      "read-only parent: %s", err.msg);
 		chmod(at("ro"), 0755);
 	}
@@ -169,8 +169,7 @@ struct seen {
 	const char *trash_dir; /* trash each shape found here */
 };
 
-static int collect(const char *name, const char *path, int is_handle,
-		   void *ctx)
+static int collect(const char *name, const char *path, int is_handle, void *ctx)
 {
 	struct seen *s = ctx;
 	const char *rel = path + strlen(root) + 1;
@@ -199,7 +198,7 @@ static int collect(const char *name, const char *path, int is_handle,
 static void test_foreach(void)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct seen s = { SS_BUF_INIT, 0, 0, NULL };
+	struct seen s = {SS_BUF_INIT, 0, 0, NULL};
 	char w[8192];
 	const char *want;
 
@@ -208,16 +207,16 @@ static void test_foreach(void)
 	/* No shapes dir: nothing, no error. */
 	mkdir_p(at("nothing"));
 	CHECK(ss_datadir_foreach_shape(at("nothing"), collect, &s, &err) == 0 &&
-		      s.calls == 0,
+		  s.calls == 0,
 	      "missing shapes dir: %d calls, %s", s.calls, err.msg);
 	CHECK(ss_datadir_foreach_shape(at("nonexistent"), collect, &s, &err) ==
-			      0,
+		  0,
 	      "missing data dir: %s", err.msg);
 
 	CHECK(ss_datadir_init(w, &err) == 0, "init w: %s", err.msg);
 	/* Empty data dir: nothing. */
 	CHECK(ss_datadir_foreach_shape(w, collect, &s, &err) == 0 &&
-		      s.calls == 0,
+		  s.calls == 0,
 	      "empty: %d calls", s.calls);
 
 	make_shape(w, "3833822-1721812114261001");
@@ -226,17 +225,18 @@ static void test_foreach(void)
 	make_shape(w, "4294967295-9223372036854775807");
 	/* Strays of every kind. */
 	touch(at("w/shapes/38/33/stray.txt"));
-	mkdir_p(at("w/shapes/38/33/4000-1"));             /* wrong fan-out */
-	mkdir_p(at("w/shapes/38/33/01-2"));               /* not a handle */
+	mkdir_p(at("w/shapes/38/33/4000-1")); /* wrong fan-out */
+	mkdir_p(at("w/shapes/38/33/01-2"));   /* not a handle */
 	CHECK(symlink("3833821-1721812114261000",
-		      at("w/shapes/38/33/3833823-1")) == 0, "symlink");
-	touch(at("w/shapes/38/junk"));                    /* file, level 2 */
-	touch(at("w/shapes/README"));                     /* file, level 1 */
-	mkdir_p(at("w/shapes/zz/33/3833821-1"));          /* bad fan-out dir */
-	mkdir_p(at("w/shapes/1-/2x"));                    /* bad level 2 */
+		      at("w/shapes/38/33/3833823-1")) == 0,
+	      "symlink");
+	touch(at("w/shapes/38/junk"));		 /* file, level 2 */
+	touch(at("w/shapes/README"));		 /* file, level 1 */
+	mkdir_p(at("w/shapes/zz/33/3833821-1")); /* bad fan-out dir */
+	mkdir_p(at("w/shapes/1-/2x"));		 /* bad level 2 */
 	mkdir_p(at("w/shapes/1-/3"));
-	touch(at("w/shapes/1-/3/1-3"));                   /* handle-named file */
-	mkdir_p(at("w/shapes/55/55"));                    /* empty fan-out */
+	touch(at("w/shapes/1-/3/1-3")); /* handle-named file */
+	mkdir_p(at("w/shapes/55/55"));	/* empty fan-out */
 
 	CHECK(ss_datadir_foreach_shape(w, collect, &s, &err) == 0,
 	      "foreach: %s", err.msg);
@@ -265,7 +265,7 @@ static void test_foreach(void)
 	s.calls = 0;
 	s.stop_after = 2;
 	CHECK(ss_datadir_foreach_shape(w, collect, &s, &err) == 7 &&
-		      s.calls == 2,
+		  s.calls == 2,
 	      "stop: %d calls", s.calls);
 	s.stop_after = 0;
 
@@ -273,8 +273,8 @@ static void test_foreach(void)
 		chmod(at("w/shapes/42"), 0);
 		s.calls = 0;
 		CHECK(ss_datadir_foreach_shape(w, collect, &s, &err) == -1 &&
-			      err.code == SS_ERR_RUNTIME &&
-			      strstr(err.msg, at("w/shapes/42")),
+			  err.code == SS_ERR_RUNTIME &&
+			  strstr(err.msg, at("w/shapes/42")),
 		      "unreadable fan-out dir: %s", err.msg);
 		chmod(at("w/shapes/42"), 0755);
 	}
@@ -289,7 +289,7 @@ static void test_foreach(void)
 	s.trash_dir = NULL;
 	ss_buf_reset(&s.list);
 	CHECK(ss_datadir_foreach_shape(w, collect, &s, &err) == 0 &&
-		      !strstr(s.list.buf, "\n1 ") && s.list.buf[0] != '1',
+		  !strstr(s.list.buf, "\n1 ") && s.list.buf[0] != '1',
 	      "after trash:\n%s", s.list.buf);
 	ss_buf_release(&s.list);
 }
@@ -386,22 +386,22 @@ static void test_trash(void)
 
 	/* Bad arguments. */
 	CHECK(ss_datadir_trash(t, at("t/shapes/."), &err) == -1 &&
-		      err.code == SS_ERR_USAGE,
+		  err.code == SS_ERR_USAGE,
 	      "trash .: %s", err.msg);
 	CHECK(ss_datadir_trash(t, at("t/shapes/.."), &err) == -1, "trash ..");
 	CHECK(ss_datadir_trash(t, "/", &err) == -1, "trash /");
 	CHECK(ss_datadir_trash(t, "", &err) == -1, "trash ''");
 
 	/* A removed trash dir is recreated. */
-	CHECK(ss_datadir_empty_trash(t, &removed, &err) == 0,
-	      "empty trash: %s", err.msg);
+	CHECK(ss_datadir_empty_trash(t, &removed, &err) == 0, "empty trash: %s",
+	      err.msg);
 	CHECK(removed == 7, "removed %ld, want 7", removed);
 	CHECK(count_trash(t, h) == 0, "trash not empty");
 	CHECK(exists(at("outside/canary")) && exists(at("outside/sub/canary")),
 	      "empty_trash followed a symlink");
 	CHECK(rmdir(at("t/trash")) == 0, "rmdir trash: %s", strerror(errno));
-	CHECK(ss_datadir_empty_trash(t, NULL, &err) == 0,
-	      "missing trash: %s", err.msg);
+	CHECK(ss_datadir_empty_trash(t, NULL, &err) == 0, "missing trash: %s",
+	      err.msg);
 	make_shape(t, h);
 	ss_buf_reset(&p);
 	ss_datadir_shape_path(&p, t, h);
@@ -415,13 +415,13 @@ static void test_trash(void)
 		mkdir_p(at("t/trash/z-locked/sub"));
 		chmod(at("t/trash/z-locked"), 0555);
 		CHECK(ss_datadir_empty_trash(t, &removed, &err) == -1 &&
-			      err.code == SS_ERR_RUNTIME &&
-			      strstr(err.msg, at("t/trash/z-locked/sub")),
+			  err.code == SS_ERR_RUNTIME &&
+			  strstr(err.msg, at("t/trash/z-locked/sub")),
 		      "locked: %s", err.msg);
 		CHECK(removed == 2, "locked: removed %ld", removed);
 		chmod(at("t/trash/z-locked"), 0755);
 		CHECK(ss_datadir_empty_trash(t, &removed, &err) == 0 &&
-			      removed == 1,
+			  removed == 1,
 		      "unlocked: %ld %s", removed, err.msg);
 	}
 
@@ -433,7 +433,7 @@ static void test_trash(void)
 		if (stat(root, &a) == 0 && stat("/dev/shm", &b) == 0 &&
 		    a.st_dev != b.st_dev && mkdtemp(other)) {
 			CHECK(ss_datadir_trash(t, other, &err) == -1 &&
-				      strstr(err.msg, other) && err.hint[0],
+				  strstr(err.msg, other) && err.hint[0],
 			      "EXDEV: %s", err.msg);
 			rmdir(other);
 		}
@@ -459,11 +459,13 @@ static void test_mkdirs(void)
 	CHECK(ss_mkdirs("plainfile", 1, &err) == 0, "no parents to make");
 	touch(at("m/f"));
 	ss_err_clear(&err);
-	CHECK(ss_mkdirs(at("m/f/x"), 0, &err) == -1 && strstr(err.msg, at("m/f")),
+	CHECK(ss_mkdirs(at("m/f/x"), 0, &err) == -1 &&
+		  strstr(err.msg, at("m/f")),
 	      "a file in the way: %s", err.msg);
 	ss_err_clear(&err);
 	CHECK(ss_mkdirs(at("m/f"), 0, &err) == -1 &&
-	      strstr(err.msg, strerror(ENOTDIR)), "a file at the end: %s", err.msg);
+		  strstr(err.msg, strerror(ENOTDIR)),
+	      "a file at the end: %s", err.msg);
 	ss_err_clear(&err);
 }
 

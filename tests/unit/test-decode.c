@@ -60,7 +60,7 @@ static uint32_t items_oid;
 
 static struct msg begin(uint64_t lsn, uint32_t xid)
 {
-	struct msg m = { .n = 0 };
+	struct msg m = {.n = 0};
 
 	u8(&m, 'B');
 	u64(&m, lsn);
@@ -71,7 +71,7 @@ static struct msg begin(uint64_t lsn, uint32_t xid)
 
 static struct msg commit(uint64_t lsn, uint64_t end)
 {
-	struct msg m = { .n = 0 };
+	struct msg m = {.n = 0};
 
 	u8(&m, 'C');
 	u8(&m, 0);
@@ -83,7 +83,7 @@ static struct msg commit(uint64_t lsn, uint64_t end)
 
 static struct msg relation(void)
 {
-	struct msg m = { .n = 0 };
+	struct msg m = {.n = 0};
 
 	u8(&m, 'R');
 	u32(&m, items_oid);
@@ -104,7 +104,7 @@ static struct msg relation(void)
 
 static struct msg insert(const char *id, const char *title)
 {
-	struct msg m = { .n = 0 };
+	struct msg m = {.n = 0};
 
 	u8(&m, 'I');
 	u32(&m, items_oid);
@@ -161,10 +161,12 @@ int main(void)
 	if (!url)
 		FAILF("DATABASE_URL is not set (run through tests/t0110)");
 	if (ss_pg_open(url, 0, "test-decode", &pg, &err) < 0 ||
-	    ss_pg_exec(pg, "setup", "CREATE TABLE items (id int PRIMARY KEY, "
-		       "title text)", 0, NULL, NULL, NULL, &err) < 0 ||
-	    ss_pg_exec(pg, "setup", "SELECT 'items'::regclass::oid", 0, NULL, &r,
-		       NULL, &err) < 0)
+	    ss_pg_exec(pg, "setup",
+		       "CREATE TABLE items (id int PRIMARY KEY, "
+		       "title text)",
+		       0, NULL, NULL, NULL, &err) < 0 ||
+	    ss_pg_exec(pg, "setup", "SELECT 'items'::regclass::oid", 0, NULL,
+		       &r, NULL, &err) < 0)
 		FAILF("%s", err.msg);
 	items_oid = (uint32_t)strtoul(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
@@ -188,7 +190,8 @@ int main(void)
 	CHECK(count(out, "\"type\":\"commit\"") == 1);
 	CHECK(strstr(out, "\"title\":\"one\"") != NULL);
 	CHECK(strstr(out, "\"int4\"") != NULL);
-	CHECK(d.emitted == 0x1010 && d.written == 0x1010 && d.received == 0x1010);
+	CHECK(d.emitted == 0x1010 && d.written == 0x1010 &&
+	      d.received == 0x1010);
 
 	/* The same relation again is not written again. */
 	d.flush = 0;
@@ -201,7 +204,7 @@ int main(void)
 	CHECK(feed(&d, insert("2", NULL), &err) == -1);
 	CHECK(err.code == SS_ERR_INPUT);
 	CHECK_STR(err.msg, "table \"public\".\"items\": no value for unchanged "
-		  "TOAST column 'title'");
+			   "TOAST column 'title'");
 	CHECK_STR(err.hint, "tables in shapes need REPLICA IDENTITY FULL");
 
 	/* Cut short: sent again from its begin, the written part skipped. */

@@ -28,13 +28,14 @@ static void test_time(void)
 		const char *in;
 		int64_t ms;
 	} good[] = {
-		{ "30s", 30000 }, { "5000", 5000 }, { "250ms", 250 }, { "1.5s", 1500 },
-		{ "5min", 300000 }, { "2m", 120000 }, { "1h", 3600000 }, { "2 sec", 2000 },
-		{ "10msec", 10 }, { "3hr", 10800000 }, { "0.5", 0 },
+	    {"30s", 30000},    {"5000", 5000},	 {"250ms", 250},
+	    {"1.5s", 1500},    {"5min", 300000}, {"2m", 120000},
+	    {"1h", 3600000},   {"2 sec", 2000},	 {"10msec", 10},
+	    {"3hr", 10800000}, {"0.5", 0},
 	};
 	static const char *const bads[] = {
-		"", "s", "-1s", "+1s", " 1s", "1 d", "1day", "inf", "nan", "0x10",
-		"1e400", "1e3", "1..2", ".", "30S", "0", "0s",
+	    "",	    "s",     "-1s", "+1s",  " 1s", "1 d", "1day", "inf", "nan",
+	    "0x10", "1e400", "1e3", "1..2", ".",   "30S", "0",	  "0s",
 	};
 	struct ss_err err = SS_ERR_INIT;
 	int64_t ms;
@@ -53,7 +54,8 @@ static void test_time(void)
 	for (i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
 		ss_err_clear(&err);
 		CHECK(ss_envconf_time_ms("T", bads[i], 0, &ms, &err) < 0);
-		CHECK(err.code == SS_ERR_USAGE && !strncmp(err.msg, "invalid $T '", 12));
+		CHECK(err.code == SS_ERR_USAGE &&
+		      !strncmp(err.msg, "invalid $T '", 12));
 	}
 	CHECK(ss_envconf_time_ms("T", "0", 1, &ms, &err) == 0 && ms == 0);
 	CHECK(ss_envconf_time_ms("T", "0s", 1, &ms, &err) == 0 && ms == 0);
@@ -64,23 +66,29 @@ static void test_concurrent(void)
 	struct ss_err err = SS_ERR_INIT;
 	int64_t ini = 300, ex = 10000;
 
-	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":1,\"existing\":2}", &ini, &ex,
-					&err) == 0);
+	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":1,\"existing\":2}",
+					&ini, &ex, &err) == 0);
 	CHECK(ini == 1 && ex == 2);
-	CHECK(ss_envconf_max_concurrent("M", "{\"existing\":7}", &ini, &ex, &err) == 0);
+	CHECK(ss_envconf_max_concurrent("M", "{\"existing\":7}", &ini, &ex,
+					&err) == 0);
 	CHECK(ini == 1 && ex == 7);
 	CHECK(ss_envconf_max_concurrent("M", "{}", &ini, &ex, &err) == 0);
 	CHECK(ini == 1 && ex == 7);
 	CHECK(ss_envconf_max_concurrent("M", "300", &ini, &ex, &err) < 0);
-	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":0}", &ini, &ex, &err) < 0);
-	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":\"5\"}", &ini, &ex, &err) < 0);
-	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":1.5}", &ini, &ex, &err) < 0);
-	CHECK(ss_envconf_max_concurrent("M", "{\"initail\":5}", &ini, &ex, &err) < 0);
-	CHECK_STR(err.msg, "invalid $M '{\"initail\":5}': only \"initial\" and "
-		  "\"existing\" are known");
-	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":1,\"initial\":2}", &ini, &ex,
+	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":0}", &ini, &ex,
 					&err) < 0);
-	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":", &ini, &ex, &err) < 0);
+	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":\"5\"}", &ini, &ex,
+					&err) < 0);
+	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":1.5}", &ini, &ex,
+					&err) < 0);
+	CHECK(ss_envconf_max_concurrent("M", "{\"initail\":5}", &ini, &ex,
+					&err) < 0);
+	CHECK_STR(err.msg, "invalid $M '{\"initail\":5}': only \"initial\" and "
+			   "\"existing\" are known");
+	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":1,\"initial\":2}",
+					&ini, &ex, &err) < 0);
+	CHECK(ss_envconf_max_concurrent("M", "{\"initial\":", &ini, &ex, &err) <
+	      0);
 	CHECK(err.code == SS_ERR_USAGE);
 	CHECK(ini == 1 && ex == 7);
 }
@@ -121,7 +129,8 @@ static void test_random(void)
 	CHECK(ss_envconf_random_slot(b, &err) == 0);
 	CHECK(strlen(a) == 14 + 32 && !strncmp(a, "electric_slot_", 14));
 	for (i = 14; i < strlen(a); i++)
-		CHECK((a[i] >= '0' && a[i] <= '9') || (a[i] >= 'a' && a[i] <= 'f'));
+		CHECK((a[i] >= '0' && a[i] <= '9') ||
+		      (a[i] >= 'a' && a[i] <= 'f'));
 	CHECK(strcmp(a, b) != 0);
 }
 

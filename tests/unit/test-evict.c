@@ -38,7 +38,7 @@ int main(int argc, char **argv)
 	struct ss_registry *reg = NULL;
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_shape_rec rec[6];
-	static const int touch_order[] = { 2, 0, 4, 1, 3 };
+	static const int touch_order[] = {2, 0, 4, 1, 3};
 	char data[4096];
 	int64_t count = 0;
 	int i;
@@ -64,10 +64,13 @@ int main(int argc, char **argv)
 		snprintf(where, sizeof(where), "id = %d", i);
 		ss_shape_set_where(&def, where);
 		ss_shape_rec_init(&rec[i]);
-		if (ss_registry_add(reg, &def, &oid, 1, &rec[i], &made, &err) < 0 || !made)
+		if (ss_registry_add(reg, &def, &oid, 1, &rec[i], &made, &err) <
+			0 ||
+		    !made)
 			FAILF("add: %s", err.msg);
 		/* the sixth is being created */
-		if (i < 5 && ss_registry_set_snapshot(reg, rec[i].id, SS_SNAPSHOT_COMPLETE,
+		if (i < 5 && ss_registry_set_snapshot(reg, rec[i].id,
+						      SS_SNAPSHOT_COMPLETE,
 						      NULL, &err) < 0)
 			FAILF("%s", err.msg);
 		ss_shape_release(&def);
@@ -80,18 +83,23 @@ int main(int argc, char **argv)
 		FAILF("%s", err.msg);
 
 	/* at or under the limit: nothing */
-	CHECK(ss_evict_once(reg, data, 6, on_removed, NULL, &err) == 0 && ngone == 0);
-	CHECK(ss_evict_once(reg, data, 100, on_removed, NULL, &err) == 0 && ngone == 0);
+	CHECK(ss_evict_once(reg, data, 6, on_removed, NULL, &err) == 0 &&
+	      ngone == 0);
+	CHECK(ss_evict_once(reg, data, 100, on_removed, NULL, &err) == 0 &&
+	      ngone == 0);
 	/* 6 shapes, limit 3: the three read least recently */
-	CHECK(ss_evict_once(reg, data, 3, on_removed, NULL, &err) == 3 && ngone == 3);
+	CHECK(ss_evict_once(reg, data, 3, on_removed, NULL, &err) == 3 &&
+	      ngone == 3);
 	CHECK(was_removed(rec[2].handle) && was_removed(rec[0].handle) &&
 	      was_removed(rec[4].handle));
 	CHECK(ss_registry_count(reg, &count, &err) == 0 && count == 3);
 	/* the pending shape is never a candidate: only complete ones go */
-	CHECK(ss_evict_once(reg, data, 1, on_removed, NULL, &err) == 2 && ngone == 5);
+	CHECK(ss_evict_once(reg, data, 1, on_removed, NULL, &err) == 2 &&
+	      ngone == 5);
 	CHECK(was_removed(rec[1].handle) && was_removed(rec[3].handle));
 	CHECK(!was_removed(rec[5].handle));
-	CHECK(ss_evict_once(reg, data, 0, on_removed, NULL, &err) == 0 && ngone == 5);
+	CHECK(ss_evict_once(reg, data, 0, on_removed, NULL, &err) == 0 &&
+	      ngone == 5);
 	CHECK(ss_registry_count(reg, &count, &err) == 0 && count == 1);
 
 	for (i = 0; i < 6; i++)

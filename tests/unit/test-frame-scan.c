@@ -43,7 +43,7 @@ static int str_ref(struct scan *s, const char **start, size_t *len)
 static void test_strings(size_t n)
 {
 	static const char alpha[] =
-		"aaaaaaaaaaaaaaaa\"\\\x01\x1f\x7f \xc3\xa9\xff~";
+	    "aaaaaaaaaaaaaaaa\"\\\x01\x1f\x7f \xc3\xa9\xff~";
 	char buf[64];
 	size_t i, k, len;
 
@@ -56,8 +56,9 @@ static void test_strings(size_t n)
 		len = 1 + unit_rnd() % 48;
 		buf[0] = '"';
 		for (k = 1; k < len; k++)
-			buf[k] = unit_rnd() % 4 ? 'a'
-					   : alpha[unit_rnd() % (sizeof(alpha) - 1)];
+			buf[k] = unit_rnd() % 4
+				     ? 'a'
+				     : alpha[unit_rnd() % (sizeof(alpha) - 1)];
 		if (unit_rnd() % 4)
 			buf[unit_rnd() % len + (len < 2)] = '"';
 		a.p = b.p = buf;
@@ -71,17 +72,17 @@ static void test_strings(size_t n)
 }
 
 static const struct ss_frame_column cols[] = {
-	{ "id", "int4", 23, -1, 1, -1 },
-	{ "t\xc3\xa9", "text", 25, -1, 0, -1 },
-	{ "s", "text", 25, -1, 0, -1 },
+    {"id", "int4", 23, -1, 1, -1},
+    {"t\xc3\xa9", "text", 25, -1, 0, -1},
+    {"s", "text", 25, -1, 0, -1},
 };
-static const size_t namelen[] = { 2, 3, 1 };
-static const unsigned char plain[] = { 1, 0, 1 };
+static const size_t namelen[] = {2, 3, 1};
+static const unsigned char plain[] = {1, 0, 1};
 
 static int scan(const char *line, const size_t *idx, size_t nidx,
 		struct ss_frame_scan *sc)
 {
-	struct ss_frame_layout l = { cols, 3, namelen, plain, idx, nidx };
+	struct ss_frame_layout l = {cols, 3, namelen, plain, idx, nidx};
 
 	return ss_frame_scan_head(sc, line, strlen(line)) &&
 	       ss_frame_scan_rest(sc, &l);
@@ -89,7 +90,7 @@ static int scan(const char *line, const size_t *idx, size_t nidx,
 
 static void test_lines(void)
 {
-	static const size_t all[] = { 0, 1, 2 }, some[] = { 0, 2 };
+	static const size_t all[] = {0, 1, 2}, some[] = {0, 2};
 	struct ss_frame_scan sc;
 
 	CHECK(scan("{\"type\":\"change\",\"op\":\"update\",\"oid\":16384,"
@@ -99,7 +100,8 @@ static void test_lines(void)
 		   all, 3, &sc));
 	CHECK(sc.op == SS_FRAME_OP_UPDATE && sc.oid == 16384 && sc.xid == 750);
 	CHECK(sc.lsn == 0x16B3748 && sc.pos == 3 && sc.has_new && sc.has_old);
-	CHECK(sc.newv[0].len == 1 && sc.newv[0].p[0] == '2' && !sc.newv[0].null);
+	CHECK(sc.newv[0].len == 1 && sc.newv[0].p[0] == '2' &&
+	      !sc.newv[0].null);
 	CHECK(sc.newv[2].null && sc.oldv[1].null && sc.oldv[2].p[0] == 'y');
 
 	CHECK(scan("{\"type\":\"change\",\"op\":\"insert\",\"oid\":1,"
@@ -110,17 +112,19 @@ static void test_lines(void)
 
 	/* Left to the strict parser: escapes, other key order, extra keys,
 	 * other columns, trailing garbage, leading zeros, oid 0. */
-	CHECK(!scan("{\"type\":\"change\",\"op\":\"insert\",\"oid\":1,"
-		    "\"xid\":0,\"lsn\":\"0/0\",\"pos\":0,"
-		    "\"new\":{\"id\":\"\\u0032\",\"t\xc3\xa9\":\"x\",\"s\":\"z\"}}",
-		    all, 3, &sc));
+	CHECK(!scan(
+	    "{\"type\":\"change\",\"op\":\"insert\",\"oid\":1,"
+	    "\"xid\":0,\"lsn\":\"0/0\",\"pos\":0,"
+	    "\"new\":{\"id\":\"\\u0032\",\"t\xc3\xa9\":\"x\",\"s\":\"z\"}}",
+	    all, 3, &sc));
 	CHECK(!scan("{\"op\":\"insert\",\"type\":\"change\",\"oid\":1,"
 		    "\"xid\":0,\"lsn\":\"0/0\",\"pos\":0,"
 		    "\"new\":{\"id\":\"2\",\"t\xc3\xa9\":\"x\",\"s\":\"z\"}}",
 		    all, 3, &sc));
 	CHECK(!scan("{\"type\":\"change\",\"op\":\"insert\",\"oid\":1,"
 		    "\"xid\":0,\"lsn\":\"0/0\",\"pos\":0,"
-		    "\"new\":{\"id\":\"2\",\"s\":\"z\"}}", all, 3, &sc));
+		    "\"new\":{\"id\":\"2\",\"s\":\"z\"}}",
+		    all, 3, &sc));
 	CHECK(!scan("{\"type\":\"change\",\"op\":\"insert\",\"oid\":1,"
 		    "\"xid\":0,\"lsn\":\"0/0\",\"pos\":0,"
 		    "\"new\":{\"id\":\"2\",\"t\xc3\xa9\":\"x\",\"s\":\"z\"}}x",
@@ -168,10 +172,10 @@ static void test_lines_reader(void)
 /* Row values of a decoded row object, in place or through an index. */
 static void test_row_values(void)
 {
-	static const char *const names[] = { "a", "b", "c" };
-	static const size_t idx[] = { 2, 0, 1 };
+	static const char *const names[] = {"a", "b", "c"};
+	static const size_t idx[] = {2, 0, 1};
 	json_t *row = json_pack("{s:s, s:n, s:i}", "a", "x", "b", "c", 1);
-	const char *out[3] = { "?", "?", "?" };
+	const char *out[3] = {"?", "?", "?"};
 
 	ss_frame_row_values(row, names, NULL, 3, out);
 	CHECK(out[0] && !strcmp(out[0], "x") && !out[1] && !out[2]);

@@ -15,12 +15,12 @@
 
 static int failures;
 
-#define FAIL(...)                                                             \
-	do {                                                                  \
-		fprintf(stderr, "test-frame: ");                              \
-		fprintf(stderr, __VA_ARGS__);                                 \
-		fputc('\n', stderr);                                          \
-		failures++;                                                   \
+#define FAIL(...)                                                              \
+	do {                                                                   \
+		fprintf(stderr, "test-frame: ");                               \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fputc('\n', stderr);                                           \
+		failures++;                                                    \
 	} while (0)
 
 /* ---- A one-line summary of a decoded frame ---------------------------- */
@@ -63,8 +63,9 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 		ss_buf_addf(b, " ts=%s ts_us=%" PRId64, f->ts, f->ts_us);
 		break;
 	case SS_FRAME_RELATION:
-		ss_buf_addf(b, " oid=%" PRIu32 " schema=%s table=%s ri=%c columns=",
-			    f->oid, f->schema, f->table, f->replica_identity);
+		ss_buf_addf(
+		    b, " oid=%" PRIu32 " schema=%s table=%s ri=%c columns=",
+		    f->oid, f->schema, f->table, f->replica_identity);
 		for (i = 0; i < f->ncolumns; i++)
 			ss_buf_addf(b, "%s%s:%s:%" PRIu32 ":%" PRId32 "%s",
 				    i ? "," : "", f->columns[i].name,
@@ -73,7 +74,8 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 				    f->columns[i].pk ? ":pk" : "");
 		for (i = 0; i < f->ncolumns; i++)
 			if (f->columns[i].key_index >= 0)
-				ss_buf_addf(b, " key%d=%s", f->columns[i].key_index,
+				ss_buf_addf(b, " key%d=%s",
+					    f->columns[i].key_index,
 					    f->columns[i].name);
 		if (f->nancestors) {
 			ss_buf_adds(b, " ancestors=[");
@@ -84,9 +86,11 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 		}
 		break;
 	case SS_FRAME_CHANGE:
-		ss_buf_addf(b, " op=%s oid=%" PRIu32 " xid=%" PRIu64
-			    " lsn=%s pos=%" PRIu64, ss_frame_op_name(f->op),
-			    f->oid, f->xid, ss_lsn_format(f->lsn, l1), f->pos);
+		ss_buf_addf(b,
+			    " op=%s oid=%" PRIu32 " xid=%" PRIu64
+			    " lsn=%s pos=%" PRIu64,
+			    ss_frame_op_name(f->op), f->oid, f->xid,
+			    ss_lsn_format(f->lsn, l1), f->pos);
 		add_json(b, "new", f->new_row);
 		add_json(b, "old", f->old_row);
 		if (f->has_shapes) {
@@ -168,13 +172,16 @@ static void run_block(const char *path, int ln, const struct ss_buf *input,
 
 				if (rc < 0 || strlen(out) != llen + 1 ||
 				    memcmp(out, line, llen))
-					FAIL("%s:%d: writer output differs:\n  in:  %s\n  out: %s",
-					     path, ln, line, rc < 0 ? err.msg : out);
+					FAIL(
+					    "%s:%d: writer output differs:\n  in:  %s\n  out: %s",
+					    path, ln, line,
+					    rc < 0 ? err.msg : out);
 				free(out);
 			}
 		} else if (rc < 0) {
 			if (err.code != SS_ERR_INPUT)
-				FAIL("%s:%d: error code %d", path, ln, err.code);
+				FAIL("%s:%d: error code %d", path, ln,
+				     err.code);
 			ss_buf_addf(&got, "error: %s\n", err.msg);
 		} else {
 			FAIL("%s:%d: unexpected result %d", path, ln, rc);
@@ -233,12 +240,11 @@ static int run_table(const char *path)
 			state = 1;
 			start = ln;
 		}
-		if (state == 1 && (!strcmp(line, "=>\n") ||
-				   !strcmp(line, "=> order\n"))) {
+		if (state == 1 &&
+		    (!strcmp(line, "=>\n") || !strcmp(line, "=> order\n"))) {
 			state = 2;
 			order = line[2] == ' ';
-		}
-		else if (state == 1)
+		} else if (state == 1)
 			ss_buf_add(&input, line, (size_t)n);
 		else
 			ss_buf_add(&expect, line, (size_t)n);
@@ -324,8 +330,7 @@ static void test_lines(void)
 		    "progress lsn=0/1\n"
 		    "error: <stdin>:2: line too long (more than 31 bytes)\n"
 		    "progress lsn=0/1\n");
-	expect_read("over the limit and unterminated", P "\n" P "xxxxxxxxx",
-		    31,
+	expect_read("over the limit and unterminated", P "\n" P "xxxxxxxxx", 31,
 		    "progress lsn=0/1\n"
 		    "error: <stdin>:2: line too long (more than 31 bytes)\n");
 	expect_read("tiny limit", P "\n\n", 1,
@@ -338,7 +343,8 @@ static void test_lines(void)
 /* A NUL cannot go through expect_read's strlen; do it by length. */
 static void test_nul(void)
 {
-	static const char data[] = "{\"type\":\"pro\0gress\",\"lsn\":\"0/1\"}\n" P "\n";
+	static const char data[] =
+	    "{\"type\":\"pro\0gress\",\"lsn\":\"0/1\"}\n" P "\n";
 	int use_fd;
 
 	for (use_fd = 0; use_fd <= 1; use_fd++) {
@@ -359,8 +365,8 @@ static void test_nonblocking(void)
 	struct ss_frame f = SS_FRAME_INIT;
 	struct ss_frame_reader *r;
 	int p[2], rc;
-	const char *first = "{\"type\":\"progress\",", *rest =
-		"\"lsn\":\"0/2\"}\n" P "\n";
+	const char *first = "{\"type\":\"progress\",",
+		   *rest = "\"lsn\":\"0/2\"}\n" P "\n";
 
 	if (pipe(p) < 0 || fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
 		FAIL("pipe: %s", strerror(errno));
@@ -416,8 +422,8 @@ static void test_builders(void)
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_frame f = SS_FRAME_INIT;
 	json_t *j, *row;
-	uint32_t oids[] = { 16384, 16390 };
-	int64_t ids[] = { 1, 3, 12 };
+	uint32_t oids[] = {16384, 16390};
+	int64_t ids[] = {1, 3, 12};
 	int64_t ts = 1795246680123456; /* 2026-11-21T07:38:00.123456Z */
 	char *s;
 	int rc;
@@ -457,39 +463,45 @@ static void test_builders(void)
 		       "\"moves\":{\"3\":\"delete\",\"12\":\"insert\"}}\n");
 	j = ss_frame_new_truncate(751, 0x16B4000, 0, oids, 2);
 	ss_frame_set_shapes(j, ids, 1);
-	expect_written("truncate", j,
-		       "{\"type\":\"truncate\",\"xid\":751,\"lsn\":\"0/16B4000\","
-		       "\"pos\":0,\"oids\":[16384,16390],\"shapes\":[1]}\n");
+	expect_written(
+	    "truncate", j,
+	    "{\"type\":\"truncate\",\"xid\":751,\"lsn\":\"0/16B4000\","
+	    "\"pos\":0,\"oids\":[16384,16390],\"shapes\":[1]}\n");
 	j = ss_frame_new_relation(16384, "public", "items", 'f');
 	ss_frame_add_column(j, "id", "int4", 23, -1, 1);
 	ss_frame_add_column(j, "title", "varchar", 1043, 84, 0);
-	expect_written("relation", j,
-		       "{\"type\":\"relation\",\"oid\":16384,\"schema\":\"public\","
-		       "\"table\":\"items\",\"replica_identity\":\"f\","
-		       "\"columns\":[{\"name\":\"id\",\"type\":\"int4\","
-		       "\"type_oid\":23,\"typmod\":-1,\"pk\":true},"
-		       "{\"name\":\"title\",\"type\":\"varchar\","
-		       "\"type_oid\":1043,\"typmod\":84,\"pk\":false}]}\n");
-	expect_written("invalidate",
-		       ss_frame_new_invalidate(ids, 2, 16384, "schema changed"),
-		       "{\"type\":\"invalidate\",\"shapes\":[1,3],\"oid\":16384,"
-		       "\"reason\":\"schema changed\"}\n");
-	expect_written("progress", ss_frame_new_progress(0xFFFFFFFFFFFFFFFFULL),
-		       "{\"type\":\"progress\",\"lsn\":\"FFFFFFFF/FFFFFFFF\"}\n");
+	expect_written(
+	    "relation", j,
+	    "{\"type\":\"relation\",\"oid\":16384,\"schema\":\"public\","
+	    "\"table\":\"items\",\"replica_identity\":\"f\","
+	    "\"columns\":[{\"name\":\"id\",\"type\":\"int4\","
+	    "\"type_oid\":23,\"typmod\":-1,\"pk\":true},"
+	    "{\"name\":\"title\",\"type\":\"varchar\","
+	    "\"type_oid\":1043,\"typmod\":84,\"pk\":false}]}\n");
+	expect_written(
+	    "invalidate",
+	    ss_frame_new_invalidate(ids, 2, 16384, "schema changed"),
+	    "{\"type\":\"invalidate\",\"shapes\":[1,3],\"oid\":16384,"
+	    "\"reason\":\"schema changed\"}\n");
+	expect_written(
+	    "progress", ss_frame_new_progress(0xFFFFFFFFFFFFFFFFULL),
+	    "{\"type\":\"progress\",\"lsn\":\"FFFFFFFF/FFFFFFFF\"}\n");
 
 	/* An invalid frame is refused and nothing is written. */
 	j = ss_frame_new_change(SS_FRAME_OP_DELETE, 1, 2, 3, 4, NULL, NULL);
 	s = write_to_string(j, &err, &rc);
 	if (rc == 0 || err.code != SS_ERR_INPUT ||
-	    strcmp(err.msg, "invalid frame: change frame: missing field 'old'") ||
+	    strcmp(err.msg,
+		   "invalid frame: change frame: missing field 'old'") ||
 	    strcmp(s, ""))
-		FAIL("invalid frame written: rc %d '%s' out '%s'", rc, err.msg, s);
+		FAIL("invalid frame written: rc %d '%s' out '%s'", rc, err.msg,
+		     s);
 	free(s);
 	json_decref(j);
 	j = ss_frame_new_relation(1, NULL, "t", 'x');
 	s = write_to_string(j, &err, &rc);
 	if (rc == 0 || strcmp(err.msg, "invalid frame: relation frame: field "
-			      "'schema' must be a non-empty string"))
+				       "'schema' must be a non-empty string"))
 		FAIL("NULL schema: rc %d '%s'", rc, err.msg);
 	free(s);
 	json_decref(j);
@@ -522,29 +534,29 @@ static void test_ts(void)
 		const char *s;
 		int64_t us; /* INT64_MIN: must fail */
 	} cases[] = {
-		{ "1970-01-01T00:00:00.000000Z", 0 },
-		{ "2000-01-01T00:00:00.000001Z", 946684800000001 },
-		{ "2026-11-21T07:38:00.123456Z", 1795246680123456 },
-		{ "2024-02-29T23:59:59.999999Z", 1709251199999999 },
-		{ "1969-12-31T23:59:59.999999Z", -1 },
-		{ "0001-01-01T00:00:00.000000Z", -62135596800000000 },
-		{ "9999-12-31T23:59:59.999999Z", 253402300799999999 },
-		{ "2023-02-29T00:00:00.000000Z", INT64_MIN },
-		{ "2026-13-01T00:00:00.000000Z", INT64_MIN },
-		{ "2026-04-31T00:00:00.000000Z", INT64_MIN },
-		{ "2026-01-01T24:00:00.000000Z", INT64_MIN },
-		{ "2026-01-01T00:60:00.000000Z", INT64_MIN },
-		{ "2026-01-01T00:00:60.000000Z", INT64_MIN },
-		{ "0000-01-01T00:00:00.000000Z", INT64_MIN },
-		{ "2026-01-01T00:00:00.00000Z", INT64_MIN },
-		{ "2026-01-01T00:00:00.0000000Z", INT64_MIN },
-		{ "2026-01-01T00:00:00Z", INT64_MIN },
-		{ "2026-01-01 00:00:00.000000Z", INT64_MIN },
-		{ "2026-01-01T00:00:00.000000+00", INT64_MIN },
-		{ "2026-01-01T00:00:00.000000z", INT64_MIN },
-		{ "2026-1-01T00:00:00.0000000Z", INT64_MIN },
-		{ "+026-01-01T00:00:00.000000Z", INT64_MIN },
-		{ "", INT64_MIN },
+	    {"1970-01-01T00:00:00.000000Z", 0},
+	    {"2000-01-01T00:00:00.000001Z", 946684800000001},
+	    {"2026-11-21T07:38:00.123456Z", 1795246680123456},
+	    {"2024-02-29T23:59:59.999999Z", 1709251199999999},
+	    {"1969-12-31T23:59:59.999999Z", -1},
+	    {"0001-01-01T00:00:00.000000Z", -62135596800000000},
+	    {"9999-12-31T23:59:59.999999Z", 253402300799999999},
+	    {"2023-02-29T00:00:00.000000Z", INT64_MIN},
+	    {"2026-13-01T00:00:00.000000Z", INT64_MIN},
+	    {"2026-04-31T00:00:00.000000Z", INT64_MIN},
+	    {"2026-01-01T24:00:00.000000Z", INT64_MIN},
+	    {"2026-01-01T00:60:00.000000Z", INT64_MIN},
+	    {"2026-01-01T00:00:60.000000Z", INT64_MIN},
+	    {"0000-01-01T00:00:00.000000Z", INT64_MIN},
+	    {"2026-01-01T00:00:00.00000Z", INT64_MIN},
+	    {"2026-01-01T00:00:00.0000000Z", INT64_MIN},
+	    {"2026-01-01T00:00:00Z", INT64_MIN},
+	    {"2026-01-01 00:00:00.000000Z", INT64_MIN},
+	    {"2026-01-01T00:00:00.000000+00", INT64_MIN},
+	    {"2026-01-01T00:00:00.000000z", INT64_MIN},
+	    {"2026-1-01T00:00:00.0000000Z", INT64_MIN},
+	    {"+026-01-01T00:00:00.000000Z", INT64_MIN},
+	    {"", INT64_MIN},
 	};
 	struct ss_err err = SS_ERR_INIT;
 	char buf[64];
@@ -578,12 +590,12 @@ static void test_ts(void)
 /* ---- Random input never crashes --------------------------------------- */
 
 static const char *const seeds[] = {
-	"{\"type\":\"begin\",\"xid\":750,\"lsn\":\"0/16B3748\",\"ts\":\"2026-11-21T07:38:00.123456Z\"}",
-	"{\"type\":\"change\",\"op\":\"update\",\"oid\":16384,\"xid\":750,\"lsn\":\"0/16B3748\",\"pos\":1,\"new\":{\"id\":\"2\"},\"old\":{\"id\":\"1\"},\"shapes\":[1,3,12],\"moves\":{\"3\":\"delete\",\"12\":\"insert\"}}",
-	"{\"type\":\"relation\",\"oid\":16384,\"schema\":\"public\",\"table\":\"items\",\"replica_identity\":\"f\",\"columns\":[{\"name\":\"id\",\"type\":\"int4\",\"type_oid\":23,\"typmod\":-1,\"pk\":true}]}",
-	"{\"type\":\"truncate\",\"xid\":751,\"lsn\":\"0/16B4000\",\"pos\":0,\"oids\":[16384,16390],\"shapes\":[1]}",
-	"{\"type\":\"commit\",\"xid\":750,\"lsn\":\"0/16B3748\",\"end_lsn\":\"0/16B3778\",\"ts\":\"2026-11-21T07:38:00.123456Z\"}",
-	"{\"type\":\"invalidate\",\"shapes\":[1,3],\"oid\":16384,\"reason\":\"x\"}",
+    "{\"type\":\"begin\",\"xid\":750,\"lsn\":\"0/16B3748\",\"ts\":\"2026-11-21T07:38:00.123456Z\"}",
+    "{\"type\":\"change\",\"op\":\"update\",\"oid\":16384,\"xid\":750,\"lsn\":\"0/16B3748\",\"pos\":1,\"new\":{\"id\":\"2\"},\"old\":{\"id\":\"1\"},\"shapes\":[1,3,12],\"moves\":{\"3\":\"delete\",\"12\":\"insert\"}}",
+    "{\"type\":\"relation\",\"oid\":16384,\"schema\":\"public\",\"table\":\"items\",\"replica_identity\":\"f\",\"columns\":[{\"name\":\"id\",\"type\":\"int4\",\"type_oid\":23,\"typmod\":-1,\"pk\":true}]}",
+    "{\"type\":\"truncate\",\"xid\":751,\"lsn\":\"0/16B4000\",\"pos\":0,\"oids\":[16384,16390],\"shapes\":[1]}",
+    "{\"type\":\"commit\",\"xid\":750,\"lsn\":\"0/16B3748\",\"end_lsn\":\"0/16B3778\",\"ts\":\"2026-11-21T07:38:00.123456Z\"}",
+    "{\"type\":\"invalidate\",\"shapes\":[1,3],\"oid\":16384,\"reason\":\"x\"}",
 };
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
@@ -646,14 +658,17 @@ static void test_fuzz(void)
 
 	for (iter = 0; iter < 3000; iter++) {
 		size_t len = 0, k, nmut;
-		const char *seed = seeds[rnd() % (sizeof(seeds) / sizeof(seeds[0]))];
+		const char *seed =
+		    seeds[rnd() % (sizeof(seeds) / sizeof(seeds[0]))];
 
 		if (iter % 3 == 0) {
 			/* Pure random bytes, newline-heavy now and then. */
 			len = rnd() % sizeof(buf);
 			for (k = 0; k < len; k++)
-				buf[k] = iter % 2 ? (char)(rnd() % 256)
-						  : "{}[]\":,\n0a\\-_/ut"[rnd() % 17];
+				buf[k] =
+				    iter % 2
+					? (char)(rnd() % 256)
+					: "{}[]\":,\n0a\\-_/ut"[rnd() % 17];
 		} else {
 			/* A few valid lines with mutations and truncation. */
 			int lines = 1 + (int)(rnd() % 4);
@@ -666,7 +681,8 @@ static void test_fuzz(void)
 				memcpy(buf + len, seed, sl);
 				nmut = rnd() % 4;
 				for (k = 0; k < nmut; k++)
-					buf[len + rnd() % sl] = (char)(rnd() % 256);
+					buf[len + rnd() % sl] =
+					    (char)(rnd() % 256);
 				len += sl;
 				buf[len++] = '\n';
 			}
@@ -684,22 +700,29 @@ static void test_fuzz(void)
 static void test_write_change(void)
 {
 	static const char *const vals[] = {
-		"", "plain", "quote\" back\\slash /", "\b\f\n\r\t",
-		"\x01\x1f\x7f", "h\xc3\xa9llo \xe2\x98\x83 \xf0\x9f\x98\x80",
-		"\xef\xbf\xbf", "\xe2\x80\xa8", "{\"a\": [1, 2]}", "NULL",
+	    "",
+	    "plain",
+	    "quote\" back\\slash /",
+	    "\b\f\n\r\t",
+	    "\x01\x1f\x7f",
+	    "h\xc3\xa9llo \xe2\x98\x83 \xf0\x9f\x98\x80",
+	    "\xef\xbf\xbf",
+	    "\xe2\x80\xa8",
+	    "{\"a\": [1, 2]}",
+	    "NULL",
 	};
 	static const char *const bad[] = {
-		"\xc3", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xff",
-		"\xe2\x98", "a\x80",
+	    "\xc3", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+	    "\xff", "\xe2\x98", "a\x80",
 	};
 	size_t nv = sizeof(vals) / sizeof(vals[0]), i, k;
 	struct ss_buf scratch = SS_BUF_INIT;
 	struct ss_err err = SS_ERR_INIT;
 
 	for (k = 0; k < 3; k++) {
-		enum ss_frame_op op = k == 0 ? SS_FRAME_OP_INSERT :
-				      k == 1 ? SS_FRAME_OP_UPDATE :
-					       SS_FRAME_OP_DELETE;
+		enum ss_frame_op op = k == 0   ? SS_FRAME_OP_INSERT
+				      : k == 1 ? SS_FRAME_OP_UPDATE
+					       : SS_FRAME_OP_DELETE;
 		struct ss_frame_col cols[16], old[16];
 		json_t *n = json_object(), *o = json_object(), *frame;
 		char *want, *got = NULL, name[16][8];
@@ -708,24 +731,26 @@ static void test_write_change(void)
 		int rc;
 
 		for (i = 0; i < nv + 1; i++) {
-			snprintf(name[i], sizeof(name[i]), i == 3 ? "c\"%zu" :
-				 "c%zu", i);
+			snprintf(name[i], sizeof(name[i]),
+				 i == 3 ? "c\"%zu" : "c%zu", i);
 			cols[i].name = old[i].name = name[i];
 			cols[i].data = i < nv ? vals[i] : NULL;
 			cols[i].len = i < nv ? strlen(vals[i]) : 0;
 			old[i].data = i < nv ? vals[nv - 1 - i] : NULL;
 			old[i].len = i < nv ? strlen(vals[nv - 1 - i]) : 0;
-			json_object_set_new(n, name[i], cols[i].data ?
-					    json_string(cols[i].data) :
-					    json_null());
-			json_object_set_new(o, name[i], old[i].data ?
-					    json_string(old[i].data) :
-					    json_null());
+			json_object_set_new(n, name[i],
+					    cols[i].data
+						? json_string(cols[i].data)
+						: json_null());
+			json_object_set_new(o, name[i],
+					    old[i].data
+						? json_string(old[i].data)
+						: json_null());
 		}
-		frame = ss_frame_new_change(op, 16384, 21474837214ULL,
-					    0x16B3748, 7 + k,
-					    op == SS_FRAME_OP_DELETE ? NULL : n,
-					    op == SS_FRAME_OP_INSERT ? NULL : o);
+		frame = ss_frame_new_change(
+		    op, 16384, 21474837214ULL, 0x16B3748, 7 + k,
+		    op == SS_FRAME_OP_DELETE ? NULL : n,
+		    op == SS_FRAME_OP_INSERT ? NULL : o);
 		if (op == SS_FRAME_OP_DELETE)
 			json_decref(n);
 		if (op == SS_FRAME_OP_INSERT)
@@ -735,10 +760,9 @@ static void test_write_change(void)
 			FAIL("write_change %zu: reference failed: %s", k,
 			     err.msg);
 		m = open_memstream(&got, &glen);
-		if (ss_frame_write_change(m, "<mem>", op, 16384,
-					  21474837214ULL, 0x16B3748, 7 + k,
-					  cols, nv + 1, old, nv + 1, &scratch,
-					  &err) < 0)
+		if (ss_frame_write_change(m, "<mem>", op, 16384, 21474837214ULL,
+					  0x16B3748, 7 + k, cols, nv + 1, old,
+					  nv + 1, &scratch, &err) < 0)
 			FAIL("write_change %zu: %s", k, err.msg);
 		fclose(m);
 		if (rc == 0 && strcmp(want, got))
@@ -750,8 +774,8 @@ static void test_write_change(void)
 	}
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]) + 1; i++) {
-		struct ss_frame_col c = { "col", i ? bad[i - 1] : "a\0b",
-					  i ? strlen(bad[i - 1]) : 3 };
+		struct ss_frame_col c = {"col", i ? bad[i - 1] : "a\0b",
+					 i ? strlen(bad[i - 1]) : 3};
 		char *got = NULL;
 		size_t glen = 0;
 		FILE *m = open_memstream(&got, &glen);
@@ -797,6 +821,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "test-frame: %d failure(s)\n", failures);
 		return 1;
 	}
-	printf("test-frame: %d table blocks and the API cases passed\n", blocks);
+	printf("test-frame: %d table blocks and the API cases passed\n",
+	       blocks);
 	return 0;
 }

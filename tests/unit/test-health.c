@@ -26,7 +26,8 @@ static void all_up(int64_t age)
 
 	for (i = 0; i < 3; i++) {
 		ss_heartbeat_init(&hb[i], ss_health_stages[i]);
-		snprintf(hb[i].state, sizeof(hb[i].state), "%s", i ? "running" : "streaming");
+		snprintf(hb[i].state, sizeof(hb[i].state), "%s",
+			 i ? "running" : "streaming");
 		hb[i].updated_us = NOW - age;
 	}
 }
@@ -35,8 +36,9 @@ static void expect(size_t n, const char *status, const char *why)
 {
 	struct ss_buf w = SS_BUF_INIT;
 
-	CHECK_STR(ss_health_status_name(ss_health_eval(hb, n, NOW, SINCE, STALE, &w)),
-		  status);
+	CHECK_STR(
+	    ss_health_status_name(ss_health_eval(hb, n, NOW, SINCE, STALE, &w)),
+	    status);
 	CHECK_STR(w.buf, why);
 	ss_buf_release(&w);
 }
@@ -101,8 +103,8 @@ static void test_hist(void)
 
 	memset(&h, 0, sizeof(h));
 	ss_lag_hist_add(&h, -3);    /* 0: le 1 */
-	ss_lag_hist_add(&h, 1);     /* le 1 */
-	ss_lag_hist_add(&h, 2);     /* le 5 */
+	ss_lag_hist_add(&h, 1);	    /* le 1 */
+	ss_lag_hist_add(&h, 2);	    /* le 5 */
 	ss_lag_hist_add(&h, 10000); /* le 10000 */
 	ss_lag_hist_add(&h, 10001); /* +Inf */
 	ss_lag_hist_format(&h, &t);
@@ -135,7 +137,8 @@ static void test_registry(const char *path)
 	o.create = 1;
 	if (ss_registry_open(path, &o, &reg, &err) < 0)
 		FAILF("open: %s", err.msg);
-	CHECK(ss_registry_heartbeats(reg, &got, &n, &err) == 0 && n == 0 && !got);
+	CHECK(ss_registry_heartbeats(reg, &got, &n, &err) == 0 && n == 0 &&
+	      !got);
 	ss_heartbeat_init(&w, "replicate");
 	w.pid = 42;
 	snprintf(w.state, sizeof(w.state), "streaming");
@@ -201,14 +204,16 @@ static void test_migration(const char *path)
 	size_t n;
 
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "DROP TABLE heartbeats; DROP TABLE partition_sets; "
+	CHECK(sqlite3_exec(db,
+			   "DROP TABLE heartbeats; DROP TABLE partition_sets; "
 			   "PRAGMA user_version=2",
 			   NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	ss_registry_opts_init(&o);
 	if (ss_registry_open(path, &o, &reg, &err) < 0)
 		FAILF("open: %s", err.msg);
-	CHECK(ss_registry_stats(reg, &st, &err) == 0 && st.schema_version == SS_REGISTRY_SCHEMA_VERSION);
+	CHECK(ss_registry_stats(reg, &st, &err) == 0 &&
+	      st.schema_version == SS_REGISTRY_SCHEMA_VERSION);
 	ss_heartbeat_init(&w, "route");
 	CHECK(ss_registry_heartbeat_put(reg, &w, &err) == 0);
 	CHECK(ss_registry_heartbeats(reg, &got, &n, &err) == 0 && n == 1);
@@ -218,8 +223,10 @@ static void test_migration(const char *path)
 	{
 		sqlite3_stmt *q;
 
-		CHECK(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK);
-		CHECK(sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == SS_REGISTRY_SCHEMA_VERSION);
+		CHECK(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q,
+					 NULL) == SQLITE_OK);
+		CHECK(sqlite3_step(q) == SQLITE_ROW &&
+		      sqlite3_column_int(q, 0) == SS_REGISTRY_SCHEMA_VERSION);
 		sqlite3_finalize(q);
 	}
 	sqlite3_close(db);
@@ -231,7 +238,8 @@ int main(int argc, char **argv)
 
 	test_eval();
 	test_hist();
-	snprintf(path, sizeof(path), "%s/health-registry.db", argc > 1 ? argv[1] : ".");
+	snprintf(path, sizeof(path), "%s/health-registry.db",
+		 argc > 1 ? argv[1] : ".");
 	unlink(path);
 	test_registry(path);
 	test_migration(path);

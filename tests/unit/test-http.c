@@ -27,10 +27,14 @@ static void test_routes(void)
 	CHECK(ss_http_route_of("") == SS_HTTP_NONE);
 	/* runs of '/' collapse before the length counts; a path of 64
 	 * bytes or more after that is no route */
-	CHECK(ss_http_route_of("/v1/shape////////////////////////////////////////////////////////")
-	      == SS_HTTP_SHAPE);
-	CHECK(ss_http_route_of("/v1/shape/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
-	      == SS_HTTP_NONE);
+	CHECK(
+	    ss_http_route_of(
+		"/v1/shape////////////////////////////////////////////////////////") ==
+	    SS_HTTP_SHAPE);
+	CHECK(
+	    ss_http_route_of(
+		"/v1/shape/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") ==
+	    SS_HTTP_NONE);
 	CHECK(ss_http_method_of("GET") == SS_HTTP_GET);
 	CHECK(ss_http_method_of("HEAD") == SS_HTTP_HEAD);
 	CHECK(ss_http_method_of("POST") == SS_HTTP_POST);
@@ -45,7 +49,8 @@ static void test_bodies(void)
 	struct ss_buf b = SS_BUF_INIT;
 	struct ss_http_field_err e[3];
 
-	ss_http_add_json_text(&b, "a\"b\xff" "c\xc3\xa9\xe2\x82");
+	ss_http_add_json_text(&b, "a\"b\xff"
+				  "c\xc3\xa9\xe2\x82");
 	CHECK_STR(b.buf, "\"a\\\"b?c\xc3\xa9??\"");
 	ss_buf_reset(&b);
 	ss_http_message_body(&b, "no \xc0 way");
@@ -59,10 +64,14 @@ static void test_bodies(void)
 	snprintf(e[2].field, sizeof(e[2].field), "%s", "offset");
 	snprintf(e[2].msg, sizeof(e[2].msg), "%s", "second");
 	ss_http_invalid_body(&b, e, 3);
-	CHECK(strstr(b.buf, "{\"message\":\"Invalid request\",\"errors\":{\"offset\":[") ==
-	      b.buf);
+	CHECK(
+	    strstr(
+		b.buf,
+		"{\"message\":\"Invalid request\",\"errors\":{\"offset\":[") ==
+	    b.buf);
 	CHECK(strstr(b.buf, "\"replica\":[\"is invalid\"]}}") != NULL);
-	CHECK(strstr(b.buf, "\"has invalid format\"") && strstr(b.buf, "\"second\""));
+	CHECK(strstr(b.buf, "\"has invalid format\"") &&
+	      strstr(b.buf, "\"second\""));
 	ss_buf_reset(&b);
 	ss_http_invalid_body(&b, NULL, 0);
 	CHECK_STR(b.buf, "{\"message\":\"Invalid request\",\"errors\":{}}");
@@ -85,10 +94,13 @@ static void test_etags(void)
 	CHECK_STR(ss_http_preflight_allow("traceparent"), "traceparent");
 	CHECK_STR(ss_http_preflight_allow("if-none-match, traceparent"), "");
 	CHECK(ss_http_preflight_allow(NULL) == NULL);
-	CHECK(ss_http_log_ignorable("Failed to send data in request for `/v1/shape'."));
+	CHECK(ss_http_log_ignorable(
+	    "Failed to send data in request for `/v1/shape'."));
 	CHECK(ss_http_log_ignorable("Connection closed by remote"));
-	CHECK(ss_http_log_ignorable("Socket has been disconnected when reading request."));
-	CHECK(!ss_http_log_ignorable("Failed to bind to port 3000: Address in use"));
+	CHECK(ss_http_log_ignorable(
+	    "Socket has been disconnected when reading request."));
+	CHECK(!ss_http_log_ignorable(
+	    "Failed to bind to port 3000: Address in use"));
 }
 
 static void test_cursor_cache(void)
@@ -103,7 +115,7 @@ static void test_cursor_cache(void)
 	CHECK_STR(out, "1020");
 	ss_http_cursor("999", 20000, now, 7, out);
 	CHECK_STR(out, "1000");
-	ss_http_cursor("1000", 20000, now, 7, out);   /* not past: bumped */
+	ss_http_cursor("1000", 20000, now, 7, out); /* not past: bumped */
 	CHECK_STR(out, "1008");
 	ss_http_cursor("5000", 20000, now, 0, out);
 	CHECK_STR(out, "5001");
@@ -114,7 +126,9 @@ static void test_cursor_cache(void)
 	ss_http_data_cache_control(1, 1, 1, 60, 300, out);
 	CHECK_STR(out, "no-cache");
 	ss_http_data_cache_control(0, 1, 0, 60, 300, out);
-	CHECK_STR(out, "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746");
+	CHECK_STR(
+	    out,
+	    "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746");
 	ss_http_data_cache_control(0, 0, 1, 60, 300, out);
 	CHECK_STR(out, "public, max-age=5, stale-while-revalidate=5");
 	ss_http_data_cache_control(0, 0, 0, 60, 300, out);
@@ -148,7 +162,8 @@ static void test_intake(void)
 	in.nargs = 256;
 	in.post = 1;
 	CHECK(ss_http_intake_check(&in, &body) == 411);
-	CHECK_STR(body, "{\"error\":\"Request body must have a Content-Length\"}");
+	CHECK_STR(body,
+		  "{\"error\":\"Request body must have a Content-Length\"}");
 	in.content_length = "1000";
 	CHECK(ss_http_intake_check(&in, &body) == 0);
 	in.transfer_encoding = "chunked";
@@ -192,16 +207,19 @@ static void test_data_response(void)
 	CHECK_STR(MHD_get_response_header(resp, "etag"), "\"12-34:-1:0_0\"");
 	CHECK_STR(MHD_get_response_header(resp, "electric-offset"), "0_0");
 	CHECK_STR(MHD_get_response_header(resp, "electric-has-data"), "true");
-	CHECK_STR(MHD_get_response_header(resp, "electric-schema"), "{\"id\":{\"type\":\"int4\"}}");
+	CHECK_STR(MHD_get_response_header(resp, "electric-schema"),
+		  "{\"id\":{\"type\":\"int4\"}}");
 	CHECK(MHD_get_response_header(resp, "electric-up-to-date") == NULL);
 	CHECK(MHD_get_response_header(resp, "electric-cursor") == NULL);
-	CHECK_STR(MHD_get_response_header(resp, "cache-control"),
-		  "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746");
+	CHECK_STR(
+	    MHD_get_response_header(resp, "cache-control"),
+	    "public, max-age=604800, s-maxage=3600, stale-while-revalidate=2629746");
 	MHD_destroy_response(resp);
 	/* the same etag asked again: 304 */
 	d.if_none_match = "\"12-34:-1:0_0\"";
 	resp = ss_http_data_response(&d, &status);
-	CHECK(status == 304 && MHD_get_response_header(resp, "electric-schema") == NULL);
+	CHECK(status == 304 &&
+	      MHD_get_response_header(resp, "electric-schema") == NULL);
 	MHD_destroy_response(resp);
 	/* live, up to date: unique etag, cursor, no schema, never a 304 */
 	d.req_off = ss_offset_make(5, 1);
@@ -215,7 +233,8 @@ static void test_data_response(void)
 	d.if_none_match = "\"12-34:5_1:5_1\"";
 	resp = ss_http_data_response(&d, &status);
 	CHECK(status == 200);
-	CHECK_STR(MHD_get_response_header(resp, "etag"), "\"12-34:5_1:5_1:77\"");
+	CHECK_STR(MHD_get_response_header(resp, "etag"),
+		  "\"12-34:5_1:5_1:77\"");
 	CHECK_STR(MHD_get_response_header(resp, "electric-up-to-date"), " ");
 	CHECK_STR(MHD_get_response_header(resp, "electric-cursor"), "1020");
 	CHECK_STR(MHD_get_response_header(resp, "electric-has-data"), "false");
@@ -226,7 +245,8 @@ static void test_data_response(void)
 }
 
 /* Read the whole body in steps of `step` bytes. */
-static ssize_t read_all(struct ss_http_range *b, size_t step, struct ss_buf *out)
+static ssize_t read_all(struct ss_http_range *b, size_t step,
+			struct ss_buf *out)
 {
 	char buf[64];
 	uint64_t pos = 0;
@@ -258,7 +278,8 @@ static void test_range(const char *dir)
 		ss_buf_reset(&out);
 		b = ss_http_range_new(dup(fd), 2, 5, "[", 1, ",x]", 3, &sent);
 		CHECK(ss_http_range_size(b) == 9);
-		CHECK(read_all(b, step, &out) == MHD_CONTENT_READER_END_OF_STREAM);
+		CHECK(read_all(b, step, &out) ==
+		      MHD_CONTENT_READER_END_OF_STREAM);
 		CHECK_STR(out.buf, "[23456,x]");
 		ss_http_range_free(b);
 	}

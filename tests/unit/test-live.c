@@ -47,22 +47,23 @@ static void *runner(void *arg)
 }
 
 /* Wait up to 5 s for cond. */
-#define WAIT_FOR(cond)                                                       \
-	do {                                                                 \
-		int i_;                                                      \
-		for (i_ = 0; i_ < 500 && !(cond); i_++)                      \
-			usleep(10000);                                       \
+#define WAIT_FOR(cond)                                                         \
+	do {                                                                   \
+		int i_;                                                        \
+		for (i_ = 0; i_ < 500 && !(cond); i_++)                        \
+			usleep(10000);                                         \
 	} while (0)
 
-static int wait_req(struct ss_live *l, struct ss_live_shape *s, struct fake_req *r,
-		    int64_t deadline)
+static int wait_req(struct ss_live *l, struct ss_live_shape *s,
+		    struct fake_req *r, int64_t deadline)
 {
 	uint64_t seq;
 
 	ss_live_lock(l);
 	seq = s->seq;
 	ss_live_unlock(l);
-	return ss_live_wait(l, s, &r->w, seq, deadline, 0, on_suspend, on_wake, r);
+	return ss_live_wait(l, s, &r->w, seq, deadline, 0, on_suspend, on_wake,
+			    r);
 }
 
 int main(int argc, char **argv)
@@ -104,11 +105,11 @@ int main(int argc, char **argv)
 	seq = s->seq;
 	ss_live_event_locked(l, s);
 	ss_live_unlock(l);
-	CHECK(ss_live_wait(l, s, &a.w, seq, ss_mono_us() + 1000000, 0, on_suspend, on_wake,
-			   &a) == 1);
+	CHECK(ss_live_wait(l, s, &a.w, seq, ss_mono_us() + 1000000, 0,
+			   on_suspend, on_wake, &a) == 1);
 	CHECK(!a.suspended && ss_live_waiting(l) == 0);
-	CHECK(ss_live_wait(l, s, &a.w, seq + 1, ss_mono_us() + 1000000, 1, on_suspend,
-			   on_wake, &a) == 1);
+	CHECK(ss_live_wait(l, s, &a.w, seq + 1, ss_mono_us() + 1000000, 1,
+			   on_suspend, on_wake, &a) == 1);
 
 	if (pthread_create(&th, NULL, runner, l))
 		FAILF("could not start a thread");
@@ -120,9 +121,10 @@ int main(int argc, char **argv)
 	ss_live_lock(l);
 	ss_live_event_locked(l, s);
 	ss_live_unlock(l);
-	CHECK(a.woken == 1 && b.woken == 1 && !a.suspended && ss_live_waiting(l) == 0);
+	CHECK(a.woken == 1 && b.woken == 1 && !a.suspended &&
+	      ss_live_waiting(l) == 0);
 	ss_live_lock(l);
-	ss_live_fire_locked(l, &a.w);   /* not waiting: nothing */
+	ss_live_fire_locked(l, &a.w); /* not waiting: nothing */
 	ss_live_unlock(l);
 	CHECK(a.woken == 1);
 
@@ -211,7 +213,8 @@ int main(int argc, char **argv)
 		s->failed = 1;
 		s->seq = 41;
 		ss_live_unlock(l);
-		CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == -1 && at.seen_seq == 41);
+		CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == -1 &&
+		      at.seen_seq == 41);
 		ss_live_lock(l);
 		s->failed = 0;
 		s->creating = 1;
@@ -223,7 +226,8 @@ int main(int argc, char **argv)
 		ss_live_lock(l);
 		s->creating = 0;
 		ss_live_unlock(l);
-		CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == 0 && !at.locked);
+		CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == 0 &&
+		      !at.locked);
 		ss_registry_close(reg, &err);
 	}
 

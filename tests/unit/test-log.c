@@ -19,7 +19,8 @@ static struct ss_offset off(uint64_t tx, uint64_t op)
 	return ss_offset_make(tx, op);
 }
 
-static void append(struct ss_log_writer *w, uint64_t tx, uint64_t op, const char *json)
+static void append(struct ss_log_writer *w, uint64_t tx, uint64_t op,
+		   const char *json)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_offset o = off(tx, op);
@@ -29,8 +30,8 @@ static void append(struct ss_log_writer *w, uint64_t tx, uint64_t op, const char
 }
 
 /* The response body for (after, upto]: "[" + bytes[start+1, end) + "]". */
-static char *body(struct ss_log_reader *r, struct ss_offset after, struct ss_offset upto,
-		  uint64_t *count)
+static char *body(struct ss_log_reader *r, struct ss_offset after,
+		  struct ss_offset upto, uint64_t *count)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_buf b = SS_BUF_INIT;
@@ -92,7 +93,8 @@ static void test_log(void)
 	json_decref(j);
 	free(b);
 	/* Offsets must grow. */
-	CHECK(ss_log_append(w, &bad, "{}", 2, &err) < 0 && err.code == SS_ERR_INPUT);
+	CHECK(ss_log_append(w, &bad, "{}", 2, &err) < 0 &&
+	      err.code == SS_ERR_INPUT);
 
 	append(w, 200, 0, "{\"b\":1}");
 	append(w, 200, 1, "{\"b\":2}");
@@ -111,7 +113,8 @@ static void test_log(void)
 	CHECK(count == 0);
 	free(b);
 	/* The first chunk closes after entry 4 (4 x 9 = 36 >= 30 bytes). */
-	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed, &err) == 0);
+	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed,
+				      &err) == 0);
 	CHECK(closed == 1 && end.tx == 200 && end.op == 1);
 	CHECK(ss_log_reader_chunk_end(r, &end, &end, &closed, &err) == 0);
 	CHECK(closed == 0 && end.tx == 200 && end.op == 4);
@@ -162,7 +165,8 @@ static void test_log(void)
 			int slot;
 
 			memset(junk, 'x', sizeof(junk));
-			/* seq counts commits: 5 so far in this file -> slot 1 */
+			/* seq counts commits: 5 so far in this file -> slot 1
+			 */
 			slot = 1;
 			CHECK(pwrite(fd, junk, sizeof(junk), slot * 80) == 80);
 		}
@@ -190,7 +194,8 @@ static void test_log(void)
 	ss_log_reader_head(r, &h);
 	CHECK(h.entries == 0 && h.bytes == 0);
 	CHECK(ss_log_reader_fd(r) == -1);
-	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed, &err) == 0);
+	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed,
+				      &err) == 0);
 	CHECK(end.kind == SS_OFFSET_BEFORE_ALL && !closed);
 	ss_log_reader_close(r);
 }
@@ -228,18 +233,23 @@ static void test_damage(void)
 	close(fd);
 	CHECK(ss_log_reader_open(d, &r, &err) == 0);
 	CHECK(ss_log_reader_entry(r, 0, &end, &pos, &len, &err) < 0);
-	CHECK(strstr(err.msg, "is damaged: index record 1 is out of place") != NULL);
+	CHECK(strstr(err.msg, "is damaged: index record 1 is out of place") !=
+	      NULL);
 	CHECK(err.code == SS_ERR_INPUT);
-	CHECK(ss_log_reader_range(r, &a, &ss_offset_last, &s, &e, &n, &err) < 0);
-	CHECK(strstr(err.msg, "is damaged: index record 1 is out of place") != NULL);
+	CHECK(ss_log_reader_range(r, &a, &ss_offset_last, &s, &e, &n, &err) <
+	      0);
+	CHECK(strstr(err.msg, "is damaged: index record 1 is out of place") !=
+	      NULL);
 	/* a chunk that ends past the last committed offset */
 	snprintf(p, sizeof(p), "%s/chunks", d);
 	fd = open(p, O_WRONLY);
 	memset(junk, 0x7f, sizeof(junk));
 	CHECK(pwrite(fd, junk, 8, 0) == 8);
 	close(fd);
-	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed, &err) < 0);
-	CHECK(strstr(err.msg, "is damaged: chunks record 0 is out of place") != NULL);
+	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed,
+				      &err) < 0);
+	CHECK(strstr(err.msg, "is damaged: chunks record 0 is out of place") !=
+	      NULL);
 	ss_log_reader_close(r);
 
 	/* a log file cut short of what the head says */
@@ -247,7 +257,8 @@ static void test_damage(void)
 	CHECK(truncate(p, 5) == 0);
 	CHECK(ss_log_reader_open(d, &r, &err) < 0);
 	CHECK(err.code == SS_ERR_INPUT &&
-	      strstr(err.msg, "is damaged: its files are shorter than its head says"));
+	      strstr(err.msg,
+		     "is damaged: its files are shorter than its head says"));
 }
 
 static void test_snapshot(void)
@@ -255,7 +266,7 @@ static void test_snapshot(void)
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_snapshot_writer *w;
 	struct ss_buf end = SS_BUF_INIT, p = SS_BUF_INIT;
-	uint64_t ready, chunks, xip[] = { 7 };
+	uint64_t ready, chunks, xip[] = {7};
 	char d[300];
 	int done, i;
 	FILE *f;
@@ -281,11 +292,15 @@ static void test_snapshot(void)
 	ss_snapshot_chunk_path(&p, d, 1);
 	f = fopen(p.buf, "r");
 	CHECK(f != NULL);
-	CHECK(f && fgets(line, sizeof(line), f) && !strcmp(line, ",{\"row\":3}\n"));
-	CHECK(f && fgets(line, sizeof(line), f) && !strcmp(line, ",{\"row\":4}\n"));
 	CHECK(f && fgets(line, sizeof(line), f) &&
-	      !strcmp(line, ",{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"5\","
-		      "\"xmax\":\"9\",\"xip_list\":[\"7\"]}}\n"));
+	      !strcmp(line, ",{\"row\":3}\n"));
+	CHECK(f && fgets(line, sizeof(line), f) &&
+	      !strcmp(line, ",{\"row\":4}\n"));
+	CHECK(f && fgets(line, sizeof(line), f) &&
+	      !strcmp(
+		  line,
+		  ",{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"5\","
+		  "\"xmax\":\"9\",\"xip_list\":[\"7\"]}}\n"));
 	if (f)
 		fclose(f);
 	/* Starting again removes the old files. */
@@ -300,9 +315,9 @@ static void test_snapshot(void)
 static void test_message(void)
 {
 	struct ss_buf b = SS_BUF_INIT;
-	const char *one[] = { "1" };
-	const char *two[] = { "a", "b/c" };
-	const char *nul[] = { NULL, "x" };
+	const char *one[] = {"1"};
+	const char *two[] = {"a", "b/c"};
+	const char *nul[] = {NULL, "x"};
 
 	ss_message_key(&b, "public", "items", one, 1);
 	CHECK_STR(b.buf, "\"public\".\"items\"/\"1\"");
@@ -315,13 +330,14 @@ static void test_message(void)
 	ss_buf_reset(&b);
 	ss_message_up_to_date(&b, 12345);
 	CHECK_STR(b.buf, "{\"headers\":{\"control\":\"up-to-date\","
-		  "\"global_last_seen_lsn\":\"12345\"}}");
+			 "\"global_last_seen_lsn\":\"12345\"}}");
 	ss_buf_reset(&b);
 	ss_message_must_refetch(&b);
 	CHECK_STR(b.buf, "{\"headers\":{\"control\":\"must-refetch\"}}");
 	ss_buf_reset(&b);
 	ss_message_snapshot_end(&b, 1, 2, NULL, 0);
-	CHECK_STR(b.buf, "{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"1\","
+	CHECK_STR(b.buf,
+		  "{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"1\","
 		  "\"xmax\":\"2\",\"xip_list\":[]}}");
 	ss_buf_release(&b);
 }

@@ -8,12 +8,12 @@
 
 static int failures;
 
-#define FAIL(...)                                                             \
-	do {                                                                  \
-		fprintf(stderr, "test-lsn: ");                                \
-		fprintf(stderr, __VA_ARGS__);                                 \
-		fputc('\n', stderr);                                          \
-		failures++;                                                   \
+#define FAIL(...)                                                              \
+	do {                                                                   \
+		fprintf(stderr, "test-lsn: ");                                 \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fputc('\n', stderr);                                           \
+		failures++;                                                    \
 	} while (0)
 
 struct good {
@@ -23,27 +23,50 @@ struct good {
 };
 
 static const struct good goods[] = {
-	{ "0/0", 0, "0/0" },
-	{ "0/16B3748", 0x16B3748, "0/16B3748" },
-	{ "0/16b3748", 0x16B3748, "0/16B3748" },
-	{ "16/B374D848", 0x16B374D848ULL, "16/B374D848" },
-	{ "00000000/00000001", 1, "0/1" },
-	{ "FFFFFFFF/FFFFFFFF", UINT64_MAX, "FFFFFFFF/FFFFFFFF" },
-	{ "ffffffff/ffffffff", UINT64_MAX, "FFFFFFFF/FFFFFFFF" },
-	{ "1/0", 1ULL << 32, "1/0" },
-	{ "0", 0, "0/0" },
-	{ "23803720", 0x16B3748, "0/16B3748" },
-	{ "0023803720", 0x16B3748, "0/16B3748" },
-	{ "4294967296", 1ULL << 32, "1/0" },
-	{ "18446744073709551615", UINT64_MAX, "FFFFFFFF/FFFFFFFF" },
+    {"0/0", 0, "0/0"},
+    {"0/16B3748", 0x16B3748, "0/16B3748"},
+    {"0/16b3748", 0x16B3748, "0/16B3748"},
+    {"16/B374D848", 0x16B374D848ULL, "16/B374D848"},
+    {"00000000/00000001", 1, "0/1"},
+    {"FFFFFFFF/FFFFFFFF", UINT64_MAX, "FFFFFFFF/FFFFFFFF"},
+    {"ffffffff/ffffffff", UINT64_MAX, "FFFFFFFF/FFFFFFFF"},
+    {"1/0", 1ULL << 32, "1/0"},
+    {"0", 0, "0/0"},
+    {"23803720", 0x16B3748, "0/16B3748"},
+    {"0023803720", 0x16B3748, "0/16B3748"},
+    {"4294967296", 1ULL << 32, "1/0"},
+    {"18446744073709551615", UINT64_MAX, "FFFFFFFF/FFFFFFFF"},
 };
 
 static const char *const bads[] = {
-	"", "/", "0/", "/0", "0//0", "0/0/0", "00000016/0B374D848",
-	"123456789/0", "0/123456789", "g/0", "0/g", "0x1/0", " 0/0", "0/0 ",
-	"+0/0", "-0/0", "0/-1", "-1", "+1", "1.5", "1e3", "12a",
-	"18446744073709551616", "99999999999999999999", "0 /0", "0/ 0",
-	"\n", "0/0\n",
+    "",
+    "/",
+    "0/",
+    "/0",
+    "0//0",
+    "0/0/0",
+    "00000016/0B374D848",
+    "123456789/0",
+    "0/123456789",
+    "g/0",
+    "0/g",
+    "0x1/0",
+    " 0/0",
+    "0/0 ",
+    "+0/0",
+    "-0/0",
+    "0/-1",
+    "-1",
+    "+1",
+    "1.5",
+    "1e3",
+    "12a",
+    "18446744073709551616",
+    "99999999999999999999",
+    "0 /0",
+    "0/ 0",
+    "\n",
+    "0/0\n",
 };
 
 int main(void)
@@ -55,15 +78,16 @@ int main(void)
 
 	for (i = 0; i < sizeof(goods) / sizeof(goods[0]); i++) {
 		if (ss_lsn_parse(goods[i].in, &v, &err) < 0) {
-			FAIL("'%s': unexpected error: %s", goods[i].in, err.msg);
+			FAIL("'%s': unexpected error: %s", goods[i].in,
+			     err.msg);
 			continue;
 		}
 		if (v != goods[i].want)
-			FAIL("'%s' = %" PRIu64 ", expected %" PRIu64, goods[i].in,
-			     v, goods[i].want);
+			FAIL("'%s' = %" PRIu64 ", expected %" PRIu64,
+			     goods[i].in, v, goods[i].want);
 		if (strcmp(ss_lsn_format(v, buf), goods[i].hex))
-			FAIL("format(%s) = '%s', expected '%s'", goods[i].in, buf,
-			     goods[i].hex);
+			FAIL("format(%s) = '%s', expected '%s'", goods[i].in,
+			     buf, goods[i].hex);
 		if (ss_lsn_parse(buf, &v, &err) < 0 || v != goods[i].want)
 			FAIL("'%s' does not round-trip", buf);
 		ss_lsn_format_dec(goods[i].want, buf);
@@ -76,8 +100,8 @@ int main(void)
 			FAIL("'%s' accepted as %" PRIu64, bads[i], v);
 		else if (err.code != SS_ERR_INPUT ||
 			 strncmp(err.msg, "invalid LSN '", 13))
-			FAIL("'%s': bad error report %d '%s'", bads[i], err.code,
-			     err.msg);
+			FAIL("'%s': bad error report %d '%s'", bads[i],
+			     err.code, err.msg);
 	}
 
 	/* Exact error text, with control bytes escaped and long input cut. */

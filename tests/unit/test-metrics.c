@@ -26,14 +26,14 @@ static int has_line(const char *page, const char *line)
 	return 0;
 }
 
-#define HAS(page, line)                                                      \
-	do {                                                                 \
-		unit_checks++;                                               \
-		if (!has_line(page, line)) {                                 \
-			unit_failures++;                                     \
-			fprintf(stderr, "%s:%d: no line '%s'\n", __FILE__,   \
-				__LINE__, line);                             \
-		}                                                            \
+#define HAS(page, line)                                                        \
+	do {                                                                   \
+		unit_checks++;                                                 \
+		if (!has_line(page, line)) {                                   \
+			unit_failures++;                                       \
+			fprintf(stderr, "%s:%d: no line '%s'\n", __FILE__,     \
+				__LINE__, line);                               \
+		}                                                              \
 	} while (0)
 
 static struct ss_metrics m;
@@ -70,19 +70,28 @@ int main(void)
 	HAS(page.buf, "# TYPE electric_shapes_total_shapes_count gauge");
 	HAS(page.buf, "electric_shapes_total_shapes_count 3");
 	CHECK(!strstr(page.buf, "active_shapes"));
-	HAS(page.buf, "# TYPE electric_plug_serve_shape_requests_count counter");
-	HAS(page.buf, "electric_plug_serve_shape_requests_count{status=\"200\"} 2");
-	HAS(page.buf, "electric_plug_serve_shape_requests_count{status=\"409\"} 1");
-	HAS(page.buf, "electric_plug_serve_shape_requests_count{status=\"503\"} 1");
+	HAS(page.buf,
+	    "# TYPE electric_plug_serve_shape_requests_count counter");
+	HAS(page.buf,
+	    "electric_plug_serve_shape_requests_count{status=\"200\"} 2");
+	HAS(page.buf,
+	    "electric_plug_serve_shape_requests_count{status=\"409\"} 1");
+	HAS(page.buf,
+	    "electric_plug_serve_shape_requests_count{status=\"503\"} 1");
 	CHECK(!strstr(page.buf, "status=\"99\""));
 	CHECK(!strstr(page.buf, "status=\"600\""));
 	CHECK(!strstr(page.buf, "status=\"404\""));
-	HAS(page.buf, "electric_admission_control_acquire_current{kind=\"initial\"} 1");
-	HAS(page.buf, "electric_admission_control_acquire_current{kind=\"existing\"} 0");
-	HAS(page.buf, "electric_admission_control_reject_count{kind=\"initial\"} 1");
-	HAS(page.buf, "electric_admission_control_reject_count{kind=\"existing\"} 2");
+	HAS(page.buf,
+	    "electric_admission_control_acquire_current{kind=\"initial\"} 1");
+	HAS(page.buf,
+	    "electric_admission_control_acquire_current{kind=\"existing\"} 0");
+	HAS(page.buf,
+	    "electric_admission_control_reject_count{kind=\"initial\"} 1");
+	HAS(page.buf,
+	    "electric_admission_control_reject_count{kind=\"existing\"} 2");
 	CHECK(!strstr(page.buf, "electric_postgres_replication"));
-	HAS(page.buf, "electric_shape_db_sqlite_connections{stage=\"serve\"} 2");
+	HAS(page.buf,
+	    "electric_shape_db_sqlite_connections{stage=\"serve\"} 2");
 	HAS(page.buf, "shapesync_stage_rss_bytes{stage=\"serve\"} 4096");
 	HAS(page.buf, "shapesync_health_status{status=\"starting\"} 1");
 	HAS(page.buf, "shapesync_health_status{status=\"active\"} 0");
@@ -92,7 +101,8 @@ int main(void)
 	/* The whole pipeline. */
 	for (i = 0; i < 3; i++) {
 		ss_heartbeat_init(&hb[i], ss_health_stages[i]);
-		snprintf(hb[i].state, sizeof(hb[i].state), "%s", i ? "running" : "streaming");
+		snprintf(hb[i].state, sizeof(hb[i].state), "%s",
+			 i ? "running" : "streaming");
 		hb[i].updated_us = NOW - 2 * S - 1;
 		hb[i].rss_bytes = (i + 1) * 1000;
 		hb[i].registry_connections = i + 1;
@@ -115,29 +125,44 @@ int main(void)
 	ss_buf_reset(&page);
 	ss_metrics_render(&m, &s, &page);
 	HAS(page.buf, "electric_shapes_active_shapes_count 2");
-	HAS(page.buf, "electric_postgres_replication_slot_retained_wal_size 4000");
-	HAS(page.buf, "electric_postgres_replication_slot_confirmed_flush_lsn_lag 300");
+	HAS(page.buf,
+	    "electric_postgres_replication_slot_retained_wal_size 4000");
+	HAS(page.buf,
+	    "electric_postgres_replication_slot_confirmed_flush_lsn_lag 300");
 	HAS(page.buf, "electric_postgres_replication_pg_wal_offset 5000");
-	HAS(page.buf, "# TYPE electric_postgres_replication_transaction_received_receive_lag "
-		      "histogram");
-	HAS(page.buf, "electric_postgres_replication_transaction_received_receive_lag_bucket"
-		      "{le=\"1\"} 0");
-	HAS(page.buf, "electric_postgres_replication_transaction_received_receive_lag_bucket"
-		      "{le=\"5\"} 1");
-	HAS(page.buf, "electric_postgres_replication_transaction_received_receive_lag_bucket"
-		      "{le=\"50\"} 2");
-	HAS(page.buf, "electric_postgres_replication_transaction_received_receive_lag_bucket"
-		      "{le=\"10000\"} 2");
-	HAS(page.buf, "electric_postgres_replication_transaction_received_receive_lag_bucket"
-		      "{le=\"+Inf\"} 3");
-	HAS(page.buf, "electric_postgres_replication_transaction_received_receive_lag_sum 20033");
-	HAS(page.buf, "electric_postgres_replication_transaction_received_receive_lag_count 3");
-	HAS(page.buf, "electric_shape_db_sqlite_connections{stage=\"serve\"} 2");
-	HAS(page.buf, "electric_shape_db_sqlite_connections{stage=\"replicate\"} 1");
-	HAS(page.buf, "electric_shape_db_sqlite_connections{stage=\"route\"} 2");
-	HAS(page.buf, "electric_shape_db_sqlite_connections{stage=\"store\"} 3");
+	HAS(page.buf,
+	    "# TYPE electric_postgres_replication_transaction_received_receive_lag "
+	    "histogram");
+	HAS(page.buf,
+	    "electric_postgres_replication_transaction_received_receive_lag_bucket"
+	    "{le=\"1\"} 0");
+	HAS(page.buf,
+	    "electric_postgres_replication_transaction_received_receive_lag_bucket"
+	    "{le=\"5\"} 1");
+	HAS(page.buf,
+	    "electric_postgres_replication_transaction_received_receive_lag_bucket"
+	    "{le=\"50\"} 2");
+	HAS(page.buf,
+	    "electric_postgres_replication_transaction_received_receive_lag_bucket"
+	    "{le=\"10000\"} 2");
+	HAS(page.buf,
+	    "electric_postgres_replication_transaction_received_receive_lag_bucket"
+	    "{le=\"+Inf\"} 3");
+	HAS(page.buf,
+	    "electric_postgres_replication_transaction_received_receive_lag_sum 20033");
+	HAS(page.buf,
+	    "electric_postgres_replication_transaction_received_receive_lag_count 3");
+	HAS(page.buf,
+	    "electric_shape_db_sqlite_connections{stage=\"serve\"} 2");
+	HAS(page.buf,
+	    "electric_shape_db_sqlite_connections{stage=\"replicate\"} 1");
+	HAS(page.buf,
+	    "electric_shape_db_sqlite_connections{stage=\"route\"} 2");
+	HAS(page.buf,
+	    "electric_shape_db_sqlite_connections{stage=\"store\"} 3");
 	HAS(page.buf, "shapesync_stage_rss_bytes{stage=\"store\"} 3000");
-	HAS(page.buf, "shapesync_stage_heartbeat_age_seconds{stage=\"route\"} 2");
+	HAS(page.buf,
+	    "shapesync_stage_heartbeat_age_seconds{stage=\"route\"} 2");
 	HAS(page.buf, "shapesync_stage_received_lsn{stage=\"route\"} 101");
 	HAS(page.buf, "shapesync_replicate_flushed_lsn 4700");
 	HAS(page.buf, "shapesync_store_durable_lsn 4600");
@@ -168,8 +193,9 @@ int main(void)
 			CHECK(e != NULL);
 			if (!e)
 				break;
-			CHECK(*p == '#' || (memchr(p, ' ', (size_t)(e - p)) &&
-					    strspn(p, "abcdefghijklmnopqrstuvwxyz_") > 0));
+			CHECK(*p == '#' ||
+			      (memchr(p, ' ', (size_t)(e - p)) &&
+			       strspn(p, "abcdefghijklmnopqrstuvwxyz_") > 0));
 			p = e + 1;
 		}
 	}
@@ -185,22 +211,27 @@ int main(void)
 	s.touches_dropped = 3;
 	ss_buf_reset(&page);
 	ss_metrics_render(&m, &s, &page);
-	CHECK(strstr(page.buf, "# TYPE electric_shape_db_write_buffer_pending_writes_count gauge\n"
-	    "electric_shape_db_write_buffer_pending_writes_count 4\n"
-	    "# TYPE shapesync_serve_waiting_requests gauge\n"
-	    "shapesync_serve_waiting_requests 2\n"
-	    "# TYPE shapesync_serve_shapes_created counter\n"
-	    "shapesync_serve_shapes_created 7\n"
-	    "# TYPE shapesync_serve_shapes_evicted counter\n"
-	    "shapesync_serve_shapes_evicted 1\n"
-	    "# TYPE shapesync_serve_body_bytes counter\n"
-	    "shapesync_serve_body_bytes 12345\n"
-	    "# TYPE shapesync_registry_pending_writes gauge\n"
-	    "shapesync_registry_pending_writes 4\n"
-	    "# TYPE shapesync_registry_touches_dropped counter\n"
-	    "shapesync_registry_touches_dropped 3\n") != NULL);
-	CHECK(page.len > 0 && strstr(page.buf, "shapesync_registry_touches_dropped 3\n") ==
-	      page.buf + page.len - strlen("shapesync_registry_touches_dropped 3\n"));
+	CHECK(
+	    strstr(
+		page.buf,
+		"# TYPE electric_shape_db_write_buffer_pending_writes_count gauge\n"
+		"electric_shape_db_write_buffer_pending_writes_count 4\n"
+		"# TYPE shapesync_serve_waiting_requests gauge\n"
+		"shapesync_serve_waiting_requests 2\n"
+		"# TYPE shapesync_serve_shapes_created counter\n"
+		"shapesync_serve_shapes_created 7\n"
+		"# TYPE shapesync_serve_shapes_evicted counter\n"
+		"shapesync_serve_shapes_evicted 1\n"
+		"# TYPE shapesync_serve_body_bytes counter\n"
+		"shapesync_serve_body_bytes 12345\n"
+		"# TYPE shapesync_registry_pending_writes gauge\n"
+		"shapesync_registry_pending_writes 4\n"
+		"# TYPE shapesync_registry_touches_dropped counter\n"
+		"shapesync_registry_touches_dropped 3\n") != NULL);
+	CHECK(page.len > 0 &&
+	      strstr(page.buf, "shapesync_registry_touches_dropped 3\n") ==
+		  page.buf + page.len -
+		      strlen("shapesync_registry_touches_dropped 3\n"));
 	ss_buf_release(&page);
 	return unit_report();
 }

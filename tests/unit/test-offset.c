@@ -10,12 +10,12 @@
 static int failures;
 static const char *path;
 
-#define FAIL(lineno, ...)                                                     \
-	do {                                                                  \
-		fprintf(stderr, "%s:%d: ", path, lineno);                     \
-		fprintf(stderr, __VA_ARGS__);                                 \
-		fputc('\n', stderr);                                          \
-		failures++;                                                   \
+#define FAIL(lineno, ...)                                                      \
+	do {                                                                   \
+		fprintf(stderr, "%s:%d: ", path, lineno);                      \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fputc('\n', stderr);                                           \
+		failures++;                                                    \
 	} while (0)
 
 /* Every offset the file names, for the pairwise property checks. */
@@ -69,9 +69,11 @@ static int split(const char *line, char store[][256], size_t *lens, int max)
 						c = '\t';
 					else if (*p == '\\' || *p == '"')
 						c = *p;
-					else if (*p == 'x' && hexval(p[1]) >= 0 &&
+					else if (*p == 'x' &&
+						 hexval(p[1]) >= 0 &&
 						 hexval(p[2]) >= 0) {
-						c = hexval(p[1]) * 16 + hexval(p[2]);
+						c = hexval(p[1]) * 16 +
+						    hexval(p[2]);
 						p += 2;
 					} else
 						return -1;
@@ -169,14 +171,15 @@ static void run_case(int ln, char f[][256], size_t *lens, int n)
 		if (parse_any(ln, f[1], &a) || parse_any(ln, f[3], &b))
 			return;
 		want = !strcmp(f[2], "<") ? -1 : !strcmp(f[2], "=") ? 0 : 1;
-		if (strcmp(f[2], "<") && strcmp(f[2], "=") && strcmp(f[2], ">")) {
+		if (strcmp(f[2], "<") && strcmp(f[2], "=") &&
+		    strcmp(f[2], ">")) {
 			FAIL(ln, "bad order operator '%s'", f[2]);
 			return;
 		}
 		got = sign(ss_offset_compare(&a, &b));
 		if (got != want)
-			FAIL(ln, "compare(%s, %s) = %d, expected %d", f[1], f[3],
-			     got, want);
+			FAIL(ln, "compare(%s, %s) = %d, expected %d", f[1],
+			     f[3], got, want);
 	} else if (n == 3 && !strcmp(f[0], "encode")) {
 		if (parse_any(ln, f[1], &a))
 			return;
@@ -186,7 +189,8 @@ static void run_case(int ln, char f[][256], size_t *lens, int n)
 		}
 		tohex(bytes, hex);
 		if (strcmp(hex, f[2]))
-			FAIL(ln, "encode %s = %s, expected %s", f[1], hex, f[2]);
+			FAIL(ln, "encode %s = %s, expected %s", f[1], hex,
+			     f[2]);
 	} else if (n == 3 && !strcmp(f[0], "decode")) {
 		if (fromhex(f[1], bytes)) {
 			FAIL(ln, "bad hex '%s'", f[1]);
@@ -201,7 +205,8 @@ static void run_case(int ln, char f[][256], size_t *lens, int n)
 		}
 		ss_offset_format(&a, buf);
 		if (strcmp(buf, f[2]))
-			FAIL(ln, "decode %s = %s, expected %s", f[1], buf, f[2]);
+			FAIL(ln, "decode %s = %s, expected %s", f[1], buf,
+			     f[2]);
 	} else {
 		FAIL(ln, "malformed case");
 	}
@@ -220,7 +225,8 @@ static void check_properties(void)
 		struct ss_offset back;
 
 		ss_offset_format(a, buf);
-		if (ss_offset_parse(buf, SS_OFFSET_ALLOW_NOW, &back, &err) < 0 ||
+		if (ss_offset_parse(buf, SS_OFFSET_ALLOW_NOW, &back, &err) <
+			0 ||
 		    ss_offset_compare(a, &back) != 0 || back.kind != a->kind)
 			FAIL(0, "parse(format(%s)) does not round-trip", buf);
 		if (!ss_offset_is_valid(a))
@@ -234,7 +240,8 @@ static void check_properties(void)
 		    ss_offset_decode(ea, &back, &err) < 0 ||
 		    ss_offset_compare(a, &back) != 0 || back.kind != a->kind ||
 		    back.tx != a->tx || back.op != a->op)
-			FAIL(0, "%s: decode(encode(x)) does not round-trip", buf);
+			FAIL(0, "%s: decode(encode(x)) does not round-trip",
+			     buf);
 		for (j = 0; j < nseen; j++) {
 			const struct ss_offset *b = &seen[j];
 			int c = sign(ss_offset_compare(a, b));
@@ -242,14 +249,16 @@ static void check_properties(void)
 
 			ss_offset_format(b, bb);
 			if (c != -sign(ss_offset_compare(b, a)))
-				FAIL(0, "compare(%s, %s) not antisymmetric", buf,
-				     bb);
+				FAIL(0, "compare(%s, %s) not antisymmetric",
+				     buf, bb);
 			if (b->kind == SS_OFFSET_NOW)
 				continue;
 			ss_offset_encode(b, eb, &err);
 			if (c != sign(memcmp(ea, eb, SS_OFFSET_BYTES)))
-				FAIL(0, "memcmp of encodings of %s and %s "
-				     "disagrees with compare", buf, bb);
+				FAIL(0,
+				     "memcmp of encodings of %s and %s "
+				     "disagrees with compare",
+				     buf, bb);
 		}
 	}
 }
@@ -264,13 +273,16 @@ static void check_api(void)
 
 	if (strcmp(ss_offset_format(&ss_offset_before_all, buf), "-1") ||
 	    strcmp(ss_offset_format(&ss_offset_first, buf), "0_0") ||
-	    strcmp(ss_offset_format(&ss_offset_last_before_real, buf), "0_inf") ||
+	    strcmp(ss_offset_format(&ss_offset_last_before_real, buf),
+		   "0_inf") ||
 	    strcmp(ss_offset_format(&ss_offset_last, buf),
 		   "18446744073709551615_inf"))
 		FAIL(0, "special constants format wrongly");
 	if (ss_offset_compare(&ss_offset_before_all, &ss_offset_first) >= 0 ||
-	    ss_offset_compare(&ss_offset_first, &ss_offset_last_before_real) >= 0 ||
-	    ss_offset_compare(&ss_offset_last_before_real, &ss_offset_last) >= 0)
+	    ss_offset_compare(&ss_offset_first, &ss_offset_last_before_real) >=
+		0 ||
+	    ss_offset_compare(&ss_offset_last_before_real, &ss_offset_last) >=
+		0)
 		FAIL(0, "special constants out of order");
 	o = ss_offset_make(9, 9);
 	ss_offset_init(&o);
@@ -293,7 +305,8 @@ static void check_api(void)
 	if (ss_offset_for_change(1, (SS_OFFSET_OP_MAX - 1) / 2, &o, &err) < 0 ||
 	    o.op + 1 > SS_OFFSET_OP_MAX)
 		FAIL(0, "for_change at the top of the range");
-	if (ss_offset_for_change(1, (SS_OFFSET_OP_MAX - 1) / 2 + 1, &o, &err) == 0 ||
+	if (ss_offset_for_change(1, (SS_OFFSET_OP_MAX - 1) / 2 + 1, &o, &err) ==
+		0 ||
 	    err.code != SS_ERR_INPUT)
 		FAIL(0, "for_change past the range must fail");
 	bad = ss_offset_make(1, SS_OFFSET_OP_MAX + 1);
@@ -303,7 +316,9 @@ static void check_api(void)
 	if (ss_offset_parse("1_", 0, &o, &err) == 0 ||
 	    strcmp(err.msg, "invalid offset '1_'") || !err.detail[0])
 		FAIL(0, "error message: '%s'", err.msg);
-	if (ss_offset_parse("\x01" "1_2", 0, &o, &err) == 0 ||
+	if (ss_offset_parse("\x01"
+			    "1_2",
+			    0, &o, &err) == 0 ||
 	    strcmp(err.msg, "invalid offset '\\x011_2'"))
 		FAIL(0, "control bytes not escaped: '%s'", err.msg);
 	if (ss_offset_parse(NULL, 0, &o, &err) == 0)

@@ -61,7 +61,7 @@ static void text(struct msg *m, const char *s)
 
 static struct msg begin_msg(void)
 {
-	struct msg m = { .n = 0 };
+	struct msg m = {.n = 0};
 
 	u8(&m, 'B');
 	u64(&m, 0x16B3748);
@@ -72,7 +72,7 @@ static struct msg begin_msg(void)
 
 static struct msg relation_msg(void)
 {
-	struct msg m = { .n = 0 };
+	struct msg m = {.n = 0};
 
 	u8(&m, 'R');
 	u32(&m, 16384);
@@ -97,7 +97,7 @@ static struct msg relation_msg(void)
 
 static struct msg update_msg(void)
 {
-	struct msg m = { .n = 0 };
+	struct msg m = {.n = 0};
 
 	u8(&m, 'U');
 	u32(&m, 16384);
@@ -270,7 +270,8 @@ static void test_messages(void)
 	memset(m.b + 9, 0xff, 8);
 	m.b[9] = 0x7f;
 	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) < 0);
-	CHECK_STR(err.msg, "pgoutput: begin message: timestamp out of range at byte 9");
+	CHECK_STR(err.msg,
+		  "pgoutput: begin message: timestamp out of range at byte 9");
 	m = begin_msg();
 	memset(m.b + 9, 0, 8);
 	m.b[9] = 0x80; /* INT64_MIN: -infinity */
@@ -386,7 +387,7 @@ static void test_copy_messages(void)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_pg_copymsg cm;
-	struct msg m = { .n = 0 };
+	struct msg m = {.n = 0};
 	char st[34];
 
 	u8(&m, 'w');
@@ -410,8 +411,8 @@ static void test_copy_messages(void)
 	CHECK(ss_pg_copymsg_parse("x", 1, &cm, &err) < 0);
 	CHECK(ss_pg_copymsg_parse("", 0, &cm, &err) < 0);
 
-	CHECK(ss_pg_status_build(st, 0x1122334455667788ULL, 0x10, 0x20,
-				 TS_UNIX, 1) == 34);
+	CHECK(ss_pg_status_build(st, 0x1122334455667788ULL, 0x10, 0x20, TS_UNIX,
+				 1) == 34);
 	m.n = 0;
 	u8(&m, 'r');
 	u64(&m, 0x1122334455667788ULL);

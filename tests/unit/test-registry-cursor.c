@@ -14,7 +14,8 @@ static void rm(struct ss_registry *r, int64_t id)
 {
 	struct ss_err err = SS_ERR_INIT;
 
-	if (ss_registry_remove(r, id, &err) != 1 || ss_registry_flush(r, &err) < 0)
+	if (ss_registry_remove(r, id, &err) != 1 ||
+	    ss_registry_flush(r, &err) < 0)
 		FAILF("remove %lld: %s", (long long)id, err.msg);
 }
 
@@ -22,7 +23,7 @@ static void rm(struct ss_registry *r, int64_t id)
  * whose where names the shape), "-3" a removal, "R" a reload. */
 struct rec {
 	char log[4096];
-	int fail_at;   /* fail the n-th callback (1-based), 0: never */
+	int fail_at; /* fail the n-th callback (1-based), 0: never */
 	int calls;
 	int no_handle; /* a removal came without a handle */
 };
@@ -37,8 +38,8 @@ static int note(struct rec *r, struct ss_err *err, const char *fmt, long long v)
 	return 0;
 }
 
-static int on_added(int64_t id, const char *handle, const struct ss_shape_rec *rec,
-		    void *p, struct ss_err *err)
+static int on_added(int64_t id, const char *handle,
+		    const struct ss_shape_rec *rec, void *p, struct ss_err *err)
 {
 	struct rec *r = p;
 
@@ -50,7 +51,8 @@ static int on_added(int64_t id, const char *handle, const struct ss_shape_rec *r
 	return note(r, err, rec ? "+%lldr " : "+%lld ", (long long)id);
 }
 
-static int on_removed(int64_t id, const char *handle, void *p, struct ss_err *err)
+static int on_removed(int64_t id, const char *handle, void *p,
+		      struct ss_err *err)
 {
 	struct rec *r = p;
 
@@ -64,7 +66,8 @@ static int on_reload(void *p, struct ss_err *err)
 	return note(p, err, "R%lld ", 0);
 }
 
-static const struct ss_registry_cursor_ops ops = { on_added, on_removed, on_reload };
+static const struct ss_registry_cursor_ops ops = {on_added, on_removed,
+						  on_reload};
 
 static int do_poll(struct ss_registry_cursor *c, struct rec *r, int force)
 {
@@ -88,10 +91,11 @@ static void expect_log(const struct rec *r, const char *want)
  * added and removed between two polls is reported only as removed. */
 static void test_incremental(int flags)
 {
-	struct ss_registry *w = unit_open_reg(flags ? "inc-rec.db" : "inc.db", 0);
+	struct ss_registry *w =
+	    unit_open_reg(flags ? "inc-rec.db" : "inc.db", 0);
 	struct ss_registry *rd;
 	struct ss_registry_cursor *c;
-	struct rec r = { "", 0, 0, 0 };
+	struct rec r = {"", 0, 0, 0};
 	char want[256];
 	int64_t a, b, d, e;
 
@@ -127,7 +131,8 @@ static void test_incremental(int flags)
 	if (flags)
 		snprintf(want, sizeof(want), "-%lld ", (long long)e);
 	else
-		snprintf(want, sizeof(want), "+%lld -%lld ", (long long)e, (long long)e);
+		snprintf(want, sizeof(want), "+%lld -%lld ", (long long)e,
+			 (long long)e);
 	expect_log(&r, want);
 	/* Invalidated: the next poll looks although nothing moved. */
 	ss_registry_cursor_invalidate(c);
@@ -162,7 +167,7 @@ static void test_trimmed(int flags)
 	const char *name = flags ? "trim-rec.db" : "trim.db";
 	struct ss_registry *w = unit_open_reg(name, 4), *rd;
 	struct ss_registry_cursor *c;
-	struct rec r = { "", 0, 0, 0 };
+	struct rec r = {"", 0, 0, 0};
 	struct ss_err err = SS_ERR_INIT;
 	int64_t ids[12];
 	char want[512];
@@ -184,8 +189,8 @@ static void test_trimmed(int flags)
 		if (i == 1)
 			continue;
 		n = strlen(want);
-		snprintf(want + n, sizeof(want) - n, flags ? "+%lldr " : "+%lld ",
-			 (long long)ids[i]);
+		snprintf(want + n, sizeof(want) - n,
+			 flags ? "+%lldr " : "+%lld ", (long long)ids[i]);
 	}
 	expect_log(&r, want);
 	/* From the listing's position on, changes are incremental again. */
@@ -212,7 +217,7 @@ static void test_no_list(void)
 {
 	struct ss_registry *w = unit_open_reg("nolist.db", 4), *rd;
 	struct ss_registry_cursor *c;
-	struct rec r = { "", 0, 0, 0 };
+	struct rec r = {"", 0, 0, 0};
 	struct ss_err err = SS_ERR_INIT;
 	char want[64];
 	int64_t a, b;
@@ -249,12 +254,15 @@ static void test_version_only(void)
 
 	rd = unit_open_reg("version.db", 0);
 	c = ss_registry_cursor_new(rd, 0, NULL, NULL);
-	CHECK(ss_registry_cursor_poll(c, 0, &err) == SS_REGISTRY_CURSOR_RELOADED);
+	CHECK(ss_registry_cursor_poll(c, 0, &err) ==
+	      SS_REGISTRY_CURSOR_RELOADED);
 	CHECK(ss_registry_cursor_poll(c, 0, &err) == SS_REGISTRY_CURSOR_SAME);
 	unit_add_shape(w, 1);
-	CHECK(ss_registry_cursor_poll(c, 0, &err) == SS_REGISTRY_CURSOR_CHANGED);
+	CHECK(ss_registry_cursor_poll(c, 0, &err) ==
+	      SS_REGISTRY_CURSOR_CHANGED);
 	CHECK(ss_registry_cursor_poll(c, 0, &err) == SS_REGISTRY_CURSOR_SAME);
-	CHECK(ss_registry_cursor_poll(c, 1, &err) == SS_REGISTRY_CURSOR_CHANGED);
+	CHECK(ss_registry_cursor_poll(c, 1, &err) ==
+	      SS_REGISTRY_CURSOR_CHANGED);
 	CHECK(ss_registry_cursor_seq(c) == 0);
 	ss_registry_cursor_free(c);
 	CHECK(ss_registry_close(rd, &err) == 0);

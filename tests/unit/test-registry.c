@@ -21,7 +21,8 @@ static void path_of(char *out, size_t n, const char *name)
 	snprintf(out, n, "%s/%s", dir, name);
 }
 
-static struct ss_registry *open_reg(const char *name, struct ss_registry_opts *o)
+static struct ss_registry *open_reg(const char *name,
+				    struct ss_registry_opts *o)
 {
 	struct ss_registry_opts d;
 	struct ss_err err = SS_ERR_INIT;
@@ -119,7 +120,8 @@ static void test_basic(void)
 	CHECK(ss_registry_flush(r, &err) == 0);
 	CHECK(ss_registry_count(r, &n, &err) == 0 && n == 2);
 	/* After the flush the entry has left the buffer: SQLite answers. */
-	CHECK(ss_registry_get_by_handle(r, h1, &rec, &err) == 1 && rec.id == id1);
+	CHECK(ss_registry_get_by_handle(r, h1, &rec, &err) == 1 &&
+	      rec.id == id1);
 	ss_shape_rec_release(&rec);
 
 	/* Remove: gone at once, also while the delete is still buffered. */
@@ -153,9 +155,9 @@ static void test_overlay(void)
 	struct ss_registry *r;
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_shape_rec rec;
-	uint64_t xip[] = { 105, 107 };
-	struct ss_pg_snapshot snap = { 100, 110, xip, 2 };
-	uint32_t oids[] = { 16384 };
+	uint64_t xip[] = {105, 107};
+	struct ss_pg_snapshot snap = {100, 110, xip, 2};
+	uint32_t oids[] = {16384};
 	int64_t id;
 
 	ss_registry_opts_init(&o);
@@ -163,7 +165,8 @@ static void test_overlay(void)
 	r = open_reg("overlay.db", &o);
 	id = add(r, "t", NULL, NULL, NULL);
 	CHECK(ss_registry_flush(r, &err) == 0);
-	CHECK(ss_registry_set_snapshot(r, id, SS_SNAPSHOT_STARTED, &snap, &err) == 1);
+	CHECK(ss_registry_set_snapshot(r, id, SS_SNAPSHOT_STARTED, &snap,
+				       &err) == 1);
 	CHECK(ss_registry_set_oids(r, id, oids, 1, &err) == 1);
 	CHECK(ss_registry_mark_active(r, id, 0x16B3748, &err) == 1);
 	ss_registry_touch(r, id);
@@ -177,15 +180,18 @@ static void test_overlay(void)
 	CHECK(rec.active && rec.active_lsn == 0x16B3748);
 	CHECK(rec.last_read_us > 0);
 	ss_shape_rec_release(&rec);
-	CHECK(ss_registry_set_snapshot(r, id, SS_SNAPSHOT_COMPLETE, NULL, &err) == 1);
-	CHECK(ss_registry_set_snapshot(r, 99999, SS_SNAPSHOT_COMPLETE, NULL, &err) == 0);
+	CHECK(ss_registry_set_snapshot(r, id, SS_SNAPSHOT_COMPLETE, NULL,
+				       &err) == 1);
+	CHECK(ss_registry_set_snapshot(r, 99999, SS_SNAPSHOT_COMPLETE, NULL,
+				       &err) == 0);
 	CHECK(ss_registry_mark_active(r, 99999, 1, &err) == 0);
 	close_reg(r);
 
 	r = open_reg("overlay.db", NULL);
 	CHECK(ss_registry_get_by_id(r, id, &rec, &err) == 1);
 	CHECK(rec.snapshot_state == SS_SNAPSHOT_COMPLETE);
-	CHECK(rec.snapshot.xmin == 100 && rec.snapshot.xmax == 110 && rec.snapshot.nxip == 2);
+	CHECK(rec.snapshot.xmin == 100 && rec.snapshot.xmax == 110 &&
+	      rec.snapshot.nxip == 2);
 	CHECK(rec.noids == 1 && rec.oids[0] == 16384);
 	CHECK(rec.active && rec.active_lsn == 0x16B3748);
 	CHECK(rec.last_read_us > 0);
@@ -230,7 +236,8 @@ static void test_crash_no_reuse(void)
 		if (v > child_max)
 			child_max = v;
 	close(fds[0]);
-	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0);
 	CHECK(child_max >= 10);
 	r = open_reg("crash.db", NULL);
 	CHECK(ss_registry_count(r, &n, &err) == 0);
@@ -306,7 +313,8 @@ static void test_concurrency(int capacity, const char *name)
 		CHECK(st.writer_waits > 0);
 	close_reg(r);
 	r = open_reg(name, NULL);
-	CHECK(ss_registry_count(r, &n, &err) == 0 && n == T * (N - N / 4) + N / 4);
+	CHECK(ss_registry_count(r, &n, &err) == 0 &&
+	      n == T * (N - N / 4) + N / 4);
 	close_reg(r);
 	for (i = 0; i < T; i++)
 		free(t[i].ids);
@@ -414,7 +422,8 @@ static void test_memory(void)
 	id = add(r, "t", NULL, NULL, hd);
 	CHECK(ss_registry_flush(r, &err) == 0);
 	ss_shape_rec_init(&rec);
-	CHECK(ss_registry_get_by_handle(r, hd, &rec, &err) == 1 && rec.id == id);
+	CHECK(ss_registry_get_by_handle(r, hd, &rec, &err) == 1 &&
+	      rec.id == id);
 	ss_shape_rec_release(&rec);
 	CHECK(ss_registry_count(r, &n, &err) == 0 && n == 1);
 	close_reg(r);
@@ -504,7 +513,8 @@ static void test_bad_files(void)
 
 	path_of(p, sizeof(p), "garbage.db");
 	f = fopen(p, "w");
-	fputs("this is not a database, just some text that is long enough\n", f);
+	fputs("this is not a database, just some text that is long enough\n",
+	      f);
 	for (int i = 0; i < 200; i++)
 		fputs("garbage garbage garbage garbage garbage garbage\n", f);
 	fclose(f);
@@ -517,10 +527,12 @@ static void test_bad_files(void)
 		char cmd[700];
 
 		path_of(p, sizeof(p), "foreign.db");
-		snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'CREATE TABLE x(a)' 2>/dev/null", p);
+		snprintf(cmd, sizeof(cmd),
+			 "sqlite3 '%s' 'CREATE TABLE x(a)' 2>/dev/null", p);
 		if (system(cmd) == 0) {
 			CHECK(ss_registry_open(p, &o, &r, &err) < 0);
-			CHECK(strstr(err.msg, "not a shapesync registry") != NULL);
+			CHECK(strstr(err.msg, "not a shapesync registry") !=
+			      NULL);
 		}
 	}
 }
@@ -534,23 +546,24 @@ static void test_import(void)
 	struct ss_buf line = SS_BUF_INIT;
 	int64_t n, id;
 	const char *good2 =
-		"{\"id\":9,\"handle\":\"123-999\",\"definition\":{\"schema\":\"public\","
-		"\"table\":\"u\",\"where\":null,\"params\":[],\"columns\":null,"
-		"\"replica\":\"default\",\"log\":\"full\"},\"created\":\"1\"}";
+	    "{\"id\":9,\"handle\":\"123-999\",\"definition\":{\"schema\":\"public\","
+	    "\"table\":\"u\",\"where\":null,\"params\":[],\"columns\":null,"
+	    "\"replica\":\"default\",\"log\":\"full\"},\"created\":\"1\"}";
 	const char *good =
-		"{\"id\":7,\"handle\":\"123-456\",\"definition\":{\"schema\":\"public\","
-		"\"table\":\"t\",\"where\":null,\"params\":[],\"columns\":null,"
-		"\"replica\":\"default\",\"log\":\"full\"},\"oids\":[5],"
-		"\"snapshot_state\":\"complete\",\"xmin\":\"10\",\"xmax\":\"12\","
-		"\"xip\":[\"11\"],\"created\":\"1700000000000000\",\"last_read\":null,"
-		"\"active_lsn\":\"0/10\"}";
+	    "{\"id\":7,\"handle\":\"123-456\",\"definition\":{\"schema\":\"public\","
+	    "\"table\":\"t\",\"where\":null,\"params\":[],\"columns\":null,"
+	    "\"replica\":\"default\",\"log\":\"full\"},\"oids\":[5],"
+	    "\"snapshot_state\":\"complete\",\"xmin\":\"10\",\"xmax\":\"12\","
+	    "\"xip\":[\"11\"],\"created\":\"1700000000000000\",\"last_read\":null,"
+	    "\"active_lsn\":\"0/10\"}";
 
 	CHECK(ss_registry_import_begin(r, &imp, &err) == 0);
 	CHECK(ss_registry_import_line(imp, good, &err) == 0);
 	if (err.msg[0])
 		fprintf(stderr, "import: %s\n", err.msg);
 	/* A duplicate of the same line conflicts. */
-	CHECK(ss_registry_import_line(imp, good, &err) < 0 && err.code == SS_ERR_INPUT);
+	CHECK(ss_registry_import_line(imp, good, &err) < 0 &&
+	      err.code == SS_ERR_INPUT);
 	CHECK(ss_registry_import_end(imp, 1, &n, &err) == 0 && n == 0);
 	CHECK(ss_registry_count(r, &n, &err) == 0 && n == 0);
 
@@ -568,7 +581,8 @@ static void test_import(void)
 	ss_shape_rec_to_json(&rec, &line);
 	ss_shape_rec_release(&rec);
 	/* The export form of what we imported has the same fields. */
-	CHECK(strstr(line.buf, "\"id\":7,\"handle\":\"123-456\"") == line.buf + 1);
+	CHECK(strstr(line.buf, "\"id\":7,\"handle\":\"123-456\"") ==
+	      line.buf + 1);
 	CHECK(strstr(line.buf, "\"xip\":[\"11\"]") != NULL);
 	/* New ids go past imported ones. */
 	id = add(r, "t", "b = 1", NULL, NULL);
@@ -600,7 +614,8 @@ static void test_admin(void)
 	ss_shape_rec_init(&rec);
 	CHECK(ss_registry_get_by_id(r, id, &rec, &err) == 1);
 	CHECK(ss_shape_rec_to_text(&rec, &b, &err) == 0);
-	CHECK(strstr(b.buf, "table: public.\"Items\"\nwhere: x = 1\nparams: -\n"
+	CHECK(strstr(b.buf,
+		     "table: public.\"Items\"\nwhere: x = 1\nparams: -\n"
 		     "columns: *\nreplica: default\nlog: full\n") != NULL);
 	CHECK(strstr(b.buf, "snapshot: pending\npg_snapshot: -\n") != NULL);
 	ss_shape_rec_measure(&rec, &idw, &tw);
@@ -610,7 +625,8 @@ static void test_admin(void)
 	CHECK(strncmp(b.buf, "ID HANDLE ", 10) == 0);
 	ss_buf_reset(&b);
 	CHECK(ss_shape_rec_to_row(&rec, idw, tw, &b, &err) == 0);
-	CHECK(b.buf[b.len - 1] == '\n' && strstr(b.buf, " pending  ") && strstr(b.buf, " x = 1\n"));
+	CHECK(b.buf[b.len - 1] == '\n' && strstr(b.buf, " pending  ") &&
+	      strstr(b.buf, " x = 1\n"));
 	/* An unreadable definition shows as '?', and says so. */
 	free(rec.definition);
 	rec.definition = ss_xstrdup("{not json");
@@ -624,15 +640,19 @@ static void test_admin(void)
 	snprintf(data, sizeof(data), "%s/admin-data", dir);
 	CHECK(ss_datadir_init(data, &err) == 0);
 	CHECK(ss_registry_datadir_counts(data, &dc, &err) == 0);
-	CHECK(dc.shape_dirs == 0 && dc.stray_entries == 0 && dc.trash_entries == 0);
+	CHECK(dc.shape_dirs == 0 && dc.stray_entries == 0 &&
+	      dc.trash_entries == 0);
 	id2 = add(r, "t", "x = 2", NULL, NULL);
-	CHECK(ss_registry_set_snapshot(r, id2, SS_SNAPSHOT_COMPLETE, NULL, &err) == 1);
+	CHECK(ss_registry_set_snapshot(r, id2, SS_SNAPSHOT_COMPLETE, NULL,
+				       &err) == 1);
 	CHECK(ss_registry_flush(r, &err) == 0);
 	ss_buf_reset(&b);
 	ss_datadir_shape_path(&b, data, handle);
-	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && touch '%s/shapes/stray'", b.buf, data);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && touch '%s/shapes/stray'",
+		 b.buf, data);
 	CHECK(system(cmd) == 0);
-	CHECK(ss_registry_remove(r, id, &err) == 1 && ss_registry_flush(r, &err) == 0);
+	CHECK(ss_registry_remove(r, id, &err) == 1 &&
+	      ss_registry_flush(r, &err) == 0);
 	CHECK(ss_registry_datadir_counts(data, &dc, &err) == 0);
 	CHECK(dc.shape_dirs == 1 && dc.stray_entries == 1);
 	/* Orphan, stray, complete shape without data: 3 findings. */
@@ -643,7 +663,8 @@ static void test_admin(void)
 	CHECK(ss_registry_get_by_id(r, id2, &rec, &err) == 0);
 	CHECK(ss_registry_check_datadir(r, data, 0, NULL, NULL, &err) == 0);
 	CHECK(ss_registry_datadir_counts(data, &dc, &err) == 0);
-	CHECK(dc.shape_dirs == 0 && dc.stray_entries == 0 && dc.trash_entries == 2);
+	CHECK(dc.shape_dirs == 0 && dc.stray_entries == 0 &&
+	      dc.trash_entries == 2);
 	ss_buf_release(&b);
 	close_reg(r);
 }
@@ -660,8 +681,10 @@ static void test_open_existing(void)
 	path_of(p, sizeof(p), "missing.db");
 	CHECK(ss_registry_open_existing(p, NULL, &r, &err) == -1);
 	CHECK(err.code == SS_ERR_RUNTIME);
-	CHECK(strstr(err.msg, "registry '") && strstr(err.msg, "missing.db' does not exist"));
-	CHECK_STR(err.hint, "run 'shapesync-db init' first, or check --registry and "
+	CHECK(strstr(err.msg, "registry '") &&
+	      strstr(err.msg, "missing.db' does not exist"));
+	CHECK_STR(err.hint,
+		  "run 'shapesync-db init' first, or check --registry and "
 		  "$SHAPESYNC_REGISTRY");
 	ss_registry_opts_init(&o);
 	o.create = 1;

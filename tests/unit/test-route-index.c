@@ -21,34 +21,38 @@
 #define PICK(a) (a[unit_rnd() % (sizeof(a) / sizeof(a[0]))])
 
 static const struct ss_frame_column cols[] = {
-	{ "id", "int4", 23, -1, 1, -1 },
-	{ "n", "int4", 23, -1, 0, -1 },
-	{ "s", "text", 25, -1, 0, -1 },
-	{ "amt", "numeric", 1700, -1, 0, -1 },
-	{ "b", "int8", 20, -1, 0, -1 },
+    {"id", "int4", 23, -1, 1, -1}, {"n", "int4", 23, -1, 0, -1},
+    {"s", "text", 25, -1, 0, -1},  {"amt", "numeric", 1700, -1, 0, -1},
+    {"b", "int8", 20, -1, 0, -1},
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
 /* 14 bytes fit in a slot, 15 do not. */
 static const char *const texts[] = {
-	"", "a", "b", "ab", "abcdefghijklmn", "abcdefghijklmo",
-	"abcdefghijklmno", "abcdefghijklmnp",
-	"a long text key, well past a slot",
-	"a long text key, well past a slop",
+    "",
+    "a",
+    "b",
+    "ab",
+    "abcdefghijklmn",
+    "abcdefghijklmo",
+    "abcdefghijklmno",
+    "abcdefghijklmnp",
+    "a long text key, well past a slot",
+    "a long text key, well past a slop",
 };
-static const char *const nums[] = { "0", "1", "2", "3", "7", "42", "-5",
-				    "99999", "2147483647" };
-static const char *const bigs[] = { "1", "3000000000", "-3000000000",
-				    "123456789012345678", "9" };
-static const char *const amts[] = { "1", "100", "100.5", "50", "250" };
+static const char *const nums[] = {"0",	 "1",  "2",	"3",	     "7",
+				   "42", "-5", "99999", "2147483647"};
+static const char *const bigs[] = {"1", "3000000000", "-3000000000",
+				   "123456789012345678", "9"};
+static const char *const amts[] = {"1", "100", "100.5", "50", "250"};
 
-static const char *const v_n[] = { NULL, "0", "1", "2", "3", "7", "42",
-				   "-5", "99999", "2147483647", "01", "-0",
-				   "x", "8" };
-static const char *const v_amt[] = { NULL, "1", "100", "100.0", "100.5",
-				     "99.99", "250", "abc", "NaN", "50" };
-static const char *const v_b[] = { NULL, "1", "3000000000", "-3000000000",
-				   "123456789012345678", "0009", "9" };
+static const char *const v_n[] = {NULL, "0",  "1",  "2",     "3",
+				  "7",	"42", "-5", "99999", "2147483647",
+				  "01", "-0", "x",  "8"};
+static const char *const v_amt[] = {NULL,    "1",   "100", "100.0", "100.5",
+				    "99.99", "250", "abc", "NaN",   "50"};
+static const char *const v_b[] = {
+    NULL, "1", "3000000000", "-3000000000", "123456789012345678", "0009", "9"};
 
 struct shape {
 	int64_t id;
@@ -144,17 +148,17 @@ static void test_names(struct ss_router *r)
 	struct ss_err err = SS_ERR_INIT;
 	json_t *j = ss_frame_new_relation(16385, "public", "u", 'f');
 	static const char good[] =
-		"{\"type\":\"change\",\"op\":\"insert\",\"oid\":16385,"
-		"\"xid\":7,\"lsn\":\"0/10\",\"pos\":0,\"new\":{\"id\":\"1\","
-		"\"n\xc3\xa9\":\"5\",\"s\":\"x\"}}";
+	    "{\"type\":\"change\",\"op\":\"insert\",\"oid\":16385,"
+	    "\"xid\":7,\"lsn\":\"0/10\",\"pos\":0,\"new\":{\"id\":\"1\","
+	    "\"n\xc3\xa9\":\"5\",\"s\":\"x\"}}";
 	static const char bad[] =
-		"{\"type\":\"change\",\"op\":\"insert\",\"oid\":16385,"
-		"\"xid\":7,\"lsn\":\"0/10\",\"pos\":0,\"new\":{\"id\":\"1\","
-		"\"n\xc3\xa8\":\"5\",\"s\":\"x\"}}";
+	    "{\"type\":\"change\",\"op\":\"insert\",\"oid\":16385,"
+	    "\"xid\":7,\"lsn\":\"0/10\",\"pos\":0,\"new\":{\"id\":\"1\","
+	    "\"n\xc3\xa8\":\"5\",\"s\":\"x\"}}";
 	static const char badplain[] =
-		"{\"type\":\"change\",\"op\":\"insert\",\"oid\":16385,"
-		"\"xid\":7,\"lsn\":\"0/10\",\"pos\":0,\"new\":{\"id\":\"1\","
-		"\"n\xc3\xa9\":\"5\",\"t\":\"x\"}}";
+	    "{\"type\":\"change\",\"op\":\"insert\",\"oid\":16385,"
+	    "\"xid\":7,\"lsn\":\"0/10\",\"pos\":0,\"new\":{\"id\":\"1\","
+	    "\"n\xc3\xa9\":\"5\",\"t\":\"x\"}}";
 
 	ss_frame_add_column(j, "id", "int4", 23, -1, 1);
 	ss_frame_add_column(j, "n\xc3\xa9", "int4", 23, -1, 0);
@@ -213,7 +217,8 @@ static void same_scanned(struct ss_router *r, enum ss_frame_op op,
 	CHECK(n <= MAXSHAPES);
 	memcpy(ids, m->ids, n * sizeof(*ids));
 	memcpy(ops, m->ops, n * sizeof(*ops));
-	ss_buf_addf(&line, "{\"type\":\"change\",\"op\":\"%s\",\"oid\":16384,"
+	ss_buf_addf(&line,
+		    "{\"type\":\"change\",\"op\":\"%s\",\"oid\":16384,"
 		    "\"xid\":7,\"lsn\":\"0/10\",\"pos\":0",
 		    ss_frame_op_name(op));
 	if (op != SS_FRAME_OP_DELETE) {
@@ -263,7 +268,8 @@ int main(int argc, char **argv)
 	j = ss_frame_new_relation(16384, "public", "t", 'f');
 	for (i = 0; i < NCOLS; i++)
 		ss_frame_add_column(j, cols[i].name, cols[i].type,
-				    cols[i].type_oid, cols[i].typmod, cols[i].pk);
+				    cols[i].type_oid, cols[i].typmod,
+				    cols[i].pk);
 	if (ss_frame_decode(&rel, j, &err) < 0)
 		FAILF("relation: %s", err.msg);
 	json_decref(j);
@@ -304,7 +310,8 @@ int main(int argc, char **argv)
 			removed++;
 		} else { /* match a change */
 			const char *oldr[NCOLS], *newr[NCOLS];
-			enum ss_frame_op op = (enum ss_frame_op)(1 + unit_rnd() % 3);
+			enum ss_frame_op op =
+			    (enum ss_frame_op)(1 + unit_rnd() % 3);
 			size_t jj = 0;
 
 			oldr[0] = newr[0] = "1";
@@ -318,7 +325,8 @@ int main(int argc, char **argv)
 			newr[4] = PICK(v_b);
 			ss_router_match(r, 16384, op,
 					op != SS_FRAME_OP_DELETE ? newr : NULL,
-					op != SS_FRAME_OP_INSERT ? oldr : NULL, &m);
+					op != SS_FRAME_OP_INSERT ? oldr : NULL,
+					&m);
 			tagged += m.n;
 			for (k = 1; k < m.n; k++)
 				CHECK(m.ids[k] > m.ids[k - 1]);
@@ -331,26 +339,29 @@ int main(int argc, char **argv)
 
 				if (!s->live)
 					continue;
-				in_old = op != SS_FRAME_OP_INSERT && direct(s, oldr);
-				in_new = op != SS_FRAME_OP_DELETE && direct(s, newr);
+				in_old =
+				    op != SS_FRAME_OP_INSERT && direct(s, oldr);
+				in_new =
+				    op != SS_FRAME_OP_DELETE && direct(s, newr);
 				if (in_old && in_new)
 					want = op;
 				else if (in_new)
 					want = op == SS_FRAME_OP_UPDATE
-						       ? SS_FRAME_OP_INSERT
-						       : op;
+						   ? SS_FRAME_OP_INSERT
+						   : op;
 				else if (in_old)
 					want = op == SS_FRAME_OP_UPDATE
-						       ? SS_FRAME_OP_DELETE
-						       : op;
+						   ? SS_FRAME_OP_DELETE
+						   : op;
 				for (jj = 0; jj < m.n; jj++)
 					if (m.ids[jj] == s->id)
 						got = m.ops[jj];
 				if (got != want && mismatches++ < 20)
-					fprintf(stderr, "step %zu shape %" PRId64
+					fprintf(stderr,
+						"step %zu shape %" PRId64
 						" '%s': op %d want %d got %d "
-						"(n=%s s=%s amt=%s b=%s)\n", i,
-						s->id,
+						"(n=%s s=%s amt=%s b=%s)\n",
+						i, s->id,
 						ss_where_canonical_text(s->w),
 						op, want, got,
 						newr[1] ? newr[1] : "NULL",
@@ -370,7 +381,8 @@ int main(int argc, char **argv)
 
 				multi += sl->flags && !(sl->flags & SL_ONE) &&
 					 sl->u.e->n > 1;
-				longkeys += sl->flags && !(sl->flags & SL_INKEY);
+				longkeys +=
+				    sl->flags && !(sl->flags & SL_INKEY);
 			}
 		}
 	}
@@ -388,8 +400,8 @@ int main(int argc, char **argv)
 	CHECK(r->eq_n == 0);
 	check_table(r);
 	printf("test-route-index: %zu steps, %" PRIu64 " tags, %" PRIu64
-	       " removals, %" PRIu64 " mismatches\n", steps, tagged, removed,
-	       mismatches);
+	       " removals, %" PRIu64 " mismatches\n",
+	       steps, tagged, removed, mismatches);
 	for (k = 0; k < MAXSHAPES; k++)
 		ss_where_free(shapes[k].w);
 	ss_frame_release(&rel);

@@ -19,54 +19,48 @@ static const char *pick(const char *const *v, size_t n)
 #define PICK(a) pick(a, sizeof(a) / sizeof(a[0]))
 
 static const struct ss_frame_column cols[] = {
-	{ "id", "int4", 23, -1, 1, -1 },
-	{ "n", "int4", 23, -1, 0, -1 },
-	{ "b", "int8", 20, -1, 0, -1 },
-	{ "amt", "numeric", 1700, -1, 0, -1 },
-	{ "f", "float8", 701, -1, 0, -1 },
-	{ "s", "text", 25, -1, 0, -1 },
-	{ "v", "varchar", 1043, 84, 0, -1 },
-	{ "c", "bpchar", 1042, 8, 0, -1 },
-	{ "u", "uuid", 2950, -1, 0, -1 },
-	{ "tags", "_int4", 1007, -1, 0, -1 },
-	{ "tt", "_text", 1009, -1, 0, -1 },
-	{ "st", "mood", 16390, -1, 0, -1 },
+    {"id", "int4", 23, -1, 1, -1},     {"n", "int4", 23, -1, 0, -1},
+    {"b", "int8", 20, -1, 0, -1},      {"amt", "numeric", 1700, -1, 0, -1},
+    {"f", "float8", 701, -1, 0, -1},   {"s", "text", 25, -1, 0, -1},
+    {"v", "varchar", 1043, 84, 0, -1}, {"c", "bpchar", 1042, 8, 0, -1},
+    {"u", "uuid", 2950, -1, 0, -1},    {"tags", "_int4", 1007, -1, 0, -1},
+    {"tt", "_text", 1009, -1, 0, -1},  {"st", "mood", 16390, -1, 0, -1},
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
 /* Row values per column, NULL included; some are not canonical or not
  * valid at all, to reach the key fallbacks. */
-static const char *const v_int[] = { NULL, "-1", "0", "1", "2", "3", "01",
-				     "-0", "2147483647", "x", "0x10",
-				     "Infinity", "NaN", "99999999999", " 5",
-				     "2 ", "+3", "1.0", "1e1" };
-static const char *const v_big[] = { NULL, "1", "2", "3000000000",
-				     "-3000000000", "002" };
-static const char *const v_num[] = { NULL, "1", "1.0", "1.50", "1.5", "-0",
-				     "0", "2.25", "NaN", "1e2", "100",
-				     "99.999", "abc", "1e400", "Infinity",
-				     "-Infinity", "inf", " 1", "0x10", ".5",
-				     "5." };
-static const char *const v_flt[] = { NULL, "0", "-0", "1.5", "1.50", "2",
-				     "NaN", "Infinity", "-Infinity",
-				     "1e308", "-2.5", "1e400", "inf", "-inf",
-				     "nan", " 2", "0x10", "1e-400" };
-static const char *const v_txt[] = { NULL, "", "a", "ab", "abc", "b",
-				     "A", "ab ", "\xc3\xa9" };
-static const char *const v_chr[] = { NULL, "ab", "ab  ", "a", "b" };
+static const char *const v_int[] = {
+    NULL, "-1",		"0",  "1",    "2",	  "3",	 "01",
+    "-0", "2147483647", "x",  "0x10", "Infinity", "NaN", "99999999999",
+    " 5", "2 ",		"+3", "1.0",  "1e1"};
+static const char *const v_big[] = {NULL,	  "1",		 "2",
+				    "3000000000", "-3000000000", "002"};
+static const char *const v_num[] = {
+    NULL,	"1",	     "1.0", "1.50", "1.5",    "-0",  "0",
+    "2.25",	"NaN",	     "1e2", "100",  "99.999", "abc", "1e400",
+    "Infinity", "-Infinity", "inf", " 1",   "0x10",   ".5",  "5."};
+static const char *const v_flt[] = {
+    NULL,  "0",	       "-0",	    "1.5",   "1.50", "2",
+    "NaN", "Infinity", "-Infinity", "1e308", "-2.5", "1e400",
+    "inf", "-inf",     "nan",	    " 2",    "0x10", "1e-400"};
+static const char *const v_txt[] = {NULL, "",  "a",   "ab",	 "abc",
+				    "b",  "A", "ab ", "\xc3\xa9"};
+static const char *const v_chr[] = {NULL, "ab", "ab  ", "a", "b"};
 static const char *const v_uid[] = {
-	NULL, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
-	"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
-	"b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12",
-	"{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+    NULL,
+    "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+    "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+    "b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12",
+    "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
 };
-static const char *const v_arr[] = { NULL, "{}", "{1}", "{1,2}", "{3,1,2}",
-				     "{NULL,1}", "{2,2}", "{{1,2},{3,4}}",
-				     "[0:1]={1,2}", "{4}", "{x}" };
-static const char *const v_tarr[] = { NULL, "{}", "{a}", "{a,b}",
-				      "{\"a b\",c}", "{NULL}", "{\"NULL\"}",
-				      "{b}" };
-static const char *const v_mood[] = { NULL, "happy", "sad", "ok" };
+static const char *const v_arr[] = {
+    NULL,	   "{}",       "{1}",	"{1,2}",
+    "{3,1,2}",	   "{NULL,1}", "{2,2}", "{{1,2},{3,4}}",
+    "[0:1]={1,2}", "{4}",      "{x}"};
+static const char *const v_tarr[] = {
+    NULL, "{}", "{a}", "{a,b}", "{\"a b\",c}", "{NULL}", "{\"NULL\"}", "{b}"};
+static const char *const v_mood[] = {NULL, "happy", "sad", "ok"};
 
 static void gen_row(const char **row)
 {
@@ -86,40 +80,85 @@ static void gen_row(const char **row)
 
 /* Where templates: %I an int, %N a numeric, %F a float, %T a text. */
 static const char *const templates[] = {
-	"n = %I", "%I = n", "n IN (%I, %I, %I)", "n IN (%I, NULL)",
-	"b = %I", "b = 3000000000", "n = 3000000000", "amt = %N",
-	"amt IN (%N, %N)", "n = %N", "f = %F", "f IN (%F, %F)", "s = %T",
-	"v = %T", "c = %T", "s IN (%T, %T)", "v IN (%T, %T)",
-	"u = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'",
-	"u IN ('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', "
-	"'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12')",
-	"st = 'happy'", "st IN ('sad', 'ok')", "n > %I", "n >= %I", "n < %I",
-	"n <= %I", "%I < n", "amt > %N", "amt <= %N", "f > %F", "f >= %F",
-	"f < %F", "b > %I", "n BETWEEN %I AND %I",
-	"n BETWEEN SYMMETRIC %I AND %I", "amt BETWEEN %N AND %N",
-	"f BETWEEN %F AND %F", "n NOT BETWEEN %I AND %I",
-	"tags @> '{1}'", "tags @> '{1,2}'", "'{2}' <@ tags", "tags @> '{}'",
-	"tt @> '{a}'", "tt @> '{\"a b\"}'", "tt @> '{NULL}'",
-	"%I = ANY(tags)", "s = %T AND n > %I", "n = %I AND amt < %N",
-	"n IN (%I, %I) AND f > %F AND amt >= %N", "s = %T AND s LIKE 'a%'",
-	"n = %I OR s = %T", "n = %I AND b = %I", "tags @> '{1}' AND n < %I",
-	"n > %I AND n < %I", "amt > %N AND f <= %F", "NOT (n = %I)",
-	"n IS NULL", "s IS NOT NULL AND n = %I", "lower(s) = %T",
-	"n + 1 = %I", "n::text = '1'", "n = $1", "amt > $1", "s = $1",
-	"n IN ($1, %I)", "amt / 0 > 1 AND n = %I", "n = %I AND amt / 0 > 1",
-	NULL,
+    "n = %I",
+    "%I = n",
+    "n IN (%I, %I, %I)",
+    "n IN (%I, NULL)",
+    "b = %I",
+    "b = 3000000000",
+    "n = 3000000000",
+    "amt = %N",
+    "amt IN (%N, %N)",
+    "n = %N",
+    "f = %F",
+    "f IN (%F, %F)",
+    "s = %T",
+    "v = %T",
+    "c = %T",
+    "s IN (%T, %T)",
+    "v IN (%T, %T)",
+    "u = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'",
+    "u IN ('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', "
+    "'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12')",
+    "st = 'happy'",
+    "st IN ('sad', 'ok')",
+    "n > %I",
+    "n >= %I",
+    "n < %I",
+    "n <= %I",
+    "%I < n",
+    "amt > %N",
+    "amt <= %N",
+    "f > %F",
+    "f >= %F",
+    "f < %F",
+    "b > %I",
+    "n BETWEEN %I AND %I",
+    "n BETWEEN SYMMETRIC %I AND %I",
+    "amt BETWEEN %N AND %N",
+    "f BETWEEN %F AND %F",
+    "n NOT BETWEEN %I AND %I",
+    "tags @> '{1}'",
+    "tags @> '{1,2}'",
+    "'{2}' <@ tags",
+    "tags @> '{}'",
+    "tt @> '{a}'",
+    "tt @> '{\"a b\"}'",
+    "tt @> '{NULL}'",
+    "%I = ANY(tags)",
+    "s = %T AND n > %I",
+    "n = %I AND amt < %N",
+    "n IN (%I, %I) AND f > %F AND amt >= %N",
+    "s = %T AND s LIKE 'a%'",
+    "n = %I OR s = %T",
+    "n = %I AND b = %I",
+    "tags @> '{1}' AND n < %I",
+    "n > %I AND n < %I",
+    "amt > %N AND f <= %F",
+    "NOT (n = %I)",
+    "n IS NULL",
+    "s IS NOT NULL AND n = %I",
+    "lower(s) = %T",
+    "n + 1 = %I",
+    "n::text = '1'",
+    "n = $1",
+    "amt > $1",
+    "s = $1",
+    "n IN ($1, %I)",
+    "amt / 0 > 1 AND n = %I",
+    "n = %I AND amt / 0 > 1",
+    NULL,
 };
 #define NTEMPLATES (sizeof(templates) / sizeof(templates[0]))
 
-static const char *const c_int[] = { "-1", "0", "1", "2", "3", "01" };
-static const char *const c_num[] = { "1", "1.0", "1.5", "'1.50'", "2.25",
-				     "'NaN'", "100", "0" };
-static const char *const c_flt[] = { "0", "'-0'", "1.5", "'NaN'",
-				     "'Infinity'", "'-Infinity'", "1e308",
-				     "2" };
-static const char *const c_txt[] = { "''", "'a'", "'ab'", "'b'",
-				     "'ab  '", "'A'" };
-static const char *const p_any[] = { "1", "01", "1.5", "a", "2" };
+static const char *const c_int[] = {"-1", "0", "1", "2", "3", "01"};
+static const char *const c_num[] = {"1",    "1.0",   "1.5", "'1.50'",
+				    "2.25", "'NaN'", "100", "0"};
+static const char *const c_flt[] = {
+    "0", "'-0'", "1.5", "'NaN'", "'Infinity'", "'-Infinity'", "1e308", "2"};
+static const char *const c_txt[] = {"''",  "'a'",    "'ab'",
+				    "'b'", "'ab  '", "'A'"};
+static const char *const p_any[] = {"1", "01", "1.5", "a", "2"};
 
 static void gen_where(struct ss_buf *out, const char *t)
 {
@@ -210,9 +249,10 @@ int main(int argc, char **argv)
 				ss_shape_set_where(&def, where.buf);
 				if (strstr(t, "$1"))
 					ss_shape_add_param(&def, param);
-				if (ss_where_compile(where.buf, wcols, NCOLS,
-						     (const char *const *)def.params,
-						     def.nparams, &s->w, &err) < 0)
+				if (ss_where_compile(
+					where.buf, wcols, NCOLS,
+					(const char *const *)def.params,
+					def.nparams, &s->w, &err) < 0)
 					s->w = NULL;
 			}
 			if (ss_router_add(r, s->id, &def, &err) < 0)
@@ -221,12 +261,14 @@ int main(int argc, char **argv)
 			nshapes++;
 		}
 		if (k == 0) {
-			json_t *j = ss_frame_new_relation(16384, "public", "t", 'f');
+			json_t *j =
+			    ss_frame_new_relation(16384, "public", "t", 'f');
 
 			for (i = 0; i < NCOLS; i++)
-				ss_frame_add_column(j, cols[i].name, cols[i].type,
-						    cols[i].type_oid, cols[i].typmod,
-						    cols[i].pk);
+				ss_frame_add_column(j, cols[i].name,
+						    cols[i].type,
+						    cols[i].type_oid,
+						    cols[i].typmod, cols[i].pk);
 			if (ss_frame_decode(&rel, j, &err) < 0)
 				FAILF("relation: %s", err.msg);
 			json_decref(j);
@@ -265,18 +307,22 @@ int main(int argc, char **argv)
 		moves += m.moves;
 		for (k = 0; k < nshapes; k++) {
 			const struct shape *s = &shapes[k];
-			int in_old = op != SS_FRAME_OP_INSERT && direct(s, oldr);
-			int in_new = op != SS_FRAME_OP_DELETE && direct(s, newr);
+			int in_old =
+			    op != SS_FRAME_OP_INSERT && direct(s, oldr);
+			int in_new =
+			    op != SS_FRAME_OP_DELETE && direct(s, newr);
 			enum ss_frame_op want = SS_FRAME_OP_NONE, got;
 
 			if (in_old && in_new)
 				want = op;
 			else if (in_new)
-				want = op == SS_FRAME_OP_UPDATE ? SS_FRAME_OP_INSERT
-								: op;
+				want = op == SS_FRAME_OP_UPDATE
+					   ? SS_FRAME_OP_INSERT
+					   : op;
 			else if (in_old)
-				want = op == SS_FRAME_OP_UPDATE ? SS_FRAME_OP_DELETE
-								: op;
+				want = op == SS_FRAME_OP_UPDATE
+					   ? SS_FRAME_OP_DELETE
+					   : op;
 			while (j < m.n && m.ids[j] < s->id)
 				j++;
 			got = j < m.n && m.ids[j] == s->id ? m.ops[j]
@@ -285,17 +331,21 @@ int main(int argc, char **argv)
 				size_t c;
 
 				if (mismatches++ < 20) {
-					fprintf(stderr, "row %zu shape %" PRId64
-						" '%s': op %d want %d got %d\n",
-						i, s->id,
-						s->w ? ss_where_canonical_text(s->w)
-						     : "-",
-						op, want, got);
+					fprintf(
+					    stderr,
+					    "row %zu shape %" PRId64
+					    " '%s': op %d want %d got %d\n",
+					    i, s->id,
+					    s->w ? ss_where_canonical_text(s->w)
+						 : "-",
+					    op, want, got);
 					for (c = 0; c < NCOLS; c++)
-						fprintf(stderr, "  %s old=%s new=%s\n",
-							cols[c].name,
-							oldr[c] ? oldr[c] : "NULL",
-							newr[c] ? newr[c] : "NULL");
+						fprintf(
+						    stderr,
+						    "  %s old=%s new=%s\n",
+						    cols[c].name,
+						    oldr[c] ? oldr[c] : "NULL",
+						    newr[c] ? newr[c] : "NULL");
 				}
 			}
 		}
@@ -322,16 +372,17 @@ int main(int argc, char **argv)
 		struct ss_router_stats rs;
 
 		ss_router_stats(r, &rs);
-		printf("test-route: %zu by equality, %zu by containment, %zu by "
-		       "range, %zu evaluated, %zu invalid\n", rs.eq_indexed,
-		       rs.contain_indexed, rs.range_indexed, rs.unindexed,
-		       rs.invalid);
+		printf(
+		    "test-route: %zu by equality, %zu by containment, %zu by "
+		    "range, %zu evaluated, %zu invalid\n",
+		    rs.eq_indexed, rs.contain_indexed, rs.range_indexed,
+		    rs.unindexed, rs.invalid);
 		CHECK(rs.eq_indexed > 0 && rs.contain_indexed > 0 &&
 		      rs.range_indexed > 0 && rs.unindexed > 0);
 	}
 	printf("test-route: %zu shapes, %zu rows, %" PRIu64 " tags, %" PRIu64
-	       " moves, %" PRIu64 " mismatches\n", nshapes, rows, tagged, moves,
-	       mismatches);
+	       " moves, %" PRIu64 " mismatches\n",
+	       nshapes, rows, tagged, moves, mismatches);
 	for (i = 0; i < nshapes; i++)
 		ss_where_free(shapes[i].w);
 	ss_frame_release(&rel);

@@ -78,7 +78,8 @@ static int fake_store(const char *dir)
 
 		line[n] = '\0';
 		if (!strncmp(line, "commit ", 7)) {
-			if (ss_log_commit(w, strtoull(line + 7, NULL, 10), &err) < 0)
+			if (ss_log_commit(w, strtoull(line + 7, NULL, 10),
+					  &err) < 0)
 				goto fail;
 		} else if (!strncmp(line, "sleep ", 6)) {
 			usleep((useconds_t)strtoul(line + 6, NULL, 10) * 1000);
@@ -109,6 +110,6 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "store"))
 		return fake_store(argv[2]);
 	fprintf(stderr, "usage: test-serve-fake route REGISTRY SECONDS\n"
-		"       test-serve-fake store DIR\n");
+			"       test-serve-fake store DIR\n");
 	return 2;
 }

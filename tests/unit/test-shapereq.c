@@ -31,25 +31,43 @@ struct ftable {
 };
 
 static const struct ftable tables[] = {
-	{ "public", "items", 0, 0, {
-		{ "id", "int8", 1, 0, 0 }, { "title", "text", 0, 0, 0 },
-		{ "n", "int4", 0, 0, 0 }, { "gen", "int4", 0, 0, 1 },
-		{ "tags", "_text", 0, 0, 0 }, { "mood", "mood", 0, 1, 0 },
-		{ "Mixed", "text", 0, 0, 0 }, { NULL, NULL, 0, 0, 0 } } },
-	{ "public", "pairs", 0, 0, {
-		{ "a", "int4", 1, 0, 0 }, { "b", "text", 2, 0, 0 },
-		{ "c", "text", 0, 0, 0 }, { NULL, NULL, 0, 0, 0 } } },
-	{ "public", "nopk", 0, 0, {
-		{ "x", "int4", 0, 0, 0 }, { "y", "text", 0, 0, 0 },
-		{ NULL, NULL, 0, 0, 0 } } },
-	{ "public", "Upper", 0, 0, {
-		{ "id", "int4", 1, 0, 0 }, { NULL, NULL, 0, 0, 0 } } },
-	{ "app", "t", 0, 0, {
-		{ "k", "text", 1, 0, 0 }, { "v", "jsonb", 0, 0, 0 },
-		{ NULL, NULL, 0, 0, 0 } } },
-	{ "pg_catalog", "pg_class", 1, 0, {
-		{ "oid", "oid", 0, 0, 0 }, { NULL, NULL, 0, 0, 0 } } },
-	{ "public", "broken", 0, 1, { { NULL, NULL, 0, 0, 0 } } },
+    {"public",
+     "items",
+     0,
+     0,
+     {{"id", "int8", 1, 0, 0},
+      {"title", "text", 0, 0, 0},
+      {"n", "int4", 0, 0, 0},
+      {"gen", "int4", 0, 0, 1},
+      {"tags", "_text", 0, 0, 0},
+      {"mood", "mood", 0, 1, 0},
+      {"Mixed", "text", 0, 0, 0},
+      {NULL, NULL, 0, 0, 0}}},
+    {"public",
+     "pairs",
+     0,
+     0,
+     {{"a", "int4", 1, 0, 0},
+      {"b", "text", 2, 0, 0},
+      {"c", "text", 0, 0, 0},
+      {NULL, NULL, 0, 0, 0}}},
+    {"public",
+     "nopk",
+     0,
+     0,
+     {{"x", "int4", 0, 0, 0}, {"y", "text", 0, 0, 0}, {NULL, NULL, 0, 0, 0}}},
+    {"public", "Upper", 0, 0, {{"id", "int4", 1, 0, 0}, {NULL, NULL, 0, 0, 0}}},
+    {"app",
+     "t",
+     0,
+     0,
+     {{"k", "text", 1, 0, 0}, {"v", "jsonb", 0, 0, 0}, {NULL, NULL, 0, 0, 0}}},
+    {"pg_catalog",
+     "pg_class",
+     1,
+     0,
+     {{"oid", "oid", 0, 0, 0}, {NULL, NULL, 0, 0, 0}}},
+    {"public", "broken", 0, 1, {{NULL, NULL, 0, 0, 0}}},
 };
 
 static int fake_describe(void *ctx, const char *schema, const char *name,
@@ -64,7 +82,8 @@ static int fake_describe(void *ctx, const char *schema, const char *name,
 		if (strcmp(f->schema, schema) || strcmp(f->name, name))
 			continue;
 		if (f->broken)
-			return ss_err_set(err, SS_ERR_RUNTIME, "connection refused");
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "connection refused");
 		memset(t, 0, sizeof(*t));
 		t->schema = ss_xstrdup(schema);
 		t->name = ss_xstrdup(name);
@@ -79,7 +98,8 @@ static int fake_describe(void *ctx, const char *schema, const char *name,
 			t->cols[k].name = ss_xstrdup(f->cols[k].name);
 			t->cols[k].type = ss_xstrdup(f->cols[k].type);
 			t->cols[k].typmod = -1;
-			t->cols[k].pk_index = f->cols[k].pk ? f->cols[k].pk - 1 : -1;
+			t->cols[k].pk_index =
+			    f->cols[k].pk ? f->cols[k].pk - 1 : -1;
 			t->cols[k].is_enum = f->cols[k].is_enum;
 			t->cols[k].generated = f->cols[k].generated;
 			if (f->cols[k].pk)
@@ -107,8 +127,10 @@ static int fake_describe(void *ctx, const char *schema, const char *name,
 
 static int hexval(int c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 /* Decode as libmicrohttpd does: '+' is a space, %XX a byte (a bad
@@ -121,7 +143,8 @@ static size_t unescape(char *s)
 	for (p = s; *p; p++) {
 		if (*p == '+') {
 			*w++ = ' ';
-		} else if (*p == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+		} else if (*p == '%' && hexval(p[1]) >= 0 &&
+			   hexval(p[2]) >= 0) {
 			*w++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
 			p += 2;
 		} else {
@@ -167,11 +190,13 @@ struct config {
 };
 
 /* Status and body (or the valid request's summary) for pairs kv. */
-static unsigned run_pairs(const struct config *cfg, const struct ss_shapereq_kv *kv,
-			  size_t n, struct ss_shapereq *q, struct ss_buf *out)
+static unsigned run_pairs(const struct config *cfg,
+			  const struct ss_shapereq_kv *kv, size_t n,
+			  struct ss_shapereq *q, struct ss_buf *out)
 {
-	struct ss_shapereq_opts o = { cfg->has_secret ? cfg->secret : NULL, &cfg->limits,
-				      fake_describe, NULL, cfg->delete_mode };
+	struct ss_shapereq_opts o = {cfg->has_secret ? cfg->secret : NULL,
+				     &cfg->limits, fake_describe, NULL,
+				     cfg->delete_mode};
 	struct ss_shapereq_error e;
 	struct ss_shapereq_args a;
 	unsigned st;
@@ -196,7 +221,8 @@ static unsigned run_pairs(const struct config *cfg, const struct ss_shapereq_kv 
 }
 
 /* The result line of one query; checks the round trip of valid ones. */
-static void run_query(const struct config *cfg, const char *query, struct ss_buf *out)
+static void run_query(const struct config *cfg, const char *query,
+		      struct ss_buf *out)
 {
 	char *copy = ss_xstrdup(query);
 	struct ss_shapereq q, q2;
@@ -208,12 +234,13 @@ static void run_query(const struct config *cfg, const char *query, struct ss_buf
 	ss_shapereq_init(&q2);
 	kv = split_query(copy, &n);
 	if (!run_pairs(cfg, kv, n, &q, out) && !cfg->delete_mode) {
-		ss_shapereq_render(&q, cfg->has_secret ? cfg->secret : NULL, &rendered,
-				   &kv2, &n2);
+		ss_shapereq_render(&q, cfg->has_secret ? cfg->secret : NULL,
+				   &rendered, &kv2, &n2);
 		if (run_pairs(cfg, kv2, n2, &q2, &again) ||
 		    strcmp(again.buf, out->buf)) {
 			unit_failures++;
-			fprintf(stderr, "'%s': rendered again gives '%s', not '%s'\n",
+			fprintf(stderr,
+				"'%s': rendered again gives '%s', not '%s'\n",
 				query, again.buf, out->buf);
 		}
 		unit_checks++;
@@ -234,7 +261,8 @@ static void config_default(struct config *cfg)
 }
 
 /* "@secret [S]", "@mode get|delete", "@limits LEN IN COST" */
-static void directive(struct config *cfg, char *line, const char *path, int lineno)
+static void directive(struct config *cfg, char *line, const char *path,
+		      int lineno)
 {
 	char *arg = strchr(line, ' ');
 
@@ -242,7 +270,8 @@ static void directive(struct config *cfg, char *line, const char *path, int line
 		*arg++ = '\0';
 	if (!strcmp(line, "@secret")) {
 		cfg->has_secret = arg != NULL;
-		snprintf(cfg->secret, sizeof(cfg->secret), "%s", arg ? arg : "");
+		snprintf(cfg->secret, sizeof(cfg->secret), "%s",
+			 arg ? arg : "");
 	} else if (!strcmp(line, "@mode") && arg) {
 		cfg->delete_mode = !strcmp(arg, "delete");
 	} else if (!strcmp(line, "@limits") && arg) {
@@ -310,7 +339,8 @@ int main(int argc, char **argv)
 		unit_checks++;
 		if (!gen && strcmp(out.buf, sep + 4)) {
 			unit_failures++;
-			fprintf(stderr, "%s:%d: %s\n  expected: %s\n  got:      %s\n",
+			fprintf(stderr,
+				"%s:%d: %s\n  expected: %s\n  got:      %s\n",
 				argv[1], lineno, line, sep + 4, out.buf);
 		}
 		cases++;

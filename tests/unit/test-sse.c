@@ -25,8 +25,10 @@ static void drain(struct ss_sse *s, size_t max, struct ss_buf *out)
 
 int main(int argc, char **argv)
 {
-	static const char log[] = ",{\"a\":1}\n,{\"b\":2}\n,{\"c\":\"x\\ny\"}\n";
-	struct ss_offset start = ss_offset_make(3, 1), end = ss_offset_make(7, 2);
+	static const char log[] =
+	    ",{\"a\":1}\n,{\"b\":2}\n,{\"c\":\"x\\ny\"}\n";
+	struct ss_offset start = ss_offset_make(3, 1),
+			 end = ss_offset_make(7, 2);
 	struct ss_buf out = SS_BUF_INIT;
 	struct ss_sse s;
 	char path[4096];
@@ -45,13 +47,14 @@ int main(int argc, char **argv)
 	for (max = 1; max <= 64; max = max * 2 + 1) {
 		ss_sse_init(&s, &start, 1000, 60000);
 		CHECK(s.end_us == 1000 + 60000000 && s.fd == -1);
-		CHECK(ss_sse_read(&s, path, 10, 5) == 0);   /* nothing yet */
+		CHECK(ss_sse_read(&s, path, 10, 5) == 0); /* nothing yet */
 		/* the range's first entry at byte 2, after its leading ',' */
 		ss_sse_set_range(&s, dup(fd), 2, sizeof(log) - 2, &end, 1);
 		CHECK(ss_offset_compare(&s.off, &end) == 0);
 		ss_buf_reset(&out);
 		drain(&s, max, &out);
-		CHECK_STR(out.buf, "data: {\"a\":1}\n\ndata: {\"b\":2}\n\n"
+		CHECK_STR(out.buf,
+			  "data: {\"a\":1}\n\ndata: {\"b\":2}\n\n"
 			  "data: {\"c\":\"x\\ny\"}\n\n"
 			  "data: {\"headers\":{\"control\":\"up-to-date\","
 			  "\"global_last_seen_lsn\":\"8\"}}\n\n");
@@ -65,7 +68,7 @@ int main(int argc, char **argv)
 	ss_buf_reset(&out);
 	drain(&s, 7, &out);
 	CHECK_STR(out.buf, "data: {\"headers\":{\"control\":\"up-to-date\","
-		  "\"global_last_seen_lsn\":\"4\"}}\n\n");
+			   "\"global_last_seen_lsn\":\"4\"}}\n\n");
 	ss_sse_keepalive(&s);
 	ss_buf_reset(&out);
 	drain(&s, 100, &out);

@@ -14,7 +14,8 @@ static struct ss_stream_id recorded(void)
 	struct ss_stream_id id;
 
 	memset(&id, 0, sizeof(id));
-	snprintf(id.system_id, sizeof(id.system_id), "%s", "7301234567890123456");
+	snprintf(id.system_id, sizeof(id.system_id), "%s",
+		 "7301234567890123456");
 	id.timeline = 1;
 	id.db_oid = 16384;
 	snprintf(id.db_name, sizeof(id.db_name), "%s", "app");
@@ -97,7 +98,8 @@ int main(void)
 	       "anew at 0/5000");
 
 	s = same();
-	snprintf(s.id.system_id, sizeof(s.id.system_id), "%s", "7309999999999999999");
+	snprintf(s.id.system_id, sizeof(s.id.system_id), "%s",
+		 "7309999999999999999");
 	expect(&rec, &s, SS_STREAM_NEW,
 	       "the server is another cluster: system identifier "
 	       "7309999999999999999, the shape logs were built from "

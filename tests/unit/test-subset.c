@@ -13,8 +13,8 @@ static size_t pk[1];
 
 static void make_table(void)
 {
-	static char *names[] = { "id", "title", "Mixed", "n" };
-	static char *types[] = { "int4", "text", "text", "int8" };
+	static char *names[] = {"id", "title", "Mixed", "n"};
+	static char *types[] = {"int4", "text", "text", "int8"};
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
@@ -36,7 +36,8 @@ static void order(const char *text, const char *queryable, const char *want)
 	struct ss_buf out = SS_BUF_INIT;
 	char msg[400];
 
-	if (ss_subset_order_by(&table, queryable, text, &out, msg, sizeof(msg)) < 0)
+	if (ss_subset_order_by(&table, queryable, text, &out, msg,
+			       sizeof(msg)) < 0)
 		CHECK_STR(msg, want);
 	else
 		CHECK_STR(out.buf, want);
@@ -69,7 +70,7 @@ static void set(char **field, const char *v)
 
 int main(void)
 {
-	static const char allow[4] = { 1, 1, 0, 0 };
+	static const char allow[4] = {1, 1, 0, 0};
 	struct ss_shapereq q;
 	struct ss_buf e = SS_BUF_INIT;
 
@@ -85,7 +86,8 @@ int main(void)
 	order("nope", NULL, "unknown reference nope");
 	order("", NULL, "syntax error at or near ");
 	order("id,", NULL, "syntax error at or near ");
-	order("id; DROP TABLE x", NULL, "syntax error at or near \"; DROP TABLE x\"");
+	order("id; DROP TABLE x", NULL,
+	      "syntax error at or near \"; DROP TABLE x\"");
 	order("id nulls middle", NULL, "syntax error at or near \"middle\"");
 	order("n", allow, "unknown reference n");
 	order("title", allow, "\"title\"");
@@ -94,16 +96,21 @@ int main(void)
 	ss_shapereq_init(&q);
 	CHECK(ss_subset_from_body("", 0, &q, &e) == 0 && !q.subset);
 	CHECK(ss_subset_from_body("{", 1, &q, &e) == 400);
-	CHECK(strstr(e.buf, "{\"error\":\"Invalid JSON in request body\",\"details\":") == e.buf);
+	CHECK(strstr(
+		  e.buf,
+		  "{\"error\":\"Invalid JSON in request body\",\"details\":") ==
+	      e.buf);
 	ss_buf_reset(&e);
 	CHECK(ss_subset_from_body("[1]", 3, &q, &e) == 400);
 	CHECK_STR(e.buf, "{\"error\":\"Request body must be a JSON object\"}");
 	CHECK(ss_subset_from_body("{\"x\":1}", 7, &q, &e) == 0 && !q.subset);
 	{
-		const char *b = "{\"subset\":{\"where\":\"id > $1\",\"limit\":5,"
-				"\"params\":{\"1\":2},\"order_by\":null}}";
+		const char *b =
+		    "{\"subset\":{\"where\":\"id > $1\",\"limit\":5,"
+		    "\"params\":{\"1\":2},\"order_by\":null}}";
 
-		CHECK(ss_subset_from_body(b, strlen(b), &q, &e) == 0 && q.subset);
+		CHECK(ss_subset_from_body(b, strlen(b), &q, &e) == 0 &&
+		      q.subset);
 		CHECK_STR(q.sub_where, "id > $1");
 		CHECK_STR(q.sub_limit, "5");
 		CHECK_STR(q.sub_params_json, "{\"1\":2}");
@@ -112,8 +119,10 @@ int main(void)
 
 	/* checks: every field's error, sorted, under "subset" */
 	q.table = table;
-	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":"
-		"{\"order_by\":\"order_by is required when limit or offset is present\"}}}");
+	prepare(
+	    &q,
+	    "{\"message\":\"Invalid request\",\"errors\":{\"subset\":"
+	    "{\"order_by\":\"order_by is required when limit or offset is present\"}}}");
 	set(&q.sub_order, "title");
 	prepare(&q, "ok ORDER BY \"title\" LIMIT 5 WHERE id > '2'::int4");
 	set(&q.sub_limit, "0");
@@ -121,26 +130,33 @@ int main(void)
 	set(&q.sub_params_json, "[1]");
 	set(&q.sub_order, "nope");
 	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{"
-		"\"limit\":\"must be greater than 0\","
-		"\"offset\":\"must be greater than or equal to 0\","
-		"\"order_by\":\"unknown reference nope\","
-		"\"params\":\"params must be a JSON object\"}}}");
+		    "\"limit\":\"must be greater than 0\","
+		    "\"offset\":\"must be greater than or equal to 0\","
+		    "\"order_by\":\"unknown reference nope\","
+		    "\"params\":\"params must be a JSON object\"}}}");
 	set(&q.sub_limit, NULL);
 	set(&q.sub_offset, "2");
 	set(&q.sub_order, "id desc");
 	set(&q.sub_params_json, "{\"2\":1}");
-	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"params\":"
-		"\"Parameters must be numbered sequentially, starting from 1\"}}}");
+	prepare(
+	    &q,
+	    "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"params\":"
+	    "\"Parameters must be numbered sequentially, starting from 1\"}}}");
 	set(&q.sub_params_json, "{\"1\":true}");
 	set(&q.sub_where, "title = $1");
-	prepare(&q, "ok ORDER BY \"id\" DESC OFFSET 2 WHERE title = 'true'::text");
+	prepare(&q,
+		"ok ORDER BY \"id\" DESC OFFSET 2 WHERE title = 'true'::text");
 	set(&q.sub_params_json, "nope");
-	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"params\":"
-		"\"params must be valid JSON\"}}}");
+	prepare(
+	    &q,
+	    "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"params\":"
+	    "\"params must be valid JSON\"}}}");
 	set(&q.sub_params_json, NULL);
 	set(&q.sub_where, "nope = 1");
-	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"where\":"
-		"\"At location 0: unknown reference nope\"}}}");
+	prepare(
+	    &q,
+	    "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"where\":"
+	    "\"At location 0: unknown reference nope\"}}}");
 	memset(&q.table, 0, sizeof(q.table));
 	ss_shapereq_release(&q);
 	ss_buf_release(&e);

@@ -10,8 +10,8 @@
 
 static int calls, fail;
 
-static int fake(void *ctx, const char *schema, const char *name, struct ss_pgq_table *t,
-		struct ss_err *err)
+static int fake(void *ctx, const char *schema, const char *name,
+		struct ss_pgq_table *t, struct ss_err *err)
 {
 	(void)ctx;
 	calls++;
@@ -40,8 +40,8 @@ static int ask(struct ss_tablecache *c, const char *name)
 	memset(&t, 0, sizeof(t));
 	r = ss_tablecache_describe(c, "public", name, &t, &err);
 	if (r == 1)
-		CHECK(t.ncols == 1 && !strcmp(t.cols[0].name, "id") && t.npk == 1 &&
-		      !strcmp(t.name, name));
+		CHECK(t.ncols == 1 && !strcmp(t.cols[0].name, "id") &&
+		      t.npk == 1 && !strcmp(t.name, name));
 	if (r < 0)
 		CHECK(err.msg[0]);
 	ss_pgq_table_release(&t);
@@ -58,7 +58,7 @@ int main(void)
 	CHECK(ask(c, "nope") == 0 && calls == 2);
 	fail = 1;
 	CHECK(ask(c, "other") == -1 && calls == 3);
-	CHECK(ask(c, "other") == -1 && calls == 4);   /* not cached */
+	CHECK(ask(c, "other") == -1 && calls == 4); /* not cached */
 	CHECK(ask(c, "items") == 1 && calls == 4);
 	fail = 0;
 	/* a third entry fills it; the fourth starts over */

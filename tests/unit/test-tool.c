@@ -46,9 +46,9 @@ static int durable_lsn(int argc, char **argv)
 
 		rc = ss_registry_stream_get(reg, &stream, NULL, NULL, &err);
 		if (rc == 0)
-			rc = ss_registry_set_durable_lsn(reg, lsn, stream, &err);
-	}
-	else if ((rc = ss_registry_get_durable_lsn(reg, &lsn, &err)) == 0)
+			rc =
+			    ss_registry_set_durable_lsn(reg, lsn, stream, &err);
+	} else if ((rc = ss_registry_get_durable_lsn(reg, &lsn, &err)) == 0)
 		printf("%s\n", ss_lsn_format(lsn, buf));
 	if (rc < 0) {
 		ss_registry_close(reg, NULL);
@@ -132,8 +132,7 @@ static int maxrss(int argc, char **argv)
 		perror(argv[2]);
 		return 1;
 	}
-	return WIFEXITED(status) ? WEXITSTATUS(status)
-				 : 128 + WTERMSIG(status);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int main(int argc, char **argv)
@@ -145,6 +144,6 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "frames-check"))
 		return frames_check(argc, argv);
 	fprintf(stderr, "usage: test-tool durable-lsn | maxrss | "
-		"frames-check ...\n");
+			"frames-check ...\n");
 	return 2;
 }

@@ -13,9 +13,9 @@
 
 static int port_of(const struct sockaddr_storage *sa)
 {
-	return ntohs(sa->ss_family == AF_INET6 ?
-		     ((const struct sockaddr_in6 *)sa)->sin6_port :
-		     ((const struct sockaddr_in *)sa)->sin_port);
+	return ntohs(sa->ss_family == AF_INET6
+			 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+			 : ((const struct sockaddr_in *)sa)->sin_port);
 }
 
 static void test_utf8(void)
@@ -28,24 +28,24 @@ static void test_utf8(void)
 	} cases[] = {
 	    {"", 0, 1, 0},
 	    {"abc", 3, 1, 1},
-	    {"a\0b", 3, 1, 1},		/* NUL is ASCII */
-	    {"\xc3\xa9", 2, 1, 2},	/* é */
-	    {"\xe2\x82\xac", 3, 1, 3},	/* € */
+	    {"a\0b", 3, 1, 1},		   /* NUL is ASCII */
+	    {"\xc3\xa9", 2, 1, 2},	   /* é */
+	    {"\xe2\x82\xac", 3, 1, 3},	   /* € */
 	    {"\xf0\x9f\x98\x80", 4, 1, 4}, /* U+1F600 */
 	    {"\xf4\x8f\xbf\xbf", 4, 1, 4}, /* U+10FFFF */
 	    {"\xf4\x90\x80\x80", 4, 0, 0}, /* past U+10FFFF */
 	    {"\xf5\x80\x80\x80", 4, 0, 0},
-	    {"\xc0\xaf", 2, 0, 0},	/* overlong '/' */
+	    {"\xc0\xaf", 2, 0, 0}, /* overlong '/' */
 	    {"\xc1\xbf", 2, 0, 0},
-	    {"\xe0\x80\xaf", 3, 0, 0},	/* overlong, 3 bytes */
+	    {"\xe0\x80\xaf", 3, 0, 0},	   /* overlong, 3 bytes */
 	    {"\xf0\x80\x80\xaf", 4, 0, 0}, /* overlong, 4 bytes */
-	    {"\xed\xa0\x80", 3, 0, 0},	/* surrogate U+D800 */
-	    {"\xed\xbf\xbf", 3, 0, 0},	/* surrogate U+DFFF */
-	    {"\xee\x80\x80", 3, 1, 3},	/* U+E000 */
-	    {"\x80", 1, 0, 0},		/* lone continuation */
-	    {"\xc3", 1, 0, 0},		/* truncated */
+	    {"\xed\xa0\x80", 3, 0, 0},	   /* surrogate U+D800 */
+	    {"\xed\xbf\xbf", 3, 0, 0},	   /* surrogate U+DFFF */
+	    {"\xee\x80\x80", 3, 1, 3},	   /* U+E000 */
+	    {"\x80", 1, 0, 0},		   /* lone continuation */
+	    {"\xc3", 1, 0, 0},		   /* truncated */
 	    {"\xe2\x82", 2, 0, 0},
-	    {"\xc3(", 2, 0, 0},		/* bad continuation */
+	    {"\xc3(", 2, 0, 0}, /* bad continuation */
 	    {"ok\xc3\xa9\xff", 5, 0, 1},
 	};
 	size_t i;
@@ -137,17 +137,22 @@ int main(void)
 	struct sockaddr_storage sa;
 	char url[64];
 
-	CHECK(ss_sockaddr_parse("127.0.0.1", 3000, &sa) == sizeof(struct sockaddr_in));
+	CHECK(ss_sockaddr_parse("127.0.0.1", 3000, &sa) ==
+	      sizeof(struct sockaddr_in));
 	CHECK(sa.ss_family == AF_INET && port_of(&sa) == 3000);
 	CHECK(ss_sockaddr_loopback(&sa));
-	CHECK(ss_sockaddr_parse("127.9.8.7", 1, &sa) && ss_sockaddr_loopback(&sa));
-	CHECK(ss_sockaddr_parse("10.0.0.1", 1, &sa) && !ss_sockaddr_loopback(&sa));
-	CHECK(ss_sockaddr_parse("0.0.0.0", 1, &sa) && !ss_sockaddr_loopback(&sa));
+	CHECK(ss_sockaddr_parse("127.9.8.7", 1, &sa) &&
+	      ss_sockaddr_loopback(&sa));
+	CHECK(ss_sockaddr_parse("10.0.0.1", 1, &sa) &&
+	      !ss_sockaddr_loopback(&sa));
+	CHECK(ss_sockaddr_parse("0.0.0.0", 1, &sa) &&
+	      !ss_sockaddr_loopback(&sa));
 	CHECK(ss_sockaddr_parse("::1", 80, &sa) == sizeof(struct sockaddr_in6));
 	CHECK(sa.ss_family == AF_INET6 && port_of(&sa) == 80);
 	CHECK(ss_sockaddr_loopback(&sa));
 	CHECK(ss_sockaddr_parse("::", 80, &sa) && !ss_sockaddr_loopback(&sa));
-	CHECK(ss_sockaddr_parse("fe80::1", 80, &sa) && !ss_sockaddr_loopback(&sa));
+	CHECK(ss_sockaddr_parse("fe80::1", 80, &sa) &&
+	      !ss_sockaddr_loopback(&sa));
 	CHECK(ss_sockaddr_parse("[::1]", 80, &sa) == 0);
 	CHECK(ss_sockaddr_parse("localhost", 80, &sa) == 0);
 	CHECK(ss_sockaddr_parse("", 80, &sa) == 0);

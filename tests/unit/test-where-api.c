@@ -385,8 +385,8 @@ static void test_limits(void)
 	b.buf[2001] = 'a';
 	ss_where_free(w);
 	/* and without a limit the same evaluation is allowed */
-	CHECK(ss_where_compile_limited("name || name <> ''", cols, NCOLS,
-				       NULL, 0, &none, &w, &err) == 0);
+	CHECK(ss_where_compile_limited("name || name <> ''", cols, NCOLS, NULL,
+				       0, &none, &w, &err) == 0);
 	row[1] = b.buf;
 	CHECK(w && ss_where_eval(w, row, &r, &err) == 0 && r == 1);
 	ss_where_free(w);

@@ -33,34 +33,34 @@ static inline void unit_seed(uint64_t seed)
 	unit_rng ^= seed * 0x100000001B3ull;
 }
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		unit_checks++;                                               \
-		if (!(cond)) {                                               \
-			unit_failures++;                                     \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		unit_checks++;                                                 \
+		if (!(cond)) {                                                 \
+			unit_failures++;                                       \
 			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                            \
-		}                                                            \
+				__LINE__, #cond);                              \
+		}                                                              \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                      \
-	do {                                                                 \
-		const char *ua_ = (a), *ub_ = (b);                           \
-		unit_checks++;                                               \
-		if (!ua_ || !ub_ || strcmp(ua_, ub_)) {                      \
-			unit_failures++;                                     \
-			fprintf(stderr, "%s:%d: expected '%s', got '%s'\n",  \
-				__FILE__, __LINE__, ub_ ? ub_ : "(null)",    \
-				ua_ ? ua_ : "(null)");                       \
-		}                                                            \
+#define CHECK_STR(a, b)                                                        \
+	do {                                                                   \
+		const char *ua_ = (a), *ub_ = (b);                             \
+		unit_checks++;                                                 \
+		if (!ua_ || !ub_ || strcmp(ua_, ub_)) {                        \
+			unit_failures++;                                       \
+			fprintf(stderr, "%s:%d: expected '%s', got '%s'\n",    \
+				__FILE__, __LINE__, ub_ ? ub_ : "(null)",      \
+				ua_ ? ua_ : "(null)");                         \
+		}                                                              \
 	} while (0)
 
-#define FAILF(...)                                                           \
-	do {                                                                 \
-		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);              \
-		fprintf(stderr, __VA_ARGS__);                                \
-		fputc('\n', stderr);                                         \
-		exit(1);                                                     \
+#define FAILF(...)                                                             \
+	do {                                                                   \
+		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                \
+		fprintf(stderr, __VA_ARGS__);                                  \
+		fputc('\n', stderr);                                           \
+		exit(1);                                                       \
 	} while (0)
 
 static inline int unit_report(void)
