@@ -13,7 +13,8 @@ PKG_CONFIG ?= pkg-config
 PKGS       := libpq sqlite3 jansson libmicrohttpd
 
 WARN   := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wvla \
-          -Wformat-security -fno-common
+          -Wformat-security -Wshadow -Wimplicit-fallthrough -Wwrite-strings \
+          -fno-common
 CFLAGS ?= -O2 -g
 ifeq ($(CI),true)
 WARN   += -Werror

@@ -1807,11 +1807,11 @@ int main(int argc, char **argv)
 							    "--db-pool-size");
 			break;
 		case OPT_DB_IDLE: {
-			struct ss_err err = SS_ERR_INIT;
+			struct ss_err terr = SS_ERR_INIT;
 
 			if (ss_envconf_time_ms("--db-idle-timeout", optarg, 1,
-					       &cfg.db_idle_ms, &err) < 0)
-				ss_cli_usage_error("%s", err.msg);
+					       &cfg.db_idle_ms, &terr) < 0)
+				ss_cli_usage_error("%s", terr.msg);
 			break;
 		}
 		case OPT_METRICS_PORT:

@@ -154,7 +154,7 @@ void ss_answer_format(const struct ss_answer *a, struct ss_buf *out)
 		break;
 	case SS_ANSWER_CHUNK:
 		ss_buf_addf(out, " %" PRIu64, a->chunk);
-		/* fall through */
+		SS_FALLTHROUGH;
 	case SS_ANSWER_NOW:
 	case SS_ANSWER_UP_TO_DATE:
 		break;

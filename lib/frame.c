@@ -1442,14 +1442,14 @@ json_t *ss_frame_new_truncate(uint64_t xid, ss_lsn lsn, uint64_t pos,
 	return o;
 }
 
-json_t *ss_frame_new_relation(uint32_t oid, const char *schema,
+json_t *ss_frame_new_relation(uint32_t oid, const char *nspname,
 			      const char *table, char replica_identity)
 {
 	json_t *o = new_frame(SS_FRAME_RELATION);
 	char ri[2] = {replica_identity, '\0'};
 
 	set(o, "oid", json_integer(oid));
-	set(o, "schema", str(schema));
+	set(o, "schema", str(nspname));
 	set(o, "table", str(table));
 	set(o, "replica_identity", json_string(ri));
 	set(o, "columns", json_array());

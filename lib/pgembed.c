@@ -259,20 +259,21 @@ static int run_initdb(struct ss_pgembed *pe, struct ss_err *err)
 	ss_buf_addf(&dflag, "--pgdata=%s", pe->dir);
 	ss_buf_addf(&pwflag, "--pwfile=%s", tmpl);
 	{
-		char *argv[] = {initdb.buf,
-				dflag.buf,
-				"--username=postgres",
-				"--auth-local=trust",
-				"--auth-host=scram-sha-256",
-				pwflag.buf,
-				"--encoding=UTF8",
-				"--locale=C",
-				NULL};
+		const char *argv[] = {initdb.buf,
+				      dflag.buf,
+				      "--username=postgres",
+				      "--auth-local=trust",
+				      "--auth-host=scram-sha-256",
+				      pwflag.buf,
+				      "--encoding=UTF8",
+				      "--locale=C",
+				      NULL};
 
 		rc = ss_pgembed_spawn_opts(pe, &o, err);
 		if (rc == 0) {
 			o.deathsig = SIGKILL;
-			rc = ss_run_wait(argv, &o, 300000, &st, err);
+			rc = ss_run_wait((char *const *)argv, &o, 300000, &st,
+					 err);
 			close(o.err_fd);
 		}
 	}

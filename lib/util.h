@@ -74,6 +74,10 @@ char *ss_xstrdup(const char *s);
 char *ss_xstrndup(const char *s, size_t n);
 /* Grow *p (of *alloc elements of elem_size) to hold at least n elements. */
 void ss_grow(void **p, size_t *alloc, size_t n, size_t elem_size);
+/* Marks a case that goes on into the next one on purpose
+ * (-Wimplicit-fallthrough, gcc and clang). */
+#define SS_FALLTHROUGH __attribute__((fallthrough))
+
 #define SS_GROW(p, alloc, n) ss_grow((void **)&(p), &(alloc), (n), sizeof(*(p)))
 
 /*

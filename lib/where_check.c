@@ -708,7 +708,7 @@ static struct ss_where_node *analyze_node(struct actx *c,
 			}
 			/* too big for int8: a numeric */
 		}
-		/* FALLTHROUGH */
+			SS_FALLTHROUGH;
 		case LIT_NUM:
 			n->type.base = WT_NUMERIC;
 			if (ss_w_val_in(c->a, &n->type, n->text, n->textlen,

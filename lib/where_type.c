@@ -367,7 +367,7 @@ int ss_w_val_in(struct arena *a, const struct wtype *t, const char *s,
 				    "%s: \"%.*s\"",
 				    t->ename, (int)len, s);
 		}
-		/* FALLTHROUGH */
+		SS_FALLTHROUGH;
 	case WT_UNKNOWN:
 	case WT_TEXT:
 	case WT_VARCHAR:

@@ -24,8 +24,9 @@ static void check_json(const struct ss_buf *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char *names[] = {"id", "title", "Mixed", "n y"};
-	static char *types[] = {"int4", "text", "text", "int8"};
+	static char names[4][8] = {"id", "title", "Mixed", "n y"};
+	static char types[4][8] = {"int4", "text", "text", "int8"};
+	static char public_[] = "public", items[] = "items";
 	static const char allow[4] = {1, 1, 1, 0};
 	struct ss_pgq_column cols[4];
 	size_t pk[1] = {0}, i;
@@ -45,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cols[i].typmod = -1;
 		cols[i].pk_index = i ? -1 : 0;
 	}
-	t.schema = "public";
-	t.name = "items";
+	t.schema = public_;
+	t.name = items;
 	t.cols = cols;
 	t.ncols = 4;
 	t.pk = pk;

@@ -13,8 +13,9 @@ static size_t pk[1];
 
 static void make_table(void)
 {
-	static char *names[] = {"id", "title", "Mixed", "n"};
-	static char *types[] = {"int4", "text", "text", "int8"};
+	static char names[4][8] = {"id", "title", "Mixed", "n"};
+	static char types[4][8] = {"int4", "text", "text", "int8"};
+	static char public_[] = "public", items[] = "items";
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
@@ -23,8 +24,8 @@ static void make_table(void)
 		cols[i].typmod = -1;
 		cols[i].pk_index = i ? -1 : 0;
 	}
-	table.schema = "public";
-	table.name = "items";
+	table.schema = public_;
+	table.name = items;
 	table.cols = cols;
 	table.ncols = 4;
 	table.pk = pk;
