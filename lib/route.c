@@ -1127,9 +1127,9 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 		p.kind = K_ALL;
 		p.exact = 1;
 	} else {
-		if (ss_where_compile(s->def.where, g->wcols, g->ncols,
-				     (const char *const *)s->def.params,
-				     s->def.nparams, &s->w, &err) < 0) {
+		if (ss_where_compile_stored(s->def.where, g->wcols, g->ncols,
+					    (const char *const *)s->def.params,
+					    s->def.nparams, &s->w, &err) < 0) {
 			char reason[700];
 
 			snprintf(reason, sizeof(reason),

@@ -142,9 +142,9 @@ static void eval_full(struct ss_router *r, struct rshape *s,
 	int res;
 
 	if (!s->w && s->lazy &&
-	    ss_where_compile(s->def.where, s->g->wcols, s->g->ncols,
-			     (const char *const *)s->def.params, s->def.nparams,
-			     &s->w, &err) < 0) {
+	    ss_where_compile_stored(s->def.where, s->g->wcols, s->g->ncols,
+				    (const char *const *)s->def.params,
+				    s->def.nparams, &s->w, &err) < 0) {
 		r->cur->errors++;
 		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
 			 "shape %" PRId64 ": %.200s", s->id, err.msg);

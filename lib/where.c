@@ -98,6 +98,25 @@ void ss_where_limits_default(struct ss_where_limits *lim)
 	lim->max_cost = SS_WHERE_MAX_COST;
 }
 
+void ss_where_limits_stored(struct ss_where_limits *lim)
+{
+	ss_where_limits_default(lim);
+	lim->max_length = 0;
+	lim->max_in = 0;
+}
+
+int ss_where_compile_stored(const char *text,
+			    const struct ss_where_column *cols, size_t ncols,
+			    const char *const *params, size_t nparams,
+			    struct ss_where **out, struct ss_err *err)
+{
+	struct ss_where_limits lim;
+
+	ss_where_limits_stored(&lim);
+	return ss_where_compile_limited(text, cols, ncols, params, nparams,
+					&lim, out, err);
+}
+
 int ss_where_compile_limited(const char *text,
 			     const struct ss_where_column *cols, size_t ncols,
 			     const char *const *params, size_t nparams,

@@ -141,6 +141,22 @@ struct ss_where_limits {
 /* Fill *lim with the defaults above (ss_where_compile's limits). */
 void ss_where_limits_default(struct ss_where_limits *lim);
 
+/*
+ * Fill *lim with the limits for compiling a clause that was accepted
+ * before, from its stored canonical text (ss_where_canonical_text): no
+ * length or IN-list limit, which applied to the client's text (the
+ * canonical text adds parentheses and casts, and may be longer), and the
+ * default cost (folding made it no dearer).
+ */
+void ss_where_limits_stored(struct ss_where_limits *lim);
+
+/* ss_where_compile under ss_where_limits_stored: for a shape's stored
+ * definition (route). */
+int ss_where_compile_stored(const char *text,
+			    const struct ss_where_column *cols, size_t ncols,
+			    const char *const *params, size_t nparams,
+			    struct ss_where **out, struct ss_err *err);
+
 /* ss_where_compile under `limits` (NULL: the defaults). The clause keeps
  * max_cost as the budget of each ss_where_eval. */
 int ss_where_compile_limited(const char *text,

@@ -393,6 +393,42 @@ static void test_limits(void)
 	ss_buf_release(&b);
 }
 
+/* A clause accepted at the length limit has a longer canonical text (it
+ * adds parentheses): route compiles the stored text under the stored
+ * limits, which have no length or IN-list limit (found by fuzz-shapereq:
+ * corpus/shapereq/crash-canonical-longer-than-limit). */
+static void test_stored_limits(void)
+{
+	struct ss_where_limits lim;
+	struct ss_where *w = NULL, *w2 = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf b = SS_BUF_INIT;
+	const char *canon;
+	char msg[100];
+	size_t i;
+
+	ss_where_limits_stored(&lim);
+	CHECK(lim.max_length == 0 && lim.max_in == 0 &&
+	      lim.max_cost == SS_WHERE_MAX_COST);
+	ss_buf_adds(&b, "id IN (1000000000");
+	for (i = 1; b.len < SS_WHERE_MAX_LENGTH - 20; i++)
+		ss_buf_addf(&b, ",%zu", 1000000000 + i);
+	ss_buf_adds(&b, ")");
+	CHECK(ss_where_compile(b.buf, cols, NCOLS, NULL, 0, &w, &err) == 0);
+	canon = w ? ss_where_canonical_text(w) : "";
+	CHECK(strlen(canon) > SS_WHERE_MAX_LENGTH);
+	snprintf(msg, sizeof(msg),
+		 "where clause is too long (%zu bytes, the limit is %d)",
+		 strlen(canon), SS_WHERE_MAX_LENGTH);
+	CHECK(compile_err(canon, NULL, msg));
+	CHECK(ss_where_compile_stored(canon, cols, NCOLS, NULL, 0, &w2, &err) ==
+	      0);
+	CHECK(w2 && !strcmp(ss_where_canonical_text(w2), canon));
+	ss_where_free(w);
+	ss_where_free(w2);
+	ss_buf_release(&b);
+}
+
 int main(void)
 {
 	test_equality_conjunct();
@@ -404,6 +440,7 @@ int main(void)
 	test_column_types();
 	test_value_key();
 	test_limits();
+	test_stored_limits();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;
