@@ -1,0 +1,62 @@
+/*
+ * compact.h — folding a shape's change messages into the rows they leave,
+ * the heart of log compaction (issue 16): an insert sets its key's row, an
+ * update merges its value (the columns it carries) into the row, a delete
+ * removes it; the two halves of a key change are a delete and an insert.
+ * What is left comes out as snapshot-style insert messages, one per key,
+ * in the order the keys were (last) inserted.
+ *
+ * Memory stays bounded whatever the number of rows: the rows live in a
+ * scratch SQLite file (a bounded page cache, no journal, no sync), which
+ * ss_compact_close removes.
+ */
+#ifndef SS_COMPACT_H
+#define SS_COMPACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct ss_compact;
+
+/*
+ * Start a fold whose scratch file is `path` (replaced if it exists: a
+ * scratch file left by a killed run is garbage). *out is *new*: free with
+ * ss_compact_close. Errors: SS_ERR_RUNTIME (the file).
+ */
+int ss_compact_open(const char *path, struct ss_compact **out,
+		    struct ss_err *err);
+
+/* Remove the scratch file and free c; NULL is a no-op. */
+void ss_compact_close(struct ss_compact *c);
+
+/*
+ * Fold one entry: a change message as the log and the snapshot chunks
+ * hold it (the leading ',' and trailing newline of an entry may be
+ * there). Returns 0 when folded, 1 for a control message (snapshot-end
+ * and the like: not folded, the caller keeps what it needs), -1 with err:
+ * SS_ERR_INPUT for an entry that is neither ("entry is not a change
+ * message: ..."), SS_ERR_RUNTIME for the scratch file.
+ */
+int ss_compact_add(struct ss_compact *c, const char *json, size_t len,
+		   struct ss_err *err);
+
+/*
+ * Call cb for each row left, in the order their keys were last inserted,
+ * with an insert message
+ *   {"key":..,"value":{..},"headers":{"operation":"insert",
+ *    "relation":[s,t]}}
+ * (one line, no newline; *borrowed* for the call). cb returns 0 to go
+ * on, -1 (with err set) to stop; ss_compact_each then returns -1.
+ */
+int ss_compact_each(struct ss_compact *c,
+		    int (*cb)(const char *json, size_t len, void *ctx,
+			      struct ss_err *err),
+		    void *ctx, struct ss_err *err);
+
+/* Counters: entries folded, and rows left now. */
+uint64_t ss_compact_folded(const struct ss_compact *c);
+uint64_t ss_compact_rows(const struct ss_compact *c);
+
+#endif
