@@ -228,7 +228,7 @@ deps:
 # The layout of every C file is .clang-format's (Debian 12's clang-format
 # 14): `make format` rewrites them, `make format-check` lists the files
 # that differ and fails (CI runs it).
-FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null || \
+FORMAT_SRC = $(shell git ls-files -co --exclude-standard '*.c' '*.h' 2>/dev/null || \
                find lib cmd tests bench -name '*.[ch]')
 format:
 	$(Q)clang-format -i $(FORMAT_SRC)
@@ -238,7 +238,7 @@ format-check:
 	  clang-format "$$f" | cmp -s "$$f" - || echo "$$f"; done); \
 	if [ -n "$$bad" ]; then \
 	  echo "format-check: these files differ from .clang-format (run make format):"; \
-	  echo "$$bad" | sed 's/^/  /'; exit 1; \
+	  printf '%s\n' "$$bad" | sed 's/^/  /'; exit 1; \
 	fi; echo "format-check: $(words $(FORMAT_SRC)) files as .clang-format lays them out"
 
 clean:

@@ -20,8 +20,10 @@ struct ss_compact {
 
 static int db_error(struct ss_compact *c, const char *what, struct ss_err *err)
 {
-	return ss_err_set(err, SS_ERR_RUNTIME, "compaction scratch file '%s': "
-			  "%s: %s", c->path, what, sqlite3_errmsg(c->db));
+	return ss_err_set(err, SS_ERR_RUNTIME,
+			  "compaction scratch file '%s': "
+			  "%s: %s",
+			  c->path, what, sqlite3_errmsg(c->db));
 }
 
 static void remove_scratch(const char *path)
@@ -125,7 +127,8 @@ static char *merged(struct ss_compact *c, const char *key, json_t *patch,
 		*found = 1;
 		row = json_loads(text ? text : "", 0, NULL);
 		if (row && json_object_update(row, patch) == 0)
-			out = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			out =
+			    json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(row);
 		if (!out)
 			ss_err_set(err, SS_ERR_RUNTIME,
@@ -206,8 +209,8 @@ int ss_compact_add(struct ss_compact *c, const char *json, size_t len,
 			bind_text(c->set, 1, key);
 			bind_text(c->set, 2, rel);
 			bind_text(c->set, 3, text);
-			if (step_done(c, c->set, "could not update a row", err) <
-			    0)
+			if (step_done(c, c->set, "could not update a row",
+				      err) < 0)
 				goto out;
 			rc = 0;
 			goto out;

@@ -36,7 +36,7 @@ static int add(struct ss_compact *c, const char *json)
 
 #define REL "\"relation\":[\"public\",\"t\"]"
 #define MSG(key, op, value)                                                    \
-	"{\"key\":\"" key "\",\"value\":" value                               \
+	"{\"key\":\"" key "\",\"value\":" value                                \
 	",\"headers\":{\"operation\":\"" op "\"," REL "}}"
 
 static void test_fixed(void)
@@ -49,10 +49,10 @@ static void test_fixed(void)
 	if (!c)
 		return;
 	/* a snapshot chunk's entries, as the files hold them */
-	CHECK(add(c, "," MSG("a", "insert", "{\"id\":\"1\",\"v\":\"x\"}") "\n") ==
-	      0);
-	CHECK(add(c, "," MSG("b", "insert", "{\"id\":\"2\",\"v\":\"y\"}") "\n") ==
-	      0);
+	CHECK(add(c, "," MSG("a", "insert",
+			     "{\"id\":\"1\",\"v\":\"x\"}") "\n") == 0);
+	CHECK(add(c, "," MSG("b", "insert",
+			     "{\"id\":\"2\",\"v\":\"y\"}") "\n") == 0);
 	CHECK(add(c, MSG("c", "insert", "{\"id\":\"3\",\"v\":null}")) == 0);
 	CHECK(add(c, ",{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":"
 		     "\"1\",\"xmax\":\"2\",\"xip_list\":[]}}\n") == 1);
@@ -74,11 +74,12 @@ static void test_fixed(void)
 	CHECK(ss_compact_folded(c) == 10);
 	CHECK(ss_compact_rows(c) == 4);
 	CHECK(ss_compact_each(c, collect, &out, &err) == 0);
-	CHECK_STR(out.buf,
-		  MSG("a", "insert", "{\"id\":\"1\",\"v\":\"x2\"}") "\n" MSG(
-		      "d", "insert", "{\"id\":\"4\",\"v\":null}") "\n"
-		      MSG("b", "insert", "{\"id\":\"2\",\"v\":\"y2\"}") "\n" MSG(
-			  "e", "insert", "{\"id\":\"5\",\"v\":\"w\"}") "\n");
+	CHECK_STR(
+	    out.buf,
+	    MSG("a", "insert", "{\"id\":\"1\",\"v\":\"x2\"}") "\n" MSG("d", "insert", "{\"id\":\"4\",\"v\":null}") "\n" MSG(
+		"b", "insert",
+		"{\"id\":\"2\",\"v\":\"y2\"}") "\n" MSG("e", "insert",
+							"{\"id\":\"5\",\"v\":\"w\"}") "\n");
 
 	/* what is not a change message */
 	CHECK(ss_compact_add(c, "[1]", 3, &err) == -1 &&
@@ -88,10 +89,12 @@ static void test_fixed(void)
 	CHECK(ss_compact_add(c, "{\"key\":\"a\"}", 11, &err) == -1 &&
 	      !strcmp(err.msg, "entry is not a change message: no key or "
 			       "operation: {\"key\":\"a\"}"));
-	CHECK(add(c, "{\"key\":\"a\",\"headers\":{\"operation\":\"upsert\"}}") ==
-	      -1);
-	CHECK(add(c, "{\"key\":\"a\",\"headers\":{\"operation\":\"insert\"}}") ==
-	      -1);
+	CHECK(
+	    add(c, "{\"key\":\"a\",\"headers\":{\"operation\":\"upsert\"}}") ==
+	    -1);
+	CHECK(
+	    add(c, "{\"key\":\"a\",\"headers\":{\"operation\":\"insert\"}}") ==
+	    -1);
 	CHECK(ss_compact_rows(c) == 4 && ss_compact_folded(c) == 10);
 	ss_compact_close(c);
 	CHECK(access(scratch, F_OK) != 0);
@@ -131,11 +134,11 @@ static void test_model(void)
 				    "}}",
 				    k, v);
 		} else {
-			ss_buf_addf(&m,
-				    "{\"key\":\"k%d\",\"value\":{\"id\":\"%d\"},"
-				    "\"headers\":{\"operation\":\"delete\"," REL
-				    "}}",
-				    k, k);
+			ss_buf_addf(
+			    &m,
+			    "{\"key\":\"k%d\",\"value\":{\"id\":\"%d\"},"
+			    "\"headers\":{\"operation\":\"delete\"," REL "}}",
+			    k, k);
 			live[k] = 0;
 		}
 		val[k] = v;
@@ -172,8 +175,7 @@ static long maxrss_kb(void)
 	return ru.ru_maxrss;
 }
 
-static int count_cb(const char *json, size_t len, void *ctx,
-		    struct ss_err *err)
+static int count_cb(const char *json, size_t len, void *ctx, struct ss_err *err)
 {
 	(void)json;
 	(void)len;
@@ -201,7 +203,8 @@ static void test_memory(void)
 	for (i = 0; i < 200000; i++) {
 		ss_buf_reset(&m);
 		ss_buf_addf(&m,
-			    "{\"key\":\"r%" PRIu64 "\",\"value\":{\"id\":\"%" PRIu64
+			    "{\"key\":\"r%" PRIu64
+			    "\",\"value\":{\"id\":\"%" PRIu64
 			    "\",\"pad\":\"%s\"},\"headers\":{\"operation\":"
 			    "\"insert\"," REL "}}",
 			    i, i, pad);
