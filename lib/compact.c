@@ -2,14 +2,22 @@
  * compact.c — folding change messages into rows over a scratch SQLite file
  * (see compact.h).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "compact.h"
+#include "log.h"
+#include "snapshot.h"
 
 struct ss_compact {
 	sqlite3 *db;
@@ -289,4 +297,345 @@ uint64_t ss_compact_folded(const struct ss_compact *c)
 uint64_t ss_compact_rows(const struct ss_compact *c)
 {
 	return c->rows;
+}
+
+/* ---------------------------------------------------------- a shape */
+
+void ss_compact_opts_init(struct ss_compact_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->keep_chunks = 2;
+	o->chunk_bytes = SS_LOG_CHUNK_BYTES_DEFAULT;
+	o->grace_s = 3600;
+}
+
+struct run {
+	const char *dir;
+	const struct ss_compact_opts *o;
+	struct ss_compact_result *res;
+	struct ss_compact *fold;
+	struct ss_log_reader *log;
+	struct ss_snapshot_writer *w;
+	struct ss_buf end_json; /* the base's snapshot-end entry */
+	struct ss_buf path, line;
+};
+
+/* Fold every entry of the chunk files of generation g. */
+static int fold_base(struct run *r, const struct ss_base_gen *g,
+		     uint64_t chunks, struct ss_err *err)
+{
+	struct ss_buf dir = SS_BUF_INIT;
+	char *line = NULL;
+	size_t cap = 0;
+	uint64_t n;
+	int rc = 0;
+
+	ss_base_dir(&dir, r->dir, g->gen);
+	for (n = 0; rc == 0 && n < chunks; n++) {
+		ssize_t len;
+		FILE *f;
+
+		ss_buf_reset(&r->path);
+		ss_snapshot_chunk_path(&r->path, dir.buf, n);
+		f = fopen(r->path.buf, "re");
+		if (!f) {
+			rc = ss_err_set(err, SS_ERR_RUNTIME,
+					"could not open '%s': %s", r->path.buf,
+					strerror(errno));
+			break;
+		}
+		while (rc == 0 && (len = getline(&line, &cap, f)) > 0) {
+			int k = ss_compact_add(r->fold, line, (size_t)len, err);
+
+			if (k < 0) {
+				ss_err_prefix(err, "%s", r->path.buf);
+				rc = -1;
+			} else if (k == 1) {
+				/* the snapshot-end: the new base ends with it
+				 */
+				ss_buf_reset(&r->end_json);
+				ss_buf_add(&r->end_json,
+					   line[0] == ',' ? line + 1 : line,
+					   (size_t)len - (line[0] == ','));
+				while (r->end_json.len &&
+				       r->end_json.buf[r->end_json.len - 1] ==
+					   '\n')
+					r->end_json.buf[--r->end_json.len] =
+					    '\0';
+			}
+		}
+		if (rc == 0 && ferror(f))
+			rc = ss_err_set(err, SS_ERR_RUNTIME,
+					"could not read '%s': %s", r->path.buf,
+					strerror(errno));
+		fclose(f);
+	}
+	free(line);
+	ss_buf_release(&dir);
+	return rc;
+}
+
+/* Fold the log entries with after < offset <= upto. */
+static int fold_log(struct run *r, const struct ss_offset *after,
+		    const struct ss_offset *upto, struct ss_err *err)
+{
+	uint64_t i, j;
+
+	if (ss_log_reader_find(r->log, after, &i, err) < 0 ||
+	    ss_log_reader_find(r->log, upto, &j, err) < 0)
+		return -1;
+	for (; i < j; i++) {
+		struct ss_offset off;
+		uint64_t pos, len;
+
+		if (ss_log_reader_entry(r->log, i, &off, &pos, &len, err) < 0)
+			return -1;
+		ss_buf_reset(&r->line);
+		ss_buf_grow(&r->line, len + 1);
+		if (ss_log_reader_pread(r->log, r->line.buf, len, pos, err) < 0)
+			return -1;
+		if (ss_compact_add(r->fold, r->line.buf, len, err) != 0) {
+			if (!err->code)
+				ss_err_set(err, SS_ERR_INPUT,
+					   "log entry %" PRIu64
+					   " is a control message",
+					   i);
+			ss_err_prefix(err, "%s/log", r->dir);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int write_row(const char *json, size_t len, void *ctx,
+		     struct ss_err *err)
+{
+	return ss_snapshot_add(ctx, json, len, err);
+}
+
+/* The end of the closed log chunk before the newest keep ones, or 0_inf
+ * when there is none. */
+static int fold_upto(struct run *r, struct ss_offset *upto, struct ss_err *err)
+{
+	struct ss_log_head h;
+	struct ss_offset after = ss_offset_last_before_real, end;
+	uint64_t i;
+	int closed;
+
+	ss_log_reader_head(r->log, &h);
+	*upto = after;
+	if (h.chunks <= r->o->keep_chunks)
+		return 0;
+	for (i = 0; i < h.chunks - r->o->keep_chunks; i++) {
+		if (ss_log_reader_chunk_end(r->log, &after, &end, &closed,
+					    err) < 0)
+			return -1;
+		if (!closed)
+			break;
+		after = end;
+	}
+	*upto = after;
+	return 0;
+}
+
+/* Remove generation g's chunk files (gen 0: the snapshot's). */
+static void remove_gen(const char *dir, uint64_t gen)
+{
+	struct ss_buf d = SS_BUF_INIT, p = SS_BUF_INIT;
+	uint64_t n;
+
+	ss_base_dir(&d, dir, gen);
+	ss_buf_addf(&p, "%s/snapshot.done", d.buf);
+	unlink(p.buf);
+	for (n = 0;; n++) {
+		ss_buf_reset(&p);
+		ss_snapshot_chunk_path(&p, d.buf, n);
+		if (unlink(p.buf) < 0)
+			break;
+	}
+	if (gen)
+		rmdir(d.buf);
+	ss_buf_release(&d);
+	ss_buf_release(&p);
+}
+
+/* Drop generations superseded grace_s ago; punch the log below a
+ * reclaimed offset that is itself grace_s old. */
+static int reclaim(struct run *r, struct ss_base *b, int64_t now,
+		   struct ss_err *err)
+{
+	struct ss_base_gen gone[SS_BASE_MAX];
+	size_t keep = 1, ngone = 0, i;
+	int fd;
+
+	while (keep < b->n && now - b->g[keep - 1].at < r->o->grace_s)
+		keep++;
+	if (keep < b->n) {
+		for (i = keep; i < b->n; i++)
+			gone[ngone++] = b->g[i];
+		b->n = keep;
+		/* readers stop at the record; the files go after it */
+		b->has_reclaimed = 1;
+		b->reclaimed = b->g[keep - 1].end;
+		if (!ss_offset_is_real(&b->reclaimed))
+			b->has_reclaimed = 0; /* gen 0 kept: nothing */
+		b->reclaimed_at = now;
+		if (ss_base_write(r->dir, b, err) < 0)
+			return -1;
+		for (i = 0; i < ngone; i++)
+			remove_gen(r->dir, gone[i].gen);
+		r->res->dropped += ngone;
+	}
+	if (b->has_reclaimed && now - b->reclaimed_at >= r->o->grace_s &&
+	    (!b->has_punched ||
+	     ss_offset_compare(&b->punched, &b->reclaimed) < 0)) {
+		uint64_t i0, pos = 0, len;
+		struct ss_offset off;
+		struct ss_log_head h;
+
+		/* bytes [0, the first kept entry) */
+		ss_log_reader_head(r->log, &h);
+		if (ss_log_reader_find(r->log, &b->reclaimed, &i0, err) < 0)
+			return -1;
+		if (i0 < h.entries) {
+			if (ss_log_reader_entry(r->log, i0, &off, &pos, &len,
+						err) < 0)
+				return -1;
+		} else {
+			pos = h.bytes;
+		}
+		ss_buf_reset(&r->path);
+		ss_buf_addf(&r->path, "%s/log", r->dir);
+		fd = open(r->path.buf, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 ||
+		    (pos &&
+		     fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			       0, (off_t)pos) < 0)) {
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "could not give back the start of '%s': %s",
+				   r->path.buf, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+		r->res->punched = pos;
+		b->has_punched = 1;
+		b->punched = b->reclaimed;
+		if (ss_base_write(r->dir, b, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int shape_run(struct run *r, struct ss_err *err)
+{
+	struct ss_base b;
+	struct ss_offset upto;
+	struct ss_base_gen *cur;
+	uint64_t chunks = 0, ready;
+	int64_t now = r->o->now ? r->o->now : (int64_t)time(NULL);
+	int done, rc;
+
+	if (ss_base_read(r->dir, &b, err) < 0)
+		return -1;
+	cur = &b.g[0];
+	r->res->gen = cur->gen;
+	if (cur->gen == 0) {
+		if (ss_snapshot_state(r->dir, &ready, &done, err) < 0)
+			return -1;
+		if (!done) {
+			r->res->skipped = "the snapshot is not complete";
+			return 0;
+		}
+		chunks = ready;
+	} else {
+		chunks = cur->chunks;
+	}
+	if (ss_log_reader_open(r->dir, &r->log, err) < 0 ||
+	    fold_upto(r, &upto, err) < 0)
+		return -1;
+	if (ss_offset_compare(&upto, &cur->end) <= 0) {
+		r->res->skipped = "no closed log chunk past the newest base";
+		return reclaim(r, &b, now, err);
+	}
+	if (cur->gen >= SS_BASE_GEN_MAX)
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "shape '%s' has had %d compactions, the most "
+				  "there can be",
+				  r->dir, SS_BASE_GEN_MAX);
+	ss_buf_reset(&r->path);
+	ss_buf_addf(&r->path, "%s/compact.scratch", r->dir);
+	if (ss_compact_open(r->path.buf, &r->fold, err) < 0 ||
+	    fold_base(r, cur, chunks, err) < 0 ||
+	    fold_log(r, &cur->end, &upto, err) < 0)
+		return -1;
+	if (!r->end_json.len)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "the base of shape '%s' has no snapshot-end",
+				  r->dir);
+	/* the new generation's files, then the record that makes it the
+	 * newest */
+	ss_buf_reset(&r->path);
+	ss_base_dir(&r->path, r->dir, cur->gen + 1);
+	if (ss_snapshot_begin(r->path.buf, r->o->chunk_bytes, &r->w, err) < 0 ||
+	    ss_compact_each(r->fold, write_row, r->w, err) < 0)
+		return -1; /* the caller drops r->w and its files */
+	rc = ss_snapshot_finish(r->w, r->end_json.buf, r->end_json.len, &chunks,
+				err);
+	r->w = NULL; /* finish frees it, on failure too */
+	if (rc < 0)
+		return -1;
+	r->res->folded = ss_compact_folded(r->fold);
+	r->res->rows = ss_compact_rows(r->fold);
+	if (b.n == SS_BASE_MAX)
+		b.n--; /* the oldest goes now (reclaim drops its files) */
+	memmove(&b.g[1], &b.g[0], b.n * sizeof(b.g[0]));
+	b.n++;
+	b.g[0].gen = b.g[1].gen + 1;
+	b.g[0].end = upto;
+	b.g[0].chunks = chunks;
+	b.g[0].at = now;
+	if (ss_base_write(r->dir, &b, err) < 0)
+		return -1;
+	r->res->compacted = 1;
+	r->res->gen = b.g[0].gen;
+	return reclaim(r, &b, now, err);
+}
+
+int ss_compact_shape(const char *dir, const struct ss_compact_opts *o,
+		     struct ss_compact_result *res, struct ss_err *err)
+{
+	struct run r;
+	struct ss_buf lock = SS_BUF_INIT;
+	int fd, rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&r, 0, sizeof(r));
+	r.dir = dir;
+	r.o = o;
+	r.res = res;
+	ss_buf_addf(&lock, "%s/compact.lock", dir);
+	fd = open(lock.buf, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = ss_err_set(err, SS_ERR_RUNTIME, "could not open '%s': %s",
+				lock.buf, strerror(errno));
+		ss_buf_release(&lock);
+		return rc;
+	}
+	ss_buf_release(&lock);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		res->skipped = "another compaction of it is running";
+		return 0;
+	}
+	rc = shape_run(&r, err);
+	ss_snapshot_abort(r.w);
+	ss_compact_close(r.fold);
+	ss_log_reader_close(r.log);
+	ss_buf_release(&r.end_json);
+	ss_buf_release(&r.path);
+	ss_buf_release(&r.line);
+	close(fd); /* and the lock with it */
+	return rc;
 }

@@ -59,4 +59,47 @@ int ss_compact_each(struct ss_compact *c,
 uint64_t ss_compact_folded(const struct ss_compact *c);
 uint64_t ss_compact_rows(const struct ss_compact *c);
 
+/* ---------------------------------------------------------- a shape */
+
+struct ss_compact_opts {
+	uint64_t keep_chunks; /* newest closed log chunks not folded (2) */
+	uint64_t chunk_bytes; /* of the new base's chunk files
+				 (SS_LOG_CHUNK_BYTES_DEFAULT) */
+	int64_t grace_s;      /* a superseded generation, and log below it,
+				 stay readable this long (3600) */
+	int64_t now;	      /* Unix seconds; 0: the clock */
+};
+void ss_compact_opts_init(struct ss_compact_opts *o);
+
+struct ss_compact_result {
+	int compacted;	     /* a new generation was made */
+	const char *skipped; /* else why not (static text) */
+	uint64_t gen;	     /* the newest generation after the run */
+	uint64_t folded;     /* entries read (base rows and log entries) */
+	uint64_t rows;	     /* rows of the new base */
+	uint64_t dropped;    /* older generations removed */
+	uint64_t punched;    /* log bytes given back to the file system */
+};
+
+/*
+ * Compact the shape in `dir` (lib/base.h has the layout): fold the newest
+ * base and the log after it up to the end of the closed chunk before the
+ * newest keep_chunks ones into base.<gen+1>, and make it the newest
+ * generation (one atomic rename of the record). Then give back what no
+ * reader may need any more: generations superseded at least grace_s ago
+ * (their files, and the record's `reclaimed` moves to the oldest kept
+ * generation's end) and, once a `reclaimed` offset is itself grace_s old,
+ * the log bytes below it (punched as a hole: offsets and the index stay).
+ *
+ * Safe while store appends and serve reads: only closed chunks are read,
+ * a reader sees the old record or the new one, files in use stay readable
+ * after they are unlinked. kill -9 at any point leaves a shape that reads
+ * as before or as after; a partial base.<gen+1> is removed by the next
+ * run. One run per shape at a time (a lock file, compact.lock): a second
+ * is skipped. Nothing to do (the snapshot is not complete, too few closed
+ * chunks, nothing new past the newest base) is res->skipped, not an error.
+ */
+int ss_compact_shape(const char *dir, const struct ss_compact_opts *o,
+		     struct ss_compact_result *res, struct ss_err *err);
+
 #endif
