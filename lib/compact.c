@@ -639,3 +639,79 @@ int ss_compact_shape(const char *dir, const struct ss_compact_opts *o,
 	close(fd); /* and the lock with it */
 	return rc;
 }
+
+int ss_compact_measure(const char *dir, struct ss_compact_size *sz,
+		       struct ss_err *err)
+{
+	struct ss_base b;
+	struct ss_buf d = SS_BUF_INIT, p = SS_BUF_INIT;
+	struct ss_log_reader *lr = NULL;
+	struct ss_log_head h;
+	uint64_t n, chunks, i0, ready, pos, len;
+	struct ss_offset off;
+	char buf[65536];
+	int done, rc = -1;
+
+	memset(sz, 0, sizeof(*sz));
+	if (ss_base_read(dir, &b, err) < 0)
+		return -1;
+	sz->gen = b.g[0].gen;
+	chunks = b.g[0].chunks;
+	if (!sz->gen) {
+		if (ss_snapshot_state(dir, &ready, &done, err) < 0)
+			return -1;
+		sz->snapshot_done = done;
+		chunks = done ? ready : 0;
+	} else {
+		sz->snapshot_done = 1;
+	}
+	ss_base_dir(&d, dir, sz->gen);
+	for (n = 0; n < chunks; n++) {
+		size_t got, k;
+		FILE *f;
+
+		ss_buf_reset(&p);
+		ss_snapshot_chunk_path(&p, d.buf, n);
+		f = fopen(p.buf, "re");
+		if (!f) {
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "could not open '%s': %s", p.buf,
+				   strerror(errno));
+			goto out;
+		}
+		while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
+			sz->base_bytes += got;
+			for (k = 0; k < got; k++)
+				sz->base_rows += buf[k] == '\n';
+		}
+		fclose(f);
+	}
+	if (chunks && sz->base_rows)
+		sz->base_rows--; /* the snapshot-end */
+	if (ss_log_reader_open(dir, &lr, err) < 0 ||
+	    ss_log_reader_find(lr, &b.g[0].end, &i0, err) < 0)
+		goto out;
+	ss_log_reader_head(lr, &h);
+	pos = h.bytes;
+	if (i0 < h.entries &&
+	    ss_log_reader_entry(lr, i0, &off, &pos, &len, err) < 0)
+		goto out;
+	sz->tail_bytes = h.bytes - pos;
+	sz->tail_entries = h.entries - i0;
+	rc = 0;
+out:
+	ss_log_reader_close(lr);
+	ss_buf_release(&d);
+	ss_buf_release(&p);
+	return rc;
+}
+
+int ss_compact_due(const struct ss_compact_size *sz, double ratio,
+		   uint64_t min_bytes)
+{
+	double base = (double)(sz->base_bytes ? sz->base_bytes : min_bytes);
+
+	if (!sz->snapshot_done || sz->tail_bytes < min_bytes)
+		return 0;
+	return (double)sz->base_bytes + (double)sz->tail_bytes > ratio * base;
+}

@@ -102,4 +102,26 @@ struct ss_compact_result {
 int ss_compact_shape(const char *dir, const struct ss_compact_opts *o,
 		     struct ss_compact_result *res, struct ss_err *err);
 
+/* What a fresh client of a shape reads now: its newest base (bytes and
+ * rows) and the log after it. */
+struct ss_compact_size {
+	uint64_t gen;
+	uint64_t base_bytes, base_rows; /* rows: change messages */
+	uint64_t tail_bytes, tail_entries;
+	int snapshot_done; /* 0: nothing to compact yet */
+};
+
+/* Measure the shape in `dir` (reads the base's chunk files to count their
+ * rows, and the log's head and index). */
+int ss_compact_measure(const char *dir, struct ss_compact_size *sz,
+		       struct ss_err *err);
+
+/*
+ * The policy: is a compaction due? When the log after the base holds at
+ * least min_bytes and a fresh client reads more than ratio times the
+ * base (base + tail > ratio * base; an empty base counts as min_bytes).
+ */
+int ss_compact_due(const struct ss_compact_size *sz, double ratio,
+		   uint64_t min_bytes);
+
 #endif

@@ -281,6 +281,7 @@ static void test_shape(void)
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_buf b = SS_BUF_INIT, p = SS_BUF_INIT;
 	struct ss_base base;
+	struct ss_compact_size sz;
 	struct ss_offset off;
 	uint64_t chunks, gen, chunk;
 	int64_t t0;
@@ -355,6 +356,14 @@ static void test_shape(void)
 	CHECK(ss_base_locate(&base, &off, &gen, &chunk) == SS_BASE_GONE);
 	off = ss_offset_make(100, 0);
 	CHECK(ss_base_locate(&base, &off, &gen, &chunk) == SS_BASE_OK);
+
+	/* what a fresh client reads now: 3 rows, then the log's last two */
+	CHECK(ss_compact_measure(shape, &sz, &err) == 0 && sz.gen == 1 &&
+	      sz.snapshot_done && sz.base_rows == 3 && sz.tail_entries == 2 &&
+	      sz.base_bytes == b.len &&
+	      sz.tail_bytes ==
+		  2 * 2 + strlen(MSG("d", "update", "{\"v\":\"y\"}")) +
+		      strlen(MSG("e", "insert", "{\"id\":\"5\"}")));
 
 	/* again: nothing new */
 	CHECK(ss_compact_shape(shape, &o, &res, &err) == 0 && !res.compacted);
@@ -449,6 +458,29 @@ static void test_shape(void)
 	ss_buf_release(&p);
 }
 
+/* The policy alone. */
+static void test_due(void)
+{
+	struct ss_compact_size sz;
+
+	memset(&sz, 0, sizeof(sz));
+	sz.snapshot_done = 1;
+	sz.base_bytes = 1000;
+	sz.tail_bytes = 3000;
+	CHECK(!ss_compact_due(&sz, 4, 100)); /* 4000 is not > 4000 */
+	sz.tail_bytes = 3001;
+	CHECK(ss_compact_due(&sz, 4, 100));
+	CHECK(!ss_compact_due(&sz, 4, 4000)); /* under the minimum */
+	sz.snapshot_done = 0;
+	CHECK(!ss_compact_due(&sz, 4, 100));
+	sz.snapshot_done = 1;
+	sz.base_bytes = 0; /* an empty base counts as the minimum */
+	sz.tail_bytes = 400;
+	CHECK(!ss_compact_due(&sz, 4, 100));
+	sz.tail_bytes = 401;
+	CHECK(ss_compact_due(&sz, 4, 100));
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test-compact.XXXXXX";
@@ -460,6 +492,7 @@ int main(void)
 	test_model();
 	test_memory();
 	test_shape();
+	test_due();
 	{
 		char cmd[400];
 
