@@ -20,9 +20,60 @@ static void wait_snapshot(const struct ss_answer_in *in, struct ss_answer *a)
 					       : SS_ANSWER_WAIT_SNAPSHOT;
 }
 
+static void base_chunk(const struct ss_answer_in *in, struct ss_answer *a,
+		       const struct ss_base_gen *g, uint64_t n)
+{
+	a->kind = SS_ANSWER_CHUNK;
+	a->gen = g->gen;
+	a->chunk = n;
+	a->end = ss_base_chunk_offset(g->gen, n);
+	a->has_data = 1;
+	a->up_to_date =
+	    n + 1 == g->chunks && ss_offset_compare(&g->end, &in->last) >= 0;
+	a->lsn_durable = !in->live;
+}
+
+/*
+ * A compacted shape (its newest base generation is not the snapshot):
+ * decide a base chunk or a refetch (1), or rewrite *o for the log part of
+ * the decision and give the rest to it (0).
+ */
+static int compacted(const struct ss_answer_in *in, struct ss_answer *a,
+		     struct ss_offset *o)
+{
+	const struct ss_base *b = in->base;
+	const struct ss_base_gen *g;
+	uint64_t gen, n;
+
+	if (o->kind == SS_OFFSET_BEFORE_ALL) {
+		base_chunk(in, a, &b->g[0], 0);
+		a->up_to_date = 0; /* as for the snapshot's first chunk */
+		return 1;
+	}
+	switch (ss_base_locate(b, o, &gen, &n)) {
+	case SS_BASE_GONE:
+		a->kind = SS_ANSWER_REFETCH;
+		return 1;
+	case SS_BASE_CHUNK:
+		if (gen == 0)
+			return 0; /* the snapshot, still on disk */
+		g = ss_base_find(b, gen);
+		if (n + 1 < g->chunks) {
+			base_chunk(in, a, g, n + 1);
+			return 1;
+		}
+		*o = g->end; /* the log after this generation */
+		return 0;
+	case SS_BASE_OK:
+		break;
+	}
+	return 0;
+}
+
 void ss_answer_decide(const struct ss_answer_in *in, struct ss_answer *a)
 {
 	struct ss_offset o = in->off;
+	struct ss_answer_in cin;
 	int cmp;
 
 	memset(a, 0, sizeof(*a));
@@ -35,6 +86,15 @@ void ss_answer_decide(const struct ss_answer_in *in, struct ss_answer *a)
 	if (in->state == SS_ANSWER_SHAPE_FAILED) {
 		a->kind = SS_ANSWER_FAILED;
 		return;
+	}
+	if (in->base && in->base->g[0].gen) {
+		if (compacted(in, a, &o))
+			return;
+		/* the snapshot was complete before any compaction (and its
+		 * files may be gone now) */
+		cin = *in;
+		cin.done = 1;
+		in = &cin;
 	}
 	/* A snapshot chunk not complete yet, or the log before the
 	 * snapshot is: wait for the creation. */
@@ -154,6 +214,8 @@ void ss_answer_format(const struct ss_answer *a, struct ss_buf *out)
 		break;
 	case SS_ANSWER_CHUNK:
 		ss_buf_addf(out, " %" PRIu64, a->chunk);
+		if (a->gen)
+			ss_buf_addf(out, " gen=%" PRIu64, a->gen);
 		SS_FALLTHROUGH;
 	case SS_ANSWER_NOW:
 	case SS_ANSWER_UP_TO_DATE:

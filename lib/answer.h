@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "base.h"
 #include "offset.h"
 #include "util.h"
 
@@ -36,6 +37,10 @@ struct ss_answer_in {
 	int64_t deadline_us; /* the request's current wait; 0: none */
 	int oob;	     /* it has waited while out of bounds */
 	int64_t long_poll_ms, create_timeout_ms;
+	/* The shape's bases (lib/base.h); NULL: the snapshot alone. With a
+	 * compacted generation, -1 starts at the newest; an offset of a
+	 * generation no longer on disk, or a reclaimed one, is a refetch. */
+	const struct ss_base *base;
 };
 
 enum ss_answer_kind {
@@ -54,6 +59,7 @@ enum ss_answer_kind {
 struct ss_answer {
 	enum ss_answer_kind kind;
 	uint64_t chunk;	       /* CHUNK */
+	uint64_t gen;	       /* CHUNK: of this generation (0: snapshot) */
 	struct ss_offset from; /* RANGE: entries after this offset */
 	/* data answers (CHUNK, NOW, UP_TO_DATE, RANGE) */
 	struct ss_offset end; /* electric-offset */

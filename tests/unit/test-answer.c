@@ -21,6 +21,27 @@ static void parse_offset(const char *v, struct ss_offset *o, int line)
 		FAILF("line %d: bad offset '%s': %s", line, v, err.msg);
 }
 
+/* base=GEN:END:CHUNKS[,GEN:END:CHUNKS...] newest first (gen 0:
+ * 0:0_inf:0), reclaimed=OFF. */
+static void parse_base(char *v, struct ss_base *b, int line)
+{
+	char *g, *save = NULL;
+
+	memset(b, 0, sizeof(*b));
+	for (g = strtok_r(v, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
+		char end[64];
+		unsigned long long gen, chunks;
+
+		if (b->n == SS_BASE_MAX ||
+		    sscanf(g, "%llu:%63[^:]:%llu", &gen, end, &chunks) != 3)
+			FAILF("line %d: bad base '%s'", line, g);
+		b->g[b->n].gen = gen;
+		b->g[b->n].chunks = chunks;
+		parse_offset(end, &b->g[b->n].end, line);
+		b->n++;
+	}
+}
+
 static int64_t num(const char *v, int line)
 {
 	char *end;
@@ -36,6 +57,7 @@ static void run_case(char *inputs, int line, struct ss_buf *out)
 {
 	struct ss_answer_in in;
 	struct ss_answer a;
+	struct ss_base base;
 	struct ss_offset chunk_end;
 	int have_end = 0;
 	uint64_t count = 1;
@@ -85,7 +107,15 @@ static void run_case(char *inputs, int line, struct ss_buf *out)
 			have_end = 1;
 		} else if (!strcmp(tok, "count"))
 			count = (uint64_t)num(v, line);
-		else
+		else if (!strcmp(tok, "base")) {
+			parse_base(v, &base, line);
+			in.base = &base;
+		} else if (!strcmp(tok, "reclaimed")) {
+			if (!in.base)
+				FAILF("line %d: reclaimed before base", line);
+			parse_offset(v, &base.reclaimed, line);
+			base.has_reclaimed = 1;
+		} else
 			FAILF("line %d: unknown input '%s'", line, tok);
 	}
 	ss_answer_decide(&in, &a);
