@@ -102,6 +102,7 @@ static void collect_one(struct ss_shapereq_args *a, const char *key,
 	    A("secret", secret),
 	    A("api_secret", api_secret),
 	    A("params", params_plain),
+	    A("experimental_compaction", compaction),
 	    A("subset__where", sub_where),
 	    A("subset__params", sub_params),
 	    A("subset__limit", sub_limit),
@@ -408,6 +409,13 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 		ss_http_errors_add(&c, "replica", "is invalid");
 	if (ss_shape_parse_log_mode(&r->def, a->log, &err) < 0)
 		ss_http_errors_add(&c, "log", "is invalid");
+	/* A boolean as Ecto casts one from a query string. */
+	if (a->compaction &&
+	    (!strcmp(a->compaction, "true") || !strcmp(a->compaction, "1")))
+		r->compaction = 1;
+	else if (a->compaction && strcmp(a->compaction, "false") &&
+		 strcmp(a->compaction, "0"))
+		ss_http_errors_add(&c, "experimental_compaction", "is invalid");
 	if (!offset || !*offset) {
 		ss_http_errors_add(&c, "offset", "can't be blank");
 	} else if (ss_offset_parse(offset, SS_OFFSET_ALLOW_NOW, &r->off, &err) <
@@ -591,6 +599,8 @@ void ss_shapereq_render(const struct ss_shapereq *q, const char *secret,
 		add_pair(&pairs, "handle", q->handle);
 	if (q->live)
 		add_pair(&pairs, "live", "true");
+	if (q->compaction)
+		add_pair(&pairs, "experimental_compaction", "true");
 	if (q->sse)
 		add_pair(&pairs, "live_sse", "true");
 	if (q->cursor)
@@ -644,6 +654,8 @@ void ss_shapereq_describe(const struct ss_shapereq *q, struct ss_buf *out)
 	if (q->handle)
 		ss_buf_addf(out, " handle=%s", q->handle);
 	ss_buf_addf(out, " live=%d sse=%d", q->live, q->sse);
+	if (q->compaction)
+		ss_buf_adds(out, " compaction");
 	if (q->cursor)
 		ss_buf_addf(out, " cursor=%s", q->cursor);
 	ss_buf_adds(out, " select=");

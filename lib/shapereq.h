@@ -39,7 +39,7 @@ struct ss_shapereq_args {
 	    *cursor;
 	const char *where, *columns, *queryable, *replica, *log, *secret,
 	    *api_secret;
-	const char *params_plain;
+	const char *params_plain, *compaction;
 	const char *sub_where, *sub_params, *sub_limit, *sub_offset, *sub_order;
 	const char *pv[101]; /* params[1..100] */
 	int params_bad_key, params_max;
@@ -61,7 +61,10 @@ struct ss_shapereq {
 	struct ss_offset off;
 	char *handle; /* NULL: none (or offset -1 / now) */
 	int live, sse;
-	char *cursor; /* NULL: none */
+	int compaction; /* experimental_compaction=true (not part of the
+			   shape's identity: every shape is compacted by
+			   the same policy, see shapesync-db(1) compact) */
+	char *cursor;	/* NULL: none */
 	/* subset snapshot fields (reference 1.9), checked by the subset
 	 * code; NULL when absent */
 	int subset;
