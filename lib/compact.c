@@ -16,7 +16,9 @@
 
 #include "base.h"
 #include "compact.h"
+#include "datadir.h"
 #include "log.h"
+#include "registry.h"
 #include "snapshot.h"
 
 struct ss_compact {
@@ -714,4 +716,79 @@ int ss_compact_due(const struct ss_compact_size *sz, double ratio,
 	if (!sz->snapshot_done || sz->tail_bytes < min_bytes)
 		return 0;
 	return (double)sz->base_bytes + (double)sz->tail_bytes > ratio * base;
+}
+
+void ss_compact_policy_init(struct ss_compact_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->min_ratio = 4;
+	p->min_bytes = (uint64_t)1 << 20;
+}
+
+struct pick {
+	const int64_t *ids;
+	size_t nids;
+	struct ss_shape_rec *v;
+	size_t n, alloc;
+};
+
+static int pick_cb(const struct ss_shape_rec *rec, void *ctx)
+{
+	struct pick *pk = ctx;
+	size_t i;
+
+	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
+		return 0;
+	for (i = 0; pk->nids && i < pk->nids && pk->ids[i] != rec->id; i++)
+		;
+	if (pk->nids && i == pk->nids)
+		return 0;
+	SS_GROW(pk->v, pk->alloc, pk->n + 1);
+	ss_shape_rec_init(&pk->v[pk->n]);
+	ss_shape_rec_copy(&pk->v[pk->n++], rec);
+	return 0;
+}
+
+int ss_compact_shapes(struct ss_registry *reg, const char *datadir,
+		      const int64_t *ids, size_t nids,
+		      const struct ss_compact_opts *o,
+		      const struct ss_compact_policy *p,
+		      ss_compact_report_cb cb, void *ctx, struct ss_err *err)
+{
+	struct pick pk = {ids, nids, NULL, 0, 0};
+	struct ss_buf dir = SS_BUF_INIT;
+	int failed = 0;
+	size_t i;
+
+	if (ss_registry_foreach(reg, pick_cb, &pk, err) < 0) {
+		for (i = 0; i < pk.n; i++)
+			ss_shape_rec_release(&pk.v[i]);
+		free(pk.v);
+		return -1;
+	}
+	for (i = 0; i < pk.n; i++) {
+		struct ss_compact_size sz;
+		struct ss_compact_result res;
+		struct ss_err e = SS_ERR_INIT;
+
+		memset(&res, 0, sizeof(res));
+		ss_buf_reset(&dir);
+		ss_datadir_shape_path(&dir, datadir, pk.v[i].handle);
+		if (ss_compact_measure(dir.buf, &sz, &e) == 0) {
+			if (p->force ||
+			    ss_compact_due(&sz, p->min_ratio, p->min_bytes))
+				ss_compact_shape(dir.buf, o, &res, &e);
+			else
+				res.skipped = "under the policy's ratio and "
+					      "minimum";
+		}
+		if (e.code)
+			failed++;
+		if (cb)
+			cb(&pk.v[i], &sz, &res, &e, ctx);
+		ss_shape_rec_release(&pk.v[i]);
+	}
+	free(pk.v);
+	ss_buf_release(&dir);
+	return failed;
 }

@@ -124,4 +124,37 @@ int ss_compact_measure(const char *dir, struct ss_compact_size *sz,
 int ss_compact_due(const struct ss_compact_size *sz, double ratio,
 		   uint64_t min_bytes);
 
+/* ------------------------------------------------- the shapes of a pipeline */
+
+struct ss_registry;
+struct ss_shape_rec;
+
+struct ss_compact_policy {
+	int force;	    /* compact whatever the sizes */
+	double min_ratio;   /* ss_compact_due's ratio (4) */
+	uint64_t min_bytes; /* and minimum (1 MiB) */
+};
+void ss_compact_policy_init(struct ss_compact_policy *p);
+
+/* One shape's outcome: its sizes before, and the run's result, or the
+ * error that stopped it (err->code set; the others go on). */
+typedef void (*ss_compact_report_cb)(const struct ss_shape_rec *rec,
+				     const struct ss_compact_size *before,
+				     const struct ss_compact_result *res,
+				     const struct ss_err *err, void *ctx);
+
+/*
+ * Compact the shapes of registry `reg` whose snapshot is complete (`ids`:
+ * only those, nids of them; nids 0: all) in data dir `datadir`, each when
+ * the policy says so (res->skipped otherwise), calling cb for each shape
+ * looked at, in id order. The registry is only read (the list is taken
+ * first, the work done outside its transaction). Returns the number of
+ * shapes that failed, or -1 with err when the registry cannot be read.
+ */
+int ss_compact_shapes(struct ss_registry *reg, const char *datadir,
+		      const int64_t *ids, size_t nids,
+		      const struct ss_compact_opts *o,
+		      const struct ss_compact_policy *p,
+		      ss_compact_report_cb cb, void *ctx, struct ss_err *err);
+
 #endif

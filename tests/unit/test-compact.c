@@ -17,9 +17,11 @@
 
 #include "base.h"
 #include "compact.h"
+#include "datadir.h"
 #include "log.h"
 #include "snapshot.h"
 #include "unit.h"
+#include "unit-registry.h"
 
 static char scratch[256];
 
@@ -481,6 +483,140 @@ static void test_due(void)
 	CHECK(ss_compact_due(&sz, 4, 100));
 }
 
+/* ---- the shapes of a registry ------------------------------------ */
+
+/* A complete snapshot of one row and `n` one-entry log chunks. */
+static void make_shape(const char *dir, int n)
+{
+	struct ss_snapshot_writer *sw;
+	struct ss_log_writer *lw;
+	struct ss_log_opts lo;
+	struct ss_err err = SS_ERR_INIT;
+	uint64_t chunks;
+	int i;
+
+	CHECK(ss_snapshot_begin(dir, 100, &sw, &err) == 0);
+	CHECK(ss_snapshot_add(sw, MSG("a", "insert", "{\"id\":\"1\"}"),
+			      strlen(MSG("a", "insert", "{\"id\":\"1\"}")),
+			      &err) == 0);
+	CHECK(ss_snapshot_finish(sw, END, strlen(END), &chunks, &err) == 0);
+	ss_log_opts_init(&lo);
+	lo.chunk_bytes = 1;
+	CHECK(ss_log_writer_open(dir, &lo, &lw, &err) == 0);
+	for (i = 0; i < n; i++)
+		log_txn(lw, 100 + (uint64_t)i,
+			MSG("a", "update", "{\"id\":\"1\",\"v\":\"x\"}"));
+	ss_log_writer_close(lw);
+}
+
+static void report(const struct ss_shape_rec *rec,
+		   const struct ss_compact_size *before,
+		   const struct ss_compact_result *res,
+		   const struct ss_err *err, void *ctx)
+{
+	struct ss_buf *b = ctx;
+
+	ss_buf_addf(b, "%" PRId64 " tail=%" PRIu64 " ", rec->id,
+		    before->tail_entries);
+	if (err->code)
+		ss_buf_addf(b, "error %s\n", err->msg);
+	else if (res->compacted)
+		ss_buf_addf(b, "gen=%" PRIu64 " rows=%" PRIu64 "\n", res->gen,
+			    res->rows);
+	else
+		ss_buf_addf(b, "skipped: %s\n", res->skipped);
+}
+
+static void test_shapes(void)
+{
+	struct ss_registry *reg;
+	struct ss_compact_opts o;
+	struct ss_compact_policy p;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf datadir = SS_BUF_INIT, d = SS_BUF_INIT, out = SS_BUF_INIT;
+	struct ss_shape_rec rec;
+	int64_t id1, id2, id3;
+
+	unit_mkdtemp("/tmp/ss-unit-compact.XXXXXX");
+	reg = unit_open_reg("registry.db", 0);
+	ss_buf_addf(&datadir, "%s/data", unit_dir);
+	CHECK(ss_datadir_init(datadir.buf, &err) == 0);
+	id1 = unit_add_shape(reg, 1);
+	id2 = unit_add_shape(reg, 2);
+	id3 = unit_add_shape(reg, 3); /* snapshot pending: not looked at */
+	CHECK(ss_registry_set_snapshot(reg, id1, SS_SNAPSHOT_COMPLETE, NULL,
+				       &err) == 1 &&
+	      ss_registry_set_snapshot(reg, id2, SS_SNAPSHOT_COMPLETE, NULL,
+				       &err) == 1 &&
+	      ss_registry_flush(reg, &err) == 0);
+	ss_shape_rec_init(&rec);
+	CHECK(ss_registry_get_by_id(reg, id1, &rec, &err) == 1);
+	ss_datadir_shape_path(&d, datadir.buf, rec.handle);
+	make_shape(d.buf, 6);
+	ss_shape_rec_release(&rec);
+	ss_buf_reset(&d);
+	CHECK(ss_registry_get_by_id(reg, id2, &rec, &err) == 1);
+	ss_datadir_shape_path(&d, datadir.buf, rec.handle);
+	make_shape(d.buf, 1);
+	ss_shape_rec_release(&rec);
+
+	ss_compact_opts_init(&o);
+	ss_compact_policy_init(&p);
+	/* the policy: 1 MiB of log at least; these are bytes */
+	CHECK(ss_compact_shapes(reg, datadir.buf, NULL, 0, &o, &p, report, &out,
+				&err) == 0);
+	ss_buf_reset(&d);
+	ss_buf_addf(&d,
+		    "%" PRId64 " tail=6 skipped: under the policy's ratio and "
+		    "minimum\n%" PRId64 " tail=1 skipped: under the policy's "
+		    "ratio and minimum\n",
+		    id1, id2);
+	CHECK_STR(out.buf, d.buf);
+	/* forced: the first has 4 chunks past the 2 kept, the second none */
+	p.force = 1;
+	ss_buf_reset(&out);
+	CHECK(ss_compact_shapes(reg, datadir.buf, NULL, 0, &o, &p, report, &out,
+				&err) == 0);
+	ss_buf_reset(&d);
+	ss_buf_addf(&d,
+		    "%" PRId64 " tail=6 gen=1 rows=1\n%" PRId64
+		    " tail=1 skipped: no closed log chunk past the newest "
+		    "base\n",
+		    id1, id2);
+	CHECK_STR(out.buf, d.buf);
+	/* only the shapes named; the first now reads 2 entries after its
+	 * base */
+	ss_buf_reset(&out);
+	CHECK(ss_compact_shapes(reg, datadir.buf, &id1, 1, &o, &p, report, &out,
+				&err) == 0);
+	ss_buf_reset(&d);
+	ss_buf_addf(&d,
+		    "%" PRId64 " tail=2 skipped: no closed log chunk past the "
+		    "newest base\n",
+		    id1);
+	CHECK_STR(out.buf, d.buf);
+	/* a shape whose directory is damaged fails alone */
+	ss_buf_reset(&d);
+	CHECK(ss_registry_get_by_id(reg, id2, &rec, &err) == 1);
+	ss_datadir_shape_path(&d, datadir.buf, rec.handle);
+	ss_shape_rec_release(&rec);
+	ss_buf_adds(&d, "/base");
+	{
+		FILE *f = fopen(d.buf, "w");
+
+		CHECK(f && fputs("junk\n", f) >= 0 && fclose(f) == 0);
+	}
+	ss_buf_reset(&out);
+	CHECK(ss_compact_shapes(reg, datadir.buf, NULL, 0, &o, &p, report, &out,
+				&err) == 1);
+	CHECK(strstr(out.buf, "error base record") != NULL);
+	(void)id3;
+	ss_buf_release(&datadir);
+	ss_buf_release(&d);
+	ss_buf_release(&out);
+	CHECK(ss_registry_close(reg, &err) == 0);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test-compact.XXXXXX";
@@ -493,6 +629,7 @@ int main(void)
 	test_memory();
 	test_shape();
 	test_due();
+	test_shapes();
 	{
 		char cmd[400];
 
@@ -500,5 +637,5 @@ int main(void)
 		if (system(cmd) != 0)
 			FAILF("rm");
 	}
-	return unit_report();
+	return unit_finish();
 }
