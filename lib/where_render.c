@@ -76,6 +76,27 @@ static int atomic(const struct ss_where_node *n)
 	}
 }
 
+/*
+ * Does the operand of a prefix operator need parentheses? A compound one
+ * does, and a literal ("- -1" would start a comment, "-1" is another
+ * literal). A constant rendered with its type ('17'::float8, a typed
+ * parameter or a folded value) does not: it reads back as a cast, which
+ * binds tighter than the operator and renders without them, so the
+ * canonical text is the same the second time.
+ */
+static int prefix_paren(const struct ss_where_node *a)
+{
+	a = skip_implicit(a);
+	if (!atomic(a))
+		return 1;
+	if (a->kind != SS_WHERE_CONST)
+		return 0;
+	if (a->lit == LIT_NONE)
+		return 0;
+	return !(a->lit == LIT_PARAM && a->type.base != WT_NULL &&
+		 !(a->type.base == WT_UNKNOWN && !a->type.array));
+}
+
 static void render_sub(const struct ss_where_node *n, struct ss_buf *out)
 {
 	if (atomic(n)) {
@@ -186,13 +207,13 @@ void ss_w_render(const struct ss_where_node *n, struct ss_buf *out)
 		break;
 	case SS_WHERE_OP:
 		if (n->nargs == 1) {
+			int paren = prefix_paren(n->args[0]);
+
 			ss_buf_adds(out, n->op);
-			if (!atomic(n->args[0]) ||
-			    skip_implicit(n->args[0])->kind == SS_WHERE_CONST)
+			if (paren)
 				ss_buf_addc(out, '(');
 			ss_w_render(n->args[0], out);
-			if (!atomic(n->args[0]) ||
-			    skip_implicit(n->args[0])->kind == SS_WHERE_CONST)
+			if (paren)
 				ss_buf_addc(out, ')');
 			break;
 		}

@@ -393,6 +393,29 @@ static void test_limits(void)
 	ss_buf_release(&b);
 }
 
+/* A typed parameter under a prefix operator renders as a cast, with no
+ * parentheses, as the cast it reads back as does: the canonical text is a
+ * fixed point (found by fuzz-params:
+ * corpus/params/crash-prefix-op-typed-param). */
+static void test_prefix_param(void)
+{
+	static const char *const pv[] = {"17"};
+	struct ss_where *w = NULL, *w2 = NULL;
+	struct ss_err err = SS_ERR_INIT;
+
+	CHECK(ss_where_compile("price IN ($1, ||/$1) AND price > |/$1", cols,
+			       NCOLS, pv, 1, &w, &err) == 0);
+	CHECK(w && !strcmp(ss_where_canonical_text(w),
+			   "(price IN ('17'::float8, ||/'17'::float8)) AND "
+			   "(price > (|/'17'::float8))"));
+	CHECK(w && ss_where_compile(ss_where_canonical_text(w), cols, NCOLS,
+				    NULL, 0, &w2, &err) == 0);
+	CHECK(w && w2 &&
+	      !strcmp(ss_where_canonical_text(w), ss_where_canonical_text(w2)));
+	ss_where_free(w);
+	ss_where_free(w2);
+}
+
 /* A clause accepted at the length limit has a longer canonical text (it
  * adds parentheses): route compiles the stored text under the stored
  * limits, which have no length or IN-list limit (found by fuzz-shapereq:
@@ -441,6 +464,7 @@ int main(void)
 	test_value_key();
 	test_limits();
 	test_stored_limits();
+	test_prefix_param();
 	if (failures) {
 		fprintf(stderr, "%d checks failed\n", failures);
 		return 1;
