@@ -25,6 +25,7 @@
 #include "registry.h"
 #include "registry_cursor.h"
 #include "shape.h"
+#include "slot.h"
 
 #define APPNAME "shapesync-replicate"
 #define DEFAULT_REGISTRY "./var/registry.db"
@@ -410,14 +411,11 @@ struct state {
 	int64_t transactions, changes, reconnects;
 	struct ss_lag_hist lag; /* receive lag of the commits written */
 	int want_status;
-	int done;	   /* endpos reached */
-	int streamed;	   /* this session reached streaming */
-	int asleep;	   /* the idle timeout closed the session */
-	int64_t last_use;  /* registry: latest shape read or
-			      creation seen (wall clock, us) */
-	int64_t active_us; /* when a transaction or a shape use
-			      was last seen (monotonic) */
-	int fatal;	   /* do not reconnect */
+	int done;		    /* endpos reached */
+	int streamed;		    /* this session reached streaming */
+	int asleep;		    /* the idle timeout closed the session */
+	struct ss_stream_idle idle; /* --idle-timeout */
+	int fatal;		    /* do not reconnect */
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -689,48 +687,31 @@ static void sleep_ms(int64_t ms)
 	nanosleep(&ts, NULL);
 }
 
-/* --idle-timeout: a shape read or created since the last look counts as
- * activity, as WAL data does (stream()). Once neither was seen for the
- * timeout, between transactions and with everything written out, the
- * session ends asleep: nothing is lost, the slot keeps the WAL until the
- * next session. */
 /* 1 if a shape was read or created since the last look (the registry's
- * latest use moved), 0 if not, -1 with err. */
-static int shape_used(struct state *st, struct ss_err *err)
+ * latest use moved: see ss_stream_idle), 0 if not, -1 with err. */
+static int shape_used(struct state *st, int64_t now, struct ss_err *err)
 {
 	int64_t use;
 
 	if (ss_registry_last_use(st->reg, &use, err) < 0)
 		return -1;
-	if (use <= st->last_use)
-		return 0;
-	st->last_use = use;
-	return 1;
+	return ss_stream_idle_use(&st->idle, use, now, ss_now_us());
 }
 
+/* --idle-timeout: with everything written out, end the session asleep. */
 static int idle_check(struct state *st, int64_t now, struct ss_err *err)
 {
 	int used;
 
-	/* The registry is asked only once the timeout ran out, not on
-	 * every poll: a read since then restarts it. */
-	if (!opt.idle_ms || !st->reg ||
-	    now - st->active_us < opt.idle_ms * 1000)
+	if (!st->reg || !ss_stream_idle_due(&st->idle, now))
 		return 0;
-	used = shape_used(st, err);
+	used = shape_used(st, now, err);
 	if (used < 0) {
 		st->fatal = 1;
 		return -1;
 	}
-	if (used) {
-		/* The timeout counts from that use (wall clock in the
-		 * registry, moved onto the monotonic clock). */
-		int64_t ago = ss_now_us() - st->last_use;
-
-		st->active_us = now - (ago > 0 ? ago : 0);
-		if (now - st->active_us < opt.idle_ms * 1000)
-			return 0;
-	}
+	if (used && !ss_stream_idle_due(&st->idle, now))
+		return 0;
 	if (st->dec.in_txn || st->dec.skip_txn ||
 	    st->dec.received > st->dec.emitted)
 		return 0;
@@ -755,7 +736,7 @@ static int idle_sleep(struct state *st, struct ss_err *err)
 	while (!stop_requested) {
 		for (i = 0; i < 10 && !stop_requested; i++)
 			sleep_ms(100);
-		used = shape_used(st, err);
+		used = shape_used(st, ss_mono_us(), err);
 		if (used < 0)
 			return -1;
 		if (used) {
@@ -838,7 +819,7 @@ static int stream(struct state *st, struct ss_err *err)
 		else if (cm.kind == 'k')
 			r = handle_keepalive(st, &cm);
 		else {
-			st->active_us = now;
+			st->idle.active_us = now;
 			r = handle_xlog(st, cm.data, cm.len, err);
 		}
 		PQfreemem(buf);
@@ -848,6 +829,12 @@ static int stream(struct state *st, struct ss_err *err)
 			return -1;
 		}
 	}
+}
+
+static void slot_notice(const char *msg, void *ctx)
+{
+	(void)ctx;
+	ss_cli_warning("%s", msg);
 }
 
 static void slot_wait(int64_t seconds, const char *what, void *ctx)
@@ -906,8 +893,13 @@ static void disconnect(struct state *st)
  * stop), -1 with err otherwise (st->fatal: do not retry). */
 static int session(struct state *st, struct ss_err *err)
 {
-	char key[128];
-	int got, created = 0, exists, pub_created, lost, round;
+	struct ss_slot s = {.conninfo = opt.conninfo,
+			    .appname = APPNAME,
+			    .pub = opt.pub,
+			    .temporary = opt.temporary,
+			    .take_over = opt.take_over,
+			    .notice = slot_notice,
+			    .wait = slot_wait};
 	ss_lsn confirmed;
 	int64_t timeout_ms;
 
@@ -919,36 +911,11 @@ static int session(struct state *st, struct ss_err *err)
 			return -1;
 		opt.slot = name;
 	}
+	s.slot = opt.slot;
 	if (ss_pg_open(opt.conninfo, 0, APPNAME, &st->admin, err) < 0)
 		return -1;
-	snprintf(key, sizeof(key), "shapesync-replicate slot %s", opt.slot);
-	if (ss_pg_try_lock(st->admin, key, &got, err) < 0)
-		return -1;
-	/* Whoever holds the lock or streams from the slot; a holder that
-	 * reconnects between its end and our lock is ended again. */
-	for (round = 0; opt.take_over && round < 5; round++) {
-		int ended;
-
-		if (ss_pg_take_over(st->admin, key, opt.slot, &ended, err) < 0)
-			return -1;
-		if (ended)
-			ss_cli_warning(
-			    "took slot '%s' over: ended %d backend%s "
-			    "holding it",
-			    opt.slot, ended, ended == 1 ? "" : "s");
-		if (!got && ss_pg_try_lock(st->admin, key, &got, err) < 0)
-			return -1;
-		if (got)
-			break;
-	}
-	if (!got) {
-		st->fatal = 1;
-		ss_err_set(err, SS_ERR_RUNTIME,
-			   "another shapesync-replicate is using slot '%s'",
-			   opt.slot);
-		ss_err_hint(err, "run one instance per slot, choose another "
-				 "with --slot, or end a stale one with "
-				 "--take-over-slot");
+	if (ss_slot_lock(&s, st->admin, err) < 0) {
+		st->fatal = s.fatal;
 		return -1;
 	}
 	if (opt.drop_slot) {
@@ -958,50 +925,16 @@ static int session(struct state *st, struct ss_err *err)
 		}
 		return 0;
 	}
-	/* The publication must exist before the slot's start: pgoutput
-	 * looks it up as of the WAL it decodes. */
-	if (ss_publication_create(st->admin, opt.pub, &pub_created, err) < 0 ||
-	    ss_pg_slot_info(st->admin, opt.slot, &exists, &confirmed, &lost,
-			    err) < 0)
+	if (ss_slot_lookup(&s, st->admin, err) < 0)
 		return -1;
 	if (opt.temporary && opt.create_slot)
 		return 0; /* the streaming session makes its own */
-	if (exists && pub_created) {
-		st->fatal = 1;
-		ss_err_set(err, SS_ERR_RUNTIME,
-			   "publication '%s' was created after slot '%s'",
-			   opt.pub, opt.slot);
-		ss_err_detail(err, "pgoutput cannot decode the slot's WAL from "
-				   "before the publication existed");
-		ss_err_hint(err, "drop the slot with --drop-slot (shapes must "
-				 "then be created anew)");
+	if (ss_slot_ready(&s, st->admin, &st->repl, err) < 0) {
+		st->fatal = s.fatal;
 		return -1;
 	}
-	if (ss_pg_open(opt.conninfo, SS_PG_REPLICATION | SS_PG_DISPLAY, APPNAME,
-		       &st->repl, err) < 0)
-		return -1;
-	if (exists && lost) {
-		/* The server will never stream it again: make it anew (the
-		 * stream check below invalidates the shapes). */
-		ss_cli_warning("replication slot '%s' was invalidated by the "
-			       "server (wal_status lost); dropping it",
-			       opt.slot);
-		if (ss_pg_slot_drop(st->admin, opt.slot, err) < 0 &&
-		    err->code != SS_ERR_INPUT)
-			return -1;
-		ss_err_clear(err);
-		exists = 0;
-	}
-	if (!exists) {
-		if (ss_pg_slot_create(st->repl, opt.slot, opt.temporary,
-				      &created, &confirmed, st->admin,
-				      slot_wait, NULL, err) < 0)
-			return -1;
-		if (!created && ss_pg_slot_info(st->admin, opt.slot, &exists,
-						&confirmed, NULL, err) < 0)
-			return -1;
-	}
-	if (check_stream(st, created, lost, confirmed, err) < 0)
+	confirmed = s.confirmed;
+	if (check_stream(st, s.created, s.lost, confirmed, err) < 0)
 		return -1;
 	/* Tables first: pgoutput decides what to send as of the WAL it
 	 * decodes, so a table joins the stream when it joins the
@@ -1045,7 +978,7 @@ static int session(struct state *st, struct ss_err *err)
 	if (st->beat)
 		ss_beat_state(st->beat, "streaming", NULL);
 	st->next_poll = ss_mono_us() + POLL_US;
-	st->active_us = ss_mono_us();
+	st->idle.active_us = ss_mono_us();
 	st->want_status = 1;
 	return stream(st, err);
 }
@@ -1098,6 +1031,7 @@ int main(int argc, char **argv)
 		ss_cli_usage_error("--idle-timeout needs the registry: a shape "
 				   "read there is what wakes replicate");
 	st.wal = st.retained = st.flush_lag = -1;
+	st.idle.timeout_us = opt.idle_ms * 1000;
 	/* A session that only creates the slot is not the pipeline's. */
 	if (st.reg && !opt.create_slot) {
 		if (ss_beat_start(st.reg, "replicate", 1000, &st.beat, &err) <
