@@ -20,7 +20,7 @@
 #include "frame.h"
 #include "pg.h"
 #include "pgoutput.h"
-#include "publication.h"
+#include "publisher.h"
 #include "health.h"
 #include "registry.h"
 #include "registry_cursor.h"
@@ -162,20 +162,12 @@ static void usage(void)
 
 /* ---- options ---------------------------------------------------------- */
 
-struct table {
-	char *schema, *name;
-	int done; /* in the publication, identity full */
-	int warned;
-	int64_t retry_us; /* when to try again after a failure */
-};
-
 static struct {
 	const char *conninfo;
 	const char *slot, *pub;
 	const char *registry;
 	int registry_given;
-	struct table *tables;
-	size_t ntables, tables_alloc;
+	struct ss_publisher tables; /* --table */
 	int create_slot, drop_slot, no_loop, ack_received, take_over;
 	int cleanup_slot, manual_publishing; /* Electric's settings */
 	int temporary;			     /* a temporary, random slot */
@@ -193,33 +185,6 @@ static ss_lsn opt_lsn(const char *arg, const char *name)
 	if (ss_lsn_parse(arg, &v, &err) < 0)
 		ss_cli_usage_error("option '--%s': %s", name, err.msg);
 	return v;
-}
-
-static void add_table(struct table **tables, size_t *n, size_t *alloc,
-		      const char *schema, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (!strcmp((*tables)[i].schema, schema) &&
-		    !strcmp((*tables)[i].name, name))
-			return;
-	ss_grow((void **)tables, alloc, *n + 1, sizeof(**tables));
-	memset(&(*tables)[*n], 0, sizeof(**tables));
-	(*tables)[*n].schema = ss_xstrdup(schema);
-	(*tables)[*n].name = ss_xstrdup(name);
-	(*n)++;
-}
-
-static void free_tables(struct table *tables, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(tables[i].schema);
-		free(tables[i].name);
-	}
-	free(tables);
 }
 
 static int env_bool(const char *name)
@@ -299,8 +264,7 @@ static void parse_options(int argc, char **argv)
 			if (ss_shape_parse_table(&s, optarg, &err) < 0)
 				ss_cli_usage_error("invalid table '%s': %s",
 						   optarg, err.msg);
-			add_table(&opt.tables, &opt.ntables, &opt.tables_alloc,
-				  s.schema, s.table);
+			ss_publisher_add(&opt.tables, s.schema, s.table);
 			ss_shape_release(&s);
 			break;
 		}
@@ -391,11 +355,8 @@ struct state {
 	struct ss_decode dec; /* pgoutput to frames, the positions */
 
 	/* Tables to publish: --table, or the registry's. */
-	struct table *tables;
-	size_t ntables, tables_alloc;
+	struct ss_publisher publisher;
 	struct ss_registry_cursor *cursor; /* follows the registry */
-	int64_t next_partitions; /* next look at partitions' identity */
-	int partitions_warned;
 
 	ss_lsn durable;		     /* the registry's durable LSN */
 	ss_lsn slot_confirmed;	     /* the slot's at connect time */
@@ -440,7 +401,7 @@ static void decoded(struct state *st)
 	}
 	if (st->dec.new_partition) {
 		st->dec.new_partition = 0;
-		st->next_partitions = 0;
+		ss_publisher_partitions_soon(&st->publisher);
 	}
 	if (st->dec.fatal)
 		st->fatal = 1;
@@ -488,6 +449,12 @@ static int progress(struct state *st, struct ss_err *err)
 
 /* ---- registry and publication -------------------------------------- */
 
+static void publish_warn(const char *msg, const char *hint, void *ctx)
+{
+	(void)ctx;
+	ss_cli_log(SS_LOG_WARNING, NULL, hint, "%s", msg);
+}
+
 /* A shape registered (or listed by the cursor's first poll): its table
  * joins the publication. */
 static int on_shape(int64_t id, const char *handle,
@@ -498,88 +465,8 @@ static int on_shape(int64_t id, const char *handle,
 
 	(void)id, (void)handle, (void)err;
 	if (rec->schema_name && rec->table_name)
-		add_table(&st->tables, &st->ntables, &st->tables_alloc,
-			  rec->schema_name, rec->table_name);
-	return 0;
-}
-
-/* Add pending tables to the publication. Failures other than a lost
- * connection are warnings: the table is retried later. */
-static int publish_tables(struct state *st, struct ss_err *err)
-{
-	int64_t now = ss_mono_us();
-	size_t i;
-
-	for (i = 0; i < st->ntables; i++) {
-		struct table *t = &st->tables[i];
-		struct ss_err e = SS_ERR_INIT;
-
-		if (t->done || now < t->retry_us)
-			continue;
-		if (ss_publication_add_table(st->admin, opt.pub, t->schema,
-					     t->name, NULL, &e) == 0) {
-			t->done = 1;
-			continue;
-		}
-		if (PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK) {
-			*err = e;
-			return -1;
-		}
-		if (!t->warned) {
-			ss_cli_log(SS_LOG_WARNING, NULL, e.hint,
-				   "could not publish table \"%s\".\"%s\": %s",
-				   t->schema, t->name, e.msg);
-			t->warned = 1;
-		}
-		t->retry_us = now + RETRY_PUBLISH_US;
-	}
-	return 0;
-}
-
-/*
- * Partitions attached to or created under a published partitioned table
- * are published at once but keep the default replica identity: give them
- * REPLICA IDENTITY FULL (shapes need whole old rows), once a second, or
- * at the next tick after a relation message showed one without it.
- * Failures other than a lost connection are warnings, retried.
- */
-/* Shapes were invalidated: their table's partitions changed. */
-static void on_spoiled(const char *schema, const char *name, const char *why,
-		       int64_t n, void *ctx)
-{
-	(void)ctx;
-	ss_cli_warning("the partitions of \"%s\".\"%s\" changed (%s): "
-		       "%" PRId64 " shape%s on it invalidated, their "
-		       "clients must refetch",
-		       schema, name, why, n, n == 1 ? "" : "s");
-}
-
-static int partitions_full(struct state *st, struct ss_err *err)
-{
-	struct ss_err warn = SS_ERR_INIT;
-	int64_t now = ss_mono_us();
-	int changed = 0, failed = 0;
-
-	if (now < st->next_partitions)
-		return 0;
-	st->next_partitions = now + PARTITIONS_US;
-	if (ss_publication_partitions_full(st->admin, opt.pub, &changed,
-					   &failed, &warn, err) < 0)
-		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1
-									: 0;
-	if (st->reg &&
-	    ss_publication_follow_partitions(st->admin, opt.pub, st->reg,
-					     on_spoiled, NULL, err) < 0)
-		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1
-									: 0;
-	if (failed && !st->partitions_warned) {
-		ss_cli_warning("could not set REPLICA IDENTITY FULL on %d "
-			       "partition%s: %s",
-			       failed, failed == 1 ? "" : "s", warn.msg);
-		st->partitions_warned = 1;
-	}
-	if (!failed)
-		st->partitions_warned = 0;
+		ss_publisher_add(&st->publisher, rec->schema_name,
+				 rec->table_name);
 	return 0;
 }
 
@@ -665,8 +552,10 @@ static int poll_registry(struct state *st, struct ss_err *err)
 			st->durable = d;
 		}
 	}
+	/* Failures other than a lost connection are warnings, retried. */
 	if (!opt.manual_publishing &&
-	    (publish_tables(st, err) < 0 || partitions_full(st, err) < 0))
+	    ss_publisher_tick(&st->publisher, st->admin, st->reg, ss_mono_us(),
+			      err) < 0)
 		return -1;
 	if (ack_target(st) != st->sent_flush)
 		st->want_status = 1;
@@ -999,7 +888,7 @@ static void open_registry(struct state *st)
 
 		st->cursor =
 		    ss_registry_cursor_new(st->reg, SS_REGISTRY_CURSOR_RECORDS,
-					   opt.ntables ? NULL : &ops, st);
+					   opt.tables.n ? NULL : &ops, st);
 	}
 }
 
@@ -1025,7 +914,7 @@ int main(int argc, char **argv)
 	/* The registry gives the durable LSN and, without --table, the
 	 * tables; dropping the slot needs neither. */
 	if (!opt.drop_slot &&
-	    (!opt.ack_received || !opt.ntables || opt.registry_given))
+	    (!opt.ack_received || !opt.tables.n || opt.registry_given))
 		open_registry(&st);
 	if (opt.idle_ms && !st.reg && !opt.drop_slot && !opt.create_slot)
 		ss_cli_usage_error("--idle-timeout needs the registry: a shape "
@@ -1044,9 +933,14 @@ int main(int argc, char **argv)
 	st.dec.out_name = "<stdout>";
 	st.dec.have_endpos = opt.have_endpos;
 	st.dec.endpos = opt.endpos;
-	for (i = 0; i < opt.ntables; i++)
-		add_table(&st.tables, &st.ntables, &st.tables_alloc,
-			  opt.tables[i].schema, opt.tables[i].name);
+	ss_publisher_init(&st.publisher);
+	st.publisher.pub = opt.pub;
+	st.publisher.retry_us = RETRY_PUBLISH_US;
+	st.publisher.partitions_us = PARTITIONS_US;
+	st.publisher.warn = publish_warn;
+	for (i = 0; i < opt.tables.n; i++)
+		ss_publisher_add(&st.publisher, opt.tables.tables[i].schema,
+				 opt.tables.tables[i].name);
 	/* Frames go out in large writes; commits flush. (glibc ignores the
 	 * size when it is to allocate the buffer itself.) */
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
@@ -1113,8 +1007,8 @@ int main(int argc, char **argv)
 	ss_beat_stop(st.beat, "stopped");
 	ss_decode_release(&st.dec);
 	ss_buf_release(&st.stream_reason);
-	free_tables(st.tables, st.ntables);
-	free_tables(opt.tables, opt.ntables);
+	ss_publisher_release(&st.publisher);
+	ss_publisher_release(&opt.tables);
 	ss_registry_cursor_free(st.cursor);
 	if (st.reg && ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);

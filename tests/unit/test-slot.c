@@ -142,7 +142,8 @@ int main(void)
 
 	url = getenv("DATABASE_URL");
 	if (!url)
-		FAILF("DATABASE_URL is not set (run through tests/t1008)");
+		FAILF(
+		    "DATABASE_URL is not set (run through tests/t1008-replicate-session)");
 	if (ss_pg_open(url, 0, "test-slot", &db, &err) < 0)
 		FAILF("%s", err.msg);
 	test_lock();
