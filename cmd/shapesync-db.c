@@ -411,7 +411,7 @@ static void once(const char **seen, int c, const char *arg)
 /* The canonical form is JSON: where and params must be UTF-8. */
 static const char *utf8_arg(int c, const char *arg)
 {
-	if (!ss_shape_utf8_valid(arg, strlen(arg)))
+	if (!ss_utf8_valid(arg, strlen(arg)))
 		ss_cli_command_usage_error("invalid --%s: not valid UTF-8",
 					   ss_cli_opt_name(add_options, c));
 	return arg;

@@ -321,7 +321,7 @@ static void parse_options(int argc, char **argv)
 	if (!ss_pg_slot_name_valid(opt.slot))
 		ss_cli_usage_error("invalid slot name '%s'", opt.slot);
 	if (!*opt.pub || strlen(opt.pub) > SS_IDENT_MAX ||
-	    !ss_shape_utf8_valid(opt.pub, strlen(opt.pub)))
+	    !ss_utf8_valid(opt.pub, strlen(opt.pub)))
 		ss_cli_usage_error("invalid publication name '%s'", opt.pub);
 	if (opt.create_slot && opt.drop_slot)
 		ss_cli_usage_error("--create-slot and --drop-slot exclude each "
