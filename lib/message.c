@@ -26,11 +26,7 @@ void ss_message_key(struct ss_buf *out, const char *schema, const char *table,
 			continue;
 		}
 		ss_buf_adds(out, "/\"");
-		for (; *v; v++) {
-			if (*v == '/')
-				ss_buf_addc(out, '/');
-			ss_buf_addc(out, *v);
-		}
+		ss_buf_add_doubling(out, v, '/');
 		ss_buf_addc(out, '"');
 	}
 }

@@ -696,11 +696,7 @@ int ss_pg_wal_sender_timeout(struct ss_pg *pg, int64_t *ms, struct ss_err *err)
 static void add_repl_literal(struct ss_buf *b, const char *s)
 {
 	ss_buf_addc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			ss_buf_addc(b, '\'');
-		ss_buf_addc(b, *s);
-	}
+	ss_buf_add_doubling(b, s, '\'');
 	ss_buf_addc(b, '\'');
 }
 

@@ -586,10 +586,6 @@ void ss_shape_quote_ident(struct ss_buf *out, const char *ident)
 {
 	/* Always quoting is correct and avoids carrying PG's keyword list. */
 	ss_buf_addc(out, '"');
-	for (; *ident; ident++) {
-		if (*ident == '"')
-			ss_buf_addc(out, '"');
-		ss_buf_addc(out, *ident);
-	}
+	ss_buf_add_doubling(out, ident, '"');
 	ss_buf_addc(out, '"');
 }

@@ -105,6 +105,18 @@ static void test_json(void)
 	ss_buf_add_json_string(&b, "v\x01", 2);
 	CHECK_STR(b.buf, "k:\"v\\u0001\"");
 	ss_buf_release(&b);
+
+	/* Doubling (quoting) and cleaning for human output. */
+	ss_buf_add_doubling(&b, "a\"b\"\"", '"');
+	CHECK_STR(b.buf, "a\"\"b\"\"\"\"");
+	ss_buf_reset(&b);
+	ss_buf_add_doubling(&b, "", '/');
+	ss_buf_add_doubling(&b, "/x/", '/');
+	CHECK_STR(b.buf, "//x//");
+	ss_buf_reset(&b);
+	ss_buf_add_clean(&b, "a\tb\nc\x7f\xc3\xa9");
+	CHECK_STR(b.buf, "a b c \xc3\xa9");
+	ss_buf_release(&b);
 }
 
 static void test_bytes(void)
