@@ -987,21 +987,14 @@ int main(int argc, char **argv)
 	    !opt.drop_slot) {
 		/* An orderly stop: the slot goes, and the next start begins a
 		 * new replication stream (every shape is removed then). */
-		struct ss_pg *pg = NULL;
-
 		ss_err_clear(&err);
-		if (ss_pg_open(opt.conninfo, 0, APPNAME, &pg, &err) < 0 ||
-		    ss_pg_slot_drop(pg, opt.slot, &err) < 0) {
-			ss_err_prefix(&err, "could not drop slot '%s'",
-				      opt.slot);
+		if (ss_slot_drop_now(opt.conninfo, APPNAME, opt.slot, &err) < 0)
 			ss_cli_log(SS_LOG_WARNING, err.detail, err.hint, "%s",
 				   err.msg);
-		} else {
+		else
 			ss_cli_info("dropped slot '%s' "
 				    "($CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN)",
 				    opt.slot);
-		}
-		ss_pg_close(pg);
 	}
 	beat_publish(&st);
 	ss_beat_stop(st.beat, "stopped");

@@ -118,3 +118,18 @@ int ss_slot_ready(struct ss_slot *s, struct ss_pg *admin, struct ss_pg **repl,
 	}
 	return 0;
 }
+
+int ss_slot_drop_now(const char *conninfo, const char *appname,
+		     const char *slot, struct ss_err *err)
+{
+	struct ss_pg *pg = NULL;
+	int rc = 0;
+
+	if (ss_pg_open(conninfo, 0, appname, &pg, err) < 0 ||
+	    ss_pg_slot_drop(pg, slot, err) < 0) {
+		ss_err_prefix(err, "could not drop slot '%s'", slot);
+		rc = -1;
+	}
+	ss_pg_close(pg);
+	return rc;
+}

@@ -72,4 +72,14 @@ int ss_slot_lookup(struct ss_slot *s, struct ss_pg *admin, struct ss_err *err);
 int ss_slot_ready(struct ss_slot *s, struct ss_pg *admin, struct ss_pg **repl,
 		  struct ss_err *err);
 
+/*
+ * Drop slot `slot` through a connection of its own to `conninfo` (made
+ * with application_name `appname`, closed again): the orderly stop of
+ * $CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN. Returns 0, or -1 with err
+ * prefixed "could not drop slot '<slot>'" (a missing slot is
+ * SS_ERR_INPUT, see ss_pg_slot_drop).
+ */
+int ss_slot_drop_now(const char *conninfo, const char *appname,
+		     const char *slot, struct ss_err *err);
+
 #endif

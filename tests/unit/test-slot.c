@@ -132,8 +132,13 @@ static void test_lookup_ready(void)
 	CHECK(ss_slot_lookup(&s, admin, &err) == 0 && !s.exists);
 	CHECK(ss_slot_ready(&s, admin, &repl, &err) == 0 && s.created);
 	ss_pg_close(repl);
-	CHECK(ss_pg_slot_drop(admin, "fresh", &err) == 0);
 	ss_pg_close(admin);
+
+	/* The orderly stop's drop, on a connection of its own. */
+	CHECK(ss_slot_drop_now(url, "test-slot", "fresh", &err) == 0);
+	CHECK(ss_slot_drop_now(url, "test-slot", "fresh", &err) < 0);
+	CHECK(err.code == SS_ERR_INPUT &&
+	      !strncmp(err.msg, "could not drop slot 'fresh': ", 29));
 }
 
 int main(void)
