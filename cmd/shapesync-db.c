@@ -14,11 +14,11 @@
 
 #include "cli.h"
 #include "datadir.h"
-#include "health.h"
 #include "log.h"
 #include "lsn.h"
 #include "offset.h"
 #include "registry.h"
+#include "registry_stats.h"
 #include "shape.h"
 
 #define DEFAULT_REGISTRY "./var/registry.db"
@@ -199,14 +199,6 @@ static void out_buf(const struct ss_buf *b)
 {
 	if (fwrite(b->buf, 1, b->len, stdout) != b->len)
 		ss_cli_flush_stdout();
-}
-
-/* Human output is one line per item: control characters become spaces. */
-static void add_clean(struct ss_buf *b, const char *s)
-{
-	for (; *s; s++)
-		ss_buf_addc(b,
-			    (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
 /* Set when a record could not be shown in full: exit 1 at the end. */
@@ -419,7 +411,7 @@ static void once(const char **seen, int c, const char *arg)
 /* The canonical form is JSON: where and params must be UTF-8. */
 static const char *utf8_arg(int c, const char *arg)
 {
-	if (!ss_shape_utf8_valid(arg, strlen(arg)))
+	if (!ss_utf8_valid(arg, strlen(arg)))
 		ss_cli_command_usage_error("invalid --%s: not valid UTF-8",
 					   ss_cli_opt_name(add_options, c));
 	return arg;
@@ -579,58 +571,9 @@ static const struct option stats_options[] = {
     {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
     {NULL, 0, NULL, 0}};
 
-static void stat_str(struct ss_buf *b, int json, const char *k, const char *v)
-{
-	if (json) {
-		ss_buf_addc(b, b->len ? ',' : '{');
-		ss_buf_add_json_string(b, k, strlen(k));
-		ss_buf_addc(b, ':');
-		ss_buf_add_json_string(b, v, strlen(v));
-	} else {
-		ss_buf_addf(b, "%s: ", k);
-		add_clean(b, v);
-		ss_buf_addc(b, '\n');
-	}
-}
-
-static void stat_int(struct ss_buf *b, int json, const char *k, int64_t v)
-{
-	if (json)
-		ss_buf_addf(b, "%c\"%s\":%" PRId64, b->len ? ',' : '{', k, v);
-	else
-		ss_buf_addf(b, "%s: %" PRId64 "\n", k, v);
-}
-
-/* What the running stages last said of themselves (their heartbeats):
- * state, pid and registry connections, as stage_<name>_<key>. */
-static void stage_stats(struct ss_registry *reg, struct ss_buf *b, int json)
-{
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_heartbeat *hb;
-	size_t i, n;
-	char key[64];
-
-	if (ss_registry_heartbeats(reg, &hb, &n, &err) < 0)
-		ss_cli_die_err(&err);
-	for (i = 0; i < n; i++) {
-		snprintf(key, sizeof(key), "stage_%s_state", hb[i].stage);
-		stat_str(b, json, key, hb[i].state);
-		snprintf(key, sizeof(key), "stage_%s_pid", hb[i].stage);
-		stat_int(b, json, key, hb[i].pid);
-		snprintf(key, sizeof(key), "stage_%s_registry_connections",
-			 hb[i].stage);
-		stat_int(b, json, key, hb[i].registry_connections);
-		snprintf(key, sizeof(key), "stage_%s_age_ms", hb[i].stage);
-		stat_int(b, json, key, (ss_now_us() - hb[i].updated_us) / 1000);
-	}
-	free(hb);
-}
-
 static int cmd_stats(int argc, char **argv)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_registry_stats st;
-	struct ss_datadir_counts dc;
 	struct ss_registry *reg;
 	struct ss_buf b = SS_BUF_INIT;
 	int c, json = 0;
@@ -642,41 +585,9 @@ static int cmd_stats(int argc, char **argv)
 	ss_cli_command_no_args(argc, argv);
 
 	reg = open_registry(0);
-	memset(&st, 0, sizeof(st));
-	if (ss_registry_stats(reg, &st, &err) < 0)
+	if (ss_registry_stats_report(reg, registry_path, data_dir, json,
+				     ss_now_us(), &b, &err) < 0)
 		ss_cli_die_err(&err);
-	if (ss_registry_datadir_counts(data_dir, &dc, &err) < 0)
-		ss_cli_die_err(&err);
-	stat_str(&b, json, "registry", registry_path);
-	stat_str(&b, json, "data_dir", data_dir);
-	stat_int(&b, json, "shapes", st.shapes);
-	stat_int(&b, json, "schema_version", st.schema_version);
-	{
-		char lsn[SS_LSN_STRMAX];
-
-		ss_lsn_format(st.durable_lsn, lsn);
-		stat_str(&b, json, "durable_lsn", lsn);
-	}
-	stat_int(&b, json, "stream", st.stream);
-	stat_int(&b, json, "db_bytes", st.db_bytes);
-	stat_int(&b, json, "wal_bytes", st.wal_bytes);
-	stat_int(&b, json, "next_id", st.next_block);
-	stat_int(&b, json, "pending_writes", st.pending_writes);
-	stat_int(&b, json, "buffer_capacity", st.buffer_capacity);
-	stat_int(&b, json, "read_connections", st.read_connections);
-	stat_int(&b, json, "write_connection", st.write_connection);
-	stat_int(&b, json, "flushes", st.flushes);
-	stat_int(&b, json, "flushed_ops", st.flushed_ops);
-	stat_int(&b, json, "flush_errors", st.flush_errors);
-	stat_int(&b, json, "writer_waits", st.writer_waits);
-	stat_int(&b, json, "touches_dropped", st.touches_dropped);
-	stat_int(&b, json, "conflicts", st.conflicts);
-	stat_int(&b, json, "shape_dirs", dc.shape_dirs);
-	stat_int(&b, json, "stray_entries", dc.stray_entries);
-	stat_int(&b, json, "trash_entries", dc.trash_entries);
-	stage_stats(reg, &b, json);
-	if (json)
-		ss_buf_adds(&b, "}\n");
 	out_buf(&b);
 	ss_buf_release(&b);
 	close_registry(reg);
@@ -790,21 +701,12 @@ static const struct option import_options[] = {
     {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
     {NULL, 0, NULL, 0}};
 
-static int blank(const char *s, size_t n)
-{
-	return strspn(s, " \t\r\n") == n;
-}
-
 static int cmd_import(int argc, char **argv)
 {
-	struct ss_err err = SS_ERR_INIT, err2 = SS_ERR_INIT;
-	struct ss_registry_import *imp;
+	struct ss_err err = SS_ERR_INIT;
 	struct ss_registry *reg;
 	const char *file = NULL, *name = "<stdin>";
-	char *line = NULL;
-	size_t cap = 0;
-	int64_t lineno = 0, imported = 0;
-	ssize_t n;
+	int64_t imported = 0;
 	FILE *in = stdin;
 
 	while (ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS) != -1)
@@ -821,32 +723,7 @@ static int cmd_import(int argc, char **argv)
 				   strerror(errno));
 	}
 	reg = open_registry(0);
-	if (ss_registry_import_begin(reg, &imp, &err) < 0)
-		ss_cli_die_err(&err);
-	while ((errno = 0, n = getline(&line, &cap, in)) >= 0) {
-		lineno++;
-		if (blank(line, (size_t)n))
-			continue;
-		if (strlen(line) != (size_t)n) {
-			ss_err_set(&err, SS_ERR_INPUT, "NUL byte in line");
-		} else {
-			if (line[n - 1] == '\n')
-				line[n - 1] = '\0';
-			if (ss_registry_import_line(imp, line, &err) == 0)
-				continue;
-		}
-		ss_registry_import_end(imp, 1, &imported, &err2);
-		ss_err_prefix(&err, "%s:%" PRId64, name, lineno);
-		if (!err.detail[0])
-			ss_err_detail(&err, "nothing was imported");
-		ss_cli_die_err(&err);
-	}
-	if (ferror(in)) {
-		ss_registry_import_end(imp, 1, &imported, &err2);
-		ss_cli_die("could not read '%s': %s", name, strerror(errno));
-	}
-	free(line);
-	if (ss_registry_import_end(imp, 0, &imported, &err) < 0)
+	if (ss_registry_import_file(reg, in, name, &imported, &err) < 0)
 		ss_cli_die_err(&err);
 	close_registry(reg);
 	if (in != stdin)

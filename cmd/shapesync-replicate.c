@@ -20,11 +20,12 @@
 #include "frame.h"
 #include "pg.h"
 #include "pgoutput.h"
-#include "publication.h"
+#include "publisher.h"
 #include "health.h"
 #include "registry.h"
 #include "registry_cursor.h"
 #include "shape.h"
+#include "slot.h"
 
 #define APPNAME "shapesync-replicate"
 #define DEFAULT_REGISTRY "./var/registry.db"
@@ -161,20 +162,12 @@ static void usage(void)
 
 /* ---- options ---------------------------------------------------------- */
 
-struct table {
-	char *schema, *name;
-	int done; /* in the publication, identity full */
-	int warned;
-	int64_t retry_us; /* when to try again after a failure */
-};
-
 static struct {
 	const char *conninfo;
 	const char *slot, *pub;
 	const char *registry;
 	int registry_given;
-	struct table *tables;
-	size_t ntables, tables_alloc;
+	struct ss_publisher tables; /* --table */
 	int create_slot, drop_slot, no_loop, ack_received, take_over;
 	int cleanup_slot, manual_publishing; /* Electric's settings */
 	int temporary;			     /* a temporary, random slot */
@@ -192,33 +185,6 @@ static ss_lsn opt_lsn(const char *arg, const char *name)
 	if (ss_lsn_parse(arg, &v, &err) < 0)
 		ss_cli_usage_error("option '--%s': %s", name, err.msg);
 	return v;
-}
-
-static void add_table(struct table **tables, size_t *n, size_t *alloc,
-		      const char *schema, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (!strcmp((*tables)[i].schema, schema) &&
-		    !strcmp((*tables)[i].name, name))
-			return;
-	ss_grow((void **)tables, alloc, *n + 1, sizeof(**tables));
-	memset(&(*tables)[*n], 0, sizeof(**tables));
-	(*tables)[*n].schema = ss_xstrdup(schema);
-	(*tables)[*n].name = ss_xstrdup(name);
-	(*n)++;
-}
-
-static void free_tables(struct table *tables, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(tables[i].schema);
-		free(tables[i].name);
-	}
-	free(tables);
 }
 
 static int env_bool(const char *name)
@@ -298,8 +264,7 @@ static void parse_options(int argc, char **argv)
 			if (ss_shape_parse_table(&s, optarg, &err) < 0)
 				ss_cli_usage_error("invalid table '%s': %s",
 						   optarg, err.msg);
-			add_table(&opt.tables, &opt.ntables, &opt.tables_alloc,
-				  s.schema, s.table);
+			ss_publisher_add(&opt.tables, s.schema, s.table);
 			ss_shape_release(&s);
 			break;
 		}
@@ -356,7 +321,7 @@ static void parse_options(int argc, char **argv)
 	if (!ss_pg_slot_name_valid(opt.slot))
 		ss_cli_usage_error("invalid slot name '%s'", opt.slot);
 	if (!*opt.pub || strlen(opt.pub) > SS_IDENT_MAX ||
-	    !ss_shape_utf8_valid(opt.pub, strlen(opt.pub)))
+	    !ss_utf8_valid(opt.pub, strlen(opt.pub)))
 		ss_cli_usage_error("invalid publication name '%s'", opt.pub);
 	if (opt.create_slot && opt.drop_slot)
 		ss_cli_usage_error("--create-slot and --drop-slot exclude each "
@@ -390,11 +355,8 @@ struct state {
 	struct ss_decode dec; /* pgoutput to frames, the positions */
 
 	/* Tables to publish: --table, or the registry's. */
-	struct table *tables;
-	size_t ntables, tables_alloc;
+	struct ss_publisher publisher;
 	struct ss_registry_cursor *cursor; /* follows the registry */
-	int64_t next_partitions; /* next look at partitions' identity */
-	int partitions_warned;
 
 	ss_lsn durable;		     /* the registry's durable LSN */
 	ss_lsn slot_confirmed;	     /* the slot's at connect time */
@@ -410,14 +372,11 @@ struct state {
 	int64_t transactions, changes, reconnects;
 	struct ss_lag_hist lag; /* receive lag of the commits written */
 	int want_status;
-	int done;	   /* endpos reached */
-	int streamed;	   /* this session reached streaming */
-	int asleep;	   /* the idle timeout closed the session */
-	int64_t last_use;  /* registry: latest shape read or
-			      creation seen (wall clock, us) */
-	int64_t active_us; /* when a transaction or a shape use
-			      was last seen (monotonic) */
-	int fatal;	   /* do not reconnect */
+	int done;		    /* endpos reached */
+	int streamed;		    /* this session reached streaming */
+	int asleep;		    /* the idle timeout closed the session */
+	struct ss_stream_idle idle; /* --idle-timeout */
+	int fatal;		    /* do not reconnect */
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -442,7 +401,7 @@ static void decoded(struct state *st)
 	}
 	if (st->dec.new_partition) {
 		st->dec.new_partition = 0;
-		st->next_partitions = 0;
+		ss_publisher_partitions_soon(&st->publisher);
 	}
 	if (st->dec.fatal)
 		st->fatal = 1;
@@ -490,6 +449,12 @@ static int progress(struct state *st, struct ss_err *err)
 
 /* ---- registry and publication -------------------------------------- */
 
+static void publish_warn(const char *msg, const char *hint, void *ctx)
+{
+	(void)ctx;
+	ss_cli_log(SS_LOG_WARNING, NULL, hint, "%s", msg);
+}
+
 /* A shape registered (or listed by the cursor's first poll): its table
  * joins the publication. */
 static int on_shape(int64_t id, const char *handle,
@@ -500,88 +465,8 @@ static int on_shape(int64_t id, const char *handle,
 
 	(void)id, (void)handle, (void)err;
 	if (rec->schema_name && rec->table_name)
-		add_table(&st->tables, &st->ntables, &st->tables_alloc,
-			  rec->schema_name, rec->table_name);
-	return 0;
-}
-
-/* Add pending tables to the publication. Failures other than a lost
- * connection are warnings: the table is retried later. */
-static int publish_tables(struct state *st, struct ss_err *err)
-{
-	int64_t now = ss_mono_us();
-	size_t i;
-
-	for (i = 0; i < st->ntables; i++) {
-		struct table *t = &st->tables[i];
-		struct ss_err e = SS_ERR_INIT;
-
-		if (t->done || now < t->retry_us)
-			continue;
-		if (ss_publication_add_table(st->admin, opt.pub, t->schema,
-					     t->name, NULL, &e) == 0) {
-			t->done = 1;
-			continue;
-		}
-		if (PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK) {
-			*err = e;
-			return -1;
-		}
-		if (!t->warned) {
-			ss_cli_log(SS_LOG_WARNING, NULL, e.hint,
-				   "could not publish table \"%s\".\"%s\": %s",
-				   t->schema, t->name, e.msg);
-			t->warned = 1;
-		}
-		t->retry_us = now + RETRY_PUBLISH_US;
-	}
-	return 0;
-}
-
-/*
- * Partitions attached to or created under a published partitioned table
- * are published at once but keep the default replica identity: give them
- * REPLICA IDENTITY FULL (shapes need whole old rows), once a second, or
- * at the next tick after a relation message showed one without it.
- * Failures other than a lost connection are warnings, retried.
- */
-/* Shapes were invalidated: their table's partitions changed. */
-static void on_spoiled(const char *schema, const char *name, const char *why,
-		       int64_t n, void *ctx)
-{
-	(void)ctx;
-	ss_cli_warning("the partitions of \"%s\".\"%s\" changed (%s): "
-		       "%" PRId64 " shape%s on it invalidated, their "
-		       "clients must refetch",
-		       schema, name, why, n, n == 1 ? "" : "s");
-}
-
-static int partitions_full(struct state *st, struct ss_err *err)
-{
-	struct ss_err warn = SS_ERR_INIT;
-	int64_t now = ss_mono_us();
-	int changed = 0, failed = 0;
-
-	if (now < st->next_partitions)
-		return 0;
-	st->next_partitions = now + PARTITIONS_US;
-	if (ss_publication_partitions_full(st->admin, opt.pub, &changed,
-					   &failed, &warn, err) < 0)
-		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1
-									: 0;
-	if (st->reg &&
-	    ss_publication_follow_partitions(st->admin, opt.pub, st->reg,
-					     on_spoiled, NULL, err) < 0)
-		return PQstatus(ss_pg_conn(st->admin)) != CONNECTION_OK ? -1
-									: 0;
-	if (failed && !st->partitions_warned) {
-		ss_cli_warning("could not set REPLICA IDENTITY FULL on %d "
-			       "partition%s: %s",
-			       failed, failed == 1 ? "" : "s", warn.msg);
-		st->partitions_warned = 1;
-	}
-	if (!failed)
-		st->partitions_warned = 0;
+		ss_publisher_add(&st->publisher, rec->schema_name,
+				 rec->table_name);
 	return 0;
 }
 
@@ -667,8 +552,10 @@ static int poll_registry(struct state *st, struct ss_err *err)
 			st->durable = d;
 		}
 	}
+	/* Failures other than a lost connection are warnings, retried. */
 	if (!opt.manual_publishing &&
-	    (publish_tables(st, err) < 0 || partitions_full(st, err) < 0))
+	    ss_publisher_tick(&st->publisher, st->admin, st->reg, ss_mono_us(),
+			      err) < 0)
 		return -1;
 	if (ack_target(st) != st->sent_flush)
 		st->want_status = 1;
@@ -689,48 +576,31 @@ static void sleep_ms(int64_t ms)
 	nanosleep(&ts, NULL);
 }
 
-/* --idle-timeout: a shape read or created since the last look counts as
- * activity, as WAL data does (stream()). Once neither was seen for the
- * timeout, between transactions and with everything written out, the
- * session ends asleep: nothing is lost, the slot keeps the WAL until the
- * next session. */
 /* 1 if a shape was read or created since the last look (the registry's
- * latest use moved), 0 if not, -1 with err. */
-static int shape_used(struct state *st, struct ss_err *err)
+ * latest use moved: see ss_stream_idle), 0 if not, -1 with err. */
+static int shape_used(struct state *st, int64_t now, struct ss_err *err)
 {
 	int64_t use;
 
 	if (ss_registry_last_use(st->reg, &use, err) < 0)
 		return -1;
-	if (use <= st->last_use)
-		return 0;
-	st->last_use = use;
-	return 1;
+	return ss_stream_idle_use(&st->idle, use, now, ss_now_us());
 }
 
+/* --idle-timeout: with everything written out, end the session asleep. */
 static int idle_check(struct state *st, int64_t now, struct ss_err *err)
 {
 	int used;
 
-	/* The registry is asked only once the timeout ran out, not on
-	 * every poll: a read since then restarts it. */
-	if (!opt.idle_ms || !st->reg ||
-	    now - st->active_us < opt.idle_ms * 1000)
+	if (!st->reg || !ss_stream_idle_due(&st->idle, now))
 		return 0;
-	used = shape_used(st, err);
+	used = shape_used(st, now, err);
 	if (used < 0) {
 		st->fatal = 1;
 		return -1;
 	}
-	if (used) {
-		/* The timeout counts from that use (wall clock in the
-		 * registry, moved onto the monotonic clock). */
-		int64_t ago = ss_now_us() - st->last_use;
-
-		st->active_us = now - (ago > 0 ? ago : 0);
-		if (now - st->active_us < opt.idle_ms * 1000)
-			return 0;
-	}
+	if (used && !ss_stream_idle_due(&st->idle, now))
+		return 0;
 	if (st->dec.in_txn || st->dec.skip_txn ||
 	    st->dec.received > st->dec.emitted)
 		return 0;
@@ -755,7 +625,7 @@ static int idle_sleep(struct state *st, struct ss_err *err)
 	while (!stop_requested) {
 		for (i = 0; i < 10 && !stop_requested; i++)
 			sleep_ms(100);
-		used = shape_used(st, err);
+		used = shape_used(st, ss_mono_us(), err);
 		if (used < 0)
 			return -1;
 		if (used) {
@@ -838,7 +708,7 @@ static int stream(struct state *st, struct ss_err *err)
 		else if (cm.kind == 'k')
 			r = handle_keepalive(st, &cm);
 		else {
-			st->active_us = now;
+			st->idle.active_us = now;
 			r = handle_xlog(st, cm.data, cm.len, err);
 		}
 		PQfreemem(buf);
@@ -848,6 +718,12 @@ static int stream(struct state *st, struct ss_err *err)
 			return -1;
 		}
 	}
+}
+
+static void slot_notice(const char *msg, void *ctx)
+{
+	(void)ctx;
+	ss_cli_warning("%s", msg);
 }
 
 static void slot_wait(int64_t seconds, const char *what, void *ctx)
@@ -906,8 +782,13 @@ static void disconnect(struct state *st)
  * stop), -1 with err otherwise (st->fatal: do not retry). */
 static int session(struct state *st, struct ss_err *err)
 {
-	char key[128];
-	int got, created = 0, exists, pub_created, lost, round;
+	struct ss_slot s = {.conninfo = opt.conninfo,
+			    .appname = APPNAME,
+			    .pub = opt.pub,
+			    .temporary = opt.temporary,
+			    .take_over = opt.take_over,
+			    .notice = slot_notice,
+			    .wait = slot_wait};
 	ss_lsn confirmed;
 	int64_t timeout_ms;
 
@@ -919,36 +800,11 @@ static int session(struct state *st, struct ss_err *err)
 			return -1;
 		opt.slot = name;
 	}
+	s.slot = opt.slot;
 	if (ss_pg_open(opt.conninfo, 0, APPNAME, &st->admin, err) < 0)
 		return -1;
-	snprintf(key, sizeof(key), "shapesync-replicate slot %s", opt.slot);
-	if (ss_pg_try_lock(st->admin, key, &got, err) < 0)
-		return -1;
-	/* Whoever holds the lock or streams from the slot; a holder that
-	 * reconnects between its end and our lock is ended again. */
-	for (round = 0; opt.take_over && round < 5; round++) {
-		int ended;
-
-		if (ss_pg_take_over(st->admin, key, opt.slot, &ended, err) < 0)
-			return -1;
-		if (ended)
-			ss_cli_warning(
-			    "took slot '%s' over: ended %d backend%s "
-			    "holding it",
-			    opt.slot, ended, ended == 1 ? "" : "s");
-		if (!got && ss_pg_try_lock(st->admin, key, &got, err) < 0)
-			return -1;
-		if (got)
-			break;
-	}
-	if (!got) {
-		st->fatal = 1;
-		ss_err_set(err, SS_ERR_RUNTIME,
-			   "another shapesync-replicate is using slot '%s'",
-			   opt.slot);
-		ss_err_hint(err, "run one instance per slot, choose another "
-				 "with --slot, or end a stale one with "
-				 "--take-over-slot");
+	if (ss_slot_lock(&s, st->admin, err) < 0) {
+		st->fatal = s.fatal;
 		return -1;
 	}
 	if (opt.drop_slot) {
@@ -958,50 +814,16 @@ static int session(struct state *st, struct ss_err *err)
 		}
 		return 0;
 	}
-	/* The publication must exist before the slot's start: pgoutput
-	 * looks it up as of the WAL it decodes. */
-	if (ss_publication_create(st->admin, opt.pub, &pub_created, err) < 0 ||
-	    ss_pg_slot_info(st->admin, opt.slot, &exists, &confirmed, &lost,
-			    err) < 0)
+	if (ss_slot_lookup(&s, st->admin, err) < 0)
 		return -1;
 	if (opt.temporary && opt.create_slot)
 		return 0; /* the streaming session makes its own */
-	if (exists && pub_created) {
-		st->fatal = 1;
-		ss_err_set(err, SS_ERR_RUNTIME,
-			   "publication '%s' was created after slot '%s'",
-			   opt.pub, opt.slot);
-		ss_err_detail(err, "pgoutput cannot decode the slot's WAL from "
-				   "before the publication existed");
-		ss_err_hint(err, "drop the slot with --drop-slot (shapes must "
-				 "then be created anew)");
+	if (ss_slot_ready(&s, st->admin, &st->repl, err) < 0) {
+		st->fatal = s.fatal;
 		return -1;
 	}
-	if (ss_pg_open(opt.conninfo, SS_PG_REPLICATION | SS_PG_DISPLAY, APPNAME,
-		       &st->repl, err) < 0)
-		return -1;
-	if (exists && lost) {
-		/* The server will never stream it again: make it anew (the
-		 * stream check below invalidates the shapes). */
-		ss_cli_warning("replication slot '%s' was invalidated by the "
-			       "server (wal_status lost); dropping it",
-			       opt.slot);
-		if (ss_pg_slot_drop(st->admin, opt.slot, err) < 0 &&
-		    err->code != SS_ERR_INPUT)
-			return -1;
-		ss_err_clear(err);
-		exists = 0;
-	}
-	if (!exists) {
-		if (ss_pg_slot_create(st->repl, opt.slot, opt.temporary,
-				      &created, &confirmed, st->admin,
-				      slot_wait, NULL, err) < 0)
-			return -1;
-		if (!created && ss_pg_slot_info(st->admin, opt.slot, &exists,
-						&confirmed, NULL, err) < 0)
-			return -1;
-	}
-	if (check_stream(st, created, lost, confirmed, err) < 0)
+	confirmed = s.confirmed;
+	if (check_stream(st, s.created, s.lost, confirmed, err) < 0)
 		return -1;
 	/* Tables first: pgoutput decides what to send as of the WAL it
 	 * decodes, so a table joins the stream when it joins the
@@ -1045,7 +867,7 @@ static int session(struct state *st, struct ss_err *err)
 	if (st->beat)
 		ss_beat_state(st->beat, "streaming", NULL);
 	st->next_poll = ss_mono_us() + POLL_US;
-	st->active_us = ss_mono_us();
+	st->idle.active_us = ss_mono_us();
 	st->want_status = 1;
 	return stream(st, err);
 }
@@ -1066,7 +888,7 @@ static void open_registry(struct state *st)
 
 		st->cursor =
 		    ss_registry_cursor_new(st->reg, SS_REGISTRY_CURSOR_RECORDS,
-					   opt.ntables ? NULL : &ops, st);
+					   opt.tables.n ? NULL : &ops, st);
 	}
 }
 
@@ -1092,12 +914,13 @@ int main(int argc, char **argv)
 	/* The registry gives the durable LSN and, without --table, the
 	 * tables; dropping the slot needs neither. */
 	if (!opt.drop_slot &&
-	    (!opt.ack_received || !opt.ntables || opt.registry_given))
+	    (!opt.ack_received || !opt.tables.n || opt.registry_given))
 		open_registry(&st);
 	if (opt.idle_ms && !st.reg && !opt.drop_slot && !opt.create_slot)
 		ss_cli_usage_error("--idle-timeout needs the registry: a shape "
 				   "read there is what wakes replicate");
 	st.wal = st.retained = st.flush_lag = -1;
+	st.idle.timeout_us = opt.idle_ms * 1000;
 	/* A session that only creates the slot is not the pipeline's. */
 	if (st.reg && !opt.create_slot) {
 		if (ss_beat_start(st.reg, "replicate", 1000, &st.beat, &err) <
@@ -1110,9 +933,14 @@ int main(int argc, char **argv)
 	st.dec.out_name = "<stdout>";
 	st.dec.have_endpos = opt.have_endpos;
 	st.dec.endpos = opt.endpos;
-	for (i = 0; i < opt.ntables; i++)
-		add_table(&st.tables, &st.ntables, &st.tables_alloc,
-			  opt.tables[i].schema, opt.tables[i].name);
+	ss_publisher_init(&st.publisher);
+	st.publisher.pub = opt.pub;
+	st.publisher.retry_us = RETRY_PUBLISH_US;
+	st.publisher.partitions_us = PARTITIONS_US;
+	st.publisher.warn = publish_warn;
+	for (i = 0; i < opt.tables.n; i++)
+		ss_publisher_add(&st.publisher, opt.tables.tables[i].schema,
+				 opt.tables.tables[i].name);
 	/* Frames go out in large writes; commits flush. (glibc ignores the
 	 * size when it is to allocate the buffer itself.) */
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
@@ -1159,28 +987,21 @@ int main(int argc, char **argv)
 	    !opt.drop_slot) {
 		/* An orderly stop: the slot goes, and the next start begins a
 		 * new replication stream (every shape is removed then). */
-		struct ss_pg *pg = NULL;
-
 		ss_err_clear(&err);
-		if (ss_pg_open(opt.conninfo, 0, APPNAME, &pg, &err) < 0 ||
-		    ss_pg_slot_drop(pg, opt.slot, &err) < 0) {
-			ss_err_prefix(&err, "could not drop slot '%s'",
-				      opt.slot);
+		if (ss_slot_drop_now(opt.conninfo, APPNAME, opt.slot, &err) < 0)
 			ss_cli_log(SS_LOG_WARNING, err.detail, err.hint, "%s",
 				   err.msg);
-		} else {
+		else
 			ss_cli_info("dropped slot '%s' "
 				    "($CLEANUP_REPLICATION_SLOTS_ON_SHUTDOWN)",
 				    opt.slot);
-		}
-		ss_pg_close(pg);
 	}
 	beat_publish(&st);
 	ss_beat_stop(st.beat, "stopped");
 	ss_decode_release(&st.dec);
 	ss_buf_release(&st.stream_reason);
-	free_tables(st.tables, st.ntables);
-	free_tables(opt.tables, opt.ntables);
+	ss_publisher_release(&st.publisher);
+	ss_publisher_release(&opt.tables);
 	ss_registry_cursor_free(st.cursor);
 	if (st.reg && ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);

@@ -6,28 +6,18 @@
 
 #include "catalog.h"
 #include "pg.h"
+#include "shape.h"
 
 #include <inttypes.h>
-
-static void quoted_name(struct ss_buf *out, const char *name)
-{
-	ss_buf_addc(out, '"');
-	for (; *name; name++) {
-		if (*name == '"')
-			ss_buf_addc(out, '"');
-		ss_buf_addc(out, *name);
-	}
-	ss_buf_addc(out, '"');
-}
 
 void ss_message_key(struct ss_buf *out, const char *schema, const char *table,
 		    const char *const *pk_values, size_t npk)
 {
 	size_t i;
 
-	quoted_name(out, schema);
+	ss_shape_quote_ident(out, schema);
 	ss_buf_addc(out, '.');
-	quoted_name(out, table);
+	ss_shape_quote_ident(out, table);
 	for (i = 0; i < npk; i++) {
 		const char *v = pk_values[i];
 
@@ -36,11 +26,7 @@ void ss_message_key(struct ss_buf *out, const char *schema, const char *table,
 			continue;
 		}
 		ss_buf_adds(out, "/\"");
-		for (; *v; v++) {
-			if (*v == '/')
-				ss_buf_addc(out, '/');
-			ss_buf_addc(out, *v);
-		}
+		ss_buf_add_doubling(out, v, '/');
 		ss_buf_addc(out, '"');
 	}
 }

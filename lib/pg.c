@@ -9,6 +9,7 @@
 
 #include "pg.h"
 #include "pgoutput.h"
+#include "shape.h"
 
 struct ss_pg {
 	PGconn *conn;
@@ -319,13 +320,7 @@ void ss_pg_add_ident(struct ss_pg *pg, struct ss_buf *b, const char *ident)
 	}
 	/* Only an encoding error gets here; quote by hand (always valid
 	 * for UTF-8, the client encoding we set). */
-	ss_buf_addc(b, '"');
-	for (; *ident; ident++) {
-		if (*ident == '"')
-			ss_buf_addc(b, '"');
-		ss_buf_addc(b, *ident);
-	}
-	ss_buf_addc(b, '"');
+	ss_shape_quote_ident(b, ident);
 }
 
 void ss_pg_add_qualified(struct ss_pg *pg, struct ss_buf *b, const char *schema,
@@ -701,11 +696,7 @@ int ss_pg_wal_sender_timeout(struct ss_pg *pg, int64_t *ms, struct ss_err *err)
 static void add_repl_literal(struct ss_buf *b, const char *s)
 {
 	ss_buf_addc(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			ss_buf_addc(b, '\'');
-		ss_buf_addc(b, *s);
-	}
+	ss_buf_add_doubling(b, s, '\'');
 	ss_buf_addc(b, '\'');
 }
 
@@ -748,26 +739,6 @@ int ss_pg_start_replication(struct ss_pg *repl, const char *slot,
 
 /* ---- The streaming protocol ------------------------------------------ */
 
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void put64(char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (char)(v & 0xff);
-		v >>= 8;
-	}
-}
-
 int ss_pg_copymsg_parse(const char *buf, size_t len, struct ss_pg_copymsg *m,
 			struct ss_err *err)
 {
@@ -782,18 +753,19 @@ int ss_pg_copymsg_parse(const char *buf, size_t len, struct ss_pg_copymsg *m,
 	case 'w':
 		if (len < 25)
 			break;
-		m->data_start = get64(p + 1);
-		m->wal_end = get64(p + 9);
+		m->data_start = ss_get64be(p + 1);
+		m->wal_end = ss_get64be(p + 9);
 		m->send_time_us =
-		    (int64_t)get64(p + 17) + SS_PG_EPOCH_OFFSET_US;
+		    (int64_t)ss_get64be(p + 17) + SS_PG_EPOCH_OFFSET_US;
 		m->data = buf + 25;
 		m->len = len - 25;
 		return 0;
 	case 'k':
 		if (len < 18)
 			break;
-		m->wal_end = get64(p + 1);
-		m->send_time_us = (int64_t)get64(p + 9) + SS_PG_EPOCH_OFFSET_US;
+		m->wal_end = ss_get64be(p + 1);
+		m->send_time_us =
+		    (int64_t)ss_get64be(p + 9) + SS_PG_EPOCH_OFFSET_US;
 		m->reply = p[17] != 0;
 		return 0;
 	default:
@@ -810,10 +782,10 @@ size_t ss_pg_status_build(char out[34], ss_lsn written, ss_lsn flushed,
 			  ss_lsn applied, int64_t now_us, int reply)
 {
 	out[0] = 'r';
-	put64(out + 1, written);
-	put64(out + 9, flushed);
-	put64(out + 17, applied);
-	put64(out + 25, (uint64_t)(now_us - SS_PG_EPOCH_OFFSET_US));
+	ss_put64be(out + 1, written);
+	ss_put64be(out + 9, flushed);
+	ss_put64be(out + 17, applied);
+	ss_put64be(out + 25, (uint64_t)(now_us - SS_PG_EPOCH_OFFSET_US));
 	out[33] = reply ? 1 : 0;
 	return 34;
 }

@@ -406,34 +406,61 @@ static int tree_full(struct ss_pg *c, const char *oidtxt, struct ss_err *err)
 	return rc;
 }
 
+/* What the catalog says of table `oidtxt` and publication `pub`, in one
+ * query. Membership has two readings: serve's check (manual publishing)
+ * accepts any way the table is published, as pg_publication_tables lists
+ * it (a schema publication, a published parent) or named in the
+ * publication; ensure adds the table unless it is named in the
+ * publication or the publication is FOR ALL TABLES. */
+struct membership {
+	int has_pub; /* the publication exists */
+	int named;   /* in pg_publication_rel, or FOR ALL TABLES */
+	int listed;  /* in pg_publication_tables, or in pg_publication_rel */
+	int full;    /* REPLICA IDENTITY FULL */
+};
+
+static int membership(struct ss_pg *c, const char *pub, const char *oidtxt,
+		      struct membership *m, struct ss_err *err)
+{
+	const char *params[2] = {pub, oidtxt};
+	PGresult *r;
+
+	if (q_exec(
+		c,
+		"WITH rel AS (SELECT EXISTS (SELECT 1"
+		"  FROM pg_catalog.pg_publication_rel pr"
+		"  JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
+		"  WHERE p.pubname = $1 AND pr.prrelid = $2::oid) AS named)"
+		" SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1),"
+		" rel.named OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication"
+		"  WHERE pubname = $1 AND puballtables),"
+		" rel.named OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables"
+		"  WHERE pubname = $1 AND (schemaname, tablename) ="
+		"  (SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
+		"   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+		"   WHERE c.oid = $2::oid)),"
+		" (SELECT relreplident = 'f' FROM pg_catalog.pg_class WHERE oid = $2::oid)"
+		" FROM rel",
+		2, params, &r, err) < 0)
+		return -1;
+	m->has_pub = PQgetvalue(r, 0, 0)[0] == 't';
+	m->named = PQgetvalue(r, 0, 1)[0] == 't';
+	m->listed = PQgetvalue(r, 0, 2)[0] == 't';
+	m->full = PQgetvalue(r, 0, 3)[0] == 't';
+	PQclear(r);
+	return 0;
+}
+
 int ss_publication_check(struct ss_pg *c, const char *pub,
 			 const struct ss_catalog_table *t, struct ss_err *err)
 {
 	char oidtxt[16];
-	const char *params[2];
-	PGresult *r;
-	int has_rel, full;
+	struct membership m;
 
 	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, t->oid);
-	params[0] = pub;
-	params[1] = oidtxt;
-	if (q_exec(
-		c,
-		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables"
-		"  WHERE pubname = $1 AND (schemaname, tablename) ="
-		"  (SELECT n.nspname, c.relname FROM pg_catalog.pg_class c"
-		"   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-		"   WHERE c.oid = $2::oid))"
-		"  OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel pr"
-		"  JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
-		"  WHERE p.pubname = $1 AND pr.prrelid = $2::oid),"
-		" (SELECT relreplident = 'f' FROM pg_catalog.pg_class WHERE oid = $2::oid)",
-		2, params, &r, err) < 0)
+	if (membership(c, pub, oidtxt, &m, err) < 0)
 		return -1;
-	has_rel = PQgetvalue(r, 0, 0)[0] == 't';
-	full = PQgetvalue(r, 0, 1)[0] == 't';
-	PQclear(r);
-	if (!has_rel)
+	if (!m.listed)
 		return ss_err_set(
 		    err, SS_ERR_INPUT,
 		    "Database table \"%s\".\"%s\" is "
@@ -441,7 +468,7 @@ int ss_publication_check(struct ss_pg *c, const char *pub,
 		    "ELECTRIC_MANUAL_TABLE_PUBLISHING setting prevents "
 		    "shapesync from adding it",
 		    t->schema, t->name, pub);
-	if (!full)
+	if (!m.full)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "Database table \"%s\".\"%s\" does "
 				  "not have its replica identity set to FULL",
@@ -453,30 +480,14 @@ int ss_publication_ensure(struct ss_pg *c, const char *pub,
 			  const struct ss_catalog_table *t, struct ss_err *err)
 {
 	char oidtxt[16];
-	const char *params[2];
-	PGresult *r;
-	int has_pub, has_rel, full, made;
+	struct membership m;
+	int made;
 
 	snprintf(oidtxt, sizeof(oidtxt), "%" PRIu32, t->oid);
-	params[0] = pub;
-	params[1] = oidtxt;
-	if (q_exec(
-		c,
-		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = $1),"
-		" EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel pr"
-		"  JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid"
-		"  WHERE p.pubname = $1 AND pr.prrelid = $2::oid)"
-		"  OR EXISTS (SELECT 1 FROM pg_catalog.pg_publication"
-		"  WHERE pubname = $1 AND puballtables),"
-		" (SELECT relreplident = 'f' FROM pg_catalog.pg_class WHERE oid = $2::oid)",
-		2, params, &r, err) < 0)
+	if (membership(c, pub, oidtxt, &m, err) < 0)
 		return -1;
-	has_pub = PQgetvalue(r, 0, 0)[0] == 't';
-	has_rel = PQgetvalue(r, 0, 1)[0] == 't';
-	full = PQgetvalue(r, 0, 2)[0] == 't';
-	PQclear(r);
 
-	if (!has_pub &&
+	if (!m.has_pub &&
 	    create_publication(c, "postgresql", pub, &made, err) < 0)
 		return -1;
 	/* REPLICA IDENTITY FULL (of the table and, for a partitioned one,
@@ -484,12 +495,12 @@ int ss_publication_ensure(struct ss_pg *c, const char *pub,
 	 * update or delete decoded in between would come with its key alone,
 	 * and route invalidates the table's filtered shapes on one. Each
 	 * statement commits on its own, so no lock is held across the two. */
-	if (!full &&
+	if (!m.full &&
 	    identity_full(c, "postgresql", t->schema, t->name, err) < 0)
 		return -1;
 	if (t->relkind == 'p' && tree_full(c, oidtxt, err) < 0)
 		return -1;
-	if (!has_rel &&
+	if (!m.named &&
 	    add_table(c, "postgresql", pub, t->schema, t->name, err) < 0)
 		return -1;
 	return 0;

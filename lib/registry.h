@@ -47,6 +47,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "health.h"
 #include "shape.h"
@@ -407,6 +408,12 @@ int ss_registry_import_line(struct ss_registry_import *imp, const char *json,
 /* Commit, or with abort != 0 roll back; frees imp either way. */
 int ss_registry_import_end(struct ss_registry_import *imp, int abort,
 			   int64_t *imported, struct ss_err *err);
+/* Import every line of `in` (blank lines skipped) in one transaction.
+ * A bad line aborts it: err is prefixed "<name>:<line>" and, without a
+ * detail of its own, says "nothing was imported"; a read error is
+ * "could not read '<name>': ...". */
+int ss_registry_import_file(struct ss_registry *reg, FILE *in, const char *name,
+			    int64_t *imported, struct ss_err *err);
 
 /*
  * A record for people (shapesync-db show and ls): control characters

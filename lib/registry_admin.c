@@ -170,14 +170,6 @@ fail:
 #define TABLE_WIDTH_MAX 40
 #define TIME_WIDTH 20
 
-/* Human output is one line per item: control characters become spaces. */
-static void add_clean(struct ss_buf *b, const char *s)
-{
-	for (; *s; s++)
-		ss_buf_addc(b,
-			    (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
-}
-
 static void add_time(struct ss_buf *b, int64_t us, int seconds_only)
 {
 	char t[64], *dot;
@@ -208,7 +200,7 @@ static void add_ident(struct ss_buf *b, const char *ident)
 		return;
 	}
 	ss_shape_quote_ident(&q, ident);
-	add_clean(b, q.buf);
+	ss_buf_add_clean(b, q.buf);
 	ss_buf_release(&q);
 }
 
@@ -276,7 +268,7 @@ int ss_shape_rec_to_row(const struct ss_shape_rec *rec, int id_width,
 
 	ss_buf_addf(b, "%*" PRId64 " ", id_width, rec->id);
 	start = b->len;
-	add_clean(b, rec->handle);
+	ss_buf_add_clean(b, rec->handle);
 	pad(b, start, HANDLE_WIDTH);
 	ss_buf_addc(b, ' ');
 	start = b->len;
@@ -294,7 +286,7 @@ int ss_shape_rec_to_row(const struct ss_shape_rec *rec, int id_width,
 	if (bad)
 		ss_buf_addc(b, '?');
 	else if (s.where)
-		add_clean(b, s.where);
+		ss_buf_add_clean(b, s.where);
 	else
 		ss_buf_addc(b, '-');
 	ss_buf_addc(b, '\n');
@@ -310,11 +302,11 @@ int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b,
 	int bad = rec_shape(rec, &s, err) < 0;
 
 	ss_buf_addf(b, "id: %" PRId64 "\nhandle: ", rec->id);
-	add_clean(b, rec->handle);
+	ss_buf_add_clean(b, rec->handle);
 	ss_buf_adds(b, "\ntable: ");
 	ss_shape_rec_table_name(rec, b);
 	ss_buf_adds(b, "\nwhere: ");
-	add_clean(b, bad ? "?" : s.where ? s.where : "-");
+	ss_buf_add_clean(b, bad ? "?" : s.where ? s.where : "-");
 	ss_buf_adds(b, "\nparams: ");
 	if (!s.nparams)
 		ss_buf_addc(b, bad ? '?' : '-');
@@ -369,7 +361,7 @@ int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b,
 	else
 		ss_buf_addc(b, '-');
 	ss_buf_adds(b, "\ndefinition: ");
-	add_clean(b, rec->definition);
+	ss_buf_add_clean(b, rec->definition);
 	ss_buf_addc(b, '\n');
 	ss_shape_release(&s);
 	return bad ? -1 : 0;
@@ -951,4 +943,50 @@ int ss_registry_import_end(struct ss_registry_import *imp, int abort,
 		pthread_mutex_unlock(&r->idlock);
 	}
 	return rc;
+}
+
+static int blank(const char *s, size_t n)
+{
+	return strspn(s, " \t\r\n") == n;
+}
+
+int ss_registry_import_file(struct ss_registry *reg, FILE *in, const char *name,
+			    int64_t *imported, struct ss_err *err)
+{
+	struct ss_registry_import *imp;
+	struct ss_err ignore = SS_ERR_INIT;
+	char *line = NULL;
+	size_t cap = 0;
+	int64_t lineno = 0;
+	ssize_t n;
+
+	if (ss_registry_import_begin(reg, &imp, err) < 0)
+		return -1;
+	while ((errno = 0, n = getline(&line, &cap, in)) >= 0) {
+		lineno++;
+		if (blank(line, (size_t)n))
+			continue;
+		if (strlen(line) != (size_t)n) {
+			ss_err_set(err, SS_ERR_INPUT, "NUL byte in line");
+		} else {
+			if (line[n - 1] == '\n')
+				line[n - 1] = '\0';
+			if (ss_registry_import_line(imp, line, err) == 0)
+				continue;
+		}
+		ss_registry_import_end(imp, 1, imported, &ignore);
+		free(line);
+		ss_err_prefix(err, "%s:%" PRId64, name, lineno);
+		if (!err->detail[0])
+			ss_err_detail(err, "nothing was imported");
+		return -1;
+	}
+	free(line);
+	if (ferror(in)) {
+		ss_registry_import_end(imp, 1, imported, &ignore);
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not read '%s': %s", name,
+				  strerror(errno));
+	}
+	return ss_registry_import_end(imp, 0, imported, err);
 }

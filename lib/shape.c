@@ -47,11 +47,6 @@ void ss_shape_release(struct ss_shape *s)
 	ss_shape_init(s);
 }
 
-int ss_shape_utf8_valid(const char *text, size_t len)
-{
-	return ss_utf8_valid(text, len);
-}
-
 /*
  * How many bytes of text (len bytes, valid UTF-8) to echo in a message:
  * at most ECHO_MAX, cut on a character boundary so the message stays valid
@@ -157,7 +152,7 @@ int ss_shape_parse_table(struct ss_shape *s, const char *text,
 		text = "";
 	len = strlen(text);
 	/* Checked first so every message below echoes valid UTF-8. */
-	if (!ss_shape_utf8_valid(text, len))
+	if (!ss_utf8_valid(text, len))
 		return ss_err_set(err, SS_ERR_INPUT, MSG_UTF8);
 	/* Split on '.' outside quotes; a '"' toggles, as in Electric's
 	 * StringSplitter (so "" inside a quoted part toggles twice). */
@@ -223,7 +218,7 @@ int ss_shape_parse_columns(struct ss_shape *s, const char *text,
 	if (!text)
 		text = "";
 	len = strlen(text);
-	if (!ss_shape_utf8_valid(text, len))
+	if (!ss_utf8_valid(text, len))
 		return ss_err_set(err, SS_ERR_INPUT, MSG_UTF8);
 	for (i = 0; i < len; i++)
 		quotes_after += text[i] == '"';
@@ -591,10 +586,6 @@ void ss_shape_quote_ident(struct ss_buf *out, const char *ident)
 {
 	/* Always quoting is correct and avoids carrying PG's keyword list. */
 	ss_buf_addc(out, '"');
-	for (; *ident; ident++) {
-		if (*ident == '"')
-			ss_buf_addc(out, '"');
-		ss_buf_addc(out, *ident);
-	}
+	ss_buf_add_doubling(out, ident, '"');
 	ss_buf_addc(out, '"');
 }

@@ -62,9 +62,9 @@ unsigned ss_shapereq_check_bytes(const struct ss_shapereq_kv *kv, size_t n,
 		    (value && strlen(value) != kv[i].value_len))
 			msg =
 			    "invalid byte sequence for encoding \"UTF8\": 0x00";
-		else if (!ss_shape_utf8_valid(key, kv[i].key_len) ||
+		else if (!ss_utf8_valid(key, kv[i].key_len) ||
 			 (value && strcmp(key, "table") && /* its own wording */
-			  !ss_shape_utf8_valid(value, kv[i].value_len)))
+			  !ss_utf8_valid(value, kv[i].value_len)))
 			msg = "invalid byte sequence for encoding \"UTF8\"";
 		else
 			continue;
@@ -336,14 +336,14 @@ static int check_where(const struct ss_shapereq_args *a,
 	size_t k;
 	int i;
 
-	if (!ss_shape_utf8_valid(a->where, strlen(a->where))) {
+	if (!ss_utf8_valid(a->where, strlen(a->where))) {
 		ss_http_errors_add(
 		    c, "where", "invalid byte sequence for encoding \"UTF8\"");
 		return -1;
 	}
 	pv = ss_xcalloc((size_t)a->params_max + 1, sizeof(*pv));
 	for (i = 1; i <= a->params_max; i++) {
-		if (!ss_shape_utf8_valid(a->pv[i], strlen(a->pv[i]))) {
+		if (!ss_utf8_valid(a->pv[i], strlen(a->pv[i]))) {
 			free(pv);
 			ss_http_errors_add(
 			    c, "params",

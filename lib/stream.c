@@ -206,3 +206,24 @@ ss_lsn ss_stream_ack_target(ss_lsn durable, ss_lsn emitted,
 		a = max_flush;
 	return a;
 }
+
+/* ---- the idle timeout ----------------------------------------------- */
+
+int ss_stream_idle_due(const struct ss_stream_idle *idle, int64_t now)
+{
+	return idle->timeout_us > 0 &&
+	       now - idle->active_us >= idle->timeout_us;
+}
+
+int ss_stream_idle_use(struct ss_stream_idle *idle, int64_t use, int64_t now,
+		       int64_t wall)
+{
+	int64_t ago;
+
+	if (use <= idle->last_use)
+		return 0;
+	idle->last_use = use;
+	ago = wall - use;
+	idle->active_us = now - (ago > 0 ? ago : 0);
+	return 1;
+}

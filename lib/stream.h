@@ -108,4 +108,35 @@ ss_lsn ss_stream_ack_target(ss_lsn durable, ss_lsn emitted,
 			    ss_lsn slot_confirmed, ss_lsn max_flush,
 			    int ack_received);
 
+/* ---- replicate's idle timeout (--idle-timeout) ----------------------- */
+
+/*
+ * A shape read or created (the registry's latest use moving) counts as
+ * activity, as WAL data does. Once neither was seen for the timeout,
+ * between transactions and with everything written out, replicate ends
+ * its session asleep: nothing is lost, the slot keeps the WAL until the
+ * next session. The registry is asked only once the timeout ran out, not
+ * on every poll: a read since then restarts it. Transparent value type;
+ * times in microseconds.
+ */
+struct ss_stream_idle {
+	int64_t timeout_us; /* 0: never idle */
+	int64_t active_us;  /* the last activity (monotonic clock) */
+	int64_t last_use;   /* the registry's latest use seen (wall clock) */
+};
+
+/* 1 if the timeout ran out at `now` (monotonic) since the last activity,
+ * 0 if not or without a timeout. Pure. */
+int ss_stream_idle_due(const struct ss_stream_idle *idle, int64_t now);
+
+/*
+ * The registry's latest use is `use` (wall clock), looked at when the
+ * monotonic clock said `now` and the wall clock `wall`. If it is newer
+ * than the last seen, it becomes the last activity (moved onto the
+ * monotonic clock, never into the future) and 1 is returned; else 0.
+ * Pure.
+ */
+int ss_stream_idle_use(struct ss_stream_idle *idle, int64_t use, int64_t now,
+		       int64_t wall);
+
 #endif

@@ -307,6 +307,22 @@ void ss_buf_add_json_string(struct ss_buf *b, const char *s, size_t len)
 	(void)ss_buf_add_json(b, s, len, 0);
 }
 
+void ss_buf_add_doubling(struct ss_buf *b, const char *s, char c)
+{
+	for (; *s; s++) {
+		if (*s == c)
+			ss_buf_addc(b, c);
+		ss_buf_addc(b, *s);
+	}
+}
+
+void ss_buf_add_clean(struct ss_buf *b, const char *s)
+{
+	for (; *s; s++)
+		ss_buf_addc(b,
+			    (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+}
+
 void ss_buf_reset(struct ss_buf *b)
 {
 	ss_buf_setlen(b, 0);

@@ -128,6 +128,12 @@ int ss_buf_add_json(struct ss_buf *b, const char *s, size_t len,
 		    unsigned flags);
 /* ss_buf_add_json(b, s, len, 0): lower case, any bytes. */
 void ss_buf_add_json_string(struct ss_buf *b, const char *s, size_t len);
+/* Append s with every c in it doubled: the escape of SQL identifiers
+ * ("), literals (') and Electric's key parts (/). */
+void ss_buf_add_doubling(struct ss_buf *b, const char *s, char c);
+/* Append s for human output, one line per item: control characters (and
+ * DEL) become spaces. */
+void ss_buf_add_clean(struct ss_buf *b, const char *s);
 void ss_buf_reset(struct ss_buf *b);
 void ss_buf_setlen(struct ss_buf *b, size_t len);
 /* Take the storage: *new* string the caller frees with free(); b is reset. */

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pv[i] = json_string_value(json_object_get(params, key));
 		}
 		/* serve rejects what is not UTF-8 before compiling */
-		if (pv[i] && !ss_shape_utf8_valid(pv[i], strlen(pv[i])))
+		if (pv[i] && !ss_utf8_valid(pv[i], strlen(pv[i])))
 			goto out;
 	}
 	ss_where_limits_default(&lim);

@@ -248,6 +248,23 @@ static void test_publication(void)
 	    value("SELECT relreplident FROM pg_class WHERE relname = 'm_2027'",
 		  v, sizeof(v)),
 	    "f");
+	/* The two readings of membership: a leaf of a published parent is
+	 * published (serve's check passes) but not named in the publication
+	 * (ensure names it). */
+	{
+		struct ss_catalog_table leaf;
+
+		CHECK(ss_catalog_describe(terse, "public", "m_2027", &leaf,
+					  &err) == 1);
+		CHECK(ss_publication_check(terse, "pub2", &leaf, &err) == 0);
+		CHECK(ss_publication_ensure(terse, "pub2", &leaf, &err) == 0);
+		CHECK_STR(value("SELECT count(*) FROM pg_publication_rel "
+				"WHERE prrelid = 'm_2027'::regclass",
+				v, sizeof(v)),
+			  "1");
+		sql("ALTER PUBLICATION pub2 DROP TABLE m_2027");
+		ss_catalog_table_release(&leaf);
+	}
 	CHECK(ss_publication_partition_sets(db, "pub2", on_set, &b, &err) == 0);
 	CHECK_STR(b.buf, "public.m:some;public.m_2026:some;");
 

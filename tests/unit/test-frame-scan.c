@@ -32,7 +32,7 @@ static int str_ref(struct scan *s, const char **start, size_t *len)
 	}
 	if (p >= s->end)
 		return 0;
-	if (high && !ss_shape_utf8_valid(s->p, (size_t)(p - s->p)))
+	if (high && !ss_utf8_valid(s->p, (size_t)(p - s->p)))
 		return 0;
 	*start = s->p;
 	*len = (size_t)(p - s->p);

@@ -168,7 +168,7 @@ static void test_table_long_echo(void)
 	CHECK(!strncmp(err.msg, prefix, strlen(prefix)), "long table: '%.80s'",
 	      err.msg);
 	CHECK(strlen(err.msg) < sizeof(err.msg) - 1, "long table: not cut");
-	CHECK(ss_shape_utf8_valid(err.msg, strlen(err.msg)),
+	CHECK(ss_utf8_valid(err.msg, strlen(err.msg)),
 	      "long table: message is not valid UTF-8");
 
 	/* Parsing again replaces schema and table. */
@@ -750,7 +750,7 @@ static void test_utf8(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		CHECK(ss_shape_utf8_valid(cases[i].s, strlen(cases[i].s)) ==
+		CHECK(ss_utf8_valid(cases[i].s, strlen(cases[i].s)) ==
 			  cases[i].ok,
 		      "utf8 case %zu", i);
 }

@@ -63,6 +63,33 @@ static void test_ack(void)
 	CHECK(ss_stream_ack_target(0, 0, 0, 0, 0) == 0);
 }
 
+/* --idle-timeout: due after the timeout, a newer registry use restarts
+ * it from when the use happened (never from the future), an old one
+ * does not. */
+static void test_idle(void)
+{
+	struct ss_stream_idle idle = {0, 1000, 0};
+
+	CHECK(!ss_stream_idle_due(&idle, 1000000000)); /* no timeout */
+	idle.timeout_us = 5000;
+	CHECK(!ss_stream_idle_due(&idle, 5999));
+	CHECK(ss_stream_idle_due(&idle, 6000));
+	/* A use 2 ms ago (wall clock) seen at monotonic 7000. */
+	CHECK(ss_stream_idle_use(&idle, 50000, 7000, 52000) == 1);
+	CHECK(idle.last_use == 50000 && idle.active_us == 5000);
+	CHECK(!ss_stream_idle_due(&idle, 7000));
+	CHECK(ss_stream_idle_due(&idle, 10000));
+	/* The same use again, or an older one: nothing new. */
+	CHECK(ss_stream_idle_use(&idle, 50000, 20000, 70000) == 0);
+	CHECK(ss_stream_idle_use(&idle, 40000, 20000, 70000) == 0);
+	CHECK(idle.active_us == 5000);
+	/* A use the wall clock puts in the future counts as now. */
+	CHECK(ss_stream_idle_use(&idle, 90000, 20000, 70000) == 1);
+	CHECK(idle.active_us == 20000 && idle.last_use == 90000);
+	CHECK(!ss_stream_idle_due(&idle, 24999));
+	CHECK(ss_stream_idle_due(&idle, 25000));
+}
+
 int main(void)
 {
 	struct ss_stream_id rec = recorded();
@@ -173,5 +200,6 @@ int main(void)
 
 	CHECK(ss_stream_verdict_name((enum ss_stream_verdict)9) == NULL);
 	test_ack();
+	test_idle();
 	return unit_report();
 }

@@ -62,8 +62,8 @@ static void test_utf8(void)
 	CHECK(ss_utf8_seq((const unsigned char *)"\xe2\x82\xac", 2) == 0);
 	CHECK(!ss_utf8_valid("\xe2\x82\xac", 2));
 	/* The wrapper shape's callers use is the same validator. */
-	CHECK(!ss_shape_utf8_valid("\xed\xa0\x80", 3));
-	CHECK(ss_shape_utf8_valid("\xc3\xa9", 2));
+	CHECK(!ss_utf8_valid("\xed\xa0\x80", 3));
+	CHECK(ss_utf8_valid("\xc3\xa9", 2));
 }
 
 static void json(const char *s, size_t len, unsigned flags, int rc,
@@ -104,6 +104,18 @@ static void test_json(void)
 	ss_buf_adds(&b, "k:");
 	ss_buf_add_json_string(&b, "v\x01", 2);
 	CHECK_STR(b.buf, "k:\"v\\u0001\"");
+	ss_buf_release(&b);
+
+	/* Doubling (quoting) and cleaning for human output. */
+	ss_buf_add_doubling(&b, "a\"b\"\"", '"');
+	CHECK_STR(b.buf, "a\"\"b\"\"\"\"");
+	ss_buf_reset(&b);
+	ss_buf_add_doubling(&b, "", '/');
+	ss_buf_add_doubling(&b, "/x/", '/');
+	CHECK_STR(b.buf, "//x//");
+	ss_buf_reset(&b);
+	ss_buf_add_clean(&b, "a\tb\nc\x7f\xc3\xa9");
+	CHECK_STR(b.buf, "a b c \xc3\xa9");
 	ss_buf_release(&b);
 }
 
