@@ -48,7 +48,38 @@ static int create_publication(struct ss_pg *pg, const char *what,
 	return run_ddl(pg, what, &sql, "42710", made, err);
 }
 
-/* ALTER PUBLICATION pub ADD TABLE schema.table (already there: done). */
+/*
+ * Wait until every transaction that wrote to schema.table before it
+ * joined the publication has ended. pgoutput decodes a change with the
+ * catalog of the moment it was written, so the changes such a transaction
+ * made before ALTER PUBLICATION committed are not published; were it still
+ * running when a shape's snapshot is taken, it would commit after the
+ * snapshot with its changes in neither the snapshot nor the log. A SHARE
+ * lock waits for every writer (ROW EXCLUSIVE) to end, and is let go at
+ * once. (ALTER TABLE ... REPLICA IDENTITY FULL, an ACCESS EXCLUSIVE lock,
+ * waits the same way, but only when the table was not FULL yet.)
+ */
+static int writers_barrier(struct ss_pg *pg, const char *what,
+			   const char *schema, const char *table,
+			   struct ss_err *err)
+{
+	struct ss_buf sql = SS_BUF_INIT;
+	int rc;
+
+	if (ss_pg_exec(pg, what, "BEGIN", 0, NULL, NULL, NULL, err) < 0)
+		return -1;
+	ss_buf_adds(&sql, "LOCK TABLE ");
+	ss_pg_add_qualified(pg, &sql, schema, table);
+	ss_buf_adds(&sql, " IN SHARE MODE");
+	rc = run_ddl(pg, what, &sql, NULL, NULL, err);
+	if (ss_pg_exec(pg, what, rc == 0 ? "COMMIT" : "ROLLBACK", 0, NULL, NULL,
+		       NULL, rc == 0 ? err : NULL) < 0)
+		rc = -1;
+	return rc;
+}
+
+/* ALTER PUBLICATION pub ADD TABLE schema.table (already there: done),
+ * then wait for the writers that came before it (writers_barrier). */
 static int add_table(struct ss_pg *pg, const char *what, const char *pub,
 		     const char *schema, const char *table, struct ss_err *err)
 {
@@ -58,7 +89,9 @@ static int add_table(struct ss_pg *pg, const char *what, const char *pub,
 	ss_pg_add_ident(pg, &sql, pub);
 	ss_buf_adds(&sql, " ADD TABLE ");
 	ss_pg_add_qualified(pg, &sql, schema, table);
-	return run_ddl(pg, what, &sql, "42710", NULL, err);
+	if (run_ddl(pg, what, &sql, "42710", NULL, err) < 0)
+		return -1;
+	return writers_barrier(pg, what, schema, table, err);
 }
 
 /* ALTER TABLE schema.table REPLICA IDENTITY FULL. */
