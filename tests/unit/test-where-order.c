@@ -5,6 +5,11 @@
  * the limits, which the table cannot express.
  *
  *   test-where-order FILE
+ *   test-where-order --sql text|canon FILE
+ *       for t2002's check against PostgreSQL: one query per accepted case,
+ *       "SELECT 'L<line>:' || array_to_string(ARRAY(SELECT id FROM t
+ *       ORDER BY <list>, id), ',');" with the list as written or its
+ *       canonical text
  */
 #include "unit.h"
 #include "util.h"
@@ -75,6 +80,16 @@ static void add_col(const char *file, int line, const char *spec)
 	ncols++;
 }
 
+/* --sql: the query of an accepted case (sql_which "text" or "canon"). */
+static const char *sql_which;
+
+static void print_sql(int line, const char *text, const char *canon)
+{
+	printf("SELECT 'L%d:' || array_to_string(ARRAY(SELECT id FROM t "
+	       "ORDER BY %s\n, id), ',');\n",
+	       line, !strcmp(sql_which, "canon") ? canon : text);
+}
+
 static void run_file(const char *file)
 {
 	FILE *f = fopen(file, "r");
@@ -108,6 +123,8 @@ static void run_file(const char *file)
 			FAILF("%s:%d: %.5s without order", file, line, buf);
 		want = unescape(buf[0] == 'c' ? buf + 6 : buf);
 		got = order_by(text, NULL);
+		if (sql_which && buf[0] == 'c' && !strcmp(got, want))
+			print_sql(order_line, text, got);
 		unit_checks++;
 		if (strcmp(got, want)) {
 			unit_failures++;
@@ -222,8 +239,14 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	if (argc == 4 && !strcmp(argv[1], "--sql") &&
+	    (!strcmp(argv[2], "text") || !strcmp(argv[2], "canon"))) {
+		sql_which = argv[2];
+		run_file(argv[3]);
+		return unit_failures ? 1 : 0;
+	}
 	if (argc != 2)
-		FAILF("usage: test-where-order FILE");
+		FAILF("usage: test-where-order [--sql text|canon] FILE");
 	run_file(argv[1]);
 	/* the columns the limits test uses: the file's own */
 	limits();
