@@ -1,12 +1,10 @@
 /*
- * subset.c — subset snapshots: POST body fields, their checks, ORDER BY,
- * the query and its answer (see subset.h).
+ * subset.c — subset snapshots: POST body fields, their checks (ORDER BY
+ * and where by lib/where), the query and its answer (see subset.h).
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "http.h"
 #include "subset.h"
@@ -60,111 +58,6 @@ unsigned ss_subset_from_body(const char *body, size_t len,
 	}
 	json_decref(root);
 	return 0;
-}
-
-/* Check "col [ASC|DESC] [NULLS FIRST|LAST], ..." against the table and
- * write it back with every name quoted. 0, or -1 with msg. */
-int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
-		       const char *text, struct ss_buf *out, char *msg,
-		       size_t msgsz)
-{
-	const char *p = text;
-
-	for (;;) {
-		struct ss_buf name = SS_BUF_INIT;
-		int k;
-
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (*p == '"') {
-			for (p++; *p; p++) {
-				if (*p == '"' && p[1] == '"')
-					p++;
-				else if (*p == '"')
-					break;
-				ss_buf_addc(&name, *p);
-			}
-			if (*p != '"') {
-				snprintf(msg, msgsz,
-					 "unterminated quoted identifier");
-				ss_buf_release(&name);
-				return -1;
-			}
-			p++;
-		} else {
-			while ((*p >= 'a' && *p <= 'z') ||
-			       (*p >= 'A' && *p <= 'Z') ||
-			       (*p >= '0' && *p <= '9') || *p == '_' ||
-			       *p == '$') {
-				ss_buf_addc(&name, *p >= 'A' && *p <= 'Z'
-						       ? *p + 32
-						       : *p);
-				p++;
-			}
-		}
-		k = name.len ? (int)ss_pgq_table_column(t, name.buf) : -1;
-		if (k >= 0 && queryable && !queryable[k])
-			k = -1; /* hidden by queryable_columns */
-		if (k < 0) {
-			snprintf(msg, msgsz, "%s%.200s",
-				 name.len ? "unknown reference "
-					  : "syntax error at or near ",
-				 name.len ? name.buf : p);
-			ss_buf_release(&name);
-			return -1;
-		}
-		if (out->len)
-			ss_buf_adds(out, ", ");
-		ss_shape_quote_ident(out, name.buf);
-		ss_buf_release(&name);
-		for (k = 0; k < 3; k++) {
-			static const char *const words[] = {"asc", "desc",
-							    "nulls"};
-			size_t i, n;
-
-			while (*p == ' ' || *p == '\t' || *p == '\n')
-				p++;
-			for (i = 0; i < 3; i++) {
-				n = strlen(words[i]);
-				if (!strncasecmp(p, words[i], n) &&
-				    !((p[n] >= 'a' && p[n] <= 'z') ||
-				      (p[n] >= 'A' && p[n] <= 'Z')))
-					break;
-			}
-			if (i == 3)
-				break;
-			n = strlen(words[i]);
-			p += n;
-			if (i < 2) {
-				ss_buf_adds(out, i ? " DESC" : " ASC");
-				continue;
-			}
-			while (*p == ' ')
-				p++;
-			if (!strncasecmp(p, "first", 5)) {
-				ss_buf_adds(out, " NULLS FIRST");
-				p += 5;
-			} else if (!strncasecmp(p, "last", 4)) {
-				ss_buf_adds(out, " NULLS LAST");
-				p += 4;
-			} else {
-				snprintf(msg, msgsz,
-					 "syntax error at or near \"%.100s\"",
-					 p);
-				return -1;
-			}
-		}
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (!*p)
-			return 0;
-		if (*p != ',') {
-			snprintf(msg, msgsz,
-				 "syntax error at or near \"%.100s\"", p);
-			return -1;
-		}
-		p++;
-	}
 }
 
 void ss_subset_release(struct ss_subset *s)
@@ -231,9 +124,9 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q,
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_where_limits deflim;
 	struct ss_buf order = SS_BUF_INIT;
+	struct ss_where_column *cols;
 	int64_t limit = -1, offset = -1;
-	char msg[400];
-	size_t i;
+	size_t i, ncols;
 
 	memset(s, 0, sizeof(*s));
 	ss_buf_init(&s->tail);
@@ -250,17 +143,20 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q,
 		ss_http_errors_add(
 		    &c, "order_by",
 		    "order_by is required when limit or offset is present");
+	/* ORDER BY and where see the same columns: the queryable ones. */
+	cols = ss_shapereq_where_columns(q, &ncols);
+	if (!lim)
+		ss_where_limits_default(&deflim);
 	if (q->sub_order &&
-	    ss_subset_order_by(&q->table, q->queryable, q->sub_order, &order,
-			       msg, sizeof(msg)) < 0)
-		ss_http_errors_add(&c, "order_by", "%s", msg);
+	    !ss_shape_utf8_valid(q->sub_order, strlen(q->sub_order)))
+		ss_http_errors_add(
+		    &c, "order_by",
+		    "invalid byte sequence for encoding \"UTF8\"");
+	else if (q->sub_order &&
+		 ss_where_order_by(q->sub_order, cols, ncols,
+				   lim ? lim : &deflim, &order, &err) < 0)
+		ss_http_errors_add(&c, "order_by", "%s", err.msg);
 	if (!c.n && q->sub_where && *q->sub_where) {
-		size_t ncols;
-		struct ss_where_column *cols =
-		    ss_shapereq_where_columns(q, &ncols);
-
-		if (!lim)
-			ss_where_limits_default(&deflim);
 		if (!ss_shape_utf8_valid(q->sub_where, strlen(q->sub_where)))
 			ss_http_errors_add(
 			    &c, "where",
@@ -269,8 +165,8 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q,
 			     q->sub_where, cols, ncols, s->pv, s->npv,
 			     lim ? lim : &deflim, &s->where, &err) < 0)
 			ss_http_errors_add(&c, "where", "%s", err.msg);
-		free(cols);
 	}
+	free(cols);
 	if (c.n) {
 		ss_http_errors_sort(c.e, c.n);
 		ss_buf_adds(errbody,

@@ -1,9 +1,11 @@
 /*
  * subset.h — subset snapshots (Electric 1.x's subset__* parameters and
  * POST bodies): the fields from a POST body, their checks (params JSON,
- * limit, offset, order_by, where) with Electric's 400 bodies, the ORDER
- * BY list checked against the table and rewritten with quoted names, and
- * the query and its {"metadata":..,"data":[..]} answer.
+ * limit, offset, order_by, where) with Electric's 400 bodies, and the
+ * query and its {"metadata":..,"data":[..]} answer. The ORDER BY list and
+ * the where clause are read and rendered by lib/where
+ * (ss_where_order_by, ss_where_compile_limited) over the table's
+ * queryable columns: only their canonical text goes into the query.
  */
 #ifndef SS_SUBSET_H
 #define SS_SUBSET_H
@@ -26,17 +28,6 @@
 unsigned ss_subset_from_body(const char *body, size_t len,
 			     struct ss_shapereq *q, struct ss_buf *errbody);
 
-/*
- * Check "col [ASC|DESC] [NULLS FIRST|LAST], ..." against table t (columns
- * hidden by queryable, as shapereq's, are unknown) and append it to out
- * with every name quoted and the keywords upper case. 0, or -1 with msg
- * (PostgreSQL's wording: "unknown reference x", "syntax error at or near
- * ...").
- */
-int ss_subset_order_by(const struct ss_pgq_table *t, const char *queryable,
-		       const char *text, struct ss_buf *out, char *msg,
-		       size_t msgsz);
-
 /* A checked subset request. */
 struct ss_subset {
 	struct ss_where *where; /* compiled subset__where, or NULL */
@@ -49,10 +40,10 @@ struct ss_subset {
 void ss_subset_release(struct ss_subset *s);
 
 /*
- * Check q's subset fields (limits for the where clause; NULL: defaults)
- * into s (released by the caller either way). Returns 0, or 400 with
- * Electric's body {"message":"Invalid request","errors":{"subset":{..}}}
- * in errbody.
+ * Check q's subset fields (limits for the where clause and the ORDER BY
+ * list; NULL: defaults) into s (released by the caller either way). Returns 0,
+ * or 400 with Electric's body {"message":"Invalid
+ * request","errors":{"subset":{..}}} in errbody.
  */
 unsigned ss_subset_prepare(const struct ss_shapereq *q,
 			   const struct ss_where_limits *lim,

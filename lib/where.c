@@ -82,6 +82,27 @@ static int column_type(struct arena *a, const struct ss_where_column *col,
 	return -1;
 }
 
+void ss_w_actx_init(struct actx *c, struct arena *a,
+		    const struct ss_where_column *cols, size_t ncols,
+		    const char *const *params, size_t nparams,
+		    struct ss_err *err)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->a = a;
+	c->cols = cols;
+	c->ncols = ncols;
+	c->params = params;
+	c->nparams = nparams;
+	c->err = err;
+	c->coltypes =
+	    ss_w_arena_alloc(a, (ncols ? ncols : 1) * sizeof(struct wtype));
+	c->colok = ss_w_arena_alloc(a, (ncols ? ncols : 1) * sizeof(int));
+	for (i = 0; i < ncols; i++)
+		c->colok[i] = column_type(a, &cols[i], &c->coltypes[i]) == 0;
+}
+
 int ss_where_compile(const char *text, const struct ss_where_column *cols,
 		     size_t ncols, const char *const *params, size_t nparams,
 		     struct ss_where **out, struct ss_err *err)
@@ -103,6 +124,22 @@ void ss_where_limits_stored(struct ss_where_limits *lim)
 	ss_where_limits_default(lim);
 	lim->max_length = 0;
 	lim->max_in = 0;
+}
+
+int ss_w_limits_check(const char *what, const char *text,
+		      const struct ss_where_limits *limits,
+		      struct ss_where_limits *lim, struct ss_err *err)
+{
+	if (limits)
+		*lim = *limits;
+	else
+		ss_where_limits_default(lim);
+	if (lim->max_length && strlen(text) > lim->max_length)
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "%s is too long (%zu bytes, the limit is %zu)", what,
+		    strlen(text), lim->max_length);
+	return 0;
 }
 
 int ss_where_compile_stored(const char *text,
@@ -132,40 +169,20 @@ int ss_where_compile_limited(const char *text,
 	size_t i;
 
 	*out = NULL;
-	if (limits)
-		lim = *limits;
-	else
-		ss_where_limits_default(&lim);
 	if (!text)
 		text = "";
 	/* Checked before anything is allocated for the text. */
-	if (lim.max_length && strlen(text) > lim.max_length)
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "where clause is too long (%zu bytes, the "
-				  "limit is %zu)",
-				  strlen(text), lim.max_length);
+	if (ss_w_limits_check("where clause", text, limits, &lim, err) < 0)
+		return -1;
 	w = ss_xcalloc(1, sizeof(*w));
 	/* Type checking (which reads constants) and folding spend from
 	 * the same budget as one evaluation; parsing is bounded by the
 	 * text's length and not counted. */
 	w->max_cost = lim.max_cost;
 	w->arena.work_max = lim.max_cost;
-	memset(&c, 0, sizeof(c));
-	c.a = &w->arena;
-	c.cols = cols;
-	c.ncols = ncols;
-	c.params = params;
-	c.nparams = nparams;
-	c.err = err;
+	ss_w_actx_init(&c, &w->arena, cols, ncols, params, nparams, err);
 	w->ncols = ncols;
-	w->coltypes = ss_w_arena_alloc(&w->arena, (ncols ? ncols : 1) *
-						      sizeof(struct wtype));
-	c.coltypes = w->coltypes;
-	c.colok =
-	    ss_w_arena_alloc(&w->arena, (ncols ? ncols : 1) * sizeof(int));
-	for (i = 0; i < ncols; i++)
-		c.colok[i] =
-		    column_type(&w->arena, &cols[i], &w->coltypes[i]) == 0;
+	w->coltypes = c.coltypes;
 	if (ss_w_parse(&w->arena, text, lim.max_in, &root, err) < 0)
 		goto fail;
 	w->arena.work = 0;

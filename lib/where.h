@@ -4,7 +4,8 @@
  * PostgreSQL 15 semantics (three-valued logic, unknown-literal typing,
  * implicit casts, plan-time folding, error wording), plus a canonical
  * rendering and a read-only view of the compiled tree that route uses to
- * find indexable conjuncts.
+ * find indexable conjuncts; and ORDER BY lists over the same language
+ * (ss_where_order_by, lib/where_order.c).
  *
  * The subset:
  *   - constants (integers, decimals, 'strings', E'escapes', TRUE, FALSE,
@@ -195,6 +196,41 @@ int ss_where_eval(const struct ss_where *w, const char *const *values,
 void ss_where_canonical(const struct ss_where *w, struct ss_buf *out);
 /* The same text, *borrowed* from w (valid until ss_where_free). */
 const char *ss_where_canonical_text(const struct ss_where *w);
+
+/*
+ * Check an ORDER BY list and append its canonical text to `out`:
+ *   item [ASC | DESC] [NULLS FIRST | NULLS LAST], ...
+ * Each item is a column of cols[0..ncols) (quoted or not, as in a clause;
+ * of any type, since PostgreSQL does the sorting) or an expression of the
+ * clause language over them that the type checker accepts (lower(title),
+ * a + b, n % 10 = 0, x::text, ...) and that reads a column: a constant
+ * would be a select-list position, or sort nothing. There are no $n
+ * parameters. The canonical text is each item as ss_where_canonical
+ * renders it but with every column name quoted, then the keywords in
+ * upper case: `"title" DESC NULLS LAST, lower("name")`; it is accepted
+ * again (under ss_where_limits_stored: it may be longer than the text)
+ * and renders to itself. Nothing of `text` reaches `out` but through the
+ * parsed tree, so it may go into SQL as it is.
+ * `limits` (NULL: the defaults): max_length bounds the text ("ORDER BY
+ * list is too long (N bytes, the limit is M)"), max_in the IN lists,
+ * max_cost the checking of the whole list ("ORDER BY list exceeds the
+ * cost limit of N").
+ * Returns 0, or -1 with err (SS_ERR_INPUT; out unchanged), the messages
+ * without a location:
+ *   "unknown reference x" (unquoted names are folded to lowercase),
+ *   "syntax error at or near "DESC DESC"" (the rest of the list from
+ *     the offending token, at most 100 bytes; at the end of the text:
+ *     "syntax error at or near " and nothing after it),
+ *   "unterminated quoted identifier",
+ *   "ORDER BY item must reference a column",
+ *   and what compiling a clause says of its expressions ("function now
+ *   is not supported in this context", "subquery is not supported in
+ *   this context", "operator does not exist: text + integer",
+ *   "division by zero", ...).
+ */
+int ss_where_order_by(const char *text, const struct ss_where_column *cols,
+		      size_t ncols, const struct ss_where_limits *limits,
+		      struct ss_buf *out, struct ss_err *err);
 
 /*
  * The columns the clause reads: sets *idx to a *borrowed* array of column

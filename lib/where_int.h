@@ -379,7 +379,8 @@ enum nflag {
 	NF_INGROUP = 16,   /* IN: items compared as one = ANY (array) */
 	NF_ARRCAT = 32,	   /* ||: array || array (array_cat) */
 	NF_APPEND = 64,	   /* ||: array || element (array_append) */
-	NF_PREPEND = 128   /* ||: element || array (array_prepend) */
+	NF_PREPEND = 128,  /* ||: element || array (array_prepend) */
+	NF_QUOTED = 256	   /* column: rendered quoted (ORDER BY lists) */
 };
 
 /* Test codes for N_TEST (SS_WHERE_TEST). */
@@ -508,6 +509,19 @@ struct ectx {
 	int depth;
 };
 
+/* *lim: limits, or the defaults when NULL; 0, or -1 with err when text is
+ * longer than lim->max_length ("<what> is too long (N bytes, the limit is
+ * M)"). */
+int ss_w_limits_check(const char *what, const char *text,
+		      const struct ss_where_limits *limits,
+		      struct ss_where_limits *lim, struct ss_err *err);
+/* Start c for checking trees in arena a against cols[0..ncols) and the
+ * parameters: the columns' types resolved (colok 0 for a type that is not
+ * supported); errors into err. */
+void ss_w_actx_init(struct actx *c, struct arena *a,
+		    const struct ss_where_column *cols, size_t ncols,
+		    const char *const *params, size_t nparams,
+		    struct ss_err *err);
 /* Type check n and its subtree: the node to use in its place (casts
  * inserted), or NULL with c->err. */
 struct ss_where_node *ss_w_analyze(struct actx *c, struct ss_where_node *n);

@@ -69,6 +69,11 @@ struct parser {
 /* Tokenize ps->src into ps->toks (arena strings, array owned by the
  * caller: free(ps->toks)), ending with TK_EOF; 0, or -1 with ps->err. */
 int ss_w_lex(struct parser *ps);
+/* Parse one expression from the token at ps->pos (after ss_w_lex),
+ * leaving ps->pos at the first token after it (where_parse.c; the where
+ * clause and ORDER BY items of where_order.c): the tree, no deeper than
+ * MAX_DEPTH, or NULL with ps->err. */
+struct ss_where_node *ss_w_parse_expr(struct parser *ps);
 /* Is w one of list[0..n)? */
 int ss_w_in_list(const char *const *list, size_t n, const char *w);
 /* Is w (lowercase) a reserved or type_func_name keyword, which cannot be

@@ -1312,6 +1312,18 @@ static size_t tree_depth(const struct ss_where_node *root, size_t limit)
 	return max;
 }
 
+struct ss_where_node *ss_w_parse_expr(struct parser *ps)
+{
+	struct ss_where_node *n = p_expr(ps);
+
+	if (n && tree_depth(n, MAX_DEPTH) > MAX_DEPTH) {
+		ss_err_set(ps->err, SS_ERR_INPUT,
+			   "At location 0: expression is too deeply nested");
+		return NULL;
+	}
+	return n;
+}
+
 int ss_w_parse(struct arena *a, const char *text, size_t max_in,
 	       struct ss_where_node **out, struct ss_err *err)
 {

@@ -8,10 +8,12 @@
 /* ------------------------------------------------------------------ */
 /* Canonical rendering */
 
-static void render_ident(const char *s, size_t len, struct ss_buf *out)
+static void render_ident(const char *s, size_t len, int quote,
+			 struct ss_buf *out)
 {
 	size_t i;
-	int plain = len > 0 && ((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_');
+	int plain =
+	    !quote && len > 0 && ((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_');
 	char tmp[64];
 
 	for (i = 0; i < len && plain; i++)
@@ -189,7 +191,7 @@ void ss_w_render(const struct ss_where_node *n, struct ss_buf *out)
 		}
 		break;
 	case SS_WHERE_COLUMN:
-		render_ident(n->text, n->textlen, out);
+		render_ident(n->text, n->textlen, n->flags & NF_QUOTED, out);
 		break;
 	case SS_WHERE_AND:
 	case SS_WHERE_OR:

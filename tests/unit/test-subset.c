@@ -1,8 +1,8 @@
 /*
- * test-subset — lib/subset without PostgreSQL: ORDER BY lists checked and
- * rewritten (quoted names, keywords, hidden columns, syntax errors), POST
- * bodies to subset fields, and the checks of the fields with Electric's
- * 400 bodies.
+ * test-subset — lib/subset without PostgreSQL: POST bodies to subset
+ * fields, and the checks of the fields with Electric's 400 bodies (the
+ * ORDER BY list over the queryable columns; its own cases are
+ * tests/data/order_by.test).
  */
 #include "subset.h"
 #include "unit.h"
@@ -30,19 +30,6 @@ static void make_table(void)
 	table.ncols = 4;
 	table.pk = pk;
 	table.npk = 1;
-}
-
-static void order(const char *text, const char *queryable, const char *want)
-{
-	struct ss_buf out = SS_BUF_INIT;
-	char msg[400];
-
-	if (ss_subset_order_by(&table, queryable, text, &out, msg,
-			       sizeof(msg)) < 0)
-		CHECK_STR(msg, want);
-	else
-		CHECK_STR(out.buf, want);
-	ss_buf_release(&out);
 }
 
 /* The 400 body of q's subset fields, or "ok" and the query tail. */
@@ -76,22 +63,6 @@ int main(void)
 	struct ss_buf e = SS_BUF_INIT;
 
 	make_table();
-	order("id", NULL, "\"id\"");
-	order(" title DESC , id asc", NULL, "\"title\" DESC, \"id\" ASC");
-	order("TITLE nulls first, id Desc NULLS LAST", NULL,
-	      "\"title\" NULLS FIRST, \"id\" DESC NULLS LAST");
-	order("\"Mixed\"", NULL, "\"Mixed\"");
-	order("Mixed", NULL, "unknown reference mixed");
-	order("\"Mi\"\"xed\"", NULL, "unknown reference Mi\"xed");
-	order("\"Mixed", NULL, "unterminated quoted identifier");
-	order("nope", NULL, "unknown reference nope");
-	order("", NULL, "syntax error at or near ");
-	order("id,", NULL, "syntax error at or near ");
-	order("id; DROP TABLE x", NULL,
-	      "syntax error at or near \"; DROP TABLE x\"");
-	order("id nulls middle", NULL, "syntax error at or near \"middle\"");
-	order("n", allow, "unknown reference n");
-	order("title", allow, "\"title\"");
 
 	/* POST bodies */
 	ss_shapereq_init(&q);
@@ -152,7 +123,40 @@ int main(void)
 	    &q,
 	    "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"params\":"
 	    "\"params must be valid JSON\"}}}");
+
+	/* ORDER BY (its cases are in tests/data/order_by.test): the
+	 * queryable columns only, every name quoted; an invalid UTF-8 list
+	 * is refused as a where clause is */
 	set(&q.sub_params_json, NULL);
+	set(&q.sub_where, NULL);
+	set(&q.sub_offset, NULL);
+	q.queryable = ss_xcalloc(4, 1);
+	memcpy(q.queryable, allow, 4);
+	set(&q.sub_order, "n");
+	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":"
+		    "{\"order_by\":\"unknown reference n\"}}}");
+	set(&q.sub_order, "Mixed");
+	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":"
+		    "{\"order_by\":\"unknown reference mixed\"}}}");
+	set(&q.sub_order, "title DESC, lower(title) NULLS FIRST");
+	prepare(&q, "ok ORDER BY \"title\" DESC, lower(\"title\") NULLS FIRST");
+	set(&q.sub_order, "upper(n)");
+	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":"
+		    "{\"order_by\":\"unknown reference n\"}}}");
+	free(q.queryable);
+	q.queryable = NULL;
+	set(&q.sub_order, "\"Mixed\" DESC NULLS LAST, n");
+	prepare(&q, "ok ORDER BY \"Mixed\" DESC NULLS LAST, \"n\"");
+	set(&q.sub_order, "id; DROP TABLE x");
+	set(&q.sub_where, "id > 1");
+	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":"
+		    "{\"order_by\":\"syntax error at or near \\\"; DROP "
+		    "TABLE x\\\"\"}}}");
+	set(&q.sub_order, "title \xff");
+	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":"
+		    "{\"order_by\":\"invalid byte sequence for encoding "
+		    "\\\"UTF8\\\"\"}}}");
+	set(&q.sub_order, NULL);
 	set(&q.sub_where, "nope = 1");
 	prepare(
 	    &q,
