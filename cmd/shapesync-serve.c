@@ -1,10 +1,9 @@
 /*
- * shapesync-serve — the HTTP Shape API (ElectricSQL's /v1/shape) on
- * libmicrohttpd: options, the {route, method, handler} table, and the
- * wiring of the lib/ modules that do the work: http (answers, intake
- * limits), shapereq (validation), tablecache, create (the creation
- * protocol), live (waiting requests), answer (what to send), sse, subset,
- * evict and metrics.
+ * shapesync-serve — the HTTP Shape API (ElectricSQL's /v1/shape): options,
+ * the {route, method, handler} table for lib/server (libmicrohttpd), and
+ * the wiring of the lib/ modules that do the work: http (answers),
+ * shapereq (validation), tablecache, create (the creation protocol), live
+ * (waiting requests), answer (what to send), sse, subset, evict, metrics.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +34,7 @@
 #include "metrics.h"
 #include "offset.h"
 #include "pgq.h"
+#include "server.h"
 #include "registry.h"
 #include "shape.h"
 #include "shapereq.h"
@@ -67,14 +67,10 @@ static struct {
 	int64_t test_fail_thread_start; /* test hook, see start_creation() */
 } cfg;
 
-/* Query arguments a request may have. libmicrohttpd 0.9.75 keeps each one
- * in the connection's memory pool; when they do not fit it logs a 431 it
- * has no memory left to send, and the client waits for the idle timeout.
- * Electric's own parameters and params[1..100] stay well below this. */
+/* Query arguments a request may have (lib/server cuts off more and
+ * answers 431): Electric's own parameters and params[1..100] stay well
+ * below this. */
 #define MAX_QUERY_ARGS 256
-/* What the pool holds beyond --max-header: the argument records (about
- * 56 bytes each) and the answer's headers. */
-#define POOL_EXTRA (32 * 1024)
 
 /* ------------------------------------------------------------------ state */
 
@@ -92,10 +88,6 @@ static atomic_llong m_shapes_created, m_evicted;
 static atomic_llong m_adm_initial, m_adm_existing;
 static atomic_llong m_bytes_sent;
 static int64_t started_us; /* wall clock: stages not seen since are starting */
-
-/* Open connections: --max-connections, and the deadline by which each
- * must have sent its whole request (--request-timeout). */
-static struct ss_connguard *guard;
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -129,19 +121,12 @@ static int describe_pg(void *ctx, const char *schema, const char *name,
 
 enum { ADM_NONE, ADM_INITIAL, ADM_EXISTING };
 
+/* A /v1/shape request's state, kept with its lib/server request. */
 struct req {
-	struct MHD_Connection *conn;
-	int method, route;
-	int started;   /* on_request has seen the request */
-	size_t nargs;  /* query arguments, counted by on_uri */
-	size_t urilen; /* the request URI's length */
-	size_t hdrlen; /* its headers' length */
-	struct ss_buf body;
-	int body_too_large;
+	struct ss_server_req *sr;
+	int method;
 	int admitted;
 	int prepared; /* validation done */
-	int64_t start_us;
-	struct ss_connguard_conn *gc; /* its connection in the guard */
 
 	/* the request, validated (lib/shapereq) */
 	struct ss_shapereq q;
@@ -156,7 +141,6 @@ struct req {
 	int64_t deadline_us; /* of the current wait, 0: none */
 	int oob;	     /* waiting while out of bounds */
 	struct ss_live_waiter w;
-	int suspended;
 
 	struct ss_sse *ss; /* an SSE stream */
 };
@@ -167,16 +151,14 @@ static void req_suspend(void *ctx)
 {
 	struct req *r = ctx;
 
-	r->suspended = 1;
-	MHD_suspend_connection(r->conn);
+	ss_server_suspend(r->sr);
 }
 
 static void req_resume(void *ctx)
 {
 	struct req *r = ctx;
 
-	r->suspended = 0;
-	MHD_resume_connection(r->conn);
+	ss_server_resume(r->sr);
 }
 
 /*
@@ -210,17 +192,7 @@ static void *waker_main(void *arg)
 static enum MHD_Result queue(struct req *r, unsigned status,
 			     struct MHD_Response *resp)
 {
-	enum MHD_Result ret;
-
-	ss_http_common_headers(
-	    resp,
-	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "origin"),
-	    r->route == SS_HTTP_SHAPE);
-	ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	if (r->route == SS_HTTP_SHAPE)
-		ss_metrics_count_status(&metrics, (int)status);
-	return ret;
+	return ss_server_queue(r->sr, status, resp);
 }
 
 /* A JSON error body with Electric's cache headers for errors. */
@@ -228,11 +200,8 @@ static enum MHD_Result send_json(struct req *r, unsigned status,
 				 const char *json, const char *retry_after,
 				 int known)
 {
-	struct MHD_Response *resp = ss_http_buffer(json, strlen(json));
-
-	ss_http_error_headers(resp, status, r->shape_handle[0] != '\0',
-			      retry_after, known);
-	return queue(r, status, resp);
+	return ss_server_send_json(r->sr, status, json, retry_after, known,
+				   r->shape_handle[0] != '\0');
 }
 
 static enum MHD_Result send_message(struct req *r, unsigned status,
@@ -264,15 +233,6 @@ static enum MHD_Result send_invalid(struct req *r, const char *field,
 	return ret;
 }
 
-static enum MHD_Result send_text(struct req *r, unsigned status,
-				 const char *text, const char *ctype)
-{
-	struct MHD_Response *resp = ss_http_buffer(text, strlen(text));
-
-	MHD_add_response_header(resp, "content-type", ctype);
-	return queue(r, status, resp);
-}
-
 /* 409 must-refetch, with the current handle of the definition if known. */
 static enum MHD_Result send_must_refetch(struct req *r, const char *new_handle)
 {
@@ -280,33 +240,6 @@ static enum MHD_Result send_must_refetch(struct req *r, const char *new_handle)
 }
 
 /* ------------------------------------------------------------------ params */
-
-static enum MHD_Result kv_iter(void *cls, enum MHD_ValueKind kind,
-			       const char *key, size_t key_size,
-			       const char *value, size_t value_size)
-{
-	struct ss_buf *b = cls;
-	struct ss_shapereq_kv kv = {key, key_size, value, value_size};
-
-	(void)kind;
-	ss_buf_add(b, &kv, sizeof(kv));
-	return MHD_YES;
-}
-
-/* The request's query arguments, in order: *new* array (free() it), its
- * strings borrowed from the connection. */
-static struct ss_shapereq_kv *request_args(struct req *r, size_t *n)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	size_t len;
-	struct ss_shapereq_kv *kv;
-
-	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, kv_iter,
-				    &b);
-	kv = (struct ss_shapereq_kv *)(void *)ss_buf_detach(&b, &len);
-	*n = len / sizeof(*kv);
-	return kv;
-}
 
 /*
  * Validate the request (reference 1.4, lib/shapereq) into r->q. Returns 0
@@ -437,8 +370,7 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos,
 	d.lsn = an->lsn;
 	d.live = r->q.live;
 	d.post = r->method == SS_HTTP_POST;
-	d.if_none_match = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						      "if-none-match");
+	d.if_none_match = ss_server_req_header(r->sr, "if-none-match");
 	if (r->q.live) {
 		next_cursor(r->q.cursor, cursor);
 		d.cursor = cursor;
@@ -828,7 +760,9 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 static int subset_from_body(struct req *r, enum MHD_Result *ret)
 {
 	struct ss_buf e = SS_BUF_INIT;
-	unsigned st = ss_subset_from_body(r->body.buf, r->body.len, &r->q, &e);
+	size_t len;
+	const char *body = ss_server_req_body(r->sr, &len);
+	unsigned st = ss_subset_from_body(body, len, &r->q, &e);
 
 	if (st)
 		*ret = send_json(r, st, e.buf, NULL, 0);
@@ -900,7 +834,7 @@ static enum MHD_Result handle_shape(struct req *r)
 		struct ss_shapereq_kv *kv;
 		size_t nkv;
 
-		kv = request_args(r, &nkv);
+		kv = ss_server_req_args(r->sr, &nkv);
 		ss_shapereq_args_collect(kv, nkv, &a);
 		free(kv); /* a's strings are the connection's */
 		if (prepare_shape_request(r, &a, 0, &ret) < 0)
@@ -940,7 +874,7 @@ static enum MHD_Result handle_delete(struct req *r)
 	if (!cfg.integration)
 		return send_json(r, 405, "{\"message\":\"DELETE not allowed\"}",
 				 NULL, 0);
-	kv = request_args(r, &nkv);
+	kv = ss_server_req_args(r->sr, &nkv);
 	ss_shapereq_args_collect(kv, nkv, &a);
 	free(kv); /* a's strings are the connection's */
 	if (!ss_shapereq_authorized(&a, cfg.secret))
@@ -984,24 +918,25 @@ static enum MHD_Result handle_delete(struct req *r)
 	ss_live_removed(live, rec.handle);
 	ss_buf_release(&dir);
 	ss_shape_rec_release(&rec);
-	return send_text(r, 202, "", "application/json");
+	return ss_server_send_text(r->sr, 202, "", "application/json");
 }
 
-static enum MHD_Result handle_options(struct req *r)
+static enum MHD_Result handle_options(struct ss_server_req *sr, void *ctx)
 {
 	struct MHD_Response *resp = ss_http_buffer("", 0);
-	const char *allow = ss_http_preflight_allow(MHD_lookup_connection_value(
-	    r->conn, MHD_HEADER_KIND, "access-control-request-headers"));
+	const char *allow = ss_http_preflight_allow(
+	    ss_server_req_header(sr, "access-control-request-headers"));
 
+	(void)ctx;
 	if (allow)
 		MHD_add_response_header(resp, "access-control-allow-headers",
 					allow);
 	MHD_add_response_header(resp, "access-control-max-age", "86400");
 	MHD_add_response_header(resp, "connection", "keep-alive");
-	return queue(r, 204, resp);
+	return ss_server_queue(sr, 204, resp);
 }
 
-static enum MHD_Result handle_metrics(struct req *r)
+static enum MHD_Result handle_metrics(struct ss_server_req *sr, void *ctx)
 {
 	struct ss_buf b = SS_BUF_INIT;
 	struct ss_registry_stats st;
@@ -1011,6 +946,7 @@ static enum MHD_Result handle_metrics(struct req *r)
 	struct ss_err err = SS_ERR_INIT;
 	enum MHD_Result ret;
 
+	(void)ctx;
 	memset(&sc, 0, sizeof(sc));
 	ss_registry_connections(reg, &st);
 	sc.serve_connections = st.read_connections + st.write_connection;
@@ -1037,13 +973,13 @@ static enum MHD_Result handle_metrics(struct req *r)
 	sc.touches_dropped = st.touches_dropped;
 	ss_metrics_render(&metrics, &sc, &b);
 	free(hb);
-	ret = send_text(r, 200, b.buf, "text/plain; version=0.0.4");
+	ret = ss_server_send_text(sr, 200, b.buf, "text/plain; version=0.0.4");
 	ss_buf_release(&b);
 	return ret;
 }
 
 /* Electric's /v1/health, from the stages' heartbeats (lib/health). */
-static enum MHD_Result handle_health(struct req *r)
+static enum MHD_Result handle_health(struct ss_server_req *sr, void *ctx)
 {
 	struct ss_heartbeat *hb = NULL;
 	size_t nhb = 0;
@@ -1052,6 +988,7 @@ static enum MHD_Result handle_health(struct req *r)
 	struct MHD_Response *resp;
 	char body[64];
 
+	(void)ctx;
 	if (ss_registry_heartbeats(reg, &hb, &nhb, &err) == 0)
 		status = ss_health_eval(hb, nhb, ss_now_us(), started_us,
 					SS_HEALTH_STALE_MS * 1000LL, NULL);
@@ -1062,202 +999,34 @@ static enum MHD_Result handle_health(struct req *r)
 	MHD_add_response_header(resp, "content-type", "application/json");
 	MHD_add_response_header(resp, "cache-control",
 				"no-cache, no-store, must-revalidate");
-	return queue(r, status == SS_HEALTH_ACTIVE ? 200 : 202, resp);
+	return ss_server_queue(sr, status == SS_HEALTH_ACTIVE ? 200 : 202,
+			       resp);
 }
 
-static enum MHD_Result handle_root(struct req *r)
+static enum MHD_Result handle_root(struct ss_server_req *sr, void *ctx)
 {
-	return send_text(r, 200, "", "text/plain");
+	(void)ctx;
+	return ss_server_send_text(sr, 200, "", "text/plain");
 }
 
-static enum MHD_Result handle_not_found(struct req *r)
+static enum MHD_Result handle_not_found(struct ss_server_req *sr, void *ctx)
 {
-	return send_text(r, 404, "Not found", "text/plain");
+	(void)ctx;
+	return ss_server_send_text(sr, 404, "Not found", "text/plain");
 }
 
 /* Operators' counters are not for the public port unless asked for. */
-static enum MHD_Result handle_public_metrics(struct req *r)
+static enum MHD_Result handle_public_metrics(struct ss_server_req *sr,
+					     void *ctx)
 {
-	return cfg.public_metrics ? handle_metrics(r) : handle_not_found(r);
+	return cfg.public_metrics ? handle_metrics(sr, ctx)
+				  : handle_not_found(sr, ctx);
 }
 
-/* A POST carries subset fields in its body. */
-static enum MHD_Result handle_post(struct req *r)
+static void req_free(void *data)
 {
-	if (r->body_too_large)
-		return send_json(
-		    r, 413, "{\"error\":\"Request body too large\"}", NULL, 0);
-	return handle_shape(r);
-}
+	struct req *r = data;
 
-static const struct {
-	enum ss_http_route route;
-	enum ss_http_method method;
-	enum MHD_Result (*handler)(struct req *r);
-} routes[] = {
-    {SS_HTTP_ROOT, SS_HTTP_GET, handle_root},
-    {SS_HTTP_ROOT, SS_HTTP_HEAD, handle_root},
-    {SS_HTTP_HEALTH, SS_HTTP_GET, handle_health},
-    {SS_HTTP_HEALTH, SS_HTTP_HEAD, handle_health},
-    {SS_HTTP_METRICS, SS_HTTP_GET, handle_public_metrics},
-    {SS_HTTP_METRICS, SS_HTTP_HEAD, handle_public_metrics},
-    {SS_HTTP_SHAPE, SS_HTTP_OPTIONS, handle_options},
-    {SS_HTTP_SHAPE, SS_HTTP_DELETE, handle_delete},
-    {SS_HTTP_SHAPE, SS_HTTP_GET, handle_shape},
-    {SS_HTTP_SHAPE, SS_HTTP_HEAD, handle_shape},
-    {SS_HTTP_SHAPE, SS_HTTP_POST, handle_post},
-};
-
-static enum MHD_Result dispatch(struct req *r)
-{
-	size_t i;
-
-	/* Every /v1/shape request but a preflight has its arguments' bytes
-	 * checked first, whatever its method. */
-	if (r->route == SS_HTTP_SHAPE && r->method != SS_HTTP_OPTIONS) {
-		struct ss_shapereq_error e;
-		struct ss_shapereq_kv *kv;
-		enum MHD_Result ret = MHD_YES;
-		size_t nkv;
-		unsigned status;
-
-		ss_shapereq_error_init(&e);
-		kv = request_args(r, &nkv);
-		status = ss_shapereq_check_bytes(kv, nkv, &e);
-		free(kv);
-		if (status)
-			ret = send_json(r, status, e.body.buf, NULL, 0);
-		ss_shapereq_error_release(&e);
-		if (status)
-			return ret;
-	}
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (routes[i].route == (enum ss_http_route)r->route &&
-		    routes[i].method == (enum ss_http_method)r->method)
-			return routes[i].handler(r);
-	return handle_not_found(r);
-}
-
-static struct req *new_req(struct MHD_Connection *conn)
-{
-	struct req *r = ss_xcalloc(1, sizeof(*r));
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-	r->conn = conn;
-	r->gc = ci ? ci->socket_context : NULL;
-	ss_buf_init(&r->body);
-	ss_shapereq_init(&r->q);
-	ss_buf_init(&r->dir);
-	return r;
-}
-
-/*
- * libmicrohttpd calls this with the request's URI before it parses the
- * query into arguments (see MAX_QUERY_ARGS). Too many arguments: the query
- * is cut off here, so that none are stored, and on_request answers 431.
- * The URI lies in libmicrohttpd's read buffer, which it parses in place.
- */
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
-{
-	struct req *r = new_req(conn);
-	char *q = strchr(uri, '?');
-
-	(void)cls;
-	r->urilen = strlen(uri);
-	if (q) {
-		const char *p;
-
-		r->nargs = 1;
-		for (p = q; *p; p++)
-			r->nargs += *p == '&';
-		/* libmicrohttpd 0.9.75 found the '?' before this call and
-		 * parses what follows it: end the string there. */
-		if (r->nargs > MAX_QUERY_ARGS)
-			q[1] = '\0';
-	}
-	return r;
-}
-
-/* libmicrohttpd's pool is larger than --max-header (POOL_EXTRA), so the
- * limit is applied here. */
-static enum MHD_Result header_len_iter(void *cls, enum MHD_ValueKind kind,
-				       const char *key, const char *value)
-{
-	struct req *r = cls;
-
-	(void)kind;
-	r->hdrlen += strlen(key) + (value ? strlen(value) : 0) + 4;
-	return MHD_YES;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
-				  const char *url, const char *method,
-				  const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct req *r = *con_cls;
-
-	(void)cls;
-	(void)version;
-	if (!r)
-		*con_cls = r = new_req(conn);
-	if (!r->started) {
-		struct ss_http_intake in;
-		const char *body;
-		unsigned status;
-
-		r->started = 1;
-		r->method = ss_http_method_of(method);
-		r->route = ss_http_route_of(url);
-		r->start_us = ss_mono_us();
-		MHD_get_connection_values(conn, MHD_HEADER_KIND,
-					  header_len_iter, r);
-		memset(&in, 0, sizeof(in));
-		in.uri_len = r->urilen;
-		in.header_len = r->hdrlen;
-		in.nargs = r->nargs;
-		in.post = r->method == SS_HTTP_POST;
-		in.transfer_encoding = MHD_lookup_connection_value(
-		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-		in.content_length = MHD_lookup_connection_value(
-		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		in.max_header = cfg.max_header;
-		in.max_body = cfg.max_body;
-		in.max_args = MAX_QUERY_ARGS;
-		/* Answered at once, before any body is read; libmicrohttpd
-		 * closes the connection after an answer to a request whose
-		 * body it has not read. */
-		status = ss_http_intake_check(&in, &body);
-		return status ? send_json(r, status, body, NULL, 0) : MHD_YES;
-	}
-	if (*upload_size) {
-		if (r->body.len + *upload_size > cfg.max_body)
-			r->body_too_large = 1;
-		else
-			ss_buf_add(&r->body, upload, *upload_size);
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	/* The request is in whole: what follows is serve's time. */
-	ss_connguard_set_deadline(r->gc, 0);
-	return dispatch(r);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct req *r = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (!r)
-		return;
-	/* A kept-alive connection's next request must have arrived whole
-	 * within the idle timeout. */
-	ss_connguard_set_deadline(r->gc,
-				  ss_mono_us() + cfg.conn_timeout_s * 1000000);
 	ss_live_lock(live);
 	if (r->w.active)
 		ss_live_fire_locked(live, &r->w);
@@ -1275,103 +1044,113 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		ss_sse_release(r->ss);
 		free(r->ss);
 	}
-	ss_buf_release(&r->body);
 	ss_buf_release(&r->dir);
 	ss_shapereq_release(&r->q);
 	free(r);
-	*con_cls = NULL;
 }
 
-/*
- * Over --max-connections, a connection is closed as soon as it is
- * accepted: the client sees it end at once rather than wait in the listen
- * queue, which libmicrohttpd stops taking from at its own limit.
- */
-static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
-				 socklen_t addrlen)
+/* The /v1/shape state of a server request, made at its first use. */
+static struct req *req_of(struct ss_server_req *sr)
 {
-	(void)cls;
-	(void)addr;
-	(void)addrlen;
-	if (ss_connguard_reserve(guard))
-		return MHD_YES;
-	if (ss_connguard_refusal_report(guard, ss_mono_us()))
-		ss_cli_warning("%" PRId64
-			       " connections open: refusing new ones "
-			       "(--max-connections)",
-			       cfg.max_connections);
-	return MHD_NO;
+	struct req *r = ss_server_req_data(sr);
+
+	if (r)
+		return r;
+	r = ss_xcalloc(1, sizeof(*r));
+	r->sr = sr;
+	r->method = ss_server_req_method(sr);
+	ss_shapereq_init(&r->q);
+	ss_buf_init(&r->dir);
+	ss_server_req_set_data(sr, r, req_free);
+	return r;
 }
 
-/* A connection's start and end: it enters the guard with the deadline of
- * its first request, and leaves it before libmicrohttpd closes it. */
-static void on_connection(void *cls, struct MHD_Connection *conn,
-			  void **socket_context,
-			  enum MHD_ConnectionNotificationCode code)
+static enum MHD_Result on_shape(struct ss_server_req *sr, void *ctx)
 {
-	const union MHD_ConnectionInfo *ci;
-
-	(void)cls;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(conn,
-					     MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (!ci) {
-			ss_connguard_release(guard);
-			*socket_context = NULL;
-			return;
-		}
-		*socket_context = ss_connguard_add(
-		    guard, ci->connect_fd,
-		    ss_mono_us() + cfg.request_timeout_s * 1000000);
-	} else if (*socket_context) {
-		ss_connguard_remove(guard, *socket_context);
-		*socket_context = NULL;
-	}
+	(void)ctx;
+	return handle_shape(req_of(sr));
 }
 
-/* Ends connections past their deadline: libmicrohttpd's idle timeout
- * restarts with every byte, so one byte a second held a connection for
- * ever. */
-static void *guard_main(void *arg)
+static enum MHD_Result on_delete(struct ss_server_req *sr, void *ctx)
 {
-	(void)arg;
-	while (!atomic_load(&stopping)) {
-		usleep(100000);
-		ss_connguard_sweep(guard, ss_mono_us());
-		if (cfg.db_idle_ms)
-			ss_pgq_pool_expire(pool, cfg.db_idle_ms * 1000,
-					   ss_mono_us());
-	}
-	return NULL;
+	(void)ctx;
+	return handle_delete(req_of(sr));
 }
+
+/* A POST carries subset fields in its body. */
+static enum MHD_Result on_post(struct ss_server_req *sr, void *ctx)
+{
+	struct req *r = req_of(sr);
+
+	(void)ctx;
+	if (ss_server_req_body_too_large(sr))
+		return send_json(
+		    r, 413, "{\"error\":\"Request body too large\"}", NULL, 0);
+	return handle_shape(r);
+}
+
+static const struct ss_server_route routes[] = {
+    {SS_HTTP_ROOT, SS_HTTP_GET, handle_root},
+    {SS_HTTP_ROOT, SS_HTTP_HEAD, handle_root},
+    {SS_HTTP_HEALTH, SS_HTTP_GET, handle_health},
+    {SS_HTTP_HEALTH, SS_HTTP_HEAD, handle_health},
+    {SS_HTTP_METRICS, SS_HTTP_GET, handle_public_metrics},
+    {SS_HTTP_METRICS, SS_HTTP_HEAD, handle_public_metrics},
+    {SS_HTTP_SHAPE, SS_HTTP_OPTIONS, handle_options},
+    {SS_HTTP_SHAPE, SS_HTTP_DELETE, on_delete},
+    {SS_HTTP_SHAPE, SS_HTTP_GET, on_shape},
+    {SS_HTTP_SHAPE, SS_HTTP_HEAD, on_shape},
+    {SS_HTTP_SHAPE, SS_HTTP_POST, on_post},
+};
 
 /* The metrics port, when separate, serves only /metrics. */
-static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn,
-				  const char *url, const char *method,
-				  const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct req r;
-	enum MHD_Result ret;
+static const struct ss_server_route metrics_routes[] = {
+    {SS_HTTP_METRICS, SS_HTTP_GET, handle_metrics},
+    {SS_HTTP_METRICS, SS_HTTP_HEAD, handle_metrics},
+};
 
-	(void)cls;
-	(void)version;
-	(void)upload;
-	(void)upload_size;
-	if (!*con_cls) {
-		*con_cls = conn;
+/* Every /v1/shape request but a preflight has its arguments' bytes
+ * checked first, whatever its method. */
+static enum MHD_Result check_args(struct ss_server_req *sr, void *ctx)
+{
+	struct ss_shapereq_error e;
+	struct ss_shapereq_kv *kv;
+	enum MHD_Result ret = MHD_YES;
+	size_t nkv;
+	unsigned status;
+
+	(void)ctx;
+	if (ss_server_req_route(sr) != SS_HTTP_SHAPE ||
+	    ss_server_req_method(sr) == SS_HTTP_OPTIONS)
 		return MHD_YES;
-	}
-	memset(&r, 0, sizeof(r));
-	r.conn = conn;
-	r.method = ss_http_method_of(method);
-	r.route = ss_http_route_of(url);
-	if (r.route == SS_HTTP_METRICS &&
-	    (r.method == SS_HTTP_GET || r.method == SS_HTTP_HEAD))
-		ret = handle_metrics(&r);
-	else
-		ret = handle_not_found(&r);
+	ss_shapereq_error_init(&e);
+	kv = ss_server_req_args(sr, &nkv);
+	status = ss_shapereq_check_bytes(kv, nkv, &e);
+	free(kv);
+	if (status)
+		ret = ss_server_send_json(sr, status, e.body.buf, NULL, 0, 0);
+	ss_shapereq_error_release(&e);
 	return ret;
+}
+
+static void answered(void *ctx, const struct ss_server_req *sr, unsigned status)
+{
+	(void)ctx;
+	if (ss_server_req_route(sr) == SS_HTTP_SHAPE)
+		ss_metrics_count_status(&metrics, (int)status);
+}
+
+static void server_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	ss_cli_warning("%s", msg);
+}
+
+static void server_tick(void *ctx)
+{
+	(void)ctx;
+	if (cfg.db_idle_ms)
+		ss_pgq_pool_expire(pool, cfg.db_idle_ms * 1000, ss_mono_us());
 }
 
 /* ------------------------------------------------------------------ eviction
@@ -1659,29 +1438,15 @@ static void electric_env(void)
 		ss_cli_usage_error("%s", err.msg);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = '\0';
-	if (ss_http_log_ignorable(msg))
-		return;
-	ss_cli_warning("http: %s", msg);
-}
-
 int main(int argc, char **argv)
 {
 	struct ss_registry_opts ro;
 	struct ss_err err = SS_ERR_INIT;
 	struct sockaddr_storage addr, maddr;
 	unsigned ipflags;
-	struct MHD_Daemon *d, *md = NULL;
-	pthread_t waker, evictor, guarder;
+	struct ss_server *d, *md = NULL;
+	struct ss_server_cfg sc;
+	pthread_t waker, evictor;
 	struct sigaction sa;
 	sigset_t mask, stopset;
 	const char *secret_env;
@@ -1930,7 +1695,6 @@ int main(int argc, char **argv)
 			cfg.max_connections = n;
 		}
 	}
-	guard = ss_connguard_new((size_t)cfg.max_connections);
 	ss_registry_opts_init(&ro);
 	if (ss_registry_open_existing(cfg.registry, &ro, &reg, &err) < 0)
 		ss_cli_die_err(&err);
@@ -1975,24 +1739,27 @@ int main(int argc, char **argv)
 	/* libmicrohttpd's threads inherit this mask: only main takes
 	 * SIGINT/SIGTERM (see ss_signals_block). */
 	ss_signals_block(&mask);
-	d = MHD_start_daemon(
-	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-		MHD_USE_ERROR_LOG | ipflags,
-	    (uint16_t)cfg.port, on_accept, NULL, on_request, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned)cfg.threads,
-	    /* The guard's limit (on_accept) binds first:
-	     * libmicrohttpd splits its own between the
-	     * threads, and one can reach its share early. */
-	    MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)(cfg.max_connections * cfg.threads),
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.conn_timeout_s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)cfg.max_header + POOL_EXTRA, MHD_OPTION_URI_LOG_CALLBACK,
-	    on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+	memset(&sc, 0, sizeof(sc));
+	sc.addr = (struct sockaddr *)&addr;
+	sc.port = cfg.port;
+	sc.ipflags = ipflags;
+	sc.threads = cfg.threads;
+	sc.max_connections = cfg.max_connections;
+	sc.conn_timeout_s = cfg.conn_timeout_s;
+	sc.request_timeout_s = cfg.request_timeout_s;
+	sc.max_header = cfg.max_header;
+	sc.max_body = cfg.max_body;
+	sc.max_args = MAX_QUERY_ARGS;
+	sc.routes = routes;
+	sc.nroutes = sizeof(routes) / sizeof(routes[0]);
+	sc.not_found = handle_not_found;
+	sc.check = check_args;
+	sc.answered = answered;
+	sc.warn = server_warn;
+	sc.tick = server_tick;
+	d = ss_server_start(&sc, &err);
+	if (!d && strncmp(err.msg, "could not listen", 16))
+		ss_cli_die_err(&err);
 	if (!d) {
 		c = errno;
 		ss_signals_restore(&mask);
@@ -2002,12 +1769,13 @@ int main(int argc, char **argv)
 	}
 	if (cfg.metrics_port) {
 		ss_sockaddr_parse(cfg.bind, cfg.metrics_port, &maddr);
-		md = MHD_start_daemon(
-		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-			ipflags,
-		    (uint16_t)cfg.metrics_port, NULL, NULL, on_metrics, NULL,
-		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&maddr,
-		    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+		sc.plain = 1;
+		sc.addr = (struct sockaddr *)&maddr;
+		sc.port = cfg.metrics_port;
+		sc.routes = metrics_routes;
+		sc.nroutes = sizeof(metrics_routes) / sizeof(metrics_routes[0]);
+		sc.check = NULL;
+		md = ss_server_start(&sc, &err);
 		if (!md) {
 			c = errno;
 			ss_signals_restore(&mask);
@@ -2018,8 +1786,6 @@ int main(int argc, char **argv)
 		}
 	}
 	ss_signals_restore(&mask);
-	if ((errno = ss_thread_start(&guarder, NULL, guard_main, NULL)) != 0)
-		ss_cli_die("could not start a thread: %s", strerror(errno));
 	if (cfg.max_shapes > 0) {
 		if ((errno = ss_thread_start(&evictor, NULL, evict_main,
 					     NULL)) != 0)
@@ -2027,14 +1793,8 @@ int main(int argc, char **argv)
 				   strerror(errno));
 		have_evictor = 1;
 	}
-	{
-		const union MHD_DaemonInfo *info =
-		    MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-
-		ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "",
-			    cfg.bind, ipflags ? "]" : "",
-			    info ? (unsigned)info->port : (unsigned)cfg.port);
-	}
+	ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "",
+		    cfg.bind, ipflags ? "]" : "", ss_server_port(d));
 
 	/* Checked with the stop signals blocked, waited for with them
 	 * unblocked in one step: a signal between the check and the wait
@@ -2054,17 +1814,14 @@ int main(int argc, char **argv)
 	pthread_join(waker, NULL);
 	if (have_evictor)
 		pthread_join(evictor, NULL);
-	pthread_join(guarder, NULL);
 	usleep(200000);
-	MHD_stop_daemon(d);
-	if (md)
-		MHD_stop_daemon(md);
+	ss_server_close(d);
+	ss_server_close(md);
 	/* Creations in flight see `stopping` and abort. */
 	for (c = 0; c < 100 && ss_live_any_creating(live); c++)
 		usleep(50000);
 	ss_create_free(creator);
 	ss_pgq_pool_close(pool);
-	ss_connguard_free(guard);
 	ss_tablecache_free(tables);
 	if (ss_registry_close(reg, &err) < 0)
 		ss_cli_die_err(&err);
