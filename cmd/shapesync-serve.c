@@ -36,18 +36,14 @@
 /* ------------------------------------------------------------------ config */
 
 static struct {
-	const char *database_url, *registry, *data_dir, *publication, *bind;
-	const char *secret;
-	int insecure, port, metrics_port, threads, pool_size;
-	int64_t long_poll_ms, sse_timeout_ms, keepalive_ms, active_timeout_ms;
-	int64_t create_timeout_ms, conn_timeout_s, request_timeout_s;
-	int64_t db_idle_ms; /* close pooled connections unused this long */
-	int64_t cache_max_age, cache_stale_age;
-	uint64_t chunk_bytes, max_body, max_header;
-	int64_t max_shapes, max_initial, max_existing, max_connections;
-	int integration, no_active_wait, public_metrics, manual_publishing;
+	struct ss_envconf_serve e; /* what the environment may set too */
+	int threads;
+	int64_t sse_timeout_ms, keepalive_ms, active_timeout_ms;
+	int64_t create_timeout_ms, request_timeout_s;
+	uint64_t max_body, max_header;
+	int64_t max_connections;
+	int no_active_wait, public_metrics;
 	struct ss_where_limits where_limits;
-	int64_t test_fail_thread_start; /* test hook, see start_creation() */
 } cfg;
 
 /* Query arguments a request may have (lib/server cuts off more and
@@ -70,16 +66,6 @@ static struct ss_metrics metrics;
 static atomic_llong m_shapes_created, m_evicted;
 static struct ss_shapeapi *api; /* /v1/shape (lib/shapeapi) */
 static int64_t started_us; /* wall clock: stages not seen since are starting */
-
-/* ------------------------------------------------------------------ helpers */
-
-static int env_bool(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v &&
-	       (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
-}
 
 /* ------------------------------------------------------------------ tables */
 
@@ -239,8 +225,8 @@ static void server_warn(void *ctx, const char *msg)
 static void server_tick(void *ctx)
 {
 	(void)ctx;
-	if (cfg.db_idle_ms)
-		ss_pgq_pool_expire(pool, cfg.db_idle_ms * 1000, ss_mono_us());
+	if (cfg.e.db_idle_ms)
+		ss_pgq_pool_expire(pool, cfg.e.db_idle_ms * 1000, ss_mono_us());
 }
 
 /* ------------------------------------------------------------------ eviction
@@ -257,7 +243,7 @@ static void evict_once(void)
 {
 	struct ss_err err = SS_ERR_INIT;
 
-	if (ss_evict_once(reg, cfg.data_dir, cfg.max_shapes, evicted, NULL,
+	if (ss_evict_once(reg, cfg.e.data_dir, cfg.e.max_shapes, evicted, NULL,
 			  &err) < 0)
 		ss_cli_warning("eviction: %s", err.msg);
 }
@@ -441,91 +427,9 @@ static void on_signal(int sig)
 	stop_signal = 1;
 }
 
-static int64_t env_int(const char *name, int64_t def, int64_t min, int64_t max)
+static const char *get_env(const char *name)
 {
-	const char *v = getenv(name);
-	struct ss_err err = SS_ERR_INIT;
-	int64_t out;
-
-	if (!v || !*v)
-		return def;
-	if (ss_parse_i64(v, min, max, &out, name, &err) < 0)
-		ss_cli_usage_error("invalid $%s '%s': %s", name, v, err.msg);
-	return out;
-}
-
-static int64_t env_time_s(const char *name, int64_t def)
-{
-	const char *v = ss_cli_env_or(name, NULL);
-	struct ss_err err = SS_ERR_INIT;
-	int64_t ms;
-
-	if (!v)
-		return def;
-	if (ss_envconf_time_ms(name, v, 0, &ms, &err) < 0)
-		ss_cli_usage_error("%s", err.msg);
-	/* libmicrohttpd counts whole seconds: round up, at least 1. */
-	ms = (ms + 999) / 1000;
-	if (ms > 86400)
-		ss_cli_usage_error("invalid $%s '%s': at most 24 hours", name,
-				   v);
-	return ms;
-}
-
-/* Electric's settings that have no shapesync name of their own (see
- * shapesync-serve(1), ENVIRONMENT); options given later win. */
-static void electric_env(void)
-{
-	static char slot[SS_ENVCONF_NAME_MAX], pub[SS_ENVCONF_NAME_MAX];
-	struct ss_err err = SS_ERR_INIT;
-	const char *v;
-	int b;
-
-	v = ss_cli_env_or("ELECTRIC_MAX_CONCURRENT_REQUESTS", NULL);
-	if (v && ss_envconf_max_concurrent("ELECTRIC_MAX_CONCURRENT_REQUESTS",
-					   v, &cfg.max_initial,
-					   &cfg.max_existing, &err) < 0)
-		ss_cli_usage_error("%s", err.msg);
-	cfg.pool_size =
-	    (int)env_int("ELECTRIC_DB_POOL_SIZE", cfg.pool_size, 1, 1000);
-	/* Scale to zero: replicate sleeps, and the pool lets go too. */
-	v = ss_cli_env_or("ELECTRIC_REPLICATION_IDLE_TIMEOUT", NULL);
-	if (v && ss_envconf_time_ms("ELECTRIC_REPLICATION_IDLE_TIMEOUT", v, 1,
-				    &cfg.db_idle_ms, &err) < 0)
-		ss_cli_usage_error("%s", err.msg);
-	cfg.metrics_port =
-	    (int)env_int("ELECTRIC_PROMETHEUS_PORT", 0, 0, 65535);
-	/* The query URL, by its new name, then its old one. */
-	cfg.database_url = ss_cli_env_or(
-	    "ELECTRIC_QUERY_DATABASE_URL",
-	    ss_cli_env_or("ELECTRIC_POOLED_DATABASE_URL", cfg.database_url));
-	{
-		/* libmicrohttpd has one inactivity timeout for both ways. */
-		int64_t rd =
-		    env_time_s("ELECTRIC_TCP_READ_TIMEOUT", cfg.conn_timeout_s);
-		int64_t wr =
-		    env_time_s("ELECTRIC_TCP_SEND_TIMEOUT", cfg.conn_timeout_s);
-
-		cfg.conn_timeout_s = rd < wr ? rd : wr;
-	}
-	v = ss_cli_env_or("ELECTRIC_REPLICATION_STREAM_ID", NULL);
-	if (v) {
-		if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", v,
-					    slot, pub, &err) < 0)
-			ss_cli_usage_error("%s", err.msg);
-		cfg.publication = pub;
-	}
-	v = ss_cli_env_or("ELECTRIC_LISTEN_ON_IPV6", NULL);
-	if (v) {
-		if (ss_envconf_bool("ELECTRIC_LISTEN_ON_IPV6", v, &b, &err) < 0)
-			ss_cli_usage_error("%s", err.msg);
-		if (b)
-			cfg.bind = "::1";
-	}
-	v = ss_cli_env_or("ELECTRIC_MANUAL_TABLE_PUBLISHING", NULL);
-	if (v && ss_envconf_bool("ELECTRIC_MANUAL_TABLE_PUBLISHING", v,
-				 &cfg.manual_publishing, &err) < 0)
-		ss_cli_usage_error("%s", err.msg);
+	return getenv(name);
 }
 
 int main(int argc, char **argv)
@@ -539,81 +443,67 @@ int main(int argc, char **argv)
 	pthread_t waker, evictor;
 	struct sigaction sa;
 	sigset_t mask, stopset;
-	const char *secret_env;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, have_evictor = 0, max_conn_given = 0;
 
 	ss_cli_init("shapesync-serve");
 	started_us = ss_now_us();
-	cfg.database_url = ss_cli_env_or("DATABASE_URL", NULL);
-	cfg.registry = ss_cli_env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
-	cfg.data_dir = ss_cli_env_or(
-	    "SHAPESYNC_DATA_DIR",
-	    ss_cli_env_or("ELECTRIC_STORAGE_DIR", DEFAULT_DATA_DIR));
-	cfg.publication = "shapesync";
-	cfg.bind = "127.0.0.1";
-	cfg.port = (int)env_int("ELECTRIC_PORT", 3000, 0, 65535);
-	secret_env = ss_cli_env_or("ELECTRIC_SECRET", NULL);
-	cfg.secret = secret_env;
-	cfg.insecure = env_bool("ELECTRIC_INSECURE");
-	cfg.long_poll_ms =
-	    env_int("ELECTRIC_LONG_POLL_TIMEOUT", 20000, 0, 3600000);
+	cfg.e.registry = DEFAULT_REGISTRY;
+	cfg.e.data_dir = DEFAULT_DATA_DIR;
+	cfg.e.publication = "shapesync";
+	cfg.e.bind = "127.0.0.1";
+	cfg.e.port = 3000;
+	cfg.e.long_poll_ms = 20000;
+	cfg.e.cache_max_age = 60;
+	cfg.e.cache_stale_age = 300;
+	cfg.e.chunk_bytes = SS_LOG_CHUNK_BYTES_DEFAULT;
+	cfg.e.max_initial = 300;
+	cfg.e.max_existing = 10000;
+	cfg.e.pool_size = 8;
+	cfg.e.conn_timeout_s = 60;
+	if (ss_envconf_serve(get_env, &cfg.e, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
 	cfg.sse_timeout_ms = 60000;
 	cfg.keepalive_ms = 21000;
-	cfg.cache_max_age = env_int("ELECTRIC_CACHE_MAX_AGE", 60, 0, INT32_MAX);
-	cfg.cache_stale_age =
-	    env_int("ELECTRIC_CACHE_STALE_AGE", 300, 0, INT32_MAX);
-	cfg.chunk_bytes = (uint64_t)env_int(
-	    "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD",
-	    (int64_t)SS_LOG_CHUNK_BYTES_DEFAULT, 1, INT64_MAX);
-	cfg.max_shapes = env_int("ELECTRIC_MAX_SHAPES", 0, 0, INT64_MAX);
-	cfg.integration = env_bool("ELECTRIC_ENABLE_INTEGRATION_TESTING");
-	cfg.max_initial = 300;
-	cfg.max_existing = 10000;
 	cfg.max_connections = 20000;
 	cfg.threads = ncpu > 0 ? (int)ncpu : 2;
-	cfg.pool_size = 8;
 	cfg.active_timeout_ms = 10000;
 	cfg.create_timeout_ms = 60000;
-	cfg.conn_timeout_s = 60;
 	cfg.request_timeout_s = 30;
 	cfg.max_body = 64 * 1024;
 	cfg.max_header = 32 * 1024;
 	ss_where_limits_default(&cfg.where_limits);
-	cfg.test_fail_thread_start =
-	    env_int("SHAPESYNC_TEST_FAIL_THREAD_START", 0, 0, INT64_MAX);
-	electric_env();
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_REGISTRY:
-			cfg.registry = optarg;
+			cfg.e.registry = optarg;
 			break;
 		case OPT_DIR:
-			cfg.data_dir = optarg;
+			cfg.e.data_dir = optarg;
 			break;
 		case OPT_DATABASE_URL:
-			cfg.database_url = optarg;
+			cfg.e.database_url = optarg;
 			break;
 		case OPT_PORT:
-			cfg.port =
+			cfg.e.port =
 			    (int)ss_cli_opt_int(optarg, 0, 65535, "--port");
 			break;
 		case OPT_BIND:
-			cfg.bind = optarg;
+			cfg.e.bind = optarg;
 			break;
 		case OPT_SECRET:
-			cfg.secret = optarg;
+			cfg.e.secret = optarg;
 			break;
 		case OPT_INSECURE:
-			cfg.insecure = 1;
+			cfg.e.insecure = 1;
 			break;
 		case OPT_PUBLICATION:
-			cfg.publication = optarg;
+			cfg.e.publication = optarg;
 			break;
 		case OPT_LONG_POLL:
-			cfg.long_poll_ms = ss_cli_opt_duration_ms(
+			cfg.e.long_poll_ms = ss_cli_opt_duration_ms(
 			    optarg, "--long-poll-timeout");
 			break;
 		case OPT_SSE_TIMEOUT:
@@ -625,27 +515,27 @@ int main(int argc, char **argv)
 			    optarg, "--keepalive-interval");
 			break;
 		case OPT_MAX_AGE:
-			cfg.cache_max_age = ss_cli_opt_int(optarg, 0, INT32_MAX,
-							   "--cache-max-age");
+			cfg.e.cache_max_age = ss_cli_opt_int(
+			    optarg, 0, INT32_MAX, "--cache-max-age");
 			break;
 		case OPT_STALE_AGE:
-			cfg.cache_stale_age = ss_cli_opt_int(
+			cfg.e.cache_stale_age = ss_cli_opt_int(
 			    optarg, 0, INT32_MAX, "--cache-stale-age");
 			break;
 		case OPT_CHUNK:
-			cfg.chunk_bytes =
+			cfg.e.chunk_bytes =
 			    ss_cli_opt_size(optarg, "--chunk-bytes");
 			break;
 		case OPT_MAX_SHAPES:
-			cfg.max_shapes = ss_cli_opt_int(optarg, 0, INT64_MAX,
-							"--max-shapes");
+			cfg.e.max_shapes = ss_cli_opt_int(optarg, 0, INT64_MAX,
+							  "--max-shapes");
 			break;
 		case OPT_MAX_INITIAL:
-			cfg.max_initial = ss_cli_opt_int(
+			cfg.e.max_initial = ss_cli_opt_int(
 			    optarg, 1, INT32_MAX, "--max-initial-requests");
 			break;
 		case OPT_MAX_EXISTING:
-			cfg.max_existing = ss_cli_opt_int(
+			cfg.e.max_existing = ss_cli_opt_int(
 			    optarg, 1, INT32_MAX, "--max-existing-requests");
 			break;
 		case OPT_MAX_CONN:
@@ -658,19 +548,19 @@ int main(int argc, char **argv)
 			    (int)ss_cli_opt_int(optarg, 1, 1024, "--threads");
 			break;
 		case OPT_POOL:
-			cfg.pool_size = (int)ss_cli_opt_int(optarg, 1, 1000,
-							    "--db-pool-size");
+			cfg.e.pool_size = (int)ss_cli_opt_int(optarg, 1, 1000,
+							      "--db-pool-size");
 			break;
 		case OPT_DB_IDLE: {
 			struct ss_err terr = SS_ERR_INIT;
 
 			if (ss_envconf_time_ms("--db-idle-timeout", optarg, 1,
-					       &cfg.db_idle_ms, &terr) < 0)
+					       &cfg.e.db_idle_ms, &terr) < 0)
 				ss_cli_usage_error("%s", terr.msg);
 			break;
 		}
 		case OPT_METRICS_PORT:
-			cfg.metrics_port = (int)ss_cli_opt_int(
+			cfg.e.metrics_port = (int)ss_cli_opt_int(
 			    optarg, 0, 65535, "--metrics-port");
 			break;
 		case OPT_PUBLIC_METRICS:
@@ -688,10 +578,10 @@ int main(int argc, char **argv)
 			    optarg, "--snapshot-timeout");
 			break;
 		case OPT_INTEGRATION:
-			cfg.integration = 1;
+			cfg.e.integration = 1;
 			break;
 		case OPT_CONN_TIMEOUT:
-			cfg.conn_timeout_s =
+			cfg.e.conn_timeout_s =
 			    ss_cli_opt_int(optarg, 1, 86400, "--idle-timeout");
 			break;
 		case OPT_REQUEST_TIMEOUT:
@@ -732,30 +622,30 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		ss_cli_usage_error("unexpected argument '%s'", argv[optind]);
-	if (cfg.secret && !*cfg.secret)
-		cfg.secret = NULL;
-	if (cfg.secret && cfg.insecure)
+	if (cfg.e.secret && !*cfg.e.secret)
+		cfg.e.secret = NULL;
+	if (cfg.e.secret && cfg.e.insecure)
 		ss_cli_usage_error("both a secret and --insecure given");
-	if (!cfg.secret && !cfg.insecure)
+	if (!cfg.e.secret && !cfg.e.insecure)
 		ss_cli_usage_error(
 		    "no API secret: give --secret (or $ELECTRIC_SECRET), "
 		    "or --insecure (or $ELECTRIC_INSECURE=true)");
-	if (!cfg.database_url || !*cfg.database_url)
+	if (!cfg.e.database_url || !*cfg.e.database_url)
 		ss_cli_usage_error(
 		    "no database: give --database-url or $DATABASE_URL");
-	if (!*cfg.registry || !*cfg.data_dir || !*cfg.publication)
+	if (!*cfg.e.registry || !*cfg.e.data_dir || !*cfg.e.publication)
 		ss_cli_usage_error(
 		    "--registry, --dir and --publication need a value");
-	if (cfg.long_poll_ms < 0 || cfg.sse_timeout_ms < 1000 ||
+	if (cfg.e.long_poll_ms < 0 || cfg.sse_timeout_ms < 1000 ||
 	    cfg.keepalive_ms < 100)
 		ss_cli_usage_error("timeouts out of range");
-	if (!ss_sockaddr_parse(cfg.bind, cfg.port, &addr))
-		ss_cli_usage_error("invalid --bind address '%s'", cfg.bind);
+	if (!ss_sockaddr_parse(cfg.e.bind, cfg.e.port, &addr))
+		ss_cli_usage_error("invalid --bind address '%s'", cfg.e.bind);
 	/* "::" takes IPv4 clients too (dual stack). */
 	ipflags = addr.ss_family != AF_INET6
 		      ? 0
 		      : MHD_USE_IPv6 |
-			    (strcmp(cfg.bind, "::") ? 0 : MHD_USE_DUAL_STACK);
+			    (strcmp(cfg.e.bind, "::") ? 0 : MHD_USE_DUAL_STACK);
 
 	{
 		/* Every connection is a descriptor: take the hard limit. */
@@ -786,11 +676,11 @@ int main(int argc, char **argv)
 		}
 	}
 	ss_registry_opts_init(&ro);
-	if (ss_registry_open_existing(cfg.registry, &ro, &reg, &err) < 0)
+	if (ss_registry_open_existing(cfg.e.registry, &ro, &reg, &err) < 0)
 		ss_cli_die_err(&err);
-	if (ss_datadir_init(cfg.data_dir, &err) < 0)
+	if (ss_datadir_init(cfg.e.data_dir, &err) < 0)
 		ss_cli_die_err(&err);
-	pool = ss_pgq_pool_new(cfg.database_url, cfg.pool_size, 5);
+	pool = ss_pgq_pool_new(cfg.e.database_url, cfg.e.pool_size, 5);
 	tables = ss_tablecache_new(describe_pg, NULL, TABLE_CACHE_US, 256);
 	live = ss_live_open(&err);
 	if (!live)
@@ -800,18 +690,18 @@ int main(int argc, char **argv)
 		    reg,
 		    pool,
 		    live,
-		    cfg.data_dir,
-		    cfg.publication,
-		    cfg.chunk_bytes,
-		    cfg.pool_size,
-		    cfg.manual_publishing,
+		    cfg.e.data_dir,
+		    cfg.e.publication,
+		    cfg.e.chunk_bytes,
+		    cfg.e.pool_size,
+		    cfg.e.manual_publishing,
 		    cfg.no_active_wait,
 		    cfg.active_timeout_ms,
 		    &stopping,
 		    &m_shapes_created,
 		    warn_cb,
 		    NULL,
-		    cfg.test_fail_thread_start,
+		    cfg.e.test_fail_thread_start,
 		};
 
 		creator = ss_create_new(&cc);
@@ -826,18 +716,18 @@ int main(int argc, char **argv)
 		    tables,
 		    pool,
 		    &metrics,
-		    cfg.data_dir,
-		    cfg.secret,
+		    cfg.e.data_dir,
+		    cfg.e.secret,
 		    &cfg.where_limits,
-		    cfg.integration,
-		    cfg.long_poll_ms,
+		    cfg.e.integration,
+		    cfg.e.long_poll_ms,
 		    cfg.sse_timeout_ms,
 		    cfg.keepalive_ms,
 		    cfg.create_timeout_ms,
-		    cfg.cache_max_age,
-		    cfg.cache_stale_age,
-		    cfg.max_initial,
-		    cfg.max_existing,
+		    cfg.e.cache_max_age,
+		    cfg.e.cache_stale_age,
+		    cfg.e.max_initial,
+		    cfg.e.max_existing,
 		    &stopping,
 		    warn_cb,
 		    NULL,
@@ -858,11 +748,11 @@ int main(int argc, char **argv)
 	ss_signals_block(&mask);
 	memset(&sc, 0, sizeof(sc));
 	sc.addr = (struct sockaddr *)&addr;
-	sc.port = cfg.port;
+	sc.port = cfg.e.port;
 	sc.ipflags = ipflags;
 	sc.threads = cfg.threads;
 	sc.max_connections = cfg.max_connections;
-	sc.conn_timeout_s = cfg.conn_timeout_s;
+	sc.conn_timeout_s = cfg.e.conn_timeout_s;
 	sc.request_timeout_s = cfg.request_timeout_s;
 	sc.max_header = cfg.max_header;
 	sc.max_body = cfg.max_body;
@@ -882,14 +772,14 @@ int main(int argc, char **argv)
 		c = errno;
 		ss_signals_restore(&mask);
 		ss_cli_die("could not listen on %s%s%s:%d: %s",
-			   ipflags ? "[" : "", cfg.bind, ipflags ? "]" : "",
-			   cfg.port, strerror(c));
+			   ipflags ? "[" : "", cfg.e.bind, ipflags ? "]" : "",
+			   cfg.e.port, strerror(c));
 	}
-	if (cfg.metrics_port) {
-		ss_sockaddr_parse(cfg.bind, cfg.metrics_port, &maddr);
+	if (cfg.e.metrics_port) {
+		ss_sockaddr_parse(cfg.e.bind, cfg.e.metrics_port, &maddr);
 		sc.plain = 1;
 		sc.addr = (struct sockaddr *)&maddr;
-		sc.port = cfg.metrics_port;
+		sc.port = cfg.e.metrics_port;
 		sc.routes = metrics_routes;
 		sc.nroutes = sizeof(metrics_routes) / sizeof(metrics_routes[0]);
 		sc.check = NULL;
@@ -898,13 +788,13 @@ int main(int argc, char **argv)
 			c = errno;
 			ss_signals_restore(&mask);
 			ss_cli_die("could not listen on %s%s%s:%d: %s",
-				   ipflags ? "[" : "", cfg.bind,
-				   ipflags ? "]" : "", cfg.metrics_port,
+				   ipflags ? "[" : "", cfg.e.bind,
+				   ipflags ? "]" : "", cfg.e.metrics_port,
 				   strerror(c));
 		}
 	}
 	ss_signals_restore(&mask);
-	if (cfg.max_shapes > 0) {
+	if (cfg.e.max_shapes > 0) {
 		if ((errno = ss_thread_start(&evictor, NULL, evict_main,
 					     NULL)) != 0)
 			ss_cli_die("could not start a thread: %s",
@@ -912,7 +802,7 @@ int main(int argc, char **argv)
 		have_evictor = 1;
 	}
 	ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "",
-		    cfg.bind, ipflags ? "]" : "", ss_server_port(d));
+		    cfg.e.bind, ipflags ? "]" : "", ss_server_port(d));
 
 	/* Checked with the stop signals blocked, waited for with them
 	 * unblocked in one step: a signal between the check and the wait
