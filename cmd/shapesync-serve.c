@@ -1,9 +1,9 @@
 /*
- * shapesync-serve — the HTTP Shape API (ElectricSQL's /v1/shape): options,
- * the {route, method, handler} table for lib/server (libmicrohttpd), and
- * the wiring of the lib/ modules that do the work: http (answers),
- * shapereq (validation), tablecache, create (the creation protocol), live
- * (waiting requests), answer (what to send), sse, subset, evict, metrics.
+ * shapesync-serve — the HTTP Shape API (ElectricSQL's /v1/shape): options
+ * (envconf reads the environment), the {route, method, handler} table of
+ * lib/server, and the wiring of the modules that do the work: shapeapi
+ * (/v1/shape over registry, tablecache, create, live), statusapi
+ * (/v1/health, /metrics), the waker of live and the evict thread.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,13 +19,13 @@
 #include "datadir.h"
 #include "envconf.h"
 #include "evict.h"
-#include "health.h"
 #include "live.h"
 #include "metrics.h"
 #include "pgq.h"
-#include "server.h"
 #include "registry.h"
+#include "server.h"
 #include "shapeapi.h"
+#include "statusapi.h"
 #include "tablecache.h"
 #include "where.h"
 
@@ -64,10 +64,10 @@ static struct ss_tablecache *tables; /* catalog lookups, cached a second */
 /* Counters for /metrics. */
 static struct ss_metrics metrics;
 static atomic_llong m_shapes_created, m_evicted;
-static struct ss_shapeapi *api; /* /v1/shape (lib/shapeapi) */
-static int64_t started_us; /* wall clock: stages not seen since are starting */
+static struct ss_shapeapi *api;	 /* /v1/shape (lib/shapeapi) */
+static struct ss_statusapi *ops; /* /v1/health, /metrics */
 
-/* ------------------------------------------------------------------ tables */
+/* ------------------------------------------------------------------ wiring */
 
 /* The catalog behind the table cache: a pooled connection. */
 static int describe_pg(void *ctx, const char *schema, const char *name,
@@ -91,82 +91,10 @@ static void *waker_main(void *arg)
 	return NULL;
 }
 
-/* ------------------------------------------------------------------ creation
- */
-
 static void warn_cb(void *ctx, const char *msg)
 {
 	(void)ctx;
 	ss_cli_warning("%s", msg);
-}
-
-static enum MHD_Result handle_metrics(struct ss_server_req *sr, void *ctx)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	struct ss_registry_stats st;
-	struct ss_metrics_scrape sc;
-	struct ss_shapeapi_counts counts;
-	struct ss_heartbeat *hb = NULL;
-	size_t nhb = 0;
-	struct ss_err err = SS_ERR_INIT;
-	enum MHD_Result ret;
-
-	(void)ctx;
-	memset(&sc, 0, sizeof(sc));
-	ss_registry_connections(reg, &st);
-	sc.serve_connections = st.read_connections + st.write_connection;
-	if (ss_registry_stats(reg, &st, &err) < 0)
-		st.shapes = -1;
-	if (ss_registry_count_active(reg, &sc.active_shapes, &err) < 0)
-		sc.active_shapes = -1;
-	ss_registry_heartbeats(reg, &hb, &nhb, &err);
-	sc.shapes = st.shapes;
-	ss_shapeapi_counts(api, &counts);
-	sc.acquire_initial = counts.initial;
-	sc.acquire_existing = counts.existing;
-	sc.hb = hb;
-	sc.nhb = nhb;
-	sc.now_us = ss_now_us();
-	sc.since_us = started_us;
-	sc.stale_us = SS_HEALTH_STALE_MS * 1000LL;
-	sc.serve_rss = ss_health_rss();
-	sc.has_serve = 1;
-	sc.pending_writes = st.pending_writes;
-	sc.waiting = (int64_t)ss_live_waiting(live);
-	sc.created = atomic_load(&m_shapes_created);
-	sc.evicted = atomic_load(&m_evicted);
-	sc.body_bytes = counts.bytes_sent;
-	sc.touches_dropped = st.touches_dropped;
-	ss_metrics_render(&metrics, &sc, &b);
-	free(hb);
-	ret = ss_server_send_text(sr, 200, b.buf, "text/plain; version=0.0.4");
-	ss_buf_release(&b);
-	return ret;
-}
-
-/* Electric's /v1/health, from the stages' heartbeats (lib/health). */
-static enum MHD_Result handle_health(struct ss_server_req *sr, void *ctx)
-{
-	struct ss_heartbeat *hb = NULL;
-	size_t nhb = 0;
-	struct ss_err err = SS_ERR_INIT;
-	enum ss_health_status status = SS_HEALTH_WAITING;
-	struct MHD_Response *resp;
-	char body[64];
-
-	(void)ctx;
-	if (ss_registry_heartbeats(reg, &hb, &nhb, &err) == 0)
-		status = ss_health_eval(hb, nhb, ss_now_us(), started_us,
-					SS_HEALTH_STALE_MS * 1000LL, NULL);
-	free(hb);
-	snprintf(body, sizeof(body), "{\"status\":\"%s\"}",
-		 ss_health_status_name(status));
-	resp = ss_http_buffer(body, strlen(body));
-	MHD_add_response_header(resp, "content-type", "application/json");
-	MHD_add_response_header(resp, "cache-control",
-				"no-cache, no-store, must-revalidate");
-	return ss_server_queue(sr, status == SS_HEALTH_ACTIVE ? 200 : 202,
-			       resp);
 }
 
 static enum MHD_Result handle_root(struct ss_server_req *sr, void *ctx)
@@ -181,45 +109,11 @@ static enum MHD_Result handle_not_found(struct ss_server_req *sr, void *ctx)
 	return ss_server_send_text(sr, 404, "Not found", "text/plain");
 }
 
-/* Operators' counters are not for the public port unless asked for. */
-static enum MHD_Result handle_public_metrics(struct ss_server_req *sr,
-					     void *ctx)
-{
-	return cfg.public_metrics ? handle_metrics(sr, ctx)
-				  : handle_not_found(sr, ctx);
-}
-
-static const struct ss_server_route routes[] = {
-    {SS_HTTP_ROOT, SS_HTTP_GET, handle_root},
-    {SS_HTTP_ROOT, SS_HTTP_HEAD, handle_root},
-    {SS_HTTP_HEALTH, SS_HTTP_GET, handle_health},
-    {SS_HTTP_HEALTH, SS_HTTP_HEAD, handle_health},
-    {SS_HTTP_METRICS, SS_HTTP_GET, handle_public_metrics},
-    {SS_HTTP_METRICS, SS_HTTP_HEAD, handle_public_metrics},
-    {SS_HTTP_SHAPE, SS_HTTP_OPTIONS, ss_shapeapi_options},
-    {SS_HTTP_SHAPE, SS_HTTP_DELETE, ss_shapeapi_delete},
-    {SS_HTTP_SHAPE, SS_HTTP_GET, ss_shapeapi_get},
-    {SS_HTTP_SHAPE, SS_HTTP_HEAD, ss_shapeapi_get},
-    {SS_HTTP_SHAPE, SS_HTTP_POST, ss_shapeapi_post},
-};
-
-/* The metrics port, when separate, serves only /metrics. */
-static const struct ss_server_route metrics_routes[] = {
-    {SS_HTTP_METRICS, SS_HTTP_GET, handle_metrics},
-    {SS_HTTP_METRICS, SS_HTTP_HEAD, handle_metrics},
-};
-
 static void answered(void *ctx, const struct ss_server_req *sr, unsigned status)
 {
 	(void)ctx;
 	if (ss_server_req_route(sr) == SS_HTTP_SHAPE)
 		ss_metrics_count_status(&metrics, (int)status);
-}
-
-static void server_warn(void *ctx, const char *msg)
-{
-	(void)ctx;
-	ss_cli_warning("%s", msg);
 }
 
 static void server_tick(void *ctx)
@@ -445,6 +339,7 @@ int main(int argc, char **argv)
 	sigset_t mask, stopset;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, have_evictor = 0, max_conn_given = 0;
+	int64_t started_us; /* wall clock: stages not seen since start */
 
 	ss_cli_init("shapesync-serve");
 	started_us = ss_now_us();
@@ -735,6 +630,20 @@ int main(int argc, char **argv)
 
 		api = ss_shapeapi_new(&ac);
 	}
+	{
+		struct ss_statusapi_cfg stc = {
+		    reg,
+		    live,
+		    api,
+		    &metrics,
+		    &m_shapes_created,
+		    &m_evicted,
+		    started_us,
+		    cfg.public_metrics,
+		};
+
+		ops = ss_statusapi_new(&stc);
+	}
 	if ((errno = ss_thread_start(&waker, NULL, waker_main, NULL)) != 0)
 		ss_cli_die("could not start a thread: %s", strerror(errno));
 
@@ -746,6 +655,25 @@ int main(int argc, char **argv)
 	/* libmicrohttpd's threads inherit this mask: only main takes
 	 * SIGINT/SIGTERM (see ss_signals_block). */
 	ss_signals_block(&mask);
+	const struct ss_server_route routes[] = {
+	    {SS_HTTP_ROOT, SS_HTTP_GET, handle_root, NULL},
+	    {SS_HTTP_ROOT, SS_HTTP_HEAD, handle_root, NULL},
+	    {SS_HTTP_HEALTH, SS_HTTP_GET, ss_statusapi_health, ops},
+	    {SS_HTTP_HEALTH, SS_HTTP_HEAD, ss_statusapi_health, ops},
+	    {SS_HTTP_METRICS, SS_HTTP_GET, ss_statusapi_public_metrics, ops},
+	    {SS_HTTP_METRICS, SS_HTTP_HEAD, ss_statusapi_public_metrics, ops},
+	    {SS_HTTP_SHAPE, SS_HTTP_OPTIONS, ss_shapeapi_options, api},
+	    {SS_HTTP_SHAPE, SS_HTTP_DELETE, ss_shapeapi_delete, api},
+	    {SS_HTTP_SHAPE, SS_HTTP_GET, ss_shapeapi_get, api},
+	    {SS_HTTP_SHAPE, SS_HTTP_HEAD, ss_shapeapi_get, api},
+	    {SS_HTTP_SHAPE, SS_HTTP_POST, ss_shapeapi_post, api},
+	};
+	/* The metrics port, when separate, serves only /metrics. */
+	const struct ss_server_route metrics_routes[] = {
+	    {SS_HTTP_METRICS, SS_HTTP_GET, ss_statusapi_metrics, ops},
+	    {SS_HTTP_METRICS, SS_HTTP_HEAD, ss_statusapi_metrics, ops},
+	};
+
 	memset(&sc, 0, sizeof(sc));
 	sc.addr = (struct sockaddr *)&addr;
 	sc.port = cfg.e.port;
@@ -763,7 +691,7 @@ int main(int argc, char **argv)
 	sc.check = ss_shapeapi_check;
 	sc.ctx = api;
 	sc.answered = answered;
-	sc.warn = server_warn;
+	sc.warn = warn_cb;
 	sc.tick = server_tick;
 	d = ss_server_start(&sc, &err);
 	if (!d && strncmp(err.msg, "could not listen", 16))
@@ -829,6 +757,7 @@ int main(int argc, char **argv)
 	for (c = 0; c < 100 && ss_live_any_creating(live); c++)
 		usleep(50000);
 	ss_shapeapi_free(api);
+	ss_statusapi_free(ops);
 	ss_create_free(creator);
 	ss_pgq_pool_close(pool);
 	ss_tablecache_free(tables);

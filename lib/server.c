@@ -167,6 +167,7 @@ static enum MHD_Result dispatch(struct ss_server_req *r)
 {
 	const struct ss_server_cfg *c = &r->srv->cfg;
 	ss_server_handler h = c->not_found;
+	void *ctx = c->ctx;
 	enum MHD_Result ret;
 	size_t i;
 
@@ -180,9 +181,11 @@ static enum MHD_Result dispatch(struct ss_server_req *r)
 		if (c->routes[i].route == (enum ss_http_route)r->route &&
 		    c->routes[i].method == (enum ss_http_method)r->method) {
 			h = c->routes[i].handler;
+			if (c->routes[i].ctx)
+				ctx = c->routes[i].ctx;
 			break;
 		}
-	ret = h(r, c->ctx);
+	ret = h(r, ctx);
 	if (ret == MHD_NO && !r->queued && !r->suspended) {
 		/* The handler failed without an answer: the client gets a
 		 * 503 and the server goes on. */

@@ -38,6 +38,7 @@ struct ss_server_route {
 	enum ss_http_route route;
 	enum ss_http_method method;
 	ss_server_handler handler;
+	void *ctx; /* the handler's ctx; NULL: the server's */
 };
 
 struct ss_server_cfg {
@@ -79,7 +80,7 @@ struct ss_server_cfg {
 	/* Called about every 100 ms from the guard's thread (may be
 	 * NULL). */
 	void (*tick)(void *ctx);
-	void *ctx; /* given to every handler and callback */
+	void *ctx; /* given to every callback, and handlers without one */
 };
 
 /*

@@ -5,16 +5,12 @@
  * fails (503, and the next request is served), suspend and resume, a
  * request's own state freed on completion.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
+#include "rawhttp.h"
 #include "server.h"
-#include "unit.h"
 
 static atomic_int freed, answered_count, shape_calls;
 
@@ -104,57 +100,11 @@ static void answered(void *ctx, const struct ss_server_req *r, unsigned status)
 }
 
 static const struct ss_server_route routes[] = {
-    {SS_HTTP_ROOT, SS_HTTP_GET, h_root},
-    {SS_HTTP_HEALTH, SS_HTTP_GET, h_fail},
-    {SS_HTTP_SHAPE, SS_HTTP_GET, h_wait},
-    {SS_HTTP_SHAPE, SS_HTTP_POST, h_post},
+    {SS_HTTP_ROOT, SS_HTTP_GET, h_root, NULL},
+    {SS_HTTP_HEALTH, SS_HTTP_GET, h_fail, NULL},
+    {SS_HTTP_SHAPE, SS_HTTP_GET, h_wait, NULL},
+    {SS_HTTP_SHAPE, SS_HTTP_POST, h_post, NULL},
 };
-
-/* Send req on a new connection, read the answer until the server closes
- * it (every request says "connection: close") into out. */
-static void http(unsigned port, const char *req, struct ss_buf *out)
-{
-	struct sockaddr_in a;
-	struct timeval tv = {10, 0};
-	char buf[4096];
-	ssize_t n;
-	size_t off = 0, len = strlen(req);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ss_buf_reset(out);
-	if (fd < 0)
-		FAILF("socket: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		FAILF("connect: %s", strerror(errno));
-	while (off < len) {
-		n = write(fd, req + off, len - off);
-		if (n <= 0)
-			break; /* the server may answer and close early */
-		off += (size_t)n;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		ss_buf_add(out, buf, (size_t)n);
-	close(fd);
-}
-
-static int status_of(const struct ss_buf *b)
-{
-	return b->len > 12 && !strncmp(b->buf, "HTTP/1.1 ", 9)
-		   ? (int)strtol(b->buf + 9, NULL, 10)
-		   : -1;
-}
-
-static const char *body_of(const struct ss_buf *b)
-{
-	const char *p = b->len ? strstr(b->buf, "\r\n\r\n") : NULL;
-
-	return p ? p + 4 : "";
-}
 
 int main(void)
 {
@@ -189,27 +139,28 @@ int main(void)
 	CHECK(port > 0);
 
 	/* routing, 404 for an unknown path or method */
-	http(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-	     &b);
-	CHECK(status_of(&b) == 200);
-	CHECK_STR(body_of(&b), "root");
+	rawhttp(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		&b);
+	CHECK(rawhttp_status(&b) == 200);
+	CHECK_STR(rawhttp_body(&b), "root");
 	CHECK(strstr(b.buf, "access-control-allow-origin: *") != NULL ||
 	      strstr(b.buf, "Access-Control-Allow-Origin: *") != NULL);
-	http(port, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-	     &b);
-	CHECK(status_of(&b) == 404);
-	CHECK_STR(body_of(&b), "Not found");
-	http(port, "PUT / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-	     &b);
-	CHECK(status_of(&b) == 404);
+	rawhttp(port,
+		"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		&b);
+	CHECK(rawhttp_status(&b) == 404);
+	CHECK_STR(rawhttp_body(&b), "Not found");
+	rawhttp(port, "PUT / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		&b);
+	CHECK(rawhttp_status(&b) == 404);
 
 	/* the check before the table */
-	http(port,
-	     "GET / HTTP/1.1\r\nHost: x\r\nX-Reject: 1\r\n"
-	     "Connection: close\r\n\r\n",
-	     &b);
-	CHECK(status_of(&b) == 400);
-	CHECK_STR(body_of(&b), "{\"message\":\"no\"}");
+	rawhttp(port,
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Reject: 1\r\n"
+		"Connection: close\r\n\r\n",
+		&b);
+	CHECK(rawhttp_status(&b) == 400);
+	CHECK_STR(rawhttp_body(&b), "{\"message\":\"no\"}");
 
 	/* limits: URI too long (414), headers too large (431), too many
 	 * arguments (431), a POST without a length (411) or over max_body
@@ -219,58 +170,60 @@ int main(void)
 	for (i = 0; i < 5000; i++)
 		ss_buf_adds(&req, "x");
 	ss_buf_adds(&req, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-	http(port, req.buf, &b);
-	CHECK(status_of(&b) == 414);
+	rawhttp(port, req.buf, &b);
+	CHECK(rawhttp_status(&b) == 414);
 	ss_buf_reset(&req);
 	ss_buf_adds(&req, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ");
 	for (i = 0; i < 4200; i++)
 		ss_buf_adds(&req, "x");
 	ss_buf_adds(&req, "\r\nConnection: close\r\n\r\n");
-	http(port, req.buf, &b);
-	CHECK(status_of(&b) == 431);
-	http(port,
-	     "GET /?a=1&b=2&c=3&d=4&e=5 HTTP/1.1\r\nHost: x\r\n"
-	     "Connection: close\r\n\r\n",
-	     &b);
-	CHECK(status_of(&b) == 431);
-	http(port,
-	     "POST /v1/shape HTTP/1.1\r\nHost: x\r\n"
-	     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-	     "3\r\nabc\r\n0\r\n\r\n",
-	     &b);
-	CHECK(status_of(&b) == 411);
-	http(port,
-	     "POST /v1/shape HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n"
-	     "Connection: close\r\n\r\n01234567890123456",
-	     &b);
-	CHECK(status_of(&b) == 413);
-	http(port,
-	     "POST /v1/shape HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-	     "Connection: close\r\n\r\nhello",
-	     &b);
-	CHECK(status_of(&b) == 200);
-	CHECK_STR(body_of(&b), "0:hello");
+	rawhttp(port, req.buf, &b);
+	CHECK(rawhttp_status(&b) == 431);
+	rawhttp(port,
+		"GET /?a=1&b=2&c=3&d=4&e=5 HTTP/1.1\r\nHost: x\r\n"
+		"Connection: close\r\n\r\n",
+		&b);
+	CHECK(rawhttp_status(&b) == 431);
+	rawhttp(port,
+		"POST /v1/shape HTTP/1.1\r\nHost: x\r\n"
+		"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+		"3\r\nabc\r\n0\r\n\r\n",
+		&b);
+	CHECK(rawhttp_status(&b) == 411);
+	rawhttp(port,
+		"POST /v1/shape HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n"
+		"Connection: close\r\n\r\n01234567890123456",
+		&b);
+	CHECK(rawhttp_status(&b) == 413);
+	rawhttp(port,
+		"POST /v1/shape HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+		"Connection: close\r\n\r\nhello",
+		&b);
+	CHECK(rawhttp_status(&b) == 200);
+	CHECK_STR(rawhttp_body(&b), "0:hello");
 
 	/* a failing handler: 503, and the server goes on */
-	http(port,
-	     "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-	     &b);
-	CHECK(status_of(&b) == 503);
-	CHECK_STR(body_of(&b),
+	rawhttp(
+	    port,
+	    "GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	    &b);
+	CHECK(rawhttp_status(&b) == 503);
+	CHECK_STR(rawhttp_body(&b),
 		  "{\"message\":\"Internal server error, please retry\"}");
 	CHECK(strstr(b.buf, "retry-after: 1") != NULL ||
 	      strstr(b.buf, "Retry-After: 1") != NULL);
-	http(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-	     &b);
-	CHECK(status_of(&b) == 200);
+	rawhttp(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		&b);
+	CHECK(rawhttp_status(&b) == 200);
 
 	/* suspend, resumed from another thread: the handler runs again;
 	 * its state is freed with the request */
-	http(port,
-	     "GET /v1/shape HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-	     &b);
-	CHECK(status_of(&b) == 200);
-	CHECK_STR(body_of(&b), "woke");
+	rawhttp(
+	    port,
+	    "GET /v1/shape HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	    &b);
+	CHECK(rawhttp_status(&b) == 200);
+	CHECK_STR(rawhttp_body(&b), "woke");
 	CHECK(atomic_load(&shape_calls) == 2);
 	for (i = 0; i < 100 && atomic_load(&freed) != 1; i++)
 		usleep(10000);

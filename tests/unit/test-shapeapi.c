@@ -10,11 +10,7 @@
  *
  *   test-shapeapi DIR     (a scratch directory)
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "create.h"
@@ -27,8 +23,8 @@
 #include "registry.h"
 #include "shapeapi.h"
 #include "snapshot.h"
+#include "rawhttp.h"
 #include "tablecache.h"
-#include "unit.h"
 #include "where.h"
 
 /* The catalog: public.items (id int8 key, name text). */
@@ -69,73 +65,6 @@ static void *waker(void *arg)
 {
 	ss_live_run(arg);
 	return NULL;
-}
-
-/* One request on a new connection ("connection: close"): the whole
- * answer into out. */
-static void http(unsigned port, const char *method, const char *target,
-		 struct ss_buf *out)
-{
-	struct sockaddr_in a;
-	struct timeval tv = {10, 0};
-	struct ss_buf req = SS_BUF_INIT;
-	char buf[4096];
-	ssize_t n;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ss_buf_reset(out);
-	if (fd < 0)
-		FAILF("socket: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		FAILF("connect: %s", strerror(errno));
-	ss_buf_addf(&req,
-		    "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n",
-		    method, target,
-		    strcmp(method, "POST") ? "" : "Content-Length: 100000\r\n");
-	if (write(fd, req.buf, req.len) != (ssize_t)req.len)
-		FAILF("write: %s", strerror(errno));
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		ss_buf_add(out, buf, (size_t)n);
-	close(fd);
-	ss_buf_release(&req);
-}
-
-static int status_of(const struct ss_buf *b)
-{
-	return b->len > 12 && !strncmp(b->buf, "HTTP/1.1 ", 9)
-		   ? (int)strtol(b->buf + 9, NULL, 10)
-		   : -1;
-}
-
-static const char *body_of(const struct ss_buf *b)
-{
-	const char *p = b->len ? strstr(b->buf, "\r\n\r\n") : NULL;
-
-	return p ? p + 4 : "";
-}
-
-/* A header's value (name lowercase, as libmicrohttpd keeps ours) into
- * out; "" when absent. */
-static const char *header_of(const struct ss_buf *b, const char *name,
-			     char *out, size_t n)
-{
-	char key[128];
-	const char *p, *e;
-
-	out[0] = '\0';
-	snprintf(key, sizeof(key), "\r\n%s: ", name);
-	p = b->len ? strstr(b->buf, key) : NULL;
-	if (!p)
-		return out;
-	p += strlen(key);
-	e = strstr(p, "\r\n");
-	snprintf(out, n, "%.*s", (int)(e ? e - p : 0), p);
-	return out;
 }
 
 /* The shape of "table=items": validated as serve would, added to the
@@ -310,10 +239,10 @@ int main(int argc, char **argv)
 		api = ss_shapeapi_new(&ac);
 	}
 	static const struct ss_server_route routes[] = {
-	    {SS_HTTP_SHAPE, SS_HTTP_OPTIONS, ss_shapeapi_options},
-	    {SS_HTTP_SHAPE, SS_HTTP_DELETE, ss_shapeapi_delete},
-	    {SS_HTTP_SHAPE, SS_HTTP_GET, ss_shapeapi_get},
-	    {SS_HTTP_SHAPE, SS_HTTP_POST, ss_shapeapi_post},
+	    {SS_HTTP_SHAPE, SS_HTTP_OPTIONS, ss_shapeapi_options, NULL},
+	    {SS_HTTP_SHAPE, SS_HTTP_DELETE, ss_shapeapi_delete, NULL},
+	    {SS_HTTP_SHAPE, SS_HTTP_GET, ss_shapeapi_get, NULL},
+	    {SS_HTTP_SHAPE, SS_HTTP_POST, ss_shapeapi_post, NULL},
 	};
 	ss_sockaddr_parse("127.0.0.1", 0, &addr);
 	memset(&sc, 0, sizeof(sc));
@@ -336,15 +265,15 @@ int main(int argc, char **argv)
 	port = ss_server_port(srv);
 
 	/* offset -1: the snapshot, with the shape's handle */
-	http(port, "GET", "/v1/shape?table=items&offset=-1", &b);
-	CHECK(status_of(&b) == 200);
-	CHECK_STR(header_of(&b, "electric-handle", handle, sizeof(handle)),
+	rawhttp_req(port, "GET", "/v1/shape?table=items&offset=-1", "", &b);
+	CHECK(rawhttp_status(&b) == 200);
+	CHECK_STR(rawhttp_header(&b, "electric-handle", handle, sizeof(handle)),
 		  rec.handle);
-	CHECK(strstr(body_of(&b), "\"name\":\"one\"") != NULL);
-	CHECK(strstr(body_of(&b), "\"name\":\"two\"") != NULL);
-	CHECK(strstr(header_of(&b, "electric-schema", hdr, sizeof(hdr)),
+	CHECK(strstr(rawhttp_body(&b), "\"name\":\"one\"") != NULL);
+	CHECK(strstr(rawhttp_body(&b), "\"name\":\"two\"") != NULL);
+	CHECK(strstr(rawhttp_header(&b, "electric-schema", hdr, sizeof(hdr)),
 		     "\"id\"") != NULL);
-	header_of(&b, "electric-offset", offset, sizeof(offset));
+	rawhttp_header(&b, "electric-offset", offset, sizeof(offset));
 	CHECK(offset[0] != '\0');
 
 	/* following the offsets: the log's change, then up-to-date */
@@ -352,11 +281,11 @@ int main(int argc, char **argv)
 		snprintf(target, sizeof(target),
 			 "/v1/shape?table=items&handle=%s&offset=%s", handle,
 			 offset);
-		http(port, "GET", target, &b);
-		CHECK(status_of(&b) == 200);
-		saw_change |= strstr(body_of(&b), "\"three\"") != NULL;
+		rawhttp_req(port, "GET", target, "", &b);
+		CHECK(rawhttp_status(&b) == 200);
+		saw_change |= strstr(rawhttp_body(&b), "\"three\"") != NULL;
 		up_to_date = strstr(b.buf, "electric-up-to-date") != NULL;
-		header_of(&b, "electric-offset", offset, sizeof(offset));
+		rawhttp_header(&b, "electric-offset", offset, sizeof(offset));
 	}
 	CHECK(saw_change && up_to_date);
 	CHECK_STR(offset, "100_0");
@@ -364,8 +293,8 @@ int main(int argc, char **argv)
 	/* offset=now: up-to-date at once, no data */
 	snprintf(target, sizeof(target),
 		 "/v1/shape?table=items&handle=%s&offset=now", handle);
-	http(port, "GET", target, &b);
-	CHECK(status_of(&b) == 200);
+	rawhttp_req(port, "GET", target, "", &b);
+	CHECK(rawhttp_status(&b) == 200);
 	CHECK(strstr(b.buf, "electric-up-to-date") != NULL);
 
 	/* live at the head: the long poll (300 ms) ends up-to-date */
@@ -373,8 +302,8 @@ int main(int argc, char **argv)
 		 "/v1/shape?table=items&handle=%s&offset=%s&live=true", handle,
 		 offset);
 	t0 = ss_mono_us();
-	http(port, "GET", target, &b);
-	CHECK(status_of(&b) == 200);
+	rawhttp_req(port, "GET", target, "", &b);
+	CHECK(rawhttp_status(&b) == 200);
 	CHECK(ss_mono_us() - t0 >= 250000);
 	CHECK(strstr(b.buf, "electric-up-to-date") != NULL);
 	CHECK(strstr(b.buf, "electric-cursor") != NULL);
@@ -385,35 +314,38 @@ int main(int argc, char **argv)
 
 		if (pthread_create(&ct, NULL, commit_later, &l) != 0)
 			FAILF("pthread_create");
-		http(port, "GET", target, &b);
+		rawhttp_req(port, "GET", target, "", &b);
 		pthread_join(ct, NULL);
-		CHECK(status_of(&b) == 200);
-		CHECK(strstr(body_of(&b), "\"four\"") != NULL);
-		CHECK_STR(header_of(&b, "electric-offset", hdr, sizeof(hdr)),
-			  "200_0");
+		CHECK(rawhttp_status(&b) == 200);
+		CHECK(strstr(rawhttp_body(&b), "\"four\"") != NULL);
+		CHECK_STR(
+		    rawhttp_header(&b, "electric-offset", hdr, sizeof(hdr)),
+		    "200_0");
 	}
 
 	/* an unknown handle: 409, naming the definition's shape */
-	http(port, "GET", "/v1/shape?table=items&handle=1-1&offset=100_0", &b);
-	CHECK(status_of(&b) == 409);
-	CHECK_STR(header_of(&b, "electric-handle", hdr, sizeof(hdr)),
+	rawhttp_req(port, "GET",
+		    "/v1/shape?table=items&handle=1-1&offset=100_0", "", &b);
+	CHECK(rawhttp_status(&b) == 409);
+	CHECK_STR(rawhttp_header(&b, "electric-handle", hdr, sizeof(hdr)),
 		  rec.handle);
-	CHECK_STR(body_of(&b),
+	CHECK_STR(rawhttp_body(&b),
 		  "[{\"headers\":{\"control\":\"must-refetch\"}}]");
 
 	/* a bad offset: 400 */
-	http(port, "GET", "/v1/shape?table=items&offset=bad", &b);
-	CHECK(status_of(&b) == 400);
-	CHECK(strstr(body_of(&b), "offset") != NULL);
+	rawhttp_req(port, "GET", "/v1/shape?table=items&offset=bad", "", &b);
+	CHECK(rawhttp_status(&b) == 400);
+	CHECK(strstr(rawhttp_body(&b), "offset") != NULL);
 
 	/* DELETE not allowed here, a preflight, a body too large */
-	http(port, "DELETE", "/v1/shape?table=items", &b);
-	CHECK(status_of(&b) == 405);
-	CHECK_STR(body_of(&b), "{\"message\":\"DELETE not allowed\"}");
-	http(port, "OPTIONS", "/v1/shape", &b);
-	CHECK(status_of(&b) == 204);
-	http(port, "POST", "/v1/shape?table=items&offset=-1", &b);
-	CHECK(status_of(&b) == 413);
+	rawhttp_req(port, "DELETE", "/v1/shape?table=items", "", &b);
+	CHECK(rawhttp_status(&b) == 405);
+	CHECK_STR(rawhttp_body(&b), "{\"message\":\"DELETE not allowed\"}");
+	rawhttp_req(port, "OPTIONS", "/v1/shape", "", &b);
+	CHECK(rawhttp_status(&b) == 204);
+	rawhttp_req(port, "POST", "/v1/shape?table=items&offset=-1",
+		    "Content-Length: 100000\r\n", &b);
+	CHECK(rawhttp_status(&b) == 413);
 
 	{
 		struct ss_shapeapi_counts c;
