@@ -334,6 +334,7 @@ int main(int argc, char **argv)
 	unsigned ipflags;
 	struct ss_server *d, *md = NULL;
 	struct ss_server_cfg sc;
+	char name[300];
 	pthread_t waker, evictor;
 	struct sigaction sa;
 	sigset_t mask, stopset;
@@ -693,15 +694,13 @@ int main(int argc, char **argv)
 	sc.answered = answered;
 	sc.warn = warn_cb;
 	sc.tick = server_tick;
+	snprintf(name, sizeof(name), "%s%s%s:%d", ipflags ? "[" : "",
+		 cfg.e.bind, ipflags ? "]" : "", cfg.e.port);
+	sc.name = name;
 	d = ss_server_start(&sc, &err);
-	if (!d && strncmp(err.msg, "could not listen", 16))
-		ss_cli_die_err(&err);
 	if (!d) {
-		c = errno;
 		ss_signals_restore(&mask);
-		ss_cli_die("could not listen on %s%s%s:%d: %s",
-			   ipflags ? "[" : "", cfg.e.bind, ipflags ? "]" : "",
-			   cfg.e.port, strerror(c));
+		ss_cli_die_err(&err);
 	}
 	if (cfg.e.metrics_port) {
 		ss_sockaddr_parse(cfg.e.bind, cfg.e.metrics_port, &maddr);
@@ -711,14 +710,12 @@ int main(int argc, char **argv)
 		sc.routes = metrics_routes;
 		sc.nroutes = sizeof(metrics_routes) / sizeof(metrics_routes[0]);
 		sc.check = NULL;
+		snprintf(name, sizeof(name), "%s%s%s:%d", ipflags ? "[" : "",
+			 cfg.e.bind, ipflags ? "]" : "", cfg.e.metrics_port);
 		md = ss_server_start(&sc, &err);
 		if (!md) {
-			c = errno;
 			ss_signals_restore(&mask);
-			ss_cli_die("could not listen on %s%s%s:%d: %s",
-				   ipflags ? "[" : "", cfg.e.bind,
-				   ipflags ? "]" : "", cfg.e.metrics_port,
-				   strerror(c));
+			ss_cli_die_err(&err);
 		}
 	}
 	ss_signals_restore(&mask);

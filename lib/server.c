@@ -489,7 +489,8 @@ struct ss_server *ss_server_start(const struct ss_server_cfg *cfg,
 	return s;
 listen_failed:
 	e = errno;
-	ss_err_set(err, SS_ERR_RUNTIME, "could not listen: %s", strerror(e));
+	ss_err_set(err, SS_ERR_RUNTIME, "could not listen on %s: %s",
+		   cfg->name ? cfg->name : "its address", strerror(e));
 	ss_connguard_free(s->guard);
 	free(s);
 	errno = e;

@@ -48,6 +48,7 @@ struct ss_server_cfg {
 	const struct sockaddr *addr;
 	int port;
 	unsigned ipflags;
+	const char *name; /* the address in errors ("127.0.0.1:3000") */
 	/*
 	 * plain: one polling thread, a 10 s idle timeout, none of the
 	 * limits, the guard or the check below (a metrics port). Else
@@ -85,8 +86,8 @@ struct ss_server_cfg {
 
 /*
  * Start listening. Returns the *new* server (ss_server_close), or NULL
- * with errno set: libmicrohttpd could not listen, or the guard's thread
- * could not start (err says which, without the address). Start it with
+ * with errno set and err (SS_ERR_RUNTIME): "could not listen on <name>:
+ * <strerror>", or "could not start a thread: <strerror>". Start it with
  * the asynchronous signals blocked (ss_signals_block): its threads
  * inherit the mask.
  */

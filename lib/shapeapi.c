@@ -752,7 +752,11 @@ static enum MHD_Result handle_subset(struct req *r)
 		ret = send_json(r, st, body.buf, NULL, 0);
 		goto out;
 	}
-	conn = r->a->cfg.pool ? ss_pgq_get(r->a->cfg.pool, &err) : NULL;
+	conn = NULL;
+	if (!r->a->cfg.pool)
+		ss_err_set(&err, SS_ERR_RUNTIME, "no database pool");
+	else
+		conn = ss_pgq_get(r->a->cfg.pool, &err);
 	if (conn) {
 		rc = ss_subset_run(conn, &r->q, &sub, mark, &body, &err);
 		ss_pgq_put(r->a->cfg.pool, conn);

@@ -138,6 +138,23 @@ int main(void)
 	port = ss_server_port(s);
 	CHECK(port > 0);
 
+	/* the same port again: an error naming the address */
+	{
+		struct sockaddr_storage taken;
+		struct ss_server_cfg c2 = c;
+		char want[128];
+
+		ss_sockaddr_parse("127.0.0.1", (int)port, &taken);
+		c2.addr = (struct sockaddr *)&taken;
+		c2.port = (int)port;
+		c2.name = "here";
+		CHECK(ss_server_start(&c2, &err) == NULL);
+		snprintf(want, sizeof(want), "could not listen on here: %s",
+			 strerror(EADDRINUSE));
+		CHECK_STR(err.msg, want);
+		CHECK(err.code == SS_ERR_RUNTIME);
+	}
+
 	/* routing, 404 for an unknown path or method */
 	rawhttp(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 		&b);
