@@ -1,80 +1,55 @@
 /*
- * shapesync-serve — the HTTP Shape API (ElectricSQL's /v1/shape) on
- * libmicrohttpd: options, the {route, method, handler} table, and the
- * wiring of the lib/ modules that do the work: http (answers, intake
- * limits), shapereq (validation), tablecache, create (the creation
- * protocol), live (waiting requests), answer (what to send), sse, subset,
- * evict and metrics.
+ * shapesync-serve — the HTTP Shape API (ElectricSQL's /v1/shape): options
+ * (envconf reads the environment), the {route, method, handler} table of
+ * lib/server, and the wiring of the modules that do the work: shapeapi
+ * (/v1/shape over registry, tablecache, create, live), statusapi
+ * (/v1/health, /metrics), the waker of live and the evict thread.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "answer.h"
 #include "cli.h"
 #include "connguard.h"
 #include "create.h"
 #include "datadir.h"
 #include "envconf.h"
 #include "evict.h"
-#include "health.h"
-#include "http.h"
-#include "log.h"
 #include "live.h"
-#include "lsn.h"
-#include "message.h"
 #include "metrics.h"
-#include "offset.h"
 #include "pgq.h"
 #include "registry.h"
-#include "shape.h"
-#include "shapereq.h"
-#include "snapshot.h"
-#include "sse.h"
-#include "subset.h"
+#include "server.h"
+#include "shapeapi.h"
+#include "statusapi.h"
 #include "tablecache.h"
 #include "where.h"
 
 #define DEFAULT_REGISTRY "./var/registry.db"
 #define DEFAULT_DATA_DIR "./var/data"
-/* Bytes of a file copied per call of a body reader. */
-#define BLOCK_SIZE (256 * 1024)
 #define TABLE_CACHE_US 1000000
 
 /* ------------------------------------------------------------------ config */
 
 static struct {
-	const char *database_url, *registry, *data_dir, *publication, *bind;
-	const char *secret;
-	int insecure, port, metrics_port, threads, pool_size;
-	int64_t long_poll_ms, sse_timeout_ms, keepalive_ms, active_timeout_ms;
-	int64_t create_timeout_ms, conn_timeout_s, request_timeout_s;
-	int64_t db_idle_ms; /* close pooled connections unused this long */
-	int64_t cache_max_age, cache_stale_age;
-	uint64_t chunk_bytes, max_body, max_header;
-	int64_t max_shapes, max_initial, max_existing, max_connections;
-	int integration, no_active_wait, public_metrics, manual_publishing;
+	struct ss_envconf_serve e; /* what the environment may set too */
+	int threads;
+	int64_t sse_timeout_ms, keepalive_ms, active_timeout_ms;
+	int64_t create_timeout_ms, request_timeout_s;
+	uint64_t max_body, max_header;
+	int64_t max_connections;
+	int no_active_wait, public_metrics;
 	struct ss_where_limits where_limits;
-	int64_t test_fail_thread_start; /* test hook, see start_creation() */
 } cfg;
 
-/* Query arguments a request may have. libmicrohttpd 0.9.75 keeps each one
- * in the connection's memory pool; when they do not fit it logs a 431 it
- * has no memory left to send, and the client waits for the idle timeout.
- * Electric's own parameters and params[1..100] stay well below this. */
+/* Query arguments a request may have (lib/server cuts off more and
+ * answers 431): Electric's own parameters and params[1..100] stay well
+ * below this. */
 #define MAX_QUERY_ARGS 256
-/* What the pool holds beyond --max-header: the argument records (about
- * 56 bytes each) and the answer's headers. */
-#define POOL_EXTRA (32 * 1024)
 
 /* ------------------------------------------------------------------ state */
 
@@ -89,25 +64,10 @@ static struct ss_tablecache *tables; /* catalog lookups, cached a second */
 /* Counters for /metrics. */
 static struct ss_metrics metrics;
 static atomic_llong m_shapes_created, m_evicted;
-static atomic_llong m_adm_initial, m_adm_existing;
-static atomic_llong m_bytes_sent;
-static int64_t started_us; /* wall clock: stages not seen since are starting */
+static struct ss_shapeapi *api;	 /* /v1/shape (lib/shapeapi) */
+static struct ss_statusapi *ops; /* /v1/health, /metrics */
 
-/* Open connections: --max-connections, and the deadline by which each
- * must have sent its whole request (--request-timeout). */
-static struct ss_connguard *guard;
-
-/* ------------------------------------------------------------------ helpers */
-
-static int env_bool(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v &&
-	       (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes"));
-}
-
-/* ------------------------------------------------------------------ tables */
+/* ------------------------------------------------------------------ wiring */
 
 /* The catalog behind the table cache: a pooled connection. */
 static int describe_pg(void *ctx, const char *schema, const char *name,
@@ -124,79 +84,6 @@ static int describe_pg(void *ctx, const char *schema, const char *name,
 	return r;
 }
 
-/* ------------------------------------------------------------------ requests
- */
-
-enum { ADM_NONE, ADM_INITIAL, ADM_EXISTING };
-
-struct req {
-	struct MHD_Connection *conn;
-	int method, route;
-	int started;   /* on_request has seen the request */
-	size_t nargs;  /* query arguments, counted by on_uri */
-	size_t urilen; /* the request URI's length */
-	size_t hdrlen; /* its headers' length */
-	struct ss_buf body;
-	int body_too_large;
-	int admitted;
-	int prepared; /* validation done */
-	int64_t start_us;
-	struct ss_connguard_conn *gc; /* its connection in the guard */
-
-	/* the request, validated (lib/shapereq) */
-	struct ss_shapereq q;
-
-	/* the shape it resolved to */
-	int64_t id;
-	char shape_handle[SS_HANDLE_MAX];
-	struct ss_buf dir;
-	struct ss_live_shape *sh; /* referenced while set */
-	int watching;
-	uint64_t seen_seq;
-	int64_t deadline_us; /* of the current wait, 0: none */
-	int oob;	     /* waiting while out of bounds */
-	struct ss_live_waiter w;
-	int suspended;
-
-	struct ss_sse *ss; /* an SSE stream */
-};
-
-/* ------------------------------------------------------------------ waiting */
-
-static void req_suspend(void *ctx)
-{
-	struct req *r = ctx;
-
-	r->suspended = 1;
-	MHD_suspend_connection(r->conn);
-}
-
-static void req_resume(void *ctx)
-{
-	struct req *r = ctx;
-
-	r->suspended = 0;
-	MHD_resume_connection(r->conn);
-}
-
-/*
- * Suspend the request until an event on its shape or the deadline. Returns
- * 0 when suspended, 1 when an event already happened since the request
- * looked (seq moved): the caller must look again at once.
- */
-static int wait_on_shape(struct req *r, int64_t deadline_us)
-{
-	int64_t id = r->sh->id; /* r may be answered and gone once it waits */
-
-	if (ss_live_wait(live, r->sh, &r->w, r->seen_seq, deadline_us,
-			 atomic_load(&stopping), req_suspend, req_resume, r))
-		return 1;
-	/* A read now, not only when it is answered: a replicate asleep
-	 * under its idle timeout wakes for a client that waits. */
-	ss_registry_touch(reg, id);
-	return 0;
-}
-
 static void *waker_main(void *arg)
 {
 	(void)arg;
@@ -204,1174 +91,36 @@ static void *waker_main(void *arg)
 	return NULL;
 }
 
-/* ------------------------------------------------------------------ responses
- */
-
-static enum MHD_Result queue(struct req *r, unsigned status,
-			     struct MHD_Response *resp)
-{
-	enum MHD_Result ret;
-
-	ss_http_common_headers(
-	    resp,
-	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "origin"),
-	    r->route == SS_HTTP_SHAPE);
-	ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	if (r->route == SS_HTTP_SHAPE)
-		ss_metrics_count_status(&metrics, (int)status);
-	return ret;
-}
-
-/* A JSON error body with Electric's cache headers for errors. */
-static enum MHD_Result send_json(struct req *r, unsigned status,
-				 const char *json, const char *retry_after,
-				 int known)
-{
-	struct MHD_Response *resp = ss_http_buffer(json, strlen(json));
-
-	ss_http_error_headers(resp, status, r->shape_handle[0] != '\0',
-			      retry_after, known);
-	return queue(r, status, resp);
-}
-
-static enum MHD_Result send_message(struct req *r, unsigned status,
-				    const char *msg, const char *retry_after,
-				    int known)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	enum MHD_Result ret;
-
-	ss_http_message_body(&b, msg);
-	ret = send_json(r, status, b.buf, retry_after, known);
-	ss_buf_release(&b);
-	return ret;
-}
-
-/* 400 naming one field. */
-static enum MHD_Result send_invalid(struct req *r, const char *field,
-				    const char *msg)
-{
-	struct ss_http_field_err fe;
-	struct ss_buf b = SS_BUF_INIT;
-	enum MHD_Result ret;
-
-	snprintf(fe.field, sizeof(fe.field), "%s", field);
-	snprintf(fe.msg, sizeof(fe.msg), "%s", msg);
-	ss_http_invalid_body(&b, &fe, 1);
-	ret = send_json(r, 400, b.buf, NULL, 0);
-	ss_buf_release(&b);
-	return ret;
-}
-
-static enum MHD_Result send_text(struct req *r, unsigned status,
-				 const char *text, const char *ctype)
-{
-	struct MHD_Response *resp = ss_http_buffer(text, strlen(text));
-
-	MHD_add_response_header(resp, "content-type", ctype);
-	return queue(r, status, resp);
-}
-
-/* 409 must-refetch, with the current handle of the definition if known. */
-static enum MHD_Result send_must_refetch(struct req *r, const char *new_handle)
-{
-	return queue(r, 409, ss_http_must_refetch(new_handle));
-}
-
-/* ------------------------------------------------------------------ params */
-
-static enum MHD_Result kv_iter(void *cls, enum MHD_ValueKind kind,
-			       const char *key, size_t key_size,
-			       const char *value, size_t value_size)
-{
-	struct ss_buf *b = cls;
-	struct ss_shapereq_kv kv = {key, key_size, value, value_size};
-
-	(void)kind;
-	ss_buf_add(b, &kv, sizeof(kv));
-	return MHD_YES;
-}
-
-/* The request's query arguments, in order: *new* array (free() it), its
- * strings borrowed from the connection. */
-static struct ss_shapereq_kv *request_args(struct req *r, size_t *n)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	size_t len;
-	struct ss_shapereq_kv *kv;
-
-	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, kv_iter,
-				    &b);
-	kv = (struct ss_shapereq_kv *)(void *)ss_buf_detach(&b, &len);
-	*n = len / sizeof(*kv);
-	return kv;
-}
-
-/*
- * Validate the request (reference 1.4, lib/shapereq) into r->q. Returns 0
- * when valid, or -1 after queueing the error response (*ret).
- */
-static int prepare_shape_request(struct req *r,
-				 const struct ss_shapereq_args *a,
-				 int definition_only, enum MHD_Result *ret)
-{
-	struct ss_shapereq_opts o = {cfg.secret, &cfg.where_limits,
-				     ss_tablecache_describe, tables,
-				     definition_only};
-	struct ss_shapereq_error e;
-	unsigned status;
-
-	ss_shapereq_error_init(&e);
-	status = ss_shapereq_validate(a, &o, &r->q, &e);
-	if (status) {
-		*ret = send_json(r, status, e.body.buf, e.retry_after, 0);
-		ss_shapereq_error_release(&e);
-		return -1;
-	}
-	r->prepared = 1;
-	return 0;
-}
-
-/* ------------------------------------------------------------------ creation
- */
-
 static void warn_cb(void *ctx, const char *msg)
 {
 	(void)ctx;
 	ss_cli_warning("%s", msg);
 }
 
-/*
- * Get or create the shape of r's definition (lib/create). Fills r->id,
- * r->shape_handle, r->dir and r->sh. Returns 1 ok, 0 the shape is broken
- * (a creation that died with an earlier process: removed, try again), -1
- * error (err).
- */
-static int get_or_create(struct req *r, struct ss_err *err)
+static enum MHD_Result handle_root(struct ss_server_req *sr, void *ctx)
 {
-	struct ss_create_shape cs;
-	int rc;
-
-	ss_buf_init(&cs.dir);
-	rc = ss_create_get(creator, &r->q, &cs, err);
-	if (rc >= 0) {
-		r->id = cs.id;
-		snprintf(r->shape_handle, sizeof(r->shape_handle), "%s",
-			 cs.handle);
-		ss_buf_reset(&r->dir);
-		ss_buf_add(&r->dir, cs.dir.buf, cs.dir.len);
-		r->sh = cs.sh;
-	}
-	ss_buf_release(&cs.dir);
-	return rc;
+	(void)ctx;
+	return ss_server_send_text(sr, 200, "", "text/plain");
 }
 
-/* ------------------------------------------------------------------ serving */
-
-static uint64_t durable_lsn(void)
+static enum MHD_Result handle_not_found(struct ss_server_req *sr, void *ctx)
 {
-	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-	static uint64_t cached;
-	static int64_t at;
-	struct ss_err err = SS_ERR_INIT;
-	uint64_t v;
-	int64_t now = ss_mono_us();
-
-	pthread_mutex_lock(&mu);
-	if (now - at > 100000) {
-		if (ss_registry_get_durable_lsn(reg, &v, &err) == 0)
-			cached = v;
-		at = now;
-	}
-	v = cached;
-	pthread_mutex_unlock(&mu);
-	return v;
+	(void)ctx;
+	return ss_server_send_text(sr, 404, "Not found", "text/plain");
 }
 
-static void next_cursor(const char *prev, char out[32])
+static void answered(void *ctx, const struct ss_server_req *sr, unsigned status)
 {
-	ss_http_cursor(prev, cfg.long_poll_ms, ss_now_us(),
-		       (int64_t)(ss_mono_us() % 3600), out);
+	(void)ctx;
+	if (ss_server_req_route(sr) == SS_HTTP_SHAPE)
+		ss_metrics_count_status(&metrics, (int)status);
 }
 
-/* What a data response carries besides its body. */
-struct answer {
-	struct ss_offset end; /* electric-offset */
-	int up_to_date, has_data, unique_etag;
-	uint64_t lsn; /* for up-to-date */
-};
-
-static void schema_of(void *ctx, struct ss_buf *out)
+static void server_tick(void *ctx)
 {
-	struct req *r = ctx;
-
-	ss_pgq_schema_json(&r->q.table, r->q.sel, r->q.nsel, out);
-}
-
-static void add_schema_header(struct req *r, struct MHD_Response *resp)
-{
-	struct ss_buf s = SS_BUF_INIT;
-
-	schema_of(r, &s);
-	MHD_add_response_header(resp, "electric-schema", s.buf);
-	ss_buf_release(&s);
-}
-
-/* Send "[" + file[fpos, fpos+flen) + (up-to-date) + "]" with headers. */
-static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos,
-				 uint64_t flen, const struct answer *an)
-{
-	struct ss_http_data d;
-	struct MHD_Response *resp;
-	char cursor[32];
-	unsigned status;
-
-	memset(&d, 0, sizeof(d));
-	d.handle = r->shape_handle;
-	d.req_off = r->q.off;
-	d.end = an->end;
-	d.up_to_date = an->up_to_date;
-	d.has_data = an->has_data;
-	d.unique_etag = an->unique_etag;
-	d.lsn = an->lsn;
-	d.live = r->q.live;
-	d.post = r->method == SS_HTTP_POST;
-	d.if_none_match = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						      "if-none-match");
-	if (r->q.live) {
-		next_cursor(r->q.cursor, cursor);
-		d.cursor = cursor;
-	}
-	d.mono_us = ss_mono_us();
-	d.max_age = cfg.cache_max_age;
-	d.stale_age = cfg.cache_stale_age;
-	d.fd = fd;
-	d.fpos = fpos;
-	d.flen = flen;
-	d.sent = &m_bytes_sent;
-	d.block = BLOCK_SIZE;
-	d.schema = schema_of;
-	d.schema_ctx = r;
-	resp = ss_http_data_response(&d, &status);
-	ss_registry_touch(reg, r->id);
-	return queue(r, status, resp);
-}
-
-/* Open snapshot chunk n; fills fd and the range after its leading ','. */
-static int open_chunk(const char *dir, uint64_t n, int *fd, uint64_t *pos,
-		      uint64_t *len)
-{
-	struct ss_buf p = SS_BUF_INIT;
-	struct stat st;
-
-	ss_snapshot_chunk_path(&p, dir, n);
-	*fd = open(p.buf, O_RDONLY | O_CLOEXEC);
-	ss_buf_release(&p);
-	if (*fd < 0)
-		return -1;
-	if (fstat(*fd, &st) < 0 || st.st_size < 1) {
-		close(*fd);
-		*fd = -1;
-		return -1;
-	}
-	*pos = 1;
-	*len = (uint64_t)st.st_size - 1;
-	return 0;
-}
-
-/* What to answer a request with, decided by plan(). */
-enum {
-	P_DATA,
-	P_WAIT,
-	P_AGAIN,
-	P_REFETCH,
-	P_FAILED,
-	P_OOB,
-	P_SNAP_TIMEOUT,
-	P_ERROR
-};
-
-struct plan {
-	int fd;
-	uint64_t pos, len;
-	struct answer an;
-	int timed_out; /* a live wait ended without data */
-};
-
-/*
- * Decide the answer for r->q.off on r's shape (reference 1.8 step 3-6).
- * P_WAIT means the connection is suspended until an event or
- * r->deadline_us; P_AGAIN means look again at once.
- */
-static int plan(struct req *r, struct plan *p)
-{
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_live_at at;
-	struct ss_answer_in in;
-	struct ss_answer a;
-	int st, rc;
-
-	memset(p, 0, sizeof(*p));
-	p->fd = -1;
-	st = ss_live_locate(live, r->sh, reg, r->dir.buf, &at, &err);
-	r->seen_seq = at.seen_seq;
-	memset(&in, 0, sizeof(in));
-	in.state = st == 0  ? SS_ANSWER_SHAPE_GONE
-		   : st < 0 ? SS_ANSWER_SHAPE_FAILED
-			    : SS_ANSWER_SHAPE_OK;
-	in.off = r->q.off;
-	in.live = r->q.live;
-	in.ready = at.ready;
-	in.done = at.done;
-	in.last = at.last;
-	in.now_us = ss_mono_us();
-	in.deadline_us = r->deadline_us;
-	in.oob = r->oob;
-	in.long_poll_ms = cfg.long_poll_ms;
-	in.create_timeout_ms = cfg.create_timeout_ms;
-	ss_answer_decide(&in, &a);
-	r->deadline_us = a.deadline_us;
-	r->oob = a.oob;
-	if (a.kind == SS_ANSWER_CHUNK &&
-	    open_chunk(r->dir.buf, a.chunk, &p->fd, &p->pos, &p->len) < 0)
-		a.kind = SS_ANSWER_REFETCH;
-	if (a.kind == SS_ANSWER_RANGE) {
-		struct ss_offset end;
-		uint64_t start = 0, stop = 0, count = 0;
-		int closed = 0;
-
-		if (ss_log_reader_chunk_end(at.lr, &a.from, &end, &closed,
-					    &err) < 0 ||
-		    ss_log_reader_range(at.lr, &a.from, &end, &start, &stop,
-					&count, &err) < 0) {
-			ss_cli_warning("could not read the log of shape %s: %s",
-				       r->shape_handle, err.msg);
-			ss_live_at_release(&at);
-			return P_ERROR;
-		}
-		ss_answer_range(&in, &a, &end, count);
-		if (count) {
-			p->fd = dup(ss_log_reader_fd(at.lr));
-			p->pos = start + 1;
-			p->len = stop - start - 1;
-		}
-	}
-	ss_live_at_release(&at);
-	p->timed_out = a.timed_out;
-	p->an.end = a.end;
-	p->an.up_to_date = a.up_to_date;
-	p->an.has_data = a.has_data;
-	p->an.unique_etag = a.unique_etag;
-	p->an.lsn = a.lsn;
-	switch (a.kind) {
-	case SS_ANSWER_CHUNK:
-	case SS_ANSWER_NOW:
-	case SS_ANSWER_UP_TO_DATE:
-	case SS_ANSWER_RANGE:
-		if (a.lsn_durable) {
-			uint64_t d = durable_lsn();
-
-			p->an.lsn = d > a.lsn ? d : a.lsn;
-		}
-		return P_DATA;
-	case SS_ANSWER_REFETCH:
-		return P_REFETCH;
-	case SS_ANSWER_FAILED:
-		return P_FAILED;
-	case SS_ANSWER_OOB:
-		return P_OOB;
-	case SS_ANSWER_SNAP_TIMEOUT:
-		return P_SNAP_TIMEOUT;
-	case SS_ANSWER_WAIT_SNAPSHOT:
-		return wait_on_shape(r, r->deadline_us) ? P_AGAIN : P_WAIT;
-	case SS_ANSWER_WAIT_DATA:
-		if (!r->watching) {
-			ss_live_lock(live);
-			ss_live_watch_locked(live, r->sh, r->dir.buf);
-			ss_live_unlock(live);
-			r->watching = 1;
-			return P_AGAIN; /* look once more now that the watch is
-					   on */
-		}
-		rc = wait_on_shape(r, r->deadline_us);
-		return rc ? P_AGAIN : P_WAIT;
-	}
-	return P_ERROR;
-}
-
-/* ------------------------------------------------------------------ SSE */
-
-static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct req *r = cls;
-	struct ss_sse *s = r->ss;
-	struct plan p;
-	int64_t now;
-	size_t n;
-
-	(void)pos;
-	for (;;) {
-		n = ss_sse_read(s, buf, max, ss_mono_us());
-		if (n) {
-			atomic_fetch_add(&m_bytes_sent, (long long)n);
-			return (ssize_t)n;
-		}
-		now = ss_mono_us();
-		if (atomic_load(&stopping) || now >= s->end_us)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		r->q.off = s->off;
-		r->deadline_us = s->last_out_us + cfg.keepalive_ms * 1000;
-		if (r->deadline_us > s->end_us)
-			r->deadline_us = s->end_us;
-		switch (plan(r, &p)) {
-		case P_WAIT:
-			return 0; /* suspended until an event or the deadline */
-		case P_AGAIN:
-			continue;
-		case P_DATA:
-			if (p.timed_out) {
-				if (now >= s->end_us)
-					return MHD_CONTENT_READER_END_OF_STREAM;
-				ss_sse_keepalive(s);
-				continue;
-			}
-			ss_sse_set_range(s, p.fd, p.pos, p.len, &p.an.end,
-					 p.an.up_to_date);
-			ss_registry_touch(reg, r->id);
-			continue;
-		default:
-			/* Rotation or removal: the stream just ends. */
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		}
-	}
-}
-
-static void sse_free(void *cls)
-{
-	(void)cls; /* the request owns the state; freed on completion */
-}
-
-static enum MHD_Result start_sse(struct req *r)
-{
-	struct MHD_Response *resp;
-	char cursor[32], offtxt[SS_OFFSET_STRMAX];
-
-	r->ss = ss_xcalloc(1, sizeof(*r->ss));
-	ss_sse_init(r->ss, &r->q.off, ss_mono_us(), cfg.sse_timeout_ms);
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
-						 sse_read, r, sse_free);
-	MHD_add_response_header(resp, "content-type", "text/event-stream");
-	MHD_add_response_header(resp, "connection", "keep-alive");
-	/* A proxy in front (nginx) must pass events on as they come. */
-	MHD_add_response_header(resp, "x-accel-buffering", "no");
-	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
-	/* The client requires an offset; the stream starts at the request's
-	 * and moves on with each up-to-date message. */
-	MHD_add_response_header(resp, "electric-offset",
-				ss_offset_format(&r->q.off, offtxt));
-	next_cursor(r->q.cursor, cursor);
-	MHD_add_response_header(resp, "electric-cursor", cursor);
-	{
-		char cc[64];
-
-		snprintf(cc, sizeof(cc), "public, max-age=%" PRId64,
-			 cfg.sse_timeout_ms / 1000 - 1 > 1
-			     ? cfg.sse_timeout_ms / 1000 - 1
-			     : 1);
-		MHD_add_response_header(resp, "cache-control", cc);
-	}
-	r->deadline_us = 0;
-	return queue(r, 200, resp);
-}
-
-/* ------------------------------------------------------------------ /v1/shape
- */
-
-static int admit(struct req *r, enum MHD_Result *ret)
-{
-	int initial = r->q.handle == NULL;
-	atomic_llong *ctr = initial ? &m_adm_initial : &m_adm_existing;
-	int64_t limit = initial ? cfg.max_initial : cfg.max_existing;
-	char msg[160], retry[8];
-
-	if (atomic_fetch_add(ctr, 1) + 1 > limit) {
-		atomic_fetch_sub(ctr, 1);
-		ss_metrics_count_reject(&metrics, initial);
-		snprintf(
-		    msg, sizeof(msg),
-		    "{\"code\":\"concurrent_request_limit_exceeded\","
-		    "\"message\":\"Concurrent %s request limit exceeded (limit: %" PRId64
-		    "), please retry\"}",
-		    initial ? "initial" : "existing", limit);
-		snprintf(retry, sizeof(retry), "%d",
-			 5 + 1 + (int)(ss_mono_us() % 5));
-		*ret = send_json(r, 503, msg, retry, 1);
-		return -1;
-	}
-	r->admitted = initial ? ADM_INITIAL : ADM_EXISTING;
-	return 0;
-}
-
-/* Find the shape for the request (reference 1.8 step 2). Returns 1 when
- * r's shape is set, 0 when a response was queued. */
-static int resolve(struct req *r, enum MHD_Result *ret)
-{
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_shape_rec rec;
-	int rc;
-
-	if (r->q.handle) {
-		ss_shape_rec_init(&rec);
-		rc = ss_shape_handle_valid(r->q.handle, NULL)
-			 ? ss_registry_get_by_handle(reg, r->q.handle, &rec,
-						     &err)
-			 : 0;
-		if (rc < 0)
-			goto fail;
-		if (rc == 1 && !strcmp(rec.definition, r->q.canon.buf)) {
-			r->id = rec.id;
-			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s",
-				 rec.handle);
-			ss_buf_reset(&r->dir);
-			ss_datadir_shape_path(&r->dir, cfg.data_dir,
-					      rec.handle);
-			ss_live_lock(live);
-			r->sh = ss_live_get_locked(live, rec.handle, rec.id);
-			ss_live_unlock(live);
-			ss_shape_rec_release(&rec);
-			return 1;
-		}
-		ss_shape_rec_release(&rec);
-		/* Handle unknown or of another definition: 409 with the
-		 * definition's current shape, created if need be. */
-		rc = get_or_create(r, &err);
-		if (rc < 0)
-			goto fail;
-		*ret = send_must_refetch(r, rc ? r->shape_handle : NULL);
-		return 0;
-	}
-	rc = get_or_create(r, &err);
-	if (rc < 0)
-		goto fail;
-	if (rc == 0) {
-		if (r->sh) {
-			ss_live_put(live, r->sh);
-			r->sh = NULL;
-		}
-		rc = get_or_create(r, &err);
-		if (rc <= 0)
-			goto fail;
-	}
-	return 1;
-fail:
-	ss_cli_warning("could not get or create a shape: %s", err.msg);
-	*ret = send_message(r, 503, "Failed to create shape, please retry", "1",
-			    0);
-	return 0;
-}
-
-static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
-{
-	switch (kind) {
-	case P_DATA:
-		return send_data(r, p->fd, p->pos, p->len, &p->an);
-	case P_REFETCH: {
-		struct ss_err err = SS_ERR_INIT;
-
-		/* The shape is gone: 409 with the definition's current
-		 * shape, created if need be, as for an unknown handle. */
-		if (r->sh) {
-			ss_live_put(live, r->sh);
-			r->sh = NULL;
-		}
-		if (get_or_create(r, &err) <= 0) {
-			if (err.msg[0])
-				ss_cli_warning(
-				    "could not get or create a shape: %s",
-				    err.msg);
-			r->shape_handle[0] = '\0';
-		}
-		return send_must_refetch(r, r->shape_handle);
-	}
-	case P_FAILED: {
-		char msg[sizeof(r->sh->fail_msg)];
-		int known;
-
-		ss_live_lock(live);
-		known = r->sh->fail_status;
-		memcpy(msg, r->sh->fail_msg, sizeof(msg));
-		ss_live_unlock(live);
-		if (known)
-			return send_message(r, 503, msg, "10", 1);
-		return send_message(
-		    r, 503, "Failed to create shape, please retry", "1", 0);
-	}
-	case P_OOB: {
-		return send_invalid(r, "offset",
-				    "out of bounds for this shape");
-	}
-	case P_SNAP_TIMEOUT:
-		return send_message(
-		    r, 503, "Snapshot query took too long, please retry", "10",
-		    1);
-	default:
-		return send_message(r, 500, "Unable to retrieve shape log",
-				    NULL, 0);
-	}
-}
-
-/* ------------------------------------------------------------------ subsets */
-
-/* The POST body's subset fields (reference 1.9, lib/subset). Returns 0,
- * or -1 after queueing the error. */
-static int subset_from_body(struct req *r, enum MHD_Result *ret)
-{
-	struct ss_buf e = SS_BUF_INIT;
-	unsigned st = ss_subset_from_body(r->body.buf, r->body.len, &r->q, &e);
-
-	if (st)
-		*ret = send_json(r, st, e.buf, NULL, 0);
-	ss_buf_release(&e);
-	return st ? -1 : 0;
-}
-
-/* A subset snapshot: {"metadata":{..},"data":[rows]}. */
-static enum MHD_Result handle_subset(struct req *r)
-{
-	struct ss_err err = SS_ERR_INIT;
-	struct ss_buf body = SS_BUF_INIT;
-	struct ss_subset sub;
-	struct MHD_Response *resp;
-	uint32_t mark =
-	    (uint32_t)(ss_hash64(&r, sizeof(r)) ^ (uint64_t)ss_now_us()) &
-	    0x7FFFFFFF;
-	char offtxt[SS_OFFSET_STRMAX];
-	enum MHD_Result ret;
-	unsigned st;
-	void *conn;
-	int rc = -1;
-
-	st = ss_subset_prepare(&r->q, &cfg.where_limits, &sub, &body);
-	if (st) {
-		ret = send_json(r, st, body.buf, NULL, 0);
-		goto out;
-	}
-	conn = ss_pgq_get(pool, &err);
-	if (conn) {
-		rc = ss_subset_run(conn, &r->q, &sub, mark, &body, &err);
-		ss_pgq_put(pool, conn);
-	}
-	if (rc < 0) {
-		ss_cli_warning("subset snapshot of %s failed: %s",
-			       r->shape_handle, err.msg);
-		ret = send_message(
-		    r, 503, "Unable to take the subset snapshot, please retry",
-		    "1", 1);
-		goto out;
-	}
-	resp = ss_http_buffer(body.buf, body.len);
-	MHD_add_response_header(resp, "content-type", "application/json");
-	MHD_add_response_header(resp, "cache-control", "no-cache");
-	MHD_add_response_header(resp, "electric-snapshot", "true");
-	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
-	/* The request's own offset: the client's place in the log stays. */
-	MHD_add_response_header(resp, "electric-offset",
-				ss_offset_format(&r->q.off, offtxt));
-	add_schema_header(r, resp);
-	ss_registry_touch(reg, r->id);
-	ret = queue(r, 200, resp);
-out:
-	ss_subset_release(&sub);
-	ss_buf_release(&body);
-	return ret;
-}
-
-static enum MHD_Result handle_shape(struct req *r)
-{
-	enum MHD_Result ret = MHD_YES;
-	struct plan p;
-	int kind;
-
-	if (atomic_load(&stopping))
-		return send_message(r, 503, "Server is shutting down", "5", 1);
-	if (!r->prepared) {
-		struct ss_shapereq_args a;
-		struct ss_shapereq_kv *kv;
-		size_t nkv;
-
-		kv = request_args(r, &nkv);
-		ss_shapereq_args_collect(kv, nkv, &a);
-		free(kv); /* a's strings are the connection's */
-		if (prepare_shape_request(r, &a, 0, &ret) < 0)
-			return ret;
-		if (r->method == SS_HTTP_POST && subset_from_body(r, &ret) < 0)
-			return ret;
-		if (admit(r, &ret) < 0)
-			return ret;
-		if (!resolve(r, &ret))
-			return ret;
-		if (r->q.subset)
-			return handle_subset(r);
-		if (r->q.sse)
-			return start_sse(r);
-	}
-	for (;;) {
-		kind = plan(r, &p);
-		if (kind == P_WAIT)
-			return MHD_YES;
-		if (kind != P_AGAIN)
-			return answer_plan(r, kind, &p);
-	}
-}
-
-/* DELETE /v1/shape (reference 1.11). */
-static enum MHD_Result handle_delete(struct req *r)
-{
-	struct ss_shapereq_args a;
-	struct ss_shapereq_kv *kv;
-	struct ss_shape_rec rec;
-	struct ss_err err = SS_ERR_INIT;
-	enum MHD_Result ret = MHD_YES;
-	struct ss_buf dir = SS_BUF_INIT;
-	size_t nkv;
-	int found = 0;
-
-	if (!cfg.integration)
-		return send_json(r, 405, "{\"message\":\"DELETE not allowed\"}",
-				 NULL, 0);
-	kv = request_args(r, &nkv);
-	ss_shapereq_args_collect(kv, nkv, &a);
-	free(kv); /* a's strings are the connection's */
-	if (!ss_shapereq_authorized(&a, cfg.secret))
-		return send_json(r, 401, SS_SHAPEREQ_UNAUTHORIZED, NULL, 0);
-	ss_shape_rec_init(&rec);
-	if (a.table && *a.table) {
-		/* Validate the definition like a GET with offset -1. */
-		if (!r->prepared && prepare_shape_request(r, &a, 1, &ret) < 0)
-			return ret;
-		found =
-		    ss_registry_get_by_definition(reg, &r->q.def, &rec, &err);
-		if (found == 1 && a.handle && strcmp(a.handle, rec.handle)) {
-			ss_shape_rec_release(&rec);
-			return send_message(
-			    r, 400,
-			    "The specified shape definition and handle "
-			    "do not match. Please ensure the shape definition "
-			    "is correct or omit the shape handle from the "
-			    "request to obtain a new one.",
-			    NULL, 0);
-		}
-	} else if (a.handle && *a.handle) {
-		found =
-		    ss_shape_handle_valid(a.handle, NULL)
-			? ss_registry_get_by_handle(reg, a.handle, &rec, &err)
-			: 0;
-	} else {
-		return send_invalid(r, "handle",
-				    "can't be blank when shape definition is "
-				    "missing");
-	}
-	if (found < 0)
-		return send_message(r, 503, "Database is unreachable", "10", 0);
-	if (found == 0)
-		return send_message(r, 404, "No existing shape found", NULL, 0);
-	ss_registry_remove(reg, rec.id, &err);
-	ss_registry_flush(reg, &err);
-	ss_datadir_shape_path(&dir, cfg.data_dir, rec.handle);
-	if (ss_datadir_trash(cfg.data_dir, dir.buf, &err) < 0)
-		ss_cli_warning("%s", err.msg);
-	ss_live_removed(live, rec.handle);
-	ss_buf_release(&dir);
-	ss_shape_rec_release(&rec);
-	return send_text(r, 202, "", "application/json");
-}
-
-static enum MHD_Result handle_options(struct req *r)
-{
-	struct MHD_Response *resp = ss_http_buffer("", 0);
-	const char *allow = ss_http_preflight_allow(MHD_lookup_connection_value(
-	    r->conn, MHD_HEADER_KIND, "access-control-request-headers"));
-
-	if (allow)
-		MHD_add_response_header(resp, "access-control-allow-headers",
-					allow);
-	MHD_add_response_header(resp, "access-control-max-age", "86400");
-	MHD_add_response_header(resp, "connection", "keep-alive");
-	return queue(r, 204, resp);
-}
-
-static enum MHD_Result handle_metrics(struct req *r)
-{
-	struct ss_buf b = SS_BUF_INIT;
-	struct ss_registry_stats st;
-	struct ss_metrics_scrape sc;
-	struct ss_heartbeat *hb = NULL;
-	size_t nhb = 0;
-	struct ss_err err = SS_ERR_INIT;
-	enum MHD_Result ret;
-
-	memset(&sc, 0, sizeof(sc));
-	ss_registry_connections(reg, &st);
-	sc.serve_connections = st.read_connections + st.write_connection;
-	if (ss_registry_stats(reg, &st, &err) < 0)
-		st.shapes = -1;
-	if (ss_registry_count_active(reg, &sc.active_shapes, &err) < 0)
-		sc.active_shapes = -1;
-	ss_registry_heartbeats(reg, &hb, &nhb, &err);
-	sc.shapes = st.shapes;
-	sc.acquire_initial = atomic_load(&m_adm_initial);
-	sc.acquire_existing = atomic_load(&m_adm_existing);
-	sc.hb = hb;
-	sc.nhb = nhb;
-	sc.now_us = ss_now_us();
-	sc.since_us = started_us;
-	sc.stale_us = SS_HEALTH_STALE_MS * 1000LL;
-	sc.serve_rss = ss_health_rss();
-	sc.has_serve = 1;
-	sc.pending_writes = st.pending_writes;
-	sc.waiting = (int64_t)ss_live_waiting(live);
-	sc.created = atomic_load(&m_shapes_created);
-	sc.evicted = atomic_load(&m_evicted);
-	sc.body_bytes = atomic_load(&m_bytes_sent);
-	sc.touches_dropped = st.touches_dropped;
-	ss_metrics_render(&metrics, &sc, &b);
-	free(hb);
-	ret = send_text(r, 200, b.buf, "text/plain; version=0.0.4");
-	ss_buf_release(&b);
-	return ret;
-}
-
-/* Electric's /v1/health, from the stages' heartbeats (lib/health). */
-static enum MHD_Result handle_health(struct req *r)
-{
-	struct ss_heartbeat *hb = NULL;
-	size_t nhb = 0;
-	struct ss_err err = SS_ERR_INIT;
-	enum ss_health_status status = SS_HEALTH_WAITING;
-	struct MHD_Response *resp;
-	char body[64];
-
-	if (ss_registry_heartbeats(reg, &hb, &nhb, &err) == 0)
-		status = ss_health_eval(hb, nhb, ss_now_us(), started_us,
-					SS_HEALTH_STALE_MS * 1000LL, NULL);
-	free(hb);
-	snprintf(body, sizeof(body), "{\"status\":\"%s\"}",
-		 ss_health_status_name(status));
-	resp = ss_http_buffer(body, strlen(body));
-	MHD_add_response_header(resp, "content-type", "application/json");
-	MHD_add_response_header(resp, "cache-control",
-				"no-cache, no-store, must-revalidate");
-	return queue(r, status == SS_HEALTH_ACTIVE ? 200 : 202, resp);
-}
-
-static enum MHD_Result handle_root(struct req *r)
-{
-	return send_text(r, 200, "", "text/plain");
-}
-
-static enum MHD_Result handle_not_found(struct req *r)
-{
-	return send_text(r, 404, "Not found", "text/plain");
-}
-
-/* Operators' counters are not for the public port unless asked for. */
-static enum MHD_Result handle_public_metrics(struct req *r)
-{
-	return cfg.public_metrics ? handle_metrics(r) : handle_not_found(r);
-}
-
-/* A POST carries subset fields in its body. */
-static enum MHD_Result handle_post(struct req *r)
-{
-	if (r->body_too_large)
-		return send_json(
-		    r, 413, "{\"error\":\"Request body too large\"}", NULL, 0);
-	return handle_shape(r);
-}
-
-static const struct {
-	enum ss_http_route route;
-	enum ss_http_method method;
-	enum MHD_Result (*handler)(struct req *r);
-} routes[] = {
-    {SS_HTTP_ROOT, SS_HTTP_GET, handle_root},
-    {SS_HTTP_ROOT, SS_HTTP_HEAD, handle_root},
-    {SS_HTTP_HEALTH, SS_HTTP_GET, handle_health},
-    {SS_HTTP_HEALTH, SS_HTTP_HEAD, handle_health},
-    {SS_HTTP_METRICS, SS_HTTP_GET, handle_public_metrics},
-    {SS_HTTP_METRICS, SS_HTTP_HEAD, handle_public_metrics},
-    {SS_HTTP_SHAPE, SS_HTTP_OPTIONS, handle_options},
-    {SS_HTTP_SHAPE, SS_HTTP_DELETE, handle_delete},
-    {SS_HTTP_SHAPE, SS_HTTP_GET, handle_shape},
-    {SS_HTTP_SHAPE, SS_HTTP_HEAD, handle_shape},
-    {SS_HTTP_SHAPE, SS_HTTP_POST, handle_post},
-};
-
-static enum MHD_Result dispatch(struct req *r)
-{
-	size_t i;
-
-	/* Every /v1/shape request but a preflight has its arguments' bytes
-	 * checked first, whatever its method. */
-	if (r->route == SS_HTTP_SHAPE && r->method != SS_HTTP_OPTIONS) {
-		struct ss_shapereq_error e;
-		struct ss_shapereq_kv *kv;
-		enum MHD_Result ret = MHD_YES;
-		size_t nkv;
-		unsigned status;
-
-		ss_shapereq_error_init(&e);
-		kv = request_args(r, &nkv);
-		status = ss_shapereq_check_bytes(kv, nkv, &e);
-		free(kv);
-		if (status)
-			ret = send_json(r, status, e.body.buf, NULL, 0);
-		ss_shapereq_error_release(&e);
-		if (status)
-			return ret;
-	}
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (routes[i].route == (enum ss_http_route)r->route &&
-		    routes[i].method == (enum ss_http_method)r->method)
-			return routes[i].handler(r);
-	return handle_not_found(r);
-}
-
-static struct req *new_req(struct MHD_Connection *conn)
-{
-	struct req *r = ss_xcalloc(1, sizeof(*r));
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-	r->conn = conn;
-	r->gc = ci ? ci->socket_context : NULL;
-	ss_buf_init(&r->body);
-	ss_shapereq_init(&r->q);
-	ss_buf_init(&r->dir);
-	return r;
-}
-
-/*
- * libmicrohttpd calls this with the request's URI before it parses the
- * query into arguments (see MAX_QUERY_ARGS). Too many arguments: the query
- * is cut off here, so that none are stored, and on_request answers 431.
- * The URI lies in libmicrohttpd's read buffer, which it parses in place.
- */
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
-{
-	struct req *r = new_req(conn);
-	char *q = strchr(uri, '?');
-
-	(void)cls;
-	r->urilen = strlen(uri);
-	if (q) {
-		const char *p;
-
-		r->nargs = 1;
-		for (p = q; *p; p++)
-			r->nargs += *p == '&';
-		/* libmicrohttpd 0.9.75 found the '?' before this call and
-		 * parses what follows it: end the string there. */
-		if (r->nargs > MAX_QUERY_ARGS)
-			q[1] = '\0';
-	}
-	return r;
-}
-
-/* libmicrohttpd's pool is larger than --max-header (POOL_EXTRA), so the
- * limit is applied here. */
-static enum MHD_Result header_len_iter(void *cls, enum MHD_ValueKind kind,
-				       const char *key, const char *value)
-{
-	struct req *r = cls;
-
-	(void)kind;
-	r->hdrlen += strlen(key) + (value ? strlen(value) : 0) + 4;
-	return MHD_YES;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
-				  const char *url, const char *method,
-				  const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct req *r = *con_cls;
-
-	(void)cls;
-	(void)version;
-	if (!r)
-		*con_cls = r = new_req(conn);
-	if (!r->started) {
-		struct ss_http_intake in;
-		const char *body;
-		unsigned status;
-
-		r->started = 1;
-		r->method = ss_http_method_of(method);
-		r->route = ss_http_route_of(url);
-		r->start_us = ss_mono_us();
-		MHD_get_connection_values(conn, MHD_HEADER_KIND,
-					  header_len_iter, r);
-		memset(&in, 0, sizeof(in));
-		in.uri_len = r->urilen;
-		in.header_len = r->hdrlen;
-		in.nargs = r->nargs;
-		in.post = r->method == SS_HTTP_POST;
-		in.transfer_encoding = MHD_lookup_connection_value(
-		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-		in.content_length = MHD_lookup_connection_value(
-		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		in.max_header = cfg.max_header;
-		in.max_body = cfg.max_body;
-		in.max_args = MAX_QUERY_ARGS;
-		/* Answered at once, before any body is read; libmicrohttpd
-		 * closes the connection after an answer to a request whose
-		 * body it has not read. */
-		status = ss_http_intake_check(&in, &body);
-		return status ? send_json(r, status, body, NULL, 0) : MHD_YES;
-	}
-	if (*upload_size) {
-		if (r->body.len + *upload_size > cfg.max_body)
-			r->body_too_large = 1;
-		else
-			ss_buf_add(&r->body, upload, *upload_size);
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	/* The request is in whole: what follows is serve's time. */
-	ss_connguard_set_deadline(r->gc, 0);
-	return dispatch(r);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	struct req *r = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (!r)
-		return;
-	/* A kept-alive connection's next request must have arrived whole
-	 * within the idle timeout. */
-	ss_connguard_set_deadline(r->gc,
-				  ss_mono_us() + cfg.conn_timeout_s * 1000000);
-	ss_live_lock(live);
-	if (r->w.active)
-		ss_live_fire_locked(live, &r->w);
-	if (r->sh) {
-		if (r->watching)
-			ss_live_unwatch_locked(live, r->sh);
-		ss_live_put_locked(live, r->sh);
-	}
-	ss_live_unlock(live);
-	if (r->admitted == ADM_INITIAL)
-		atomic_fetch_sub(&m_adm_initial, 1);
-	else if (r->admitted == ADM_EXISTING)
-		atomic_fetch_sub(&m_adm_existing, 1);
-	if (r->ss) {
-		ss_sse_release(r->ss);
-		free(r->ss);
-	}
-	ss_buf_release(&r->body);
-	ss_buf_release(&r->dir);
-	ss_shapereq_release(&r->q);
-	free(r);
-	*con_cls = NULL;
-}
-
-/*
- * Over --max-connections, a connection is closed as soon as it is
- * accepted: the client sees it end at once rather than wait in the listen
- * queue, which libmicrohttpd stops taking from at its own limit.
- */
-static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
-				 socklen_t addrlen)
-{
-	(void)cls;
-	(void)addr;
-	(void)addrlen;
-	if (ss_connguard_reserve(guard))
-		return MHD_YES;
-	if (ss_connguard_refusal_report(guard, ss_mono_us()))
-		ss_cli_warning("%" PRId64
-			       " connections open: refusing new ones "
-			       "(--max-connections)",
-			       cfg.max_connections);
-	return MHD_NO;
-}
-
-/* A connection's start and end: it enters the guard with the deadline of
- * its first request, and leaves it before libmicrohttpd closes it. */
-static void on_connection(void *cls, struct MHD_Connection *conn,
-			  void **socket_context,
-			  enum MHD_ConnectionNotificationCode code)
-{
-	const union MHD_ConnectionInfo *ci;
-
-	(void)cls;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(conn,
-					     MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (!ci) {
-			ss_connguard_release(guard);
-			*socket_context = NULL;
-			return;
-		}
-		*socket_context = ss_connguard_add(
-		    guard, ci->connect_fd,
-		    ss_mono_us() + cfg.request_timeout_s * 1000000);
-	} else if (*socket_context) {
-		ss_connguard_remove(guard, *socket_context);
-		*socket_context = NULL;
-	}
-}
-
-/* Ends connections past their deadline: libmicrohttpd's idle timeout
- * restarts with every byte, so one byte a second held a connection for
- * ever. */
-static void *guard_main(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&stopping)) {
-		usleep(100000);
-		ss_connguard_sweep(guard, ss_mono_us());
-		if (cfg.db_idle_ms)
-			ss_pgq_pool_expire(pool, cfg.db_idle_ms * 1000,
-					   ss_mono_us());
-	}
-	return NULL;
-}
-
-/* The metrics port, when separate, serves only /metrics. */
-static enum MHD_Result on_metrics(void *cls, struct MHD_Connection *conn,
-				  const char *url, const char *method,
-				  const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct req r;
-	enum MHD_Result ret;
-
-	(void)cls;
-	(void)version;
-	(void)upload;
-	(void)upload_size;
-	if (!*con_cls) {
-		*con_cls = conn;
-		return MHD_YES;
-	}
-	memset(&r, 0, sizeof(r));
-	r.conn = conn;
-	r.method = ss_http_method_of(method);
-	r.route = ss_http_route_of(url);
-	if (r.route == SS_HTTP_METRICS &&
-	    (r.method == SS_HTTP_GET || r.method == SS_HTTP_HEAD))
-		ret = handle_metrics(&r);
-	else
-		ret = handle_not_found(&r);
-	return ret;
+	(void)ctx;
+	if (cfg.e.db_idle_ms)
+		ss_pgq_pool_expire(pool, cfg.e.db_idle_ms * 1000, ss_mono_us());
 }
 
 /* ------------------------------------------------------------------ eviction
@@ -1388,7 +137,7 @@ static void evict_once(void)
 {
 	struct ss_err err = SS_ERR_INIT;
 
-	if (ss_evict_once(reg, cfg.data_dir, cfg.max_shapes, evicted, NULL,
+	if (ss_evict_once(reg, cfg.e.data_dir, cfg.e.max_shapes, evicted, NULL,
 			  &err) < 0)
 		ss_cli_warning("eviction: %s", err.msg);
 }
@@ -1572,106 +321,9 @@ static void on_signal(int sig)
 	stop_signal = 1;
 }
 
-static int64_t env_int(const char *name, int64_t def, int64_t min, int64_t max)
+static const char *get_env(const char *name)
 {
-	const char *v = getenv(name);
-	struct ss_err err = SS_ERR_INIT;
-	int64_t out;
-
-	if (!v || !*v)
-		return def;
-	if (ss_parse_i64(v, min, max, &out, name, &err) < 0)
-		ss_cli_usage_error("invalid $%s '%s': %s", name, v, err.msg);
-	return out;
-}
-
-static int64_t env_time_s(const char *name, int64_t def)
-{
-	const char *v = ss_cli_env_or(name, NULL);
-	struct ss_err err = SS_ERR_INIT;
-	int64_t ms;
-
-	if (!v)
-		return def;
-	if (ss_envconf_time_ms(name, v, 0, &ms, &err) < 0)
-		ss_cli_usage_error("%s", err.msg);
-	/* libmicrohttpd counts whole seconds: round up, at least 1. */
-	ms = (ms + 999) / 1000;
-	if (ms > 86400)
-		ss_cli_usage_error("invalid $%s '%s': at most 24 hours", name,
-				   v);
-	return ms;
-}
-
-/* Electric's settings that have no shapesync name of their own (see
- * shapesync-serve(1), ENVIRONMENT); options given later win. */
-static void electric_env(void)
-{
-	static char slot[SS_ENVCONF_NAME_MAX], pub[SS_ENVCONF_NAME_MAX];
-	struct ss_err err = SS_ERR_INIT;
-	const char *v;
-	int b;
-
-	v = ss_cli_env_or("ELECTRIC_MAX_CONCURRENT_REQUESTS", NULL);
-	if (v && ss_envconf_max_concurrent("ELECTRIC_MAX_CONCURRENT_REQUESTS",
-					   v, &cfg.max_initial,
-					   &cfg.max_existing, &err) < 0)
-		ss_cli_usage_error("%s", err.msg);
-	cfg.pool_size =
-	    (int)env_int("ELECTRIC_DB_POOL_SIZE", cfg.pool_size, 1, 1000);
-	/* Scale to zero: replicate sleeps, and the pool lets go too. */
-	v = ss_cli_env_or("ELECTRIC_REPLICATION_IDLE_TIMEOUT", NULL);
-	if (v && ss_envconf_time_ms("ELECTRIC_REPLICATION_IDLE_TIMEOUT", v, 1,
-				    &cfg.db_idle_ms, &err) < 0)
-		ss_cli_usage_error("%s", err.msg);
-	cfg.metrics_port =
-	    (int)env_int("ELECTRIC_PROMETHEUS_PORT", 0, 0, 65535);
-	/* The query URL, by its new name, then its old one. */
-	cfg.database_url = ss_cli_env_or(
-	    "ELECTRIC_QUERY_DATABASE_URL",
-	    ss_cli_env_or("ELECTRIC_POOLED_DATABASE_URL", cfg.database_url));
-	{
-		/* libmicrohttpd has one inactivity timeout for both ways. */
-		int64_t rd =
-		    env_time_s("ELECTRIC_TCP_READ_TIMEOUT", cfg.conn_timeout_s);
-		int64_t wr =
-		    env_time_s("ELECTRIC_TCP_SEND_TIMEOUT", cfg.conn_timeout_s);
-
-		cfg.conn_timeout_s = rd < wr ? rd : wr;
-	}
-	v = ss_cli_env_or("ELECTRIC_REPLICATION_STREAM_ID", NULL);
-	if (v) {
-		if (ss_envconf_stream_names("ELECTRIC_REPLICATION_STREAM_ID", v,
-					    slot, pub, &err) < 0)
-			ss_cli_usage_error("%s", err.msg);
-		cfg.publication = pub;
-	}
-	v = ss_cli_env_or("ELECTRIC_LISTEN_ON_IPV6", NULL);
-	if (v) {
-		if (ss_envconf_bool("ELECTRIC_LISTEN_ON_IPV6", v, &b, &err) < 0)
-			ss_cli_usage_error("%s", err.msg);
-		if (b)
-			cfg.bind = "::1";
-	}
-	v = ss_cli_env_or("ELECTRIC_MANUAL_TABLE_PUBLISHING", NULL);
-	if (v && ss_envconf_bool("ELECTRIC_MANUAL_TABLE_PUBLISHING", v,
-				 &cfg.manual_publishing, &err) < 0)
-		ss_cli_usage_error("%s", err.msg);
-}
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = '\0';
-	if (ss_http_log_ignorable(msg))
-		return;
-	ss_cli_warning("http: %s", msg);
+	return getenv(name);
 }
 
 int main(int argc, char **argv)
@@ -1680,85 +332,74 @@ int main(int argc, char **argv)
 	struct ss_err err = SS_ERR_INIT;
 	struct sockaddr_storage addr, maddr;
 	unsigned ipflags;
-	struct MHD_Daemon *d, *md = NULL;
-	pthread_t waker, evictor, guarder;
+	struct ss_server *d, *md = NULL;
+	struct ss_server_cfg sc;
+	char name[300];
+	pthread_t waker, evictor;
 	struct sigaction sa;
 	sigset_t mask, stopset;
-	const char *secret_env;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, have_evictor = 0, max_conn_given = 0;
+	int64_t started_us; /* wall clock: stages not seen since start */
 
 	ss_cli_init("shapesync-serve");
 	started_us = ss_now_us();
-	cfg.database_url = ss_cli_env_or("DATABASE_URL", NULL);
-	cfg.registry = ss_cli_env_or("SHAPESYNC_REGISTRY", DEFAULT_REGISTRY);
-	cfg.data_dir = ss_cli_env_or(
-	    "SHAPESYNC_DATA_DIR",
-	    ss_cli_env_or("ELECTRIC_STORAGE_DIR", DEFAULT_DATA_DIR));
-	cfg.publication = "shapesync";
-	cfg.bind = "127.0.0.1";
-	cfg.port = (int)env_int("ELECTRIC_PORT", 3000, 0, 65535);
-	secret_env = ss_cli_env_or("ELECTRIC_SECRET", NULL);
-	cfg.secret = secret_env;
-	cfg.insecure = env_bool("ELECTRIC_INSECURE");
-	cfg.long_poll_ms =
-	    env_int("ELECTRIC_LONG_POLL_TIMEOUT", 20000, 0, 3600000);
+	cfg.e.registry = DEFAULT_REGISTRY;
+	cfg.e.data_dir = DEFAULT_DATA_DIR;
+	cfg.e.publication = "shapesync";
+	cfg.e.bind = "127.0.0.1";
+	cfg.e.port = 3000;
+	cfg.e.long_poll_ms = 20000;
+	cfg.e.cache_max_age = 60;
+	cfg.e.cache_stale_age = 300;
+	cfg.e.chunk_bytes = SS_LOG_CHUNK_BYTES_DEFAULT;
+	cfg.e.max_initial = 300;
+	cfg.e.max_existing = 10000;
+	cfg.e.pool_size = 8;
+	cfg.e.conn_timeout_s = 60;
+	if (ss_envconf_serve(get_env, &cfg.e, &err) < 0)
+		ss_cli_usage_error("%s", err.msg);
 	cfg.sse_timeout_ms = 60000;
 	cfg.keepalive_ms = 21000;
-	cfg.cache_max_age = env_int("ELECTRIC_CACHE_MAX_AGE", 60, 0, INT32_MAX);
-	cfg.cache_stale_age =
-	    env_int("ELECTRIC_CACHE_STALE_AGE", 300, 0, INT32_MAX);
-	cfg.chunk_bytes = (uint64_t)env_int(
-	    "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD",
-	    (int64_t)SS_LOG_CHUNK_BYTES_DEFAULT, 1, INT64_MAX);
-	cfg.max_shapes = env_int("ELECTRIC_MAX_SHAPES", 0, 0, INT64_MAX);
-	cfg.integration = env_bool("ELECTRIC_ENABLE_INTEGRATION_TESTING");
-	cfg.max_initial = 300;
-	cfg.max_existing = 10000;
 	cfg.max_connections = 20000;
 	cfg.threads = ncpu > 0 ? (int)ncpu : 2;
-	cfg.pool_size = 8;
 	cfg.active_timeout_ms = 10000;
 	cfg.create_timeout_ms = 60000;
-	cfg.conn_timeout_s = 60;
 	cfg.request_timeout_s = 30;
 	cfg.max_body = 64 * 1024;
 	cfg.max_header = 32 * 1024;
 	ss_where_limits_default(&cfg.where_limits);
-	cfg.test_fail_thread_start =
-	    env_int("SHAPESYNC_TEST_FAIL_THREAD_START", 0, 0, INT64_MAX);
-	electric_env();
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hV", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_REGISTRY:
-			cfg.registry = optarg;
+			cfg.e.registry = optarg;
 			break;
 		case OPT_DIR:
-			cfg.data_dir = optarg;
+			cfg.e.data_dir = optarg;
 			break;
 		case OPT_DATABASE_URL:
-			cfg.database_url = optarg;
+			cfg.e.database_url = optarg;
 			break;
 		case OPT_PORT:
-			cfg.port =
+			cfg.e.port =
 			    (int)ss_cli_opt_int(optarg, 0, 65535, "--port");
 			break;
 		case OPT_BIND:
-			cfg.bind = optarg;
+			cfg.e.bind = optarg;
 			break;
 		case OPT_SECRET:
-			cfg.secret = optarg;
+			cfg.e.secret = optarg;
 			break;
 		case OPT_INSECURE:
-			cfg.insecure = 1;
+			cfg.e.insecure = 1;
 			break;
 		case OPT_PUBLICATION:
-			cfg.publication = optarg;
+			cfg.e.publication = optarg;
 			break;
 		case OPT_LONG_POLL:
-			cfg.long_poll_ms = ss_cli_opt_duration_ms(
+			cfg.e.long_poll_ms = ss_cli_opt_duration_ms(
 			    optarg, "--long-poll-timeout");
 			break;
 		case OPT_SSE_TIMEOUT:
@@ -1770,27 +411,27 @@ int main(int argc, char **argv)
 			    optarg, "--keepalive-interval");
 			break;
 		case OPT_MAX_AGE:
-			cfg.cache_max_age = ss_cli_opt_int(optarg, 0, INT32_MAX,
-							   "--cache-max-age");
+			cfg.e.cache_max_age = ss_cli_opt_int(
+			    optarg, 0, INT32_MAX, "--cache-max-age");
 			break;
 		case OPT_STALE_AGE:
-			cfg.cache_stale_age = ss_cli_opt_int(
+			cfg.e.cache_stale_age = ss_cli_opt_int(
 			    optarg, 0, INT32_MAX, "--cache-stale-age");
 			break;
 		case OPT_CHUNK:
-			cfg.chunk_bytes =
+			cfg.e.chunk_bytes =
 			    ss_cli_opt_size(optarg, "--chunk-bytes");
 			break;
 		case OPT_MAX_SHAPES:
-			cfg.max_shapes = ss_cli_opt_int(optarg, 0, INT64_MAX,
-							"--max-shapes");
+			cfg.e.max_shapes = ss_cli_opt_int(optarg, 0, INT64_MAX,
+							  "--max-shapes");
 			break;
 		case OPT_MAX_INITIAL:
-			cfg.max_initial = ss_cli_opt_int(
+			cfg.e.max_initial = ss_cli_opt_int(
 			    optarg, 1, INT32_MAX, "--max-initial-requests");
 			break;
 		case OPT_MAX_EXISTING:
-			cfg.max_existing = ss_cli_opt_int(
+			cfg.e.max_existing = ss_cli_opt_int(
 			    optarg, 1, INT32_MAX, "--max-existing-requests");
 			break;
 		case OPT_MAX_CONN:
@@ -1803,19 +444,19 @@ int main(int argc, char **argv)
 			    (int)ss_cli_opt_int(optarg, 1, 1024, "--threads");
 			break;
 		case OPT_POOL:
-			cfg.pool_size = (int)ss_cli_opt_int(optarg, 1, 1000,
-							    "--db-pool-size");
+			cfg.e.pool_size = (int)ss_cli_opt_int(optarg, 1, 1000,
+							      "--db-pool-size");
 			break;
 		case OPT_DB_IDLE: {
 			struct ss_err terr = SS_ERR_INIT;
 
 			if (ss_envconf_time_ms("--db-idle-timeout", optarg, 1,
-					       &cfg.db_idle_ms, &terr) < 0)
+					       &cfg.e.db_idle_ms, &terr) < 0)
 				ss_cli_usage_error("%s", terr.msg);
 			break;
 		}
 		case OPT_METRICS_PORT:
-			cfg.metrics_port = (int)ss_cli_opt_int(
+			cfg.e.metrics_port = (int)ss_cli_opt_int(
 			    optarg, 0, 65535, "--metrics-port");
 			break;
 		case OPT_PUBLIC_METRICS:
@@ -1833,10 +474,10 @@ int main(int argc, char **argv)
 			    optarg, "--snapshot-timeout");
 			break;
 		case OPT_INTEGRATION:
-			cfg.integration = 1;
+			cfg.e.integration = 1;
 			break;
 		case OPT_CONN_TIMEOUT:
-			cfg.conn_timeout_s =
+			cfg.e.conn_timeout_s =
 			    ss_cli_opt_int(optarg, 1, 86400, "--idle-timeout");
 			break;
 		case OPT_REQUEST_TIMEOUT:
@@ -1877,30 +518,30 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		ss_cli_usage_error("unexpected argument '%s'", argv[optind]);
-	if (cfg.secret && !*cfg.secret)
-		cfg.secret = NULL;
-	if (cfg.secret && cfg.insecure)
+	if (cfg.e.secret && !*cfg.e.secret)
+		cfg.e.secret = NULL;
+	if (cfg.e.secret && cfg.e.insecure)
 		ss_cli_usage_error("both a secret and --insecure given");
-	if (!cfg.secret && !cfg.insecure)
+	if (!cfg.e.secret && !cfg.e.insecure)
 		ss_cli_usage_error(
 		    "no API secret: give --secret (or $ELECTRIC_SECRET), "
 		    "or --insecure (or $ELECTRIC_INSECURE=true)");
-	if (!cfg.database_url || !*cfg.database_url)
+	if (!cfg.e.database_url || !*cfg.e.database_url)
 		ss_cli_usage_error(
 		    "no database: give --database-url or $DATABASE_URL");
-	if (!*cfg.registry || !*cfg.data_dir || !*cfg.publication)
+	if (!*cfg.e.registry || !*cfg.e.data_dir || !*cfg.e.publication)
 		ss_cli_usage_error(
 		    "--registry, --dir and --publication need a value");
-	if (cfg.long_poll_ms < 0 || cfg.sse_timeout_ms < 1000 ||
+	if (cfg.e.long_poll_ms < 0 || cfg.sse_timeout_ms < 1000 ||
 	    cfg.keepalive_ms < 100)
 		ss_cli_usage_error("timeouts out of range");
-	if (!ss_sockaddr_parse(cfg.bind, cfg.port, &addr))
-		ss_cli_usage_error("invalid --bind address '%s'", cfg.bind);
+	if (!ss_sockaddr_parse(cfg.e.bind, cfg.e.port, &addr))
+		ss_cli_usage_error("invalid --bind address '%s'", cfg.e.bind);
 	/* "::" takes IPv4 clients too (dual stack). */
 	ipflags = addr.ss_family != AF_INET6
 		      ? 0
 		      : MHD_USE_IPv6 |
-			    (strcmp(cfg.bind, "::") ? 0 : MHD_USE_DUAL_STACK);
+			    (strcmp(cfg.e.bind, "::") ? 0 : MHD_USE_DUAL_STACK);
 
 	{
 		/* Every connection is a descriptor: take the hard limit. */
@@ -1930,13 +571,12 @@ int main(int argc, char **argv)
 			cfg.max_connections = n;
 		}
 	}
-	guard = ss_connguard_new((size_t)cfg.max_connections);
 	ss_registry_opts_init(&ro);
-	if (ss_registry_open_existing(cfg.registry, &ro, &reg, &err) < 0)
+	if (ss_registry_open_existing(cfg.e.registry, &ro, &reg, &err) < 0)
 		ss_cli_die_err(&err);
-	if (ss_datadir_init(cfg.data_dir, &err) < 0)
+	if (ss_datadir_init(cfg.e.data_dir, &err) < 0)
 		ss_cli_die_err(&err);
-	pool = ss_pgq_pool_new(cfg.database_url, cfg.pool_size, 5);
+	pool = ss_pgq_pool_new(cfg.e.database_url, cfg.e.pool_size, 5);
 	tables = ss_tablecache_new(describe_pg, NULL, TABLE_CACHE_US, 256);
 	live = ss_live_open(&err);
 	if (!live)
@@ -1946,24 +586,65 @@ int main(int argc, char **argv)
 		    reg,
 		    pool,
 		    live,
-		    cfg.data_dir,
-		    cfg.publication,
-		    cfg.chunk_bytes,
-		    cfg.pool_size,
-		    cfg.manual_publishing,
+		    cfg.e.data_dir,
+		    cfg.e.publication,
+		    cfg.e.chunk_bytes,
+		    cfg.e.pool_size,
+		    cfg.e.manual_publishing,
 		    cfg.no_active_wait,
 		    cfg.active_timeout_ms,
 		    &stopping,
 		    &m_shapes_created,
 		    warn_cb,
 		    NULL,
-		    cfg.test_fail_thread_start,
+		    cfg.e.test_fail_thread_start,
 		};
 
 		creator = ss_create_new(&cc);
 	}
 	if (ss_create_remove_stale(creator, &err) < 0)
 		ss_cli_die_err(&err);
+	{
+		struct ss_shapeapi_cfg ac = {
+		    reg,
+		    live,
+		    creator,
+		    tables,
+		    pool,
+		    &metrics,
+		    cfg.e.data_dir,
+		    cfg.e.secret,
+		    &cfg.where_limits,
+		    cfg.e.integration,
+		    cfg.e.long_poll_ms,
+		    cfg.sse_timeout_ms,
+		    cfg.keepalive_ms,
+		    cfg.create_timeout_ms,
+		    cfg.e.cache_max_age,
+		    cfg.e.cache_stale_age,
+		    cfg.e.max_initial,
+		    cfg.e.max_existing,
+		    &stopping,
+		    warn_cb,
+		    NULL,
+		};
+
+		api = ss_shapeapi_new(&ac);
+	}
+	{
+		struct ss_statusapi_cfg stc = {
+		    reg,
+		    live,
+		    api,
+		    &metrics,
+		    &m_shapes_created,
+		    &m_evicted,
+		    started_us,
+		    cfg.public_metrics,
+		};
+
+		ops = ss_statusapi_new(&stc);
+	}
 	if ((errno = ss_thread_start(&waker, NULL, waker_main, NULL)) != 0)
 		ss_cli_die("could not start a thread: %s", strerror(errno));
 
@@ -1975,66 +656,78 @@ int main(int argc, char **argv)
 	/* libmicrohttpd's threads inherit this mask: only main takes
 	 * SIGINT/SIGTERM (see ss_signals_block). */
 	ss_signals_block(&mask);
-	d = MHD_start_daemon(
-	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-		MHD_USE_ERROR_LOG | ipflags,
-	    (uint16_t)cfg.port, on_accept, NULL, on_request, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-	    (unsigned)cfg.threads,
-	    /* The guard's limit (on_accept) binds first:
-	     * libmicrohttpd splits its own between the
-	     * threads, and one can reach its share early. */
-	    MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)(cfg.max_connections * cfg.threads),
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg.conn_timeout_s,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)cfg.max_header + POOL_EXTRA, MHD_OPTION_URI_LOG_CALLBACK,
-	    on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+	const struct ss_server_route routes[] = {
+	    {SS_HTTP_ROOT, SS_HTTP_GET, handle_root, NULL},
+	    {SS_HTTP_ROOT, SS_HTTP_HEAD, handle_root, NULL},
+	    {SS_HTTP_HEALTH, SS_HTTP_GET, ss_statusapi_health, ops},
+	    {SS_HTTP_HEALTH, SS_HTTP_HEAD, ss_statusapi_health, ops},
+	    {SS_HTTP_METRICS, SS_HTTP_GET, ss_statusapi_public_metrics, ops},
+	    {SS_HTTP_METRICS, SS_HTTP_HEAD, ss_statusapi_public_metrics, ops},
+	    {SS_HTTP_SHAPE, SS_HTTP_OPTIONS, ss_shapeapi_options, api},
+	    {SS_HTTP_SHAPE, SS_HTTP_DELETE, ss_shapeapi_delete, api},
+	    {SS_HTTP_SHAPE, SS_HTTP_GET, ss_shapeapi_get, api},
+	    {SS_HTTP_SHAPE, SS_HTTP_HEAD, ss_shapeapi_get, api},
+	    {SS_HTTP_SHAPE, SS_HTTP_POST, ss_shapeapi_post, api},
+	};
+	/* The metrics port, when separate, serves only /metrics. */
+	const struct ss_server_route metrics_routes[] = {
+	    {SS_HTTP_METRICS, SS_HTTP_GET, ss_statusapi_metrics, ops},
+	    {SS_HTTP_METRICS, SS_HTTP_HEAD, ss_statusapi_metrics, ops},
+	};
+
+	memset(&sc, 0, sizeof(sc));
+	sc.addr = (struct sockaddr *)&addr;
+	sc.port = cfg.e.port;
+	sc.ipflags = ipflags;
+	sc.threads = cfg.threads;
+	sc.max_connections = cfg.max_connections;
+	sc.conn_timeout_s = cfg.e.conn_timeout_s;
+	sc.request_timeout_s = cfg.request_timeout_s;
+	sc.max_header = cfg.max_header;
+	sc.max_body = cfg.max_body;
+	sc.max_args = MAX_QUERY_ARGS;
+	sc.routes = routes;
+	sc.nroutes = sizeof(routes) / sizeof(routes[0]);
+	sc.not_found = handle_not_found;
+	sc.check = ss_shapeapi_check;
+	sc.ctx = api;
+	sc.answered = answered;
+	sc.warn = warn_cb;
+	sc.tick = server_tick;
+	snprintf(name, sizeof(name), "%s%s%s:%d", ipflags ? "[" : "",
+		 cfg.e.bind, ipflags ? "]" : "", cfg.e.port);
+	sc.name = name;
+	d = ss_server_start(&sc, &err);
 	if (!d) {
-		c = errno;
 		ss_signals_restore(&mask);
-		ss_cli_die("could not listen on %s%s%s:%d: %s",
-			   ipflags ? "[" : "", cfg.bind, ipflags ? "]" : "",
-			   cfg.port, strerror(c));
+		ss_cli_die_err(&err);
 	}
-	if (cfg.metrics_port) {
-		ss_sockaddr_parse(cfg.bind, cfg.metrics_port, &maddr);
-		md = MHD_start_daemon(
-		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-			ipflags,
-		    (uint16_t)cfg.metrics_port, NULL, NULL, on_metrics, NULL,
-		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&maddr,
-		    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	if (cfg.e.metrics_port) {
+		ss_sockaddr_parse(cfg.e.bind, cfg.e.metrics_port, &maddr);
+		sc.plain = 1;
+		sc.addr = (struct sockaddr *)&maddr;
+		sc.port = cfg.e.metrics_port;
+		sc.routes = metrics_routes;
+		sc.nroutes = sizeof(metrics_routes) / sizeof(metrics_routes[0]);
+		sc.check = NULL;
+		snprintf(name, sizeof(name), "%s%s%s:%d", ipflags ? "[" : "",
+			 cfg.e.bind, ipflags ? "]" : "", cfg.e.metrics_port);
+		md = ss_server_start(&sc, &err);
 		if (!md) {
-			c = errno;
 			ss_signals_restore(&mask);
-			ss_cli_die("could not listen on %s%s%s:%d: %s",
-				   ipflags ? "[" : "", cfg.bind,
-				   ipflags ? "]" : "", cfg.metrics_port,
-				   strerror(c));
+			ss_cli_die_err(&err);
 		}
 	}
 	ss_signals_restore(&mask);
-	if ((errno = ss_thread_start(&guarder, NULL, guard_main, NULL)) != 0)
-		ss_cli_die("could not start a thread: %s", strerror(errno));
-	if (cfg.max_shapes > 0) {
+	if (cfg.e.max_shapes > 0) {
 		if ((errno = ss_thread_start(&evictor, NULL, evict_main,
 					     NULL)) != 0)
 			ss_cli_die("could not start a thread: %s",
 				   strerror(errno));
 		have_evictor = 1;
 	}
-	{
-		const union MHD_DaemonInfo *info =
-		    MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-
-		ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "",
-			    cfg.bind, ipflags ? "]" : "",
-			    info ? (unsigned)info->port : (unsigned)cfg.port);
-	}
+	ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "",
+		    cfg.e.bind, ipflags ? "]" : "", ss_server_port(d));
 
 	/* Checked with the stop signals blocked, waited for with them
 	 * unblocked in one step: a signal between the check and the wait
@@ -2054,17 +747,16 @@ int main(int argc, char **argv)
 	pthread_join(waker, NULL);
 	if (have_evictor)
 		pthread_join(evictor, NULL);
-	pthread_join(guarder, NULL);
 	usleep(200000);
-	MHD_stop_daemon(d);
-	if (md)
-		MHD_stop_daemon(md);
+	ss_server_close(d);
+	ss_server_close(md);
 	/* Creations in flight see `stopping` and abort. */
 	for (c = 0; c < 100 && ss_live_any_creating(live); c++)
 		usleep(50000);
+	ss_shapeapi_free(api);
+	ss_statusapi_free(ops);
 	ss_create_free(creator);
 	ss_pgq_pool_close(pool);
-	ss_connguard_free(guard);
 	ss_tablecache_free(tables);
 	if (ss_registry_close(reg, &err) < 0)
 		ss_cli_die_err(&err);

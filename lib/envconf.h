@@ -3,8 +3,9 @@
  * a deployment written for Electric configures shapesync unchanged:
  * booleans, human-readable times ("30s", "5min", bare milliseconds), the
  * JSON of ELECTRIC_MAX_CONCURRENT_REQUESTS, and the slot and publication
- * names Electric derives from ELECTRIC_REPLICATION_STREAM_ID. Programs
- * read the variables (cmd/); this module only parses values.
+ * names Electric derives from ELECTRIC_REPLICATION_STREAM_ID; and
+ * serve's settings read from the environment through a lookup function
+ * (getenv in a program, a table in a test).
  */
 #ifndef SS_ENVCONF_H
 #define SS_ENVCONF_H
@@ -65,5 +66,39 @@ int ss_envconf_stream_names(const char *name, const char *id, char *slot,
  * has no randomness to give.
  */
 int ss_envconf_random_slot(char *out, struct ss_err *err);
+
+/* An environment lookup: the variable's value, or NULL when unset. */
+typedef const char *(*ss_envconf_getenv_fn)(const char *name);
+
+/*
+ * shapesync-serve's settings that come from the environment (see
+ * shapesync-serve(1), ENVIRONMENT): its own SHAPESYNC_* variables and
+ * Electric's ELECTRIC_* ones. The caller fills the defaults; strings are
+ * borrowed from the environment, or point into slot/pub.
+ */
+struct ss_envconf_serve {
+	const char *database_url, *registry, *data_dir, *publication, *bind;
+	const char *secret;
+	int port, metrics_port, pool_size;
+	int insecure, integration, manual_publishing;
+	int64_t long_poll_ms, cache_max_age, cache_stale_age, max_shapes;
+	int64_t max_initial, max_existing, db_idle_ms, conn_timeout_s;
+	int64_t test_fail_thread_start;
+	uint64_t chunk_bytes;
+	char slot[SS_ENVCONF_NAME_MAX], pub[SS_ENVCONF_NAME_MAX];
+};
+
+/*
+ * Read serve's variables with get into s, over the defaults s holds: an
+ * empty variable counts as unset. Integers are range checked ("invalid
+ * $<name> '<v>': ..."); ELECTRIC_INSECURE and
+ * ELECTRIC_ENABLE_INTEGRATION_TESTING are true for true, 1 or yes, else
+ * false; ELECTRIC_TCP_READ_TIMEOUT and ELECTRIC_TCP_SEND_TIMEOUT are
+ * times rounded up to whole seconds (at least 1, at most 24 hours), the
+ * smaller one wins. Returns 0, or -1 with err (SS_ERR_USAGE) for the
+ * first bad value, in the order the variables are read.
+ */
+int ss_envconf_serve(ss_envconf_getenv_fn get, struct ss_envconf_serve *s,
+		     struct ss_err *err);
 
 #endif

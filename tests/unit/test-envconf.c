@@ -1,7 +1,8 @@
 /*
  * test-envconf.c — tests for lib/envconf: Electric's boolean, time and
  * ELECTRIC_MAX_CONCURRENT_REQUESTS forms, stream names and random slot
- * names, each with its errors naming the variable.
+ * names, each with its errors naming the variable; serve's settings
+ * from a fake environment.
  */
 #include "envconf.h"
 #include "unit.h"
@@ -134,6 +135,160 @@ static void test_random(void)
 	CHECK(strcmp(a, b) != 0);
 }
 
+/* A fake environment: NULL-terminated name, value pairs. */
+static const char *const *fake_env;
+
+static const char *fake_get(const char *name)
+{
+	size_t i;
+
+	for (i = 0; fake_env[i]; i += 2)
+		if (!strcmp(fake_env[i], name))
+			return fake_env[i + 1];
+	return NULL;
+}
+
+static void serve_defaults(struct ss_envconf_serve *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->registry = "reg";
+	s->data_dir = "data";
+	s->publication = "shapesync";
+	s->bind = "127.0.0.1";
+	s->port = 3000;
+	s->pool_size = 8;
+	s->max_initial = 300;
+	s->max_existing = 10000;
+	s->conn_timeout_s = 60;
+	s->chunk_bytes = 10;
+}
+
+/* The error of one variable alone, or "" when its value is good. */
+static const char *serve_error(const char *name, const char *v)
+{
+	static char msg[sizeof(((struct ss_err *)0)->msg)];
+	const char *env[] = {name, v, NULL};
+	struct ss_envconf_serve s;
+	struct ss_err err = SS_ERR_INIT;
+
+	fake_env = env;
+	serve_defaults(&s);
+	msg[0] = '\0';
+	if (ss_envconf_serve(fake_get, &s, &err) < 0) {
+		CHECK(err.code == SS_ERR_USAGE);
+		snprintf(msg, sizeof(msg), "%s", err.msg);
+	}
+	return msg;
+}
+
+static void test_serve(void)
+{
+	static const char *const none[] = {"DATABASE_URL", "", NULL};
+	static const char *const all[] = {
+	    "DATABASE_URL",
+	    "postgres://a",
+	    "ELECTRIC_QUERY_DATABASE_URL",
+	    "postgres://q",
+	    "SHAPESYNC_REGISTRY",
+	    "/r.db",
+	    "ELECTRIC_STORAGE_DIR",
+	    "/storage",
+	    "ELECTRIC_PORT",
+	    "4000",
+	    "ELECTRIC_SECRET",
+	    "s3",
+	    "ELECTRIC_INSECURE",
+	    "yes",
+	    "ELECTRIC_LONG_POLL_TIMEOUT",
+	    "5000",
+	    "ELECTRIC_CACHE_MAX_AGE",
+	    "7",
+	    "ELECTRIC_CACHE_STALE_AGE",
+	    "8",
+	    "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD",
+	    "4096",
+	    "ELECTRIC_MAX_SHAPES",
+	    "9",
+	    "ELECTRIC_ENABLE_INTEGRATION_TESTING",
+	    "true",
+	    "ELECTRIC_MAX_CONCURRENT_REQUESTS",
+	    "{\"initial\":5}",
+	    "ELECTRIC_DB_POOL_SIZE",
+	    "3",
+	    "ELECTRIC_REPLICATION_IDLE_TIMEOUT",
+	    "2s",
+	    "ELECTRIC_PROMETHEUS_PORT",
+	    "9090",
+	    "ELECTRIC_TCP_READ_TIMEOUT",
+	    "1500",
+	    "ELECTRIC_TCP_SEND_TIMEOUT",
+	    "3min",
+	    "ELECTRIC_REPLICATION_STREAM_ID",
+	    "abc",
+	    "ELECTRIC_LISTEN_ON_IPV6",
+	    "true",
+	    "ELECTRIC_MANUAL_TABLE_PUBLISHING",
+	    "TRUE",
+	    NULL};
+	struct ss_envconf_serve s;
+	struct ss_err err = SS_ERR_INIT;
+
+	/* nothing set (an empty value is unset): the defaults stay */
+	fake_env = none;
+	serve_defaults(&s);
+	CHECK(ss_envconf_serve(fake_get, &s, &err) == 0);
+	CHECK(s.database_url == NULL && s.secret == NULL);
+	CHECK_STR(s.registry, "reg");
+	CHECK_STR(s.data_dir, "data");
+	CHECK_STR(s.publication, "shapesync");
+	CHECK_STR(s.bind, "127.0.0.1");
+	CHECK(s.port == 3000 && s.pool_size == 8 && s.metrics_port == 0);
+	CHECK(s.max_initial == 300 && s.max_existing == 10000);
+	CHECK(s.conn_timeout_s == 60 && s.chunk_bytes == 10);
+	CHECK(!s.insecure && !s.integration && !s.manual_publishing);
+
+	/* everything set */
+	fake_env = all;
+	serve_defaults(&s);
+	CHECK(ss_envconf_serve(fake_get, &s, &err) == 0);
+	CHECK_STR(s.database_url, "postgres://q");
+	CHECK_STR(s.registry, "/r.db");
+	CHECK_STR(s.data_dir, "/storage");
+	CHECK_STR(s.publication, "electric_publication_abc");
+	CHECK_STR(s.slot, "electric_slot_abc");
+	CHECK_STR(s.bind, "::1");
+	CHECK_STR(s.secret, "s3");
+	CHECK(s.port == 4000 && s.insecure == 1 && s.integration == 1);
+	CHECK(s.long_poll_ms == 5000 && s.cache_max_age == 7 &&
+	      s.cache_stale_age == 8);
+	CHECK(s.chunk_bytes == 4096 && s.max_shapes == 9);
+	CHECK(s.max_initial == 5 && s.max_existing == 10000);
+	CHECK(s.pool_size == 3 && s.db_idle_ms == 2000 &&
+	      s.metrics_port == 9090);
+	/* the smaller timeout, rounded up to whole seconds */
+	CHECK(s.conn_timeout_s == 2);
+	CHECK(s.manual_publishing == 1);
+
+	/* a flag is true only for true, 1 or yes */
+	fake_env = (const char *const[]){"ELECTRIC_INSECURE", "TRUE", NULL};
+	serve_defaults(&s);
+	CHECK(ss_envconf_serve(fake_get, &s, &err) == 0 && s.insecure == 0);
+
+	/* errors name the variable and its value */
+	CHECK_STR(serve_error("ELECTRIC_PORT", "70000"),
+		  "invalid $ELECTRIC_PORT '70000': invalid ELECTRIC_PORT "
+		  "'70000': must be between 0 and 65535");
+	CHECK(strstr(serve_error("ELECTRIC_DB_POOL_SIZE", "0"),
+		     "invalid $ELECTRIC_DB_POOL_SIZE '0'") != NULL);
+	CHECK_STR(serve_error("ELECTRIC_TCP_READ_TIMEOUT", "25h"),
+		  "invalid $ELECTRIC_TCP_READ_TIMEOUT '25h': at most 24 hours");
+	CHECK(strstr(serve_error("ELECTRIC_LISTEN_ON_IPV6", "maybe"),
+		     "must be true or false") != NULL);
+	CHECK(strstr(serve_error("ELECTRIC_REPLICATION_STREAM_ID", "A-b"),
+		     "$ELECTRIC_REPLICATION_STREAM_ID") != NULL);
+	CHECK_STR(serve_error("ELECTRIC_MAX_SHAPES", "12"), "");
+}
+
 int main(void)
 {
 	test_bool();
@@ -141,5 +296,6 @@ int main(void)
 	test_concurrent();
 	test_stream();
 	test_random();
+	test_serve();
 	return unit_report();
 }
