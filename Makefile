@@ -72,9 +72,12 @@ $(BUILD)/%.o: %.c | pkgcheck
 $(LIB_A): $(LIB_OBJ)
 	$(QAR)rm -f $@ && $(AR) rcs $@ $^
 
+# shapesync-db's commands live in more than one file.
+$(BUILD)/bin/shapesync-db: $(BUILD)/cmd/db-compact.o
+
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(QLD)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(dir $@)

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,40 @@ long long ss_cli_opt_int(const char *arg, long long min, long long max,
 	if (ss_parse_i64(arg, min, max, &v, opt, &err) < 0)
 		ss_cli_usage_error("%s", err.msg);
 	return v;
+}
+
+/* -1: not decided yet, 0: off, 1: on */
+static int progress_on = -1, progress_shown;
+
+void ss_cli_progress_quiet(void)
+{
+	progress_on = 0;
+}
+
+void ss_cli_progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (progress_on < 0)
+		progress_on = isatty(STDERR_FILENO);
+	if (!progress_on)
+		return;
+	fputc('\r', stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\033[K", stderr);
+	fflush(stderr);
+	progress_shown = 1;
+}
+
+void ss_cli_progress_end(void)
+{
+	if (!progress_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	progress_shown = 0;
 }
 
 int64_t ss_cli_opt_duration_ms(const char *arg, const char *opt)

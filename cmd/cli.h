@@ -161,6 +161,18 @@ const char *ss_cli_env_or(const char *name, const char *dflt);
  */
 int ss_cli_find_program(const char *name, char *out, size_t outsz);
 
+/*
+ * Progress of a long command on a terminal: ss_cli_progress rewrites one
+ * line of stderr ("\r", the text, erase to the end of the line) when
+ * stderr is a terminal and ss_cli_progress_quiet was not called; nothing
+ * otherwise. ss_cli_progress_end erases the line (call it before other
+ * output and at the end).
+ */
+void ss_cli_progress(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+void ss_cli_progress_end(void);
+void ss_cli_progress_quiet(void);
+
 /* Parse an option argument or exit 2 with a clear message. */
 long long ss_cli_opt_int(const char *arg, long long min, long long max,
 			 const char *opt);

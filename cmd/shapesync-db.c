@@ -6,13 +6,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
+#include "base.h"
 #include "cli.h"
+#include "db.h"
 #include "datadir.h"
 #include "log.h"
 #include "lsn.h"
@@ -24,25 +28,8 @@
 #define DEFAULT_REGISTRY "./var/registry.db"
 #define DEFAULT_DATA_DIR "./var/data"
 
-enum {
-	OPT_LIST_OPTIONS = 256,
-	OPT_LIST_COMMANDS,
-	OPT_REGISTRY,
-	OPT_DIR,
-	OPT_JSON,
-	OPT_REPAIR,
-	OPT_TABLE,
-	OPT_WHERE,
-	OPT_PARAMS,
-	OPT_COLUMNS,
-	OPT_REPLICA,
-	OPT_LOG,
-	OPT_AFTER,
-	OPT_CHUNKS,
-};
-
-static const char *registry_path;
-static const char *data_dir;
+const char *registry_path;
+const char *data_dir;
 
 /* ---- option parsing ------------------------------------------------- */
 
@@ -66,6 +53,7 @@ static void usage(void)
 	    "  stats [--json]        registry and data dir counters\n"
 	    "  check [--repair]      check the registry and the data dir\n"
 	    "  vacuum                compact the registry, empty the trash\n"
+	    "  compact [SHAPE...]    fold shape logs into their rows (--all)\n"
 	    "  export                write every shape as NDJSON to stdout\n"
 	    "  import [FILE]         add shapes from NDJSON (default: stdin)\n"
 	    "\n"
@@ -87,13 +75,7 @@ static void usage(void)
 	    "See 'shapesync-db <command> --help' and shapesync-db(1).\n");
 }
 
-/* "1" .. "9223372036854775807" is an id, anything else must be a handle. */
-struct shape_ref {
-	const char *arg;
-	int64_t id; /* 0: by handle */
-};
-
-static void parse_shape_ref(const char *arg, struct shape_ref *ref)
+void parse_shape_ref(const char *arg, struct shape_ref *ref)
 {
 	struct ss_err err = SS_ERR_INIT;
 
@@ -119,7 +101,7 @@ static void parse_shape_ref(const char *arg, struct shape_ref *ref)
 
 /* ---- registry and data dir ------------------------------------------ */
 
-static struct ss_registry *open_registry(int create)
+struct ss_registry *open_registry(int create)
 {
 	struct ss_registry_opts opts;
 	struct ss_registry *reg = NULL;
@@ -135,7 +117,7 @@ static struct ss_registry *open_registry(int create)
 	return reg;
 }
 
-static void close_registry(struct ss_registry *reg)
+void close_registry(struct ss_registry *reg)
 {
 	struct ss_err err = SS_ERR_INIT;
 
@@ -152,8 +134,8 @@ static void flush_registry(struct ss_registry *reg)
 }
 
 /* Look a shape up by id or handle: 1 found (rec filled), 0 not found. */
-static int lookup(struct ss_registry *reg, const struct shape_ref *ref,
-		  struct ss_shape_rec *rec)
+int lookup(struct ss_registry *reg, const struct shape_ref *ref,
+	   struct ss_shape_rec *rec)
 {
 	struct ss_err err = SS_ERR_INIT;
 	int r;
@@ -170,7 +152,7 @@ static int lookup(struct ss_registry *reg, const struct shape_ref *ref,
 }
 
 /* Refuse to compare the registry with a data dir that is not one. */
-static void require_data_dir(void)
+void require_data_dir(void)
 {
 	struct ss_buf b = SS_BUF_INIT;
 	struct stat st;
@@ -742,17 +724,41 @@ static const struct option log_options[] = {
 
 /* Print a shape's committed log entries as "<offset> <json>" lines, or
  * with --chunks the offsets where its closed chunks end. */
+static int print_entry(const struct ss_offset *off, const char *entry,
+		       size_t len, void *ctx, struct ss_err *err)
+{
+	char text[SS_OFFSET_STRMAX];
+
+	(void)ctx;
+	(void)err;
+	/* The message without its leading ',': one line. */
+	printf("%s ", ss_offset_format(off, text));
+	if (len < 2 || fwrite(entry + 1, 1, len - 1, stdout) != len - 1)
+		ss_cli_flush_stdout();
+	return 0;
+}
+
+static int print_chunk(const struct ss_offset *end, void *ctx,
+		       struct ss_err *err)
+{
+	char text[SS_OFFSET_STRMAX];
+
+	(void)ctx;
+	(void)err;
+	printf("%s\n", ss_offset_format(end, text));
+	return 0;
+}
+
 static int cmd_log(int argc, char **argv)
 {
-	struct ss_offset after = ss_offset_before_all, off;
+	struct ss_offset after = ss_offset_before_all;
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_buf path = SS_BUF_INIT, b = SS_BUF_INIT;
+	struct ss_buf path = SS_BUF_INIT;
 	struct ss_log_reader *lr;
-	struct ss_log_head head;
 	struct ss_shape_rec rec;
 	struct ss_registry *reg;
+	struct ss_base base;
 	int c, chunks = 0;
-	uint64_t i;
 
 	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) !=
 	       -1) {
@@ -765,46 +771,19 @@ static int cmd_log(int argc, char **argv)
 	}
 	reg = open_one_shape(argc, argv, &rec);
 	ss_datadir_shape_path(&path, data_dir, rec.handle);
-	if (ss_log_reader_open(path.buf, &lr, &err) < 0)
+	/* Entries a compaction gave back are gone: start after them. */
+	if (ss_base_read(path.buf, &base, &err) < 0 ||
+	    ss_log_reader_open(path.buf, &lr, &err) < 0)
 		ss_cli_die_err(&err);
-	ss_log_reader_head(lr, &head);
-	if (chunks) {
-		for (;;) {
-			char text[SS_OFFSET_STRMAX];
-			int closed;
-
-			if (ss_log_reader_chunk_end(lr, &after, &off, &closed,
-						    &err) < 0)
-				ss_cli_die_err(&err);
-			if (!closed)
-				break;
-			printf("%s\n", ss_offset_format(&off, text));
-			after = off;
-		}
-	} else {
-		if (ss_log_reader_find(lr, &after, &i, &err) < 0)
-			ss_cli_die_err(&err);
-		for (; i < head.entries; i++) {
-			char text[SS_OFFSET_STRMAX];
-			uint64_t pos, len;
-
-			if (ss_log_reader_entry(lr, i, &off, &pos, &len, &err) <
-			    0)
-				ss_cli_die_err(&err);
-			ss_buf_reset(&b);
-			ss_buf_grow(&b, len);
-			if (ss_log_reader_pread(lr, b.buf, len, pos, &err) < 0)
-				ss_cli_die_err(&err);
-			/* Print the message without its leading ',': one line.
-			 */
-			printf("%s ", ss_offset_format(&off, text));
-			if (len < 2 ||
-			    fwrite(b.buf + 1, 1, len - 1, stdout) != len - 1)
-				ss_cli_flush_stdout();
-		}
-	}
+	if (base.has_reclaimed &&
+	    ss_offset_compare(&after, &base.reclaimed) < 0)
+		after = base.reclaimed;
+	if ((chunks ? ss_log_reader_each_chunk(lr, &after, 0, print_chunk, NULL,
+					       &err)
+		    : ss_log_reader_each(lr, &after, NULL, print_entry, NULL,
+					 &err)) < 0)
+		ss_cli_die_err(&err);
 	ss_log_reader_close(lr);
-	ss_buf_release(&b);
 	ss_buf_release(&path);
 	ss_shape_rec_release(&rec);
 	close_registry(reg);
@@ -855,6 +834,24 @@ static const struct ss_cli_command commands[] = {
      "  --log MODE            full | changes_only (default: full)\n"
      "\n"
      "Other:\n"
+     "  -h, --help            show this help and exit\n"},
+    {"compact", cmd_compact, compact_options,
+     "Usage: shapesync-db [globals] compact [options] (SHAPE... | --all)\n"
+     "\n"
+     "Folds the closed part of shape logs into their rows, so that a new\n"
+     "client reads the rows, not the history. Shapes named are compacted\n"
+     "whatever their sizes; --all those the policy says are due. See\n"
+     "shapesync-db(1) for the offsets clients hold meanwhile.\n"
+     "\n"
+     "Options:\n"
+     "  --all                 every shape whose snapshot is complete\n"
+     "  --force               with --all: whatever the sizes\n"
+     "  --min-ratio R         due when base and log are R times the base (4)\n"
+     "  --min-bytes SIZE      and the log after it is SIZE or more (1MiB)\n"
+     "  --keep-chunks N       newest closed log chunks kept as they are (2)\n"
+     "  --grace TIME          older generations stay readable (1h)\n"
+     "  --every TIME          run again every TIME until SIGTERM\n"
+     "  --quiet               no progress line, no 'skipped' lines\n"
      "  -h, --help            show this help and exit\n"},
     {"log", cmd_log, log_options,
      "Usage: shapesync-db [globals] log [--after OFFSET] [--chunks] SHAPE\n"

@@ -319,7 +319,7 @@ struct run {
 	struct ss_log_reader *log;
 	struct ss_snapshot_writer *w;
 	struct ss_buf end_json; /* the base's snapshot-end entry */
-	struct ss_buf path, line;
+	struct ss_buf path;
 };
 
 /* Fold every entry of the chunk files of generation g. */
@@ -377,36 +377,26 @@ static int fold_base(struct run *r, const struct ss_base_gen *g,
 	return rc;
 }
 
+static int fold_entry(const struct ss_offset *off, const char *entry,
+		      size_t len, void *ctx, struct ss_err *err)
+{
+	struct run *r = ctx;
+
+	(void)off;
+	if (ss_compact_add(r->fold, entry, len, err) == 0)
+		return 0;
+	if (!err->code)
+		ss_err_set(err, SS_ERR_INPUT,
+			   "a log entry is a control message");
+	ss_err_prefix(err, "%s/log", r->dir);
+	return -1;
+}
+
 /* Fold the log entries with after < offset <= upto. */
 static int fold_log(struct run *r, const struct ss_offset *after,
 		    const struct ss_offset *upto, struct ss_err *err)
 {
-	uint64_t i, j;
-
-	if (ss_log_reader_find(r->log, after, &i, err) < 0 ||
-	    ss_log_reader_find(r->log, upto, &j, err) < 0)
-		return -1;
-	for (; i < j; i++) {
-		struct ss_offset off;
-		uint64_t pos, len;
-
-		if (ss_log_reader_entry(r->log, i, &off, &pos, &len, err) < 0)
-			return -1;
-		ss_buf_reset(&r->line);
-		ss_buf_grow(&r->line, len + 1);
-		if (ss_log_reader_pread(r->log, r->line.buf, len, pos, err) < 0)
-			return -1;
-		if (ss_compact_add(r->fold, r->line.buf, len, err) != 0) {
-			if (!err->code)
-				ss_err_set(err, SS_ERR_INPUT,
-					   "log entry %" PRIu64
-					   " is a control message",
-					   i);
-			ss_err_prefix(err, "%s/log", r->dir);
-			return -1;
-		}
-	}
-	return 0;
+	return ss_log_reader_each(r->log, after, upto, fold_entry, r, err);
 }
 
 static int write_row(const char *json, size_t len, void *ctx,
@@ -415,29 +405,26 @@ static int write_row(const char *json, size_t len, void *ctx,
 	return ss_snapshot_add(ctx, json, len, err);
 }
 
+static int last_end(const struct ss_offset *end, void *ctx, struct ss_err *err)
+{
+	(void)err;
+	*(struct ss_offset *)ctx = *end;
+	return 0;
+}
+
 /* The end of the closed log chunk before the newest keep ones, or 0_inf
  * when there is none. */
 static int fold_upto(struct run *r, struct ss_offset *upto, struct ss_err *err)
 {
 	struct ss_log_head h;
-	struct ss_offset after = ss_offset_last_before_real, end;
-	uint64_t i;
-	int closed;
 
 	ss_log_reader_head(r->log, &h);
-	*upto = after;
+	*upto = ss_offset_last_before_real;
 	if (h.chunks <= r->o->keep_chunks)
 		return 0;
-	for (i = 0; i < h.chunks - r->o->keep_chunks; i++) {
-		if (ss_log_reader_chunk_end(r->log, &after, &end, &closed,
-					    err) < 0)
-			return -1;
-		if (!closed)
-			break;
-		after = end;
-	}
-	*upto = after;
-	return 0;
+	return ss_log_reader_each_chunk(r->log, &ss_offset_last_before_real,
+					h.chunks - r->o->keep_chunks, last_end,
+					upto, err);
 }
 
 /* Remove generation g's chunk files (gen 0: the snapshot's). */
@@ -637,7 +624,6 @@ int ss_compact_shape(const char *dir, const struct ss_compact_opts *o,
 	ss_log_reader_close(r.log);
 	ss_buf_release(&r.end_json);
 	ss_buf_release(&r.path);
-	ss_buf_release(&r.line);
 	close(fd); /* and the lock with it */
 	return rc;
 }
@@ -785,10 +771,37 @@ int ss_compact_shapes(struct ss_registry *reg, const char *datadir,
 		if (e.code)
 			failed++;
 		if (cb)
-			cb(&pk.v[i], &sz, &res, &e, ctx);
+			cb(&pk.v[i], &sz, &res, &e, i + 1, pk.n, ctx);
 		ss_shape_rec_release(&pk.v[i]);
 	}
 	free(pk.v);
 	ss_buf_release(&dir);
 	return failed;
+}
+
+void ss_compact_describe(const struct ss_shape_rec *rec,
+			 const struct ss_compact_size *before,
+			 const struct ss_compact_result *res,
+			 const struct ss_err *err, struct ss_buf *out)
+{
+	ss_buf_addf(out, "shape %" PRId64 " (%s): ", rec->id, rec->handle);
+	if (err->code) {
+		ss_buf_adds(out, err->msg);
+		return;
+	}
+	if (res->compacted)
+		ss_buf_addf(out,
+			    "generation %" PRIu64 ": %" PRIu64
+			    " rows from %" PRIu64 " entries (%" PRIu64
+			    " bytes of base and log before)",
+			    res->gen, res->rows, res->folded,
+			    before->base_bytes + before->tail_bytes);
+	else
+		ss_buf_addf(out, "skipped: %s", res->skipped);
+	if (res->dropped)
+		ss_buf_addf(out, "; %" PRIu64 " older generation%s dropped",
+			    res->dropped, res->dropped == 1 ? "" : "s");
+	if (res->punched)
+		ss_buf_addf(out, "; %" PRIu64 " log bytes given back",
+			    res->punched);
 }

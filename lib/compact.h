@@ -137,11 +137,25 @@ struct ss_compact_policy {
 void ss_compact_policy_init(struct ss_compact_policy *p);
 
 /* One shape's outcome: its sizes before, and the run's result, or the
- * error that stopped it (err->code set; the others go on). */
+ * error that stopped it (err->code set; the others go on); it is the
+ * n-th (from 1) of total. */
 typedef void (*ss_compact_report_cb)(const struct ss_shape_rec *rec,
 				     const struct ss_compact_size *before,
 				     const struct ss_compact_result *res,
-				     const struct ss_err *err, void *ctx);
+				     const struct ss_err *err, size_t n,
+				     size_t total, void *ctx);
+
+/*
+ * Append a one-line account of a shape's outcome (no newline):
+ *   shape ID (HANDLE): generation G: R rows from N entries (B bytes of
+ *   base and log before)[; D older generation(s) dropped][; P log bytes
+ *   given back]
+ * or "shape ID (HANDLE): skipped: REASON[; ...]", or the error.
+ */
+void ss_compact_describe(const struct ss_shape_rec *rec,
+			 const struct ss_compact_size *before,
+			 const struct ss_compact_result *res,
+			 const struct ss_err *err, struct ss_buf *out);
 
 /*
  * Compact the shapes of registry `reg` whose snapshot is complete (`ids`:

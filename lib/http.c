@@ -68,7 +68,7 @@ void ss_http_add_json_text(struct ss_buf *b, const char *s)
 
 		if (c >= 0x80) {
 			len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-			if (i + len > n || !ss_shape_utf8_valid(s + i, len)) {
+			if (i + len > n || !ss_utf8_valid(s + i, len)) {
 				ss_buf_addc(&clean, '?');
 				continue;
 			}

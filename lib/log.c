@@ -694,3 +694,59 @@ int ss_log_reader_pread(struct ss_log_reader *r, void *buf, size_t len,
 		return sys_fail(err, "read", r->dir, "log");
 	return 0;
 }
+
+int ss_log_reader_each(struct ss_log_reader *r, const struct ss_offset *after,
+		       const struct ss_offset *upto,
+		       int (*cb)(const struct ss_offset *off, const char *entry,
+				 size_t len, void *ctx, struct ss_err *err),
+		       void *ctx, struct ss_err *err)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	uint64_t i, j = r->head.entries;
+	int rc = 0;
+
+	if (ss_log_reader_find(r, after, &i, err) < 0 ||
+	    (upto && ss_log_reader_find(r, upto, &j, err) < 0))
+		return -1;
+	for (; rc == 0 && i < j; i++) {
+		struct ss_offset off;
+		uint64_t pos, len;
+
+		ss_buf_reset(&b);
+		if (ss_log_reader_entry(r, i, &off, &pos, &len, err) < 0) {
+			rc = -1;
+			break;
+		}
+		ss_buf_grow(&b, len + 1);
+		if (ss_log_reader_pread(r, b.buf, len, pos, err) < 0) {
+			rc = -1;
+			break;
+		}
+		b.buf[len] = '\0';
+		rc = cb(&off, b.buf, len, ctx, err);
+	}
+	ss_buf_release(&b);
+	return rc < 0 ? -1 : 0;
+}
+
+int ss_log_reader_each_chunk(struct ss_log_reader *r,
+			     const struct ss_offset *after, uint64_t max,
+			     int (*cb)(const struct ss_offset *end, void *ctx,
+				       struct ss_err *err),
+			     void *ctx, struct ss_err *err)
+{
+	struct ss_offset at = *after, end;
+	uint64_t n;
+	int closed;
+
+	for (n = 0; !max || n < max; n++) {
+		if (ss_log_reader_chunk_end(r, &at, &end, &closed, err) < 0)
+			return -1;
+		if (!closed)
+			break;
+		if (cb(&end, ctx, err) < 0)
+			return -1;
+		at = end;
+	}
+	return 0;
+}

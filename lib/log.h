@@ -182,4 +182,26 @@ int ss_log_reader_fd(const struct ss_log_reader *r);
 int ss_log_reader_pread(struct ss_log_reader *r, void *buf, size_t len,
 			uint64_t pos, struct ss_err *err);
 
+/*
+ * Call cb for each committed entry with after < offset <= upto (upto NULL:
+ * to the end), in order, with its offset and its bytes as the log holds
+ * them (",<json>\n"; *borrowed* for the call). cb returns 0 to go on, -1
+ * (err set) to stop: the result then is -1.
+ */
+int ss_log_reader_each(struct ss_log_reader *r, const struct ss_offset *after,
+		       const struct ss_offset *upto,
+		       int (*cb)(const struct ss_offset *off, const char *entry,
+				 size_t len, void *ctx, struct ss_err *err),
+		       void *ctx, struct ss_err *err);
+
+/*
+ * Call cb with the end offset of each closed chunk after `after`, in
+ * order, at most max of them (0: all); cb returns 0 to go on, -1 to stop.
+ */
+int ss_log_reader_each_chunk(struct ss_log_reader *r,
+			     const struct ss_offset *after, uint64_t max,
+			     int (*cb)(const struct ss_offset *end, void *ctx,
+				       struct ss_err *err),
+			     void *ctx, struct ss_err *err);
+
 #endif

@@ -105,11 +105,6 @@ void ss_shape_canonical(const struct ss_shape *s, struct ss_buf *out);
 int ss_shape_from_canonical(struct ss_shape *s, const char *json,
 			    struct ss_err *err);
 
-/* The old name of ss_utf8_valid (util.h), the one UTF-8 validator, which
- * new code calls: kept only for the callers in lib/http.c and
- * lib/subset.c, to go when they call ss_utf8_valid. */
-#define ss_shape_utf8_valid(text, len) ss_utf8_valid(text, len)
-
 /* Stable 32-bit hash of a canonical form (the first part of a handle):
  * ss_hash64 folded as hi ^ lo. Pinned by tests/unit/test-shape.c; changing
  * it changes every handle minted from now on. */

@@ -147,8 +147,7 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q,
 	cols = ss_shapereq_where_columns(q, &ncols);
 	if (!lim)
 		ss_where_limits_default(&deflim);
-	if (q->sub_order &&
-	    !ss_shape_utf8_valid(q->sub_order, strlen(q->sub_order)))
+	if (q->sub_order && !ss_utf8_valid(q->sub_order, strlen(q->sub_order)))
 		ss_http_errors_add(
 		    &c, "order_by",
 		    "invalid byte sequence for encoding \"UTF8\"");
@@ -157,7 +156,7 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q,
 				   lim ? lim : &deflim, &order, &err) < 0)
 		ss_http_errors_add(&c, "order_by", "%s", err.msg);
 	if (!c.n && q->sub_where && *q->sub_where) {
-		if (!ss_shape_utf8_valid(q->sub_where, strlen(q->sub_where)))
+		if (!ss_utf8_valid(q->sub_where, strlen(q->sub_where)))
 			ss_http_errors_add(
 			    &c, "where",
 			    "invalid byte sequence for encoding \"UTF8\"");

@@ -512,9 +512,19 @@ static void make_shape(const char *dir, int n)
 static void report(const struct ss_shape_rec *rec,
 		   const struct ss_compact_size *before,
 		   const struct ss_compact_result *res,
-		   const struct ss_err *err, void *ctx)
+		   const struct ss_err *err, size_t n, size_t total, void *ctx)
 {
 	struct ss_buf *b = ctx;
+	struct ss_buf line = SS_BUF_INIT;
+
+	/* the one-line account names the shape and says the same */
+	ss_compact_describe(rec, before, res, err, &line);
+	CHECK(!strncmp(line.buf, "shape ", 6) &&
+	      (err->code	? strstr(line.buf, err->msg) != NULL
+	       : res->compacted ? strstr(line.buf, ": generation ") != NULL
+				: strstr(line.buf, ": skipped: ") != NULL));
+	CHECK(n >= 1 && n <= total && (total == 2 || total == 1));
+	ss_buf_release(&line);
 
 	ss_buf_addf(b, "%" PRId64 " tail=%" PRIu64 " ", rec->id,
 		    before->tail_entries);
