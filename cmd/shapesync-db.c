@@ -835,24 +835,6 @@ static const struct ss_cli_command commands[] = {
      "\n"
      "Other:\n"
      "  -h, --help            show this help and exit\n"},
-    {"compact", cmd_compact, compact_options,
-     "Usage: shapesync-db [globals] compact [options] (SHAPE... | --all)\n"
-     "\n"
-     "Folds the closed part of shape logs into their rows, so that a new\n"
-     "client reads the rows, not the history. Shapes named are compacted\n"
-     "whatever their sizes; --all those the policy says are due. See\n"
-     "shapesync-db(1) for the offsets clients hold meanwhile.\n"
-     "\n"
-     "Options:\n"
-     "  --all                 every shape whose snapshot is complete\n"
-     "  --force               with --all: whatever the sizes\n"
-     "  --min-ratio R         due when base and log are R times the base (4)\n"
-     "  --min-bytes SIZE      and the log after it is SIZE or more (1MiB)\n"
-     "  --keep-chunks N       newest closed log chunks kept as they are (2)\n"
-     "  --grace TIME          older generations stay readable (1h)\n"
-     "  --every TIME          run again every TIME until SIGTERM\n"
-     "  --quiet               no progress line, no 'skipped' lines\n"
-     "  -h, --help            show this help and exit\n"},
     {"log", cmd_log, log_options,
      "Usage: shapesync-db [globals] log [--after OFFSET] [--chunks] SHAPE\n"
      "\n"
@@ -897,6 +879,24 @@ static const struct ss_cli_command commands[] = {
      "Compacts the registry and deletes the data dir's trash.\n"
      "\n"
      "Options:\n"
+     "  -h, --help            show this help and exit\n"},
+    {"compact", cmd_compact, compact_options,
+     "Usage: shapesync-db [globals] compact [options] (SHAPE... | --all)\n"
+     "\n"
+     "Folds the closed part of shape logs into their rows, so that a new\n"
+     "client reads the rows, not the history. Shapes named are compacted\n"
+     "whatever their sizes; --all those the policy says are due. See\n"
+     "shapesync-db(1) for the offsets clients hold meanwhile.\n"
+     "\n"
+     "Options:\n"
+     "  --all                 every shape whose snapshot is complete\n"
+     "  --force               with --all: whatever the sizes\n"
+     "  --min-ratio R         due when base and log are R times the base (4)\n"
+     "  --min-bytes SIZE      and the log after it is SIZE or more (1MiB)\n"
+     "  --keep-chunks N       newest closed log chunks kept as they are (2)\n"
+     "  --grace TIME          older generations stay readable (1h)\n"
+     "  --every TIME          run again every TIME until SIGTERM\n"
+     "  --quiet               no progress line, no 'skipped' lines\n"
      "  -h, --help            show this help and exit\n"},
     {"export", cmd_export, export_options,
      "Usage: shapesync-db [globals] export\n"

@@ -34,7 +34,8 @@ test_expect_success 'help lines fit in 80 columns' '
 
 test_expect_success 'hidden --list-commands and --list-options' '
 	shapesync-db --list-commands >out &&
-	printf "%s\n" init ls show add log rm stats check vacuum export import \
+	printf "%s\n" init ls show add log rm stats check vacuum compact export \
+		import \
 		>expect &&
 	test_cmp expect out &&
 	shapesync-db --list-options >out &&
