@@ -426,6 +426,11 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 	pthread_mutex_unlock(&l->mu);
 	if (failed)
 		return -1;
+	/* A compacted shape: its base, not its snapshot, starts the log
+	 * (the snapshot files may be gone). A record that cannot be read
+	 * leaves the shape unservable: as gone. */
+	if (!creating && ss_base_read(dir, &at->base, err) < 0)
+		return 0;
 	if (!creating) {
 		struct ss_shape_rec rec;
 		int64_t now = ss_mono_us(), alive;
@@ -450,6 +455,9 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 			if (ss_snapshot_state(dir, &at->ready, &at->done, err) <
 			    0)
 				return 0;
+			if (at->base.g[0].gen)
+				at->done = 1; /* compacted: the snapshot
+						 was complete */
 			if (!at->done)
 				return 0;
 		}

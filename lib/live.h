@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "base.h"
 #include "log.h"
 #include "offset.h"
 #include "registry.h"
@@ -135,8 +136,10 @@ void ss_live_fire_locked(struct ss_live *l, struct ss_live_waiter *w);
 
 /* What a request learned of its shape (ss_live_locate). */
 struct ss_live_at {
-	uint64_t ready; /* snapshot chunks complete */
-	int done;	/* the snapshot is complete */
+	uint64_t ready;	     /* snapshot chunks complete */
+	int done;	     /* the snapshot is complete */
+	struct ss_base base; /* its base generations (lib/base.h), read at
+				each look: a compaction may switch them */
 	struct ss_log_head head;
 	struct ss_offset last;	      /* the shape's latest offset */
 	struct ss_log_reader *lr;     /* the shape's shared reader, locked */

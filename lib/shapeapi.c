@@ -348,13 +348,17 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos,
 }
 
 /* Open snapshot chunk n; fills fd and the range after its leading ','. */
-static int open_chunk(const char *dir, uint64_t n, int *fd, uint64_t *pos,
-		      uint64_t *len)
+static int open_chunk(const char *dir, uint64_t gen, uint64_t n, int *fd,
+		      uint64_t *pos, uint64_t *len)
 {
-	struct ss_buf p = SS_BUF_INIT;
+	struct ss_buf p = SS_BUF_INIT, d = SS_BUF_INIT;
 	struct stat st;
 
-	ss_snapshot_chunk_path(&p, dir, n);
+	/* generation 0 is the snapshot; a chunk of a generation a
+	 * compaction just removed is a refetch (the caller's) */
+	ss_base_dir(&d, dir, gen);
+	ss_snapshot_chunk_path(&p, d.buf, n);
+	ss_buf_release(&d);
 	*fd = open(p.buf, O_RDONLY | O_CLOEXEC);
 	ss_buf_release(&p);
 	if (*fd < 0)
@@ -414,6 +418,7 @@ static int plan(struct req *r, struct plan *p)
 	in.live = r->q.live;
 	in.ready = at.ready;
 	in.done = at.done;
+	in.base = &at.base;
 	in.last = at.last;
 	in.now_us = ss_mono_us();
 	in.deadline_us = r->deadline_us;
@@ -424,7 +429,8 @@ static int plan(struct req *r, struct plan *p)
 	r->deadline_us = a.deadline_us;
 	r->oob = a.oob;
 	if (a.kind == SS_ANSWER_CHUNK &&
-	    open_chunk(r->dir.buf, a.chunk, &p->fd, &p->pos, &p->len) < 0)
+	    open_chunk(r->dir.buf, a.gen, a.chunk, &p->fd, &p->pos, &p->len) <
+		0)
 		a.kind = SS_ANSWER_REFETCH;
 	if (a.kind == SS_ANSWER_RANGE) {
 		struct ss_offset end;
