@@ -72,6 +72,11 @@ int cmd_compact(int argc, char **argv)
 
 	ss_compact_opts_init(&o);
 	ss_compact_policy_init(&p);
+	/* Base chunks as large as the snapshot's and the log's. */
+	if (getenv("ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD"))
+		o.chunk_bytes = ss_cli_opt_size(
+		    getenv("ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD"),
+		    "ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD");
 	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) !=
 	       -1) {
 		switch (c) {

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -41,7 +42,8 @@ static struct {
 	const char *dir, *database_url, *bind, *secret, *slot, *publication;
 	const char *pg_bindir;
 	int port, insecure, no_demo, restart_max, bind_given;
-	struct extra extra[NSTAGES];
+	struct extra extra[NSTAGES], compact_extra;
+	int64_t compact_ms; /* 0: no compaction */
 } opt;
 
 /* Where to reach serve: its address, or loopback for "listen on all". */
@@ -95,6 +97,10 @@ static void usage(void)
 	    "  --route-arg ARG       pass ARG to shapesync-route (repeatable)\n"
 	    "  --store-arg ARG       pass ARG to shapesync-store (repeatable)\n"
 	    "  --serve-arg ARG       pass ARG to shapesync-serve (repeatable)\n"
+	    "  --compact-interval TIME  compact shape logs this often with\n"
+	    "                        shapesync-db compact --all (default: 10m;\n"
+	    "                        0: never)\n"
+	    "  --compact-arg ARG     pass ARG to that compact (repeatable)\n"
 	    "  --restart-max SECONDS longest wait before restarting a stage that\n"
 	    "                        keeps dying (default: 30; the wait starts at\n"
 	    "                        0.1 s and doubles)\n"
@@ -126,6 +132,8 @@ enum {
 	OPT_ARG_STORE,
 	OPT_ARG_SERVE,
 	OPT_RESTART_MAX,
+	OPT_COMPACT_INTERVAL,
+	OPT_ARG_COMPACT,
 	OPT_LIST_OPTIONS
 };
 
@@ -146,6 +154,8 @@ static const struct option options[] = {
     {"store-arg", required_argument, NULL, OPT_ARG_STORE},
     {"serve-arg", required_argument, NULL, OPT_ARG_SERVE},
     {"restart-max", required_argument, NULL, OPT_RESTART_MAX},
+    {"compact-interval", required_argument, NULL, OPT_COMPACT_INTERVAL},
+    {"compact-arg", required_argument, NULL, OPT_ARG_COMPACT},
     SS_CLI_LOG_OPTIONS,
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -356,6 +366,7 @@ static void parse_options(int argc, char **argv)
 
 	opt.dir = "var";
 	opt.restart_max = 30;
+	opt.compact_ms = 600000; /* Electric's compaction runs every 10 min */
 	opt.database_url = ss_cli_env_or("DATABASE_URL", NULL);
 	opt.bind = "127.0.0.1";
 	opt.secret = ss_cli_env_or("ELECTRIC_SECRET", NULL);
@@ -420,6 +431,20 @@ static void parse_options(int argc, char **argv)
 		case OPT_RESTART_MAX:
 			opt.restart_max = (int)ss_cli_opt_int(optarg, 1, 3600,
 							      "--restart-max");
+			break;
+		case OPT_COMPACT_INTERVAL: {
+			struct ss_err err = SS_ERR_INIT;
+
+			if (ss_envconf_time_ms("--compact-interval", optarg, 1,
+					       &opt.compact_ms, &err) < 0)
+				ss_cli_usage_error("%s", err.msg);
+			break;
+		}
+		case OPT_ARG_COMPACT:
+			ss_grow((void **)&opt.compact_extra.v,
+				&opt.compact_extra.alloc,
+				opt.compact_extra.n + 1, sizeof(char *));
+			opt.compact_extra.v[opt.compact_extra.n++] = optarg;
 			break;
 		case OPT_ARG_REPLICATE:
 		case OPT_ARG_ROUTE:
@@ -622,6 +647,27 @@ int main(int argc, char **argv)
 			   SIGTERM);
 		ss_sup_add(sup, "serve", 1, (char *const *const[]){a[3].v}, &o,
 			   SIGTERM);
+		if (opt.compact_ms) {
+			/* Compaction, on its timer: one more unit. */
+			struct argv_b cv = {0};
+			char every[32];
+			size_t k;
+
+			snprintf(every, sizeof(every), "%" PRId64 "ms",
+				 opt.compact_ms);
+			arg_program(&cv, "shapesync-db");
+			arg2(&cv, "--registry", registry.buf);
+			arg2(&cv, "--dir", data.buf);
+			arg(&cv, "compact");
+			arg(&cv, "--all");
+			arg(&cv, "--quiet");
+			arg2(&cv, "--every", every);
+			for (k = 0; k < opt.compact_extra.n; k++)
+				arg(&cv, opt.compact_extra.v[k]);
+			ss_sup_add(sup, "compact", 1,
+				   (char *const *const[]){cv.v}, &o, SIGTERM);
+			ss_argv_free(cv.v);
+		}
 	}
 	for (i = 0; i < NSTAGES; i++)
 		ss_argv_free(a[i].v);
