@@ -73,7 +73,9 @@ $(LIB_A): $(LIB_OBJ)
 	$(QAR)rm -f $@ && $(AR) rcs $@ $^
 
 # shapesync-db's commands live in more than one file.
-$(BUILD)/bin/shapesync-db: $(BUILD)/cmd/db-compact.o
+DB_EXTRA_OBJ := $(BUILD)/cmd/db-compact.o
+DEPS += $(DB_EXTRA_OBJ:.o=.d)
+$(BUILD)/bin/shapesync-db: $(DB_EXTRA_OBJ)
 
 $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(CLI_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)

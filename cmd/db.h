@@ -33,6 +33,7 @@ enum {
 	OPT_GRACE,
 	OPT_EVERY,
 	OPT_QUIET,
+	OPT_SHAPES,
 };
 
 /* --registry and --dir as given (or their defaults). */

@@ -16,6 +16,7 @@
 
 #include "base.h"
 #include "cli.h"
+#include "compact.h"
 #include "db.h"
 #include "datadir.h"
 #include "log.h"
@@ -549,21 +550,50 @@ static int cmd_rm(int argc, char **argv)
 
 static const struct option stats_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
+    {"shapes", no_argument, NULL, OPT_SHAPES},
     {"help", no_argument, NULL, 'h'},
     {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
     {NULL, 0, NULL, 0}};
+
+/* stats --shapes: one line (or JSON object) per shape's sizes. */
+static void stats_shape(const struct ss_shape_rec *rec,
+			const struct ss_compact_size *sz,
+			const struct ss_compact_result *res,
+			const struct ss_err *err, size_t n, size_t total,
+			void *json)
+{
+	struct ss_buf b = SS_BUF_INIT;
+
+	(void)res;
+	(void)n;
+	(void)total;
+	if (err->code)
+		ss_cli_warning("shape %" PRId64 " (%s): %s", rec->id,
+			       rec->handle, err->msg);
+	else
+		ss_compact_size_line(rec, sz, *(int *)json, &b);
+	ss_buf_addc(&b, '\n');
+	if (!err->code)
+		out_buf(&b);
+	ss_buf_release(&b);
+}
 
 static int cmd_stats(int argc, char **argv)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_registry *reg;
 	struct ss_buf b = SS_BUF_INIT;
-	int c, json = 0;
+	struct ss_compact_opts o;
+	struct ss_compact_policy p;
+	int c, json = 0, shapes = 0;
 
 	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) !=
-	       -1)
+	       -1) {
 		if (c == OPT_JSON)
 			json = 1;
+		if (c == OPT_SHAPES)
+			shapes = 1;
+	}
 	ss_cli_command_no_args(argc, argv);
 
 	reg = open_registry(0);
@@ -571,6 +601,12 @@ static int cmd_stats(int argc, char **argv)
 				     ss_now_us(), &b, &err) < 0)
 		ss_cli_die_err(&err);
 	out_buf(&b);
+	ss_compact_opts_init(&o);
+	ss_compact_policy_init(&p);
+	p.measure_only = 1;
+	if (shapes && ss_compact_shapes(reg, data_dir, NULL, 0, &o, &p,
+					stats_shape, &json, &err) < 0)
+		ss_cli_die_err(&err);
 	ss_buf_release(&b);
 	close_registry(reg);
 	ss_cli_close_stdout();
@@ -855,12 +891,14 @@ static const struct ss_cli_command commands[] = {
      "Options:\n"
      "  -h, --help            show this help and exit\n"},
     {"stats", cmd_stats, stats_options,
-     "Usage: shapesync-db [globals] stats [--json]\n"
+     "Usage: shapesync-db [globals] stats [--json] [--shapes]\n"
      "\n"
      "Prints the registry counters and the data dir counts.\n"
      "\n"
      "Options:\n"
      "  --json                one JSON object (default: key: value lines)\n"
+     "  --shapes              then each complete shape's base, log after it\n"
+     "                        and their ratio (what compact looks at)\n"
      "  -h, --help            show this help and exit\n"},
     {"check", cmd_check, check_options,
      "Usage: shapesync-db [globals] check [--repair]\n"

@@ -760,7 +760,10 @@ int ss_compact_shapes(struct ss_registry *reg, const char *datadir,
 		memset(&res, 0, sizeof(res));
 		ss_buf_reset(&dir);
 		ss_datadir_shape_path(&dir, datadir, pk.v[i].handle);
-		if (ss_compact_measure(dir.buf, &sz, &e) == 0) {
+		if (ss_compact_measure(dir.buf, &sz, &e) == 0 &&
+		    p->measure_only) {
+			res.skipped = "measured only";
+		} else if (!e.code) {
 			if (p->force ||
 			    ss_compact_due(&sz, p->min_ratio, p->min_bytes))
 				ss_compact_shape(dir.buf, o, &res, &e);
@@ -804,4 +807,42 @@ void ss_compact_describe(const struct ss_shape_rec *rec,
 	if (res->punched)
 		ss_buf_addf(out, "; %" PRIu64 " log bytes given back",
 			    res->punched);
+}
+
+void ss_compact_size_line(const struct ss_shape_rec *rec,
+			  const struct ss_compact_size *sz, int json,
+			  struct ss_buf *out)
+{
+	double ratio = sz->base_bytes
+			   ? (double)(sz->base_bytes + sz->tail_bytes) /
+				 (double)sz->base_bytes
+			   : 0;
+
+	if (json) {
+		ss_buf_addf(out, "{\"id\":%" PRId64 ",\"handle\":", rec->id);
+		ss_buf_add_json_string(out, rec->handle, strlen(rec->handle));
+		ss_buf_addf(out,
+			    ",\"generation\":%" PRIu64
+			    ",\"base_bytes\":%" PRIu64 ",\"base_rows\":%" PRIu64
+			    ",\"log_entries\":%" PRIu64
+			    ",\"log_bytes\":%" PRIu64 ",\"ratio\":",
+			    sz->gen, sz->base_bytes, sz->base_rows,
+			    sz->tail_entries, sz->tail_bytes);
+		if (sz->base_bytes)
+			ss_buf_addf(out, "%.1f}", ratio);
+		else
+			ss_buf_adds(out, "null}");
+		return;
+	}
+	ss_buf_addf(out,
+		    "shape %" PRId64 " (%s): generation %" PRIu64
+		    ": base %" PRIu64 " bytes, %" PRIu64
+		    " rows; log after it %" PRIu64 " entries, %" PRIu64
+		    " bytes; ratio ",
+		    rec->id, rec->handle, sz->gen, sz->base_bytes,
+		    sz->base_rows, sz->tail_entries, sz->tail_bytes);
+	if (sz->base_bytes)
+		ss_buf_addf(out, "%.1f", ratio);
+	else
+		ss_buf_addc(out, '-');
 }

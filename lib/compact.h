@@ -130,6 +130,7 @@ struct ss_registry;
 struct ss_shape_rec;
 
 struct ss_compact_policy {
+	int measure_only;   /* report the sizes, compact nothing */
 	int force;	    /* compact whatever the sizes */
 	double min_ratio;   /* ss_compact_due's ratio (4) */
 	uint64_t min_bytes; /* and minimum (1 MiB) */
@@ -152,6 +153,20 @@ typedef void (*ss_compact_report_cb)(const struct ss_shape_rec *rec,
  *   given back]
  * or "shape ID (HANDLE): skipped: REASON[; ...]", or the error.
  */
+/*
+ * Append a shape's sizes (no newline): what a fresh client reads, its
+ * newest base and the log after it, and their ratio ((base + log) /
+ * base, "-" for an empty base):
+ *   shape ID (HANDLE): generation G: base B bytes, R rows; log after it
+ *   E entries, T bytes; ratio X.X
+ * or with json one object: {"id":..,"handle":..,"generation":..,
+ * "base_bytes":..,"base_rows":..,"log_entries":..,"log_bytes":..,
+ * "ratio":X.X|null}.
+ */
+void ss_compact_size_line(const struct ss_shape_rec *rec,
+			  const struct ss_compact_size *sz, int json,
+			  struct ss_buf *out);
+
 void ss_compact_describe(const struct ss_shape_rec *rec,
 			 const struct ss_compact_size *before,
 			 const struct ss_compact_result *res,

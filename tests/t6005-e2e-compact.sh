@@ -66,9 +66,15 @@ test_expect_success 'a history of 1,200 updates; clients stop along it' '
 '
 
 test_expect_success 'compact: a new generation, the newest chunk kept' '
+	db stats --shapes >stats0.out &&
+	grep -q ": generation 0: base .* rows; log after it .* entries" stats0.out &&
 	db compact --all --force --keep-chunks 1 >compact.out &&
 	grep -q "generation 1" compact.out &&
-	db check
+	db check &&
+	db stats --shapes --json | tail -n 1 >stats1.json &&
+	test_eq 1 "$(jq -r .generation stats1.json)" &&
+	n=$(jq -r .base_rows stats1.json) &&
+	test "$n" -ge 55 && test "$n" -le 63
 '
 
 test_expect_success 'a fresh client gets SELECT'\''s rows, far fewer messages' '

@@ -367,6 +367,36 @@ static void test_shape(void)
 		  2 * 2 + strlen(MSG("d", "update", "{\"v\":\"y\"}")) +
 		      strlen(MSG("e", "insert", "{\"id\":\"5\"}")));
 
+	{
+		struct ss_shape_rec rec;
+		struct ss_buf line = SS_BUF_INIT;
+		char h[] = "1-2";
+
+		ss_shape_rec_init(&rec);
+		rec.id = 7;
+		rec.handle = h;
+		ss_compact_size_line(&rec, &sz, 0, &line);
+		ss_buf_addc(&line, '|');
+		ss_compact_size_line(&rec, &sz, 1, &line);
+		ss_buf_reset(&p);
+		ss_buf_addf(
+		    &p,
+		    "shape 7 (1-2): generation 1: base %" PRIu64
+		    " bytes, 3 rows; log after it 2 entries, %" PRIu64
+		    " bytes; ratio %.1f|{\"id\":7,\"handle\":\"1-2\","
+		    "\"generation\":1,\"base_bytes\":%" PRIu64
+		    ",\"base_rows\":3,\"log_entries\":2,\"log_bytes\":%" PRIu64
+		    ",\"ratio\":%.1f}",
+		    sz.base_bytes, sz.tail_bytes,
+		    (double)(sz.base_bytes + sz.tail_bytes) /
+			(double)sz.base_bytes,
+		    sz.base_bytes, sz.tail_bytes,
+		    (double)(sz.base_bytes + sz.tail_bytes) /
+			(double)sz.base_bytes);
+		CHECK_STR(line.buf, p.buf);
+		ss_buf_release(&line);
+	}
+
 	/* again: nothing new */
 	CHECK(ss_compact_shape(shape, &o, &res, &err) == 0 && !res.compacted);
 
