@@ -122,7 +122,8 @@ test_expect_success 'a handle at the wrong pipeline: 409 with that pipeline'"'"'
 	test_eq "[{\"headers\":{\"control\":\"must-refetch\"}}]" "$(cat b)" &&
 	hdr electric-handle >hx && test -s hx &&
 	! test_eq "$HA" "$(cat hx)" 2>/dev/null &&
-	test_eq "public.items public.orders" "$(shapes b)" &&
+	wait_until "pipeline b to register the items shape it answered with" \
+		"test_eq \"public.items public.orders\" \"\$(shapes b)\"" 10 &&
 	test_eq 200 "$(nget "/v1/shape?handle=$HA&offset=0_0&table=items")"
 '
 
