@@ -24,8 +24,7 @@ have_w2j=0
 [ -f "$("$PG_BINDIR/pg_config" --pkglibdir)/wal2json.so" ] && have_w2j=1
 
 pg_start 'max_wal_size = 4GB' 'checkpoint_timeout = 30min' \
-	'max_replication_slots = 40' \
-	"output_plugin_libraries = 'pgoutput, test_decoding, wal2json'" >/dev/null
+	'max_replication_slots = 40' >/dev/null
 
 pg_psql "CREATE TABLE bench (id int PRIMARY KEY, title text, n int,
 	at timestamptz, done bool)" "ALTER TABLE bench REPLICA IDENTITY FULL"
