@@ -430,22 +430,13 @@ static int fold_upto(struct run *r, struct ss_offset *upto, struct ss_err *err)
 /* Remove generation g's chunk files (gen 0: the snapshot's). */
 static void remove_gen(const char *dir, uint64_t gen)
 {
-	struct ss_buf d = SS_BUF_INIT, p = SS_BUF_INIT;
-	uint64_t n;
+	struct ss_buf d = SS_BUF_INIT;
 
 	ss_base_dir(&d, dir, gen);
-	ss_buf_addf(&p, "%s/snapshot.done", d.buf);
-	unlink(p.buf);
-	for (n = 0;; n++) {
-		ss_buf_reset(&p);
-		ss_snapshot_chunk_path(&p, d.buf, n);
-		if (unlink(p.buf) < 0)
-			break;
-	}
+	ss_snapshot_remove(d.buf);
 	if (gen)
 		rmdir(d.buf);
 	ss_buf_release(&d);
-	ss_buf_release(&p);
 }
 
 /* Drop generations superseded grace_s ago; punch the log below a

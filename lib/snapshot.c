@@ -78,8 +78,7 @@ static int close_chunk(struct ss_snapshot_writer *w, struct ss_err *err)
 	return 0;
 }
 
-/* Remove snapshot.* files a previous attempt left. */
-static void remove_old(const char *dir)
+void ss_snapshot_remove(const char *dir)
 {
 	struct ss_buf p = SS_BUF_INIT;
 	uint64_t n;
@@ -125,7 +124,7 @@ int ss_snapshot_begin(const char *dir, uint64_t chunk_bytes,
 		return -1;
 	}
 	ss_buf_release(&p);
-	remove_old(dir);
+	ss_snapshot_remove(dir);
 	w = ss_xcalloc(1, sizeof(*w));
 	w->dir = ss_xstrdup(dir);
 	w->chunk_bytes = chunk_bytes ? chunk_bytes : ((uint64_t)10 << 20);
@@ -221,7 +220,7 @@ void ss_snapshot_abort(struct ss_snapshot_writer *w)
 		fclose(w->f);
 		unlink(w->tmp.buf);
 	}
-	remove_old(w->dir);
+	ss_snapshot_remove(w->dir);
 	ss_buf_release(&w->tmp);
 	ss_buf_release(&w->final);
 	free(w->dir);

@@ -55,6 +55,11 @@ void ss_snapshot_abort(struct ss_snapshot_writer *w);
 int ss_snapshot_state(const char *dir, uint64_t *ready, int *done,
 		      struct ss_err *err);
 
+/* Remove the snapshot files in dir (snapshot.done, then chunk files and
+ * their .tmp, from 0 until neither exists): a partial snapshot a previous
+ * attempt left, or a compacted generation given back. */
+void ss_snapshot_remove(const char *dir);
+
 /* Append the path of chunk n to out. */
 void ss_snapshot_chunk_path(struct ss_buf *out, const char *dir, uint64_t n);
 
