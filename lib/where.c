@@ -160,6 +160,22 @@ int ss_where_compile_limited(const char *text,
 			     const struct ss_where_limits *limits,
 			     struct ss_where **out, struct ss_err *err)
 {
+	struct ss_where_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.limits = limits;
+	return ss_where_compile_opts(text, cols, ncols, params, nparams, &o,
+				     out, err);
+}
+
+int ss_where_compile_opts(const char *text, const struct ss_where_column *cols,
+			  size_t ncols, const char *const *params,
+			  size_t nparams, const struct ss_where_opts *opts,
+			  struct ss_where **out, struct ss_err *err)
+{
+	static const struct ss_where_opts none;
+	const struct ss_where_limits *limits;
+	enum subq subq;
 	struct ss_where_limits lim;
 	struct ss_where *w;
 	struct actx c;
@@ -169,6 +185,12 @@ int ss_where_compile_limited(const char *text,
 	size_t i;
 
 	*out = NULL;
+	if (!opts)
+		opts = &none;
+	limits = opts->limits;
+	subq = opts->tables	       ? SUBQ_PARSE
+	       : opts->no_subquery_msg ? SUBQ_MESSAGE
+				       : SUBQ_UNSUPPORTED;
 	if (!text)
 		text = "";
 	/* Checked before anything is allocated for the text. */
@@ -181,9 +203,13 @@ int ss_where_compile_limited(const char *text,
 	w->max_cost = lim.max_cost;
 	w->arena.work_max = lim.max_cost;
 	ss_w_actx_init(&c, &w->arena, cols, ncols, params, nparams, err);
+	c.tables = opts->tables;
+	c.deps_of = w;
+	c.err_field = opts->err_field;
 	w->ncols = ncols;
 	w->coltypes = c.coltypes;
-	if (ss_w_parse(&w->arena, text, lim.max_in, &root, err) < 0)
+	if (ss_w_parse(&w->arena, text, lim.max_in, subq, opts->no_subquery_msg,
+		       &root, err) < 0)
 		goto fail;
 	w->arena.work = 0;
 	root = ss_w_analyze(&c, root);
@@ -225,6 +251,7 @@ void ss_where_free(struct ss_where *w)
 	if (!w)
 		return;
 	ss_w_arena_free(&w->arena);
+	free(w->deps);
 	free(w->canon);
 	free(w->used);
 	free(w);
@@ -232,6 +259,13 @@ void ss_where_free(struct ss_where *w)
 
 int ss_where_eval(const struct ss_where *w, const char *const *values,
 		  int *result, struct ss_err *err)
+{
+	return ss_where_eval_member(w, values, NULL, NULL, result, err);
+}
+
+int ss_where_eval_member(const struct ss_where *w, const char *const *values,
+			 ss_where_member_fn member, void *ctx, int *result,
+			 struct ss_err *err)
 {
 	/* Most rows need only a little scratch space: keep it on the stack
 	 * (the arena moves to the heap if it needs more). */
@@ -248,6 +282,8 @@ int ss_where_eval(const struct ss_where *w, const char *const *values,
 	e.w = w;
 	e.values = values;
 	e.err = err;
+	e.member = member;
+	e.member_ctx = ctx;
 	if (w->nused) {
 		e.colcache =
 		    ss_w_arena_alloc(&a, w->ncols * sizeof(struct wval));
@@ -351,6 +387,21 @@ const char *ss_where_node_type(const struct ss_where_node *n)
 	if (n->type.base == WT_ENUM && !n->type.array)
 		return n->type.ename;
 	return n->type.array ? anames[n->type.base] : names[n->type.base];
+}
+
+size_t ss_where_ndeps(const struct ss_where *w)
+{
+	return w->ndeps;
+}
+
+const struct ss_where_dep *ss_where_dep_at(const struct ss_where *w, size_t i)
+{
+	return i < w->ndeps ? &w->deps[i].pub : NULL;
+}
+
+long ss_where_node_dep(const struct ss_where_node *n)
+{
+	return n->kind == SS_WHERE_SUBLINK ? (long)n->sub->dep : -1;
 }
 
 long ss_where_node_column(const struct ss_where_node *n)

@@ -166,6 +166,101 @@ int ss_where_compile_limited(const char *text,
 			     const struct ss_where_limits *limits,
 			     struct ss_where **out, struct ss_err *err);
 
+/*
+ * Subqueries: `lhs [NOT] IN (SELECT c1 [, c2...] FROM [schema.]table
+ * [WHERE inner])`, as Electric accepts them. The left side is a column or
+ * a row of columns `(a, b)`, of exactly the types of the select list
+ * (no implicit casts); the select list is plain column names; one table,
+ * no other clause; `inner` is a where clause over that table, with
+ * subqueries of its own if it likes, and the outer clause's $n
+ * parameters. Everything else gets Electric's messages:
+ *   "At location N: only `value IN (SELECT ...)` sublinks are supported
+ *     right now" (EXISTS, op ANY (SELECT ...), (SELECT ...), ARRAY(...)),
+ *   "At location N: currently, left side of `IN (SELECT ...)` can only be
+ *     a column reference or a list of column references",
+ *   "At location N: left side of `IN (SELECT ...)` has type int4 but
+ *     subquery returns int8[]" (a row: "row of (int4, text)"),
+ *   "At location N: Expected a plain column reference" (N counted from
+ *     the start of "SELECT 1 WHERE <clause>", as Electric does),
+ *   "Expected a single table reference",
+ *   "SELECT statement must not contain any clauses",
+ *   and, with *err_field set to "table" or "columns" (Electric's field of
+ *   the 400 body): "Table \"s\".\"t\" does not exist. If the table name
+ *   contains capitals or special characters you must quote it.", "The
+ *   following columns are not found on the table: c".
+ */
+
+/* How subqueries find their tables. */
+struct ss_where_tables {
+	/*
+	 * Describe table schema.name (as written, unquoted names folded to
+	 * lowercase, schema "public" when none is given): set *cols and
+	 * *ncols (borrowed until compile returns) and return 1; return 0
+	 * when there is no such table, or -1 with err when it cannot be
+	 * looked up (err is passed on as compile's error).
+	 */
+	int (*describe)(void *ctx, const char *schema, const char *name,
+			const struct ss_where_column **cols, size_t *ncols,
+			struct ss_err *err);
+	void *ctx;
+};
+
+/* Options of ss_where_compile_opts; zero-initialise, the struct may grow. */
+struct ss_where_opts {
+	const struct ss_where_limits *limits; /* NULL: the defaults */
+	/* NULL: a subquery is "At location N: subquery is not supported in
+	 * this context", as for ss_where_compile. */
+	const struct ss_where_tables *tables;
+	/* With tables NULL and this set: any subquery is this error,
+	 * without a location ("Subqueries are not allowed in subsets"). */
+	const char *no_subquery_msg;
+	/* Out: set to the 400 body's field of an error that is not the
+	 * where clause's ("table", "columns"), else left alone. */
+	const char **err_field;
+};
+
+/* ss_where_compile with options (NULL: as ss_where_compile). */
+int ss_where_compile_opts(const char *text, const struct ss_where_column *cols,
+			  size_t ncols, const char *const *params,
+			  size_t nparams, const struct ss_where_opts *opts,
+			  struct ss_where **out, struct ss_err *err);
+
+/*
+ * The clause's subqueries (its "dependencies"), each once: equal
+ * subqueries (the same canonical SELECT) share one, numbered in order of
+ * first appearance in the text. Subqueries inside a subquery's own where
+ * are that subquery's, not the clause's. Everything is borrowed from the
+ * clause.
+ */
+struct ss_where_dep {
+	const char *schema, *table;
+	size_t ncols;
+	const char *const *cols;  /* the select list, in its order */
+	const char *const *types; /* their types, canonical spelling */
+	const char *where;  /* the inner clause's canonical text, or NULL */
+	const char *select; /* "SELECT c FROM s.t WHERE ...", canonical */
+};
+size_t ss_where_ndeps(const struct ss_where *w);
+const struct ss_where_dep *ss_where_dep_at(const struct ss_where *w, size_t i);
+
+/*
+ * Membership of a row's left-side values in the current result of
+ * dependency `dep`, with SQL's IN semantics: *res 1 when a row of the
+ * result equals `vals` (vals[0..n) are PostgreSQL text or NULL), -1 (null)
+ * when none does but one might (a NULL on either side), else 0. Return 0,
+ * or -1 with err.
+ */
+typedef int (*ss_where_member_fn)(void *ctx, size_t dep,
+				  const char *const *vals, size_t n, int *res,
+				  struct ss_err *err);
+
+/* ss_where_eval for a clause with subqueries: each SS_WHERE_SUBLINK asks
+ * `member` (NOT IN is the three-valued NOT of its answer). A clause with
+ * subqueries evaluated without it is an error. */
+int ss_where_eval_member(const struct ss_where *w, const char *const *values,
+			 ss_where_member_fn member, void *ctx, int *result,
+			 struct ss_err *err);
+
 /* Free a clause; NULL is a no-op. */
 void ss_where_free(struct ss_where *w);
 
@@ -297,6 +392,13 @@ enum ss_where_kind {
 	SS_WHERE_ARRAY,
 	/* Argument 0 (an array) subscripted by argument 1 (int4). */
 	SS_WHERE_SUBSCRIPT,
+	/* A subquery test `lhs IN (SELECT c... FROM t [WHERE ...])`, op
+	 * "IN" or "NOT IN": the arguments are the left side's columns (one,
+	 * or the items of a row `(a, b)`), each of the type of the select
+	 * list's column at the same place; ss_where_node_dep() says which
+	 * of the clause's subqueries it tests. Only in clauses compiled
+	 * with struct ss_where_opts.tables. */
+	SS_WHERE_SUBLINK,
 };
 
 /* The root of the folded tree; never NULL (a folded clause is a CONST). */
@@ -311,6 +413,8 @@ const struct ss_where_node *ss_where_node_arg(const struct ss_where_node *n,
 /* The node's result type, canonical spelling ("int4", "text", "int4[]",
  * an enum's name, "unknown" for a NULL of no particular type). */
 const char *ss_where_node_type(const struct ss_where_node *n);
+/* The dependency a SS_WHERE_SUBLINK node tests, or -1 for other nodes. */
+long ss_where_node_dep(const struct ss_where_node *n);
 /* Column index of a SS_WHERE_COLUMN node, else -1. */
 long ss_where_node_column(const struct ss_where_node *n);
 /* 1 if the node is a cast the type checker inserted, else 0. */

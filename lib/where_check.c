@@ -672,6 +672,227 @@ static const struct wtype *lookup_enum(struct actx *c, const char *name)
 static struct ss_where_node *analyze_node(struct actx *c,
 					  struct ss_where_node *n);
 
+/* ------------------------------------------------------------------ */
+/* Subqueries */
+
+/* A type as Electric names it in messages: "int4", "int4[]", "enum mood",
+ * "row of (int4, text)". */
+static void readable(const struct wtype *t, struct ss_buf *out)
+{
+	struct wtype b = *t;
+
+	b.typmod = -1;
+	b.array = 0;
+	if (b.base == WT_ENUM)
+		ss_buf_adds(out, "enum ");
+	ss_w_type_canon(&b, out);
+	if (t->array)
+		ss_buf_adds(out, "[]");
+}
+
+static void readable_list(const struct wtype *t, size_t n, int row,
+			  struct ss_buf *out)
+{
+	size_t i;
+
+	if (!row) {
+		readable(&t[0], out);
+		return;
+	}
+	ss_buf_adds(out, "row of (");
+	for (i = 0; i < n; i++) {
+		if (i)
+			ss_buf_adds(out, ", ");
+		readable(&t[i], out);
+	}
+	ss_buf_addc(out, ')');
+}
+
+/* Electric's field for an error that is not the where clause's. */
+static void set_field(struct actx *c, const char *field)
+{
+	if (c->err_field)
+		*c->err_field = field;
+}
+
+/* Resolve the subquery's table and select list, and check its where
+ * against that table; render its canonical SELECT. */
+static int analyze_subquery(struct actx *c, struct wsub *s)
+{
+	const struct ss_where_column *icols = NULL;
+	size_t nicols = 0, i, k;
+	struct actx ic;
+	struct ss_buf b = SS_BUF_INIT, missing = SS_BUF_INIT;
+	int rc;
+
+	rc = c->tables->describe(c->tables->ctx, s->schema, s->table, &icols,
+				 &nicols, c->err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		set_field(c, "table");
+		return ss_err_set(c->err, SS_ERR_INPUT,
+				  "Table \"%s\".\"%s\" does not exist. If the "
+				  "table name contains capitals or special "
+				  "characters you must quote it.",
+				  s->schema, s->table);
+	}
+	ss_w_actx_init(&ic, c->a, icols, nicols, c->params, c->nparams, c->err);
+	ic.tables = c->tables;
+	ic.err_field = c->err_field;
+	s->coltypes = ss_w_arena_alloc(c->a, (s->ncols ? s->ncols : 1) *
+						 sizeof(*s->coltypes));
+	for (k = 0; k < s->ncols; k++) {
+		for (i = 0; i < nicols; i++)
+			if (!strcmp(icols[i].name, s->cols[k]))
+				break;
+		if (i == nicols) {
+			ss_buf_adds(&missing, missing.len ? ", " : "");
+			ss_buf_adds(&missing, s->cols[k]);
+			continue;
+		}
+		if (!ic.colok[i]) {
+			ss_buf_release(&missing);
+			return aerr(c, s->loc, "unsupported type %s",
+				    icols[i].type);
+		}
+		s->coltypes[k] = ic.coltypes[i];
+	}
+	if (missing.len) {
+		set_field(c, "columns");
+		ss_err_set(c->err, SS_ERR_INPUT,
+			   "The following columns are not found on the "
+			   "table: %s",
+			   missing.buf);
+		ss_buf_release(&missing);
+		return -1;
+	}
+	if (s->where) {
+		s->where = ss_w_analyze(&ic, s->where);
+		if (s->where && is_unknown(&s->where->type))
+			s->where = ss_w_coerce(&ic, s->where, &T_BOOL, 0);
+		if (!s->where)
+			return -1;
+		if (s->where->type.base != WT_BOOL || s->where->type.array)
+			return ss_err_set(c->err, SS_ERR_INPUT,
+					  "WHERE clause must return a "
+					  "boolean");
+	}
+	ss_buf_adds(&b, "SELECT ");
+	for (k = 0; k < s->ncols; k++) {
+		if (k)
+			ss_buf_adds(&b, ", ");
+		ss_w_render_ident(s->cols[k], &b);
+	}
+	ss_buf_adds(&b, " FROM ");
+	ss_w_render_ident(s->schema, &b);
+	ss_buf_addc(&b, '.');
+	ss_w_render_ident(s->table, &b);
+	if (s->where) {
+		ss_buf_adds(&b, " WHERE ");
+		ss_w_render(s->where, &b);
+	}
+	s->select = ss_w_arena_strndup(c->a, b.buf, b.len);
+	ss_buf_release(&b);
+	return 0;
+}
+
+/* Record the subquery as one of the clause's dependencies (once per
+ * canonical SELECT). */
+static void add_dep(struct actx *c, struct wsub *s)
+{
+	struct ss_where *w = c->deps_of;
+	struct wdep *d;
+	size_t i;
+
+	for (i = 0; i < w->ndeps; i++)
+		if (!strcmp(w->deps[i].pub.select, s->select)) {
+			s->dep = i;
+			return;
+		}
+	w->deps = ss_xrealloc(w->deps, (w->ndeps + 1) * sizeof(*w->deps));
+	d = &w->deps[w->ndeps];
+	memset(d, 0, sizeof(*d));
+	d->pub.schema = s->schema;
+	d->pub.table = s->table;
+	d->pub.ncols = s->ncols;
+	d->pub.cols = s->cols;
+	d->types = ss_w_arena_alloc(c->a, (s->ncols ? s->ncols : 1) *
+					      sizeof(*d->types));
+	for (i = 0; i < s->ncols; i++) {
+		struct ss_buf t = SS_BUF_INIT;
+		struct wtype b = s->coltypes[i];
+
+		b.typmod = -1;
+		ss_w_type_canon(&b, &t);
+		d->types[i] = ss_w_arena_strndup(c->a, t.buf, t.len);
+		ss_buf_release(&t);
+	}
+	d->pub.types = d->types;
+	if (s->where) {
+		struct ss_buf t = SS_BUF_INIT;
+
+		ss_w_render(s->where, &t);
+		d->pub.where = ss_w_arena_strndup(c->a, t.buf, t.len);
+		ss_buf_release(&t);
+	}
+	d->pub.select = s->select;
+	s->dep = w->ndeps++;
+}
+
+/* `lhs [NOT] IN (SELECT ...)`: the subquery first (Electric builds the
+ * inner shape before it checks the outer clause), then the left side. */
+static struct ss_where_node *analyze_sublink(struct actx *c,
+					     struct ss_where_node *n)
+{
+	struct wsub *s = n->sub;
+	struct wtype *lt;
+	size_t i;
+	int row = (n->flags & NF_ROW) != 0, same;
+
+	if (!c->tables) { /* a tree built without the parser's mode */
+		aerr(c, n->loc, "subquery is not supported in this context");
+		return NULL;
+	}
+	if (analyze_subquery(c, s) < 0)
+		return NULL;
+	for (i = 0; i < n->nargs; i++)
+		if (n->args[i]->kind != SS_WHERE_COLUMN) {
+			aerr(c, n->loc,
+			     "currently, left side of `IN (SELECT ...)` can "
+			     "only be a column reference or a list of column "
+			     "references");
+			return NULL;
+		}
+	lt = ss_w_arena_alloc(c->a, n->nargs * sizeof(*lt));
+	for (i = 0; i < n->nargs; i++) {
+		n->args[i] = ss_w_analyze(c, n->args[i]);
+		if (!n->args[i])
+			return NULL;
+		lt[i] = n->args[i]->type;
+	}
+	same = n->nargs == s->ncols && row == (s->ncols > 1);
+	for (i = 0; same && i < n->nargs; i++)
+		same = ss_w_type_eq(&lt[i], &s->coltypes[i]);
+	if (!same) {
+		struct ss_buf l = SS_BUF_INIT, r = SS_BUF_INIT;
+
+		readable_list(lt, n->nargs, row, &l);
+		readable_list(s->coltypes, s->ncols, s->ncols > 1, &r);
+		aerr(c, n->loc,
+		     "left side of `IN (SELECT ...)` has type %s but "
+		     "subquery returns %s[]",
+		     l.buf, r.buf);
+		ss_buf_release(&l);
+		ss_buf_release(&r);
+		return NULL;
+	}
+	if (c->deps_of)
+		add_dep(c, s);
+	n->type = T_BOOL;
+	return n;
+}
+
 /* Constants are read here (1E130000 is 130001 digits from 8 bytes of
  * text): the budget is checked after every node. */
 struct ss_where_node *ss_w_analyze(struct actx *c, struct ss_where_node *n)
@@ -1217,6 +1438,8 @@ static struct ss_where_node *analyze_node(struct actx *c,
 		n->type.array = 1;
 		return n;
 	}
+	case SS_WHERE_SUBLINK:
+		return analyze_sublink(c, n);
 	case SS_WHERE_SUBSCRIPT: {
 		struct ss_where_node *b = ss_w_analyze(c, n->args[0]);
 		struct ss_where_node *ix;

@@ -916,6 +916,24 @@ static int eval_node(struct ectx *e, const struct ss_where_node *n,
 			return 0;
 		}
 		}
+	case SS_WHERE_SUBLINK: {
+		const char *vals[16];
+		const char **v = vals;
+
+		if (!e->member)
+			return ss_err_set(e->err, SS_ERR_INPUT,
+					  "a subquery cannot be evaluated "
+					  "here");
+		if (n->nargs > sizeof(vals) / sizeof(vals[0]))
+			v = ss_w_arena_alloc(e->a, n->nargs * sizeof(*v));
+		for (i = 0; i < n->nargs; i++)
+			v[i] = e->values[n->args[i]->col];
+		if (e->member(e->member_ctx, n->sub->dep, v, n->nargs, &r,
+			      e->err) < 0)
+			return -1;
+		set_tv(out, (n->flags & NF_NOT) ? NOT3(r) : r);
+		return 0;
+	}
 	case SS_WHERE_ARRAY:
 		return eval_array(e, n, out);
 	case SS_WHERE_SUBSCRIPT: {

@@ -380,7 +380,8 @@ enum nflag {
 	NF_ARRCAT = 32,	   /* ||: array || array (array_cat) */
 	NF_APPEND = 64,	   /* ||: array || element (array_append) */
 	NF_PREPEND = 128,  /* ||: element || array (array_prepend) */
-	NF_QUOTED = 256	   /* column: rendered quoted (ORDER BY lists) */
+	NF_QUOTED = 256,   /* column: rendered quoted (ORDER BY lists) */
+	NF_ROW = 512	   /* SS_WHERE_SUBLINK: the left side is a row */
 };
 
 /* Test codes for N_TEST (SS_WHERE_TEST). */
@@ -438,6 +439,22 @@ enum nfunc {
 	FN_ILIKE, /* ilike(a, b): a ~~* b */
 };
 
+/* A subquery of a SS_WHERE_SUBLINK node: parsed, then resolved by the
+ * type checker. */
+struct wsub {
+	int loc;	    /* the IN (or NOT) keyword */
+	const char *schema; /* "public" when not written */
+	const char *table;
+	size_t ncols;
+	const char **cols; /* the select list */
+	int *collocs;
+	struct ss_where_node *where; /* the inner clause, or NULL */
+	/* From the type checker. */
+	struct wtype *coltypes;
+	char *select; /* canonical SELECT text (arena) */
+	size_t dep;   /* index in the clause's dependencies */
+};
+
 struct ss_where_node {
 	enum ss_where_kind kind;
 	int loc;	/* byte offset in the clause text */
@@ -459,15 +476,27 @@ struct ss_where_node {
 	struct wtype otype;  /* operand type of comparisons, ANY, IN, ... */
 	struct wtype otype2; /* BETWEEN: operand type for the upper bound */
 	struct wval val;     /* SS_WHERE_CONST value */
+	struct wsub *sub;    /* SS_WHERE_SUBLINK */
 	int analyzed;
 };
 
+/* How the parser treats subqueries. */
+enum subq {
+	SUBQ_UNSUPPORTED = 0, /* "subquery is not supported in this context" */
+	SUBQ_PARSE,	      /* parse `x IN (SELECT ...)` (others: errors) */
+	SUBQ_MESSAGE,	      /* any subquery is one message */
+};
+
 /* Parse `text` into a tree in arena a; 0, or -1 with err. An IN list of
- * more than max_in items (0: no limit) is an error. */
-int ss_w_parse(struct arena *a, const char *text, size_t max_in,
-	       struct ss_where_node **out, struct ss_err *err);
+ * more than max_in items (0: no limit) is an error. `subq` and, for
+ * SUBQ_MESSAGE, `subq_msg` say what a subquery is. */
+int ss_w_parse(struct arena *a, const char *text, size_t max_in, enum subq subq,
+	       const char *subq_msg, struct ss_where_node **out,
+	       struct ss_err *err);
 /* Canonical rendering of an analysed, unfolded tree. */
 void ss_w_render(const struct ss_where_node *n, struct ss_buf *out);
+/* An identifier, quoted only when it needs to be. */
+void ss_w_render_ident(const char *s, struct ss_buf *out);
 /* Make a node. */
 struct ss_where_node *ss_w_node(struct arena *a, enum ss_where_kind kind,
 				int loc, size_t nargs);
@@ -475,9 +504,17 @@ struct ss_where_node *ss_w_node(struct arena *a, enum ss_where_kind kind,
 /* ------------------------------------------------------------------ */
 /* A compiled clause and the stages' state. */
 
+/* One dependency of a clause (struct ss_where_dep and what makes it). */
+struct wdep {
+	struct ss_where_dep pub;
+	const char **types;
+};
+
 struct ss_where {
 	struct arena arena;
 	struct ss_where_node *root;
+	struct wdep *deps; /* heap, ndeps of them; strings in the arena */
+	size_t ndeps;
 	char *canon;
 	size_t *used;
 	size_t nused;
@@ -496,6 +533,12 @@ struct actx {
 	const char *const *params;
 	size_t nparams;
 	struct ss_err *err;
+	/* Subqueries: how tables are found, where dependencies go (NULL
+	 * inside a subquery's own where: its dependencies are its own),
+	 * and where an error's 400 field goes. */
+	const struct ss_where_tables *tables;
+	struct ss_where *deps_of;
+	const char **err_field;
 };
 
 /* Evaluation state for one row (or for constant folding: no row). */
@@ -507,6 +550,8 @@ struct ectx {
 	unsigned char *colstate; /* 0 not parsed, 1 parsed */
 	struct ss_err *err;
 	int depth;
+	ss_where_member_fn member; /* SS_WHERE_SUBLINK; NULL: an error */
+	void *member_ctx;
 };
 
 /* *lim: limits, or the defaults when NULL; 0, or -1 with err when text is

@@ -54,6 +54,8 @@ struct parser {
 	struct ss_err *err;
 	int depth;
 	size_t max_in;
+	enum subq subq;
+	const char *subq_msg;
 };
 
 /*

@@ -540,6 +540,416 @@ static int type_word(const char *w)
 	return ss_w_in_list(words, sizeof(words) / sizeof(words[0]), w);
 }
 
+/* ------------------------------------------------------------------ */
+/* Subqueries */
+
+static int at_select(struct parser *ps)
+{
+	return is_kw(peek(ps), "select") || is_kw(peek(ps), "values") ||
+	       is_kw(peek(ps), "with");
+}
+
+/* A subquery where the mode does not parse one: its error. */
+static int subquery_refused(struct parser *ps, int loc)
+{
+	if (ps->subq == SUBQ_MESSAGE)
+		return ss_err_set(ps->err, SS_ERR_INPUT, "%s", ps->subq_msg);
+	return unsupported(ps, loc, "subquery");
+}
+
+/* A name: an identifier that is not a reserved word, or a quoted one. */
+static int at_name(struct parser *ps)
+{
+	struct tok *t = peek(ps);
+
+	return t->t == TK_QIDENT ||
+	       (t->t == TK_IDENT && !ss_w_is_reserved(t->val));
+}
+
+/* `[AS] alias` after a select-list item or a FROM item. */
+static int p_alias(struct parser *ps)
+{
+	if (accept_kw(ps, "as")) {
+		if (peek(ps)->t != TK_IDENT && peek(ps)->t != TK_QIDENT)
+			return syntax_error(ps, peek(ps));
+		next(ps);
+		return 0;
+	}
+	if (at_name(ps))
+		next(ps);
+	return 0;
+}
+
+/* Comma-separated expressions, each optionally followed by any of the
+ * words in `after` (ASC, DESC, NULLS FIRST ...): for clauses whose
+ * contents only need to be well-formed. */
+static int p_skip_exprs(struct parser *ps, const char *const *after,
+			size_t nafter)
+{
+	for (;;) {
+		if (!p_expr(ps))
+			return -1;
+		while (peek(ps)->t == TK_IDENT &&
+		       ss_w_in_list(after, nafter, peek(ps)->val))
+			next(ps);
+		if (peek(ps)->t != TK_COMMA)
+			return 0;
+		next(ps);
+	}
+}
+
+/* One FROM item; sets *single 0 for anything but a plain table. */
+static int p_from_item(struct parser *ps, struct wsub *sub, int *nitems,
+		       int *single)
+{
+	struct tok *a;
+
+	if (peek(ps)->t == TK_LPAREN) {
+		int depth = 0;
+
+		*single = 0;
+		do { /* a derived table or a parenthesised join */
+			if (peek(ps)->t == TK_EOF)
+				return syntax_error(ps, peek(ps));
+			if (peek(ps)->t == TK_LPAREN)
+				depth++;
+			else if (peek(ps)->t == TK_RPAREN)
+				depth--;
+			next(ps);
+		} while (depth > 0);
+		return p_alias(ps);
+	}
+	accept_kw(ps, "only");
+	if (!at_name(ps))
+		return syntax_error(ps, peek(ps));
+	a = next(ps);
+	if (++*nitems == 1) {
+		sub->schema = "public";
+		sub->table = a->val;
+	}
+	if (peek(ps)->t == TK_DOT) {
+		next(ps);
+		if (peek(ps)->t != TK_IDENT && peek(ps)->t != TK_QIDENT)
+			return syntax_error(ps, peek(ps));
+		if (*nitems == 1) {
+			sub->schema = a->val;
+			sub->table = peek(ps)->val;
+		}
+		next(ps);
+	}
+	if (peek(ps)->t == TK_DOT)
+		return syntax_error(ps, peek(ps));
+	return p_alias(ps);
+}
+
+static int at_join(struct parser *ps)
+{
+	static const char *const words[] = {"join", "inner", "left",   "right",
+					    "full", "cross", "natural"};
+
+	return peek(ps)->t == TK_IDENT &&
+	       ss_w_in_list(words, sizeof(words) / sizeof(words[0]),
+			    peek(ps)->val);
+}
+
+/* What the syntax pass saw of a SELECT, for Electric's checks. */
+struct selstate {
+	int bad_col; /* location of the first item not a plain column */
+	int single;  /* FROM is one plain table */
+	int nitems;  /* FROM items */
+	int clauses; /* DISTINCT, GROUP BY, ... */
+	size_t cap;  /* room in sub->cols */
+};
+
+static void add_subcol(struct parser *ps, struct wsub *sub, struct selstate *st,
+		       const char *name)
+{
+	if (sub->ncols == st->cap) {
+		size_t cap = st->cap ? 2 * st->cap : 4;
+		const char **n = ss_w_arena_alloc(ps->a, cap * sizeof(*n));
+
+		if (sub->ncols)
+			memcpy(n, sub->cols, sub->ncols * sizeof(*n));
+		sub->cols = n;
+		st->cap = cap;
+	}
+	sub->cols[sub->ncols++] = name;
+}
+
+/* The syntax of a SELECT (or VALUES) statement, into sub and st. */
+static int p_select_syntax(struct parser *ps, struct wsub *sub,
+			   struct selstate *st)
+{
+	static const char *const order_words[] = {"asc", "desc", "nulls",
+						  "first", "last"};
+	int bad_col = -1, single = 1, nitems = 0, clauses = 0;
+
+	if (is_kw(peek(ps), "with"))
+		return ss_err_set(ps->err, SS_ERR_INPUT,
+				  "SELECT statement must not contain any "
+				  "clauses");
+	if (accept_kw(ps, "values")) {
+		single = 0;
+		for (;;) {
+			struct ss_where_node *row =
+			    ss_w_node(ps->a, SS_WHERE_ARRAY, 0, 0);
+
+			if (expect(ps, TK_LPAREN) < 0 ||
+			    p_list(ps, row, TK_RPAREN) < 0)
+				return -1;
+			if (peek(ps)->t != TK_COMMA)
+				break;
+			next(ps);
+		}
+		goto clauses;
+	}
+	next(ps); /* SELECT */
+	if (accept_kw(ps, "distinct")) {
+		clauses = 1;
+		if (accept_kw(ps, "on")) {
+			if (expect(ps, TK_LPAREN) < 0 ||
+			    p_skip_exprs(ps, NULL, 0) < 0 ||
+			    expect(ps, TK_RPAREN) < 0)
+				return -1;
+		}
+	} else {
+		accept_kw(ps, "all");
+	}
+	for (;;) {
+		struct tok *t = peek(ps);
+		int loc = t->loc;
+
+		if (is_op(t, "*")) {
+			next(ps);
+			if (bad_col < 0)
+				bad_col = loc;
+		} else {
+			int plain =
+			    (t->t == TK_QIDENT ||
+			     (t->t == TK_IDENT && !ss_w_is_reserved(t->val))) &&
+			    peekn(ps, 1)->t != TK_DOT &&
+			    peekn(ps, 1)->t != TK_LPAREN;
+			struct ss_where_node *e = p_expr(ps);
+
+			if (!e)
+				return -1;
+			if (plain && e->kind == SS_WHERE_COLUMN)
+				add_subcol(ps, sub, st, t->val);
+			else if (bad_col < 0)
+				bad_col = loc;
+		}
+		if (p_alias(ps) < 0)
+			return -1;
+		if (peek(ps)->t != TK_COMMA)
+			break;
+		next(ps);
+	}
+	if (accept_kw(ps, "from")) {
+		for (;;) {
+			if (p_from_item(ps, sub, &nitems, &single) < 0)
+				return -1;
+			while (at_join(ps)) {
+				single = 0;
+				while (at_join(ps) || is_kw(peek(ps), "outer"))
+					next(ps);
+				if (p_from_item(ps, sub, &nitems, &single) < 0)
+					return -1;
+				if (accept_kw(ps, "on")) {
+					if (!p_expr(ps))
+						return -1;
+				} else if (accept_kw(ps, "using")) {
+					if (expect(ps, TK_LPAREN) < 0 ||
+					    p_skip_exprs(ps, NULL, 0) < 0 ||
+					    expect(ps, TK_RPAREN) < 0)
+						return -1;
+				}
+			}
+			if (peek(ps)->t != TK_COMMA)
+				break;
+			single = 0;
+			next(ps);
+		}
+	} else {
+		single = 0;
+	}
+	if (accept_kw(ps, "where")) {
+		sub->where = p_expr(ps);
+		if (!sub->where)
+			return -1;
+	}
+clauses:
+	for (;;) {
+		if (accept_kw(ps, "group") || accept_kw(ps, "order")) {
+			if (!accept_kw(ps, "by"))
+				return syntax_error(ps, peek(ps));
+			if (p_skip_exprs(ps, order_words,
+					 sizeof(order_words) /
+					     sizeof(order_words[0])) < 0)
+				return -1;
+		} else if (accept_kw(ps, "having") || accept_kw(ps, "offset")) {
+			if (!p_expr(ps))
+				return -1;
+			if (!accept_kw(ps, "rows"))
+				accept_kw(ps, "row");
+		} else if (accept_kw(ps, "limit")) {
+			if (!accept_kw(ps, "all") && !p_expr(ps))
+				return -1;
+		} else if (accept_kw(ps, "for")) {
+			/* FOR UPDATE / SHARE [OF t] [NOWAIT | SKIP LOCKED] */
+			while (peek(ps)->t == TK_IDENT ||
+			       peek(ps)->t == TK_QIDENT ||
+			       peek(ps)->t == TK_COMMA || peek(ps)->t == TK_DOT)
+				next(ps);
+		} else if (accept_kw(ps, "union") ||
+			   accept_kw(ps, "intersect") ||
+			   accept_kw(ps, "except")) {
+			struct wsub other;
+			struct selstate ost;
+
+			/* A set operation: no select list or FROM of its
+			 * own at the top. */
+			single = 0;
+			if (!accept_kw(ps, "all"))
+				accept_kw(ps, "distinct");
+			memset(&other, 0, sizeof(other));
+			memset(&ost, 0, sizeof(ost));
+			if (peek(ps)->t == TK_LPAREN) {
+				next(ps);
+				if (!at_select(ps))
+					return syntax_error(ps, peek(ps));
+				if (p_select_syntax(ps, &other, &ost) < 0 ||
+				    expect(ps, TK_RPAREN) < 0)
+					return -1;
+			} else if (is_kw(peek(ps), "select") ||
+				   is_kw(peek(ps), "values")) {
+				if (p_select_syntax(ps, &other, &ost) < 0)
+					return -1;
+			} else {
+				return syntax_error(ps, peek(ps));
+			}
+			continue;
+		} else if (is_kw(peek(ps), "window") ||
+			   is_kw(peek(ps), "fetch") ||
+			   is_kw(peek(ps), "into")) {
+			return ss_err_set(ps->err, SS_ERR_INPUT,
+					  "SELECT statement must not contain "
+					  "any clauses");
+		} else {
+			break;
+		}
+		clauses = 1;
+	}
+	st->bad_col = bad_col;
+	st->single = single;
+	st->nitems = nitems;
+	st->clauses = clauses;
+	return 0;
+}
+
+/*
+ * The inner statement of `x IN (SELECT ...)`, from its first word to
+ * (not including) the closing parenthesis, into sub. PostgreSQL parses
+ * the whole statement before Electric looks at it, so a syntax error
+ * anywhere comes first; then Electric's checks in its order: the select
+ * list (plain column names), FROM (one table), the other clauses (none).
+ */
+static int p_select(struct parser *ps, struct wsub *sub)
+{
+	struct selstate st;
+
+	memset(&st, 0, sizeof(st));
+	if (p_select_syntax(ps, sub, &st) < 0)
+		return -1;
+	if (st.bad_col >= 0)
+		return ss_err_set(ps->err, SS_ERR_INPUT,
+				  "At location %d: Expected a plain column "
+				  "reference",
+				  PARSE_LOC(st.bad_col));
+	if (!st.single || st.nitems != 1)
+		return ss_err_set(ps->err, SS_ERR_INPUT,
+				  "Expected a single table reference");
+	if (st.clauses)
+		return ss_err_set(ps->err, SS_ERR_INPUT,
+				  "SELECT statement must not contain any "
+				  "clauses");
+	return 0;
+}
+
+/*
+ * A subquery that is not `x IN (SELECT ...)` at `loc`, the current token
+ * its SELECT (or VALUES, WITH): in SUBQ_PARSE mode its statement is parsed
+ * and checked first, as Electric does, then refused; otherwise the mode's
+ * error.
+ */
+static int other_sublink(struct parser *ps, int loc)
+{
+	struct wsub sub;
+
+	if (ps->subq != SUBQ_PARSE)
+		return subquery_refused(ps, loc);
+	memset(&sub, 0, sizeof(sub));
+	if (p_select(ps, &sub) < 0)
+		return -1;
+	return ss_err_set(ps->err, SS_ERR_INPUT,
+			  "At location %d: only `value IN (SELECT ...)` "
+			  "sublinks are supported right now",
+			  loc);
+}
+
+/* `lhs [NOT] IN (` read, the current token SELECT: the subquery test. */
+static struct ss_where_node *
+p_in_select(struct parser *ps, struct ss_where_node *lhs, int neg, int loc)
+{
+	struct ss_where_node *n;
+	struct wsub *sub;
+
+	if (ps->subq != SUBQ_PARSE) {
+		subquery_refused(ps, loc);
+		return NULL;
+	}
+	sub = ss_w_arena_alloc(ps->a, sizeof(*sub));
+	sub->loc = loc;
+	if (p_select(ps, sub) < 0 || expect(ps, TK_RPAREN) < 0)
+		return NULL;
+	if (lhs->kind == SS_WHERE_SUBLINK && !lhs->sub) {
+		n = lhs; /* a row (a, b): its items are the left side */
+		n->loc = loc;
+	} else {
+		n = ss_w_node(ps->a, SS_WHERE_SUBLINK, loc, 1);
+		n->args[0] = lhs;
+	}
+	n->sub = sub;
+	if (neg)
+		n->flags |= NF_NOT;
+	n->op = neg ? "NOT IN" : "IN";
+	return n;
+}
+
+/* After a row's first item and its comma: the rest of `(a, b, ...)`,
+ * which may only be the left side of a subquery test. */
+static struct ss_where_node *p_row(struct parser *ps,
+				   struct ss_where_node *first, int loc)
+{
+	struct ss_where_node *n = ss_w_node(ps->a, SS_WHERE_SUBLINK, loc, 0);
+
+	add_arg(ps, n, first);
+	if (p_list(ps, n, TK_RPAREN) < 0)
+		return NULL;
+	n->flags |= NF_ROW;
+	{
+		size_t k = is_kw(peek(ps), "not") ? 1 : 0;
+
+		if (is_kw(peekn(ps, k), "in") &&
+		    peekn(ps, k + 1)->t == TK_LPAREN &&
+		    (is_kw(peekn(ps, k + 2), "select") ||
+		     is_kw(peekn(ps, k + 2), "values") ||
+		     is_kw(peekn(ps, k + 2), "with")))
+			return n;
+	}
+	unsupported(ps, loc, "row expression");
+	return NULL;
+}
+
 static struct ss_where_node *p_primary(struct parser *ps)
 {
 	struct tok *t = peek(ps);
@@ -571,15 +981,18 @@ static struct ss_where_node *p_primary(struct parser *ps)
 	}
 	case TK_LPAREN:
 		next(ps);
-		if (is_kw(peek(ps), "select") || is_kw(peek(ps), "with") ||
-		    is_kw(peek(ps), "values")) {
-			unsupported(ps, t->loc, "subquery");
+		if (at_select(ps)) {
+			other_sublink(ps, t->loc);
 			return NULL;
 		}
 		n = p_expr(ps);
 		if (!n)
 			return NULL;
 		if (peek(ps)->t == TK_COMMA) {
+			if (ps->subq == SUBQ_PARSE) {
+				next(ps);
+				return p_row(ps, n, t->loc);
+			}
 			unsupported(ps, t->loc, "row expression");
 			return NULL;
 		}
@@ -609,7 +1022,11 @@ static struct ss_where_node *p_primary(struct parser *ps)
 	if (is_kw(t, "array")) {
 		next(ps);
 		if (peek(ps)->t == TK_LPAREN) {
-			unsupported(ps, t->loc, "subquery");
+			next(ps);
+			if (ps->subq == SUBQ_PARSE && at_select(ps))
+				other_sublink(ps, t->loc);
+			else
+				subquery_refused(ps, t->loc);
 			return NULL;
 		}
 		return p_array(ps, t->loc);
@@ -638,7 +1055,14 @@ static struct ss_where_node *p_primary(struct parser *ps)
 		return NULL;
 	}
 	if (is_kw(t, "exists")) {
-		unsupported(ps, t->loc, "subquery");
+		next(ps);
+		if (ps->subq == SUBQ_PARSE && expect(ps, TK_LPAREN) == 0 &&
+		    at_select(ps))
+			other_sublink(ps, t->loc);
+		else if (ps->subq != SUBQ_PARSE)
+			subquery_refused(ps, t->loc);
+		else if (!ps->err->msg[0])
+			syntax_error(ps, peek(ps));
 		return NULL;
 	}
 	if (is_kw(t, "row") && peekn(ps, 1)->t == TK_LPAREN) {
@@ -931,7 +1355,10 @@ p_sublink(struct parser *ps, struct ss_where_node *l, const struct tok *op)
 	if (expect(ps, TK_LPAREN) < 0)
 		return NULL;
 	if (is_kw(peek(ps), "select") || is_kw(peek(ps), "values")) {
-		unsupported(ps, k->loc, "subquery");
+		if (ps->subq == SUBQ_PARSE)
+			other_sublink(ps, op->loc);
+		else
+			subquery_refused(ps, k->loc);
 		return NULL;
 	}
 	r = p_expr(ps);
@@ -976,11 +1403,12 @@ static struct ss_where_node *p_like(struct parser *ps)
 {
 	struct ss_where_node *l = p_op(ps);
 	struct tok *t;
-	int neg = 0;
+	int neg = 0, notloc;
 
 	if (!l)
 		return NULL;
 	t = peek(ps);
+	notloc = t->loc;
 	if (is_kw(t, "not") &&
 	    (is_kw(peekn(ps, 1), "like") || is_kw(peekn(ps, 1), "ilike") ||
 	     is_kw(peekn(ps, 1), "between") || is_kw(peekn(ps, 1), "in") ||
@@ -1051,10 +1479,12 @@ static struct ss_where_node *p_like(struct parser *ps)
 			return NULL;
 		}
 		next(ps);
-		if (is_kw(peek(ps), "select") || is_kw(peek(ps), "values") ||
-		    is_kw(peek(ps), "with")) {
-			unsupported(ps, t->loc, "subquery");
-			return NULL;
+		if (at_select(ps)) {
+			if (ps->subq != SUBQ_PARSE) {
+				subquery_refused(ps, t->loc);
+				return NULL;
+			}
+			return p_in_select(ps, l, neg, neg ? notloc : t->loc);
 		}
 		if (peek(ps)->t == TK_RPAREN) {
 			syntax_error(ps, peek(ps));
@@ -1324,8 +1754,9 @@ struct ss_where_node *ss_w_parse_expr(struct parser *ps)
 	return n;
 }
 
-int ss_w_parse(struct arena *a, const char *text, size_t max_in,
-	       struct ss_where_node **out, struct ss_err *err)
+int ss_w_parse(struct arena *a, const char *text, size_t max_in, enum subq subq,
+	       const char *subq_msg, struct ss_where_node **out,
+	       struct ss_err *err)
 {
 	struct parser ps;
 	struct ss_where_node *n = NULL;
@@ -1336,6 +1767,8 @@ int ss_w_parse(struct arena *a, const char *text, size_t max_in,
 	ps.src = text;
 	ps.err = err;
 	ps.max_in = max_in;
+	ps.subq = subq;
+	ps.subq_msg = subq_msg;
 	if (ss_w_lex(&ps) < 0)
 		goto done;
 	if (peek(&ps)->t == TK_EOF) {

@@ -40,6 +40,11 @@ static void render_ident(const char *s, size_t len, int quote,
 	ss_buf_addc(out, '"');
 }
 
+void ss_w_render_ident(const char *s, struct ss_buf *out)
+{
+	render_ident(s, strlen(s), 0, out);
+}
+
 static void render_str(const char *s, size_t len, struct ss_buf *out)
 {
 	size_t i;
@@ -249,6 +254,22 @@ void ss_w_render(const struct ss_where_node *n, struct ss_buf *out)
 				ss_buf_adds(out, ", ");
 			ss_w_render(n->args[i], out);
 		}
+		ss_buf_addc(out, ')');
+		break;
+	case SS_WHERE_SUBLINK:
+		if (n->flags & NF_ROW) {
+			ss_buf_addc(out, '(');
+			for (i = 0; i < n->nargs; i++) {
+				if (i)
+					ss_buf_adds(out, ", ");
+				ss_w_render(n->args[i], out);
+			}
+			ss_buf_addc(out, ')');
+		} else {
+			render_sub(n->args[0], out);
+		}
+		ss_buf_adds(out, (n->flags & NF_NOT) ? " NOT IN (" : " IN (");
+		ss_buf_adds(out, n->sub->select);
 		ss_buf_addc(out, ')');
 		break;
 	case SS_WHERE_ANY:

@@ -1,0 +1,18 @@
+#!/bin/sh
+# lib/where's subqueries (`x IN (SELECT ...)`, issue 14): the forms
+# Electric accepts and its errors for the others, the canonical text, the
+# dependencies a clause names, and evaluation against views
+# (tests/data/sublink.test).
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success 'sublink.test cases all pass' '
+	"$SS_BUILD/tests/test-where-sublink" "$TEST_SRC/data/sublink.test"
+'
+
+test_expect_success 'a failing case is reported and fails the run' '
+	printf "deftable public.p id:int4\ndefcol a int4\n\nwhere a IN (SELECT id FROM p)\ncanon a IN (SELECT id FROM p)\n" >bad.test &&
+	test_must_fail 1 "$SS_BUILD/tests/test-where-sublink" bad.test &&
+	test_stderr_has "canonical .a IN .SELECT id FROM public.p"
+'
+
+test_done
