@@ -267,6 +267,13 @@ int ss_where_eval_member(const struct ss_where *w, const char *const *values,
 			 ss_where_member_fn member, void *ctx, int *result,
 			 struct ss_err *err)
 {
+	return ss_w_eval_row(w, w->root, values, member, ctx, result, err);
+}
+
+int ss_w_eval_row(const struct ss_where *w, const struct ss_where_node *n,
+		  const char *const *values, ss_where_member_fn member,
+		  void *ctx, int *result, struct ss_err *err)
+{
 	/* Most rows need only a little scratch space: keep it on the stack
 	 * (the arena moves to the heap if it needs more). */
 	max_align_t stack[512];
@@ -289,7 +296,7 @@ int ss_where_eval_member(const struct ss_where *w, const char *const *values,
 		    ss_w_arena_alloc(&a, w->ncols * sizeof(struct wval));
 		e.colstate = ss_w_arena_alloc(&a, w->ncols);
 	}
-	if (ss_w_eval(&e, w->root, &v) < 0)
+	if (ss_w_eval(&e, n, &v) < 0)
 		rc = -1;
 	else
 		*result = tv(&v);

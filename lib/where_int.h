@@ -587,6 +587,11 @@ struct ss_where_node *ss_w_fold(struct arena *a, struct ss_where_node *n,
 /* Evaluate n for e's row into *out (in e->a), counting the work; 0, or -1
  * with e->err. */
 int ss_w_eval(struct ectx *e, const struct ss_where_node *n, struct wval *out);
+/* Evaluate node n of clause w (the root or a subtree) for one row, as
+ * ss_where_eval_member does: *result 1, 0 or -1 (null). */
+int ss_w_eval_row(const struct ss_where *w, const struct ss_where_node *n,
+		  const char *const *values, ss_where_member_fn member,
+		  void *ctx, int *result, struct ss_err *err);
 /* One comparison of BETWEEN: x (cast to type t) op bound bn, 3-valued into
  * *res; ge: x >= bound, else x <= bound. */
 int ss_w_between_cmp(struct ectx *e, const struct ss_where_node *n,

@@ -2,7 +2,9 @@
 # lib/where's subqueries (`x IN (SELECT ...)`, issue 14): the forms
 # Electric accepts and its errors for the others, the canonical text, the
 # dependencies a clause names, and evaluation against views
-# (tests/data/sublink.test).
+# (tests/data/sublink.test); the DNF plan of such a clause and the tags
+# and active_conditions of its rows, byte for byte against Electric's
+# worked examples (tests/unit/test-dnf.c).
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'sublink.test cases all pass' '
@@ -13,6 +15,10 @@ test_expect_success 'a failing case is reported and fails the run' '
 	printf "deftable public.p id:int4\ndefcol a int4\n\nwhere a IN (SELECT id FROM p)\ncanon a IN (SELECT id FROM p)\n" >bad.test &&
 	test_must_fail 1 "$SS_BUILD/tests/test-where-sublink" bad.test &&
 	test_stderr_has "canonical .a IN .SELECT id FROM public.p"
+'
+
+test_expect_success 'DNF plan, tags and active_conditions, md5 (lib/dnf, lib/md5)' '
+	"$SS_BUILD/tests/test-dnf"
 '
 
 test_done
