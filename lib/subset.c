@@ -116,6 +116,23 @@ static void subset_params(const struct ss_shapereq *q, struct ss_subset *s,
 	}
 }
 
+/* subset__where over the shape's columns; a subquery in it is Electric's
+ * "Subqueries are not allowed in subsets". */
+static int compile_sub_where(const struct ss_shapereq *q,
+			     const struct ss_where_column *cols, size_t ncols,
+			     struct ss_subset *s,
+			     const struct ss_where_limits *lim,
+			     struct ss_err *err)
+{
+	struct ss_where_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.limits = lim;
+	o.no_subquery_msg = "Subqueries are not allowed in subsets";
+	return ss_where_compile_opts(q->sub_where, cols, ncols, s->pv, s->npv,
+				     &o, &s->where, err);
+}
+
 unsigned ss_subset_prepare(const struct ss_shapereq *q,
 			   const struct ss_where_limits *lim,
 			   struct ss_subset *s, struct ss_buf *errbody)
@@ -160,9 +177,8 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q,
 			ss_http_errors_add(
 			    &c, "where",
 			    "invalid byte sequence for encoding \"UTF8\"");
-		else if (ss_where_compile_limited(
-			     q->sub_where, cols, ncols, s->pv, s->npv,
-			     lim ? lim : &deflim, &s->where, &err) < 0)
+		else if (compile_sub_where(q, cols, ncols, s,
+					   lim ? lim : &deflim, &err) < 0)
 			ss_http_errors_add(&c, "where", "%s", err.msg);
 	}
 	free(cols);

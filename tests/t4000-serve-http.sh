@@ -177,6 +177,18 @@ test_expect_success 'validation errors: Electric bodies, exactly' '
 	invalid "table=items&offset=-1&where=id=\$1" where "At location 3: parameter \$1 was not provided"
 '
 
+# Subqueries (issue 14): the tables they name come from the real catalog.
+test_expect_success 'subquery where clauses get Electric'\''s errors' '
+	invalid "table=items&offset=-1&where=id%20IN%20(SELECT%20a%20FROM%20nopk)" where "Subqueries are not supported" &&
+	invalid "table=items&offset=-1&where=id%20IN%20(SELECT%20%22Id%22%20FROM%20%22Mixed%22)&experimental_compaction=true" experimental_compaction "can'\''t be enabled for shapes with subqueries" &&
+	invalid "table=items&offset=-1&where=id%20IN%20(SELECT%20id%20FROM%20Mixed)" table "Table \\\"public\\\".\\\"mixed\\\" does not exist. If the table name contains capitals or special characters you must quote it." &&
+	invalid "table=items&offset=-1&where=id%20IN%20(SELECT%20c%20FROM%20nopk)" columns "The following columns are not found on the table: c" &&
+	invalid "table=items&offset=-1&where=title%20IN%20(SELECT%20a%20FROM%20nopk)" where "At location 6: left side of \`IN (SELECT ...)\` has type text but subquery returns int4[]" &&
+	invalid "table=items&offset=-1&where=EXISTS%20(SELECT%20a%20FROM%20nopk)" where "At location 0: only \`value IN (SELECT ...)\` sublinks are supported right now" &&
+	test_eq 400 "$(get "/v1/shape?table=items&offset=-1&subset__where=id%20IN%20(SELECT%20a%20FROM%20nopk)")" &&
+	test_eq "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"where\":\"Subqueries are not allowed in subsets\"}}}" "$(cat b)"
+'
+
 test_expect_success 'subset snapshots: metadata, rows with a mark, errors' '
 	test_eq 200 "$(get "/v1/shape?table=items&offset=-1&subset__where=id<\$1&subset__params={\"1\":\"4\"}&subset__order_by=id%20desc&subset__limit=2")" &&
 	test_eq no-cache "$(hdr cache-control)" && test_eq true "$(hdr electric-snapshot)" &&

@@ -124,6 +124,15 @@ int main(void)
 	    "{\"message\":\"Invalid request\",\"errors\":{\"subset\":{\"params\":"
 	    "\"params must be valid JSON\"}}}");
 
+	/* a subquery in subset__where: Electric's assert_no_subqueries */
+	set(&q.sub_params_json, NULL);
+	set(&q.sub_where, "id IN (SELECT id FROM items)");
+	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":"
+		    "{\"where\":\"Subqueries are not allowed in subsets\"}}}");
+	set(&q.sub_where, "EXISTS (SELECT 1)");
+	prepare(&q, "{\"message\":\"Invalid request\",\"errors\":{\"subset\":"
+		    "{\"where\":\"Subqueries are not allowed in subsets\"}}}");
+
 	/* ORDER BY (its cases are in tests/data/order_by.test): the
 	 * queryable columns only, every name quoted; an invalid UTF-8 list
 	 * is refused as a where clause is */
