@@ -39,8 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lim.max_length = 4096;
 	lim.max_in = 200;
 	lim.max_cost = 100000;
-	if (ss_where_compile_limited(text, fz_cols, FZ_NCOLS, NULL, 0, &lim, &w,
-				     &err) < 0) {
+	if (fz_compile(text, NULL, 0, &lim, &w, &err) < 0) {
 		FUZZ_CHECK(w == NULL && err.msg[0] && err.code == SS_ERR_INPUT,
 			   "compile error without message or code %d: '%s'",
 			   err.code, text);

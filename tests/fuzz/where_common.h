@@ -6,6 +6,7 @@
 #ifndef SS_FUZZ_WHERE_COMMON_H
 #define SS_FUZZ_WHERE_COMMON_H
 
+#include "dnf.h"
 #include "fuzz.h"
 #include "util.h"
 #include "where.h"
@@ -98,6 +99,59 @@ static const char *const fz_rows[][FZ_NCOLS] = {
 };
 #define FZ_NROWS (sizeof(fz_rows) / sizeof(fz_rows[0]))
 
+/* Subqueries may name any table called "t" (in any schema): it has
+ * fz_cols. */
+static int fz_describe(void *ctx, const char *schema, const char *name,
+		       const struct ss_where_column **cols, size_t *ncols,
+		       struct ss_err *err)
+{
+	(void)ctx;
+	(void)schema;
+	(void)err;
+	if (strcmp(name, "t"))
+		return 0;
+	*cols = fz_cols;
+	*ncols = FZ_NCOLS;
+	return 1;
+}
+
+static const struct ss_where_tables fz_tables = {fz_describe, NULL};
+
+/* A deterministic view for every dependency: a value is in it when its
+ * text has a length divisible by 3 (plus the dependency's number); a NULL
+ * is unknown. */
+static int fz_member(void *ctx, size_t dep, const char *const *vals, size_t n,
+		     int *res, struct ss_err *err)
+{
+	size_t i, len = dep;
+
+	(void)ctx;
+	(void)err;
+	for (i = 0; i < n; i++) {
+		if (!vals[i]) {
+			*res = -1;
+			return 0;
+		}
+		len += strlen(vals[i]);
+	}
+	*res = len % 3 == 0;
+	return 0;
+}
+
+/* Compile as serve does, subqueries included. */
+static int fz_compile(const char *text, const char *const *params,
+		      size_t nparams, const struct ss_where_limits *lim,
+		      struct ss_where **w, struct ss_err *err)
+{
+	struct ss_where_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.limits = lim;
+	o.tables = &fz_tables;
+	return ss_where_compile_opts(text, fz_cols, FZ_NCOLS, params, nparams,
+				     &o, w, err);
+}
+
 static int fz_is_cost_error(const struct ss_err *err)
 {
 	return strstr(err->msg, "exceeds the cost limit") != NULL;
@@ -115,8 +169,8 @@ static void fz_agree(const struct ss_where *w, const struct ss_where *w2,
 	struct ss_err e1 = SS_ERR_INIT, e2 = SS_ERR_INIT;
 	int r1 = 7, r2 = 7, rc1, rc2;
 
-	rc1 = ss_where_eval(w, row, &r1, &e1);
-	rc2 = ss_where_eval(w2, row, &r2, &e2);
+	rc1 = ss_where_eval_member(w, row, fz_member, NULL, &r1, &e1);
+	rc2 = ss_where_eval_member(w2, row, fz_member, NULL, &r2, &e2);
 	if (rc1 == 0)
 		FUZZ_CHECK(r1 >= -1 && r1 <= 1, "result %d for '%s'", r1, text);
 	else
@@ -200,6 +254,54 @@ static void fz_walk(const struct ss_where_node *n, const char *text, int depth)
 }
 
 /*
+ * A clause with subqueries: its DNF plan (when within the limits) says a
+ * row is in the shape exactly when the clause is TRUE for it, with every
+ * position's truth in 0/1, and its tags are one per disjunct.
+ */
+static void fz_check_dnf_row(const struct ss_dnf *d, const struct ss_where *w,
+			     const char *const *row, const char *text)
+{
+	unsigned char ac[512];
+	struct ss_err e1 = SS_ERR_INIT, e2 = SS_ERR_INIT;
+	struct ss_buf tags = SS_BUF_INIT;
+	int r = 7, in = 7;
+
+	if (ss_where_eval_member(w, row, fz_member, NULL, &r, &e1) < 0)
+		return;
+	if (ss_dnf_eval(d, row, fz_member, NULL, ac, &in, &e2) < 0) {
+		/* a leaf the clause's evaluation skipped may fail */
+		FUZZ_CHECK(e2.msg[0], "dnf error without message: '%s'", text);
+		return;
+	}
+	FUZZ_CHECK(in == (r == 1),
+		   "'%s': the clause gives %d, its DNF plan %s it", text, r,
+		   in ? "includes" : "excludes");
+	ss_dnf_tags_json(d, row, "s", "h", &tags);
+	FUZZ_CHECK(tags.len > 2 && tags.buf[0] == '[', "tags '%s'", tags.buf);
+	ss_buf_release(&tags);
+}
+
+static void fz_check_dnf(const struct ss_where *w, const char *const *row,
+			 const char *text)
+{
+	struct ss_dnf *d = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	size_t i;
+
+	if (ss_dnf_build(w, fz_cols, FZ_NCOLS, &d, &err) < 0) {
+		FUZZ_CHECK(!d && err.msg[0], "dnf build: '%s'", text);
+		return;
+	}
+	if (ss_dnf_npositions(d) <= 512) {
+		if (row)
+			fz_check_dnf_row(d, w, row, text);
+		for (i = 0; i < FZ_NROWS; i++)
+			fz_check_dnf_row(d, w, fz_rows[i], text);
+	}
+	ss_dnf_free(d);
+}
+
+/*
  * The invariants of one compiled clause `w` (compiled from `text` under
  * `lim`): its canonical text compiles (without parameters: they are
  * rendered as typed literals) to the same canonical text, reads the same
@@ -219,8 +321,7 @@ static void fz_check_compiled(const struct ss_where *w, const char *text,
 	big.max_length = 0;
 	big.max_in = 0;
 	big.max_cost = 1000000;
-	FUZZ_CHECK(ss_where_compile_limited(canon, fz_cols, FZ_NCOLS, NULL, 0,
-					    &big, &w2, &err) == 0,
+	FUZZ_CHECK(fz_compile(canon, NULL, 0, &big, &w2, &err) == 0,
 		   "'%s' compiles, its canonical text '%s' does not: %s", text,
 		   canon, err.msg);
 	FUZZ_CHECK(!strcmp(canon, ss_where_canonical_text(w2)),
@@ -244,10 +345,14 @@ static void fz_check_compiled(const struct ss_where *w, const char *text,
 		FUZZ_CHECK(u1[i] < FZ_NCOLS && (i == 0 || u1[i] > u1[i - 1]),
 			   "columns_used not ascending or out of range");
 	fz_walk(ss_where_root(w), text, 0);
+	FUZZ_CHECK(ss_where_ndeps(w) == ss_where_ndeps(w2),
+		   "'%s' and its canonical text have other subqueries", text);
 	if (row)
 		fz_agree(w, w2, row, text);
 	for (i = 0; i < FZ_NROWS; i++)
 		fz_agree(w, w2, fz_rows[i], text);
+	if (ss_where_ndeps(w) > 0)
+		fz_check_dnf(w, row, text);
 	ss_where_free(w2);
 }
 
