@@ -21,4 +21,9 @@ test_expect_success 'DNF plan, tags and active_conditions, md5 (lib/dnf, lib/md5
 	"$SS_BUILD/tests/test-dnf"
 '
 
+test_expect_success 'views: counts, moves, IN with NULLs (lib/view)' '
+	"$SS_BUILD/tests/test-view" 1 &&
+	"$SS_BUILD/tests/test-view" 2
+'
+
 test_done
