@@ -358,6 +358,10 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 			ss_cli_die_err(&err);
 		write_raw(line, len);
 		break;
+	case SS_FRAME_MARK:
+		/* The markers of route's move-in queries (docs/subqueries.md):
+		 * consumed here. */
+		break;
 	case SS_FRAME_STREAM:
 		write_raw(line, len);
 		if (ss_activate_stream(st.act, f->stream, f->lsn, &err) < 0)

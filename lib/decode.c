@@ -336,6 +336,35 @@ static int change(struct ss_decode *d, const struct ss_pgo_msg *m,
 }
 
 /* One pgoutput message. */
+/*
+ * A logical message: a marker of ours (pg_logical_emit_message(false,
+ * 'shapesync', ...), route's move-in markers) becomes a mark frame at its
+ * position, between transactions. Everything else is someone else's:
+ * transactional messages, other prefixes, content that is not text.
+ */
+static int logical_message(struct ss_decode *d, const struct ss_pgo_msg *m,
+			   struct ss_err *err)
+{
+	char *text;
+	int rc;
+
+	/* Once past a reconnect, one written before is not written again. */
+	if ((m->flags & 1) || d->in_txn || d->skip_txn ||
+	    m->msg_lsn < d->emitted ||
+	    strcmp(m->msg_prefix, SS_DECODE_MARK_PREFIX) ||
+	    memchr(m->msg_content, '\0', m->msg_len) ||
+	    !ss_utf8_valid(m->msg_content, m->msg_len))
+		return 0;
+	text = ss_xmalloc(m->msg_len + 1);
+	memcpy(text, m->msg_content, m->msg_len);
+	text[m->msg_len] = '\0';
+	rc = ss_decode_emit(d, ss_frame_new_mark(m->msg_lsn, text), err);
+	free(text);
+	if (rc == 0)
+		d->flush = 1;
+	return rc;
+}
+
 int ss_decode_xlog(struct ss_decode *d, const char *data, size_t len,
 		   struct ss_err *err)
 {
@@ -437,10 +466,11 @@ int ss_decode_xlog(struct ss_decode *d, const char *data, size_t len,
 		    ss_frame_new_truncate(d->xid, d->txn_lsn, d->pos - 1,
 					  m->relids, m->nrelids),
 		    err);
+	case 'M':
+		return logical_message(d, m, err);
 	default:
 		/* Origin: the origin of a replicated transaction, which
-		 * changes nothing for shapes. Logical messages are not
-		 * requested. */
+		 * changes nothing for shapes. */
 		return 0;
 	}
 }

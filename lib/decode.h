@@ -4,7 +4,9 @@
  * progress frames, and a relation frame for each relation message (after
  * one for each partitioned table it is a partition of, with the primary
  * key and type names looked up in the catalog), each written once unless
- * it changes. Keeps the stream's position across a reconnect: a
+ * it changes. A non-transactional logical message with the prefix
+ * "shapesync" (SS_DECODE_MARK_PREFIX) becomes a mark frame. Keeps the
+ * stream's position across a reconnect: a
  * transaction cut short is sent again from its begin and what was
  * already written of it is skipped; one written before is skipped whole.
  */
@@ -20,6 +22,9 @@
 #include "pg.h"
 #include "pgoutput.h"
 #include "util.h"
+
+/* The prefix of the logical messages that become mark frames. */
+#define SS_DECODE_MARK_PREFIX "shapesync"
 
 struct ss_decode {
 	/* Set by the caller (ss_decode_init leaves them zero). */

@@ -39,6 +39,7 @@ static const char *const type_names[] = {
     [SS_FRAME_CHANGE] = "change",     [SS_FRAME_TRUNCATE] = "truncate",
     [SS_FRAME_COMMIT] = "commit",     [SS_FRAME_INVALIDATE] = "invalidate",
     [SS_FRAME_PROGRESS] = "progress", [SS_FRAME_STREAM] = "stream",
+    [SS_FRAME_MARK] = "mark",
 };
 
 static const char *const op_names[] = {
@@ -150,6 +151,7 @@ enum slot {
 	S_REASON,
 	S_ANCESTORS,
 	S_STREAM,
+	S_MARK,
 };
 
 enum need { OPTIONAL = 0, REQUIRED = 1, BY_OP = 2 };
@@ -210,6 +212,11 @@ static const struct field progress_fields[] = {
     {"lsn", S_LSN, REQUIRED},
     END_FIELDS,
 };
+static const struct field mark_fields[] = {
+    {"lsn", S_LSN, REQUIRED},
+    {"mark", S_MARK, REQUIRED},
+    END_FIELDS,
+};
 static const struct field stream_fields[] = {
     {"stream", S_STREAM, REQUIRED},
     {"lsn", S_LSN, REQUIRED},
@@ -226,6 +233,7 @@ static const struct field *const schema[] = {
     [SS_FRAME_INVALIDATE] = invalidate_fields,
     [SS_FRAME_PROGRESS] = progress_fields,
     [SS_FRAME_STREAM] = stream_fields,
+    [SS_FRAME_MARK] = mark_fields,
 };
 
 /* Set an SS_ERR_INPUT "<type> frame: <message>". */
@@ -708,18 +716,23 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 	case S_SCHEMA:
 	case S_TABLE:
 	case S_REASON:
+	case S_MARK: {
+		int empty_ok = fd->slot == S_REASON || fd->slot == S_MARK;
+
 		s = json_string_value(v);
-		if (!s || (fd->slot != S_REASON && !*s))
+		if (!s || (!empty_ok && !*s))
 			return ferr(err, f, "field '%s' must be a %sstring",
-				    fd->name,
-				    fd->slot != S_REASON ? "non-empty " : "");
+				    fd->name, empty_ok ? "" : "non-empty ");
 		if (fd->slot == S_SCHEMA)
 			f->schema = s;
 		else if (fd->slot == S_TABLE)
 			f->table = s;
+		else if (fd->slot == S_MARK)
+			f->mark = s;
 		else
 			f->reason = s;
 		return 0;
+	}
 	case S_RI:
 		s = json_string_value(v);
 		if (!s || strlen(s) != 1 || !strchr("dnfi", s[0]))
@@ -755,10 +768,10 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 	if (!tname)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "field 'type' must be a string");
-	for (t = SS_FRAME_BEGIN; t <= SS_FRAME_STREAM; t++)
+	for (t = SS_FRAME_BEGIN; t <= SS_FRAME_MARK; t++)
 		if (!strcmp(tname, type_names[t]))
 			break;
-	if (t > SS_FRAME_STREAM) {
+	if (t > SS_FRAME_MARK) {
 		ss_quote_text(q, sizeof(q), tname, json_string_length(v), 64);
 		return ss_err_set(err, SS_ERR_INPUT, "unknown frame type '%s'",
 				  q);
@@ -1190,6 +1203,13 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 				    ss_lsn_format(seq->progress, b));
 		seq->progress = f->lsn;
 		return 0;
+	case SS_FRAME_MARK:
+		/* Between transactions; its position may be below a progress
+		 * position (a keepalive can report WAL not yet decoded). */
+		if (seq->in_txn)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "mark frame inside a transaction");
+		return 0;
 	case SS_FRAME_STREAM:
 		if (f->stream < seq->stream)
 			return ferr(err, f,
@@ -1520,6 +1540,15 @@ json_t *ss_frame_new_progress(ss_lsn lsn)
 	json_t *o = new_frame(SS_FRAME_PROGRESS);
 
 	set(o, "lsn", lsn_string(lsn));
+	return o;
+}
+
+json_t *ss_frame_new_mark(ss_lsn lsn, const char *mark)
+{
+	json_t *o = new_frame(SS_FRAME_MARK);
+
+	set(o, "lsn", lsn_string(lsn));
+	set(o, "mark", str(mark));
 	return o;
 }
 

@@ -27,6 +27,7 @@ enum ss_frame_type {
 	SS_FRAME_INVALIDATE,
 	SS_FRAME_PROGRESS,
 	SS_FRAME_STREAM,
+	SS_FRAME_MARK,
 };
 
 enum ss_frame_op {
@@ -99,6 +100,7 @@ struct ss_frame {
 	const uint32_t *ancestors;
 	size_t nancestors;
 	const char *reason; /* invalidate; stream (NULL if absent) */
+	const char *mark;   /* mark: what the marker says */
 	int64_t stream;	    /* stream: the registry's stream number */
 
 	/* Private storage behind the arrays above. */
@@ -336,6 +338,9 @@ void ss_frame_set_ancestors(json_t *relation, const uint32_t *oids, size_t n);
 json_t *ss_frame_new_invalidate(const int64_t *shapes, size_t nshapes,
 				uint32_t oid, const char *reason);
 json_t *ss_frame_new_progress(ss_lsn lsn);
+/* A marker written into the WAL (pg_logical_emit_message with the prefix
+ * "shapesync"), at its position; `mark` is its content. */
+json_t *ss_frame_new_mark(ss_lsn lsn, const char *mark);
 /* reason may be NULL (the field is then left out). */
 json_t *ss_frame_new_stream(int64_t stream, ss_lsn lsn, const char *reason);
 

@@ -715,7 +715,8 @@ int ss_pg_start_replication(struct ss_pg *repl, const char *slot,
 	ss_buf_addf(&sql, " LOGICAL %s (proto_version '1', publication_names ",
 		    ss_lsn_format(start, lsn));
 	add_repl_literal(&sql, names.buf);
-	ss_buf_addc(&sql, ')');
+	/* Logical messages carry route's markers (lib/decode). */
+	ss_buf_adds(&sql, ", messages 'true')");
 	r = PQexec(repl->conn, sql.buf);
 	if (!r || PQresultStatus(r) != PGRES_COPY_BOTH) {
 		const char *msg = field(r, PG_DIAG_MESSAGE_PRIMARY);

@@ -325,9 +325,24 @@ int ss_pgo_decode(struct ss_pgo_msg *m, const char *buf, size_t len,
 				m->relids[i] = u32(&r);
 		}
 		break;
-	case 'M':
-		/* Not requested (protocol version 1 without "messages"). */
-		return 0;
+	case 'M': {
+		uint32_t n;
+
+		/* Protocol version 1: no xid (only streamed transactions,
+		 * version 2, have one). */
+		m->flags = u8(&r);
+		m->msg_lsn = u64(&r);
+		m->msg_prefix = cstr(&r);
+		n = u32(&r);
+		if (!r.failed && n > len - r.off)
+			return short_msg(&r);
+		if (!r.failed) {
+			m->msg_content = (const char *)(r.p + r.off);
+			m->msg_len = n;
+			r.off += n;
+		}
+		break;
+	}
 	}
 	if (r.failed)
 		return -1;

@@ -69,7 +69,9 @@ struct ss_pgo_tuple {
  *   'D' delete:   relid, old_kind ('K' or 'O'), old_tuple
  *   'T' truncate: trunc_flags (1 cascade, 2 restart identity), relids,
  *                 nrelids
- *   'M' logical message (only with the "messages" option): ignored.
+ *   'M' logical message (with the "messages" option): flags (1:
+ *                 transactional), msg_lsn, msg_prefix, msg_content and
+ *                 msg_len (the content is bytes, not NUL-terminated).
  * Strings and values are *borrowed*: they point into the input buffer
  * (valid while it lives and until the next decode into the same struct
  * or its release). Timestamps are Unix microseconds. Initialise with
@@ -91,6 +93,10 @@ struct ss_pgo_msg {
 	uint8_t trunc_flags;
 	uint32_t *relids;
 	size_t nrelids;
+	ss_lsn msg_lsn;
+	const char *msg_prefix;
+	const char *msg_content;
+	size_t msg_len;
 
 	/* Private storage. */
 	size_t relids_alloc_, cols_alloc_;

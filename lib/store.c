@@ -1468,6 +1468,9 @@ int ss_store_frame(struct ss_store *s, const struct ss_frame *f,
 		return 0;
 	case SS_FRAME_STREAM:
 		return stream_frame(s, f, err);
+	case SS_FRAME_MARK:
+		/* route's; nothing for store */
+		return 0;
 	default:
 		return ss_err_set(err, SS_ERR_INPUT, "unexpected frame");
 	}

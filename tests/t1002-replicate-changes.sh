@@ -177,6 +177,32 @@ test_expect_success 'nothing written yet: WAL that held nothing gives progress' 
 	test_eq t "$(pg_psql "SELECT '\''$p'\''::pg_lsn >= '\''$end'\''::pg_lsn")"
 '
 
+# Route's move-in markers (docs/subqueries.md): a non-transactional
+# logical message with the prefix "shapesync" and text content becomes a
+# mark frame at its position (the LSN pg_logical_emit_message returns);
+# transactional ones, other prefixes and binary content are someone
+# else's.
+test_expect_success 'logical messages: ours become mark frames' '
+	pg_psql "SELECT pg_logical_emit_message(false, '\''other'\'', '\''x'\'')" \
+		"SELECT pg_logical_emit_message(true, '\''shapesync'\'', '\''in a txn'\'')" \
+		"SELECT pg_logical_emit_message(false, '\''shapesync'\'', '\''move 7'\'')" \
+		"SELECT pg_logical_emit_message(false, '\''shapesync'\'', '\''\\x00ff'\''::bytea)" \
+		>/dev/null &&
+	last=$(pg_psql "SELECT pg_logical_emit_message(false, '\''shapesync'\'', '\''last'\'')") &&
+	pg_psql "INSERT INTO a VALUES (100, '\''after'\'')" &&
+	end=$(pg_psql "SELECT pg_current_wal_lsn()") &&
+	shapesync-replicate --registry reg.db --table a --table b \
+		--endpos "$end" >marks &&
+	"$tool" frames-check marks >/dev/null &&
+	jq -r "select(.type == \"mark\") | .mark" marks >got &&
+	printf "move 7\nlast\n" >expect &&
+	test_cmp expect got &&
+	m=$(jq -r "select(.type == \"mark\" and .mark == \"last\") | .lsn" marks) &&
+	test_eq "$last" "$m" &&
+	test_eq "{\"id\":\"100\",\"v\":\"after\",\"extra\":\"d\"}" \
+		"$(jq -c "select(.type == \"change\") | .new" marks | tail -n 1)"
+'
+
 test_expect_success 'standard output failing is exit 1, never a retry' '
 	pg_psql "INSERT INTO a VALUES (6, '\''full'\'')" &&
 	end=$(pg_psql "SELECT pg_current_wal_lsn()") &&

@@ -5,7 +5,7 @@
 # standard output and standard error must equal NAME.out and NAME.err.
 # Cases: moves (inserts, deletes, updates moving rows in and out, a
 # primary key change, truncate, AND of indexed and unindexed parts, IN,
-# ranges, $1), values (PostgreSQL equality and order in the indexes),
+# ranges, $1; a mark frame, which route consumes), values (PostgreSQL equality and order in the indexes),
 # schema (relation changes and where clauses that do not compile),
 # partition (changes of partitions reach the shapes on their ancestors,
 # with the ancestor's columns: other order, a second level, truncates),

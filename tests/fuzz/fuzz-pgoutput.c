@@ -138,6 +138,13 @@ static void encode(struct ss_buf *b, const struct ss_pgo_msg *m)
 		for (i = 0; i < m->nrelids; i++)
 			p32(b, m->relids[i]);
 		break;
+	case 'M':
+		p8(b, m->flags);
+		p64(b, m->msg_lsn);
+		pstr(b, m->msg_prefix);
+		p32(b, (uint32_t)m->msg_len);
+		ss_buf_add(b, m->msg_content, m->msg_len);
+		break;
 	}
 }
 
@@ -183,9 +190,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   "decode error without message");
 		goto out;
 	}
-	if (m.type == 'M')
-		goto out;
 	switch (m.type) {
+	case 'M':
+		inside_str(m.msg_prefix, "message prefix");
+		inside(m.msg_content, m.msg_len, "message content");
+		break;
 	case 'O':
 		inside_str(m.origin_name, "origin name");
 		break;

@@ -122,6 +122,10 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 	case SS_FRAME_PROGRESS:
 		ss_buf_addf(b, " lsn=%s", ss_lsn_format(f->lsn, l1));
 		break;
+	case SS_FRAME_MARK:
+		ss_buf_addf(b, " lsn=%s mark=%s", ss_lsn_format(f->lsn, l1),
+			    f->mark);
+		break;
 	default:
 		ss_buf_adds(b, "???");
 	}

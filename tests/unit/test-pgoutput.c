@@ -95,6 +95,21 @@ static struct msg relation_msg(void)
 	return m;
 }
 
+/* A non-transactional logical message (pg_logical_emit_message). */
+static struct msg logical_msg(void)
+{
+	struct msg m = {.n = 0};
+
+	u8(&m, 'M');
+	u8(&m, 0);
+	u64(&m, 0x2033B10);
+	str(&m, "shapesync");
+	u32(&m, 6);
+	memcpy(m.b + m.n, "move 7", 6);
+	m.n += 6;
+	return m;
+}
+
 static struct msg update_msg(void)
 {
 	struct msg m = {.n = 0};
@@ -224,6 +239,15 @@ static void test_messages(void)
 	CHECK(d.commit_lsn == 0x16B3748 && d.end_lsn == 0x16B3778);
 	CHECK(d.ts_us == TS_UNIX);
 
+	m = logical_msg();
+	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) == 0);
+	CHECK(d.type == 'M' && d.flags == 0 && d.msg_lsn == 0x2033B10);
+	CHECK_STR(d.msg_prefix, "shapesync");
+	CHECK(d.msg_len == 6 && !memcmp(d.msg_content, "move 7", 6));
+	/* content longer than the message */
+	m.b[m.n - 7] = 9;
+	CHECK(ss_pgo_decode(&d, m.b, m.n, &err) < 0);
+
 	/* Errors. */
 	CHECK(ss_pgo_decode(&d, "S", 1, &err) < 0);
 	CHECK_STR(err.msg, "pgoutput: unknown message type 'S'");
@@ -304,13 +328,14 @@ static void test_truncations(void)
 {
 	struct ss_pgo_msg d = SS_PGO_MSG_INIT;
 	struct ss_err err = SS_ERR_INIT;
-	struct msg ms[3];
+	struct msg ms[4];
 	size_t i, k;
 
 	ms[0] = begin_msg();
 	ms[1] = relation_msg();
 	ms[2] = update_msg();
-	for (k = 0; k < 3; k++)
+	ms[3] = logical_msg();
+	for (k = 0; k < 4; k++)
 		for (i = 1; i < ms[k].n; i++) {
 			char *copy = ss_xmalloc(i);
 
