@@ -101,4 +101,16 @@ void ss_dnf_tags_json(const struct ss_dnf *d, const char *const *values,
 void ss_dnf_ac_json(const struct ss_dnf *d, const unsigned char *ac,
 		    struct ss_buf *out);
 
+/*
+ * The same two arrays computed by PostgreSQL, for snapshot and subset
+ * rows: SQL expressions over the table's columns (in a SELECT from the
+ * shape's table) appended to `tags` and `ac`, each giving the JSON text
+ * ss_dnf_tags_json and ss_dnf_ac_json give for the row, byte for byte;
+ * subquery positions test the real subquery. stack_lit and handle_lit
+ * are SQL string literals (quoted by the caller, e.g. with libpq); names
+ * and constants are rendered by lib/where, as the where clause is.
+ */
+void ss_dnf_sql(const struct ss_dnf *d, const char *stack_lit,
+		const char *handle_lit, struct ss_buf *tags, struct ss_buf *ac);
+
 #endif

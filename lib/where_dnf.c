@@ -375,3 +375,105 @@ void ss_dnf_ac_json(const struct ss_dnf *d, const unsigned char *ac,
 	}
 	ss_buf_addc(out, ']');
 }
+
+/* ---- the same in SQL ------------------------------------------------ */
+
+/* A string literal of ours: standard_conforming_strings, quotes doubled
+ * (as lib/where renders literals in a clause). */
+static void sql_str(const char *s, struct ss_buf *out)
+{
+	ss_buf_addc(out, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			ss_buf_addc(out, '\'');
+		ss_buf_addc(out, *s);
+	}
+	ss_buf_addc(out, '\'');
+}
+
+/* The text of a column as its output function writes it (what the row's
+ * value holds), or "NULL": the part of the hash for one value. */
+static void sql_ns(const char *col, struct ss_buf *out)
+{
+	ss_buf_adds(out, "CASE WHEN ");
+	ss_w_render_ident(col, out);
+	ss_buf_adds(out, " IS NULL THEN 'NULL' ELSE 'v:' || concat(");
+	ss_w_render_ident(col, out);
+	ss_buf_adds(out, ", '') END");
+}
+
+static void sql_hash(const struct ss_dnf *d, size_t p, const char *stack_lit,
+		     const char *handle_lit, struct ss_buf *out)
+{
+	const struct ss_dnf_pos *ps = &d->pos[p];
+	size_t i;
+
+	ss_buf_addf(out, "md5(%s || %s", stack_lit, handle_lit);
+	for (i = 0; i < ps->ncols; i++) {
+		ss_buf_adds(out, " || ");
+		if (ps->ncols > 1) {
+			struct ss_buf name = SS_BUF_INIT;
+
+			ss_buf_adds(&name, ps->names[i]);
+			ss_buf_addc(&name, ':');
+			sql_str(name.buf, out);
+			ss_buf_adds(out, " || ");
+			ss_buf_release(&name);
+		}
+		ss_buf_addc(out, '(');
+		sql_ns(ps->names[i], out);
+		ss_buf_addc(out, ')');
+	}
+	ss_buf_addc(out, ')');
+}
+
+/* Position p's truth: the leaf with its polarity, NULL as false. A
+ * NOT IN leaf is rendered as its IN test (its polarity is the
+ * position's). */
+static void sql_cond(const struct ss_dnf *d, size_t p, struct ss_buf *out)
+{
+	const struct ss_where_node *n = d->leaf[p];
+	struct ss_where_node tmp;
+
+	if (not_in(n)) {
+		tmp = *n;
+		tmp.flags &= ~NF_NOT;
+		tmp.op = "IN";
+		n = &tmp;
+	}
+	ss_buf_adds(out, d->pos[p].negated ? "COALESCE(NOT (" : "COALESCE((");
+	ss_w_render(n, out);
+	ss_buf_adds(out, "), false)");
+}
+
+void ss_dnf_sql(const struct ss_dnf *d, const char *stack_lit,
+		const char *handle_lit, struct ss_buf *tags, struct ss_buf *ac)
+{
+	size_t i, p;
+
+	ss_buf_adds(tags, "('[' || ");
+	for (i = 0; i < d->ndisj; i++) {
+		ss_buf_adds(tags, i ? " || ',\"' || " : "'\"' || ");
+		for (p = 0; p < d->npos; p++) {
+			if (p)
+				ss_buf_adds(tags, "'/' || ");
+			if (d->pos[p].disjunct != i)
+				continue;
+			if (d->pos[p].dep >= 0)
+				sql_hash(d, p, stack_lit, handle_lit, tags);
+			else
+				ss_buf_adds(tags, "'1'");
+			ss_buf_adds(tags, " || ");
+		}
+		ss_buf_adds(tags, "'\"'");
+	}
+	ss_buf_adds(tags, " || ']')");
+	ss_buf_adds(ac, "('['");
+	for (p = 0; p < d->npos; p++) {
+		ss_buf_adds(ac, p ? " || ',' || " : " || ");
+		ss_buf_adds(ac, "CASE WHEN ");
+		sql_cond(d, p, ac);
+		ss_buf_adds(ac, " THEN 'true' ELSE 'false' END");
+	}
+	ss_buf_adds(ac, " || ']')");
+}
