@@ -143,6 +143,7 @@ enum slot {
 	S_OLD,
 	S_SHAPES,
 	S_MOVES,
+	S_META,
 	S_OIDS,
 	S_SCHEMA,
 	S_TABLE,
@@ -184,11 +185,17 @@ static const struct field relation_fields[] = {
     END_FIELDS,
 };
 static const struct field change_fields[] = {
-    {"op", S_OP, REQUIRED},	  {"oid", S_OID, REQUIRED},
-    {"xid", S_XID, REQUIRED},	  {"lsn", S_LSN, REQUIRED},
-    {"pos", S_POS, REQUIRED},	  {"new", S_NEW, BY_OP},
-    {"old", S_OLD, BY_OP},	  {"shapes", S_SHAPES, OPTIONAL},
-    {"moves", S_MOVES, OPTIONAL}, END_FIELDS,
+    {"op", S_OP, REQUIRED},
+    {"oid", S_OID, REQUIRED},
+    {"xid", S_XID, REQUIRED},
+    {"lsn", S_LSN, REQUIRED},
+    {"pos", S_POS, REQUIRED},
+    {"new", S_NEW, BY_OP},
+    {"old", S_OLD, BY_OP},
+    {"shapes", S_SHAPES, OPTIONAL},
+    {"moves", S_MOVES, OPTIONAL},
+    {"meta", S_META, OPTIONAL},
+    END_FIELDS,
 };
 static const struct field truncate_fields[] = {
     {"xid", S_XID, REQUIRED},	    {"lsn", S_LSN, REQUIRED},
@@ -262,6 +269,7 @@ void ss_frame_release(struct ss_frame *f)
 	json_decref(f->json);
 	free(f->shapes_buf_);
 	free(f->ops_buf_);
+	free(f->meta_buf_);
 	free(f->oids_buf_);
 	free(f->cols_buf_);
 	free(f->anc_buf_);
@@ -279,6 +287,8 @@ static void reset(struct ss_frame *f)
 	f->shapes_alloc_ = keep.shapes_alloc_;
 	f->ops_buf_ = keep.ops_buf_;
 	f->ops_alloc_ = keep.ops_alloc_;
+	f->meta_buf_ = keep.meta_buf_;
+	f->meta_alloc_ = keep.meta_alloc_;
 	f->oids_buf_ = keep.oids_buf_;
 	f->oids_alloc_ = keep.oids_alloc_;
 	f->cols_buf_ = keep.cols_buf_;
@@ -445,6 +455,89 @@ static int check_moves(struct ss_frame *f, json_t *v, struct ss_err *err)
 				    q);
 		f->ops_buf_[at] = op;
 	}
+	return 0;
+}
+
+/* An array of strings (tags), or of booleans, with at least `min`. */
+static int string_array(json_t *v, size_t min)
+{
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) < min)
+		return 0;
+	for (i = 0; i < json_array_size(v); i++)
+		if (!json_is_string(json_array_get(v, i)))
+			return 0;
+	return 1;
+}
+
+static int bool_array(json_t *v)
+{
+	size_t i;
+
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return 0;
+	for (i = 0; i < json_array_size(v); i++)
+		if (!json_is_boolean(json_array_get(v, i)))
+			return 0;
+	return 1;
+}
+
+/* "meta": {"<id>": {"tags":[s..],"active_conditions":[b..]
+ * [,"removed_tags":[s..]]}} over ids listed in "shapes". */
+static int check_meta(struct ss_frame *f, json_t *v, struct ss_err *err)
+{
+	const char *key, *k2;
+	json_t *val, *m;
+	char q[300];
+	size_t i;
+
+	if (!f->has_shapes)
+		return ferr(err, f, "field 'meta' requires field 'shapes'");
+	if (!json_is_object(v))
+		return ferr(err, f, "field 'meta' must be an object");
+	SS_GROW(f->meta_buf_, f->meta_alloc_, f->nshapes + 1);
+	for (i = 0; i < f->nshapes; i++)
+		f->meta_buf_[i] = NULL;
+	json_object_foreach(v, key, val)
+	{
+		int64_t id;
+		ssize_t at;
+
+		ss_quote_text(q, sizeof(q), key, strlen(key), 64);
+		if (parse_id(key, &id) || (at = find_shape(f, id)) < 0)
+			return ferr(err, f,
+				    "field 'meta': '%s' is not an id in "
+				    "'shapes'",
+				    q);
+		if (!json_is_object(val) ||
+		    !string_array(json_object_get(val, "tags"), 1) ||
+		    !bool_array(json_object_get(val, "active_conditions")))
+			return ferr(err, f,
+				    "field 'meta': '%s' must have 'tags' (an "
+				    "array of strings) and 'active_conditions' "
+				    "(an array of booleans)",
+				    q);
+		m = json_object_get(val, "removed_tags");
+		if (m && !string_array(m, 0))
+			return ferr(err, f,
+				    "field 'meta': 'removed_tags' of '%s' must "
+				    "be an array of strings",
+				    q);
+		json_object_foreach(val, k2, m)
+		{
+			if (strcmp(k2, "tags") &&
+			    strcmp(k2, "active_conditions") &&
+			    strcmp(k2, "removed_tags")) {
+				ss_quote_text(q, sizeof(q), k2, strlen(k2), 64);
+				return ferr(err, f,
+					    "field 'meta': unknown member '%s'",
+					    q);
+			}
+		}
+		f->meta_buf_[at] = val;
+	}
+	f->shape_meta = f->meta_buf_;
 	return 0;
 }
 
@@ -709,6 +802,7 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 	case S_SHAPES:
 		return check_shapes(f, v, err);
 	case S_MOVES:
+	case S_META:
 		/* Checked after the loop, once the per-shape array exists. */
 		return 0;
 	case S_OIDS:
@@ -804,6 +898,9 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 		}
 		v = json_object_get(json, "moves");
 		if (v && check_moves(f, v, err))
+			return -1;
+		v = json_object_get(json, "meta");
+		if (v && check_meta(f, v, err))
 			return -1;
 	}
 	json_object_foreach(json, key, v)
@@ -1566,6 +1663,19 @@ json_t *ss_frame_new_stream(int64_t stream, ss_lsn lsn, const char *reason)
 void ss_frame_set_shapes(json_t *frame, const int64_t *ids, size_t n)
 {
 	set(frame, "shapes", id_array(ids, n));
+}
+
+void ss_frame_set_meta(json_t *frame, int64_t id, json_t *meta)
+{
+	json_t *all = json_object_get(frame, "meta");
+	char key[24];
+
+	if (!json_is_object(all)) {
+		all = need(json_object());
+		set(frame, "meta", all);
+	}
+	snprintf(key, sizeof(key), "%" PRId64, id);
+	set(all, key, need(meta));
 }
 
 void ss_frame_set_move(json_t *frame, int64_t id, enum ss_frame_op op)

@@ -87,6 +87,10 @@ struct ss_frame {
 	/* change with shapes: shape_ops[i] is the operation for shapes[i]
 	 * ("moves" applied: an update may be an insert or delete there). */
 	const enum ss_frame_op *shape_ops;
+	/* change with shapes: shape_meta[i] is the "meta" object of a
+	 * subquery shape shapes[i] ({"tags":[..],"active_conditions":[..]
+	 * [,"removed_tags":[..]]}), NULL for other shapes (borrowed). */
+	json_t *const *shape_meta;
 	const uint32_t *oids; /* truncate: the truncated relations (>= 1) */
 	size_t noids;
 	const char *schema;    /* relation */
@@ -108,6 +112,8 @@ struct ss_frame {
 	size_t shapes_alloc_;
 	enum ss_frame_op *ops_buf_;
 	size_t ops_alloc_;
+	json_t **meta_buf_;
+	size_t meta_alloc_;
 	uint32_t *oids_buf_;
 	size_t oids_alloc_;
 	struct ss_frame_column *cols_buf_;
@@ -351,6 +357,10 @@ json_t *ss_frame_new_stream(int64_t stream, ss_lsn lsn, const char *reason);
 void ss_frame_set_shapes(json_t *frame, const int64_t *ids, size_t n);
 /* route: record that shape `id` sees this update as `op` (insert or
  * delete), in the "moves" object (created on first use). */
+/* route: set the "meta" of subquery shape `id` of a change frame (which
+ * must list it in "shapes"), stealing `meta`: {"tags":[..],
+ * "active_conditions":[..][,"removed_tags":[..]]}. */
+void ss_frame_set_meta(json_t *frame, int64_t id, json_t *meta);
 void ss_frame_set_move(json_t *frame, int64_t id, enum ss_frame_op op);
 
 /* Parse the "ts" text: ISO 8601 UTC with exactly six fractional digits,

@@ -115,6 +115,8 @@ size_t ss_message_change(struct ss_buf *out, const struct ss_message_rel *rel,
 		    ",\"lsn\":\"%" PRIu64 "\",\"op_position\":%" PRIu64
 		    ",\"txids\":[%" PRIu64 "]",
 		    hdr->lsn, hdr->op_position, hdr->txid);
+	if (hdr->extra)
+		ss_buf_adds(out, hdr->extra);
 	last_at = out->len;
 	if (hdr->last)
 		ss_buf_adds(out, ",\"last\":true");

@@ -48,6 +48,9 @@ struct ss_message_hdr {
 	int last;
 	const char *key_change_to;   /* delete half of a key change, or NULL */
 	const char *key_change_from; /* insert half, or NULL */
+	/* More members for the headers, each starting with ',' (a subquery
+	 * shape's tags, active_conditions, removed_tags), or NULL. */
+	const char *extra;
 };
 
 /*

@@ -37,6 +37,17 @@ int ss_offset_for_change(uint64_t lsn, uint64_t pos, struct ss_offset *out,
 	return 0;
 }
 
+int ss_offset_for_subquery(uint64_t lsn, uint64_t pos, unsigned slot,
+			   struct ss_offset *out, struct ss_err *err)
+{
+	if (slot > 3 || pos > (SS_OFFSET_OP_MAX - 3) / 4)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "change position %" PRIu64 " is out of range",
+				  pos);
+	*out = ss_offset_make(lsn, 4 * pos + slot);
+	return 0;
+}
+
 static int bad_offset(const char *s, size_t len, unsigned flags,
 		      struct ss_err *err)
 {

@@ -72,6 +72,16 @@ struct ss_offset ss_offset_make(uint64_t tx, uint64_t op);
 int ss_offset_for_change(uint64_t lsn, uint64_t pos, struct ss_offset *out,
 			 struct ss_err *err);
 
+/*
+ * The same for a subquery shape, whose log has control lines between
+ * changes (docs/subqueries.md): {lsn, 4 * pos + slot}, slot 0 for a
+ * move-out the change at pos caused, 1 for the change, 2 for the insert
+ * half of a primary-key-changing update. Returns 0, or -1 with
+ * SS_ERR_INPUT when the op would exceed SS_OFFSET_OP_MAX or slot > 3.
+ */
+int ss_offset_for_subquery(uint64_t lsn, uint64_t pos, unsigned slot,
+			   struct ss_offset *out, struct ss_err *err);
+
 /* Flags for ss_offset_parse: accept "now" (kind SS_OFFSET_NOW). Without
  * it "now" is an error, as it is anywhere but an HTTP request. */
 #define SS_OFFSET_ALLOW_NOW 1u

@@ -190,7 +190,7 @@ struct ss_store {
 	int64_t stream; /* the registry stream our frames are of */
 	int64_t last_watch_us;
 	/* scratch */
-	struct ss_buf msg, key, key2;
+	struct ss_buf msg, key, key2, extra;
 	struct ss_store_stats st;
 	/* trash cleaner */
 	pthread_t cleaner;
@@ -680,6 +680,56 @@ static void row_values(const struct rel *r, json_t *row, const char **vals)
 			    vals);
 }
 
+/* An array of strings or booleans (a checked "meta" member) as compact
+ * JSON, `more` (NULL: none) appended inside it. */
+static void add_array(struct ss_buf *out, json_t *v, json_t *more)
+{
+	size_t i, n = 0;
+	json_t *parts[2] = {v, more};
+	int k;
+
+	ss_buf_addc(out, '[');
+	for (k = 0; k < 2; k++)
+		for (i = 0; parts[k] && i < json_array_size(parts[k]); i++) {
+			json_t *e = json_array_get(parts[k], i);
+
+			if (n++)
+				ss_buf_addc(out, ',');
+			if (json_is_string(e))
+				ss_buf_add_json_string(out,
+						       json_string_value(e),
+						       json_string_length(e));
+			else
+				ss_buf_adds(out,
+					    json_is_true(e) ? "true" : "false");
+		}
+	ss_buf_addc(out, ']');
+}
+
+/*
+ * The headers route gives a subquery shape's change (its "meta"), as
+ * Electric sends them (reference 3.2-3.4): tags and active_conditions on
+ * every message, removed_tags on updates only; the delete half of a key
+ * change (`key_delete`) carries the new tags followed by the removed
+ * ones.
+ */
+static void meta_headers(struct ss_buf *out, json_t *meta, enum ss_frame_op op,
+			 int key_delete)
+{
+	json_t *tags = json_object_get(meta, "tags");
+	json_t *removed = json_object_get(meta, "removed_tags");
+
+	ss_buf_reset(out);
+	ss_buf_adds(out, ",\"tags\":");
+	add_array(out, tags, key_delete ? removed : NULL);
+	ss_buf_adds(out, ",\"active_conditions\":");
+	add_array(out, json_object_get(meta, "active_conditions"), NULL);
+	if (op == SS_FRAME_OP_UPDATE && !key_delete) {
+		ss_buf_adds(out, ",\"removed_tags\":");
+		add_array(out, removed, NULL);
+	}
+}
+
 static void make_key(struct ss_buf *out, const struct rel *r, const char **vals)
 {
 	const char *pkv[64], **pk = pkv;
@@ -823,8 +873,13 @@ static int change(struct ss_store *s, const struct ss_frame *f,
 		struct rel *rr;
 		const char **nvv, **ovv;
 		struct ss_message_rel *mrr;
+		json_t *meta = f->shape_meta ? f->shape_meta[k] : NULL;
 
-		if (ss_offset_for_change(s->lsn, f->pos, &off, err) < 0)
+		/* A subquery shape's change takes slot 1 of its position
+		 * (control lines go before it). */
+		if ((meta
+			 ? ss_offset_for_subquery(s->lsn, f->pos, 1, &off, err)
+			 : ss_offset_for_change(s->lsn, f->pos, &off, err)) < 0)
 			goto out;
 
 		h = shape(s, f->shapes[k], err, &fail);
@@ -877,6 +932,9 @@ static int change(struct ss_store *s, const struct ss_frame *f,
 		hdr.op_position = off.op;
 		hdr.txid = s->xid & 0xFFFFFFFFu;
 		ss_buf_reset(&s->msg);
+		if (meta)
+			meta_headers(&s->extra, meta, op, 0);
+		hdr.extra = meta ? s->extra.buf : NULL;
 
 		if (op == SS_FRAME_OP_INSERT) {
 			/* An insert, or an update that moved the row in. */
@@ -907,6 +965,11 @@ static int change(struct ss_store *s, const struct ss_frame *f,
 				 * insert of the new one at op + 1. */
 				hdr.operation = "delete";
 				hdr.key_change_to = s->key2.buf;
+				if (meta) { /* tags: new and removed */
+					meta_headers(&s->extra, meta,
+						     SS_FRAME_OP_DELETE, 1);
+					hdr.extra = s->extra.buf;
+				}
 				if (!h->replica_full)
 					for (i = 0; i < rr->npk; i++)
 						inc[rr->pk[i]] = 1;
@@ -923,6 +986,11 @@ static int change(struct ss_store *s, const struct ss_frame *f,
 				hdr.operation = "insert";
 				hdr.key_change_from = s->key.buf;
 				off.op++;
+				if (meta) {
+					meta_headers(&s->extra, meta,
+						     SS_FRAME_OP_INSERT, 0);
+					hdr.extra = s->extra.buf;
+				}
 				last_at = ss_message_change(
 				    &s->msg, mrr, s->key2.buf, &hdr, nvv, NULL,
 				    NULL, NULL);
@@ -934,9 +1002,11 @@ static int change(struct ss_store *s, const struct ss_frame *f,
 						changed = 1;
 					}
 				}
-				if (!changed)
-					continue; /* nothing this shape shows
-						     changed */
+				/* Nothing this shape shows changed: not
+				 * sent, but to a subquery shape, whose
+				 * active_conditions may have. */
+				if (!changed && !meta)
+					continue;
 				hdr.operation = "update";
 				if (h->replica_full) {
 					last_at = ss_message_change(
@@ -1612,6 +1682,7 @@ int ss_store_close(struct ss_store *s, struct ss_err *err)
 	ss_buf_release(&s->msg);
 	ss_buf_release(&s->key);
 	ss_buf_release(&s->key2);
+	ss_buf_release(&s->extra);
 	pthread_mutex_destroy(&s->cmu);
 	pthread_cond_destroy(&s->ccv);
 	free(s->dir);

@@ -101,6 +101,18 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 				ss_buf_addf(b, "%s%s", i ? "," : "",
 					    ss_frame_op_name(f->shape_ops[i]));
 			ss_buf_addc(b, ']');
+			for (i = 0; f->shape_meta && i < f->nshapes; i++) {
+				char *m =
+				    f->shape_meta[i]
+					? json_dumps(f->shape_meta[i],
+						     JSON_COMPACT |
+							 JSON_PRESERVE_ORDER)
+					: NULL;
+
+				ss_buf_addf(b, "%s%s",
+					    i ? " " : " meta=", m ? m : "-");
+				free(m);
+			}
 		}
 		break;
 	case SS_FRAME_TRUNCATE:
