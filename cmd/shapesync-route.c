@@ -362,6 +362,9 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 		/* The markers of route's move-in queries (docs/subqueries.md):
 		 * consumed here. */
 		break;
+	case SS_FRAME_MOVE:
+		/* route's own output read again: worked out anew */
+		break;
 	case SS_FRAME_STREAM:
 		write_raw(line, len);
 		if (ss_activate_stream(st.act, f->stream, f->lsn, &err) < 0)

@@ -39,7 +39,7 @@ static const char *const type_names[] = {
     [SS_FRAME_CHANGE] = "change",     [SS_FRAME_TRUNCATE] = "truncate",
     [SS_FRAME_COMMIT] = "commit",     [SS_FRAME_INVALIDATE] = "invalidate",
     [SS_FRAME_PROGRESS] = "progress", [SS_FRAME_STREAM] = "stream",
-    [SS_FRAME_MARK] = "mark",
+    [SS_FRAME_MARK] = "mark",	      [SS_FRAME_MOVE] = "move",
 };
 
 static const char *const op_names[] = {
@@ -153,6 +153,8 @@ enum slot {
 	S_ANCESTORS,
 	S_STREAM,
 	S_MARK,
+	S_EVENT,
+	S_PATTERNS,
 };
 
 enum need { OPTIONAL = 0, REQUIRED = 1, BY_OP = 2 };
@@ -219,6 +221,15 @@ static const struct field progress_fields[] = {
     {"lsn", S_LSN, REQUIRED},
     END_FIELDS,
 };
+static const struct field move_fields[] = {
+    {"xid", S_XID, REQUIRED},
+    {"lsn", S_LSN, REQUIRED},
+    {"pos", S_POS, REQUIRED},
+    {"event", S_EVENT, REQUIRED},
+    {"shapes", S_SHAPES, REQUIRED},
+    {"patterns", S_PATTERNS, REQUIRED},
+    END_FIELDS,
+};
 static const struct field mark_fields[] = {
     {"lsn", S_LSN, REQUIRED},
     {"mark", S_MARK, REQUIRED},
@@ -241,6 +252,7 @@ static const struct field *const schema[] = {
     [SS_FRAME_PROGRESS] = progress_fields,
     [SS_FRAME_STREAM] = stream_fields,
     [SS_FRAME_MARK] = mark_fields,
+    [SS_FRAME_MOVE] = move_fields,
 };
 
 /* Set an SS_ERR_INPUT "<type> frame: <message>". */
@@ -270,6 +282,7 @@ void ss_frame_release(struct ss_frame *f)
 	free(f->shapes_buf_);
 	free(f->ops_buf_);
 	free(f->meta_buf_);
+	free(f->pat_buf_);
 	free(f->oids_buf_);
 	free(f->cols_buf_);
 	free(f->anc_buf_);
@@ -289,6 +302,8 @@ static void reset(struct ss_frame *f)
 	f->ops_alloc_ = keep.ops_alloc_;
 	f->meta_buf_ = keep.meta_buf_;
 	f->meta_alloc_ = keep.meta_alloc_;
+	f->pat_buf_ = keep.pat_buf_;
+	f->pat_alloc_ = keep.pat_alloc_;
 	f->oids_buf_ = keep.oids_buf_;
 	f->oids_alloc_ = keep.oids_alloc_;
 	f->cols_buf_ = keep.cols_buf_;
@@ -538,6 +553,61 @@ static int check_meta(struct ss_frame *f, json_t *v, struct ss_err *err)
 		f->meta_buf_[at] = val;
 	}
 	f->shape_meta = f->meta_buf_;
+	return 0;
+}
+
+/* "patterns": {"<id>": [{"pos":N,"value":"..."}, ...]}, one non-empty
+ * array for every id of "shapes". */
+static int check_patterns(struct ss_frame *f, json_t *v, struct ss_err *err)
+{
+	const char *key;
+	json_t *val;
+	char q[300];
+	size_t i, n = 0;
+
+	if (!json_is_object(v))
+		return ferr(err, f, "field 'patterns' must be an object");
+	SS_GROW(f->pat_buf_, f->pat_alloc_, f->nshapes + 1);
+	for (i = 0; i < f->nshapes; i++)
+		f->pat_buf_[i] = NULL;
+	json_object_foreach(v, key, val)
+	{
+		int64_t id;
+		ssize_t at;
+
+		ss_quote_text(q, sizeof(q), key, strlen(key), 64);
+		if (parse_id(key, &id) || (at = find_shape(f, id)) < 0)
+			return ferr(err, f,
+				    "field 'patterns': '%s' is not an id in "
+				    "'shapes'",
+				    q);
+		if (!json_is_array(val) || json_array_size(val) == 0)
+			return ferr(err, f,
+				    "field 'patterns': '%s' must be a "
+				    "non-empty array",
+				    q);
+		for (i = 0; i < json_array_size(val); i++) {
+			json_t *p = json_array_get(val, i), *pos, *value;
+			json_int_t pv;
+
+			pos = json_object_get(p, "pos");
+			value = json_object_get(p, "value");
+			if (!json_is_object(p) || json_object_size(p) != 2 ||
+			    get_int(pos, 0, INT32_MAX, &pv) ||
+			    !json_is_string(value))
+				return ferr(err, f,
+					    "field 'patterns': each of '%s' "
+					    "must be {\"pos\":N,\"value\":"
+					    "\"...\"}",
+					    q);
+		}
+		f->pat_buf_[at] = val;
+		n++;
+	}
+	if (n != f->nshapes)
+		return ferr(err, f,
+			    "field 'patterns' must have every id of 'shapes'");
+	f->shape_patterns = f->pat_buf_;
 	return 0;
 }
 
@@ -801,8 +871,16 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 		return 0;
 	case S_SHAPES:
 		return check_shapes(f, v, err);
+	case S_EVENT:
+		s = json_string_value(v);
+		if (!s || strcmp(s, "move-out"))
+			return ferr(err, f,
+				    "field 'event' must be \"move-out\"");
+		f->event = s;
+		return 0;
 	case S_MOVES:
 	case S_META:
+	case S_PATTERNS:
 		/* Checked after the loop, once the per-shape array exists. */
 		return 0;
 	case S_OIDS:
@@ -862,10 +940,10 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 	if (!tname)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "field 'type' must be a string");
-	for (t = SS_FRAME_BEGIN; t <= SS_FRAME_MARK; t++)
+	for (t = SS_FRAME_BEGIN; t <= SS_FRAME_MOVE; t++)
 		if (!strcmp(tname, type_names[t]))
 			break;
-	if (t > SS_FRAME_MARK) {
+	if (t > SS_FRAME_MOVE) {
 		ss_quote_text(q, sizeof(q), tname, json_string_length(v), 64);
 		return ss_err_set(err, SS_ERR_INPUT, "unknown frame type '%s'",
 				  q);
@@ -903,6 +981,9 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 		if (v && check_meta(f, v, err))
 			return -1;
 	}
+	if (f->type == SS_FRAME_MOVE &&
+	    check_patterns(f, json_object_get(json, "patterns"), err))
+		return -1;
 	json_object_foreach(json, key, v)
 	{
 		if (!strcmp(key, "type"))
@@ -1270,6 +1351,7 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 		seq->xid = f->xid;
 		seq->lsn = f->lsn;
 		seq->have_pos = 0;
+		seq->have_move = 0;
 		return 0;
 	case SS_FRAME_CHANGE:
 	case SS_FRAME_TRUNCATE:
@@ -1279,8 +1361,29 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 			return ferr(err, f,
 				    "pos %" PRIu64 " does not follow %" PRIu64,
 				    f->pos, seq->pos);
+		if (seq->have_move && f->pos < seq->move_pos)
+			return ferr(err, f,
+				    "pos %" PRIu64
+				    " is before the move at %" PRIu64,
+				    f->pos, seq->move_pos);
 		seq->have_pos = 1;
 		seq->pos = f->pos;
+		return 0;
+	case SS_FRAME_MOVE:
+		/* Before the change at its pos (if that change is sent at
+		 * all), after every earlier one. */
+		if (in_open_txn(seq, f, err))
+			return -1;
+		if ((seq->have_pos && f->pos <= seq->pos) ||
+		    (seq->have_move && f->pos <= seq->move_pos))
+			return ferr(err, f,
+				    "pos %" PRIu64 " does not follow %" PRIu64,
+				    f->pos,
+				    seq->have_move && seq->move_pos > seq->pos
+					? seq->move_pos
+					: seq->pos);
+		seq->have_move = 1;
+		seq->move_pos = f->pos;
 		return 0;
 	case SS_FRAME_COMMIT:
 		if (in_open_txn(seq, f, err))
@@ -1638,6 +1741,28 @@ json_t *ss_frame_new_progress(ss_lsn lsn)
 
 	set(o, "lsn", lsn_string(lsn));
 	return o;
+}
+
+json_t *ss_frame_new_move(uint64_t xid, ss_lsn lsn, uint64_t pos,
+			  const char *event, const int64_t *shapes, size_t n)
+{
+	json_t *o = new_frame(SS_FRAME_MOVE);
+
+	set(o, "xid", json_integer((json_int_t)xid));
+	set(o, "lsn", lsn_string(lsn));
+	set(o, "pos", json_integer((json_int_t)pos));
+	set(o, "event", str(event));
+	set(o, "shapes", id_array(shapes, n));
+	set(o, "patterns", need(json_object()));
+	return o;
+}
+
+void ss_frame_set_patterns(json_t *move, int64_t id, json_t *patterns)
+{
+	char key[24];
+
+	snprintf(key, sizeof(key), "%" PRId64, id);
+	set(json_object_get(move, "patterns"), key, need(patterns));
 }
 
 json_t *ss_frame_new_mark(ss_lsn lsn, const char *mark)

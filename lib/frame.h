@@ -28,6 +28,7 @@ enum ss_frame_type {
 	SS_FRAME_PROGRESS,
 	SS_FRAME_STREAM,
 	SS_FRAME_MARK,
+	SS_FRAME_MOVE,
 };
 
 enum ss_frame_op {
@@ -105,7 +106,11 @@ struct ss_frame {
 	size_t nancestors;
 	const char *reason; /* invalidate; stream (NULL if absent) */
 	const char *mark;   /* mark: what the marker says */
-	int64_t stream;	    /* stream: the registry's stream number */
+	const char *event;  /* move: "move-out" */
+	/* move: per shape (as shapes), its patterns: a JSON array of
+	 * {"pos":N,"value":"..."} (borrowed) */
+	json_t *const *shape_patterns;
+	int64_t stream; /* stream: the registry's stream number */
 
 	/* Private storage behind the arrays above. */
 	int64_t *shapes_buf_;
@@ -114,6 +119,8 @@ struct ss_frame {
 	size_t ops_alloc_;
 	json_t **meta_buf_;
 	size_t meta_alloc_;
+	json_t **pat_buf_;
+	size_t pat_alloc_;
 	uint32_t *oids_buf_;
 	size_t oids_alloc_;
 	struct ss_frame_column *cols_buf_;
@@ -247,11 +254,13 @@ struct ss_frame_seq {
 	ss_lsn last_commit; /* the last commit's lsn */
 	ss_lsn progress;    /* the highest progress lsn, 0 if none */
 	int64_t stream;	    /* the last stream frame's number, 0 if none */
+	int have_move;	    /* a move frame was seen in the transaction */
+	uint64_t move_pos;  /* ... and the last one's pos */
 };
 
 #define SS_FRAME_SEQ_INIT                                                      \
 	{                                                                      \
-		0, 0, 0, 0, 0, 0, 0, 0, 0                                      \
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0                                \
 	}
 
 void ss_frame_seq_init(struct ss_frame_seq *seq);
@@ -344,6 +353,14 @@ void ss_frame_set_ancestors(json_t *relation, const uint32_t *oids, size_t n);
 json_t *ss_frame_new_invalidate(const int64_t *shapes, size_t nshapes,
 				uint32_t oid, const char *reason);
 json_t *ss_frame_new_progress(ss_lsn lsn);
+/* A move event of subquery shapes shapes[0..n) (ascending ids) caused by
+ * the change at pos; patterns of each are set with ss_frame_set_patterns.
+ */
+json_t *ss_frame_new_move(uint64_t xid, ss_lsn lsn, uint64_t pos,
+			  const char *event, const int64_t *shapes, size_t n);
+/* Set (steal) the patterns of shape `id` of a move frame: a JSON array of
+ * {"pos":N,"value":"hash"}. */
+void ss_frame_set_patterns(json_t *move, int64_t id, json_t *patterns);
 /* A marker written into the WAL (pg_logical_emit_message with the prefix
  * "shapesync"), at its position; `mark` is its content. */
 json_t *ss_frame_new_mark(ss_lsn lsn, const char *mark);

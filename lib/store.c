@@ -640,7 +640,7 @@ static int flush_held(struct ss_store *s, struct shp *h, int last,
 
 	if (!h->has_held)
 		return 0;
-	if (last) {
+	if (last && h->held_last_at != SIZE_MAX) { /* not a control line */
 		struct ss_buf b = SS_BUF_INIT;
 
 		ss_buf_add(&b, h->held.buf, h->held_last_at);
@@ -824,6 +824,60 @@ static void rel_view(struct ss_message_rel *mr, const struct rel *r,
 	mr->selected = sel;
 	mr->pk = r->pk;
 	mr->npk = r->npk;
+}
+
+/*
+ * A move-out of subquery shapes (docs/subqueries.md): for each, the
+ * control line {"headers":{"event":"move-out","patterns":[..],
+ * "txids":[xid]}} at slot 0 of the position of the change that caused
+ * it. A control line is never marked "last".
+ */
+static int move_event(struct ss_store *s, const struct ss_frame *f,
+		      struct ss_err *err)
+{
+	size_t k, i;
+
+	for (k = 0; k < f->nshapes; k++) {
+		json_t *pats = f->shape_patterns[k];
+		struct ss_offset off;
+		struct shp *h;
+		int fail;
+
+		if (ss_offset_for_subquery(s->lsn, f->pos, 0, &off, err) < 0)
+			return -1;
+		h = shape(s, f->shapes[k], err, &fail);
+		if (!h) {
+			if (fail)
+				return -1;
+			continue; /* removed meanwhile */
+		}
+		if (decide(s, h, err) < 0)
+			return -1;
+		if (h->mode == SKIP || h->invalidated)
+			continue;
+		ss_buf_reset(&s->msg);
+		ss_buf_adds(&s->msg, "{\"headers\":{\"event\":");
+		ss_buf_add_json_string(&s->msg, f->event, strlen(f->event));
+		ss_buf_adds(&s->msg, ",\"patterns\":[");
+		for (i = 0; i < json_array_size(pats); i++) {
+			json_t *p = json_array_get(pats, i);
+			json_t *v = json_object_get(p, "value");
+
+			ss_buf_addf(
+			    &s->msg,
+			    "%s{\"pos\":%" PRId64 ",\"value\":", i ? "," : "",
+			    (int64_t)json_integer_value(
+				json_object_get(p, "pos")));
+			ss_buf_add_json_string(&s->msg, json_string_value(v),
+					       json_string_length(v));
+			ss_buf_addc(&s->msg, '}');
+		}
+		ss_buf_addf(&s->msg, "],\"txids\":[%" PRIu64 "]}}",
+			    s->xid & 0xFFFFFFFFu);
+		if (emit(s, h, off, SIZE_MAX, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int change(struct ss_store *s, const struct ss_frame *f,
@@ -1525,6 +1579,8 @@ int ss_store_frame(struct ss_store *s, const struct ss_frame *f,
 		if (!f->has_shapes)
 			return 0;
 		return invalidate_ids(s, f->shapes, f->nshapes, 0, err);
+	case SS_FRAME_MOVE:
+		return move_event(s, f, err);
 	case SS_FRAME_COMMIT:
 		return commit(s, f, err);
 	case SS_FRAME_INVALIDATE:

@@ -4,8 +4,10 @@
 # active_conditions and (on updates) removed_tags, as Electric sends them;
 # such a shape's changes take offset lsn_(4 pos + 1), the insert half of a
 # key change 4 pos + 2; an update that changes no column it shows is still
-# sent to it (its active_conditions may have changed); other shapes on the
-# same changes are as before. Golden logs in tests/data/store-subquery.
+# sent to it (its active_conditions may have changed); a move frame is a
+# move-out control line at 4 pos, before the change at pos, never marked
+# "last"; other shapes on the same changes are as before. Golden logs in
+# tests/data/store-subquery.
 . "$(dirname "$0")/lib.sh"
 
 D="$TEST_SRC/data/store-subquery"

@@ -134,6 +134,21 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 	case SS_FRAME_PROGRESS:
 		ss_buf_addf(b, " lsn=%s", ss_lsn_format(f->lsn, l1));
 		break;
+	case SS_FRAME_MOVE:
+		ss_buf_addf(
+		    b,
+		    " xid=%" PRIu64 " lsn=%s pos=%" PRIu64 " event=%s shapes=",
+		    f->xid, ss_lsn_format(f->lsn, l1), f->pos, f->event);
+		add_ids(b, f->shapes, f->nshapes);
+		for (i = 0; i < f->nshapes; i++) {
+			char *m =
+			    json_dumps(f->shape_patterns[i],
+				       JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+			ss_buf_addf(b, "%s%s", i ? " " : " patterns=", m);
+			free(m);
+		}
+		break;
 	case SS_FRAME_MARK:
 		ss_buf_addf(b, " lsn=%s mark=%s", ss_lsn_format(f->lsn, l1),
 			    f->mark);
