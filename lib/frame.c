@@ -435,6 +435,35 @@ static int parse_id(const char *s, int64_t *out)
 	return 0;
 }
 
+/* A key of a per-shape object ("moves", "meta", "patterns"): the index in
+ * "shapes" of the id it names, or -1 with the error. q (300 bytes) gets
+ * the key quoted, for messages. */
+static ssize_t shape_key(struct ss_frame *f, const char *field, const char *key,
+			 char *q, struct ss_err *err)
+{
+	int64_t id;
+	ssize_t at;
+
+	ss_quote_text(q, 300, key, strlen(key), 64);
+	if (parse_id(key, &id) || (at = find_shape(f, id)) < 0) {
+		ferr(err, f, "field '%s': '%s' is not an id in 'shapes'", field,
+		     q);
+		return -1;
+	}
+	return at;
+}
+
+/* A per-shape array of objects, all NULL, with room for f's shapes. */
+static json_t **per_shape(struct ss_frame *f, json_t ***buf, size_t *alloc)
+{
+	size_t i;
+
+	SS_GROW(*buf, *alloc, f->nshapes + 1);
+	for (i = 0; i < f->nshapes; i++)
+		(*buf)[i] = NULL;
+	return *buf;
+}
+
 /* "moves": {"<id>": "insert"|"delete"} over ids listed in "shapes". */
 static int check_moves(struct ss_frame *f, json_t *v, struct ss_err *err)
 {
@@ -451,16 +480,11 @@ static int check_moves(struct ss_frame *f, json_t *v, struct ss_err *err)
 		return ferr(err, f, "field 'moves' must be an object");
 	json_object_foreach(v, key, val)
 	{
-		int64_t id;
-		ssize_t at;
+		ssize_t at = shape_key(f, "moves", key, q, err);
 		enum ss_frame_op op;
 
-		ss_quote_text(q, sizeof(q), key, strlen(key), 64);
-		if (parse_id(key, &id) || (at = find_shape(f, id)) < 0)
-			return ferr(err, f,
-				    "field 'moves': '%s' is not an id in "
-				    "'shapes'",
-				    q);
+		if (at < 0)
+			return -1;
 		s = json_string_value(val);
 		op = s ? op_from_name(s) : SS_FRAME_OP_NONE;
 		if (op != SS_FRAME_OP_INSERT && op != SS_FRAME_OP_DELETE)
@@ -505,26 +529,18 @@ static int check_meta(struct ss_frame *f, json_t *v, struct ss_err *err)
 	const char *key, *k2;
 	json_t *val, *m;
 	char q[300];
-	size_t i;
 
 	if (!f->has_shapes)
 		return ferr(err, f, "field 'meta' requires field 'shapes'");
 	if (!json_is_object(v))
 		return ferr(err, f, "field 'meta' must be an object");
-	SS_GROW(f->meta_buf_, f->meta_alloc_, f->nshapes + 1);
-	for (i = 0; i < f->nshapes; i++)
-		f->meta_buf_[i] = NULL;
+	per_shape(f, &f->meta_buf_, &f->meta_alloc_);
 	json_object_foreach(v, key, val)
 	{
-		int64_t id;
-		ssize_t at;
+		ssize_t at = shape_key(f, "meta", key, q, err);
 
-		ss_quote_text(q, sizeof(q), key, strlen(key), 64);
-		if (parse_id(key, &id) || (at = find_shape(f, id)) < 0)
-			return ferr(err, f,
-				    "field 'meta': '%s' is not an id in "
-				    "'shapes'",
-				    q);
+		if (at < 0)
+			return -1;
 		if (!json_is_object(val) ||
 		    !string_array(json_object_get(val, "tags"), 1) ||
 		    !bool_array(json_object_get(val, "active_conditions")))
@@ -567,20 +583,13 @@ static int check_patterns(struct ss_frame *f, json_t *v, struct ss_err *err)
 
 	if (!json_is_object(v))
 		return ferr(err, f, "field 'patterns' must be an object");
-	SS_GROW(f->pat_buf_, f->pat_alloc_, f->nshapes + 1);
-	for (i = 0; i < f->nshapes; i++)
-		f->pat_buf_[i] = NULL;
+	per_shape(f, &f->pat_buf_, &f->pat_alloc_);
 	json_object_foreach(v, key, val)
 	{
-		int64_t id;
-		ssize_t at;
+		ssize_t at = shape_key(f, "patterns", key, q, err);
 
-		ss_quote_text(q, sizeof(q), key, strlen(key), 64);
-		if (parse_id(key, &id) || (at = find_shape(f, id)) < 0)
-			return ferr(err, f,
-				    "field 'patterns': '%s' is not an id in "
-				    "'shapes'",
-				    q);
+		if (at < 0)
+			return -1;
 		if (!json_is_array(val) || json_array_size(val) == 0)
 			return ferr(err, f,
 				    "field 'patterns': '%s' must be a "

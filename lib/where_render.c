@@ -130,6 +130,19 @@ static const char *like_name(int opc)
 	return NULL;
 }
 
+/* Arguments from..nargs of n, comma separated. */
+static void render_args(const struct ss_where_node *n, size_t from,
+			struct ss_buf *out)
+{
+	size_t i;
+
+	for (i = from; i < n->nargs; i++) {
+		if (i > from)
+			ss_buf_adds(out, ", ");
+		ss_w_render(n->args[i], out);
+	}
+}
+
 void ss_w_render(const struct ss_where_node *n, struct ss_buf *out)
 {
 	size_t i;
@@ -249,21 +262,13 @@ void ss_w_render(const struct ss_where_node *n, struct ss_buf *out)
 	case SS_WHERE_IN:
 		render_sub(n->args[0], out);
 		ss_buf_adds(out, (n->flags & NF_NOT) ? " NOT IN (" : " IN (");
-		for (i = 1; i < n->nargs; i++) {
-			if (i > 1)
-				ss_buf_adds(out, ", ");
-			ss_w_render(n->args[i], out);
-		}
+		render_args(n, 1, out);
 		ss_buf_addc(out, ')');
 		break;
 	case SS_WHERE_SUBLINK:
 		if (n->flags & NF_ROW) {
 			ss_buf_addc(out, '(');
-			for (i = 0; i < n->nargs; i++) {
-				if (i)
-					ss_buf_adds(out, ", ");
-				ss_w_render(n->args[i], out);
-			}
+			render_args(n, 0, out);
 			ss_buf_addc(out, ')');
 		} else {
 			render_sub(n->args[0], out);
@@ -318,20 +323,12 @@ void ss_w_render(const struct ss_where_node *n, struct ss_buf *out)
 	case SS_WHERE_FUNC:
 		ss_buf_adds(out, n->op);
 		ss_buf_addc(out, '(');
-		for (i = 0; i < n->nargs; i++) {
-			if (i)
-				ss_buf_adds(out, ", ");
-			ss_w_render(n->args[i], out);
-		}
+		render_args(n, 0, out);
 		ss_buf_addc(out, ')');
 		break;
 	case SS_WHERE_ARRAY:
 		ss_buf_adds(out, "ARRAY[");
-		for (i = 0; i < n->nargs; i++) {
-			if (i)
-				ss_buf_adds(out, ", ");
-			ss_w_render(n->args[i], out);
-		}
+		render_args(n, 0, out);
 		ss_buf_addc(out, ']');
 		break;
 	case SS_WHERE_SUBSCRIPT: {

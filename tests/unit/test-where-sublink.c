@@ -30,6 +30,7 @@
  */
 #include "util.h"
 #include "where.h"
+#include "tablefile.h"
 
 #define MAXCOLS 16
 #define MAXTABLES 16
@@ -47,7 +48,7 @@ static size_t ntables;
 static struct ss_where_column outer[MAXCOLS];
 static char *outerbuf[MAXCOLS * 2];
 static size_t nouter;
-static int failures, ncases, nchecks, describes;
+static int ncases, nchecks, describes;
 
 /* The views of the case being run: rows of each dependency. */
 struct vrow {
@@ -56,33 +57,6 @@ struct vrow {
 };
 static struct vrow view[MAXVIEW];
 static size_t nview;
-
-static void fail(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	failures++;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
 
 static int describe(void *ctx, const char *schema, const char *name,
 		    const struct ss_where_column **cols, size_t *ncols,
@@ -146,7 +120,7 @@ static size_t split(char *s, const char *sep, char **out, size_t max)
 		if (p)
 			*p = '\0';
 		if (n < max) {
-			char *v = trim(s);
+			char *v = tf_trim(s);
 
 			out[n++] = strcmp(v, "\\N") ? v : NULL;
 		}
@@ -203,7 +177,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (;;) {
-		char *s = fgets(line, sizeof(line), f) ? trim(line) : NULL;
+		char *s = fgets(line, sizeof(line), f) ? tf_trim(line) : NULL;
 
 		if (s)
 			lineno++;
@@ -211,7 +185,8 @@ int main(int argc, char **argv)
 			continue;
 		if (!s || !*s) { /* end of a case */
 			if (where && compiled == 0)
-				fail(argv[1], caseline, "case checks nothing");
+				tf_fail(argv[1], caseline,
+					"case checks nothing");
 			if (w) { /* the canonical text compiles to itself */
 				struct ss_err e2 = SS_ERR_INIT;
 				const char *f2 = NULL;
@@ -221,17 +196,17 @@ int main(int argc, char **argv)
 
 				nchecks++;
 				if (!w2)
-					fail(argv[1], caseline,
-					     "canonical text does not "
-					     "compile: %s",
-					     e2.msg);
+					tf_fail(argv[1], caseline,
+						"canonical text does not "
+						"compile: %s",
+						e2.msg);
 				else if (strcmp(ss_where_canonical_text(w),
 						ss_where_canonical_text(w2)) ||
 					 ss_where_ndeps(w) !=
 					     ss_where_ndeps(w2))
-					fail(argv[1], caseline,
-					     "canonical text not stable: %s",
-					     ss_where_canonical_text(w2));
+					tf_fail(argv[1], caseline,
+						"canonical text not stable: %s",
+						ss_where_canonical_text(w2));
 				ss_where_free(w2);
 			}
 			ss_where_free(w);
@@ -290,7 +265,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (!where) {
-			fail(argv[1], lineno, "line outside a case: %s", s);
+			tf_fail(argv[1], lineno, "line outside a case: %s", s);
 			continue;
 		}
 		if (!strncmp(s, "param ", 6)) {
@@ -319,35 +294,35 @@ int main(int argc, char **argv)
 		nchecks++;
 		if (!strncmp(s, "error ", 6)) {
 			if (w)
-				fail(argv[1], lineno, "compiled, expected: %s",
-				     s + 6);
+				tf_fail(argv[1], lineno,
+					"compiled, expected: %s", s + 6);
 			else if (strcmp(err.msg, s + 6))
-				fail(argv[1], lineno,
-				     "expected error '%s', got '%s'", s + 6,
-				     err.msg);
+				tf_fail(argv[1], lineno,
+					"expected error '%s', got '%s'", s + 6,
+					err.msg);
 			continue;
 		}
 		if (!strncmp(s, "field ", 6)) {
 			if (strcmp(field, s + 6))
-				fail(argv[1], lineno, "field %s, expected %s",
-				     field, s + 6);
+				tf_fail(argv[1], lineno,
+					"field %s, expected %s", field, s + 6);
 			continue;
 		}
 		if (!w) {
-			fail(argv[1], lineno, "'%s' does not compile: %s",
-			     where, err.msg);
+			tf_fail(argv[1], lineno, "'%s' does not compile: %s",
+				where, err.msg);
 			compiled = 2;
 			continue;
 		}
 		if (!strncmp(s, "canon ", 6)) {
 			if (strcmp(ss_where_canonical_text(w), s + 6))
-				fail(argv[1], lineno, "canonical '%s'",
-				     ss_where_canonical_text(w));
+				tf_fail(argv[1], lineno, "canonical '%s'",
+					ss_where_canonical_text(w));
 		} else if (!strncmp(s, "deps ", 5)) {
 			if (ss_where_ndeps(w) !=
 			    (size_t)strtoul(s + 5, NULL, 10))
-				fail(argv[1], lineno, "%zu dependencies",
-				     ss_where_ndeps(w));
+				tf_fail(argv[1], lineno, "%zu dependencies",
+					ss_where_ndeps(w));
 		} else if (!strncmp(s, "dep", 3)) {
 			char *kw = s, *sp = strchr(s, ' '), *arg;
 			const struct ss_where_dep *d;
@@ -359,8 +334,8 @@ int main(int argc, char **argv)
 			arg = strchr(sp + 1, ' ');
 			arg = arg ? arg + 1 : sp + 1;
 			if (!d) {
-				fail(argv[1], lineno, "no dependency %s",
-				     sp + 1);
+				tf_fail(argv[1], lineno, "no dependency %s",
+					sp + 1);
 				continue;
 			}
 			if (!strcmp(kw, "dep")) {
@@ -372,11 +347,11 @@ int main(int argc, char **argv)
 					ss_buf_addf(&got, "%s%s", i ? " " : "",
 						    d->types[i]);
 			} else {
-				fail(argv[1], lineno, "unknown line %s", kw);
+				tf_fail(argv[1], lineno, "unknown line %s", kw);
 			}
 			if (got.len && strcmp(got.buf, arg))
-				fail(argv[1], lineno, "%s: got '%s'", kw,
-				     got.buf);
+				tf_fail(argv[1], lineno, "%s: got '%s'", kw,
+					got.buf);
 			ss_buf_release(&got);
 		} else if (!strncmp(s, "row ", 4)) {
 			char *arrow = strstr(s, "=>"), *vals[MAXCOLS];
@@ -389,22 +364,22 @@ int main(int argc, char **argv)
 			n = split(s + 4, " | ", vals, MAXCOLS);
 			for (i = 0; i < n; i++)
 				vv[i] = vals[i];
-			if (!strncmp(trim(arrow + 2), "error ", 6)) {
+			if (!strncmp(tf_trim(arrow + 2), "error ", 6)) {
 				if (ss_where_eval(w, vv, &r, &e2) == 0 ||
-				    strcmp(e2.msg, trim(arrow + 2) + 6))
-					fail(argv[1], lineno,
-					     "without views: '%s'", e2.msg);
+				    strcmp(e2.msg, tf_trim(arrow + 2) + 6))
+					tf_fail(argv[1], lineno,
+						"without views: '%s'", e2.msg);
 			} else if (ss_where_eval_member(w, vv, member, NULL, &r,
 							&e2) < 0)
-				fail(argv[1], lineno, "eval: %s", e2.msg);
-			else if (strcmp(res_name(r), trim(arrow + 2)))
-				fail(argv[1], lineno, "got %s", res_name(r));
+				tf_fail(argv[1], lineno, "eval: %s", e2.msg);
+			else if (strcmp(res_name(r), tf_trim(arrow + 2)))
+				tf_fail(argv[1], lineno, "got %s", res_name(r));
 		} else {
-			fail(argv[1], lineno, "unknown line: %s", s);
+			tf_fail(argv[1], lineno, "unknown line: %s", s);
 		}
 	}
 	fclose(f);
 	printf("%d cases, %d checks, %d failed (%d lookups)\n", ncases, nchecks,
-	       failures, describes);
-	return failures ? 1 : 0;
+	       tf_failures, describes);
+	return tf_failures ? 1 : 0;
 }

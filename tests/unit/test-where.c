@@ -11,6 +11,7 @@
  */
 #include "util.h"
 #include "where.h"
+#include "tablefile.h"
 
 #define MAXCOLS 32
 #define MAXPARAMS 16
@@ -27,35 +28,7 @@ struct tcase {
 	const char *labels[MAXCOLS][8];
 };
 
-static int failures, ncases, nchecks;
-
-static void fail(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(const char *file, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s:%d: ", file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	failures++;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
-			 e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
+static int ncases, nchecks;
 
 static const char *res_name(int r)
 {
@@ -129,13 +102,15 @@ static void check_roundtrip(const char *file, struct tcase *tc,
 
 	nchecks++;
 	if (ss_where_compile(c1, tc->cols, tc->ncols, NULL, 0, &w2, &err) < 0) {
-		fail(file, tc->line, "canonical text '%s' does not compile: %s",
-		     c1, err.msg);
+		tf_fail(file, tc->line,
+			"canonical text '%s' does not compile: %s", c1,
+			err.msg);
 		return;
 	}
 	if (strcmp(c1, ss_where_canonical_text(w2)) != 0)
-		fail(file, tc->line, "canonical text not stable: '%s' -> '%s'",
-		     c1, ss_where_canonical_text(w2));
+		tf_fail(file, tc->line,
+			"canonical text not stable: '%s' -> '%s'", c1,
+			ss_where_canonical_text(w2));
 	ss_where_free(w2);
 }
 
@@ -164,8 +139,8 @@ static int run_file(const char *file)
 			compiled = w ? 1 : -1;                                 \
 		}                                                              \
 		if (tc.where && compiled < 0)                                  \
-			fail(file, tc.line, "'%s' does not compile: %s",       \
-			     tc.where, cerr.msg);                              \
+			tf_fail(file, tc.line, "'%s' does not compile: %s",    \
+				tc.where, cerr.msg);                           \
 		if (w)                                                         \
 			check_roundtrip(file, &tc, w);                         \
 		ss_where_free(w);                                              \
@@ -186,7 +161,7 @@ static int run_file(const char *file)
 		char *s;
 
 		lineno++;
-		s = trim(line);
+		s = tf_trim(line);
 		if (*s == '#')
 			continue;
 		if (*s == '\0') {
@@ -196,16 +171,16 @@ static int run_file(const char *file)
 		if (!strncmp(s, "defcol ", 7) || !strncmp(s, "col ", 4)) {
 			int def = s[0] == 'd';
 			struct tcase *t = def ? &defcols : &tc;
-			char *name = trim(s + (def ? 7 : 4));
+			char *name = tf_trim(s + (def ? 7 : 4));
 			char *type = strchr(name, ' ');
 			int is_enum = 0;
 
 			if (!type || t->ncols >= MAXCOLS) {
-				fail(file, lineno, "bad col line");
+				tf_fail(file, lineno, "bad col line");
 				continue;
 			}
 			*type++ = '\0';
-			type = trim(type);
+			type = tf_trim(type);
 			if (strlen(type) > 5 &&
 			    !strcmp(type + strlen(type) - 5, " enum")) {
 				type[strlen(type) - 5] = '\0';
@@ -251,7 +226,7 @@ static int run_file(const char *file)
 			continue;
 		}
 		if (!tc.where) {
-			fail(file, lineno, "line outside a case: %s", s);
+			tf_fail(file, lineno, "line outside a case: %s", s);
 			continue;
 		}
 		if (!strncmp(s, "param ", 6) || !strcmp(s, "nullparam")) {
@@ -280,19 +255,19 @@ static int run_file(const char *file)
 		if (!strncmp(s, "error ", 6)) {
 			nchecks++;
 			if (compiled > 0)
-				fail(file, lineno,
-				     "'%s' compiled, expected error: %s",
-				     tc.where, s + 6);
+				tf_fail(file, lineno,
+					"'%s' compiled, expected error: %s",
+					tc.where, s + 6);
 			else if (strcmp(cerr.msg, s + 6) != 0)
-				fail(file, lineno,
-				     "'%s': expected error '%s', got '%s'",
-				     tc.where, s + 6, cerr.msg);
+				tf_fail(file, lineno,
+					"'%s': expected error '%s', got '%s'",
+					tc.where, s + 6, cerr.msg);
 			compiled = 2; /* expected failure: handled */
 			continue;
 		}
 		if (compiled < 0) {
-			fail(file, lineno, "'%s' does not compile: %s",
-			     tc.where, cerr.msg);
+			tf_fail(file, lineno, "'%s' does not compile: %s",
+				tc.where, cerr.msg);
 			compiled = 2;
 			continue;
 		}
@@ -301,10 +276,11 @@ static int run_file(const char *file)
 		if (!strncmp(s, "canon ", 6)) {
 			nchecks++;
 			if (strcmp(ss_where_canonical_text(w), s + 6) != 0)
-				fail(file, lineno,
-				     "'%s': expected canonical '%s', got '%s'",
-				     tc.where, s + 6,
-				     ss_where_canonical_text(w));
+				tf_fail(
+				    file, lineno,
+				    "'%s': expected canonical '%s', got '%s'",
+				    tc.where, s + 6,
+				    ss_where_canonical_text(w));
 			continue;
 		}
 		if (!strncmp(s, "row", 3) && (s[3] == ' ' || s[3] == '\0')) {
@@ -318,35 +294,37 @@ static int run_file(const char *file)
 
 			nchecks++;
 			if (!arrow) {
-				fail(file, lineno, "row without =>");
+				tf_fail(file, lineno, "row without =>");
 				continue;
 			}
 			*arrow = '\0';
-			want = trim(arrow + 2);
+			want = tf_trim(arrow + 2);
 			nv = split_row(s + 3, vals, MAXCOLS);
 			for (i = 0; i < MAXCOLS; i++)
 				vv[i] = i < nv ? vals[i] : NULL;
 			if (ss_where_eval(w, vv, &r, &err) < 0) {
 				if (strncmp(want, "error ", 6) != 0 ||
 				    strcmp(want + 6, err.msg) != 0)
-					fail(
+					tf_fail(
 					    file, lineno,
 					    "'%s': expected %s, got error '%s'",
 					    tc.where, want, err.msg);
 			} else if (strcmp(want, res_name(r)) != 0) {
-				fail(file, lineno, "'%s': expected %s, got %s",
-				     tc.where, want, res_name(r));
+				tf_fail(file, lineno,
+					"'%s': expected %s, got %s", tc.where,
+					want, res_name(r));
 			}
 			continue;
 		}
-		fail(file, lineno, "unknown line: %s", s);
+		tf_fail(file, lineno, "unknown line: %s", s);
 	}
 	END_CASE();
 	for (i = 0; i < defcols.ncols * 2; i++)
 		free(defcols.colbuf[i]);
 	fclose(f);
-	printf("%d cases, %d checks, %d failed\n", ncases, nchecks, failures);
-	return failures ? 1 : 0;
+	printf("%d cases, %d checks, %d failed\n", ncases, nchecks,
+	       tf_failures);
+	return tf_failures ? 1 : 0;
 }
 
 static int explore(int argc, char **argv)
