@@ -113,4 +113,24 @@ void ss_dnf_ac_json(const struct ss_dnf *d, const unsigned char *ac,
 void ss_dnf_sql(const struct ss_dnf *d, const char *stack_lit,
 		const char *handle_lit, struct ss_buf *tags, struct ss_buf *ac);
 
+/*
+ * The WHERE of a move-in query (reference 4.2): the rows that enter the
+ * shape when the result of dependency `dep` goes from one set to another,
+ * every other dependency unchanged:
+ *   D_after AND NOT (D_before_impacted OR D_unaffected)
+ * D_after is the disjuncts holding `dep` with its positions tested
+ * against the new set, D_before_impacted the same against the old one,
+ * D_unaffected the other disjuncts. Every subquery position is tested
+ * against a set passed as parameters, never the subquery itself (route's
+ * views, not what PostgreSQL holds now): dependency k's current set is
+ * the text arrays $first[k] .. $first[k]+ncols-1 (ss_view_arrays), the
+ * new set of `dep` $after .. $after+ncols-1, each cast to its column's
+ * type; `lhs = ANY($n::t[])` for one column, `(a, b) IN (SELECT * FROM
+ * unnest($n::t1[], $m::t2[]))` for a row, with SQL's NULL semantics.
+ * `w` is the clause the plan was built from. Appends to out.
+ */
+void ss_dnf_movein_sql(const struct ss_dnf *d, const struct ss_where *w,
+		       size_t dep, const int *first, int after,
+		       struct ss_buf *out);
+
 #endif

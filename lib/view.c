@@ -305,6 +305,45 @@ int ss_view_member(const struct ss_view *v, const char *const *vals, size_t n,
 	return 0;
 }
 
+/* One array element: quoted, with " and \ escaped; NULL bare. */
+static void array_elem(struct ss_buf *b, const char *s)
+{
+	if (b->len > 1)
+		ss_buf_addc(b, ',');
+	if (!s) {
+		ss_buf_adds(b, "NULL");
+		return;
+	}
+	ss_buf_addc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			ss_buf_addc(b, '\\');
+		ss_buf_addc(b, *s);
+	}
+	ss_buf_addc(b, '"');
+}
+
+void ss_view_arrays(const struct ss_view *v, struct ss_buf *cols)
+{
+	const struct vtable *tabs[2] = {&v->vals, &v->nulls};
+	size_t t, i, k;
+
+	for (k = 0; k < v->ncols; k++) {
+		ss_buf_reset(&cols[k]);
+		ss_buf_addc(&cols[k], '{');
+	}
+	for (t = 0; t < 2; t++)
+		for (i = 0; i < tabs[t]->nb; i++) {
+			const struct ventry *e;
+
+			for (e = tabs[t]->b[i]; e; e = e->next)
+				for (k = 0; k < v->ncols; k++)
+					array_elem(&cols[k], e->texts[k]);
+		}
+	for (k = 0; k < v->ncols; k++)
+		ss_buf_addc(&cols[k], '}');
+}
+
 int ss_view_each(const struct ss_view *v,
 		 int (*fn)(void *ctx, const char *const *vals), void *ctx)
 {

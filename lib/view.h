@@ -62,6 +62,15 @@ uint64_t ss_view_null_rows(const struct ss_view *v);
 int ss_view_member(const struct ss_view *v, const char *const *vals, size_t n,
 		   int *res, struct ss_err *err);
 
+/*
+ * The view as PostgreSQL array literals, one per column, for queries
+ * that test membership with `= ANY($n::type[])` (move-in queries): into
+ * cols[0..ncols), each reset first: '{"7","8",NULL}'. Every distinct row
+ * is in, those with a NULL too (they make IN unknown, as in SQL); row k
+ * of every array is one row of the view.
+ */
+void ss_view_arrays(const struct ss_view *v, struct ss_buf *cols);
+
 /* Call fn for each distinct value without NULLs (vals: the text the
  * value was first counted with) until it returns non-zero, which is
  * returned. */

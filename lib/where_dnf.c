@@ -477,3 +477,101 @@ void ss_dnf_sql(const struct ss_dnf *d, const char *stack_lit,
 	}
 	ss_buf_adds(ac, " || ']')");
 }
+
+/* ---- move-in queries -------------------------------------------------- */
+
+/* Position p's test against a set given as parameters from $param. */
+static void sql_set_test(const struct ss_dnf *d, const struct ss_where *w,
+			 size_t p, int param, struct ss_buf *out)
+{
+	const struct ss_dnf_pos *ps = &d->pos[p];
+	const struct ss_where_dep *dep = ss_where_dep_at(w, (size_t)ps->dep);
+	size_t i;
+
+	if (ps->ncols == 1) {
+		ss_w_render_ident(ps->names[0], out);
+		ss_buf_addf(out, " = ANY($%d::%s[])", param, dep->types[0]);
+		return;
+	}
+	ss_buf_addc(out, '(');
+	for (i = 0; i < ps->ncols; i++) {
+		if (i)
+			ss_buf_adds(out, ", ");
+		ss_w_render_ident(ps->names[i], out);
+	}
+	ss_buf_adds(out, ") IN (SELECT * FROM unnest(");
+	for (i = 0; i < ps->ncols; i++)
+		ss_buf_addf(out, "%s$%d::%s[]", i ? ", " : "", param + (int)i,
+			    dep->types[i]);
+	ss_buf_adds(out, "))");
+}
+
+/* Disjunct i, every position with its polarity, NULL as false; the
+ * positions of `dep` against the set at $dep_param, the others' against
+ * their current sets. */
+static void sql_disjunct(const struct ss_dnf *d, const struct ss_where *w,
+			 size_t i, size_t dep, const int *first, int dep_param,
+			 struct ss_buf *out)
+{
+	size_t p;
+
+	ss_buf_addc(out, '(');
+	for (p = d->first[i]; p < d->first[i] + d->width[i]; p++) {
+		const struct ss_dnf_pos *ps = &d->pos[p];
+
+		if (p > d->first[i])
+			ss_buf_adds(out, " AND ");
+		if (ps->dep < 0) {
+			sql_cond(d, p, out);
+			continue;
+		}
+		ss_buf_adds(out, ps->negated ? "COALESCE(NOT (" : "COALESCE((");
+		sql_set_test(
+		    d, w, p,
+		    (size_t)ps->dep == dep ? dep_param : first[ps->dep], out);
+		ss_buf_adds(out, "), false)");
+	}
+	ss_buf_addc(out, ')');
+}
+
+static int has_dep(const struct ss_dnf *d, size_t i, size_t dep)
+{
+	size_t p;
+
+	for (p = d->first[i]; p < d->first[i] + d->width[i]; p++)
+		if (d->pos[p].dep >= 0 && (size_t)d->pos[p].dep == dep)
+			return 1;
+	return 0;
+}
+
+/* The OR of the disjuncts that hold `dep` (want 1) or not (want 0). */
+static void sql_some(const struct ss_dnf *d, const struct ss_where *w,
+		     size_t dep, int want, const int *first, int dep_param,
+		     struct ss_buf *out)
+{
+	size_t i, n = 0;
+
+	ss_buf_addc(out, '(');
+	for (i = 0; i < d->ndisj; i++) {
+		if (has_dep(d, i, dep) != want)
+			continue;
+		if (n++)
+			ss_buf_adds(out, " OR ");
+		sql_disjunct(d, w, i, dep, first, dep_param, out);
+	}
+	if (!n)
+		ss_buf_adds(out, "false");
+	ss_buf_addc(out, ')');
+}
+
+void ss_dnf_movein_sql(const struct ss_dnf *d, const struct ss_where *w,
+		       size_t dep, const int *first, int after,
+		       struct ss_buf *out)
+{
+	sql_some(d, w, dep, 1, first, after, out);
+	ss_buf_adds(out, " AND NOT (");
+	sql_some(d, w, dep, 1, first, first[dep], out);
+	ss_buf_adds(out, " OR ");
+	sql_some(d, w, dep, 0, first, first[dep], out);
+	ss_buf_addc(out, ')');
+}

@@ -2,12 +2,16 @@
  * test-dnf-pg.c — lib/dnf and lib/view against PostgreSQL itself
  * (DATABASE_URL; run by t2004): on random tables with NULLs in every
  * column, for clauses with subqueries of every form, each row of the
- * outer table gets the same answer three ways:
+ * outer table gets the same answer from PostgreSQL and from C:
  *   - in the shape: SELECT ... WHERE <the canonical clause> (PostgreSQL)
  *     == the DNF plan over views loaded from the subqueries' results
  *     (lib/view's SQL IN semantics), row by row;
  *   - tags and active_conditions: ss_dnf_sql's expressions (PostgreSQL)
- *     == ss_dnf_tags_json / ss_dnf_ac_json (C), byte for byte.
+ *     == ss_dnf_tags_json / ss_dnf_ac_json (C), byte for byte;
+ *   - after a random write to the inner tables, for each dependency
+ *     alone going from its old result to its new one: the move-in query
+ *     (ss_dnf_movein_sql, the views as array parameters) returns exactly
+ *     the rows in the shape under the new views and not under the old.
  *   test-dnf-pg SEED ROUNDS
  */
 #include <inttypes.h>
@@ -215,6 +219,142 @@ static void load_views(const struct ss_where *w, struct views *vs)
 /* Per clause: rows found in and out of the shape over all rounds (a
  * clause never seen both ways would test little). */
 static int seen_in[32], seen_out[32];
+/* Move-in checks that found rows entering (a run where none did would
+ * test little). */
+static int moved_in;
+
+/* A random write to p or q: one row inserted, deleted or changed. */
+static void inner_write(void)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	unsigned r = (unsigned)(unit_rnd() % 6);
+
+	if (r == 0) {
+		ss_buf_addf(&b, "INSERT INTO p VALUES (%u, ",
+			    100 + (unsigned)(unit_rnd() % 1000));
+		val(&b, 'i'), ss_buf_adds(&b, ", ");
+		val(&b, 't'), ss_buf_adds(&b, ", ");
+		val(&b, 'b'), ss_buf_adds(&b, ", ");
+		val(&b, 'c'), ss_buf_adds(&b, ") ON CONFLICT DO NOTHING");
+	} else if (r == 1) {
+		ss_buf_adds(&b, "INSERT INTO q VALUES (");
+		val(&b, 'i'), ss_buf_adds(&b, ", ");
+		val(&b, 'i'), ss_buf_adds(&b, ")");
+	} else if (r == 2) {
+		ss_buf_adds(&b, "DELETE FROM p WHERE ctid = (SELECT ctid FROM "
+				"p ORDER BY random() LIMIT 1)");
+	} else if (r == 3) {
+		ss_buf_adds(&b, "DELETE FROM q WHERE ctid = (SELECT ctid FROM "
+				"q ORDER BY random() LIMIT 1)");
+	} else {
+		ss_buf_adds(&b, "UPDATE p SET x = ");
+		val(&b, 'i');
+		ss_buf_adds(&b, ", active = ");
+		val(&b, 'b');
+		ss_buf_adds(&b, " WHERE ctid = (SELECT ctid FROM p ORDER BY "
+				"random() LIMIT 1)");
+	}
+	sql(b.buf);
+	ss_buf_release(&b);
+}
+
+/* For each dependency alone moving from its set in `old` to the one in
+ * `new`: the move-in query's rows == rows in the shape under the new
+ * views and not under the old (C). */
+static void check_movein(const char *text, const struct ss_where *w,
+			 const struct ss_dnf *d, struct views *old,
+			 struct views *new)
+{
+	size_t k, j, i;
+
+	for (k = 0; k < old->n; k++) {
+		struct views mix = {ss_xcalloc(old->n, sizeof(*mix.v)), old->n};
+		struct ss_buf q = SS_BUF_INIT, want = SS_BUF_INIT,
+			      got = SS_BUF_INIT;
+		struct ss_buf *arr;
+		const char **params;
+		int *first, np = 0, after;
+		size_t nparams = 0;
+		PGresult *res;
+		struct ss_err err = SS_ERR_INIT;
+		int r;
+
+		for (j = 0; j < old->n; j++) {
+			mix.v[j] = j == k ? new->v[j] : old->v[j];
+			nparams += ss_where_dep_at(w, j)->ncols;
+		}
+		nparams += ss_where_dep_at(w, k)->ncols;
+		arr = ss_xcalloc(nparams, sizeof(*arr));
+		params = ss_xcalloc(nparams, sizeof(*params));
+		first = ss_xcalloc(old->n, sizeof(*first));
+		for (j = 0; j < old->n; j++) {
+			first[j] = np + 1;
+			ss_view_arrays(old->v[j], &arr[np]);
+			np += (int)ss_where_dep_at(w, j)->ncols;
+		}
+		after = np + 1;
+		ss_view_arrays(new->v[k], &arr[np]);
+		for (i = 0; i < nparams; i++)
+			params[i] = arr[i].buf;
+		ss_buf_adds(&q, "SELECT id FROM o WHERE ");
+		ss_dnf_movein_sql(d, w, k, first, after, &q);
+		ss_buf_adds(&q, " ORDER BY id");
+		if (ss_pg_exec(db, "move-in", q.buf, (int)nparams, params, &res,
+			       NULL, &err) < 0)
+			FAILF("%s: %s\n%s", text, err.msg, q.buf);
+		for (r = 0; r < PQntuples(res); r++)
+			ss_buf_addf(&got, "%s ", PQgetvalue(res, r, 0));
+		PQclear(res);
+		/* C: every row of o, in order, under both */
+		ss_buf_reset(&q);
+		ss_buf_adds(&q, "SELECT ");
+		for (j = 0; j < NO; j++) {
+			if (j)
+				ss_buf_adds(&q, ", ");
+			text_expr(o_cols[j].name, &q);
+		}
+		ss_buf_adds(&q, " FROM o ORDER BY id");
+		res = query(q.buf);
+		for (r = 0; r < PQntuples(res); r++) {
+			const char *vals[NO];
+			unsigned char a[256];
+			int before, now;
+
+			for (j = 0; j < NO; j++)
+				vals[j] = PQgetisnull(res, r, (int)j)
+					      ? NULL
+					      : PQgetvalue(res, r, (int)j);
+			if (ss_dnf_eval(d, vals, member, old, a, &before,
+					&err) < 0 ||
+			    ss_dnf_eval(d, vals, member, &mix, a, &now, &err) <
+				0)
+				FAILF("eval: %s", err.msg);
+			if (now && !before)
+				ss_buf_addf(&want, "%s ", vals[0]);
+		}
+		PQclear(res);
+		unit_checks++;
+		if (strcmp(want.buf ? want.buf : "", got.buf ? got.buf : "")) {
+			unit_failures++;
+			fprintf(stderr,
+				"'%s', dependency %zu: the move-in query gives "
+				"[%s], the views [%s]\n",
+				text, k, got.buf ? got.buf : "",
+				want.buf ? want.buf : "");
+		}
+		if (want.len)
+			moved_in++;
+		for (i = 0; i < nparams; i++)
+			ss_buf_release(&arr[i]);
+		free(arr);
+		free(params);
+		free(first);
+		free(mix.v);
+		ss_buf_release(&q);
+		ss_buf_release(&want);
+		ss_buf_release(&got);
+	}
+}
 
 static void check_clause(size_t ci, const char *text, int round)
 {
@@ -279,6 +419,16 @@ static void check_clause(size_t ci, const char *text, int round)
 		ss_buf_release(&ca);
 	}
 	PQclear(res);
+	{
+		struct views nv;
+
+		inner_write();
+		load_views(w, &nv);
+		check_movein(text, w, d, &vs, &nv);
+		for (i = 0; i < nv.n; i++)
+			ss_view_free(nv.v[i]);
+		free(nv.v);
+	}
 	for (i = 0; i < vs.n; i++)
 		ss_view_free(vs.v[i]);
 	free(vs.v);
@@ -312,6 +462,9 @@ int main(int argc, char **argv)
 			FAILF("'%s': %d rows in, %d out: the data does not "
 			      "test it",
 			      clauses[c], seen_in[c], seen_out[c]);
+	if (!moved_in)
+		FAILF("no move-in query found a row: the data does not test "
+		      "them");
 	ss_pg_close(db);
 	return unit_report();
 }
