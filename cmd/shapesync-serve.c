@@ -27,6 +27,7 @@
 #include "server.h"
 #include "shapeapi.h"
 #include "statusapi.h"
+#include "statuspage.h"
 #include "tablecache.h"
 #include "where.h"
 
@@ -670,10 +671,13 @@ int main(int argc, char **argv)
 	    {SS_HTTP_SHAPE, SS_HTTP_HEAD, ss_shapeapi_get, api},
 	    {SS_HTTP_SHAPE, SS_HTTP_POST, ss_shapeapi_post, api},
 	};
-	/* The metrics port, when separate, serves only /metrics. */
+	/* The metrics port, when separate, serves /metrics and the
+	 * operator's page over it at /. */
 	const struct ss_server_route metrics_routes[] = {
 	    {SS_HTTP_METRICS, SS_HTTP_GET, ss_statusapi_metrics, ops},
 	    {SS_HTTP_METRICS, SS_HTTP_HEAD, ss_statusapi_metrics, ops},
+	    {SS_HTTP_ROOT, SS_HTTP_GET, ss_statuspage_get, NULL},
+	    {SS_HTTP_ROOT, SS_HTTP_HEAD, ss_statuspage_get, NULL},
 	};
 
 	memset(&sc, 0, sizeof(sc));
