@@ -1,6 +1,7 @@
 # shapesync — one non-recursive GNU Makefile.
 # Targets: all (default), check, check-asan, install, clean, deps, bench,
-# fuzz, fuzz-regress, format, format-check (tests/fuzz/README.md), deb.
+# fuzz, fuzz-regress, format, format-check (tests/fuzz/README.md), deb,
+# example.
 # Objects go under $(BUILD) (default build/), programs under $(BUILD)/bin.
 # V=1 shows full commands; SANITIZE=1 builds with ASan+UBSan.
 
@@ -57,7 +58,7 @@ DEPS      := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
              $(UNIT_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
 
 .PHONY: all check check-asan install clean deps bench units run fuzz fuzz-build \
-        fuzz-regress format format-check deb
+        fuzz-regress format format-check deb example
 all: $(PROGS) $(UNITS) $(BENCHES)
 
 $(BUILD)/%.o: %.c | pkgcheck
@@ -195,6 +196,11 @@ install: $(PROGS)
 	for p in $(filter-out shapesync,$(notdir $(PROGS))); do \
 	  ln -sf shapesync $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 	install -m 0644 completions/_shapesync $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_shapesync
+
+# examples/todo (React and TanStack DB in a browser) against shapesync
+# up: http://127.0.0.1:5180; see examples/todo/README.md.
+example: all
+	$(Q)SS_BIN=$(abspath $(BUILD))/bin exec examples/todo/run.sh
 
 # The Debian package: `make install` into $(BUILD)/deb/root, then
 # pkg/mkdeb.sh adds the systemd units, /etc/shapesync/shapesync.env and
