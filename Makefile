@@ -217,11 +217,12 @@ deb: $(PROGS)
 # and libclang-rt-dev (libFuzzer) for the fuzz targets, clang-format for
 # make format-check, systemd (systemd-analyze) and man-db for the package
 # test (make deb needs dpkg-dev, which build-essential brings), chromium
-# for the browser tests (driven by playwright-core from tests/e2e).
+# for the browser tests (driven by playwright-core from tests/e2e), openssl
+# for their self-signed certificate.
 DEB_PKGS := build-essential pkg-config sqlite3 libpq-dev libsqlite3-dev libjansson-dev \
             libmicrohttpd-dev postgresql-15 postgresql-15-wal2json perl zsh curl \
             nginx-light bc jq clang libclang-rt-dev clang-format systemd man-db \
-            chromium
+            chromium openssl
 # Installs what is missing when run as root. Otherwise prints the command to
 # run as root and fails if anything is missing, so `make deps && make check`
 # stops with that hint instead of a build error. Node.js is only installed

@@ -42,7 +42,8 @@ test_expect_success 'it holds the programs, man pages, completions, units, confi
 		/lib/systemd/system/shapesync-compact.timer \
 		/etc/shapesync/shapesync.env \
 		/usr/share/doc/shapesync/copyright \
-		/usr/share/doc/shapesync/examples/nginx/shapesync.conf; do
+		/usr/share/doc/shapesync/examples/nginx/shapesync.conf \
+		/usr/share/doc/shapesync/examples/nginx/shapesync-http2.conf; do
 		grep -qx "$f" files || { echo "$f: missing" >&2; return 1; }
 	done &&
 	dpkg-deb -I "$deb" conffiles >conffiles &&
