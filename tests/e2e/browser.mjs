@@ -16,7 +16,7 @@ export async function launch(args = []) {
 
 // Poll fn() until it returns a truthy value; the last value otherwise
 // after `tries` rounds of `ms` (a bound, not a timing assertion).
-export async function until(fn, { tries = 300, ms = 100 } = {}) {
+export async function until(fn, { tries = 600, ms = 100 } = {}) {
   let v
   for (let i = 0; i < tries; i++) {
     v = await fn()
