@@ -8,6 +8,7 @@
 # STOPPING=1 on SIGTERM, nothing from the stages). systemd is not asked
 # to start anything: in a test it must not touch the host's services, and
 # here it may not even be PID 1. Then /v1/health and a shape answer, the
+# operator's page is on ELECTRIC_PROMETHEUS_PORT set in the env file, the
 # compact unit's command runs, and man finds the package's pages.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
@@ -113,8 +114,12 @@ run_unit() {
 pg_start
 pg_psql "CREATE TABLE items (id int PRIMARY KEY, title text)" \
 	"INSERT INTO items VALUES (1, 'one'), (2, 'two')"
-PORT=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1",
-	() => { console.log(s.address().port); s.close(); })')
+free_port() {
+	node -e 'const s = require("net").createServer().listen(0, "127.0.0.1",
+		() => { console.log(s.address().port); s.close(); })'
+}
+PORT=$(free_port)
+MPORT=$(free_port)
 
 test_expect_success 'the unit as shipped: Type=notify, the env file, state dir, no compaction of its own' '
 	say "PID 1 here is $(cat /proc/1/comm) (systemd is not asked to start anything)" &&
@@ -129,10 +134,11 @@ test_expect_success 'the unit as shipped: Type=notify, the env file, state dir, 
 test_expect_success 'the operator edits /etc/shapesync/shapesync.env' '
 	{
 		echo "DATABASE_URL=$DATABASE_URL" &&
-		echo "ELECTRIC_PORT=$PORT"
+		echo "ELECTRIC_PORT=$PORT" &&
+		echo "ELECTRIC_PROMETHEUS_PORT=$MPORT"
 	} >>"$R/etc/shapesync/shapesync.env" &&
 	unit_env shapesync-up.service >env &&
-	test_eq 2 "$(wc -l <env)"
+	test_eq 3 "$(wc -l <env)"
 '
 
 # What systemd does before ExecStart: the StateDirectory=, and the notify
@@ -161,6 +167,13 @@ test_expect_success '/v1/health answers active' '
 	wait_until "health 200" "test \"\$(curl -s -o health -w %{http_code} \
 		http://127.0.0.1:$PORT/v1/health)\" = 200" 60 &&
 	test_eq "{\"status\":\"active\"}" "$(cat health)"
+'
+
+test_expect_success 'the operator'\''s page and /metrics on ELECTRIC_PROMETHEUS_PORT' '
+	test_eq 200 "$(curl -s -o page.html -w "%{http_code}" "http://127.0.0.1:$MPORT/")" &&
+	grep -q "<title>shapesync</title>" page.html &&
+	curl -s "http://127.0.0.1:$MPORT/metrics" >metrics &&
+	grep -q "^shapesync_health_status{status=\"active\"} 1$" metrics
 '
 
 test_expect_success 'the state is in the root'\''s /var/lib/shapesync' '
