@@ -121,8 +121,8 @@ free_port() {
 PORT=$(free_port)
 MPORT=$(free_port)
 
+say "PID 1 here is $(cat /proc/1/comm); systemd is not asked to start anything"
 test_expect_success 'the unit as shipped: Type=notify, the env file, state dir, no compaction of its own' '
-	say "PID 1 here is $(cat /proc/1/comm) (systemd is not asked to start anything)" &&
 	test_eq notify "$(unit_key shapesync-up.service Type)" &&
 	test_eq /etc/shapesync/shapesync.env "$(unit_key shapesync-up.service EnvironmentFile)" &&
 	test_eq shapesync "$(unit_key shapesync-up.service StateDirectory)" &&
