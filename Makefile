@@ -1,6 +1,7 @@
 # shapesync — one non-recursive GNU Makefile.
 # Targets: all (default), check, check-asan, install, clean, deps, bench,
-# fuzz, fuzz-regress, format, format-check (tests/fuzz/README.md).
+# fuzz, fuzz-regress, format, format-check (tests/fuzz/README.md), deb,
+# example.
 # Objects go under $(BUILD) (default build/), programs under $(BUILD)/bin.
 # V=1 shows full commands; SANITIZE=1 builds with ASan+UBSan.
 
@@ -57,7 +58,7 @@ DEPS      := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
              $(UNIT_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
 
 .PHONY: all check check-asan install clean deps bench units run fuzz fuzz-build \
-        fuzz-regress format format-check
+        fuzz-regress format format-check deb example
 all: $(PROGS) $(UNITS) $(BENCHES)
 
 $(BUILD)/%.o: %.c | pkgcheck
@@ -196,13 +197,32 @@ install: $(PROGS)
 	  ln -sf shapesync $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 	install -m 0644 completions/_shapesync $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_shapesync
 
+# examples/todo (React and TanStack DB in a browser) against shapesync
+# up: http://127.0.0.1:5180; see examples/todo/README.md.
+example: all
+	$(Q)SS_BIN=$(abspath $(BUILD))/bin exec examples/todo/run.sh
+
+# The Debian package: `make install` into $(BUILD)/deb/root, then
+# pkg/mkdeb.sh adds the systemd units, /etc/shapesync/shapesync.env and
+# the nginx example and runs dpkg-deb. Prints the .deb's path.
+DEB_FILE = $(BUILD)/shapesync_$(VERSION)_$(shell dpkg --print-architecture).deb
+deb: $(PROGS)
+	$(Q)rm -rf $(BUILD)/deb
+	$(Q)$(MAKE) --no-print-directory -s install BUILD=$(BUILD) \
+	  DESTDIR=$(abspath $(BUILD))/deb/root PREFIX=/usr >/dev/null
+	$(Q)sh pkg/mkdeb.sh $(BUILD)/deb/root $(VERSION) $(DEB_FILE)
+
 # Debian packages for building and testing: perl for prove, zsh for the
 # completion tests, postgresql-15 for the throwaway test clusters, clang
 # and libclang-rt-dev (libFuzzer) for the fuzz targets, clang-format for
-# make format-check.
+# make format-check, systemd (systemd-analyze) and man-db for the package
+# test (make deb needs dpkg-dev, which build-essential brings), chromium
+# for the browser tests (driven by playwright-core from tests/e2e), openssl
+# for their self-signed certificate.
 DEB_PKGS := build-essential pkg-config sqlite3 libpq-dev libsqlite3-dev libjansson-dev \
             libmicrohttpd-dev postgresql-15 postgresql-15-wal2json perl zsh curl \
-            nginx-light bc jq clang libclang-rt-dev clang-format
+            nginx-light bc jq clang libclang-rt-dev clang-format systemd man-db \
+            chromium openssl
 # Installs what is missing when run as root. Otherwise prints the command to
 # run as root and fails if anything is missing, so `make deps && make check`
 # stops with that hint instead of a build error. Node.js is only installed

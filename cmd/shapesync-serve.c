@@ -23,9 +23,11 @@
 #include "metrics.h"
 #include "pgq.h"
 #include "registry.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "shapeapi.h"
 #include "statusapi.h"
+#include "statuspage.h"
 #include "tablecache.h"
 #include "where.h"
 
@@ -669,10 +671,13 @@ int main(int argc, char **argv)
 	    {SS_HTTP_SHAPE, SS_HTTP_HEAD, ss_shapeapi_get, api},
 	    {SS_HTTP_SHAPE, SS_HTTP_POST, ss_shapeapi_post, api},
 	};
-	/* The metrics port, when separate, serves only /metrics. */
+	/* The metrics port, when separate, serves /metrics and the
+	 * operator's page over it at /. */
 	const struct ss_server_route metrics_routes[] = {
 	    {SS_HTTP_METRICS, SS_HTTP_GET, ss_statusapi_metrics, ops},
 	    {SS_HTTP_METRICS, SS_HTTP_HEAD, ss_statusapi_metrics, ops},
+	    {SS_HTTP_ROOT, SS_HTTP_GET, ss_statuspage_get, NULL},
+	    {SS_HTTP_ROOT, SS_HTTP_HEAD, ss_statuspage_get, NULL},
 	};
 
 	memset(&sc, 0, sizeof(sc));
@@ -728,6 +733,10 @@ int main(int argc, char **argv)
 	}
 	ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "",
 		    cfg.e.bind, ipflags ? "]" : "", ss_server_port(d));
+	/* Under a Type=notify unit: ready now (shapesync up keeps the
+	 * socket to itself and tells systemd when serve answers). */
+	if (ss_sdnotify_send(getenv("NOTIFY_SOCKET"), "READY=1", &err) < 0)
+		ss_cli_warning("%s", err.msg);
 
 	/* Checked with the stop signals blocked, waited for with them
 	 * unblocked in one step: a signal between the check and the wait
@@ -742,6 +751,8 @@ int main(int argc, char **argv)
 
 	/* Orderly stop: wake every waiting request, let them answer, then
 	 * stop the daemon (it must not hold suspended connections). */
+	if (ss_sdnotify_send(getenv("NOTIFY_SOCKET"), "STOPPING=1", &err) < 0)
+		ss_cli_warning("%s", err.msg);
 	atomic_store(&stopping, 1);
 	ss_live_stop(live);
 	pthread_join(waker, NULL);

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "envconf.h"
 #include "pgembed.h"
+#include "sdnotify.h"
 #include "supervise.h"
 
 #define DEFAULT_PG_BINDIR "/usr/lib/postgresql/15/bin"
@@ -294,7 +295,17 @@ static int check_port(const char *addr, int port)
 struct ready {
 	int embedded;
 	const char *conninfo;
+	const char *notify; /* $NOTIFY_SOCKET as up found it, or NULL */
 };
+
+/* Tell systemd (Type=notify) STATE; a failure is worth a warning only. */
+static void notify(const char *socket_path, const char *state)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	if (ss_sdnotify_send(socket_path, state, &err) < 0)
+		ss_cli_warning("%s", err.msg);
+}
 
 /* ss_sup_poll_fn: has serve started listening? Then say where to point a
  * client. Polled from the supervision loop, so a stage that dies while
@@ -333,6 +344,7 @@ static int ready_poll(void *ctx)
 		ss_cli_info("psql: psql \"%s\"", rd->conninfo);
 	}
 	ss_cli_info("stop with ^C (SIGINT) or SIGTERM");
+	notify(rd->notify, "READY=1\nSTATUS=serving shapes");
 	return 1;
 }
 
@@ -508,6 +520,13 @@ int main(int argc, char **argv)
 
 	ss_cli_init("shapesync-up");
 	parse_options(argc, argv);
+	/* Readiness is up's to tell (systemd listens to the main process
+	 * only): the stages do not see the socket. */
+	rd.notify = getenv("NOTIFY_SOCKET");
+	if (rd.notify) {
+		rd.notify = ss_xstrdup(rd.notify);
+		unsetenv("NOTIFY_SOCKET");
+	}
 	/* The stages log as up does, in one stream. */
 	ss_cli_log_export();
 
@@ -689,12 +708,14 @@ int main(int argc, char **argv)
 	rc = stop_requested ? 0 : ss_sup_run(sup, &stop_requested, &err);
 	if (rc == 0)
 		ss_cli_info("stopping");
+	notify(rd.notify, "STOPPING=1");
 	ss_sup_stop(sup, 15000);
 	ss_sup_free(sup);
 	ss_pgembed_release(&pe);
 	ss_buf_release(&registry);
 	ss_buf_release(&data);
 	ss_buf_release(&conninfo);
+	free((char *)rd.notify);
 	if (rc < 0) {
 		ss_err_prefix(&err, "stopped everything");
 		err.code = SS_ERR_RUNTIME;

@@ -135,7 +135,8 @@ e2e_modules() {
 		flock 9
 		[ -d "$E2E/node_modules/@electric-sql/client" ] &&
 		[ -d "$E2E/node_modules/pg" ] &&
-		[ -x "$E2E/node_modules/.bin/tsc" ] && exit 0
+		[ -x "$E2E/node_modules/.bin/tsc" ] &&
+		[ -d "$E2E/node_modules/playwright-core" ] && exit 0
 		npm ci --prefix "$E2E" --no-audit --no-fund >"$TEST_DIR/npm.log" 2>&1
 	) 9>"$E2E/.install.lock" || {
 		echo "# npm ci in tests/e2e failed:"

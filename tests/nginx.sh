@@ -7,8 +7,9 @@
 #       http {} block such as deploy/nginx/shapesync.conf. Only its lines
 #       marked "# SITE:" are rewritten: the cache dir, the access log and
 #       the listen port by nginx_start, the upstream servers by the
-#       SED-EXPRs (one line each). It fails unless exactly those lines
-#       differ from CONF. Around it goes a minimal nginx.conf of the
+#       SED-EXPRs (one line each; @NGINX_PORT@ in them is the port
+#       nginx_start picks). It fails unless exactly those lines differ
+#       from CONF. Around it goes a minimal nginx.conf of the
 #       test's own: pid, temp paths and error log under $NGX
 #       ($TEST_DIR/nginx), one worker, and a stub_status server.
 #       Sets NGINX_PID, NGINX_URL (http://127.0.0.1:PORT) and
@@ -29,11 +30,12 @@ nginx_start() {
 	_conf=$1
 	shift
 	mkdir -p "$NGX/cache" "$NGX/tmp" "$NGX/logs" || return 1
-	printf '%s\n' "$@" >"$NGX/site.sed"
+	printf '%s\n' "$@" >"$NGX/site.sed.in"
 	_want=$(($# + 3))
 	_try=0
 	while :; do
 		_port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		sed "s/@NGINX_PORT@/$_port/g" "$NGX/site.sed.in" >"$NGX/site.sed" || return 1
 		sed -e "s|^\(proxy_cache_path \)[^ ]*\( .*# SITE: cache dir\)$|\1$NGX/cache\2|" \
 		    -e "s|^\(    access_log \)[^ ]*\( .*# SITE: log\)$|\1$NGX/access.log\2|" \
 		    -e "s|^\(    listen \)[^ ;]*\(;.*# SITE: where clients connect\)$|\1127.0.0.1:$_port\2|" \
