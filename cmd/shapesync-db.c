@@ -654,12 +654,48 @@ static void registry_finding(const char *msg, int repaired, void *vctx)
 	ctx->repaired += !!repaired;
 }
 
+/* What compaction left in each complete shape's directory
+ * (ss_compact_check): a finding per shape with a problem. */
+struct data_check {
+	struct check_ctx *ctx;
+	struct ss_err *err;
+	struct ss_buf path, problem;
+};
+
+static int check_shape_data(const struct ss_shape_rec *rec, void *vctx)
+{
+	struct data_check *dc = vctx;
+	struct stat st;
+	int r;
+
+	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
+		return 0;
+	ss_buf_reset(&dc->path);
+	ss_datadir_shape_path(&dc->path, data_dir, rec->handle);
+	if (stat(dc->path.buf, &st) < 0)
+		return 0; /* missing: the data dir comparison says so */
+	ss_buf_reset(&dc->problem);
+	r = ss_compact_check(dc->path.buf, &dc->problem, dc->err);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		struct ss_buf line = SS_BUF_INIT;
+
+		ss_buf_addf(&line, "shape %" PRId64 " (%s): %s", rec->id,
+			    rec->handle, dc->problem.buf);
+		registry_finding(line.buf, 0, dc->ctx);
+		ss_buf_release(&line);
+	}
+	return 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct check_ctx ctx = {0, 0};
 	struct ss_registry *reg;
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_err count_err = SS_ERR_INIT;
+	struct data_check dc = {NULL, NULL, SS_BUF_INIT, SS_BUF_INIT};
 	int64_t shapes = 0;
 	int c, repair = 0;
 
@@ -703,6 +739,17 @@ static int cmd_check(int argc, char **argv)
 			ss_cli_die_err(&err);
 		}
 		ss_cli_progress_end();
+		ss_cli_progress("checking: the shapes' bases and logs");
+		dc.ctx = &ctx;
+		dc.err = &err;
+		if (ss_registry_foreach(reg, check_shape_data, &dc, &err) !=
+		    0) {
+			ss_cli_progress_end();
+			ss_cli_die_err(&err);
+		}
+		ss_cli_progress_end();
+		ss_buf_release(&dc.path);
+		ss_buf_release(&dc.problem);
 	}
 	close_registry(reg);
 
@@ -1022,7 +1069,8 @@ static const struct ss_cli_command commands[] = {
      "  --force               with --all: whatever the sizes\n"
      "  --min-ratio R         due when base and log are R times the base (4)\n"
      "  --min-bytes SIZE      and the log after it is SIZE or more (1MiB)\n"
-     "  --keep-chunks N       newest closed log chunks kept as they are (2)\n"
+     "  --keep-chunks N       newest closed log chunks kept as they are (2;\n"
+     "                        0: fold the open chunk too)\n"
      "  --grace TIME          older generations stay readable (1h)\n"
      "  --every TIME          run again every TIME until SIGTERM\n"
      "  --quiet               no progress line, no 'skipped' lines\n"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -413,13 +414,21 @@ static int last_end(const struct ss_offset *end, void *ctx, struct ss_err *err)
 }
 
 /* The end of the closed log chunk before the newest keep ones, or 0_inf
- * when there is none. */
+ * when there is none; with keep 0, the last committed entry, so that a
+ * fresh client reads the rows and no history at all: an open chunk of
+ * the default 10 MiB can hold fifty thousand updates of a shape whose
+ * rows take a few hundred KiB (bench/compact.sh). */
 static int fold_upto(struct run *r, struct ss_offset *upto, struct ss_err *err)
 {
 	struct ss_log_head h;
 
 	ss_log_reader_head(r->log, &h);
 	*upto = ss_offset_last_before_real;
+	if (!r->o->keep_chunks) {
+		if (h.entries)
+			*upto = h.last;
+		return 0;
+	}
 	if (h.chunks <= r->o->keep_chunks)
 		return 0;
 	return ss_log_reader_each_chunk(r->log, &ss_offset_last_before_real,
@@ -616,6 +625,135 @@ int ss_compact_shape(const char *dir, const struct ss_compact_opts *o,
 	ss_buf_release(&r.end_json);
 	ss_buf_release(&r.path);
 	close(fd); /* and the lock with it */
+	return rc;
+}
+
+/* Does the file at path end with a control line? 1 yes, 0 no (or it is
+ * missing: *missing set), -1 with err. */
+static int ends_with_control(const char *path, int *missing, struct ss_err *err)
+{
+	char buf[4096], *nl;
+	struct stat st;
+	size_t want;
+	ssize_t got;
+	int fd, rc;
+
+	*missing = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		*missing = 1;
+		return 0;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = ss_err_set(err, SS_ERR_RUNTIME, "could not open '%s': %s",
+				path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	want = (uint64_t)st.st_size < sizeof(buf) - 1 ? (size_t)st.st_size
+						      : sizeof(buf) - 1;
+	got = pread(fd, buf, want, st.st_size - (off_t)want);
+	close(fd);
+	if (got < 0 || (size_t)got != want)
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not read '%s': %s", path,
+				  got < 0 ? strerror(errno) : "short read");
+	buf[want] = '\0';
+	/* the last line: after the newline before the final one */
+	while (want && buf[want - 1] == '\n')
+		buf[--want] = '\0';
+	nl = strrchr(buf, '\n');
+	return strstr(nl ? nl + 1 : buf, "\"control\":") != NULL;
+}
+
+int ss_compact_check(const char *dir, struct ss_buf *problem,
+		     struct ss_err *err)
+{
+	struct ss_base b;
+	struct ss_buf d = SS_BUF_INIT, p = SS_BUF_INIT;
+	struct ss_log_reader *lr = NULL;
+	struct ss_log_head h;
+	struct ss_err e = SS_ERR_INIT;
+	char o1[SS_OFFSET_STRMAX], o2[SS_OFFSET_STRMAX];
+	size_t i;
+	int rc = 0, missing, k;
+
+	if (ss_base_read(dir, &b, &e) < 0) {
+		if (e.code != SS_ERR_INPUT) {
+			*err = e;
+			return -1;
+		}
+		ss_buf_adds(problem, e.msg);
+		return 1;
+	}
+	for (i = 0; rc == 0 && i < b.n; i++) {
+		if (!b.g[i].gen)
+			continue;
+		ss_buf_reset(&d);
+		ss_base_dir(&d, dir, b.g[i].gen);
+		ss_buf_reset(&p);
+		if (!b.g[i].chunks) {
+			ss_buf_addf(problem,
+				    "base generation %" PRIu64 " has no chunk",
+				    b.g[i].gen);
+			rc = 1;
+			break;
+		}
+		ss_snapshot_chunk_path(&p, d.buf, b.g[i].chunks - 1);
+		k = ends_with_control(p.buf, &missing, err);
+		if (k < 0) {
+			rc = -1;
+		} else if (missing) {
+			ss_buf_addf(problem,
+				    "base generation %" PRIu64
+				    " has no chunk file '%s'",
+				    b.g[i].gen, p.buf);
+			rc = 1;
+		} else if (!k) {
+			ss_buf_addf(problem,
+				    "base generation %" PRIu64
+				    " does not end with its snapshot-end: '%s'",
+				    b.g[i].gen, p.buf);
+			rc = 1;
+		}
+	}
+	if (rc == 0 && b.has_punched &&
+	    (!b.has_reclaimed ||
+	     ss_offset_compare(&b.punched, &b.reclaimed) > 0)) {
+		ss_buf_addf(problem,
+			    "log punched to %s, past what is reclaimed",
+			    ss_offset_format(&b.punched, o1));
+		rc = 1;
+	}
+	if (rc == 0 && b.g[0].gen) {
+		if (ss_log_reader_open(dir, &lr, &e) < 0) {
+			if (e.code != SS_ERR_INPUT) {
+				*err = e;
+				rc = -1;
+			} else {
+				ss_buf_adds(problem, e.msg);
+				rc = 1;
+			}
+		} else {
+			ss_log_reader_head(lr, &h);
+			if (!h.entries ||
+			    ss_offset_compare(&b.g[0].end, &h.last) > 0) {
+				ss_buf_addf(
+				    problem,
+				    "base generation %" PRIu64
+				    " ends at %s, past the log's last entry %s",
+				    b.g[0].gen,
+				    ss_offset_format(&b.g[0].end, o1),
+				    h.entries ? ss_offset_format(&h.last, o2)
+					      : "(none)");
+				rc = 1;
+			}
+			ss_log_reader_close(lr);
+		}
+	}
+	ss_buf_release(&d);
+	ss_buf_release(&p);
 	return rc;
 }
 

@@ -46,7 +46,7 @@ test_expect_success 'not a terminal: nothing on stderr, the same stdout' '
 test_expect_success 'check on a terminal: one line per step, then erased' '
 	tty check.tty "$DB check >check2.out" &&
 	test_eq "ok: registry consistent" "$(cat check2.out)" &&
-	printf "\\rchecking: the registry\\033[K\\r\\033[K\\rchecking: the data dir against 40 shapes\\033[K\\r\\033[K" >check.want &&
+	printf "\\rchecking: the registry\\033[K\\r\\033[K\\rchecking: the data dir against 40 shapes\\033[K\\r\\033[K\\rchecking: the shapes'\'' bases and logs\\033[K\\r\\033[K" >check.want &&
 	test_cmp check.want check.tty
 '
 

@@ -474,6 +474,63 @@ static void test_shape(void)
 															    "\n");
 	ss_log_writer_close(lw);
 
+	/* keep 0: the open chunk's committed entries fold too, so that a
+	 * fresh client reads rows only */
+	lo.chunk_bytes = 1 << 20;
+	CHECK(ss_log_writer_open(shape, &lo, &lw, &err) == 0);
+	log_txn(lw, 800, MSG("g", "insert", "{\"id\":\"7\"}"));
+	log_txn(lw, 900, MSG("c", "update", "{\"v\":\"z\"}"));
+	o.keep_chunks = 0;
+	CHECK(ss_compact_shape(shape, &o, &res, &err) == 0 && res.compacted &&
+	      res.gen == 3 && res.rows == 5 && res.folded == 8);
+	CHECK(ss_base_read(shape, &base, &err) == 0 && base.g[0].gen == 3 &&
+	      base.g[0].end.tx == 900 && base.g[0].end.op == 0);
+	CHECK(ss_compact_measure(shape, &sz, &err) == 0 && sz.gen == 3 &&
+	      sz.base_rows == 5 && sz.tail_entries == 0 && sz.tail_bytes == 0);
+	ss_buf_reset(&b);
+	read_gen(3, &b);
+	CHECK(strstr(b.buf, MSG("c", "insert", "{\"id\":\"3\",\"v\":\"z\"}")) &&
+	      strstr(b.buf, MSG("g", "insert", "{\"id\":\"7\"}")) &&
+	      strstr(b.buf, MSG("f", "insert", "{\"id\":\"6\"}")) &&
+	      !strstr(b.buf, "\"a\""));
+	/* nothing new: skipped; an entry after it: the next run folds it */
+	CHECK(ss_compact_shape(shape, &o, &res, &err) == 0 && !res.compacted);
+	log_txn(lw, 1000, MSG("d", "delete", "{\"id\":\"4\"}"));
+	CHECK(ss_compact_shape(shape, &o, &res, &err) == 0 && res.compacted &&
+	      res.gen == 4 && res.rows == 4 && res.folded == 6);
+	ss_log_writer_close(lw);
+	o.keep_chunks = 2;
+
+	/* db check's look at it: sound, then a base chunk without its
+	 * snapshot-end, then without the chunk file */
+	ss_buf_reset(&b);
+	CHECK(ss_compact_check(shape, &b, &err) == 0 && b.len == 0);
+	{
+		struct ss_buf d = SS_BUF_INIT, want = SS_BUF_INIT;
+
+		ss_base_dir(&d, shape, 4);
+		ss_buf_reset(&p);
+		ss_snapshot_chunk_path(&p, d.buf, 0);
+		fd = open(p.buf, O_WRONLY | O_APPEND);
+		CHECK(fd >= 0 && write(fd, ",{\"key\":\"x\"}\n", 14) == 14);
+		close(fd);
+		CHECK(ss_compact_check(shape, &b, &err) == 1);
+		ss_buf_addf(&want,
+			    "base generation 4 does not end with its "
+			    "snapshot-end: '%s'",
+			    p.buf);
+		CHECK_STR(b.buf, want.buf);
+		CHECK(unlink(p.buf) == 0);
+		ss_buf_reset(&b);
+		ss_buf_reset(&want);
+		CHECK(ss_compact_check(shape, &b, &err) == 1);
+		ss_buf_addf(&want, "base generation 4 has no chunk file '%s'",
+			    p.buf);
+		CHECK_STR(b.buf, want.buf);
+		ss_buf_release(&d);
+		ss_buf_release(&want);
+	}
+
 	/* a damaged record */
 	ss_buf_reset(&p);
 	ss_buf_addf(&p, "%s/base", shape);
@@ -486,6 +543,9 @@ static void test_shape(void)
 	ss_buf_addf(&b, "base record '%s' is damaged: a line it does not know",
 		    p.buf);
 	CHECK_STR(err.msg, b.buf);
+	ss_buf_reset(&p);
+	CHECK(ss_compact_check(shape, &p, &err) == 1);
+	CHECK_STR(p.buf, b.buf);
 	ss_buf_release(&b);
 	ss_buf_release(&p);
 }
