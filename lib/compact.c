@@ -22,12 +22,30 @@
 #include "registry.h"
 #include "snapshot.h"
 
+/* Rows held in memory between updates: a shape's hot rows are updated in
+ * place there, and written to the scratch file when the updates merged
+ * into the cache reach this many bytes of messages (memory stays bounded
+ * as with the page cache) or when the rows are listed. */
+#define CACHE_BYTES ((size_t)1 << 20)
+
 struct ss_compact {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *get, *put, *set, *del;
 	uint64_t folded, rows;
+	/* key -> [row, relation, dirty]: rows of the scratch file, newer
+	 * than it where dirty */
+	json_t *cache;
+	size_t cache_bytes; /* of the messages merged into it */
 };
+
+/* jansson returns NULL or -1 on out-of-memory alone (for what is done
+ * here): treated like ss_xmalloc. */
+static void no_memory(void)
+{
+	fprintf(stderr, "fatal: out of memory in compaction\n");
+	abort();
+}
 
 static int db_error(struct ss_compact *c, const char *what, struct ss_err *err)
 {
@@ -62,6 +80,9 @@ int ss_compact_open(const char *path, struct ss_compact **out,
 
 	*out = NULL;
 	c->path = ss_xstrdup(path);
+	c->cache = json_object();
+	if (!c->cache)
+		no_memory();
 	remove_scratch(path);
 	if (sqlite3_open_v2(path, &c->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -97,6 +118,7 @@ void ss_compact_close(struct ss_compact *c)
 	sqlite3_finalize(c->set);
 	sqlite3_finalize(c->del);
 	sqlite3_close(c->db);
+	json_decref(c->cache);
 	remove_scratch(c->path);
 	free(c->path);
 	free(c);
@@ -120,13 +142,12 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 	sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
-/* The row of `key` merged with the columns of `patch`, as compact JSON
- * (*new*, free()); NULL with err when the key has no row. */
-static char *merged(struct ss_compact *c, const char *key, json_t *patch,
-		    int *found, struct ss_err *err)
+/* The stored row of `key` (*new*: json_decref), or NULL: *found 0 when
+ * the key has none, else with err. */
+static json_t *load_row(struct ss_compact *c, const char *key, int *found,
+			struct ss_err *err)
 {
-	json_t *row;
-	char *out = NULL;
+	json_t *row = NULL;
 	int rc;
 
 	*found = 0;
@@ -137,21 +158,85 @@ static char *merged(struct ss_compact *c, const char *key, json_t *patch,
 
 		*found = 1;
 		row = json_loads(text ? text : "", 0, NULL);
-		if (row && json_object_update(row, patch) == 0)
-			out =
-			    json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(row);
-		if (!out)
+		if (!json_is_object(row)) {
+			json_decref(row);
+			row = NULL;
 			ss_err_set(err, SS_ERR_RUNTIME,
 				   "compaction scratch file '%s': a stored row "
 				   "does not read back",
 				   c->path);
+		}
 	} else if (rc != SQLITE_DONE) {
 		db_error(c, "could not read a row", err);
 	}
 	sqlite3_reset(c->get);
 	sqlite3_clear_bindings(c->get);
-	return out;
+	return row;
+}
+
+/* Write the cached rows that are newer than the scratch file to it, and
+ * empty the cache. */
+static int flush_cache(struct ss_compact *c, struct ss_err *err)
+{
+	const char *key;
+	json_t *e;
+	int rc = 0;
+
+	json_object_foreach(c->cache, key, e)
+	{
+		char *text, *rel;
+
+		if (!json_is_true(json_array_get(e, 2)))
+			continue;
+		text = json_dumps(json_array_get(e, 0),
+				  JSON_COMPACT | JSON_PRESERVE_ORDER);
+		rel = json_dumps(json_array_get(e, 1), JSON_COMPACT);
+		if (!text || !rel)
+			no_memory();
+		bind_text(c->set, 1, key);
+		bind_text(c->set, 2, rel);
+		bind_text(c->set, 3, text);
+		rc = step_done(c, c->set, "could not update a row", err);
+		free(text);
+		free(rel);
+		if (rc < 0)
+			break;
+	}
+	json_object_clear(c->cache);
+	c->cache_bytes = 0;
+	return rc;
+}
+
+/* Merge an update's columns into the row of key, in the cache (from the
+ * scratch file if it is not there). Returns 0, 1 when the key has no
+ * row, -1 with err. */
+static int update_row(struct ss_compact *c, const char *key, json_t *val,
+		      json_t *rel, size_t len, struct ss_err *err)
+{
+	json_t *e, *row;
+	int found;
+
+	if (c->cache_bytes >= CACHE_BYTES && flush_cache(c, err) < 0)
+		return -1;
+	c->cache_bytes += len;
+	e = json_object_get(c->cache, key);
+	if (e) {
+		if (json_object_update(json_array_get(e, 0), val) < 0)
+			no_memory();
+		json_array_set(e, 1, rel);
+		json_array_set(e, 2, json_true());
+		return 0;
+	}
+	row = load_row(c, key, &found, err);
+	if (!found)
+		return 1;
+	if (!row)
+		return -1;
+	if (json_object_update(row, val) < 0 ||
+	    json_object_set_new(c->cache, key,
+				json_pack("[oOb]", row, rel, 1)) < 0)
+		no_memory();
+	return 0;
 }
 
 static int not_a_change(const char *json, size_t len, const char *why,
@@ -195,6 +280,7 @@ int ss_compact_add(struct ss_compact *c, const char *json, size_t len,
 		goto out;
 	}
 	if (!strcmp(op, "delete")) {
+		json_object_del(c->cache, key);
 		bind_text(c->del, 1, key);
 		if (step_done(c, c->del, "could not delete a row", err) < 0)
 			goto out;
@@ -211,24 +297,19 @@ int ss_compact_add(struct ss_compact *c, const char *json, size_t len,
 		not_a_change(json, len, "no value or relation", err);
 		goto out;
 	}
-	rel = json_dumps(json_object_get(hdr, "relation"), JSON_COMPACT);
 	if (!strcmp(op, "update")) {
-		text = merged(c, key, val, &found, err);
-		if (found && !text)
-			goto out;
-		if (found) {
-			bind_text(c->set, 1, key);
-			bind_text(c->set, 2, rel);
-			bind_text(c->set, 3, text);
-			if (step_done(c, c->set, "could not update a row",
-				      err) < 0)
-				goto out;
-			rc = 0;
+		found = update_row(c, key, val,
+				   json_object_get(hdr, "relation"), len, err);
+		if (found <= 0) {
+			rc = found;
 			goto out;
 		}
 		/* An update of a key with no row (a log that starts after
 		 * the row's insert): it is the row as far as we know. */
 	}
+	/* An insert replaces what the cache holds of the key. */
+	json_object_del(c->cache, key);
+	rel = json_dumps(json_object_get(hdr, "relation"), JSON_COMPACT);
 	text = json_dumps(val, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	bind_text(c->put, 1, key);
 	bind_text(c->put, 2, rel);
@@ -264,6 +345,8 @@ int ss_compact_each(struct ss_compact *c,
 	sqlite3_stmt *q;
 	int rc = 0, st;
 
+	if (flush_cache(c, err) < 0)
+		return -1;
 	if (sqlite3_prepare_v2(c->db,
 			       "SELECT key, rel, value FROM rows ORDER BY seq",
 			       -1, &q, NULL) != SQLITE_OK)
