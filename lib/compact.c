@@ -2,6 +2,8 @@
  * compact.c — folding change messages into rows over a scratch SQLite file
  * (see compact.h).
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -531,6 +533,35 @@ static void remove_gen(const char *dir, uint64_t gen)
 	ss_buf_release(&d);
 }
 
+/* Remove what a killed run left behind: generation directories the
+ * record does not list (one it dropped before all their files were gone,
+ * or a partial newer one) and generation 0's files once it is dropped.
+ * The record is what readers go by: nothing it lists is touched. */
+static void remove_unlisted(const char *dir, const struct ss_base *b)
+{
+	struct dirent *de;
+	uint64_t gen;
+	char *end;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return; /* the run's own reads report a missing dir */
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "base.", 5) ||
+		    !isdigit((unsigned char)de->d_name[5]))
+			continue;
+		errno = 0;
+		gen = strtoull(de->d_name + 5, &end, 10);
+		if (*end || errno || !gen || ss_base_find(b, gen))
+			continue;
+		remove_gen(dir, gen);
+	}
+	closedir(d);
+	if (!ss_base_find(b, 0))
+		remove_gen(dir, 0);
+}
+
 /* Drop generations superseded grace_s ago; punch the log below a
  * reclaimed offset that is itself grace_s old. */
 static int reclaim(struct run *r, struct ss_base *b, int64_t now,
@@ -611,6 +642,7 @@ static int shape_run(struct run *r, struct ss_err *err)
 
 	if (ss_base_read(r->dir, &b, err) < 0)
 		return -1;
+	remove_unlisted(r->dir, &b);
 	cur = &b.g[0];
 	r->res->gen = cur->gen;
 	if (cur->gen == 0) {

@@ -98,8 +98,9 @@ struct ss_compact_result {
  * read (closed chunks, or with keep_chunks 0 the open one up to the
  * committed end store never rewrites), a reader sees the old record or the new
  * one, files in use stay readable after they are unlinked. kill -9 at any point
- * leaves a shape that reads as before or as after; a partial base.<gen+1> is
- * removed by the next run. One run per shape at a time (a lock file,
+ * leaves a shape that reads as before or as after; what it leaves behind (a
+ * partial base.<gen+1>, the files of a generation the record no longer
+ * lists) is removed by the next run. One run per shape at a time (a lock file,
  * compact.lock): a second is skipped. Nothing to do (the snapshot is not
  * complete, too few closed chunks, nothing new past the newest base) is
  * res->skipped, not an error.

@@ -105,7 +105,10 @@ test_expect_success "$KILLS kills at random moments, each followed by check and 
 		[ $i -le 100 ] || { echo "only $killed kills in 100 runs"; return 1; }
 		d=$(awk -v f="$f" -v s="$span" "BEGIN { printf \"%.3f\", f * s / 1000 }") &&
 		updates 2 || return 1
-		db compact --all --force $(opts $i) >kill$i.out 2>&1 &
+		# The program itself in the background, not the db function:
+		# its subshell would take the kill and leave the run going.
+		shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" \
+			compact --all --force $(opts $i) >kill$i.out 2>&1 &
 		pid=$! && sleep "$d" && kill -9 $pid 2>/dev/null
 		wait $pid
 		rc=$?
