@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *ss_progname = "shapesync";
@@ -205,20 +206,37 @@ long long ss_cli_opt_int(const char *arg, long long min, long long max,
 
 /* -1: not decided yet, 0: off, 1: on */
 static int progress_on = -1, progress_shown;
+static struct timespec progress_drawn;
 
 void ss_cli_progress_quiet(void)
 {
 	progress_on = 0;
 }
 
-void ss_cli_progress(const char *fmt, ...)
+int ss_cli_progress_active(void)
 {
-	va_list ap;
-
 	if (progress_on < 0)
 		progress_on = isatty(STDERR_FILENO);
-	if (!progress_on)
+	return progress_on;
+}
+
+void ss_cli_progress(const char *fmt, ...)
+{
+	struct timespec now;
+	va_list ap;
+
+	if (!ss_cli_progress_active())
 		return;
+	/* A terminal needs no more than ten redraws a second; a command
+	 * that reports each of a million items must not pay for a write
+	 * each. The first line after an end is always drawn. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (progress_shown &&
+	    (now.tv_sec - progress_drawn.tv_sec) * 1000 +
+		    (now.tv_nsec - progress_drawn.tv_nsec) / 1000000 <
+		100)
+		return;
+	progress_drawn = now;
 	fputc('\r', stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

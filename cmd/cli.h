@@ -165,13 +165,16 @@ int ss_cli_find_program(const char *name, char *out, size_t outsz);
  * Progress of a long command on a terminal: ss_cli_progress rewrites one
  * line of stderr ("\r", the text, erase to the end of the line) when
  * stderr is a terminal and ss_cli_progress_quiet was not called; nothing
- * otherwise. ss_cli_progress_end erases the line (call it before other
- * output and at the end).
+ * otherwise, and at most ten times a second (calls in between are
+ * dropped; the first after ss_cli_progress_end is drawn).
+ * ss_cli_progress_end erases the line (call it before other output and
+ * at the end). ss_cli_progress_active says whether lines are drawn.
  */
 void ss_cli_progress(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 void ss_cli_progress_end(void);
 void ss_cli_progress_quiet(void);
+int ss_cli_progress_active(void);
 
 /* Parse an option argument or exit 2 with a clear message. */
 long long ss_cli_opt_int(const char *arg, long long min, long long max,

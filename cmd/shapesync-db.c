@@ -232,6 +232,7 @@ struct ls_ctx {
 	int json;
 	int id_width, table_width;
 	struct ss_buf line;
+	int64_t n, total; /* export's progress */
 };
 
 /* First pass of the table: the widths of the variable columns, so that
@@ -260,16 +261,24 @@ static int ls_one(const struct ss_shape_rec *rec, void *vctx)
 	}
 	if (fwrite(b->buf, 1, b->len, stdout) != b->len)
 		return 1; /* reported by ss_cli_close_stdout */
+	if (ctx->total)
+		ss_cli_progress("exporting: %" PRId64 " of %" PRId64 " shapes",
+				++ctx->n, ctx->total);
 	return 0;
 }
 
-static int list_shapes(int json)
+/* ls, or with progress (export) a progress line on a terminal. */
+static int list_shapes(int json, int progress)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct ls_ctx ctx = {json, 2, 5, SS_BUF_INIT};
+	struct ls_ctx ctx = {json, 2, 5, SS_BUF_INIT, 0, 0};
 	struct ss_registry *reg;
 
 	reg = open_registry(0);
+	/* The lines would land between the records on a terminal. */
+	if (progress && !isatty(STDOUT_FILENO) && ss_cli_progress_active() &&
+	    ss_registry_count(reg, &ctx.total, &err) < 0)
+		ss_cli_die_err(&err);
 	if (!json) {
 		if (ss_registry_foreach(reg, ls_measure, &ctx, &err) < 0)
 			ss_cli_die_err(&err);
@@ -278,8 +287,11 @@ static int list_shapes(int json)
 					  ctx.table_width);
 		out_buf(&ctx.line);
 	}
-	if (ss_registry_foreach(reg, ls_one, &ctx, &err) < 0)
+	if (ss_registry_foreach(reg, ls_one, &ctx, &err) < 0) {
+		ss_cli_progress_end();
 		ss_cli_die_err(&err);
+	}
+	ss_cli_progress_end();
 	ss_buf_release(&ctx.line);
 	close_registry(reg);
 	ss_cli_close_stdout();
@@ -295,10 +307,11 @@ static int cmd_ls(int argc, char **argv)
 		if (c == OPT_JSON)
 			json = 1;
 	ss_cli_command_no_args(argc, argv);
-	return list_shapes(json);
+	return list_shapes(json, 0);
 }
 
 static const struct option export_options[] = {
+    {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, 'h'},
     {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
     {NULL, 0, NULL, 0}};
@@ -306,9 +319,9 @@ static const struct option export_options[] = {
 static int cmd_export(int argc, char **argv)
 {
 	while (ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS) != -1)
-		;
+		ss_cli_progress_quiet(); /* --quiet, the one option */
 	ss_cli_command_no_args(argc, argv);
-	return list_shapes(1);
+	return list_shapes(1, 1);
 }
 
 /* ---- show ----------------------------------------------------------- */
@@ -617,6 +630,7 @@ static int cmd_stats(int argc, char **argv)
 
 static const struct option check_options[] = {
     {"repair", no_argument, NULL, OPT_REPAIR},
+    {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, 'h'},
     {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
     {NULL, 0, NULL, 0}};
@@ -631,6 +645,7 @@ static void registry_finding(const char *msg, int repaired, void *vctx)
 	struct check_ctx *ctx = vctx;
 	struct ss_buf b = SS_BUF_INIT;
 
+	ss_cli_progress_end();
 	ss_buf_adds(&b, msg);
 	ss_buf_adds(&b, repaired ? " (repaired)\n" : "\n");
 	out_buf(&b);
@@ -639,31 +654,103 @@ static void registry_finding(const char *msg, int repaired, void *vctx)
 	ctx->repaired += !!repaired;
 }
 
+/* What compaction left in each complete shape's directory
+ * (ss_compact_check): a finding per shape with a problem. */
+struct data_check {
+	struct check_ctx *ctx;
+	struct ss_err *err;
+	struct ss_buf path, problem;
+};
+
+static int check_shape_data(const struct ss_shape_rec *rec, void *vctx)
+{
+	struct data_check *dc = vctx;
+	struct stat st;
+	int r;
+
+	if (rec->snapshot_state != SS_SNAPSHOT_COMPLETE)
+		return 0;
+	ss_buf_reset(&dc->path);
+	ss_datadir_shape_path(&dc->path, data_dir, rec->handle);
+	if (stat(dc->path.buf, &st) < 0)
+		return 0; /* missing: the data dir comparison says so */
+	ss_buf_reset(&dc->problem);
+	r = ss_compact_check(dc->path.buf, &dc->problem, dc->err);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		struct ss_buf line = SS_BUF_INIT;
+
+		ss_buf_addf(&line, "shape %" PRId64 " (%s): %s", rec->id,
+			    rec->handle, dc->problem.buf);
+		registry_finding(line.buf, 0, dc->ctx);
+		ss_buf_release(&line);
+	}
+	return 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct check_ctx ctx = {0, 0};
 	struct ss_registry *reg;
 	struct ss_err err = SS_ERR_INIT;
+	struct ss_err count_err = SS_ERR_INIT;
+	struct data_check dc = {NULL, NULL, SS_BUF_INIT, SS_BUF_INIT};
+	int64_t shapes = 0;
 	int c, repair = 0;
 
 	while ((c = ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS)) !=
-	       -1)
+	       -1) {
 		if (c == OPT_REPAIR)
 			repair = 1;
+		else if (c == OPT_QUIET)
+			ss_cli_progress_quiet();
+	}
 	ss_cli_command_no_args(argc, argv);
 
 	reg = open_registry(0);
 	require_data_dir();
-	if (ss_registry_check(reg, repair, registry_finding, &ctx, &err) < 0)
+	ss_cli_progress("checking: the registry");
+	if (ss_registry_check(reg, repair, registry_finding, &ctx, &err) < 0) {
+		ss_cli_progress_end();
 		ss_cli_die_err(&err);
+	}
 	/* A damaged registry would make healthy data look orphaned (and
 	 * --repair would trash it): compare only with a sound registry. */
-	if (ctx.found > ctx.repaired)
+	if (ctx.found > ctx.repaired) {
+		ss_cli_progress_end();
 		ss_cli_warning("the registry has problems; the data dir was "
 			       "not compared with it");
-	else if (ss_registry_check_datadir(reg, data_dir, repair,
-					   registry_finding, &ctx, &err) < 0)
-		ss_cli_die_err(&err);
+	} else {
+		/* The count only words the line: its failure is no
+		 * failure of the check. */
+		if (ss_cli_progress_active() &&
+		    ss_registry_count(reg, &shapes, &count_err) == 0) {
+			ss_cli_progress_end();
+			ss_cli_progress(
+			    "checking: the data dir against %" PRId64
+			    " shape%s",
+			    shapes, shapes == 1 ? "" : "s");
+		}
+		if (ss_registry_check_datadir(reg, data_dir, repair,
+					      registry_finding, &ctx,
+					      &err) < 0) {
+			ss_cli_progress_end();
+			ss_cli_die_err(&err);
+		}
+		ss_cli_progress_end();
+		ss_cli_progress("checking: the shapes' bases and logs");
+		dc.ctx = &ctx;
+		dc.err = &err;
+		if (ss_registry_foreach(reg, check_shape_data, &dc, &err) !=
+		    0) {
+			ss_cli_progress_end();
+			ss_cli_die_err(&err);
+		}
+		ss_cli_progress_end();
+		ss_buf_release(&dc.path);
+		ss_buf_release(&dc.problem);
+	}
 	close_registry(reg);
 
 	if (!ctx.found)
@@ -715,9 +802,39 @@ static int cmd_vacuum(int argc, char **argv)
 /* ---- import --------------------------------------------------------- */
 
 static const struct option import_options[] = {
+    {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, 'h'},
     {"list-options", no_argument, NULL, OPT_LIST_OPTIONS},
     {NULL, 0, NULL, 0}};
+
+/* The input of import as it is read: bytes so far, of the file's size
+ * when it is a regular file (0 when not known). */
+struct import_in {
+	FILE *f;
+	uint64_t done, size;
+};
+
+static ssize_t import_read(void *cookie, char *buf, size_t len)
+{
+	struct import_in *in = cookie;
+	size_t n = fread(buf, 1, len, in->f);
+
+	if (n == 0 && ferror(in->f))
+		return -1; /* errno is fread's */
+	in->done += n;
+	if (in->size)
+		ss_cli_progress("importing: %" PRIu64 " of %" PRIu64 " bytes",
+				in->done, in->size);
+	else
+		ss_cli_progress("importing: %" PRIu64 " bytes", in->done);
+	return (ssize_t)n;
+}
+
+static int import_close(void *cookie)
+{
+	(void)cookie;
+	return 0;
+}
 
 static int cmd_import(int argc, char **argv)
 {
@@ -725,10 +842,14 @@ static int cmd_import(int argc, char **argv)
 	struct ss_registry *reg;
 	const char *file = NULL, *name = "<stdin>";
 	int64_t imported = 0;
-	FILE *in = stdin;
+	struct import_in counted = {NULL, 0, 0};
+	cookie_io_functions_t io = {import_read, NULL, NULL, import_close};
+	struct stat st;
+	FILE *in = stdin, *read_from;
+	int rc;
 
 	while (ss_cli_command_next_opt(argc, argv, OPT_LIST_OPTIONS) != -1)
-		;
+		ss_cli_progress_quiet(); /* --quiet, the one option */
 	if (optind < argc)
 		file = argv[optind++];
 	ss_cli_command_no_args(argc, argv);
@@ -741,7 +862,23 @@ static int cmd_import(int argc, char **argv)
 				   strerror(errno));
 	}
 	reg = open_registry(0);
-	if (ss_registry_import_file(reg, in, name, &imported, &err) < 0)
+	/* On a terminal, the import reads through a counter that draws
+	 * the progress line; otherwise straight from the file. */
+	read_from = in;
+	if (ss_cli_progress_active()) {
+		counted.f = in;
+		if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
+			counted.size = (uint64_t)st.st_size;
+		read_from = fopencookie(&counted, "r", io);
+		if (!read_from)
+			ss_cli_die("could not read '%s': %s", name,
+				   strerror(errno));
+	}
+	rc = ss_registry_import_file(reg, read_from, name, &imported, &err);
+	if (read_from != in)
+		fclose(read_from);
+	ss_cli_progress_end();
+	if (rc < 0)
 		ss_cli_die_err(&err);
 	close_registry(reg);
 	if (in != stdin)
@@ -901,7 +1038,7 @@ static const struct ss_cli_command commands[] = {
      "                        and their ratio (what compact looks at)\n"
      "  -h, --help            show this help and exit\n"},
     {"check", cmd_check, check_options,
-     "Usage: shapesync-db [globals] check [--repair]\n"
+     "Usage: shapesync-db [globals] check [--repair] [--quiet]\n"
      "\n"
      "Checks the registry (integrity, invariants) and compares it with\n"
      "the data dir: orphan and stray entries, complete shapes without\n"
@@ -910,6 +1047,7 @@ static const struct ss_cli_command commands[] = {
      "\n"
      "Options:\n"
      "  --repair              fix what can be fixed (default: report only)\n"
+     "  --quiet               no progress line on a terminal\n"
      "  -h, --help            show this help and exit\n"},
     {"vacuum", cmd_vacuum, vacuum_options,
      "Usage: shapesync-db [globals] vacuum\n"
@@ -931,26 +1069,29 @@ static const struct ss_cli_command commands[] = {
      "  --force               with --all: whatever the sizes\n"
      "  --min-ratio R         due when base and log are R times the base (4)\n"
      "  --min-bytes SIZE      and the log after it is SIZE or more (1MiB)\n"
-     "  --keep-chunks N       newest closed log chunks kept as they are (2)\n"
+     "  --keep-chunks N       newest closed log chunks kept as they are (2;\n"
+     "                        0: fold the open chunk too)\n"
      "  --grace TIME          older generations stay readable (1h)\n"
      "  --every TIME          run again every TIME until SIGTERM\n"
      "  --quiet               no progress line, no 'skipped' lines\n"
      "  -h, --help            show this help and exit\n"},
     {"export", cmd_export, export_options,
-     "Usage: shapesync-db [globals] export\n"
+     "Usage: shapesync-db [globals] export [--quiet]\n"
      "\n"
      "Writes every shape as one JSON object per line to stdout.\n"
      "\n"
      "Options:\n"
+     "  --quiet               no progress line on a terminal\n"
      "  -h, --help            show this help and exit\n"},
     {"import", cmd_import, import_options,
-     "Usage: shapesync-db [globals] import [FILE]\n"
+     "Usage: shapesync-db [globals] import [--quiet] [FILE]\n"
      "\n"
      "Adds the shapes of an export (NDJSON; default: stdin, also '-').\n"
      "All or nothing: a bad line imports nothing. Blank lines are\n"
      "skipped.\n"
      "\n"
      "Options:\n"
+     "  --quiet               no progress line on a terminal\n"
      "  -h, --help            show this help and exit\n"},
     {NULL, NULL, NULL, NULL}};
 

@@ -2,6 +2,8 @@
  * compact.c — folding change messages into rows over a scratch SQLite file
  * (see compact.h).
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,12 +24,30 @@
 #include "registry.h"
 #include "snapshot.h"
 
+/* Rows held in memory between updates: a shape's hot rows are updated in
+ * place there, and written to the scratch file when the updates merged
+ * into the cache reach this many bytes of messages (memory stays bounded
+ * as with the page cache) or when the rows are listed. */
+#define CACHE_BYTES ((size_t)1 << 20)
+
 struct ss_compact {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *get, *put, *set, *del;
 	uint64_t folded, rows;
+	/* key -> [row, relation, dirty]: rows of the scratch file, newer
+	 * than it where dirty */
+	json_t *cache;
+	size_t cache_bytes; /* of the messages merged into it */
 };
+
+/* jansson returns NULL or -1 on out-of-memory alone (for what is done
+ * here): treated like ss_xmalloc. */
+static void no_memory(void)
+{
+	fprintf(stderr, "fatal: out of memory in compaction\n");
+	abort();
+}
 
 static int db_error(struct ss_compact *c, const char *what, struct ss_err *err)
 {
@@ -61,6 +82,9 @@ int ss_compact_open(const char *path, struct ss_compact **out,
 
 	*out = NULL;
 	c->path = ss_xstrdup(path);
+	c->cache = json_object();
+	if (!c->cache)
+		no_memory();
 	remove_scratch(path);
 	if (sqlite3_open_v2(path, &c->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -96,6 +120,7 @@ void ss_compact_close(struct ss_compact *c)
 	sqlite3_finalize(c->set);
 	sqlite3_finalize(c->del);
 	sqlite3_close(c->db);
+	json_decref(c->cache);
 	remove_scratch(c->path);
 	free(c->path);
 	free(c);
@@ -119,13 +144,12 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 	sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
-/* The row of `key` merged with the columns of `patch`, as compact JSON
- * (*new*, free()); NULL with err when the key has no row. */
-static char *merged(struct ss_compact *c, const char *key, json_t *patch,
-		    int *found, struct ss_err *err)
+/* The stored row of `key` (*new*: json_decref), or NULL: *found 0 when
+ * the key has none, else with err. */
+static json_t *load_row(struct ss_compact *c, const char *key, int *found,
+			struct ss_err *err)
 {
-	json_t *row;
-	char *out = NULL;
+	json_t *row = NULL;
 	int rc;
 
 	*found = 0;
@@ -136,21 +160,85 @@ static char *merged(struct ss_compact *c, const char *key, json_t *patch,
 
 		*found = 1;
 		row = json_loads(text ? text : "", 0, NULL);
-		if (row && json_object_update(row, patch) == 0)
-			out =
-			    json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(row);
-		if (!out)
+		if (!json_is_object(row)) {
+			json_decref(row);
+			row = NULL;
 			ss_err_set(err, SS_ERR_RUNTIME,
 				   "compaction scratch file '%s': a stored row "
 				   "does not read back",
 				   c->path);
+		}
 	} else if (rc != SQLITE_DONE) {
 		db_error(c, "could not read a row", err);
 	}
 	sqlite3_reset(c->get);
 	sqlite3_clear_bindings(c->get);
-	return out;
+	return row;
+}
+
+/* Write the cached rows that are newer than the scratch file to it, and
+ * empty the cache. */
+static int flush_cache(struct ss_compact *c, struct ss_err *err)
+{
+	const char *key;
+	json_t *e;
+	int rc = 0;
+
+	json_object_foreach(c->cache, key, e)
+	{
+		char *text, *rel;
+
+		if (!json_is_true(json_array_get(e, 2)))
+			continue;
+		text = json_dumps(json_array_get(e, 0),
+				  JSON_COMPACT | JSON_PRESERVE_ORDER);
+		rel = json_dumps(json_array_get(e, 1), JSON_COMPACT);
+		if (!text || !rel)
+			no_memory();
+		bind_text(c->set, 1, key);
+		bind_text(c->set, 2, rel);
+		bind_text(c->set, 3, text);
+		rc = step_done(c, c->set, "could not update a row", err);
+		free(text);
+		free(rel);
+		if (rc < 0)
+			break;
+	}
+	json_object_clear(c->cache);
+	c->cache_bytes = 0;
+	return rc;
+}
+
+/* Merge an update's columns into the row of key, in the cache (from the
+ * scratch file if it is not there). Returns 0, 1 when the key has no
+ * row, -1 with err. */
+static int update_row(struct ss_compact *c, const char *key, json_t *val,
+		      json_t *rel, size_t len, struct ss_err *err)
+{
+	json_t *e, *row;
+	int found;
+
+	if (c->cache_bytes >= CACHE_BYTES && flush_cache(c, err) < 0)
+		return -1;
+	c->cache_bytes += len;
+	e = json_object_get(c->cache, key);
+	if (e) {
+		if (json_object_update(json_array_get(e, 0), val) < 0)
+			no_memory();
+		json_array_set(e, 1, rel);
+		json_array_set(e, 2, json_true());
+		return 0;
+	}
+	row = load_row(c, key, &found, err);
+	if (!found)
+		return 1;
+	if (!row)
+		return -1;
+	if (json_object_update(row, val) < 0 ||
+	    json_object_set_new(c->cache, key,
+				json_pack("[oOb]", row, rel, 1)) < 0)
+		no_memory();
+	return 0;
 }
 
 static int not_a_change(const char *json, size_t len, const char *why,
@@ -194,6 +282,7 @@ int ss_compact_add(struct ss_compact *c, const char *json, size_t len,
 		goto out;
 	}
 	if (!strcmp(op, "delete")) {
+		json_object_del(c->cache, key);
 		bind_text(c->del, 1, key);
 		if (step_done(c, c->del, "could not delete a row", err) < 0)
 			goto out;
@@ -210,24 +299,19 @@ int ss_compact_add(struct ss_compact *c, const char *json, size_t len,
 		not_a_change(json, len, "no value or relation", err);
 		goto out;
 	}
-	rel = json_dumps(json_object_get(hdr, "relation"), JSON_COMPACT);
 	if (!strcmp(op, "update")) {
-		text = merged(c, key, val, &found, err);
-		if (found && !text)
-			goto out;
-		if (found) {
-			bind_text(c->set, 1, key);
-			bind_text(c->set, 2, rel);
-			bind_text(c->set, 3, text);
-			if (step_done(c, c->set, "could not update a row",
-				      err) < 0)
-				goto out;
-			rc = 0;
+		found = update_row(c, key, val,
+				   json_object_get(hdr, "relation"), len, err);
+		if (found <= 0) {
+			rc = found;
 			goto out;
 		}
 		/* An update of a key with no row (a log that starts after
 		 * the row's insert): it is the row as far as we know. */
 	}
+	/* An insert replaces what the cache holds of the key. */
+	json_object_del(c->cache, key);
+	rel = json_dumps(json_object_get(hdr, "relation"), JSON_COMPACT);
 	text = json_dumps(val, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	bind_text(c->put, 1, key);
 	bind_text(c->put, 2, rel);
@@ -263,6 +347,8 @@ int ss_compact_each(struct ss_compact *c,
 	sqlite3_stmt *q;
 	int rc = 0, st;
 
+	if (flush_cache(c, err) < 0)
+		return -1;
 	if (sqlite3_prepare_v2(c->db,
 			       "SELECT key, rel, value FROM rows ORDER BY seq",
 			       -1, &q, NULL) != SQLITE_OK)
@@ -413,13 +499,21 @@ static int last_end(const struct ss_offset *end, void *ctx, struct ss_err *err)
 }
 
 /* The end of the closed log chunk before the newest keep ones, or 0_inf
- * when there is none. */
+ * when there is none; with keep 0, the last committed entry, so that a
+ * fresh client reads the rows and no history at all: an open chunk of
+ * the default 10 MiB can hold fifty thousand updates of a shape whose
+ * rows take a few hundred KiB (bench/compact.sh). */
 static int fold_upto(struct run *r, struct ss_offset *upto, struct ss_err *err)
 {
 	struct ss_log_head h;
 
 	ss_log_reader_head(r->log, &h);
 	*upto = ss_offset_last_before_real;
+	if (!r->o->keep_chunks) {
+		if (h.entries)
+			*upto = h.last;
+		return 0;
+	}
 	if (h.chunks <= r->o->keep_chunks)
 		return 0;
 	return ss_log_reader_each_chunk(r->log, &ss_offset_last_before_real,
@@ -437,6 +531,35 @@ static void remove_gen(const char *dir, uint64_t gen)
 	if (gen)
 		rmdir(d.buf);
 	ss_buf_release(&d);
+}
+
+/* Remove what a killed run left behind: generation directories the
+ * record does not list (one it dropped before all their files were gone,
+ * or a partial newer one) and generation 0's files once it is dropped.
+ * The record is what readers go by: nothing it lists is touched. */
+static void remove_unlisted(const char *dir, const struct ss_base *b)
+{
+	struct dirent *de;
+	uint64_t gen;
+	char *end;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return; /* the run's own reads report a missing dir */
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "base.", 5) ||
+		    !isdigit((unsigned char)de->d_name[5]))
+			continue;
+		errno = 0;
+		gen = strtoull(de->d_name + 5, &end, 10);
+		if (*end || errno || !gen || ss_base_find(b, gen))
+			continue;
+		remove_gen(dir, gen);
+	}
+	closedir(d);
+	if (!ss_base_find(b, 0))
+		remove_gen(dir, 0);
 }
 
 /* Drop generations superseded grace_s ago; punch the log below a
@@ -519,6 +642,7 @@ static int shape_run(struct run *r, struct ss_err *err)
 
 	if (ss_base_read(r->dir, &b, err) < 0)
 		return -1;
+	remove_unlisted(r->dir, &b);
 	cur = &b.g[0];
 	r->res->gen = cur->gen;
 	if (cur->gen == 0) {
@@ -616,6 +740,135 @@ int ss_compact_shape(const char *dir, const struct ss_compact_opts *o,
 	ss_buf_release(&r.end_json);
 	ss_buf_release(&r.path);
 	close(fd); /* and the lock with it */
+	return rc;
+}
+
+/* Does the file at path end with a control line? 1 yes, 0 no (or it is
+ * missing: *missing set), -1 with err. */
+static int ends_with_control(const char *path, int *missing, struct ss_err *err)
+{
+	char buf[4096], *nl;
+	struct stat st;
+	size_t want;
+	ssize_t got;
+	int fd, rc;
+
+	*missing = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		*missing = 1;
+		return 0;
+	}
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = ss_err_set(err, SS_ERR_RUNTIME, "could not open '%s': %s",
+				path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	want = (uint64_t)st.st_size < sizeof(buf) - 1 ? (size_t)st.st_size
+						      : sizeof(buf) - 1;
+	got = pread(fd, buf, want, st.st_size - (off_t)want);
+	close(fd);
+	if (got < 0 || (size_t)got != want)
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not read '%s': %s", path,
+				  got < 0 ? strerror(errno) : "short read");
+	buf[want] = '\0';
+	/* the last line: after the newline before the final one */
+	while (want && buf[want - 1] == '\n')
+		buf[--want] = '\0';
+	nl = strrchr(buf, '\n');
+	return strstr(nl ? nl + 1 : buf, "\"control\":") != NULL;
+}
+
+int ss_compact_check(const char *dir, struct ss_buf *problem,
+		     struct ss_err *err)
+{
+	struct ss_base b;
+	struct ss_buf d = SS_BUF_INIT, p = SS_BUF_INIT;
+	struct ss_log_reader *lr = NULL;
+	struct ss_log_head h;
+	struct ss_err e = SS_ERR_INIT;
+	char o1[SS_OFFSET_STRMAX], o2[SS_OFFSET_STRMAX];
+	size_t i;
+	int rc = 0, missing, k;
+
+	if (ss_base_read(dir, &b, &e) < 0) {
+		if (e.code != SS_ERR_INPUT) {
+			*err = e;
+			return -1;
+		}
+		ss_buf_adds(problem, e.msg);
+		return 1;
+	}
+	for (i = 0; rc == 0 && i < b.n; i++) {
+		if (!b.g[i].gen)
+			continue;
+		ss_buf_reset(&d);
+		ss_base_dir(&d, dir, b.g[i].gen);
+		ss_buf_reset(&p);
+		if (!b.g[i].chunks) {
+			ss_buf_addf(problem,
+				    "base generation %" PRIu64 " has no chunk",
+				    b.g[i].gen);
+			rc = 1;
+			break;
+		}
+		ss_snapshot_chunk_path(&p, d.buf, b.g[i].chunks - 1);
+		k = ends_with_control(p.buf, &missing, err);
+		if (k < 0) {
+			rc = -1;
+		} else if (missing) {
+			ss_buf_addf(problem,
+				    "base generation %" PRIu64
+				    " has no chunk file '%s'",
+				    b.g[i].gen, p.buf);
+			rc = 1;
+		} else if (!k) {
+			ss_buf_addf(problem,
+				    "base generation %" PRIu64
+				    " does not end with its snapshot-end: '%s'",
+				    b.g[i].gen, p.buf);
+			rc = 1;
+		}
+	}
+	if (rc == 0 && b.has_punched &&
+	    (!b.has_reclaimed ||
+	     ss_offset_compare(&b.punched, &b.reclaimed) > 0)) {
+		ss_buf_addf(problem,
+			    "log punched to %s, past what is reclaimed",
+			    ss_offset_format(&b.punched, o1));
+		rc = 1;
+	}
+	if (rc == 0 && b.g[0].gen) {
+		if (ss_log_reader_open(dir, &lr, &e) < 0) {
+			if (e.code != SS_ERR_INPUT) {
+				*err = e;
+				rc = -1;
+			} else {
+				ss_buf_adds(problem, e.msg);
+				rc = 1;
+			}
+		} else {
+			ss_log_reader_head(lr, &h);
+			if (!h.entries ||
+			    ss_offset_compare(&b.g[0].end, &h.last) > 0) {
+				ss_buf_addf(
+				    problem,
+				    "base generation %" PRIu64
+				    " ends at %s, past the log's last entry %s",
+				    b.g[0].gen,
+				    ss_offset_format(&b.g[0].end, o1),
+				    h.entries ? ss_offset_format(&h.last, o2)
+					      : "(none)");
+				rc = 1;
+			}
+			ss_log_reader_close(lr);
+		}
+	}
+	ss_buf_release(&d);
+	ss_buf_release(&p);
 	return rc;
 }
 

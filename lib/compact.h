@@ -62,7 +62,9 @@ uint64_t ss_compact_rows(const struct ss_compact *c);
 /* ---------------------------------------------------------- a shape */
 
 struct ss_compact_opts {
-	uint64_t keep_chunks; /* newest closed log chunks not folded (2) */
+	uint64_t keep_chunks; /* newest closed log chunks not folded (2);
+				 0: all, the open chunk's committed
+				 entries too */
 	uint64_t chunk_bytes; /* of the new base's chunk files
 				 (SS_LOG_CHUNK_BYTES_DEFAULT) */
 	int64_t grace_s;      /* a superseded generation, and log below it,
@@ -84,23 +86,41 @@ struct ss_compact_result {
 /*
  * Compact the shape in `dir` (lib/base.h has the layout): fold the newest
  * base and the log after it up to the end of the closed chunk before the
- * newest keep_chunks ones into base.<gen+1>, and make it the newest
+ * newest keep_chunks ones (keep_chunks 0: up to the last committed entry)
+ * into base.<gen+1>, and make it the newest
  * generation (one atomic rename of the record). Then give back what no
  * reader may need any more: generations superseded at least grace_s ago
  * (their files, and the record's `reclaimed` moves to the oldest kept
  * generation's end) and, once a `reclaimed` offset is itself grace_s old,
  * the log bytes below it (punched as a hole: offsets and the index stay).
  *
- * Safe while store appends and serve reads: only closed chunks are read,
- * a reader sees the old record or the new one, files in use stay readable
- * after they are unlinked. kill -9 at any point leaves a shape that reads
- * as before or as after; a partial base.<gen+1> is removed by the next
- * run. One run per shape at a time (a lock file, compact.lock): a second
- * is skipped. Nothing to do (the snapshot is not complete, too few closed
- * chunks, nothing new past the newest base) is res->skipped, not an error.
+ * Safe while store appends and serve reads: only committed entries are
+ * read (closed chunks, or with keep_chunks 0 the open one up to the
+ * committed end store never rewrites), a reader sees the old record or the new
+ * one, files in use stay readable after they are unlinked. kill -9 at any point
+ * leaves a shape that reads as before or as after; what it leaves behind (a
+ * partial base.<gen+1>, the files of a generation the record no longer
+ * lists) is removed by the next run. One run per shape at a time (a lock file,
+ * compact.lock): a second is skipped. Nothing to do (the snapshot is not
+ * complete, too few closed chunks, nothing new past the newest base) is
+ * res->skipped, not an error.
  */
 int ss_compact_shape(const char *dir, const struct ss_compact_opts *o,
 		     struct ss_compact_result *res, struct ss_err *err);
+
+/*
+ * Check what compaction leaves in the shape in `dir` against what readers
+ * rely on: the base record reads; each generation it lists after the
+ * snapshot has its chunk files, the last one ending with a control line
+ * (the snapshot-end); the newest generation's end is not past the log's
+ * last committed entry; `punched` is not past `reclaimed`. Files of a run
+ * that did not finish (a base.<gen> the record does not list, scratch
+ * files) are no problem: the next run removes them.
+ * Returns 0 when sound, 1 with the first problem appended to *problem
+ * (one line, no newline), -1 with err when a file cannot be read.
+ */
+int ss_compact_check(const char *dir, struct ss_buf *problem,
+		     struct ss_err *err);
 
 /* What a fresh client of a shape reads now: its newest base (bytes and
  * rows) and the log after it. */

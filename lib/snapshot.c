@@ -5,6 +5,8 @@
  */
 #include "snapshot.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -78,23 +80,43 @@ static int close_chunk(struct ss_snapshot_writer *w, struct ss_err *err)
 	return 0;
 }
 
+/* Is name one of the files ss_snapshot_remove removes? */
+static int snapshot_file(const char *name)
+{
+	if (strncmp(name, "snapshot.", 9))
+		return 0;
+	name += 9;
+	if (!strcmp(name, "done") || !strcmp(name, "done.tmp"))
+		return 1;
+	if (!isdigit((unsigned char)*name))
+		return 0;
+	while (isdigit((unsigned char)*name))
+		name++;
+	return !*name || !strcmp(name, ".tmp");
+}
+
 void ss_snapshot_remove(const char *dir)
 {
 	struct ss_buf p = SS_BUF_INIT;
-	uint64_t n;
+	struct dirent *de;
+	DIR *d;
 
+	/* snapshot.done first: without it the chunks are no snapshot */
 	ss_buf_addf(&p, "%s/snapshot.done", dir);
 	unlink(p.buf);
-	for (n = 0;; n++) {
-		int gone;
-
+	/* Every chunk the directory lists, not 0, 1, ... until one is
+	 * missing: a removal cut short leaves the first ones gone and the
+	 * rest there. */
+	d = opendir(dir);
+	while (d && (de = readdir(d)) != NULL) {
+		if (!snapshot_file(de->d_name))
+			continue;
 		ss_buf_reset(&p);
-		ss_snapshot_chunk_path(&p, dir, n);
-		gone = unlink(p.buf) < 0;
-		ss_buf_adds(&p, ".tmp");
-		if (unlink(p.buf) < 0 && gone)
-			break;
+		ss_buf_addf(&p, "%s/%s", dir, de->d_name);
+		unlink(p.buf);
 	}
+	if (d)
+		closedir(d);
 	ss_buf_release(&p);
 }
 

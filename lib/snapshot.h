@@ -55,9 +55,10 @@ void ss_snapshot_abort(struct ss_snapshot_writer *w);
 int ss_snapshot_state(const char *dir, uint64_t *ready, int *done,
 		      struct ss_err *err);
 
-/* Remove the snapshot files in dir (snapshot.done, then chunk files and
- * their .tmp, from 0 until neither exists): a partial snapshot a previous
- * attempt left, or a compacted generation given back. */
+/* Remove the snapshot files in dir (snapshot.done, then every chunk file
+ * and .tmp the directory lists, so that a removal cut short by a kill is
+ * finished): a partial snapshot a previous attempt left, or a compacted
+ * generation given back. */
 void ss_snapshot_remove(const char *dir);
 
 /* Append the path of chunk n to out. */

@@ -50,7 +50,7 @@ test_expect_success 'hidden --list-commands and --list-options' '
 	printf "%s\n" --json --help >expect &&
 	test_cmp expect out &&
 	shapesync-db check --list-options >out &&
-	printf "%s\n" --repair --help >expect &&
+	printf "%s\n" --repair --quiet --help >expect &&
 	test_cmp expect out
 '
 

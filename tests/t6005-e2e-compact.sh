@@ -120,7 +120,8 @@ test_expect_success 'the live client and fresh clients still agree with SELECT' 
 test_expect_success 'kill -9 in the middle of compactions, then a clean run' '
 	for d in 0 0.01 0.02 0.05 0.1 0.2; do
 		updates 3 &&
-		{ db compact --all --force --keep-chunks 1 --grace 0 \
+		{ shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" \
+			compact --all --force --keep-chunks 1 --grace 0 \
 			>/dev/null 2>&1 & } &&
 		pid=$! && sleep $d && kill -9 $pid 2>/dev/null
 		wait $pid 2>/dev/null

@@ -43,7 +43,9 @@ shape.subscribe(({ rows }) => {
     .join('\n')
   writeFileSync(`${out}.tmp`, rows.length ? `${text}\n` : '')
   renameSync(`${out}.tmp`, out)
-  writeFileSync(`${out}.refetch`, `${refetches}\n`)
+  // Renamed into place too: a reader never sees it empty, half written.
+  writeFileSync(`${out}.refetch.tmp`, `${refetches}\n`)
+  renameSync(`${out}.refetch.tmp`, `${out}.refetch`)
 })
 
 process.on('SIGTERM', () => process.exit(0))

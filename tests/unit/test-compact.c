@@ -193,6 +193,26 @@ static int count_cb(const char *json, size_t len, void *ctx, struct ss_err *err)
 	return 0;
 }
 
+/* Counts the rows whose value has the v of their last update: 99 for
+ * r0..r999 (updated 100 times), 2 for r1000..r50999, none for the
+ * others; fails on any other. */
+static int count_v_cb(const char *json, size_t len, void *ctx,
+		      struct ss_err *err)
+{
+	char want[32];
+	unsigned long k = 0;
+
+	(void)len;
+	if (sscanf(json, "{\"key\":\"r%lu\"", &k) != 1)
+		return ss_err_set(err, SS_ERR_INPUT, "no key: %.60s", json);
+	snprintf(want, sizeof(want), "\"v\":\"%d\"", k < 1000 ? 99 : 2);
+	if (k >= 51000 ? strstr(json, "\"v\":") != NULL : !strstr(json, want))
+		return ss_err_set(err, SS_ERR_INPUT, "not %s: %.80s", want,
+				  json);
+	++*(uint64_t *)ctx;
+	return 0;
+}
+
 /* 200,000 rows of 200 bytes (40 MB of rows) fold in a bounded page cache:
  * the high-water mark grows by far less than the rows. */
 static void test_memory(void)
@@ -223,6 +243,26 @@ static void test_memory(void)
 		}
 	}
 	CHECK(ss_compact_rows(c) == 200000);
+	/* then rows updated, the first 1,000 many times (a hot set the
+	 * cache holds), the next 50,000 once: the updates go through the
+	 * in-memory cache, which must stay bounded and lose nothing */
+	for (i = 0; i < 150000; i++) {
+		ss_buf_reset(&m);
+		ss_buf_addf(&m,
+			    "{\"key\":\"r%" PRIu64
+			    "\",\"value\":{\"v\":\"%" PRIu64
+			    "\",\"pad\":\"%s\"},\"headers\":{\"operation\":"
+			    "\"update\"," REL "}}",
+			    i < 100000 ? i % 1000 : i - 100000 + 1000,
+			    i < 100000 ? i / 1000 : (uint64_t)2, pad);
+		if (ss_compact_add(c, m.buf, m.len, &err) < 0) {
+			CHECK(!"update");
+			break;
+		}
+	}
+	CHECK(ss_compact_rows(c) == 200000);
+	CHECK(ss_compact_each(c, count_v_cb, &n, &err) == 0 && n == 200000);
+	n = 0;
 	CHECK(ss_compact_each(c, count_cb, &n, &err) == 0 && n == 200000);
 #ifndef __SANITIZE_ADDRESS__ /* ASan keeps freed memory in quarantine */
 	CHECK(maxrss_kb() - rss < 24 * 1024);
@@ -433,6 +473,22 @@ static void test_shape(void)
 	      !memcmp(got, ",{\"key\":", 8));
 	ss_log_reader_close(lr);
 
+	/* what a run killed after the record dropped generations left, in
+	 * the middle of removing their files (the first chunks gone):
+	 * generation 0's files and a dropped generation's directory */
+	ss_buf_reset(&p);
+	ss_buf_addf(&p, "%s/snapshot.2", shape);
+	fd = open(p.buf, O_WRONLY | O_CREAT, 0644);
+	CHECK(fd >= 0 && write(fd, "left", 4) == 4);
+	close(fd);
+	ss_buf_reset(&p);
+	ss_buf_addf(&p, "%s/base.5", shape);
+	CHECK(mkdir(p.buf, 0755) == 0);
+	ss_buf_adds(&p, "/snapshot.3");
+	fd = open(p.buf, O_WRONLY | O_CREAT, 0644);
+	CHECK(fd >= 0 && write(fd, "left", 4) == 4);
+	close(fd);
+
 	/* a partial generation 2 left by a killed run, and a running one */
 	ss_buf_reset(&p);
 	ss_buf_addf(&p, "%s/base.2", shape);
@@ -452,6 +508,15 @@ static void test_shape(void)
 	close(fd);
 	CHECK(ss_compact_shape(shape, &o, &res, &err) == 0 && res.compacted &&
 	      res.gen == 2 && res.rows == 4);
+	ss_buf_reset(&p);
+	ss_buf_addf(&p, "%s/snapshot.2", shape);
+	CHECK(access(p.buf, F_OK) != 0 && errno == ENOENT);
+	ss_buf_reset(&p);
+	ss_buf_addf(&p, "%s/base.5", shape);
+	CHECK(access(p.buf, F_OK) != 0 && errno == ENOENT);
+	ss_buf_reset(&p);
+	ss_buf_addf(&p, "%s/base.1/snapshot.0", shape);
+	CHECK(access(p.buf, F_OK) == 0); /* listed: kept (its grace) */
 	ss_buf_reset(&b);
 	read_gen(2, &b);
 	CHECK_STR(
@@ -474,6 +539,63 @@ static void test_shape(void)
 															    "\n");
 	ss_log_writer_close(lw);
 
+	/* keep 0: the open chunk's committed entries fold too, so that a
+	 * fresh client reads rows only */
+	lo.chunk_bytes = 1 << 20;
+	CHECK(ss_log_writer_open(shape, &lo, &lw, &err) == 0);
+	log_txn(lw, 800, MSG("g", "insert", "{\"id\":\"7\"}"));
+	log_txn(lw, 900, MSG("c", "update", "{\"v\":\"z\"}"));
+	o.keep_chunks = 0;
+	CHECK(ss_compact_shape(shape, &o, &res, &err) == 0 && res.compacted &&
+	      res.gen == 3 && res.rows == 5 && res.folded == 8);
+	CHECK(ss_base_read(shape, &base, &err) == 0 && base.g[0].gen == 3 &&
+	      base.g[0].end.tx == 900 && base.g[0].end.op == 0);
+	CHECK(ss_compact_measure(shape, &sz, &err) == 0 && sz.gen == 3 &&
+	      sz.base_rows == 5 && sz.tail_entries == 0 && sz.tail_bytes == 0);
+	ss_buf_reset(&b);
+	read_gen(3, &b);
+	CHECK(strstr(b.buf, MSG("c", "insert", "{\"id\":\"3\",\"v\":\"z\"}")) &&
+	      strstr(b.buf, MSG("g", "insert", "{\"id\":\"7\"}")) &&
+	      strstr(b.buf, MSG("f", "insert", "{\"id\":\"6\"}")) &&
+	      !strstr(b.buf, "\"a\""));
+	/* nothing new: skipped; an entry after it: the next run folds it */
+	CHECK(ss_compact_shape(shape, &o, &res, &err) == 0 && !res.compacted);
+	log_txn(lw, 1000, MSG("d", "delete", "{\"id\":\"4\"}"));
+	CHECK(ss_compact_shape(shape, &o, &res, &err) == 0 && res.compacted &&
+	      res.gen == 4 && res.rows == 4 && res.folded == 6);
+	ss_log_writer_close(lw);
+	o.keep_chunks = 2;
+
+	/* db check's look at it: sound, then a base chunk without its
+	 * snapshot-end, then without the chunk file */
+	ss_buf_reset(&b);
+	CHECK(ss_compact_check(shape, &b, &err) == 0 && b.len == 0);
+	{
+		struct ss_buf d = SS_BUF_INIT, want = SS_BUF_INIT;
+
+		ss_base_dir(&d, shape, 4);
+		ss_buf_reset(&p);
+		ss_snapshot_chunk_path(&p, d.buf, 0);
+		fd = open(p.buf, O_WRONLY | O_APPEND);
+		CHECK(fd >= 0 && write(fd, ",{\"key\":\"x\"}\n", 14) == 14);
+		close(fd);
+		CHECK(ss_compact_check(shape, &b, &err) == 1);
+		ss_buf_addf(&want,
+			    "base generation 4 does not end with its "
+			    "snapshot-end: '%s'",
+			    p.buf);
+		CHECK_STR(b.buf, want.buf);
+		CHECK(unlink(p.buf) == 0);
+		ss_buf_reset(&b);
+		ss_buf_reset(&want);
+		CHECK(ss_compact_check(shape, &b, &err) == 1);
+		ss_buf_addf(&want, "base generation 4 has no chunk file '%s'",
+			    p.buf);
+		CHECK_STR(b.buf, want.buf);
+		ss_buf_release(&d);
+		ss_buf_release(&want);
+	}
+
 	/* a damaged record */
 	ss_buf_reset(&p);
 	ss_buf_addf(&p, "%s/base", shape);
@@ -486,6 +608,9 @@ static void test_shape(void)
 	ss_buf_addf(&b, "base record '%s' is damaged: a line it does not know",
 		    p.buf);
 	CHECK_STR(err.msg, b.buf);
+	ss_buf_reset(&p);
+	CHECK(ss_compact_check(shape, &p, &err) == 1);
+	CHECK_STR(p.buf, b.buf);
 	ss_buf_release(&b);
 	ss_buf_release(&p);
 }
