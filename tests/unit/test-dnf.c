@@ -1,8 +1,9 @@
 /*
- * test-dnf.c — lib/dnf.h and lib/md5.h: the DNF plan of a clause with
- * subqueries (positions, polarity, limits), each row's active_conditions
- * and tags, and the hashes byte for byte against the worked examples of
- * Electric's protocol (reference electric-subqueries.md, 3.6 and 3.7).
+ * test-dnf.c — lib/dnf.h (lib/where_dnf.c) and lib/md5.h: the DNF plan of a
+ * clause with subqueries (positions, polarity, limits), each row's
+ * active_conditions and tags, and the hashes byte for byte against the worked
+ * examples of Electric's protocol (reference electric-subqueries.md, 3.6
+ * and 3.7).
  */
 #include "dnf.h"
 #include "md5.h"
