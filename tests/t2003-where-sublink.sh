@@ -4,7 +4,8 @@
 # dependencies a clause names, and evaluation against views
 # (tests/data/sublink.test); the DNF plan of such a clause and the tags
 # and active_conditions of its rows, byte for byte against Electric's
-# worked examples (tests/unit/test-dnf.c).
+# worked examples (tests/unit/test-dnf.c); route's state of subquery
+# shapes: views, meta, moves (tests/unit/test-subq.c).
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'sublink.test cases all pass' '
@@ -24,6 +25,10 @@ test_expect_success 'DNF plan, tags and active_conditions, md5 (lib/dnf, lib/md5
 test_expect_success 'views: counts, moves, IN with NULLs (lib/view)' '
 	"$SS_BUILD/tests/test-view" 1 &&
 	"$SS_BUILD/tests/test-view" 2
+'
+
+test_expect_success 'route'"'"'s subquery state: meta, moves, pending move-ins (lib/subq)' '
+	"$SS_BUILD/tests/test-subq"
 '
 
 test_done

@@ -1,0 +1,783 @@
+/*
+ * subq.c — route's half of subquery shapes: inner shapes' views, outer
+ * shapes' plans, membership with pending move-ins, the meta of outer
+ * changes and the moves of inner changes (subq.h, docs/subqueries.md).
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnf.h"
+#include "subq.h"
+#include "view.h"
+
+struct outer;
+
+struct user {
+	struct outer *o;
+	size_t dep;
+};
+
+struct inner {
+	int64_t id;
+	struct ss_view *view;
+	size_t ncols;
+	char **names, **types;
+	struct user *users; /* ascending by outer id, then dep */
+	size_t nusers, ausers;
+};
+
+/* A move-in not yet settled. */
+struct pend {
+	uint64_t number;
+	size_t dep;
+	char **vals;
+	size_t nvals;
+};
+
+struct outer {
+	int64_t id;
+	char *handle;
+	struct ss_where *w;
+	struct ss_dnf *dnf;
+	size_t ndeps;
+	struct inner **inner;	  /* per dependency */
+	struct ss_view **pending; /* per dependency, NULL until used */
+	struct pend *pend;
+	size_t npend, apend;
+	unsigned char *ac_old, *ac_new; /* npositions each */
+	struct ss_subq *q;
+};
+
+struct ss_subq {
+	char *stack_id;
+	struct outer **outers; /* ascending by id */
+	size_t nouters, aouters;
+	struct inner **inners; /* ascending by id */
+	size_t ninners, ainners;
+	uint64_t next_number;
+};
+
+struct ss_subq *ss_subq_new(const char *stack_id)
+{
+	struct ss_subq *q = ss_xcalloc(1, sizeof(*q));
+
+	q->stack_id = ss_xstrdup(stack_id);
+	return q;
+}
+
+/* Index of id in a sorted array of pointers to structs that start with
+ * their int64_t id, or where it would go (*found 0). */
+static size_t find(void *const *arr, size_t n, int64_t id, int *found)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int64_t mid_id = *(const int64_t *)arr[mid];
+
+		if (mid_id == id) {
+			*found = 1;
+			return mid;
+		}
+		if (mid_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = 0;
+	return lo;
+}
+
+static struct outer *outer_get(const struct ss_subq *q, int64_t id)
+{
+	int found;
+	size_t i = find((void *const *)q->outers, q->nouters, id, &found);
+
+	return found ? q->outers[i] : NULL;
+}
+
+static struct inner *inner_get(const struct ss_subq *q, int64_t id)
+{
+	int found;
+	size_t i = find((void *const *)q->inners, q->ninners, id, &found);
+
+	return found ? q->inners[i] : NULL;
+}
+
+static void insert_at(void ***arr, size_t *n, size_t *alloc, size_t at, void *p)
+{
+	if (*n == *alloc) {
+		*alloc = *alloc ? *alloc * 2 : 8;
+		*arr = ss_xrealloc(*arr, *alloc * sizeof(**arr));
+	}
+	memmove(*arr + at + 1, *arr + at, (*n - at) * sizeof(**arr));
+	(*arr)[at] = p;
+	(*n)++;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **strv_copy(const char *const *v, size_t n)
+{
+	char **c = ss_xcalloc(n ? n : 1, sizeof(*c));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		c[i] = v[i] ? ss_xstrdup(v[i]) : NULL;
+	return c;
+}
+
+static void inner_free(struct inner *in)
+{
+	ss_view_free(in->view);
+	strv_free(in->names, in->ncols);
+	strv_free(in->types, in->ncols);
+	free(in->users);
+	free(in);
+}
+
+static void outer_free(struct outer *o)
+{
+	size_t i;
+
+	if (!o)
+		return;
+	for (i = 0; i < o->npend; i++)
+		strv_free(o->pend[i].vals, o->pend[i].nvals);
+	free(o->pend);
+	if (o->pending)
+		for (i = 0; i < o->ndeps; i++)
+			ss_view_free(o->pending[i]);
+	free(o->pending);
+	free(o->inner);
+	free(o->ac_old);
+	free(o->ac_new);
+	ss_dnf_free(o->dnf);
+	ss_where_free(o->w);
+	free(o->handle);
+	free(o);
+}
+
+void ss_subq_free(struct ss_subq *q)
+{
+	size_t i;
+
+	if (!q)
+		return;
+	for (i = 0; i < q->nouters; i++)
+		outer_free(q->outers[i]);
+	for (i = 0; i < q->ninners; i++)
+		inner_free(q->inners[i]);
+	free(q->outers);
+	free(q->inners);
+	free(q->stack_id);
+	free(q);
+}
+
+/* The inner shape `id` for dependency dep of w, made if new; NULL with
+ * err when it exists with other columns. */
+static struct inner *inner_for(struct ss_subq *q, int64_t id,
+			       const struct ss_where_dep *dep,
+			       struct ss_err *err)
+{
+	int found;
+	size_t i = find((void *const *)q->inners, q->ninners, id, &found), c;
+	struct inner *in;
+
+	if (found) {
+		in = q->inners[i];
+		if (in->ncols != dep->ncols)
+			goto other;
+		for (c = 0; c < in->ncols; c++)
+			if (strcmp(in->names[c], dep->cols[c]) ||
+			    strcmp(in->types[c], dep->types[c]))
+				goto other;
+		return in;
+	}
+	in = ss_xcalloc(1, sizeof(*in));
+	in->id = id;
+	in->ncols = dep->ncols;
+	in->names = strv_copy(dep->cols, dep->ncols);
+	in->types = strv_copy(dep->types, dep->ncols);
+	in->view = ss_view_new(dep->ncols, dep->types);
+	insert_at((void ***)&q->inners, &q->ninners, &q->ainners, i, in);
+	return in;
+other:
+	ss_err_set(err, SS_ERR_INPUT,
+		   "inner shape %" PRId64 " serves a subquery with other "
+		   "columns (%s)",
+		   id, dep->select);
+	return NULL;
+}
+
+static void user_add(struct inner *in, struct outer *o, size_t dep)
+{
+	size_t i = in->nusers;
+
+	if (in->nusers == in->ausers) {
+		in->ausers = in->ausers ? in->ausers * 2 : 4;
+		in->users =
+		    ss_xrealloc(in->users, in->ausers * sizeof(*in->users));
+	}
+	while (i > 0 && (in->users[i - 1].o->id > o->id ||
+			 (in->users[i - 1].o->id == o->id &&
+			  in->users[i - 1].dep > dep))) {
+		in->users[i] = in->users[i - 1];
+		i--;
+	}
+	in->users[i].o = o;
+	in->users[i].dep = dep;
+	in->nusers++;
+}
+
+/* Drop o's uses of in; free in (and unlist it) when none is left. */
+static void user_del(struct ss_subq *q, struct inner *in, struct outer *o)
+{
+	size_t i, n = 0;
+	int found;
+
+	for (i = 0; i < in->nusers; i++)
+		if (in->users[i].o != o)
+			in->users[n++] = in->users[i];
+	in->nusers = n;
+	if (n)
+		return;
+	i = find((void *const *)q->inners, q->ninners, in->id, &found);
+	if (found) {
+		memmove(q->inners + i, q->inners + i + 1,
+			(q->ninners - i - 1) * sizeof(*q->inners));
+		q->ninners--;
+	}
+	inner_free(in);
+}
+
+int ss_subq_add(struct ss_subq *q, int64_t id, const char *handle,
+		struct ss_where *w, const struct ss_where_column *cols,
+		size_t ncols, const int64_t *inner, struct ss_err *err)
+{
+	struct outer *o;
+	size_t at, d, np;
+	int found;
+
+	at = find((void *const *)q->outers, q->nouters, id, &found);
+	if (found) {
+		ss_where_free(w);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " is already routed", id);
+	}
+	if (!ss_where_ndeps(w)) {
+		ss_where_free(w);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " has no subquery", id);
+	}
+	o = ss_xcalloc(1, sizeof(*o));
+	o->id = id;
+	o->q = q;
+	o->w = w;
+	o->handle = ss_xstrdup(handle);
+	o->ndeps = ss_where_ndeps(w);
+	o->inner = ss_xcalloc(o->ndeps, sizeof(*o->inner));
+	o->pending = ss_xcalloc(o->ndeps, sizeof(*o->pending));
+	if (ss_dnf_build(w, cols, ncols, &o->dnf, err) < 0)
+		goto fail;
+	np = ss_dnf_npositions(o->dnf);
+	o->ac_old = ss_xcalloc(np ? np : 1, 1);
+	o->ac_new = ss_xcalloc(np ? np : 1, 1);
+	for (d = 0; d < o->ndeps; d++) {
+		o->inner[d] =
+		    inner_for(q, inner[d], ss_where_dep_at(w, d), err);
+		if (!o->inner[d])
+			goto fail;
+		user_add(o->inner[d], o, d);
+	}
+	insert_at((void ***)&q->outers, &q->nouters, &q->aouters, at, o);
+	return 0;
+fail:
+	for (d = 0; d < o->ndeps; d++)
+		if (o->inner[d])
+			user_del(q, o->inner[d], o);
+	outer_free(o);
+	return -1;
+}
+
+int ss_subq_remove(struct ss_subq *q, int64_t id)
+{
+	int found;
+	size_t i = find((void *const *)q->outers, q->nouters, id, &found), d;
+	struct outer *o;
+
+	if (!found)
+		return 0;
+	o = q->outers[i];
+	memmove(q->outers + i, q->outers + i + 1,
+		(q->nouters - i - 1) * sizeof(*q->outers));
+	q->nouters--;
+	/* Each inner once, even when o depends on it twice. */
+	for (d = 0; d < o->ndeps; d++) {
+		size_t e;
+		int seen = 0;
+
+		for (e = 0; e < d; e++)
+			seen |= o->inner[e] == o->inner[d];
+		if (!seen)
+			user_del(q, o->inner[d], o);
+	}
+	outer_free(o);
+	return 1;
+}
+
+int ss_subq_is_outer(const struct ss_subq *q, int64_t id)
+{
+	return outer_get(q, id) != NULL;
+}
+
+int ss_subq_inner_columns(const struct ss_subq *q, int64_t id,
+			  const char *const **names, const char *const **types,
+			  size_t *ncols)
+{
+	struct inner *in = inner_get(q, id);
+
+	if (!in)
+		return 0;
+	*names = (const char *const *)in->names;
+	*types = (const char *const *)in->types;
+	*ncols = in->ncols;
+	return 1;
+}
+
+int ss_subq_load(struct ss_subq *q, int64_t id, const char *const *vals,
+		 int delta, struct ss_err *err)
+{
+	struct inner *in = inner_get(q, id);
+	int moved;
+
+	if (!in)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " is no inner shape", id);
+	return ss_view_add(in->view, vals, delta, &moved, err);
+}
+
+/* SQL's three-valued OR of two membership answers (1, 0, -1 unknown). */
+static int or3(int a, int b)
+{
+	if (a == 1 || b == 1)
+		return 1;
+	return a == -1 || b == -1 ? -1 : 0;
+}
+
+/*
+ * Membership for outer o, dependency dep: the view, with o's pending
+ * move-ins undone. A positive dependency's pending values entered the
+ * view but do not count yet (only TRUE matters to a positive position:
+ * the value is simply not there); a negated one's left the view but
+ * still count: membership in the view plus them.
+ */
+static int member(void *ctx, size_t dep, const char *const *vals, size_t n,
+		  int *res, struct ss_err *err)
+{
+	struct outer *o = ctx;
+	struct ss_view *pv;
+	int pr;
+
+	if (dep >= o->ndeps)
+		return ss_err_set(err, SS_ERR_INPUT, "no dependency %zu", dep);
+	if (ss_view_member(o->inner[dep]->view, vals, n, res, err) < 0)
+		return -1;
+	pv = o->pending[dep];
+	if (!pv || !ss_view_rows(pv))
+		return 0;
+	if (ss_view_member(pv, vals, n, &pr, err) < 0)
+		return -1;
+	if (ss_dnf_dep_negated(o->dnf, dep))
+		*res = or3(*res, pr);
+	else if (pr == 1)
+		*res = 0;
+	return 0;
+}
+
+int ss_subq_member_fn(struct ss_subq *q, int64_t id, ss_where_member_fn *fn,
+		      void **ctx)
+{
+	struct outer *o = outer_get(q, id);
+
+	if (!o)
+		return 0;
+	*fn = member;
+	*ctx = o;
+	return 1;
+}
+
+/* removed_tags: the strings of JSON array `old` that `new_` lacks. */
+static void removed_tags(const char *old, const char *new_, struct ss_buf *out)
+{
+	json_t *a = json_loads(old, 0, NULL), *b = json_loads(new_, 0, NULL);
+	size_t i, j, n = 0;
+
+	ss_buf_adds(out, "[");
+	for (i = 0; i < json_array_size(a); i++) {
+		const char *t = json_string_value(json_array_get(a, i));
+		int keep = t != NULL;
+
+		for (j = 0; keep && j < json_array_size(b); j++) {
+			const char *u = json_string_value(json_array_get(b, j));
+
+			if (u && !strcmp(t, u))
+				keep = 0;
+		}
+		/* A tag repeated in the old row is removed once. */
+		for (j = 0; keep && j < i; j++) {
+			const char *u = json_string_value(json_array_get(a, j));
+
+			if (u && !strcmp(t, u))
+				keep = 0;
+		}
+		if (!keep)
+			continue;
+		if (n++)
+			ss_buf_addc(out, ',');
+		ss_buf_add_json_string(out, t, strlen(t));
+	}
+	ss_buf_adds(out, "]");
+	json_decref(a);
+	json_decref(b);
+}
+
+int ss_subq_meta(struct ss_subq *q, int64_t id, enum ss_frame_op op,
+		 const char *const *newv, const char *const *oldv,
+		 struct ss_buf *out, struct ss_err *err)
+{
+	struct outer *o = outer_get(q, id);
+	struct ss_buf tn = SS_BUF_INIT, to = SS_BUF_INIT;
+	const char *const *row;
+	unsigned char *ac;
+	int incl;
+
+	if (!o)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " is no subquery shape", id);
+	row = op == SS_FRAME_OP_DELETE ? oldv : newv;
+	ac = op == SS_FRAME_OP_DELETE ? o->ac_old : o->ac_new;
+	if (!row)
+		return ss_err_set(err, SS_ERR_INPUT, "no row for the meta");
+	if (ss_dnf_eval(o->dnf, row, member, o, ac, &incl, err) < 0)
+		return -1;
+	ss_dnf_tags_json(o->dnf, row, q->stack_id, o->handle, &tn);
+	ss_buf_adds(out, "{\"tags\":");
+	ss_buf_add(out, tn.buf, tn.len);
+	ss_buf_adds(out, ",\"active_conditions\":");
+	ss_dnf_ac_json(o->dnf, ac, out);
+	if (op == SS_FRAME_OP_UPDATE && oldv) {
+		ss_dnf_tags_json(o->dnf, oldv, q->stack_id, o->handle, &to);
+		ss_buf_adds(out, ",\"removed_tags\":");
+		removed_tags(to.buf, tn.buf, out);
+	}
+	ss_buf_addc(out, '}');
+	ss_buf_release(&tn);
+	ss_buf_release(&to);
+	return 0;
+}
+
+void ss_subq_moves_init(struct ss_subq_moves *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void ss_subq_moves_reset(struct ss_subq_moves *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		ss_buf_release(&m->v[i].text);
+		strv_free(m->v[i].vals, m->v[i].nvals);
+	}
+	m->n = 0;
+}
+
+void ss_subq_moves_release(struct ss_subq_moves *m)
+{
+	ss_subq_moves_reset(m);
+	free(m->v);
+	ss_subq_moves_init(m);
+}
+
+static struct ss_subq_move *move_new(struct ss_subq_moves *m,
+				     enum ss_subq_move_kind kind,
+				     struct outer *o, size_t dep)
+{
+	struct ss_subq_move *mv;
+
+	if (m->n == m->alloc) {
+		m->alloc = m->alloc ? m->alloc * 2 : 8;
+		m->v = ss_xrealloc(m->v, m->alloc * sizeof(*m->v));
+	}
+	mv = &m->v[m->n++];
+	memset(mv, 0, sizeof(*mv));
+	mv->kind = kind;
+	mv->outer = o->id;
+	mv->dep = dep;
+	return mv;
+}
+
+/* Append the pattern {"pos":p,"value":hash of vals} for every position of
+ * dependency dep to the JSON array in b (without its brackets). */
+static void patterns_add(struct outer *o, size_t dep, const char *const *vals,
+			 struct ss_buf *b)
+{
+	const size_t *pos;
+	size_t np = ss_dnf_dep_positions(o->dnf, dep, &pos), i;
+	char hex[33];
+
+	for (i = 0; i < np; i++) {
+		ss_dnf_value_hash(o->dnf, pos[i], vals, o->q->stack_id,
+				  o->handle, hex);
+		if (b->len > 1)
+			ss_buf_addc(b, ',');
+		ss_buf_addf(b, "{\"pos\":%zu,\"value\":\"%s\"}", pos[i], hex);
+	}
+}
+
+/*
+ * The patterns of a NOT IN position when vals joins its subquery: every
+ * left side equal to vals on its non-NULL parts turns unknown, so the
+ * value itself and each variant with some parts NULL (for one column:
+ * the value and NULL, which only a NULL left side while the subquery was
+ * empty was in the shape with).
+ */
+static void negated_patterns(struct outer *o, size_t dep,
+			     const char *const *vals, size_t n,
+			     struct ss_buf *b)
+{
+	const char *var[16];
+	unsigned long mask, nvar;
+	size_t i;
+
+	/* A composite of more than 16 columns: only the value (the
+	 * variants would be too many to send). */
+	if (n > 16) {
+		patterns_add(o, dep, vals, b);
+		return;
+	}
+	nvar = 1ul << n;
+	for (mask = 0; mask < nvar; mask++) {
+		int skip = 0;
+
+		for (i = 0; i < n; i++) {
+			var[i] = (mask >> i) & 1 ? NULL : vals[i];
+			/* A part NULL already: its variants repeat. */
+			skip |= ((mask >> i) & 1) && !vals[i];
+		}
+		if (!skip)
+			patterns_add(o, dep, var, b);
+	}
+}
+
+static int has_null(const char *const *vals, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!vals[i])
+			return 1;
+	return 0;
+}
+
+static int pend_add(struct outer *o, size_t dep, const char *const *vals,
+		    size_t n, uint64_t number, struct ss_err *err)
+{
+	struct inner *in = o->inner[dep];
+	int moved;
+
+	if (!o->pending[dep])
+		o->pending[dep] =
+		    ss_view_new(in->ncols, (const char *const *)in->types);
+	if (ss_view_add(o->pending[dep], vals, 1, &moved, err) < 0)
+		return -1;
+	if (o->npend == o->apend) {
+		o->apend = o->apend ? o->apend * 2 : 4;
+		o->pend = ss_xrealloc(o->pend, o->apend * sizeof(*o->pend));
+	}
+	o->pend[o->npend].number = number;
+	o->pend[o->npend].dep = dep;
+	o->pend[o->npend].vals = strv_copy(vals, n);
+	o->pend[o->npend].nvals = n;
+	o->npend++;
+	return 0;
+}
+
+/* Drop pending entry i of o. */
+static void pend_drop(struct outer *o, size_t i)
+{
+	struct pend *p = &o->pend[i];
+	struct ss_err err = SS_ERR_INIT;
+	int moved;
+
+	ss_view_add(o->pending[p->dep], (const char *const *)p->vals, -1,
+		    &moved, &err);
+	strv_free(p->vals, p->nvals);
+	memmove(o->pend + i, o->pend + i + 1,
+		(o->npend - i - 1) * sizeof(*o->pend));
+	o->npend--;
+}
+
+/*
+ * A move-out of vals for (o, dep) drops the pending move-ins of the same
+ * value: the value left again before its rows were sent, so none of them
+ * may count any more.
+ */
+static void pend_cancel(struct outer *o, size_t dep, const char *const *vals,
+			size_t n)
+{
+	struct ss_view *one;
+	struct ss_err err = SS_ERR_INIT;
+	size_t i = 0;
+	int moved, res;
+
+	if (!o->npend)
+		return;
+	one = ss_view_new(n, (const char *const *)o->inner[dep]->types);
+	if (ss_view_add(one, vals, 1, &moved, &err) < 0) {
+		ss_view_free(one);
+		return;
+	}
+	while (i < o->npend) {
+		if (o->pend[i].dep == dep &&
+		    ss_view_member(one, (const char *const *)o->pend[i].vals, n,
+				   &res, &err) == 0 &&
+		    res == 1)
+			pend_drop(o, i);
+		else
+			i++;
+	}
+	ss_view_free(one);
+}
+
+/* What a value entering (in 1) or leaving (in 0) in's view means for each
+ * outer shape depending on it. */
+static int transition(struct ss_subq *q, struct inner *in,
+		      const char *const *vals, int in_,
+		      struct ss_subq_moves *out, struct ss_err *err)
+{
+	size_t u, n = in->ncols;
+	int nul = has_null(vals, n);
+
+	for (u = 0; u < in->nusers; u++) {
+		struct outer *o = in->users[u].o;
+		size_t dep = in->users[u].dep;
+		int neg = ss_dnf_dep_negated(o->dnf, dep);
+		struct ss_subq_move *mv;
+
+		if (nul) {
+			/* Positive: a row with a NULL makes nothing TRUE.
+			 * NOT IN: it makes rows unknown that no pattern
+			 * names. */
+			if (!neg)
+				continue;
+			mv = move_new(out, SS_SUBQ_INVALIDATE, o, dep);
+			ss_buf_addf(&mv->text,
+				    "a row with a NULL %s the subquery of a "
+				    "NOT IN of shape %" PRId64,
+				    in_ ? "entered" : "left", o->id);
+			continue;
+		}
+		if (in_ != neg) {
+			/* Positive in, or NOT IN out: a move-in. */
+			mv = move_new(out, SS_SUBQ_MOVE_IN, o, dep);
+			mv->number = ++q->next_number;
+			mv->vals = strv_copy(vals, n);
+			mv->nvals = n;
+			ss_buf_adds(&mv->text, "[");
+			patterns_add(o, dep, vals, &mv->text);
+			ss_buf_adds(&mv->text, "]");
+			if (pend_add(o, dep, vals, n, mv->number, err) < 0)
+				return -1;
+			continue;
+		}
+		mv = move_new(out, SS_SUBQ_MOVE_OUT, o, dep);
+		ss_buf_adds(&mv->text, "[");
+		if (neg)
+			negated_patterns(o, dep, vals, n, &mv->text);
+		else
+			patterns_add(o, dep, vals, &mv->text);
+		ss_buf_adds(&mv->text, "]");
+		pend_cancel(o, dep, vals, n);
+	}
+	return 0;
+}
+
+int ss_subq_inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
+		  const char *const *newv, const char *const *oldv,
+		  struct ss_subq_moves *out, struct ss_err *err)
+{
+	struct inner *in = inner_get(q, id);
+	int mv_new = 0, mv_old = 0;
+
+	if (!in)
+		return 0;
+	if (op == SS_FRAME_OP_INSERT || op == SS_FRAME_OP_DELETE ||
+	    op == SS_FRAME_OP_UPDATE) {
+		if (op != SS_FRAME_OP_DELETE && !newv)
+			return ss_err_set(
+			    err, SS_ERR_INPUT,
+			    "an inner change without its new row");
+		if (op != SS_FRAME_OP_INSERT && !oldv)
+			return ss_err_set(
+			    err, SS_ERR_INPUT,
+			    "an inner change without its old row");
+	} else {
+		return 0;
+	}
+	/* The new row first: an update that keeps its value counts
+	 * 1 -> 2 -> 1 and moves nothing. */
+	if (op != SS_FRAME_OP_DELETE &&
+	    ss_view_add(in->view, newv, 1, &mv_new, err) < 0)
+		return -1;
+	if (op != SS_FRAME_OP_INSERT &&
+	    ss_view_add(in->view, oldv, -1, &mv_old, err) < 0)
+		return -1;
+	if (mv_new == 1 && transition(q, in, newv, 1, out, err) < 0)
+		return -1;
+	if (mv_old == -1 && transition(q, in, oldv, 0, out, err) < 0)
+		return -1;
+	return 0;
+}
+
+size_t ss_subq_outers_of(const struct ss_subq *q, int64_t id, int64_t **out)
+{
+	struct inner *in = inner_get(q, id);
+	size_t i, n = 0;
+
+	*out = NULL;
+	if (!in)
+		return 0;
+	*out = ss_xmalloc((in->nusers ? in->nusers : 1) * sizeof(**out));
+	for (i = 0; i < in->nusers; i++)
+		if (!n || (*out)[n - 1] != in->users[i].o->id)
+			(*out)[n++] = in->users[i].o->id;
+	return n;
+}
+
+int ss_subq_settle(struct ss_subq *q, int64_t id, uint64_t number)
+{
+	struct outer *o = outer_get(q, id);
+	size_t i;
+
+	if (!o)
+		return 0;
+	for (i = 0; i < o->npend; i++)
+		if (o->pend[i].number == number) {
+			pend_drop(o, i);
+			return 1;
+		}
+	return 0;
+}

@@ -1,0 +1,155 @@
+/*
+ * subq.h — route's half of subquery shapes (docs/subqueries.md): the
+ * views of the inner shapes that outer shapes depend on, each outer
+ * shape's DNF plan, and what a change means for them:
+ *   - for a change of an outer shape's table: the membership answers its
+ *     clause is evaluated with, and the meta of the change for that shape
+ *     (tags, active_conditions, removed_tags, as Electric sends them);
+ *   - for a change of an inner shape: the view follows it, and each value
+ *     that enters or leaves the view becomes a move of the outer shapes
+ *     that depend on it (a move-out now; a move-in waits for its query).
+ *
+ * An outer shape's dependency d is an inner shape whose rows are the
+ * subquery's select list; one inner shape serves every outer shape with
+ * the same subquery, and its view is freed with its last outer shape.
+ *
+ * Pending move-ins. A value that moves into an outer shape's dependency
+ * (or out of a negated one) needs a query before its rows can be sent
+ * (step 8 of docs/subqueries.md). Until that query's rows are written,
+ * the outer shape evaluates its changes as if the value had not moved:
+ * ss_subq_inner returns the move-in with a number, and
+ * ss_subq_settle(number) makes the value count for that shape.
+ *
+ * Not thread-safe: one owner (route's main thread).
+ */
+#ifndef SS_SUBQ_H
+#define SS_SUBQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "util.h"
+#include "where.h"
+
+struct ss_subq;
+
+/* stack_id: the string tags hash first (Electric's ELECTRIC_DATABASE_ID,
+ * "single_stack"), copied. *new*: free with ss_subq_free (NULL: no-op). */
+struct ss_subq *ss_subq_new(const char *stack_id);
+void ss_subq_free(struct ss_subq *q);
+
+/*
+ * Add outer shape `id`, with handle `handle` (copied), whose clause `w`
+ * (*stolen*, also on error) was compiled against cols[0..ncols) (the
+ * columns the caller's rows are arrays of). inner[d] is the inner shape
+ * of dependency d, for d < ss_where_ndeps(w). Returns 0, or -1 with err:
+ * SS_ERR_INPUT when id is there already, the clause has no subquery, an
+ * inner shape serves dependencies with other columns, or the DNF plan
+ * cannot be built (Electric's messages, lib/dnf.h).
+ */
+int ss_subq_add(struct ss_subq *q, int64_t id, const char *handle,
+		struct ss_where *w, const struct ss_where_column *cols,
+		size_t ncols, const int64_t *inner, struct ss_err *err);
+
+/* Remove outer shape id (and the views only it used): 1 if it was there. */
+int ss_subq_remove(struct ss_subq *q, int64_t id);
+
+/* 1 if id is an outer shape here. */
+int ss_subq_is_outer(const struct ss_subq *q, int64_t id);
+
+/*
+ * If id is an inner shape of some outer shape here: its view's columns
+ * (the select list: names and types, *borrowed* until the shape's last
+ * outer shape is removed) and 1; else 0.
+ */
+int ss_subq_inner_columns(const struct ss_subq *q, int64_t id,
+			  const char *const **names, const char *const **types,
+			  size_t *ncols);
+
+/*
+ * Count rows of inner shape `id` into its view without moving anything:
+ * for building a view from the inner shape's log (vals as for
+ * ss_subq_inner). Returns 0, or -1 with err as ss_view_add.
+ */
+int ss_subq_load(struct ss_subq *q, int64_t id, const char *const *vals,
+		 int delta, struct ss_err *err);
+
+/*
+ * The membership callback to evaluate outer shape id's clause with
+ * (ss_where_eval_member): fn and its ctx (borrowed until the shape is
+ * removed). 0 if id is not an outer shape here.
+ */
+int ss_subq_member_fn(struct ss_subq *q, int64_t id, ss_where_member_fn *fn,
+		      void **ctx);
+
+/*
+ * The meta of a change that outer shape id sees as `op` (insert: new row,
+ * delete: old row, update: both; rows as arrays of the add's columns,
+ * NULL entries SQL NULL): appends
+ * {"tags":[...],"active_conditions":[...]} and for an update
+ * "removed_tags" (the old row's tags the new row has not) to out. The
+ * rows are evaluated against the current views, as the clause was.
+ * Returns 0, or -1 with err (an evaluation error), or SS_ERR_INPUT when
+ * id is not an outer shape.
+ */
+int ss_subq_meta(struct ss_subq *q, int64_t id, enum ss_frame_op op,
+		 const char *const *newv, const char *const *oldv,
+		 struct ss_buf *out, struct ss_err *err);
+
+/* What an inner change does to one outer shape. */
+enum ss_subq_move_kind {
+	SS_SUBQ_MOVE_OUT,   /* write the move-out event now */
+	SS_SUBQ_MOVE_IN,    /* run the move-in query, then settle */
+	SS_SUBQ_INVALIDATE, /* the shape cannot follow: 409 */
+};
+
+struct ss_subq_move {
+	enum ss_subq_move_kind kind;
+	int64_t outer;
+	size_t dep;	 /* the dependency that moved */
+	uint64_t number; /* move-in: what ss_subq_settle takes */
+	/* move-out / move-in: the patterns, a JSON array
+	 * [{"pos":N,"value":"<md5>"},...]; invalidate: the reason */
+	struct ss_buf text;
+	/* move-in: the value that moved (the select list's columns,
+	 * NULL entries SQL NULL), *new* with the move */
+	char **vals;
+	size_t nvals;
+};
+
+/* The moves of one inner change, by outer id then dependency. */
+struct ss_subq_moves {
+	struct ss_subq_move *v;
+	size_t n, alloc;
+};
+void ss_subq_moves_init(struct ss_subq_moves *m);
+void ss_subq_moves_reset(struct ss_subq_moves *m);
+void ss_subq_moves_release(struct ss_subq_moves *m);
+
+/*
+ * A change of inner shape id that route decided is `op` for it: insert
+ * (newv entered the shape), delete (oldv left it), update (in before and
+ * after). newv / oldv are the select list's values (ss_subq_inner_columns
+ * order), NULL for the row the op does not carry. The view follows, and
+ * every value whose count went 0 -> 1 or 1 -> 0 is appended to `out` as
+ * moves of the outer shapes depending on it (their patterns computed
+ * with each one's handle); a row with a NULL entering or leaving the
+ * view of a NOT IN invalidates those shapes. Returns 0 (also when id is
+ * no inner shape here: nothing moves), or -1 with err (SS_ERR_INPUT: a
+ * value not valid for its type, or a row leaving that never entered;
+ * the caller invalidates the outer shapes).
+ */
+int ss_subq_inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
+		  const char *const *newv, const char *const *oldv,
+		  struct ss_subq_moves *out, struct ss_err *err);
+
+/* The outer shapes of inner shape id (ascending; *new* array, free()):
+ * their count. */
+size_t ss_subq_outers_of(const struct ss_subq *q, int64_t id, int64_t **out);
+
+/* Make move-in `number` of outer shape id count: from now on that shape
+ * sees the value as moved. 1 if it was pending, else 0. */
+int ss_subq_settle(struct ss_subq *q, int64_t id, uint64_t number);
+
+#endif

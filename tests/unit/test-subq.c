@@ -1,0 +1,513 @@
+/*
+ * test-subq.c — lib/subq.h: the meta of outer changes and the moves of
+ * inner changes byte for byte against the worked examples of Electric's
+ * protocol (reference electric-subqueries.md, 3.6 and 3.7), pending
+ * move-ins, NOT IN, shared inner shapes and their lifetime, and a random
+ * run against a brute-force model of SQL's IN with NULLs.
+ */
+#include <inttypes.h>
+
+#include "subq.h"
+#include "unit.h"
+
+#define H "12345-1700000000000000"
+#define STACK "single_stack"
+#define HA "cd70752d6aadead3ab177fddb9e1dd79" /* md5(STACK H "v:7") */
+#define HB "b807f18b3a6f975f8101ba5143a355de" /* md5(STACK H "v:8") */
+
+static const struct ss_where_column tasks[] = {
+    {.name = "id", .type = "int4"},
+    {.name = "project_id", .type = "int4"},
+    {.name = "owner_id", .type = "int4"},
+    {.name = "title", .type = "text"},
+};
+static const struct ss_where_column projects[] = {
+    {.name = "id", .type = "int4"},
+    {.name = "active", .type = "bool"},
+    {.name = "y", .type = "int4"},
+};
+
+static int describe(void *ctx, const char *schema, const char *name,
+		    const struct ss_where_column **cols, size_t *ncols,
+		    struct ss_err *err)
+{
+	(void)ctx;
+	(void)schema;
+	(void)err;
+	if (strcmp(name, "projects") && strcmp(name, "users"))
+		return 0;
+	*cols = projects;
+	*ncols = 3;
+	return 1;
+}
+
+static struct ss_where *compile(const char *text)
+{
+	struct ss_where_tables t = {describe, NULL};
+	struct ss_where_opts o = {.tables = &t};
+	struct ss_where *w = NULL;
+	struct ss_err err = SS_ERR_INIT;
+
+	if (ss_where_compile_opts(text, tasks, 4, NULL, 0, &o, &w, &err) < 0)
+		FAILF("%s: %s", text, err.msg);
+	return w;
+}
+
+static void add(struct ss_subq *q, int64_t id, const char *text,
+		const int64_t *inner)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	if (ss_subq_add(q, id, H, compile(text), tasks, 4, inner, &err) < 0)
+		FAILF("add %s: %s", text, err.msg);
+}
+
+static void meta(struct ss_subq *q, int64_t id, enum ss_frame_op op,
+		 const char *const *newv, const char *const *oldv,
+		 const char *want)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+
+	CHECK(ss_subq_meta(q, id, op, newv, oldv, &b, &err) == 0);
+	CHECK_STR(b.buf ? b.buf : err.msg, want);
+	ss_buf_release(&b);
+}
+
+/* One inner change of a one-column view: its moves as one line each,
+ * "<kind> <outer> <dep> <text>", joined by "\n". */
+static void inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
+		  const char *newx, const char *oldx, struct ss_buf *out)
+{
+	const char *nv[1] = {newx}, *ov[1] = {oldx};
+	struct ss_subq_moves m;
+	struct ss_err err = SS_ERR_INIT;
+	size_t i;
+
+	ss_subq_moves_init(&m);
+	ss_buf_reset(out);
+	CHECK(ss_subq_inner(q, id, op, op == SS_FRAME_OP_DELETE ? NULL : nv,
+			    op == SS_FRAME_OP_INSERT ? NULL : ov, &m,
+			    &err) == 0);
+	for (i = 0; i < m.n; i++)
+		ss_buf_addf(out, "%s%s %" PRId64 " %zu %s", i ? "\n" : "",
+			    m.v[i].kind == SS_SUBQ_MOVE_IN    ? "in"
+			    : m.v[i].kind == SS_SUBQ_MOVE_OUT ? "out"
+							      : "invalidate",
+			    m.v[i].outer, m.v[i].dep, m.v[i].text.buf);
+	if (!out->buf)
+		ss_buf_adds(out, "");
+	ss_subq_moves_release(&m);
+}
+
+static int is_member(struct ss_subq *q, int64_t id, size_t dep,
+		     const char *const *vals, size_t n)
+{
+	ss_where_member_fn fn;
+	void *ctx;
+	struct ss_err err = SS_ERR_INIT;
+	int res = 9;
+
+	CHECK(ss_subq_member_fn(q, id, &fn, &ctx) == 1);
+	CHECK(fn(ctx, dep, vals, n, &res, &err) == 0);
+	return res;
+}
+
+/* Reference 3.6: project_id IN (SELECT id FROM projects WHERE active). */
+static void example_a(void)
+{
+	struct ss_subq *q = ss_subq_new(STACK);
+	static const int64_t inner10[] = {10};
+	const char *t1[] = {"1", "7", "5", "a"}, *t2[] = {"2", "8", "5", "b"};
+	const char *t1b[] = {"1", "8", "5", "a"}, *seven[] = {"7"};
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	const char *const *names, *const *types;
+	size_t nc;
+
+	add(q, 1, "project_id IN (SELECT id FROM projects WHERE active)",
+	    inner10);
+	CHECK(ss_subq_is_outer(q, 1) && !ss_subq_is_outer(q, 10));
+	CHECK(ss_subq_inner_columns(q, 10, &names, &types, &nc) == 1 &&
+	      nc == 1);
+	CHECK_STR(names[0], "id");
+	CHECK_STR(types[0], "int4");
+	/* Project 7 is active: loaded from the inner shape's log. */
+	CHECK(ss_subq_load(q, 10, seven, 1, &err) == 0);
+	meta(q, 1, SS_FRAME_OP_INSERT, t1, NULL,
+	     "{\"tags\":[\"" HA "\"],\"active_conditions\":[true]}");
+	CHECK(is_member(q, 1, 0, t1 + 1, 1) == 1);
+	CHECK(is_member(q, 1, 0, t2 + 1, 1) == 0);
+
+	/* UPDATE projects SET active=false WHERE id=7: 7 leaves. */
+	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "7", &b);
+	CHECK_STR(b.buf, "out 1 0 [{\"pos\":0,\"value\":\"" HA "\"}]");
+	CHECK(is_member(q, 1, 0, t1 + 1, 1) == 0);
+
+	/* UPDATE projects SET active=true WHERE id=8: a move-in, pending
+	 * until its rows are written. */
+	inner(q, 10, SS_FRAME_OP_INSERT, "8", NULL, &b);
+	CHECK_STR(b.buf, "in 1 0 [{\"pos\":0,\"value\":\"" HB "\"}]");
+	CHECK(is_member(q, 1, 0, t2 + 1, 1) == 0);
+	meta(q, 1, SS_FRAME_OP_INSERT, t2, NULL,
+	     "{\"tags\":[\"" HB "\"],\"active_conditions\":[false]}");
+	CHECK(ss_subq_settle(q, 1, 99) == 0);
+	CHECK(ss_subq_settle(q, 1, 1) == 1);
+	CHECK(ss_subq_settle(q, 1, 1) == 0);
+	CHECK(is_member(q, 1, 0, t2 + 1, 1) == 1);
+
+	/* Both active, task 1 moves from 7 to 8: an update that removes
+	 * the old tag. */
+	inner(q, 10, SS_FRAME_OP_INSERT, "7", NULL, &b);
+	CHECK(ss_subq_settle(q, 1, 2) == 1);
+	meta(q, 1, SS_FRAME_OP_UPDATE, t1b, t1,
+	     "{\"tags\":[\"" HB "\"],\"active_conditions\":[true],"
+	     "\"removed_tags\":[\"" HA "\"]}");
+	/* An update that keeps the value: nothing removed. */
+	meta(q, 1, SS_FRAME_OP_UPDATE, t1, t1,
+	     "{\"tags\":[\"" HA "\"],\"active_conditions\":[true],"
+	     "\"removed_tags\":[]}");
+	/* A delete carries the old row's meta. */
+	meta(q, 1, SS_FRAME_OP_DELETE, NULL, t1,
+	     "{\"tags\":[\"" HA "\"],\"active_conditions\":[true]}");
+	/* An update of the inner row that keeps its value moves nothing;
+	 * one that changes it moves both. */
+	inner(q, 10, SS_FRAME_OP_UPDATE, "7", "7", &b);
+	CHECK_STR(b.buf, "");
+	inner(q, 10, SS_FRAME_OP_UPDATE, "9", "7", &b);
+	CHECK(!strncmp(b.buf, "in 1 0 ", 7) && strstr(b.buf, "\nout 1 0 "));
+	/* Changes of shapes that are no inner shape here move nothing. */
+	inner(q, 11, SS_FRAME_OP_INSERT, "1", NULL, &b);
+	CHECK_STR(b.buf, "");
+	ss_buf_release(&b);
+	ss_subq_free(q);
+}
+
+/* Reference 3.7: OR of two subqueries, and a plain predicate. */
+static void example_b(void)
+{
+	struct ss_subq *q = ss_subq_new(STACK);
+	static const int64_t inner_ab[] = {20, 10}, inner_c[] = {10};
+	const char *row[] = {"1", "7", "3", "x"}, *seven[] = {"7"};
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	int64_t *ids;
+
+	add(q, 2,
+	    "owner_id IN (SELECT id FROM users WHERE y = 1) OR project_id "
+	    "IN (SELECT id FROM projects WHERE active)",
+	    inner_ab);
+	add(q, 3,
+	    "project_id IN (SELECT id FROM projects WHERE active) OR "
+	    "title = 'x'",
+	    inner_c);
+	CHECK(ss_subq_load(q, 10, seven, 1, &err) == 0);
+	meta(q, 2, SS_FRAME_OP_INSERT, row, NULL,
+	     "{\"tags\":[\"f6907918a089192a8122622ed5f8a1b6/\",\"/" HA "\"],"
+	     "\"active_conditions\":[false,true]}");
+	meta(q, 3, SS_FRAME_OP_INSERT, row, NULL,
+	     "{\"tags\":[\"" HA "/\",\"/1\"],"
+	     "\"active_conditions\":[true,true]}");
+	/* Inner 10 serves both shapes: one move each, at each one's
+	 * position. */
+	CHECK(ss_subq_outers_of(q, 10, &ids) == 2 && ids[0] == 2 &&
+	      ids[1] == 3);
+	free(ids);
+	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "7", &b);
+	CHECK_STR(b.buf, "out 2 1 [{\"pos\":1,\"value\":\"" HA "\"}]\n"
+			 "out 3 0 [{\"pos\":0,\"value\":\"" HA "\"}]");
+	/* The inner shapes live as long as their last outer shape. */
+	CHECK(ss_subq_remove(q, 2) == 1 && ss_subq_remove(q, 2) == 0);
+	CHECK(ss_subq_outers_of(q, 20, &ids) == 0);
+	free(ids);
+	CHECK(ss_subq_outers_of(q, 10, &ids) == 1 && ids[0] == 3);
+	free(ids);
+	CHECK(ss_subq_remove(q, 3) == 1);
+	CHECK(ss_subq_outers_of(q, 10, &ids) == 0);
+	free(ids);
+	CHECK(ss_subq_load(q, 10, seven, 1, &err) < 0);
+	ss_buf_release(&b);
+	ss_subq_free(q);
+}
+
+static void not_in(void)
+{
+	struct ss_subq *q = ss_subq_new(STACK);
+	static const int64_t inner10[] = {10};
+	const char *v7[] = {"7"}, *vnull[] = {NULL};
+	char h7[33], hnull[33];
+	struct ss_buf b = SS_BUF_INIT, want = SS_BUF_INIT;
+
+	add(q, 4, "project_id NOT IN (SELECT id FROM projects)", inner10);
+	/* The hashes are the tags' (one position, one disjunct). */
+	{
+		const char *r7[] = {"1", "7", "1", "t"},
+			   *rn[] = {"1", NULL, "1", "t"};
+		struct ss_buf t = SS_BUF_INIT;
+
+		meta(q, 4, SS_FRAME_OP_INSERT, rn, NULL,
+		     "{\"tags\":[\"71bb3a06cfb3543533f07e5b4da4369e\"],"
+		     "\"active_conditions\":[true]}");
+		CHECK(ss_subq_meta(q, 4, SS_FRAME_OP_INSERT, r7, NULL, &t,
+				   NULL) == 0);
+		CHECK(sscanf(t.buf, "{\"tags\":[\"%32[0-9a-f]", h7) == 1);
+		ss_buf_reset(&t);
+		CHECK(ss_subq_meta(q, 4, SS_FRAME_OP_INSERT, rn, NULL, &t,
+				   NULL) == 0);
+		CHECK(sscanf(t.buf, "{\"tags\":[\"%32[0-9a-f]", hnull) == 1);
+		ss_buf_release(&t);
+	}
+	/* 7 joins: rows with 7 leave, and rows with NULL (the subquery is
+	 * no longer empty). */
+	inner(q, 10, SS_FRAME_OP_INSERT, "7", NULL, &b);
+	ss_buf_addf(&want,
+		    "out 4 0 [{\"pos\":0,\"value\":\"%s\"},"
+		    "{\"pos\":0,\"value\":\"%s\"}]",
+		    h7, hnull);
+	CHECK_STR(b.buf, want.buf);
+	CHECK(is_member(q, 4, 0, v7, 1) == 1);
+	CHECK(is_member(q, 4, 0, vnull, 1) == -1);
+	/* 7 leaves: a move-in; until it settles 7 still counts, and the
+	 * subquery is not empty for a NULL either. */
+	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "7", &b);
+	ss_buf_reset(&want);
+	ss_buf_addf(&want, "in 4 0 [{\"pos\":0,\"value\":\"%s\"}]", h7);
+	CHECK_STR(b.buf, want.buf);
+	CHECK(is_member(q, 4, 0, v7, 1) == 1);
+	CHECK(is_member(q, 4, 0, vnull, 1) == -1);
+	CHECK(ss_subq_settle(q, 4, 1) == 1);
+	CHECK(is_member(q, 4, 0, v7, 1) == 0);
+	CHECK(is_member(q, 4, 0, vnull, 1) == 0);
+	/* A move-in cancelled by a move-out of the same value before it
+	 * settled: nothing pending is left. */
+	inner(q, 10, SS_FRAME_OP_INSERT, "8", NULL, &b);
+	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "8", &b);
+	inner(q, 10, SS_FRAME_OP_INSERT, "8", NULL, &b);
+	CHECK(!strncmp(b.buf, "out 4 0 ", 8));
+	CHECK(ss_subq_settle(q, 4, 2) == 0);
+	CHECK(is_member(q, 4, 0, (const char *[]){"8"}, 1) == 1);
+	/* A NULL entering the subquery of a NOT IN: no pattern says it. */
+	inner(q, 10, SS_FRAME_OP_INSERT, NULL, NULL, &b);
+	CHECK_STR(b.buf, "invalidate 4 0 a row with a NULL entered the "
+			 "subquery of a NOT IN of shape 4");
+	ss_buf_release(&b);
+	ss_buf_release(&want);
+	ss_subq_free(q);
+}
+
+static void errors(void)
+{
+	struct ss_subq *q = ss_subq_new(STACK);
+	static const int64_t inner10[] = {10};
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf b = SS_BUF_INIT;
+	const char *row[] = {"1", "7", "3", "x"};
+
+	add(q, 1, "project_id IN (SELECT id FROM projects)", inner10);
+	CHECK(ss_subq_add(q, 1, H,
+			  compile("project_id IN (SELECT id FROM projects)"),
+			  tasks, 4, inner10, &err) < 0);
+	CHECK_STR(err.msg, "shape 1 is already routed");
+	ss_err_clear(&err);
+	CHECK(ss_subq_add(q, 2, H,
+			  compile("owner_id IN (SELECT y FROM projects)"),
+			  tasks, 4, inner10, &err) < 0);
+	CHECK_STR(err.msg, "inner shape 10 serves a subquery with other "
+			   "columns (SELECT y FROM public.projects)");
+	CHECK(!ss_subq_is_outer(q, 2));
+	ss_err_clear(&err);
+	CHECK(ss_subq_add(q, 3, H, compile("id > 1"), tasks, 4, inner10, &err) <
+	      0);
+	CHECK_STR(err.msg, "shape 3 has no subquery");
+	ss_err_clear(&err);
+	CHECK(ss_subq_meta(q, 9, SS_FRAME_OP_INSERT, row, NULL, &b, &err) < 0);
+	CHECK_STR(err.msg, "shape 9 is no subquery shape");
+	ss_err_clear(&err);
+	/* A value leaving that never entered: the view cannot follow. */
+	{
+		const char *v[] = {"5"};
+		struct ss_subq_moves m;
+
+		ss_subq_moves_init(&m);
+		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, &m,
+				    &err) < 0 &&
+		      err.code == SS_ERR_INPUT);
+		ss_subq_moves_release(&m);
+	}
+	ss_buf_release(&b);
+	ss_subq_free(q);
+}
+
+/* ------------------------------------------------ random, against a model */
+
+#define NROWS 24
+
+/* SQL's (l0[, l1]) IN rows, three-valued, for int4 text ("01" = "1"). */
+static int model_in(const char *const (*rows)[2], size_t nrows, size_t ncols,
+		    const char *const *left)
+{
+	size_t i, c;
+	int res = 0;
+
+	for (i = 0; i < nrows; i++) {
+		int r = 1;
+
+		for (c = 0; c < ncols; c++) {
+			if (!left[c] || !rows[i][c])
+				r = r == 0 ? 0 : -1;
+			else if (strtol(left[c], NULL, 10) !=
+				 strtol(rows[i][c], NULL, 10))
+				r = 0;
+		}
+		if (r == 1)
+			return 1;
+		if (r == -1)
+			res = -1;
+	}
+	return res;
+}
+
+static const char *rnd_val(void)
+{
+	static const char *const vals[] = {"1", "2", "3", "01", NULL};
+	uint64_t r = unit_rnd() % 20;
+
+	return r == 0 ? NULL : vals[r % 4];
+}
+
+static void random_run(void)
+{
+	struct ss_subq *q = ss_subq_new(STACK);
+	static const int64_t i10[] = {10}, i11[] = {11};
+	const char *rows[NROWS][2];
+	size_t nrows = 0, step, k;
+	struct ss_subq_moves m;
+	struct ss_err err = SS_ERR_INIT;
+	int neg_invalid = 0;
+
+	add(q, 1, "project_id IN (SELECT id FROM projects)", i10);
+	add(q, 2, "project_id NOT IN (SELECT id FROM projects)", i10);
+	add(q, 3, "(project_id, owner_id) IN (SELECT id, y FROM projects)",
+	    i11);
+	ss_subq_moves_init(&m);
+	for (step = 0; step < 4000; step++) {
+		const char *before[NROWS][2], *nv[2], *ov[2];
+		size_t nbefore = nrows, j, i;
+		enum ss_frame_op op;
+
+		memcpy(before, rows, sizeof(rows));
+		if (nrows == 0 || (nrows < NROWS && unit_rnd() % 3 == 0)) {
+			op = SS_FRAME_OP_INSERT;
+			nv[0] = rnd_val();
+			nv[1] = rnd_val();
+			rows[nrows][0] = nv[0];
+			rows[nrows][1] = nv[1];
+			nrows++;
+		} else {
+			j = unit_rnd() % nrows;
+			ov[0] = rows[j][0];
+			ov[1] = rows[j][1];
+			if (unit_rnd() % 2) {
+				op = SS_FRAME_OP_DELETE;
+				rows[j][0] = rows[nrows - 1][0];
+				rows[j][1] = rows[nrows - 1][1];
+				nrows--;
+			} else {
+				op = SS_FRAME_OP_UPDATE;
+				nv[0] = unit_rnd() % 2 ? rnd_val() : ov[0];
+				nv[1] = rnd_val();
+				rows[j][0] = nv[0];
+				rows[j][1] = nv[1];
+			}
+		}
+		ss_subq_moves_reset(&m);
+		CHECK(ss_subq_inner(
+			  q, 10, op, op == SS_FRAME_OP_DELETE ? NULL : nv,
+			  op == SS_FRAME_OP_INSERT ? NULL : ov, &m, &err) == 0);
+		CHECK(ss_subq_inner(
+			  q, 11, op, op == SS_FRAME_OP_DELETE ? NULL : nv,
+			  op == SS_FRAME_OP_INSERT ? NULL : ov, &m, &err) == 0);
+		/* Every move names a value whose presence changed (the
+		 * model: SQL IN over the rows before and after). */
+		for (i = 0; i < m.n; i++) {
+			struct ss_subq_move *mv = &m.v[i];
+			size_t nc = mv->outer == 3 ? 2 : 1;
+			int b, a;
+
+			if (mv->kind == SS_SUBQ_INVALIDATE) {
+				CHECK(mv->outer == 2);
+				neg_invalid = 1;
+				continue;
+			}
+			if (mv->kind == SS_SUBQ_MOVE_OUT)
+				continue;
+			b = model_in((const char *const(*)[2])before, nbefore,
+				     nc, (const char *const *)mv->vals);
+			a = model_in((const char *const(*)[2])rows, nrows, nc,
+				     (const char *const *)mv->vals);
+			/* Positive: in now, not before; NOT IN: the
+			 * reverse. */
+			if (mv->outer == 2)
+				CHECK(b == 1 && a != 1);
+			else
+				CHECK(b != 1 && a == 1);
+			/* Pending: the shape still sees the old answer. */
+			CHECK((is_member(q, mv->outer, 0,
+					 (const char *const *)mv->vals,
+					 nc) == 1) == (b == 1));
+		}
+		/* A value whose presence changed without a move: missed. */
+		for (k = 0; k < 4; k++) {
+			static const char *const dom[] = {"1", "2", "3", "01"};
+			const char *l[1] = {dom[k]};
+			int b = model_in((const char *const(*)[2])before,
+					 nbefore, 1, l),
+			    a = model_in((const char *const(*)[2])rows, nrows,
+					 1, l),
+			    found = 0;
+
+			if ((b == 1) == (a == 1))
+				continue;
+			for (i = 0; i < m.n; i++)
+				found +=
+				    m.v[i].outer == 1 &&
+				    m.v[i].kind != SS_SUBQ_INVALIDATE &&
+				    m.v[i].kind == (a == 1 ? SS_SUBQ_MOVE_IN
+							   : SS_SUBQ_MOVE_OUT);
+			CHECK(found == 1);
+		}
+		for (i = 0; i < m.n; i++)
+			if (m.v[i].kind == SS_SUBQ_MOVE_IN)
+				CHECK(ss_subq_settle(q, m.v[i].outer,
+						     m.v[i].number) == 1);
+		/* Settled: every shape answers as SQL over the rows. */
+		for (k = 0; k < 25; k++) {
+			static const char *const dom[] = {"1", "2", "3", "01",
+							  NULL};
+			const char *l[2] = {dom[k % 5], dom[k / 5]};
+
+			CHECK(is_member(q, 1, 0, l, 1) ==
+			      model_in((const char *const(*)[2])rows, nrows, 1,
+				       l));
+			CHECK(is_member(q, 2, 0, l, 1) ==
+			      model_in((const char *const(*)[2])rows, nrows, 1,
+				       l));
+			CHECK(is_member(q, 3, 0, l, 2) ==
+			      model_in((const char *const(*)[2])rows, nrows, 2,
+				       l));
+		}
+	}
+	CHECK(neg_invalid);
+	ss_subq_moves_release(&m);
+	ss_subq_free(q);
+}
+
+int main(void)
+{
+	example_a();
+	example_b();
+	not_in();
+	errors();
+	random_run();
+	return unit_report();
+}
