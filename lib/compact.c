@@ -521,6 +521,57 @@ static int fold_upto(struct run *r, struct ss_offset *upto, struct ss_err *err)
 					upto, err);
 }
 
+int ss_compact_rows_at(const char *dir, uint64_t lsn, const char *scratch,
+		       int (*cb)(const char *json, size_t len, void *ctx,
+				 struct ss_err *err),
+		       void *ctx, struct ss_err *err)
+{
+	struct run r;
+	struct ss_compact_opts o;
+	struct ss_base b;
+	struct ss_base_gen *cur;
+	struct ss_offset upto = ss_offset_make(lsn, SS_OFFSET_INF);
+	uint64_t chunks = 0, ready;
+	int done, rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	ss_compact_opts_init(&o);
+	r.dir = dir;
+	r.o = &o;
+	if (ss_base_read(dir, &b, err) < 0)
+		return -1;
+	cur = &b.g[0];
+	if (cur->gen == 0) {
+		if (ss_snapshot_state(dir, &ready, &done, err) < 0)
+			return -1;
+		if (!done)
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "the snapshot of shape '%s' is not "
+					  "complete",
+					  dir);
+		chunks = ready;
+	} else {
+		chunks = cur->chunks;
+		/* The base holds rows as they were at its end: nothing
+		 * before it can be told apart any more. */
+		if (ss_offset_compare(&cur->end, &upto) > 0)
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "shape '%s' is compacted past LSN "
+					  "%" PRIu64,
+					  dir, lsn);
+	}
+	if (ss_log_reader_open(dir, &r.log, err) == 0 &&
+	    ss_compact_open(scratch, &r.fold, err) == 0 &&
+	    fold_base(&r, cur, chunks, err) == 0 &&
+	    fold_log(&r, &cur->end, &upto, err) == 0)
+		rc = ss_compact_each(r.fold, cb, ctx, err);
+	ss_compact_close(r.fold);
+	ss_log_reader_close(r.log);
+	ss_buf_release(&r.end_json);
+	ss_buf_release(&r.path);
+	return rc;
+}
+
 /* Remove generation g's chunk files (gen 0: the snapshot's). */
 static void remove_gen(const char *dir, uint64_t gen)
 {

@@ -73,6 +73,22 @@ struct ss_compact_opts {
 };
 void ss_compact_opts_init(struct ss_compact_opts *o);
 
+/*
+ * The rows of the shape in directory dir as they were once every change
+ * at or below `lsn` was applied: its newest base (the snapshot, or a
+ * compaction's generation) folded with its log up to lsn, in a scratch
+ * SQLite file at `scratch` (removed after). cb gets each row as
+ * ss_compact_each gives it. Route builds a subquery's view with it from
+ * the inner shape's files (docs/subqueries.md). Returns 0, or -1 with
+ * err: SS_ERR_RUNTIME when the snapshot is not complete, the shape is
+ * compacted past lsn, or a file cannot be read; SS_ERR_INPUT for a
+ * damaged entry; cb's error.
+ */
+int ss_compact_rows_at(const char *dir, uint64_t lsn, const char *scratch,
+		       int (*cb)(const char *json, size_t len, void *ctx,
+				 struct ss_err *err),
+		       void *ctx, struct ss_err *err);
+
 struct ss_compact_result {
 	int compacted;	     /* a new generation was made */
 	const char *skipped; /* else why not (static text) */

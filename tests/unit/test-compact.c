@@ -277,6 +277,9 @@ static void test_memory(void)
 
 static char shape[300];
 
+/* A row as ss_compact_each gives it, and collect adds it. */
+#define ROW(key, value) MSG(key, "insert", value) "\n"
+
 static void log_txn(struct ss_log_writer *w, uint64_t lsn, const char *json)
 {
 	struct ss_offset off;
@@ -312,6 +315,23 @@ static void read_gen(uint64_t gen, struct ss_buf *out)
 }
 
 #define END "{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"1\"}}"
+
+/* The shape's rows as of lsn (ss_compact_rows_at), one line each; on
+ * error the message. */
+static void rows_at(uint64_t lsn, struct ss_buf *out)
+{
+	struct ss_buf sc = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+
+	ss_buf_reset(out);
+	ss_buf_addf(&sc, "%s.rows", scratch);
+	if (ss_compact_rows_at(shape, lsn, sc.buf, collect, out, &err) < 0) {
+		ss_buf_reset(out);
+		ss_buf_addf(out, "error: %s", err.msg);
+	}
+	CHECK(access(sc.buf, F_OK) < 0);
+	ss_buf_release(&sc);
+}
 
 static void test_shape(void)
 {
@@ -361,6 +381,19 @@ static void test_shape(void)
 	log_txn(lw, 400, MSG("d", "update", "{\"v\":\"y\"}"));
 	log_txn(lw, 500, MSG("e", "insert", "{\"id\":\"5\"}"));
 
+	/* the rows at a position: the snapshot and the log up to it */
+	rows_at(150, &b);
+	CHECK_STR(b.buf, ROW("a", "{\"id\":\"1\",\"v\":\"x\"}") ROW(
+			     "b", "{\"id\":\"2\"}") ROW("c", "{\"id\":\"3\"}"));
+	rows_at(99, &b);
+	CHECK_STR(b.buf, ROW("a", "{\"id\":\"1\"}") ROW("b", "{\"id\":\"2\"}")
+			     ROW("c", "{\"id\":\"3\"}"));
+	rows_at(400, &b);
+	CHECK_STR(b.buf, ROW("a", "{\"id\":\"1\",\"v\":\"x\"}")
+			     ROW("c", "{\"id\":\"3\"}")
+				 ROW("d", "{\"id\":\"4\",\"v\":\"y\"}"));
+	ss_buf_reset(&b);
+
 	/* keep 2: entries at 100, 200, 300 fold into generation 1 */
 	o.now = t0 = 1000000;
 	CHECK(ss_compact_shape(shape, &o, &res, &err) == 0 && res.compacted);
@@ -398,6 +431,22 @@ static void test_shape(void)
 	CHECK(ss_base_locate(&base, &off, &gen, &chunk) == SS_BASE_GONE);
 	off = ss_offset_make(100, 0);
 	CHECK(ss_base_locate(&base, &off, &gen, &chunk) == SS_BASE_OK);
+
+	/* rows at a position the base has passed cannot be told */
+	rows_at(250, &b);
+	CHECK(!strncmp(b.buf, "error: shape '", 14) &&
+	      strstr(b.buf, "' is compacted past LSN 250"));
+	rows_at(400, &b);
+	CHECK_STR(b.buf, ROW("a", "{\"id\":\"1\",\"v\":\"x\"}")
+			     ROW("c", "{\"id\":\"3\"}")
+				 ROW("d", "{\"id\":\"4\",\"v\":\"y\"}"));
+	rows_at(UINT64_MAX, &b);
+	CHECK_STR(b.buf, ROW("a", "{\"id\":\"1\",\"v\":\"x\"}")
+			     ROW("c", "{\"id\":\"3\"}")
+				 ROW("d", "{\"id\":\"4\",\"v\":\"y\"}")
+				     ROW("e", "{\"id\":\"5\"}"));
+	ss_buf_reset(&b);
+	read_gen(1, &b);
 
 	/* what a fresh client reads now: 3 rows, then the log's last two */
 	CHECK(ss_compact_measure(shape, &sz, &err) == 0 && sz.gen == 1 &&
