@@ -368,6 +368,46 @@ int ss_subq_load(struct ss_subq *q, int64_t id, const char *const *vals,
 	return ss_view_add(in->view, vals, delta, &moved, err);
 }
 
+int ss_subq_load_message(struct ss_subq *q, int64_t id, const char *json,
+			 size_t len, struct ss_err *err)
+{
+	struct inner *in = inner_get(q, id);
+	json_t *m, *value;
+	const char **vals;
+	size_t c;
+	int rc = -1;
+
+	if (!in)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " is no inner shape", id);
+	m = json_loadb(json, len, 0, NULL);
+	value = json_object_get(m, "value");
+	if (!json_is_object(value)) {
+		json_decref(m);
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "a row of shape %" PRId64 " has no value object", id);
+	}
+	vals = ss_xcalloc(in->ncols, sizeof(*vals));
+	for (c = 0; c < in->ncols; c++) {
+		json_t *v = json_object_get(value, in->names[c]);
+
+		if (!v || (!json_is_string(v) && !json_is_null(v))) {
+			ss_err_set(err, SS_ERR_INPUT,
+				   "a row of shape %" PRId64
+				   " has no text or null for column '%s'",
+				   id, in->names[c]);
+			goto out;
+		}
+		vals[c] = json_string_value(v);
+	}
+	rc = ss_subq_load(q, id, vals, 1, err);
+out:
+	free(vals);
+	json_decref(m);
+	return rc;
+}
+
 /* SQL's three-valued OR of two membership answers (1, 0, -1 unknown). */
 static int or3(int a, int b)
 {

@@ -76,6 +76,16 @@ int ss_subq_load(struct ss_subq *q, int64_t id, const char *const *vals,
 		 int delta, struct ss_err *err);
 
 /*
+ * Count one row of inner shape id, given as a message whose "value"
+ * object holds the select list's columns (a row of ss_compact_rows_at),
+ * into its view: ss_subq_load of those values. Returns 0, or -1 with err
+ * (SS_ERR_INPUT: not JSON, no value object, a column missing or not a
+ * string or null, or ss_subq_load's errors).
+ */
+int ss_subq_load_message(struct ss_subq *q, int64_t id, const char *json,
+			 size_t len, struct ss_err *err);
+
+/*
  * The membership callback to evaluate outer shape id's clause with
  * (ss_where_eval_member): fn and its ctx (borrowed until the shape is
  * removed). 0 if id is not an outer shape here.

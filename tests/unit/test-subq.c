@@ -132,8 +132,29 @@ static void example_a(void)
 	      nc == 1);
 	CHECK_STR(names[0], "id");
 	CHECK_STR(types[0], "int4");
-	/* Project 7 is active: loaded from the inner shape's log. */
-	CHECK(ss_subq_load(q, 10, seven, 1, &err) == 0);
+	/* Project 7 is active: loaded from the inner shape's rows. */
+	{
+		static const char m7[] =
+		    "{\"key\":\"k7\",\"value\":{\"id\":\"7\"},\"headers\":{}}";
+		static const char *bad[] = {"{\"key\":\"k\"}", "not json",
+					    "{\"value\":{\"id\":7}}",
+					    "{\"value\":{\"x\":\"7\"}}",
+					    "{\"value\":{\"id\":\"seven\"}}"};
+		size_t i;
+
+		CHECK(ss_subq_load_message(q, 10, m7, strlen(m7), &err) == 0);
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			ss_err_clear(&err);
+			CHECK(ss_subq_load_message(q, 10, bad[i],
+						   strlen(bad[i]), &err) < 0 &&
+			      err.code == SS_ERR_INPUT);
+		}
+		ss_err_clear(&err);
+		CHECK(ss_subq_load_message(q, 11, m7, strlen(m7), &err) < 0);
+		CHECK_STR(err.msg, "shape 11 is no inner shape");
+		ss_err_clear(&err);
+		(void)seven;
+	}
 	meta(q, 1, SS_FRAME_OP_INSERT, t1, NULL,
 	     "{\"tags\":[\"" HA "\"],\"active_conditions\":[true]}");
 	CHECK(is_member(q, 1, 0, t1 + 1, 1) == 1);
