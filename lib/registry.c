@@ -42,6 +42,7 @@ void ss_shape_rec_release(struct ss_shape_rec *rec)
 	free(rec->table_name);
 	free(rec->oids);
 	free(rec->snapshot.xip);
+	free(rec->deps);
 	ss_shape_rec_init(rec);
 }
 
@@ -57,6 +58,7 @@ void ss_shape_rec_copy(struct ss_shape_rec *dst, const struct ss_shape_rec *src)
 	dst->definition = dup_or_null(src->definition);
 	dst->schema_name = dup_or_null(src->schema_name);
 	dst->table_name = dup_or_null(src->table_name);
+	dst->deps = dup_or_null(src->deps);
 	dst->oids = NULL;
 	if (src->noids) {
 		dst->oids = ss_xmalloc(src->noids * sizeof(*src->oids));
@@ -180,6 +182,8 @@ static void row_to_rec(sqlite3_stmt *st, struct ss_shape_rec *rec)
 	rec->last_read_us = sqlite3_column_int64(st, 11);
 	rec->active = sqlite3_column_type(st, 12) != SQLITE_NULL;
 	rec->active_lsn = (uint64_t)sqlite3_column_int64(st, 12);
+	if (ss_reg_col_text(st, 14))
+		rec->deps = ss_xstrdup(ss_reg_col_text(st, 14));
 	while (oids && *oids) {
 		char *end;
 

@@ -57,7 +57,7 @@
 struct ss_registry;
 
 /* The schema version this code migrates to (PRAGMA user_version). */
-#define SS_REGISTRY_SCHEMA_VERSION 4
+#define SS_REGISTRY_SCHEMA_VERSION 5
 
 struct ss_registry_opts {
 	int create;	       /* create the file if missing (else error) */
@@ -140,6 +140,12 @@ struct ss_shape_rec {
 	int64_t last_read_us; /* 0: never read */
 	uint64_t active_lsn;  /* route's mark; meaningful if active */
 	int active;
+	/* A subquery shape's dependencies, JSON (NULL for other shapes):
+	 * {"inner":[<id of dependency d's inner shape>,...],
+	 *  "tables":[{"schema":s,"table":t,"columns":[[name,type],...]},...]}
+	 * (the inner tables as serve described them, so that route
+	 * compiles the clause without asking PostgreSQL) */
+	char *deps;
 };
 
 void ss_shape_rec_init(struct ss_shape_rec *rec);
@@ -159,6 +165,12 @@ void ss_shape_rec_copy(struct ss_shape_rec *dst,
 int ss_registry_add(struct ss_registry *reg, const struct ss_shape *def,
 		    const uint32_t *oids, size_t noids,
 		    struct ss_shape_rec *out, int *created, struct ss_err *err);
+/* ss_registry_add for a subquery shape: a new shape records `deps` (see
+ * struct ss_shape_rec; copied; NULL: none); a shape found keeps its own. */
+int ss_registry_add_deps(struct ss_registry *reg, const struct ss_shape *def,
+			 const uint32_t *oids, size_t noids, const char *deps,
+			 struct ss_shape_rec *out, int *created,
+			 struct ss_err *err);
 
 /* Look a shape up. Return 1 and fill out (*new*) if found, 0 if not (or
  * removed), -1 on error. */

@@ -13,6 +13,7 @@
 #include "datadir.h"
 #include "lsn.h"
 #include "registry_int.h"
+#include "subq.h"
 
 /* ------------------------------------------------------- check, vacuum */
 
@@ -337,6 +338,19 @@ int ss_shape_rec_to_text(const struct ss_shape_rec *rec, struct ss_buf *b,
 		ss_buf_addc(b, '-');
 	for (i = 0; i < rec->noids; i++)
 		ss_buf_addf(b, "%s%" PRIu32, i ? " " : "", rec->oids[i]);
+	if (rec->deps) {
+		struct ss_subq_deps d;
+		struct ss_err e = SS_ERR_INIT;
+
+		ss_buf_adds(b, "\ndepends on:");
+		if (ss_subq_deps_parse(rec->deps, &d, &e) < 0) {
+			ss_buf_adds(b, " ?");
+		} else {
+			for (i = 0; i < d.ninner; i++)
+				ss_buf_addf(b, " %" PRId64, d.inner[i]);
+			ss_subq_deps_release(&d);
+		}
+	}
 	ss_buf_addf(b, "\nsnapshot: %s\npg_snapshot: ",
 		    ss_snapshot_state_name(rec->snapshot_state));
 	if (rec->snapshot_state == SS_SNAPSHOT_PENDING) {
@@ -609,6 +623,9 @@ void ss_shape_rec_to_json(const struct ss_shape_rec *rec, struct ss_buf *out)
 	} else {
 		ss_buf_adds(out, "null");
 	}
+	/* Kept canonical (import re-renders it): embed it. */
+	if (rec->deps)
+		ss_buf_addf(out, ",\"deps\":%s", rec->deps);
 	ss_buf_addc(out, '}');
 }
 
@@ -682,10 +699,11 @@ static int parse_import(const char *line, struct ss_shape_rec *rec,
 			struct ss_err *err)
 {
 	static const char *const known[] = {
-	    "id",   "handle",	      "definition", "hash",
-	    "oids", "snapshot_state", "xmin",	    "xmax",
-	    "xip",  "created",	      "last_read",  "active_lsn",
-	    NULL};
+	    "id",      "handle",    "definition",
+	    "hash",    "oids",	    "snapshot_state",
+	    "xmin",    "xmax",	    "xip",
+	    "created", "last_read", "active_lsn",
+	    "deps",    NULL};
 	json_error_t jerr;
 	json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *v;
 	struct ss_shape shape;
@@ -771,6 +789,21 @@ static int parse_import(const char *line, struct ss_shape_rec *rec,
 		}
 		SS_GROW(rec->oids, alloc, rec->noids + 1);
 		rec->oids[rec->noids++] = (uint32_t)json_integer_value(x);
+	}
+	v = json_object_get(o, "deps");
+	if (v && !json_is_null(v)) {
+		struct ss_subq_deps d;
+		char *text = json_dumps(v, JSON_COMPACT);
+		int rc = text ? ss_subq_deps_parse(text, &d, err) : -1;
+
+		free(text);
+		if (rc < 0) {
+			ss_err_prefix(err, "field 'deps'");
+			goto fail;
+		}
+		ss_subq_deps_json(&d, &canon);
+		rec->deps = ss_buf_detach(&canon, NULL);
+		ss_subq_deps_release(&d);
 	}
 	v = json_object_get(o, "snapshot_state");
 	state = json_is_string(v)

@@ -229,6 +229,15 @@ int ss_registry_add(struct ss_registry *r, const struct ss_shape *def,
 		    const uint32_t *oids, size_t noids,
 		    struct ss_shape_rec *out, int *created, struct ss_err *err)
 {
+	return ss_registry_add_deps(r, def, oids, noids, NULL, out, created,
+				    err);
+}
+
+int ss_registry_add_deps(struct ss_registry *r, const struct ss_shape *def,
+			 const uint32_t *oids, size_t noids, const char *deps,
+			 struct ss_shape_rec *out, int *created,
+			 struct ss_err *err)
+{
 	struct ss_buf canon = SS_BUF_INIT;
 	struct entry *e;
 	int64_t id = 0;
@@ -304,6 +313,7 @@ int ss_registry_add(struct ss_registry *r, const struct ss_shape *def,
 		e->rec.table_name = ss_xstrdup(def->table);
 		e->rec.created_us = ss_now_us();
 		ss_reg_set_oids(&e->rec, oids, noids);
+		e->rec.deps = deps ? ss_xstrdup(deps) : NULL;
 		table_put(&r->t_handle, BY_HANDLE, e);
 		table_put(&r->t_def, BY_DEF, e);
 		r->delta_count++;
@@ -504,7 +514,8 @@ struct op {
 static const char *const stmt_sql[] = {
     "INSERT INTO shapes (id, handle, definition, hash, schema_name, table_name,"
     " snapshot_state, snapshot_xmin, snapshot_xmax, snapshot_xip, created_us,"
-    " last_read_us, active_lsn) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
+    " last_read_us, active_lsn, deps)"
+    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)"
     " ON CONFLICT DO NOTHING",
     "INSERT OR IGNORE INTO shape_relations (shape_id, oid) VALUES (?1, ?2)",
     "DELETE FROM shapes WHERE id = ?1",
@@ -600,6 +611,8 @@ int ss_reg_insert_rec(sqlite3 *db, struct stmts *s,
 		sqlite3_bind_int64(st, 12, rec->last_read_us);
 	if (rec->active)
 		sqlite3_bind_int64(st, 13, (int64_t)rec->active_lsn);
+	if (rec->deps)
+		sqlite3_bind_text(st, 14, rec->deps, -1, SQLITE_STATIC);
 	if (run(st) < 0)
 		return -1;
 	if (sqlite3_changes(db) == 0)

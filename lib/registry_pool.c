@@ -112,7 +112,8 @@ const char ss_reg_rec_cols[] =
     "id, handle, definition, hash, schema_name, table_name, snapshot_state,"
     " snapshot_xmin, snapshot_xmax, snapshot_xip, created_us, last_read_us,"
     " active_lsn, (SELECT group_concat(oid) FROM"
-    " (SELECT oid FROM shape_relations WHERE shape_id = shapes.id ORDER BY oid))";
+    " (SELECT oid FROM shape_relations WHERE shape_id = shapes.id ORDER BY oid)),"
+    " deps";
 
 void ss_reg_rconn_free(struct rconn *c)
 {

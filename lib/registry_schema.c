@@ -65,6 +65,8 @@ static const char *const migrations[] = {
     /* 3 -> 4: the partitions of published partitioned tables */
     ("CREATE TABLE partition_sets (oid INTEGER PRIMARY KEY,"
      " leaves TEXT NOT NULL) STRICT;"),
+    /* 4 -> 5: what a subquery shape depends on (JSON; NULL for others) */
+    "ALTER TABLE shapes ADD COLUMN deps TEXT;",
 };
 
 /*

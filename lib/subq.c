@@ -59,6 +59,185 @@ struct ss_subq {
 	uint64_t next_number;
 };
 
+/* ------------------------------------------------------------ the deps */
+
+void ss_subq_deps_release(struct ss_subq_deps *d)
+{
+	size_t t, c;
+
+	for (t = 0; t < d->ntables; t++) {
+		for (c = 0; c < d->tables[t].ncols; c++) {
+			free((char *)d->tables[t].cols[c].name);
+			free((char *)d->tables[t].cols[c].type);
+		}
+		free(d->tables[t].cols);
+		free(d->tables[t].schema);
+		free(d->tables[t].table);
+	}
+	free(d->tables);
+	free(d->inner);
+	memset(d, 0, sizeof(*d));
+}
+
+static const char *nonempty(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && *s && strlen(s) <= 1024 ? s : NULL;
+}
+
+static int parse_table(json_t *t, struct ss_subq_table *out, struct ss_err *err)
+{
+	json_t *cols = json_object_get(t, "columns");
+	const char *schema = nonempty(json_object_get(t, "schema")),
+		   *table = nonempty(json_object_get(t, "table"));
+	size_t c, n;
+
+	if (!json_is_object(t) || !schema || !table || !json_is_array(cols) ||
+	    json_object_size(t) != 3)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "a table of deps must be {\"schema\":..,"
+				  "\"table\":..,\"columns\":[..]}");
+	n = json_array_size(cols);
+	if (!n || n > SS_SUBQ_COLUMNS_MAX)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "a table of deps has 1 to %d columns",
+				  SS_SUBQ_COLUMNS_MAX);
+	out->schema = ss_xstrdup(schema);
+	out->table = ss_xstrdup(table);
+	out->cols = ss_xcalloc(n, sizeof(*out->cols));
+	for (c = 0; c < n; c++) {
+		json_t *col = json_array_get(cols, c);
+		const char *name = nonempty(json_array_get(col, 0)),
+			   *type = nonempty(json_array_get(col, 1)),
+			   *flag = json_string_value(json_array_get(col, 2));
+		size_t len = json_array_size(col);
+
+		if (!json_is_array(col) || !name || !type ||
+		    (len != 2 && !(len == 3 && flag && !strcmp(flag, "enum"))))
+			return ss_err_set(
+			    err, SS_ERR_INPUT,
+			    "a column of deps must be "
+			    "[name,type] or [name,type,\"enum\"]");
+		out->cols[c].name = ss_xstrdup(name);
+		out->cols[c].type = ss_xstrdup(type);
+		out->cols[c].is_enum = len == 3;
+		out->ncols++;
+	}
+	return 0;
+}
+
+int ss_subq_deps_parse(const char *json, struct ss_subq_deps *d,
+		       struct ss_err *err)
+{
+	json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, NULL), *inner,
+	       *tables;
+	size_t i, j;
+
+	memset(d, 0, sizeof(*d));
+	inner = json_object_get(o, "inner");
+	tables = json_object_get(o, "tables");
+	if (!json_is_object(o) || !json_is_array(inner) ||
+	    !json_is_array(tables) || json_object_size(o) != 2) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "deps must be {\"inner\":[..],\"tables\":[..]}");
+		goto fail;
+	}
+	if (!json_array_size(inner) ||
+	    json_array_size(inner) > SS_SUBQ_DEPS_MAX ||
+	    !json_array_size(tables) ||
+	    json_array_size(tables) > SS_SUBQ_DEPS_MAX) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "deps have 1 to %d inner shapes and tables",
+			   SS_SUBQ_DEPS_MAX);
+		goto fail;
+	}
+	d->inner = ss_xcalloc(json_array_size(inner), sizeof(*d->inner));
+	for (i = 0; i < json_array_size(inner); i++) {
+		json_t *v = json_array_get(inner, i);
+
+		if (!json_is_integer(v) || json_integer_value(v) < 1) {
+			ss_err_set(err, SS_ERR_INPUT,
+				   "the inner shapes of deps are ids");
+			goto fail;
+		}
+		d->inner[d->ninner++] = json_integer_value(v);
+	}
+	d->tables = ss_xcalloc(json_array_size(tables), sizeof(*d->tables));
+	for (i = 0; i < json_array_size(tables); i++) {
+		struct ss_subq_table *t = &d->tables[d->ntables++];
+
+		if (parse_table(json_array_get(tables, i), t, err) < 0)
+			goto fail;
+		for (j = 0; j < i; j++)
+			if (!strcmp(d->tables[j].schema, t->schema) &&
+			    !strcmp(d->tables[j].table, t->table)) {
+				ss_err_set(err, SS_ERR_INPUT,
+					   "deps describe table %s.%s twice",
+					   t->schema, t->table);
+				goto fail;
+			}
+	}
+	json_decref(o);
+	return 0;
+fail:
+	json_decref(o);
+	ss_subq_deps_release(d);
+	return -1;
+}
+
+void ss_subq_deps_json(const struct ss_subq_deps *d, struct ss_buf *out)
+{
+	size_t i, c;
+
+	ss_buf_adds(out, "{\"inner\":[");
+	for (i = 0; i < d->ninner; i++)
+		ss_buf_addf(out, "%s%" PRId64, i ? "," : "", d->inner[i]);
+	ss_buf_adds(out, "],\"tables\":[");
+	for (i = 0; i < d->ntables; i++) {
+		const struct ss_subq_table *t = &d->tables[i];
+
+		ss_buf_adds(out, i ? ",{\"schema\":" : "{\"schema\":");
+		ss_buf_add_json_string(out, t->schema, strlen(t->schema));
+		ss_buf_adds(out, ",\"table\":");
+		ss_buf_add_json_string(out, t->table, strlen(t->table));
+		ss_buf_adds(out, ",\"columns\":[");
+		for (c = 0; c < t->ncols; c++) {
+			ss_buf_adds(out, c ? ",[" : "[");
+			ss_buf_add_json_string(out, t->cols[c].name,
+					       strlen(t->cols[c].name));
+			ss_buf_addc(out, ',');
+			ss_buf_add_json_string(out, t->cols[c].type,
+					       strlen(t->cols[c].type));
+			if (t->cols[c].is_enum)
+				ss_buf_adds(out, ",\"enum\"");
+			ss_buf_addc(out, ']');
+		}
+		ss_buf_adds(out, "]}");
+	}
+	ss_buf_adds(out, "]}");
+}
+
+int ss_subq_deps_describe(void *ctx, const char *schema, const char *name,
+			  const struct ss_where_column **cols, size_t *ncols,
+			  struct ss_err *err)
+{
+	const struct ss_subq_deps *d = ctx;
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < d->ntables; i++)
+		if (!strcmp(d->tables[i].schema, schema) &&
+		    !strcmp(d->tables[i].table, name)) {
+			*cols = d->tables[i].cols;
+			*ncols = d->tables[i].ncols;
+			return 1;
+		}
+	return 0;
+}
+
+/* ------------------------------------------------------- route's state */
+
 struct ss_subq *ss_subq_new(const char *stack_id)
 {
 	struct ss_subq *q = ss_xcalloc(1, sizeof(*q));

@@ -32,6 +32,45 @@
 #include "util.h"
 #include "where.h"
 
+/*
+ * What a subquery shape depends on, as the registry keeps it
+ * (struct ss_shape_rec's deps): the inner shape of each dependency, and
+ * the inner tables' columns as serve described them when it validated the
+ * clause, so that route compiles the clause without PostgreSQL:
+ *   {"inner":[12,13],"tables":[{"schema":"public","table":"projects",
+ *    "columns":[["id","int4"],["kind","mood","enum"]]}]}
+ */
+struct ss_subq_table {
+	char *schema, *table;
+	struct ss_where_column *cols; /* names and types owned here */
+	size_t ncols;
+};
+struct ss_subq_deps {
+	int64_t *inner;
+	size_t ninner;
+	struct ss_subq_table *tables;
+	size_t ntables;
+};
+
+#define SS_SUBQ_DEPS_MAX 100	 /* dependencies, and tables */
+#define SS_SUBQ_COLUMNS_MAX 1600 /* columns of a table (PostgreSQL's) */
+
+/*
+ * Parse deps JSON into *d (*new* storage: ss_subq_deps_release). Returns
+ * 0, or -1 with err (SS_ERR_INPUT) for anything but the form above: ids
+ * above 0, non-empty names and types, at most SS_SUBQ_DEPS_MAX inner ids
+ * and tables and SS_SUBQ_COLUMNS_MAX columns each, no table twice.
+ */
+int ss_subq_deps_parse(const char *json, struct ss_subq_deps *d,
+		       struct ss_err *err);
+void ss_subq_deps_release(struct ss_subq_deps *d);
+/* Append d's canonical JSON (the form above, compact, in d's order). */
+void ss_subq_deps_json(const struct ss_subq_deps *d, struct ss_buf *out);
+/* A struct ss_where_tables describe callback over d (ctx: the deps). */
+int ss_subq_deps_describe(void *ctx, const char *schema, const char *name,
+			  const struct ss_where_column **cols, size_t *ncols,
+			  struct ss_err *err);
+
 struct ss_subq;
 
 /* stack_id: the string tags hash first (Electric's ELECTRIC_DATABASE_ID,

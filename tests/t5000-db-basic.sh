@@ -278,7 +278,7 @@ test_expect_success 'stats: every key, text and JSON' '
 	grep -q "^registry: ./var/registry.db$" out &&
 	grep -q "^data_dir: ./var/data$" out &&
 	grep -q "^shapes: 2$" out &&
-	grep -q "^schema_version: 4$" out &&
+	grep -q "^schema_version: 5$" out &&
 	grep -q "^durable_lsn: 0/0$" out &&
 	grep -q "^stream: 0$" out &&
 	max=$(shapesync-db ls --json | jq -s "map(.id) | max") &&
@@ -287,7 +287,7 @@ test_expect_success 'stats: every key, text and JSON' '
 	grep -q "^trash_entries: 0$" out &&
 	shapesync-db stats --json >out &&
 	test_eq 1 "$(wc -l <out)" &&
-	grep -q "^{\"registry\":\"./var/registry.db\",\"data_dir\":\"./var/data\",\"shapes\":2,\"schema_version\":4,\"durable_lsn\":\"0/0\",\"stream\":0,\"db_bytes\":[0-9]*," out &&
+	grep -q "^{\"registry\":\"./var/registry.db\",\"data_dir\":\"./var/data\",\"shapes\":2,\"schema_version\":5,\"durable_lsn\":\"0/0\",\"stream\":0,\"db_bytes\":[0-9]*," out &&
 	grep -q ",\"shape_dirs\":0,\"stray_entries\":0,\"trash_entries\":0}$" out
 '
 

@@ -206,6 +206,7 @@ static void test_migration(const char *path)
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db,
 			   "DROP TABLE heartbeats; DROP TABLE partition_sets; "
+			   "ALTER TABLE shapes DROP COLUMN deps; "
 			   "PRAGMA user_version=2",
 			   NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);

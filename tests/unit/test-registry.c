@@ -597,6 +597,104 @@ static void test_import(void)
 	close_reg(r);
 }
 
+/* A subquery shape's deps: kept with the shape, through a reopen, an
+ * export and an import (which re-renders them canonical and refuses
+ * malformed ones). */
+static void test_deps(void)
+{
+	struct ss_registry *r = open_reg("deps.db", NULL);
+	struct ss_registry_import *imp;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape s;
+	struct ss_shape_rec rec, again;
+	struct ss_buf line = SS_BUF_INIT;
+	const char *deps = "{\"inner\":[3],\"tables\":[{\"schema\":\"public\","
+			   "\"table\":\"p\",\"columns\":[[\"id\",\"int4\"],"
+			   "[\"m\",\"mood\",\"enum\"]]}]}";
+	int64_t id, n;
+	int c;
+
+	def_for(&s, "t", "a IN (SELECT id FROM p)");
+	ss_shape_rec_init(&rec);
+	CHECK(ss_registry_add_deps(r, &s, NULL, 0, deps, &rec, &c, &err) == 0 &&
+	      c == 1);
+	CHECK_STR(rec.deps, deps);
+	id = rec.id;
+	ss_shape_rec_release(&rec);
+	/* The same definition again: the shape found keeps its deps. */
+	CHECK(ss_registry_add_deps(r, &s, NULL, 0, "{}", &rec, &c, &err) == 0 &&
+	      c == 0 && rec.id == id);
+	CHECK_STR(rec.deps, deps);
+	ss_shape_rec_release(&rec);
+	ss_shape_release(&s);
+	/* A plain shape has none. */
+	id = add(r, "t", "a = 1", NULL, NULL);
+	CHECK(ss_registry_get_by_id(r, id, &rec, &err) == 1 && !rec.deps);
+	ss_shape_rec_release(&rec);
+	close_reg(r);
+
+	r = open_reg("deps.db", NULL);
+	CHECK(ss_registry_get_by_id(r, id - 1, &rec, &err) == 1);
+	CHECK_STR(rec.deps, deps);
+	ss_shape_rec_to_json(&rec, &line);
+	CHECK(strstr(line.buf, ",\"deps\":{\"inner\":[3],") != NULL);
+	ss_shape_rec_release(&rec);
+	close_reg(r);
+
+	/* Import: spacing does not matter, the stored text is canonical. */
+	r = open_reg("deps2.db", NULL);
+	CHECK(ss_registry_import_begin(r, &imp, &err) == 0);
+	{
+		struct ss_buf spaced = SS_BUF_INIT;
+		char *p = strstr(line.buf, "\"deps\":{\"inner\":[3]");
+
+		ss_buf_add(&spaced, line.buf, (size_t)(p - line.buf));
+		ss_buf_adds(&spaced, "\"deps\": { \"inner\" : [ 3 ] ");
+		ss_buf_adds(&spaced, p + strlen("\"deps\":{\"inner\":[3]"));
+		CHECK(ss_registry_import_line(imp, spaced.buf, &err) == 0);
+		ss_buf_release(&spaced);
+	}
+	{
+		static const char *const bad[] = {
+		    "[1]",
+		    "{\"inner\":[],\"tables\":[]}",
+		    "{\"inner\":[0],\"tables\":[{\"schema\":\"s\",\"table\":"
+		    "\"t\",\"columns\":[[\"a\",\"int4\"]]}]}",
+		    "{\"inner\":[1],\"tables\":[{\"schema\":\"s\",\"table\":"
+		    "\"t\",\"columns\":[[\"a\"]]}]}",
+		    "{\"inner\":[1],\"tables\":[{\"schema\":\"s\",\"table\":"
+		    "\"t\",\"columns\":[[\"a\",\"int4\"]]},{\"schema\":\"s\","
+		    "\"table\":\"t\",\"columns\":[[\"a\",\"int4\"]]}]}",
+		    "{\"inner\":[1],\"tables\":[],\"x\":1}"};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct ss_buf l = SS_BUF_INIT;
+
+			ss_buf_addf(&l,
+				    "{\"id\":%zu,\"handle\":\"9-%zu\","
+				    "\"definition\":{\"schema\":\"public\","
+				    "\"table\":\"t\",\"where\":\"b = %zu\","
+				    "\"params\":[],\"columns\":null,"
+				    "\"replica\":\"default\",\"log\":\"full\"},"
+				    "\"created\":\"1\",\"deps\":%s}",
+				    100 + i, i, i, bad[i]);
+			ss_err_clear(&err);
+			CHECK(ss_registry_import_line(imp, l.buf, &err) < 0 &&
+			      err.code == SS_ERR_INPUT &&
+			      !strncmp(err.msg, "field 'deps': ", 14));
+			ss_buf_release(&l);
+		}
+	}
+	CHECK(ss_registry_import_end(imp, 0, &n, &err) == 0 && n == 1);
+	ss_shape_rec_init(&again);
+	CHECK(ss_registry_get_by_id(r, id - 1, &again, &err) == 1);
+	CHECK_STR(again.deps, deps);
+	ss_shape_rec_release(&again);
+	ss_buf_release(&line);
+	close_reg(r);
+}
+
 /* The admin side: a record for people (show, ls) and the registry
  * compared with a data dir (check), with its counts (stats). */
 static void test_admin(void)
@@ -717,6 +815,7 @@ int main(void)
 	test_no_gap_on_close();
 	test_bad_files();
 	test_import();
+	test_deps();
 	test_admin();
 	test_open_existing();
 	if (!unit_failures) {

@@ -523,8 +523,44 @@ static void random_run(void)
 	ss_subq_free(q);
 }
 
+/* deps: parse, canonical text, and compiling a clause with them. */
+static void deps(void)
+{
+	static const char text[] =
+	    "{\"inner\":[12],\"tables\":[{\"schema\":\"public\",\"table\":"
+	    "\"projects\",\"columns\":[[\"id\",\"int4\"],[\"active\","
+	    "\"bool\"],[\"y\",\"int4\"]]}]}";
+	struct ss_subq_deps d;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_where_tables t = {ss_subq_deps_describe, &d};
+	struct ss_where_opts o = {.tables = &t};
+	struct ss_where *w = NULL;
+
+	CHECK(ss_subq_deps_parse(" { \"tables\" : [{\"schema\":\"public\","
+				 "\"columns\":[[\"id\",\"int4\"],[\"active\","
+				 "\"bool\"],[\"y\",\"int4\"]],\"table\":"
+				 "\"projects\"}], \"inner\":[12]}",
+				 &d, &err) == 0);
+	ss_subq_deps_json(&d, &b);
+	CHECK_STR(b.buf, text);
+	CHECK(ss_where_compile_opts("project_id IN (SELECT id FROM projects "
+				    "WHERE active AND y > 2)",
+				    tasks, 4, NULL, 0, &o, &w, &err) == 0);
+	CHECK(w && ss_where_ndeps(w) == 1);
+	ss_where_free(w);
+	w = NULL;
+	CHECK(ss_where_compile_opts("project_id IN (SELECT id FROM users)",
+				    tasks, 4, NULL, 0, &o, &w, &err) < 0);
+	ss_subq_deps_release(&d);
+	CHECK(ss_subq_deps_parse("{\"inner\":[1]}", &d, &err) < 0);
+	CHECK_STR(err.msg, "deps must be {\"inner\":[..],\"tables\":[..]}");
+	ss_buf_release(&b);
+}
+
 int main(void)
 {
+	deps();
 	example_a();
 	example_b();
 	not_in();
