@@ -46,6 +46,35 @@ void ss_shape_rec_release(struct ss_shape_rec *rec)
 	ss_shape_rec_init(rec);
 }
 
+uint64_t ss_pg_snapshot_xid64(const struct ss_pg_snapshot *s, uint64_t xid)
+{
+	uint64_t full;
+
+	if (xid >> 32 || s->xmax < ((uint64_t)1 << 32))
+		return xid;
+	full = (s->xmax & ~(uint64_t)0xFFFFFFFF) | xid;
+	if (full > s->xmax + ((uint64_t)1 << 31))
+		full -= (uint64_t)1 << 32;
+	else if (full + ((uint64_t)1 << 31) < s->xmax)
+		full += (uint64_t)1 << 32;
+	return full;
+}
+
+int ss_pg_snapshot_sees(const struct ss_pg_snapshot *s, uint64_t xid)
+{
+	uint64_t x = ss_pg_snapshot_xid64(s, xid);
+	size_t i;
+
+	if (x < s->xmin)
+		return 1;
+	if (x >= s->xmax)
+		return 0;
+	for (i = 0; i < s->nxip; i++)
+		if (s->xip[i] == x)
+			return 0;
+	return 1;
+}
+
 static char *dup_or_null(const char *s)
 {
 	return s ? ss_xstrdup(s) : NULL;

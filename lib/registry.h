@@ -124,6 +124,15 @@ struct ss_pg_snapshot {
 	size_t nxip;
 };
 
+/* A transaction's xid as frames carry it (pgoutput's 32 bits, or 64)
+ * extended to the 64-bit xid nearest s's xmax (within 2^31). */
+uint64_t ss_pg_snapshot_xid64(const struct ss_pg_snapshot *s, uint64_t xid);
+/* 1 if the transaction with this xid is visible in snapshot s (it had
+ * committed when s was taken: xid < xmin, or xid < xmax and not in xip),
+ * else 0. In commit order, every transaction after the first invisible
+ * one with xid >= xmax is invisible too. */
+int ss_pg_snapshot_sees(const struct ss_pg_snapshot *s, uint64_t xid);
+
 /* One registered shape. Strings and arrays are owned by the record:
  * release with ss_shape_rec_release(). */
 struct ss_shape_rec {

@@ -533,50 +533,21 @@ static int selected(const struct shp *h, const char *name)
 
 /* ----------------------------------------------------------- snapshot */
 
-/* A 32-bit pgoutput xid extended to 64 bits next to the snapshot's xmax
- * (the nearest value within 2^31); a 64-bit xid is taken as it is. */
-static uint64_t xid64(const struct shp *h, uint64_t xid)
-{
-	uint64_t full;
-
-	if (xid >> 32 || h->xmax < ((uint64_t)1 << 32))
-		return xid;
-	full = (h->xmax & ~(uint64_t)0xFFFFFFFF) | xid;
-	if (full > h->xmax + ((uint64_t)1 << 31))
-		full -= (uint64_t)1 << 32;
-	else if (full + ((uint64_t)1 << 31) < h->xmax)
-		full += (uint64_t)1 << 32;
-	return full;
-}
-
-static int in_xip(const struct shp *h, uint64_t x)
-{
-	size_t i;
-
-	for (i = 0; i < h->nxip; i++)
-		if (h->xip[i] == x)
-			return 1;
-	return 0;
-}
-
 /* Apply or skip a transaction with this xid, for a shape whose snapshot
  * is known; turns filtering off at the first xid >= xmax. */
 static int filter_decide(struct shp *h, uint64_t xid)
 {
-	uint64_t x;
+	struct ss_pg_snapshot snap = {h->xmin, h->xmax, h->xip, h->nxip};
 
 	if (h->head.flags & SS_LOG_FILTER_DONE)
 		return APPLY;
-	x = xid64(h, xid);
-	if (x >= h->xmax) {
+	if (ss_pg_snapshot_xid64(&snap, xid) >= h->xmax) {
 		h->head.flags |= SS_LOG_FILTER_DONE;
 		if (h->w)
 			ss_log_set_flags(h->w, h->head.flags);
 		return APPLY;
 	}
-	if (x < h->xmin || !in_xip(h, x))
-		return SKIP;
-	return APPLY;
+	return ss_pg_snapshot_sees(&snap, xid) ? SKIP : APPLY;
 }
 
 /* ------------------------------------------------------------ writing */
