@@ -26,6 +26,9 @@ struct inner {
 	char **names, **types;
 	struct user *users; /* ascending by outer id, then dep */
 	size_t nusers, ausers;
+	int loaded;
+	ss_lsn loaded_lsn;
+	struct ss_pg_snapshot snap; /* xip owned */
 };
 
 /* A move-in not yet settled. */
@@ -320,6 +323,7 @@ static char **strv_copy(const char *const *v, size_t n)
 static void inner_free(struct inner *in)
 {
 	ss_view_free(in->view);
+	free(in->snap.xip);
 	strv_free(in->names, in->ncols);
 	strv_free(in->types, in->ncols);
 	free(in->users);
@@ -533,6 +537,38 @@ int ss_subq_inner_columns(const struct ss_subq *q, int64_t id,
 	*types = (const char *const *)in->types;
 	*ncols = in->ncols;
 	return 1;
+}
+
+size_t ss_subq_unloaded(const struct ss_subq *q, int64_t **ids)
+{
+	size_t i, n = 0;
+
+	*ids = ss_xmalloc((q->ninners ? q->ninners : 1) * sizeof(**ids));
+	for (i = 0; i < q->ninners; i++)
+		if (!q->inners[i]->loaded)
+			(*ids)[n++] = q->inners[i]->id;
+	return n;
+}
+
+int ss_subq_loaded(struct ss_subq *q, int64_t id, ss_lsn lsn,
+		   const struct ss_pg_snapshot *snap, struct ss_err *err)
+{
+	struct inner *in = inner_get(q, id);
+
+	if (!in)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " is no inner shape", id);
+	free(in->snap.xip);
+	in->snap = *snap;
+	in->snap.xip = NULL;
+	if (snap->nxip) {
+		in->snap.xip = ss_xmalloc(snap->nxip * sizeof(*snap->xip));
+		memcpy(in->snap.xip, snap->xip,
+		       snap->nxip * sizeof(*snap->xip));
+	}
+	in->loaded = 1;
+	in->loaded_lsn = lsn;
+	return 0;
 }
 
 int ss_subq_load(struct ss_subq *q, int64_t id, const char *const *vals,
@@ -936,12 +972,15 @@ static int transition(struct ss_subq *q, struct inner *in,
 
 int ss_subq_inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
 		  const char *const *newv, const char *const *oldv,
-		  struct ss_subq_moves *out, struct ss_err *err)
+		  uint64_t xid, ss_lsn lsn, struct ss_subq_moves *out,
+		  struct ss_err *err)
 {
 	struct inner *in = inner_get(q, id);
 	int mv_new = 0, mv_old = 0;
 
-	if (!in)
+	/* What the view's rows hold already, or will never hold. */
+	if (!in || !in->loaded || lsn <= in->loaded_lsn ||
+	    ss_pg_snapshot_sees(&in->snap, xid))
 		return 0;
 	if (op == SS_FRAME_OP_INSERT || op == SS_FRAME_OP_DELETE ||
 	    op == SS_FRAME_OP_UPDATE) {

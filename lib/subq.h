@@ -29,6 +29,8 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "lsn.h"
+#include "registry.h"
 #include "util.h"
 #include "where.h"
 
@@ -107,6 +109,23 @@ int ss_subq_inner_columns(const struct ss_subq *q, int64_t id,
 			  size_t *ncols);
 
 /*
+ * Loading views. A view made for a new inner shape is empty and
+ * *unloaded*: its changes are ignored until ss_subq_loaded says at which
+ * stream position its rows were read (from the inner shape's files, with
+ * ss_subq_load_message) and with which snapshot the inner shape was made.
+ * From then on a change of the inner shape moves the view only when its
+ * transaction commits after `lsn` and is not visible in `snap`: exactly
+ * the changes store writes to the inner shape's log after that position.
+ */
+/* The inner shapes whose views are not loaded, ascending (*new* array,
+ * free()): their count. */
+size_t ss_subq_unloaded(const struct ss_subq *q, int64_t **ids);
+/* Mark inner shape id's view loaded at lsn (snap copied). 0, or -1 with
+ * err when id is no inner shape. */
+int ss_subq_loaded(struct ss_subq *q, int64_t id, ss_lsn lsn,
+		   const struct ss_pg_snapshot *snap, struct ss_err *err);
+
+/*
  * Count rows of inner shape `id` into its view without moving anything:
  * for building a view from the inner shape's log (vals as for
  * ss_subq_inner). Returns 0, or -1 with err as ss_view_add.
@@ -179,8 +198,10 @@ void ss_subq_moves_release(struct ss_subq_moves *m);
 /*
  * A change of inner shape id that route decided is `op` for it: insert
  * (newv entered the shape), delete (oldv left it), update (in before and
- * after). newv / oldv are the select list's values (ss_subq_inner_columns
- * order), NULL for the row the op does not carry. The view follows, and
+ * after), in the transaction `xid` that commits at `lsn`. newv / oldv are
+ * the select list's values (ss_subq_inner_columns order), NULL for the row
+ * the op does not carry. Unless the view ignores the change (not loaded,
+ * or a transaction its rows already hold: see above), it follows, and
  * every value whose count went 0 -> 1 or 1 -> 0 is appended to `out` as
  * moves of the outer shapes depending on it (their patterns computed
  * with each one's handle); a row with a NULL entering or leaving the
@@ -191,7 +212,8 @@ void ss_subq_moves_release(struct ss_subq_moves *m);
  */
 int ss_subq_inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
 		  const char *const *newv, const char *const *oldv,
-		  struct ss_subq_moves *out, struct ss_err *err);
+		  uint64_t xid, ss_lsn lsn, struct ss_subq_moves *out,
+		  struct ss_err *err);
 
 /* The outer shapes of inner shape id (ascending; *new* array, free()):
  * their count. */

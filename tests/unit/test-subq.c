@@ -74,6 +74,21 @@ static void meta(struct ss_subq *q, int64_t id, enum ss_frame_op op,
 	ss_buf_release(&b);
 }
 
+/* Every view loaded at 0 with a snapshot that sees nothing. */
+static const struct ss_pg_snapshot nosnap;
+static ss_lsn next_lsn = 100;
+
+static void load_all(struct ss_subq *q)
+{
+	int64_t *ids;
+	size_t n = ss_subq_unloaded(q, &ids), i;
+	struct ss_err err = SS_ERR_INIT;
+
+	for (i = 0; i < n; i++)
+		CHECK(ss_subq_loaded(q, ids[i], 0, &nosnap, &err) == 0);
+	free(ids);
+}
+
 /* One inner change of a one-column view: its moves as one line each,
  * "<kind> <outer> <dep> <text>", joined by "\n". */
 static void inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
@@ -87,8 +102,8 @@ static void inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
 	ss_subq_moves_init(&m);
 	ss_buf_reset(out);
 	CHECK(ss_subq_inner(q, id, op, op == SS_FRAME_OP_DELETE ? NULL : nv,
-			    op == SS_FRAME_OP_INSERT ? NULL : ov, &m,
-			    &err) == 0);
+			    op == SS_FRAME_OP_INSERT ? NULL : ov, 1000,
+			    ++next_lsn, &m, &err) == 0);
 	for (i = 0; i < m.n; i++)
 		ss_buf_addf(out, "%s%s %" PRId64 " %zu %s", i ? "\n" : "",
 			    m.v[i].kind == SS_SUBQ_MOVE_IN    ? "in"
@@ -128,6 +143,15 @@ static void example_a(void)
 	add(q, 1, "project_id IN (SELECT id FROM projects WHERE active)",
 	    inner10);
 	CHECK(ss_subq_is_outer(q, 1) && !ss_subq_is_outer(q, 10));
+	{
+		int64_t *ids;
+
+		CHECK(ss_subq_unloaded(q, &ids) == 1 && ids[0] == 10);
+		free(ids);
+	}
+	/* Unloaded, the view ignores changes. */
+	inner(q, 10, SS_FRAME_OP_INSERT, "9", NULL, &b);
+	CHECK_STR(b.buf, "");
 	CHECK(ss_subq_inner_columns(q, 10, &names, &types, &nc) == 1 &&
 	      nc == 1);
 	CHECK_STR(names[0], "id");
@@ -159,6 +183,37 @@ static void example_a(void)
 	     "{\"tags\":[\"" HA "\"],\"active_conditions\":[true]}");
 	CHECK(is_member(q, 1, 0, t1 + 1, 1) == 1);
 	CHECK(is_member(q, 1, 0, t2 + 1, 1) == 0);
+	{
+		/* Loaded at 500 from a snapshot 5:10:7. */
+		uint64_t xip[] = {7};
+		struct ss_pg_snapshot snap = {5, 10, xip, 1};
+		struct ss_subq_moves m;
+		const char *v[] = {"7"};
+
+		CHECK(ss_subq_loaded(q, 10, 500, &snap, &err) == 0);
+		ss_subq_moves_init(&m);
+		/* At or below 500: in the rows read already. */
+		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, 12, 500,
+				    &m, &err) == 0 &&
+		      m.n == 0);
+		/* Visible in the snapshot: in its rows. */
+		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, 6, 501,
+				    &m, &err) == 0 &&
+		      m.n == 0);
+		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, 4, 501,
+				    &m, &err) == 0 &&
+		      m.n == 0);
+		CHECK(is_member(q, 1, 0, t1 + 1, 1) == 1);
+		/* In progress then (7), or after it (12): applied. */
+		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_INSERT, v, NULL, 7, 501,
+				    &m, &err) == 0 &&
+		      m.n == 0);
+		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, 12, 502,
+				    &m, &err) == 0 &&
+		      m.n == 0);
+		ss_subq_moves_release(&m);
+		CHECK(ss_subq_loaded(q, 10, 0, &nosnap, &err) == 0);
+	}
 
 	/* UPDATE projects SET active=false WHERE id=7: 7 leaves. */
 	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "7", &b);
@@ -223,6 +278,7 @@ static void example_b(void)
 	    "title = 'x'",
 	    inner_c);
 	CHECK(ss_subq_load(q, 10, seven, 1, &err) == 0);
+	load_all(q);
 	meta(q, 2, SS_FRAME_OP_INSERT, row, NULL,
 	     "{\"tags\":[\"f6907918a089192a8122622ed5f8a1b6/\",\"/" HA "\"],"
 	     "\"active_conditions\":[false,true]}");
@@ -260,6 +316,7 @@ static void not_in(void)
 	struct ss_buf b = SS_BUF_INIT, want = SS_BUF_INIT;
 
 	add(q, 4, "project_id NOT IN (SELECT id FROM projects)", inner10);
+	load_all(q);
 	/* The hashes are the tags' (one position, one disjunct). */
 	{
 		const char *r7[] = {"1", "7", "1", "t"},
@@ -350,8 +407,9 @@ static void errors(void)
 		struct ss_subq_moves m;
 
 		ss_subq_moves_init(&m);
-		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, &m,
-				    &err) < 0 &&
+		load_all(q);
+		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, 1,
+				    ++next_lsn, &m, &err) < 0 &&
 		      err.code == SS_ERR_INPUT);
 		ss_subq_moves_release(&m);
 	}
@@ -410,6 +468,7 @@ static void random_run(void)
 	add(q, 2, "project_id NOT IN (SELECT id FROM projects)", i10);
 	add(q, 3, "(project_id, owner_id) IN (SELECT id, y FROM projects)",
 	    i11);
+	load_all(q);
 	ss_subq_moves_init(&m);
 	for (step = 0; step < 4000; step++) {
 		const char *before[NROWS][2], *nv[2], *ov[2];
@@ -442,12 +501,15 @@ static void random_run(void)
 			}
 		}
 		ss_subq_moves_reset(&m);
-		CHECK(ss_subq_inner(
-			  q, 10, op, op == SS_FRAME_OP_DELETE ? NULL : nv,
-			  op == SS_FRAME_OP_INSERT ? NULL : ov, &m, &err) == 0);
-		CHECK(ss_subq_inner(
-			  q, 11, op, op == SS_FRAME_OP_DELETE ? NULL : nv,
-			  op == SS_FRAME_OP_INSERT ? NULL : ov, &m, &err) == 0);
+		next_lsn++;
+		CHECK(ss_subq_inner(q, 10, op,
+				    op == SS_FRAME_OP_DELETE ? NULL : nv,
+				    op == SS_FRAME_OP_INSERT ? NULL : ov, 5,
+				    next_lsn, &m, &err) == 0);
+		CHECK(ss_subq_inner(q, 11, op,
+				    op == SS_FRAME_OP_DELETE ? NULL : nv,
+				    op == SS_FRAME_OP_INSERT ? NULL : ov, 5,
+				    next_lsn, &m, &err) == 0);
 		/* Every move names a value whose presence changed (the
 		 * model: SQL IN over the rows before and after). */
 		for (i = 0; i < m.n; i++) {
