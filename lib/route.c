@@ -1113,6 +1113,53 @@ static void invalidate(struct ss_router *r, struct group *g, struct rshape **v,
 
 /* Compile s against its group's columns and file it; a failure
  * invalidates it. */
+/* A subquery shape's clause against cols, its inner tables from its
+ * deps. */
+static int compile_sub(const struct rshape *s,
+		       const struct ss_where_column *cols, size_t ncols,
+		       struct ss_where **out, struct ss_err *err)
+{
+	struct ss_where_tables t = {ss_subq_deps_describe, s->deps};
+	struct ss_where_limits lim;
+	struct ss_where_opts o;
+
+	memset(&o, 0, sizeof(o));
+	ss_where_limits_stored(&lim);
+	o.limits = &lim;
+	o.tables = &t;
+	return ss_where_compile_opts(s->def.where, cols, ncols,
+				     (const char *const *)s->def.params,
+				     s->def.nparams, &o, out, err);
+}
+
+/* An inner shape's rows must carry its select list (its view counts
+ * them): add those columns to what the shape reads. */
+static void add_inner_cols(struct ss_router *r, struct rshape *s)
+{
+	const char *const *names, *const *types;
+	size_t n, i, c;
+
+	if (!r->subq || !s->g->have_rel ||
+	    !ss_subq_inner_columns(r->subq, s->id, &names, &types, &n))
+		return;
+	for (i = 0; i < n; i++)
+		for (c = 0; c < s->g->ncols; c++) {
+			size_t k;
+			int have = 0;
+
+			if (strcmp(s->g->cols[c].name, names[i]))
+				continue;
+			for (k = 0; k < s->nused; k++)
+				have |= s->used[k] == c;
+			if (!have) {
+				s->used = ss_xrealloc(
+				    s->used, (s->nused + 1) * sizeof(*s->used));
+				s->used[s->nused++] = c;
+			}
+		}
+	s->g->used_dirty = 1;
+}
+
 static void compile_shape(struct ss_router *r, struct rshape *s)
 {
 	struct group *g = s->g;
@@ -1127,19 +1174,36 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 		p.kind = K_ALL;
 		p.exact = 1;
 	} else {
-		if (ss_where_compile_stored(s->def.where, g->wcols, g->ncols,
-					    (const char *const *)s->def.params,
-					    s->def.nparams, &s->w, &err) < 0) {
+		struct ss_where *w2 = NULL;
+
+		if (s->deps
+			? compile_sub(s, g->wcols, g->ncols, &s->w, &err) < 0 ||
+			      compile_sub(s, g->wcols, g->ncols, &w2, &err) <
+				  0 ||
+			      ss_subq_rebind(r->subq, s->id, w2, g->wcols,
+					     g->ncols, &err) < 0
+			: ss_where_compile_stored(
+			      s->def.where, g->wcols, g->ncols,
+			      (const char *const *)s->def.params,
+			      s->def.nparams, &s->w, &err) < 0) {
 			char reason[700];
 
 			snprintf(reason, sizeof(reason),
 				 "where clause of shape %" PRId64
 				 " does not compile against %s.%s: %s",
 				 s->id, g->schema, g->table, err.msg);
+			ss_where_free(s->w);
+			s->w = NULL;
 			invalidate(r, g, &s, 1, reason);
 			return;
 		}
 		analyse(r, g, s->w, &p);
+		if (s->deps) {
+			/* An index may narrow the candidates; a membership
+			 * always needs the evaluation. */
+			p.exact = 0;
+			p.use_checks = 0;
+		}
 		{
 			const size_t *u;
 
@@ -1150,12 +1214,13 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 				memcpy(s->used, u, s->nused * sizeof(*u));
 		}
 	}
+	add_inner_cols(r, s);
 	s->state = ST_LIVE;
 	file_shape(r, s, &p);
 	/* A compiled clause holds kilobytes; a shape that its index and
 	 * range checks decide needs it only for ties and values the index
 	 * cannot key, so it is compiled again then. */
-	if (s->w && (s->exact || s->use_checks)) {
+	if (s->w && !s->deps && (s->exact || s->use_checks)) {
 		ss_where_free(s->w);
 		s->w = NULL;
 		s->lazy = 1;
@@ -1170,6 +1235,9 @@ static int cmp_shape_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void invalidate_outers(struct ss_router *r, int64_t id,
+			      const char *what);
+
 static void invalidate(struct ss_router *r, struct group *g, struct rshape **v,
 		       size_t n, const char *reason)
 {
@@ -1182,13 +1250,42 @@ static void invalidate(struct ss_router *r, struct group *g, struct rshape **v,
 	for (i = 0; i < n; i++) {
 		unfile_shape(r, v[i]);
 		v[i]->state = ST_INVALID;
+		if (v[i]->deps)
+			ss_subq_remove(r->subq, v[i]->id);
 	}
 	sort_(v, n, sizeof(*v), cmp_shape_id);
 	for (i = 0; i < n; i++)
 		ids[i] = v[i]->id;
 	if (r->cb)
 		r->cb(g->oid, ids, n, reason, r->cbctx);
+	for (i = 0; i < n; i++)
+		invalidate_outers(r, ids[i], "was invalidated");
 	free(ids);
+}
+
+/* The outer shapes of inner shape `id` (its view no longer follows it:
+ * `what` happened to it). */
+static void invalidate_outers(struct ss_router *r, int64_t id, const char *what)
+{
+	int64_t *outer;
+	size_t n, i;
+
+	if (!r->subq)
+		return;
+	n = ss_subq_outers_of(r->subq, id, &outer);
+	for (i = 0; i < n; i++) {
+		struct rshape *o = byid_get(r, outer[i]);
+		char why[200];
+
+		if (!o || o->state == ST_INVALID)
+			continue;
+		snprintf(why, sizeof(why),
+			 "shape %" PRId64 ", a subquery of shape %" PRId64
+			 ", %s",
+			 id, o->id, what);
+		invalidate(r, o->g, &o, 1, why);
+	}
+	free(outer);
 }
 
 /* ---- public: shapes ---------------------------------------------------- */
@@ -1207,6 +1304,10 @@ struct ss_router *ss_router_new(ss_router_invalidate_cb cb, void *ctx)
 static void shape_free(struct rshape *s)
 {
 	ss_shape_release(&s->def);
+	if (s->deps)
+		ss_subq_deps_release(s->deps);
+	free(s->deps);
+	free(s->handle);
 	free(s);
 }
 
@@ -1262,8 +1363,10 @@ static void copy_def(struct ss_shape *dst, const struct ss_shape *src)
 	dst->log_mode = src->log_mode;
 }
 
-int ss_router_add(struct ss_router *r, int64_t id, const struct ss_shape *def,
-		  struct ss_err *err)
+/* A new shape, pending, filed nowhere yet. */
+static int add_shape(struct ss_router *r, int64_t id,
+		     const struct ss_shape *def, struct rshape **out,
+		     struct ss_err *err)
 {
 	struct rshape *s;
 	struct group *g;
@@ -1284,8 +1387,96 @@ int ss_router_add(struct ss_router *r, int64_t id, const struct ss_shape *def,
 	s->gpos = g->nshapes;
 	VEC_PUSH(g->shapes, g->nshapes, g->shapes_alloc, s);
 	byid_put(r, s);
+	*out = s;
+	return 0;
+}
+
+int ss_router_add(struct ss_router *r, int64_t id, const struct ss_shape *def,
+		  struct ss_err *err)
+{
+	struct rshape *s;
+
+	if (add_shape(r, id, def, &s, err) < 0)
+		return -1;
 	compile_shape(r, s);
 	return 0;
+}
+
+void ss_router_set_subq(struct ss_router *r, struct ss_subq *q)
+{
+	r->subq = q;
+}
+
+int ss_router_add_subquery(struct ss_router *r, int64_t id,
+			   const struct ss_shape *def, const char *handle,
+			   const char *deps, struct ss_err *err)
+{
+	struct rshape *s;
+	struct ss_err e2 = SS_ERR_INIT;
+	struct ss_where *w = NULL;
+	const struct ss_subq_table *t = NULL;
+	char reason[700];
+	size_t i;
+
+	if (!r->subq)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " has a subquery, and "
+				  "subqueries are not routed here",
+				  id);
+	if (add_shape(r, id, def, &s, err) < 0)
+		return -1;
+	s->handle = ss_xstrdup(handle);
+	s->deps = ss_xcalloc(1, sizeof(*s->deps));
+	if (ss_subq_deps_parse(deps, s->deps, &e2) < 0) {
+		free(s->deps);
+		s->deps = NULL;
+		goto bad;
+	}
+	for (i = 0; i < s->deps->ntables && !t; i++)
+		if (!strcmp(s->deps->tables[i].schema, s->def.schema) &&
+		    !strcmp(s->deps->tables[i].table, s->def.table))
+			t = &s->deps->tables[i];
+	if (!t) {
+		ss_err_set(&e2, SS_ERR_INPUT,
+			   "its deps do not describe its own table");
+		goto bad;
+	}
+	if (!s->def.where) {
+		ss_err_set(&e2, SS_ERR_INPUT, "it has no where clause");
+		goto bad;
+	}
+	if (compile_sub(s, t->cols, t->ncols, &w, &e2) < 0)
+		goto bad;
+	if (ss_where_ndeps(w) != s->deps->ninner) {
+		ss_err_set(&e2, SS_ERR_INPUT,
+			   "its deps name %zu inner shapes for %zu subqueries",
+			   s->deps->ninner, ss_where_ndeps(w));
+		ss_where_free(w);
+		goto bad;
+	}
+	if (ss_subq_add(r->subq, id, handle, w, t->cols, t->ncols,
+			s->deps->inner, &e2) < 0)
+		goto bad;
+	for (i = 0; i < s->deps->ninner; i++) {
+		struct rshape *in = byid_get(r, s->deps->inner[i]);
+
+		if (in && in->state == ST_LIVE)
+			add_inner_cols(r, in);
+	}
+	compile_shape(r, s);
+	return 0;
+bad:
+	snprintf(reason, sizeof(reason),
+		 "subquery shape %" PRId64 " cannot be routed: %s", id, e2.msg);
+	invalidate(r, s->g, &s, 1, reason);
+	return 0;
+}
+
+int ss_router_is_subquery(const struct ss_router *r, int64_t id)
+{
+	const struct rshape *s = byid_get(r, id);
+
+	return s && s->deps && s->state != ST_INVALID;
 }
 
 int ss_router_remove(struct ss_router *r, int64_t id)
@@ -1297,6 +1488,9 @@ int ss_router_remove(struct ss_router *r, int64_t id)
 		return 0;
 	g = s->g;
 	unfile_shape(r, s);
+	if (s->deps)
+		ss_subq_remove(r->subq, id);
+	invalidate_outers(r, id, "was removed");
 	last = g->shapes[--g->nshapes];
 	g->shapes[s->gpos] = last;
 	last->gpos = s->gpos;

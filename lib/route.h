@@ -30,6 +30,7 @@
 #include "util.h"
 
 struct ss_router;
+struct ss_subq;
 
 /*
  * Called when shapes can no longer be routed: their table's schema
@@ -55,6 +56,25 @@ void ss_router_free(struct ss_router *r);
  */
 int ss_router_add(struct ss_router *r, int64_t id, const struct ss_shape *def,
 		  struct ss_err *err);
+/*
+ * Subquery shapes (docs/subqueries.md). The router evaluates them with the
+ * views of `q` (borrowed; must outlive the router), where each is
+ * registered at once: ss_router_add_subquery compiles the clause against
+ * the columns its deps give for the shape's own table, with their inner
+ * tables (ss_subq_deps_describe), and adds it to q; when the table's
+ * relation frame comes, the clause is compiled against its columns and
+ * bound to q again. A deps text that does not parse, a clause that does
+ * not compile or a plan q refuses invalidates the shape (the callback).
+ * Removing or invalidating an inner shape invalidates its outer shapes:
+ * their views would no longer follow it.
+ */
+void ss_router_set_subq(struct ss_router *r, struct ss_subq *q);
+int ss_router_add_subquery(struct ss_router *r, int64_t id,
+			   const struct ss_shape *def, const char *handle,
+			   const char *deps, struct ss_err *err);
+/* 1 if shape id is a subquery shape that is not invalidated. */
+int ss_router_is_subquery(const struct ss_router *r, int64_t id);
+
 /* Remove a shape; returns 1 if it was there, else 0. */
 int ss_router_remove(struct ss_router *r, int64_t id);
 /* 1 if the shape was added and not removed (invalidated ones included). */

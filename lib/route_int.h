@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "route.h"
+#include "subq.h"
 #include "where.h"
 
 enum shape_state { ST_PENDING, ST_LIVE, ST_INVALID };
@@ -73,6 +74,10 @@ struct rshape {
 	double lo, hi;	     /* ... conservative bounds, inclusive */
 	size_t lpos;	     /* position in its index's or the others list */
 	size_t gpos;	     /* position in g->shapes */
+	/* A subquery shape (ss_router_add_subquery): what it depends on,
+	 * and its handle (its tags hash it). NULL for other shapes. */
+	struct ss_subq_deps *deps;
+	char *handle;
 };
 _Static_assert(offsetof(struct rshape, lazy) <= 64,
 	       "the fields matching reads fit in the first cache line");
@@ -206,6 +211,7 @@ struct hitrec {
 struct ss_router {
 	ss_router_invalidate_cb cb;
 	void *cbctx;
+	struct ss_subq *subq; /* subquery shapes' state; NULL: none */
 	struct group **groups;
 	size_t ngroups, groups_alloc;
 	struct group *last; /* oid lookup cache */

@@ -150,7 +150,19 @@ static void eval_full(struct ss_router *r, struct rshape *s,
 			 "shape %" PRId64 ": %.200s", s->id, err.msg);
 		return;
 	}
-	if (ss_where_eval(s->w, vals, &res, &err) < 0) {
+	if (s->deps) {
+		ss_where_member_fn fn;
+		void *ctx;
+
+		if (!ss_subq_member_fn(r->subq, s->id, &fn, &ctx) ||
+		    ss_where_eval_member(s->w, vals, fn, ctx, &res, &err) < 0) {
+			r->cur->errors++;
+			snprintf(r->cur->last_error, sizeof(r->cur->last_error),
+				 "shape %" PRId64 ": %.200s", s->id,
+				 err.msg[0] ? err.msg : "no views");
+			return;
+		}
+	} else if (ss_where_eval(s->w, vals, &res, &err) < 0) {
 		r->cur->errors++;
 		snprintf(r->cur->last_error, sizeof(r->cur->last_error),
 			 "shape %" PRId64 ": %.200s", s->id, err.msg);

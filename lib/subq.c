@@ -494,6 +494,56 @@ fail:
 	return -1;
 }
 
+int ss_subq_rebind(struct ss_subq *q, int64_t id, struct ss_where *w,
+		   const struct ss_where_column *cols, size_t ncols,
+		   struct ss_err *err)
+{
+	struct outer *o = outer_get(q, id);
+	struct ss_dnf *dnf = NULL;
+	size_t d, c, np;
+
+	if (!o) {
+		ss_where_free(w);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " is no subquery shape", id);
+	}
+	if (ss_where_ndeps(w) != o->ndeps)
+		goto differ;
+	for (d = 0; d < o->ndeps; d++) {
+		const struct ss_where_dep *dep = ss_where_dep_at(w, d);
+		const struct inner *in = o->inner[d];
+
+		if (dep->ncols != in->ncols)
+			goto differ;
+		for (c = 0; c < in->ncols; c++)
+			if (strcmp(dep->cols[c], in->names[c]) ||
+			    strcmp(dep->types[c], in->types[c]))
+				goto differ;
+	}
+	if (ss_dnf_build(w, cols, ncols, &dnf, err) < 0) {
+		ss_where_free(w);
+		return -1;
+	}
+	np = ss_dnf_npositions(dnf);
+	if (np != ss_dnf_npositions(o->dnf))
+		goto differ;
+	for (d = 0; d < o->ndeps; d++)
+		if (ss_dnf_dep_negated(dnf, d) != ss_dnf_dep_negated(o->dnf, d))
+			goto differ;
+	ss_dnf_free(o->dnf);
+	ss_where_free(o->w);
+	o->dnf = dnf;
+	o->w = w;
+	return 0;
+differ:
+	ss_dnf_free(dnf);
+	ss_where_free(w);
+	return ss_err_set(err, SS_ERR_INPUT,
+			  "the clause of shape %" PRId64 " compiles to other "
+			  "subqueries against its table's columns",
+			  id);
+}
+
 int ss_subq_remove(struct ss_subq *q, int64_t id)
 {
 	int found;

@@ -93,6 +93,18 @@ int ss_subq_add(struct ss_subq *q, int64_t id, const char *handle,
 		struct ss_where *w, const struct ss_where_column *cols,
 		size_t ncols, const int64_t *inner, struct ss_err *err);
 
+/*
+ * Bind outer shape id to its clause compiled again (w *stolen*, also on
+ * error) against other columns: the table's relation frame, where rows
+ * will come from. The views and pending move-ins stay. Returns 0, or -1
+ * with err (SS_ERR_INPUT) when id is not here or the clause's
+ * dependencies or plan differ from the first one (the caller
+ * invalidates the shape).
+ */
+int ss_subq_rebind(struct ss_subq *q, int64_t id, struct ss_where *w,
+		   const struct ss_where_column *cols, size_t ncols,
+		   struct ss_err *err);
+
 /* Remove outer shape id (and the views only it used): 1 if it was there. */
 int ss_subq_remove(struct ss_subq *q, int64_t id);
 

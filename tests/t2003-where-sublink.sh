@@ -31,4 +31,8 @@ test_expect_success 'route'"'"'s subquery state: meta, moves, pending move-ins (
 	"$SS_BUILD/tests/test-subq"
 '
 
+test_expect_success 'subquery shapes in the router: deps, views, invalidation (lib/route)' '
+	"$SS_BUILD/tests/test-route-subq"
+'
+
 test_done

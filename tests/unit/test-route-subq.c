@@ -1,0 +1,245 @@
+/*
+ * test-route-subq.c — subquery shapes in lib/route (with lib/subq): a
+ * shape added with its deps is compiled without PostgreSQL and matched
+ * through its views, an inner shape's rows carry its select list, and
+ * the failures that would leave views behind their tables invalidate the
+ * outer shapes: bad deps, an inner shape removed, an inner shape whose
+ * table changed.
+ */
+#include <inttypes.h>
+
+#include "route.h"
+#include "subq.h"
+#include "unit.h"
+
+static int64_t invalidated[64];
+static char reasons[64][300];
+static size_t ninvalidated;
+
+static void on_invalidate(uint32_t oid, const int64_t *ids, size_t n,
+			  const char *reason, void *ctx)
+{
+	(void)oid, (void)ctx;
+	while (n-- && ninvalidated < 64) {
+		snprintf(reasons[ninvalidated], sizeof(reasons[0]), "%s",
+			 reason);
+		invalidated[ninvalidated++] = *ids++;
+	}
+}
+
+/* The reason shape id was invalidated for, or NULL. */
+static const char *why(int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < ninvalidated; i++)
+		if (invalidated[i] == id)
+			return reasons[i];
+	return NULL;
+}
+
+struct col {
+	const char *name, *type;
+	uint32_t oid;
+	int pk;
+};
+
+static void relation(struct ss_router *r, uint32_t oid, const char *table,
+		     const struct col *c, size_t n)
+{
+	struct ss_frame f = SS_FRAME_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	json_t *j = ss_frame_new_relation(oid, "public", table, 'f');
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ss_frame_add_column(j, c[i].name, c[i].type, c[i].oid, -1,
+				    c[i].pk);
+	if (ss_frame_decode(&f, j, &err) < 0)
+		FAILF("relation: %s", err.msg);
+	json_decref(j);
+	CHECK(ss_router_relation(r, &f, &err) == 0);
+	ss_frame_release(&f);
+}
+
+static void def_of(struct ss_shape *d, const char *table, const char *where,
+		   const char *column)
+{
+	ss_shape_init(d);
+	d->schema = ss_xstrdup("public");
+	d->table = ss_xstrdup(table);
+	if (where)
+		ss_shape_set_where(d, where);
+	if (column) {
+		d->columns = ss_xcalloc(1, sizeof(char *));
+		d->columns[0] = ss_xstrdup(column);
+		d->ncolumns = 1;
+	}
+}
+
+static void add(struct ss_router *r, int64_t id, const char *table,
+		const char *where, const char *column)
+{
+	struct ss_shape d;
+	struct ss_err err = SS_ERR_INIT;
+
+	def_of(&d, table, where, column);
+	if (ss_router_add(r, id, &d, &err) < 0)
+		FAILF("add %" PRId64 ": %s", id, err.msg);
+	ss_shape_release(&d);
+}
+
+#define TABLES                                                                 \
+	"\"tables\":[{\"schema\":\"public\",\"table\":\"tasks\",\"columns\":"  \
+	"[[\"id\",\"int4\"],[\"project_id\",\"int4\"],[\"title\",\"text\"]]}," \
+	"{\"schema\":\"public\",\"table\":\"projects\",\"columns\":[[\"id\","  \
+	"\"int4\"],[\"active\",\"bool\"],[\"name\",\"text\"]]}]"
+
+static void add_outer(struct ss_router *r, int64_t id, const char *where,
+		      const char *deps)
+{
+	struct ss_shape d;
+	struct ss_err err = SS_ERR_INIT;
+
+	def_of(&d, "tasks", where, NULL);
+	CHECK(ss_router_add_subquery(r, id, &d, "12345-1700000000000000", deps,
+				     &err) == 0);
+	ss_shape_release(&d);
+}
+
+/* The ids a change of tasks matches, as "1,4". */
+static void match(struct ss_router *r, const char *id, const char *project,
+		  struct ss_buf *out)
+{
+	const char *row[3] = {id, project, "x"};
+	struct ss_route_match m;
+	size_t i;
+
+	ss_router_match(r, 200, SS_FRAME_OP_INSERT, row, NULL, &m);
+	ss_buf_reset(out);
+	ss_buf_adds(out, "");
+	for (i = 0; i < m.n; i++)
+		ss_buf_addf(out, "%s%" PRId64, i ? "," : "", m.ids[i]);
+	CHECK(m.errors == 0);
+}
+
+static const struct col projects[] = {
+    {"id", "int4", 23, 1}, {"active", "bool", 16, 0}, {"name", "text", 25, 0}};
+static const struct col tasks[] = {{"id", "int4", 23, 1},
+				   {"project_id", "int4", 23, 0},
+				   {"title", "text", 25, 0}};
+
+int main(void)
+{
+	struct ss_router *r = ss_router_new(on_invalidate, NULL);
+	struct ss_subq *q = ss_subq_new("single_stack");
+	static const struct ss_pg_snapshot nosnap;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_shape d;
+	struct ss_subq_moves mv;
+	const char *seven[] = {"7"}, *eight[] = {"8"};
+	const size_t *idx;
+	const char *const *names;
+	size_t n, ncols;
+
+	/* Without views, a subquery shape is refused. */
+	def_of(&d, "tasks", "project_id IN (SELECT id FROM projects)", NULL);
+	CHECK(ss_router_add_subquery(r, 1, &d, "1-2", "{}", &err) < 0);
+	ss_shape_release(&d);
+	ss_router_set_subq(r, q);
+
+	/* The inner shape: the ids of active projects. */
+	add(r, 10, "projects", "active", "id");
+	add_outer(r, 1,
+		  "project_id IN (SELECT id FROM public.projects WHERE active)",
+		  "{\"inner\":[10]," TABLES "}");
+	CHECK(ss_router_is_subquery(r, 1) && !ss_router_is_subquery(r, 10));
+	relation(r, 100, "projects", projects, 3);
+	relation(r, 200, "tasks", tasks, 3);
+	/* The inner shape reads active (its clause) and id (its view). */
+	n = ss_router_columns(r, 100, &idx, &names, &ncols);
+	CHECK(n == 2 && idx[0] == 0 && idx[1] == 1);
+	n = ss_router_columns(r, 200, &idx, &names, &ncols);
+	CHECK(n == 1 && idx[0] == 1);
+	CHECK(ninvalidated == 0);
+
+	/* Project 7 is active. */
+	CHECK(ss_subq_load(q, 10, seven, 1, &err) == 0);
+	CHECK(ss_subq_loaded(q, 10, 0, &nosnap, &err) == 0);
+	match(r, "1", "7", &b);
+	CHECK_STR(b.buf, "1");
+	match(r, "2", "8", &b);
+	CHECK_STR(b.buf, "");
+	/* 8 moves in: pending until its rows are written. */
+	ss_subq_moves_init(&mv);
+	CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_INSERT, eight, NULL, 900, 10,
+			    &mv, &err) == 0 &&
+	      mv.n == 1 && mv.v[0].kind == SS_SUBQ_MOVE_IN);
+	match(r, "2", "8", &b);
+	CHECK_STR(b.buf, "");
+	CHECK(ss_subq_settle(q, 1, mv.v[0].number) == 1);
+	match(r, "2", "8", &b);
+	CHECK_STR(b.buf, "1");
+	ss_subq_moves_release(&mv);
+
+	/* An index narrows, the view decides. */
+	add_outer(r, 2,
+		  "title = 'x' AND project_id IN (SELECT id FROM "
+		  "public.projects WHERE active)",
+		  "{\"inner\":[10]," TABLES "}");
+	match(r, "1", "7", &b);
+	CHECK_STR(b.buf, "1,2");
+	match(r, "1", "9", &b);
+	CHECK_STR(b.buf, "");
+
+	/* Deps that cannot be used: the shape is invalidated at once. */
+	add_outer(r, 3, "project_id IN (SELECT id FROM projects)", "{");
+	CHECK(why(3) && strstr(why(3), "subquery shape 3 cannot be routed"));
+	add_outer(r, 4, "project_id IN (SELECT id FROM projects)",
+		  "{\"inner\":[10],\"tables\":[{\"schema\":\"public\","
+		  "\"table\":\"projects\",\"columns\":[[\"id\",\"int4\"]]}]}");
+	CHECK_STR(why(4), "subquery shape 4 cannot be routed: its deps do not "
+			  "describe its own table");
+	add_outer(r, 5, "project_id IN (SELECT nope FROM projects)",
+		  "{\"inner\":[10]," TABLES "}");
+	CHECK(why(5) != NULL);
+	add_outer(r, 6, "project_id IN (SELECT id FROM projects)",
+		  "{\"inner\":[10,11]," TABLES "}");
+	CHECK_STR(why(6), "subquery shape 6 cannot be routed: its deps name 2 "
+			  "inner shapes for 1 subqueries");
+	CHECK(!ss_router_is_subquery(r, 3) && !ss_router_is_subquery(r, 6));
+	CHECK(ss_router_has(r, 3));
+
+	/* The inner shape removed: its outer shapes cannot follow. */
+	ninvalidated = 0;
+	CHECK(ss_router_remove(r, 10) == 1);
+	CHECK(ninvalidated == 2 && invalidated[0] == 1 && invalidated[1] == 2);
+	CHECK_STR(why(1), "shape 10, a subquery of shape 1, was removed");
+	match(r, "1", "7", &b);
+	CHECK_STR(b.buf, "");
+	CHECK(!ss_subq_is_outer(q, 1) && !ss_subq_is_outer(q, 2));
+
+	/* The inner shape's table changes under it: the same. */
+	ninvalidated = 0;
+	add(r, 11, "projects", "active", "id");
+	add_outer(r, 7,
+		  "project_id IN (SELECT id FROM public.projects WHERE active)",
+		  "{\"inner\":[11]," TABLES "}");
+	CHECK(ss_router_is_subquery(r, 7));
+	{
+		static const struct col changed[] = {{"id", "int8", 20, 1},
+						     {"active", "bool", 16, 0},
+						     {"name", "text", 25, 0}};
+
+		relation(r, 100, "projects", changed, 3);
+	}
+	CHECK(why(11) != NULL);
+	CHECK_STR(why(7), "shape 11, a subquery of shape 7, was invalidated");
+	CHECK(!ss_router_is_subquery(r, 7));
+
+	ss_buf_release(&b);
+	ss_router_free(r);
+	ss_subq_free(q);
+	return unit_report();
+}
