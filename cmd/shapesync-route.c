@@ -25,19 +25,27 @@
 #include "registry.h"
 #include "route.h"
 #include "shape.h"
+#include "subq.h"
+#include "viewload.h"
 
 #define DEFAULT_REGISTRY "./var/registry.db"
 #define DEFAULT_POLL_MS 2
+#define DEFAULT_DATA_DIR "./var/data"
+/* How long activation waits for store to make its position durable
+ * before a subquery view is given up (its shapes are invalidated). */
+#define VIEW_WAIT_MS 60000
 
 enum {
 	OPT_LIST_OPTIONS = 256,
 	OPT_REGISTRY,
 	OPT_POLL_INTERVAL,
 	OPT_MAX_LINE,
+	OPT_DIR,
 };
 
 static const struct option options[] = {
     {"registry", required_argument, NULL, OPT_REGISTRY},
+    {"dir", required_argument, NULL, OPT_DIR},
     {"poll-interval", required_argument, NULL, OPT_POLL_INTERVAL},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"verbose", no_argument, NULL, 'v'},
@@ -63,6 +71,9 @@ static void usage(void)
 	    "                        else " DEFAULT_REGISTRY ")\n"
 	    "  --poll-interval TIME  look for new and removed shapes this often\n"
 	    "                        (default: 2ms; e.g. 5ms, 1s)\n"
+	    "  --dir DATADIR         data dir, read for subquery shapes' views\n"
+	    "                        (default: $SHAPESYNC_DATA_DIR, else\n"
+	    "                        " DEFAULT_DATA_DIR ")\n"
 	    "\n"
 	    "Input:\n"
 	    "  --max-line SIZE       longest input line accepted (default: 256MiB)\n"
@@ -90,6 +101,8 @@ static struct {
 	struct ss_registry *reg;
 	struct ss_router *router;
 	struct ss_activate *act; /* pending shapes and their marks */
+	struct ss_subq *subq;	 /* subquery shapes' views */
+	const char *datadir;
 	int verbose;
 	uint64_t changes_in, changes_out, moves, dropped, eval_errors;
 	uint64_t transactions;
@@ -185,19 +198,34 @@ static void add_id(struct ss_buf *b, int64_t id)
  * spliced in before its closing brace: no JSON is built or serialised.
  */
 static void write_tagged(const struct ss_frame *f, const char *line, size_t len,
-			 const struct ss_route_match *m)
+			 const struct ss_route_match *m,
+			 const struct ss_buf *meta)
 {
 	static struct ss_buf b = SS_BUF_INIT;
 	size_t i, end = len;
 
-	if (f->has_shapes || (f->json && json_object_get(f->json, "moves"))) {
+	if (f->has_shapes || (f->json && (json_object_get(f->json, "moves") ||
+					  json_object_get(f->json, "meta")))) {
 		json_t *j = json_deep_copy(f->json);
 
 		json_object_del(j, "moves");
+		json_object_del(j, "meta");
 		ss_frame_set_shapes(j, m->ids, m->n);
 		for (i = 0; i < m->n; i++)
 			if (m->ops[i] != f->op && f->type == SS_FRAME_CHANGE)
 				ss_frame_set_move(j, m->ids[i], m->ops[i]);
+		if (meta && meta->len) {
+			json_t *mo = json_loads(meta->buf, 0, NULL);
+			const char *k;
+			json_t *v;
+
+			json_object_foreach(mo, k, v)
+			{
+				ss_frame_set_meta(j, strtoll(k, NULL, 10),
+						  json_incref(v));
+			}
+			json_decref(mo);
+		}
 		write_frame(j);
 		json_decref(j);
 		return;
@@ -227,6 +255,10 @@ static void write_tagged(const struct ss_frame *f, const char *line, size_t len,
 		}
 		ss_buf_addc(&b, '}');
 	}
+	if (meta && meta->len) {
+		ss_buf_adds(&b, ",\"meta\":");
+		ss_buf_add(&b, meta->buf, meta->len);
+	}
 	ss_buf_addc(&b, '}');
 	write_raw(b.buf, b.len);
 }
@@ -239,13 +271,52 @@ static void on_warn(const char *msg, void *ctx)
 	ss_cli_warning("%s", msg);
 }
 
+/* A view that cannot be loaded: its outer shapes cannot be routed. */
+static void on_view_failed(int64_t inner, const char *why, void *ctx)
+{
+	int64_t *outer;
+	size_t n = ss_subq_outers_of(st.subq, inner, &outer), i;
+	char reason[800];
+
+	(void)ctx;
+	for (i = 0; i < n; i++) {
+		snprintf(reason, sizeof(reason),
+			 "the view of shape %" PRId64 ", a subquery of shape "
+			 "%" PRId64 ", cannot be loaded: %s",
+			 inner, outer[i], why);
+		ss_router_invalidate(st.router, outer[i], reason);
+	}
+	free(outer);
+}
+
+/* While activation waits for store: what route wrote must reach it. */
+static int on_view_wait(void *ctx)
+{
+	(void)ctx;
+	flush_out();
+	return stop != 0;
+}
+
 static void on_activated(size_t n, ss_lsn position, void *ctx)
 {
+	static const struct ss_viewload_ops ops = {on_view_failed,
+						   on_view_wait};
+	struct ss_err err = SS_ERR_INIT;
+	int loaded;
+
 	(void)ctx;
 	if (st.verbose)
 		ss_cli_warning("activated %zu shape%s at %" PRIX32 "/%" PRIX32,
 			       n, n == 1 ? "" : "s", (uint32_t)(position >> 32),
 			       (uint32_t)position);
+	/* New subquery shapes' views, as their inner shapes stand here. */
+	loaded = ss_viewload_run(st.subq, st.reg, st.datadir, position,
+				 VIEW_WAIT_MS, &ops, NULL, &err);
+	if (loaded < 0)
+		ss_cli_die_err(&err);
+	if (loaded && st.verbose)
+		ss_cli_warning("loaded %d subquery view%s", loaded,
+			       loaded == 1 ? "" : "s");
 }
 
 static void refresh(void)
@@ -261,6 +332,69 @@ static void refresh(void)
 static const char **vals_new, **vals_old;
 static size_t vals_alloc;
 
+/* The meta of the subquery shapes among m; a row that cannot be
+ * evaluated is counted as an evaluation error (the meta is left out). */
+static void subquery_meta(const struct ss_frame *f, const char *const *newv,
+			  const char *const *oldv,
+			  const struct ss_route_match *m, struct ss_buf *meta)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	if (ss_subq_match_meta(st.subq, m, newv, oldv, meta, &err) < 0) {
+		st.eval_errors++;
+		ss_cli_warning("change at pos %" PRIu64 " of xid %" PRIu64
+			       ": no subquery meta: %s",
+			       f->pos, f->xid, err.msg);
+		ss_buf_reset(meta);
+	}
+}
+
+/*
+ * The subquery side of a change (docs/subqueries.md): the views of the
+ * inner shapes it belongs to follow it; their move-outs are written as a
+ * move frame before it; a move-in (not followed yet: step 8) or a view
+ * that cannot follow invalidates the outer shape. Then the meta of the
+ * outer shapes it belongs to. Returns 1 when a view moved (the caller
+ * matches the change again), else 0.
+ */
+static int route_subqueries(const struct ss_frame *f, const char *const *newv,
+			    const char *const *oldv,
+			    struct ss_subq_moves *moves, struct ss_buf *meta,
+			    const struct ss_route_match *m)
+{
+	const struct ss_frame_column *cols;
+	size_t ncols = 0, i;
+	json_t *mf;
+
+	ss_subq_moves_reset(moves);
+	cols = ss_router_relation_columns(st.router, f->oid, &ncols);
+	if (cols)
+		ss_subq_match_inner(st.subq, m, cols, ncols, newv, oldv, f->xid,
+				    f->lsn, moves);
+	if (!moves->n) {
+		subquery_meta(f, newv, oldv, m, meta);
+		return 0;
+	}
+	mf = ss_subq_moves_frame(moves, f->xid, f->lsn, f->pos);
+	if (mf) {
+		write_frame(mf);
+		json_decref(mf);
+	}
+	for (i = 0; i < moves->n; i++) {
+		const struct ss_subq_move *mv = &moves->v[i];
+
+		if (mv->kind == SS_SUBQ_INVALIDATE)
+			ss_router_invalidate(st.router, mv->outer,
+					     mv->text.buf);
+		else if (mv->kind == SS_SUBQ_MOVE_IN)
+			ss_router_invalidate(st.router, mv->outer,
+					     "a value moved into one of its "
+					     "subqueries, and move-ins are not "
+					     "followed yet");
+	}
+	return 1;
+}
+
 /* Route one change: the row values are newv / oldv, or those of sc (a
  * change the fast path scanned) when sc is not NULL. */
 static void route_values(const struct ss_frame *f, const char *line, size_t len,
@@ -273,10 +407,31 @@ static void route_values(const struct ss_frame *f, const char *line, size_t len,
 		st.first_cpu_us = thread_cpu_us();
 		st.first_wall_us = ss_mono_us();
 	}
+	static struct ss_subq_moves moves;
+	static struct ss_buf meta = SS_BUF_INIT;
+
+	if (sc) {
+		newv = sc->newv;
+		oldv = sc->oldv;
+	}
+	ss_buf_reset(&meta);
 	if (sc)
 		ss_router_match_scan(st.router, sc, &m);
 	else
 		ss_router_match(st.router, f->oid, f->op, newv, oldv, &m);
+	if (ss_subq_active(st.subq) && m.n &&
+	    route_subqueries(f, newv, oldv, &moves, &meta, &m)) {
+		/* A view moved: the change is matched again against it
+		 * (inner first, when one change is both). */
+		if (sc)
+			ss_router_match_scan(st.router, sc, &m);
+		else
+			ss_router_match(st.router, f->oid, f->op, newv, oldv,
+					&m);
+		ss_buf_reset(&meta);
+		if (ss_subq_active(st.subq) && m.n)
+			subquery_meta(f, newv, oldv, &m, &meta);
+	}
 	if (m.errors) {
 		st.eval_errors += m.errors;
 		ss_cli_warning("change at pos %" PRIu64 " of xid %" PRIu64
@@ -291,7 +446,7 @@ static void route_values(const struct ss_frame *f, const char *line, size_t len,
 	}
 	st.changes_out++;
 	st.moves += m.moves;
-	write_tagged(f, line, len, &m);
+	write_tagged(f, line, len, &m, meta.len ? &meta : NULL);
 }
 
 static void route_change(const struct ss_frame *f, const char *line, size_t len)
@@ -327,10 +482,30 @@ static void route_truncate(const struct ss_frame *f, const char *line,
 			   size_t len)
 {
 	struct ss_route_match m;
+	int64_t *ids;
+	size_t i, n;
 
 	ss_router_truncate(st.router, f->oids, f->noids, &m);
-	if (m.n)
-		write_tagged(f, line, len, &m);
+	if (!m.n)
+		return;
+	write_tagged(f, line, len, &m, NULL);
+	/* Subquery views of those shapes are left behind by a truncate:
+	 * their outer shapes cannot follow (store invalidates the truncated
+	 * shapes themselves). */
+	ids = ss_xmalloc(m.n * sizeof(*ids));
+	memcpy(ids, m.ids, m.n * sizeof(*ids));
+	n = m.n;
+	for (i = 0; i < n; i++) {
+		int64_t *outer;
+		size_t k, no = ss_subq_outers_of(st.subq, ids[i], &outer);
+
+		for (k = 0; k < no; k++)
+			ss_router_invalidate(st.router, outer[k],
+					     "the table of one of its "
+					     "subqueries was truncated");
+		free(outer);
+	}
+	free(ids);
 }
 
 static void handle(const struct ss_frame *f, const char *line, size_t len)
@@ -538,6 +713,7 @@ int main(int argc, char **argv)
 	unsigned tick = 0;
 
 	ss_cli_init("shapesync-route");
+	st.datadir = ss_cli_env_or("SHAPESYNC_DATA_DIR", DEFAULT_DATA_DIR);
 	if (!registry_path || !*registry_path)
 		registry_path = DEFAULT_REGISTRY;
 	opterr = 0;
@@ -549,6 +725,12 @@ int main(int argc, char **argv)
 				    "option '--registry' needs a "
 				    "path");
 			registry_path = optarg;
+			break;
+		case OPT_DIR:
+			if (!*optarg)
+				ss_cli_usage_error(
+				    "option '--dir' needs a path");
+			st.datadir = optarg;
 			break;
 		case OPT_POLL_INTERVAL:
 			poll_ms =
@@ -585,6 +767,8 @@ int main(int argc, char **argv)
 		ss_cli_die_err(&err);
 	ss_beat_state(st.beat, "running", NULL);
 	st.router = ss_router_new(on_invalidate, NULL);
+	st.subq = ss_subq_new(SS_SUBQ_STACK_ID);
+	ss_router_set_subq(st.router, st.subq);
 	{
 		static const struct ss_activate_ops ops = {on_warn,
 							   on_activated};
@@ -696,6 +880,7 @@ int main(int argc, char **argv)
 	ss_beat_stop(st.beat, "stopped");
 	ss_activate_free(st.act);
 	ss_router_free(st.router);
+	ss_subq_free(st.subq);
 	if (ss_registry_close(st.reg, &err) < 0)
 		ss_cli_die_err(&err);
 	if (stop) {

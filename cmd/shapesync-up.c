@@ -622,6 +622,7 @@ int main(int argc, char **argv)
 	arg2(&a[STAGE_REPLICATE], "--slot", opt.slot);
 	arg2(&a[STAGE_REPLICATE], "--publication", opt.publication);
 	arg_program(&a[STAGE_ROUTE], "shapesync-route");
+	arg2(&a[STAGE_ROUTE], "--dir", data.buf);
 	arg_program(&a[STAGE_STORE], "shapesync-store");
 	arg2(&a[STAGE_STORE], "--dir", data.buf);
 	arg_program(&a[STAGE_SERVE], "shapesync-serve");

@@ -14,8 +14,17 @@
 struct pending {
 	int64_t id;
 	struct ss_shape def;
-	int was_active; /* the registry already has its mark */
+	int was_active;	     /* the registry already has its mark */
+	char *handle, *deps; /* a subquery shape's (else deps NULL) */
 };
+
+static void pending_release(struct pending *p)
+{
+	ss_shape_release(&p->def);
+	free(p->handle);
+	free(p->deps);
+	p->handle = p->deps = NULL;
+}
 
 struct ss_activate {
 	struct ss_registry *reg;
@@ -98,7 +107,7 @@ static void set_rebuild(struct ss_activate *a)
 /* ---- pending shapes ----------------------------------------------------- */
 
 static void pending_add(struct ss_activate *a, int64_t id,
-			const char *definition, int was_active)
+			const struct ss_shape_rec *rec)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct pending *p;
@@ -107,13 +116,14 @@ static void pending_add(struct ss_activate *a, int64_t id,
 		return;
 	SS_GROW(a->pending, a->pending_alloc, a->npending + 1);
 	p = &a->pending[a->npending];
+	memset(p, 0, sizeof(*p));
 	ss_shape_init(&p->def);
-	if (ss_shape_from_canonical(&p->def, definition, &err) < 0) {
+	if (ss_shape_from_canonical(&p->def, rec->definition, &err) < 0) {
 		/* A registry row we cannot read is not ours to fix; skip it
 		 * loudly rather than stop the pipeline. */
 		char msg[sizeof(err.msg) + 64];
 
-		ss_shape_release(&p->def);
+		pending_release(p);
 		snprintf(msg, sizeof(msg),
 			 "shape %lld: bad definition in the registry: %s",
 			 (long long)id, err.msg);
@@ -122,7 +132,11 @@ static void pending_add(struct ss_activate *a, int64_t id,
 		return;
 	}
 	p->id = id;
-	p->was_active = was_active;
+	p->was_active = rec->active;
+	if (rec->deps) {
+		p->handle = ss_xstrdup(rec->handle);
+		p->deps = ss_xstrdup(rec->deps);
+	}
 	a->npending++;
 	set_put(a, id);
 }
@@ -133,7 +147,7 @@ static void pending_remove(struct ss_activate *a, int64_t id)
 
 	for (i = 0; i < a->npending; i++)
 		if (a->pending[i].id == id) {
-			ss_shape_release(&a->pending[i].def);
+			pending_release(&a->pending[i]);
 			a->pending[i] = a->pending[--a->npending];
 			set_rebuild(a);
 			return;
@@ -157,7 +171,9 @@ static int activate_pending(struct ss_activate *a, struct ss_err *err)
 	for (i = 0; i < a->npending && rc == 0; i++) {
 		struct pending *p = &a->pending[i];
 
-		rc = ss_router_add(a->router, p->id, &p->def, err);
+		rc = p->deps ? ss_router_add_subquery(a->router, p->id, &p->def,
+						      p->handle, p->deps, err)
+			     : ss_router_add(a->router, p->id, &p->def, err);
 		if (rc == 0 && !p->was_active) {
 			if (ss_registry_mark_active(a->reg, p->id, a->position,
 						    err) < 0)
@@ -172,7 +188,7 @@ static int activate_pending(struct ss_activate *a, struct ss_err *err)
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		ss_shape_release(&a->pending[i].def);
+		pending_release(&a->pending[i]);
 	a->npending = 0;
 	set_rebuild(a);
 	if (a->ops.activated)
@@ -199,7 +215,7 @@ static int on_added(int64_t id, const char *handle,
 		SS_GROW(a->seen, a->seen_alloc, a->nseen + 1);
 		a->seen[a->nseen++] = id;
 	}
-	pending_add(a, id, rec->definition, rec->active);
+	pending_add(a, id, rec);
 	return 0;
 }
 
@@ -275,7 +291,7 @@ void ss_activate_free(struct ss_activate *a)
 	if (!a)
 		return;
 	for (i = 0; i < a->npending; i++)
-		ss_shape_release(&a->pending[i].def);
+		pending_release(&a->pending[i]);
 	free(a->pending);
 	free(a->set);
 	free(a->seen);

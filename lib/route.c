@@ -1472,6 +1472,16 @@ bad:
 	return 0;
 }
 
+int ss_router_invalidate(struct ss_router *r, int64_t id, const char *reason)
+{
+	struct rshape *s = byid_get(r, id);
+
+	if (!s || s->state == ST_INVALID)
+		return 0;
+	invalidate(r, s->g, &s, 1, reason);
+	return 1;
+}
+
 int ss_router_is_subquery(const struct ss_router *r, int64_t id)
 {
 	const struct rshape *s = byid_get(r, id);

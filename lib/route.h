@@ -72,6 +72,9 @@ void ss_router_set_subq(struct ss_router *r, struct ss_subq *q);
 int ss_router_add_subquery(struct ss_router *r, int64_t id,
 			   const struct ss_shape *def, const char *handle,
 			   const char *deps, struct ss_err *err);
+/* Invalidate shape id (through the callback, with its outer shapes if it
+ * is an inner one): 1 if it was routed and not invalidated, else 0. */
+int ss_router_invalidate(struct ss_router *r, int64_t id, const char *reason);
 /* 1 if shape id is a subquery shape that is not invalidated. */
 int ss_router_is_subquery(const struct ss_router *r, int64_t id);
 

@@ -570,6 +570,11 @@ int ss_subq_remove(struct ss_subq *q, int64_t id)
 	return 1;
 }
 
+int ss_subq_active(const struct ss_subq *q)
+{
+	return q && q->nouters > 0;
+}
+
 int ss_subq_is_outer(const struct ss_subq *q, int64_t id)
 {
 	return outer_get(q, id) != NULL;
@@ -1058,6 +1063,142 @@ int ss_subq_inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
 	if (mv_old == -1 && transition(q, in, oldv, 0, out, err) < 0)
 		return -1;
 	return 0;
+}
+
+/* The values of an inner shape's select list from a row (by name). */
+static int pick_values(const struct inner *in,
+		       const struct ss_frame_column *cols, size_t ncols,
+		       const char *const *row, const char **vals)
+{
+	size_t i, c;
+
+	for (i = 0; i < in->ncols; i++) {
+		for (c = 0; c < ncols; c++)
+			if (!strcmp(cols[c].name, in->names[i]))
+				break;
+		if (c == ncols)
+			return -1;
+		vals[i] = row[c];
+	}
+	return 0;
+}
+
+int ss_subq_match_inner(struct ss_subq *q, const struct ss_route_match *m,
+			const struct ss_frame_column *cols, size_t ncols,
+			const char *const *newv, const char *const *oldv,
+			uint64_t xid, ss_lsn lsn, struct ss_subq_moves *out)
+{
+	const char **nv = NULL, **ov = NULL;
+	size_t i, nalloc = 0;
+
+	for (i = 0; i < m->n; i++) {
+		struct inner *in = inner_get(q, m->ids[i]);
+		enum ss_frame_op op = m->ops[i];
+		struct ss_err err = SS_ERR_INIT;
+		int bad = 0;
+
+		if (!in)
+			continue;
+		if (in->ncols > nalloc) {
+			nalloc = in->ncols;
+			nv = ss_xrealloc(nv, nalloc * sizeof(*nv));
+			ov = ss_xrealloc(ov, nalloc * sizeof(*ov));
+		}
+		if (op != SS_FRAME_OP_DELETE)
+			bad |= !newv || pick_values(in, cols, ncols, newv, nv);
+		if (op != SS_FRAME_OP_INSERT)
+			bad |= !oldv || pick_values(in, cols, ncols, oldv, ov);
+		if (bad)
+			ss_err_set(&err, SS_ERR_INPUT,
+				   "its change lacks the subquery's columns");
+		if (bad || ss_subq_inner(q, in->id, op,
+					 op == SS_FRAME_OP_DELETE
+					     ? NULL
+					     : (const char *const *)nv,
+					 op == SS_FRAME_OP_INSERT
+					     ? NULL
+					     : (const char *const *)ov,
+					 xid, lsn, out, &err) < 0) {
+			size_t u;
+
+			for (u = 0; u < in->nusers; u++) {
+				struct ss_subq_move *mv =
+				    move_new(out, SS_SUBQ_INVALIDATE,
+					     in->users[u].o, in->users[u].dep);
+
+				ss_buf_addf(&mv->text,
+					    "the view of shape %" PRId64
+					    ", a subquery of shape %" PRId64
+					    ", cannot follow it: %s",
+					    in->id, in->users[u].o->id,
+					    err.msg);
+			}
+		}
+	}
+	free(nv);
+	free(ov);
+	return 0;
+}
+
+int ss_subq_match_meta(struct ss_subq *q, const struct ss_route_match *m,
+		       const char *const *newv, const char *const *oldv,
+		       struct ss_buf *out, struct ss_err *err)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->n; i++) {
+		if (!outer_get(q, m->ids[i]))
+			continue;
+		ss_buf_addf(out, "%s\"%" PRId64 "\":", n++ ? "," : "{",
+			    m->ids[i]);
+		if (ss_subq_meta(q, m->ids[i], m->ops[i], newv, oldv, out,
+				 err) < 0)
+			return -1;
+	}
+	if (n)
+		ss_buf_addc(out, '}');
+	return 0;
+}
+
+json_t *ss_subq_moves_frame(const struct ss_subq_moves *moves, uint64_t xid,
+			    ss_lsn lsn, uint64_t pos)
+{
+	int64_t *ids = NULL;
+	json_t **pats = NULL, *f;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < moves->n; i++) {
+		const struct ss_subq_move *mv = &moves->v[i];
+		json_t *p;
+
+		if (mv->kind != SS_SUBQ_MOVE_OUT)
+			continue;
+		p = json_loads(mv->text.buf, 0, NULL);
+		for (k = 0; k < n && ids[k] != mv->outer; k++)
+			;
+		if (k == n) {
+			ids = ss_xrealloc(ids, (n + 1) * sizeof(*ids));
+			pats = ss_xrealloc(pats, (n + 1) * sizeof(*pats));
+			/* ascending: insert in place */
+			for (k = n; k > 0 && ids[k - 1] > mv->outer; k--) {
+				ids[k] = ids[k - 1];
+				pats[k] = pats[k - 1];
+			}
+			ids[k] = mv->outer;
+			pats[k] = json_array();
+			n++;
+		}
+		json_array_extend(pats[k], p);
+		json_decref(p);
+	}
+	if (!n)
+		return NULL;
+	f = ss_frame_new_move(xid, lsn, pos, "move-out", ids, n);
+	for (k = 0; k < n; k++)
+		ss_frame_set_patterns(f, ids[k], pats[k]);
+	free(ids);
+	free(pats);
+	return f;
 }
 
 size_t ss_subq_outers_of(const struct ss_subq *q, int64_t id, int64_t **out)

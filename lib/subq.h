@@ -31,6 +31,7 @@
 #include "frame.h"
 #include "lsn.h"
 #include "registry.h"
+#include "route.h"
 #include "util.h"
 #include "where.h"
 
@@ -75,6 +76,10 @@ int ss_subq_deps_describe(void *ctx, const char *schema, const char *name,
 
 struct ss_subq;
 
+/* The stack id tags hash first: Electric's default ELECTRIC_DATABASE_ID.
+ * serve (snapshot rows) and route (replication rows, moves) must agree. */
+#define SS_SUBQ_STACK_ID "single_stack"
+
 /* stack_id: the string tags hash first (Electric's ELECTRIC_DATABASE_ID,
  * "single_stack"), copied. *new*: free with ss_subq_free (NULL: no-op). */
 struct ss_subq *ss_subq_new(const char *stack_id);
@@ -108,6 +113,8 @@ int ss_subq_rebind(struct ss_subq *q, int64_t id, struct ss_where *w,
 /* Remove outer shape id (and the views only it used): 1 if it was there. */
 int ss_subq_remove(struct ss_subq *q, int64_t id);
 
+/* 1 if q has an outer shape (a cheap test before each change). */
+int ss_subq_active(const struct ss_subq *q);
 /* 1 if id is an outer shape here. */
 int ss_subq_is_outer(const struct ss_subq *q, int64_t id);
 
@@ -226,6 +233,35 @@ int ss_subq_inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
 		  const char *const *newv, const char *const *oldv,
 		  uint64_t xid, ss_lsn lsn, struct ss_subq_moves *out,
 		  struct ss_err *err);
+
+/*
+ * What one routed change does to subquery shapes, from route's match:
+ *
+ * ss_subq_match_inner feeds the inner shapes among m->ids (as m->ops
+ * says each sees the change) to ss_subq_inner, with their select lists
+ * taken by name from the rows (newv / oldv: values in the order of the
+ * relation's columns cols[0..ncols), NULL entries SQL NULL, as route
+ * reads them). A view that cannot follow (a bad value, a row leaving
+ * that never entered) becomes SS_SUBQ_INVALIDATE moves of its outer
+ * shapes rather than an error. Returns 0.
+ *
+ * ss_subq_match_meta appends, for the outer shapes among m->ids, the
+ * change frame's "meta" object {"<id>":{...},...} (nothing when there is
+ * none). Returns 0, or -1 with err when a row cannot be evaluated.
+ *
+ * ss_subq_moves_frame: the move frame of the move-outs among moves (one
+ * entry per outer shape, its patterns merged, ids ascending), or NULL
+ * when there is none (*new*).
+ */
+int ss_subq_match_inner(struct ss_subq *q, const struct ss_route_match *m,
+			const struct ss_frame_column *cols, size_t ncols,
+			const char *const *newv, const char *const *oldv,
+			uint64_t xid, ss_lsn lsn, struct ss_subq_moves *out);
+int ss_subq_match_meta(struct ss_subq *q, const struct ss_route_match *m,
+		       const char *const *newv, const char *const *oldv,
+		       struct ss_buf *out, struct ss_err *err);
+json_t *ss_subq_moves_frame(const struct ss_subq_moves *moves, uint64_t xid,
+			    ss_lsn lsn, uint64_t pos);
 
 /* The outer shapes of inner shape id (ascending; *new* array, free()):
  * their count. */
