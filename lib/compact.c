@@ -1058,6 +1058,11 @@ int ss_compact_shapes(struct ss_registry *reg, const char *datadir,
 		if (ss_compact_measure(dir.buf, &sz, &e) == 0 &&
 		    p->measure_only) {
 			res.skipped = "measured only";
+		} else if (!e.code && pk.v[i].deps) {
+			/* Folding drops control lines: a move-out's rows
+			 * would come back in the base. */
+			res.skipped = "a subquery shape (its move events "
+				      "cannot be folded)";
 		} else if (!e.code) {
 			if (p->force ||
 			    ss_compact_due(&sz, p->min_ratio, p->min_bytes))
