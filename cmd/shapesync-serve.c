@@ -42,6 +42,7 @@ static struct {
 	int threads;
 	int64_t sse_timeout_ms, keepalive_ms, active_timeout_ms;
 	int64_t create_timeout_ms, request_timeout_s;
+	int subqueries; /* --experimental-subqueries */
 	uint64_t max_body, max_header;
 	int64_t max_connections;
 	int no_active_wait, public_metrics;
@@ -185,6 +186,7 @@ enum {
 	OPT_ACTIVE_TIMEOUT,
 	OPT_NO_ACTIVE_WAIT,
 	OPT_INTEGRATION,
+	OPT_SUBQUERIES,
 	OPT_CONN_TIMEOUT,
 	OPT_MAX_BODY,
 	OPT_MAX_HEADER,
@@ -226,6 +228,7 @@ static const struct option options[] = {
     {"no-active-wait", no_argument, NULL, OPT_NO_ACTIVE_WAIT},
     {"snapshot-timeout", required_argument, NULL, OPT_CREATE_TIMEOUT},
     {"enable-delete", no_argument, NULL, OPT_INTEGRATION},
+    {"experimental-subqueries", no_argument, NULL, OPT_SUBQUERIES},
     {"idle-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
     {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
     {"max-body", required_argument, NULL, OPT_MAX_BODY},
@@ -270,6 +273,9 @@ static void usage(void)
 	    "  --secret S                 API secret ($ELECTRIC_SECRET)\n"
 	    "  --insecure                 no secret ($ELECTRIC_INSECURE=true)\n"
 	    "  --enable-delete            allow DELETE /v1/shape\n"
+	    "  --experimental-subqueries  accept where clauses with IN (SELECT ...);\n"
+	    "                             a value moving into a subquery makes\n"
+	    "                             the shape's clients refetch (409)\n"
 	    "                             ($ELECTRIC_ENABLE_INTEGRATION_TESTING=true)\n"
 	    "  --threads N                HTTP threads (number of CPUs)\n"
 	    "  --max-connections N        open connections at most (20000)\n"
@@ -475,6 +481,9 @@ int main(int argc, char **argv)
 			cfg.create_timeout_ms = ss_cli_opt_duration_ms(
 			    optarg, "--snapshot-timeout");
 			break;
+		case OPT_SUBQUERIES:
+			cfg.subqueries = 1;
+			break;
 		case OPT_INTEGRATION:
 			cfg.e.integration = 1;
 			break;
@@ -629,6 +638,7 @@ int main(int argc, char **argv)
 		    &stopping,
 		    warn_cb,
 		    NULL,
+		    cfg.subqueries,
 		};
 
 		api = ss_shapeapi_new(&ac);

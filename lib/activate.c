@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "activate.h"
+#include "subq.h"
 #include "registry_cursor.h"
 #include "shape.h"
 
@@ -16,6 +17,7 @@ struct pending {
 	struct ss_shape def;
 	int was_active;	     /* the registry already has its mark */
 	char *handle, *deps; /* a subquery shape's (else deps NULL) */
+	int wait;	     /* its inner shapes are not ready: stays pending */
 };
 
 static void pending_release(struct pending *p)
@@ -155,6 +157,42 @@ static void pending_remove(struct ss_activate *a, int64_t id)
 }
 
 /*
+ * A subquery shape is routed only once the snapshots of its inner shapes
+ * are complete: its views are read from their files (lib/viewload). Until
+ * then it stays pending (serve waits for its mark meanwhile). Returns 1
+ * when ready, 0 not yet, -1 with err.
+ */
+static int inners_ready(struct ss_activate *a, const struct pending *p,
+			struct ss_err *err)
+{
+	struct ss_subq_deps d;
+	struct ss_err e2 = SS_ERR_INIT;
+	size_t i;
+	int rc = 1;
+
+	if (!p->deps)
+		return 1;
+	/* Bad deps: the router invalidates the shape when it is added. */
+	if (ss_subq_deps_parse(p->deps, &d, &e2) < 0)
+		return 1;
+	for (i = 0; i < d.ninner && rc == 1; i++) {
+		struct ss_shape_rec rec;
+		int got;
+
+		ss_shape_rec_init(&rec);
+		got = ss_registry_get_by_id(a->reg, d.inner[i], &rec, err);
+		if (got < 0)
+			rc = -1;
+		else if (!got || rec.snapshot_state != SS_SNAPSHOT_COMPLETE ||
+			 !ss_router_has(a->router, d.inner[i]))
+			rc = 0;
+		ss_shape_rec_release(&rec);
+	}
+	ss_subq_deps_release(&d);
+	return rc;
+}
+
+/*
  * Route the pending shapes from now on and publish their marks: position
  * is the last commit passed through (or progress), so every transaction
  * after it will be tagged. Only between transactions.
@@ -170,7 +208,17 @@ static int activate_pending(struct ss_activate *a, struct ss_err *err)
 		return 0;
 	for (i = 0; i < a->npending && rc == 0; i++) {
 		struct pending *p = &a->pending[i];
+		int ready = inners_ready(a, p, err);
 
+		if (ready < 0) {
+			rc = -1;
+			break;
+		}
+		if (!ready) {
+			p->wait = 1;
+			continue;
+		}
+		p->wait = 0;
 		rc = p->deps ? ss_router_add_subquery(a->router, p->id, &p->def,
 						      p->handle, p->deps, err)
 			     : ss_router_add(a->router, p->id, &p->def, err);
@@ -187,11 +235,20 @@ static int activate_pending(struct ss_activate *a, struct ss_err *err)
 		 * (adding one again is a no-op for the router). */
 		return -1;
 	}
-	for (i = 0; i < n; i++)
-		pending_release(&a->pending[i]);
-	a->npending = 0;
+	{
+		size_t kept = 0;
+
+		for (i = 0; i < n; i++) {
+			if (a->pending[i].wait)
+				a->pending[kept++] = a->pending[i];
+			else
+				pending_release(&a->pending[i]);
+		}
+		a->npending = kept;
+		n -= kept;
+	}
 	set_rebuild(a);
-	if (a->ops.activated)
+	if (n && a->ops.activated)
 		a->ops.activated(n, a->position, a->ctx);
 	if (marked) {
 		/* serve, another process, waits for the mark: publish it. */

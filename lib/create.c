@@ -11,8 +11,10 @@
 
 #include "create.h"
 #include "datadir.h"
+#include "dnf.h"
 #include "message.h"
 #include "snapshot.h"
+#include "subq.h"
 #include "tablecache.h"
 
 struct ss_create {
@@ -80,6 +82,7 @@ struct creation {
 	uint64_t chunk_fill;
 	int64_t id;
 	struct ss_pg_snapshot snap;
+	char *deps; /* a subquery shape's (registry deps), else NULL */
 };
 
 static void creation_progress(struct creation *cr, uint64_t ready, int done)
@@ -199,6 +202,76 @@ static void creation_conn_put(struct ss_create *c, void *conn)
 	pthread_mutex_unlock(&c->slot_mu);
 }
 
+/* While a subquery shape waits for route's mark (route activates it once
+ * its inner shapes' snapshots are complete): 0, or -1 with err when one
+ * of them is gone (its creation failed, or it was removed). */
+static int inners_alive(struct creation *cr, struct ss_err *err)
+{
+	struct ss_subq_deps d;
+	size_t i;
+	int rc = 0;
+
+	if (!cr->deps)
+		return 0;
+	if (ss_subq_deps_parse(cr->deps, &d, err) < 0)
+		return -1;
+	for (i = 0; i < d.ninner && rc == 0; i++) {
+		struct ss_shape_rec rec;
+
+		ss_shape_rec_init(&rec);
+		rc = ss_registry_get_by_id(cr->c->cfg.reg, d.inner[i], &rec,
+					   err);
+		ss_shape_rec_release(&rec);
+		if (rc == 0)
+			rc = ss_err_set(err, SS_ERR_RUNTIME,
+					"shape %" PRId64 ", one of its "
+					"subqueries, is gone",
+					d.inner[i]);
+		else if (rc > 0)
+			rc = 0;
+	}
+	ss_subq_deps_release(&d);
+	return rc;
+}
+
+/* A subquery shape's DNF plan, for the tags of its snapshot rows: its
+ * clause compiled against its table with the tables of its deps. The
+ * plan points into the clause *wp (*new*, ss_where_free after the plan)
+ * and into *colsp (*new*, free() after the plan). */
+static int subquery_plan(struct creation *cr, struct ss_dnf **out,
+			 struct ss_where **wp, struct ss_where_column **colsp,
+			 struct ss_err *err)
+{
+	struct ss_subq_deps d;
+	struct ss_where_tables t = {ss_subq_deps_describe, &d};
+	struct ss_where_limits lim;
+	struct ss_where_opts o;
+	struct ss_where_column *cols;
+	struct ss_where *w = NULL;
+	size_t i;
+	int rc;
+
+	if (ss_subq_deps_parse(cr->deps, &d, err) < 0)
+		return -1;
+	*colsp = cols = ss_xcalloc(cr->table.ncols + 1, sizeof(*cols));
+	for (i = 0; i < cr->table.ncols; i++) {
+		cols[i].name = cr->table.cols[i].name;
+		cols[i].type = cr->table.cols[i].type;
+		cols[i].is_enum = cr->table.cols[i].is_enum;
+	}
+	memset(&o, 0, sizeof(o));
+	ss_where_limits_stored(&lim);
+	o.limits = &lim;
+	o.tables = &t;
+	rc = ss_where_compile_opts(cr->def.where, cols, cr->table.ncols, NULL,
+				   0, &o, &w, err);
+	if (rc == 0)
+		rc = ss_dnf_build(w, cols, cr->table.ncols, out, err);
+	*wp = w;
+	ss_subq_deps_release(&d);
+	return rc;
+}
+
 /* DESIGN.md "Creating a shape": publication, route's mark, snapshot. */
 static int create_shape(struct creation *cr, struct ss_err *err)
 {
@@ -206,6 +279,9 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 	struct ss_buf end = SS_BUF_INIT;
 	struct ss_pgq_snapshot_cb cb = {on_snapshot, on_row, cr};
 	struct leaves_ctx lc = {cr->c->cfg.reg, err};
+	struct ss_dnf *dnf = NULL;
+	struct ss_where_column *pcols = NULL;
+	struct ss_where *pw = NULL;
 	int64_t deadline;
 	uint64_t chunks;
 	void *conn;
@@ -246,6 +322,8 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 		ss_shape_rec_release(&rec);
 		if (rc)
 			break;
+		if ((rc = inners_alive(cr, err)) < 0)
+			goto out;
 		if (ss_mono_us() > deadline ||
 		    atomic_load(cr->c->cfg.stopping)) {
 			rc = ss_err_set(err, SS_ERR_RUNTIME,
@@ -266,8 +344,22 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 	rc = ss_snapshot_begin(cr->dir, cr->c->cfg.chunk_bytes, &cr->w, err);
 	if (rc < 0)
 		goto out;
-	rc = ss_pgq_snapshot(conn, &cr->table, cr->sel, cr->nsel, cr->def.where,
-			     cr->def.log_mode == SS_LOG_FULL, &cb, err);
+	if (cr->deps) {
+		struct ss_pgq_subset q;
+
+		memset(&q, 0, sizeof(q));
+		rc = subquery_plan(cr, &dnf, &pw, &pcols, err);
+		q.dnf = dnf;
+		q.tag_handle = cr->sh->handle;
+		if (rc == 0)
+			rc = ss_pgq_subset(
+			    conn, &cr->table, cr->sel, cr->nsel, cr->def.where,
+			    &q, cr->def.log_mode == SS_LOG_FULL, &cb, err);
+	} else {
+		rc = ss_pgq_snapshot(conn, &cr->table, cr->sel, cr->nsel,
+				     cr->def.where,
+				     cr->def.log_mode == SS_LOG_FULL, &cb, err);
+	}
 	if (rc < 0)
 		goto out;
 	ss_message_snapshot_end(&end, cr->snap.xmin, cr->snap.xmax,
@@ -287,6 +379,9 @@ out:
 	cr->w = NULL;
 	creation_conn_put(cr->c, conn);
 	ss_buf_release(&end);
+	ss_dnf_free(dnf);
+	ss_where_free(pw);
+	free(pcols);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -324,6 +419,7 @@ static void creation_end(struct creation *cr, int rc, const struct ss_err *err)
 	free(cr->sel);
 	free(cr->dir);
 	free(cr->snap.xip);
+	free(cr->deps);
 	free(cr);
 }
 
@@ -372,19 +468,61 @@ static void remove_unfinished(struct ss_create *c, int64_t id,
 	ss_datadir_trash(c->cfg.data_dir, dir, err);
 }
 
+/*
+ * A subquery shape's deps: get or create the shape of each of its
+ * subqueries first (their ids are known at once; route activates the
+ * outer shape only once their snapshots are complete). *deps is *new*.
+ */
+static int inner_shapes(struct ss_create *c, const struct ss_shapereq *q,
+			char **deps, struct ss_err *err)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	size_t i;
+
+	ss_buf_adds(&b, "{\"inner\":[");
+	for (i = 0; i < q->ninner; i++) {
+		struct ss_create_shape in;
+		int rc, tries = 0;
+
+		ss_buf_init(&in.dir);
+		do {
+			in.sh = NULL;
+			rc = ss_create_get(c, &q->inner[i], &in, err);
+			if (in.sh)
+				ss_live_put(c->cfg.live, in.sh);
+		} while (rc == 0 && ++tries < 3);
+		ss_buf_release(&in.dir);
+		if (rc <= 0) {
+			ss_buf_release(&b);
+			return rc < 0 ? -1
+				      : ss_err_set(err, SS_ERR_RUNTIME,
+						   "the shape of a subquery "
+						   "could not be created");
+		}
+		ss_buf_addf(&b, "%s%" PRId64, i ? "," : "", in.id);
+	}
+	ss_buf_addf(&b, "],\"tables\":%s}", q->deps_tables);
+	*deps = ss_buf_detach(&b, NULL);
+	return 0;
+}
+
 int ss_create_get(struct ss_create *c, const struct ss_shapereq *q,
 		  struct ss_create_shape *out, struct ss_err *err)
 {
 	struct ss_live *live = c->cfg.live;
 	struct ss_shape_rec rec;
+	char *deps = NULL;
 	int created = 0, rc;
 
+	if (q->ninner && inner_shapes(c, q, &deps, err) < 0)
+		return -1;
 	ss_shape_rec_init(&rec);
 	pthread_mutex_lock(&c->create_mu);
-	rc = ss_registry_add(c->cfg.reg, &q->def, &q->table.oid, 1, &rec,
-			     &created, err);
+	rc = ss_registry_add_deps(c->cfg.reg, &q->def, &q->table.oid, 1, deps,
+				  &rec, &created, err);
 	if (rc < 0) {
 		pthread_mutex_unlock(&c->create_mu);
+		free(deps);
 		return -1;
 	}
 	out->id = rec.id;
@@ -411,6 +549,8 @@ int ss_create_get(struct ss_create *c, const struct ss_shapereq *q,
 			cr->sel[i] = q->sel[i];
 		cr->nsel = q->nsel;
 		cr->dir = ss_xstrdup(out->dir.buf);
+		cr->deps = deps;
+		deps = NULL;
 		ss_live_unlock(live);
 		rc = start_creation(cr);
 		if (rc != 0) {
@@ -439,6 +579,7 @@ int ss_create_get(struct ss_create *c, const struct ss_shapereq *q,
 	if (rc == 0)
 		remove_unfinished(c, rec.id, rec.handle, out->dir.buf, err);
 	ss_shape_rec_release(&rec);
+	free(deps);
 	return rc;
 }
 

@@ -148,8 +148,8 @@ static void add_text_expr(struct ss_pg *c, struct ss_buf *b,
 int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
 			    const size_t *sel, size_t nsel, const char *where,
 			    const char *where2, const char *extra_headers,
-			    const char *tail, struct ss_buf *sql,
-			    struct ss_err *err)
+			    const char *headers_sql, const char *tail,
+			    struct ss_buf *sql, struct ss_err *err)
 {
 	struct ss_buf tmp = SS_BUF_INIT;
 	size_t i;
@@ -189,6 +189,13 @@ int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
 	ss_buf_adds(&tmp, "]");
 	if (extra_headers)
 		ss_buf_adds(&tmp, extra_headers);
+	if (headers_sql) {
+		ss_buf_adds(sql, " || ");
+		if (ss_pg_add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
+			goto out;
+		ss_buf_adds(sql, headers_sql);
+		ss_buf_reset(&tmp);
+	}
 	ss_buf_adds(&tmp, "}}");
 	ss_buf_adds(sql, " || ");
 	if (ss_pg_add_literal(c, sql, tmp.buf, tmp.len, err) < 0)

@@ -90,15 +90,19 @@ void ss_message_snapshot_end(struct ss_buf *out, uint64_t xmin, uint64_t xmax,
  * of table t (all of a partitioned table, else ONLY t), of the `sel`
  * columns (nsel indexes into t->cols), filtered by `where` and `where2`
  * (canonical SQL or NULL each), then `tail` (" ORDER BY ... LIMIT ...",
- * or NULL). Names and literals are quoted through connection c. Appends
- * to sql; -1 with err (SS_ERR_RUNTIME) when libpq refuses to quote.
+ * or NULL). headers_sql, when not NULL, is SQL that adds members to the
+ * headers after extra_headers: a fragment " || <text expression> ..."
+ * whose text starts with ',' (a subquery shape's tags and
+ * active_conditions). Names and literals are quoted through connection
+ * c. Appends to sql; -1 with err (SS_ERR_RUNTIME) when libpq refuses to
+ * quote.
  */
 struct ss_pg;
 struct ss_catalog_table;
 int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
 			    const size_t *sel, size_t nsel, const char *where,
 			    const char *where2, const char *extra_headers,
-			    const char *tail, struct ss_buf *sql,
-			    struct ss_err *err);
+			    const char *headers_sql, const char *tail,
+			    struct ss_buf *sql, struct ss_err *err);
 
 #endif

@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "lsn.h"
+#include "dnf.h"
 #include "message.h"
+#include "subq.h"
 #include "publication.h"
 
 /* ------------------------------------------------------------- pool */
@@ -387,6 +389,34 @@ static void drain(struct ss_pg *pg)
 		PQclear(r);
 }
 
+/* The headers SQL of a subquery shape's rows: " || ',"active_conditions":'
+ * || <ac> || ',"tags":' || <tags>" (lib/message's headers_sql). */
+static int tags_sql(struct ss_pg *pg, const struct ss_pgq_subset *q,
+		    struct ss_buf *out, struct ss_err *err)
+{
+	struct ss_buf st = SS_BUF_INIT, h = SS_BUF_INIT, tags = SS_BUF_INIT,
+		      ac = SS_BUF_INIT;
+	int rc = -1;
+
+	if (ss_pg_add_literal(pg, &st, SS_SUBQ_STACK_ID,
+			      strlen(SS_SUBQ_STACK_ID), err) < 0 ||
+	    ss_pg_add_literal(pg, &h, q->tag_handle, strlen(q->tag_handle),
+			      err) < 0)
+		goto out;
+	ss_dnf_sql(q->dnf, st.buf, h.buf, &tags, &ac);
+	ss_buf_addf(out,
+		    " || ',\"active_conditions\":' || (%s) || ',\"tags\":' || "
+		    "(%s)",
+		    ac.buf, tags.buf);
+	rc = 0;
+out:
+	ss_buf_release(&st);
+	ss_buf_release(&h);
+	ss_buf_release(&tags);
+	ss_buf_release(&ac);
+	return rc;
+}
+
 int ss_pgq_snapshot(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		    size_t nsel, const char *where, int rows,
 		    const struct ss_pgq_snapshot_cb *cb, struct ss_err *err)
@@ -472,11 +502,22 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 	if (cb->snapshot(cb->ctx, &snap, err))
 		goto out;
 	if (rows) {
-		if (ss_message_snapshot_sql(pg, t, sel, nsel, where,
-					    q ? q->where : NULL,
-					    q ? q->headers : NULL,
-					    q ? q->tail : NULL, &sql, err) < 0)
+		struct ss_buf hs = SS_BUF_INIT;
+
+		if (q && q->dnf && tags_sql(pg, q, &hs, err) < 0) {
+			ss_buf_release(&hs);
 			goto out;
+		}
+		rc = ss_message_snapshot_sql(
+		    pg, t, sel, nsel, where, q ? q->where : NULL,
+		    q ? q->headers : NULL, hs.len ? hs.buf : NULL,
+		    q ? q->tail : NULL, &sql, err);
+		ss_buf_release(&hs);
+		if (rc < 0) {
+			rc = -1;
+			goto out;
+		}
+		rc = -1;
 		if (!PQsendQueryParams(c, sql.buf, 0, NULL, NULL, NULL, NULL,
 				       0) ||
 		    !PQsetSingleRowMode(c)) {

@@ -130,9 +130,15 @@ int ss_pgq_snapshot(void *conn, const struct ss_pgq_table *t, const size_t *sel,
  * *lsn gets pg_current_wal_lsn() of the transaction when lsn is set.
  * Same transaction and callbacks as ss_pgq_snapshot.
  */
+struct ss_dnf;
 struct ss_pgq_subset {
 	const char *where, *tail, *headers;
 	uint64_t *lsn;
+	/* A subquery shape: its plan (each row's headers get its tags and
+	 * active_conditions, computed by PostgreSQL with ss_dnf_sql) and
+	 * the handle its tags hash; NULL for other shapes. */
+	const struct ss_dnf *dnf;
+	const char *tag_handle;
 };
 int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		  size_t nsel, const char *where, const struct ss_pgq_subset *q,

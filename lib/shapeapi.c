@@ -214,9 +214,9 @@ static int prepare_shape_request(struct req *r,
 				 const struct ss_shapereq_args *a,
 				 int definition_only, enum MHD_Result *ret)
 {
-	struct ss_shapereq_opts o = {r->a->cfg.secret, r->a->cfg.where_limits,
-				     ss_tablecache_describe, r->a->cfg.tables,
-				     definition_only};
+	struct ss_shapereq_opts o = {
+	    r->a->cfg.secret, r->a->cfg.where_limits, ss_tablecache_describe,
+	    r->a->cfg.tables, definition_only,	      r->a->cfg.subqueries};
 	struct ss_shapereq_error e;
 	unsigned status;
 
@@ -753,6 +753,14 @@ static enum MHD_Result handle_subset(struct req *r)
 	void *conn;
 	int rc = -1;
 
+	if (r->q.ninner) {
+		/* Its rows would need tags and active_conditions. */
+		ret = send_invalid(r, "subset",
+				   "Subsets of subquery shapes are not "
+				   "supported yet");
+		ss_buf_release(&body);
+		return ret;
+	}
 	st = ss_subset_prepare(&r->q, r->a->cfg.where_limits, &sub, &body);
 	if (st) {
 		ret = send_json(r, st, body.buf, NULL, 0);

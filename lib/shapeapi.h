@@ -44,6 +44,7 @@ struct ss_shapeapi_cfg {
 	/* Warnings, one line each (may be NULL). */
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
+	int subqueries; /* accept subquery shapes (shapereq's opts) */
 };
 
 struct ss_shapeapi;

@@ -9,6 +9,7 @@
 
 #include "http.h"
 #include "shapereq.h"
+#include "tablecache.h"
 #include "dnf.h"
 
 void ss_shapereq_init(struct ss_shapereq *q)
@@ -20,6 +21,12 @@ void ss_shapereq_init(struct ss_shapereq *q)
 
 void ss_shapereq_release(struct ss_shapereq *q)
 {
+	size_t i;
+
+	for (i = 0; i < q->ninner; i++)
+		ss_shapereq_release(&q->inner[i]);
+	free(q->inner);
+	free(q->deps_tables);
 	ss_shape_release(&q->def);
 	ss_buf_release(&q->canon);
 	ss_pgq_table_release(&q->table);
@@ -377,6 +384,99 @@ static void sublookup_release(struct sublookup *l)
 	free(l->cols);
 }
 
+/* One table of a subquery shape's deps: {"schema":..,"table":..,
+ * "columns":[[name,type(,"enum")],...]}. */
+static void deps_table(struct ss_buf *b, const struct ss_pgq_table *t)
+{
+	size_t k;
+
+	ss_buf_adds(b, "{\"schema\":");
+	ss_buf_add_json_string(b, t->schema, strlen(t->schema));
+	ss_buf_adds(b, ",\"table\":");
+	ss_buf_add_json_string(b, t->name, strlen(t->name));
+	ss_buf_adds(b, ",\"columns\":[");
+	for (k = 0; k < t->ncols; k++) {
+		ss_buf_adds(b, k ? ",[" : "[");
+		ss_buf_add_json_string(b, t->cols[k].name,
+				       strlen(t->cols[k].name));
+		ss_buf_addc(b, ',');
+		ss_buf_add_json_string(b, t->cols[k].type,
+				       strlen(t->cols[k].type));
+		if (t->cols[k].is_enum)
+			ss_buf_adds(b, ",\"enum\"");
+		ss_buf_addc(b, ']');
+	}
+	ss_buf_adds(b, "]}");
+}
+
+/* The shape that follows dependency `dep` (its table described as t):
+ * the subquery's table, where and select list. */
+static void inner_request(struct ss_shapereq *in,
+			  const struct ss_where_dep *dep,
+			  const struct ss_pgq_table *t)
+{
+	size_t i, k;
+
+	ss_shapereq_init(in);
+	in->def.schema = ss_xstrdup(dep->schema);
+	in->def.table = ss_xstrdup(dep->table);
+	if (dep->where)
+		ss_shape_set_where(&in->def, dep->where);
+	in->def.columns = ss_xcalloc(dep->ncols, sizeof(char *));
+	for (i = 0; i < dep->ncols; i++)
+		in->def.columns[i] = ss_xstrdup(dep->cols[i]);
+	in->def.ncolumns = dep->ncols;
+	ss_tablecache_copy(&in->table, t);
+	in->sel = ss_xcalloc(t->ncols + 1, sizeof(*in->sel));
+	for (k = 0; k < t->ncols; k++)
+		for (i = 0; i < dep->ncols; i++)
+			if (!strcmp(t->cols[k].name, dep->cols[i])) {
+				in->sel[in->nsel++] = k;
+				break;
+			}
+	ss_shape_canonical(&in->def, &in->canon);
+}
+
+/* A subquery shape's inner requests and deps tables, from its clause
+ * and the tables its subqueries named (sl). */
+static void subquery_request(struct ss_shapereq *r, const struct ss_where *w,
+			     const struct sublookup *sl)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	size_t d, j;
+
+	r->ninner = ss_where_ndeps(w);
+	r->inner = ss_xcalloc(r->ninner, sizeof(*r->inner));
+	for (d = 0; d < r->ninner; d++) {
+		const struct ss_where_dep *dep = ss_where_dep_at(w, d);
+
+		for (j = 0; j < sl->n; j++)
+			if (!strcmp(sl->tabs[j].schema, dep->schema) &&
+			    !strcmp(sl->tabs[j].name, dep->table))
+				break;
+		/* compile described every table it named */
+		inner_request(&r->inner[d], dep, &sl->tabs[j < sl->n ? j : 0]);
+	}
+	ss_buf_addc(&b, '[');
+	deps_table(&b, &r->table);
+	for (j = 0; j < sl->n; j++) {
+		size_t k;
+		int seen = !strcmp(sl->tabs[j].schema, r->table.schema) &&
+			   !strcmp(sl->tabs[j].name, r->table.name);
+
+		for (k = 0; k < j && !seen; k++)
+			seen =
+			    !strcmp(sl->tabs[k].schema, sl->tabs[j].schema) &&
+			    !strcmp(sl->tabs[k].name, sl->tabs[j].name);
+		if (seen)
+			continue;
+		ss_buf_addc(&b, ',');
+		deps_table(&b, &sl->tabs[j]);
+	}
+	ss_buf_addc(&b, ']');
+	r->deps_tables = ss_buf_detach(&b, NULL);
+}
+
 /* Compile the where clause with the params; 0, -1 with the error
  * collected, or -2 when the catalog could not be asked about a table a
  * subquery names. */
@@ -433,6 +533,9 @@ static int check_where(const struct ss_shapereq_args *a,
 	ss_dnf_free(dnf);
 	free(cols);
 	free(pv);
+	if (i == 0 && ss_where_ndeps(w) > 0 && o->subqueries &&
+	    !r->compaction && !sl.unavailable)
+		subquery_request(r, w, &sl);
 	sublookup_release(&sl);
 	if (sl.unavailable)
 		return -2;
@@ -451,7 +554,7 @@ static int check_where(const struct ss_shapereq_args *a,
 		ss_http_errors_add(c, field, "%s", err.msg);
 		return -1;
 	}
-	if (ss_where_ndeps(w) > 0) {
+	if (ss_where_ndeps(w) > 0 && !r->ninner) {
 		ss_where_free(w);
 		if (r->compaction) {
 			ss_http_errors_add(c, "experimental_compaction",

@@ -69,6 +69,14 @@ struct ss_shapereq {
 	 * code; NULL when absent */
 	int subset;
 	char *sub_where, *sub_order, *sub_params_json, *sub_limit, *sub_offset;
+	/* A subquery shape (opts->subqueries): the shape of each of its
+	 * subqueries, in dependency order, validated as a shape of its own
+	 * (def: the subquery's table, where and select list; table; sel),
+	 * and the JSON array of the tables its clause is compiled against,
+	 * its own first (the "tables" of lib/subq's deps). */
+	struct ss_shapereq *inner;
+	size_t ninner;
+	char *deps_tables;
 };
 
 /*
@@ -88,6 +96,9 @@ struct ss_shapereq_opts {
 	 * DELETE /v1/shape needs): offset, handle and live as given are
 	 * ignored. */
 	int definition_only;
+	/* Accept subquery shapes (else Electric's "Subqueries are not
+	 * supported"), filling inner and deps_tables. */
+	int subqueries;
 };
 
 /* The answer to an invalid request: status (400, 401 or 503), its JSON

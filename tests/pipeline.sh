@@ -22,7 +22,7 @@ pipeline_start() {
 
 stages_start() {
 	( shapesync-replicate --registry "$SS_REGISTRY" "$@" |
-	  shapesync-route --registry "$SS_REGISTRY" |
+	  shapesync-route --registry "$SS_REGISTRY" --dir "$SS_DATA" |
 	  shapesync-store --registry "$SS_REGISTRY" --dir "$SS_DATA" \
 		--sync-interval 2ms ) 2>>"$TEST_DIR/pipeline.log" &
 	PIPELINE_PID=$!

@@ -189,7 +189,7 @@ static unsigned run(const struct ss_shapereq_kv *kv, size_t n,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ss_where_limits lim;
-	struct ss_shapereq_opts o = {NULL, &lim, fake_describe, NULL, 0};
+	struct ss_shapereq_opts o = {NULL, &lim, fake_describe, NULL, 0, 0};
 	struct ss_shapereq q, q2;
 	struct ss_shapereq_kv *kv, *kv2 = NULL, *kv3 = NULL;
 	struct ss_buf r1 = SS_BUF_INIT, r2 = SS_BUF_INIT, d1 = SS_BUF_INIT;

@@ -305,8 +305,8 @@ static void test_snapshot_sql(void)
 	    "(2, 'z', NULL, NULL, NULL)");
 	CHECK(ss_catalog_describe(terse, "public", "items", &t, &err) == 1);
 	CHECK(ss_message_snapshot_sql(terse, &t, sel, 5, "a = 1", NULL,
-				      ",\"snapshot_mark\":3", " ORDER BY a", &q,
-				      &err) == 0);
+				      ",\"snapshot_mark\":3", NULL,
+				      " ORDER BY a", &q, &err) == 0);
 	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
 		FAILF("%s: %s", q.buf, err.msg);
 	CHECK(PQntuples(r) == 1);
@@ -323,7 +323,7 @@ static void test_snapshot_sql(void)
 	PQclear(r);
 	ss_buf_reset(&q);
 	CHECK(ss_message_snapshot_sql(terse, &t, sel + 2, 1, "a = 2", NULL,
-				      NULL, NULL, &q, &err) == 0);
+				      NULL, NULL, NULL, &q, &err) == 0);
 	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
 		FAILF("%s: %s", q.buf, err.msg);
 	CHECK_STR(

@@ -52,7 +52,7 @@ static void request(const char *table, const char *where, struct ss_shapereq *q)
 	    {"offset", 6, "-1", 2},
 	    {"where", 5, where ? where : "", where ? strlen(where) : 0},
 	};
-	struct ss_shapereq_opts o = {NULL, NULL, describe, NULL, 0};
+	struct ss_shapereq_opts o = {NULL, NULL, describe, NULL, 0, 0};
 	struct ss_shapereq_args a;
 	struct ss_shapereq_error e;
 

@@ -77,7 +77,8 @@ static void make_shape(struct ss_registry *reg, struct ss_tablecache *tc,
 			  off[] = "offset", start[] = "-1";
 	struct ss_shapereq_kv kv[2] = {{table, 5, items, 5},
 				       {off, 6, start, 2}};
-	struct ss_shapereq_opts o = {NULL, lim, ss_tablecache_describe, tc, 0};
+	struct ss_shapereq_opts o = {NULL, lim, ss_tablecache_describe,
+				     tc,   0,	0};
 	struct ss_shapereq_args a;
 	struct ss_shapereq q;
 	struct ss_shapereq_error e;

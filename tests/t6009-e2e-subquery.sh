@@ -1,0 +1,115 @@
+#!/bin/sh
+# Subquery shapes over HTTP (issue 14, serve --experimental-subqueries):
+# serve creates the shape of the subquery, then the outer shape, whose
+# snapshot rows carry Electric's tags and active_conditions computed by
+# PostgreSQL; the log then carries the meta of each change and a move-out
+# event when a value leaves the subquery, byte for byte as Electric; a
+# value moving in makes the clients refetch (409, not followed yet);
+# subsets of such shapes are refused; without the option, Electric's 400.
+. "$(dirname "$0")/lib.sh"
+. "$TEST_SRC/pg.sh"
+. "$TEST_SRC/serve.sh"
+. "$TEST_SRC/pipeline.sh"
+
+pg_start
+pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool, name text)" \
+	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text)" \
+	"INSERT INTO projects VALUES (7, true, 'p7'), (8, false, 'p8'), (9, true, 'p9')" \
+	"INSERT INTO tasks VALUES (1, 7, 'a'), (2, 8, 'b'), (3, NULL, 'c')"
+pipeline_start --experimental-subqueries
+
+Q='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)'
+# tag VALUE: md5 of the stack, the shape's handle and "v:VALUE"
+tag() { printf 'single_stack%sv:%s' "$(cat handle)" "$1" | md5sum | cut -c1-32; }
+# lines: the body's messages, one compact JSON line each
+lines() { node -e '
+	const b = JSON.parse(require("fs").readFileSync("b", "utf8"));
+	for (const m of b) console.log(JSON.stringify(m));'; }
+
+test_expect_success 'the snapshot: the rows in the subquery, with tags and active_conditions' '
+	test_eq 200 "$(get "/v1/shape?$Q&offset=-1")" &&
+	hdr electric-handle >handle &&
+	lines >snap &&
+	grep "\"key\"" snap >rows &&
+	test_eq 1 "$(wc -l <rows)" &&
+	grep -q "^{\"key\":\"\\\\\"public\\\\\".\\\\\"tasks\\\\\"/\\\\\"1\\\\\"\",\"value\":{\"id\":\"1\",\"project_id\":\"7\",\"title\":\"a\"},\"headers\":{\"operation\":\"insert\",\"relation\":\[\"public\",\"tasks\"\],\"active_conditions\":\[true\],\"tags\":\[\"$(tag 7)\"\]}}\$" rows
+'
+
+# follow: the next answer of the shape from the offset held in ./off
+poll() {
+	_c=$(get "/v1/shape?$Q&handle=$(cat handle)&offset=$(cat off)&live=true") &&
+	echo "$_c" &&
+	{ [ "$_c" != 200 ] || hdr electric-offset >off; }
+}
+
+test_expect_success 'changes carry their meta; an update removes the old tag' '
+	i=0 &&
+	while ! grep -q up-to-date b; do
+		test_eq 200 "$(get "/v1/shape?$Q&handle=$(cat handle)&offset=$(hdr electric-offset)")" || return 1
+		i=$((i + 1)) && [ $i -lt 50 ] || return 1
+	done &&
+	hdr electric-offset >off &&
+	pg_psql "INSERT INTO tasks VALUES (4, 9, '"'"'d'"'"')" \
+		"UPDATE tasks SET project_id = 9 WHERE id = 1" &&
+	: >log &&
+	i=0 &&
+	while ! grep -q "\"operation\":\"update\"" log; do
+		test_eq 200 "$(poll)" && lines >>log || return 1
+		i=$((i + 1)) && [ $i -lt 50 ] || return 1
+	done &&
+	grep -q "\"value\":{\"id\":\"4\",\"project_id\":\"9\",\"title\":\"d\"},\"headers\":{\"operation\":\"insert\",.*\"tags\":\[\"$(tag 9)\"\],\"active_conditions\":\[true\]" log &&
+	grep "\"operation\":\"update\"" log >upd &&
+	grep -q "\"tags\":\[\"$(tag 9)\"\],\"active_conditions\":\[true\],\"removed_tags\":\[\"$(tag 7)\"\]" upd
+'
+
+test_expect_success 'a project leaves the subquery: a move-out event' '
+	pg_psql "UPDATE projects SET active = false WHERE id = 9" &&
+	: >log &&
+	i=0 &&
+	while ! grep -q move-out log; do
+		test_eq 200 "$(poll)" && lines >>log || return 1
+		i=$((i + 1)) && [ $i -lt 50 ] || return 1
+	done &&
+	grep -q "^{\"headers\":{\"event\":\"move-out\",\"patterns\":\[{\"pos\":0,\"value\":\"$(tag 9)\"}\],\"txids\":\[[0-9]*\]}}\$" log
+'
+
+test_expect_success 'a project enters the subquery: its clients refetch (409)' '
+	pg_psql "UPDATE projects SET active = true WHERE id = 8" &&
+	i=0 &&
+	while :; do
+		c=$(poll) || return 1
+		[ "$c" = 409 ] && break
+		test_eq 200 "$c" || return 1
+		i=$((i + 1)) && [ $i -lt 50 ] || return 1
+	done &&
+	grep -q must-refetch b
+'
+
+test_expect_success 'the refetched shape: a new snapshot with the rows in the subquery now' '
+	test_eq 200 "$(get "/v1/shape?$Q&offset=-1")" &&
+	hdr electric-handle >handle &&
+	test "$(cat handle)" != "" &&
+	lines | grep "\"key\"" >rows &&
+	test_eq 1 "$(wc -l <rows)" &&
+	grep -q "\"id\":\"2\",\"project_id\":\"8\".*\"tags\":\[\"$(tag 8)\"\]" rows
+'
+
+test_expect_success 'subsets of a subquery shape are refused' '
+	test_eq 400 "$(get "/v1/shape?$Q&offset=-1&handle=$(cat handle)&subset__limit=1")" &&
+	grep -q "Subsets of subquery shapes are not supported yet" b
+'
+
+test_expect_success 'shapesync-db show: the outer shape depends on the subquery shape' '
+	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" show "$(cat handle)" >show &&
+	grep -q "^depends on: [0-9]*\$" show
+'
+
+serve_stop
+serve_start
+
+test_expect_success 'without --experimental-subqueries: Electric'"'"'s 400' '
+	test_eq 400 "$(get "/v1/shape?$Q&offset=-1")" &&
+	grep -q "Subqueries are not supported" b
+'
+
+test_done
