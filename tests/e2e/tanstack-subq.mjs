@@ -1,0 +1,146 @@
+// tests/e2e/tanstack-subq.mjs — TanStack DB's electric collection
+// (@tanstack/electric-db-collection, the consumer of Electric's subquery
+// protocol: tags, active_conditions, removed_tags, move-out events) kept
+// equal to SELECT for a subquery shape while writers change both tables.
+//
+// Each round, WRITERS concurrent writers run TXNS random transactions
+// each: a project flips active (values move out of the subquery, or in:
+// the shape is then refetched), a task is inserted with a random project
+// or NULL, moves to another project, is renamed or deleted, or a project
+// flips and a task moves in one transaction; then projects only leave the
+// subquery (move-outs, never a refetch); then tasks only move between
+// projects. After each phase (a quiet point) the collection must hold
+// exactly the rows of
+//   SELECT * FROM tasks WHERE <WHERE>
+// (each once: it is a map by key), within 60 s. Prints one line per phase
+// and "ok" at the end; exits 1 with the difference otherwise.
+//
+// Usage: node tanstack-subq.mjs WHERE SEED ROUNDS WRITERS TXNS
+//   (SERVE_URL, and libpq's PG* variables, set)
+import pg from 'pg'
+import { createCollection } from '@tanstack/db'
+import { electricCollectionOptions } from '@tanstack/electric-db-collection'
+
+const [where, seedArg, roundsArg, writersArg, txnsArg] = process.argv.slice(2)
+const rounds = Number(roundsArg)
+const writers = Number(writersArg)
+const txns = Number(txnsArg)
+let seed = Number(seedArg) >>> 0
+
+function rnd(n) {
+  // xorshift32: the same run for the same SEED
+  seed ^= seed << 13
+  seed >>>= 0
+  seed ^= seed >>> 17
+  seed ^= seed << 5
+  seed >>>= 0
+  return seed % n
+}
+
+const NPROJ = 6
+let nextTask = 1000
+
+async function writer(db) {
+  for (let i = 0; i < txns; i++) {
+    const p = 1 + rnd(NPROJ)
+    const t = 1 + rnd(40)
+    const proj = rnd(8) === 0 ? null : 1 + rnd(NPROJ)
+    try {
+      switch (rnd(7)) {
+        case 0:
+          await db.query('UPDATE projects SET active = NOT active WHERE id = $1', [p])
+          break
+        case 1:
+          await db.query('INSERT INTO tasks VALUES ($1, $2, $3)', [nextTask++, proj, `n${i}`])
+          break
+        case 2:
+          await db.query('UPDATE tasks SET project_id = $2 WHERE id = $1', [t, proj])
+          break
+        case 3:
+          await db.query("UPDATE tasks SET title = title || 'x' WHERE id = $1", [t])
+          break
+        case 4:
+          await db.query('DELETE FROM tasks WHERE id = $1', [t])
+          break
+        case 5:
+          await db.query('INSERT INTO tasks VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET project_id = $2',
+            [t, proj, `r${i}`])
+          break
+        default:
+          await db.query('BEGIN')
+          await db.query('UPDATE projects SET active = NOT active WHERE id = $1', [p])
+          await db.query('UPDATE tasks SET project_id = $2 WHERE id = $1', [t, p])
+          await db.query('COMMIT')
+      }
+    } catch (e) {
+      await db.query('ROLLBACK').catch(() => {})
+      // a duplicate key from two writers: a transaction like any other
+      if (!/duplicate key/.test(e.message)) throw e
+    }
+  }
+}
+
+function rowsOf(list) {
+  return [...list]
+    .map((r) => `${r.id}|${r.project_id}|${r.title}`)
+    .sort()
+}
+
+const dbs = []
+for (let i = 0; i <= writers; i++) {
+  const c = new pg.Client()
+  await c.connect()
+  dbs.push(c)
+}
+const collection = createCollection(
+  electricCollectionOptions({
+    id: 'tasks-subq',
+    shapeOptions: {
+      url: `${process.env.SERVE_URL}/v1/shape`,
+      params: { table: 'tasks', where },
+    },
+    getKey: (row) => row.id,
+  })
+)
+await collection.preload()
+
+// Wait until the collection holds SELECT's rows (a quiet point).
+async function quiet(what) {
+  const want = rowsOf((await dbs[0].query(`SELECT * FROM tasks WHERE ${where}`)).rows)
+  let got = []
+  const until = Date.now() + 60000
+  for (;;) {
+    got = rowsOf(collection.state.values())
+    if (got.join('\n') === want.join('\n')) break
+    if (Date.now() > until) {
+      const g = new Set(got)
+      const w = new Set(want)
+      console.error(`${what}: the collection is not SELECT's rows`)
+      console.error(`  missing: ${want.filter((x) => !g.has(x)).join(' ')}`)
+      console.error(`  extra:   ${got.filter((x) => !w.has(x)).join(' ')}`)
+      process.exit(1)
+    }
+    await new Promise((res) => setTimeout(res, 50))
+  }
+  console.log(`${what}: ${want.length} rows`)
+}
+
+for (let r = 1; r <= rounds; r++) {
+  // everything at random, moves in both directions
+  await Promise.all(dbs.slice(1).map((db) => writer(db)))
+  await quiet(`round ${r}, random`)
+  // projects leave "active" only: move-outs, never a refetch
+  const act = (await dbs[0].query('SELECT id FROM projects WHERE active ORDER BY id')).rows
+  for (const p of act.slice(0, 2))
+    await dbs[1 + rnd(writers)].query('UPDATE projects SET active = false WHERE id = $1', [p.id])
+  await quiet(`round ${r}, move-outs`)
+  // tasks move between projects, nothing else: their own moves
+  for (let i = 0; i < 20; i++)
+    await dbs[1 + rnd(writers)].query('UPDATE tasks SET project_id = $2 WHERE id = $1',
+      [1 + rnd(40), rnd(8) === 0 ? null : 1 + rnd(NPROJ)])
+  await quiet(`round ${r}, task moves`)
+}
+console.log('ok')
+await collection.cleanup()
+for (const db of dbs) await db.end()
+process.exit(0)
