@@ -1,8 +1,9 @@
 /*
  * evict.h — LRU eviction (ELECTRIC_MAX_SHAPES): above max_shapes, remove
  * the shapes read least recently (last read, else created), never one
- * whose snapshot is not complete (being created: too new to evict), at
- * most 10000 per pass. Their directories go to the data dir's trash.
+ * whose snapshot is not complete (being created: too new to evict), nor
+ * one a subquery shape depends on (it goes once they are gone), at most
+ * 10000 per pass. Their directories go to the data dir's trash.
  */
 #ifndef SS_EVICT_H
 #define SS_EVICT_H

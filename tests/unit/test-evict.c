@@ -6,6 +6,7 @@
  *
  *   test-evict DIR     (a scratch directory for the data dir)
  */
+#include <inttypes.h>
 #include <unistd.h>
 
 #include "datadir.h"
@@ -101,6 +102,52 @@ int main(int argc, char **argv)
 	CHECK(ss_evict_once(reg, data, 0, on_removed, NULL, &err) == 0 &&
 	      ngone == 5);
 	CHECK(ss_registry_count(reg, &count, &err) == 0 && count == 1);
+
+	/* A subquery shape's inner shape, never read by a client, goes
+	 * only after it. */
+	{
+		struct ss_shape def;
+		struct ss_shape_rec in, out;
+		struct ss_buf deps = SS_BUF_INIT;
+		int made;
+
+		ss_shape_init(&def);
+		CHECK(ss_shape_parse_table(&def, "p", &err) == 0);
+		ss_shape_rec_init(&in);
+		CHECK(ss_registry_add(reg, &def, NULL, 0, &in, &made, &err) ==
+		      0);
+		ss_shape_release(&def);
+		usleep(3000);
+		ss_buf_addf(&deps,
+			    "{\"inner\":[%" PRId64 "],\"tables\":[{\"schema\":"
+			    "\"public\",\"table\":\"p\",\"columns\":[[\"id\","
+			    "\"int4\"]]}]}",
+			    in.id);
+		ss_shape_init(&def);
+		CHECK(ss_shape_parse_table(&def, "items", &err) == 0);
+		ss_shape_set_where(&def, "id IN (SELECT id FROM p)");
+		ss_shape_rec_init(&out);
+		CHECK(ss_registry_add_deps(reg, &def, NULL, 0, deps.buf, &out,
+					   &made, &err) == 0);
+		ss_shape_release(&def);
+		CHECK(ss_registry_set_snapshot(reg, in.id, SS_SNAPSHOT_COMPLETE,
+					       NULL, &err) > 0 &&
+		      ss_registry_set_snapshot(
+			  reg, out.id, SS_SNAPSHOT_COMPLETE, NULL, &err) > 0 &&
+		      ss_registry_flush(reg, &err) == 0);
+		/* 3 shapes, limit 2: the oldest is the inner one, kept; the
+		 * subquery shape goes */
+		CHECK(ss_evict_once(reg, data, 2, on_removed, NULL, &err) ==
+			  1 &&
+		      was_removed(out.handle) && !was_removed(in.handle));
+		/* then the inner one can go */
+		CHECK(ss_evict_once(reg, data, 1, on_removed, NULL, &err) ==
+			  1 &&
+		      was_removed(in.handle));
+		ss_shape_rec_release(&in);
+		ss_shape_rec_release(&out);
+		ss_buf_release(&deps);
+	}
 
 	for (i = 0; i < 6; i++)
 		ss_shape_rec_release(&rec[i]);
