@@ -15,6 +15,12 @@
 // (each once: it is a map by key), within 60 s. Prints one line per phase
 // and "ok" at the end; exits 1 with the difference otherwise.
 //
+// With SUBQ_MODE=outs a project only ever leaves "active" (no value moves
+// into the subquery, so nothing needs a refetch) and each transaction
+// waits 20 ms (a run long enough to kill stages under it); SUBQ_PROJECTS
+// is how many projects there are (6). Prints
+// "refetches N" at the end: the 409s the collection's client got.
+//
 // Usage: node tanstack-subq.mjs WHERE SEED ROUNDS WRITERS TXNS
 //   (SERVE_URL, and libpq's PG* variables, set)
 import pg from 'pg'
@@ -37,8 +43,13 @@ function rnd(n) {
   return seed % n
 }
 
-const NPROJ = 6
+const NPROJ = Number(process.env.SUBQ_PROJECTS || 6)
+const outsOnly = process.env.SUBQ_MODE === 'outs'
+const FLIP = outsOnly
+  ? 'UPDATE projects SET active = false WHERE id = $1'
+  : 'UPDATE projects SET active = NOT active WHERE id = $1'
 let nextTask = 1000
+let refetches = 0
 
 async function writer(db) {
   for (let i = 0; i < txns; i++) {
@@ -48,7 +59,7 @@ async function writer(db) {
     try {
       switch (rnd(7)) {
         case 0:
-          await db.query('UPDATE projects SET active = NOT active WHERE id = $1', [p])
+          await db.query(FLIP, [p])
           break
         case 1:
           await db.query('INSERT INTO tasks VALUES ($1, $2, $3)', [nextTask++, proj, `n${i}`])
@@ -68,7 +79,7 @@ async function writer(db) {
           break
         default:
           await db.query('BEGIN')
-          await db.query('UPDATE projects SET active = NOT active WHERE id = $1', [p])
+          await db.query(FLIP, [p])
           await db.query('UPDATE tasks SET project_id = $2 WHERE id = $1', [t, p])
           await db.query('COMMIT')
       }
@@ -77,6 +88,7 @@ async function writer(db) {
       // a duplicate key from two writers: a transaction like any other
       if (!/duplicate key/.test(e.message)) throw e
     }
+    if (outsOnly) await new Promise((res) => setTimeout(res, 20))
   }
 }
 
@@ -98,6 +110,14 @@ const collection = createCollection(
     shapeOptions: {
       url: `${process.env.SERVE_URL}/v1/shape`,
       params: { table: 'tasks', where },
+      // count the refetches the server asks for
+      fetchClient: async (...args) => {
+        const r = await fetch(...args)
+        if (r.status === 409) refetches++
+        return r
+      },
+      // a stage killed under it: retry, as an application would
+      onError: () => ({}),
     },
     getKey: (row) => row.id,
   })
@@ -140,6 +160,7 @@ for (let r = 1; r <= rounds; r++) {
       [1 + rnd(40), rnd(8) === 0 ? null : 1 + rnd(NPROJ)])
   await quiet(`round ${r}, task moves`)
 }
+console.log(`refetches ${refetches}`)
 console.log('ok')
 await collection.cleanup()
 for (const db of dbs) await db.end()
