@@ -99,6 +99,11 @@ test_expect_success 'subsets of a subquery shape are refused' '
 	grep -q "Subsets of subquery shapes are not supported yet" b
 '
 
+test_expect_success 'nested subqueries are refused (not followed yet)' '
+	test_eq 400 "$(get "/v1/shape?table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20id%20IN%20(SELECT%20project_id%20FROM%20tasks))&offset=-1")" &&
+	grep -q "Nested subqueries are not supported yet" b
+'
+
 test_expect_success 'shapesync-db show: the outer shape depends on the subquery shape' '
 	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" show "$(cat handle)" >show &&
 	grep -q "^depends on: [0-9]*\$" show

@@ -6,6 +6,7 @@
 # SELECT after each quiet point, one level, an OR of a subquery and a
 # plain predicate, and NOT IN. A value moving into a subquery is not
 # followed yet: the shape is invalidated and the collection refetches.
+# Also an AND of two subqueries.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
 . "$TEST_SRC/serve.sh"
@@ -38,6 +39,10 @@ test_expect_success 'an OR of a subquery and a plain predicate' '
 
 test_expect_success 'NOT IN' '
 	run "project_id NOT IN (SELECT id FROM projects WHERE NOT active)"
+'
+
+test_expect_success 'an AND of two subqueries (one position each, one tag)' '
+	run "project_id IN (SELECT id FROM projects WHERE active) AND project_id IN (SELECT id FROM projects WHERE id > 2)"
 '
 
 test_done
