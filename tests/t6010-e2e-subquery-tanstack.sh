@@ -6,24 +6,25 @@
 # SELECT after each quiet point, one level, an OR of a subquery and a
 # plain predicate, and NOT IN. A value moving into a subquery is not
 # followed yet: the shape is invalidated and the collection refetches.
-# Also an AND of two subqueries.
+# Also an AND of two subqueries, NULLs in the subquery's column (with IN
+# and NOT IN), and a row comparison (composite values).
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
 . "$TEST_SRC/serve.sh"
 . "$TEST_SRC/pipeline.sh"
 
 pg_start
-pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
-	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text)" \
-	"INSERT INTO projects SELECT i, i % 2 = 0 FROM generate_series(1, 6) i" \
-	"INSERT INTO tasks SELECT i, 1 + i % 6, 't' || i FROM generate_series(1, 40) i"
+pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool, parent int, lead int)" \
+	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text, owner int)" \
+	"INSERT INTO projects SELECT i, i % 2 = 0, NULLIF(i % 4, 0), 1 + i % 3 FROM generate_series(1, 6) i" \
+	"INSERT INTO tasks SELECT i, 1 + i % 6, 't' || i, NULLIF(i % 4, 0) FROM generate_series(1, 40) i"
 pipeline_start --experimental-subqueries
 
 SEED=${SEED:-$(date +%s)}
 say "SEED=$SEED (replay: SEED=$SEED sh $0)"
 
 run() {
-	( cd "$TEST_SRC/e2e" && SERVE_URL=$SERVE_URL \
+	( cd "$TEST_SRC/e2e" && SERVE_URL=$SERVE_URL SUBQ_EXTRA=1 \
 		node tanstack-subq.mjs "$1" "$SEED" 4 3 25 ) >out 2>err ||
 		{ cat out err >&2; return 1; }
 	tail -n 1 out | grep -q '^ok$'
@@ -43,6 +44,18 @@ test_expect_success 'NOT IN' '
 
 test_expect_success 'an AND of two subqueries (one position each, one tag)' '
 	run "project_id IN (SELECT id FROM projects WHERE active) AND project_id IN (SELECT id FROM projects WHERE id > 2)"
+'
+
+test_expect_success 'NULLs in the subquery column' '
+	run "project_id IN (SELECT parent FROM projects WHERE active)"
+'
+
+test_expect_success 'NOT IN with NULLs in the subquery column (a NULL entering or leaving refetches)' '
+	run "project_id NOT IN (SELECT parent FROM projects WHERE active)"
+'
+
+test_expect_success 'a row comparison (project_id, owner) IN (SELECT id, lead ...)' '
+	run "(project_id, owner) IN (SELECT id, lead FROM projects WHERE active)"
 '
 
 test_done

@@ -48,6 +48,11 @@ const outsOnly = process.env.SUBQ_MODE === 'outs'
 const FLIP = outsOnly
   ? 'UPDATE projects SET active = false WHERE id = $1'
   : 'UPDATE projects SET active = NOT active WHERE id = $1'
+// SUBQ_EXTRA=1: projects also have parent and lead, tasks an owner (all
+// int, NULL at times), changed at random too: NULLs in a subquery's
+// column, and row comparisons (a, b) IN (SELECT x, y ...).
+const extra = process.env.SUBQ_EXTRA === '1'
+const COLS = extra ? ['id', 'project_id', 'title', 'owner'] : ['id', 'project_id', 'title']
 let nextTask = 1000
 let refetches = 0
 
@@ -56,8 +61,15 @@ async function writer(db) {
     const p = 1 + rnd(NPROJ)
     const t = 1 + rnd(40)
     const proj = rnd(8) === 0 ? null : 1 + rnd(NPROJ)
+    const maybe = (n) => (rnd(5) === 0 ? null : 1 + rnd(n))
     try {
-      switch (rnd(7)) {
+      switch (rnd(extra ? 9 : 7)) {
+        case 7:
+          await db.query('UPDATE projects SET parent = $2, lead = $3 WHERE id = $1', [p, maybe(NPROJ), maybe(3)])
+          break
+        case 8:
+          await db.query('UPDATE tasks SET owner = $2 WHERE id = $1', [t, maybe(3)])
+          break
         case 0:
           await db.query(FLIP, [p])
           break
@@ -93,9 +105,7 @@ async function writer(db) {
 }
 
 function rowsOf(list) {
-  return [...list]
-    .map((r) => `${r.id}|${r.project_id}|${r.title}`)
-    .sort()
+  return [...list].map((r) => COLS.map((c) => `${r[c] ?? null}`).join('|')).sort()
 }
 
 const dbs = []
