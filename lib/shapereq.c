@@ -9,6 +9,7 @@
 
 #include "http.h"
 #include "shapereq.h"
+#include "subq.h"
 #include "tablecache.h"
 #include "dnf.h"
 
@@ -384,29 +385,19 @@ static void sublookup_release(struct sublookup *l)
 	free(l->cols);
 }
 
-/* One table of a subquery shape's deps: {"schema":..,"table":..,
- * "columns":[[name,type(,"enum")],...]}. */
+/* One table of a subquery shape's deps, every column. */
 static void deps_table(struct ss_buf *b, const struct ss_pgq_table *t)
 {
+	struct ss_where_column *cols = ss_xcalloc(t->ncols + 1, sizeof(*cols));
 	size_t k;
 
-	ss_buf_adds(b, "{\"schema\":");
-	ss_buf_add_json_string(b, t->schema, strlen(t->schema));
-	ss_buf_adds(b, ",\"table\":");
-	ss_buf_add_json_string(b, t->name, strlen(t->name));
-	ss_buf_adds(b, ",\"columns\":[");
 	for (k = 0; k < t->ncols; k++) {
-		ss_buf_adds(b, k ? ",[" : "[");
-		ss_buf_add_json_string(b, t->cols[k].name,
-				       strlen(t->cols[k].name));
-		ss_buf_addc(b, ',');
-		ss_buf_add_json_string(b, t->cols[k].type,
-				       strlen(t->cols[k].type));
-		if (t->cols[k].is_enum)
-			ss_buf_adds(b, ",\"enum\"");
-		ss_buf_addc(b, ']');
+		cols[k].name = t->cols[k].name;
+		cols[k].type = t->cols[k].type;
+		cols[k].is_enum = t->cols[k].is_enum;
 	}
-	ss_buf_adds(b, "]}");
+	ss_subq_table_json(b, t->schema, t->name, cols, t->ncols);
+	free(cols);
 }
 
 /* The shape that follows dependency `dep` (its table described as t):

@@ -189,34 +189,42 @@ fail:
 	return -1;
 }
 
+void ss_subq_table_json(struct ss_buf *out, const char *schema,
+			const char *table, const struct ss_where_column *cols,
+			size_t ncols)
+{
+	size_t c;
+
+	ss_buf_adds(out, "{\"schema\":");
+	ss_buf_add_json_string(out, schema, strlen(schema));
+	ss_buf_adds(out, ",\"table\":");
+	ss_buf_add_json_string(out, table, strlen(table));
+	ss_buf_adds(out, ",\"columns\":[");
+	for (c = 0; c < ncols; c++) {
+		ss_buf_adds(out, c ? ",[" : "[");
+		ss_buf_add_json_string(out, cols[c].name, strlen(cols[c].name));
+		ss_buf_addc(out, ',');
+		ss_buf_add_json_string(out, cols[c].type, strlen(cols[c].type));
+		if (cols[c].is_enum)
+			ss_buf_adds(out, ",\"enum\"");
+		ss_buf_addc(out, ']');
+	}
+	ss_buf_adds(out, "]}");
+}
+
 void ss_subq_deps_json(const struct ss_subq_deps *d, struct ss_buf *out)
 {
-	size_t i, c;
+	size_t i;
 
 	ss_buf_adds(out, "{\"inner\":[");
 	for (i = 0; i < d->ninner; i++)
 		ss_buf_addf(out, "%s%" PRId64, i ? "," : "", d->inner[i]);
 	ss_buf_adds(out, "],\"tables\":[");
 	for (i = 0; i < d->ntables; i++) {
-		const struct ss_subq_table *t = &d->tables[i];
-
-		ss_buf_adds(out, i ? ",{\"schema\":" : "{\"schema\":");
-		ss_buf_add_json_string(out, t->schema, strlen(t->schema));
-		ss_buf_adds(out, ",\"table\":");
-		ss_buf_add_json_string(out, t->table, strlen(t->table));
-		ss_buf_adds(out, ",\"columns\":[");
-		for (c = 0; c < t->ncols; c++) {
-			ss_buf_adds(out, c ? ",[" : "[");
-			ss_buf_add_json_string(out, t->cols[c].name,
-					       strlen(t->cols[c].name));
+		if (i)
 			ss_buf_addc(out, ',');
-			ss_buf_add_json_string(out, t->cols[c].type,
-					       strlen(t->cols[c].type));
-			if (t->cols[c].is_enum)
-				ss_buf_adds(out, ",\"enum\"");
-			ss_buf_addc(out, ']');
-		}
-		ss_buf_adds(out, "]}");
+		ss_subq_table_json(out, d->tables[i].schema, d->tables[i].table,
+				   d->tables[i].cols, d->tables[i].ncols);
 	}
 	ss_buf_adds(out, "]}");
 }

@@ -67,6 +67,10 @@ struct ss_subq_deps {
 int ss_subq_deps_parse(const char *json, struct ss_subq_deps *d,
 		       struct ss_err *err);
 void ss_subq_deps_release(struct ss_subq_deps *d);
+/* Append one table of deps: {"schema":..,"table":..,"columns":[..]}. */
+void ss_subq_table_json(struct ss_buf *out, const char *schema,
+			const char *table, const struct ss_where_column *cols,
+			size_t ncols);
 /* Append d's canonical JSON (the form above, compact, in d's order). */
 void ss_subq_deps_json(const struct ss_subq_deps *d, struct ss_buf *out);
 /* A struct ss_where_tables describe callback over d (ctx: the deps). */
