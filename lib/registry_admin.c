@@ -793,8 +793,11 @@ static int parse_import(const char *line, struct ss_shape_rec *rec,
 	v = json_object_get(o, "deps");
 	if (v && !json_is_null(v)) {
 		struct ss_subq_deps d;
-		char *text = json_dumps(v, JSON_COMPACT);
-		int rc = text ? ss_subq_deps_parse(text, &d, err) : -1;
+		char *text =
+		    json_is_object(v) ? json_dumps(v, JSON_COMPACT) : NULL;
+		int rc =
+		    text ? ss_subq_deps_parse(text, &d, err)
+			 : ss_err_set(err, SS_ERR_INPUT, "must be an object");
 
 		free(text);
 		if (rc < 0) {

@@ -665,7 +665,10 @@ static void test_deps(void)
 		    "{\"inner\":[1],\"tables\":[{\"schema\":\"s\",\"table\":"
 		    "\"t\",\"columns\":[[\"a\",\"int4\"]]},{\"schema\":\"s\","
 		    "\"table\":\"t\",\"columns\":[[\"a\",\"int4\"]]}]}",
-		    "{\"inner\":[1],\"tables\":[],\"x\":1}"};
+		    "{\"inner\":[1],\"tables\":[],\"x\":1}",
+		    "\"1\"",
+		    "[]",
+		    "7"};
 		size_t i;
 
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
