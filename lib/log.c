@@ -217,20 +217,56 @@ static int chunk_start_of(struct ss_log_writer *w, struct ss_err *err)
 	return 0;
 }
 
+static void close_files(struct ss_log_writer *w)
+{
+	int *fds[4] = {&w->log_fd, &w->idx_fd, &w->chk_fd, &w->head_fd};
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
 void ss_log_writer_close(struct ss_log_writer *w)
 {
 	if (!w)
 		return;
-	if (w->log_fd >= 0)
-		close(w->log_fd);
-	if (w->idx_fd >= 0)
-		close(w->idx_fd);
-	if (w->chk_fd >= 0)
-		close(w->chk_fd);
-	if (w->head_fd >= 0)
-		close(w->head_fd);
+	close_files(w);
 	free(w->dir);
 	free(w);
+}
+
+void ss_log_writer_park(struct ss_log_writer *w)
+{
+	close_files(w);
+}
+
+int ss_log_writer_parked(const struct ss_log_writer *w)
+{
+	return w->log_fd < 0;
+}
+
+/* A parked writer's files, opened again as they are. */
+static int unpark(struct ss_log_writer *w, struct ss_err *err)
+{
+	if (w->log_fd >= 0)
+		return 0;
+	if (open_file(w->dir, "log", O_RDWR, &w->log_fd, err) < 0 ||
+	    open_file(w->dir, "index", O_RDWR, &w->idx_fd, err) < 0 ||
+	    open_file(w->dir, "chunks", O_RDWR, &w->chk_fd, err) < 0 ||
+	    open_file(w->dir, "head", O_RDWR, &w->head_fd, err) < 0) {
+		close_files(w);
+		return -1;
+	}
+	if (w->log_fd < 0 || w->idx_fd < 0 || w->chk_fd < 0 || w->head_fd < 0) {
+		close_files(w);
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "log '%s' lost its files while parked",
+				  w->dir);
+	}
+	return 0;
 }
 
 int ss_log_writer_open(const char *dir, const struct ss_log_opts *opts,
@@ -316,6 +352,8 @@ int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
 	size_t left;
 	int i;
 
+	if (unpark(w, err) < 0)
+		return -1;
 	if (off->kind != SS_OFFSET_NORMAL ||
 	    ss_offset_compare(off, &w->last) <= 0) {
 		char a[SS_OFFSET_STRMAX], b[SS_OFFSET_STRMAX];
@@ -380,6 +418,8 @@ static int write_head(struct ss_log_writer *w, const struct ss_log_head *h,
 	unsigned char b[SLOT];
 	uint64_t seq = w->seq + 1;
 
+	if (unpark(w, err) < 0)
+		return -1;
 	head_encode(b, h, seq);
 	/* Alternate slots: a torn write can only damage the slot being
 	 * written, never the last good one. */
@@ -407,6 +447,8 @@ int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err)
 
 int ss_log_rollback(struct ss_log_writer *w, struct ss_err *err)
 {
+	if (unpark(w, err) < 0)
+		return -1;
 	w->bytes = w->head.bytes;
 	w->entries = w->head.entries;
 	w->chunks = w->head.chunks;
@@ -421,6 +463,8 @@ void ss_log_set_flags(struct ss_log_writer *w, uint32_t flags)
 
 int ss_log_sync(struct ss_log_writer *w, struct ss_err *err)
 {
+	if (unpark(w, err) < 0)
+		return -1;
 	if (fdatasync(w->log_fd) < 0)
 		return sys_fail(err, "sync", w->dir, "log");
 	if (fdatasync(w->idx_fd) < 0)

@@ -77,6 +77,18 @@ int ss_log_writer_open(const char *dir, const struct ss_log_opts *opts,
 /* Close; NULL is a no-op. Uncommitted entries are not kept. */
 void ss_log_writer_close(struct ss_log_writer *w);
 
+/*
+ * Park w: close its files, keeping everything else (its entries not yet
+ * committed stay in the files and in w). A parked writer holds no file
+ * descriptor; the next ss_log_append, ss_log_commit, ss_log_rollback or
+ * ss_log_sync opens its files again (no recovery: nothing is cut off).
+ * For an owner that must bound its open files while one transaction
+ * touches more logs than it may keep open (store).
+ */
+void ss_log_writer_park(struct ss_log_writer *w);
+/* 1 if w is parked (holds no file descriptor). */
+int ss_log_writer_parked(const struct ss_log_writer *w);
+
 /* The committed state (what readers see). */
 void ss_log_writer_head(const struct ss_log_writer *w, struct ss_log_head *h);
 

@@ -144,7 +144,8 @@ struct shp {
 	struct ss_log_writer *w;
 	struct ss_log_head head; /* committed, cached (valid when loaded) */
 	int head_loaded;
-	int dirty; /* committed but not synced */
+	int dirty;  /* committed but not synced */
+	int parked; /* w holds no fd (ss_log_writer_park): not in nopen */
 	struct shp *lru_prev, *lru_next;
 	/* the transaction being applied */
 	uint64_t txn; /* store's transaction counter at decision */
@@ -293,7 +294,8 @@ static int sync_shape(struct ss_store *s, struct shp *h, struct ss_err *err)
 {
 	if (s->o.no_sync)
 		return 0;
-	if (h->w && ss_log_sync(h->w, err) < 0)
+	/* A parked log is synced by syncfs (parking sets dirty_closed). */
+	if (h->w && !h->parked && ss_log_sync(h->w, err) < 0)
 		return -1;
 	if (h->spill &&
 	    (fflush(h->spill) != 0 || fdatasync(fileno(h->spill)) < 0))
@@ -309,33 +311,65 @@ static void close_writer(struct ss_store *s, struct shp *h)
 		return;
 	ss_log_writer_close(h->w);
 	h->w = NULL;
-	lru_unlink(s, h);
-	s->nopen--;
+	if (!h->parked) {
+		lru_unlink(s, h);
+		s->nopen--;
+	}
+	h->parked = 0;
 }
 
-/* Open the shape's log, closing the least recently used ones beyond
- * max_open (synced first, never one with uncommitted entries). */
+/*
+ * Make room for one more open log under max_open: close the least
+ * recently used logs, except those the open transaction wrote to (their
+ * entries are not committed); when only those are left, park them (their
+ * files closed, their state kept: lib/log), so that one transaction over
+ * more shapes than max_open stays within the file descriptors it may use.
+ * No fsync here: a closed or parked dirty log is synced with the next
+ * group commit through syncfs(2).
+ */
+static void make_room(struct ss_store *s, struct shp *keep)
+{
+	while (s->nopen >= s->o.max_open) {
+		struct shp *v = s->lru_tail;
+
+		while (v && (v == keep || (v->txn == s->txn && s->in_txn)))
+			v = v->lru_prev;
+		if (v) {
+			if (v->dirty)
+				s->dirty_closed = 1;
+			close_writer(s, v);
+			continue;
+		}
+		for (v = s->lru_tail; v && v == keep; v = v->lru_prev)
+			;
+		if (!v)
+			break;
+		s->dirty_closed = 1;
+		ss_log_writer_park(v->w);
+		v->parked = 1;
+		lru_unlink(s, v);
+		s->nopen--;
+		s->st.parked++;
+	}
+}
+
+/* Open the shape's log (or take a parked one back), making room under
+ * max_open first. */
 static int open_writer(struct ss_store *s, struct shp *h, struct ss_err *err)
 {
 	struct ss_log_opts lo;
 
 	if (h->w) {
+		if (h->parked) {
+			/* lib/log opens its files on its next write */
+			make_room(s, h);
+			h->parked = 0;
+			s->nopen++;
+		}
 		lru_front(s, h);
 		return 0;
 	}
-	while (s->nopen >= s->o.max_open) {
-		struct shp *v = s->lru_tail;
-
-		while (v && (v->txn == s->txn && s->in_txn))
-			v = v->lru_prev;
-		if (!v)
-			break;
-		/* No fsync here: a closed dirty log is synced with the next
-		 * group commit through syncfs(2). */
-		if (v->dirty)
-			s->dirty_closed = 1;
-		close_writer(s, v);
-	}
+	make_room(s, h);
 	ss_log_opts_init(&lo);
 	lo.chunk_bytes = s->o.chunk_bytes;
 	if (ss_log_writer_open(h->dir, &lo, &h->w, err) < 0)

@@ -92,6 +92,8 @@ struct ss_store_stats {
 	uint64_t streams;	/* new streams begun (stream frames) */
 	uint64_t removed_skips; /* changes for shapes already removed */
 	uint64_t open_logs, shapes;
+	uint64_t parked; /* logs of an open transaction parked to stay
+			    under max_open (see shapesync-store --max-open) */
 	uint64_t durable_lsn;
 };
 void ss_store_stats(const struct ss_store *s, struct ss_store_stats *st);
