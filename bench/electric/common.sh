@@ -1,0 +1,110 @@
+# bench/electric/common.sh — what the workload scripts of bench/electric
+# share (source it first). Each workload gets a temp dir (tests/lib.sh),
+# its own PostgreSQL (tests/pg.sh) and `shapesync up` on it (tests/up.sh);
+# results go to $OUT (default bench/electric/results), one TSV per
+# workload, one line per point, with the RSS of every stage.
+#
+#   ew_start [UP-OPTION...]  start PostgreSQL and shapesync up
+#   ew_restart [UP-OPTION...] stop up, drop its state and start it again
+#                            (a fresh pipeline for the next point; the
+#                            tables stay)
+#   ew_loadgen ARG...        run the load generator against serve
+#   ew_rss                   "replicate route store serve postgres" RSS,
+#                            KiB (postgres: the sum of all its processes)
+#   ew_header FILE COLUMN... start $OUT/FILE: a comment line (date, load
+#                            average), the column names
+#   ew_point FILE FIELDS...  append one TSV line to $OUT/FILE with the load
+#                            average and the RSS of every stage
+#   jget JSON KEY            a number from loadgen's JSON line
+#   QUICK=1                  smaller sweeps (each script picks its own)
+set -u
+EW_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SS_BUILD=$(cd "${SS_BUILD:-$EW_ROOT/build}" && pwd)
+export SS_BUILD
+OUT=${OUT:-$EW_ROOT/bench/electric/results}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+QUICK=${QUICK:-0}
+LOADGEN=$SS_BUILD/bench/electric/loadgen
+ulimit -n 65536 2>/dev/null || ulimit -n 20000 2>/dev/null || true
+# lib.sh takes the test name from $0: the workload's.
+. "$EW_ROOT/tests/lib.sh"
+. "$EW_ROOT/tests/pg.sh"
+. "$EW_ROOT/tests/up.sh"
+
+EW_UP_ARGS=
+ew_start() {
+	pg_start 'max_wal_size = 4GB' 'checkpoint_timeout = 30min' \
+		'synchronous_commit = on' >/dev/null || exit 1
+	EW_UP_ARGS="$*"
+	# shellcheck disable=SC2086
+	up_start --database-url "$DATABASE_URL" --compact-interval 0 \
+		--serve-arg=--max-connections=100000 \
+		--serve-arg=--max-existing-requests=100000 $EW_UP_ARGS || {
+		tail -20 "$TEST_DIR/up.log" >&2
+		exit 1
+	}
+}
+
+ew_restart() {
+	up_stop || true
+	rm -rf "$UP_DIR"
+	# The old slot would hold WAL (and up makes a new one).
+	pg_psql "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots" >/dev/null
+	# shellcheck disable=SC2086
+	up_start --database-url "$DATABASE_URL" --compact-interval 0 \
+		--serve-arg=--max-connections=100000 \
+		--serve-arg=--max-existing-requests=100000 $EW_UP_ARGS || {
+		tail -20 "$TEST_DIR/up.log" >&2
+		exit 1
+	}
+}
+
+ew_loadgen() {
+	"$LOADGEN" --url "$SERVE_URL" "$@"
+}
+
+_rss() { awk '/^VmRSS/ { print $2; f = 1 } END { if (!f) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+ew_rss() {
+	_out=
+	for _st in shapesync-replicate shapesync-route shapesync-store shapesync-serve; do
+		_p=$(up_child "$_st")
+		_out="$_out $([ -n "$_p" ] && _rss "$_p" || echo 0)"
+	done
+	_pm=$(pg_pid)
+	_sum=$(_rss "$_pm")
+	for _c in $(cat "/proc/$_pm/task/$_pm/children" 2>/dev/null); do
+		_sum=$((_sum + $(_rss "$_c")))
+	done
+	echo "$_out $_sum" | sed 's/^ //'
+}
+
+jget() {
+	printf '%s\n' "$1" | sed -n "s/.*\"$2\":\\([-0-9.]*\\).*/\\1/p"
+}
+
+ew_point() {
+	_f=$OUT/$1
+	shift
+	_rs=$(ew_rss)
+	_la=$(cut -d' ' -f1 /proc/loadavg)
+	printf '%s\t%s\t%s\n' "$(printf '%s\t' "$@" | sed 's/\t$//')" "$_la" \
+		"$(echo "$_rs" | tr ' ' '\t')" >>"$_f"
+	echo "$(basename "$_f"): $* load=$_la rss(KiB: replicate route store serve pg)=$_rs" >&2
+}
+
+# ew_header FILE COLUMNS...: start a fresh results file.
+ew_header() {
+	_f=$OUT/$1
+	shift
+	{
+		echo "# $(date -u +%Y-%m-%dT%H:%MZ) QUICK=$QUICK $(nproc) cores, loadavg before: $(cut -d' ' -f1-3 /proc/loadavg)"
+		printf '%s\t' "$@"
+		printf 'load1\trss_replicate_kib\trss_route_kib\trss_store_kib\trss_serve_kib\trss_pg_kib\n'
+	} >"$_f"
+}
+
+# ew_writer_ts: the SQL expression for "now" in microseconds since the
+# epoch, the transaction's start (all rows of a transaction share it).
+EW_TS="(extract(epoch from now()) * 1000000)::bigint"
