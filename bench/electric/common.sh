@@ -108,3 +108,43 @@ ew_header() {
 # ew_writer_ts: the SQL expression for "now" in microseconds since the
 # epoch, the transaction's start (all rows of a transaction share it).
 EW_TS="(extract(epoch from now()) * 1000000)::bigint"
+
+# ew_live_start FILE LOADGEN-ARG...: run the load generator in the
+# background (JSON to FILE), wait until every stream is synced. Sets EW_LG.
+ew_live_start() {
+	_jf=$1
+	shift
+	rm -f "$TEST_DIR/ready"
+	ew_loadgen --ready "$TEST_DIR/ready" "$@" >"$_jf" &
+	EW_LG=$!
+	while [ ! -s "$TEST_DIR/ready" ]; do
+		kill -0 $EW_LG 2>/dev/null || { echo "loadgen ended before sync" >&2; exit 1; }
+		sleep 0.05
+	done
+}
+
+# ew_live_wait FILE: wait for that load generator (its JSON in FILE).
+# Not in $(...): the subshell could not wait for it.
+ew_live_wait() {
+	wait $EW_LG || { echo "loadgen failed: $(cat "$1")" >&2; exit 1; }
+}
+
+# ew_txns TABLE ROUNDS ROWS COLS VALUES-SQL PAUSE-S: ROUNDS transactions,
+# each inserting ROWS rows (generate_series g, ids from a sequence) with
+# the transaction's start time in column ts; PAUSE-S seconds between.
+ew_txns() {
+	_r=0
+	while [ $_r -lt "$2" ]; do
+		echo "INSERT INTO $1 ($4, ts) SELECT $5, $EW_TS FROM generate_series(1, $3) g;"
+		[ "$6" = 0 ] || echo "SELECT pg_sleep($6);"
+		_r=$((_r + 1))
+	done | pg_psql >/dev/null
+}
+
+ew_cpu() {
+	awk -v a="$(jget "$1" cpu_user_s)" -v b="$(jget "$1" cpu_sys_s)" 'BEGIN { print a + b }'
+}
+
+ew_done() {
+	echo "# loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/$1"
+}

@@ -19,9 +19,9 @@ for n in $NS; do
 		--query "table=items&where=id%20%3E%20-$n") || exit 1
 	bad=$(awk -v r=$ROWS 'NR > 1 && $3 != r' pc.tsv | wc -l)
 	[ "$bad" = 0 ] || { echo "w1: $bad clients did not get $ROWS rows" >&2; exit 1; }
-	cpu=$(awk -v a="$(jget "$j" cpu_user_s)" -v b="$(jget "$j" cpu_sys_s)" 'BEGIN { print a + b }')
+	cpu=$(ew_cpu "$j")
 	ew_point w1.tsv "$n" "$(jget "$j" sync_mean_ms)" "$(jget "$j" sync_p50_ms)" \
 		"$(jget "$j" sync_p99_ms)" "$(jget "$j" sync_max_ms)" $ROWS \
 		"$(jget "$j" retries)" "$cpu" "$(jget "$j" wall_s)"
 done
-echo "# loadavg after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/w1.tsv"
+ew_done w1.tsv
