@@ -4,7 +4,8 @@
 # has (one and two shapes per client), exactly the live changes written
 # with one latency sample per row and one per transaction, and fails
 # when the changes it waits for never come, so that a benchmark built on
-# it cannot silently measure nothing. No timing is asserted.
+# it cannot silently measure nothing; after a TRUNCATE (409) each client
+# starts over and ends holding exactly the table. No timing is asserted.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
 . "$TEST_SRC/up.sh"
@@ -65,11 +66,33 @@ test_expect_success 'live: exactly the 12 changes of two transactions, with late
 	test_eq 0 "$(jget "$j" errors)"
 '
 
+test_expect_success '409 after TRUNCATE: each client starts over and holds the table' '
+	"$LOADGEN" --url "$SERVE_URL" --query table=items --clients 3 \
+		--changes 6 --ready ready2 --per-client pc.tsv --timeout 120 >trunc.json &
+	lg=$! &&
+	wait_until "loadgen synced" "test -s ready2" 60 &&
+	pg_psql "TRUNCATE items" &&
+	i=100 &&
+	while kill -0 $lg 2>/dev/null && [ $i -lt 400 ]; do
+		pg_psql "INSERT INTO items VALUES ($i, 0, 0)" &&
+		i=$((i + 1)) &&
+		sleep 0.2 || exit 1
+	done &&
+	wait $lg &&
+	j=$(cat trunc.json) &&
+	test_eq 3 "$(jget "$j" conflicts)" &&
+	test_eq 0 "$(jget "$j" errors)" &&
+	n=$(pg_psql "SELECT count(*) FROM items") &&
+	awk -F"\t" -v OFS="\t" "NR > 1 { print \$1, \$3 + \$4 }" pc.tsv >got &&
+	printf "0\t%s\n1\t%s\n2\t%s\n" "$n" "$n" "$n" >want &&
+	test_cmp want got
+'
+
 test_expect_success 'changes that never come: exit 1 at the timeout' '
 	test_must_fail 1 "$LOADGEN" --url "$SERVE_URL" --query table=items \
 		--changes 1 --timeout 1 >none.json &&
 	test_eq 0 "$(jget "$(cat none.json)" changes)" &&
-	test_eq 11 "$(jget "$(cat none.json)" rows)"
+	test_eq "$(pg_psql "SELECT count(*) FROM items")" "$(jget "$(cat none.json)" rows)"
 '
 
 test_done

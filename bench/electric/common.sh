@@ -17,6 +17,8 @@
 #                            average and the RSS of every stage
 #   jget JSON KEY            a number from loadgen's JSON line
 #   QUICK=1                  smaller sweeps (each script picks its own)
+#   UP_EXTRA="OPTION..."     more options for shapesync up (experiments)
+#   PG_EXTRA="SETTING"       one more postgresql.conf line (experiments)
 set -u
 EW_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SS_BUILD=$(cd "${SS_BUILD:-$EW_ROOT/build}" && pwd)
@@ -35,8 +37,8 @@ ulimit -n 65536 2>/dev/null || ulimit -n 20000 2>/dev/null || true
 EW_UP_ARGS=
 ew_start() {
 	pg_start 'max_wal_size = 4GB' 'checkpoint_timeout = 30min' \
-		'synchronous_commit = on' >/dev/null || exit 1
-	EW_UP_ARGS="$*"
+		'synchronous_commit = on' ${PG_EXTRA:+"$PG_EXTRA"} >/dev/null || exit 1
+	EW_UP_ARGS="$* ${UP_EXTRA:-}"
 	# shellcheck disable=SC2086
 	up_start --database-url "$DATABASE_URL" --compact-interval 0 \
 		--serve-arg=--max-connections=100000 \
@@ -109,6 +111,45 @@ ew_header() {
 # epoch, the transaction's start (all rows of a transaction share it).
 EW_TS="(extract(epoch from now()) * 1000000)::bigint"
 
+# PROFILE=FILE: perf record -a -g (the whole machine: every stage,
+# PostgreSQL and the load generator) over the measured part of each
+# point, to FILE.N; `perf report -i FILE.N --no-children --sort comm,dso,sym`.
+# With STRACE_STAGE=shapesync-store (say): strace -c of that stage instead.
+EW_PROF=0
+# CPU seconds (user + system, all threads) of each stage and of
+# PostgreSQL's processes, "name=seconds" words.
+ew_cpu_stages() {
+	_hz=$(getconf CLK_TCK)
+	for _st in shapesync-replicate shapesync-route shapesync-store shapesync-serve; do
+		_p=$(up_child "$_st")
+		awk -v n="${_st#shapesync-}" -v hz="$_hz" '{ sub(/.*\) /, ""); printf "%s=%.2f ", n, ($12 + $13) / hz }' "/proc/$_p/stat"
+	done
+	_pm=$(pg_pid)
+	for _c in $_pm $(cat "/proc/$_pm/task/$_pm/children" 2>/dev/null); do
+		cat "/proc/$_c/stat" 2>/dev/null
+	done | awk -v hz="$_hz" '{ sub(/.*\) /, ""); s += $12 + $13 } END { printf "postgres=%.2f\n", s / hz }'
+}
+ew_prof_start() {
+	[ -n "${PROFILE:-}" ] || return 0
+	EW_CPU0=$(ew_cpu_stages)
+	EW_PROF=$((EW_PROF + 1))
+	if [ -n "${STRACE_STAGE:-}" ]; then
+		# Instead: count the system calls of one stage.
+		strace -c -f -p "$(up_child "$STRACE_STAGE")" -o "$PROFILE.$EW_PROF" 2>/dev/null &
+	else
+		perf record -a -g -q -o "$PROFILE.$EW_PROF" >/dev/null 2>&1 &
+	fi
+	EW_PERF=$!
+	sleep 0.5
+}
+ew_prof_stop() {
+	[ -n "${PROFILE:-}" ] || return 0
+	kill -INT $EW_PERF
+	wait $EW_PERF || true
+	echo "cpu seconds before: $EW_CPU0" >&2
+	echo "cpu seconds after:  $(ew_cpu_stages)" >&2
+}
+
 # ew_live_start FILE LOADGEN-ARG...: run the load generator in the
 # background (JSON to FILE), wait until every stream is synced. Sets EW_LG.
 ew_live_start() {
@@ -121,12 +162,14 @@ ew_live_start() {
 		kill -0 $EW_LG 2>/dev/null || { echo "loadgen ended before sync" >&2; exit 1; }
 		sleep 0.05
 	done
+	ew_prof_start
 }
 
 # ew_live_wait FILE: wait for that load generator (its JSON in FILE).
 # Not in $(...): the subshell could not wait for it.
 ew_live_wait() {
 	wait $EW_LG || { echo "loadgen failed: $(cat "$1")" >&2; exit 1; }
+	ew_prof_stop
 }
 
 # ew_txns TABLE ROUNDS ROWS COLS VALUES-SQL PAUSE-S: ROUNDS transactions,

@@ -81,7 +81,7 @@ static const char *query;
 static const char *ts_col;
 static char ts_pat[128];
 static size_t ts_pat_len;
-static int nclients = 1, nshapes = 1;
+static int nclients = 1, nshapes = 1, base;
 static int sync_only;
 static long want_changes = -1;
 static double timeout_s = 600;
@@ -144,7 +144,9 @@ static void build_query(const struct stream *st, int s, struct ss_buf *b)
 	while (*q) {
 		if (q[0] == '{' && q[1] && q[2] == '}' &&
 		    (q[1] == 'c' || q[1] == 'k' || q[1] == 's')) {
-			int v = q[1] == 'c' ? st->client : q[1] == 'k' ? k : s;
+			int v = q[1] == 'c'   ? base + st->client
+				: q[1] == 'k' ? k
+					      : base * nshapes + s;
 			ss_buf_addf(b, "%d", v);
 			q += 3;
 		} else {
@@ -453,11 +455,12 @@ static void on_response(struct stream *st, int64_t rx)
 			 strlen(st->h_handle));
 		snprintf(st->offset, sizeof st->offset, "-1");
 		st->cursor[0] = 0;
-		if (st->phase == SYNC) {
-			clients[st->client].rows -= st->rows;
-			total_rows -= st->rows;
-			st->rows = 0;
-		}
+		/* What the client held is dropped: it starts over. */
+		clients[st->client].rows -= st->rows;
+		clients[st->client].changes -= st->changes;
+		total_rows -= st->rows;
+		total_changes -= st->changes;
+		st->rows = st->changes = 0;
 		st->phase = st->phase == LIVE ? SYNC : st->phase;
 		send_request(st);
 		return;
@@ -712,6 +715,7 @@ int main(int argc, char **argv)
 	    {"ready", required_argument, NULL, 'r'},
 	    {"per-client", required_argument, NULL, 'P'},
 	    {"timeout", required_argument, NULL, 'T'},
+	    {"base", required_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	const char *url = NULL;
@@ -755,6 +759,9 @@ int main(int argc, char **argv)
 		case 'T':
 			timeout_s =
 			    (double)parse_num(optarg, 1, 86400, "--timeout");
+			break;
+		case 'b':
+			base = (int)parse_num(optarg, 0, 100000000, "--base");
 			break;
 		case 'h':
 			usage(stdout);

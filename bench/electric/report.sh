@@ -160,6 +160,24 @@ ratio "CDN p99 at 16 writes/s" 304 "$(ours cdn.tsv '$2 == 16' 5)" ms
 	echo "| workload, parameter | Electric | shapesync | Electric / shapesync |"
 	echo "|---|---|---|---|"
 	cat "$RATIOS"
+	echo
+	echo "## The load generator's ceiling"
+	echo
+	echo "\`bench/electric/ceiling.sh\`: 2,000 clients initial-sync a 500-row shape"
+	echo "through nginx (cache hits after the first), five rounds. The load"
+	echo "generator's rate per second of its own CPU time is its ceiling; the"
+	echo "workloads below ask far less of it (their \`loadgen_cpu_s\` against"
+	echo "their wall time)."
+	echo
+	md ceiling.tsv
+	echo
+	echo "## Disk and memory per small shape"
+	echo
+	echo "\`bench/electric/disk.sh\`: N one-row shapes created over HTTP, then one"
+	echo "transaction that updates every row (one log entry per shape)."
+	echo
+	md disk.tsv
+	[ -f "$D/notes/disk.md" ] && { echo; cat "$D/notes/disk.md"; }
 	for w in w1 w2 w3 w4 w5 w6 w7 w8 cdn; do
 		echo
 		echo "## $w"

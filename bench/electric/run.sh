@@ -5,7 +5,7 @@
 # report.md and the charts. WORKLOADS picks some (default: all).
 set -u
 D=$(cd "$(dirname "$0")" && pwd)
-WORKLOADS=${WORKLOADS:-"w1-concurrent w2-single w3-unrelated w4-fanout w5-diverse w6-many w7-eq w8-ilike cdn"}
+WORKLOADS=${WORKLOADS:-"ceiling w1-concurrent w2-single w3-unrelated w4-fanout w5-diverse w6-many w7-eq w8-ilike cdn disk"}
 OUT=${OUT:-$D/results}
 mkdir -p "$OUT"
 export OUT

@@ -15,7 +15,9 @@ for n in $NS; do
 	pg_psql "INSERT INTO big SELECT g, 'name ' || g, g % 1000 FROM generate_series($((have + 1)), $n) g" \
 		"VACUUM ANALYZE big"
 	have=$n
+	ew_prof_start
 	j=$(ew_loadgen --sync-only --query "table=big&where=id%20%3C%3D%20$n") || exit 1
+	ew_prof_stop
 	[ "$(jget "$j" rows)" = "$n" ] || { echo "w2: got $(jget "$j" rows) rows, not $n" >&2; exit 1; }
 	ew_point w2.tsv "$n" "$(jget "$j" sync_mean_ms)" "$(ew_cpu "$j")"
 done
