@@ -44,7 +44,8 @@ ratio() {
 		"$(awk -v e="$2" -v o="$3" 'BEGIN { if (o > 0) printf "%.1fx", e / o; else print "-" }')" >>"$RATIOS"
 }
 
-# chart NAME TITLE XLABEL YLABEL LOG PLOTS: PLOTS is gnuplot plot items
+# chart NAME TITLE XLABEL YLABEL SCALE PLOTS: SCALE lin, log (x) or logxy;
+# PLOTS is gnuplot plot items
 # over files in $tmp; the RSS sum of the stages goes on y2 when
 # $tmp/NAME.rss exists (x, MiB).
 chart() {
@@ -56,10 +57,13 @@ chart() {
 		echo "set ylabel '$4'"
 		echo "set key top left"
 		echo "set grid"
+		[ "$5" = logxy ] || echo "set yrange [0:*]"
 		[ "$5" = log ] && echo "set logscale x"
+		[ "$5" = logxy ] && echo "set logscale xy"
 		if [ -s "$tmp/$1.rss" ]; then
 			echo "set y2label 'RSS of replicate+route+store+serve, MiB'"
 			echo "set y2tics"
+			echo "set y2range [0:*]"
 			echo "set ytics nomirror"
 			echo "plot $6, '$tmp/$1.rss' using 1:2 axes x1y2 with linespoints dt 2 lc rgb 'gray' title 'shapesync RSS (y2)'"
 		else
@@ -97,7 +101,7 @@ for f in eq ilike; do
 	elec w3 $f >"$tmp/w3.el.$f"
 done
 rss w3.tsv 2 '$1 == "eq"' >"$tmp/w3.rss"
-chart w3 "Workload 3: unrelated shapes, one client, one write hits one shape" "shapes" "mean write-to-client latency, ms" log \
+chart w3 "Workload 3: unrelated shapes, one client, one write hits one shape" "shapes" "mean write-to-client latency, ms" logxy \
 	"'$tmp/w3.eq' using 1:2 with linespoints lw 2 title 'shapesync name = const', '$tmp/w3.ilike' using 1:2 with linespoints lw 2 title 'shapesync name ILIKE prefix', '$tmp/w3.el.eq' using 1:2 with linespoints pt 7 title 'Electric name = const', '$tmp/w3.el.ilike' using 1:2 with linespoints pt 7 title 'Electric ILIKE'"
 ratio "3 unrelated shapes =, 10,000 shapes" 6 "$(ours w3.tsv '$1 == "eq" && $2 == 10000' 3)" ms
 ratio "3 unrelated shapes ILIKE, 10,000 shapes" 140 "$(ours w3.tsv '$1 == "ilike" && $2 == 10000' 3)" ms
