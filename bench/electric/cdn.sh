@@ -35,9 +35,25 @@ ngx_rss() {
 	echo $_s
 }
 ew_header cdn.tsv clients writes_per_s seconds lat_p50_ms lat_p99_ms lat_max_ms lat_mean_ms changes nginx_rss_kib loadgen_rss_kib loadgen_cpu_s
+# ngx_quiet: wait (up to 90 s) until nginx holds few connections. With
+# proxy_cache_lock and proxy_ignore_client_abort the last point's live
+# requests stay in nginx until serve answers them, and 10,000 of those
+# plus 10,000 new clients would pass worker_connections.
+ngx_quiet() {
+	_i=0
+	while [ $_i -lt 900 ]; do
+		_a=$(curl -s "$NGINX_STATUS_URL" | sed -n 's/^Active connections: *\([0-9]*\).*/\1/p')
+		[ "${_a:-0}" -lt 100 ] && return 0
+		_i=$((_i + 1))
+		sleep 0.1
+	done
+	echo "cdn: nginx still holds $_a connections" >&2
+	return 1
+}
 p=0
 for w in $WS; do
 	p=$((p + 1))
+	ngx_quiet || exit 1
 	n=$((w * D))
 	rm -f "$TEST_DIR/ready"
 	"$LOADGEN" --url "$NGINX_URL" --ready "$TEST_DIR/ready" --clients "$C" \
