@@ -1,7 +1,7 @@
 # shapesync — one non-recursive GNU Makefile.
 # Targets: all (default), check, check-asan, install, clean, deps, bench,
-# fuzz, fuzz-regress, format, format-check (tests/fuzz/README.md), deb,
-# example.
+# bench-electric, fuzz, fuzz-regress, format, format-check
+# (tests/fuzz/README.md), deb, example.
 # Objects go under $(BUILD) (default build/), programs under $(BUILD)/bin.
 # V=1 shows full commands; SANITIZE=1 builds with ASan+UBSan.
 
@@ -52,12 +52,12 @@ PROG_SRC  := $(sort $(wildcard cmd/shapesync*.c))
 PROGS     := $(PROG_SRC:cmd/%.c=$(BUILD)/bin/%)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test-*.c))
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c bench/electric/*.c))
 BENCHES   := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEPS      := $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(PROG_SRC:%.c=$(BUILD)/%.d) \
              $(UNIT_SRC:%.c=$(BUILD)/%.d) $(BENCH_SRC:%.c=$(BUILD)/%.d)
 
-.PHONY: all check check-asan install clean deps bench units run fuzz fuzz-build \
+.PHONY: all check check-asan install clean deps bench bench-electric units run fuzz fuzz-build \
         fuzz-regress format format-check deb example
 all: $(PROGS) $(UNITS) $(BENCHES)
 
@@ -120,6 +120,13 @@ check-asan:
 
 bench: all
 	$(Q)for b in bench/*.sh; do SS_BUILD=$(abspath $(BUILD)) sh $$b || exit 1; done
+
+# Electric's published workloads (issue 18): bench/electric/run.sh runs
+# each script there and writes bench/electric/report.md and its charts.
+# QUICK=1: the short sweeps (a few minutes in all).
+QUICK ?= 0
+bench-electric: all
+	$(Q)QUICK=$(QUICK) SS_BUILD=$(abspath $(BUILD)) sh bench/electric/run.sh
 
 # libFuzzer targets (tests/fuzz/fuzz-*.c), built with clang under
 # $(FUZZ_BUILD) from their own objects: lib/ instrumented for coverage
@@ -222,7 +229,7 @@ deb: $(PROGS)
 DEB_PKGS := build-essential pkg-config sqlite3 libpq-dev libsqlite3-dev libjansson-dev \
             libmicrohttpd-dev postgresql-15 postgresql-15-wal2json perl zsh curl \
             nginx-light bc jq clang libclang-rt-dev clang-format systemd man-db \
-            chromium openssl
+            chromium openssl gnuplot-nox
 # Installs what is missing when run as root. Otherwise prints the command to
 # run as root and fails if anything is missing, so `make deps && make check`
 # stops with that hint instead of a build error. Node.js is only installed
