@@ -195,8 +195,11 @@ static unsigned run_pairs(const struct config *cfg,
 			  struct ss_shapereq *q, struct ss_buf *out)
 {
 	struct ss_shapereq_opts o = {cfg->has_secret ? cfg->secret : NULL,
-				     &cfg->limits, fake_describe, NULL,
-				     cfg->delete_mode, 0};
+				     &cfg->limits,
+				     fake_describe,
+				     NULL,
+				     cfg->delete_mode,
+				     0};
 	struct ss_shapereq_error e;
 	struct ss_shapereq_args a;
 	unsigned st;
