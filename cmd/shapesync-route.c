@@ -102,6 +102,7 @@ static struct {
 	struct ss_router *router;
 	struct ss_activate *act; /* pending shapes and their marks */
 	struct ss_subq *subq;	 /* subquery shapes' views */
+	ss_lsn end_pos; /* end of the last commit passed (or progress) */
 	const char *datadir;
 	int verbose;
 	uint64_t changes_in, changes_out, moves, dropped, eval_errors;
@@ -309,9 +310,12 @@ static void on_activated(size_t n, ss_lsn position, void *ctx)
 		ss_cli_warning("activated %zu shape%s at %" PRIX32 "/%" PRIX32,
 			       n, n == 1 ? "" : "s", (uint32_t)(position >> 32),
 			       (uint32_t)position);
-	/* New subquery shapes' views, as their inner shapes stand here. */
-	loaded = ss_viewload_run(st.subq, st.reg, st.datadir, position,
-				 VIEW_WAIT_MS, &ops, NULL, &err);
+	/* New subquery shapes' views, as their inner shapes stand here: the
+	 * end of what route passed (nothing yet: store's durable position,
+	 * where the stream resumes). */
+	loaded = ss_viewload_run(st.subq, st.reg, st.datadir,
+				 position ? st.end_pos : 0, VIEW_WAIT_MS, &ops,
+				 NULL, &err);
 	if (loaded < 0)
 		ss_cli_die_err(&err);
 	if (loaded && st.verbose)
@@ -520,11 +524,13 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 	case SS_FRAME_COMMIT:
 		write_raw(line, len);
 		flush_out();
+		st.end_pos = f->end_lsn > f->lsn ? f->end_lsn : f->lsn;
 		if (ss_activate_commit(st.act, f->lsn, &err) < 0)
 			ss_cli_die_err(&err);
 		st.transactions++;
 		break;
 	case SS_FRAME_PROGRESS:
+		st.end_pos = f->lsn;
 		ss_activate_progress(st.act, f->lsn);
 		write_raw(line, len);
 		break;
@@ -541,6 +547,7 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 		/* route's own output read again: worked out anew */
 		break;
 	case SS_FRAME_STREAM:
+		st.end_pos = f->lsn;
 		write_raw(line, len);
 		if (ss_activate_stream(st.act, f->stream, f->lsn, &err) < 0)
 			ss_cli_die_err(&err);

@@ -1158,6 +1158,8 @@ static void add_inner_cols(struct ss_router *r, struct rshape *s)
 			}
 		}
 	s->g->used_dirty = 1;
+	/* partitions cache what their ancestors' shapes read by gen */
+	r->gen++;
 }
 
 static void compile_shape(struct ss_router *r, struct rshape *s)
@@ -1453,6 +1455,18 @@ int ss_router_add_subquery(struct ss_router *r, int64_t id,
 			   s->deps->ninner, ss_where_ndeps(w));
 		ss_where_free(w);
 		goto bad;
+	}
+	for (i = 0; i < s->deps->ninner; i++) {
+		struct rshape *in = byid_get(r, s->deps->inner[i]);
+
+		if (!in || in->state == ST_INVALID) {
+			ss_err_set(&e2, SS_ERR_INPUT,
+				   "shape %" PRId64 ", one of its subqueries, "
+				   "is not routed",
+				   s->deps->inner[i]);
+			ss_where_free(w);
+			goto bad;
+		}
 	}
 	if (ss_subq_add(r->subq, id, handle, w, t->cols, t->ncols,
 			s->deps->inner, &e2) < 0)

@@ -27,7 +27,7 @@ struct inner {
 	struct user *users; /* ascending by outer id, then dep */
 	size_t nusers, ausers;
 	int loaded;
-	ss_lsn loaded_lsn;
+	ss_lsn loaded_lsn;	    /* its rows hold every commit before it */
 	struct ss_pg_snapshot snap; /* xip owned */
 };
 
@@ -164,6 +164,15 @@ int ss_subq_deps_parse(const char *json, struct ss_subq_deps *d,
 				   "the inner shapes of deps are ids");
 			goto fail;
 		}
+		/* one shape per distinct subquery */
+		for (j = 0; j < d->ninner; j++)
+			if (d->inner[j] == json_integer_value(v)) {
+				ss_err_set(err, SS_ERR_INPUT,
+					   "deps name inner shape %" PRId64
+					   " twice",
+					   d->inner[j]);
+				goto fail;
+			}
 		d->inner[d->ninner++] = json_integer_value(v);
 	}
 	d->tables = ss_xcalloc(json_array_size(tables), sizeof(*d->tables));
@@ -495,9 +504,16 @@ int ss_subq_add(struct ss_subq *q, int64_t id, const char *handle,
 	insert_at((void ***)&q->outers, &q->nouters, &q->aouters, at, o);
 	return 0;
 fail:
-	for (d = 0; d < o->ndeps; d++)
-		if (o->inner[d])
+	/* Each inner once (user_del may free it). */
+	for (d = 0; d < o->ndeps; d++) {
+		size_t e;
+		int seen = 0;
+
+		for (e = 0; e < d; e++)
+			seen |= o->inner[e] == o->inner[d];
+		if (o->inner[d] && !seen)
 			user_del(q, o->inner[d], o);
+	}
 	outer_free(o);
 	return -1;
 }
@@ -1042,7 +1058,7 @@ int ss_subq_inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
 	int mv_new = 0, mv_old = 0;
 
 	/* What the view's rows hold already, or will never hold. */
-	if (!in || !in->loaded || lsn <= in->loaded_lsn ||
+	if (!in || !in->loaded || lsn < in->loaded_lsn ||
 	    ss_pg_snapshot_sees(&in->snap, xid))
 		return 0;
 	if (op == SS_FRAME_OP_INSERT || op == SS_FRAME_OP_DELETE ||

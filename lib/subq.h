@@ -136,15 +136,18 @@ int ss_subq_inner_columns(const struct ss_subq *q, int64_t id,
  * *unloaded*: its changes are ignored until ss_subq_loaded says at which
  * stream position its rows were read (from the inner shape's files, with
  * ss_subq_load_message) and with which snapshot the inner shape was made.
- * From then on a change of the inner shape moves the view only when its
- * transaction commits after `lsn` and is not visible in `snap`: exactly
- * the changes store writes to the inner shape's log after that position.
+ * The position is an end: the rows hold every transaction whose commit
+ * LSN is below `lsn` (a commit frame's end_lsn, a progress LSN, store's
+ * durable LSN), and none at or after it. From then on a change of the
+ * inner shape moves the view only when its transaction's commit LSN is
+ * at or after `lsn` and it is not visible in `snap`: exactly the changes
+ * store writes to the inner shape's log after those rows.
  */
 /* The inner shapes whose views are not loaded, ascending (*new* array,
  * free()): their count. */
 size_t ss_subq_unloaded(const struct ss_subq *q, int64_t **ids);
-/* Mark inner shape id's view loaded at lsn (snap copied). 0, or -1 with
- * err when id is no inner shape. */
+/* Mark inner shape id's view loaded up to (not including) lsn (snap
+ * copied). 0, or -1 with err when id is no inner shape. */
 int ss_subq_loaded(struct ss_subq *q, int64_t id, ss_lsn lsn,
 		   const struct ss_pg_snapshot *snap, struct ss_err *err);
 

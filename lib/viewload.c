@@ -120,8 +120,9 @@ int ss_viewload_run(struct ss_subq *q, struct ss_registry *reg,
 		}
 		ss_buf_reset(&dir);
 		ss_datadir_shape_path(&dir, datadir, rec.handle);
-		if (ss_compact_rows_at(dir.buf, lsn, scratch.buf, count_row, &l,
-				       &e2) < 0 ||
+		/* Entries are at their commit LSN: those below the end. */
+		if (ss_compact_rows_at(dir.buf, lsn ? lsn - 1 : 0, scratch.buf,
+				       count_row, &l, &e2) < 0 ||
 		    ss_subq_loaded(q, ids[i], lsn, &rec.snapshot, &e2) < 0)
 			fail(ops, ctx, ids[i], "its rows at %s: %s", at,
 			     e2.msg);

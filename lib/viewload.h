@@ -31,13 +31,15 @@ struct ss_viewload_ops {
 };
 
 /*
- * Load every unloaded view of q at `lsn` (0: store's durable position,
- * without waiting). Waits at most timeout_ms for store's durable LSN to
- * reach lsn; views that cannot be loaded (the wait timed out or was given
- * up, the inner shape is gone or its snapshot is not complete, its files
- * are damaged or compacted past lsn) are reported through ops->failed.
- * The scratch file is "<datadir>/route-view.scratch". Returns the number
- * of views loaded, or -1 with err when the registry cannot be read.
+ * Load every unloaded view of q as of the end position `lsn` (the rows
+ * of every transaction whose commit LSN is below it: route passes the
+ * end_lsn of the last commit it passed, or a progress LSN; 0: store's
+ * durable position, without waiting). Waits at most timeout_ms for
+ * store's durable LSN to reach lsn; views that cannot be loaded (the wait timed
+ * out or was given up, the inner shape is gone or its snapshot is not complete,
+ * its files are damaged or compacted past lsn) are reported through
+ * ops->failed. The scratch file is "<datadir>/route-view.scratch". Returns the
+ * number of views loaded, or -1 with err when the registry cannot be read.
  */
 int ss_viewload_run(struct ss_subq *q, struct ss_registry *reg,
 		    const char *datadir, ss_lsn lsn, int64_t timeout_ms,

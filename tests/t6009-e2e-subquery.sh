@@ -15,7 +15,9 @@ pg_start
 pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool, name text)" \
 	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text)" \
 	"INSERT INTO projects VALUES (7, true, 'p7'), (8, false, 'p8'), (9, true, 'p9')" \
-	"INSERT INTO tasks VALUES (1, 7, 'a'), (2, 8, 'b'), (3, NULL, 'c')"
+	"INSERT INTO tasks VALUES (1, 7, 'a'), (2, 8, 'b'), (3, NULL, 'c')" \
+	"CREATE TABLE parts (id int, k int, PRIMARY KEY (id, k)) PARTITION BY LIST (k)" \
+	"CREATE TABLE parts_1 PARTITION OF parts FOR VALUES IN (1)"
 pipeline_start --experimental-subqueries
 
 Q='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)'
@@ -102,6 +104,13 @@ test_expect_success 'subsets of a subquery shape are refused' '
 test_expect_success 'nested subqueries are refused (not followed yet)' '
 	test_eq 400 "$(get "/v1/shape?table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20id%20IN%20(SELECT%20project_id%20FROM%20tasks))&offset=-1")" &&
 	grep -q "Nested subqueries are not supported yet" b
+'
+
+test_expect_success 'subqueries over partitioned tables are refused (not followed yet)' '
+	test_eq 400 "$(get "/v1/shape?table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20parts)&offset=-1")" &&
+	grep -q "Subqueries over partitioned tables are not supported yet" b &&
+	test_eq 400 "$(get "/v1/shape?table=parts&where=id%20IN%20(SELECT%20id%20FROM%20projects)&offset=-1")" &&
+	grep -q "Subqueries over partitioned tables are not supported yet" b
 '
 
 test_expect_success 'shapesync-db show: the outer shape depends on the subquery shape' '

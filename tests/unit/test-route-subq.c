@@ -208,6 +208,11 @@ int main(void)
 		  "{\"inner\":[10,11]," TABLES "}");
 	CHECK_STR(why(6), "subquery shape 6 cannot be routed: its deps name 2 "
 			  "inner shapes for 1 subqueries");
+	/* an inner shape the router does not route */
+	add_outer(r, 8, "project_id IN (SELECT id FROM projects)",
+		  "{\"inner\":[99]," TABLES "}");
+	CHECK_STR(why(8), "subquery shape 8 cannot be routed: shape 99, one "
+			  "of its subqueries, is not routed");
 	CHECK(!ss_router_is_subquery(r, 3) && !ss_router_is_subquery(r, 6));
 	CHECK(ss_router_has(r, 3));
 

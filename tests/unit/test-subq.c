@@ -184,7 +184,7 @@ static void example_a(void)
 	CHECK(is_member(q, 1, 0, t1 + 1, 1) == 1);
 	CHECK(is_member(q, 1, 0, t2 + 1, 1) == 0);
 	{
-		/* Loaded at 500 from a snapshot 5:10:7. */
+		/* Loaded up to 500 (not included) from a snapshot 5:10:7. */
 		uint64_t xip[] = {7};
 		struct ss_pg_snapshot snap = {5, 10, xip, 1};
 		struct ss_subq_moves m;
@@ -192,8 +192,8 @@ static void example_a(void)
 
 		CHECK(ss_subq_loaded(q, 10, 500, &snap, &err) == 0);
 		ss_subq_moves_init(&m);
-		/* At or below 500: in the rows read already. */
-		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, 12, 500,
+		/* Below 500: in the rows read already. */
+		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, 12, 499,
 				    &m, &err) == 0 &&
 		      m.n == 0);
 		/* Visible in the snapshot: in its rows. */
@@ -204,8 +204,9 @@ static void example_a(void)
 				    &m, &err) == 0 &&
 		      m.n == 0);
 		CHECK(is_member(q, 1, 0, t1 + 1, 1) == 1);
-		/* In progress then (7), or after it (12): applied. */
-		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_INSERT, v, NULL, 7, 501,
+		/* In progress then (7), or after it (12), from 500 on:
+		 * applied. */
+		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_INSERT, v, NULL, 7, 500,
 				    &m, &err) == 0 &&
 		      m.n == 0);
 		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, 12, 502,
@@ -615,6 +616,11 @@ static void deps(void)
 	CHECK(ss_where_compile_opts("project_id IN (SELECT id FROM users)",
 				    tasks, 4, NULL, 0, &o, &w, &err) < 0);
 	ss_subq_deps_release(&d);
+	CHECK(ss_subq_deps_parse("{\"inner\":[3,3],\"tables\":[{\"schema\":"
+				 "\"s\",\"table\":\"t\",\"columns\":[[\"a\","
+				 "\"int4\"]]}]}",
+				 &d, &err) < 0);
+	CHECK_STR(err.msg, "deps name inner shape 3 twice");
 	CHECK(ss_subq_deps_parse("{\"inner\":[1]}", &d, &err) < 0);
 	CHECK_STR(err.msg, "deps must be {\"inner\":[..],\"tables\":[..]}");
 	ss_buf_release(&b);
