@@ -255,6 +255,7 @@ int ss_subset_run(void *conn, const struct ss_shapereq *q,
 	int rc;
 
 	memset(&o, 0, sizeof(o));
+	memset(&pq, 0, sizeof(pq)); /* the struct grows: zero what is not set */
 	ss_buf_init(&o.body);
 	ss_buf_addf(&hdrs, ",\"snapshot_mark\":%" PRIu32, mark);
 	pq.where = s->where ? ss_where_canonical_text(s->where) : NULL;
