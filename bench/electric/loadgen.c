@@ -620,7 +620,8 @@ static void report(int64_t end)
 		lat[i] = samples[i].lat;
 	qsort(lat, nsamples, sizeof *lat, cmp_i64);
 	/* Per transaction (one timestamp): when its last row arrived. */
-	qsort(samples, nsamples, sizeof *samples, cmp_sample);
+	if (nsamples) /* samples is NULL when there are none */
+		qsort(samples, nsamples, sizeof *samples, cmp_sample);
 	int64_t *txn = ss_xcalloc(nsamples + 1, sizeof *txn);
 	size_t nt = 0;
 	int64_t first_ts = nsamples ? samples[0].ts : 0, last_rx = 0;
