@@ -849,11 +849,22 @@ static int parse_import(const char *line, struct ss_shape_rec *rec,
 		}
 		rec->snapshot.nxip++;
 	}
+	/* Times are kept as signed 64-bit microseconds. */
 	if (json_u64(o, "created", 1, &u, err) < 0)
 		goto fail;
+	if (u > INT64_MAX) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "field 'created' is out of range");
+		goto fail;
+	}
 	rec->created_us = (int64_t)u;
 	if (json_u64(o, "last_read", 0, &u, err) < 0)
 		goto fail;
+	if (u > INT64_MAX) {
+		ss_err_set(err, SS_ERR_INPUT,
+			   "field 'last_read' is out of range");
+		goto fail;
+	}
 	rec->last_read_us = (int64_t)u;
 	v = json_object_get(o, "active_lsn");
 	if (v && !json_is_null(v)) {

@@ -573,6 +573,17 @@ static void test_import(void)
 	CHECK(ss_registry_import_line(imp, "[1]", &err) < 0);
 	CHECK(ss_registry_import_line(imp, "{", &err) < 0);
 	CHECK(strstr(err.msg, "invalid JSON") != NULL);
+	/* a time past a signed 64-bit microsecond count: it would come
+	 * back negative from an export (fuzz-registry) */
+	ss_err_clear(&err);
+	CHECK(ss_registry_import_line(
+		  imp,
+		  "{\"id\":8,\"handle\":\"123-457\",\"definition\":{\"schema\":"
+		  "\"public\",\"table\":\"t\",\"where\":null,\"params\":[],"
+		  "\"columns\":null,\"replica\":\"default\",\"log\":\"full\"},"
+		  "\"created\":\"17000000000000000000\"}",
+		  &err) < 0);
+	CHECK(strstr(err.msg, "field 'created' is out of range") != NULL);
 	CHECK(ss_registry_import_end(imp, 0, &n, &err) == 0 && n == 1);
 	ss_shape_rec_init(&rec);
 	CHECK(ss_registry_get_by_handle(r, "123-456", &rec, &err) == 1);
