@@ -275,19 +275,11 @@ static void on_warn(const char *msg, void *ctx)
 /* A view that cannot be loaded: its outer shapes cannot be routed. */
 static void on_view_failed(int64_t inner, const char *why, void *ctx)
 {
-	int64_t *outer;
-	size_t n = ss_subq_outers_of(st.subq, inner, &outer), i;
-	char reason[800];
+	char what[700];
 
 	(void)ctx;
-	for (i = 0; i < n; i++) {
-		snprintf(reason, sizeof(reason),
-			 "the view of shape %" PRId64 ", a subquery of shape "
-			 "%" PRId64 ", cannot be loaded: %s",
-			 inner, outer[i], why);
-		ss_router_invalidate(st.router, outer[i], reason);
-	}
-	free(outer);
+	snprintf(what, sizeof(what), "cannot give its view: %s", why);
+	ss_router_invalidate_outers(st.router, inner, what);
 }
 
 /* While activation waits for store: what route wrote must reach it. */
@@ -499,16 +491,8 @@ static void route_truncate(const struct ss_frame *f, const char *line,
 	ids = ss_xmalloc(m.n * sizeof(*ids));
 	memcpy(ids, m.ids, m.n * sizeof(*ids));
 	n = m.n;
-	for (i = 0; i < n; i++) {
-		int64_t *outer;
-		size_t k, no = ss_subq_outers_of(st.subq, ids[i], &outer);
-
-		for (k = 0; k < no; k++)
-			ss_router_invalidate(st.router, outer[k],
-					     "the table of one of its "
-					     "subqueries was truncated");
-		free(outer);
-	}
+	for (i = 0; i < n; i++)
+		ss_router_invalidate_outers(st.router, ids[i], "was truncated");
 	free(ids);
 }
 

@@ -1237,9 +1237,6 @@ static int cmp_shape_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void invalidate_outers(struct ss_router *r, int64_t id,
-			      const char *what);
-
 static void invalidate(struct ss_router *r, struct group *g, struct rshape **v,
 		       size_t n, const char *reason)
 {
@@ -1261,13 +1258,12 @@ static void invalidate(struct ss_router *r, struct group *g, struct rshape **v,
 	if (r->cb)
 		r->cb(g->oid, ids, n, reason, r->cbctx);
 	for (i = 0; i < n; i++)
-		invalidate_outers(r, ids[i], "was invalidated");
+		ss_router_invalidate_outers(r, ids[i], "was invalidated");
 	free(ids);
 }
 
-/* The outer shapes of inner shape `id` (its view no longer follows it:
- * `what` happened to it). */
-static void invalidate_outers(struct ss_router *r, int64_t id, const char *what)
+void ss_router_invalidate_outers(struct ss_router *r, int64_t id,
+				 const char *what)
 {
 	int64_t *outer;
 	size_t n, i;
@@ -1277,7 +1273,7 @@ static void invalidate_outers(struct ss_router *r, int64_t id, const char *what)
 	n = ss_subq_outers_of(r->subq, id, &outer);
 	for (i = 0; i < n; i++) {
 		struct rshape *o = byid_get(r, outer[i]);
-		char why[200];
+		char why[800];
 
 		if (!o || o->state == ST_INVALID)
 			continue;
@@ -1514,7 +1510,7 @@ int ss_router_remove(struct ss_router *r, int64_t id)
 	unfile_shape(r, s);
 	if (s->deps)
 		ss_subq_remove(r->subq, id);
-	invalidate_outers(r, id, "was removed");
+	ss_router_invalidate_outers(r, id, "was removed");
 	last = g->shapes[--g->nshapes];
 	g->shapes[s->gpos] = last;
 	last->gpos = s->gpos;

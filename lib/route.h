@@ -75,6 +75,11 @@ int ss_router_add_subquery(struct ss_router *r, int64_t id,
 /* Invalidate shape id (through the callback, with its outer shapes if it
  * is an inner one): 1 if it was routed and not invalidated, else 0. */
 int ss_router_invalidate(struct ss_router *r, int64_t id, const char *reason);
+/* Invalidate the outer shapes of inner shape id, whose view no longer
+ * follows it: each one's reason is "shape <id>, a subquery of shape
+ * <outer>, <what>". */
+void ss_router_invalidate_outers(struct ss_router *r, int64_t id,
+				 const char *what);
 /* 1 if shape id is a subquery shape that is not invalidated. */
 int ss_router_is_subquery(const struct ss_router *r, int64_t id);
 
