@@ -35,4 +35,8 @@ test_expect_success 'subquery shapes in the router: deps, views, invalidation (l
 	"$SS_BUILD/tests/test-route-subq"
 '
 
+test_expect_success 'views read from inner shapes'"'"' files (lib/viewload)' '
+	"$SS_BUILD/tests/test-viewload"
+'
+
 test_done
