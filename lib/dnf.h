@@ -112,6 +112,7 @@ void ss_dnf_ac_json(const struct ss_dnf *d, const unsigned char *ac,
  */
 void ss_dnf_sql(const struct ss_dnf *d, const char *stack_lit,
 		const char *handle_lit, struct ss_buf *tags, struct ss_buf *ac);
+/* (ac may be NULL: the tags only.) */
 
 /*
  * The WHERE of a move-in query (reference 4.2): the rows that enter the
@@ -132,5 +133,15 @@ void ss_dnf_sql(const struct ss_dnf *d, const char *stack_lit,
 void ss_dnf_movein_sql(const struct ss_dnf *d, const struct ss_where *w,
 		       size_t dep, const int *first, int after,
 		       struct ss_buf *out);
+
+/*
+ * The active_conditions of a move-in row (ss_dnf_sql's ac) with every
+ * subquery position tested against the sets after the move, parameters
+ * as for ss_dnf_movein_sql: dependency `dep` against $after.., the
+ * others against $first[k]... Appends to ac.
+ */
+void ss_dnf_movein_ac_sql(const struct ss_dnf *d, const struct ss_where *w,
+			  size_t dep, const int *first, int after,
+			  struct ss_buf *ac);
 
 #endif

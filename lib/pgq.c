@@ -403,7 +403,12 @@ static int tags_sql(struct ss_pg *pg, const struct ss_pgq_subset *q,
 	    ss_pg_add_literal(pg, &h, q->tag_handle, strlen(q->tag_handle),
 			      err) < 0)
 		goto out;
-	ss_dnf_sql(q->dnf, st.buf, h.buf, &tags, &ac);
+	if (q->ac_sql) {
+		ss_dnf_sql(q->dnf, st.buf, h.buf, &tags, NULL);
+		ss_buf_adds(&ac, q->ac_sql);
+	} else {
+		ss_dnf_sql(q->dnf, st.buf, h.buf, &tags, &ac);
+	}
 	ss_buf_addf(out,
 		    " || ',\"active_conditions\":' || (%s) || ',\"tags\":' || "
 		    "(%s)",
@@ -518,8 +523,10 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 			goto out;
 		}
 		rc = -1;
-		if (!PQsendQueryParams(c, sql.buf, 0, NULL, NULL, NULL, NULL,
-				       0) ||
+		if (!PQsendQueryParams(c, sql.buf, q ? q->nparams : 0, NULL,
+				       q ? (const char *const *)q->params
+					 : NULL,
+				       NULL, NULL, 0) ||
 		    !PQsetSingleRowMode(c)) {
 			ss_err_set(err, SS_ERR_RUNTIME, "postgresql: %s",
 				   PQerrorMessage(c));

@@ -139,6 +139,12 @@ struct ss_pgq_subset {
 	 * the handle its tags hash; NULL for other shapes. */
 	const struct ss_dnf *dnf;
 	const char *tag_handle;
+	/* A move-in query: the active_conditions SQL to use rather than
+	 * the plan's (ss_dnf_movein_ac_sql), and the text parameters $1..
+	 * that it and `where` use; NULL and 0 otherwise. */
+	const char *ac_sql;
+	const char *const *params;
+	int nparams;
 };
 int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		  size_t nsel, const char *where, const struct ss_pgq_subset *q,

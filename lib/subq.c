@@ -50,6 +50,8 @@ struct outer {
 	struct pend *pend;
 	size_t npend, apend;
 	unsigned char *ac_old, *ac_new; /* npositions each */
+	/* bumped by every move of a dependency as the shape sees it */
+	uint64_t gen;
 	struct ss_subq *q;
 };
 
@@ -1011,6 +1013,8 @@ static int transition(struct ss_subq *q, struct inner *in,
 		int neg = ss_dnf_dep_negated(o->dnf, dep);
 		struct ss_subq_move *mv;
 
+		o->gen++;
+
 		if (nul) {
 			/* Positive: a row with a NULL makes nothing TRUE.
 			 * NOT IN: it makes rows unknown that no pattern
@@ -1253,4 +1257,147 @@ int ss_subq_settle(struct ss_subq *q, int64_t id, uint64_t number)
 			return 1;
 		}
 	return 0;
+}
+
+uint64_t ss_subq_gen(const struct ss_subq *q, int64_t id)
+{
+	const struct outer *o = outer_get(q, id);
+
+	return o ? o->gen : 0;
+}
+
+size_t ss_subq_pending_outers(const struct ss_subq *q, int64_t **ids)
+{
+	size_t i, n = 0;
+
+	*ids = ss_xmalloc((q->nouters ? q->nouters : 1) * sizeof(**ids));
+	for (i = 0; i < q->nouters; i++)
+		if (q->outers[i]->npend)
+			(*ids)[n++] = q->outers[i]->id;
+	return n;
+}
+
+int ss_subq_pend(struct ss_subq *q, int64_t id, size_t dep,
+		 const char *const *vals, size_t n, uint64_t *number,
+		 struct ss_err *err)
+{
+	struct outer *o = outer_get(q, id);
+	int res, neg;
+
+	if (!o || dep >= o->ndeps || n != o->inner[dep]->ncols)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " has no dependency %zu "
+				  "of %zu columns",
+				  id, dep, n);
+	if (has_null(vals, n))
+		return 0;
+	if (ss_view_member(o->inner[dep]->view, vals, n, &res, err) < 0)
+		return -1;
+	neg = ss_dnf_dep_negated(o->dnf, dep);
+	/* A move-in that still holds: a positive dependency's value is in
+	 * the view, a negated one's is not. */
+	if ((res == 1) == neg)
+		return 0;
+	if (pend_add(o, dep, vals, n, ++q->next_number, err) < 0)
+		return -1;
+	o->gen++;
+	*number = q->next_number;
+	return 1;
+}
+
+void ss_subq_movein_release(struct ss_subq_movein *mi)
+{
+	size_t i;
+
+	free(mi->numbers);
+	for (i = 0; i < mi->nparams; i++)
+		ss_buf_release(&mi->params[i]);
+	free(mi->params);
+	ss_buf_release(&mi->where);
+	ss_buf_release(&mi->ac);
+	ss_buf_release(&mi->patterns);
+	ss_buf_release(&mi->values);
+	memset(mi, 0, sizeof(*mi));
+}
+
+int ss_subq_movein_next(struct ss_subq *q, int64_t id,
+			struct ss_subq_movein *mi, struct ss_err *err)
+{
+	struct outer *o = outer_get(q, id);
+	struct ss_view *job;
+	int *first;
+	size_t i, k, dep, np = 0;
+	int moved;
+
+	memset(mi, 0, sizeof(*mi));
+	if (!o || !o->npend)
+		return 0;
+	dep = o->pend[0].dep;
+	mi->outer = id;
+	mi->dep = dep;
+	mi->gen = o->gen;
+	mi->handle = o->handle;
+	mi->dnf = o->dnf;
+	job = ss_view_new(o->inner[dep]->ncols,
+			  (const char *const *)o->inner[dep]->types);
+	ss_buf_adds(&mi->patterns, "[");
+	ss_buf_adds(&mi->values, "[");
+	for (i = 0; i < o->npend; i++) {
+		const struct pend *p = &o->pend[i];
+
+		if (p->dep != dep)
+			continue;
+		mi->numbers = ss_xrealloc(
+		    mi->numbers, (mi->nnumbers + 1) * sizeof(*mi->numbers));
+		mi->numbers[mi->nnumbers++] = p->number;
+		if (ss_view_add(job, (const char *const *)p->vals, 1, &moved,
+				err) < 0) {
+			ss_view_free(job);
+			ss_subq_movein_release(mi);
+			return -1;
+		}
+		if (moved == 1)
+			patterns_add(o, dep, (const char *const *)p->vals,
+				     &mi->patterns);
+		if (mi->values.len > 1)
+			ss_buf_addc(&mi->values, ',');
+		ss_buf_addc(&mi->values, '[');
+		for (k = 0; k < p->nvals; k++) {
+			if (k)
+				ss_buf_addc(&mi->values, ',');
+			if (p->vals[k])
+				ss_buf_add_json_string(&mi->values, p->vals[k],
+						       strlen(p->vals[k]));
+			else
+				ss_buf_adds(&mi->values, "null");
+		}
+		ss_buf_addc(&mi->values, ']');
+	}
+	ss_buf_adds(&mi->patterns, "]");
+	ss_buf_adds(&mi->values, "]");
+	ss_view_free(job);
+	/* $1..: every dependency as the shape sees it now (the view with
+	 * its pending moves undone), then dependency dep with all of them
+	 * made: the view itself. */
+	for (k = 0; k < o->ndeps; k++)
+		np += o->inner[k]->ncols;
+	np += o->inner[dep]->ncols;
+	mi->params = ss_xcalloc(np, sizeof(*mi->params));
+	mi->nparams = np;
+	first = ss_xcalloc(o->ndeps, sizeof(*first));
+	np = 0;
+	for (k = 0; k < o->ndeps; k++) {
+		int neg = ss_dnf_dep_negated(o->dnf, k);
+
+		first[k] = (int)np + 1;
+		ss_view_arrays_adjusted(
+		    o->inner[k]->view, neg ? NULL : o->pending[k],
+		    neg ? o->pending[k] : NULL, &mi->params[np]);
+		np += o->inner[k]->ncols;
+	}
+	ss_view_arrays(o->inner[dep]->view, &mi->params[np]);
+	ss_dnf_movein_sql(o->dnf, o->w, dep, first, (int)np + 1, &mi->where);
+	ss_dnf_movein_ac_sql(o->dnf, o->w, dep, first, (int)np + 1, &mi->ac);
+	free(first);
+	return 1;
 }

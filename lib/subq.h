@@ -278,4 +278,58 @@ size_t ss_subq_outers_of(const struct ss_subq *q, int64_t id, int64_t **out);
  * sees the value as moved. 1 if it was pending, else 0. */
 int ss_subq_settle(struct ss_subq *q, int64_t id, uint64_t number);
 
+/*
+ * Move-ins (docs/subqueries.md, "Move-in"). What an outer shape sees of
+ * its dependencies changes with every move (ss_subq_gen counts them); a
+ * move-in's query is only good while that count stays.
+ */
+uint64_t ss_subq_gen(const struct ss_subq *q, int64_t id);
+
+/* The outer shapes with pending move-ins, ascending (*new* array,
+ * free()): their count. */
+size_t ss_subq_pending_outers(const struct ss_subq *q, int64_t **ids);
+
+/*
+ * Make vals (dependency dep's select list) a pending move-in of outer
+ * shape id again: after a restart, for a move-in whose rows were never
+ * written (its value is in the loaded view, the shape does not see it
+ * yet). Returns 1 with *number set; 0 when the move no longer holds (the
+ * value left the view of a positive dependency, or is back in a negated
+ * one's, or has a NULL); -1 with err (SS_ERR_INPUT) for no such shape or
+ * dependency, or a value not valid for its type.
+ */
+int ss_subq_pend(struct ss_subq *q, int64_t id, size_t dep,
+		 const char *const *vals, size_t n, uint64_t *number,
+		 struct ss_err *err);
+
+/*
+ * The query of outer shape id's next move-in: every pending move-in of
+ * the dependency of its oldest one, as one query (reference 4.2):
+ *   SELECT ... WHERE <where>, each row's active_conditions <ac>
+ * with the text arrays params[0..nparams) as $1.. (ss_dnf_movein_sql:
+ * every dependency as the shape sees it now, then `dep` with the moves
+ * made). patterns: the move-in event's JSON array; values: the values
+ * that move, a JSON array of arrays (strings and nulls); numbers: what
+ * ss_subq_settle takes once the rows are written; gen: ss_subq_gen now.
+ * handle and dnf are borrowed until the shape is removed.
+ * Returns 1, 0 when the shape has no pending move-in (or is not here),
+ * -1 with err. Release with ss_subq_movein_release (also after 0).
+ */
+struct ss_dnf;
+struct ss_subq_movein {
+	int64_t outer;
+	size_t dep;
+	uint64_t gen;
+	uint64_t *numbers;
+	size_t nnumbers;
+	struct ss_buf where, ac, patterns, values;
+	struct ss_buf *params;
+	size_t nparams;
+	const char *handle;
+	const struct ss_dnf *dnf;
+};
+int ss_subq_movein_next(struct ss_subq *q, int64_t id,
+			struct ss_subq_movein *mi, struct ss_err *err);
+void ss_subq_movein_release(struct ss_subq_movein *mi);
+
 #endif

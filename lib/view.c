@@ -344,6 +344,65 @@ void ss_view_arrays(const struct ss_view *v, struct ss_buf *cols)
 		ss_buf_addc(&cols[k], '}');
 }
 
+/* 1 if e's row is in view o (NULL: no) as an exact row: its value has a
+ * count there (a row with a NULL: the same row among o's NULL rows). */
+static int entry_in(const struct ss_view *o, const struct ventry *e, int nul)
+{
+	const struct vtable *t;
+	const struct ventry *f;
+
+	if (!o)
+		return 0;
+	t = nul ? &o->nulls : &o->vals;
+	if (!t->nb)
+		return 0;
+	for (f = t->b[e->hash & (t->nb - 1)]; f; f = f->next)
+		if (f->hash == e->hash && f->keylen == e->keylen &&
+		    !memcmp(f->key, e->key, e->keylen))
+			return f->count > 0;
+	return 0;
+}
+
+void ss_view_arrays_adjusted(const struct ss_view *v,
+			     const struct ss_view *minus,
+			     const struct ss_view *plus, struct ss_buf *cols)
+{
+	const struct ss_view *src[2] = {v, plus};
+	size_t s, t, i, k;
+
+	for (k = 0; k < v->ncols; k++) {
+		ss_buf_reset(&cols[k]);
+		ss_buf_addc(&cols[k], '{');
+	}
+	for (s = 0; s < 2; s++) {
+		if (!src[s])
+			continue;
+		for (t = 0; t < 2; t++) {
+			const struct vtable *tab =
+			    t ? &src[s]->nulls : &src[s]->vals;
+
+			for (i = 0; i < tab->nb; i++) {
+				const struct ventry *e;
+
+				for (e = tab->b[i]; e; e = e->next) {
+					if (!e->count)
+						continue;
+					/* v's rows less minus's; plus's
+					 * rows not in v already */
+					if (s == 0 ? entry_in(minus, e, (int)t)
+						   : entry_in(v, e, (int)t))
+						continue;
+					for (k = 0; k < v->ncols; k++)
+						array_elem(&cols[k],
+							   e->texts[k]);
+				}
+			}
+		}
+	}
+	for (k = 0; k < v->ncols; k++)
+		ss_buf_addc(&cols[k], '}');
+}
+
 int ss_view_each(const struct ss_view *v,
 		 int (*fn)(void *ctx, const char *const *vals), void *ctx)
 {

@@ -71,6 +71,16 @@ int ss_view_member(const struct ss_view *v, const char *const *vals, size_t n,
  */
 void ss_view_arrays(const struct ss_view *v, struct ss_buf *cols);
 
+/*
+ * The same arrays for the rows of v that are not in `minus`, and the rows
+ * of `plus` that are not in v (either may be NULL; both have v's columns
+ * and types, so that equal values have equal keys): a view as one outer
+ * shape sees it while some of its moves wait (lib/subq).
+ */
+void ss_view_arrays_adjusted(const struct ss_view *v,
+			     const struct ss_view *minus,
+			     const struct ss_view *plus, struct ss_buf *cols);
+
 /* Call fn for each distinct value without NULLs (vals: the text the
  * value was first counted with) until it returns non-zero, which is
  * returned. */

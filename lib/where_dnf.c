@@ -446,6 +446,40 @@ static void sql_cond(const struct ss_dnf *d, size_t p, struct ss_buf *out)
 	ss_buf_adds(out, "), false)");
 }
 
+static void sql_set_test(const struct ss_dnf *d, const struct ss_where *w,
+			 size_t p, int param, struct ss_buf *out);
+
+/* The active_conditions expression; with w, subquery positions test the
+ * sets passed as parameters (first[], dependency dep's at dep_param)
+ * rather than the subqueries. */
+static void sql_ac(const struct ss_dnf *d, const struct ss_where *w,
+		   const int *first, size_t dep, int dep_param,
+		   struct ss_buf *ac)
+{
+	size_t p;
+
+	ss_buf_adds(ac, "('['");
+	for (p = 0; p < d->npos; p++) {
+		const struct ss_dnf_pos *ps = &d->pos[p];
+
+		ss_buf_adds(ac, p ? " || ',' || " : " || ");
+		ss_buf_adds(ac, "CASE WHEN ");
+		if (!w || ps->dep < 0) {
+			sql_cond(d, p, ac);
+		} else {
+			ss_buf_adds(ac, ps->negated ? "COALESCE(NOT ("
+						    : "COALESCE((");
+			sql_set_test(d, w, p,
+				     (size_t)ps->dep == dep ? dep_param
+							    : first[ps->dep],
+				     ac);
+			ss_buf_adds(ac, "), false)");
+		}
+		ss_buf_adds(ac, " THEN 'true' ELSE 'false' END");
+	}
+	ss_buf_adds(ac, " || ']')");
+}
+
 void ss_dnf_sql(const struct ss_dnf *d, const char *stack_lit,
 		const char *handle_lit, struct ss_buf *tags, struct ss_buf *ac)
 {
@@ -468,14 +502,8 @@ void ss_dnf_sql(const struct ss_dnf *d, const char *stack_lit,
 		ss_buf_adds(tags, "'\"'");
 	}
 	ss_buf_adds(tags, " || ']')");
-	ss_buf_adds(ac, "('['");
-	for (p = 0; p < d->npos; p++) {
-		ss_buf_adds(ac, p ? " || ',' || " : " || ");
-		ss_buf_adds(ac, "CASE WHEN ");
-		sql_cond(d, p, ac);
-		ss_buf_adds(ac, " THEN 'true' ELSE 'false' END");
-	}
-	ss_buf_adds(ac, " || ']')");
+	if (ac)
+		sql_ac(d, NULL, NULL, 0, 0, ac);
 }
 
 /* ---- move-in queries -------------------------------------------------- */
@@ -574,4 +602,11 @@ void ss_dnf_movein_sql(const struct ss_dnf *d, const struct ss_where *w,
 	ss_buf_adds(out, " OR ");
 	sql_some(d, w, dep, 0, first, first[dep], out);
 	ss_buf_addc(out, ')');
+}
+
+void ss_dnf_movein_ac_sql(const struct ss_dnf *d, const struct ss_where *w,
+			  size_t dep, const int *first, int after,
+			  struct ss_buf *ac)
+{
+	sql_ac(d, w, first, dep, after, ac);
 }

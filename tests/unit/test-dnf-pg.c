@@ -296,14 +296,17 @@ static void check_movein(const char *text, const struct ss_where *w,
 		ss_view_arrays(new->v[k], &arr[np]);
 		for (i = 0; i < nparams; i++)
 			params[i] = arr[i].buf;
-		ss_buf_adds(&q, "SELECT id FROM o WHERE ");
+		ss_buf_adds(&q, "SELECT id, ");
+		ss_dnf_movein_ac_sql(d, w, k, first, after, &q);
+		ss_buf_adds(&q, " FROM o WHERE ");
 		ss_dnf_movein_sql(d, w, k, first, after, &q);
 		ss_buf_adds(&q, " ORDER BY id");
 		if (ss_pg_exec(db, "move-in", q.buf, (int)nparams, params, &res,
 			       NULL, &err) < 0)
 			FAILF("%s: %s\n%s", text, err.msg, q.buf);
 		for (r = 0; r < PQntuples(res); r++)
-			ss_buf_addf(&got, "%s ", PQgetvalue(res, r, 0));
+			ss_buf_addf(&got, "%s%s ", PQgetvalue(res, r, 0),
+				    PQgetvalue(res, r, 1));
 		PQclear(res);
 		/* C: every row of o, in order, under both */
 		ss_buf_reset(&q);
@@ -329,8 +332,14 @@ static void check_movein(const char *text, const struct ss_where *w,
 			    ss_dnf_eval(d, vals, member, &mix, a, &now, &err) <
 				0)
 				FAILF("eval: %s", err.msg);
-			if (now && !before)
-				ss_buf_addf(&want, "%s ", vals[0]);
+			if (now && !before) {
+				struct ss_buf acj = SS_BUF_INIT;
+
+				/* the ac of the row against the views after */
+				ss_dnf_ac_json(d, a, &acj);
+				ss_buf_addf(&want, "%s%s ", vals[0], acj.buf);
+				ss_buf_release(&acj);
+			}
 		}
 		PQclear(res);
 		unit_checks++;

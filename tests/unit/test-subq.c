@@ -626,8 +626,83 @@ static void deps(void)
 	ss_buf_release(&b);
 }
 
+/* The query of a pending move-in: its parameters (the views as the
+ * shape sees them, then the view with the moves made), WHERE, patterns,
+ * values, numbers; gen; ss_subq_pend after a restart. */
+static void movein_plan(void)
+{
+	struct ss_subq *q = ss_subq_new(STACK);
+	static const int64_t inner10[] = {10, 11};
+	struct ss_subq_movein mi;
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	uint64_t gen, number = 0;
+	int64_t *ids;
+
+	add(q, 4,
+	    "project_id IN (SELECT id FROM projects WHERE active) AND "
+	    "owner_id NOT IN (SELECT id FROM users)",
+	    inner10);
+	load_all(q);
+	CHECK(ss_subq_movein_next(q, 4, &mi, &err) == 0);
+	ss_subq_movein_release(&mi);
+	inner(q, 10, SS_FRAME_OP_INSERT, "7", NULL, &b);
+	gen = ss_subq_gen(q, 4);
+	inner(q, 10, SS_FRAME_OP_INSERT, "8", NULL, &b);
+	CHECK(ss_subq_gen(q, 4) == gen + 1);
+	inner(q, 11, SS_FRAME_OP_INSERT, "5", NULL, &b); /* a move-out */
+	CHECK(!strncmp(b.buf, "out 4 1 ", 8));
+	CHECK(ss_subq_pending_outers(q, &ids) == 1 && ids[0] == 4);
+	free(ids);
+	CHECK(ss_subq_movein_next(q, 4, &mi, &err) == 1);
+	CHECK(mi.outer == 4 && mi.dep == 0 && mi.nnumbers == 2);
+	CHECK(mi.gen == ss_subq_gen(q, 4));
+	CHECK(mi.nparams == 3);
+	/* $1: projects as the shape sees them (7 and 8 not yet), $2: users,
+	 * $3: projects with the moves */
+	CHECK_STR(mi.params[0].buf, "{}");
+	CHECK_STR(mi.params[1].buf, "{\"5\"}");
+	CHECK(!strcmp(mi.params[2].buf, "{\"7\",\"8\"}") ||
+	      !strcmp(mi.params[2].buf, "{\"8\",\"7\"}"));
+	CHECK_STR(mi.where.buf,
+		  "((COALESCE((project_id = ANY($3::int4[])), false) AND "
+		  "COALESCE(NOT (owner_id = ANY($2::int4[])), false))) AND "
+		  "NOT (((COALESCE((project_id = ANY($1::int4[])), false) AND "
+		  "COALESCE(NOT (owner_id = ANY($2::int4[])), false))) OR "
+		  "(false))");
+	CHECK_STR(mi.ac.buf,
+		  "('[' || CASE WHEN COALESCE((project_id = ANY($3::int4[])), "
+		  "false) THEN 'true' ELSE 'false' END || ',' || CASE WHEN "
+		  "COALESCE(NOT (owner_id = ANY($2::int4[])), false) THEN "
+		  "'true' ELSE 'false' END || ']')");
+	CHECK_STR(mi.values.buf, "[[\"7\"],[\"8\"]]");
+	CHECK(!strncmp(mi.patterns.buf, "[{\"pos\":0,\"value\":\"", 19));
+	CHECK(ss_subq_settle(q, 4, mi.numbers[0]) == 1);
+	CHECK(ss_subq_settle(q, 4, mi.numbers[1]) == 1);
+	ss_subq_movein_release(&mi);
+	CHECK(ss_subq_movein_next(q, 4, &mi, &err) == 0);
+	ss_subq_movein_release(&mi);
+	CHECK(is_member(q, 4, 0, (const char *[]){"7"}, 1) == 1);
+	/* after a restart: 7 is in the view, pending again; 9 is not */
+	CHECK(ss_subq_pend(q, 4, 0, (const char *[]){"7"}, 1, &number, &err) ==
+	      1);
+	CHECK(is_member(q, 4, 0, (const char *[]){"7"}, 1) == 0);
+	CHECK(ss_subq_pend(q, 4, 0, (const char *[]){"9"}, 1, &number, &err) ==
+	      0);
+	/* a negated dependency: 5 left users, so its move-in holds */
+	CHECK(ss_subq_pend(q, 4, 1, (const char *[]){"5"}, 1, &number, &err) ==
+	      0);
+	inner(q, 11, SS_FRAME_OP_DELETE, NULL, "5", &b);
+	CHECK(!strncmp(b.buf, "in 4 1 ", 7));
+	CHECK(ss_subq_pend(q, 4, 9, (const char *[]){"5"}, 1, &number, &err) ==
+	      -1);
+	ss_buf_release(&b);
+	ss_subq_free(q);
+}
+
 int main(void)
 {
+	movein_plan();
 	deps();
 	example_a();
 	example_b();

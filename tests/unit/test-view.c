@@ -182,6 +182,74 @@ static void test_random(void)
 	ss_view_free(v);
 }
 
+/* The elements of a one-dimensional array literal, sorted, "|"-joined. */
+static void sorted_elems(const char *arr, char *out, size_t size)
+{
+	char buf[256], *el[32], *p, *save = NULL;
+	size_t n = 0, i, j;
+
+	snprintf(buf, sizeof(buf), "%s", arr + 1);
+	buf[strlen(buf) - 1] = 0; /* the braces */
+	for (p = strtok_r(buf, ",", &save); p && n < 32;
+	     p = strtok_r(NULL, ",", &save))
+		el[n++] = p;
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && strcmp(el[j - 1], el[j]) > 0; j--) {
+			char *t = el[j];
+
+			el[j] = el[j - 1];
+			el[j - 1] = t;
+		}
+	out[0] = 0;
+	for (i = 0; i < n; i++)
+		snprintf(out + strlen(out), size - strlen(out), "%s%s",
+			 i ? "|" : "", el[i]);
+}
+
+/* ss_view_arrays_adjusted: the rows of v less minus's, plus plus's new
+ * ones, row k of every array one row. */
+static void test_arrays(void)
+{
+	const char *types[2] = {"int4", "text"};
+	struct ss_view *v = ss_view_new(1, types), *mi = ss_view_new(1, types),
+		       *pl = ss_view_new(1, types), *v2 = ss_view_new(2, types);
+	struct ss_buf cols[2] = {SS_BUF_INIT, SS_BUF_INIT};
+	char got[256];
+
+	add(v, "1", NULL, 1);
+	add(v, "2", NULL, 1);
+	add(v, "2", NULL, 1);
+	add(v, "3", NULL, 1);
+	add(v, NULL, NULL, 1);
+	add(mi, "2", NULL, 1);
+	add(pl, "03", NULL, 1); /* equal to 3: already in */
+	add(pl, "4", NULL, 1);
+	ss_view_arrays_adjusted(v, mi, pl, cols);
+	sorted_elems(cols[0].buf, got, sizeof(got));
+	CHECK_STR(got, "\"1\"|\"3\"|\"4\"|NULL");
+	ss_view_arrays_adjusted(v, NULL, NULL, cols);
+	sorted_elems(cols[0].buf, got, sizeof(got));
+	CHECK_STR(got, "\"1\"|\"2\"|\"3\"|NULL");
+	ss_view_arrays_adjusted(v, v, NULL, cols);
+	CHECK_STR(cols[0].buf, "{}");
+	/* two columns: rows stay rows */
+	two = v2;
+	add(v2, "5", "a\"b", 1);
+	add(v2, "6", NULL, 1);
+	ss_view_arrays_adjusted(v2, NULL, NULL, cols);
+	CHECK(!strcmp(cols[0].buf, "{\"5\",\"6\"}")
+		  ? !strcmp(cols[1].buf, "{\"a\\\"b\",NULL}")
+		  : !strcmp(cols[0].buf, "{\"6\",\"5\"}") &&
+			!strcmp(cols[1].buf, "{NULL,\"a\\\"b\"}"));
+	two = NULL;
+	ss_buf_release(&cols[0]);
+	ss_buf_release(&cols[1]);
+	ss_view_free(v);
+	ss_view_free(mi);
+	ss_view_free(pl);
+	ss_view_free(v2);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -189,5 +257,6 @@ int main(int argc, char **argv)
 	test_single();
 	test_composite();
 	test_random();
+	test_arrays();
 	return unit_report();
 }
