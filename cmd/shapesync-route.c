@@ -22,6 +22,7 @@
 #include "frame.h"
 #include "health.h"
 #include "lsn.h"
+#include "movein.h"
 #include "registry.h"
 #include "route.h"
 #include "shape.h"
@@ -41,11 +42,13 @@ enum {
 	OPT_POLL_INTERVAL,
 	OPT_MAX_LINE,
 	OPT_DIR,
+	OPT_DB,
 };
 
 static const struct option options[] = {
     {"registry", required_argument, NULL, OPT_REGISTRY},
     {"dir", required_argument, NULL, OPT_DIR},
+    {"db", required_argument, NULL, OPT_DB},
     {"poll-interval", required_argument, NULL, OPT_POLL_INTERVAL},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"verbose", no_argument, NULL, 'v'},
@@ -74,6 +77,9 @@ static void usage(void)
 	    "  --dir DATADIR         data dir, read for subquery shapes' views\n"
 	    "                        (default: $SHAPESYNC_DATA_DIR, else\n"
 	    "                        " DEFAULT_DATA_DIR ")\n"
+	    "  --db URL              PostgreSQL, for the move-in queries of\n"
+	    "                        subquery shapes (default: $DATABASE_URL;\n"
+	    "                        without one a move-in invalidates its shape)\n"
 	    "\n"
 	    "Input:\n"
 	    "  --max-line SIZE       longest input line accepted (default: 256MiB)\n"
@@ -100,8 +106,11 @@ static void on_signal(int sig)
 static struct {
 	struct ss_registry *reg;
 	struct ss_router *router;
-	struct ss_activate *act; /* pending shapes and their marks */
-	struct ss_subq *subq;	 /* subquery shapes' views */
+	struct ss_activate *act;  /* pending shapes and their marks */
+	struct ss_subq *subq;	  /* subquery shapes' views */
+	struct ss_movein *movein; /* their move-ins */
+	const char *conninfo;	  /* for the move-in queries, or NULL */
+	int restored;		  /* recorded move-ins restored */
 	ss_lsn end_pos; /* end of the last commit passed (or progress) */
 	const char *datadir;
 	int verbose;
@@ -282,6 +291,35 @@ static void on_view_failed(int64_t inner, const char *why, void *ctx)
 	ss_router_invalidate_outers(st.router, inner, what);
 }
 
+/* A line of a move-in (lib/movein). */
+static void on_movein_frame(void *ctx, json_t *frame)
+{
+	(void)ctx;
+	write_frame(frame);
+}
+
+/* A shape whose move-in cannot be followed: its clients refetch. */
+static void on_movein_failed(void *ctx, int64_t outer, const char *why)
+{
+	(void)ctx;
+	ss_router_invalidate(st.router, outer, why);
+}
+
+/* Once, at start, with the views loaded at store's durable position:
+ * the move-ins recorded before it. */
+static void restore_moveins(uint64_t durable)
+{
+	struct ss_err err = SS_ERR_INIT;
+	int rc;
+
+	st.restored = 1;
+	rc = ss_movein_restore(st.movein, durable, &err);
+	if (rc < 0 || ss_movein_run(st.movein, &err) < 0)
+		ss_cli_die_err(&err);
+	if (rc > 0)
+		ss_cli_warning("restored %d move-in%s", rc, rc == 1 ? "" : "s");
+}
+
 /* While activation waits for store: what route wrote must reach it. */
 static int on_view_wait(void *ctx)
 {
@@ -305,11 +343,25 @@ static void on_activated(size_t n, ss_lsn position, void *ctx)
 	/* New subquery shapes' views, as their inner shapes stand here: the
 	 * end of what route passed (nothing yet: store's durable position,
 	 * where the stream resumes). */
-	loaded = ss_viewload_run(st.subq, st.reg, st.datadir,
-				 position ? st.end_pos : 0, VIEW_WAIT_MS, &ops,
-				 NULL, &err);
-	if (loaded < 0)
-		ss_cli_die_err(&err);
+	if (!position && !st.restored) {
+		/* At start: the views at store's durable position, and the
+		 * move-ins recorded before it (lib/movein). */
+		uint64_t durable;
+
+		if (ss_registry_get_durable_lsn(st.reg, &durable, &err) < 0)
+			ss_cli_die_err(&err);
+		loaded = ss_viewload_run(st.subq, st.reg, st.datadir, durable,
+					 VIEW_WAIT_MS, &ops, NULL, &err);
+		if (loaded < 0)
+			ss_cli_die_err(&err);
+		restore_moveins(durable);
+	} else {
+		loaded = ss_viewload_run(st.subq, st.reg, st.datadir,
+					 position ? st.end_pos : 0,
+					 VIEW_WAIT_MS, &ops, NULL, &err);
+		if (loaded < 0)
+			ss_cli_die_err(&err);
+	}
 	if (loaded && st.verbose)
 		ss_cli_warning("loaded %d subquery view%s", loaded,
 			       loaded == 1 ? "" : "s");
@@ -348,10 +400,10 @@ static void subquery_meta(const struct ss_frame *f, const char *const *newv,
 /*
  * The subquery side of a change (docs/subqueries.md): the views of the
  * inner shapes it belongs to follow it; their move-outs are written as a
- * move frame before it; a move-in (not followed yet: step 8) or a view
- * that cannot follow invalidates the outer shape. Then the meta of the
- * outer shapes it belongs to. Returns 1 when a view moved (the caller
- * matches the change again), else 0.
+ * move frame before it; a move-in is queried after the commit
+ * (lib/movein); a view that cannot follow invalidates the outer shape. Then the
+ * meta of the outer shapes it belongs to. Returns 1 when a view moved (the
+ * caller matches the change again), else 0.
  */
 static int route_subqueries(const struct ss_frame *f, const char *const *newv,
 			    const char *const *oldv,
@@ -383,10 +435,7 @@ static int route_subqueries(const struct ss_frame *f, const char *const *newv,
 			ss_router_invalidate(st.router, mv->outer,
 					     mv->text.buf);
 		else if (mv->kind == SS_SUBQ_MOVE_IN)
-			ss_router_invalidate(st.router, mv->outer,
-					     "a value moved into one of its "
-					     "subqueries, and move-ins are not "
-					     "followed yet");
+			ss_movein_add(st.movein, mv, f->xid, f->lsn);
 	}
 	return 1;
 }
@@ -504,12 +553,22 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 	case SS_FRAME_BEGIN:
 		ss_activate_begin(st.act);
 		write_raw(line, len);
+		/* Move-ins whose snapshot does not see this transaction go
+		 * into it, before its changes. */
+		if (ss_movein_begin(st.movein, f->xid, f->lsn, &err) < 0)
+			ss_cli_die_err(&err);
 		break;
 	case SS_FRAME_COMMIT:
+		/* The transaction's move-ins are recorded before store can
+		 * make it durable. */
+		if (ss_movein_prepare_commit(st.movein, &err) < 0)
+			ss_cli_die_err(&err);
 		write_raw(line, len);
 		flush_out();
 		st.end_pos = f->end_lsn > f->lsn ? f->end_lsn : f->lsn;
 		if (ss_activate_commit(st.act, f->lsn, &err) < 0)
+			ss_cli_die_err(&err);
+		if (ss_movein_run(st.movein, &err) < 0)
 			ss_cli_die_err(&err);
 		st.transactions++;
 		break;
@@ -528,6 +587,7 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 		 * consumed here. */
 		break;
 	case SS_FRAME_MOVE:
+	case SS_FRAME_MOVEIN:
 		/* route's own output read again: worked out anew */
 		break;
 	case SS_FRAME_STREAM:
@@ -717,6 +777,11 @@ int main(int argc, char **argv)
 				    "path");
 			registry_path = optarg;
 			break;
+		case OPT_DB:
+			if (!*optarg)
+				ss_cli_usage_error("option '--db' needs a URL");
+			st.conninfo = optarg;
+			break;
 		case OPT_DIR:
 			if (!*optarg)
 				ss_cli_usage_error(
@@ -761,6 +826,26 @@ int main(int argc, char **argv)
 	st.subq = ss_subq_new(SS_SUBQ_STACK_ID);
 	ss_router_set_subq(st.router, st.subq);
 	{
+		struct ss_movein_cfg mc;
+		struct ss_buf path = SS_BUF_INIT;
+
+		if (!st.conninfo && getenv("DATABASE_URL") &&
+		    *getenv("DATABASE_URL"))
+			st.conninfo = getenv("DATABASE_URL");
+		ss_buf_addf(&path, "%s/route-moveins.json", st.datadir);
+		memset(&mc, 0, sizeof(mc));
+		mc.subq = st.subq;
+		mc.reg = st.reg;
+		mc.conninfo = st.conninfo;
+		mc.state_path = path.buf;
+		mc.write = on_movein_frame;
+		mc.invalidate = on_movein_failed;
+		st.movein = ss_movein_new(&mc, &err);
+		ss_buf_release(&path);
+		if (!st.movein)
+			ss_cli_die_err(&err);
+	}
+	{
 		static const struct ss_activate_ops ops = {on_warn,
 							   on_activated};
 
@@ -768,6 +853,13 @@ int main(int argc, char **argv)
 	}
 	if (ss_activate_start(st.act, &err) < 0)
 		ss_cli_die_err(&err);
+	if (!st.restored) { /* no shape was activated at start */
+		uint64_t durable;
+
+		if (ss_registry_get_durable_lsn(st.reg, &durable, &err) < 0)
+			ss_cli_die_err(&err);
+		restore_moveins(durable);
+	}
 	if (st.verbose)
 		ss_cli_warning("routing %zu shapes from '%s'",
 			       ss_router_count(st.router), registry_path);
@@ -870,6 +962,7 @@ int main(int argc, char **argv)
 	beat_publish();
 	ss_beat_stop(st.beat, "stopped");
 	ss_activate_free(st.act);
+	ss_movein_free(st.movein);
 	ss_router_free(st.router);
 	ss_subq_free(st.subq);
 	if (ss_registry_close(st.reg, &err) < 0)

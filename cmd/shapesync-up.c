@@ -623,6 +623,13 @@ int main(int argc, char **argv)
 	arg2(&a[STAGE_REPLICATE], "--publication", opt.publication);
 	arg_program(&a[STAGE_ROUTE], "shapesync-route");
 	arg2(&a[STAGE_ROUTE], "--dir", data.buf);
+	/* route's move-in queries go where serve's snapshots go */
+	arg2(&a[STAGE_ROUTE], "--db",
+	     embedded
+		 ? conninfo.buf
+		 : ss_cli_env_or("ELECTRIC_QUERY_DATABASE_URL",
+				 ss_cli_env_or("ELECTRIC_POOLED_DATABASE_URL",
+					       conninfo.buf)));
 	arg_program(&a[STAGE_STORE], "shapesync-store");
 	arg2(&a[STAGE_STORE], "--dir", data.buf);
 	arg_program(&a[STAGE_SERVE], "shapesync-serve");

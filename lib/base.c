@@ -145,10 +145,10 @@ int ss_base_read(const char *dir, struct ss_base *b, struct ss_err *err)
 
 int ss_base_write(const char *dir, const struct ss_base *b, struct ss_err *err)
 {
-	struct ss_buf tmp = SS_BUF_INIT, path = SS_BUF_INIT, t = SS_BUF_INIT;
+	struct ss_buf path = SS_BUF_INIT, t = SS_BUF_INIT;
 	char o[SS_OFFSET_STRMAX];
 	size_t i;
-	int fd = -1, rc = -1;
+	int rc = -1;
 
 	ss_buf_adds(&t, "shapesync-base 1\n");
 	for (i = 0; i < b->n; i++)
@@ -164,33 +164,11 @@ int ss_base_write(const char *dir, const struct ss_base *b, struct ss_err *err)
 	if (b->has_reclaimed && b->has_punched)
 		ss_buf_addf(&t, "punched %s\n",
 			    ss_offset_format(&b->punched, o));
-	ss_buf_addf(&tmp, "%s/base.tmp", dir);
 	ss_buf_addf(&path, "%s/base", dir);
-	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, t.buf, t.len) != (ssize_t)t.len ||
-	    fsync(fd) < 0) {
-		ss_err_set(err, SS_ERR_RUNTIME, "could not write '%s': %s",
-			   tmp.buf, strerror(errno));
+	if (ss_write_file_atomic(path.buf, t.buf, t.len, err) < 0)
 		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp.buf, path.buf) < 0) {
-		ss_err_set(err, SS_ERR_RUNTIME, "could not rename '%s': %s",
-			   tmp.buf, strerror(errno));
-		goto out;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		ss_err_set(err, SS_ERR_RUNTIME, "could not sync '%s': %s", dir,
-			   strerror(errno));
-		goto out;
-	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	ss_buf_release(&tmp);
 	ss_buf_release(&path);
 	ss_buf_release(&t);
 	return rc;

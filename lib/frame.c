@@ -40,6 +40,7 @@ static const char *const type_names[] = {
     [SS_FRAME_COMMIT] = "commit",     [SS_FRAME_INVALIDATE] = "invalidate",
     [SS_FRAME_PROGRESS] = "progress", [SS_FRAME_STREAM] = "stream",
     [SS_FRAME_MARK] = "mark",	      [SS_FRAME_MOVE] = "move",
+    [SS_FRAME_MOVEIN] = "movein",
 };
 
 static const char *const op_names[] = {
@@ -155,6 +156,7 @@ enum slot {
 	S_MARK,
 	S_EVENT,
 	S_PATTERNS,
+	S_MESSAGE,
 };
 
 enum need { OPTIONAL = 0, REQUIRED = 1, BY_OP = 2 };
@@ -230,6 +232,11 @@ static const struct field move_fields[] = {
     {"patterns", S_PATTERNS, REQUIRED},
     END_FIELDS,
 };
+static const struct field movein_fields[] = {
+    {"xid", S_XID, REQUIRED},	      {"lsn", S_LSN, REQUIRED},
+    {"pos", S_POS, REQUIRED},	      {"shapes", S_SHAPES, REQUIRED},
+    {"message", S_MESSAGE, REQUIRED}, END_FIELDS,
+};
 static const struct field mark_fields[] = {
     {"lsn", S_LSN, REQUIRED},
     {"mark", S_MARK, REQUIRED},
@@ -253,6 +260,7 @@ static const struct field *const schema[] = {
     [SS_FRAME_STREAM] = stream_fields,
     [SS_FRAME_MARK] = mark_fields,
     [SS_FRAME_MOVE] = move_fields,
+    [SS_FRAME_MOVEIN] = movein_fields,
 };
 
 /* Set an SS_ERR_INPUT "<type> frame: <message>". */
@@ -892,6 +900,24 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 	case S_PATTERNS:
 		/* Checked after the loop, once the per-shape array exists. */
 		return 0;
+	case S_MESSAGE: {
+		json_t *m;
+
+		s = json_string_value(v);
+		m = s ? json_loadb(s, json_string_length(v),
+				   JSON_REJECT_DUPLICATES, NULL)
+		      : NULL;
+		if (!json_is_object(m)) {
+			json_decref(m);
+			return ferr(err, f,
+				    "field 'message' must be a string holding "
+				    "a JSON object");
+		}
+		json_decref(m);
+		f->message = s;
+		f->message_len = json_string_length(v);
+		return 0;
+	}
 	case S_OIDS:
 		return check_oids(f, v, err);
 	case S_SCHEMA:
@@ -949,10 +975,10 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 	if (!tname)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "field 'type' must be a string");
-	for (t = SS_FRAME_BEGIN; t <= SS_FRAME_MOVE; t++)
+	for (t = SS_FRAME_BEGIN; t <= SS_FRAME_MOVEIN; t++)
 		if (!strcmp(tname, type_names[t]))
 			break;
-	if (t > SS_FRAME_MOVE) {
+	if (t > SS_FRAME_MOVEIN) {
 		ss_quote_text(q, sizeof(q), tname, json_string_length(v), 64);
 		return ss_err_set(err, SS_ERR_INPUT, "unknown frame type '%s'",
 				  q);
@@ -993,6 +1019,8 @@ static int decode(struct ss_frame *f, json_t *json, struct ss_err *err)
 	if (f->type == SS_FRAME_MOVE &&
 	    check_patterns(f, json_object_get(json, "patterns"), err))
 		return -1;
+	if (f->type == SS_FRAME_MOVEIN && f->nshapes != 1)
+		return ferr(err, f, "field 'shapes' must hold one shape");
 	json_object_foreach(json, key, v)
 	{
 		if (!strcmp(key, "type"))
@@ -1394,6 +1422,14 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 		seq->have_move = 1;
 		seq->move_pos = f->pos;
 		return 0;
+	case SS_FRAME_MOVEIN:
+		/* After the begin, before every change and move. */
+		if (in_open_txn(seq, f, err))
+			return -1;
+		if (seq->have_pos || seq->have_move)
+			return ferr(err, f,
+				    "after a change of the transaction");
+		return 0;
 	case SS_FRAME_COMMIT:
 		if (in_open_txn(seq, f, err))
 			return -1;
@@ -1749,6 +1785,19 @@ json_t *ss_frame_new_progress(ss_lsn lsn)
 	json_t *o = new_frame(SS_FRAME_PROGRESS);
 
 	set(o, "lsn", lsn_string(lsn));
+	return o;
+}
+
+json_t *ss_frame_new_movein(uint64_t xid, ss_lsn lsn, uint64_t pos,
+			    int64_t shape, const char *message, size_t len)
+{
+	json_t *o = new_frame(SS_FRAME_MOVEIN);
+
+	set(o, "xid", json_integer((json_int_t)xid));
+	set(o, "lsn", lsn_string(lsn));
+	set(o, "pos", json_integer((json_int_t)pos));
+	set(o, "shapes", id_array(&shape, 1));
+	set(o, "message", need(json_stringn(message, len)));
 	return o;
 }
 

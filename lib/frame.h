@@ -29,6 +29,7 @@ enum ss_frame_type {
 	SS_FRAME_STREAM,
 	SS_FRAME_MARK,
 	SS_FRAME_MOVE,
+	SS_FRAME_MOVEIN,
 };
 
 enum ss_frame_op {
@@ -107,6 +108,10 @@ struct ss_frame {
 	const char *reason; /* invalidate; stream (NULL if absent) */
 	const char *mark;   /* mark: what the marker says */
 	const char *event;  /* move: "move-out" */
+	/* movein: one line of a shape's move-in (a JSON object's text,
+	 * checked to be one), and its length */
+	const char *message;
+	size_t message_len;
 	/* move: per shape (as shapes), its patterns: a JSON array of
 	 * {"pos":N,"value":"..."} (borrowed) */
 	json_t *const *shape_patterns;
@@ -356,6 +361,11 @@ json_t *ss_frame_new_progress(ss_lsn lsn);
 /* A move event of subquery shapes shapes[0..n) (ascending ids) caused by
  * the change at pos; patterns of each are set with ss_frame_set_patterns.
  */
+/* Line `pos` of the move-in of subquery shape `shape`, written into the
+ * transaction xid/lsn before its first change: message is a JSON
+ * object's text (copied). */
+json_t *ss_frame_new_movein(uint64_t xid, ss_lsn lsn, uint64_t pos,
+			    int64_t shape, const char *message, size_t len);
 json_t *ss_frame_new_move(uint64_t xid, ss_lsn lsn, uint64_t pos,
 			  const char *event, const int64_t *shapes, size_t n);
 /* Set (steal) the patterns of shape `id` of a move frame: a JSON array of

@@ -885,6 +885,38 @@ static int move_event(struct ss_store *s, const struct ss_frame *f,
 	return 0;
 }
 
+/*
+ * One line of a subquery shape's move-in, written after the begin of the
+ * transaction that carries it (man shapesync-frames: movein): at offset
+ * (lsn - 1)_pos, above every entry of the transactions before and below
+ * every entry of this one.
+ */
+static int movein_line(struct ss_store *s, const struct ss_frame *f,
+		       struct ss_err *err)
+{
+	struct shp *h;
+	int fail;
+
+	if (s->lsn == 0)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "movein frame: lsn 0/0 leaves no offset "
+				  "below it");
+	if (f->pos > SS_OFFSET_OP_MAX)
+		return ss_err_set(
+		    err, SS_ERR_INPUT,
+		    "movein frame: pos %" PRIu64 " is out of range", f->pos);
+	h = shape(s, f->shapes[0], err, &fail);
+	if (!h)
+		return fail ? -1 : 0; /* removed meanwhile */
+	if (decide(s, h, err) < 0)
+		return -1;
+	if (h->mode == SKIP || h->invalidated)
+		return 0;
+	ss_buf_reset(&s->msg);
+	ss_buf_add(&s->msg, f->message, f->message_len);
+	return emit(s, h, ss_offset_make(s->lsn - 1, f->pos), SIZE_MAX, err);
+}
+
 static int change(struct ss_store *s, const struct ss_frame *f,
 		  struct ss_err *err)
 {
@@ -1586,6 +1618,8 @@ int ss_store_frame(struct ss_store *s, const struct ss_frame *f,
 		return invalidate_ids(s, f->shapes, f->nshapes, 0, err);
 	case SS_FRAME_MOVE:
 		return move_event(s, f, err);
+	case SS_FRAME_MOVEIN:
+		return movein_line(s, f, err);
 	case SS_FRAME_COMMIT:
 		return commit(s, f, err);
 	case SS_FRAME_INVALIDATE:

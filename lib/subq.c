@@ -1401,3 +1401,21 @@ int ss_subq_movein_next(struct ss_subq *q, int64_t id,
 	free(first);
 	return 1;
 }
+
+int ss_subq_is_pending(const struct ss_subq *q, int64_t id, uint64_t number)
+{
+	const struct outer *o = outer_get(q, id);
+	size_t i;
+
+	for (i = 0; o && i < o->npend; i++)
+		if (o->pend[i].number == number)
+			return 1;
+	return 0;
+}
+
+const char *ss_subq_handle(const struct ss_subq *q, int64_t id)
+{
+	const struct outer *o = outer_get(q, id);
+
+	return o ? o->handle : NULL;
+}

@@ -285,6 +285,13 @@ int ss_subq_settle(struct ss_subq *q, int64_t id, uint64_t number);
  */
 uint64_t ss_subq_gen(const struct ss_subq *q, int64_t id);
 
+/* 1 if move-in `number` of outer shape id is pending (not settled, not
+ * cancelled by a move-out of its value), else 0. */
+int ss_subq_is_pending(const struct ss_subq *q, int64_t id, uint64_t number);
+
+/* Outer shape id's handle (borrowed until it is removed), or NULL. */
+const char *ss_subq_handle(const struct ss_subq *q, int64_t id);
+
 /* The outer shapes with pending move-ins, ascending (*new* array,
  * free()): their count. */
 size_t ss_subq_pending_outers(const struct ss_subq *q, int64_t **ids);

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 char ss_buf_empty[1];
 
@@ -768,4 +770,46 @@ int ss_sockaddr_loopback(const struct sockaddr_storage *sa)
 void ss_sockaddr_url_host(const char *addr, int port, char *out, size_t n)
 {
 	snprintf(out, n, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
+}
+
+int ss_write_file_atomic(const char *path, const void *data, size_t len,
+			 struct ss_err *err)
+{
+	struct ss_buf tmp = SS_BUF_INIT, dir = SS_BUF_INIT;
+	const char *slash = strrchr(path, '/');
+	int fd, rc = -1;
+
+	ss_buf_addf(&tmp, "%s.tmp", path);
+	if (slash == path)
+		ss_buf_adds(&dir, "/");
+	else if (slash)
+		ss_buf_add(&dir, path, (size_t)(slash - path));
+	else
+		ss_buf_adds(&dir, ".");
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0) {
+		ss_err_set(err, SS_ERR_RUNTIME, "could not write '%s': %s",
+			   tmp.buf, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp.buf, path) < 0) {
+		ss_err_set(err, SS_ERR_RUNTIME, "could not rename '%s': %s",
+			   tmp.buf, strerror(errno));
+		goto out;
+	}
+	fd = open(dir.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		ss_err_set(err, SS_ERR_RUNTIME, "could not sync '%s': %s",
+			   dir.buf, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	ss_buf_release(&tmp);
+	ss_buf_release(&dir);
+	return rc;
 }

@@ -205,6 +205,14 @@ int ss_mkdir(const char *path, struct ss_err *err);
 /* mkdir -p: path and each missing parent; with parents_only, every
  * component but the last ("a/b/file" makes a and a/b). */
 int ss_mkdirs(const char *path, int parents_only, struct ss_err *err);
+/*
+ * Replace the file at path with data[0..len) durably: written to
+ * "<path>.tmp", fsync'd, renamed over path, and the directory fsync'd.
+ * A reader sees the old file or the new one, never part of one.
+ * 0, or -1 with err (SS_ERR_RUNTIME naming the path).
+ */
+int ss_write_file_atomic(const char *path, const void *data, size_t len,
+			 struct ss_err *err);
 
 /*
  * Signals and threads. A signal sent to a process runs its handler in any

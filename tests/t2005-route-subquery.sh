@@ -5,8 +5,8 @@
 # route builds the inner shape's view from store's files, then writes each
 # change's meta (tags, active_conditions, removed_tags) and a move frame
 # for each value that leaves the subquery, exactly; after a restart the
-# view comes from the files again; a move-in invalidates the shape (not
-# followed yet), and so does removing its inner shape.
+# view comes from the files again; a move-in is queried and its lines
+# written into the next transaction; removing the inner shape invalidates.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
 . "$TEST_SRC/serve.sh"
@@ -116,20 +116,31 @@ test_expect_success 'after a restart the view comes from the files: 7 is out, 9 
 	test_eq 1 "$(frames move | wc -l)"
 '
 
-test_expect_success 'a project enters the subquery: the shape is invalidated (move-ins are not followed yet)' '
+test_expect_success 'a project enters the subquery: a move-in, in the next transaction' '
 	pg_psql "UPDATE projects SET active = true WHERE id = 8" &&
-	wait_until "route invalidates it" "frames invalidate | grep -q \"\\\"shapes\\\":\[5000\]\"" 30 &&
-	frames invalidate | grep "\"shapes\":\[5000\]" | grep -q "move-ins are not followed yet"
+	wait_until "route writes the move-in" \
+		"test \$(frames movein | grep -c \"\\\"shapes\\\":\[5000\]\") -ge 4" 30 &&
+	frames movein | grep "\"shapes\":\[5000\]" >movein &&
+	test_eq 4 "$(wc -l <movein)" &&
+	node -e "
+		const ls = require(\"fs\").readFileSync(\"movein\", \"utf8\").trim().split(\"\\n\").map(JSON.parse);
+		for (const [i, f] of ls.entries()) {
+			if (f.pos !== i || f.lsn !== ls[0].lsn || f.xid !== ls[0].xid) process.exit(1);
+			console.log(f.message);
+		}" >lines &&
+	sed -n 1p lines | grep -q "^{\"headers\":{\"event\":\"move-in\",\"patterns\":\[{\"pos\":0,\"value\":\"$(tag 8)\"}\],\"txids\":\[[0-9]*\]}}\$" &&
+	sed -n 2,3p lines | grep -c "\"project_id\":\"8\",\"title\":\"[bd]\"},\"headers\":{\"operation\":\"insert\",\"relation\":\[\"public\",\"tasks\"\],\"is_move_in\":true,\"active_conditions\":\[true\],\"tags\":\[\"$(tag 8)\"\]}}\$" >n &&
+	test_eq 2 "$(cat n)" &&
+	sed -n 2,3p lines | grep -q "\"value\":{\"id\":\"2\",\"project_id\":\"8\",\"title\":\"b\"}" &&
+	sed -n 2,3p lines | grep -q "\"value\":{\"id\":\"4\",\"project_id\":\"8\",\"title\":\"d\"}" &&
+	sed -n 4p lines | grep -q "^{\"headers\":{\"control\":\"snapshot-end\"," &&
+	! frames invalidate | grep -q "\"shapes\":\[5000\]"
 '
 
 test_expect_success 'the inner shape removed: its outer shapes are invalidated' '
-	outer 5001 12345-1700000000000001 >outer2.ndjson &&
-	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" import outer2.ndjson &&
-	wait_until "route loads the view" \
-		"test \$(grep -c \"loaded 1 subquery view\" \"$TEST_DIR/pipeline.log\") -eq 3" 30 &&
 	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" rm "$(cat inner.handle)" >/dev/null &&
-	wait_until "route invalidates it" "frames invalidate | grep -q \"\\\"shapes\\\":\[5001\]\"" 30 &&
-	frames invalidate | grep "\"shapes\":\[5001\]" | grep -q "a subquery of shape 5001, was removed"
+	wait_until "route invalidates it" "frames invalidate | grep -q \"\\\"shapes\\\":\[5000\]\"" 30 &&
+	frames invalidate | grep "\"shapes\":\[5000\]" | grep -q "a subquery of shape 5000, was removed"
 '
 
 test_done

@@ -3,8 +3,8 @@
 # serve creates the shape of the subquery, then the outer shape, whose
 # snapshot rows carry Electric's tags and active_conditions computed by
 # PostgreSQL; the log then carries the meta of each change and a move-out
-# event when a value leaves the subquery, byte for byte as Electric; a
-# value moving in makes the clients refetch (409, not followed yet);
+# event when a value leaves the subquery, and the move-in event, rows
+# and snapshot-end when one enters, byte for byte as Electric;
 # subsets of such shapes are refused; without the option, Electric's 400.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
@@ -75,25 +75,43 @@ test_expect_success 'a project leaves the subquery: a move-out event' '
 	grep -q "^{\"headers\":{\"event\":\"move-out\",\"patterns\":\[{\"pos\":0,\"value\":\"$(tag 9)\"}\],\"txids\":\[[0-9]*\]}}\$" log
 '
 
-test_expect_success 'a project enters the subquery: its clients refetch (409)' '
+test_expect_success 'a project enters the subquery: a move-in event, its rows, snapshot-end' '
 	pg_psql "UPDATE projects SET active = true WHERE id = 8" &&
+	: >log &&
 	i=0 &&
-	while :; do
-		c=$(poll) || return 1
-		[ "$c" = 409 ] && break
-		test_eq 200 "$c" || return 1
+	while ! grep -q snapshot-end log; do
+		test_eq 200 "$(poll)" && lines >>log || return 1
 		i=$((i + 1)) && [ $i -lt 50 ] || return 1
 	done &&
-	grep -q must-refetch b
+	grep -v up-to-date log >got &&
+	test_eq 3 "$(wc -l <got)" &&
+	sed -n 1p got | grep -q "^{\"headers\":{\"event\":\"move-in\",\"patterns\":\[{\"pos\":0,\"value\":\"$(tag 8)\"}\],\"txids\":\[[0-9]*\]}}\$" &&
+	sed -n 2p got | grep -q "^{\"key\":\"\\\\\"public\\\\\".\\\\\"tasks\\\\\"/\\\\\"2\\\\\"\",\"value\":{\"id\":\"2\",\"project_id\":\"8\",\"title\":\"b\"},\"headers\":{\"operation\":\"insert\",\"relation\":\[\"public\",\"tasks\"\],\"is_move_in\":true,\"active_conditions\":\[true\],\"tags\":\[\"$(tag 8)\"\]}}\$" &&
+	sed -n 3p got | grep -q "^{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"[0-9]*\",\"xmax\":\"[0-9]*\",\"xip_list\":\[[0-9\",]*\]}}\$"
 '
 
-test_expect_success 'the refetched shape: a new snapshot with the rows in the subquery now' '
-	test_eq 200 "$(get "/v1/shape?$Q&offset=-1")" &&
-	hdr electric-handle >handle &&
-	test "$(cat handle)" != "" &&
-	lines | grep "\"key\"" >rows &&
-	test_eq 1 "$(wc -l <rows)" &&
-	grep -q "\"id\":\"2\",\"project_id\":\"8\".*\"tags\":\[\"$(tag 8)\"\]" rows
+test_expect_success 'a change of a moved-in row follows it; no refetch' '
+	pg_psql "UPDATE tasks SET title = '"'"'b2'"'"' WHERE id = 2" &&
+	: >log &&
+	i=0 &&
+	while ! grep -q "\"operation\":\"update\"" log; do
+		test_eq 200 "$(poll)" && lines >>log || return 1
+		i=$((i + 1)) && [ $i -lt 50 ] || return 1
+	done &&
+	grep -q "\"value\":{\"id\":\"2\",\"title\":\"b2\"}" log
+'
+
+test_expect_success 'a project enters with no task: the move-in event alone' '
+	pg_psql "INSERT INTO projects VALUES (10, true, '"'"'p10'"'"')" \
+		"INSERT INTO tasks VALUES (11, 7, '"'"'marker'"'"')" &&
+	: >log &&
+	i=0 &&
+	while ! grep -q "\"id\":\"11\"" log || ! grep -q "$(tag 10)" log; do
+		test_eq 200 "$(poll)" && lines >>log || return 1
+		i=$((i + 1)) && [ $i -lt 50 ] || return 1
+	done &&
+	grep -q "^{\"headers\":{\"event\":\"move-in\",\"patterns\":\[{\"pos\":0,\"value\":\"$(tag 10)\"}\]" log &&
+	! grep -q snapshot-end log
 '
 
 test_expect_success 'subsets of a subquery shape are refused' '

@@ -5,10 +5,10 @@
 //
 // Each round, WRITERS concurrent writers run TXNS random transactions
 // each: a project flips active (values move out of the subquery, or in:
-// the shape is then refetched), a task is inserted with a random project
+// a move-in), a task is inserted with a random project
 // or NULL, moves to another project, is renamed or deleted, or a project
 // flips and a task moves in one transaction; then projects only leave the
-// subquery (move-outs, never a refetch); then tasks only move between
+// subquery (move-outs); then tasks only move between
 // projects. After each phase (a quiet point) the collection must hold
 // exactly the rows of
 //   SELECT * FROM tasks WHERE <WHERE>

@@ -153,6 +153,14 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 		ss_buf_addf(b, " lsn=%s mark=%s", ss_lsn_format(f->lsn, l1),
 			    f->mark);
 		break;
+	case SS_FRAME_MOVEIN:
+		ss_buf_addf(b,
+			    " xid=%" PRIu64 " lsn=%s pos=%" PRIu64 " shapes=",
+			    f->xid, ss_lsn_format(f->lsn, l1), f->pos);
+		add_ids(b, f->shapes, f->nshapes);
+		ss_buf_addf(b, " message=%.*s", (int)f->message_len,
+			    f->message);
+		break;
 	default:
 		ss_buf_adds(b, "???");
 	}

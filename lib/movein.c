@@ -1,0 +1,774 @@
+/*
+ * movein.c — lib/movein.h: route's move-ins, their queries, the splice
+ * and the state file that makes them crash-safe.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "message.h"
+#include "movein.h"
+#include "pg.h"
+#include "pgq.h"
+#include "shape.h"
+
+/* How long a query waits for the transactions that moved its values to
+ * be visible to new snapshots (they are committed: route read them). */
+#define VISIBLE_WAIT_US (10 * 1000000LL)
+
+/* One move-in as the state file records it: a value of dependency dep
+ * of outer shape `outer`, moved by transaction xid (commit LSN lsn);
+ * carrier: the commit LSN of the transaction its lines are written into
+ * (0: not written yet). number: lib/subq's, 0 until pending in route. */
+struct rec {
+	int64_t outer;
+	char *handle;
+	size_t dep;
+	char **vals;
+	size_t nvals;
+	uint64_t number, xid;
+	ss_lsn lsn, carrier;
+};
+
+/* A move-in in flight: its query is done, its lines wait for the splice. */
+struct job {
+	int64_t outer;
+	struct ss_subq_movein plan;
+	struct ss_pg_snapshot snap; /* xip owned */
+	FILE *rows;		    /* one line per row */
+	uint64_t nrows;
+	unsigned reruns;
+};
+
+struct ss_movein {
+	struct ss_movein_cfg cfg;
+	char *conninfo, *state_path;
+	struct ss_pgq_pool *pool;
+	struct rec *recs;
+	size_t nrecs, arecs;
+	struct job **jobs;
+	size_t njobs, ajobs;
+	int dirty; /* recs differ from the state file */
+	struct ss_movein_stats st;
+};
+
+/* ------------------------------------------------------------ records */
+
+static void rec_free(struct rec *r)
+{
+	size_t i;
+
+	free(r->handle);
+	for (i = 0; i < r->nvals; i++)
+		free(r->vals[i]);
+	free(r->vals);
+}
+
+static void rec_drop(struct ss_movein *m, size_t i)
+{
+	rec_free(&m->recs[i]);
+	memmove(m->recs + i, m->recs + i + 1,
+		(m->nrecs - i - 1) * sizeof(*m->recs));
+	m->nrecs--;
+	m->dirty = 1;
+}
+
+static struct rec *rec_new(struct ss_movein *m)
+{
+	struct rec *r;
+
+	SS_GROW(m->recs, m->arecs, m->nrecs + 1);
+	r = &m->recs[m->nrecs++];
+	memset(r, 0, sizeof(*r));
+	m->dirty = 1;
+	return r;
+}
+
+/* Forget every record of outer shape id. */
+static void recs_drop_outer(struct ss_movein *m, int64_t id)
+{
+	size_t i = 0;
+
+	while (i < m->nrecs)
+		if (m->recs[i].outer == id)
+			rec_drop(m, i);
+		else
+			i++;
+}
+
+static int in_plan(const struct ss_subq_movein *p, const struct rec *r)
+{
+	size_t i;
+
+	if (r->outer != p->outer || !r->number)
+		return 0;
+	for (i = 0; i < p->nnumbers; i++)
+		if (p->numbers[i] == r->number)
+			return 1;
+	return 0;
+}
+
+static void lsn_json(json_t *o, const char *key, ss_lsn lsn)
+{
+	char b[SS_LSN_STRMAX];
+
+	json_object_set_new(o, key, json_string(ss_lsn_format(lsn, b)));
+}
+
+/* Write the records (dropping the move-ins that lib/subq cancelled and
+ * that were not written), if they changed. */
+static int persist(struct ss_movein *m, struct ss_err *err)
+{
+	json_t *root, *arr;
+	char *text;
+	size_t i = 0, k;
+	int rc;
+
+	while (i < m->nrecs) {
+		const struct rec *r = &m->recs[i];
+
+		if (!r->carrier && r->number &&
+		    !ss_subq_is_pending(m->cfg.subq, r->outer, r->number))
+			rec_drop(m, i);
+		else
+			i++;
+	}
+	if (!m->dirty)
+		return 0;
+	if (!m->nrecs) {
+		if (unlink(m->state_path) < 0 && errno != ENOENT)
+			return ss_err_set(err, SS_ERR_RUNTIME,
+					  "could not remove '%s': %s",
+					  m->state_path, strerror(errno));
+		m->dirty = 0;
+		return 0;
+	}
+	root = json_object();
+	arr = json_array();
+	for (i = 0; i < m->nrecs; i++) {
+		const struct rec *r = &m->recs[i];
+		json_t *o = json_object(), *v = json_array();
+
+		json_object_set_new(o, "shape", json_integer(r->outer));
+		json_object_set_new(o, "handle", json_string(r->handle));
+		json_object_set_new(o, "dep", json_integer((json_int_t)r->dep));
+		for (k = 0; k < r->nvals; k++)
+			json_array_append_new(v, r->vals[k]
+						     ? json_string(r->vals[k])
+						     : json_null());
+		json_object_set_new(o, "value", v);
+		json_object_set_new(o, "xid", json_integer((json_int_t)r->xid));
+		lsn_json(o, "lsn", r->lsn);
+		if (r->carrier)
+			lsn_json(o, "carrier", r->carrier);
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(root, "moveins", arr);
+	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!text)
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "out of memory writing '%s'", m->state_path);
+	rc = ss_write_file_atomic(m->state_path, text, strlen(text), err);
+	free(text);
+	if (rc == 0)
+		m->dirty = 0;
+	return rc;
+}
+
+static int bad_state(struct ss_movein *m, struct ss_err *err, const char *what)
+{
+	return ss_err_set(err, SS_ERR_INPUT, "'%s' is not a move-in state: %s",
+			  m->state_path, what);
+}
+
+static int parse_lsn(json_t *v, ss_lsn *out)
+{
+	struct ss_err e = SS_ERR_INIT;
+
+	return json_is_string(v) &&
+		       ss_lsn_parse(json_string_value(v), out, &e) == 0
+		   ? 0
+		   : -1;
+}
+
+static int load(struct ss_movein *m, struct ss_err *err)
+{
+	json_error_t je;
+	json_t *root, *arr, *o;
+	size_t i, k;
+	int rc = -1;
+
+	root = json_load_file(m->state_path, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		if (access(m->state_path, F_OK) < 0 && errno == ENOENT)
+			return 0;
+		return ss_err_set(err, SS_ERR_INPUT, "could not read '%s': %s",
+				  m->state_path, je.text);
+	}
+	arr = json_object_get(root, "moveins");
+	if (!json_is_array(arr)) {
+		bad_state(m, err, "no \"moveins\" array");
+		goto out;
+	}
+	json_array_foreach(arr, i, o)
+	{
+		json_t *v = json_object_get(o, "value"), *e;
+		struct rec *r;
+
+		if (!json_is_integer(json_object_get(o, "shape")) ||
+		    !json_is_string(json_object_get(o, "handle")) ||
+		    !json_is_integer(json_object_get(o, "dep")) ||
+		    json_integer_value(json_object_get(o, "dep")) < 0 ||
+		    !json_is_integer(json_object_get(o, "xid")) ||
+		    !json_is_array(v) || !json_array_size(v) ||
+		    json_array_size(v) > SS_SUBQ_COLUMNS_MAX) {
+			bad_state(m, err, "a move-in without its members");
+			goto out;
+		}
+		r = rec_new(m);
+		r->outer = json_integer_value(json_object_get(o, "shape"));
+		r->handle =
+		    ss_xstrdup(json_string_value(json_object_get(o, "handle")));
+		r->dep = (size_t)json_integer_value(json_object_get(o, "dep"));
+		r->xid =
+		    (uint64_t)json_integer_value(json_object_get(o, "xid"));
+		r->vals = ss_xcalloc(json_array_size(v), sizeof(*r->vals));
+		r->nvals = json_array_size(v);
+		json_array_foreach(v, k, e)
+		{
+			if (!json_is_string(e) && !json_is_null(e)) {
+				bad_state(m, err, "a value is not a string");
+				goto out;
+			}
+			if (json_is_string(e))
+				r->vals[k] = ss_xstrdup(json_string_value(e));
+		}
+		if (parse_lsn(json_object_get(o, "lsn"), &r->lsn) < 0 ||
+		    (json_object_get(o, "carrier") &&
+		     parse_lsn(json_object_get(o, "carrier"), &r->carrier) <
+			 0)) {
+			bad_state(m, err, "an LSN is not one");
+			goto out;
+		}
+	}
+	m->dirty = 0;
+	rc = 0;
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* --------------------------------------------------------------- jobs */
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	ss_subq_movein_release(&j->plan);
+	free(j->snap.xip);
+	if (j->rows)
+		fclose(j->rows);
+	free(j);
+}
+
+static struct job *job_of(const struct ss_movein *m, int64_t id, size_t *at)
+{
+	size_t i;
+
+	for (i = 0; i < m->njobs; i++)
+		if (m->jobs[i]->outer == id) {
+			if (at)
+				*at = i;
+			return m->jobs[i];
+		}
+	return NULL;
+}
+
+static void job_drop(struct ss_movein *m, size_t i)
+{
+	job_free(m->jobs[i]);
+	memmove(m->jobs + i, m->jobs + i + 1,
+		(m->njobs - i - 1) * sizeof(*m->jobs));
+	m->njobs--;
+}
+
+/* The shape cannot follow: its clients refetch. */
+static void fail_outer(struct ss_movein *m, int64_t id, const char *why)
+{
+	size_t at;
+
+	m->st.failed++;
+	if (job_of(m, id, &at))
+		job_drop(m, at);
+	recs_drop_outer(m, id);
+	m->cfg.invalidate(m->cfg.ctx, id, why);
+}
+
+static int on_snapshot(void *ctx, const struct ss_pg_snapshot *snap,
+		       struct ss_err *err)
+{
+	struct job *j = ctx;
+
+	(void)err;
+	free(j->snap.xip);
+	j->snap = *snap;
+	j->snap.xip = NULL;
+	if (snap->nxip) {
+		j->snap.xip = ss_xmalloc(snap->nxip * sizeof(*snap->xip));
+		memcpy(j->snap.xip, snap->xip, snap->nxip * sizeof(*snap->xip));
+	}
+	return 0;
+}
+
+static int on_row(void *ctx, const char *json, size_t len, struct ss_err *err)
+{
+	struct job *j = ctx;
+
+	if (fwrite(json, 1, len, j->rows) != len || putc('\n', j->rows) == EOF)
+		return ss_err_set(err, SS_ERR_RUNTIME,
+				  "could not write a move-in's rows: %s",
+				  strerror(errno));
+	j->nrows++;
+	return 0;
+}
+
+/* 1 if the snapshot sees every transaction that moved j's values. */
+static int sees_moves(const struct ss_movein *m, const struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrecs; i++)
+		if (in_plan(&j->plan, &m->recs[i]) &&
+		    !ss_pg_snapshot_sees(&j->snap, m->recs[i].xid))
+			return 0;
+	return 1;
+}
+
+/* The columns of the shape's definition, as indexes into t's columns
+ * (*new* array). */
+static size_t *selected(const struct ss_shape *def,
+			const struct ss_pgq_table *t, size_t *n)
+{
+	size_t *sel = ss_xcalloc(t->ncols + 1, sizeof(*sel)), i, k;
+
+	*n = 0;
+	for (i = 0; i < t->ncols; i++) {
+		int want = !def->columns;
+
+		for (k = 0; !want && k < def->ncolumns; k++)
+			want = !strcmp(def->columns[k], t->cols[i].name);
+		if (want)
+			sel[(*n)++] = i;
+	}
+	return sel;
+}
+
+/*
+ * Run j's query (its plan is set): rows into a new temporary file, the
+ * snapshot, then the marker. -1 with err when it cannot be done.
+ */
+static int query(struct ss_movein *m, struct job *j, struct ss_err *err)
+{
+	struct ss_shape_rec rec;
+	struct ss_shape def;
+	struct ss_pgq_table t;
+	struct ss_pgq_subset q;
+	struct ss_pgq_snapshot_cb cb = {on_snapshot, on_row, j};
+	const char *marker[1] = {"move-in"};
+	size_t *sel = NULL, nsel = 0;
+	int64_t until = ss_mono_us() + VISIBLE_WAIT_US;
+	int have_t = 0, rc = -1;
+	void *conn = NULL;
+	PGresult *res;
+
+	ss_shape_rec_init(&rec);
+	ss_shape_init(&def);
+	memset(&t, 0, sizeof(t));
+	if (!m->pool)
+		m->pool = ss_pgq_pool_new(m->conninfo, 1, 10);
+	rc = ss_registry_get_by_id(m->cfg.reg, j->outer, &rec, err);
+	if (rc == 0)
+		ss_err_set(err, SS_ERR_RUNTIME, "the shape is gone");
+	if (rc <= 0 || ss_shape_from_canonical(&def, rec.definition, err) < 0)
+		goto fail;
+	if (!(conn = ss_pgq_get(m->pool, err)))
+		goto fail;
+	rc = ss_pgq_describe(conn, def.schema, def.table, &t, err);
+	if (rc == 0)
+		ss_err_set(err, SS_ERR_RUNTIME, "its table is gone");
+	if (rc <= 0)
+		goto fail;
+	have_t = 1;
+	sel = selected(&def, &t, &nsel);
+	memset(&q, 0, sizeof(q));
+	q.where = j->plan.where.buf;
+	q.headers = ",\"is_move_in\":true";
+	q.dnf = j->plan.dnf;
+	q.tag_handle = j->plan.handle;
+	q.ac_sql = j->plan.ac.buf;
+	q.nparams = (int)j->plan.nparams;
+	q.params = ss_xcalloc(j->plan.nparams + 1, sizeof(*q.params));
+	for (size_t i = 0; i < j->plan.nparams; i++)
+		((const char **)q.params)[i] = j->plan.params[i].buf;
+	for (;;) {
+		if (j->rows)
+			fclose(j->rows);
+		j->nrows = 0;
+		if (!(j->rows = tmpfile())) {
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "could not make a temporary file: %s",
+				   strerror(errno));
+			break;
+		}
+		if (ss_pgq_subset(conn, &t, sel, nsel, NULL, &q, 1, &cb, err) <
+		    0)
+			break;
+		m->st.queries++;
+		if (sees_moves(m, j)) {
+			rc = 0;
+			break;
+		}
+		/* Committed (route read it), not yet visible: the
+		 * microseconds between a commit's WAL flush and its proc
+		 * array exit. */
+		if (ss_mono_us() > until) {
+			ss_err_set(err, SS_ERR_RUNTIME,
+				   "a committed transaction stays invisible "
+				   "to new snapshots");
+			break;
+		}
+		usleep(2000);
+	}
+	free((void *)q.params);
+	if (rc < 0)
+		goto fail;
+	rc = -1;
+	if (ss_pg_exec(conn, "could not write a move-in marker",
+		       "SELECT pg_catalog.pg_logical_emit_message(true, "
+		       "'" SS_MOVEIN_MARK_PREFIX "', $1)",
+		       1, marker, &res, NULL, err) < 0)
+		goto fail;
+	PQclear(res);
+	rc = 0;
+fail:
+	if (conn)
+		ss_pgq_put(m->pool, conn);
+	if (have_t)
+		ss_pgq_table_release(&t);
+	free(sel);
+	ss_shape_release(&def);
+	ss_shape_rec_release(&rec);
+	return rc;
+}
+
+/*
+ * Start (or restart) the move-in of outer shape id: plan and query.
+ * j is the shape's job when it has one (restarted), else NULL. Returns
+ * the job in flight, or NULL (nothing pending, or the shape failed).
+ */
+static struct job *start(struct ss_movein *m, int64_t id, struct job *j)
+{
+	struct ss_err err = SS_ERR_INIT;
+	char why[600];
+	int rc;
+
+	if (!j) {
+		j = ss_xcalloc(1, sizeof(*j));
+		j->outer = id;
+		SS_GROW(m->jobs, m->ajobs, m->njobs + 1);
+		m->jobs[m->njobs++] = j;
+	}
+	ss_subq_movein_release(&j->plan);
+	rc = ss_subq_movein_next(m->cfg.subq, id, &j->plan, &err);
+	if (rc <= 0) {
+		size_t at = 0;
+
+		if (job_of(m, id, &at))
+			job_drop(m, at);
+		if (rc < 0) {
+			snprintf(why, sizeof(why),
+				 "its move-in cannot be planned: %s", err.msg);
+			fail_outer(m, id, why);
+		}
+		return NULL;
+	}
+	if (!m->conninfo) {
+		fail_outer(m, id,
+			   "a value moved into one of its subqueries, and "
+			   "route has no --db to query the rows that enter");
+		return NULL;
+	}
+	if (query(m, j, &err) < 0) {
+		snprintf(why, sizeof(why), "its move-in query failed: %s",
+			 err.msg);
+		fail_outer(m, id, why);
+		return NULL;
+	}
+	return j;
+}
+
+/* Write j's lines into the transaction xid/lsn and make its values count.
+ */
+static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
+		  struct ss_err *err)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	uint64_t *txids = NULL, pos = 0;
+	size_t i, k, ntx = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	json_t *f;
+
+	/* Recorded first: once a line is written, a restart must not
+	 * query this move-in again unless this transaction is lost. */
+	for (i = 0; i < m->nrecs; i++)
+		if (in_plan(&j->plan, &m->recs[i])) {
+			uint64_t t = m->recs[i].xid & 0xFFFFFFFFu;
+
+			m->recs[i].carrier = lsn;
+			m->dirty = 1;
+			for (k = 0; k < ntx && txids[k] != t; k++)
+				;
+			if (k == ntx) {
+				txids = ss_xrealloc(txids,
+						    (ntx + 1) * sizeof(*txids));
+				txids[ntx++] = t;
+			}
+		}
+	if (persist(m, err) < 0) {
+		free(txids);
+		return -1;
+	}
+	/* ascending, as Electric sorts them */
+	for (i = 1; i < ntx; i++)
+		for (k = i; k > 0 && txids[k - 1] > txids[k]; k--) {
+			uint64_t t = txids[k];
+
+			txids[k] = txids[k - 1];
+			txids[k - 1] = t;
+		}
+	ss_buf_adds(&b, "{\"headers\":{\"event\":\"move-in\",\"patterns\":");
+	ss_buf_add(&b, j->plan.patterns.buf, j->plan.patterns.len);
+	ss_buf_adds(&b, ",\"txids\":[");
+	for (i = 0; i < ntx; i++)
+		ss_buf_addf(&b, "%s%" PRIu64, i ? "," : "", txids[i]);
+	ss_buf_adds(&b, "]}}");
+	free(txids);
+	f = ss_frame_new_movein(xid, lsn, pos++, j->outer, b.buf, b.len);
+	m->cfg.write(m->cfg.ctx, f);
+	json_decref(f);
+	rewind(j->rows);
+	while ((len = getline(&line, &cap, j->rows)) > 0) {
+		if (line[len - 1] == '\n')
+			len--;
+		f = ss_frame_new_movein(xid, lsn, pos++, j->outer, line,
+					(size_t)len);
+		m->cfg.write(m->cfg.ctx, f);
+		json_decref(f);
+	}
+	free(line);
+	if (j->nrows) {
+		ss_buf_reset(&b);
+		ss_message_snapshot_end(&b, j->snap.xmin, j->snap.xmax,
+					j->snap.xip, j->snap.nxip);
+		f = ss_frame_new_movein(xid, lsn, pos++, j->outer, b.buf,
+					b.len);
+		m->cfg.write(m->cfg.ctx, f);
+		json_decref(f);
+	}
+	ss_buf_release(&b);
+	for (i = 0; i < j->plan.nnumbers; i++)
+		ss_subq_settle(m->cfg.subq, j->outer, j->plan.numbers[i]);
+	m->st.written++;
+	m->st.rows += j->nrows;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- API */
+
+struct ss_movein *ss_movein_new(const struct ss_movein_cfg *cfg,
+				struct ss_err *err)
+{
+	struct ss_movein *m = ss_xcalloc(1, sizeof(*m));
+
+	m->cfg = *cfg;
+	m->conninfo = cfg->conninfo ? ss_xstrdup(cfg->conninfo) : NULL;
+	m->state_path = ss_xstrdup(cfg->state_path);
+	m->cfg.conninfo = m->conninfo;
+	m->cfg.state_path = m->state_path;
+	if (load(m, err) < 0) {
+		ss_movein_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void ss_movein_free(struct ss_movein *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->njobs; i++)
+		job_free(m->jobs[i]);
+	free(m->jobs);
+	for (i = 0; i < m->nrecs; i++)
+		rec_free(&m->recs[i]);
+	free(m->recs);
+	if (m->pool)
+		ss_pgq_pool_close(m->pool);
+	free(m->conninfo);
+	free(m->state_path);
+	free(m);
+}
+
+int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
+{
+	size_t i = 0;
+	int n = 0;
+
+	while (i < m->nrecs) {
+		struct rec *r = &m->recs[i];
+		const char *h = ss_subq_handle(m->cfg.subq, r->outer);
+		struct ss_err e = SS_ERR_INIT;
+		int rc = 0;
+
+		if (!h || strcmp(h, r->handle) ||
+		    (r->carrier && durable > r->carrier) || durable <= r->lsn) {
+			/* gone; written; or its transaction comes again */
+			rec_drop(m, i);
+			continue;
+		}
+		rc = ss_subq_pend(m->cfg.subq, r->outer, r->dep,
+				  (const char *const *)r->vals, r->nvals,
+				  &r->number, &e);
+		if (rc < 0) {
+			char why[600];
+
+			snprintf(why, sizeof(why),
+				 "its recorded move-in cannot be restored: %s",
+				 e.msg);
+			fail_outer(m, r->outer, why);
+			i = 0; /* fail_outer dropped records */
+			continue;
+		}
+		if (rc == 0) { /* the value moved back since */
+			rec_drop(m, i);
+			continue;
+		}
+		r->carrier = 0;
+		m->dirty = 1;
+		n++;
+		i++;
+	}
+	if (persist(m, err) < 0)
+		return -1;
+	return n;
+}
+
+void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
+		   uint64_t xid, ss_lsn lsn)
+{
+	const char *h = ss_subq_handle(m->cfg.subq, mv->outer);
+	struct rec *r;
+	size_t i;
+
+	r = rec_new(m);
+	r->outer = mv->outer;
+	r->handle = ss_xstrdup(h ? h : "");
+	r->dep = mv->dep;
+	r->nvals = mv->nvals;
+	r->vals = ss_xcalloc(mv->nvals + 1, sizeof(*r->vals));
+	for (i = 0; i < mv->nvals; i++)
+		r->vals[i] = mv->vals[i] ? ss_xstrdup(mv->vals[i]) : NULL;
+	r->number = mv->number;
+	r->xid = xid;
+	r->lsn = lsn;
+}
+
+int ss_movein_prepare_commit(struct ss_movein *m, struct ss_err *err)
+{
+	return m->dirty ? persist(m, err) : 0;
+}
+
+int ss_movein_run(struct ss_movein *m, struct ss_err *err)
+{
+	int64_t *ids;
+	size_t n, i;
+	int carriers = 0;
+
+	if (!m->nrecs && !m->dirty)
+		return 0; /* every pending move-in has a record */
+	for (i = 0; i < m->nrecs; i++)
+		carriers |= m->recs[i].carrier != 0;
+	if (carriers) {
+		uint64_t durable;
+
+		if (ss_registry_get_durable_lsn(m->cfg.reg, &durable, err) < 0)
+			return -1;
+		i = 0;
+		while (i < m->nrecs)
+			if (m->recs[i].carrier && durable > m->recs[i].carrier)
+				rec_drop(m, i);
+			else
+				i++;
+	}
+	n = ss_subq_pending_outers(m->cfg.subq, &ids);
+	for (i = 0; i < n; i++)
+		if (!job_of(m, ids[i], NULL))
+			start(m, ids[i], NULL);
+	free(ids);
+	return m->dirty ? persist(m, err) : 0;
+}
+
+int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
+		    struct ss_err *err)
+{
+	size_t i = 0;
+
+	while (i < m->njobs) {
+		struct job *j = m->jobs[i];
+		int64_t id = j->outer;
+
+		if (ss_pg_snapshot_sees(&j->snap, xid)) {
+			i++; /* before the splice */
+			continue;
+		}
+		if (!ss_subq_is_outer(m->cfg.subq, id)) {
+			recs_drop_outer(m, id);
+			job_drop(m, i);
+			continue;
+		}
+		if (ss_subq_gen(m->cfg.subq, id) != j->plan.gen) {
+			/* What the shape sees moved since the query: its
+			 * rows may be stale. Again, from here. */
+			m->st.reruns++;
+			if (++j->reruns > SS_MOVEIN_RERUNS) {
+				fail_outer(m, id,
+					   "its subqueries kept moving while "
+					   "a move-in was queried");
+				continue;
+			}
+			if (!start(m, id, j))
+				continue; /* dropped (i is the next one) */
+			continue;	  /* this transaction, again */
+		}
+		if (splice(m, j, xid, lsn, err) < 0)
+			return -1;
+		job_drop(m, i);
+	}
+	return 0;
+}
+
+void ss_movein_stats(const struct ss_movein *m, struct ss_movein_stats *st)
+{
+	*st = m->st;
+	st->in_flight = m->njobs;
+	st->recorded = m->nrecs;
+}

@@ -1,0 +1,125 @@
+/*
+ * movein.h — route's move-ins of subquery shapes (docs/subqueries.md,
+ * "Move-in"): a value that enters an outer shape's subquery (or leaves a
+ * NOT IN one) brings rows into the shape that no change of its table
+ * says; a query finds them and their lines are spliced into the stream
+ * where that query's snapshot stands.
+ *
+ * For outer shape X with pending move-ins (lib/subq holds them: X sees
+ * the values as not moved yet):
+ *   1. after the commit of the transaction T that moved them
+ *      (ss_movein_run), one REPEATABLE READ query selects the rows that
+ *      enter X, computed against route's views as X sees them and with
+ *      the moves made, each as the line a client gets (an insert with
+ *      "is_move_in", its tags and active_conditions), into a temporary
+ *      file; its snapshot S must see T. Then a marker transaction
+ *      (pg_logical_emit_message(true, 'shapesync', ...)) is committed, so
+ *      that a transaction S does not see always follows.
+ *   2. transactions S sees are routed as before (X still without the
+ *      values: their effect is in the query's rows); at the begin of the
+ *      first transaction J that S does not see (ss_movein_begin), the
+ *      move-in is written into J, before its changes, as movein frames:
+ *      the move-in event, the rows, and a snapshot-end with S when
+ *      there were rows; then the values count for X (ss_subq_settle).
+ *   3. if what X sees of its dependencies moved between the query and
+ *      the splice (ss_subq_gen), the rows may be stale: the query runs
+ *      again (from J on), at most SS_MOVEIN_RERUNS times, then X is
+ *      invalidated.
+ *
+ * Crash safety. Before the commit frame of T reaches store
+ * (ss_movein_prepare_commit), the move-ins are recorded in a state file
+ * (written whole, fsync'd, renamed); a move-in whose lines are being
+ * written records J there first. After a restart (ss_movein_restore, with
+ * the views loaded at store's durable position E): a record whose J is
+ * durable (E > J's commit LSN) is done; one whose T is not durable
+ * (E <= T's commit LSN) is forgotten, since T comes again and moves the
+ * value again; the others become pending again and are queried anew.
+ * So a move-in is written once, whatever stage is killed when.
+ *
+ * A query that fails (PostgreSQL down, the table gone) invalidates X:
+ * its clients refetch (a 409, never a gap).
+ *
+ * Not thread-safe: one owner (route's main thread).
+ */
+#ifndef SS_MOVEIN_H
+#define SS_MOVEIN_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "lsn.h"
+#include "registry.h"
+#include "subq.h"
+#include "util.h"
+
+#define SS_MOVEIN_RERUNS 8
+
+/* The prefix of the marker messages (lib/decode ignores transactional
+ * ones: only their transaction matters). */
+#define SS_MOVEIN_MARK_PREFIX "shapesync"
+
+struct ss_movein_cfg {
+	struct ss_subq *subq;	 /* borrowed: the views and pending moves */
+	struct ss_registry *reg; /* borrowed: definitions, durable LSN */
+	/* PostgreSQL, for the queries (copied); NULL: move-ins cannot be
+	 * followed and invalidate their shapes */
+	const char *conninfo;
+	const char *state_path; /* the state file (copied) */
+	/* route's output: write one frame (borrowed for the call) */
+	void (*write)(void *ctx, json_t *frame);
+	/* a shape that cannot follow its move-ins */
+	void (*invalidate)(void *ctx, int64_t outer, const char *reason);
+	void *ctx;
+};
+
+struct ss_movein;
+
+/*
+ * *new* (ss_movein_free), with the state file read (a missing file is an
+ * empty one). NULL with err: the file cannot be read or is not ours
+ * (SS_ERR_RUNTIME / SS_ERR_INPUT, naming it).
+ */
+struct ss_movein *ss_movein_new(const struct ss_movein_cfg *cfg,
+				struct ss_err *err);
+void ss_movein_free(struct ss_movein *m);
+
+/*
+ * After route's views are loaded at store's durable position `durable`
+ * (an end: every commit below it is durable): the recorded move-ins as
+ * above. Returns how many are pending again, or -1 with err.
+ */
+int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err);
+
+/* A SS_SUBQ_MOVE_IN move of transaction xid, which commits at lsn. */
+void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
+		   uint64_t xid, ss_lsn lsn);
+
+/* Before a commit frame is written: record the move-ins added since the
+ * last call. 0, or -1 with err (the state file cannot be written). */
+int ss_movein_prepare_commit(struct ss_movein *m, struct ss_err *err);
+
+/*
+ * Between transactions (after a commit frame, or at start): query the
+ * next move-in of every shape that has pending ones and none in flight,
+ * and drop the records whose lines are durable. A failed query
+ * invalidates its shape; returns -1 with err only when the state file
+ * cannot be written.
+ */
+int ss_movein_run(struct ss_movein *m, struct ss_err *err);
+
+/*
+ * After the begin frame of transaction xid (commit LSN lsn) is written:
+ * splice every move-in whose snapshot does not see it (above). -1 with
+ * err when the state file cannot be written.
+ */
+int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
+		    struct ss_err *err);
+
+/* Queries done, move-ins written, queries run again, recorded move-ins. */
+struct ss_movein_stats {
+	uint64_t queries, written, rows, reruns, failed;
+	size_t in_flight, recorded;
+};
+void ss_movein_stats(const struct ss_movein *m, struct ss_movein_stats *st);
+
+#endif
