@@ -50,8 +50,9 @@ struct outer {
 	struct pend *pend;
 	size_t npend, apend;
 	unsigned char *ac_old, *ac_new; /* npositions each */
-	/* bumped by every move of a dependency as the shape sees it */
+	/* bumped by every move that can make a move-in's rows stale */
 	uint64_t gen;
+	size_t nsubpos; /* subquery positions of the plan */
 	struct ss_subq *q;
 };
 
@@ -464,6 +465,32 @@ static void user_del(struct ss_subq *q, struct inner *in, struct outer *o)
 	inner_free(in);
 }
 
+/* The distinct subquery tests of a plan: positions of the same
+ * dependency with the same left side are one test (their truth is the
+ * same for every row). */
+static size_t distinct_tests(const struct ss_dnf *d)
+{
+	size_t np = ss_dnf_npositions(d), p, q, n = 0;
+
+	for (p = 0; p < np; p++) {
+		const struct ss_dnf_pos *a = ss_dnf_pos(d, p);
+		int seen = 0;
+
+		if (a->dep < 0)
+			continue;
+		for (q = 0; q < p && !seen; q++) {
+			const struct ss_dnf_pos *b = ss_dnf_pos(d, q);
+
+			seen = b->dep == a->dep && b->ncols == a->ncols &&
+			       b->negated == a->negated &&
+			       !memcmp(b->cols, a->cols,
+				       a->ncols * sizeof(*a->cols));
+		}
+		n += !seen;
+	}
+	return n;
+}
+
 int ss_subq_add(struct ss_subq *q, int64_t id, const char *handle,
 		struct ss_where *w, const struct ss_where_column *cols,
 		size_t ncols, const int64_t *inner, struct ss_err *err)
@@ -496,6 +523,7 @@ int ss_subq_add(struct ss_subq *q, int64_t id, const char *handle,
 	np = ss_dnf_npositions(o->dnf);
 	o->ac_old = ss_xcalloc(np ? np : 1, 1);
 	o->ac_new = ss_xcalloc(np ? np : 1, 1);
+	o->nsubpos = distinct_tests(o->dnf);
 	for (d = 0; d < o->ndeps; d++) {
 		o->inner[d] =
 		    inner_for(q, inner[d], ss_where_dep_at(w, d), err);
@@ -971,31 +999,34 @@ static void pend_drop(struct outer *o, size_t i)
  * value: the value left again before its rows were sent, so none of them
  * may count any more.
  */
-static void pend_cancel(struct outer *o, size_t dep, const char *const *vals,
-			size_t n)
+static int pend_cancel(struct outer *o, size_t dep, const char *const *vals,
+		       size_t n)
 {
 	struct ss_view *one;
 	struct ss_err err = SS_ERR_INIT;
 	size_t i = 0;
-	int moved, res;
+	int moved, res, dropped = 0;
 
 	if (!o->npend)
-		return;
+		return 0;
 	one = ss_view_new(n, (const char *const *)o->inner[dep]->types);
 	if (ss_view_add(one, vals, 1, &moved, &err) < 0) {
 		ss_view_free(one);
-		return;
+		return 0;
 	}
 	while (i < o->npend) {
 		if (o->pend[i].dep == dep &&
 		    ss_view_member(one, (const char *const *)o->pend[i].vals, n,
 				   &res, &err) == 0 &&
-		    res == 1)
+		    res == 1) {
 			pend_drop(o, i);
-		else
+			dropped++;
+		} else {
 			i++;
+		}
 	}
 	ss_view_free(one);
+	return dropped;
 }
 
 /* What a value entering (in 1) or leaving (in 0) in's view means for each
@@ -1012,8 +1043,6 @@ static int transition(struct ss_subq *q, struct inner *in,
 		size_t dep = in->users[u].dep;
 		int neg = ss_dnf_dep_negated(o->dnf, dep);
 		struct ss_subq_move *mv;
-
-		o->gen++;
 
 		if (nul) {
 			/* Positive: a row with a NULL makes nothing TRUE.
@@ -1048,7 +1077,12 @@ static int transition(struct ss_subq *q, struct inner *in,
 		else
 			patterns_add(o, dep, vals, &mv->text);
 		ss_buf_adds(&mv->text, "]");
-		pend_cancel(o, dep, vals, n);
+		/* A move-in's rows hold the truth of every subquery position
+		 * as it was when they were queried: a move-out makes them
+		 * stale when a row can have another such position, or when
+		 * it cancels one of the values queried. */
+		if (pend_cancel(o, dep, vals, n) || o->nsubpos > 1)
+			o->gen++;
 	}
 	return 0;
 }

@@ -17,9 +17,11 @@
 //
 // With SUBQ_MODE=outs a project only ever leaves "active" (no value moves
 // into the subquery, so nothing needs a refetch) and each transaction
-// waits 20 ms (a run long enough to kill stages under it); SUBQ_PROJECTS
+// waits 20 ms (a run long enough to kill stages under it); SUBQ_MODE=slow
+// is the random run (moves both ways) with the same waits; SUBQ_PROJECTS
 // is how many projects there are (6). Prints
-// "refetches N" at the end: the 409s the collection's client got.
+// "refetches N" at the end: the 409s the collection's client got, and
+// "move-ins N": the move-in events it received.
 //
 // Usage: node tanstack-subq.mjs WHERE SEED ROUNDS WRITERS TXNS
 //   (SERVE_URL, and libpq's PG* variables, set)
@@ -45,6 +47,7 @@ function rnd(n) {
 
 const NPROJ = Number(process.env.SUBQ_PROJECTS || 6)
 const outsOnly = process.env.SUBQ_MODE === 'outs'
+const slow = outsOnly || process.env.SUBQ_MODE === 'slow'
 const FLIP = outsOnly
   ? 'UPDATE projects SET active = false WHERE id = $1'
   : 'UPDATE projects SET active = NOT active WHERE id = $1'
@@ -55,6 +58,7 @@ const extra = process.env.SUBQ_EXTRA === '1'
 const COLS = extra ? ['id', 'project_id', 'title', 'owner'] : ['id', 'project_id', 'title']
 let nextTask = 1000
 let refetches = 0
+let moveins = 0
 
 async function writer(db) {
   for (let i = 0; i < txns; i++) {
@@ -100,7 +104,7 @@ async function writer(db) {
       // a duplicate key from two writers: a transaction like any other
       if (!/duplicate key/.test(e.message)) throw e
     }
-    if (outsOnly) await new Promise((res) => setTimeout(res, 20))
+    if (slow) await new Promise((res) => setTimeout(res, 20))
   }
 }
 
@@ -124,6 +128,10 @@ const collection = createCollection(
       fetchClient: async (...args) => {
         const r = await fetch(...args)
         if (r.status === 409) refetches++
+        if (r.ok) {
+          const body = await r.clone().text()
+          moveins += (body.match(/"event":"move-in"/g) || []).length
+        }
         return r
       },
       // a stage killed under it: retry, as an application would
@@ -171,6 +179,7 @@ for (let r = 1; r <= rounds; r++) {
   await quiet(`round ${r}, task moves`)
 }
 console.log(`refetches ${refetches}`)
+console.log(`move-ins ${moveins}`)
 console.log('ok')
 await collection.cleanup()
 for (const db of dbs) await db.end()

@@ -646,12 +646,14 @@ static void movein_plan(void)
 	load_all(q);
 	CHECK(ss_subq_movein_next(q, 4, &mi, &err) == 0);
 	ss_subq_movein_release(&mi);
-	inner(q, 10, SS_FRAME_OP_INSERT, "7", NULL, &b);
 	gen = ss_subq_gen(q, 4);
+	inner(q, 10, SS_FRAME_OP_INSERT, "7", NULL, &b);
 	inner(q, 10, SS_FRAME_OP_INSERT, "8", NULL, &b);
-	CHECK(ss_subq_gen(q, 4) == gen + 1);
+	CHECK(ss_subq_gen(q, 4) == gen); /* move-ins stale nothing */
 	inner(q, 11, SS_FRAME_OP_INSERT, "5", NULL, &b); /* a move-out */
 	CHECK(!strncmp(b.buf, "out 4 1 ", 8));
+	/* two subquery tests: a move-out of one stales the other's truth */
+	CHECK(ss_subq_gen(q, 4) == gen + 1);
 	CHECK(ss_subq_pending_outers(q, &ids) == 1 && ids[0] == 4);
 	free(ids);
 	CHECK(ss_subq_movein_next(q, 4, &mi, &err) == 1);
@@ -696,6 +698,28 @@ static void movein_plan(void)
 	CHECK(!strncmp(b.buf, "in 4 1 ", 7));
 	CHECK(ss_subq_pend(q, 4, 9, (const char *[]){"5"}, 1, &number, &err) ==
 	      -1);
+	ss_buf_release(&b);
+	ss_subq_free(q);
+
+	/* One subquery test: only a cancelled move-in stales a query. */
+	q = ss_subq_new(STACK);
+	add(q, 5, "project_id IN (SELECT id FROM projects WHERE active)",
+	    inner10);
+	load_all(q);
+	inner(q, 10, SS_FRAME_OP_INSERT, "1", NULL, &b);
+	CHECK(ss_subq_settle(q, 5, 1) == 1);
+	gen = ss_subq_gen(q, 5);
+	inner(q, 10, SS_FRAME_OP_INSERT, "2", NULL, &b);
+	CHECK(!strncmp(b.buf, "in 5 0 ", 7));
+	inner(q, 10, SS_FRAME_OP_INSERT, "3", NULL, &b);
+	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "1", &b); /* another value */
+	CHECK(!strncmp(b.buf, "out 5 0 ", 8));
+	CHECK(ss_subq_gen(q, 5) == gen);
+	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "2", &b); /* cancels 2 */
+	CHECK(ss_subq_gen(q, 5) == gen + 1);
+	CHECK(ss_subq_movein_next(q, 5, &mi, &err) == 1);
+	CHECK_STR(mi.values.buf, "[[\"3\"]]");
+	ss_subq_movein_release(&mi);
 	ss_buf_release(&b);
 	ss_subq_free(q);
 }
