@@ -39,6 +39,11 @@ static struct rshape *byid_get(const struct ss_router *r, int64_t id)
 	}
 }
 
+struct rshape *ss_route_byid(const struct ss_router *r, int64_t id)
+{
+	return byid_get(r, id);
+}
+
 static void byid_put(struct ss_router *r, struct rshape *s);
 
 static void byid_grow(struct ss_router *r)
@@ -379,6 +384,11 @@ static void group_free(struct group *g)
 		free(g->ranges[i]->maxhi);
 		free(g->ranges[i]);
 	}
+	for (i = 0; i < g->nsqps; i++) {
+		free(g->sqps[i]->type);
+		free(g->sqps[i]);
+	}
+	free(g->sqps);
 	free(g->eqs);
 	free(g->ranges);
 	free(g->others);
@@ -960,6 +970,28 @@ static void analyse(struct ss_router *r, struct group *g,
 	}
 }
 
+/* A subquery shape whose clause needs its column in a view: filed under
+ * the view's values (lib/subq keeps them), one lookup per row. Preferred
+ * to any other index: a view names few values of its column (a tenant's
+ * projects), a plain conjunct often many rows (status = 'open'). */
+static void subq_index(struct ss_router *r, struct group *g,
+		       const struct rshape *s, struct plan *p)
+{
+	const char *col, *type;
+	size_t i;
+
+	if (!r->subq || !ss_subq_index_of(r->subq, s->id, &col, &type) ||
+	    strlen(type) >= sizeof(p->type))
+		return;
+	for (i = 0; i < g->ncols; i++)
+		if (!strcmp(g->cols[i].name, col)) {
+			p->kind = K_SUBQ;
+			p->col = (long)i;
+			snprintf(p->type, sizeof(p->type), "%s", type);
+			return;
+		}
+}
+
 /* ---- filing shapes into indexes --------------------------------------- */
 
 static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
@@ -1007,6 +1039,21 @@ static struct rangeidx *get_rangeidx(struct group *g, long col, int nk)
 	return ri;
 }
 
+static struct sqprobe *get_sqprobe(struct group *g, long col, const char *type)
+{
+	struct sqprobe *sp;
+	size_t i;
+
+	for (i = 0; i < g->nsqps; i++)
+		if (g->sqps[i]->col == col && !strcmp(g->sqps[i]->type, type))
+			return g->sqps[i];
+	sp = ss_xcalloc(1, sizeof(*sp));
+	sp->col = col;
+	sp->type = ss_xstrdup(type);
+	VEC_PUSH(g->sqps, g->nsqps, g->sqps_alloc, sp);
+	return sp;
+}
+
 static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 {
 	struct group *g = s->g;
@@ -1045,6 +1092,10 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 		s->hi = p->hi;
 		list_add(&s->ri->members, &s->ri->n, &s->ri->alloc, s);
 		s->ri->dirty = 1;
+		break;
+	case K_SUBQ:
+		s->sqp = get_sqprobe(g, p->col, p->type);
+		s->sqp->refs++;
 		break;
 	default:
 		list_add(&g->others, &g->nothers, &g->others_alloc, s);
@@ -1086,6 +1137,10 @@ static void unfile_shape(struct ss_router *r, struct rshape *s)
 	case K_ALL:
 	case K_EVAL:
 		list_del(g->others, &g->nothers, s);
+		break;
+	case K_SUBQ:
+		s->sqp->refs--;
+		s->sqp = NULL;
 		break;
 	default:
 		break;
@@ -1205,6 +1260,7 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 			 * always needs the evaluation. */
 			p.exact = 0;
 			p.use_checks = 0;
+			subq_index(r, g, s, &p);
 		}
 		{
 			const size_t *u;
@@ -1973,6 +2029,9 @@ void ss_router_stats(const struct ss_router *r, struct ss_router_stats *st)
 		case K_RANGE:
 			st->range_indexed++;
 			break;
+		case K_SUBQ:
+			st->subq_indexed++;
+			break;
 		default:
 			st->unindexed++;
 			break;
@@ -1999,6 +2058,8 @@ const char *ss_router_shape_kind(const struct ss_router *r, int64_t id)
 		return "contain";
 	case K_RANGE:
 		return "range";
+	case K_SUBQ:
+		return "subquery";
 	default:
 		return "eval";
 	}

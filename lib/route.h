@@ -230,13 +230,15 @@ struct ss_router_stats {
 	size_t eq_indexed; /* by = or IN */
 	size_t contain_indexed;
 	size_t range_indexed;
-	size_t unindexed; /* evaluated for every row */
+	size_t subq_indexed; /* by a subquery's view (lib/subq) */
+	size_t unindexed;    /* evaluated for every row */
 	size_t invalid;
 };
 void ss_router_stats(const struct ss_router *r, struct ss_router_stats *st);
 
-/* How shape `id` is routed: "eq", "eq+eval", "contain", "range", "all",
- * "eval", "invalid", "pending" (relation unknown) or NULL if unknown. */
+/* How shape `id` is routed: "eq", "eq+eval", "contain", "range",
+ * "subquery" (by its view), "all", "eval", "invalid", "pending" (relation
+ * unknown) or NULL if unknown. */
 const char *ss_router_shape_kind(const struct ss_router *r, int64_t id);
 
 #endif

@@ -26,6 +26,15 @@ enum shape_kind {
 	K_EQ,	   /* equality / IN hash index */
 	K_CONTAIN, /* array containment, by one element */
 	K_RANGE,   /* numeric range */
+	K_SUBQ,	   /* a subquery's view (lib/subq's routing index) */
+};
+
+/* The subquery shapes of a group indexed by lib/subq on one column, its
+ * values keyed as `type`: one lookup per row finds them. */
+struct sqprobe {
+	long col;
+	char *type;
+	size_t refs; /* shapes filed under it (0: unused) */
 };
 
 /*
@@ -78,6 +87,7 @@ struct rshape {
 	 * and its handle (its tags hash it). NULL for other shapes. */
 	struct ss_subq_deps *deps;
 	char *handle;
+	struct sqprobe *sqp; /* K_SUBQ */
 };
 _Static_assert(offsetof(struct rshape, lazy) <= 64,
 	       "the fields matching reads fit in the first cache line");
@@ -132,6 +142,8 @@ struct group {
 	size_t nranges, ranges_alloc;
 	struct rshape **others; /* K_ALL and K_EVAL */
 	size_t nothers, others_alloc;
+	struct sqprobe **sqps; /* K_SUBQ */
+	size_t nsqps, sqps_alloc;
 	size_t nlive;
 	int used_dirty;
 	size_t *used;
@@ -350,6 +362,8 @@ static inline struct group *group_by_oid(const struct ss_router *r,
 
 /* Rebuild what partition g keeps of its ancestors (when r->gen moved). */
 void ss_route_anc_update(struct ss_router *r, struct group *g);
+/* The shape with this id, or NULL. */
+struct rshape *ss_route_byid(const struct ss_router *r, int64_t id);
 /* An update or delete of g's table whose replica identity is not FULL:
  * its old row holds the key alone, so a shape that filters (on g or on
  * its ancestors) or sends old values cannot tell what the row was;

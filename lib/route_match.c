@@ -473,6 +473,25 @@ static void match_range(struct ss_router *r, struct rangeidx *ri,
 	range_walk(r, ri, 1, 0, ri->size, lo, x, vals, bit);
 }
 
+/* The subquery shapes filed under the row's value in their view. */
+static void match_subq(struct ss_router *r, struct group *g,
+		       const struct sqprobe *sp, const char *const *vals,
+		       int bit)
+{
+	const int64_t *ids;
+	size_t n, i;
+
+	n = ss_subq_index_lookup(r->subq, g->cols[sp->col].name, sp->type,
+				 vals[sp->col], &ids);
+	for (i = 0; i < n; i++) {
+		struct rshape *s = ss_route_byid(r, ids[i]);
+
+		if (s && s->g == g && s->state == ST_LIVE &&
+		    s->kind == K_SUBQ && s->sqp == sp)
+			eval(r, s, vals, bit);
+	}
+}
+
 static void match_row(struct ss_router *r, struct group *g,
 		      const char *const *vals, int bit)
 {
@@ -484,6 +503,9 @@ static void match_row(struct ss_router *r, struct group *g,
 		match_range(r, g->ranges[i], vals, bit);
 	for (i = 0; i < g->nothers; i++)
 		eval(r, g->others[i], vals, bit);
+	for (i = 0; i < g->nsqps; i++)
+		if (g->sqps[i]->refs)
+			match_subq(r, g, g->sqps[i], vals, bit);
 }
 
 /* Partition g's row `vals` in the layout of its k-th ancestor: the

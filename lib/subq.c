@@ -53,11 +53,30 @@ struct outer {
 	/* bumped by every move that can make a move-in's rows stale */
 	uint64_t gen;
 	size_t nsubpos; /* subquery positions of the plan */
+	/* The routing index (ss_subq_index_lookup): the dependency every
+	 * disjunct tests positively on one column, and that column; -1 and
+	 * NULL when there is none. */
+	long idx_dep;
+	char *idx_col;
 	struct ss_subq *q;
+};
+
+/* One key of the routing index: the outer shapes filed under it. */
+struct vbucket {
+	struct vbucket *next;
+	uint64_t hash;
+	char *key;
+	size_t klen;
+	int64_t *ids;
+	size_t n, alloc;
 };
 
 struct ss_subq {
 	char *stack_id;
+	/* the routing index: (column, type, value key) -> outer shapes */
+	struct vbucket **vb;
+	size_t nvb, nkeys;
+	struct ss_buf vkey, vpart;
 	struct outer **outers; /* ascending by id */
 	size_t nouters, aouters;
 	struct inner **inners; /* ascending by id */
@@ -369,12 +388,240 @@ static void outer_free(struct outer *o)
 	ss_dnf_free(o->dnf);
 	ss_where_free(o->w);
 	free(o->handle);
+	free(o->idx_col);
 	free(o);
+}
+
+/* ---- the routing index ------------------------------------------------ */
+
+/* The key of value `text` of an index column: "<col>\0<type>\0" and the
+ * value as the view compares it (PostgreSQL's equality), into q->vkey.
+ * -1 when the text is no value of its type (nothing can match it). */
+static int vkey(struct ss_subq *q, const char *col, const char *type,
+		const char *text)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	ss_buf_reset(&q->vkey);
+	ss_buf_add(&q->vkey, col, strlen(col) + 1);
+	ss_buf_add(&q->vkey, type, strlen(type) + 1);
+	ss_buf_reset(&q->vpart);
+	if (ss_where_value_key(type, text, &q->vpart, &err) < 0) {
+		if (strncmp(err.msg, "unsupported type", 16))
+			return -1;
+		ss_buf_reset(&q->vpart);
+		ss_buf_adds(&q->vpart, text); /* compared by its text */
+	}
+	ss_buf_add(&q->vkey, q->vpart.buf, q->vpart.len);
+	return 0;
+}
+
+static struct vbucket **vfind(struct ss_subq *q, uint64_t h)
+{
+	struct vbucket **p;
+
+	if (!q->nvb)
+		return NULL;
+	for (p = &q->vb[h & (q->nvb - 1)]; *p; p = &(*p)->next)
+		if ((*p)->hash == h && (*p)->klen == q->vkey.len &&
+		    !memcmp((*p)->key, q->vkey.buf, q->vkey.len))
+			return p;
+	return NULL;
+}
+
+static void vgrow(struct ss_subq *q)
+{
+	size_t nb = q->nvb ? q->nvb * 2 : 64, i;
+	struct vbucket **b = ss_xcalloc(nb, sizeof(*b)), *e, *next;
+
+	for (i = 0; i < q->nvb; i++)
+		for (e = q->vb[i]; e; e = next) {
+			next = e->next;
+			e->next = b[e->hash & (nb - 1)];
+			b[e->hash & (nb - 1)] = e;
+		}
+	free(q->vb);
+	q->vb = b;
+	q->nvb = nb;
+}
+
+/* File (add 1) or unfile (add 0) outer shape id under q->vkey. */
+static void vfile(struct ss_subq *q, int64_t id, int add)
+{
+	uint64_t h = ss_hash64(q->vkey.buf, q->vkey.len);
+	struct vbucket **p = vfind(q, h), *e;
+	size_t i;
+
+	if (!add) {
+		if (!p)
+			return;
+		e = *p;
+		for (i = 0; i < e->n && e->ids[i] != id; i++)
+			;
+		if (i == e->n)
+			return;
+		e->ids[i] = e->ids[--e->n];
+		if (e->n)
+			return;
+		*p = e->next;
+		free(e->key);
+		free(e->ids);
+		free(e);
+		q->nkeys--;
+		return;
+	}
+	if (!p) {
+		if (q->nkeys >= q->nvb)
+			vgrow(q);
+		e = ss_xcalloc(1, sizeof(*e));
+		e->hash = h;
+		e->key = ss_xmalloc(q->vkey.len);
+		memcpy(e->key, q->vkey.buf, q->vkey.len);
+		e->klen = q->vkey.len;
+		e->next = q->vb[h & (q->nvb - 1)];
+		q->vb[h & (q->nvb - 1)] = e;
+		q->nkeys++;
+	} else {
+		e = *p;
+	}
+	SS_GROW(e->ids, e->alloc, e->n + 1);
+	e->ids[e->n++] = id;
+}
+
+/* Value vals of inner shape in moved into (add 1) or out of (0) its
+ * view: the outer shapes indexed by it follow. */
+static void vmove(struct ss_subq *q, struct inner *in, const char *const *vals,
+		  int add)
+{
+	size_t u;
+
+	if (in->ncols != 1 || !vals[0])
+		return;
+	for (u = 0; u < in->nusers; u++) {
+		struct outer *o = in->users[u].o;
+
+		if (o->idx_dep < 0 || (size_t)o->idx_dep != in->users[u].dep ||
+		    vkey(q, o->idx_col, in->types[0], vals[0]) < 0)
+			continue;
+		vfile(q, o->id, add);
+	}
+}
+
+struct vfile_ctx {
+	struct ss_subq *q;
+	struct outer *o;
+	const char *type;
+	int add;
+};
+
+static int vfile_value(void *ctx, const char *const *vals)
+{
+	struct vfile_ctx *c = ctx;
+
+	if (vkey(c->q, c->o->idx_col, c->type, vals[0]) == 0)
+		vfile(c->q, c->o->id, c->add);
+	return 0;
+}
+
+/* File (add 1) or unfile (0) outer o under every value of its index
+ * dependency's view. */
+static void vfile_outer(struct ss_subq *q, struct outer *o, int add)
+{
+	struct inner *in;
+	struct vfile_ctx c;
+
+	if (o->idx_dep < 0)
+		return;
+	in = o->inner[o->idx_dep];
+	c.q = q;
+	c.o = o;
+	c.type = in->types[0];
+	c.add = add;
+	ss_view_each(in->view, vfile_value, &c);
+}
+
+/* The dependency every disjunct of d tests positively with one column
+ * (the same one each time), or -1; its column's name in *col. */
+static long index_dep(const struct ss_dnf *d, const struct ss_where *w,
+		      const char **col)
+{
+	size_t ndeps = ss_where_ndeps(w), dep, nd = ss_dnf_ndisjuncts(d),
+	       np = ss_dnf_npositions(d), p, i;
+
+	for (dep = 0; dep < ndeps; dep++) {
+		const char *name = NULL;
+		int ok = !ss_dnf_dep_negated(d, dep);
+
+		for (i = 0; ok && i < nd; i++) {
+			int has = 0;
+
+			for (p = 0; p < np; p++) {
+				const struct ss_dnf_pos *ps = ss_dnf_pos(d, p);
+
+				if (ps->disjunct != i || ps->dep < 0 ||
+				    (size_t)ps->dep != dep || ps->negated ||
+				    ps->ncols != 1)
+					continue;
+				if (!name)
+					name = ps->names[0];
+				if (!strcmp(name, ps->names[0]))
+					has = 1;
+			}
+			ok = has;
+		}
+		if (ok && name) {
+			*col = name;
+			return (long)dep;
+		}
+	}
+	return -1;
+}
+
+size_t ss_subq_index_lookup(struct ss_subq *q, const char *col,
+			    const char *type, const char *value,
+			    const int64_t **ids)
+{
+	struct vbucket **p;
+
+	if (!value || vkey(q, col, type, value) < 0)
+		return 0;
+	p = vfind(q, ss_hash64(q->vkey.buf, q->vkey.len));
+	if (!p)
+		return 0;
+	*ids = (*p)->ids;
+	return (*p)->n;
+}
+
+int ss_subq_index_of(const struct ss_subq *q, int64_t id, const char **col,
+		     const char **type)
+{
+	const struct outer *o = outer_get(q, id);
+
+	if (!o || o->idx_dep < 0)
+		return 0;
+	*col = o->idx_col;
+	*type = o->inner[o->idx_dep]->types[0];
+	return 1;
 }
 
 void ss_subq_free(struct ss_subq *q)
 {
 	size_t i;
+	struct vbucket *e, *next;
+
+	if (q)
+		for (i = 0; i < q->nvb; i++)
+			for (e = q->vb[i]; e; e = next) {
+				next = e->next;
+				free(e->key);
+				free(e->ids);
+				free(e);
+			}
+	if (q) {
+		free(q->vb);
+		ss_buf_release(&q->vkey);
+		ss_buf_release(&q->vpart);
+	}
 
 	if (!q)
 		return;
@@ -524,6 +771,12 @@ int ss_subq_add(struct ss_subq *q, int64_t id, const char *handle,
 	o->ac_old = ss_xcalloc(np ? np : 1, 1);
 	o->ac_new = ss_xcalloc(np ? np : 1, 1);
 	o->nsubpos = distinct_tests(o->dnf);
+	{
+		const char *col = NULL;
+
+		o->idx_dep = index_dep(o->dnf, w, &col);
+		o->idx_col = col ? ss_xstrdup(col) : NULL;
+	}
 	for (d = 0; d < o->ndeps; d++) {
 		o->inner[d] =
 		    inner_for(q, inner[d], ss_where_dep_at(w, d), err);
@@ -532,6 +785,7 @@ int ss_subq_add(struct ss_subq *q, int64_t id, const char *handle,
 		user_add(o->inner[d], o, d);
 	}
 	insert_at((void ***)&q->outers, &q->nouters, &q->aouters, at, o);
+	vfile_outer(q, o, 1);
 	return 0;
 fail:
 	/* Each inner once (user_del may free it). */
@@ -607,6 +861,7 @@ int ss_subq_remove(struct ss_subq *q, int64_t id)
 	if (!found)
 		return 0;
 	o = q->outers[i];
+	vfile_outer(q, o, 0);
 	memmove(q->outers + i, q->outers + i + 1,
 		(q->nouters - i - 1) * sizeof(*q->outers));
 	q->nouters--;
@@ -689,7 +944,11 @@ int ss_subq_load(struct ss_subq *q, int64_t id, const char *const *vals,
 	if (!in)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "shape %" PRId64 " is no inner shape", id);
-	return ss_view_add(in->view, vals, delta, &moved, err);
+	if (ss_view_add(in->view, vals, delta, &moved, err) < 0)
+		return -1;
+	if (moved)
+		vmove(q, in, vals, moved == 1);
+	return 0;
 }
 
 int ss_subq_load_message(struct ss_subq *q, int64_t id, const char *json,
@@ -1120,6 +1379,10 @@ int ss_subq_inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
 	if (op != SS_FRAME_OP_INSERT &&
 	    ss_view_add(in->view, oldv, -1, &mv_old, err) < 0)
 		return -1;
+	if (mv_new == 1)
+		vmove(q, in, newv, 1);
+	if (mv_old == -1)
+		vmove(q, in, oldv, 0);
 	if (mv_new == 1 && transition(q, in, newv, 1, out, err) < 0)
 		return -1;
 	if (mv_old == -1 && transition(q, in, oldv, 0, out, err) < 0)

@@ -279,6 +279,25 @@ size_t ss_subq_outers_of(const struct ss_subq *q, int64_t id, int64_t **out);
 int ss_subq_settle(struct ss_subq *q, int64_t id, uint64_t number);
 
 /*
+ * The routing index (docs/subqueries.md, "Views"): an outer shape every
+ * disjunct of whose clause tests one column positively against one
+ * dependency (`col IN (SELECT c ...) AND ...`) can only hold a row whose
+ * col is in that view, so it is filed under each value of the view
+ * (updated as values move; pending move-ins included: a superset).
+ *
+ * ss_subq_index_of: 1 with that column's name and the view's type
+ * (borrowed until the shape is removed) if shape id is so indexed, else
+ * 0. ss_subq_index_lookup: the outer shapes filed under `value` of column
+ * col keyed as `type` (*borrowed* until the next change to q): their
+ * count; 0 for NULL. Candidates only: the clause decides.
+ */
+int ss_subq_index_of(const struct ss_subq *q, int64_t id, const char **col,
+		     const char **type);
+size_t ss_subq_index_lookup(struct ss_subq *q, const char *col,
+			    const char *type, const char *value,
+			    const int64_t **ids);
+
+/*
  * Move-ins (docs/subqueries.md, "Move-in"). What an outer shape sees of
  * its dependencies changes with every move (ss_subq_gen counts them); a
  * move-in's query is only good while that count stays.

@@ -26,7 +26,7 @@ test_expect_success 'kill -9 of each stage in turn during move-ins: no refetch' 
 	( cd "$TEST_SRC/e2e" && SERVE_URL=$SERVE_URL SUBQ_MODE=slow \
 		SUBQ_PROJECTS=12 node tanstack-subq.mjs \
 		"project_id IN (SELECT id FROM projects WHERE active)" \
-		"$SEED" 6 3 60 ) >out 2>err &
+		"$SEED" 10 3 80 ) >out 2>err &
 	node=$! &&
 	kills=0 &&
 	for stage in shapesync-route shapesync-store shapesync-route \

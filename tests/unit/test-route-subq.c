@@ -129,6 +129,108 @@ static const struct col tasks[] = {{"id", "int4", 23, 1},
 				   {"project_id", "int4", 23, 0},
 				   {"title", "text", 25, 0}};
 
+/*
+ * The routing index: NOUT outer shapes, each with its own inner shape,
+ * half of them indexed by their view (`project_id IN (...)` alone, or
+ * with a plain conjunct), half evaluated for every row (an OR); random
+ * values move in and out of the views (move-ins settled at once) and
+ * every change of tasks matches exactly the shapes a model says.
+ */
+#define NOUT 24
+#define NVAL 12
+static void random_index(void)
+{
+	struct ss_router *r = ss_router_new(on_invalidate, NULL);
+	struct ss_subq *q = ss_subq_new("single_stack");
+	static const struct ss_pg_snapshot nosnap;
+	unsigned char in[NOUT][NVAL] = {{0}};
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf b = SS_BUF_INIT, want = SS_BUF_INIT, deps = SS_BUF_INIT;
+	struct ss_router_stats st;
+	char v[16], id[16];
+	size_t k, i, round;
+	unsigned seed = 7;
+
+	ss_router_set_subq(r, q);
+	for (k = 0; k < NOUT; k++) {
+		add(r, (int64_t)(100 + k), "projects", "active", "id");
+		ss_buf_reset(&deps);
+		ss_buf_addf(&deps, "{\"inner\":[%zu]," TABLES "}", 100 + k);
+		add_outer(r, (int64_t)(1 + k),
+			  k % 4 == 0 ? "project_id IN (SELECT id FROM "
+				       "public.projects WHERE active)"
+			  : k % 4 == 1
+			      ? "title = 'x' AND project_id IN (SELECT "
+				"id FROM public.projects WHERE active)"
+			  : k % 4 == 2 ? "project_id IN (SELECT id FROM "
+					 "public.projects WHERE active) AND "
+					 "id > 0"
+				       : "project_id IN (SELECT id FROM "
+					 "public.projects WHERE active) OR "
+					 "title = 'zz'",
+			  deps.buf);
+	}
+	relation(r, 100, "projects", projects, 3);
+	relation(r, 200, "tasks", tasks, 3);
+	for (k = 0; k < NOUT; k++)
+		CHECK(ss_subq_loaded(q, (int64_t)(100 + k), 0, &nosnap, &err) ==
+		      0);
+	ss_router_stats(r, &st);
+	/* by the view, also before an index of title or id; an OR by
+	 * nothing (nor are the inner shapes) */
+	CHECK(st.subq_indexed == NOUT * 3 / 4);
+	CHECK(st.eq_indexed == 0 && st.range_indexed == 0);
+	CHECK(st.unindexed == NOUT + NOUT / 4);
+	CHECK_STR(ss_router_shape_kind(r, 1), "subquery");
+	CHECK_STR(ss_router_shape_kind(r, 4), "eval");
+	for (round = 0; round < 3000; round++) {
+		struct ss_subq_moves mv;
+		const char *vals[1] = {v};
+
+		seed = seed * 1103515245u + 12345u;
+		k = (seed >> 8) % NOUT;
+		i = (seed >> 16) % NVAL;
+		snprintf(v, sizeof(v), "%zu", i);
+		ss_subq_moves_init(&mv);
+		/* each value at most once in a view: in or out */
+		CHECK(ss_subq_inner(
+			  q, (int64_t)(100 + k),
+			  in[k][i] ? SS_FRAME_OP_DELETE : SS_FRAME_OP_INSERT,
+			  in[k][i] ? NULL : vals, in[k][i] ? vals : NULL,
+			  900 + round, 10 + round, &mv, &err) == 0);
+		for (size_t m = 0; m < mv.n; m++)
+			if (mv.v[m].kind == SS_SUBQ_MOVE_IN)
+				ss_subq_settle(q, mv.v[m].outer,
+					       mv.v[m].number);
+		ss_subq_moves_release(&mv);
+		in[k][i] ^= 1;
+		/* a task of a random project (or none) */
+		seed = seed * 1103515245u + 12345u;
+		i = (seed >> 8) % (NVAL + 1);
+		snprintf(id, sizeof(id), "%u", 1 + (seed >> 20) % 50);
+		snprintf(v, sizeof(v), "%zu", i);
+		match(r, id, i == NVAL ? NULL : v, &b);
+		ss_buf_reset(&want);
+		ss_buf_adds(&want, "");
+		for (k = 0; k < NOUT; k++)
+			if (i < NVAL && in[k][i]) /* the title is "x" */
+				ss_buf_addf(&want, "%s%zu", want.len ? "," : "",
+					    k + 1);
+		CHECK_STR(b.buf, want.buf);
+	}
+	/* outer shapes removed leave nothing behind in the index */
+	for (k = 0; k < NOUT; k++)
+		CHECK(ss_router_remove(r, (int64_t)(1 + k)) == 1);
+	snprintf(v, sizeof(v), "%d", 3);
+	match(r, "1", v, &b);
+	CHECK_STR(b.buf, "");
+	ss_buf_release(&b);
+	ss_buf_release(&want);
+	ss_buf_release(&deps);
+	ss_router_free(r);
+	ss_subq_free(q);
+}
+
 int main(void)
 {
 	struct ss_router *r = ss_router_new(on_invalidate, NULL);
@@ -246,5 +348,6 @@ int main(void)
 	ss_buf_release(&b);
 	ss_router_free(r);
 	ss_subq_free(q);
+	random_index();
 	return unit_report();
 }
