@@ -1096,12 +1096,16 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 	case K_SUBQ:
 		s->sqp = get_sqprobe(g, p->col, p->type);
 		s->sqp->refs++;
+		ss_subq_set_cookie(r->subq, s->id, s);
 		break;
 	default:
 		list_add(&g->others, &g->nothers, &g->others_alloc, s);
 		break;
 	}
 	ss_route_keylist_free(&p->kl);
+	if (s->deps && r->subq &&
+	    !ss_subq_member_fn(r->subq, s->id, &s->sq_fn, &s->sq_ctx))
+		s->sq_fn = NULL;
 	g->nlive++;
 	g->used_dirty = 1;
 	r->gen++;
@@ -1141,6 +1145,7 @@ static void unfile_shape(struct ss_router *r, struct rshape *s)
 	case K_SUBQ:
 		s->sqp->refs--;
 		s->sqp = NULL;
+		ss_subq_set_cookie(r->subq, s->id, NULL);
 		break;
 	default:
 		break;
@@ -1156,6 +1161,8 @@ static void unfile_shape(struct ss_router *r, struct rshape *s)
 	s->checks = NULL;
 	s->nchecks = 0;
 	s->use_checks = 0;
+	s->sq_fn = NULL;
+	s->sq_ctx = NULL;
 	s->kind = K_NONE;
 	s->state = ST_PENDING;
 	g->nlive--;

@@ -88,6 +88,10 @@ struct rshape {
 	struct ss_subq_deps *deps;
 	char *handle;
 	struct sqprobe *sqp; /* K_SUBQ */
+	/* a subquery shape's membership callback (lib/subq), kept while it
+	 * is routed */
+	ss_where_member_fn sq_fn;
+	void *sq_ctx;
 };
 _Static_assert(offsetof(struct rshape, lazy) <= 64,
 	       "the fields matching reads fit in the first cache line");

@@ -151,10 +151,10 @@ static void eval_full(struct ss_router *r, struct rshape *s,
 		return;
 	}
 	if (s->deps) {
-		ss_where_member_fn fn;
-		void *ctx;
+		ss_where_member_fn fn = s->sq_fn;
+		void *ctx = s->sq_ctx;
 
-		if (!ss_subq_member_fn(r->subq, s->id, &fn, &ctx) ||
+		if ((!fn && !ss_subq_member_fn(r->subq, s->id, &fn, &ctx)) ||
 		    ss_where_eval_member(s->w, vals, fn, ctx, &res, &err) < 0) {
 			r->cur->errors++;
 			snprintf(r->cur->last_error, sizeof(r->cur->last_error),
@@ -478,16 +478,21 @@ static void match_subq(struct ss_router *r, struct group *g,
 		       const struct sqprobe *sp, const char *const *vals,
 		       int bit)
 {
-	const int64_t *ids;
+	void *const *cookies;
+	const unsigned char *exact;
 	size_t n, i;
 
 	n = ss_subq_index_lookup(r->subq, g->cols[sp->col].name, sp->type,
-				 vals[sp->col], &ids);
+				 vals[sp->col], &cookies, &exact);
 	for (i = 0; i < n; i++) {
-		struct rshape *s = ss_route_byid(r, ids[i]);
+		struct rshape *s = cookies[i];
 
-		if (s && s->g == g && s->state == ST_LIVE &&
-		    s->kind == K_SUBQ && s->sqp == sp)
+		if (!s || s->g != g || s->state != ST_LIVE ||
+		    s->kind != K_SUBQ || s->sqp != sp)
+			continue;
+		if (exact[i])
+			hit(r, s, bit);
+		else
 			eval(r, s, vals, bit);
 	}
 }

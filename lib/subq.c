@@ -58,6 +58,8 @@ struct outer {
 	 * NULL when there is none. */
 	long idx_dep;
 	char *idx_col;
+	void *cookie;  /* the caller's (ss_subq_set_cookie) */
+	int idx_exact; /* the clause is the indexed test alone */
 	struct ss_subq *q;
 };
 
@@ -67,7 +69,7 @@ struct vbucket {
 	uint64_t hash;
 	char *key;
 	size_t klen;
-	int64_t *ids;
+	struct outer **os;
 	size_t n, alloc;
 };
 
@@ -77,6 +79,9 @@ struct ss_subq {
 	struct vbucket **vb;
 	size_t nvb, nkeys;
 	struct ss_buf vkey, vpart;
+	void **cookies; /* ss_subq_index_lookup's answer */
+	unsigned char *exact;
+	size_t acookies, aexact;
 	struct outer **outers; /* ascending by id */
 	size_t nouters, aouters;
 	struct inner **inners; /* ascending by id */
@@ -445,8 +450,8 @@ static void vgrow(struct ss_subq *q)
 	q->nvb = nb;
 }
 
-/* File (add 1) or unfile (add 0) outer shape id under q->vkey. */
-static void vfile(struct ss_subq *q, int64_t id, int add)
+/* File (add 1) or unfile (add 0) outer shape o under q->vkey. */
+static void vfile(struct ss_subq *q, struct outer *o, int add)
 {
 	uint64_t h = ss_hash64(q->vkey.buf, q->vkey.len);
 	struct vbucket **p = vfind(q, h), *e;
@@ -456,16 +461,16 @@ static void vfile(struct ss_subq *q, int64_t id, int add)
 		if (!p)
 			return;
 		e = *p;
-		for (i = 0; i < e->n && e->ids[i] != id; i++)
+		for (i = 0; i < e->n && e->os[i] != o; i++)
 			;
 		if (i == e->n)
 			return;
-		e->ids[i] = e->ids[--e->n];
+		e->os[i] = e->os[--e->n];
 		if (e->n)
 			return;
 		*p = e->next;
 		free(e->key);
-		free(e->ids);
+		free(e->os);
 		free(e);
 		q->nkeys--;
 		return;
@@ -484,8 +489,8 @@ static void vfile(struct ss_subq *q, int64_t id, int add)
 	} else {
 		e = *p;
 	}
-	SS_GROW(e->ids, e->alloc, e->n + 1);
-	e->ids[e->n++] = id;
+	SS_GROW(e->os, e->alloc, e->n + 1);
+	e->os[e->n++] = o;
 }
 
 /* Value vals of inner shape in moved into (add 1) or out of (0) its
@@ -503,7 +508,7 @@ static void vmove(struct ss_subq *q, struct inner *in, const char *const *vals,
 		if (o->idx_dep < 0 || (size_t)o->idx_dep != in->users[u].dep ||
 		    vkey(q, o->idx_col, in->types[0], vals[0]) < 0)
 			continue;
-		vfile(q, o->id, add);
+		vfile(q, o, add);
 	}
 }
 
@@ -519,7 +524,7 @@ static int vfile_value(void *ctx, const char *const *vals)
 	struct vfile_ctx *c = ctx;
 
 	if (vkey(c->q, c->o->idx_col, c->type, vals[0]) == 0)
-		vfile(c->q, c->o->id, c->add);
+		vfile(c->q, c->o, c->add);
 	return 0;
 }
 
@@ -579,17 +584,37 @@ static long index_dep(const struct ss_dnf *d, const struct ss_where *w,
 
 size_t ss_subq_index_lookup(struct ss_subq *q, const char *col,
 			    const char *type, const char *value,
-			    const int64_t **ids)
+			    void *const **cookies, const unsigned char **exact)
 {
 	struct vbucket **p;
+	size_t i;
 
 	if (!value || vkey(q, col, type, value) < 0)
 		return 0;
 	p = vfind(q, ss_hash64(q->vkey.buf, q->vkey.len));
 	if (!p)
 		return 0;
-	*ids = (*p)->ids;
+	SS_GROW(q->cookies, q->acookies, (*p)->n);
+	SS_GROW(q->exact, q->aexact, (*p)->n);
+	for (i = 0; i < (*p)->n; i++) {
+		const struct outer *o = (*p)->os[i];
+
+		q->cookies[i] = o->cookie;
+		/* filed under a value its view holds; without pending
+		 * move-ins the shape sees the view as it is */
+		q->exact[i] = (unsigned char)(o->idx_exact && !o->npend);
+	}
+	*cookies = q->cookies;
+	*exact = q->exact;
 	return (*p)->n;
+}
+
+void ss_subq_set_cookie(struct ss_subq *q, int64_t id, void *cookie)
+{
+	struct outer *o = outer_get(q, id);
+
+	if (o)
+		o->cookie = cookie;
 }
 
 int ss_subq_index_of(const struct ss_subq *q, int64_t id, const char **col,
@@ -614,11 +639,13 @@ void ss_subq_free(struct ss_subq *q)
 			for (e = q->vb[i]; e; e = next) {
 				next = e->next;
 				free(e->key);
-				free(e->ids);
+				free(e->os);
 				free(e);
 			}
 	if (q) {
 		free(q->vb);
+		free(q->cookies);
+		free(q->exact);
 		ss_buf_release(&q->vkey);
 		ss_buf_release(&q->vpart);
 	}
@@ -776,6 +803,9 @@ int ss_subq_add(struct ss_subq *q, int64_t id, const char *handle,
 
 		o->idx_dep = index_dep(o->dnf, w, &col);
 		o->idx_col = col ? ss_xstrdup(col) : NULL;
+		o->idx_exact = o->idx_dep >= 0 &&
+			       ss_dnf_npositions(o->dnf) == 1 &&
+			       ss_dnf_ndisjuncts(o->dnf) == 1;
 	}
 	for (d = 0; d < o->ndeps; d++) {
 		o->inner[d] =

@@ -288,14 +288,20 @@ int ss_subq_settle(struct ss_subq *q, int64_t id, uint64_t number);
  * ss_subq_index_of: 1 with that column's name and the view's type
  * (borrowed until the shape is removed) if shape id is so indexed, else
  * 0. ss_subq_index_lookup: the outer shapes filed under `value` of column
- * col keyed as `type` (*borrowed* until the next change to q): their
- * count; 0 for NULL. Candidates only: the clause decides.
+ * col keyed as `type`, as their cookies (ss_subq_set_cookie; NULL for a
+ * shape without one), *borrowed* until the next call: their count; 0 for
+ * NULL. Candidates, but exact[i] says that shape i holds the row: its
+ * clause is the indexed test alone and no move-in of it is pending (the
+ * value is in the view as it sees it). The others' clauses decide.
  */
 int ss_subq_index_of(const struct ss_subq *q, int64_t id, const char **col,
 		     const char **type);
 size_t ss_subq_index_lookup(struct ss_subq *q, const char *col,
 			    const char *type, const char *value,
-			    const int64_t **ids);
+			    void *const **cookies, const unsigned char **exact);
+/* The caller's pointer for outer shape id (the router's shape), what
+ * ss_subq_index_lookup answers with; NULL to clear. */
+void ss_subq_set_cookie(struct ss_subq *q, int64_t id, void *cookie);
 
 /*
  * Move-ins (docs/subqueries.md, "Move-in"). What an outer shape sees of
