@@ -443,8 +443,9 @@ int ss_registry_import_file(struct ss_registry *reg, FILE *in, const char *name,
  *   ss_shape_rec_to_text: show's "key: value" lines.
  *   ss_shape_rec_table_header / ss_shape_rec_to_row: ls's table, the
  *   header and one row, with the id and table columns id_width and
- *   table_width wide; ss_shape_rec_measure widens both to fit rec (the
- *   table column at most 40).
+ *   table_width wide (a subquery shape's row is followed by one line per
+ *   subquery, "\_ subquery N: shape ID" under the ID column: the tree);
+ * ss_shape_rec_measure widens both to fit rec (the table column at most 40).
  *   ss_shape_rec_table_name: "schema.table" as the others show it.
  * Each appends to b. A definition that does not parse shows as '?': the
  * whole form is still appended, and -1 returned with err ("shape N has

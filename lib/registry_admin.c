@@ -291,6 +291,23 @@ int ss_shape_rec_to_row(const struct ss_shape_rec *rec, int id_width,
 	else
 		ss_buf_addc(b, '-');
 	ss_buf_addc(b, '\n');
+	if (rec->deps) {
+		/* The tree: a line under the ID column per inner shape. */
+		struct ss_subq_deps d;
+		struct ss_err e = SS_ERR_INIT;
+		size_t i;
+
+		if (ss_subq_deps_parse(rec->deps, &d, &e) < 0) {
+			ss_buf_addf(b, "%*s\\_ subquery: ?\n", id_width, "");
+		} else {
+			for (i = 0; i < d.ninner; i++)
+				ss_buf_addf(
+				    b,
+				    "%*s\\_ subquery %zu: shape %" PRId64 "\n",
+				    id_width, "", i + 1, d.inner[i]);
+			ss_subq_deps_release(&d);
+		}
+	}
 	ss_shape_release(&s);
 	return bad ? -1 : 0;
 }

@@ -136,6 +136,17 @@ test_expect_success 'shapesync-db show: the outer shape depends on the subquery 
 	grep -q "^depends on: [0-9]*\$" show
 '
 
+test_expect_success 'shapesync-db ls: the tree, a line per subquery under its outer shape' '
+	inner=$(sed -n "s/^depends on: //p" show) &&
+	outer=$(sed -n "s/^id: //p" show) &&
+	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" ls >ls &&
+	grep -A1 "^ *$outer $(cat handle) " ls >tree &&
+	test_eq 2 "$(wc -l <tree)" &&
+	sed -n 2p tree | grep -q "^ *._ subquery 1: shape $inner\$" &&
+	test "$(sed -n 2p tree | tr -d " " | cut -c1)" = "$(printf "\134")" &&
+	grep -q "^ *$inner [0-9-]* *public.projects " ls
+'
+
 serve_stop
 serve_start
 
