@@ -545,6 +545,10 @@ static void route_truncate(const struct ss_frame *f, const char *line,
 	free(ids);
 }
 
+/* The order of the input (and the transaction's last pos, for move-ins
+ * written after its changes). */
+static struct ss_frame_seq seq = SS_FRAME_SEQ_INIT;
+
 static void handle(const struct ss_frame *f, const char *line, size_t len)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -558,11 +562,18 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 		if (ss_movein_begin(st.movein, f->xid, f->lsn, &err) < 0)
 			ss_cli_die_err(&err);
 		break;
-	case SS_FRAME_COMMIT:
+	case SS_FRAME_COMMIT: {
 		/* The transaction's move-ins are recorded before store can
-		 * make it durable. */
-		if (ss_movein_prepare_commit(st.movein, &err) < 0)
+		 * make it durable, and queried: one whose snapshot nothing
+		 * follows goes into it, after its changes. */
+		int64_t last = seq.have_pos ? (int64_t)seq.pos : -1;
+
+		if (seq.have_move && (int64_t)seq.move_pos > last)
+			last = (int64_t)seq.move_pos;
+		if (ss_movein_commit(st.movein, f->xid, f->lsn, f->end_lsn,
+				     last, &err) < 0)
 			ss_cli_die_err(&err);
+	}
 		write_raw(line, len);
 		flush_out();
 		st.end_pos = f->end_lsn > f->lsn ? f->end_lsn : f->lsn;
@@ -646,8 +657,6 @@ static int next_line(const char **line, size_t *len, struct ss_err *err)
 {
 	return ss_frame_lines_next(&in, line, len, err);
 }
-
-static struct ss_frame_seq seq = SS_FRAME_SEQ_INIT;
 
 static void input_error(struct ss_err *err, uint64_t lineno)
 {
@@ -838,6 +847,7 @@ int main(int argc, char **argv)
 		mc.reg = st.reg;
 		mc.conninfo = st.conninfo;
 		mc.state_path = path.buf;
+		mc.datadir = st.datadir;
 		mc.write = on_movein_frame;
 		mc.invalidate = on_movein_failed;
 		st.movein = ss_movein_new(&mc, &err);

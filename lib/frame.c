@@ -157,6 +157,7 @@ enum slot {
 	S_EVENT,
 	S_PATTERNS,
 	S_MESSAGE,
+	S_AFTER,
 };
 
 enum need { OPTIONAL = 0, REQUIRED = 1, BY_OP = 2 };
@@ -233,9 +234,13 @@ static const struct field move_fields[] = {
     END_FIELDS,
 };
 static const struct field movein_fields[] = {
-    {"xid", S_XID, REQUIRED},	      {"lsn", S_LSN, REQUIRED},
-    {"pos", S_POS, REQUIRED},	      {"shapes", S_SHAPES, REQUIRED},
-    {"message", S_MESSAGE, REQUIRED}, END_FIELDS,
+    {"xid", S_XID, REQUIRED},
+    {"lsn", S_LSN, REQUIRED},
+    {"pos", S_POS, REQUIRED},
+    {"shapes", S_SHAPES, REQUIRED},
+    {"after", S_AFTER, OPTIONAL},
+    {"message", S_MESSAGE, REQUIRED},
+    END_FIELDS,
 };
 static const struct field mark_fields[] = {
     {"lsn", S_LSN, REQUIRED},
@@ -262,6 +267,28 @@ static const struct field *const schema[] = {
     [SS_FRAME_MOVE] = move_fields,
     [SS_FRAME_MOVEIN] = movein_fields,
 };
+
+/* 1 if m is one of a move-in's lines: {"headers":{"event":"move-in",..}},
+ * an insert with "is_move_in":true and its key and value, or
+ * {"headers":{"control":"snapshot-end",..}}. */
+static int movein_line_kind(json_t *m)
+{
+	json_t *h = json_object_get(m, "headers");
+	const char *ev = json_string_value(json_object_get(h, "event"));
+	const char *ctl = json_string_value(json_object_get(h, "control"));
+	const char *op = json_string_value(json_object_get(h, "operation"));
+
+	if (!json_is_object(h))
+		return 0;
+	if (ev)
+		return !strcmp(ev, "move-in");
+	if (ctl)
+		return !strcmp(ctl, "snapshot-end");
+	return op && !strcmp(op, "insert") &&
+	       json_is_true(json_object_get(h, "is_move_in")) &&
+	       json_is_string(json_object_get(m, "key")) &&
+	       json_is_object(json_object_get(m, "value"));
+}
 
 /* Set an SS_ERR_INPUT "<type> frame: <message>". */
 static int ferr(struct ss_err *err, const struct ss_frame *f, const char *fmt,
@@ -818,6 +845,14 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 	const char *s;
 
 	switch (fd->slot) {
+	case S_AFTER:
+		if (get_int(v, 0, INT64_MAX, &num))
+			return ferr(err, f,
+				    "field '%s' must be a non-negative integer",
+				    fd->name);
+		f->has_after = 1;
+		f->after = (uint64_t)num;
+		return 0;
 	case S_XID:
 	case S_POS:
 		if (get_int(v, 0, INT64_MAX, &num))
@@ -912,6 +947,15 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 			return ferr(err, f,
 				    "field 'message' must be a string holding "
 				    "a JSON object");
+		}
+		if (!movein_line_kind(m) ||
+		    memchr(s, '\n', json_string_length(v)) ||
+		    memchr(s, '\r', json_string_length(v))) {
+			json_decref(m);
+			return ferr(err, f,
+				    "field 'message' must be one line: a "
+				    "move-in event, an insert with "
+				    "is_move_in, or snapshot-end");
 		}
 		json_decref(m);
 		f->message = s;
@@ -1387,6 +1431,7 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 		seq->in_txn = 1;
 		seq->xid = f->xid;
 		seq->lsn = f->lsn;
+		seq->tail = 0;
 		seq->have_pos = 0;
 		seq->have_move = 0;
 		return 0;
@@ -1394,6 +1439,8 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 	case SS_FRAME_TRUNCATE:
 		if (in_open_txn(seq, f, err))
 			return -1;
+		if (seq->tail)
+			return ferr(err, f, "after a move-in's lines");
 		if (seq->have_pos && f->pos <= seq->pos)
 			return ferr(err, f,
 				    "pos %" PRIu64 " does not follow %" PRIu64,
@@ -1411,6 +1458,8 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 		 * all), after every earlier one. */
 		if (in_open_txn(seq, f, err))
 			return -1;
+		if (seq->tail)
+			return ferr(err, f, "after a move-in's lines");
 		if ((seq->have_pos && f->pos <= seq->pos) ||
 		    (seq->have_move && f->pos <= seq->move_pos))
 			return ferr(err, f,
@@ -1423,10 +1472,22 @@ int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 		seq->move_pos = f->pos;
 		return 0;
 	case SS_FRAME_MOVEIN:
-		/* After the begin, before every change and move. */
+		/* After the begin, before every change and move; with
+		 * "after": after every one, and none may follow. */
 		if (in_open_txn(seq, f, err))
 			return -1;
-		if (seq->have_pos || seq->have_move)
+		if (f->has_after) {
+			if ((seq->have_pos && f->after < seq->pos) ||
+			    (seq->have_move && f->after < seq->move_pos))
+				return ferr(err, f,
+					    "after %" PRIu64
+					    " is before a change of the "
+					    "transaction",
+					    f->after);
+			seq->tail = 1;
+			return 0;
+		}
+		if (seq->have_pos || seq->have_move || seq->tail)
 			return ferr(err, f,
 				    "after a change of the transaction");
 		return 0;
@@ -1789,7 +1850,8 @@ json_t *ss_frame_new_progress(ss_lsn lsn)
 }
 
 json_t *ss_frame_new_movein(uint64_t xid, ss_lsn lsn, uint64_t pos,
-			    int64_t shape, const char *message, size_t len)
+			    int64_t shape, int64_t after, const char *message,
+			    size_t len)
 {
 	json_t *o = new_frame(SS_FRAME_MOVEIN);
 
@@ -1797,6 +1859,8 @@ json_t *ss_frame_new_movein(uint64_t xid, ss_lsn lsn, uint64_t pos,
 	set(o, "lsn", lsn_string(lsn));
 	set(o, "pos", json_integer((json_int_t)pos));
 	set(o, "shapes", id_array(&shape, 1));
+	if (after >= 0)
+		set(o, "after", json_integer((json_int_t)after));
 	set(o, "message", need(json_stringn(message, len)));
 	return o;
 }

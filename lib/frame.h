@@ -112,6 +112,10 @@ struct ss_frame {
 	 * checked to be one), and its length */
 	const char *message;
 	size_t message_len;
+	/* movein: "after" present, and its value: the lines follow the
+	 * transaction's changes, the last at pos `after` */
+	int has_after;
+	uint64_t after;
 	/* move: per shape (as shapes), its patterns: a JSON array of
 	 * {"pos":N,"value":"..."} (borrowed) */
 	json_t *const *shape_patterns;
@@ -261,11 +265,12 @@ struct ss_frame_seq {
 	int64_t stream;	    /* the last stream frame's number, 0 if none */
 	int have_move;	    /* a move frame was seen in the transaction */
 	uint64_t move_pos;  /* ... and the last one's pos */
+	int tail;	    /* a movein frame with "after" was seen in it */
 };
 
 #define SS_FRAME_SEQ_INIT                                                      \
 	{                                                                      \
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0                                \
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0                             \
 	}
 
 void ss_frame_seq_init(struct ss_frame_seq *seq);
@@ -362,10 +367,12 @@ json_t *ss_frame_new_progress(ss_lsn lsn);
  * the change at pos; patterns of each are set with ss_frame_set_patterns.
  */
 /* Line `pos` of the move-in of subquery shape `shape`, written into the
- * transaction xid/lsn before its first change: message is a JSON
- * object's text (copied). */
+ * transaction xid/lsn before its first change (after < 0), or after its
+ * changes, the last of them at pos `after`: message is a JSON object's
+ * text (copied). */
 json_t *ss_frame_new_movein(uint64_t xid, ss_lsn lsn, uint64_t pos,
-			    int64_t shape, const char *message, size_t len);
+			    int64_t shape, int64_t after, const char *message,
+			    size_t len);
 json_t *ss_frame_new_move(uint64_t xid, ss_lsn lsn, uint64_t pos,
 			  const char *event, const int64_t *shapes, size_t n);
 /* Set (steal) the patterns of shape `id` of a move frame: a JSON array of

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "datadir.h"
 #include "frame.h"
+#include "log.h"
 #include "message.h"
 #include "movein.h"
 #include "pg.h"
@@ -32,6 +34,9 @@ struct rec {
 	size_t nvals;
 	uint64_t number, xid;
 	ss_lsn lsn, carrier;
+	/* restored with its lines in the shape's log while its transaction
+	 * is routed again: that transaction's move is settled at once */
+	int done;
 };
 
 /* A move-in in flight: its query is done, its lines wait for the splice. */
@@ -42,11 +47,22 @@ struct job {
 	FILE *rows;		    /* one line per row */
 	uint64_t nrows;
 	unsigned reruns;
+	/* pg_current_wal_insert_lsn() with the snapshot: a transaction the
+	 * snapshot sees ends at or below it */
+	ss_lsn insert_lsn;
+};
+
+/* An outer shape whose own snapshot is behind the stream: a transaction
+ * it does not see has been seen (ss_movein_add). */
+struct past {
+	int64_t *ids; /* ascending */
+	size_t n, alloc;
 };
 
 struct ss_movein {
 	struct ss_movein_cfg cfg;
-	char *conninfo, *state_path;
+	char *conninfo, *state_path, *datadir;
+	struct past past;
 	struct ss_pgq_pool *pool;
 	struct rec *recs;
 	size_t nrecs, arecs;
@@ -370,7 +386,8 @@ static size_t *selected(const struct ss_shape *def,
 
 /*
  * Run j's query (its plan is set): rows into a new temporary file, the
- * snapshot, then the marker. -1 with err when it cannot be done.
+ * snapshot and the WAL insert position with it. -1 with err when it
+ * cannot be done.
  */
 static int query(struct ss_movein *m, struct job *j, struct ss_err *err)
 {
@@ -379,12 +396,10 @@ static int query(struct ss_movein *m, struct job *j, struct ss_err *err)
 	struct ss_pgq_table t;
 	struct ss_pgq_subset q;
 	struct ss_pgq_snapshot_cb cb = {on_snapshot, on_row, j};
-	const char *marker[1] = {"move-in"};
 	size_t *sel = NULL, nsel = 0;
 	int64_t until = ss_mono_us() + VISIBLE_WAIT_US;
 	int have_t = 0, rc = -1;
 	void *conn = NULL;
-	PGresult *res;
 
 	ss_shape_rec_init(&rec);
 	ss_shape_init(&def);
@@ -412,6 +427,7 @@ static int query(struct ss_movein *m, struct job *j, struct ss_err *err)
 	q.tag_handle = j->plan.handle;
 	q.ac_sql = j->plan.ac.buf;
 	q.nparams = (int)j->plan.nparams;
+	q.insert_lsn = &j->insert_lsn;
 	q.params = ss_xcalloc(j->plan.nparams + 1, sizeof(*q.params));
 	for (size_t i = 0; i < j->plan.nparams; i++)
 		((const char **)q.params)[i] = j->plan.params[i].buf;
@@ -445,16 +461,6 @@ static int query(struct ss_movein *m, struct job *j, struct ss_err *err)
 		usleep(2000);
 	}
 	free((void *)q.params);
-	if (rc < 0)
-		goto fail;
-	rc = -1;
-	if (ss_pg_exec(conn, "could not write a move-in marker",
-		       "SELECT pg_catalog.pg_logical_emit_message(true, "
-		       "'" SS_MOVEIN_MARK_PREFIX "', $1)",
-		       1, marker, &res, NULL, err) < 0)
-		goto fail;
-	PQclear(res);
-	rc = 0;
 fail:
 	if (conn)
 		ss_pgq_put(m->pool, conn);
@@ -464,6 +470,38 @@ fail:
 	ss_shape_release(&def);
 	ss_shape_rec_release(&rec);
 	return rc;
+}
+
+/*
+ * Commit a marker transaction: a transaction that no move-in's snapshot
+ * taken so far sees, so that each finds its splice (ss_movein_begin).
+ * A failure invalidates the shapes waiting for one.
+ */
+static void marker(struct ss_movein *m)
+{
+	static const char *const text[1] = {"move-in"};
+	struct ss_err err = SS_ERR_INIT;
+	PGresult *res;
+	void *conn;
+	char why[600];
+
+	if (!m->njobs)
+		return;
+	conn = ss_pgq_get(m->pool, &err);
+	if (conn &&
+	    ss_pg_exec(conn, "could not write a move-in marker",
+		       "SELECT pg_catalog.pg_logical_emit_message(true, "
+		       "'" SS_MOVEIN_MARK_PREFIX "', $1)",
+		       1, text, &res, NULL, &err) == 0) {
+		PQclear(res);
+		ss_pgq_put(m->pool, conn);
+		return;
+	}
+	if (conn)
+		ss_pgq_put(m->pool, conn);
+	snprintf(why, sizeof(why), "its move-in cannot be placed: %s", err.msg);
+	while (m->njobs)
+		fail_outer(m, m->jobs[0]->outer, why);
 }
 
 /*
@@ -512,13 +550,14 @@ static struct job *start(struct ss_movein *m, int64_t id, struct job *j)
 	return j;
 }
 
-/* Write j's lines into the transaction xid/lsn and make its values count.
- */
+/* Write j's lines into the transaction xid/lsn (before its changes, or
+ * with after >= 0 after them), numbered from *next (advanced), and make
+ * its values count. */
 static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
-		  struct ss_err *err)
+		  int64_t after, uint64_t *next, struct ss_err *err)
 {
 	struct ss_buf b = SS_BUF_INIT;
-	uint64_t *txids = NULL, pos = 0;
+	uint64_t *txids = NULL, pos = *next;
 	size_t i, k, ntx = 0;
 	char *line = NULL;
 	size_t cap = 0;
@@ -560,14 +599,14 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 		ss_buf_addf(&b, "%s%" PRIu64, i ? "," : "", txids[i]);
 	ss_buf_adds(&b, "]}}");
 	free(txids);
-	f = ss_frame_new_movein(xid, lsn, pos++, j->outer, b.buf, b.len);
+	f = ss_frame_new_movein(xid, lsn, pos++, j->outer, after, b.buf, b.len);
 	m->cfg.write(m->cfg.ctx, f);
 	json_decref(f);
 	rewind(j->rows);
 	while ((len = getline(&line, &cap, j->rows)) > 0) {
 		if (line[len - 1] == '\n')
 			len--;
-		f = ss_frame_new_movein(xid, lsn, pos++, j->outer, line,
+		f = ss_frame_new_movein(xid, lsn, pos++, j->outer, after, line,
 					(size_t)len);
 		m->cfg.write(m->cfg.ctx, f);
 		json_decref(f);
@@ -577,7 +616,7 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 		ss_buf_reset(&b);
 		ss_message_snapshot_end(&b, j->snap.xmin, j->snap.xmax,
 					j->snap.xip, j->snap.nxip);
-		f = ss_frame_new_movein(xid, lsn, pos++, j->outer, b.buf,
+		f = ss_frame_new_movein(xid, lsn, pos++, j->outer, after, b.buf,
 					b.len);
 		m->cfg.write(m->cfg.ctx, f);
 		json_decref(f);
@@ -587,6 +626,7 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 		ss_subq_settle(m->cfg.subq, j->outer, j->plan.numbers[i]);
 	m->st.written++;
 	m->st.rows += j->nrows;
+	*next = pos;
 	return 0;
 }
 
@@ -600,6 +640,8 @@ struct ss_movein *ss_movein_new(const struct ss_movein_cfg *cfg,
 	m->cfg = *cfg;
 	m->conninfo = cfg->conninfo ? ss_xstrdup(cfg->conninfo) : NULL;
 	m->state_path = ss_xstrdup(cfg->state_path);
+	m->datadir = cfg->datadir ? ss_xstrdup(cfg->datadir) : NULL;
+	m->cfg.datadir = m->datadir;
 	m->cfg.conninfo = m->conninfo;
 	m->cfg.state_path = m->state_path;
 	if (load(m, err) < 0) {
@@ -625,7 +667,31 @@ void ss_movein_free(struct ss_movein *m)
 		ss_pgq_pool_close(m->pool);
 	free(m->conninfo);
 	free(m->state_path);
+	free(m->datadir);
+	free(m->past.ids);
 	free(m);
+}
+
+/* The commit LSN of the last transaction in the log of shape `handle`
+ * (0: none, or no log). */
+static uint64_t log_last_tx(const struct ss_movein *m, const char *handle)
+{
+	struct ss_buf dir = SS_BUF_INIT;
+	struct ss_log_reader *lr = NULL;
+	struct ss_log_head head;
+	struct ss_err err = SS_ERR_INIT;
+	uint64_t tx = 0;
+
+	if (!m->datadir || !ss_shape_handle_valid(handle, NULL))
+		return 0;
+	ss_datadir_shape_path(&dir, m->datadir, handle);
+	if (ss_log_reader_open(dir.buf, &lr, &err) == 0) {
+		ss_log_reader_head(lr, &head);
+		tx = head.last_tx;
+		ss_log_reader_close(lr);
+	}
+	ss_buf_release(&dir);
+	return tx;
 }
 
 int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
@@ -639,9 +705,24 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 		struct ss_err e = SS_ERR_INIT;
 		int rc = 0;
 
-		if (!h || strcmp(h, r->handle) ||
-		    (r->carrier && durable > r->carrier) || durable <= r->lsn) {
-			/* gone; written; or its transaction comes again */
+		if (!h || strcmp(h, r->handle)) {
+			rec_drop(m, i); /* gone */
+			continue;
+		}
+		if (r->carrier && r->carrier <= log_last_tx(m, h)) {
+			/* its lines are in the shape's log (store commits
+			 * a log before it records the durable position) */
+			if (durable > r->lsn) {
+				rec_drop(m, i);
+			} else {
+				r->done = 1; /* its transaction comes again */
+				r->number = 0;
+				i++;
+			}
+			continue;
+		}
+		if (durable <= r->lsn) {
+			/* its transaction comes again, and moves again */
 			rec_drop(m, i);
 			continue;
 		}
@@ -672,13 +753,101 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 	return n;
 }
 
+static size_t past_find(const struct past *p, int64_t id, int *found)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < p->n && p->ids[lo] == id;
+	return lo;
+}
+
+/*
+ * What outer shape id's own snapshot says of transaction xid: 1 it sees
+ * it (store drops the transaction for the shape, whose rows already hold
+ * the move), 0 it does not, -1 it is not recorded yet (it may or may not:
+ * the shape cannot follow). Once a transaction at or above its xmax was
+ * seen, every later one is past it: no registry read.
+ */
+static int outer_sees(struct ss_movein *m, int64_t id, uint64_t xid)
+{
+	struct ss_shape_rec rec;
+	struct ss_err err = SS_ERR_INIT;
+	size_t at;
+	int found, rc;
+
+	at = past_find(&m->past, id, &found);
+	if (found)
+		return 0;
+	ss_shape_rec_init(&rec);
+	if (ss_registry_get_by_id(m->cfg.reg, id, &rec, &err) <= 0 ||
+	    rec.snapshot_state == SS_SNAPSHOT_PENDING) {
+		ss_shape_rec_release(&rec);
+		return -1;
+	}
+	rc = ss_pg_snapshot_sees(&rec.snapshot, xid);
+	if (!rc &&
+	    ss_pg_snapshot_xid64(&rec.snapshot, xid) >= rec.snapshot.xmax) {
+		SS_GROW(m->past.ids, m->past.alloc, m->past.n + 1);
+		memmove(m->past.ids + at + 1, m->past.ids + at,
+			(m->past.n - at) * sizeof(*m->past.ids));
+		m->past.ids[at] = id;
+		m->past.n++;
+	}
+	ss_shape_rec_release(&rec);
+	return rc;
+}
+
+static int same_vals(const struct rec *r, const struct ss_subq_move *mv)
+{
+	size_t i;
+
+	if (r->nvals != mv->nvals)
+		return 0;
+	for (i = 0; i < r->nvals; i++)
+		if ((!r->vals[i]) != (!mv->vals[i]) ||
+		    (r->vals[i] && strcmp(r->vals[i], mv->vals[i])))
+			return 0;
+	return 1;
+}
+
 void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
 		   uint64_t xid, ss_lsn lsn)
 {
 	const char *h = ss_subq_handle(m->cfg.subq, mv->outer);
 	struct rec *r;
 	size_t i;
+	int sees;
 
+	/* Routed again after a restart, with its lines in the log. */
+	for (i = 0; i < m->nrecs; i++) {
+		r = &m->recs[i];
+		if (r->done && r->outer == mv->outer && r->dep == mv->dep &&
+		    r->lsn == lsn && same_vals(r, mv)) {
+			ss_subq_settle(m->cfg.subq, mv->outer, mv->number);
+			rec_drop(m, i);
+			return;
+		}
+	}
+	sees = outer_sees(m, mv->outer, xid);
+	if (sees == 1) {
+		/* the shape's snapshot holds the rows already */
+		ss_subq_settle(m->cfg.subq, mv->outer, mv->number);
+		return;
+	}
+	if (sees < 0) {
+		fail_outer(m, mv->outer,
+			   "a value moved into one of its subqueries before "
+			   "its snapshot was recorded");
+		return;
+	}
 	r = rec_new(m);
 	r->outer = mv->outer;
 	r->handle = ss_xstrdup(h ? h : "");
@@ -692,16 +861,11 @@ void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
 	r->lsn = lsn;
 }
 
-int ss_movein_prepare_commit(struct ss_movein *m, struct ss_err *err)
-{
-	return m->dirty ? persist(m, err) : 0;
-}
-
 int ss_movein_run(struct ss_movein *m, struct ss_err *err)
 {
 	int64_t *ids;
 	size_t n, i;
-	int carriers = 0;
+	int carriers = 0, started = 0;
 
 	if (!m->nrecs && !m->dirty)
 		return 0; /* every pending move-in has a record */
@@ -714,22 +878,70 @@ int ss_movein_run(struct ss_movein *m, struct ss_err *err)
 			return -1;
 		i = 0;
 		while (i < m->nrecs)
-			if (m->recs[i].carrier && durable > m->recs[i].carrier)
+			if ((m->recs[i].carrier &&
+			     durable > m->recs[i].carrier) ||
+			    (m->recs[i].done && durable > m->recs[i].lsn))
 				rec_drop(m, i);
 			else
 				i++;
 	}
 	n = ss_subq_pending_outers(m->cfg.subq, &ids);
-	for (i = 0; i < n; i++)
-		if (!job_of(m, ids[i], NULL))
-			start(m, ids[i], NULL);
+	for (i = 0; i < n && m->njobs < SS_MOVEIN_MAX_JOBS; i++)
+		if (!job_of(m, ids[i], NULL) && start(m, ids[i], NULL))
+			started = 1;
 	free(ids);
+	if (started)
+		marker(m);
+	return m->dirty ? persist(m, err) : 0;
+}
+
+int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
+		     ss_lsn end_lsn, int64_t last_pos, struct ss_err *err)
+{
+	int64_t *ids;
+	size_t n, i;
+	int waiting = 0;
+
+	if (!m->nrecs && !m->dirty)
+		return 0; /* every pending move-in has a record */
+	if (persist(m, err) < 0)
+		return -1;
+	n = ss_subq_pending_outers(m->cfg.subq, &ids);
+	for (i = 0; i < n; i++) {
+		struct job *j;
+		size_t at;
+		uint64_t next = 0; /* the shape's lines in this transaction */
+
+		while (m->njobs < SS_MOVEIN_MAX_JOBS &&
+		       !job_of(m, ids[i], NULL) &&
+		       (j = start(m, ids[i], NULL)) != NULL) {
+			if (j->insert_lsn > end_lsn) {
+				/* commits may follow that its snapshot
+				 * sees: spliced where one does not */
+				waiting = 1;
+				break;
+			}
+			/* Nothing was written after this transaction when
+			 * the snapshot was taken: its lines go in here,
+			 * after its changes. */
+			if (splice(m, j, xid, lsn, last_pos, &next, err) < 0) {
+				free(ids);
+				return -1;
+			}
+			if (job_of(m, ids[i], &at))
+				job_drop(m, at);
+		}
+	}
+	free(ids);
+	if (waiting)
+		marker(m);
 	return m->dirty ? persist(m, err) : 0;
 }
 
 int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 		    struct ss_err *err)
 {
+	uint64_t next;
 	size_t i = 0;
 
 	while (i < m->njobs) {
@@ -757,9 +969,11 @@ int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 			}
 			if (!start(m, id, j))
 				continue; /* dropped (i is the next one) */
-			continue;	  /* this transaction, again */
+			marker(m);
+			continue; /* this transaction, again */
 		}
-		if (splice(m, j, xid, lsn, err) < 0)
+		next = 0; /* one move-in per shape per transaction */
+		if (splice(m, j, xid, lsn, -1, &next, err) < 0)
 			return -1;
 		job_drop(m, i);
 	}

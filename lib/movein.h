@@ -7,8 +7,8 @@
  *
  * For outer shape X with pending move-ins (lib/subq holds them: X sees
  * the values as not moved yet):
- *   1. after the commit of the transaction T that moved them
- *      (ss_movein_run), one REPEATABLE READ query selects the rows that
+ *   1. at the commit of the transaction T that moved them
+ *      (ss_movein_commit), one REPEATABLE READ query selects the rows that
  *      enter X, computed against route's views as X sees them and with
  *      the moves made, each as the line a client gets (an insert with
  *      "is_move_in", its tags and active_conditions), into a temporary
@@ -21,19 +21,30 @@
  *      move-in is written into J, before its changes, as movein frames:
  *      the move-in event, the rows, and a snapshot-end with S when
  *      there were rows; then the values count for X (ss_subq_settle).
+ *      When nothing was written to the WAL after T when S was taken, no
+ *      transaction S sees can follow T: the move-in is written into T
+ *      itself, after its changes, and no marker is needed (the common
+ *      case of one parent row flipping on a quiet database: one trip).
  *   3. if what X sees of its dependencies moved between the query and
  *      the splice (ss_subq_gen), the rows may be stale: the query runs
  *      again (from J on), at most SS_MOVEIN_RERUNS times, then X is
  *      invalidated.
+ *
+ * A move-in for an outer shape whose own snapshot already sees T is
+ * settled at once (the snapshot holds the rows; store drops T for it);
+ * one before its snapshot is recorded invalidates it.
  *
  * Crash safety. Before the commit frame of T reaches store
  * (ss_movein_prepare_commit), the move-ins are recorded in a state file
  * (written whole, fsync'd, renamed); a move-in whose lines are being
  * written records J there first. After a restart (ss_movein_restore, with
  * the views loaded at store's durable position E): a record whose J is
- * durable (E > J's commit LSN) is done; one whose T is not durable
- * (E <= T's commit LSN) is forgotten, since T comes again and moves the
- * value again; the others become pending again and are queried anew.
+ * in the shape's log (its head's last transaction, which store commits
+ * before it records E) is done, and when T is not durable (E <= T's
+ * commit LSN) T's move, routed again, is settled at once; one whose T is
+ * not durable and whose lines are not written is forgotten, since T
+ * comes again and moves the value again; the others become pending
+ * again and are queried anew.
  * So a move-in is written once, whatever stage is killed when.
  *
  * A query that fails (PostgreSQL down, the table gone) invalidates X:
@@ -53,6 +64,9 @@
 #include "util.h"
 
 #define SS_MOVEIN_RERUNS 8
+/* Move-ins queried and waiting for their splice at most (each holds a
+ * temporary file); the others wait for the next round. */
+#define SS_MOVEIN_MAX_JOBS 64
 
 /* The prefix of the marker messages (lib/decode ignores transactional
  * ones: only their transaction matters). */
@@ -65,6 +79,7 @@ struct ss_movein_cfg {
 	 * followed and invalidate their shapes */
 	const char *conninfo;
 	const char *state_path; /* the state file (copied) */
+	const char *datadir;	/* store's, for the shapes' logs (copied) */
 	/* route's output: write one frame (borrowed for the call) */
 	void (*write)(void *ctx, json_t *frame);
 	/* a shape that cannot follow its move-ins */
@@ -94,16 +109,27 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err);
 void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
 		   uint64_t xid, ss_lsn lsn);
 
-/* Before a commit frame is written: record the move-ins added since the
- * last call. 0, or -1 with err (the state file cannot be written). */
-int ss_movein_prepare_commit(struct ss_movein *m, struct ss_err *err);
+/*
+ * Before the commit frame of transaction xid (commit LSN lsn, ending at
+ * end_lsn, its last change at pos last_pos, or -1) is written: record
+ * the move-ins added since the last call, then query the next move-in
+ * of every shape that has pending ones and none in flight. One whose
+ * snapshot was taken before anything was written after this transaction
+ * (pg_current_wal_insert_lsn() <= end_lsn: no commit it sees can follow)
+ * is written into this transaction at once, after its changes; the
+ * others wait for their splice, and a marker transaction is committed.
+ * A failed query invalidates its shape; -1 with err only when the state
+ * file cannot be written.
+ */
+int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
+		     ss_lsn end_lsn, int64_t last_pos, struct ss_err *err);
 
 /*
  * Between transactions (after a commit frame, or at start): query the
- * next move-in of every shape that has pending ones and none in flight,
- * and drop the records whose lines are durable. A failed query
- * invalidates its shape; returns -1 with err only when the state file
- * cannot be written.
+ * next move-in of every shape that has pending ones and none in flight
+ * (then commit a marker), and drop the records whose lines are durable. A
+ * failed query invalidates its shape; returns -1 with err only when the state
+ * file cannot be written.
  */
 int ss_movein_run(struct ss_movein *m, struct ss_err *err);
 

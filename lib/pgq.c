@@ -457,6 +457,7 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		if (q_exec(
 			pg,
 			"SELECT pg_current_snapshot()::text, pg_current_wal_lsn(),"
+			" pg_current_wal_insert_lsn(),"
 			" (SELECT count(*) FROM pg_catalog.pg_stat_activity"
 			"  WHERE wait_event = 'SyncRep' AND backend_xid IS NOT NULL"
 			"  AND datname = current_database())"
@@ -467,7 +468,10 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		i = ss_pgq_parse_snapshot(PQgetvalue(r, 0, 0), &snap, err);
 		if (i == 0 && q && q->lsn)
 			i = ss_lsn_parse(PQgetvalue(r, 0, 1), q->lsn, err);
-		unsettled = strcmp(PQgetvalue(r, 0, 2), "0") != 0;
+		if (i == 0 && q && q->insert_lsn)
+			i = ss_lsn_parse(PQgetvalue(r, 0, 2), q->insert_lsn,
+					 err);
+		unsettled = strcmp(PQgetvalue(r, 0, 3), "0") != 0;
 		PQclear(r);
 		if (i < 0)
 			goto out;

@@ -145,6 +145,9 @@ struct ss_pgq_subset {
 	const char *ac_sql;
 	const char *const *params;
 	int nparams;
+	/* When set: pg_current_wal_insert_lsn() in the snapshot's
+	 * transaction (every commit the snapshot sees ends at or below it) */
+	uint64_t *insert_lsn;
 };
 int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		  size_t nsel, const char *where, const struct ss_pgq_subset *q,

@@ -886,25 +886,40 @@ static int move_event(struct ss_store *s, const struct ss_frame *f,
 }
 
 /*
- * One line of a subquery shape's move-in, written after the begin of the
- * transaction that carries it (man shapesync-frames: movein): at offset
+ * One line of a subquery shape's move-in (man shapesync-frames: movein):
+ * written after the begin of the transaction that carries it, at offset
  * (lsn - 1)_pos, above every entry of the transactions before and below
- * every entry of this one.
+ * every entry of this one; or after its changes ("after": the last one's
+ * pos), at lsn_(4 (after + 1) + pos).
  */
 static int movein_line(struct ss_store *s, const struct ss_frame *f,
 		       struct ss_err *err)
 {
+	struct ss_offset off;
 	struct shp *h;
 	int fail;
 
-	if (s->lsn == 0)
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "movein frame: lsn 0/0 leaves no offset "
-				  "below it");
-	if (f->pos > SS_OFFSET_OP_MAX)
-		return ss_err_set(
-		    err, SS_ERR_INPUT,
-		    "movein frame: pos %" PRIu64 " is out of range", f->pos);
+	if (f->has_after) {
+		/* after the transaction's last change, at pos f->after */
+		if (f->after > (SS_OFFSET_OP_MAX - 4) / 4 - 1 ||
+		    f->pos > SS_OFFSET_OP_MAX - 4 * (f->after + 1))
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "movein frame: pos %" PRIu64
+					  " after %" PRIu64 " is out of range",
+					  f->pos, f->after);
+		off = ss_offset_make(s->lsn, 4 * (f->after + 1) + f->pos);
+	} else {
+		if (s->lsn == 0)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "movein frame: lsn 0/0 leaves no "
+					  "offset below it");
+		if (f->pos > SS_OFFSET_OP_MAX)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "movein frame: pos %" PRIu64
+					  " is out of range",
+					  f->pos);
+		off = ss_offset_make(s->lsn - 1, f->pos);
+	}
 	h = shape(s, f->shapes[0], err, &fail);
 	if (!h)
 		return fail ? -1 : 0; /* removed meanwhile */
@@ -914,7 +929,7 @@ static int movein_line(struct ss_store *s, const struct ss_frame *f,
 		return 0;
 	ss_buf_reset(&s->msg);
 	ss_buf_add(&s->msg, f->message, f->message_len);
-	return emit(s, h, ss_offset_make(s->lsn - 1, f->pos), SIZE_MAX, err);
+	return emit(s, h, off, SIZE_MAX, err);
 }
 
 static int change(struct ss_store *s, const struct ss_frame *f,

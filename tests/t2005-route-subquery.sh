@@ -1,7 +1,7 @@
 #!/bin/sh
 # Subquery shapes in route against PostgreSQL (issue 14, docs/subqueries.md):
 # an outer shape whose deps name an inner shape that serve made, added to
-# the registry by import (serve does not create subquery shapes yet).
+# the registry by import, with a snapshot that sees nothing.
 # route builds the inner shape's view from store's files, then writes each
 # change's meta (tags, active_conditions, removed_tags) and a move frame
 # for each value that leaves the subquery, exactly; after a restart the
@@ -40,7 +40,7 @@ TABLES='"tables":[{"schema":"public","table":"tasks","columns":[["id","int4"],["
 
 # outer ID HANDLE: an import line of the outer shape
 outer() {
-	printf '{"id":%s,"handle":"%s","definition":{"schema":"public","table":"tasks","where":"project_id IN (SELECT id FROM public.projects WHERE active)","params":[],"columns":null,"replica":"default","log":"full"},"created":"1700000000000000","deps":{"inner":[%s],%s}}\n' \
+	printf '{"id":%s,"handle":"%s","definition":{"schema":"public","table":"tasks","where":"project_id IN (SELECT id FROM public.projects WHERE active)","params":[],"columns":null,"replica":"default","log":"full"},"snapshot_state":"complete","xmin":"1","xmax":"1","xip":[],"created":"1700000000000000","deps":{"inner":[%s],%s}}\n' \
 		"$1" "$2" "$INNER" "$TABLES"
 }
 

@@ -6,7 +6,9 @@
 # key change 4 pos + 2; an update that changes no column it shows is still
 # sent to it (its active_conditions may have changed); a move frame is a
 # move-out control line at 4 pos, before the change at pos, never marked
-# "last"; other shapes on the same changes are as before. Golden logs in
+# "last"; movein frames are the shape's move-in lines at (lsn - 1)_pos
+# before the transaction's changes, or lsn_(4 (after + 1) + pos) after
+# them; other shapes on the same changes are as before. Golden logs in
 # tests/data/store-subquery.
 . "$(dirname "$0")/lib.sh"
 

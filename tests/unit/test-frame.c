@@ -158,6 +158,8 @@ static void summarize(const struct ss_frame *f, struct ss_buf *b)
 			    " xid=%" PRIu64 " lsn=%s pos=%" PRIu64 " shapes=",
 			    f->xid, ss_lsn_format(f->lsn, l1), f->pos);
 		add_ids(b, f->shapes, f->nshapes);
+		if (f->has_after)
+			ss_buf_addf(b, " after=%" PRIu64, f->after);
 		ss_buf_addf(b, " message=%.*s", (int)f->message_len,
 			    f->message);
 		break;
