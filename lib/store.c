@@ -171,6 +171,7 @@ struct ss_store {
 	struct imap gone; /* ids known removed (a bounded cache) */
 	struct shp *lru_head, *lru_tail; /* open writers, most recent first */
 	int nopen;
+	struct ss_log_budget *budget; /* the logs' write buffers, together */
 	struct shp *spilling;
 	/* transaction */
 	int in_txn;
@@ -208,6 +209,7 @@ void ss_store_opts_init(struct ss_store_opts *o)
 	o->sync_interval_us = 10000;
 	o->sync_bytes = 4 << 20;
 	o->max_open = 1024;
+	o->write_buffer = SS_STORE_WRITE_BUFFER_DEFAULT;
 }
 
 /* ------------------------------------------------------------ relations */
@@ -327,7 +329,7 @@ static void close_writer(struct ss_store *s, struct shp *h)
  * No fsync here: a closed or parked dirty log is synced with the next
  * group commit through syncfs(2).
  */
-static void make_room(struct ss_store *s, struct shp *keep)
+static int make_room(struct ss_store *s, struct shp *keep, struct ss_err *err)
 {
 	while (s->nopen >= s->o.max_open) {
 		struct shp *v = s->lru_tail;
@@ -345,12 +347,14 @@ static void make_room(struct ss_store *s, struct shp *keep)
 		if (!v)
 			break;
 		s->dirty_closed = 1;
-		ss_log_writer_park(v->w);
+		if (ss_log_writer_park(v->w, err) < 0)
+			return -1;
 		v->parked = 1;
 		lru_unlink(s, v);
 		s->nopen--;
 		s->st.parked++;
 	}
+	return 0;
 }
 
 /* Open the shape's log (or take a parked one back), making room under
@@ -362,16 +366,26 @@ static int open_writer(struct ss_store *s, struct shp *h, struct ss_err *err)
 	if (h->w) {
 		if (h->parked) {
 			/* lib/log opens its files on its next write */
-			make_room(s, h);
+			if (make_room(s, h, err) < 0)
+				return -1;
 			h->parked = 0;
 			s->nopen++;
 		}
 		lru_front(s, h);
 		return 0;
 	}
-	make_room(s, h);
+	if (make_room(s, h, err) < 0)
+		return -1;
 	ss_log_opts_init(&lo);
 	lo.chunk_bytes = s->o.chunk_bytes;
+	/* A transaction's entries for a shape go to its files in one write
+	 * per file at commit (or when this or the shared budget fills). */
+	if (s->budget) {
+		lo.buffer_bytes = s->o.write_buffer < SS_STORE_LOG_BUFFER
+				      ? (size_t)s->o.write_buffer
+				      : SS_STORE_LOG_BUFFER;
+		lo.budget = s->budget;
+	}
 	if (ss_log_writer_open(h->dir, &lo, &h->w, err) < 0)
 		return -1;
 	ss_log_writer_head(h->w, &h->head);
@@ -1686,6 +1700,8 @@ int ss_store_open(struct ss_registry *reg, const struct ss_store_opts *opts,
 		ss_store_opts_init(&s->o);
 	if (s->o.max_open < 1)
 		s->o.max_open = 1;
+	if (s->o.write_buffer)
+		s->budget = ss_log_budget_new(s->o.write_buffer);
 	s->dir = ss_xstrdup(s->o.dir);
 	ss_buf_init(&s->msg);
 	ss_buf_init(&s->key);
@@ -1737,6 +1753,7 @@ int ss_store_close(struct ss_store *s, struct ss_err *err)
 		if (s->rels.keys[i])
 			rel_free(s->rels.vals[i]);
 	imap_free(&s->shapes);
+	ss_log_budget_free(s->budget); /* after the writers using it */
 	imap_free(&s->rels);
 	imap_free(&s->gone);
 	free(s->dirty);

@@ -45,7 +45,15 @@ struct ss_store_opts {
 	int sync_every_commit;	  /* fsync per transaction (the slow peer) */
 	int no_sync;		  /* never fsync (tests only: not crash-safe) */
 	int max_open;		  /* open shape logs at most: 1024 */
+	uint64_t write_buffer;	  /* memory for buffered log writes, all
+				     shapes together: 32 MiB; 0: each
+				     entry is written at once */
 };
+
+/* Default of write_buffer. Each shape's log buffers at most
+ * SS_STORE_LOG_BUFFER of it (or all of it, if less). */
+#define SS_STORE_WRITE_BUFFER_DEFAULT ((uint64_t)32 << 20)
+#define SS_STORE_LOG_BUFFER ((size_t)256 << 10)
 
 void ss_store_opts_init(struct ss_store_opts *o);
 

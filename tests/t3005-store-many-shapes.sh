@@ -55,4 +55,19 @@ test_expect_success 'a restart on the same input adds nothing' '
 	done
 '
 
+# A write budget for about two logs' buffers (--write-buffer): the
+# buffers of the transaction's logs are written out, uncommitted, each
+# time it runs out, on top of the parking; the logs end the same.
+test_expect_success 'a small --write-buffer gives the same logs' '
+	shapesync-db --registry r2.db --dir d2 init &&
+	shapesync-db --registry r2.db --dir d2 import shapes.ndjson &&
+	( ulimit -n 128 &&
+	  shapesync-store --registry r2.db --dir d2 --write-buffer 4k ) \
+		<frames.ndjson 2>err3 &&
+	for i in 1 17 150 299 300; do
+		shapesync-db --registry r2.db --dir d2 log $i >small.$i &&
+		test_cmp log.$i small.$i || return 1
+	done
+'
+
 test_done
