@@ -324,8 +324,9 @@ static void close_writer(struct ss_store *s, struct shp *h)
  * Make room for one more open log under max_open: close the least
  * recently used logs, except those the open transaction wrote to (their
  * entries are not committed); when only those are left, park them (their
- * files closed, their state kept: lib/log), so that one transaction over
- * more shapes than max_open stays within the file descriptors it may use.
+ * buffers written, files closed, state kept: lib/log), so that one
+ * transaction over more shapes than max_open stays within the file
+ * descriptors it may use.
  * No fsync here: a closed or parked dirty log is synced with the next
  * group commit through syncfs(2).
  */

@@ -2,8 +2,10 @@
  * store.h — the store engine: applies tagged frames to the per-shape logs.
  * It turns changes into Electric change messages per shape (columns,
  * replica mode, key changes), stitches each shape's log to its snapshot
- * (DESIGN.md step 4), streams transaction fragments straight to disk,
- * commits them so readers see whole transactions only, and group-commits:
+ * (DESIGN.md step 4), streams transaction fragments to disk through
+ * write buffers bounded by write_buffer (one write per log file per
+ * transaction, not per entry), commits them so readers see whole
+ * transactions only, and group-commits:
  * fsync of the touched logs, then the durable LSN in the registry.
  *
  * Per shape and transaction it decides once, at the first change:
