@@ -213,6 +213,7 @@ struct ss_log_writer {
 	/* on the budget's list while the buffer holds memory */
 	struct ss_log_writer *bprev, *bnext;
 	int on_budget;
+	int parked; /* no descriptors held between calls */
 };
 
 struct ss_log_budget {
@@ -338,7 +339,8 @@ static void pend_add(struct pend *p, const void *data, size_t len)
 	p->len += len;
 }
 
-static int unpark(struct ss_log_writer *w, struct ss_err *err);
+static int open_files(struct ss_log_writer *w, struct ss_err *err);
+static void settle(struct ss_log_writer *w);
 
 /* Write the buffer to the files: log data first, then its index and chunk
  * records (head, written only by a commit, comes after all of them).
@@ -351,7 +353,7 @@ static int buffer_write(struct ss_log_writer *w, int keep, struct ss_err *err)
 	static const char *const names[3] = {"log", "index", "chunks"};
 	size_t i;
 
-	if (buffer_len(w) && unpark(w, err) < 0)
+	if (buffer_len(w) && open_files(w, err) < 0)
 		return -1;
 	for (i = 0; i < 3; i++) {
 		if (!ps[i]->len)
@@ -368,12 +370,18 @@ static int buffer_write(struct ss_log_writer *w, int keep, struct ss_err *err)
 	return 0;
 }
 
-/* Flush every writer of the budget that holds a buffer, freeing them. */
+/* Flush every writer of the budget that holds a buffer, freeing them.
+ * A parked one opens its files for it and closes them again. */
 static int budget_flush(struct ss_log_budget *b, struct ss_err *err)
 {
-	while (b->holders)
-		if (buffer_write(b->holders, 0, err) < 0)
+	while (b->holders) {
+		struct ss_log_writer *h = b->holders;
+		int rc = buffer_write(h, 0, err);
+
+		settle(h);
+		if (rc < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -440,9 +448,13 @@ static int buffer_room(struct ss_log_writer *w, size_t n, size_t nchk,
 
 int ss_log_flush(struct ss_log_writer *w, struct ss_err *err)
 {
+	int rc;
+
 	if (!buffer_mem(w))
 		return 0;
-	return buffer_write(w, 0, err);
+	rc = buffer_write(w, 0, err);
+	settle(w);
+	return rc;
 }
 
 uint64_t ss_log_buffered_bytes(const struct ss_log_writer *w)
@@ -474,21 +486,32 @@ void ss_log_writer_close(struct ss_log_writer *w)
 	free(w);
 }
 
-int ss_log_writer_park(struct ss_log_writer *w, struct ss_err *err)
+void ss_log_writer_park(struct ss_log_writer *w)
 {
-	if (ss_log_flush(w, err) < 0)
-		return -1;
+	w->parked = 1;
 	close_files(w);
-	return 0;
+}
+
+void ss_log_writer_unpark(struct ss_log_writer *w)
+{
+	w->parked = 0;
 }
 
 int ss_log_writer_parked(const struct ss_log_writer *w)
 {
-	return w->log_fd < 0;
+	return w->parked;
 }
 
-/* A parked writer's files, opened again as they are. */
-static int unpark(struct ss_log_writer *w, struct ss_err *err)
+/* A parked writer holds no descriptor once a call is over. */
+static void settle(struct ss_log_writer *w)
+{
+	if (w->parked)
+		close_files(w);
+}
+
+/* The files of a writer that closed them (parked), opened again as they
+ * are (no recovery). */
+static int open_files(struct ss_log_writer *w, struct ss_err *err)
 {
 	if (w->log_fd >= 0)
 		return 0;
@@ -628,15 +651,13 @@ static int append_direct(struct ss_log_writer *w, const unsigned char *rec,
 	return 0;
 }
 
-int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
+static int append(struct ss_log_writer *w, const struct ss_offset *off,
 		  const char *json, size_t len, struct ss_err *err)
 {
 	unsigned char rec[REC], chk[REC];
 	uint64_t end = w->bytes + len + 2;
 	int closes, buffered;
 
-	if (unpark(w, err) < 0)
-		return -1;
 	if (off->kind != SS_OFFSET_NORMAL ||
 	    ss_offset_compare(off, &w->last) <= 0) {
 		char a[SS_OFFSET_STRMAX], b[SS_OFFSET_STRMAX];
@@ -667,7 +688,10 @@ int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
 		if (closes)
 			pend_add(&w->pchk, chk, REC);
 	} else {
-		if (append_direct(w, rec, json, len, err) < 0)
+		/* (a buffered entry needs no descriptor: a parked writer
+		 * buffers without opening its files) */
+		if (open_files(w, err) < 0 ||
+		    append_direct(w, rec, json, len, err) < 0)
 			return -1;
 		if (closes &&
 		    pwrite_all(w->chk_fd, chk, REC, w->chunks * REC) < 0)
@@ -683,13 +707,22 @@ int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
 	return 0;
 }
 
+int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
+		  const char *json, size_t len, struct ss_err *err)
+{
+	int rc = append(w, off, json, len, err);
+
+	settle(w);
+	return rc;
+}
+
 static int write_head(struct ss_log_writer *w, const struct ss_log_head *h,
 		      struct ss_err *err)
 {
 	unsigned char b[SLOT];
 	uint64_t seq = w->seq + 1;
 
-	if (unpark(w, err) < 0)
+	if (open_files(w, err) < 0)
 		return -1;
 	head_encode(b, h, seq);
 	/* Alternate slots: a torn write can only damage the slot being
@@ -700,12 +733,12 @@ static int write_head(struct ss_log_writer *w, const struct ss_log_head *h,
 	return 0;
 }
 
-int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err)
+static int commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err)
 {
 	struct ss_log_head h;
 
 	/* Everything head will name is in the files before head is. */
-	if (ss_log_flush(w, err) < 0)
+	if (buffer_mem(w) && buffer_write(w, 0, err) < 0)
 		return -1;
 	h.bytes = w->bytes;
 	h.entries = w->entries;
@@ -719,16 +752,31 @@ int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err)
 	return 0;
 }
 
+int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err)
+{
+	int rc = commit(w, tx, err);
+
+	settle(w);
+	return rc;
+}
+
 int ss_log_rollback(struct ss_log_writer *w, struct ss_err *err)
 {
-	if (unpark(w, err) < 0)
-		return -1;
+	int rc;
+
 	buffer_free(w);
 	w->bytes = w->head.bytes;
 	w->entries = w->head.entries;
 	w->chunks = w->head.chunks;
 	w->last = w->head.last;
-	return chunk_start_of(w, err);
+	w->chunk_start = 0;
+	if (!w->chunks)
+		return 0;
+	rc = open_files(w, err);
+	if (rc == 0)
+		rc = chunk_start_of(w, err);
+	settle(w);
+	return rc;
 }
 
 void ss_log_set_flags(struct ss_log_writer *w, uint32_t flags)
@@ -736,9 +784,9 @@ void ss_log_set_flags(struct ss_log_writer *w, uint32_t flags)
 	w->flags = flags;
 }
 
-int ss_log_sync(struct ss_log_writer *w, struct ss_err *err)
+static int sync_files(struct ss_log_writer *w, struct ss_err *err)
 {
-	if (unpark(w, err) < 0)
+	if (open_files(w, err) < 0)
 		return -1;
 	if (fdatasync(w->log_fd) < 0)
 		return sys_fail(err, "sync", w->dir, "log");
@@ -749,6 +797,14 @@ int ss_log_sync(struct ss_log_writer *w, struct ss_err *err)
 	if (fdatasync(w->head_fd) < 0)
 		return sys_fail(err, "sync", w->dir, "head");
 	return 0;
+}
+
+int ss_log_sync(struct ss_log_writer *w, struct ss_err *err)
+{
+	int rc = sync_files(w, err);
+
+	settle(w);
+	return rc;
 }
 
 uint64_t ss_log_pending_bytes(const struct ss_log_writer *w)

@@ -101,16 +101,23 @@ int ss_log_writer_open(const char *dir, const struct ss_log_opts *opts,
 void ss_log_writer_close(struct ss_log_writer *w);
 
 /*
- * Park w: flush its buffer (ss_log_flush) and close its files, keeping
- * everything else (its entries not yet committed stay in the files and in
- * w). A parked writer holds no file descriptor and no buffer; the next
- * ss_log_append, ss_log_commit, ss_log_rollback or ss_log_sync opens its
- * files again (no recovery: nothing is cut off). For an owner that must
- * bound its open files while one transaction touches more logs than it
- * may keep open (store). Errors: SS_ERR_RUNTIME when the flush fails
- * (then w is not parked, and its buffer is kept).
+ * Park w: close its files, keeping everything else (its entries not yet
+ * committed stay in the files, in its write buffer and in w). Until
+ * ss_log_writer_unpark, w holds no file descriptor between calls: a call
+ * that must write or read its files (a flush, a commit, a rollback, a
+ * sync, an entry written at once, a flush by the budget) opens them and
+ * closes them again before it returns (no recovery: nothing is cut off),
+ * and an entry that goes into the buffer opens nothing. For an owner that
+ * must bound its open files while one transaction touches more logs than
+ * it may keep open (store): a parked log costs opening its files once
+ * per flush, not once per entry. A call on a parked writer whose files
+ * went away fails with SS_ERR_RUNTIME "log '<dir>' lost its files while
+ * parked".
  */
-int ss_log_writer_park(struct ss_log_writer *w, struct ss_err *err);
+void ss_log_writer_park(struct ss_log_writer *w);
+/* End parking: the next call that needs the files opens them and keeps
+ * them open. */
+void ss_log_writer_unpark(struct ss_log_writer *w);
 /* 1 if w is parked (holds no file descriptor). */
 int ss_log_writer_parked(const struct ss_log_writer *w);
 
@@ -128,7 +135,7 @@ void ss_log_writer_head(const struct ss_log_writer *w, struct ss_log_head *h);
  * index (and chunk) records are copied into w's buffer, which goes to the
  * files in one write per file when it would pass buffer_bytes, when the
  * budget runs out (any writer of the budget may then flush w), and at
- * ss_log_commit, ss_log_flush and ss_log_writer_park. An entry larger
+ * ss_log_commit and ss_log_flush. An entry larger
  * than buffer_bytes is written at once. Either way memory does not grow
  * with a transaction: it is bounded by buffer_bytes and the budget.
  * Errors: SS_ERR_INPUT for an offset out of order, SS_ERR_RUNTIME for I/O
@@ -150,7 +157,7 @@ int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err);
 /*
  * Write what w buffers to its files now (one write per file: log, then
  * index, then chunks), still uncommitted, and free the buffer. Nothing to
- * write costs nothing (a parked writer stays parked). On error the buffer
+ * write costs nothing. On error the buffer
  * is kept: a later flush or commit writes it again at the same positions.
  */
 int ss_log_flush(struct ss_log_writer *w, struct ss_err *err);

@@ -324,13 +324,16 @@ static void close_writer(struct ss_store *s, struct shp *h)
  * Make room for one more open log under max_open: close the least
  * recently used logs, except those the open transaction wrote to (their
  * entries are not committed); when only those are left, park them (their
- * buffers written, files closed, state kept: lib/log), so that one
+ * files closed, their state and write buffer kept: lib/log), so that one
  * transaction over more shapes than max_open stays within the file
- * descriptors it may use.
+ * descriptors it may use. A parked log stays parked: its entries go to
+ * its buffer, and lib/log opens its files only for the length of a flush
+ * or of its commit (put_entry, commit), once per transaction rather than
+ * once per entry as taking it back under max_open would.
  * No fsync here: a closed or parked dirty log is synced with the next
  * group commit through syncfs(2).
  */
-static int make_room(struct ss_store *s, struct shp *keep, struct ss_err *err)
+static void make_room(struct ss_store *s, struct shp *keep)
 {
 	while (s->nopen >= s->o.max_open) {
 		struct shp *v = s->lru_tail;
@@ -348,14 +351,12 @@ static int make_room(struct ss_store *s, struct shp *keep, struct ss_err *err)
 		if (!v)
 			break;
 		s->dirty_closed = 1;
-		if (ss_log_writer_park(v->w, err) < 0)
-			return -1;
+		ss_log_writer_park(v->w);
 		v->parked = 1;
 		lru_unlink(s, v);
 		s->nopen--;
 		s->st.parked++;
 	}
-	return 0;
 }
 
 /* Open the shape's log (or take a parked one back), making room under
@@ -367,16 +368,15 @@ static int open_writer(struct ss_store *s, struct shp *h, struct ss_err *err)
 	if (h->w) {
 		if (h->parked) {
 			/* lib/log opens its files on its next write */
-			if (make_room(s, h, err) < 0)
-				return -1;
+			make_room(s, h);
+			ss_log_writer_unpark(h->w);
 			h->parked = 0;
 			s->nopen++;
 		}
 		lru_front(s, h);
 		return 0;
 	}
-	if (make_room(s, h, err) < 0)
-		return -1;
+	make_room(s, h);
 	ss_log_opts_init(&lo);
 	lo.chunk_bytes = s->o.chunk_bytes;
 	/* A transaction's entries for a shape go to its files in one write
@@ -643,7 +643,8 @@ static int put_entry(struct ss_store *s, struct shp *h,
 		s->st.spilled++;
 		return 0;
 	}
-	if (open_writer(s, h, err) < 0 ||
+	/* A parked log buffers without its files (see make_room). */
+	if ((!(h->w && h->parked) && open_writer(s, h, err) < 0) ||
 	    ss_log_append(h->w, off, json, len, err) < 0)
 		return -1;
 	s->st.entries++;
@@ -1288,8 +1289,13 @@ static int commit(struct ss_store *s, const struct ss_frame *f,
 				    "could not write '%s/pending'", h->dir);
 			h->spill_last = s->lsn;
 		} else {
-			if (open_writer(s, h, err) < 0 ||
-			    ss_log_commit(h->w, s->lsn, err) < 0)
+			/* A parked log commits parked; only syncfs(2) then
+			 * syncs it (sync_shape skips it). */
+			if (h->w && h->parked)
+				s->dirty_closed = 1;
+			else if (open_writer(s, h, err) < 0)
+				return -1;
+			if (ss_log_commit(h->w, s->lsn, err) < 0)
 				return -1;
 			ss_log_writer_head(h->w, &h->head);
 		}

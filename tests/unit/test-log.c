@@ -3,6 +3,7 @@
  * ranges, recovery of uncommitted tails, damaged heads), lib/snapshot
  * (chunk files, done marker) and lib/message (keys, control messages).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <jansson.h>
@@ -343,8 +344,25 @@ static void test_message(void)
 	ss_buf_release(&b);
 }
 
-/* A parked writer: no descriptor, nothing lost, its next write opens
- * its files again; a rollback after parking cuts what was not committed. */
+/* Descriptors this process holds. */
+static int nfds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		FAILF("opendir /proc/self/fd: %s", strerror(errno));
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A parked writer: no descriptor between calls (each call that writes
+ * opens its files and closes them again), nothing lost; a rollback while
+ * parked cuts what was not committed; unparked, it keeps its files. */
 static void test_park(void)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -353,20 +371,20 @@ static void test_park(void)
 	struct ss_log_head h;
 	char d[300], *b;
 	uint64_t count;
-	int changed;
+	int changed, n0;
 
 	snprintf(d, sizeof(d), "%s/parked", dir);
 	CHECK(ss_log_writer_open(d, NULL, &w, &err) == 0);
 	CHECK(!ss_log_writer_parked(w));
+	n0 = nfds();
 	append(w, 100, 0, "{\"a\":1}");
-	CHECK(ss_log_writer_park(w, &err) == 0);
-	CHECK(ss_log_writer_parked(w));
+	ss_log_writer_park(w);
+	CHECK(ss_log_writer_parked(w) && nfds() == n0 - 4);
 	append(w, 100, 2, "{\"a\":2}");
-	CHECK(!ss_log_writer_parked(w));
-	CHECK(ss_log_writer_park(w, &err) == 0);
+	CHECK(ss_log_writer_parked(w) && nfds() == n0 - 4);
 	CHECK(ss_log_commit(w, 100, &err) == 0);
-	CHECK(ss_log_writer_park(w, &err) == 0);
 	CHECK(ss_log_sync(w, &err) == 0);
+	CHECK(ss_log_writer_parked(w) && nfds() == n0 - 4);
 	CHECK(ss_log_reader_open(d, &r, &err) == 0);
 	ss_log_reader_head(r, &h);
 	CHECK(h.entries == 2 && h.last_tx == 100);
@@ -375,19 +393,26 @@ static void test_park(void)
 	free(b);
 	/* parked with an entry not committed, then rolled back */
 	append(w, 200, 0, "{\"a\":3}");
-	CHECK(ss_log_writer_park(w, &err) == 0);
 	CHECK(ss_log_rollback(w, &err) == 0);
 	append(w, 300, 0, "{\"a\":4}");
 	CHECK(ss_log_commit(w, 300, &err) == 0);
+	CHECK(ss_log_writer_parked(w));
 	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 && changed);
 	b = body(r, ss_offset_before_all, ss_offset_last, &count);
 	CHECK_STR(b, "[{\"a\":1}\n,{\"a\":2}\n,{\"a\":4}\n]");
 	free(b);
 	ss_log_reader_close(r);
+	/* unparked: the next write opens the files and keeps them */
+	CHECK(nfds() == n0 - 4);
+	ss_log_writer_unpark(w);
+	CHECK(!ss_log_writer_parked(w) && nfds() == n0 - 4);
+	append(w, 400, 0, "{\"a\":5}");
+	CHECK(nfds() == n0);
+	CHECK(ss_log_commit(w, 400, &err) == 0);
 	ss_log_writer_close(w);
 	/* a parked writer whose files went away says so */
 	CHECK(ss_log_writer_open(d, NULL, &w, &err) == 0);
-	CHECK(ss_log_writer_park(w, &err) == 0);
+	ss_log_writer_park(w);
 	{
 		char p[400];
 
@@ -420,10 +445,11 @@ static char *whole(struct ss_log_reader *r)
 
 /*
  * A buffered writer: entries reach the files only at a flush (commit,
- * ss_log_flush, park, a full buffer, an exhausted budget), one write per
- * file; readers see whole transactions only; a crash between two flushes
- * of one transaction loses nothing committed and keeps nothing that was
- * not; the budget bounds the buffers of all its writers together.
+ * ss_log_flush, a full buffer, an exhausted budget), one write per file;
+ * parked, it buffers without opening its files; readers see whole transactions
+ * only; a crash between two flushes of one transaction loses nothing committed
+ * and keeps nothing that was not; the budget bounds the buffers of all its
+ * writers together.
  */
 static void test_buffered(void)
 {
@@ -511,13 +537,27 @@ static void test_buffered(void)
 	      fsize(d, "log") == 45 + (long long)sizeof(big) + 1);
 	CHECK(ss_log_commit(w, 400, &err) == 0);
 
-	/* Parking flushes: a parked writer holds no buffer. */
-	append(w, 500, 0, "{\"d\":1}");
-	CHECK(ss_log_buffered_bytes(w) > 0);
-	CHECK(ss_log_writer_park(w, &err) == 0);
-	CHECK(ss_log_writer_parked(w) && ss_log_buffered_bytes(w) == 0);
-	append(w, 500, 2, "{\"d\":2}");
-	CHECK(ss_log_commit(w, 500, &err) == 0);
+	/* Parked, it keeps its buffer and buffers on without a descriptor;
+	 * a flush or commit opens the files for its length only. */
+	{
+		long long sz = fsize(d, "log");
+		int n0 = nfds();
+
+		CHECK(ss_log_reader_refresh(r, NULL, &err) == 0);
+
+		append(w, 500, 0, "{\"d\":1}");
+		CHECK(ss_log_buffered_bytes(w) > 0);
+		ss_log_writer_park(w);
+		CHECK(ss_log_writer_parked(w) && ss_log_buffered_bytes(w) > 0);
+		CHECK(nfds() == n0 - 4);
+		append(w, 500, 2, "{\"d\":2}");
+		CHECK(nfds() == n0 - 4 && fsize(d, "log") == sz);
+		CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 &&
+		      !changed);
+		CHECK(ss_log_commit(w, 500, &err) == 0);
+		CHECK(nfds() == n0 - 4 && fsize(d, "log") == sz + 18);
+		CHECK(ss_log_writer_parked(w) && ss_log_buffered_bytes(w) == 0);
+	}
 	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 && changed);
 	ss_log_reader_head(r, &h);
 	CHECK(h.entries == 8 && h.last.tx == 500 && h.last.op == 2);
@@ -540,14 +580,17 @@ static void test_buffered(void)
 	CHECK(ss_log_buffered_bytes(w) == 2048 &&
 	      ss_log_buffered_bytes(w2) == 2048);
 	CHECK(fsize(d, "log") == 0 && fsize(d2, "log") == 0);
+	/* w parked: the budget's flush opens its files for the flush only */
+	ss_log_writer_park(w);
 	{
 		uint64_t op;
+		int n0 = nfds();
 
 		/* w2 grows past the limit: both go to their files */
 		for (op = 2; fsize(d, "log") == 0 && op < 400; op += 2)
 			append(w2, 100, op, "{\"a\":1}");
 		CHECK(fsize(d, "log") == 9 && fsize(d, "index") == 24);
-		CHECK(fsize(d2, "log") > 0);
+		CHECK(fsize(d2, "log") > 0 && nfds() == n0);
 		CHECK(ss_log_buffered_bytes(w) == 0);
 		CHECK(ss_log_budget_used(bud) <= 5000);
 		CHECK(ss_log_budget_used(bud) == ss_log_buffered_bytes(w2));
