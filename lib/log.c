@@ -386,8 +386,8 @@ static int budget_flush(struct ss_log_budget *b, struct ss_err *err)
 }
 
 /*
- * Make room in w's buffer for an entry of `n` log bytes and `nrec` index
- * and chunk records (nchk of them chunk records). 1 if the entry is to be
+ * Make room in w's buffer for an entry of `n` log bytes, its index record
+ * and `nchk` (0 or 1) chunk records. 1 if the entry is to be
  * buffered (room made), 0 if it is to be written at once (w's buffer is
  * empty then), -1 on error.
  */
