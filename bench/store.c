@@ -7,6 +7,9 @@
  *       payload text), then TXNS transactions of CHANGES inserts each; the
  *       change k of the whole stream goes to shape (k % SHAPES) + 1.
  *       Commit LSNs grow by 0x100 from 0/1000000; xids from 1000.
+ *   store fanout SHAPES TXNS CHANGES [VALUE_BYTES]
+ *       the same, but every change goes to all SHAPES shapes (Electric's
+ *       workloads 5 and 6: one transaction hits every shape).
  *   store big BYTES [VALUE_BYTES]
  *       one transaction of inserts for shape 1 whose payloads add up to
  *       BYTES (a "1 GB transaction" without holding it anywhere).
@@ -46,12 +49,15 @@ static void payload(char *buf, size_t n, uint64_t k)
 	buf[n] = '\0';
 }
 
-static int gen(long shapes, long txns, long changes, long vbytes)
+static int gen(long shapes, long txns, long changes, long vbytes, int all)
 {
 	char lsn[32], *pl = ss_xmalloc((size_t)vbytes + 1);
 	uint64_t k = 0, l = 0x1000000;
+	struct ss_buf tags = SS_BUF_INIT;
 	long t, c;
 
+	for (c = 1; all && c <= shapes; c++)
+		ss_buf_addf(&tags, "%s%ld", c > 1 ? "," : "", c);
 	relation();
 	for (t = 0; t < txns; t++, l += 0x100) {
 		uint64_t xid = 1000 + (uint64_t)t;
@@ -61,13 +67,17 @@ static int gen(long shapes, long txns, long changes, long vbytes)
 		       ",\"lsn\":\"%s\",\"ts\":\"%s\"}\n",
 		       xid, lsn, ts);
 		for (c = 0; c < changes; c++, k++) {
+			char one[32];
+
 			payload(pl, (size_t)vbytes, k);
+			snprintf(one, sizeof(one), "%ld",
+				 (long)(k % (uint64_t)shapes) + 1);
 			printf(
 			    "{\"type\":\"change\",\"op\":\"insert\",\"oid\":16384,\"xid\":%" PRIu64
 			    ",\"lsn\":\"%s\",\"pos\":%ld,\"new\":{\"id\":\"%" PRIu64
-			    "\",\"shape\":\"%ld\",\"payload\":\"%s\"},\"shapes\":[%ld]}\n",
+			    "\",\"shape\":\"%ld\",\"payload\":\"%s\"},\"shapes\":[%s]}\n",
 			    xid, lsn, c, k, (long)(k % (uint64_t)shapes) + 1,
-			    pl, (long)(k % (uint64_t)shapes) + 1);
+			    pl, all ? tags.buf : one);
 		}
 		{
 			char end[32];
@@ -80,6 +90,7 @@ static int gen(long shapes, long txns, long changes, long vbytes)
 		}
 	}
 	free(pl);
+	ss_buf_release(&tags);
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
@@ -125,16 +136,19 @@ static int registry(long shapes)
 
 int main(int argc, char **argv)
 {
-	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "gen"))
+	if ((argc == 5 || argc == 6) &&
+	    (!strcmp(argv[1], "gen") || !strcmp(argv[1], "fanout")))
 		return gen(strtol(argv[2], NULL, 10), strtol(argv[3], NULL, 10),
 			   strtol(argv[4], NULL, 10),
-			   argc == 6 ? strtol(argv[5], NULL, 10) : 100);
+			   argc == 6 ? strtol(argv[5], NULL, 10) : 100,
+			   !strcmp(argv[1], "fanout"));
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "big"))
 		return big(strtoull(argv[2], NULL, 10),
 			   argc == 4 ? strtol(argv[3], NULL, 10) : 1000);
 	if (argc == 3 && !strcmp(argv[1], "registry"))
 		return registry(strtol(argv[2], NULL, 10));
-	fprintf(stderr, "usage: store gen SHAPES TXNS CHANGES [VALUE_BYTES] |"
-			" big BYTES [VALUE_BYTES] | registry SHAPES\n");
+	fprintf(stderr, "usage: store gen|fanout SHAPES TXNS CHANGES "
+			"[VALUE_BYTES] | big BYTES [VALUE_BYTES] | "
+			"registry SHAPES\n");
 	return 2;
 }

@@ -46,6 +46,8 @@ static void usage(void)
 	    "                         $ELECTRIC_SHAPE_CHUNK_BYTES_THRESHOLD)\n"
 	    "  --max-open N           shape logs open at once (default 1024)\n"
 	    "  --max-line SIZE        longest input frame (default 256MiB)\n"
+	    "  --write-buffer SIZE    memory for buffered log writes, all shapes\n"
+	    "                         (default 32MiB; 0: write each entry at once)\n"
 	    "\n"
 	    "Durability:\n"
 	    "  --sync-interval TIME   group commit window (default 10ms)\n"
@@ -69,6 +71,7 @@ enum {
 	OPT_CHUNK,
 	OPT_MAX_OPEN,
 	OPT_MAX_LINE,
+	OPT_WRITE_BUFFER,
 	OPT_SYNC_INTERVAL,
 	OPT_SYNC_BYTES,
 	OPT_SYNC_EVERY,
@@ -82,6 +85,7 @@ static const struct option options[] = {
     {"chunk-bytes", required_argument, NULL, OPT_CHUNK},
     {"max-open", required_argument, NULL, OPT_MAX_OPEN},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
+    {"write-buffer", required_argument, NULL, OPT_WRITE_BUFFER},
     {"sync-interval", required_argument, NULL, OPT_SYNC_INTERVAL},
     {"sync-bytes", required_argument, NULL, OPT_SYNC_BYTES},
     {"sync-every-commit", no_argument, NULL, OPT_SYNC_EVERY},
@@ -170,6 +174,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MAX_LINE:
 			max_line = ss_cli_opt_size(optarg, "--max-line");
+			break;
+		case OPT_WRITE_BUFFER:
+			so.write_buffer =
+			    ss_cli_opt_size(optarg, "--write-buffer");
 			break;
 		case OPT_SYNC_INTERVAL:
 			so.sync_interval_us =

@@ -187,6 +187,17 @@ static int head_read(int fd, struct ss_log_head *h, uint64_t *seq)
 
 /* --------------------------------------------------------------- writer */
 
+/*
+ * Bytes appended to one file but not written yet: they go at file
+ * position `at` (where the file's written part ends). `cap` is the
+ * allocated size, what the budget counts.
+ */
+struct pend {
+	unsigned char *buf;
+	size_t len, cap;
+	uint64_t at;
+};
+
 struct ss_log_writer {
 	char *dir;
 	int log_fd, idx_fd, chk_fd, head_fd;
@@ -197,10 +208,40 @@ struct ss_log_writer {
 	struct ss_offset last; /* last appended */
 	uint64_t chunk_start;  /* byte where the open chunk starts */
 	uint32_t flags;
+	/* the write buffer: log bytes, index and chunk records */
+	struct pend plog, pidx, pchk;
+	/* on the budget's list while the buffer holds memory */
+	struct ss_log_writer *bprev, *bnext;
+	int on_budget;
+	int parked; /* no descriptors held between calls */
 };
+
+struct ss_log_budget {
+	uint64_t limit, used;
+	struct ss_log_writer *holders; /* writers whose buffers hold memory */
+};
+
+struct ss_log_budget *ss_log_budget_new(uint64_t limit)
+{
+	struct ss_log_budget *b = ss_xcalloc(1, sizeof(*b));
+
+	b->limit = limit;
+	return b;
+}
+
+void ss_log_budget_free(struct ss_log_budget *b)
+{
+	free(b);
+}
+
+uint64_t ss_log_budget_used(const struct ss_log_budget *b)
+{
+	return b->used;
+}
 
 void ss_log_opts_init(struct ss_log_opts *o)
 {
+	memset(o, 0, sizeof(*o));
 	o->chunk_bytes = SS_LOG_CHUNK_BYTES_DEFAULT;
 }
 
@@ -216,6 +257,212 @@ static int chunk_start_of(struct ss_log_writer *w, struct ss_err *err)
 	w->chunk_start = ss_get64be(rec + 16);
 	return 0;
 }
+
+/* ---------------------------------------------------------- write buffer */
+
+static size_t buffer_mem(const struct ss_log_writer *w)
+{
+	return w->plog.cap + w->pidx.cap + w->pchk.cap;
+}
+
+static size_t buffer_len(const struct ss_log_writer *w)
+{
+	return w->plog.len + w->pidx.len + w->pchk.len;
+}
+
+/* The allocation p needs for n more bytes: doubling from 1 KiB, never
+ * past what is needed beyond `max` (the writer's buffer_bytes). */
+static size_t pend_cap(const struct pend *p, size_t n, size_t max)
+{
+	size_t want = p->len + n, cap = p->cap;
+
+	if (want <= cap)
+		return cap;
+	if (cap < 1024)
+		cap = 1024;
+	while (cap < want)
+		cap *= 2;
+	if (cap > max)
+		cap = max > want ? max : want;
+	return cap;
+}
+
+static void budget_link(struct ss_log_writer *w)
+{
+	struct ss_log_budget *b = w->o.budget;
+
+	if (!b || w->on_budget)
+		return;
+	w->bprev = NULL;
+	w->bnext = b->holders;
+	if (b->holders)
+		b->holders->bprev = w;
+	b->holders = w;
+	w->on_budget = 1;
+}
+
+static void budget_unlink(struct ss_log_writer *w)
+{
+	struct ss_log_budget *b = w->o.budget;
+
+	if (!b || !w->on_budget)
+		return;
+	if (w->bprev)
+		w->bprev->bnext = w->bnext;
+	else
+		b->holders = w->bnext;
+	if (w->bnext)
+		w->bnext->bprev = w->bprev;
+	w->bprev = w->bnext = NULL;
+	w->on_budget = 0;
+}
+
+/* Free the buffer (its contents are dropped) and give its memory back to
+ * the budget. */
+static void buffer_free(struct ss_log_writer *w)
+{
+	struct pend *ps[3] = {&w->plog, &w->pidx, &w->pchk};
+	size_t i;
+
+	if (w->o.budget)
+		w->o.budget->used -= buffer_mem(w);
+	budget_unlink(w);
+	for (i = 0; i < 3; i++) {
+		free(ps[i]->buf);
+		memset(ps[i], 0, sizeof(*ps[i]));
+	}
+}
+
+static void pend_add(struct pend *p, const void *data, size_t len)
+{
+	memcpy(p->buf + p->len, data, len);
+	p->len += len;
+}
+
+static int open_files(struct ss_log_writer *w, struct ss_err *err);
+static void settle(struct ss_log_writer *w);
+
+/* Write the buffer to the files: log data first, then its index and chunk
+ * records (head, written only by a commit, comes after all of them).
+ * `keep`: keep the allocation for more entries (a writer whose buffer
+ * filled up in a long transaction) instead of freeing it. */
+static int buffer_write(struct ss_log_writer *w, int keep, struct ss_err *err)
+{
+	struct pend *ps[3] = {&w->plog, &w->pidx, &w->pchk};
+	const int *fds[3] = {&w->log_fd, &w->idx_fd, &w->chk_fd};
+	static const char *const names[3] = {"log", "index", "chunks"};
+	size_t i;
+
+	if (buffer_len(w) && open_files(w, err) < 0)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		if (!ps[i]->len)
+			continue;
+		if (pwrite_all(*fds[i], ps[i]->buf, ps[i]->len, ps[i]->at) < 0)
+			return sys_fail(err, "write", w->dir, names[i]);
+		/* Written: a failure in the next file must not write this
+		 * again at a position past its new end. */
+		ps[i]->at += ps[i]->len;
+		ps[i]->len = 0;
+	}
+	if (!keep)
+		buffer_free(w);
+	return 0;
+}
+
+/* Flush every writer of the budget that holds a buffer, freeing them.
+ * A parked one opens its files for it and closes them again. */
+static int budget_flush(struct ss_log_budget *b, struct ss_err *err)
+{
+	while (b->holders) {
+		struct ss_log_writer *h = b->holders;
+		int rc = buffer_write(h, 0, err);
+
+		settle(h);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Make room in w's buffer for an entry of `n` log bytes, its index record
+ * and `nchk` (0 or 1) chunk records. 1 if the entry is to be
+ * buffered (room made), 0 if it is to be written at once (w's buffer is
+ * empty then), -1 on error.
+ */
+static int buffer_room(struct ss_log_writer *w, size_t n, size_t nchk,
+		       struct ss_err *err)
+{
+	struct ss_log_budget *b = w->o.budget;
+	size_t max = w->o.buffer_bytes, need = n + REC + nchk * REC;
+	size_t cl, ci, cc, grow;
+
+	if (!max || need > max) {
+		if (buffer_write(w, 0, err) < 0)
+			return -1;
+		return 0;
+	}
+	if (buffer_len(w) + need > max && buffer_write(w, 1, err) < 0)
+		return -1;
+	for (;;) {
+		cl = pend_cap(&w->plog, n, max);
+		ci = pend_cap(&w->pidx, REC, max);
+		cc = nchk ? pend_cap(&w->pchk, REC, max) : w->pchk.cap;
+		grow = cl + ci + cc - buffer_mem(w);
+		if (!b || !grow || b->used + grow <= b->limit)
+			break;
+		/* Over budget: everyone's buffers (w's too) go to their
+		 * files; if w alone still does not fit, write at once. */
+		if (!buffer_mem(w) && grow > b->limit)
+			return 0;
+		if (budget_flush(b, err) < 0)
+			return -1;
+	}
+	if (cl != w->plog.cap) {
+		w->plog.buf = ss_xrealloc(w->plog.buf, cl);
+		w->plog.cap = cl;
+	}
+	if (ci != w->pidx.cap) {
+		w->pidx.buf = ss_xrealloc(w->pidx.buf, ci);
+		w->pidx.cap = ci;
+	}
+	if (cc != w->pchk.cap) {
+		w->pchk.buf = ss_xrealloc(w->pchk.buf, cc);
+		w->pchk.cap = cc;
+	}
+	if (b) {
+		b->used += grow;
+		if (buffer_mem(w))
+			budget_link(w);
+	}
+	/* Where each file's unwritten part begins. */
+	if (!w->plog.len)
+		w->plog.at = w->bytes;
+	if (!w->pidx.len)
+		w->pidx.at = w->entries * REC;
+	if (!w->pchk.len)
+		w->pchk.at = w->chunks * REC;
+	return 1;
+}
+
+int ss_log_flush(struct ss_log_writer *w, struct ss_err *err)
+{
+	int rc;
+
+	if (!buffer_mem(w))
+		return 0;
+	rc = buffer_write(w, 0, err);
+	settle(w);
+	return rc;
+}
+
+uint64_t ss_log_buffered_bytes(const struct ss_log_writer *w)
+{
+	return buffer_mem(w);
+}
+
+/* ---------------------------------------------------------------- files */
 
 static void close_files(struct ss_log_writer *w)
 {
@@ -233,6 +480,7 @@ void ss_log_writer_close(struct ss_log_writer *w)
 {
 	if (!w)
 		return;
+	buffer_free(w);
 	close_files(w);
 	free(w->dir);
 	free(w);
@@ -240,16 +488,30 @@ void ss_log_writer_close(struct ss_log_writer *w)
 
 void ss_log_writer_park(struct ss_log_writer *w)
 {
+	w->parked = 1;
 	close_files(w);
+}
+
+void ss_log_writer_unpark(struct ss_log_writer *w)
+{
+	w->parked = 0;
 }
 
 int ss_log_writer_parked(const struct ss_log_writer *w)
 {
-	return w->log_fd < 0;
+	return w->parked;
 }
 
-/* A parked writer's files, opened again as they are. */
-static int unpark(struct ss_log_writer *w, struct ss_err *err)
+/* A parked writer holds no descriptor once a call is over. */
+static void settle(struct ss_log_writer *w)
+{
+	if (w->parked)
+		close_files(w);
+}
+
+/* The files of a writer that closed them (parked), opened again as they
+ * are (no recovery). */
+static int open_files(struct ss_log_writer *w, struct ss_err *err)
 {
 	if (w->log_fd >= 0)
 		return 0;
@@ -342,28 +604,18 @@ void ss_log_writer_head(const struct ss_log_writer *w, struct ss_log_head *h)
 	*h = w->head;
 }
 
-int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
-		  const char *json, size_t len, struct ss_err *err)
+/* Write an entry and its index record at once (an unbuffered writer, or
+ * an entry too big for the buffer): a pwritev of ",", json and "\n", and a
+ * pwrite of the record. w's buffer is empty. */
+static int append_direct(struct ss_log_writer *w, const unsigned char *rec,
+			 const char *json, size_t len, struct ss_err *err)
 {
-	unsigned char rec[REC];
 	struct iovec iov[3];
 	char comma = ',', nl = '\n';
 	uint64_t pos = w->bytes;
 	size_t left;
 	int i;
 
-	if (unpark(w, err) < 0)
-		return -1;
-	if (off->kind != SS_OFFSET_NORMAL ||
-	    ss_offset_compare(off, &w->last) <= 0) {
-		char a[SS_OFFSET_STRMAX], b[SS_OFFSET_STRMAX];
-
-		ss_offset_format(off, a);
-		ss_offset_format(&w->last, b);
-		return ss_err_set(err, SS_ERR_INPUT,
-				  "log '%s': offset %s does not follow %s",
-				  w->dir, a, b);
-	}
 	iov[0].iov_base = &comma;
 	iov[0].iov_len = 1;
 	iov[1].iov_base = (void *)json;
@@ -394,22 +646,74 @@ int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
 			}
 		}
 	}
+	if (pwrite_all(w->idx_fd, rec, REC, w->entries * REC) < 0)
+		return sys_fail(err, "write", w->dir, "index");
+	return 0;
+}
+
+static int append(struct ss_log_writer *w, const struct ss_offset *off,
+		  const char *json, size_t len, struct ss_err *err)
+{
+	unsigned char rec[REC], chk[REC];
+	uint64_t end = w->bytes + len + 2;
+	int closes, buffered;
+
+	if (off->kind != SS_OFFSET_NORMAL ||
+	    ss_offset_compare(off, &w->last) <= 0) {
+		char a[SS_OFFSET_STRMAX], b[SS_OFFSET_STRMAX];
+
+		ss_offset_format(off, a);
+		ss_offset_format(&w->last, b);
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "log '%s': offset %s does not follow %s",
+				  w->dir, a, b);
+	}
+	closes = end - w->chunk_start >= w->o.chunk_bytes;
 	ss_put64be(rec, off->tx);
 	ss_put64be(rec + 8, off->op);
 	ss_put64be(rec + 16, w->bytes);
-	if (pwrite_all(w->idx_fd, rec, REC, w->entries * REC) < 0)
-		return sys_fail(err, "write", w->dir, "index");
-	w->bytes = pos;
+	memcpy(chk, rec, 16);
+	ss_put64be(chk + 16, end);
+	buffered = buffer_room(w, len + 2, (size_t)closes, err);
+	if (buffered < 0)
+		return -1;
+	if (buffered) {
+		char c = ',';
+
+		pend_add(&w->plog, &c, 1);
+		pend_add(&w->plog, json, len);
+		c = '\n';
+		pend_add(&w->plog, &c, 1);
+		pend_add(&w->pidx, rec, REC);
+		if (closes)
+			pend_add(&w->pchk, chk, REC);
+	} else {
+		/* (a buffered entry needs no descriptor: a parked writer
+		 * buffers without opening its files) */
+		if (open_files(w, err) < 0 ||
+		    append_direct(w, rec, json, len, err) < 0)
+			return -1;
+		if (closes &&
+		    pwrite_all(w->chk_fd, chk, REC, w->chunks * REC) < 0)
+			return sys_fail(err, "write", w->dir, "chunks");
+	}
+	w->bytes = end;
 	w->entries++;
 	w->last = *off;
-	if (w->bytes - w->chunk_start >= w->o.chunk_bytes) {
-		ss_put64be(rec + 16, w->bytes);
-		if (pwrite_all(w->chk_fd, rec, REC, w->chunks * REC) < 0)
-			return sys_fail(err, "write", w->dir, "chunks");
+	if (closes) {
 		w->chunks++;
 		w->chunk_start = w->bytes;
 	}
 	return 0;
+}
+
+int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
+		  const char *json, size_t len, struct ss_err *err)
+{
+	int rc = append(w, off, json, len, err);
+
+	settle(w);
+	return rc;
 }
 
 static int write_head(struct ss_log_writer *w, const struct ss_log_head *h,
@@ -418,7 +722,7 @@ static int write_head(struct ss_log_writer *w, const struct ss_log_head *h,
 	unsigned char b[SLOT];
 	uint64_t seq = w->seq + 1;
 
-	if (unpark(w, err) < 0)
+	if (open_files(w, err) < 0)
 		return -1;
 	head_encode(b, h, seq);
 	/* Alternate slots: a torn write can only damage the slot being
@@ -429,10 +733,13 @@ static int write_head(struct ss_log_writer *w, const struct ss_log_head *h,
 	return 0;
 }
 
-int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err)
+static int commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err)
 {
 	struct ss_log_head h;
 
+	/* Everything head will name is in the files before head is. */
+	if (buffer_mem(w) && buffer_write(w, 0, err) < 0)
+		return -1;
 	h.bytes = w->bytes;
 	h.entries = w->entries;
 	h.chunks = w->chunks;
@@ -445,15 +752,31 @@ int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err)
 	return 0;
 }
 
+int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err)
+{
+	int rc = commit(w, tx, err);
+
+	settle(w);
+	return rc;
+}
+
 int ss_log_rollback(struct ss_log_writer *w, struct ss_err *err)
 {
-	if (unpark(w, err) < 0)
-		return -1;
+	int rc;
+
+	buffer_free(w);
 	w->bytes = w->head.bytes;
 	w->entries = w->head.entries;
 	w->chunks = w->head.chunks;
 	w->last = w->head.last;
-	return chunk_start_of(w, err);
+	w->chunk_start = 0;
+	if (!w->chunks)
+		return 0;
+	rc = open_files(w, err);
+	if (rc == 0)
+		rc = chunk_start_of(w, err);
+	settle(w);
+	return rc;
 }
 
 void ss_log_set_flags(struct ss_log_writer *w, uint32_t flags)
@@ -461,9 +784,9 @@ void ss_log_set_flags(struct ss_log_writer *w, uint32_t flags)
 	w->flags = flags;
 }
 
-int ss_log_sync(struct ss_log_writer *w, struct ss_err *err)
+static int sync_files(struct ss_log_writer *w, struct ss_err *err)
 {
-	if (unpark(w, err) < 0)
+	if (open_files(w, err) < 0)
 		return -1;
 	if (fdatasync(w->log_fd) < 0)
 		return sys_fail(err, "sync", w->dir, "log");
@@ -474,6 +797,14 @@ int ss_log_sync(struct ss_log_writer *w, struct ss_err *err)
 	if (fdatasync(w->head_fd) < 0)
 		return sys_fail(err, "sync", w->dir, "head");
 	return 0;
+}
+
+int ss_log_sync(struct ss_log_writer *w, struct ss_err *err)
+{
+	int rc = sync_files(w, err);
+
+	settle(w);
+	return rc;
 }
 
 uint64_t ss_log_pending_bytes(const struct ss_log_writer *w)

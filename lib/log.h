@@ -58,8 +58,31 @@ struct ss_log_head {
 
 struct ss_log_writer;
 
+/*
+ * A write budget: a bound on the memory that the write buffers of the
+ * writers sharing it hold together. A writer that needs more than the
+ * budget has left first flushes every writer of the budget that holds a
+ * buffer (their entries go to their files, still uncommitted), then
+ * buffers again; an entry that does not fit an empty budget is written at
+ * once. The writers sharing a budget must belong to one owner (no
+ * locking) and must be closed before it is freed.
+ */
+struct ss_log_budget;
+
+/* A budget of `limit` bytes. *new*: free with ss_log_budget_free(). */
+struct ss_log_budget *ss_log_budget_new(uint64_t limit);
+/* Free; NULL is a no-op. Every writer using it must be closed already. */
+void ss_log_budget_free(struct ss_log_budget *b);
+/* Bytes the writers of the budget hold in their buffers now (allocated
+ * sizes), at most its limit. */
+uint64_t ss_log_budget_used(const struct ss_log_budget *b);
+
 struct ss_log_opts {
-	uint64_t chunk_bytes; /* SS_LOG_CHUNK_BYTES_DEFAULT */
+	uint64_t chunk_bytes;	      /* SS_LOG_CHUNK_BYTES_DEFAULT */
+	size_t buffer_bytes;	      /* write buffer of this writer: 0 (the
+					 default) writes each entry at once */
+	struct ss_log_budget *budget; /* shared bound on buffers (borrowed;
+					 must outlive the writer), or NULL */
 };
 void ss_log_opts_init(struct ss_log_opts *o);
 
@@ -79,13 +102,22 @@ void ss_log_writer_close(struct ss_log_writer *w);
 
 /*
  * Park w: close its files, keeping everything else (its entries not yet
- * committed stay in the files and in w). A parked writer holds no file
- * descriptor; the next ss_log_append, ss_log_commit, ss_log_rollback or
- * ss_log_sync opens its files again (no recovery: nothing is cut off).
- * For an owner that must bound its open files while one transaction
- * touches more logs than it may keep open (store).
+ * committed stay in the files, in its write buffer and in w). Until
+ * ss_log_writer_unpark, w holds no file descriptor between calls: a call
+ * that must write or read its files (a flush, a commit, a rollback, a
+ * sync, an entry written at once, a flush by the budget) opens them and
+ * closes them again before it returns (no recovery: nothing is cut off),
+ * and an entry that goes into the buffer opens nothing. For an owner that
+ * must bound its open files while one transaction touches more logs than
+ * it may keep open (store): a parked log costs opening its files once
+ * per flush, not once per entry. A call on a parked writer whose files
+ * went away fails with SS_ERR_RUNTIME "log '<dir>' lost its files while
+ * parked".
  */
 void ss_log_writer_park(struct ss_log_writer *w);
+/* End parking: the next call that needs the files opens them and keeps
+ * them open. */
+void ss_log_writer_unpark(struct ss_log_writer *w);
 /* 1 if w is parked (holds no file descriptor). */
 int ss_log_writer_parked(const struct ss_log_writer *w);
 
@@ -95,21 +127,46 @@ void ss_log_writer_head(const struct ss_log_writer *w, struct ss_log_head *h);
 /*
  * Append one entry with offset `off` (must be greater than every entry so
  * far, committed or not) and JSON text `json` (len bytes, one line, no
- * newline). Written at once (not buffered beyond the OS page cache), so
- * memory does not grow with a transaction. Closes the chunk when it
- * reaches chunk_bytes. Not visible to readers before ss_log_commit.
+ * newline). Closes the chunk when it reaches chunk_bytes. Not visible to
+ * readers before ss_log_commit.
+ *
+ * Without a buffer (buffer_bytes 0) the entry and its index record are
+ * written at once (two system calls). With one, the entry's bytes and its
+ * index (and chunk) records are copied into w's buffer, which goes to the
+ * files in one write per file when it would pass buffer_bytes, when the
+ * budget runs out (any writer of the budget may then flush w), and at
+ * ss_log_commit and ss_log_flush. An entry larger
+ * than buffer_bytes is written at once. Either way memory does not grow
+ * with a transaction: it is bounded by buffer_bytes and the budget.
+ * Errors: SS_ERR_INPUT for an offset out of order, SS_ERR_RUNTIME for I/O
+ * (including a failed flush of another writer of the budget, whose
+ * directory the message names).
  */
 int ss_log_append(struct ss_log_writer *w, const struct ss_offset *off,
 		  const char *json, size_t len, struct ss_err *err);
 
 /*
- * Commit: publish everything appended so far by rewriting head (no fsync:
- * see ss_log_sync). `tx` is the commit LSN of the transaction; it becomes
+ * Commit: publish everything appended so far by flushing the buffer, then
+ * rewriting head (no fsync: see ss_log_sync). Readers trust only head, so
+ * they never see an entry before all of its bytes and records are in the
+ * files. `tx` is the commit LSN of the transaction; it becomes
  * head.last_tx even if nothing was appended.
  */
 int ss_log_commit(struct ss_log_writer *w, uint64_t tx, struct ss_err *err);
 
-/* Drop what was appended since the last commit. */
+/*
+ * Write what w buffers to its files now (one write per file: log, then
+ * index, then chunks), still uncommitted, and free the buffer. Nothing to
+ * write costs nothing. On error the buffer
+ * is kept: a later flush or commit writes it again at the same positions.
+ */
+int ss_log_flush(struct ss_log_writer *w, struct ss_err *err);
+
+/* Bytes of memory w's buffer holds now (allocated sizes; 0 after a
+ * flush). */
+uint64_t ss_log_buffered_bytes(const struct ss_log_writer *w);
+
+/* Drop what was appended since the last commit (buffered or written). */
 int ss_log_rollback(struct ss_log_writer *w, struct ss_err *err);
 
 /* Set head flags (written with the next commit). */

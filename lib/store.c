@@ -171,6 +171,7 @@ struct ss_store {
 	struct imap gone; /* ids known removed (a bounded cache) */
 	struct shp *lru_head, *lru_tail; /* open writers, most recent first */
 	int nopen;
+	struct ss_log_budget *budget; /* the logs' write buffers, together */
 	struct shp *spilling;
 	/* transaction */
 	int in_txn;
@@ -208,6 +209,7 @@ void ss_store_opts_init(struct ss_store_opts *o)
 	o->sync_interval_us = 10000;
 	o->sync_bytes = 4 << 20;
 	o->max_open = 1024;
+	o->write_buffer = SS_STORE_WRITE_BUFFER_DEFAULT;
 }
 
 /* ------------------------------------------------------------ relations */
@@ -322,8 +324,12 @@ static void close_writer(struct ss_store *s, struct shp *h)
  * Make room for one more open log under max_open: close the least
  * recently used logs, except those the open transaction wrote to (their
  * entries are not committed); when only those are left, park them (their
- * files closed, their state kept: lib/log), so that one transaction over
- * more shapes than max_open stays within the file descriptors it may use.
+ * files closed, their state and write buffer kept: lib/log), so that one
+ * transaction over more shapes than max_open stays within the file
+ * descriptors it may use. A parked log stays parked: its entries go to
+ * its buffer, and lib/log opens its files only for the length of a flush
+ * or of its commit (put_entry, commit), once per transaction rather than
+ * once per entry as taking it back under max_open would.
  * No fsync here: a closed or parked dirty log is synced with the next
  * group commit through syncfs(2).
  */
@@ -363,6 +369,7 @@ static int open_writer(struct ss_store *s, struct shp *h, struct ss_err *err)
 		if (h->parked) {
 			/* lib/log opens its files on its next write */
 			make_room(s, h);
+			ss_log_writer_unpark(h->w);
 			h->parked = 0;
 			s->nopen++;
 		}
@@ -372,6 +379,14 @@ static int open_writer(struct ss_store *s, struct shp *h, struct ss_err *err)
 	make_room(s, h);
 	ss_log_opts_init(&lo);
 	lo.chunk_bytes = s->o.chunk_bytes;
+	/* A transaction's entries for a shape go to its files in one write
+	 * per file at commit (or when this or the shared budget fills). */
+	if (s->budget) {
+		lo.buffer_bytes = s->o.write_buffer < SS_STORE_LOG_BUFFER
+				      ? (size_t)s->o.write_buffer
+				      : SS_STORE_LOG_BUFFER;
+		lo.budget = s->budget;
+	}
 	if (ss_log_writer_open(h->dir, &lo, &h->w, err) < 0)
 		return -1;
 	ss_log_writer_head(h->w, &h->head);
@@ -628,7 +643,8 @@ static int put_entry(struct ss_store *s, struct shp *h,
 		s->st.spilled++;
 		return 0;
 	}
-	if (open_writer(s, h, err) < 0 ||
+	/* A parked log buffers without its files (see make_room). */
+	if ((!(h->w && h->parked) && open_writer(s, h, err) < 0) ||
 	    ss_log_append(h->w, off, json, len, err) < 0)
 		return -1;
 	s->st.entries++;
@@ -1320,8 +1336,13 @@ static int commit(struct ss_store *s, const struct ss_frame *f,
 				    "could not write '%s/pending'", h->dir);
 			h->spill_last = s->lsn;
 		} else {
-			if (open_writer(s, h, err) < 0 ||
-			    ss_log_commit(h->w, s->lsn, err) < 0)
+			/* A parked log commits parked; only syncfs(2) then
+			 * syncs it (sync_shape skips it). */
+			if (h->w && h->parked)
+				s->dirty_closed = 1;
+			else if (open_writer(s, h, err) < 0)
+				return -1;
+			if (ss_log_commit(h->w, s->lsn, err) < 0)
 				return -1;
 			ss_log_writer_head(h->w, &h->head);
 		}
@@ -1735,6 +1756,8 @@ int ss_store_open(struct ss_registry *reg, const struct ss_store_opts *opts,
 		ss_store_opts_init(&s->o);
 	if (s->o.max_open < 1)
 		s->o.max_open = 1;
+	if (s->o.write_buffer)
+		s->budget = ss_log_budget_new(s->o.write_buffer);
 	s->dir = ss_xstrdup(s->o.dir);
 	ss_buf_init(&s->msg);
 	ss_buf_init(&s->key);
@@ -1786,6 +1809,7 @@ int ss_store_close(struct ss_store *s, struct ss_err *err)
 		if (s->rels.keys[i])
 			rel_free(s->rels.vals[i]);
 	imap_free(&s->shapes);
+	ss_log_budget_free(s->budget); /* after the writers using it */
 	imap_free(&s->rels);
 	imap_free(&s->gone);
 	free(s->dirty);

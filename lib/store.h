@@ -2,8 +2,10 @@
  * store.h — the store engine: applies tagged frames to the per-shape logs.
  * It turns changes into Electric change messages per shape (columns,
  * replica mode, key changes), stitches each shape's log to its snapshot
- * (DESIGN.md step 4), streams transaction fragments straight to disk,
- * commits them so readers see whole transactions only, and group-commits:
+ * (DESIGN.md step 4), streams transaction fragments to disk through
+ * write buffers bounded by write_buffer (one write per log file per
+ * transaction, not per entry), commits them so readers see whole
+ * transactions only, and group-commits:
  * fsync of the touched logs, then the durable LSN in the registry.
  *
  * Per shape and transaction it decides once, at the first change:
@@ -45,7 +47,15 @@ struct ss_store_opts {
 	int sync_every_commit;	  /* fsync per transaction (the slow peer) */
 	int no_sync;		  /* never fsync (tests only: not crash-safe) */
 	int max_open;		  /* open shape logs at most: 1024 */
+	uint64_t write_buffer;	  /* memory for buffered log writes, all
+				     shapes together: 32 MiB; 0: each
+				     entry is written at once */
 };
+
+/* Default of write_buffer. Each shape's log buffers at most
+ * SS_STORE_LOG_BUFFER of it (or all of it, if less). */
+#define SS_STORE_WRITE_BUFFER_DEFAULT ((uint64_t)32 << 20)
+#define SS_STORE_LOG_BUFFER ((size_t)256 << 10)
 
 void ss_store_opts_init(struct ss_store_opts *o);
 

@@ -4,10 +4,10 @@
  * entries, their offsets and sizes, the chunk size, where transactions
  * commit); the rest is a list of damages (a byte overwritten, or a file
  * cut short, in log, index, chunks or head) made before a reader opens
- * the log. Invariants: an error has a message; without damage the reader
- * gives back every committed entry, offset and byte as written; with
- * damage, whatever it answers stays inside the committed log: entry and
- * range byte spans lie within head.bytes and can be read.
+ * the log; some inputs buffer the writer. Invariants: an error has a message;
+ * without damage the reader gives back every committed entry, offset and byte
+ * as written; with damage, whatever it answers stays inside the committed log:
+ * entry and range byte spans lie within head.bytes and can be read.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -120,7 +120,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	clean();
 	ss_log_opts_init(&opts);
-	n = take(&in) % 32;
+	k = take(&in);
+	n = k % 32;
+	/* The first byte's bit 5 buffers the writer (lib/log's write
+	 * buffer): 40 to 220 bytes, so that it fills, flushes early and
+	 * writes big entries at once. */
+	if (k & 0x20)
+		opts.buffer_bytes = 40 + (k >> 6) * 60;
 	opts.chunk_bytes = 16 + take(&in) * 4;
 	FUZZ_CHECK(ss_log_writer_open(dir, &opts, &w, &err) == 0,
 		   "writer open: %s", err.msg);

@@ -3,7 +3,9 @@
  * ranges, recovery of uncommitted tails, damaged heads), lib/snapshot
  * (chunk files, done marker) and lib/message (keys, control messages).
  */
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include <unistd.h>
 
@@ -342,8 +344,25 @@ static void test_message(void)
 	ss_buf_release(&b);
 }
 
-/* A parked writer: no descriptor, nothing lost, its next write opens
- * its files again; a rollback after parking cuts what was not committed. */
+/* Descriptors this process holds. */
+static int nfds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		FAILF("opendir /proc/self/fd: %s", strerror(errno));
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A parked writer: no descriptor between calls (each call that writes
+ * opens its files and closes them again), nothing lost; a rollback while
+ * parked cuts what was not committed; unparked, it keeps its files. */
 static void test_park(void)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -352,20 +371,20 @@ static void test_park(void)
 	struct ss_log_head h;
 	char d[300], *b;
 	uint64_t count;
-	int changed;
+	int changed, n0;
 
 	snprintf(d, sizeof(d), "%s/parked", dir);
 	CHECK(ss_log_writer_open(d, NULL, &w, &err) == 0);
 	CHECK(!ss_log_writer_parked(w));
+	n0 = nfds();
 	append(w, 100, 0, "{\"a\":1}");
 	ss_log_writer_park(w);
-	CHECK(ss_log_writer_parked(w));
+	CHECK(ss_log_writer_parked(w) && nfds() == n0 - 4);
 	append(w, 100, 2, "{\"a\":2}");
-	CHECK(!ss_log_writer_parked(w));
-	ss_log_writer_park(w);
+	CHECK(ss_log_writer_parked(w) && nfds() == n0 - 4);
 	CHECK(ss_log_commit(w, 100, &err) == 0);
-	ss_log_writer_park(w);
 	CHECK(ss_log_sync(w, &err) == 0);
+	CHECK(ss_log_writer_parked(w) && nfds() == n0 - 4);
 	CHECK(ss_log_reader_open(d, &r, &err) == 0);
 	ss_log_reader_head(r, &h);
 	CHECK(h.entries == 2 && h.last_tx == 100);
@@ -374,15 +393,22 @@ static void test_park(void)
 	free(b);
 	/* parked with an entry not committed, then rolled back */
 	append(w, 200, 0, "{\"a\":3}");
-	ss_log_writer_park(w);
 	CHECK(ss_log_rollback(w, &err) == 0);
 	append(w, 300, 0, "{\"a\":4}");
 	CHECK(ss_log_commit(w, 300, &err) == 0);
+	CHECK(ss_log_writer_parked(w));
 	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 && changed);
 	b = body(r, ss_offset_before_all, ss_offset_last, &count);
 	CHECK_STR(b, "[{\"a\":1}\n,{\"a\":2}\n,{\"a\":4}\n]");
 	free(b);
 	ss_log_reader_close(r);
+	/* unparked: the next write opens the files and keeps them */
+	CHECK(nfds() == n0 - 4);
+	ss_log_writer_unpark(w);
+	CHECK(!ss_log_writer_parked(w) && nfds() == n0 - 4);
+	append(w, 400, 0, "{\"a\":5}");
+	CHECK(nfds() == n0);
+	CHECK(ss_log_commit(w, 400, &err) == 0);
 	ss_log_writer_close(w);
 	/* a parked writer whose files went away says so */
 	CHECK(ss_log_writer_open(d, NULL, &w, &err) == 0);
@@ -398,6 +424,211 @@ static void test_park(void)
 	ss_log_writer_close(w);
 }
 
+/* Size of file `name` in log directory d. */
+static long long fsize(const char *d, const char *name)
+{
+	char p[400];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", d, name);
+	if (stat(p, &st) < 0)
+		return -1;
+	return (long long)st.st_size;
+}
+
+static char *whole(struct ss_log_reader *r)
+{
+	uint64_t count;
+
+	return body(r, ss_offset_before_all, ss_offset_last, &count);
+}
+
+/*
+ * A buffered writer: entries reach the files only at a flush (commit,
+ * ss_log_flush, a full buffer, an exhausted budget), one write per file;
+ * parked, it buffers without opening its files; readers see whole transactions
+ * only; a crash between two flushes of one transaction loses nothing committed
+ * and keeps nothing that was not; the budget bounds the buffers of all its
+ * writers together.
+ */
+static void test_buffered(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_log_budget *bud;
+	struct ss_log_opts o;
+	struct ss_log_writer *w, *w2;
+	struct ss_log_reader *r;
+	struct ss_log_head h;
+	struct ss_offset end;
+	char d[300], d2[300], big[200], *b;
+	int changed, closed;
+
+	snprintf(d, sizeof(d), "%s/buf1", dir);
+	snprintf(d2, sizeof(d2), "%s/buf2", dir);
+	ss_log_opts_init(&o);
+	CHECK(o.buffer_bytes == 0 && o.budget == NULL);
+	o.buffer_bytes = 100; /* ",{\"a\":1}\n" (9) + its record (24): 3 */
+	o.chunk_bytes = 30;   /* a chunk closes every 4 entries */
+	CHECK(ss_log_writer_open(d, &o, &w, &err) == 0);
+	CHECK(ss_log_reader_open(d, &r, &err) == 0);
+
+	/* Buffered: nothing in the files yet. */
+	append(w, 100, 0, "{\"a\":1}");
+	append(w, 100, 2, "{\"a\":2}");
+	CHECK(fsize(d, "log") == 0 && fsize(d, "index") == 0);
+	CHECK(ss_log_buffered_bytes(w) > 0);
+	CHECK(ss_log_pending_bytes(w) == 18);
+	/* The third entry (3 x 33 = 99 bytes) still fits, the fourth does
+	 * not: the first three go out, still uncommitted. */
+	append(w, 100, 4, "{\"a\":3}");
+	CHECK(fsize(d, "log") == 0);
+	append(w, 100, 6, "{\"a\":4}");
+	CHECK(fsize(d, "log") == 27 && fsize(d, "index") == 3 * 24);
+	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 && !changed);
+	ss_log_reader_head(r, &h);
+	CHECK(h.entries == 0);
+	/* Commit writes the rest, chunk record included, then head. */
+	CHECK(ss_log_commit(w, 100, &err) == 0);
+	CHECK(ss_log_buffered_bytes(w) == 0);
+	CHECK(fsize(d, "log") == 36 && fsize(d, "index") == 4 * 24 &&
+	      fsize(d, "chunks") == 24);
+	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 && changed);
+	b = whole(r);
+	CHECK_STR(b, "[{\"a\":1}\n,{\"a\":2}\n,{\"a\":3}\n,{\"a\":4}\n]");
+	free(b);
+	CHECK(ss_log_reader_chunk_end(r, &ss_offset_before_all, &end, &closed,
+				      &err) == 0);
+	CHECK(closed == 1 && end.tx == 100 && end.op == 6);
+
+	/* An explicit flush, then a crash before the commit: the flushed
+	 * part is in the files, but no head names it; recovery cuts it and
+	 * readers never saw it. */
+	append(w, 200, 0, "{\"b\":1}");
+	CHECK(ss_log_flush(w, &err) == 0);
+	CHECK(ss_log_buffered_bytes(w) == 0 && fsize(d, "log") == 45);
+	append(w, 200, 2, "{\"b\":2}");
+	CHECK(fsize(d, "log") == 45);
+	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 && !changed);
+	ss_log_writer_close(w); /* "crash": the buffered entry is lost */
+	CHECK(ss_log_writer_open(d, &o, &w, &err) == 0);
+	CHECK(fsize(d, "log") == 36 && fsize(d, "index") == 4 * 24);
+	ss_log_writer_head(w, &h);
+	CHECK(h.entries == 4 && h.last_tx == 100);
+	/* Rollback drops buffered and flushed entries alike. */
+	append(w, 200, 0, "{\"b\":1}");
+	CHECK(ss_log_flush(w, &err) == 0);
+	append(w, 200, 2, "{\"b\":2}");
+	CHECK(ss_log_rollback(w, &err) == 0);
+	CHECK(ss_log_buffered_bytes(w) == 0);
+	append(w, 300, 0, "{\"c\":1}");
+	CHECK(ss_log_commit(w, 300, &err) == 0);
+	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 && changed);
+	b = whole(r);
+	CHECK_STR(b, "[{\"a\":1}\n,{\"a\":2}\n,{\"a\":3}\n,{\"a\":4}\n,"
+		     "{\"c\":1}\n]");
+	free(b);
+
+	/* An entry larger than the buffer is written at once. */
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "{\"x\":\"", 6);
+	memcpy(big + sizeof(big) - 3, "\"}", 3);
+	append(w, 400, 0, big);
+	CHECK(ss_log_buffered_bytes(w) == 0 &&
+	      fsize(d, "log") == 45 + (long long)sizeof(big) + 1);
+	CHECK(ss_log_commit(w, 400, &err) == 0);
+
+	/* Parked, it keeps its buffer and buffers on without a descriptor;
+	 * a flush or commit opens the files for its length only. */
+	{
+		long long sz = fsize(d, "log");
+		int n0 = nfds();
+
+		CHECK(ss_log_reader_refresh(r, NULL, &err) == 0);
+
+		append(w, 500, 0, "{\"d\":1}");
+		CHECK(ss_log_buffered_bytes(w) > 0);
+		ss_log_writer_park(w);
+		CHECK(ss_log_writer_parked(w) && ss_log_buffered_bytes(w) > 0);
+		CHECK(nfds() == n0 - 4);
+		append(w, 500, 2, "{\"d\":2}");
+		CHECK(nfds() == n0 - 4 && fsize(d, "log") == sz);
+		CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 &&
+		      !changed);
+		CHECK(ss_log_commit(w, 500, &err) == 0);
+		CHECK(nfds() == n0 - 4 && fsize(d, "log") == sz + 18);
+		CHECK(ss_log_writer_parked(w) && ss_log_buffered_bytes(w) == 0);
+	}
+	CHECK(ss_log_reader_refresh(r, &changed, &err) == 0 && changed);
+	ss_log_reader_head(r, &h);
+	CHECK(h.entries == 8 && h.last.tx == 500 && h.last.op == 2);
+	ss_log_writer_close(w);
+	ss_log_reader_close(r);
+
+	/* A budget shared by two writers: when one needs more than is left,
+	 * both are flushed; their memory together stays within the limit. */
+	bud = ss_log_budget_new(5000);
+	o.buffer_bytes = 1 << 20;
+	o.chunk_bytes = SS_LOG_CHUNK_BYTES_DEFAULT;
+	o.budget = bud;
+	CHECK(ss_log_writer_open(d2, &o, &w2, &err) == 0);
+	snprintf(d, sizeof(d), "%s/buf3", dir);
+	CHECK(ss_log_writer_open(d, &o, &w, &err) == 0);
+	append(w, 100, 0, "{\"a\":1}");
+	append(w2, 100, 0, "{\"a\":1}");
+	/* 1 KiB for each file's buffer so far */
+	CHECK(ss_log_budget_used(bud) == 4096);
+	CHECK(ss_log_buffered_bytes(w) == 2048 &&
+	      ss_log_buffered_bytes(w2) == 2048);
+	CHECK(fsize(d, "log") == 0 && fsize(d2, "log") == 0);
+	/* w parked: the budget's flush opens its files for the flush only */
+	ss_log_writer_park(w);
+	{
+		uint64_t op;
+		int n0 = nfds();
+
+		/* w2 grows past the limit: both go to their files */
+		for (op = 2; fsize(d, "log") == 0 && op < 400; op += 2)
+			append(w2, 100, op, "{\"a\":1}");
+		CHECK(fsize(d, "log") == 9 && fsize(d, "index") == 24);
+		CHECK(fsize(d2, "log") > 0 && nfds() == n0);
+		CHECK(ss_log_buffered_bytes(w) == 0);
+		CHECK(ss_log_budget_used(bud) <= 5000);
+		CHECK(ss_log_budget_used(bud) == ss_log_buffered_bytes(w2));
+		for (; op < 400; op += 2) {
+			append(w2, 100, op, "{\"a\":1}");
+			CHECK(ss_log_budget_used(bud) <= 5000);
+		}
+	}
+	/* An entry that does not fit an empty budget is written at once. */
+	{
+		char *huge = ss_xmalloc(4000);
+
+		memset(huge, 'y', 3999);
+		huge[3999] = '\0';
+		memcpy(huge, "{\"y\":\"", 6);
+		memcpy(huge + 3997, "\"}", 3);
+		append(w, 100, 2, huge);
+		CHECK(fsize(d, "log") == 9 + 4001);
+		CHECK(ss_log_budget_used(bud) <= 5000);
+		free(huge);
+	}
+	CHECK(ss_log_commit(w, 100, &err) == 0);
+	CHECK(ss_log_commit(w2, 100, &err) == 0);
+	CHECK(ss_log_budget_used(bud) == 0);
+	CHECK(ss_log_reader_open(d2, &r, &err) == 0);
+	ss_log_reader_head(r, &h);
+	CHECK(h.entries == 200 && h.bytes == 200 * 9 &&
+	      (long long)h.bytes == fsize(d2, "log"));
+	ss_log_reader_close(r);
+	/* Closing a writer with a buffer gives its memory back. */
+	append(w, 200, 0, "{\"a\":1}");
+	CHECK(ss_log_budget_used(bud) > 0);
+	ss_log_writer_close(w);
+	CHECK(ss_log_budget_used(bud) == 0);
+	ss_log_writer_close(w2);
+	ss_log_budget_free(bud);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/ss-unit-log.XXXXXX";
@@ -407,6 +638,7 @@ int main(void)
 	snprintf(dir, sizeof(dir), "%s", tmpl);
 	test_log();
 	test_park();
+	test_buffered();
 	test_damage();
 	test_snapshot();
 	test_message();
