@@ -332,6 +332,47 @@ static int quick_key(const struct eqidx *e, const char *v, size_t *len)
 	return e->quick == 2 && canonical_int(v, e->colnk, len);
 }
 
+/*
+ * A row value against a prefix index: for each length L that some prefix
+ * has, ascending and up to the value's length, the value's first L bytes
+ * (ASCII letters lowered for ILIKE, as the evaluator lowers both sides)
+ * are looked up as a key; the hash runs on over the value as L grows.
+ * Cuts inside a UTF-8 character are harmless: the evaluator compares
+ * bytes too, and a prefix that ends inside a character cannot equal one
+ * that does not.
+ */
+static void match_prefix(struct ss_router *r, struct eqidx *e, const char *v,
+			 const char *const *vals, int bit)
+{
+	size_t vlen, k, done = 0;
+	uint64_t h = eq_hash_start(e->uid);
+	const char *key = v;
+
+	if (!e->nplens)
+		return;
+	vlen = strnlen(v, e->plens[e->nplens - 1]);
+	if (e->prefix == 2) {
+		char *f;
+
+		ss_buf_reset(&r->fold);
+		ss_buf_add(&r->fold, v, vlen);
+		for (f = r->fold.buf, k = 0; k < vlen; k++)
+			if (f[k] >= 'A' && f[k] <= 'Z')
+				f[k] = (char)(f[k] + 32);
+		key = r->fold.buf;
+	}
+	for (k = 0; k < e->nplens && e->plens[k] <= vlen; k++) {
+		size_t len = e->plens[k], empty;
+		const struct eqslot *sl;
+
+		h = eq_hash_add(h, key + done, len - done);
+		done = len;
+		sl = eq_find(r, e->uid, key, len, eq_hash_end(h), &empty);
+		if (sl)
+			slot_match(r, sl, vals, bit);
+	}
+}
+
 struct elemctx {
 	struct ss_router *r;
 	struct eqidx *e;
@@ -346,7 +387,11 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 	size_t i, len;
 
 	if (!v || !e->n)
-		return; /* NULL = x and NULL @> x are never true */
+		return; /* NULL = x, NULL @> x, NULL LIKE x are never true */
+	if (e->prefix) {
+		match_prefix(r, e, v, vals, bit);
+		return;
+	}
 	if (e->contain) {
 		struct keylist kl;
 
@@ -725,7 +770,7 @@ void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 		for (i = 0; i < g->neqs; i++) {
 			struct eqidx *e = g->eqs[i];
 
-			if (e->contain || !e->n)
+			if (e->contain || e->prefix || !e->n)
 				continue;
 			for (row = 0; row < 2; row++) {
 				const char *const *vals =
