@@ -18,11 +18,13 @@
 # with this build's runs, and prints its rate, its ratio and this build's
 # rate over it. Runs that are linear in the shapes (ilike, and prefix on
 # a build without the prefix index) get at most ILIKE_WORK / shapes
-# changes; the rate is per change either way.
+# changes; the rate is per change either way. BASE_PREFIX=1: BASE has
+# the prefix index too (its prefix runs get N changes).
 # Usage: make bench, or SS_BUILD=build [BASE=build-main] sh bench/route.sh
 set -eu
 B=${SS_BUILD:-build}
 BASE=${BASE:-}
+BASE_PREFIX=${BASE_PREFIX:-0}
 N=${N:-2000000}          # changes per run (indexed forms)
 ILIKE_WORK=${ILIKE_WORK:-20000000} # changes x shapes per linear run
 REPS=${REPS:-3}
@@ -82,7 +84,7 @@ for form in $FORMS; do
 			continue
 		fi
 		bn=$n
-		if [ "$form" = prefix ]; then
+		if [ "$form" = prefix ] && [ "$BASE_PREFIX" != 1 ]; then
 			bn=$(capped "$k")
 			"$B/bench/route" frames "$form" "$k" "$bn" >"$tmp/bframes"
 		else
