@@ -11,6 +11,8 @@
  *       in     status IN ('a<i>', 'b<i>') AND amount > 100
  *                                                  (half of them match)
  *       ilike  title ILIKE '%x<i>y%'   (not indexable: evaluated per shape)
+ *       prefix title ILIKE 'U<i>-%'    (the prefix index; titles start
+ *                                       with a lower-case 'u<i>-')
  */
 #include <inttypes.h>
 
@@ -35,6 +37,8 @@ static void make_def(struct ss_shape *s, const char *form, long i)
 	else if (!strcmp(form, "in"))
 		snprintf(where, sizeof(where),
 			 "status IN ('a%ld', 'b%ld') AND amount > 100", i, i);
+	else if (!strcmp(form, "prefix"))
+		snprintf(where, sizeof(where), "title ILIKE 'U%ld-%%'", i);
 	else
 		snprintf(where, sizeof(where), "title ILIKE '%%x%ldy%%'", i);
 	ss_shape_set_where(s, where);
@@ -127,10 +131,10 @@ static int frames(long k, long n)
 		       "\"xid\":%" PRIu64 ",\"lsn\":\"%X/%X\",\"pos\":%ld,"
 		       "\"new\":{\"id\":\"%ld\",\"user_id\":\"%ld\","
 		       "\"status\":\"%c%ld\",\"amount\":\"%ld.%02ld\","
-		       "\"title\":\"item number %ld x%ldy\"}}\n",
+		       "\"title\":\"u%ld-item number %ld x%ldy\"}}\n",
 		       xid, (unsigned)(lsn >> 32), (unsigned)lsn, pos++, i, u,
 		       next() & 1 ? 'a' : 'b', u, amount, (long)(next() % 100),
-		       i, u);
+		       u, i, u);
 	}
 	printf("{\"type\":\"commit\",\"xid\":%" PRIu64
 	       ",\"lsn\":\"%X/%X\",\"end_lsn\":\"%X/%X\","

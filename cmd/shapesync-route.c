@@ -946,11 +946,11 @@ int main(int argc, char **argv)
 		ss_router_stats(st.router, &rs);
 		ss_cli_warning(
 		    "shapes: %zu known, %zu routed (%zu by equality, "
-		    "%zu by containment, %zu by range, %zu by a subquery's "
-		    "view, %zu evaluated per row), %zu invalid",
+		    "%zu by containment, %zu by range, %zu by prefix, %zu by "
+		    "a subquery's view, %zu evaluated per row), %zu invalid",
 		    rs.shapes, rs.compiled, rs.eq_indexed, rs.contain_indexed,
-		    rs.range_indexed, rs.subq_indexed, rs.unindexed,
-		    rs.invalid);
+		    rs.range_indexed, rs.prefix_indexed, rs.subq_indexed,
+		    rs.unindexed, rs.invalid);
 	}
 	if (st.verbose && st.changes_in) {
 		double cpu = (double)(thread_cpu_us() - st.first_cpu_us) / 1e6;

@@ -375,6 +375,8 @@ static void group_free(struct group *g)
 	for (i = 0; i < g->neqs; i++) {
 		free(g->eqs[i]->type);
 		free(g->eqs[i]->coltype);
+		free(g->eqs[i]->plens);
+		free(g->eqs[i]->pcount);
 		free(g->eqs[i]->members);
 		free(g->eqs[i]);
 	}
@@ -829,6 +831,78 @@ static int try_contain(struct ss_router *r, struct group *g,
 	return 1;
 }
 
+/*
+ * `col LIKE 'p%'` or `col ILIKE 'p%'`: a text or varchar column (maybe
+ * cast to text), a constant pattern that is a literal prefix p
+ * (no '%', '_' or backslash in it) followed by one or more '%'. For those,
+ * where_eval.c's like_match is a byte comparison of p with the start of
+ * the value, after lowering ASCII letters in both for ILIKE: the index
+ * keys p the same way, and a hit is exact. Anything else (ESCAPE, NOT,
+ * '_', a pattern not ending in '%', other types) is left to the
+ * evaluator.
+ */
+static int try_prefix(struct ss_router *r, const struct ss_where_node *n,
+		      struct plan *p)
+{
+	const struct ss_where_node *a, *b;
+	const char *op = ss_where_node_op(n), *t;
+	size_t i, plen;
+	long col;
+	int ci;
+
+	memset(&p->kl, 0, sizeof(p->kl));
+	if (ss_where_node_kind(n) != SS_WHERE_OP || ss_where_node_nargs(n) != 2)
+		return 0;
+	if (!strcmp(op, "~~"))
+		ci = 0;
+	else if (!strcmp(op, "~~*"))
+		ci = 1;
+	else
+		return 0;
+	a = ss_where_node_arg(n, 0);
+	b = ss_where_node_arg(n, 1);
+	if (!is_const(b))
+		return 0;
+	/* A cast to text (implicit or not) keeps a text or varchar value's
+	 * bytes; a cast to varchar(n) might not, and is left out. */
+	if (ss_where_node_kind(a) == SS_WHERE_CAST &&
+	    !strcmp(ss_where_node_type(a), "text"))
+		a = ss_where_node_arg(a, 0);
+	t = ss_where_node_type(a);
+	if (ss_where_node_kind(a) != SS_WHERE_COLUMN ||
+	    (strcmp(t, "text") && strcmp(t, "varchar")))
+		return 0;
+	col = ss_where_node_column(a);
+	ss_buf_reset(&r->tmp);
+	if (ss_where_node_const(b, &r->tmp) != 0)
+		return 0; /* LIKE NULL: never true */
+	for (plen = 0; plen < r->tmp.len; plen++) {
+		char c = r->tmp.buf[plen];
+
+		if (c == '%')
+			break;
+		if (c == '_' || c == '\\')
+			return 0;
+	}
+	if (plen == r->tmp.len || plen > UINT32_MAX)
+		return 0; /* no '%': not a prefix pattern */
+	for (i = plen; i < r->tmp.len; i++)
+		if (r->tmp.buf[i] != '%')
+			return 0;
+	if (ci)
+		for (i = 0; i < plen; i++)
+			if (r->tmp.buf[i] >= 'A' && r->tmp.buf[i] <= 'Z')
+				r->tmp.buf[i] = (char)(r->tmp.buf[i] + 32);
+	keylist_add_key(&p->kl, r->tmp.buf, plen);
+	snprintf(p->type, sizeof(p->type), "%s", ci ? "ilike" : "like");
+	p->raw = 0;
+	p->coltype[0] = '\0';
+	p->kind = K_PREFIX;
+	p->col = col;
+	p->exact = 1;
+	return 1;
+}
+
 static int try_range(struct ss_router *r, const struct ss_where_node *n,
 		     struct plan *p)
 {
@@ -906,10 +980,10 @@ static void add_check(struct plan *p, const struct plan *rp)
 
 /*
  * Choose how to index a compiled clause: the root, or one conjunct of a
- * root AND (equality first, then containment, then ranges). When the
- * rest of the clause is numeric ranges (and the indexed part is an exact
- * equality or a range itself), the shape is decided by range checks
- * instead of the evaluator.
+ * root AND (equality first, then containment, then LIKE prefixes, then
+ * ranges). When the rest of the clause is numeric ranges (and the indexed
+ * part is an exact equality or prefix, or a range itself), the shape is
+ * decided by range checks instead of the evaluator.
  */
 static void analyse(struct ss_router *r, struct group *g,
 		    const struct ss_where *w, struct plan *p)
@@ -922,7 +996,8 @@ static void analyse(struct ss_router *r, struct group *g,
 	memset(p, 0, sizeof(*p));
 	p->kind = K_EVAL;
 	if (ss_where_node_kind(root) != SS_WHERE_AND) {
-		if (try_eq(r, g, root, p) || try_contain(r, g, root, p))
+		if (try_eq(r, g, root, p) || try_contain(r, g, root, p) ||
+		    try_prefix(r, root, p))
 			return;
 		if (try_range(r, root, p)) {
 			add_check(p, p);
@@ -933,12 +1008,13 @@ static void analyse(struct ss_router *r, struct group *g,
 		return;
 	}
 	nargs = ss_where_node_nargs(root);
-	for (pass = 0; pass < 3 && !found; pass++)
+	for (pass = 0; pass < 4 && !found; pass++)
 		for (i = 0; i < nargs && !found; i++) {
 			n = ss_where_node_arg(root, i);
 			if ((pass == 0 && try_eq(r, g, n, p)) ||
 			    (pass == 1 && try_contain(r, g, n, p)) ||
-			    (pass == 2 && try_range(r, n, p))) {
+			    (pass == 2 && try_prefix(r, n, p)) ||
+			    (pass == 3 && try_range(r, n, p))) {
 				found = 1;
 				chosen = i;
 			}
@@ -947,7 +1023,7 @@ static void analyse(struct ss_router *r, struct group *g,
 		p->kind = K_EVAL;
 		return;
 	}
-	exact_hit = p->kind == K_EQ && p->exact;
+	exact_hit = (p->kind == K_EQ || p->kind == K_PREFIX) && p->exact;
 	if (p->kind == K_RANGE) {
 		add_check(p, p);
 		exact_hit = 1;
@@ -996,7 +1072,7 @@ static void subq_index(struct ss_router *r, struct group *g,
 
 static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
 			       const char *type, int raw, int contain,
-			       const char *coltype)
+			       int prefix, const char *coltype)
 {
 	struct eqidx *e;
 	size_t i;
@@ -1004,7 +1080,7 @@ static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
 	for (i = 0; i < g->neqs; i++) {
 		e = g->eqs[i];
 		if (e->col == col && e->raw == raw && e->contain == contain &&
-		    !strcmp(e->type, type))
+		    e->prefix == prefix && !strcmp(e->type, type))
 			return e;
 	}
 	e = ss_xcalloc(1, sizeof(*e));
@@ -1013,13 +1089,16 @@ static struct eqidx *get_eqidx(struct ss_router *r, struct group *g, long col,
 	e->type = ss_xstrdup(type);
 	e->raw = raw;
 	e->contain = contain;
+	e->prefix = prefix;
 	e->colnk = num_kind(coltype && *coltype ? coltype : type);
 	e->coltype = coltype && *coltype && strcmp(coltype, type)
 			 ? ss_xstrdup(coltype)
 			 : NULL;
-	e->quick = raw || !strcmp(type, "text") || !strcmp(type, "varchar") ? 1
-		   : is_int_type(type)					    ? 2
-									    : 0;
+	e->quick = prefix ? 0
+		   : raw || !strcmp(type, "text") || !strcmp(type, "varchar")
+		       ? 1
+		   : is_int_type(type) ? 2
+				       : 0;
 	VEC_PUSH(g->eqs, g->neqs, g->eqs_alloc, e);
 	return e;
 }
@@ -1054,6 +1133,43 @@ static struct sqprobe *get_sqprobe(struct group *g, long col, const char *type)
 	return sp;
 }
 
+/* A prefix index's lengths: one more key of length len, or one less. */
+static void plen_add(struct eqidx *e, size_t len)
+{
+	size_t k;
+
+	for (k = 0; k < e->nplens && e->plens[k] < len; k++)
+		;
+	if (k < e->nplens && e->plens[k] == len) {
+		e->pcount[k]++;
+		return;
+	}
+	SS_GROW(e->plens, e->plens_alloc, e->nplens + 1);
+	SS_GROW(e->pcount, e->pcount_alloc, e->nplens + 1);
+	memmove(e->plens + k + 1, e->plens + k,
+		(e->nplens - k) * sizeof(*e->plens));
+	memmove(e->pcount + k + 1, e->pcount + k,
+		(e->nplens - k) * sizeof(*e->pcount));
+	e->plens[k] = (uint32_t)len;
+	e->pcount[k] = 1;
+	e->nplens++;
+}
+
+static void plen_del(struct eqidx *e, size_t len)
+{
+	size_t k;
+
+	for (k = 0; k < e->nplens && e->plens[k] != len; k++)
+		;
+	if (k == e->nplens || --e->pcount[k])
+		return;
+	memmove(e->plens + k, e->plens + k + 1,
+		(e->nplens - k - 1) * sizeof(*e->plens));
+	memmove(e->pcount + k, e->pcount + k + 1,
+		(e->nplens - k - 1) * sizeof(*e->pcount));
+	e->nplens--;
+}
+
 static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 {
 	struct group *g = s->g;
@@ -1074,16 +1190,22 @@ static void file_shape(struct ss_router *r, struct rshape *s, struct plan *p)
 	switch (p->kind) {
 	case K_EQ:
 	case K_CONTAIN:
-		s->ei = get_eqidx(r, g, p->col, p->type, p->raw,
-				  p->kind == K_CONTAIN, p->coltype);
+	case K_PREFIX:
+		s->ei = get_eqidx(
+		    r, g, p->col, p->type, p->raw, p->kind == K_CONTAIN,
+		    p->kind == K_PREFIX ? 1 + !strcmp(p->type, "ilike") : 0,
+		    p->coltype);
 		s->keys = p->kl.keys;
 		s->klens = p->kl.lens;
 		s->nkeys = p->kl.n;
 		p->kl.keys = NULL;
 		p->kl.lens = NULL;
 		p->kl.n = 0;
-		for (i = 0; i < s->nkeys; i++)
+		for (i = 0; i < s->nkeys; i++) {
 			eq_add(r, s->ei->uid, s->keys[i], s->klens[i], s);
+			if (s->ei->prefix)
+				plen_add(s->ei, s->klens[i]);
+		}
 		list_add(&s->ei->members, &s->ei->n, &s->ei->alloc, s);
 		break;
 	case K_RANGE:
@@ -1121,8 +1243,11 @@ static void unfile_shape(struct ss_router *r, struct rshape *s)
 	switch (s->kind) {
 	case K_EQ:
 	case K_CONTAIN:
+	case K_PREFIX:
 		for (i = 0; i < s->nkeys; i++) {
 			eq_del(r, s->ei->uid, s->keys[i], s->klens[i], s);
+			if (s->ei->prefix)
+				plen_del(s->ei, s->klens[i]);
 			free(s->keys[i]);
 		}
 		free(s->keys);
@@ -1359,6 +1484,7 @@ struct ss_router *ss_router_new(ss_router_invalidate_cb cb, void *ctx)
 	r->cbctx = ctx;
 	ss_buf_init(&r->key);
 	ss_buf_init(&r->tmp);
+	ss_buf_init(&r->fold);
 	return r;
 }
 
@@ -1397,6 +1523,7 @@ void ss_router_free(struct ss_router *r)
 	free(r->arow);
 	ss_buf_release(&r->key);
 	ss_buf_release(&r->tmp);
+	ss_buf_release(&r->fold);
 	free(r);
 }
 
@@ -2039,6 +2166,9 @@ void ss_router_stats(const struct ss_router *r, struct ss_router_stats *st)
 		case K_SUBQ:
 			st->subq_indexed++;
 			break;
+		case K_PREFIX:
+			st->prefix_indexed++;
+			break;
 		default:
 			st->unindexed++;
 			break;
@@ -2067,6 +2197,8 @@ const char *ss_router_shape_kind(const struct ss_router *r, int64_t id)
 		return "range";
 	case K_SUBQ:
 		return "subquery";
+	case K_PREFIX:
+		return s->exact ? "prefix" : "prefix+eval";
 	default:
 		return "eval";
 	}

@@ -11,7 +11,12 @@
  * with one shape, that shape's id and how to decide it (so a lookup reads
  * one line); `col @> '{...}'` (and `'{...}' <@ col`) by one element of the
  * constant in the same hash table, looked up with every element of the
- * row's array; ranges (`col > c`, `>=`, `<`, `<=`, BETWEEN) of numeric
+ * row's array; `col LIKE 'p%'` and `col ILIKE 'p%'` (a text or varchar
+ * column, a literal prefix p without '_' or backslash) by p in the same
+ * hash table (lowered as ILIKE folds: ASCII letters), looked up with the
+ * row value's first L bytes for each length L some prefix of that column
+ * has, so the cost follows the number of distinct prefix lengths, not of
+ * shapes; ranges (`col > c`, `>=`, `<`, `<=`, BETWEEN) of numeric
  * columns in a sorted array with a max-tree, so a value finds the ranges
  * that hold it in O(log n + matches). An indexable clause may be one
  * conjunct of an AND; the shapes an index finds are then evaluated in
@@ -230,15 +235,16 @@ struct ss_router_stats {
 	size_t eq_indexed; /* by = or IN */
 	size_t contain_indexed;
 	size_t range_indexed;
-	size_t subq_indexed; /* by a subquery's view (lib/subq) */
-	size_t unindexed;    /* evaluated for every row */
+	size_t prefix_indexed; /* by LIKE / ILIKE 'p%' */
+	size_t subq_indexed;   /* by a subquery's view (lib/subq) */
+	size_t unindexed;      /* evaluated for every row */
 	size_t invalid;
 };
 void ss_router_stats(const struct ss_router *r, struct ss_router_stats *st);
 
 /* How shape `id` is routed: "eq", "eq+eval", "contain", "range",
- * "subquery" (by its view), "all", "eval", "invalid", "pending" (relation
- * unknown) or NULL if unknown. */
+ * "prefix", "prefix+eval", "subquery" (by its view), "all", "eval",
+ * "invalid", "pending" (relation unknown) or NULL if unknown. */
 const char *ss_router_shape_kind(const struct ss_router *r, int64_t id);
 
 #endif

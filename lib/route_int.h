@@ -27,6 +27,7 @@ enum shape_kind {
 	K_CONTAIN, /* array containment, by one element */
 	K_RANGE,   /* numeric range */
 	K_SUBQ,	   /* a subquery's view (lib/subq's routing index) */
+	K_PREFIX,  /* LIKE / ILIKE 'p%': the prefix in the equality index */
 };
 
 /* The subquery shapes of a group indexed by lib/subq on one column, its
@@ -108,6 +109,14 @@ struct eqidx {
 	int colnk;     /* the column's enum numkind */
 	char *coltype; /* the column's type when values are cast
 			  to `type` (NULL: the same) */
+	/* A prefix index (K_PREFIX): the keys are the literal prefixes p
+	 * of `col LIKE 'p%'` (prefix 1) or of `col ILIKE 'p%'` with ASCII
+	 * letters lowered (prefix 2, where_eval.c's ILIKE); a row's value
+	 * is looked up by its first plens[k] bytes for each length that
+	 * some key has (pcount[k] keys of it), ascending. */
+	int prefix;
+	uint32_t *plens, *pcount;
+	size_t nplens, plens_alloc, pcount_alloc;
 	struct rshape **members;
 	size_t n, alloc;
 };
@@ -251,6 +260,7 @@ struct ss_router {
 	enum ss_frame_op *ops;
 	size_t out_alloc;
 	struct ss_buf key, tmp;
+	struct ss_buf fold; /* a value's prefix, ASCII lowered (ILIKE) */
 	struct ss_route_match *cur;
 	enum ss_frame_op cur_op;
 	const struct ss_route_scan *hint; /* ss_router_match_scan's */
@@ -287,16 +297,28 @@ struct keylist {
 #define ROUTE_HASH_MASK UINT64_MAX
 #endif
 
-static inline uint64_t eq_hash(uint32_t uid, const char *key, size_t len)
+/* The hash in three steps, so that the prefix index hashes a value's
+ * prefixes of increasing length in one pass: eq_hash(uid, key, len) is
+ * eq_hash_end(eq_hash_add(eq_hash_start(uid), key, len)), and adding
+ * bytes a then b is adding ab. */
+static inline uint64_t eq_hash_start(uint32_t uid)
 {
-	uint64_t h =
-	    1469598103934665603ull ^ ((uint64_t)uid * 0x100000001B3ull);
+	return 1469598103934665603ull ^ ((uint64_t)uid * 0x100000001B3ull);
+}
+
+static inline uint64_t eq_hash_add(uint64_t h, const char *key, size_t len)
+{
 	size_t i;
 
 	for (i = 0; i < len; i++) {
 		h ^= (unsigned char)key[i];
 		h *= 0x100000001B3ull;
 	}
+	return h;
+}
+
+static inline uint64_t eq_hash_end(uint64_t h)
+{
 	/* FNV leaves the low bits (the slot) poorly mixed for keys that
 	 * differ in their last bytes: finish with murmur3's fmix64. */
 	h ^= h >> 33;
@@ -304,6 +326,11 @@ static inline uint64_t eq_hash(uint32_t uid, const char *key, size_t len)
 	h ^= h >> 33;
 	h *= 0xc4ceb9fe1a85ec53ull;
 	return (h ^ (h >> 33)) & ROUTE_HASH_MASK;
+}
+
+static inline uint64_t eq_hash(uint32_t uid, const char *key, size_t len)
+{
+	return eq_hash_end(eq_hash_add(eq_hash_start(uid), key, len));
 }
 
 static inline int slot_key_eq(const struct eqslot *sl, const char *key,

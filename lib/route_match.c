@@ -332,21 +332,68 @@ static int quick_key(const struct eqidx *e, const char *v, size_t *len)
 	return e->quick == 2 && canonical_int(v, e->colnk, len);
 }
 
+/*
+ * A row value against a prefix index: for each length L that some prefix
+ * has, ascending and up to the value's length, the value's first L bytes
+ * (ASCII letters lowered for ILIKE, as the evaluator lowers both sides)
+ * are looked up as a key; the hash runs on over the value as L grows.
+ * Cuts inside a UTF-8 character are harmless: the evaluator compares
+ * bytes too, and a prefix that ends inside a character cannot equal one
+ * that does not.
+ */
+static void match_prefix(struct ss_router *r, struct eqidx *e, const char *v,
+			 const char *const *vals, int bit)
+{
+	size_t vlen, k, done = 0;
+	uint64_t h = eq_hash_start(e->uid);
+	const char *key = v;
+
+	if (!e->nplens)
+		return;
+	vlen = strnlen(v, e->plens[e->nplens - 1]);
+	if (e->prefix == 2) {
+		char *f;
+
+		ss_buf_reset(&r->fold);
+		ss_buf_add(&r->fold, v, vlen);
+		for (f = r->fold.buf, k = 0; k < vlen; k++)
+			if (f[k] >= 'A' && f[k] <= 'Z')
+				f[k] = (char)(f[k] + 32);
+		key = r->fold.buf;
+	}
+	for (k = 0; k < e->nplens && e->plens[k] <= vlen; k++) {
+		size_t len = e->plens[k], empty;
+		const struct eqslot *sl;
+
+		h = eq_hash_add(h, key + done, len - done);
+		done = len;
+		sl = eq_find(r, e->uid, key, len, eq_hash_end(h), &empty);
+		if (sl)
+			slot_match(r, sl, vals, bit);
+	}
+}
+
 struct elemctx {
 	struct ss_router *r;
 	struct eqidx *e;
 	struct keylist kl;
 };
 
+static void match_eq_keyed(struct ss_router *r, struct eqidx *e, const char *v,
+			   const char *const *vals, int bit);
+
 static void match_eq(struct ss_router *r, struct eqidx *e,
 		     const char *const *vals, int bit)
 {
 	const char *v = vals[e->col];
-	struct ss_err err = SS_ERR_INIT;
 	size_t i, len;
 
 	if (!v || !e->n)
-		return; /* NULL = x and NULL @> x are never true */
+		return; /* NULL = x, NULL @> x, NULL LIKE x are never true */
+	if (e->prefix) {
+		match_prefix(r, e, v, vals, bit);
+		return;
+	}
 	if (e->contain) {
 		struct keylist kl;
 
@@ -382,6 +429,16 @@ static void match_eq(struct ss_router *r, struct eqidx *e,
 		eq_lookup(r, e, v, len, vals, bit);
 		return;
 	}
+	match_eq_keyed(r, e, v, vals, bit);
+}
+
+/* match_eq's slow path: the value's key made by ss_where_value_key (its
+ * struct ss_err is kilobytes to initialise: not on every lookup). */
+static void match_eq_keyed(struct ss_router *r, struct eqidx *e, const char *v,
+			   const char *const *vals, int bit)
+{
+	struct ss_err err = SS_ERR_INIT;
+
 	ss_buf_reset(&r->key);
 	/* A value cast from the column's type must be a value of that type
 	 * first (int4 '1.0' is an error, not numeric 1). */
@@ -737,6 +794,30 @@ void ss_route_scan_release(struct ss_route_scan *sc)
 	ss_buf_init(&sc->scratch_);
 }
 
+/* Stage 0 for a prefix index: the home slot of each of the value's
+ * prefixes the index has a length for (hashed again when matching: a
+ * few bytes each, where the slot is a miss). ILIKE's lowering is done
+ * byte by byte, into the hash only. */
+static void prefetch_prefix(const struct ss_router *r, const struct eqidx *e,
+			    const char *v)
+{
+	uint64_t h = eq_hash_start(e->uid);
+	size_t k, i = 0;
+
+	for (k = 0; k < e->nplens && k < 8; k++) {
+		for (; i < e->plens[k]; i++) {
+			char c = v[i];
+
+			if (!c)
+				return;
+			if (e->prefix == 2 && c >= 'A' && c <= 'Z')
+				c = (char)(c + 32);
+			h = eq_hash_add(h, &c, 1);
+		}
+		__builtin_prefetch(&r->eq[eq_hash_end(h) & (r->eq_size - 1)]);
+	}
+}
+
 void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 			int stage)
 {
@@ -752,6 +833,13 @@ void ss_router_prefetch(struct ss_router *r, struct ss_route_scan *sc,
 		for (i = 0; i < g->neqs; i++) {
 			struct eqidx *e = g->eqs[i];
 
+			if (e->prefix && e->n) {
+				if (sc->newv && sc->newv[e->col])
+					prefetch_prefix(r, e, sc->newv[e->col]);
+				if (sc->oldv && sc->oldv[e->col])
+					prefetch_prefix(r, e, sc->oldv[e->col]);
+				continue;
+			}
 			if (e->contain || !e->n)
 				continue;
 			for (row = 0; row < 2; row++) {
