@@ -900,6 +900,7 @@ int main(int argc, char **argv)
 				flush_batch();
 				refresh();
 				beat_publish();
+				ss_movein_idle(st.movein, now);
 				next_poll = now + poll_ms * 1000;
 			}
 			if (!in.eof) {

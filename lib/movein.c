@@ -924,7 +924,10 @@ int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 			/* Nothing was written after this transaction when
 			 * the snapshot was taken: its lines go in here,
 			 * after its changes. */
-			if (splice(m, j, xid, lsn, last_pos, &next, err) < 0) {
+			/* (a transaction without changes: after 0, above
+			 * the lines a splice before its changes wrote) */
+			if (splice(m, j, xid, lsn, last_pos < 0 ? 0 : last_pos,
+				   &next, err) < 0) {
 				free(ids);
 				return -1;
 			}
@@ -978,6 +981,12 @@ int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 		job_drop(m, i);
 	}
 	return 0;
+}
+
+void ss_movein_idle(struct ss_movein *m, int64_t now_us)
+{
+	if (m->pool && !m->njobs)
+		ss_pgq_pool_expire(m->pool, SS_MOVEIN_IDLE_US, now_us);
 }
 
 void ss_movein_stats(const struct ss_movein *m, struct ss_movein_stats *st)

@@ -141,6 +141,12 @@ int ss_movein_run(struct ss_movein *m, struct ss_err *err);
 int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 		    struct ss_err *err);
 
+/* While route waits for input (now_us: ss_mono_us()): close the query
+ * connection once unused for SS_MOVEIN_IDLE_US, so that PostgreSQL sees
+ * none from route while nothing moves (a serverless one scales to zero). */
+#define SS_MOVEIN_IDLE_US (60 * 1000000LL)
+void ss_movein_idle(struct ss_movein *m, int64_t now_us);
+
 /* Queries done, move-ins written, queries run again, recorded move-ins. */
 struct ss_movein_stats {
 	uint64_t queries, written, rows, reruns, failed;
