@@ -562,18 +562,13 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 		if (ss_movein_begin(st.movein, f->xid, f->lsn, &err) < 0)
 			ss_cli_die_err(&err);
 		break;
-	case SS_FRAME_COMMIT: {
+	case SS_FRAME_COMMIT:
 		/* The transaction's move-ins are recorded before store can
 		 * make it durable, and queried: one whose snapshot nothing
 		 * follows goes into it, after its changes. */
-		int64_t last = seq.have_pos ? (int64_t)seq.pos : -1;
-
-		if (seq.have_move && (int64_t)seq.move_pos > last)
-			last = (int64_t)seq.move_pos;
 		if (ss_movein_commit(st.movein, f->xid, f->lsn, f->end_lsn,
-				     last, &err) < 0)
+				     ss_frame_seq_last_pos(&seq), &err) < 0)
 			ss_cli_die_err(&err);
-	}
 		write_raw(line, len);
 		flush_out();
 		st.end_pos = f->end_lsn > f->lsn ? f->end_lsn : f->lsn;

@@ -1405,6 +1405,15 @@ static int in_open_txn(const struct ss_frame_seq *seq, const struct ss_frame *f,
 	return 0;
 }
 
+int64_t ss_frame_seq_last_pos(const struct ss_frame_seq *seq)
+{
+	int64_t last = seq->have_pos ? (int64_t)seq->pos : -1;
+
+	if (seq->have_move && (int64_t)seq->move_pos > last)
+		last = (int64_t)seq->move_pos;
+	return last;
+}
+
 int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 		       struct ss_err *err)
 {

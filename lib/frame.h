@@ -282,6 +282,11 @@ void ss_frame_seq_init(struct ss_frame_seq *seq);
 int ss_frame_seq_check(struct ss_frame_seq *seq, const struct ss_frame *f,
 		       struct ss_err *err);
 
+/* The highest pos of a change, truncate or move of the current (or last)
+ * transaction, or -1 when it had none: what a movein frame's "after"
+ * names. */
+int64_t ss_frame_seq_last_pos(const struct ss_frame_seq *seq);
+
 /* Make ss_frame_read also check the stream order with an internal
  * ss_frame_seq (off by default). An order error is reported like a bad
  * line ("<stdin>:7: commit frame outside a transaction") and the frame is

@@ -48,6 +48,33 @@ int ss_offset_for_subquery(uint64_t lsn, uint64_t pos, unsigned slot,
 	return 0;
 }
 
+int ss_offset_for_movein(uint64_t lsn, int64_t after, uint64_t k,
+			 struct ss_offset *out, struct ss_err *err)
+{
+	uint64_t base;
+
+	if (after < 0) {
+		if (lsn == 0)
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "lsn 0/0 leaves no offset below it");
+		if (k > SS_OFFSET_OP_MAX)
+			return ss_err_set(
+			    err, SS_ERR_INPUT,
+			    "move-in line %" PRIu64 " is out of range", k);
+		*out = ss_offset_make(lsn - 1, k);
+		return 0;
+	}
+	if ((uint64_t)after > (SS_OFFSET_OP_MAX - 4) / 4 - 1 ||
+	    k > SS_OFFSET_OP_MAX - 4 * ((uint64_t)after + 1))
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "move-in line %" PRIu64 " after %" PRId64
+				  " is out of range",
+				  k, after);
+	base = 4 * ((uint64_t)after + 1);
+	*out = ss_offset_make(lsn, base + k);
+	return 0;
+}
+
 static int bad_offset(const char *s, size_t len, unsigned flags,
 		      struct ss_err *err)
 {

@@ -82,6 +82,17 @@ int ss_offset_for_change(uint64_t lsn, uint64_t pos, struct ss_offset *out,
 int ss_offset_for_subquery(uint64_t lsn, uint64_t pos, unsigned slot,
 			   struct ss_offset *out, struct ss_err *err);
 
+/*
+ * Line k of a subquery shape's move-in written into the transaction
+ * committed at lsn (docs/subqueries.md): before its changes (after < 0)
+ * {lsn - 1, k}, above every entry of earlier transactions and below every
+ * one of this; after them, the last at pos `after`, {lsn, 4 (after + 1) +
+ * k}. Returns 0, or -1 with SS_ERR_INPUT when lsn is 0 (before) or the op
+ * would exceed SS_OFFSET_OP_MAX.
+ */
+int ss_offset_for_movein(uint64_t lsn, int64_t after, uint64_t k,
+			 struct ss_offset *out, struct ss_err *err);
+
 /* Flags for ss_offset_parse: accept "now" (kind SS_OFFSET_NOW). Without
  * it "now" is an error, as it is anywhere but an HTTP request. */
 #define SS_OFFSET_ALLOW_NOW 1u

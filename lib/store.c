@@ -915,26 +915,10 @@ static int movein_line(struct ss_store *s, const struct ss_frame *f,
 	struct shp *h;
 	int fail;
 
-	if (f->has_after) {
-		/* after the transaction's last change, at pos f->after */
-		if (f->after > (SS_OFFSET_OP_MAX - 4) / 4 - 1 ||
-		    f->pos > SS_OFFSET_OP_MAX - 4 * (f->after + 1))
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "movein frame: pos %" PRIu64
-					  " after %" PRIu64 " is out of range",
-					  f->pos, f->after);
-		off = ss_offset_make(s->lsn, 4 * (f->after + 1) + f->pos);
-	} else {
-		if (s->lsn == 0)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "movein frame: lsn 0/0 leaves no "
-					  "offset below it");
-		if (f->pos > SS_OFFSET_OP_MAX)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "movein frame: pos %" PRIu64
-					  " is out of range",
-					  f->pos);
-		off = ss_offset_make(s->lsn - 1, f->pos);
+	if (ss_offset_for_movein(s->lsn, f->has_after ? (int64_t)f->after : -1,
+				 f->pos, &off, err) < 0) {
+		ss_err_prefix(err, "movein frame: ");
+		return -1;
 	}
 	h = shape(s, f->shapes[0], err, &fail);
 	if (!h)

@@ -839,6 +839,36 @@ static void test_write_change(void)
 	ss_buf_release(&scratch);
 }
 
+/* ss_frame_seq_last_pos: the highest pos of a change or move of the
+ * transaction, -1 without any. */
+static void test_last_pos(void)
+{
+	static const char *const lines[] = {
+	    "{\"type\":\"begin\",\"xid\":9,\"lsn\":\"0/10\",\"ts\":"
+	    "\"2026-01-01T00:00:00.000000Z\"}",
+	    "{\"type\":\"change\",\"op\":\"insert\",\"oid\":5,\"xid\":9,"
+	    "\"lsn\":\"0/10\",\"pos\":2,\"new\":{}}",
+	    "{\"type\":\"move\",\"xid\":9,\"lsn\":\"0/10\",\"pos\":4,"
+	    "\"event\":\"move-out\",\"shapes\":[1],\"patterns\":{\"1\":"
+	    "[{\"pos\":0,\"value\":\"h\"}]}}"};
+	static const int64_t want[] = {-1, 2, 4};
+	struct ss_frame_seq seq = SS_FRAME_SEQ_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		struct ss_frame f = SS_FRAME_INIT;
+
+		if (ss_frame_parse(&f, lines[i], strlen(lines[i]), &err) < 0 ||
+		    ss_frame_seq_check(&seq, &f, &err) < 0)
+			FAIL("last_pos line %zu: %s", i, err.msg);
+		if (ss_frame_seq_last_pos(&seq) != want[i])
+			FAIL("last_pos after line %zu: %" PRId64, i,
+			     ss_frame_seq_last_pos(&seq));
+		ss_frame_release(&f);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int blocks;
@@ -858,6 +888,7 @@ int main(int argc, char **argv)
 	test_write_change();
 	test_ts();
 	test_fuzz();
+	test_last_pos();
 	if (failures) {
 		fprintf(stderr, "test-frame: %d failure(s)\n", failures);
 		return 1;

@@ -309,6 +309,24 @@ static void check_api(void)
 		0 ||
 	    err.code != SS_ERR_INPUT)
 		FAIL(0, "for_change past the range must fail");
+	if (ss_offset_for_movein(768, -1, 2, &o, &err) < 0 ||
+	    strcmp(ss_offset_format(&o, buf), "767_2"))
+		FAIL(0, "for_movein before the changes gave %s", buf);
+	if (ss_offset_for_movein(768, 0, 0, &o, &err) < 0 ||
+	    strcmp(ss_offset_format(&o, buf), "768_4"))
+		FAIL(0, "for_movein after pos 0 gave %s", buf);
+	if (ss_offset_for_movein(768, 2, 3, &o, &err) < 0 ||
+	    strcmp(ss_offset_format(&o, buf), "768_15"))
+		FAIL(0, "for_movein after pos 2 gave %s", buf);
+	if (ss_offset_for_movein(0, -1, 0, &o, &err) == 0 ||
+	    err.code != SS_ERR_INPUT)
+		FAIL(0, "for_movein before the changes of lsn 0 must fail");
+	if (ss_offset_for_movein(1, (int64_t)((SS_OFFSET_OP_MAX - 4) / 4), 0,
+				 &o, &err) == 0 ||
+	    ss_offset_for_movein(1, 0, SS_OFFSET_OP_MAX - 3, &o, &err) == 0 ||
+	    ss_offset_for_movein(1, 0, SS_OFFSET_OP_MAX - 4, &o, &err) < 0 ||
+	    o.op != SS_OFFSET_OP_MAX)
+		FAIL(0, "for_movein at the edges of the range");
 	bad = ss_offset_make(1, SS_OFFSET_OP_MAX + 1);
 	if (ss_offset_is_valid(&bad) || ss_offset_encode(&bad, b, &err) == 0)
 		FAIL(0, "op OP_MAX+1 must be invalid and not encode");
