@@ -44,6 +44,19 @@ poll() {
 	{ [ "$_c" != 200 ] || hdr electric-offset >off; }
 }
 
+# log_until PATTERN...: ./log gets the messages of the next answers until
+# it holds a line matching each PATTERN (at most 50 answers)
+log_until() {
+	: >log
+	_i=0
+	for _p in "$@"; do
+		while ! grep -q "$_p" log; do
+			test_eq 200 "$(poll)" && lines >>log || return 1
+			_i=$((_i + 1)) && [ $_i -lt 50 ] || return 1
+		done
+	done
+}
+
 test_expect_success 'changes carry their meta; an update removes the old tag' '
 	i=0 &&
 	while ! grep -q up-to-date b; do
@@ -53,12 +66,7 @@ test_expect_success 'changes carry their meta; an update removes the old tag' '
 	hdr electric-offset >off &&
 	pg_psql "INSERT INTO tasks VALUES (4, 9, '"'"'d'"'"')" \
 		"UPDATE tasks SET project_id = 9 WHERE id = 1" &&
-	: >log &&
-	i=0 &&
-	while ! grep -q "\"operation\":\"update\"" log; do
-		test_eq 200 "$(poll)" && lines >>log || return 1
-		i=$((i + 1)) && [ $i -lt 50 ] || return 1
-	done &&
+	log_until "\"operation\":\"update\"" &&
 	grep -q "\"value\":{\"id\":\"4\",\"project_id\":\"9\",\"title\":\"d\"},\"headers\":{\"operation\":\"insert\",.*\"tags\":\[\"$(tag 9)\"\],\"active_conditions\":\[true\]" log &&
 	grep "\"operation\":\"update\"" log >upd &&
 	grep -q "\"tags\":\[\"$(tag 9)\"\],\"active_conditions\":\[true\],\"removed_tags\":\[\"$(tag 7)\"\]" upd
@@ -66,23 +74,13 @@ test_expect_success 'changes carry their meta; an update removes the old tag' '
 
 test_expect_success 'a project leaves the subquery: a move-out event' '
 	pg_psql "UPDATE projects SET active = false WHERE id = 9" &&
-	: >log &&
-	i=0 &&
-	while ! grep -q move-out log; do
-		test_eq 200 "$(poll)" && lines >>log || return 1
-		i=$((i + 1)) && [ $i -lt 50 ] || return 1
-	done &&
+	log_until move-out &&
 	grep -q "^{\"headers\":{\"event\":\"move-out\",\"patterns\":\[{\"pos\":0,\"value\":\"$(tag 9)\"}\],\"txids\":\[[0-9]*\]}}\$" log
 '
 
 test_expect_success 'a project enters the subquery: a move-in event, its rows, snapshot-end' '
 	pg_psql "UPDATE projects SET active = true WHERE id = 8" &&
-	: >log &&
-	i=0 &&
-	while ! grep -q snapshot-end log; do
-		test_eq 200 "$(poll)" && lines >>log || return 1
-		i=$((i + 1)) && [ $i -lt 50 ] || return 1
-	done &&
+	log_until snapshot-end &&
 	grep -v up-to-date log >got &&
 	test_eq 3 "$(wc -l <got)" &&
 	sed -n 1p got | grep -q "^{\"headers\":{\"event\":\"move-in\",\"patterns\":\[{\"pos\":0,\"value\":\"$(tag 8)\"}\],\"txids\":\[[0-9]*\]}}\$" &&
@@ -92,24 +90,14 @@ test_expect_success 'a project enters the subquery: a move-in event, its rows, s
 
 test_expect_success 'a change of a moved-in row follows it; no refetch' '
 	pg_psql "UPDATE tasks SET title = '"'"'b2'"'"' WHERE id = 2" &&
-	: >log &&
-	i=0 &&
-	while ! grep -q "\"operation\":\"update\"" log; do
-		test_eq 200 "$(poll)" && lines >>log || return 1
-		i=$((i + 1)) && [ $i -lt 50 ] || return 1
-	done &&
+	log_until "\"operation\":\"update\"" &&
 	grep -q "\"value\":{\"id\":\"2\",\"title\":\"b2\"}" log
 '
 
 test_expect_success 'a project enters with no task: the move-in event alone' '
 	pg_psql "INSERT INTO projects VALUES (10, true, '"'"'p10'"'"')" \
 		"INSERT INTO tasks VALUES (11, 7, '"'"'marker'"'"')" &&
-	: >log &&
-	i=0 &&
-	while ! grep -q "\"id\":\"11\"" log || ! grep -q "$(tag 10)" log; do
-		test_eq 200 "$(poll)" && lines >>log || return 1
-		i=$((i + 1)) && [ $i -lt 50 ] || return 1
-	done &&
+	log_until "\"id\":\"11\"" "$(tag 10)" &&
 	grep -q "^{\"headers\":{\"event\":\"move-in\",\"patterns\":\[{\"pos\":0,\"value\":\"$(tag 10)\"}\]" log &&
 	! grep -q snapshot-end log
 '

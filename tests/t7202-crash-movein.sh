@@ -28,18 +28,9 @@ test_expect_success 'kill -9 of each stage in turn during move-ins: no refetch' 
 		"project_id IN (SELECT id FROM projects WHERE active)" \
 		"$SEED" 10 3 80 ) >out 2>err &
 	node=$! &&
-	kills=0 &&
-	for stage in shapesync-route shapesync-store shapesync-route \
-		     shapesync-replicate shapesync-serve shapesync-route \
-		     shapesync-store; do
-		sleep 0.4 &&
-		kill -0 $node 2>/dev/null || break
-		old=$(up_child $stage) &&
-		test -n "$old" &&
-		kill -9 "$old" &&
-		kills=$((kills + 1)) &&
-		up_wait_child $stage "$old" >/dev/null || { kill $node; return 1; }
-	done &&
+	kills=$(up_kill_each $node 0.4 shapesync-route shapesync-store shapesync-route \
+		shapesync-replicate shapesync-serve shapesync-route \
+		shapesync-store) &&
 	wait $node || { cat out err >&2; return 1; }
 	say "$kills stages killed" &&
 	test $kills -ge 3 &&

@@ -61,3 +61,23 @@ up_wait_child() {
 		sleep 0.1
 	done
 }
+
+# up_kill_each PID PAUSE STAGE...: while process PID runs, kill -9 each
+# STAGE in turn, PAUSE seconds apart, and wait for up to start it again.
+# Prints the number of kills; fails (PID killed) when a stage is missing
+# or does not come back.
+up_kill_each() {
+	_pid=$1 _pause=$2
+	shift 2
+	_kills=0
+	for _st in "$@"; do
+		sleep "$_pause"
+		kill -0 "$_pid" 2>/dev/null || break
+		_old=$(up_child "$_st") &&
+		test -n "$_old" &&
+		kill -9 "$_old" &&
+		_kills=$((_kills + 1)) &&
+		up_wait_child "$_st" "$_old" >/dev/null || { kill "$_pid"; return 1; }
+	done
+	echo "$_kills"
+}
