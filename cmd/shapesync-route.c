@@ -964,6 +964,18 @@ int main(int argc, char **argv)
 		    " evaluation errors, %" PRIu64 " marks",
 		    st.changes_in, st.changes_out, st.moves, st.dropped,
 		    st.eval_errors, ss_activate_marks(st.act));
+	if (st.verbose) {
+		struct ss_movein_stats ms;
+
+		ss_movein_stats(st.movein, &ms);
+		if (ms.queries || ms.failed || ms.recorded)
+			ss_cli_warning("move-ins: %" PRIu64 " written (%" PRIu64
+				       " rows), %" PRIu64 " queries, %" PRIu64
+				       " run again, %" PRIu64
+				       " failed, %zu recorded",
+				       ms.written, ms.rows, ms.queries,
+				       ms.reruns, ms.failed, ms.recorded);
+	}
 	free(vals_new);
 	free(vals_old);
 	beat_publish();

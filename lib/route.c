@@ -1047,25 +1047,28 @@ static void analyse(struct ss_router *r, struct group *g,
 }
 
 /* A subquery shape whose clause needs its column in a view: filed under
- * the view's values (lib/subq keeps them), one lookup per row. Preferred
- * to any other index: a view names few values of its column (a tenant's
+ * the view's values (lib/subq keeps them), one lookup per row; 1 with
+ * the plan set, else 0 (analyse then). Preferred to any other index, so
+ * tried first: a view names few values of its column (a tenant's
  * projects), a plain conjunct often many rows (status = 'open'). */
-static void subq_index(struct ss_router *r, struct group *g,
-		       const struct rshape *s, struct plan *p)
+static int subq_index(struct ss_router *r, struct group *g,
+		      const struct rshape *s, struct plan *p)
 {
 	const char *col, *type;
 	size_t i;
 
 	if (!r->subq || !ss_subq_index_of(r->subq, s->id, &col, &type) ||
 	    strlen(type) >= sizeof(p->type))
-		return;
+		return 0;
 	for (i = 0; i < g->ncols; i++)
 		if (!strcmp(g->cols[i].name, col)) {
+			memset(p, 0, sizeof(*p));
 			p->kind = K_SUBQ;
 			p->col = (long)i;
 			snprintf(p->type, sizeof(p->type), "%s", type);
-			return;
+			return 1;
 		}
+	return 0;
 }
 
 /* ---- filing shapes into indexes --------------------------------------- */
@@ -1386,13 +1389,13 @@ static void compile_shape(struct ss_router *r, struct rshape *s)
 			invalidate(r, g, &s, 1, reason);
 			return;
 		}
-		analyse(r, g, s->w, &p);
+		if (!s->deps || !subq_index(r, g, s, &p))
+			analyse(r, g, s->w, &p);
 		if (s->deps) {
 			/* An index may narrow the candidates; a membership
 			 * always needs the evaluation. */
 			p.exact = 0;
 			p.use_checks = 0;
-			subq_index(r, g, s, &p);
 		}
 		{
 			const size_t *u;
