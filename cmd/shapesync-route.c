@@ -434,7 +434,8 @@ static int route_subqueries(const struct ss_frame *f, const char *const *newv,
 		if (mv->kind == SS_SUBQ_INVALIDATE)
 			ss_router_invalidate(st.router, mv->outer,
 					     mv->text.buf);
-		else if (mv->kind == SS_SUBQ_MOVE_IN)
+		else if (mv->kind == SS_SUBQ_MOVE_IN ||
+			 mv->kind == SS_SUBQ_MOVE_OUT_ROWS)
 			ss_movein_add(st.movein, mv, f->xid, f->lsn);
 	}
 	return 1;

@@ -270,7 +270,8 @@ static const struct field *const schema[] = {
 
 /* 1 if m is one of a move-in's lines: {"headers":{"event":"move-in",..}},
  * an insert with "is_move_in":true and its key and value, or
- * {"headers":{"control":"snapshot-end",..}}. */
+ * {"headers":{"control":"snapshot-end",..}}; or of a move-out written as
+ * deletes: a delete with its key and value. */
 static int movein_line_kind(json_t *m)
 {
 	json_t *h = json_object_get(m, "headers");
@@ -284,8 +285,10 @@ static int movein_line_kind(json_t *m)
 		return !strcmp(ev, "move-in");
 	if (ctl)
 		return !strcmp(ctl, "snapshot-end");
-	return op && !strcmp(op, "insert") &&
-	       json_is_true(json_object_get(h, "is_move_in")) &&
+	return op &&
+	       ((!strcmp(op, "insert") &&
+		 json_is_true(json_object_get(h, "is_move_in"))) ||
+		(!strcmp(op, "delete") && !json_object_get(h, "is_move_in"))) &&
 	       json_is_string(json_object_get(m, "key")) &&
 	       json_is_object(json_object_get(m, "value"));
 }
@@ -955,7 +958,7 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 			return ferr(err, f,
 				    "field 'message' must be one line: a "
 				    "move-in event, an insert with "
-				    "is_move_in, or snapshot-end");
+				    "is_move_in, snapshot-end, or a delete");
 		}
 		json_decref(m);
 		f->message = s;

@@ -147,9 +147,10 @@ static void add_text_expr(struct ss_pg *c, struct ss_buf *b,
 
 int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
 			    const size_t *sel, size_t nsel, const char *where,
-			    const char *where2, const char *extra_headers,
-			    const char *headers_sql, const char *tail,
-			    struct ss_buf *sql, struct ss_err *err)
+			    const char *where2, const char *operation,
+			    const char *extra_headers, const char *headers_sql,
+			    const char *tail, struct ss_buf *sql,
+			    struct ss_err *err)
 {
 	struct ss_buf tmp = SS_BUF_INIT;
 	size_t i;
@@ -181,8 +182,10 @@ int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
 		ss_buf_adds(sql, ")::text, 'null')");
 	}
 	ss_buf_reset(&tmp);
-	ss_buf_adds(&tmp,
-		    "},\"headers\":{\"operation\":\"insert\",\"relation\":[");
+	ss_buf_adds(&tmp, "},\"headers\":{\"operation\":");
+	ss_buf_add_json_string(&tmp, operation ? operation : "insert",
+			       strlen(operation ? operation : "insert"));
+	ss_buf_adds(&tmp, ",\"relation\":[");
 	ss_buf_add_json_string(&tmp, t->schema, strlen(t->schema));
 	ss_buf_addc(&tmp, ',');
 	ss_buf_add_json_string(&tmp, t->name, strlen(t->name));

@@ -85,6 +85,8 @@ void ss_message_snapshot_end(struct ss_buf *out, uint64_t xmin, uint64_t xmax,
  * row holding the change message PostgreSQL renders,
  *   {"key":..,"value":{..},"headers":{"operation":"insert",
  *    "relation":[s,t]<extra_headers>}}
+ * (operation: "insert", or another when `operation` is not NULL: the
+ * deletes of a move-out, lib/movein)
  * with the key built exactly as ss_message_key builds it and each value
  * the text of its column's output function (what pgoutput sends). Rows
  * of table t (all of a partitioned table, else ONLY t), of the `sel`
@@ -101,8 +103,9 @@ struct ss_pg;
 struct ss_catalog_table;
 int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
 			    const size_t *sel, size_t nsel, const char *where,
-			    const char *where2, const char *extra_headers,
-			    const char *headers_sql, const char *tail,
-			    struct ss_buf *sql, struct ss_err *err);
+			    const char *where2, const char *operation,
+			    const char *extra_headers, const char *headers_sql,
+			    const char *tail, struct ss_buf *sql,
+			    struct ss_err *err);
 
 #endif

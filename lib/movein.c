@@ -34,6 +34,7 @@ struct rec {
 	size_t nvals;
 	uint64_t number, xid;
 	ss_lsn lsn, carrier;
+	int out; /* a move-out as deletes (move_out=delete) */
 	/* restored with its lines in the shape's log while its transaction
 	 * is routed again: that transaction's move is settled at once */
 	int done;
@@ -178,6 +179,8 @@ static int persist(struct ss_movein *m, struct ss_err *err)
 						     : json_null());
 		json_object_set_new(o, "value", v);
 		json_object_set_new(o, "xid", json_integer((json_int_t)r->xid));
+		if (r->out)
+			json_object_set_new(o, "out", json_true());
 		lsn_json(o, "lsn", r->lsn);
 		if (r->carrier)
 			lsn_json(o, "carrier", r->carrier);
@@ -253,6 +256,7 @@ static int load(struct ss_movein *m, struct ss_err *err)
 		r->dep = (size_t)json_integer_value(json_object_get(o, "dep"));
 		r->xid =
 		    (uint64_t)json_integer_value(json_object_get(o, "xid"));
+		r->out = json_is_true(json_object_get(o, "out"));
 		r->vals = ss_xcalloc(json_array_size(v), sizeof(*r->vals));
 		r->nvals = json_array_size(v);
 		json_array_foreach(v, k, e)
@@ -366,9 +370,10 @@ static int sees_moves(const struct ss_movein *m, const struct job *j)
 }
 
 /* The columns of the shape's definition, as indexes into t's columns
- * (*new* array). */
+ * (*new* array); for a delete (pk_only) with replica default, those of
+ * the primary key alone, as a delete carries them. */
 static size_t *selected(const struct ss_shape *def,
-			const struct ss_pgq_table *t, size_t *n)
+			const struct ss_pgq_table *t, int pk_only, size_t *n)
 {
 	size_t *sel = ss_xcalloc(t->ncols + 1, sizeof(*sel)), i, k;
 
@@ -378,6 +383,11 @@ static size_t *selected(const struct ss_shape *def,
 
 		for (k = 0; !want && k < def->ncolumns; k++)
 			want = !strcmp(def->columns[k], t->cols[i].name);
+		if (want && pk_only && def->replica != SS_REPLICA_FULL) {
+			for (k = 0; k < t->npk && t->pk[k] != i; k++)
+				;
+			want = k < t->npk;
+		}
 		if (want)
 			sel[(*n)++] = i;
 	}
@@ -419,10 +429,13 @@ static int query(struct ss_movein *m, struct job *j, struct ss_err *err)
 	if (rc <= 0)
 		goto fail;
 	have_t = 1;
-	sel = selected(&def, &t, &nsel);
+	sel = selected(&def, &t, j->plan.out, &nsel);
 	memset(&q, 0, sizeof(q));
 	q.where = j->plan.where.buf;
-	q.headers = ",\"is_move_in\":true";
+	/* the rows that leave, as deletes; those that enter, as inserts
+	 * marked is_move_in */
+	q.operation = j->plan.out ? "delete" : NULL;
+	q.headers = j->plan.out ? NULL : ",\"is_move_in\":true";
 	q.dnf = j->plan.dnf;
 	q.tag_handle = j->plan.handle;
 	q.ac_sql = j->plan.ac.buf;
@@ -592,16 +605,22 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 			txids[k] = txids[k - 1];
 			txids[k - 1] = t;
 		}
-	ss_buf_adds(&b, "{\"headers\":{\"event\":\"move-in\",\"patterns\":");
-	ss_buf_add(&b, j->plan.patterns.buf, j->plan.patterns.len);
-	ss_buf_adds(&b, ",\"txids\":[");
-	for (i = 0; i < ntx; i++)
-		ss_buf_addf(&b, "%s%" PRIu64, i ? "," : "", txids[i]);
-	ss_buf_adds(&b, "]}}");
+	/* A move-out as deletes is its deletes alone: its clients do not
+	 * read events. */
+	if (!j->plan.out) {
+		ss_buf_adds(&b, "{\"headers\":{\"event\":\"move-in\","
+				"\"patterns\":");
+		ss_buf_add(&b, j->plan.patterns.buf, j->plan.patterns.len);
+		ss_buf_adds(&b, ",\"txids\":[");
+		for (i = 0; i < ntx; i++)
+			ss_buf_addf(&b, "%s%" PRIu64, i ? "," : "", txids[i]);
+		ss_buf_adds(&b, "]}}");
+		f = ss_frame_new_movein(xid, lsn, pos++, j->outer, after, b.buf,
+					b.len);
+		m->cfg.write(m->cfg.ctx, f);
+		json_decref(f);
+	}
 	free(txids);
-	f = ss_frame_new_movein(xid, lsn, pos++, j->outer, after, b.buf, b.len);
-	m->cfg.write(m->cfg.ctx, f);
-	json_decref(f);
 	rewind(j->rows);
 	while ((len = getline(&line, &cap, j->rows)) > 0) {
 		if (line[len - 1] == '\n')
@@ -612,7 +631,7 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 		json_decref(f);
 	}
 	free(line);
-	if (j->nrows) {
+	if (j->nrows && !j->plan.out) {
 		ss_buf_reset(&b);
 		ss_message_snapshot_end(&b, j->snap.xmin, j->snap.xmax,
 					j->snap.xip, j->snap.nxip);
@@ -728,7 +747,7 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 		}
 		rc = ss_subq_pend(m->cfg.subq, r->outer, r->dep,
 				  (const char *const *)r->vals, r->nvals,
-				  &r->number, &e);
+				  r->out, &r->number, &e);
 		if (rc < 0) {
 			char why[600];
 
@@ -809,7 +828,8 @@ static int same_vals(const struct rec *r, const struct ss_subq_move *mv)
 {
 	size_t i;
 
-	if (r->nvals != mv->nvals)
+	if (r->nvals != mv->nvals ||
+	    r->out != (mv->kind == SS_SUBQ_MOVE_OUT_ROWS))
 		return 0;
 	for (i = 0; i < r->nvals; i++)
 		if ((!r->vals[i]) != (!mv->vals[i]) ||
@@ -859,6 +879,7 @@ void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
 	r->number = mv->number;
 	r->xid = xid;
 	r->lsn = lsn;
+	r->out = mv->kind == SS_SUBQ_MOVE_OUT_ROWS;
 }
 
 int ss_movein_run(struct ss_movein *m, struct ss_err *err)

@@ -519,8 +519,8 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		}
 		rc = ss_message_snapshot_sql(
 		    pg, t, sel, nsel, where, q ? q->where : NULL,
-		    q ? q->headers : NULL, hs.len ? hs.buf : NULL,
-		    q ? q->tail : NULL, &sql, err);
+		    q ? q->operation : NULL, q ? q->headers : NULL,
+		    hs.len ? hs.buf : NULL, q ? q->tail : NULL, &sql, err);
 		ss_buf_release(&hs);
 		if (rc < 0) {
 			rc = -1;

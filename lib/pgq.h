@@ -133,6 +133,9 @@ int ss_pgq_snapshot(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 struct ss_dnf;
 struct ss_pgq_subset {
 	const char *where, *tail, *headers;
+	/* the rows' operation; NULL: "insert" (a move-out's rows as
+	 * deletes: "delete") */
+	const char *operation;
 	uint64_t *lsn;
 	/* A subquery shape: its plan (each row's headers get its tags and
 	 * active_conditions, computed by PostgreSQL with ss_dnf_sql) and

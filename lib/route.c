@@ -1660,6 +1660,9 @@ int ss_router_add_subquery(struct ss_router *r, int64_t id,
 	if (ss_subq_add(r->subq, id, handle, w, t->cols, t->ncols,
 			s->deps->inner, &e2) < 0)
 		goto bad;
+	if (def->move_out == SS_MOVE_OUT_DELETE &&
+	    ss_subq_set_deletes(r->subq, id, &e2) < 0)
+		goto bad;
 	for (i = 0; i < s->deps->ninner; i++) {
 		struct rshape *in = byid_get(r, s->deps->inner[i]);
 

@@ -323,6 +323,18 @@ int ss_shape_parse_replica(struct ss_shape *s, const char *text,
 	return 0;
 }
 
+int ss_shape_parse_move_out(struct ss_shape *s, const char *text,
+			    struct ss_err *err)
+{
+	if (!text || !strcmp(text, "event"))
+		s->move_out = SS_MOVE_OUT_EVENT;
+	else if (!strcmp(text, "delete"))
+		s->move_out = SS_MOVE_OUT_DELETE;
+	else
+		return ss_err_set(err, SS_ERR_INPUT, "is invalid");
+	return 0;
+}
+
 int ss_shape_parse_log_mode(struct ss_shape *s, const char *text,
 			    struct ss_err *err)
 {
@@ -371,8 +383,11 @@ void ss_shape_canonical(const struct ss_shape *s, struct ss_buf *out)
 		add_json_array(out, s->columns, s->ncolumns);
 	else
 		ss_buf_adds(out, "null");
-	ss_buf_addf(out, ",\"replica\":\"%s\",\"log\":\"%s\"}",
+	ss_buf_addf(out, ",\"replica\":\"%s\",\"log\":\"%s\"",
 		    replica_name(s->replica), log_mode_name(s->log_mode));
+	if (s->move_out == SS_MOVE_OUT_DELETE)
+		ss_buf_adds(out, ",\"move_out\":\"delete\"");
+	ss_buf_addc(out, '}');
 }
 
 /* A JSON string value as a C string, or NULL if v is not a string or holds
@@ -467,6 +482,14 @@ static int shape_from_json(struct ss_shape *s, json_t *o, struct ss_err *err)
 	if (!str || log_mode_from(str, &s->log_mode) < 0)
 		return ss_err_set(err, SS_ERR_INPUT,
 				  "'log' must be \"full\" or \"changes_only\"");
+	if (json_object_get(o, "move_out")) {
+		str = json_cstr(json_object_get(o, "move_out"));
+		/* only the non-default value is written */
+		if (!str || strcmp(str, "delete"))
+			return ss_err_set(err, SS_ERR_INPUT,
+					  "'move_out' must be \"delete\"");
+		s->move_out = SS_MOVE_OUT_DELETE;
+	}
 	return 0;
 }
 
@@ -502,7 +525,9 @@ int ss_shape_from_canonical(struct ss_shape *s, const char *json,
 			goto out;
 		}
 	}
-	if (json_object_size(o) != sizeof(keys) / sizeof(keys[0])) {
+	if (json_object_size(o) !=
+	    sizeof(keys) / sizeof(keys[0]) +
+		(json_object_get(o, "move_out") != NULL)) {
 		const char *key;
 		json_t *v;
 
@@ -511,7 +536,8 @@ int ss_shape_from_canonical(struct ss_shape *s, const char *json,
 			for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 				if (!strcmp(key, keys[i]))
 					break;
-			if (i == sizeof(keys) / sizeof(keys[0]))
+			if (i == sizeof(keys) / sizeof(keys[0]) &&
+			    strcmp(key, "move_out"))
 				break;
 		}
 		ss_err_set(err, SS_ERR_INPUT, "unknown key '%s'",

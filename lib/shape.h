@@ -6,6 +6,8 @@
  * The canonical form is a compact JSON object with a fixed key order:
  *   {"schema":"public","table":"items","where":"...","params":["1"],
  *    "columns":["id","title"],"replica":"default","log":"full"}
+ * and, for a shape with move_out=delete only, a last member
+ * "move_out":"delete" (so that every other shape keeps its form).
  * `where` is null when absent, `columns` is null for "all columns", and
  * columns are sorted byte-wise and deduplicated. The where text is stored as
  * given (trimmed); callers that have lib/where canonicalise it first so that
@@ -21,6 +23,11 @@
 
 enum ss_replica { SS_REPLICA_DEFAULT = 0, SS_REPLICA_FULL = 1 };
 enum ss_log_mode { SS_LOG_FULL = 0, SS_LOG_CHANGES_ONLY = 1 };
+/* How a subquery shape tells its clients that rows left it because a
+ * value left a subquery: Electric's move-out event (the default), or a
+ * delete message per row (the `move_out=delete` parameter, for clients
+ * that ignore move-out events, such as @electric-sql/client's Shape). */
+enum ss_move_out { SS_MOVE_OUT_EVENT = 0, SS_MOVE_OUT_DELETE = 1 };
 
 /* Longest identifier PostgreSQL keeps (NAMEDATALEN - 1). */
 #define SS_IDENT_MAX 63
@@ -39,6 +46,7 @@ struct ss_shape {
 	size_t ncolumns;
 	enum ss_replica replica;
 	enum ss_log_mode log_mode;
+	enum ss_move_out move_out;
 };
 
 void ss_shape_init(struct ss_shape *s);
@@ -90,13 +98,19 @@ int ss_shape_parse_replica(struct ss_shape *s, const char *text,
 int ss_shape_parse_log_mode(struct ss_shape *s, const char *text,
 			    struct ss_err *err);
 
+/* "event" | "delete"; else SS_ERR_INPUT "is invalid". NULL (parameter
+ * absent) sets the default (event). */
+int ss_shape_parse_move_out(struct ss_shape *s, const char *text,
+			    struct ss_err *err);
+
 /* Append the canonical JSON form to out. A NULL schema or table (a shape
  * never parsed) is written as null, which from_canonical rejects. */
 void ss_shape_canonical(const struct ss_shape *s, struct ss_buf *out);
 /*
  * Parse a canonical form back (as stored in the registry or an export).
  * s must be initialised; on error it is left released. Strict: an object
- * with exactly the seven keys (no duplicates, no others), the right types,
+ * with exactly the seven keys (no duplicates, no others; an eighth,
+ * "move_out", only as "delete"), the right types,
  * no NUL in strings, schema/table/columns 1..63 bytes, columns sorted,
  * unique and non-empty (else null), where null or trimmed and non-empty,
  * so that canonical(from_canonical(x)) == x for every canonical x. Key

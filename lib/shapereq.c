@@ -112,6 +112,7 @@ static void collect_one(struct ss_shapereq_args *a, const char *key,
 	    A("api_secret", api_secret),
 	    A("params", params_plain),
 	    A("experimental_compaction", compaction),
+	    A("move_out", move_out),
 	    A("subset__where", sub_where),
 	    A("subset__params", sub_params),
 	    A("subset__limit", sub_limit),
@@ -652,6 +653,8 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 		ss_http_errors_add(&c, "replica", "is invalid");
 	if (ss_shape_parse_log_mode(&r->def, a->log, &err) < 0)
 		ss_http_errors_add(&c, "log", "is invalid");
+	if (ss_shape_parse_move_out(&r->def, a->move_out, &err) < 0)
+		ss_http_errors_add(&c, "move_out", "is invalid");
 	/* A boolean as Ecto casts one from a query string. */
 	if (a->compaction &&
 	    (!strcmp(a->compaction, "true") || !strcmp(a->compaction, "1")))
@@ -766,6 +769,10 @@ unsigned ss_shapereq_validate(const struct ss_shapereq_args *a,
 		if (i < 0)
 			goto invalid;
 	}
+	/* Only a subquery shape has move-outs: for the others move_out
+	 * changes nothing, so it is not part of their identity. */
+	if (!r->ninner)
+		r->def.move_out = SS_MOVE_OUT_EVENT;
 	ss_shape_canonical(&r->def, &r->canon);
 	if (a->sub_where || a->sub_params || a->sub_limit || a->sub_offset ||
 	    a->sub_order) {
@@ -858,6 +865,8 @@ void ss_shapereq_render(const struct ss_shapereq *q, const char *secret,
 		 q->def.replica == SS_REPLICA_FULL ? "full" : "default");
 	add_pair(&pairs, "log",
 		 q->def.log_mode == SS_LOG_FULL ? "full" : "changes_only");
+	if (q->def.move_out == SS_MOVE_OUT_DELETE)
+		add_pair(&pairs, "move_out", "delete");
 	if (q->sub_where)
 		add_pair(&pairs, "subset__where", q->sub_where);
 	if (q->sub_order)

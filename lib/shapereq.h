@@ -39,7 +39,7 @@ struct ss_shapereq_args {
 	    *cursor;
 	const char *where, *columns, *queryable, *replica, *log, *secret,
 	    *api_secret;
-	const char *params_plain, *compaction;
+	const char *params_plain, *compaction, *move_out;
 	const char *sub_where, *sub_params, *sub_limit, *sub_offset, *sub_order;
 	const char *pv[101]; /* params[1..100] */
 	int params_bad_key, params_max;
@@ -165,7 +165,8 @@ struct ss_where_column *ss_shapereq_where_columns(const struct ss_shapereq *q,
  * value may hold '&' or '='; out_kv gets the pairs themselves, pointing
  * into *out's storage) that validate to a request equal to q: canonical
  * table and columns, the canonical where, offset, handle, live, cursor,
- * replica, log, queryable_columns, the subset fields and the secret.
+ * replica, log, move_out (when delete), queryable_columns, the subset
+ * fields and the secret.
  * *out_kv is *new* (free() it); *nkv its length.
  */
 void ss_shapereq_render(const struct ss_shapereq *q, const char *secret,

@@ -31,12 +31,16 @@ struct inner {
 	struct ss_pg_snapshot snap; /* xip owned */
 };
 
-/* A move-in not yet settled. */
+/* A move not yet settled: a move-in, or with move_out=delete a
+ * move-out (out). Until then the shape sees the value as not moved: a
+ * value that is in the view but must not count yet is hidden, one that
+ * left the view but must still count is kept (keep). */
 struct pend {
 	uint64_t number;
 	size_t dep;
 	char **vals;
 	size_t nvals;
+	int out, keep;
 };
 
 struct outer {
@@ -45,8 +49,11 @@ struct outer {
 	struct ss_where *w;
 	struct ss_dnf *dnf;
 	size_t ndeps;
-	struct inner **inner;	  /* per dependency */
-	struct ss_view **pending; /* per dependency, NULL until used */
+	struct inner **inner; /* per dependency */
+	/* per dependency, NULL until used: the pending values hidden from
+	 * the view, and those kept in it (struct pend) */
+	struct ss_view **hide, **keep;
+	int deletes; /* move_out=delete: move-outs are queried too */
 	struct pend *pend;
 	size_t npend, apend;
 	unsigned char *ac_old, *ac_new; /* npositions each */
@@ -383,10 +390,12 @@ static void outer_free(struct outer *o)
 	for (i = 0; i < o->npend; i++)
 		strv_free(o->pend[i].vals, o->pend[i].nvals);
 	free(o->pend);
-	if (o->pending)
-		for (i = 0; i < o->ndeps; i++)
-			ss_view_free(o->pending[i]);
-	free(o->pending);
+	for (i = 0; o->hide && i < o->ndeps; i++)
+		ss_view_free(o->hide[i]);
+	for (i = 0; o->keep && i < o->ndeps; i++)
+		ss_view_free(o->keep[i]);
+	free(o->hide);
+	free(o->keep);
 	free(o->inner);
 	free(o->ac_old);
 	free(o->ac_new);
@@ -493,8 +502,22 @@ static void vfile(struct ss_subq *q, struct outer *o, int add)
 	e->os[e->n++] = o;
 }
 
+/* 1 if o keeps value vals of dependency dep (a pending move-out: filed
+ * under it while it is not in the view). */
+static int kept(const struct outer *o, size_t dep, const char *const *vals)
+{
+	struct ss_err err = SS_ERR_INIT;
+	int res;
+
+	return o->keep[dep] && ss_view_rows(o->keep[dep]) &&
+	       ss_view_member(o->keep[dep], vals, o->inner[dep]->ncols, &res,
+			      &err) == 0 &&
+	       res == 1;
+}
+
 /* Value vals of inner shape in moved into (add 1) or out of (0) its
- * view: the outer shapes indexed by it follow. */
+ * view: the outer shapes indexed by it follow (not for a value one of
+ * them keeps, filed while it is kept). */
 static void vmove(struct ss_subq *q, struct inner *in, const char *const *vals,
 		  int add)
 {
@@ -506,6 +529,7 @@ static void vmove(struct ss_subq *q, struct inner *in, const char *const *vals,
 		struct outer *o = in->users[u].o;
 
 		if (o->idx_dep < 0 || (size_t)o->idx_dep != in->users[u].dep ||
+		    kept(o, in->users[u].dep, vals) ||
 		    vkey(q, o->idx_col, in->types[0], vals[0]) < 0)
 			continue;
 		vfile(q, o, add);
@@ -528,8 +552,23 @@ static int vfile_value(void *ctx, const char *const *vals)
 	return 0;
 }
 
+/* Its value keeps o filed (pending move-outs): unfile it unless it is in
+ * the view too. */
+static int vfile_kept(void *ctx, const char *const *vals)
+{
+	struct vfile_ctx *c = ctx;
+	struct ss_err err = SS_ERR_INIT;
+	int res;
+
+	if (ss_view_member(c->o->inner[c->o->idx_dep]->view, vals, 1, &res,
+			   &err) == 0 &&
+	    res != 1)
+		vfile_value(ctx, vals);
+	return 0;
+}
+
 /* File (add 1) or unfile (0) outer o under every value of its index
- * dependency's view. */
+ * dependency's view (and, to unfile, those it keeps). */
 static void vfile_outer(struct ss_subq *q, struct outer *o, int add)
 {
 	struct inner *in;
@@ -543,6 +582,8 @@ static void vfile_outer(struct ss_subq *q, struct outer *o, int add)
 	c.type = in->types[0];
 	c.add = add;
 	ss_view_each(in->view, vfile_value, &c);
+	if (!add && o->keep[o->idx_dep])
+		ss_view_each(o->keep[o->idx_dep], vfile_kept, &c);
 }
 
 /* The dependency every disjunct of d tests positively with one column
@@ -791,7 +832,8 @@ int ss_subq_add(struct ss_subq *q, int64_t id, const char *handle,
 	o->handle = ss_xstrdup(handle);
 	o->ndeps = ss_where_ndeps(w);
 	o->inner = ss_xcalloc(o->ndeps, sizeof(*o->inner));
-	o->pending = ss_xcalloc(o->ndeps, sizeof(*o->pending));
+	o->hide = ss_xcalloc(o->ndeps, sizeof(*o->hide));
+	o->keep = ss_xcalloc(o->ndeps, sizeof(*o->keep));
 	if (ss_dnf_build(w, cols, ncols, &o->dnf, err) < 0)
 		goto fail;
 	np = ss_dnf_npositions(o->dnf);
@@ -880,6 +922,17 @@ differ:
 			  "the clause of shape %" PRId64 " compiles to other "
 			  "subqueries against its table's columns",
 			  id);
+}
+
+int ss_subq_set_deletes(struct ss_subq *q, int64_t id, struct ss_err *err)
+{
+	struct outer *o = outer_get(q, id);
+
+	if (!o)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "shape %" PRId64 " is no subquery shape", id);
+	o->deletes = 1;
+	return 0;
 }
 
 int ss_subq_remove(struct ss_subq *q, int64_t id)
@@ -1031,31 +1084,35 @@ static int or3(int a, int b)
 
 /*
  * Membership for outer o, dependency dep: the view, with o's pending
- * move-ins undone. A positive dependency's pending values entered the
- * view but do not count yet (only TRUE matters to a positive position:
- * the value is simply not there); a negated one's left the view but
- * still count: membership in the view plus them.
+ * moves undone. A hidden value entered the view but does not count yet
+ * (a positive dependency's move-in, a negated one's move-out as
+ * deletes): not a member (unknown when the view has NULLs, as SQL's IN);
+ * a kept one left the view but still counts (a negated dependency's
+ * move-in, a positive one's move-out as deletes): the view plus them.
  */
 static int member(void *ctx, size_t dep, const char *const *vals, size_t n,
 		  int *res, struct ss_err *err)
 {
 	struct outer *o = ctx;
-	struct ss_view *pv;
+	const struct ss_view *v;
 	int pr;
 
 	if (dep >= o->ndeps)
 		return ss_err_set(err, SS_ERR_INPUT, "no dependency %zu", dep);
-	if (ss_view_member(o->inner[dep]->view, vals, n, res, err) < 0)
+	v = o->inner[dep]->view;
+	if (ss_view_member(v, vals, n, res, err) < 0)
 		return -1;
-	pv = o->pending[dep];
-	if (!pv || !ss_view_rows(pv))
-		return 0;
-	if (ss_view_member(pv, vals, n, &pr, err) < 0)
-		return -1;
-	if (ss_dnf_dep_negated(o->dnf, dep))
+	if (o->hide[dep] && ss_view_rows(o->hide[dep])) {
+		if (ss_view_member(o->hide[dep], vals, n, &pr, err) < 0)
+			return -1;
+		if (pr == 1)
+			*res = ss_view_null_rows(v) ? -1 : 0;
+	}
+	if (o->keep[dep] && ss_view_rows(o->keep[dep])) {
+		if (ss_view_member(o->keep[dep], vals, n, &pr, err) < 0)
+			return -1;
 		*res = or3(*res, pr);
-	else if (pr == 1)
-		*res = 0;
+	}
 	return 0;
 }
 
@@ -1245,16 +1302,38 @@ static int has_null(const char *const *vals, size_t n)
 	return 0;
 }
 
+/* A kept value of o's index dependency files o under it (add 1) while it
+ * is kept, and no longer once it is not (0), unless it is in the view. */
+static void pend_file(struct outer *o, const struct pend *p, int add)
+{
+	struct inner *in = o->inner[p->dep];
+	struct ss_err err = SS_ERR_INIT;
+	int res;
+
+	if (!p->keep || o->idx_dep < 0 || (size_t)o->idx_dep != p->dep ||
+	    in->ncols != 1 || !p->vals[0])
+		return;
+	if (!add &&
+	    ss_view_member(in->view, (const char *const *)p->vals, 1, &res,
+			   &err) == 0 &&
+	    res == 1)
+		return;
+	if (vkey(o->q, o->idx_col, in->types[0], p->vals[0]) == 0)
+		vfile(o->q, o, add);
+}
+
+/* Make vals a pending move of o's dependency dep: a move-in, or (out) a
+ * move-out as deletes. */
 static int pend_add(struct outer *o, size_t dep, const char *const *vals,
-		    size_t n, uint64_t number, struct ss_err *err)
+		    size_t n, uint64_t number, int out, struct ss_err *err)
 {
 	struct inner *in = o->inner[dep];
-	int moved;
+	int keep = out != ss_dnf_dep_negated(o->dnf, dep), moved;
+	struct ss_view **v = keep ? &o->keep[dep] : &o->hide[dep];
 
-	if (!o->pending[dep])
-		o->pending[dep] =
-		    ss_view_new(in->ncols, (const char *const *)in->types);
-	if (ss_view_add(o->pending[dep], vals, 1, &moved, err) < 0)
+	if (!*v)
+		*v = ss_view_new(in->ncols, (const char *const *)in->types);
+	if (ss_view_add(*v, vals, 1, &moved, err) < 0)
 		return -1;
 	if (o->npend == o->apend) {
 		o->apend = o->apend ? o->apend * 2 : 4;
@@ -1264,6 +1343,9 @@ static int pend_add(struct outer *o, size_t dep, const char *const *vals,
 	o->pend[o->npend].dep = dep;
 	o->pend[o->npend].vals = strv_copy(vals, n);
 	o->pend[o->npend].nvals = n;
+	o->pend[o->npend].out = out;
+	o->pend[o->npend].keep = keep;
+	pend_file(o, &o->pend[o->npend], 1);
 	o->npend++;
 	return 0;
 }
@@ -1275,8 +1357,9 @@ static void pend_drop(struct outer *o, size_t i)
 	struct ss_err err = SS_ERR_INIT;
 	int moved;
 
-	ss_view_add(o->pending[p->dep], (const char *const *)p->vals, -1,
-		    &moved, &err);
+	ss_view_add(p->keep ? o->keep[p->dep] : o->hide[p->dep],
+		    (const char *const *)p->vals, -1, &moved, &err);
+	pend_file(o, p, 0);
 	strv_free(p->vals, p->nvals);
 	memmove(o->pend + i, o->pend + i + 1,
 		(o->npend - i - 1) * sizeof(*o->pend));
@@ -1346,16 +1429,32 @@ static int transition(struct ss_subq *q, struct inner *in,
 				    in_ ? "entered" : "left", o->id);
 			continue;
 		}
-		if (in_ != neg) {
-			/* Positive in, or NOT IN out: a move-in. */
-			mv = move_new(out, SS_SUBQ_MOVE_IN, o, dep);
+		if (o->deletes && pend_cancel(o, dep, vals, n)) {
+			/* The value moves back before the shape saw it
+			 * move: the query in flight may hold its rows. */
+			o->gen++;
+			continue;
+		}
+		if (in_ != neg || o->deletes) {
+			/* Positive in, or NOT IN out: a move-in; the
+			 * other way with move_out=delete, a move-out
+			 * whose rows are queried too. */
+			int mout = in_ == neg;
+
+			mv = move_new(
+			    out, mout ? SS_SUBQ_MOVE_OUT_ROWS : SS_SUBQ_MOVE_IN,
+			    o, dep);
 			mv->number = ++q->next_number;
 			mv->vals = strv_copy(vals, n);
 			mv->nvals = n;
 			ss_buf_adds(&mv->text, "[");
-			patterns_add(o, dep, vals, &mv->text);
+			if (neg && mout)
+				negated_patterns(o, dep, vals, n, &mv->text);
+			else
+				patterns_add(o, dep, vals, &mv->text);
 			ss_buf_adds(&mv->text, "]");
-			if (pend_add(o, dep, vals, n, mv->number, err) < 0)
+			if (pend_add(o, dep, vals, n, mv->number, mout, err) <
+			    0)
 				return -1;
 			continue;
 		}
@@ -1605,7 +1704,7 @@ size_t ss_subq_pending_outers(const struct ss_subq *q, int64_t **ids)
 }
 
 int ss_subq_pend(struct ss_subq *q, int64_t id, size_t dep,
-		 const char *const *vals, size_t n, uint64_t *number,
+		 const char *const *vals, size_t n, int out, uint64_t *number,
 		 struct ss_err *err)
 {
 	struct outer *o = outer_get(q, id);
@@ -1622,10 +1721,12 @@ int ss_subq_pend(struct ss_subq *q, int64_t id, size_t dep,
 		return -1;
 	neg = ss_dnf_dep_negated(o->dnf, dep);
 	/* A move-in that still holds: a positive dependency's value is in
-	 * the view, a negated one's is not. */
-	if ((res == 1) == neg)
+	 * the view, a negated one's is not; a move-out the other way. */
+	if (out && !o->deletes)
 		return 0;
-	if (pend_add(o, dep, vals, n, ++q->next_number, err) < 0)
+	if (((res == 1) == neg) != out)
+		return 0;
+	if (pend_add(o, dep, vals, n, ++q->next_number, out, err) < 0)
 		return -1;
 	o->gen++;
 	*number = q->next_number;
@@ -1647,21 +1748,52 @@ void ss_subq_movein_release(struct ss_subq_movein *mi)
 	memset(mi, 0, sizeof(*mi));
 }
 
+/* Into *v a view of dependency dep's pending values of o that are not
+ * in the group (dep, out), hidden (keep 0) or kept (1); NULL when there
+ * is none (*new*). 0, or -1 with err. */
+static int rest_of(const struct outer *o, size_t dep, int out, int keep,
+		   struct ss_view **res, struct ss_err *err)
+{
+	const struct inner *in = o->inner[dep];
+	struct ss_view *v = NULL;
+	size_t i;
+	int moved;
+
+	for (i = 0; i < o->npend; i++) {
+		const struct pend *p = &o->pend[i];
+
+		if (p->dep != dep || p->out == out || p->keep != keep)
+			continue;
+		if (!v)
+			v = ss_view_new(in->ncols,
+					(const char *const *)in->types);
+		if (ss_view_add(v, (const char *const *)p->vals, 1, &moved,
+				err) < 0) {
+			ss_view_free(v);
+			return -1;
+		}
+	}
+	*res = v;
+	return 0;
+}
+
 int ss_subq_movein_next(struct ss_subq *q, int64_t id,
 			struct ss_subq_movein *mi, struct ss_err *err)
 {
 	struct outer *o = outer_get(q, id);
-	struct ss_view *job;
+	struct ss_view *job, *hide_rest = NULL, *keep_rest = NULL;
 	int *first;
 	size_t i, k, dep, np = 0;
-	int moved;
+	int moved, out, rest = 0;
 
 	memset(mi, 0, sizeof(*mi));
 	if (!o || !o->npend)
 		return 0;
 	dep = o->pend[0].dep;
+	out = o->pend[0].out;
 	mi->outer = id;
 	mi->dep = dep;
+	mi->out = out;
 	mi->gen = o->gen;
 	mi->handle = o->handle;
 	mi->dnf = o->dnf;
@@ -1674,6 +1806,10 @@ int ss_subq_movein_next(struct ss_subq *q, int64_t id,
 
 		if (p->dep != dep)
 			continue;
+		if (p->out != out) {
+			rest = 1;
+			continue;
+		}
 		mi->numbers = ss_xrealloc(
 		    mi->numbers, (mi->nnumbers + 1) * sizeof(*mi->numbers));
 		mi->numbers[mi->nnumbers++] = p->number;
@@ -1703,9 +1839,17 @@ int ss_subq_movein_next(struct ss_subq *q, int64_t id,
 	ss_buf_adds(&mi->patterns, "]");
 	ss_buf_adds(&mi->values, "]");
 	ss_view_free(job);
+	/* moves of the other way still pending: the set after this
+	 * group's moves still lacks them */
+	if (rest && (rest_of(o, dep, out, 0, &hide_rest, err) < 0 ||
+		     rest_of(o, dep, out, 1, &keep_rest, err) < 0)) {
+		ss_view_free(hide_rest);
+		ss_subq_movein_release(mi);
+		return -1;
+	}
 	/* $1..: every dependency as the shape sees it now (the view with
-	 * its pending moves undone), then dependency dep with all of them
-	 * made: the view itself. */
+	 * its pending moves undone), then dependency dep with this group's
+	 * moves made. */
 	for (k = 0; k < o->ndeps; k++)
 		np += o->inner[k]->ncols;
 	np += o->inner[dep]->ncols;
@@ -1714,16 +1858,27 @@ int ss_subq_movein_next(struct ss_subq *q, int64_t id,
 	first = ss_xcalloc(o->ndeps, sizeof(*first));
 	np = 0;
 	for (k = 0; k < o->ndeps; k++) {
-		int neg = ss_dnf_dep_negated(o->dnf, k);
-
 		first[k] = (int)np + 1;
-		ss_view_arrays_adjusted(
-		    o->inner[k]->view, neg ? NULL : o->pending[k],
-		    neg ? o->pending[k] : NULL, &mi->params[np]);
+		ss_view_arrays_adjusted(o->inner[k]->view, o->hide[k],
+					o->keep[k], &mi->params[np]);
 		np += o->inner[k]->ncols;
 	}
-	ss_view_arrays(o->inner[dep]->view, &mi->params[np]);
-	ss_dnf_movein_sql(o->dnf, o->w, dep, first, (int)np + 1, &mi->where);
+	ss_view_arrays_adjusted(o->inner[dep]->view, hide_rest, keep_rest,
+				&mi->params[np]);
+	ss_view_free(hide_rest);
+	ss_view_free(keep_rest);
+	if (out) {
+		/* The rows that leave: D_before AND NOT (D_after OR
+		 * D_unaffected), the move-in's WHERE with the sets swapped. */
+		int before = first[dep];
+
+		first[dep] = (int)np + 1;
+		ss_dnf_movein_sql(o->dnf, o->w, dep, first, before, &mi->where);
+		first[dep] = before;
+	} else {
+		ss_dnf_movein_sql(o->dnf, o->w, dep, first, (int)np + 1,
+				  &mi->where);
+	}
 	ss_dnf_movein_ac_sql(o->dnf, o->w, dep, first, (int)np + 1, &mi->ac);
 	free(first);
 	return 1;

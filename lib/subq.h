@@ -20,6 +20,14 @@
  * ss_subq_inner returns the move-in with a number, and
  * ss_subq_settle(number) makes the value count for that shape.
  *
+ * Move-outs as deletes. An outer shape made with move_out=delete
+ * (ss_subq_set_deletes) learns of rows leaving through a delete per row
+ * rather than a move-out event, so a move-out needs a query too (the
+ * mirror of the move-in's): it is pending like a move-in, the shape
+ * evaluating its changes as if the value had not left until its rows are
+ * written. A value that moves back before then cancels its pending move
+ * (the shape never saw it move).
+ *
  * Not thread-safe: one owner (route's main thread).
  */
 #ifndef SS_SUBQ_H
@@ -114,6 +122,12 @@ int ss_subq_rebind(struct ss_subq *q, int64_t id, struct ss_where *w,
 		   const struct ss_where_column *cols, size_t ncols,
 		   struct ss_err *err);
 
+/* Outer shape id's move-outs are deletes per row (move_out=delete): its
+ * moves out are pending moves with queries (SS_SUBQ_MOVE_OUT_ROWS), not
+ * events. Set it right after ss_subq_add. 0, or -1 with err
+ * (SS_ERR_INPUT) when id is not an outer shape here. */
+int ss_subq_set_deletes(struct ss_subq *q, int64_t id, struct ss_err *err);
+
 /* Remove outer shape id (and the views only it used): 1 if it was there. */
 int ss_subq_remove(struct ss_subq *q, int64_t id);
 
@@ -196,18 +210,21 @@ enum ss_subq_move_kind {
 	SS_SUBQ_MOVE_OUT,   /* write the move-out event now */
 	SS_SUBQ_MOVE_IN,    /* run the move-in query, then settle */
 	SS_SUBQ_INVALIDATE, /* the shape cannot follow: 409 */
+	/* move_out=delete: run the query of the rows that leave (their
+	 * deletes), then settle, as a move-in */
+	SS_SUBQ_MOVE_OUT_ROWS,
 };
 
 struct ss_subq_move {
 	enum ss_subq_move_kind kind;
 	int64_t outer;
 	size_t dep;	 /* the dependency that moved */
-	uint64_t number; /* move-in: what ss_subq_settle takes */
+	uint64_t number; /* move-in, out-rows: what ss_subq_settle takes */
 	/* move-out / move-in: the patterns, a JSON array
 	 * [{"pos":N,"value":"<md5>"},...]; invalidate: the reason */
 	struct ss_buf text;
-	/* move-in: the value that moved (the select list's columns,
-	 * NULL entries SQL NULL), *new* with the move */
+	/* move-in, out-rows: the value that moved (the select list's
+	 * columns, NULL entries SQL NULL), *new* with the move */
 	char **vals;
 	size_t nvals;
 };
@@ -322,22 +339,27 @@ const char *ss_subq_handle(const struct ss_subq *q, int64_t id);
 size_t ss_subq_pending_outers(const struct ss_subq *q, int64_t **ids);
 
 /*
- * Make vals (dependency dep's select list) a pending move-in of outer
- * shape id again: after a restart, for a move-in whose rows were never
- * written (its value is in the loaded view, the shape does not see it
- * yet). Returns 1 with *number set; 0 when the move no longer holds (the
- * value left the view of a positive dependency, or is back in a negated
- * one's, or has a NULL); -1 with err (SS_ERR_INPUT) for no such shape or
+ * Make vals (dependency dep's select list) a pending move-in (out 0) or
+ * move-out as deletes (out 1) of outer shape id again: after a restart,
+ * for a move whose rows were never written (the loaded view has it
+ * moved, the shape does not see it yet). Returns 1 with *number set; 0
+ * when the move no longer holds (a move-in's value left the view of a
+ * positive dependency, or is back in a negated one's; a move-out's the
+ * other way; a value with a NULL; a move-out of a shape without
+ * move_out=delete); -1 with err (SS_ERR_INPUT) for no such shape or
  * dependency, or a value not valid for its type.
  */
 int ss_subq_pend(struct ss_subq *q, int64_t id, size_t dep,
-		 const char *const *vals, size_t n, uint64_t *number,
+		 const char *const *vals, size_t n, int out, uint64_t *number,
 		 struct ss_err *err);
 
 /*
  * The query of outer shape id's next move-in: every pending move-in of
  * the dependency of its oldest one, as one query (reference 4.2):
  *   SELECT ... WHERE <where>, each row's active_conditions <ac>
+ * or, when its oldest pending move is a move-out as deletes (out 1),
+ * every pending move-out of that dependency: the rows that leave,
+ *   D_before AND NOT (D_after OR D_unaffected),
  * with the text arrays params[0..nparams) as $1.. (ss_dnf_movein_sql:
  * every dependency as the shape sees it now, then `dep` with the moves
  * made). patterns: the move-in event's JSON array; values: the values
@@ -351,6 +373,7 @@ struct ss_dnf;
 struct ss_subq_movein {
 	int64_t outer;
 	size_t dep;
+	int out; /* the rows leave (deletes), rather than enter */
 	uint64_t gen;
 	uint64_t *numbers;
 	size_t nnumbers;

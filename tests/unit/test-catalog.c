@@ -304,7 +304,7 @@ static void test_snapshot_sql(void)
 	sql("INSERT INTO items VALUES (1, 'x/y', '{p,q}', 'ab', 'ok'), "
 	    "(2, 'z', NULL, NULL, NULL)");
 	CHECK(ss_catalog_describe(terse, "public", "items", &t, &err) == 1);
-	CHECK(ss_message_snapshot_sql(terse, &t, sel, 5, "a = 1", NULL,
+	CHECK(ss_message_snapshot_sql(terse, &t, sel, 5, "a = 1", NULL, NULL,
 				      ",\"snapshot_mark\":3", NULL,
 				      " ORDER BY a", &q, &err) == 0);
 	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
@@ -322,14 +322,16 @@ static void test_snapshot_sql(void)
 	CHECK_STR(PQntuples(r) ? PQgetvalue(r, 0, 0) : "", want.buf);
 	PQclear(r);
 	ss_buf_reset(&q);
+	/* a move-out's deletes (lib/movein) */
 	CHECK(ss_message_snapshot_sql(terse, &t, sel + 2, 1, "a = 2", NULL,
-				      NULL, NULL, NULL, &q, &err) == 0);
+				      "delete", NULL, NULL, NULL, &q,
+				      &err) == 0);
 	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
 		FAILF("%s: %s", q.buf, err.msg);
 	CHECK_STR(
 	    PQntuples(r) ? PQgetvalue(r, 0, 0) : "",
 	    "{\"key\":\"\\\"public\\\".\\\"items\\\"/\\\"z\\\"/\\\"2\\\"\","
-	    "\"value\":{\"tags\":null},\"headers\":{\"operation\":\"insert\","
+	    "\"value\":{\"tags\":null},\"headers\":{\"operation\":\"delete\","
 	    "\"relation\":[\"public\",\"items\"]}}");
 	PQclear(r);
 	ss_catalog_table_release(&t);

@@ -95,16 +95,23 @@ static void add(struct ss_router *r, int64_t id, const char *table,
 	"{\"schema\":\"public\",\"table\":\"projects\",\"columns\":[[\"id\","  \
 	"\"int4\"],[\"active\",\"bool\"],[\"name\",\"text\"]]}]"
 
-static void add_outer(struct ss_router *r, int64_t id, const char *where,
-		      const char *deps)
+static void add_outer_mode(struct ss_router *r, int64_t id, const char *where,
+			   const char *deps, enum ss_move_out mode)
 {
 	struct ss_shape d;
 	struct ss_err err = SS_ERR_INIT;
 
 	def_of(&d, "tasks", where, NULL);
+	d.move_out = mode;
 	CHECK(ss_router_add_subquery(r, id, &d, "12345-1700000000000000", deps,
 				     &err) == 0);
 	ss_shape_release(&d);
+}
+
+static void add_outer(struct ss_router *r, int64_t id, const char *where,
+		      const char *deps)
+{
+	add_outer_mode(r, id, where, deps, SS_MOVE_OUT_EVENT);
 }
 
 /* The ids a change of tasks matches, as "1,4". */
@@ -133,8 +140,11 @@ static const struct col tasks[] = {{"id", "int4", 23, 1},
  * The routing index: NOUT outer shapes, each with its own inner shape,
  * half of them indexed by their view (`project_id IN (...)` alone, or
  * with a plain conjunct), half evaluated for every row (an OR); random
- * values move in and out of the views (move-ins settled at once) and
- * every change of tasks matches exactly the shapes a model says.
+ * values move in and out of the views, their pending moves settled
+ * at random later (half the shapes with move_out=delete, whose
+ * move-outs are pending too and cancelled by a move back), and every
+ * change of tasks matches exactly the shapes a model of what each
+ * shape sees says.
  */
 #define NOUT 24
 #define NVAL 12
@@ -143,7 +153,9 @@ static void random_index(void)
 	struct ss_router *r = ss_router_new(on_invalidate, NULL);
 	struct ss_subq *q = ss_subq_new("single_stack");
 	static const struct ss_pg_snapshot nosnap;
-	unsigned char in[NOUT][NVAL] = {{0}};
+	unsigned char in[NOUT][NVAL] = {{0}}, seen[NOUT][NVAL] = {{0}};
+	uint64_t pend[NOUT][NVAL] = {{0}}; /* its pending move's number */
+	unsigned char pend_out[NOUT][NVAL] = {{0}};
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_buf b = SS_BUF_INIT, want = SS_BUF_INIT, deps = SS_BUF_INIT;
 	struct ss_router_stats st;
@@ -156,19 +168,20 @@ static void random_index(void)
 		add(r, (int64_t)(100 + k), "projects", "active", "id");
 		ss_buf_reset(&deps);
 		ss_buf_addf(&deps, "{\"inner\":[%zu]," TABLES "}", 100 + k);
-		add_outer(r, (int64_t)(1 + k),
-			  k % 4 == 0 ? "project_id IN (SELECT id FROM "
-				       "public.projects WHERE active)"
-			  : k % 4 == 1
-			      ? "title = 'x' AND project_id IN (SELECT "
-				"id FROM public.projects WHERE active)"
-			  : k % 4 == 2 ? "project_id IN (SELECT id FROM "
-					 "public.projects WHERE active) AND "
-					 "id > 0"
-				       : "project_id IN (SELECT id FROM "
-					 "public.projects WHERE active) OR "
-					 "title = 'zz'",
-			  deps.buf);
+		add_outer_mode(
+		    r, (int64_t)(1 + k),
+		    k % 4 == 0	 ? "project_id IN (SELECT id FROM "
+				   "public.projects WHERE active)"
+		    : k % 4 == 1 ? "title = 'x' AND project_id IN (SELECT "
+				   "id FROM public.projects WHERE active)"
+		    : k % 4 == 2 ? "project_id IN (SELECT id FROM "
+				   "public.projects WHERE active) AND "
+				   "id > 0"
+				 : "project_id IN (SELECT id FROM "
+				   "public.projects WHERE active) OR "
+				   "title = 'zz'",
+		    deps.buf,
+		    k % 8 >= 4 ? SS_MOVE_OUT_DELETE : SS_MOVE_OUT_EVENT);
 	}
 	relation(r, 100, "projects", projects, 3);
 	relation(r, 200, "tasks", tasks, 3);
@@ -198,12 +211,36 @@ static void random_index(void)
 			  in[k][i] ? SS_FRAME_OP_DELETE : SS_FRAME_OP_INSERT,
 			  in[k][i] ? NULL : vals, in[k][i] ? vals : NULL,
 			  900 + round, 10 + round, &mv, &err) == 0);
-		for (size_t m = 0; m < mv.n; m++)
-			if (mv.v[m].kind == SS_SUBQ_MOVE_IN)
-				ss_subq_settle(q, mv.v[m].outer,
-					       mv.v[m].number);
+		/* no move: a delete-mode shape's pending move cancelled */
+		if (!mv.n)
+			pend[k][i] = 0;
+		for (size_t m = 0; m < mv.n; m++) {
+			CHECK(mv.v[m].outer == (int64_t)(1 + k));
+			if (mv.v[m].kind == SS_SUBQ_MOVE_OUT) {
+				seen[k][i] = 0;
+				pend[k][i] = 0;
+			} else {
+				CHECK(mv.v[m].kind == SS_SUBQ_MOVE_IN ||
+				      (k % 8 >= 4 &&
+				       mv.v[m].kind == SS_SUBQ_MOVE_OUT_ROWS));
+				pend[k][i] = mv.v[m].number;
+				pend_out[k][i] =
+				    mv.v[m].kind == SS_SUBQ_MOVE_OUT_ROWS;
+			}
+		}
 		ss_subq_moves_release(&mv);
 		in[k][i] ^= 1;
+		/* settle a third of the pending moves */
+		for (size_t a = 0; a < NOUT; a++)
+			for (size_t c = 0; c < NVAL; c++) {
+				seed = seed * 1103515245u + 12345u;
+				if (!pend[a][c] || (seed >> 16) % 3)
+					continue;
+				CHECK(ss_subq_settle(q, (int64_t)(1 + a),
+						     pend[a][c]) == 1);
+				seen[a][c] = !pend_out[a][c];
+				pend[a][c] = 0;
+			}
 		/* a task of a random project (or none) */
 		seed = seed * 1103515245u + 12345u;
 		i = (seed >> 8) % (NVAL + 1);
@@ -213,7 +250,7 @@ static void random_index(void)
 		ss_buf_reset(&want);
 		ss_buf_adds(&want, "");
 		for (k = 0; k < NOUT; k++)
-			if (i < NVAL && in[k][i]) /* the title is "x" */
+			if (i < NVAL && seen[k][i]) /* the title is "x" */
 				ss_buf_addf(&want, "%s%zu", want.len ? "," : "",
 					    k + 1);
 		CHECK_STR(b.buf, want.buf);

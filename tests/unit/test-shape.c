@@ -291,6 +291,50 @@ static void test_modes(void)
 	CHECK(ss_shape_parse_log_mode(&s, NULL, &err) == 0 &&
 		  s.log_mode == SS_LOG_FULL,
 	      "log NULL");
+	CHECK(s.move_out == SS_MOVE_OUT_EVENT, "move_out defaults to event");
+	CHECK(ss_shape_parse_move_out(&s, "delete", &err) == 0 &&
+		  s.move_out == SS_MOVE_OUT_DELETE,
+	      "move_out delete");
+	CHECK(ss_shape_parse_move_out(&s, "event", &err) == 0 &&
+		  s.move_out == SS_MOVE_OUT_EVENT,
+	      "move_out event");
+	CHECK(ss_shape_parse_move_out(&s, "Delete", &err) == -1 &&
+		  err.code == SS_ERR_INPUT && !strcmp(err.msg, "is invalid"),
+	      "move_out Delete: %s", err.msg);
+	CHECK(ss_shape_parse_move_out(&s, "", &err) == -1, "move_out ''");
+	CHECK(ss_shape_parse_move_out(&s, "delete", &err) == 0 &&
+		  ss_shape_parse_move_out(&s, NULL, &err) == 0 &&
+		  s.move_out == SS_MOVE_OUT_EVENT,
+	      "move_out NULL");
+	{
+		/* delete is the last member of the canonical form, and
+		 * comes back from it */
+		struct ss_shape m, back;
+		struct ss_buf c = SS_BUF_INIT, c2 = SS_BUF_INIT;
+
+		ss_shape_init(&m);
+		ss_shape_init(&back);
+		CHECK(ss_shape_parse_table(&m, "t", &err) == 0, "table t");
+		ss_shape_canonical(&m, &c2);
+		m.move_out = SS_MOVE_OUT_DELETE;
+		ss_shape_canonical(&m, &c);
+		CHECK(!strcmp(c.buf,
+			      "{\"schema\":\"public\",\"table\":\"t\","
+			      "\"where\":null,\"params\":[],"
+			      "\"columns\":null,\"replica\":\"default\","
+			      "\"log\":\"full\",\"move_out\":\"delete\"}"),
+		      "move_out canonical: %s", c.buf);
+		CHECK(ss_shape_hash_canonical(c.buf, c.len) !=
+			  ss_shape_hash_canonical(c2.buf, c2.len),
+		      "move_out is part of the identity");
+		CHECK(ss_shape_from_canonical(&back, c.buf, &err) == 0 &&
+			  back.move_out == SS_MOVE_OUT_DELETE,
+		      "move_out round trip: %s", err.msg);
+		ss_shape_release(&m);
+		ss_shape_release(&back);
+		ss_buf_release(&c);
+		ss_buf_release(&c2);
+	}
 
 	ss_shape_set_where(&s, "  a = 1 \t\n");
 	CHECK(s.where && !strcmp(s.where, "a = 1"), "where trim: '%s'",
@@ -437,6 +481,19 @@ static const struct from_case from_cases[] = {
     {"{\"schema\":\"public\",\"table\":\"t\",\"where\":null," GOOD_TAIL "x",
      "invalid canonical shape"},
     {"{\"schema\":\"public\",\"table\":\"t\",\"where\":null,\"extra\":1," GOOD_TAIL,
+     "unknown key 'extra'"},
+    /* move_out: present only as "delete" (the default is not written) */
+    {"{\"schema\":\"public\",\"table\":\"t\",\"where\":null,"
+     "\"move_out\":\"delete\"," GOOD_TAIL,
+     NULL},
+    {"{\"schema\":\"public\",\"table\":\"t\",\"where\":null,"
+     "\"move_out\":\"event\"," GOOD_TAIL,
+     "'move_out'"},
+    {"{\"schema\":\"public\",\"table\":\"t\",\"where\":null,"
+     "\"move_out\":null," GOOD_TAIL,
+     "'move_out'"},
+    {"{\"schema\":\"public\",\"table\":\"t\",\"where\":null,"
+     "\"move_out\":\"delete\",\"extra\":1," GOOD_TAIL,
      "unknown key 'extra'"},
     {"{\"schema\":\"public\",\"table\":\"t\",\"table\":\"u\","
      "\"where\":null," GOOD_TAIL,

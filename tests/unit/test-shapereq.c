@@ -185,7 +185,7 @@ static struct ss_shapereq_kv *split_query(char *query, size_t *n)
 
 struct config {
 	char secret[128];
-	int has_secret, delete_mode;
+	int has_secret, delete_mode, subqueries;
 	struct ss_where_limits limits;
 };
 
@@ -199,7 +199,7 @@ static unsigned run_pairs(const struct config *cfg,
 				     fake_describe,
 				     NULL,
 				     cfg->delete_mode,
-				     0};
+				     cfg->subqueries};
 	struct ss_shapereq_error e;
 	struct ss_shapereq_args a;
 	unsigned st;
@@ -263,7 +263,8 @@ static void config_default(struct config *cfg)
 	ss_where_limits_default(&cfg->limits);
 }
 
-/* "@secret [S]", "@mode get|delete", "@limits LEN IN COST" */
+/* "@secret [S]", "@mode get|delete", "@limits LEN IN COST",
+ * "@subqueries on|off" */
 static void directive(struct config *cfg, char *line, const char *path,
 		      int lineno)
 {
@@ -275,6 +276,8 @@ static void directive(struct config *cfg, char *line, const char *path,
 		cfg->has_secret = arg != NULL;
 		snprintf(cfg->secret, sizeof(cfg->secret), "%s",
 			 arg ? arg : "");
+	} else if (!strcmp(line, "@subqueries") && arg) {
+		cfg->subqueries = !strcmp(arg, "on");
 	} else if (!strcmp(line, "@mode") && arg) {
 		cfg->delete_mode = !strcmp(arg, "delete");
 	} else if (!strcmp(line, "@limits") && arg) {

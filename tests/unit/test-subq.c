@@ -108,7 +108,9 @@ static void inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
 		ss_buf_addf(out, "%s%s %" PRId64 " %zu %s", i ? "\n" : "",
 			    m.v[i].kind == SS_SUBQ_MOVE_IN    ? "in"
 			    : m.v[i].kind == SS_SUBQ_MOVE_OUT ? "out"
-							      : "invalidate",
+			    : m.v[i].kind == SS_SUBQ_MOVE_OUT_ROWS
+				? "outrows"
+				: "invalidate",
 			    m.v[i].outer, m.v[i].dep, m.v[i].text.buf);
 	if (!out->buf)
 		ss_buf_adds(out, "");
@@ -686,18 +688,18 @@ static void movein_plan(void)
 	ss_subq_movein_release(&mi);
 	CHECK(is_member(q, 4, 0, (const char *[]){"7"}, 1) == 1);
 	/* after a restart: 7 is in the view, pending again; 9 is not */
-	CHECK(ss_subq_pend(q, 4, 0, (const char *[]){"7"}, 1, &number, &err) ==
-	      1);
+	CHECK(ss_subq_pend(q, 4, 0, (const char *[]){"7"}, 1, 0, &number,
+			   &err) == 1);
 	CHECK(is_member(q, 4, 0, (const char *[]){"7"}, 1) == 0);
-	CHECK(ss_subq_pend(q, 4, 0, (const char *[]){"9"}, 1, &number, &err) ==
-	      0);
+	CHECK(ss_subq_pend(q, 4, 0, (const char *[]){"9"}, 1, 0, &number,
+			   &err) == 0);
 	/* a negated dependency: 5 left users, so its move-in holds */
-	CHECK(ss_subq_pend(q, 4, 1, (const char *[]){"5"}, 1, &number, &err) ==
-	      0);
+	CHECK(ss_subq_pend(q, 4, 1, (const char *[]){"5"}, 1, 0, &number,
+			   &err) == 0);
 	inner(q, 11, SS_FRAME_OP_DELETE, NULL, "5", &b);
 	CHECK(!strncmp(b.buf, "in 4 1 ", 7));
-	CHECK(ss_subq_pend(q, 4, 9, (const char *[]){"5"}, 1, &number, &err) ==
-	      -1);
+	CHECK(ss_subq_pend(q, 4, 9, (const char *[]){"5"}, 1, 0, &number,
+			   &err) == -1);
 	ss_buf_release(&b);
 	ss_subq_free(q);
 
@@ -724,8 +726,159 @@ static void movein_plan(void)
 	ss_subq_free(q);
 }
 
+/* The outer shapes filed under value v of tasks.project_id (int4). */
+static size_t filed(struct ss_subq *q, const char *v)
+{
+	void *const *cookies;
+	const unsigned char *exact;
+
+	return ss_subq_index_lookup(q, "project_id", "int4", v, &cookies,
+				    &exact);
+}
+
+/* Settle every pending move of the next group of outer id: its
+ * direction (1 out), or -1 when none is pending. */
+static int settle_next(struct ss_subq *q, int64_t id)
+{
+	struct ss_subq_movein mi;
+	struct ss_err err = SS_ERR_INIT;
+	size_t i;
+	int out = -1;
+
+	if (ss_subq_movein_next(q, id, &mi, &err) == 1) {
+		out = mi.out;
+		for (i = 0; i < mi.nnumbers; i++)
+			CHECK(ss_subq_settle(q, id, mi.numbers[i]) == 1);
+	}
+	ss_subq_movein_release(&mi);
+	return out;
+}
+
+/* move_out=delete: a move-out is pending with a query (the rows that
+ * leave) like a move-in, the shape seeing the value until it settles; a
+ * value that moves back cancels; the index keeps the shape filed under a
+ * kept value; restore; NOT IN. */
+static void move_out_rows(void)
+{
+	struct ss_subq *q = ss_subq_new(STACK);
+	static const int64_t inner10[] = {10};
+	const char *seven[] = {"7"}, *three[] = {"3"};
+	struct ss_subq_movein mi;
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	uint64_t gen, number = 0;
+
+	add(q, 4, "project_id IN (SELECT id FROM projects)", inner10);
+	add(q, 5, "project_id NOT IN (SELECT id FROM projects)", inner10);
+	CHECK(ss_subq_set_deletes(q, 4, &err) == 0);
+	CHECK(ss_subq_set_deletes(q, 5, &err) == 0);
+	CHECK(ss_subq_set_deletes(q, 6, &err) == -1);
+	load_all(q);
+
+	/* in: a move-in for 4; for the NOT IN shape 5, rows leave */
+	inner(q, 10, SS_FRAME_OP_INSERT, "7", NULL, &b);
+	/* (the NOT IN's patterns hold NULL's too, as its move-out event) */
+	CHECK_STR(b.buf,
+		  "in 4 0 [{\"pos\":0,\"value\":\"" HA "\"}]\n"
+		  "outrows 5 0 [{\"pos\":0,\"value\":\"" HA "\"},{\"pos\":0,"
+		  "\"value\":\"71bb3a06cfb3543533f07e5b4da4369e\"}]");
+	CHECK(is_member(q, 4, 0, seven, 1) == 0); /* not yet for either */
+	CHECK(is_member(q, 5, 0, seven, 1) == 0);
+	CHECK(settle_next(q, 4) == 0 && settle_next(q, 5) == 1);
+	CHECK(is_member(q, 4, 0, seven, 1) == 1);
+	CHECK(is_member(q, 5, 0, seven, 1) == 1);
+	CHECK(filed(q, "7") == 1);
+
+	/* out: rows leave 4 (a query, not an event); 5 gets a move-in */
+	gen = ss_subq_gen(q, 4);
+	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "7", &b);
+	CHECK_STR(b.buf, "outrows 4 0 [{\"pos\":0,\"value\":\"" HA "\"}]\n"
+			 "in 5 0 [{\"pos\":0,\"value\":\"" HA "\"}]");
+	CHECK(ss_subq_gen(q, 4) == gen); /* the shape sees no move yet */
+	CHECK(is_member(q, 4, 0, seven, 1) == 1);
+	CHECK(is_member(q, 5, 0, seven, 1) == 1);
+	CHECK(filed(q, "7") == 1); /* filed while kept */
+	CHECK(ss_subq_movein_next(q, 4, &mi, &err) == 1);
+	CHECK(mi.out == 1 && mi.nnumbers == 1 && mi.nparams == 2);
+	/* $1: as the shape sees it (7 kept), $2: after (without 7); the
+	 * rows that leave: in before, not after */
+	CHECK_STR(mi.params[0].buf, "{\"7\"}");
+	CHECK_STR(mi.params[1].buf, "{}");
+	CHECK_STR(mi.where.buf,
+		  "((COALESCE((project_id = ANY($1::int4[])), false))) AND "
+		  "NOT (((COALESCE((project_id = ANY($2::int4[])), false))) "
+		  "OR (false))");
+	CHECK_STR(mi.ac.buf, "('[' || CASE WHEN COALESCE((project_id = "
+			     "ANY($2::int4[])), false) THEN 'true' ELSE "
+			     "'false' END || ']')");
+	CHECK(ss_subq_settle(q, 4, mi.numbers[0]) == 1);
+	ss_subq_movein_release(&mi);
+	CHECK(is_member(q, 4, 0, seven, 1) == 0);
+	CHECK(filed(q, "7") == 0);
+	CHECK(settle_next(q, 5) == 0 && is_member(q, 5, 0, seven, 1) == 0);
+
+	/* a value that moves back before its move settled cancels it: no
+	 * move, the query in flight stale */
+	gen = ss_subq_gen(q, 4);
+	inner(q, 10, SS_FRAME_OP_INSERT, "8", NULL, &b);
+	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "8", &b);
+	CHECK_STR(b.buf, "");
+	CHECK(ss_subq_gen(q, 4) == gen + 1);
+	CHECK(settle_next(q, 4) == -1 && settle_next(q, 5) == -1);
+	inner(q, 10, SS_FRAME_OP_INSERT, "9", NULL, &b);
+	CHECK(settle_next(q, 4) == 0 && settle_next(q, 5) == 1);
+	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "9", &b);
+	inner(q, 10, SS_FRAME_OP_INSERT, "9", NULL, &b);
+	CHECK_STR(b.buf, "");
+	CHECK(settle_next(q, 4) == -1 && settle_next(q, 5) == -1);
+	CHECK(is_member(q, 4, 0, (const char *[]){"9"}, 1) == 1);
+	CHECK(filed(q, "9") == 1); /* once */
+
+	/* both ways pending on one dependency: a group per direction, the
+	 * set after one group without the other's moves */
+	inner(q, 10, SS_FRAME_OP_DELETE, NULL, "9", &b);
+	inner(q, 10, SS_FRAME_OP_INSERT, "6", NULL, &b);
+	CHECK(ss_subq_movein_next(q, 4, &mi, &err) == 1);
+	CHECK(mi.out == 1 && mi.nnumbers == 1);
+	CHECK_STR(mi.params[0].buf, "{\"9\"}"); /* 6 hidden, 9 kept */
+	CHECK_STR(mi.params[1].buf, "{}");	/* 9 gone, 6 still hidden */
+	CHECK(ss_subq_settle(q, 4, mi.numbers[0]) == 1);
+	ss_subq_movein_release(&mi);
+	CHECK(ss_subq_movein_next(q, 4, &mi, &err) == 1);
+	CHECK(mi.out == 0 && mi.nnumbers == 1);
+	CHECK_STR(mi.params[0].buf, "{}");
+	CHECK_STR(mi.params[1].buf, "{\"6\"}");
+	ss_subq_movein_release(&mi);
+
+	/* restore: a move-out whose value is out of the view holds */
+	CHECK(ss_subq_pend(q, 4, 0, (const char *[]){"9"}, 1, 1, &number,
+			   &err) == 1);
+	CHECK(is_member(q, 4, 0, (const char *[]){"9"}, 1) == 1);
+	CHECK(filed(q, "9") == 1);
+	CHECK(ss_subq_pend(q, 4, 0, (const char *[]){"6"}, 1, 1, &number,
+			   &err) == 0);
+
+	/* a NOT IN's move-out hides the value until it settles */
+	inner(q, 10, SS_FRAME_OP_INSERT, "3", NULL, &b);
+	CHECK(is_member(q, 5, 0, three, 1) == 0);
+	/* removing a shape that keeps a value unfiles it */
+	CHECK(ss_subq_remove(q, 4) == 1);
+	CHECK(filed(q, "9") == 0 && filed(q, "6") == 0);
+	ss_buf_release(&b);
+	ss_subq_free(q);
+
+	/* a shape without move_out=delete has no pending move-out */
+	q = ss_subq_new(STACK);
+	add(q, 4, "project_id IN (SELECT id FROM projects)", inner10);
+	load_all(q);
+	CHECK(ss_subq_pend(q, 4, 0, (const char *[]){"9"}, 1, 1, &number,
+			   &err) == 0);
+	ss_subq_free(q);
+}
+
 int main(void)
 {
+	move_out_rows();
 	movein_plan();
 	deps();
 	example_a();
