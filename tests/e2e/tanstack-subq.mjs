@@ -12,22 +12,27 @@
 // projects. After each phase (a quiet point) the collection must hold
 // exactly the rows of
 //   SELECT * FROM tasks WHERE <WHERE>
-// (each once: it is a map by key), within 60 s. Prints one line per phase
-// and "ok" at the end; exits 1 with the difference otherwise.
+// (each once: it is a map by key), within 60 s. So must the plain
+// @electric-sql/client Shape (which ignores move-out events) following
+// the same where with move_out=delete (rows that leave come as deletes).
+// Prints one line per phase and "ok" at the end; exits 1 with the
+// difference otherwise.
 //
 // With SUBQ_MODE=outs a project only ever leaves "active" (no value moves
 // into the subquery, so nothing needs a refetch) and each transaction
 // waits 20 ms (a run long enough to kill stages under it); SUBQ_MODE=slow
 // is the random run (moves both ways) with the same waits; SUBQ_PROJECTS
 // is how many projects there are (6). Prints
-// "refetches N" at the end: the 409s the collection's client got, and
-// "move-ins N": the move-in events it received.
+// "refetches N" at the end: the 409s the collection's client and the
+// plain Shape got, "move-ins N": the move-in events the collection
+// received, and "deletes N": the deletes the plain Shape received.
 //
 // Usage: node tanstack-subq.mjs WHERE SEED ROUNDS WRITERS TXNS
 //   (SERVE_URL, and libpq's PG* variables, set)
 import pg from 'pg'
 import { createCollection } from '@tanstack/db'
 import { electricCollectionOptions } from '@tanstack/electric-db-collection'
+import { ShapeStream, Shape } from '@electric-sql/client'
 
 const [where, seedArg, roundsArg, writersArg, txnsArg] = process.argv.slice(2)
 const rounds = Number(roundsArg)
@@ -59,6 +64,7 @@ const COLS = extra ? ['id', 'project_id', 'title', 'owner'] : ['id', 'project_id
 let nextTask = 1000
 let refetches = 0
 let moveins = 0
+let deletes = 0
 
 async function writer(db) {
   for (let i = 0; i < txns; i++) {
@@ -141,19 +147,47 @@ const collection = createCollection(
   })
 )
 await collection.preload()
+// The plain client: a Shape of the same rows, move-outs as deletes.
+const plain = new Shape(
+  new ShapeStream({
+    url: `${process.env.SERVE_URL}/v1/shape`,
+    params: { table: 'tasks', where, move_out: 'delete' },
+    fetchClient: async (...args) => {
+      const r = await fetch(...args)
+      if (r.status === 409) refetches++
+      if (r.ok) {
+        const body = await r.clone().text()
+        deletes += (body.match(/"operation":"delete"/g) || []).length
+        if (/"event":"move-out"/.test(body)) {
+          console.error('a move-out event in a move_out=delete shape')
+          process.exit(1)
+        }
+      }
+      return r
+    },
+    onError: () => ({}),
+  })
+)
+await plain.rows
 
 // Wait until the collection holds SELECT's rows (a quiet point).
 async function quiet(what) {
   const want = rowsOf((await dbs[0].query(`SELECT * FROM tasks WHERE ${where}`)).rows)
   let got = []
+  let who = ''
   const until = Date.now() + 60000
   for (;;) {
     got = rowsOf(collection.state.values())
-    if (got.join('\n') === want.join('\n')) break
+    who = 'the collection'
+    if (got.join('\n') === want.join('\n')) {
+      got = rowsOf(plain.currentRows)
+      who = 'the plain Shape (move_out=delete)'
+      if (got.join('\n') === want.join('\n')) break
+    }
     if (Date.now() > until) {
       const g = new Set(got)
       const w = new Set(want)
-      console.error(`${what}: the collection is not SELECT's rows`)
+      console.error(`${what}: ${who} is not SELECT's rows`)
       console.error(`  missing: ${want.filter((x) => !g.has(x)).join(' ')}`)
       console.error(`  extra:   ${got.filter((x) => !w.has(x)).join(' ')}`)
       process.exit(1)
@@ -180,6 +214,7 @@ for (let r = 1; r <= rounds; r++) {
 }
 console.log(`refetches ${refetches}`)
 console.log(`move-ins ${moveins}`)
+console.log(`deletes ${deletes}`)
 console.log('ok')
 await collection.cleanup()
 for (const db of dbs) await db.end()
