@@ -587,6 +587,8 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 	case SS_FRAME_RELATION:
 		if (ss_router_relation(st.router, f, &err) < 0)
 			ss_cli_die_err(&err);
+		if (st.movein)
+			ss_movein_forget_tables(st.movein);
 		write_raw(line, len);
 		break;
 	case SS_FRAME_MARK:

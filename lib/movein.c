@@ -17,10 +17,16 @@
 #include "pg.h"
 #include "pgq.h"
 #include "shape.h"
+#include "tablecache.h"
 
 /* How long a query waits for the transactions that moved its values to
  * be visible to new snapshots (they are committed: route read them). */
 #define VISIBLE_WAIT_US (10 * 1000000LL)
+
+/* The outer tables' descriptions are kept this long (and dropped at
+ * every relation frame: ss_movein_forget_tables), at most this many. */
+#define DESCRIBE_TTL_US (60 * 1000000LL)
+#define DESCRIBE_MAX 256
 
 /* One move-in as the state file records it: a value of dependency dep
  * of outer shape `outer`, moved by transaction xid (commit LSN lsn);
@@ -65,6 +71,10 @@ struct ss_movein {
 	char *conninfo, *state_path, *datadir;
 	struct past past;
 	struct ss_pgq_pool *pool;
+	/* the tables' descriptions (a catalog query of several ms each
+	 * time), asked on conn, the connection of the query in hand */
+	struct ss_tablecache *tables;
+	void *conn;
 	struct rec *recs;
 	size_t nrecs, arecs;
 	struct job **jobs;
@@ -394,6 +404,15 @@ static size_t *selected(const struct ss_shape *def,
 	return sel;
 }
 
+/* The tablecache's describe function: ask on the connection in hand. */
+static int describe(void *ctx, const char *schema, const char *name,
+		    struct ss_pgq_table *t, struct ss_err *err)
+{
+	struct ss_movein *m = ctx;
+
+	return ss_pgq_describe(m->conn, schema, name, t, err);
+}
+
 /*
  * Run j's query (its plan is set): rows into a new temporary file, the
  * snapshot and the WAL insert position with it. -1 with err when it
@@ -423,7 +442,12 @@ static int query(struct ss_movein *m, struct job *j, struct ss_err *err)
 		goto fail;
 	if (!(conn = ss_pgq_get(m->pool, err)))
 		goto fail;
-	rc = ss_pgq_describe(conn, def.schema, def.table, &t, err);
+	if (!m->tables)
+		m->tables = ss_tablecache_new(describe, m, DESCRIBE_TTL_US,
+					      DESCRIBE_MAX);
+	m->conn = conn;
+	rc = ss_tablecache_describe(m->tables, def.schema, def.table, &t, err);
+	m->conn = NULL;
 	if (rc == 0)
 		ss_err_set(err, SS_ERR_RUNTIME, "its table is gone");
 	if (rc <= 0)
@@ -684,6 +708,7 @@ void ss_movein_free(struct ss_movein *m)
 	free(m->recs);
 	if (m->pool)
 		ss_pgq_pool_close(m->pool);
+	ss_tablecache_free(m->tables);
 	free(m->conninfo);
 	free(m->state_path);
 	free(m->datadir);
@@ -1002,6 +1027,12 @@ int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 		job_drop(m, i);
 	}
 	return 0;
+}
+
+void ss_movein_forget_tables(struct ss_movein *m)
+{
+	ss_tablecache_free(m->tables);
+	m->tables = NULL;
 }
 
 void ss_movein_idle(struct ss_movein *m, int64_t now_us)

@@ -141,6 +141,11 @@ int ss_movein_run(struct ss_movein *m, struct ss_err *err);
 int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 		    struct ss_err *err);
 
+/* A relation frame went by (a table's columns may have changed): the
+ * tables' descriptions the queries use (kept up to a minute, so that a
+ * move-in does not wait for the catalog each time) are asked again. */
+void ss_movein_forget_tables(struct ss_movein *m);
+
 /* While route waits for input (now_us: ss_mono_us()): close the query
  * connection once unused for SS_MOVEIN_IDLE_US, so that PostgreSQL sees
  * none from route while nothing moves (a serverless one scales to zero). */

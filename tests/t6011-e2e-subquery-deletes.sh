@@ -6,7 +6,8 @@
 # active_conditions after the move), after the changes of the
 # transaction that moved them; no move-out event; a value that leaves
 # and comes back in one transaction moves nothing; move-ins as usual;
-# the parameter is part of the shape's identity and must be valid.
+# the parameter is part of the shape's identity and must be valid; the
+# move-in rows follow a column added to the table.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
 . "$TEST_SRC/serve.sh"
@@ -90,6 +91,20 @@ test_expect_success 'replica=full: the delete carries every column' '
 	{ del 2 "{\"id\":\"2\",\"project_id\":\"8\",\"title\":\"b\"}" "$(tag 8)" &&
 	  del 6 "{\"id\":\"6\",\"project_id\":\"8\",\"title\":\"f\"}" "$(tag 8)"; } | sort >want &&
 	test_cmp want got
+'
+
+test_expect_success 'a column added: the move-in rows after it carry it (route asks the catalog again)' '
+	pg_psql "ALTER TABLE tasks ADD COLUMN prio int DEFAULT 5" \
+		"INSERT INTO tasks VALUES (7, 9, '"'"'g'"'"')" &&
+	test_eq 409 "$(poll)" &&
+	test_eq 200 "$(get "/v1/shape?$Q&offset=-1")" &&
+	hdr electric-handle >handle &&
+	catch_up &&
+	pg_psql "UPDATE projects SET active = true WHERE id = 9" &&
+	log_until snapshot-end &&
+	grep -c "\"operation\":\"insert\",\"relation\":\[\"public\",\"tasks\"\],\"is_move_in\":true" log >n &&
+	test_eq 3 "$(cat n)" &&
+	test_eq 3 "$(grep -c "\"prio\":\"5\"" log)"
 '
 
 test_expect_success 'an unknown value: 400' '

@@ -8,6 +8,10 @@
 //   move-in   a project with C tasks becomes active (the move-in's
 //             snapshot-end arrives, after its C rows)
 //   move-out  that project becomes inactive again (the move-out arrives)
+// then, following the same where with move_out=delete (the plain
+// client's mode: rows that leave come as deletes, queried by route):
+//   deletes   a project with C tasks becomes inactive (its C deletes
+//             have arrived; each sample first moves it in)
 // Prints one line per kind: samples, p50, p95, max (ms).
 // Usage: node latency.mjs SAMPLES CHILDREN   (SERVE_URL, PG* set; pg
 // from tests/e2e's node_modules, or E2E_DIR's)
@@ -24,21 +28,28 @@ const base = `${process.env.SERVE_URL}/v1/shape?table=tasks&where=${encodeURICom
 const db = new pg.Client()
 await db.connect()
 
-let handle = null
-let offset = '-1'
-async function poll(live) {
-  const u = `${base}&offset=${offset}${handle ? `&handle=${handle}` : ''}${live ? '&live=true' : ''}`
-  const r = await fetch(u)
-  if (r.status !== 200) throw new Error(`status ${r.status}: ${await r.text()}`)
-  handle = r.headers.get('electric-handle')
-  offset = r.headers.get('electric-offset')
-  return r.json()
+// A follower of the shape at url: poll(live) gets its next answer.
+function follower(url) {
+  let handle = null
+  let offset = '-1'
+  return async function poll(live) {
+    const u = `${url}&offset=${offset}${handle ? `&handle=${handle}` : ''}${live ? '&live=true' : ''}`
+    const r = await fetch(u)
+    if (r.status !== 200) throw new Error(`status ${r.status}: ${await r.text()}`)
+    handle = r.headers.get('electric-handle')
+    offset = r.headers.get('electric-offset')
+    return r.json()
+  }
 }
 // catch up to the end of the log
-for (;;) {
-  const b = await poll(false)
-  if (b.some((m) => m.headers && m.headers.control === 'up-to-date')) break
+async function catchUp(poll) {
+  for (;;) {
+    const b = await poll(false)
+    if (b.some((m) => m.headers && m.headers.control === 'up-to-date')) break
+  }
 }
+let poll = follower(base)
+await catchUp(poll)
 
 // wait until a message satisfying pred arrives; ms since t0
 async function until(pred, t0) {
@@ -48,7 +59,7 @@ async function until(pred, t0) {
   }
 }
 
-const res = { change: [], 'move-in': [], 'move-out': [] }
+const res = { change: [], 'move-in': [], 'move-out': [], deletes: [] }
 let task = 1000000
 for (let i = 0; i < samples; i++) {
   const p = 100000 + i
@@ -65,6 +76,23 @@ for (let i = 0; i < samples; i++) {
   t0 = performance.now()
   await db.query('UPDATE projects SET active = false WHERE id = $1', [p])
   res['move-out'].push(await until((m) => m.headers && m.headers.event === 'move-out', t0))
+}
+// move_out=delete: the same moves, the deletes of the rows that leave
+poll = follower(`${base}&move_out=delete`)
+await catchUp(poll)
+for (let i = 0; i < samples && children; i++) {
+  const p = 100000 + i
+  let t0 = performance.now()
+  await db.query('UPDATE projects SET active = true WHERE id = $1', [p])
+  await until((m) => m.headers && m.headers.control === 'snapshot-end', t0)
+  t0 = performance.now()
+  await db.query('UPDATE projects SET active = false WHERE id = $1', [p])
+  // all C deletes (they come in one transaction, maybe several answers)
+  let n = 0
+  res.deletes.push(await until((m) => {
+    if (m.headers && m.headers.operation === 'delete') n++
+    return n === children
+  }, t0))
 }
 const q = (a, f) => a.slice().sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(f * a.length))]
 for (const [k, a] of Object.entries(res))
