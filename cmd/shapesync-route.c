@@ -43,12 +43,14 @@ enum {
 	OPT_MAX_LINE,
 	OPT_DIR,
 	OPT_DB,
+	OPT_MOVEIN_TIMEOUT,
 };
 
 static const struct option options[] = {
     {"registry", required_argument, NULL, OPT_REGISTRY},
     {"dir", required_argument, NULL, OPT_DIR},
     {"db", required_argument, NULL, OPT_DB},
+    {"movein-timeout", required_argument, NULL, OPT_MOVEIN_TIMEOUT},
     {"poll-interval", required_argument, NULL, OPT_POLL_INTERVAL},
     {"max-line", required_argument, NULL, OPT_MAX_LINE},
     {"verbose", no_argument, NULL, 'v'},
@@ -80,6 +82,9 @@ static void usage(void)
 	    "  --db URL              PostgreSQL, for the move-in queries of\n"
 	    "                        subquery shapes (default: $DATABASE_URL;\n"
 	    "                        without one a move-in invalidates its shape)\n"
+	    "  --movein-timeout TIME a move-in query running longer fails and\n"
+	    "                        invalidates its shape (default: 60s; 0: the\n"
+	    "                        server's statement_timeout)\n"
 	    "\n"
 	    "Input:\n"
 	    "  --max-line SIZE       longest input line accepted (default: 256MiB)\n"
@@ -762,6 +767,7 @@ int main(int argc, char **argv)
 {
 	const char *registry_path = getenv("SHAPESYNC_REGISTRY");
 	int64_t poll_ms = DEFAULT_POLL_MS, next_poll;
+	int64_t movein_timeout_ms = 60000;
 	uint64_t max_line = 0;
 	static char outbuf[1 << 20];
 	struct ss_err err = SS_ERR_INIT;
@@ -794,6 +800,14 @@ int main(int argc, char **argv)
 				ss_cli_usage_error(
 				    "option '--dir' needs a path");
 			st.datadir = optarg;
+			break;
+		case OPT_MOVEIN_TIMEOUT:
+			movein_timeout_ms =
+			    ss_cli_opt_duration_ms(optarg, "--movein-timeout");
+			if (movein_timeout_ms < 0 ||
+			    movein_timeout_ms > 24 * 3600 * 1000)
+				ss_cli_usage_error("--movein-timeout must be "
+						   "between 0 and 24h");
 			break;
 		case OPT_POLL_INTERVAL:
 			poll_ms =
@@ -844,6 +858,7 @@ int main(int argc, char **argv)
 		mc.subq = st.subq;
 		mc.reg = st.reg;
 		mc.conninfo = st.conninfo;
+		mc.query_timeout_ms = (int)movein_timeout_ms;
 		mc.state_path = path.buf;
 		mc.datadir = st.datadir;
 		mc.write = on_movein_frame;

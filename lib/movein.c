@@ -433,8 +433,11 @@ static int query(struct ss_movein *m, struct job *j, struct ss_err *err)
 	ss_shape_rec_init(&rec);
 	ss_shape_init(&def);
 	memset(&t, 0, sizeof(t));
-	if (!m->pool)
+	if (!m->pool) {
 		m->pool = ss_pgq_pool_new(m->conninfo, 1, 10);
+		ss_pgq_pool_set_statement_timeout(m->pool,
+						  m->cfg.query_timeout_ms);
+	}
 	rc = ss_registry_get_by_id(m->cfg.reg, j->outer, &rec, err);
 	if (rc == 0)
 		ss_err_set(err, SS_ERR_RUNTIME, "the shape is gone");
@@ -453,6 +456,7 @@ static int query(struct ss_movein *m, struct job *j, struct ss_err *err)
 	if (rc <= 0)
 		goto fail;
 	have_t = 1;
+	rc = -1; /* until the rows are in and the snapshot sees the moves */
 	sel = selected(&def, &t, j->plan.out, &nsel);
 	memset(&q, 0, sizeof(q));
 	q.where = j->plan.where.buf;

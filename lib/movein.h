@@ -78,6 +78,10 @@ struct ss_movein_cfg {
 	/* PostgreSQL, for the queries (copied); NULL: move-ins cannot be
 	 * followed and invalidate their shapes */
 	const char *conninfo;
+	/* > 0: a move-in query running (or waiting for a lock) longer
+	 * fails, and its shape is invalidated: route does not wait for
+	 * ever; 0: the server's statement_timeout */
+	int query_timeout_ms;
 	const char *state_path; /* the state file (copied) */
 	const char *datadir;	/* store's, for the shapes' logs (copied) */
 	/* route's output: write one frame (borrowed for the call) */

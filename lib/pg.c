@@ -120,7 +120,7 @@ static char *user_options(const char *conninfo)
 int ss_pg_open(const char *conninfo, unsigned flags, const char *appname,
 	       struct ss_pg **out, struct ss_err *err)
 {
-	struct ss_pg_opts o = {flags, appname, 0};
+	struct ss_pg_opts o = {flags, appname, 0, 0};
 
 	return ss_pg_connect(conninfo, &o, out, err);
 }
@@ -164,6 +164,9 @@ int ss_pg_connect(const char *conninfo, const struct ss_pg_opts *o,
 			ss_buf_addc(&options, ' ');
 		ss_buf_adds(&options, SS_PG_DISPLAY_SETTINGS);
 	}
+	if (o->statement_timeout_ms > 0)
+		ss_buf_addf(&options, "%s-c statement_timeout=%d",
+			    options.len ? " " : "", o->statement_timeout_ms);
 	if (options.len) {
 		keys[n] = "options";
 		vals[n++] = options.buf;

@@ -53,6 +53,9 @@ struct ss_pg_opts {
 	const char *appname;   /* NULL: "shapesync" */
 	int connect_timeout_s; /* > 0: libpq's connect_timeout; else the
 				  user's */
+	/* > 0: the session's statement_timeout (a statement running
+	 * longer, or waiting for a lock longer, fails); else the server's */
+	int statement_timeout_ms;
 };
 
 /*

@@ -25,7 +25,7 @@
 
 struct ss_pgq_pool {
 	char *conninfo;
-	int max, out, connect_timeout_s;
+	int max, out, connect_timeout_s, statement_timeout_ms;
 	struct ss_pg **idle; /* oldest first: get takes the newest */
 	int64_t *idle_since; /* when each was given back (monotonic) */
 	size_t nidle;
@@ -71,12 +71,20 @@ void ss_pgq_pool_close(struct ss_pgq_pool *p)
 static struct ss_pg *pg_connect(struct ss_pgq_pool *p, struct ss_err *err)
 {
 	struct ss_pg_opts o = {SS_PG_DISPLAY | SS_PG_APPNAME | SS_PG_TERSE,
-			       "shapesync-serve", p->connect_timeout_s};
+			       "shapesync-serve", p->connect_timeout_s,
+			       p->statement_timeout_ms};
 	struct ss_pg *pg;
 
 	if (ss_pg_connect(p->conninfo, &o, &pg, err) < 0)
 		return NULL;
 	return pg;
+}
+
+void ss_pgq_pool_set_statement_timeout(struct ss_pgq_pool *p, int ms)
+{
+	pthread_mutex_lock(&p->mu);
+	p->statement_timeout_ms = ms > 0 ? ms : 0;
+	pthread_mutex_unlock(&p->mu);
 }
 
 /* Is the connection usable and outside a transaction? */

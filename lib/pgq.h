@@ -34,6 +34,10 @@ struct ss_pgq_pool;
 struct ss_pgq_pool *ss_pgq_pool_new(const char *conninfo, int max,
 				    int connect_timeout_s);
 void ss_pgq_pool_close(struct ss_pgq_pool *p);
+/* Its connections fail a statement that runs (or waits for a lock)
+ * longer than ms (> 0; 0: the server's statement_timeout). Set before the
+ * pool is first used. */
+void ss_pgq_pool_set_statement_timeout(struct ss_pgq_pool *p, int ms);
 
 /* A connection (*borrowed* from the pool until ss_pgq_put): waits while
  * `max` are out. NULL with err (SS_ERR_RUNTIME) when PostgreSQL cannot be

@@ -11,6 +11,7 @@
 #   stages_start [REPLICATE-OPTION...] / stages_stop
 #       start or stop replicate | route | store alone (serve keeps
 #       running), e.g. to break the replication stream in between.
+#   $ROUTE_ARGS: more options for shapesync-route (word-split).
 
 pipeline_start() {
 	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" init >/dev/null &&
@@ -22,7 +23,8 @@ pipeline_start() {
 
 stages_start() {
 	( shapesync-replicate --registry "$SS_REGISTRY" "$@" |
-	  shapesync-route --registry "$SS_REGISTRY" --dir "$SS_DATA" |
+	  shapesync-route --registry "$SS_REGISTRY" --dir "$SS_DATA" \
+		${ROUTE_ARGS:-} |
 	  shapesync-store --registry "$SS_REGISTRY" --dir "$SS_DATA" \
 		--sync-interval 2ms ) 2>>"$TEST_DIR/pipeline.log" &
 	PIPELINE_PID=$!

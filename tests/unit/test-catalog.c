@@ -345,7 +345,7 @@ static void test_snapshot_sql(void)
 static void test_error_forms(void)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_pg_opts o = {SS_PG_TERSE | SS_PG_APPNAME, "test", 5};
+	struct ss_pg_opts o = {SS_PG_TERSE | SS_PG_APPNAME, "test", 5, 0};
 	struct ss_pg *bad;
 	char state[6];
 
@@ -368,7 +368,7 @@ int main(void)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_pg_opts o = {SS_PG_DISPLAY | SS_PG_APPNAME | SS_PG_TERSE,
-			       "test-catalog", 5};
+			       "test-catalog", 5, 0};
 	const char *url = getenv("DATABASE_URL");
 
 	if (!url)
