@@ -78,7 +78,8 @@ test_expect_success 'a snapshot recorded while store runs is picked up between t
 	start_store &&
 	{ echo "$REL"; txn 900 500 5; } | sed "s/\"shapes\":\[1\]/\"shapes\":[2]/" >&3 &&
 	wait_for "test -e d/shapes/22/2-/222-2/pending" &&
-	sqlite3 r.db "UPDATE shapes SET snapshot_state = 1, snapshot_xmin = 950, snapshot_xmax = 950, snapshot_xip = \"\" WHERE id = 2" &&
+	# (store may hold the write lock: wait for it, as store and serve do)
+	sqlite3 -cmd ".timeout 10000" r.db "UPDATE shapes SET snapshot_state = 1, snapshot_xmin = 950, snapshot_xmax = 950, snapshot_xip = \"\" WHERE id = 2" &&
 	# store notices on its own, with no more input
 	wait_for "test ! -e d/shapes/22/2-/222-2/pending" &&
 	exec 3>&- && wait $pid &&
