@@ -876,9 +876,63 @@ static void move_out_rows(void)
 	ss_subq_free(q);
 }
 
+/* move_out=delete, NOT IN: a value that joins the subquery is hidden
+ * until its deletes are written, and the shape sees the subquery
+ * without it, also for a left side with a NULL: `NULL NOT IN (empty)`
+ * is TRUE, `(1, NULL) NOT IN (empty)` too. */
+static void not_in_hidden_nulls(void)
+{
+	struct ss_subq *q = ss_subq_new(STACK);
+	static const int64_t inner10[] = {10}, inner11[] = {11};
+	const char *vnull[] = {NULL}, *one_null[] = {"1", NULL};
+	const char *rn[] = {"1", NULL, "1", "t"};
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_subq_moves m;
+	const char *pair[] = {"1", "2"};
+
+	add(q, 4, "project_id NOT IN (SELECT id FROM projects)", inner10);
+	add(q, 5, "(project_id, owner_id) NOT IN (SELECT id, y FROM users)",
+	    inner11);
+	CHECK(ss_subq_set_deletes(q, 4, &err) == 0);
+	CHECK(ss_subq_set_deletes(q, 5, &err) == 0);
+	load_all(q);
+	CHECK(is_member(q, 4, 0, vnull, 1) == 0);
+	/* 7 joins: its deletes pending, the shape still sees none */
+	inner(q, 10, SS_FRAME_OP_INSERT, "7", NULL, &b);
+	CHECK(!strncmp(b.buf, "outrows 4 0 ", 12));
+	CHECK(is_member(q, 4, 0, (const char *[]){"7"}, 1) == 0);
+	CHECK(is_member(q, 4, 0, vnull, 1) == 0);
+	meta(q, 4, SS_FRAME_OP_INSERT, rn, NULL,
+	     "{\"tags\":[\"71bb3a06cfb3543533f07e5b4da4369e\"],"
+	     "\"active_conditions\":[true]}");
+	CHECK(settle_next(q, 4) == 1);
+	CHECK(is_member(q, 4, 0, vnull, 1) == -1);
+	/* a second value while one is seen: unknown either way */
+	inner(q, 10, SS_FRAME_OP_INSERT, "8", NULL, &b);
+	CHECK(is_member(q, 4, 0, vnull, 1) == -1);
+	CHECK(is_member(q, 4, 0, (const char *[]){"8"}, 1) == 0);
+
+	/* two columns: (1, 2) joins, (1, NULL) is not in the empty set */
+	ss_subq_moves_init(&m);
+	CHECK(ss_subq_inner(q, 11, SS_FRAME_OP_INSERT, pair, NULL, 1000,
+			    ++next_lsn, &m, &err) == 0);
+	CHECK(m.n == 1 && m.v[0].kind == SS_SUBQ_MOVE_OUT_ROWS);
+	ss_subq_moves_release(&m);
+	CHECK(is_member(q, 5, 0, pair, 2) == 0);
+	CHECK(is_member(q, 5, 0, one_null, 2) == 0);
+	CHECK(is_member(q, 5, 0, (const char *[]){"2", NULL}, 2) == 0);
+	CHECK(settle_next(q, 5) == 1);
+	CHECK(is_member(q, 5, 0, one_null, 2) == -1);
+	CHECK(is_member(q, 5, 0, (const char *[]){"2", NULL}, 2) == 0);
+	ss_buf_release(&b);
+	ss_subq_free(q);
+}
+
 int main(void)
 {
 	move_out_rows();
+	not_in_hidden_nulls();
 	movein_plan();
 	deps();
 	example_a();
