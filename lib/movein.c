@@ -259,6 +259,13 @@ static int load(struct ss_movein *m, struct ss_err *err)
 			bad_state(m, err, "a move-in without its members");
 			goto out;
 		}
+		/* only written as true; read as anything else, a move-out's
+		 * deletes would be restored as a move-in, and lost */
+		if (json_object_get(o, "out") &&
+		    !json_is_boolean(json_object_get(o, "out"))) {
+			bad_state(m, err, "\"out\" is not a boolean");
+			goto out;
+		}
 		r = rec_new(m);
 		r->outer = json_integer_value(json_object_get(o, "shape"));
 		r->handle =

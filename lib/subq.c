@@ -1082,6 +1082,90 @@ static int or3(int a, int b)
 	return a == -1 || b == -1 ? -1 : 0;
 }
 
+static int has_null(const char *const *vals, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!vals[i])
+			return 1;
+	return 0;
+}
+
+/* A left side with a NULL part against the values of o's view of dep
+ * that o does not hide: might_value says whether one value might equal
+ * it (equal on every part the left side has). */
+struct might_ctx {
+	const struct outer *o;
+	size_t dep, n;
+	const char *const *lhs;
+	struct ss_buf *lkeys; /* the left side's parts' keys, n */
+	struct ss_buf key;
+};
+
+/* The equality key of a value of type `type` into *key (its text when
+ * the type has no key function, as the view compares it). */
+static void part_key(const char *type, const char *text, struct ss_buf *key)
+{
+	struct ss_err err = SS_ERR_INIT;
+
+	ss_buf_reset(key);
+	if (ss_where_value_key(type, text, key, &err) < 0) {
+		ss_buf_reset(key);
+		ss_buf_adds(key, text);
+	}
+}
+
+static int might_value(void *ctx, const char *const *vals)
+{
+	struct might_ctx *c = ctx;
+	const struct inner *in = c->o->inner[c->dep];
+	struct ss_err err = SS_ERR_INIT;
+	size_t i;
+	int res;
+
+	for (i = 0; i < c->n; i++) {
+		if (!c->lhs[i])
+			continue;
+		part_key(in->types[i], vals[i], &c->key);
+		if (c->key.len != c->lkeys[i].len ||
+		    memcmp(c->key.buf, c->lkeys[i].buf, c->key.len))
+			return 0;
+	}
+	/* a hidden value does not count */
+	return !(ss_view_member(c->o->hide[c->dep], vals, c->n, &res, &err) ==
+		     0 &&
+		 res == 1);
+}
+
+static int might_unhidden(const struct outer *o, size_t dep,
+			  const char *const *vals, size_t n)
+{
+	const struct inner *in = o->inner[dep];
+	struct might_ctx c;
+	size_t i;
+	int r;
+
+	/* one column: the left side is NULL, so any value might */
+	if (n == 1)
+		return ss_view_values(in->view) > ss_view_values(o->hide[dep]);
+	memset(&c, 0, sizeof(c));
+	c.o = o;
+	c.dep = dep;
+	c.n = n;
+	c.lhs = vals;
+	c.lkeys = ss_xcalloc(n, sizeof(*c.lkeys));
+	for (i = 0; i < n; i++)
+		if (vals[i])
+			part_key(in->types[i], vals[i], &c.lkeys[i]);
+	r = ss_view_each(in->view, might_value, &c);
+	for (i = 0; i < n; i++)
+		ss_buf_release(&c.lkeys[i]);
+	free(c.lkeys);
+	ss_buf_release(&c.key);
+	return r != 0;
+}
+
 /*
  * Membership for outer o, dependency dep: the view, with o's pending
  * moves undone. A hidden value entered the view but does not count yet
@@ -1107,6 +1191,11 @@ static int member(void *ctx, size_t dep, const char *const *vals, size_t n,
 			return -1;
 		if (pr == 1)
 			*res = ss_view_null_rows(v) ? -1 : 0;
+		else if (*res == -1 && has_null(vals, n) &&
+			 !ss_view_null_rows(v))
+			/* unknown for a value that may equal one of the
+			 * view's: only if one not hidden may */
+			*res = might_unhidden(o, dep, vals, n) ? -1 : 0;
 	}
 	if (o->keep[dep] && ss_view_rows(o->keep[dep])) {
 		if (ss_view_member(o->keep[dep], vals, n, &pr, err) < 0)
@@ -1290,16 +1379,6 @@ static void negated_patterns(struct outer *o, size_t dep,
 		if (!skip)
 			patterns_add(o, dep, var, b);
 	}
-}
-
-static int has_null(const char *const *vals, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!vals[i])
-			return 1;
-	return 0;
 }
 
 /* A kept value of o's index dependency files o under it (add 1) while it

@@ -143,4 +143,17 @@ test_expect_success 'the inner shape removed: its outer shapes are invalidated' 
 	frames invalidate | grep "\"shapes\":\[5000\]" | grep -q "a subquery of shape 5000, was removed"
 '
 
+test_expect_success 'a state file whose move has an "out" that is no boolean: route says so and stops' '
+	shapesync-db --registry bad.db --dir bad init >/dev/null &&
+	for o in "\"yes\"" 1 null; do
+		printf "{\"moveins\":[{\"shape\":5000,\"handle\":\"$H\",\"dep\":0,\"value\":[\"9\"],\"xid\":800,\"out\":%s,\"lsn\":\"0/1\"}]}" "$o" \
+			>bad/route-moveins.json &&
+		test_must_fail 3 shapesync-route --registry bad.db --dir bad </dev/null &&
+		test_stderr_has "is not a move-in state: .out. is not a boolean" || return 1
+	done &&
+	printf "{\"moveins\":[{\"shape\":5000,\"handle\":\"$H\",\"dep\":0,\"value\":[\"9\"],\"xid\":800,\"out\":true,\"lsn\":\"0/1\"}]}" \
+		>bad/route-moveins.json &&
+	shapesync-route --registry bad.db --dir bad </dev/null
+'
+
 test_done
