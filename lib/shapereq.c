@@ -573,19 +573,6 @@ static int check_where(const struct ss_shapereq_args *a,
 	free(pv);
 	if (i == 0 && ss_where_ndeps(w) > 0 && o->subqueries &&
 	    !r->compaction && !sl.unavailable) {
-		size_t j;
-		int part = r->table.relkind == 'p';
-
-		for (j = 0; j < sl.n; j++)
-			part |= sl.tabs[j].relkind == 'p';
-		if (part) {
-			ss_where_free(w);
-			sublookup_release(&sl);
-			ss_http_errors_add(c, "where",
-					   "Subqueries over partitioned tables "
-					   "are not supported yet");
-			return -1;
-		}
 		if (nested(w, &sl)) {
 			ss_where_free(w);
 			sublookup_release(&sl);
