@@ -2,8 +2,9 @@
 # TanStack DB's electric collection in on-demand mode over a subquery
 # shape: live queries over it load their rows as subsets of the shape
 # (serve answers them with the rows' tags and active_conditions), and
-# each equals SELECT of the shape's where AND its own filter once loaded
-# and after rounds of random writers (tests/e2e/tanstack-subset.mjs).
+# what the collection holds of each one's filter equals SELECT of the
+# shape's where AND that filter once loaded and after rounds of random
+# writers (tests/e2e/tanstack-subset.mjs).
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
 . "$TEST_SRC/serve.sh"
