@@ -385,15 +385,39 @@ static void refresh(void)
 static const char **vals_new, **vals_old;
 static size_t vals_alloc;
 
-/* The meta of the subquery shapes among m; a row that cannot be
- * evaluated is counted as an evaluation error (the meta is left out). */
+/* The meta of the subquery shapes among m, each from the row in the
+ * layout of its own table (a partition's change matches the shapes on its
+ * ancestors too); a row that cannot be evaluated is counted as an
+ * evaluation error (the meta is left out). */
 static void subquery_meta(const struct ss_frame *f, const char *const *newv,
 			  const char *const *oldv,
 			  const struct ss_route_match *m, struct ss_buf *meta)
 {
+	static const char **nbuf, **obuf;
+	static size_t nalloc, oalloc;
 	struct ss_err err = SS_ERR_INIT;
+	size_t i, n = 0;
+	int rc = 0;
 
-	if (ss_subq_match_meta(st.subq, m, newv, oldv, meta, &err) < 0) {
+	for (i = 0; i < m->n && rc == 0; i++) {
+		int64_t id = m->ids[i];
+		enum ss_frame_op op = m->ops[i];
+		const char *const *nv = NULL, *const *ov = NULL;
+
+		if (!ss_subq_is_outer(st.subq, id))
+			continue;
+		if (op != SS_FRAME_OP_DELETE)
+			nv = ss_router_row_layout(st.router, f->oid, id, newv,
+						  &nbuf, &nalloc);
+		if (op != SS_FRAME_OP_INSERT)
+			ov = ss_router_row_layout(st.router, f->oid, id, oldv,
+						  &obuf, &oalloc);
+		ss_buf_addf(meta, "%s\"%" PRId64 "\":", n++ ? "," : "{", id);
+		rc = ss_subq_meta(st.subq, id, op, nv, ov, meta, &err);
+	}
+	if (rc == 0 && n)
+		ss_buf_addc(meta, '}');
+	if (rc < 0) {
 		st.eval_errors++;
 		ss_cli_warning("change at pos %" PRIu64 " of xid %" PRIu64
 			       ": no subquery meta: %s",

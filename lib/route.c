@@ -2210,6 +2210,38 @@ const char *ss_router_shape_kind(const struct ss_router *r, int64_t id)
 	}
 }
 
+const char *const *ss_router_row_layout(struct ss_router *r, uint32_t oid,
+					int64_t id, const char *const *vals,
+					const char ***buf, size_t *alloc)
+{
+	struct group *g = group_by_oid(r, oid);
+	struct rshape *s = byid_get(r, id);
+	size_t k, j;
+
+	if (!g || !s || !vals)
+		return NULL;
+	if (s->g == g)
+		return vals;
+	ss_route_anc_update(r, g);
+	for (k = 0; k < g->nanc; k++) {
+		struct group *a = g->ancg[k];
+
+		if (a != s->g)
+			continue;
+		if (a->ncols + 1 > *alloc) {
+			*alloc = a->ncols + 1;
+			*buf = ss_xrealloc(*buf, *alloc * sizeof(**buf));
+		}
+		for (j = 0; j < a->ncols; j++) {
+			size_t m = g->amap[k][j];
+
+			(*buf)[j] = m == SIZE_MAX ? NULL : vals[m];
+		}
+		return (const char *const *)*buf;
+	}
+	return NULL;
+}
+
 const struct ss_frame_column *
 ss_router_relation_columns(const struct ss_router *r, uint32_t oid,
 			   size_t *ncols)

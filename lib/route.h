@@ -130,6 +130,18 @@ size_t ss_router_columns(const struct ss_router *r, uint32_t oid,
 const struct ss_frame_column *
 ss_router_relation_columns(const struct ss_router *r, uint32_t oid,
 			   size_t *ncols);
+/*
+ * A change's row `vals` (relation `oid`'s columns, in its relation
+ * frame's order) in the layout of the table shape `id` is on: vals itself
+ * when that is oid's table; when oid is a partition and the shape is on
+ * one of its ancestors, the row in the ancestor's column order (columns
+ * matched by name, as matching does; one the partition lacks is NULL)
+ * in *buf, grown as needed (*alloc its size; the caller frees *buf).
+ * NULL when the shape is unknown, on neither, or vals is NULL.
+ */
+const char *const *ss_router_row_layout(struct ss_router *r, uint32_t oid,
+					int64_t id, const char *const *vals,
+					const char ***buf, size_t *alloc);
 /* 1 if table `oid`, or an ancestor of it, has a shape that can match
  * (cheap pre-check). */
 int ss_router_table_routed(const struct ss_router *r, uint32_t oid);

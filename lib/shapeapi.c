@@ -753,14 +753,6 @@ static enum MHD_Result handle_subset(struct req *r)
 	void *conn;
 	int rc = -1;
 
-	if (r->q.ninner) {
-		/* Its rows would need tags and active_conditions. */
-		ret = send_invalid(r, "subset",
-				   "Subsets of subquery shapes are not "
-				   "supported yet");
-		ss_buf_release(&body);
-		return ret;
-	}
 	st = ss_subset_prepare(&r->q, r->a->cfg.where_limits, &sub, &body);
 	if (st) {
 		ret = send_json(r, st, body.buf, NULL, 0);
@@ -772,7 +764,8 @@ static enum MHD_Result handle_subset(struct req *r)
 	else
 		conn = ss_pgq_get(r->a->cfg.pool, &err);
 	if (conn) {
-		rc = ss_subset_run(conn, &r->q, &sub, mark, &body, &err);
+		rc = ss_subset_run(conn, &r->q, &sub, r->shape_handle, mark,
+				   &body, &err);
 		ss_pgq_put(r->a->cfg.pool, conn);
 	}
 	if (rc < 0) {

@@ -386,8 +386,9 @@ static void sublookup_release(struct sublookup *l)
 	free(l->cols);
 }
 
-/* One table of a subquery shape's deps, every column. */
-static void deps_table(struct ss_buf *b, const struct ss_pgq_table *t)
+/* Every column of t for lib/where: *new* array (free() it), the strings
+ * t's. */
+static struct ss_where_column *table_columns(const struct ss_pgq_table *t)
 {
 	struct ss_where_column *cols = ss_xcalloc(t->ncols + 1, sizeof(*cols));
 	size_t k;
@@ -397,6 +398,14 @@ static void deps_table(struct ss_buf *b, const struct ss_pgq_table *t)
 		cols[k].type = t->cols[k].type;
 		cols[k].is_enum = t->cols[k].is_enum;
 	}
+	return cols;
+}
+
+/* One table of a subquery shape's deps, every column. */
+static void deps_table(struct ss_buf *b, const struct ss_pgq_table *t)
+{
+	struct ss_where_column *cols = table_columns(t);
+
 	ss_subq_table_json(b, t->schema, t->name, cols, t->ncols);
 	free(cols);
 }
@@ -565,19 +574,6 @@ static int check_where(const struct ss_shapereq_args *a,
 	free(pv);
 	if (i == 0 && ss_where_ndeps(w) > 0 && o->subqueries &&
 	    !r->compaction && !sl.unavailable) {
-		size_t j;
-		int part = r->table.relkind == 'p';
-
-		for (j = 0; j < sl.n; j++)
-			part |= sl.tabs[j].relkind == 'p';
-		if (part) {
-			ss_where_free(w);
-			sublookup_release(&sl);
-			ss_http_errors_add(c, "where",
-					   "Subqueries over partitioned tables "
-					   "are not supported yet");
-			return -1;
-		}
 		if (nested(w, &sl)) {
 			ss_where_free(w);
 			sublookup_release(&sl);
@@ -793,6 +789,81 @@ invalid:
 	e->retry_after = NULL;
 	free(c.e);
 	return e->status = 400;
+}
+
+/* ------------------------------------------------------------ the plan */
+
+/* The tables a plan's clause names: the request's own and its inner
+ * requests', as validation described them (tcols[0] the own table's,
+ * tcols[1 + i] inner request i's). */
+struct plan_tables {
+	const struct ss_shapereq *q;
+	struct ss_where_column **tcols;
+};
+
+static int plan_describe(void *ctx, const char *schema, const char *name,
+			 const struct ss_where_column **cols, size_t *ncols,
+			 struct ss_err *err)
+{
+	struct plan_tables *l = ctx;
+	size_t i;
+
+	(void)err;
+	for (i = 0; i <= l->q->ninner; i++) {
+		const struct ss_pgq_table *t =
+		    i ? &l->q->inner[i - 1].table : &l->q->table;
+
+		if (!t->schema || strcmp(t->schema, schema) ||
+		    strcmp(t->name, name))
+			continue;
+		*cols = l->tcols[i];
+		*ncols = t->ncols;
+		return 1;
+	}
+	return 0;
+}
+
+int ss_shapereq_plan(const struct ss_shapereq *q, struct ss_shapereq_plan *p,
+		     struct ss_err *err)
+{
+	struct plan_tables l;
+	struct ss_where_tables t = {plan_describe, &l};
+	struct ss_where_limits lim;
+	struct ss_where_opts o;
+	size_t i;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (!q->ninner || !q->def.where)
+		return ss_err_set(err, SS_ERR_INPUT,
+				  "not a subquery shape: no plan");
+	l.q = q;
+	l.tcols = ss_xcalloc(q->ninner + 1, sizeof(*l.tcols));
+	for (i = 0; i <= q->ninner; i++)
+		l.tcols[i] =
+		    table_columns(i ? &q->inner[i - 1].table : &q->table);
+	/* The outer columns stay: the plan's positions name them. */
+	p->cols = l.tcols[0];
+	memset(&o, 0, sizeof(o));
+	ss_where_limits_stored(&lim);
+	o.limits = &lim;
+	o.tables = &t;
+	rc = ss_where_compile_opts(q->def.where, p->cols, q->table.ncols, NULL,
+				   0, &o, &p->w, err);
+	if (rc == 0)
+		rc = ss_dnf_build(p->w, p->cols, q->table.ncols, &p->dnf, err);
+	for (i = 1; i <= q->ninner; i++)
+		free(l.tcols[i]);
+	free(l.tcols);
+	return rc < 0 ? -1 : 0;
+}
+
+void ss_shapereq_plan_release(struct ss_shapereq_plan *p)
+{
+	ss_dnf_free(p->dnf);
+	ss_where_free(p->w);
+	free(p->cols);
+	memset(p, 0, sizeof(*p));
 }
 
 /* ------------------------------------------------------------ rendering */

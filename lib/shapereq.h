@@ -161,6 +161,29 @@ struct ss_where_column *ss_shapereq_where_columns(const struct ss_shapereq *q,
 						  size_t *n);
 
 /*
+ * A subquery shape's plan (lib/dnf.h), for rows serve selects itself
+ * (subsets): q->def.where (canonical, its parameters substituted)
+ * compiled against every column of q->table, with the tables its
+ * subqueries name as validation described them (q->inner) and the
+ * limits of stored clauses; the same clause, columns and tables lib/create
+ * compiles from the registry's deps for the shape's snapshot. The fields
+ * are *new* (ss_shapereq_plan_release, also after an error); w and dnf
+ * borrow cols.
+ */
+struct ss_dnf;
+struct ss_shapereq_plan {
+	struct ss_where_column *cols;
+	struct ss_where *w;
+	struct ss_dnf *dnf;
+};
+
+/* Build q's plan into p. 0, or -1 with err: SS_ERR_INPUT when q is not
+ * a subquery shape (no inner requests) or its clause does not compile. */
+int ss_shapereq_plan(const struct ss_shapereq *q, struct ss_shapereq_plan *p,
+		     struct ss_err *err);
+void ss_shapereq_plan_release(struct ss_shapereq_plan *p);
+
+/*
  * Append q as query pairs "k=v&k=v" (values not percent-encoded: a
  * value may hold '&' or '='; out_kv gets the pairs themselves, pointing
  * into *out's storage) that validate to a request equal to q: canonical

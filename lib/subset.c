@@ -63,6 +63,7 @@ unsigned ss_subset_from_body(const char *body, size_t len,
 void ss_subset_release(struct ss_subset *s)
 {
 	ss_where_free(s->where);
+	ss_shapereq_plan_release(&s->plan);
 	json_decref(s->params);
 	free(s->pv);
 	ss_buf_release(&s->tail);
@@ -199,6 +200,13 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q,
 		ss_buf_release(&order);
 		return 400;
 	}
+	if (q->ninner && ss_shapereq_plan(q, &s->plan, &err) < 0) {
+		ss_buf_adds(errbody, "{\"message\":");
+		ss_http_add_json_text(errbody, err.msg);
+		ss_buf_addc(errbody, '}');
+		ss_buf_release(&order);
+		return 500;
+	}
 	if (order.len)
 		ss_buf_addf(&s->tail, " ORDER BY %s", order.buf);
 	if (limit >= 0)
@@ -243,8 +251,8 @@ static int subset_row(void *ctx, const char *json, size_t len,
 }
 
 int ss_subset_run(void *conn, const struct ss_shapereq *q,
-		  const struct ss_subset *s, uint32_t mark, struct ss_buf *out,
-		  struct ss_err *err)
+		  const struct ss_subset *s, const char *handle, uint32_t mark,
+		  struct ss_buf *out, struct ss_err *err)
 {
 	struct ss_buf hdrs = SS_BUF_INIT;
 	struct subset_out o;
@@ -262,6 +270,8 @@ int ss_subset_run(void *conn, const struct ss_shapereq *q,
 	pq.tail = s->tail.len ? s->tail.buf : NULL;
 	pq.headers = hdrs.buf;
 	pq.lsn = &lsn;
+	pq.dnf = s->plan.dnf;
+	pq.tag_handle = handle;
 	ss_buf_adds(&o.body, "\"data\":[");
 	rc = ss_pgq_subset(conn, &q->table, q->sel, q->nsel, q->def.where, &pq,
 			   1, &cb, err);

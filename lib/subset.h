@@ -35,15 +35,21 @@ struct ss_subset {
 	json_t *params;
 	const char **pv;
 	size_t npv;
+	/* A subquery shape's plan (its rows' tags and active_conditions);
+	 * all NULL for other shapes. */
+	struct ss_shapereq_plan plan;
 };
 
 void ss_subset_release(struct ss_subset *s);
 
 /*
  * Check q's subset fields (limits for the where clause and the ORDER BY
- * list; NULL: defaults) into s (released by the caller either way). Returns 0,
- * or 400 with Electric's body {"message":"Invalid
- * request","errors":{"subset":{..}}} in errbody.
+ * list; NULL: defaults) into s (released by the caller either way), and
+ * for a subquery shape (q->ninner) build its plan (ss_shapereq_plan).
+ * Returns 0, or 400 with Electric's body {"message":"Invalid
+ * request","errors":{"subset":{..}}} in errbody, or 500 with
+ * {"message":..} when the shape's own clause gives no plan (it was
+ * validated with the same tables: not the request's fault).
  */
 unsigned ss_subset_prepare(const struct ss_shapereq *q,
 			   const struct ss_where_limits *lim,
@@ -53,10 +59,16 @@ unsigned ss_subset_prepare(const struct ss_shapereq *q,
  * Run the subset query of q and s on conn (a pooled connection) and
  * append the answer body to out: {"metadata":{"xmin","xmax","xip_list",
  * "database_lsn","snapshot_mark"},"data":[rows]}, each row carrying the
- * snapshot mark. 0, or -1 with err (PostgreSQL failed; out unchanged).
+ * snapshot mark. The rows are the shape's (its where, a subquery's the
+ * real subquery, evaluated by PostgreSQL in the subset's snapshot) that
+ * satisfy subset__where. A subquery shape's rows also carry
+ * "active_conditions" and "tags" after the mark, computed by PostgreSQL
+ * as for the shape's snapshot rows (ss_dnf_sql), the tags hashing
+ * `handle`, the shape's (the request's may be absent or old). 0, or -1
+ * with err (PostgreSQL failed; out unchanged).
  */
 int ss_subset_run(void *conn, const struct ss_shapereq *q,
-		  const struct ss_subset *s, uint32_t mark, struct ss_buf *out,
-		  struct ss_err *err);
+		  const struct ss_subset *s, const char *handle, uint32_t mark,
+		  struct ss_buf *out, struct ss_err *err);
 
 #endif

@@ -27,6 +27,12 @@
 // plain Shape got, "move-ins N": the move-in events the collection
 // received, and "deletes N": the deletes the plain Shape received.
 //
+// With SUBQ_PART=1 the tables are partitioned with the partition key in
+// their keys (tasks by project_id, projects by active: tests/t6013): a
+// task's project is never NULL and a task id is never inserted twice.
+// SUBQ_ATTACH_SQL, when set, is run after the first round (partitions
+// attached with rows), followed by a quiet point.
+//
 // Usage: node tanstack-subq.mjs WHERE SEED ROUNDS WRITERS TXNS
 //   (SERVE_URL, and libpq's PG* variables, set)
 import pg from 'pg'
@@ -60,6 +66,8 @@ const FLIP = outsOnly
 // int, NULL at times), changed at random too: NULLs in a subquery's
 // column, and row comparisons (a, b) IN (SELECT x, y ...).
 const extra = process.env.SUBQ_EXTRA === '1'
+const part = process.env.SUBQ_PART === '1'
+const noProject = () => (part ? 1 + rnd(NPROJ) : null)
 const COLS = extra ? ['id', 'project_id', 'title', 'owner'] : ['id', 'project_id', 'title']
 let nextTask = 1000
 let refetches = 0
@@ -70,7 +78,7 @@ async function writer(db) {
   for (let i = 0; i < txns; i++) {
     const p = 1 + rnd(NPROJ)
     const t = 1 + rnd(40)
-    const proj = rnd(8) === 0 ? null : 1 + rnd(NPROJ)
+    const proj = rnd(8) === 0 ? noProject() : 1 + rnd(NPROJ)
     const maybe = (n) => (rnd(5) === 0 ? null : 1 + rnd(n))
     try {
       switch (rnd(extra ? 9 : 7)) {
@@ -96,8 +104,10 @@ async function writer(db) {
           await db.query('DELETE FROM tasks WHERE id = $1', [t])
           break
         case 5:
-          await db.query('INSERT INTO tasks VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET project_id = $2',
-            [t, proj, `r${i}`])
+          if (part) await db.query('UPDATE tasks SET project_id = $2, title = $3 WHERE id = $1', [t, proj, `r${i}`])
+          else
+            await db.query('INSERT INTO tasks VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET project_id = $2',
+              [t, proj, `r${i}`])
           break
         default:
           await db.query('BEGIN')
@@ -107,8 +117,10 @@ async function writer(db) {
       }
     } catch (e) {
       await db.query('ROLLBACK').catch(() => {})
-      // a duplicate key from two writers: a transaction like any other
-      if (!/duplicate key/.test(e.message)) throw e
+      // a duplicate key from two writers: a transaction like any other;
+      // so is a row moved to another partition by another writer (or a
+      // deadlock of two such moves)
+      if (!/duplicate key/.test(e.message) && !(part && (e.code === '40001' || e.code === '40P01'))) throw e
     }
     if (slow) await new Promise((res) => setTimeout(res, 20))
   }
@@ -124,6 +136,10 @@ for (let i = 0; i <= writers; i++) {
   await c.connect()
   dbs.push(c)
 }
+// The key (id, project_id) lets an id be inserted again: new ids start
+// above every id there is, this run's and earlier runs'.
+if (part)
+  nextTask = Math.max(nextTask, (await dbs[0].query('SELECT coalesce(max(id), 0) + 1 AS n FROM tasks')).rows[0].n)
 const collection = createCollection(
   electricCollectionOptions({
     id: 'tasks-subq',
@@ -209,8 +225,12 @@ for (let r = 1; r <= rounds; r++) {
   // tasks move between projects, nothing else: their own moves
   for (let i = 0; i < 20; i++)
     await dbs[1 + rnd(writers)].query('UPDATE tasks SET project_id = $2 WHERE id = $1',
-      [1 + rnd(40), rnd(8) === 0 ? null : 1 + rnd(NPROJ)])
+      [1 + rnd(40), rnd(8) === 0 ? noProject() : 1 + rnd(NPROJ)])
   await quiet(`round ${r}, task moves`)
+  if (r === 1 && process.env.SUBQ_ATTACH_SQL) {
+    await dbs[0].query(process.env.SUBQ_ATTACH_SQL)
+    await quiet(`round ${r}, partitions attached`)
+  }
 }
 console.log(`refetches ${refetches}`)
 console.log(`move-ins ${moveins}`)

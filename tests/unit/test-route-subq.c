@@ -268,6 +268,82 @@ static void random_index(void)
 	ss_subq_free(q);
 }
 
+/*
+ * A partitioned outer table: tasks (oid 200) and its partition tasks_b
+ * (201), whose columns are in another order. A change of the partition
+ * matches the subquery shape on the root through its view, and its row in
+ * the root's layout (ss_router_row_layout) gives the meta a root row
+ * gives; in the partition's own order the meta reads the wrong columns.
+ */
+static void partition_layout(void)
+{
+	static const struct col leaf[] = {{"title", "text", 25, 0},
+					  {"id", "int4", 23, 1},
+					  {"project_id", "int4", 23, 0}};
+	static const uint32_t anc[] = {200};
+	struct ss_router *r = ss_router_new(on_invalidate, NULL);
+	struct ss_subq *q = ss_subq_new("single_stack");
+	static const struct ss_pg_snapshot nosnap;
+	struct ss_frame f = SS_FRAME_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf want = SS_BUF_INIT, got = SS_BUF_INIT;
+	struct ss_route_match m;
+	const char *seven[] = {"7"};
+	const char *leafrow[] = {"x", "5", "7"}, *rootrow[] = {"5", "7", "x"};
+	const char *const *row;
+	const char **buf = NULL;
+	size_t alloc = 0, i;
+	json_t *j;
+
+	ss_router_set_subq(r, q);
+	add(r, 10, "projects", "active", "id");
+	add_outer(r, 1,
+		  "project_id IN (SELECT id FROM public.projects WHERE active)",
+		  "{\"inner\":[10]," TABLES "}");
+	relation(r, 100, "projects", projects, 3);
+	relation(r, 200, "tasks", tasks, 3);
+	j = ss_frame_new_relation(201, "public", "tasks_b", 'f');
+	for (i = 0; i < 3; i++)
+		ss_frame_add_column(j, leaf[i].name, leaf[i].type, leaf[i].oid,
+				    -1, leaf[i].pk);
+	ss_frame_set_ancestors(j, anc, 1);
+	if (ss_frame_decode(&f, j, &err) < 0)
+		FAILF("relation: %s", err.msg);
+	json_decref(j);
+	CHECK(ss_router_relation(r, &f, &err) == 0);
+	ss_frame_release(&f);
+	CHECK(ss_subq_load(q, 10, seven, 1, &err) == 0);
+	CHECK(ss_subq_loaded(q, 10, 0, &nosnap, &err) == 0);
+
+	ss_router_match(r, 201, SS_FRAME_OP_INSERT, leafrow, NULL, &m);
+	CHECK(m.n == 1 && m.ids[0] == 1 && m.errors == 0);
+	row = ss_router_row_layout(r, 201, 1, leafrow, &buf, &alloc);
+	CHECK(row && !strcmp(row[0], "5") && !strcmp(row[1], "7") &&
+	      !strcmp(row[2], "x"));
+	CHECK(ss_subq_meta(q, 1, SS_FRAME_OP_INSERT, rootrow, NULL, &want,
+			   &err) == 0);
+	CHECK(ss_subq_meta(q, 1, SS_FRAME_OP_INSERT, row, NULL, &got, &err) ==
+	      0);
+	CHECK_STR(got.buf, want.buf);
+	CHECK(strstr(want.buf, "\"active_conditions\":[true]") != NULL);
+	ss_buf_reset(&got);
+	CHECK(ss_subq_meta(q, 1, SS_FRAME_OP_INSERT, leafrow, NULL, &got,
+			   &err) < 0 ||
+	      strcmp(got.buf, want.buf) != 0);
+	/* The root's own change: its row as it is; the inner shape is on
+	 * no ancestor of the partition; unknown shapes and rows: NULL. */
+	CHECK(ss_router_row_layout(r, 200, 1, rootrow, &buf, &alloc) ==
+	      (const char *const *)rootrow);
+	CHECK(ss_router_row_layout(r, 201, 10, leafrow, &buf, &alloc) == NULL);
+	CHECK(ss_router_row_layout(r, 201, 99, leafrow, &buf, &alloc) == NULL);
+	CHECK(ss_router_row_layout(r, 201, 1, NULL, &buf, &alloc) == NULL);
+	free(buf);
+	ss_buf_release(&want);
+	ss_buf_release(&got);
+	ss_router_free(r);
+	ss_subq_free(q);
+}
+
 int main(void)
 {
 	struct ss_router *r = ss_router_new(on_invalidate, NULL);
@@ -386,5 +462,6 @@ int main(void)
 	ss_router_free(r);
 	ss_subq_free(q);
 	random_index();
+	partition_layout();
 	return unit_report();
 }
