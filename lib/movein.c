@@ -396,7 +396,8 @@ static size_t *selected(const struct ss_shape *def,
 
 	*n = 0;
 	for (i = 0; i < t->ncols; i++) {
-		int want = !def->columns;
+		/* (every column PostgreSQL replicates, as the snapshot) */
+		int want = !def->columns && !t->cols[i].generated;
 
 		for (k = 0; !want && k < def->ncolumns; k++)
 			want = !strcmp(def->columns[k], t->cols[i].name);
