@@ -495,6 +495,17 @@ static int plan(struct req *r, struct plan *p)
 		ss_answer_range(&in, &a, &end, count);
 		if (count) {
 			p->fd = dup(ss_log_reader_fd(at.lr));
+			if (p->fd < 0) {
+				/* Without it the answer would carry the
+				 * range's end and none of its changes. */
+				ss_err_set(
+				    &err, SS_ERR_RUNTIME,
+				    "could not duplicate the log of %s: %s",
+				    r->shape_handle, strerror(errno));
+				ss_live_at_release(&at);
+				warn_unavailable(r, &err);
+				return P_UNAVAILABLE;
+			}
 			p->pos = start + 1;
 			p->len = stop - start - 1;
 		}
