@@ -45,6 +45,7 @@ static struct {
 	int subqueries; /* --experimental-subqueries */
 	uint64_t max_body, max_header;
 	int64_t max_connections;
+	int64_t max_open_logs; /* 0: from the descriptor limit */
 	int no_active_wait, public_metrics;
 	struct ss_where_limits where_limits;
 } cfg;
@@ -197,6 +198,7 @@ enum {
 	OPT_PUBLIC_METRICS,
 	OPT_REQUEST_TIMEOUT,
 	OPT_DB_IDLE,
+	OPT_MAX_OPEN_LOGS,
 };
 
 static const struct option options[] = {
@@ -219,6 +221,7 @@ static const struct option options[] = {
     {"max-initial-requests", required_argument, NULL, OPT_MAX_INITIAL},
     {"max-existing-requests", required_argument, NULL, OPT_MAX_EXISTING},
     {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+    {"max-open-logs", required_argument, NULL, OPT_MAX_OPEN_LOGS},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"db-pool-size", required_argument, NULL, OPT_POOL},
     {"db-idle-timeout", required_argument, NULL, OPT_DB_IDLE},
@@ -279,6 +282,8 @@ static void usage(void)
 	    "                             ($ELECTRIC_ENABLE_INTEGRATION_TESTING=true)\n"
 	    "  --threads N                HTTP threads (number of CPUs)\n"
 	    "  --max-connections N        open connections at most (20000)\n"
+	    "  --max-open-logs N          shape logs kept open at most (4 descriptors\n"
+	    "                             each; from the descriptor limit)\n"
 	    "  --max-initial-requests N   concurrent requests without handle (300)\n"
 	    "  --max-existing-requests N  concurrent requests with a handle (10000;\n"
 	    "                             both: $ELECTRIC_MAX_CONCURRENT_REQUESTS)\n"
@@ -447,6 +452,10 @@ int main(int argc, char **argv)
 			    optarg, 1, 1000000, "--max-connections");
 			max_conn_given = 1;
 			break;
+		case OPT_MAX_OPEN_LOGS:
+			cfg.max_open_logs = ss_cli_opt_int(optarg, 1, 1000000,
+							   "--max-open-logs");
+			break;
 		case OPT_THREADS:
 			cfg.threads =
 			    (int)ss_cli_opt_int(optarg, 1, 1024, "--threads");
@@ -581,6 +590,25 @@ int main(int argc, char **argv)
 					       (int64_t)rl.rlim_cur, n);
 			cfg.max_connections = n;
 		}
+		/* What the connections leave: half for the open shape logs. */
+		{
+			int64_t nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+						 rl.rlim_cur != RLIM_INFINITY
+					     ? (int64_t)rl.rlim_cur
+					     : -1;
+			int64_t n = ss_connguard_log_cap(
+			    nofile, cfg.max_connections, cfg.max_open_logs);
+
+			if (cfg.max_open_logs && n < cfg.max_open_logs)
+				ss_cli_warning("--max-open-logs %" PRId64
+					       " is more than the descriptor "
+					       "limit (%" PRId64
+					       ") leaves beside %" PRId64
+					       " connections: using %" PRId64,
+					       cfg.max_open_logs, nofile,
+					       cfg.max_connections, n);
+			cfg.max_open_logs = n;
+		}
 	}
 	ss_registry_opts_init(&ro);
 	if (ss_registry_open_existing(cfg.e.registry, &ro, &reg, &err) < 0)
@@ -592,6 +620,7 @@ int main(int argc, char **argv)
 	live = ss_live_open(&err);
 	if (!live)
 		ss_cli_die_err(&err);
+	ss_live_set_max_logs(live, (size_t)cfg.max_open_logs);
 	{
 		struct ss_create_cfg cc = {
 		    reg,

@@ -149,3 +149,15 @@ int64_t ss_connguard_fd_cap(int64_t nofile, int64_t wanted)
 	n = nofile - nofile / 4;
 	return n < 1 ? 1 : n;
 }
+
+int64_t ss_connguard_log_cap(int64_t nofile, int64_t conns, int64_t wanted)
+{
+	int64_t cap;
+
+	if (nofile < 0)
+		return wanted > 0 ? wanted : 16384;
+	cap = nofile > conns ? (nofile - conns) / 2 / 4 : 0;
+	if (cap < 8)
+		cap = 8;
+	return wanted > 0 && wanted <= cap ? wanted : cap;
+}

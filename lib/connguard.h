@@ -72,4 +72,14 @@ int ss_connguard_refusal_report(struct ss_connguard *g, int64_t now_us);
  */
 int64_t ss_connguard_fd_cap(int64_t nofile, int64_t wanted);
 
+/*
+ * The shape logs (lib/live: a reader holds up to four descriptors) a
+ * process may keep open beside `conns` connections with nofile
+ * descriptors: half of the descriptors the connections leave, the other
+ * half for snapshot chunks being sent, the registry and PostgreSQL.
+ * Returns wanted when it fits (wanted 0: the cap itself), else the cap;
+ * at least 8. nofile < 0 (no limit): wanted, or 16384 by default.
+ */
+int64_t ss_connguard_log_cap(int64_t nofile, int64_t conns, int64_t wanted);
+
 #endif

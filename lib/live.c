@@ -25,6 +25,9 @@ struct ss_live {
 	atomic_int stopping;
 	int ino_fd;  /* inotify */
 	int wake_fd; /* eventfd: wakes the waker */
+	/* shapes with an open log reader, most recently used first */
+	struct ss_live_shape *lru_head, *lru_tail;
+	size_t lru_n, max_logs;
 };
 
 static unsigned bucket(const char *s)
@@ -67,6 +70,78 @@ void ss_live_close(struct ss_live *l)
 	free(l->heap);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
+}
+
+void ss_live_set_max_logs(struct ss_live *l, size_t max)
+{
+	pthread_mutex_lock(&l->mu);
+	l->max_logs = max;
+	pthread_mutex_unlock(&l->mu);
+}
+
+size_t ss_live_open_logs(struct ss_live *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->lru_n;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+/* ---- the open readers, least recently used last (l->mu held) ---- */
+
+static void lru_unlink_locked(struct ss_live *l, struct ss_live_shape *s)
+{
+	if (!s->lr_listed)
+		return;
+	if (s->lru_prev)
+		s->lru_prev->lru_next = s->lru_next;
+	else
+		l->lru_head = s->lru_next;
+	if (s->lru_next)
+		s->lru_next->lru_prev = s->lru_prev;
+	else
+		l->lru_tail = s->lru_prev;
+	s->lru_prev = s->lru_next = NULL;
+	s->lr_listed = 0;
+	l->lru_n--;
+}
+
+static void lru_front_locked(struct ss_live *l, struct ss_live_shape *s)
+{
+	lru_unlink_locked(l, s);
+	s->lru_next = l->lru_head;
+	if (l->lru_head)
+		l->lru_head->lru_prev = s;
+	else
+		l->lru_tail = s;
+	l->lru_head = s;
+	s->lr_listed = 1;
+	l->lru_n++;
+}
+
+/*
+ * Close the least recently used readers until at most `max` are open,
+ * skipping `keep` (whose lr_mu the caller holds) and readers being read
+ * (their lr_mu is taken: only tried, so that the order lr_mu before
+ * l->mu of ss_live_locate cannot deadlock).
+ */
+static void lru_trim_locked(struct ss_live *l, struct ss_live_shape *keep,
+			    size_t max)
+{
+	struct ss_live_shape *s = l->lru_tail, *prev;
+
+	while (s && l->lru_n > max) {
+		prev = s->lru_prev;
+		if (s != keep && pthread_mutex_trylock(&s->lr_mu) == 0) {
+			ss_log_reader_close(s->lr);
+			s->lr = NULL;
+			lru_unlink_locked(l, s);
+			pthread_mutex_unlock(&s->lr_mu);
+		}
+		s = prev;
+	}
 }
 
 void ss_live_lock(struct ss_live *l)
@@ -147,6 +222,7 @@ void ss_live_put_locked(struct ss_live *l, struct ss_live_shape *s)
 			*pp = s->next;
 			break;
 		}
+	lru_unlink_locked(l, s);
 	ss_log_reader_close(s->lr);
 	pthread_mutex_destroy(&s->lr_mu);
 	free(s);
@@ -410,6 +486,46 @@ void ss_live_at_release(struct ss_live_at *at)
 	at->lr = NULL;
 }
 
+/* What a failed look means: files found damaged make the shape gone;
+ * anything else (descriptors, I/O, the registry) is for now only. */
+static int look_failed(const struct ss_err *err)
+{
+	return err && err->code == SS_ERR_INPUT ? 0 : -2;
+}
+
+/* Open or refresh s's shared reader (lr_mu held). */
+static int reader_ready(struct ss_live *l, struct ss_live_shape *s,
+			const char *dir, int stale, struct ss_err *err)
+{
+	int rc = 0;
+
+	if (stale || !s->lr) {
+		ss_log_reader_close(s->lr);
+		s->lr = NULL;
+		/* Room first: the reader about to open takes descriptors. */
+		pthread_mutex_lock(&l->mu);
+		lru_unlink_locked(l, s);
+		if (l->max_logs)
+			lru_trim_locked(l, s, l->max_logs - 1);
+		pthread_mutex_unlock(&l->mu);
+		rc = ss_log_reader_open(dir, &s->lr, err);
+	} else if (ss_log_reader_refresh(s->lr, NULL, err) < 0) {
+		ss_log_reader_close(s->lr);
+		s->lr = NULL;
+		rc = -1;
+	}
+	pthread_mutex_lock(&l->mu);
+	if (s->lr) {
+		lru_front_locked(l, s);
+		if (l->max_logs)
+			lru_trim_locked(l, s, l->max_logs);
+	} else {
+		lru_unlink_locked(l, s);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return rc;
+}
+
 int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 		   struct ss_registry *reg, const char *dir,
 		   struct ss_live_at *at, struct ss_err *err)
@@ -427,10 +543,10 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 	if (failed)
 		return -1;
 	/* A compacted shape: its base, not its snapshot, starts the log
-	 * (the snapshot files may be gone). A record that cannot be read
-	 * leaves the shape unservable: as gone. */
+	 * (the snapshot files may be gone). A damaged record leaves the
+	 * shape unservable: as gone. */
 	if (!creating && ss_base_read(dir, &at->base, err) < 0)
-		return 0;
+		return look_failed(err);
 	if (!creating) {
 		struct ss_shape_rec rec;
 		int64_t now = ss_mono_us(), alive;
@@ -446,7 +562,9 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 			ss_shape_rec_init(&rec);
 			found = ss_registry_get_by_id(reg, s->id, &rec, err);
 			ss_shape_rec_release(&rec);
-			if (found <= 0)
+			if (found < 0)
+				return -2;
+			if (found == 0)
 				return 0;
 		}
 		if (known_done) {
@@ -454,7 +572,7 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 		} else {
 			if (ss_snapshot_state(dir, &at->ready, &at->done, err) <
 			    0)
-				return 0;
+				return look_failed(err);
 			if (at->base.g[0].gen)
 				at->done = 1; /* compacted: the snapshot
 						 was complete */
@@ -479,18 +597,9 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 	pthread_mutex_unlock(&l->mu);
 	pthread_mutex_lock(&s->lr_mu);
 	at->locked = s;
-	if (stale || !s->lr) {
-		ss_log_reader_close(s->lr);
-		s->lr = NULL;
-		if (ss_log_reader_open(dir, &s->lr, err) < 0) {
-			ss_live_at_release(at);
-			return 0;
-		}
-	} else if (ss_log_reader_refresh(s->lr, NULL, err) < 0) {
-		ss_log_reader_close(s->lr);
-		s->lr = NULL;
+	if (reader_ready(l, s, dir, stale, err) < 0) {
 		ss_live_at_release(at);
-		return 0;
+		return look_failed(err);
 	}
 	at->lr = s->lr;
 	ss_log_reader_head(at->lr, &at->head);

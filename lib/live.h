@@ -14,6 +14,13 @@
  *
  * The waker thread runs ss_live_run, which returns when ss_live_stop is
  * called, after waking every waiter.
+ *
+ * Open logs: each shape in use keeps one log reader (up to four
+ * descriptors) between requests. At most ss_live_set_max_logs of them
+ * stay open: the least recently used reader that no request is reading
+ * is closed first, so descriptors do not grow with the number of shapes
+ * that clients follow (a closed reader is opened again at the shape's
+ * next look).
  */
 #ifndef SS_LIVE_H
 #define SS_LIVE_H
@@ -70,6 +77,8 @@ struct ss_live_shape {
 	struct ss_log_reader *lr;
 	int lr_stale;
 	/* the hub's */
+	int lr_listed; /* on the hub's list of open readers */
+	struct ss_live_shape *lru_prev, *lru_next;
 	int refs;
 	int wd, watchers;
 	struct ss_live_waiter *waiters;
@@ -82,6 +91,14 @@ struct ss_live *ss_live_open(struct ss_err *err);
 
 /* Free the hub; every shape must have been put. NULL is a no-op. */
 void ss_live_close(struct ss_live *l);
+
+/* Keep at most max shapes' log readers open (0: no bound, the default).
+ * A reader being read is never closed, so the count may pass max by the
+ * number of requests looking at their shapes at that moment. */
+void ss_live_set_max_logs(struct ss_live *l, size_t max);
+
+/* Log readers open now. */
+size_t ss_live_open_logs(struct ss_live *l);
 
 void ss_live_lock(struct ss_live *l);
 void ss_live_unlock(struct ss_live *l);
@@ -157,8 +174,12 @@ struct ss_live_at {
  * after SS_LIVE_ALIVE_US or an invalidation) and the snapshot's files
  * (cached once complete); then, when the snapshot is complete, the log's
  * head through the shape's shared reader, which stays locked until
- * ss_live_at_release. Returns 1 (at filled), 0 gone (removed, or its
- * files unreadable), -1 its creation failed (s->fail_msg).
+ * ss_live_at_release. Returns 1 (at filled), 0 gone (removed from the
+ * registry, a snapshot that no process completes, or files found
+ * damaged: SS_ERR_INPUT in err), -1 its creation failed (s->fail_msg),
+ * -2 it could not be looked at now (err: the registry failed, or a file
+ * could not be opened or read, e.g. for want of descriptors): the shape
+ * may well be there, ask again later.
  */
 int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 		   struct ss_registry *reg, const char *dir,

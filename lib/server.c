@@ -445,8 +445,11 @@ struct ss_server *ss_server_start(const struct ss_server_cfg *cfg,
 
 	s->cfg = *cfg;
 	if (cfg->plain) {
+		/* poll(2), not select(2): the process may hold thousands of
+		 * descriptors (the main server's connections), and select
+		 * refuses any at or past FD_SETSIZE. */
 		s->d = MHD_start_daemon(
-		    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+		    MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
 			cfg->ipflags,
 		    (uint16_t)cfg->port, NULL, NULL, on_plain, s,
 		    MHD_OPTION_SOCK_ADDR, cfg->addr,

@@ -50,8 +50,9 @@ struct ss_server_cfg {
 	unsigned ipflags;
 	const char *name; /* the address in errors ("127.0.0.1:3000") */
 	/*
-	 * plain: one polling thread, a 10 s idle timeout, none of the
-	 * limits, the guard or the check below (a metrics port). Else
+	 * plain: one thread over poll(2) (any descriptor number), a 10 s
+	 * idle timeout, none of the limits, the guard or the check below
+	 * (a metrics port). Else
 	 * `threads` threads over epoll, at most max_connections open
 	 * (more are closed as soon as accepted), each request whole within
 	 * request_timeout_s of its connection's start or conn_timeout_s of

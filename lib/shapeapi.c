@@ -7,6 +7,7 @@
  */
 #include "shapeapi.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -43,6 +44,7 @@ struct ss_shapeapi {
 	pthread_mutex_t durable_mu; /* durable_lsn()'s cache */
 	uint64_t durable;
 	int64_t durable_at;
+	atomic_llong unavailable_warned; /* when, ss_mono_us() */
 };
 
 struct ss_shapeapi *ss_shapeapi_new(const struct ss_shapeapi_cfg *cfg)
@@ -347,9 +349,11 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos,
 	return queue(r, status, resp);
 }
 
-/* Open snapshot chunk n; fills fd and the range after its leading ','. */
+/* Open snapshot chunk n; fills fd and the range after its leading ','.
+ * Returns 0, -1 when the chunk is not there (gone), -2 when it could
+ * not be opened (err: descriptors, I/O). */
 static int open_chunk(const char *dir, uint64_t gen, uint64_t n, int *fd,
-		      uint64_t *pos, uint64_t *len)
+		      uint64_t *pos, uint64_t *len, struct ss_err *err)
 {
 	struct ss_buf p = SS_BUF_INIT, d = SS_BUF_INIT;
 	struct stat st;
@@ -360,9 +364,15 @@ static int open_chunk(const char *dir, uint64_t gen, uint64_t n, int *fd,
 	ss_snapshot_chunk_path(&p, d.buf, n);
 	ss_buf_release(&d);
 	*fd = open(p.buf, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		int gone = errno == ENOENT || errno == ENOTDIR;
+
+		ss_err_set(err, SS_ERR_RUNTIME, "could not open '%s': %s",
+			   p.buf, strerror(errno));
+		ss_buf_release(&p);
+		return gone ? -1 : -2;
+	}
 	ss_buf_release(&p);
-	if (*fd < 0)
-		return -1;
 	if (fstat(*fd, &st) < 0 || st.st_size < 1) {
 		close(*fd);
 		*fd = -1;
@@ -371,6 +381,27 @@ static int open_chunk(const char *dir, uint64_t gen, uint64_t n, int *fd,
 	*pos = 1;
 	*len = (uint64_t)st.st_size - 1;
 	return 0;
+}
+
+/* 1 at most every 10 s: a warning that a descriptor shortage or a
+ * damaged shape would repeat for every request. */
+static int warn_due(struct ss_shapeapi *a)
+{
+	int64_t now = ss_mono_us();
+	long long last = atomic_load(&a->unavailable_warned);
+
+	if (last && now - last < 10000000)
+		return 0;
+	return atomic_compare_exchange_strong(&a->unavailable_warned, &last,
+					      now);
+}
+
+/* A shape that could not be read now. */
+static void warn_unavailable(struct req *r, const struct ss_err *err)
+{
+	if (warn_due(r->a))
+		warnf(r->a, "could not read shape %s (answered 503): %s",
+		      r->shape_handle, err->msg);
 }
 
 /* What to answer a request with, decided by plan(). */
@@ -382,6 +413,7 @@ enum {
 	P_FAILED,
 	P_OOB,
 	P_SNAP_TIMEOUT,
+	P_UNAVAILABLE,
 	P_ERROR
 };
 
@@ -390,6 +422,7 @@ struct plan {
 	uint64_t pos, len;
 	struct answer an;
 	int timed_out; /* a r->a->cfg.live wait ended without data */
+	int gone;      /* ss_live_locate found the shape gone */
 };
 
 /*
@@ -410,6 +443,13 @@ static int plan(struct req *r, struct plan *p)
 	st = ss_live_locate(r->a->cfg.live, r->sh, r->a->cfg.reg, r->dir.buf,
 			    &at, &err);
 	r->seen_seq = at.seen_seq;
+	if (st == -2) {
+		/* The shape is there; this process could not look at it now
+		 * (descriptors, I/O): not a reason to refetch. */
+		warn_unavailable(r, &err);
+		return P_UNAVAILABLE;
+	}
+	p->gone = st == 0;
 	memset(&in, 0, sizeof(in));
 	in.state = st == 0  ? SS_ANSWER_SHAPE_GONE
 		   : st < 0 ? SS_ANSWER_SHAPE_FAILED
@@ -428,10 +468,16 @@ static int plan(struct req *r, struct plan *p)
 	ss_answer_decide(&in, &a);
 	r->deadline_us = a.deadline_us;
 	r->oob = a.oob;
-	if (a.kind == SS_ANSWER_CHUNK &&
-	    open_chunk(r->dir.buf, a.gen, a.chunk, &p->fd, &p->pos, &p->len) <
-		0)
-		a.kind = SS_ANSWER_REFETCH;
+	if (a.kind == SS_ANSWER_CHUNK) {
+		rc = open_chunk(r->dir.buf, a.gen, a.chunk, &p->fd, &p->pos,
+				&p->len, &err);
+		if (rc == -2) {
+			warn_unavailable(r, &err);
+			return P_UNAVAILABLE;
+		}
+		if (rc < 0)
+			a.kind = SS_ANSWER_REFETCH;
+	}
 	if (a.kind == SS_ANSWER_RANGE) {
 		struct ss_offset end;
 		uint64_t start = 0, stop = 0, count = 0;
@@ -449,6 +495,17 @@ static int plan(struct req *r, struct plan *p)
 		ss_answer_range(&in, &a, &end, count);
 		if (count) {
 			p->fd = dup(ss_log_reader_fd(at.lr));
+			if (p->fd < 0) {
+				/* Without it the answer would carry the
+				 * range's end and none of its changes. */
+				ss_err_set(
+				    &err, SS_ERR_RUNTIME,
+				    "could not duplicate the log of %s: %s",
+				    r->shape_handle, strerror(errno));
+				ss_live_at_release(&at);
+				warn_unavailable(r, &err);
+				return P_UNAVAILABLE;
+			}
 			p->pos = start + 1;
 			p->len = stop - start - 1;
 		}
@@ -677,6 +734,7 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 		return send_data(r, p->fd, p->pos, p->len, &p->an);
 	case P_REFETCH: {
 		struct ss_err err = SS_ERR_INIT;
+		char gone[SS_HANDLE_MAX];
 
 		/* The shape is gone: 409 with the definition's current
 		 * shape, created if need be, as for an unknown handle. */
@@ -684,12 +742,28 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 			ss_live_put(r->a->cfg.live, r->sh);
 			r->sh = NULL;
 		}
+		snprintf(gone, sizeof(gone), "%s", r->shape_handle);
 		if (get_or_create(r, &err) <= 0) {
 			if (err.msg[0])
 				warnf(r->a,
 				      "could not get or create a shape: %s",
 				      err.msg);
 			r->shape_handle[0] = '\0';
+		}
+		/* The registry still gives the shape that was found gone
+		 * (its files damaged): a 409 naming it would send the client
+		 * straight back to it, without end. (A base chunk that a
+		 * compaction removed is a refetch of the same shape.) */
+		if (p->gone && r->shape_handle[0] &&
+		    !strcmp(gone, r->shape_handle)) {
+			if (warn_due(r->a))
+				warnf(r->a,
+				      "shape %s cannot be read and is still in "
+				      "the registry: answered 503",
+				      gone);
+			return send_message(
+			    r, 503, "Unable to read the shape, please retry",
+			    "10", 1);
 		}
 		return send_must_refetch(r, r->shape_handle);
 	}
@@ -713,6 +787,10 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 	case P_SNAP_TIMEOUT:
 		return send_message(
 		    r, 503, "Snapshot query took too long, please retry", "10",
+		    1);
+	case P_UNAVAILABLE:
+		return send_message(
+		    r, 503, "Unable to read the shape now, please retry", "5",
 		    1);
 	default:
 		return send_message(r, 500, "Unable to retrieve shape log",

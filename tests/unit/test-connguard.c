@@ -2,7 +2,8 @@
  * test-connguard.c — tests for lib/connguard: the limit is exact under
  * concurrent reservations, a passed deadline shuts the socket down (the
  * peer reads end of file) once, a cleared or later deadline does not, and
- * a removed connection gives its place back. Sockets are socketpairs.
+ * a removed connection gives its place back; the share of descriptors for
+ * connections and for shape logs. Sockets are socketpairs.
  */
 #include <pthread.h>
 #include <sys/socket.h>
@@ -109,5 +110,14 @@ int main(void)
 	CHECK(ss_connguard_fd_cap(1, 10) == 1);
 	CHECK(ss_connguard_fd_cap(0, 10) == 1);
 	CHECK(ss_connguard_fd_cap(-1, 10) == 10);
+	/* shape logs: half of what the connections leave, four each */
+	CHECK(ss_connguard_log_cap(20000, 15000, 0) == 625);
+	CHECK(ss_connguard_log_cap(20000, 15000, 100) == 100);
+	CHECK(ss_connguard_log_cap(20000, 15000, 10000) == 625);
+	CHECK(ss_connguard_log_cap(1024, 768, 0) == 32);
+	CHECK(ss_connguard_log_cap(1024, 1024, 0) == 8);
+	CHECK(ss_connguard_log_cap(64, 100, 0) == 8);
+	CHECK(ss_connguard_log_cap(-1, 100, 0) == 16384);
+	CHECK(ss_connguard_log_cap(-1, 100, 20000) == 20000);
 	return unit_report();
 }

@@ -4,12 +4,16 @@
  * by event, by deadline (in deadline order), by a write in a watched
  * directory and by its removal, every waiter woken when the hub stops, and
  * what locate says of a failed creation, one in progress, and a shape the
- * registry does not have.
+ * registry does not have; the bound on open log readers (least recently
+ * used closed first, never one being read, descriptors counted in
+ * /proc/self/fd) and a look that runs out of descriptors (-2, not gone).
  *
  *   test-live DIR     (a scratch directory)
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +68,151 @@ static int wait_req(struct ss_live *l, struct ss_live_shape *s,
 	ss_live_unlock(l);
 	return ss_live_wait(l, s, &r->w, seq, deadline, 0, on_suspend, on_wake,
 			    r);
+}
+
+/* Descriptors open in this process. */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		FAILF("could not open /proc/self/fd");
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own */
+}
+
+/* A shape "t where x = <x>" in reg, and in dir a complete snapshot and a
+ * log of one committed change: its id and handle. */
+static int64_t make_shape(struct ss_registry *reg, int x, const char *dir,
+			  char handle[SS_HANDLE_MAX])
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape sh;
+	struct ss_shape_rec rec;
+	struct ss_log_opts o;
+	struct ss_log_writer *w;
+	struct ss_offset off = ss_offset_make(100, 0);
+	char where[32], path[4200];
+	int created, fd;
+	int64_t id;
+
+	ss_shape_init(&sh);
+	if (ss_shape_parse_table(&sh, "t", &err) < 0)
+		FAILF("parse table: %s", err.msg);
+	snprintf(where, sizeof(where), "x = %d", x);
+	ss_shape_set_where(&sh, where);
+	ss_shape_rec_init(&rec);
+	if (ss_registry_add(reg, &sh, NULL, 0, &rec, &created, &err) < 0 ||
+	    ss_registry_flush(reg, &err) < 0)
+		FAILF("add: %s", err.msg);
+	id = rec.id;
+	snprintf(handle, SS_HANDLE_MAX, "%s", rec.handle);
+	ss_shape_rec_release(&rec);
+	ss_shape_release(&sh);
+	ss_log_opts_init(&o);
+	if (ss_log_writer_open(dir, &o, &w, &err) < 0 ||
+	    ss_log_append(w, &off, "{}", 2, &err) < 0 ||
+	    ss_log_commit(w, 100, &err) < 0)
+		FAILF("log: %s", err.msg);
+	ss_log_writer_close(w);
+	snprintf(path, sizeof(path), "%s/snapshot.done", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "1\n", 2) != 2 || close(fd) < 0)
+		FAILF("could not write '%s'", path);
+	return id;
+}
+
+/* Locate s and let go of it at once: locate's answer. */
+static int look(struct ss_live *l, struct ss_live_shape *s,
+		struct ss_registry *reg, const char *dir)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_live_at at;
+	int rc = ss_live_locate(l, s, reg, dir, &at, &err);
+
+	if (rc == 1 && (!at.lr || at.head.entries != 1))
+		rc = 99;
+	ss_live_at_release(&at);
+	return rc;
+}
+
+/* The bound on open log readers; running out of descriptors. */
+static void open_logs(const char *top)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_registry_opts o;
+	struct ss_registry *reg = NULL;
+	struct ss_live *l = ss_live_open(&err);
+	struct ss_live_shape *s[3];
+	struct ss_live_at held;
+	struct rlimit rl, low;
+	char dir[3][4096], handle[SS_HANDLE_MAX];
+	int i, fds, next;
+
+	ss_registry_opts_init(&o);
+	o.create = 1;
+	if (!l || ss_registry_open(":memory:", &o, &reg, &err) < 0)
+		FAILF("%s", err.msg);
+	for (i = 0; i < 3; i++) {
+		int64_t id;
+
+		snprintf(dir[i], sizeof(dir[i]), "%s/log%d", top, i);
+		id = make_shape(reg, i, dir[i], handle);
+		ss_live_lock(l);
+		s[i] = ss_live_get_locked(l, handle, id);
+		ss_live_unlock(l);
+	}
+	ss_live_set_max_logs(l, 2);
+	fds = count_fds();
+	CHECK(look(l, s[0], reg, dir[0]) == 1);
+	CHECK(look(l, s[1], reg, dir[1]) == 1);
+	CHECK(ss_live_open_logs(l) == 2 && count_fds() == fds + 8);
+	/* a third closes the least recently used */
+	CHECK(look(l, s[2], reg, dir[2]) == 1);
+	CHECK(ss_live_open_logs(l) == 2 && count_fds() == fds + 8);
+	CHECK(!s[0]->lr && s[1]->lr && s[2]->lr);
+	/* the first opens again, in place of the second */
+	CHECK(look(l, s[0], reg, dir[0]) == 1);
+	CHECK(s[0]->lr && !s[1]->lr && s[2]->lr);
+	CHECK(ss_live_open_logs(l) == 2 && count_fds() == fds + 8);
+	/* a reader being read is not closed, even past the bound; the next
+	 * look after it is let go closes it */
+	ss_live_set_max_logs(l, 1);
+	CHECK(ss_live_locate(l, s[2], reg, dir[2], &held, &err) == 1);
+	CHECK(!s[0]->lr && ss_live_open_logs(l) == 1);
+	CHECK(look(l, s[1], reg, dir[1]) == 1);
+	CHECK(s[1]->lr && s[2]->lr && ss_live_open_logs(l) == 2);
+	ss_live_at_release(&held);
+	CHECK(look(l, s[1], reg, dir[1]) == 1);
+	CHECK(s[1]->lr && !s[2]->lr && ss_live_open_logs(l) == 1);
+	CHECK(count_fds() == fds + 4);
+	/* no descriptor left: -2 (look again later), not gone */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		FAILF("getrlimit");
+	next = dup(0);
+	if (next < 0 || close(next) < 0)
+		FAILF("dup");
+	low = rl;
+	low.rlim_cur = (rlim_t)next;
+	if (setrlimit(RLIMIT_NOFILE, &low) < 0)
+		FAILF("setrlimit");
+	i = look(l, s[0], reg, dir[0]);
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		FAILF("setrlimit");
+	CHECK(i == -2 && !s[0]->lr);
+	CHECK(look(l, s[0], reg, dir[0]) == 1 && s[0]->lr);
+	/* a shape let go closes its reader */
+	ss_live_put(l, s[0]);
+	ss_live_put(l, s[1]);
+	ss_live_put(l, s[2]);
+	CHECK(ss_live_open_logs(l) == 0 && count_fds() == fds);
+	ss_registry_close(reg, &err);
+	ss_live_close(l);
 }
 
 int main(int argc, char **argv)
@@ -237,5 +386,6 @@ int main(int argc, char **argv)
 	ss_live_unlock(l);
 	ss_live_close(l);
 	ss_live_close(NULL);
+	open_logs(argv[1]);
 	return unit_report();
 }

@@ -3,10 +3,13 @@
  * on 127.0.0.1 (port 0), raw HTTP requests. Routing and 404, the intake
  * limits (414, 431, 411, 413), the check before the table, a handler that
  * fails (503, and the next request is served), suspend and resume, a
- * request's own state freed on completion.
+ * request's own state freed on completion; a plain server (the metrics
+ * port) serving a connection whose descriptor is past FD_SETSIZE.
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <unistd.h>
 
 #include "rawhttp.h"
@@ -249,6 +252,44 @@ int main(void)
 
 	ss_server_close(s);
 	ss_server_close(NULL);
+
+	/* a plain server (the metrics port) answers on a descriptor past
+	 * FD_SETSIZE: a serve with thousands of connections accepts its
+	 * scrapes there */
+	{
+		struct rlimit rl;
+		int low[FD_SETSIZE + 8], n = 0;
+
+		c.plain = 1;
+		c.check = NULL;
+		s = ss_server_start(&c, &err);
+		if (!s)
+			FAILF("%s", err.msg);
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur < FD_SETSIZE + 64 &&
+		    rl.rlim_max >= FD_SETSIZE + 64) {
+			rl.rlim_cur = FD_SETSIZE + 64;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		/* every descriptor below FD_SETSIZE taken */
+		while (n < FD_SETSIZE + 8) {
+			low[n] = dup(0);
+			if (low[n] < 0)
+				break;
+			if (low[n++] >= FD_SETSIZE)
+				break;
+		}
+		CHECK(n > 0 && low[n - 1] >= FD_SETSIZE);
+		rawhttp(
+		    ss_server_port(s),
+		    "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		    &b);
+		CHECK(rawhttp_status(&b) == 200);
+		CHECK_STR(rawhttp_body(&b), "root");
+		while (n > 0)
+			close(low[--n]);
+		ss_server_close(s);
+	}
 	ss_buf_release(&b);
 	ss_buf_release(&req);
 	return unit_report();

@@ -6,11 +6,16 @@
  * following the offsets to the log and up-to-date, offset=now, a live
  * request that times out and one woken by a commit, an unknown handle
  * (409 must-refetch naming the shape's handle), a bad offset (400),
- * DELETE refused (405), a preflight (204), a POST over max_body (413).
+ * DELETE refused (405), a preflight (204), a POST over max_body (413);
+ * a shape that cannot be read for want of descriptors (503 with
+ * retry-after 5) and one whose log is damaged while the registry holds
+ * it (503 with retry-after 10): neither a 409 naming the client's own
+ * handle.
  *
  *   test-shapeapi DIR     (a scratch directory)
  */
 #include <pthread.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "create.h"
@@ -347,6 +352,57 @@ int main(int argc, char **argv)
 	rawhttp_req(port, "POST", "/v1/shape?table=items&offset=-1",
 		    "Content-Length: 100000\r\n", &b);
 	CHECK(rawhttp_status(&b) == 413);
+
+	/* no descriptor left to read the shape with: 503 to retry, not a
+	 * 409 (the shape is there) */
+	{
+		struct rlimit rl, low;
+		int next = dup(0);
+
+		if (next < 0 || close(next) < 0 ||
+		    getrlimit(RLIMIT_NOFILE, &rl))
+			FAILF("dup, getrlimit");
+		low = rl;
+		/* the client's socket and the server's, then nothing */
+		low.rlim_cur = (rlim_t)next + 2;
+		snprintf(target, sizeof(target),
+			 "/v1/shape?table=items&handle=%s&offset=-1", handle);
+		if (setrlimit(RLIMIT_NOFILE, &low) < 0)
+			FAILF("setrlimit");
+		rawhttp_req(port, "GET", target, "", &b);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			FAILF("setrlimit");
+		CHECK(rawhttp_status(&b) == 503);
+		CHECK_STR(rawhttp_header(&b, "retry-after", hdr, sizeof(hdr)),
+			  "5");
+		CHECK_STR(rawhttp_body(&b),
+			  "{\"message\":\"Unable to read the shape now, please "
+			  "retry\"}");
+		rawhttp_req(port, "GET", target, "", &b);
+		CHECK(rawhttp_status(&b) == 200);
+	}
+
+	/* a log found damaged while the registry still holds its shape:
+	 * 503, not a 409 naming the handle the client has (it would come
+	 * straight back) */
+	{
+		struct ss_buf lp = SS_BUF_INIT;
+
+		ss_buf_addf(&lp, "%s/log", dir.buf);
+		if (truncate(lp.buf, 0) < 0)
+			FAILF("truncate %s", lp.buf);
+		ss_buf_release(&lp);
+		snprintf(target, sizeof(target),
+			 "/v1/shape?table=items&handle=%s&offset=100_0",
+			 handle);
+		rawhttp_req(port, "GET", target, "", &b);
+		CHECK(rawhttp_status(&b) == 503);
+		CHECK_STR(rawhttp_header(&b, "retry-after", hdr, sizeof(hdr)),
+			  "10");
+		CHECK_STR(
+		    rawhttp_body(&b),
+		    "{\"message\":\"Unable to read the shape, please retry\"}");
+	}
 
 	{
 		struct ss_shapeapi_counts c;
