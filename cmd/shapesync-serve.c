@@ -42,7 +42,7 @@ static struct {
 	int threads;
 	int64_t sse_timeout_ms, keepalive_ms, active_timeout_ms;
 	int64_t create_timeout_ms, request_timeout_s;
-	int subqueries; /* --experimental-subqueries */
+	int subqueries; /* 1 unless --no-subqueries */
 	uint64_t max_body, max_header;
 	int64_t max_connections;
 	int64_t max_open_logs; /* 0: from the descriptor limit */
@@ -188,6 +188,7 @@ enum {
 	OPT_NO_ACTIVE_WAIT,
 	OPT_INTEGRATION,
 	OPT_SUBQUERIES,
+	OPT_NO_SUBQUERIES,
 	OPT_CONN_TIMEOUT,
 	OPT_MAX_BODY,
 	OPT_MAX_HEADER,
@@ -232,6 +233,7 @@ static const struct option options[] = {
     {"snapshot-timeout", required_argument, NULL, OPT_CREATE_TIMEOUT},
     {"enable-delete", no_argument, NULL, OPT_INTEGRATION},
     {"experimental-subqueries", no_argument, NULL, OPT_SUBQUERIES},
+    {"no-subqueries", no_argument, NULL, OPT_NO_SUBQUERIES},
     {"idle-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
     {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
     {"max-body", required_argument, NULL, OPT_MAX_BODY},
@@ -276,9 +278,9 @@ static void usage(void)
 	    "  --secret S                 API secret ($ELECTRIC_SECRET)\n"
 	    "  --insecure                 no secret ($ELECTRIC_INSECURE=true)\n"
 	    "  --enable-delete            allow DELETE /v1/shape\n"
-	    "  --experimental-subqueries  accept where clauses with IN (SELECT ...);\n"
-	    "                             a value moving into a subquery makes\n"
-	    "                             the shape's clients refetch (409)\n"
+	    "  --no-subqueries            refuse where clauses with IN (SELECT ...)\n"
+	    "                             (400, as Electric before 1.7.10)\n"
+	    "  --experimental-subqueries  accepted; subqueries are on by default\n"
 	    "                             ($ELECTRIC_ENABLE_INTEGRATION_TESTING=true)\n"
 	    "  --threads N                HTTP threads (number of CPUs)\n"
 	    "  --max-connections N        open connections at most (20000)\n"
@@ -358,6 +360,7 @@ int main(int argc, char **argv)
 	ss_cli_init("shapesync-serve");
 	started_us = ss_now_us();
 	cfg.e.registry = DEFAULT_REGISTRY;
+	cfg.subqueries = 1; /* as Electric since 1.7.10 */
 	cfg.e.data_dir = DEFAULT_DATA_DIR;
 	cfg.e.publication = "shapesync";
 	cfg.e.bind = "127.0.0.1";
@@ -492,6 +495,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SUBQUERIES:
 			cfg.subqueries = 1;
+			break;
+		case OPT_NO_SUBQUERIES:
+			cfg.subqueries = 0;
 			break;
 		case OPT_INTEGRATION:
 			cfg.e.integration = 1;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Subquery shapes over HTTP (issue 14, serve --experimental-subqueries):
+# Subquery shapes over HTTP (issue 14; serve accepts them by default):
 # serve creates the shape of the subquery, then the outer shape, whose
 # snapshot rows carry Electric's tags and active_conditions computed by
 # PostgreSQL; the log then carries the meta of each change and a move-out
@@ -19,7 +19,7 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool, name text)" \
 	"INSERT INTO tasks VALUES (1, 7, 'a'), (2, 8, 'b'), (3, NULL, 'c')" \
 	"CREATE TABLE parts (id int, k int, PRIMARY KEY (id, k)) PARTITION BY LIST (k)" \
 	"CREATE TABLE parts_1 PARTITION OF parts FOR VALUES IN (1)"
-pipeline_start --experimental-subqueries
+pipeline_start
 
 Q='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)'
 # tag VALUE: md5 of the stack, the shape's handle and "v:VALUE"
@@ -135,11 +135,20 @@ test_expect_success 'shapesync-db ls: the tree, a line per subquery under its ou
 '
 
 serve_stop
-serve_start
+serve_start --no-subqueries
 
-test_expect_success 'without --experimental-subqueries: Electric'"'"'s 400' '
+test_expect_success 'with --no-subqueries: Electric'"'"'s 400 from before 1.7.10' '
 	test_eq 400 "$(get "/v1/shape?$Q&offset=-1")" &&
 	grep -q "Subqueries are not supported" b
+'
+
+serve_stop
+serve_start --experimental-subqueries
+
+test_expect_success 'by default (--experimental-subqueries is accepted, and changes nothing) the shape is there' '
+	test_eq 200 "$(get "/v1/shape?$Q&offset=-1")" &&
+	hdr electric-handle >again &&
+	test_cmp handle again
 '
 
 test_done

@@ -21,7 +21,7 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool, parent int, lea
 	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text, owner int)" \
 	"INSERT INTO projects SELECT i, i % 2 = 0, NULLIF(i % 4, 0), 1 + i % 3 FROM generate_series(1, 6) i" \
 	"INSERT INTO tasks SELECT i, 1 + i % 6, 't' || i, NULLIF(i % 4, 0) FROM generate_series(1, 40) i"
-pipeline_start --experimental-subqueries
+pipeline_start
 
 SEED=${SEED:-$(date +%s)}
 say "SEED=$SEED (replay: SEED=$SEED sh $0)"

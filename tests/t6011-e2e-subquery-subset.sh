@@ -1,5 +1,5 @@
 #!/bin/sh
-# Subsets of subquery shapes over HTTP (serve --experimental-subqueries),
+# Subsets of subquery shapes over HTTP,
 # as Electric: the rows of the shape's where, its subquery evaluated by
 # PostgreSQL in the subset's own snapshot, AND subset__where, ordered and
 # limited, each row with the headers of the shape's snapshot rows (tags,
@@ -16,7 +16,7 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
 	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text)" \
 	"INSERT INTO projects VALUES (7, true), (8, false), (9, true), (10, false)" \
 	"INSERT INTO tasks VALUES (1, 7, 'a'), (2, 8, 'b'), (3, NULL, 'c'), (4, 9, 'd'), (5, 9, 'e'), (6, 8, 'pin')"
-pipeline_start --experimental-subqueries
+pipeline_start
 
 # Two disjuncts: position 0 the subquery, position 1 title = $1 (a shape
 # param); a row's tags are ["<md5>/","/1"].

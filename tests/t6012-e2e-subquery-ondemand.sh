@@ -15,7 +15,7 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
 	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text)" \
 	"INSERT INTO projects SELECT i, i % 2 = 0 FROM generate_series(1, 6) i" \
 	"INSERT INTO tasks SELECT i, NULLIF(1 + i % 7, 7), 't' || i FROM generate_series(1, 40) i"
-pipeline_start --experimental-subqueries
+pipeline_start
 
 SEED=${SEED:-$(date +%s)}
 say "SEED=$SEED (replay: SEED=$SEED sh $0)"

@@ -23,7 +23,7 @@ pg_psql "CREATE TABLE projects (id int, active bool, PRIMARY KEY (id, active)) P
 	"ALTER TABLE tasks ATTACH PARTITION tasks_b FOR VALUES FROM (4) TO (100)" \
 	"INSERT INTO projects SELECT i, i % 2 = 0 FROM generate_series(1, 6) i" \
 	"INSERT INTO tasks SELECT i, 1 + i % 6, 't' || i FROM generate_series(1, 40) i"
-pipeline_start --experimental-subqueries
+pipeline_start
 
 Q='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)'
 # tag VALUE: md5 of the stack, the shape's handle and "v:VALUE"

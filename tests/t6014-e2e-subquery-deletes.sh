@@ -22,7 +22,7 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool, name text)" \
 	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text, twice int GENERATED ALWAYS AS (id * 2) STORED)" \
 	"INSERT INTO projects VALUES (7, true, 'p7'), (8, false, 'p8'), (9, true, 'p9')" \
 	"INSERT INTO tasks VALUES (1, 7, 'a'), (2, 8, 'b'), (3, NULL, 'c'), (4, 9, 'd'), (5, 9, 'e')"
-pipeline_start --experimental-subqueries
+pipeline_start
 
 W='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)'
 Q="$W&move_out=delete"

@@ -15,7 +15,7 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
 	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text)" \
 	"INSERT INTO projects SELECT i, true FROM generate_series(1, 300) i" \
 	"INSERT INTO tasks SELECT i, 1 + i % 300, 't' || i FROM generate_series(1, 40) i"
-up_start --serve-arg --experimental-subqueries
+up_start
 
 SEED=${SEED:-$(date +%s)}
 say "SEED=$SEED (replay: SEED=$SEED sh $0)"

@@ -16,7 +16,7 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
 	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text)" \
 	"INSERT INTO projects VALUES (7, true), (8, false)" \
 	"INSERT INTO tasks VALUES (1, 7, 'a'), (2, 8, 'b'), (3, 8, 'c')"
-up_start --serve-arg --experimental-subqueries
+up_start
 
 Q1='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)'
 Q2='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)%20AND%20id%20%3C%201000'

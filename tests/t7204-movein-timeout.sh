@@ -17,7 +17,7 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
 	"INSERT INTO projects VALUES (7, true), (8, false)" \
 	"INSERT INTO tasks VALUES (1, 7, 'a'), (2, 8, 'b'), (3, 8, 'c')"
 ROUTE_ARGS="--movein-timeout 1s"
-pipeline_start --experimental-subqueries
+pipeline_start
 
 Q='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)'
 P='table=projects'

@@ -2,7 +2,7 @@
 # bench/subq/latency.sh — commit-to-client latency of a subquery shape's
 # move-ins and move-outs next to an ordinary change, same run (issue 14;
 # Electric's users report moves taking seconds, its issues #3770, #3928):
-# `shapesync up --serve-arg --experimental-subqueries` on its own
+# `shapesync up` on its own
 # PostgreSQL, one long-polling client (bench/subq/latency.mjs), projects
 # with CHILDREN tasks each flipping in and out of the subquery.
 # A second client follows the same where with move_out=delete (the plain
@@ -13,7 +13,7 @@ SAMPLES=${SAMPLES:-50}
 CHILDREN=${CHILDREN:-"1 1000"}
 . "$(dirname "$0")/../electric/common.sh"
 
-ew_start --serve-arg --experimental-subqueries
+ew_start
 # projects 100000..: inactive, CHILDREN tasks each (the largest count)
 max=0
 for c in $CHILDREN; do [ "$c" -gt "$max" ] && max=$c; done
