@@ -11,6 +11,7 @@
 . "$TEST_SRC/pg.sh"
 . "$TEST_SRC/serve.sh"
 . "$TEST_SRC/pipeline.sh"
+. "$TEST_SRC/subq.sh"
 
 pg_start
 pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool, name text)" \
@@ -22,13 +23,6 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool, name text)" \
 pipeline_start
 
 Q='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)'
-# tag VALUE: md5 of the stack, the shape's handle and "v:VALUE"
-tag() { printf 'single_stack%sv:%s' "$(cat handle)" "$1" | md5sum | cut -c1-32; }
-# lines: the body's messages, one compact JSON line each
-lines() { node -e '
-	const b = JSON.parse(require("fs").readFileSync("b", "utf8"));
-	for (const m of b) console.log(JSON.stringify(m));'; }
-
 test_expect_success 'the snapshot: the rows in the subquery, with tags and active_conditions' '
 	test_eq 200 "$(get "/v1/shape?$Q&offset=-1")" &&
 	hdr electric-handle >handle &&
@@ -37,26 +31,6 @@ test_expect_success 'the snapshot: the rows in the subquery, with tags and activ
 	test_eq 1 "$(wc -l <rows)" &&
 	grep -q "^{\"key\":\"\\\\\"public\\\\\".\\\\\"tasks\\\\\"/\\\\\"1\\\\\"\",\"value\":{\"id\":\"1\",\"project_id\":\"7\",\"title\":\"a\"},\"headers\":{\"operation\":\"insert\",\"relation\":\[\"public\",\"tasks\"\],\"active_conditions\":\[true\],\"tags\":\[\"$(tag 7)\"\]}}\$" rows
 '
-
-# follow: the next answer of the shape from the offset held in ./off
-poll() {
-	_c=$(get "/v1/shape?$Q&handle=$(cat handle)&offset=$(cat off)&live=true") &&
-	echo "$_c" &&
-	{ [ "$_c" != 200 ] || hdr electric-offset >off; }
-}
-
-# log_until PATTERN...: ./log gets the messages of the next answers until
-# it holds a line matching each PATTERN (at most 50 answers)
-log_until() {
-	: >log
-	_i=0
-	for _p in "$@"; do
-		while ! grep -q "$_p" log; do
-			test_eq 200 "$(poll)" && lines >>log || return 1
-			_i=$((_i + 1)) && [ $_i -lt 50 ] || return 1
-		done
-	done
-}
 
 test_expect_success 'changes carry their meta; an update removes the old tag' '
 	i=0 &&

@@ -140,6 +140,17 @@ for (let i = 0; i <= writers; i++) {
 // above every id there is, this run's and earlier runs'.
 if (part)
   nextTask = Math.max(nextTask, (await dbs[0].query('SELECT coalesce(max(id), 0) + 1 AS n FROM tasks')).rows[0].n)
+// A fetch for a client that counts the 409s it gets and shows each good
+// answer's body to seen(body).
+function counting(seen) {
+  return async (...args) => {
+    const r = await fetch(...args)
+    if (r.status === 409) refetches++
+    if (r.ok) seen(await r.clone().text())
+    return r
+  }
+}
+
 const collection = createCollection(
   electricCollectionOptions({
     id: 'tasks-subq',
@@ -147,15 +158,9 @@ const collection = createCollection(
       url: `${process.env.SERVE_URL}/v1/shape`,
       params: { table: 'tasks', where },
       // count the refetches the server asks for
-      fetchClient: async (...args) => {
-        const r = await fetch(...args)
-        if (r.status === 409) refetches++
-        if (r.ok) {
-          const body = await r.clone().text()
-          moveins += (body.match(/"event":"move-in"/g) || []).length
-        }
-        return r
-      },
+      fetchClient: counting((body) => {
+        moveins += (body.match(/"event":"move-in"/g) || []).length
+      }),
       // a stage killed under it: retry, as an application would
       onError: () => ({}),
     },
@@ -168,19 +173,13 @@ const plain = new Shape(
   new ShapeStream({
     url: `${process.env.SERVE_URL}/v1/shape`,
     params: { table: 'tasks', where, move_out: 'delete' },
-    fetchClient: async (...args) => {
-      const r = await fetch(...args)
-      if (r.status === 409) refetches++
-      if (r.ok) {
-        const body = await r.clone().text()
-        deletes += (body.match(/"operation":"delete"/g) || []).length
-        if (/"event":"move-out"/.test(body)) {
-          console.error('a move-out event in a move_out=delete shape')
-          process.exit(1)
-        }
+    fetchClient: counting((body) => {
+      deletes += (body.match(/"operation":"delete"/g) || []).length
+      if (/"event":"move-out"/.test(body)) {
+        console.error('a move-out event in a move_out=delete shape')
+        process.exit(1)
       }
-      return r
-    },
+    }),
     onError: () => ({}),
   })
 )
