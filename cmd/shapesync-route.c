@@ -387,23 +387,27 @@ static size_t vals_alloc;
 
 /* The meta of the subquery shapes among m, each from the row in the
  * layout of its own table (a partition's change matches the shapes on its
- * ancestors too); a row that cannot be evaluated is counted as an
- * evaluation error (the meta is left out). */
-static void subquery_meta(const struct ss_frame *f, const char *const *newv,
-			  const char *const *oldv,
-			  const struct ss_route_match *m, struct ss_buf *meta)
+ * ancestors too). Returns 0, or the id of a shape for which the row cannot
+ * be evaluated (an error in a position its clause did not need, such as a
+ * division by zero after an OR that held; why in err): the caller
+ * invalidates it, since a change without its tags would leave its clients
+ * (TanStack DB's collection) unable to follow the shape's move-outs. */
+static int64_t subquery_meta(const struct ss_frame *f, const char *const *newv,
+			     const char *const *oldv,
+			     const struct ss_route_match *m,
+			     struct ss_buf *meta, struct ss_err *err)
 {
 	static const char **nbuf, **obuf;
 	static size_t nalloc, oalloc;
-	struct ss_err err = SS_ERR_INIT;
 	size_t i, n = 0;
+	int64_t id = 0;
 	int rc = 0;
 
 	for (i = 0; i < m->n && rc == 0; i++) {
-		int64_t id = m->ids[i];
 		enum ss_frame_op op = m->ops[i];
 		const char *const *nv = NULL, *const *ov = NULL;
 
+		id = m->ids[i];
 		if (!ss_subq_is_outer(st.subq, id))
 			continue;
 		if (op != SS_FRAME_OP_DELETE)
@@ -413,30 +417,29 @@ static void subquery_meta(const struct ss_frame *f, const char *const *newv,
 			ov = ss_router_row_layout(st.router, f->oid, id, oldv,
 						  &obuf, &oalloc);
 		ss_buf_addf(meta, "%s\"%" PRId64 "\":", n++ ? "," : "{", id);
-		rc = ss_subq_meta(st.subq, id, op, nv, ov, meta, &err);
+		rc = ss_subq_meta(st.subq, id, op, nv, ov, meta, err);
 	}
 	if (rc == 0 && n)
 		ss_buf_addc(meta, '}');
 	if (rc < 0) {
 		st.eval_errors++;
-		ss_cli_warning("change at pos %" PRIu64 " of xid %" PRIu64
-			       ": no subquery meta: %s",
-			       f->pos, f->xid, err.msg);
 		ss_buf_reset(meta);
+		return id;
 	}
+	return 0;
 }
 
 /*
  * The subquery side of a change (docs/subqueries.md): the views of the
  * inner shapes it belongs to follow it; their move-outs are written as a
  * move frame before it; a move-in is queried after the commit
- * (lib/movein); a view that cannot follow invalidates the outer shape. Then the
- * meta of the outer shapes it belongs to. Returns 1 when a view moved (the
- * caller matches the change again), else 0.
+ * (lib/movein); a view that cannot follow invalidates the outer shape.
+ * Returns 1 when a view moved (the caller matches the change again), else
+ * 0.
  */
 static int route_subqueries(const struct ss_frame *f, const char *const *newv,
 			    const char *const *oldv,
-			    struct ss_subq_moves *moves, struct ss_buf *meta,
+			    struct ss_subq_moves *moves,
 			    const struct ss_route_match *m)
 {
 	const struct ss_frame_column *cols;
@@ -448,10 +451,8 @@ static int route_subqueries(const struct ss_frame *f, const char *const *newv,
 	if (cols)
 		ss_subq_match_inner(st.subq, m, cols, ncols, newv, oldv, f->xid,
 				    f->lsn, moves);
-	if (!moves->n) {
-		subquery_meta(f, newv, oldv, m, meta);
+	if (!moves->n)
 		return 0;
-	}
 	mf = ss_subq_moves_frame(moves, f->xid, f->lsn, f->pos);
 	if (mf) {
 		write_frame(mf);
@@ -495,7 +496,7 @@ static void route_values(const struct ss_frame *f, const char *line, size_t len,
 	else
 		ss_router_match(st.router, f->oid, f->op, newv, oldv, &m);
 	if (ss_subq_active(st.subq) && m.n &&
-	    route_subqueries(f, newv, oldv, &moves, &meta, &m)) {
+	    route_subqueries(f, newv, oldv, &moves, &m)) {
 		/* A view moved: the change is matched again against it
 		 * (inner first, when one change is both). */
 		if (sc)
@@ -503,9 +504,28 @@ static void route_values(const struct ss_frame *f, const char *line, size_t len,
 		else
 			ss_router_match(st.router, f->oid, f->op, newv, oldv,
 					&m);
+	}
+	while (ss_subq_active(st.subq) && m.n) {
+		struct ss_err err = SS_ERR_INIT;
+		char why[700];
+		int64_t bad;
+
 		ss_buf_reset(&meta);
-		if (ss_subq_active(st.subq) && m.n)
-			subquery_meta(f, newv, oldv, &m, &meta);
+		bad = subquery_meta(f, newv, oldv, &m, &meta, &err);
+		if (!bad)
+			break;
+		/* Its clients refetch; the others get the change, matched
+		 * again without it. */
+		snprintf(why, sizeof(why),
+			 "the tags of a change at pos %" PRIu64
+			 " of xid %" PRIu64 " cannot be computed: %s",
+			 f->pos, f->xid, err.msg);
+		ss_router_invalidate(st.router, bad, why);
+		if (sc)
+			ss_router_match_scan(st.router, sc, &m);
+		else
+			ss_router_match(st.router, f->oid, f->op, newv, oldv,
+					&m);
 	}
 	if (m.errors) {
 		st.eval_errors += m.errors;
