@@ -179,7 +179,6 @@ test_expect_success 'validation errors: Electric bodies, exactly' '
 
 # Subqueries (issue 14): the tables they name come from the real catalog.
 test_expect_success 'subquery where clauses get Electric'\''s errors' '
-	invalid "table=items&offset=-1&where=id%20IN%20(SELECT%20a%20FROM%20nopk)" where "Subqueries are not supported" &&
 	invalid "table=items&offset=-1&where=id%20IN%20(SELECT%20%22Id%22%20FROM%20%22Mixed%22)&experimental_compaction=true" experimental_compaction "can'\''t be enabled for shapes with subqueries" &&
 	invalid "table=items&offset=-1&where=id%20IN%20(SELECT%20id%20FROM%20Mixed)" table "Table \\\"public\\\".\\\"mixed\\\" does not exist. If the table name contains capitals or special characters you must quote it." &&
 	invalid "table=items&offset=-1&where=id%20IN%20(SELECT%20c%20FROM%20nopk)" columns "The following columns are not found on the table: c" &&
