@@ -385,48 +385,27 @@ static void refresh(void)
 static const char **vals_new, **vals_old;
 static size_t vals_alloc;
 
-/* The meta of the subquery shapes among m, each from the row in the
- * layout of its own table (a partition's change matches the shapes on its
- * ancestors too). Returns 0, or the id of a shape for which the row cannot
- * be evaluated (an error in a position its clause did not need, such as a
- * division by zero after an OR that held; why in err): the caller
- * invalidates it, since a change without its tags would leave its clients
- * (TanStack DB's collection) unable to follow the shape's move-outs. */
-static int64_t subquery_meta(const struct ss_frame *f, const char *const *newv,
-			     const char *const *oldv,
-			     const struct ss_route_match *m,
-			     struct ss_buf *meta, struct ss_err *err)
+/* lib/subq's layout hook: a change's row (of relation *oid) in the layout
+ * of the table shape id is on. */
+static const char *const *row_layout(void *ctx, int64_t id,
+				     const char *const *row, int old)
 {
-	static const char **nbuf, **obuf;
-	static size_t nalloc, oalloc;
-	size_t i, n = 0;
-	int64_t id = 0;
-	int rc = 0;
+	static const char **buf[2];
+	static size_t alloc[2];
 
-	for (i = 0; i < m->n && rc == 0; i++) {
-		enum ss_frame_op op = m->ops[i];
-		const char *const *nv = NULL, *const *ov = NULL;
+	return ss_router_row_layout(st.router, *(const uint32_t *)ctx, id, row,
+				    &buf[old], &alloc[old]);
+}
 
-		id = m->ids[i];
-		if (!ss_subq_is_outer(st.subq, id))
-			continue;
-		if (op != SS_FRAME_OP_DELETE)
-			nv = ss_router_row_layout(st.router, f->oid, id, newv,
-						  &nbuf, &nalloc);
-		if (op != SS_FRAME_OP_INSERT)
-			ov = ss_router_row_layout(st.router, f->oid, id, oldv,
-						  &obuf, &oalloc);
-		ss_buf_addf(meta, "%s\"%" PRId64 "\":", n++ ? "," : "{", id);
-		rc = ss_subq_meta(st.subq, id, op, nv, ov, meta, err);
-	}
-	if (rc == 0 && n)
-		ss_buf_addc(meta, '}');
-	if (rc < 0) {
-		st.eval_errors++;
-		ss_buf_reset(meta);
-		return id;
-	}
-	return 0;
+/* Match a change: its values newv / oldv, or those of sc. */
+static void match(const struct ss_frame *f, const char *const *newv,
+		  const char *const *oldv, const struct ss_route_scan *sc,
+		  struct ss_route_match *m)
+{
+	if (sc)
+		ss_router_match_scan(st.router, sc, m);
+	else
+		ss_router_match(st.router, f->oid, f->op, newv, oldv, m);
 }
 
 /*
@@ -491,29 +470,28 @@ static void route_values(const struct ss_frame *f, const char *line, size_t len,
 		oldv = sc->oldv;
 	}
 	ss_buf_reset(&meta);
-	if (sc)
-		ss_router_match_scan(st.router, sc, &m);
-	else
-		ss_router_match(st.router, f->oid, f->op, newv, oldv, &m);
+	match(f, newv, oldv, sc, &m);
 	if (ss_subq_active(st.subq) && m.n &&
-	    route_subqueries(f, newv, oldv, &moves, &m)) {
+	    route_subqueries(f, newv, oldv, &moves, &m))
 		/* A view moved: the change is matched again against it
 		 * (inner first, when one change is both). */
-		if (sc)
-			ss_router_match_scan(st.router, sc, &m);
-		else
-			ss_router_match(st.router, f->oid, f->op, newv, oldv,
-					&m);
-	}
+		match(f, newv, oldv, sc, &m);
+	/* The meta of its subquery shapes, each from the row in its own
+	 * table's layout. A shape for which the row cannot be evaluated (an
+	 * error in a position its clause did not need, such as a division
+	 * by zero after an OR that held) is invalidated: a change without
+	 * its tags would leave its clients (TanStack DB's collection)
+	 * unable to follow its move-outs. */
 	while (ss_subq_active(st.subq) && m.n) {
 		struct ss_err err = SS_ERR_INIT;
 		char why[700];
-		int64_t bad;
+		int64_t bad = 0;
 
 		ss_buf_reset(&meta);
-		bad = subquery_meta(f, newv, oldv, &m, &meta, &err);
-		if (!bad)
+		if (ss_subq_match_meta(st.subq, &m, newv, oldv, row_layout,
+				       (void *)&f->oid, &meta, &bad, &err) == 0)
 			break;
+		st.eval_errors++;
 		/* Its clients refetch; the others get the change, matched
 		 * again without it. */
 		snprintf(why, sizeof(why),
@@ -521,11 +499,7 @@ static void route_values(const struct ss_frame *f, const char *line, size_t len,
 			 " of xid %" PRIu64 " cannot be computed: %s",
 			 f->pos, f->xid, err.msg);
 		ss_router_invalidate(st.router, bad, why);
-		if (sc)
-			ss_router_match_scan(st.router, sc, &m);
-		else
-			ss_router_match(st.router, f->oid, f->op, newv, oldv,
-					&m);
+		match(f, newv, oldv, sc, &m);
 	}
 	if (m.errors) {
 		st.eval_errors += m.errors;
@@ -636,8 +610,7 @@ static void handle(const struct ss_frame *f, const char *line, size_t len)
 	case SS_FRAME_RELATION:
 		if (ss_router_relation(st.router, f, &err) < 0)
 			ss_cli_die_err(&err);
-		if (st.movein)
-			ss_movein_forget_tables(st.movein);
+		ss_movein_forget_tables(st.movein);
 		write_raw(line, len);
 		break;
 	case SS_FRAME_MARK:

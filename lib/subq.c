@@ -1675,18 +1675,30 @@ int ss_subq_match_inner(struct ss_subq *q, const struct ss_route_match *m,
 
 int ss_subq_match_meta(struct ss_subq *q, const struct ss_route_match *m,
 		       const char *const *newv, const char *const *oldv,
-		       struct ss_buf *out, struct ss_err *err)
+		       ss_subq_layout_fn layout, void *ctx, struct ss_buf *out,
+		       int64_t *bad, struct ss_err *err)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < m->n; i++) {
-		if (!outer_get(q, m->ids[i]))
+		int64_t id = m->ids[i];
+		enum ss_frame_op op = m->ops[i];
+		const char *const *nv = newv, *const *ov = oldv;
+
+		if (!outer_get(q, id))
 			continue;
-		ss_buf_addf(out, "%s\"%" PRId64 "\":", n++ ? "," : "{",
-			    m->ids[i]);
-		if (ss_subq_meta(q, m->ids[i], m->ops[i], newv, oldv, out,
-				 err) < 0)
+		if (layout) {
+			nv = op != SS_FRAME_OP_DELETE ? layout(ctx, id, newv, 0)
+						      : NULL;
+			ov = op != SS_FRAME_OP_INSERT ? layout(ctx, id, oldv, 1)
+						      : NULL;
+		}
+		ss_buf_addf(out, "%s\"%" PRId64 "\":", n++ ? "," : "{", id);
+		if (ss_subq_meta(q, id, op, nv, ov, out, err) < 0) {
+			*bad = id;
+			ss_buf_reset(out);
 			return -1;
+		}
 	}
 	if (n)
 		ss_buf_addc(out, '}');

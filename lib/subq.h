@@ -271,7 +271,12 @@ int ss_subq_inner(struct ss_subq *q, int64_t id, enum ss_frame_op op,
  *
  * ss_subq_match_meta appends, for the outer shapes among m->ids, the
  * change frame's "meta" object {"<id>":{...},...} (nothing when there is
- * none). Returns 0, or -1 with err when a row cannot be evaluated.
+ * none). When layout is not NULL, each shape's rows are what
+ * layout(ctx, id, row, old) gives for the change's new (old 0) and old
+ * (old 1) row: the row in the layout of the table shape id is on (a
+ * partition's change matches the shapes on its ancestors too); NULL
+ * layout: the rows as given. Returns 0, or -1 with *bad the id of a shape
+ * whose row cannot be evaluated and err (out is then reset).
  *
  * ss_subq_moves_frame: the move frame of the move-outs among moves (one
  * entry per outer shape, its patterns merged, ids ascending), or NULL
@@ -281,9 +286,13 @@ int ss_subq_match_inner(struct ss_subq *q, const struct ss_route_match *m,
 			const struct ss_frame_column *cols, size_t ncols,
 			const char *const *newv, const char *const *oldv,
 			uint64_t xid, ss_lsn lsn, struct ss_subq_moves *out);
+typedef const char *const *(*ss_subq_layout_fn)(void *ctx, int64_t id,
+						const char *const *row,
+						int old);
 int ss_subq_match_meta(struct ss_subq *q, const struct ss_route_match *m,
 		       const char *const *newv, const char *const *oldv,
-		       struct ss_buf *out, struct ss_err *err);
+		       ss_subq_layout_fn layout, void *ctx, struct ss_buf *out,
+		       int64_t *bad, struct ss_err *err);
 json_t *ss_subq_moves_frame(const struct ss_subq_moves *moves, uint64_t xid,
 			    ss_lsn lsn, uint64_t pos);
 

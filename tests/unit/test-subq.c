@@ -1104,8 +1104,68 @@ static void random_deletes(void)
 	ss_subq_free(q);
 }
 
+/* A layout hook that swaps a row's first two columns (as a partition
+ * whose columns are in another order would), counting its calls. */
+static int layouts;
+static const char *const *swapped(void *ctx, int64_t id, const char *const *row,
+				  int old)
+{
+	static const char *buf[2][4];
+
+	(void)ctx;
+	(void)id;
+	layouts++;
+	buf[old][0] = row[1];
+	buf[old][1] = row[0];
+	buf[old][2] = row[2];
+	buf[old][3] = row[3];
+	return buf[old];
+}
+
+/* ss_subq_match_meta: the meta object of the outer shapes among a match,
+ * rows through the layout hook; a shape whose row cannot be evaluated is
+ * named, and nothing is appended. */
+static void match_meta(void)
+{
+	struct ss_subq *q = ss_subq_new(STACK);
+	static const int64_t inner10[] = {10};
+	static const int64_t ids[] = {4, 5, 6};
+	static const enum ss_frame_op ops[] = {
+	    SS_FRAME_OP_INSERT, SS_FRAME_OP_INSERT, SS_FRAME_OP_INSERT};
+	struct ss_route_match m = {ids, ops, 3, 0, 0, ""};
+	const char *row[] = {"7", "1", "0", "t"};    /* id 7, project 1 */
+	const char *given[] = {"1", "7", "20", "t"}; /* 10 / 20 = 0 */
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	int64_t bad = 0;
+
+	add(q, 4, "project_id IN (SELECT id FROM projects)", inner10);
+	add(q, 5,
+	    "project_id IN (SELECT id FROM projects) OR 10 / owner_id > 1",
+	    inner10);
+	load_all(q);
+	inner(q, 10, SS_FRAME_OP_INSERT, "7", NULL, &b);
+	CHECK(ss_subq_settle(q, 4, 1) == 1 && ss_subq_settle(q, 5, 2) == 1);
+	/* 6 is no outer shape: left out */
+	ss_buf_reset(&b);
+	layouts = 0;
+	CHECK(ss_subq_match_meta(q, &m, row, NULL, swapped, NULL, &b, &bad,
+				 &err) == -1);
+	CHECK(bad == 5 && !strcmp(err.msg, "division by zero") && !b.len);
+	CHECK(layouts == 2);
+	/* no hook: the rows as given (project 7, in for both) */
+	CHECK(ss_subq_match_meta(q, &m, given, NULL, NULL, NULL, &b, &bad,
+				 &err) == 0);
+	CHECK_STR(b.buf, "{\"4\":{\"tags\":[\"" HA "\"],\"active_conditions\":"
+			 "[true]},\"5\":{\"tags\":[\"" HA "/\",\"/1\"],"
+			 "\"active_conditions\":[true,false]}}");
+	ss_buf_release(&b);
+	ss_subq_free(q);
+}
+
 int main(void)
 {
+	match_meta();
 	move_out_rows();
 	not_in_hidden_nulls();
 	movein_plan();
