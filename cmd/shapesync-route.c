@@ -1007,9 +1007,11 @@ int main(int argc, char **argv)
 			ss_cli_warning("move-ins: %" PRIu64 " written (%" PRIu64
 				       " rows), %" PRIu64 " queries, %" PRIu64
 				       " run again, %" PRIu64
-				       " failed, %zu recorded",
+				       " failed, %zu recorded, %" PRIu64
+				       " waits for a snapshot",
 				       ms.written, ms.rows, ms.queries,
-				       ms.reruns, ms.failed, ms.recorded);
+				       ms.reruns, ms.failed, ms.recorded,
+				       ms.snapshot_waits);
 	}
 	free(vals_new);
 	free(vals_old);

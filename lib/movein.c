@@ -828,14 +828,28 @@ static size_t past_find(const struct past *p, int64_t id, int *found)
 /*
  * What outer shape id's own snapshot says of transaction xid: 1 it sees
  * it (store drops the transaction for the shape, whose rows already hold
- * the move), 0 it does not, -1 it is not recorded yet (it may or may not:
- * the shape cannot follow). Once a transaction at or above its xmax was
- * seen, every later one is past it: no registry read.
+ * the move), 0 it does not, -1 it is gone, or still not recorded after
+ * the wait below (it may or may not: the shape cannot follow). Once a
+ * transaction at or above its xmax was seen, every later one is past it:
+ * no registry read.
+ *
+ * A shape is active in route before serve records its snapshot (the
+ * creation protocol), and serve records it right after it sees route's
+ * mark: a move in between waits for it, polling the registry, at most
+ * the move-in query's timeout (60 s without one), and routes nothing
+ * meanwhile, since the changes after the move depend on the answer.
+ * Failing at once gave a fresh shape a 409 whenever a value moved within
+ * its first milliseconds.
  */
 static int outer_sees(struct ss_movein *m, int64_t id, uint64_t xid)
 {
 	struct ss_shape_rec rec;
 	struct ss_err err = SS_ERR_INIT;
+	int64_t wait_us = m->cfg.query_timeout_ms > 0
+			      ? (int64_t)m->cfg.query_timeout_ms * 1000
+			      : (int64_t)60 * 1000000;
+	int64_t until = ss_mono_us() + wait_us;
+	useconds_t nap = 1000;
 	size_t at;
 	int found, rc;
 
@@ -843,10 +857,23 @@ static int outer_sees(struct ss_movein *m, int64_t id, uint64_t xid)
 	if (found)
 		return 0;
 	ss_shape_rec_init(&rec);
-	if (ss_registry_get_by_id(m->cfg.reg, id, &rec, &err) <= 0 ||
-	    rec.snapshot_state == SS_SNAPSHOT_PENDING) {
+	for (;;) {
+		if (ss_registry_get_by_id(m->cfg.reg, id, &rec, &err) <= 0) {
+			ss_shape_rec_release(&rec);
+			return -1;
+		}
+		if (rec.snapshot_state != SS_SNAPSHOT_PENDING)
+			break;
+		if (ss_mono_us() >= until) {
+			ss_shape_rec_release(&rec);
+			return -1;
+		}
 		ss_shape_rec_release(&rec);
-		return -1;
+		ss_shape_rec_init(&rec);
+		m->st.snapshot_waits++;
+		usleep(nap);
+		if (nap < 32000)
+			nap *= 2;
 	}
 	rc = ss_pg_snapshot_sees(&rec.snapshot, xid);
 	if (!rc &&
@@ -901,8 +928,8 @@ void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
 	}
 	if (sees < 0) {
 		fail_outer(m, mv->outer,
-			   "a value moved into one of its subqueries before "
-			   "its snapshot was recorded");
+			   "a value moved into one of its subqueries, and its "
+			   "snapshot was not recorded in time");
 		return;
 	}
 	r = rec_new(m);

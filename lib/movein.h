@@ -159,6 +159,8 @@ void ss_movein_idle(struct ss_movein *m, int64_t now_us);
 /* Queries done, move-ins written, queries run again, recorded move-ins. */
 struct ss_movein_stats {
 	uint64_t queries, written, rows, reruns, failed;
+	/* registry polls while a move waited for a fresh shape's snapshot */
+	uint64_t snapshot_waits;
 	size_t in_flight, recorded;
 };
 void ss_movein_stats(const struct ss_movein *m, struct ss_movein_stats *st);

@@ -65,4 +65,62 @@ test_expect_success 'X2 ends as SELECT (1 3): the delete reached it' '
 	done
 '
 
+# Between route's active mark and serve's recorded snapshot: a commit
+# waiting for a synchronous standby holds serve's snapshot back (serve
+# takes it again until such a transaction is visible), and meanwhile T2
+# moves project 9 in. route must wait for X3's snapshot to decide (it
+# sees T2: settled at once), not invalidate a shape seconds old.
+Q3='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)%20AND%20id%20%3C%202000'
+# how many backends wait for a synchronous standby
+syncrep() {
+	pg_psql "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+}
+# X3 is marked active by route and has no snapshot recorded
+x3_pending() {
+	shapesync-db --registry "$UP_DIR/registry.db" ls --json |
+		grep 'id < 2000' | grep -v '"active_lsn":null' |
+		grep -q '"snapshot_state":"pending"'
+}
+
+test_expect_success 'a commit waits for a synchronous standby; X3 requested' '
+	pg_psql "CREATE TABLE other (id int PRIMARY KEY)" \
+		"INSERT INTO projects VALUES (9, false)" \
+		"INSERT INTO tasks VALUES (4, 9, '"'"'d'"'"'), (5, 9, '"'"'e'"'"')" \
+		"ALTER SYSTEM SET synchronous_standby_names = '"'"'nobody'"'"'" \
+		"ALTER SYSTEM SET synchronous_commit = local" \
+		"SELECT pg_reload_conf()" >/dev/null &&
+	{ PGOPTIONS="-c synchronous_commit=on" pg_psql \
+		"INSERT INTO other VALUES (1)" >hold.out 2>&1 & } &&
+	wait_until "the commit waits for the standby" "test \"\$(syncrep)\" = 1" 30 &&
+	{ curl -g -s -o x3.b -D x3.h -w "%{http_code}" \
+		"$SERVE_URL/v1/shape?$Q3&offset=-1" >x3.code & } &&
+	wait_until "route marks X3 active, its snapshot still pending" x3_pending 30
+'
+
+test_expect_success 'T2 moves project 9 in while X3 has no snapshot; the commit is let go' '
+	pg_psql "UPDATE projects SET active = true WHERE id = 9" &&
+	sleep 1 &&
+	test_eq 1 "$(syncrep)" && x3_pending &&
+	pg_psql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event = '"'"'SyncRep'"'"'" >/dev/null &&
+	pg_psql "ALTER SYSTEM RESET synchronous_standby_names" \
+		"ALTER SYSTEM RESET synchronous_commit" \
+		"SELECT pg_reload_conf()" >/dev/null &&
+	wait_until "X3 answers" "test -s x3.code" 60 &&
+	test_eq 200 "$(cat x3.code)"
+'
+
+test_expect_success 'X3 was not invalidated, and ends as SELECT (1 3 4)' '
+	pg_psql "DELETE FROM tasks WHERE id = 5" &&
+	i=0 &&
+	while :; do
+		follow "$Q3" x3f || return 1
+		test_eq "$(tr -d "\r" <x3.h | sed -n "s/^electric-handle: //Ip")" \
+			"$(cat x3f.handle)" || return 1
+		[ "$(keys x3f)" = "1 3 4" ] && break
+		i=$((i + 1)) && [ $i -lt 60 ] || { say "X3 holds: $(keys x3f)"; return 1; }
+		sleep 0.5
+	done &&
+	! grep -q "snapshot was not recorded" "$TEST_DIR/up.log"
+'
+
 test_done
