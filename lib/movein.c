@@ -679,6 +679,18 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 	ss_buf_release(&b);
 	for (i = 0; i < j->plan.nnumbers; i++)
 		ss_subq_settle(m->cfg.subq, j->outer, j->plan.numbers[i]);
+	{
+		/* a nested subquery's shape moved: its outer shapes' views
+		 * do not follow such lines yet */
+		int64_t *os;
+		size_t no = ss_subq_outers_of(m->cfg.subq, j->outer, &os);
+
+		for (i = 0; i < no; i++)
+			fail_outer(m, os[i],
+				   "the shape of one of its subqueries had "
+				   "rows move in or out of a nested subquery");
+		free(os);
+	}
 	m->st.written++;
 	m->st.rows += j->nrows;
 	*next = pos;
@@ -1063,7 +1075,11 @@ int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 		next = 0; /* one move-in per shape per transaction */
 		if (splice(m, j, xid, lsn, -1, &next, err) < 0)
 			return -1;
-		job_drop(m, i);
+		/* a splice may drop other shapes' jobs (a nested
+		 * subquery's moves): look j up again, and start over */
+		if (job_of(m, id, &i))
+			job_drop(m, i);
+		i = 0;
 	}
 	return 0;
 }

@@ -438,48 +438,75 @@ static void inner_request(struct ss_shapereq *in,
 	ss_shape_canonical(&in->def, &in->canon);
 }
 
+/* How deep subqueries may nest: the outer shape's own is level 1. */
+#define NEST_MAX 4
+
+static void subquery_request(struct ss_shapereq *r, const struct ss_where *w,
+			     const struct sublookup *sl, int level,
+			     struct ss_http_errors *c);
+
 /*
- * 1 if a subquery of w has a subquery of its own. Route keeps the result
- * of a subquery from the changes of its table; a nested one would also
- * need the rows its own moves take out, which it does not follow yet.
+ * A dependency whose subquery has subqueries of its own (nesting): its
+ * shape is a subquery shape too, made with move_out=delete and
+ * replica=full, so that every change of its rows, moves included, is a
+ * line with the whole row: route's view of it follows those lines
+ * (docs/subqueries.md, "Nested subqueries"). Compiles the inner clause
+ * against its table (in->table) and builds in's own inner shapes.
+ * 0, or -1 with the error collected in c.
  */
-static int nested(const struct ss_where *w, struct sublookup *sl)
+static int nested_request(struct ss_shapereq *in, const struct sublookup *up,
+			  int level, struct ss_http_errors *c)
 {
-	size_t d;
+	struct sublookup sl;
+	struct ss_where_tables t = {sub_describe, &sl};
+	struct ss_where_column *cols;
+	struct ss_where_opts o;
+	struct ss_where_limits lim;
+	struct ss_where *iw = NULL;
+	struct ss_err err = SS_ERR_INIT;
+	int rc = 0;
 
-	for (d = 0; d < ss_where_ndeps(w); d++) {
-		const struct ss_where_dep *dep = ss_where_dep_at(w, d);
-		const struct ss_where_column *cols;
-		struct ss_where_tables t = {sub_describe, sl};
-		struct ss_where_opts o;
-		struct ss_where_limits lim;
-		struct ss_where *iw = NULL;
-		struct ss_err err = SS_ERR_INIT;
-		size_t n;
-		int has;
-
-		if (!dep->where || sub_describe(sl, dep->schema, dep->table,
-						&cols, &n, &err) <= 0)
-			continue;
-		memset(&o, 0, sizeof(o));
-		ss_where_limits_stored(&lim);
-		o.limits = &lim;
-		o.tables = &t;
-		if (ss_where_compile_opts(dep->where, cols, n, NULL, 0, &o, &iw,
-					  &err) < 0)
-			continue;
-		has = ss_where_ndeps(iw) > 0;
-		ss_where_free(iw);
-		if (has)
-			return 1;
+	if (!in->def.where)
+		return 0;
+	memset(&sl, 0, sizeof(sl));
+	sl.o = up->o;
+	memset(&o, 0, sizeof(o));
+	ss_where_limits_stored(&lim);
+	o.limits = &lim;
+	o.tables = &t;
+	cols = table_columns(&in->table);
+	if (ss_where_compile_opts(in->def.where, cols, in->table.ncols, NULL, 0,
+				  &o, &iw, &err) < 0) {
+		ss_http_errors_add(c, "where", "%s", err.msg);
+		rc = -1;
+	} else if (ss_where_ndeps(iw) > 0) {
+		if (level >= NEST_MAX) {
+			ss_http_errors_add(c, "where",
+					   "subqueries are nested more than "
+					   "%d levels deep",
+					   NEST_MAX);
+			rc = -1;
+		} else {
+			in->def.move_out = SS_MOVE_OUT_DELETE;
+			in->def.replica = SS_REPLICA_FULL;
+			subquery_request(in, iw, &sl, level + 1, c);
+			ss_buf_reset(&in->canon);
+			ss_shape_canonical(&in->def, &in->canon);
+			rc = c->n ? -1 : 0;
+		}
 	}
-	return 0;
+	ss_where_free(iw);
+	free(cols);
+	sublookup_release(&sl);
+	return rc;
 }
 
 /* A subquery shape's inner requests and deps tables, from its clause
- * and the tables its subqueries named (sl). */
+ * and the tables its subqueries named (sl); level: how deep r is. An
+ * error (a nested clause) is collected in c. */
 static void subquery_request(struct ss_shapereq *r, const struct ss_where *w,
-			     const struct sublookup *sl)
+			     const struct sublookup *sl, int level,
+			     struct ss_http_errors *c)
 {
 	struct ss_buf b = SS_BUF_INIT;
 	size_t d, j;
@@ -495,6 +522,7 @@ static void subquery_request(struct ss_shapereq *r, const struct ss_where *w,
 				break;
 		/* compile described every table it named */
 		inner_request(&r->inner[d], dep, &sl->tabs[j < sl->n ? j : 0]);
+		nested_request(&r->inner[d], sl, level, c);
 	}
 	ss_buf_addc(&b, '[');
 	deps_table(&b, &r->table);
@@ -574,15 +602,12 @@ static int check_where(const struct ss_shapereq_args *a,
 	free(pv);
 	if (i == 0 && ss_where_ndeps(w) > 0 && o->subqueries &&
 	    !r->compaction && !sl.unavailable) {
-		if (nested(w, &sl)) {
+		subquery_request(r, w, &sl, 1, c);
+		if (c->n) {
 			ss_where_free(w);
 			sublookup_release(&sl);
-			ss_http_errors_add(c, "where",
-					   "Nested subqueries are not "
-					   "supported yet");
 			return -1;
 		}
-		subquery_request(r, w, &sl);
 	}
 	sublookup_release(&sl);
 	if (sl.unavailable)

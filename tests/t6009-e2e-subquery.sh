@@ -82,9 +82,14 @@ test_expect_success 'a subset of a subquery shape: rows with tags and active_con
 	grep -q "\"data\":\[{\"key\":\"\\\\\"public\\\\\".\\\\\"tasks\\\\\"/\\\\\"2\\\\\"\",\"value\":{\"id\":\"2\",\"project_id\":\"8\",\"title\":\"b2\"},\"headers\":{\"operation\":\"insert\",\"relation\":\[\"public\",\"tasks\"\],\"snapshot_mark\":[0-9]*,\"active_conditions\":\[true\],\"tags\":\[\"$(tag 8)\"\]}}\]}\$" b
 '
 
-test_expect_success 'nested subqueries are refused (not followed yet)' '
-	test_eq 400 "$(get "/v1/shape?table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20id%20IN%20(SELECT%20project_id%20FROM%20tasks))&offset=-1")" &&
-	grep -q "Nested subqueries are not supported yet" b
+test_expect_success 'nested subqueries are shapes (t6015 follows them); deeper than 4 levels, a 400' '
+	test_eq 200 "$(get "/v1/shape?table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20id%20IN%20(SELECT%20project_id%20FROM%20tasks))&offset=-1")" &&
+	S="SELECT%20project_id%20FROM%20tasks" &&
+	W="project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20id%20IN%20($S%20WHERE%20project_id%20IN%20($S%20WHERE%20project_id%20IN%20($S%20WHERE%20project_id%20IN%20($S)))))" &&
+	test_eq 400 "$(get "/v1/shape?table=tasks&where=$W&offset=-1")" &&
+	test_eq "{\"message\":\"Invalid request\",\"errors\":{\"where\":[\"subqueries are nested more than 4 levels deep\"]}}" "$(cat b)" &&
+	W="project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20id%20IN%20($S%20WHERE%20project_id%20IN%20($S%20WHERE%20project_id%20IN%20($S))))" &&
+	test_eq 200 "$(get "/v1/shape?table=tasks&where=$W&offset=-1")"
 '
 
 test_expect_success 'subqueries over partitioned tables, inner or outer, are shapes (t6013 follows them)' '
