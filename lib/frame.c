@@ -271,7 +271,9 @@ static const struct field *const schema[] = {
 /* 1 if m is one of a move-in's lines: {"headers":{"event":"move-in",..}},
  * an insert with "is_move_in":true and its key and value, or
  * {"headers":{"control":"snapshot-end",..}}; or of a move-out written as
- * deletes: a delete with its key and value. */
+ * deletes: a delete with its key and value; or a move-out event caused
+ * by those lines of a nested subquery's shape:
+ * {"headers":{"event":"move-out",..}}. */
 static int movein_line_kind(json_t *m)
 {
 	json_t *h = json_object_get(m, "headers");
@@ -282,7 +284,7 @@ static int movein_line_kind(json_t *m)
 	if (!json_is_object(h))
 		return 0;
 	if (ev)
-		return !strcmp(ev, "move-in");
+		return !strcmp(ev, "move-in") || !strcmp(ev, "move-out");
 	if (ctl)
 		return !strcmp(ctl, "snapshot-end");
 	return op &&
@@ -957,8 +959,9 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 			json_decref(m);
 			return ferr(err, f,
 				    "field 'message' must be one line: a "
-				    "move-in event, an insert with "
-				    "is_move_in, snapshot-end, or a delete");
+				    "move-in or move-out event, an insert "
+				    "with is_move_in, snapshot-end, or a "
+				    "delete");
 		}
 		json_decref(m);
 		f->message = s;

@@ -44,6 +44,22 @@ struct rec {
 	/* restored with its lines in the shape's log while its transaction
 	 * is routed again: that transaction's move is settled at once */
 	int done;
+	/* the carrier's last change's pos when the lines went in after its
+	 * changes, else -1 */
+	int64_t after;
+	/* restored with its lines in the log of the shape of a nested
+	 * subquery while the carrier is routed again: the view of that
+	 * shape counts them again there (recount) */
+	int recount;
+};
+
+/* How many lines each shape has in the transaction at hand, for one
+ * placement (before its changes, or after them): the offsets of a
+ * shape's own move-ins and of the move-out events its nested subqueries
+ * cause share one numbering. */
+struct lineno {
+	int64_t id;
+	uint64_t next;
 };
 
 /* A move-in in flight: its query is done, its lines wait for the splice. */
@@ -79,6 +95,10 @@ struct ss_movein {
 	size_t nrecs, arecs;
 	struct job **jobs;
 	size_t njobs, ajobs;
+	struct lineno *lines; /* for lines_lsn and lines_after */
+	size_t nlines, alines;
+	ss_lsn lines_lsn;
+	int64_t lines_after;
 	int dirty; /* recs differ from the state file */
 	struct ss_movein_stats st;
 };
@@ -111,8 +131,31 @@ static struct rec *rec_new(struct ss_movein *m)
 	SS_GROW(m->recs, m->arecs, m->nrecs + 1);
 	r = &m->recs[m->nrecs++];
 	memset(r, 0, sizeof(*r));
+	r->after = -1;
 	m->dirty = 1;
 	return r;
+}
+
+/* The next line number of shape id in transaction lsn, placed before
+ * its changes (after < 0) or after them; advanced by one. */
+static uint64_t lineno(struct ss_movein *m, int64_t id, ss_lsn lsn,
+		       int64_t after)
+{
+	size_t i;
+
+	if (m->lines_lsn != lsn || (m->lines_after < 0) != (after < 0)) {
+		m->nlines = 0;
+		m->lines_lsn = lsn;
+		m->lines_after = after;
+	}
+	for (i = 0; i < m->nlines && m->lines[i].id != id; i++)
+		;
+	if (i == m->nlines) {
+		SS_GROW(m->lines, m->alines, m->nlines + 1);
+		m->lines[m->nlines].id = id;
+		m->lines[m->nlines++].next = 0;
+	}
+	return m->lines[i].next++;
 }
 
 /* Forget every record of outer shape id. */
@@ -194,6 +237,9 @@ static int persist(struct ss_movein *m, struct ss_err *err)
 		lsn_json(o, "lsn", r->lsn);
 		if (r->carrier)
 			lsn_json(o, "carrier", r->carrier);
+		if (r->carrier && r->after >= 0)
+			json_object_set_new(o, "after",
+					    json_integer((json_int_t)r->after));
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(root, "moveins", arr);
@@ -291,6 +337,16 @@ static int load(struct ss_movein *m, struct ss_err *err)
 			 0)) {
 			bad_state(m, err, "an LSN is not one");
 			goto out;
+		}
+		if (json_object_get(o, "after")) {
+			json_t *a = json_object_get(o, "after");
+
+			if (!json_is_integer(a) || json_integer_value(a) < 0) {
+				bad_state(m, err,
+					  "\"after\" is not a position");
+				goto out;
+			}
+			r->after = (int64_t)json_integer_value(a);
 		}
 	}
 	m->dirty = 0;
@@ -599,14 +655,153 @@ static struct job *start(struct ss_movein *m, int64_t id, struct job *j)
 	return j;
 }
 
-/* Write j's lines into the transaction xid/lsn (before its changes, or
- * with after >= 0 after them), numbered from *next (advanced), and make
- * its values count. */
-static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
-		  int64_t after, uint64_t *next, struct ss_err *err)
+/*
+ * Nested subqueries (docs/subqueries.md): shape id's lines of a move,
+ * written into transaction xid/lsn, when id is itself the shape of a
+ * subquery (made with move_out=delete and replica=full, so each row that
+ * enters or leaves it is a line with its whole row). The view of id
+ * follows each row line as a change of the shape: its values that come
+ * or go become moves of the shapes that depend on it, appended to moves.
+ * names: the view's columns (ss_subq_inner_columns). A line that cannot
+ * be counted invalidates those shapes (a move of theirs it would be).
+ */
+static void view_line(struct ss_movein *m, int64_t id, const char *const *names,
+		      size_t ncols, const char *line, size_t len, uint64_t xid,
+		      ss_lsn lsn, struct ss_subq_moves *moves)
+{
+	json_t *o = json_loadb(line, len, 0, NULL), *val, *v;
+	const char *op, **vals = ss_xcalloc(ncols + 1, sizeof(*vals));
+	struct ss_err err = SS_ERR_INIT;
+	enum ss_frame_op fop;
+	size_t i;
+	int rc = 0;
+
+	op = json_string_value(
+	    json_object_get(json_object_get(o, "headers"), "operation"));
+	val = json_object_get(o, "value");
+	if (!o || !op) {
+		if (!o)
+			rc = ss_err_set(&err, SS_ERR_INPUT, "a line not JSON");
+		goto out; /* an event or a control line */
+	}
+	if (!strcmp(op, "insert"))
+		fop = SS_FRAME_OP_INSERT;
+	else if (!strcmp(op, "delete"))
+		fop = SS_FRAME_OP_DELETE;
+	else {
+		rc = ss_err_set(&err, SS_ERR_INPUT, "a move's line is an %s",
+				op);
+		goto out;
+	}
+	for (i = 0; i < ncols && rc == 0; i++) {
+		v = json_object_get(val, names[i]);
+		if (json_is_string(v))
+			vals[i] = json_string_value(v);
+		else if (!json_is_null(v))
+			rc = ss_err_set(&err, SS_ERR_INPUT,
+					"a move's line lacks column %s",
+					names[i]);
+	}
+	if (rc == 0)
+		rc = ss_subq_inner(m->cfg.subq, id, fop,
+				   fop == SS_FRAME_OP_INSERT ? vals : NULL,
+				   fop == SS_FRAME_OP_DELETE ? vals : NULL, xid,
+				   lsn, moves, &err);
+out:
+	if (rc < 0) {
+		int64_t *os;
+		size_t no = ss_subq_outers_of(m->cfg.subq, id, &os);
+
+		for (i = 0; i < no; i++) {
+			struct ss_subq_move *mv;
+
+			SS_GROW(moves->v, moves->alloc, moves->n + 1);
+			mv = &moves->v[moves->n++];
+			memset(mv, 0, sizeof(*mv));
+			mv->kind = SS_SUBQ_INVALIDATE;
+			mv->outer = os[i];
+			ss_buf_addf(&mv->text,
+				    "the view of shape %" PRId64
+				    ", a subquery of it, cannot follow a move "
+				    "of its own: %s",
+				    id, err.msg);
+		}
+		free(os);
+	}
+	free(vals);
+	json_decref(o);
+}
+
+/*
+ * What the moves of a nested subquery's lines (view_line) do, at the
+ * place of those lines: a move-out event is a line of its shape there
+ * (one per shape, the patterns of all its values), a move-in or a
+ * move-out as deletes is pending from this transaction like any other.
+ */
+static void nested_moves(struct ss_movein *m, struct ss_subq_moves *moves,
+			 uint64_t xid, ss_lsn lsn, int64_t after)
 {
 	struct ss_buf b = SS_BUF_INIT;
-	uint64_t *txids = NULL, pos = *next;
+	size_t i, k;
+
+	for (i = 0; i < moves->n; i++) {
+		const struct ss_subq_move *mv = &moves->v[i];
+		int first = 1;
+		json_t *f;
+
+		if (mv->kind != SS_SUBQ_MOVE_OUT)
+			continue;
+		for (k = 0; k < i && first; k++)
+			first = moves->v[k].kind != SS_SUBQ_MOVE_OUT ||
+				moves->v[k].outer != mv->outer;
+		if (!first)
+			continue;
+		ss_buf_reset(&b);
+		ss_buf_adds(&b, "{\"headers\":{\"event\":\"move-out\","
+				"\"patterns\":[");
+		for (k = i; k < moves->n; k++) {
+			const struct ss_subq_move *o = &moves->v[k];
+
+			if (o->kind != SS_SUBQ_MOVE_OUT ||
+			    o->outer != mv->outer || o->text.len < 2)
+				continue;
+			if (b.buf[b.len - 1] != '[')
+				ss_buf_addc(&b, ',');
+			/* the pattern objects, without the brackets */
+			ss_buf_add(&b, o->text.buf + 1, o->text.len - 2);
+		}
+		ss_buf_addf(&b, "],\"txids\":[%" PRIu64 "]}}",
+			    xid & 0xFFFFFFFFu);
+		f = ss_frame_new_movein(xid, lsn,
+					lineno(m, mv->outer, lsn, after),
+					mv->outer, after, b.buf, b.len);
+		m->cfg.write(m->cfg.ctx, f);
+		json_decref(f);
+	}
+	ss_buf_release(&b);
+	for (i = 0; i < moves->n; i++) {
+		const struct ss_subq_move *mv = &moves->v[i];
+
+		if (mv->kind == SS_SUBQ_INVALIDATE)
+			fail_outer(m, mv->outer, mv->text.buf);
+		else if (mv->kind == SS_SUBQ_MOVE_IN ||
+			 mv->kind == SS_SUBQ_MOVE_OUT_ROWS)
+			ss_movein_add(m, mv, xid, lsn);
+	}
+}
+
+/* Write j's lines into the transaction xid/lsn (before its changes, or
+ * with after >= 0 after them), numbered after the shape's lines there,
+ * and make its values count. */
+static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
+		  int64_t after, struct ss_err *err)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	struct ss_subq_moves moves;
+	const char *const *names, *const *types;
+	size_t ncols = 0;
+	int nested;
+	uint64_t *txids = NULL;
 	size_t i, k, ntx = 0;
 	char *line = NULL;
 	size_t cap = 0;
@@ -620,6 +815,7 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 			uint64_t t = m->recs[i].xid & 0xFFFFFFFFu;
 
 			m->recs[i].carrier = lsn;
+			m->recs[i].after = after;
 			m->dirty = 1;
 			for (k = 0; k < ntx && txids[k] != t; k++)
 				;
@@ -651,49 +847,47 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 		for (i = 0; i < ntx; i++)
 			ss_buf_addf(&b, "%s%" PRIu64, i ? "," : "", txids[i]);
 		ss_buf_adds(&b, "]}}");
-		f = ss_frame_new_movein(xid, lsn, pos++, j->outer, after, b.buf,
-					b.len);
+		f = ss_frame_new_movein(xid, lsn,
+					lineno(m, j->outer, lsn, after),
+					j->outer, after, b.buf, b.len);
 		m->cfg.write(m->cfg.ctx, f);
 		json_decref(f);
 	}
 	free(txids);
+	nested = ss_subq_inner_columns(m->cfg.subq, j->outer, &names, &types,
+				       &ncols);
+	ss_subq_moves_init(&moves);
 	rewind(j->rows);
 	while ((len = getline(&line, &cap, j->rows)) > 0) {
 		if (line[len - 1] == '\n')
 			len--;
-		f = ss_frame_new_movein(xid, lsn, pos++, j->outer, after, line,
-					(size_t)len);
+		f = ss_frame_new_movein(xid, lsn,
+					lineno(m, j->outer, lsn, after),
+					j->outer, after, line, (size_t)len);
 		m->cfg.write(m->cfg.ctx, f);
 		json_decref(f);
+		if (nested)
+			view_line(m, j->outer, names, ncols, line, (size_t)len,
+				  xid, lsn, &moves);
 	}
 	free(line);
 	if (j->nrows && !j->plan.out) {
 		ss_buf_reset(&b);
 		ss_message_snapshot_end(&b, j->snap.xmin, j->snap.xmax,
 					j->snap.xip, j->snap.nxip);
-		f = ss_frame_new_movein(xid, lsn, pos++, j->outer, after, b.buf,
-					b.len);
+		f = ss_frame_new_movein(xid, lsn,
+					lineno(m, j->outer, lsn, after),
+					j->outer, after, b.buf, b.len);
 		m->cfg.write(m->cfg.ctx, f);
 		json_decref(f);
 	}
 	ss_buf_release(&b);
 	for (i = 0; i < j->plan.nnumbers; i++)
 		ss_subq_settle(m->cfg.subq, j->outer, j->plan.numbers[i]);
-	{
-		/* a nested subquery's shape moved: its outer shapes' views
-		 * do not follow such lines yet */
-		int64_t *os;
-		size_t no = ss_subq_outers_of(m->cfg.subq, j->outer, &os);
-
-		for (i = 0; i < no; i++)
-			fail_outer(m, os[i],
-				   "the shape of one of its subqueries had "
-				   "rows move in or out of a nested subquery");
-		free(os);
-	}
+	nested_moves(m, &moves, xid, lsn, after);
+	ss_subq_moves_release(&moves);
 	m->st.written++;
 	m->st.rows += j->nrows;
-	*next = pos;
 	return 0;
 }
 
@@ -737,6 +931,7 @@ void ss_movein_free(struct ss_movein *m)
 	free(m->state_path);
 	free(m->datadir);
 	free(m->past.ids);
+	free(m->lines);
 	free(m);
 }
 
@@ -780,10 +975,22 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 		if (r->carrier && r->carrier <= log_last_tx(m, h)) {
 			/* its lines are in the shape's log (store commits
 			 * a log before it records the durable position) */
-			if (durable > r->lsn) {
+			const char *const *nm, *const *ty;
+			size_t nc;
+
+			/* the shape of a nested subquery: its view was
+			 * loaded without the lines of a carrier that is
+			 * not durable (ss_viewload_run), and counts them
+			 * when the carrier comes again */
+			r->recount = durable <= r->carrier &&
+				     ss_subq_inner_columns(
+					 m->cfg.subq, r->outer, &nm, &ty, &nc);
+			if (durable > r->lsn && !r->recount) {
 				rec_drop(m, i);
 			} else {
-				r->done = 1; /* its transaction comes again */
+				/* its transaction comes again, unless
+				 * durable */
+				r->done = durable <= r->lsn;
 				r->number = 0;
 				i++;
 			}
@@ -928,7 +1135,10 @@ void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
 		if (r->done && r->outer == mv->outer && r->dep == mv->dep &&
 		    r->lsn == lsn && same_vals(r, mv)) {
 			ss_subq_settle(m->cfg.subq, mv->outer, mv->number);
-			rec_drop(m, i);
+			if (r->recount)
+				r->done = 0; /* kept for its carrier */
+			else
+				rec_drop(m, i);
 			return;
 		}
 	}
@@ -992,6 +1202,111 @@ int ss_movein_run(struct ss_movein *m, struct ss_err *err)
 	return m->dirty ? persist(m, err) : 0;
 }
 
+struct recount_ctx {
+	struct ss_movein *m;
+	int64_t id;
+	const char *const *names;
+	size_t ncols;
+	uint64_t xid;
+	ss_lsn lsn;
+	struct ss_subq_moves *moves;
+};
+
+static int recount_entry(const struct ss_offset *off, const char *entry,
+			 size_t len, void *ctx, struct ss_err *err)
+{
+	struct recount_ctx *c = ctx;
+
+	(void)off, (void)err;
+	/* ",<json>\n" */
+	if (len >= 2)
+		view_line(c->m, c->id, c->names, c->ncols, entry + 1, len - 2,
+			  c->xid, c->lsn, c->moves);
+	return 0;
+}
+
+/*
+ * Transaction xid/lsn comes again after a restart, and carries lines of
+ * shapes of nested subqueries that their logs hold but their views were
+ * loaded without (ss_movein_restore): count them now, as when they were
+ * written (placed before the changes, after < 0, or after them), so that
+ * the shapes that depend on them move again exactly as then.
+ */
+static void recount(struct ss_movein *m, uint64_t xid, ss_lsn lsn, int after)
+{
+	size_t i, k;
+
+	i = 0;
+	while (i < m->nrecs) {
+		struct rec *r = &m->recs[i];
+		const char *const *names, *const *types;
+		struct ss_subq_moves moves;
+		struct recount_ctx c;
+		struct ss_buf dir = SS_BUF_INIT;
+		struct ss_log_reader *lr = NULL;
+		struct ss_offset from, upto;
+		struct ss_err err = SS_ERR_INIT;
+		size_t ncols;
+
+		if (!r->recount || r->carrier != lsn ||
+		    (r->after >= 0) != after) {
+			i++;
+			continue;
+		}
+		/* once per shape and carrier */
+		for (k = i; k < m->nrecs; k++)
+			if (m->recs[k].outer == r->outer &&
+			    m->recs[k].carrier == lsn)
+				m->recs[k].recount = 0;
+		if (!ss_subq_inner_columns(m->cfg.subq, r->outer, &names,
+					   &types, &ncols) ||
+		    !m->datadir || !ss_shape_handle_valid(r->handle, NULL)) {
+			i++;
+			continue;
+		}
+		if (r->after < 0) {
+			from = ss_offset_make(lsn - 2, SS_OFFSET_INF);
+			upto = ss_offset_make(lsn - 1, SS_OFFSET_INF);
+		} else {
+			from = ss_offset_make(lsn,
+					      4 * ((uint64_t)r->after + 1) - 1);
+			upto = ss_offset_make(lsn, SS_OFFSET_INF);
+		}
+		ss_subq_moves_init(&moves);
+		c.m = m;
+		c.id = r->outer;
+		c.names = names;
+		c.ncols = ncols;
+		c.xid = xid;
+		c.lsn = lsn;
+		c.moves = &moves;
+		ss_datadir_shape_path(&dir, m->datadir, r->handle);
+		if (ss_log_reader_open(dir.buf, &lr, &err) < 0 ||
+		    ss_log_reader_each(lr, &from, &upto, recount_entry, &c,
+				       &err) < 0) {
+			int64_t *os;
+			size_t no = ss_subq_outers_of(m->cfg.subq, r->outer,
+						      &os),
+			       u;
+			char why[700];
+
+			snprintf(why, sizeof(why),
+				 "the lines of shape %" PRId64
+				 ", a subquery of it, cannot be read again: %s",
+				 r->outer, err.msg);
+			for (u = 0; u < no; u++)
+				fail_outer(m, os[u], why);
+			free(os);
+		} else {
+			nested_moves(m, &moves, xid, lsn, r->after);
+		}
+		ss_log_reader_close(lr);
+		ss_buf_release(&dir);
+		ss_subq_moves_release(&moves);
+		i = 0; /* fail_outer and nested_moves change the records */
+	}
+}
+
 int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 		     ss_lsn end_lsn, int64_t last_pos, struct ss_err *err)
 {
@@ -1001,13 +1316,13 @@ int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 
 	if (!m->nrecs && !m->dirty)
 		return 0; /* every pending move-in has a record */
+	recount(m, xid, lsn, 1);
 	if (persist(m, err) < 0)
 		return -1;
 	n = ss_subq_pending_outers(m->cfg.subq, &ids);
 	for (i = 0; i < n; i++) {
 		struct job *j;
 		size_t at;
-		uint64_t next = 0; /* the shape's lines in this transaction */
 
 		while (m->njobs < SS_MOVEIN_MAX_JOBS &&
 		       !job_of(m, ids[i], NULL) &&
@@ -1024,7 +1339,7 @@ int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 			/* (a transaction without changes: after 0, above
 			 * the lines a splice before its changes wrote) */
 			if (splice(m, j, xid, lsn, last_pos < 0 ? 0 : last_pos,
-				   &next, err) < 0) {
+				   err) < 0) {
 				free(ids);
 				return -1;
 			}
@@ -1041,9 +1356,9 @@ int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 		    struct ss_err *err)
 {
-	uint64_t next;
 	size_t i = 0;
 
+	recount(m, xid, lsn, 0);
 	while (i < m->njobs) {
 		struct job *j = m->jobs[i];
 		int64_t id = j->outer;
@@ -1072,8 +1387,7 @@ int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 			marker(m);
 			continue; /* this transaction, again */
 		}
-		next = 0; /* one move-in per shape per transaction */
-		if (splice(m, j, xid, lsn, -1, &next, err) < 0)
+		if (splice(m, j, xid, lsn, -1, err) < 0)
 			return -1;
 		/* a splice may drop other shapes' jobs (a nested
 		 * subquery's moves): look j up again, and start over */
