@@ -270,7 +270,15 @@ int ss_compact_add(struct ss_compact *c, const char *json, size_t len,
 		return not_a_change(json, len, "not a JSON object", err);
 	}
 	hdr = json_object_get(m, "headers");
-	if (json_is_object(hdr) && json_object_get(hdr, "control")) {
+	/* A move-in event changes no row: its rows follow as inserts (the
+	 * log of a nested subquery's shape, read by route's viewload). A
+	 * move-out event drops rows by tag, which a fold cannot follow:
+	 * it is not a change, below. */
+	if (json_is_object(hdr) &&
+	    (json_object_get(hdr, "control") ||
+	     (json_is_string(json_object_get(hdr, "event")) &&
+	      !strcmp(json_string_value(json_object_get(hdr, "event")),
+		      "move-in")))) {
 		json_decref(m);
 		return 1;
 	}
@@ -406,6 +414,9 @@ struct run {
 	struct ss_snapshot_writer *w;
 	struct ss_buf end_json; /* the base's snapshot-end entry */
 	struct ss_buf path;
+	/* the log may hold the lines of moves (a nested subquery's shape:
+	 * move-in events, snapshot-end), which change no row */
+	int moves;
 };
 
 /* Fold every entry of the chunk files of generation g. */
@@ -468,8 +479,11 @@ static int fold_entry(const struct ss_offset *off, const char *entry,
 {
 	struct run *r = ctx;
 
+	int rc;
+
 	(void)off;
-	if (ss_compact_add(r->fold, entry, len, err) == 0)
+	rc = ss_compact_add(r->fold, entry, len, err);
+	if (rc == 0 || (rc == 1 && r->moves))
 		return 0;
 	if (!err->code)
 		ss_err_set(err, SS_ERR_INPUT,
@@ -538,6 +552,7 @@ int ss_compact_rows_at(const char *dir, uint64_t lsn, const char *scratch,
 	ss_compact_opts_init(&o);
 	r.dir = dir;
 	r.o = &o;
+	r.moves = 1;
 	if (ss_base_read(dir, &b, err) < 0)
 		return -1;
 	cur = &b.g[0];

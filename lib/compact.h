@@ -35,7 +35,8 @@ void ss_compact_close(struct ss_compact *c);
  * Fold one entry: a change message as the log and the snapshot chunks
  * hold it (the leading ',' and trailing newline of an entry may be
  * there). Returns 0 when folded, 1 for a control message (snapshot-end
- * and the like: not folded, the caller keeps what it needs), -1 with err:
+ * and the like: not folded, the caller keeps what it needs) or a move-in
+ * event (its rows are inserts of their own), -1 with err:
  * SS_ERR_INPUT for an entry that is neither ("entry is not a change
  * message: ..."), SS_ERR_RUNTIME for the scratch file.
  */

@@ -33,6 +33,13 @@
 // SUBQ_ATTACH_SQL, when set, is run after the first round (partitions
 // attached with rows), followed by a quiet point.
 //
+// With SUBQ_NESTED=1 (a WHERE with a subquery in its subquery, tests/t6010)
+// there is a table orgs (id, active) and projects have an org_id: writers
+// also flip an org's active, move a project to another org (or NULL), or
+// do both and move a task in one transaction; the move-out phase also
+// takes an org out of "active" (its projects' tasks leave through the
+// second level).
+//
 // Usage: node tanstack-subq.mjs WHERE SEED ROUNDS WRITERS TXNS
 //   (SERVE_URL, and libpq's PG* variables, set)
 import pg from 'pg'
@@ -66,6 +73,11 @@ const FLIP = outsOnly
 // int, NULL at times), changed at random too: NULLs in a subquery's
 // column, and row comparisons (a, b) IN (SELECT x, y ...).
 const extra = process.env.SUBQ_EXTRA === '1'
+const nested = process.env.SUBQ_NESTED === '1'
+const NORG = 3
+const ORG_FLIP = outsOnly
+  ? 'UPDATE orgs SET active = false WHERE id = $1'
+  : 'UPDATE orgs SET active = NOT active WHERE id = $1'
 const part = process.env.SUBQ_PART === '1'
 const noProject = () => (part ? 1 + rnd(NPROJ) : null)
 const COLS = extra ? ['id', 'project_id', 'title', 'owner'] : ['id', 'project_id', 'title']
@@ -80,8 +92,24 @@ async function writer(db) {
     const t = 1 + rnd(40)
     const proj = rnd(8) === 0 ? noProject() : 1 + rnd(NPROJ)
     const maybe = (n) => (rnd(5) === 0 ? null : 1 + rnd(n))
+    const o = 1 + rnd(NORG)
+    let kind = rnd(nested ? 12 : extra ? 9 : 7)
+    if (!extra && (kind === 7 || kind === 8)) kind = 6
     try {
-      switch (rnd(extra ? 9 : 7)) {
+      switch (kind) {
+        case 9:
+          await db.query(ORG_FLIP, [o])
+          break
+        case 10:
+          await db.query('UPDATE projects SET org_id = $2 WHERE id = $1', [p, maybe(NORG)])
+          break
+        case 11:
+          await db.query('BEGIN')
+          await db.query(ORG_FLIP, [o])
+          await db.query('UPDATE projects SET org_id = $2 WHERE id = $1', [p, o])
+          await db.query('UPDATE tasks SET project_id = $2 WHERE id = $1', [t, p])
+          await db.query('COMMIT')
+          break
         case 7:
           await db.query('UPDATE projects SET parent = $2, lead = $3 WHERE id = $1', [p, maybe(NPROJ), maybe(3)])
           break
@@ -220,6 +248,11 @@ for (let r = 1; r <= rounds; r++) {
   const act = (await dbs[0].query('SELECT id FROM projects WHERE active ORDER BY id')).rows
   for (const p of act.slice(0, 2))
     await dbs[1 + rnd(writers)].query('UPDATE projects SET active = false WHERE id = $1', [p.id])
+  if (nested) {
+    const orgs = (await dbs[0].query('SELECT id FROM orgs WHERE active ORDER BY id')).rows
+    for (const o of orgs.slice(0, 1))
+      await dbs[1 + rnd(writers)].query('UPDATE orgs SET active = false WHERE id = $1', [o.id])
+  }
   await quiet(`round ${r}, move-outs`)
   // tasks move between projects, nothing else: their own moves
   for (let i = 0; i < 20; i++)

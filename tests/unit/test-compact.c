@@ -65,6 +65,12 @@ static void test_fixed(void)
 	CHECK(add(c, MSG("c", "insert", "{\"id\":\"3\",\"v\":null}")) == 0);
 	CHECK(add(c, ",{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":"
 		     "\"1\",\"xmax\":\"2\",\"xip_list\":[]}}\n") == 1);
+	/* a move-in event changes no row (its rows come as inserts); a
+	 * move-out event cannot be folded */
+	CHECK(add(c, "{\"headers\":{\"event\":\"move-in\",\"patterns\":"
+		     "[{\"pos\":0,\"value\":\"x\"}],\"txids\":[7]}}") == 1);
+	CHECK(add(c, "{\"headers\":{\"event\":\"move-out\",\"patterns\":"
+		     "[{\"pos\":0,\"value\":\"x\"}],\"txids\":[7]}}") == -1);
 	/* the log: an update of one column, with headers of the log */
 	CHECK(add(c, "{\"key\":\"a\",\"value\":{\"id\":\"1\",\"v\":\"x2\"},"
 		     "\"headers\":{\"operation\":\"update\"," REL

@@ -23,6 +23,9 @@
 	"{\"key\":\"k" id "\",\"value\":{\"id\":\"" id                         \
 	"\"},\"headers\":{\"operation\":\"insert\",\"relation\":[\"public\","  \
 	"\"t\"],\"is_move_in\":true}}"
+#define EVENT                                                                  \
+	"{\"headers\":{\"event\":\"move-in\",\"patterns\":[{\"pos\":0,"        \
+	"\"value\":\"x\"}],\"txids\":[9]}}"
 #define END "{\"headers\":{\"control\":\"snapshot-end\",\"xmin\":\"1\"}}"
 
 static char failed[300];
@@ -36,9 +39,9 @@ static void on_failed(int64_t inner, const char *why, void *ctx)
 static const struct ss_viewload_ops ops = {on_failed, NULL};
 
 /* The inner shape's files: rows 7 and 8, then 8 deleted at LSN 200, 9
- * inserted at LSN 300, and 6 moved in by the line of a nested subquery's
- * move written before the changes of the transaction at LSN 400, at
- * offset (400 - 1)_0. */
+ * inserted at LSN 300, and 6 moved in by the lines of a nested subquery's
+ * move (its event, the row, snapshot-end) written before the changes of
+ * the transaction at LSN 400, at offsets (400 - 1)_0.. */
 static void make_files(const char *dir)
 {
 	struct ss_snapshot_writer *sw;
@@ -59,8 +62,12 @@ static void make_files(const char *dir)
 	      ss_log_append(lw, &off, ROW("9"), strlen(ROW("9")), &err) == 0 &&
 	      ss_log_commit(lw, 300, &err) == 0);
 	CHECK(ss_offset_for_movein(400, -1, 0, &off, &err) == 0 &&
+	      ss_log_append(lw, &off, EVENT, strlen(EVENT), &err) == 0);
+	CHECK(ss_offset_for_movein(400, -1, 1, &off, &err) == 0 &&
 	      ss_log_append(lw, &off, MOVEIN("6"), strlen(MOVEIN("6")), &err) ==
-		  0 &&
+		  0);
+	CHECK(ss_offset_for_movein(400, -1, 2, &off, &err) == 0 &&
+	      ss_log_append(lw, &off, END, strlen(END), &err) == 0 &&
 	      ss_log_commit(lw, 400, &err) == 0);
 	ss_log_writer_close(lw);
 }

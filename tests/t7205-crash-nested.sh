@@ -1,0 +1,70 @@
+#!/bin/sh
+# Nested subqueries survive kill -9 of every stage and a restart of
+# `shapesync up` (issue 14): a TanStack DB collection and the plain
+# Shape (move_out=delete) follow the tasks of the active projects of the
+# active orgs while writers flip orgs and projects and move projects and
+# tasks at random. An org flipping moves rows of the projects' shape by
+# a query; route's view of that shape follows those lines, and after a
+# restart counts again the lines of a transaction that was not durable
+# (lib/movein). Both clients equal SELECT at every quiet point and
+# neither ever got a 409.
+. "$(dirname "$0")/lib.sh"
+. "$TEST_SRC/pg.sh"
+. "$TEST_SRC/up.sh"
+
+pg_start
+pg_psql "CREATE TABLE orgs (id int PRIMARY KEY, active bool)" \
+	"CREATE TABLE projects (id int PRIMARY KEY, active bool, org_id int)" \
+	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text)" \
+	"INSERT INTO orgs VALUES (1, true), (2, false), (3, true)" \
+	"INSERT INTO projects SELECT i, i % 2 = 0, 1 + i % 3 FROM generate_series(1, 12) i" \
+	"INSERT INTO tasks SELECT i, 1 + i % 12, 't' || i FROM generate_series(1, 40) i"
+up_start
+
+SEED=${SEED:-$(date +%s)}
+say "SEED=$SEED (replay: SEED=$SEED sh $0)"
+W="project_id IN (SELECT id FROM projects WHERE active AND org_id IN (SELECT id FROM orgs WHERE active))"
+
+# client ROUNDS: the collection and the plain Shape under random writers,
+# in the background (./out, ./err); $node its pid
+client() {
+	( cd "$TEST_SRC/e2e" && SERVE_URL=$SERVE_URL SUBQ_MODE=slow \
+		SUBQ_NESTED=1 SUBQ_PROJECTS=12 node tanstack-subq.mjs \
+		"$W" "$SEED" "$1" 3 60 ) >out 2>err &
+	node=$!
+}
+# the client ended well, with no refetch
+client_ok() {
+	wait $node || { cat out err >&2; return 1; }
+	tail -n 1 out | grep -q "^ok\$" &&
+	grep -q "^refetches 0\$" out || { cat out >&2; return 1; }
+	say "$(grep -E "^(move-ins|deletes) " out | tr "\n" " ")"
+}
+
+test_expect_success 'kill -9 of each stage in turn during nested moves: no refetch' '
+	client 3 &&
+	kills=$(up_kill_each $node 0.4 shapesync-route shapesync-store shapesync-route \
+		shapesync-replicate shapesync-serve shapesync-route shapesync-store) &&
+	say "$kills stages killed" &&
+	test $kills -ge 3 &&
+	client_ok
+'
+
+# Stopped and started outside a test body: up is this shell's child.
+port=${SERVE_URL##*:}
+client 2
+sleep 1
+up_stop
+up_start --port "$port"
+
+test_expect_success 'shapesync up stopped and started again during nested moves: no refetch' '
+	i=0 &&
+	while kill -0 $node 2>/dev/null; do
+		sleep 1
+		i=$((i + 1)) && [ $i -lt 600 ] || return 1
+	done &&
+	tail -n 1 out | grep -q "^ok\$" &&
+	grep -q "^refetches 0\$" out || { cat out err >&2; return 1; }
+'
+
+test_done
