@@ -4,7 +4,7 @@
 # out of the subquery, tasks moving between projects, both in one
 # transaction, NULLs in the subquery's column), the collection equals
 # SELECT after each quiet point, one level, an OR of a subquery and a
-# plain predicate, and NOT IN. Values moving into a subquery are
+# plain predicate, an OR of two subqueries, and NOT IN. Values moving into a subquery are
 # followed by move-ins (a query, spliced): the collection never refetches
 # but where no pattern can say what changed (a NULL entering or leaving
 # the subquery of a NOT IN). The plain @electric-sql/client Shape follows
@@ -37,9 +37,10 @@ run() {
 	tail -n 1 out | grep -q '^ok$' &&
 	say "$(grep -E '^(refetches|move-ins|deletes) ' out | tr '\n' ' ')" &&
 	# the plain Shape saw rows leave as deletes (each round makes
-	# projects leave)
-	! grep -q '^deletes 0$' out &&
+	# projects leave; a shape that refetches may have seen them in a
+	# new snapshot instead)
 	if [ "${2-}" != refetches ]; then
+		! grep -q "^deletes 0\$" out &&
 		grep -q "^refetches 0\$" out || { cat out >&2; return 1; }
 	fi
 }
@@ -50,6 +51,10 @@ test_expect_success 'project_id IN (SELECT id FROM projects WHERE active)' '
 
 test_expect_success 'an OR of a subquery and a plain predicate' '
 	run "project_id IN (SELECT id FROM projects WHERE active) OR title LIKE '"'"'%xx%'"'"'"
+'
+
+test_expect_success 'an OR of two subqueries (two positions, a tag each)' '
+	run "project_id IN (SELECT id FROM projects WHERE active) OR project_id IN (SELECT parent FROM projects WHERE NOT active)"
 '
 
 test_expect_success 'NOT IN' '

@@ -92,7 +92,7 @@ async function writer(db) {
     const t = 1 + rnd(40)
     const proj = rnd(8) === 0 ? noProject() : 1 + rnd(NPROJ)
     const maybe = (n) => (rnd(5) === 0 ? null : 1 + rnd(n))
-    const o = 1 + rnd(NORG)
+    const o = nested ? 1 + rnd(NORG) : 0
     let kind = rnd(nested ? 12 : extra ? 9 : 7)
     if (!extra && (kind === 7 || kind === 8)) kind = 6
     try {
