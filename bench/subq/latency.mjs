@@ -12,6 +12,15 @@
 // client's mode: rows that leave come as deletes, queried by route):
 //   deletes   a project with C tasks becomes inactive (its C deletes
 //             have arrived; each sample first moves it in)
+// and following, two levels deep,
+//   tasks WHERE project_id IN (SELECT id FROM projects
+//                              WHERE org_id IN (SELECT id FROM orgs WHERE active))
+//   nested-in   the org of a project with C tasks becomes active: the
+//               projects' shape moves the project in by a query, then the
+//               tasks' shape its tasks by another (their snapshot-end
+//               arrives)
+//   nested-out  that org becomes inactive: the project's delete, then the
+//               tasks' move-out event arrives
 // Prints one line per kind: samples, p50, p95, max (ms).
 // Usage: node latency.mjs SAMPLES CHILDREN   (SERVE_URL, PG* set; pg
 // from tests/e2e's node_modules, or E2E_DIR's)
@@ -93,6 +102,22 @@ for (let i = 0; i < samples && children; i++) {
     if (m.headers && m.headers.operation === 'delete') n++
     return n === children
   }, t0))
+}
+// two levels: org 500000 + i holds project 100000 + i (inactive orgs)
+poll = follower(`${process.env.SERVE_URL}/v1/shape?table=tasks&where=${encodeURIComponent(
+  'project_id IN (SELECT id FROM projects WHERE org_id IN (SELECT id FROM orgs WHERE active))')}`)
+await catchUp(poll)
+res['nested-in'] = []
+res['nested-out'] = []
+for (let i = 0; i < samples; i++) {
+  const o = 500000 + i
+  let t0 = performance.now()
+  await db.query('UPDATE orgs SET active = true WHERE id = $1', [o])
+  res['nested-in'].push(await until((m) =>
+    m.headers && (children ? m.headers.control === 'snapshot-end' : m.headers.event === 'move-in'), t0))
+  t0 = performance.now()
+  await db.query('UPDATE orgs SET active = false WHERE id = $1', [o])
+  res['nested-out'].push(await until((m) => m.headers && m.headers.event === 'move-out', t0))
 }
 const q = (a, f) => a.slice().sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(f * a.length))]
 for (const [k, a] of Object.entries(res))

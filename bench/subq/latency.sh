@@ -6,7 +6,9 @@
 # PostgreSQL, one long-polling client (bench/subq/latency.mjs), projects
 # with CHILDREN tasks each flipping in and out of the subquery.
 # A second client follows the same where with move_out=delete (the plain
-# client's mode): the deletes of a project's tasks when it leaves.
+# client's mode): the deletes of a project's tasks when it leaves. A
+# third follows a where two levels deep: an org flipping moves its
+# project's tasks (two queries: the projects' shape's, then the tasks').
 # Usage: SS_BUILD=build sh bench/subq/latency.sh  (SAMPLES, CHILDREN)
 set -eu
 SAMPLES=${SAMPLES:-50}
@@ -17,13 +19,17 @@ ew_start
 # projects 100000..: inactive, CHILDREN tasks each (the largest count)
 max=0
 for c in $CHILDREN; do [ "$c" -gt "$max" ] && max=$c; done
-pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
+# (and org 500000 + i, inactive, holding project 100000 + i: two levels)
+pg_psql "CREATE TABLE orgs (id int PRIMARY KEY, active bool)" \
+	"CREATE TABLE projects (id int PRIMARY KEY, active bool, org_id int)" \
 	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text)" \
 	"CREATE INDEX ON tasks (project_id)" \
-	"INSERT INTO projects VALUES (1, true)" \
-	"INSERT INTO projects SELECT 100000 + i, false FROM generate_series(0, $SAMPLES - 1) i" >/dev/null
+	"CREATE INDEX ON projects (org_id)" \
+	"INSERT INTO projects VALUES (1, true, NULL)" \
+	"INSERT INTO orgs SELECT 500000 + i, false FROM generate_series(0, $SAMPLES - 1) i" \
+	"INSERT INTO projects SELECT 100000 + i, false, 500000 + i FROM generate_series(0, $SAMPLES - 1) i" >/dev/null
 say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-9s %-8s %7s %8s %8s %8s\n' kind children samples p50_ms p95_ms max_ms
+printf '%-10s %-8s %7s %8s %8s %8s\n' kind children samples p50_ms p95_ms max_ms
 first=1
 for c in $CHILDREN; do
 	# each pass with shapes of its own (a shape of the pass before would
@@ -35,7 +41,7 @@ for c in $CHILDREN; do
 	( cd "$EW_ROOT/tests/e2e" && SERVE_URL=$SERVE_URL \
 		node "$EW_ROOT/bench/subq/latency.mjs" "$SAMPLES" "$c" ) |
 		while read -r kind n p50 p95 mx; do
-			printf '%-9s %-8s %7s %8s %8s %8s\n' "$kind" "$c" "$n" "$p50" "$p95" "$mx"
+			printf '%-10s %-8s %7s %8s %8s %8s\n' "$kind" "$c" "$n" "$p50" "$p95" "$mx"
 		done
 done
 say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
