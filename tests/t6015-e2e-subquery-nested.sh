@@ -124,4 +124,16 @@ test_expect_success 'a task of a project moved in follows; no refetch; a new cli
 	test_eq "$(pg_psql "$SEL")" "$(held)"
 '
 
+test_expect_success 'the innermost table truncated: both shapes above it are invalidated (409)' '
+	pg_psql "TRUNCATE orgs" &&
+	i=0 &&
+	while :; do
+		c=$(poll) || return 1
+		[ "$c" = 409 ] && break
+		i=$((i + 1)) && [ $i -lt 50 ] || return 1
+	done &&
+	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" ls --json >ls2 &&
+	! grep -q "^{\"id\":$(sed -n "s/^depends on: //p" show)," ls2
+'
+
 test_done
