@@ -60,8 +60,9 @@ struct stream {
 	int64_t retry_at; /* send the request again then, if not 0 */
 	char h_handle[128], h_offset[64], h_cursor[64];
 	int h_uptodate;
-	long rows;    /* data messages received before up-to-date */
-	long changes; /* data messages received live */
+	long h_retry_after; /* seconds; -1: no retry-after header */
+	long rows;	    /* data messages received before up-to-date */
+	long changes;	    /* data messages received live */
 };
 
 struct client {
@@ -196,6 +197,7 @@ static void reset_response(struct stream *st)
 	st->got = 0;
 	st->h_handle[0] = st->h_offset[0] = st->h_cursor[0] = 0;
 	st->h_uptodate = 0;
+	st->h_retry_after = -1;
 }
 
 static void want_out(struct stream *st, int on)
@@ -323,6 +325,8 @@ static size_t parse_head(struct stream *st)
 					 vlen);
 			else if (IS("electric-up-to-date"))
 				st->h_uptodate = 1;
+			else if (IS("retry-after"))
+				st->h_retry_after = strtol(v, NULL, 10);
 #undef IS
 		}
 		p = nl + 1;
@@ -481,7 +485,17 @@ static void on_response(struct stream *st, int64_t rx)
 		}
 		if (st->close_after)
 			close_conn(st);
-		st->retry_at = rx + 50000 + (int64_t)(rand() % 50000);
+		/* As the official client: the server's retry-after (capped
+		 * at 60 s, jittered by up to 50 ms), else 50-100 ms. */
+		if (st->h_retry_after >= 0)
+			st->retry_at = rx +
+				       (int64_t)(st->h_retry_after > 60
+						     ? 60
+						     : st->h_retry_after) *
+					   1000000 +
+				       (int64_t)(rand() % 50000);
+		else
+			st->retry_at = rx + 50000 + (int64_t)(rand() % 50000);
 		nretry++;
 		return;
 	}
