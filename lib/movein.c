@@ -655,6 +655,19 @@ static struct job *start(struct ss_movein *m, int64_t id, struct job *j)
 	return j;
 }
 
+/* Write one line of shape id into transaction xid/lsn, placed before its
+ * changes (after < 0) or after them, numbered after the shape's lines
+ * there (lineno). */
+static void put_line(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
+		     int64_t after, int64_t id, const char *line, size_t len)
+{
+	json_t *f = ss_frame_new_movein(xid, lsn, lineno(m, id, lsn, after), id,
+					after, line, len);
+
+	m->cfg.write(m->cfg.ctx, f);
+	json_decref(f);
+}
+
 /*
  * Nested subqueries (docs/subqueries.md): shape id's lines of a move,
  * written into transaction xid/lsn, when id is itself the shape of a
@@ -747,7 +760,6 @@ static void nested_moves(struct ss_movein *m, struct ss_subq_moves *moves,
 	for (i = 0; i < moves->n; i++) {
 		const struct ss_subq_move *mv = &moves->v[i];
 		int first = 1;
-		json_t *f;
 
 		if (mv->kind != SS_SUBQ_MOVE_OUT)
 			continue;
@@ -772,11 +784,7 @@ static void nested_moves(struct ss_movein *m, struct ss_subq_moves *moves,
 		}
 		ss_buf_addf(&b, "],\"txids\":[%" PRIu64 "]}}",
 			    xid & 0xFFFFFFFFu);
-		f = ss_frame_new_movein(xid, lsn,
-					lineno(m, mv->outer, lsn, after),
-					mv->outer, after, b.buf, b.len);
-		m->cfg.write(m->cfg.ctx, f);
-		json_decref(f);
+		put_line(m, xid, lsn, after, mv->outer, b.buf, b.len);
 	}
 	ss_buf_release(&b);
 	for (i = 0; i < moves->n; i++) {
@@ -806,7 +814,6 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	json_t *f;
 
 	/* Recorded first: once a line is written, a restart must not
 	 * query this move-in again unless this transaction is lost. */
@@ -847,11 +854,7 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 		for (i = 0; i < ntx; i++)
 			ss_buf_addf(&b, "%s%" PRIu64, i ? "," : "", txids[i]);
 		ss_buf_adds(&b, "]}}");
-		f = ss_frame_new_movein(xid, lsn,
-					lineno(m, j->outer, lsn, after),
-					j->outer, after, b.buf, b.len);
-		m->cfg.write(m->cfg.ctx, f);
-		json_decref(f);
+		put_line(m, xid, lsn, after, j->outer, b.buf, b.len);
 	}
 	free(txids);
 	nested = ss_subq_inner_columns(m->cfg.subq, j->outer, &names, &types,
@@ -861,11 +864,7 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 	while ((len = getline(&line, &cap, j->rows)) > 0) {
 		if (line[len - 1] == '\n')
 			len--;
-		f = ss_frame_new_movein(xid, lsn,
-					lineno(m, j->outer, lsn, after),
-					j->outer, after, line, (size_t)len);
-		m->cfg.write(m->cfg.ctx, f);
-		json_decref(f);
+		put_line(m, xid, lsn, after, j->outer, line, (size_t)len);
 		if (nested)
 			view_line(m, j->outer, names, ncols, line, (size_t)len,
 				  xid, lsn, &moves);
@@ -875,11 +874,7 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 		ss_buf_reset(&b);
 		ss_message_snapshot_end(&b, j->snap.xmin, j->snap.xmax,
 					j->snap.xip, j->snap.nxip);
-		f = ss_frame_new_movein(xid, lsn,
-					lineno(m, j->outer, lsn, after),
-					j->outer, after, b.buf, b.len);
-		m->cfg.write(m->cfg.ctx, f);
-		json_decref(f);
+		put_line(m, xid, lsn, after, j->outer, b.buf, b.len);
 	}
 	ss_buf_release(&b);
 	for (i = 0; i < j->plan.nnumbers; i++)
