@@ -39,4 +39,8 @@ test_expect_success 'views read from inner shapes'"'"' files (lib/viewload)' '
 	"$SS_BUILD/tests/test-viewload"
 '
 
+test_expect_success 'a nested subquery'"'"'s move counted again after a restart (lib/movein)' '
+	"$SS_BUILD/tests/test-movein"
+'
+
 test_done
