@@ -70,6 +70,7 @@ struct job {
 	FILE *rows;		    /* one line per row */
 	uint64_t nrows;
 	unsigned reruns;
+	int64_t first_us; /* when its first query ran (ss_mono_us) */
 	/* pg_current_wal_insert_lsn() with the snapshot: a transaction the
 	 * snapshot sees ends at or below it */
 	ss_lsn insert_lsn;
@@ -623,6 +624,7 @@ static struct job *start(struct ss_movein *m, int64_t id, struct job *j)
 	if (!j) {
 		j = ss_xcalloc(1, sizeof(*j));
 		j->outer = id;
+		j->first_us = ss_mono_us();
 		SS_GROW(m->jobs, m->ajobs, m->njobs + 1);
 		m->jobs[m->njobs++] = j;
 	}
@@ -1371,7 +1373,12 @@ int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 			/* What the shape sees moved since the query: its
 			 * rows may be stale. Again, from here. */
 			m->st.reruns++;
-			if (++j->reruns > SS_MOVEIN_RERUNS) {
+			if (++j->reruns > SS_MOVEIN_RERUNS &&
+			    ss_mono_us() - j->first_us >
+				(m->cfg.query_timeout_ms > 0
+				     ? (int64_t)m->cfg.query_timeout_ms
+				     : (int64_t)60000) *
+				    1000) {
 				fail_outer(m, id,
 					   "its subqueries kept moving while "
 					   "a move-in was queried");

@@ -27,12 +27,16 @@
  *      case of one parent row flipping on a quiet database: one trip).
  *   3. if what X sees of its dependencies moved between the query and
  *      the splice (ss_subq_gen), the rows may be stale: the query runs
- *      again (from J on), at most SS_MOVEIN_RERUNS times, then X is
- *      invalidated.
+ *      again (from J on). A value flipping back and forth faster than
+ *      a query makes this happen again and again: X is invalidated once
+ *      its query has run again more than SS_MOVEIN_RERUNS times and
+ *      for longer than the query timeout (60 s without one) since the
+ *      first, not at a count alone, which a busy server reaches
+ *      without any livelock.
  *
  * A move-in for an outer shape whose own snapshot already sees T is
  * settled at once (the snapshot holds the rows; store drops T for it);
- * one before its snapshot is recorded invalidates it.
+ * one before its snapshot is recorded waits for it (outer_sees).
  *
  * Crash safety. Before the commit frame of T reaches store
  * (ss_movein_prepare_commit), the move-ins are recorded in a state file
