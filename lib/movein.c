@@ -982,15 +982,45 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 			r->recount = durable <= r->carrier &&
 				     ss_subq_inner_columns(
 					 m->cfg.subq, r->outer, &nm, &ty, &nc);
-			if (durable > r->lsn && !r->recount) {
-				rec_drop(m, i);
-			} else {
-				/* its transaction comes again, unless
-				 * durable */
-				r->done = durable <= r->lsn;
-				r->number = 0;
-				i++;
+			r->number = 0;
+			if (!r->recount) {
+				if (durable > r->lsn) {
+					rec_drop(m, i);
+				} else {
+					/* its transaction comes again */
+					r->done = 1;
+					i++;
+				}
+				continue;
 			}
+			/*
+			 * The view of a nested subquery's shape follows
+			 * route's routing, not the shape's log: from E to
+			 * the carrier the move must be pending again as it
+			 * was, so that the changes routed meanwhile move the
+			 * view as they did; it settles when its lines are
+			 * counted again at the carrier (recount).
+			 */
+			if (durable <= r->lsn) {
+				r->done = 1; /* pending again when routed */
+				i++;
+				continue;
+			}
+			rc = ss_subq_pend(m->cfg.subq, r->outer, r->dep,
+					  (const char *const *)r->vals,
+					  r->nvals, r->out, &r->number, &e);
+			if (rc < 0) {
+				char why[600];
+
+				snprintf(why, sizeof(why),
+					 "its recorded move cannot be "
+					 "restored: %s",
+					 e.msg);
+				fail_outer(m, r->outer, why);
+				i = 0;
+				continue;
+			}
+			i++;
 			continue;
 		}
 		if (durable <= r->lsn) {
@@ -1131,11 +1161,15 @@ void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
 		r = &m->recs[i];
 		if (r->done && r->outer == mv->outer && r->dep == mv->dep &&
 		    r->lsn == lsn && same_vals(r, mv)) {
+			if (r->recount) {
+				/* pending until its lines are counted
+				 * again at the carrier, as it was */
+				r->number = mv->number;
+				r->done = 0;
+				return;
+			}
 			ss_subq_settle(m->cfg.subq, mv->outer, mv->number);
-			if (r->recount)
-				r->done = 0; /* kept for its carrier */
-			else
-				rec_drop(m, i);
+			rec_drop(m, i);
 			return;
 		}
 	}
@@ -1165,6 +1199,19 @@ void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
 	r->out = mv->kind == SS_SUBQ_MOVE_OUT_ROWS;
 }
 
+/* 1 if shape id has a move whose lines wait to be counted again
+ * (recount): no query of its moves starts before that, since the move
+ * is pending again only to be settled there. */
+static int awaiting_recount(const struct ss_movein *m, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrecs; i++)
+		if (m->recs[i].outer == id && m->recs[i].recount)
+			return 1;
+	return 0;
+}
+
 int ss_movein_run(struct ss_movein *m, struct ss_err *err)
 {
 	int64_t *ids;
@@ -1184,14 +1231,16 @@ int ss_movein_run(struct ss_movein *m, struct ss_err *err)
 		while (i < m->nrecs)
 			if ((m->recs[i].carrier &&
 			     durable > m->recs[i].carrier) ||
-			    (m->recs[i].done && durable > m->recs[i].lsn))
+			    (m->recs[i].done && !m->recs[i].recount &&
+			     durable > m->recs[i].lsn))
 				rec_drop(m, i);
 			else
 				i++;
 	}
 	n = ss_subq_pending_outers(m->cfg.subq, &ids);
 	for (i = 0; i < n && m->njobs < SS_MOVEIN_MAX_JOBS; i++)
-		if (!job_of(m, ids[i], NULL) && start(m, ids[i], NULL))
+		if (!job_of(m, ids[i], NULL) && !awaiting_recount(m, ids[i]) &&
+		    start(m, ids[i], NULL))
 			started = 1;
 	free(ids);
 	if (started)
@@ -1231,9 +1280,8 @@ static int recount_entry(const struct ss_offset *off, const char *entry,
  */
 static void recount(struct ss_movein *m, uint64_t xid, ss_lsn lsn, int after)
 {
-	size_t i, k;
+	size_t i = 0, k;
 
-	i = 0;
 	while (i < m->nrecs) {
 		struct rec *r = &m->recs[i];
 		const char *const *names, *const *types;
@@ -1243,60 +1291,71 @@ static void recount(struct ss_movein *m, uint64_t xid, ss_lsn lsn, int after)
 		struct ss_log_reader *lr = NULL;
 		struct ss_offset from, upto;
 		struct ss_err err = SS_ERR_INIT;
-		size_t ncols;
+		uint64_t *settle = NULL;
+		size_t ncols, nsettle = 0;
+		int64_t id = r->outer, place = r->after;
+		int ok;
 
-		if (!r->recount || r->carrier != lsn ||
-		    (r->after >= 0) != after) {
+		if (!r->recount || r->carrier != lsn || (place >= 0) != after) {
 			i++;
 			continue;
 		}
-		/* once per shape and carrier */
+		/* once per shape and carrier; its moves settle there */
 		for (k = i; k < m->nrecs; k++)
-			if (m->recs[k].outer == r->outer &&
-			    m->recs[k].carrier == lsn)
+			if (m->recs[k].outer == id &&
+			    m->recs[k].carrier == lsn) {
 				m->recs[k].recount = 0;
-		if (!ss_subq_inner_columns(m->cfg.subq, r->outer, &names,
-					   &types, &ncols) ||
-		    !m->datadir || !ss_shape_handle_valid(r->handle, NULL)) {
-			i++;
-			continue;
-		}
-		if (r->after < 0) {
+				if (m->recs[k].number) {
+					settle = ss_xrealloc(
+					    settle,
+					    (nsettle + 1) * sizeof(*settle));
+					settle[nsettle++] = m->recs[k].number;
+					m->recs[k].number = 0;
+				}
+			}
+		ok = ss_subq_inner_columns(m->cfg.subq, id, &names, &types,
+					   &ncols) &&
+		     m->datadir && ss_shape_handle_valid(r->handle, NULL);
+		if (place < 0) {
 			from = ss_offset_make(lsn - 2, SS_OFFSET_INF);
 			upto = ss_offset_make(lsn - 1, SS_OFFSET_INF);
 		} else {
-			from = ss_offset_make(lsn,
-					      4 * ((uint64_t)r->after + 1) - 1);
+			from =
+			    ss_offset_make(lsn, 4 * ((uint64_t)place + 1) - 1);
 			upto = ss_offset_make(lsn, SS_OFFSET_INF);
 		}
 		ss_subq_moves_init(&moves);
 		c.m = m;
-		c.id = r->outer;
+		c.id = id;
 		c.names = names;
 		c.ncols = ncols;
 		c.xid = xid;
 		c.lsn = lsn;
 		c.moves = &moves;
-		ss_datadir_shape_path(&dir, m->datadir, r->handle);
-		if (ss_log_reader_open(dir.buf, &lr, &err) < 0 ||
-		    ss_log_reader_each(lr, &from, &upto, recount_entry, &c,
-				       &err) < 0) {
+		if (ok)
+			ss_datadir_shape_path(&dir, m->datadir, r->handle);
+		if (ok && (ss_log_reader_open(dir.buf, &lr, &err) < 0 ||
+			   ss_log_reader_each(lr, &from, &upto, recount_entry,
+					      &c, &err) < 0)) {
 			int64_t *os;
-			size_t no = ss_subq_outers_of(m->cfg.subq, r->outer,
-						      &os),
-			       u;
+			size_t no = ss_subq_outers_of(m->cfg.subq, id, &os), u;
 			char why[700];
 
 			snprintf(why, sizeof(why),
 				 "the lines of shape %" PRId64
 				 ", a subquery of it, cannot be read again: %s",
-				 r->outer, err.msg);
+				 id, err.msg);
 			for (u = 0; u < no; u++)
 				fail_outer(m, os[u], why);
 			free(os);
 		} else {
-			nested_moves(m, &moves, xid, lsn, r->after);
+			/* as splice: the lines, then the moves settle,
+			 * then what they did to the shapes above */
+			for (k = 0; k < nsettle; k++)
+				ss_subq_settle(m->cfg.subq, id, settle[k]);
+			nested_moves(m, &moves, xid, lsn, place);
 		}
+		free(settle);
 		ss_log_reader_close(lr);
 		ss_buf_release(&dir);
 		ss_subq_moves_release(&moves);
@@ -1323,6 +1382,7 @@ int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 
 		while (m->njobs < SS_MOVEIN_MAX_JOBS &&
 		       !job_of(m, ids[i], NULL) &&
+		       !awaiting_recount(m, ids[i]) &&
 		       (j = start(m, ids[i], NULL)) != NULL) {
 			if (j->insert_lsn > end_lsn) {
 				/* commits may follow that its snapshot
