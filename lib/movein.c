@@ -972,16 +972,15 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 		if (r->carrier && r->carrier <= log_last_tx(m, h)) {
 			/* its lines are in the shape's log (store commits
 			 * a log before it records the durable position) */
-			const char *const *nm, *const *ty;
-			size_t nc;
-
-			/* the shape of a nested subquery: its view was
-			 * loaded without the lines of a carrier that is
-			 * not durable (ss_viewload_run), and counts them
-			 * when the carrier comes again */
-			r->recount = durable <= r->carrier &&
-				     ss_subq_inner_columns(
-					 m->cfg.subq, r->outer, &nm, &ty, &nc);
+			/*
+			 * Its carrier not durable: its lines are counted
+			 * again when the carrier comes again, into the view
+			 * of whatever shape depends on it by then (one may
+			 * be activated while route catches up, its view
+			 * loaded without them: ss_viewload_run), and the
+			 * move is pending until then, as it was.
+			 */
+			r->recount = durable <= r->carrier;
 			r->number = 0;
 			if (!r->recount) {
 				if (durable > r->lsn) {
@@ -1303,7 +1302,8 @@ static void recount(struct ss_movein *m, uint64_t xid, ss_lsn lsn, int after)
 		/* once per shape and carrier; its moves settle there */
 		for (k = i; k < m->nrecs; k++)
 			if (m->recs[k].outer == id &&
-			    m->recs[k].carrier == lsn) {
+			    m->recs[k].carrier == lsn &&
+			    (m->recs[k].after >= 0) == after) {
 				m->recs[k].recount = 0;
 				if (m->recs[k].number) {
 					settle = ss_xrealloc(

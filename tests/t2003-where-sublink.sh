@@ -43,4 +43,8 @@ test_expect_success 'a nested subquery'"'"'s move counted again after a restart 
 	"$SS_BUILD/tests/test-movein"
 '
 
+test_expect_success 'restarts of nested moves: both placements, settled at the carrier, an outer shape activated late (lib/movein)' '
+	"$SS_BUILD/tests/test-movein-restart"
+'
+
 test_done
