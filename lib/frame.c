@@ -268,6 +268,36 @@ static const struct field *const schema[] = {
     [SS_FRAME_MOVEIN] = movein_fields,
 };
 
+/* 1 if the headers h of a move event carry what clients read of it:
+ * "patterns", a non-empty array of {"pos":N,"value":"..."}, and
+ * "txids", an array of transaction ids. */
+static int event_ok(json_t *h)
+{
+	json_t *pats = json_object_get(h, "patterns");
+	json_t *txids = json_object_get(h, "txids");
+	size_t i;
+
+	if (!json_is_array(pats) || !json_array_size(pats) ||
+	    !json_is_array(txids))
+		return 0;
+	for (i = 0; i < json_array_size(pats); i++) {
+		json_t *p = json_array_get(pats, i);
+		json_t *pos = json_object_get(p, "pos");
+
+		if (!json_is_object(p) || !json_is_integer(pos) ||
+		    json_integer_value(pos) < 0 ||
+		    !json_is_string(json_object_get(p, "value")))
+			return 0;
+	}
+	for (i = 0; i < json_array_size(txids); i++) {
+		json_t *t = json_array_get(txids, i);
+
+		if (!json_is_integer(t) || json_integer_value(t) < 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* 1 if m is one of a move-in's lines: {"headers":{"event":"move-in",..}},
  * an insert with "is_move_in":true and its key and value, or
  * {"headers":{"control":"snapshot-end",..}}; or of a move-out written as
@@ -284,7 +314,8 @@ static int movein_line_kind(json_t *m)
 	if (!json_is_object(h))
 		return 0;
 	if (ev)
-		return !strcmp(ev, "move-in") || !strcmp(ev, "move-out");
+		return (!strcmp(ev, "move-in") || !strcmp(ev, "move-out")) &&
+		       event_ok(h);
 	if (ctl)
 		return !strcmp(ctl, "snapshot-end");
 	return op &&
@@ -959,9 +990,9 @@ static int check_field(struct ss_frame *f, const struct field *fd, json_t *v,
 			json_decref(m);
 			return ferr(err, f,
 				    "field 'message' must be one line: a "
-				    "move-in or move-out event, an insert "
-				    "with is_move_in, snapshot-end, or a "
-				    "delete");
+				    "move-in or move-out event with its "
+				    "patterns and txids, an insert with "
+				    "is_move_in, snapshot-end, or a delete");
 		}
 		json_decref(m);
 		f->message = s;
