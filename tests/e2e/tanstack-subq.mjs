@@ -214,6 +214,12 @@ const plain = new Shape(
 await plain.rows
 
 // Wait until the collection holds SELECT's rows (a quiet point).
+// SUBQ_PLAIN_SOFT=1: the plain Shape unlike SELECT at a quiet point is
+// reported ("plain differs N" at the end, the difference on stderr) and
+// no longer checked, rather than ending the run: the kill -9 tests check
+// it as a known bug (a TAP TODO) while the collection is checked hard.
+const plainSoft = process.env.SUBQ_PLAIN_SOFT === '1'
+let plainDiffers = 0
 async function quiet(what) {
   const want = rowsOf((await dbs[0].query(`SELECT * FROM tasks WHERE ${where}`)).rows)
   let got = []
@@ -223,6 +229,7 @@ async function quiet(what) {
     got = rowsOf(collection.state.values())
     who = 'the collection'
     if (got.join('\n') === want.join('\n')) {
+      if (plainDiffers) break
       got = rowsOf(plain.currentRows)
       who = 'the plain Shape (move_out=delete)'
       if (got.join('\n') === want.join('\n')) break
@@ -233,7 +240,9 @@ async function quiet(what) {
       console.error(`${what}: ${who} is not SELECT's rows`)
       console.error(`  missing: ${want.filter((x) => !g.has(x)).join(' ')}`)
       console.error(`  extra:   ${got.filter((x) => !w.has(x)).join(' ')}`)
-      process.exit(1)
+      if (!plainSoft || who === 'the collection') process.exit(1)
+      plainDiffers++
+      break
     }
     await new Promise((res) => setTimeout(res, 50))
   }
@@ -267,6 +276,7 @@ for (let r = 1; r <= rounds; r++) {
 console.log(`refetches ${refetches}`)
 console.log(`move-ins ${moveins}`)
 console.log(`deletes ${deletes}`)
+console.log(`plain differs ${plainDiffers}`)
 console.log('ok')
 await collection.cleanup()
 for (const db of dbs) await db.end()
