@@ -41,6 +41,13 @@ struct rec {
 	uint64_t number, xid;
 	ss_lsn lsn, carrier;
 	int out; /* a move-out as deletes (move_out=delete) */
+	/* cancelled (its value moved back before its lines were written)
+	 * by the transaction committed at this LSN; 0: not. Kept until that
+	 * transaction is durable: a restart before then loads the views
+	 * with the move made and not undone, and must make the move
+	 * pending again so that the shape routes as it did until the
+	 * cancel comes again. */
+	ss_lsn cancelled;
 	/* restored with its lines in the shape's log while its transaction
 	 * is routed again: that transaction's move is settled at once */
 	int done;
@@ -190,24 +197,15 @@ static void lsn_json(json_t *o, const char *key, ss_lsn lsn)
 	json_object_set_new(o, key, json_string(ss_lsn_format(lsn, b)));
 }
 
-/* Write the records (dropping the move-ins that lib/subq cancelled and
- * that were not written), if they changed. */
+/* Write the records, if they changed (a cancelled move stays until the
+ * cancel is durable: struct rec). */
 static int persist(struct ss_movein *m, struct ss_err *err)
 {
 	json_t *root, *arr;
 	char *text;
-	size_t i = 0, k;
+	size_t i, k;
 	int rc;
 
-	while (i < m->nrecs) {
-		const struct rec *r = &m->recs[i];
-
-		if (!r->carrier && r->number &&
-		    !ss_subq_is_pending(m->cfg.subq, r->outer, r->number))
-			rec_drop(m, i);
-		else
-			i++;
-	}
 	if (!m->dirty)
 		return 0;
 	if (!m->nrecs) {
@@ -241,6 +239,8 @@ static int persist(struct ss_movein *m, struct ss_err *err)
 		if (r->carrier && r->after >= 0)
 			json_object_set_new(o, "after",
 					    json_integer((json_int_t)r->after));
+		if (r->cancelled)
+			lsn_json(o, "cancelled", r->cancelled);
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(root, "moveins", arr);
@@ -336,6 +336,12 @@ static int load(struct ss_movein *m, struct ss_err *err)
 		    (json_object_get(o, "carrier") &&
 		     parse_lsn(json_object_get(o, "carrier"), &r->carrier) <
 			 0)) {
+			bad_state(m, err, "an LSN is not one");
+			goto out;
+		}
+		if (json_object_get(o, "cancelled") &&
+		    parse_lsn(json_object_get(o, "cancelled"), &r->cancelled) <
+			0) {
 			bad_state(m, err, "an LSN is not one");
 			goto out;
 		}
@@ -1022,6 +1028,12 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 			i++;
 			continue;
 		}
+		if (r->cancelled && durable > r->cancelled) {
+			rec_drop(m, i); /* the views hold the cancel */
+			continue;
+		}
+		/* pending again, until the cancel comes again */
+		r->cancelled = 0;
 		if (durable <= r->lsn) {
 			/* its transaction comes again, and moves again */
 			rec_drop(m, i);
@@ -1220,7 +1232,8 @@ int ss_movein_run(struct ss_movein *m, struct ss_err *err)
 	if (!m->nrecs && !m->dirty)
 		return 0; /* every pending move-in has a record */
 	for (i = 0; i < m->nrecs; i++)
-		carriers |= m->recs[i].carrier != 0;
+		carriers |=
+		    m->recs[i].carrier != 0 || m->recs[i].cancelled != 0;
 	if (carriers) {
 		uint64_t durable;
 
@@ -1230,6 +1243,8 @@ int ss_movein_run(struct ss_movein *m, struct ss_err *err)
 		while (i < m->nrecs)
 			if ((m->recs[i].carrier &&
 			     durable > m->recs[i].carrier) ||
+			    (m->recs[i].cancelled &&
+			     durable > m->recs[i].cancelled) ||
 			    (m->recs[i].done && !m->recs[i].recount &&
 			     durable > m->recs[i].lsn))
 				rec_drop(m, i);
@@ -1372,6 +1387,18 @@ int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 
 	if (!m->nrecs && !m->dirty)
 		return 0; /* every pending move-in has a record */
+	/* the moves this transaction cancelled (lib/subq: a value moving
+	 * back before its lines were written) */
+	for (i = 0; i < m->nrecs; i++) {
+		struct rec *r = &m->recs[i];
+
+		if (!r->carrier && r->number && !r->cancelled &&
+		    !ss_subq_is_pending(m->cfg.subq, r->outer, r->number)) {
+			r->cancelled = lsn;
+			r->number = 0;
+			m->dirty = 1;
+		}
+	}
 	recount(m, xid, lsn, 1);
 	if (persist(m, err) < 0)
 		return -1;

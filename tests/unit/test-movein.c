@@ -10,7 +10,9 @@
  * there, and O gets its move-out event line exactly once; until then I1
  * routes with the move pending, as it did before the restart (its view
  * follows route's routing, not its log). With J durable, the record is
- * dropped and nothing is counted again. A real
+ * dropped and nothing is counted again. A move cancelled before its
+ * lines were written is pending again after a restart until its cancel
+ * is durable. A real
  * registry, data dir, log and state file; no PostgreSQL (no query runs).
  */
 #include <inttypes.h>
@@ -253,6 +255,50 @@ static void restart(struct ss_registry *reg, const char *data, int64_t i1,
 	ss_buf_release(&path);
 }
 
+/*
+ * A move of I1 (org 1's move-out, delete mode) that its transaction at
+ * 0/1000 made and a transaction at 0/1900 cancelled (org 1 back) before
+ * its lines were written. The views are loaded at `durable`: below the
+ * cancel they hold the move and not the cancel, so the move is pending
+ * again (the shape routes as it did until the cancel comes again and
+ * cancels it again); once the cancel is durable, the record goes.
+ */
+static void cancelled(struct ss_registry *reg, const char *data, int64_t i1,
+		      const char *h1, ss_lsn durable, int want_pending)
+{
+	struct ss_movein_cfg cfg;
+	struct ss_movein *m;
+	struct ss_subq *q = state(i1, h1);
+	struct ss_buf path = SS_BUF_INIT, b = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+
+	ss_buf_addf(&path, "%s/route-moveins.json", unit_dir);
+	ss_buf_addf(&b,
+		    "{\"moveins\":[{\"shape\":%" PRId64
+		    ",\"handle\":\"%s\",\"dep\":0,\"value\":[\"1\"],"
+		    "\"xid\":700,\"out\":true,\"lsn\":\"0/1000\","
+		    "\"cancelled\":\"0/1900\"}]}",
+		    i1, h1);
+	CHECK(ss_write_file_atomic(path.buf, b.buf, b.len, &err) == 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.subq = q;
+	cfg.reg = reg;
+	cfg.state_path = path.buf;
+	cfg.datadir = data;
+	cfg.write = on_write;
+	cfg.invalidate = on_invalidate;
+	m = ss_movein_new(&cfg, &err);
+	CHECK(m != NULL);
+	if (!m)
+		FAILF("ss_movein_new: %s", err.msg);
+	CHECK(ss_movein_restore(m, durable, &err) == want_pending);
+	CHECK(org_in(q, i1, "1") == want_pending);
+	ss_movein_free(m);
+	ss_subq_free(q);
+	ss_buf_release(&path);
+	ss_buf_release(&b);
+}
+
 /* A shape of the registry to be I1, with its directory: its id. */
 static int64_t projects_shape(struct ss_registry *reg, const char *data, int x,
 			      char *h1, struct ss_buf *dir)
@@ -295,6 +341,10 @@ int main(void)
 	i1 = projects_shape(reg, data.buf, 2, h1, &dir);
 	write_log(dir.buf, 3);
 	restart(reg, data.buf, i1, h1, 3, E, 1);
+
+	/* a cancelled move, the cancel not durable, then durable */
+	cancelled(reg, data.buf, i1, h1, 0x1800, 1);
+	cancelled(reg, data.buf, i1, h1, 0x1A00, 0);
 
 	ss_buf_release(&data);
 	ss_buf_release(&dir);
