@@ -1011,30 +1011,14 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 				i++;
 				continue;
 			}
-			rc = ss_subq_pend(m->cfg.subq, r->outer, r->dep,
-					  (const char *const *)r->vals,
-					  r->nvals, r->out, &r->number, &e);
-			if (rc < 0) {
-				char why[600];
-
-				snprintf(why, sizeof(why),
-					 "its recorded move cannot be "
-					 "restored: %s",
-					 e.msg);
-				fail_outer(m, r->outer, why);
-				i = 0;
-				continue;
-			}
-			i++;
-			continue;
-		}
-		if (r->cancelled && durable > r->cancelled) {
+			/* its transaction durable: pending again now, below */
+		} else if (r->cancelled && durable > r->cancelled) {
 			rec_drop(m, i); /* the views hold the cancel */
 			continue;
 		}
 		/* pending again, until the cancel comes again */
 		r->cancelled = 0;
-		if (durable <= r->lsn) {
+		if (durable <= r->lsn && !r->recount) {
 			/* its transaction comes again, and moves again */
 			rec_drop(m, i);
 			continue;
@@ -1050,6 +1034,10 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 				 e.msg);
 			fail_outer(m, r->outer, why);
 			i = 0; /* fail_outer dropped records */
+			continue;
+		}
+		if (r->recount) { /* settles at its carrier (recount) */
+			i++;
 			continue;
 		}
 		if (rc == 0) { /* the value moved back since */
