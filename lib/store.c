@@ -178,6 +178,8 @@ struct ss_store {
 	uint64_t txn; /* counter */
 	uint64_t xid, lsn, end_lsn;
 	struct shp *touched;
+	struct shp **order; /* commit(): the touched shapes by id */
+	size_t order_alloc;
 	/* group commit */
 	struct shp **dirty;
 	size_t ndirty, dirty_alloc;
@@ -1295,13 +1297,52 @@ static void pending_durable(struct ss_store *s, uint64_t lsn)
 		s->first_unsynced_us = ss_mono_us();
 }
 
+static int by_id(const void *a, const void *b)
+{
+	int64_t x = (*(struct shp *const *)a)->id;
+	int64_t y = (*(struct shp *const *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The shapes the transaction touched, in the order commit() commits
+ * them: by id. A subquery's shape is registered before the shapes that
+ * use it (serve creates the inner shapes first, and ids only grow), so
+ * a kill inside the loop leaves the transaction in an inner shape's log
+ * whenever it is in an outer one's. Route's restart relies on that: it
+ * reads an inner shape's moves back from its log (docs/subqueries.md,
+ * "Restart"), and an outer log holding lines that its inner log lacks
+ * would make it query the move again and move the outer shape twice.
+ */
+static size_t commit_order(struct ss_store *s)
+{
+	struct shp *h;
+	size_t n = 0;
+
+	for (h = s->touched; h; h = h->txn_next) {
+		if (n == s->order_alloc) {
+			s->order_alloc =
+			    s->order_alloc ? 2 * s->order_alloc : 64;
+			s->order = ss_xrealloc(s->order, s->order_alloc *
+							     sizeof(*s->order));
+		}
+		s->order[n++] = h;
+	}
+	if (n > 1)
+		qsort(s->order, n, sizeof(*s->order), by_id);
+	return n;
+}
+
 static int commit(struct ss_store *s, const struct ss_frame *f,
 		  struct ss_err *err)
 {
-	struct shp *h, *next;
+	struct shp *h;
+	size_t i, n = commit_order(s);
 
-	for (h = s->touched; h; h = next) {
-		next = h->txn_next;
+	s->touched = NULL;
+	for (i = 0; i < n; i++) {
+		h = s->order[i];
 		h->txn_next = NULL;
 		if (h->invalidated) {
 			if (invalidate(s, h, err) < 0)
@@ -1797,6 +1838,7 @@ int ss_store_close(struct ss_store *s, struct ss_err *err)
 	imap_free(&s->rels);
 	imap_free(&s->gone);
 	free(s->dirty);
+	free(s->order);
 	ss_buf_release(&s->msg);
 	ss_buf_release(&s->key);
 	ss_buf_release(&s->key2);
