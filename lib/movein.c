@@ -744,8 +744,10 @@ out:
 			ss_buf_addf(&mv->text,
 				    "the view of shape %" PRId64
 				    ", a subquery of it, cannot follow a move "
-				    "of its own: %s",
-				    id, err.msg);
+				    "of its own: %s (xid %" PRIu64
+				    ", transaction %" PRIX32 "/%" PRIX32 ")",
+				    id, err.msg, xid, (uint32_t)(lsn >> 32),
+				    (uint32_t)lsn);
 		}
 		free(os);
 	}

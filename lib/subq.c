@@ -1659,12 +1659,14 @@ int ss_subq_match_inner(struct ss_subq *q, const struct ss_route_match *m,
 				    move_new(out, SS_SUBQ_INVALIDATE,
 					     in->users[u].o, in->users[u].dep);
 
-				ss_buf_addf(&mv->text,
-					    "the view of shape %" PRId64
-					    ", a subquery of shape %" PRId64
-					    ", cannot follow it: %s",
-					    in->id, in->users[u].o->id,
-					    err.msg);
+				ss_buf_addf(
+				    &mv->text,
+				    "the view of shape %" PRId64
+				    ", a subquery of shape %" PRId64
+				    ", cannot follow it: %s (xid %" PRIu64
+				    ", transaction %" PRIX32 "/%" PRIX32 ")",
+				    in->id, in->users[u].o->id, err.msg, xid,
+				    (uint32_t)(lsn >> 32), (uint32_t)lsn);
 			}
 		}
 	}

@@ -157,6 +157,29 @@ static void grow(struct vtable *t)
 	t->nb = nb;
 }
 
+/* The error of a row leaving that never entered, with its values (each
+ * cut at 40 bytes) so that the row can be found in the logs. */
+static int left_unknown(const struct ss_view *v, const char *const *vals,
+			struct ss_err *err)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	size_t k;
+
+	for (k = 0; k < v->ncols; k++) {
+		if (k)
+			ss_buf_adds(&b, ", ");
+		if (!vals[k])
+			ss_buf_adds(&b, "NULL");
+		else
+			ss_buf_addf(&b, "'%.40s'", vals[k]);
+	}
+	ss_err_set(err, SS_ERR_INPUT,
+		   "a row left the view that was never in it (%.200s)",
+		   b.len ? b.buf : "");
+	ss_buf_release(&b);
+	return -1;
+}
+
 int ss_view_add(struct ss_view *v, const char *const *vals, int delta,
 		int *moved, struct ss_err *err)
 {
@@ -174,9 +197,7 @@ int ss_view_add(struct ss_view *v, const char *const *vals, int delta,
 	p = find(t, h, v->key.buf, v->key.len);
 	if (delta < 0) {
 		if (!p)
-			return ss_err_set(err, SS_ERR_INPUT,
-					  "a row left the view that was "
-					  "never in it");
+			return left_unknown(v, vals, err);
 		e = *p;
 		v->rows--;
 		if (has_null)

@@ -414,6 +414,8 @@ static void errors(void)
 		CHECK(ss_subq_inner(q, 10, SS_FRAME_OP_DELETE, NULL, v, 1,
 				    ++next_lsn, &m, &err) < 0 &&
 		      err.code == SS_ERR_INPUT);
+		CHECK_STR(err.msg, "a row left the view that was never in it "
+				   "('5')");
 		ss_subq_moves_release(&m);
 	}
 	ss_buf_release(&b);
