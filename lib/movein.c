@@ -729,28 +729,12 @@ static void view_line(struct ss_movein *m, int64_t id, const char *const *names,
 				   fop == SS_FRAME_OP_DELETE ? vals : NULL, xid,
 				   lsn, moves, &err);
 out:
-	if (rc < 0) {
-		int64_t *os;
-		size_t no = ss_subq_outers_of(m->cfg.subq, id, &os);
-
-		for (i = 0; i < no; i++) {
-			struct ss_subq_move *mv;
-
-			SS_GROW(moves->v, moves->alloc, moves->n + 1);
-			mv = &moves->v[moves->n++];
-			memset(mv, 0, sizeof(*mv));
-			mv->kind = SS_SUBQ_INVALIDATE;
-			mv->outer = os[i];
-			ss_buf_addf(&mv->text,
-				    "the view of shape %" PRId64
-				    ", a subquery of it, cannot follow a move "
-				    "of its own: %s (xid %" PRIu64
-				    ", transaction %" PRIX32 "/%" PRIX32 ")",
-				    id, err.msg, xid, (uint32_t)(lsn >> 32),
-				    (uint32_t)lsn);
-		}
-		free(os);
-	}
+	if (rc < 0)
+		ss_subq_invalidate_users(
+		    m->cfg.subq, id, moves,
+		    "a move of its own: %s (xid %" PRIu64
+		    ", transaction %" PRIX32 "/%" PRIX32 ")",
+		    err.msg, xid, (uint32_t)(lsn >> 32), (uint32_t)lsn);
 	free(vals);
 	json_decref(o);
 }
@@ -1342,24 +1326,19 @@ static void recount(struct ss_movein *m, uint64_t xid, ss_lsn lsn, int after)
 		if (ok && (ss_log_reader_open(dir.buf, &lr, &err) < 0 ||
 			   ss_log_reader_each(lr, &from, &upto, recount_entry,
 					      &c, &err) < 0)) {
-			int64_t *os;
-			size_t no = ss_subq_outers_of(m->cfg.subq, id, &os), u;
-			char why[700];
-
-			snprintf(why, sizeof(why),
-				 "the lines of shape %" PRId64
-				 ", a subquery of it, cannot be read again: %s",
-				 id, err.msg);
-			for (u = 0; u < no; u++)
-				fail_outer(m, os[u], why);
-			free(os);
+			/* as a line that cannot be followed */
+			ss_subq_moves_reset(&moves);
+			ss_subq_invalidate_users(
+			    m->cfg.subq, id, &moves,
+			    "its lines, which cannot be read again: %s",
+			    err.msg);
 		} else {
 			/* as splice: the lines, then the moves settle,
 			 * then what they did to the shapes above */
 			for (k = 0; k < nsettle; k++)
 				ss_subq_settle(m->cfg.subq, id, settle[k]);
-			nested_moves(m, &moves, xid, lsn, place);
 		}
+		nested_moves(m, &moves, xid, lsn, place);
 		free(settle);
 		ss_log_reader_close(lr);
 		ss_buf_release(&dir);

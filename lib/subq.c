@@ -1311,8 +1311,8 @@ void ss_subq_moves_release(struct ss_subq_moves *m)
 }
 
 static struct ss_subq_move *move_new(struct ss_subq_moves *m,
-				     enum ss_subq_move_kind kind,
-				     struct outer *o, size_t dep)
+				     enum ss_subq_move_kind kind, int64_t outer,
+				     size_t dep)
 {
 	struct ss_subq_move *mv;
 
@@ -1323,7 +1323,7 @@ static struct ss_subq_move *move_new(struct ss_subq_moves *m,
 	mv = &m->v[m->n++];
 	memset(mv, 0, sizeof(*mv));
 	mv->kind = kind;
-	mv->outer = o->id;
+	mv->outer = outer;
 	mv->dep = dep;
 	return mv;
 }
@@ -1501,7 +1501,7 @@ static int transition(struct ss_subq *q, struct inner *in,
 			 * names. */
 			if (!neg)
 				continue;
-			mv = move_new(out, SS_SUBQ_INVALIDATE, o, dep);
+			mv = move_new(out, SS_SUBQ_INVALIDATE, o->id, dep);
 			ss_buf_addf(&mv->text,
 				    "a row with a NULL %s the subquery of a "
 				    "NOT IN of shape %" PRId64,
@@ -1522,7 +1522,7 @@ static int transition(struct ss_subq *q, struct inner *in,
 
 			mv = move_new(
 			    out, mout ? SS_SUBQ_MOVE_OUT_ROWS : SS_SUBQ_MOVE_IN,
-			    o, dep);
+			    o->id, dep);
 			mv->number = ++q->next_number;
 			mv->vals = strv_copy(vals, n);
 			mv->nvals = n;
@@ -1537,7 +1537,7 @@ static int transition(struct ss_subq *q, struct inner *in,
 				return -1;
 			continue;
 		}
-		mv = move_new(out, SS_SUBQ_MOVE_OUT, o, dep);
+		mv = move_new(out, SS_SUBQ_MOVE_OUT, o->id, dep);
 		ss_buf_adds(&mv->text, "[");
 		if (neg)
 			negated_patterns(o, dep, vals, n, &mv->text);
@@ -1651,24 +1651,12 @@ int ss_subq_match_inner(struct ss_subq *q, const struct ss_route_match *m,
 					 op == SS_FRAME_OP_INSERT
 					     ? NULL
 					     : (const char *const *)ov,
-					 xid, lsn, out, &err) < 0) {
-			size_t u;
-
-			for (u = 0; u < in->nusers; u++) {
-				struct ss_subq_move *mv =
-				    move_new(out, SS_SUBQ_INVALIDATE,
-					     in->users[u].o, in->users[u].dep);
-
-				ss_buf_addf(
-				    &mv->text,
-				    "the view of shape %" PRId64
-				    ", a subquery of shape %" PRId64
-				    ", cannot follow it: %s (xid %" PRIu64
-				    ", transaction %" PRIX32 "/%" PRIX32 ")",
-				    in->id, in->users[u].o->id, err.msg, xid,
-				    (uint32_t)(lsn >> 32), (uint32_t)lsn);
-			}
-		}
+					 xid, lsn, out, &err) < 0)
+			ss_subq_invalidate_users(
+			    q, in->id, out,
+			    "it: %s (xid %" PRIu64 ", transaction %" PRIX32
+			    "/%" PRIX32 ")",
+			    err.msg, xid, (uint32_t)(lsn >> 32), (uint32_t)lsn);
 	}
 	free(nv);
 	free(ov);
@@ -1761,6 +1749,27 @@ size_t ss_subq_outers_of(const struct ss_subq *q, int64_t id, int64_t **out)
 		if (!n || (*out)[n - 1] != in->users[i].o->id)
 			(*out)[n++] = in->users[i].o->id;
 	return n;
+}
+
+void ss_subq_invalidate_users(const struct ss_subq *q, int64_t id,
+			      struct ss_subq_moves *out, const char *fmt, ...)
+{
+	int64_t *os;
+	size_t n = ss_subq_outers_of(q, id, &os), i;
+	struct ss_buf why = SS_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	ss_buf_vaddf(&why, fmt, ap);
+	va_end(ap);
+	for (i = 0; i < n; i++)
+		ss_buf_addf(&move_new(out, SS_SUBQ_INVALIDATE, os[i], 0)->text,
+			    "the view of shape %" PRId64
+			    ", a subquery of shape %" PRId64
+			    ", cannot follow %s",
+			    id, os[i], why.len ? why.buf : "");
+	ss_buf_release(&why);
+	free(os);
 }
 
 int ss_subq_settle(struct ss_subq *q, int64_t id, uint64_t number)

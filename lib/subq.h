@@ -300,6 +300,14 @@ json_t *ss_subq_moves_frame(const struct ss_subq_moves *moves, uint64_t xid,
  * their count. */
 size_t ss_subq_outers_of(const struct ss_subq *q, int64_t id, int64_t **out);
 
+/* When the view of inner shape id cannot follow it: one
+ * SS_SUBQ_INVALIDATE move into out for each outer shape using it, with
+ * the reason "the view of shape <id>, a subquery of shape <outer>,
+ * cannot follow " and then fmt. */
+void ss_subq_invalidate_users(const struct ss_subq *q, int64_t id,
+			      struct ss_subq_moves *out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Make move-in `number` of outer shape id count: from now on that shape
  * sees the value as moved. 1 if it was pending, else 0. */
 int ss_subq_settle(struct ss_subq *q, int64_t id, uint64_t number);

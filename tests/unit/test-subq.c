@@ -416,6 +416,17 @@ static void errors(void)
 		      err.code == SS_ERR_INPUT);
 		CHECK_STR(err.msg, "a row left the view that was never in it "
 				   "('5')");
+		/* what the callers make of it: shape 1 is invalidated */
+		ss_subq_moves_reset(&m);
+		ss_subq_invalidate_users(q, 10, &m, "it: %s", "why");
+		CHECK(m.n == 1 && m.v[0].kind == SS_SUBQ_INVALIDATE &&
+		      m.v[0].outer == 1);
+		CHECK_STR(m.v[0].text.buf,
+			  "the view of shape 10, a subquery of shape 1, "
+			  "cannot follow it: why");
+		ss_subq_moves_reset(&m);
+		ss_subq_invalidate_users(q, 11, &m, "it"); /* no users */
+		CHECK(m.n == 0);
 		ss_subq_moves_release(&m);
 	}
 	ss_buf_release(&b);
