@@ -9,15 +9,15 @@
 #include "shape.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 
-void ss_message_key(struct ss_buf *out, const char *schema, const char *table,
-		    const char *const *pk_values, size_t npk)
+/* A key's values: "/\"v\"" each, '/' doubled, "/_" for NULL. */
+static void key_values(struct ss_buf *out, const char *const *pk_values,
+		       size_t npk)
 {
 	size_t i;
 
-	ss_shape_quote_ident(out, schema);
-	ss_buf_addc(out, '.');
-	ss_shape_quote_ident(out, table);
 	for (i = 0; i < npk; i++) {
 		const char *v = pk_values[i];
 
@@ -29,6 +29,16 @@ void ss_message_key(struct ss_buf *out, const char *schema, const char *table,
 		ss_buf_add_doubling(out, v, '/');
 		ss_buf_addc(out, '"');
 	}
+}
+
+void ss_message_key(struct ss_buf *out, const char *schema, const char *table,
+		    const char *const *pk_values, size_t npk)
+{
+
+	ss_shape_quote_ident(out, schema);
+	ss_buf_addc(out, '.');
+	ss_shape_quote_ident(out, table);
+	key_values(out, pk_values, npk);
 }
 
 void ss_message_up_to_date(struct ss_buf *out, uint64_t lsn)
@@ -129,80 +139,38 @@ size_t ss_message_change(struct ss_buf *out, const struct ss_message_rel *rel,
 	return last_at;
 }
 
-/* ---- the same message, rendered by PostgreSQL (snapshots) ---------- */
-
-/* The text of a column as its output function writes it, which is what
- * pgoutput sends and so what the log holds: a ::text cast differs for
- * some types (bool gives "true" where the output function gives "t",
- * inet adds "/128", bpchar loses its padding). NULL stays NULL. */
-static void add_text_expr(struct ss_pg *c, struct ss_buf *b,
-			  const struct ss_catalog_column *col)
-{
-	ss_buf_adds(b, "(CASE WHEN ");
-	ss_pg_add_ident(c, b, col->name);
-	ss_buf_adds(b, " IS NULL THEN NULL ELSE concat(");
-	ss_pg_add_ident(c, b, col->name);
-	ss_buf_adds(b, ", '') END)");
-}
+/* ---- snapshot rows ------------------------------------------------- */
 
 int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
 			    const size_t *sel, size_t nsel, const char *where,
-			    const char *where2, const char *operation,
-			    const char *extra_headers, const char *headers_sql,
+			    const char *where2, const char *headers_sql,
 			    const char *tail, struct ss_buf *sql,
 			    struct ss_err *err)
 {
-	struct ss_buf tmp = SS_BUF_INIT;
-	size_t i;
-	int rc = -1;
+	size_t i, n = 0;
 
-	ss_buf_adds(sql, "SELECT '{\"key\":' || to_json(");
-	ss_message_key(&tmp, t->schema, t->name, NULL, 0);
-	if (ss_pg_add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
-		goto out;
-	for (i = 0; i < t->npk; i++) {
-		ss_buf_adds(sql, " || '/' || coalesce('\"' || replace(");
-		add_text_expr(c, sql, &t->cols[t->pk[i]]);
-		ss_buf_adds(sql, ", '/', '//') || '\"', '_')");
+	(void)err;
+	ss_buf_adds(sql, "SELECT ");
+	for (i = 0; i < t->npk; i++, n++) {
+		if (n)
+			ss_buf_adds(sql, ", ");
+		ss_pg_add_ident(c, sql, t->cols[t->pk[i]].name);
 	}
-	ss_buf_adds(sql, ")::text || ',\"value\":{'");
-	for (i = 0; i < nsel; i++) {
-		const struct ss_catalog_column *col = &t->cols[sel[i]];
-
-		ss_buf_reset(&tmp);
-		if (i)
-			ss_buf_addc(&tmp, ',');
-		ss_buf_add_json_string(&tmp, col->name, strlen(col->name));
-		ss_buf_addc(&tmp, ':');
-		ss_buf_adds(sql, " || ");
-		if (ss_pg_add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
-			goto out;
-		ss_buf_adds(sql, " || coalesce(to_json(");
-		add_text_expr(c, sql, col);
-		ss_buf_adds(sql, ")::text, 'null')");
+	for (i = 0; i < nsel; i++, n++) {
+		if (n)
+			ss_buf_adds(sql, ", ");
+		ss_pg_add_ident(c, sql, t->cols[sel[i]].name);
 	}
-	ss_buf_reset(&tmp);
-	ss_buf_adds(&tmp, "},\"headers\":{\"operation\":");
-	ss_buf_add_json_string(&tmp, operation ? operation : "insert",
-			       strlen(operation ? operation : "insert"));
-	ss_buf_adds(&tmp, ",\"relation\":[");
-	ss_buf_add_json_string(&tmp, t->schema, strlen(t->schema));
-	ss_buf_addc(&tmp, ',');
-	ss_buf_add_json_string(&tmp, t->name, strlen(t->name));
-	ss_buf_adds(&tmp, "]");
-	if (extra_headers)
-		ss_buf_adds(&tmp, extra_headers);
 	if (headers_sql) {
-		ss_buf_adds(sql, " || ");
-		if (ss_pg_add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
-			goto out;
+		if (n)
+			ss_buf_adds(sql, ", ");
+		ss_buf_adds(sql, "(''");
 		ss_buf_adds(sql, headers_sql);
-		ss_buf_reset(&tmp);
+		ss_buf_adds(sql, ")");
+		n++;
 	}
-	ss_buf_adds(&tmp, "}}");
-	ss_buf_adds(sql, " || ");
-	if (ss_pg_add_literal(c, sql, tmp.buf, tmp.len, err) < 0)
-		goto out;
+	if (!n)
+		ss_buf_adds(sql, "NULL");
 	ss_buf_adds(sql, " FROM ONLY ");
 	if (t->relkind == 'p') {
 		/* ONLY would hide every row of a partitioned table. */
@@ -221,8 +189,76 @@ int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
 	}
 	if (tail)
 		ss_buf_adds(sql, tail);
-	rc = 0;
-out:
-	ss_buf_release(&tmp);
-	return rc;
+	return 0;
+}
+
+void ss_message_rows_init(struct ss_message_rows *e,
+			  const struct ss_catalog_table *t, const size_t *sel,
+			  size_t nsel, const char *operation,
+			  const char *extra_headers)
+{
+	size_t i;
+
+	memset(e, 0, sizeof(*e));
+	e->npk = t->npk;
+	e->nsel = nsel;
+	ss_message_key(&e->prefix, t->schema, t->name, NULL, 0);
+	e->name_at = ss_xcalloc(nsel ? nsel : 1, sizeof(*e->name_at));
+	for (i = 0; i < nsel; i++) {
+		const char *name = t->cols[sel[i]].name;
+
+		e->name_at[i] = e->names.len;
+		if (i)
+			ss_buf_addc(&e->names, ',');
+		ss_buf_add_json_string(&e->names, name, strlen(name));
+		ss_buf_addc(&e->names, ':');
+		ss_buf_add(&e->names, "", 1); /* the NUL between names */
+	}
+	if (!operation)
+		operation = "insert";
+	ss_buf_adds(&e->tail, "},\"headers\":{\"operation\":");
+	ss_buf_add_json_string(&e->tail, operation, strlen(operation));
+	ss_buf_adds(&e->tail, ",\"relation\":[");
+	ss_buf_add_json_string(&e->tail, t->schema, strlen(t->schema));
+	ss_buf_addc(&e->tail, ',');
+	ss_buf_add_json_string(&e->tail, t->name, strlen(t->name));
+	ss_buf_addc(&e->tail, ']');
+	if (extra_headers)
+		ss_buf_adds(&e->tail, extra_headers);
+}
+
+void ss_message_rows_add(struct ss_message_rows *e, struct ss_buf *out,
+			 const char *const *cols, const char *headers)
+{
+	size_t i;
+
+	ss_buf_reset(&e->key);
+	ss_buf_add(&e->key, e->prefix.buf, e->prefix.len);
+	key_values(&e->key, cols, e->npk);
+	ss_buf_adds(out, "{\"key\":");
+	ss_buf_add_json_string(out, e->key.buf, e->key.len);
+	ss_buf_adds(out, ",\"value\":{");
+	for (i = 0; i < e->nsel; i++) {
+		const char *v = cols[e->npk + i];
+
+		ss_buf_adds(out, e->names.buf + e->name_at[i]);
+		if (v)
+			ss_buf_add_json_string(out, v, strlen(v));
+		else
+			ss_buf_adds(out, "null");
+	}
+	ss_buf_add(out, e->tail.buf, e->tail.len);
+	if (headers)
+		ss_buf_adds(out, headers);
+	ss_buf_adds(out, "}}");
+}
+
+void ss_message_rows_release(struct ss_message_rows *e)
+{
+	ss_buf_release(&e->prefix);
+	ss_buf_release(&e->names);
+	ss_buf_release(&e->tail);
+	ss_buf_release(&e->key);
+	free(e->name_at);
+	memset(e, 0, sizeof(*e));
 }

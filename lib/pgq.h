@@ -117,8 +117,10 @@ struct ss_pgq_snapshot_cb {
  * Take the initial snapshot of a shape: BEGIN ISOLATION LEVEL REPEATABLE
  * READ READ ONLY, the display SETs, pg_current_snapshot() (passed to
  * cb->snapshot before any row is read), then the rows of `sel` columns
- * filtered by `where` (canonical SQL or NULL), streamed in single-row
- * mode so memory does not grow with the table; with rows = 0 (log mode
+ * filtered by `where` (canonical SQL or NULL), each encoded in C as
+ * Electric's insert message (lib/message) and passed to cb->row; streamed
+ * (COPY ... TO STDOUT, or single-row mode for a query with parameters)
+ * so memory does not grow with the table; with rows = 0 (log mode
  * changes_only) no row is read. Commits at the end, rolls back on error.
  * Errors: SS_ERR_RUNTIME (PostgreSQL), or what a callback returned.
  */

@@ -13,6 +13,7 @@
 #                            KiB (postgres: the sum of all its processes)
 #   ew_header FILE COLUMN... start $OUT/FILE: a comment line (date, load
 #                            average), the column names
+#   ew_caught_up             wait for the pipeline to pass the WAL of now
 #   ew_point FILE FIELDS...  append one TSV line to $OUT/FILE with the load
 #                            average and the RSS of every stage
 #   jget JSON KEY            a number from loadgen's JSON line
@@ -60,6 +61,30 @@ ew_restart() {
 		tail -20 "$TEST_DIR/up.log" >&2
 		exit 1
 	}
+}
+
+# ew_caught_up: wait until the walsender has decoded and sent PostgreSQL's
+# WAL as of now and store's durable LSN has stood still for a second
+# (at most 10 minutes), so that a point does not share the machine with
+# the decoding of the rows the script has just loaded (a 1 M-row INSERT
+# keeps the walsender busy for seconds).
+ew_caught_up() {
+	_w=$(pg_psql "SELECT pg_current_wal_lsn()")
+	_i=0 _last= _same=0
+	while [ $_i -lt 6000 ]; do
+		_i=$((_i + 1))
+		sleep 0.1
+		[ "$(pg_psql "SELECT count(*) FROM pg_stat_replication WHERE sent_lsn >= '$_w'")" -ge 1 ] || continue
+		_d=$(curl -s "$SERVE_URL/metrics" | awk '$1 ~ /^shapesync_store_durable_lsn/ { print $2 }')
+		if [ "$_d" = "$_last" ]; then
+			_same=$((_same + 1))
+			[ $_same -lt 10 ] || return 0
+		else
+			_last=$_d _same=0
+		fi
+	done
+	echo "ew_caught_up: the pipeline did not catch up with $_w" >&2
+	return 1
 }
 
 ew_loadgen() {

@@ -15,6 +15,7 @@ for n in $NS; do
 	pg_psql "INSERT INTO big SELECT g, 'name ' || g, g % 1000 FROM generate_series($((have + 1)), $n) g" \
 		"VACUUM ANALYZE big"
 	have=$n
+	ew_caught_up || exit 1
 	ew_prof_start
 	j=$(ew_loadgen --sync-only --query "table=big&where=id%20%3C%3D%20$n") || exit 1
 	ew_prof_stop

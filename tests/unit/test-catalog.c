@@ -11,6 +11,7 @@
 #include "catalog.h"
 #include "message.h"
 #include "pg.h"
+#include "pgq.h"
 #include "publication.h"
 #include "unit.h"
 
@@ -290,26 +291,59 @@ static void test_publication(void)
 	ss_catalog_table_release(&m);
 }
 
-/* lib/message's SQL encoder: PostgreSQL renders the message the C
- * encoder's key and value rules give. */
+/* Run lib/message's snapshot query (sel[0..nsel), where) and encode its
+ * first row with the rows encoder into *line. */
+static void snapshot_row(const struct ss_catalog_table *t, const size_t *sel,
+			 size_t nsel, const char *where, const char *operation,
+			 const char *extra, const char *headers_sql,
+			 struct ss_buf *line)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf q = SS_BUF_INIT;
+	struct ss_message_rows e;
+	const char *cols[16];
+	size_t n = t->npk + nsel + (headers_sql ? 1 : 0), k;
+	PGresult *r;
+
+	ss_buf_reset(line);
+	CHECK(n <= 16);
+	CHECK(ss_message_snapshot_sql(terse, t, sel, nsel, where, NULL,
+				      headers_sql, " ORDER BY a", &q,
+				      &err) == 0);
+	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
+		FAILF("%s: %s", q.buf, err.msg);
+	CHECK(PQntuples(r) == 1 && PQnfields(r) == (int)n);
+	if (PQntuples(r) == 1 && PQnfields(r) == (int)n && n <= 16) {
+		for (k = 0; k < n; k++)
+			cols[k] = PQgetisnull(r, 0, (int)k)
+				      ? NULL
+				      : PQgetvalue(r, 0, (int)k);
+		ss_message_rows_init(&e, t, sel, nsel, operation, extra);
+		ss_message_rows_add(&e, line, cols,
+				    headers_sql ? cols[n - 1] : NULL);
+		ss_message_rows_release(&e);
+	}
+	PQclear(r);
+	ss_buf_release(&q);
+}
+
+/* lib/message's snapshot query and rows encoder: the message of a row
+ * is the C encoder's key and value rules applied to the text of each
+ * column's output function (bpchar keeps its padding, an array its
+ * braces, NULL is null). */
 static void test_snapshot_sql(void)
 {
 	struct ss_err err = SS_ERR_INIT;
 	struct ss_catalog_table t;
-	struct ss_buf q = SS_BUF_INIT, key = SS_BUF_INIT, want = SS_BUF_INIT;
+	struct ss_buf line = SS_BUF_INIT, key = SS_BUF_INIT, want = SS_BUF_INIT;
 	const char *pk[2] = {"x/y", "1"};
 	size_t sel[5] = {0, 1, 2, 3, 4};
-	PGresult *r;
 
 	sql("INSERT INTO items VALUES (1, 'x/y', '{p,q}', 'ab', 'ok'), "
 	    "(2, 'z', NULL, NULL, NULL)");
 	CHECK(ss_catalog_describe(terse, "public", "items", &t, &err) == 1);
-	CHECK(ss_message_snapshot_sql(terse, &t, sel, 5, "a = 1", NULL, NULL,
-				      ",\"snapshot_mark\":3", NULL,
-				      " ORDER BY a", &q, &err) == 0);
-	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
-		FAILF("%s: %s", q.buf, err.msg);
-	CHECK(PQntuples(r) == 1);
+	snapshot_row(&t, sel, 5, "a = 1", NULL, ",\"snapshot_mark\":3", NULL,
+		     &line);
 	ss_message_key(&key, "public", "items", pk, 2);
 	ss_buf_adds(&want, "{\"key\":");
 	ss_buf_add_json_string(&want, key.buf, key.len);
@@ -319,25 +353,154 @@ static void test_snapshot_sql(void)
 	    "\"{p,q}\",\"c\":\"ab \",\"m\":\"ok\"},\"headers\":"
 	    "{\"operation\":\"insert\",\"relation\":[\"public\",\"items\"],"
 	    "\"snapshot_mark\":3}}");
-	CHECK_STR(PQntuples(r) ? PQgetvalue(r, 0, 0) : "", want.buf);
-	PQclear(r);
-	ss_buf_reset(&q);
+	CHECK_STR(line.buf, want.buf);
 	/* a move-out's deletes (lib/movein) */
-	CHECK(ss_message_snapshot_sql(terse, &t, sel + 2, 1, "a = 2", NULL,
-				      "delete", NULL, NULL, NULL, &q,
-				      &err) == 0);
-	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
-		FAILF("%s: %s", q.buf, err.msg);
+	snapshot_row(&t, sel + 2, 1, "a = 2", "delete", NULL, NULL, &line);
 	CHECK_STR(
-	    PQntuples(r) ? PQgetvalue(r, 0, 0) : "",
+	    line.buf,
 	    "{\"key\":\"\\\"public\\\".\\\"items\\\"/\\\"z\\\"/\\\"2\\\"\","
 	    "\"value\":{\"tags\":null},\"headers\":{\"operation\":\"delete\","
 	    "\"relation\":[\"public\",\"items\"]}}");
+	/* header members computed in SQL (a subquery shape's tags), after
+	 * the extra ones; no selected column */
+	snapshot_row(&t, sel, 0, "a = 2", NULL, ",\"x\":1",
+		     " || ',\"tags\":[' || to_json(b)::text || ']'", &line);
+	CHECK_STR(
+	    line.buf,
+	    "{\"key\":\"\\\"public\\\".\\\"items\\\"/\\\"z\\\"/\\\"2\\\"\","
+	    "\"value\":{},\"headers\":{\"operation\":\"insert\","
+	    "\"relation\":[\"public\",\"items\"],\"x\":1,"
+	    "\"tags\":[\"z\"]}}");
+	ss_catalog_table_release(&t);
+	ss_buf_release(&line);
+	ss_buf_release(&key);
+	ss_buf_release(&want);
+}
+
+static int on_snap(void *ctx, const struct ss_pg_snapshot *snap,
+		   struct ss_err *err)
+{
+	(void)ctx;
+	(void)snap;
+	(void)err;
+	return 0;
+}
+
+static int on_line(void *ctx, const char *json, size_t len, struct ss_err *err)
+{
+	(void)err;
+	ss_buf_add(ctx, json, len);
+	ss_buf_addc(ctx, '\n');
+	return 0;
+}
+
+/* The rows of table vals through ss_pgq_snapshot (COPY's text format,
+ * decoded) are byte for byte the rows encoder over the same query's
+ * text results (the path of a query with parameters). */
+static void snapshot_copy(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_catalog_table t;
+	struct ss_buf q = SS_BUF_INIT, got = SS_BUF_INIT, want = SS_BUF_INIT;
+	struct ss_pgq_snapshot_cb cb = {on_snap, on_line, &got};
+	struct ss_message_rows e;
+	const char *cols[40];
+	size_t sel[40], k, n;
+	PGresult *r;
+	int row;
+
+	CHECK(ss_catalog_describe(terse, "public", "vals", &t, &err) == 1);
+	CHECK(t.ncols <= 20);
+	for (k = 0; k < t.ncols && k < 20; k++)
+		sel[k] = k;
+	n = t.npk + t.ncols;
+	CHECK(ss_pgq_snapshot(terse, &t, sel, t.ncols, NULL, 1, &cb, &err) ==
+	      0);
+	CHECK(ss_message_snapshot_sql(terse, &t, sel, t.ncols, NULL, NULL, NULL,
+				      NULL, &q, &err) == 0);
+	if (ss_pg_exec(terse, "rows", q.buf, 0, NULL, &r, NULL, &err) < 0)
+		FAILF("%s: %s", q.buf, err.msg);
+	ss_message_rows_init(&e, &t, sel, t.ncols, NULL, NULL);
+	for (row = 0; row < PQntuples(r) && n <= 40; row++) {
+		for (k = 0; k < n; k++)
+			cols[k] = PQgetisnull(r, row, (int)k)
+				      ? NULL
+				      : PQgetvalue(r, row, (int)k);
+		ss_message_rows_add(&e, &want, cols, NULL);
+		ss_buf_addc(&want, '\n');
+	}
+	CHECK(PQntuples(r) == 2);
+	CHECK_STR(got.len ? got.buf : "", want.buf);
+	ss_message_rows_release(&e);
 	PQclear(r);
 	ss_catalog_table_release(&t);
 	ss_buf_release(&q);
-	ss_buf_release(&key);
+	ss_buf_release(&got);
 	ss_buf_release(&want);
+}
+
+/* Differential: for many types and awkward texts, a value as the rows
+ * encoder writes it (the text result, escaped by
+ * ss_buf_add_json_string) equals PostgreSQL's own JSON of the column's
+ * output text (to_json(concat(col, '')), NULL kept), which is how snapshots
+ * were rendered before the encoding moved to C. */
+static void test_snapshot_values(void)
+{
+	static const char *const cols[] = {"i",	 "t",  "b", "n",  "f", "ts",
+					   "iv", "by", "j", "ar", "u", "in",
+					   "bp", "d",  "m", "ti", "x"};
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_buf q = SS_BUF_INIT, ours = SS_BUF_INIT;
+	size_t k, ncols = sizeof(cols) / sizeof(*cols);
+	PGresult *r;
+	int row;
+
+	sql("CREATE TABLE vals (i int8, t text, b bool, n numeric, f float8, "
+	    "ts timestamptz, iv interval, by bytea, j jsonb, ar text[], u uuid, "
+	    "\"in\" inet, bp char(5), d date, m mood, ti time, x xml)");
+	sql("INSERT INTO vals VALUES (-9223372036854775808, "
+	    "E'q\"b\\\\s/\\n\\t\\r\\b\\f\\x01\\x1f\\x7f é 😀', true, "
+	    "-1.50e-3, 1e-310, '2026-12-07 10:00:00.123456+02', "
+	    "'1 year 2 mons -3 days 04:05:06.7', E'\\\\x00ff', "
+	    "'{\"a\": [1, \"\\\\u0000x\"], \"b\": null}', "
+	    "'{\"x,y\",NULL,\"q\\\"\"}', "
+	    "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '::1', 'ab', "
+	    "'infinity', 'sad', '24:00:00', '<a>&amp;</a>'), "
+	    "(NULL, '', false, 'NaN', '-Infinity', NULL, NULL, '', 'null', "
+	    "'{}', NULL, '10.1.2.3/8', NULL, NULL, NULL, NULL, NULL)");
+	ss_buf_adds(&q, "SELECT ");
+	for (k = 0; k < ncols; k++)
+		ss_buf_addf(
+		    &q,
+		    "%s\"%s\", coalesce(to_json(CASE WHEN \"%s\" IS "
+		    "NULL THEN NULL ELSE concat(\"%s\", '') END)::text, "
+		    "'null')",
+		    k ? ", " : "", cols[k], cols[k], cols[k]);
+	ss_buf_adds(&q, " FROM vals ORDER BY i NULLS LAST");
+	if (ss_pg_exec(terse, "values", q.buf, 0, NULL, &r, NULL, &err) < 0)
+		FAILF("%s: %s", q.buf, err.msg);
+	CHECK(PQntuples(r) == 2);
+	for (row = 0; row < PQntuples(r); row++)
+		for (k = 0; k < ncols; k++) {
+			int c = 2 * (int)k;
+
+			ss_buf_reset(&ours);
+			if (PQgetisnull(r, row, c))
+				ss_buf_adds(&ours, "null");
+			else
+				ss_buf_add_json_string(
+				    &ours, PQgetvalue(r, row, c),
+				    (size_t)PQgetlength(r, row, c));
+			if (strcmp(ours.buf, PQgetvalue(r, row, c + 1)))
+				FAILF("row %d column %s: %s, PostgreSQL %s",
+				      row, cols[k], ours.buf,
+				      PQgetvalue(r, row, c + 1));
+			CHECK(1);
+		}
+	PQclear(r);
+	ss_buf_release(&q);
+	ss_buf_release(&ours);
+	snapshot_copy();
 }
 
 /* serve's connections keep serve's one-line messages; replicate's have
@@ -392,6 +555,7 @@ int main(void)
 	test_publication();
 	test_error_forms();
 	test_snapshot_sql();
+	test_snapshot_values();
 	ss_pg_close(db);
 	ss_pg_close(terse);
 	ss_pg_close(NULL);
