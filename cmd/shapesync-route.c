@@ -90,7 +90,8 @@ static void usage(void)
 	    "  --max-line SIZE       longest input line accepted (default: 256MiB)\n"
 	    "\n"
 	    "Other:\n"
-	    "  -v, --verbose         report shapes loaded and a summary on stderr\n"
+	    "  -v, --verbose         report shapes loaded, what a restart did with\n"
+	    "                        each recorded move, and a summary on stderr\n"
 	    "      --log-format FMT  text or json ($SHAPESYNC_LOG_FORMAT, text)\n"
 	    "      --log-level LEVEL debug, info, warning or error\n"
 	    "                        ($ELECTRIC_LOG_LEVEL, info)\n"
@@ -308,6 +309,13 @@ static void on_movein_failed(void *ctx, int64_t outer, const char *why)
 {
 	(void)ctx;
 	ss_router_invalidate(st.router, outer, why);
+}
+
+/* --verbose: what a restart did with each recorded move. */
+static void on_movein_trace(void *ctx, const char *what)
+{
+	(void)ctx;
+	ss_cli_warning("%s", what);
 }
 
 /* Once, at start, with the views loaded at store's durable position:
@@ -880,6 +888,8 @@ int main(int argc, char **argv)
 		mc.datadir = st.datadir;
 		mc.write = on_movein_frame;
 		mc.invalidate = on_movein_failed;
+		if (st.verbose)
+			mc.trace = on_movein_trace;
 		st.movein = ss_movein_new(&mc, &err);
 		ss_buf_release(&path);
 		if (!st.movein)

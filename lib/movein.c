@@ -946,6 +946,29 @@ static uint64_t log_last_tx(const struct ss_movein *m, const char *handle)
 	return tx;
 }
 
+/* Trace record r with what happened to it (cfg.trace). */
+static void trace_rec(const struct ss_movein *m, const struct rec *r,
+		      const char *what)
+{
+	struct ss_buf b = SS_BUF_INIT;
+	size_t i;
+
+	if (!m->cfg.trace)
+		return;
+	ss_buf_addf(&b, "move %s of shape %" PRId64 " (dependency %zu, value",
+		    r->out ? "out" : "in", r->outer, r->dep);
+	for (i = 0; i < r->nvals; i++)
+		ss_buf_addf(&b, "%s%.40s", i ? ", " : " ",
+			    r->vals[i] ? r->vals[i] : "NULL");
+	ss_buf_addf(&b,
+		    "; xid %" PRIu64 " at %" PRIX32 "/%" PRIX32
+		    ", carrier %" PRIX32 "/%" PRIX32 "): %s",
+		    r->xid, (uint32_t)(r->lsn >> 32), (uint32_t)r->lsn,
+		    (uint32_t)(r->carrier >> 32), (uint32_t)r->carrier, what);
+	m->cfg.trace(m->cfg.ctx, b.buf);
+	ss_buf_release(&b);
+}
+
 int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 {
 	size_t i = 0;
@@ -958,6 +981,7 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 		int rc = 0;
 
 		if (!h || strcmp(h, r->handle)) {
+			trace_rec(m, r, "dropped, its shape is gone");
 			rec_drop(m, i); /* gone */
 			continue;
 		}
@@ -976,9 +1000,13 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 			r->number = 0;
 			if (!r->recount) {
 				if (durable > r->lsn) {
+					trace_rec(m, r, "dropped, durable");
 					rec_drop(m, i);
 				} else {
 					/* its transaction comes again */
+					trace_rec(m, r,
+						  "lines in the log, settled "
+						  "when routed again");
 					r->done = 1;
 					i++;
 				}
@@ -993,12 +1021,16 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 			 * counted again at the carrier (recount).
 			 */
 			if (durable <= r->lsn) {
+				trace_rec(m, r,
+					  "recount at the carrier, pending "
+					  "again when routed");
 				r->done = 1; /* pending again when routed */
 				i++;
 				continue;
 			}
 			/* its transaction durable: pending again now, below */
 		} else if (r->cancelled && durable > r->cancelled) {
+			trace_rec(m, r, "dropped, its cancel is durable");
 			rec_drop(m, i); /* the views hold the cancel */
 			continue;
 		}
@@ -1006,6 +1038,7 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 		r->cancelled = 0;
 		if (durable <= r->lsn && !r->recount) {
 			/* its transaction comes again, and moves again */
+			trace_rec(m, r, "dropped, its transaction comes again");
 			rec_drop(m, i);
 			continue;
 		}
@@ -1018,18 +1051,23 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 			snprintf(why, sizeof(why),
 				 "its recorded move-in cannot be restored: %s",
 				 e.msg);
+			trace_rec(m, r, why);
 			fail_outer(m, r->outer, why);
 			i = 0; /* fail_outer dropped records */
 			continue;
 		}
 		if (r->recount) { /* settles at its carrier (recount) */
+			trace_rec(m, r,
+				  "recount at the carrier, pending again");
 			i++;
 			continue;
 		}
 		if (rc == 0) { /* the value moved back since */
+			trace_rec(m, r, "dropped, its value moved back since");
 			rec_drop(m, i);
 			continue;
 		}
+		trace_rec(m, r, "pending again, queried anew");
 		r->carrier = 0;
 		m->dirty = 1;
 		n++;
@@ -1288,6 +1326,7 @@ static void recount(struct ss_movein *m, uint64_t xid, ss_lsn lsn, int after)
 			i++;
 			continue;
 		}
+		trace_rec(m, r, "its lines counted again");
 		/* once per shape and carrier; its moves settle there */
 		for (k = i; k < m->nrecs; k++)
 			if (m->recs[k].outer == id &&

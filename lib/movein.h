@@ -92,6 +92,9 @@ struct ss_movein_cfg {
 	void (*write)(void *ctx, json_t *frame);
 	/* a shape that cannot follow its move-ins */
 	void (*invalidate)(void *ctx, int64_t outer, const char *reason);
+	/* optional (NULL: none): what a restart decided for each recorded
+	 * move, and each recount, one line each, for route's --verbose */
+	void (*trace)(void *ctx, const char *what);
 	void *ctx;
 };
 

@@ -82,6 +82,16 @@ static void on_write(void *ctx, json_t *f)
 	nwritten++;
 }
 
+/* what restore and recount traced (cfg.trace), one line each */
+static struct ss_buf traced = SS_BUF_INIT;
+
+static void on_trace(void *ctx, const char *what)
+{
+	(void)ctx;
+	ss_buf_adds(&traced, what);
+	ss_buf_addc(&traced, '\n');
+}
+
 static void on_invalidate(void *ctx, int64_t outer, const char *why)
 {
 	(void)ctx;
@@ -205,13 +215,27 @@ static void restart(struct ss_registry *reg, const char *data, int64_t i1,
 	cfg.datadir = data;
 	cfg.write = on_write;
 	cfg.invalidate = on_invalidate;
+	cfg.trace = on_trace;
 	m = ss_movein_new(&cfg, &err);
 	CHECK(m != NULL);
 	if (!m)
 		FAILF("ss_movein_new: %s", err.msg);
 	ss_buf_reset(&written);
+	ss_buf_reset(&traced);
 	nwritten = ninvalid = 0;
 	CHECK(ss_movein_restore(m, durable, &err) == 0);
+	{
+		char want[200];
+
+		snprintf(want, sizeof(want),
+			 "move out of shape %" PRId64
+			 " (dependency 0, value 1; "
+			 "xid 700 at 0/1000, carrier 0/2000): %s\n",
+			 i1,
+			 want_lines ? "recount at the carrier, pending again"
+				    : "dropped, durable");
+		CHECK_STR(traced.len ? traced.buf : "", want);
+	}
 	CHECK(ss_movein_run(m, &err) == 0);
 	/* until J, I1 routes as it did before the restart: org 1's
 	 * move-out pending (no query runs: there is no --db, and none
@@ -228,6 +252,9 @@ static void restart(struct ss_registry *reg, const char *data, int64_t i1,
 	CHECK(nwritten == (after < 0 ? want_lines : 0));
 	CHECK(ss_movein_commit(m, 702, J, J + 0x40, 3, &err) == 0);
 	CHECK(nwritten == want_lines && ninvalid == 0);
+	CHECK((strstr(traced.len ? traced.buf : "",
+		      "carrier 0/2000): its lines counted again\n") != NULL) ==
+	      want_lines);
 	CHECK(in_view(q, "10") == (want_lines ? 0 : 1) &&
 	      in_view(q, "11") == 1);
 	CHECK(org_in(q, i1, "1") == 0); /* settled at J */
@@ -287,11 +314,17 @@ static void cancelled(struct ss_registry *reg, const char *data, int64_t i1,
 	cfg.datadir = data;
 	cfg.write = on_write;
 	cfg.invalidate = on_invalidate;
+	cfg.trace = on_trace;
 	m = ss_movein_new(&cfg, &err);
 	CHECK(m != NULL);
 	if (!m)
 		FAILF("ss_movein_new: %s", err.msg);
+	ss_buf_reset(&traced);
 	CHECK(ss_movein_restore(m, durable, &err) == want_pending);
+	CHECK(strstr(traced.len ? traced.buf : "",
+		     want_pending
+			 ? "): pending again, queried anew\n"
+			 : "): dropped, its cancel is durable\n") != NULL);
 	CHECK(org_in(q, i1, "1") == want_pending);
 	ss_movein_free(m);
 	ss_subq_free(q);
@@ -349,6 +382,7 @@ int main(void)
 	ss_buf_release(&data);
 	ss_buf_release(&dir);
 	ss_buf_release(&written);
+	ss_buf_release(&traced);
 	CHECK(ss_registry_close(reg, &err) == 0);
 	return unit_finish();
 }
