@@ -17,7 +17,8 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
 	"CREATE TABLE tasks (id int PRIMARY KEY, project_id int, title text)" \
 	"INSERT INTO projects SELECT i, i % 2 = 0 FROM generate_series(1, 12) i" \
 	"INSERT INTO tasks SELECT i, 1 + i % 12, 't' || i FROM generate_series(1, 40) i"
-up_start
+# route -v: what each restart did with the recorded moves, in up.log
+up_start --route-arg=-v
 
 SEED=${SEED:-$(date +%s)}
 say "SEED=$SEED (replay: SEED=$SEED sh $0)"

@@ -20,7 +20,8 @@ pg_psql "CREATE TABLE orgs (id int PRIMARY KEY, active bool)" \
 	"INSERT INTO orgs VALUES (1, true), (2, false), (3, true)" \
 	"INSERT INTO projects SELECT i, i % 2 = 0, 1 + i % 3 FROM generate_series(1, 12) i" \
 	"INSERT INTO tasks SELECT i, 1 + i % 12, 't' || i FROM generate_series(1, 40) i"
-up_start
+# route -v: what each restart did with the recorded moves, in up.log
+up_start --route-arg=-v
 
 SEED=${SEED:-$(date +%s)}
 say "SEED=$SEED (replay: SEED=$SEED sh $0)"
@@ -71,7 +72,7 @@ port=${SERVE_URL##*:}
 client 2
 sleep 1
 up_stop
-up_start --port "$port"
+up_start --route-arg=-v --port "$port"
 
 test_expect_success 'shapesync up stopped and started again during nested moves: the collection equals SELECT' '
 	i=0 &&
