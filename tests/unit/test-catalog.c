@@ -467,7 +467,7 @@ static void test_snapshot_values(void)
 	    "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '::1', 'ab', "
 	    "'infinity', 'sad', '24:00:00', '<a>&amp;</a>'), "
 	    "(NULL, '', false, 'NaN', '-Infinity', NULL, NULL, '', 'null', "
-	    "'{}', NULL, '10.1.2.3/8', NULL, NULL, NULL, NULL, NULL)");
+	    "'{}', NULL, '10.1.2.3/8', NULL, NULL, NULL, NULL, '\\N')");
 	ss_buf_adds(&q, "SELECT ");
 	for (k = 0; k < ncols; k++)
 		ss_buf_addf(
