@@ -985,6 +985,15 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 			rec_drop(m, i); /* gone */
 			continue;
 		}
+		if (r->carrier && durable > r->carrier) {
+			/* Written, and durable: done (as ss_movein_run would
+			 * have dropped it). Whether the shape's log holds the
+			 * carrier says nothing here: a move out as deletes
+			 * whose query found no row wrote no line. */
+			trace_rec(m, r, "dropped, durable");
+			rec_drop(m, i);
+			continue;
+		}
 		if (r->carrier && r->carrier <= log_last_tx(m, h)) {
 			/* its lines are in the shape's log (store commits
 			 * a log before it records the durable position) */

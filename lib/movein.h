@@ -43,9 +43,10 @@
  * (written whole, fsync'd, renamed); a move-in whose lines are being
  * written records J there first. After a restart (ss_movein_restore, with
  * the views loaded at store's durable position E): a record whose J is
- * in the shape's log (its head's last transaction, which store commits
- * before it records E) is done, and when T is not durable (E <= T's
- * commit LSN) T's move, routed again, is settled at once; one whose T is
+ * durable (E > J) is done, also when J holds no line of the shape (a
+ * move-out as deletes with no row writes none); one whose J is in the
+ * shape's log (its head's last transaction, which store commits before
+ * it records E) but not durable settles when J comes again; one whose T is
  * not durable and whose lines are not written is forgotten, since T
  * comes again and moves the value again; the others become pending
  * again and are queried anew.

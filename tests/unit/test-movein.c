@@ -12,7 +12,9 @@
  * follows route's routing, not its log). With J durable, the record is
  * dropped and nothing is counted again. A move cancelled before its
  * lines were written is pending again after a restart until its cancel
- * is durable. A real
+ * is durable. A move out as deletes whose query found no row wrote no
+ * line, so I1's log does not hold its carrier: once the carrier is
+ * durable, the record is dropped all the same. A real
  * registry, data dir, log and state file; no PostgreSQL (no query runs).
  */
 #include <inttypes.h>
@@ -134,9 +136,9 @@ static int in_view(struct ss_subq *q, const char *v)
 	"\"headers\":{\"operation\":\"delete\",\"relation\":[\"public\","      \
 	"\"projects\"]}}"
 
-/* route's state after a restart: O on I1 on I2, I1's view loaded at E
- * holding projects 10 and 11 (so without the delete at J). */
-static struct ss_subq *state(int64_t i1, const char *h1)
+/* route's state after a restart: O on I1 on I2, I1's view loaded at
+ * `at` holding projects 10 and 11 (at E: without the delete at J). */
+static struct ss_subq *state_at(int64_t i1, const char *h1, ss_lsn at)
 {
 	static const struct ss_pg_snapshot nosnap;
 	struct ss_subq *q = ss_subq_new(SS_SUBQ_STACK_ID);
@@ -155,9 +157,14 @@ static struct ss_subq *state(int64_t i1, const char *h1)
 		  tasks, 1, &i1, &err) == 0);
 	CHECK(ss_subq_load(q, i1, v10, 1, &err) == 0 &&
 	      ss_subq_load(q, i1, v11, 1, &err) == 0);
-	CHECK(ss_subq_loaded(q, i1, E, &nosnap, &err) == 0 &&
-	      ss_subq_loaded(q, i2, E, &nosnap, &err) == 0);
+	CHECK(ss_subq_loaded(q, i1, at, &nosnap, &err) == 0 &&
+	      ss_subq_loaded(q, i2, at, &nosnap, &err) == 0);
 	return q;
+}
+
+static struct ss_subq *state(int64_t i1, const char *h1)
+{
+	return state_at(i1, h1, E);
 }
 
 /* I1's log: the delete of project 10 in the transaction at J, before its
@@ -332,6 +339,77 @@ static void cancelled(struct ss_registry *reg, const char *data, int64_t i1,
 	ss_buf_release(&b);
 }
 
+/*
+ * Org 1's move-out of I1 (delete mode), made at 0/1000, was spliced into
+ * J with no line: its query found no project of org 1. I1's log holds
+ * nothing at J (its last transaction is 0/F00), and store's durable
+ * position is past J: route starts again with the views loaded at
+ * 0/3000. The move is done; made pending again, I1 would see org 1 as
+ * kept, and route would give I1 a project of org 1 inserted at 0/2800
+ * (store writes it: I1's log is behind it) that I1's view, loaded at
+ * 0/3000, does not count; its delete at 0/3400 would leave a view it
+ * was never in, and invalidate O (t7205, one run in ten).
+ */
+static void no_line_durable(struct ss_registry *reg, const char *data,
+			    int64_t i1, const char *h1, const char *dir)
+{
+	struct ss_movein_cfg cfg;
+	struct ss_movein *m;
+	struct ss_subq *q = state_at(i1, h1, 0x3000);
+	struct ss_subq_moves moves;
+	struct ss_log_writer *lw;
+	struct ss_offset off;
+	struct ss_buf path = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	const char *p12[1] = {"12"};
+	char want[200];
+
+	CHECK(ss_log_writer_open(dir, NULL, &lw, &err) == 0);
+	off = ss_offset_make(0xF00, 1);
+	CHECK(ss_log_append(lw, &off, DEL10, strlen(DEL10), &err) == 0 &&
+	      ss_log_commit(lw, 0xF00, &err) == 0);
+	ss_log_writer_close(lw);
+	ss_buf_addf(&path, "%s/route-moveins.json", unit_dir);
+	write_state(path.buf, i1, h1, -1);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.subq = q;
+	cfg.reg = reg;
+	cfg.state_path = path.buf;
+	cfg.datadir = data;
+	cfg.write = on_write;
+	cfg.invalidate = on_invalidate;
+	cfg.trace = on_trace;
+	m = ss_movein_new(&cfg, &err);
+	CHECK(m != NULL);
+	if (!m)
+		FAILF("ss_movein_new: %s", err.msg);
+	ss_buf_reset(&written);
+	ss_buf_reset(&traced);
+	nwritten = ninvalid = 0;
+	CHECK(ss_movein_restore(m, 0x3000, &err) == 0);
+	snprintf(want, sizeof(want),
+		 "move out of shape %" PRId64 " (dependency 0, value 1; "
+		 "xid 700 at 0/1000, carrier 0/2000): dropped, durable\n",
+		 i1);
+	CHECK_STR(traced.len ? traced.buf : "", want);
+	CHECK(ss_movein_run(m, &err) == 0);
+	CHECK(nwritten == 0 && ninvalid == 0);
+	CHECK(org_in(q, i1, "1") == 0);
+	if (org_in(q, i1, "1") == 1) {
+		/* what route then does with project 12 */
+		ss_subq_moves_init(&moves);
+		CHECK(ss_subq_inner(q, i1, SS_FRAME_OP_INSERT, p12, NULL, 750,
+				    0x2800, &moves, &err) == 0);
+		if (ss_subq_inner(q, i1, SS_FRAME_OP_DELETE, NULL, p12, 760,
+				  0x3400, &moves, &err) < 0)
+			FAILF("project 12 leaves I1: %s", err.msg);
+		ss_subq_moves_release(&moves);
+	}
+	ss_movein_free(m);
+	ss_subq_free(q);
+	ss_buf_release(&path);
+}
+
 /* A shape of the registry to be I1, with its directory: its id. */
 static int64_t projects_shape(struct ss_registry *reg, const char *data, int x,
 			      char *h1, struct ss_buf *dir)
@@ -378,6 +456,10 @@ int main(void)
 	/* a cancelled move, the cancel not durable, then durable */
 	cancelled(reg, data.buf, i1, h1, 0x1800, 1);
 	cancelled(reg, data.buf, i1, h1, 0x1A00, 0);
+
+	/* a move out as deletes with no row: no line at J, J durable */
+	i1 = projects_shape(reg, data.buf, 3, h1, &dir);
+	no_line_durable(reg, data.buf, i1, h1, dir.buf);
 
 	ss_buf_release(&data);
 	ss_buf_release(&dir);
