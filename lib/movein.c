@@ -58,6 +58,10 @@ struct rec {
 	 * subquery while the carrier is routed again: the view of that
 	 * shape counts them again there (recount) */
 	int recount;
+	/* its carrier got no line: a move-out as deletes whose query found
+	 * no row (the shape's log cannot tell whether the carrier was
+	 * written; a restart settles it there, as the first run did) */
+	int empty;
 };
 
 /* How many lines each shape has in the transaction at hand, for one
@@ -239,6 +243,8 @@ static int persist(struct ss_movein *m, struct ss_err *err)
 		if (r->carrier && r->after >= 0)
 			json_object_set_new(o, "after",
 					    json_integer((json_int_t)r->after));
+		if (r->carrier && r->empty)
+			json_object_set_new(o, "empty", json_true());
 		if (r->cancelled)
 			lsn_json(o, "cancelled", r->cancelled);
 		json_array_append_new(arr, o);
@@ -344,6 +350,15 @@ static int load(struct ss_movein *m, struct ss_err *err)
 			0) {
 			bad_state(m, err, "an LSN is not one");
 			goto out;
+		}
+		if (json_object_get(o, "empty")) {
+			if (!json_is_boolean(json_object_get(o, "empty"))) {
+				bad_state(m, err,
+					  "\"empty\" is not true or "
+					  "false");
+				goto out;
+			}
+			r->empty = json_is_true(json_object_get(o, "empty"));
 		}
 		if (json_object_get(o, "after")) {
 			json_t *a = json_object_get(o, "after");
@@ -817,6 +832,7 @@ static int splice(struct ss_movein *m, struct job *j, uint64_t xid, ss_lsn lsn,
 
 			m->recs[i].carrier = lsn;
 			m->recs[i].after = after;
+			m->recs[i].empty = j->plan.out && !j->nrows;
 			m->dirty = 1;
 			for (k = 0; k < ntx && txids[k] != t; k++)
 				;
@@ -994,9 +1010,14 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 			rec_drop(m, i);
 			continue;
 		}
-		if (r->carrier && r->carrier <= log_last_tx(m, h)) {
+		if (r->carrier &&
+		    (r->empty || r->carrier <= log_last_tx(m, h))) {
 			/* its lines are in the shape's log (store commits
-			 * a log before it records the durable position) */
+			 * a log before it records the durable position), or
+			 * it has none: either way it settles at its carrier
+			 * when that comes again, as it did (an empty one
+			 * whose carrier never reached store too: the first
+			 * run's routing after it did not either) */
 			/*
 			 * Its carrier not durable: its lines are counted
 			 * again when the carrier comes again, into the view

@@ -46,7 +46,8 @@
  * durable (E > J) is done, also when J holds no line of the shape (a
  * move-out as deletes with no row writes none); one whose J is in the
  * shape's log (its head's last transaction, which store commits before
- * it records E) but not durable settles when J comes again; one whose T is
+ * it records E) but not durable settles when J comes again, and so does
+ * one whose J got no line (recorded "empty") and is not durable; one whose T is
  * not durable and whose lines are not written is forgotten, since T
  * comes again and moves the value again; the others become pending
  * again and are queried anew.

@@ -410,6 +410,88 @@ static void no_line_durable(struct ss_registry *reg, const char *data,
 	ss_buf_release(&path);
 }
 
+/*
+ * A move-out as deletes whose query found no row (org 1 left, no project
+ * of it in I1) settled at J with no line, recorded "empty". A restart
+ * with J not durable, and I1's log below J (nothing of J reached store,
+ * or J held nothing for I1): the move is pending again with no query
+ * (org 1 kept, as it was until J in the first run) and settles when J
+ * comes again. Queried anew instead, org 1 stayed kept past J, so the
+ * replay routed its projects to I1 where the first run had not.
+ */
+static void no_line_pending(struct ss_registry *reg, const char *data,
+			    int64_t i1, const char *h1)
+{
+	struct ss_movein_cfg cfg;
+	struct ss_movein *m;
+	struct ss_subq *q = state_at(i1, h1, 0x1800);
+	struct ss_buf path = SS_BUF_INIT, b = SS_BUF_INIT;
+	struct ss_err err = SS_ERR_INIT;
+	char want[200];
+
+	ss_buf_addf(&path, "%s/route-moveins.json", unit_dir);
+	ss_buf_addf(&b,
+		    "{\"moveins\":[{\"shape\":%" PRId64
+		    ",\"handle\":\"%s\",\"dep\":0,\"value\":[\"1\"],"
+		    "\"xid\":700,\"out\":true,\"empty\":true,"
+		    "\"lsn\":\"0/1000\",\"carrier\":\"0/2000\"},"
+		    /* and one that restore drops (its carrier durable), so
+		     * the file is written again */
+		    "{\"shape\":%" PRId64 ",\"handle\":\"%s\",\"dep\":0,"
+		    "\"value\":[\"2\"],\"xid\":690,\"out\":true,"
+		    "\"lsn\":\"0/F00\",\"carrier\":\"0/1000\"}]}",
+		    i1, h1, i1, h1);
+	CHECK(ss_write_file_atomic(path.buf, b.buf, b.len, &err) == 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.subq = q;
+	cfg.reg = reg;
+	cfg.state_path = path.buf;
+	cfg.datadir = data;
+	cfg.write = on_write;
+	cfg.invalidate = on_invalidate;
+	cfg.trace = on_trace;
+	m = ss_movein_new(&cfg, &err);
+	CHECK(m != NULL);
+	if (!m)
+		FAILF("ss_movein_new: %s", err.msg);
+	ss_buf_reset(&written);
+	ss_buf_reset(&traced);
+	nwritten = ninvalid = 0;
+	CHECK(ss_movein_restore(m, 0x1800, &err) == 0); /* no query */
+	snprintf(want, sizeof(want),
+		 "move out of shape %" PRId64 " (dependency 0, value 1; "
+		 "xid 700 at 0/1000, carrier 0/2000): recount at the "
+		 "carrier, pending again\n",
+		 i1);
+	CHECK(strstr(traced.len ? traced.buf : "", want) != NULL);
+	{
+		/* the record, written again, keeps its mark */
+		char text[600];
+		FILE *f = fopen(path.buf, "r");
+		size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+		text[n] = '\0';
+		if (f)
+			fclose(f);
+		CHECK(strstr(text, "\"carrier\":\"0/2000\",\"empty\":true") !=
+		      NULL);
+	}
+	CHECK(ss_movein_run(m, &err) == 0);
+	CHECK(org_in(q, i1, "1") == 1); /* kept until J */
+	CHECK(ss_movein_begin(m, 701, 0x1900, &err) == 0);
+	CHECK(ss_movein_commit(m, 701, 0x1900, 0x1980, 3, &err) == 0);
+	CHECK(org_in(q, i1, "1") == 1);
+	CHECK(ss_movein_begin(m, 702, J, &err) == 0);
+	CHECK(ss_movein_commit(m, 702, J, J + 0x40, 3, &err) == 0);
+	CHECK(org_in(q, i1, "1") == 0); /* settled at J, no line */
+	CHECK(nwritten == 0 && ninvalid == 0);
+	CHECK(in_view(q, "10") == 1 && in_view(q, "11") == 1);
+	ss_movein_free(m);
+	ss_subq_free(q);
+	ss_buf_release(&path);
+	ss_buf_release(&b);
+}
+
 /* A shape of the registry to be I1, with its directory: its id. */
 static int64_t projects_shape(struct ss_registry *reg, const char *data, int x,
 			      char *h1, struct ss_buf *dir)
@@ -460,6 +542,7 @@ int main(void)
 	/* a move out as deletes with no row: no line at J, J durable */
 	i1 = projects_shape(reg, data.buf, 3, h1, &dir);
 	no_line_durable(reg, data.buf, i1, h1, dir.buf);
+	no_line_pending(reg, data.buf, i1, h1);
 
 	ss_buf_release(&data);
 	ss_buf_release(&dir);
