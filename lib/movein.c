@@ -48,8 +48,9 @@ struct rec {
 	 * pending again so that the shape routes as it did until the
 	 * cancel comes again. */
 	ss_lsn cancelled;
-	/* restored with its lines in the shape's log while its transaction
-	 * is routed again: that transaction's move is settled at once */
+	/* restored with its lines in the shape's log (or none, `empty`)
+	 * before its transaction comes again: that transaction's move makes
+	 * it pending again, with no query, until its carrier (recount) */
 	int done;
 	/* the carrier's last change's pos when the lines went in after its
 	 * changes, else -1 */
@@ -1012,36 +1013,20 @@ int ss_movein_restore(struct ss_movein *m, ss_lsn durable, struct ss_err *err)
 		}
 		if (r->carrier &&
 		    (r->empty || r->carrier <= log_last_tx(m, h))) {
-			/* its lines are in the shape's log (store commits
-			 * a log before it records the durable position), or
-			 * it has none: either way it settles at its carrier
-			 * when that comes again, as it did (an empty one
-			 * whose carrier never reached store too: the first
-			 * run's routing after it did not either) */
 			/*
-			 * Its carrier not durable: its lines are counted
-			 * again when the carrier comes again, into the view
-			 * of whatever shape depends on it by then (one may
-			 * be activated while route catches up, its view
-			 * loaded without them: ss_viewload_run), and the
-			 * move is pending until then, as it was.
+			 * Its lines are in the shape's log (store commits a
+			 * log before it records the durable position), or it
+			 * has none, and its carrier is not durable (above):
+			 * it settles at its carrier when that comes again,
+			 * as it did (an empty one whose carrier never reached
+			 * store too: the first run's routing after it did
+			 * not either). Its lines are counted again there,
+			 * into the view of whatever shape depends on it by
+			 * then (one may be activated while route catches up,
+			 * its view loaded without them: ss_viewload_run).
 			 */
-			r->recount = durable <= r->carrier;
+			r->recount = 1;
 			r->number = 0;
-			if (!r->recount) {
-				if (durable > r->lsn) {
-					trace_rec(m, r, "dropped, durable");
-					rec_drop(m, i);
-				} else {
-					/* its transaction comes again */
-					trace_rec(m, r,
-						  "lines in the log, settled "
-						  "when routed again");
-					r->done = 1;
-					i++;
-				}
-				continue;
-			}
 			/*
 			 * The view of a nested subquery's shape follows
 			 * route's routing, not the shape's log: from E to
@@ -1209,20 +1194,15 @@ void ss_movein_add(struct ss_movein *m, const struct ss_subq_move *mv,
 	size_t i;
 	int sees;
 
-	/* Routed again after a restart, with its lines in the log. */
+	/* Routed again after a restart, with its lines in the log (or
+	 * none): pending until they are counted again at the carrier, as it
+	 * was, with no query. */
 	for (i = 0; i < m->nrecs; i++) {
 		r = &m->recs[i];
 		if (r->done && r->outer == mv->outer && r->dep == mv->dep &&
 		    r->lsn == lsn && same_vals(r, mv)) {
-			if (r->recount) {
-				/* pending until its lines are counted
-				 * again at the carrier, as it was */
-				r->number = mv->number;
-				r->done = 0;
-				return;
-			}
-			ss_subq_settle(m->cfg.subq, mv->outer, mv->number);
-			rec_drop(m, i);
+			r->number = mv->number;
+			r->done = 0;
 			return;
 		}
 	}
@@ -1286,9 +1266,7 @@ int ss_movein_run(struct ss_movein *m, struct ss_err *err)
 			if ((m->recs[i].carrier &&
 			     durable > m->recs[i].carrier) ||
 			    (m->recs[i].cancelled &&
-			     durable > m->recs[i].cancelled) ||
-			    (m->recs[i].done && !m->recs[i].recount &&
-			     durable > m->recs[i].lsn))
+			     durable > m->recs[i].cancelled))
 				rec_drop(m, i);
 			else
 				i++;
