@@ -167,6 +167,32 @@ static struct ss_subq *state(int64_t i1, const char *h1)
 	return state_at(i1, h1, E);
 }
 
+/* lib/movein over state q, the registry and data dir, and the state
+ * file at path, with this test's callbacks; the counters reset. */
+static struct ss_movein *movein_new(struct ss_subq *q, struct ss_registry *reg,
+				    const char *data, const char *path)
+{
+	struct ss_movein_cfg cfg;
+	struct ss_movein *m;
+	struct ss_err err = SS_ERR_INIT;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.subq = q;
+	cfg.reg = reg;
+	cfg.state_path = path;
+	cfg.datadir = data;
+	cfg.write = on_write;
+	cfg.invalidate = on_invalidate;
+	cfg.trace = on_trace;
+	m = ss_movein_new(&cfg, &err);
+	if (!m)
+		FAILF("ss_movein_new: %s", err.msg);
+	ss_buf_reset(&written);
+	ss_buf_reset(&traced);
+	nwritten = ninvalid = 0;
+	return m;
+}
+
 /* I1's log: the delete of project 10 in the transaction at J, before its
  * changes (after < 0: offset (J - 1)_0) or after them (J_(4 (after + 1))). */
 static void write_log(const char *dir, int64_t after)
@@ -207,7 +233,6 @@ static void restart(struct ss_registry *reg, const char *data, int64_t i1,
 		    const char *h1, int64_t after, ss_lsn durable,
 		    int want_lines)
 {
-	struct ss_movein_cfg cfg;
 	struct ss_movein *m;
 	struct ss_subq *q = state(i1, h1);
 	struct ss_buf path = SS_BUF_INIT;
@@ -215,21 +240,7 @@ static void restart(struct ss_registry *reg, const char *data, int64_t i1,
 
 	ss_buf_addf(&path, "%s/route-moveins.json", unit_dir);
 	write_state(path.buf, i1, h1, after);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.subq = q;
-	cfg.reg = reg;
-	cfg.state_path = path.buf;
-	cfg.datadir = data;
-	cfg.write = on_write;
-	cfg.invalidate = on_invalidate;
-	cfg.trace = on_trace;
-	m = ss_movein_new(&cfg, &err);
-	CHECK(m != NULL);
-	if (!m)
-		FAILF("ss_movein_new: %s", err.msg);
-	ss_buf_reset(&written);
-	ss_buf_reset(&traced);
-	nwritten = ninvalid = 0;
+	m = movein_new(q, reg, data, path.buf);
 	CHECK(ss_movein_restore(m, durable, &err) == 0);
 	{
 		char want[200];
@@ -300,7 +311,6 @@ static void restart(struct ss_registry *reg, const char *data, int64_t i1,
 static void cancelled(struct ss_registry *reg, const char *data, int64_t i1,
 		      const char *h1, ss_lsn durable, int want_pending)
 {
-	struct ss_movein_cfg cfg;
 	struct ss_movein *m;
 	struct ss_subq *q = state(i1, h1);
 	struct ss_buf path = SS_BUF_INIT, b = SS_BUF_INIT;
@@ -314,19 +324,7 @@ static void cancelled(struct ss_registry *reg, const char *data, int64_t i1,
 		    "\"cancelled\":\"0/1900\"}]}",
 		    i1, h1);
 	CHECK(ss_write_file_atomic(path.buf, b.buf, b.len, &err) == 0);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.subq = q;
-	cfg.reg = reg;
-	cfg.state_path = path.buf;
-	cfg.datadir = data;
-	cfg.write = on_write;
-	cfg.invalidate = on_invalidate;
-	cfg.trace = on_trace;
-	m = ss_movein_new(&cfg, &err);
-	CHECK(m != NULL);
-	if (!m)
-		FAILF("ss_movein_new: %s", err.msg);
-	ss_buf_reset(&traced);
+	m = movein_new(q, reg, data, path.buf);
 	CHECK(ss_movein_restore(m, durable, &err) == want_pending);
 	CHECK(strstr(traced.len ? traced.buf : "",
 		     want_pending
@@ -353,7 +351,6 @@ static void cancelled(struct ss_registry *reg, const char *data, int64_t i1,
 static void no_line_durable(struct ss_registry *reg, const char *data,
 			    int64_t i1, const char *h1, const char *dir)
 {
-	struct ss_movein_cfg cfg;
 	struct ss_movein *m;
 	struct ss_subq *q = state_at(i1, h1, 0x3000);
 	struct ss_subq_moves moves;
@@ -371,21 +368,7 @@ static void no_line_durable(struct ss_registry *reg, const char *data,
 	ss_log_writer_close(lw);
 	ss_buf_addf(&path, "%s/route-moveins.json", unit_dir);
 	write_state(path.buf, i1, h1, -1);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.subq = q;
-	cfg.reg = reg;
-	cfg.state_path = path.buf;
-	cfg.datadir = data;
-	cfg.write = on_write;
-	cfg.invalidate = on_invalidate;
-	cfg.trace = on_trace;
-	m = ss_movein_new(&cfg, &err);
-	CHECK(m != NULL);
-	if (!m)
-		FAILF("ss_movein_new: %s", err.msg);
-	ss_buf_reset(&written);
-	ss_buf_reset(&traced);
-	nwritten = ninvalid = 0;
+	m = movein_new(q, reg, data, path.buf);
 	CHECK(ss_movein_restore(m, 0x3000, &err) == 0);
 	snprintf(want, sizeof(want),
 		 "move out of shape %" PRId64 " (dependency 0, value 1; "
@@ -422,7 +405,6 @@ static void no_line_durable(struct ss_registry *reg, const char *data,
 static void no_line_pending(struct ss_registry *reg, const char *data,
 			    int64_t i1, const char *h1)
 {
-	struct ss_movein_cfg cfg;
 	struct ss_movein *m;
 	struct ss_subq *q = state_at(i1, h1, 0x1800);
 	struct ss_buf path = SS_BUF_INIT, b = SS_BUF_INIT;
@@ -442,21 +424,7 @@ static void no_line_pending(struct ss_registry *reg, const char *data,
 		    "\"lsn\":\"0/F00\",\"carrier\":\"0/1000\"}]}",
 		    i1, h1, i1, h1);
 	CHECK(ss_write_file_atomic(path.buf, b.buf, b.len, &err) == 0);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.subq = q;
-	cfg.reg = reg;
-	cfg.state_path = path.buf;
-	cfg.datadir = data;
-	cfg.write = on_write;
-	cfg.invalidate = on_invalidate;
-	cfg.trace = on_trace;
-	m = ss_movein_new(&cfg, &err);
-	CHECK(m != NULL);
-	if (!m)
-		FAILF("ss_movein_new: %s", err.msg);
-	ss_buf_reset(&written);
-	ss_buf_reset(&traced);
-	nwritten = ninvalid = 0;
+	m = movein_new(q, reg, data, path.buf);
 	CHECK(ss_movein_restore(m, 0x1800, &err) == 0); /* no query */
 	snprintf(want, sizeof(want),
 		 "move out of shape %" PRId64 " (dependency 0, value 1; "
