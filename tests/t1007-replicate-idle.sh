@@ -48,7 +48,14 @@ test_expect_success 'setup: 10 rows' '
 	shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" init >/dev/null &&
 	shapesync-replicate --registry "$SS_REGISTRY" --create-slot 2>>pipeline.log
 '
-ELECTRIC_REPLICATION_IDLE_TIMEOUT=2s
+# 4 s, well above the long-poll timeout (1.5 s): a client that follows
+# reads at least that often, also on a loaded machine (with 2 s, under
+# ASan beside the plain suite, replicate once slept between two polls).
+# serve marks a read when a request comes and when it is answered, not
+# while it waits: an idle timeout below the long-poll timeout can put
+# replicate to sleep under a client that waits (the closing note of
+# 2026-12-07).
+ELECTRIC_REPLICATION_IDLE_TIMEOUT=4s
 export ELECTRIC_REPLICATION_IDLE_TIMEOUT
 stages_start
 serve_start --long-poll-timeout 1500
