@@ -34,7 +34,6 @@ static void key_values(struct ss_buf *out, const char *const *pk_values,
 void ss_message_key(struct ss_buf *out, const char *schema, const char *table,
 		    const char *const *pk_values, size_t npk)
 {
-
 	ss_shape_quote_ident(out, schema);
 	ss_buf_addc(out, '.');
 	ss_shape_quote_ident(out, table);
@@ -141,15 +140,13 @@ size_t ss_message_change(struct ss_buf *out, const struct ss_message_rel *rel,
 
 /* ---- snapshot rows ------------------------------------------------- */
 
-int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
-			    const size_t *sel, size_t nsel, const char *where,
-			    const char *where2, const char *headers_sql,
-			    const char *tail, struct ss_buf *sql,
-			    struct ss_err *err)
+void ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
+			     const size_t *sel, size_t nsel, const char *where,
+			     const char *where2, const char *headers_sql,
+			     const char *tail, struct ss_buf *sql)
 {
 	size_t i, n = 0;
 
-	(void)err;
 	ss_buf_adds(sql, "SELECT ");
 	for (i = 0; i < t->npk; i++, n++) {
 		if (n)
@@ -189,7 +186,6 @@ int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
 	}
 	if (tail)
 		ss_buf_adds(sql, tail);
-	return 0;
 }
 
 void ss_message_rows_init(struct ss_message_rows *e,

@@ -91,9 +91,7 @@ void ss_message_snapshot_end(struct ss_buf *out, uint64_t xmin, uint64_t xmax,
  * (canonical SQL or NULL each), then `tail` (" ORDER BY ... LIMIT ...",
  * or NULL). The query's text result gives each value as its column's
  * output function writes it, which is what pgoutput sends and so what
- * the log holds. Names and literals are quoted through connection c.
- * Appends to sql; -1 with err (SS_ERR_RUNTIME) when libpq refuses to
- * quote.
+ * the log holds. Names are quoted through connection c. Appends to sql.
  *
  * Encoding the rows in C, not in SQL, takes the JSON building out of the
  * one backend that reads the table (five times less of its CPU for a
@@ -101,11 +99,10 @@ void ss_message_snapshot_end(struct ss_buf *out, uint64_t xmin, uint64_t xmax,
  */
 struct ss_pg;
 struct ss_catalog_table;
-int ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
-			    const size_t *sel, size_t nsel, const char *where,
-			    const char *where2, const char *headers_sql,
-			    const char *tail, struct ss_buf *sql,
-			    struct ss_err *err);
+void ss_message_snapshot_sql(struct ss_pg *c, const struct ss_catalog_table *t,
+			     const size_t *sel, size_t nsel, const char *where,
+			     const char *where2, const char *headers_sql,
+			     const char *tail, struct ss_buf *sql);
 
 /*
  * The encoder of the rows of ss_message_snapshot_sql's query:

@@ -722,16 +722,11 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 			ss_buf_release(&hs);
 			goto out;
 		}
-		rc = ss_message_snapshot_sql(
+		ss_message_snapshot_sql(
 		    pg, t, sel, nsel, where, q ? q->where : NULL,
-		    hs.len ? hs.buf : NULL, q ? q->tail : NULL, &sql, err);
+		    hs.len ? hs.buf : NULL, q ? q->tail : NULL, &sql);
 		ncols = t->npk + nsel + (hs.len ? 1 : 0);
 		ss_buf_release(&hs);
-		if (rc < 0) {
-			rc = -1;
-			goto out;
-		}
-		rc = -1;
 		ss_message_rows_init(&rs.enc, t, sel, nsel,
 				     q ? q->operation : NULL,
 				     q ? q->headers : NULL);

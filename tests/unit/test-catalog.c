@@ -307,9 +307,8 @@ static void snapshot_row(const struct ss_catalog_table *t, const size_t *sel,
 
 	ss_buf_reset(line);
 	CHECK(n <= 16);
-	CHECK(ss_message_snapshot_sql(terse, t, sel, nsel, where, NULL,
-				      headers_sql, " ORDER BY a", &q,
-				      &err) == 0);
+	ss_message_snapshot_sql(terse, t, sel, nsel, where, NULL, headers_sql,
+				" ORDER BY a", &q);
 	if (ss_pg_exec(db, "snapshot", q.buf, 0, NULL, &r, NULL, &err) < 0)
 		FAILF("%s: %s", q.buf, err.msg);
 	CHECK(PQntuples(r) == 1 && PQnfields(r) == (int)n);
@@ -416,8 +415,8 @@ static void snapshot_copy(void)
 	n = t.npk + t.ncols;
 	CHECK(ss_pgq_snapshot(terse, &t, sel, t.ncols, NULL, 1, &cb, &err) ==
 	      0);
-	CHECK(ss_message_snapshot_sql(terse, &t, sel, t.ncols, NULL, NULL, NULL,
-				      NULL, &q, &err) == 0);
+	ss_message_snapshot_sql(terse, &t, sel, t.ncols, NULL, NULL, NULL, NULL,
+				&q);
 	if (ss_pg_exec(terse, "rows", q.buf, 0, NULL, &r, NULL, &err) < 0)
 		FAILF("%s: %s", q.buf, err.msg);
 	ss_message_rows_init(&e, &t, sel, t.ncols, NULL, NULL);
