@@ -120,11 +120,22 @@ static void answered(void *ctx, const struct ss_server_req *sr, unsigned status)
 		ss_metrics_count_status(&metrics, (int)status);
 }
 
+/* Every 100 ms (the server's guard thread). */
 static void server_tick(void *ctx)
 {
+	static int64_t touched_us;
+	int64_t now = ss_mono_us(), id;
+
 	(void)ctx;
 	if (cfg.e.db_idle_ms)
-		ss_pgq_pool_expire(pool, cfg.e.db_idle_ms * 1000, ss_mono_us());
+		ss_pgq_pool_expire(pool, cfg.e.db_idle_ms * 1000, now);
+	/* A request in a long-poll is a reader: without this, replicate's
+	 * idle timeout (when below the long-poll timeout) would put it to
+	 * sleep under clients that wait. */
+	if (now - touched_us >= 1000000 && (id = ss_live_some_waited(live))) {
+		ss_registry_touch(reg, id);
+		touched_us = now;
+	}
 }
 
 /* ------------------------------------------------------------------ eviction
@@ -760,6 +771,7 @@ int main(int argc, char **argv)
 		sc.routes = metrics_routes;
 		sc.nroutes = sizeof(metrics_routes) / sizeof(metrics_routes[0]);
 		sc.check = NULL;
+		sc.tick = NULL; /* the main server's guard ticks */
 		snprintf(name, sizeof(name), "%s%s%s:%d", ipflags ? "[" : "",
 			 cfg.e.bind, ipflags ? "]" : "", cfg.e.metrics_port);
 		md = ss_server_start(&sc, &err);

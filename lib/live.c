@@ -391,6 +391,17 @@ size_t ss_live_waiting(struct ss_live *l)
 	return atomic_load(&l->waiting);
 }
 
+int64_t ss_live_some_waited(struct ss_live *l)
+{
+	int64_t id = 0;
+
+	pthread_mutex_lock(&l->mu);
+	if (l->heap_n)
+		id = l->heap[0]->sh->id;
+	pthread_mutex_unlock(&l->mu);
+	return id;
+}
+
 int ss_live_any_creating(struct ss_live *l)
 {
 	struct ss_live_shape *s;

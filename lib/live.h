@@ -191,6 +191,12 @@ void ss_live_at_release(struct ss_live_at *at);
 /* Requests waiting now. */
 size_t ss_live_waiting(struct ss_live *l);
 
+/* The registry id of a shape that a request waits on now (the one
+ * whose wait ends first), or 0 when no request waits. serve marks it
+ * read about once a second, so that replicate's idle timeout counts
+ * a client in a long-poll as a reader. */
+int64_t ss_live_some_waited(struct ss_live *l);
+
 /* 1 when some shape is being created in this process. */
 int ss_live_any_creating(struct ss_live *l);
 

@@ -129,4 +129,30 @@ test_expect_success 'the client gone, it sleeps again, and wakes for a new shape
 	wait_until "replicate to stream again" "test \"\$(replicate_state)\" = streaming" 30
 '
 
+# A long-poll that waits longer than the idle timeout is a client that
+# reads: serve marks a shape that requests wait on as read about once a
+# second, so replicate stays awake under it and the change written after
+# two idle timeouts ends that same poll (asleep, replicate would miss it
+# until the poll's 20 s timeout, and the response would be empty).
+serve_stop
+serve_start
+test_expect_success 'a long-poll that waits past the idle timeout keeps it awake' '
+	test_eq 200 "$(get "/v1/shape?table=items&offset=-1")" &&
+	h=$(hdr electric-handle) &&
+	test_eq 200 "$(get "/v1/shape?table=items&handle=$h&offset=$(hdr electric-offset)")" &&
+	o=$(hdr electric-offset) &&
+	wait_until "replicate to stream" "test \"\$(replicate_state)\" = streaming" 30 &&
+	n=$(slept) &&
+	{ curl -g -s -o lp -w "%{http_code}" \
+		"$SERVE_URL/v1/shape?table=items&handle=$h&offset=$o&live=true" >lp.code & } &&
+	lp=$! &&
+	sleep 9 &&
+	test_eq "$n" "$(slept)" &&
+	pg_psql "INSERT INTO items VALUES (102, '\''waited'\'')" &&
+	wait $lp &&
+	test_eq 200 "$(cat lp.code)" &&
+	jq -c "[.[] | select(.headers.operation) | .value.id]" lp >ids &&
+	test_eq "[\"102\"]" "$(cat ids)"
+'
+
 test_done

@@ -263,15 +263,19 @@ int main(int argc, char **argv)
 	if (pthread_create(&th, NULL, runner, l))
 		FAILF("could not start a thread");
 
-	/* an event wakes every waiter of the shape, once */
+	/* an event wakes every waiter of the shape, once; while they wait,
+	 * the shape is the one waited on */
+	CHECK(ss_live_some_waited(l) == 0);
 	CHECK(wait_req(l, s, &a, ss_mono_us() + 60000000) == 0);
 	CHECK(wait_req(l, s, &b, ss_mono_us() + 60000000) == 0);
 	CHECK(a.suspended && b.suspended && ss_live_waiting(l) == 2);
+	CHECK(ss_live_some_waited(l) == 7);
 	ss_live_lock(l);
 	ss_live_event_locked(l, s);
 	ss_live_unlock(l);
 	CHECK(a.woken == 1 && b.woken == 1 && !a.suspended &&
 	      ss_live_waiting(l) == 0);
+	CHECK(ss_live_some_waited(l) == 0);
 	ss_live_lock(l);
 	ss_live_fire_locked(l, &a.w); /* not waiting: nothing */
 	ss_live_unlock(l);
