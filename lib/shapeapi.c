@@ -115,6 +115,9 @@ struct req {
 	int oob;	     /* waiting while out of bounds */
 	struct ss_live_waiter w;
 
+	/* a subset's place in the log, answered as its electric-offset */
+	struct ss_offset subset_at;
+
 	struct ss_sse *ss; /* an SSE stream */
 };
 
@@ -553,6 +556,50 @@ static int plan(struct req *r, struct plan *p)
 	return P_ERROR;
 }
 
+/*
+ * Before a subset's query: the shape's snapshot must be complete, so that
+ * the subset's own snapshot, taken after it, sees every transaction the
+ * shape's log leaves out. (A log=changes_only shape's snapshot has no
+ * rows: a subset taken before it would miss the transactions committed
+ * in between, in neither the subset nor the log.) The subset's place in
+ * the log is the request's offset, or for "now" the log's end as seen
+ * here, before the query: the log holds every transaction after it, and
+ * the query sees every one before it. P_DATA when the query may run,
+ * else as plan().
+ */
+static int subset_plan(struct req *r, struct plan *p)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_live_at at;
+	int64_t now = ss_mono_us();
+	int st, done;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	st = ss_live_locate(r->a->cfg.live, r->sh, r->a->cfg.reg, r->dir.buf,
+			    &at, &err);
+	r->seen_seq = at.seen_seq;
+	done = st == 1 && (at.done || at.base.g[0].gen);
+	r->subset_at = r->q.off.kind == SS_OFFSET_NOW ? at.last : r->q.off;
+	ss_live_at_release(&at);
+	if (st == -2) {
+		warn_unavailable(r, &err);
+		return P_UNAVAILABLE;
+	}
+	p->gone = st == 0;
+	if (st == 0)
+		return P_REFETCH;
+	if (st < 0)
+		return P_FAILED;
+	if (done)
+		return P_DATA;
+	if (!r->deadline_us)
+		r->deadline_us = now + r->a->cfg.create_timeout_ms * 1000;
+	if (now >= r->deadline_us)
+		return P_SNAP_TIMEOUT;
+	return wait_on_shape(r, r->deadline_us) ? P_AGAIN : P_WAIT;
+}
+
 /* ------------------------------------------------------------------ SSE */
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -859,9 +906,9 @@ static enum MHD_Result handle_subset(struct req *r)
 	MHD_add_response_header(resp, "cache-control", "no-cache");
 	MHD_add_response_header(resp, "electric-snapshot", "true");
 	MHD_add_response_header(resp, "electric-handle", r->shape_handle);
-	/* The request's own offset: the client's place in the log stays. */
+	/* The client's place in the log (subset_plan). */
 	MHD_add_response_header(resp, "electric-offset",
-				ss_offset_format(&r->q.off, offtxt));
+				ss_offset_format(&r->subset_at, offtxt));
 	add_schema_header(r, resp);
 	ss_registry_touch(r->a->cfg.reg, r->id);
 	ret = queue(r, 200, resp);
@@ -895,15 +942,15 @@ static enum MHD_Result handle_shape(struct req *r)
 			return ret;
 		if (!resolve(r, &ret))
 			return ret;
-		if (r->q.subset)
-			return handle_subset(r);
-		if (r->q.sse)
+		if (r->q.sse && !r->q.subset)
 			return start_sse(r);
 	}
 	for (;;) {
-		kind = plan(r, &p);
+		kind = r->q.subset ? subset_plan(r, &p) : plan(r, &p);
 		if (kind == P_WAIT)
 			return MHD_YES;
+		if (kind == P_DATA && r->q.subset)
+			return handle_subset(r);
 		if (kind != P_AGAIN)
 			return answer_plan(r, kind, &p);
 	}

@@ -121,4 +121,47 @@ test_expect_success 'NOT IN, changes_only, columns: a subset of every row in the
 	test_eq "$(ids "SELECT id FROM tasks WHERE project_id NOT IN (SELECT id FROM projects WHERE NOT active) ORDER BY id")" "$(json_ids)"
 '
 
+# A subset that creates its shape (TanStack DB's on-demand mode: offset
+# now, log=changes_only, no handle yet) is taken once the shape's own
+# snapshot is, and its electric-offset is the log's place at that point,
+# never "now": a transaction committed while the shape was being made
+# (here while route, stopped, had not marked it) is in the subset, and
+# one committed after the subset is in the log after that offset. (A
+# subset taken at once would miss the first: the shape's snapshot, which
+# holds no row, would see it, so the log would skip it.)
+route_pid() {
+	for _k in $(_pipeline_kids "$PIPELINE_PID"); do
+		if [ "$(cat /proc/$_k/comm 2>/dev/null)" = shapesync-route ]; then
+			echo "$_k"
+		fi
+	done
+}
+LQ="table=tasks&log=changes_only&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20NOT%20active)"
+
+test_expect_success 'a subset at now waits for its new shape'"'"'s snapshot: nothing lost between them' '
+	rp=$(route_pid) && test -n "$rp" &&
+	kill -STOP "$rp" &&
+	{ curl -g -s -o sb -D sh "$SERVE_URL/v1/shape?$LQ&offset=now&subset__where=id%20%3E%200" & } &&
+	cp=$! &&
+	sleep 1 &&
+	pg_psql "INSERT INTO tasks VALUES (50, 8, '"'"'late'"'"')" &&
+	kill -CONT "$rp" &&
+	wait $cp &&
+	cp sb b && data &&
+	test_eq "$(ids "SELECT id FROM tasks WHERE project_id IN (SELECT id FROM projects WHERE NOT active) ORDER BY id")" \
+		"$(node -e "
+		const b = JSON.parse(require(\"fs\").readFileSync(\"b\", \"utf8\"));
+		console.log(b.data.map(r => r.value.id).sort((x, y) => x - y).join());")" &&
+	mv sh h && h=$(hdr electric-handle) && o=$(hdr electric-offset) &&
+	test "$o" != now &&
+	pg_psql "INSERT INTO tasks VALUES (51, 10, '"'"'after'"'"')" &&
+	for i in $(seq 1 100); do
+		test_eq 200 "$(get "/v1/shape?$LQ&handle=$h&offset=$o")" &&
+		if grep -q "\"id\":\"51\"" b; then break; fi &&
+		sleep 0.1 || return 1
+	done &&
+	grep -q "\"id\":\"51\"" b &&
+	! grep -q "\"id\":\"50\"" b
+'
+
 test_done
