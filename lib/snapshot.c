@@ -1,7 +1,7 @@
 /*
- * snapshot.c — snapshot chunk files: written through a temporary name,
- * fsync'd and renamed, so a chunk file exists only when complete; then a
- * done marker with the chunk count. See snapshot.h.
+ * snapshot.c — snapshot chunk files: written through a temporary name
+ * and renamed, so a chunk file exists only when complete; all of them
+ * fsync'd, then a done marker with the chunk count. See snapshot.h.
  */
 #include "snapshot.h"
 
@@ -61,13 +61,25 @@ static int open_chunk(struct ss_snapshot_writer *w, struct ss_err *err)
 	return 0;
 }
 
-/* Flush, fsync and rename the chunk being written into place. */
-static int close_chunk(struct ss_snapshot_writer *w, struct ss_err *err)
+/*
+ * Flush the chunk being written and rename it into place. The last one
+ * is fsync'd first; the others only start their writeback here, and
+ * ss_snapshot_finish fsyncs them all before the last one and the done
+ * marker: a wait for the disk at every chunk held the next rows back.
+ */
+static int close_chunk(struct ss_snapshot_writer *w, int last,
+		       struct ss_err *err)
 {
 	FILE *f = w->f;
+	int rc;
 
 	w->f = NULL;
-	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) < 0) {
+	rc = fflush(f) != 0 || ferror(f) ? -1 : 0;
+	if (rc == 0 && last)
+		rc = fsync(fileno(f));
+	else if (rc == 0)
+		(void)sync_file_range(fileno(f), 0, 0, SYNC_FILE_RANGE_WRITE);
+	if (rc < 0) {
 		fail(err, "write", w->tmp.buf);
 		fclose(f);
 		return -1;
@@ -180,8 +192,28 @@ int ss_snapshot_add(struct ss_snapshot_writer *w, const char *json, size_t len,
 	/* Electric's chunker: each row counts len + 1, and a boundary follows
 	 * the row that makes the chunk reach the threshold. */
 	if (w->bytes >= w->chunk_bytes)
-		return close_chunk(w, err);
+		return close_chunk(w, 0, err);
 	return 0;
+}
+
+/* fsync the chunks before the one being written (close_chunk). */
+static int sync_chunks(struct ss_snapshot_writer *w, struct ss_err *err)
+{
+	struct ss_buf p = SS_BUF_INIT;
+	uint64_t i;
+	int fd, rc = 0;
+
+	for (i = 0; i < w->n && rc == 0; i++) {
+		ss_buf_reset(&p);
+		ss_snapshot_chunk_path(&p, w->dir, i);
+		fd = open(p.buf, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) < 0)
+			rc = fail(err, "sync", p.buf);
+		if (fd >= 0)
+			close(fd);
+	}
+	ss_buf_release(&p);
+	return rc;
 }
 
 int ss_snapshot_finish(struct ss_snapshot_writer *w, const char *end_json,
@@ -191,7 +223,8 @@ int ss_snapshot_finish(struct ss_snapshot_writer *w, const char *end_json,
 	FILE *f;
 	int rc = -1;
 
-	if (put(w, end_json, len, err) < 0 || close_chunk(w, err) < 0)
+	if (put(w, end_json, len, err) < 0 || sync_chunks(w, err) < 0 ||
+	    close_chunk(w, 1, err) < 0)
 		goto out;
 	ss_buf_addf(&p, "%s/snapshot.done.tmp", w->dir);
 	f = fopen(p.buf, "we");

@@ -6,7 +6,11 @@
  *   snapshot.<N>    chunk N (N from 0): entries ",<json>\n" like the log;
  *                   the last chunk ends with the snapshot-end control
  *                   entry. A chunk file exists only once complete: it is
- *                   written as snapshot.<N>.tmp, fsync'd and renamed.
+ *                   written as snapshot.<N>.tmp and renamed. The chunks
+ *                   are fsync'd before the last one is renamed (after a
+ *                   machine crash, chunks without snapshot.done may be
+ *                   damaged: no process completes that snapshot, so
+ *                   serve treats the shape as gone).
  *   snapshot.done   exists once every chunk is there; holds the number of
  *                   chunks as decimal text.
  *
