@@ -200,6 +200,7 @@ void ss_message_rows_init(struct ss_message_rows *e,
 	e->nsel = nsel;
 	ss_message_key(&e->prefix, t->schema, t->name, NULL, 0);
 	e->name_at = ss_xcalloc(nsel ? nsel : 1, sizeof(*e->name_at));
+	e->name_len = ss_xcalloc(nsel ? nsel : 1, sizeof(*e->name_len));
 	for (i = 0; i < nsel; i++) {
 		const char *name = t->cols[sel[i]].name;
 
@@ -208,6 +209,7 @@ void ss_message_rows_init(struct ss_message_rows *e,
 			ss_buf_addc(&e->names, ',');
 		ss_buf_add_json_string(&e->names, name, strlen(name));
 		ss_buf_addc(&e->names, ':');
+		e->name_len[i] = e->names.len - e->name_at[i];
 		ss_buf_add(&e->names, "", 1); /* the NUL between names */
 	}
 	if (!operation)
@@ -224,7 +226,8 @@ void ss_message_rows_init(struct ss_message_rows *e,
 }
 
 void ss_message_rows_add(struct ss_message_rows *e, struct ss_buf *out,
-			 const char *const *cols, const char *headers)
+			 const char *const *cols, const size_t *lens,
+			 const char *headers)
 {
 	size_t i;
 
@@ -237,9 +240,10 @@ void ss_message_rows_add(struct ss_message_rows *e, struct ss_buf *out,
 	for (i = 0; i < e->nsel; i++) {
 		const char *v = cols[e->npk + i];
 
-		ss_buf_adds(out, e->names.buf + e->name_at[i]);
+		ss_buf_add(out, e->names.buf + e->name_at[i], e->name_len[i]);
 		if (v)
-			ss_buf_add_json_string(out, v, strlen(v));
+			ss_buf_add_json_string(
+			    out, v, lens ? lens[e->npk + i] : strlen(v));
 		else
 			ss_buf_adds(out, "null");
 	}
@@ -256,5 +260,6 @@ void ss_message_rows_release(struct ss_message_rows *e)
 	ss_buf_release(&e->tail);
 	ss_buf_release(&e->key);
 	free(e->name_at);
+	free(e->name_len);
 	memset(e, 0, sizeof(*e));
 }

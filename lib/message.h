@@ -119,6 +119,7 @@ struct ss_message_rows {
 	struct ss_buf prefix; /* the key up to its values, raw */
 	struct ss_buf names;  /* per sel column '"name":', NUL-separated */
 	size_t *name_at;      /* nsel offsets into names */
+	size_t *name_len;     /* and their lengths */
 	struct ss_buf tail;   /* '},"headers":{...' up to the row's headers */
 	struct ss_buf key;    /* scratch */
 };
@@ -127,9 +128,11 @@ void ss_message_rows_init(struct ss_message_rows *e,
 			  size_t nsel, const char *operation,
 			  const char *extra_headers);
 /* Append row `cols` (npk + nsel values, then the header text if the
- * query has one, else NULL there) as a message to out. */
+ * query has one, else NULL there) as a message to out. lens: the values'
+ * lengths (read for the non-NULL ones), or NULL to measure them. */
 void ss_message_rows_add(struct ss_message_rows *e, struct ss_buf *out,
-			 const char *const *cols, const char *headers);
+			 const char *const *cols, const size_t *lens,
+			 const char *headers);
 void ss_message_rows_release(struct ss_message_rows *e);
 
 #endif

@@ -403,6 +403,7 @@ struct rows {
 	size_t ncols;	 /* the query's columns */
 	int has_headers; /* its last column is header text */
 	const char **vals;
+	size_t *lens; /* of vals (not read for NULLs) */
 	struct ss_buf line;
 	const struct ss_pgq_snapshot_cb *cb;
 };
@@ -411,7 +412,7 @@ struct rows {
 static int row_out(struct rows *r, struct ss_err *err)
 {
 	ss_buf_reset(&r->line);
-	ss_message_rows_add(&r->enc, &r->line, r->vals,
+	ss_message_rows_add(&r->enc, &r->line, r->vals, r->lens,
 			    r->has_headers ? r->vals[r->ncols - 1] : NULL);
 	return r->cb->row(r->cb->ctx, r->line.buf, r->line.len, err);
 }
@@ -450,10 +451,13 @@ static int rows_single(struct ss_pg *pg, const struct ss_buf *sql,
 		if (st == PGRES_SINGLE_TUPLE && rc == 0) {
 			size_t k;
 
-			for (k = 0; k < rows->ncols; k++)
+			for (k = 0; k < rows->ncols; k++) {
 				rows->vals[k] = PQgetisnull(r, 0, (int)k)
 						    ? NULL
 						    : PQgetvalue(r, 0, (int)k);
+				rows->lens[k] =
+				    (size_t)PQgetlength(r, 0, (int)k);
+			}
 			if (row_out(rows, err)) {
 				cancel(pg); /* abandon the rest */
 				rc = -1;
@@ -469,9 +473,10 @@ static int rows_single(struct ss_pg *pg, const struct ss_buf *sql,
 }
 
 /* One field of a COPY text row from p (before end), decoded in place and
- * NUL-terminated: *val the value (NULL for \N). Returns where the next
- * field starts, past its tab, or NULL when this field ends the row. */
-static char *copy_field(char *p, char *end, const char **val)
+ * NUL-terminated: *val the value (NULL for \N), *len its length. Returns
+ * where the next field starts, past its tab, or NULL when this field ends
+ * the row. */
+static char *copy_field(char *p, char *end, const char **val, size_t *len)
 {
 	char *w = p, *start = p;
 	int tab;
@@ -514,6 +519,7 @@ static char *copy_field(char *p, char *end, const char **val)
 	tab = p < end;
 	*w = '\0'; /* at most where the tab or the newline was */
 	*val = start;
+	*len = (size_t)(w - start);
 	return tab ? p + 1 : NULL;
 }
 
@@ -565,7 +571,8 @@ static int rows_copy(struct ss_pg *pg, const struct ss_buf *sql,
 						"%zu columns, not %zu",
 						k, rows->ncols);
 			else
-				p = copy_field(p, end, &rows->vals[k]);
+				p = copy_field(p, end, &rows->vals[k],
+					       &rows->lens[k]);
 		}
 		if (rc == 0 && p)
 			rc = ss_err_set(err, SS_ERR_RUNTIME,
@@ -734,6 +741,7 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		rs.ncols = ncols;
 		rs.has_headers = ncols > t->npk + nsel;
 		rs.vals = ss_xcalloc(ncols + 1, sizeof(*rs.vals));
+		rs.lens = ss_xcalloc(ncols + 1, sizeof(*rs.lens));
 		rs.cb = cb;
 		if ((q && q->nparams ? rows_single(pg, &sql, q, &rs, err)
 				     : rows_copy(pg, &sql, &rs, err)) < 0)
@@ -754,5 +762,6 @@ out:
 	if (enc_ready)
 		ss_message_rows_release(&rs.enc);
 	free(rs.vals);
+	free(rs.lens);
 	return rc;
 }

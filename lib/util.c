@@ -155,7 +155,7 @@ void ss_buf_release(struct ss_buf *b)
 	ss_buf_init(b);
 }
 
-void ss_buf_grow(struct ss_buf *b, size_t extra)
+void ss_buf_grow_slow(struct ss_buf *b, size_t extra)
 {
 	size_t need;
 
@@ -177,26 +177,6 @@ void ss_buf_grow(struct ss_buf *b, size_t extra)
 			b->buf[0] = '\0';
 		b->alloc = na;
 	}
-}
-
-void ss_buf_add(struct ss_buf *b, const void *data, size_t len)
-{
-	ss_buf_grow(b, len);
-	memcpy(b->buf + b->len, data, len);
-	b->len += len;
-	b->buf[b->len] = '\0';
-}
-
-void ss_buf_adds(struct ss_buf *b, const char *s)
-{
-	ss_buf_add(b, s, strlen(s));
-}
-
-void ss_buf_addc(struct ss_buf *b, char c)
-{
-	ss_buf_grow(b, 1);
-	b->buf[b->len++] = c;
-	b->buf[b->len] = '\0';
 }
 
 void ss_buf_vaddf(struct ss_buf *b, const char *fmt, va_list ap)
@@ -226,6 +206,23 @@ void ss_buf_addf(struct ss_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Nonzero when one of the 8 bytes at p needs a look of its own: below
+ * 0x20, '"', '\\' or non-ASCII. (The borrow of a byte found can flag the
+ * bytes above it too: they are looked at one by one.) */
+static inline uint64_t json_special8(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t x, q, bs;
+
+	memcpy(&x, p, 8);
+	q = x ^ (ones * '"');
+	bs = x ^ (ones * '\\');
+	/* a byte below 0x20; a zero byte of q or bs; a high bit */
+	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+		((bs - ones) & ~bs) | x) &
+	       high;
+}
+
 /* The escaper's loop, specialised by the compiler for each use of the
  * flags (the change writer calls it for every column of every change). */
 static inline int add_json(struct ss_buf *b, const char *s, size_t len,
@@ -238,10 +235,15 @@ static inline int add_json(struct ss_buf *b, const char *s, size_t len,
 	ss_buf_grow(b, len + 2);
 	b->buf[b->len++] = '"';
 	while (i < len) {
-		unsigned char c = p[i];
+		unsigned char c;
 		char esc[7];
 		const char *e;
 
+		while (i + 8 <= len && !json_special8(p + i))
+			i += 8;
+		if (i >= len)
+			break;
+		c = p[i];
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
 			i++;
 			continue;
@@ -311,11 +313,15 @@ void ss_buf_add_json_string(struct ss_buf *b, const char *s, size_t len)
 
 void ss_buf_add_doubling(struct ss_buf *b, const char *s, char c)
 {
-	for (; *s; s++) {
-		if (*s == c)
-			ss_buf_addc(b, c);
-		ss_buf_addc(b, *s);
+	const char *hit;
+
+	/* runs without c at once: most values have none */
+	while (c && (hit = strchr(s, c)) != NULL) {
+		ss_buf_add(b, s, (size_t)(hit - s) + 1);
+		ss_buf_addc(b, c);
+		s = hit + 1;
 	}
+	ss_buf_adds(b, s);
 }
 
 void ss_buf_add_clean(struct ss_buf *b, const char *s)

@@ -302,6 +302,7 @@ static void snapshot_row(const struct ss_catalog_table *t, const size_t *sel,
 	struct ss_buf q = SS_BUF_INIT;
 	struct ss_message_rows e;
 	const char *cols[16];
+	size_t lens[16];
 	size_t n = t->npk + nsel + (headers_sql ? 1 : 0), k;
 	PGresult *r;
 
@@ -313,12 +314,14 @@ static void snapshot_row(const struct ss_catalog_table *t, const size_t *sel,
 		FAILF("%s: %s", q.buf, err.msg);
 	CHECK(PQntuples(r) == 1 && PQnfields(r) == (int)n);
 	if (PQntuples(r) == 1 && PQnfields(r) == (int)n && n <= 16) {
-		for (k = 0; k < n; k++)
+		for (k = 0; k < n; k++) {
 			cols[k] = PQgetisnull(r, 0, (int)k)
 				      ? NULL
 				      : PQgetvalue(r, 0, (int)k);
+			lens[k] = (size_t)PQgetlength(r, 0, (int)k);
+		}
 		ss_message_rows_init(&e, t, sel, nsel, operation, extra);
-		ss_message_rows_add(&e, line, cols,
+		ss_message_rows_add(&e, line, cols, lens,
 				    headers_sql ? cols[n - 1] : NULL);
 		ss_message_rows_release(&e);
 	}
@@ -425,7 +428,7 @@ static void snapshot_copy(void)
 			cols[k] = PQgetisnull(r, row, (int)k)
 				      ? NULL
 				      : PQgetvalue(r, row, (int)k);
-		ss_message_rows_add(&e, &want, cols, NULL);
+		ss_message_rows_add(&e, &want, cols, NULL, NULL);
 		ss_buf_addc(&want, '\n');
 	}
 	CHECK(PQntuples(r) == 2);

@@ -119,6 +119,77 @@ static void test_json(void)
 	ss_buf_release(&b);
 }
 
+/* The escaper as the JSON rules say it, one byte at a time (lower case,
+ * any bytes): the reference for the word-at-a-time scan. */
+static void json_ref(struct ss_buf *b, const unsigned char *s, size_t len)
+{
+	size_t i;
+
+	ss_buf_addc(b, '"');
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c == '"' || c == '\\') {
+			ss_buf_addc(b, '\\');
+			ss_buf_addc(b, (char)c);
+		} else if (c == '\n') {
+			ss_buf_adds(b, "\\n");
+		} else if (c == '\r') {
+			ss_buf_adds(b, "\\r");
+		} else if (c == '\t') {
+			ss_buf_adds(b, "\\t");
+		} else if (c == '\b') {
+			ss_buf_adds(b, "\\b");
+		} else if (c == '\f') {
+			ss_buf_adds(b, "\\f");
+		} else if (c < 0x20) {
+			ss_buf_addf(b, "\\u%04x", c);
+		} else {
+			ss_buf_addc(b, (char)c);
+		}
+	}
+	ss_buf_addc(b, '"');
+}
+
+/* Random strings over the bytes the scan must notice and their
+ * neighbours (a borrow from one byte must not hide the next), at every
+ * length and alignment: the escaper equals the reference. */
+static void test_json_random(void)
+{
+	static const unsigned char pick[] = {'a',  'z',	 ' ',  '!',  '"',  '#',
+					     '[',  '\\', ']',  0x1f, 0x20, 0x00,
+					     0x01, 0x0a, 0x7f, 0x80, 0xc3, 0xa9,
+					     0xff, 0x21, 0x5b, 0x5d, '0'};
+	unsigned char s[48];
+	struct ss_buf got = SS_BUF_INIT, want = SS_BUF_INIT;
+	uint32_t seed = 12345;
+	int round, bad = 0;
+	size_t len, i;
+
+	for (round = 0; round < 20000 && !bad; round++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % sizeof(s);
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly plain, so that 8-byte words pass whole */
+			s[i] = (seed >> 16) % 4
+				   ? (unsigned char)('a' + (seed >> 20) % 26)
+				   : pick[(seed >> 18) % sizeof(pick)];
+		}
+		ss_buf_reset(&got);
+		ss_buf_reset(&want);
+		ss_buf_add_json_string(&got, (const char *)s, len);
+		json_ref(&want, s, len);
+		if (got.len != want.len || memcmp(got.buf, want.buf, got.len))
+			bad = 1;
+	}
+	CHECK(!bad);
+	if (bad)
+		fprintf(stderr, "# got  %s\n# want %s\n", got.buf, want.buf);
+	ss_buf_release(&got);
+	ss_buf_release(&want);
+}
+
 static void test_bytes(void)
 {
 	unsigned char b[8];
@@ -178,6 +249,7 @@ int main(void)
 	CHECK_STR(url, "[::1");
 	test_utf8();
 	test_json();
+	test_json_random();
 	test_bytes();
 	return unit_report();
 }
