@@ -12,6 +12,7 @@
 #include "create.h"
 #include "datadir.h"
 #include "dnf.h"
+#include "log.h"
 #include "message.h"
 #include "snapshot.h"
 #include "subq.h"
@@ -342,6 +343,8 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 		goto out;
 	}
 	rc = ss_snapshot_begin(cr->dir, cr->c->cfg.chunk_bytes, &cr->w, err);
+	if (rc == 0)
+		rc = ss_log_create(cr->dir, err);
 	if (rc < 0)
 		goto out;
 	if (cr->deps) {

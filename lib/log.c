@@ -531,6 +531,20 @@ static int open_files(struct ss_log_writer *w, struct ss_err *err)
 	return 0;
 }
 
+int ss_log_create(const char *dir, struct ss_err *err)
+{
+	static const char *const names[] = {"log", "index", "chunks", "head"};
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (open_file(dir, names[i], O_RDWR | O_CREAT, &fd, err) < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
 int ss_log_writer_open(const char *dir, const struct ss_log_opts *opts,
 		       struct ss_log_writer **out, struct ss_err *err)
 {

@@ -101,6 +101,17 @@ int ss_log_writer_open(const char *dir, const struct ss_log_opts *opts,
 void ss_log_writer_close(struct ss_log_writer *w);
 
 /*
+ * Create the log's files in dir (which must exist), empty, where they are
+ * not there: an empty log, as ss_log_writer_open makes it. Files that are
+ * there are not touched, so it may run beside a writer. serve calls it
+ * when it makes a shape, so that store's first commit to the shape opens
+ * its files instead of creating them: one transaction can be the first
+ * for thousands of shapes, and creating a file is the slowest of store's
+ * system calls. Returns 0, or -1 with SS_ERR_RUNTIME.
+ */
+int ss_log_create(const char *dir, struct ss_err *err);
+
+/*
  * Park w: close its files, keeping everything else (its entries not yet
  * committed stay in the files, in its write buffer and in w). Until
  * ss_log_writer_unpark, w holds no file descriptor between calls: a call

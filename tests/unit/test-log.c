@@ -205,6 +205,42 @@ static void test_log(void)
 /* A reader over damaged data files answers within the committed log or
  * with an error (found by tests/fuzz/fuzz-log: a damaged index record
  * gave an entry of 2^63 bytes). */
+/* ss_log_create: an empty log's files where there are none; a log that
+ * is there stays as it is. */
+static void test_create(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_log_writer *w;
+	struct ss_log_reader *r;
+	struct ss_log_head h;
+	struct stat st;
+	char d[300], p[400];
+
+	snprintf(d, sizeof(d), "%s/created", dir);
+	CHECK(mkdir(d, 0755) == 0);
+	CHECK(ss_log_create(d, &err) == 0);
+	snprintf(p, sizeof(p), "%s/head", d);
+	CHECK(stat(p, &st) == 0 && st.st_size == 0);
+	CHECK(ss_log_reader_open(d, &r, &err) == 0);
+	ss_log_reader_head(r, &h);
+	CHECK(h.entries == 0 && h.last.kind == SS_OFFSET_BEFORE_ALL);
+	CHECK(ss_log_writer_open(d, NULL, &w, &err) == 0);
+	append(w, 100, 0, "{\"a\":1}");
+	CHECK(ss_log_commit(w, 100, &err) == 0);
+	/* again, beside the writer: nothing changes */
+	CHECK(ss_log_create(d, &err) == 0);
+	append(w, 200, 0, "{\"a\":2}");
+	CHECK(ss_log_commit(w, 200, &err) == 0);
+	ss_log_writer_close(w);
+	CHECK(ss_log_reader_refresh(r, NULL, &err) == 0);
+	ss_log_reader_head(r, &h);
+	CHECK(h.entries == 2 && h.last.tx == 200);
+	ss_log_reader_close(r);
+	/* a directory that is not there: an error, nothing made */
+	snprintf(p, sizeof(p), "%s/not-there", dir);
+	CHECK(ss_log_create(p, &err) < 0 && err.code == SS_ERR_RUNTIME);
+}
+
 static void test_damage(void)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -639,6 +675,7 @@ int main(void)
 	test_log();
 	test_park();
 	test_buffered();
+	test_create();
 	test_damage();
 	test_snapshot();
 	test_message();
