@@ -428,6 +428,21 @@ struct plan {
 	int gone;      /* ss_live_locate found the shape gone */
 };
 
+/* Start a plan: p emptied, r's shape located (ss_live_locate's answer),
+ * the sequence number it was seen at kept for a following wait. */
+static int look(struct req *r, struct plan *p, struct ss_live_at *at,
+		struct ss_err *err)
+{
+	int st;
+
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	st = ss_live_locate(r->a->cfg.live, r->sh, r->a->cfg.reg, r->dir.buf,
+			    at, err);
+	r->seen_seq = at->seen_seq;
+	return st;
+}
+
 /*
  * Decide the answer for r->q.off on r's shape (reference 1.8 step 3-6).
  * P_WAIT means the connection is suspended until an event or
@@ -441,11 +456,7 @@ static int plan(struct req *r, struct plan *p)
 	struct ss_answer a;
 	int st, rc;
 
-	memset(p, 0, sizeof(*p));
-	p->fd = -1;
-	st = ss_live_locate(r->a->cfg.live, r->sh, r->a->cfg.reg, r->dir.buf,
-			    &at, &err);
-	r->seen_seq = at.seen_seq;
+	st = look(r, p, &at, &err);
 	if (st == -2) {
 		/* The shape is there; this process could not look at it now
 		 * (descriptors, I/O): not a reason to refetch. */
@@ -574,11 +585,7 @@ static int subset_plan(struct req *r, struct plan *p)
 	int64_t now = ss_mono_us();
 	int st, done;
 
-	memset(p, 0, sizeof(*p));
-	p->fd = -1;
-	st = ss_live_locate(r->a->cfg.live, r->sh, r->a->cfg.reg, r->dir.buf,
-			    &at, &err);
-	r->seen_seq = at.seen_seq;
+	st = look(r, p, &at, &err);
 	done = st == 1 && (at.done || at.base.g[0].gen);
 	r->subset_at = r->q.off.kind == SS_OFFSET_NOW ? at.last : r->q.off;
 	ss_live_at_release(&at);
