@@ -29,11 +29,13 @@ pipeline_start
 SEED=${SEED:-$(date +%s)}
 say "SEED=$SEED (replay: SEED=$SEED sh $0)"
 
+# A failing run's output stays in failed.out and failed.err of the kept
+# test dir (the tests after it write out and err again).
 run() {
 	( cd "$TEST_SRC/e2e" && SERVE_URL=$SERVE_URL SUBQ_EXTRA=1 \
 		SUBQ_NESTED=${NESTED:-0} \
 		node tanstack-subq.mjs "$1" "$SEED" 4 3 25 ) >out 2>err ||
-		{ cat out err >&2; return 1; }
+		{ cat out err >&2; cp out failed.out; cp err failed.err; return 1; }
 	tail -n 1 out | grep -q '^ok$' &&
 	say "$(grep -E '^(refetches|move-ins|deletes) ' out | tr '\n' ' ')" &&
 	# the plain Shape saw rows leave as deletes (each round makes
@@ -41,7 +43,7 @@ run() {
 	# new snapshot instead)
 	if [ "${2-}" != refetches ]; then
 		! grep -q "^deletes 0\$" out &&
-		grep -q "^refetches 0\$" out || { cat out >&2; return 1; }
+		grep -q "^refetches 0\$" out || { cat out >&2; cp out failed.out; return 1; }
 	fi
 }
 

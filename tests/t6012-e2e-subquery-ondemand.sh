@@ -25,10 +25,12 @@ pipeline_start
 SEED=${SEED:-$(date +%s)}
 say "SEED=$SEED (replay: SEED=$SEED sh $0)"
 
+# A failing run's output stays in failed.out and failed.err of the kept
+# test dir (the tests after it write out and err again).
 run() {
 	( cd "$TEST_SRC/e2e" && SERVE_URL=$SERVE_URL \
 		node tanstack-subset.mjs "$1" "$SEED" 3 3 20 ) >out 2>err ||
-		{ cat out err >&2; return 1; }
+		{ cat out err >&2; cp out failed.out; cp err failed.err; return 1; }
 	tail -n 1 out | grep -q '^ok$'
 }
 
