@@ -164,4 +164,26 @@ test_expect_success 'a subset at now waits for its new shape'"'"'s snapshot: not
 	! grep -q "\"id\":\"50\"" b
 '
 
+# The same through POST (the subset's fields in the body), which the
+# client sends when it is set to: the request waits with its body read.
+PQ="table=tasks&log=changes_only&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)"
+
+test_expect_success 'a POST subset at now waits for its new shape'"'"'s snapshot too' '
+	rp=$(route_pid) && test -n "$rp" &&
+	kill -STOP "$rp" &&
+	{ curl -g -s -o sb -D sh -X POST -H "content-type: application/json" \
+		-d "{\"where\":\"id > 0\"}" "$SERVE_URL/v1/shape?$PQ&offset=now" & } &&
+	cp=$! &&
+	sleep 1 &&
+	pg_psql "INSERT INTO tasks VALUES (52, 7, '"'"'late'"'"')" &&
+	kill -CONT "$rp" &&
+	wait $cp &&
+	cp sb b && data &&
+	test_eq "$(ids "SELECT id FROM tasks WHERE project_id IN (SELECT id FROM projects WHERE active) ORDER BY id")" \
+		"$(node -e "
+		const b = JSON.parse(require(\"fs\").readFileSync(\"b\", \"utf8\"));
+		console.log(b.data.map(r => r.value.id).sort((x, y) => x - y).join());")" &&
+	mv sh h && test "$(hdr electric-offset)" != now
+'
+
 test_done
