@@ -136,24 +136,37 @@ route_pid() {
 		fi
 	done
 }
+# subset_while_made INSERT-SQL WHERE CURL-ARG...: with route stopped, a
+# subset request (curl CURL-ARG..., to ./sb and ./h) that makes its shape
+# and waits, and INSERT-SQL committed meanwhile; the subset's rows must be
+# SELECT's of tasks WHERE (./b) and its electric-offset not "now".
+subset_while_made() {
+	_sql=$1 _w=$2
+	shift 2
+	rp=$(route_pid) && test -n "$rp" &&
+	kill -STOP "$rp" &&
+	{
+		{ curl -g -s -o sb -D h "$@" & } &&
+		_cp=$! &&
+		sleep 1 &&
+		pg_psql "$_sql"
+		_rc=$?
+		kill -CONT "$rp"
+		test "$_rc" = 0
+	} &&
+	wait $_cp &&
+	cp sb b && data &&
+	test_eq "$(ids "SELECT id FROM tasks WHERE $_w ORDER BY id")" \
+		"$(json_ids | tr , "\n" | sort -n | paste -sd,)" &&
+	test "$(hdr electric-offset)" != now
+}
 LQ="table=tasks&log=changes_only&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20NOT%20active)"
 
 test_expect_success 'a subset at now waits for its new shape'"'"'s snapshot: nothing lost between them' '
-	rp=$(route_pid) && test -n "$rp" &&
-	kill -STOP "$rp" &&
-	{ curl -g -s -o sb -D sh "$SERVE_URL/v1/shape?$LQ&offset=now&subset__where=id%20%3E%200" & } &&
-	cp=$! &&
-	sleep 1 &&
-	pg_psql "INSERT INTO tasks VALUES (50, 8, '"'"'late'"'"')" &&
-	kill -CONT "$rp" &&
-	wait $cp &&
-	cp sb b && data &&
-	test_eq "$(ids "SELECT id FROM tasks WHERE project_id IN (SELECT id FROM projects WHERE NOT active) ORDER BY id")" \
-		"$(node -e "
-		const b = JSON.parse(require(\"fs\").readFileSync(\"b\", \"utf8\"));
-		console.log(b.data.map(r => r.value.id).sort((x, y) => x - y).join());")" &&
-	mv sh h && h=$(hdr electric-handle) && o=$(hdr electric-offset) &&
-	test "$o" != now &&
+	subset_while_made "INSERT INTO tasks VALUES (50, 8, '"'"'late'"'"')" \
+		"project_id IN (SELECT id FROM projects WHERE NOT active)" \
+		"$SERVE_URL/v1/shape?$LQ&offset=now&subset__where=id%20%3E%200" &&
+	h=$(hdr electric-handle) && o=$(hdr electric-offset) &&
 	pg_psql "INSERT INTO tasks VALUES (51, 10, '"'"'after'"'"')" &&
 	for i in $(seq 1 100); do
 		test_eq 200 "$(get "/v1/shape?$LQ&handle=$h&offset=$o")" &&
@@ -169,21 +182,10 @@ test_expect_success 'a subset at now waits for its new shape'"'"'s snapshot: not
 PQ="table=tasks&log=changes_only&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)"
 
 test_expect_success 'a POST subset at now waits for its new shape'"'"'s snapshot too' '
-	rp=$(route_pid) && test -n "$rp" &&
-	kill -STOP "$rp" &&
-	{ curl -g -s -o sb -D sh -X POST -H "content-type: application/json" \
-		-d "{\"where\":\"id > 0\"}" "$SERVE_URL/v1/shape?$PQ&offset=now" & } &&
-	cp=$! &&
-	sleep 1 &&
-	pg_psql "INSERT INTO tasks VALUES (52, 7, '"'"'late'"'"')" &&
-	kill -CONT "$rp" &&
-	wait $cp &&
-	cp sb b && data &&
-	test_eq "$(ids "SELECT id FROM tasks WHERE project_id IN (SELECT id FROM projects WHERE active) ORDER BY id")" \
-		"$(node -e "
-		const b = JSON.parse(require(\"fs\").readFileSync(\"b\", \"utf8\"));
-		console.log(b.data.map(r => r.value.id).sort((x, y) => x - y).join());")" &&
-	mv sh h && test "$(hdr electric-offset)" != now
+	subset_while_made "INSERT INTO tasks VALUES (52, 7, '"'"'late'"'"')" \
+		"project_id IN (SELECT id FROM projects WHERE active)" \
+		-X POST -H "content-type: application/json" \
+		-d "{\"where\":\"id > 0\"}" "$SERVE_URL/v1/shape?$PQ&offset=now"
 '
 
 test_done
