@@ -28,6 +28,10 @@ struct ss_live {
 	/* shapes with an open log reader, most recently used first */
 	struct ss_live_shape *lru_head, *lru_tail;
 	size_t lru_n, max_logs;
+	/* shapes no request holds, kept for the next one (see live.h),
+	 * most recently put first */
+	struct ss_live_shape *idle_head, *idle_tail;
+	size_t idle_n;
 };
 
 static unsigned bucket(const char *s)
@@ -59,10 +63,16 @@ struct ss_live *ss_live_open(struct ss_err *err)
 	return l;
 }
 
+static void free_shape_locked(struct ss_live *l, struct ss_live_shape *s);
+
 void ss_live_close(struct ss_live *l)
 {
 	if (!l)
 		return;
+	pthread_mutex_lock(&l->mu);
+	while (l->idle_tail)
+		free_shape_locked(l, l->idle_tail);
+	pthread_mutex_unlock(&l->mu);
 	if (l->ino_fd >= 0)
 		close(l->ino_fd);
 	if (l->wake_fd >= 0)
@@ -72,11 +82,24 @@ void ss_live_close(struct ss_live *l)
 	free(l);
 }
 
+static void idle_trim_locked(struct ss_live *l);
+
 void ss_live_set_max_logs(struct ss_live *l, size_t max)
 {
 	pthread_mutex_lock(&l->mu);
 	l->max_logs = max;
+	idle_trim_locked(l);
 	pthread_mutex_unlock(&l->mu);
+}
+
+size_t ss_live_idle(struct ss_live *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->idle_n;
+	pthread_mutex_unlock(&l->mu);
+	return n;
 }
 
 size_t ss_live_open_logs(struct ss_live *l)
@@ -154,6 +177,8 @@ void ss_live_unlock(struct ss_live *l)
 	pthread_mutex_unlock(&l->mu);
 }
 
+static void idle_unlink_locked(struct ss_live *l, struct ss_live_shape *s);
+
 struct ss_live_shape *ss_live_get_locked(struct ss_live *l, const char *handle,
 					 int64_t id)
 {
@@ -162,7 +187,8 @@ struct ss_live_shape *ss_live_get_locked(struct ss_live *l, const char *handle,
 
 	for (s = l->table[b]; s; s = s->next)
 		if (!strcmp(s->handle, handle)) {
-			s->refs++;
+			if (s->refs++ == 0)
+				idle_unlink_locked(l, s);
 			return s;
 		}
 	s = ss_xcalloc(1, sizeof(*s));
@@ -207,12 +233,30 @@ static void wd_unlink_locked(struct ss_live *l, struct ss_live_shape *s)
 	s->wd_next = NULL;
 }
 
-void ss_live_put_locked(struct ss_live *l, struct ss_live_shape *s)
+/* ---- entries no request holds (l->mu held) ---- */
+
+static void idle_unlink_locked(struct ss_live *l, struct ss_live_shape *s)
+{
+	if (!s->idle_listed)
+		return;
+	if (s->idle_prev)
+		s->idle_prev->idle_next = s->idle_next;
+	else
+		l->idle_head = s->idle_next;
+	if (s->idle_next)
+		s->idle_next->idle_prev = s->idle_prev;
+	else
+		l->idle_tail = s->idle_prev;
+	s->idle_prev = s->idle_next = NULL;
+	s->idle_listed = 0;
+	l->idle_n--;
+}
+
+static void free_shape_locked(struct ss_live *l, struct ss_live_shape *s)
 {
 	struct ss_live_shape **pp;
 
-	if (--s->refs > 0)
-		return;
+	idle_unlink_locked(l, s);
 	if (s->wd >= 0) {
 		inotify_rm_watch(l->ino_fd, s->wd);
 		wd_unlink_locked(l, s);
@@ -226,6 +270,35 @@ void ss_live_put_locked(struct ss_live *l, struct ss_live_shape *s)
 	ss_log_reader_close(s->lr);
 	pthread_mutex_destroy(&s->lr_mu);
 	free(s);
+}
+
+/* Free the least recently put idle entries beyond max_logs. */
+static void idle_trim_locked(struct ss_live *l)
+{
+	while (l->idle_tail && l->idle_n > l->max_logs)
+		free_shape_locked(l, l->idle_tail);
+}
+
+void ss_live_put_locked(struct ss_live *l, struct ss_live_shape *s)
+{
+	if (--s->refs > 0)
+		return;
+	/* A creation that failed or did not finish in this process is not
+	 * kept: the next request asks the registry afresh. */
+	if (!l->max_logs || s->creating || s->failed) {
+		free_shape_locked(l, s);
+		return;
+	}
+	s->idle_prev = NULL;
+	s->idle_next = l->idle_head;
+	if (l->idle_head)
+		l->idle_head->idle_prev = s;
+	else
+		l->idle_tail = s;
+	l->idle_head = s;
+	s->idle_listed = 1;
+	l->idle_n++;
+	idle_trim_locked(l);
 }
 
 void ss_live_put(struct ss_live *l, struct ss_live_shape *s)
@@ -253,11 +326,10 @@ void ss_live_watch_locked(struct ss_live *l, struct ss_live_shape *s,
 
 void ss_live_unwatch_locked(struct ss_live *l, struct ss_live_shape *s)
 {
-	if (--s->watchers > 0 || s->wd < 0)
-		return;
-	inotify_rm_watch(l->ino_fd, s->wd);
-	wd_unlink_locked(l, s);
-	s->wd = -1;
+	/* The watch itself stays with the entry, for its next request:
+	 * removed when the entry is freed or its directory goes. */
+	(void)l;
+	s->watchers--;
 }
 
 /* ---- the deadline heap ---- */
@@ -439,6 +511,12 @@ static void inotify_events(struct ss_live *l)
 			else
 				ss_live_event_locked(l, s);
 			if (ev->mask & IN_IGNORED) {
+				wd_unlink_locked(l, s);
+				s->wd = -1;
+			} else if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF)) {
+				/* The watch follows the moved directory: a
+				 * later request watches the path again. */
+				inotify_rm_watch(l->ino_fd, s->wd);
 				wd_unlink_locked(l, s);
 				s->wd = -1;
 			}

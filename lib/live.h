@@ -21,6 +21,14 @@
  * is closed first, so descriptors do not grow with the number of shapes
  * that clients follow (a closed reader is opened again at the shape's
  * next look).
+ *
+ * Idle entries: when the last request of a shape ends, its entry (what
+ * serve learned of the shape, its open reader, its directory watch) is
+ * kept for the next request, as a client's next long-poll comes right
+ * after the last one's answer. At most as many as ss_live_set_max_logs
+ * are kept, the least recently used freed first; with no bound set, an
+ * entry is freed with its last reference. A creation that failed or did
+ * not finish is never kept.
  */
 #ifndef SS_LIVE_H
 #define SS_LIVE_H
@@ -52,9 +60,10 @@ struct ss_live_waiter {
 
 /*
  * What the process knows about a shape beyond the registry. Found by
- * handle; lives while referenced (ss_live_get_locked / ss_live_put). The
- * fields under "creation" and "cache" are the caller's, read and written
- * with the hub's mutex held; the log reader with lr_mu held.
+ * handle; lives while referenced (ss_live_get_locked / ss_live_put),
+ * then maybe idle (above). The fields under "creation" and "cache" are
+ * the caller's, read and written with the hub's mutex held; the log
+ * reader with lr_mu held.
  */
 struct ss_live_shape {
 	char handle[SS_HANDLE_MAX];
@@ -79,6 +88,8 @@ struct ss_live_shape {
 	/* the hub's */
 	int lr_listed; /* on the hub's list of open readers */
 	struct ss_live_shape *lru_prev, *lru_next;
+	int idle_listed; /* no reference: on the hub's idle list */
+	struct ss_live_shape *idle_prev, *idle_next;
 	int refs;
 	int wd, watchers;
 	struct ss_live_waiter *waiters;
@@ -89,13 +100,18 @@ struct ss_live_shape {
  * could not be set up: SS_ERR_RUNTIME). */
 struct ss_live *ss_live_open(struct ss_err *err);
 
-/* Free the hub; every shape must have been put. NULL is a no-op. */
+/* Free the hub and its idle entries; every shape must have been put.
+ * NULL is a no-op. */
 void ss_live_close(struct ss_live *l);
 
-/* Keep at most max shapes' log readers open (0: no bound, the default).
- * A reader being read is never closed, so the count may pass max by the
- * number of requests looking at their shapes at that moment. */
+/* Keep at most max shapes' log readers open (0: no bound, the default),
+ * and at most max idle entries (0: none). A reader being read is never
+ * closed, so the count may pass max by the number of requests looking
+ * at their shapes at that moment. */
 void ss_live_set_max_logs(struct ss_live *l, size_t max);
+
+/* Entries kept with no reference now. */
+size_t ss_live_idle(struct ss_live *l);
 
 /* Log readers open now. */
 size_t ss_live_open_logs(struct ss_live *l);
@@ -114,13 +130,15 @@ struct ss_live_shape *ss_live_find_locked(struct ss_live *l,
 /* Take one more reference to s. */
 void ss_live_ref_locked(struct ss_live *l, struct ss_live_shape *s);
 
-/* Drop a reference; the last one frees s (its watch, its log reader). */
+/* Drop a reference; after the last one s is kept idle (see above) or
+ * freed with its watch and its log reader. */
 void ss_live_put_locked(struct ss_live *l, struct ss_live_shape *s);
 void ss_live_put(struct ss_live *l, struct ss_live_shape *s);
 
 /* Watch (count one more watcher of) s's directory dir; unwatch drops
- * one, the last removes the watch. A directory that cannot be watched
- * is not: its waiters wake at their deadlines. */
+ * one. The watch stays until s is freed or the directory moves or goes
+ * (a later watch then watches dir again). A directory that cannot be
+ * watched is not: its waiters wake at their deadlines. */
 void ss_live_watch_locked(struct ss_live *l, struct ss_live_shape *s,
 			  const char *dir);
 void ss_live_unwatch_locked(struct ss_live *l, struct ss_live_shape *s);

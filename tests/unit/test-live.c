@@ -141,7 +141,8 @@ static int look(struct ss_live *l, struct ss_live_shape *s,
 	return rc;
 }
 
-/* The bound on open log readers; running out of descriptors. */
+/* The bound on open log readers; running out of descriptors; idle
+ * entries. */
 static void open_logs(const char *top)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -206,10 +207,43 @@ static void open_logs(const char *top)
 		FAILF("setrlimit");
 	CHECK(i == -2 && !s[0]->lr);
 	CHECK(look(l, s[0], reg, dir[0]) == 1 && s[0]->lr);
-	/* a shape let go closes its reader */
-	ss_live_put(l, s[0]);
-	ss_live_put(l, s[1]);
-	ss_live_put(l, s[2]);
+	/* Idle entries. With the bound at 2, a shape let go stays, reader
+	 * and all, and the next request gets the same entry back. */
+	ss_live_set_max_logs(l, 2);
+	CHECK(look(l, s[1], reg, dir[1]) == 1);
+	CHECK(ss_live_open_logs(l) == 2 && count_fds() == fds + 8);
+	{
+		char h0[SS_HANDLE_MAX];
+		struct ss_live_shape *again;
+
+		snprintf(h0, sizeof(h0), "%s", s[0]->handle);
+		ss_live_put(l, s[0]);
+		CHECK(ss_live_idle(l) == 1 && count_fds() == fds + 8);
+		ss_live_lock(l);
+		again = ss_live_get_locked(l, h0, 0);
+		ss_live_unlock(l);
+		CHECK(again == s[0] && again->lr && ss_live_idle(l) == 0);
+		CHECK(look(l, s[0], reg, dir[0]) == 1 &&
+		      count_fds() == fds + 8);
+		/* at most 2 idle: the least recently put is freed, its
+		 * reader closed */
+		ss_live_put(l, s[0]);
+		ss_live_put(l, s[1]);
+		ss_live_put(l, s[2]);
+		CHECK(ss_live_idle(l) == 2 && count_fds() == fds + 4);
+		ss_live_lock(l);
+		CHECK(!ss_live_find_locked(l, h0));
+		CHECK(ss_live_find_locked(l, s[1]->handle) == s[1]);
+		s[0] = ss_live_get_locked(l, s[1]->handle, 0);
+		ss_live_unlock(l);
+		/* a failed creation is not kept */
+		s[0]->failed = 1;
+		ss_live_put(l, s[0]);
+		CHECK(ss_live_idle(l) == 1 && count_fds() == fds);
+		/* no bound: nothing is kept */
+		ss_live_set_max_logs(l, 0);
+		CHECK(ss_live_idle(l) == 0);
+	}
 	CHECK(ss_live_open_logs(l) == 0 && count_fds() == fds);
 	ss_registry_close(reg, &err);
 	ss_live_close(l);
@@ -221,10 +255,10 @@ int main(int argc, char **argv)
 	struct ss_live *l = ss_live_open(&err);
 	struct ss_live_shape *s, *s2;
 	struct fake_req a, b, c, d;
-	char dir[4096], file[4200];
+	char dir[4096], file[4200], moved[4096];
 	pthread_t th;
 	uint64_t seq;
-	int fd;
+	int fd, wd;
 
 	if (argc != 2)
 		FAILF("usage: test-live DIR");
@@ -341,6 +375,61 @@ int main(int argc, char **argv)
 	ss_live_removed(l, "1-2");
 	ss_live_removed(l, "9-9");
 	CHECK(a.woken == 1);
+
+	/* An idle entry keeps its watch: the next request gets it back
+	 * watching, and a write wakes it with no new watch. A moved
+	 * directory drops the watch; the next watch is on the path again. */
+	ss_live_set_max_logs(l, 4);
+	snprintf(moved, sizeof(moved), "%s/moved", argv[1]);
+	if (mkdir(dir, 0700) < 0)
+		FAILF("could not make '%s'", dir);
+	ss_live_lock(l);
+	s2 = ss_live_get_locked(l, "5-6", 8);
+	ss_live_watch_locked(l, s2, dir);
+	wd = s2->wd;
+	ss_live_unwatch_locked(l, s2);
+	ss_live_put_locked(l, s2);
+	ss_live_unlock(l);
+	CHECK(wd >= 0 && ss_live_idle(l) == 1);
+	ss_live_lock(l);
+	CHECK(ss_live_get_locked(l, "5-6", 8) == s2 && s2->wd == wd);
+	ss_live_watch_locked(l, s2, dir);
+	CHECK(s2->wd == wd && s2->watchers == 1);
+	ss_live_unlock(l);
+	CHECK(ss_live_idle(l) == 0);
+	b.woken = 0;
+	CHECK(wait_req(l, s2, &b, ss_mono_us() + 60000000) == 0);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "x", 1) != 1 || close(fd) < 0)
+		FAILF("could not write '%s'", file);
+	WAIT_FOR(b.woken);
+	CHECK(b.woken == 1);
+	ss_live_lock(l);
+	ss_live_unwatch_locked(l, s2);
+	s2->snap_done = 1;
+	ss_live_put_locked(l, s2);
+	ss_live_unlock(l);
+	if (rename(dir, moved) < 0)
+		FAILF("could not move '%s'", dir);
+	WAIT_FOR(s2->wd < 0);
+	ss_live_lock(l);
+	CHECK(s2->wd < 0 && s2->lr_stale == 1 && s2->snap_done == 0);
+	CHECK(ss_live_get_locked(l, "5-6", 8) == s2);
+	ss_live_unlock(l);
+	if (mkdir(dir, 0700) < 0)
+		FAILF("could not make '%s'", dir);
+	ss_live_lock(l);
+	ss_live_watch_locked(l, s2, dir);
+	CHECK(s2->wd >= 0);
+	ss_live_unwatch_locked(l, s2);
+	ss_live_put_locked(l, s2);
+	ss_live_unlock(l);
+	ss_live_set_max_logs(l, 0);
+	CHECK(ss_live_idle(l) == 0);
+	snprintf(file, sizeof(file), "%s/head", moved);
+	unlink(file);
+	rmdir(moved);
+	rmdir(dir);
 
 	/* stopping wakes every waiter; then waits return at once */
 	a.woken = d.woken = 0;
