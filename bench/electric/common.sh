@@ -139,7 +139,8 @@ EW_TS="(extract(epoch from now()) * 1000000)::bigint"
 # PROFILE=FILE: perf record -a -g (the whole machine: every stage,
 # PostgreSQL and the load generator) over the measured part of each
 # point, to FILE.N; `perf report -i FILE.N --no-children --sort comm,dso,sym`.
-# With STRACE_STAGE=shapesync-store (say): strace -c of that stage instead.
+# With STRACE_STAGE=shapesync-store (say): strace -c of that stage instead
+# (STRACE_ARGS: other strace options in place of -c, e.g. -e trace=openat).
 EW_PROF=0
 # CPU seconds (user + system, all threads) of each stage and of
 # PostgreSQL's processes, "name=seconds" words.
@@ -160,7 +161,7 @@ ew_prof_start() {
 	EW_PROF=$((EW_PROF + 1))
 	if [ -n "${STRACE_STAGE:-}" ]; then
 		# Instead: count the system calls of one stage.
-		strace -c -f -p "$(up_child "$STRACE_STAGE")" -o "$PROFILE.$EW_PROF" 2>/dev/null &
+		strace ${STRACE_ARGS:--c} -f -p "$(up_child "$STRACE_STAGE")" -o "$PROFILE.$EW_PROF" 2>/dev/null &
 	else
 		perf record -a -g -q -o "$PROFILE.$EW_PROF" >/dev/null 2>&1 &
 	fi

@@ -658,7 +658,7 @@ static void report(int64_t end)
 	       "\"samples\":%zu,\"lat_mean_ms\":%.3f,\"lat_p50_ms\":%.3f,"
 	       "\"lat_p99_ms\":%.3f,\"lat_max_ms\":%.3f,"
 	       "\"txns\":%zu,\"txn_all_mean_ms\":%.3f,\"txn_all_max_ms\":%.3f,"
-	       "\"live_span_ms\":%.3f,"
+	       "\"live_span_ms\":%.3f,\"last_rx_us\":%lld,"
 	       "\"requests\":%ld,\"errors\":%ld,\"retries\":%ld,"
 	       "\"conflicts\":%ld,"
 	       "\"reconnects\":%ld,\"wall_s\":%.3f,"
@@ -668,8 +668,9 @@ static void report(int64_t end)
 	       pct(sync, ns, 100), nsamples, mean(lat, nsamples),
 	       pct(lat, nsamples, 50), pct(lat, nsamples, 99),
 	       pct(lat, nsamples, 100), nt, mean(txn, nt), pct(txn, nt, 100),
-	       nsamples ? (double)(last_rx - first_ts) / 1000.0 : 0.0, requests,
-	       errors, retries, conflicts, reconnects, (double)(end - t0) / 1e6,
+	       nsamples ? (double)(last_rx - first_ts) / 1000.0 : 0.0,
+	       (long long)last_rx, requests, errors, retries, conflicts,
+	       reconnects, (double)(end - t0) / 1e6,
 	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
 	       ru.ru_maxrss);
