@@ -9,6 +9,8 @@
 # ILIKE 14 ms at 1,000 and 140 ms at 10,000. FORMS="ilike" (or "eq")
 # runs one of the two.
 # Usage: make bench-electric, or SS_BUILD=build sh bench/electric/w3-unrelated.sh
+# up to 10,000 clients sync at once
+EW_MAXCONN=${EW_MAXCONN:-12000}
 . "$(dirname "$0")/common.sh"
 if [ "$QUICK" = 1 ]; then NS=${NS:-"10 1000 10000"}; ROUNDS=${ROUNDS:-20}; else NS=${NS:-"10 100 1000 2500 5000 7500 10000"}; ROUNDS=${ROUNDS:-50}; fi
 ew_start
