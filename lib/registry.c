@@ -431,6 +431,7 @@ void ss_registry_opts_init(struct ss_registry_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->flush_interval_ms = 5;
+	o->touch_interval_ms = 1000;
 	o->flush_batch = 512;
 	o->buffer_capacity = 16384;
 	o->read_pool_max = 4;

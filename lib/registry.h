@@ -62,6 +62,8 @@ struct ss_registry;
 struct ss_registry_opts {
 	int create;	       /* create the file if missing (else error) */
 	int flush_interval_ms; /* max time a write waits in the buffer: 5 */
+	int touch_interval_ms; /* ... a last-read touch (ss_registry_touch):
+				  1000 */
 	int flush_batch;       /* entries per transaction: 512 */
 	int buffer_capacity; /* max pending shapes before writers wait: 16384 */
 	int read_pool_max;   /* read connections at most: 4 */
@@ -206,7 +208,13 @@ int ss_registry_set_oids(struct ss_registry *reg, int64_t id,
 			 struct ss_err *err);
 
 /* Last-read touch: never blocks, never writes synchronously. A touch that
- * finds the buffer full is dropped and counted in the stats. */
+ * finds the buffer full is dropped and counted in the stats. Its time is
+ * the touch's own. The first touch after touch_interval_ms without one
+ * is committed like any write (it may be what wakes a sleeping
+ * replicate); the touches after it wait up to touch_interval_ms, or go
+ * with the next other write: readers are many, every commit is an fsync,
+ * and a last read only orders evictions and replicate's idle timeout,
+ * which count in seconds. */
 void ss_registry_touch(struct ss_registry *reg, int64_t id);
 
 /* Route's active mark (DESIGN.md step 2): the shape is being routed from

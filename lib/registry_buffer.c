@@ -156,6 +156,8 @@ static void enqueue_front(struct ss_registry *r, struct entry *e)
 		r->qtail = e;
 	r->qhead = e;
 	r->oldest_us = ss_mono_us();
+	if ((e->dirty & ~(unsigned)F_TOUCH) && !r->urgent_us)
+		r->urgent_us = r->oldest_us;
 }
 
 void ss_reg_dequeue(struct ss_registry *r, struct entry *e)
@@ -184,6 +186,8 @@ static void mark(struct ss_registry *r, struct entry *e, unsigned flags)
 	enqueue(r, e);
 	if (r->qhead == e)
 		r->oldest_us = ss_mono_us();
+	if ((flags & ~(unsigned)F_TOUCH) && !r->urgent_us)
+		r->urgent_us = ss_mono_us();
 	pthread_cond_signal(&r->wake);
 }
 
@@ -482,6 +486,19 @@ void ss_registry_touch(struct ss_registry *r, int64_t id)
 	}
 	e->rec.last_read_us = ss_now_us();
 	mark(r, e, F_TOUCH);
+	{
+		/* The first touch after a quiet interval is written as soon
+		 * as any write: it may be what wakes a sleeping replicate. */
+		int64_t now = ss_mono_us();
+
+		if (!r->touch_urgent_us ||
+		    now - r->touch_urgent_us >=
+			(int64_t)r->o.touch_interval_ms * 1000) {
+			r->touch_urgent_us = now;
+			if (!r->urgent_us)
+				r->urgent_us = now;
+		}
+	}
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -851,6 +868,8 @@ void *ss_reg_flusher_main(void *arg)
 {
 	struct ss_registry *r = arg;
 	int64_t last_reap = ss_mono_us();
+	int64_t flush_us = (int64_t)r->o.flush_interval_ms * 1000;
+	int64_t touch_us = (int64_t)r->o.touch_interval_ms * 1000;
 
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
@@ -862,13 +881,27 @@ void *ss_reg_flusher_main(void *arg)
 		for (e = r->qhead; e && pending < r->o.flush_batch;
 		     e = e->qnext)
 			pending++;
-		if (r->qhead &&
-		    (r->stop || r->force || pending >= r->o.flush_batch ||
-		     now - r->oldest_us >=
-			 (int64_t)r->o.flush_interval_ms * 1000)) {
+		/* Writes are committed flush_interval_ms after the first one
+		 * was queued; touches alone wait touch_interval_ms. */
+		if (r->qhead) {
+			due = r->oldest_us + touch_us;
+			if (r->urgent_us && r->urgent_us + flush_us < due)
+				due = r->urgent_us + flush_us;
+		} else {
+			due = now + 1000000;
+		}
+		if (r->qhead && (r->stop || r->force ||
+				 pending >= r->o.flush_batch || now >= due)) {
 			flush_round(r);
 			if (!r->qhead)
 				r->force = 0;
+			/* Still urgent only if a write other than a touch
+			 * is left (it keeps its time: it is due). */
+			for (e = r->qhead; e; e = e->qnext)
+				if (e->dirty & ~(unsigned)F_TOUCH)
+					break;
+			if (!e)
+				r->urgent_us = 0;
 			continue;
 		}
 		if (r->stop)
@@ -880,9 +913,6 @@ void *ss_reg_flusher_main(void *arg)
 			last_reap = now;
 			continue;
 		}
-		due = r->qhead ? r->oldest_us +
-				     (int64_t)r->o.flush_interval_ms * 1000
-			       : now + 1000000;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		{
 			int64_t wait_us = due - now;

@@ -85,8 +85,11 @@ struct ss_registry {
 	struct entry *qhead, *qtail;
 	struct entry **batch; /* entries the flusher is committing */
 	size_t nbatch;
-	int64_t count;	   /* entries in the buffer */
-	int64_t oldest_us; /* when the FIFO head was queued */
+	int64_t count;		 /* entries in the buffer */
+	int64_t oldest_us;	 /* when the FIFO head was queued */
+	int64_t urgent_us;	 /* since when a write other than a touch is
+				    queued (0: only touches) */
+	int64_t touch_urgent_us; /* the last touch written at once */
 	uint64_t epoch;
 	int force;
 	int stop;

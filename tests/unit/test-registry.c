@@ -149,6 +149,54 @@ static void test_basic(void)
 	close_reg(r);
 }
 
+/* last_read_us of id as committed (read through a second handle, whose
+ * buffer holds nothing). */
+static int64_t committed_read(const char *name, int64_t id)
+{
+	struct ss_registry *o = open_reg(name, NULL);
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	int64_t v = -1;
+
+	ss_shape_rec_init(&rec);
+	if (ss_registry_get_by_id(o, id, &rec, &err) == 1)
+		v = rec.last_read_us;
+	ss_shape_rec_release(&rec);
+	close_reg(o);
+	return v;
+}
+
+/* The first touch is committed at once; one soon after it waits
+ * touch_interval_ms, or goes with the next other write. */
+static void test_touch_interval(void)
+{
+	struct ss_registry_opts o;
+	struct ss_registry *r;
+	struct ss_err err = SS_ERR_INIT;
+	int64_t a, b;
+	int i;
+
+	ss_registry_opts_init(&o);
+	o.touch_interval_ms = 600000;
+	r = open_reg("touch.db", &o);
+	a = add(r, "t", NULL, NULL, NULL);
+	b = add(r, "u", NULL, NULL, NULL);
+	CHECK(ss_registry_flush(r, &err) == 0);
+	ss_registry_touch(r, a);
+	for (i = 0; i < 500 && committed_read("touch.db", a) <= 0; i++)
+		usleep(10000);
+	CHECK(committed_read("touch.db", a) > 0);
+	ss_registry_touch(r, b);
+	usleep(200000); /* 40 flush intervals */
+	CHECK(committed_read("touch.db", b) == 0);
+	/* another write: the touch goes with it */
+	CHECK(ss_registry_mark_active(r, a, 1, &err) == 1);
+	for (i = 0; i < 500 && committed_read("touch.db", b) <= 0; i++)
+		usleep(10000);
+	CHECK(committed_read("touch.db", b) > 0);
+	close_reg(r);
+}
+
 static void test_overlay(void)
 {
 	struct ss_registry_opts o;
@@ -819,6 +867,7 @@ int main(void)
 	snprintf(dir, sizeof(dir), "%s", tmpl);
 	test_basic();
 	test_overlay();
+	test_touch_interval();
 	test_crash_no_reuse();
 	test_concurrency(16384, "conc.db");
 	test_concurrency(8, "conc-small.db");
