@@ -42,8 +42,9 @@ ulimit -n 65536 2>/dev/null || ulimit -n 20000 2>/dev/null || true
 # leaves fewer logs open: with 15,000 connections (the most 20,000
 # allows) only 625 logs stay open and a workload over more shapes
 # reopens logs on every request (--max-open-logs in shapesync-serve(1)).
+# 3,000 (the most any workload here but w3 holds is 2,050) leaves 2,125.
 # A production host raises the limit instead (LimitNOFILE=).
-EW_MAXCONN=${EW_MAXCONN:-5000}
+EW_MAXCONN=${EW_MAXCONN:-3000}
 
 EW_UP_ARGS=
 ew_start() {
