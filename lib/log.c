@@ -31,7 +31,14 @@ static int open_file(const char *dir, const char *name, int flags, int *fd,
 	struct ss_buf p = SS_BUF_INIT;
 
 	ss_buf_addf(&p, "%s/%s", dir, name);
-	*fd = open(p.buf, flags | O_CLOEXEC, 0644);
+	/* A reader reads a log just after each append, and with relatime
+	 * every such read would write the inode's access time (a journal
+	 * write per read). O_NOATIME is for the files' owner only. */
+	*fd = -1;
+	if (flags == O_RDONLY)
+		*fd = open(p.buf, O_RDONLY | O_NOATIME | O_CLOEXEC);
+	if (*fd < 0 && (flags != O_RDONLY || errno == EPERM))
+		*fd = open(p.buf, flags | O_CLOEXEC, 0644);
 	ss_buf_release(&p);
 	if (*fd < 0) {
 		if (errno == ENOENT && !(flags & O_CREAT))

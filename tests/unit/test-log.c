@@ -241,6 +241,43 @@ static void test_create(void)
 	CHECK(ss_log_create(p, &err) < 0 && err.code == SS_ERR_RUNTIME);
 }
 
+/* A reader leaves the files' access times alone: with relatime a read
+ * after each append would otherwise write every file's inode. */
+static void test_noatime(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_log_writer *w;
+	struct ss_log_reader *r;
+	struct ss_log_head h;
+	struct timespec old[2] = {{1000, 0}, {0, UTIME_OMIT}};
+	static const char *const names[] = {"log", "index", "head"};
+	struct stat st;
+	char d[300], p[400], *b;
+	uint64_t count;
+	size_t i;
+
+	snprintf(d, sizeof(d), "%s/noatime", dir);
+	CHECK(ss_log_writer_open(d, NULL, &w, &err) == 0);
+	append(w, 100, 0, "{\"a\":1}");
+	CHECK(ss_log_commit(w, 100, &err) == 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", d, names[i]);
+		CHECK(utimensat(AT_FDCWD, p, old, 0) == 0);
+	}
+	CHECK(ss_log_reader_open(d, &r, &err) == 0);
+	CHECK(ss_log_reader_refresh(r, NULL, &err) == 0);
+	ss_log_reader_head(r, &h);
+	b = body(r, ss_offset_before_all, h.last, &count);
+	CHECK_STR(b, "[{\"a\":1}\n]");
+	free(b);
+	for (i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", d, names[i]);
+		CHECK(stat(p, &st) == 0 && st.st_atim.tv_sec == 1000);
+	}
+	ss_log_reader_close(r);
+	ss_log_writer_close(w);
+}
+
 static void test_damage(void)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -676,6 +713,7 @@ int main(void)
 	test_park();
 	test_buffered();
 	test_create();
+	test_noatime();
 	test_damage();
 	test_snapshot();
 	test_message();
