@@ -840,6 +840,10 @@ struct ss_log_reader {
 	int log_fd, idx_fd, chk_fd, head_fd;
 	struct ss_log_head head;
 	uint64_t seq;
+	/* The end before the last refresh that moved it: a live request
+	 * asks for what follows it (memo_i entries end at memo_off). */
+	struct ss_offset memo_off;
+	uint64_t memo_i;
 };
 
 void ss_log_reader_close(struct ss_log_reader *r)
@@ -946,6 +950,10 @@ int ss_log_reader_refresh(struct ss_log_reader *r, int *changed,
 		    r->dir);
 	if (changed)
 		*changed = seq != r->seq;
+	if (r->head.entries && r->head.entries < h.entries) {
+		r->memo_off = r->head.last;
+		r->memo_i = r->head.entries;
+	}
 	r->head = h;
 	r->seq = seq;
 	return 0;
@@ -1017,6 +1025,35 @@ int ss_log_reader_chunk_end(struct ss_log_reader *r,
 	return 0;
 }
 
+/* search() for `after` when it is the remembered end: the first entry
+ * past it is memo_i, checked against the records on both sides (two
+ * reads instead of a binary search). *out is UINT64_MAX when `after` is
+ * not that end (search then). */
+static int memo_find(struct ss_log_reader *r, const struct ss_offset *after,
+		     uint64_t *out, struct ss_err *err)
+{
+	struct ss_offset o;
+	uint64_t pos;
+
+	*out = UINT64_MAX;
+	if (!r->memo_i || r->memo_i > r->head.entries ||
+	    ss_offset_compare(after, &r->memo_off))
+		return 0;
+	if (read_rec(r, r->idx_fd, "index", r->memo_i - 1, &o, &pos, err) < 0)
+		return -1;
+	if (ss_offset_compare(&o, after) > 0)
+		return 0;
+	if (r->memo_i < r->head.entries) {
+		if (read_rec(r, r->idx_fd, "index", r->memo_i, &o, &pos, err) <
+		    0)
+			return -1;
+		if (ss_offset_compare(&o, after) <= 0)
+			return 0;
+	}
+	*out = r->memo_i;
+	return 0;
+}
+
 int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
 			const struct ss_offset *upto, uint64_t *start,
 			uint64_t *end, uint64_t *count, struct ss_err *err)
@@ -1028,9 +1065,15 @@ int ss_log_reader_range(struct ss_log_reader *r, const struct ss_offset *after,
 	*count = 0;
 	if (!r->head.entries || ss_offset_compare(upto, after) <= 0)
 		return 0;
-	if (search(r, r->idx_fd, "index", r->head.entries, after, &i, err) <
-		0 ||
-	    search(r, r->idx_fd, "index", r->head.entries, upto, &j, err) < 0)
+	if (memo_find(r, after, &i, err) < 0 ||
+	    (i == UINT64_MAX && search(r, r->idx_fd, "index", r->head.entries,
+				       after, &i, err) < 0))
+		return -1;
+	/* Every entry is at or before the last offset. */
+	if (ss_offset_compare(upto, &r->head.last) >= 0)
+		j = r->head.entries;
+	else if (search(r, r->idx_fd, "index", r->head.entries, upto, &j, err) <
+		 0)
 		return -1;
 	if (i >= j)
 		return 0;

@@ -241,6 +241,63 @@ static void test_create(void)
 	CHECK(ss_log_create(p, &err) < 0 && err.code == SS_ERR_RUNTIME);
 }
 
+/* A long-lived reader (which remembers the end before its last refresh
+ * and takes a live request's range from it) answers every range as a
+ * fresh reader does, over random appends and requests. */
+static void test_memo(void)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_log_writer *w;
+	struct ss_log_reader *r, *f;
+	struct ss_log_head h;
+	struct ss_offset prev = ss_offset_before_all, offs[400];
+	char d[300];
+	uint64_t tx = 10, n = 0, s1, e1, c1, s2, e2, c2;
+	int round, k;
+
+	srand(7);
+	snprintf(d, sizeof(d), "%s/memo", dir);
+	CHECK(ss_log_writer_open(d, NULL, &w, &err) == 0);
+	CHECK(ss_log_reader_open(d, &r, &err) == 0);
+	for (round = 0; round < 100; round++) {
+		int m = 1 + rand() % 3;
+
+		for (k = 0; k < m; k++) {
+			offs[n] = off(tx, (uint64_t)k * 2);
+			append(w, tx, (uint64_t)k * 2, "{\"x\":1}");
+			n++;
+		}
+		CHECK(ss_log_commit(w, tx, &err) == 0);
+		tx += 1 + (uint64_t)(rand() % 3);
+		if (rand() % 4 == 0)
+			continue; /* two commits between refreshes */
+		CHECK(ss_log_reader_refresh(r, NULL, &err) == 0);
+		CHECK(ss_log_reader_open(d, &f, &err) == 0);
+		for (k = 0; k < 4; k++) {
+			struct ss_offset a = prev, u;
+
+			ss_log_reader_head(r, &h);
+			u = h.last;
+			if (k == 1)
+				a = offs[rand() % n];
+			if (k == 2)
+				u = offs[rand() % n];
+			if (k == 3)
+				a = ss_offset_before_all;
+			CHECK(ss_log_reader_range(r, &a, &u, &s1, &e1, &c1,
+						  &err) == 0);
+			CHECK(ss_log_reader_range(f, &a, &u, &s2, &e2, &c2,
+						  &err) == 0);
+			CHECK(s1 == s2 && e1 == e2 && c1 == c2);
+		}
+		ss_log_reader_close(f);
+		ss_log_reader_head(r, &h);
+		prev = h.last;
+	}
+	ss_log_reader_close(r);
+	ss_log_writer_close(w);
+}
+
 /* A reader leaves the files' access times alone: with relatime a read
  * after each append would otherwise write every file's inode. */
 static void test_noatime(void)
@@ -714,6 +771,7 @@ int main(void)
 	test_buffered();
 	test_create();
 	test_noatime();
+	test_memo();
 	test_damage();
 	test_snapshot();
 	test_message();
