@@ -534,6 +534,7 @@ int ss_create_get(struct ss_create *c, const struct ss_shapereq *q,
 	ss_datadir_shape_path(&out->dir, c->cfg.data_dir, rec.handle);
 	ss_live_lock(live);
 	out->sh = ss_live_get_locked(live, rec.handle, rec.id);
+	ss_live_set_def_locked(out->sh, rec.definition);
 	if (created) {
 		struct creation *cr = ss_xcalloc(1, sizeof(*cr));
 		size_t i;

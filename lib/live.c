@@ -202,6 +202,12 @@ struct ss_live_shape *ss_live_get_locked(struct ss_live *l, const char *handle,
 	return s;
 }
 
+void ss_live_set_def_locked(struct ss_live_shape *s, const char *def)
+{
+	if (!s->def && def)
+		s->def = ss_xstrdup(def);
+}
+
 struct ss_live_shape *ss_live_find_locked(struct ss_live *l, const char *handle)
 {
 	struct ss_live_shape *s;
@@ -269,6 +275,7 @@ static void free_shape_locked(struct ss_live *l, struct ss_live_shape *s)
 	lru_unlink_locked(l, s);
 	ss_log_reader_close(s->lr);
 	pthread_mutex_destroy(&s->lr_mu);
+	free(s->def);
 	free(s);
 }
 

@@ -68,6 +68,12 @@ struct ss_live_waiter {
 struct ss_live_shape {
 	char handle[SS_HANDLE_MAX];
 	int64_t id;
+	/* the registry's canonical definition of the handle, once known
+	 * (ss_live_set_def_locked): a handle names one definition for
+	 * good, so a request may check its own against this instead of
+	 * the registry (whether the shape still exists is ss_live_locate's
+	 * question) */
+	char *def;
 	/* creation in this process */
 	int creating, failed, fail_status;
 	char fail_msg[300];
@@ -122,6 +128,9 @@ void ss_live_unlock(struct ss_live *l);
 /* The entry of handle, made (with id) if there is none: +1 reference. */
 struct ss_live_shape *ss_live_get_locked(struct ss_live *l, const char *handle,
 					 int64_t id);
+
+/* Remember def as s's definition (copied), if none is known yet. */
+void ss_live_set_def_locked(struct ss_live_shape *s, const char *def);
 
 /* The entry of handle or NULL; no reference taken. */
 struct ss_live_shape *ss_live_find_locked(struct ss_live *l,

@@ -731,6 +731,26 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 	int rc;
 
 	if (r->q.handle) {
+		struct ss_live_shape *s;
+
+		/* A handle this process knows names the definition it
+		 * learned for it: no registry read (whether the shape is
+		 * still there is asked when it is looked at). */
+		ss_live_lock(r->a->cfg.live);
+		s = ss_live_find_locked(r->a->cfg.live, r->q.handle);
+		if (s && s->def && !strcmp(s->def, r->q.canon.buf)) {
+			r->sh = ss_live_get_locked(r->a->cfg.live, s->handle,
+						   s->id);
+			r->id = s->id;
+			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s",
+				 s->handle);
+			ss_live_unlock(r->a->cfg.live);
+			ss_buf_reset(&r->dir);
+			ss_datadir_shape_path(&r->dir, r->a->cfg.data_dir,
+					      r->shape_handle);
+			return 1;
+		}
+		ss_live_unlock(r->a->cfg.live);
 		ss_shape_rec_init(&rec);
 		rc = ss_shape_handle_valid(r->q.handle, NULL)
 			 ? ss_registry_get_by_handle(r->a->cfg.reg, r->q.handle,
@@ -748,6 +768,7 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 			ss_live_lock(r->a->cfg.live);
 			r->sh = ss_live_get_locked(r->a->cfg.live, rec.handle,
 						   rec.id);
+			ss_live_set_def_locked(r->sh, rec.definition);
 			ss_live_unlock(r->a->cfg.live);
 			ss_shape_rec_release(&rec);
 			return 1;

@@ -393,6 +393,10 @@ int main(int argc, char **argv)
 	CHECK(wd >= 0 && ss_live_idle(l) == 1);
 	ss_live_lock(l);
 	CHECK(ss_live_get_locked(l, "5-6", 8) == s2 && s2->wd == wd);
+	/* the definition learned for the handle stays with the entry */
+	ss_live_set_def_locked(s2, "{\"table\":\"t\"}");
+	ss_live_set_def_locked(s2, "{\"table\":\"u\"}");
+	CHECK(s2->def && !strcmp(s2->def, "{\"table\":\"t\"}"));
 	ss_live_watch_locked(l, s2, dir);
 	CHECK(s2->wd == wd && s2->watchers == 1);
 	ss_live_unlock(l);
@@ -414,6 +418,7 @@ int main(int argc, char **argv)
 	WAIT_FOR(s2->wd < 0);
 	ss_live_lock(l);
 	CHECK(s2->wd < 0 && s2->lr_stale == 1 && s2->snap_done == 0);
+	CHECK(s2->def && !strcmp(s2->def, "{\"table\":\"t\"}"));
 	CHECK(ss_live_get_locked(l, "5-6", 8) == s2);
 	ss_live_unlock(l);
 	if (mkdir(dir, 0700) < 0)
