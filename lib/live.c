@@ -14,6 +14,8 @@
 #include "snapshot.h"
 
 #define BUCKETS 4096
+#define LRU_SHAPE(k) SS_CONTAINER_OF(k, struct ss_live_shape, lru)
+#define IDLE_SHAPE(k) SS_CONTAINER_OF(k, struct ss_live_shape, idle)
 
 struct ss_live {
 	pthread_mutex_t mu;
@@ -26,12 +28,11 @@ struct ss_live {
 	int ino_fd;  /* inotify */
 	int wake_fd; /* eventfd: wakes the waker */
 	/* shapes with an open log reader, most recently used first */
-	struct ss_live_shape *lru_head, *lru_tail;
-	size_t lru_n, max_logs;
+	struct ss_dlist lru;
+	size_t max_logs;
 	/* shapes no request holds, kept for the next one (see live.h),
 	 * most recently put first */
-	struct ss_live_shape *idle_head, *idle_tail;
-	size_t idle_n;
+	struct ss_dlist idle;
 };
 
 static unsigned bucket(const char *s)
@@ -70,8 +71,8 @@ void ss_live_close(struct ss_live *l)
 	if (!l)
 		return;
 	pthread_mutex_lock(&l->mu);
-	while (l->idle_tail)
-		free_shape_locked(l, l->idle_tail);
+	while (l->idle.tail)
+		free_shape_locked(l, IDLE_SHAPE(l->idle.tail));
 	pthread_mutex_unlock(&l->mu);
 	if (l->ino_fd >= 0)
 		close(l->ino_fd);
@@ -97,7 +98,7 @@ size_t ss_live_idle(struct ss_live *l)
 	size_t n;
 
 	pthread_mutex_lock(&l->mu);
-	n = l->idle_n;
+	n = l->idle.n;
 	pthread_mutex_unlock(&l->mu);
 	return n;
 }
@@ -107,7 +108,7 @@ size_t ss_live_open_logs(struct ss_live *l)
 	size_t n;
 
 	pthread_mutex_lock(&l->mu);
-	n = l->lru_n;
+	n = l->lru.n;
 	pthread_mutex_unlock(&l->mu);
 	return n;
 }
@@ -116,32 +117,12 @@ size_t ss_live_open_logs(struct ss_live *l)
 
 static void lru_unlink_locked(struct ss_live *l, struct ss_live_shape *s)
 {
-	if (!s->lr_listed)
-		return;
-	if (s->lru_prev)
-		s->lru_prev->lru_next = s->lru_next;
-	else
-		l->lru_head = s->lru_next;
-	if (s->lru_next)
-		s->lru_next->lru_prev = s->lru_prev;
-	else
-		l->lru_tail = s->lru_prev;
-	s->lru_prev = s->lru_next = NULL;
-	s->lr_listed = 0;
-	l->lru_n--;
+	ss_dlist_unlink(&l->lru, &s->lru);
 }
 
 static void lru_front_locked(struct ss_live *l, struct ss_live_shape *s)
 {
-	lru_unlink_locked(l, s);
-	s->lru_next = l->lru_head;
-	if (l->lru_head)
-		l->lru_head->lru_prev = s;
-	else
-		l->lru_tail = s;
-	l->lru_head = s;
-	s->lr_listed = 1;
-	l->lru_n++;
+	ss_dlist_push_front(&l->lru, &s->lru);
 }
 
 /*
@@ -153,17 +134,19 @@ static void lru_front_locked(struct ss_live *l, struct ss_live_shape *s)
 static void lru_trim_locked(struct ss_live *l, struct ss_live_shape *keep,
 			    size_t max)
 {
-	struct ss_live_shape *s = l->lru_tail, *prev;
+	struct ss_dlink *k = l->lru.tail, *prev;
 
-	while (s && l->lru_n > max) {
-		prev = s->lru_prev;
+	while (k && l->lru.n > max) {
+		struct ss_live_shape *s = LRU_SHAPE(k);
+
+		prev = k->prev;
 		if (s != keep && pthread_mutex_trylock(&s->lr_mu) == 0) {
 			ss_log_reader_close(s->lr);
 			s->lr = NULL;
 			lru_unlink_locked(l, s);
 			pthread_mutex_unlock(&s->lr_mu);
 		}
-		s = prev;
+		k = prev;
 	}
 }
 
@@ -243,19 +226,7 @@ static void wd_unlink_locked(struct ss_live *l, struct ss_live_shape *s)
 
 static void idle_unlink_locked(struct ss_live *l, struct ss_live_shape *s)
 {
-	if (!s->idle_listed)
-		return;
-	if (s->idle_prev)
-		s->idle_prev->idle_next = s->idle_next;
-	else
-		l->idle_head = s->idle_next;
-	if (s->idle_next)
-		s->idle_next->idle_prev = s->idle_prev;
-	else
-		l->idle_tail = s->idle_prev;
-	s->idle_prev = s->idle_next = NULL;
-	s->idle_listed = 0;
-	l->idle_n--;
+	ss_dlist_unlink(&l->idle, &s->idle);
 }
 
 static void free_shape_locked(struct ss_live *l, struct ss_live_shape *s)
@@ -282,8 +253,8 @@ static void free_shape_locked(struct ss_live *l, struct ss_live_shape *s)
 /* Free the least recently put idle entries beyond max_logs. */
 static void idle_trim_locked(struct ss_live *l)
 {
-	while (l->idle_tail && l->idle_n > l->max_logs)
-		free_shape_locked(l, l->idle_tail);
+	while (l->idle.tail && l->idle.n > l->max_logs)
+		free_shape_locked(l, IDLE_SHAPE(l->idle.tail));
 }
 
 void ss_live_put_locked(struct ss_live *l, struct ss_live_shape *s)
@@ -296,15 +267,7 @@ void ss_live_put_locked(struct ss_live *l, struct ss_live_shape *s)
 		free_shape_locked(l, s);
 		return;
 	}
-	s->idle_prev = NULL;
-	s->idle_next = l->idle_head;
-	if (l->idle_head)
-		l->idle_head->idle_prev = s;
-	else
-		l->idle_tail = s;
-	l->idle_head = s;
-	s->idle_listed = 1;
-	l->idle_n++;
+	ss_dlist_push_front(&l->idle, &s->idle);
 	idle_trim_locked(l);
 }
 

@@ -92,10 +92,8 @@ struct ss_live_shape {
 	struct ss_log_reader *lr;
 	int lr_stale;
 	/* the hub's */
-	int lr_listed; /* on the hub's list of open readers */
-	struct ss_live_shape *lru_prev, *lru_next;
-	int idle_listed; /* no reference: on the hub's idle list */
-	struct ss_live_shape *idle_prev, *idle_next;
+	struct ss_dlink lru;  /* on the hub's list of open readers */
+	struct ss_dlink idle; /* no reference: on the hub's idle list */
 	int refs;
 	int wd, watchers;
 	struct ss_live_waiter *waiters;

@@ -552,6 +552,37 @@ void ss_quote_text(char *out, size_t outsz, const char *s, size_t len,
 	out[o] = '\0';
 }
 
+void ss_dlist_unlink(struct ss_dlist *l, struct ss_dlink *k)
+{
+	if (!k->on)
+		return;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		l->head = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	else
+		l->tail = k->prev;
+	k->prev = k->next = NULL;
+	k->on = 0;
+	l->n--;
+}
+
+void ss_dlist_push_front(struct ss_dlist *l, struct ss_dlink *k)
+{
+	ss_dlist_unlink(l, k);
+	k->prev = NULL;
+	k->next = l->head;
+	if (l->head)
+		l->head->prev = k;
+	else
+		l->tail = k;
+	l->head = k;
+	k->on = 1;
+	l->n++;
+}
+
 uint64_t ss_hash64(const void *data, size_t len)
 {
 	const unsigned char *p = data;

@@ -207,6 +207,29 @@ void ss_quote_text(char *out, size_t outsz, const char *s, size_t len,
 uint64_t ss_hash64(const void *data, size_t len);
 
 /*
+ * An intrusive doubly linked list, most recently pushed first: the link
+ * lives in the element (SS_CONTAINER_OF gets the element back), so
+ * moving an element costs no allocation. Zeroed link and list are empty;
+ * an element is on at most one list per link.
+ */
+struct ss_dlink {
+	struct ss_dlink *prev, *next;
+	int on; /* on a list */
+};
+struct ss_dlist {
+	struct ss_dlink *head, *tail;
+	size_t n;
+};
+#define SS_CONTAINER_OF(ptr, type, member)                                     \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* Take k off l (a no-op if k is on no list). */
+void ss_dlist_unlink(struct ss_dlist *l, struct ss_dlink *k);
+
+/* Put k first on l, taking it off l first if it is there. */
+void ss_dlist_push_front(struct ss_dlist *l, struct ss_dlink *k);
+
+/*
  * UTF-8, the one validator. ss_utf8_seq: the length (1 to 4) of the valid
  * UTF-8 character at p[0..n) (n >= 1), or 0 when the bytes there are not
  * one: a continuation byte, 0xc0/0xc1 or a byte past 0xf4, a truncated

@@ -215,6 +215,49 @@ static void test_bytes(void)
 	CHECK(ss_get64be(b) == 0);
 }
 
+struct item {
+	int v;
+	struct ss_dlink link;
+};
+
+/* The order of a list, head first, as digits. */
+static void order(const struct ss_dlist *l, char *out)
+{
+	const struct ss_dlink *k;
+
+	for (k = l->head; k; k = k->next)
+		*out++ = (char)('0' + SS_CONTAINER_OF(k, struct item, link)->v);
+	*out = '\0';
+}
+
+static void test_dlist(void)
+{
+	struct ss_dlist l = {0};
+	struct item it[4] = {{0, {0}}, {1, {0}}, {2, {0}}, {3, {0}}};
+	char o[8];
+
+	ss_dlist_push_front(&l, &it[1].link);
+	ss_dlist_push_front(&l, &it[2].link);
+	ss_dlist_push_front(&l, &it[3].link);
+	order(&l, o);
+	CHECK_STR(o, "321");
+	CHECK(l.n == 3 && SS_CONTAINER_OF(l.tail, struct item, link)->v == 1);
+	/* pushing one that is there moves it */
+	ss_dlist_push_front(&l, &it[1].link);
+	order(&l, o);
+	CHECK_STR(o, "132");
+	CHECK(l.n == 3 && l.tail == &it[2].link);
+	ss_dlist_unlink(&l, &it[3].link);
+	ss_dlist_unlink(&l, &it[3].link); /* not on it: nothing */
+	ss_dlist_unlink(&l, &it[0].link);
+	order(&l, o);
+	CHECK_STR(o, "12");
+	CHECK(l.n == 2 && !it[3].link.on && it[1].link.on);
+	ss_dlist_unlink(&l, &it[1].link);
+	ss_dlist_unlink(&l, &it[2].link);
+	CHECK(l.n == 0 && !l.head && !l.tail);
+}
+
 int main(void)
 {
 	struct sockaddr_storage sa;
@@ -247,6 +290,7 @@ int main(void)
 	CHECK_STR(url, "[::1]:3000");
 	ss_sockaddr_url_host("::1", 3000, url, 5);
 	CHECK_STR(url, "[::1");
+	test_dlist();
 	test_utf8();
 	test_json();
 	test_json_random();
