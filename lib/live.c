@@ -378,11 +378,25 @@ void ss_live_event_locked(struct ss_live *l, struct ss_live_shape *s)
 		ss_live_fire_locked(l, s->waiters);
 }
 
+/* An idle entry's reader may hold files that are being replaced (a
+ * compaction's new generation) or removed: close it, so that their space
+ * is not held until the entry is reused or let go. */
+static void idle_close_reader_locked(struct ss_live *l, struct ss_live_shape *s)
+{
+	if (s->refs || !s->lr || pthread_mutex_trylock(&s->lr_mu))
+		return;
+	ss_log_reader_close(s->lr);
+	s->lr = NULL;
+	lru_unlink_locked(l, s);
+	pthread_mutex_unlock(&s->lr_mu);
+}
+
 void ss_live_invalidate_locked(struct ss_live *l, struct ss_live_shape *s)
 {
 	s->alive_us = 0;
 	s->snap_done = 0;
 	s->lr_stale = 1;
+	idle_close_reader_locked(l, s);
 	ss_live_event_locked(l, s);
 }
 
@@ -480,6 +494,10 @@ static void inotify_events(struct ss_live *l)
 				ss_live_invalidate_locked(l, s);
 			else
 				ss_live_event_locked(l, s);
+			/* appends write in place; anything made in the
+			 * directory is something else */
+			if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+				idle_close_reader_locked(l, s);
 			if (ev->mask & IN_IGNORED) {
 				wd_unlink_locked(l, s);
 				s->wd = -1;

@@ -28,7 +28,9 @@
  * after the last one's answer. At most as many as ss_live_set_max_logs
  * are kept, the least recently used freed first; with no bound set, an
  * entry is freed with its last reference. A creation that failed or did
- * not finish is never kept.
+ * not finish is never kept. A kept entry closes its reader when its
+ * directory gets a new file or moves (a compaction's new generation, a
+ * removal): no kept reader holds files that are deleted.
  */
 #ifndef SS_LIVE_H
 #define SS_LIVE_H

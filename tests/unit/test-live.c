@@ -236,6 +236,46 @@ static void open_logs(const char *top)
 		CHECK(ss_live_find_locked(l, s[1]->handle) == s[1]);
 		s[0] = ss_live_get_locked(l, s[1]->handle, 0);
 		ss_live_unlock(l);
+		/* A kept entry closes its reader when a file is made in its
+		 * directory (a compaction's new generation) and when it is
+		 * removed: no kept reader holds files being deleted. */
+		{
+			pthread_t th;
+			char made[4200];
+			int fd;
+
+			if (pthread_create(&th, NULL, runner, l))
+				FAILF("could not start a thread");
+			CHECK(look(l, s[0], reg, dir[1]) == 1 &&
+			      count_fds() == fds + 4);
+			ss_live_lock(l);
+			ss_live_watch_locked(l, s[0], dir[1]);
+			ss_live_unwatch_locked(l, s[0]);
+			ss_live_put_locked(l, s[0]);
+			ss_live_unlock(l);
+			CHECK(s[1]->lr && count_fds() == fds + 4);
+			snprintf(made, sizeof(made), "%s/base.new", dir[1]);
+			fd = open(made, O_WRONLY | O_CREAT, 0600);
+			if (fd < 0 || close(fd) < 0)
+				FAILF("could not make '%s'", made);
+			unlink(made);
+			WAIT_FOR(count_fds() == fds);
+			CHECK(count_fds() == fds && ss_live_idle(l) == 2);
+			ss_live_lock(l);
+			s[0] = ss_live_get_locked(l, s[1]->handle, 0);
+			ss_live_unlock(l);
+			CHECK(s[0] == s[1] && !s[0]->lr);
+			CHECK(look(l, s[0], reg, dir[1]) == 1 &&
+			      count_fds() == fds + 4);
+			ss_live_put(l, s[0]);
+			ss_live_removed(l, s[1]->handle);
+			CHECK(count_fds() == fds && ss_live_idle(l) == 2);
+			ss_live_stop(l);
+			pthread_join(th, NULL);
+			ss_live_lock(l);
+			s[0] = ss_live_get_locked(l, s[1]->handle, 0);
+			ss_live_unlock(l);
+		}
 		/* a failed creation is not kept */
 		s[0]->failed = 1;
 		ss_live_put(l, s[0]);
