@@ -125,6 +125,19 @@ static void lru_front_locked(struct ss_live *l, struct ss_live_shape *s)
 	ss_dlist_push_front(&l->lru, &s->lru);
 }
 
+/* Close s's reader unless it is being read (its lr_mu is only tried,
+ * so that the order lr_mu before l->mu of ss_live_locate cannot
+ * deadlock). */
+static void close_reader_locked(struct ss_live *l, struct ss_live_shape *s)
+{
+	if (!s->lr || pthread_mutex_trylock(&s->lr_mu))
+		return;
+	ss_log_reader_close(s->lr);
+	s->lr = NULL;
+	lru_unlink_locked(l, s);
+	pthread_mutex_unlock(&s->lr_mu);
+}
+
 /*
  * Close the least recently used readers until at most `max` are open,
  * skipping `keep` (whose lr_mu the caller holds) and readers being read
@@ -140,12 +153,8 @@ static void lru_trim_locked(struct ss_live *l, struct ss_live_shape *keep,
 		struct ss_live_shape *s = LRU_SHAPE(k);
 
 		prev = k->prev;
-		if (s != keep && pthread_mutex_trylock(&s->lr_mu) == 0) {
-			ss_log_reader_close(s->lr);
-			s->lr = NULL;
-			lru_unlink_locked(l, s);
-			pthread_mutex_unlock(&s->lr_mu);
-		}
+		if (s != keep)
+			close_reader_locked(l, s);
 		k = prev;
 	}
 }
@@ -383,12 +392,8 @@ void ss_live_event_locked(struct ss_live *l, struct ss_live_shape *s)
  * is not held until the entry is reused or let go. */
 static void idle_close_reader_locked(struct ss_live *l, struct ss_live_shape *s)
 {
-	if (s->refs || !s->lr || pthread_mutex_trylock(&s->lr_mu))
-		return;
-	ss_log_reader_close(s->lr);
-	s->lr = NULL;
-	lru_unlink_locked(l, s);
-	pthread_mutex_unlock(&s->lr_mu);
+	if (!s->refs)
+		close_reader_locked(l, s);
 }
 
 void ss_live_invalidate_locked(struct ss_live *l, struct ss_live_shape *s)

@@ -722,6 +722,20 @@ static int admit(struct req *r, enum MHD_Result *ret)
 	return 0;
 }
 
+/* r follows shape (handle, id): its live entry (which remembers def, the
+ * registry's definition, when given), id, handle and directory. The
+ * hub's mutex is held. */
+static void follow_locked(struct req *r, const char *handle, int64_t id,
+			  const char *def)
+{
+	r->sh = ss_live_get_locked(r->a->cfg.live, handle, id);
+	ss_live_set_def_locked(r->sh, def);
+	r->id = id;
+	snprintf(r->shape_handle, sizeof(r->shape_handle), "%s", handle);
+	ss_buf_reset(&r->dir);
+	ss_datadir_shape_path(&r->dir, r->a->cfg.data_dir, r->shape_handle);
+}
+
 /* Find the shape for the request (reference 1.8 step 2). Returns 1 when
  * r's shape is set, 0 when a response was queued. */
 static int resolve(struct req *r, enum MHD_Result *ret)
@@ -739,15 +753,8 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 		ss_live_lock(r->a->cfg.live);
 		s = ss_live_find_locked(r->a->cfg.live, r->q.handle);
 		if (s && s->def && !strcmp(s->def, r->q.canon.buf)) {
-			r->sh = ss_live_get_locked(r->a->cfg.live, s->handle,
-						   s->id);
-			r->id = s->id;
-			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s",
-				 s->handle);
+			follow_locked(r, s->handle, s->id, NULL);
 			ss_live_unlock(r->a->cfg.live);
-			ss_buf_reset(&r->dir);
-			ss_datadir_shape_path(&r->dir, r->a->cfg.data_dir,
-					      r->shape_handle);
 			return 1;
 		}
 		ss_live_unlock(r->a->cfg.live);
@@ -759,16 +766,8 @@ static int resolve(struct req *r, enum MHD_Result *ret)
 		if (rc < 0)
 			goto fail;
 		if (rc == 1 && !strcmp(rec.definition, r->q.canon.buf)) {
-			r->id = rec.id;
-			snprintf(r->shape_handle, sizeof(r->shape_handle), "%s",
-				 rec.handle);
-			ss_buf_reset(&r->dir);
-			ss_datadir_shape_path(&r->dir, r->a->cfg.data_dir,
-					      rec.handle);
 			ss_live_lock(r->a->cfg.live);
-			r->sh = ss_live_get_locked(r->a->cfg.live, rec.handle,
-						   rec.id);
-			ss_live_set_def_locked(r->sh, rec.definition);
+			follow_locked(r, rec.handle, rec.id, rec.definition);
 			ss_live_unlock(r->a->cfg.live);
 			ss_shape_rec_release(&rec);
 			return 1;
