@@ -286,15 +286,24 @@ int ss_reg_sql_lookup(struct ss_registry *r, int key, int64_t id, const char *s,
 /*
  * The read path: buffer first (known entries are authoritative), then
  * SQLite, then the buffer again for removals and overlays that may have
- * arrived while we read.
+ * arrived while we read. A flush that committed while we read may have
+ * taken a write we must see out of the buffer, after our read of SQLite
+ * began (the row we read is then older than that write): when a flush
+ * retired entries meanwhile, read again. Without this a write that
+ * returned before the lookup began could be missing from its answer
+ * (a shape's snapshot read as pending after serve recorded it
+ * complete).
  */
 int ss_reg_lookup(struct ss_registry *r, int key, int64_t id, const char *s,
 		  struct ss_shape_rec *out, struct ss_err *err)
 {
 	struct entry *e;
+	uint64_t retired;
 	int rc;
 
+again:
 	pthread_mutex_lock(&r->mu);
+	retired = r->retired;
 	e = key == KEY_ID
 		? ss_reg_find_id(r, id)
 		: ss_reg_find_str(r, key == KEY_HANDLE ? BY_HANDLE : BY_DEF, s);
@@ -313,6 +322,12 @@ int ss_reg_lookup(struct ss_registry *r, int key, int64_t id, const char *s,
 	if (rc <= 0)
 		return rc;
 	pthread_mutex_lock(&r->mu);
+	if (r->retired != retired) {
+		pthread_mutex_unlock(&r->mu);
+		ss_shape_rec_release(out);
+		ss_shape_rec_init(out);
+		goto again;
+	}
 	e = ss_reg_find_id(r, out->id);
 	if (e && ((e->dirty | e->inflight) & F_REMOVE)) {
 		pthread_mutex_unlock(&r->mu);

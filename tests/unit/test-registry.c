@@ -247,6 +247,56 @@ static void test_overlay(void)
 	close_reg(r);
 }
 
+/* A write that returned is in every later read, also when the flusher
+ * commits it and takes it out of the buffer while the read is in SQLite
+ * (the read then saw the row before that commit, and must read again). */
+static void test_read_after_flush(void)
+{
+	enum { K = 4, N = 200, READS = 500 };
+	struct ss_registry_opts o;
+	struct ss_registry *r;
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_shape_rec rec;
+	struct ss_pg_snapshot snap = {100, 110, NULL, 0};
+	int64_t ids[K];
+	char where[32];
+	int i, stale = 0, errors = 0;
+
+	ss_registry_opts_init(&o);
+	o.flush_interval_ms = 1;
+	r = open_reg("flushread.db", &o);
+	for (i = 0; i < K; i++) {
+		snprintf(where, sizeof(where), "id = %d", i);
+		ids[i] = add(r, "t", where, NULL, NULL);
+	}
+	CHECK(ss_registry_flush(r, &err) == 0);
+	/* Each write is read again and again until the flusher has
+	 * committed it: one of those reads straddles that commit. */
+	for (i = 0; i < N; i++) {
+		int want = i % 2 ? SS_SNAPSHOT_COMPLETE : SS_SNAPSHOT_STARTED;
+		int64_t id = ids[i % K];
+		int j;
+
+		snap.xmin = snap.xmax = (uint64_t)i + 1;
+		if (ss_registry_set_snapshot(r, id, want, &snap, &err) != 1)
+			errors++;
+		for (j = 0; j < READS; j++) {
+			ss_shape_rec_init(&rec);
+			if (ss_registry_get_by_id(r, id, &rec, &err) != 1)
+				errors++;
+			else if (rec.snapshot_state != want ||
+				 rec.snapshot.xmin != (uint64_t)i + 1)
+				stale++;
+			ss_shape_rec_release(&rec);
+		}
+	}
+	if (stale || errors)
+		fprintf(stderr, "%d of %d reads stale, %d errors\n", stale,
+			N * READS, errors);
+	CHECK(errors == 0 && stale == 0);
+	close_reg(r);
+}
+
 /* A child process registers shapes and dies without closing; the ids it
  * handed out (flushed or not) are never given out again. */
 static void test_crash_no_reuse(void)
@@ -868,6 +918,7 @@ int main(void)
 	test_basic();
 	test_overlay();
 	test_touch_interval();
+	test_read_after_flush();
 	test_crash_no_reuse();
 	test_concurrency(16384, "conc.db");
 	test_concurrency(8, "conc-small.db");
