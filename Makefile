@@ -229,7 +229,7 @@ deb: $(PROGS)
 DEB_PKGS := build-essential pkg-config sqlite3 libpq-dev libsqlite3-dev libjansson-dev \
             libmicrohttpd-dev postgresql-15 postgresql-15-wal2json perl zsh curl \
             nginx-light bc jq clang libclang-rt-dev clang-format systemd man-db \
-            chromium openssl gnuplot-nox
+            chromium openssl gnuplot-nox gdb
 # Installs what is missing when run as root. Otherwise prints the command to
 # run as root and fails if anything is missing, so `make deps && make check`
 # stops with that hint instead of a build error. Node.js is only installed

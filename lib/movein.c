@@ -113,6 +113,18 @@ struct ss_movein {
 	ss_lsn lines_lsn;
 	int64_t lines_after;
 	int dirty; /* recs differ from the state file */
+	/* The transactions routed while a move was pending, since the last
+	 * query whose snapshot saw them all: they were routed with the
+	 * moves not made, so the next query's snapshot must see them too
+	 * (a commit is in the WAL, where route reads it, a moment before
+	 * snapshots see it). */
+	struct {
+		uint64_t *xids;
+		size_t n, alloc;
+	} routed;
+	/* a transaction the query in hand must see too, or 0 (the one a
+	 * splice would have gone into: ss_movein_begin) */
+	uint64_t must_see;
 	struct ss_movein_stats st;
 };
 
@@ -453,7 +465,8 @@ static int on_row(void *ctx, const char *json, size_t len, struct ss_err *err)
 	return 0;
 }
 
-/* 1 if the snapshot sees every transaction that moved j's values. */
+/* 1 if the snapshot sees every transaction that moved j's values, and
+ * every one routed since they moved (m->routed, m->must_see). */
 static int sees_moves(const struct ss_movein *m, const struct job *j)
 {
 	size_t i;
@@ -462,7 +475,10 @@ static int sees_moves(const struct ss_movein *m, const struct job *j)
 		if (in_plan(&j->plan, &m->recs[i]) &&
 		    !ss_pg_snapshot_sees(&j->snap, m->recs[i].xid))
 			return 0;
-	return 1;
+	for (i = 0; i < m->routed.n; i++)
+		if (!ss_pg_snapshot_sees(&j->snap, m->routed.xids[i]))
+			return 0;
+	return !m->must_see || ss_pg_snapshot_sees(&j->snap, m->must_see);
 }
 
 /* The columns of the shape's definition, as indexes into t's columns
@@ -574,12 +590,14 @@ static int query(struct ss_movein *m, struct job *j, struct ss_err *err)
 			break;
 		m->st.queries++;
 		if (sees_moves(m, j)) {
+			/* later snapshots see them too */
+			m->routed.n = 0;
 			rc = 0;
 			break;
 		}
-		/* Committed (route read it), not yet visible: the
-		 * microseconds between a commit's WAL flush and its proc
-		 * array exit. */
+		/* Committed (route read it), not yet visible: the moment
+		 * between a commit's WAL flush and its proc array exit,
+		 * which a busy machine can stretch to milliseconds. */
 		if (ss_mono_us() > until) {
 			ss_err_set(err, SS_ERR_RUNTIME,
 				   "a committed transaction stays invisible "
@@ -938,6 +956,7 @@ void ss_movein_free(struct ss_movein *m)
 	free(m->datadir);
 	free(m->past.ids);
 	free(m->lines);
+	free(m->routed.xids);
 	free(m);
 }
 
@@ -1394,6 +1413,18 @@ static void recount(struct ss_movein *m, uint64_t xid, ss_lsn lsn, int after)
 	}
 }
 
+/* 1 if a recorded move has no lines written yet (its shape routes as if
+ * it had not moved). */
+static int moves_pending(const struct ss_movein *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrecs; i++)
+		if (!m->recs[i].carrier && !m->recs[i].cancelled)
+			return 1;
+	return m->njobs > 0;
+}
+
 int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 		     ss_lsn end_lsn, int64_t last_pos, struct ss_err *err)
 {
@@ -1401,8 +1432,18 @@ int ss_movein_commit(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 	size_t n, i;
 	int waiting = 0;
 
-	if (!m->nrecs && !m->dirty)
+	if (!m->nrecs && !m->dirty) {
+		m->routed.n = 0;
 		return 0; /* every pending move-in has a record */
+	}
+	if (moves_pending(m)) {
+		/* routed with the moves not made: a query from now on
+		 * must see it */
+		SS_GROW(m->routed.xids, m->routed.alloc, m->routed.n + 1);
+		m->routed.xids[m->routed.n++] = xid;
+	} else {
+		m->routed.n = 0;
+	}
 	/* the moves this transaction cancelled (lib/subq: a value moving
 	 * back before its lines were written) */
 	for (i = 0; i < m->nrecs; i++) {
@@ -1472,9 +1513,16 @@ int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 			job_drop(m, i);
 			continue;
 		}
-		if (ss_subq_gen(m->cfg.subq, id) != j->plan.gen) {
+		if (ss_subq_gen(m->cfg.subq, id) != j->plan.gen ||
+		    lsn < j->insert_lsn) {
 			/* What the shape sees moved since the query: its
-			 * rows may be stale. Again, from here. */
+			 * rows may be stale. Or this transaction's commit
+			 * was in the WAL when the snapshot was taken, which
+			 * did not see it yet: a transaction after it may be
+			 * one the snapshot sees, which must come before the
+			 * splice (commits become visible in another order
+			 * than the WAL's). Again, from here, with a
+			 * snapshot that sees this one. */
 			m->st.reruns++;
 			if (++j->reruns > SS_MOVEIN_RERUNS &&
 			    ss_mono_us() - j->first_us >
@@ -1487,7 +1535,10 @@ int ss_movein_begin(struct ss_movein *m, uint64_t xid, ss_lsn lsn,
 					   "a move-in was queried");
 				continue;
 			}
-			if (!start(m, id, j))
+			m->must_see = xid;
+			j = start(m, id, j);
+			m->must_see = 0;
+			if (!j)
 				continue; /* dropped (i is the next one) */
 			marker(m);
 			continue; /* this transaction, again */

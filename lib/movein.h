@@ -32,7 +32,13 @@
  *      its query has run again more than SS_MOVEIN_RERUNS times and
  *      for longer than the query timeout (60 s without one) since the
  *      first, not at a count alone, which a busy server reaches
- *      without any livelock.
+ *      without any livelock. The query also runs again at J when J's
+ *      commit LSN is below the WAL insert position read with S:
+ *      commits become visible in another order than the WAL's, so S
+ *      may see a transaction after J, whose effect would then be in the
+ *      rows and routed again after the splice. The new snapshot must
+ *      see J. Every snapshot must also see each transaction route
+ *      passed while a move was pending (routed with it not made).
  *
  * A move-in for an outer shape whose own snapshot already sees T is
  * settled at once (the snapshot holds the rows; store drops T for it);

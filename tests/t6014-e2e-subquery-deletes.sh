@@ -117,18 +117,9 @@ test_expect_success 'an unknown value: 400' '
 	test_cmp want b
 '
 
-# replicate_pid: the pid of the pipeline's replicate (stopped with
-# SIGSTOP, transactions are all committed before route reads the first
-# of them: its query's snapshot sees the others, which route then
-# passes with the move not yet seen)
-replicate_pid() {
-	for _k in $(_pipeline_kids "$PIPELINE_PID"); do
-		if [ "$(cat /proc/$_k/comm 2>/dev/null)" = shapesync-repli ]; then
-			echo "$_k"
-		fi
-	done
-}
-
+# replicate stopped with SIGSTOP: the transactions are all committed
+# before route reads the first of them, so its query's snapshot sees the
+# others, which route then passes with the move not yet seen
 test_expect_success 'NOT IN: a row with a NULL stays in while a value that joined the subquery is not yet seen' '
 	pg_psql "CREATE TABLE archived (id int PRIMARY KEY)" &&
 	Q="table=tasks&where=project_id%20NOT%20IN%20(SELECT%20id%20FROM%20archived)&move_out=delete" &&
@@ -136,7 +127,7 @@ test_expect_success 'NOT IN: a row with a NULL stays in while a value that joine
 	hdr electric-handle >handle &&
 	lines | grep -q "\"id\":\"3\"" &&
 	catch_up &&
-	rp=$(replicate_pid) && test -n "$rp" &&
+	rp=$(stage_pid replicate) && test -n "$rp" &&
 	kill -STOP "$rp" &&
 	{
 		pg_psql "INSERT INTO archived VALUES (7)" &&
