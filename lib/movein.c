@@ -1133,8 +1133,8 @@ static size_t past_find(const struct past *p, int64_t id, int *found)
  * it (store drops the transaction for the shape, whose rows already hold
  * the move), 0 it does not, -1 it is gone, or still not recorded after
  * the wait below (it may or may not: the shape cannot follow). Once a
- * transaction at or above its xmax was seen, every later one is past it:
- * no registry read.
+ * transaction far enough past its xmax was seen (ss_pg_snapshot_past),
+ * every later one is past it: no registry read.
  *
  * A shape is active in route before serve records its snapshot (the
  * creation protocol), and serve records it right after it sees route's
@@ -1179,8 +1179,7 @@ static int outer_sees(struct ss_movein *m, int64_t id, uint64_t xid)
 			nap *= 2;
 	}
 	rc = ss_pg_snapshot_sees(&rec.snapshot, xid);
-	if (!rc &&
-	    ss_pg_snapshot_xid64(&rec.snapshot, xid) >= rec.snapshot.xmax) {
+	if (!rc && ss_pg_snapshot_past(&rec.snapshot, xid)) {
 		SS_GROW(m->past.ids, m->past.alloc, m->past.n + 1);
 		memmove(m->past.ids + at + 1, m->past.ids + at,
 			(m->past.n - at) * sizeof(*m->past.ids));

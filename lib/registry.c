@@ -75,6 +75,11 @@ int ss_pg_snapshot_sees(const struct ss_pg_snapshot *s, uint64_t xid)
 	return 1;
 }
 
+int ss_pg_snapshot_past(const struct ss_pg_snapshot *s, uint64_t xid)
+{
+	return ss_pg_snapshot_xid64(s, xid) >= s->xmax + SS_SNAPSHOT_PAST_XIDS;
+}
+
 static char *dup_or_null(const char *s)
 {
 	return s ? ss_xstrdup(s) : NULL;

@@ -131,9 +131,22 @@ struct ss_pg_snapshot {
 uint64_t ss_pg_snapshot_xid64(const struct ss_pg_snapshot *s, uint64_t xid);
 /* 1 if the transaction with this xid is visible in snapshot s (it had
  * committed when s was taken: xid < xmin, or xid < xmax and not in xip),
- * else 0. In commit order, every transaction after the first invisible
- * one with xid >= xmax is invisible too. */
+ * else 0. Commit order (the WAL's, the stream's) is not the order in
+ * which commits become visible: a backend leaves the proc array a moment
+ * after its commit record is flushed, and a busy machine can deschedule
+ * it in between. So a transaction s sees can follow one it does not see
+ * with xid >= xmax; ask each (ss_pg_snapshot_past). */
 int ss_pg_snapshot_sees(const struct ss_pg_snapshot *s, uint64_t xid);
+
+/* Transactions this many xids past a snapshot's xmax: every one s sees
+ * has gone by in commit order (a commit stays invisible for at most the
+ * moment above, and a snapshot is taken again while one waits for a
+ * synchronous standby: lib/pgq), so a reader of the stream stops
+ * asking ss_pg_snapshot_sees, whose 32-bit xids wrap in 2^31. */
+#define SS_SNAPSHOT_PAST_XIDS ((uint64_t)1 << 24)
+
+/* 1 if xid is SS_SNAPSHOT_PAST_XIDS or more past s's xmax. */
+int ss_pg_snapshot_past(const struct ss_pg_snapshot *s, uint64_t xid);
 
 /* One registered shape. Strings and arrays are owned by the record:
  * release with ss_shape_rec_release(). */

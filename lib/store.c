@@ -585,14 +585,16 @@ static int selected(const struct shp *h, const char *name)
 /* ----------------------------------------------------------- snapshot */
 
 /* Apply or skip a transaction with this xid, for a shape whose snapshot
- * is known; turns filtering off at the first xid >= xmax. */
+ * is known; turns filtering off at the first xid far enough past xmax
+ * (ss_pg_snapshot_past: one the snapshot sees can still follow one with
+ * xid >= xmax that it does not). */
 static int filter_decide(struct shp *h, uint64_t xid)
 {
 	struct ss_pg_snapshot snap = {h->xmin, h->xmax, h->xip, h->nxip};
 
 	if (h->head.flags & SS_LOG_FILTER_DONE)
 		return APPLY;
-	if (ss_pg_snapshot_xid64(&snap, xid) >= h->xmax) {
+	if (ss_pg_snapshot_past(&snap, xid)) {
 		h->head.flags |= SS_LOG_FILTER_DONE;
 		if (h->w)
 			ss_log_set_flags(h->w, h->head.flags);

@@ -247,6 +247,27 @@ static void test_overlay(void)
 	close_reg(r);
 }
 
+/* Visibility in a snapshot, and when a reader of the stream may stop
+ * asking: a transaction the snapshot sees can follow one at or above
+ * xmax that it does not, so "past" is far beyond xmax. */
+static void test_snapshot_sees(void)
+{
+	uint64_t xip[] = {802};
+	struct ss_pg_snapshot s = {801, 803, xip, 1};
+	struct ss_pg_snapshot big = {((uint64_t)5 << 32) + 10,
+				     ((uint64_t)5 << 32) + 20, NULL, 0};
+
+	CHECK(ss_pg_snapshot_sees(&s, 700) && ss_pg_snapshot_sees(&s, 801));
+	CHECK(!ss_pg_snapshot_sees(&s, 802) && !ss_pg_snapshot_sees(&s, 803));
+	CHECK(!ss_pg_snapshot_past(&s, 803) && !ss_pg_snapshot_past(&s, 700));
+	CHECK(!ss_pg_snapshot_past(&s, 803 + SS_SNAPSHOT_PAST_XIDS - 1));
+	CHECK(ss_pg_snapshot_past(&s, 803 + SS_SNAPSHOT_PAST_XIDS));
+	/* 32-bit xids as pgoutput sends them, against a 64-bit snapshot */
+	CHECK(ss_pg_snapshot_sees(&big, 9) && !ss_pg_snapshot_sees(&big, 20));
+	CHECK(!ss_pg_snapshot_past(&big, 20));
+	CHECK(ss_pg_snapshot_past(&big, 20 + SS_SNAPSHOT_PAST_XIDS));
+}
+
 /* A write that returned is in every later read, also when the flusher
  * commits it and takes it out of the buffer while the read is in SQLite
  * (the read then saw the row before that commit, and must read again). */
@@ -919,6 +940,7 @@ int main(void)
 	test_overlay();
 	test_touch_interval();
 	test_read_after_flush();
+	test_snapshot_sees();
 	test_crash_no_reuse();
 	test_concurrency(16384, "conc.db");
 	test_concurrency(8, "conc-small.db");
