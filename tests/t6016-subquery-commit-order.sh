@@ -8,6 +8,9 @@
 # into J, before K: K moves a row out of the value that left, and routed
 # after the splice it would find the value gone and leave the row with
 # the client for ever. The query runs again with a snapshot that sees J.
+# And the other way round: a transaction routed while a move waited for
+# its query (the value still counted) must be one that query sees, also
+# when it is not yet visible as route reads its commit.
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/pg.sh"
 . "$TEST_SRC/serve.sh"
@@ -81,6 +84,57 @@ test_expect_success 'a row moves out of a value that left, in a commit seen befo
 	log_until "\"title\":\"j\"" "\"id\":\"5\"" &&
 	grep -F "\"value\":{\"id\":\"4\"}" log | grep -q "\"operation\":\"delete\"" &&
 	grep -F "\"value\":{\"id\":\"5\"}" log | grep -q "\"operation\":\"delete\""
+'
+
+# hold NAME PID FUNCTION: gdb stops backend PID at FUNCTION (NAME.held
+# then exists) until NAME.release exists; NAME.attached once attached
+hold() {
+	rm -f "$1.attached" "$1.held" "$1.release"
+	gdb -p "$2" -batch -ex "break $3" \
+		-ex "shell touch $1.attached" -ex continue \
+		-ex "shell touch $1.held" \
+		-ex "shell while [ ! -e $1.release ]; do sleep 0.1; done" \
+		>"$1.gdb" 2>&1 &
+	until test -e "$1.attached"; do sleep 0.1; done
+}
+
+test_expect_success 'a transaction routed while a move waits for its query is one that query sees' '
+	# projects 8 and 9 come back, with a commit after them, so that
+	# route'"'"'s move-in needs a marker: its connection'"'"'s last query
+	rp=$(stage_pid replicate) && test -n "$rp" &&
+	kill -STOP "$rp" &&
+	pg_psql "UPDATE projects SET active = true WHERE id IN (8, 9)" &&
+	pg_psql "UPDATE tasks SET title = '"'"'d2'"'"' WHERE id = 4" &&
+	kill -CONT "$rp" &&
+	log_until "\"id\":\"2\"" "\"id\":\"5\"" "\"title\":\"d2\"" &&
+	catch_up &&
+	rpid=$(echo "SELECT pid FROM pg_stat_activity WHERE query LIKE '"'"'%pg_logical_emit_message%'"'"' AND pid <> pg_backend_pid()" | pg_psql) &&
+	test -n "$rpid" &&
+	kill -STOP "$rp" &&
+	# T1: project 9 leaves (task 5); T2: project 7 leaves (task 1)
+	pg_psql "UPDATE projects SET active = false WHERE id = 9" &&
+	pg_psql "UPDATE projects SET active = false WHERE id = 7" &&
+	# route queries T1'"'"'s move, then waits in its marker
+	hold r "$rpid" LogLogicalMessage &&
+	kill -CONT "$rp" &&
+	until test -e r.held; do sleep 0.1; done &&
+	# J1, after the query: task 2 moves into project 7, committed in
+	# the WAL, not visible
+	session c && exec 5>c.in &&
+	echo "BEGIN; UPDATE tasks SET project_id = 7 WHERE id = 2; SELECT '"'"'pid '"'"' || pg_backend_pid();" >&5 &&
+	wait_for c.out "^pid " &&
+	hold c "$(sed -n "s/^pid //p" c.out)" ProcArrayEndTransaction &&
+	echo "COMMIT;" >&5 &&
+	until test -e c.held; do sleep 0.1; done &&
+	touch r.release &&
+	# route splices T1'"'"'s deletes into J1, routes J1 with project 7
+	# still counted, then queries T2'"'"'s move: give it time
+	sleep 2 &&
+	touch c.release &&
+	exec 5>&- &&
+	log_until "\"value\":{\"id\":\"5\"}" "\"value\":{\"id\":\"1\"}" &&
+	grep -F "\"value\":{\"id\":\"2\"}" log | grep -q "\"operation\":\"delete\"" ||
+	{ cat log >&2; return 1; }
 '
 
 test_done
