@@ -19,14 +19,6 @@ pipeline_start --metrics-port "$MPORT" --long-poll-timeout 60000
 METRICS_URL=http://127.0.0.1:$MPORT
 export METRICS_URL
 
-route_pid() {
-	for _k in $(_pipeline_kids "$PIPELINE_PID"); do
-		case "$(tr '\0' ' ' <"/proc/$_k/cmdline" 2>/dev/null)" in
-		"shapesync-route "*) echo "$_k" ;;
-		esac
-	done
-}
-
 test_expect_success 'the page is served at / of the metrics port, not of the public port' '
 	test_eq 200 "$(curl -s -o page.html -D h -w "%{http_code}" "$METRICS_URL/")" &&
 	grep -qi "^content-type: text/html; charset=utf-8" h &&
@@ -35,7 +27,7 @@ test_expect_success 'the page is served at / of the metrics port, not of the pub
 '
 
 test_expect_success 'in Chromium the page shows /metrics and follows it live' '
-	pid=$(route_pid) && test -n "$pid" &&
+	pid=$(stage_pid route) && test -n "$pid" &&
 	(cd "$E2E" && timeout 300 node statuspage.mjs "$TEST_DIR" "$pid") >node.out 2>&1 || {
 		cat node.out; echo "--- serve.log"; tail -n 20 serve.log; false
 	} &&

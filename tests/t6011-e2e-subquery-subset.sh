@@ -129,13 +129,6 @@ test_expect_success 'NOT IN, changes_only, columns: a subset of every row in the
 # one committed after the subset is in the log after that offset. (A
 # subset taken at once would miss the first: the shape's snapshot, which
 # holds no row, would see it, so the log would skip it.)
-route_pid() {
-	for _k in $(_pipeline_kids "$PIPELINE_PID"); do
-		if [ "$(cat /proc/$_k/comm 2>/dev/null)" = shapesync-route ]; then
-			echo "$_k"
-		fi
-	done
-}
 # subset_while_made INSERT-SQL WHERE CURL-ARG...: with route stopped, a
 # subset request (curl CURL-ARG..., to ./sb and ./h) that makes its shape
 # and waits, and INSERT-SQL committed meanwhile; the subset's rows must be
@@ -143,7 +136,7 @@ route_pid() {
 subset_while_made() {
 	_sql=$1 _w=$2
 	shift 2
-	rp=$(route_pid) && test -n "$rp" &&
+	rp=$(stage_pid route) && test -n "$rp" &&
 	kill -STOP "$rp" &&
 	{
 		{ curl -g -s -o sb -D h "$@" & } &&

@@ -42,12 +42,6 @@ old_handle_refetches() {
 	grep -q "must-refetch" b
 }
 
-store_pid() {
-	for _k in $(_pipeline_kids "$PIPELINE_PID"); do
-		[ "$(cat /proc/$_k/comm 2>/dev/null)" = shapesync-store ] && echo "$_k"
-	done
-}
-
 # Processes start and stop at the top level of the script (a test body
 # is a subshell: what it starts would be lost to the next one).
 test_expect_success 'setup: 100 rows, a base backup' '
@@ -111,7 +105,7 @@ test_expect_success 'slot dropped while running: a new stream, clients refetch' 
 
 test_expect_success 'slot invalidated by max_slot_wal_keep_size under a stalled store' '
 	r0=$(refetches f1) &&
-	s=$(store_pid) && test -n "$s" &&
+	s=$(stage_pid store) && test -n "$s" &&
 	kill -STOP "$s" &&
 	pg_psql "UPDATE items SET v = '\''during the stall'\'' WHERE id = 5" \
 		"DELETE FROM items WHERE id = 6" &&

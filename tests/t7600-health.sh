@@ -27,14 +27,6 @@ metric() {
 	curl -s "$METRICS_URL/metrics" | awk -v k="$1" \
 		'index($0, k " ") == 1 { print substr($0, length(k) + 2) }'
 }
-# stage_pid STAGE: the pid of shapesync-STAGE in the running stages.
-stage_pid() {
-	for _k in $(_pipeline_kids "$PIPELINE_PID"); do
-		case "$(tr '\0' ' ' <"/proc/$_k/cmdline" 2>/dev/null)" in
-		"shapesync-$1 "*) echo "$_k" ;;
-		esac
-	done
-}
 
 shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" init >/dev/null &&
 shapesync-replicate --registry "$SS_REGISTRY" --create-slot 2>>"$TEST_DIR/pipeline.log" ||
