@@ -41,6 +41,32 @@ wait_for() {
 	done
 }
 
+# hold NAME PID FUNCTION: gdb stops backend PID at FUNCTION (NAME.held
+# then exists) until NAME.release exists; fails when gdb cannot attach
+hold() {
+	rm -f "$1.attached" "$1.held" "$1.release"
+	gdb -p "$2" -batch -ex "break $3" \
+		-ex "shell touch $1.attached" -ex continue \
+		-ex "shell touch $1.held" \
+		-ex "shell while [ ! -e $1.release ]; do sleep 0.1; done" \
+		>"$1.gdb" 2>&1 &
+	until test -e "$1.attached"; do sleep 0.1; done
+	_i=0
+	until grep -q "^Breakpoint 1 at" "$1.gdb"; do
+		_i=$((_i + 1))
+		if [ $_i -gt 50 ]; then
+			echo "gdb cannot stop process $2:" >&2
+			cat "$1.gdb" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+# until_held NAME: wait for NAME.held
+until_held() {
+	until test -e "$1.held"; do sleep 0.1; done
+}
+
 test_expect_success 'the snapshot' '
 	test_eq 200 "$(get "/v1/shape?$Q&offset=-1")" &&
 	hdr electric-handle >handle &&
@@ -62,16 +88,10 @@ test_expect_success 'a row moves out of a value that left, in a commit seen befo
 	wait_for b.out "k ready" &&
 	echo "BEGIN; UPDATE tasks SET title = '"'"'j'"'"' WHERE id = 1; SELECT '"'"'pid '"'"' || pg_backend_pid();" >&3 &&
 	wait_for a.out "^pid " &&
-	apid=$(sed -n "s/^pid //p" a.out) &&
-	{ gdb -p "$apid" -batch -ex "break ProcArrayEndTransaction" \
-		-ex "shell touch attached" -ex continue \
-		-ex "shell touch held" \
-		-ex "shell while [ ! -e release ]; do sleep 0.1; done" \
-		>gdb.out 2>&1 & } &&
-	until test -e attached; do sleep 0.1; done &&
+	hold a "$(sed -n "s/^pid //p" a.out)" ProcArrayEndTransaction &&
 	sleep 0.5 &&
 	echo "COMMIT;" >&3 &&
-	until test -e held; do sleep 0.1; done &&
+	until_held a &&
 	# J is in the WAL, not visible; K commits and is visible
 	echo "COMMIT; SELECT '"'"'k done'"'"';" >&4 &&
 	wait_for b.out "k done" &&
@@ -79,24 +99,13 @@ test_expect_success 'a row moves out of a value that left, in a commit seen befo
 	kill -CONT "$rp" &&
 	# route reads T, queries, then reads J: give it time to splice
 	sleep 2 &&
-	touch release &&
+	touch a.release &&
 	exec 3>&- 4>&- &&
 	log_until "\"title\":\"j\"" "\"id\":\"5\"" &&
 	grep -F "\"value\":{\"id\":\"4\"}" log | grep -q "\"operation\":\"delete\"" &&
 	grep -F "\"value\":{\"id\":\"5\"}" log | grep -q "\"operation\":\"delete\""
 '
 
-# hold NAME PID FUNCTION: gdb stops backend PID at FUNCTION (NAME.held
-# then exists) until NAME.release exists; NAME.attached once attached
-hold() {
-	rm -f "$1.attached" "$1.held" "$1.release"
-	gdb -p "$2" -batch -ex "break $3" \
-		-ex "shell touch $1.attached" -ex continue \
-		-ex "shell touch $1.held" \
-		-ex "shell while [ ! -e $1.release ]; do sleep 0.1; done" \
-		>"$1.gdb" 2>&1 &
-	until test -e "$1.attached"; do sleep 0.1; done
-}
 
 test_expect_success 'a transaction routed while a move waits for its query is one that query sees' '
 	# projects 8 and 9 come back, with a commit after them, so that
@@ -117,7 +126,7 @@ test_expect_success 'a transaction routed while a move waits for its query is on
 	# route queries T1'"'"'s move, then waits in its marker
 	hold r "$rpid" LogLogicalMessage &&
 	kill -CONT "$rp" &&
-	until test -e r.held; do sleep 0.1; done &&
+	until_held r &&
 	# J1, after the query: task 2 moves into project 7, committed in
 	# the WAL, not visible
 	session c && exec 5>c.in &&
@@ -125,7 +134,7 @@ test_expect_success 'a transaction routed while a move waits for its query is on
 	wait_for c.out "^pid " &&
 	hold c "$(sed -n "s/^pid //p" c.out)" ProcArrayEndTransaction &&
 	echo "COMMIT;" >&5 &&
-	until test -e c.held; do sleep 0.1; done &&
+	until_held c &&
 	touch r.release &&
 	# route splices T1'"'"'s deletes into J1, routes J1 with project 7
 	# still counted, then queries T2'"'"'s move: give it time
