@@ -62,6 +62,9 @@ hold() {
 		sleep 0.1
 	done
 }
+# a failed test leaves no process held: gdb lets go before PostgreSQL
+# stops (hooks run last registered first)
+test_at_exit 'for _f in "$TEST_DIR"/*.attached; do [ -e "$_f" ] && touch "${_f%.attached}.release"; done; sleep 0.5'
 # until_held NAME: wait for NAME.held
 until_held() {
 	until test -e "$1.held"; do sleep 0.1; done
