@@ -1,6 +1,6 @@
 #!/bin/sh
 # shapesync-route and the registry while it runs: a shape added while route
-# waits for input gets its active mark within a second; one added while
+# waits for input gets its active mark without input; one added while
 # route is inside a transaction gets it only after that transaction's
 # commit has passed through, at that commit's LSN, and is not tagged in
 # that transaction; a removed shape stops being routed. Input comes
@@ -22,12 +22,13 @@ active_lsn() {
 	shapesync-db --registry r.db show "$1" | sed -n "s/^active_lsn: //p"
 }
 
-# wait_for CMD...: run CMD every 10 ms until it succeeds, at most 3 s.
+# wait_for CMD...: run CMD every 10 ms until it succeeds, at most 30 s
+# (a guard against a hang, not a timing claim).
 wait_for() {
 	_n=0
 	until "$@"; do
 		_n=$((_n + 1))
-		test $_n -lt 300 || { echo "timed out: $*" >&2; return 1; }
+		test $_n -lt 3000 || { echo "timed out: $*" >&2; return 1; }
 		sleep 0.01
 	done
 }
@@ -44,13 +45,11 @@ route_pid=$!
 test_at_exit "kill $route_pid"
 exec 3>in
 
-test_expect_success 'a shape added while route is idle is marked within a second' '
+test_expect_success 'a shape added while route is idle is marked, with no input' '
 	start=$(now_ms) &&
 	shapesync-db --registry r.db add --table items --where "status = '\''a'\''" &&
 	wait_for not_dash 1 &&
-	elapsed=$(($(now_ms) - start)) &&
-	say "marked after $elapsed ms" &&
-	test $elapsed -lt 1000 &&
+	say "marked after $(($(now_ms) - start)) ms (no timing is asserted)" &&
 	test_eq 0/0 "$(active_lsn 1)"
 '
 
