@@ -329,8 +329,7 @@ again:
 	pthread_mutex_lock(&r->mu);
 	if (r->retired != retired) {
 		pthread_mutex_unlock(&r->mu);
-		ss_shape_rec_release(out);
-		ss_shape_rec_init(out);
+		ss_shape_rec_release(out); /* (leaves it initialized) */
 		goto again;
 	}
 	e = ss_reg_find_id(r, out->id);
