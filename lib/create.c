@@ -235,6 +235,27 @@ static int inners_alive(struct creation *cr, struct ss_err *err)
 	return rc;
 }
 
+/* After route's mark: the transactions writing to the shape's table and
+ * to the tables of its subqueries then have ended (ss_pgq_wait_writers),
+ * so that the snapshot sees every one route passed before the mark. */
+static int wait_writers(struct creation *cr, void *conn, struct ss_err *err)
+{
+	struct ss_subq_deps d;
+	size_t i;
+	int rc;
+
+	rc = ss_pgq_wait_writers(conn, cr->table.schema, cr->table.name, err);
+	if (rc < 0 || !cr->deps)
+		return rc;
+	if (ss_subq_deps_parse(cr->deps, &d, err) < 0)
+		return -1;
+	for (i = 0; i < d.ntables && rc == 0; i++)
+		rc = ss_pgq_wait_writers(conn, d.tables[i].schema,
+					 d.tables[i].table, err);
+	ss_subq_deps_release(&d);
+	return rc;
+}
+
 /* A subquery shape's DNF plan, for the tags of its snapshot rows: its
  * clause compiled against its table with the tables of its deps. The
  * plan points into the clause *wp (*new*, ss_where_free after the plan)
@@ -342,6 +363,8 @@ static int create_shape(struct creation *cr, struct ss_err *err)
 		rc = -1;
 		goto out;
 	}
+	if ((rc = wait_writers(cr, conn, err)) < 0)
+		goto out;
 	rc = ss_snapshot_begin(cr->dir, cr->c->cfg.chunk_bytes, &cr->w, err);
 	if (rc == 0)
 		rc = ss_log_create(cr->dir, err);

@@ -5,7 +5,10 @@
  *      table is in the publication with REPLICA IDENTITY FULL (or, with
  *      manual publishing, check that it is), recording a partitioned
  *      table's leaves;
- *   2. wait for route's active mark on the shape;
+ *   2. wait for route's active mark on the shape, then for the
+ *      transactions writing to its tables at that moment to end
+ *      (ss_pgq_wait_writers: commits become visible in another order
+ *      than the WAL's);
  *   3. take the snapshot in a REPEATABLE READ transaction, its
  *      pg_current_snapshot() recorded in the registry before any row,
  *      rows written as snapshot chunks ending with snapshot-end;

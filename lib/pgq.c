@@ -219,6 +219,68 @@ int ss_pgq_ensure_published(void *conn, const char *pub,
 	return ss_publication_ensure(conn, pub, t, err);
 }
 
+int ss_pgq_wait_writers(void *conn, const char *schema, const char *table,
+			struct ss_err *err)
+{
+	/* Every lock mode that writes rows (or truncates them) conflicts
+	 * with SHARE; the table named as regclass text, quoted. */
+	static const char writers_sql[] =
+	    "SELECT coalesce(array_agg(DISTINCT l.virtualtransaction), "
+	    "'{}')::text FROM pg_catalog.pg_locks l WHERE l.locktype = "
+	    "'relation' AND l.mode IN ('RowExclusiveLock', "
+	    "'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock') "
+	    "AND l.granted AND l.pid <> pg_backend_pid() AND l.database = "
+	    "(SELECT oid FROM pg_catalog.pg_database WHERE datname = "
+	    "current_database()) AND l.relation IN (SELECT relid FROM "
+	    "pg_catalog.pg_partition_tree($1::regclass) UNION SELECT "
+	    "$1::regclass::oid)";
+	static const char running_sql[] =
+	    "SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = "
+	    "'virtualxid' AND virtualxid = ANY($1::text[])";
+	struct ss_pg *pg = conn;
+	struct ss_buf rel = SS_BUF_INIT;
+	const char *params[1];
+	PGresult *r = NULL;
+	char *vxids;
+	int64_t start = ss_mono_us(), pause_us = 1000;
+	int rc = 0;
+
+	ss_pg_add_qualified(pg, &rel, schema, table);
+	params[0] = rel.buf;
+	rc = q_exec(pg, writers_sql, 1, params, &r, NULL, err);
+	ss_buf_release(&rel);
+	if (rc < 0)
+		return -1;
+	vxids = ss_xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	params[0] = vxids;
+	while (strcmp(vxids, "{}")) {
+		int64_t n;
+
+		r = NULL;
+		if (q_exec(pg, running_sql, 1, params, &r, NULL, err) < 0) {
+			rc = -1;
+			break;
+		}
+		n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		if (n == 0)
+			break;
+		if (ss_mono_us() - start > INT64_C(600000000)) {
+			rc = ss_err_set(err, SS_ERR_RUNTIME,
+					"postgresql: a transaction writing to "
+					"the table has been running for 10 "
+					"minutes since the shape was created");
+			break;
+		}
+		usleep((useconds_t)pause_us);
+		if (pause_us < 10000)
+			pause_us *= 2;
+	}
+	free(vxids);
+	return rc;
+}
+
 /* Interval typmod: range bits in the high 16 bits (PostgreSQL's
  * INTERVAL_MASK), precision in the low 16 (0xFFFF: none). */
 static const char *interval_fields(int range)
@@ -699,9 +761,10 @@ int ss_pgq_subset(void *conn, const struct ss_pgq_table *t, const size_t *sel,
 		 * for our own role's backends, or all with pg_read_all_stats);
 		 * one that stopped waiting since the snapshot was taken is
 		 * committed in its xip. Take the snapshot again once such
-		 * transactions are visible. (The microseconds between a
-		 * commit's WAL flush and its proc array exit without
-		 * synchronous replication are not covered.)
+		 * transactions are visible. (A shape's creation waits for
+		 * the table's writers after the mark, which covers every
+		 * such transaction: ss_pgq_wait_writers. Route's move-in
+		 * queries check what their snapshot sees: lib/movein.)
 		 */
 		free(snap.xip);
 		snap.xip = NULL;

@@ -94,6 +94,28 @@ int ss_pgq_check_published(void *conn, const char *pub,
 int ss_pgq_ensure_published(void *conn, const char *pub,
 			    const struct ss_pgq_table *t, struct ss_err *err);
 
+/*
+ * The creation protocol's last wait before a snapshot (DESIGN.md
+ * "Creating a shape"; call it after route's active mark): until every
+ * transaction that holds a write lock on table schema.table (or on a
+ * partition under it) now has ended, each until its virtual transaction
+ * ends. It blocks nobody: writers that start later wait for nothing.
+ *
+ * Two kinds of writer are in neither the snapshot nor the log without
+ * it. One committed in the WAL before the mark (route passed it) whose
+ * backend has not yet left the proc array: PostgreSQL makes commits
+ * visible in another order than the WAL's, and a snapshot taken in that
+ * moment misses it. It still holds its locks then; they go after it is
+ * visible. And one that wrote to the table before the table joined the
+ * publication: those changes are not published. A writer that starts
+ * after this call commits after the mark, so route passes it to the log.
+ *
+ * Returns 0, or -1 with err: "postgresql: ..." (SS_ERR_RUNTIME), also
+ * when such a writer runs for more than 10 minutes.
+ */
+int ss_pgq_wait_writers(void *conn, const char *schema, const char *table,
+			struct ss_err *err);
+
 /* ss_catalog_partition_sets (lib/catalog.h). */
 int ss_pgq_partition_sets(void *conn, uint32_t oid,
 			  int (*cb)(uint32_t oid, const char *schema,

@@ -48,74 +48,6 @@ static int create_publication(struct ss_pg *pg, const char *what,
 	return run_ddl(pg, what, &sql, "42710", made, err);
 }
 
-/*
- * Wait until every transaction that may have written to the table (or a
- * partition of it, oid `oidtxt`) before it joined the publication has
- * ended. pgoutput decodes a change with the catalog of the moment it was
- * written, so the changes such a transaction made before ALTER
- * PUBLICATION committed are not published; were it still running when a
- * shape's snapshot is taken, it would commit after the snapshot with its
- * changes in neither the snapshot nor the log.
- *
- * Every creation waits, not only the one that added the table: another
- * creation (or replicate) may have added it a moment ago and still be
- * waiting itself (t6006). It waits for the writers that hold the table
- * now (their ROW EXCLUSIVE locks in pg_locks), each until its virtual
- * transaction ends, and blocks nobody: writers that start later write
- * with the table published. A SHARE lock would wait for the same writers
- * but stop every new one behind it.
- */
-static int wait_writers(struct ss_pg *pg, const char *what, const char *oidtxt,
-			struct ss_err *err)
-{
-	static const char writers_sql[] =
-	    "SELECT coalesce(array_agg(DISTINCT l.virtualtransaction), "
-	    "'{}')::text FROM pg_locks l WHERE l.locktype = 'relation' AND "
-	    "l.mode = 'RowExclusiveLock' AND l.granted AND l.pid <> "
-	    "pg_backend_pid() AND l.relation IN (SELECT relid FROM "
-	    "pg_partition_tree($1::regclass) UNION SELECT $1::oid)";
-	static const char running_sql[] =
-	    "SELECT count(*) FROM pg_locks WHERE locktype = 'virtualxid' AND "
-	    "virtualxid = ANY($1::text[])";
-	const char *params[1] = {oidtxt};
-	PGresult *r = NULL;
-	char *vxids;
-	int64_t start = ss_mono_us();
-	int rc = 0;
-
-	if (ss_pg_exec(pg, what, writers_sql, 1, params, &r, NULL, err) < 0)
-		return -1;
-	vxids = ss_xstrdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	params[0] = vxids;
-	while (strcmp(vxids, "{}")) {
-		int64_t n;
-
-		r = NULL;
-		if (ss_pg_exec(pg, what, running_sql, 1, params, &r, NULL,
-			       err) < 0) {
-			rc = -1;
-			break;
-		}
-		n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-		PQclear(r);
-		if (n == 0)
-			break;
-		if (ss_mono_us() - start > INT64_C(600000000)) {
-			rc =
-			    ss_err_set(err, SS_ERR_RUNTIME,
-				       "%s: a transaction writing to the table "
-				       "has been running for 10 minutes since "
-				       "the shape was created",
-				       what);
-			break;
-		}
-		usleep(10000);
-	}
-	free(vxids);
-	return rc;
-}
-
 /* ALTER PUBLICATION pub ADD TABLE schema.table (already there: done). */
 static int add_table(struct ss_pg *pg, const char *what, const char *pub,
 		     const char *schema, const char *table, struct ss_err *err)
@@ -571,5 +503,5 @@ int ss_publication_ensure(struct ss_pg *c, const char *pub,
 	if (!m.named &&
 	    add_table(c, "postgresql", pub, t->schema, t->name, err) < 0)
 		return -1;
-	return wait_writers(c, "postgresql", oidtxt, err);
+	return 0;
 }

@@ -101,13 +101,10 @@ int ss_publication_follow_partitions(
  * under it when it is partitioned (PostgreSQL publishes a partitioned
  * table's changes under its partitions, with their replica identity).
  * Idempotent; safe against a concurrent creator of the same publication.
- * Then waits until the transactions writing to the table at that moment
- * have ended (blocking none): one of them may hold changes it made before
- * the table joined the publication, which are not published, and a
- * snapshot taken while it runs would not see them either. This is for
- * every new shape, not only the one that added the table. Errors:
- * "postgresql: ..." (SS_ERR_RUNTIME), also when such a writer runs for
- * more than 10 minutes.
+ * A transaction that wrote to the table before it joined the publication
+ * may still be running: its changes before that are not published, so
+ * the creation protocol waits for it (ss_pgq_wait_writers, after route's
+ * mark) before the snapshot. Errors: "postgresql: ..." (SS_ERR_RUNTIME).
  */
 int ss_publication_ensure(struct ss_pg *pg, const char *pub,
 			  const struct ss_catalog_table *t, struct ss_err *err);

@@ -3,8 +3,8 @@
 # publication, still open when a shape on the table takes its snapshot:
 # pgoutput decodes changes with the catalog of the moment they were
 # written, so those changes are not published, and the snapshot does not
-# see them either. Shape creation waits for the table's writers once it
-# is in the publication (lib/publication.c, wait_writers); without that
+# see them either. Shape creation waits for the table's writers after
+# route's mark (lib/pgq.c, ss_pgq_wait_writers); without that
 # wait the client below keeps the old value for ever. The table is FULL
 # already, so ALTER TABLE (which waits for them too) does not run. Every
 # creation waits, not only the one that added the table: a second shape

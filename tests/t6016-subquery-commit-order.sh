@@ -16,6 +16,7 @@
 . "$TEST_SRC/serve.sh"
 . "$TEST_SRC/pipeline.sh"
 . "$TEST_SRC/subq.sh"
+. "$TEST_SRC/pgsession.sh"
 
 pg_start
 pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
@@ -25,50 +26,6 @@ pg_psql "CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
 pipeline_start
 
 Q='table=tasks&where=project_id%20IN%20(SELECT%20id%20FROM%20projects%20WHERE%20active)&move_out=delete'
-
-# session NAME: a psql session reading statements from NAME.in (fd 3 for
-# a, 4 for b), its output in NAME.out
-session() {
-	rm -f "$1.in" && mkfifo "$1.in" || return 1
-	psql -X -q -At -v ON_ERROR_STOP=1 <"$1.in" >"$1.out" 2>&1 &
-}
-# wait_for FILE PATTERN: up to 30 s for PATTERN in FILE
-wait_for() {
-	_i=0
-	until grep -q "$2" "$1" 2>/dev/null; do
-		_i=$((_i + 1)) && [ $_i -lt 300 ] || return 1
-		sleep 0.1
-	done
-}
-
-# hold NAME PID FUNCTION: gdb stops backend PID at FUNCTION (NAME.held
-# then exists) until NAME.release exists; fails when gdb cannot attach
-hold() {
-	rm -f "$1.attached" "$1.held" "$1.release"
-	gdb -p "$2" -batch -ex "break $3" \
-		-ex "shell touch $1.attached" -ex continue \
-		-ex "shell touch $1.held" \
-		-ex "shell while [ ! -e $1.release ]; do sleep 0.1; done" \
-		>"$1.gdb" 2>&1 &
-	until test -e "$1.attached"; do sleep 0.1; done
-	_i=0
-	until grep -q "^Breakpoint 1 at" "$1.gdb"; do
-		_i=$((_i + 1))
-		if [ $_i -gt 50 ]; then
-			echo "gdb cannot stop process $2:" >&2
-			cat "$1.gdb" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
-}
-# a failed test leaves no process held: gdb lets go before PostgreSQL
-# stops (hooks run last registered first)
-test_at_exit 'for _f in "$TEST_DIR"/*.attached; do [ -e "$_f" ] && touch "${_f%.attached}.release"; done; sleep 0.5'
-# until_held NAME: wait for NAME.held
-until_held() {
-	until test -e "$1.held"; do sleep 0.1; done
-}
 
 test_expect_success 'the snapshot' '
 	test_eq 200 "$(get "/v1/shape?$Q&offset=-1")" &&
