@@ -240,18 +240,24 @@ static int inners_alive(struct creation *cr, struct ss_err *err)
  * so that the snapshot sees every one route passed before the mark. */
 static int wait_writers(struct creation *cr, void *conn, struct ss_err *err)
 {
+	/* As long as a writer may run before the table joined the
+	 * publication is allowed: 10 minutes for all of them. */
+	int64_t deadline = ss_mono_us() + INT64_C(600000000);
+	atomic_int *stopping = cr->c->cfg.stopping;
 	struct ss_subq_deps d;
 	size_t i;
 	int rc;
 
-	rc = ss_pgq_wait_writers(conn, cr->table.schema, cr->table.name, err);
+	rc = ss_pgq_wait_writers(conn, cr->table.oid, NULL, NULL, deadline,
+				 stopping, err);
 	if (rc < 0 || !cr->deps)
 		return rc;
 	if (ss_subq_deps_parse(cr->deps, &d, err) < 0)
 		return -1;
 	for (i = 0; i < d.ntables && rc == 0; i++)
-		rc = ss_pgq_wait_writers(conn, d.tables[i].schema,
-					 d.tables[i].table, err);
+		rc = ss_pgq_wait_writers(conn, 0, d.tables[i].schema,
+					 d.tables[i].table, deadline, stopping,
+					 err);
 	ss_subq_deps_release(&d);
 	return rc;
 }

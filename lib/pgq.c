@@ -219,33 +219,43 @@ int ss_pgq_ensure_published(void *conn, const char *pub,
 	return ss_publication_ensure(conn, pub, t, err);
 }
 
-int ss_pgq_wait_writers(void *conn, const char *schema, const char *table,
-			struct ss_err *err)
+int ss_pgq_wait_writers(void *conn, uint32_t oid, const char *schema,
+			const char *table, int64_t deadline_us,
+			const atomic_int *stopping, struct ss_err *err)
 {
-	/* Every lock mode that writes rows (or truncates them) conflicts
-	 * with SHARE; the table named as regclass text, quoted. */
+	/* The lock modes that write rows (DML takes ROW EXCLUSIVE, TRUNCATE
+	 * ACCESS EXCLUSIVE; the others are taken by statements that may
+	 * write too). A prepared transaction's locks have no pid and it
+	 * holds no virtualxid: its virtual transaction ("-1/xid") is waited
+	 * for by its locks, which go after it is visible, as a backend's
+	 * all go together after it left the proc array. */
 	static const char writers_sql[] =
 	    "SELECT coalesce(array_agg(DISTINCT l.virtualtransaction), "
 	    "'{}')::text FROM pg_catalog.pg_locks l WHERE l.locktype = "
 	    "'relation' AND l.mode IN ('RowExclusiveLock', "
 	    "'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock') "
-	    "AND l.granted AND l.pid <> pg_backend_pid() AND l.database = "
-	    "(SELECT oid FROM pg_catalog.pg_database WHERE datname = "
-	    "current_database()) AND l.relation IN (SELECT relid FROM "
-	    "pg_catalog.pg_partition_tree($1::regclass) UNION SELECT "
+	    "AND l.granted AND l.pid IS DISTINCT FROM pg_backend_pid() AND "
+	    "l.database = (SELECT oid FROM pg_catalog.pg_database WHERE "
+	    "datname = current_database()) AND l.relation IN (SELECT relid "
+	    "FROM pg_catalog.pg_partition_tree($1::regclass) UNION SELECT "
 	    "$1::regclass::oid)";
 	static const char running_sql[] =
-	    "SELECT count(*) FROM pg_catalog.pg_locks WHERE locktype = "
-	    "'virtualxid' AND virtualxid = ANY($1::text[])";
+	    "SELECT count(*) FROM pg_catalog.pg_locks WHERE "
+	    "virtualtransaction = ANY($1::text[])";
 	struct ss_pg *pg = conn;
 	struct ss_buf rel = SS_BUF_INIT;
 	const char *params[1];
 	PGresult *r = NULL;
 	char *vxids;
-	int64_t start = ss_mono_us(), pause_us = 1000;
+	int64_t pause_us = 1000;
 	int rc = 0;
 
-	ss_pg_add_qualified(pg, &rel, schema, table);
+	/* By oid when known: the table of the shape, whatever its name
+	 * now; else by name, quoted. */
+	if (oid)
+		ss_buf_addf(&rel, "%" PRIu32, oid);
+	else
+		ss_pg_add_qualified(pg, &rel, schema, table);
 	params[0] = rel.buf;
 	rc = q_exec(pg, writers_sql, 1, params, &r, NULL, err);
 	ss_buf_release(&rel);
@@ -266,15 +276,19 @@ int ss_pgq_wait_writers(void *conn, const char *schema, const char *table,
 		PQclear(r);
 		if (n == 0)
 			break;
-		if (ss_mono_us() - start > INT64_C(600000000)) {
+		if (stopping && atomic_load(stopping)) {
+			rc = ss_err_set(err, SS_ERR_RUNTIME, "stopping");
+			break;
+		}
+		if (ss_mono_us() > deadline_us) {
 			rc = ss_err_set(err, SS_ERR_RUNTIME,
 					"postgresql: a transaction writing to "
 					"the table has been running for 10 "
-					"minutes since the shape was created");
+					"minutes since the shape's mark");
 			break;
 		}
 		usleep((useconds_t)pause_us);
-		if (pause_us < 10000)
+		if (pause_us < 16000)
 			pause_us *= 2;
 	}
 	free(vxids);

@@ -13,6 +13,7 @@
 #ifndef SS_PGQ_H
 #define SS_PGQ_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,11 +111,17 @@ int ss_pgq_ensure_published(void *conn, const char *pub,
  * publication: those changes are not published. A writer that starts
  * after this call commits after the mark, so route passes it to the log.
  *
+ * A prepared transaction (two-phase commit) is waited for too, until its
+ * COMMIT PREPARED (or ROLLBACK PREPARED) has made it visible.
+ *
+ * The table is `oid` when not 0, else schema.table (quoted here).
  * Returns 0, or -1 with err: "postgresql: ..." (SS_ERR_RUNTIME), also
- * when such a writer runs for more than 10 minutes.
+ * when a writer still runs at deadline_us (ss_mono_us), or "stopping"
+ * when *stopping (may be NULL) is set while it waits.
  */
-int ss_pgq_wait_writers(void *conn, const char *schema, const char *table,
-			struct ss_err *err);
+int ss_pgq_wait_writers(void *conn, uint32_t oid, const char *schema,
+			const char *table, int64_t deadline_us,
+			const atomic_int *stopping, struct ss_err *err);
 
 /* ss_catalog_partition_sets (lib/catalog.h). */
 int ss_pgq_partition_sets(void *conn, uint32_t oid,

@@ -10,7 +10,7 @@
 #   hold NAME PID FUNC  gdb stops backend PID at FUNC (NAME.held then
 #                       exists) until NAME.release exists; fails with
 #                       gdb's output when gdb cannot attach
-#   until_held NAME     wait for NAME.held
+#   until_held NAME     wait for NAME.held (a minute at most)
 #
 # A held backend that gets past its commit's WAL flush and stops at
 # ProcArrayEndTransaction is committed in the WAL (and in the stream)
@@ -37,7 +37,11 @@ hold() {
 		-ex "shell touch $1.held" \
 		-ex "shell while [ ! -e $1.release ]; do sleep 0.1; done" \
 		>"$1.gdb" 2>&1 &
-	until test -e "$1.attached"; do sleep 0.1; done
+	_i=0
+	until test -e "$1.attached"; do
+		_i=$((_i + 1)) && [ $_i -lt 300 ] || return 1
+		sleep 0.1
+	done
 	_i=0
 	until grep -q "^Breakpoint 1 at" "$1.gdb"; do
 		_i=$((_i + 1))
@@ -51,7 +55,15 @@ hold() {
 }
 
 until_held() {
-	until test -e "$1.held"; do sleep 0.1; done
+	_i=0
+	until test -e "$1.held"; do
+		_i=$((_i + 1)) && [ $_i -lt 600 ] || {
+			echo "the backend of $1 never stopped:" >&2
+			cat "$1.gdb" >&2
+			return 1
+		}
+		sleep 0.1
+	done
 }
 
 # hooks run last registered first: this one before pg_stop's

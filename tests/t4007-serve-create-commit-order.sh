@@ -15,7 +15,7 @@
 . "$TEST_SRC/pipeline.sh"
 . "$TEST_SRC/pgsession.sh"
 
-pg_start
+pg_start "max_prepared_transactions = 5"
 pg_psql "CREATE TABLE items (id int PRIMARY KEY, v int)" \
 	"INSERT INTO items VALUES (1, 1), (2, 2)" \
 	"CREATE TABLE projects (id int PRIMARY KEY, active bool)" \
@@ -61,14 +61,18 @@ creates() {
 		sleep 0.1
 	done
 }
-# commit_held SQL: a session (a) commits SQL and is held by gdb after its
-# commit record is flushed, before it is visible; replicate has sent it
+# commit_held SQL [FINISH FUNCTION]: a session (a) runs SQL in a
+# transaction, then FINISH (COMMIT;), and is held by gdb at FUNCTION
+# (ProcArrayEndTransaction): after its commit record is flushed, before
+# it is visible. ./jlsn is the WAL position before FINISH. Returns once
+# replicate has sent it.
 commit_held() {
 	session a && exec 3>a.in &&
-	echo "BEGIN; $1; SELECT 'pid ' || pg_backend_pid();" >&3 &&
+	echo "BEGIN; $1; SELECT 'pid ' || pg_backend_pid() || ' ' || pg_current_wal_insert_lsn();" >&3 &&
 	wait_for a.out "^pid " &&
-	hold a "$(sed -n "s/^pid //p" a.out)" ProcArrayEndTransaction &&
-	echo "COMMIT;" >&3 &&
+	sed -n "s/^pid [0-9]* //p" a.out >jlsn &&
+	hold a "$(sed -n "s/^pid \([0-9]*\) .*/\1/p" a.out)" "${3:-ProcArrayEndTransaction}" &&
+	echo "${2:-COMMIT;}" >&3 &&
 	until_held a &&
 	_i=0 &&
 	until test_eq t "$(echo "SELECT bool_and(sent_lsn >= pg_current_wal_flush_lsn()) FROM pg_stat_replication" | pg_psql)"; do
@@ -89,6 +93,11 @@ marked_then_release() {
 		_i=$((_i + 1)) && [ $_i -lt 300 ] || return 1
 		sleep 0.1
 	done &&
+	# the mark is after the held commit (else route would have passed
+	# it to the log, and the test would prove nothing)
+	mark=$(shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" ls --json |
+		tail -n 1 | node -e "console.log(JSON.parse(require(\"fs\").readFileSync(0, \"utf8\")).active_lsn)") &&
+	test_eq t "$(echo "SELECT '$mark'::pg_lsn >= '$(cat jlsn)'::pg_lsn" | pg_psql)" &&
 	_i=0 &&
 	while shapesync-db --registry "$SS_REGISTRY" --dir "$SS_DATA" ls --json |
 		grep -q "\"snapshot_state\":\"pending\"" && [ $_i -lt 30 ]; do
@@ -108,6 +117,19 @@ test_expect_success 'a commit in the stream before the mark, invisible to the sn
 	marked_then_release c2 &&
 	printf "2\n3\n" >want &&
 	ids "table=items&where=v%3D2" >got &&
+	test_cmp want got
+'
+
+test_expect_success 'the same for a prepared transaction committed before the mark' '
+	creates c4 "table=items&where=v%3D4" &&
+	# prepared after the shape was registered, its COMMIT PREPARED held
+	# after its commit record, before it is visible
+	commit_held "INSERT INTO items VALUES (4, 4); PREPARE TRANSACTION '"'"'p4'"'"'" \
+		"COMMIT PREPARED '"'"'p4'"'"';" ProcArrayRemove &&
+	test_eq 0 "$(echo "SELECT count(*) FROM items WHERE id = 4" | pg_psql)" &&
+	marked_then_release c4 &&
+	echo 4 >want &&
+	ids "table=items&where=v%3D4" >got &&
 	test_cmp want got
 '
 
