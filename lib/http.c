@@ -3,6 +3,7 @@
  * Electric's JSON error bodies, CORS and error headers, If-None-Match,
  * and bodies read from a byte range of a file (see http.h).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -416,6 +417,54 @@ struct MHD_Response *ss_http_range_response(struct ss_http_range *b,
 	    ss_http_range_free);
 }
 
+/* A small body "[" + the file part + suf from memory (SS_HTTP_INLINE_MAX,
+ * or the body read already, of any size); NULL when it is larger, or when
+ * the file gives less than it should (the range reader then answers as it
+ * does). The fd is closed when used. */
+static struct MHD_Response *inline_response(const struct ss_http_data *d,
+					    const struct ss_buf *suf)
+{
+	uint64_t total = 1 + d->flen + suf->len;
+	struct MHD_Response *resp;
+	char *buf;
+
+	if (!d->body && (total > SS_HTTP_INLINE_MAX || (d->flen && d->fd < 0)))
+		return NULL;
+	buf = ss_xmalloc((size_t)total);
+	buf[0] = '[';
+	if (d->fd >= 0 && d->flen) {
+		size_t n = 0;
+
+		while (n < d->flen) {
+			ssize_t got =
+			    pread(d->fd, buf + 1 + n, (size_t)d->flen - n,
+				  (off_t)(d->fpos + n));
+
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				free(buf);
+				return NULL;
+			}
+			n += (size_t)got;
+		}
+	} else if (d->flen) {
+		memcpy(buf + 1, d->body, (size_t)d->flen);
+	}
+	memcpy(buf + 1 + d->flen, suf->buf, suf->len);
+	resp = MHD_create_response_from_buffer_with_free_callback((size_t)total,
+								  buf, free);
+	if (!resp) {
+		free(buf);
+		return NULL;
+	}
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->sent)
+		atomic_fetch_add(d->sent, (long long)total);
+	return resp;
+}
+
 struct MHD_Response *ss_http_data_response(const struct ss_http_data *d,
 					   unsigned *status)
 {
@@ -442,10 +491,12 @@ struct MHD_Response *ss_http_data_response(const struct ss_http_data *d,
 			ss_message_up_to_date(&suf, d->lsn);
 		}
 		ss_buf_addc(&suf, ']');
-		resp = ss_http_range_response(
-		    ss_http_range_new(d->fd, d->fpos, d->flen, "[", 1, suf.buf,
-				      suf.len, d->sent),
-		    d->block);
+		resp = inline_response(d, &suf);
+		if (!resp)
+			resp = ss_http_range_response(
+			    ss_http_range_new(d->fd, d->fpos, d->flen, "[", 1,
+					      suf.buf, suf.len, d->sent),
+			    d->block);
 	}
 	MHD_add_response_header(resp, "content-type", "application/json");
 	MHD_add_response_header(resp, "electric-handle", d->handle);

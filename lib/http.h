@@ -193,15 +193,22 @@ struct ss_http_data {
 	int64_t mono_us;	    /* makes a unique etag unique */
 	int64_t max_age, stale_age; /* cache-control of a plain answer */
 	/* the file part: bytes [fpos, fpos + flen) of fd (*stolen*; -1:
-	 * none), counted into *sent as they go out */
+	 * none), counted into *sent as they go out; or, with fd -1, the
+	 * flen bytes at body (borrowed for the call), read already */
 	int fd;
 	uint64_t fpos, flen;
+	const char *body;
 	atomic_llong *sent;
 	size_t block; /* read block size at most */
 	/* appends the electric-schema value (non-live 200 answers only) */
 	void (*schema)(void *ctx, struct ss_buf *out);
 	void *schema_ctx;
 };
+
+/* A body of at most this many bytes goes out from memory, in the same
+ * send as the headers (libmicrohttpd sends a buffer's headers and body
+ * together, a reader's apart): a small live answer is one packet. */
+#define SS_HTTP_INLINE_MAX 16384
 
 /*
  * The response to a data answer: 304 (empty, fd closed) when the

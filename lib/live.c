@@ -398,6 +398,8 @@ static void idle_close_reader_locked(struct ss_live *l, struct ss_live_shape *s)
 
 void ss_live_invalidate_locked(struct ss_live *l, struct ss_live_shape *s)
 {
+	s->base_known = 0;
+	s->base_gen++;
 	s->alive_us = 0;
 	s->snap_done = 0;
 	s->lr_stale = 1;
@@ -501,11 +503,16 @@ static void inotify_events(struct ss_live *l)
 				ss_live_event_locked(l, s);
 			/* appends write in place; anything made in the
 			 * directory is something else */
-			if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+			if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
 				idle_close_reader_locked(l, s);
+				s->base_known = 0;
+				s->base_gen++;
+			}
 			if (ev->mask & IN_IGNORED) {
 				wd_unlink_locked(l, s);
 				s->wd = -1;
+				s->base_known = 0;
+				s->base_gen++;
 			} else if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF)) {
 				/* The watch follows the moved directory: a
 				 * later request watches the path again. */
@@ -608,6 +615,35 @@ static int reader_ready(struct ss_live *l, struct ss_live_shape *s,
 	return rc;
 }
 
+/* s's base: the one kept while its directory is watched and nothing was
+ * made in it since, else read (and kept when the watch was on before the
+ * read and reported nothing during it). */
+static int locate_base(struct ss_live *l, struct ss_live_shape *s,
+		       const char *dir, struct ss_base *b, struct ss_err *err)
+{
+	uint64_t gen;
+	int watched;
+
+	pthread_mutex_lock(&l->mu);
+	if (s->base_known && s->wd >= 0) {
+		*b = s->base;
+		pthread_mutex_unlock(&l->mu);
+		return 0;
+	}
+	gen = s->base_gen;
+	watched = s->wd >= 0;
+	pthread_mutex_unlock(&l->mu);
+	if (ss_base_read(dir, b, err) < 0)
+		return -1;
+	pthread_mutex_lock(&l->mu);
+	if (watched && s->wd >= 0 && s->base_gen == gen) {
+		s->base = *b;
+		s->base_known = 1;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return 0;
+}
+
 int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 		   struct ss_registry *reg, const char *dir,
 		   struct ss_live_at *at, struct ss_err *err)
@@ -627,7 +663,7 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 	/* A compacted shape: its base, not its snapshot, starts the log
 	 * (the snapshot files may be gone). A damaged record leaves the
 	 * shape unservable: as gone. */
-	if (!creating && ss_base_read(dir, &at->base, err) < 0)
+	if (!creating && locate_base(l, s, dir, &at->base, err) < 0)
 		return look_failed(err);
 	if (!creating) {
 		struct ss_shape_rec rec;

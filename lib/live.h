@@ -88,6 +88,12 @@ struct ss_live_shape {
 	int snap_done;
 	uint64_t snap_chunks;
 	int64_t alive_us;
+	/* its base (lib/base.h), read once while the directory is watched:
+	 * a compaction writes a new one by a rename into it, which the
+	 * watch reports (base_gen counts such events) */
+	struct ss_base base;
+	int base_known;
+	uint64_t base_gen;
 	/* one log reader shared by the shape's requests (lr_mu), reopened
 	 * when the directory moved (lr_stale) */
 	pthread_mutex_t lr_mu;

@@ -131,6 +131,7 @@ static void enqueue(struct ss_registry *r, struct entry *e)
 	if (e->queued)
 		return;
 	e->queued = 1;
+	r->qlen++;
 	e->qnext = NULL;
 	e->qprev = r->qtail;
 	if (r->qtail)
@@ -148,6 +149,7 @@ static void enqueue_front(struct ss_registry *r, struct entry *e)
 {
 	ss_reg_dequeue(r, e);
 	e->queued = 1;
+	r->qlen++;
 	e->qprev = NULL;
 	e->qnext = r->qhead;
 	if (r->qhead)
@@ -173,22 +175,32 @@ void ss_reg_dequeue(struct ss_registry *r, struct entry *e)
 	else
 		r->qtail = e->qprev;
 	e->queued = 0;
+	r->qlen--;
 	e->qnext = e->qprev = NULL;
 	if (r->qhead == NULL)
 		r->oldest_us = 0;
 }
 
-/* Mark e dirty with `flags` and queue it for the flusher. */
+/* Mark e dirty with `flags` and queue it for the flusher. The flusher is
+ * woken only when its next flush comes sooner than it sleeps for: the
+ * queue was empty, a write (not a touch) made it urgent, or a batch is
+ * full. Readers touch shapes at every answer; a wake-up each would cost
+ * every answer a futex call and the flusher a turn. */
 static void mark(struct ss_registry *r, struct entry *e, unsigned flags)
 {
+	int wake = r->qhead == NULL;
+
 	e->dirty |= flags;
 	e->epoch = r->epoch;
 	enqueue(r, e);
 	if (r->qhead == e)
 		r->oldest_us = ss_mono_us();
-	if ((flags & ~(unsigned)F_TOUCH) && !r->urgent_us)
+	if ((flags & ~(unsigned)F_TOUCH) && !r->urgent_us) {
 		r->urgent_us = ss_mono_us();
-	pthread_cond_signal(&r->wake);
+		wake = 1;
+	}
+	if (wake || r->qlen >= (size_t)r->o.flush_batch)
+		pthread_cond_signal(&r->wake);
 }
 
 static struct entry *entry_new(struct ss_registry *r, int64_t id)
@@ -495,8 +507,10 @@ void ss_registry_touch(struct ss_registry *r, int64_t id)
 		    now - r->touch_urgent_us >=
 			(int64_t)r->o.touch_interval_ms * 1000) {
 			r->touch_urgent_us = now;
-			if (!r->urgent_us)
+			if (!r->urgent_us) {
 				r->urgent_us = now;
+				pthread_cond_signal(&r->wake);
+			}
 		}
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -874,13 +888,10 @@ void *ss_reg_flusher_main(void *arg)
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
 		int64_t now = ss_mono_us(), due;
-		int64_t pending = 0;
+		int64_t pending = (int64_t)r->qlen;
 		struct entry *e;
 		struct timespec ts;
 
-		for (e = r->qhead; e && pending < r->o.flush_batch;
-		     e = e->qnext)
-			pending++;
 		/* Writes are committed flush_interval_ms after the first one
 		 * was queued; touches alone wait touch_interval_ms. */
 		if (r->qhead) {

@@ -83,6 +83,7 @@ struct ss_registry {
 	pthread_cond_t done;  /* ss_registry_flush: a round finished */
 	struct table t_id, t_handle, t_def;
 	struct entry *qhead, *qtail;
+	size_t qlen;	      /* entries queued */
 	struct entry **batch; /* entries the flusher is committing */
 	size_t nbatch;
 	int64_t count;		 /* entries in the buffer */

@@ -313,9 +313,11 @@ static void add_schema_header(struct req *r, struct MHD_Response *resp)
 	ss_buf_release(&s);
 }
 
-/* Send "[" + file[fpos, fpos+flen) + (up-to-date) + "]" with headers. */
-static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos,
-				 uint64_t flen, const struct answer *an)
+/* Send "[" + file[fpos, fpos+flen) (or body, flen bytes read already) +
+ * (up-to-date) + "]" with headers. Steals fd and body. */
+static enum MHD_Result send_data(struct req *r, int fd, char *body,
+				 uint64_t fpos, uint64_t flen,
+				 const struct answer *an)
 {
 	struct ss_http_data d;
 	struct MHD_Response *resp;
@@ -343,11 +345,13 @@ static enum MHD_Result send_data(struct req *r, int fd, uint64_t fpos,
 	d.fd = fd;
 	d.fpos = fpos;
 	d.flen = flen;
+	d.body = body;
 	d.sent = &r->a->bytes_sent;
 	d.block = BLOCK_SIZE;
 	d.schema = schema_of;
 	d.schema_ctx = r;
 	resp = ss_http_data_response(&d, &status);
+	free(body);
 	ss_registry_touch(r->a->cfg.reg, r->id);
 	return queue(r, status, resp);
 }
@@ -423,10 +427,32 @@ enum {
 struct plan {
 	int fd;
 	uint64_t pos, len;
+	char *body; /* or the range's len bytes, read already (*new*) */
 	struct answer an;
 	int timed_out; /* a r->a->cfg.live wait ended without data */
 	int gone;      /* ss_live_locate found the shape gone */
 };
+
+/* Read len bytes at pos of fd: 0, or -1 with errno (0 when the file
+ * ends before them: cut short under the reader). */
+static int read_at(int fd, char *buf, size_t len, uint64_t pos)
+{
+	size_t n = 0;
+
+	while (n < len) {
+		ssize_t got = pread(fd, buf + n, len - n, (off_t)(pos + n));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			if (got == 0)
+				errno = EIO;
+			return -1;
+		}
+		n += (size_t)got;
+	}
+	return 0;
+}
 
 /* Start a plan: p emptied, r's shape located (ss_live_locate's answer),
  * the sequence number it was seen at kept for a following wait. */
@@ -507,7 +533,24 @@ static int plan(struct req *r, struct plan *p)
 			return P_ERROR;
 		}
 		ss_answer_range(&in, &a, &end, count);
-		if (count) {
+		if (count && !r->ss && stop - start - 1 <= SS_HTTP_INLINE_MAX) {
+			/* A small range is read now, under the reader's
+			 * lock: no descriptor of its own, and it goes out in
+			 * the headers' packet. */
+			p->len = stop - start - 1;
+			p->body = ss_xmalloc((size_t)p->len + 1);
+			if (read_at(ss_log_reader_fd(at.lr), p->body,
+				    (size_t)p->len, start + 1) < 0) {
+				ss_err_set(&err, SS_ERR_RUNTIME,
+					   "could not read the log of %s: %s",
+					   r->shape_handle, strerror(errno));
+				free(p->body);
+				p->body = NULL;
+				ss_live_at_release(&at);
+				warn_unavailable(r, &err);
+				return P_UNAVAILABLE;
+			}
+		} else if (count) {
 			p->fd = dup(ss_log_reader_fd(at.lr));
 			if (p->fd < 0) {
 				/* Without it the answer would carry the
@@ -805,7 +848,7 @@ static enum MHD_Result answer_plan(struct req *r, int kind, struct plan *p)
 {
 	switch (kind) {
 	case P_DATA:
-		return send_data(r, p->fd, p->pos, p->len, &p->an);
+		return send_data(r, p->fd, p->body, p->pos, p->len, &p->an);
 	case P_REFETCH: {
 		struct ss_err err = SS_ERR_INIT;
 		char gone[SS_HANDLE_MAX];

@@ -302,6 +302,72 @@ static void test_range(const char *dir)
 	ss_buf_release(&out);
 }
 
+/* A small body goes out from memory (counted as sent when made, its
+ * descriptor closed at once), a large one or one the file cannot give
+ * through the range reader. */
+static void test_data_inline(const char *dir)
+{
+	char path[4096];
+	struct ss_http_data d;
+	struct MHD_Response *resp;
+	atomic_llong sent = 0;
+	unsigned status;
+	int fd, dupfd;
+
+	snprintf(path, sizeof(path), "%s/inline", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "0123456789", 10) != 10)
+		FAILF("could not write '%s'", path);
+	memset(&d, 0, sizeof(d));
+	d.handle = "12-34";
+	d.req_off = ss_offset_make(5, 1);
+	d.end = ss_offset_make(6, 1);
+	d.block = 4096;
+	d.sent = &sent;
+	/* from the file: "[" + 5 bytes + "]" */
+	dupfd = dup(fd);
+	d.fd = dupfd;
+	d.fpos = 2;
+	d.flen = 5;
+	resp = ss_http_data_response(&d, &status);
+	CHECK(status == 200 && atomic_load(&sent) == 7);
+	CHECK(fcntl(dupfd, F_GETFD) == -1); /* closed: read already */
+	MHD_destroy_response(resp);
+	/* read already, with an up-to-date message after it */
+	atomic_store(&sent, 0);
+	d.fd = -1;
+	d.body = "abc";
+	d.flen = 3;
+	d.up_to_date = 1;
+	d.lsn = 9;
+	resp = ss_http_data_response(&d, &status);
+	CHECK(atomic_load(&sent) ==
+	      (long long)strlen("[abc,{\"headers\":{\"control\":\"up-to-date\","
+				"\"global_last_seen_lsn\":\"9\"}}]"));
+	MHD_destroy_response(resp);
+	/* larger than SS_HTTP_INLINE_MAX: the range reader, nothing sent yet */
+	atomic_store(&sent, 0);
+	d.body = NULL;
+	d.up_to_date = 0;
+	dupfd = dup(fd);
+	d.fd = dupfd;
+	d.fpos = 0;
+	d.flen = SS_HTTP_INLINE_MAX;
+	resp = ss_http_data_response(&d, &status);
+	CHECK(atomic_load(&sent) == 0 && fcntl(dupfd, F_GETFD) != -1);
+	MHD_destroy_response(resp);
+	/* small, but the file is shorter: the range reader answers (with
+	 * its error when read) */
+	dupfd = dup(fd);
+	d.fd = dupfd;
+	d.fpos = 8;
+	d.flen = 5;
+	resp = ss_http_data_response(&d, &status);
+	CHECK(atomic_load(&sent) == 0 && fcntl(dupfd, F_GETFD) != -1);
+	MHD_destroy_response(resp);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	test_routes();
@@ -311,5 +377,6 @@ int main(int argc, char **argv)
 	test_intake();
 	test_data_response();
 	test_range(argc > 1 ? argv[1] : "/tmp");
+	test_data_inline(argc > 1 ? argv[1] : "/tmp");
 	return unit_report();
 }

@@ -289,6 +289,66 @@ static void open_logs(const char *top)
 	ss_live_close(l);
 }
 
+/* A watched shape's base is read once; a new one renamed into its
+ * directory (a compaction) is read again. */
+static void base_cache(const char *top)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_registry_opts o;
+	struct ss_registry *reg = NULL;
+	struct ss_live *l = ss_live_open(&err);
+	struct ss_live_shape *s;
+	struct ss_live_at at;
+	struct ss_base b;
+	char dir[4096], handle[SS_HANDLE_MAX];
+	pthread_t th;
+	int64_t id;
+
+	ss_registry_opts_init(&o);
+	o.create = 1;
+	if (!l || ss_registry_open(":memory:", &o, &reg, &err) < 0)
+		FAILF("%s", err.msg);
+	snprintf(dir, sizeof(dir), "%s/based", top);
+	id = make_shape(reg, 9, dir, handle);
+	if (pthread_create(&th, NULL, runner, l))
+		FAILF("pthread_create");
+	ss_live_lock(l);
+	s = ss_live_get_locked(l, handle, id);
+	ss_live_unlock(l);
+	/* not watched: read at each look, never kept */
+	CHECK(look(l, s, reg, dir) == 1 && !s->base_known);
+	ss_live_lock(l);
+	ss_live_watch_locked(l, s, dir);
+	ss_live_unlock(l);
+	CHECK(s->wd >= 0);
+	CHECK(look(l, s, reg, dir) == 1 && s->base_known && s->base.n == 1 &&
+	      s->base.g[0].gen == 0);
+	/* a base written since: the watch reports it, the next look reads
+	 * it */
+	memset(&b, 0, sizeof(b));
+	b.n = 2;
+	b.g[0].gen = 1;
+	b.g[0].end = ss_offset_make(100, 0);
+	b.g[0].chunks = 1;
+	b.g[1].gen = 0;
+	if (ss_base_write(dir, &b, &err) < 0)
+		FAILF("%s", err.msg);
+	WAIT_FOR(!s->base_known);
+	CHECK(!s->base_known);
+	CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == 1);
+	CHECK(at.base.n == 2 && at.base.g[0].gen == 1);
+	ss_live_at_release(&at);
+	CHECK(s->base_known && s->base.g[0].gen == 1);
+	ss_live_lock(l);
+	ss_live_unwatch_locked(l, s);
+	ss_live_put_locked(l, s);
+	ss_live_unlock(l);
+	ss_live_stop(l);
+	pthread_join(th, NULL);
+	ss_live_close(l);
+	ss_registry_close(reg, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -525,5 +585,6 @@ int main(int argc, char **argv)
 	ss_live_close(l);
 	ss_live_close(NULL);
 	open_logs(argv[1]);
+	base_cache(argv[1]);
 	return unit_report();
 }
