@@ -126,9 +126,20 @@ static void server_tick(void *ctx)
 	static int64_t touched_us;
 	int64_t now = ss_mono_us(), id;
 
+	static int64_t warned_us;
+	struct ss_err err = SS_ERR_INIT;
+
 	(void)ctx;
 	if (cfg.e.db_idle_ms)
 		ss_pgq_pool_expire(pool, cfg.e.db_idle_ms * 1000, now);
+	/* Removals by any process reach the live entries from here, so that
+	 * a live answer does not ask the registry whether its shape is
+	 * still there. */
+	if (ss_live_follow(live, reg, &err) < 0 &&
+	    now - warned_us >= 60000000) {
+		ss_cli_warning("could not follow the registry: %s", err.msg);
+		warned_us = now;
+	}
 	/* A request in a long-poll is a reader: without this, replicate's
 	 * idle timeout (when below the long-poll timeout) would put it to
 	 * sleep under clients that wait. */

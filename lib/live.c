@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "registry_cursor.h"
 #include "snapshot.h"
 
 #define BUCKETS 4096
@@ -30,6 +31,10 @@ struct ss_live {
 	/* shapes with an open log reader, most recently used first */
 	struct ss_dlist lru;
 	size_t max_logs;
+	int64_t alive_us; /* how long the registry's word is trusted */
+	/* ss_live_follow's (its caller's thread) */
+	struct ss_registry_cursor *cursor;
+	int following;
 	/* shapes no request holds, kept for the next one (see live.h),
 	 * most recently put first */
 	struct ss_dlist idle;
@@ -53,6 +58,7 @@ struct ss_live *ss_live_open(struct ss_err *err)
 	struct ss_live *l = ss_xcalloc(1, sizeof(*l));
 
 	pthread_mutex_init(&l->mu, NULL);
+	l->alive_us = SS_LIVE_ALIVE_US;
 	l->ino_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->ino_fd < 0 || l->wake_fd < 0) {
@@ -78,12 +84,83 @@ void ss_live_close(struct ss_live *l)
 		close(l->ino_fd);
 	if (l->wake_fd >= 0)
 		close(l->wake_fd);
+	ss_registry_cursor_free(l->cursor);
 	free(l->heap);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 }
 
 static void idle_trim_locked(struct ss_live *l);
+
+void ss_live_set_alive_us(struct ss_live *l, int64_t us)
+{
+	pthread_mutex_lock(&l->mu);
+	l->alive_us = us > 0 ? us : SS_LIVE_ALIVE_US;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void ss_live_recheck_all(struct ss_live *l)
+{
+	struct ss_live_shape *s;
+	int i;
+
+	pthread_mutex_lock(&l->mu);
+	for (i = 0; i < BUCKETS; i++)
+		for (s = l->table[i]; s; s = s->next)
+			s->alive_us = 0;
+	pthread_mutex_unlock(&l->mu);
+}
+
+static int follow_removed(int64_t id, const char *handle, void *ctx,
+			  struct ss_err *err)
+{
+	struct ss_live *l = ctx;
+
+	(void)id;
+	(void)err;
+	if (handle)
+		ss_live_removed(l, handle);
+	else
+		ss_live_recheck_all(l);
+	return 0;
+}
+
+static int follow_reload(void *ctx, struct ss_err *err)
+{
+	(void)err;
+	ss_live_recheck_all(ctx);
+	return 0;
+}
+
+int ss_live_follow(struct ss_live *l, struct ss_registry *reg,
+		   struct ss_err *err)
+{
+	static const struct ss_registry_cursor_ops ops = {NULL, follow_removed,
+							  follow_reload};
+	int rc;
+
+	if (!l->cursor)
+		l->cursor = ss_registry_cursor_new(
+		    reg, SS_REGISTRY_CURSOR_NO_LIST, &ops, l);
+	rc = ss_registry_cursor_poll(l->cursor, 0, err);
+	if (rc < 0) {
+		/* Removals may go unseen: back to asking the registry. */
+		ss_live_set_alive_us(l, 0);
+		ss_live_recheck_all(l);
+		l->following = 0;
+		ss_registry_cursor_free(l->cursor);
+		l->cursor = NULL;
+		return -1;
+	}
+	if (!l->following) {
+		/* From now on every removal is reported; what was learned
+		 * before the first poll is asked again. */
+		ss_live_set_alive_us(l, SS_LIVE_FOLLOW_ALIVE_US);
+		ss_live_recheck_all(l);
+		l->following = 1;
+	}
+	return 0;
+}
 
 void ss_live_set_max_logs(struct ss_live *l, size_t max)
 {
@@ -667,16 +744,17 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 		return look_failed(err);
 	if (!creating) {
 		struct ss_shape_rec rec;
-		int64_t now = ss_mono_us(), alive;
+		int64_t now = ss_mono_us(), alive, ttl;
 		int found, known_done;
 
 		pthread_mutex_lock(&l->mu);
 		alive = s->alive_us;
+		ttl = l->alive_us;
 		known_done = s->snap_done;
 		if (known_done)
 			at->ready = s->snap_chunks;
 		pthread_mutex_unlock(&l->mu);
-		if (now - alive > SS_LIVE_ALIVE_US || !alive) {
+		if (now - alive > ttl || !alive) {
 			ss_shape_rec_init(&rec);
 			found = ss_registry_get_by_id(reg, s->id, &rec, err);
 			ss_shape_rec_release(&rec);
@@ -700,7 +778,7 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 		pthread_mutex_lock(&l->mu);
 		if (s->seq == at->seen_seq) {
 			/* Nothing moved while we looked: cache it. */
-			if (now - alive > SS_LIVE_ALIVE_US || !alive)
+			if (now - alive > ttl || !alive)
 				s->alive_us = now;
 			s->snap_done = 1;
 			s->snap_chunks = at->ready;

@@ -122,6 +122,33 @@ void ss_live_close(struct ss_live *l);
  * at their shapes at that moment. */
 void ss_live_set_max_logs(struct ss_live *l, size_t max);
 
+/* How long the registry's word that a shape exists is trusted (us; 0:
+ * SS_LIVE_ALIVE_US). A process that learns of removals otherwise (it
+ * follows the registry's change log, and calls ss_live_removed for each)
+ * may trust it longer. */
+void ss_live_set_alive_us(struct ss_live *l, int64_t us);
+/* Ask the registry again at every entry's next look (the change log was
+ * trimmed past its follower: removals may have gone unseen). */
+void ss_live_recheck_all(struct ss_live *l);
+
+/* How long the registry's word is trusted while ss_live_follow follows
+ * its change log: a removal is reported within a poll, this is only the
+ * bound should one go unseen. */
+#define SS_LIVE_FOLLOW_ALIVE_US 10000000
+
+/*
+ * Follow reg's change log (lib/registry_cursor), to be called every 100
+ * ms or so, always from the same thread: each shape removed (by any
+ * process) is invalidated at once (ss_live_removed), a trimmed log makes
+ * every entry ask again, and once a first poll succeeded the registry's
+ * word that a shape exists is trusted for SS_LIVE_FOLLOW_ALIVE_US, so
+ * that a live answer does not read the registry. Returns 0, or -1 with
+ * err (the registry failed): back to SS_LIVE_ALIVE_US until a poll
+ * succeeds again.
+ */
+int ss_live_follow(struct ss_live *l, struct ss_registry *reg,
+		   struct ss_err *err);
+
 /* Entries kept with no reference now. */
 size_t ss_live_idle(struct ss_live *l);
 
@@ -198,7 +225,8 @@ struct ss_live_at {
 					 seen_seq of a following wait */
 };
 
-/* How long the registry's word that a shape exists is trusted (us). */
+/* How long the registry's word that a shape exists is trusted (us), by
+ * default (ss_live_set_alive_us). */
 #define SS_LIVE_ALIVE_US 100000
 
 /*

@@ -349,6 +349,43 @@ static void base_cache(const char *top)
 	ss_registry_close(reg, NULL);
 }
 
+/* Following the registry: a removal by another process reaches the
+ * entry within a poll, and until then the entry trusts what it learned
+ * (no registry read per look). */
+static void follow(const char *top)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_registry_opts o;
+	struct ss_registry *reg = NULL;
+	struct ss_live *l = ss_live_open(&err);
+	struct ss_live_shape *s;
+	char dir[4096], path[4200], handle[SS_HANDLE_MAX];
+	int64_t id;
+
+	ss_registry_opts_init(&o);
+	o.create = 1;
+	snprintf(path, sizeof(path), "%s/follow.db", top);
+	if (!l || ss_registry_open(path, &o, &reg, &err) < 0)
+		FAILF("%s", err.msg);
+	snprintf(dir, sizeof(dir), "%s/followed", top);
+	id = make_shape(reg, 11, dir, handle);
+	ss_live_lock(l);
+	s = ss_live_get_locked(l, handle, id);
+	ss_live_unlock(l);
+	CHECK(ss_live_follow(l, reg, &err) == 0);
+	CHECK(look(l, s, reg, dir) == 1);
+	/* removed (its directory left in place): the entry still trusts the
+	 * registry's word, until the next poll reports the removal */
+	CHECK(ss_registry_remove(reg, id, &err) == 1 &&
+	      ss_registry_flush(reg, &err) == 0);
+	CHECK(look(l, s, reg, dir) == 1);
+	CHECK(ss_live_follow(l, reg, &err) == 0);
+	CHECK(look(l, s, reg, dir) == 0);
+	ss_live_put(l, s);
+	ss_live_close(l);
+	ss_registry_close(reg, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct ss_err err = SS_ERR_INIT;
@@ -586,5 +623,6 @@ int main(int argc, char **argv)
 	ss_live_close(NULL);
 	open_logs(argv[1]);
 	base_cache(argv[1]);
+	follow(argv[1]);
 	return unit_report();
 }
