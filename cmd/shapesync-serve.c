@@ -126,20 +126,9 @@ static void server_tick(void *ctx)
 	static int64_t touched_us;
 	int64_t now = ss_mono_us(), id;
 
-	static int64_t warned_us;
-	struct ss_err err = SS_ERR_INIT;
-
 	(void)ctx;
 	if (cfg.e.db_idle_ms)
 		ss_pgq_pool_expire(pool, cfg.e.db_idle_ms * 1000, now);
-	/* Removals by any process reach the live entries from here, so that
-	 * a live answer does not ask the registry whether its shape is
-	 * still there. */
-	if (ss_live_follow(live, reg, &err) < 0 &&
-	    now - warned_us >= 60000000) {
-		ss_cli_warning("could not follow the registry: %s", err.msg);
-		warned_us = now;
-	}
 	/* A request in a long-poll is a reader: without this, replicate's
 	 * idle timeout (when below the long-poll timeout) would put it to
 	 * sleep under clients that wait. */
@@ -168,15 +157,33 @@ static void evict_once(void)
 		ss_cli_warning("eviction: %s", err.msg);
 }
 
-static void *evict_main(void *arg)
+/* The registry's thread: every 100 ms, removals by any process reach the
+ * live entries (so that a live answer does not ask the registry whether
+ * its shape is still there); every second, eviction (--max-shapes). Its
+ * own thread: a registry read may wait for SQLite's write lock. */
+static void *registry_main(void *arg)
 {
+	int64_t warned_us = 0;
+
 	(void)arg;
 	while (!atomic_load(&stopping)) {
 		int i;
 
-		evict_once();
-		for (i = 0; i < 10 && !atomic_load(&stopping); i++)
+		if (cfg.e.max_shapes > 0)
+			evict_once();
+		for (i = 0; i < 10 && !atomic_load(&stopping); i++) {
+			struct ss_err err = SS_ERR_INIT;
+			int64_t now = ss_mono_us();
+
+			if (ss_live_follow(live, reg, &err) < 0 &&
+			    (!warned_us || now - warned_us >= 60000000)) {
+				ss_cli_warning("could not follow the "
+					       "registry: %s",
+					       err.msg);
+				warned_us = now;
+			}
 			usleep(100000);
+		}
 	}
 	return NULL;
 }
@@ -792,13 +799,9 @@ int main(int argc, char **argv)
 		}
 	}
 	ss_signals_restore(&mask);
-	if (cfg.e.max_shapes > 0) {
-		if ((errno = ss_thread_start(&evictor, NULL, evict_main,
-					     NULL)) != 0)
-			ss_cli_die("could not start a thread: %s",
-				   strerror(errno));
-		have_evictor = 1;
-	}
+	if ((errno = ss_thread_start(&evictor, NULL, registry_main, NULL)) != 0)
+		ss_cli_die("could not start a thread: %s", strerror(errno));
+	have_evictor = 1;
 	ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "",
 		    cfg.e.bind, ipflags ? "]" : "", ss_server_port(d));
 	/* Under a Type=notify unit: ready now (shapesync up keeps the

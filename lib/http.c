@@ -455,6 +455,10 @@ static struct MHD_Response *inline_response(const struct ss_http_data *d,
 	resp = MHD_create_response_from_buffer_with_free_callback((size_t)total,
 								  buf, free);
 	if (!resp) {
+		/* libmicrohttpd is out of memory: as ss_xmalloc (a body read
+		 * already has no range reader to fall back on) */
+		if (d->body)
+			abort();
 		free(buf);
 		return NULL;
 	}

@@ -31,7 +31,8 @@ struct ss_live {
 	/* shapes with an open log reader, most recently used first */
 	struct ss_dlist lru;
 	size_t max_logs;
-	int64_t alive_us; /* how long the registry's word is trusted */
+	int64_t alive_us;     /* how long the registry's word is trusted */
+	uint64_t recheck_gen; /* bumped by ss_live_recheck_all */
 	/* ss_live_follow's (its caller's thread) */
 	struct ss_registry_cursor *cursor;
 	int following;
@@ -105,6 +106,8 @@ void ss_live_recheck_all(struct ss_live *l)
 	int i;
 
 	pthread_mutex_lock(&l->mu);
+	/* a look under way keeps what it found to itself */
+	l->recheck_gen++;
 	for (i = 0; i < BUCKETS; i++)
 		for (s = l->table[i]; s; s = s->next)
 			s->alive_us = 0;
@@ -556,6 +559,21 @@ int ss_live_any_creating(struct ss_live *l)
 	return busy;
 }
 
+/* The inotify queue overflowed: every entry forgets its base and its
+ * waiters look again. */
+static void overflowed_locked(struct ss_live *l)
+{
+	struct ss_live_shape *s;
+	int i;
+
+	for (i = 0; i < BUCKETS; i++)
+		for (s = l->table[i]; s; s = s->next) {
+			s->base_known = 0;
+			s->base_gen++;
+			ss_live_event_locked(l, s);
+		}
+}
+
 /* Wake the waiters of the shapes whose directories changed. */
 static void inotify_events(struct ss_live *l)
 {
@@ -567,6 +585,14 @@ static void inotify_events(struct ss_live *l)
 	while (n > 0 && off < n) {
 		const struct inotify_event *ev = (const void *)(buf + off);
 		struct ss_live_shape *s;
+
+		if (ev->mask & IN_Q_OVERFLOW) {
+			/* Events were lost: any directory may have moved on
+			 * (a new base, appends). */
+			overflowed_locked(l);
+			off += (ssize_t)(sizeof(*ev) + ev->len);
+			continue;
+		}
 
 		for (s = l->wd_table[(unsigned)ev->wd % BUCKETS]; s;
 		     s = s->wd_next)
@@ -745,11 +771,13 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 	if (!creating) {
 		struct ss_shape_rec rec;
 		int64_t now = ss_mono_us(), alive, ttl;
+		uint64_t recheck;
 		int found, known_done;
 
 		pthread_mutex_lock(&l->mu);
 		alive = s->alive_us;
 		ttl = l->alive_us;
+		recheck = l->recheck_gen;
 		known_done = s->snap_done;
 		if (known_done)
 			at->ready = s->snap_chunks;
@@ -776,7 +804,7 @@ int ss_live_locate(struct ss_live *l, struct ss_live_shape *s,
 				return 0;
 		}
 		pthread_mutex_lock(&l->mu);
-		if (s->seq == at->seen_seq) {
+		if (s->seq == at->seen_seq && l->recheck_gen == recheck) {
 			/* Nothing moved while we looked: cache it. */
 			if (now - alive > ttl || !alive)
 				s->alive_us = now;

@@ -289,6 +289,16 @@ static void open_logs(const char *top)
 	ss_live_close(l);
 }
 
+static uint64_t base_gen_of(struct ss_live *l, struct ss_live_shape *s)
+{
+	uint64_t g;
+
+	ss_live_lock(l);
+	g = s->base_gen;
+	ss_live_unlock(l);
+	return g;
+}
+
 /* A watched shape's base is read once; a new one renamed into its
  * directory (a compaction) is read again. */
 static void base_cache(const char *top)
@@ -302,6 +312,7 @@ static void base_cache(const char *top)
 	struct ss_base b;
 	char dir[4096], handle[SS_HANDLE_MAX];
 	pthread_t th;
+	uint64_t gen;
 	int64_t id;
 
 	ss_registry_opts_init(&o);
@@ -331,10 +342,14 @@ static void base_cache(const char *top)
 	b.g[0].end = ss_offset_make(100, 0);
 	b.g[0].chunks = 1;
 	b.g[1].gen = 0;
+	ss_live_lock(l);
+	gen = s->base_gen;
+	ss_live_unlock(l);
 	if (ss_base_write(dir, &b, &err) < 0)
 		FAILF("%s", err.msg);
-	WAIT_FOR(!s->base_known);
-	CHECK(!s->base_known);
+	/* base.tmp made, then renamed to base: two events */
+	WAIT_FOR(base_gen_of(l, s) >= gen + 2);
+	CHECK(base_gen_of(l, s) >= gen + 2);
 	CHECK(ss_live_locate(l, s, reg, dir, &at, &err) == 1);
 	CHECK(at.base.n == 2 && at.base.g[0].gen == 1);
 	ss_live_at_release(&at);
@@ -381,6 +396,10 @@ static void follow(const char *top)
 	CHECK(look(l, s, reg, dir) == 1);
 	CHECK(ss_live_follow(l, reg, &err) == 0);
 	CHECK(look(l, s, reg, dir) == 0);
+	/* a recheck (a trimmed change log): every entry asks the registry
+	 * again at its next look */
+	ss_live_recheck_all(l);
+	CHECK(s->alive_us == 0);
 	ss_live_put(l, s);
 	ss_live_close(l);
 	ss_registry_close(reg, NULL);
