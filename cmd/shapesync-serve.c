@@ -379,11 +379,11 @@ int main(int argc, char **argv)
 	struct ss_server *d, *md = NULL;
 	struct ss_server_cfg sc;
 	char name[300];
-	pthread_t waker, evictor;
+	pthread_t waker, registry_thread;
 	struct sigaction sa;
 	sigset_t mask, stopset;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int c, have_evictor = 0, max_conn_given = 0;
+	int c, max_conn_given = 0;
 	int64_t started_us; /* wall clock: stages not seen since start */
 
 	ss_cli_init("shapesync-serve");
@@ -799,9 +799,9 @@ int main(int argc, char **argv)
 		}
 	}
 	ss_signals_restore(&mask);
-	if ((errno = ss_thread_start(&evictor, NULL, registry_main, NULL)) != 0)
+	if ((errno = ss_thread_start(&registry_thread, NULL, registry_main,
+				     NULL)) != 0)
 		ss_cli_die("could not start a thread: %s", strerror(errno));
-	have_evictor = 1;
 	ss_cli_info("listening on http://%s%s%s:%u", ipflags ? "[" : "",
 		    cfg.e.bind, ipflags ? "]" : "", ss_server_port(d));
 	/* Under a Type=notify unit: ready now (shapesync up keeps the
@@ -827,8 +827,7 @@ int main(int argc, char **argv)
 	atomic_store(&stopping, 1);
 	ss_live_stop(live);
 	pthread_join(waker, NULL);
-	if (have_evictor)
-		pthread_join(evictor, NULL);
+	pthread_join(registry_thread, NULL);
 	usleep(200000);
 	ss_server_close(d);
 	ss_server_close(md);

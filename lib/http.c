@@ -3,7 +3,6 @@
  * Electric's JSON error bodies, CORS and error headers, If-None-Match,
  * and bodies read from a byte range of a file (see http.h).
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -433,20 +432,10 @@ static struct MHD_Response *inline_response(const struct ss_http_data *d,
 	buf = ss_xmalloc((size_t)total);
 	buf[0] = '[';
 	if (d->fd >= 0 && d->flen) {
-		size_t n = 0;
-
-		while (n < d->flen) {
-			ssize_t got =
-			    pread(d->fd, buf + 1 + n, (size_t)d->flen - n,
-				  (off_t)(d->fpos + n));
-
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0) {
-				free(buf);
-				return NULL;
-			}
-			n += (size_t)got;
+		if (ss_pread_all(d->fd, buf + 1, (size_t)d->flen, d->fpos) <
+		    0) {
+			free(buf);
+			return NULL;
 		}
 	} else if (d->flen) {
 		memcpy(buf + 1, d->body, (size_t)d->flen);

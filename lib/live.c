@@ -476,10 +476,17 @@ static void idle_close_reader_locked(struct ss_live *l, struct ss_live_shape *s)
 		close_reader_locked(l, s);
 }
 
-void ss_live_invalidate_locked(struct ss_live *l, struct ss_live_shape *s)
+/* s's directory may hold another base now: the one kept is not used, and
+ * a read under way is not kept (locate_base). */
+static void forget_base_locked(struct ss_live_shape *s)
 {
 	s->base_known = 0;
 	s->base_gen++;
+}
+
+void ss_live_invalidate_locked(struct ss_live *l, struct ss_live_shape *s)
+{
+	forget_base_locked(s);
 	s->alive_us = 0;
 	s->snap_done = 0;
 	s->lr_stale = 1;
@@ -568,8 +575,7 @@ static void overflowed_locked(struct ss_live *l)
 
 	for (i = 0; i < BUCKETS; i++)
 		for (s = l->table[i]; s; s = s->next) {
-			s->base_known = 0;
-			s->base_gen++;
+			forget_base_locked(s);
 			ss_live_event_locked(l, s);
 		}
 }
@@ -608,14 +614,12 @@ static void inotify_events(struct ss_live *l)
 			 * directory is something else */
 			if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
 				idle_close_reader_locked(l, s);
-				s->base_known = 0;
-				s->base_gen++;
+				forget_base_locked(s);
 			}
 			if (ev->mask & IN_IGNORED) {
 				wd_unlink_locked(l, s);
 				s->wd = -1;
-				s->base_known = 0;
-				s->base_gen++;
+				forget_base_locked(s);
 			} else if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF)) {
 				/* The watch follows the moved directory: a
 				 * later request watches the path again. */

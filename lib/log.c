@@ -67,29 +67,6 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t pos)
 	return 0;
 }
 
-static int pread_all(int fd, void *buf, size_t len, uint64_t pos)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)pos);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0) {
-			errno = EIO; /* shorter than head says */
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-		pos += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* mkdir -p from the leaf up: a new shape directory under existing
  * fan-out directories costs one call, under a new fan-out two or three. */
 static int mkdir_p(const char *dir, struct ss_err *err)
@@ -259,7 +236,7 @@ static int chunk_start_of(struct ss_log_writer *w, struct ss_err *err)
 	w->chunk_start = 0;
 	if (!w->chunks)
 		return 0;
-	if (pread_all(w->chk_fd, rec, REC, (w->chunks - 1) * REC) < 0)
+	if (ss_pread_all(w->chk_fd, rec, REC, (w->chunks - 1) * REC) < 0)
 		return sys_fail(err, "read", w->dir, "chunks");
 	w->chunk_start = ss_get64be(rec + 16);
 	return 0;
@@ -970,7 +947,7 @@ static int read_rec(struct ss_log_reader *r, int fd, const char *name,
 {
 	unsigned char rec[REC];
 
-	if (pread_all(fd, rec, REC, i * REC) < 0)
+	if (ss_pread_all(fd, rec, REC, i * REC) < 0)
 		return sys_fail(err, "read", r->dir, name);
 	*off = ss_offset_make(ss_get64be(rec), ss_get64be(rec + 8));
 	*pos = ss_get64be(rec + 16);
@@ -1129,7 +1106,7 @@ int ss_log_reader_fd(const struct ss_log_reader *r)
 int ss_log_reader_pread(struct ss_log_reader *r, void *buf, size_t len,
 			uint64_t pos, struct ss_err *err)
 {
-	if (r->log_fd < 0 || pread_all(r->log_fd, buf, len, pos) < 0)
+	if (r->log_fd < 0 || ss_pread_all(r->log_fd, buf, len, pos) < 0)
 		return sys_fail(err, "read", r->dir, "log");
 	return 0;
 }

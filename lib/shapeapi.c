@@ -433,27 +433,6 @@ struct plan {
 	int gone;      /* ss_live_locate found the shape gone */
 };
 
-/* Read len bytes at pos of fd: 0, or -1 with errno (0 when the file
- * ends before them: cut short under the reader). */
-static int read_at(int fd, char *buf, size_t len, uint64_t pos)
-{
-	size_t n = 0;
-
-	while (n < len) {
-		ssize_t got = pread(fd, buf + n, len - n, (off_t)(pos + n));
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			if (got == 0)
-				errno = EIO;
-			return -1;
-		}
-		n += (size_t)got;
-	}
-	return 0;
-}
-
 /* Start a plan: p emptied, r's shape located (ss_live_locate's answer),
  * the sequence number it was seen at kept for a following wait. */
 static int look(struct req *r, struct plan *p, struct ss_live_at *at,
@@ -539,11 +518,8 @@ static int plan(struct req *r, struct plan *p)
 			 * the headers' packet. */
 			p->len = stop - start - 1;
 			p->body = ss_xmalloc((size_t)p->len + 1);
-			if (read_at(ss_log_reader_fd(at.lr), p->body,
-				    (size_t)p->len, start + 1) < 0) {
-				ss_err_set(&err, SS_ERR_RUNTIME,
-					   "could not read the log of %s: %s",
-					   r->shape_handle, strerror(errno));
+			if (ss_log_reader_pread(at.lr, p->body, (size_t)p->len,
+						start + 1, &err) < 0) {
 				free(p->body);
 				p->body = NULL;
 				ss_live_at_release(&at);

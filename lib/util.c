@@ -809,6 +809,29 @@ void ss_sockaddr_url_host(const char *addr, int port, char *out, size_t n)
 	snprintf(out, n, strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr, port);
 }
 
+int ss_pread_all(int fd, void *buf, size_t len, uint64_t pos)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)pos);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		pos += (uint64_t)n;
+	}
+	return 0;
+}
+
 int ss_write_file_atomic(const char *path, const void *data, size_t len,
 			 struct ss_err *err)
 {

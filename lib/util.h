@@ -255,6 +255,10 @@ int ss_mkdir(const char *path, struct ss_err *err);
 /* mkdir -p: path and each missing parent; with parents_only, every
  * component but the last ("a/b/file" makes a and a/b). */
 int ss_mkdirs(const char *path, int parents_only, struct ss_err *err);
+/* Read exactly len bytes at pos of fd into buf, through short reads and
+ * EINTR. 0, or -1 with errno (EIO when the file ends before them). */
+int ss_pread_all(int fd, void *buf, size_t len, uint64_t pos);
+
 /*
  * Replace the file at path with data[0..len) durably: written to
  * "<path>.tmp", fsync'd, renamed over path, and the directory fsync'd.

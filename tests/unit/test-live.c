@@ -141,24 +141,36 @@ static int look(struct ss_live *l, struct ss_live_shape *s,
 	return rc;
 }
 
+/* A hub and a new registry at path (":memory:" or a file), or the test
+ * fails. */
+static struct ss_live *hub_and_registry(const char *path,
+					struct ss_registry **reg)
+{
+	struct ss_err err = SS_ERR_INIT;
+	struct ss_registry_opts o;
+	struct ss_live *l = ss_live_open(&err);
+
+	ss_registry_opts_init(&o);
+	o.create = 1;
+	*reg = NULL;
+	if (!l || ss_registry_open(path, &o, reg, &err) < 0)
+		FAILF("%s", err.msg);
+	return l;
+}
+
 /* The bound on open log readers; running out of descriptors; idle
  * entries. */
 static void open_logs(const char *top)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_registry_opts o;
-	struct ss_registry *reg = NULL;
-	struct ss_live *l = ss_live_open(&err);
+	struct ss_registry *reg;
+	struct ss_live *l = hub_and_registry(":memory:", &reg);
 	struct ss_live_shape *s[3];
 	struct ss_live_at held;
 	struct rlimit rl, low;
 	char dir[3][4096], handle[SS_HANDLE_MAX];
 	int i, fds, next;
 
-	ss_registry_opts_init(&o);
-	o.create = 1;
-	if (!l || ss_registry_open(":memory:", &o, &reg, &err) < 0)
-		FAILF("%s", err.msg);
 	for (i = 0; i < 3; i++) {
 		int64_t id;
 
@@ -304,9 +316,8 @@ static uint64_t base_gen_of(struct ss_live *l, struct ss_live_shape *s)
 static void base_cache(const char *top)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_registry_opts o;
-	struct ss_registry *reg = NULL;
-	struct ss_live *l = ss_live_open(&err);
+	struct ss_registry *reg;
+	struct ss_live *l = hub_and_registry(":memory:", &reg);
 	struct ss_live_shape *s;
 	struct ss_live_at at;
 	struct ss_base b;
@@ -315,10 +326,6 @@ static void base_cache(const char *top)
 	uint64_t gen;
 	int64_t id;
 
-	ss_registry_opts_init(&o);
-	o.create = 1;
-	if (!l || ss_registry_open(":memory:", &o, &reg, &err) < 0)
-		FAILF("%s", err.msg);
 	snprintf(dir, sizeof(dir), "%s/based", top);
 	id = make_shape(reg, 9, dir, handle);
 	if (pthread_create(&th, NULL, runner, l))
@@ -370,18 +377,14 @@ static void base_cache(const char *top)
 static void follow(const char *top)
 {
 	struct ss_err err = SS_ERR_INIT;
-	struct ss_registry_opts o;
-	struct ss_registry *reg = NULL;
-	struct ss_live *l = ss_live_open(&err);
+	struct ss_registry *reg;
+	struct ss_live *l;
 	struct ss_live_shape *s;
 	char dir[4096], path[4200], handle[SS_HANDLE_MAX];
 	int64_t id;
 
-	ss_registry_opts_init(&o);
-	o.create = 1;
 	snprintf(path, sizeof(path), "%s/follow.db", top);
-	if (!l || ss_registry_open(path, &o, &reg, &err) < 0)
-		FAILF("%s", err.msg);
+	l = hub_and_registry(path, &reg);
 	snprintf(dir, sizeof(dir), "%s/followed", top);
 	id = make_shape(reg, 11, dir, handle);
 	ss_live_lock(l);

@@ -1,9 +1,13 @@
 /*
  * test-util.c — lib/util's listening addresses (IPv4 and IPv6 text to a
  * socket address, loopback, and the URL authority form), the UTF-8
- * validator, the JSON string escaper, hex digits and big-endian fields.
+ * validator, the JSON string escaper, hex digits and big-endian fields,
+ * and whole reads at a position.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -258,6 +262,24 @@ static void test_dlist(void)
 	CHECK(l.n == 0 && !l.head && !l.tail);
 }
 
+/* ss_pread_all: exactly the bytes asked for, or EIO past the end. */
+static void test_pread_all(void)
+{
+	char buf[8];
+	FILE *f = tmpfile();
+	int fd;
+
+	if (!f || fputs("0123456789", f) == EOF || fflush(f))
+		FAILF("could not write a temporary file");
+	fd = fileno(f);
+	CHECK(ss_pread_all(fd, buf, 4, 3) == 0 && !memcmp(buf, "3456", 4));
+	CHECK(ss_pread_all(fd, buf, 0, 20) == 0);
+	errno = 0;
+	CHECK(ss_pread_all(fd, buf, 4, 8) == -1 && errno == EIO);
+	CHECK(ss_pread_all(-1, buf, 1, 0) == -1 && errno == EBADF);
+	fclose(f);
+}
+
 int main(void)
 {
 	struct sockaddr_storage sa;
@@ -295,5 +317,6 @@ int main(void)
 	test_json();
 	test_json_random();
 	test_bytes();
+	test_pread_all();
 	return unit_report();
 }
